@@ -1,0 +1,5 @@
+module github.com/nmgo/nmgo
+
+go 1.25.0
+
+require golang.org/x/sys v0.50.0 // indirect

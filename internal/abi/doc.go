@@ -1,0 +1,16 @@
+// Package abi mirrors the netmap kernel ABI (API version 14) that nmgo speaks:
+// the ioctl request numbers, the NETMAP_REQ_* request types and their bodies,
+// the option header, and the shared-memory layouts of netmap_if, netmap_ring
+// and netmap_slot.
+//
+// Constants keep netmap's C spelling so they can be grepped against netmap.h
+// and docs/ (NIOCCTRL, NR_REG_ALL_NIC, NS_BUF_CHANGED); structs get Go names
+// (ReqHeader, ReqRegister, If, RingHeader, Slot). Every struct is laid out
+// with structs.HostLayout, spells C padding explicitly and carries a
+// compile-time size guard, so a wrong layout fails the build. A golden test
+// checks every offset against the layout measured with gcc on the C headers.
+//
+// This package does not issue system calls and holds no state; it is
+// internal because its names are netmap's, not nmgo's API. It needs no
+// privilege and everything in it is safe for concurrent use.
+package abi
