@@ -1,0 +1,71 @@
+package nmsys
+
+// Config tunes a registration. A nil *Config means defaults: the rings and
+// flags the port name asks for, kernel-chosen ring and slot counts.
+//
+// Ring and slot counts are honoured only when the open creates the port
+// (an ephemeral VALE port, a pipe); an existing port keeps its geometry and
+// [Port.Info] reports what the kernel actually gave.
+type Config struct {
+	// Mode overrides the mode the name selects ("^", "*", "-N"); RingID
+	// is the ring for ModeOneNIC and ModeOneSW.
+	Mode   Mode
+	RingID int
+
+	// Ring geometry requests; 0 means the kernel's default. They override
+	// "@conf:" options of the name.
+	TxRings, RxRings         int
+	HostTxRings, HostRxRings int
+	TxSlots, RxSlots         int
+
+	// ExtraBuffers asks for this many extra buffers, returned as a free
+	// list (see Info.ExtraBuffers for how many were allocated).
+	ExtraBuffers int
+
+	// MemID selects the memory region (allocator); 0 lets the kernel pick.
+	MemID int
+
+	// TxOnly binds no RX rings, RxOnly binds no TX rings.
+	TxOnly, RxOnly bool
+
+	// NoTxPoll keeps poll (and so WaitRx) from running txsync on the TX
+	// rings; TX rings are then synced only by TxSync and WaitTx.
+	NoTxPoll bool
+
+	// Exclusive asks for exclusive ownership of the bound rings: a second
+	// registration of the same rings fails with EBUSY.
+	Exclusive bool
+
+	// AcceptVnetHdr must be set for ports with a virtio-net header.
+	AcceptVnetHdr bool
+}
+
+// Info describes a registered port, as the kernel reported it.
+type Info struct {
+	// Name is the name given to the kernel ("vale0:a", "eth0", "p{1").
+	Name string
+	// IfName is the adapter name in the netmap_if (at most 15 bytes).
+	IfName string
+
+	// Adapter geometry: NIC rings and host rings per direction, slots per
+	// ring. Non-host-ring ports still report one host ring per direction.
+	TxRings, RxRings         int
+	HostTxRings, HostRxRings int
+	TxSlots, RxSlots         int
+
+	// Bound rings of this registration as half-open ranges of ring
+	// indices: TX rings [FirstTx, LastTx) and RX rings [FirstRx, LastRx),
+	// where indices >= TxRings (RxRings) are host rings.
+	FirstTx, LastTx int
+	FirstRx, LastRx int
+
+	// Memory region.
+	MemID      int
+	MemSize    int // bytes mapped
+	BufSize    int // bytes per buffer
+	BufCount   int // buffers in the region's pool
+	PrivateMem bool
+
+	// ExtraBuffers is the number of extra buffers actually allocated.
+	ExtraBuffers int
+}

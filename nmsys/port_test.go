@@ -1,0 +1,116 @@
+//go:build linux || freebsd
+
+package nmsys
+
+import (
+	"errors"
+	"io/fs"
+	"strings"
+	"testing"
+
+	"github.com/nmgo/nmgo/internal/abi"
+)
+
+func TestOpenMissingDevice(t *testing.T) {
+	old := devicePath
+	devicePath = "/nonexistent/netmap"
+	defer func() { devicePath = old }()
+
+	p, err := Open("vale0:a", nil)
+	if err == nil {
+		p.Close()
+		t.Fatal("Open succeeded without a device")
+	}
+	if !errors.Is(err, ErrNotSupported) || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("err = %v; want ErrNotSupported and fs.ErrNotExist", err)
+	}
+	for _, want := range []string{"/nonexistent/netmap", "netmap.ko", "test/vale/vm/run", "udp:"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks hint %q", err, want)
+		}
+	}
+	for _, f := range []func() error{
+		func() error { _, err := ValeList(); return err },
+		func() error { _, err := GetPortInfo("vale0:a"); return err },
+		func() error { return ValeDelIf("x") },
+	} {
+		if err := f(); !errors.Is(err, ErrNotSupported) {
+			t.Errorf("control call without device: %v", err)
+		}
+	}
+}
+
+func TestOpenBadName(t *testing.T) {
+	_, err := Open("netmap:eth0-", nil)
+	var ne *NameError
+	if !errors.As(err, &ne) || !errors.Is(err, ErrBadName) {
+		t.Fatalf("err = %v, want *NameError", err)
+	}
+}
+
+func TestBuildRegister(t *testing.T) {
+	cases := []struct {
+		name string
+		cfg  Config
+		want abi.ReqRegister
+	}{
+		{"vale0:a", Config{}, abi.ReqRegister{Mode: abi.NR_REG_ALL_NIC}},
+		{"netmap:eth0^", Config{}, abi.ReqRegister{Mode: abi.NR_REG_SW}},
+		{"netmap:eth0^1", Config{}, abi.ReqRegister{Mode: abi.NR_REG_ONE_SW, RingID: 1}},
+		{"netmap:eth0*", Config{}, abi.ReqRegister{Mode: abi.NR_REG_NIC_SW}},
+		{"netmap:eth0-3/x", Config{}, abi.ReqRegister{Mode: abi.NR_REG_ONE_NIC, RingID: 3, Flags: abi.NR_EXCLUSIVE}},
+		{"netmap:eth0", Config{Mode: ModeOneNIC, RingID: 2}, abi.ReqRegister{Mode: abi.NR_REG_ONE_NIC, RingID: 2}},
+		{"vale0:a@conf:rings=2,slots=512", Config{}, abi.ReqRegister{Mode: 1, TxRings: 2, RxRings: 2, TxSlots: 512, RxSlots: 512}},
+		{"vale0:a@conf:rings=2", Config{TxRings: 4, ExtraBuffers: 100, MemID: 3}, abi.ReqRegister{Mode: 1, TxRings: 4, RxRings: 2, ExtraBufs: 100, MemID: 3}},
+		{"vale0:a", Config{RxOnly: true, NoTxPoll: true}, abi.ReqRegister{Mode: 1, Flags: abi.NR_RX_RINGS_ONLY | abi.NR_NO_TX_POLL}},
+		{"vale0:a@7", Config{TxOnly: true, Exclusive: true, AcceptVnetHdr: true}, abi.ReqRegister{Mode: 1, MemID: 7, Flags: abi.NR_TX_RINGS_ONLY | abi.NR_EXCLUSIVE | abi.NR_ACCEPT_VNET_HDR}},
+	}
+	for _, c := range cases {
+		n, err := ParseName(c.name)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		got, err := buildRegister(n, &c.cfg)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if *got != c.want {
+			t.Errorf("%s %+v:\n got %+v\nwant %+v", c.name, c.cfg, *got, c.want)
+		}
+	}
+	bad := []struct {
+		name string
+		cfg  Config
+	}{
+		{"vale0:a", Config{TxOnly: true, RxOnly: true}},
+		{"vale0:a/R", Config{TxOnly: true}},
+		{"vale0:a", Config{Mode: 99}},
+		{"vale0:a", Config{Mode: ModeOneNIC, RingID: 5000}},
+		{"vale0:a", Config{TxRings: -1}},
+		{"vale0:a", Config{TxSlots: 1 << 30}},
+		{"vale0:a", Config{MemID: 70000}},
+	}
+	for _, c := range bad {
+		n, err := ParseName(c.name)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if _, err := buildRegister(n, &c.cfg); err == nil {
+			t.Errorf("%s %+v accepted", c.name, c.cfg)
+		}
+	}
+}
+
+func TestErrorShapes(t *testing.T) {
+	e := &APIVersionError{Kernel: 11, Want: 14}
+	if !errors.Is(e, ErrAPIVersion) || !strings.Contains(e.Error(), "11") {
+		t.Errorf("APIVersionError: %v", e)
+	}
+	if !errors.Is(ErrClosed, fs.ErrClosed) {
+		t.Error("ErrClosed does not match os.ErrClosed")
+	}
+	oe := &Error{Op: "register", Port: "vale0:a", Err: fs.ErrPermission}
+	if oe.Error() != `nmsys: register "vale0:a": permission denied` || !errors.Is(oe, fs.ErrPermission) {
+		t.Errorf("Error: %v", oe)
+	}
+}

@@ -1,0 +1,34 @@
+//go:build !linux && !freebsd
+
+package nmsys
+
+import (
+	"runtime"
+	"syscall"
+	"unsafe"
+)
+
+
+func notSupported() error {
+	return &notSupportedError{msg: "nmsys: netmap is not available on " + runtime.GOOS + " (nmgo supports Linux and FreeBSD)"}
+}
+
+func openDev(port, op string) (int, error)                      { return -1, notSupported() }
+func ioctlPtr(fd int, req uintptr, arg unsafe.Pointer) error    { return notSupported() }
+func ioctlSync(fd uintptr, req uintptr) syscall.Errno           { return syscall.EINVAL }
+func closeFD(fd int)                                            {}
+func mmapRegion(fd int, size int) ([]byte, error)               { return nil, notSupported() }
+func munmapRegion(b []byte) error                               { return nil }
+func pollFD(fd int, events int16, timeoutMs int) (int16, error) { return 0, notSupported() }
+
+const (
+	pollIn  = 0x1
+	pollOut = 0x4
+	pollErr = 0x8
+)
+
+var (
+	errEOPNOTSUPP error = syscall.Errno(0x2d)
+	errENOTTY     error = syscall.Errno(0x19)
+	errENOENT     error = syscall.Errno(0x2)
+)

@@ -1,0 +1,87 @@
+//go:build linux || freebsd
+
+package nmsys
+
+import (
+	"errors"
+	"syscall"
+	"unsafe"
+
+	"github.com/nmgo/nmgo/internal/abi"
+	"golang.org/x/sys/unix"
+)
+
+
+// devicePath is the control device; tests point it elsewhere.
+var devicePath = abi.NETMAP_DEVICE_NAME
+
+// openDev opens /dev/netmap non-blocking: the netpoller only takes a file
+// that is already non-blocking, and it must not see the fd before REGISTER
+// (ref/netpoller.md §1), so the os.File is made later.
+func openDev(port, op string) (int, error) {
+	fd, err := unix.Open(devicePath, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err == nil {
+		return fd, nil
+	}
+	perr := &pathError{Op: "open", Path: devicePath, Err: err}
+	switch {
+	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENODEV), errors.Is(err, unix.ENXIO):
+		return -1, devMissing(perr)
+	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
+		return -1, &Error{Op: op, Port: port, Err: &hintError{err: perr, hint: "read-write access to /dev/netmap is needed: run as root or give the user access to the device node"}}
+	}
+	return -1, &Error{Op: op, Port: port, Err: perr}
+}
+
+// ioctlPtr issues ioctl(fd, req, arg). arg and every object reachable from
+// it must be heap memory that stays alive for the call; the kernel reads
+// and writes through it (and through nr_body/nr_options pointers) while the
+// call runs.
+func ioctlPtr(fd int, req uintptr, arg unsafe.Pointer) error {
+	_, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), req, uintptr(arg))
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// ioctlSync issues an argument-less sync request and returns the raw errno.
+func ioctlSync(fd uintptr, req uintptr) syscall.Errno {
+	_, _, e := unix.Syscall(unix.SYS_IOCTL, fd, req, 0)
+	return e
+}
+
+func closeFD(fd int) { _ = unix.Close(fd) }
+
+func mmapRegion(fd int, size int) ([]byte, error) {
+	return unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+}
+
+func munmapRegion(b []byte) error { return unix.Munmap(b) }
+
+// pollFD waits with poll(2); the fallback for a fd the netpoller refuses.
+func pollFD(fd int, events int16, timeoutMs int) (int16, error) {
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: events}}
+	for {
+		n, err := unix.Poll(pfd, timeoutMs)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n == 0 {
+			return 0, err
+		}
+		return pfd[0].Revents, nil
+	}
+}
+
+const (
+	pollIn  = unix.POLLIN
+	pollOut = unix.POLLOUT
+	pollErr = unix.POLLERR | unix.POLLNVAL
+)
+
+var (
+	errEOPNOTSUPP = unix.EOPNOTSUPP
+	errENOTTY     = unix.ENOTTY
+	errENOENT     = unix.ENOENT
+)

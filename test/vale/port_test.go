@@ -1,0 +1,360 @@
+package vale_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nmgo/nmgo/internal/nmtest"
+	"github.com/nmgo/nmgo/nmsys"
+)
+
+// TestOpenVALE registers an ephemeral VALE port and checks Info against
+// what the kernel says (PORT_INFO_GET, POOLS_INFO_GET and the ring headers).
+func TestOpenVALE(t *testing.T) {
+	p := open(t, "vale0:a", &nmsys.Config{TxSlots: 512, RxSlots: 256})
+	in := p.Info()
+	t.Logf("info: %+v", in)
+	if in.Name != "vale0:a" || in.TxRings != 1 || in.RxRings != 1 || in.TxSlots != 512 || in.RxSlots != 256 {
+		t.Errorf("unexpected info %+v", in)
+	}
+	if in.FirstTx != 0 || in.LastTx != 1 || in.FirstRx != 0 || in.LastRx != 1 {
+		t.Errorf("bound rings tx [%d,%d) rx [%d,%d), want [0,1) each", in.FirstTx, in.LastTx, in.FirstRx, in.LastRx)
+	}
+	if !in.PrivateMem || in.BufSize != 2048 || in.MemSize != len(p.Mem()) || in.MemID == 0 {
+		t.Errorf("memory: %+v", in)
+	}
+	pi, err := nmsys.GetPortInfo("vale0:a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pi.MemID != in.MemID || pi.MemSize != in.MemSize || pi.TxSlots != in.TxSlots || pi.RxSlots != in.RxSlots ||
+		pi.TxRings != in.TxRings || pi.RxRings != in.RxRings {
+		t.Errorf("PORT_INFO_GET %+v disagrees with Info %+v", pi, in)
+	}
+	pools, err := nmsys.GetPools("vale0:a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("pools: %+v", pools)
+	if pools.BufCount != in.BufCount || pools.BufSize != in.BufSize || pools.MemSize != in.MemSize {
+		t.Errorf("POOLS_INFO_GET %+v disagrees with Info %+v", pools, in)
+	}
+	tx, rx := txRing(t, p, 0), rxRing(t, p, 0)
+	if tx.numSlots() != 512 || rx.numSlots() != 256 {
+		t.Errorf("ring headers: tx %d rx %d slots", tx.numSlots(), rx.numSlots())
+	}
+	if tx.head() != 0 || tx.tail() != 511 || rx.head() != 0 || rx.tail() != 0 {
+		t.Errorf("initial cursors: tx head %d tail %d, rx head %d tail %d", tx.head(), tx.tail(), rx.head(), rx.tail())
+	}
+}
+
+// TestVALEFrameByteExact writes frames of several sizes into TX slots of
+// one VALE port and reads them back byte-exact on another.
+func TestVALEFrameByteExact(t *testing.T) {
+	a := open(t, "vale1:a", nil)
+	b := open(t, "vale1:b", nil)
+	var want [][]byte
+	for i, n := range []int{60, 64, 128, 1000, 1514} {
+		want = append(want, frame(n, uint32(i)))
+	}
+	send(t, a, 0, want...)
+	got := recv(t, b, 0, len(want), 2*time.Second)
+	if len(got) != len(want) {
+		t.Fatalf("received %d frames, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Errorf("frame %d (%d bytes) differs: got %d bytes", i, len(want[i]), len(got[i]))
+		}
+	}
+	// Nothing comes back to the sender.
+	if back := recv(t, a, 0, 1, 50*time.Millisecond); len(back) != 0 {
+		t.Errorf("sender received %d frames", len(back))
+	}
+}
+
+// TestPipePair opens both ends of a netmap pipe and moves a frame each way.
+func TestPipePair(t *testing.T) {
+	parent := uniq("pp")
+	m := open(t, "netmap:"+parent+"{1", nil)
+	s := open(t, "netmap:"+parent+"}1", nil)
+	if m.Info().MemID != s.Info().MemID {
+		t.Errorf("pipe ends in different regions: %d, %d", m.Info().MemID, s.Info().MemID)
+	}
+	f1, f2 := frame(200, 1), frame(1400, 2)
+	send(t, m, 0, f1)
+	if got := recv(t, s, 0, 1, 2*time.Second); len(got) != 1 || !bytes.Equal(got[0], f1) {
+		t.Fatalf("master->slave: got %d frames", len(got))
+	}
+	send(t, s, 0, f2)
+	if got := recv(t, m, 0, 1, 2*time.Second); len(got) != 1 || !bytes.Equal(got[0], f2) {
+		t.Fatalf("slave->master: got %d frames", len(got))
+	}
+}
+
+// TestPersistentVALE creates a persistent VALE interface, attaches it,
+// finds it in the switch list, detaches and deletes it; then registers a
+// second one attached to a switch and moves a frame into it.
+func TestPersistentVALE(t *testing.T) {
+	nmtest.Require(t)
+	ifn := uniq("nmv")
+	if _, err := nmsys.ValeNewIf(ifn, &nmsys.Config{TxSlots: 256, RxSlots: 256}); err != nil {
+		t.Fatalf("ValeNewIf: %v", err)
+	}
+	// Creating it twice is refused.
+	if _, err := nmsys.ValeNewIf(ifn, nil); !errors.Is(err, syscall.EEXIST) {
+		t.Errorf("second ValeNewIf: %v, want EEXIST", err)
+	}
+	name := "vale5:" + ifn
+	idx, err := nmsys.ValeAttach(name, false)
+	if err != nil {
+		t.Fatalf("ValeAttach: %v", err)
+	}
+	list, err := nmsys.ValeList()
+	if err != nil {
+		t.Fatalf("ValeList: %v", err)
+	}
+	found := false
+	for _, vp := range list {
+		if vp.Name == name && vp.Port == idx {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("ValeList %+v lacks %s at %d", list, name, idx)
+	}
+	if vp, ok, err := nmsys.ValeLookup(name); err != nil || !ok || vp.Port != idx {
+		t.Errorf("ValeLookup = %+v, %v, %v", vp, ok, err)
+	}
+	if vc := os.Getenv("NMTEST_VALECTL"); vc != "" {
+		out, _ := exec.Command(vc).CombinedOutput()
+		if !strings.Contains(string(out), name) {
+			t.Errorf("vale-ctl does not list %s:\n%s", name, out)
+		}
+	}
+	if got, err := nmsys.ValeDetach(name); err != nil || got != idx {
+		t.Fatalf("ValeDetach = %d, %v; want %d", got, err, idx)
+	}
+	if _, ok, _ := nmsys.ValeLookup(name); ok {
+		t.Errorf("%s still attached after detach", name)
+	}
+	if err := nmsys.ValeDelIf(ifn); err != nil {
+		t.Fatalf("ValeDelIf: %v", err)
+	}
+	if err := nmsys.ValeDelIf(ifn); !errors.Is(err, syscall.ENXIO) {
+		t.Errorf("second ValeDelIf = %v, want ENXIO", err)
+	}
+
+	// Registering an attached persistent port. netmap renames the switch
+	// port to the bare interface name once it has been registered, after
+	// which VALE_DETACH of "valeX:if" answers ENXIO (netmap's own vale-ctl
+	// and pkt-gen behave the same), so this one is left attached.
+	ifn2 := uniq("nmw")
+	if _, err := nmsys.ValeNewIf(ifn2, &nmsys.Config{TxSlots: 256, RxSlots: 256}); err != nil {
+		t.Fatalf("ValeNewIf: %v", err)
+	}
+	name2 := "vale5:" + ifn2
+	if _, err := nmsys.ValeAttach(name2, false); err != nil {
+		t.Fatalf("ValeAttach: %v", err)
+	}
+	p, err := nmsys.Open(name2, nil)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", name2, err)
+	}
+	defer p.Close()
+	if in := p.Info(); in.TxSlots != 256 || in.RxSlots != 256 {
+		t.Errorf("persistent port info %+v", in)
+	}
+	peer := open(t, "vale5:peer", nil)
+	f := frame(300, 9)
+	send(t, peer, 0, f)
+	if got := recv(t, p, 0, 1, 2*time.Second); len(got) != 1 || !bytes.Equal(got[0], f) {
+		t.Errorf("persistent port got %d frames", len(got))
+	}
+}
+
+// TestHostRings registers the host rings, the NIC and host rings together,
+// and one NIC ring pair of an emulated (virtio) interface.
+func TestHostRings(t *testing.T) {
+	nmtest.Require(t)
+	dev := ""
+	for _, d := range []string{"eth0", "eth1"} {
+		if _, err := os.Stat("/sys/class/net/" + d); err == nil {
+			dev = d
+			break
+		}
+	}
+	if dev == "" {
+		if nmtest.Required() {
+			t.Fatal("no ethN device in the VM: the runner should give it virtio NICs")
+		}
+		t.Skip("no network device for host rings")
+	}
+	cases := []struct {
+		suffix         string
+		txFirst, txEnd func(nmsys.Info) int
+	}{
+		{"^", func(i nmsys.Info) int { return i.TxRings }, func(i nmsys.Info) int { return i.TxRings + i.HostTxRings }},
+		{"*", func(i nmsys.Info) int { return 0 }, func(i nmsys.Info) int { return i.TxRings + i.HostTxRings }},
+		{"-0", func(i nmsys.Info) int { return 0 }, func(i nmsys.Info) int { return 1 }},
+	}
+	for _, c := range cases {
+		t.Run(c.suffix, func(t *testing.T) {
+			p, err := nmsys.Open("netmap:"+dev+c.suffix, nil)
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			defer p.Close()
+			in := p.Info()
+			t.Logf("%s%s: %+v", dev, c.suffix, in)
+			if in.FirstTx != c.txFirst(in) || in.LastTx != c.txEnd(in) {
+				t.Errorf("bound tx [%d,%d), want [%d,%d)", in.FirstTx, in.LastTx, c.txFirst(in), c.txEnd(in))
+			}
+			if in.IfName != dev {
+				t.Errorf("IfName %q", in.IfName)
+			}
+			if err := p.TxSync(); err != nil {
+				t.Error(err)
+			}
+			if err := p.RxSync(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// TestExclusiveBusy: a second exclusive registration of the same rings
+// fails with EBUSY, naming the port and the operation.
+func TestExclusiveBusy(t *testing.T) {
+	open(t, "vale2:x/x", nil)
+	p, err := nmsys.Open("vale2:x/x", nil)
+	if err == nil {
+		p.Close()
+		t.Fatal("second exclusive Open succeeded")
+	}
+	if !errors.Is(err, syscall.EBUSY) {
+		t.Fatalf("err = %v, want EBUSY", err)
+	}
+	if !strings.Contains(err.Error(), `register "vale2:x/x"`) {
+		t.Errorf("error does not name the operation and port: %v", err)
+	}
+	t.Logf("error: %v", err)
+}
+
+// TestOpenErrors: a missing interface and a bad name give clear errors.
+func TestOpenErrors(t *testing.T) {
+	nmtest.Require(t)
+	_, err := nmsys.Open("netmap:nosuchif9", nil)
+	if err == nil || !errors.Is(err, syscall.ENXIO) || !strings.Contains(err.Error(), "nosuchif9") {
+		t.Errorf("missing interface: %v", err)
+	}
+	_, err = nmsys.Open("vale0:", nil)
+	if !errors.Is(err, nmsys.ErrBadName) {
+		t.Errorf("bad name: %v", err)
+	}
+	_, err = nmsys.Open("vale0:c", &nmsys.Config{TxOnly: true, RxOnly: true})
+	if err == nil {
+		t.Error("TxOnly+RxOnly accepted")
+	}
+}
+
+// TestWaitRxWakeup blocks in WaitRx through the netpoller and is woken by
+// a frame sent from another port.
+func TestWaitRxWakeup(t *testing.T) {
+	for _, cfg := range []*nmsys.Config{nil, {RxOnly: true, NoTxPoll: true}} {
+		rxp := open(t, "vale3:rx", cfg)
+		txp := open(t, "vale3:tx", nil)
+		const n = 50
+		for i := range n {
+			done := make(chan error, 1)
+			go func() { done <- rxp.WaitRx() }()
+			time.Sleep(time.Duration(i%5) * time.Millisecond)
+			send(t, txp, 0, frame(60, uint32(i)))
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("WaitRx %d: %v", i, err)
+				}
+			case <-time.After(3 * time.Second):
+				t.Fatalf("WaitRx %d did not wake", i)
+			}
+			if got := recv(t, rxp, 0, 1, time.Second); len(got) != 1 {
+				t.Fatalf("frame %d: woke but %d frames", i, len(got))
+			}
+		}
+		rxp.Close()
+		txp.Close()
+	}
+}
+
+// TestWaitDeadline: WaitRx and WaitTx honour deadlines.
+func TestWaitDeadline(t *testing.T) {
+	p := open(t, "vale4:d", nil)
+	p.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	start := time.Now()
+	err := p.WaitRx()
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("WaitRx = %v, want deadline exceeded", err)
+	}
+	if d := time.Since(start); d < 40*time.Millisecond || d > 2*time.Second {
+		t.Errorf("WaitRx returned after %v", d)
+	}
+	// A past deadline returns at once; clearing it lets WaitTx find space.
+	p.SetReadDeadline(time.Unix(1, 0))
+	if err := p.WaitRx(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("past deadline: %v", err)
+	}
+	p.SetDeadline(time.Time{})
+	if err := p.WaitTx(); err != nil {
+		t.Errorf("WaitTx on an empty VALE ring: %v", err)
+	}
+}
+
+// TestCloseWhileWaiting: Close wakes a goroutine blocked in WaitRx, which
+// returns ErrClosed within 100 ms, and leaves no fd or mapping behind.
+func TestCloseWhileWaiting(t *testing.T) {
+	nmtest.Require(t)
+	fds, maps := fdCount(t), netmapMappings(t)
+	for i := range 10 {
+		p, err := nmsys.Open("vale6:w", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- p.WaitRx() }()
+		time.Sleep(20 * time.Millisecond) // let it block in the netpoller
+		start := time.Now()
+		if err := p.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		select {
+		case err := <-done:
+			if d := time.Since(start); d > 100*time.Millisecond {
+				t.Errorf("round %d: WaitRx returned %v after Close", i, d)
+			}
+			if !errors.Is(err, nmsys.ErrClosed) || !errors.Is(err, os.ErrClosed) {
+				t.Errorf("round %d: WaitRx = %v, want ErrClosed", i, err)
+			}
+		case <-time.After(100 * time.Millisecond):
+			t.Fatalf("round %d: WaitRx still blocked 100ms after Close", i)
+		}
+		if err := p.Close(); !errors.Is(err, nmsys.ErrClosed) {
+			t.Errorf("second Close = %v", err)
+		}
+		if err := p.TxSync(); !errors.Is(err, nmsys.ErrClosed) {
+			t.Errorf("TxSync after Close = %v", err)
+		}
+	}
+	if got := fdCount(t); got != fds {
+		t.Errorf("fds: %d before, %d after", fds, got)
+	}
+	if got := netmapMappings(t); got != maps {
+		t.Errorf("netmap mappings: %d before, %d after", maps, got)
+	}
+}
