@@ -39,14 +39,14 @@ const (
 	IOC_READ  = iocRead
 )
 
-// ioctl request numbers (Linux and FreeBSD use the same values for these:
-// on FreeBSD _IOWR is IOC_INOUT (0xc0000000) with a 13-bit size field, which
-// gives the same numbers for structs below 8 KiB).
+// ioctl request numbers with a struct argument. Linux and FreeBSD agree on
+// these: FreeBSD's _IOWR is IOC_INOUT (0xc0000000) with a 13-bit size field,
+// which gives the same numbers for structs below 8 KiB. The argument-less
+// NIOCTXSYNC and NIOCRXSYNC differ (FreeBSD's _IO sets IOC_VOID) and live in
+// the per-OS ioctl_*.go files.
 const (
 	NIOCGINFO  = 0xC03C6991 // _IOWR('i', 145, struct nmreq), legacy
 	NIOCREGIF  = 0xC03C6992 // _IOWR('i', 146, struct nmreq), legacy
-	NIOCTXSYNC = 0x00006994 // _IO('i', 148)
-	NIOCRXSYNC = 0x00006995 // _IO('i', 149)
 	NIOCCONFIG = 0xC1106996 // _IOWR('i', 150, struct nm_ifreq)
 	NIOCCTRL   = 0xC0586997 // _IOWR('i', 151, struct nmreq_header)
 )

@@ -110,8 +110,6 @@ func TestRequestNumbers(t *testing.T) {
 		printed   uint32
 	}{
 		{"NIOCCTRL", NIOCCTRL, Ioc(IOC_READ|IOC_WRITE, typ, 151, unsafe.Sizeof(ReqHeader{})), 3227019671},
-		{"NIOCTXSYNC", NIOCTXSYNC, Ioc(IOC_NONE, typ, 148, 0), 27028},
-		{"NIOCRXSYNC", NIOCRXSYNC, Ioc(IOC_NONE, typ, 149, 0), 27029},
 		{"NIOCGINFO", NIOCGINFO, Ioc(IOC_READ|IOC_WRITE, typ, 145, unsafe.Sizeof(LegacyReq{})), 3225184657},
 		{"NIOCREGIF", NIOCREGIF, Ioc(IOC_READ|IOC_WRITE, typ, 146, unsafe.Sizeof(LegacyReq{})), 3225184658},
 		{"NIOCCONFIG", NIOCCONFIG, Ioc(IOC_READ|IOC_WRITE, typ, 150, 272), 3239078294},
