@@ -2,7 +2,10 @@ module github.com/nmgo/nmgo
 
 go 1.26.0
 
-require golang.org/x/sys v0.50.0
+require (
+	github.com/gopacket/gopacket v1.7.7
+	golang.org/x/sys v0.50.0
+)
 
 require (
 	github.com/BurntSushi/toml v1.4.1-0.20240526193622-a339e1f7089c // indirect
