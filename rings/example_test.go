@@ -1,0 +1,148 @@
+package rings_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/nmgo/nmgo/internal/heapmem"
+	"github.com/nmgo/nmgo/rings"
+)
+
+// The examples run on a heap region with netmap's layout; the region's
+// TxSync and RxSync play the kernel. With a real port, mem is
+// nmsys Port.Mem(), the offsets come from Port.TxRingOffset and
+// Port.RxRingOffset, and the syncs are Port.TxSync and Port.RxSync.
+
+// Send a batch: reserve slots, fill their buffers, publish, sync.
+func ExampleTxRing() {
+	region := heapmem.MustNew(&heapmem.Config{TxSlots: 8, RxSlots: 8})
+	region.Capture(0, func(frame []byte) { fmt.Printf("sent %q\n", frame) })
+
+	tx, err := rings.NewTxRing(region.Mem, region.TxRingOff(0))
+	if err != nil {
+		panic(err)
+	}
+	msgs := []string{"one", "two", "three"}
+	n, err := tx.Reserve(len(msgs))
+	if err != nil {
+		panic(err)
+	}
+	for i := range n {
+		tx.SetLen(i, copy(tx.Buf(i), msgs[i]))
+	}
+	tx.Publish(n)
+	if err := region.TxSync(0); err != nil { // port.TxSync()
+		panic(err)
+	}
+	fmt.Println("space:", tx.Space())
+	// Output:
+	// sent "one"
+	// sent "two"
+	// sent "three"
+	// space: 7
+}
+
+// Receive a batch: sync, view the packets in place, release them.
+func ExampleRxRing() {
+	region := heapmem.MustNew(&heapmem.Config{TxSlots: 8, RxSlots: 8})
+	region.Inject(0, []byte("hello"))
+	region.Inject(0, []byte("world"))
+
+	rx, err := rings.NewRxRing(region.Mem, region.RxRingOff(0))
+	if err != nil {
+		panic(err)
+	}
+	if err := region.RxSync(0); err != nil { // port.RxSync()
+		panic(err)
+	}
+	pkts := make([][]byte, 64) // reused for every batch
+	n, err := rx.View(pkts)
+	if err != nil && !errors.Is(err, rings.ErrIntegrity) {
+		panic(err)
+	}
+	for _, p := range pkts[:n] {
+		fmt.Printf("%s\n", p) // p aliases the ring until Release
+	}
+	rx.Release(n)
+	// Output:
+	// hello
+	// world
+}
+
+// Forward packets from an RX ring to a TX ring of the same region without
+// copying them: the slots swap buffers.
+func ExampleTxRing_Swap() {
+	region := heapmem.MustNew(&heapmem.Config{TxSlots: 8, RxSlots: 8})
+	region.Capture(0, func(frame []byte) { fmt.Printf("forwarded %q\n", frame) })
+	region.Inject(0, []byte("zero"))
+	region.Inject(0, []byte("copy"))
+	_ = region.RxSync(0)
+
+	rx, _ := rings.NewRxRing(region.Mem, region.RxRingOff(0))
+	tx, _ := rings.NewTxRing(region.Mem, region.TxRingOff(0))
+	n, _ := rx.Acquire(64)
+	m, _ := tx.Reserve(n)
+	for i := range m {
+		if err := tx.Swap(i, rx, i); err != nil {
+			fmt.Println(err)
+		}
+	}
+	tx.Publish(m)
+	rx.Release(m)
+	_ = region.TxSync(0)
+	_ = region.RxSync(0)
+	// Output:
+	// forwarded "zero"
+	// forwarded "copy"
+}
+
+// A packet larger than a buffer spans several slots chained with
+// NS_MOREFRAG; ReadPacket joins them into a caller's buffer.
+func ExampleRxRing_ReadPacket() {
+	region := heapmem.MustNew(&heapmem.Config{TxSlots: 8, RxSlots: 8, BufSize: 64})
+	region.Inject(0, bytes.Repeat([]byte("x"), 150)) // 3 slots of 64 bytes
+	_ = region.RxSync(0)
+
+	rx, _ := rings.NewRxRing(region.Mem, region.RxRingOff(0))
+	buf := make([]byte, 64*64) // room for the largest packet
+	n, _ := rx.Acquire(64)
+	for i := 0; i < n; {
+		size, slots, err := rx.ReadPacket(i, buf)
+		if err != nil {
+			fmt.Println(err)
+			break
+		}
+		fmt.Println(size, "bytes in", slots, "slots")
+		i += slots
+	}
+	rx.Release(n)
+	// Output:
+	// 150 bytes in 3 slots
+}
+
+// Keep a received packet without copying it: swap an extra buffer into its
+// slot, release the slot, and read the packet later from the buffer.
+func ExampleExtraBufs() {
+	region := heapmem.MustNew(&heapmem.Config{TxSlots: 8, RxSlots: 8, ExtraBufs: 2})
+	region.Inject(0, []byte("keep me"))
+	_ = region.RxSync(0)
+
+	rx, _ := rings.NewRxRing(region.Mem, region.RxRingOff(0))
+	extra, err := rings.NewExtraBufs(region.Mem, region.IfOff, region.RxRingOff(0), 0)
+	if err != nil {
+		panic(err)
+	}
+	rx.Acquire(1)
+	p, _ := rx.Packet(0)
+	size := len(p)
+	spare, _ := extra.Get()
+	held, _ := rx.SwapBuf(0, spare) // the slot now receives into spare
+	rx.Release(1)
+
+	b, _ := extra.Buf(held)
+	fmt.Printf("%s (%d left)\n", b[:size], extra.Len())
+	_ = extra.Put(held) // back on the list before the port closes
+	// Output:
+	// keep me (1 left)
+}
