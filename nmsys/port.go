@@ -13,6 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/nmgo/nmgo/internal/abi"
+	"github.com/nmgo/nmgo/rings"
 )
 
 // Port is an open, registered and mapped netmap port.
@@ -34,9 +35,14 @@ type Port struct {
 	txOffs []int // offsets of bound TX rings, [FirstTx, LastTx)
 	rxOffs []int // offsets of bound RX rings, [FirstRx, LastRx)
 
+	ringsMu sync.Mutex
+	txRings []*rings.TxRing // built on first use, one view per ring
+	rxRings []*rings.RxRing
+
 	closed  atomic.Bool
 	users   atomic.Int64 // goroutines touching mem inside the port (wait callbacks)
 	closeMu sync.Mutex
+	region  *region // the mapping, shared with other Ports of the same memory region
 	cleanup runtime.Cleanup
 
 	// Deadlines as Unix nanoseconds, 0 for none.
@@ -109,13 +115,14 @@ func Open(name string, cfg *Config) (*Port, error) {
 	if reg.MemSize == 0 || reg.MemSize > 1<<40 || reg.Offset >= reg.MemSize {
 		return nil, &Error{Op: "register", Port: name, Err: fmt.Errorf("kernel returned memsize %d, offset %d", reg.MemSize, reg.Offset)}
 	}
-	mem, err := mmapRegion(fd, int(reg.MemSize))
+	rg, err := acquireRegion(fd, int(reg.MemID), int(reg.MemSize))
 	if err != nil {
 		return nil, &Error{Op: "mmap", Port: name, Err: os.NewSyscallError("mmap", err)}
 	}
-	p := &Port{name: name, mem: mem, ifOff: int(reg.Offset)}
+	drop := func() { _ = rg.closePort(); rg.release() }
+	p := &Port{name: name, mem: rg.mem, ifOff: int(reg.Offset), region: rg}
 	if err := p.layout(n.Port, reg); err != nil {
-		_ = munmapRegion(mem)
+		drop()
 		return nil, &Error{Op: "map", Port: name, Err: err}
 	}
 	if pools, err := poolsInfoFD(fd, n.Port); err == nil && pools.MemID == p.info.MemID && pools.BufSize == p.info.BufSize {
@@ -125,14 +132,14 @@ func Open(name string, cfg *Config) (*Port, error) {
 	// Only now, registered and mapped, may the netpoller see the fd.
 	p.file = os.NewFile(uintptr(fd), "/dev/netmap:"+n.Port)
 	if p.file == nil {
-		_ = munmapRegion(mem)
+		drop()
 		return nil, &Error{Op: "open", Port: name, Err: errors.New("os.NewFile failed")}
 	}
 	ok = true
 	rc, err := p.file.SyscallConn()
 	if err != nil {
 		_ = p.file.Close()
-		_ = munmapRegion(mem)
+		drop()
 		return nil, &Error{Op: "open", Port: name, Err: err}
 	}
 	p.rc = rc
@@ -140,7 +147,7 @@ func Open(name string, cfg *Config) (*Port, error) {
 	p.rxSyncFn = p.rxSyncCB
 	p.txWaitFn = p.txWaitCB
 	p.rxWaitFn = p.rxWaitCB
-	p.cleanup = runtime.AddCleanup(p, func(m []byte) { _ = munmapRegion(m) }, mem)
+	p.cleanup = runtime.AddCleanup(p, (*region).release, rg)
 	return p, nil
 }
 
@@ -348,7 +355,9 @@ func (p *Port) Name() string { return p.name }
 func (p *Port) Info() Info { return p.info }
 
 // Mem returns the mapped memory region: netmap_if, rings and buffers, as
-// described in docs/architecture.md. The slice aliases shared memory that
+// described in docs/architecture.md. Ports of this process whose
+// registrations share a memory region (same Info.MemID) share one mapping,
+// so buffers can be swapped between their rings. The slice aliases shared memory that
 // the kernel reads and writes; it is valid until Close returns, and touching
 // it afterwards faults. The rings package builds its ring views on it.
 func (p *Port) Mem() []byte { return p.mem }
@@ -373,6 +382,73 @@ func (p *Port) RxRingOffset(i int) (int, error) {
 		return 0, fmt.Errorf("nmsys: rx ring %d not bound (bound: [%d, %d))", i, p.info.FirstRx, p.info.LastRx)
 	}
 	return p.rxOffs[i-p.info.FirstRx], nil
+}
+
+// TxRing returns the view of bound TX ring i (in [Info.FirstTx,
+// Info.LastTx)) that the rings package provides: batch, zero-copy and
+// multi-slot operations on the shared ring. Every call returns the same
+// view; like the ring itself it belongs to one goroutine at a time. Sync it
+// with [Port.TxSync] or [Port.WaitTx].
+//
+// After Close, a goroutine still using the view does not fault: Close
+// replaces the mapping with private zeroed memory (so the view reports
+// integrity errors, and syncs return [ErrClosed]), which is freed once the
+// Port and its views are garbage.
+func (p *Port) TxRing(i int) (*rings.TxRing, error) {
+	off, err := p.TxRingOffset(i)
+	if err != nil {
+		return nil, err
+	}
+	p.ringsMu.Lock()
+	defer p.ringsMu.Unlock()
+	if p.closed.Load() {
+		return nil, ErrClosed
+	}
+	if p.txRings == nil {
+		p.txRings = make([]*rings.TxRing, len(p.txOffs))
+	}
+	k := i - p.info.FirstTx
+	if p.txRings[k] == nil {
+		r, err := rings.NewTxRing(p.mem, off)
+		if err != nil {
+			return nil, &Error{Op: "tx ring", Port: p.name, Err: err}
+		}
+		p.region.refs.Add(1)
+		runtime.AddCleanup(r, (*region).release, p.region)
+		p.region.markViews()
+		p.txRings[k] = r
+	}
+	return p.txRings[k], nil
+}
+
+// RxRing returns the view of bound RX ring i (in [Info.FirstRx,
+// Info.LastRx)); see [Port.TxRing] for the rules. Sync it with
+// [Port.RxSync] or [Port.WaitRx].
+func (p *Port) RxRing(i int) (*rings.RxRing, error) {
+	off, err := p.RxRingOffset(i)
+	if err != nil {
+		return nil, err
+	}
+	p.ringsMu.Lock()
+	defer p.ringsMu.Unlock()
+	if p.closed.Load() {
+		return nil, ErrClosed
+	}
+	if p.rxRings == nil {
+		p.rxRings = make([]*rings.RxRing, len(p.rxOffs))
+	}
+	k := i - p.info.FirstRx
+	if p.rxRings[k] == nil {
+		r, err := rings.NewRxRing(p.mem, off)
+		if err != nil {
+			return nil, &Error{Op: "rx ring", Port: p.name, Err: err}
+		}
+		p.region.refs.Add(1)
+		runtime.AddCleanup(r, (*region).release, p.region)
+		p.region.markViews()
+		p.rxRings[k] = r
+	}
+	return p.rxRings[k], nil
 }
 
 // TxSync tells the kernel about the slots published on the bound TX rings
@@ -624,11 +700,17 @@ const closeWait = 5 * time.Second
 // Close unregisters the port and unmaps its memory, in this order: mark the
 // port closed (new syncs and waits return [ErrClosed]), close the file
 // (which wakes goroutines blocked in WaitRx/WaitTx; they return ErrClosed),
-// wait until no goroutine is still inside the port's memory, then munmap.
-// A second Close returns ErrClosed.
+// wait until no goroutine is still inside a wait, then unmap the region.
 //
-// Slices from [Port.Mem] and ring views built on it must not be used after
-// Close returns.
+// Ports of one memory region share one mapping (see [Port.Mem]); it is
+// unmapped when the last of them closes. If ring views were handed out
+// ([Port.TxRing], [Port.RxRing]), goroutines may still be using them, so
+// the netmap mapping is then replaced by private zeroed memory at the same
+// address rather than removed: they see integrity errors and ErrClosed
+// instead of a fault, and the placeholder is unmapped when the Ports and
+// views are garbage. A second Close returns ErrClosed.
+//
+// Slices taken from [Port.Mem] directly must not be used after Close.
 func (p *Port) Close() error {
 	p.closeMu.Lock()
 	defer p.closeMu.Unlock()
@@ -645,10 +727,13 @@ func (p *Port) Close() error {
 		}
 		time.Sleep(50 * time.Microsecond)
 	}
-	p.cleanup.Stop()
-	if merr := munmapRegion(p.mem); merr != nil && err == nil {
+	p.ringsMu.Lock() // no new ring views from here on
+	defer p.ringsMu.Unlock()
+	if merr := p.region.closePort(); merr != nil && err == nil {
 		err = merr
 	}
+	p.cleanup.Stop()
+	p.region.release()
 	if err != nil {
 		return &Error{Op: "close", Port: p.name, Err: err}
 	}

@@ -8,7 +8,6 @@ import (
 	"unsafe"
 )
 
-
 func notSupported() error {
 	return &notSupportedError{msg: "nmsys: netmap is not available on " + runtime.GOOS + " (nmgo supports Linux and FreeBSD)"}
 }
@@ -32,3 +31,5 @@ var (
 	errENOTTY     error = syscall.Errno(0x19)
 	errENOENT     error = syscall.Errno(0x2)
 )
+
+func parkRegion(b []byte) error { return nil }

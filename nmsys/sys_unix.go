@@ -11,7 +11,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-
 // devicePath is the control device; tests point it elsewhere.
 var devicePath = abi.NETMAP_DEVICE_NAME
 
@@ -85,3 +84,17 @@ var (
 	errENOTTY     = unix.ENOTTY
 	errENOENT     = unix.ENOENT
 )
+
+// parkRegion replaces the netmap mapping under b with private anonymous
+// memory at the same address (MAP_FIXED replaces atomically). netmap's
+// mapping, and with it the registration, goes away, while a goroutine that
+// still holds a ring view reads and writes harmless zeroed memory instead
+// of faulting. The placeholder is unmapped later by munmapRegion(b).
+func parkRegion(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	_, err := unix.MmapPtr(-1, 0, unsafe.Pointer(&b[0]), uintptr(len(b)),
+		unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON|unix.MAP_FIXED)
+	return err
+}

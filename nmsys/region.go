@@ -1,0 +1,107 @@
+package nmsys
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// A region is one mapping of a netmap memory region (allocator), shared by
+// every open Port of this process whose registration landed in the same
+// allocator, as libnetmap shares them: buffers of one region can then move
+// between those ports' rings without copying (rings.TxRing.Swap).
+//
+// Two counts keep it alive:
+//   - open: Ports registered and not closed. When the last one closes, the
+//     region leaves the registry and is unmapped, or, if ring views were
+//     ever handed out, parked (replaced by zeroed private memory) so that
+//     goroutines still holding views do not fault.
+//   - refs: garbage-collector references: every Port and every ring view
+//     holds one, dropped by a runtime cleanup when it becomes unreachable
+//     (and a Port's at Close). At zero nothing can reach the memory, so a
+//     parked placeholder, or the mapping of a Port that was never closed,
+//     is unmapped.
+type region struct {
+	memID int
+	mem   []byte
+	refs  atomic.Int32
+
+	// Guarded by regions.mu.
+	open     int
+	views    bool
+	parked   bool
+	unmapped bool
+}
+
+var regions = struct {
+	mu   sync.Mutex
+	byID map[int]*region
+}{byID: map[int]*region{}}
+
+// acquireRegion returns the mapping of memory region memID of the given
+// size, mapping it through fd if this process has none yet. The caller
+// owns one open count and one reference.
+func acquireRegion(fd, memID, size int) (*region, error) {
+	regions.mu.Lock()
+	defer regions.mu.Unlock()
+	if r := regions.byID[memID]; r != nil && !r.parked && !r.unmapped && len(r.mem) == size {
+		r.open++
+		r.refs.Add(1)
+		return r, nil
+	}
+	mem, err := mmapRegion(fd, size)
+	if err != nil {
+		return nil, err
+	}
+	r := &region{memID: memID, mem: mem, open: 1}
+	r.refs.Store(1)
+	regions.byID[memID] = r
+	return r, nil
+}
+
+// markViews records that ring views of r exist, so the last close parks the
+// region instead of unmapping it.
+func (r *region) markViews() {
+	regions.mu.Lock()
+	r.views = true
+	regions.mu.Unlock()
+}
+
+// closePort drops one open count; the last one takes the region out of the
+// registry and unmaps or parks it.
+func (r *region) closePort() error {
+	regions.mu.Lock()
+	defer regions.mu.Unlock()
+	r.open--
+	if r.open > 0 {
+		return nil
+	}
+	if regions.byID[r.memID] == r {
+		delete(regions.byID, r.memID)
+	}
+	if r.unmapped || r.parked {
+		return nil
+	}
+	if r.views {
+		r.parked = true
+		return parkRegion(r.mem)
+	}
+	r.unmapped = true
+	return munmapRegion(r.mem)
+}
+
+// release drops one reference; the last one unmaps whatever is still
+// mapped. It runs from runtime cleanups and from Close.
+func (r *region) release() {
+	if r.refs.Add(-1) != 0 {
+		return
+	}
+	regions.mu.Lock()
+	defer regions.mu.Unlock()
+	if regions.byID[r.memID] == r {
+		delete(regions.byID, r.memID)
+	}
+	if !r.unmapped {
+		r.unmapped = true
+		_ = munmapRegion(r.mem)
+	}
+}
