@@ -1,0 +1,239 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nmgo/nmgo/packet"
+)
+
+// config is a parsed command line.
+type config struct {
+	port     string        // -i
+	fn       string        // -f: tx, rx, txseq, rxseq
+	lens     lengths       // -l
+	count    uint64        // -n, 0 = forever
+	batch    int           // -b
+	rate     float64       // -R, packets per second, 0 = unlimited
+	interval time.Duration // -T
+	duration time.Duration // -t, 0 = until -n or a signal
+	srcMAC   net.HardwareAddr
+	dstMAC   net.HardwareAddr
+	src, dst endpoints // -s, -d
+	noTouch  bool      // -Z
+	json     bool      // -json
+	quiet    bool      // -q: final summary only
+}
+
+// lengths is the frame-length plan of -l: one value, a list cycled in
+// order, or a range A-B walked in a fixed pseudo-random order.
+type lengths struct {
+	list   []int
+	lo, hi int
+}
+
+func (l lengths) max() int {
+	if l.list != nil {
+		m := 0
+		for _, v := range l.list {
+			m = max(m, v)
+		}
+		return m
+	}
+	return l.hi
+}
+
+func (l lengths) String() string {
+	if l.list != nil {
+		s := make([]string, len(l.list))
+		for i, v := range l.list {
+			s[i] = strconv.Itoa(v)
+		}
+		return strings.Join(s, ",")
+	}
+	return fmt.Sprintf("%d-%d", l.lo, l.hi)
+}
+
+const maxFrame = 65535
+
+func parseLengths(s string) (lengths, error) {
+	num := func(t string) (int, error) {
+		v, err := strconv.Atoi(t)
+		if err != nil || v < packet.MinFrame || v > maxFrame {
+			return 0, fmt.Errorf("-l %q: frame length %q must be a number in %d..%d", s, t, packet.MinFrame, maxFrame)
+		}
+		return v, nil
+	}
+	if a, b, ok := strings.Cut(s, "-"); ok {
+		lo, err := num(a)
+		if err != nil {
+			return lengths{}, err
+		}
+		hi, err := num(b)
+		if err != nil {
+			return lengths{}, err
+		}
+		if lo > hi {
+			return lengths{}, fmt.Errorf("-l %q: range is backwards", s)
+		}
+		return lengths{lo: lo, hi: hi}, nil
+	}
+	var l lengths
+	for _, t := range strings.Split(s, ",") {
+		v, err := num(t)
+		if err != nil {
+			return lengths{}, err
+		}
+		l.list = append(l.list, v)
+	}
+	return l, nil
+}
+
+// endpoints is an -s/-d value: IP[:PORT][-IP[:PORT]], a range of
+// addresses and ports walked in order.
+type endpoints struct {
+	ip0, ip1     [4]byte
+	port0, port1 uint16
+}
+
+func parseEndpoints(flagName, s string) (endpoints, error) {
+	one := func(t string) ([4]byte, uint16, bool, error) {
+		host, port, hasPort := strings.Cut(t, ":")
+		a, err := netip.ParseAddr(host)
+		if err != nil || !a.Is4() {
+			return [4]byte{}, 0, false, fmt.Errorf("%s %q: %q is not an IPv4 address", flagName, s, host)
+		}
+		var p uint64
+		if hasPort {
+			p, err = strconv.ParseUint(port, 10, 16)
+			if err != nil {
+				return [4]byte{}, 0, false, fmt.Errorf("%s %q: port %q must be 0..65535", flagName, s, port)
+			}
+		}
+		return a.As4(), uint16(p), hasPort, nil
+	}
+	first, last, isRange := strings.Cut(s, "-")
+	ip0, p0, has0, err := one(first)
+	if err != nil {
+		return endpoints{}, err
+	}
+	if !has0 {
+		p0 = 1234
+	}
+	e := endpoints{ip0: ip0, ip1: ip0, port0: p0, port1: p0}
+	if isRange {
+		ip1, p1, has1, err := one(last)
+		if err != nil {
+			return endpoints{}, err
+		}
+		if !has1 {
+			p1 = p0
+		}
+		if ipv4(ip1) < ipv4(ip0) || p1 < p0 {
+			return endpoints{}, fmt.Errorf("%s %q: range is backwards", flagName, s)
+		}
+		e.ip1, e.port1 = ip1, p1
+	}
+	return e, nil
+}
+
+func ipv4(a [4]byte) uint32 {
+	return uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+}
+
+var funcs = []string{"tx", "rx", "txseq", "rxseq"}
+
+// parseFlags parses the command line. It returns flag.ErrHelp for -h.
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	fs := flag.NewFlagSet("nmbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: nmbench -i PORT [-f tx|rx|txseq|rxseq] [options]\n\n")
+		fs.PrintDefaults()
+	}
+	c := &config{}
+	var lensS, srcS, dstS, smacS, dmacS string
+	var count int64
+	fs.StringVar(&c.port, "i", "", "netmap port: vale0:a, netmap:eth0, netmap:eth0-1, netmap:p{1, ...")
+	fs.StringVar(&c.fn, "f", "rx", "function: "+strings.Join(funcs, ", "))
+	fs.StringVar(&lensS, "l", "60", "frame length in bytes without FCS: N, A-B (mixed sizes) or a list N,M,...")
+	fs.Int64Var(&count, "n", 0, "packets to send or receive (0: until -t or a signal)")
+	fs.IntVar(&c.batch, "b", 512, "batch: slots per ring operation")
+	fs.Float64Var(&c.rate, "R", 0, "rate limit in packets per second (0: none)")
+	fs.DurationVar(&c.interval, "T", time.Second, "report interval")
+	fs.DurationVar(&c.duration, "t", 0, "run for this long (0: until -n or a signal)")
+	fs.StringVar(&smacS, "S", "02:00:00:00:00:01", "source MAC")
+	fs.StringVar(&dmacS, "D", "ff:ff:ff:ff:ff:ff", "destination MAC")
+	fs.StringVar(&srcS, "s", "10.0.0.1:1234", "source IP[:PORT][-IP[:PORT]]")
+	fs.StringVar(&dstS, "d", "10.1.0.1:1234", "destination IP[:PORT][-IP[:PORT]]")
+	fs.BoolVar(&c.noTouch, "Z", false, "do not touch the frames per packet: headers and payload are written once per buffer")
+	fs.BoolVar(&c.json, "json", false, "print one JSON object per report; the last has \"final\": true")
+	fs.BoolVar(&c.quiet, "q", false, "print only the final summary")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if c.port == "" {
+		return nil, errors.New("-i PORT is required (for example -i vale0:a)")
+	}
+	ok := false
+	for _, f := range funcs {
+		ok = ok || f == c.fn
+	}
+	if !ok {
+		return nil, fmt.Errorf("-f %q: function must be one of %s", c.fn, strings.Join(funcs, ", "))
+	}
+	var err error
+	if c.lens, err = parseLengths(lensS); err != nil {
+		return nil, err
+	}
+	if (c.fn == "txseq" || c.fn == "rxseq") && (c.lens.list == nil && c.lens.lo < packet.UDPHdrLen+4) {
+		return nil, errors.New("-l: txseq needs frames of at least 46 bytes")
+	}
+	if count < 0 {
+		return nil, fmt.Errorf("-n %d: count must be >= 0", count)
+	}
+	c.count = uint64(count)
+	if c.batch < 1 || c.batch > 1<<16 {
+		return nil, fmt.Errorf("-b %d: batch must be in 1..65536", c.batch)
+	}
+	if c.rate < 0 {
+		return nil, fmt.Errorf("-R %v: rate must be >= 0", c.rate)
+	}
+	if c.interval < 10*time.Millisecond {
+		return nil, fmt.Errorf("-T %v: report interval must be at least 10ms", c.interval)
+	}
+	if c.duration < 0 {
+		return nil, fmt.Errorf("-t %v: duration must be >= 0", c.duration)
+	}
+	if c.srcMAC, err = parseMAC("-S", smacS); err != nil {
+		return nil, err
+	}
+	if c.dstMAC, err = parseMAC("-D", dmacS); err != nil {
+		return nil, err
+	}
+	if c.src, err = parseEndpoints("-s", srcS); err != nil {
+		return nil, err
+	}
+	if c.dst, err = parseEndpoints("-d", dstS); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func parseMAC(flagName, s string) (net.HardwareAddr, error) {
+	m, err := net.ParseMAC(s)
+	if err != nil || len(m) != 6 {
+		return nil, fmt.Errorf("%s %q: not a 48-bit MAC address (like 02:00:00:00:00:01)", flagName, s)
+	}
+	return m, nil
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+)
+
+// stats are the running counters of a run; the worker updates them once per
+// batch and the reporter reads them.
+type stats struct {
+	packets atomic.Uint64
+	bytes   atomic.Uint64
+	batches atomic.Uint64
+	// rxseq only.
+	lost      atomic.Uint64
+	dup       atomic.Uint64
+	reordered atomic.Uint64
+}
+
+type sample struct {
+	packets, bytes, batches uint64
+	lost, dup, reordered    uint64
+	at                      time.Time
+}
+
+func (s *stats) sample(now time.Time) sample {
+	return sample{
+		packets: s.packets.Load(), bytes: s.bytes.Load(), batches: s.batches.Load(),
+		lost: s.lost.Load(), dup: s.dup.Load(), reordered: s.reordered.Load(), at: now,
+	}
+}
+
+// report is one JSON object of -json output.
+type report struct {
+	Func      string  `json:"func"`
+	Final     bool    `json:"final"`
+	Packets   uint64  `json:"packets"`
+	Bytes     uint64  `json:"bytes"`
+	Seconds   float64 `json:"seconds"`
+	PPS       float64 `json:"pps"`
+	BPS       float64 `json:"bps"`
+	AvgBatch  float64 `json:"avg_batch"`
+	Lost      *uint64 `json:"lost,omitempty"`
+	Dup       *uint64 `json:"duplicated,omitempty"`
+	Reordered *uint64 `json:"reordered,omitempty"`
+}
+
+// reporter prints pkt-gen-style lines, or JSON objects.
+type reporter struct {
+	cfg   *config
+	out   io.Writer
+	start sample
+	last  sample
+}
+
+func rate(n uint64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+func (r *reporter) build(cur, from sample, final bool) report {
+	d := cur.at.Sub(from.at)
+	p, b, bt := cur.packets-from.packets, cur.bytes-from.bytes, cur.batches-from.batches
+	rep := report{Func: r.cfg.fn, Final: final, Packets: p, Bytes: b, Seconds: d.Seconds(),
+		PPS: rate(p, d), BPS: rate(b*8, d)}
+	if bt > 0 {
+		rep.AvgBatch = float64(p) / float64(bt)
+	}
+	if r.cfg.fn == "rxseq" {
+		l, du, re := cur.lost-from.lost, cur.dup-from.dup, cur.reordered-from.reordered
+		rep.Lost, rep.Dup, rep.Reordered = &l, &du, &re
+	}
+	return rep
+}
+
+// tick prints the interval report ending at cur.
+func (r *reporter) tick(cur sample) {
+	rep := r.build(cur, r.last, false)
+	r.last = cur
+	if r.cfg.quiet {
+		return
+	}
+	if r.cfg.json {
+		r.writeJSON(rep)
+		return
+	}
+	line := fmt.Sprintf("%s %s (%d pkts %s in %d usec) %.2f avg_batch",
+		cur.at.Format("15:04:05.000"), unit(rep.PPS, "pps"), rep.Packets, unit(rep.BPS, "bps"),
+		int64(rep.Seconds*1e6), rep.AvgBatch)
+	if rep.Lost != nil {
+		line += fmt.Sprintf(" %d lost %d dup %d reordered", *rep.Lost, *rep.Dup, *rep.Reordered)
+	}
+	fmt.Fprintln(r.out, line)
+}
+
+// final prints the summary of the whole run.
+func (r *reporter) final(cur sample) report {
+	rep := r.build(cur, r.start, true)
+	if r.cfg.json {
+		r.writeJSON(rep)
+		return rep
+	}
+	verb := "Received"
+	if r.cfg.fn == "tx" || r.cfg.fn == "txseq" {
+		verb = "Sent"
+	}
+	each := 0.0
+	if rep.Packets > 0 {
+		each = float64(rep.Bytes) / float64(rep.Packets)
+	}
+	fmt.Fprintf(r.out, "%s %d packets %d bytes %d events %.0f bytes each in %.2f seconds.\n",
+		verb, rep.Packets, rep.Bytes, cur.batches-r.start.batches, each, rep.Seconds)
+	// Raw: with preamble, start delimiter, FCS and inter-frame gap (24 B).
+	raw := rep.BPS + rate((cur.packets-r.start.packets)*24*8, cur.at.Sub(r.start.at))
+	fmt.Fprintf(r.out, "Speed: %s Bandwidth: %s (raw %s). Average batch: %.2f pkts\n",
+		unit(rep.PPS, "pps"), unit(rep.BPS, "bps"), unit(raw, "bps"), rep.AvgBatch)
+	if rep.Lost != nil {
+		fmt.Fprintf(r.out, "Sequence: %d lost, %d duplicated, %d reordered\n", *rep.Lost, *rep.Dup, *rep.Reordered)
+	}
+	return rep
+}
+
+func (r *reporter) writeJSON(rep report) {
+	b, _ := json.Marshal(rep)
+	fmt.Fprintf(r.out, "%s\n", b)
+}
+
+// unit formats v with an SI prefix, as pkt-gen does ("1.234 Mpps").
+func unit(v float64, u string) string {
+	switch {
+	case v >= 1e9:
+		return fmt.Sprintf("%.3f G%s", v/1e9, u)
+	case v >= 1e6:
+		return fmt.Sprintf("%.3f M%s", v/1e6, u)
+	case v >= 1e3:
+		return fmt.Sprintf("%.3f K%s", v/1e3, u)
+	}
+	return fmt.Sprintf("%.3f %s", v, u)
+}

@@ -1,0 +1,406 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/nmgo/nmgo/nmsys"
+	"github.com/nmgo/nmgo/packet"
+	"github.com/nmgo/nmgo/rings"
+)
+
+// run executes one benchmark: it opens the port, runs the function until
+// the count, the duration or ctx ends it, prints reports to out, and
+// returns the final report.
+func run(ctx context.Context, cfg *config, out io.Writer) (report, error) {
+	pc := &nmsys.Config{}
+	tx := cfg.fn == "tx" || cfg.fn == "txseq"
+	if tx {
+		pc.TxOnly = true
+	} else {
+		pc.RxOnly, pc.NoTxPoll = true, true
+	}
+	port, err := nmsys.Open(cfg.port, pc)
+	if err != nil {
+		return report{}, err
+	}
+	defer port.Close()
+	if max := port.Info().BufSize; cfg.lens.max() > max {
+		return report{}, fmt.Errorf("-l %s: frames longer than the port's %d-byte buffers are not supported", cfg.lens, max)
+	}
+
+	if cfg.duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.duration)
+		defer cancel()
+	}
+	// A cancelled run wakes a blocked wait through a past deadline.
+	stop := context.AfterFunc(ctx, func() { port.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	st := &stats{}
+	rep := &reporter{cfg: cfg, out: out}
+	rep.start = st.sample(time.Now())
+	rep.last = rep.start
+	done := make(chan error, 1)
+	go func() {
+		if tx {
+			done <- txLoop(ctx, cfg, port, st)
+		} else {
+			done <- rxLoop(ctx, cfg, port, st)
+		}
+	}()
+	tick := time.NewTicker(cfg.interval)
+	defer tick.Stop()
+	for {
+		select {
+		case now := <-tick.C:
+			rep.tick(st.sample(now))
+		case err := <-done:
+			final := rep.final(st.sample(time.Now()))
+			return final, err
+		}
+	}
+}
+
+// gen writes the frames of a TX run.
+type gen struct {
+	cfg      *config
+	tpl      *packet.UDPTemplate
+	seq      uint32
+	id       uint16
+	lenIdx   int
+	rnd      uint32
+	src, dst [4]byte
+	sp, dp   uint16
+	payload  []byte
+	sequence bool
+}
+
+func newGen(cfg *config) (*gen, error) {
+	tpl, err := packet.NewUDPTemplate(packet.UDPConfig{SrcMAC: cfg.srcMAC, DstMAC: cfg.dstMAC,
+		SrcIP: addr(cfg.src.ip0), DstIP: addr(cfg.dst.ip0), SrcPort: cfg.src.port0, DstPort: cfg.dst.port0})
+	if err != nil {
+		return nil, err
+	}
+	g := &gen{cfg: cfg, tpl: tpl, rnd: 0x9e3779b9, src: cfg.src.ip0, dst: cfg.dst.ip0,
+		sp: cfg.src.port0, dp: cfg.dst.port0, sequence: cfg.fn == "txseq"}
+	g.payload = make([]byte, cfg.lens.max())
+	const text = "nmgo nmbench payload\n"
+	for i := range g.payload {
+		g.payload[i] = text[i%len(text)]
+	}
+	return g, nil
+}
+
+// length returns the next frame length.
+func (g *gen) length() int {
+	l := &g.cfg.lens
+	if l.list != nil {
+		if len(l.list) == 1 {
+			return l.list[0]
+		}
+		v := l.list[g.lenIdx]
+		if g.lenIdx++; g.lenIdx == len(l.list) {
+			g.lenIdx = 0
+		}
+		return v
+	}
+	g.rnd ^= g.rnd << 13 // xorshift32
+	g.rnd ^= g.rnd >> 17
+	g.rnd ^= g.rnd << 5
+	return l.lo + int(g.rnd%uint32(l.hi-l.lo+1))
+}
+
+// full writes a whole frame: payload pattern, then the header.
+func (g *gen) full(buf []byte, n int) {
+	copy(buf[packet.UDPHdrLen:n], g.payload[packet.UDPHdrLen:n])
+	g.header(buf, n)
+}
+
+// header patches the per-packet fields of a frame whose payload is in
+// place: addresses and ports walk their ranges, the IPv4 id counts, and
+// txseq writes the sequence number at the start of the payload.
+func (g *gen) header(buf []byte, n int) {
+	g.tpl.Write(buf, n, g.src, g.dst, g.sp, g.dp, g.id)
+	g.id++
+	if g.sequence {
+		binary.BigEndian.PutUint32(buf[packet.UDPHdrLen:], g.seq)
+		g.seq++
+	}
+	c := &g.cfg.src
+	if c.port0 != c.port1 || c.ip0 != c.ip1 {
+		g.sp, g.src = step(g.sp, g.src, c)
+	}
+	if d := &g.cfg.dst; d.port0 != d.port1 || d.ip0 != d.ip1 {
+		g.dp, g.dst = step(g.dp, g.dst, d)
+	}
+}
+
+func step(p uint16, ip [4]byte, e *endpoints) (uint16, [4]byte) {
+	if p < e.port1 {
+		return p + 1, ip
+	}
+	v := ipv4(ip) + 1
+	if v > ipv4(e.ip1) {
+		v = ipv4(e.ip0)
+	}
+	return e.port0, [4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}
+}
+
+func txRings(port *nmsys.Port) ([]*rings.TxRing, error) {
+	in := port.Info()
+	var rs []*rings.TxRing
+	for i := in.FirstTx; i < in.LastTx; i++ {
+		r, err := port.TxRing(i)
+		if err != nil {
+			return nil, err
+		}
+		rs = append(rs, r)
+	}
+	return rs, nil
+}
+
+func rxRings(port *nmsys.Port) ([]*rings.RxRing, error) {
+	in := port.Info()
+	var rs []*rings.RxRing
+	for i := in.FirstRx; i < in.LastRx; i++ {
+		r, err := port.RxRing(i)
+		if err != nil {
+			return nil, err
+		}
+		rs = append(rs, r)
+	}
+	return rs, nil
+}
+
+// waitErr turns the end of a wait into the end of the loop: nil to go on,
+// errStop when ctx ended it, else the error.
+var errStop = errors.New("stop")
+
+func waitErr(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return errStop
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return nil
+	}
+	return err
+}
+
+func txLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error {
+	rs, err := txRings(port)
+	if err != nil {
+		return err
+	}
+	g, err := newGen(cfg)
+	if err != nil {
+		return err
+	}
+	// Write every buffer once, so -Z sends complete frames.
+	for _, r := range rs {
+		n, err := r.Reserve(r.NumSlots())
+		if err != nil {
+			return err
+		}
+		for i := 0; i < n; i++ {
+			g.full(r.Buf(i), cfg.lens.max())
+		}
+	}
+	g.seq, g.id = 0, 0
+	var sent uint64
+	start := time.Now()
+	for ctx.Err() == nil && (cfg.count == 0 || sent < cfg.count) {
+		want := cfg.batch
+		if cfg.count != 0 {
+			want = int(min(uint64(want), cfg.count-sent))
+		}
+		if cfg.rate > 0 {
+			allowed := int64(cfg.rate*time.Since(start).Seconds()) - int64(sent)
+			if allowed <= 0 {
+				time.Sleep(time.Duration(float64(time.Second) / cfg.rate))
+				continue
+			}
+			want = int(min(int64(want), allowed))
+		}
+		put := 0
+		for _, r := range rs {
+			n, err := r.Reserve(want - put)
+			if err != nil {
+				return fmt.Errorf("tx ring: %w", err)
+			}
+			var bytes uint64
+			for i := 0; i < n; i++ {
+				l := g.length()
+				if !cfg.noTouch {
+					g.header(r.Buf(i), l)
+				}
+				r.SetLen(i, l)
+				bytes += uint64(l)
+			}
+			r.Publish(n)
+			if n > 0 {
+				put += n
+				st.packets.Add(uint64(n))
+				st.bytes.Add(bytes)
+				st.batches.Add(1)
+			}
+			if put == want {
+				break
+			}
+		}
+		sent += uint64(put)
+		if put == 0 {
+			if err := waitErr(ctx, port.WaitTx()); err != nil {
+				if err == errStop {
+					break
+				}
+				return err
+			}
+			continue
+		}
+		if err := port.TxSync(); err != nil {
+			return err
+		}
+	}
+	// Let the last packets leave before the port closes.
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		pending := 0
+		for _, r := range rs {
+			pending += r.InFlight()
+		}
+		if pending == 0 {
+			break
+		}
+		if err := port.TxSync(); err != nil {
+			return err
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	return nil
+}
+
+// seqWindow tracks received sequence numbers to tell lost, duplicated and
+// reordered packets apart within a window of recent numbers.
+type seqWindow struct {
+	started bool
+	next    uint32
+	seen    [1 << 16 / 64]uint64
+}
+
+const seqWin = 1 << 16
+
+func (w *seqWindow) bit(s uint32) (*uint64, uint64) {
+	i := s % seqWin
+	return &w.seen[i/64], 1 << (i % 64)
+}
+
+// add records s and returns the changes to the lost, dup and reordered
+// counters (lost may go down when a late packet fills a gap).
+func (w *seqWindow) add(s uint32) (lost int64, dup, reord uint64) {
+	if !w.started {
+		w.started, w.next = true, s
+	}
+	d := int32(s - w.next)
+	switch {
+	case d >= 0:
+		gap := uint32(d)
+		lost = int64(gap)
+		if gap >= seqWin {
+			clear(w.seen[:])
+		} else {
+			for k := uint32(0); k < gap; k++ {
+				wd, b := w.bit(w.next + k)
+				*wd &^= b
+			}
+		}
+		wd, b := w.bit(s)
+		*wd |= b
+		w.next = s + 1
+	case -d < seqWin:
+		wd, b := w.bit(s)
+		if *wd&b != 0 {
+			return 0, 1, 0
+		}
+		*wd |= b
+		return -1, 0, 1
+	default:
+		return 0, 1, 0 // older than the window: cannot tell, count as duplicate
+	}
+	return lost, 0, 0
+}
+
+func rxLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error {
+	rs, err := rxRings(port)
+	if err != nil {
+		return err
+	}
+	check := cfg.fn == "rxseq"
+	var win seqWindow
+	var got uint64
+	for ctx.Err() == nil && (cfg.count == 0 || got < cfg.count) {
+		want := cfg.batch
+		if cfg.count != 0 {
+			want = int(min(uint64(want), cfg.count-got))
+		}
+		total := 0
+		for _, r := range rs {
+			n, err := r.Acquire(want - total)
+			if err != nil && n == 0 {
+				return fmt.Errorf("rx ring: %w", err)
+			}
+			var bytes uint64
+			var lost int64
+			var dup, reord uint64
+			for i := 0; i < n; i++ {
+				pkt, err := r.Packet(i)
+				if err != nil {
+					return fmt.Errorf("rx ring: %w", err)
+				}
+				bytes += uint64(len(pkt))
+				if check && len(pkt) >= packet.UDPHdrLen+4 {
+					l, d, o := win.add(binary.BigEndian.Uint32(pkt[packet.UDPHdrLen:]))
+					lost, dup, reord = lost+l, dup+d, reord+o
+				}
+			}
+			r.Release(n)
+			if n > 0 {
+				total += n
+				st.packets.Add(uint64(n))
+				st.bytes.Add(bytes)
+				st.batches.Add(1)
+				if check {
+					st.lost.Add(uint64(lost))
+					st.dup.Add(dup)
+					st.reordered.Add(reord)
+				}
+			}
+			if total == want {
+				break
+			}
+		}
+		got += uint64(total)
+		if total > 0 {
+			if err := port.RxSync(); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := waitErr(ctx, port.WaitRx()); err != nil {
+			if err == errStop {
+				break
+			}
+			return err
+		}
+	}
+	return nil
+}
