@@ -22,7 +22,7 @@ const seqPackets = 1_000_000
 // drops what a full receiver ring cannot take, so the test paces the
 // sender on the receiver, as flow control above VALE would).
 func seqSender(p *nmsys.Port, count uint32, size int, window uint32, acked *atomic.Uint32) error {
-	tx, err := p.TxRing(0)
+	tx, err := p.TxRing(p.Info().FirstTx)
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func seqSender(p *nmsys.Port, count uint32, size int, window uint32, acked *atom
 // seqReceiver receives count frames on port's RX ring 0 and checks their
 // numbers arrive in order, none lost or repeated, with the right payload.
 func seqReceiver(p *nmsys.Port, count uint32, size int, acked *atomic.Uint32) error {
-	rx, err := p.RxRing(0)
+	rx, err := p.RxRing(p.Info().FirstRx)
 	if err != nil {
 		return err
 	}
@@ -123,6 +123,10 @@ func seqReceiver(p *nmsys.Port, count uint32, size int, acked *atomic.Uint32) er
 }
 
 func runSeq(t *testing.T, txp, rxp *nmsys.Port, window uint32) {
+	runSeqN(t, txp, rxp, window, seqPackets)
+}
+
+func runSeqN(t *testing.T, txp, rxp *nmsys.Port, window, count uint32) {
 	var acked atomic.Uint32
 	var wg sync.WaitGroup
 	var txErr, rxErr error
@@ -130,20 +134,21 @@ func runSeq(t *testing.T, txp, rxp *nmsys.Port, window uint32) {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		if rxErr = seqReceiver(rxp, seqPackets, 60, &acked); rxErr != nil {
+		if rxErr = seqReceiver(rxp, count, 60, &acked); rxErr != nil {
 			acked.Store(^uint32(0))
 		}
 	}()
-	go func() { defer wg.Done(); txErr = seqSender(txp, seqPackets, 60, window, &acked) }()
+	go func() { defer wg.Done(); txErr = seqSender(txp, count, 60, window, &acked) }()
 	wg.Wait()
 	if txErr != nil {
-		t.Errorf("sender: %v", txErr)
+		t.Errorf("sender %s: %v", txp.Name(), txErr)
 	}
 	if rxErr != nil {
-		t.Fatalf("receiver: %v", rxErr)
+		t.Errorf("receiver %s: %v", rxp.Name(), rxErr)
+		return
 	}
 	d := time.Since(start)
-	t.Logf("%d frames in order, 0 lost, 0 reordered, in %v (%.0f pps)", seqPackets, d.Round(time.Millisecond), seqPackets/d.Seconds())
+	t.Logf("%s -> %s: %d frames in order, 0 lost, 0 reordered, in %v (%.0f pps)", txp.Name(), rxp.Name(), count, d.Round(time.Millisecond), float64(count)/d.Seconds())
 }
 
 // TestPipeSequence carries 10^6 numbered frames through a netmap pipe.
@@ -444,4 +449,108 @@ func TestSyncAllocs(t *testing.T) {
 		}
 		rx.Release(n)
 	})
+}
+
+// TestOpenPerRing opens both ends of a 4-ring pipe with one Port per ring
+// pair and runs one sender and one receiver goroutine per ring.
+func TestOpenPerRing(t *testing.T) {
+	nmtest.Require(t)
+	parent := uniq("pr")
+	masters, err := nmsys.OpenPerRing("netmap:"+parent+"{1@conf:rings=4", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slaves, err := nmsys.OpenPerRing("netmap:"+parent+"}1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for _, p := range append(masters, slaves...) {
+			p.Close()
+		}
+	}()
+	if len(masters) != 4 || len(slaves) != 4 {
+		t.Fatalf("%d master and %d slave ports, want 4 each", len(masters), len(slaves))
+	}
+	var wg sync.WaitGroup
+	for i := range masters {
+		in := masters[i].Info()
+		if in.FirstTx != i || in.LastTx != i+1 || masters[i].Mem() == nil || &masters[i].Mem()[0] != &masters[0].Mem()[0] {
+			t.Errorf("master %d: bound tx [%d,%d), or not sharing the mapping", i, in.FirstTx, in.LastTx)
+		}
+		wg.Go(func() { runSeqN(t, masters[i], slaves[i], 0, 100_000) })
+	}
+	wg.Wait()
+}
+
+// TestExtraBuffers takes an extra buffer, fills it, swaps it into a TX
+// slot and sends it, and returns the evicted buffer to the pool.
+func TestExtraBuffers(t *testing.T) {
+	a := open(t, "vale17:a", &nmsys.Config{ExtraBuffers: 64})
+	b := open(t, "vale17:b", nil)
+	if got := a.Info().ExtraBuffers; got != 64 {
+		t.Fatalf("Info.ExtraBuffers = %d, want 64", got)
+	}
+	x, err := a.ExtraBuffers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x.Len() != 64 {
+		t.Fatalf("pool holds %d buffers, want 64", x.Len())
+	}
+	tx, err := a.TxRing(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want [][]byte
+	for round := range 3 {
+		idx, err := x.Get()
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf, err := x.Buf(idx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := frame(900+round, uint32(round))
+		copy(buf, f)
+		want = append(want, f)
+		if n, err := tx.Reserve(1); n != 1 || err != nil {
+			t.Fatalf("Reserve: %d, %v", n, err)
+		}
+		old, err := tx.SwapBuf(0, idx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx.SetLen(0, len(f))
+		tx.Publish(1)
+		if err := a.TxSync(); err != nil {
+			t.Fatal(err)
+		}
+		if err := x.Put(old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := recv(t, b, 0, len(want), 2*time.Second)
+	if len(got) != len(want) {
+		t.Fatalf("received %d of %d frames", len(got), len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Errorf("frame %d differs", i)
+		}
+	}
+	if x.Len() != 64 {
+		t.Errorf("pool holds %d buffers after the swaps, want 64", x.Len())
+	}
+	idx, err := x.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Put(idx); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Put(idx); !errors.Is(err, rings.ErrIntegrity) {
+		t.Errorf("second Put of buffer %d: %v, want an integrity error", idx, err)
+	}
 }
