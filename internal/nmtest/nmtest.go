@@ -1,9 +1,3 @@
-// Package nmtest holds helpers for tests that need a real netmap kernel.
-//
-// Tests that need /dev/netmap call [Require]: on a host without it they skip
-// with a reason, unless NMTEST_REQUIRE=1 is set (the test/vale VM runner sets
-// it), in which case they fail, so a broken harness cannot pass as "all
-// skipped".
 package nmtest
 
 import (
