@@ -117,6 +117,22 @@ func (g *gen) length() int {
 	return l.lo + int(g.rnd%uint32(l.hi-l.lo+1))
 }
 
+// fill writes the n reserved slots of r: lengths always, headers (and
+// sequence numbers) unless -Z, and returns the bytes queued. It does not
+// allocate.
+func (g *gen) fill(r *rings.TxRing, n int) uint64 {
+	var bytes uint64
+	for i := 0; i < n; i++ {
+		l := g.length()
+		if !g.cfg.noTouch {
+			g.header(r.Buf(i), l)
+		}
+		r.SetLen(i, l)
+		bytes += uint64(l)
+	}
+	return bytes
+}
+
 // full writes a whole frame: payload pattern, then the header.
 func (g *gen) full(buf []byte, n int) {
 	copy(buf[packet.UDPHdrLen:n], g.payload[packet.UDPHdrLen:n])
@@ -237,15 +253,7 @@ func txLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
 			if err != nil {
 				return fmt.Errorf("tx ring: %w", err)
 			}
-			var bytes uint64
-			for i := 0; i < n; i++ {
-				l := g.length()
-				if !cfg.noTouch {
-					g.header(r.Buf(i), l)
-				}
-				r.SetLen(i, l)
-				bytes += uint64(l)
-			}
+			bytes := g.fill(r, n)
 			r.Publish(n)
 			if n > 0 {
 				put += n
@@ -293,6 +301,7 @@ func txLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
 // reordered packets apart within a window of recent numbers.
 type seqWindow struct {
 	started bool
+	first   uint32 // first number seen; older ones are not counted as gaps filled
 	next    uint32
 	seen    [1 << 16 / 64]uint64
 }
@@ -308,10 +317,12 @@ func (w *seqWindow) bit(s uint32) (*uint64, uint64) {
 // counters (lost may go down when a late packet fills a gap).
 func (w *seqWindow) add(s uint32) (lost int64, dup, reord uint64) {
 	if !w.started {
-		w.started, w.next = true, s
+		w.started, w.first, w.next = true, s, s
 	}
 	d := int32(s - w.next)
 	switch {
+	case d < 0 && int32(s-w.first) < 0:
+		return 0, 1, 0 // from before the run's first frame: stale, a duplicate
 	case d >= 0:
 		gap := uint32(d)
 		lost = int64(gap)
@@ -339,6 +350,30 @@ func (w *seqWindow) add(s uint32) (lost int64, dup, reord uint64) {
 	return lost, 0, 0
 }
 
+// batchCounts are the counters of one received batch.
+type batchCounts struct {
+	bytes      uint64
+	lost       int64
+	dup, reord uint64
+}
+
+// drain reads the n acquired slots of r, counting bytes and, with check,
+// sequence numbers. It does not allocate.
+func (c *batchCounts) drain(r *rings.RxRing, n int, check bool, win *seqWindow) error {
+	for i := 0; i < n; i++ {
+		pkt, err := r.Packet(i)
+		if err != nil {
+			return err
+		}
+		c.bytes += uint64(len(pkt))
+		if check && len(pkt) >= packet.UDPHdrLen+4 {
+			l, d, o := win.add(binary.BigEndian.Uint32(pkt[packet.UDPHdrLen:]))
+			c.lost, c.dup, c.reord = c.lost+l, c.dup+d, c.reord+o
+		}
+	}
+	return nil
+}
+
 func rxLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error {
 	rs, err := rxRings(port)
 	if err != nil {
@@ -358,21 +393,12 @@ func rxLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
 			if err != nil && n == 0 {
 				return fmt.Errorf("rx ring: %w", err)
 			}
-			var bytes uint64
-			var lost int64
-			var dup, reord uint64
-			for i := 0; i < n; i++ {
-				pkt, err := r.Packet(i)
-				if err != nil {
-					return fmt.Errorf("rx ring: %w", err)
-				}
-				bytes += uint64(len(pkt))
-				if check && len(pkt) >= packet.UDPHdrLen+4 {
-					l, d, o := win.add(binary.BigEndian.Uint32(pkt[packet.UDPHdrLen:]))
-					lost, dup, reord = lost+l, dup+d, reord+o
-				}
+			var c batchCounts
+			if err := c.drain(r, n, check, &win); err != nil {
+				return fmt.Errorf("rx ring: %w", err)
 			}
 			r.Release(n)
+			bytes, lost, dup, reord := c.bytes, c.lost, c.dup, c.reord
 			if n > 0 {
 				total += n
 				st.packets.Add(uint64(n))

@@ -1,0 +1,50 @@
+# Side-by-side: nmbench and netmap's pkt-gen on VALE, in one VM run.
+#   test/vale/vm/run --script test/vale/sidebyside.sh --out DIR
+#   go run ./test/vale/benchreport DIR/sidebyside.txt   # table + SVG into docs/
+# For each frame size, four pairs on vale0:a (sender) -> vale0:b (receiver):
+# nmbench -> pkt-gen, pkt-gen -> nmbench, nmbench -> nmbench,
+# pkt-gen -> pkt-gen. Each sender runs SECS seconds and is stopped with
+# SIGINT like the receiver, so both tools print their own summaries; rates
+# are packets / the sender's seconds, for sender and receiver alike.
+set -u
+secs=${SIDE_SECS:-4}
+sizes=${SIDE_SIZES:-"60 256 512 1024 1500"}
+out=/out/sidebyside.txt
+: > $out
+tx_cmd() { # tool size
+	if [ "$1" = nmbench ]; then echo "nmbench -i vale0:a -f tx -l $2 -q"
+	else echo "pkt-gen -i vale0:a -f tx -l $2 -w 0"; fi
+}
+rx_cmd() {
+	if [ "$1" = nmbench ]; then echo "nmbench -i vale0:b -f rx -q"
+	else echo "pkt-gen -i vale0:b -f rx -w 0"; fi
+}
+# counts LOG VERB: prints "packets seconds" from a "VERB N packets ... in T seconds." line
+counts() {
+	sed -n "s/^$2 \([0-9]*\) packets .* in \([0-9.]*\) seconds\.*$/\1 \2/p" "$1" | tail -n 1
+}
+status=0
+for size in $sizes; do
+	for pair in nmbench:pktgen pktgen:nmbench nmbench:nmbench pktgen:pktgen; do
+		txt=${pair%%:*}; rxt=${pair##*:}
+		[ $txt = pktgen ] && txt=pkt-gen; [ $rxt = pktgen ] && rxt=pkt-gen
+		timeout -s INT $((secs + 3)) $(rx_cmd $rxt) > /tmp/rx.log 2>&1 &
+		rxpid=$!
+		sleep 1
+		timeout -s INT $secs $(tx_cmd $txt $size) > /tmp/tx.log 2>&1
+		sleep 1
+		kill -INT $rxpid 2>/dev/null
+		wait $rxpid
+		set -- $(counts /tmp/tx.log Sent)
+		txp=${1:-0}; txs=${2:-0}
+		set -- $(counts /tmp/rx.log Received)
+		rxp=${1:-0}
+		line="size=$size tx=$txt rx=$rxt tx_packets=$txp tx_seconds=$txs rx_packets=$rxp"
+		echo "$line" | tee -a $out
+		if [ "$txp" = 0 ] || [ "$rxp" = 0 ]; then
+			echo "--- no packets counted; logs:"; cat /tmp/tx.log /tmp/rx.log | tail -20
+			status=1
+		fi
+	done
+done
+exit $status
