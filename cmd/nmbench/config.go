@@ -136,7 +136,7 @@ func parseEndpoints(flagName, s string) (endpoints, error) {
 		if !has1 {
 			p1 = p0
 		}
-		if ipv4(ip1) < ipv4(ip0) || p1 < p0 {
+		if ip4num(ip1) < ip4num(ip0) || p1 < p0 {
 			return endpoints{}, fmt.Errorf("%s %q: range is backwards", flagName, s)
 		}
 		e.ip1, e.port1 = ip1, p1
@@ -144,7 +144,7 @@ func parseEndpoints(flagName, s string) (endpoints, error) {
 	return e, nil
 }
 
-func ipv4(a [4]byte) uint32 {
+func ip4num(a [4]byte) uint32 {
 	return uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
 }
 
@@ -161,7 +161,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	c := &config{}
 	var lensS, srcS, dstS, smacS, dmacS string
 	var count int64
-	fs.StringVar(&c.port, "i", "", "netmap port: vale0:a, netmap:eth0, netmap:eth0-1, netmap:p{1, ...")
+	fs.StringVar(&c.port, "i", "", "port: a netmap port (vale0:a, netmap:eth0, netmap:eth0-1, netmap:p{1, ...) or udp:HOST:PORT for kernel sockets")
 	fs.StringVar(&c.fn, "f", "rx", "function: "+strings.Join(funcs, ", "))
 	fs.StringVar(&lensS, "l", "60", "frame length in bytes without FCS: N, A-B (mixed sizes) or a list N,M,...")
 	fs.Int64Var(&count, "n", 0, "packets to send or receive (0: until -t or a signal)")

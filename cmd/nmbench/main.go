@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/nmgo/nmgo/nmsys"
 )
 
 func main() {
@@ -30,6 +32,9 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if _, err := run(ctx, cfg, stdout); err != nil {
+		if errors.Is(err, nmsys.ErrNotSupported) {
+			err = fmt.Errorf("%w; without netmap, nmbench can use kernel sockets (-i udp:127.0.0.1:9000)", err)
+		}
 		fmt.Fprintf(stderr, "nmbench: %v\n", err)
 		return 1
 	}

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -206,4 +208,38 @@ func TestCLIErrors(t *testing.T) {
 	if code != 1 || strings.Count(msg, "\n") != 1 || !strings.HasPrefix(msg, "nmbench: ") {
 		t.Errorf("code %d, stderr %q: want one line and exit 1", code, msg)
 	}
+}
+
+// The udp: backend carries numbered datagrams over loopback: txseq into
+// rxseq, counted, with no loss at a modest rate.
+func TestUDPSeqLoopback(t *testing.T) {
+	// Find a free port by binding it, then let the receiver take it.
+	port := freeUDPPort(t)
+	rxArgs := []string{"-i", "udp:127.0.0.1:" + port, "-f", "rxseq", "-n", "20000", "-t", "20s", "-q", "-json"}
+	txArgs := []string{"-i", "udp:127.0.0.1:" + port, "-f", "txseq", "-n", "20000", "-R", "100000", "-l", "60,200", "-q"}
+	var rxOut bytes.Buffer
+	done := make(chan int, 1)
+	go func() { done <- cli(context.Background(), rxArgs, &rxOut, io.Discard) }()
+	time.Sleep(200 * time.Millisecond)
+	var txErr bytes.Buffer
+	if code := cli(context.Background(), txArgs, io.Discard, &txErr); code != 0 {
+		t.Fatalf("tx exit %d: %s", code, txErr.String())
+	}
+	if code := <-done; code != 0 {
+		t.Fatalf("rx exit %d", code)
+	}
+	got := rxOut.String()
+	if !strings.Contains(got, `"packets":20000,`) || !strings.Contains(got, `"lost":0,"duplicated":0,"reordered":0`) {
+		t.Errorf("rxseq final report: %s", got)
+	}
+}
+
+func freeUDPPort(t *testing.T) string {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return strconv.Itoa(c.LocalAddr().(*net.UDPAddr).Port)
 }

@@ -18,43 +18,50 @@ import (
 // the count, the duration or ctx ends it, prints reports to out, and
 // returns the final report.
 func run(ctx context.Context, cfg *config, out io.Writer) (report, error) {
-	pc := &nmsys.Config{}
-	tx := cfg.fn == "tx" || cfg.fn == "txseq"
-	if tx {
-		pc.TxOnly = true
-	} else {
-		pc.RxOnly, pc.NoTxPoll = true, true
-	}
-	port, err := nmsys.Open(cfg.port, pc)
-	if err != nil {
-		return report{}, err
-	}
-	defer port.Close()
-	if max := port.Info().BufSize; cfg.lens.max() > max {
-		return report{}, fmt.Errorf("-l %s: frames longer than the port's %d-byte buffers are not supported", cfg.lens, max)
-	}
-
 	if cfg.duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.duration)
 		defer cancel()
 	}
-	// A cancelled run wakes a blocked wait through a past deadline.
-	stop := context.AfterFunc(ctx, func() { port.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	tx := cfg.fn == "tx" || cfg.fn == "txseq"
+	var work func(context.Context, *stats) error
+	if isUDP(cfg.port) {
+		if _, err := udpAddr(cfg.port); err != nil {
+			return report{}, err
+		}
+		work = func(ctx context.Context, st *stats) error { return udpRun(ctx, cfg, st) }
+	} else {
+		pc := &nmsys.Config{}
+		if tx {
+			pc.TxOnly = true
+		} else {
+			pc.RxOnly, pc.NoTxPoll = true, true
+		}
+		port, err := nmsys.Open(cfg.port, pc)
+		if err != nil {
+			return report{}, err
+		}
+		defer port.Close()
+		if max := port.Info().BufSize; cfg.lens.max() > max {
+			return report{}, fmt.Errorf("-l %s: frames longer than the port's %d-byte buffers are not supported", cfg.lens, max)
+		}
+		// A cancelled run wakes a blocked wait through a past deadline.
+		stop := context.AfterFunc(ctx, func() { port.SetDeadline(time.Unix(1, 0)) })
+		defer stop()
+		work = func(ctx context.Context, st *stats) error {
+			if tx {
+				return txLoop(ctx, cfg, port, st)
+			}
+			return rxLoop(ctx, cfg, port, st)
+		}
+	}
 
 	st := &stats{}
 	rep := &reporter{cfg: cfg, out: out}
 	rep.start = st.sample(time.Now())
 	rep.last = rep.start
 	done := make(chan error, 1)
-	go func() {
-		if tx {
-			done <- txLoop(ctx, cfg, port, st)
-		} else {
-			done <- rxLoop(ctx, cfg, port, st)
-		}
-	}()
+	go func() { done <- work(ctx, st) }()
 	tick := time.NewTicker(cfg.interval)
 	defer tick.Stop()
 	for {
@@ -162,9 +169,9 @@ func step(p uint16, ip [4]byte, e *endpoints) (uint16, [4]byte) {
 	if p < e.port1 {
 		return p + 1, ip
 	}
-	v := ipv4(ip) + 1
-	if v > ipv4(e.ip1) {
-		v = ipv4(e.ip0)
+	v := ip4num(ip) + 1
+	if v > ip4num(e.ip1) {
+		v = ip4num(e.ip0)
 	}
 	return e.port0, [4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}
 }

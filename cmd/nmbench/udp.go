@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/nmgo/nmgo/packet"
+	"golang.org/x/net/ipv4"
+)
+
+// The udp: backend sends and receives through kernel UDP sockets, batched
+// with sendmmsg and recvmmsg (golang.org/x/net/ipv4's WriteBatch and
+// ReadBatch), so one command compares kernel bypass with the socket path,
+// and nmbench does something useful on a host without netmap.
+//
+// -l is still the Ethernet frame length: the UDP payload is that minus the
+// 42 bytes of Ethernet, IPv4 and UDP headers the kernel adds, and txseq puts
+// its sequence number at the start of the payload, where it sits in the
+// netmap frames too.
+
+const udpPrefix = "udp:"
+
+func isUDP(port string) bool { return strings.HasPrefix(port, udpPrefix) }
+
+func udpAddr(port string) (*net.UDPAddr, error) {
+	a, err := net.ResolveUDPAddr("udp4", strings.TrimPrefix(port, udpPrefix))
+	if err != nil {
+		return nil, fmt.Errorf("-i %s: want udp:HOST:PORT: %v", port, err)
+	}
+	return a, nil
+}
+
+func udpRun(ctx context.Context, cfg *config, st *stats) error {
+	addr, err := udpAddr(cfg.port)
+	if err != nil {
+		return err
+	}
+	if cfg.fn == "tx" || cfg.fn == "txseq" {
+		c, err := net.DialUDP("udp4", nil, addr)
+		if err != nil {
+			return fmt.Errorf("udp: %w", err)
+		}
+		defer c.Close()
+		stop := context.AfterFunc(ctx, func() { c.SetWriteDeadline(time.Unix(1, 0)) })
+		defer stop()
+		return udpTx(ctx, cfg, c, st)
+	}
+	c, err := net.ListenUDP("udp4", addr)
+	if err != nil {
+		return fmt.Errorf("udp: %w", err)
+	}
+	defer c.Close()
+	_ = c.SetReadBuffer(8 << 20)
+	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	return udpRx(ctx, cfg, c, st)
+}
+
+func udpTx(ctx context.Context, cfg *config, c *net.UDPConn, st *stats) error {
+	pc := ipv4.NewPacketConn(c)
+	g, err := newGen(cfg)
+	if err != nil {
+		return err
+	}
+	batch := min(cfg.batch, 1024)
+	msgs := make([]ipv4.Message, batch)
+	bufs := make([][]byte, batch)
+	for i := range msgs {
+		bufs[i] = make([]byte, cfg.lens.max()-packet.UDPHdrLen)
+		copy(bufs[i], g.payload[packet.UDPHdrLen:])
+		msgs[i].Buffers = [][]byte{bufs[i]}
+	}
+	var sent uint64
+	var seq uint32
+	start := time.Now()
+	for ctx.Err() == nil && (cfg.count == 0 || sent < cfg.count) {
+		n := batch
+		if cfg.count != 0 {
+			n = int(min(uint64(n), cfg.count-sent))
+		}
+		if cfg.rate > 0 {
+			allowed := int64(cfg.rate*time.Since(start).Seconds()) - int64(sent)
+			if allowed <= 0 {
+				time.Sleep(time.Duration(float64(time.Second) / cfg.rate))
+				continue
+			}
+			n = int(min(int64(n), allowed))
+		}
+		var bytes uint64
+		for i := 0; i < n; i++ {
+			l := g.length()
+			msgs[i].Buffers[0] = bufs[i][:l-packet.UDPHdrLen]
+			if g.sequence && l-packet.UDPHdrLen >= 4 {
+				binary.BigEndian.PutUint32(bufs[i], seq)
+				seq++
+			}
+			bytes += uint64(l)
+		}
+		k, err := pc.WriteBatch(msgs[:n], 0)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
+				break
+			}
+			var errno interface{ Temporary() bool }
+			if errors.As(err, &errno) && errno.Temporary() { // ENOBUFS, ECONNREFUSED of a previous datagram
+				continue
+			}
+			return fmt.Errorf("udp send: %w", err)
+		}
+		if k < n { // the sequence numbers of the unsent ones are sent again
+			seq -= uint32(n - k)
+			bytes = bytes * uint64(k) / uint64(n)
+		}
+		sent += uint64(k)
+		st.packets.Add(uint64(k))
+		st.bytes.Add(bytes)
+		st.batches.Add(1)
+	}
+	return nil
+}
+
+func udpRx(ctx context.Context, cfg *config, c *net.UDPConn, st *stats) error {
+	pc := ipv4.NewPacketConn(c)
+	batch := min(cfg.batch, 1024)
+	msgs := make([]ipv4.Message, batch)
+	for i := range msgs {
+		msgs[i].Buffers = [][]byte{make([]byte, maxFrame)}
+	}
+	check := cfg.fn == "rxseq"
+	var win seqWindow
+	var got uint64
+	for ctx.Err() == nil && (cfg.count == 0 || got < cfg.count) {
+		n, err := pc.ReadBatch(msgs, 0)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
+				break
+			}
+			return fmt.Errorf("udp receive: %w", err)
+		}
+		var c batchCounts
+		for i := 0; i < n; i++ {
+			m := &msgs[i]
+			c.bytes += uint64(m.N + packet.UDPHdrLen)
+			if check && m.N >= 4 {
+				l, d, o := win.add(binary.BigEndian.Uint32(m.Buffers[0]))
+				c.lost, c.dup, c.reord = c.lost+l, c.dup+d, c.reord+o
+			}
+		}
+		got += uint64(n)
+		st.packets.Add(uint64(n))
+		st.bytes.Add(c.bytes)
+		st.batches.Add(1)
+		if check {
+			st.lost.Add(uint64(c.lost))
+			st.dup.Add(c.dup)
+			st.reordered.Add(c.reord)
+		}
+	}
+	return nil
+}
