@@ -47,4 +47,24 @@ for size in $sizes; do
 		fi
 	done
 done
+# The socket baseline: nmbench's udp: backend over loopback, same sizes.
+for size in $sizes; do
+	timeout -s INT $((secs + 3)) nmbench -i udp:127.0.0.1:9000 -f rx -q > /tmp/rx.log 2>&1 &
+	rxpid=$!
+	sleep 1
+	timeout -s INT $secs nmbench -i udp:127.0.0.1:9000 -f tx -l $size -q > /tmp/tx.log 2>&1
+	sleep 1
+	kill -INT $rxpid 2>/dev/null
+	wait $rxpid
+	set -- $(counts /tmp/tx.log Sent)
+	txp=${1:-0}; txs=${2:-0}
+	set -- $(counts /tmp/rx.log Received)
+	rxp=${1:-0}
+	line="size=$size tx=nmbench-udp rx=nmbench-udp tx_packets=$txp tx_seconds=$txs rx_packets=$rxp"
+	echo "$line" | tee -a $out
+	if [ "$txp" = 0 ] || [ "$rxp" = 0 ]; then
+		echo "--- no packets counted; logs:"; cat /tmp/tx.log /tmp/rx.log | tail -20
+		status=1
+	fi
+done
 exit $status

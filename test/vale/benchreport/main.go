@@ -93,7 +93,7 @@ func markdown(rs []result, sizes []int, cmd string) string {
 	b.WriteString("| frame | sender -> receiver | tx Mpps | rx Mpps | rx/tx |\n|---|---|---|---|---|\n")
 	for _, s := range sizes {
 		for _, r := range rs {
-			if r.size == s {
+			if r.size == s && r.tx != "nmbench-udp" {
 				fmt.Fprintf(&b, "| %d B | %s -> %s | %s | %s | %s |\n", s, r.tx, r.rx, mpps(r.txPPS), mpps(r.rxP), ratio(r.rxP, r.txPPS))
 			}
 		}
@@ -104,6 +104,14 @@ func markdown(rs []result, sizes []int, cmd string) string {
 		nn, pp := find(rs, s, "nmbench", "nmbench"), find(rs, s, "pkt-gen", "pkt-gen")
 		np, pn := find(rs, s, "nmbench", "pkt-gen"), find(rs, s, "pkt-gen", "nmbench")
 		fmt.Fprintf(&b, "| %d B | %s | %s | %s | %s |\n", s, ratio(nn.txPPS, pp.txPPS), ratio(np.txPPS, pn.txPPS), ratio(pn.rxP, pp.rxP), ratio(nn.rxP, pp.rxP))
+	}
+	if find(rs, sizes[0], "nmbench-udp", "nmbench-udp").txSeconds > 0 {
+		b.WriteString("\nnmbench's netmap backend against its udp: backend (kernel sockets, sendmmsg/recvmmsg, loopback in the same VM):\n\n")
+		b.WriteString("| frame | udp tx Mpps | udp rx Mpps | netmap/udp tx | netmap/udp rx |\n|---|---|---|---|---|\n")
+		for _, s := range sizes {
+			u, nn := find(rs, s, "nmbench-udp", "nmbench-udp"), find(rs, s, "nmbench", "nmbench")
+			fmt.Fprintf(&b, "| %d B | %s | %s | %s | %s |\n", s, mpps(u.txPPS), mpps(u.rxP), ratio(nn.txPPS, u.txPPS), ratio(nn.rxP, u.rxP))
+		}
 	}
 	return b.String()
 }
