@@ -173,7 +173,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&dmacS, "D", "ff:ff:ff:ff:ff:ff", "destination MAC")
 	fs.StringVar(&srcS, "s", "10.0.0.1:1234", "source IP[:PORT][-IP[:PORT]]")
 	fs.StringVar(&dstS, "d", "10.1.0.1:1234", "destination IP[:PORT][-IP[:PORT]]")
-	fs.BoolVar(&c.noTouch, "Z", false, "do not touch the frames per packet: headers and payload are written once per buffer")
+	fs.BoolVar(&c.noTouch, "Z", false, "do not touch the frames per packet, not even for varying sizes or addresses (frames are written once per buffer)")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object per report; the last has \"final\": true")
 	fs.BoolVar(&c.quiet, "q", false, "print only the final summary")
 	if err := fs.Parse(args); err != nil {

@@ -87,6 +87,7 @@ type gen struct {
 	sp, dp   uint16
 	payload  []byte
 	sequence bool
+	varies   bool // lengths, addresses or ports change per packet
 }
 
 func newGen(cfg *config) (*gen, error) {
@@ -97,6 +98,8 @@ func newGen(cfg *config) (*gen, error) {
 	}
 	g := &gen{cfg: cfg, tpl: tpl, rnd: 0x9e3779b9, src: cfg.src.ip0, dst: cfg.dst.ip0,
 		sp: cfg.src.port0, dp: cfg.dst.port0, sequence: cfg.fn == "txseq"}
+	g.varies = len(cfg.lens.list) != 1 || cfg.src.ip0 != cfg.src.ip1 || cfg.src.port0 != cfg.src.port1 ||
+		cfg.dst.ip0 != cfg.dst.ip1 || cfg.dst.port0 != cfg.dst.port1
 	g.payload = make([]byte, cfg.lens.max())
 	const text = "nmgo nmbench payload\n"
 	for i := range g.payload {
@@ -124,14 +127,17 @@ func (g *gen) length() int {
 	return l.lo + int(g.rnd%uint32(l.hi-l.lo+1))
 }
 
-// fill writes the n reserved slots of r: lengths always, headers (and
-// sequence numbers) unless -Z, and returns the bytes queued. It does not
-// allocate.
+// fill writes the n reserved slots of r and returns the bytes queued. Every
+// buffer holds a complete frame from the start, so per packet it writes
+// only what changes: the length always; the header when lengths,
+// addresses or ports vary; the sequence number for txseq. With -Z it
+// writes lengths only, like pkt-gen's default. It does not allocate.
 func (g *gen) fill(r *rings.TxRing, n int) uint64 {
 	var bytes uint64
+	touch := !g.cfg.noTouch && (g.varies || g.sequence)
 	for i := 0; i < n; i++ {
 		l := g.length()
-		if !g.cfg.noTouch {
+		if touch {
 			g.header(r.Buf(i), l)
 		}
 		r.SetLen(i, l)
@@ -143,15 +149,17 @@ func (g *gen) fill(r *rings.TxRing, n int) uint64 {
 // full writes a whole frame: payload pattern, then the header.
 func (g *gen) full(buf []byte, n int) {
 	copy(buf[packet.UDPHdrLen:n], g.payload[packet.UDPHdrLen:n])
-	g.header(buf, n)
+	g.tpl.Write(buf, n, g.src, g.dst, g.sp, g.dp, g.id)
 }
 
 // header patches the per-packet fields of a frame whose payload is in
 // place: addresses and ports walk their ranges, the IPv4 id counts, and
 // txseq writes the sequence number at the start of the payload.
 func (g *gen) header(buf []byte, n int) {
-	g.tpl.Write(buf, n, g.src, g.dst, g.sp, g.dp, g.id)
-	g.id++
+	if g.varies {
+		g.tpl.Write(buf, n, g.src, g.dst, g.sp, g.dp, g.id)
+		g.id++
+	}
 	if g.sequence {
 		binary.BigEndian.PutUint32(buf[packet.UDPHdrLen:], g.seq)
 		g.seq++
