@@ -210,6 +210,32 @@ func rxRings(port *nmsys.Port) ([]*rings.RxRing, error) {
 	return rs, nil
 }
 
+// pacer bounds a sender by -n and -R.
+type pacer struct {
+	cfg   *config
+	start time.Time
+}
+
+func newPacer(cfg *config) pacer { return pacer{cfg: cfg, start: time.Now()} }
+
+// next returns how many packets may go now, at most batch, given sent so
+// far; 0 after sleeping for one packet's time when the rate says wait.
+func (p pacer) next(batch int, sent uint64) int {
+	want := batch
+	if p.cfg.count != 0 {
+		want = int(min(uint64(want), p.cfg.count-sent))
+	}
+	if p.cfg.rate > 0 {
+		allowed := int64(p.cfg.rate*time.Since(p.start).Seconds()) - int64(sent)
+		if allowed <= 0 {
+			time.Sleep(time.Duration(float64(time.Second) / p.cfg.rate))
+			return 0
+		}
+		want = int(min(int64(want), allowed))
+	}
+	return want
+}
+
 // waitErr turns the end of a wait into the end of the loop: nil to go on,
 // errStop when ctx ended it, else the error.
 var errStop = errors.New("stop")
@@ -248,19 +274,11 @@ func txLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
 	}
 	g.seq, g.id = 0, 0
 	var sent uint64
-	start := time.Now()
+	pace := newPacer(cfg)
 	for ctx.Err() == nil && (cfg.count == 0 || sent < cfg.count) {
-		want := cfg.batch
-		if cfg.count != 0 {
-			want = int(min(uint64(want), cfg.count-sent))
-		}
-		if cfg.rate > 0 {
-			allowed := int64(cfg.rate*time.Since(start).Seconds()) - int64(sent)
-			if allowed <= 0 {
-				time.Sleep(time.Duration(float64(time.Second) / cfg.rate))
-				continue
-			}
-			want = int(min(int64(want), allowed))
+		want := pace.next(cfg.batch, sent)
+		if want == 0 {
+			continue
 		}
 		put := 0
 		for _, r := range rs {

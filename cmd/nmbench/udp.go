@@ -78,19 +78,11 @@ func udpTx(ctx context.Context, cfg *config, c *net.UDPConn, st *stats) error {
 	}
 	var sent uint64
 	var seq uint32
-	start := time.Now()
+	pace := newPacer(cfg)
 	for ctx.Err() == nil && (cfg.count == 0 || sent < cfg.count) {
-		n := batch
-		if cfg.count != 0 {
-			n = int(min(uint64(n), cfg.count-sent))
-		}
-		if cfg.rate > 0 {
-			allowed := int64(cfg.rate*time.Since(start).Seconds()) - int64(sent)
-			if allowed <= 0 {
-				time.Sleep(time.Duration(float64(time.Second) / cfg.rate))
-				continue
-			}
-			n = int(min(int64(n), allowed))
+		n := pace.next(batch, sent)
+		if n == 0 {
+			continue
 		}
 		var bytes uint64
 		for i := 0; i < n; i++ {

@@ -23,48 +23,34 @@ rx_cmd() {
 counts() {
 	sed -n "s/^$2 \([0-9]*\) packets .* in \([0-9.]*\) seconds\.*$/\1 \2/p" "$1" | tail -n 1
 }
+# run_pair LABEL_TX LABEL_RX TXCMD RXCMD SIZE: one measured pair, appended to $out.
+run_pair() {
+	timeout -s INT $((secs + 3)) $4 > /tmp/rx.log 2>&1 &
+	rxpid=$!
+	sleep 1
+	timeout -s INT $secs $3 > /tmp/tx.log 2>&1
+	sleep 1
+	kill -INT $rxpid 2>/dev/null
+	wait $rxpid
+	set -- "$1" "$2" "$5" $(counts /tmp/tx.log Sent)
+	txp=${4:-0}; txs=${5:-0}
+	rxp=$(counts /tmp/rx.log Received | cut -d' ' -f1)
+	line="size=$3 tx=$1 rx=$2 tx_packets=$txp tx_seconds=$txs rx_packets=${rxp:-0}"
+	echo "$line" | tee -a $out
+	if [ "$txp" = 0 ] || [ "${rxp:-0}" = 0 ]; then
+		echo "--- no packets counted; logs:"; cat /tmp/tx.log /tmp/rx.log | tail -20
+		status=1
+	fi
+}
 status=0
 for size in $sizes; do
-	for pair in nmbench:pktgen pktgen:nmbench nmbench:nmbench pktgen:pktgen; do
+	for pair in nmbench:pkt-gen pkt-gen:nmbench nmbench:nmbench pkt-gen:pkt-gen; do
 		txt=${pair%%:*}; rxt=${pair##*:}
-		[ $txt = pktgen ] && txt=pkt-gen; [ $rxt = pktgen ] && rxt=pkt-gen
-		timeout -s INT $((secs + 3)) $(rx_cmd $rxt) > /tmp/rx.log 2>&1 &
-		rxpid=$!
-		sleep 1
-		timeout -s INT $secs $(tx_cmd $txt $size) > /tmp/tx.log 2>&1
-		sleep 1
-		kill -INT $rxpid 2>/dev/null
-		wait $rxpid
-		set -- $(counts /tmp/tx.log Sent)
-		txp=${1:-0}; txs=${2:-0}
-		set -- $(counts /tmp/rx.log Received)
-		rxp=${1:-0}
-		line="size=$size tx=$txt rx=$rxt tx_packets=$txp tx_seconds=$txs rx_packets=$rxp"
-		echo "$line" | tee -a $out
-		if [ "$txp" = 0 ] || [ "$rxp" = 0 ]; then
-			echo "--- no packets counted; logs:"; cat /tmp/tx.log /tmp/rx.log | tail -20
-			status=1
-		fi
+		run_pair $txt $rxt "$(tx_cmd $txt $size)" "$(rx_cmd $rxt)" $size
 	done
 done
 # The socket baseline: nmbench's udp: backend over loopback, same sizes.
 for size in $sizes; do
-	timeout -s INT $((secs + 3)) nmbench -i udp:127.0.0.1:9000 -f rx -q > /tmp/rx.log 2>&1 &
-	rxpid=$!
-	sleep 1
-	timeout -s INT $secs nmbench -i udp:127.0.0.1:9000 -f tx -l $size -q > /tmp/tx.log 2>&1
-	sleep 1
-	kill -INT $rxpid 2>/dev/null
-	wait $rxpid
-	set -- $(counts /tmp/tx.log Sent)
-	txp=${1:-0}; txs=${2:-0}
-	set -- $(counts /tmp/rx.log Received)
-	rxp=${1:-0}
-	line="size=$size tx=nmbench-udp rx=nmbench-udp tx_packets=$txp tx_seconds=$txs rx_packets=$rxp"
-	echo "$line" | tee -a $out
-	if [ "$txp" = 0 ] || [ "$rxp" = 0 ]; then
-		echo "--- no packets counted; logs:"; cat /tmp/tx.log /tmp/rx.log | tail -20
-		status=1
-	fi
+	run_pair nmbench-udp nmbench-udp "nmbench -i udp:127.0.0.1:9000 -f tx -l $size -q" "nmbench -i udp:127.0.0.1:9000 -f rx -q" $size
 done
 exit $status
