@@ -88,6 +88,7 @@ type gen struct {
 	payload  []byte
 	sequence bool
 	varies   bool // lengths, addresses or ports change per packet
+	warm     int  // packets still to be written whole (the first lap)
 }
 
 func newGen(cfg *config) (*gen, error) {
@@ -127,17 +128,25 @@ func (g *gen) length() int {
 	return l.lo + int(g.rnd%uint32(l.hi-l.lo+1))
 }
 
-// fill writes the n reserved slots of r and returns the bytes queued. Every
-// buffer holds a complete frame from the start, so per packet it writes
-// only what changes: the length always; the header when lengths,
-// addresses or ports vary; the sequence number for txseq. With -Z it
-// writes lengths only, like pkt-gen's default. It does not allocate.
+// fill writes the n reserved slots of r and returns the bytes queued.
+// During the first lap over the ring it writes whole frames; after that
+// every buffer holds one, so per packet it writes only what changes: the
+// length always; the header when lengths, addresses or ports vary; the
+// sequence number for txseq. With -Z, after the first lap, it writes
+// lengths only, like pkt-gen's default. It does not allocate.
 func (g *gen) fill(r *rings.TxRing, n int) uint64 {
 	var bytes uint64
 	touch := !g.cfg.noTouch && (g.varies || g.sequence)
 	for i := 0; i < n; i++ {
 		l := g.length()
-		if touch {
+		if g.warm > 0 {
+			g.warm--
+			g.full(r.Buf(i), l)
+			if g.sequence {
+				binary.BigEndian.PutUint32(r.Buf(i)[packet.UDPHdrLen:], g.seq)
+				g.seq++
+			}
+		} else if touch {
 			g.header(r.Buf(i), l)
 		}
 		r.SetLen(i, l)
@@ -150,6 +159,7 @@ func (g *gen) fill(r *rings.TxRing, n int) uint64 {
 func (g *gen) full(buf []byte, n int) {
 	copy(buf[packet.UDPHdrLen:n], g.payload[packet.UDPHdrLen:n])
 	g.tpl.Write(buf, n, g.src, g.dst, g.sp, g.dp, g.id)
+	g.id++
 }
 
 // header patches the per-packet fields of a frame whose payload is in
@@ -262,17 +272,11 @@ func txLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
 	if err != nil {
 		return err
 	}
-	// Write every buffer once, so -Z sends complete frames.
+	// The first lap over each ring writes whole frames, so that every
+	// slot's buffer holds one before later laps touch only what changes.
 	for _, r := range rs {
-		n, err := r.Reserve(r.NumSlots())
-		if err != nil {
-			return err
-		}
-		for i := 0; i < n; i++ {
-			g.full(r.Buf(i), cfg.lens.max())
-		}
+		g.warm += r.NumSlots()
 	}
-	g.seq, g.id = 0, 0
 	var sent uint64
 	pace := newPacer(cfg)
 	for ctx.Err() == nil && (cfg.count == 0 || sent < cfg.count) {

@@ -1,0 +1,125 @@
+package vale_test
+
+import (
+	"context"
+	"encoding/json"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/nmgo/nmgo/internal/nmtest"
+)
+
+// finalReport is the last JSON object nmbench -json prints.
+type finalReport struct {
+	Func      string  `json:"func"`
+	Final     bool    `json:"final"`
+	Packets   uint64  `json:"packets"`
+	Lost      *uint64 `json:"lost"`
+	Dup       *uint64 `json:"duplicated"`
+	Reordered *uint64 `json:"reordered"`
+}
+
+func lastJSON(t *testing.T, out []byte) finalReport {
+	t.Helper()
+	var r finalReport
+	lines := regexp.MustCompile(`(?m)^\{.*\}$`).FindAll(out, -1)
+	if len(lines) == 0 {
+		t.Fatalf("no JSON in output:\n%s", out)
+	}
+	if err := json.Unmarshal(lines[len(lines)-1], &r); err != nil || !r.Final {
+		t.Fatalf("last JSON object %s: %v", lines[len(lines)-1], err)
+	}
+	return r
+}
+
+var pktgenCount = regexp.MustCompile(`(?m)^(Sent|Received) ([0-9]+) packets`)
+
+func pktgenPackets(t *testing.T, verb string, out []byte) uint64 {
+	t.Helper()
+	for _, m := range pktgenCount.FindAllSubmatch(out, -1) {
+		if string(m[1]) == verb {
+			n, _ := strconv.ParseUint(string(m[2]), 10, 64)
+			return n
+		}
+	}
+	t.Fatalf("no %q line in pkt-gen's output:\n%s", verb, out)
+	return 0
+}
+
+// start runs a receiver command, gives it time to register, and returns a
+// function that stops it with SIGINT and returns its output.
+func start(t *testing.T, name string, args ...string) func() []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(interruptSignal) }
+	cmd.WaitDelay = 5 * time.Second
+	out := &safeBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	return func() []byte {
+		time.Sleep(300 * time.Millisecond) // let the last frames land
+		cancel()
+		_ = cmd.Wait()
+		return out.Bytes()
+	}
+}
+
+// TestNmbenchWithPktgen: nmbench tx feeds pkt-gen rx and pkt-gen tx feeds
+// nmbench rx, counts matching (at a rate the receiver keeps up with, as
+// VALE drops what a full ring cannot take); txseq into rxseq with 0 loss.
+func TestNmbenchWithPktgen(t *testing.T) {
+	nmtest.Require(t)
+	pg := nmtest.Tool(t, "NMTEST_PKTGEN")
+	nb := nmtest.Tool(t, "NMTEST_NMBENCH")
+	const n = 20000
+
+	t.Run("nmbench-tx-to-pktgen-rx", func(t *testing.T) {
+		stop := start(t, pg, "-i", "vale20:b", "-f", "rx", "-w", "0")
+		out, err := exec.Command(nb, "-i", "vale20:a", "-f", "tx", "-n", strconv.Itoa(n), "-R", "20000", "-json", "-q").CombinedOutput()
+		if err != nil {
+			t.Fatalf("nmbench: %v\n%s", err, out)
+		}
+		sent := lastJSON(t, out).Packets
+		got := pktgenPackets(t, "Received", stop())
+		if sent != n || got != n {
+			t.Errorf("nmbench sent %d, pkt-gen received %d, want %d", sent, got, n)
+		}
+	})
+	t.Run("pktgen-tx-to-nmbench-rx", func(t *testing.T) {
+		stop := start(t, nb, "-i", "vale21:b", "-f", "rx", "-json", "-q")
+		out, err := exec.Command(pg, "-i", "vale21:a", "-f", "tx", "-n", strconv.Itoa(n), "-R", "20000", "-w", "0").CombinedOutput()
+		if err != nil {
+			t.Fatalf("pkt-gen: %v\n%s", err, out)
+		}
+		sent := pktgenPackets(t, "Sent", out)
+		got := lastJSON(t, stop()).Packets
+		if sent != n || got != n {
+			t.Errorf("pkt-gen sent %d, nmbench received %d, want %d", sent, got, n)
+		}
+	})
+	t.Run("txseq-to-rxseq", func(t *testing.T) {
+		stop := start(t, nb, "-i", "vale22:b", "-f", "rxseq", "-json", "-q")
+		out, err := exec.Command(nb, "-i", "vale22:a", "-f", "txseq", "-n", "40000", "-R", "20000", "-l", "60-1500", "-json", "-q").CombinedOutput()
+		if err != nil {
+			t.Fatalf("nmbench txseq: %v\n%s", err, out)
+		}
+		rx := lastJSON(t, stop())
+		if rx.Packets != 40000 || rx.Lost == nil || *rx.Lost != 0 || *rx.Dup != 0 || *rx.Reordered != 0 {
+			t.Errorf("rxseq: %d packets, lost %v dup %v reordered %v", rx.Packets, deref(rx.Lost), deref(rx.Dup), deref(rx.Reordered))
+		}
+	})
+}
+
+func deref(p *uint64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
