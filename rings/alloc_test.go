@@ -85,11 +85,12 @@ func TestZeroAllocs(t *testing.T) {
 			k.refill(to)
 		}},
 		{"TxRing.Space/InFlight", func() { sink += tx.Space() + tx.InFlight() }},
-		{"RxRing.Acquire/Packet/Flags/Release", func() {
+		{"RxRing.Acquire/Packet/Len/Flags/Release", func() {
 			n, _ := rx.Acquire(64)
 			for i := range n {
 				p, _ := rx.Packet(i)
-				sink += len(p) + int(rx.Flags(i))
+				l, _ := rx.Len(i)
+				sink += len(p) + l + int(rx.Flags(i))
 			}
 			rx.Release(n)
 			k.refill(ro)

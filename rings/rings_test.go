@@ -675,6 +675,18 @@ func TestBadSlots(t *testing.T) {
 		}
 		isIntegrity(t, err, want)
 	}
+	// Len reads lengths without touching buffers: only the bad length
+	// is an error (slot 1's bad buffer index is not its business).
+	for i, want := range []int{1, 1, -1, 1} {
+		l, err := rx.Len(i)
+		if want < 0 {
+			isIntegrity(t, err, "len")
+			continue
+		}
+		if err != nil || l != want {
+			t.Fatalf("Len(%d) = %d, %v", i, l, err)
+		}
+	}
 	// View: nil entries for the bad slots, the first one's error, and
 	// every slot counted.
 	pkts := make([][]byte, 10)

@@ -85,6 +85,19 @@ func (r *RxRing) Packet(i int) ([]byte, error) {
 	return r.buf(idx, int(n)), nil
 }
 
+// Len returns the length of acquired slot i (of its fragment, with
+// NS_MOREFRAG) without touching the buffer: for receivers that only count.
+// A length over the buffer size is an [*IntegrityError]. Len panics if i is
+// not in [0, acquired).
+func (r *RxRing) Len(i int) (int, error) {
+	p := r.pos(i)
+	s := r.slot(p)
+	if n := s.Len; uint32(n) <= r.size {
+		return int(n), nil
+	}
+	return 0, r.slotErr(p, s.BufIdx, s.Len)
+}
+
 func (r *RxRing) view(p uint32) ([]byte, uint16, error) {
 	s := r.slot(p)
 	idx, n, fl := s.BufIdx, s.Len, s.Flags

@@ -98,12 +98,14 @@ func markdown(rs []result, sizes []int, cmd string) string {
 			}
 		}
 	}
-	b.WriteString("\nRatios (nmbench / pkt-gen, same run):\n\n")
-	b.WriteString("| frame | tx: nmbench->nmbench vs pkt-gen->pkt-gen | tx: nmbench->pkt-gen vs pkt-gen->nmbench | rx of pkt-gen's frames: nmbench vs pkt-gen | rx, each tool fed by itself |\n|---|---|---|---|---|\n")
+	b.WriteString("\nRatios, nmbench / pkt-gen, same run. Each tool is measured against the same peer: TX with pkt-gen\n")
+	b.WriteString("receiving (nmbench->pkt-gen vs pkt-gen->pkt-gen), RX with pkt-gen sending (pkt-gen->nmbench vs\n")
+	b.WriteString("pkt-gen->pkt-gen); the last two columns pit each tool against itself.\n\n")
+	b.WriteString("| frame | TX, same receiver | RX, same sender | TX, self-fed | RX, self-fed |\n|---|---|---|---|---|\n")
 	for _, s := range sizes {
 		nn, pp := find(rs, s, "nmbench", "nmbench"), find(rs, s, "pkt-gen", "pkt-gen")
 		np, pn := find(rs, s, "nmbench", "pkt-gen"), find(rs, s, "pkt-gen", "nmbench")
-		fmt.Fprintf(&b, "| %d B | %s | %s | %s | %s |\n", s, ratio(nn.txPPS, pp.txPPS), ratio(np.txPPS, pn.txPPS), ratio(pn.rxP, pp.rxP), ratio(nn.rxP, pp.rxP))
+		fmt.Fprintf(&b, "| %d B | %s | %s | %s | %s |\n", s, ratio(np.txPPS, pp.txPPS), ratio(pn.rxP, pp.rxP), ratio(nn.txPPS, pp.txPPS), ratio(nn.rxP, pp.rxP))
 	}
 	if find(rs, sizes[0], "nmbench-udp", "nmbench-udp").txSeconds > 0 {
 		b.WriteString("\nnmbench's netmap backend against its udp: backend (kernel sockets, sendmmsg/recvmmsg, loopback in the same VM):\n\n")
