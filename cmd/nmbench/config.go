@@ -24,6 +24,9 @@ type config struct {
 	rate     float64       // -R, packets per second, 0 = unlimited
 	interval time.Duration // -T
 	duration time.Duration // -t, 0 = until -n or a signal
+	wait     time.Duration // -w: wait for the link after opening
+	parallel int           // -p: rings, one goroutine each
+	progress bool          // live progress line (stdout is a terminal)
 	srcMAC   net.HardwareAddr
 	dstMAC   net.HardwareAddr
 	src, dst endpoints // -s, -d
@@ -148,7 +151,7 @@ func ip4num(a [4]byte) uint32 {
 	return uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
 }
 
-var funcs = []string{"tx", "rx", "txseq", "rxseq"}
+var funcs = []string{"tx", "rx", "txseq", "rxseq", "ping", "pong"}
 
 // parseFlags parses the command line. It returns flag.ErrHelp for -h.
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -169,6 +172,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Float64Var(&c.rate, "R", 0, "rate limit in packets per second (0: none)")
 	fs.DurationVar(&c.interval, "T", time.Second, "report interval")
 	fs.DurationVar(&c.duration, "t", 0, "run for this long (0: until -n or a signal)")
+	fs.IntVar(&c.parallel, "p", 1, "rings to drive, one goroutine (locked to its OS thread) and one registration per ring (tx and rx)")
+	var waitSecs float64
+	fs.Float64Var(&waitSecs, "w", -1, "seconds to wait for the link after opening a NIC (default 2; 0 for VALE ports, pipes and udp:)")
 	fs.StringVar(&smacS, "S", "02:00:00:00:00:01", "source MAC")
 	fs.StringVar(&dmacS, "D", "ff:ff:ff:ff:ff:ff", "destination MAC")
 	fs.StringVar(&srcS, "s", "10.0.0.1:1234", "source IP[:PORT][-IP[:PORT]]")
@@ -199,6 +205,18 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if (c.fn == "txseq" || c.fn == "rxseq") && (c.lens.list == nil && c.lens.lo < packet.UDPHdrLen+4) {
 		return nil, errors.New("-l: txseq needs frames of at least 46 bytes")
 	}
+	if (c.fn == "ping" || c.fn == "pong") && strings.HasPrefix(c.port, udpPrefix) {
+		return nil, fmt.Errorf("-f %s needs a netmap port; the udp: backend does tx, rx, txseq and rxseq", c.fn)
+	}
+	if c.parallel < 1 || c.parallel > 256 {
+		return nil, fmt.Errorf("-p %d: must be in 1..256", c.parallel)
+	}
+	if c.parallel > 1 && c.fn != "tx" && c.fn != "rx" {
+		return nil, fmt.Errorf("-p %d: only tx and rx run on several rings (as in pkt-gen)", c.parallel)
+	}
+	if c.parallel > 1 && strings.HasPrefix(c.port, udpPrefix) {
+		return nil, errors.New("-p: the udp: backend drives one socket")
+	}
 	if count < 0 {
 		return nil, fmt.Errorf("-n %d: count must be >= 0", count)
 	}
@@ -214,6 +232,16 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.duration < 0 {
 		return nil, fmt.Errorf("-t %v: duration must be >= 0", c.duration)
+	}
+	switch {
+	case waitSecs >= 0:
+		c.wait = time.Duration(waitSecs * float64(time.Second))
+	case waitSecs != -1:
+		return nil, fmt.Errorf("-w %v: seconds must be >= 0", waitSecs)
+	case strings.HasPrefix(c.port, "vale") || strings.ContainsAny(c.port, "{}") || strings.HasPrefix(c.port, udpPrefix):
+		c.wait = 0
+	default:
+		c.wait = 2 * time.Second // a NIC resets when it enters netmap mode
 	}
 	if c.srcMAC, err = parseMAC("-S", smacS); err != nil {
 		return nil, err

@@ -31,6 +31,11 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "nmbench: %v\n", err)
 		return 2
 	}
+	if f, ok := stdout.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			cfg.progress = true
+		}
+	}
 	if _, err := run(ctx, cfg, stdout); err != nil {
 		if errors.Is(err, nmsys.ErrNotSupported) {
 			err = fmt.Errorf("%w; without netmap, nmbench can use kernel sockets (-i udp:127.0.0.1:9000)", err)

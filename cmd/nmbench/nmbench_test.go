@@ -243,3 +243,16 @@ func freeUDPPort(t *testing.T) string {
 	defer c.Close()
 	return strconv.Itoa(c.LocalAddr().(*net.UDPAddr).Port)
 }
+
+func TestLiveProgressLine(t *testing.T) {
+	var out bytes.Buffer
+	r := &reporter{cfg: &config{fn: "tx"}, out: &out}
+	t0 := time.Unix(1000, 0)
+	r.start, r.last = sample{at: t0}, sample{at: t0}
+	r.live(sample{packets: 500, at: t0.Add(time.Second)}, 0.5)
+	r.final(sample{packets: 1000, bytes: 60000, batches: 2, at: t0.Add(2 * time.Second)})
+	got := out.String()
+	if !strings.HasPrefix(got, "\r\033[K[===============               ]  50% 500 pkts 500.000 pps avg\r\033[KSent 1000 packets") {
+		t.Errorf("progress output %q", got)
+	}
+}

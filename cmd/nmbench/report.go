@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -46,14 +47,17 @@ type report struct {
 	Lost      *uint64 `json:"lost,omitempty"`
 	Dup       *uint64 `json:"duplicated,omitempty"`
 	Reordered *uint64 `json:"reordered,omitempty"`
+	*rttSummary
 }
 
 // reporter prints pkt-gen-style lines, or JSON objects.
 type reporter struct {
 	cfg   *config
+	rtt   *rtts // ping only
 	out   io.Writer
 	start sample
 	last  sample
+	drawn bool // a progress line is on screen
 }
 
 func rate(n uint64, d time.Duration) float64 {
@@ -75,11 +79,36 @@ func (r *reporter) build(cur, from sample, final bool) report {
 		l, du, re := cur.lost-from.lost, cur.dup-from.dup, cur.reordered-from.reordered
 		rep.Lost, rep.Dup, rep.Reordered = &l, &du, &re
 	}
+	if r.rtt != nil {
+		s := r.rtt.summary(final)
+		rep.rttSummary = &s
+	}
 	return rep
+}
+
+// live redraws the progress line of a terminal run with a known end: done
+// is the fraction of -n or -t reached.
+func (r *reporter) live(cur sample, done float64) {
+	done = min(max(done, 0), 1)
+	const width = 30
+	bar := strings.Repeat("=", int(done*width)) + strings.Repeat(" ", width-int(done*width))
+	d := cur.at.Sub(r.start.at)
+	fmt.Fprintf(r.out, "\r\033[K[%s] %3.0f%% %d pkts %s avg", bar, done*100, cur.packets-r.start.packets,
+		unit(rate(cur.packets-r.start.packets, d), "pps"))
+	r.drawn = true
+}
+
+// clearLive erases the progress line before other output.
+func (r *reporter) clearLive() {
+	if r.drawn {
+		fmt.Fprint(r.out, "\r\033[K")
+		r.drawn = false
+	}
 }
 
 // tick prints the interval report ending at cur.
 func (r *reporter) tick(cur sample) {
+	r.clearLive()
 	rep := r.build(cur, r.last, false)
 	r.last = cur
 	if r.cfg.quiet {
@@ -95,19 +124,26 @@ func (r *reporter) tick(cur sample) {
 	if rep.Lost != nil {
 		line += fmt.Sprintf(" %d lost %d dup %d reordered", *rep.Lost, *rep.Dup, *rep.Reordered)
 	}
+	if rep.rttSummary != nil {
+		line += " " + rep.rttSummary.String()
+	}
 	fmt.Fprintln(r.out, line)
 }
 
 // final prints the summary of the whole run.
 func (r *reporter) final(cur sample) report {
+	r.clearLive()
 	rep := r.build(cur, r.start, true)
 	if r.cfg.json {
 		r.writeJSON(rep)
 		return rep
 	}
 	verb := "Received"
-	if r.cfg.fn == "tx" || r.cfg.fn == "txseq" {
+	switch r.cfg.fn {
+	case "tx", "txseq":
 		verb = "Sent"
+	case "ping", "pong":
+		verb = "Echoed"
 	}
 	each := 0.0
 	if rep.Packets > 0 {
@@ -121,6 +157,9 @@ func (r *reporter) final(cur sample) report {
 		unit(rep.PPS, "pps"), unit(rep.BPS, "bps"), unit(raw, "bps"), rep.AvgBatch)
 	if rep.Lost != nil {
 		fmt.Fprintf(r.out, "Sequence: %d lost, %d duplicated, %d reordered\n", *rep.Lost, *rep.Dup, *rep.Reordered)
+	}
+	if rep.rttSummary != nil {
+		fmt.Fprintln(r.out, rep.rttSummary.String())
 	}
 	return rep
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/nmgo/nmgo/nmsys"
@@ -24,6 +25,10 @@ func run(ctx context.Context, cfg *config, out io.Writer) (report, error) {
 		defer cancel()
 	}
 	tx := cfg.fn == "tx" || cfg.fn == "txseq"
+	var rt *rtts
+	if cfg.fn == "ping" {
+		rt = newRTTs()
+	}
 	var work func(context.Context, *stats) error
 	if isUDP(cfg.port) {
 		if _, err := udpAddr(cfg.port); err != nil {
@@ -32,40 +37,122 @@ func run(ctx context.Context, cfg *config, out io.Writer) (report, error) {
 		work = func(ctx context.Context, st *stats) error { return udpRun(ctx, cfg, st) }
 	} else {
 		pc := &nmsys.Config{}
-		if tx {
+		switch {
+		case cfg.fn == "ping" || cfg.fn == "pong":
+			pc.NoTxPoll = true
+		case tx:
 			pc.TxOnly = true
-		} else {
+		default:
 			pc.RxOnly, pc.NoTxPoll = true, true
 		}
-		port, err := nmsys.Open(cfg.port, pc)
-		if err != nil {
-			return report{}, err
+		var ports []*nmsys.Port
+		defer func() {
+			for _, p := range ports {
+				p.Close()
+			}
+		}()
+		for i := range cfg.parallel {
+			c := *pc
+			if cfg.parallel > 1 {
+				c.Mode, c.RingID = nmsys.ModeOneNIC, i
+			}
+			port, err := nmsys.Open(cfg.port, &c)
+			if err != nil {
+				return report{}, err
+			}
+			ports = append(ports, port)
+			if max := port.Info().BufSize; cfg.lens.max() > max {
+				return report{}, fmt.Errorf("-l %s: frames longer than the port's %d-byte buffers are not supported", cfg.lens, max)
+			}
+			// A cancelled run wakes a blocked wait through a past deadline.
+			stop := context.AfterFunc(ctx, func() { port.SetDeadline(time.Unix(1, 0)) })
+			defer stop()
 		}
-		defer port.Close()
-		if max := port.Info().BufSize; cfg.lens.max() > max {
-			return report{}, fmt.Errorf("-l %s: frames longer than the port's %d-byte buffers are not supported", cfg.lens, max)
+		if cfg.wait > 0 {
+			select {
+			case <-time.After(cfg.wait):
+			case <-ctx.Done():
+			}
 		}
-		// A cancelled run wakes a blocked wait through a past deadline.
-		stop := context.AfterFunc(ctx, func() { port.SetDeadline(time.Unix(1, 0)) })
-		defer stop()
-		work = func(ctx context.Context, st *stats) error {
-			if tx {
+		loop := func(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error {
+			switch {
+			case cfg.fn == "ping":
+				return pingLoop(ctx, cfg, port, st, rt)
+			case cfg.fn == "pong":
+				return pongLoop(ctx, cfg, port, st)
+			case tx:
 				return txLoop(ctx, cfg, port, st)
 			}
 			return rxLoop(ctx, cfg, port, st)
 		}
+		work = func(ctx context.Context, st *stats) error {
+			if len(ports) == 1 {
+				return loop(ctx, cfg, ports[0], st)
+			}
+			// One goroutine per ring, each on its own OS thread; the
+			// first error ends them all.
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			errs := make(chan error, len(ports))
+			for i, p := range ports {
+				// -n is the total: each ring gets its share.
+				share := *cfg
+				if cfg.count > 0 {
+					share.count = cfg.count / uint64(len(ports))
+					if uint64(i) < cfg.count%uint64(len(ports)) {
+						share.count++
+					}
+				}
+				go func() {
+					if cfg.count > 0 && share.count == 0 { // fewer packets than rings
+						errs <- nil
+						return
+					}
+					runtime.LockOSThread()
+					defer runtime.UnlockOSThread()
+					err := loop(ctx, &share, p, st)
+					if err != nil {
+						cancel()
+					}
+					errs <- err
+				}()
+			}
+			var first error
+			for range ports {
+				if err := <-errs; err != nil && first == nil {
+					first = err
+				}
+			}
+			return first
+		}
 	}
 
 	st := &stats{}
-	rep := &reporter{cfg: cfg, out: out}
+	rep := &reporter{cfg: cfg, out: out, rtt: rt}
 	rep.start = st.sample(time.Now())
 	rep.last = rep.start
 	done := make(chan error, 1)
 	go func() { done <- work(ctx, st) }()
 	tick := time.NewTicker(cfg.interval)
 	defer tick.Stop()
+	var liveC <-chan time.Time
+	if cfg.progress && !cfg.json && !cfg.quiet && (cfg.count > 0 || cfg.duration > 0) {
+		lt := time.NewTicker(250 * time.Millisecond)
+		defer lt.Stop()
+		liveC = lt.C
+	}
 	for {
 		select {
+		case now := <-liveC:
+			cur := st.sample(now)
+			done := 0.0
+			if cfg.count > 0 {
+				done = float64(cur.packets) / float64(cfg.count)
+			}
+			if cfg.duration > 0 {
+				done = max(done, float64(now.Sub(rep.start.at))/float64(cfg.duration))
+			}
+			rep.live(cur, done)
 		case now := <-tick.C:
 			rep.tick(st.sample(now))
 		case err := <-done:

@@ -20,6 +20,9 @@ type finalReport struct {
 	Lost      *uint64 `json:"lost"`
 	Dup       *uint64 `json:"duplicated"`
 	Reordered *uint64 `json:"reordered"`
+	RTTCount  uint64  `json:"rtt_count"`
+	RTTLost   uint64  `json:"rtt_lost"`
+	RTTP99    int64   `json:"rtt_p99_ns"`
 }
 
 func lastJSON(t *testing.T, out []byte) finalReport {
@@ -115,6 +118,55 @@ func TestNmbenchWithPktgen(t *testing.T) {
 			t.Errorf("rxseq: %d packets, lost %v dup %v reordered %v", rx.Packets, deref(rx.Lost), deref(rx.Dup), deref(rx.Reordered))
 		}
 	})
+}
+
+// TestNmbenchPing: nmbench ping gets every echo from nmbench pong and from
+// pkt-gen pong, and reports RTTs.
+func TestNmbenchPing(t *testing.T) {
+	nmtest.Require(t)
+	pg := nmtest.Tool(t, "NMTEST_PKTGEN")
+	nb := nmtest.Tool(t, "NMTEST_NMBENCH")
+	for _, c := range []struct {
+		name string
+		pong []string
+	}{
+		{"nmbench-pong", []string{nb, "-i", "vale24:b", "-f", "pong", "-q"}},
+		{"pktgen-pong", []string{pg, "-i", "vale25:b", "-f", "pong", "-w", "0"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			stop := start(t, c.pong[0], c.pong[1:]...)
+			sw := c.pong[2][:len("vale24")]
+			out, err := exec.Command(nb, "-i", sw+":a", "-f", "ping", "-n", "300", "-json", "-q").CombinedOutput()
+			pongOut := stop()
+			if err != nil {
+				t.Fatalf("ping: %v\n%s\npong:\n%s", err, out, pongOut)
+			}
+			r := lastJSON(t, out)
+			if r.RTTCount != 300 || r.RTTLost != 0 || r.Packets != 300 || r.RTTP99 <= 0 {
+				t.Errorf("ping report %+v", r)
+			}
+			t.Logf("%d echoes, p99 %v", r.RTTCount, time.Duration(r.RTTP99))
+		})
+	}
+}
+
+// TestNmbenchParallel: -p 2 drives the two rings of a pipe with one
+// goroutine and one registration each, on both ends.
+func TestNmbenchParallel(t *testing.T) {
+	nmtest.Require(t)
+	nb := nmtest.Tool(t, "NMTEST_NMBENCH")
+	parent := uniq("np")
+	// The receiver opens first and so creates the pipe, with two rings.
+	stop := start(t, nb, "-i", "netmap:"+parent+"}1@conf:rings=2", "-f", "rx", "-p", "2", "-json", "-q")
+	out, err := exec.Command(nb, "-i", "netmap:"+parent+"{1", "-f", "tx", "-p", "2", "-n", "50000", "-json", "-q").CombinedOutput()
+	rxOut := stop()
+	if err != nil {
+		t.Fatalf("tx: %v\n%s\nrx:\n%s", err, out, rxOut)
+	}
+	tx, rx := lastJSON(t, out), lastJSON(t, rxOut)
+	if tx.Packets != 50000 || rx.Packets != tx.Packets {
+		t.Errorf("tx sent %d, rx received %d (pipes lose nothing)", tx.Packets, rx.Packets)
+	}
 }
 
 func deref(p *uint64) any {

@@ -1,0 +1,119 @@
+// Package smoketest checks the VM runner in test/vale/vm itself: that the
+// guest has /dev/netmap, netmap's tools and a writable working directory,
+// and that a failing test makes the runner fail. It uses the standard
+// library only.
+//
+//	test/vale/vm/run --pkg ./test/vale/vm/smoketest           # passes
+//	test/vale/vm/run --pkg ./test/vale/vm/smoketest -- -fail  # must fail
+//
+// On a host without /dev/netmap the tests skip, unless NMTEST_REQUIRE=1 is
+// set (the runner sets it in the guest), in which case they fail.
+package smoketest
+
+import (
+	"flag"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+var fail = flag.Bool("fail", false, "make TestFailOnPurpose fail, to check that the VM runner reports a failing test")
+
+const device = "/dev/netmap"
+
+func required() bool { return os.Getenv("NMTEST_REQUIRE") == "1" }
+
+// needNetmap skips t, or fails it under NMTEST_REQUIRE=1, when /dev/netmap
+// is missing.
+func needNetmap(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(device); err != nil {
+		if required() {
+			t.Fatalf("NMTEST_REQUIRE=1 but %s is missing: %v", device, err)
+		}
+		t.Skipf("needs %s (%v); run test/vale/vm/run --pkg ./test/vale/vm/smoketest", device, err)
+	}
+}
+
+// tool returns the path in the environment variable env, skipping or
+// failing like needNetmap when it is unset.
+func tool(t *testing.T, env string) string {
+	t.Helper()
+	p := os.Getenv(env)
+	if p == "" {
+		if required() {
+			t.Fatalf("NMTEST_REQUIRE=1 but %s is not set", env)
+		}
+		t.Skipf("%s not set", env)
+	}
+	return p
+}
+
+func TestNetmapDevice(t *testing.T) {
+	needNetmap(t)
+	fi, err := os.Stat(device)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode()&os.ModeCharDevice == 0 {
+		t.Fatalf("%s is %v, not a character device", device, fi.Mode())
+	}
+	f, err := os.OpenFile(device, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatalf("open %s: %v", device, err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPktGenRuns(t *testing.T) {
+	needNetmap(t)
+	pg := tool(t, "NMTEST_PKTGEN")
+	out, err := exec.Command(pg, "-h").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s -h: %v\n%s", pg, err, out)
+	}
+	if !strings.Contains(string(out), "pkt-gen") {
+		t.Fatalf("%s -h printed no usage:\n%s", pg, out)
+	}
+}
+
+// TestValeCtlPersistentPort creates a persistent VALE port, attaches it to a
+// switch, sees it in vale-ctl's listing and removes it again: the module is
+// loaded and VALE works.
+func TestValeCtlPersistentPort(t *testing.T) {
+	needNetmap(t)
+	vc := tool(t, "NMTEST_VALECTL")
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(vc, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("vale-ctl %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	run("-n", "smk0")
+	defer run("-r", "smk0")
+	run("-a", "valesmk:smk0")
+	defer run("-d", "valesmk:smk0")
+	if list := run(); !strings.Contains(list, "valesmk:smk0") {
+		t.Fatalf("vale-ctl lists no valesmk:smk0:\n%s", list)
+	}
+}
+
+func TestWritableWorkDir(t *testing.T) {
+	if err := os.WriteFile("smoke.txt", []byte("ok\n"), 0o644); err != nil {
+		t.Fatalf("working directory is not writable: %v", err)
+	}
+	if err := os.Remove("smoke.txt"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFailOnPurpose(t *testing.T) {
+	if *fail {
+		t.Fatal("failing on purpose (-fail was given)")
+	}
+}
