@@ -6,10 +6,12 @@ import (
 	"os/exec"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/nmgo/nmgo/internal/nmtest"
+	"github.com/nmgo/nmgo/nmsys"
 )
 
 // finalReport is the last JSON object nmbench -json prints.
@@ -52,8 +54,10 @@ func pktgenPackets(t *testing.T, verb string, out []byte) uint64 {
 	return 0
 }
 
-// start runs a receiver command, gives it time to register, and returns a
-// function that stops it with SIGINT and returns its output.
+// start runs a receiver command, waits until it has registered its port
+// (for VALE ports, by looking the port up on its switch; otherwise by
+// giving it time), and returns a function that stops it with SIGINT and
+// returns its output.
 func start(t *testing.T, name string, args ...string) func() []byte {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -65,7 +69,27 @@ func start(t *testing.T, name string, args ...string) func() []byte {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond)
+	port := ""
+	for i, a := range args {
+		if a == "-i" && i+1 < len(args) {
+			port = args[i+1]
+		}
+	}
+	if strings.HasPrefix(port, "vale") {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if _, ok, _ := nmsys.ValeLookup(port); ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s did not register %s within 10s:\n%s", name, port, out.Bytes())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(100 * time.Millisecond) // from registration to its first wait
+	} else {
+		time.Sleep(500 * time.Millisecond)
+	}
 	return func() []byte {
 		time.Sleep(300 * time.Millisecond) // let the last frames land
 		cancel()
