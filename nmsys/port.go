@@ -399,26 +399,31 @@ func (p *Port) TxRing(i int) (*rings.TxRing, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ringView(p, &p.txRings, len(p.txOffs), i-p.info.FirstTx, off, rings.NewTxRing, "tx ring")
+}
+
+// ringView returns the cached view k of *views, building it with mk at
+// byte offset off on first use and tying the region's lifetime to it.
+func ringView[R any](p *Port, views *[]*R, n, k, off int, mk func([]byte, int) (*R, error), op string) (*R, error) {
 	p.ringsMu.Lock()
 	defer p.ringsMu.Unlock()
 	if p.closed.Load() {
 		return nil, ErrClosed
 	}
-	if p.txRings == nil {
-		p.txRings = make([]*rings.TxRing, len(p.txOffs))
+	if *views == nil {
+		*views = make([]*R, n)
 	}
-	k := i - p.info.FirstTx
-	if p.txRings[k] == nil {
-		r, err := rings.NewTxRing(p.mem, off)
+	if (*views)[k] == nil {
+		r, err := mk(p.mem, off)
 		if err != nil {
-			return nil, &Error{Op: "tx ring", Port: p.name, Err: err}
+			return nil, &Error{Op: op, Port: p.name, Err: err}
 		}
 		p.region.refs.Add(1)
 		runtime.AddCleanup(r, (*region).release, p.region)
 		p.region.markViews()
-		p.txRings[k] = r
+		(*views)[k] = r
 	}
-	return p.txRings[k], nil
+	return (*views)[k], nil
 }
 
 // RxRing returns the view of bound RX ring i (in [Info.FirstRx,
@@ -429,26 +434,7 @@ func (p *Port) RxRing(i int) (*rings.RxRing, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.ringsMu.Lock()
-	defer p.ringsMu.Unlock()
-	if p.closed.Load() {
-		return nil, ErrClosed
-	}
-	if p.rxRings == nil {
-		p.rxRings = make([]*rings.RxRing, len(p.rxOffs))
-	}
-	k := i - p.info.FirstRx
-	if p.rxRings[k] == nil {
-		r, err := rings.NewRxRing(p.mem, off)
-		if err != nil {
-			return nil, &Error{Op: "rx ring", Port: p.name, Err: err}
-		}
-		p.region.refs.Add(1)
-		runtime.AddCleanup(r, (*region).release, p.region)
-		p.region.markViews()
-		p.rxRings[k] = r
-	}
-	return p.rxRings[k], nil
+	return ringView(p, &p.rxRings, len(p.rxOffs), i-p.info.FirstRx, off, rings.NewRxRing, "rx ring")
 }
 
 // TxSync tells the kernel about the slots published on the bound TX rings
