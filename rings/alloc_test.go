@@ -85,13 +85,15 @@ func TestZeroAllocs(t *testing.T) {
 			k.refill(to)
 		}},
 		{"TxRing.Space/InFlight", func() { sink += tx.Space() + tx.InFlight() }},
-		{"RxRing.Acquire/Packet/Len/Flags/Release", func() {
+		{"RxRing.Acquire/Packet/Len/Bytes/Flags/Release", func() {
 			n, _ := rx.Acquire(64)
 			for i := range n {
 				p, _ := rx.Packet(i)
 				l, _ := rx.Len(i)
 				sink += len(p) + l + int(rx.Flags(i))
 			}
+			b, _ := rx.Bytes()
+			sink += b
 			rx.Release(n)
 			k.refill(ro)
 		}},

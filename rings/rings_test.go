@@ -687,6 +687,12 @@ func TestBadSlots(t *testing.T) {
 			t.Fatalf("Len(%d) = %d, %v", i, l, err)
 		}
 	}
+	// Bytes sums lengths up to the first bad length.
+	if b, err := rx.Bytes(); b != 2 {
+		t.Fatalf("Bytes = %d, %v; want 2 before the bad length", b, err)
+	} else {
+		isIntegrity(t, err, "len")
+	}
 	// View: nil entries for the bad slots, the first one's error, and
 	// every slot counted.
 	pkts := make([][]byte, 10)

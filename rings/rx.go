@@ -98,6 +98,28 @@ func (r *RxRing) Len(i int) (int, error) {
 	return 0, r.slotErr(p, s.BufIdx, s.Len)
 }
 
+// Bytes returns the total length of the acquired slots (of their
+// fragments), reading only slot lengths: the whole work of a receiver that
+// counts, in one pass. A length over the buffer size is an
+// [*IntegrityError] for the first such slot, with the total of the slots
+// before it.
+func (r *RxRing) Bytes() (int, error) {
+	total := 0
+	p, n, size := r.head, r.n, r.size
+	for i := range r.batch {
+		l := r.slot(p).Len
+		if uint32(l) > size {
+			_, err := r.Len(i)
+			return total, err
+		}
+		total += int(l)
+		if p++; p == n {
+			p = 0
+		}
+	}
+	return total, nil
+}
+
 func (r *RxRing) view(p uint32) ([]byte, uint16, error) {
 	s := r.slot(p)
 	idx, n, fl := s.BufIdx, s.Len, s.Flags
