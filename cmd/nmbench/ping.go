@@ -232,26 +232,18 @@ func pongLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) err
 		return err
 	}
 	var echoed uint64
-	idle := 0
+	var idle idler
 	for ctx.Err() == nil && (cfg.count == 0 || echoed < cfg.count) {
 		n, err := rx.Acquire(cfg.batch)
 		if err != nil {
 			return fmt.Errorf("rx ring: %w", err)
 		}
 		if n == 0 {
-			if idle++; idle < spinSyncs {
-				if err := port.RxSync(); err != nil {
-					return err
-				}
-				continue
-			}
-			idle = 0
-			if err := waitErr(ctx, port.WaitRx()); err != nil {
+			if err := idle.next(ctx, port, false); err != nil {
 				return stopOK(err)
 			}
 			continue
 		}
-		idle = 0
 		m, err := tx.Reserve(n)
 		if err != nil {
 			return fmt.Errorf("tx ring: %w", err)
@@ -280,7 +272,7 @@ func pongLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) err
 		if err := port.TxSync(); err != nil {
 			return err
 		}
-		if err := port.RxSync(); err != nil {
+		if err := idle.next(ctx, port, true); err != nil {
 			return err
 		}
 	}

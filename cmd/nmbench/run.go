@@ -515,7 +515,7 @@ func rxLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
 	check := cfg.fn == "rxseq"
 	var win seqWindow
 	var got uint64
-	idle := 0
+	var idle idler
 	for ctx.Err() == nil && (cfg.count == 0 || got < cfg.count) {
 		want := cfg.batch
 		if cfg.count != 0 {
@@ -549,29 +549,29 @@ func rxLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
 			}
 		}
 		got += uint64(total)
-		if total > 0 {
-			idle = 0
-			if err := port.RxSync(); err != nil {
-				return err
-			}
-			continue
-		}
-		// Poll with RxSync for a while before parking in the netpoller:
-		// a wake-up through epoll costs far more than a sync, and at
-		// line rate the ring is empty only for moments.
-		if idle++; idle < spinSyncs {
-			if err := port.RxSync(); err != nil {
-				return err
-			}
-			continue
-		}
-		idle = 0
-		if err := waitErr(ctx, port.WaitRx()); err != nil {
-			if err == errStop {
-				break
-			}
-			return err
+		if err := idle.next(ctx, port, total > 0); err != nil {
+			return stopOK(err)
 		}
 	}
 	return nil
+}
+
+// idler paces a receive loop: after a batch it syncs; on an empty ring it
+// polls with RxSync for a while before parking in the netpoller, since a
+// wake-up through epoll costs far more than a sync and at line rate the
+// ring is empty only for moments.
+type idler struct{ empty int }
+
+// next syncs or waits, after a loop pass that found packets (got) or not.
+// It returns errStop when ctx ends a wait.
+func (d *idler) next(ctx context.Context, port *nmsys.Port, got bool) error {
+	if got {
+		d.empty = 0
+		return port.RxSync()
+	}
+	if d.empty++; d.empty < spinSyncs {
+		return port.RxSync()
+	}
+	d.empty = 0
+	return waitErr(ctx, port.WaitRx())
 }
