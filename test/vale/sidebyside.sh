@@ -8,6 +8,7 @@
 # are packets / the sender's seconds, for sender and receiver alike.
 set -u
 secs=${SIDE_SECS:-4}
+rounds=${SIDE_ROUNDS:-3} # each pair runs this often, rounds interleaved; the report takes medians
 sizes=${SIDE_SIZES:-"60 256 512 1024 1500"}
 out=/out/sidebyside.txt
 : > $out
@@ -35,7 +36,7 @@ run_pair() {
 	set -- "$1" "$2" "$5" $(counts /tmp/tx.log Sent)
 	txp=${4:-0}; txs=${5:-0}
 	rxp=$(counts /tmp/rx.log Received | cut -d' ' -f1)
-	line="size=$3 tx=$1 rx=$2 tx_packets=$txp tx_seconds=$txs rx_packets=${rxp:-0}"
+	line="size=$3 tx=$1 rx=$2 round=$round tx_packets=$txp tx_seconds=$txs rx_packets=${rxp:-0}"
 	echo "$line" | tee -a $out
 	if [ "$txp" = 0 ] || [ "${rxp:-0}" = 0 ]; then
 		echo "--- no packets counted; logs:"; cat /tmp/tx.log /tmp/rx.log | tail -20
@@ -43,13 +44,16 @@ run_pair() {
 	fi
 }
 status=0
-for size in $sizes; do
-	for pair in nmbench:pkt-gen pkt-gen:nmbench nmbench:nmbench pkt-gen:pkt-gen; do
-		txt=${pair%%:*}; rxt=${pair##*:}
-		run_pair $txt $rxt "$(tx_cmd $txt $size)" "$(rx_cmd $rxt)" $size
+for round in $(seq 1 $rounds); do
+	for size in $sizes; do
+		for pair in nmbench:pkt-gen pkt-gen:nmbench nmbench:nmbench pkt-gen:pkt-gen; do
+			txt=${pair%%:*}; rxt=${pair##*:}
+			run_pair $txt $rxt "$(tx_cmd $txt $size)" "$(rx_cmd $rxt)" $size
+		done
 	done
 done
-# The socket baseline: nmbench's udp: backend over loopback, same sizes.
+# The socket baseline: nmbench's udp: backend over loopback, same sizes, once.
+round=1
 for size in $sizes; do
 	run_pair nmbench-udp nmbench-udp "nmbench -i udp:127.0.0.1:9000 -f tx -l $size -q" "nmbench -i udp:127.0.0.1:9000 -f rx -q" $size
 done

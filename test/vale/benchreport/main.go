@@ -25,6 +25,7 @@ type result struct {
 	txSeconds  float64
 	rxPackets  float64
 	txPPS, rxP float64
+	runs       int
 }
 
 func parse(r io.Reader) ([]result, error) {
@@ -66,6 +67,43 @@ func parse(r io.Reader) ([]result, error) {
 	return out, sc.Err()
 }
 
+// medians folds repeated runs of a pair into one result whose rates are
+// the medians of the runs' rates; n counts the runs.
+func medians(rs []result) []result {
+	type key struct {
+		size   int
+		tx, rx string
+	}
+	var order []key
+	groups := map[key][]result{}
+	for _, r := range rs {
+		k := key{r.size, r.tx, r.rx}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], r)
+	}
+	med := func(v []float64) float64 {
+		slices.Sort(v)
+		if len(v)%2 == 1 {
+			return v[len(v)/2]
+		}
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	var out []result
+	for _, k := range order {
+		g := groups[k]
+		var tx, rx []float64
+		for _, r := range g {
+			tx, rx = append(tx, r.txPPS), append(rx, r.rxP)
+		}
+		m := g[0]
+		m.txPPS, m.rxP, m.runs = med(tx), med(rx), len(g)
+		out = append(out, m)
+	}
+	return out
+}
+
 func find(rs []result, size int, tx, rx string) result {
 	for _, r := range rs {
 		if r.size == size && r.tx == tx && r.rx == rx {
@@ -87,14 +125,15 @@ func mpps(v float64) string { return fmt.Sprintf("%.3f", v/1e6) }
 func markdown(rs []result, sizes []int, cmd string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Command: `%s`\n\n", cmd)
-	b.WriteString("Rates are packets per second of the sender's run time, in Mpps; both tools print their own\n")
+	b.WriteString("Rates are packets per second of the sender's run time, in Mpps, the median over the runs of each\n")
+	b.WriteString("pair (rounds interleaved, so slow phases of the host hit every pair); both tools print their own\n")
 	b.WriteString("summaries, parsed by the script. VALE drops what a full receiver ring cannot take, so a receiver\n")
 	b.WriteString("rate is also bounded by the receiver.\n\n")
-	b.WriteString("| frame | sender -> receiver | tx Mpps | rx Mpps | rx/tx |\n|---|---|---|---|---|\n")
+	b.WriteString("| frame | sender -> receiver | runs | tx Mpps | rx Mpps | rx/tx |\n|---|---|---|---|---|---|\n")
 	for _, s := range sizes {
 		for _, r := range rs {
 			if r.size == s && r.tx != "nmbench-udp" {
-				fmt.Fprintf(&b, "| %d B | %s -> %s | %s | %s | %s |\n", s, r.tx, r.rx, mpps(r.txPPS), mpps(r.rxP), ratio(r.rxP, r.txPPS))
+				fmt.Fprintf(&b, "| %d B | %s -> %s | %d | %s | %s | %s |\n", s, r.tx, r.rx, r.runs, mpps(r.txPPS), mpps(r.rxP), ratio(r.rxP, r.txPPS))
 			}
 		}
 	}
@@ -203,6 +242,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "benchreport: no results:", err)
 		os.Exit(1)
 	}
+	rs = medians(rs)
 	var sizes []int
 	for _, r := range rs {
 		if !slices.Contains(sizes, r.size) {
