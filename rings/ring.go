@@ -168,17 +168,18 @@ func (r *ring) avail() (uint32, error) {
 	return d, nil
 }
 
-// peek is avail without the side effects, for Space and Pending.
-func (r *ring) peek() int {
+// peek is avail without the side effects, for Space and Pending: the slots
+// in [head, tail) from one read of tail, and false for a bad tail.
+func (r *ring) peek() (int, bool) {
 	t := r.tailp.Load()
 	if t >= r.n {
-		return 0
+		return 0, false
 	}
 	d := r.dist(r.head, t)
 	if d < r.dist(r.head, r.tail) {
-		return 0
+		return 0, false
 	}
-	return int(d)
+	return int(d), true
 }
 
 // pos maps batch index i to a slot index. i outside [0, len(batch)) is a

@@ -46,7 +46,7 @@ func (r *RxRing) BufSize() int { return int(r.size) }
 // one read of tail: how many Acquire could hand out now. A tail that is
 // out of range or moved backwards reads as 0; Acquire reports it as an
 // error.
-func (r *RxRing) Pending() int { return r.peek() }
+func (r *RxRing) Pending() int { n, _ := r.peek(); return n }
 
 // Acquire reads tail once and takes up to n received slots starting at
 // head, returning how many (0 when the ring is empty). They are addressed

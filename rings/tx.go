@@ -48,21 +48,17 @@ func (r *TxRing) BufSize() int { return int(r.size) }
 // Space returns the number of free slots, from one read of tail: how many
 // Reserve could hand out now. A tail that is out of range or moved
 // backwards reads as no space; Reserve reports it as an error.
-func (r *TxRing) Space() int { return r.peek() }
+func (r *TxRing) Space() int { n, _ := r.peek(); return n }
 
 // InFlight returns the number of published slots the kernel has not yet
 // reclaimed (netmap's nm_tx_pending, as a count). Drain a ring before
 // closing the port by syncing until it is 0. A bad tail reads as 0.
 func (r *TxRing) InFlight() int {
-	t := r.tailp.Load()
-	if t >= r.n {
+	free, ok := r.peek()
+	if !ok {
 		return 0
 	}
-	d := r.dist(r.head, t)
-	if d < r.dist(r.head, r.tail) {
-		return 0
-	}
-	return int(r.n - 1 - d)
+	return int(r.n) - 1 - free
 }
 
 // Reserve reads tail once and reserves up to n free slots starting at

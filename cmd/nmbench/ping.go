@@ -115,12 +115,7 @@ func (s rttSummary) String() string {
 
 // pingLoop sends one frame at a time on port and waits for its echo.
 func pingLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats, rt *rtts) error {
-	in := port.Info()
-	tx, err := port.TxRing(in.FirstTx)
-	if err != nil {
-		return err
-	}
-	rx, err := port.RxRing(in.FirstRx)
+	tx, rx, err := firstRings(port)
 	if err != nil {
 		return err
 	}
@@ -219,15 +214,22 @@ func awaitEcho(ctx context.Context, port *nmsys.Port, rx *rings.RxRing, seq uint
 	}
 }
 
-// pongLoop echoes every frame it receives, with the Ethernet and IPv4
-// addresses swapped (which leaves the IPv4 checksum valid).
-func pongLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error {
+// firstRings returns the first bound TX and RX ring of port, the pair
+// ping and pong work on.
+func firstRings(port *nmsys.Port) (*rings.TxRing, *rings.RxRing, error) {
 	in := port.Info()
 	tx, err := port.TxRing(in.FirstTx)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	rx, err := port.RxRing(in.FirstRx)
+	return tx, rx, err
+}
+
+// pongLoop echoes every frame it receives, with the Ethernet and IPv4
+// addresses swapped (which leaves the IPv4 checksum valid).
+func pongLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error {
+	tx, rx, err := firstRings(port)
 	if err != nil {
 		return err
 	}

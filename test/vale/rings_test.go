@@ -240,14 +240,7 @@ func TestZeroCopyBridge(t *testing.T) {
 func TestMoreFrag(t *testing.T) {
 	a := open(t, "vale13:a", nil)
 	b := open(t, "vale13:b", nil)
-	tx, err := a.TxRing(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rx, err := b.RxRing(0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tx, rx := ringPair(t, a, b)
 	sizes := []int{2048, 2049, 4000, 6000, 9000, 16000}
 	var want [][]byte
 	for i, n := range sizes {
@@ -401,14 +394,7 @@ func TestCloseDuringTraffic(t *testing.T) {
 func TestSyncAllocs(t *testing.T) {
 	a := open(t, "vale15:a", nil)
 	b := open(t, "vale15:b", nil)
-	tx, err := a.TxRing(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rx, err := b.RxRing(0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tx, rx := ringPair(t, a, b)
 	check := func(name string, f func()) {
 		t.Helper()
 		if n := testing.AllocsPerRun(200, f); n != 0 {
@@ -553,4 +539,18 @@ func TestExtraBuffers(t *testing.T) {
 	if err := x.Put(idx); !errors.Is(err, rings.ErrIntegrity) {
 		t.Errorf("second Put of buffer %d: %v, want an integrity error", idx, err)
 	}
+}
+
+// ringPair returns TX ring 0 of a and RX ring 0 of b.
+func ringPair(t testing.TB, a, b *nmsys.Port) (*rings.TxRing, *rings.RxRing) {
+	t.Helper()
+	tx, err := a.TxRing(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rx, err := b.RxRing(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tx, rx
 }

@@ -1,7 +1,7 @@
 // Package smoketest checks the VM runner in test/vale/vm itself: that the
 // guest has /dev/netmap, netmap's tools and a writable working directory,
 // and that a failing test makes the runner fail. It uses the standard
-// library only.
+// library and internal/nmtest only.
 //
 //	test/vale/vm/run --pkg ./test/vale/vm/smoketest           # passes
 //	test/vale/vm/run --pkg ./test/vale/vm/smoketest -- -fail  # must fail
@@ -16,42 +16,16 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/nmgo/nmgo/internal/nmtest"
 )
 
 var fail = flag.Bool("fail", false, "make TestFailOnPurpose fail, to check that the VM runner reports a failing test")
 
-const device = "/dev/netmap"
-
-func required() bool { return os.Getenv("NMTEST_REQUIRE") == "1" }
-
-// needNetmap skips t, or fails it under NMTEST_REQUIRE=1, when /dev/netmap
-// is missing.
-func needNetmap(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat(device); err != nil {
-		if required() {
-			t.Fatalf("NMTEST_REQUIRE=1 but %s is missing: %v", device, err)
-		}
-		t.Skipf("needs %s (%v); run test/vale/vm/run --pkg ./test/vale/vm/smoketest", device, err)
-	}
-}
-
-// tool returns the path in the environment variable env, skipping or
-// failing like needNetmap when it is unset.
-func tool(t *testing.T, env string) string {
-	t.Helper()
-	p := os.Getenv(env)
-	if p == "" {
-		if required() {
-			t.Fatalf("NMTEST_REQUIRE=1 but %s is not set", env)
-		}
-		t.Skipf("%s not set", env)
-	}
-	return p
-}
+const device = nmtest.Device
 
 func TestNetmapDevice(t *testing.T) {
-	needNetmap(t)
+	nmtest.Require(t)
 	fi, err := os.Stat(device)
 	if err != nil {
 		t.Fatal(err)
@@ -69,8 +43,8 @@ func TestNetmapDevice(t *testing.T) {
 }
 
 func TestPktGenRuns(t *testing.T) {
-	needNetmap(t)
-	pg := tool(t, "NMTEST_PKTGEN")
+	nmtest.Require(t)
+	pg := nmtest.Tool(t, "NMTEST_PKTGEN")
 	out, err := exec.Command(pg, "-h").CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s -h: %v\n%s", pg, err, out)
@@ -84,8 +58,8 @@ func TestPktGenRuns(t *testing.T) {
 // switch, sees it in vale-ctl's listing and removes it again: the module is
 // loaded and VALE works.
 func TestValeCtlPersistentPort(t *testing.T) {
-	needNetmap(t)
-	vc := tool(t, "NMTEST_VALECTL")
+	nmtest.Require(t)
+	vc := nmtest.Tool(t, "NMTEST_VALECTL")
 	run := func(args ...string) string {
 		t.Helper()
 		out, err := exec.Command(vc, args...).CombinedOutput()
