@@ -1,0 +1,49 @@
+package packet
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// DefaultSnaplen is the snapshot length NewPcapWriter uses for 0: whole
+// frames of any netmap buffer size.
+const DefaultSnaplen = 65535
+
+// PcapWriter writes Ethernet frames to a classic pcap file (microsecond
+// timestamps, link type Ethernet) with pcapgo, for tcpdump, tshark and
+// Wireshark. It writes straight to its io.Writer: give it a bufio.Writer
+// (and flush it) for anything but a few packets. A PcapWriter is not safe
+// for concurrent use.
+type PcapWriter struct {
+	w       *pcapgo.Writer
+	snaplen int
+}
+
+// NewPcapWriter writes the pcap file header to w and returns a writer for
+// packets cut to snaplen bytes (0 means [DefaultSnaplen]).
+func NewPcapWriter(w io.Writer, snaplen int) (*PcapWriter, error) {
+	if snaplen == 0 {
+		snaplen = DefaultSnaplen
+	}
+	if snaplen < 0 || snaplen > 1<<18 {
+		return nil, fmt.Errorf("packet: pcap snaplen %d out of range 1..%d", snaplen, 1<<18)
+	}
+	p := &PcapWriter{w: pcapgo.NewWriter(w), snaplen: snaplen}
+	if err := p.w.WriteFileHeader(uint32(snaplen), layers.LinkTypeEthernet); err != nil {
+		return nil, fmt.Errorf("packet: write pcap header: %w", err)
+	}
+	return p, nil
+}
+
+// WritePacket writes one frame captured at ts (a zero ts means now, as
+// pcapgo does), its first snaplen bytes and its full length. It does not
+// allocate unless the underlying writer does or fails.
+func (p *PcapWriter) WritePacket(ts time.Time, data []byte) error {
+	c := min(len(data), p.snaplen)
+	return p.w.WritePacket(gopacket.CaptureInfo{Timestamp: ts, CaptureLength: c, Length: len(data)}, data[:c])
+}
