@@ -1,0 +1,369 @@
+package video
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/bits"
+)
+
+// DepacketizerConfig configures a [Depacketizer]. A nil config means no
+// callback and any payload type.
+type DepacketizerConfig struct {
+	// OnFrame is called from [Depacketizer.Push] (or Flush) with each frame
+	// as it ends: when the marker of its last field arrives, or when a
+	// packet of a later frame shows that marker was lost. buf is the filled
+	// frame buffer and st describes it; both are only valid during the call.
+	// OnFrame returns the buffer for the next frame: buf itself once the
+	// caller is done with it, another buffer of at least [Format.FrameSize]
+	// octets, or nil to drop packets until [Depacketizer.SetBuffer]. Parts of
+	// a frame that were lost keep whatever the buffer held before.
+	OnFrame func(buf []byte, st *FrameStats) []byte
+
+	// PayloadType, if not zero, is the only RTP payload type accepted.
+	PayloadType uint8
+}
+
+// FrameStats describes one reassembled frame.
+type FrameStats struct {
+	Timestamp  uint32 // RTP timestamp of its first field seen
+	Packets    int    // packets taken into the frame (duplicates excluded)
+	Bytes      int    // sample octets written
+	Lost       int    // sequence numbers missing between its first and last packet
+	Duplicates int    // packets seen twice
+	BadRows    int    // SRDs dropped: line, offset, length or field outside the frame
+	Marker     bool   // ended by the marker of its last field
+	Complete   bool   // Bytes covers the whole frame
+}
+
+// Stats are a depacketizer's running counts since it was made.
+type Stats struct {
+	Packets       uint64 // RTP packets pushed
+	Frames        uint64 // frames delivered
+	Complete      uint64 // frames delivered whole
+	Lost          uint64 // sequence numbers never seen (by the extended sequence)
+	Reordered     uint64 // packets that came after a later sequence number
+	Duplicates    uint64 // packets seen before (within the last 65536 sequence numbers)
+	Late          uint64 // packets of a frame already delivered, dropped
+	BadRows       uint64 // SRDs dropped for a line, offset, length or field outside the frame
+	Malformed     uint64 // packets dropped: not RTP version 2, or truncated headers
+	WrongPT       uint64 // packets dropped for their payload type
+	MissedMarkers uint64 // frames ended by a later frame's packet instead of their marker
+	NoBuffer      uint64 // packets dropped while OnFrame had returned no buffer
+}
+
+// lateWindow is how far (in 90 kHz ticks, 1 s) behind the last delivered
+// frame a timestamp counts as late; further back is a restarted sender.
+const lateWindow = 90000
+
+// maxSRDParse bounds the SRD headers read from one packet. ST 2110-20
+// allows three; RFC 4175 sets no limit and FFmpeg sends four or more when
+// lines are short, so more are accepted.
+const maxSRDParse = 32
+
+// seqWindow is the span of the duplicate detector, in sequence numbers.
+const seqWindow = 1 << 16
+
+// Depacketizer reassembles RFC 4175 packets into frames in pgroup wire
+// layout (see [Format.FrameSize]). It writes sample data only where an SRD
+// says and only inside the frame: a row whose line, offset or length falls
+// outside is counted and dropped. It is not safe for concurrent use.
+type Depacketizer struct {
+	f        Format
+	pg       Pgroup
+	rowBytes int
+	rows     int
+	fields   int
+	size     int
+	gap      uint32 // largest timestamp step between the fields of a frame
+	wShift   uint   // log2 of the pgroup width (1, 2, 4 or 8 pixels)
+	wMask    int
+	hShift   uint // log2 of the pgroup height (1 or 2 lines)
+	hMask    int
+	sizeM    uint64 // 2^64 / pgroup size, rounded up
+	onFrame  func([]byte, *FrameStats) []byte
+	pt       uint8
+
+	buf []byte
+
+	// sequence tracking
+	started bool
+	maxSeq  int64
+	seen    [seqWindow / 64]uint64
+
+	// the frame being filled
+	active    bool
+	fts       [2]uint32
+	have      [2]bool
+	firstSeq  int64
+	lastSeq   int64
+	st        FrameStats
+	delivered bool
+	lastTS    uint32
+
+	stats Stats
+}
+
+// NewDepacketizer returns a depacketizer for f, which must be valid. Give it
+// a frame buffer with [Depacketizer.SetBuffer] before pushing packets.
+func NewDepacketizer(f *Format, c *DepacketizerConfig) (*Depacketizer, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	if c == nil {
+		c = &DepacketizerConfig{}
+	}
+	d := &Depacketizer{f: *f, pg: f.Pgroup(), rowBytes: f.RowBytes(), rows: f.Rows(), fields: f.Scan.Fields(),
+		size: f.FrameSize(), onFrame: c.OnFrame, pt: c.PayloadType, gap: 4500}
+	d.wShift, d.hShift = uint(bits.TrailingZeros(uint(d.pg.Width))), uint(bits.TrailingZeros(uint(d.pg.Height)))
+	d.wMask, d.hMask = d.pg.Width-1, d.pg.Height-1
+	d.sizeM = ^uint64(0)/uint64(d.pg.Size) + 1
+	if !f.Rate.IsZero() {
+		// a frame period in ticks, rounded up
+		d.gap = uint32((90000*uint64(f.Rate.Den) + uint64(f.Rate.Num) - 1) / uint64(f.Rate.Num))
+	}
+	return d, nil
+}
+
+// SetBuffer sets the buffer the next packets are written into, of at least
+// [Format.FrameSize] octets. It does not end the frame being filled.
+func (d *Depacketizer) SetBuffer(buf []byte) error {
+	if len(buf) < d.size {
+		return fmt.Errorf("video: frame buffer of %d octets, want %d", len(buf), d.size)
+	}
+	d.buf = buf[:d.size]
+	return nil
+}
+
+// Stats returns the running counts.
+func (d *Depacketizer) Stats() Stats { return d.stats }
+
+// Push takes one RTP packet (a UDP payload, starting at the RTP header) and
+// writes its sample data into the frame buffer, calling OnFrame when a frame
+// ends. pkt is not retained. Push does not allocate.
+func (d *Depacketizer) Push(pkt []byte) {
+	d.stats.Packets++
+	if len(pkt) < 12 || pkt[0]>>6 != 2 {
+		d.stats.Malformed++
+		return
+	}
+	// RTP header: CSRCs, extension, padding.
+	hl := 12 + 4*int(pkt[0]&0x0f)
+	if pkt[0]&0x10 != 0 {
+		if len(pkt) < hl+4 {
+			d.stats.Malformed++
+			return
+		}
+		hl += 4 + 4*int(binary.BigEndian.Uint16(pkt[hl+2:]))
+	}
+	end := len(pkt)
+	if pkt[0]&0x20 != 0 {
+		end -= int(pkt[len(pkt)-1])
+	}
+	if hl+2+6 > end {
+		d.stats.Malformed++
+		return
+	}
+	if d.pt != 0 && pkt[1]&0x7f != d.pt {
+		d.stats.WrongPT++
+		return
+	}
+	marker := pkt[1]&0x80 != 0
+	seq16 := binary.BigEndian.Uint16(pkt[2:])
+	ts := binary.BigEndian.Uint32(pkt[4:])
+	payload := pkt[hl+2 : end] // after the extended sequence number
+
+	// Walk the SRD headers before touching any state; they are read again
+	// from the packet below.
+	hdrs := payload
+	n := 0
+	for {
+		if len(payload) < 6 || n == maxSRDParse {
+			d.stats.Malformed++
+			return
+		}
+		n++
+		c := payload[4] & 0x80
+		payload = payload[6:]
+		if c == 0 {
+			break
+		}
+	}
+	field := 0 // routes the packet; for progressive video an F bit only spoils its SRDs
+	if d.fields == 2 {
+		field = int(hdrs[2] >> 7)
+	}
+
+	if d.buf == nil {
+		d.stats.NoBuffer++
+		return
+	}
+
+	// Extended sequence number and duplicates.
+	ext := d.extend(seq16)
+	if !d.mark(ext) {
+		return
+	}
+
+	// Which frame is it?
+	switch {
+	case d.active && d.member(ts, field):
+	case d.delivered && d.lastTS-ts < lateWindow:
+		d.stats.Late++
+		return
+	default:
+		if d.active {
+			d.stats.MissedMarkers++
+			d.finish(false)
+			if d.buf == nil {
+				d.stats.NoBuffer++
+				return
+			}
+		}
+		d.active = true
+		d.have = [2]bool{}
+		d.st = FrameStats{Timestamp: ts}
+		d.firstSeq, d.lastSeq = ext, ext
+	}
+	if !d.have[field] {
+		d.have[field], d.fts[field] = true, ts
+	}
+	d.st.Packets++
+	d.firstSeq, d.lastSeq = min(d.firstSeq, ext), max(d.lastSeq, ext)
+
+	// Sample data.
+	for i := range n {
+		h := hdrs[6*i : 6*i+6]
+		length := int(binary.BigEndian.Uint16(h))
+		lw := binary.BigEndian.Uint16(h[2:])
+		f := int(lw >> 15)
+		line := int(lw & 0x7fff)
+		off := int(binary.BigEndian.Uint16(h[4:]) & 0x7fff)
+		if length > len(payload) {
+			d.st.BadRows += n - i
+			d.stats.BadRows += uint64(n - i)
+			break
+		}
+		data := payload[:length]
+		payload = payload[length:]
+		row := line >> d.hShift
+		col := off >> d.wShift * d.pg.Size
+		if f >= d.fields || row >= d.rows || line&d.hMask != 0 || off&d.wMask != 0 ||
+			!d.wholePgroups(length) || col+length > d.rowBytes {
+			d.st.BadRows++
+			d.stats.BadRows++
+			continue
+		}
+		copy(d.buf[(row*d.fields+f)*d.rowBytes+col:], data)
+		d.st.Bytes += length
+	}
+	if marker && field == d.fields-1 {
+		d.st.Marker = true
+		d.finish(true)
+	}
+}
+
+// wholePgroups reports whether n (< 2^16) is a multiple of the pgroup size,
+// without a division (Lemire, Kaser and Kurz, "Faster remainder by direct
+// computation", 2019).
+func (d *Depacketizer) wholePgroups(n int) bool {
+	return uint64(n)*d.sizeM <= d.sizeM-1
+}
+
+// member reports whether a packet of timestamp ts and field f belongs to the
+// frame being filled.
+func (d *Depacketizer) member(ts uint32, f int) bool {
+	if d.fields == 1 {
+		return ts == d.fts[0]
+	}
+	if d.have[f] {
+		return ts == d.fts[f]
+	}
+	if f == 1 { // second field after the first: same or a later timestamp
+		return ts-d.fts[0] <= d.gap
+	}
+	return d.fts[1]-ts <= d.gap // first field reordered after the second
+}
+
+// extend turns a 16-bit sequence number into the extended one nearest the
+// highest seen; it does not trust the RFC 4175 extended sequence number,
+// which GStreamer and FFmpeg leave at 0.
+func (d *Depacketizer) extend(seq uint16) int64 {
+	if !d.started {
+		d.started = true
+		d.maxSeq = int64(seq) - 1
+		return int64(seq)
+	}
+	return d.maxSeq + int64(int16(seq-uint16(d.maxSeq)))
+}
+
+// mark records ext in the sequence window and the loss counts; false means
+// a duplicate (or a packet too old to tell), which is dropped.
+func (d *Depacketizer) mark(ext int64) bool {
+	switch {
+	case ext > d.maxSeq:
+		gap := ext - d.maxSeq
+		if gap > seqWindow {
+			clear(d.seen[:])
+		} else {
+			for s := d.maxSeq + 1; s < ext; s++ {
+				d.seen[s>>6&(seqWindow/64-1)] &^= 1 << (s & 63)
+			}
+		}
+		d.stats.Lost += uint64(gap - 1)
+		d.maxSeq = ext
+	case d.maxSeq-ext >= seqWindow:
+		d.stats.Late++
+		return false
+	default:
+		if d.seen[ext>>6&(seqWindow/64-1)]&(1<<(ext&63)) != 0 {
+			d.stats.Duplicates++
+			if d.active {
+				d.st.Duplicates++
+			}
+			return false
+		}
+		d.stats.Reordered++
+		if d.stats.Lost > 0 {
+			d.stats.Lost--
+		}
+	}
+	d.seen[ext>>6&(seqWindow/64-1)] |= 1 << (ext & 63)
+	return true
+}
+
+// finish delivers the frame being filled.
+func (d *Depacketizer) finish(marker bool) {
+	d.active = false
+	d.delivered = true
+	d.lastTS = d.st.Timestamp
+	for i := range d.fields {
+		if d.have[i] && int32(d.fts[i]-d.lastTS) > 0 {
+			d.lastTS = d.fts[i]
+		}
+	}
+	d.st.Marker = marker
+	d.st.Lost = int(d.lastSeq-d.firstSeq+1) - d.st.Packets
+	d.st.Complete = d.st.Bytes >= d.size
+	d.stats.Frames++
+	if d.st.Complete {
+		d.stats.Complete++
+	}
+	if d.onFrame != nil {
+		next := d.onFrame(d.buf, &d.st)
+		if next != nil && len(next) < d.size {
+			next = nil
+		}
+		if next != nil {
+			next = next[:d.size]
+		}
+		d.buf = next
+	}
+}
+
+// Flush delivers the frame being filled, if any, as ended without its marker
+// (at the end of a stream).
+func (d *Depacketizer) Flush() {
+	if d.active && d.buf != nil {
+		d.finish(false)
+	}
+}

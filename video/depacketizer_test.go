@@ -1,0 +1,242 @@
+package video
+
+import (
+	"encoding/binary"
+	"testing"
+)
+
+// rtpWith builds an RTP packet by hand: the given SRD headers (length,
+// F|line, C|offset words) and data.
+func rtpWith(seq uint16, ts uint32, marker bool, srds [][3]uint16, data []byte) []byte {
+	b := make([]byte, 14, 14+6*len(srds)+len(data))
+	b[0] = 0x80
+	b[1] = 96
+	if marker {
+		b[1] |= 0x80
+	}
+	binary.BigEndian.PutUint16(b[2:], seq)
+	binary.BigEndian.PutUint32(b[4:], ts)
+	for _, s := range srds {
+		b = binary.BigEndian.AppendUint16(b, s[0])
+		b = binary.BigEndian.AppendUint16(b, s[1])
+		b = binary.BigEndian.AppendUint16(b, s[2])
+	}
+	return append(b, data...)
+}
+
+func TestDepacketizerBadRows(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 4, Scan: Progressive} // rows of 160 octets
+	r := newReceiver(t, &f, 0)
+	data := make([]byte, 200)
+	for i := range data {
+		data[i] = byte(i)
+	}
+	cases := []struct {
+		name string
+		srd  [3]uint16
+		n    int // data octets
+	}{
+		{"line past the frame", [3]uint16{10, 4, 0}, 10},
+		{"offset past the line", [3]uint16{10, 0, 64}, 10},
+		{"run past the line end", [3]uint16{20, 0, 58}, 20},
+		{"length not whole pgroups", [3]uint16{7, 0, 0}, 7},
+		{"offset inside a pgroup", [3]uint16{10, 0, 1}, 10},
+		{"F bit on progressive video", [3]uint16{10, 0x8000, 0}, 10},
+		{"length beyond the packet", [3]uint16{100, 0, 0}, 50},
+		{"15-bit line maximum", [3]uint16{10, 0x7fff, 0}, 10},
+	}
+	for i, c := range cases {
+		r.d.Push(rtpWith(uint16(i), 1000, false, [][3]uint16{c.srd}, data[:c.n]))
+		if got := r.d.Stats().BadRows; got != uint64(i+1) {
+			t.Fatalf("%s: %d bad rows, want %d", c.name, got, i+1)
+		}
+	}
+	// A good SRD after a bad one in the same packet is still written, and the
+	// last row's last pgroup is reachable.
+	r.d.Push(rtpWith(100, 1000, true, [][3]uint16{{10, 9, 0x8000}, {10, 3, 60}}, data[:20]))
+	if len(r.frames) != 1 {
+		t.Fatalf("%d frames", len(r.frames))
+	}
+	fr, st := r.frames[0], r.stats[0]
+	if string(fr[3*160+150:]) != string(data[10:20]) {
+		t.Errorf("last pgroups: % x", fr[3*160+150:])
+	}
+	for i, b := range fr[:3*160+150] {
+		if b != fillByte {
+			t.Fatalf("byte %d written (%#x) by a bad row", i, b)
+		}
+	}
+	if st.BadRows != len(cases)+1 || st.Bytes != 10 || st.Complete {
+		t.Errorf("frame stats %+v", st)
+	}
+}
+
+func TestDepacketizerMalformed(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth8, Width: 8, Height: 2, Scan: Progressive}
+	r := newReceiver(t, &f, 96)
+	good := rtpWith(1, 0, false, [][3]uint16{{4, 0, 0}}, []byte{1, 2, 3, 4})
+	bad := [][]byte{
+		nil,
+		good[:11],
+		append([]byte{0x40}, good[1:]...),   // version 1
+		good[:19],                           // SRD header cut
+		rtpWith(1, 0, false, nil, nil),      // no SRD at all
+		append([]byte{0x82}, good[1:]...),   // two CSRCs that eat the payload
+		append([]byte{0x90}, good[1:16]...), // extension header cut
+		append([]byte{0xa0}, good[1:]...),   // padding of 4 octets removes the sample data
+		rtpWith(2, 0, false, [][3]uint16{{4, 0, 0x8000}}, nil), // C set on the last header
+	}
+	for i, b := range bad[:7] {
+		r.d.Push(b)
+		if got := r.d.Stats().Malformed; got != uint64(i+1) {
+			t.Fatalf("packet %d (% x): %d malformed", i, b, got)
+		}
+	}
+	// Padding that removes only sample data leaves a bad row, not a crash.
+	r.d.Push(bad[7])
+	r.d.Push(bad[8])
+	s := r.d.Stats()
+	if s.Malformed != 8 || s.BadRows != 1 {
+		t.Errorf("stats %+v, want 8 malformed and 1 bad row", s)
+	}
+	wrongPT := append([]byte(nil), good...)
+	wrongPT[1] = 97
+	r.d.Push(wrongPT)
+	if r.d.Stats().WrongPT != 1 {
+		t.Errorf("payload type 97 accepted by a depacketizer for 96")
+	}
+}
+
+// TestDepacketizerRTPHeaderExtras checks CSRCs, a header extension and
+// padding are skipped.
+func TestDepacketizerRTPHeaderExtras(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth8, Width: 4, Height: 1, Scan: Progressive}
+	r := newReceiver(t, &f, 0)
+	p := []byte{0xb2, 0xe0, 0, 1, 0, 0, 0, 9, 0, 0, 0, 1, // V=2 P X CC=2, M, PT 96
+		0, 0, 0, 2, 0, 0, 0, 3, // CSRCs
+		0xbe, 0xde, 0, 1, 1, 2, 3, 4, // extension of one word
+		0, 0, // ESN
+		0, 8, 0, 0, 0, 0, // SRD
+		1, 2, 3, 4, 5, 6, 7, 8, // data
+		0, 0, 3} // padding
+	r.d.Push(p)
+	if len(r.frames) != 1 || string(r.frames[0]) != "\x01\x02\x03\x04\x05\x06\x07\x08" || !r.stats[0].Complete {
+		t.Fatalf("frames %x stats %+v %+v", r.frames, r.stats, r.d.Stats())
+	}
+}
+
+// TestDepacketizerSequence checks loss and reordering counts across the
+// 16-bit wrap, and that a sender restart (timestamp far back) is a new frame,
+// not a late one.
+func TestDepacketizerSequence(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth8, Width: 4, Height: 2, Scan: Progressive}
+	r := newReceiver(t, &f, 0)
+	d := []byte{1, 2, 3, 4, 5, 6, 7, 8}
+	push := func(seq uint16, ts uint32, line uint16, marker bool) {
+		r.d.Push(rtpWith(seq, ts, marker, [][3]uint16{{8, line, 0}}, d))
+	}
+	push(65534, 100, 0, false)
+	push(1, 100, 1, true) // 65535 and 0 lost, across the wrap
+	if s := r.d.Stats(); s.Lost != 2 || r.stats[0].Lost != 2 || !r.stats[0].Complete {
+		t.Fatalf("after the wrap: stats %+v, frame %+v", s, r.stats[0])
+	}
+	push(0, 100, 0, false) // late and reordered: fills one gap
+	if s := r.d.Stats(); s.Lost != 1 || s.Reordered != 1 || s.Late != 1 {
+		t.Fatalf("late packet: %+v", s)
+	}
+	push(2, 100+3003, 0, false)
+	push(2, 100+3003, 0, false) // duplicate
+	push(3, 100+3003, 1, true)
+	if s := r.d.Stats(); s.Duplicates != 1 || s.Frames != 2 || r.stats[1].Duplicates != 1 {
+		t.Fatalf("duplicate: %+v %+v", s, r.stats[1])
+	}
+	// Sender restarts with a timestamp 10 s back: a new frame, not late.
+	push(4, 100+(1<<32-900000), 0, false)
+	push(5, 100+(1<<32-900000), 1, true)
+	if s := r.d.Stats(); s.Frames != 3 || s.Late != 1 || !r.stats[2].Complete {
+		t.Fatalf("restart: %+v", s)
+	}
+	// A frame whose marker was lost ends when the next frame starts; Flush
+	// ends the last one.
+	push(6, 200000, 0, false)
+	push(8, 203003, 1, false)
+	r.d.Flush()
+	if s := r.d.Stats(); s.Frames != 5 || s.MissedMarkers != 1 || r.stats[3].Marker || r.stats[4].Marker || s.Lost != 2 {
+		t.Fatalf("missed markers: %+v %+v", s, r.stats[3:])
+	}
+}
+
+// TestDepacketizerNoBuffer checks that packets without a buffer are dropped
+// and counted, and SetBuffer resumes.
+func TestDepacketizerNoBuffer(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth8, Width: 4, Height: 1, Scan: Progressive}
+	delivered := 0
+	d, err := NewDepacketizer(&f, &DepacketizerConfig{OnFrame: func(buf []byte, st *FrameStats) []byte {
+		delivered++
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkt := func(seq uint16) []byte {
+		return rtpWith(seq, uint32(seq)*3000, true, [][3]uint16{{8, 0, 0}}, make([]byte, 8))
+	}
+	d.Push(pkt(0))
+	if err := d.SetBuffer(make([]byte, 7)); err == nil {
+		t.Fatal("short buffer accepted")
+	}
+	if err := d.SetBuffer(make([]byte, 8)); err != nil {
+		t.Fatal(err)
+	}
+	d.Push(pkt(1))
+	d.Push(pkt(2))
+	if s := d.Stats(); delivered != 1 || s.NoBuffer != 2 {
+		t.Fatalf("delivered %d, stats %+v", delivered, s)
+	}
+}
+
+// TestDepacketizerInterlacedReorder: field 1 arriving before field 0 of the
+// same frame is one frame, and a frame whose field 0 is lost entirely is
+// still delivered.
+func TestDepacketizerInterlacedReorder(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth8, Width: 4, Height: 2, Scan: Interlaced, Rate: Rate29_97}
+	r := newReceiver(t, &f, 0)
+	a, b := []byte{1, 1, 1, 1, 1, 1, 1, 1}, []byte{2, 2, 2, 2, 2, 2, 2, 2}
+	r.d.Push(rtpWith(1, 1501, false, [][3]uint16{{8, 0x8000, 0}}, b))  // field 1 first
+	r.d.Push(rtpWith(0, 0, true, [][3]uint16{{8, 0, 0}}, a))           // field 0, its marker
+	r.d.Push(rtpWith(2, 1501, true, [][3]uint16{{0, 0x8000, 0}}, nil)) // field 1 marker
+	if len(r.frames) != 1 || string(r.frames[0]) != string(a)+string(b) || !r.stats[0].Complete {
+		t.Fatalf("frames %x, stats %+v", r.frames, r.stats)
+	}
+	r.d.Push(rtpWith(5, 3003+1501, true, [][3]uint16{{8, 0x8000, 0}}, b)) // field 0 of the next frame lost
+	if len(r.frames) != 2 || r.stats[1].Complete || !r.stats[1].Marker {
+		t.Fatalf("field-1-only frame: %+v", r.stats)
+	}
+}
+
+// TestDivisionFree checks the division-free pgroup arithmetic against / and
+// % for every pgroup size and every 16-bit value.
+func TestDivisionFree(t *testing.T) {
+	for s := Sampling(1); s < numSampling; s++ {
+		for _, dp := range []Depth{Depth8, Depth10, Depth12, Depth16} {
+			f := Format{Sampling: s, Depth: dp, Width: 64, Height: 4, Scan: Progressive}
+			d, err := NewDepacketizer(&f, nil)
+			if err != nil {
+				continue // e.g. a colorimetry rule
+			}
+			p, err := NewPacketizer(&f, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			size := f.Pgroup().Size
+			for n := range 1 << 16 {
+				if d.wholePgroups(n) != (n%size == 0) {
+					t.Fatalf("size %d: wholePgroups(%d) = %v", size, n, !(n%size == 0))
+				}
+				if p.pgroups(n) != n/size {
+					t.Fatalf("size %d: pgroups(%d) = %d", size, n, p.pgroups(n))
+				}
+			}
+		}
+	}
+}

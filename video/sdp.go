@@ -1,0 +1,474 @@
+package video
+
+import (
+	"fmt"
+	"math/big"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/pion/sdp/v3"
+)
+
+// Sender is the ST 2110-21 sender type (fmtp "TP"). The zero value means
+// not signalled.
+type Sender uint8
+
+const (
+	_                  Sender = iota
+	SenderNarrow              // "2110TPN": narrow, gapped
+	SenderNarrowLinear        // "2110TPNL": narrow, linear
+	SenderWide                // "2110TPW": wide; software senders without a hardware shaper
+)
+
+// String returns the SDP spelling, such as "2110TPW".
+func (s Sender) String() string {
+	switch s {
+	case SenderNarrow:
+		return "2110TPN"
+	case SenderNarrowLinear:
+		return "2110TPNL"
+	case SenderWide:
+		return "2110TPW"
+	}
+	return fmt.Sprintf("Sender(%d)", uint8(s))
+}
+
+// DefaultSSN is the SSN value sdpoker and most receivers expect.
+const DefaultSSN = "ST2110-20:2017"
+
+// Stream is one ST 2110-20 video media description: the format, how it is
+// packed and paced, and where it goes.
+type Stream struct {
+	Format      Format
+	PayloadType uint8   // dynamic, 96..127
+	Packing     Packing // PM; zero when absent (FFmpeg, GStreamer)
+	MaxUDP      int     // MAXUDP: 1460, 8960, or zero when absent
+	Sender      Sender  // TP; zero when absent
+	SSN         string  // SSN, such as "ST2110-20:2017"
+	TROff       int     // TROFF as written (ST 2110-21 section 8.2); zero when absent
+	CMax        int     // CMAX; zero when absent
+
+	Dst        netip.AddrPort // c= address and m= port
+	TTL        int            // c= TTL of an IPv4 multicast address; zero when absent
+	Source     netip.Addr     // a=source-filter: incl source; invalid when absent
+	RefClock   string         // a=ts-refclk value, such as "ptp=IEEE1588-2008:39-A7-94-FF-FE-07-CB-D0:37"
+	MediaClock string         // a=mediaclk value, such as "direct=0"
+	MID        string         // a=mid value (ST 2022-7 groups)
+}
+
+// Session is an SDP session description holding ST 2110-20 video streams.
+// Media descriptions that are not RTP raw video are skipped when parsing.
+type Session struct {
+	Origin  netip.Addr // o= unicast address
+	ID      uint64     // o= session id
+	Version uint64     // o= session version
+	Name    string     // s=
+	Info    string     // i=, optional
+	Groups  []string   // a=group values, such as "DUP primary secondary"
+	Streams []Stream
+}
+
+// PacketizerConfig returns the packetizer configuration the stream
+// describes: its packing (GPM if absent), payload size limit and payload type.
+func (s *Stream) PacketizerConfig() *PacketizerConfig {
+	return &PacketizerConfig{Packing: s.Packing, PayloadSize: s.MaxUDP, PayloadType: s.PayloadType}
+}
+
+// ParseSDP parses an SDP session description and the ST 2110-20 media in
+// it: every m=video line with an "a=rtpmap:<pt> raw/90000" (any case, as
+// GStreamer writes RAW). It accepts what FFmpeg and GStreamer write (which
+// lack exactframerate, PM, SSN, TP and colorimetry, or use RFC 4175's
+// colorimetry names) as well as full ST 2110-20 descriptions.
+func ParseSDP(b []byte) (*Session, error) {
+	var sd sdp.SessionDescription
+	if err := sd.UnmarshalString(string(b)); err != nil {
+		return nil, fmt.Errorf("video: sdp: %w", err)
+	}
+	s := &Session{ID: sd.Origin.SessionID, Version: sd.Origin.SessionVersion, Name: string(sd.SessionName)}
+	if a, err := netip.ParseAddr(sd.Origin.UnicastAddress); err == nil {
+		s.Origin = a
+	}
+	if sd.SessionInformation != nil {
+		s.Info = string(*sd.SessionInformation)
+	}
+	for _, a := range sd.Attributes {
+		if a.Key == "group" {
+			s.Groups = append(s.Groups, a.Value)
+		}
+	}
+	for i, md := range sd.MediaDescriptions {
+		if md.MediaName.Media != "video" {
+			continue
+		}
+		st, ok, err := parseMedia(&sd, md)
+		if err != nil {
+			return nil, fmt.Errorf("video: sdp media %d (port %d): %w", i+1, md.MediaName.Port.Value, err)
+		}
+		if ok {
+			s.Streams = append(s.Streams, st)
+		}
+	}
+	if len(s.Streams) == 0 {
+		return nil, fmt.Errorf("video: sdp has no raw/90000 video media")
+	}
+	return s, nil
+}
+
+// parseMedia reads one m=video description; ok is false if it is not RTP
+// raw video.
+func parseMedia(sd *sdp.SessionDescription, md *sdp.MediaDescription) (st Stream, ok bool, err error) {
+	pt := -1
+	var fmtp string
+	for _, a := range md.Attributes {
+		if a.Key != "rtpmap" {
+			continue
+		}
+		num, enc, _ := strings.Cut(a.Value, " ")
+		name, clock, _ := strings.Cut(strings.TrimSpace(enc), "/")
+		if !strings.EqualFold(name, "raw") {
+			continue
+		}
+		if clock != "90000" {
+			return st, false, fmt.Errorf("raw video clock rate %q, want 90000", clock)
+		}
+		n, err := strconv.ParseUint(num, 10, 7)
+		if err != nil {
+			return st, false, fmt.Errorf("rtpmap payload type %q", num)
+		}
+		pt = int(n)
+		break
+	}
+	if pt < 0 {
+		return st, false, nil
+	}
+	st.PayloadType = uint8(pt)
+	for _, a := range md.Attributes {
+		switch a.Key {
+		case "fmtp":
+			num, params, _ := strings.Cut(a.Value, " ")
+			if num == strconv.Itoa(pt) {
+				fmtp = params
+			}
+		case "ts-refclk":
+			st.RefClock = a.Value
+		case "mediaclk":
+			st.MediaClock = a.Value
+		case "mid":
+			st.MID = a.Value
+		case "source-filter":
+			// [incl|excl] IN IP4|IP6|* <dest> <src>...
+			f := strings.Fields(a.Value)
+			if len(f) >= 5 && f[0] == "incl" {
+				if src, err := netip.ParseAddr(f[4]); err == nil {
+					st.Source = src
+				}
+			}
+		}
+	}
+	if fmtp == "" {
+		return st, false, fmt.Errorf("no a=fmtp for payload type %d", pt)
+	}
+	if err := st.parseFmtp(fmtp); err != nil {
+		return st, false, err
+	}
+	ci := md.ConnectionInformation
+	if ci == nil {
+		ci = sd.ConnectionInformation
+	}
+	if ci != nil && ci.Address != nil {
+		// <address>[/<ttl>[/<count>]] for IPv4, <address>[/<count>] for IPv6;
+		// pion leaves the suffixes in Address.
+		addr, rest, _ := strings.Cut(ci.Address.Address, "/")
+		if a, err := netip.ParseAddr(addr); err == nil {
+			st.Dst = netip.AddrPortFrom(a, uint16(md.MediaName.Port.Value))
+			if ttl, _, _ := strings.Cut(rest, "/"); a.Is4() && ttl != "" {
+				if st.TTL, err = strconv.Atoi(ttl); err != nil || st.TTL < 0 || st.TTL > 255 {
+					return st, false, fmt.Errorf("c= TTL %q", ttl)
+				}
+			}
+		}
+		if ci.Address.TTL != nil {
+			st.TTL = *ci.Address.TTL
+		}
+	}
+	return st, true, nil
+}
+
+// parseFmtp parses the parameters of an ST 2110-20 a=fmtp line (after the
+// payload type) into the stream's format and transport fields.
+func (s *Stream) parseFmtp(params string) error {
+	f := &s.Format
+	f.Scan = Progressive
+	interlace, segmented := false, false
+	have := map[string]bool{}
+	for p := range strings.SplitSeq(params, ";") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		key, val, hasVal := strings.Cut(p, "=")
+		key, val = strings.TrimSpace(key), strings.TrimSpace(val)
+		k := strings.ToLower(key)
+		have[k] = true
+		var err error
+		switch k {
+		case "sampling":
+			f.Sampling, err = ParseSampling(val)
+		case "depth":
+			f.Depth, err = ParseDepth(val)
+		case "width":
+			f.Width, err = parseDim("width", val)
+		case "height":
+			f.Height, err = parseDim("height", val)
+		case "exactframerate":
+			f.Rate, err = parseRate(val)
+		case "colorimetry":
+			f.Colorimetry, err = ParseColorimetry(val)
+		case "tcs":
+			f.TCS, err = ParseTCS(val)
+		case "range":
+			f.Range, err = ParseRange(val)
+		case "par":
+			f.PAR, err = parsePAR(val)
+		case "interlace":
+			interlace = !hasVal || (val != "false" && val != "0")
+		case "segmented":
+			segmented = !hasVal || (val != "false" && val != "0")
+		case "pm":
+			switch val {
+			case "2110GPM":
+				s.Packing = GPM
+			case "2110BPM":
+				s.Packing = BPM
+			default:
+				err = fmt.Errorf("video: unknown PM %q", val)
+			}
+		case "tp":
+			switch val {
+			case "2110TPN":
+				s.Sender = SenderNarrow
+			case "2110TPNL":
+				s.Sender = SenderNarrowLinear
+			case "2110TPW":
+				s.Sender = SenderWide
+			default:
+				err = fmt.Errorf("video: unknown TP %q", val)
+			}
+		case "ssn":
+			s.SSN = val
+		case "maxudp":
+			s.MaxUDP, err = strconv.Atoi(val)
+			if err == nil && s.MaxUDP != MaxUDP && s.MaxUDP != MaxUDPExtended {
+				err = fmt.Errorf("video: MAXUDP %d (want %d or %d)", s.MaxUDP, MaxUDP, MaxUDPExtended)
+			}
+		case "troff":
+			s.TROff, err = parsePositive("TROFF", val)
+		case "cmax":
+			s.CMax, err = parsePositive("CMAX", val)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, k := range []string{"sampling", "depth", "width", "height"} {
+		if !have[k] {
+			return fmt.Errorf("video: fmtp lacks %s", k)
+		}
+	}
+	switch {
+	case segmented && !interlace:
+		return fmt.Errorf("video: fmtp has segmented without interlace")
+	case segmented:
+		f.Scan = PsF
+	case interlace:
+		f.Scan = Interlaced
+	}
+	return f.Validate()
+}
+
+func parseDim(name, v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > MaxDimension {
+		return 0, fmt.Errorf("video: %s %q out of range 1..%d", name, v, MaxDimension)
+	}
+	return n, nil
+}
+
+func parsePositive(name, v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("video: %s %q", name, v)
+	}
+	return n, nil
+}
+
+// parseRate reads "25" or "30000/1001" and reduces it to lowest terms.
+func parseRate(v string) (Rate, error) {
+	ns, ds, ratio := strings.Cut(v, "/")
+	n, err1 := strconv.ParseUint(ns, 10, 32)
+	d := uint64(1)
+	var err2 error
+	if ratio {
+		d, err2 = strconv.ParseUint(ds, 10, 32)
+	}
+	if err1 != nil || err2 != nil || n == 0 || d == 0 {
+		return Rate{}, fmt.Errorf("video: exactframerate %q", v)
+	}
+	g := new(big.Int).GCD(nil, nil, new(big.Int).SetUint64(n), new(big.Int).SetUint64(d)).Uint64()
+	return Rate{uint32(n / g), uint32(d / g)}, nil
+}
+
+func parsePAR(v string) ([2]int, error) {
+	ws, hs, ok := strings.Cut(v, ":")
+	w, err1 := strconv.Atoi(ws)
+	h, err2 := strconv.Atoi(hs)
+	if !ok || err1 != nil || err2 != nil || w < 1 || h < 1 {
+		return [2]int{}, fmt.Errorf("video: PAR %q", v)
+	}
+	return [2]int{w, h}, nil
+}
+
+// Fmtp returns the parameters of the stream's a=fmtp line (without the
+// payload type) as the ST 2110-20 example writes them: in its order, each
+// followed by ";", separated by spaces. Absent values get ST 2110 defaults:
+// PM 2110GPM, SSN ST2110-20:2017, TP 2110TPW (a sender without a hardware
+// shaper), colorimetry UNSPECIFIED.
+func (s *Stream) Fmtp() (string, error) {
+	f := &s.Format
+	if err := f.Validate(); err != nil {
+		return "", err
+	}
+	if f.Rate.IsZero() {
+		return "", fmt.Errorf("video: exactframerate is required in ST 2110-20 SDP")
+	}
+	var b strings.Builder
+	kv := func(k string, v any) { fmt.Fprintf(&b, "%s=%v; ", k, v) }
+	kv("sampling", f.Sampling)
+	kv("width", f.Width)
+	kv("height", f.Height)
+	kv("exactframerate", f.Rate)
+	kv("depth", f.Depth)
+	if f.TCS != 0 {
+		kv("TCS", f.TCS)
+	}
+	c := f.Colorimetry
+	if c == 0 {
+		c = ColorimetryUnspecified
+	}
+	kv("colorimetry", c)
+	pm := s.Packing
+	if pm == 0 {
+		pm = GPM
+	}
+	kv("PM", pm)
+	ssn := s.SSN
+	if ssn == "" {
+		ssn = DefaultSSN
+	}
+	kv("SSN", ssn)
+	tp := s.Sender
+	if tp == 0 {
+		tp = SenderWide
+	}
+	kv("TP", tp)
+	if f.Scan != Progressive {
+		b.WriteString("interlace; ")
+	}
+	if f.Scan == PsF {
+		b.WriteString("segmented; ")
+	}
+	if f.Range != 0 {
+		kv("RANGE", f.Range)
+	}
+	if s.MaxUDP != 0 {
+		kv("MAXUDP", s.MaxUDP)
+	}
+	if f.PAR != [2]int{} {
+		kv("PAR", fmt.Sprintf("%d:%d", f.PAR[0], f.PAR[1]))
+	}
+	if s.TROff != 0 {
+		kv("TROFF", s.TROff)
+	}
+	if s.CMax != 0 {
+		kv("CMAX", s.CMax)
+	}
+	return strings.TrimSuffix(b.String(), " "), nil
+}
+
+// Marshal writes the session as SDP with pion/sdp: per stream an m=video
+// line, c=, a=source-filter (if Source is set), a=rtpmap raw/90000, a=fmtp,
+// a=ts-refclk (if set; ST 2110-10 requires one), a=mediaclk (direct=0 if
+// unset) and a=mid (if set).
+func (s *Session) Marshal() ([]byte, error) {
+	orig := s.Origin
+	if !orig.IsValid() {
+		orig = netip.IPv4Unspecified()
+	}
+	sd := &sdp.SessionDescription{
+		Origin: sdp.Origin{Username: "-", SessionID: s.ID, SessionVersion: s.Version,
+			NetworkType: "IN", AddressType: addrType(orig), UnicastAddress: orig.String()},
+		SessionName:      sdp.SessionName(s.Name),
+		TimeDescriptions: []sdp.TimeDescription{{}},
+	}
+	if sd.SessionName == "" {
+		sd.SessionName = "-"
+	}
+	if s.Info != "" {
+		info := sdp.Information(s.Info)
+		sd.SessionInformation = &info
+	}
+	for _, g := range s.Groups {
+		sd.WithValueAttribute("group", g)
+	}
+	for i := range s.Streams {
+		st := &s.Streams[i]
+		fmtp, err := st.Fmtp()
+		if err != nil {
+			return nil, fmt.Errorf("video: stream %d: %w", i+1, err)
+		}
+		if st.PayloadType < 96 || st.PayloadType > 127 {
+			return nil, fmt.Errorf("video: stream %d: payload type %d not dynamic (96..127)", i+1, st.PayloadType)
+		}
+		if !st.Dst.Addr().IsValid() {
+			return nil, fmt.Errorf("video: stream %d: no destination address", i+1)
+		}
+		pt := strconv.Itoa(int(st.PayloadType))
+		md := &sdp.MediaDescription{
+			MediaName: sdp.MediaName{Media: "video", Port: sdp.RangedPort{Value: int(st.Dst.Port())},
+				Protos: []string{"RTP", "AVP"}, Formats: []string{pt}},
+			ConnectionInformation: &sdp.ConnectionInformation{NetworkType: "IN", AddressType: addrType(st.Dst.Addr()),
+				Address: &sdp.Address{Address: st.Dst.Addr().String()}},
+		}
+		if st.TTL != 0 {
+			ttl := st.TTL
+			md.ConnectionInformation.Address.TTL = &ttl
+		}
+		if st.Source.IsValid() {
+			md.WithValueAttribute("source-filter", fmt.Sprintf(" incl IN %s %s %s",
+				addrType(st.Dst.Addr()), st.Dst.Addr(), st.Source))
+		}
+		md.WithValueAttribute("rtpmap", pt+" raw/90000")
+		md.WithValueAttribute("fmtp", pt+" "+fmtp)
+		if st.RefClock != "" {
+			md.WithValueAttribute("ts-refclk", st.RefClock)
+		}
+		mc := st.MediaClock
+		if mc == "" {
+			mc = "direct=0"
+		}
+		md.WithValueAttribute("mediaclk", mc)
+		if st.MID != "" {
+			md.WithValueAttribute("mid", st.MID)
+		}
+		sd.WithMedia(md)
+	}
+	return sd.Marshal()
+}
+
+func addrType(a netip.Addr) string {
+	if a.Is6() && !a.Is4In6() {
+		return "IP6"
+	}
+	return "IP4"
+}

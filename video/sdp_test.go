@@ -1,0 +1,265 @@
+package video
+
+import (
+	"net/netip"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// specFmtp is the fmtp line of ref/st2110.md section 4.3 (ST 2110-10 Annex
+// B / the ST 2110-20 example).
+const specFmtp = "a=fmtp:112 sampling=YCbCr-4:2:2; width=1280; height=720; exactframerate=60000/1001; depth=10; TCS=SDR; colorimetry=BT709; PM=2110GPM; SSN=ST2110-20:2017; TP=2110TPN;"
+
+// specExample is section 4.3 as printed there, where the second media's
+// fmtp reads "(same as above)".
+const specExample = `v=0
+o=- 123456 11 IN IP4 192.168.100.2
+s=Example of a SMPTE ST2110-20 signal
+i=this example is for 720p video at 59.94
+t=0 0
+a=recvonly
+a=group:DUP primary secondary
+m=video 50000 RTP/AVP 112
+c=IN IP4 239.100.9.10/32
+a=source-filter: incl IN IP4 239.100.9.10 192.168.100.2
+a=rtpmap:112 raw/90000
+` + specFmtp + `
+a=ts-refclk:ptp=IEEE1588-2008:39-A7-94-FF-FE-07-CB-D0:37
+a=mediaclk:direct=0
+a=mid:primary
+m=video 50020 RTP/AVP 112
+c=IN IP4 239.101.9.10/32
+a=source-filter: incl IN IP4 239.101.9.10 192.168.101.2
+a=rtpmap:112 raw/90000
+a=fmtp:112 (same as above)
+a=ts-refclk:ptp=IEEE1588-2008:39-A7-94-FF-FE-07-CB-D0:37
+a=mediaclk:direct=0
+a=mid:secondary
+`
+
+// gstreamerSDP is what gst-rtsp-server would announce for rtpvrawpay's
+// caps: gst_sdp_media_set_media_from_caps writes the caps fields as
+// "key=value" joined by ";" without spaces, in rtpvrawpay's order (sampling,
+// depth, width, height, colorimetry[, interlace=true]), and the encoding name
+// upper case. Constructed from those sources (GStreamer 1.22), not captured.
+const gstreamerSDP = "v=0\r\n" +
+	"o=- 1188340656180883 1 IN IP4 127.0.0.1\r\n" +
+	"s=Session streamed with GStreamer\r\n" +
+	"i=rtsp-server\r\n" +
+	"t=0 0\r\n" +
+	"a=tool:GStreamer\r\n" +
+	"a=type:broadcast\r\n" +
+	"a=range:npt=now-\r\n" +
+	"a=control:*\r\n" +
+	"m=video 0 RTP/AVP 96\r\n" +
+	"c=IN IP4 0.0.0.0\r\n" +
+	"a=rtpmap:96 RAW/90000\r\n" +
+	"a=fmtp:96 sampling=YCbCr-4:2:2;depth=10;width=1920;height=1080;colorimetry=BT709-2;interlace=true\r\n" +
+	"a=control:stream=0\r\n"
+
+func TestParseSDPSpecExample(t *testing.T) {
+	full := strings.Replace(specExample, "a=fmtp:112 (same as above)", specFmtp, 1)
+	s, err := ParseSDP([]byte(full))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Stream{
+		Format: Format{Sampling: YCbCr422, Depth: Depth10, Width: 1280, Height: 720, Scan: Progressive,
+			Rate: Rate59_94, Colorimetry: BT709, TCS: SDR},
+		PayloadType: 112, Packing: GPM, Sender: SenderNarrow, SSN: "ST2110-20:2017",
+		Dst: netip.MustParseAddrPort("239.100.9.10:50000"), TTL: 32, Source: netip.MustParseAddr("192.168.100.2"),
+		RefClock: "ptp=IEEE1588-2008:39-A7-94-FF-FE-07-CB-D0:37", MediaClock: "direct=0", MID: "primary",
+	}
+	if len(s.Streams) != 2 {
+		t.Fatalf("%d streams", len(s.Streams))
+	}
+	if !reflect.DeepEqual(s.Streams[0], want) {
+		t.Errorf("stream 1:\n got %+v\nwant %+v", s.Streams[0], want)
+	}
+	want.Dst, want.Source, want.MID = netip.MustParseAddrPort("239.101.9.10:50020"), netip.MustParseAddr("192.168.101.2"), "secondary"
+	if !reflect.DeepEqual(s.Streams[1], want) {
+		t.Errorf("stream 2:\n got %+v\nwant %+v", s.Streams[1], want)
+	}
+	if s.Name != "Example of a SMPTE ST2110-20 signal" || s.Info != "this example is for 720p video at 59.94" ||
+		s.ID != 123456 || s.Version != 11 || s.Origin != netip.MustParseAddr("192.168.100.2") ||
+		!reflect.DeepEqual(s.Groups, []string{"DUP primary secondary"}) {
+		t.Errorf("session %+v", s)
+	}
+
+	// As printed, the second fmtp has no parameters: an error naming it.
+	_, err = ParseSDP([]byte(specExample))
+	if err == nil || !strings.Contains(err.Error(), "media 2 (port 50020)") || !strings.Contains(err.Error(), "lacks sampling") {
+		t.Errorf("abbreviated example: %v", err)
+	}
+}
+
+// TestParseSDPFFmpeg reads the SDP files FFmpeg 5.1 wrote (testdata/README).
+func TestParseSDPFFmpeg(t *testing.T) {
+	for _, c := range []struct {
+		file  string
+		depth Depth
+		dst   string
+	}{{"testdata/ff10.sdp", Depth10, "127.0.0.1:5004"}, {"testdata/ff8.sdp", Depth8, "127.0.0.1:5006"}} {
+		b, err := os.ReadFile(c.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := ParseSDP(b)
+		if err != nil {
+			t.Fatalf("%s: %v", c.file, err)
+		}
+		want := Format{Sampling: YCbCr422, Depth: c.depth, Width: 64, Height: 16, Scan: Progressive}
+		if len(s.Streams) != 1 || s.Streams[0].Format != want || s.Streams[0].PayloadType != 96 ||
+			s.Streams[0].Dst != netip.MustParseAddrPort(c.dst) {
+			t.Errorf("%s: %+v", c.file, s.Streams)
+		}
+	}
+}
+
+func TestParseSDPGStreamer(t *testing.T) {
+	s, err := ParseSDP([]byte(gstreamerSDP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Format{Sampling: YCbCr422, Depth: Depth10, Width: 1920, Height: 1080, Scan: Interlaced, Colorimetry: BT709}
+	if len(s.Streams) != 1 || s.Streams[0].Format != want || s.Streams[0].PayloadType != 96 {
+		t.Errorf("%+v", s.Streams)
+	}
+	// Progressive, with GStreamer's SMPTE240M and 8-bit RGBA.
+	p := strings.Replace(gstreamerSDP, "sampling=YCbCr-4:2:2;depth=10;width=1920;height=1080;colorimetry=BT709-2;interlace=true",
+		"sampling=RGBA;depth=8;width=320;height=240;colorimetry=SMPTE240M", 1)
+	s, err = ParseSDP([]byte(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = Format{Sampling: RGBA, Depth: Depth8, Width: 320, Height: 240, Scan: Progressive, Colorimetry: SMPTE240M}
+	if s.Streams[0].Format != want {
+		t.Errorf("%+v", s.Streams[0].Format)
+	}
+}
+
+// TestSDPRoundTrip writes sessions and parses them back, and pins the fmtp
+// line the writer produces for the spec's stream.
+func TestSDPRoundTrip(t *testing.T) {
+	s := &Session{Origin: netip.MustParseAddr("192.168.100.2"), ID: 123456, Version: 11,
+		Name: "Example of a SMPTE ST2110-20 signal", Groups: []string{"DUP primary secondary"},
+		Streams: []Stream{{
+			Format: Format{Sampling: YCbCr422, Depth: Depth10, Width: 1280, Height: 720, Scan: Progressive,
+				Rate: Rate59_94, Colorimetry: BT709, TCS: SDR},
+			PayloadType: 112, Packing: GPM, Sender: SenderNarrow, SSN: DefaultSSN,
+			Dst: netip.MustParseAddrPort("239.100.9.10:50000"), TTL: 32, Source: netip.MustParseAddr("192.168.100.2"),
+			RefClock: "ptp=IEEE1588-2008:39-A7-94-FF-FE-07-CB-D0:37", MediaClock: "direct=0", MID: "primary",
+		}, {
+			Format: Format{Sampling: RGB, Depth: Depth12, Width: 3840, Height: 2160, Scan: PsF, Rate: Rate25,
+				Colorimetry: BT2100, TCS: HLG, Range: Full, PAR: [2]int{1, 1}},
+			PayloadType: 98, Packing: BPM, MaxUDP: MaxUDPExtended, Sender: SenderWide, SSN: DefaultSSN, TROff: 640, CMax: 16,
+			Dst: netip.MustParseAddrPort("[ff3e::1]:5000"), MediaClock: "direct=0",
+		}},
+	}
+	b, err := s.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	for _, line := range []string{
+		specFmtp + "\r\n",
+		"a=fmtp:98 sampling=RGB; width=3840; height=2160; exactframerate=25; depth=12; TCS=HLG; colorimetry=BT2100; PM=2110BPM; SSN=ST2110-20:2017; TP=2110TPW; interlace; segmented; RANGE=FULL; MAXUDP=8960; PAR=1:1; TROFF=640; CMAX=16;\r\n",
+		"m=video 50000 RTP/AVP 112\r\nc=IN IP4 239.100.9.10/32\r\na=source-filter: incl IN IP4 239.100.9.10 192.168.100.2\r\na=rtpmap:112 raw/90000\r\n",
+		"c=IN IP6 ff3e::1\r\n",
+		"a=group:DUP primary secondary\r\n",
+	} {
+		if !strings.Contains(text, line) {
+			t.Errorf("SDP lacks %q:\n%s", line, text)
+		}
+	}
+	back, err := ParseSDP(b)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	if !reflect.DeepEqual(back, s) {
+		t.Errorf("round trip:\n got %+v\nwant %+v", back, s)
+	}
+}
+
+func TestSDPErrors(t *testing.T) {
+	base := strings.Replace(specExample, "a=fmtp:112 (same as above)", specFmtp, 1)
+	for _, c := range []struct{ from, to, want string }{
+		{"exactframerate=60000/1001", "exactframerate=0", `exactframerate "0"`},
+		{"exactframerate=60000/1001", "exactframerate=60000/0", `exactframerate "60000/0"`},
+		{"TP=2110TPN;", "TP=2110TPN; MAXUDP=1500;", "MAXUDP 1500"},
+		{"TP=2110TPN;", "TP=2110TPN; segmented;", "segmented without interlace"},
+		{"sampling=YCbCr-4:2:2", "sampling=YUV", `unknown sampling "YUV"`},
+		{"depth=10", "depth=9", `unknown depth "9"`},
+		{"width=1280", "width=1281", "width 1281 is not a whole number"},
+		{"height=720", "height=40000", `height "40000" out of range`},
+		{"PM=2110GPM", "PM=2110XPM", `unknown PM "2110XPM"`},
+		{"TP=2110TPN", "TP=2110TPX", `unknown TP "2110TPX"`},
+		{"colorimetry=BT709", "colorimetry=BT999", `unknown colorimetry "BT999"`},
+		{"a=rtpmap:112 raw/90000", "a=rtpmap:112 raw/48000", "clock rate"},
+		{"raw/90000", "H264/90000", "no raw/90000 video media"},
+		{"v=0", "x=0", "sdp:"},
+	} {
+		in := strings.ReplaceAll(base, c.from, c.to)
+		_, err := ParseSDP([]byte(in))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s -> %s: error %v, want %q", c.from, c.to, err, c.want)
+		}
+	}
+	s := &Session{Streams: []Stream{{Format: Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 64, Scan: Progressive},
+		PayloadType: 96, Dst: netip.MustParseAddrPort("239.0.0.1:5000")}}}
+	if _, err := s.Marshal(); err == nil || !strings.Contains(err.Error(), "exactframerate is required") {
+		t.Errorf("no rate: %v", err)
+	}
+	s.Streams[0].Format.Rate, s.Streams[0].PayloadType = Rate25, 33
+	if _, err := s.Marshal(); err == nil || !strings.Contains(err.Error(), "payload type 33") {
+		t.Errorf("static payload type: %v", err)
+	}
+}
+
+// FuzzParseSDP: never panic; whatever parses and can be written must parse
+// back to the same streams.
+func FuzzParseSDP(f *testing.F) {
+	f.Add([]byte(strings.Replace(specExample, "a=fmtp:112 (same as above)", specFmtp, 1)))
+	f.Add([]byte(specExample))
+	f.Add([]byte(gstreamerSDP))
+	for _, name := range []string{"testdata/ff10.sdp", "testdata/ff8.sdp"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		s, err := ParseSDP(in)
+		if err != nil {
+			return
+		}
+		for _, st := range s.Streams {
+			if err := st.Format.Validate(); err != nil {
+				t.Fatalf("parsed an invalid format %+v: %v", st.Format, err)
+			}
+		}
+		b, err := s.Marshal()
+		if err != nil {
+			return // e.g. no exactframerate, or a static payload type
+		}
+		back, err := ParseSDP(b)
+		if err != nil {
+			t.Fatalf("cannot parse what Marshal wrote: %v\n%s", err, b)
+		}
+		if len(back.Streams) != len(s.Streams) {
+			t.Fatalf("%d streams written, %d read back", len(s.Streams), len(back.Streams))
+		}
+		for i := range s.Streams {
+			want := s.Streams[i].Format
+			if want.Colorimetry == 0 {
+				want.Colorimetry = ColorimetryUnspecified // the writer must say something
+			}
+			if back.Streams[i].Format != want {
+				t.Fatalf("stream %d: %#v written, %#v read back", i, want, back.Streams[i].Format)
+			}
+		}
+	})
+}
