@@ -38,6 +38,19 @@ type Config struct {
 
 	// AcceptVnetHdr must be set for ports with a virtio-net header.
 	AcceptVnetHdr bool
+
+	// ThreadWait makes WaitRx and WaitTx block the calling OS thread in
+	// poll(2), as netmap's own tools do, instead of parking the goroutine
+	// in Go's netpoller; the descriptor is then never registered with
+	// epoll. An epoll registration costs a thread wake-up for every batch
+	// the kernel delivers: each delivery readies the descriptor, and the
+	// thread waiting in epoll runs netmap's poll, which syncs the rings,
+	// even while the owning goroutine is busy with them. For a goroutine
+	// locked to its thread (runtime.LockOSThread) that only drives this
+	// port, ThreadWait is cheaper; for many ports per thread or goroutines
+	// that should not hold a thread while waiting, keep the default.
+	// Waits return [ErrClosed] within about 20 ms of Close.
+	ThreadWait bool
 }
 
 // Info describes a registered port, as the kernel reported it.

@@ -12,13 +12,14 @@ func notSupported() error {
 	return &notSupportedError{msg: "nmsys: netmap is not available on " + runtime.GOOS + " (nmgo supports Linux and FreeBSD)"}
 }
 
-func openDev(port, op string) (int, error)                      { return -1, notSupported() }
-func ioctlPtr(fd int, req uintptr, arg unsafe.Pointer) error    { return notSupported() }
-func ioctlSync(fd uintptr, req uintptr) syscall.Errno           { return syscall.EINVAL }
-func closeFD(fd int)                                            {}
-func mmapRegion(fd int, size int) ([]byte, error)               { return nil, notSupported() }
-func munmapRegion(b []byte) error                               { return nil }
-func pollFD(fd int, events int16, timeoutMs int) (int16, error) { return 0, notSupported() }
+func openDev(port, op string) (int, error)                   { return -1, notSupported() }
+func ioctlPtr(fd int, req uintptr, arg unsafe.Pointer) error { return notSupported() }
+func ioctlSync(fd uintptr, req uintptr) syscall.Errno        { return syscall.EINVAL }
+func setBlocking(fd int) error                               { return notSupported() }
+func closeFD(fd int)                                         {}
+func mmapRegion(fd int, size int) ([]byte, error)            { return nil, notSupported() }
+func munmapRegion(b []byte) error                            { return nil }
+func pollOne(fd uintptr, events int16, ms int) syscall.Errno { return syscall.EINVAL }
 
 const (
 	pollIn  = 0x1

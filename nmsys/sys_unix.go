@@ -50,6 +50,8 @@ func ioctlSync(fd uintptr, req uintptr) syscall.Errno {
 	return e
 }
 
+func setBlocking(fd int) error { return unix.SetNonblock(fd, false) }
+
 func closeFD(fd int) { _ = unix.Close(fd) }
 
 func mmapRegion(fd int, size int) ([]byte, error) {
@@ -58,19 +60,18 @@ func mmapRegion(fd int, size int) ([]byte, error) {
 
 func munmapRegion(b []byte) error { return unix.Munmap(b) }
 
-// pollFD waits with poll(2); the fallback for a fd the netpoller refuses.
-func pollFD(fd int, events int16, timeoutMs int) (int16, error) {
-	pfd := []unix.PollFd{{Fd: int32(fd), Events: events}}
-	for {
-		n, err := unix.Poll(pfd, timeoutMs)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil || n == 0 {
-			return 0, err
-		}
-		return pfd[0].Revents, nil
+// pollOne is poll(2) on one fd for at most ms milliseconds; a timeout or
+// EINTR is not an error.
+func pollOne(fd uintptr, events int16, ms int) syscall.Errno {
+	pfd := [1]unix.PollFd{{Fd: int32(fd), Events: events}}
+	_, err := unix.Poll(pfd[:], ms)
+	if err == nil || err == unix.EINTR {
+		return 0
 	}
+	if e, ok := err.(syscall.Errno); ok {
+		return e
+	}
+	return syscall.EINVAL
 }
 
 const (

@@ -36,7 +36,11 @@ func run(ctx context.Context, cfg *config, out io.Writer) (report, error) {
 		}
 		work = func(ctx context.Context, st *stats) error { return udpRun(ctx, cfg, st) }
 	} else {
-		pc := &nmsys.Config{}
+		// Every loop owns its port and its OS thread, so waits block the
+		// thread in poll(2) and the fd stays out of epoll (see
+		// nmsys.Config.ThreadWait): no wake-up of another thread per
+		// delivered batch.
+		pc := &nmsys.Config{ThreadWait: true}
 		switch {
 		case cfg.fn == "ping" || cfg.fn == "pong":
 			pc.NoTxPoll = true
@@ -87,6 +91,8 @@ func run(ctx context.Context, cfg *config, out io.Writer) (report, error) {
 		}
 		work = func(ctx context.Context, st *stats) error {
 			if len(ports) == 1 {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
 				return loop(ctx, cfg, ports[0], st)
 			}
 			// One goroutine per ring, each on its own OS thread; the
@@ -475,7 +481,7 @@ func (w *seqWindow) add(s uint32) (lost int64, dup, reord uint64) {
 }
 
 // spinSyncs is how many empty RX syncs the receive loop issues before it
-// blocks in WaitRx.
+// sleeps in PollRx.
 const spinSyncs = 256
 
 // batchCounts are the counters of one received batch.
@@ -557,9 +563,10 @@ func rxLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
 }
 
 // idler paces a receive loop: after a batch it syncs; on an empty ring it
-// polls with RxSync for a while before parking in the netpoller, since a
-// wake-up through epoll costs far more than a sync and at line rate the
-// ring is empty only for moments.
+// polls with RxSync for a while before sleeping in poll(2) (PollRx), since
+// a wake-up costs far more than a sync and at line rate the ring is empty
+// only for moments. PollRx returns every 20 ms so that a cancelled run
+// ends promptly.
 type idler struct{ empty int }
 
 // next syncs or waits, after a loop pass that found packets (got) or not.
@@ -573,5 +580,5 @@ func (d *idler) next(ctx context.Context, port *nmsys.Port, got bool) error {
 		return port.RxSync()
 	}
 	d.empty = 0
-	return waitErr(ctx, port.WaitRx())
+	return waitErr(ctx, port.PollRx(20*time.Millisecond))
 }

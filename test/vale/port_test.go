@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -267,7 +268,7 @@ func TestOpenErrors(t *testing.T) {
 // TestWaitRxWakeup blocks in WaitRx through the netpoller and is woken by
 // a frame sent from another port.
 func TestWaitRxWakeup(t *testing.T) {
-	for _, cfg := range []*nmsys.Config{nil, {RxOnly: true, NoTxPoll: true}} {
+	for _, cfg := range []*nmsys.Config{nil, {RxOnly: true, NoTxPoll: true}, {ThreadWait: true}} {
 		rxp := open(t, "vale3:rx", cfg)
 		txp := open(t, "vale3:tx", nil)
 		const n = 50
@@ -295,7 +296,14 @@ func TestWaitRxWakeup(t *testing.T) {
 
 // TestWaitDeadline: WaitRx and WaitTx honour deadlines.
 func TestWaitDeadline(t *testing.T) {
-	p := open(t, "vale4:d", nil)
+	for _, cfg := range []*nmsys.Config{nil, {ThreadWait: true}} {
+		waitDeadline(t, cfg)
+	}
+}
+
+func waitDeadline(t *testing.T, cfg *nmsys.Config) {
+	p := open(t, "vale4:d", cfg)
+	defer p.Close()
 	p.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 	start := time.Now()
 	err := p.WaitRx()
@@ -322,13 +330,17 @@ func TestCloseWhileWaiting(t *testing.T) {
 	nmtest.Require(t)
 	fds, maps := fdCount(t), netmapMappings(t)
 	for i := range 10 {
-		p, err := nmsys.Open("vale6:w", nil)
+		var cfg *nmsys.Config
+		if i%2 == 1 {
+			cfg = &nmsys.Config{ThreadWait: true}
+		}
+		p, err := nmsys.Open("vale6:w", cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		done := make(chan error, 1)
 		go func() { done <- p.WaitRx() }()
-		time.Sleep(20 * time.Millisecond) // let it block in the netpoller
+		time.Sleep(20 * time.Millisecond) // let it block in the netpoller (or poll(2))
 		start := time.Now()
 		if err := p.Close(); err != nil {
 			t.Fatalf("Close: %v", err)
@@ -356,5 +368,65 @@ func TestCloseWhileWaiting(t *testing.T) {
 	}
 	if got := netmapMappings(t); got != maps {
 		t.Errorf("netmap mappings: %d before, %d after", maps, got)
+	}
+}
+
+// TestPollRx: PollRx, the thread-blocking wait, wakes on a frame, times
+// out on an empty ring, returns ErrClosed soon after Close, and does not
+// allocate.
+func TestPollRx(t *testing.T) {
+	rxp := open(t, "vale16:rx", nil)
+	txp := open(t, "vale16:tx", nil)
+	start := time.Now()
+	if err := rxp.PollRx(50 * time.Millisecond); err != nil {
+		t.Fatalf("PollRx on an empty ring: %v", err)
+	}
+	if d := time.Since(start); d < 40*time.Millisecond || d > 2*time.Second {
+		t.Errorf("PollRx(50ms) on an empty ring returned after %v", d)
+	}
+	for i := range 50 {
+		done := make(chan error, 1)
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			done <- rxp.PollRx(5 * time.Second)
+		}()
+		time.Sleep(time.Duration(i%5) * time.Millisecond)
+		send(t, txp, 0, frame(60, uint32(i)))
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("PollRx %d: %v", i, err)
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatalf("PollRx %d did not wake", i)
+		}
+		if got := recv(t, rxp, 0, 1, time.Second); len(got) != 1 {
+			t.Fatalf("frame %d: woke but %d frames", i, len(got))
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = rxp.PollRx(0) }); n != 0 {
+		t.Errorf("PollRx(0): %v allocations per run", n)
+	}
+	if err := txp.PollRx(-1); err != nil {
+		t.Errorf("PollRx(-1) = %v, want nil (sync only)", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- rxp.PollRx(time.Minute) }()
+	time.Sleep(20 * time.Millisecond)
+	closed := time.Now()
+	if err := rxp.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, nmsys.ErrClosed) {
+			t.Errorf("PollRx after Close = %v, want ErrClosed", err)
+		}
+		if d := time.Since(closed); d > 100*time.Millisecond {
+			t.Errorf("PollRx returned %v after Close", d)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("PollRx still blocked 1s after Close")
 	}
 }

@@ -408,6 +408,16 @@ func TestSyncAllocs(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	tw := open(t, "vale15:tw", &nmsys.Config{ThreadWait: true})
+	check("WaitTx (ThreadWait)", func() {
+		if err := tw.WaitTx(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	tw.SetReadDeadline(time.Now().Add(-time.Second))
+	check("WaitRx (ThreadWait, past deadline)", func() { _ = tw.WaitRx() })
+	tw.SetReadDeadline(time.Time{})
+	check("PollRx (ThreadWait)", func() { _ = tw.PollRx(time.Millisecond) })
 	f := frame(60, 1)
 	check("send batch", func() {
 		n, _ := tx.Reserve(4)
