@@ -33,6 +33,9 @@ type config struct {
 	noTouch  bool      // -Z
 	json     bool      // -json
 	quiet    bool      // -q: final summary only
+	pcap     string    // -pcap FILE: rx and rxseq write what they receive
+
+	capture *packet.PcapWriter // set by run for -pcap
 }
 
 // lengths is the frame-length plan of -l: one value, a list cycled in
@@ -182,6 +185,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.noTouch, "Z", false, "do not touch the frames per packet, not even for varying sizes or addresses (frames are written once per buffer)")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object per report; the last has \"final\": true")
 	fs.BoolVar(&c.quiet, "q", false, "print only the final summary")
+	fs.StringVar(&c.pcap, "pcap", "", "rx, rxseq: also write the received frames to this pcap file (one ring, netmap ports)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -216,6 +220,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.parallel > 1 && strings.HasPrefix(c.port, udpPrefix) {
 		return nil, errors.New("-p: the udp: backend drives one socket")
+	}
+	if c.pcap != "" && (c.fn != "rx" && c.fn != "rxseq" || c.parallel > 1 || strings.HasPrefix(c.port, udpPrefix)) {
+		return nil, errors.New("-pcap: only rx and rxseq on a netmap port with -p 1 write captures")
 	}
 	if count < 0 {
 		return nil, fmt.Errorf("-n %d: count must be >= 0", count)

@@ -60,6 +60,9 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"-i", "vale0:a", "-d", "10.0.0.5-10.0.0.1"}, "backwards"},
 		{[]string{"-i", "vale0:a", "-s", "::1"}, "IPv4"},
 		{[]string{"-i", "vale0:a", "extra"}, "unexpected argument"},
+		{[]string{"-i", "vale0:a", "-f", "tx", "-pcap", "x.pcap"}, "-pcap"},
+		{[]string{"-i", "udp:127.0.0.1:9000", "-pcap", "x.pcap"}, "-pcap"},
+		{[]string{"-i", "vale0:a", "-p", "2", "-pcap", "x.pcap"}, "-pcap"},
 	}
 	for _, c := range cases {
 		_, err := parseFlags(c.args, io.Discard)

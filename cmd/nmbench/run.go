@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -18,7 +19,7 @@ import (
 // run executes one benchmark: it opens the port, runs the function until
 // the count, the duration or ctx ends it, prints reports to out, and
 // returns the final report.
-func run(ctx context.Context, cfg *config, out io.Writer) (report, error) {
+func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr error) {
 	if cfg.duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.duration)
@@ -133,6 +134,26 @@ func run(ctx context.Context, cfg *config, out io.Writer) (report, error) {
 		}
 	}
 
+	if cfg.pcap != "" {
+		f, err := os.Create(cfg.pcap)
+		if err != nil {
+			return report{}, fmt.Errorf("-pcap: %w", err)
+		}
+		bw := bufio.NewWriterSize(f, 1<<20)
+		if cfg.capture, err = packet.NewPcapWriter(bw, 0); err != nil {
+			f.Close()
+			return report{}, fmt.Errorf("-pcap: %w", err)
+		}
+		defer func() {
+			ferr := bw.Flush()
+			if cerr := f.Close(); ferr == nil {
+				ferr = cerr
+			}
+			if ferr != nil && runErr == nil {
+				runErr = fmt.Errorf("-pcap: %w", ferr)
+			}
+		}()
+	}
 	st := &stats{}
 	rep := &reporter{cfg: cfg, out: out, rtt: rt}
 	rep.start = st.sample(time.Now())
@@ -537,6 +558,11 @@ func rxLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
 			if err := c.drain(r, n, check, &win); err != nil {
 				return fmt.Errorf("rx ring: %w", err)
 			}
+			if cfg.capture != nil && n > 0 {
+				if err := capture(cfg.capture, r, n); err != nil {
+					return err
+				}
+			}
 			r.Release(n)
 			bytes, lost, dup, reord := c.bytes, c.lost, c.dup, c.reord
 			if n > 0 {
@@ -557,6 +583,26 @@ func rxLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
 		got += uint64(total)
 		if err := idle.next(ctx, port, total > 0); err != nil {
 			return stopOK(err)
+		}
+	}
+	return nil
+}
+
+// capture writes the n acquired slots of r to w, stamped with the time of
+// the sync that delivered them (the ring's ts, or now if the kernel left it
+// zero).
+func capture(w *packet.PcapWriter, r *rings.RxRing, n int) error {
+	ts := r.Timestamp()
+	if ts.Unix() == 0 {
+		ts = time.Now()
+	}
+	for i := range n {
+		pkt, err := r.Packet(i)
+		if err != nil {
+			return fmt.Errorf("rx ring: %w", err)
+		}
+		if err := w.WritePacket(ts, pkt); err != nil {
+			return fmt.Errorf("-pcap: %w", err)
 		}
 	}
 	return nil

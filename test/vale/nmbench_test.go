@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -131,6 +132,28 @@ func TestNmbenchWithPktgen(t *testing.T) {
 		got := lastJSON(t, stop()).Packets
 		if sent != n || got != n {
 			t.Errorf("pkt-gen sent %d, nmbench received %d, want %d", sent, got, n)
+		}
+	})
+	t.Run("pktgen-tx-to-nmbench-rx-pcap", func(t *testing.T) {
+		// nmbench rx -pcap writes what it receives; pcapgo reads it
+		// back here and .ci/run reads it with tshark.
+		path := filepath.Join(outDir(t), "nmbench-rx.pcap")
+		stop := start(t, nb, "-i", "vale22:b@conf:slots=4096", "-f", "rx", "-pcap", path, "-json", "-q")
+		out, err := exec.Command(pg, "-i", "vale22:a", "-f", "tx", "-n", "1000", "-l", "128", "-R", "20000", "-w", "0").CombinedOutput()
+		if err != nil {
+			t.Fatalf("pkt-gen: %v\n%s", err, out)
+		}
+		if got := lastJSON(t, stop()).Packets; got != 1000 {
+			t.Fatalf("nmbench received %d, want 1000", got)
+		}
+		frames := readPcap(t, path)
+		if len(frames) != 1000 {
+			t.Fatalf("%s holds %d frames, want 1000", path, len(frames))
+		}
+		for i, f := range frames {
+			if len(f) != 128 || f[12] != 0x08 || f[13] != 0x00 || f[23] != 17 {
+				t.Fatalf("frame %d: %d bytes, not the 128-byte IPv4/UDP frame pkt-gen sends: % x", i, len(f), f[:min(len(f), 34)])
+			}
 		}
 	})
 	t.Run("txseq-to-rxseq", func(t *testing.T) {
