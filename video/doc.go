@@ -27,6 +27,17 @@
 //   - [Unpack] and [Pack] convert frames between pgroup layout and FFmpeg's
 //     raw pixel formats ([PixelFormat]: yuv422p10le, yuv420p, gbrp12le,
 //     rgb24, uyvy422, ...).
+//   - [Transmitter] sends many streams from one goroutine, each with its
+//     own packetizer on its own ST 2110-21 schedule ([Pacer]), interleaved
+//     in the order their packets are due, into a [TxQueue]: the slots of a
+//     netmap TX ring (*rings.TxRing is one), a socket's batch, a capture.
+//     Frames come from a [FrameSource]: frames in memory ([FrameLoop]) or
+//     a moving test picture ([Pattern]).
+//   - [Receiver] takes Ethernet frames (from an [RxQueue] such as
+//     *rings.RxRing, or one by one from a capture) or a socket's RTP
+//     packets, demultiplexes them by UDP port into one depacketizer per
+//     stream, and analyses each stream: packets per field, packing mode,
+//     and the ST 2110-21 timing ([Analyzer]).
 //
 // Frames are kept in pgroup wire layout: the rows of the picture top to
 // bottom, each Width/pgroup-width pgroups, no padding; for interlaced video
@@ -37,15 +48,15 @@
 //
 // # What it is not
 //
-// It does no I/O and no pacing (when to send each packet is the caller's,
-// see ST 2110-21), keeps no clock (TAI comes from the caller), and does not
-// decode or scale video. It imports neither nmsys nor rings nor any
+// It does no I/O: the Transmitter and the Receiver fill and drain queues
+// their caller syncs, flushes and waits on. It keeps no clock (TAI comes from
+// the caller), and does not decode or scale video. It imports neither nmsys nor rings nor any
 // system-call package, and needs no privilege.
 //
 // # Concurrency
 //
-// A [Packetizer] or a [Depacketizer] is not safe for concurrent use: one
-// goroutine per stream, and streams share nothing. [Format], [Session] and
+// A [Packetizer], a [Depacketizer], a [Transmitter] or a [Receiver] is not
+// safe for concurrent use: one goroutine each, and they share nothing. [Format], [Session] and
 // the conversion functions are plain values and functions; the frame and
 // packet buffers passed in belong to the caller, who must not change a frame
 // while the packetizer is reading it (until its last packet is written).

@@ -29,13 +29,15 @@ type config struct {
 	progress bool          // live progress line (stdout is a terminal)
 	srcMAC   net.HardwareAddr
 	dstMAC   net.HardwareAddr
-	src, dst endpoints // -s, -d
-	noTouch  bool      // -Z
-	json     bool      // -json
-	quiet    bool      // -q: final summary only
-	pcap     string    // -pcap FILE: rx and rxseq write what they receive
+	src, dst endpoints    // -s, -d
+	noTouch  bool         // -Z
+	json     bool         // -json
+	quiet    bool         // -q: final summary only
+	pcap     string       // -pcap FILE: rx and rxseq write what they receive
+	video    *videoConfig // -f vtx, vrx: the video flags (video.go)
 
 	capture *packet.PcapWriter // set by run for -pcap
+	vid     *videoRun          // set by run for vtx, vrx
 }
 
 // lengths is the frame-length plan of -l: one value, a list cycled in
@@ -154,20 +156,21 @@ func ip4num(a [4]byte) uint32 {
 	return uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
 }
 
-var funcs = []string{"tx", "rx", "txseq", "rxseq", "ping", "pong"}
+var funcs = []string{"tx", "rx", "txseq", "rxseq", "ping", "pong", "vtx", "vrx"}
 
 // parseFlags parses the command line. It returns flag.ErrHelp for -h.
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("nmbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: nmbench -i PORT [-f tx|rx|txseq|rxseq] [options]\n\n")
+		fmt.Fprintf(stderr, "usage: nmbench -i PORT [-f tx|rx|txseq|rxseq|ping|pong] [options]\n"+
+			"       nmbench -i PORT|udp:HOST:PORT|pcap:FILE -f vtx|vrx -fmt FMTP|-sdp FILE [options]\n\n")
 		fs.PrintDefaults()
 	}
-	c := &config{}
+	c := &config{video: &videoConfig{}}
 	var lensS, srcS, dstS, smacS, dmacS string
 	var count int64
-	fs.StringVar(&c.port, "i", "", "port: a netmap port (vale0:a, netmap:eth0, netmap:eth0-1, netmap:p{1, ...) or udp:HOST:PORT for kernel sockets")
+	fs.StringVar(&c.port, "i", "", "port: a netmap port (vale0:a, netmap:eth0, netmap:eth0-1, netmap:p{1, ...) or udp:HOST:PORT for kernel sockets; vtx and vrx also pcap:FILE, a capture written or read")
 	fs.StringVar(&c.fn, "f", "rx", "function: "+strings.Join(funcs, ", "))
 	fs.StringVar(&lensS, "l", "60", "frame length in bytes without FCS: N, A-B (mixed sizes) or a list N,M,...")
 	fs.Int64Var(&count, "n", 0, "packets to send or receive (0: until -t or a signal)")
@@ -186,6 +189,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.json, "json", false, "print one JSON object per report; the last has \"final\": true")
 	fs.BoolVar(&c.quiet, "q", false, "print only the final summary")
 	fs.StringVar(&c.pcap, "pcap", "", "rx, rxseq: also write the received frames to this pcap file (one ring, netmap ports)")
+	addVideoFlags(fs, c.video)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -245,7 +249,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		c.wait = time.Duration(waitSecs * float64(time.Second))
 	case waitSecs != -1:
 		return nil, fmt.Errorf("-w %v: seconds must be >= 0", waitSecs)
-	case strings.HasPrefix(c.port, "vale") || strings.ContainsAny(c.port, "{}") || strings.HasPrefix(c.port, udpPrefix):
+	case strings.HasPrefix(c.port, "vale") || strings.ContainsAny(c.port, "{}") || isUDP(c.port) || isPcap(c.port):
 		c.wait = 0
 	default:
 		c.wait = 2 * time.Second // a NIC resets when it enters netmap mode
@@ -260,6 +264,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, err
 	}
 	if c.dst, err = parseEndpoints("-d", dstS); err != nil {
+		return nil, err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if err := checkVideo(c, set); err != nil {
 		return nil, err
 	}
 	return c, nil

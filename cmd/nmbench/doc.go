@@ -7,6 +7,30 @@
 //	nmbench -i vale0:a -f txseq -n 1000000  # numbered frames ...
 //	nmbench -i vale0:b -f rxseq -json       # ... checked for loss and order
 //
+// -f vtx and -f vrx send and receive ST 2110-20 video (package video's
+// Transmitter and Receiver): on a netmap port (Ethernet frames to -d's
+// address, stream K on UDP port PORT+K, demultiplexed by port on receipt),
+// on kernel UDP sockets (-i udp:HOST:PORT, stream K on PORT+K), or to and
+// from a capture (-i pcap:FILE: vtx writes one stamped with each packet's
+// scheduled send time, vrx reads one, also one cut to the headers).
+//
+//	F="sampling=YCbCr-4:2:2; width=1920; height=1080; depth=10; exactframerate=60000/1001"
+//	nmbench -i vale0:b -f vrx -fmt "$F" -frames 60 -out rx.yuv -pix yuv422p10le -json
+//	nmbench -i vale0:a -f vtx -fmt "$F" -frames 60 -tp N -sdp-out tx.sdp
+//	nmbench -i udp:127.0.0.1:5004 -f vtx -sdp in.sdp -in frames.uyvp -R 40000
+//	nmbench -i pcap:tx.pcap -f vtx -fmt "$F" -streams 4 -frames 3 && nmbench -i pcap:tx.pcap -f vrx -fmt "$F" -streams 4
+//
+// The format is an SDP fmtp string (-fmt) or an SDP file (-sdp, one stream
+// per m=video line); -in and -out frames are in the RFC 4175 pgroup layout
+// (-pix pgroup, what ffmpeg -c:v copy and GStreamer's UYVP write) or an
+// ffmpeg pix_fmt. vtx keeps each stream on the ST 2110-21 schedule of -tp
+// (N, NL or W; -R caps the packets per second by slowing that schedule
+// down); vrx reports per stream the frames, loss, the packets per frame,
+// the packing mode, and the sender type, peak Cinst and VRX and mean
+// TROffset measured from the arrival times (per packet from a capture, per
+// batch from a ring or a socket). Times are TAI, taken as the system clock
+// plus 37 s; captures are stamped in UTC, as tcpdump stamps them.
+//
 // It needs read-write access to /dev/netmap (usually root). Without netmap,
 // run it inside the VM runner: test/vale/vm/run --script test/vale/nmbench.sh.
 // SIGINT or SIGTERM ends a run early and still prints the summary.

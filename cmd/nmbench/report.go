@@ -15,22 +15,27 @@ type stats struct {
 	packets atomic.Uint64
 	bytes   atomic.Uint64
 	batches atomic.Uint64
-	// rxseq only.
+	// rxseq and vrx only.
 	lost      atomic.Uint64
 	dup       atomic.Uint64
 	reordered atomic.Uint64
+	// vtx and vrx only.
+	frames atomic.Uint64
+	late   atomic.Uint64
 }
 
 type sample struct {
 	packets, bytes, batches uint64
 	lost, dup, reordered    uint64
+	frames, late            uint64
 	at                      time.Time
 }
 
 func (s *stats) sample(now time.Time) sample {
 	return sample{
 		packets: s.packets.Load(), bytes: s.bytes.Load(), batches: s.batches.Load(),
-		lost: s.lost.Load(), dup: s.dup.Load(), reordered: s.reordered.Load(), at: now,
+		lost: s.lost.Load(), dup: s.dup.Load(), reordered: s.reordered.Load(),
+		frames: s.frames.Load(), late: s.late.Load(), at: now,
 	}
 }
 
@@ -47,7 +52,10 @@ type report struct {
 	Lost      *uint64 `json:"lost,omitempty"`
 	Dup       *uint64 `json:"duplicated,omitempty"`
 	Reordered *uint64 `json:"reordered,omitempty"`
+	Frames    *uint64 `json:"frames,omitempty"` // vtx, vrx
+	Late      *uint64 `json:"late,omitempty"`   // vtx, vrx
 	*rttSummary
+	*videoSummary // vtx, vrx: final only
 }
 
 // reporter prints pkt-gen-style lines, or JSON objects.
@@ -75,9 +83,16 @@ func (r *reporter) build(cur, from sample, final bool) report {
 	if bt > 0 {
 		rep.AvgBatch = float64(p) / float64(bt)
 	}
-	if r.cfg.fn == "rxseq" {
+	if r.cfg.fn == "rxseq" || r.cfg.fn == "vrx" {
 		l, du, re := cur.lost-from.lost, cur.dup-from.dup, cur.reordered-from.reordered
 		rep.Lost, rep.Dup, rep.Reordered = &l, &du, &re
+	}
+	if isVideo(r.cfg.fn) {
+		f, l := cur.frames-from.frames, cur.late-from.late
+		rep.Frames, rep.Late = &f, &l
+		if final && r.cfg.vid != nil {
+			rep.videoSummary = r.cfg.vid.summary()
+		}
 	}
 	if r.rtt != nil {
 		s := r.rtt.summary(final)
@@ -121,6 +136,9 @@ func (r *reporter) tick(cur sample) {
 	line := fmt.Sprintf("%s %s (%d pkts %s in %d usec) %.2f avg_batch",
 		cur.at.Format("15:04:05.000"), unit(rep.PPS, "pps"), rep.Packets, unit(rep.BPS, "bps"),
 		int64(rep.Seconds*1e6), rep.AvgBatch)
+	if rep.Frames != nil {
+		line += fmt.Sprintf(" %d frames %d late", *rep.Frames, *rep.Late)
+	}
 	if rep.Lost != nil {
 		line += fmt.Sprintf(" %d lost %d dup %d reordered", *rep.Lost, *rep.Dup, *rep.Reordered)
 	}
@@ -140,7 +158,7 @@ func (r *reporter) final(cur sample) report {
 	}
 	verb := "Received"
 	switch r.cfg.fn {
-	case "tx", "txseq":
+	case "tx", "txseq", "vtx":
 		verb = "Sent"
 	case "ping", "pong":
 		verb = "Echoed"
@@ -160,6 +178,9 @@ func (r *reporter) final(cur sample) report {
 	}
 	if rep.rttSummary != nil {
 		fmt.Fprintln(r.out, rep.rttSummary.String())
+	}
+	if rep.videoSummary != nil {
+		rep.videoSummary.print(r.out, &rep)
 	}
 	return rep
 }

@@ -31,7 +31,18 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 		rt = newRTTs()
 	}
 	var work func(context.Context, *stats) error
-	if isUDP(cfg.port) {
+	if isVideo(cfg.fn) {
+		vr, err := newVideoRun(ctx, cfg)
+		if err != nil {
+			return report{}, err
+		}
+		defer func() {
+			if err := vr.close(); err != nil && runErr == nil {
+				runErr = err
+			}
+		}()
+		cfg.vid, work = vr, vr.work
+	} else if isUDP(cfg.port) {
 		if _, err := udpAddr(cfg.port); err != nil {
 			return report{}, err
 		}

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/nmgo/nmgo/video"
+)
+
+// The video functions, -f vtx and -f vrx, send and receive ST 2110-20
+// streams with package video's Transmitter and Receiver, on a netmap port
+// (Ethernet frames from packet.Template, streams told apart by UDP
+// destination port), on kernel UDP sockets (udp:HOST:PORT, stream k on
+// PORT+k) or to and from a pcap file (pcap:FILE).
+
+const pcapPrefix = "pcap:"
+
+func isPcap(port string) bool { return strings.HasPrefix(port, pcapPrefix) }
+
+func isVideo(fn string) bool { return fn == "vtx" || fn == "vrx" }
+
+// utcToTAI is the TAI-UTC offset (37 s since 2017): without PTP the
+// video functions take TAI, the timescale of RTP timestamps and of the
+// ST 2110-21 schedule, as the system clock plus this.
+const utcToTAI = 37 * time.Second
+
+// taiNow returns the time as TAI nanoseconds.
+func taiNow() int64 { return time.Now().UnixNano() + int64(utcToTAI) }
+
+// videoConfig holds the video flags and what they resolve to.
+type videoConfig struct {
+	fmtp    string // -fmt
+	sdp     string // -sdp
+	sdpOut  string // -sdp-out
+	in      string // -in
+	out     string // -out
+	pix     string // -pix
+	tp      string // -tp
+	frames  uint64 // -frames
+	nstream int    // -streams
+
+	streams []video.Stream    // one per stream, Dst set where known
+	pixFmt  video.PixelFormat // 0: pgroup
+	dstSet  bool              // -d given
+}
+
+// addVideoFlags registers the video flags on fs.
+func addVideoFlags(fs *flag.FlagSet, v *videoConfig) {
+	fs.StringVar(&v.fmtp, "fmt", "", "vtx, vrx: the video format in SDP fmtp syntax, such as \"sampling=YCbCr-4:2:2; width=1920; height=1080; depth=10; exactframerate=60000/1001\" (interlace, PM, TP, MAXUDP and the other keys allowed)")
+	fs.StringVar(&v.sdp, "sdp", "", "vtx, vrx: read the format (and addresses) from this SDP file instead of -fmt; each m=video line is a stream")
+	fs.StringVar(&v.sdpOut, "sdp-out", "", "vtx: write the SDP of the streams it sends to this file")
+	fs.StringVar(&v.in, "in", "", "vtx: send the raw frames of this file (in the -pix layout), looped; default a moving test pattern")
+	fs.StringVar(&v.out, "out", "", "vrx: write the received frames to this file, in the -pix layout (FILE.K for stream K when there are several)")
+	fs.StringVar(&v.pix, "pix", "pgroup", "vtx, vrx: layout of -in and -out frames: pgroup (RFC 4175 wire layout, what ffmpeg -c:v copy and GStreamer's UYVP write) or an ffmpeg pix_fmt such as yuv422p10le")
+	fs.StringVar(&v.tp, "tp", "", "vtx: ST 2110-21 sender type N, NL or W (default: TP of -fmt or -sdp, else N)")
+	fs.Uint64Var(&v.frames, "frames", 0, "vtx: frames to send per stream; vrx: frames to receive per stream, then stop (0: until -t or a signal)")
+	fs.IntVar(&v.nstream, "streams", 1, "vtx, vrx: number of streams (stream K on UDP port PORT+K)")
+}
+
+// checkVideo validates the video flags against the rest of the command
+// line and resolves the streams. set holds the flags given.
+func checkVideo(c *config, set map[string]bool) error {
+	v := c.video
+	if !isVideo(c.fn) {
+		for _, name := range []string{"fmt", "sdp", "sdp-out", "in", "out", "pix", "tp", "frames", "streams"} {
+			if set[name] {
+				return fmt.Errorf("-%s: only for -f vtx and vrx", name)
+			}
+		}
+		if isPcap(c.port) {
+			return errors.New("-i pcap:FILE: only for -f vtx and vrx (rx writes captures with -pcap)")
+		}
+		return nil
+	}
+	tx := c.fn == "vtx"
+	if set["n"] {
+		return fmt.Errorf("-n: -f %s counts frames: use -frames", c.fn)
+	}
+	if set["l"] {
+		return fmt.Errorf("-l: -f %s sends what the format needs", c.fn)
+	}
+	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "out": !tx} {
+		if set[name] && !ok {
+			return fmt.Errorf("-%s: not for -f %s", name, c.fn)
+		}
+	}
+	if isPcap(c.port) && strings.TrimPrefix(c.port, pcapPrefix) == "" {
+		return errors.New("-i pcap:FILE: no file name")
+	}
+	if tx && isPcap(c.port) && v.frames == 0 {
+		return errors.New("-i pcap:FILE: vtx writes a capture as fast as it can; give -frames N")
+	}
+	if v.nstream < 1 || v.nstream > 1024 {
+		return fmt.Errorf("-streams %d: must be in 1..1024", v.nstream)
+	}
+	v.dstSet = set["d"]
+
+	// The base streams: from the SDP, or one from -fmt.
+	var base []video.Stream
+	switch {
+	case v.fmtp != "" && v.sdp != "":
+		return errors.New("-fmt and -sdp: give one")
+	case v.fmtp != "":
+		s, err := video.ParseFmtp(v.fmtp)
+		if err != nil {
+			return fmt.Errorf("-fmt %q: %w", v.fmtp, err)
+		}
+		s.PayloadType = 96
+		base = []video.Stream{*s}
+	case v.sdp != "":
+		b, err := os.ReadFile(v.sdp)
+		if err != nil {
+			return fmt.Errorf("-sdp: %w", err)
+		}
+		sess, err := video.ParseSDP(b)
+		if err != nil {
+			return fmt.Errorf("-sdp %s: %w", v.sdp, err)
+		}
+		base = sess.Streams
+	default:
+		return fmt.Errorf("-f %s needs the video format: -fmt \"sampling=...; width=...; height=...; depth=...; exactframerate=...\" or -sdp FILE", c.fn)
+	}
+	switch {
+	case len(base) == 1:
+		for k := range v.nstream {
+			s := base[0]
+			if s.Dst.IsValid() {
+				s.Dst = netip.AddrPortFrom(s.Dst.Addr(), s.Dst.Port()+uint16(k))
+			}
+			v.streams = append(v.streams, s)
+		}
+	case set["streams"] && v.nstream != len(base):
+		return fmt.Errorf("-streams %d: the SDP describes %d streams", v.nstream, len(base))
+	default:
+		v.streams, v.nstream = base, len(base)
+	}
+
+	if v.tp != "" {
+		tp, err := video.ParseSender(v.tp)
+		if err != nil {
+			return fmt.Errorf("-tp %q: want N, NL or W", v.tp)
+		}
+		for i := range v.streams {
+			v.streams[i].Sender = tp
+		}
+	}
+	for i := range v.streams {
+		s := &v.streams[i]
+		if s.Sender == 0 {
+			s.Sender = video.SenderNarrow
+		}
+		if tx && s.Format.Rate.IsZero() {
+			return fmt.Errorf("stream %d: vtx needs the frame rate (exactframerate)", i)
+		}
+		if s.PayloadType == 0 {
+			s.PayloadType = 96
+		}
+	}
+
+	if v.pix != "pgroup" {
+		p, err := video.ParsePixelFormat(v.pix)
+		if err != nil {
+			return fmt.Errorf("-pix %q: want pgroup or an ffmpeg pix_fmt (yuv422p10le, uyvy422, ...): %w", v.pix, err)
+		}
+		for i := range v.streams {
+			if _, err := video.PlanarSize(&v.streams[i].Format, p); err != nil {
+				return fmt.Errorf("-pix %s: stream %d: %w", v.pix, i, err)
+			}
+		}
+		v.pixFmt = p
+	}
+
+	// Where the streams go: stream K of udp:HOST:PORT on PORT+K; on netmap
+	// ports and in captures the SDP's addresses, unless -d gives them.
+	switch {
+	case isUDP(c.port):
+		a, err := udpAddr(c.port)
+		if err != nil {
+			return err
+		}
+		ap := a.AddrPort()
+		if int(ap.Port())+len(v.streams) > 65536 {
+			return fmt.Errorf("-i %s: %d streams do not fit above port %d", c.port, len(v.streams), ap.Port())
+		}
+		for k := range v.streams {
+			v.streams[k].Dst = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()+uint16(k))
+		}
+	case v.dstSet || tx:
+		for k := range v.streams {
+			s := &v.streams[k]
+			if v.dstSet || !s.Dst.IsValid() {
+				s.Dst = netip.AddrPortFrom(addr(c.dst.ip0), c.dst.port0+uint16(k))
+			}
+			if tx && !s.Dst.Addr().Is4() {
+				return fmt.Errorf("stream %d: destination %v: vtx sends IPv4", k, s.Dst)
+			}
+		}
+	}
+	return nil
+}
+
+// pixName is the -pix layout's name for reports.
+func (v *videoConfig) pixName() string {
+	if v.pixFmt == 0 {
+		return "pgroup"
+	}
+	return v.pixFmt.String()
+}
+
+// frameBytes returns the octets of one frame of stream i in the -pix
+// layout.
+func (v *videoConfig) frameBytes(i int) int {
+	f := &v.streams[i].Format
+	if v.pixFmt == 0 {
+		return f.FrameSize()
+	}
+	n, _ := video.PlanarSize(f, v.pixFmt)
+	return n
+}
+
+// localIP returns the address the kernel would send from to reach dst,
+// for the SDP's o= line; no packet is sent.
+func localIP(dst netip.AddrPort) netip.Addr {
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(dst))
+	if err != nil {
+		return netip.Addr{}
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
+}

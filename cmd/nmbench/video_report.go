@@ -1,0 +1,187 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/nmgo/nmgo/video"
+)
+
+// videoSummary is what the final report of vtx and vrx adds: the stream
+// analysis (of stream 0's figures, or over all streams, see summary) and
+// every stream's counts and analysis.
+type videoSummary struct {
+	PacketsPerFrame int           `json:"packets_per_frame"` // per field when interlaced
+	PackingMode     string        `json:"packing_mode"`      // 2110GPM, 2110BPM, "" unknown, "mixed"
+	SenderType      string        `json:"sender_type"`       // N, NL, W; "" when the timing fits no type or was not measured
+	CMax            int           `json:"cmax"`              // peak Cinst
+	VRX             int           `json:"vrx"`               // peak VRX
+	TRONs           int64         `json:"tro_ns"`            // mean measured TROffset
+	Pix             string        `json:"pix"`               // layout of -in / -out
+	Streams         []videoStream `json:"streams"`
+}
+
+// videoStream is one stream of the final report.
+type videoStream struct {
+	Stream    int    `json:"stream"`
+	Dst       string `json:"dst,omitempty"` // IP:port (vtx, vrx on udp: or with -sdp/-d)
+	Port      uint16 `json:"port,omitempty"`
+	Format    string `json:"format"`
+	Frames    uint64 `json:"frames"` // vtx: sent; vrx: written to -out (given to the application)
+	Packets   uint64 `json:"packets"`
+	Bytes     uint64 `json:"bytes"` // vtx: frame octets; vrx: RTP packet octets as sent
+	Late      uint64 `json:"late"`
+	Lost      uint64 `json:"lost"`
+	Reordered uint64 `json:"reordered"`
+
+	// vrx only
+	Duplicates    uint64 `json:"duplicated,omitempty"`
+	Complete      uint64 `json:"complete_frames,omitempty"`
+	Incomplete    uint64 `json:"incomplete_frames,omitempty"`
+	Skipped       uint64 `json:"skipped_frames,omitempty"` // a first frame joined in the middle
+	MissedMarkers uint64 `json:"missed_markers,omitempty"`
+	BadRows       uint64 `json:"bad_rows,omitempty"`
+	Malformed     uint64 `json:"malformed,omitempty"`
+	Truncated     uint64 `json:"truncated,omitempty"` // packets cut short in a capture
+
+	PacketsPerFrame int    `json:"packets_per_frame"`
+	PackingMode     string `json:"packing_mode"`
+	SenderType      string `json:"sender_type"`
+	CMax            int    `json:"cmax"`
+	VRX             int    `json:"vrx"`
+	VRXMin          int    `json:"vrx_min"`
+	TRONs           int64  `json:"tro_ns"`
+	Gapped          bool   `json:"gapped"`
+	Analysis        string `json:"analysis,omitempty"` // video.Analysis in one line
+	Sched           string `json:"tp,omitempty"`       // vtx: the sender type scheduled
+}
+
+// shortSender is the sender type as -tp spells it.
+func shortSender(s video.Sender) string {
+	return strings.TrimPrefix(s.String(), "2110TP")
+}
+
+// summary builds the final video report; it runs after the loop is done.
+func (vr *videoRun) summary() *videoSummary {
+	v := vr.cfg.video
+	sum := &videoSummary{Pix: v.pixName()}
+	for k := range v.streams {
+		s := &v.streams[k]
+		vs := videoStream{Stream: k, Format: s.Format.String()}
+		if s.Dst.IsValid() {
+			vs.Dst = s.Dst.String()
+		}
+		var an video.Analysis
+		var analyzed bool
+		if vr.tx != nil {
+			st := vr.tx.Stats(k)
+			p := vr.tx.Packetizer(k)
+			vs.Frames, vs.Packets, vs.Bytes, vs.Late = st.Frames, st.Packets, st.Bytes, st.Late
+			vs.PacketsPerFrame, vs.PackingMode, vs.Sched = p.PacketsPerField(), p.Packing().String(), shortSender(s.Sender)
+			an, analyzed = vr.tx.Analysis(k)
+		} else {
+			part, j := vr.rxOf(k)
+			st := part.r.Stats(j)
+			vs.Port = st.Port
+			vs.Frames, vs.Packets, vs.Bytes, vs.Late = st.Delivered, st.Packets, st.Bytes, st.Late
+			vs.Lost, vs.Reordered, vs.Duplicates = st.Lost, st.Reordered, st.Duplicates
+			vs.Complete, vs.Incomplete, vs.Skipped = st.Complete, st.Frames-st.Complete, st.Skipped
+			vs.MissedMarkers, vs.BadRows, vs.Malformed, vs.Truncated = st.MissedMarkers, st.BadRows, st.Malformed, st.Truncated
+			vs.PacketsPerFrame = st.PacketsPerField
+			if st.Packing != 0 {
+				vs.PackingMode = st.Packing.String()
+			}
+			an, analyzed = part.r.Analysis(j)
+		}
+		if analyzed {
+			if an.PacketsPerFrame > 0 {
+				vs.PacketsPerFrame = an.PacketsPerFrame
+			}
+			if an.Sender != 0 {
+				vs.SenderType = shortSender(an.Sender)
+			}
+			vs.CMax, vs.VRX, vs.VRXMin, vs.TRONs, vs.Gapped = an.Cinst, an.VRX, an.VRXMin, int64(an.TROffset), an.Gapped
+			vs.Analysis = an.String()
+		}
+		sum.Streams = append(sum.Streams, vs)
+	}
+	// The top-level figures: stream 0's when alone; over several, the
+	// common packets per frame and packing (else -1 and "mixed"), the
+	// widest sender type ("" if any fits none), the peak CMAX and VRX,
+	// and the mean TROffset.
+	first := &sum.Streams[0]
+	sum.PacketsPerFrame, sum.PackingMode, sum.SenderType = first.PacketsPerFrame, first.PackingMode, first.SenderType
+	rank := map[string]int{"N": 1, "NL": 2, "W": 3, "": 4}
+	var tro int64
+	for i := range sum.Streams {
+		s := &sum.Streams[i]
+		if s.PacketsPerFrame != sum.PacketsPerFrame {
+			sum.PacketsPerFrame = -1
+		}
+		if s.PackingMode != sum.PackingMode {
+			sum.PackingMode = "mixed"
+		}
+		if rank[s.SenderType] > rank[sum.SenderType] {
+			sum.SenderType = s.SenderType
+		}
+		sum.CMax, sum.VRX = max(sum.CMax, s.CMax), max(sum.VRX, s.VRX)
+		tro += s.TRONs
+	}
+	sum.TRONs = tro / int64(len(sum.Streams))
+	return sum
+}
+
+// rxOf returns the receiver part of global stream k and its index there.
+func (vr *videoRun) rxOf(k int) (*rxPart, int) {
+	for i := range vr.rx {
+		for j, g := range vr.rx[i].streams {
+			if g == k {
+				return &vr.rx[i], j
+			}
+		}
+	}
+	panic("stream without a receiver")
+}
+
+// print writes the text summary after nmbench's usual lines.
+func (s *videoSummary) print(w io.Writer, rep *report) {
+	fmt.Fprintf(w, "Video: %d frames, %d late", *rep.Frames, *rep.Late)
+	if rep.Lost != nil {
+		fmt.Fprintf(w, ", %d lost, %d reordered", *rep.Lost, *rep.Reordered)
+	}
+	fmt.Fprintf(w, " (%d streams)\n", len(s.Streams))
+	for _, st := range s.Streams {
+		where := st.Dst
+		if where == "" && st.Port != 0 {
+			where = fmt.Sprintf("port %d", st.Port)
+		}
+		fmt.Fprintf(w, "  stream %d %s %s: %d frames %d pkts", st.Stream, where, st.Format, st.Frames, st.Packets)
+		if st.Sched != "" {
+			fmt.Fprintf(w, " tp %s", st.Sched)
+		}
+		if st.Late+st.Lost+st.Reordered+st.Duplicates+st.Incomplete+st.Skipped+st.Truncated > 0 {
+			fmt.Fprintf(w, " (late %d lost %d reordered %d dup %d incomplete %d skipped %d truncated %d)",
+				st.Late, st.Lost, st.Reordered, st.Duplicates, st.Incomplete, st.Skipped, st.Truncated)
+		}
+		fmt.Fprintln(w)
+		switch {
+		case st.Analysis != "":
+			fmt.Fprintf(w, "    %s\n", st.Analysis)
+		case st.PacketsPerFrame > 0:
+			fmt.Fprintf(w, "    %d pkts/frame %s (no timing analysis without a frame rate)\n", st.PacketsPerFrame, st.PackingMode)
+		}
+	}
+	if len(s.Streams) > 1 {
+		fmt.Fprintf(w, "All streams: %d pkts/frame %s, sender type %s, CMAX %d, VRX %d, TRO %v\n",
+			s.PacketsPerFrame, s.PackingMode, orNone(s.SenderType), s.CMax, s.VRX, time.Duration(s.TRONs))
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

@@ -1,0 +1,661 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/nmgo/nmgo/internal/heapmem"
+	"github.com/nmgo/nmgo/packet"
+	"github.com/nmgo/nmgo/rings"
+	"github.com/nmgo/nmgo/video"
+)
+
+const (
+	fmt64x32 = "sampling=YCbCr-4:2:2; width=64; height=32; depth=10; exactframerate=25"
+	fmt720p  = "sampling=YCbCr-4:2:2; width=1280; height=720; depth=10; exactframerate=50"
+	fmt1080p = "sampling=YCbCr-4:2:2; width=1920; height=1080; depth=10; exactframerate=60000/1001"
+)
+
+func TestVideoFlags(t *testing.T) {
+	c, err := parseFlags([]string{"-i", "udp:127.0.0.1:5004", "-f", "vtx", "-fmt", fmt64x32 + "; interlace; PM=2110BPM",
+		"-streams", "3", "-tp", "NL", "-frames", "7", "-pix", "yuv422p10le", "-in", "x", "-sdp-out", "y", "-R", "1000"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := c.video
+	if len(v.streams) != 3 || v.frames != 7 || v.pixFmt != video.YUV422P10LE || v.in != "x" || v.sdpOut != "y" {
+		t.Fatalf("video config %+v", v)
+	}
+	for k, s := range v.streams {
+		if s.Format.Scan != video.Interlaced || s.Packing != video.BPM || s.Sender != video.SenderNarrowLinear ||
+			s.PayloadType != 96 || s.Dst.String() != "127.0.0.1:"+strconv.Itoa(5004+k) {
+			t.Errorf("stream %d: %+v", k, s)
+		}
+	}
+	// vrx on a capture: the format's TP, no ports unless -d gives them.
+	c, err = parseFlags([]string{"-i", "pcap:x.pcap", "-f", "vrx", "-fmt", fmt64x32 + "; TP=2110TPW", "-out", "o"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.video.streams[0]; s.Sender != video.SenderWide || s.Dst.IsValid() || c.wait != 0 {
+		t.Errorf("vrx stream %+v, wait %v", s, c.wait)
+	}
+	c, err = parseFlags([]string{"-i", "vale0:b", "-f", "vrx", "-fmt", fmt64x32, "-d", "10.1.0.1:6000", "-streams", "2"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c.video.streams[1].Dst.Port(); p != 6001 {
+		t.Errorf("vrx -d: stream 1 on port %d, want 6001", p)
+	}
+	// An SDP with two streams is two streams, with its addresses.
+	sdp := filepath.Join(t.TempDir(), "two.sdp")
+	sess := video.Session{Name: "two"}
+	for k := range 2 {
+		s, _ := video.ParseFmtp(fmt64x32)
+		s.PayloadType = 97
+		s.Dst = netip.MustParseAddrPort("239.1.1.1:" + strconv.Itoa(7000+10*k))
+		sess.Streams = append(sess.Streams, *s)
+	}
+	b, err := sess.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(sdp, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err = parseFlags([]string{"-i", "vale0:a", "-f", "vtx", "-sdp", sdp}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (Marshal wrote TP=2110TPW, its default.)
+	if v := c.video; len(v.streams) != 2 || v.streams[1].Dst.Port() != 7010 || v.streams[0].PayloadType != 97 || v.streams[0].Sender != video.SenderWide {
+		t.Errorf("from the SDP: %+v", v.streams)
+	}
+}
+
+func TestVideoFlagsErrors(t *testing.T) {
+	vtx := func(args ...string) []string {
+		return append([]string{"-i", "udp:127.0.0.1:5004", "-f", "vtx"}, args...)
+	}
+	vrx := func(args ...string) []string {
+		return append([]string{"-i", "udp:127.0.0.1:5004", "-f", "vrx"}, args...)
+	}
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{vtx(), "needs the video format"},
+		{vtx("-fmt", "sampling=YCbCr-4:2:2; width=64; height=32"), "lacks depth"},
+		{vtx("-fmt", "sampling=YCbCr-4:2:9; width=64; height=32; depth=10"), "sampling"},
+		{vtx("-fmt", "sampling=YCbCr-4:2:2; width=63; height=32; depth=10; exactframerate=25"), "width 63"},
+		{vtx("-fmt", "sampling=YCbCr-4:2:2; width=64; height=32; depth=10; exactframerate=1/0"), "exactframerate"},
+		{vtx("-fmt", "sampling=YCbCr-4:2:2; width=64; height=32; depth=10"), "frame rate"},
+		{vtx("-fmt", fmt64x32, "-sdp", "x.sdp"), "give one"},
+		{vtx("-sdp", "/nonexistent.sdp"), "-sdp"},
+		{vtx("-fmt", fmt64x32, "-tp", "X"), "want N, NL or W"},
+		{vtx("-fmt", fmt64x32, "-tp", "2110TPQ"), "-tp"},
+		{vtx("-fmt", fmt64x32, "-pix", "yuv999"), "-pix \"yuv999\""},
+		{vtx("-fmt", fmt64x32, "-pix", "yuv420p"), "cannot convert"},
+		{vtx("-fmt", fmt64x32, "-pix", "rgb24"), "cannot convert"},
+		{vtx("-fmt", fmt64x32, "-out", "x"), "-out: not for -f vtx"},
+		{vtx("-fmt", fmt64x32, "-n", "5"), "use -frames"},
+		{vtx("-fmt", fmt64x32, "-l", "100"), "-l"},
+		{vtx("-fmt", fmt64x32, "-streams", "0"), "-streams 0"},
+		{vtx("-fmt", fmt64x32, "-p", "2"), "-p 2"},
+		{vrx("-fmt", fmt64x32, "-in", "x"), "-in: not for -f vrx"},
+		{vrx("-fmt", fmt64x32, "-tp", "N"), "-tp: not for -f vrx"},
+		{vrx("-fmt", fmt64x32, "-sdp-out", "x"), "-sdp-out: not for -f vrx"},
+		{vrx("-fmt", fmt64x32, "-R", "10"), "-R: not for -f vrx"},
+		{[]string{"-i", "pcap:x.pcap", "-f", "vtx", "-fmt", fmt64x32}, "give -frames"},
+		{[]string{"-i", "pcap:", "-f", "vrx", "-fmt", fmt64x32}, "no file name"},
+		{[]string{"-i", "pcap:x.pcap", "-f", "rx"}, "only for -f vtx and vrx"},
+		{[]string{"-i", "vale0:a", "-f", "tx", "-fmt", fmt64x32}, "-fmt: only for -f vtx and vrx"},
+		{[]string{"-i", "vale0:a", "-f", "rx", "-frames", "3"}, "-frames: only for"},
+		{[]string{"-i", "udp:127.0.0.1:65535", "-f", "vtx", "-fmt", fmt64x32, "-streams", "2"}, "do not fit"},
+	}
+	for _, c := range cases {
+		_, err := parseFlags(c.args, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: err = %v, want it to mention %q", c.args, err, c.want)
+		}
+	}
+}
+
+// The usage text names the video functions and their flags (the interop
+// tests check the same before they use nmbench).
+func TestVideoUsage(t *testing.T) {
+	var out bytes.Buffer
+	if _, err := parseFlags([]string{"-h"}, &out); err == nil {
+		t.Fatal("-h: no error")
+	}
+	for _, want := range []string{"vtx", "vrx", "-fmt", "-sdp-out", "-in", "-out", "-pix", "-frames", "-streams", "-tp", "pcap:FILE"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("usage lacks %q", want)
+		}
+	}
+}
+
+// videoReport is the final JSON object of vtx and vrx, the fields the
+// tests read.
+type videoReport struct {
+	Final           bool   `json:"final"`
+	Packets         uint64 `json:"packets"`
+	Frames          uint64 `json:"frames"`
+	Lost            uint64 `json:"lost"`
+	Late            uint64 `json:"late"`
+	Reordered       uint64 `json:"reordered"`
+	PacketsPerFrame int    `json:"packets_per_frame"`
+	PackingMode     string `json:"packing_mode"`
+	SenderType      string `json:"sender_type"`
+	CMax            int    `json:"cmax"`
+	VRX             int    `json:"vrx"`
+	TRONs           int64  `json:"tro_ns"`
+	Streams         []struct {
+		Stream          int    `json:"stream"`
+		Frames          uint64 `json:"frames"`
+		Packets         uint64 `json:"packets"`
+		Lost            uint64 `json:"lost"`
+		Complete        uint64 `json:"complete_frames"`
+		Incomplete      uint64 `json:"incomplete_frames"`
+		Truncated       uint64 `json:"truncated"`
+		PacketsPerFrame int    `json:"packets_per_frame"`
+		PackingMode     string `json:"packing_mode"`
+		SenderType      string `json:"sender_type"`
+		CMax            int    `json:"cmax"`
+		VRX             int    `json:"vrx"`
+		VRXMin          int    `json:"vrx_min"`
+		TRONs           int64  `json:"tro_ns"`
+		Analysis        string `json:"analysis"`
+	} `json:"streams"`
+}
+
+// runCLI runs nmbench with args and returns its final JSON report.
+func runCLI(t *testing.T, ctx context.Context, args ...string) videoReport {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if code := cli(ctx, append(args, "-json", "-q"), &out, &errb); code != 0 {
+		t.Fatalf("nmbench %q: exit %d: %s", args, code, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var r videoReport
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil || !r.Final {
+		t.Fatalf("nmbench %q: last line %q: %v", args, lines[len(lines)-1], err)
+	}
+	return r
+}
+
+// randomFile writes n frames of size octets of pseudo-random bytes.
+func randomFile(t *testing.T, n, size int, seed uint64) string {
+	t.Helper()
+	b := make([]byte, n*size)
+	r := rand.New(rand.NewPCG(seed, 2110))
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	name := filepath.Join(t.TempDir(), "frames")
+	if err := os.WriteFile(name, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// freePorts returns a UDP port p of the loopback such that p..p+n-1 are
+// free (at the time of asking).
+func freePorts(t *testing.T, n int) int {
+	t.Helper()
+	for range 100 {
+		p, _ := strconv.Atoi(freeUDPPort(t))
+		if p+n > 65536 {
+			continue
+		}
+		ok := true
+		for k := 1; k < n && ok; k++ {
+			c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p + k})
+			if err != nil {
+				ok = false
+				continue
+			}
+			c.Close()
+		}
+		if ok {
+			return p
+		}
+	}
+	t.Fatal("no run of free UDP ports")
+	return 0
+}
+
+// vtx into vrx over UDP loopback, two streams on consecutive ports: the
+// frames vrx writes are the frames vtx read, byte for byte, in pgroup
+// layout and converted through yuv422p10le both ways.
+func TestVideoUDPLoopback(t *testing.T) {
+	for _, pix := range []string{"pgroup", "yuv422p10le"} {
+		t.Run(pix, func(t *testing.T) {
+			f, _ := video.ParseFmtp(fmt64x32)
+			size := f.Format.FrameSize()
+			if pix != "pgroup" {
+				size, _ = video.PlanarSize(&f.Format, video.YUV422P10LE)
+			}
+			const frames = 6
+			in := randomFile(t, frames, size, 1)
+			if pix != "pgroup" { // samples must fit 10 bits to survive the round trip
+				b, _ := os.ReadFile(in)
+				for i := 1; i < len(b); i += 2 {
+					b[i] &= 3
+				}
+				os.WriteFile(in, b, 0o644)
+			}
+			out := filepath.Join(t.TempDir(), "out")
+			port := "udp:127.0.0.1:" + strconv.Itoa(freePorts(t, 2))
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			done := make(chan videoReport, 1)
+			go func() {
+				done <- runCLI(t, ctx, "-i", port, "-f", "vrx", "-fmt", fmt64x32, "-streams", "2", "-frames", strconv.Itoa(frames),
+					"-out", out, "-pix", pix)
+			}()
+			time.Sleep(200 * time.Millisecond)
+			tx := runCLI(t, ctx, "-i", port, "-f", "vtx", "-fmt", fmt64x32, "-streams", "2", "-frames", strconv.Itoa(frames),
+				"-in", in, "-pix", pix, "-R", "20000")
+			rx := <-done
+			if tx.Frames != 2*frames || tx.Packets != 2*frames*32 {
+				t.Errorf("vtx sent %d frames, %d packets", tx.Frames, tx.Packets)
+			}
+			if rx.Frames != 2*frames || rx.Lost != 0 || len(rx.Streams) != 2 {
+				t.Fatalf("vrx: %+v", rx)
+			}
+			want, _ := os.ReadFile(in)
+			for k := range 2 {
+				got, err := os.ReadFile(out + "." + strconv.Itoa(k))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("stream %d: %d octets received differ from the %d sent", k, len(got), len(want))
+				}
+				if s := rx.Streams[k]; s.Frames != frames || s.Complete != frames || s.PacketsPerFrame != 32 || s.PackingMode != "2110GPM" {
+					t.Errorf("stream %d: %+v", k, s)
+				}
+			}
+		})
+	}
+}
+
+// A 1080p59.94 stream through UDP loopback, a few frames, into -out.
+func TestVideoUDPLoopback1080p(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: 1080p frames")
+	}
+	const frames = 3
+	out := filepath.Join(t.TempDir(), "out")
+	tx := filepath.Join(t.TempDir(), "tx.pcap")
+	port := "udp:127.0.0.1:" + freeUDPPort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan videoReport, 1)
+	go func() {
+		done <- runCLI(t, ctx, "-i", port, "-f", "vrx", "-fmt", fmt1080p, "-frames", strconv.Itoa(frames), "-out", out)
+	}()
+	time.Sleep(200 * time.Millisecond)
+	runCLI(t, ctx, "-i", port, "-f", "vtx", "-fmt", fmt1080p, "-frames", strconv.Itoa(frames), "-R", "60000")
+	rx := <-done
+	if rx.Frames != frames || rx.Lost != 0 || rx.PacketsPerFrame != 4320 {
+		t.Fatalf("vrx: %+v", rx)
+	}
+	// The test pattern sent is the one a capture of vtx holds.
+	runCLI(t, ctx, "-i", "pcap:"+tx, "-f", "vtx", "-fmt", fmt1080p, "-frames", strconv.Itoa(frames))
+	fromPcap := filepath.Join(t.TempDir(), "pcap.out")
+	runCLI(t, ctx, "-i", "pcap:"+tx, "-f", "vrx", "-fmt", fmt1080p, "-out", fromPcap)
+	a, _ := os.ReadFile(out)
+	b, _ := os.ReadFile(fromPcap)
+	if len(a) != frames*5184000 || !bytes.Equal(a, b) {
+		t.Errorf("%d octets over UDP, %d from the capture: not the same frames", len(a), len(b))
+	}
+}
+
+// vtx writes a capture, vrx reads it back: the same frames, and the
+// analysis of the capture shows the schedule vtx kept for each sender
+// type: the packets per frame and packing of the format, Cinst and VRX
+// within the type's limits, TROffset near TRO_DEFAULT less the lead.
+func TestVideoPcapSenderTypes(t *testing.T) {
+	const frames = 3
+	for _, c := range []struct {
+		fmtp, tp, want, packing string
+		ppf                     int
+	}{
+		{fmt720p, "N", "N", "2110GPM", 2160},
+		{fmt720p + "; PM=2110BPM", "NL", "NL", "2110BPM", 1829},
+		{fmt720p, "W", "W", "2110GPM", 2160},
+		{fmt1080p, "N", "N", "2110GPM", 4320},
+	} {
+		t.Run(c.tp+"-"+c.packing+"-"+strconv.Itoa(c.ppf), func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			pc, out := filepath.Join(dir, "v.pcap"), filepath.Join(dir, "out")
+			s, _ := video.ParseFmtp(c.fmtp)
+			in := randomFile(t, frames, s.Format.FrameSize(), 7)
+			tx := runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vtx", "-fmt", c.fmtp, "-tp", c.tp, "-frames", strconv.Itoa(frames), "-in", in)
+			rx := runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vrx", "-fmt", c.fmtp, "-out", out)
+			got, _ := os.ReadFile(out)
+			want, _ := os.ReadFile(in)
+			if !bytes.Equal(got, want) {
+				t.Errorf("vrx wrote %d octets, not the %d vtx read", len(got), len(want))
+			}
+			if rx.Frames != frames || rx.Lost != 0 || rx.Packets != uint64(frames*c.ppf) {
+				t.Errorf("vrx: %d frames, %d lost, %d packets", rx.Frames, rx.Lost, rx.Packets)
+			}
+			for name, r := range map[string]videoReport{"vtx": tx, "vrx": rx} {
+				st := r.Streams[0]
+				t.Logf("%s: %s", name, st.Analysis)
+				if r.PacketsPerFrame != c.ppf || r.PackingMode != c.packing || r.SenderType != c.want {
+					t.Errorf("%s: %d pkts/frame %s, sender type %q; want %d %s %s", name, r.PacketsPerFrame, r.PackingMode, r.SenderType, c.ppf, c.packing, c.want)
+				}
+				if r.CMax > 4 || st.VRXMin < 0 || r.TRONs <= 0 {
+					t.Errorf("%s: Cinst %d, VRX %d..%d, TRO %v", name, r.CMax, st.VRXMin, r.VRX, time.Duration(r.TRONs))
+				}
+			}
+			// The capture's microsecond timestamps floor the send times.
+			if d := tx.TRONs - rx.TRONs; d < 0 || d >= 1000 {
+				t.Errorf("TROffset %v sent, %v in the capture", time.Duration(tx.TRONs), time.Duration(rx.TRONs))
+			}
+		})
+	}
+}
+
+// A capture cut to the headers (a short snap length) has no sample data:
+// no frame is complete, but the analysis is the same as on the whole
+// capture.
+func TestVideoPcapHeadersOnly(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	full, cut := filepath.Join(dir, "full.pcap"), filepath.Join(dir, "cut.pcap")
+	runCLI(t, ctx, "-i", "pcap:"+full, "-f", "vtx", "-fmt", fmt720p, "-frames", "3")
+	// Ethernet, IPv4, UDP, RTP, extended sequence number, one SRD header.
+	snap := packet.UDPHdrLen + packet.RTPLen + packet.ExtSeqLen + packet.SRDLen
+	n := rewritePcap(t, full, cut, snap)
+	whole := runCLI(t, ctx, "-i", "pcap:"+full, "-f", "vrx", "-fmt", fmt720p)
+	r := runCLI(t, ctx, "-i", "pcap:"+cut, "-f", "vrx", "-fmt", fmt720p, "-out", filepath.Join(dir, "out"))
+	st := r.Streams[0]
+	t.Logf("headers only: %s", st.Analysis)
+	if st.Truncated != uint64(n) || st.Complete != 0 || st.Frames != 3 || r.Lost != 0 {
+		t.Errorf("%d packets cut short (want %d), %d complete frames, %d frames, %d lost", st.Truncated, n, st.Complete, st.Frames, r.Lost)
+	}
+	if r.PacketsPerFrame != 2160 || r.PackingMode != "2110GPM" || r.SenderType != "N" ||
+		r.CMax != whole.CMax || r.VRX != whole.VRX || r.TRONs != whole.TRONs {
+		t.Errorf("headers only: %+v\nwhole: %+v", r, whole)
+	}
+}
+
+// rewritePcap copies the capture in to out cut to snap octets per packet
+// and returns the number of packets.
+func rewritePcap(t *testing.T, in, out string, snap int) int {
+	t.Helper()
+	f, err := os.Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(bufio.NewReader(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	bw := bufio.NewWriter(o)
+	w, err := packet.NewPcapWriter(bw, snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for ; ; n++ {
+		data, ci, err := r.ReadPacketData()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.WritePacket(ci.Timestamp, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// vtx writes the SDP of what it sends; it reads back as the format asked
+// for, with the packing, sender type and address of each stream.
+func TestVideoSDPOut(t *testing.T) {
+	dir := t.TempDir()
+	sdp := filepath.Join(dir, "out.sdp")
+	runCLI(t, context.Background(), "-i", "pcap:"+filepath.Join(dir, "x.pcap"), "-f", "vtx", "-fmt", fmt64x32+"; interlace; colorimetry=BT709",
+		"-tp", "W", "-streams", "2", "-d", "239.2.2.2:5000", "-frames", "1", "-sdp-out", sdp)
+	b, err := os.ReadFile(sdp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := video.ParseSDP(b)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	if len(s.Streams) != 2 {
+		t.Fatalf("%d streams\n%s", len(s.Streams), b)
+	}
+	for k, st := range s.Streams {
+		if st.Format.Scan != video.Interlaced || st.Format.Colorimetry != video.BT709 || st.Sender != video.SenderWide ||
+			st.Packing != video.GPM || st.Dst.String() != "239.2.2.2:"+strconv.Itoa(5000+k) || st.Source.String() != "10.0.0.1" ||
+			!strings.HasPrefix(st.RefClock, "localmac=") {
+			t.Errorf("stream %d: %+v", k, st)
+		}
+	}
+}
+
+// The send and receive paths allocate nothing per batch in steady state,
+// checked on a heap region laid out like netmap's: Transmitter.Step into a
+// TX ring, the simulated kernel moves the frames to an RX ring,
+// Receiver.Drain takes them apart and reassembles the frames.
+func TestVideoLoopsAllocs(t *testing.T) {
+	reg := heapmem.MustNew(&heapmem.Config{TxSlots: 1024, RxSlots: 1024})
+	if err := reg.Connect(0, reg, 0, heapmem.Copy); err != nil {
+		t.Fatal(err)
+	}
+	txr, err := rings.NewTxRing(reg.Mem, reg.TxRingOff(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rxr, err := rings.NewRxRing(reg.Mem, reg.RxRingOff(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := parseFlags([]string{"-i", "vale0:a", "-f", "vtx", "-fmt", fmt720p, "-streams", "3", "-frames", "0"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames, err := frameSources(cfg.video)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := newTransmitter(cfg, frames)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []video.RxStream
+	delivered := 0
+	for k := range cfg.video.streams {
+		rs = append(rs, video.RxStream{Format: cfg.video.streams[k].Format, Port: cfg.video.streams[k].Dst.Port(),
+			OnFrame: func([]byte, *video.FrameStats) { delivered++ }})
+	}
+	rx, err := video.NewReceiver(&video.ReceiverConfig{Streams: rs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := int64(1_800_000_000_000_000_000)
+	if err := tx.Start(now, 0); err != nil {
+		t.Fatal(err)
+	}
+	vr := &videoRun{cfg: cfg, tx: tx, rx: []rxPart{{r: rx, streams: []int{0, 1, 2}}}, st: &stats{}}
+	sink := &ringSink{TxRing: txr}
+	ring := &ringBytes{RxRing: rxr, bytes: new(uint64)}
+	step := func() {
+		now = max(now+int64(500*time.Microsecond), tx.Next()) // about 160 packets
+		n, _, err := tx.Step(sink, now, 1000)
+		if err != nil || n == 0 {
+			t.Fatalf("Step: %d, %v", n, err)
+		}
+		if err := reg.TxSync(0); err != nil {
+			t.Fatal(err)
+		}
+		if err := reg.RxSync(0); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := rx.Drain(ring, 1024, now); m != n || err != nil {
+			t.Fatalf("Drain: %d of %d, %v", m, n, err)
+		}
+		vr.publishTx() // what the loops do per batch for the reporter
+		vr.publishRx(0)
+	}
+	for range 2000 { // past the first frames: analyzers started, buffers grown
+		step()
+	}
+	allocs := testing.AllocsPerRun(500, step)
+	if allocs != 0 {
+		t.Errorf("%v allocations per batch", allocs)
+	}
+	for k := range rs {
+		st := rx.Stats(k)
+		if st.Lost != 0 || st.Frames == 0 || st.Complete != st.Frames || st.PacketsPerField != 2160 {
+			t.Errorf("stream %d: %+v", k, st)
+		}
+		if _, ok := rx.Analysis(k); !ok {
+			t.Errorf("stream %d: no analysis", k)
+		}
+	}
+	if delivered == 0 || rx.Other() != 0 {
+		t.Errorf("%d frames delivered, %d other packets", delivered, rx.Other())
+	}
+}
+
+// vrx reads captures made elsewhere: pcapng, Linux cooked and raw IP link
+// types, and timestamps already on TAI (a capture card on PTP time) rather
+// than the system clock; each gives the frames and the analysis of the
+// Ethernet capture vtx wrote. (At 59.94 Hz, 37 s is no whole number of
+// frames: TAI stamps taken for UTC would move TROffset.)
+func TestVideoPcapFormats(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "vtx.pcap")
+	runCLI(t, ctx, "-i", "pcap:"+src, "-f", "vtx", "-fmt", fmt1080p, "-frames", "3")
+	want := runCLI(t, ctx, "-i", "pcap:"+src, "-f", "vrx", "-fmt", fmt1080p, "-out", filepath.Join(dir, "want"))
+	wantFrames, _ := os.ReadFile(filepath.Join(dir, "want"))
+	sll := func(b []byte) []byte { // 16-octet Linux cooked header, protocol IPv4
+		h := []byte{0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, 0x08, 0x00}
+		return append(h, b[packet.EthLen:]...)
+	}
+	for _, c := range []struct {
+		name  string
+		ng    bool
+		link  layers.LinkType
+		frame func([]byte) []byte
+		shift time.Duration
+	}{
+		{"pcapng", true, layers.LinkTypeEthernet, nil, 0},
+		{"linux-cooked", false, layers.LinkTypeLinuxSLL, sll, 0},
+		{"raw-ip", false, layers.LinkTypeRaw, func(b []byte) []byte { return b[packet.EthLen:] }, 0},
+		{"tai-stamps", false, layers.LinkTypeEthernet, nil, utcToTAI},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			name := filepath.Join(dir, c.name)
+			convertPcap(t, src, name, c.ng, c.link, c.frame, c.shift)
+			out := name + ".out"
+			got := runCLI(t, ctx, "-i", "pcap:"+name, "-f", "vrx", "-fmt", fmt1080p, "-out", out)
+			b, _ := os.ReadFile(out)
+			if !bytes.Equal(b, wantFrames) || got.Frames != 3 || got.Lost != 0 {
+				t.Errorf("%d frames, %d lost; frames equal: %v", got.Frames, got.Lost, bytes.Equal(b, wantFrames))
+			}
+			if got.SenderType != want.SenderType || got.TRONs != want.TRONs || got.VRX != want.VRX || got.PacketsPerFrame != want.PacketsPerFrame {
+				t.Errorf("analysis %+v\nwant %+v", got, want)
+			}
+		})
+	}
+}
+
+// convertPcap rewrites the Ethernet capture in to out: pcapng or pcap of
+// link type link, each frame passed through frame (if set), timestamps
+// moved by shift.
+func convertPcap(t *testing.T, in, out string, ng bool, link layers.LinkType, frame func([]byte) []byte, shift time.Duration) {
+	t.Helper()
+	f, err := os.Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(bufio.NewReader(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	bw := bufio.NewWriter(o)
+	var write func(gopacket.CaptureInfo, []byte) error
+	var flush func() error
+	if ng {
+		w, err := pcapgo.NewNgWriter(bw, link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		write, flush = w.WritePacket, w.Flush
+	} else {
+		w := pcapgo.NewWriterNanos(bw)
+		if err := w.WriteFileHeader(65535, link); err != nil {
+			t.Fatal(err)
+		}
+		write, flush = w.WritePacket, func() error { return nil }
+	}
+	for {
+		data, ci, err := r.ReadPacketData()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if frame != nil {
+			data = frame(data)
+		}
+		ci.Timestamp = ci.Timestamp.Add(shift)
+		ci.CaptureLength, ci.Length = len(data), len(data)
+		if err := write(ci, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := bw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,480 @@
+package video
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/nmgo/nmgo/packet"
+)
+
+// RxQueue is what a [Receiver] drains: received packets handed out in
+// batches, as a netmap RX ring hands out its slots. The methods are those of
+// *rings.RxRing, which satisfies RxQueue as it is. Syncing with the kernel
+// and waiting for packets are the queue owner's.
+type RxQueue interface {
+	// Acquire takes up to n received packets, addressed as 0..k-1, and
+	// returns k (0 when there are none).
+	Acquire(n int) (int, error)
+	// Packet returns acquired packet i: a whole Ethernet frame.
+	Packet(i int) ([]byte, error)
+	// Release hands the first n acquired packets back.
+	Release(n int)
+}
+
+// RxStream is one stream of a [Receiver].
+type RxStream struct {
+	Format Format
+
+	// Port is the UDP destination port of the stream's packets, for
+	// [Receiver.Push] and [Receiver.PushIP]; zero takes the first port,
+	// not claimed by another stream, that brings an RTP packet.
+	Port uint16
+
+	// PayloadType, if not zero, is the only RTP payload type accepted.
+	PayloadType uint8
+
+	// Frames is how many frames are given to OnFrame; zero means no end.
+	// [Receiver.Done] reports when every stream has had its Frames.
+	Frames uint64
+
+	// OnFrame, if set, is called with each frame as it is reassembled
+	// (see [DepacketizerConfig.OnFrame]), in pgroup wire layout; frame and
+	// st are only valid during the call. A first frame that began before
+	// the first packet received (the receiver started in the middle of it)
+	// is not handed over but counted as skipped.
+	OnFrame func(frame []byte, st *FrameStats)
+}
+
+// ReceiverConfig configures a [Receiver].
+type ReceiverConfig struct {
+	Streams []RxStream
+}
+
+// RxStats are the counts of one stream of a [Receiver], with what its
+// headers tell of it; [Receiver.Analysis] has its timing.
+type RxStats struct {
+	Stats // the depacketizer's counts
+
+	Port      uint16 // UDP destination port, if received through Push or PushIP
+	Bytes     uint64 // RTP packet octets, as sent (the UDP length, also for a truncated capture)
+	Truncated uint64 // packets shorter than their UDP length (a capture with a short snap length)
+	Delivered uint64 // frames handed to OnFrame
+	Skipped   uint64 // a first frame that began before the first packet received
+
+	// PacketsPerField is the packets of one field (of the frame, if
+	// progressive) from the extended sequence numbers of the last two
+	// markers; 0 until two markers were seen.
+	PacketsPerField int
+	// Packing is the packing mode by the rule of ST 2110-20: block packing
+	// if the sample data of every packet but the last of a field is
+	// a multiple of 180 octets, general packing otherwise; 0 before the
+	// first such packet.
+	Packing Packing
+}
+
+// rxStream is a stream's state.
+type rxStream struct {
+	cfg    RxStream
+	d      *Depacketizer
+	an     *Analyzer // from the second marker on; nil without a frame rate
+	timing Timing    // the analyzer's, Packets aside; zero Rate: no analysis
+	buf    []byte
+	stats  RxStats
+
+	// leading frame
+	haveStart bool
+	startTS   uint32 // timestamp of the first packet seen with line 0, offset 0 of field 0
+
+	// analysis
+	seqOK     bool
+	maxSeq    int64
+	marked    bool
+	markSeq   int64 // extended sequence number of the last marker
+	blocks    bool  // no non-final packet so far had data off the 180-octet grid
+	nonFinals uint64
+}
+
+// Receiver receives many streams in one goroutine: it demultiplexes
+// Ethernet frames (802.1Q tagged or not, IPv4 or IPv6) by UDP destination
+// port into one [Depacketizer] per stream, hands whole frames to each
+// stream's OnFrame, and keeps per-stream counts ([RxStats]) and an ST
+// 2110-21 analysis ([Receiver.Analysis]). Packets it cannot place are
+// counted by [Receiver.Other].
+// Arrival times are TAI nanoseconds, as the [Transmitter]'s.
+//
+// A Receiver is not safe for concurrent use. Its per-packet methods do not
+// allocate.
+type Receiver struct {
+	streams []rxStream
+	byPort  []uint16 // stream index + 1 by UDP port; 0: none
+	anyPort bool     // some stream takes the first port seen
+	other   uint64
+
+	eth    layers.Ethernet
+	dot1q  layers.Dot1Q
+	ip4    layers.IPv4
+	ip6    layers.IPv6
+	udp    packet.UDP
+	parser [3]*gopacket.DecodingLayerParser // from Ethernet, IPv4, IPv6
+	layers []gopacket.LayerType
+}
+
+// NewReceiver checks c and returns a receiver for its streams, with a frame
+// buffer for each.
+func NewReceiver(c *ReceiverConfig) (*Receiver, error) {
+	if c == nil || len(c.Streams) == 0 {
+		return nil, errors.New("video: receiver without streams")
+	}
+	r := &Receiver{streams: make([]rxStream, len(c.Streams)), byPort: make([]uint16, 1<<16),
+		layers: make([]gopacket.LayerType, 0, 8)}
+	for i := range c.Streams {
+		s := &r.streams[i]
+		s.cfg = c.Streams[i]
+		s.blocks = true
+		if p := s.cfg.Port; p != 0 {
+			if r.byPort[p] != 0 {
+				return nil, fmt.Errorf("video: streams %d and %d both on UDP port %d", r.byPort[p]-1, i, p)
+			}
+			r.byPort[p] = uint16(i + 1)
+			s.stats.Port = p
+		} else {
+			r.anyPort = true
+		}
+		d, err := NewDepacketizer(&s.cfg.Format, &DepacketizerConfig{PayloadType: s.cfg.PayloadType, OnFrame: s.frame})
+		if err != nil {
+			return nil, fmt.Errorf("video: stream %d: %w", i, err)
+		}
+		s.d = d
+		f := &s.cfg.Format
+		if !f.Rate.IsZero() {
+			s.timing = Timing{Rate: f.Rate, Scan: f.Scan, Height: f.Height}
+			if _, err := NewAnalyzer(s.timing); err != nil {
+				s.timing = Timing{} // a format the timing model does not cover
+			}
+		}
+		s.buf = make([]byte, s.cfg.Format.FrameSize())
+		if err := d.SetBuffer(s.buf); err != nil {
+			return nil, err
+		}
+	}
+	decoders := []gopacket.DecodingLayer{&r.eth, &r.dot1q, &r.ip4, &r.ip6, &r.udp}
+	for i, first := range []gopacket.LayerType{layers.LayerTypeEthernet, layers.LayerTypeIPv4, layers.LayerTypeIPv6} {
+		p := gopacket.NewDecodingLayerParser(first, decoders...)
+		p.IgnoreUnsupported = true // stop after UDP: the RTP packet is ours to read
+		r.parser[i] = p
+	}
+	return r, nil
+}
+
+// NumStreams returns the number of streams.
+func (r *Receiver) NumStreams() int { return len(r.streams) }
+
+// Stats returns the counts and analysis of stream i.
+func (r *Receiver) Stats(i int) RxStats {
+	s := &r.streams[i]
+	st := s.stats
+	st.Stats = s.d.Stats()
+	if s.nonFinals > 0 {
+		st.Packing = GPM
+		if s.blocks {
+			st.Packing = BPM
+		}
+	}
+	return st
+}
+
+// Analysis returns the ST 2110-21 analysis of stream i's arrival times
+// ([Analyzer]): Cinst, VRX, TROffset and the sender type they fit. It
+// starts once two markers have given the packets per field (from their
+// extended sequence numbers, so a lost packet does not skew it), with the
+// frame after the second. ok is false until then, and always for a format without
+// a frame rate or one the timing model does not cover. The analysis is as
+// good as the arrival times: a capture's per-packet timestamps, or one time
+// per batch read from a ring or a socket, which makes a batch look like
+// a burst.
+func (r *Receiver) Analysis(i int) (a Analysis, ok bool) {
+	if an := r.streams[i].an; an != nil {
+		return an.Report(), true
+	}
+	return a, false
+}
+
+// Other returns the number of packets pushed that belong to no stream: not
+// UDP, or to a port no stream takes.
+func (r *Receiver) Other() uint64 { return r.other }
+
+// Done reports whether every stream has handed its Frames to OnFrame; it is
+// false while some stream has no limit.
+func (r *Receiver) Done() bool {
+	for i := range r.streams {
+		s := &r.streams[i]
+		if s.cfg.Frames == 0 || s.stats.Delivered < s.cfg.Frames {
+			return false
+		}
+	}
+	return true
+}
+
+// Flush delivers every frame being filled, as ended without its marker (at
+// the end of the input).
+func (r *Receiver) Flush() {
+	for i := range r.streams {
+		r.streams[i].d.Flush()
+	}
+}
+
+// Push takes one Ethernet frame received at time at (TAI nanoseconds) and
+// hands its RTP packet to the stream of its UDP destination port. It
+// reports whether the frame belonged to a stream. A frame cut short (a
+// capture with a short snap length) is still analysed; only its sample
+// data is missing.
+func (r *Receiver) Push(frame []byte, at int64) bool { return r.push(0, frame, at) }
+
+// PushIP is Push for an IPv4 or IPv6 packet without a link-layer header
+// (a raw-IP or Linux cooked capture).
+func (r *Receiver) PushIP(pkt []byte, at int64) bool {
+	if len(pkt) == 0 {
+		r.other++
+		return false
+	}
+	switch pkt[0] >> 4 {
+	case 4:
+		return r.push(1, pkt, at)
+	case 6:
+		return r.push(2, pkt, at)
+	}
+	r.other++
+	return false
+}
+
+func (r *Receiver) push(first int, data []byte, at int64) bool {
+	port, payload, wire, ok := udp4Fast(data)
+	if first != 0 || !ok {
+		if port, payload, wire, ok = r.udpSlow(first, data); !ok {
+			r.other++
+			return false
+		}
+	}
+	i := int(r.byPort[port]) - 1
+	if i < 0 {
+		i = r.claim(port, payload)
+		if i < 0 {
+			r.other++
+			return false
+		}
+	}
+	r.streams[i].push(payload, wire, at)
+	return true
+}
+
+// udpSlow finds the UDP destination port and payload of a packet with
+// gopacket (802.1Q, IPv6, IPv4 options, ...), starting at the link layer
+// (first 0) or at IPv4 (1) or IPv6 (2). wire is the payload's length as sent.
+func (r *Receiver) udpSlow(first int, data []byte) (port uint16, payload []byte, wire int, ok bool) {
+	if err := r.parser[first].DecodeLayers(data, &r.layers); err != nil || len(r.layers) == 0 ||
+		r.layers[len(r.layers)-1] != layers.LayerTypeUDP {
+		return 0, nil, 0, false
+	}
+	payload = r.udp.Payload
+	wire = max(int(r.udp.Length)-packet.UDPLen, len(payload)) // a UDP length of 0 (jumbo) or one that lies
+	return uint16(r.udp.DstPort), payload, wire, true
+}
+
+// udp4Fast is udpSlow's result for the frames ST 2110 senders send, found
+// by hand: untagged Ethernet, IPv4 without options and not a fragment, UDP
+// with a length of at least its header. ok is false for anything else,
+// which takes udpSlow's way.
+func udp4Fast(b []byte) (port uint16, payload []byte, wire int, ok bool) {
+	const ip, udp = packet.EthLen, packet.EthLen + packet.IPv4Len
+	if len(b) < packet.UDPHdrLen || b[12] != 0x08 || b[13] != 0x00 || b[ip] != 0x45 || b[ip+9] != 17 ||
+		binary.BigEndian.Uint16(b[ip+6:])&0x3fff != 0 {
+		return 0, nil, 0, false
+	}
+	ipLen := int(binary.BigEndian.Uint16(b[ip+2:]))
+	udpLen := int(binary.BigEndian.Uint16(b[udp+4:]))
+	if ipLen < packet.IPv4Len+packet.UDPLen || udpLen < packet.UDPLen {
+		return 0, nil, 0, false
+	}
+	end := min(len(b), ip+ipLen, udp+udpLen)
+	payload = b[packet.UDPHdrLen:end]
+	return binary.BigEndian.Uint16(b[udp+2:]), payload, max(udpLen-packet.UDPLen, len(payload)), true
+}
+
+// claim gives port to the first stream that takes any port, if pkt looks
+// like RTP video; it returns the stream or -1.
+func (r *Receiver) claim(port uint16, pkt []byte) int {
+	if !r.anyPort || len(pkt) < packet.RTPLen+packet.ExtSeqLen+packet.SRDLen || pkt[0]>>6 != 2 {
+		return -1
+	}
+	left := false
+	for i := range r.streams {
+		s := &r.streams[i]
+		if s.cfg.Port == 0 && s.stats.Port == 0 {
+			if s.cfg.PayloadType != 0 && pkt[1]&0x7f != s.cfg.PayloadType {
+				left = true
+				continue
+			}
+			s.stats.Port = port
+			r.byPort[port] = uint16(i + 1)
+			return i
+		}
+	}
+	r.anyPort = left
+	return -1
+}
+
+// PushRTP hands an RTP packet (a UDP payload) received at time at to
+// stream i, as a socket bound to the stream's port reads it.
+func (r *Receiver) PushRTP(i int, pkt []byte, at int64) {
+	r.streams[i].push(pkt, len(pkt), at)
+}
+
+// Drain acquires up to max packets from q, pushes each as an Ethernet frame
+// received at time at, releases them, and returns how many it took.
+// A packet q cannot read is skipped and its error returned after the batch.
+func (r *Receiver) Drain(q RxQueue, max int, at int64) (int, error) {
+	n, err := q.Acquire(max)
+	if n == 0 {
+		return 0, err
+	}
+	for i := range n {
+		pkt, perr := q.Packet(i)
+		if perr != nil {
+			err = perr
+			continue
+		}
+		r.Push(pkt, at)
+	}
+	q.Release(n)
+	return n, err
+}
+
+// push takes the stream's RTP packet pkt, wire octets long as sent.
+func (s *rxStream) push(pkt []byte, wire int, at int64) {
+	s.stats.Bytes += uint64(wire)
+	if wire > len(pkt) {
+		s.stats.Truncated++
+	}
+	s.observe(pkt, at)
+	s.d.Push(pkt)
+}
+
+// observe analyses one packet before the depacketizer takes it.
+func (s *rxStream) observe(pkt []byte, at int64) {
+	h, ok := parseHeaders(pkt)
+	if !ok || s.cfg.PayloadType != 0 && h.pt != s.cfg.PayloadType {
+		return
+	}
+	ext := s.extend(h.seq)
+	if h.start && !s.haveStart {
+		s.haveStart, s.startTS = true, h.ts
+	}
+	if h.marker {
+		if s.marked && ext > s.markSeq {
+			s.stats.PacketsPerField = int(ext - s.markSeq)
+			if s.an == nil && !s.timing.Rate.IsZero() {
+				s.startAnalysis()
+			}
+		}
+		s.marked, s.markSeq = true, ext
+	} else {
+		s.nonFinals++
+		if h.data%BPMBlock != 0 {
+			s.blocks = false
+		}
+	}
+	if s.an != nil {
+		s.an.Packet(at, h.ts, h.marker)
+		s.an.Payload(h.data, h.rows)
+	}
+}
+
+// startAnalysis starts the ST 2110-21 analysis with NPACKETS from the
+// sequence numbers of two markers, which a lost packet does not change (an
+// Analyzer left to count the packets of a first frame would count fewer).
+// The analysis begins with this marker, so that the next packet starts a
+// frame.
+func (s *rxStream) startAnalysis() {
+	t := s.timing
+	t.Packets = s.stats.PacketsPerField
+	if an, err := NewAnalyzer(t); err == nil {
+		s.an = an
+	} else {
+		s.timing = Timing{}
+	}
+}
+
+// extend turns a 16-bit sequence number into the extended one nearest the
+// highest seen (the RFC 4175 extension is 0 from GStreamer and FFmpeg).
+func (s *rxStream) extend(seq uint16) int64 {
+	if !s.seqOK {
+		s.seqOK, s.maxSeq = true, int64(seq)
+		return s.maxSeq
+	}
+	ext := s.maxSeq + int64(int16(seq-uint16(s.maxSeq)))
+	s.maxSeq = max(s.maxSeq, ext)
+	return ext
+}
+
+// frame is the depacketizer's OnFrame.
+func (s *rxStream) frame(buf []byte, st *FrameStats) []byte {
+	if s.stats.Delivered+s.stats.Skipped == 0 && !(s.haveStart && st.Timestamp == s.startTS) {
+		s.stats.Skipped++
+		return buf
+	}
+	if s.cfg.Frames != 0 && s.stats.Delivered >= s.cfg.Frames {
+		return buf
+	}
+	s.stats.Delivered++
+	if s.cfg.OnFrame != nil {
+		s.cfg.OnFrame(buf, st)
+	}
+	return buf
+}
+
+// headers are the fields of an RTP packet's headers the analysis reads.
+type headers struct {
+	seq    uint16
+	ts     uint32
+	pt     uint8
+	marker bool
+	data   int  // sample octets its SRD headers announce
+	rows   int  // SRD headers
+	start  bool // its first SRD is line 0, offset 0 of the first field
+}
+
+// parseHeaders reads the RTP header and the RFC 4175 payload header of pkt,
+// which may be cut short after them.
+func parseHeaders(pkt []byte) (h headers, ok bool) {
+	if len(pkt) < packet.RTPLen || pkt[0]>>6 != packet.RTPVersion {
+		return h, false
+	}
+	hl := packet.RTPLen + 4*int(pkt[0]&0x0f)
+	if pkt[0]&0x10 != 0 {
+		if len(pkt) < hl+4 {
+			return h, false
+		}
+		hl += 4 + 4*int(binary.BigEndian.Uint16(pkt[hl+2:]))
+	}
+	h.marker, h.pt = pkt[1]&0x80 != 0, pkt[1]&0x7f
+	h.seq, h.ts = binary.BigEndian.Uint16(pkt[2:]), binary.BigEndian.Uint32(pkt[4:])
+	srd := hl + packet.ExtSeqLen
+	for n := 0; ; n++ {
+		if len(pkt) < srd+packet.SRDLen || n == maxSRDParse {
+			return h, false
+		}
+		r := packet.ReadSRD(pkt[srd:])
+		if n == 0 {
+			h.start = r.Line == 0 && r.Offset == 0 && !r.Field
+		}
+		h.data += int(r.Length)
+		h.rows++
+		srd += packet.SRDLen
+		if !r.Continuation {
+			return h, true
+		}
+	}
+}

@@ -1,0 +1,382 @@
+package video
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// TxQueue is where a [Transmitter] writes packets: free packet buffers
+// handed out in batches, as a netmap TX ring hands out its slots. The
+// methods are those of *rings.TxRing, which satisfies TxQueue as it is;
+// adapters give the same shape to a socket's sendmmsg batch or a capture
+// file. Package video only fills buffers: syncing with the kernel, waiting
+// for room and sending datagrams are the queue owner's.
+type TxQueue interface {
+	// Reserve makes up to n buffers available, addressed as 0..k-1, and
+	// returns k (0 when the queue is full).
+	Reserve(n int) (int, error)
+	// Buf returns reserved buffer i (nil if it went bad since Reserve).
+	Buf(i int) []byte
+	// SetLen sets the length of the packet in reserved buffer i.
+	SetLen(i, n int)
+	// Publish hands the first n reserved buffers on, in order, and drops
+	// the rest of the reservation.
+	Publish(n int)
+}
+
+// TxStamper is implemented by a [TxQueue] that needs to know, per packet,
+// which stream it belongs to or when it is due: a socket that sends each
+// stream to its own address, a capture file. For each packet it writes,
+// a [Transmitter] calls Stamp(i, stream, at) with the reserved buffer i,
+// the stream's index and the packet's scheduled send time (TAI nanoseconds,
+// the caller's clock) before Publish.
+type TxStamper interface {
+	Stamp(i, stream int, at int64)
+}
+
+// FrameSource supplies the frames of a stream.
+type FrameSource interface {
+	// Frame returns frame n (0, 1, 2, ... of the stream) in pgroup wire
+	// layout, at least [Format.FrameSize] octets. The transmitter reads
+	// it until the frame's last packet is written and does not change it;
+	// the source must not change it either while it may be read.
+	Frame(n uint64) []byte
+}
+
+// TxStream is one stream of a [Transmitter].
+type TxStream struct {
+	Format Format // must have a frame rate
+
+	// Packetizer configures the stream's packetizer: packing, payload
+	// size, and either a packet.Template (whole Ethernet frames, for a
+	// netmap ring) or payload type and SSRC (RTP packets, for a socket).
+	// nil means the defaults of [NewPacketizer].
+	Packetizer *PacketizerConfig
+
+	// TP is the ST 2110-21 sender type whose schedule the stream keeps
+	// ([Pacer]); zero means narrow (2110TPN).
+	TP Sender
+	// TROffset replaces TRO_DEFAULT (see [Timing]); zero means the default.
+	TROffset time.Duration
+	// Pacing tunes the stream's [Pacer]; nil means its defaults.
+	Pacing *PacerConfig
+
+	Frames FrameSource
+	Count  uint64 // frames to send; 0 means no end
+}
+
+// TransmitterConfig configures a [Transmitter].
+type TransmitterConfig struct {
+	Streams []TxStream
+
+	// MaxRate, if not zero, caps the packets per second of all streams
+	// together. When the schedules need more, the transmitter's clock
+	// runs slower than the caller's: frames keep their timestamps and
+	// schedule, stretched in time (for peers that cannot keep up, or
+	// tests).
+	MaxRate float64
+
+	// Slack is how long after its due time a packet may be written before
+	// it counts as late; zero means one millisecond.
+	Slack time.Duration
+
+	// Analyze runs an [Analyzer] per stream over the times the packets are
+	// written (the now of [Transmitter.Step]): a self-check of the
+	// schedule as kept, batching and lateness included, which
+	// [Transmitter.Analysis] reports.
+	Analyze bool
+}
+
+// TxStats are the counts of one stream of a [Transmitter].
+type TxStats struct {
+	Frames  uint64 // frames whose last packet was written
+	Packets uint64
+	Bytes   uint64 // octets written: whole Ethernet frames with a template, else RTP packets
+	Late    uint64 // packets written more than Slack after they were due
+}
+
+// txStream is a stream's state.
+type txStream struct {
+	p     *Packetizer
+	pacer *Pacer
+	an    *Analyzer // with TransmitterConfig.Analyze
+	rtp   int       // offset of the RTP header in a packet
+	src   FrameSource
+	count uint64
+	done  bool
+	stats TxStats
+}
+
+// Transmitter sends the frames of many streams from one goroutine, each
+// stream with its own [Packetizer] on its own ST 2110-21 schedule, the
+// streams' packets interleaved in the order they are due. It is pure
+// computation: [Transmitter.Step] writes the packets due by a given time
+// into a [TxQueue], and the caller's loop decides how to wait and when to
+// flush. Times are TAI nanoseconds (PTP epoch), the timescale of the RTP
+// timestamps; a caller without PTP may use the system clock plus the
+// UTC-TAI offset.
+//
+// A Transmitter is not safe for concurrent use.
+type Transmitter struct {
+	streams []txStream
+	due     []int64 // each stream's next send time (its pacer's Next), MaxInt64 when done: one dense scan per packet
+	scale   float64 // transmitter time per caller time, <= 1
+	start   int64   // caller time of Start (= transmitter time)
+	slack   int64
+	started bool
+	rate    float64
+}
+
+// ErrNotStarted is returned by [Transmitter.Step] before [Transmitter.Start].
+var ErrNotStarted = errors.New("video: transmitter not started")
+
+// NewTransmitter checks c and returns a transmitter for its streams.
+func NewTransmitter(c *TransmitterConfig) (*Transmitter, error) {
+	if c == nil || len(c.Streams) == 0 {
+		return nil, errors.New("video: transmitter without streams")
+	}
+	if c.MaxRate < 0 || math.IsNaN(c.MaxRate) {
+		return nil, fmt.Errorf("video: transmitter rate %v", c.MaxRate)
+	}
+	t := &Transmitter{streams: make([]txStream, len(c.Streams)), due: make([]int64, len(c.Streams)), scale: 1, slack: int64(c.Slack)}
+	if t.slack <= 0 {
+		t.slack = int64(time.Millisecond)
+	}
+	for i := range c.Streams {
+		sc := &c.Streams[i]
+		if sc.Format.Rate.IsZero() {
+			return nil, fmt.Errorf("video: stream %d: a transmitter needs the frame rate", i)
+		}
+		if sc.Frames == nil {
+			return nil, fmt.Errorf("video: stream %d: no frames", i)
+		}
+		tp := sc.TP
+		if tp == 0 {
+			tp = SenderNarrow
+		}
+		p, err := NewPacketizer(&sc.Format, sc.Packetizer)
+		if err != nil {
+			return nil, fmt.Errorf("video: stream %d: %w", i, err)
+		}
+		tm := Timing{Rate: sc.Format.Rate, Scan: sc.Format.Scan, Height: sc.Format.Height,
+			Packets: p.PacketsPerField(), TROffset: sc.TROffset}
+		params, err := tm.Params(tp)
+		if err != nil {
+			return nil, fmt.Errorf("video: stream %d: %w", i, err)
+		}
+		pacer, err := newPacer(params, sc.Pacing)
+		if err != nil {
+			return nil, fmt.Errorf("video: stream %d: %w", i, err)
+		}
+		t.streams[i] = txStream{p: p, pacer: pacer, src: sc.Frames, count: sc.Count, rtp: p.HeaderLen() - rtpHeaders}
+		if c.Analyze {
+			if t.streams[i].an, err = NewAnalyzer(tm); err != nil {
+				return nil, fmt.Errorf("video: stream %d: %w", i, err)
+			}
+		}
+		t.rate += float64(p.PacketsPerFrame()) * float64(sc.Format.Rate.Num) / float64(sc.Format.Rate.Den)
+	}
+	if c.MaxRate > 0 && c.MaxRate < t.rate {
+		t.scale = c.MaxRate / t.rate
+	}
+	return t, nil
+}
+
+// newPacer returns a pacer for p. With the default configuration (c nil)
+// it clamps the lead to the packets that fit in TROffset, as few-packet
+// frames (small formats) have a TRS too long for the default lead.
+func newPacer(p Params, c *PacerConfig) (*Pacer, error) {
+	pc, err := NewPacer(p, c)
+	if err == nil || c != nil || p.TRS <= 0 {
+		return pc, err
+	}
+	lead := int(p.TROffset / p.TRS)
+	if lead < 1 {
+		lead = -1 // none
+	}
+	return NewPacer(p, &PacerConfig{Lead: lead})
+}
+
+// Rate returns the packets per second the streams' schedules add up to,
+// before MaxRate.
+func (t *Transmitter) Rate() float64 { return t.rate }
+
+// NumStreams returns the number of streams.
+func (t *Transmitter) NumStreams() int { return len(t.streams) }
+
+// Packetizer returns stream i's packetizer, for its plan and counts; do not
+// call its Frame or Next.
+func (t *Transmitter) Packetizer(i int) *Packetizer { return t.streams[i].p }
+
+// Pacer returns stream i's pacer, for its parameters and send times; do not
+// call its Start or Due.
+func (t *Transmitter) Pacer(i int) *Pacer { return t.streams[i].pacer }
+
+// Start sets the transmitter's clock to now (TAI nanoseconds) and positions
+// each stream at the first frame whose first packet goes at least lead after
+// now. A frame still being sent is abandoned. It may be called again to
+// start over, after a stall; counts are kept.
+func (t *Transmitter) Start(now int64, lead time.Duration) error {
+	if now < 0 {
+		return fmt.Errorf("video: start time %d before the TAI epoch", now)
+	}
+	t.start, t.started = now, true
+	for i := range t.streams {
+		s := &t.streams[i]
+		s.pacer.Start(now + int64(max(lead, 0)))
+		s.p.frame = nil
+		s.done = s.count != 0 && s.stats.Frames >= s.count
+		t.due[i] = s.pacer.Next()
+		if s.done {
+			t.due[i] = math.MaxInt64
+		}
+	}
+	return nil
+}
+
+// local converts the caller's time to the transmitter's: the latest
+// transmitter time whose caller time is not after now, so that a packet due
+// at caller(due) is due at local(caller(due)).
+func (t *Transmitter) local(now int64) int64 {
+	if t.scale == 1 {
+		return now
+	}
+	l := t.start + int64(float64(now-t.start)*t.scale)
+	for t.caller(l+1) <= now {
+		l++
+	}
+	for l > t.start && t.caller(l) > now {
+		l--
+	}
+	return l
+}
+
+// caller converts the transmitter's time to the caller's, rounded up.
+func (t *Transmitter) caller(at int64) int64 {
+	if t.scale == 1 || at == math.MaxInt64 {
+		return at
+	}
+	return t.start + int64(math.Ceil(float64(at-t.start)/t.scale))
+}
+
+// Step writes the packets due at or before now (TAI nanoseconds, the
+// caller's clock), at most max of them and no more than q has room for,
+// into q, earliest first, and publishes them. It returns how many it wrote
+// and when the next packet is due (math.MaxInt64 when every stream is
+// done). When it writes fewer packets than are due, q was full: the caller
+// waits for room (or flushes) and steps again; packets written later than
+// Slack after their due time count as late. A packet that does not fit its
+// buffer is an error matching [ErrShortBuffer]. Step does not allocate.
+func (t *Transmitter) Step(q TxQueue, now int64, max int) (int, int64, error) {
+	if !t.started {
+		return 0, 0, ErrNotStarted
+	}
+	sentAt := now
+	now = t.local(now)
+	if _, due := t.earliest(); due > now || max <= 0 {
+		return 0, t.caller(due), nil
+	}
+	k, err := q.Reserve(max)
+	if k == 0 {
+		return 0, t.next(), err
+	}
+	stamp, _ := q.(TxStamper)
+	i := 0
+	for ; i < k; i++ {
+		si, due := t.earliest()
+		if due > now {
+			break
+		}
+		s := &t.streams[si]
+		if s.p.frame == nil { // the pacer is at the first packet of a picture
+			frame, _ := s.pacer.Pos()
+			if err = s.p.Frame(s.src.Frame(s.stats.Frames), s.pacer.FrameTime(frame)); err != nil {
+				break
+			}
+		}
+		buf := q.Buf(i)
+		if buf == nil {
+			err = errBadBuf
+			break
+		}
+		var n int
+		if n, err = s.p.Next(buf); err != nil {
+			break
+		}
+		s.pacer.Due(now, 1)
+		t.due[si] = s.pacer.Next()
+		q.SetLen(i, n)
+		if s.an != nil {
+			if h, ok := parseHeaders(buf[s.rtp:n]); ok {
+				s.an.Packet(sentAt, h.ts, h.marker)
+				s.an.Payload(h.data, h.rows)
+			}
+		}
+		if stamp != nil {
+			stamp.Stamp(i, si, t.caller(due))
+		}
+		if now-due > t.slack {
+			s.stats.Late++
+		}
+		s.stats.Packets++
+		s.stats.Bytes += uint64(n)
+		if s.p.frame == nil {
+			s.stats.Frames++
+			if s.done = s.count != 0 && s.stats.Frames >= s.count; s.done {
+				t.due[si] = math.MaxInt64
+			}
+		}
+	}
+	q.Publish(i)
+	return i, t.next(), err
+}
+
+var errBadBuf = errors.New("video: transmit queue gave no buffer")
+
+// earliest returns the index of the stream whose next packet is due first
+// (the lowest index of those due together), and when; -1 and math.MaxInt64
+// when every stream is done.
+func (t *Transmitter) earliest() (int, int64) {
+	best, due := -1, int64(math.MaxInt64)
+	for i, d := range t.due {
+		if d < due {
+			best, due = i, d
+		}
+	}
+	return best, due
+}
+
+// next returns when the next packet is due, on the caller's clock.
+func (t *Transmitter) next() int64 {
+	_, due := t.earliest()
+	return t.caller(due)
+}
+
+// Next returns when the next packet is due (TAI nanoseconds, the caller's
+// clock), or math.MaxInt64 when every stream is done.
+func (t *Transmitter) Next() int64 {
+	if !t.started {
+		return math.MaxInt64
+	}
+	return t.next()
+}
+
+// Done reports whether every stream has sent its Count frames.
+func (t *Transmitter) Done() bool {
+	i, _ := t.earliest()
+	return t.started && i < 0
+}
+
+// Stats returns the counts of stream i.
+func (t *Transmitter) Stats(i int) TxStats { return t.streams[i].stats }
+
+// Analysis returns the ST 2110-21 analysis of the times stream i's packets
+// were written; ok is false without TransmitterConfig.Analyze.
+func (t *Transmitter) Analysis(i int) (a Analysis, ok bool) {
+	if an := t.streams[i].an; an != nil {
+		return an.Report(), true
+	}
+	return a, false
+}

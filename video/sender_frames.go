@@ -1,0 +1,140 @@
+package video
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// FrameLoop is a [FrameSource] over frames held in memory, played in a
+// loop: frame n is frame n modulo their count. It is read-only after
+// NewFrameLoop and safe for concurrent use; streams may share one.
+type FrameLoop struct {
+	frames []byte
+	size   int
+	count  uint64
+}
+
+// NewFrameLoop returns a loop over frames, whole frames of f in pgroup
+// wire layout one after the other. It keeps frames, which must not change
+// while the loop is in use.
+func NewFrameLoop(f *Format, frames []byte) (*FrameLoop, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	size := f.FrameSize()
+	if len(frames) == 0 || len(frames)%size != 0 {
+		return nil, fmt.Errorf("video: %d octets are not whole %d-octet frames of %v", len(frames), size, f)
+	}
+	return &FrameLoop{frames: frames, size: size, count: uint64(len(frames) / size)}, nil
+}
+
+// Len returns the number of frames in the loop.
+func (l *FrameLoop) Len() int { return int(l.count) }
+
+// Frame returns frame n modulo Len. It does not allocate.
+func (l *FrameLoop) Frame(n uint64) []byte {
+	i := int(n % l.count)
+	return l.frames[i*l.size : (i+1)*l.size]
+}
+
+// Pattern is a [FrameSource] of a moving test picture: diagonal colour
+// stripes that scroll up by a few lines per frame, so every frame differs
+// from the one before while the content stays deterministic. It holds one
+// picture a little taller than the frame and hands out windows into it,
+// so a frame costs nothing to make. It is read-only after NewPattern and
+// safe for concurrent use; streams of one format may share one.
+type Pattern struct {
+	pic    []byte
+	size   int
+	row    int // octets per buffer row
+	period uint64
+}
+
+// patternScroll is how many buffer rows the picture moves per frame, and
+// patternPeriod after how many rows it repeats.
+const (
+	patternScroll = 4
+	patternPeriod = 256
+)
+
+// NewPattern returns a moving test pattern in format f.
+func NewPattern(f *Format) (*Pattern, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	pg := f.Pgroup()
+	// The picture is a progressive format patternPeriod buffer rows taller
+	// than the frame (fewer if that would pass MaxDimension), packed from
+	// a planar picture so that every sampling gets sensible samples.
+	extra := min(patternPeriod, (MaxDimension-f.Height)/pg.Height) * pg.Height
+	tall := *f
+	tall.Scan, tall.Height = Progressive, f.Height+extra
+	pic := make([]byte, tall.FrameSize())
+	if pf, err := PixelFormatFor(&tall); err == nil {
+		planar, err := patternPlanar(&tall, pf)
+		if err != nil {
+			return nil, err
+		}
+		if err := Pack(pic, &tall, planar, pf); err != nil {
+			return nil, err
+		}
+	} else {
+		// No FFmpeg layout (16f): stripes straight in the pgroup bytes.
+		for i := range pic {
+			pic[i] = byte(i/tall.RowBytes() + i%tall.RowBytes()/pg.Size)
+		}
+	}
+	p := &Pattern{pic: pic, size: f.FrameSize(), row: f.RowBytes(), period: uint64(extra / pg.Height / patternScroll)}
+	return p, nil
+}
+
+// patternPlanar draws the test picture in planar pixel format pf: each
+// channel a diagonal ramp of its own slope and phase.
+func patternPlanar(f *Format, pf PixelFormat) ([]byte, error) {
+	size, err := PlanarSize(f, pf)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, size)
+	pi := &pixFmts[pf]
+	planeOff := make([]int, len(pi.planes))
+	stride := make([]int, len(pi.planes))
+	off := 0
+	for i, pl := range pi.planes {
+		planeOff[i] = off
+		stride[i] = (f.Width >> pl.xs) * pl.unit
+		off += stride[i] * (f.Height >> pl.ys)
+	}
+	shift := uint(pi.bits - 8)
+	for c, cl := range pi.ch {
+		if !cl.ok {
+			continue
+		}
+		for y := 0; y < f.Height>>cl.ys; y++ {
+			for x := 0; x < f.Width>>cl.xs; x++ {
+				fx, fy := x<<cl.xs, y<<cl.ys
+				v := uint16(byte((fx+fy*(c+1))/4 + 48*c))
+				if c == chA {
+					v = 255
+				}
+				at := planeOff[cl.plane] + y*stride[cl.plane] + x*cl.step + cl.off
+				if pi.bits > 8 {
+					binary.LittleEndian.PutUint16(b[at:], v<<shift|v>>(8-shift))
+				} else {
+					b[at] = byte(v)
+				}
+			}
+		}
+	}
+	return b, nil
+}
+
+// Frame returns frame n: the window of the picture that starts n scroll
+// steps down, modulo its period. It does not allocate.
+func (p *Pattern) Frame(n uint64) []byte {
+	off := 0
+	if p.period > 0 {
+		off = int(n%p.period) * patternScroll * p.row
+	}
+	return p.pic[off : off+p.size]
+}

@@ -1,0 +1,459 @@
+package video
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/nmgo/nmgo/packet"
+)
+
+// memQueue is a TxQueue and TxStamper over a fixed number of buffers; Publish
+// appends the published packets (and their stamps) to sent, and it is also an
+// RxQueue over sent, so a Receiver can drain what a Transmitter wrote.
+type memQueue struct {
+	bufs     [][]byte
+	lens     []int
+	stamps   []int64
+	reserved int
+	room     int // free buffers; -1 means always len(bufs)
+
+	sent  [][]byte
+	at    []int64
+	taken int // packets of sent already acquired by a drain
+	keep  bool
+}
+
+func newMemQueue(n, size int, keep bool) *memQueue {
+	q := &memQueue{bufs: make([][]byte, n), lens: make([]int, n), stamps: make([]int64, n), room: -1, keep: keep}
+	for i := range q.bufs {
+		q.bufs[i] = make([]byte, size)
+	}
+	return q
+}
+
+func (q *memQueue) Reserve(n int) (int, error) {
+	room := len(q.bufs)
+	if q.room >= 0 {
+		room = q.room
+	}
+	q.reserved = min(n, room)
+	return q.reserved, nil
+}
+func (q *memQueue) Buf(i int) []byte         { return q.bufs[i] }
+func (q *memQueue) SetLen(i, n int)          { q.lens[i] = n }
+func (q *memQueue) Stamp(i, _ int, at int64) { q.stamps[i] = at }
+func (q *memQueue) Publish(n int) {
+	if n > q.reserved {
+		panic("publish past the reservation")
+	}
+	if q.room >= 0 {
+		q.room -= n
+	}
+	if q.keep {
+		for i := range n {
+			q.sent = append(q.sent, append([]byte(nil), q.bufs[i][:q.lens[i]]...))
+			q.at = append(q.at, q.stamps[i])
+		}
+	}
+	q.reserved = 0
+}
+
+func (q *memQueue) Acquire(n int) (int, error) { return min(n, len(q.sent)-q.taken), nil }
+func (q *memQueue) Packet(i int) ([]byte, error) {
+	return q.sent[q.taken+i], nil
+}
+func (q *memQueue) Release(n int) { q.taken += n }
+
+// randomFrames returns n frames of f with pseudo-random content.
+func randomFrames(f *Format, n int, seed uint64) []byte {
+	var b []byte
+	for i := range n {
+		b = append(b, randomFrame(f, seed*1000+uint64(i))...)
+	}
+	return b
+}
+
+// runVirtual steps t on a virtual clock that jumps to each due time, until
+// it is done or limit packets are out, and returns the packets' stamps.
+func runVirtual(t testing.TB, tx *Transmitter, q *memQueue, batch, limit int) {
+	t.Helper()
+	now := tx.Next()
+	for sent := 0; !tx.Done() && sent < limit; {
+		n, next, err := tx.Step(q, now, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent += n
+		if n == 0 {
+			if next <= now {
+				t.Fatalf("nothing written at %d with a packet due at %d", now, next)
+			}
+			now = next
+		}
+	}
+}
+
+var (
+	fmt64x32  = Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate25}
+	fmt64x32i = Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Interlaced, Rate: Rate29_97}
+	fmt1080p  = Format{Sampling: YCbCr422, Depth: Depth10, Width: 1920, Height: 1080, Scan: Progressive, Rate: Rate59_94}
+)
+
+// One narrow stream on a virtual clock: every packet is stamped with its
+// schedule, frames carry the timestamps of their alignment points, and the
+// stream stops after Count frames.
+func TestTransmitterSchedule(t *testing.T) {
+	for _, f := range []Format{fmt64x32, fmt64x32i} {
+		frames := randomFrames(&f, 3, 1)
+		loop, err := NewFrameLoop(&f, frames)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, err := NewTransmitter(&TransmitterConfig{Streams: []TxStream{{Format: f, Frames: loop, Count: 5}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := int64(1_763_000_000_000_000_000)
+		if err := tx.Start(start, 0); err != nil {
+			t.Fatal(err)
+		}
+		n0, _ := tx.Pacer(0).Pos()
+		q := newMemQueue(4, 2048, true)
+		runVirtual(t, tx, q, 4, 1e6)
+		p := tx.Packetizer(0)
+		per := p.PacketsPerFrame()
+		if len(q.sent) != 5*per || tx.Stats(0).Frames != 5 || tx.Stats(0).Packets != uint64(5*per) || tx.Stats(0).Late != 0 {
+			t.Fatalf("%v: %d packets, stats %+v; want 5 frames of %d", f, len(q.sent), tx.Stats(0), per)
+		}
+		pc := tx.Pacer(0)
+		fields, perField := f.Scan.Fields(), p.PacketsPerField()
+		for i, pkt := range q.sent {
+			k, j := i/per, i%per
+			frame := n0 + int64(k*fields+j/perField) // the pacer counts fields
+			if want := pc.SendTime(frame, j%perField); q.at[i] != want {
+				t.Fatalf("%v: packet %d stamped %d, want %d", f, i, q.at[i], want)
+			}
+			if q.at[i] < start {
+				t.Fatalf("%v: packet %d stamped %d, before the start %d", f, i, q.at[i], start)
+			}
+			ts := binary.BigEndian.Uint32(pkt[4:])
+			// The packetizer times the second field itself, from the first
+			// plus half a frame period: at 59.94 fields per second every other
+			// field starts on a half tick, which may round either way.
+			if want := Timestamp(pc.FrameTime(frame)); ts != want && (frame%2 == 0 || ts+1 != want && ts != want+1) {
+				t.Fatalf("%v: packet %d timestamp %d, want %d", f, i, ts, want)
+			}
+			if m := pkt[1]&0x80 != 0; m != (j%perField == perField-1) {
+				t.Fatalf("%v: packet %d marker %v", f, i, m)
+			}
+		}
+		if !tx.Done() || tx.Next() != math.MaxInt64 {
+			t.Errorf("%v: not done after its frames", f)
+		}
+		if n, _, err := tx.Step(q, math.MaxInt64-1, 4); n != 0 || err != nil {
+			t.Errorf("%v: step after done: %d %v", f, n, err)
+		}
+	}
+}
+
+// Streams of different formats and rates interleave in the order their
+// packets are due, each in its own sequence, and each frame is what its
+// source gave.
+func TestTransmitterInterleave(t *testing.T) {
+	fs := []Format{fmt64x32, fmt64x32i, {Sampling: RGB, Depth: Depth8, Width: 48, Height: 16, Scan: Progressive, Rate: Rate59_94}}
+	var streams []TxStream
+	for i, f := range fs {
+		loop, err := NewFrameLoop(&f, randomFrames(&f, 2, uint64(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		streams = append(streams, TxStream{Format: f, Frames: loop, Count: 3, TP: []Sender{SenderNarrow, SenderNarrowLinear, SenderWide}[i],
+			Packetizer: &PacketizerConfig{SSRC: uint32(i)}})
+	}
+	tx, err := NewTransmitter(&TransmitterConfig{Streams: streams})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Start(5e17, 0); err != nil {
+		t.Fatal(err)
+	}
+	q := newMemQueue(16, 2048, true)
+	runVirtual(t, tx, q, 16, 1e6)
+	next := make([]uint16, len(fs))
+	total := 0
+	for i, pkt := range q.sent {
+		if i > 0 && q.at[i] < q.at[i-1] {
+			t.Fatalf("packet %d stamped %d, before packet %d (%d)", i, q.at[i], i-1, q.at[i-1])
+		}
+		s := binary.BigEndian.Uint32(pkt[8:])
+		if seq := binary.BigEndian.Uint16(pkt[2:]); seq != next[s] {
+			t.Fatalf("stream %d: sequence %d, want %d", s, seq, next[s])
+		}
+		next[s]++
+	}
+	for i := range fs {
+		total += 3 * tx.Packetizer(i).PacketsPerFrame()
+		if got := tx.Stats(i); got.Frames != 3 {
+			t.Errorf("stream %d: %+v", i, got)
+		}
+	}
+	if len(q.sent) != total {
+		t.Errorf("%d packets, want %d", len(q.sent), total)
+	}
+	// The streams' frames reassemble to their sources.
+	checkReceived(t, fs, streams, q)
+}
+
+// checkReceived pushes q's RTP packets through a Receiver, by SSRC, and
+// compares each delivered frame with the stream's source.
+func checkReceived(t *testing.T, fs []Format, streams []TxStream, q *memQueue) {
+	t.Helper()
+	got := make([][][]byte, len(fs))
+	var rs []RxStream
+	for i, f := range fs {
+		rs = append(rs, RxStream{Format: f, OnFrame: func(b []byte, st *FrameStats) {
+			if !st.Complete || !st.Marker {
+				t.Errorf("stream %d: frame %+v", i, st)
+			}
+			got[i] = append(got[i], append([]byte(nil), b...))
+		}})
+	}
+	r, err := NewReceiver(&ReceiverConfig{Streams: rs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, pkt := range q.sent {
+		r.PushRTP(int(binary.BigEndian.Uint32(pkt[8:])), pkt, q.at[i])
+	}
+	for i := range fs {
+		if len(got[i]) != 3 {
+			t.Fatalf("stream %d: %d frames", i, len(got[i]))
+		}
+		for k, b := range got[i] {
+			if string(b) != string(streams[i].Frames.Frame(uint64(k))) {
+				t.Errorf("stream %d: frame %d differs", i, k)
+			}
+		}
+	}
+}
+
+// MaxRate slows the transmitter's clock: the stamps (the caller's clock)
+// spread the packets at the capped rate, the timestamps stay.
+func TestTransmitterMaxRate(t *testing.T) {
+	f := fmt64x32
+	loop, _ := NewFrameLoop(&f, randomFrames(&f, 2, 1))
+	for _, rate := range []float64{0, 500} {
+		tx, err := NewTransmitter(&TransmitterConfig{Streams: []TxStream{{Format: f, Frames: loop, Count: 4, TP: SenderNarrowLinear}}, MaxRate: rate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		natural := tx.Rate()
+		if err := tx.Start(1e18, 0); err != nil {
+			t.Fatal(err)
+		}
+		q := newMemQueue(1, 2048, true)
+		runVirtual(t, tx, q, 1, 1e6)
+		n := len(q.sent)
+		got := float64(n-1) / (float64(q.at[n-1]-q.at[0]) / 1e9)
+		want := natural
+		if rate != 0 {
+			want = rate
+		}
+		if math.Abs(got-want)/want > 0.02 {
+			t.Errorf("MaxRate %v: %.1f packets/s, want %.1f (natural %.1f)", rate, got, want, natural)
+		}
+		// Timestamps still a frame period apart.
+		per := tx.Packetizer(0).PacketsPerFrame()
+		d := binary.BigEndian.Uint32(q.sent[per][4:]) - binary.BigEndian.Uint32(q.sent[0][4:])
+		if d != 3600 {
+			t.Errorf("MaxRate %v: frames %d ticks apart, want 3600", rate, d)
+		}
+	}
+}
+
+// A full queue holds packets back; packets written long after they were
+// due count as late.
+func TestTransmitterFullAndLate(t *testing.T) {
+	f := fmt64x32
+	loop, _ := NewFrameLoop(&f, randomFrames(&f, 2, 1))
+	tx, err := NewTransmitter(&TransmitterConfig{Streams: []TxStream{{Format: f, Frames: loop}}, Slack: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := tx.Step(newMemQueue(1, 2048, false), 0, 1); !errors.Is(err, ErrNotStarted) {
+		t.Errorf("step before start: %v", err)
+	}
+	if err := tx.Start(1e18, 0); err != nil {
+		t.Fatal(err)
+	}
+	q := newMemQueue(8, 2048, true)
+	q.room = 3
+	now := tx.Next() + int64(time.Second) // a whole second behind
+	n, next, err := tx.Step(q, now, 8)
+	if n != 3 || err != nil || next > now {
+		t.Fatalf("step into 3 free buffers: %d, next %d (now %d), %v", n, next, now, err)
+	}
+	if n, _, _ := tx.Step(q, now, 8); n != 0 {
+		t.Fatalf("step into a full queue wrote %d", n)
+	}
+	if st := tx.Stats(0); st.Late != 3 || st.Packets != 3 {
+		t.Errorf("stats %+v, want 3 late packets", st)
+	}
+	// Buffers too short for a packet are an error.
+	short := newMemQueue(2, 100, false)
+	if _, _, err := tx.Step(short, now, 2); !errors.Is(err, ErrShortBuffer) {
+		t.Errorf("short buffers: %v", err)
+	}
+}
+
+func TestTransmitterConfigErrors(t *testing.T) {
+	f := fmt64x32
+	loop, _ := NewFrameLoop(&f, randomFrames(&f, 2, 1))
+	noRate := f
+	noRate.Rate = Rate{}
+	for _, c := range []*TransmitterConfig{
+		nil,
+		{},
+		{Streams: []TxStream{{Format: noRate, Frames: loop}}},
+		{Streams: []TxStream{{Format: f}}},
+		{Streams: []TxStream{{Format: f, Frames: loop, TP: 9}}},
+		{Streams: []TxStream{{Format: f, Frames: loop}}, MaxRate: -1},
+		{Streams: []TxStream{{Format: f, Frames: loop, Packetizer: &PacketizerConfig{PayloadSize: 20}}}},
+	} {
+		if _, err := NewTransmitter(c); err == nil {
+			t.Errorf("%+v: no error", c)
+		}
+	}
+	if _, err := NewFrameLoop(&f, make([]byte, f.FrameSize()+1)); err == nil {
+		t.Error("frame loop of a partial frame: no error")
+	}
+}
+
+// Whole Ethernet frames from templates, one UDP port per stream, into
+// a Receiver that tells the streams apart by port (one fixed, one found).
+func TestTransmitterReceiverEthernet(t *testing.T) {
+	wide := fmt64x32i
+	wide.Width = 640 // rows long enough for BPM blocks
+	fs := []Format{fmt64x32, wide}
+	var streams []TxStream
+	var rs []RxStream
+	got := make([][][]byte, len(fs))
+	for i, f := range fs {
+		tmpl, err := packet.NewTemplate(&packet.TemplateConfig{
+			SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{1, 0, 0x5e, 0, 0, 1},
+			Src: netip.MustParseAddrPort("10.0.0.1:5004"), Dst: netip.AddrPortFrom(netip.MustParseAddr("239.0.0.1"), uint16(6000+i)),
+			VLAN: uint16(i * 10), PayloadType: 96, RFC4175: true, UDPChecksum: true,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pat, err := NewPattern(&f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		streams = append(streams, TxStream{Format: f, Frames: pat, Count: 4, Packetizer: &PacketizerConfig{Template: tmpl, Packing: []Packing{GPM, BPM}[i]}})
+		port := uint16(6000)
+		if i == 1 {
+			port = 0
+		}
+		rs = append(rs, RxStream{Format: f, Port: port, Frames: 3, OnFrame: func(b []byte, st *FrameStats) {
+			got[i] = append(got[i], append([]byte(nil), b...))
+		}})
+	}
+	tx, err := NewTransmitter(&TransmitterConfig{Streams: streams})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Start(1e18, 0); err != nil {
+		t.Fatal(err)
+	}
+	q := newMemQueue(32, 2048, true)
+	runVirtual(t, tx, q, 32, 1e6)
+	r, err := NewReceiver(&ReceiverConfig{Streams: rs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Push([]byte{1, 2, 3}, 0) // not a frame of any stream
+	for q.taken < len(q.sent) {
+		if _, err := r.Drain(q, 7, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !r.Done() {
+		t.Error("receiver not done after the frames it wanted")
+	}
+	for i := range fs {
+		st := r.Stats(i)
+		if len(got[i]) != 3 || st.Delivered != 3 || st.Frames != 4 || st.Lost != 0 || st.Port != uint16(6000+i) {
+			t.Errorf("stream %d: %d frames, stats %+v", i, len(got[i]), st)
+		}
+		for k, b := range got[i] {
+			if string(b) != string(streams[i].Frames.Frame(uint64(k))) {
+				t.Errorf("stream %d: frame %d differs", i, k)
+			}
+		}
+		if want := tx.Packetizer(i).PacketsPerField(); st.PacketsPerField != want {
+			t.Errorf("stream %d: %d packets per field, want %d", i, st.PacketsPerField, want)
+		}
+		if want := []Packing{GPM, BPM}[i]; st.Packing != want {
+			t.Errorf("stream %d: packing %v, want %v", i, st.Packing, want)
+		}
+	}
+	if r.Other() != 1 {
+		t.Errorf("%d other packets, want 1", r.Other())
+	}
+}
+
+func TestPattern(t *testing.T) {
+	for _, f := range allFormats() {
+		f.Width = 64 // every pgroup width divides it; keeps the test fast
+		p, err := NewPattern(&f)
+		if err != nil {
+			t.Fatalf("%v: %v", f, err)
+		}
+		a, b := p.Frame(0), p.Frame(1)
+		if len(a) != f.FrameSize() || len(b) != f.FrameSize() {
+			t.Fatalf("%v: frames of %d and %d octets", f, len(a), len(b))
+		}
+		if string(a) == string(b) {
+			t.Errorf("%v: the pattern does not move", f)
+		}
+		if string(p.Frame(p.period)) != string(a) {
+			t.Errorf("%v: frame %d is not frame 0", f, p.period)
+		}
+	}
+	// The picture is deterministic: two patterns of a format agree.
+	p1, _ := NewPattern(&fmt1080p)
+	p2, _ := NewPattern(&fmt1080p)
+	if string(p1.Frame(7)) != string(p2.Frame(7)) {
+		t.Error("two patterns of one format differ")
+	}
+}
+
+func TestParseFmtp(t *testing.T) {
+	s, err := ParseFmtp("sampling=YCbCr-4:2:2; width=1920; height=1080; depth=10; exactframerate=30000/1001; interlace; PM=2110BPM; TP=2110TPNL; MAXUDP=8960")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Format{Sampling: YCbCr422, Depth: Depth10, Width: 1920, Height: 1080, Scan: Interlaced, Rate: Rate29_97}
+	if s.Format != want || s.Packing != BPM || s.Sender != SenderNarrowLinear || s.MaxUDP != 8960 {
+		t.Errorf("got %+v", s)
+	}
+	for _, bad := range []string{
+		"",
+		"sampling=YCbCr-4:2:2; width=1920; height=1080",
+		"sampling=YCbCr-4:2:7; width=1920; height=1080; depth=10",
+		"sampling=YCbCr-4:2:2; width=1921; height=1080; depth=10",
+		"sampling=YCbCr-4:2:2; width=1920; height=1080; depth=10; exactframerate=0",
+		"sampling=YCbCr-4:2:2; width=1920; height=1080; depth=10; TP=2110TPX",
+	} {
+		if _, err := ParseFmtp(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
