@@ -1,0 +1,38 @@
+// Package interop holds nmgo's interoperability tests against the RFC 4175
+// implementations of FFmpeg and GStreamer, over UDP on the loopback
+// interface. Every test compares the frames a receiver wrote with the ones
+// the sender was given, byte for byte (sha256 and frame counts, and on a
+// mismatch the first differing frame, row and octet):
+//
+//   - TestVtxToFFmpeg, TestVtxToGStreamer: nmbench -f vtx sends, ffmpeg
+//     (reading the SDP nmbench wrote, -c:v copy) and gst-launch-1.0
+//     (udpsrc ! rtpvrawdepay ! filesink) receive.
+//   - TestGStreamerToVrx, TestFFmpegToVrx: rtpvrawpay and ffmpeg's rtp
+//     muxer send, nmbench -f vrx receives.
+//   - TestFFmpegAcceptsOurSDP: ffprobe reads nmbench's SDP as the format
+//     that was asked for.
+//   - TestPacketizerToFFmpeg and the other Packetizer, Depacketizer and
+//     MarshalledSDP tests do the same with the video package on a UDP
+//     socket in place of nmbench, to tell a fault of the package from one
+//     of the command.
+//   - TestPeersGStreamerToFFmpeg is the baseline without nmgo.
+//
+// The formats are 1080p 4:2:2 10-bit and 8-bit and 1080i59.94 4:2:2 10-bit
+// (FFmpeg's receiver only: the peers' senders and GStreamer's receiver have
+// no interlaced mode). nmgo's senders keep to 40 kpps (NMTEST_INTEROP_PPS
+// changes it), well under what ffmpeg's receiver keeps up with. A subtest
+// that fails while the kernel drops UDP datagrams for full receive buffers
+// (a receiver fell behind on a busy machine) runs once more at half the
+// rate; any other failure is final.
+//
+// The tests need ffmpeg, ffprobe and gst-launch-1.0 with the rtpvrawpay and
+// rtpvrawdepay elements (Debian: ffmpeg, gstreamer1.0-tools,
+// gstreamer1.0-plugins-base, gstreamer1.0-plugins-good), and no privilege.
+// They run only when NMTEST_INTEROP=1 is set, and then a missing tool is a
+// failure, not a skip; .ci/run installs the tools and sets it:
+//
+//	NMTEST_INTEROP=1 go test -v ./test/interop/
+//
+// Without it they skip, so go test ./... stays fast. The package has no API;
+// it is not imported by anything.
+package interop
