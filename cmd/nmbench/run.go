@@ -109,10 +109,7 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 			}
 			// One goroutine per ring, each on its own OS thread; the
 			// first error ends them all.
-			ctx, cancel := context.WithCancel(ctx)
-			defer cancel()
-			errs := make(chan error, len(ports))
-			for i, p := range ports {
+			return group(ctx, len(ports), func(ctx context.Context, i int) error {
 				// -n is the total: each ring gets its share.
 				share := *cfg
 				if cfg.count > 0 {
@@ -120,28 +117,14 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 					if uint64(i) < cfg.count%uint64(len(ports)) {
 						share.count++
 					}
-				}
-				go func() {
-					if cfg.count > 0 && share.count == 0 { // fewer packets than rings
-						errs <- nil
-						return
+					if share.count == 0 { // fewer packets than rings
+						return nil
 					}
-					runtime.LockOSThread()
-					defer runtime.UnlockOSThread()
-					err := loop(ctx, &share, p, st)
-					if err != nil {
-						cancel()
-					}
-					errs <- err
-				}()
-			}
-			var first error
-			for range ports {
-				if err := <-errs; err != nil && first == nil {
-					first = err
 				}
-			}
-			return first
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				return loop(ctx, &share, ports[i], st)
+			})
 		}
 	}
 
@@ -597,6 +580,31 @@ func rxLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
 		}
 	}
 	return nil
+}
+
+// group runs f(ctx, i) for i in [0, n), each in its own goroutine, and
+// returns the first error once all have returned; that error cancels the
+// ctx the others see.
+func group(ctx context.Context, n int, f func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			err := f(ctx, i)
+			if err != nil {
+				cancel()
+			}
+			errs <- err
+		}()
+	}
+	var first error
+	for range n {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // capture writes the n acquired slots of r to w, stamped with the time of

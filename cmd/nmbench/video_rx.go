@@ -137,25 +137,9 @@ func (r *ringBytes) Packet(i int) ([]byte, error) {
 // runRxUDP is vrx on kernel sockets: stream K on PORT+K, one socket and one
 // goroutine (with its own Receiver) per stream.
 func (vr *videoRun) runRxUDP(ctx context.Context, conns []*net.UDPConn, st *stats) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errs := make(chan error, len(conns))
-	for k, c := range conns {
-		go func() {
-			err := vr.rxSocket(ctx, k, c, st)
-			if err != nil {
-				cancel()
-			}
-			errs <- err
-		}()
-	}
-	var first error
-	for range conns {
-		if err := <-errs; err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
+	return group(ctx, len(conns), func(ctx context.Context, k int) error {
+		return vr.rxSocket(ctx, k, conns[k], st)
+	})
 }
 
 func (vr *videoRun) rxSocket(ctx context.Context, k int, c *net.UDPConn, st *stats) error {

@@ -98,7 +98,7 @@ func TestVideoVale(t *testing.T) {
 		const frames = 5
 		stop := start(t, nb, "-i", "vale41:b@conf:slots=4096", "-f", "vrx", "-fmt", fmtp,
 			"-frames", strconv.Itoa(frames), "-json", "-q", "-t", "60s")
-		txOut, err := exec.Command(nb, "-i", "vale41:a", "-f", "vtx", "-fmt", fmtp, "-tp", "N", "-R", "50000",
+		txOut, err := exec.Command(nb, "-i", "vale41:a", "-f", "vtx", "-fmt", fmtp, "-tp", "N", "-R", "20000",
 			"-frames", strconv.Itoa(frames), "-json", "-q").CombinedOutput()
 		rxOut := stop()
 		if err != nil {
