@@ -219,7 +219,7 @@ func TestUDPSeqLoopback(t *testing.T) {
 	// Find a free port by binding it, then let the receiver take it.
 	port := freeUDPPort(t)
 	rxArgs := []string{"-i", "udp:127.0.0.1:" + port, "-f", "rxseq", "-n", "20000", "-t", "20s", "-q", "-json"}
-	txArgs := []string{"-i", "udp:127.0.0.1:" + port, "-f", "txseq", "-n", "20000", "-R", "100000", "-l", "60,200", "-q"}
+	txArgs := []string{"-i", "udp:127.0.0.1:" + port, "-f", "txseq", "-n", "20000", "-R", "20000", "-l", "60,200", "-q"}
 	var rxOut bytes.Buffer
 	done := make(chan int, 1)
 	go func() { done <- cli(context.Background(), rxArgs, &rxOut, io.Discard) }()
