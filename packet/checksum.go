@@ -48,3 +48,11 @@ func fold64(s uint64) uint16 {
 	s = s>>16 + s&0xffff
 	return uint16(s)
 }
+
+// fold32 is fold64 for a sum known to fit in 32 bits (an IPv4 header's):
+// two steps instead of four on the per-packet path.
+func fold32(s uint32) uint16 {
+	s = s>>16 + s&0xffff
+	s += s >> 16
+	return uint16(s)
+}

@@ -123,17 +123,8 @@ func FuzzDecodingLayerParser(f *testing.F) {
 		c := tc.c
 		f.Add(rtpFrame(f, &c))
 	}
-	var (
-		eth     layers.Ethernet
-		dot1q   layers.Dot1Q
-		ip4     layers.IPv4
-		ip6     layers.IPv6
-		udp     UDP
-		rtp     = RTP{NextType: LayerTypeRFC4175}
-		vid     RFC4175
-		payload gopacket.Payload
-	)
-	parser := gopacket.NewDecodingLayerParser(layers.LayerTypeEthernet, &eth, &dot1q, &ip4, &ip6, &udp, &rtp, &vid, &payload)
+	ch := newChain()
+	parser, vid := ch.parser, &ch.vid
 	parser.IgnorePanic = true // a panic fails the fuzz target
 	var decoded []gopacket.LayerType
 	f.Fuzz(func(t *testing.T, data []byte) {

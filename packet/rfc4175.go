@@ -9,6 +9,12 @@ import (
 	"github.com/gopacket/gopacket/layers"
 )
 
+// Sizes of the RFC 4175 payload header's parts.
+const (
+	ExtSeqLen = 2 // extended sequence number
+	SRDLen    = 6 // one sample row data header
+)
+
 // MaxLine and MaxOffset bound the 15-bit line number and offset of an SRD
 // header.
 const (
@@ -191,13 +197,4 @@ func (r *RFC4175) SerializeTo(b gopacket.SerializeBuffer, opts gopacket.Serializ
 		s.Put(h[ExtSeqLen+SRDLen*i:])
 	}
 	return nil
-}
-
-func decodeRFC4175(data []byte, p gopacket.PacketBuilder) error {
-	r := new(RFC4175)
-	if err := r.DecodeFromBytes(data, p); err != nil {
-		return err
-	}
-	p.AddLayer(r)
-	return p.NextDecoder(gopacket.LayerTypePayload)
 }

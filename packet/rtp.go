@@ -9,14 +9,10 @@ import (
 	"github.com/gopacket/gopacket/layers"
 )
 
-// Sizes of the RTP and RFC 4175 headers.
 const (
-	RTPLen    = 12 // fixed RTP header (RFC 3550 §5.1), without CSRCs or extension
-	ExtSeqLen = 2  // RFC 4175 extended sequence number
-	SRDLen    = 6  // one RFC 4175 sample row data header
-	VLANLen   = 4  // 802.1Q tag
-	IPv6Len   = 40 // IPv6 header without extension headers
-
+	// RTPLen is the size of the fixed RTP header (RFC 3550 §5.1),
+	// without CSRCs or extension.
+	RTPLen = 12
 	// RTPVersion is the only RTP version [RTP] decodes.
 	RTPVersion = 2
 	// MaxCSRC is the most contributing sources the 4-bit CC field counts.
@@ -238,21 +234,28 @@ func (r *RTP) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeOption
 }
 
 func decodeRTP(data []byte, p gopacket.PacketBuilder) error {
-	r := new(RTP)
-	if err := r.DecodeFromBytes(data, p); err != nil {
-		return err
-	}
-	p.AddLayer(r)
-	return p.NextDecoder(gopacket.LayerTypePayload)
+	return decodeLayer(new(RTP), gopacket.LayerTypePayload, data, p)
 }
 
 func decodeRTPRFC4175(data []byte, p gopacket.PacketBuilder) error {
-	r := new(RTP)
-	if err := r.DecodeFromBytes(data, p); err != nil {
+	return decodeLayer(new(RTP), LayerTypeRFC4175, data, p)
+}
+
+func decodeRFC4175(data []byte, p gopacket.PacketBuilder) error {
+	return decodeLayer(new(RFC4175), gopacket.LayerTypePayload, data, p)
+}
+
+// decodeLayer is the gopacket.Decoder body of l: decode data into l, add it
+// to p and hand the rest to the decoder of next.
+func decodeLayer(l interface {
+	gopacket.Layer
+	gopacket.DecodingLayer
+}, next gopacket.LayerType, data []byte, p gopacket.PacketBuilder) error {
+	if err := l.DecodeFromBytes(data, p); err != nil {
 		return err
 	}
-	p.AddLayer(r)
-	return p.NextDecoder(LayerTypeRFC4175)
+	p.AddLayer(l)
+	return p.NextDecoder(next)
 }
 
 // UDP is layers.UDP for a DecodingLayerParser chain that goes on to RTP:

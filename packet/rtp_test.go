@@ -246,20 +246,32 @@ func rtpFrame(t testing.TB, c *TemplateConfig) []byte {
 	return buf[:tpl.Write(buf, 2*SRDLen+1200, &Fields{Seq: 0x0001ffff, Timestamp: 1234567, Marker: true, ID: 1})]
 }
 
+// chain is a DecodingLayerParser over Ethernet, 802.1Q, IPv4, IPv6, UDP,
+// RTP, RFC 4175 and the payload, with the layers it decodes into.
+type chain struct {
+	eth     layers.Ethernet
+	dot1q   layers.Dot1Q
+	ip4     layers.IPv4
+	ip6     layers.IPv6
+	udp     UDP
+	rtp     RTP
+	vid     RFC4175
+	payload gopacket.Payload
+	parser  *gopacket.DecodingLayerParser
+}
+
+func newChain() *chain {
+	c := &chain{rtp: RTP{NextType: LayerTypeRFC4175}}
+	c.parser = gopacket.NewDecodingLayerParser(layers.LayerTypeEthernet,
+		&c.eth, &c.dot1q, &c.ip4, &c.ip6, &c.udp, &c.rtp, &c.vid, &c.payload)
+	return c
+}
+
 // TestDecodingLayerParserChain decodes Ethernet, 802.1Q, IPv4 or IPv6, UDP,
 // RTP, RFC 4175 and the payload in one DecodeLayers, without allocating.
 func TestDecodingLayerParserChain(t *testing.T) {
-	var (
-		eth     layers.Ethernet
-		dot1q   layers.Dot1Q
-		ip4     layers.IPv4
-		ip6     layers.IPv6
-		udp     UDP
-		rtp     = RTP{NextType: LayerTypeRFC4175}
-		vid     RFC4175
-		payload gopacket.Payload
-	)
-	parser := gopacket.NewDecodingLayerParser(layers.LayerTypeEthernet, &eth, &dot1q, &ip4, &ip6, &udp, &rtp, &vid, &payload)
+	ch := newChain()
+	parser, udp, rtp, vid := ch.parser, &ch.udp, &ch.rtp, &ch.vid
 	decoded := make([]gopacket.LayerType, 0, 8)
 	for _, tc := range tplCases {
 		if !tc.c.RFC4175 {
@@ -285,8 +297,8 @@ func TestDecodingLayerParserChain(t *testing.T) {
 		}
 		if rtp.SequenceNumber != 0xffff || vid.Seq(rtp.SequenceNumber) != 0x0001ffff || !rtp.Marker || rtp.SSRC != c.SSRC ||
 			len(vid.SRDs) != 2 || vid.SRDs[0].Offset != 1440 || len(vid.Data(1)) != 720 || vid.Data(1)[0] != 480%256 ||
-			len(payload) != 1200 {
-			t.Errorf("%s: rtp %+v rfc4175 %+v", tc.name, rtp, vid)
+			len(ch.payload) != 1200 {
+			t.Errorf("%s: rtp %+v rfc4175 %+v", tc.name, *rtp, *vid)
 		}
 		if n := testing.AllocsPerRun(200, func() { _ = parser.DecodeLayers(fr, &decoded) }); n != 0 {
 			t.Errorf("%s: DecodeLayers allocates %v times", tc.name, n)

@@ -91,58 +91,29 @@ func NewTemplate(c *TemplateConfig) (*Template, error) {
 	case c.PayloadType > 127:
 		return nil, fmt.Errorf("packet: RTP payload type %d out of range 0..127", c.PayloadType)
 	}
-	ttl := c.TTL
-	if ttl == 0 {
-		ttl = 64
-	}
 	t := &Template{v6: !src.Is4(), esn: c.RFC4175}
 	t.udpSum = t.v6 || c.UDPChecksum
-
-	var ls []gopacket.SerializableLayer
-	eth := &layers.Ethernet{SrcMAC: c.SrcMAC, DstMAC: c.DstMAC}
-	ls = append(ls, eth)
-	etype := layers.EthernetTypeIPv4
-	if t.v6 {
-		etype = layers.EthernetTypeIPv6
-	}
 	t.ipOff = EthLen
 	if c.VLAN != 0 {
-		eth.EthernetType = layers.EthernetTypeDot1Q
-		ls = append(ls, &layers.Dot1Q{Priority: c.VLANPriority, VLANIdentifier: c.VLAN, Type: etype})
 		t.ipOff += VLANLen
-	} else {
-		eth.EthernetType = etype
 	}
-	var nl gopacket.NetworkLayer
+	t.udpOff = t.ipOff + IPv4Len
 	if t.v6 {
-		ip := &layers.IPv6{Version: 6, TrafficClass: c.DSCP << 2, HopLimit: ttl, NextHeader: layers.IPProtocolUDP,
-			SrcIP: src.AsSlice(), DstIP: dst.AsSlice()}
-		ls, nl = append(ls, ip), ip
 		t.udpOff = t.ipOff + IPv6Len
-	} else {
-		ip := &layers.IPv4{Version: 4, IHL: 5, TOS: c.DSCP << 2, TTL: ttl, Protocol: layers.IPProtocolUDP,
-			Flags: layers.IPv4DontFragment, SrcIP: src.AsSlice(), DstIP: dst.AsSlice()}
-		ls, nl = append(ls, ip), ip
-		t.udpOff = t.ipOff + IPv4Len
-	}
-	udp := &layers.UDP{SrcPort: layers.UDPPort(c.Src.Port()), DstPort: layers.UDPPort(c.Dst.Port())}
-	if err := udp.SetNetworkLayerForChecksum(nl); err != nil {
-		return nil, fmt.Errorf("packet: %w", err)
 	}
 	t.rtpOff = t.udpOff + UDPLen
 	t.n = t.rtpOff + RTPLen
-	ls = append(ls, udp, &RTP{Version: RTPVersion, PayloadType: c.PayloadType, SSRC: c.SSRC})
+	ls, err := headerLayers(c)
+	if err != nil {
+		return nil, err
+	}
+	ls = append(ls, &RTP{Version: RTPVersion, PayloadType: c.PayloadType, SSRC: c.SSRC})
 	if t.esn {
 		ls = append(ls, gopacket.Payload(make([]byte, ExtSeqLen)))
 		t.n += ExtSeqLen
 	}
-	buf := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
-		return nil, fmt.Errorf("packet: serialize template: %w", err)
-	}
-	// gopacket pads the Ethernet frame to MinFrame; the header ends at n.
-	if b := buf.Bytes(); copy(t.hdr[:t.n], b) != t.n || len(b) > max(t.n, MinFrame) {
-		return nil, fmt.Errorf("packet: template is %d bytes, want %d", len(b), t.n)
+	if err := serializeHeader(t.hdr[:t.n], ls...); err != nil {
+		return nil, err
 	}
 	t.fixed = t.n - t.udpOff
 	if t.v6 {
@@ -159,7 +130,7 @@ func NewTemplate(c *TemplateConfig) (*Template, error) {
 	} else {
 		clear(ip[2:6])   // total length, identification
 		clear(ip[10:12]) // header checksum
-		t.ipSum = sum16(ip)
+		t.ipSum = uint32(sum64(ip))
 	}
 	clear(h[t.udpOff+4 : t.udpOff+8]) // UDP length, checksum
 	clear(h[t.rtpOff+2 : t.rtpOff+8]) // RTP sequence, timestamp (the marker is 0)
@@ -171,9 +142,58 @@ func NewTemplate(c *TemplateConfig) (*Template, error) {
 		} else {
 			addrs = ip[12:20]
 		}
-		t.udpConst = uint64(sum16(addrs)) + uint64(layers.IPProtocolUDP) + uint64(sum16(h[t.udpOff:t.n]))
+		t.udpConst = sum64(addrs) + uint64(layers.IPProtocolUDP) + sum64(h[t.udpOff:t.n])
 	}
 	return t, nil
+}
+
+// headerLayers returns the Ethernet [802.1Q] IPv4/IPv6 UDP layers of c,
+// which the caller has checked: the UDP layer, last, is set up for its
+// checksum.
+func headerLayers(c *TemplateConfig) ([]gopacket.SerializableLayer, error) {
+	src, dst := c.Src.Addr().Unmap(), c.Dst.Addr().Unmap()
+	ttl := c.TTL
+	if ttl == 0 {
+		ttl = 64
+	}
+	eth := &layers.Ethernet{SrcMAC: c.SrcMAC, DstMAC: c.DstMAC, EthernetType: layers.EthernetTypeIPv4}
+	ls := []gopacket.SerializableLayer{eth}
+	if src.Is6() {
+		eth.EthernetType = layers.EthernetTypeIPv6
+	}
+	if c.VLAN != 0 {
+		ls = append(ls, &layers.Dot1Q{Priority: c.VLANPriority, VLANIdentifier: c.VLAN, Type: eth.EthernetType})
+		eth.EthernetType = layers.EthernetTypeDot1Q
+	}
+	var nl gopacket.NetworkLayer
+	if src.Is6() {
+		ip := &layers.IPv6{Version: 6, TrafficClass: c.DSCP << 2, HopLimit: ttl, NextHeader: layers.IPProtocolUDP,
+			SrcIP: src.AsSlice(), DstIP: dst.AsSlice()}
+		ls, nl = append(ls, ip), ip
+	} else {
+		ip := &layers.IPv4{Version: 4, IHL: 5, TOS: c.DSCP << 2, TTL: ttl, Protocol: layers.IPProtocolUDP,
+			Flags: layers.IPv4DontFragment, SrcIP: src.AsSlice(), DstIP: dst.AsSlice()}
+		ls, nl = append(ls, ip), ip
+	}
+	udp := &layers.UDP{SrcPort: layers.UDPPort(c.Src.Port()), DstPort: layers.UDPPort(c.Dst.Port())}
+	if err := udp.SetNetworkLayerForChecksum(nl); err != nil {
+		return nil, fmt.Errorf("packet: %w", err)
+	}
+	return append(ls, udp), nil
+}
+
+// serializeHeader serializes ls with gopacket (FixLengths,
+// ComputeChecksums) into hdr, which the result must fill exactly but for
+// the padding gopacket adds up to MinFrame.
+func serializeHeader(hdr []byte, ls ...gopacket.SerializableLayer) error {
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
+		return fmt.Errorf("packet: serialize header: %w", err)
+	}
+	if b := buf.Bytes(); copy(hdr, b) != len(hdr) || len(b) > max(len(hdr), MinFrame) {
+		return fmt.Errorf("packet: header is %d bytes, want %d", len(b), len(hdr))
+	}
+	return nil
 }
 
 // Len is the number of header bytes Write puts at dst[0:Len()]: Ethernet
@@ -207,7 +227,7 @@ func (t *Template) Write(dst []byte, payloadLen int, f *Fields) int {
 		tot := udpLen + IPv4Len
 		binary.BigEndian.PutUint16(ip[2:], uint16(tot))
 		binary.BigEndian.PutUint16(ip[4:], f.ID)
-		binary.BigEndian.PutUint16(ip[10:], ^fold(t.ipSum+tot+uint32(f.ID)))
+		binary.BigEndian.PutUint16(ip[10:], ^fold32(t.ipSum+tot+uint32(f.ID)))
 	}
 	u := d[t.udpOff : t.udpOff+UDPLen]
 	binary.BigEndian.PutUint16(u[4:], uint16(udpLen))

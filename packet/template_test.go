@@ -457,6 +457,17 @@ func BenchmarkPayloadSum(b *testing.B) {
 	_ = s
 }
 
+// sum1071 is the 16-bit one's-complement sum of RFC 1071 §4.1, word by
+// word with end-around carry, for an even number of bytes.
+func sum1071(b []byte) uint16 {
+	var s uint32
+	for i := 0; i+1 < len(b); i += 2 {
+		s += uint32(b[i])<<8 | uint32(b[i+1])
+		s = s&0xffff + s>>16
+	}
+	return uint16(s)
+}
+
 // TestSum64 checks the 64-bit accumulation against the 16-bit sum of
 // RFC 1071 for every length up to 200 and random contents.
 func TestSum64(t *testing.T) {
@@ -475,7 +486,7 @@ func TestSum64(t *testing.T) {
 		if n%2 == 1 {
 			even = append(bytes.Clone(b), 0)
 		}
-		if got, want := fold64(sum64(b)), fold(sum16(even)); got != want {
+		if got, want := fold64(sum64(b)), sum1071(even); got != want {
 			t.Errorf("%d bytes: sum %#04x, want %#04x", n, got, want)
 		}
 	}

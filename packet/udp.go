@@ -3,18 +3,19 @@ package packet
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 
 	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
 )
 
-// Header sizes of an untagged Ethernet/IPv4/UDP frame.
+// Header sizes of an Ethernet/IPv4/UDP frame, and of what a [Template] may
+// put in it besides.
 const (
 	EthLen     = 14
+	VLANLen    = 4 // 802.1Q tag
 	IPv4Len    = 20
+	IPv6Len    = 40 // IPv6 header without extension headers
 	UDPLen     = 8
 	UDPHdrLen  = EthLen + IPv4Len + UDPLen // 42: offset of the UDP payload
 	MinFrame   = 60                        // minimum Ethernet frame without FCS
@@ -46,25 +47,14 @@ func NewUDPTemplate(c UDPConfig) (*UDPTemplate, error) {
 	if !c.SrcIP.Is4() || !c.DstIP.Is4() {
 		return nil, errors.New("packet: UDP template needs IPv4 addresses")
 	}
-	ttl := c.TTL
-	if ttl == 0 {
-		ttl = 64
-	}
-	eth := &layers.Ethernet{SrcMAC: c.SrcMAC, DstMAC: c.DstMAC, EthernetType: layers.EthernetTypeIPv4}
-	ip := &layers.IPv4{Version: 4, IHL: 5, TTL: ttl, Protocol: layers.IPProtocolUDP, Flags: layers.IPv4DontFragment,
-		SrcIP: c.SrcIP.AsSlice(), DstIP: c.DstIP.AsSlice()}
-	udp := &layers.UDP{SrcPort: layers.UDPPort(c.SrcPort), DstPort: layers.UDPPort(c.DstPort)}
-	if err := udp.SetNetworkLayerForChecksum(ip); err != nil {
+	ls, err := headerLayers(&TemplateConfig{SrcMAC: c.SrcMAC, DstMAC: c.DstMAC, TTL: c.TTL,
+		Src: netip.AddrPortFrom(c.SrcIP, c.SrcPort), Dst: netip.AddrPortFrom(c.DstIP, c.DstPort)})
+	if err != nil {
 		return nil, err
 	}
-	buf := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
-		eth, ip, udp, gopacket.Payload(nil)); err != nil {
-		return nil, fmt.Errorf("packet: serialize UDP template: %w", err)
-	}
 	t := &UDPTemplate{}
-	if copy(t.hdr[:], buf.Bytes()) != UDPHdrLen {
-		return nil, fmt.Errorf("packet: template is %d bytes, want %d", len(buf.Bytes()), UDPHdrLen)
+	if err := serializeHeader(t.hdr[:], append(ls, gopacket.Payload(nil))...); err != nil {
+		return nil, err
 	}
 	binary.BigEndian.PutUint16(t.hdr[UDPHdrLen-2:], 0) // no UDP checksum
 	// Sum the IPv4 header without the fields Write patches.
@@ -72,7 +62,7 @@ func NewUDPTemplate(c UDPConfig) (*UDPTemplate, error) {
 	copy(h[:], t.hdr[EthLen:EthLen+IPv4Len])
 	clear(h[2:6])   // total length, id
 	clear(h[10:20]) // checksum, addresses
-	t.csum = sum16(h[:])
+	t.csum = uint32(sum64(h[:]))
 	return t, nil
 }
 
@@ -97,24 +87,10 @@ func (t *UDPTemplate) Write(dst []byte, frameLen int, src, dstIP [4]byte, sport,
 	s := t.csum + uint32(ipLen) + uint32(id) +
 		uint32(binary.BigEndian.Uint16(src[0:])) + uint32(binary.BigEndian.Uint16(src[2:])) +
 		uint32(binary.BigEndian.Uint16(dstIP[0:])) + uint32(binary.BigEndian.Uint16(dstIP[2:]))
-	binary.BigEndian.PutUint16(ip[10:], ^fold(s))
+	binary.BigEndian.PutUint16(ip[10:], ^fold32(s))
 	udp := dst[EthLen+IPv4Len : UDPHdrLen]
 	binary.BigEndian.PutUint16(udp[0:], sport)
 	binary.BigEndian.PutUint16(udp[2:], dport)
 	binary.BigEndian.PutUint16(udp[4:], ipLen-IPv4Len)
 	return frameLen
-}
-
-func sum16(b []byte) uint32 {
-	var s uint32
-	for i := 0; i+1 < len(b); i += 2 {
-		s += uint32(b[i])<<8 | uint32(b[i+1])
-	}
-	return s
-}
-
-func fold(s uint32) uint16 {
-	s = s>>16 + s&0xffff
-	s += s >> 16
-	return uint16(s)
 }
