@@ -252,6 +252,15 @@ type convPlan struct {
 	bits     uint
 }
 
+// rowBase returns where each sample of the first pgroup of the pgroup row
+// starting at line y0 goes in its plane.
+func (c *convPlan) rowBase(y0 int) (base [16]int) {
+	for k := range c.n {
+		base[k] = c.planeOff[c.plane[k]] + (y0>>c.ys[k])*c.stride[c.plane[k]] + c.rel[k]
+	}
+	return base
+}
+
 func newConvPlan(f *Format, p PixelFormat) (c convPlan) {
 	pi := &pixFmts[p]
 	_, slots := f.Sampling.family()
@@ -305,11 +314,7 @@ func unpackGeneric(dst []byte, p PixelFormat, src []byte, f *Format) {
 	var vals [16]uint16
 	mask := uint64(1)<<c.bits - 1
 	for row := 0; row < f.Height/pg.Height; row++ {
-		var base [16]int
-		y0 := row * pg.Height
-		for k := range c.n {
-			base[k] = c.planeOff[c.plane[k]] + (y0>>c.ys[k])*c.stride[c.plane[k]] + c.rel[k]
-		}
+		base := c.rowBase(row * pg.Height)
 		s := src[row*f.RowBytes() : (row+1)*f.RowBytes()]
 		for g := range groups {
 			// Read the pgroup's samples, big-endian bit packed.
@@ -362,11 +367,7 @@ func packGeneric(dst []byte, f *Format, src []byte, p PixelFormat) {
 	groups := f.Width / pg.Width
 	mask := uint64(1)<<c.bits - 1
 	for row := 0; row < f.Height/pg.Height; row++ {
-		var base [16]int
-		y0 := row * pg.Height
-		for k := range c.n {
-			base[k] = c.planeOff[c.plane[k]] + (y0>>c.ys[k])*c.stride[c.plane[k]] + c.rel[k]
-		}
+		base := c.rowBase(row * pg.Height)
 		d := dst[row*f.RowBytes() : (row+1)*f.RowBytes()]
 		for g := range groups {
 			var acc uint64

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
+
+	"github.com/nmgo/nmgo/packet"
 )
 
 // DepacketizerConfig configures a [Depacketizer]. A nil config means no
@@ -142,12 +144,12 @@ func (d *Depacketizer) Stats() Stats { return d.stats }
 // ends. pkt is not retained. Push does not allocate.
 func (d *Depacketizer) Push(pkt []byte) {
 	d.stats.Packets++
-	if len(pkt) < 12 || pkt[0]>>6 != 2 {
+	if len(pkt) < packet.RTPLen || pkt[0]>>6 != packet.RTPVersion {
 		d.stats.Malformed++
 		return
 	}
 	// RTP header: CSRCs, extension, padding.
-	hl := 12 + 4*int(pkt[0]&0x0f)
+	hl := packet.RTPLen + 4*int(pkt[0]&0x0f)
 	if pkt[0]&0x10 != 0 {
 		if len(pkt) < hl+4 {
 			d.stats.Malformed++
@@ -159,7 +161,7 @@ func (d *Depacketizer) Push(pkt []byte) {
 	if pkt[0]&0x20 != 0 {
 		end -= int(pkt[len(pkt)-1])
 	}
-	if hl+2+6 > end {
+	if hl+packet.ExtSeqLen+packet.SRDLen > end {
 		d.stats.Malformed++
 		return
 	}
@@ -170,20 +172,20 @@ func (d *Depacketizer) Push(pkt []byte) {
 	marker := pkt[1]&0x80 != 0
 	seq16 := binary.BigEndian.Uint16(pkt[2:])
 	ts := binary.BigEndian.Uint32(pkt[4:])
-	payload := pkt[hl+2 : end] // after the extended sequence number
+	payload := pkt[hl+packet.ExtSeqLen : end] // after the extended sequence number
 
 	// Walk the SRD headers before touching any state; they are read again
 	// from the packet below.
 	hdrs := payload
 	n := 0
 	for {
-		if len(payload) < 6 || n == maxSRDParse {
+		if len(payload) < packet.SRDLen || n == maxSRDParse {
 			d.stats.Malformed++
 			return
 		}
 		n++
 		c := payload[4] & 0x80
-		payload = payload[6:]
+		payload = payload[packet.SRDLen:]
 		if c == 0 {
 			break
 		}
@@ -232,12 +234,12 @@ func (d *Depacketizer) Push(pkt []byte) {
 
 	// Sample data.
 	for i := range n {
-		h := hdrs[6*i : 6*i+6]
-		length := int(binary.BigEndian.Uint16(h))
-		lw := binary.BigEndian.Uint16(h[2:])
-		f := int(lw >> 15)
-		line := int(lw & 0x7fff)
-		off := int(binary.BigEndian.Uint16(h[4:]) & 0x7fff)
+		h := packet.ReadSRD(hdrs[packet.SRDLen*i:])
+		length, line, off := int(h.Length), int(h.Line), int(h.Offset)
+		f := 0
+		if h.Field {
+			f = 1
+		}
 		if length > len(payload) {
 			d.st.BadRows += n - i
 			d.stats.BadRows += uint64(n - i)

@@ -9,9 +9,11 @@ type PacerConfig struct {
 	// (j - Lead) × TRS. A receiver's VRX then holds about Lead packets,
 	// and a packet may leave up to Lead × TRS late before VRX underflows.
 	// Zero means the default, as MTL sets its "vrx" (st2110.md 3.4): for N
-	// and NL, VRXFull - 4 - (Burst - 1); for W, 0.8 × the packets in
-	// TROffset or 0.8 × VRXFull, whichever is fewer. Negative means none:
-	// every packet at its ideal read time.
+	// and NL, VRXFull - 4 - (Burst - 1), or the packets in TROffset if
+	// fewer (few-packet frames of small formats have a TRS too long for
+	// more); for W, 0.8 × the packets in TROffset or 0.8 × VRXFull,
+	// whichever is fewer. Negative means none: every packet at its ideal
+	// read time.
 	Lead int
 
 	// Burst is how many packets go together, at the send time of the
@@ -76,6 +78,7 @@ func NewPacer(p Params, c *PacerConfig) (*Pacer, error) {
 		if pc.lead < 0 {
 			return nil, fmt.Errorf("video: pacer: burst of %d leaves no lead under VRX_FULL %d", pc.burst, p.VRXFull)
 		}
+		pc.lead = int(min(int64(pc.lead), p.g.tro/pc.trs))
 	}
 	if pc.lead+pc.burst-1 > p.VRXFull {
 		return nil, fmt.Errorf("video: pacer: lead %d and burst %d overflow VRX_FULL %d of %v", pc.lead, pc.burst, p.VRXFull, p.Sender)

@@ -98,7 +98,6 @@ const (
 // [Packetizer.Next], written straight into the caller's buffer. It is not
 // safe for concurrent use; run one per stream (they share nothing).
 type Packetizer struct {
-	f        Format
 	pg       Pgroup
 	rowBytes int
 	rows     int // per field
@@ -115,6 +114,8 @@ type Packetizer struct {
 	pt     uint8
 	ssrc   uint32
 	seq    uint32
+
+	half int64 // interlaced: half a frame period in ns, rounded, the second field's offset
 
 	frame []byte
 	ts    [2]uint32
@@ -138,12 +139,16 @@ func NewPacketizer(f *Format, c *PacketizerConfig) (*Packetizer, error) {
 		c = &PacketizerConfig{}
 	}
 	p := &Packetizer{
-		f: *f, pg: f.Pgroup(), rowBytes: f.RowBytes(), rows: f.Rows(), fields: f.Scan.Fields(),
+		pg: f.Pgroup(), rowBytes: f.RowBytes(), rows: f.Rows(), fields: f.Scan.Fields(),
 		tmpl: c.Template, hdrLen: rtpHeaders, pt: c.PayloadType, ssrc: c.SSRC, seq: c.Seq,
 	}
 	p.sizeM = ^uint64(0)/uint64(p.pg.Size) + 1
 	if f.Scan == Interlaced && f.Rate.IsZero() {
 		return nil, errors.New("video: interlaced video needs a frame rate to timestamp its second field")
+	}
+	if f.Scan == Interlaced {
+		r := f.Rate
+		p.half = int64((uint64(1e9)*uint64(r.Den) + uint64(r.Num)) / (2 * uint64(r.Num)))
 	}
 	if p.pt == 0 {
 		p.pt = 96
@@ -267,10 +272,8 @@ func (p *Packetizer) Frame(frame []byte, tai int64) error {
 	p.frame = frame
 	p.ts[0] = Timestamp(tai)
 	p.ts[1] = p.ts[0]
-	if p.f.Scan == Interlaced {
-		r := p.f.Rate
-		half := int64((uint64(1e9)*uint64(r.Den) + uint64(r.Num)) / (2 * uint64(r.Num)))
-		p.ts[1] = Timestamp(tai + half)
+	if p.half != 0 {
+		p.ts[1] = Timestamp(tai + p.half)
 	}
 	p.fld, p.row, p.col, p.sent = 0, 0, 0, 0
 	return nil
@@ -299,11 +302,7 @@ func (p *Packetizer) Next(dst []byte) (int, error) {
 	out := dst[p.hdrLen+n*packet.SRDLen : total]
 	for i := range n {
 		sg := &s[i]
-		line := sg.row * p.pg.Height
-		off := p.pgroups(sg.col) * p.pg.Width
-		binary.BigEndian.PutUint16(hdr[0:], uint16(sg.n))
-		binary.BigEndian.PutUint16(hdr[2:], uint16(line)|boolBit(field))
-		binary.BigEndian.PutUint16(hdr[4:], uint16(off)|boolBit(i < n-1))
+		packet.PutSRD(hdr, uint16(sg.n), field, uint16(sg.row*p.pg.Height), i < n-1, uint16(p.pgroups(sg.col)*p.pg.Width))
 		hdr = hdr[packet.SRDLen:]
 		src := (sg.row*p.fields+p.fld)*p.rowBytes + sg.col
 		out = out[copy(out, p.frame[src:src+sg.n]):]
@@ -315,7 +314,10 @@ func (p *Packetizer) Next(dst []byte) (int, error) {
 	} else {
 		h := dst[:rtpHeaders]
 		h[0] = 0x80
-		h[1] = p.pt | byte(boolBit(marker)>>8)
+		h[1] = p.pt
+		if marker {
+			h[1] |= 0x80
+		}
 		binary.BigEndian.PutUint16(h[2:], uint16(p.seq))
 		binary.BigEndian.PutUint32(h[4:], ts)
 		binary.BigEndian.PutUint32(h[8:], p.ssrc)
@@ -341,13 +343,6 @@ func (p *Packetizer) pgroups(col int) int {
 	}
 	q, _ := bits.Mul64(p.sizeM, uint64(col))
 	return int(q)
-}
-
-func boolBit(b bool) uint16 {
-	if b {
-		return 0x8000
-	}
-	return 0
 }
 
 // Remaining returns the packets of the current frame not yet written.

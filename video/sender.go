@@ -166,7 +166,7 @@ func NewTransmitter(c *TransmitterConfig) (*Transmitter, error) {
 		if err != nil {
 			return nil, fmt.Errorf("video: stream %d: %w", i, err)
 		}
-		pacer, err := newPacer(params, sc.Pacing)
+		pacer, err := NewPacer(params, sc.Pacing)
 		if err != nil {
 			return nil, fmt.Errorf("video: stream %d: %w", i, err)
 		}
@@ -182,21 +182,6 @@ func NewTransmitter(c *TransmitterConfig) (*Transmitter, error) {
 		t.scale = c.MaxRate / t.rate
 	}
 	return t, nil
-}
-
-// newPacer returns a pacer for p. With the default configuration (c nil)
-// it clamps the lead to the packets that fit in TROffset, as few-packet
-// frames (small formats) have a TRS too long for the default lead.
-func newPacer(p Params, c *PacerConfig) (*Pacer, error) {
-	pc, err := NewPacer(p, c)
-	if err == nil || c != nil || p.TRS <= 0 {
-		return pc, err
-	}
-	lead := int(p.TROffset / p.TRS)
-	if lead < 1 {
-		lead = -1 // none
-	}
-	return NewPacer(p, &PacerConfig{Lead: lead})
 }
 
 // Rate returns the packets per second the streams' schedules add up to,
