@@ -53,9 +53,7 @@ type Port struct {
 	// direction's errno slot is written only by the goroutine driving it.
 	txSyncFn, rxSyncFn func(uintptr)
 	txWaitFn, rxWaitFn func(uintptr) bool
-	rxPollFn           func(uintptr)
-	rxPollMs           int
-	rxPoll, txPoll     pollState // poll(2) waits, one per direction
+	rxPoll, txPoll     pollState // poll(2) waits, one per direction; PollRx uses rxPoll
 	threadWait         bool      // Config.ThreadWait: waits use poll(2), no netpoller
 	txErrno, rxErrno   syscall.Errno
 	txWaitErr          syscall.Errno
@@ -160,7 +158,6 @@ func Open(name string, cfg *Config) (*Port, error) {
 	p.rxSyncFn = p.rxSyncCB
 	p.txWaitFn = p.txWaitCB
 	p.rxWaitFn = p.rxWaitCB
-	p.rxPollFn = p.rxPollCB
 	p.rxPoll.init(p, p.rxWaitFn, pollIn)
 	p.txPoll.init(p, p.txWaitFn, pollOut)
 	p.cleanup = runtime.AddCleanup(p, (*region).release, rg)
@@ -615,15 +612,15 @@ func (p *Port) PollRx(timeout time.Duration) error {
 			}
 			ms = int(min(left+time.Millisecond-1, pollSlice) / time.Millisecond)
 		}
-		p.rxPollMs = ms
-		if err := p.rc.Control(p.rxPollFn); err != nil {
+		p.rxPoll.ms = ms
+		if err := p.rc.Control(p.rxPoll.pollFn); err != nil {
 			return p.ctlErr(err)
 		}
 		if p.closed.Load() {
 			return ErrClosed
 		}
-		if p.rxWaitErr != 0 {
-			return p.syncErr("poll rx", p.rxWaitErr)
+		if p.rxPoll.err != 0 {
+			return p.syncErr("poll rx", p.rxPoll.err)
 		}
 		if ms == 0 || p.rxReady() {
 			return nil
@@ -636,14 +633,6 @@ func (p *Port) PollRx(timeout time.Duration) error {
 
 // pollSlice bounds one poll(2) in PollRx, so that Close is noticed.
 const pollSlice = 20 * time.Millisecond
-
-func (p *Port) rxPollCB(fd uintptr) {
-	if !p.enter() {
-		return
-	}
-	p.rxWaitErr = pollOne(fd, pollIn, p.rxPollMs)
-	p.exit()
-}
 
 func (p *Port) wait(deadline *atomic.Int64, fn func(uintptr) bool, errno *syscall.Errno, op string, ev int16) error {
 	for {

@@ -24,7 +24,6 @@ func pollOne(fd uintptr, events int16, ms int) syscall.Errno { return syscall.EI
 const (
 	pollIn  = 0x1
 	pollOut = 0x4
-	pollErr = 0x8
 )
 
 var (

@@ -77,7 +77,6 @@ func pollOne(fd uintptr, events int16, ms int) syscall.Errno {
 const (
 	pollIn  = unix.POLLIN
 	pollOut = unix.POLLOUT
-	pollErr = unix.POLLERR | unix.POLLNVAL
 )
 
 var (

@@ -48,11 +48,7 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 		}
 		work = func(ctx context.Context, st *stats) error { return udpRun(ctx, cfg, st) }
 	} else {
-		// Every loop owns its port and its OS thread, so waits block the
-		// thread in poll(2) and the fd stays out of epoll (see
-		// nmsys.Config.ThreadWait): no wake-up of another thread per
-		// delivered batch.
-		pc := &nmsys.Config{ThreadWait: true}
+		var pc nmsys.Config
 		switch {
 		case cfg.fn == "ping" || cfg.fn == "pong":
 			pc.NoTxPoll = true
@@ -62,34 +58,22 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 			pc.RxOnly, pc.NoTxPoll = true, true
 		}
 		var ports []*nmsys.Port
-		defer func() {
-			for _, p := range ports {
-				p.Close()
-			}
-		}()
 		for i := range cfg.parallel {
-			c := *pc
+			c := pc
 			if cfg.parallel > 1 {
 				c.Mode, c.RingID = nmsys.ModeOneNIC, i
 			}
-			port, err := nmsys.Open(cfg.port, &c)
+			port, closePort, err := openPort(ctx, cfg.port, &c)
 			if err != nil {
 				return report{}, err
 			}
+			defer closePort()
 			ports = append(ports, port)
 			if max := port.Info().BufSize; cfg.lens.max() > max {
 				return report{}, fmt.Errorf("-l %s: frames longer than the port's %d-byte buffers are not supported", cfg.lens, max)
 			}
-			// A cancelled run wakes a blocked wait through a past deadline.
-			stop := context.AfterFunc(ctx, func() { port.SetDeadline(time.Unix(1, 0)) })
-			defer stop()
 		}
-		if cfg.wait > 0 {
-			select {
-			case <-time.After(cfg.wait):
-			case <-ctx.Done():
-			}
-		}
+		waitLink(ctx, cfg.wait)
 		loop := func(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error {
 			switch {
 			case cfg.fn == "ping":
@@ -424,7 +408,12 @@ func txLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
 			return err
 		}
 	}
-	// Let the last packets leave before the port closes.
+	return drainTx(port, rs...)
+}
+
+// drainTx lets the last packets of rs leave before port closes, syncing
+// for at most a second.
+func drainTx(port *nmsys.Port, rs ...*rings.TxRing) error {
 	deadline := time.Now().Add(time.Second)
 	for time.Now().Before(deadline) {
 		pending := 0
@@ -520,12 +509,30 @@ func (c *batchCounts) drain(r *rings.RxRing, n int, check bool, win *seqWindow) 
 			return err
 		}
 		c.bytes += uint64(len(pkt))
-		if check && len(pkt) >= packet.UDPHdrLen+4 {
-			l, d, o := win.add(binary.BigEndian.Uint32(pkt[packet.UDPHdrLen:]))
-			c.lost, c.dup, c.reord = c.lost+l, c.dup+d, c.reord+o
+		if len(pkt) >= packet.UDPHdrLen+4 {
+			c.seq(win, binary.BigEndian.Uint32(pkt[packet.UDPHdrLen:]))
 		}
 	}
 	return nil
+}
+
+// seq counts sequence number s against win.
+func (c *batchCounts) seq(win *seqWindow, s uint32) {
+	l, d, o := win.add(s)
+	c.lost, c.dup, c.reord = c.lost+l, c.dup+d, c.reord+o
+}
+
+// publish adds the counts of a batch of n packets to st; check says
+// whether sequence numbers were counted.
+func (c *batchCounts) publish(st *stats, n int, check bool) {
+	st.packets.Add(uint64(n))
+	st.bytes.Add(c.bytes)
+	st.batches.Add(1)
+	if check {
+		st.lost.Add(uint64(c.lost))
+		st.dup.Add(c.dup)
+		st.reordered.Add(c.reord)
+	}
 }
 
 func rxLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error {
@@ -558,17 +565,9 @@ func rxLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
 				}
 			}
 			r.Release(n)
-			bytes, lost, dup, reord := c.bytes, c.lost, c.dup, c.reord
 			if n > 0 {
 				total += n
-				st.packets.Add(uint64(n))
-				st.bytes.Add(bytes)
-				st.batches.Add(1)
-				if check {
-					st.lost.Add(uint64(lost))
-					st.dup.Add(dup)
-					st.reordered.Add(reord)
-				}
+				c.publish(st, n, check)
 			}
 			if total == want {
 				break
@@ -580,6 +579,33 @@ func rxLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
 		}
 	}
 	return nil
+}
+
+// openPort opens the netmap port name for a loop that owns the port and its
+// OS thread, so waits block the thread in poll(2) and the fd stays out of
+// epoll (Config.ThreadWait): no wake-up of another thread per delivered
+// batch. A cancelled ctx wakes a blocked wait through a past deadline.
+// closePort undoes both.
+func openPort(ctx context.Context, name string, c *nmsys.Config) (_ *nmsys.Port, closePort func() error, _ error) {
+	c.ThreadWait = true
+	port, err := nmsys.Open(name, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { port.SetDeadline(time.Unix(1, 0)) })
+	return port, func() error { stop(); return port.Close() }, nil
+}
+
+// waitLink gives a freshly opened NIC d (-w) to bring its link up, or
+// less if ctx ends first.
+func waitLink(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+	}
 }
 
 // group runs f(ctx, i) for i in [0, n), each in its own goroutine, and

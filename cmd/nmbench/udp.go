@@ -140,19 +140,11 @@ func udpRx(ctx context.Context, cfg *config, c *net.UDPConn, st *stats) error {
 			m := &msgs[i]
 			c.bytes += uint64(m.N + packet.UDPHdrLen)
 			if check && m.N >= 4 {
-				l, d, o := win.add(binary.BigEndian.Uint32(m.Buffers[0]))
-				c.lost, c.dup, c.reord = c.lost+l, c.dup+d, c.reord+o
+				c.seq(&win, binary.BigEndian.Uint32(m.Buffers[0]))
 			}
 		}
 		got += uint64(n)
-		st.packets.Add(uint64(n))
-		st.bytes.Add(c.bytes)
-		st.batches.Add(1)
-		if check {
-			st.lost.Add(uint64(c.lost))
-			st.dup.Add(c.dup)
-			st.reordered.Add(c.reord)
-		}
+		c.publish(st, n, check)
 	}
 	return nil
 }

@@ -68,22 +68,15 @@ func (vr *videoRun) close() error {
 	return first
 }
 
-// openPort opens a netmap port for the video functions, on its own OS
-// thread's terms (see run), and waits for the link as -w says.
+// openPort opens the run's netmap port (see openPort) and waits for the
+// link as -w says.
 func (vr *videoRun) openPort(ctx context.Context, c *nmsys.Config) (*nmsys.Port, error) {
-	c.ThreadWait = true
-	port, err := nmsys.Open(vr.cfg.port, c)
+	port, closePort, err := openPort(ctx, vr.cfg.port, c)
 	if err != nil {
 		return nil, err
 	}
-	stop := context.AfterFunc(ctx, func() { port.SetDeadline(time.Unix(1, 0)) })
-	vr.closers = append(vr.closers, func() error { stop(); return port.Close() })
-	if vr.cfg.wait > 0 {
-		select {
-		case <-time.After(vr.cfg.wait):
-		case <-ctx.Done():
-		}
-	}
+	vr.closers = append(vr.closers, closePort)
+	waitLink(ctx, vr.cfg.wait)
 	return port, nil
 }
 

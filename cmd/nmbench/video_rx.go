@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"strconv"
-	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -75,15 +74,11 @@ func (vr *videoRun) rxStreams(ks []int) []video.RxStream {
 	return out
 }
 
-// vrxSpinSyncs is how many empty RX syncs vrx issues before it sleeps in
-// PollRx (the same policy as rxLoop's idler, kept apart from it).
-const vrxSpinSyncs = 256
-
 // runRxRing is vrx on a netmap port: every RX ring drained into one
 // Receiver per batch, each batch stamped with the time it was read.
 func (vr *videoRun) runRxRing(ctx context.Context, port *nmsys.Port, st *stats) error {
 	r := vr.rx[0].r
-	empty := 0
+	var idle idler
 	for ctx.Err() == nil && !r.Done() {
 		got := 0
 		at := taiNow()
@@ -102,20 +97,8 @@ func (vr *videoRun) runRxRing(ctx context.Context, port *nmsys.Port, st *stats) 
 		}
 		if got > 0 {
 			vr.publishRx(0)
-			empty = 0
-			if err := port.RxSync(); err != nil {
-				return err
-			}
-			continue
 		}
-		if empty++; empty < vrxSpinSyncs {
-			if err := port.RxSync(); err != nil {
-				return err
-			}
-			continue
-		}
-		empty = 0
-		if err := waitErr(ctx, port.PollRx(20*time.Millisecond)); err != nil {
+		if err := idle.next(ctx, port, got > 0); err != nil {
 			return stopOK(err)
 		}
 	}

@@ -406,6 +406,20 @@ func TestVideoPcapHeadersOnly(t *testing.T) {
 // and returns the number of packets.
 func rewritePcap(t *testing.T, in, out string, snap int) int {
 	t.Helper()
+	return copyPcap(t, in, out, func(bw io.Writer) (func(gopacket.CaptureInfo, []byte) error, func() error) {
+		w, err := packet.NewPcapWriter(bw, snap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return func(ci gopacket.CaptureInfo, data []byte) error { return w.WritePacket(ci.Timestamp, data) }, nil
+	})
+}
+
+// copyPcap hands every packet of the pcap file in to the writer that
+// newWriter sets up on a buffered out, flushes the writer (if flush is
+// set) and the buffer, and returns the number of packets.
+func copyPcap(t *testing.T, in, out string, newWriter func(io.Writer) (write func(gopacket.CaptureInfo, []byte) error, flush func() error)) int {
+	t.Helper()
 	f, err := os.Open(in)
 	if err != nil {
 		t.Fatal(err)
@@ -421,10 +435,7 @@ func rewritePcap(t *testing.T, in, out string, snap int) int {
 	}
 	defer o.Close()
 	bw := bufio.NewWriter(o)
-	w, err := packet.NewPcapWriter(bw, snap)
-	if err != nil {
-		t.Fatal(err)
-	}
+	write, flush := newWriter(bw)
 	n := 0
 	for ; ; n++ {
 		data, ci, err := r.ReadPacketData()
@@ -434,7 +445,12 @@ func rewritePcap(t *testing.T, in, out string, snap int) int {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := w.WritePacket(ci.Timestamp, data); err != nil {
+		if err := write(ci, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if flush != nil {
+		if err := flush(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -605,57 +621,29 @@ func TestVideoPcapFormats(t *testing.T) {
 // moved by shift.
 func convertPcap(t *testing.T, in, out string, ng bool, link layers.LinkType, frame func([]byte) []byte, shift time.Duration) {
 	t.Helper()
-	f, err := os.Open(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewReader(bufio.NewReader(f))
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer o.Close()
-	bw := bufio.NewWriter(o)
-	var write func(gopacket.CaptureInfo, []byte) error
-	var flush func() error
-	if ng {
-		w, err := pcapgo.NewNgWriter(bw, link)
-		if err != nil {
-			t.Fatal(err)
+	copyPcap(t, in, out, func(bw io.Writer) (func(gopacket.CaptureInfo, []byte) error, func() error) {
+		var write func(gopacket.CaptureInfo, []byte) error
+		var flush func() error
+		if ng {
+			w, err := pcapgo.NewNgWriter(bw, link)
+			if err != nil {
+				t.Fatal(err)
+			}
+			write, flush = w.WritePacket, w.Flush
+		} else {
+			w := pcapgo.NewWriterNanos(bw)
+			if err := w.WriteFileHeader(65535, link); err != nil {
+				t.Fatal(err)
+			}
+			write = w.WritePacket
 		}
-		write, flush = w.WritePacket, w.Flush
-	} else {
-		w := pcapgo.NewWriterNanos(bw)
-		if err := w.WriteFileHeader(65535, link); err != nil {
-			t.Fatal(err)
-		}
-		write, flush = w.WritePacket, func() error { return nil }
-	}
-	for {
-		data, ci, err := r.ReadPacketData()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if frame != nil {
-			data = frame(data)
-		}
-		ci.Timestamp = ci.Timestamp.Add(shift)
-		ci.CaptureLength, ci.Length = len(data), len(data)
-		if err := write(ci, data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := flush(); err != nil {
-		t.Fatal(err)
-	}
-	if err := bw.Flush(); err != nil {
-		t.Fatal(err)
-	}
+		return func(ci gopacket.CaptureInfo, data []byte) error {
+			if frame != nil {
+				data = frame(data)
+			}
+			ci.Timestamp = ci.Timestamp.Add(shift)
+			ci.CaptureLength, ci.Length = len(data), len(data)
+			return write(ci, data)
+		}, flush
+	})
 }

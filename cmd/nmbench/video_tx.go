@@ -217,16 +217,7 @@ func (r *ringSink) wait(ctx context.Context) error {
 }
 
 // close lets the last packets leave before the port closes.
-func (r *ringSink) close() error {
-	deadline := time.Now().Add(time.Second)
-	for r.InFlight() > 0 && time.Now().Before(deadline) {
-		if err := r.port.TxSync(); err != nil {
-			return err
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
-	return nil
-}
+func (r *ringSink) close() error { return drainTx(r.port, r.TxRing) }
 
 // udpSink sends each stream's RTP packets to its address through one UDP
 // socket, a batch per sendmmsg.
