@@ -73,6 +73,12 @@ func TestZeroAllocs(t *testing.T) {
 			tx.Publish(n)
 			k.refill(to)
 		}},
+		{"TxRing.Reserve/SetLens/Publish", func() {
+			n, _ := tx.Reserve(64)
+			tx.SetLens(n, len(pkt))
+			tx.Publish(n)
+			k.refill(to)
+		}},
 		{"TxRing.WritePacket/SetFlags", func() {
 			n, _ := tx.Reserve(64)
 			i := 0

@@ -14,7 +14,7 @@
 // are published once per batch (two atomic stores). num_slots may be any
 // value; cursors advance by compare, never by mask.
 //
-//	TX: n, err := tx.Reserve(max)   fill slots 0..n-1 (Buf+SetLen, WritePacket, Swap)
+//	TX: n, err := tx.Reserve(max)   fill slots 0..n-1 (Buf+SetLen, SetLens, WritePacket, Swap)
 //	    tx.Publish(n)               then the port's TxSync
 //	RX: n, err := rx.View(pkts)     pkts[:n] alias the received packets
 //	    (or rx.Acquire(max)         and Packet, ReadPacket, Swap on slots 0..n-1)

@@ -890,3 +890,87 @@ func TestExtraBufsCorrupt(t *testing.T) {
 		}
 	})
 }
+
+// TestSetLens checks that SetLens writes the length of exactly the first n
+// reserved slots, across the ring's wrap, clears NS_MOREFRAG, keeps the
+// other flags, and that the frames go out with those lengths.
+func TestSetLens(t *testing.T) {
+	const slots, bs = 7, 64
+	r := region(t, &heapmem.Config{TxSlots: slots, RxSlots: 16, BufSize: bs})
+	if err := r.Connect(0, r, 0, heapmem.Copy); err != nil {
+		t.Fatal(err)
+	}
+	to := r.TxRingOff(0)
+	tx, rx := txRing(t, r, 0), rxRing(t, r, 0)
+	// Move head to slot 4 so that the next reservation wraps.
+	n, err := tx.Reserve(4)
+	if n != 4 || err != nil {
+		t.Fatal(n, err)
+	}
+	tx.SetLens(n, 10)
+	tx.Publish(n)
+	if err := r.TxSync(0); err != nil {
+		t.Fatal(err)
+	}
+	if n, err = tx.Reserve(slots); n != slots-1 || err != nil {
+		t.Fatalf("Reserve after a sync: %d, %v; want %d", n, err, slots-1)
+	}
+	for s := range slots {
+		r.SetLen(to, s, 999)
+		r.SetFlags(to, s, abi.NS_MOREFRAG|abi.NS_REPORT)
+	}
+	const k = 5 // slots 4, 5, 6, 0, 1; slot 2 is reserved but not set
+	tx.SetLens(k, bs)
+	for i := range slots {
+		s := (4 + i) % slots
+		ln := r.U16(heapmem.SlotOff(to, s) + abi.SlotLen)
+		fl := r.U16(heapmem.SlotOff(to, s) + abi.SlotFlags)
+		want, wantFl := uint16(bs), uint16(abi.NS_REPORT)
+		if i >= k {
+			want, wantFl = 999, abi.NS_MOREFRAG|abi.NS_REPORT
+		}
+		if ln != want || fl != wantFl {
+			t.Errorf("slot %d: len %d flags %#x, want %d %#x", s, ln, fl, want, wantFl)
+		}
+	}
+	tx.SetLens(0, 1) // a no-op
+	if got := r.U16(heapmem.SlotOff(to, 4) + abi.SlotLen); got != bs {
+		t.Errorf("SetLens(0, 1) wrote slot 4: len %d", got)
+	}
+	tx.Publish(k)
+	if err := r.TxSync(0); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RxSync(0); err != nil {
+		t.Fatal(err)
+	}
+	m, err := rx.Acquire(100)
+	if err != nil || m != 4+k {
+		t.Fatalf("Acquire: %d, %v; want %d", m, err, 4+k)
+	}
+	for i := range m {
+		want := 10
+		if i >= 4 {
+			want = bs
+		}
+		if l, err := rx.Len(i); err != nil || l != want {
+			t.Errorf("frame %d: len %d, %v; want %d", i, l, err, want)
+		}
+	}
+	rx.Release(m)
+
+	mustPanic := func(name string, f func()) {
+		t.Helper()
+		defer func() {
+			if recover() == nil {
+				t.Errorf("%s did not panic", name)
+			}
+		}()
+		f()
+	}
+	n, _ = tx.Reserve(3)
+	mustPanic("SetLens(n+1)", func() { tx.SetLens(n+1, 1) })
+	mustPanic("SetLens(-1)", func() { tx.SetLens(-1, 1) })
+	mustPanic("SetLens too long", func() { tx.SetLens(1, bs+1) })
+	mustPanic("SetLens negative length", func() { tx.SetLens(1, -1) })
+}

@@ -229,6 +229,10 @@ func (g *gen) length() int {
 func (g *gen) fill(r *rings.TxRing, n int) uint64 {
 	var bytes uint64
 	touch := !g.cfg.noTouch && (g.varies || g.sequence)
+	if l := g.cfg.lens.list; g.warm == 0 && !touch && len(l) == 1 {
+		r.SetLens(n, l[0]) // fixed size, nothing to patch: lengths only
+		return uint64(n) * uint64(l[0])
+	}
 	for i := 0; i < n; i++ {
 		l := g.length()
 		if g.warm > 0 {
