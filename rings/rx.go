@@ -3,6 +3,7 @@ package rings
 import (
 	"io"
 	"time"
+	"unsafe"
 
 	"github.com/nmgo/nmgo/internal/abi"
 )
@@ -105,9 +106,9 @@ func (r *RxRing) Len(i int) (int, error) {
 // before it.
 func (r *RxRing) Bytes() (int, error) {
 	total := 0
-	p, n, size := r.head, r.n, r.size
-	for i := range r.batch {
-		l := r.slot(p).Len
+	slots, p, n, size := r.slots, r.head, r.n, r.size
+	for i := range len(r.batch) {
+		l := (*abi.Slot)(unsafe.Add(slots, uintptr(p)*abi.SlotSize)).Len
 		if uint32(l) > size {
 			_, err := r.Len(i)
 			return total, err

@@ -234,7 +234,7 @@ func pongLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) err
 		return err
 	}
 	var echoed uint64
-	var idle idler
+	idle := idler{spin: spinSyncs}
 	for ctx.Err() == nil && (cfg.count == 0 || echoed < cfg.count) {
 		n, err := rx.Acquire(cfg.batch)
 		if err != nil {
