@@ -8,7 +8,7 @@
 # are packets / the sender's seconds, for sender and receiver alike.
 set -u
 secs=${SIDE_SECS:-4}
-rounds=${SIDE_ROUNDS:-3} # each pair runs this often, rounds interleaved; the report takes medians
+rounds=${SIDE_ROUNDS:-5} # each pair runs this often, rounds interleaved; the report takes medians
 sizes=${SIDE_SIZES:-"60 256 512 1024 1500"}
 out=/out/sidebyside.txt
 : > $out

@@ -26,6 +26,7 @@ type result struct {
 	rxPackets  float64
 	txPPS, rxP float64
 	runs       int
+	round      int
 }
 
 func parse(r io.Reader) ([]result, error) {
@@ -53,6 +54,8 @@ func parse(r io.Reader) ([]result, error) {
 				res.txSeconds = num
 			case "rx_packets":
 				res.rxPackets = num
+			case "round":
+				res.round = int(num)
 			}
 		}
 		if res.size == 0 || res.tx == "" || res.rx == "" {
@@ -83,13 +86,6 @@ func medians(rs []result) []result {
 		}
 		groups[k] = append(groups[k], r)
 	}
-	med := func(v []float64) float64 {
-		slices.Sort(v)
-		if len(v)%2 == 1 {
-			return v[len(v)/2]
-		}
-		return (v[len(v)/2-1] + v[len(v)/2]) / 2
-	}
 	var out []result
 	for _, k := range order {
 		g := groups[k]
@@ -102,6 +98,58 @@ func medians(rs []result) []result {
 		out = append(out, m)
 	}
 	return out
+}
+
+// med returns the median of v, sorting v.
+func med(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+// perRound returns, for each round that ran both pairs, the ratio of pair
+// a's rate to pair b's (rx rates if rx, else tx rates) at frame size size:
+// the two runs of a round are minutes apart at most.
+func perRound(raw []result, size int, a, b [2]string, rx bool) []float64 {
+	rate := func(r result) float64 {
+		if rx {
+			return r.rxP
+		}
+		return r.txPPS
+	}
+	num, den := map[int]float64{}, map[int]float64{}
+	for _, r := range raw {
+		if r.size != size {
+			continue
+		}
+		switch {
+		case r.tx == a[0] && r.rx == a[1]:
+			num[r.round] = rate(r)
+		case r.tx == b[0] && r.rx == b[1]:
+			den[r.round] = rate(r)
+		}
+	}
+	var out []float64
+	for k, d := range den {
+		if n, ok := num[k]; ok && d > 0 {
+			out = append(out, n/d)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// spread formats per-round ratios as "median (min to max)".
+func spread(v []float64) string {
+	if len(v) == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f (%.2f to %.2f)", med(slices.Clone(v)), v[0], v[len(v)-1])
 }
 
 func find(rs []result, size int, tx, rx string) result {
@@ -122,7 +170,7 @@ func ratio(a, b float64) string {
 
 func mpps(v float64) string { return fmt.Sprintf("%.3f", v/1e6) }
 
-func markdown(rs []result, sizes []int, cmd string) string {
+func markdown(raw, rs []result, sizes []int, cmd string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Command: `%s`\n\n", cmd)
 	b.WriteString("Rates are packets per second of the sender's run time, in Mpps, the median over the runs of each\n")
@@ -145,6 +193,13 @@ func markdown(rs []result, sizes []int, cmd string) string {
 		nn, pp := find(rs, s, "nmbench", "nmbench"), find(rs, s, "pkt-gen", "pkt-gen")
 		np, pn := find(rs, s, "nmbench", "pkt-gen"), find(rs, s, "pkt-gen", "nmbench")
 		fmt.Fprintf(&b, "| %d B | %s | %s | %s | %s |\n", s, ratio(np.txPPS, pp.txPPS), ratio(pn.rxP, pp.rxP), ratio(nn.txPPS, pp.txPPS), ratio(nn.rxP, pp.rxP))
+	}
+	b.WriteString("\nThe same ratios taken round by round (each nmbench run against the pkt-gen run of its round), as\n")
+	b.WriteString("median (lowest to highest): how far one run of the table can be trusted on this host.\n\n")
+	b.WriteString("| frame | TX, same receiver | RX, same sender |\n|---|---|---|\n")
+	pp, np, pn := [2]string{"pkt-gen", "pkt-gen"}, [2]string{"nmbench", "pkt-gen"}, [2]string{"pkt-gen", "nmbench"}
+	for _, s := range sizes {
+		fmt.Fprintf(&b, "| %d B | %s | %s |\n", s, spread(perRound(raw, s, np, pp, false)), spread(perRound(raw, s, pn, pp, true)))
 	}
 	if find(rs, sizes[0], "nmbench-udp", "nmbench-udp").txSeconds > 0 {
 		b.WriteString("\nnmbench's netmap backend against its udp: backend (kernel sockets, sendmmsg/recvmmsg, loopback in the same VM):\n\n")
@@ -242,6 +297,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "benchreport: no results:", err)
 		os.Exit(1)
 	}
+	raw := rs
 	rs = medians(rs)
 	var sizes []int
 	for _, r := range rs {
@@ -250,7 +306,7 @@ func main() {
 		}
 	}
 	slices.Sort(sizes)
-	md := markdown(rs, sizes, *cmd)
+	md := markdown(raw, rs, sizes, *cmd)
 	fmt.Print(md)
 	if err := os.WriteFile(filepath.Join(*docs, "sidebyside.svg"), []byte(svg(rs, sizes)), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "benchreport:", err)
