@@ -259,3 +259,33 @@ func TestLiveProgressLine(t *testing.T) {
 		t.Errorf("progress output %q", got)
 	}
 }
+
+// TestYielder checks that a yielder reads the clock on every yieldCheck-th
+// pass only and yields at most once per yieldEvery.
+func TestYielder(t *testing.T) {
+	var y yielder
+	for range yieldCheck - 1 {
+		y.pass()
+	}
+	if !y.last.IsZero() {
+		t.Fatalf("yielded after %d passes", yieldCheck-1)
+	}
+	y.pass()
+	first := y.last
+	if first.IsZero() {
+		t.Fatalf("no yield after %d passes", yieldCheck)
+	}
+	for range yieldCheck {
+		y.pass()
+	}
+	if y.last != first && time.Since(first) < yieldEvery {
+		t.Fatalf("yielded again within %v", yieldEvery)
+	}
+	time.Sleep(yieldEvery + time.Millisecond)
+	for range yieldCheck {
+		y.pass()
+	}
+	if !y.last.After(first) {
+		t.Fatalf("no yield %v after the last one", yieldEvery+time.Millisecond)
+	}
+}
