@@ -124,7 +124,9 @@ func pingLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats, rt 
 		return err
 	}
 	l := max(g.length(), pingMinLen)
+	var y yielder
 	for seq := uint32(0); ctx.Err() == nil && (cfg.count == 0 || uint64(seq) < cfg.count); seq++ {
+		y.pass() // before the timed part: a yield is not part of an RTT
 		n, err := tx.Reserve(1)
 		if err != nil {
 			return fmt.Errorf("tx ring: %w", err)
