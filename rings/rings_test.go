@@ -714,23 +714,14 @@ func TestBadSlots(t *testing.T) {
 func TestMisusePanics(t *testing.T) {
 	r := region(t, &heapmem.Config{TxSlots: 10, RxSlots: 10, BufSize: 64})
 	tx, rx := txRing(t, r, 0), rxRing(t, r, 0)
-	mustPanic := func(name string, f func()) {
-		t.Helper()
-		defer func() {
-			if recover() == nil {
-				t.Errorf("%s did not panic", name)
-			}
-		}()
-		f()
-	}
 	n, _ := tx.Reserve(2)
-	mustPanic("Buf(n)", func() { tx.Buf(n) })
-	mustPanic("Buf(-1)", func() { tx.Buf(-1) })
-	mustPanic("SetLen too long", func() { tx.SetLen(0, 65) })
-	mustPanic("Publish(n+1)", func() { tx.Publish(n + 1) })
-	mustPanic("WritePacket(n+1)", func() { _, _ = tx.WritePacket(n+1, nil) })
-	mustPanic("Packet without Acquire", func() { _, _ = rx.Packet(0) })
-	mustPanic("Release without Acquire", func() { rx.Release(1) })
+	mustPanic(t, "Buf(n)", func() { tx.Buf(n) })
+	mustPanic(t, "Buf(-1)", func() { tx.Buf(-1) })
+	mustPanic(t, "SetLen too long", func() { tx.SetLen(0, 65) })
+	mustPanic(t, "Publish(n+1)", func() { tx.Publish(n + 1) })
+	mustPanic(t, "WritePacket(n+1)", func() { _, _ = tx.WritePacket(n+1, nil) })
+	mustPanic(t, "Packet without Acquire", func() { _, _ = rx.Packet(0) })
+	mustPanic(t, "Release without Acquire", func() { rx.Release(1) })
 }
 
 func TestExtraBufs(t *testing.T) {
@@ -959,18 +950,20 @@ func TestSetLens(t *testing.T) {
 	}
 	rx.Release(m)
 
-	mustPanic := func(name string, f func()) {
-		t.Helper()
-		defer func() {
-			if recover() == nil {
-				t.Errorf("%s did not panic", name)
-			}
-		}()
-		f()
-	}
 	n, _ = tx.Reserve(3)
-	mustPanic("SetLens(n+1)", func() { tx.SetLens(n+1, 1) })
-	mustPanic("SetLens(-1)", func() { tx.SetLens(-1, 1) })
-	mustPanic("SetLens too long", func() { tx.SetLens(1, bs+1) })
-	mustPanic("SetLens negative length", func() { tx.SetLens(1, -1) })
+	mustPanic(t, "SetLens(n+1)", func() { tx.SetLens(n+1, 1) })
+	mustPanic(t, "SetLens(-1)", func() { tx.SetLens(-1, 1) })
+	mustPanic(t, "SetLens too long", func() { tx.SetLens(1, bs+1) })
+	mustPanic(t, "SetLens negative length", func() { tx.SetLens(1, -1) })
+}
+
+// mustPanic fails t unless f panics.
+func mustPanic(t *testing.T, name string, f func()) {
+	t.Helper()
+	defer func() {
+		if recover() == nil {
+			t.Errorf("%s did not panic", name)
+		}
+	}()
+	f()
 }
