@@ -50,6 +50,13 @@ type Config struct {
 	// port, ThreadWait is cheaper; for many ports per thread or goroutines
 	// that should not hold a thread while waiting, keep the default.
 	// Waits return [ErrClosed] within about 20 ms of Close.
+	//
+	// Such a loop never blocks in Go, so it should call runtime.Gosched
+	// every few milliseconds: otherwise the runtime preempts it every
+	// 10 ms, taking its P while it is in a sync or wait, and its monitor
+	// thread then wakes every 20 µs for a while (in the test VM that cost
+	// a fifth of a CPU and frames dropped for want of it; see
+	// docs/benchmarks.md).
 	ThreadWait bool
 }
 
