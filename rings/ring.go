@@ -195,8 +195,12 @@ func (r *ring) pos(i int) uint32 {
 
 // slot returns slot p, which the caller has proven below num_slots; the
 // slot array was checked to lie inside mem at construction.
-func (r *ring) slot(p uint32) *abi.Slot {
-	return (*abi.Slot)(unsafe.Add(r.slots, uintptr(p)*abi.SlotSize))
+func (r *ring) slot(p uint32) *abi.Slot { return slotAt(r.slots, p) }
+
+// slotAt returns slot p of the slot array at slots. Loops over a batch call
+// it with the array in a local, so that per slot they load only the slot.
+func slotAt(slots unsafe.Pointer, p uint32) *abi.Slot {
+	return (*abi.Slot)(unsafe.Add(slots, uintptr(p)*abi.SlotSize))
 }
 
 // advance moves head and cur forward by k <= batch slots and ends the

@@ -3,7 +3,6 @@ package rings
 import (
 	"io"
 	"time"
-	"unsafe"
 
 	"github.com/nmgo/nmgo/internal/abi"
 )
@@ -108,7 +107,7 @@ func (r *RxRing) Bytes() (int, error) {
 	total := 0
 	slots, p, n, size := r.slots, r.head, r.n, r.size
 	for i := range len(r.batch) {
-		l := (*abi.Slot)(unsafe.Add(slots, uintptr(p)*abi.SlotSize)).Len
+		l := slotAt(slots, p).Len
 		if uint32(l) > size {
 			_, err := r.Len(i)
 			return total, err

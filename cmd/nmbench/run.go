@@ -180,6 +180,8 @@ type gen struct {
 	payload  []byte
 	sequence bool
 	varies   bool // lengths, addresses or ports change per packet
+	touch    bool // after the first lap a frame still needs patching
+	fixed    int  // the frame length if it never changes, else 0
 	warm     int  // packets still to be written whole (the first lap)
 }
 
@@ -193,6 +195,10 @@ func newGen(cfg *config) (*gen, error) {
 		sp: cfg.src.port0, dp: cfg.dst.port0, sequence: cfg.fn == "txseq"}
 	g.varies = len(cfg.lens.list) != 1 || cfg.src.ip0 != cfg.src.ip1 || cfg.src.port0 != cfg.src.port1 ||
 		cfg.dst.ip0 != cfg.dst.ip1 || cfg.dst.port0 != cfg.dst.port1
+	g.touch = !cfg.noTouch && (g.varies || g.sequence)
+	if len(cfg.lens.list) == 1 {
+		g.fixed = cfg.lens.list[0]
+	}
 	g.payload = make([]byte, cfg.lens.max())
 	const text = "nmgo nmbench payload\n"
 	for i := range g.payload {
@@ -227,12 +233,11 @@ func (g *gen) length() int {
 // sequence number for txseq. With -Z, after the first lap, it writes
 // lengths only, like pkt-gen's default. It does not allocate.
 func (g *gen) fill(r *rings.TxRing, n int) uint64 {
-	var bytes uint64
-	touch := !g.cfg.noTouch && (g.varies || g.sequence)
-	if l := g.cfg.lens.list; g.warm == 0 && !touch && len(l) == 1 {
-		r.SetLens(n, l[0]) // fixed size, nothing to patch: lengths only
-		return uint64(n) * uint64(l[0])
+	if g.warm == 0 && !g.touch && g.fixed > 0 {
+		r.SetLens(n, g.fixed) // nothing to patch: lengths only
+		return uint64(n) * uint64(g.fixed)
 	}
+	var bytes uint64
 	for i := 0; i < n; i++ {
 		l := g.length()
 		if g.warm > 0 {
@@ -242,7 +247,7 @@ func (g *gen) fill(r *rings.TxRing, n int) uint64 {
 				binary.BigEndian.PutUint32(r.Buf(i)[packet.UDPHdrLen:], g.seq)
 				g.seq++
 			}
-		} else if touch {
+		} else if g.touch {
 			g.header(r.Buf(i), l)
 		}
 		r.SetLen(i, l)

@@ -144,12 +144,12 @@ func perRound(raw []result, size int, a, b [2]string, rx bool) []float64 {
 	return out
 }
 
-// spread formats per-round ratios as "median (min to max)".
+// spread formats sorted per-round ratios as "median (min to max)".
 func spread(v []float64) string {
 	if len(v) == 0 {
 		return "n/a"
 	}
-	return fmt.Sprintf("%.2f (%.2f to %.2f)", med(slices.Clone(v)), v[0], v[len(v)-1])
+	return fmt.Sprintf("%.2f (%.2f to %.2f)", med(v), v[0], v[len(v)-1])
 }
 
 func find(rs []result, size int, tx, rx string) result {
