@@ -260,32 +260,43 @@ func TestLiveProgressLine(t *testing.T) {
 	}
 }
 
-// TestYielder checks that a yielder reads the clock on every yieldCheck-th
-// pass only and yields at most once per yieldEvery.
+// TestYielder checks that a yielder reads the clock once every yieldCheck
+// passes, or sooner once yieldBytes have gone by, and yields at most once
+// per yieldEvery.
 func TestYielder(t *testing.T) {
 	var y yielder
 	for range yieldCheck - 1 {
-		y.pass()
+		y.pass(yieldBytes / yieldCheck)
 	}
 	if !y.last.IsZero() {
-		t.Fatalf("yielded after %d passes", yieldCheck-1)
+		t.Fatalf("yielded after %d passes of %d bytes", yieldCheck-1, yieldBytes/yieldCheck)
 	}
-	y.pass()
+	y.pass(0)
 	first := y.last
 	if first.IsZero() {
 		t.Fatalf("no yield after %d passes", yieldCheck)
 	}
 	for range yieldCheck {
-		y.pass()
+		y.pass(yieldBytes)
 	}
 	if y.last != first && time.Since(first) < yieldEvery {
 		t.Fatalf("yielded again within %v", yieldEvery)
 	}
 	time.Sleep(yieldEvery + time.Millisecond)
-	for range yieldCheck {
-		y.pass()
+	y.pass(yieldBytes)
+	second := y.last
+	if !second.After(first) {
+		t.Fatalf("no yield after one pass of %d bytes, %v after the last yield", yieldBytes, yieldEvery+time.Millisecond)
 	}
-	if !y.last.After(first) {
-		t.Fatalf("no yield %v after the last one", yieldEvery+time.Millisecond)
+	time.Sleep(yieldEvery + time.Millisecond)
+	for range yieldCheck - 1 {
+		y.pass(1)
+	}
+	if y.last != second {
+		t.Fatalf("yielded after %d passes of 1 byte", yieldCheck-1)
+	}
+	y.pass(1)
+	if !y.last.After(second) {
+		t.Fatalf("no yield after %d passes", yieldCheck)
 	}
 }

@@ -126,7 +126,7 @@ func pingLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats, rt 
 	l := max(g.length(), pingMinLen)
 	var y yielder
 	for seq := uint32(0); ctx.Err() == nil && (cfg.count == 0 || uint64(seq) < cfg.count); seq++ {
-		y.pass() // before the timed part: a yield is not part of an RTT
+		y.pass(uint64(l)) // before the timed part: a yield is not part of an RTT
 		n, err := tx.Reserve(1)
 		if err != nil {
 			return fmt.Errorf("tx ring: %w", err)
@@ -243,7 +243,7 @@ func pongLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) err
 			return fmt.Errorf("rx ring: %w", err)
 		}
 		if n == 0 {
-			if err := idle.next(ctx, port, false); err != nil {
+			if err := idle.next(ctx, port, false, 0); err != nil {
 				return stopOK(err)
 			}
 			continue
@@ -276,7 +276,7 @@ func pongLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) err
 		if err := port.TxSync(); err != nil {
 			return err
 		}
-		if err := idle.next(ctx, port, true); err != nil {
+		if err := idle.next(ctx, port, true, bytes); err != nil {
 			return err
 		}
 	}

@@ -81,6 +81,7 @@ func (vr *videoRun) runRxRing(ctx context.Context, port *nmsys.Port, st *stats) 
 	var idle idler
 	for ctx.Err() == nil && !r.Done() {
 		got := 0
+		var moved uint64
 		at := taiNow()
 		for _, ring := range vr.rx[0].ring {
 			before := vr.rx[0].bytes
@@ -91,6 +92,7 @@ func (vr *videoRun) runRxRing(ctx context.Context, port *nmsys.Port, st *stats) 
 			if n > 0 {
 				got += n
 				st.packets.Add(uint64(n))
+				moved += vr.rx[0].bytes - before
 				st.bytes.Add(vr.rx[0].bytes - before)
 				st.batches.Add(1)
 			}
@@ -98,7 +100,7 @@ func (vr *videoRun) runRxRing(ctx context.Context, port *nmsys.Port, st *stats) 
 		if got > 0 {
 			vr.publishRx(0)
 		}
-		if err := idle.next(ctx, port, got > 0); err != nil {
+		if err := idle.next(ctx, port, got > 0, moved); err != nil {
 			return stopOK(err)
 		}
 	}
