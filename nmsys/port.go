@@ -462,7 +462,7 @@ func (p *Port) TxSync() error {
 		return p.ctlErr(err)
 	}
 	if p.txErrno != 0 {
-		return p.syncErr("txsync", p.txErrno)
+		return p.syncErr("txsync", "ioctl", p.txErrno)
 	}
 	return nil
 }
@@ -478,7 +478,7 @@ func (p *Port) RxSync() error {
 		return p.ctlErr(err)
 	}
 	if p.rxErrno != 0 {
-		return p.syncErr("rxsync", p.rxErrno)
+		return p.syncErr("rxsync", "ioctl", p.rxErrno)
 	}
 	return nil
 }
@@ -494,11 +494,13 @@ func (p *Port) ctlErr(err error) error {
 	return &Error{Op: "sync", Port: p.name, Err: err}
 }
 
-func (p *Port) syncErr(op string, e syscall.Errno) error {
+// syncErr reports errno e from the system call named call (ioctl or poll)
+// made for op.
+func (p *Port) syncErr(op, call string, e syscall.Errno) error {
 	if p.closed.Load() {
 		return ErrClosed
 	}
-	return &Error{Op: op, Port: p.name, Err: os.NewSyscallError("ioctl", e)}
+	return &Error{Op: op, Port: p.name, Err: os.NewSyscallError(call, e)}
 }
 
 // enter registers a goroutine about to touch the mapped memory from inside
@@ -620,7 +622,7 @@ func (p *Port) PollRx(timeout time.Duration) error {
 			return ErrClosed
 		}
 		if p.rxPoll.err != 0 {
-			return p.syncErr("poll rx", p.rxPoll.err)
+			return p.syncErr("poll rx", "poll", p.rxPoll.err)
 		}
 		if ms == 0 || p.rxReady() {
 			return nil
@@ -674,7 +676,7 @@ func (p *Port) wait(deadline *atomic.Int64, fn func(uintptr) bool, errno *syscal
 		switch {
 		case err == nil:
 			if *errno != 0 {
-				return p.syncErr(op, *errno)
+				return p.syncErr(op, "ioctl", *errno)
 			}
 			return nil
 		case errors.Is(err, os.ErrDeadlineExceeded):
@@ -732,7 +734,7 @@ func (p *Port) pollWait(until time.Time, w *pollState, errno *syscall.Errno, op 
 		}
 		if w.ready {
 			if *errno != 0 {
-				return p.syncErr(op, *errno)
+				return p.syncErr(op, "ioctl", *errno)
 			}
 			return nil
 		}
