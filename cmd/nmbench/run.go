@@ -711,6 +711,13 @@ func (d *idler) next(ctx context.Context, port *nmsys.Port, got bool, bytes uint
 // sent. Yielding every 4 ms: 0.93 to 0.99 and 0.97 to 0.99 (pkt-gen to
 // pkt-gen 0.96 to 0.99), in the same runs.
 //
+// A yield is not free either: a locked goroutine is rescheduled by handing
+// its P to another thread and back while its own thread sleeps (37 to 76 µs in
+// the idle VM, more when a vCPU has to be woken). So yieldEvery is as long
+// as sysmon allows with room for one slow pass: at 1500 B in the VM, tx
+// into pkt-gen rx ran at 0.92 to 0.95 of pkt-gen tx in the same rounds
+// with 7 ms, 0.63 to 0.91 with 4 ms (one round each way was an outlier).
+//
 // The clock is read once every yieldCheck passes, or sooner once
 // yieldBytes have gone through the loop since the last read: where the
 // clock source is HPET, as in the VM, each read is a system call (2 µs
@@ -718,16 +725,15 @@ func (d *idler) next(ctx context.Context, port *nmsys.Port, got bool, bytes uint
 // frames of 1500 B in the VM: 1.7 ms, nearly all of it the switch's copy),
 // and counting passes alone then let 13 ms go by between reads, so that the
 // monitor struck first after all. In 3.8 s of tx at 1500 B in the VM, the
-// process used 403 to 433 ticks (of 100 a second) with passes counted,
-// 383 to 394 with bytes counted too, pkt-gen 378 to 381; its sending
-// thread alone uses about 375.
+// process used 403 to 456 ticks (of 100 a second) with passes counted,
+// 383 to 397 with bytes counted too, pkt-gen 378 to 381.
 type yielder struct {
 	n, bytes uint64
 	last     time.Time
 }
 
 const (
-	yieldEvery = 4 * time.Millisecond
+	yieldEvery = 7 * time.Millisecond
 	yieldCheck = 8
 	yieldBytes = 512 << 10
 )
