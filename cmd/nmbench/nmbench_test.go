@@ -8,6 +8,7 @@ import (
 	"flag"
 	"io"
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -264,6 +265,8 @@ func TestLiveProgressLine(t *testing.T) {
 // passes, or sooner once yieldBytes have gone by, and yields at most once
 // per yieldEvery.
 func TestYielder(t *testing.T) {
+	runtime.LockOSThread() // as in the loops; the yielder unlocks and relocks
+	defer runtime.UnlockOSThread()
 	var y yielder
 	for range yieldCheck - 1 {
 		y.pass(yieldBytes / yieldCheck)
