@@ -747,7 +747,7 @@ func (p *Port) pollWait(until time.Time, w *pollState, errno *syscall.Errno, op 
 			return p.ctlErr(err)
 		}
 		if w.err != 0 {
-			return &Error{Op: op, Port: p.name, Err: os.NewSyscallError("poll", w.err)}
+			return p.syncErr(op, "poll", w.err)
 		}
 	}
 }

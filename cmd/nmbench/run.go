@@ -382,7 +382,7 @@ func txLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
 	var y yielder
 	pace := newPacer(cfg)
 	for ctx.Err() == nil && (cfg.count == 0 || sent < cfg.count) {
-		y.pass(moved)
+		y.pass(moved) // the bytes of the previous pass
 		moved = 0
 		want := pace.next(cfg.batch, sent)
 		if want == 0 {
@@ -686,7 +686,8 @@ type idler struct {
 }
 
 // next syncs or waits, after a loop pass that found packets (got) or not
-// and moved that many bytes. It returns errStop when ctx ends a wait.
+// and moved that many bytes. It returns errStop when ctx ends a wait. The
+// caller holds exactly one runtime.LockOSThread (see yielder.pass).
 func (d *idler) next(ctx context.Context, port *nmsys.Port, got bool, bytes uint64) error {
 	d.y.pass(bytes)
 	if got {
@@ -708,8 +709,8 @@ func (d *idler) next(ctx context.Context, port *nmsys.Port, got bool, bytes uint
 // sets the monitor waking every 20 µs for a while. Measured in the VM at
 // 60 B, that monitor used about a fifth of a vCPU; nmbench rx took 0.51 to
 // 0.94 of what pkt-gen sent and pkt-gen rx 0.37 to 0.86 of what nmbench
-// sent. Yielding every 4 ms: 0.93 to 0.99 and 0.97 to 0.99 (pkt-gen to
-// pkt-gen 0.96 to 0.99), in the same runs.
+// sent. Yielding every 4 ms, as first done: 0.93 to 0.99 and 0.97 to 0.99
+// (pkt-gen to pkt-gen 0.96 to 0.99), in the same runs.
 //
 // A yield of a locked goroutine is not free: the runtime hands its P to
 // another thread and back while its own thread sleeps (37 to 76 µs in the
@@ -718,8 +719,9 @@ func (d *idler) next(ctx context.Context, port *nmsys.Port, got bool, bytes uint
 // at once on the same thread (3 µs in the VM), or on the thread that picked
 // it up meanwhile, which it then keeps. The caller must hold exactly one
 // runtime.LockOSThread. At 1500 B in the VM, where the sending thread is
-// all but 2% in the kernel, that thread ran for 365 to 371 ticks of 380
-// with this, 348 to 367 with a locked yield, against pkt-gen's 364 to 372.
+// all but 2% in the kernel, that thread ran for 365 to 371 ticks (user and
+// system time, of 380) with this, 348 to 367 with a locked yield, against
+// pkt-gen's 364 to 372.
 // yieldEvery is as long as sysmon allows with room for one slow pass: with
 // locked yields, tx at 1500 B into pkt-gen rx ran at 0.92 to 0.95 of
 // pkt-gen tx in the same rounds with 7 ms, 0.63 to 0.91 with 4 ms (one round
@@ -746,7 +748,9 @@ const (
 )
 
 // pass counts one loop pass that moved bytes and yields if yieldEvery has
-// gone by since the last yield.
+// gone by since the last yield. The calling goroutine must hold exactly one
+// runtime.LockOSThread, and holds it again on return, possibly on another
+// thread.
 func (y *yielder) pass(bytes uint64) {
 	y.n++
 	y.bytes += bytes
