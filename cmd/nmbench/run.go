@@ -722,10 +722,12 @@ func (d *idler) next(ctx context.Context, port *nmsys.Port, got bool, bytes uint
 // all but 2% in the kernel, that thread ran for 365 to 371 ticks (user and
 // system time, of 380) with this, 348 to 367 with a locked yield, against
 // pkt-gen's 364 to 372.
+//
 // yieldEvery is as long as sysmon allows with room for one slow pass: with
 // locked yields, tx at 1500 B into pkt-gen rx ran at 0.92 to 0.95 of
-// pkt-gen tx in the same rounds with 7 ms, 0.63 to 0.91 with 4 ms (one round
-// each way was an outlier).
+// pkt-gen tx in the same rounds with 7 ms, 0.63 to 0.91 with 4 ms (three
+// rounds of four; in the other, pkt-gen's own run was slow and both ratios
+// were above 1).
 //
 // The clock is read once every yieldCheck passes, or sooner once
 // yieldBytes have gone through the loop since the last read: where the
