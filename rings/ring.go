@@ -27,7 +27,11 @@ type pool struct {
 }
 
 // valid reports whether idx is a buffer index inside the pool.
-func (p *pool) valid(idx uint32) bool { return idx-p.lo < p.hi-p.lo }
+func (p *pool) valid(idx uint32) bool { return inPool(idx, p.lo, p.hi-p.lo) }
+
+// inPool reports whether idx is in [lo, lo+span): one compare, for loops
+// that keep lo and span in registers.
+func inPool(idx, lo, span uint32) bool { return idx-lo < span }
 
 // buf returns buffer idx with len and cap n, or nil if idx is outside the
 // pool. n must not exceed p.size. valid(idx) proves the buffer lies inside

@@ -79,10 +79,10 @@ func (r *TxRing) Reserve(n int) (int, error) {
 	}
 	k := uint32(min(uint(n), uint(avail)))
 	// Locals, so that the loop keeps them in registers: per slot it loads
-	// buf_idx and nothing else. The check is pool.valid's.
+	// buf_idx and nothing else.
 	slots, lo, span, ns, p := r.slots, r.lo, r.hi-r.lo, r.n, r.head
 	for i := uint32(0); i < k; i++ {
-		if idx := slotAt(slots, p).BufIdx; idx-lo >= span {
+		if idx := slotAt(slots, p).BufIdx; !inPool(idx, lo, span) {
 			r.batch = r.all[:i:i]
 			return int(i), r.bufErr(p, idx)
 		}

@@ -91,9 +91,10 @@ func (vr *videoRun) runRxRing(ctx context.Context, port *nmsys.Port, st *stats) 
 			}
 			if n > 0 {
 				got += n
+				d := vr.rx[0].bytes - before
+				moved += d
 				st.packets.Add(uint64(n))
-				moved += vr.rx[0].bytes - before
-				st.bytes.Add(vr.rx[0].bytes - before)
+				st.bytes.Add(d)
 				st.batches.Add(1)
 			}
 		}
