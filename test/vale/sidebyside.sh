@@ -8,7 +8,7 @@
 # are packets / the sender's seconds, for sender and receiver alike.
 set -u
 secs=${SIDE_SECS:-4}
-rounds=${SIDE_ROUNDS:-5} # each pair runs this often, rounds interleaved; the report takes medians
+rounds=${SIDE_ROUNDS:-9} # each pair runs this often, rounds interleaved; the report takes medians
 sizes=${SIDE_SIZES:-"60 256 512 1024 1500"}
 out=/out/sidebyside.txt
 : > $out
@@ -43,14 +43,18 @@ run_pair() {
 		status=1
 	fi
 }
+# The pairs' order turns by one each round, so that no pair always runs first
+# or last in its size's block when the host speeds up or slows down.
+pairs="nmbench:pkt-gen pkt-gen:pkt-gen pkt-gen:nmbench nmbench:nmbench"
 status=0
 for round in $(seq 1 $rounds); do
 	for size in $sizes; do
-		for pair in nmbench:pkt-gen pkt-gen:nmbench nmbench:nmbench pkt-gen:pkt-gen; do
+		for pair in $pairs; do
 			txt=${pair%%:*}; rxt=${pair##*:}
 			run_pair $txt $rxt "$(tx_cmd $txt $size)" "$(rx_cmd $rxt)" $size
 		done
 	done
+	pairs="${pairs#* } ${pairs%% *}"
 done
 # The socket baseline: nmbench's udp: backend over loopback, same sizes, once.
 round=1

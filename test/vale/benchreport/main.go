@@ -174,9 +174,9 @@ func markdown(raw, rs []result, sizes []int, cmd string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Command: `%s`\n\n", cmd)
 	b.WriteString("Rates are packets per second of the sender's run time, in Mpps, the median over the runs of each\n")
-	b.WriteString("pair (rounds interleaved, so slow phases of the host hit every pair); both tools print their own\n")
-	b.WriteString("summaries, parsed by the script. VALE drops what a full receiver ring cannot take, so a receiver\n")
-	b.WriteString("rate is also bounded by the receiver.\n\n")
+	b.WriteString("pair (rounds interleaved and the pairs' order turned each round, so slow phases of the host hit\n")
+	b.WriteString("every pair); both tools print their own summaries, parsed by the script. VALE drops what a full\n")
+	b.WriteString("receiver ring cannot take, so a receiver rate is also bounded by the receiver.\n\n")
 	b.WriteString("| frame | sender -> receiver | runs | tx Mpps | rx Mpps | rx/tx |\n|---|---|---|---|---|---|\n")
 	for _, s := range sizes {
 		for _, r := range rs {
