@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/netip"
 	"strconv"
@@ -161,12 +162,10 @@ var funcs = []string{"tx", "rx", "txseq", "rxseq", "ping", "pong", "vtx", "vrx"}
 // parseFlags parses the command line. It returns flag.ErrHelp for -h.
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("nmbench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: nmbench -i PORT [-f tx|rx|txseq|rxseq|ping|pong] [options]\n"+
-			"       nmbench -i PORT|udp:HOST:PORT|pcap:FILE -f vtx|vrx -fmt FMTP|-sdp FILE [options]\n\n")
-		fs.PrintDefaults()
-	}
+	// The flag package would print its error and the whole usage; a bad
+	// flag is one line from cli instead, and the usage is for -h.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	c := &config{video: &videoConfig{}}
 	var lensS, srcS, dstS, smacS, dmacS string
 	var count int64
@@ -176,8 +175,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Int64Var(&count, "n", 0, "packets to send or receive (0: until -t or a signal)")
 	fs.IntVar(&c.batch, "b", 512, "batch: slots per ring operation")
 	fs.Float64Var(&c.rate, "R", 0, "rate limit in packets per second (0: none)")
-	fs.DurationVar(&c.interval, "T", time.Second, "report interval")
-	fs.DurationVar(&c.duration, "t", 0, "run for this long (0: until -n or a signal)")
+	c.interval = time.Second
+	fs.Var((*seconds)(&c.interval), "T", "report interval in `seconds` (2, 0.5) or a duration (500ms)")
+	fs.Var((*seconds)(&c.duration), "t", "run for this long, in `seconds` or a duration (0: until -n or a signal)")
 	fs.IntVar(&c.parallel, "p", 1, "rings to drive, one goroutine (locked to its OS thread) and one registration per ring (tx and rx)")
 	var waitSecs float64
 	fs.Float64Var(&waitSecs, "w", -1, "seconds to wait for the link after opening a NIC (default 2; 0 for VALE ports, pipes and udp:)")
@@ -185,13 +185,20 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&dmacS, "D", "ff:ff:ff:ff:ff:ff", "destination MAC")
 	fs.StringVar(&srcS, "s", "10.0.0.1:1234", "source IP[:PORT][-IP[:PORT]]")
 	fs.StringVar(&dstS, "d", "10.1.0.1:1234", "destination IP[:PORT][-IP[:PORT]]")
-	fs.BoolVar(&c.noTouch, "Z", false, "do not touch the frames per packet, not even for varying sizes or addresses (frames are written once per buffer)")
+	fs.BoolVar(&c.noTouch, "Z", false, "do not write the payload, not even once: frames carry whatever their buffers hold after the headers (headers are still written and patched)")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object per report; the last has \"final\": true")
 	fs.BoolVar(&c.quiet, "q", false, "print only the final summary")
 	fs.StringVar(&c.pcap, "pcap", "", "rx, rxseq: also write the received frames to this pcap file (one ring, netmap ports)")
 	addVideoFlags(fs, c.video)
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stderr, "usage: nmbench -i PORT [-f tx|rx|txseq|rxseq|ping|pong] [options]\n"+
+				"       nmbench -i PORT|udp:HOST:PORT|pcap:FILE -f vtx|vrx -fmt FMTP|-sdp FILE [options]\n\n")
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
+			return nil, err
+		}
+		return nil, fmt.Errorf("%v (nmbench -h lists the flags)", err)
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -212,6 +219,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if (c.fn == "txseq" || c.fn == "rxseq") && (c.lens.list == nil && c.lens.lo < packet.UDPHdrLen+4) {
 		return nil, errors.New("-l: txseq needs frames of at least 46 bytes")
+	}
+	if c.noTouch && c.fn == "txseq" {
+		return nil, errors.New("-Z: txseq writes its sequence numbers into the payload, which -Z leaves alone")
 	}
 	if (c.fn == "ping" || c.fn == "pong") && strings.HasPrefix(c.port, udpPrefix) {
 		return nil, fmt.Errorf("-f %s needs a netmap port; the udp: backend does tx, rx, txseq and rxseq", c.fn)
@@ -272,6 +282,28 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// seconds is a flag.Value for a time.Duration given as seconds, as pkt-gen
+// takes them (-T 2, -t 0.5), or as a Go duration (500ms, 1m).
+type seconds time.Duration
+
+func (d *seconds) String() string { return time.Duration(*d).String() }
+
+func (d *seconds) Set(s string) error {
+	if v, err := strconv.ParseFloat(s, 64); err == nil {
+		if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > math.MaxInt64/float64(time.Second) {
+			return errors.New("not a number of seconds")
+		}
+		*d = seconds(v * float64(time.Second))
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("want seconds (2, 0.5) or a duration (500ms)")
+	}
+	*d = seconds(v)
+	return nil
 }
 
 func parseMAC(flagName, s string) (net.HardwareAddr, error) {

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net"
 	"runtime"
@@ -13,6 +14,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 
 	"github.com/nmgo/nmgo/internal/heapmem"
 	"github.com/nmgo/nmgo/packet"
@@ -301,5 +305,292 @@ func TestYielder(t *testing.T) {
 	y.pass(1)
 	if !y.last.After(second) {
 		t.Fatalf("no yield after %d passes", yieldCheck)
+	}
+}
+
+// txRingPair is a 1024-slot TX ring connected to an RX ring on a heap
+// region laid out like netmap's, with a sync that moves the frames.
+func txRingPair(t *testing.T) (*rings.TxRing, *rings.RxRing, func()) {
+	t.Helper()
+	reg := heapmem.MustNew(&heapmem.Config{TxSlots: 1024, RxSlots: 1024})
+	if err := reg.Connect(0, reg, 0, heapmem.Copy); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := rings.NewTxRing(reg.Mem, reg.TxRingOff(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rx, err := rings.NewRxRing(reg.Mem, reg.RxRingOff(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sync := func() {
+		if err := reg.TxSync(0); err != nil {
+			t.Fatal(err)
+		}
+		if err := reg.RxSync(0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return tx, rx, sync
+}
+
+// Frames stay valid and walk their address ranges from the first packet
+// on, over the first lap of the ring (whole frames) and the later ones
+// (patched), with and without -Z, which leaves the payload unwritten.
+func TestGenFrames(t *testing.T) {
+	for _, z := range []bool{false, true} {
+		args := []string{"-i", "x", "-f", "tx", "-l", "60,100,140", "-s", "10.0.0.1:1-10.0.0.2:3", "-d", "10.1.0.1:7"}
+		if z {
+			args = append(args, "-Z")
+		}
+		cfg, err := parseFlags(args, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := newGen(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, rx, sync := txRingPair(t)
+		g.warm = tx.NumSlots()
+		i := 0
+		for lap := 0; lap < 3*tx.NumSlots()/256; lap++ {
+			n, err := tx.Reserve(256)
+			if err != nil || n != 256 {
+				t.Fatalf("Reserve: %d %v", n, err)
+			}
+			g.fill(tx, n)
+			tx.Publish(n)
+			sync()
+			m, err := rx.Acquire(256)
+			if err != nil || m != n {
+				t.Fatalf("Acquire: %d of %d, %v", m, n, err)
+			}
+			for k := range m {
+				p, err := rx.Packet(k)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantLen := []int{60, 100, 140}[i%3]
+				wantSrc := []string{"10.0.0.1:1", "10.0.0.1:2", "10.0.0.1:3", "10.0.0.2:1", "10.0.0.2:2", "10.0.0.2:3"}[i%6]
+				pkt := gopacket.NewPacket(p, layers.LayerTypeEthernet, gopacket.Default)
+				ip, _ := pkt.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+				udp, _ := pkt.Layer(layers.LayerTypeUDP).(*layers.UDP)
+				if ip == nil || udp == nil || pkt.ErrorLayer() != nil {
+					t.Fatalf("-Z %v, packet %d: not Ethernet/IPv4/UDP: %v", z, i, pkt)
+				}
+				src := fmt.Sprintf("%v:%d", ip.SrcIP, udp.SrcPort)
+				if len(p) != wantLen || int(ip.Length) != wantLen-14 || int(udp.Length) != wantLen-34 || src != wantSrc {
+					t.Fatalf("-Z %v, packet %d: %d bytes, IPv4 length %d, UDP length %d, from %s; want %d bytes from %s",
+						z, i, len(p), ip.Length, udp.Length, src, wantLen, wantSrc)
+				}
+				if got := ip.Checksum; got != ipv4Checksum(p[14:34]) {
+					t.Fatalf("-Z %v, packet %d: IPv4 checksum %#04x is wrong", z, i, got)
+				}
+				payload := p[packet.UDPHdrLen:]
+				if written := payload[0] != 0; written == z {
+					t.Fatalf("-Z %v, packet %d: payload starts %q", z, i, payload[:8])
+				}
+				i++
+			}
+			rx.Release(m)
+		}
+	}
+}
+
+// ipv4Checksum returns the checksum the header h should carry.
+func ipv4Checksum(h []byte) uint16 {
+	var sum uint32
+	for i := 0; i < len(h); i += 2 {
+		if i != 10 {
+			sum += uint32(h[i])<<8 | uint32(h[i+1])
+		}
+	}
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	return ^uint16(sum)
+}
+
+// pkt-gen's flag forms: -T and -t in plain seconds as well as durations;
+// errors are one line that points at -h, not the usage.
+func TestFlagForms(t *testing.T) {
+	for _, c := range []struct {
+		args     []string
+		interval time.Duration
+		duration time.Duration
+	}{
+		{[]string{"-T", "2", "-t", "0.5"}, 2 * time.Second, 500 * time.Millisecond},
+		{[]string{"-T", "250ms", "-t", "1m"}, 250 * time.Millisecond, time.Minute},
+		{nil, time.Second, 0},
+	} {
+		cfg, err := parseFlags(append([]string{"-i", "vale0:a"}, c.args...), io.Discard)
+		if err != nil {
+			t.Fatalf("%q: %v", c.args, err)
+		}
+		if cfg.interval != c.interval || cfg.duration != c.duration {
+			t.Errorf("%q: -T %v -t %v, want %v %v", c.args, cfg.interval, cfg.duration, c.interval, c.duration)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-T", "x"}, "-T"},
+		{[]string{"-t", "NaN"}, "-t"},
+		{[]string{"-t", "1e300"}, "-t"},
+		{[]string{"-n", "abc"}, "-n"},
+		{[]string{"-bogus"}, "-bogus"},
+		{[]string{"-Z", "-f", "txseq"}, "-Z"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := cli(context.Background(), append([]string{"-i", "vale0:a"}, c.args...), &stdout, &stderr)
+		msg := stderr.String()
+		if code != 2 || strings.Count(msg, "\n") != 1 || !strings.HasPrefix(msg, "nmbench: ") || !strings.Contains(msg, c.want) {
+			t.Errorf("%q: exit %d, stderr %q: want one line naming %s and exit 2", c.args, code, msg, c.want)
+		}
+	}
+	var stderr bytes.Buffer
+	if code := cli(context.Background(), []string{"-h"}, io.Discard, &stderr); code != 0 || !strings.Contains(stderr.String(), "-T seconds") {
+		t.Errorf("-h: exit %d, usage %q", code, stderr.String())
+	}
+}
+
+// A paced sender sends its first packet at once and, at a low rate,
+// still stops within a sleep's bound when its run ends.
+func TestPacer(t *testing.T) {
+	cfg := &config{rate: 0.01}
+	p := newPacer(cfg)
+	if n := p.next(512, 0); n != 1 {
+		t.Fatalf("first call allows %d packets, want 1", n)
+	}
+	start := time.Now()
+	if n := p.next(512, 1); n != 0 {
+		t.Fatalf("second call allows %d packets, want 0", n)
+	}
+	if d := time.Since(start); d > 50*maxPaceSleep {
+		t.Fatalf("a paced wait took %v", d)
+	}
+	// Over udp, -R 0.01 -t 300ms ends in well under the 100 s between packets.
+	port := freeUDPPort(t)
+	start = time.Now()
+	var out, errOut bytes.Buffer
+	if code := cli(context.Background(), []string{"-i", "udp:127.0.0.1:" + port, "-f", "tx", "-R", "0.01", "-t", "300ms", "-q", "-json"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the run took %v", d)
+	}
+	if !strings.Contains(out.String(), `"packets":1,`) {
+		t.Errorf("want one packet sent: %s", out.String())
+	}
+}
+
+// rx -n stops at the count even when a batch brings more.
+func TestUDPRxCount(t *testing.T) {
+	port := freeUDPPort(t)
+	var rxOut bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- cli(context.Background(), []string{"-i", "udp:127.0.0.1:" + port, "-f", "rx", "-n", "100", "-t", "20s", "-q", "-json"}, &rxOut, io.Discard)
+	}()
+	time.Sleep(200 * time.Millisecond)
+	if code := cli(context.Background(), []string{"-i", "udp:127.0.0.1:" + port, "-f", "tx", "-n", "5000", "-q"}, io.Discard, io.Discard); code != 0 {
+		t.Fatalf("tx exit %d", code)
+	}
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("rx exit %d", code)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("rx did not end")
+	}
+	if !strings.Contains(rxOut.String(), `"packets":100,`) {
+		t.Errorf("rx -n 100: %s", rxOut.String())
+	}
+}
+
+// The udp: backend's send loop allocates nothing per packet, and its
+// receive loop nothing beyond x/net's ReadBatch, which parses each
+// datagram's source address into a new net.UDPAddr (two allocations): a
+// run of many packets allocates that much more than a run of few. Loopback
+// may drop datagrams, so the receiver counts what it got and the run ends
+// a moment after the sender.
+func TestUDPLoopsAllocs(t *testing.T) {
+	port := freeUDPPort(t)
+	// run sends txseq -n n into rxseq (ours, or a plain Read loop, which
+	// allocates nothing) and returns the allocations of the run and the
+	// packets received.
+	run := func(n int, ours bool) (allocs float64, got uint64) {
+		tcfg, err := parseFlags([]string{"-i", "udp:127.0.0.1:" + port, "-f", "txseq", "-n", strconv.Itoa(n), "-R", "200000", "-l", "60,200"}, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rcfg, err := parseFlags([]string{"-i", "udp:127.0.0.1:" + port, "-f", "rxseq"}, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr, err := udpAddr(rcfg.port)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, maxFrame)
+		allocs = testing.AllocsPerRun(1, func() {
+			var tst, rst stats
+			rc, err := net.ListenUDP("udp4", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rc.Close()
+			_ = rc.SetReadBuffer(8 << 20) // as udpRun
+			tc, err := net.DialUDP("udp4", nil, addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tc.Close()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			defer context.AfterFunc(ctx, func() { rc.SetReadDeadline(time.Unix(1, 0)) })()
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				if ours {
+					if err := udpRx(ctx, rcfg, rc, &rst); err != nil {
+						t.Error(err)
+					}
+					got = rst.packets.Load()
+					return
+				}
+				for got = 0; ; got++ {
+					if _, err := rc.Read(buf); err != nil {
+						return
+					}
+				}
+			}()
+			if err := udpTx(ctx, tcfg, tc, &tst); err != nil {
+				t.Error(err)
+			}
+			time.Sleep(100 * time.Millisecond)
+			cancel()
+			<-done
+		})
+		return allocs, got
+	}
+	for _, c := range []struct {
+		ours bool
+		max  float64 // allocations per packet received
+	}{{false, 0.01}, {true, 2.01}} {
+		few, gotFew := run(1000, c.ours)
+		many, gotMany := run(41000, c.ours)
+		if gotMany < gotFew+20000 {
+			t.Fatalf("udpRx %v: received %d of 1000 and %d of 41000 packets", c.ours, gotFew, gotMany)
+		}
+		per := (many - few) / float64(gotMany-gotFew)
+		t.Logf("udpRx %v: %v allocations for %d packets, %v for %d: %.4f per packet", c.ours, few, gotFew, many, gotMany, per)
+		if per > c.max {
+			t.Errorf("udpRx %v: %.4f allocations per packet, want at most %v", c.ours, per, c.max)
+		}
 	}
 }

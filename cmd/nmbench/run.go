@@ -94,8 +94,9 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 			// One goroutine per ring, each on its own OS thread; the
 			// first error ends them all.
 			return group(ctx, len(ports), func(ctx context.Context, i int) error {
-				// -n is the total: each ring gets its share.
+				// -n and -R are totals: each ring gets its share.
 				share := *cfg
+				share.rate = cfg.rate / float64(len(ports))
 				if cfg.count > 0 {
 					share.count = cfg.count / uint64(len(ports))
 					if uint64(i) < cfg.count%uint64(len(ports)) {
@@ -195,7 +196,7 @@ func newGen(cfg *config) (*gen, error) {
 		sp: cfg.src.port0, dp: cfg.dst.port0, sequence: cfg.fn == "txseq"}
 	g.varies = len(cfg.lens.list) != 1 || cfg.src.ip0 != cfg.src.ip1 || cfg.src.port0 != cfg.src.port1 ||
 		cfg.dst.ip0 != cfg.dst.ip1 || cfg.dst.port0 != cfg.dst.port1
-	g.touch = !cfg.noTouch && (g.varies || g.sequence)
+	g.touch = g.varies || g.sequence
 	if len(cfg.lens.list) == 1 {
 		g.fixed = cfg.lens.list[0]
 	}
@@ -227,11 +228,11 @@ func (g *gen) length() int {
 }
 
 // fill writes the n reserved slots of r and returns the bytes queued.
-// During the first lap over the ring it writes whole frames; after that
-// every buffer holds one, so per packet it writes only what changes: the
-// length always; the header when lengths, addresses or ports vary; the
-// sequence number for txseq. With -Z, after the first lap, it writes
-// lengths only, like pkt-gen's default. It does not allocate.
+// During the first lap over the ring it writes whole frames (with -Z, the
+// headers only); after that every buffer holds one, so per packet it
+// writes only what changes: the length always; the header when lengths,
+// addresses or ports vary; the sequence number for txseq. Fixed frames
+// are lengths only, like pkt-gen's default. It does not allocate.
 func (g *gen) fill(r *rings.TxRing, n int) uint64 {
 	if g.warm == 0 && !g.touch && g.fixed > 0 {
 		r.SetLens(n, g.fixed) // nothing to patch: lengths only
@@ -243,10 +244,6 @@ func (g *gen) fill(r *rings.TxRing, n int) uint64 {
 		if g.warm > 0 {
 			g.warm--
 			g.full(r.Buf(i), l)
-			if g.sequence {
-				binary.BigEndian.PutUint32(r.Buf(i)[packet.UDPHdrLen:], g.seq)
-				g.seq++
-			}
 		} else if g.touch {
 			g.header(r.Buf(i), l)
 		}
@@ -256,31 +253,46 @@ func (g *gen) fill(r *rings.TxRing, n int) uint64 {
 	return bytes
 }
 
-// full writes a whole frame: payload pattern, then the header.
+// full writes a whole frame: payload pattern (not with -Z), then the
+// header fields of header.
 func (g *gen) full(buf []byte, n int) {
-	copy(buf[packet.UDPHdrLen:n], g.payload[packet.UDPHdrLen:n])
-	g.tpl.Write(buf, n, g.src, g.dst, g.sp, g.dp, g.id)
-	g.id++
+	if !g.cfg.noTouch {
+		copy(buf[packet.UDPHdrLen:n], g.payload[packet.UDPHdrLen:n])
+	}
+	g.write(buf, n)
 }
 
 // header patches the per-packet fields of a frame whose payload is in
-// place: addresses and ports walk their ranges, the IPv4 id counts, and
-// txseq writes the sequence number at the start of the payload.
+// place, where they change (see write).
 func (g *gen) header(buf []byte, n int) {
 	if g.varies {
-		g.tpl.Write(buf, n, g.src, g.dst, g.sp, g.dp, g.id)
-		g.id++
+		g.write(buf, n)
+		return
 	}
-	if g.sequence {
-		binary.BigEndian.PutUint32(buf[packet.UDPHdrLen:], g.seq)
-		g.seq++
-	}
+	g.number(buf)
+}
+
+// write writes the header of a frame n bytes long, numbers it and steps
+// the addresses: the IPv4 id counts, txseq's sequence number goes at the
+// start of the payload, and addresses and ports walk their ranges.
+func (g *gen) write(buf []byte, n int) {
+	g.tpl.Write(buf, n, g.src, g.dst, g.sp, g.dp, g.id)
+	g.id++
+	g.number(buf)
 	c := &g.cfg.src
 	if c.port0 != c.port1 || c.ip0 != c.ip1 {
 		g.sp, g.src = step(g.sp, g.src, c)
 	}
 	if d := &g.cfg.dst; d.port0 != d.port1 || d.ip0 != d.ip1 {
 		g.dp, g.dst = step(g.dp, g.dst, d)
+	}
+}
+
+// number writes txseq's next sequence number.
+func (g *gen) number(buf []byte) {
+	if g.sequence {
+		binary.BigEndian.PutUint32(buf[packet.UDPHdrLen:], g.seq)
+		g.seq++
 	}
 }
 
@@ -330,22 +342,28 @@ type pacer struct {
 func newPacer(cfg *config) pacer { return pacer{cfg: cfg, start: time.Now()} }
 
 // next returns how many packets may go now, at most batch, given sent so
-// far; 0 after sleeping for one packet's time when the rate says wait.
+// far; 0 after sleeping for one packet's time, or maxPaceSleep if that is
+// shorter, when the rate says wait. The first packet goes at once.
 func (p pacer) next(batch int, sent uint64) int {
 	want := batch
 	if p.cfg.count != 0 {
 		want = int(min(uint64(want), p.cfg.count-sent))
 	}
 	if p.cfg.rate > 0 {
-		allowed := int64(p.cfg.rate*time.Since(p.start).Seconds()) - int64(sent)
+		allowed := int64(p.cfg.rate*time.Since(p.start).Seconds()) + 1 - int64(sent)
 		if allowed <= 0 {
-			time.Sleep(time.Duration(float64(time.Second) / p.cfg.rate))
+			time.Sleep(min(time.Duration(float64(time.Second)/p.cfg.rate), maxPaceSleep))
 			return 0
 		}
 		want = int(min(int64(want), allowed))
 	}
 	return want
 }
+
+// maxPaceSleep bounds one sleep of a paced sender, so that at low rates
+// (-R 0.1) a signal or -t still ends the run at once: the loop looks at
+// its context between sleeps.
+const maxPaceSleep = 10 * time.Millisecond
 
 // waitErr turns the end of a wait into the end of the loop: nil to go on,
 // errStop when ctx ended it, else the error.
