@@ -37,6 +37,7 @@ type config struct {
 	pcap     string       // -pcap FILE: rx and rxseq write what they receive
 	video    *videoConfig // -f vtx, vrx: the video flags (video.go)
 
+	left    *budget            // set by run for rx -n with -p: the rings' shared count
 	capture *packet.PcapWriter // set by run for -pcap
 	vid     *videoRun          // set by run for vtx, vrx
 }

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -592,5 +593,38 @@ func TestUDPLoopsAllocs(t *testing.T) {
 		if per > c.max {
 			t.Errorf("udpRx %v: %.4f allocations per packet, want at most %v", c.ours, per, c.max)
 		}
+	}
+}
+
+// Receivers on several rings share rx's -n: whatever ring the packets
+// arrive on, together they take exactly the count, and a ring whose
+// packets stop does not hold the others' part.
+func TestBudget(t *testing.T) {
+	b := newBudget(100_000)
+	var wg sync.WaitGroup
+	var got [4]int64
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Ring i gets i+1 of every 10 packets it could take (at least
+			// one); ring 0 gets nothing after its first 1000.
+			for seen := 0; !b.done() && seen < 1_000_000; seen++ { // bounded: a lost claim fails, not hangs
+				k := b.claim(512)
+				used := min(k, max(1, k*(i+1)/10))
+				if i == 0 && got[0] >= 1000 {
+					used = 0
+				}
+				got[i] += int64(used)
+				b.settle(k, used)
+				if k == 0 {
+					runtime.Gosched()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if sum := got[0] + got[1] + got[2] + got[3]; sum != 100_000 || b.left.Load() != 0 {
+		t.Errorf("rings took %v, %d in all, %d left; want 100000 and 0", got, sum, b.left.Load())
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/nmgo/nmgo/nmsys"
@@ -93,11 +94,19 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 			}
 			// One goroutine per ring, each on its own OS thread; the
 			// first error ends them all.
+			var left *budget
+			if cfg.count > 0 && cfg.fn == "rx" {
+				left = newBudget(cfg.count)
+			}
 			return group(ctx, len(ports), func(ctx context.Context, i int) error {
-				// -n and -R are totals: each ring gets its share.
+				// -n and -R are totals. A sender's ring gets its share; the
+				// receivers take from one budget, since the NIC decides
+				// which ring a packet arrives on.
 				share := *cfg
 				share.rate = cfg.rate / float64(len(ports))
-				if cfg.count > 0 {
+				if left != nil {
+					share.count, share.left = 0, left
+				} else if cfg.count > 0 {
 					share.count = cfg.count / uint64(len(ports))
 					if uint64(i) < cfg.count%uint64(len(ports)) {
 						share.count++
@@ -581,6 +590,18 @@ func rxLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
 		if cfg.count != 0 {
 			want = int(min(uint64(want), cfg.count-got))
 		}
+		if cfg.left != nil {
+			if cfg.left.done() {
+				return nil
+			}
+			// Claims of other rings may come back: wait, then look again.
+			if want = cfg.left.claim(want); want == 0 {
+				if err := idle.next(ctx, port, false, 0); err != nil {
+					return stopOK(err)
+				}
+				continue
+			}
+		}
 		total := 0
 		var moved uint64
 		for _, r := range rs {
@@ -608,12 +629,54 @@ func rxLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
 			}
 		}
 		got += uint64(total)
+		if cfg.left != nil {
+			cfg.left.settle(want, total)
+		}
 		if err := idle.next(ctx, port, total > 0, moved); err != nil {
 			return stopOK(err)
 		}
 	}
 	return nil
 }
+
+// budget is the -n of receivers on several rings: each claims up to a
+// batch before it acquires, and gives back what it did not receive, so
+// that together they take exactly the count, however the packets spread.
+type budget struct {
+	left, got atomic.Int64
+	total     int64
+}
+
+func newBudget(n uint64) *budget {
+	b := &budget{total: int64(n)}
+	b.left.Store(b.total)
+	return b
+}
+
+// claim takes up to want packets of the budget and returns how many.
+func (b *budget) claim(want int) int {
+	for {
+		l := b.left.Load()
+		if l <= 0 {
+			return 0
+		}
+		k := min(int64(want), l)
+		if b.left.CompareAndSwap(l, l-k) {
+			return int(k)
+		}
+	}
+}
+
+// settle returns the unused part of a claim and counts what was received.
+func (b *budget) settle(claimed, used int) {
+	if claimed > used {
+		b.left.Add(int64(claimed - used))
+	}
+	b.got.Add(int64(used))
+}
+
+// done reports whether the whole count has been received.
+func (b *budget) done() bool { return b.got.Load() >= b.total }
 
 // openPort opens the netmap port name for a loop that owns the port and its
 // OS thread, so waits block the thread in poll(2) and the fd stays out of

@@ -219,6 +219,37 @@ func TestNmbenchParallel(t *testing.T) {
 	if tx.Packets != 50000 || rx.Packets != tx.Packets {
 		t.Errorf("tx sent %d, rx received %d (pipes lose nothing)", tx.Packets, rx.Packets)
 	}
+
+	// rx -n with -p is a total over the rings: it ends by itself once that
+	// many have come, on whichever rings (one sender on both rings, which
+	// fills the first before the second).
+	parent = uniq("nq")
+	var rxBuf safeBuffer
+	rxCmd := exec.Command(nb, "-i", "netmap:"+parent+"}1@conf:rings=2", "-f", "rx", "-p", "2", "-n", "30000", "-json", "-q")
+	rxCmd.Stdout, rxCmd.Stderr = &rxBuf, &rxBuf
+	if err := rxCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan error, 1)
+	go func() { ended <- rxCmd.Wait() }()
+	time.Sleep(500 * time.Millisecond) // the receiver creates the pipe
+	out, err = exec.Command(nb, "-i", "netmap:"+parent+"{1", "-f", "tx", "-n", "30000", "-json", "-q").CombinedOutput()
+	if err != nil {
+		t.Fatalf("tx: %v\n%s", err, out)
+	}
+	select {
+	case err := <-ended:
+		if err != nil {
+			t.Fatalf("rx -p 2 -n 30000: %v\n%s", err, rxBuf.Bytes())
+		}
+	case <-time.After(20 * time.Second):
+		rxCmd.Process.Signal(interruptSignal)
+		<-ended
+		t.Fatalf("rx -p 2 -n 30000 did not end by itself:\n%s", rxBuf.Bytes())
+	}
+	if rx := lastJSON(t, rxBuf.Bytes()); rx.Packets != 30000 {
+		t.Errorf("rx -p 2 -n 30000 received %d", rx.Packets)
+	}
 }
 
 func deref(p *uint64) any {
