@@ -143,18 +143,7 @@ func TestSeqWindow(t *testing.T) {
 // a heap region laid out like netmap's: fill, publish, (kernel moves the
 // frames to the RX ring), acquire, drain with sequence checks, release.
 func TestLoopsAllocs(t *testing.T) {
-	reg := heapmem.MustNew(&heapmem.Config{TxSlots: 1024, RxSlots: 1024})
-	if err := reg.Connect(0, reg, 0, heapmem.Copy); err != nil {
-		t.Fatal(err)
-	}
-	tx, err := rings.NewTxRing(reg.Mem, reg.TxRingOff(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rx, err := rings.NewRxRing(reg.Mem, reg.RxRingOff(0))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tx, rx, sync := txRingPair(t)
 	cfg, err := parseFlags([]string{"-i", "x", "-f", "txseq", "-l", "60-1500", "-s", "10.0.0.1:1-10.0.0.9:9"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -173,12 +162,7 @@ func TestLoopsAllocs(t *testing.T) {
 		}
 		g.fill(tx, n)
 		tx.Publish(n)
-		if err := reg.TxSync(0); err != nil {
-			t.Fatal(err)
-		}
-		if err := reg.RxSync(0); err != nil {
-			t.Fatal(err)
-		}
+		sync()
 		m, err := rx.Acquire(512)
 		if err != nil || m != n {
 			t.Fatalf("Acquire: %d of %d, %v", m, n, err)
