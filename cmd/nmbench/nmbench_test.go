@@ -86,14 +86,14 @@ func TestReportJSONGolden(t *testing.T) {
 	for _, c := range []struct {
 		fn, want string
 	}{
-		{"tx", `{"func":"tx","final":true,"packets":3000000,"bytes":180000000,"seconds":2,"pps":1500000,"bps":720000000,"avg_batch":500}` + "\n"},
-		{"rxseq", `{"func":"rxseq","final":true,"packets":3000000,"bytes":180000000,"seconds":2,"pps":1500000,"bps":720000000,"avg_batch":500,"lost":7,"duplicated":1,"reordered":2}` + "\n"},
+		{"tx", `{"func":"tx","final":true,"packets":3000000,"bytes":180000000,"seconds":2,"pps":1500000,"bps":720000000,"avg_batch":500,"heap_allocs":42}` + "\n"},
+		{"rxseq", `{"func":"rxseq","final":true,"packets":3000000,"bytes":180000000,"seconds":2,"pps":1500000,"bps":720000000,"avg_batch":500,"lost":7,"duplicated":1,"reordered":2,"heap_allocs":42}` + "\n"},
 	} {
 		var out bytes.Buffer
 		r := &reporter{cfg: &config{fn: c.fn, json: true}, out: &out}
 		t0 := time.Unix(1000, 0)
-		r.start = sample{at: t0}
-		r.final(sample{packets: 3_000_000, bytes: 180_000_000, batches: 6000, lost: 7, dup: 1, reordered: 2, at: t0.Add(2 * time.Second)})
+		r.start = sample{at: t0, allocs: 100}
+		r.final(sample{packets: 3_000_000, bytes: 180_000_000, batches: 6000, lost: 7, dup: 1, reordered: 2, allocs: 142, at: t0.Add(2 * time.Second)})
 		if out.String() != c.want {
 			t.Errorf("%s:\n got %s\nwant %s", c.fn, out.String(), c.want)
 		}

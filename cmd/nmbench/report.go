@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime/metrics"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -28,7 +29,19 @@ type sample struct {
 	packets, bytes, batches uint64
 	lost, dup, reordered    uint64
 	frames, late            uint64
+	allocs                  uint64 // heap objects allocated so far, first and final samples only
 	at                      time.Time
+}
+
+// heapAllocs returns the objects the Go heap has allocated since the
+// process started (runtime/metrics, no stop of the world).
+func heapAllocs() uint64 {
+	m := []metrics.Sample{{Name: "/gc/heap/allocs:objects"}}
+	metrics.Read(m)
+	if m[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return m[0].Value.Uint64()
 }
 
 func (s *stats) sample(now time.Time) sample {
@@ -54,6 +67,10 @@ type report struct {
 	Reordered *uint64 `json:"reordered,omitempty"`
 	Frames    *uint64 `json:"frames,omitempty"` // vtx, vrx
 	Late      *uint64 `json:"late,omitempty"`   // vtx, vrx
+	// HeapAllocs is the heap objects the whole process allocated during
+	// the run, final only: setup, reports and signals, and nothing per
+	// packet (the VM tests compare short and long runs).
+	HeapAllocs *uint64 `json:"heap_allocs,omitempty"`
 	*rttSummary
 	*videoSummary // vtx, vrx: final only
 }
@@ -93,6 +110,10 @@ func (r *reporter) build(cur, from sample, final bool) report {
 		if final && r.cfg.vid != nil {
 			rep.videoSummary = r.cfg.vid.summary()
 		}
+	}
+	if final {
+		a := cur.allocs - from.allocs
+		rep.HeapAllocs = &a
 	}
 	if r.rtt != nil {
 		s := r.rtt.summary(final)

@@ -145,6 +145,7 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 	st := &stats{}
 	rep := &reporter{cfg: cfg, out: out, rtt: rt}
 	rep.start = st.sample(time.Now())
+	rep.start.allocs = heapAllocs()
 	rep.last = rep.start
 	done := make(chan error, 1)
 	go func() { done <- work(ctx, st) }()
@@ -171,7 +172,9 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 		case now := <-tick.C:
 			rep.tick(st.sample(now))
 		case err := <-done:
-			final := rep.final(st.sample(time.Now()))
+			cur := st.sample(time.Now())
+			cur.allocs = heapAllocs()
+			final := rep.final(cur)
 			return final, err
 		}
 	}
