@@ -51,12 +51,12 @@ type Config struct {
 	// that should not hold a thread while waiting, keep the default.
 	// Waits return [ErrClosed] within about 20 ms of Close.
 	//
-	// Such a loop never blocks in Go, so it should call runtime.Gosched
-	// every few milliseconds: otherwise the runtime preempts it every
-	// 10 ms, taking its P while it is in a sync or wait, and its monitor
-	// thread then wakes every 20 µs for a while (in the test VM that cost
-	// a fifth of a CPU and frames dropped for want of it; see
-	// docs/benchmarks.md).
+	// Such a loop never blocks in Go, so it should give the scheduler a
+	// turn every few milliseconds ([osthread.Yielder]; [Idler] does it for
+	// a receive loop): otherwise the runtime preempts it every 10 ms,
+	// taking its P while it is in a sync or wait, and its monitor thread
+	// then wakes every 20 µs for a while (in a test VM that cost a fifth of
+	// a CPU, and frames dropped for want of it).
 	ThreadWait bool
 }
 

@@ -250,49 +250,6 @@ func TestLiveProgressLine(t *testing.T) {
 	}
 }
 
-// TestYielder checks that a yielder reads the clock once every yieldCheck
-// passes, or sooner once yieldBytes have gone by, and yields at most once
-// per yieldEvery.
-func TestYielder(t *testing.T) {
-	runtime.LockOSThread() // as in the loops; the yielder unlocks and relocks
-	defer runtime.UnlockOSThread()
-	var y yielder
-	for range yieldCheck - 1 {
-		y.pass(yieldBytes / yieldCheck)
-	}
-	if !y.last.IsZero() {
-		t.Fatalf("yielded after %d passes of %d bytes", yieldCheck-1, yieldBytes/yieldCheck)
-	}
-	y.pass(0)
-	first := y.last
-	if first.IsZero() {
-		t.Fatalf("no yield after %d passes", yieldCheck)
-	}
-	for range yieldCheck {
-		y.pass(yieldBytes)
-	}
-	if y.last != first && time.Since(first) < yieldEvery {
-		t.Fatalf("yielded again within %v", yieldEvery)
-	}
-	time.Sleep(yieldEvery + time.Millisecond)
-	y.pass(yieldBytes)
-	second := y.last
-	if !second.After(first) {
-		t.Fatalf("no yield after one pass of %d bytes, %v after the last yield", yieldBytes, yieldEvery+time.Millisecond)
-	}
-	time.Sleep(yieldEvery + time.Millisecond)
-	for range yieldCheck - 1 {
-		y.pass(1)
-	}
-	if y.last != second {
-		t.Fatalf("yielded after %d passes of 1 byte", yieldCheck-1)
-	}
-	y.pass(1)
-	if !y.last.After(second) {
-		t.Fatalf("no yield after %d passes", yieldCheck)
-	}
-}
-
 // txRingPair is a 1024-slot TX ring connected to an RX ring on a heap
 // region laid out like netmap's, with a sync that moves the frames.
 func txRingPair(t *testing.T) (*rings.TxRing, *rings.RxRing, func()) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nmgo/nmgo/nmsys"
+	"github.com/nmgo/nmgo/osthread"
 	"github.com/nmgo/nmgo/packet"
 	"github.com/nmgo/nmgo/rings"
 )
@@ -124,9 +125,9 @@ func pingLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats, rt 
 		return err
 	}
 	l := max(g.length(), pingMinLen)
-	var y yielder
+	var y osthread.Yielder
 	for seq := uint32(0); ctx.Err() == nil && (cfg.count == 0 || uint64(seq) < cfg.count); seq++ {
-		y.pass(uint64(l)) // before the timed part: a yield is not part of an RTT
+		y.Pass(uint64(l)) // before the timed part: a yield is not part of an RTT
 		n, err := tx.Reserve(1)
 		if err != nil {
 			return fmt.Errorf("tx ring: %w", err)
@@ -236,14 +237,14 @@ func pongLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) err
 		return err
 	}
 	var echoed uint64
-	idle := idler{spin: spinSyncs}
+	idle := nmsys.Idler{Spin: spinSyncs}
 	for ctx.Err() == nil && (cfg.count == 0 || echoed < cfg.count) {
 		n, err := rx.Acquire(cfg.batch)
 		if err != nil {
 			return fmt.Errorf("rx ring: %w", err)
 		}
 		if n == 0 {
-			if err := idle.next(ctx, port, false, 0); err != nil {
+			if err := waitErr(ctx, idle.Next(port, false, 0)); err != nil {
 				return stopOK(err)
 			}
 			continue
@@ -276,7 +277,7 @@ func pongLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) err
 		if err := port.TxSync(); err != nil {
 			return err
 		}
-		if err := idle.next(ctx, port, true, bytes); err != nil {
+		if err := waitErr(ctx, idle.Next(port, true, bytes)); err != nil {
 			return err
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nmgo/nmgo/nmsys"
+	"github.com/nmgo/nmgo/osthread"
 	"github.com/nmgo/nmgo/packet"
 	"github.com/nmgo/nmgo/rings"
 )
@@ -319,32 +320,6 @@ func step(p uint16, ip [4]byte, e *endpoints) (uint16, [4]byte) {
 	return e.port0, [4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}
 }
 
-func txRings(port *nmsys.Port) ([]*rings.TxRing, error) {
-	in := port.Info()
-	var rs []*rings.TxRing
-	for i := in.FirstTx; i < in.LastTx; i++ {
-		r, err := port.TxRing(i)
-		if err != nil {
-			return nil, err
-		}
-		rs = append(rs, r)
-	}
-	return rs, nil
-}
-
-func rxRings(port *nmsys.Port) ([]*rings.RxRing, error) {
-	in := port.Info()
-	var rs []*rings.RxRing
-	for i := in.FirstRx; i < in.LastRx; i++ {
-		r, err := port.RxRing(i)
-		if err != nil {
-			return nil, err
-		}
-		rs = append(rs, r)
-	}
-	return rs, nil
-}
-
 // pacer bounds a sender by -n and -R.
 type pacer struct {
 	cfg   *config
@@ -395,7 +370,7 @@ func waitErr(ctx context.Context, err error) error {
 }
 
 func txLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error {
-	rs, err := txRings(port)
+	rs, err := port.TxRings()
 	if err != nil {
 		return err
 	}
@@ -409,10 +384,10 @@ func txLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
 		g.warm += r.NumSlots()
 	}
 	var sent, moved uint64
-	var y yielder
+	var y osthread.Yielder
 	pace := newPacer(cfg)
 	for ctx.Err() == nil && (cfg.count == 0 || sent < cfg.count) {
-		y.pass(moved) // the bytes of the previous pass
+		y.Pass(moved) // the bytes of the previous pass
 		moved = 0
 		want := pace.next(cfg.batch, sent)
 		if want == 0 {
@@ -529,7 +504,7 @@ func (w *seqWindow) add(s uint32) (lost int64, dup, reord uint64) {
 
 // spinSyncs is how many empty RX syncs ping and pong issue before they
 // sleep, trading a CPU for latency. Throughput receivers do not spin (see
-// idler).
+// nmsys.Idler).
 const spinSyncs = 256
 
 // batchCounts are the counters of one received batch.
@@ -580,14 +555,14 @@ func (c *batchCounts) publish(st *stats, n int, check bool) {
 }
 
 func rxLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error {
-	rs, err := rxRings(port)
+	rs, err := port.RxRings()
 	if err != nil {
 		return err
 	}
 	check := cfg.fn == "rxseq"
 	var win seqWindow
 	var got uint64
-	var idle idler
+	var idle nmsys.Idler
 	for ctx.Err() == nil && (cfg.count == 0 || got < cfg.count) {
 		want := cfg.batch
 		if cfg.count != 0 {
@@ -599,7 +574,7 @@ func rxLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
 			}
 			// Claims of other rings may come back: wait, then look again.
 			if want = cfg.left.claim(want); want == 0 {
-				if err := idle.next(ctx, port, false, 0); err != nil {
+				if err := waitErr(ctx, idle.Next(port, false, 0)); err != nil {
 					return stopOK(err)
 				}
 				continue
@@ -635,7 +610,7 @@ func rxLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
 		if cfg.left != nil {
 			cfg.left.settle(want, total)
 		}
-		if err := idle.next(ctx, port, total > 0, moved); err != nil {
+		if err := waitErr(ctx, idle.Next(port, total > 0, moved)); err != nil {
 			return stopOK(err)
 		}
 	}
@@ -751,103 +726,4 @@ func capture(w *packet.PcapWriter, r *rings.RxRing, n int) error {
 		}
 	}
 	return nil
-}
-
-// idler paces a receive loop: after a batch it syncs; after an empty pass
-// it syncs again until spin passes in a row have found nothing, then sleeps
-// in poll(2) (PollRx), which returns every 20 ms so that a cancelled run
-// ends promptly.
-//
-// Throughput receivers (rx, rxseq, vrx) use spin 0 and sleep at once, as
-// pkt-gen does: measured on VALE, a receiver that spins spares the sender
-// its wake-ups, the sender then outruns it and the switch drops what does
-// not fit (at 1500 B, 256 spins received 0.47 to 0.88 of what was sent,
-// polling 0.99, in the same runs). A wake-up is a cost the sender pays,
-// which is what keeps the pair in step. pong spins for latency.
-type idler struct {
-	spin, empty int
-	y           yielder
-}
-
-// next syncs or waits, after a loop pass that found packets (got) or not
-// and moved that many bytes. It returns errStop when ctx ends a wait. The
-// caller holds exactly one runtime.LockOSThread (see yielder.pass).
-func (d *idler) next(ctx context.Context, port *nmsys.Port, got bool, bytes uint64) error {
-	d.y.pass(bytes)
-	if got {
-		d.empty = 0
-		return port.RxSync()
-	}
-	if d.empty++; d.empty < d.spin {
-		return port.RxSync()
-	}
-	d.empty = 0
-	return waitErr(ctx, port.PollRx(20*time.Millisecond))
-}
-
-// yielder gives the Go scheduler a turn every few milliseconds from a loop
-// that owns its OS thread (runtime.LockOSThread) and never blocks in Go.
-// Left alone, such a goroutine is preempted by the runtime's monitor
-// (sysmon) after 10 ms on the same scheduling tick: by a signal while it
-// runs, or by taking its P while it is in a sync or poll(2), which also
-// sets the monitor waking every 20 µs for a while. Measured in the VM at
-// 60 B, that monitor used about a fifth of a vCPU; nmbench rx took 0.51 to
-// 0.94 of what pkt-gen sent and pkt-gen rx 0.37 to 0.86 of what nmbench
-// sent. Yielding every 4 ms, as first done: 0.93 to 0.99 and 0.97 to 0.99
-// (pkt-gen to pkt-gen 0.96 to 0.99), in the same runs.
-//
-// A yield of a locked goroutine is not free: the runtime hands its P to
-// another thread and back while its own thread sleeps (37 to 76 µs in the
-// idle VM, more when a vCPU has to be woken). So the yielder unlocks the
-// thread for the yield and locks it again after, and the goroutine goes on
-// at once on the same thread (3 µs in the VM), or on the thread that picked
-// it up meanwhile, which it then keeps. The caller must hold exactly one
-// runtime.LockOSThread. At 1500 B in the VM, where the sending thread is
-// all but 2% in the kernel, that thread ran for 365 to 371 ticks (user and
-// system time, of 380) with this, 348 to 367 with a locked yield, against
-// pkt-gen's 364 to 372.
-//
-// yieldEvery is as long as sysmon allows with room for one slow pass: with
-// locked yields, tx at 1500 B into pkt-gen rx ran at 0.92 to 0.95 of
-// pkt-gen tx in the same rounds with 7 ms, 0.63 to 0.91 with 4 ms (three
-// rounds of four; in the other, pkt-gen's own run was slow and both ratios
-// were above 1).
-//
-// The clock is read once every yieldCheck passes, or sooner once
-// yieldBytes have gone through the loop since the last read: where the
-// clock source is HPET, as in the VM, each read is a system call (2 µs
-// there), but a pass over large frames can take over a millisecond (512
-// frames of 1500 B in the VM: 1.7 ms, nearly all of it the switch's copy),
-// and counting passes alone then let 13 ms go by between reads, so that the
-// monitor struck first after all. In 3.8 s of tx at 1500 B in the VM, the
-// process used 403 to 456 ticks (of 100 a second) with passes counted,
-// 383 to 397 with bytes counted too, pkt-gen 378 to 381.
-type yielder struct {
-	n, bytes uint64
-	last     time.Time
-}
-
-const (
-	yieldEvery = 7 * time.Millisecond
-	yieldCheck = 8
-	yieldBytes = 512 << 10
-)
-
-// pass counts one loop pass that moved bytes and yields if yieldEvery has
-// gone by since the last yield. The calling goroutine must hold exactly one
-// runtime.LockOSThread, and holds it again on return, possibly on another
-// thread.
-func (y *yielder) pass(bytes uint64) {
-	y.n++
-	y.bytes += bytes
-	if y.n < yieldCheck && y.bytes < yieldBytes {
-		return
-	}
-	y.n, y.bytes = 0, 0
-	if now := time.Now(); now.Sub(y.last) >= yieldEvery {
-		y.last = now
-		runtime.UnlockOSThread()
-		runtime.Gosched()
-		runtime.LockOSThread()
-	}
 }

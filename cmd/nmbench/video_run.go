@@ -195,7 +195,7 @@ func (vr *videoRun) openRx(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		rs, err := rxRings(port)
+		rs, err := port.RxRings()
 		if err != nil {
 			return err
 		}

@@ -78,7 +78,7 @@ func (vr *videoRun) rxStreams(ks []int) []video.RxStream {
 // Receiver per batch, each batch stamped with the time it was read.
 func (vr *videoRun) runRxRing(ctx context.Context, port *nmsys.Port, st *stats) error {
 	r := vr.rx[0].r
-	var idle idler
+	var idle nmsys.Idler
 	for ctx.Err() == nil && !r.Done() {
 		got := 0
 		var moved uint64
@@ -101,7 +101,7 @@ func (vr *videoRun) runRxRing(ctx context.Context, port *nmsys.Port, st *stats) 
 		if got > 0 {
 			vr.publishRx(0)
 		}
-		if err := idle.next(ctx, port, got > 0, moved); err != nil {
+		if err := waitErr(ctx, idle.Next(port, got > 0, moved)); err != nil {
 			return stopOK(err)
 		}
 	}
