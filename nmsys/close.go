@@ -1,0 +1,53 @@
+package nmsys
+
+import (
+	"errors"
+	"time"
+)
+
+// closeWait bounds how long Close waits for goroutines inside the port's
+// memory before it gives up and returns an error instead of hanging.
+const closeWait = 5 * time.Second
+
+// Close unregisters the port and unmaps its memory, in this order: mark the
+// port closed (new syncs and waits return [ErrClosed]), close the file
+// (which wakes goroutines blocked in WaitRx/WaitTx; they return ErrClosed),
+// wait until no goroutine is still inside a wait, then unmap the region.
+//
+// Ports of one memory region share one mapping (see [Port.Mem]); it is
+// unmapped when the last of them closes. If ring views were handed out
+// ([Port.TxRing], [Port.RxRing]), goroutines may still be using them, so
+// the netmap mapping is then replaced by private zeroed memory at the same
+// address rather than removed: they see integrity errors and ErrClosed
+// instead of a fault, and the placeholder is unmapped when the Ports and
+// views are garbage. A second Close returns ErrClosed.
+//
+// Slices taken from [Port.Mem] directly must not be used after Close.
+func (p *Port) Close() error {
+	p.closeMu.Lock()
+	defer p.closeMu.Unlock()
+	if p.closed.Swap(true) {
+		return ErrClosed
+	}
+	err := p.file.Close()
+	deadline := time.Now().Add(closeWait)
+	for p.users.Load() != 0 {
+		if time.Now().After(deadline) {
+			// Leave the mapping in place rather than pull it from
+			// under a running goroutine; the cleanup unmaps it.
+			return &Error{Op: "close", Port: p.name, Err: errors.New("goroutines still inside the port's memory; mapping left in place")}
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+	p.ringsMu.Lock() // no new ring views from here on
+	defer p.ringsMu.Unlock()
+	if merr := p.region.closePort(); merr != nil && err == nil {
+		err = merr
+	}
+	p.cleanup.Stop()
+	p.region.release()
+	if err != nil {
+		return &Error{Op: "close", Port: p.name, Err: err}
+	}
+	return nil
+}

@@ -1,0 +1,227 @@
+package nmsys
+
+import (
+	"errors"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/nmgo/nmgo/internal/abi"
+)
+
+// waitSlice bounds one netpoller wait. netmap can in principle lose a
+// wake-up when epoll's poll of the fd races with our own sync of the same
+// ring (ref/netpoller.md §6); waking at least this often and syncing again
+// turns such a loss into a short delay instead of a hang.
+const waitSlice = 200 * time.Millisecond
+
+func (p *Port) rxWaitCB(fd uintptr) bool {
+	if !p.enter() {
+		return true
+	}
+	p.rxWaitErr = ioctlSync(fd, abi.NIOCRXSYNC)
+	ready := p.rxWaitErr != 0 || p.rxReady()
+	p.exit()
+	return ready
+}
+
+func (p *Port) txWaitCB(fd uintptr) bool {
+	if !p.enter() {
+		return true
+	}
+	p.txWaitErr = ioctlSync(fd, abi.NIOCTXSYNC)
+	ready := p.txWaitErr != 0 || p.txReady()
+	p.exit()
+	return ready
+}
+
+// WaitRx syncs the bound RX rings and, if none holds packets, blocks in
+// Go's netpoller until one does, the read deadline passes
+// (os.ErrDeadlineExceeded) or the port is closed ([ErrClosed]). It does not
+// allocate. Call it from the goroutine that drives RX.
+func (p *Port) WaitRx() error {
+	if len(p.rxOffs) == 0 {
+		return &Error{Op: "wait rx", Port: p.name, Err: errors.New("no RX rings bound")}
+	}
+	return p.wait(&p.rdeadline, p.rxWaitFn, &p.rxWaitErr, "wait rx", pollIn)
+}
+
+// WaitTx syncs the bound TX rings and, if none has free slots, blocks until
+// one does, the write deadline passes (os.ErrDeadlineExceeded) or the port
+// is closed ([ErrClosed]). It does not allocate. Call it from the goroutine
+// that drives TX.
+func (p *Port) WaitTx() error {
+	if len(p.txOffs) == 0 {
+		return &Error{Op: "wait tx", Port: p.name, Err: errors.New("no TX rings bound")}
+	}
+	return p.wait(&p.wdeadline, p.txWaitFn, &p.txWaitErr, "wait tx", pollOut)
+}
+
+// PollRx waits the way netmap's own tools do: it blocks the calling OS
+// thread in poll(2), inside which the kernel syncs the bound RX rings and,
+// if none holds packets, sleeps until one does or timeout passes. It
+// returns nil in both cases; look at the rings to tell them apart. A
+// timeout <= 0 syncs without sleeping.
+//
+// Unlike [Port.WaitRx], PollRx parks the OS thread rather than the
+// goroutine, and the kernel wakes it straight from the forwarding path:
+// the cheapest wake-up there is, meant for a goroutine locked to its thread
+// (runtime.LockOSThread) that does nothing but drive RX rings. It returns
+// [ErrClosed] within about 20 ms of Close. It does not allocate.
+func (p *Port) PollRx(timeout time.Duration) error {
+	if len(p.rxOffs) == 0 {
+		return &Error{Op: "poll rx", Port: p.name, Err: errors.New("no RX rings bound")}
+	}
+	var until time.Time // set after the first empty poll: the fast path reads no clock
+	for {
+		if p.closed.Load() {
+			return ErrClosed
+		}
+		ms := 0
+		if timeout > 0 {
+			left := timeout
+			if !until.IsZero() {
+				if left = time.Until(until); left <= 0 {
+					return nil
+				}
+			}
+			ms = int(min(left+time.Millisecond-1, pollSlice) / time.Millisecond)
+		}
+		p.rxPoll.ms = ms
+		if err := p.rc.Control(p.rxPoll.pollFn); err != nil {
+			return p.ctlErr(err)
+		}
+		if p.closed.Load() {
+			return ErrClosed
+		}
+		if p.rxPoll.err != 0 {
+			return p.syncErr("poll rx", "poll", p.rxPoll.err)
+		}
+		if ms == 0 || p.rxReady() {
+			return nil
+		}
+		if until.IsZero() {
+			until = time.Now().Add(timeout - time.Duration(ms)*time.Millisecond)
+		}
+	}
+}
+
+// pollSlice bounds one poll(2) in PollRx, so that Close is noticed.
+const pollSlice = 20 * time.Millisecond
+
+func (p *Port) wait(deadline *atomic.Int64, fn func(uintptr) bool, errno *syscall.Errno, op string, ev int16) error {
+	for {
+		if p.closed.Load() {
+			return ErrClosed
+		}
+		now := time.Now()
+		slice := now.Add(waitSlice)
+		user := deadline.Load()
+		if user != 0 && user <= now.UnixNano() {
+			return os.ErrDeadlineExceeded
+		}
+		if user != 0 && user < slice.UnixNano() {
+			slice = time.Unix(0, user)
+		}
+		w := &p.rxPoll
+		if ev != pollIn {
+			w = &p.txPoll
+		}
+		if p.threadWait {
+			if err := p.pollWait(slice, w, errno, op); err != os.ErrDeadlineExceeded {
+				return err
+			}
+			continue
+		}
+		var err error
+		if ev == pollIn {
+			if err = p.file.SetReadDeadline(slice); err == nil {
+				err = p.rc.Read(fn)
+			}
+		} else {
+			if err = p.file.SetWriteDeadline(slice); err == nil {
+				err = p.rc.Write(fn)
+			}
+		}
+		if p.closed.Load() {
+			return ErrClosed
+		}
+		switch {
+		case err == nil:
+			if *errno != 0 {
+				return p.syncErr(op, "ioctl", *errno)
+			}
+			return nil
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			continue // re-check the user's deadline, sync again
+		case errors.Is(err, os.ErrClosed):
+			return ErrClosed
+		case err.Error() == "not pollable":
+			// epoll reported a lone EPOLLERR (ring reinitialised by
+			// the kernel); fall back to poll(2) for this wait.
+			if err := p.pollWait(slice, w, errno, op); err != os.ErrDeadlineExceeded {
+				return err
+			}
+		default:
+			return &Error{Op: op, Port: p.name, Err: err}
+		}
+	}
+}
+
+// pollState is one direction's poll(2) wait: the callbacks are bound once
+// so that a wait does not allocate.
+type pollState struct {
+	p      *Port
+	sync   func(uintptr) bool // rxWaitCB or txWaitCB: sync, report readiness
+	ready  bool
+	ev     int16
+	ms     int
+	err    syscall.Errno
+	syncFn func(uintptr)
+	pollFn func(uintptr)
+}
+
+func (w *pollState) init(p *Port, sync func(uintptr) bool, ev int16) {
+	w.p, w.sync, w.ev = p, sync, ev
+	w.syncFn = func(fd uintptr) { w.ready = w.sync(fd) }
+	w.pollFn = w.poll
+}
+
+func (w *pollState) poll(fd uintptr) {
+	if !w.p.enter() {
+		return
+	}
+	w.err = pollOne(fd, w.ev, w.ms)
+	w.p.exit()
+}
+
+// pollWait syncs and waits with poll(2) until until, in steps of at most
+// pollSlice so that Close is seen.
+func (p *Port) pollWait(until time.Time, w *pollState, errno *syscall.Errno, op string) error {
+	for {
+		if err := p.rc.Control(w.syncFn); err != nil {
+			return p.ctlErr(err)
+		}
+		if p.closed.Load() {
+			return ErrClosed
+		}
+		if w.ready {
+			if *errno != 0 {
+				return p.syncErr(op, "ioctl", *errno)
+			}
+			return nil
+		}
+		ms := time.Until(until).Milliseconds()
+		if ms <= 0 {
+			return os.ErrDeadlineExceeded
+		}
+		w.ms = int(min(ms, int64(pollSlice/time.Millisecond)))
+		if err := p.rc.Control(w.pollFn); err != nil {
+			return p.ctlErr(err)
+		}
+		if w.err != 0 {
+			return p.syncErr(op, "poll", w.err)
+		}
+	}
+}
