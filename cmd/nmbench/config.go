@@ -18,7 +18,7 @@ import (
 // config is a parsed command line.
 type config struct {
 	port     string        // -i
-	fn       string        // -f: tx, rx, txseq, rxseq
+	mode     *mode         // -f
 	lens     lengths       // -l
 	count    uint64        // -n, 0 = forever
 	batch    int           // -b
@@ -38,6 +38,7 @@ type config struct {
 	video    *videoConfig // -f vtx, vrx: the video flags (video.go)
 
 	left    *budget            // set by run for rx -n with -p: the rings' shared count
+	rtt     *rtts              // set by run for ping
 	capture *packet.PcapWriter // set by run for -pcap
 	vid     *videoRun          // set by run for vtx, vrx
 }
@@ -158,8 +159,6 @@ func ip4num(a [4]byte) uint32 {
 	return uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
 }
 
-var funcs = []string{"tx", "rx", "txseq", "rxseq", "ping", "pong", "vtx", "vrx"}
-
 // parseFlags parses the command line. It returns flag.ErrHelp for -h.
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("nmbench", flag.ContinueOnError)
@@ -168,10 +167,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	c := &config{video: &videoConfig{}}
-	var lensS, srcS, dstS, smacS, dmacS string
+	var fn, lensS, srcS, dstS, smacS, dmacS string
 	var count int64
 	fs.StringVar(&c.port, "i", "", "port: a netmap port (vale0:a, netmap:eth0, netmap:eth0-1, netmap:p{1, ...) or udp:HOST:PORT for kernel sockets; vtx and vrx also pcap:FILE, a capture written or read")
-	fs.StringVar(&c.fn, "f", "rx", "function: "+strings.Join(funcs, ", "))
+	fs.StringVar(&fn, "f", "rx", "function: "+strings.Join(modeNames(), ", "))
 	fs.StringVar(&lensS, "l", "60", "frame length in bytes without FCS: N, A-B (mixed sizes) or a list N,M,...")
 	fs.Int64Var(&count, "n", 0, "packets to send or receive (0: until -t or a signal)")
 	fs.IntVar(&c.batch, "b", 512, "batch: slots per ring operation")
@@ -207,36 +206,23 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.port == "" {
 		return nil, errors.New("-i PORT is required (for example -i vale0:a)")
 	}
-	ok := false
-	for _, f := range funcs {
-		ok = ok || f == c.fn
-	}
-	if !ok {
-		return nil, fmt.Errorf("-f %q: function must be one of %s", c.fn, strings.Join(funcs, ", "))
+	if c.mode = modeOf(fn); c.mode == nil {
+		return nil, fmt.Errorf("-f %q: function must be one of %s", fn, strings.Join(modeNames(), ", "))
 	}
 	var err error
 	if c.lens, err = parseLengths(lensS); err != nil {
 		return nil, err
 	}
-	if (c.fn == "txseq" || c.fn == "rxseq") && (c.lens.list == nil && c.lens.lo < packet.UDPHdrLen+4) {
-		return nil, errors.New("-l: txseq needs frames of at least 46 bytes")
-	}
-	if c.noTouch && c.fn == "txseq" {
-		return nil, errors.New("-Z: txseq writes its sequence numbers into the payload, which -Z leaves alone")
-	}
-	if (c.fn == "ping" || c.fn == "pong") && strings.HasPrefix(c.port, udpPrefix) {
-		return nil, fmt.Errorf("-f %s needs a netmap port; the udp: backend does tx, rx, txseq and rxseq", c.fn)
-	}
 	if c.parallel < 1 || c.parallel > 256 {
 		return nil, fmt.Errorf("-p %d: must be in 1..256", c.parallel)
 	}
-	if c.parallel > 1 && c.fn != "tx" && c.fn != "rx" {
+	if c.parallel > 1 && !c.mode.parallel {
 		return nil, fmt.Errorf("-p %d: only tx and rx run on several rings (as in pkt-gen)", c.parallel)
 	}
 	if c.parallel > 1 && strings.HasPrefix(c.port, udpPrefix) {
 		return nil, errors.New("-p: the udp: backend drives one socket")
 	}
-	if c.pcap != "" && (c.fn != "rx" && c.fn != "rxseq" || c.parallel > 1 || strings.HasPrefix(c.port, udpPrefix)) {
+	if c.pcap != "" && (!c.mode.capture || c.parallel > 1 || strings.HasPrefix(c.port, udpPrefix)) {
 		return nil, errors.New("-pcap: only rx and rxseq on a netmap port with -p 1 write captures")
 	}
 	if count < 0 {
@@ -279,7 +265,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if err := checkVideo(c, set); err != nil {
+	if err := c.mode.validate(c, set); err != nil {
 		return nil, err
 	}
 	return c, nil

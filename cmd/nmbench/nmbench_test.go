@@ -30,7 +30,7 @@ func TestParseFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.port != "vale0:a" || c.fn != "txseq" || c.count != 100 || c.batch != 64 || !c.json {
+	if c.port != "vale0:a" || c.mode.name != "txseq" || c.count != 100 || c.batch != 64 || !c.json {
 		t.Errorf("config %+v", c)
 	}
 	if len(c.lens.list) != 2 || c.lens.max() != 1500 {
@@ -90,7 +90,7 @@ func TestReportJSONGolden(t *testing.T) {
 		{"rxseq", `{"func":"rxseq","final":true,"packets":3000000,"bytes":180000000,"seconds":2,"pps":1500000,"bps":720000000,"avg_batch":500,"lost":7,"duplicated":1,"reordered":2,"heap_allocs":42}` + "\n"},
 	} {
 		var out bytes.Buffer
-		r := &reporter{cfg: &config{fn: c.fn, json: true}, out: &out}
+		r := &reporter{cfg: &config{mode: modeOf(c.fn), json: true}, out: &out}
 		t0 := time.Unix(1000, 0)
 		r.start = sample{at: t0, allocs: 100}
 		r.final(sample{packets: 3_000_000, bytes: 180_000_000, batches: 6000, lost: 7, dup: 1, reordered: 2, allocs: 142, at: t0.Add(2 * time.Second)})
@@ -102,7 +102,7 @@ func TestReportJSONGolden(t *testing.T) {
 
 func TestReportText(t *testing.T) {
 	var out bytes.Buffer
-	r := &reporter{cfg: &config{fn: "tx"}, out: &out}
+	r := &reporter{cfg: &config{mode: modeOf("tx")}, out: &out}
 	t0 := time.Unix(1000, 0)
 	r.start, r.last = sample{at: t0}, sample{at: t0}
 	r.tick(sample{packets: 1_500_000, bytes: 90_000_000, batches: 3000, at: t0.Add(time.Second)})
@@ -239,7 +239,7 @@ func freeUDPPort(t *testing.T) string {
 
 func TestLiveProgressLine(t *testing.T) {
 	var out bytes.Buffer
-	r := &reporter{cfg: &config{fn: "tx"}, out: &out}
+	r := &reporter{cfg: &config{mode: modeOf("tx")}, out: &out}
 	t0 := time.Unix(1000, 0)
 	r.start, r.last = sample{at: t0}, sample{at: t0}
 	r.live(sample{packets: 500, at: t0.Add(time.Second)}, 0.5)
@@ -486,7 +486,7 @@ func TestUDPLoopsAllocs(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer rc.Close()
-			_ = rc.SetReadBuffer(8 << 20) // as udpRun
+			_ = rc.SetReadBuffer(8 << 20) // as udpRecv
 			tc, err := net.DialUDP("udp4", nil, addr)
 			if err != nil {
 				t.Fatal(err)

@@ -30,6 +30,11 @@ const (
 	maxRTTs     = 1 << 20     // samples kept for percentiles
 )
 
+// spinSyncs is how many empty RX syncs ping and pong issue before they
+// sleep, trading a CPU for latency. Throughput receivers do not spin (see
+// nmsys.Idler).
+const spinSyncs = 256
+
 // rtts collects round-trip times; the ping loop adds, the reporter reads.
 type rtts struct {
 	mu      sync.Mutex

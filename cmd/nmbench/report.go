@@ -95,16 +95,16 @@ func rate(n uint64, d time.Duration) float64 {
 func (r *reporter) build(cur, from sample, final bool) report {
 	d := cur.at.Sub(from.at)
 	p, b, bt := cur.packets-from.packets, cur.bytes-from.bytes, cur.batches-from.batches
-	rep := report{Func: r.cfg.fn, Final: final, Packets: p, Bytes: b, Seconds: d.Seconds(),
+	rep := report{Func: r.cfg.mode.name, Final: final, Packets: p, Bytes: b, Seconds: d.Seconds(),
 		PPS: rate(p, d), BPS: rate(b*8, d)}
 	if bt > 0 {
 		rep.AvgBatch = float64(p) / float64(bt)
 	}
-	if r.cfg.fn == "rxseq" || r.cfg.fn == "vrx" {
+	if r.cfg.mode.counts {
 		l, du, re := cur.lost-from.lost, cur.dup-from.dup, cur.reordered-from.reordered
 		rep.Lost, rep.Dup, rep.Reordered = &l, &du, &re
 	}
-	if isVideo(r.cfg.fn) {
+	if r.cfg.mode.video {
 		f, l := cur.frames-from.frames, cur.late-from.late
 		rep.Frames, rep.Late = &f, &l
 		if final && r.cfg.vid != nil {
@@ -177,13 +177,7 @@ func (r *reporter) final(cur sample) report {
 		r.writeJSON(rep)
 		return rep
 	}
-	verb := "Received"
-	switch r.cfg.fn {
-	case "tx", "txseq", "vtx":
-		verb = "Sent"
-	case "ping", "pong":
-		verb = "Echoed"
-	}
+	verb := r.cfg.mode.verb
 	each := 0.0
 	if rep.Packets > 0 {
 		each = float64(rep.Bytes) / float64(rep.Packets)

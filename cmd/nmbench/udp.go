@@ -36,20 +36,27 @@ func udpAddr(port string) (*net.UDPAddr, error) {
 	return a, nil
 }
 
-func udpRun(ctx context.Context, cfg *config, st *stats) error {
+// udpSend is tx and txseq on the udp: backend.
+func udpSend(ctx context.Context, cfg *config, st *stats) error {
 	addr, err := udpAddr(cfg.port)
 	if err != nil {
 		return err
 	}
-	if cfg.fn == "tx" || cfg.fn == "txseq" {
-		c, err := net.DialUDP("udp4", nil, addr)
-		if err != nil {
-			return fmt.Errorf("udp: %w", err)
-		}
-		defer c.Close()
-		stop := context.AfterFunc(ctx, func() { c.SetWriteDeadline(time.Unix(1, 0)) })
-		defer stop()
-		return udpTx(ctx, cfg, c, st)
+	c, err := net.DialUDP("udp4", nil, addr)
+	if err != nil {
+		return fmt.Errorf("udp: %w", err)
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.SetWriteDeadline(time.Unix(1, 0)) })
+	defer stop()
+	return udpTx(ctx, cfg, c, st)
+}
+
+// udpRecv is rx and rxseq on the udp: backend.
+func udpRecv(ctx context.Context, cfg *config, st *stats) error {
+	addr, err := udpAddr(cfg.port)
+	if err != nil {
+		return err
 	}
 	c, err := net.ListenUDP("udp4", addr)
 	if err != nil {
@@ -130,7 +137,7 @@ func udpRx(ctx context.Context, cfg *config, c *net.UDPConn, st *stats) error {
 	for i := range msgs {
 		msgs[i].Buffers = [][]byte{make([]byte, maxFrame)}
 	}
-	check := cfg.fn == "rxseq"
+	check := cfg.mode.seq
 	var win seqWindow
 	var got uint64
 	for ctx.Err() == nil && (cfg.count == 0 || got < cfg.count) {

@@ -23,8 +23,6 @@ const pcapPrefix = "pcap:"
 
 func isPcap(port string) bool { return strings.HasPrefix(port, pcapPrefix) }
 
-func isVideo(fn string) bool { return fn == "vtx" || fn == "vrx" }
-
 // utcToTAI is the TAI-UTC offset (37 s since 2017): without PTP the
 // video functions take TAI, the timescale of RTP timestamps and of the
 // ST 2110-21 schedule, as the system clock plus this.
@@ -63,31 +61,20 @@ func addVideoFlags(fs *flag.FlagSet, v *videoConfig) {
 	fs.IntVar(&v.nstream, "streams", 1, "vtx, vrx: number of streams (stream K on UDP port PORT+K)")
 }
 
-// checkVideo validates the video flags against the rest of the command
-// line and resolves the streams. set holds the flags given.
+// checkVideo validates the flags of vtx and vrx against the rest of the
+// command line and resolves the streams. set holds the flags given.
 func checkVideo(c *config, set map[string]bool) error {
 	v := c.video
-	if !isVideo(c.fn) {
-		for _, name := range []string{"fmt", "sdp", "sdp-out", "in", "out", "pix", "tp", "frames", "streams"} {
-			if set[name] {
-				return fmt.Errorf("-%s: only for -f vtx and vrx", name)
-			}
-		}
-		if isPcap(c.port) {
-			return errors.New("-i pcap:FILE: only for -f vtx and vrx (rx writes captures with -pcap)")
-		}
-		return nil
-	}
-	tx := c.fn == "vtx"
+	tx := c.mode.send
 	if set["n"] {
-		return fmt.Errorf("-n: -f %s counts frames: use -frames", c.fn)
+		return fmt.Errorf("-n: -f %s counts frames: use -frames", c.mode.name)
 	}
 	if set["l"] {
-		return fmt.Errorf("-l: -f %s sends what the format needs", c.fn)
+		return fmt.Errorf("-l: -f %s sends what the format needs", c.mode.name)
 	}
 	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "out": !tx} {
 		if set[name] && !ok {
-			return fmt.Errorf("-%s: not for -f %s", name, c.fn)
+			return fmt.Errorf("-%s: not for -f %s", name, c.mode.name)
 		}
 	}
 	if isPcap(c.port) && strings.TrimPrefix(c.port, pcapPrefix) == "" {
@@ -124,7 +111,7 @@ func checkVideo(c *config, set map[string]bool) error {
 		}
 		base = sess.Streams
 	default:
-		return fmt.Errorf("-f %s needs the video format: -fmt \"sampling=...; width=...; height=...; depth=...; exactframerate=...\" or -sdp FILE", c.fn)
+		return fmt.Errorf("-f %s needs the video format: -fmt \"sampling=...; width=...; height=...; depth=...; exactframerate=...\" or -sdp FILE", c.mode.name)
 	}
 	switch {
 	case len(base) == 1:

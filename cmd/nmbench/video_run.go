@@ -39,6 +39,17 @@ type rxPart struct {
 	lost, dup, reord, late uint64
 }
 
+// openVideo opens what a vtx or vrx run needs; the run's closing function
+// closes it.
+func openVideo(ctx context.Context, cfg *config) (work, func() error, error) {
+	vr, err := newVideoRun(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.vid = vr
+	return vr.work, vr.close, nil
+}
+
 // newVideoRun opens what a vtx or vrx run needs (port, sockets, files),
 // writes vtx's SDP, and sets work to the loop.
 func newVideoRun(ctx context.Context, cfg *config) (_ *videoRun, err error) {
@@ -48,7 +59,7 @@ func newVideoRun(ctx context.Context, cfg *config) (_ *videoRun, err error) {
 			vr.close()
 		}
 	}()
-	if cfg.fn == "vtx" {
+	if cfg.mode.send {
 		err = vr.openTx(ctx)
 	} else {
 		err = vr.openRx(ctx)

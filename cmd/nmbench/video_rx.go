@@ -19,6 +19,7 @@ import (
 	"github.com/nmgo/nmgo/rings"
 	"github.com/nmgo/nmgo/video"
 	"golang.org/x/net/ipv4"
+	"golang.org/x/sync/errgroup"
 )
 
 // frameWriter writes one stream's received frames to -out, converted to
@@ -123,9 +124,11 @@ func (r *ringBytes) Packet(i int) ([]byte, error) {
 // runRxUDP is vrx on kernel sockets: stream K on PORT+K, one socket and one
 // goroutine (with its own Receiver) per stream.
 func (vr *videoRun) runRxUDP(ctx context.Context, conns []*net.UDPConn, st *stats) error {
-	return group(ctx, len(conns), func(ctx context.Context, k int) error {
-		return vr.rxSocket(ctx, k, conns[k], st)
-	})
+	g, ctx := errgroup.WithContext(ctx)
+	for k, c := range conns {
+		g.Go(func() error { return vr.rxSocket(ctx, k, c, st) })
+	}
+	return g.Wait()
 }
 
 func (vr *videoRun) rxSocket(ctx context.Context, k int, c *net.UDPConn, st *stats) error {

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/nmgo/nmgo/packet"
+)
+
+// run executes one benchmark: it opens the port, runs the function until
+// the count, the duration or ctx ends it, prints reports to out, and
+// returns the final report.
+func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr error) {
+	if cfg.duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.duration)
+		defer cancel()
+	}
+	if cfg.mode.rtt {
+		cfg.rtt = newRTTs()
+	}
+	work, closeRun, err := cfg.mode.open(ctx, cfg)
+	if err != nil {
+		return report{}, err
+	}
+	defer func() {
+		if err := closeRun(); err != nil && runErr == nil {
+			runErr = err
+		}
+	}()
+
+	if cfg.pcap != "" {
+		f, err := os.Create(cfg.pcap)
+		if err != nil {
+			return report{}, fmt.Errorf("-pcap: %w", err)
+		}
+		bw := bufio.NewWriterSize(f, 1<<20)
+		if cfg.capture, err = packet.NewPcapWriter(bw, 0); err != nil {
+			f.Close()
+			return report{}, fmt.Errorf("-pcap: %w", err)
+		}
+		defer func() {
+			ferr := bw.Flush()
+			if cerr := f.Close(); ferr == nil {
+				ferr = cerr
+			}
+			if ferr != nil && runErr == nil {
+				runErr = fmt.Errorf("-pcap: %w", ferr)
+			}
+		}()
+	}
+	st := &stats{}
+	rep := &reporter{cfg: cfg, out: out, rtt: cfg.rtt}
+	rep.start = st.sample(time.Now())
+	rep.start.allocs = heapAllocs()
+	rep.last = rep.start
+	done := make(chan error, 1)
+	go func() { done <- work(ctx, st) }()
+	tick := time.NewTicker(cfg.interval)
+	defer tick.Stop()
+	var liveC <-chan time.Time
+	if cfg.progress && !cfg.json && !cfg.quiet && (cfg.count > 0 || cfg.duration > 0) {
+		lt := time.NewTicker(250 * time.Millisecond)
+		defer lt.Stop()
+		liveC = lt.C
+	}
+	for {
+		select {
+		case now := <-liveC:
+			cur := st.sample(now)
+			done := 0.0
+			if cfg.count > 0 {
+				done = float64(cur.packets) / float64(cfg.count)
+			}
+			if cfg.duration > 0 {
+				done = max(done, float64(now.Sub(rep.start.at))/float64(cfg.duration))
+			}
+			rep.live(cur, done)
+		case now := <-tick.C:
+			rep.tick(st.sample(now))
+		case err := <-done:
+			cur := st.sample(time.Now())
+			cur.allocs = heapAllocs()
+			final := rep.final(cur)
+			return final, err
+		}
+	}
+}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+
+	"github.com/nmgo/nmgo/nmsys"
+	"golang.org/x/sync/errgroup"
+)
+
+// mode is one -f function: what it is (the properties the flag checks and
+// the reports read), how it checks its flags, what it opens, and the loop
+// that drives it. Every difference between the functions is an entry of
+// the table below, not a test of the function's name.
+type mode struct {
+	name     string
+	verb     string // of the final summary: "Sent 1000 packets ..."
+	send     bool   // writes packets: tx, txseq, vtx
+	seq      bool   // numbered frames: a sequence number starts the payload
+	counts   bool   // reports lost, duplicated and reordered packets
+	video    bool   // vtx, vrx: the video flags apply
+	rtt      bool   // ping: reports round-trip times
+	parallel bool   // -p N drives N rings, one goroutine each
+	capture  bool   // -pcap writes what it receives
+
+	// port is how loop's netmap ports are registered.
+	port nmsys.Config
+	// validate checks the flags of this function, after the flags every
+	// function shares; set holds the names of the flags given.
+	validate func(c *config, set map[string]bool) error
+	// open opens the ports, sockets and files of a run and returns the
+	// work that drives them and what closes them.
+	open func(ctx context.Context, cfg *config) (work, func() error, error)
+	// loop drives one netmap port (one ring of it with -p).
+	loop func(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
+	// udp is loop on the udp: backend, nil where a netmap port is needed.
+	udp func(ctx context.Context, cfg *config, st *stats) error
+}
+
+// work is a run's main loop: it counts in st until it is done, fails or
+// ctx ends.
+type work = func(ctx context.Context, st *stats) error
+
+// modes is every function of -f, in the order -h lists them.
+var modes = []*mode{
+	{name: "tx", verb: "Sent", send: true, parallel: true, port: nmsys.Config{TxOnly: true},
+		validate: checkPackets, open: openPackets, loop: txLoop, udp: udpSend},
+	{name: "rx", verb: "Received", parallel: true, capture: true, port: nmsys.Config{RxOnly: true, NoTxPoll: true},
+		validate: checkPackets, open: openPackets, loop: rxLoop, udp: udpRecv},
+	{name: "txseq", verb: "Sent", send: true, seq: true, port: nmsys.Config{TxOnly: true},
+		validate: checkSeq, open: openPackets, loop: txLoop, udp: udpSend},
+	{name: "rxseq", verb: "Received", seq: true, counts: true, capture: true, port: nmsys.Config{RxOnly: true, NoTxPoll: true},
+		validate: checkSeq, open: openPackets, loop: rxLoop, udp: udpRecv},
+	{name: "ping", verb: "Echoed", rtt: true, port: nmsys.Config{NoTxPoll: true},
+		validate: checkPackets, open: openPackets, loop: ping},
+	{name: "pong", verb: "Echoed", port: nmsys.Config{NoTxPoll: true},
+		validate: checkPackets, open: openPackets, loop: pongLoop},
+	{name: "vtx", verb: "Sent", send: true, video: true, validate: checkVideo, open: openVideo},
+	{name: "vrx", verb: "Received", counts: true, video: true, validate: checkVideo, open: openVideo},
+}
+
+// modeOf returns the function named name, or nil.
+func modeOf(name string) *mode {
+	for _, m := range modes {
+		if m.name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+// modeNames lists the functions for -h and errors.
+func modeNames() []string {
+	var s []string
+	for _, m := range modes {
+		s = append(s, m.name)
+	}
+	return s
+}
+
+func ping(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error {
+	return pingLoop(ctx, cfg, port, st, cfg.rtt)
+}
+
+// videoFlags are the flags only vtx and vrx take.
+var videoFlags = []string{"fmt", "sdp", "sdp-out", "in", "out", "pix", "tp", "frames", "streams"}
+
+// checkPackets checks the flags of the packet functions (all but vtx and
+// vrx).
+func checkPackets(c *config, set map[string]bool) error {
+	for _, name := range videoFlags {
+		if set[name] {
+			return fmt.Errorf("-%s: only for -f vtx and vrx", name)
+		}
+	}
+	if isPcap(c.port) {
+		return errors.New("-i pcap:FILE: only for -f vtx and vrx (rx writes captures with -pcap)")
+	}
+	if isUDP(c.port) && c.mode.udp == nil {
+		return fmt.Errorf("-f %s needs a netmap port; the udp: backend does tx, rx, txseq and rxseq", c.mode.name)
+	}
+	return nil
+}
+
+// checkSeq checks the flags of txseq and rxseq, whose frames carry a
+// sequence number.
+func checkSeq(c *config, set map[string]bool) error {
+	if c.lens.list == nil && c.lens.lo < seqMinLen {
+		return fmt.Errorf("-l: txseq needs frames of at least %d bytes", seqMinLen)
+	}
+	if c.noTouch && c.mode.send {
+		return errors.New("-Z: txseq writes its sequence numbers into the payload, which -Z leaves alone")
+	}
+	return checkPackets(c, set)
+}
+
+// openPackets opens what a packet function needs: the udp: backend's
+// address, or -p netmap registrations (one per ring with -p > 1), each
+// checked against -l, and waits -w for the link.
+func openPackets(ctx context.Context, cfg *config) (work, func() error, error) {
+	m := cfg.mode
+	if isUDP(cfg.port) {
+		if _, err := udpAddr(cfg.port); err != nil {
+			return nil, nil, err
+		}
+		return func(ctx context.Context, st *stats) error { return m.udp(ctx, cfg, st) }, func() error { return nil }, nil
+	}
+	var ports []*nmsys.Port
+	var closers []func() error
+	closeAll := func() error {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+		return nil
+	}
+	for i := range cfg.parallel {
+		c := m.port
+		if cfg.parallel > 1 {
+			c.Mode, c.RingID = nmsys.ModeOneNIC, i
+		}
+		port, closePort, err := openPort(ctx, cfg.port, &c)
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		closers = append(closers, closePort)
+		ports = append(ports, port)
+		if max := port.Info().BufSize; cfg.lens.max() > max {
+			closeAll()
+			return nil, nil, fmt.Errorf("-l %s: frames longer than the port's %d-byte buffers are not supported", cfg.lens, max)
+		}
+	}
+	waitLink(ctx, cfg.wait)
+	return func(ctx context.Context, st *stats) error { return runPorts(ctx, cfg, ports, st) }, closeAll, nil
+}
+
+// runPorts runs the function's loop on each port, each in a goroutine
+// locked to its OS thread; the first error ends them all.
+func runPorts(ctx context.Context, cfg *config, ports []*nmsys.Port, st *stats) error {
+	loop := cfg.mode.loop
+	if len(ports) == 1 {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		return loop(ctx, cfg, ports[0], st)
+	}
+	var left *budget
+	if cfg.count > 0 && !cfg.mode.send {
+		left = newBudget(cfg.count)
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	for i, port := range ports {
+		g.Go(func() error {
+			// -n and -R are totals. A sender's ring gets its share; the
+			// receivers take from one budget, since the NIC decides
+			// which ring a packet arrives on.
+			share := *cfg
+			share.rate = cfg.rate / float64(len(ports))
+			if left != nil {
+				share.count, share.left = 0, left
+			} else if cfg.count > 0 {
+				share.count = cfg.count / uint64(len(ports))
+				if uint64(i) < cfg.count%uint64(len(ports)) {
+					share.count++
+				}
+				if share.count == 0 { // fewer packets than rings
+					return nil
+				}
+			}
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			return loop(ctx, &share, port, st)
+		})
+	}
+	return g.Wait()
+}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"github.com/nmgo/nmgo/packet"
+)
+
+// seqMinLen is the shortest frame that carries a sequence number: the
+// headers and four octets.
+const seqMinLen = packet.UDPHdrLen + 4
+
+// seqWindow tracks received sequence numbers to tell lost, duplicated and
+// reordered packets apart within a window of recent numbers.
+type seqWindow struct {
+	started bool
+	first   uint32 // first number seen; older ones are not counted as gaps filled
+	next    uint32
+	seen    [1 << 16 / 64]uint64
+}
+
+const seqWin = 1 << 16
+
+func (w *seqWindow) bit(s uint32) (*uint64, uint64) {
+	i := s % seqWin
+	return &w.seen[i/64], 1 << (i % 64)
+}
+
+// add records s and returns the changes to the lost, dup and reordered
+// counters (lost may go down when a late packet fills a gap).
+func (w *seqWindow) add(s uint32) (lost int64, dup, reord uint64) {
+	if !w.started {
+		w.started, w.first, w.next = true, s, s
+	}
+	d := int32(s - w.next)
+	switch {
+	case d < 0 && int32(s-w.first) < 0:
+		return 0, 1, 0 // from before the run's first frame: stale, a duplicate
+	case d >= 0:
+		gap := uint32(d)
+		lost = int64(gap)
+		if gap >= seqWin {
+			clear(w.seen[:])
+		} else {
+			for k := uint32(0); k < gap; k++ {
+				wd, b := w.bit(w.next + k)
+				*wd &^= b
+			}
+		}
+		wd, b := w.bit(s)
+		*wd |= b
+		w.next = s + 1
+	case -d < seqWin:
+		wd, b := w.bit(s)
+		if *wd&b != 0 {
+			return 0, 1, 0
+		}
+		*wd |= b
+		return -1, 0, 1
+	default:
+		return 0, 1, 0 // older than the window: cannot tell, count as duplicate
+	}
+	return lost, 0, 0
+}
