@@ -32,7 +32,7 @@ type FrameStats struct {
 	Bytes      int    // sample octets written
 	Lost       int    // sequence numbers missing between its first and last packet
 	Duplicates int    // packets seen twice
-	BadRows    int    // SRDs dropped: line, offset, length or field outside the frame
+	BadRows    int    // SRDs dropped: line, offset, length or field outside the frame, or more than the packet's data can fill
 	Marker     bool   // ended by the marker of its last field
 	Complete   bool   // Bytes covers the whole frame
 }
@@ -46,7 +46,7 @@ type Stats struct {
 	Reordered     uint64 // packets that came after a later sequence number
 	Duplicates    uint64 // packets seen before (within the last 65536 sequence numbers)
 	Late          uint64 // packets of a frame already delivered, dropped
-	BadRows       uint64 // SRDs dropped for a line, offset, length or field outside the frame
+	BadRows       uint64 // SRDs dropped for a line, offset, length or field outside the frame, or past what the packet's data can fill
 	Malformed     uint64 // packets dropped: not RTP version 2, or truncated headers
 	WrongPT       uint64 // packets dropped for their payload type
 	MissedMarkers uint64 // frames ended by a later frame's packet instead of their marker
@@ -68,7 +68,9 @@ const seqWindow = 1 << 16
 // Depacketizer reassembles RFC 4175 packets into frames in pgroup wire
 // layout (see [Format.FrameSize]). It writes sample data only where an SRD
 // says and only inside the frame: a row whose line, offset or length falls
-// outside is counted and dropped. It is not safe for concurrent use.
+// outside is counted and dropped. Its work per packet is bounded by a
+// constant, whatever the sequence numbers, timestamps, markers and SRD
+// headers say. It is not safe for concurrent use.
 type Depacketizer struct {
 	f        Format
 	pg       Pgroup
@@ -87,10 +89,21 @@ type Depacketizer struct {
 
 	buf []byte
 
-	// sequence tracking
+	// sequence tracking: seen has one bit per sequence number of the
+	// window; word w holds the 64 sequence numbers of block blk[w] (the
+	// extended sequence number >> 6), so that a word left over from an
+	// older block reads as empty without being cleared: a gap costs
+	// nothing, however long.
 	started bool
 	maxSeq  int64
 	seen    [seqWindow / 64]uint64
+	blk     [seqWindow / 64]int64
+
+	// steps counts the loop iterations Push has taken (SRD headers
+	// walked and written): the work a packet's contents decide, which
+	// tests hold to a bound that no sequence number, timestamp or marker
+	// changes.
+	steps uint64
 
 	// the frame being filled
 	active    bool
@@ -184,6 +197,7 @@ func (d *Depacketizer) Push(pkt []byte) {
 			return
 		}
 		n++
+		d.steps++
 		c := payload[4] & 0x80
 		payload = payload[packet.SRDLen:]
 		if c == 0 {
@@ -232,8 +246,18 @@ func (d *Depacketizer) Push(pkt []byte) {
 	d.st.Packets++
 	d.firstSeq, d.lastSeq = min(d.firstSeq, ext), max(d.lastSeq, ext)
 
-	// Sample data.
-	for i := range n {
+	// Sample data. A sender packs rows in raster order, so every SRD of a
+	// packet but its first and last covers a whole row: SRDs past the
+	// first 2 + data/row of them are not video but small writes scattered
+	// over the frame, a cache miss each, and are dropped as bad rows.
+	w := n
+	if n > 2 && (n-2)*d.rowBytes > len(payload) {
+		w = 2 + len(payload)/d.rowBytes
+		d.st.BadRows += n - w
+		d.stats.BadRows += uint64(n - w)
+	}
+	for i := range w {
+		d.steps++
 		h := packet.ReadSRD(hdrs[packet.SRDLen*i:])
 		length, line, off := int(h.Length), int(h.Line), int(h.Offset)
 		f := 0
@@ -241,8 +265,8 @@ func (d *Depacketizer) Push(pkt []byte) {
 			f = 1
 		}
 		if length > len(payload) {
-			d.st.BadRows += n - i
-			d.stats.BadRows += uint64(n - i)
+			d.st.BadRows += w - i
+			d.stats.BadRows += uint64(w - i)
 			break
 		}
 		data := payload[:length]
@@ -299,25 +323,24 @@ func (d *Depacketizer) extend(seq uint16) int64 {
 }
 
 // mark records ext in the sequence window and the loss counts; false means
-// a duplicate (or a packet too old to tell), which is dropped.
+// a duplicate (or a packet too old to tell), which is dropped. Its cost does
+// not depend on how far ext is from the sequence numbers before it.
 func (d *Depacketizer) mark(ext int64) bool {
+	b := ext >> 6
+	w := b & (seqWindow/64 - 1)
+	bit := uint64(1) << (ext & 63)
 	switch {
 	case ext > d.maxSeq:
-		gap := ext - d.maxSeq
-		if gap > seqWindow {
-			clear(d.seen[:])
-		} else {
-			for s := d.maxSeq + 1; s < ext; s++ {
-				d.seen[s>>6&(seqWindow/64-1)] &^= 1 << (s & 63)
-			}
-		}
-		d.stats.Lost += uint64(gap - 1)
+		// The words between the old and the new maximum hold older
+		// blocks and read as empty: nothing to clear.
+		d.stats.Lost += uint64(ext - d.maxSeq - 1)
 		d.maxSeq = ext
-	case d.maxSeq-ext >= seqWindow:
+	case d.maxSeq>>6-b >= seqWindow/64:
+		// Its word now holds a later block.
 		d.stats.Late++
 		return false
 	default:
-		if d.seen[ext>>6&(seqWindow/64-1)]&(1<<(ext&63)) != 0 {
+		if d.blk[w] == b && d.seen[w]&bit != 0 {
 			d.stats.Duplicates++
 			if d.active {
 				d.st.Duplicates++
@@ -329,7 +352,12 @@ func (d *Depacketizer) mark(ext int64) bool {
 			d.stats.Lost--
 		}
 	}
-	d.seen[ext>>6&(seqWindow/64-1)] |= 1 << (ext & 63)
+	if d.blk[w] != b {
+		// First sequence number of block b seen: the bits above the
+		// maximum were never set, and those of an older block are void.
+		d.blk[w], d.seen[w] = b, 0
+	}
+	d.seen[w] |= bit
 	return true
 }
 

@@ -105,12 +105,20 @@ type rxStream struct {
 // counted by [Receiver.Other].
 // Arrival times are TAI nanoseconds, as the [Transmitter]'s.
 //
+// Whatever the packets say (sequence gaps, timestamp jumps, markers, SRD
+// chains, ports), the work per packet is bounded by a constant.
+//
 // A Receiver is not safe for concurrent use. Its per-packet methods do not
 // allocate.
 type Receiver struct {
 	streams []rxStream
 	byPort  []uint16 // stream index + 1 by UDP port; 0: none
 	anyPort bool     // some stream takes the first port seen
+	// Streams that take the first port seen and have none yet, in index
+	// order: those that take any payload type, and those that take one,
+	// by type. claim looks at the head of two lists, never at all streams.
+	freeAny []int
+	freePT  map[uint8][]int
 	other   uint64
 
 	eth    layers.Ethernet
@@ -142,6 +150,14 @@ func NewReceiver(c *ReceiverConfig) (*Receiver, error) {
 			s.stats.Port = p
 		} else {
 			r.anyPort = true
+			if pt := s.cfg.PayloadType; pt != 0 {
+				if r.freePT == nil {
+					r.freePT = map[uint8][]int{}
+				}
+				r.freePT[pt] = append(r.freePT[pt], i)
+			} else {
+				r.freeAny = append(r.freeAny, i)
+			}
 		}
 		d, err := NewDepacketizer(&s.cfg.Format, &DepacketizerConfig{PayloadType: s.cfg.PayloadType, OnFrame: s.frame})
 		if err != nil {
@@ -303,27 +319,34 @@ func udp4Fast(b []byte) (port uint16, payload []byte, wire int, ok bool) {
 	return binary.BigEndian.Uint16(b[udp+2:]), payload, max(udpLen-packet.UDPLen, len(payload)), true
 }
 
-// claim gives port to the first stream that takes any port, if pkt looks
-// like RTP video; it returns the stream or -1.
+// claim gives port to the first stream that takes any port and the
+// payload type of pkt, if pkt looks like RTP video; it returns the stream
+// or -1. Its cost does not depend on the number of streams.
 func (r *Receiver) claim(port uint16, pkt []byte) int {
 	if !r.anyPort || len(pkt) < packet.RTPLen+packet.ExtSeqLen+packet.SRDLen || pkt[0]>>6 != 2 {
 		return -1
 	}
-	left := false
-	for i := range r.streams {
-		s := &r.streams[i]
-		if s.cfg.Port == 0 && s.stats.Port == 0 {
-			if s.cfg.PayloadType != 0 && pkt[1]&0x7f != s.cfg.PayloadType {
-				left = true
-				continue
-			}
-			s.stats.Port = port
-			r.byPort[port] = uint16(i + 1)
-			return i
+	pt := pkt[1] & 0x7f
+	typed := r.freePT[pt]
+	var i int
+	switch {
+	case len(r.freeAny) > 0 && (len(typed) == 0 || r.freeAny[0] < typed[0]):
+		i, r.freeAny = r.freeAny[0], r.freeAny[1:]
+	case len(typed) > 0:
+		i, typed = typed[0], typed[1:]
+		if len(typed) == 0 {
+			delete(r.freePT, pt)
+		} else {
+			r.freePT[pt] = typed
 		}
+	default:
+		return -1
 	}
-	r.anyPort = left
-	return -1
+	s := &r.streams[i]
+	s.stats.Port = port
+	r.byPort[port] = uint16(i + 1)
+	r.anyPort = len(r.freeAny) > 0 || len(r.freePT) > 0
+	return i
 }
 
 // PushRTP hands an RTP packet (a UDP payload) received at time at to
@@ -461,19 +484,22 @@ func parseHeaders(pkt []byte) (h headers, ok bool) {
 	}
 	h.marker, h.pt = pkt[1]&0x80 != 0, pkt[1]&0x7f
 	h.seq, h.ts = binary.BigEndian.Uint16(pkt[2:]), binary.BigEndian.Uint32(pkt[4:])
-	srd := hl + packet.ExtSeqLen
+	if len(pkt) < hl+packet.ExtSeqLen {
+		return h, false
+	}
+	p := pkt[hl+packet.ExtSeqLen:]
+	if len(p) >= packet.SRDLen {
+		h.start = p[2]|p[3]|p[4]&0x7f|p[5] == 0 // line 0, offset 0, first field
+	}
 	for n := 0; ; n++ {
-		if len(pkt) < srd+packet.SRDLen || n == maxSRDParse {
+		if len(p) < packet.SRDLen || n == maxSRDParse {
 			return h, false
 		}
-		r := packet.ReadSRD(pkt[srd:])
-		if n == 0 {
-			h.start = r.Line == 0 && r.Offset == 0 && !r.Field
-		}
-		h.data += int(r.Length)
+		h.data += int(binary.BigEndian.Uint16(p))
 		h.rows++
-		srd += packet.SRDLen
-		if !r.Continuation {
+		c := p[4] & 0x80
+		p = p[packet.SRDLen:]
+		if c == 0 {
 			return h, true
 		}
 	}
