@@ -51,7 +51,24 @@ type RxStream struct {
 // ReceiverConfig configures a [Receiver].
 type ReceiverConfig struct {
 	Streams []RxStream
+
+	// Budget is charged by NewReceiver with all the memory the streams
+	// may need (each stream's frame buffer and state, the receiver's
+	// tables) before anything is allocated; a configuration that does not
+	// fit is refused with a [*BudgetError] naming the stream. Nil means a
+	// budget of [DefaultMemory] for this receiver alone. The charge is
+	// kept for the receiver's life: share a Budget between receivers to
+	// bound them together.
+	Budget *Budget
 }
+
+// Memory the receiver charges besides frame buffers: its port table, and
+// the state of each stream (the depacketizer's sequence window, the
+// analyzer), rounded up.
+const (
+	receiverMemory = 2 << 16
+	streamMemory   = 24 << 10
+)
 
 // RxStats are the counts of one stream of a [Receiver], with what its
 // headers tell of it; [Receiver.Analysis] has its timing.
@@ -81,7 +98,7 @@ type rxStream struct {
 	d      *Depacketizer
 	an     *Analyzer // from the second marker on; nil without a frame rate
 	timing Timing    // the analyzer's, Packets aside; zero Rate: no analysis
-	buf    []byte
+	buf    []byte    // the frame buffer, made at the stream's first packet
 	stats  RxStats
 
 	// leading frame
@@ -106,10 +123,11 @@ type rxStream struct {
 // Arrival times are TAI nanoseconds, as the [Transmitter]'s.
 //
 // Whatever the packets say (sequence gaps, timestamp jumps, markers, SRD
-// chains, ports), the work per packet is bounded by a constant.
+// chains, ports), the work per packet is bounded by a constant, and the
+// memory by what NewReceiver charged to the budget.
 //
 // A Receiver is not safe for concurrent use. Its per-packet methods do not
-// allocate.
+// allocate, except each stream's frame buffer at its first packet.
 type Receiver struct {
 	streams []rxStream
 	byPort  []uint16 // stream index + 1 by UDP port; 0: none
@@ -130,11 +148,15 @@ type Receiver struct {
 	layers []gopacket.LayerType
 }
 
-// NewReceiver checks c and returns a receiver for its streams, with a frame
-// buffer for each.
+// NewReceiver checks c, charges its budget with what the streams may need
+// and returns a receiver for them. A stream's frame buffer is made when its
+// first packet arrives.
 func NewReceiver(c *ReceiverConfig) (*Receiver, error) {
 	if c == nil || len(c.Streams) == 0 {
 		return nil, errors.New("video: receiver without streams")
+	}
+	if err := charge(c); err != nil {
+		return nil, err
 	}
 	r := &Receiver{streams: make([]rxStream, len(c.Streams)), byPort: make([]uint16, 1<<16),
 		layers: make([]gopacket.LayerType, 0, 8)}
@@ -171,10 +193,6 @@ func NewReceiver(c *ReceiverConfig) (*Receiver, error) {
 				s.timing = Timing{} // a format the timing model does not cover
 			}
 		}
-		s.buf = make([]byte, s.cfg.Format.FrameSize())
-		if err := d.SetBuffer(s.buf); err != nil {
-			return nil, err
-		}
 	}
 	decoders := []gopacket.DecodingLayer{&r.eth, &r.dot1q, &r.ip4, &r.ip6, &r.udp}
 	for i, first := range []gopacket.LayerType{layers.LayerTypeEthernet, layers.LayerTypeIPv4, layers.LayerTypeIPv6} {
@@ -183,6 +201,42 @@ func NewReceiver(c *ReceiverConfig) (*Receiver, error) {
 		r.parser[i] = p
 	}
 	return r, nil
+}
+
+// charge checks the streams' formats and charges c's budget with the
+// receiver's memory, stream by stream, so that the error names the stream
+// that does not fit; on error nothing stays charged.
+func charge(c *ReceiverConfig) error {
+	b := c.Budget
+	if b == nil {
+		b = &Budget{limit: DefaultMemory}
+	}
+	if err := b.Charge("receiver tables", receiverMemory); err != nil {
+		return err
+	}
+	total := int64(receiverMemory)
+	for i := range c.Streams {
+		s := &c.Streams[i]
+		if err := s.Format.Validate(); err != nil {
+			b.Release(total)
+			return fmt.Errorf("video: stream %d: %w", i, err)
+		}
+		n := int64(s.Format.FrameSize()) + streamMemory
+		if err := b.Charge(s.name(i)+": frame buffer and state", n); err != nil {
+			b.Release(total)
+			return err
+		}
+		total += n
+	}
+	return nil
+}
+
+// name names stream i for errors: its index, format and port.
+func (s *RxStream) name(i int) string {
+	if s.Port != 0 {
+		return fmt.Sprintf("stream %d (%v, UDP port %d)", i, s.Format, s.Port)
+	}
+	return fmt.Sprintf("stream %d (%v)", i, s.Format)
 }
 
 // NumStreams returns the number of streams.
@@ -375,8 +429,13 @@ func (r *Receiver) Drain(q RxQueue, max int, at int64) (int, error) {
 	return n, err
 }
 
-// push takes the stream's RTP packet pkt, wire octets long as sent.
+// push takes the stream's RTP packet pkt, wire octets long as sent. The
+// first one makes the frame buffer, which NewReceiver has charged.
 func (s *rxStream) push(pkt []byte, wire int, at int64) {
+	if s.buf == nil {
+		s.buf = make([]byte, s.cfg.Format.FrameSize())
+		_ = s.d.SetBuffer(s.buf) // of the format's size: no error
+	}
 	s.stats.Bytes += uint64(wire)
 	if wire > len(pkt) {
 		s.stats.Truncated++

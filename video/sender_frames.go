@@ -57,18 +57,13 @@ const (
 	patternPeriod = 256
 )
 
-// NewPattern returns a moving test pattern in format f.
+// NewPattern returns a moving test pattern in format f. It allocates
+// [PatternMemory] octets (for a UHD frame, some 40 MB).
 func NewPattern(f *Format) (*Pattern, error) {
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
-	pg := f.Pgroup()
-	// The picture is a progressive format patternPeriod buffer rows taller
-	// than the frame (fewer if that would pass MaxDimension), packed from
-	// a planar picture so that every sampling gets sensible samples.
-	extra := min(patternPeriod, (MaxDimension-f.Height)/pg.Height) * pg.Height
-	tall := *f
-	tall.Scan, tall.Height = Progressive, f.Height+extra
+	tall, extra := patternFormat(f)
 	pic := make([]byte, tall.FrameSize())
 	if pf, err := PixelFormatFor(&tall); err == nil {
 		planar, err := patternPlanar(&tall, pf)
@@ -80,12 +75,41 @@ func NewPattern(f *Format) (*Pattern, error) {
 		}
 	} else {
 		// No FFmpeg layout (16f): stripes straight in the pgroup bytes.
+		rb, pgs := tall.RowBytes(), f.Pgroup().Size
 		for i := range pic {
-			pic[i] = byte(i/tall.RowBytes() + i%tall.RowBytes()/pg.Size)
+			pic[i] = byte(i/rb + i%rb/pgs)
 		}
 	}
-	p := &Pattern{pic: pic, size: f.FrameSize(), row: f.RowBytes(), period: uint64(extra / pg.Height / patternScroll)}
+	p := &Pattern{pic: pic, size: f.FrameSize(), row: f.RowBytes(), period: uint64(extra / f.Pgroup().Height / patternScroll)}
 	return p, nil
+}
+
+// patternFormat returns the format of a pattern's picture: a progressive
+// format patternPeriod buffer rows taller than f (fewer if that would pass
+// MaxDimension), packed from a planar picture so that every sampling gets
+// sensible samples; extra is the lines added.
+func patternFormat(f *Format) (tall Format, extra int) {
+	pg := f.Pgroup()
+	extra = min(patternPeriod, (MaxDimension-f.Height)/pg.Height) * pg.Height
+	tall = *f
+	tall.Scan, tall.Height = Progressive, f.Height+extra
+	return tall, extra
+}
+
+// PatternMemory returns the octets [NewPattern] allocates for format f, the
+// picture and the planar picture it is packed from, for a caller to charge
+// to a [Budget] first; 0 for an invalid format.
+func PatternMemory(f *Format) int64 {
+	if f.Validate() != nil {
+		return 0
+	}
+	tall, _ := patternFormat(f)
+	n := int64(tall.FrameSize())
+	if pf, err := PixelFormatFor(&tall); err == nil {
+		planar, _ := PlanarSize(&tall, pf)
+		n += int64(planar)
+	}
+	return n
 }
 
 // patternPlanar draws the test picture in planar pixel format pf: each

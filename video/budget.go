@@ -1,0 +1,75 @@
+package video
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+)
+
+// DefaultMemory is the limit of the budget a [Receiver] gets when its
+// config names none: 1 GiB.
+const DefaultMemory = 1 << 30
+
+// ErrBudget is matched (with errors.Is) by every [*BudgetError].
+var ErrBudget = errors.New("video: over the memory budget")
+
+// A Budget is a memory limit that allocations sized by outside data (a
+// format's frame size, the streams of an SDP, a file) are charged against
+// before they are made, so that no input can make a program reserve more
+// than its user allows: a charge that does not fit is refused with a
+// [*BudgetError] and nothing is allocated.
+//
+// A Budget may be shared by several receivers (and by the caller's own
+// allocations) and is safe for concurrent use.
+type Budget struct {
+	limit int64
+	used  atomic.Int64
+}
+
+// NewBudget returns a budget of limit octets; limit must be positive.
+func NewBudget(limit int64) (*Budget, error) {
+	if limit <= 0 {
+		return nil, fmt.Errorf("video: memory budget of %d octets", limit)
+	}
+	return &Budget{limit: limit}, nil
+}
+
+// Limit returns the budget's limit in octets.
+func (b *Budget) Limit() int64 { return b.limit }
+
+// Used returns the octets charged and not released.
+func (b *Budget) Used() int64 { return b.used.Load() }
+
+// Charge takes n octets for what (a phrase naming the flow and the use,
+// such as "stream 2 (UDP port 5006): frame buffer") or returns a
+// [*BudgetError] naming it if they do not fit; n < 0 is refused too.
+func (b *Budget) Charge(what string, n int64) error {
+	for {
+		used := b.used.Load()
+		if n < 0 || n > b.limit-used {
+			return &BudgetError{What: what, Size: n, Used: used, Limit: b.limit}
+		}
+		if b.used.CompareAndSwap(used, used+n) {
+			return nil
+		}
+	}
+}
+
+// Release gives back n octets of earlier charges.
+func (b *Budget) Release(n int64) { b.used.Add(-n) }
+
+// BudgetError is a charge that a [Budget] refused.
+type BudgetError struct {
+	What  string // what the memory was for, naming the flow
+	Size  int64  // octets asked for
+	Used  int64  // octets charged before
+	Limit int64  // the budget's limit
+}
+
+func (e *BudgetError) Error() string {
+	return fmt.Sprintf("video: %s: %d octets do not fit the memory budget (%d of %d octets in use)",
+		e.What, e.Size, e.Used, e.Limit)
+}
+
+// Is reports whether target is [ErrBudget].
+func (e *BudgetError) Is(target error) bool { return target == ErrBudget }

@@ -1,0 +1,146 @@
+package video
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// largestFormat returns the format with the largest frame that Validate
+// accepts: the most octets per pixel at the largest whole dimensions.
+func largestFormat(t testing.TB) Format {
+	t.Helper()
+	var best Format
+	for s := YCbCr444; s < numSampling; s++ {
+		for _, d := range []Depth{Depth8, Depth10, Depth12, Depth16, Depth16f} {
+			pg, ok := PgroupOf(s, d)
+			if !ok {
+				continue
+			}
+			f := Format{Sampling: s, Depth: d, Scan: Progressive, Rate: Rate60,
+				Width: MaxDimension / pg.Width * pg.Width, Height: MaxDimension / pg.Height * pg.Height}
+			switch {
+			case s >= ICtCp444 && s <= ICtCp420:
+				f.Colorimetry = BT2100
+			case s >= CLYCbCr444 && s <= CLYCbCr420:
+				f.Colorimetry = BT2020
+			case s == XYZ:
+				f.Colorimetry = ColorimetryXYZ
+			}
+			if f.Validate() == nil && (best.Width == 0 || f.FrameSize() > best.FrameSize()) {
+				best = f
+			}
+		}
+	}
+	if best.FrameSize() < 6<<30 {
+		t.Fatalf("largest format %v has a frame of only %d octets", best, best.FrameSize())
+	}
+	return best
+}
+
+// allocated returns the octets the heap allocated while fn ran.
+func allocated(fn func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	fn()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestReceiverBudget: NewReceiver refuses what does not fit the budget,
+// naming the stream and the size, before it allocates anything, and
+// charges nothing then.
+func TestReceiverBudget(t *testing.T) {
+	big := largestFormat(t)
+	var err error
+	n := allocated(func() {
+		_, err = NewReceiver(&ReceiverConfig{Streams: []RxStream{{Format: fmt64x32}, {Format: big, Port: 5006}}})
+	})
+	var be *BudgetError
+	if !errors.As(err, &be) || !errors.Is(err, ErrBudget) {
+		t.Fatalf("largest format %v (%d octets): %v", big, big.FrameSize(), err)
+	}
+	for _, want := range []string{"stream 1", "UDP port 5006", fmt.Sprint(int64(big.FrameSize()) + streamMemory), fmt.Sprint(DefaultMemory)} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if n > 1<<20 {
+		t.Errorf("NewReceiver allocated %d octets before refusing", n)
+	}
+
+	// Many streams that fit one by one but not together; a shared budget
+	// keeps nothing of a refused receiver.
+	b, err := NewBudget(64 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := bench1080p // 5,184,000 octets a frame
+	var streams []RxStream
+	for i := range 20 {
+		streams = append(streams, RxStream{Format: f, Port: uint16(5000 + i)})
+	}
+	_, err = NewReceiver(&ReceiverConfig{Streams: streams, Budget: b})
+	if !errors.As(err, &be) || !strings.Contains(err.Error(), "stream 12 ") || b.Used() != 0 {
+		t.Fatalf("20 1080p streams in 64 MiB: %v; %d octets left charged", err, b.Used())
+	}
+	r, err := NewReceiver(&ReceiverConfig{Streams: streams[:12], Budget: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(receiverMemory + 12*(f.FrameSize()+streamMemory)); b.Used() != want {
+		t.Errorf("budget used %d, want %d", b.Used(), want)
+	}
+	if _, err := NewReceiver(&ReceiverConfig{Streams: streams[:1], Budget: b}); !errors.Is(err, ErrBudget) {
+		t.Errorf("a second receiver over the shared budget: %v", err)
+	}
+	_ = r
+	if _, err := NewBudget(0); err == nil {
+		t.Error("a budget of 0 accepted")
+	}
+}
+
+// TestPatternMemory: NewPattern allocates what PatternMemory says, so a
+// caller can charge it first.
+func TestPatternMemory(t *testing.T) {
+	for _, f := range []Format{bench1080p, fmt64x32i, {Sampling: RGB, Depth: Depth16f, Width: 640, Height: 480, Scan: Progressive, Rate: Rate50}} {
+		want := PatternMemory(&f)
+		var err error
+		got := allocated(func() { _, err = NewPattern(&f) })
+		if err != nil || want < int64(f.FrameSize()) || got < uint64(want) || got > uint64(want)+uint64(want)/8+4096 {
+			t.Errorf("%v: NewPattern allocated %d octets, PatternMemory says %d (%v)", f, got, want, err)
+		}
+	}
+	if PatternMemory(&Format{}) != 0 {
+		t.Error("PatternMemory of an invalid format")
+	}
+}
+
+// TestReceiverLazyBuffers: frame buffers are made at a stream's first
+// packet, not by NewReceiver.
+func TestReceiverLazyBuffers(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 3840, Height: 2160, Scan: Progressive, Rate: Rate50}
+	var streams []RxStream
+	for i := range 8 {
+		streams = append(streams, RxStream{Format: f, Port: uint16(5000 + i)})
+	}
+	var r *Receiver
+	var err error
+	if n := allocated(func() { r, err = NewReceiver(&ReceiverConfig{Streams: streams}) }); err != nil || n > 1<<20 {
+		t.Fatalf("NewReceiver of 8 UHD streams: %d octets allocated, %v", n, err)
+	}
+	pkts := chainPackets(t, f, 2, 1, 20) // to port 5004: stream 4
+	if n := allocated(func() { r.Push(pkts[0], 0) }); n < uint64(f.FrameSize()) || n > uint64(f.FrameSize())+1<<20 {
+		t.Errorf("first packet of stream 4 allocated %d octets, frame %d", n, f.FrameSize())
+	}
+	for i := range r.streams {
+		if have := r.streams[i].buf != nil; have != (i == 4) {
+			t.Errorf("stream %d has a frame buffer: %v", i, have)
+		}
+	}
+	if n := allocated(func() { r.Push(pkts[1], 0) }); n != 0 {
+		t.Errorf("second packet allocated %d octets", n)
+	}
+}
