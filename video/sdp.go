@@ -1,6 +1,7 @@
 package video
 
 import (
+	"bytes"
 	"fmt"
 	"math/big"
 	"net/netip"
@@ -75,12 +76,29 @@ func (s *Stream) PacketizerConfig() *PacketizerConfig {
 	return &PacketizerConfig{Packing: s.Packing, PayloadSize: s.MaxUDP, PayloadType: s.PayloadType}
 }
 
+// Limits of [ParseSDP]: the size of a session description and the number
+// of its media descriptions (m= lines, of any kind). Each stream of an SDP
+// becomes state and a frame buffer in a receiver, so the SDP must not
+// choose how many.
+const (
+	MaxSDPSize  = 1 << 20
+	MaxSDPMedia = 1024
+)
+
 // ParseSDP parses an SDP session description and the ST 2110-20 media in
 // it: every m=video line with an "a=rtpmap:<pt> raw/90000" (any case, as
 // GStreamer writes RAW). It accepts what FFmpeg and GStreamer write (which
 // lack exactframerate, PM, SSN, TP and colorimetry, or use RFC 4175's
-// colorimetry names) as well as full ST 2110-20 descriptions.
+// colorimetry names) as well as full ST 2110-20 descriptions. A description
+// longer than [MaxSDPSize] octets or with more than [MaxSDPMedia] media is
+// refused before it is parsed.
 func ParseSDP(b []byte) (*Session, error) {
+	if len(b) > MaxSDPSize {
+		return nil, fmt.Errorf("video: sdp of %d octets, at most %d", len(b), MaxSDPSize)
+	}
+	if n := bytes.Count(b, []byte("\nm=")) + bytes.Count(b[:min(len(b), 2)], []byte("m=")); n > MaxSDPMedia {
+		return nil, fmt.Errorf("video: sdp with %d media descriptions, at most %d", n, MaxSDPMedia)
+	}
 	var sd sdp.SessionDescription
 	if err := sd.UnmarshalString(string(b)); err != nil {
 		return nil, fmt.Errorf("video: sdp: %w", err)

@@ -1,6 +1,7 @@
 package video
 
 import (
+	"fmt"
 	"net/netip"
 	"os"
 	"reflect"
@@ -262,4 +263,32 @@ func FuzzParseSDP(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestParseSDPLimits: a huge SDP, or one with more media than MaxSDPMedia,
+// is refused before pion parses it.
+func TestParseSDPLimits(t *testing.T) {
+	media := "m=video 5000 RTP/AVP 96\r\nc=IN IP4 239.0.0.1/64\r\na=rtpmap:96 raw/90000\r\n" +
+		"a=fmtp:96 sampling=YCbCr-4:2:2; width=1920; height=1080; depth=10; exactframerate=50; colorimetry=BT709; PM=2110GPM; SSN=ST2110-20:2017; TP=2110TPN\r\n"
+	head := "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=x\r\nt=0 0\r\n"
+	ok := head + strings.Repeat(media, MaxSDPMedia)
+	s, err := ParseSDP([]byte(ok))
+	if err != nil || len(s.Streams) != MaxSDPMedia {
+		t.Fatalf("%d media: %v", MaxSDPMedia, err)
+	}
+	n := allocated(func() { _, err = ParseSDP([]byte(head + strings.Repeat(media, MaxSDPMedia+1))) })
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%d media descriptions, at most %d", MaxSDPMedia+1, MaxSDPMedia)) {
+		t.Errorf("%d media: %v", MaxSDPMedia+1, err)
+	}
+	if n > 1<<20 {
+		t.Errorf("refusing %d media allocated %d octets", MaxSDPMedia+1, n)
+	}
+	huge := []byte(head + strings.Repeat("a=x:y\r\n", MaxSDPSize/7+1))
+	if _, err := ParseSDP(huge); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("sdp of %d octets, at most %d", len(huge), MaxSDPSize)) {
+		t.Errorf("%d octets: %v", len(huge), err)
+	}
+	// m= at the very start counts too.
+	if _, err := ParseSDP([]byte(strings.Repeat("m=video 1 RTP/AVP 96\n", MaxSDPMedia+1))); err == nil || !strings.Contains(err.Error(), "media descriptions") {
+		t.Errorf("m= lines from the first: %v", err)
+	}
 }
