@@ -32,7 +32,10 @@
 // Every value read from shared memory is checked before it is used:
 // ring offsets, num_slots, nr_buf_size and buf_ofs once, at construction;
 // tail on every batch (in range, never moving backwards); buf_idx and len
-// on every slot access. A bad value gives an [*IntegrityError]
+// on every slot access. Each value is read once per decision: the check
+// and the use (or the error) that follows rest on the same read, so a
+// value changing underneath cannot pass a check it failed, nor turn an
+// error into a wrong result. A bad value gives an [*IntegrityError]
 // (errors.Is(err, [ErrIntegrity])); nothing panics because of ring state
 // and nothing is read or written outside the region. Methods do panic on
 // caller mistakes, such as a slot index outside the current batch, as
@@ -45,7 +48,8 @@
 // lifetime (mmap, munmap) is nmsys's too; a ring must not be used after
 // its region is unmapped. Slot offsets (NETMAP_REQ_OPT_OFFSETS),
 // NS_INDIRECT and the NR_FORWARD machinery are not supported, and cur is
-// always published equal to head (no "wake me later than head").
+// published equal to head, except by [RxRing.ReleaseHold] ("wake me only
+// for packets after these").
 //
 // Tests and fuzzing run the same code over a heap region built by the
 // module's internal/heapmem, which also simulates the kernel's side.

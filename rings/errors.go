@@ -95,6 +95,7 @@ const (
 	whyBufSize   = "is not in [64, 65536]"
 	whyOffsets   = "is not 0 (slot offsets are not supported)"
 	whyFrags     = "chain is longer than NETMAP_MAX_FRAGS"
+	whyFillsRing = "chain fills the ring without an end"
 	whyLoop      = "appears twice (loop in the list)"
 	whyTrunc     = "ends the list early"
 	whyTwice     = "is already in the list"
@@ -115,4 +116,19 @@ func (s *errSink) fail(slot int, field, reason string, v int64) error {
 	e := &IntegrityError{Dir: s.dir, Ring: s.id, Slot: slot, Field: field, Value: v, Reason: reason}
 	s.last = e
 	return e
+}
+
+// hookCheckFailed, when a test sets it, runs first on every path that
+// follows a failed check of a value read from shared memory, before
+// anything else is read: the test changes the memory there to prove that
+// the result rests on the value that failed the check (read once), never
+// on a second read. It is nil outside tests and costs nothing on the paths
+// that pass their checks.
+var hookCheckFailed func()
+
+// checkFailed calls hookCheckFailed, if set.
+func checkFailed() {
+	if hookCheckFailed != nil {
+		hookCheckFailed()
+	}
 }

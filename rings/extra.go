@@ -71,9 +71,11 @@ func NewExtraBufs(mem []byte, ifOff, ringOff, maxBufs int) (*ExtraBufs, error) {
 	h := x.headp.Load()
 	for idx := h; idx != 0; {
 		if !x.valid(idx) {
+			checkFailed()
 			return nil, x.fail(int(idx), "buf_idx", whyBufIdx, int64(idx))
 		}
 		if x.has(idx) {
+			checkFailed()
 			return nil, x.fail(int(idx), "buf_idx", whyLoop, int64(idx))
 		}
 		x.mark(idx, true)
@@ -114,6 +116,9 @@ func (x *ExtraBufs) Get() (uint32, error) {
 		return 0, ErrNoBuffers
 	}
 	nx := x.link(idx)
+	if nx == 0 && x.count != 1 || nx != 0 && (!x.valid(nx) || nx == idx || !x.has(nx)) {
+		checkFailed()
+	}
 	switch {
 	case nx == 0 && x.count != 1:
 		return 0, x.fail(int(idx), "next", whyTrunc, 0)

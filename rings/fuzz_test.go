@@ -56,6 +56,7 @@ const (
 	opCorruptExtra
 	opCorruptHeader
 	opView
+	opReleaseHold
 	numOps
 )
 
@@ -81,8 +82,8 @@ type fuzzState struct {
 // fields. It checks that nothing panics, that every error from corrupted
 // state is an integrity error, that every slice handed out lies inside the
 // region, that the guard bytes around the region are intact, and, while
-// the state is uncorrupted, the ring invariants (hwcur <= head == cur <=
-// tail, cyclically; the kernel never rejects what rings published) and
+// the state is uncorrupted, the ring invariants (hwcur <= head <= cur <=
+// tail, cyclically, head == cur on TX; the kernel never rejects what rings published) and
 // that no buffer index is lost or duplicated.
 func FuzzRingOps(f *testing.F) {
 	for _, s := range [][]byte{
@@ -240,6 +241,9 @@ func (s *fuzzState) step(in *opStream) {
 	case opRelease:
 		s.rx.Release(in.u8() % (s.ra + 1))
 		s.ra = 0
+	case opReleaseHold:
+		s.rx.ReleaseHold(in.u8() % (s.ra + 1))
+		s.ra = 0
 	case opSwap:
 		if s.tr == 0 || s.ra == 0 {
 			return
@@ -394,7 +398,7 @@ func (s *fuzzState) check(step int) {
 			d := func(a, b uint32) uint32 { return (b + n - a) % n }
 			// tail is the kernel's hwtail as of the last sync; on RX the
 			// kernel's hwtail runs ahead as packets arrive.
-			if h >= n || cur >= n || tl >= n || h != cur || c.tx && tl != hwtail ||
+			if h >= n || cur >= n || tl >= n || c.tx && (h != cur || tl != hwtail) ||
 				d(hwcur, h) > d(hwcur, cur) || d(hwcur, cur) > d(hwcur, tl) || d(hwcur, tl) > d(hwcur, hwtail) {
 				t.Fatalf("step %d %s: hwcur %d head %d cur %d tail %d hwtail %d (n %d)", step, c.name, hwcur, h, cur, tl, hwtail, n)
 			}

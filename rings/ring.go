@@ -89,21 +89,26 @@ func parseRing(r *ring, mem []byte, off int, dir string) error {
 	r.id = int(h.RingID)
 	n := h.NumSlots
 	if n == 0 || n > maxSlots {
+		checkFailed()
 		return r.fail(-1, "num_slots", whyRange, int64(n))
 	}
 	end := int64(off) + abi.RingSlots + int64(n)*abi.SlotSize
 	if end > int64(len(mem)) {
+		checkFailed()
 		return r.fail(-1, "num_slots", whyPast, int64(n))
 	}
 	bs := h.NrBufSize
 	if bs < minBufSize || bs > maxBufSize {
+		checkFailed()
 		return r.fail(-1, "nr_buf_size", whyBufSize, int64(bs))
 	}
-	if h.OffsetMask != 0 {
-		return r.fail(-1, "offset_mask", whyOffsets, int64(h.OffsetMask))
+	if om := h.OffsetMask; om != 0 {
+		checkFailed()
+		return r.fail(-1, "offset_mask", whyOffsets, int64(om))
 	}
 	bo := h.BufOfs
 	if bo < -int64(off) || bo >= int64(len(mem)-off) {
+		checkFailed()
 		return r.fail(-1, "buf_ofs", whyPast, bo)
 	}
 	bb := int64(off) + bo
@@ -111,11 +116,13 @@ func parseRing(r *ring, mem []byte, off int, dir string) error {
 		// netmap lays the buffer pool out after every ring; a pool
 		// starting before this ring's end would let buffer writes land
 		// in ring headers or slots.
+		checkFailed()
 		return r.fail(-1, "buf_ofs", whyOverlap, bo)
 	}
 	nb := (int64(len(mem)) - bb) / int64(bs)
 	nb = min(nb, 1<<32-1)
 	if nb <= 2 {
+		checkFailed()
 		return r.fail(-1, "buf_ofs", whyNoBufs, bo)
 	}
 	r.pool = pool{mem: mem, bufp: unsafe.Pointer(&mem[bb]), base: int(bb), size: bs, lo: 2, hi: uint32(nb), maxFrag: min(bs, 65535)}
@@ -134,6 +141,9 @@ func parseRing(r *ring, mem []byte, off int, dir string) error {
 func (r *ring) reset() error {
 	r.batch = nil
 	h, c, t := r.headp.Load(), r.curp.Load(), r.tailp.Load()
+	if h >= r.n || c >= r.n || t >= r.n || r.dist(h, c) > r.dist(h, t) {
+		checkFailed()
+	}
 	switch {
 	case h >= r.n:
 		return r.fail(-1, "head", whyRange, int64(h))
@@ -162,10 +172,12 @@ func (r *ring) dist(a, b uint32) uint32 {
 func (r *ring) avail() (uint32, error) {
 	t := r.tailp.Load()
 	if t >= r.n {
+		checkFailed()
 		return 0, r.fail(-1, "tail", whyRange, int64(t))
 	}
 	d := r.dist(r.head, t)
 	if d < r.dist(r.head, r.tail) {
+		checkFailed()
 		return 0, r.fail(-1, "tail", whyBackwards, int64(t))
 	}
 	r.tail = t
@@ -233,6 +245,13 @@ func (r *ring) bufErr(p, idx uint32) error {
 	return r.fail(int(p), "buf_idx", whyBufIdx, int64(idx))
 }
 
+// lenErr is the error for slot p holding length n, over the buffer size.
+//
+//go:noinline
+func (r *ring) lenErr(p uint32, n uint16) error {
+	return r.fail(int(p), "len", whyLen, int64(n))
+}
+
 // slotErr is the error for slot p holding buffer idx with length n, one
 // of which failed the checks.
 //
@@ -252,6 +271,7 @@ func (r *ring) swapBuf(p uint32, idx uint32) (uint32, error) {
 	s := r.slot(p)
 	old := s.BufIdx
 	if !r.valid(old) {
+		checkFailed()
 		return 0, r.bufErr(p, old)
 	}
 	s.BufIdx = idx

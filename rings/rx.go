@@ -80,6 +80,7 @@ func (r *RxRing) Packet(i int) ([]byte, error) {
 	s := r.slot(p)
 	idx, n := s.BufIdx, s.Len
 	if !r.valid(idx) || uint32(n) > r.size {
+		checkFailed()
 		return nil, r.slotErr(p, idx, n)
 	}
 	return r.buf(idx, int(n)), nil
@@ -91,26 +92,28 @@ func (r *RxRing) Packet(i int) ([]byte, error) {
 // not in [0, acquired).
 func (r *RxRing) Len(i int) (int, error) {
 	p := r.pos(i)
-	s := r.slot(p)
-	if n := s.Len; uint32(n) <= r.size {
+	n := r.slot(p).Len
+	if uint32(n) <= r.size {
 		return int(n), nil
 	}
-	return 0, r.slotErr(p, s.BufIdx, s.Len)
+	checkFailed()
+	return 0, r.lenErr(p, n)
 }
 
 // Bytes returns the total length of the acquired slots (of their
 // fragments), reading only slot lengths: the whole work of a receiver that
 // counts, in one pass. A length over the buffer size is an
 // [*IntegrityError] for the first such slot, with the total of the slots
-// before it.
+// before it. Each length is read once: the error is about the value that
+// failed the check, whatever the slot holds by then.
 func (r *RxRing) Bytes() (int, error) {
 	total := 0
 	slots, p, n, size := r.slots, r.head, r.n, r.size
-	for i := range len(r.batch) {
+	for range len(r.batch) {
 		l := slotAt(slots, p).Len
 		if uint32(l) > size {
-			_, err := r.Len(i)
-			return total, err
+			checkFailed()
+			return total, r.lenErr(p, l)
 		}
 		total += int(l)
 		if p++; p == n {
@@ -124,6 +127,7 @@ func (r *RxRing) view(p uint32) ([]byte, uint16, error) {
 	s := r.slot(p)
 	idx, n, fl := s.BufIdx, s.Len, s.Flags
 	if !r.valid(idx) || uint32(n) > r.size {
+		checkFailed()
 		return nil, fl, r.slotErr(p, idx, n)
 	}
 	return r.buf(idx, int(n)), fl, nil
@@ -150,6 +154,7 @@ func (r *RxRing) View(pkts [][]byte) (int, error) {
 		s := r.slot(p)
 		idx, l := s.BufIdx, s.Len
 		if !r.valid(idx) || uint32(l) > r.size {
+			checkFailed()
 			pkts[i] = nil
 			if err == nil {
 				err = r.slotErr(p, idx, l)
@@ -163,6 +168,13 @@ func (r *RxRing) View(pkts [][]byte) (int, error) {
 	}
 	return n, err
 }
+
+// Slot returns what Packet and Flags return for acquired slot i, from one
+// read of the slot: the payload and the flags that say whether more
+// fragments follow belong together even if the slot changes underneath.
+// A bad slot gives a nil slice, its flags and an [*IntegrityError]. It
+// panics if i is not in [0, acquired).
+func (r *RxRing) Slot(i int) ([]byte, uint16, error) { return r.view(r.pos(i)) }
 
 // Flags returns the NS_* flags of acquired slot i (NS_MOREFRAG: more
 // fragments follow; on VALE ports the high byte counts the remaining
@@ -199,9 +211,16 @@ func (r *RxRing) ReadPacket(i int, dst []byte) (n, slots int, err error) {
 			return n, j, nil
 		}
 		if j == abi.NETMAP_MAX_FRAGS {
+			checkFailed()
 			return 0, j, r.fail(int(p), "flags", whyFrags, int64(fl))
 		}
 		if j == left {
+			if j >= int(r.n)-1 {
+				// The chain holds every slot the user can
+				// hold: no later sync can bring its end.
+				checkFailed()
+				return 0, j, r.fail(int(p), "flags", whyFillsRing, int64(fl))
+			}
 			return 0, 0, ErrIncomplete
 		}
 		if p++; p == r.n {
@@ -227,6 +246,29 @@ func (r *RxRing) SwapBuf(i int, idx uint32) (uint32, error) {
 // reuses the slots after the port's next RX sync, which the caller issues.
 // Release panics if n is not in [0, acquired].
 func (r *RxRing) Release(n int) { r.advance(n) }
+
+// ReleaseHold is Release(n) for a caller that keeps the rest of the
+// acquisition to read again later, such as an NS_MOREFRAG chain whose end
+// has not arrived: head moves past the first n slots and cur to the end of
+// the acquisition, which in netmap says "these slots are still mine, wake
+// me only for packets after them". A poll or nmsys Port.WaitRx then sleeps
+// until the kernel brings more, instead of reporting the held slots again
+// at once. The next Release or ReleaseHold moves cur back to head.
+// ReleaseHold panics if n is not in [0, acquired].
+func (r *RxRing) ReleaseHold(n int) {
+	_ = r.batch[:n]
+	end, h := r.head+uint32(len(r.batch)), r.head+uint32(n)
+	if end >= r.n {
+		end -= r.n
+	}
+	if h >= r.n {
+		h -= r.n
+	}
+	r.batch = nil
+	r.head = h
+	r.curp.Store(end)
+	r.headp.Store(h)
+}
 
 // Timestamp returns the ring's timestamp (ring.ts), which the kernel sets
 // at every RX sync unless timestamps are disabled. It is whatever the

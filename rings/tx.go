@@ -83,6 +83,7 @@ func (r *TxRing) Reserve(n int) (int, error) {
 	slots, lo, span, ns, p := r.slots, r.lo, r.hi-r.lo, r.n, r.head
 	for i := uint32(0); i < k; i++ {
 		if idx := slotAt(slots, p).BufIdx; !inPool(idx, lo, span) {
+			checkFailed()
 			r.batch = r.all[:i:i]
 			return int(i), r.bufErr(p, idx)
 		}
@@ -185,6 +186,7 @@ func (r *TxRing) WritePacket(i int, pkt []byte) (int, error) {
 		idx := s.BufIdx
 		b := r.buf(idx, fs)
 		if b == nil {
+			checkFailed()
 			return 0, r.bufErr(p, idx)
 		}
 		m := copy(b, pkt)
@@ -220,10 +222,12 @@ func (r *TxRing) Swap(i int, rx *RxRing, j int) error {
 	ts, rs := r.slot(tp), rx.slot(rp)
 	ridx, rlen, rfl := rs.BufIdx, rs.Len, rs.Flags
 	if !rx.valid(ridx) || uint32(rlen) > rx.size {
+		checkFailed()
 		return rx.slotErr(rp, ridx, rlen)
 	}
 	tidx := ts.BufIdx
 	if !r.valid(tidx) {
+		checkFailed()
 		return r.bufErr(tp, tidx)
 	}
 	ts.BufIdx, ts.Len, ts.Flags = ridx, rlen, rfl&abi.NS_MOREFRAG|abi.NS_BUF_CHANGED
