@@ -76,20 +76,23 @@ func (p *Port) enter() bool {
 
 func (p *Port) exit() { p.users.Add(-1) }
 
-// rxReady reports whether a bound RX ring holds packets (head != tail).
+// rxReady reports whether a bound RX ring holds packets past cur (cur !=
+// tail), as netmap's poll decides POLLIN: slots the user holds with cur
+// beyond head (rings.RxRing.ReleaseHold) do not count.
 func (p *Port) rxReady() bool {
 	for _, off := range p.rxOffs {
-		if ringWord(p.mem, off, abi.RingHead).Load() != ringWord(p.mem, off, abi.RingTail).Load() {
+		if ringWord(p.mem, off, abi.RingCur).Load() != ringWord(p.mem, off, abi.RingTail).Load() {
 			return true
 		}
 	}
 	return false
 }
 
-// txReady reports whether a bound TX ring has free slots (head != tail).
+// txReady reports whether a bound TX ring has free slots past cur (cur !=
+// tail), as netmap's poll decides POLLOUT.
 func (p *Port) txReady() bool {
 	for _, off := range p.txOffs {
-		if ringWord(p.mem, off, abi.RingHead).Load() != ringWord(p.mem, off, abi.RingTail).Load() {
+		if ringWord(p.mem, off, abi.RingCur).Load() != ringWord(p.mem, off, abi.RingTail).Load() {
 			return true
 		}
 	}

@@ -36,7 +36,8 @@ func (p *Port) txWaitCB(fd uintptr) bool {
 	return ready
 }
 
-// WaitRx syncs the bound RX rings and, if none holds packets, blocks in
+// WaitRx syncs the bound RX rings and, if none holds packets (past cur:
+// slots held with rings.RxRing.ReleaseHold do not count), blocks in
 // Go's netpoller until one does, the read deadline passes
 // (os.ErrDeadlineExceeded) or the port is closed ([ErrClosed]). It does not
 // allocate. Call it from the goroutine that drives RX.

@@ -42,7 +42,10 @@ type RxPort interface {
 // (ring.ts, microseconds, set by the kernel on every RX sync: all packets
 // of one sync share it), CaptureLength and Length equal to the packet's
 // length. Packets that span several slots (NS_MOREFRAG) are joined into a
-// buffer the Source keeps.
+// buffer the Source keeps. A chain whose end has not arrived is held in
+// its ring (rings.RxRing.ReleaseHold) while the Source waits for more; one
+// that fills the ring, which no later sync can end, is an integrity error.
+// The Source never retries without waiting in WaitRx or returning.
 //
 // When the port is closed (an error matching os.ErrClosed or net.ErrClosed) the read
 // error also matches io.EOF, which ends gopacket's PacketSource.Packets
@@ -58,6 +61,10 @@ type Source struct {
 	i, n  int // next slot, acquired slots of rings[cur]
 	ts    time.Time
 	buf   []byte // joined NS_MOREFRAG packets
+	// held is, per ring, the slots pending when a chain was found
+	// incomplete (0: none): the ring counts as empty until the kernel
+	// brings more.
+	held []int
 }
 
 // NewSource returns a Source reading rx, which must be RX rings of port
@@ -75,7 +82,7 @@ func NewSource(port RxPort, rx ...*rings.RxRing) (*Source, error) {
 			return nil, fmt.Errorf("packet: NewSource: RX ring %d is nil", i)
 		}
 	}
-	return &Source{port: port, rings: append([]*rings.RxRing(nil), rx...), cur: len(rx) - 1}, nil
+	return &Source{port: port, rings: append([]*rings.RxRing(nil), rx...), cur: len(rx) - 1, held: make([]int, len(rx))}, nil
 }
 
 // LinkType returns layers.LinkTypeEthernet, the link type of every netmap
@@ -95,12 +102,13 @@ func (s *Source) ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error) 
 		if s.i < s.n {
 			r := s.rings[s.cur]
 			i := s.i
-			if r.Flags(i)&abi.NS_MOREFRAG == 0 {
+			b, fl, err := r.Slot(i) // one read: the flags go with the length
+			if err != nil {
 				s.i++
-				b, err := r.Packet(i)
-				if err != nil {
-					return nil, gopacket.CaptureInfo{}, err
-				}
+				return nil, gopacket.CaptureInfo{}, err
+			}
+			if fl&abi.NS_MOREFRAG == 0 {
+				s.i++
 				return b, s.info(len(b)), nil
 			}
 			n, k, err := r.ReadPacket(i, s.buf[:cap(s.buf)])
@@ -109,20 +117,18 @@ func (s *Source) ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error) 
 				s.i += k
 				return s.buf[:n], s.info(n), nil
 			case errors.Is(err, io.ErrShortBuffer):
-				s.buf = make([]byte, n)
+				// Room for the longest chain there can be: a
+				// second try cannot be short, even if the slots
+				// changed in between.
+				s.buf = make([]byte, max(n, abi.NETMAP_MAX_FRAGS*min(r.BufSize(), 0xffff)))
 				continue
 			case errors.Is(err, rings.ErrIncomplete):
-				// The last fragments come with a later sync: give
-				// back what was read, sync, and take the chain again.
-				r.Release(i)
+				// The last fragments come with a later sync:
+				// give back the slots before the chain, hold
+				// the chain, and wait until the ring has more.
+				r.ReleaseHold(i)
+				s.held[s.cur] = s.n - i
 				s.i, s.n = 0, 0
-				if err := s.port.RxSync(); err != nil {
-					return nil, gopacket.CaptureInfo{}, portErr(err)
-				}
-				if err := s.acquire(s.cur); err != nil {
-					return nil, gopacket.CaptureInfo{}, err
-				}
-				continue
 			default:
 				s.i += max(k, 1)
 				return nil, gopacket.CaptureInfo{}, err
@@ -174,16 +180,20 @@ func (s *Source) next() error {
 	}
 }
 
-// acquire takes every received slot of ring j as the current batch.
+// acquire takes every received slot of ring j as the current batch; a
+// ring that holds an incomplete chain and nothing more counts as empty.
 func (s *Source) acquire(j int) error {
 	r := s.rings[j]
 	n, err := r.Acquire(r.NumSlots())
 	if err != nil {
 		return err
 	}
-	if n > 0 {
-		s.cur, s.i, s.n, s.ts = j, 0, n, r.Timestamp()
+	if n <= s.held[j] {
+		r.Release(0) // keeps the hold
+		return nil
 	}
+	s.held[j] = 0
+	s.cur, s.i, s.n, s.ts = j, 0, n, r.Timestamp()
 	return nil
 }
 

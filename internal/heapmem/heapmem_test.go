@@ -145,3 +145,37 @@ func TestSim(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRxReadyInjectFrags: a chain left open by InjectFrags, and poll's
+// readiness with cur beyond head.
+func TestRxReadyInjectFrags(t *testing.T) {
+	r := MustNew(&Config{RxSlots: 8, BufSize: 64})
+	rx := r.RxRingOff(0)
+	if r.RxReady(0) {
+		t.Fatal("empty ring ready")
+	}
+	if !r.InjectFrags(0, [][]byte{{1}, {2, 3}}, true) {
+		t.Fatal("InjectFrags refused")
+	}
+	if err := r.RxSync(0); err != nil {
+		t.Fatal(err)
+	}
+	if !r.RxReady(0) {
+		t.Fatal("ring with two slots not ready")
+	}
+	for s, want := range []uint16{1, 2} {
+		if l, f := r.U16(SlotOff(rx, s)+abi.SlotLen), r.U16(SlotOff(rx, s)+abi.SlotFlags); l != want || f&abi.NS_MOREFRAG == 0 {
+			t.Fatalf("slot %d: len %d flags %#x", s, l, f)
+		}
+	}
+	r.SetCur(rx, 2) // hold both: wake me for later packets only
+	if r.RxReady(0) {
+		t.Fatal("ready with cur at tail")
+	}
+	if r.InjectFrags(0, make([][]byte, 6), false) {
+		t.Fatal("InjectFrags past the free slots")
+	}
+	if r.InjectFrags(0, [][]byte{make([]byte, 65)}, false) {
+		t.Fatal("InjectFrags of a fragment larger than a buffer")
+	}
+}

@@ -334,3 +334,47 @@ func (r *Region) inject(k *kring, pkt []byte) bool {
 	k.frames++
 	return true
 }
+
+// RxReady reports what netmap's poll reports as POLLIN for RX ring i
+// after its sync: cur != tail, that is packets after the slots the user
+// holds (cur beyond head holds them without being woken for them).
+func (r *Region) RxReady(i int) bool {
+	mu.Lock()
+	defer mu.Unlock()
+	k := &r.rx[i]
+	return r.u32(k.off+abi.RingCur) != r.u32(k.off+abi.RingTail)
+}
+
+// InjectFrags plays a hostile (or slow) peer: it writes frags into the
+// free kernel-owned slots of RX ring i, one slot each, chained with
+// NS_MOREFRAG, and sets NS_MOREFRAG on the last one too when more is true:
+// a packet whose end comes later, or never. Unlike Inject it takes any
+// number of fragments. It reports whether there was room; frags visible at
+// the next RxSync.
+func (r *Region) InjectFrags(i int, frags [][]byte, more bool) bool {
+	mu.Lock()
+	defer mu.Unlock()
+	k := &r.rx[i]
+	free := dist(k.hwtail, (k.hwcur+k.n-1)%k.n, k.n)
+	if uint32(len(frags)) > free {
+		k.dropped++
+		return false
+	}
+	for j, d := 0, k.hwtail; j < len(frags); j, d = j+1, next(d, k.n) {
+		if idx, _, _ := r.slot(k, d); !r.validBuf(idx) || len(frags[j]) > min(r.BufSize, 65535) {
+			k.dropped++
+			return false
+		}
+	}
+	for j, f := range frags {
+		idx, _, _ := r.slot(k, k.hwtail)
+		copy(r.Mem[r.bufOff(idx):], f)
+		var fl uint16
+		if j < len(frags)-1 || more {
+			fl = abi.NS_MOREFRAG
+		}
+		r.setSlot(k, k.hwtail, idx, uint16(len(f)), fl)
+		k.hwtail = next(k.hwtail, k.n)
+	}
+	return true
+}

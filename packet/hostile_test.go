@@ -1,0 +1,197 @@
+package packet
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/nmgo/nmgo/internal/heapmem"
+	"github.com/nmgo/nmgo/rings"
+)
+
+// A Source over a scripted hostile kernel: ring states a kernel (or a
+// peer) could leave, and a check that the Source never retries without
+// waiting. hostilePort plays the port: RxSync syncs every ring; WaitRx
+// syncs and returns at once if a ring is ready as netmap's poll sees it
+// (cur != tail), else it is where the Source would sleep: the kernel then
+// does the next step of its script, or, with none left, the port closes.
+// More than spinLimit syncs or waits in one test is a spin: both return
+// errSpin, which the Source hands back instead of the packets the test
+// expects.
+type hostilePort struct {
+	r            *heapmem.Region
+	script       []func(*heapmem.Region)
+	syncs, waits int
+}
+
+const spinLimit = 1000
+
+var errSpin = errors.New("hostile kernel: 1000 syncs or waits: the Source spins")
+
+func (p *hostilePort) syncAll() error {
+	for i := range p.r.NumRx() - 1 {
+		if err := p.r.RxSync(i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *hostilePort) RxSync() error {
+	if p.syncs++; p.syncs > spinLimit {
+		return errSpin
+	}
+	return p.syncAll()
+}
+
+func (p *hostilePort) WaitRx() error {
+	if p.waits++; p.waits > spinLimit {
+		return errSpin
+	}
+	if err := p.syncAll(); err != nil {
+		return err
+	}
+	for i := range p.r.NumRx() - 1 {
+		if p.r.RxReady(i) {
+			return nil // poll would not sleep
+		}
+	}
+	if len(p.script) == 0 {
+		return errSimClosed
+	}
+	step := p.script[0]
+	p.script = p.script[1:]
+	step(p.r)
+	return p.syncAll()
+}
+
+// frags splits pkt into pieces of at most n octets.
+func frags(pkt []byte, n int) [][]byte {
+	var out [][]byte
+	for len(pkt) > n {
+		out = append(out, pkt[:n])
+		pkt = pkt[n:]
+	}
+	return append(out, pkt)
+}
+
+// TestSourceHostileKernel: for each ring state, the packets the Source
+// hands out (an error as "error"), in order, and that it got there with a
+// handful of syncs and waits.
+func TestSourceHostileKernel(t *testing.T) {
+	const bufSize = 256
+	f0, f1, f2 := testFrame(t, 0, 100), testFrame(t, 1, 100), testFrame(t, 2, 100)
+	long := testFrame(t, 3, 3*bufSize) // 4 slots
+	must := func(ok bool) {
+		if !ok {
+			t.Fatal("heapmem refused to inject")
+		}
+	}
+	inject := func(ring int, pkts ...[]byte) func(*heapmem.Region) {
+		return func(r *heapmem.Region) {
+			for _, p := range pkts {
+				must(r.Inject(ring, p))
+			}
+		}
+	}
+	chain := func(ring int, fr [][]byte, more bool) func(*heapmem.Region) {
+		return func(r *heapmem.Region) { must(r.InjectFrags(ring, fr, more)) }
+	}
+	const errPkt = "error"
+	for _, c := range []struct {
+		name   string
+		rings  int
+		slots  int
+		start  []func(*heapmem.Region) // before the Source starts
+		script []func(*heapmem.Region) // one step per wait that would sleep
+		want   []any                   // []byte, or errPkt for an integrity error
+	}{{
+		name:  "a chain that never ends",
+		start: []func(*heapmem.Region){inject(0, f0, f1), chain(0, frags(long, bufSize)[:3], true)},
+		want:  []any{f0, f1},
+	}, {
+		name:   "a chain whose end comes after a wait",
+		start:  []func(*heapmem.Region){inject(0, f0), chain(0, frags(long, bufSize)[:2], true)},
+		script: []func(*heapmem.Region){chain(0, frags(long, bufSize)[2:], false), inject(0, f1)},
+		want:   []any{f0, long, f1},
+	}, {
+		name:   "a chain in pieces, one per wait",
+		start:  []func(*heapmem.Region){chain(0, frags(long, bufSize)[:1], true)},
+		script: []func(*heapmem.Region){chain(0, frags(long, bufSize)[1:2], true), chain(0, frags(long, bufSize)[2:3], true), chain(0, frags(long, bufSize)[3:], false)},
+		want:   []any{long},
+	}, {
+		name:   "a chain that fills the ring",
+		slots:  16,
+		start:  []func(*heapmem.Region){chain(0, frags(bytes.Repeat([]byte{7}, 15*bufSize), bufSize), true)},
+		script: []func(*heapmem.Region){inject(0, f2)},
+		want:   []any{errPkt, f2},
+	}, {
+		// The 64 slots the error skips; the other 6 read as the start
+		// of the next packet, as netmap would have it.
+		name:   "a chain past NETMAP_MAX_FRAGS",
+		slots:  128,
+		start:  []func(*heapmem.Region){chain(0, frags(bytes.Repeat([]byte{7}, 70*bufSize), bufSize), true)},
+		script: []func(*heapmem.Region){inject(0, f2)},
+		want:   []any{errPkt, append(bytes.Repeat([]byte{7}, 6*bufSize), f2...)},
+	}, {
+		name:   "one ring holds a chain, the other flows",
+		rings:  2,
+		start:  []func(*heapmem.Region){chain(0, frags(long, bufSize)[:3], true), inject(1, f0)},
+		script: []func(*heapmem.Region){inject(1, f1), inject(1, f2)},
+		want:   []any{f0, f1, f2},
+	}} {
+		t.Run(c.name, func(t *testing.T) {
+			slots := c.slots
+			if slots == 0 {
+				slots = 32
+			}
+			cfg := &heapmem.Config{RxRings: max(c.rings, 1), RxSlots: slots, BufSize: bufSize}
+			r, err := heapmem.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rx []*rings.RxRing
+			for i := range r.NumRx() - 1 {
+				ring, err := rings.NewRxRing(r.Mem, r.RxRingOff(i))
+				if err != nil {
+					t.Fatal(err)
+				}
+				rx = append(rx, ring)
+			}
+			for _, step := range c.start {
+				step(r)
+			}
+			port := &hostilePort{r: r, script: c.script}
+			if err := port.syncAll(); err != nil {
+				t.Fatal(err)
+			}
+			src, err := NewSource(port, rx...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, want := range c.want {
+				b, _, err := src.ZeroCopyReadPacketData()
+				switch want := want.(type) {
+				case string:
+					if !errors.Is(err, rings.ErrIntegrity) {
+						t.Fatalf("read %d: %d octets, %v; want an integrity error", k, len(b), err)
+					}
+				case []byte:
+					if err != nil || !bytes.Equal(b, want) {
+						t.Fatalf("read %d: %d octets, %v; want the %d-octet packet", k, len(b), err, len(want))
+					}
+				}
+			}
+			if b, _, err := src.ZeroCopyReadPacketData(); !errors.Is(err, io.EOF) {
+				t.Fatalf("after the packets: %d octets, %v; want the end of the capture", len(b), err)
+			}
+			if port.syncs+port.waits > 4*(len(c.want)+len(c.script)+2) {
+				t.Errorf("%d syncs and %d waits for %d reads", port.syncs, port.waits, len(c.want)+1)
+			}
+			if err := r.CheckGuards(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
