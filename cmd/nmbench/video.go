@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"strings"
 	"time"
 
@@ -33,19 +32,21 @@ func taiNow() int64 { return time.Now().UnixNano() + int64(utcToTAI) }
 
 // videoConfig holds the video flags and what they resolve to.
 type videoConfig struct {
-	fmtp    string // -fmt
-	sdp     string // -sdp
-	sdpOut  string // -sdp-out
-	in      string // -in
-	out     string // -out
-	pix     string // -pix
-	tp      string // -tp
-	frames  uint64 // -frames
-	nstream int    // -streams
+	fmtp    string   // -fmt
+	sdp     string   // -sdp
+	sdpOut  string   // -sdp-out
+	in      string   // -in
+	out     string   // -out
+	pix     string   // -pix
+	tp      string   // -tp
+	frames  uint64   // -frames
+	nstream int      // -streams
+	maxMem  byteSize // -max-mem
 
 	streams []video.Stream    // one per stream, Dst set where known
 	pixFmt  video.PixelFormat // 0: pgroup
 	dstSet  bool              // -d given
+	budget  *video.Budget     // of -max-mem octets
 }
 
 // addVideoFlags registers the video flags on fs.
@@ -58,7 +59,9 @@ func addVideoFlags(fs *flag.FlagSet, v *videoConfig) {
 	fs.StringVar(&v.pix, "pix", "pgroup", "vtx, vrx: layout of -in and -out frames: pgroup (RFC 4175 wire layout, what ffmpeg -c:v copy and GStreamer's UYVP write) or an ffmpeg pix_fmt such as yuv422p10le")
 	fs.StringVar(&v.tp, "tp", "", "vtx: ST 2110-21 sender type N, NL or W (default: TP of -fmt or -sdp, else N)")
 	fs.Uint64Var(&v.frames, "frames", 0, "vtx: frames to send per stream; vrx: frames to receive per stream, then stop (0: until -t or a signal)")
-	fs.IntVar(&v.nstream, "streams", 1, "vtx, vrx: number of streams (stream K on UDP port PORT+K)")
+	fs.IntVar(&v.nstream, "streams", 1, "vtx, vrx: number of streams (stream K on UDP port PORT+K), at most 1024")
+	v.maxMem = video.DefaultMemory
+	fs.Var(&v.maxMem, "max-mem", "vtx, vrx: memory the inputs may make nmbench allocate (frame buffers, test pattern, -in frames), in `octets` (k, M, G suffixes)")
 }
 
 // checkVideo validates the flags of vtx and vrx against the rest of the
@@ -83,9 +86,14 @@ func checkVideo(c *config, set map[string]bool) error {
 	if tx && isPcap(c.port) && v.frames == 0 {
 		return errors.New("-i pcap:FILE: vtx writes a capture as fast as it can; give -frames N")
 	}
-	if v.nstream < 1 || v.nstream > 1024 {
-		return fmt.Errorf("-streams %d: must be in 1..1024", v.nstream)
+	if v.nstream < 1 || v.nstream > maxStreams {
+		return fmt.Errorf("-streams %d: must be in 1..%d", v.nstream, maxStreams)
 	}
+	budget, err := video.NewBudget(int64(v.maxMem))
+	if err != nil {
+		return fmt.Errorf("-max-mem: %w", err)
+	}
+	v.budget = budget
 	v.dstSet = set["d"]
 
 	// The base streams: from the SDP, or one from -fmt.
@@ -101,7 +109,7 @@ func checkVideo(c *config, set map[string]bool) error {
 		s.PayloadType = 96
 		base = []video.Stream{*s}
 	case v.sdp != "":
-		b, err := os.ReadFile(v.sdp)
+		b, err := readCapped(v.sdp, video.MaxSDPSize)
 		if err != nil {
 			return fmt.Errorf("-sdp: %w", err)
 		}
@@ -126,6 +134,9 @@ func checkVideo(c *config, set map[string]bool) error {
 		return fmt.Errorf("-streams %d: the SDP describes %d streams", v.nstream, len(base))
 	default:
 		v.streams, v.nstream = base, len(base)
+	}
+	if len(v.streams) > maxStreams { // ParseSDP's limit; the same for every source of streams
+		return fmt.Errorf("-sdp %s: %d streams, at most %d", v.sdp, len(v.streams), maxStreams)
 	}
 
 	if v.tp != "" {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -162,6 +163,9 @@ func (vr *videoRun) openRx(ctx context.Context) error {
 			vr.closers = append(vr.closers, f.Close)
 			w := &frameWriter{f: f, pix: v.pixFmt, fmt: &v.streams[k].Format}
 			if v.pixFmt != 0 {
+				if err := v.charge(fmt.Sprintf("stream %d (%v): -pix %s buffer", k, w.fmt, v.pixName()), int64(v.frameBytes(k))); err != nil {
+					return err
+				}
 				w.conv = make([]byte, v.frameBytes(k))
 			}
 			vr.writers[k] = w
@@ -245,8 +249,11 @@ func (vr *videoRun) rxWork(loop func(context.Context, *stats) error) func(contex
 
 // addReceiver makes a Receiver for the global streams ks.
 func (vr *videoRun) addReceiver(ks []int) error {
-	r, err := video.NewReceiver(&video.ReceiverConfig{Streams: vr.rxStreams(ks)})
+	r, err := video.NewReceiver(&video.ReceiverConfig{Streams: vr.rxStreams(ks), Budget: vr.cfg.video.budget})
 	if err != nil {
+		if errors.Is(err, video.ErrBudget) {
+			err = fmt.Errorf("%w (raise -max-mem)", err)
+		}
 		return err
 	}
 	vr.rx = append(vr.rx, rxPart{r: r, streams: ks})

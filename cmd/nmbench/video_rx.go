@@ -215,8 +215,18 @@ func openCapture(br *bufio.Reader) (captureReader, error) {
 	if magic, err := br.Peek(4); err == nil && binary.BigEndian.Uint32(magic) == 0x0a0d0d0a {
 		return pcapgo.NewNgReader(br, pcapgo.DefaultNgReaderOptions)
 	}
-	return pcapgo.NewReader(br)
+	r, err := pcapgo.NewReader(br)
+	if err != nil {
+		return nil, err
+	}
+	// A record longer than libpcap's largest snap length (256 KiB) is
+	// refused, whatever snap length the file's header claims.
+	r.SetSnaplen(maxSnaplen)
+	return r, nil
 }
+
+// maxSnaplen is libpcap's MAXIMUM_SNAPLEN.
+const maxSnaplen = 262144
 
 // pcapPush returns the Receiver method for a capture's link type.
 func pcapPush(lt layers.LinkType, r *video.Receiver) (func([]byte, int64) bool, error) {

@@ -69,9 +69,14 @@ func newTransmitter(cfg *config, frames []video.FrameSource) (*video.Transmitter
 func frameSources(v *videoConfig) ([]video.FrameSource, error) {
 	var file []byte
 	if v.in != "" {
+		// The file is charged once read; what is left of the budget
+		// bounds the read.
 		var err error
-		if file, err = os.ReadFile(v.in); err != nil {
-			return nil, fmt.Errorf("-in: %w", err)
+		if file, err = readCapped(v.in, v.budget.Limit()-v.budget.Used()); err != nil {
+			return nil, fmt.Errorf("-in: %w: over the memory budget (raise -max-mem)", err)
+		}
+		if err := v.charge("-in "+v.in, int64(len(file))); err != nil {
+			return nil, err
 		}
 	}
 	byFormat := map[video.Format]video.FrameSource{}
@@ -94,6 +99,9 @@ func frameSources(v *videoConfig) ([]video.FrameSource, error) {
 func frameSource(v *videoConfig, k int, file []byte) (video.FrameSource, error) {
 	f := &v.streams[k].Format
 	if file == nil {
+		if err := v.charge(fmt.Sprintf("stream %d (%v): test pattern", k, f), video.PatternMemory(f)); err != nil {
+			return nil, err
+		}
 		return video.NewPattern(f)
 	}
 	size := v.frameBytes(k)
@@ -104,6 +112,9 @@ func frameSource(v *videoConfig, k int, file []byte) (video.FrameSource, error) 
 	frames := file
 	if v.pixFmt != 0 {
 		n := len(file) / size
+		if err := v.charge(fmt.Sprintf("stream %d (%v): %d frames from -in", k, f, n), int64(n)*int64(f.FrameSize())); err != nil {
+			return nil, err
+		}
 		frames = make([]byte, n*f.FrameSize())
 		for i := range n {
 			if err := video.Pack(frames[i*f.FrameSize():(i+1)*f.FrameSize()], f, file[i*size:(i+1)*size], v.pixFmt); err != nil {
