@@ -31,6 +31,11 @@
 // batch from a ring or a socket). Times are TAI, taken as the system clock
 // plus 37 s; captures are stamped in UTC, as tcpdump stamps them.
 //
+// What the inputs make it allocate (frame buffers, the test pattern, the
+// -in frames) is charged against -max-mem (1 GiB by default) before it is
+// allocated; an SDP is read up to 1 MiB with at most 1024 streams, as many
+// as -streams allows. An input over a limit is one line and status 1.
+//
 // It needs read-write access to /dev/netmap (usually root). Without netmap,
 // run it inside the VM runner: test/vale/vm/run --script test/vale/nmbench.sh.
 // SIGINT or SIGTERM ends a run early and still prints the summary.
