@@ -6,6 +6,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/nmgo/nmgo/internal/abi"
 	"github.com/nmgo/nmgo/internal/heapmem"
 	"github.com/nmgo/nmgo/rings"
 )
@@ -23,6 +24,17 @@ type hostilePort struct {
 	r            *heapmem.Region
 	script       []func(*heapmem.Region)
 	syncs, waits int
+	// idle counts syncs and waits that returned at once since the last
+	// script step or reset: a Source that keeps calling them without the
+	// kernel doing anything spins, whatever the totals.
+	idle, maxIdle int
+}
+
+func (p *hostilePort) busy() error {
+	if p.idle++; p.maxIdle > 0 && p.idle > p.maxIdle {
+		return errSpin
+	}
+	return nil
 }
 
 const spinLimit = 1000
@@ -42,6 +54,9 @@ func (p *hostilePort) RxSync() error {
 	if p.syncs++; p.syncs > spinLimit {
 		return errSpin
 	}
+	if err := p.busy(); err != nil {
+		return err
+	}
 	return p.syncAll()
 }
 
@@ -54,7 +69,7 @@ func (p *hostilePort) WaitRx() error {
 	}
 	for i := range p.r.NumRx() - 1 {
 		if p.r.RxReady(i) {
-			return nil // poll would not sleep
+			return p.busy() // poll would not sleep
 		}
 	}
 	if len(p.script) == 0 {
@@ -63,6 +78,7 @@ func (p *hostilePort) WaitRx() error {
 	step := p.script[0]
 	p.script = p.script[1:]
 	step(p.r)
+	p.idle = 0
 	return p.syncAll()
 }
 
@@ -194,4 +210,92 @@ func TestSourceHostileKernel(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzSource runs a Source over a kernel that the input scripts: each
+// step, run where the Source would sleep, injects packets, leaves chains
+// open or fills the ring with one, or writes any buf_idx, len or flags
+// into the slots it is about to hand over. The Source must never panic,
+// never write outside the region, and never call the port
+// more than a few times without the kernel doing something (a spin).
+func FuzzSource(f *testing.F) {
+	f.Add([]byte{0, 100, 1, 3, 1, 2, 2, 0, 0})
+	f.Add([]byte{1, 31, 1, 1, 31, 0, 0, 50})
+	f.Add([]byte{3, 0, 2, 200, 3, 1, 1, 4, 1, 0, 7, 1, 2, 2})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		const bufSize, slots = 128, 32
+		r, err := heapmem.New(&heapmem.Config{RxRings: 2, RxSlots: slots, BufSize: bufSize})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rx []*rings.RxRing
+		for i := range 2 {
+			ring, err := rings.NewRxRing(r.Mem, r.RxRingOff(i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rx = append(rx, ring)
+		}
+		u8 := func() int {
+			if len(in) == 0 {
+				return 0
+			}
+			v := in[0]
+			in = in[1:]
+			return int(v)
+		}
+		var script []func(*heapmem.Region)
+		for len(in) > 0 && len(script) < 64 {
+			op, ring := u8(), u8()%2
+			switch op % 4 {
+			case 0: // a packet of up to 4 buffers
+				pkt := bytes.Repeat([]byte{byte(op)}, 1+u8()*2)
+				script = append(script, func(r *heapmem.Region) { r.Inject(ring, pkt) })
+			case 1: // fragments, the chain left open or not
+				n, more := 1+u8()%(slots+2), u8()%2 == 1
+				fr := make([][]byte, n)
+				for i := range fr {
+					fr[i] = bytes.Repeat([]byte{byte(i)}, 1+i%bufSize)
+				}
+				script = append(script, func(r *heapmem.Region) { r.InjectFrags(ring, fr, more) })
+			case 2: // a hostile value in a slot the kernel owns
+				field, slot, v := u8()%3, u8()%slots, uint32(u8())<<(u8()%24)
+				script = append(script, func(r *heapmem.Region) {
+					hw, _ := r.HW(false, ring)
+					s := (int(hw) + slot) % slots
+					switch field {
+					case 0:
+						r.SetBufIdx(r.RxRingOff(ring), s, v)
+					case 1:
+						r.SetLen(r.RxRingOff(ring), s, uint16(v))
+					case 2:
+						r.SetFlags(r.RxRingOff(ring), s, uint16(v))
+					}
+				})
+			case 3: // nothing: a wake-up that brings no packet
+				script = append(script, func(*heapmem.Region) {})
+			}
+		}
+		port := &hostilePort{r: r, script: script, maxIdle: 8}
+		src, err := NewSource(port, rx...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 4 * (len(script) + 4) {
+			port.idle = 0
+			b, _, err := src.ZeroCopyReadPacketData()
+			if errors.Is(err, errSpin) {
+				t.Fatalf("the Source spins: %d syncs, %d waits", port.syncs, port.waits)
+			}
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err == nil && len(b) > abi.NETMAP_MAX_FRAGS*bufSize {
+				t.Fatalf("a %d-octet packet from %d-octet buffers", len(b), bufSize)
+			}
+		}
+		if err := r.CheckGuards(); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

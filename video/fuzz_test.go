@@ -85,3 +85,147 @@ func FuzzDepacketizer(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseFmtp: an fmtp string never panics the parser; what it accepts
+// is a valid format that Fmtp writes back to the same stream.
+func FuzzParseFmtp(f *testing.F) {
+	for _, s := range []string{
+		"sampling=YCbCr-4:2:2; width=1920; height=1080; depth=10; exactframerate=60000/1001; colorimetry=BT709; PM=2110GPM; SSN=ST2110-20:2017; TP=2110TPN",
+		"sampling=RGB; width=32767; height=32767; depth=16f; exactframerate=60; colorimetry=BT2100; interlace; MAXUDP=8960",
+		"sampling=YCbCr-4:2:0; width=64; height=32; depth=8; segmented; par=12:11; RANGE=FULL; TCS=PQ",
+		"sampling=YCbCr-4:2:2;width=0;height=-1;depth=10",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		s, err := ParseFmtp(in)
+		if err != nil {
+			return
+		}
+		if err := s.Format.Validate(); err != nil {
+			t.Fatalf("%q parsed to an invalid format %+v: %v", in, s.Format, err)
+		}
+		out, err := s.Fmtp()
+		if err != nil {
+			return // e.g. no exactframerate
+		}
+		back, err := ParseFmtp(out)
+		if err != nil {
+			t.Fatalf("%q: cannot parse what Fmtp wrote: %q: %v", in, out, err)
+		}
+		want := s.Format
+		if want.Colorimetry == 0 {
+			want.Colorimetry = ColorimetryUnspecified
+		}
+		if back.Format != want {
+			t.Fatalf("%q: %+v written as %q, read back as %+v", in, want, out, back.Format)
+		}
+	})
+}
+
+// FuzzReceiver pushes arbitrary frames (Ethernet, 802.1Q, IPv4, IPv6, raw
+// IP) with arbitrary arrival times into a receiver of three streams, one
+// of them on any port: it must never panic, its counts must add up, and
+// its loop steps per packet stay within the bound of TestHostileWorkFlat.
+// The input is a sequence of records: a kind octet (0 Ethernet, 1 raw IP,
+// 2 RTP to stream 2), an 8-octet time step, a 2-octet length and the
+// frame.
+func FuzzReceiver(f *testing.F) {
+	q := sendFrames(f, fmt64x32i, SenderNarrow, PacketizerConfig{}, 2)
+	var seed []byte
+	for i, pkt := range q.sent[:20] {
+		seed = append(seed, byte(i%3))
+		seed = binary.BigEndian.AppendUint64(seed, 20000)
+		seed = binary.BigEndian.AppendUint16(seed, uint16(len(pkt)))
+		seed = append(seed, pkt...)
+	}
+	f.Add(seed)
+	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 3, 1, 2, 3})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		r, err := NewReceiver(&ReceiverConfig{Streams: []RxStream{
+			{Format: fmt64x32i, Port: 5004, PayloadType: 96},
+			{Format: fmt64x32, PayloadType: 97},
+			{Format: Format{Sampling: RGB, Depth: Depth8, Width: 16, Height: 8, Scan: PsF, Rate: Rate25}},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := int64(1_800_000_000_000_000_000)
+		var pushed, mine uint64
+		for len(in) >= 11 {
+			kind := in[0] % 3
+			at += int64(binary.BigEndian.Uint64(in[1:]))
+			n := min(int(binary.BigEndian.Uint16(in[9:])), len(in)-11)
+			pkt := in[11 : 11+n]
+			in = in[11+n:]
+			pushed++
+			switch kind {
+			case 0:
+				if r.Push(pkt, at) {
+					mine++
+				}
+			case 1:
+				if r.PushIP(pkt, at) {
+					mine++
+				}
+			case 2:
+				r.PushRTP(2, pkt, at)
+				mine++
+			}
+		}
+		r.Flush()
+		var packets, steps uint64
+		for i := range r.NumStreams() {
+			st := r.Stats(i)
+			packets += st.Packets
+			steps += r.streams[i].d.steps
+			if st.Delivered+st.Skipped > st.Frames || st.Complete > st.Frames {
+				t.Fatalf("stream %d: %+v", i, st)
+			}
+			r.Analysis(i)
+		}
+		if packets != mine || mine+r.Other() != pushed {
+			t.Fatalf("%d pushed: %d to streams (%d counted), %d other", pushed, mine, packets, r.Other())
+		}
+		if steps > 2*maxSRDParse*packets {
+			t.Fatalf("%d loop steps for %d packets", steps, packets)
+		}
+	})
+}
+
+// FuzzAnalyzer feeds an analyzer arbitrary arrival times, RTP timestamps
+// and markers, with or without the packets per frame known: it must never
+// panic, and what it reports must be within its own bounds.
+func FuzzAnalyzer(f *testing.F) {
+	f.Add(uint8(0), uint16(0), []byte{0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1})
+	f.Add(uint8(1), uint16(8), bytesOf(2000, func(i int) byte { return byte(i * 7) }))
+	f.Fuzz(func(t *testing.T, scan uint8, packets uint16, in []byte) {
+		tm := Timing{Rate: Rate59_94, Scan: Scan(scan%3 + 1), Height: 1080, Packets: int(packets % 5000)}
+		a, err := NewAnalyzer(tm)
+		if err != nil {
+			return
+		}
+		tai := int64(1_800_000_000_000_000_000)
+		for len(in) >= 13 {
+			tai += int64(int32(binary.BigEndian.Uint32(in)))
+			ts := binary.BigEndian.Uint32(in[4:])
+			marker := in[8]&1 != 0
+			a.Packet(tai, ts, marker)
+			a.Payload(int(binary.BigEndian.Uint16(in[9:])), int(in[11]))
+			in = in[13:]
+		}
+		r := a.Report()
+		if r.Frames < 0 || r.LostMarkers < 0 || r.Frames > r.Packets || r.MinPackets > r.MaxPackets {
+			t.Fatalf("report %+v", r)
+		}
+		_ = r.String()
+	})
+}
+
+func bytesOf(n int, fn func(int) byte) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = fn(i)
+	}
+	return b
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"fmt"
@@ -9,7 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/nmgo/nmgo/packet"
 	"github.com/nmgo/nmgo/video"
 )
 
@@ -109,4 +113,52 @@ func TestHostileInputs(t *testing.T) {
 			t.Logf("status %d: %s", ee.ExitCode(), strings.TrimSpace(s))
 		})
 	}
+}
+
+// FuzzCapture: any file given to vrx as -i pcap:FILE (pcap or pcapng, any
+// link type) is read packet by packet into a receiver without a panic, and
+// a record is never longer than libpcap's largest snap length.
+func FuzzCapture(f *testing.F) {
+	var b bytes.Buffer
+	w, err := packet.NewPcapWriter(&b, 0)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for i := range 3 {
+		frame := make([]byte, 60+i*100)
+		copy(frame[12:], []byte{0x08, 0x00, 0x45})
+		if err := w.WritePacket(time.Unix(int64(i), 0), frame); err != nil {
+			f.Fatal(err)
+		}
+	}
+	f.Add(b.Bytes())
+	f.Add(b.Bytes()[:30])
+	ng := []byte{0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 28, 0, 0, 0}
+	f.Add(ng)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		pr, err := openCapture(bufio.NewReader(bytes.NewReader(in)))
+		if err != nil {
+			return
+		}
+		r, err := video.NewReceiver(&video.ReceiverConfig{Streams: []video.RxStream{{Format: video.Format{
+			Sampling: video.YCbCr422, Depth: video.Depth10, Width: 64, Height: 32, Scan: video.Progressive, Rate: video.Rate25}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		push, err := pcapPush(pr.LinkType(), r)
+		if err != nil {
+			return
+		}
+		for range 1000 {
+			data, ci, err := pr.ZeroCopyReadPacketData()
+			if err != nil {
+				return
+			}
+			if _, ng := pr.(*pcapgo.NgReader); !ng && len(data) > maxSnaplen {
+				t.Fatalf("a record of %d octets", len(data))
+			}
+			_ = captureOffset(data, pr.LinkType(), ci.Timestamp.UnixNano())
+			push(data, ci.Timestamp.UnixNano())
+		}
+	})
 }

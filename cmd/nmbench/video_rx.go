@@ -187,6 +187,9 @@ func (vr *videoRun) runRxPcap(ctx context.Context, name string, st *stats) error
 		if err != nil {
 			return fmt.Errorf("-i pcap:%s: packet %d: %w", name, n+1, err)
 		}
+		if len(data) > maxSnaplen { // pcapng: the block length is the only bound
+			return fmt.Errorf("-i pcap:%s: packet %d: %d octets, more than any capture takes (%d)", name, n+1, len(data), maxSnaplen)
+		}
 		at := ci.Timestamp.UnixNano()
 		if offset < 0 {
 			offset = captureOffset(data, pr.LinkType(), at)
