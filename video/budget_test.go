@@ -143,4 +143,13 @@ func TestReceiverLazyBuffers(t *testing.T) {
 	if n := allocated(func() { r.Push(pkts[1], 0) }); n != 0 {
 		t.Errorf("second packet allocated %d octets", n)
 	}
+	// AllocFrames makes the other seven, and only those.
+	if n := allocated(r.AllocFrames); n < 7*uint64(f.FrameSize()) || n > 7*uint64(f.FrameSize())+1<<20 {
+		t.Errorf("AllocFrames allocated %d octets for 7 frames of %d", n, f.FrameSize())
+	}
+	for i := range r.streams {
+		if r.streams[i].buf == nil {
+			t.Errorf("stream %d has no frame buffer after AllocFrames", i)
+		}
+	}
 }

@@ -433,8 +433,7 @@ func (r *Receiver) Drain(q RxQueue, max int, at int64) (int, error) {
 // first one makes the frame buffer, which NewReceiver has charged.
 func (s *rxStream) push(pkt []byte, wire int, at int64) {
 	if s.buf == nil {
-		s.buf = make([]byte, s.cfg.Format.FrameSize())
-		_ = s.d.SetBuffer(s.buf) // of the format's size: no error
+		s.alloc()
 	}
 	s.stats.Bytes += uint64(wire)
 	if wire > len(pkt) {
@@ -442,6 +441,25 @@ func (s *rxStream) push(pkt []byte, wire int, at int64) {
 	}
 	s.observe(pkt, at)
 	s.d.Push(pkt)
+}
+
+// alloc makes the stream's frame buffer, which NewReceiver has charged.
+func (s *rxStream) alloc() {
+	s.buf = make([]byte, s.cfg.Format.FrameSize())
+	_ = s.d.SetBuffer(s.buf) // of the format's size: no error
+}
+
+// AllocFrames makes the frame buffer of every stream that has none yet,
+// as each stream's first packet would (NewReceiver has charged them all):
+// for a caller that expects every stream and wants the allocation, and
+// the garbage collection it may start, done before its receive loop rather
+// than in it. Other callers let the buffers come with the packets.
+func (r *Receiver) AllocFrames() {
+	for i := range r.streams {
+		if s := &r.streams[i]; s.buf == nil {
+			s.alloc()
+		}
+	}
 }
 
 // observe analyses one packet before the depacketizer takes it.

@@ -256,6 +256,7 @@ func (vr *videoRun) addReceiver(ks []int) error {
 		}
 		return err
 	}
+	r.AllocFrames() // every stream is expected: not in the receive loop
 	vr.rx = append(vr.rx, rxPart{r: r, streams: ks})
 	return nil
 }
