@@ -132,7 +132,9 @@ func (p *hostilePattern) patch(pk []byte, n, per uint64) {
 // alternate with blocks of an ordinary stream into a second receiver, so
 // that the machine's load falls on both alike. ns/op is the cost of one
 // hostile packet; x-ordinary is the time of the hostile blocks over the
-// time of the ordinary ones, which must stay at most 2 (docs/benchmarks.md).
+// time of the ordinary ones, which must stay at most 2 (docs/benchmarks.md);
+// x-ordinary-best is the same for the fastest block of each, which other
+// processes on the machine disturb the least.
 func BenchmarkHostile(b *testing.B) {
 	f := bench1080p
 	all := hostilePatterns()
@@ -146,6 +148,7 @@ func BenchmarkHostile(b *testing.B) {
 				n     uint64
 				at    int64
 				spent time.Duration
+				best  time.Duration // the fastest block: the least disturbed
 			}
 			newSide := func(p *hostilePattern) *side {
 				r, err := NewReceiver(&ReceiverConfig{Streams: []RxStream{{Format: f, Port: 5004,
@@ -166,14 +169,18 @@ func BenchmarkHostile(b *testing.B) {
 					s.n++
 					s.at += 3858 // 4320 packets in 16.68 ms
 				}
-				s.spent += time.Since(t0)
+				d := time.Since(t0)
+				s.spent += d
+				if s.best == 0 || d < s.best {
+					s.best = d
+				}
 			}
 			h, o := newSide(&p), newSide(&ord)
 			for range 20 { // first touch of both frame buffers
 				run(h)
 				run(o)
 			}
-			h.spent, o.spent = 0, 0
+			h.spent, o.spent, h.best, o.best = 0, 0, 0, 0
 			b.ReportAllocs()
 			for b.Loop() {
 				run(h)
@@ -182,6 +189,7 @@ func BenchmarkHostile(b *testing.B) {
 			b.ReportMetric(float64(h.spent.Nanoseconds())/float64(b.N*block), "ns/pkt")
 			b.ReportMetric(float64(o.spent.Nanoseconds())/float64(b.N*block), "ns/ordinary-pkt")
 			b.ReportMetric(float64(h.spent)/float64(o.spent), "x-ordinary")
+			b.ReportMetric(float64(h.best)/float64(o.best), "x-ordinary-best")
 		})
 	}
 }
