@@ -15,6 +15,12 @@ const (
 	SRDLen    = 6 // one sample row data header
 )
 
+// MaxSRDs is the most SRD headers [RFC4175] decodes from one packet.
+// ST 2110-20 sends at most three and FFmpeg a few more for short lines; a
+// longer continuation chain is refused, so that no packet makes a decoder
+// keep thousands of SRDs or [RFC4175.Data] walk them.
+const MaxSRDs = 64
+
 // MaxLine and MaxOffset bound the 15-bit line number and offset of an SRD
 // header.
 const (
@@ -120,8 +126,8 @@ func (r *RFC4175) Data(i int) []byte {
 // payload. It walks the SRD headers until one without the continuation
 // bit and checks that each promised header is there and that the SRD
 // lengths together fit in the bytes after the headers; bytes beyond them
-// stay in Payload. It never reads outside data, and does not allocate
-// unless it fails or SRDs must grow.
+// stay in Payload. More than [MaxSRDs] headers is an error. It never reads
+// outside data, and does not allocate unless it fails or SRDs must grow.
 func (r *RFC4175) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
 	if len(data) < ExtSeqLen+SRDLen {
 		return truncated(df, errorf(ErrTruncated, "rfc4175: truncated header: %d bytes, need %d", len(data), ExtSeqLen+SRDLen))
@@ -134,6 +140,9 @@ func (r *RFC4175) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error
 		off += SRDLen
 		if !c {
 			break
+		}
+		if n == MaxSRDs {
+			return errorf(ErrMalformed, "rfc4175: more than %d SRD headers (continuation bit set on header %d)", MaxSRDs, n-1)
 		}
 		if len(data) < off+SRDLen {
 			return truncated(df, errorf(ErrTruncated,

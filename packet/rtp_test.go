@@ -412,6 +412,21 @@ func TestRFC4175ManySRDs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { _ = h.DecodeFromBytes(b, gopacket.NilDecodeFeedback) }); n != 0 {
 		t.Errorf("decoding %d SRDs again allocates %v times", k, n)
 	}
+	// MaxSRDs headers decode; one more is refused, however many follow.
+	for _, c := range []struct {
+		n  int
+		ok bool
+	}{{MaxSRDs, true}, {MaxSRDs + 1, false}, {10000, false}} {
+		b := make([]byte, ExtSeqLen+c.n*SRDLen)
+		for i := range c.n {
+			PutSRD(b[ExtSeqLen+SRDLen*i:], 0, false, uint16(i), i < c.n-1, 0)
+		}
+		var h RFC4175
+		err := h.DecodeFromBytes(b, gopacket.NilDecodeFeedback)
+		if c.ok != (err == nil) || !c.ok && !errors.Is(err, ErrMalformed) {
+			t.Errorf("%d SRD headers: %v", c.n, err)
+		}
+	}
 	// Back to one SRD.
 	one := unhex(t, "0001 0002 0003 0004 aabb")
 	if err := h.DecodeFromBytes(one, gopacket.NilDecodeFeedback); err != nil || len(h.SRDs) != 1 || len(h.Payload) != 2 {
