@@ -63,18 +63,7 @@ func (p *simPort) WaitRx() error {
 
 func newSim(t testing.TB, cfg *heapmem.Config, frames [][]byte, perWait int) (*simPort, []*rings.RxRing) {
 	t.Helper()
-	r, err := heapmem.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rx []*rings.RxRing
-	for i := range r.NumRx() - 1 {
-		ring, err := rings.NewRxRing(r.Mem, r.RxRingOff(i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rx = append(rx, ring)
-	}
+	r, rx := simRegion(t, cfg)
 	return &simPort{t: t, r: r, queue: frames, perWait: perWait}, rx
 }
 

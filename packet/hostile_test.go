@@ -82,6 +82,25 @@ func (p *hostilePort) WaitRx() error {
 	return p.syncAll()
 }
 
+// simRegion builds a heap region and the views of its NIC RX rings (the
+// last RX ring is the host ring).
+func simRegion(t testing.TB, cfg *heapmem.Config) (*heapmem.Region, []*rings.RxRing) {
+	t.Helper()
+	r, err := heapmem.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rx []*rings.RxRing
+	for i := range r.NumRx() - 1 {
+		ring, err := rings.NewRxRing(r.Mem, r.RxRingOff(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rx = append(rx, ring)
+	}
+	return r, rx
+}
+
 // frags splits pkt into pieces of at most n octets.
 func frags(pkt []byte, n int) [][]byte {
 	var out [][]byte
@@ -162,19 +181,7 @@ func TestSourceHostileKernel(t *testing.T) {
 			if slots == 0 {
 				slots = 32
 			}
-			cfg := &heapmem.Config{RxRings: max(c.rings, 1), RxSlots: slots, BufSize: bufSize}
-			r, err := heapmem.New(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var rx []*rings.RxRing
-			for i := range r.NumRx() - 1 {
-				ring, err := rings.NewRxRing(r.Mem, r.RxRingOff(i))
-				if err != nil {
-					t.Fatal(err)
-				}
-				rx = append(rx, ring)
-			}
+			r, rx := simRegion(t, &heapmem.Config{RxRings: max(c.rings, 1), RxSlots: slots, BufSize: bufSize})
 			for _, step := range c.start {
 				step(r)
 			}
@@ -224,18 +231,7 @@ func FuzzSource(f *testing.F) {
 	f.Add([]byte{3, 0, 2, 200, 3, 1, 1, 4, 1, 0, 7, 1, 2, 2})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		const bufSize, slots = 128, 32
-		r, err := heapmem.New(&heapmem.Config{RxRings: 2, RxSlots: slots, BufSize: bufSize})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var rx []*rings.RxRing
-		for i := range 2 {
-			ring, err := rings.NewRxRing(r.Mem, r.RxRingOff(i))
-			if err != nil {
-				t.Fatal(err)
-			}
-			rx = append(rx, ring)
-		}
+		r, rx := simRegion(t, &heapmem.Config{RxRings: 2, RxSlots: slots, BufSize: bufSize})
 		u8 := func() int {
 			if len(in) == 0 {
 				return 0

@@ -2,11 +2,7 @@ package video
 
 import (
 	"encoding/binary"
-	"net"
-	"net/netip"
 	"testing"
-
-	"github.com/nmgo/nmgo/packet"
 )
 
 // The benchmarks move one 1080p59.94 4:2:2 10-bit frame (5,184,000 octets)
@@ -50,14 +46,7 @@ func BenchmarkPacketize(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)*4320/b.Elapsed().Seconds(), "pkts/s")
 	})
-	tmpl, err := packet.NewTemplate(&packet.TemplateConfig{
-		SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{1, 0, 0x5e, 0, 0, 1},
-		Src: netip.MustParseAddrPort("10.0.0.1:5004"), Dst: netip.MustParseAddrPort("239.0.0.1:5004"),
-		PayloadType: 96, RFC4175: true,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	tmpl := hostileTemplate(b)
 	for _, c := range []struct {
 		name string
 		cfg  PacketizerConfig
