@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,11 +14,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"golang.org/x/net/ipv4"
 
 	"github.com/nmgo/nmgo/internal/heapmem"
 	"github.com/nmgo/nmgo/packet"
@@ -567,5 +570,62 @@ func TestBudget(t *testing.T) {
 	wg.Wait()
 	if sum := got[0] + got[1] + got[2] + got[3]; sum != 100_000 || b.left.Load() != 0 {
 		t.Errorf("rings took %v, %d in all, %d left; want 100000 and 0", got, sum, b.left.Load())
+	}
+}
+
+// tx to a UDP port where nothing listens: every datagram draws an ICMP port
+// unreachable, which the next send reports as ECONNREFUSED. The sender
+// skips and counts those sends instead of stopping after the first
+// packet, and says so.
+func TestUDPTxNoListener(t *testing.T) {
+	port := freeUDPPort(t)
+	var out, errOut bytes.Buffer
+	args := []string{"-i", "udp:127.0.0.1:" + port, "-f", "tx", "-n", "50", "-R", "1000", "-t", "20s", "-q"}
+	if code := cli(context.Background(), append(args, "-json"), &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	var r report
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	if r.Packets != 50 || r.Refused == nil || *r.Refused == 0 {
+		t.Errorf("sent %d packets, %v refused; want 50 and some refused: %s", r.Packets, r.Refused, out.String())
+	}
+	out.Reset()
+	if code := cli(context.Background(), args, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if want := "refused (ECONNREFUSED: nothing listens at 127.0.0.1:" + port + ")"; !strings.Contains(out.String(), want) {
+		t.Errorf("summary lacks %q:\n%s", want, out.String())
+	}
+}
+
+// A send error that ends the run names the destination, not the local
+// address x/net's error carries.
+func TestSendErrNamesDestination(t *testing.T) {
+	port := freeUDPPort(t)
+	dst, _ := net.ResolveUDPAddr("udp4", "127.0.0.1:"+port)
+	c, err := net.DialUDP("udp4", nil, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pc := ipv4.NewPacketConn(c)
+	msgs := []ipv4.Message{{Buffers: [][]byte{[]byte("x")}}}
+	var werr error
+	for i := 0; i < 100 && werr == nil; i++ { // the second send reports the first's ICMP error
+		_, werr = pc.WriteBatch(msgs, 0)
+		time.Sleep(time.Millisecond)
+	}
+	if werr == nil {
+		t.Fatal("no send error from a port where nothing listens")
+	}
+	local := c.LocalAddr().String()
+	if !strings.Contains(werr.Error(), local) {
+		t.Logf("x/net's error %q does not name the local address %s any more", werr, local)
+	}
+	msg := sendErr(c.RemoteAddr(), werr).Error()
+	if !strings.Contains(msg, "send to 127.0.0.1:"+port) || strings.Contains(msg, local) || !errors.Is(sendErr(dst, werr), syscall.ECONNREFUSED) {
+		t.Errorf("error %q: want the destination 127.0.0.1:%s named, not %s, and ECONNREFUSED wrapped", msg, port, local)
 	}
 }

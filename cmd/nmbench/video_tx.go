@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -229,6 +228,8 @@ type udpSink struct {
 	addrs []*net.UDPAddr
 	n     int
 	bytes uint64
+
+	skipped stats // sends refused or without buffer space, tried again
 }
 
 func newUDPSink(v *videoConfig, batch, maxLen int) (*udpSink, error) {
@@ -265,12 +266,10 @@ func (s *udpSink) flush() error {
 	for sent := 0; sent < s.n; {
 		k, err := s.pc.WriteBatch(s.msgs[sent:s.n], 0)
 		if err != nil {
-			var t interface{ Temporary() bool }
-			if errors.As(err, &t) && t.Temporary() { // ENOBUFS
-				time.Sleep(50 * time.Microsecond)
+			if skipSendErr(err, &s.skipped) { // the packet goes again
 				continue
 			}
-			return fmt.Errorf("udp send: %w", err)
+			return sendErr(s.msgs[sent].Addr, err)
 		}
 		sent += k
 	}
