@@ -70,7 +70,8 @@ type PacketizerConfig struct {
 
 	// Template, if set, makes [Packetizer.Next] write whole Ethernet frames:
 	// the template writes the Ethernet, IP, UDP and RTP headers and the
-	// extended sequence number (its config must have RFC4175 set). PayloadType
+	// extended sequence number (its config must have RFC4175 set;
+	// NewPacketizer refuses a template without it). PayloadType
 	// and SSRC below are then unused. Without it Next writes the RTP packet
 	// (the UDP payload) alone, for a UDP socket.
 	Template *packet.Template
@@ -157,6 +158,12 @@ func NewPacketizer(f *Format, c *PacketizerConfig) (*Packetizer, error) {
 		return nil, fmt.Errorf("video: payload type %d out of range", p.pt)
 	}
 	if p.tmpl != nil {
+		if !p.tmpl.RFC4175() {
+			// The packets would have no extended sequence number, and
+			// a receiver would read the first SRD header's first two
+			// octets as one: every row misplaced.
+			return nil, errors.New("video: the packet template lacks the RFC 4175 extended sequence number (set TemplateConfig.RFC4175)")
+		}
 		p.hdrLen = p.tmpl.Len()
 	}
 	size := c.PayloadSize

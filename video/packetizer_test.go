@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/nmgo/nmgo/packet"
@@ -428,6 +429,19 @@ func TestTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 1920, Height: 8, Scan: Progressive}
+	// A template without the extended sequence number would write packets
+	// that no RFC 4175 receiver reads right: refused.
+	plainRTP, err := packet.NewTemplate(&packet.TemplateConfig{
+		SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{1, 0, 0x5e, 0, 0, 1},
+		Src: netip.MustParseAddrPort("10.0.0.1:5004"), Dst: netip.MustParseAddrPort("239.0.0.1:5004"),
+		PayloadType: 96, SSRC: 7,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewPacketizer(&f, &PacketizerConfig{Template: plainRTP}); err == nil || !strings.Contains(err.Error(), "RFC4175") {
+		t.Errorf("a template without RFC4175: err = %v, want a refusal that names TemplateConfig.RFC4175", err)
+	}
 	withT := mustPacketizer(t, f, &PacketizerConfig{Template: tmpl, Seq: 65534})
 	plain := mustPacketizer(t, f, &PacketizerConfig{SSRC: 7, Seq: 65534})
 	frame := randomFrame(&f, 2)
