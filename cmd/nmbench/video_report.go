@@ -13,14 +13,18 @@ import (
 // analysis (of stream 0's figures, or over all streams, see summary) and
 // every stream's counts and analysis.
 type videoSummary struct {
-	PacketsPerFrame int           `json:"packets_per_frame"` // per field when interlaced
-	PackingMode     string        `json:"packing_mode"`      // 2110GPM, 2110BPM, "" unknown, "mixed"
-	SenderType      string        `json:"sender_type"`       // N, NL, W; "" when the timing fits no type or was not measured
-	CMax            int           `json:"cmax"`              // peak Cinst
-	VRX             int           `json:"vrx"`               // peak VRX
-	TRONs           int64         `json:"tro_ns"`            // mean measured TROffset
-	Pix             string        `json:"pix"`               // layout of -in / -out
-	Streams         []videoStream `json:"streams"`
+	PacketsPerFrame int    `json:"packets_per_frame"` // per field when interlaced
+	PackingMode     string `json:"packing_mode"`      // 2110GPM, 2110BPM, "" unknown, "mixed"
+	SenderType      string `json:"sender_type"`       // N, NL, W; "" when the timing fits no type or was not measured
+	CMax            int    `json:"cmax"`              // peak Cinst
+	VRX             int    `json:"vrx"`               // peak VRX
+	TRONs           int64  `json:"tro_ns"`            // mean measured TROffset
+	Pix             string `json:"pix"`               // layout of -in / -out
+	// Other is what vrx received that was no stream's: not UDP, to a port
+	// no stream takes, or not RTP video.
+	Other   *uint64       `json:"other_packets,omitempty"`
+	Note    string        `json:"note,omitempty"` // vrx: why nothing was measured
+	Streams []videoStream `json:"streams"`
 }
 
 // videoStream is one stream of the final report.
@@ -44,6 +48,7 @@ type videoStream struct {
 	MissedMarkers uint64 `json:"missed_markers,omitempty"`
 	BadRows       uint64 `json:"bad_rows,omitempty"`
 	Malformed     uint64 `json:"malformed,omitempty"`
+	WrongPT       uint64 `json:"wrong_payload_type,omitempty"`
 	Truncated     uint64 `json:"truncated,omitempty"` // packets cut short in a capture
 
 	PacketsPerFrame int    `json:"packets_per_frame"`
@@ -89,6 +94,7 @@ func (vr *videoRun) summary() *videoSummary {
 			vs.Lost, vs.Reordered, vs.Duplicates = st.Lost, st.Reordered, st.Duplicates
 			vs.Complete, vs.Incomplete, vs.Skipped = st.Complete, st.Frames-st.Complete, st.Skipped
 			vs.MissedMarkers, vs.BadRows, vs.Malformed, vs.Truncated = st.MissedMarkers, st.BadRows, st.Malformed, st.Truncated
+			vs.WrongPT = st.WrongPT
 			vs.PacketsPerFrame = st.PacketsPerField
 			if st.Packing != 0 {
 				vs.PackingMode = st.Packing.String()
@@ -130,6 +136,23 @@ func (vr *videoRun) summary() *videoSummary {
 		tro += s.TRONs
 	}
 	sum.TRONs = tro / int64(len(sum.Streams))
+	if vr.tx == nil {
+		var other, video, received uint64
+		for i := range vr.rx {
+			other += vr.rx[i].r.Other()
+		}
+		for _, s := range sum.Streams {
+			video += s.Packets - min(s.Packets, s.Malformed+s.WrongPT)
+			received += s.Packets
+		}
+		sum.Other = &other
+		switch {
+		case video == 0 && other+received > 0:
+			sum.Note = fmt.Sprintf("no RTP video: none of the %d packets received was RTP video of the streams", other+received)
+		case video == 0:
+			sum.Note = "no packets received"
+		}
+	}
 	return sum
 }
 
@@ -161,9 +184,8 @@ func (s *videoSummary) print(w io.Writer, rep *report) {
 		if st.Sched != "" {
 			fmt.Fprintf(w, " tp %s", st.Sched)
 		}
-		if st.Late+st.Lost+st.Reordered+st.Duplicates+st.Incomplete+st.Skipped+st.Truncated > 0 {
-			fmt.Fprintf(w, " (late %d lost %d reordered %d dup %d incomplete %d skipped %d truncated %d)",
-				st.Late, st.Lost, st.Reordered, st.Duplicates, st.Incomplete, st.Skipped, st.Truncated)
+		if bad := st.problems(); bad != "" {
+			fmt.Fprintf(w, " (%s)", bad)
 		}
 		fmt.Fprintln(w)
 		switch {
@@ -173,10 +195,35 @@ func (s *videoSummary) print(w io.Writer, rep *report) {
 			fmt.Fprintf(w, "    %d pkts/frame %s (no timing analysis without a frame rate)\n", st.PacketsPerFrame, st.PackingMode)
 		}
 	}
+	if s.Other != nil && *s.Other > 0 {
+		fmt.Fprintf(w, "  %d other packets: not UDP, to a port no stream takes, or not RTP video\n", *s.Other)
+	}
+	if s.Note != "" {
+		fmt.Fprintf(w, "  %s\n", s.Note)
+	}
 	if len(s.Streams) > 1 {
 		fmt.Fprintf(w, "All streams: %d pkts/frame %s, sender type %s, CMAX %d, VRX %d, TRO %v\n",
 			s.PacketsPerFrame, s.PackingMode, orNone(s.SenderType), s.CMax, s.VRX, time.Duration(s.TRONs))
 	}
+}
+
+// problems lists the stream's nonzero trouble counters, "" if none.
+func (st *videoStream) problems() string {
+	var b []string
+	for _, c := range []struct {
+		n    uint64
+		name string
+	}{
+		{st.Late, "late"}, {st.Lost, "lost"}, {st.Reordered, "reordered"}, {st.Duplicates, "dup"},
+		{st.Incomplete, "incomplete"}, {st.Skipped, "skipped"}, {st.Truncated, "truncated"},
+		{st.MissedMarkers, "missed markers"}, {st.BadRows, "bad rows"}, {st.Malformed, "malformed"},
+		{st.WrongPT, "wrong payload type"},
+	} {
+		if c.n > 0 {
+			b = append(b, fmt.Sprintf("%s %d", c.name, c.n))
+		}
+	}
+	return strings.Join(b, ", ")
 }
 
 func orNone(s string) string {

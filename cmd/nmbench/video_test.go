@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
@@ -646,4 +647,113 @@ func convertPcap(t *testing.T, in, out string, ng bool, link layers.LinkType, fr
 			return write(ci, data)
 		}, flush
 	})
+}
+
+// runText runs nmbench with args and returns its text output.
+func runText(t *testing.T, args ...string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if code := cli(context.Background(), args, &out, &errb); code != 0 {
+		t.Fatalf("nmbench %q: exit %d: %s", args, code, errb.String())
+	}
+	return out.String()
+}
+
+// vrx shows in its text summary, as in its JSON, what it dropped: rows
+// outside the frame, malformed packets, packets of no stream.
+func TestVideoReportProblems(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "good.pcap"), filepath.Join(dir, "bad.pcap")
+	runCLI(t, ctx, "-i", "pcap:"+good, "-f", "vtx", "-fmt", fmt720p, "-frames", "3")
+	udp, err := packet.NewUDPTemplate(packet.UDPConfig{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2},
+		SrcIP: netip.MustParseAddr("10.0.0.1"), DstIP: netip.MustParseAddr("10.0.0.2"), SrcPort: 53, DstPort: 53})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rtp = packet.UDPHdrLen // where the RTP header starts
+	i := 0
+	copyPcap(t, good, bad, func(bw io.Writer) (func(gopacket.CaptureInfo, []byte) error, func() error) {
+		w, err := packet.NewPcapWriter(bw, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return func(ci gopacket.CaptureInfo, data []byte) error {
+			defer func() { i++ }()
+			d := bytes.Clone(data)
+			switch i {
+			case 100: // the first SRD's line far outside the 720 rows
+				binary.BigEndian.PutUint16(d[rtp+packet.RTPLen+packet.ExtSeqLen+2:], 0x7000)
+			case 200: // RTP version 1
+				d[rtp] = 0x40
+			case 300: // a DNS-like datagram to another port: no stream's
+				f := make([]byte, 100)
+				udp.Write(f, len(f), [4]byte{10, 0, 0, 1}, [4]byte{10, 0, 0, 2}, 53, 53, 1)
+				if err := w.WritePacket(ci.Timestamp, f); err != nil {
+					return err
+				}
+			}
+			return w.WritePacket(ci.Timestamp, d)
+		}, nil
+	})
+	r := runCLI(t, ctx, "-i", "pcap:"+bad, "-f", "vrx", "-fmt", fmt720p)
+	var full struct {
+		Other   uint64 `json:"other_packets"`
+		Streams []struct {
+			BadRows   uint64 `json:"bad_rows"`
+			Malformed uint64 `json:"malformed"`
+		} `json:"streams"`
+	}
+	text := runText(t, "-i", "pcap:"+bad, "-f", "vrx", "-fmt", fmt720p, "-q")
+	var out bytes.Buffer
+	cli(ctx, []string{"-i", "pcap:" + bad, "-f", "vrx", "-fmt", fmt720p, "-q", "-json"}, &out, io.Discard)
+	if err := json.Unmarshal(out.Bytes(), &full); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Streams) != 1 || full.Other != 1 || full.Streams[0].BadRows != 1 || full.Streams[0].Malformed != 1 {
+		t.Errorf("JSON: %s", out.String())
+	}
+	for _, want := range []string{"bad rows 1", "malformed 1", "1 other packets"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text summary lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// A capture with no video says so, in text and in JSON, instead of a
+// report of zeros.
+func TestVideoReportNoVideo(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "dns.pcap")
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := packet.NewPcapWriter(f, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	udp, err := packet.NewUDPTemplate(packet.UDPConfig{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2},
+		SrcIP: netip.MustParseAddr("10.0.0.1"), DstIP: netip.MustParseAddr("10.0.0.2"), SrcPort: 53, DstPort: 53})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		b := make([]byte, 100)
+		udp.Write(b, len(b), [4]byte{10, 0, 0, 1}, [4]byte{10, 0, 0, 2}, 53, 53, uint16(i))
+		if err := w.WritePacket(time.Unix(1e9, int64(i)*1000), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	const want = "no RTP video: none of the 20 packets received was RTP video of the streams"
+	if text := runText(t, "-i", "pcap:"+name, "-f", "vrx", "-fmt", fmt720p, "-q"); !strings.Contains(text, want) {
+		t.Errorf("text summary lacks %q:\n%s", want, text)
+	}
+	var out bytes.Buffer
+	cli(context.Background(), []string{"-i", "pcap:" + name, "-f", "vrx", "-fmt", fmt720p, "-q", "-json"}, &out, io.Discard)
+	if !strings.Contains(out.String(), `"note":"`+want+`"`) || !strings.Contains(out.String(), `"other_packets":20`) {
+		t.Errorf("JSON lacks the note and the 20 other packets: %s", out.String())
+	}
 }
