@@ -194,10 +194,11 @@ func (vr *videoRun) openRx(ctx context.Context) error {
 			return err
 		}
 		name := strings.TrimPrefix(cfg.port, pcapPrefix)
-		if _, err := os.Stat(name); err != nil {
-			return fmt.Errorf("-i pcap: %w", err)
+		pr, err := vr.openCapture(name)
+		if err != nil {
+			return err
 		}
-		vr.work = vr.rxWork(func(ctx context.Context, st *stats) error { return vr.runRxPcap(ctx, name, st) })
+		vr.work = vr.rxWork(func(ctx context.Context, st *stats) error { return vr.runRxPcap(ctx, name, pr, st) })
 	default:
 		if err := vr.addReceiver(all); err != nil {
 			return err

@@ -757,3 +757,45 @@ func TestVideoReportNoVideo(t *testing.T) {
 		t.Errorf("JSON lacks the note and the 20 other packets: %s", out.String())
 	}
 }
+
+// A file vrx cannot read as a capture fails at once, before any report;
+// a capture cut short in the middle of a packet is reported, then named
+// as such (as tshark does) with exit status 1.
+func TestVideoPcapBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	whole := filepath.Join(dir, "whole.pcap")
+	runCLI(t, context.Background(), "-i", "pcap:"+whole, "-f", "vtx", "-fmt", fmt64x32, "-frames", "2")
+	b, err := os.ReadFile(whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name    string
+		data    []byte
+		want    string
+		reports bool
+	}{
+		{"empty", nil, "the file is empty, not a pcap or pcapng capture", false},
+		{"text", []byte("hello, this is no capture\n"), "not a pcap or pcapng capture (it starts with 68 65 6c", false},
+		{"header-cut", b[:10], "ends inside the capture file header", false},
+		{"packet-cut", b[:len(b)-20], "appears to have been cut short in the middle of a packet (packet 64)", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			name := filepath.Join(dir, c.name)
+			if err := os.WriteFile(name, c.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var out, errb bytes.Buffer
+			code := cli(context.Background(), []string{"-i", "pcap:" + name, "-f", "vrx", "-fmt", fmt64x32, "-q", "-json"}, &out, &errb)
+			if code != 1 || !strings.Contains(errb.String(), c.want) || strings.Count(errb.String(), "\n") != 1 {
+				t.Errorf("exit %d, stderr %q; want 1 and one line saying %q", code, errb.String(), c.want)
+			}
+			if got := out.Len() > 0; got != c.reports {
+				t.Errorf("a report printed: %v, want %v: %s", got, c.reports, out.String())
+			}
+			if c.reports && !strings.Contains(out.String(), `"packets":63,`) {
+				t.Errorf("the 63 whole packets are not in the report: %s", out.String())
+			}
+		})
+	}
+}
