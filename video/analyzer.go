@@ -32,8 +32,9 @@ type Analysis struct {
 
 	// Packing is the packing mode by the ST 2110-20 rule as EBU LIST
 	// applies it (st2110.md 2.2): BPM when the sample data of every packet
-	// but the markers is a multiple of 180 octets, else GPM. Zero when
-	// [Analyzer.Payload] was never called. MaxRows is the most SRD rows in
+	// but the markers is a multiple of 180 octets, else GPM. Zero until
+	// [Analyzer.Payload] was called for a packet without the marker (the
+	// rule says nothing of the last packet of a field). MaxRows is the most SRD rows in
 	// one packet: 1 means no packet spans lines.
 	Packing Packing
 	MaxRows int
@@ -47,7 +48,8 @@ type Analysis struct {
 	// (st2110.md 3.3): with VRX within the narrow limit, the type follows
 	// Cinst (N, or NL if linear, within CMAX narrow; else W within CMAX
 	// wide); with VRX only within the wide limit, W at best. Zero when the
-	// timing fits no type, or no frame was measured.
+	// timing fits no type, or no frame was measured; [Analysis.Verdict]
+	// tells them apart.
 	Sender Sender
 
 	Cinst       int // peak Cinst (LIST's "Cmax")
@@ -127,7 +129,7 @@ type Analyzer struct {
 	rtpMin       int32
 	rtpMax       int32
 
-	payloads int64
+	payloads int64 // non-final packets given to Payload
 	general  bool
 	maxRows  int
 }
@@ -203,9 +205,12 @@ func (a *Analyzer) Packet(tai int64, ts uint32, marker bool) {
 // [Analyzer.Packet]: octets is the sum of its SRD lengths, rows the number
 // of its SRD headers. It feeds the packing-mode detection only.
 func (a *Analyzer) Payload(octets, rows int) {
-	a.payloads++
 	a.maxRows = max(a.maxRows, rows)
-	if !a.lastMarker && octets%BPMBlock != 0 { // the last packet of a frame may be short
+	if a.lastMarker { // the last packet of a frame may be short: it tells nothing
+		return
+	}
+	a.payloads++
+	if octets%BPMBlock != 0 {
 		a.general = true
 	}
 }
@@ -377,24 +382,43 @@ func verdict(kind Sender, cinst, vrxMin, vrxPeak int, narrow, wide *Check) Sende
 
 func toInt(v int64) int { return int(min(max(v, math.MinInt32), math.MaxInt32)) }
 
+// TooFew is the verdict of an analysis that has not measured one whole
+// frame: what it measured says nothing of the stream.
+const TooFew = "too few frames to judge"
+
+// Verdict returns the outcome in words: the sender type ("2110TPN"),
+// "not compliant" when the timing fits no type, or [TooFew] when no whole
+// frame was measured (a capture of one or two frames: the analysis starts
+// once two markers have given the packets per frame).
+func (r Analysis) Verdict() string {
+	switch {
+	case r.Frames == 0:
+		return TooFew
+	case r.Sender != 0:
+		return r.Sender.String()
+	}
+	return "not compliant"
+}
+
 // String returns a one-line summary of the analysis, such as "4320
-// pkts/frame 2110GPM gapped: 2110TPN, Cinst 1, VRX 5..5, TRO 619.137µs".
+// pkts/frame 2110GPM gapped: 2110TPN, Cinst 1, VRX 5..5, TRO 619.137µs",
+// or "4320 pkts/frame: too few frames to judge".
 func (r Analysis) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d pkts/frame", r.PacketsPerFrame)
 	if r.Packing != 0 {
 		fmt.Fprintf(&b, " %v", r.Packing)
 	}
+	if r.Frames == 0 {
+		b.WriteString(": " + TooFew)
+		return b.String()
+	}
 	if r.Gapped {
 		b.WriteString(" gapped: ")
 	} else {
 		b.WriteString(" linear: ")
 	}
-	if r.Sender != 0 {
-		b.WriteString(r.Sender.String())
-	} else {
-		b.WriteString("not compliant")
-	}
+	b.WriteString(r.Verdict())
 	fmt.Fprintf(&b, ", Cinst %d, VRX %d..%d, TRO %v", r.Cinst, r.VRXMin, r.VRX, r.TROffset)
 	return b.String()
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/nmgo/nmgo/packet"
@@ -161,6 +162,24 @@ func TestReceiverAnalysisOfPacedSenders(t *testing.T) {
 		if !ok || a.Sender != c.tp || a.PacketsPerFrame != p.PacketsPerField() || st.PacketsPerField != p.PacketsPerField() ||
 			a.Packing != p.Packing() || st.Packing != p.Packing() || a.Frames != 2 {
 			t.Errorf("%v %v: %v (%d frames); receiver: %d packets per field, %v", c.tp, p.Packing(), a, a.Frames, st.PacketsPerField, st.Packing)
+		}
+	}
+}
+
+// Two frames are too few to judge: the analysis starts at the second
+// marker and has measured nothing; it says so, rather than "not compliant"
+// or a packing mode read from one marker packet.
+func TestReceiverAnalysisTooFewFrames(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 1280, Height: 720, Scan: Progressive, Rate: Rate50}
+	for n, want := range map[int]string{2: TooFew, 3: "2110TPN"} {
+		q := sendFrames(t, f, SenderNarrow, PacketizerConfig{}, n)
+		r := newTestReceiver(t, f)
+		for i, pkt := range q.sent {
+			r.Push(pkt, q.at[i])
+		}
+		a, ok := r.Analysis(0)
+		if !ok || a.Verdict() != want || a.Packing == BPM || (n == 2) != strings.HasSuffix(a.String(), ": "+TooFew) {
+			t.Errorf("%d frames: verdict %q, packing %v, %q; want %q", n, a.Verdict(), a.Packing, a, want)
 		}
 	}
 }

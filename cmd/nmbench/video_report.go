@@ -19,6 +19,7 @@ type videoSummary struct {
 	CMax            int    `json:"cmax"`              // peak Cinst
 	VRX             int    `json:"vrx"`               // peak VRX
 	TRONs           int64  `json:"tro_ns"`            // mean measured TROffset
+	Verdict         string `json:"verdict"`           // the streams' worst, see videoStream.Verdict
 	Pix             string `json:"pix"`               // layout of -in / -out
 	// Other is what vrx received that was no stream's: not UDP, to a port
 	// no stream takes, or not RTP video.
@@ -60,7 +61,10 @@ type videoStream struct {
 	TRONs           int64  `json:"tro_ns"`
 	Gapped          bool   `json:"gapped"`
 	Analysis        string `json:"analysis,omitempty"` // video.Analysis in one line
-	Sched           string `json:"tp,omitempty"`       // vtx: the sender type scheduled
+	// Verdict is what the text summary says of the timing: the sender
+	// type ("2110TPN"), "not compliant", video.TooFew, or noRate.
+	Verdict string `json:"verdict"`
+	Sched   string `json:"tp,omitempty"` // vtx: the sender type scheduled
 }
 
 // shortSender is the sender type as -tp spells it.
@@ -111,6 +115,14 @@ func (vr *videoRun) summary() *videoSummary {
 			vs.CMax, vs.VRX, vs.VRXMin, vs.TRONs, vs.Gapped = an.Cinst, an.VRX, an.VRXMin, int64(an.TROffset), an.Gapped
 			vs.Analysis = an.String()
 		}
+		switch {
+		case s.Format.Rate.IsZero():
+			vs.Verdict = noRate
+		case analyzed:
+			vs.Verdict = an.Verdict()
+		default:
+			vs.Verdict = video.TooFew
+		}
 		sum.Streams = append(sum.Streams, vs)
 	}
 	// The top-level figures: stream 0's when alone; over several, the
@@ -121,8 +133,12 @@ func (vr *videoRun) summary() *videoSummary {
 	sum.PacketsPerFrame, sum.PackingMode, sum.SenderType = first.PacketsPerFrame, first.PackingMode, first.SenderType
 	rank := map[string]int{"N": 1, "NL": 2, "W": 3, "": 4}
 	var tro int64
+	sum.Verdict = first.Verdict
 	for i := range sum.Streams {
 		s := &sum.Streams[i]
+		if verdictRank(s.Verdict) > verdictRank(sum.Verdict) {
+			sum.Verdict = s.Verdict
+		}
 		if s.PacketsPerFrame != sum.PacketsPerFrame {
 			sum.PacketsPerFrame = -1
 		}
@@ -192,7 +208,9 @@ func (s *videoSummary) print(w io.Writer, rep *report) {
 		case st.Analysis != "":
 			fmt.Fprintf(w, "    %s\n", st.Analysis)
 		case st.PacketsPerFrame > 0:
-			fmt.Fprintf(w, "    %d pkts/frame %s (no timing analysis without a frame rate)\n", st.PacketsPerFrame, st.PackingMode)
+			fmt.Fprintf(w, "    %d pkts/frame %s: %s\n", st.PacketsPerFrame, st.PackingMode, st.Verdict)
+		default:
+			fmt.Fprintf(w, "    %s\n", st.Verdict)
 		}
 	}
 	if s.Other != nil && *s.Other > 0 {
@@ -202,8 +220,8 @@ func (s *videoSummary) print(w io.Writer, rep *report) {
 		fmt.Fprintf(w, "  %s\n", s.Note)
 	}
 	if len(s.Streams) > 1 {
-		fmt.Fprintf(w, "All streams: %d pkts/frame %s, sender type %s, CMAX %d, VRX %d, TRO %v\n",
-			s.PacketsPerFrame, s.PackingMode, orNone(s.SenderType), s.CMax, s.VRX, time.Duration(s.TRONs))
+		fmt.Fprintf(w, "All streams: %d pkts/frame %s, %s, CMAX %d, VRX %d, TRO %v\n",
+			s.PacketsPerFrame, s.PackingMode, s.Verdict, s.CMax, s.VRX, time.Duration(s.TRONs))
 	}
 }
 
@@ -226,9 +244,22 @@ func (st *videoStream) problems() string {
 	return strings.Join(b, ", ")
 }
 
-func orNone(s string) string {
-	if s == "" {
-		return "none"
+// noRate is the verdict of a stream whose format has no frame rate.
+const noRate = "no timing analysis without a frame rate"
+
+// verdictRank orders verdicts from the best sender type to no analysis.
+func verdictRank(v string) int {
+	switch v {
+	case video.SenderNarrow.String():
+		return 1
+	case video.SenderNarrowLinear.String():
+		return 2
+	case video.SenderWide.String():
+		return 3
+	case "not compliant":
+		return 4
+	case video.TooFew:
+		return 5
 	}
-	return s
+	return 6
 }

@@ -799,3 +799,33 @@ func TestVideoPcapBadFiles(t *testing.T) {
 		})
 	}
 }
+
+// A capture of one or two frames is too short for the ST 2110-21 analysis
+// (it starts at the second marker): text and JSON both say so, and
+// neither gives a verdict or a packing mode the other contradicts.
+func TestVideoTooFewFrames(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"1", "2"} {
+		name := filepath.Join(dir, n+".pcap")
+		runCLI(t, context.Background(), "-i", "pcap:"+name, "-f", "vtx", "-fmt", fmt720p, "-frames", n)
+		text := runText(t, "-i", "pcap:"+name, "-f", "vrx", "-fmt", fmt720p, "-q")
+		var out bytes.Buffer
+		cli(context.Background(), []string{"-i", "pcap:" + name, "-f", "vrx", "-fmt", fmt720p, "-q", "-json"}, &out, io.Discard)
+		var r struct {
+			Verdict string `json:"verdict"`
+			Packing string `json:"packing_mode"`
+			Streams []struct {
+				Verdict string `json:"verdict"`
+			} `json:"streams"`
+		}
+		if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Verdict != video.TooFew || len(r.Streams) != 1 || r.Streams[0].Verdict != video.TooFew {
+			t.Errorf("%s frames: JSON verdict %q: %s", n, r.Verdict, out.String())
+		}
+		if !strings.Contains(text, video.TooFew) || strings.Contains(text, "not compliant") || strings.Contains(text, "2110BPM") {
+			t.Errorf("%s frames: text summary\n%s\nwants %q, no verdict and no BPM (JSON says %s)", n, text, video.TooFew, r.Packing)
+		}
+	}
+}
