@@ -61,10 +61,38 @@ type videoStream struct {
 	TRONs           int64  `json:"tro_ns"`
 	Gapped          bool   `json:"gapped"`
 	Analysis        string `json:"analysis,omitempty"` // video.Analysis in one line
+	// vrx: the frame rate the analysis used, and why (video.RateCheck):
+	// an interlaced format whose exactframerate is the field rate, as the
+	// RTP timestamps show, is analysed at half of it. RTPStep is the RTP
+	// timestamp step per field (frame) the check saw.
+	AnalysisRate string `json:"analysis_rate,omitempty"`
+	RateCheck    string `json:"rate_check,omitempty"`
+	RTPStep      uint32 `json:"rtp_step,omitempty"`
+
 	// Verdict is what the text summary says of the timing: the sender
 	// type ("2110TPN"), "not compliant", video.TooFew, or noRate.
 	Verdict string `json:"verdict"`
 	Sched   string `json:"tp,omitempty"` // vtx: the sender type scheduled
+
+	rateLine string // the text summary's account of AnalysisRate
+}
+
+// rateLine says which frame rate the analysis of a stream of format f used,
+// and why.
+func rateLine(f *video.Format, st *video.RxStats) string {
+	per := "frame"
+	if f.Scan != video.Progressive {
+		per = "field"
+	}
+	switch st.RateCheck {
+	case video.RateFieldRate:
+		return fmt.Sprintf("analysed at %v frames/s: exactframerate=%v is the field rate, as the RTP timestamps show (%d ticks per field)",
+			st.Rate, f.Rate, st.RTPStep)
+	case video.RateMismatch:
+		return fmt.Sprintf("analysed at %v frames/s, exactframerate, although the RTP timestamps do not match it (%d ticks per %s)",
+			st.Rate, st.RTPStep, per)
+	}
+	return fmt.Sprintf("analysed at %v frames/s, exactframerate, which the RTP timestamps match (%d ticks per %s)", st.Rate, st.RTPStep, per)
 }
 
 // shortSender is the sender type as -tp spells it.
@@ -99,6 +127,10 @@ func (vr *videoRun) summary() *videoSummary {
 			vs.Complete, vs.Incomplete, vs.Skipped = st.Complete, st.Frames-st.Complete, st.Skipped
 			vs.MissedMarkers, vs.BadRows, vs.Malformed, vs.Truncated = st.MissedMarkers, st.BadRows, st.Malformed, st.Truncated
 			vs.WrongPT = st.WrongPT
+			if st.RateCheck != video.RateUnchecked {
+				vs.AnalysisRate, vs.RateCheck, vs.RTPStep = st.Rate.String(), st.RateCheck.String(), st.RTPStep
+				vs.rateLine = rateLine(&s.Format, &st)
+			}
 			vs.PacketsPerFrame = st.PacketsPerField
 			if st.Packing != 0 {
 				vs.PackingMode = st.Packing.String()
@@ -211,6 +243,9 @@ func (s *videoSummary) print(w io.Writer, rep *report) {
 			fmt.Fprintf(w, "    %d pkts/frame %s: %s\n", st.PacketsPerFrame, st.PackingMode, st.Verdict)
 		default:
 			fmt.Fprintf(w, "    %s\n", st.Verdict)
+		}
+		if st.rateLine != "" {
+			fmt.Fprintf(w, "    %s\n", st.rateLine)
 		}
 	}
 	if s.Other != nil && *s.Other > 0 {

@@ -829,3 +829,28 @@ func TestVideoTooFewFrames(t *testing.T) {
 		}
 	}
 }
+
+// An interlaced SDP may give the field rate in exactframerate (EBU LIST
+// writes it so) where ST 2110-20 means the frame rate: vrx checks the rate
+// against the RTP timestamps, analyses at the frame rate they show, and
+// says which rate it used and why.
+func TestVideoInterlacedFieldRate(t *testing.T) {
+	const i1080 = "sampling=YCbCr-4:2:2; width=1920; height=1080; depth=10; interlace"
+	name := filepath.Join(t.TempDir(), "i25.pcap")
+	ctx := context.Background()
+	runCLI(t, ctx, "-i", "pcap:"+name, "-f", "vtx", "-fmt", i1080+"; exactframerate=25", "-frames", "3")
+	right := runCLI(t, ctx, "-i", "pcap:"+name, "-f", "vrx", "-fmt", i1080+"; exactframerate=25")
+	field := runCLI(t, ctx, "-i", "pcap:"+name, "-f", "vrx", "-fmt", i1080+"; exactframerate=50")
+	if right.SenderType != "N" || field.SenderType != right.SenderType || field.Streams[0].Analysis != right.Streams[0].Analysis {
+		t.Errorf("exactframerate=50 analysed as %q, exactframerate=25 as %q", field.Streams[0].Analysis, right.Streams[0].Analysis)
+	}
+	var out bytes.Buffer
+	cli(ctx, []string{"-i", "pcap:" + name, "-f", "vrx", "-fmt", i1080 + "; exactframerate=50", "-q", "-json"}, &out, io.Discard)
+	if !strings.Contains(out.String(), `"analysis_rate":"25","rate_check":"field rate`) {
+		t.Errorf("JSON does not give the rate used and why: %s", out.String())
+	}
+	text := runText(t, "-i", "pcap:"+name, "-f", "vrx", "-fmt", i1080+"; exactframerate=50", "-q")
+	if want := "analysed at 25 frames/s: exactframerate=50 is the field rate, as the RTP timestamps show (1800 ticks per field)"; !strings.Contains(text, want) {
+		t.Errorf("text lacks %q:\n%s", want, text)
+	}
+}
