@@ -176,11 +176,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.batch, "b", 512, "batch: slots per ring operation")
 	fs.Float64Var(&c.rate, "R", 0, "rate limit in packets per second (0: none)")
 	c.interval = time.Second
-	fs.Var((*seconds)(&c.interval), "T", "report interval in `seconds` (2, 0.5) or a duration (500ms)")
+	fs.Var((*millis)(&c.interval), "T", "report interval in `milliseconds` as pkt-gen's -T (500), or a duration with its unit (500ms, 2s)")
 	fs.Var((*seconds)(&c.duration), "t", "run for this long, in `seconds` or a duration (0: until -n or a signal)")
 	fs.IntVar(&c.parallel, "p", 1, "rings to drive, one goroutine (locked to its OS thread) and one registration per ring (tx and rx)")
-	var waitSecs float64
-	fs.Float64Var(&waitSecs, "w", -1, "seconds to wait for the link after opening a NIC (default 2; 0 for VALE ports, pipes and udp:)")
+	fs.Var((*seconds)(&c.wait), "w", "wait this long for the link after opening a NIC, in `seconds` as pkt-gen's -w (2) or a duration (500ms); default 2 for a NIC, 0 for VALE ports, pipes, udp: and pcap:")
 	fs.StringVar(&smacS, "S", "02:00:00:00:00:01", "source MAC")
 	fs.StringVar(&dmacS, "D", "ff:ff:ff:ff:ff:ff", "destination MAC")
 	fs.StringVar(&srcS, "s", "10.0.0.1:1234", "source IP[:PORT][-IP[:PORT]]")
@@ -241,11 +240,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.duration < 0 {
 		return nil, fmt.Errorf("-t %v: duration must be >= 0", c.duration)
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	switch {
-	case waitSecs >= 0:
-		c.wait = time.Duration(waitSecs * float64(time.Second))
-	case waitSecs != -1:
-		return nil, fmt.Errorf("-w %v: seconds must be >= 0", waitSecs)
+	case c.wait < 0:
+		return nil, fmt.Errorf("-w %v: must be >= 0", c.wait)
+	case set["w"]:
 	case strings.HasPrefix(c.port, "vale") || strings.ContainsAny(c.port, "{}") || isUDP(c.port) || isPcap(c.port):
 		c.wait = 0
 	default:
@@ -263,12 +263,33 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.dst, err = parseEndpoints("-d", dstS); err != nil {
 		return nil, err
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if err := c.mode.validate(c, set); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// millis is a flag.Value for a time.Duration given as milliseconds, as
+// pkt-gen's -T takes them (-T 500), or as a Go duration with its unit
+// (500ms, 2s).
+type millis time.Duration
+
+func (d *millis) String() string { return time.Duration(*d).String() }
+
+func (d *millis) Set(s string) error {
+	if v, err := strconv.ParseFloat(s, 64); err == nil {
+		if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > math.MaxInt64/float64(time.Millisecond) {
+			return errors.New("not a number of milliseconds")
+		}
+		*d = millis(v * float64(time.Millisecond))
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("want milliseconds (500, as pkt-gen) or a duration with its unit (500ms, 2s)")
+	}
+	*d = millis(v)
+	return nil
 }
 
 // seconds is a flag.Value for a time.Duration given as seconds, as pkt-gen

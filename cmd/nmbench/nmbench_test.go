@@ -358,31 +358,41 @@ func ipv4Checksum(h []byte) uint16 {
 	return ^uint16(sum)
 }
 
-// pkt-gen's flag forms: -T and -t in plain seconds as well as durations;
-// errors are one line that points at -h, not the usage.
+// pkt-gen's flag forms: -T in plain milliseconds (pkt-gen's report_ms),
+// -t and -w in plain seconds, all three also as durations with a unit;
+// errors are one line that points at -h, not the usage, which gives each
+// default once.
 func TestFlagForms(t *testing.T) {
 	for _, c := range []struct {
 		args     []string
 		interval time.Duration
 		duration time.Duration
+		wait     time.Duration
 	}{
-		{[]string{"-T", "2", "-t", "0.5"}, 2 * time.Second, 500 * time.Millisecond},
-		{[]string{"-T", "250ms", "-t", "1m"}, 250 * time.Millisecond, time.Minute},
-		{nil, time.Second, 0},
+		{[]string{"-T", "2000", "-t", "0.5", "-w", "1.5"}, 2 * time.Second, 500 * time.Millisecond, 1500 * time.Millisecond},
+		{[]string{"-T", "250ms", "-t", "1m", "-w", "100ms"}, 250 * time.Millisecond, time.Minute, 100 * time.Millisecond},
+		{[]string{"-T", "12.5", "-w", "0"}, 12500 * time.Microsecond, 0, 0},
+		{nil, time.Second, 0, 0},
 	} {
 		cfg, err := parseFlags(append([]string{"-i", "vale0:a"}, c.args...), io.Discard)
 		if err != nil {
 			t.Fatalf("%q: %v", c.args, err)
 		}
-		if cfg.interval != c.interval || cfg.duration != c.duration {
-			t.Errorf("%q: -T %v -t %v, want %v %v", c.args, cfg.interval, cfg.duration, c.interval, c.duration)
+		if cfg.interval != c.interval || cfg.duration != c.duration || cfg.wait != c.wait {
+			t.Errorf("%q: -T %v -t %v -w %v, want %v %v %v", c.args, cfg.interval, cfg.duration, cfg.wait, c.interval, c.duration, c.wait)
 		}
+	}
+	if cfg, err := parseFlags([]string{"-i", "netmap:eth0"}, io.Discard); err != nil || cfg.wait != 2*time.Second {
+		t.Errorf("a NIC: -w %v (%v), want 2s by default", cfg.wait, err)
 	}
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"-T", "x"}, "-T"},
+		{[]string{"-T", "2"}, "-T 2ms: report interval must be at least 10ms"},
+		{[]string{"-w", "-1"}, "-w -1s: must be >= 0"},
+		{[]string{"-w", "x"}, "-w"},
 		{[]string{"-t", "NaN"}, "-t"},
 		{[]string{"-t", "1e300"}, "-t"},
 		{[]string{"-n", "abc"}, "-n"},
@@ -397,8 +407,13 @@ func TestFlagForms(t *testing.T) {
 		}
 	}
 	var stderr bytes.Buffer
-	if code := cli(context.Background(), []string{"-h"}, io.Discard, &stderr); code != 0 || !strings.Contains(stderr.String(), "-T seconds") {
+	if code := cli(context.Background(), []string{"-h"}, io.Discard, &stderr); code != 0 || !strings.Contains(stderr.String(), "-T milliseconds") {
 		t.Errorf("-h: exit %d, usage %q", code, stderr.String())
+	}
+	_, w, _ := strings.Cut(stderr.String(), "\n  -w ")
+	w, _, _ = strings.Cut(w, "\n  -")
+	if strings.Count(w, "default") != 1 || !strings.Contains(w, "default 2 for a NIC") {
+		t.Errorf("-h: the -w entry gives its default %d times: %q", strings.Count(w, "default"), w)
 	}
 }
 
