@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nmgo/nmgo/nmsys"
 	"github.com/nmgo/nmgo/packet"
 )
 
@@ -207,6 +208,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.mode = modeOf(fn); c.mode == nil {
 		return nil, fmt.Errorf("-f %q: function must be one of %s", fn, strings.Join(modeNames(), ", "))
+	}
+	if !isUDP(c.port) && !isPcap(c.port) {
+		if _, err := nmsys.ParseName(c.port); err != nil {
+			return nil, fmt.Errorf("-i: %w", err)
+		}
 	}
 	var err error
 	if c.lens, err = parseLengths(lensS); err != nil {

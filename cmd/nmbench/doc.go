@@ -33,7 +33,9 @@
 //
 // It needs read-write access to /dev/netmap (usually root). Without netmap,
 // run it inside the VM runner: test/vale/vm/run --script test/vale/nmbench.sh.
-// SIGINT or SIGTERM ends a run early and still prints the summary.
+// SIGINT or SIGTERM ends a run early and still prints the summary. The exit
+// status is the same for every function: 2 for a usage error (a bad flag or
+// value), 1 for an error at run time, 0 otherwise.
 // With -json, the final object also gives heap_allocs, the heap objects
 // the process allocated during the run: the send and receive loops add
 // none per packet.

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -642,5 +644,66 @@ func TestSendErrNamesDestination(t *testing.T) {
 	msg := sendErr(c.RemoteAddr(), werr).Error()
 	if !strings.Contains(msg, "send to 127.0.0.1:"+port) || strings.Contains(msg, local) || !errors.Is(sendErr(dst, werr), syscall.ECONNREFUSED) {
 		t.Errorf("error %q: want the destination 127.0.0.1:%s named, not %s, and ECONNREFUSED wrapped", msg, port, local)
+	}
+}
+
+// Exit statuses are the same for every function: 2 for a usage error (a
+// bad flag or value), 1 for an error at run time, each with one line on
+// stderr.
+func TestExitCodes(t *testing.T) {
+	_, err := os.Stat("/dev/netmap")
+	haveNetmap := err == nil
+	busy, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	busyPort := "udp:" + busy.LocalAddr().String()
+	dir := t.TempDir()
+	short := filepath.Join(dir, "short")
+	if err := os.WriteFile(short, make([]byte, 100), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range modes {
+		args := func(port string, more ...string) []string {
+			a := []string{"-i", port, "-f", m.name}
+			if m.video {
+				a = append(a, "-fmt", fmt64x32)
+			}
+			return append(a, more...)
+		}
+		type run struct {
+			args []string
+			code int
+		}
+		runs := []run{
+			{args("vale0:a", "-b", "0"), 2},
+			{args("netmap:"), 2},
+			{args("udp:127.0.0.1:99999"), 2},
+			{append(args("vale0:a"), "-bogus"), 2},
+		}
+		if !haveNetmap {
+			runs = append(runs, run{args("vale0:a"), 1})
+		}
+		switch {
+		case m.name == "vtx":
+			runs = append(runs, run{args("pcap:"+filepath.Join(dir, "no", "such", "dir.pcap"), "-frames", "1"), 1},
+				run{args("pcap:"+filepath.Join(dir, "x.pcap"), "-frames", "1", "-in", filepath.Join(dir, "none")), 1},
+				run{args("pcap:"+filepath.Join(dir, "x.pcap"), "-frames", "1", "-in", short), 2})
+		case m.name == "vrx":
+			runs = append(runs, run{args("pcap:" + filepath.Join(dir, "none.pcap")), 1}, run{args("pcap:" + short), 1},
+				run{args(busyPort), 1})
+		case m.udp != nil && !m.send:
+			runs = append(runs, run{args(busyPort), 1})
+		}
+		for _, r := range runs {
+			var stdout, stderr bytes.Buffer
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			code := cli(ctx, r.args, &stdout, &stderr)
+			cancel()
+			if code != r.code || strings.Count(stderr.String(), "\n") != 1 {
+				t.Errorf("nmbench %q: exit %d, stderr %q; want %d and one line", r.args, code, stderr.String(), r.code)
+			}
+		}
 	}
 }

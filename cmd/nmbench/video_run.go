@@ -122,7 +122,7 @@ func (vr *videoRun) openTx(ctx context.Context) error {
 			return err
 		}
 		if bs := port.Info().BufSize; maxLen > bs {
-			return fmt.Errorf("packets of %d octets do not fit the port's %d-octet buffers (MAXUDP=%d needs larger netmap buffers)", maxLen, bs, v.streams[0].MaxUDP)
+			return usage(fmt.Errorf("packets of %d octets do not fit the port's %d-octet buffers (MAXUDP=%d needs larger netmap buffers)", maxLen, bs, v.streams[0].MaxUDP))
 		}
 		ring, err := port.TxRing(port.Info().FirstTx)
 		if err != nil {

@@ -97,8 +97,8 @@ func frameSource(v *videoConfig, k int, file []byte) (video.FrameSource, error) 
 	}
 	size := v.frameBytes(k)
 	if len(file) == 0 || len(file)%size != 0 {
-		return nil, fmt.Errorf("-in %s: %d octets are not whole frames of %v in the %s layout (%d octets each)",
-			v.in, len(file), f, v.pixName(), size)
+		return nil, usage(fmt.Errorf("-in %s: %d octets are not whole frames of %v in the %s layout (%d octets each)",
+			v.in, len(file), f, v.pixName(), size))
 	}
 	frames := file
 	if v.pixFmt != 0 {
