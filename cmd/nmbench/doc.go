@@ -31,8 +31,10 @@
 // batch from a ring or a socket). Times are TAI, taken as the system clock
 // plus 37 s; captures are stamped in UTC, as tcpdump stamps them.
 //
-// It needs read-write access to /dev/netmap (usually root). Without netmap,
-// run it inside the VM runner: test/vale/vm/run --script test/vale/nmbench.sh.
+// Netmap ports need the netmap kernel module (netmap.ko, built from the
+// netmap sources: it is not in mainline Linux) and read-write access to
+// /dev/netmap (usually root). Without netmap, -i udp:HOST:PORT uses kernel
+// sockets, and vtx and vrx also read and write captures (-i pcap:FILE).
 // SIGINT or SIGTERM ends a run early and still prints the summary. The exit
 // status is the same for every function: 2 for a usage error (a bad flag or
 // value), 1 for an error at run time, 0 otherwise.
