@@ -47,8 +47,10 @@
 // NS_INDIRECT and the NR_FORWARD machinery are not supported, and cur is
 // always published equal to head (no "wake me later than head").
 //
-// Tests and fuzzing run the same code over a heap region built by the
-// module's internal/heapmem, which also simulates the kernel's side.
+// Tests and fuzzing run the same code over a region built in memory with
+// netmap's layout and a simulation of the kernel's side; package
+// rings/ringstest offers that to users, for testing code that drives rings
+// without /dev/netmap.
 //
 // # Privilege
 //
