@@ -102,7 +102,10 @@ func ExampleRTP() {
 // netmap port in memory, plays the port; with a real one, port is an
 // *nmsys.Port.
 func ExampleSource() {
-	port := ringstest.MustNewPort(&ringstest.Config{RxSlots: 64})
+	port, err := ringstest.NewPort(&ringstest.Config{RxSlots: 64})
+	if err != nil {
+		panic(err)
+	}
 	tpl, _ := packet.NewTemplate(&cfg)
 	for i := range 3 {
 		f := make([]byte, tpl.Len()+packet.SRDLen+20)

@@ -14,7 +14,10 @@ import (
 
 // Send a batch: reserve slots, fill their buffers, publish, sync.
 func ExampleTxRing() {
-	port := ringstest.MustNewPort(&ringstest.Config{TxSlots: 8, RxSlots: 8})
+	port, err := ringstest.NewPort(&ringstest.Config{TxSlots: 8, RxSlots: 8})
+	if err != nil {
+		panic(err)
+	}
 	port.OnSend(0, func(frame []byte) { fmt.Printf("sent %q\n", frame) })
 
 	tx, err := port.TxRing(0)
@@ -43,7 +46,10 @@ func ExampleTxRing() {
 
 // Receive a batch: sync, view the packets in place, release them.
 func ExampleRxRing() {
-	port := ringstest.MustNewPort(&ringstest.Config{TxSlots: 8, RxSlots: 8})
+	port, err := ringstest.NewPort(&ringstest.Config{TxSlots: 8, RxSlots: 8})
+	if err != nil {
+		panic(err)
+	}
 	port.Inject(0, []byte("hello"))
 	port.Inject(0, []byte("world"))
 
@@ -71,7 +77,10 @@ func ExampleRxRing() {
 // Forward packets from an RX ring to a TX ring of the same region without
 // copying them: the slots swap buffers.
 func ExampleTxRing_Swap() {
-	port := ringstest.MustNewPort(&ringstest.Config{TxSlots: 8, RxSlots: 8})
+	port, err := ringstest.NewPort(&ringstest.Config{TxSlots: 8, RxSlots: 8})
+	if err != nil {
+		panic(err)
+	}
 	port.OnSend(0, func(frame []byte) { fmt.Printf("forwarded %q\n", frame) })
 	port.Inject(0, []byte("zero"))
 	port.Inject(0, []byte("copy"))
@@ -98,7 +107,10 @@ func ExampleTxRing_Swap() {
 // A packet larger than a buffer spans several slots chained with
 // NS_MOREFRAG; ReadPacket joins them into a caller's buffer.
 func ExampleRxRing_ReadPacket() {
-	port := ringstest.MustNewPort(&ringstest.Config{TxSlots: 8, RxSlots: 8, BufSize: 64})
+	port, err := ringstest.NewPort(&ringstest.Config{TxSlots: 8, RxSlots: 8, BufSize: 64})
+	if err != nil {
+		panic(err)
+	}
 	port.Inject(0, bytes.Repeat([]byte("x"), 150)) // 3 slots of 64 bytes
 	_ = port.RxSync()
 
@@ -122,7 +134,10 @@ func ExampleRxRing_ReadPacket() {
 // Keep a received packet without copying it: swap an extra buffer into its
 // slot, release the slot, and read the packet later from the buffer.
 func ExampleExtraBufs() {
-	port := ringstest.MustNewPort(&ringstest.Config{TxSlots: 8, RxSlots: 8, ExtraBufs: 2})
+	port, err := ringstest.NewPort(&ringstest.Config{TxSlots: 8, RxSlots: 8, ExtraBufs: 2})
+	if err != nil {
+		panic(err)
+	}
 	port.Inject(0, []byte("keep me"))
 	_ = port.RxSync()
 

@@ -99,17 +99,17 @@ const (
 	RateMismatch // the timestamps fit neither: the format's rate is used
 )
 
+var rateChecks = [...]string{
+	RateUnchecked: "unchecked",
+	RateMatches:   "matches the RTP timestamps",
+	RateFieldRate: "field rate: the RTP timestamps step a frame period of it per field",
+	RateMismatch:  "does not match the RTP timestamps",
+}
+
 // String says what the check found.
 func (c RateCheck) String() string {
-	switch c {
-	case RateUnchecked:
-		return "unchecked"
-	case RateMatches:
-		return "matches the RTP timestamps"
-	case RateFieldRate:
-		return "field rate: the RTP timestamps step a frame period of it per field"
-	case RateMismatch:
-		return "does not match the RTP timestamps"
+	if int(c) < len(rateChecks) {
+		return rateChecks[c]
 	}
 	return fmt.Sprintf("RateCheck(%d)", uint8(c))
 }

@@ -283,40 +283,34 @@ type millis time.Duration
 func (d *millis) String() string { return time.Duration(*d).String() }
 
 func (d *millis) Set(s string) error {
-	if v, err := strconv.ParseFloat(s, 64); err == nil {
-		if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > math.MaxInt64/float64(time.Millisecond) {
-			return errors.New("not a number of milliseconds")
-		}
-		*d = millis(v * float64(time.Millisecond))
-		return nil
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return errors.New("want milliseconds (500, as pkt-gen) or a duration with its unit (500ms, 2s)")
-	}
-	*d = millis(v)
-	return nil
+	return setDuration((*time.Duration)(d), s, time.Millisecond, "milliseconds", "500, as pkt-gen")
 }
 
 // seconds is a flag.Value for a time.Duration given as seconds, as pkt-gen
-// takes them (-T 2, -t 0.5), or as a Go duration (500ms, 1m).
+// takes them (-t 0.5, -w 2), or as a Go duration with its unit (500ms, 1m).
 type seconds time.Duration
 
 func (d *seconds) String() string { return time.Duration(*d).String() }
 
 func (d *seconds) Set(s string) error {
+	return setDuration((*time.Duration)(d), s, time.Second, "seconds", "2, 0.5")
+}
+
+// setDuration sets *d from s: a bare number of unit (called name, such as
+// eg shows), or a Go duration with its unit.
+func setDuration(d *time.Duration, s string, unit time.Duration, name, eg string) error {
 	if v, err := strconv.ParseFloat(s, 64); err == nil {
-		if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > math.MaxInt64/float64(time.Second) {
-			return errors.New("not a number of seconds")
+		if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > math.MaxInt64/float64(unit) {
+			return fmt.Errorf("not a number of %s", name)
 		}
-		*d = seconds(v * float64(time.Second))
+		*d = time.Duration(v * float64(unit))
 		return nil
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return errors.New("want seconds (2, 0.5) or a duration (500ms)")
+		return fmt.Errorf("want %s (%s) or a duration with its unit (500ms, 2s)", name, eg)
 	}
-	*d = seconds(v)
+	*d = v
 	return nil
 }
 

@@ -10,8 +10,14 @@ import (
 // other receives. With netmap, a and b would be nmsys Ports, opened as
 // "vale0:a" and "vale0:b".
 func Example() {
-	a := ringstest.MustNewPort(nil)
-	b := ringstest.MustNewPort(nil)
+	a, err := ringstest.NewPort(nil)
+	if err != nil {
+		panic(err)
+	}
+	b, err := ringstest.NewPort(nil)
+	if err != nil {
+		panic(err)
+	}
 	if err := ringstest.Connect(a, 0, b, 0); err != nil {
 		panic(err)
 	}
@@ -44,23 +50,34 @@ func Example() {
 // Inject plays the wire for a receiver under test; OnSend shows what a
 // sender under test sent.
 func ExamplePort_Inject() {
-	p := ringstest.MustNewPort(&ringstest.Config{RxSlots: 8, TxSlots: 8})
+	p, err := ringstest.NewPort(&ringstest.Config{RxSlots: 8, TxSlots: 8})
+	if err != nil {
+		panic(err)
+	}
 	p.OnSend(0, func(frame []byte) { fmt.Printf("sent %q\n", frame) })
 	p.Inject(0, []byte("ping"))
 
-	// The code under test: echo what arrives.
-	rx, _ := p.RxRing(0)
-	tx, _ := p.TxRing(0)
-	_ = p.RxSync()
-	n, _ := rx.Acquire(8)
-	m, _ := tx.Reserve(n)
-	for i := range m {
-		in, _ := rx.Packet(i)
-		tx.SetLen(i, copy(tx.Buf(i), append([]byte("echo "), in...)))
-	}
-	tx.Publish(m)
-	rx.Release(n)
-	_ = p.TxSync()
+	echo(p) // the code under test
 	// Output:
 	// sent "echo ping"
+}
+
+// echo answers one frame received on port with "echo " and the frame.
+func echo(port *ringstest.Port) {
+	if err := port.WaitRx(); err != nil {
+		panic(err)
+	}
+	rx, _ := port.RxRing(0)
+	tx, _ := port.TxRing(0)
+	if n, _ := rx.Acquire(1); n == 1 {
+		in, _ := rx.Packet(0)
+		if m, _ := tx.Reserve(1); m == 1 {
+			k, _ := tx.WritePacket(0, append([]byte("echo "), in...))
+			tx.Publish(k)
+		}
+		rx.Release(1)
+	}
+	if err := port.TxSync(); err != nil {
+		panic(err)
+	}
 }

@@ -77,15 +77,6 @@ func NewPort(cfg *Config) (*Port, error) {
 	return p, nil
 }
 
-// MustNewPort is NewPort that panics on an error, for tests and examples.
-func MustNewPort(cfg *Config) *Port {
-	p, err := NewPort(cfg)
-	if err != nil {
-		panic(err)
-	}
-	return p
-}
-
 // TxRing returns the view of TX ring i; every call returns the same view.
 func (p *Port) TxRing(i int) (*rings.TxRing, error) {
 	if i < 0 || i >= len(p.tx) {
@@ -135,34 +126,30 @@ func (p *Port) RxRingOffset(i int) (int, error) {
 // when full, as a VALE switch does), and the slots come back at once, so
 // the rings are empty again afterwards.
 func (p *Port) TxSync() error {
-	if p.isClosed() {
-		return ErrClosed
-	}
-	var first error
-	for i := range p.tx {
-		if err := p.region.TxSync(i); err != nil && first == nil {
-			first = syncErr(err)
-		}
-	}
+	err := p.syncAll(len(p.tx), p.region.TxSync)
 	p.mu.Lock()
 	peers := p.peers
 	p.mu.Unlock()
 	for _, q := range peers {
 		q.signal()
 	}
-	return first
+	return err
 }
 
 // RxSync returns the released slots of every RX ring and makes the frames
 // injected since the last sync visible. Each sync advances the rings'
 // timestamp by a microsecond from 2023-11-14 22:13:20 UTC.
-func (p *Port) RxSync() error {
+func (p *Port) RxSync() error { return p.syncAll(len(p.rx), p.region.RxSync) }
+
+// syncAll runs the simulator's sync on rings 0..n-1 and returns the first
+// error.
+func (p *Port) syncAll(n int, sync func(int) error) error {
 	if p.isClosed() {
 		return ErrClosed
 	}
 	var first error
-	for i := range p.rx {
-		if err := p.region.RxSync(i); err != nil && first == nil {
+	for i := range n {
+		if err := sync(i); err != nil && first == nil {
 			first = syncErr(err)
 		}
 	}

@@ -18,8 +18,8 @@ import (
 // sender and the receiver in their own goroutines and the receiver
 // blocking in WaitRx.
 func TestConnectedPorts(t *testing.T) {
-	a := ringstest.MustNewPort(&ringstest.Config{TxSlots: 64})
-	b := ringstest.MustNewPort(&ringstest.Config{RxSlots: 256})
+	a := newPort(t, &ringstest.Config{TxSlots: 64})
+	b := newPort(t, &ringstest.Config{RxSlots: 256})
 	if err := ringstest.Connect(a, 0, b, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestConnectedPorts(t *testing.T) {
 // os.ErrDeadlineExceeded at the read deadline, and ErrClosed (matching
 // os.ErrClosed) once the port is closed, also when closed while waiting.
 func TestWaitRx(t *testing.T) {
-	p := ringstest.MustNewPort(nil)
+	p := newPort(t, nil)
 	go func() {
 		time.Sleep(20 * time.Millisecond)
 		p.Inject(0, []byte("late"))
@@ -115,7 +115,7 @@ func TestWaitRx(t *testing.T) {
 // Ring views, offsets and the extra-buffer list are those of a netmap
 // region: rings.NewExtraBufs works on Mem and the offsets.
 func TestLayout(t *testing.T) {
-	p := ringstest.MustNewPort(&ringstest.Config{TxRings: 2, RxRings: 3, TxSlots: 8, RxSlots: 16, BufSize: 256, ExtraBufs: 4})
+	p := newPort(t, &ringstest.Config{TxRings: 2, RxRings: 3, TxSlots: 8, RxSlots: 16, BufSize: 256, ExtraBufs: 4})
 	txs, _ := p.TxRings()
 	rxs, _ := p.RxRings()
 	if len(txs) != 2 || len(rxs) != 3 || txs[1].NumSlots() != 8 || rxs[2].NumSlots() != 16 || rxs[0].BufSize() != 256 {
@@ -139,7 +139,7 @@ func TestLayout(t *testing.T) {
 
 // Frames larger than a buffer span several slots, as netmap chains them.
 func TestInjectMoreFrag(t *testing.T) {
-	p := ringstest.MustNewPort(&ringstest.Config{BufSize: 64, RxSlots: 8})
+	p := newPort(t, &ringstest.Config{BufSize: 64, RxSlots: 8})
 	if !p.Inject(0, bytes.Repeat([]byte("y"), 200)) || p.Inject(0, make([]byte, 64*8)) {
 		t.Fatal("a 4-slot frame refused, or an 8-slot one taken by an 8-slot ring")
 	}
@@ -151,4 +151,13 @@ func TestInjectMoreFrag(t *testing.T) {
 	if n != 4 || size != 200 || slots != 4 || err != nil {
 		t.Fatalf("%d slots acquired; packet %d octets in %d slots, %v", n, size, slots, err)
 	}
+}
+
+func newPort(t *testing.T, c *ringstest.Config) *ringstest.Port {
+	t.Helper()
+	p, err := ringstest.NewPort(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
