@@ -75,7 +75,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // devMissing builds the error for a host without /dev/netmap.
 func devMissing(err error) error {
 	return &notSupportedError{
-		msg: "nmsys: /dev/netmap is missing: load the netmap kernel module (insmod netmap.ko), or run inside the VM runner test/vale/vm/run",
+		msg: "nmsys: /dev/netmap is missing: load the netmap kernel module (insmod netmap.ko; netmap is not in mainline Linux, it is built from the netmap sources)",
 		err: err,
 	}
 }

@@ -242,8 +242,8 @@ func (p *Port) Name() string { return p.name }
 // registration.
 func (p *Port) Info() Info { return p.info }
 
-// Mem returns the mapped memory region: netmap_if, rings and buffers, as
-// described in docs/architecture.md. Ports of this process whose
+// Mem returns the mapped memory region: the netmap_if at [Port.IfOffset],
+// the rings at their offsets, and the buffers. Ports of this process whose
 // registrations share a memory region (same Info.MemID) share one mapping,
 // so buffers can be swapped between their rings. The slice aliases shared memory that
 // the kernel reads and writes; it is valid until Close returns, and touching

@@ -16,7 +16,8 @@ var devicePath = abi.NETMAP_DEVICE_NAME
 
 // openDev opens /dev/netmap non-blocking: the netpoller only takes a file
 // that is already non-blocking, and it must not see the fd before REGISTER
-// (ref/netpoller.md §1), so the os.File is made later.
+// (netmap's poll of an unregistered fd returns POLLERR without joining its
+// wait queues, so epoll would never wake), so the os.File is made later.
 func openDev(port, op string) (int, error) {
 	fd, err := unix.Open(devicePath, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err == nil {

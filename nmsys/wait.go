@@ -12,7 +12,8 @@ import (
 
 // waitSlice bounds one netpoller wait. netmap can in principle lose a
 // wake-up when epoll's poll of the fd races with our own sync of the same
-// ring (ref/netpoller.md §6); waking at least this often and syncing again
+// ring (netmap_poll skips a ring busy in a sync without a word); waking at
+// least this often and syncing again
 // turns such a loss into a short delay instead of a hang.
 const waitSlice = 200 * time.Millisecond
 

@@ -5,16 +5,14 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
-	"github.com/nmgo/nmgo/internal/heapmem"
 	"github.com/nmgo/nmgo/packet"
-	"github.com/nmgo/nmgo/rings"
+	"github.com/nmgo/nmgo/rings/ringstest"
 )
 
 var cfg = packet.TemplateConfig{
@@ -100,42 +98,42 @@ func ExampleRTP() {
 	// rtp: truncated header: 7 bytes, need 12
 }
 
-// Capture with gopacket from netmap RX rings. Here a heap region with
-// netmap's layout plays the port; with a real one, port is an
-// *nmsys.Port and the ring comes from port.RxRing(0).
+// Capture with gopacket from netmap RX rings. Here a ringstest.Port, a
+// netmap port in memory, plays the port; with a real one, port is an
+// *nmsys.Port.
 func ExampleSource() {
-	region := heapmem.MustNew(&heapmem.Config{RxSlots: 64})
+	port, err := ringstest.NewPort(&ringstest.Config{RxSlots: 64})
+	if err != nil {
+		panic(err)
+	}
 	tpl, _ := packet.NewTemplate(&cfg)
 	for i := range 3 {
 		f := make([]byte, tpl.Len()+packet.SRDLen+20)
 		packet.PutSRD(f[tpl.Len():], 20, false, uint16(i), false, 0)
-		region.Inject(0, f[:tpl.Write(f, packet.SRDLen+20, &packet.Fields{Seq: uint32(i)})])
+		port.Inject(0, f[:tpl.Write(f, packet.SRDLen+20, &packet.Fields{Seq: uint32(i)})])
 	}
-	ring, err := rings.NewRxRing(region.Mem, region.RxRingOff(0))
+	ring, err := port.RxRing(0)
 	if err != nil {
 		panic(err)
 	}
-	src, err := packet.NewSource(&heapPort{region}, ring)
+	src, err := packet.NewSource(port, ring)
 	if err != nil {
 		panic(err)
 	}
 	ps := gopacket.NewPacketSource(src, src.LinkType())
+	n := 0
 	for p := range ps.Packets() { // ends when the port is closed
 		udp := p.Layer(layers.LayerTypeUDP).(*layers.UDP)
 		fmt.Println(p.Metadata().Length, uint16(udp.DstPort), p.Metadata().Timestamp.UTC().Format(time.RFC3339Nano))
+		if n++; n == 3 {
+			port.Close() // the Source's WaitRx returns, and Packets ends
+		}
 	}
 	// Output:
 	// 82 5004 2023-11-14T22:13:20.000001Z
 	// 82 5004 2023-11-14T22:13:20.000001Z
 	// 82 5004 2023-11-14T22:13:20.000001Z
 }
-
-// heapPort plays nmsys.Port for ExampleSource: a sync is the simulator's,
-// and once nothing is left to receive the port "closes".
-type heapPort struct{ r *heapmem.Region }
-
-func (h *heapPort) RxSync() error { return h.r.RxSync(0) }
-func (h *heapPort) WaitRx() error { return fmt.Errorf("example: %w", os.ErrClosed) }
 
 // Write captured frames to a pcap file that tcpdump, tshark and Wireshark
 // read (wrap the file in a bufio.Writer in real use).

@@ -200,6 +200,10 @@ func serializeHeader(hdr []byte, ls ...gopacket.SerializableLayer) error {
 // [+VLAN] + IP + UDP + RTP [+ 2 for the RFC 4175 extended sequence number].
 func (t *Template) Len() int { return t.n }
 
+// RFC4175 reports whether the header ends with the RFC 4175 extended
+// sequence number (TemplateConfig.RFC4175).
+func (t *Template) RFC4175() bool { return t.esn }
+
 // MaxPayload is the largest payloadLen Write accepts: what the IPv4 total
 // length or the UDP length can still count.
 func (t *Template) MaxPayload() int { return t.maxPayload }

@@ -51,8 +51,10 @@
 // published equal to head, except by [RxRing.ReleaseHold] ("wake me only
 // for packets after these").
 //
-// Tests and fuzzing run the same code over a heap region built by the
-// module's internal/heapmem, which also simulates the kernel's side.
+// Tests and fuzzing run the same code over a region built in memory with
+// netmap's layout and a simulation of the kernel's side; package
+// rings/ringstest offers that to users, for testing code that drives rings
+// without /dev/netmap.
 //
 // # Privilege
 //

@@ -5,21 +5,22 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/nmgo/nmgo/internal/heapmem"
 	"github.com/nmgo/nmgo/rings"
+	"github.com/nmgo/nmgo/rings/ringstest"
 )
 
-// The examples run on a heap region with netmap's layout; the region's
-// TxSync and RxSync play the kernel. With a real port, mem is
-// nmsys Port.Mem(), the offsets come from Port.TxRingOffset and
-// Port.RxRingOffset, and the syncs are Port.TxSync and Port.RxSync.
+// The examples run on a ringstest.Port, a netmap port in memory whose
+// TxSync and RxSync play the kernel; an nmsys.Port has the same methods.
 
 // Send a batch: reserve slots, fill their buffers, publish, sync.
 func ExampleTxRing() {
-	region := heapmem.MustNew(&heapmem.Config{TxSlots: 8, RxSlots: 8})
-	region.Capture(0, func(frame []byte) { fmt.Printf("sent %q\n", frame) })
+	port, err := ringstest.NewPort(&ringstest.Config{TxSlots: 8, RxSlots: 8})
+	if err != nil {
+		panic(err)
+	}
+	port.OnSend(0, func(frame []byte) { fmt.Printf("sent %q\n", frame) })
 
-	tx, err := rings.NewTxRing(region.Mem, region.TxRingOff(0))
+	tx, err := port.TxRing(0)
 	if err != nil {
 		panic(err)
 	}
@@ -32,7 +33,7 @@ func ExampleTxRing() {
 		tx.SetLen(i, copy(tx.Buf(i), msgs[i]))
 	}
 	tx.Publish(n)
-	if err := region.TxSync(0); err != nil { // port.TxSync()
+	if err := port.TxSync(); err != nil {
 		panic(err)
 	}
 	fmt.Println("space:", tx.Space())
@@ -45,15 +46,18 @@ func ExampleTxRing() {
 
 // Receive a batch: sync, view the packets in place, release them.
 func ExampleRxRing() {
-	region := heapmem.MustNew(&heapmem.Config{TxSlots: 8, RxSlots: 8})
-	region.Inject(0, []byte("hello"))
-	region.Inject(0, []byte("world"))
-
-	rx, err := rings.NewRxRing(region.Mem, region.RxRingOff(0))
+	port, err := ringstest.NewPort(&ringstest.Config{TxSlots: 8, RxSlots: 8})
 	if err != nil {
 		panic(err)
 	}
-	if err := region.RxSync(0); err != nil { // port.RxSync()
+	port.Inject(0, []byte("hello"))
+	port.Inject(0, []byte("world"))
+
+	rx, err := port.RxRing(0)
+	if err != nil {
+		panic(err)
+	}
+	if err := port.RxSync(); err != nil {
 		panic(err)
 	}
 	pkts := make([][]byte, 64) // reused for every batch
@@ -73,14 +77,17 @@ func ExampleRxRing() {
 // Forward packets from an RX ring to a TX ring of the same region without
 // copying them: the slots swap buffers.
 func ExampleTxRing_Swap() {
-	region := heapmem.MustNew(&heapmem.Config{TxSlots: 8, RxSlots: 8})
-	region.Capture(0, func(frame []byte) { fmt.Printf("forwarded %q\n", frame) })
-	region.Inject(0, []byte("zero"))
-	region.Inject(0, []byte("copy"))
-	_ = region.RxSync(0)
+	port, err := ringstest.NewPort(&ringstest.Config{TxSlots: 8, RxSlots: 8})
+	if err != nil {
+		panic(err)
+	}
+	port.OnSend(0, func(frame []byte) { fmt.Printf("forwarded %q\n", frame) })
+	port.Inject(0, []byte("zero"))
+	port.Inject(0, []byte("copy"))
+	_ = port.RxSync()
 
-	rx, _ := rings.NewRxRing(region.Mem, region.RxRingOff(0))
-	tx, _ := rings.NewTxRing(region.Mem, region.TxRingOff(0))
+	rx, _ := port.RxRing(0)
+	tx, _ := port.TxRing(0)
 	n, _ := rx.Acquire(64)
 	m, _ := tx.Reserve(n)
 	for i := range m {
@@ -90,8 +97,8 @@ func ExampleTxRing_Swap() {
 	}
 	tx.Publish(m)
 	rx.Release(m)
-	_ = region.TxSync(0)
-	_ = region.RxSync(0)
+	_ = port.TxSync()
+	_ = port.RxSync()
 	// Output:
 	// forwarded "zero"
 	// forwarded "copy"
@@ -100,11 +107,14 @@ func ExampleTxRing_Swap() {
 // A packet larger than a buffer spans several slots chained with
 // NS_MOREFRAG; ReadPacket joins them into a caller's buffer.
 func ExampleRxRing_ReadPacket() {
-	region := heapmem.MustNew(&heapmem.Config{TxSlots: 8, RxSlots: 8, BufSize: 64})
-	region.Inject(0, bytes.Repeat([]byte("x"), 150)) // 3 slots of 64 bytes
-	_ = region.RxSync(0)
+	port, err := ringstest.NewPort(&ringstest.Config{TxSlots: 8, RxSlots: 8, BufSize: 64})
+	if err != nil {
+		panic(err)
+	}
+	port.Inject(0, bytes.Repeat([]byte("x"), 150)) // 3 slots of 64 bytes
+	_ = port.RxSync()
 
-	rx, _ := rings.NewRxRing(region.Mem, region.RxRingOff(0))
+	rx, _ := port.RxRing(0)
 	buf := make([]byte, 64*64) // room for the largest packet
 	n, _ := rx.Acquire(64)
 	for i := 0; i < n; {
@@ -124,12 +134,16 @@ func ExampleRxRing_ReadPacket() {
 // Keep a received packet without copying it: swap an extra buffer into its
 // slot, release the slot, and read the packet later from the buffer.
 func ExampleExtraBufs() {
-	region := heapmem.MustNew(&heapmem.Config{TxSlots: 8, RxSlots: 8, ExtraBufs: 2})
-	region.Inject(0, []byte("keep me"))
-	_ = region.RxSync(0)
+	port, err := ringstest.NewPort(&ringstest.Config{TxSlots: 8, RxSlots: 8, ExtraBufs: 2})
+	if err != nil {
+		panic(err)
+	}
+	port.Inject(0, []byte("keep me"))
+	_ = port.RxSync()
 
-	rx, _ := rings.NewRxRing(region.Mem, region.RxRingOff(0))
-	extra, err := rings.NewExtraBufs(region.Mem, region.IfOff, region.RxRingOff(0), 0)
+	rx, _ := port.RxRing(0)
+	off, _ := port.RxRingOffset(0)
+	extra, err := rings.NewExtraBufs(port.Mem(), port.IfOffset(), off, 0)
 	if err != nil {
 		panic(err)
 	}

@@ -31,9 +31,10 @@ type Analysis struct {
 	MinPackets, MaxPackets int
 
 	// Packing is the packing mode by the ST 2110-20 rule as EBU LIST
-	// applies it (st2110.md 2.2): BPM when the sample data of every packet
-	// but the markers is a multiple of 180 octets, else GPM. Zero when
-	// [Analyzer.Payload] was never called. MaxRows is the most SRD rows in
+	// applies it: BPM when the sample data of every packet
+	// but the markers is a multiple of 180 octets, else GPM. Zero until
+	// [Analyzer.Payload] was called for a packet without the marker (the
+	// rule says nothing of the last packet of a field). MaxRows is the most SRD rows in
 	// one packet: 1 means no packet spans lines.
 	Packing Packing
 	MaxRows int
@@ -43,11 +44,12 @@ type Analysis struct {
 	// picks N or NL, and the TRS of the VRX figures below.
 	Gapped bool
 
-	// Sender is the type the measured timing fits, by EBU LIST's verdict
-	// (st2110.md 3.3): with VRX within the narrow limit, the type follows
+	// Sender is the type the measured timing fits, by EBU LIST's verdict:
+	// with VRX within the narrow limit, the type follows
 	// Cinst (N, or NL if linear, within CMAX narrow; else W within CMAX
 	// wide); with VRX only within the wide limit, W at best. Zero when the
-	// timing fits no type, or no frame was measured.
+	// timing fits no type, or no frame was measured; [Analysis.Verdict]
+	// tells them apart.
 	Sender Sender
 
 	Cinst       int // peak Cinst (LIST's "Cmax")
@@ -72,7 +74,7 @@ type Analysis struct {
 
 // An Analyzer measures the ST 2110-21 timing of one video stream from the
 // arrival (or send) times of its packets, with the measurement models of
-// st2110.md 3.3 as EBU LIST computes them: the network compatibility model
+// ST 2110-21 as EBU LIST computes them: the network compatibility model
 // (Cinst, a leaky bucket drained every T_DRAIN from the first packet), the
 // virtual receiver buffer (VRX, drained every TRS from each frame's TVD = N ×
 // TFRAME + TROffset, N = ⌊t / TFRAME⌋ of the frame's first packet), the
@@ -127,7 +129,7 @@ type Analyzer struct {
 	rtpMin       int32
 	rtpMax       int32
 
-	payloads int64
+	payloads int64 // non-final packets given to Payload
 	general  bool
 	maxRows  int
 }
@@ -203,9 +205,12 @@ func (a *Analyzer) Packet(tai int64, ts uint32, marker bool) {
 // [Analyzer.Packet]: octets is the sum of its SRD lengths, rows the number
 // of its SRD headers. It feeds the packing-mode detection only.
 func (a *Analyzer) Payload(octets, rows int) {
-	a.payloads++
 	a.maxRows = max(a.maxRows, rows)
-	if !a.lastMarker && octets%BPMBlock != 0 { // the last packet of a frame may be short
+	if a.lastMarker { // the last packet of a frame may be short: it tells nothing
+		return
+	}
+	a.payloads++
+	if octets%BPMBlock != 0 {
 		a.general = true
 	}
 }
@@ -216,8 +221,8 @@ func (a *Analyzer) Payload(octets, rows int) {
 // long underflowed.
 const maxFrameJump = 1 << 16
 
-// cinst runs the network compatibility model (st2110.md 3.3, pi-list
-// c_calculator.cpp): cleared = ⌊(t - t0) / T_DRAIN⌋, Cinst = max(0, Cinst' +
+// cinst runs the network compatibility model of ST 2110-21 (as EBU LIST's
+// c_calculator.cpp does): cleared = ⌊(t - t0) / T_DRAIN⌋, Cinst = max(0, Cinst' +
 // 1 - (cleared - cleared')).
 func (a *Analyzer) cinst(n, gr int64) {
 	dn := n - a.cN
@@ -263,8 +268,8 @@ func (a *Analyzer) frameStart(tai int64, ts uint32, n, gr int64) {
 	a.rtpMin, a.rtpMax = min(a.rtpMin, off), max(a.rtpMax, off)
 }
 
-// vrx runs the virtual receiver buffer (st2110.md 3.3, pi-list
-// vrx_calculator.cpp) for both read schedules: drained = ⌊(t - TVD + TRS) /
+// vrx runs the virtual receiver buffer model of ST 2110-21 (as EBU LIST's
+// vrx_calculator.cpp does) for both read schedules: drained = ⌊(t - TVD + TRS) /
 // TRS⌋, VRX = VRX' + 1 - (drained - drained').
 func (a *Analyzer) vrx(n, gr int64) {
 	dn := min(max(n-a.vN, -maxFrameJump), maxFrameJump)
@@ -345,8 +350,11 @@ func (a *Analyzer) Report() Analysis {
 	return r
 }
 
-// verdict is EBU LIST's compliance_checker::check (st2110.md 3.3): kind is N
-// or NL by the detected schedule, narrow its limits.
+// verdict is EBU LIST's compliance_checker::check: VRX within the narrow
+// limit leaves the verdict to Cinst (kind within CMAX narrow, W within
+// CMAX wide); VRX only within the wide limit gives W at best; a VRX below
+// zero fits no type. kind is N or NL by the detected schedule, narrow its
+// limits.
 func verdict(kind Sender, cinst, vrxMin, vrxPeak int, narrow, wide *Check) Sender {
 	var v Sender // zero: not compliant
 	switch {
@@ -377,24 +385,43 @@ func verdict(kind Sender, cinst, vrxMin, vrxPeak int, narrow, wide *Check) Sende
 
 func toInt(v int64) int { return int(min(max(v, math.MinInt32), math.MaxInt32)) }
 
+// TooFew is the verdict of an analysis that has not measured one whole
+// frame: what it measured says nothing of the stream.
+const TooFew = "too few frames to judge"
+
+// Verdict returns the outcome in words: the sender type ("2110TPN"),
+// "not compliant" when the timing fits no type, or [TooFew] when no whole
+// frame was measured (a capture of one or two frames: the analysis starts
+// once two markers have given the packets per frame).
+func (r Analysis) Verdict() string {
+	switch {
+	case r.Frames == 0:
+		return TooFew
+	case r.Sender != 0:
+		return r.Sender.String()
+	}
+	return "not compliant"
+}
+
 // String returns a one-line summary of the analysis, such as "4320
-// pkts/frame 2110GPM gapped: 2110TPN, Cinst 1, VRX 5..5, TRO 619.137µs".
+// pkts/frame 2110GPM gapped: 2110TPN, Cinst 1, VRX 5..5, TRO 619.137µs",
+// or "4320 pkts/frame: too few frames to judge".
 func (r Analysis) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d pkts/frame", r.PacketsPerFrame)
 	if r.Packing != 0 {
 		fmt.Fprintf(&b, " %v", r.Packing)
 	}
+	if r.Frames == 0 {
+		b.WriteString(": " + TooFew)
+		return b.String()
+	}
 	if r.Gapped {
 		b.WriteString(" gapped: ")
 	} else {
 		b.WriteString(" linear: ")
 	}
-	if r.Sender != 0 {
-		b.WriteString(r.Sender.String())
-	} else {
-		b.WriteString("not compliant")
-	}
+	b.WriteString(r.Verdict())
 	fmt.Fprintf(&b, ", Cinst %d, VRX %d..%d, TRO %v", r.Cinst, r.VRXMin, r.VRX, r.TROffset)
 	return b.String()
 }

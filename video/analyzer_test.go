@@ -347,7 +347,7 @@ func TestAnalyzerFrames(t *testing.T) {
 	}
 	// Nothing whole: nothing measured.
 	r = analyzeCapture(t, Timing{Rate: Rate59_94, Scan: Progressive, Height: 1080}, pkts[:1000])
-	if r.Sender != 0 || r.PacketsPerFrame != 0 || r.Frames != 0 {
+	if r.Sender != 0 || r.PacketsPerFrame != 0 || r.Frames != 0 || r.Verdict() != TooFew {
 		t.Errorf("partial frame: %v", r)
 	}
 }

@@ -393,7 +393,8 @@ func packGeneric(dst []byte, f *Format, src []byte, p PixelFormat) {
 }
 
 // unpack422p10 is Unpack's fast path for 4:2:2 10-bit to yuv422p10le: one
-// 5-octet pgroup (Cb Y0 Cr Y1, ref/st2110.md section 1.4) to two Y words and
+// 5-octet pgroup (Cb Y0 Cr Y1, 10 bits each, most significant bit first,
+// as RFC 4175 packs 4:2:2 10-bit) to two Y words and
 // one Cb and one Cr word.
 func unpack422p10(dst, src []byte, f *Format) {
 	w, h := f.Width, f.Height

@@ -8,9 +8,10 @@ import (
 	"time"
 )
 
-// This file holds the ST 2110-21 timing model as pure computation: the
-// constants of ../shared/ref/st2110.md section 3.2 (from EBU LIST's
-// d21/settings.cpp and MTL's tv_init_pacing), exact to the last grain. The
+// This file holds the ST 2110-21 timing model as pure computation: TFRAME,
+// RACTIVE, TRS, TRO_DEFAULT, T_DRAIN, CMAX and VRX_FULL as ST 2110-21
+// defines them and EBU LIST (d21/settings.cpp) and MTL (tv_init_pacing)
+// compute them, exact to the last grain. The
 // pacer (pacer.go) and the analyser (analyzer.go) share its grid.
 
 // ParseSender parses an ST 2110-21 sender type: the SDP spelling of fmtp TP
@@ -28,8 +29,8 @@ func ParseSender(s string) (Sender, error) {
 	return 0, fmt.Errorf("video: unknown sender type %q (want 2110TPN, 2110TPNL or 2110TPW)", s)
 }
 
-// Timing is what the ST 2110-21 timing model needs to know about a stream
-// (st2110.md section 3.2). The zero value is invalid.
+// Timing is what the ST 2110-21 timing model needs to know about a stream.
+// The zero value is invalid.
 type Timing struct {
 	// Rate is the picture rate as in [Format.Rate]: the frame rate, so
 	// 30000/1001 for 1080i59.94. For interlaced video and PsF the model's
@@ -44,14 +45,15 @@ type Timing struct {
 	// [Packetizer.PacketsPerField] counts them. An [Analyzer] given zero
 	// counts them in the first whole frame of the stream.
 	Packets int
-	// TROffset replaces TRO_DEFAULT, as SDP's TROFF does (st2110.md 3.2);
-	// zero means TRO_DEFAULT. (The unit of TROFF in SDP is not settled,
-	// st2110.md 8: converting it is the SDP reader's business.)
+	// TROffset replaces TRO_DEFAULT, as SDP's TROFF does (ST 2110-21
+	// §8.2); zero means TRO_DEFAULT. (Readers differ on the unit of TROFF
+	// in SDP, microseconds for sdpoker: converting it is the SDP reader's
+	// business.)
 	TROffset time.Duration
 }
 
 // Params are the ST 2110-21 constants of one stream and sender type,
-// computed by [Timing.Params] with the formulas of st2110.md section 3.2.
+// computed by [Timing.Params] with the formulas of ST 2110-21 (listed there).
 // The durations are rounded to the nanosecond for display; the [Pacer] and
 // the [Analyzer] work on the exact values.
 type Params struct {
@@ -90,7 +92,7 @@ const (
 //	T_DRAIN    = RACTIVE's denominator × TRO's denominator × 10
 //
 // (a 1080p59.94 grain is 0.28 ps). Times are split into a frame number
-// N (of the alignment points N × TFRAME on the TAI epoch, st2110.md 3.4) and
+// N (of the alignment points N × TFRAME on the TAI epoch, ST 2110-10) and
 // grains past N × TFRAME, so comparisons with the model are exact integer
 // arithmetic whatever the rate (a 59.94 Hz TRS is not a whole nanosecond).
 // Flooring a nanosecond time to grains changes no floor((t-X)/Y) of the
@@ -113,8 +115,8 @@ type grid struct {
 }
 
 // rasterConstants returns the gapped RACTIVE and the TRO_DEFAULT multiplier
-// of a raster (st2110.md 3.2: pi-list get_ractive and
-// get_tro_default_multiplier, citing ST 2110-21 6.3.2, 6.3.3 and 6.4). The
+// of a raster (ST 2110-21 §6.3.2, §6.3.3 and §6.4, as EBU LIST's
+// get_ractive and get_tro_default_multiplier cite them). The
 // multiplier applies to the picture period: twice TFRAME when interlaced.
 func rasterConstants(s Scan, height int) (ra, tro [2]int, err error) {
 	if s == Progressive {
@@ -195,8 +197,7 @@ func (t *Timing) grid() (grid, error) {
 	return g, nil
 }
 
-// Params returns the ST 2110-21 constants of the stream for sender type s
-// (st2110.md 3.2):
+// Params returns the ST 2110-21 constants of the stream for sender type s:
 //
 //	TFRAME      1/rate, the field period when interlaced or PsF
 //	RACTIVE     gapped (N, W): 1080/1125 for progressive; 1080/1125, 576/625 or 487/525 for
@@ -340,8 +341,9 @@ func (g *grid) frameTime(n int64) int64 {
 }
 
 // mediaClock returns the RTP timestamp of N × TFRAME: the 90 kHz media clock
-// rounded to the nearest tick, modulo 2^32 (st2110.md 3.4, as LIST's
-// calculate_rtp_timestamp).
+// rounded to the nearest tick, modulo 2^32 (ST 2110-10 with
+// a=mediaclk:direct=0, as EBU LIST's calculate_rtp_timestamp and MTL
+// round it).
 func (g *grid) mediaClock(n int64) uint32 {
 	// N × TFRAME × 90000 ticks = N × den × 90000 / num.
 	hi, lo := bits.Mul64(uint64(n), g.den*90000)

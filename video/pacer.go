@@ -8,7 +8,7 @@ type PacerConfig struct {
 	// schedule: packet j of frame N goes at N × TFRAME + TROffset +
 	// (j - Lead) × TRS. A receiver's VRX then holds about Lead packets,
 	// and a packet may leave up to Lead × TRS late before VRX underflows.
-	// Zero means the default, as MTL sets its "vrx" (st2110.md 3.4): for N
+	// Zero means the default, as MTL sets its "vrx" (tv_init_pacing): for N
 	// and NL, VRXFull - 4 - (Burst - 1), or the packets in TROffset if
 	// fewer (few-packet frames of small formats have a TRS too long for
 	// more); for W, 0.8 × the packets in TROffset or 0.8 × VRXFull,
@@ -22,7 +22,7 @@ type PacerConfig struct {
 	Burst int
 }
 
-// A Pacer is the send schedule of an ST 2110-21 sender (st2110.md 3.4):
+// A Pacer is the send schedule of an ST 2110-21 sender:
 // frames are aligned to N × TFRAME on the TAI epoch (1970-01-01 00:00:00
 // TAI, the PTP epoch), their packets are read at N × TFRAME + TROffset +
 // j × TRS, and the pacer sends each a configured lead ahead of its read time.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"math/bits"
+	"math/rand/v2"
 
 	"github.com/nmgo/nmgo/packet"
 )
@@ -70,14 +71,25 @@ type PacketizerConfig struct {
 
 	// Template, if set, makes [Packetizer.Next] write whole Ethernet frames:
 	// the template writes the Ethernet, IP, UDP and RTP headers and the
-	// extended sequence number (its config must have RFC4175 set). PayloadType
+	// extended sequence number (its config must have RFC4175 set;
+	// NewPacketizer refuses a template without it). PayloadType
 	// and SSRC below are then unused. Without it Next writes the RTP packet
 	// (the UDP payload) alone, for a UDP socket.
 	Template *packet.Template
 
-	PayloadType uint8  // RTP payload type without a template; zero means 96
-	SSRC        uint32 // RTP SSRC without a template
-	Seq         uint32 // extended sequence number of the first packet
+	PayloadType uint8 // RTP payload type without a template; zero means 96
+
+	// SSRC is the RTP SSRC without a template (a template carries its
+	// own). Zero means a random one, as RFC 3550 §8.1 has SSRCs chosen.
+	SSRC uint32
+	// Seq is the extended sequence number of the first packet. Zero means
+	// a random RTP sequence number (RFC 3550 §5.1 wants the initial one
+	// random) with the RFC 4175 extension starting at 0, as GStreamer and
+	// FFmpeg start it.
+	Seq uint32
+	// NoRandom keeps a zero SSRC and Seq as zero instead of drawing random
+	// ones, for output that is the same on every run (tests, golden files).
+	NoRandom bool
 }
 
 // Errors of the packetizer's per-packet path.
@@ -142,6 +154,14 @@ func NewPacketizer(f *Format, c *PacketizerConfig) (*Packetizer, error) {
 		pg: f.Pgroup(), rowBytes: f.RowBytes(), rows: f.Rows(), fields: f.Scan.Fields(),
 		tmpl: c.Template, hdrLen: rtpHeaders, pt: c.PayloadType, ssrc: c.SSRC, seq: c.Seq,
 	}
+	if !c.NoRandom {
+		if p.ssrc == 0 {
+			p.ssrc = rand.Uint32()
+		}
+		if p.seq == 0 {
+			p.seq = uint32(rand.N(1 << 16))
+		}
+	}
 	p.sizeM = ^uint64(0)/uint64(p.pg.Size) + 1
 	if f.Scan == Interlaced && f.Rate.IsZero() {
 		return nil, errors.New("video: interlaced video needs a frame rate to timestamp its second field")
@@ -157,6 +177,12 @@ func NewPacketizer(f *Format, c *PacketizerConfig) (*Packetizer, error) {
 		return nil, fmt.Errorf("video: payload type %d out of range", p.pt)
 	}
 	if p.tmpl != nil {
+		if !p.tmpl.RFC4175() {
+			// The packets would have no extended sequence number, and
+			// a receiver would read the first SRD header's first two
+			// octets as one: every row misplaced.
+			return nil, errors.New("video: the packet template lacks the RFC 4175 extended sequence number (set TemplateConfig.RFC4175)")
+		}
 		p.hdrLen = p.tmpl.Len()
 	}
 	size := c.PayloadSize
@@ -371,6 +397,10 @@ func (p *Packetizer) Packing() Packing {
 
 // Seq returns the extended sequence number of the next packet.
 func (p *Packetizer) Seq() uint32 { return p.seq }
+
+// SSRC returns the RTP SSRC the packetizer writes without a template:
+// PacketizerConfig.SSRC, or the random one drawn for zero.
+func (p *Packetizer) SSRC() uint32 { return p.ssrc }
 
 // HeaderLen returns the octets before the first SRD header: the template's
 // length, or 14 (RTP header and extended sequence number).

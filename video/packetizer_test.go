@@ -5,8 +5,10 @@ import (
 	"math/big"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 
+	"github.com/gopacket/gopacket"
 	"github.com/nmgo/nmgo/packet"
 )
 
@@ -261,7 +263,8 @@ func TestNextShortBuffer(t *testing.T) {
 	if _, err := p.Next(make([]byte, 1219)); err != ErrShortBuffer {
 		t.Fatalf("1219-octet buffer for a 1220-octet packet: %v", err)
 	}
-	if n, err := p.Next(make([]byte, 1220)); n != 1220 || err != nil || p.Seq() != 1 {
+	seq := p.Seq()
+	if n, err := p.Next(make([]byte, 1220)); n != 1220 || err != nil || p.Seq() != seq+1 {
 		t.Fatalf("1220-octet buffer: %d, %v, seq %d", n, err, p.Seq())
 	}
 }
@@ -428,6 +431,19 @@ func TestTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 1920, Height: 8, Scan: Progressive}
+	// A template without the extended sequence number would write packets
+	// that no RFC 4175 receiver reads right: refused.
+	plainRTP, err := packet.NewTemplate(&packet.TemplateConfig{
+		SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{1, 0, 0x5e, 0, 0, 1},
+		Src: netip.MustParseAddrPort("10.0.0.1:5004"), Dst: netip.MustParseAddrPort("239.0.0.1:5004"),
+		PayloadType: 96, SSRC: 7,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewPacketizer(&f, &PacketizerConfig{Template: plainRTP}); err == nil || !strings.Contains(err.Error(), "RFC4175") {
+		t.Errorf("a template without RFC4175: err = %v, want a refusal that names TemplateConfig.RFC4175", err)
+	}
 	withT := mustPacketizer(t, f, &PacketizerConfig{Template: tmpl, Seq: 65534})
 	plain := mustPacketizer(t, f, &PacketizerConfig{SSRC: 7, Seq: 65534})
 	frame := randomFrame(&f, 2)
@@ -454,5 +470,42 @@ func TestTemplate(t *testing.T) {
 		if udpLen := int(binary.BigEndian.Uint16(a[rtpAt-4:])); udpLen != m+8 {
 			t.Fatalf("packet %d: UDP length %d, want %d", i, udpLen, m+8)
 		}
+	}
+}
+
+// A config that leaves SSRC and Seq zero gets random ones (RFC 3550 §5.1,
+// §8.1), the RFC 4175 extension of the sequence number starting at 0;
+// values given are kept, and NoRandom keeps zeros.
+func TestPacketizerRandomIDs(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 4, Scan: Progressive}
+	ssrcs, seqs := map[uint32]bool{}, map[uint32]bool{}
+	for range 8 {
+		p := mustPacketizer(t, f, nil)
+		if p.Seq() >= 1<<16 {
+			t.Errorf("random sequence %#x: the extension is not 0", p.Seq())
+		}
+		ssrcs[p.SSRC()], seqs[p.Seq()] = true, true
+	}
+	if len(ssrcs) < 2 || len(seqs) < 2 {
+		t.Errorf("8 packetizers drew %d SSRCs and %d sequence numbers", len(ssrcs), len(seqs))
+	}
+	if p := mustPacketizer(t, f, &PacketizerConfig{SSRC: 0x2110, Seq: 7}); p.SSRC() != 0x2110 || p.Seq() != 7 {
+		t.Errorf("given SSRC 0x2110 and Seq 7: %#x, %d", p.SSRC(), p.Seq())
+	}
+	if p := mustPacketizer(t, f, &PacketizerConfig{NoRandom: true}); p.SSRC() != 0 || p.Seq() != 0 {
+		t.Errorf("NoRandom: SSRC %#x, Seq %d; want 0 and 0", p.SSRC(), p.Seq())
+	}
+	// The packets carry them.
+	p := mustPacketizer(t, f, nil)
+	if err := p.Frame(make([]byte, f.FrameSize()), 0); err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 2000)
+	if _, err := p.Next(b); err != nil {
+		t.Fatal(err)
+	}
+	var r packet.RTP
+	if err := r.DecodeFromBytes(b, gopacket.NilDecodeFeedback); err != nil || r.SSRC != p.SSRC() || uint32(r.SequenceNumber) != p.Seq()-1 {
+		t.Errorf("packet: SSRC %#x seq %d (%v); packetizer %#x, next %d", r.SSRC, r.SequenceNumber, err, p.SSRC(), p.Seq())
 	}
 }

@@ -90,6 +90,45 @@ type RxStats struct {
 	// a multiple of 180 octets, general packing otherwise; 0 before the
 	// first such packet.
 	Packing Packing
+
+	// Rate is the frame rate the analysis uses, RateCheck why, and RTPStep
+	// the RTP timestamp step between the two markers the analysis started
+	// from; all zero until it starts. See [RateCheck].
+	Rate      Rate
+	RateCheck RateCheck
+	RTPStep   uint32
+}
+
+// RateCheck is how the frame rate of a stream's format compares with the
+// RTP timestamps that arrive, which step by one field (or frame) period of
+// the 90 kHz clock from marker to marker. The analysis uses the rate the
+// check settles on.
+type RateCheck uint8
+
+const (
+	RateUnchecked RateCheck = iota // the analysis has not started, or PsF (whose two segments share a timestamp)
+	RateMatches                    // the timestamps step as the format's rate says: that rate is used
+	// RateFieldRate: interlaced, and the timestamps of consecutive fields
+	// are one period of the format's rate apart, so the rate is the
+	// field rate, which some SDP writers put in exactframerate (EBU LIST
+	// does) where ST 2110-20 means the frame rate: half of it is used.
+	RateFieldRate
+	RateMismatch // the timestamps fit neither: the format's rate is used
+)
+
+var rateChecks = [...]string{
+	RateUnchecked: "unchecked",
+	RateMatches:   "matches the RTP timestamps",
+	RateFieldRate: "field rate: the RTP timestamps step a frame period of it per field",
+	RateMismatch:  "does not match the RTP timestamps",
+}
+
+// String says what the check found.
+func (c RateCheck) String() string {
+	if int(c) < len(rateChecks) {
+		return rateChecks[c]
+	}
+	return fmt.Sprintf("RateCheck(%d)", uint8(c))
 }
 
 // rxStream is a stream's state.
@@ -109,8 +148,9 @@ type rxStream struct {
 	seqOK     bool
 	maxSeq    int64
 	marked    bool
-	markSeq   int64 // extended sequence number of the last marker
-	blocks    bool  // no non-final packet so far had data off the 180-octet grid
+	markSeq   int64  // extended sequence number of the last marker
+	markTS    uint32 // its RTP timestamp
+	blocks    bool   // no non-final packet so far had data off the 180-octet grid
 	nonFinals uint64
 }
 
@@ -476,10 +516,11 @@ func (s *rxStream) observe(pkt []byte, at int64) {
 		if s.marked && ext > s.markSeq {
 			s.stats.PacketsPerField = int(ext - s.markSeq)
 			if s.an == nil && !s.timing.Rate.IsZero() {
+				s.checkRate(h.ts - s.markTS)
 				s.startAnalysis()
 			}
 		}
-		s.marked, s.markSeq = true, ext
+		s.marked, s.markSeq, s.markTS = true, ext, h.ts
 	} else {
 		s.nonFinals++
 		if h.data%BPMBlock != 0 {
@@ -489,6 +530,32 @@ func (s *rxStream) observe(pkt []byte, at int64) {
 	if s.an != nil {
 		s.an.Packet(at, h.ts, h.marker)
 		s.an.Payload(h.data, h.rows)
+	}
+}
+
+// checkRate compares the format's rate with step, the RTP timestamp step
+// from one marker to the next, and settles the rate the analysis uses.
+func (s *rxStream) checkRate(step uint32) {
+	st, r := &s.stats, s.timing.Rate
+	st.RTPStep, st.Rate = step, r
+	// Ticks of the 90 kHz clock per field (frame), times 2 for rounding.
+	fields := uint64(s.timing.Scan.Fields())
+	want2 := 2 * 90000 * uint64(r.Den) / (uint64(r.Num) * fields)
+	near := func(want2 uint64) bool { d := int64(2*uint64(step)) - int64(want2); return d >= -4 && d <= 4 } // ±2 ticks
+	switch {
+	case s.timing.Scan == PsF:
+		st.RateCheck = RateUnchecked
+	case near(want2):
+		st.RateCheck = RateMatches
+	case s.timing.Scan == Interlaced && near(2*want2):
+		st.RateCheck = RateFieldRate
+		half := Rate{r.Num, 2 * r.Den}
+		if half.Num%2 == 0 {
+			half = Rate{r.Num / 2, r.Den}
+		}
+		st.Rate, s.timing.Rate = half, half
+	default:
+		st.RateCheck = RateMismatch
 	}
 }
 

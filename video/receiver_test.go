@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/nmgo/nmgo/packet"
@@ -162,6 +163,62 @@ func TestReceiverAnalysisOfPacedSenders(t *testing.T) {
 			a.Packing != p.Packing() || st.Packing != p.Packing() || a.Frames != 2 {
 			t.Errorf("%v %v: %v (%d frames); receiver: %d packets per field, %v", c.tp, p.Packing(), a, a.Frames, st.PacketsPerField, st.Packing)
 		}
+	}
+}
+
+// Two frames are too few to judge: the analysis starts at the second
+// marker and has measured nothing; it says so, rather than "not compliant"
+// or a packing mode read from one marker packet.
+func TestReceiverAnalysisTooFewFrames(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 1280, Height: 720, Scan: Progressive, Rate: Rate50}
+	for n, want := range map[int]string{2: TooFew, 3: "2110TPN"} {
+		q := sendFrames(t, f, SenderNarrow, PacketizerConfig{}, n)
+		r := newTestReceiver(t, f)
+		for i, pkt := range q.sent {
+			r.Push(pkt, q.at[i])
+		}
+		a, ok := r.Analysis(0)
+		if !ok || a.Verdict() != want || a.Packing == BPM || (n == 2) != strings.HasSuffix(a.String(), ": "+TooFew) {
+			t.Errorf("%d frames: verdict %q, packing %v, %q; want %q", n, a.Verdict(), a.Packing, a, want)
+		}
+	}
+}
+
+// The receiver checks the format's rate against the RTP timestamps: an
+// interlaced SDP that carries the field rate in exactframerate (as EBU LIST
+// writes it) is analysed at the frame rate the timestamps show, as the
+// right SDP is; a progressive rate the timestamps contradict is kept and
+// the mismatch reported.
+func TestReceiverRateCheck(t *testing.T) {
+	i25 := Format{Sampling: YCbCr422, Depth: Depth10, Width: 1920, Height: 1080, Scan: Interlaced, Rate: Rate25}
+	q := sendFrames(t, i25, SenderNarrow, PacketizerConfig{}, 4)
+	analyse := func(f Format) (RxStats, Analysis) {
+		r := newTestReceiver(t, f)
+		for i, pkt := range q.sent {
+			r.Push(pkt, q.at[i])
+		}
+		a, ok := r.Analysis(0)
+		if !ok {
+			t.Fatalf("%v: no analysis", f)
+		}
+		return r.Stats(0), a
+	}
+	right, want := analyse(i25)
+	if right.RateCheck != RateMatches || right.Rate != Rate25 || right.RTPStep != 1800 || want.Sender != SenderNarrow {
+		t.Errorf("1080i25: rate %v (%v), step %d, %v", right.Rate, right.RateCheck, right.RTPStep, want)
+	}
+	fieldRate := i25
+	fieldRate.Rate = Rate50
+	st, got := analyse(fieldRate)
+	if st.RateCheck != RateFieldRate || st.Rate != Rate25 || got != want {
+		t.Errorf("1080i with exactframerate=50: rate %v (%v), analysis %v; want 25 and %v", st.Rate, st.RateCheck, got, want)
+	}
+	p50 := Format{Sampling: YCbCr422, Depth: Depth10, Width: 1280, Height: 720, Scan: Progressive, Rate: Rate50}
+	q = sendFrames(t, p50, SenderNarrow, PacketizerConfig{}, 4)
+	p25 := p50
+	p25.Rate = Rate25
+	if st, _ := analyse(p25); st.RateCheck != RateMismatch || st.Rate != Rate25 || st.RTPStep != 1800 {
+		t.Errorf("720p50 read as 720p25: rate %v (%v), step %d", st.Rate, st.RateCheck, st.RTPStep)
 	}
 }
 

@@ -173,7 +173,7 @@ func TestTransmitterInterleave(t *testing.T) {
 			t.Fatal(err)
 		}
 		streams = append(streams, TxStream{Format: f, Frames: loop, Count: 3, TP: []Sender{SenderNarrow, SenderNarrowLinear, SenderWide}[i],
-			Packetizer: &PacketizerConfig{SSRC: uint32(i)}})
+			Packetizer: &PacketizerConfig{SSRC: uint32(i), NoRandom: true}})
 	}
 	tx, err := NewTransmitter(&TransmitterConfig{Streams: streams})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nmgo/nmgo/nmsys"
 	"github.com/nmgo/nmgo/packet"
 )
 
@@ -176,11 +177,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.batch, "b", 512, "batch: slots per ring operation")
 	fs.Float64Var(&c.rate, "R", 0, "rate limit in packets per second (0: none)")
 	c.interval = time.Second
-	fs.Var((*seconds)(&c.interval), "T", "report interval in `seconds` (2, 0.5) or a duration (500ms)")
+	fs.Var((*millis)(&c.interval), "T", "report interval in `milliseconds` as pkt-gen's -T (500), or a duration with its unit (500ms, 2s)")
 	fs.Var((*seconds)(&c.duration), "t", "run for this long, in `seconds` or a duration (0: until -n or a signal)")
 	fs.IntVar(&c.parallel, "p", 1, "rings to drive, one goroutine (locked to its OS thread) and one registration per ring (tx and rx)")
-	var waitSecs float64
-	fs.Float64Var(&waitSecs, "w", -1, "seconds to wait for the link after opening a NIC (default 2; 0 for VALE ports, pipes and udp:)")
+	fs.Var((*seconds)(&c.wait), "w", "wait this long for the link after opening a NIC, in `seconds` as pkt-gen's -w (2) or a duration (500ms); default 2 for a NIC, 0 for VALE ports, pipes, udp: and pcap:")
 	fs.StringVar(&smacS, "S", "02:00:00:00:00:01", "source MAC")
 	fs.StringVar(&dmacS, "D", "ff:ff:ff:ff:ff:ff", "destination MAC")
 	fs.StringVar(&srcS, "s", "10.0.0.1:1234", "source IP[:PORT][-IP[:PORT]]")
@@ -208,6 +208,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.mode = modeOf(fn); c.mode == nil {
 		return nil, fmt.Errorf("-f %q: function must be one of %s", fn, strings.Join(modeNames(), ", "))
+	}
+	if !isUDP(c.port) && !isPcap(c.port) {
+		if _, err := nmsys.ParseName(c.port); err != nil {
+			return nil, fmt.Errorf("-i: %w", err)
+		}
 	}
 	var err error
 	if c.lens, err = parseLengths(lensS); err != nil {
@@ -241,11 +246,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.duration < 0 {
 		return nil, fmt.Errorf("-t %v: duration must be >= 0", c.duration)
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	switch {
-	case waitSecs >= 0:
-		c.wait = time.Duration(waitSecs * float64(time.Second))
-	case waitSecs != -1:
-		return nil, fmt.Errorf("-w %v: seconds must be >= 0", waitSecs)
+	case c.wait < 0:
+		return nil, fmt.Errorf("-w %v: must be >= 0", c.wait)
+	case set["w"]:
 	case strings.HasPrefix(c.port, "vale") || strings.ContainsAny(c.port, "{}") || isUDP(c.port) || isPcap(c.port):
 		c.wait = 0
 	default:
@@ -263,33 +269,48 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.dst, err = parseEndpoints("-d", dstS); err != nil {
 		return nil, err
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if err := c.mode.validate(c, set); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
+// millis is a flag.Value for a time.Duration given as milliseconds, as
+// pkt-gen's -T takes them (-T 500), or as a Go duration with its unit
+// (500ms, 2s).
+type millis time.Duration
+
+func (d *millis) String() string { return time.Duration(*d).String() }
+
+func (d *millis) Set(s string) error {
+	return setDuration((*time.Duration)(d), s, time.Millisecond, "milliseconds", "500, as pkt-gen")
+}
+
 // seconds is a flag.Value for a time.Duration given as seconds, as pkt-gen
-// takes them (-T 2, -t 0.5), or as a Go duration (500ms, 1m).
+// takes them (-t 0.5, -w 2), or as a Go duration with its unit (500ms, 1m).
 type seconds time.Duration
 
 func (d *seconds) String() string { return time.Duration(*d).String() }
 
 func (d *seconds) Set(s string) error {
+	return setDuration((*time.Duration)(d), s, time.Second, "seconds", "2, 0.5")
+}
+
+// setDuration sets *d from s: a bare number of unit (called name, such as
+// eg shows), or a Go duration with its unit.
+func setDuration(d *time.Duration, s string, unit time.Duration, name, eg string) error {
 	if v, err := strconv.ParseFloat(s, 64); err == nil {
-		if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > math.MaxInt64/float64(time.Second) {
-			return errors.New("not a number of seconds")
+		if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > math.MaxInt64/float64(unit) {
+			return fmt.Errorf("not a number of %s", name)
 		}
-		*d = seconds(v * float64(time.Second))
+		*d = time.Duration(v * float64(unit))
 		return nil
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return errors.New("want seconds (2, 0.5) or a duration (500ms)")
+		return fmt.Errorf("want %s (%s) or a duration with its unit (500ms, 2s)", name, eg)
 	}
-	*d = seconds(v)
+	*d = v
 	return nil
 }
 

@@ -36,9 +36,13 @@
 // allocated; an SDP is read up to 1 MiB with at most 1024 streams, as many
 // as -streams allows. An input over a limit is one line and status 1.
 //
-// It needs read-write access to /dev/netmap (usually root). Without netmap,
-// run it inside the VM runner: test/vale/vm/run --script test/vale/nmbench.sh.
-// SIGINT or SIGTERM ends a run early and still prints the summary.
+// Netmap ports need the netmap kernel module (netmap.ko, built from the
+// netmap sources: it is not in mainline Linux) and read-write access to
+// /dev/netmap (usually root). Without netmap, -i udp:HOST:PORT uses kernel
+// sockets, and vtx and vrx also read and write captures (-i pcap:FILE).
+// SIGINT or SIGTERM ends a run early and still prints the summary. The exit
+// status is the same for every function: 2 for a usage error (a bad flag or
+// value), 1 for an error at run time, 0 otherwise.
 // With -json, the final object also gives heap_allocs, the heap objects
 // the process allocated during the run: the send and receive loops add
 // none per packet.

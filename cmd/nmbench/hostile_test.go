@@ -136,7 +136,7 @@ func FuzzCapture(f *testing.F) {
 	ng := []byte{0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 28, 0, 0, 0}
 	f.Add(ng)
 	f.Fuzz(func(t *testing.T, in []byte) {
-		pr, err := openCapture(bufio.NewReader(bytes.NewReader(in)))
+		pr, err := newCaptureReader(bufio.NewReader(bytes.NewReader(in)))
 		if err != nil {
 			return
 		}

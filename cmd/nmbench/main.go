@@ -41,9 +41,26 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			err = fmt.Errorf("%w; without netmap, nmbench can use kernel sockets (-i udp:127.0.0.1:9000)", err)
 		}
 		fmt.Fprintf(stderr, "nmbench: %v\n", err)
+		if errors.As(err, new(usageError)) {
+			return 2
+		}
 		return 1
 	}
 	return 0
 }
+
+// Exit statuses, the same for every function: 2 for a usage error (a bad
+// flag or value, found while parsing the command line or, for a value
+// that does not fit the port or a file, when the run opens them), 1 for an
+// error at run time (a port, socket or file that cannot be used, a
+// failed send or receive), 0 otherwise.
+
+// usageError marks an error of the command line found at run time.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+// usage marks err as a usage error (exit status 2).
+func usage(err error) error { return usageError{err} }
 
 func addr(a [4]byte) netip.Addr { return netip.AddrFrom4(a) }

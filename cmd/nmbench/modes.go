@@ -101,6 +101,11 @@ func checkPackets(c *config, set map[string]bool) error {
 	if isUDP(c.port) && c.mode.udp == nil {
 		return fmt.Errorf("-f %s needs a netmap port; the udp: backend does tx, rx, txseq and rxseq", c.mode.name)
 	}
+	if isUDP(c.port) {
+		if _, err := udpAddr(c.port); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -149,7 +154,7 @@ func openPackets(ctx context.Context, cfg *config) (work, func() error, error) {
 		ports = append(ports, port)
 		if max := port.Info().BufSize; cfg.lens.max() > max {
 			closeAll()
-			return nil, nil, fmt.Errorf("-l %s: frames longer than the port's %d-byte buffers are not supported", cfg.lens, max)
+			return nil, nil, usage(fmt.Errorf("-l %s: frames longer than the port's %d-byte buffers are not supported", cfg.lens, max))
 		}
 	}
 	waitLink(ctx, cfg.wait)

@@ -4,20 +4,25 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"golang.org/x/net/ipv4"
 
 	"github.com/nmgo/nmgo/internal/heapmem"
 	"github.com/nmgo/nmgo/packet"
@@ -355,31 +360,41 @@ func ipv4Checksum(h []byte) uint16 {
 	return ^uint16(sum)
 }
 
-// pkt-gen's flag forms: -T and -t in plain seconds as well as durations;
-// errors are one line that points at -h, not the usage.
+// pkt-gen's flag forms: -T in plain milliseconds (pkt-gen's report_ms),
+// -t and -w in plain seconds, all three also as durations with a unit;
+// errors are one line that points at -h, not the usage, which gives each
+// default once.
 func TestFlagForms(t *testing.T) {
 	for _, c := range []struct {
 		args     []string
 		interval time.Duration
 		duration time.Duration
+		wait     time.Duration
 	}{
-		{[]string{"-T", "2", "-t", "0.5"}, 2 * time.Second, 500 * time.Millisecond},
-		{[]string{"-T", "250ms", "-t", "1m"}, 250 * time.Millisecond, time.Minute},
-		{nil, time.Second, 0},
+		{[]string{"-T", "2000", "-t", "0.5", "-w", "1.5"}, 2 * time.Second, 500 * time.Millisecond, 1500 * time.Millisecond},
+		{[]string{"-T", "250ms", "-t", "1m", "-w", "100ms"}, 250 * time.Millisecond, time.Minute, 100 * time.Millisecond},
+		{[]string{"-T", "12.5", "-w", "0"}, 12500 * time.Microsecond, 0, 0},
+		{nil, time.Second, 0, 0},
 	} {
 		cfg, err := parseFlags(append([]string{"-i", "vale0:a"}, c.args...), io.Discard)
 		if err != nil {
 			t.Fatalf("%q: %v", c.args, err)
 		}
-		if cfg.interval != c.interval || cfg.duration != c.duration {
-			t.Errorf("%q: -T %v -t %v, want %v %v", c.args, cfg.interval, cfg.duration, c.interval, c.duration)
+		if cfg.interval != c.interval || cfg.duration != c.duration || cfg.wait != c.wait {
+			t.Errorf("%q: -T %v -t %v -w %v, want %v %v %v", c.args, cfg.interval, cfg.duration, cfg.wait, c.interval, c.duration, c.wait)
 		}
+	}
+	if cfg, err := parseFlags([]string{"-i", "netmap:eth0"}, io.Discard); err != nil || cfg.wait != 2*time.Second {
+		t.Errorf("a NIC: -w %v (%v), want 2s by default", cfg.wait, err)
 	}
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"-T", "x"}, "-T"},
+		{[]string{"-T", "2"}, "-T 2ms: report interval must be at least 10ms"},
+		{[]string{"-w", "-1"}, "-w -1s: must be >= 0"},
+		{[]string{"-w", "x"}, "-w"},
 		{[]string{"-t", "NaN"}, "-t"},
 		{[]string{"-t", "1e300"}, "-t"},
 		{[]string{"-n", "abc"}, "-n"},
@@ -394,8 +409,13 @@ func TestFlagForms(t *testing.T) {
 		}
 	}
 	var stderr bytes.Buffer
-	if code := cli(context.Background(), []string{"-h"}, io.Discard, &stderr); code != 0 || !strings.Contains(stderr.String(), "-T seconds") {
+	if code := cli(context.Background(), []string{"-h"}, io.Discard, &stderr); code != 0 || !strings.Contains(stderr.String(), "-T milliseconds") {
 		t.Errorf("-h: exit %d, usage %q", code, stderr.String())
+	}
+	_, w, _ := strings.Cut(stderr.String(), "\n  -w ")
+	w, _, _ = strings.Cut(w, "\n  -")
+	if strings.Count(w, "default") != 1 || !strings.Contains(w, "default 2 for a NIC") {
+		t.Errorf("-h: the -w entry gives its default %d times: %q", strings.Count(w, "default"), w)
 	}
 }
 
@@ -567,5 +587,123 @@ func TestBudget(t *testing.T) {
 	wg.Wait()
 	if sum := got[0] + got[1] + got[2] + got[3]; sum != 100_000 || b.left.Load() != 0 {
 		t.Errorf("rings took %v, %d in all, %d left; want 100000 and 0", got, sum, b.left.Load())
+	}
+}
+
+// tx to a UDP port where nothing listens: every datagram draws an ICMP port
+// unreachable, which the next send reports as ECONNREFUSED. The sender
+// skips and counts those sends instead of stopping after the first
+// packet, and says so.
+func TestUDPTxNoListener(t *testing.T) {
+	port := freeUDPPort(t)
+	var out, errOut bytes.Buffer
+	args := []string{"-i", "udp:127.0.0.1:" + port, "-f", "tx", "-n", "50", "-R", "1000", "-t", "20s", "-q"}
+	if code := cli(context.Background(), append(args, "-json"), &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	var r report
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	if r.Packets != 50 || r.Refused == nil || *r.Refused == 0 {
+		t.Errorf("sent %d packets, %v refused; want 50 and some refused: %s", r.Packets, r.Refused, out.String())
+	}
+	out.Reset()
+	if code := cli(context.Background(), args, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if want := "refused (ECONNREFUSED: nothing listens at 127.0.0.1:" + port + ")"; !strings.Contains(out.String(), want) {
+		t.Errorf("summary lacks %q:\n%s", want, out.String())
+	}
+}
+
+// A send error that ends the run names the destination, not the local
+// address x/net's error carries.
+func TestSendErrNamesDestination(t *testing.T) {
+	port := freeUDPPort(t)
+	dst, _ := net.ResolveUDPAddr("udp4", "127.0.0.1:"+port)
+	c, err := net.DialUDP("udp4", nil, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pc := ipv4.NewPacketConn(c)
+	msgs := []ipv4.Message{{Buffers: [][]byte{[]byte("x")}}}
+	var werr error
+	for i := 0; i < 100 && werr == nil; i++ { // the second send reports the first's ICMP error
+		_, werr = pc.WriteBatch(msgs, 0)
+		time.Sleep(time.Millisecond)
+	}
+	if werr == nil {
+		t.Fatal("no send error from a port where nothing listens")
+	}
+	local := c.LocalAddr().String()
+	if !strings.Contains(werr.Error(), local) {
+		t.Logf("x/net's error %q does not name the local address %s any more", werr, local)
+	}
+	msg := sendErr(c.RemoteAddr(), werr).Error()
+	if !strings.Contains(msg, "send to 127.0.0.1:"+port) || strings.Contains(msg, local) || !errors.Is(sendErr(dst, werr), syscall.ECONNREFUSED) {
+		t.Errorf("error %q: want the destination 127.0.0.1:%s named, not %s, and ECONNREFUSED wrapped", msg, port, local)
+	}
+}
+
+// Exit statuses are the same for every function: 2 for a usage error (a
+// bad flag or value), 1 for an error at run time, each with one line on
+// stderr.
+func TestExitCodes(t *testing.T) {
+	_, err := os.Stat("/dev/netmap")
+	haveNetmap := err == nil
+	busy, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	busyPort := "udp:" + busy.LocalAddr().String()
+	dir := t.TempDir()
+	short := filepath.Join(dir, "short")
+	if err := os.WriteFile(short, make([]byte, 100), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range modes {
+		args := func(port string, more ...string) []string {
+			a := []string{"-i", port, "-f", m.name}
+			if m.video {
+				a = append(a, "-fmt", fmt64x32)
+			}
+			return append(a, more...)
+		}
+		type run struct {
+			args []string
+			code int
+		}
+		runs := []run{
+			{args("vale0:a", "-b", "0"), 2},
+			{args("netmap:"), 2},
+			{args("udp:127.0.0.1:99999"), 2},
+			{append(args("vale0:a"), "-bogus"), 2},
+		}
+		if !haveNetmap {
+			runs = append(runs, run{args("vale0:a"), 1})
+		}
+		switch {
+		case m.name == "vtx":
+			runs = append(runs, run{args("pcap:"+filepath.Join(dir, "no", "such", "dir.pcap"), "-frames", "1"), 1},
+				run{args("pcap:"+filepath.Join(dir, "x.pcap"), "-frames", "1", "-in", filepath.Join(dir, "none")), 1},
+				run{args("pcap:"+filepath.Join(dir, "x.pcap"), "-frames", "1", "-in", short), 2})
+		case m.name == "vrx":
+			runs = append(runs, run{args("pcap:" + filepath.Join(dir, "none.pcap")), 1}, run{args("pcap:" + short), 1},
+				run{args(busyPort), 1})
+		case m.udp != nil && !m.send:
+			runs = append(runs, run{args(busyPort), 1})
+		}
+		for _, r := range runs {
+			var stdout, stderr bytes.Buffer
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			code := cli(ctx, r.args, &stdout, &stderr)
+			cancel()
+			if code != r.code || strings.Count(stderr.String(), "\n") != 1 {
+				t.Errorf("nmbench %q: exit %d, stderr %q; want %d and one line", r.args, code, stderr.String(), r.code)
+			}
+		}
 	}
 }

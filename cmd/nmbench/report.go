@@ -23,12 +23,16 @@ type stats struct {
 	// vtx and vrx only.
 	frames atomic.Uint64
 	late   atomic.Uint64
+	// udp: senders: sends skipped (skipSendErr).
+	refused atomic.Uint64
+	noBufs  atomic.Uint64
 }
 
 type sample struct {
 	packets, bytes, batches uint64
 	lost, dup, reordered    uint64
 	frames, late            uint64
+	refused, noBufs         uint64
 	allocs                  uint64 // heap objects allocated so far, first and final samples only
 	at                      time.Time
 }
@@ -48,7 +52,7 @@ func (s *stats) sample(now time.Time) sample {
 	return sample{
 		packets: s.packets.Load(), bytes: s.bytes.Load(), batches: s.batches.Load(),
 		lost: s.lost.Load(), dup: s.dup.Load(), reordered: s.reordered.Load(),
-		frames: s.frames.Load(), late: s.late.Load(), at: now,
+		frames: s.frames.Load(), late: s.late.Load(), refused: s.refused.Load(), noBufs: s.noBufs.Load(), at: now,
 	}
 }
 
@@ -67,6 +71,11 @@ type report struct {
 	Reordered *uint64 `json:"reordered,omitempty"`
 	Frames    *uint64 `json:"frames,omitempty"` // vtx, vrx
 	Late      *uint64 `json:"late,omitempty"`   // vtx, vrx
+	// Refused and NoBufs are the sends of the udp: backend that failed
+	// with ECONNREFUSED (nothing listens at the destination) and ENOBUFS,
+	// skipped; present when not zero.
+	Refused *uint64 `json:"refused,omitempty"`
+	NoBufs  *uint64 `json:"enobufs,omitempty"`
 	// HeapAllocs is the heap objects the whole process allocated during
 	// the run, final only: setup, reports and signals, and nothing per
 	// packet (the VM tests compare short and long runs).
@@ -110,6 +119,12 @@ func (r *reporter) build(cur, from sample, final bool) report {
 		if final && r.cfg.vid != nil {
 			rep.videoSummary = r.cfg.vid.summary()
 		}
+	}
+	if n := cur.refused - from.refused; n > 0 {
+		rep.Refused = &n
+	}
+	if n := cur.noBufs - from.noBufs; n > 0 {
+		rep.NoBufs = &n
 	}
 	if final {
 		a := cur.allocs - from.allocs
@@ -191,6 +206,10 @@ func (r *reporter) final(cur sample) report {
 	if rep.Lost != nil {
 		fmt.Fprintf(r.out, "Sequence: %d lost, %d duplicated, %d reordered\n", *rep.Lost, *rep.Dup, *rep.Reordered)
 	}
+	if rep.Refused != nil || rep.NoBufs != nil {
+		fmt.Fprintf(r.out, "Skipped sends: %d refused (ECONNREFUSED: nothing listens at %s), %d without buffer space (ENOBUFS)\n",
+			deref(rep.Refused), strings.TrimPrefix(r.cfg.port, udpPrefix), deref(rep.NoBufs))
+	}
 	if rep.rttSummary != nil {
 		fmt.Fprintln(r.out, rep.rttSummary.String())
 	}
@@ -198,6 +217,13 @@ func (r *reporter) final(cur sample) report {
 		rep.videoSummary.print(r.out, &rep)
 	}
 	return rep
+}
+
+func deref(p *uint64) uint64 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }
 
 func (r *reporter) writeJSON(rep report) {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nmgo/nmgo/packet"
@@ -108,15 +109,17 @@ func udpTx(ctx context.Context, cfg *config, c *net.UDPConn, st *stats) error {
 			if ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
 				break
 			}
-			var errno interface{ Temporary() bool }
-			if errors.As(err, &errno) && errno.Temporary() { // ENOBUFS, ECONNREFUSED of a previous datagram
-				continue
+			if !skipSendErr(err, st) {
+				return sendErr(c.RemoteAddr(), err)
 			}
-			return fmt.Errorf("udp send: %w", err)
+			k = 0 // x/net says -1
 		}
 		if k < n { // the sequence numbers of the unsent ones are sent again
 			seq -= uint32(n - k)
 			bytes = bytes * uint64(k) / uint64(n)
+		}
+		if k == 0 {
+			continue
 		}
 		sent += uint64(k)
 		st.packets.Add(uint64(k))
@@ -124,6 +127,36 @@ func udpTx(ctx context.Context, cfg *config, c *net.UDPConn, st *stats) error {
 		st.batches.Add(1)
 	}
 	return nil
+}
+
+// skipSendErr reports whether err, from sendmmsg, is one the senders skip,
+// and counts it in st. ECONNREFUSED is the ICMP port unreachable that an
+// earlier datagram drew from a destination where nothing listens, reported
+// by the next send on a connected socket (whose own datagram then is not
+// sent); ENOBUFS is a full device queue, after which the sender pauses a
+// moment. Neither says Temporary() (syscall.Errno reserves that for EINTR,
+// EAGAIN and a few more), so the errno itself is tested.
+func skipSendErr(err error, st *stats) bool {
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		st.refused.Add(1)
+	case errors.Is(err, syscall.ENOBUFS):
+		st.noBufs.Add(1)
+		time.Sleep(50 * time.Microsecond)
+	default:
+		return false
+	}
+	return true
+}
+
+// sendErr is the error of a send to dst that failed: the system call's
+// error named after the destination (x/net's names the local address).
+func sendErr(dst net.Addr, err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) {
+		err = op.Err
+	}
+	return fmt.Errorf("udp: send to %v: %w", dst, err)
 }
 
 // udpRx receives until -n or ctx. Per datagram it allocates only inside

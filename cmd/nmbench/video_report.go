@@ -13,14 +13,19 @@ import (
 // analysis (of stream 0's figures, or over all streams, see summary) and
 // every stream's counts and analysis.
 type videoSummary struct {
-	PacketsPerFrame int           `json:"packets_per_frame"` // per field when interlaced
-	PackingMode     string        `json:"packing_mode"`      // 2110GPM, 2110BPM, "" unknown, "mixed"
-	SenderType      string        `json:"sender_type"`       // N, NL, W; "" when the timing fits no type or was not measured
-	CMax            int           `json:"cmax"`              // peak Cinst
-	VRX             int           `json:"vrx"`               // peak VRX
-	TRONs           int64         `json:"tro_ns"`            // mean measured TROffset
-	Pix             string        `json:"pix"`               // layout of -in / -out
-	Streams         []videoStream `json:"streams"`
+	PacketsPerFrame int    `json:"packets_per_frame"` // per field when interlaced
+	PackingMode     string `json:"packing_mode"`      // 2110GPM, 2110BPM, "" unknown, "mixed"
+	SenderType      string `json:"sender_type"`       // N, NL, W; "" when the timing fits no type or was not measured
+	CMax            int    `json:"cmax"`              // peak Cinst
+	VRX             int    `json:"vrx"`               // peak VRX
+	TRONs           int64  `json:"tro_ns"`            // mean measured TROffset
+	Verdict         string `json:"verdict"`           // the streams' worst, see videoStream.Verdict
+	Pix             string `json:"pix"`               // layout of -in / -out
+	// Other is what vrx received that was no stream's: not UDP, to a port
+	// no stream takes, or not RTP video.
+	Other   *uint64       `json:"other_packets,omitempty"`
+	Note    string        `json:"note,omitempty"` // vrx: why nothing was measured
+	Streams []videoStream `json:"streams"`
 }
 
 // videoStream is one stream of the final report.
@@ -44,6 +49,7 @@ type videoStream struct {
 	MissedMarkers uint64 `json:"missed_markers,omitempty"`
 	BadRows       uint64 `json:"bad_rows,omitempty"`
 	Malformed     uint64 `json:"malformed,omitempty"`
+	WrongPT       uint64 `json:"wrong_payload_type,omitempty"`
 	Truncated     uint64 `json:"truncated,omitempty"` // packets cut short in a capture
 
 	PacketsPerFrame int    `json:"packets_per_frame"`
@@ -55,7 +61,38 @@ type videoStream struct {
 	TRONs           int64  `json:"tro_ns"`
 	Gapped          bool   `json:"gapped"`
 	Analysis        string `json:"analysis,omitempty"` // video.Analysis in one line
-	Sched           string `json:"tp,omitempty"`       // vtx: the sender type scheduled
+	// vrx: the frame rate the analysis used, and why (video.RateCheck):
+	// an interlaced format whose exactframerate is the field rate, as the
+	// RTP timestamps show, is analysed at half of it. RTPStep is the RTP
+	// timestamp step per field (frame) the check saw.
+	AnalysisRate string `json:"analysis_rate,omitempty"`
+	RateCheck    string `json:"rate_check,omitempty"`
+	RTPStep      uint32 `json:"rtp_step,omitempty"`
+
+	// Verdict is what the text summary says of the timing: the sender
+	// type ("2110TPN"), "not compliant", video.TooFew, or noRate.
+	Verdict string `json:"verdict"`
+	Sched   string `json:"tp,omitempty"` // vtx: the sender type scheduled
+
+	rateLine string // the text summary's account of AnalysisRate
+}
+
+// rateLine says which frame rate the analysis of a stream of format f used,
+// and why.
+func rateLine(f *video.Format, st *video.RxStats) string {
+	per := "frame"
+	if f.Scan != video.Progressive {
+		per = "field"
+	}
+	switch st.RateCheck {
+	case video.RateFieldRate:
+		return fmt.Sprintf("analysed at %v frames/s: exactframerate=%v is the field rate, as the RTP timestamps show (%d ticks per field)",
+			st.Rate, f.Rate, st.RTPStep)
+	case video.RateMismatch:
+		return fmt.Sprintf("analysed at %v frames/s, exactframerate, although the RTP timestamps do not match it (%d ticks per %s)",
+			st.Rate, st.RTPStep, per)
+	}
+	return fmt.Sprintf("analysed at %v frames/s, exactframerate, which the RTP timestamps match (%d ticks per %s)", st.Rate, st.RTPStep, per)
 }
 
 // shortSender is the sender type as -tp spells it.
@@ -89,6 +126,11 @@ func (vr *videoRun) summary() *videoSummary {
 			vs.Lost, vs.Reordered, vs.Duplicates = st.Lost, st.Reordered, st.Duplicates
 			vs.Complete, vs.Incomplete, vs.Skipped = st.Complete, st.Frames-st.Complete, st.Skipped
 			vs.MissedMarkers, vs.BadRows, vs.Malformed, vs.Truncated = st.MissedMarkers, st.BadRows, st.Malformed, st.Truncated
+			vs.WrongPT = st.WrongPT
+			if st.RateCheck != video.RateUnchecked {
+				vs.AnalysisRate, vs.RateCheck, vs.RTPStep = st.Rate.String(), st.RateCheck.String(), st.RTPStep
+				vs.rateLine = rateLine(&s.Format, &st)
+			}
 			vs.PacketsPerFrame = st.PacketsPerField
 			if st.Packing != 0 {
 				vs.PackingMode = st.Packing.String()
@@ -105,6 +147,14 @@ func (vr *videoRun) summary() *videoSummary {
 			vs.CMax, vs.VRX, vs.VRXMin, vs.TRONs, vs.Gapped = an.Cinst, an.VRX, an.VRXMin, int64(an.TROffset), an.Gapped
 			vs.Analysis = an.String()
 		}
+		switch {
+		case s.Format.Rate.IsZero():
+			vs.Verdict = noRate
+		case analyzed:
+			vs.Verdict = an.Verdict()
+		default:
+			vs.Verdict = video.TooFew
+		}
 		sum.Streams = append(sum.Streams, vs)
 	}
 	// The top-level figures: stream 0's when alone; over several, the
@@ -115,8 +165,12 @@ func (vr *videoRun) summary() *videoSummary {
 	sum.PacketsPerFrame, sum.PackingMode, sum.SenderType = first.PacketsPerFrame, first.PackingMode, first.SenderType
 	rank := map[string]int{"N": 1, "NL": 2, "W": 3, "": 4}
 	var tro int64
+	sum.Verdict = first.Verdict
 	for i := range sum.Streams {
 		s := &sum.Streams[i]
+		if verdictRank(s.Verdict) > verdictRank(sum.Verdict) {
+			sum.Verdict = s.Verdict
+		}
 		if s.PacketsPerFrame != sum.PacketsPerFrame {
 			sum.PacketsPerFrame = -1
 		}
@@ -130,6 +184,23 @@ func (vr *videoRun) summary() *videoSummary {
 		tro += s.TRONs
 	}
 	sum.TRONs = tro / int64(len(sum.Streams))
+	if vr.tx == nil {
+		var other, video, received uint64
+		for i := range vr.rx {
+			other += vr.rx[i].r.Other()
+		}
+		for _, s := range sum.Streams {
+			video += s.Packets - min(s.Packets, s.Malformed+s.WrongPT)
+			received += s.Packets
+		}
+		sum.Other = &other
+		switch {
+		case video == 0 && other+received > 0:
+			sum.Note = fmt.Sprintf("no RTP video: none of the %d packets received was RTP video of the streams", other+received)
+		case video == 0:
+			sum.Note = "no packets received"
+		}
+	}
 	return sum
 }
 
@@ -161,27 +232,69 @@ func (s *videoSummary) print(w io.Writer, rep *report) {
 		if st.Sched != "" {
 			fmt.Fprintf(w, " tp %s", st.Sched)
 		}
-		if st.Late+st.Lost+st.Reordered+st.Duplicates+st.Incomplete+st.Skipped+st.Truncated > 0 {
-			fmt.Fprintf(w, " (late %d lost %d reordered %d dup %d incomplete %d skipped %d truncated %d)",
-				st.Late, st.Lost, st.Reordered, st.Duplicates, st.Incomplete, st.Skipped, st.Truncated)
+		if bad := st.problems(); bad != "" {
+			fmt.Fprintf(w, " (%s)", bad)
 		}
 		fmt.Fprintln(w)
 		switch {
 		case st.Analysis != "":
 			fmt.Fprintf(w, "    %s\n", st.Analysis)
 		case st.PacketsPerFrame > 0:
-			fmt.Fprintf(w, "    %d pkts/frame %s (no timing analysis without a frame rate)\n", st.PacketsPerFrame, st.PackingMode)
+			fmt.Fprintf(w, "    %d pkts/frame %s: %s\n", st.PacketsPerFrame, st.PackingMode, st.Verdict)
+		default:
+			fmt.Fprintf(w, "    %s\n", st.Verdict)
+		}
+		if st.rateLine != "" {
+			fmt.Fprintf(w, "    %s\n", st.rateLine)
 		}
 	}
+	if s.Other != nil && *s.Other > 0 {
+		fmt.Fprintf(w, "  %d other packets: not UDP, to a port no stream takes, or not RTP video\n", *s.Other)
+	}
+	if s.Note != "" {
+		fmt.Fprintf(w, "  %s\n", s.Note)
+	}
 	if len(s.Streams) > 1 {
-		fmt.Fprintf(w, "All streams: %d pkts/frame %s, sender type %s, CMAX %d, VRX %d, TRO %v\n",
-			s.PacketsPerFrame, s.PackingMode, orNone(s.SenderType), s.CMax, s.VRX, time.Duration(s.TRONs))
+		fmt.Fprintf(w, "All streams: %d pkts/frame %s, %s, CMAX %d, VRX %d, TRO %v\n",
+			s.PacketsPerFrame, s.PackingMode, s.Verdict, s.CMax, s.VRX, time.Duration(s.TRONs))
 	}
 }
 
-func orNone(s string) string {
-	if s == "" {
-		return "none"
+// problems lists the stream's nonzero trouble counters, "" if none.
+func (st *videoStream) problems() string {
+	var b []string
+	for _, c := range []struct {
+		n    uint64
+		name string
+	}{
+		{st.Late, "late"}, {st.Lost, "lost"}, {st.Reordered, "reordered"}, {st.Duplicates, "dup"},
+		{st.Incomplete, "incomplete"}, {st.Skipped, "skipped"}, {st.Truncated, "truncated"},
+		{st.MissedMarkers, "missed markers"}, {st.BadRows, "bad rows"}, {st.Malformed, "malformed"},
+		{st.WrongPT, "wrong payload type"},
+	} {
+		if c.n > 0 {
+			b = append(b, fmt.Sprintf("%s %d", c.name, c.n))
+		}
 	}
-	return s
+	return strings.Join(b, ", ")
+}
+
+// noRate is the verdict of a stream whose format has no frame rate.
+const noRate = "no timing analysis without a frame rate"
+
+// verdictRank orders verdicts from the best sender type to no analysis.
+func verdictRank(v string) int {
+	switch v {
+	case video.SenderNarrow.String():
+		return 1
+	case video.SenderNarrowLinear.String():
+		return 2
+	case video.SenderWide.String():
+		return 3
+	case "not compliant":
+		return 4
+	case video.TooFew:
+		return 5
+	}
+	return 6
 }

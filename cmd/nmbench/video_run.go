@@ -123,7 +123,7 @@ func (vr *videoRun) openTx(ctx context.Context) error {
 			return err
 		}
 		if bs := port.Info().BufSize; maxLen > bs {
-			return fmt.Errorf("packets of %d octets do not fit the port's %d-octet buffers (MAXUDP=%d needs larger netmap buffers)", maxLen, bs, v.streams[0].MaxUDP)
+			return usage(fmt.Errorf("packets of %d octets do not fit the port's %d-octet buffers (MAXUDP=%d needs larger netmap buffers)", maxLen, bs, v.streams[0].MaxUDP))
 		}
 		ring, err := port.TxRing(port.Info().FirstTx)
 		if err != nil {
@@ -198,10 +198,11 @@ func (vr *videoRun) openRx(ctx context.Context) error {
 			return err
 		}
 		name := strings.TrimPrefix(cfg.port, pcapPrefix)
-		if _, err := os.Stat(name); err != nil {
-			return fmt.Errorf("-i pcap: %w", err)
+		pr, err := vr.openCapture(name)
+		if err != nil {
+			return err
 		}
-		vr.work = vr.rxWork(func(ctx context.Context, st *stats) error { return vr.runRxPcap(ctx, name, st) })
+		vr.work = vr.rxWork(func(ctx context.Context, st *stats) error { return vr.runRxPcap(ctx, name, pr, st) })
 	default:
 		if err := vr.addReceiver(all); err != nil {
 			return err

@@ -161,18 +161,37 @@ func (vr *videoRun) rxSocket(ctx context.Context, k int, c *net.UDPConn, st *sta
 	return nil
 }
 
-// runRxPcap is vrx reading a capture: Ethernet, Linux cooked (v1, v2) or
-// raw IP, at the capture's timestamps, until its end.
-func (vr *videoRun) runRxPcap(ctx context.Context, name string, st *stats) error {
+// openCapture opens the capture vrx reads and checks its header and link
+// type, so that a file vrx cannot read fails before the run starts.
+func (vr *videoRun) openCapture(name string) (captureReader, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return fmt.Errorf("-i pcap: %w", err)
+		return nil, fmt.Errorf("-i pcap: %w", err)
 	}
-	defer f.Close()
-	pr, err := openCapture(bufio.NewReaderSize(f, 1<<20))
-	if err != nil {
-		return fmt.Errorf("-i pcap:%s: %w", name, err)
+	vr.closers = append(vr.closers, f.Close)
+	br := bufio.NewReaderSize(f, 1<<20)
+	head, _ := br.Peek(8)
+	pr, err := newCaptureReader(br)
+	switch {
+	case err == nil:
+	case len(head) == 0:
+		return nil, fmt.Errorf("-i pcap:%s: the file is empty, not a pcap or pcapng capture", name)
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return nil, fmt.Errorf("-i pcap:%s: the file ends inside the capture file header: not a whole pcap or pcapng capture", name)
+	default:
+		return nil, fmt.Errorf("-i pcap:%s: not a pcap or pcapng capture (it starts with % x): %w", name, head, err)
 	}
+	if _, err := pcapPush(pr.LinkType(), vr.rx[0].r); err != nil {
+		return nil, fmt.Errorf("-i pcap:%s: %w", name, err)
+	}
+	return pr, nil
+}
+
+// runRxPcap is vrx reading a capture: Ethernet, Linux cooked (v1, v2) or
+// raw IP, at the capture's timestamps, until its end. A capture cut short
+// in the middle of a packet (a capture program killed while it wrote) is an
+// error once the rest is read, as tshark makes it.
+func (vr *videoRun) runRxPcap(ctx context.Context, name string, pr captureReader, st *stats) error {
 	push, err := pcapPush(pr.LinkType(), vr.rx[0].r)
 	if err != nil {
 		return fmt.Errorf("-i pcap:%s: %w", name, err)
@@ -181,7 +200,11 @@ func (vr *videoRun) runRxPcap(ctx context.Context, name string, st *stats) error
 	var offset int64 = -1 // pcap time to TAI, found from the first RTP packet
 	for n := 0; ctx.Err() == nil && !r.Done(); n++ {
 		data, ci, err := pr.ZeroCopyReadPacketData()
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			vr.publishRx(0)
+			return fmt.Errorf("-i pcap:%s: the file appears to have been cut short in the middle of a packet (packet %d)", name, n+1)
+		}
+		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
@@ -212,9 +235,9 @@ type captureReader interface {
 	ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error)
 }
 
-// openCapture reads a pcap file (as tcpdump and vtx write) or a pcapng file
-// (as dumpcap and tshark write; the link type of its first interface).
-func openCapture(br *bufio.Reader) (captureReader, error) {
+// newCaptureReader reads a pcap file (as tcpdump and vtx write) or a pcapng
+// file (as dumpcap and tshark write; the link type of its first interface).
+func newCaptureReader(br *bufio.Reader) (captureReader, error) {
 	if magic, err := br.Peek(4); err == nil && binary.BigEndian.Uint32(magic) == 0x0a0d0d0a {
 		return pcapgo.NewNgReader(br, pcapgo.DefaultNgReaderOptions)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
@@ -646,4 +647,210 @@ func convertPcap(t *testing.T, in, out string, ng bool, link layers.LinkType, fr
 			return write(ci, data)
 		}, flush
 	})
+}
+
+// runText runs nmbench with args and returns its text output.
+func runText(t *testing.T, args ...string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if code := cli(context.Background(), args, &out, &errb); code != 0 {
+		t.Fatalf("nmbench %q: exit %d: %s", args, code, errb.String())
+	}
+	return out.String()
+}
+
+// vrx shows in its text summary, as in its JSON, what it dropped: rows
+// outside the frame, malformed packets, packets of no stream.
+func TestVideoReportProblems(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "good.pcap"), filepath.Join(dir, "bad.pcap")
+	runCLI(t, ctx, "-i", "pcap:"+good, "-f", "vtx", "-fmt", fmt720p, "-frames", "3")
+	udp, err := packet.NewUDPTemplate(packet.UDPConfig{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2},
+		SrcIP: netip.MustParseAddr("10.0.0.1"), DstIP: netip.MustParseAddr("10.0.0.2"), SrcPort: 53, DstPort: 53})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rtp = packet.UDPHdrLen // where the RTP header starts
+	i := 0
+	copyPcap(t, good, bad, func(bw io.Writer) (func(gopacket.CaptureInfo, []byte) error, func() error) {
+		w, err := packet.NewPcapWriter(bw, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return func(ci gopacket.CaptureInfo, data []byte) error {
+			defer func() { i++ }()
+			d := bytes.Clone(data)
+			switch i {
+			case 100: // the first SRD's line far outside the 720 rows
+				binary.BigEndian.PutUint16(d[rtp+packet.RTPLen+packet.ExtSeqLen+2:], 0x7000)
+			case 200: // RTP version 1
+				d[rtp] = 0x40
+			case 300: // a DNS-like datagram to another port: no stream's
+				f := make([]byte, 100)
+				udp.Write(f, len(f), [4]byte{10, 0, 0, 1}, [4]byte{10, 0, 0, 2}, 53, 53, 1)
+				if err := w.WritePacket(ci.Timestamp, f); err != nil {
+					return err
+				}
+			}
+			return w.WritePacket(ci.Timestamp, d)
+		}, nil
+	})
+	r := runCLI(t, ctx, "-i", "pcap:"+bad, "-f", "vrx", "-fmt", fmt720p)
+	var full struct {
+		Other   uint64 `json:"other_packets"`
+		Streams []struct {
+			BadRows   uint64 `json:"bad_rows"`
+			Malformed uint64 `json:"malformed"`
+		} `json:"streams"`
+	}
+	text := runText(t, "-i", "pcap:"+bad, "-f", "vrx", "-fmt", fmt720p, "-q")
+	var out bytes.Buffer
+	cli(ctx, []string{"-i", "pcap:" + bad, "-f", "vrx", "-fmt", fmt720p, "-q", "-json"}, &out, io.Discard)
+	if err := json.Unmarshal(out.Bytes(), &full); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Streams) != 1 || full.Other != 1 || full.Streams[0].BadRows != 1 || full.Streams[0].Malformed != 1 {
+		t.Errorf("JSON: %s", out.String())
+	}
+	for _, want := range []string{"bad rows 1", "malformed 1", "1 other packets"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text summary lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// A capture with no video says so, in text and in JSON, instead of a
+// report of zeros.
+func TestVideoReportNoVideo(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "dns.pcap")
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := packet.NewPcapWriter(f, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	udp, err := packet.NewUDPTemplate(packet.UDPConfig{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2},
+		SrcIP: netip.MustParseAddr("10.0.0.1"), DstIP: netip.MustParseAddr("10.0.0.2"), SrcPort: 53, DstPort: 53})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		b := make([]byte, 100)
+		udp.Write(b, len(b), [4]byte{10, 0, 0, 1}, [4]byte{10, 0, 0, 2}, 53, 53, uint16(i))
+		if err := w.WritePacket(time.Unix(1e9, int64(i)*1000), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	const want = "no RTP video: none of the 20 packets received was RTP video of the streams"
+	if text := runText(t, "-i", "pcap:"+name, "-f", "vrx", "-fmt", fmt720p, "-q"); !strings.Contains(text, want) {
+		t.Errorf("text summary lacks %q:\n%s", want, text)
+	}
+	var out bytes.Buffer
+	cli(context.Background(), []string{"-i", "pcap:" + name, "-f", "vrx", "-fmt", fmt720p, "-q", "-json"}, &out, io.Discard)
+	if !strings.Contains(out.String(), `"note":"`+want+`"`) || !strings.Contains(out.String(), `"other_packets":20`) {
+		t.Errorf("JSON lacks the note and the 20 other packets: %s", out.String())
+	}
+}
+
+// A file vrx cannot read as a capture fails at once, before any report;
+// a capture cut short in the middle of a packet is reported, then named
+// as such (as tshark does) with exit status 1.
+func TestVideoPcapBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	whole := filepath.Join(dir, "whole.pcap")
+	runCLI(t, context.Background(), "-i", "pcap:"+whole, "-f", "vtx", "-fmt", fmt64x32, "-frames", "2")
+	b, err := os.ReadFile(whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name    string
+		data    []byte
+		want    string
+		reports bool
+	}{
+		{"empty", nil, "the file is empty, not a pcap or pcapng capture", false},
+		{"text", []byte("hello, this is no capture\n"), "not a pcap or pcapng capture (it starts with 68 65 6c", false},
+		{"header-cut", b[:10], "ends inside the capture file header", false},
+		{"packet-cut", b[:len(b)-20], "appears to have been cut short in the middle of a packet (packet 64)", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			name := filepath.Join(dir, c.name)
+			if err := os.WriteFile(name, c.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var out, errb bytes.Buffer
+			code := cli(context.Background(), []string{"-i", "pcap:" + name, "-f", "vrx", "-fmt", fmt64x32, "-q", "-json"}, &out, &errb)
+			if code != 1 || !strings.Contains(errb.String(), c.want) || strings.Count(errb.String(), "\n") != 1 {
+				t.Errorf("exit %d, stderr %q; want 1 and one line saying %q", code, errb.String(), c.want)
+			}
+			if got := out.Len() > 0; got != c.reports {
+				t.Errorf("a report printed: %v, want %v: %s", got, c.reports, out.String())
+			}
+			if c.reports && !strings.Contains(out.String(), `"packets":63,`) {
+				t.Errorf("the 63 whole packets are not in the report: %s", out.String())
+			}
+		})
+	}
+}
+
+// A capture of one or two frames is too short for the ST 2110-21 analysis
+// (it starts at the second marker): text and JSON both say so, and
+// neither gives a verdict or a packing mode the other contradicts.
+func TestVideoTooFewFrames(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"1", "2"} {
+		name := filepath.Join(dir, n+".pcap")
+		runCLI(t, context.Background(), "-i", "pcap:"+name, "-f", "vtx", "-fmt", fmt720p, "-frames", n)
+		text := runText(t, "-i", "pcap:"+name, "-f", "vrx", "-fmt", fmt720p, "-q")
+		var out bytes.Buffer
+		cli(context.Background(), []string{"-i", "pcap:" + name, "-f", "vrx", "-fmt", fmt720p, "-q", "-json"}, &out, io.Discard)
+		var r struct {
+			Verdict string `json:"verdict"`
+			Packing string `json:"packing_mode"`
+			Streams []struct {
+				Verdict string `json:"verdict"`
+			} `json:"streams"`
+		}
+		if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Verdict != video.TooFew || len(r.Streams) != 1 || r.Streams[0].Verdict != video.TooFew {
+			t.Errorf("%s frames: JSON verdict %q: %s", n, r.Verdict, out.String())
+		}
+		if !strings.Contains(text, video.TooFew) || strings.Contains(text, "not compliant") || strings.Contains(text, "2110BPM") {
+			t.Errorf("%s frames: text summary\n%s\nwants %q, no verdict and no BPM (JSON says %s)", n, text, video.TooFew, r.Packing)
+		}
+	}
+}
+
+// An interlaced SDP may give the field rate in exactframerate (EBU LIST
+// writes it so) where ST 2110-20 means the frame rate: vrx checks the rate
+// against the RTP timestamps, analyses at the frame rate they show, and
+// says which rate it used and why.
+func TestVideoInterlacedFieldRate(t *testing.T) {
+	const i1080 = "sampling=YCbCr-4:2:2; width=1920; height=1080; depth=10; interlace"
+	name := filepath.Join(t.TempDir(), "i25.pcap")
+	ctx := context.Background()
+	runCLI(t, ctx, "-i", "pcap:"+name, "-f", "vtx", "-fmt", i1080+"; exactframerate=25", "-frames", "3")
+	right := runCLI(t, ctx, "-i", "pcap:"+name, "-f", "vrx", "-fmt", i1080+"; exactframerate=25")
+	field := runCLI(t, ctx, "-i", "pcap:"+name, "-f", "vrx", "-fmt", i1080+"; exactframerate=50")
+	if right.SenderType != "N" || field.SenderType != right.SenderType || field.Streams[0].Analysis != right.Streams[0].Analysis {
+		t.Errorf("exactframerate=50 analysed as %q, exactframerate=25 as %q", field.Streams[0].Analysis, right.Streams[0].Analysis)
+	}
+	var out bytes.Buffer
+	cli(ctx, []string{"-i", "pcap:" + name, "-f", "vrx", "-fmt", i1080 + "; exactframerate=50", "-q", "-json"}, &out, io.Discard)
+	if !strings.Contains(out.String(), `"analysis_rate":"25","rate_check":"field rate`) {
+		t.Errorf("JSON does not give the rate used and why: %s", out.String())
+	}
+	text := runText(t, "-i", "pcap:"+name, "-f", "vrx", "-fmt", i1080+"; exactframerate=50", "-q")
+	if want := "analysed at 25 frames/s: exactframerate=50 is the field rate, as the RTP timestamps show (1800 ticks per field)"; !strings.Contains(text, want) {
+		t.Errorf("text lacks %q:\n%s", want, text)
+	}
 }

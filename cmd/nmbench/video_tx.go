@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -106,8 +105,8 @@ func frameSource(v *videoConfig, k int, file []byte) (video.FrameSource, error) 
 	}
 	size := v.frameBytes(k)
 	if len(file) == 0 || len(file)%size != 0 {
-		return nil, fmt.Errorf("-in %s: %d octets are not whole frames of %v in the %s layout (%d octets each)",
-			v.in, len(file), f, v.pixName(), size)
+		return nil, usage(fmt.Errorf("-in %s: %d octets are not whole frames of %v in the %s layout (%d octets each)",
+			v.in, len(file), f, v.pixName(), size))
 	}
 	frames := file
 	if v.pixFmt != 0 {
@@ -240,6 +239,8 @@ type udpSink struct {
 	addrs []*net.UDPAddr
 	n     int
 	bytes uint64
+
+	skipped stats // sends refused or without buffer space, tried again
 }
 
 func newUDPSink(v *videoConfig, batch, maxLen int) (*udpSink, error) {
@@ -276,12 +277,10 @@ func (s *udpSink) flush() error {
 	for sent := 0; sent < s.n; {
 		k, err := s.pc.WriteBatch(s.msgs[sent:s.n], 0)
 		if err != nil {
-			var t interface{ Temporary() bool }
-			if errors.As(err, &t) && t.Temporary() { // ENOBUFS
-				time.Sleep(50 * time.Microsecond)
+			if skipSendErr(err, &s.skipped) { // the packet goes again
 				continue
 			}
-			return fmt.Errorf("udp send: %w", err)
+			return sendErr(s.msgs[sent].Addr, err)
 		}
 		sent += k
 	}

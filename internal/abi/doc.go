@@ -4,7 +4,7 @@
 // and netmap_slot.
 //
 // Constants keep netmap's C spelling so they can be grepped against netmap.h
-// and docs/ (NIOCCTRL, NR_REG_ALL_NIC, NS_BUF_CHANGED); structs get Go names
+// and netmap's own documentation (NIOCCTRL, NR_REG_ALL_NIC, NS_BUF_CHANGED); structs get Go names
 // (ReqHeader, ReqRegister, If, RingHeader, Slot). Every struct is laid out
 // with structs.HostLayout, spells C padding explicitly and carries a
 // compile-time size guard, so a wrong layout fails the build. A golden test

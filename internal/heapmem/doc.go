@@ -8,8 +8,9 @@
 //
 // It exists so that the rings package runs its real code in plain go test,
 // under the race detector (which cannot see mmapped memory) and under the
-// fuzzer, without /dev/netmap. It is for tests only: .ci/arrows fails the
-// build if anything else imports it.
+// fuzzer, without /dev/netmap. It is for tests, and for rings/ringstest,
+// which makes its user-facing part (a port in memory, syncs, injection,
+// links) public; .ci/arrows fails the build if anything else imports it.
 //
 // The region is bracketed by guard bytes; [Region.CheckGuards] reports
 // whether anything wrote outside it. Shared fields are read and written in

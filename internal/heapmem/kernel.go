@@ -7,8 +7,8 @@ import (
 	"github.com/nmgo/nmgo/internal/abi"
 )
 
-// The kernel simulator. It follows netmap's ring rules (ref/netmap-abi.md
-// §10, §13): the kernel owns [tail, head) of every ring, touches rings only
+// The kernel simulator. It follows netmap's ring rules (netmap.h, and the
+// kernel's netmap_ring_reinit): the kernel owns [tail, head) of every ring, touches rings only
 // inside a sync, keeps hwcur/hwtail privately, validates head and cur in a
 // sync prologue and reinitialises a ring it finds inconsistent.
 

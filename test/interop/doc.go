@@ -25,6 +25,16 @@
 // (a receiver fell behind on a busy machine) runs once more at half the
 // rate; any other failure is final.
 //
+// How ffmpeg must be told to send RFC 4175, as the tests do: 10-bit 4:2:2
+// with -c:v bitpacked -pix_fmt yuv422p10le (pgroups of 5 octets per 2
+// pixels), 8-bit 4:2:2 with -c:v rawvideo -pix_fmt uyvy422. The trap is
+// -c:v rawvideo -pix_fmt yuv422p10: ffmpeg's RTP muxer writes the same
+// SDP for it (sampling=YCbCr-4:2:2; depth=10) but sends the planar frame
+// as it is in memory (the Y plane, then Cb, then Cr, 16-bit little-endian
+// words, 8192 octets for 64x32 where the pgroups take 5120) where RFC 4175
+// puts pgroups, so every receiver, ffmpeg's own included, decodes noise.
+// (ffmpeg 5.1; the SDP does not tell the two apart.)
+//
 // The tests need ffmpeg, ffprobe and gst-launch-1.0 with the rtpvrawpay and
 // rtpvrawdepay elements (Debian: ffmpeg, gstreamer1.0-tools,
 // gstreamer1.0-plugins-base, gstreamer1.0-plugins-good), and no privilege.
