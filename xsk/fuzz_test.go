@@ -1,0 +1,108 @@
+package xsk
+
+import (
+	"encoding/binary"
+	"errors"
+	"testing"
+)
+
+// FuzzRingState drives a TX and an RX queue over heap rings while a
+// simulated kernel both moves the rings as it should and writes arbitrary
+// values into every shared index and descriptor. Whatever it writes, the
+// queues must not panic, must return only integrity errors, must hand out
+// slices inside the UMEM only, must never write outside the UMEM or a ring,
+// and must keep every frame's ownership consistent.
+func FuzzRingState(f *testing.F) {
+	f.Add([]byte{0, 8, 2, 8, 1, 8, 0, 3, 2, 3, 1, 3})
+	f.Add([]byte{3, 0, 4, 1, 0, 0, 0, 0, 1, 4, 1, 2, 1, 1})
+	f.Add([]byte{0, 4, 2, 4, 5, 1, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 8})
+	f.Add([]byte{0, 4, 5, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2})
+	f.Fuzz(fuzzRings)
+}
+
+func fuzzRings(t *testing.T, prog []byte) {
+	s, err := newSim(simConfig{frames: 16, rxSize: 8, txSize: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rings := []*simRing{s.fill, s.comp, s.rx, s.tx}
+	next := func() byte {
+		if len(prog) == 0 {
+			return 0
+		}
+		b := prog[0]
+		prog = prog[1:]
+		return b
+	}
+	next32 := func() uint32 {
+		var b [4]byte
+		for i := range b {
+			b[i] = next()
+		}
+		return binary.LittleEndian.Uint32(b[:])
+	}
+	check := func(op string, err error) {
+		if err != nil && !errors.Is(err, ErrIntegrity) {
+			t.Fatalf("%s: %v is not an integrity error", op, err)
+		}
+	}
+	var seq uint32
+	for len(prog) > 0 {
+		switch op := next() % 7; op {
+		case 0: // user: reserve, fill, publish part
+			k, err := s.tq.Reserve(int(next() % 12))
+			check("Reserve", err)
+			for i := range k {
+				b := s.tq.Buf(i)
+				if !s.inUmem(b) || len(b) != s.frameSize {
+					t.Fatalf("Buf(%d) outside the UMEM or of length %d", i, len(b))
+				}
+				s.tq.SetLen(i, seqPacket(b, seq, 60))
+				seq++
+			}
+			s.tq.Publish(int(next()) % (k + 1))
+		case 1: // user: acquire, read, release part
+			k, err := s.rq.Acquire(int(next() % 12))
+			check("Acquire", err)
+			for i := range k {
+				p, err := s.rq.Packet(i)
+				check("Packet", err)
+				if (p == nil) == (err == nil) || !s.inUmem(p) {
+					t.Fatalf("Packet(%d) = %d bytes, %v", i, len(p), err)
+				}
+			}
+			s.rq.Release(int(next()) % (k + 1))
+		case 2: // kernel: send, looping back
+			s.transmit(int(next()%12), next()%2 == 0)
+		case 3: // kernel: receive a packet
+			s.deliver(make([]byte, int(next())*8))
+		case 4: // kernel: write an index or flags word
+			r := rings[next()%4]
+			off := [3]uint64{simLayout.Producer, simLayout.Consumer, simLayout.Flags}[next()%3]
+			corrupt(r, off, next32())
+		case 5: // kernel: write a descriptor
+			r := rings[next()%4]
+			e := r.entry(uint32(next()))
+			for i := range e {
+				e[i] = next()
+			}
+		case 6: // kernel: take fill entries
+			s.takeFill(int(next() % 16))
+		}
+		if err := s.guardsOK(); err != nil {
+			t.Fatal(err)
+		}
+		own := s.owners()
+		tx := own[ownTxFree] + own[ownTxUser] + own[ownTxKernel]
+		rx := own[ownRxPend] + own[ownRxKernel] + own[ownRxUser]
+		if tx != s.txFrames || rx != s.rxFrames || own[ownNone] != 0 {
+			t.Fatalf("frame owners %v", own)
+		}
+		if own[ownTxFree] != len(s.tq.free) || own[ownTxUser] != s.tq.n {
+			t.Fatalf("TX free stack %d / reserved %d, owners %v", len(s.tq.free), s.tq.n, own)
+		}
+		if own[ownRxPend] != len(s.rq.pend) {
+			t.Fatalf("RX pending %d, owners %v", len(s.rq.pend), own)
+		}
+	}
+}

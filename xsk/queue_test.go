@@ -1,0 +1,403 @@
+package xsk
+
+import (
+	"encoding/binary"
+	"errors"
+	"math/rand/v2"
+	"testing"
+)
+
+func mustSim(t testing.TB, c simConfig) *sim {
+	t.Helper()
+	s, err := newSim(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestLoopback sends sequence-numbered packets of random lengths through
+// the TX queue, a simulated kernel that loops them into the RX ring, and
+// the RX queue, in random batch sizes, and checks every packet arrives once,
+// in order and intact, and that every frame is accounted for at the end.
+func TestLoopback(t *testing.T) {
+	s := mustSim(t, simConfig{frames: 64, rxSize: 16, txSize: 16})
+	s.stall = true
+	rng := rand.New(rand.NewPCG(1, 2))
+	var next, want uint32
+	const total = 20000
+	lens := map[uint32]int{}
+	for want < total {
+		k, err := s.tq.Reserve(1 + rng.IntN(20))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range k {
+			n := 14 + rng.IntN(s.frameSize-packetHeadroom-14)
+			s.tq.SetLen(i, seqPacket(s.tq.Buf(i), next, n))
+			lens[next] = n
+			next++
+		}
+		pub := k
+		if k > 0 && rng.IntN(4) == 0 {
+			pub = rng.IntN(k + 1) // publish part, the rest goes back
+			next -= uint32(k - pub)
+		}
+		s.tq.Publish(pub)
+		s.transmit(1+rng.IntN(40), true)
+		m, err := s.rq.Acquire(1 + rng.IntN(20))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel := m
+		if m > 0 && rng.IntN(4) == 0 {
+			rel = rng.IntN(m + 1)
+		}
+		for i := range rel {
+			p, err := s.rq.Packet(i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := checkSeqPacket(p, want, lens[want]); err != nil {
+				t.Fatal(err)
+			}
+			delete(lens, want)
+			want++
+		}
+		s.rq.Release(rel)
+	}
+	if s.dropRxFull != 0 {
+		t.Logf("%d drops in the simulated kernel (RX ring or fill ring empty)", s.dropRxFull)
+	}
+	// Drain: everything sent comes back as completions.
+	for range 10 {
+		s.transmit(1000, false)
+		if _, err := s.tq.Reserve(0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.tq.InFlight(); n != 0 {
+		t.Fatalf("%d TX frames still in flight", n)
+	}
+	if st := s.tq.Stats(); st.Completed != st.Packets {
+		t.Fatalf("TX stats %+v: completed != published", st)
+	}
+	own := s.owners()
+	if own[ownTxFree] != s.txFrames || own[ownRxKernel]+own[ownRxPend] != s.rxFrames {
+		t.Fatalf("frame owners at the end: %v", own)
+	}
+	if err := s.guardsOK(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// corrupt writes v into the 32-bit word at off of ring r.
+func corrupt(r *simRing, off uint64, v uint32) { r.word(off).Store(v) }
+
+func isIntegrity(t *testing.T, err error, want string) {
+	t.Helper()
+	var ie *IntegrityError
+	if !errors.As(err, &ie) || !errors.Is(err, ErrIntegrity) {
+		t.Fatalf("got %v, want an integrity error (%s)", err, want)
+	}
+	if ie.Error() == "" || ie.Reason == "" {
+		t.Fatalf("empty integrity error %#v", ie)
+	}
+	t.Logf("%s: %v", want, err)
+}
+
+// TestHostileRx: every bad value the kernel could write on the RX side
+// gives an integrity error naming it, never a panic or a slice outside the
+// UMEM.
+func TestHostileRx(t *testing.T) {
+	deliverOne := func(t *testing.T) *sim {
+		s := mustSim(t, simConfig{})
+		s.deliver(make([]byte, 100))
+		return s
+	}
+	t.Run("producer ahead", func(t *testing.T) {
+		s := deliverOne(t)
+		corrupt(s.rx, simLayout.Producer, 1000)
+		_, err := s.rq.Acquire(8)
+		isIntegrity(t, err, "rx producer ahead")
+		if s.rq.Pending() != 0 {
+			t.Fatal("Pending counts a bad producer")
+		}
+	})
+	t.Run("producer backwards", func(t *testing.T) {
+		s := deliverOne(t)
+		s.deliver(make([]byte, 100))
+		if n, _ := s.rq.Acquire(1); n != 1 {
+			t.Fatal("no packet")
+		}
+		s.rq.Release(0) // seen 2, consumed 0
+		corrupt(s.rx, simLayout.Producer, 1)
+		_, err := s.rq.Acquire(8)
+		isIntegrity(t, err, "rx producer backwards")
+	})
+	descCase := func(name string, addr uint64, l uint32, why string) {
+		t.Run(name, func(t *testing.T) {
+			s := deliverOne(t)
+			e := s.rx.entry(0)
+			binary.NativeEndian.PutUint64(e[0:], addr)
+			binary.NativeEndian.PutUint32(e[8:], l)
+			n, err := s.rq.Acquire(8)
+			if n != 1 || err != nil {
+				t.Fatalf("Acquire = %d, %v", n, err)
+			}
+			p, err := s.rq.Packet(0)
+			if p != nil {
+				t.Fatalf("got a packet of %d bytes", len(p))
+			}
+			isIntegrity(t, err, name)
+			if ie := err.(*IntegrityError); ie.Reason != why {
+				t.Fatalf("reason %q, want %q", ie.Reason, why)
+			}
+			s.rq.Release(1) // steps over it
+			if st := s.rq.Stats(); st.Integrity != 1 {
+				t.Fatalf("integrity count %d", st.Integrity)
+			}
+			if err := s.guardsOK(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	descCase("addr past the UMEM", uint64(len(make([]byte, 64*2048))), 10, whyOutside)
+	descCase("addr far past the UMEM", 1<<63, 10, whyOutside)
+	descCase("len past the frame", 256, 2048-255, whyCrosses)
+	descCase("len huge", 256, 1<<31, whyCrosses)
+	descCase("a TX frame", 40*2048+256, 10, whyNotLent)
+	t.Run("same frame twice", func(t *testing.T) {
+		s := deliverOne(t)
+		s.deliver(make([]byte, 100))
+		e0, e1 := s.rx.entry(0), s.rx.entry(1)
+		copy(e1, e0)
+		n, err := s.rq.Acquire(8)
+		if n != 2 || err != nil {
+			t.Fatalf("Acquire = %d, %v", n, err)
+		}
+		if _, err := s.rq.Packet(0); err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.rq.Packet(1)
+		isIntegrity(t, err, "frame delivered twice")
+		s.rq.Release(2)
+		if own := s.owners(); own[ownRxUser] != 0 {
+			t.Fatalf("owners after release: %v", own)
+		}
+	})
+	t.Run("fill consumer ahead", func(t *testing.T) {
+		s := deliverOne(t)
+		corrupt(s.fill, simLayout.Consumer, 12345)
+		n, _ := s.rq.Acquire(1)
+		s.rq.Release(n) // the frame waits: the fill ring is bad
+		_, err := s.rq.Acquire(8)
+		isIntegrity(t, err, "fill consumer ahead")
+	})
+}
+
+// TestHostileTx: bad completion entries and TX ring indices.
+func TestHostileTx(t *testing.T) {
+	sendOne := func(t *testing.T) *sim {
+		s := mustSim(t, simConfig{})
+		k, err := s.tq.Reserve(2)
+		if k != 2 || err != nil {
+			t.Fatal(k, err)
+		}
+		s.tq.SetLen(0, 60)
+		s.tq.SetLen(1, 60)
+		s.tq.Publish(2)
+		return s
+	}
+	compCase := func(name string, addr uint64, why string) {
+		t.Run(name, func(t *testing.T) {
+			s := sendOne(t)
+			s.transmit(2, false)
+			binary.NativeEndian.PutUint64(s.comp.entry(0), addr)
+			k, err := s.tq.Reserve(4)
+			isIntegrity(t, err, name)
+			if ie := err.(*IntegrityError); ie.Reason != why {
+				t.Fatalf("reason %q, want %q", ie.Reason, why)
+			}
+			if k != 4 {
+				t.Fatalf("reserved %d after a bad completion, want 4", k)
+			}
+			if st := s.tq.Stats(); st.Completed != 1 || st.Integrity != 1 {
+				t.Fatalf("stats %+v", st)
+			}
+		})
+	}
+	compCase("addr past the UMEM", 1<<40, whyOutside)
+	compCase("addr inside a frame", 33*2048+8, whyNotBase)
+	compCase("a free TX frame", 40*2048, whyNotLent)
+	compCase("an RX frame", 0, whyNotLent)
+	t.Run("completion twice", func(t *testing.T) {
+		s := sendOne(t)
+		s.transmit(2, false)
+		copy(s.comp.entry(1), s.comp.entry(0))
+		_, err := s.tq.Reserve(1)
+		isIntegrity(t, err, "completion twice")
+	})
+	t.Run("completion producer ahead", func(t *testing.T) {
+		s := sendOne(t)
+		corrupt(s.comp, simLayout.Producer, 1<<31)
+		_, err := s.tq.Reserve(1)
+		isIntegrity(t, err, "completion producer ahead")
+	})
+	t.Run("tx consumer ahead of producer", func(t *testing.T) {
+		s := sendOne(t)
+		corrupt(s.tx, simLayout.Consumer, 3)
+		k, err := s.tq.Reserve(1)
+		isIntegrity(t, err, "tx consumer ahead")
+		if k != 0 {
+			t.Fatal("reserved on a bad ring")
+		}
+	})
+	t.Run("tx consumer backwards", func(t *testing.T) {
+		s := sendOne(t)
+		s.transmit(2, false)
+		if _, err := s.tq.Reserve(1); err != nil {
+			t.Fatal(err)
+		}
+		corrupt(s.tx, simLayout.Consumer, 1)
+		_, err := s.tq.Reserve(1)
+		isIntegrity(t, err, "tx consumer backwards")
+	})
+}
+
+// TestRingLayout: ring layouts that do not fit their mapping are refused.
+func TestRingLayout(t *testing.T) {
+	mem := make([]byte, 4096)
+	cases := []struct {
+		name string
+		lay  RingLayout
+		size uint32
+	}{
+		{"size not a power of two", simLayout, 24},
+		{"size zero", simLayout, 0},
+		{"producer past the end", RingLayout{Producer: 4094, Consumer: 64, Flags: 128, Desc: 192}, 16},
+		{"consumer misaligned", RingLayout{Producer: 0, Consumer: 65, Flags: 128, Desc: 192}, 16},
+		{"flags huge", RingLayout{Producer: 0, Consumer: 64, Flags: 1 << 62, Desc: 192}, 16},
+		{"descriptors past the end", simLayout, 256},
+		{"descriptor offset huge", RingLayout{Producer: 0, Consumer: 64, Flags: 128, Desc: 1<<64 - 8}, 16},
+	}
+	for _, c := range cases {
+		_, err := newRing("rx", mem, c.lay, c.size, descSize, false)
+		isIntegrity(t, err, c.name)
+	}
+	binaryPut := func(off uint64, v uint32) { binary.NativeEndian.PutUint32(mem[off:], v) }
+	binaryPut(0, 100) // producer 100, consumer 0, ring of 16
+	_, err := newRing("rx", mem, simLayout, 16, descSize, false)
+	isIntegrity(t, err, "initial producer ahead")
+	if _, err := newUmem(make([]byte, 3000), 2048); err == nil {
+		t.Fatal("a UMEM that is not a whole number of frames was accepted")
+	}
+	if _, err := newUmem(make([]byte, 3*3000), 3000); err == nil {
+		t.Fatal("a frame size that is not a power of two was accepted")
+	}
+}
+
+// TestClosedQueues: after the socket's closed flag is set, the queues
+// return ErrClosed.
+func TestClosedQueues(t *testing.T) {
+	s := mustSim(t, simConfig{})
+	s.closed.Store(true)
+	if _, err := s.tq.Reserve(1); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Reserve after close: %v", err)
+	}
+	if _, err := s.rq.Acquire(1); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Acquire after close: %v", err)
+	}
+}
+
+// TestQueueAllocs: the per-batch and per-packet methods do not allocate.
+func TestQueueAllocs(t *testing.T) {
+	s := mustSim(t, simConfig{frames: 256, rxSize: 64, txSize: 64})
+	var seq uint32
+	n := testing.AllocsPerRun(1000, func() {
+		k, _ := s.tq.Reserve(32)
+		for i := range k {
+			s.tq.SetLen(i, seqPacket(s.tq.Buf(i), seq, 60))
+			seq++
+		}
+		s.tq.Publish(k)
+		s.transmit(64, true)
+		m, _ := s.rq.Acquire(32)
+		for i := range m {
+			if p, err := s.rq.Packet(i); err != nil || len(p) != 60 {
+				panic("bad packet")
+			}
+		}
+		s.rq.Release(m)
+	})
+	if n != 0 {
+		t.Fatalf("%v allocations per batch", n)
+	}
+	if s.rq.Stats().Packets == 0 {
+		t.Fatal("nothing went round")
+	}
+}
+
+func TestParseName(t *testing.T) {
+	for _, c := range []struct {
+		in    string
+		iface string
+		q     int
+		bad   bool
+	}{
+		{"eth0", "eth0", 0, false},
+		{"eth0-3", "eth0", 3, false},
+		{"veth-a", "veth-a", 0, false},
+		{"veth-1-0", "veth-1", 0, false},
+		{"x-1023", "x", 1023, false},
+		{"x-1024", "", 0, true},
+		{"eth0-+1", "eth0-+1", 0, false},
+		{"", "", 0, true},
+		{"-1", "-1", 0, false},
+		{"lo-", "lo-", 0, false},
+		{"a/b", "", 0, true},
+		{"sixteen-chars-xx", "", 0, true},
+	} {
+		iface, q, err := ParseName(c.in)
+		if (err != nil) != c.bad || iface != c.iface || q != c.q {
+			t.Errorf("ParseName(%q) = %q, %d, %v", c.in, iface, q, err)
+		}
+	}
+}
+
+func TestResolve(t *testing.T) {
+	c, err := resolve(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.rxFrames != 2048 || c.txFrames != 2048 || c.fillSize != 2048 || c.compSize != 2048 || c.Bind != BindCopy || c.XDP != XDPAuto {
+		t.Fatalf("defaults %+v", c)
+	}
+	c, _ = resolve(&Config{TxOnly: true, Frames: 1000})
+	if c.XDP != XDPNone || c.txFrames != 1000 || c.compSize != 1024 || c.fillSize != 1 {
+		t.Fatalf("TxOnly %+v", c)
+	}
+	for _, bad := range []Config{{FrameSize: 3000}, {Frames: 1}, {RxSize: 1000}, {TxOnly: true, RxOnly: true}, {Queue: -1}, {Bind: 9}, {XDP: -1}, {TxBudget: -1}} {
+		if _, err := resolve(&bad); err == nil {
+			t.Errorf("resolve(%+v) accepted", bad)
+		}
+	}
+}
+
+// TestNeedWakeup: the queues see the kernel's XDP_RING_NEED_WAKEUP flag
+// in the TX and fill rings, and only that bit.
+func TestNeedWakeup(t *testing.T) {
+	s := mustSim(t, simConfig{})
+	if s.tq.tx.wantsWakeup() || s.rq.fill.wantsWakeup() {
+		t.Fatal("wakeup wanted before the kernel asked")
+	}
+	s.tx.flags().Store(needWakeup)
+	s.fill.flags().Store(needWakeup | 0x100)
+	if !s.tq.tx.wantsWakeup() || !s.rq.fill.wantsWakeup() {
+		t.Fatal("the kernel's need-wakeup flag was not seen")
+	}
+	s.tx.flags().Store(0x100)
+	if s.tq.tx.wantsWakeup() {
+		t.Fatal("another flag bit read as need-wakeup")
+	}
+}
