@@ -1,6 +1,7 @@
 package xsk
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,14 +14,16 @@ import (
 func TestConcurrentKernel(t *testing.T) {
 	s := mustSim(t, simConfig{frames: 128, rxSize: 32, txSize: 32})
 	s.stall = true
-	const total = 20000
+	const total = 10000
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() { // the kernel
 		defer wg.Done()
 		for !stop.Load() {
-			s.transmit(16, true)
+			if s.transmit(16, true) == 0 {
+				runtime.Gosched() // three spinning goroutines on few cores
+			}
 		}
 	}()
 	errc := make(chan error, 2)
@@ -38,6 +41,9 @@ func TestConcurrentKernel(t *testing.T) {
 				seq++
 			}
 			s.tq.Publish(k)
+			if k == 0 {
+				runtime.Gosched()
+			}
 		}
 	}()
 	go func() { // RX
@@ -62,6 +68,9 @@ func TestConcurrentKernel(t *testing.T) {
 				seq++
 			}
 			s.rq.Release(k)
+			if k == 0 {
+				runtime.Gosched()
+			}
 		}
 	}()
 	wg.Wait()
