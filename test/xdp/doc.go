@@ -1,0 +1,18 @@
+// Package xdp holds the host tests of nmgo's AF_XDP path (package xsk)
+// with the rest of nmgo and with other programs, in network namespaces
+// joined by a veth pair with one queue per side; no VM is needed:
+//
+//   - TestXskToUDP, TestUDPToXsk: an AF_XDP socket sends to a plain UDP
+//     socket, and the reverse; every datagram arrives once, in order.
+//   - TestPingPong: echo round trips between two AF_XDP sockets.
+//   - TestVideo: video.Transmitter over an AF_XDP TX queue sends 1080p59.94
+//     4:2:2 10-bit, video.Receiver over an AF_XDP RX queue receives it;
+//     every frame byte-exact.
+//   - TestGStreamerToXsk: GStreamer's rtpvrawpay sends 1080p 4:2:2 10-bit
+//     from the peer namespace, video.Receiver over AF_XDP receives it;
+//     every frame byte-exact against what GStreamer wrote to a file.
+//
+// They need root. Without it they skip; with NMTEST_XDP=1 (set by .ci/run)
+// a missing privilege or tool (gst-launch-1.0) is a failure. The package
+// has no API; it is not imported by anything.
+package xdp
