@@ -72,7 +72,7 @@ func TestSendReceive(t *testing.T) {
 		n    uint64
 		size int
 	}{{1000000, 60}, {100000, 1500}} {
-		if testing.Short() {
+		if testing.Short() || raceEnabled {
 			c.n /= 100
 		}
 		res := sendReceive(t, p, txs, rxs, c.n, c.size, 1024)

@@ -76,7 +76,8 @@ var seq atomic.Uint32
 func NewPair(t testing.TB) *Pair {
 	t.Helper()
 	Require(t)
-	id := strconv.FormatInt(int64(os.Getpid()), 36) + strconv.FormatInt(int64(seq.Add(1)), 36)
+	removeStale()
+	id := strconv.FormatInt(int64(os.Getpid()), 36) + "x" + strconv.FormatInt(int64(seq.Add(1)), 36)
 	p := &Pair{
 		NsA: "nmxs" + id + "a", NsB: "nmxs" + id + "b",
 		A: "nmxs" + id + "a", B: "nmxs" + id + "b",
@@ -109,6 +110,31 @@ func NewPair(t testing.TB) *Pair {
 		}
 	}
 	return p
+}
+
+// removeStale deletes the namespaces of earlier test processes that died
+// without cleaning up (a test binary killed by its timeout): names are
+// "nmxs" + the process id in base 36 + "x" + a counter + "a" or "b".
+func removeStale() {
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		name, _, _ := strings.Cut(line, " ")
+		rest, ok := strings.CutPrefix(name, "nmxs")
+		if !ok {
+			continue
+		}
+		pid36, _, ok := strings.Cut(rest, "x")
+		pid, err := strconv.ParseInt(pid36, 36, 64)
+		if !ok || err != nil {
+			continue
+		}
+		if _, err := os.Stat("/proc/" + strconv.FormatInt(pid, 10)); os.IsNotExist(err) {
+			_ = exec.Command("ip", "netns", "del", name).Run()
+		}
+	}
 }
 
 // Remove deletes the namespaces (and with them the veth pair).
