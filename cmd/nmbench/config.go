@@ -170,7 +170,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	c := &config{video: &videoConfig{}}
 	var fn, lensS, srcS, dstS, smacS, dmacS string
 	var count int64
-	fs.StringVar(&c.port, "i", "", "port: a netmap port (vale0:a, netmap:eth0, netmap:eth0-1, netmap:p{1, ...) or udp:HOST:PORT for kernel sockets; vtx and vrx also pcap:FILE, a capture written or read")
+	fs.StringVar(&c.port, "i", "", "port: a netmap port (vale0:a, netmap:eth0, netmap:eth0-1, netmap:p{1, ...) or udp:HOST:PORT for kernel sockets, or xdp:IFACE[-Q] for an AF_XDP socket on a queue; vtx and vrx also pcap:FILE, a capture written or read")
 	fs.StringVar(&fn, "f", "rx", "function: "+strings.Join(modeNames(), ", "))
 	fs.StringVar(&lensS, "l", "60", "frame length in bytes without FCS: N, A-B (mixed sizes) or a list N,M,...")
 	fs.Int64Var(&count, "n", 0, "packets to send or receive (0: until -t or a signal)")
@@ -224,10 +224,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.parallel > 1 && !c.mode.parallel {
 		return nil, fmt.Errorf("-p %d: only tx and rx run on several rings (as in pkt-gen)", c.parallel)
 	}
-	if c.parallel > 1 && strings.HasPrefix(c.port, udpPrefix) {
-		return nil, errors.New("-p: the udp: backend drives one socket")
+	if c.parallel > 1 && (strings.HasPrefix(c.port, udpPrefix) || isXDP(c.port)) {
+		return nil, errors.New("-p: the udp: and xdp: backends drive one socket (xdp:IFACE-Q names the queue)")
 	}
-	if c.pcap != "" && (!c.mode.capture || c.parallel > 1 || strings.HasPrefix(c.port, udpPrefix)) {
+	if c.pcap != "" && (!c.mode.capture || c.parallel > 1 || strings.HasPrefix(c.port, udpPrefix) || isXDP(c.port)) {
 		return nil, errors.New("-pcap: only rx and rxseq on a netmap port with -p 1 write captures")
 	}
 	if count < 0 {
@@ -252,7 +252,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	case c.wait < 0:
 		return nil, fmt.Errorf("-w %v: must be >= 0", c.wait)
 	case set["w"]:
-	case strings.HasPrefix(c.port, "vale") || strings.ContainsAny(c.port, "{}") || isUDP(c.port) || isPcap(c.port):
+	case strings.HasPrefix(c.port, "vale") || strings.ContainsAny(c.port, "{}") || isUDP(c.port) || isPcap(c.port) || isXDP(c.port):
 		c.wait = 0
 	default:
 		c.wait = 2 * time.Second // a NIC resets when it enters netmap mode

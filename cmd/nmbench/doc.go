@@ -31,6 +31,16 @@
 // batch from a ring or a socket). Times are TAI, taken as the system clock
 // plus 37 s; captures are stamped in UTC, as tcpdump stamps them.
 //
+// -i xdp:IFACE or xdp:IFACE-Q runs tx, rx, txseq, rxseq, ping and pong
+// over an AF_XDP socket (package xsk) on queue Q (default 0) of a network
+// interface of a stock Linux kernel, no netmap needed, with the same
+// output and JSON; it needs root (CAP_NET_RAW, CAP_BPF, CAP_NET_ADMIN)
+// and attaches an XDP program to IFACE while it runs (rx, rxseq, ping,
+// pong), which takes every packet of that queue from the kernel's stack.
+//
+//	nmbench -i xdp:eth0 -f rxseq -json
+//	nmbench -i xdp:veth0-0 -f txseq -n 1000000 -D 02:00:00:00:00:0b
+//
 // What the inputs make it allocate (frame buffers, the test pattern, the
 // -in frames) is charged against -max-mem (1 GiB by default) before it is
 // allocated; an SDP is read up to 1 MiB with at most 1024 streams, as many

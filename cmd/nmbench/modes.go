@@ -7,6 +7,7 @@ import (
 	"runtime"
 
 	"github.com/nmgo/nmgo/nmsys"
+	"github.com/nmgo/nmgo/xsk"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -37,6 +38,9 @@ type mode struct {
 	loop func(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
 	// udp is loop on the udp: backend, nil where a netmap port is needed.
 	udp func(ctx context.Context, cfg *config, st *stats) error
+	// xdp is loop on the xdp: backend (an AF_XDP socket), nil where it
+	// does not run.
+	xdp func(ctx context.Context, cfg *config, s *xsk.Socket, st *stats) error
 }
 
 // work is a run's main loop: it counts in st until it is done, fails or
@@ -46,17 +50,17 @@ type work = func(ctx context.Context, st *stats) error
 // modes is every function of -f, in the order -h lists them.
 var modes = []*mode{
 	{name: "tx", verb: "Sent", send: true, parallel: true, port: nmsys.Config{TxOnly: true},
-		validate: checkPackets, open: openPackets, loop: txLoop, udp: udpSend},
+		validate: checkPackets, open: openPackets, loop: txLoop, udp: udpSend, xdp: xdpTx},
 	{name: "rx", verb: "Received", parallel: true, capture: true, port: nmsys.Config{RxOnly: true, NoTxPoll: true},
-		validate: checkPackets, open: openPackets, loop: rxLoop, udp: udpRecv},
+		validate: checkPackets, open: openPackets, loop: rxLoop, udp: udpRecv, xdp: xdpRx},
 	{name: "txseq", verb: "Sent", send: true, seq: true, port: nmsys.Config{TxOnly: true},
-		validate: checkSeq, open: openPackets, loop: txLoop, udp: udpSend},
+		validate: checkSeq, open: openPackets, loop: txLoop, udp: udpSend, xdp: xdpTx},
 	{name: "rxseq", verb: "Received", seq: true, counts: true, capture: true, port: nmsys.Config{RxOnly: true, NoTxPoll: true},
-		validate: checkSeq, open: openPackets, loop: rxLoop, udp: udpRecv},
+		validate: checkSeq, open: openPackets, loop: rxLoop, udp: udpRecv, xdp: xdpRx},
 	{name: "ping", verb: "Echoed", rtt: true, port: nmsys.Config{NoTxPoll: true},
-		validate: checkPackets, open: openPackets, loop: ping},
+		validate: checkPackets, open: openPackets, loop: ping, xdp: xdpPing},
 	{name: "pong", verb: "Echoed", port: nmsys.Config{NoTxPoll: true},
-		validate: checkPackets, open: openPackets, loop: pongLoop},
+		validate: checkPackets, open: openPackets, loop: pongLoop, xdp: xdpPong},
 	{name: "vtx", verb: "Sent", send: true, video: true, validate: checkVideo, open: openVideo},
 	{name: "vrx", verb: "Received", counts: true, video: true, validate: checkVideo, open: openVideo},
 }
@@ -98,6 +102,9 @@ func checkPackets(c *config, set map[string]bool) error {
 	if isPcap(c.port) {
 		return errors.New("-i pcap:FILE: only for -f vtx and vrx (rx writes captures with -pcap)")
 	}
+	if isXDP(c.port) && c.mode.xdp == nil {
+		return fmt.Errorf("-f %s: the xdp: backend does tx, rx, txseq, rxseq, ping and pong", c.mode.name)
+	}
 	if isUDP(c.port) && c.mode.udp == nil {
 		return fmt.Errorf("-f %s needs a netmap port; the udp: backend does tx, rx, txseq and rxseq", c.mode.name)
 	}
@@ -126,6 +133,9 @@ func checkSeq(c *config, set map[string]bool) error {
 // checked against -l, and waits -w for the link.
 func openPackets(ctx context.Context, cfg *config) (work, func() error, error) {
 	m := cfg.mode
+	if isXDP(cfg.port) {
+		return openXDP(ctx, cfg)
+	}
 	if isUDP(cfg.port) {
 		if _, err := udpAddr(cfg.port); err != nil {
 			return nil, nil, err

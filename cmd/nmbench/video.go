@@ -69,6 +69,9 @@ func addVideoFlags(fs *flag.FlagSet, v *videoConfig) {
 func checkVideo(c *config, set map[string]bool) error {
 	v := c.video
 	tx := c.mode.send
+	if isXDP(c.port) {
+		return fmt.Errorf("-f %s: the xdp: backend does tx, rx, txseq, rxseq, ping and pong (video over AF_XDP: package xsk's queues with video's Transmitter and Receiver)", c.mode.name)
+	}
 	if set["n"] {
 		return fmt.Errorf("-n: -f %s counts frames: use -frames", c.mode.name)
 	}

@@ -1,0 +1,318 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/nmgo/nmgo/osthread"
+	"github.com/nmgo/nmgo/packet"
+	"github.com/nmgo/nmgo/xsk"
+)
+
+// The xdp: backend drives an AF_XDP socket (package xsk) on one queue of
+// a network interface: -i xdp:IFACE or xdp:IFACE-Q. It runs tx, rx,
+// txseq, rxseq, ping and pong with the netmap loops' shape and counters,
+// so the output and the JSON are the same.
+const xdpPrefix = "xdp:"
+
+func isXDP(port string) bool { return strings.HasPrefix(port, xdpPrefix) }
+
+// openXDP opens the socket of a packet function: TX only for the senders,
+// RX only for the receivers, both for ping and pong. A cancelled ctx wakes
+// a blocked wait through a past deadline.
+func openXDP(ctx context.Context, cfg *config) (work, func() error, error) {
+	m := cfg.mode
+	iface, q, err := xsk.ParseName(strings.TrimPrefix(cfg.port, xdpPrefix))
+	if err != nil {
+		return nil, nil, fmt.Errorf("-i %s: %w", cfg.port, err)
+	}
+	c := &xsk.Config{Queue: q}
+	switch {
+	case m.send:
+		c.TxOnly = true
+	case m.name == "rx" || m.name == "rxseq":
+		c.RxOnly = true
+	}
+	s, err := xsk.Open(iface, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	if max := s.Info().FrameSize - 256; cfg.lens.max() > max {
+		s.Close()
+		return nil, nil, fmt.Errorf("-l %s: frames longer than %d bytes do not fit an AF_XDP frame", cfg.lens, max)
+	}
+	stop := context.AfterFunc(ctx, func() { s.SetDeadline(time.Unix(1, 0)) })
+	closeRun := func() error { stop(); return s.Close() }
+	return func(ctx context.Context, st *stats) error {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		return m.xdp(ctx, cfg, s, st)
+	}, closeRun, nil
+}
+
+// fillXDP is gen.fill for an AF_XDP TX queue: whole frames on the first
+// lap over the UMEM's frames, then only what changes.
+func (g *gen) fillXDP(q *xsk.TxQueue, n int) uint64 {
+	if g.warm == 0 && !g.touch && g.fixed > 0 {
+		q.SetLens(n, g.fixed)
+		return uint64(n) * uint64(g.fixed)
+	}
+	var bytes uint64
+	for i := 0; i < n; i++ {
+		l := g.length()
+		if g.warm > 0 {
+			g.warm--
+			g.full(q.Buf(i), l)
+		} else if g.touch {
+			g.header(q.Buf(i), l)
+		}
+		q.SetLen(i, l)
+		bytes += uint64(l)
+	}
+	return bytes
+}
+
+// xdpTx is txLoop on an AF_XDP socket: reserve, fill, publish, kick; wait
+// for sent frames when none is free.
+func xdpTx(ctx context.Context, cfg *config, s *xsk.Socket, st *stats) error {
+	q := s.Tx()
+	g, err := newGen(cfg)
+	if err != nil {
+		return err
+	}
+	// Frames come back from the completion ring in another order than a
+	// ring's slots: every frame is written whole once, the free stack
+	// hands out the most recent first, so twice the frames is one lap.
+	g.warm = 2 * q.Frames()
+	var sent, moved uint64
+	var y osthread.Yielder
+	pace := newPacer(cfg)
+	for ctx.Err() == nil && (cfg.count == 0 || sent < cfg.count) {
+		y.Pass(moved)
+		moved = 0
+		want := pace.next(cfg.batch, sent)
+		if want == 0 {
+			continue
+		}
+		n, err := q.Reserve(want)
+		if err != nil {
+			return fmt.Errorf("tx queue: %w", err)
+		}
+		if n == 0 {
+			if err := waitErr(ctx, s.WaitTx()); err != nil {
+				if err == errStop {
+					break
+				}
+				return err
+			}
+			continue
+		}
+		bytes := g.fillXDP(q, n)
+		q.Publish(n)
+		sent += uint64(n)
+		moved = bytes
+		st.packets.Add(uint64(n))
+		st.bytes.Add(bytes)
+		st.batches.Add(1)
+		if err := s.Kick(); err != nil {
+			return err
+		}
+	}
+	// Let the last frames leave before the socket closes, for at most a
+	// second.
+	deadline := time.Now().Add(time.Second)
+	for q.InFlight() > 0 && time.Now().Before(deadline) {
+		if err := s.Kick(); err != nil {
+			return err
+		}
+		if _, err := q.Reserve(0); err != nil {
+			return err
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	return nil
+}
+
+// xdpRx is rxLoop on an AF_XDP socket.
+func xdpRx(ctx context.Context, cfg *config, s *xsk.Socket, st *stats) error {
+	q := s.Rx()
+	check := cfg.mode.seq
+	var win seqWindow
+	var got uint64
+	var idle xsk.Idler
+	for ctx.Err() == nil && (cfg.count == 0 || got < cfg.count) {
+		want := cfg.batch
+		if cfg.count != 0 {
+			want = int(min(uint64(want), cfg.count-got))
+		}
+		n, err := q.Acquire(want)
+		if err != nil {
+			return fmt.Errorf("rx queue: %w", err)
+		}
+		var c batchCounts
+		for i := range n {
+			if !check {
+				c.bytes += uint64(q.Len(i))
+				continue
+			}
+			pkt, err := q.Packet(i)
+			if err != nil {
+				return fmt.Errorf("rx queue: %w", err)
+			}
+			c.bytes += uint64(len(pkt))
+			if len(pkt) >= packet.UDPHdrLen+4 {
+				c.seq(&win, binary.BigEndian.Uint32(pkt[packet.UDPHdrLen:]))
+			}
+		}
+		q.Release(n)
+		if n > 0 {
+			got += uint64(n)
+			c.publish(st, n, check)
+		}
+		if err := waitErr(ctx, idle.Next(s, n > 0, c.bytes)); err != nil {
+			return stopOK(err)
+		}
+	}
+	return nil
+}
+
+// xdpPing is pingLoop on an AF_XDP socket.
+func xdpPing(ctx context.Context, cfg *config, s *xsk.Socket, st *stats) error {
+	tx, rx := s.Tx(), s.Rx()
+	g, err := newGen(cfg)
+	if err != nil {
+		return err
+	}
+	rt := cfg.rtt
+	l := max(g.length(), pingMinLen)
+	var y osthread.Yielder
+	for seq := uint32(0); ctx.Err() == nil && (cfg.count == 0 || uint64(seq) < cfg.count); seq++ {
+		y.Pass(uint64(l))
+		n, err := tx.Reserve(1)
+		if err != nil {
+			return fmt.Errorf("tx queue: %w", err)
+		}
+		if n == 0 {
+			if err := waitErr(ctx, s.WaitTx()); err != nil {
+				return stopOK(err)
+			}
+			seq--
+			continue
+		}
+		buf := tx.Buf(0)
+		g.full(buf, l)
+		binary.BigEndian.PutUint32(buf[pingSeqOff:], seq)
+		sent := time.Now()
+		binary.BigEndian.PutUint64(buf[pingTimeOff:], uint64(sent.UnixNano()))
+		tx.SetLen(0, l)
+		tx.Publish(1)
+		if err := s.Kick(); err != nil {
+			return err
+		}
+		got, err := awaitEchoXDP(ctx, s, rx, seq, sent.Add(pingTimeout))
+		if err != nil {
+			return stopOK(err)
+		}
+		if !got {
+			rt.lost()
+			continue
+		}
+		rt.add(time.Since(sent))
+		st.packets.Add(1)
+		st.bytes.Add(uint64(l))
+		st.batches.Add(1)
+	}
+	return nil
+}
+
+// awaitEchoXDP is awaitEcho on an AF_XDP socket: it spins spinSyncs
+// times, then sleeps in poll(2) until the echo of seq arrives (true) or
+// until passes (false). Other frames are dropped.
+func awaitEchoXDP(ctx context.Context, s *xsk.Socket, rx *xsk.RxQueue, seq uint32, until time.Time) (bool, error) {
+	spins := 0
+	for {
+		n, err := rx.Acquire(64)
+		if err != nil {
+			return false, fmt.Errorf("rx queue: %w", err)
+		}
+		found := false
+		for i := 0; i < n; i++ {
+			p, err := rx.Packet(i)
+			if err == nil && len(p) >= pingMinLen && binary.BigEndian.Uint32(p[pingSeqOff:]) == seq {
+				found = true
+			}
+		}
+		rx.Release(n)
+		if found {
+			return true, nil
+		}
+		if time.Now().After(until) {
+			return false, nil
+		}
+		if spins++; spins < spinSyncs {
+			continue
+		}
+		spins = 0
+		err = s.PollRx(time.Until(until))
+		if ctx.Err() != nil {
+			return false, errStop
+		}
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			return false, err
+		}
+	}
+}
+
+// xdpPong is pongLoop on an AF_XDP socket.
+func xdpPong(ctx context.Context, cfg *config, s *xsk.Socket, st *stats) error {
+	tx, rx := s.Tx(), s.Rx()
+	var echoed uint64
+	idle := xsk.Idler{Spin: spinSyncs}
+	for ctx.Err() == nil && (cfg.count == 0 || echoed < cfg.count) {
+		n, err := rx.Acquire(cfg.batch)
+		if err != nil {
+			return fmt.Errorf("rx queue: %w", err)
+		}
+		if n == 0 {
+			if err := waitErr(ctx, idle.Next(s, false, 0)); err != nil {
+				return stopOK(err)
+			}
+			continue
+		}
+		m, err := tx.Reserve(n)
+		if err != nil {
+			return fmt.Errorf("tx queue: %w", err)
+		}
+		var bytes uint64
+		for i := 0; i < m; i++ {
+			p, err := rx.Packet(i)
+			if err != nil {
+				return fmt.Errorf("rx queue: %w", err)
+			}
+			b := tx.Buf(i)
+			k := copy(b, p)
+			swapAddrs(b[:k])
+			tx.SetLen(i, k)
+			bytes += uint64(k)
+		}
+		tx.Publish(m)
+		rx.Release(n) // frames without TX room are dropped, as a switch would
+		echoed += uint64(m)
+		st.packets.Add(uint64(m))
+		st.bytes.Add(bytes)
+		st.batches.Add(1)
+		if err := s.Kick(); err != nil {
+			return err
+		}
+		if err := waitErr(ctx, idle.Next(s, true, bytes)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
