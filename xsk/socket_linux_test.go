@@ -418,3 +418,20 @@ func TestSocketAllocs(t *testing.T) {
 	}
 	t.Logf("%d frames sent, %d received", seq, got)
 }
+
+// TestTxBudget: Config.TxBudget sets XDP_MAX_TX_SKB_BUDGET (Linux 6.17 and
+// later), and frames still arrive whole with it.
+func TestTxBudget(t *testing.T) {
+	p := xdptest.NewPair(t)
+	rxs := open(t, p.NsB, p.B, &xsk.Config{RxOnly: true})
+	txs := open(t, p.NsA, p.A, &xsk.Config{TxOnly: true, TxBudget: 256})
+	res := sendReceive(t, p, txs, rxs, 20000, 60, 1024)
+	if res.received != 20000 || res.lost != 0 || res.reordered != 0 {
+		t.Fatalf("with a TX budget of 256: %+v", res)
+	}
+	st, err := txs.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("20000 frames in %d kicks (%d answered EAGAIN)", st.Kicks, st.KickAgain)
+}

@@ -76,6 +76,7 @@ func run(mode, iface string, size int, dur, warm time.Duration, smac, dmac, src,
 	r := &result{Mode: mode, Size: size}
 	var count func() uint64
 	var loop func(stop func() bool) error
+	var xs *xsk.Socket
 	switch mode {
 	case "xsk-tx":
 		ifi, err := net.InterfaceByName(iface)
@@ -132,6 +133,7 @@ func run(mode, iface string, size int, dur, warm time.Duration, smac, dmac, src,
 		}
 		defer s.Close()
 		rx := s.Rx()
+		xs = s
 		r.Note = s.Info().XDP.String()
 		count = func() uint64 { st, _ := s.Stats(); return st.Rx.Packets }
 		loop = func(stop func() bool) error {
@@ -225,6 +227,11 @@ func run(mode, iface string, size int, dur, warm time.Duration, smac, dmac, src,
 	}
 	if err := loop(stop); err != nil {
 		return nil, err
+	}
+	if xs != nil {
+		if st, err := xs.Stats(); err == nil {
+			r.Note = fmt.Sprintf("%s; kernel %+v", r.Note, st.Kernel)
+		}
 	}
 	r.Packets = c1 - c0
 	r.Seconds = t1.Sub(t0).Seconds()
