@@ -286,3 +286,13 @@ func (s *sim) owners() map[uint8]int {
 	}
 	return m
 }
+
+// ownerCounts is owners without a map, for the fuzzer's per-op check.
+func (s *sim) ownerCounts() (n [ownRxUser + 1]int) {
+	for _, o := range s.tq.um.owner {
+		if int(o) < len(n) {
+			n[o]++
+		}
+	}
+	return n
+}
