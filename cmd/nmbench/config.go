@@ -14,6 +14,7 @@ import (
 
 	"github.com/nmgo/nmgo/nmsys"
 	"github.com/nmgo/nmgo/packet"
+	"github.com/nmgo/nmgo/xsk"
 )
 
 // config is a parsed command line.
@@ -209,7 +210,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.mode = modeOf(fn); c.mode == nil {
 		return nil, fmt.Errorf("-f %q: function must be one of %s", fn, strings.Join(modeNames(), ", "))
 	}
-	if !isUDP(c.port) && !isPcap(c.port) {
+	switch {
+	case isXDP(c.port):
+		if _, _, err := xsk.ParseName(strings.TrimPrefix(c.port, xdpPrefix)); err != nil {
+			return nil, fmt.Errorf("-i: %w", err)
+		}
+	case !isUDP(c.port) && !isPcap(c.port):
 		if _, err := nmsys.ParseName(c.port); err != nil {
 			return nil, fmt.Errorf("-i: %w", err)
 		}
