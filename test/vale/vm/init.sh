@@ -1,7 +1,7 @@
 #!/bin/busybox sh
 # /init of the initramfs that test/vale/vm/run builds: it sets the guest up,
 # loads netmap.ko, runs the test binaries (or /script.sh) and powers off.
-# The runner writes /etc/vmrun.conf (MODS, TESTS, WANT_OUT) and
+# The runner writes /etc/vmrun.conf (MODS, TESTS, WANT_OUT, ICOUNT) and
 # /etc/vmrun.args (a "set --" line with the test binaries' arguments).
 # The host reads the console: NMGO-VM-RESULT <binary> <status> per binary,
 # NMGO-VM-EXIT <status> last, and /out as base64 between NMGO-VM-OUT-BEGIN
@@ -46,6 +46,9 @@ for d in /sys/class/net/eth*; do
 done
 
 export NMTEST_REQUIRE=1 HOME=/tmp
+# NMTEST_ICOUNT=1: the guest runs in deterministic virtual time (--icount),
+# so scripts and tests may say so in their results.
+export NMTEST_ICOUNT="${ICOUNT:-0}"
 [ ! -x /bin/pkt-gen ] || export NMTEST_PKTGEN=/bin/pkt-gen
 [ ! -x /bin/vale-ctl ] || export NMTEST_VALECTL=/bin/vale-ctl
 [ ! -x /bin/nmbench ] || export NMTEST_NMBENCH=/bin/nmbench
