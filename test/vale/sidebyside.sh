@@ -1,64 +1,103 @@
-# Side-by-side: nmbench and netmap's pkt-gen on VALE, in one VM run.
-#   test/vale/vm/run --script test/vale/sidebyside.sh --out DIR
-#   go run ./test/vale/benchreport DIR/sidebyside.txt   # table + SVG into docs/
-# For each frame size, four pairs on vale0:a (sender) -> vale0:b (receiver):
-# nmbench -> pkt-gen, pkt-gen -> nmbench, nmbench -> nmbench,
-# pkt-gen -> pkt-gen. Each sender runs SECS seconds and is stopped with
-# SIGINT like the receiver, so both tools print their own summaries; rates
-# are packets / the sender's seconds, for sender and receiver alike.
+# Side-by-side: nmbench and netmap's pkt-gen, each against the same peer,
+# on a VALE switch and on a netmap pipe, in one VM run.
+#   test/vale/vm/run --icount --script test/vale/sidebyside.sh --out DIR   # deterministic
+#   test/vale/vm/run --script test/vale/sidebyside.sh --out DIR            # real time, 2 vCPUs
+#   go run ./test/vale/benchreport DIR/sidebyside.txt   # tables (+ SVG) into docs/
+# For each path and frame size, four pairs, sender -> receiver:
+# nmbench -> pkt-gen, pkt-gen -> pkt-gen, pkt-gen -> nmbench,
+# nmbench -> nmbench. Paths: vale (vale0:a -> vale0:b, VALE copies each
+# frame and drops what a full receiver ring cannot take) and pipe
+# (netmap:sbp{1 -> netmap:sbp}1, zero-copy: the sender waits for the
+# receiver instead). Each sender runs SECS seconds and is stopped with SIGINT
+# like the receiver, so both tools print their own summaries: the sender's
+# rate is its own "Speed:" figure, the receiver's is its packets over the
+# sender's seconds, and what the receiver did not get is counted as lost.
+# Every pkt-gen runs with -w 0 (its default waits 2 s before it starts).
+#
+# Settings, from the environment (test/vale/vm/run --env NAME=VALUE):
+# SIDE_SECS (4), SIDE_ROUNDS
+# (deterministic time: 1, real time: 9; rounds interleave and the pairs'
+# order turns each round), SIDE_SIZES, SIDE_PATHS ("vale pipe"), SIDE_UDP
+# (1: also nmbench's udp: backend over loopback, once per size).
 set -u
+icount=${NMTEST_ICOUNT:-0}
 secs=${SIDE_SECS:-4}
-rounds=${SIDE_ROUNDS:-9} # each pair runs this often, rounds interleaved; the report takes medians
+if [ "$icount" = 1 ]; then rounds=${SIDE_ROUNDS:-1}; else rounds=${SIDE_ROUNDS:-9}; fi
 sizes=${SIDE_SIZES:-"60 256 512 1024 1500"}
+paths=${SIDE_PATHS:-"vale pipe"}
+udp=${SIDE_UDP:-1}
 out=/out/sidebyside.txt
-: > $out
-tx_cmd() { # tool size
-	if [ "$1" = nmbench ]; then echo "nmbench -i vale0:a -f tx -l $2 -q"
-	else echo "pkt-gen -i vale0:a -f tx -l $2 -w 0"; fi
+mode=realtime
+[ "$icount" = 1 ] && mode=icount
+echo "# mode=$mode cpus=$(nproc) secs=$secs rounds=$rounds kernel=$(uname -r)" | tee $out
+tx_port() { # path
+	case $1 in
+	vale) echo vale0:a ;;
+	pipe) echo "netmap:sbp{1" ;;
+	esac
 }
-rx_cmd() {
-	if [ "$1" = nmbench ]; then echo "nmbench -i vale0:b -f rx -q"
-	else echo "pkt-gen -i vale0:b -f rx -w 0"; fi
+rx_port() {
+	case $1 in
+	vale) echo vale0:b ;;
+	pipe) echo "netmap:sbp}1" ;;
+	esac
 }
-# counts LOG VERB: prints "packets seconds" from a "VERB N packets ... in T seconds." line
-counts() {
-	sed -n "s/^$2 \([0-9]*\) packets .* in \([0-9.]*\) seconds\.*$/\1 \2/p" "$1" | tail -n 1
+tx_cmd() { # tool port size
+	if [ "$1" = nmbench ]; then echo "nmbench -i $2 -f tx -l $3 -q"
+	else echo "pkt-gen -i $2 -f tx -l $3 -w 0"; fi
 }
-# run_pair LABEL_TX LABEL_RX TXCMD RXCMD SIZE: one measured pair, appended to $out.
+rx_cmd() { # tool port
+	if [ "$1" = nmbench ]; then echo "nmbench -i $2 -f rx -q"
+	else echo "pkt-gen -i $2 -f rx -w 0"; fi
+}
+# packets LOG VERB: N of the last "VERB N packets ..." line
+packets() {
+	sed -n "s/^$2 \([0-9]*\) packets .*$/\1/p" "$1" | tail -n 1
+}
+# speed LOG: the last "Speed: X [KMG]pps" figure in packets per second
+speed() {
+	sed -n 's/^Speed: \([0-9.]*\) \([KMG]*\)pps.*$/\1 \2/p' "$1" | tail -n 1 |
+		awk '{ m = 1; if ($2 == "K") m = 1e3; if ($2 == "M") m = 1e6; if ($2 == "G") m = 1e9; printf "%.0f", $1 * m }'
+}
+# run_pair PATH TXTOOL RXTOOL TXCMD RXCMD SIZE: one measured pair, appended to $out.
 run_pair() {
-	timeout -s INT $((secs + 3)) $4 > /tmp/rx.log 2>&1 &
+	timeout -s INT $((secs + 3)) $5 > /tmp/rx.log 2>&1 &
 	rxpid=$!
 	sleep 1
-	timeout -s INT $secs $3 > /tmp/tx.log 2>&1
+	timeout -s INT $secs $4 > /tmp/tx.log 2>&1
 	sleep 1
 	kill -INT $rxpid 2>/dev/null
 	wait $rxpid
-	set -- "$1" "$2" "$5" $(counts /tmp/tx.log Sent)
-	txp=${4:-0}; txs=${5:-0}
-	rxp=$(counts /tmp/rx.log Received | cut -d' ' -f1)
-	line="size=$3 tx=$1 rx=$2 round=$round tx_packets=$txp tx_seconds=$txs rx_packets=${rxp:-0}"
+	txp=$(packets /tmp/tx.log Sent)
+	txr=$(speed /tmp/tx.log)
+	rxp=$(packets /tmp/rx.log Received)
+	line="path=$1 size=$6 tx=$2 rx=$3 round=$round tx_packets=${txp:-0} tx_pps=${txr:-0} rx_packets=${rxp:-0} lost=$((${txp:-0} - ${rxp:-0}))"
 	echo "$line" | tee -a $out
-	if [ "$txp" = 0 ] || [ "${rxp:-0}" = 0 ]; then
-		echo "--- no packets counted; logs:"; cat /tmp/tx.log /tmp/rx.log | tail -20
+	if [ "${txp:-0}" = 0 ] || [ "${rxp:-0}" = 0 ] || [ "${txr:-0}" = 0 ]; then
+		echo "--- no packets counted; logs:"; tail -20 /tmp/tx.log /tmp/rx.log
 		status=1
 	fi
 }
-# The pairs' order turns by one each round, so that no pair always runs first
-# or last in its size's block when the host speeds up or slows down.
 pairs="nmbench:pkt-gen pkt-gen:pkt-gen pkt-gen:nmbench nmbench:nmbench"
 status=0
 for round in $(seq 1 $rounds); do
-	for size in $sizes; do
-		for pair in $pairs; do
-			txt=${pair%%:*}; rxt=${pair##*:}
-			run_pair $txt $rxt "$(tx_cmd $txt $size)" "$(rx_cmd $rxt)" $size
+	for path in $paths; do
+		for size in $sizes; do
+			for pair in $pairs; do
+				txt=${pair%%:*} rxt=${pair##*:}
+				run_pair $path $txt $rxt "$(tx_cmd $txt $(tx_port $path) $size)" "$(rx_cmd $rxt $(rx_port $path))" $size
+			done
 		done
 	done
+	# The pairs' order turns by one each round, so that no pair always runs
+	# first or last in its block when a real-time host speeds up or slows down.
 	pairs="${pairs#* } ${pairs%% *}"
 done
-# The socket baseline: nmbench's udp: backend over loopback, same sizes, once.
-round=1
-for size in $sizes; do
-	run_pair nmbench-udp nmbench-udp "nmbench -i udp:127.0.0.1:9000 -f tx -l $size -q" "nmbench -i udp:127.0.0.1:9000 -f rx -q" $size
-done
+# The socket baseline: nmbench's udp: backend over loopback, once per size.
+if [ "$udp" = 1 ]; then
+	round=1
+	for size in $sizes; do
+		run_pair udp nmbench nmbench "nmbench -i udp:127.0.0.1:9000 -f tx -l $size -q" "nmbench -i udp:127.0.0.1:9000 -f rx -q" $size
+	done
+fi
 exit $status
