@@ -42,6 +42,7 @@ type videoConfig struct {
 	frames  uint64   // -frames
 	nstream int      // -streams
 	maxMem  byteSize // -max-mem
+	check   bool     // -selfcheck
 
 	streams []video.Stream    // one per stream, Dst set where known
 	pixFmt  video.PixelFormat // 0: pgroup
@@ -62,6 +63,7 @@ func addVideoFlags(fs *flag.FlagSet, v *videoConfig) {
 	fs.IntVar(&v.nstream, "streams", 1, "vtx, vrx: number of streams (stream K on UDP port PORT+K), at most 1024")
 	v.maxMem = video.DefaultMemory
 	fs.Var(&v.maxMem, "max-mem", "vtx, vrx: memory the inputs may make nmbench allocate (frame buffers, test pattern, -in frames), in `octets` (k, M, G suffixes)")
+	fs.BoolVar(&v.check, "selfcheck", true, "vtx: analyse the times it writes its own packets against ST 2110-21 (the transmitter's self-check, in the final report); -selfcheck=false leaves that work out")
 }
 
 // checkVideo validates the flags of vtx and vrx against the rest of the
@@ -78,7 +80,7 @@ func checkVideo(c *config, set map[string]bool) error {
 	if set["l"] {
 		return fmt.Errorf("-l: -f %s sends what the format needs", c.mode.name)
 	}
-	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "out": !tx} {
+	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "selfcheck": tx, "out": !tx} {
 		if set[name] && !ok {
 			return fmt.Errorf("-%s: not for -f %s", name, c.mode.name)
 		}

@@ -123,6 +123,8 @@ func TestVideoFlagsErrors(t *testing.T) {
 		{vrx("-fmt", fmt64x32, "-tp", "N"), "-tp: not for -f vrx"},
 		{vrx("-fmt", fmt64x32, "-sdp-out", "x"), "-sdp-out: not for -f vrx"},
 		{vrx("-fmt", fmt64x32, "-R", "10"), "-R: not for -f vrx"},
+		{vrx("-fmt", fmt64x32, "-selfcheck=false"), "-selfcheck: not for -f vrx"},
+		{[]string{"-i", "vale0:a", "-f", "tx", "-selfcheck=false"}, "-selfcheck: only for"},
 		{[]string{"-i", "pcap:x.pcap", "-f", "vtx", "-fmt", fmt64x32}, "give -frames"},
 		{[]string{"-i", "pcap:", "-f", "vrx", "-fmt", fmt64x32}, "no file name"},
 		{[]string{"-i", "pcap:x.pcap", "-f", "rx"}, "only for -f vtx and vrx"},
@@ -376,6 +378,26 @@ func TestVideoPcapSenderTypes(t *testing.T) {
 				t.Errorf("TROffset %v sent, %v in the capture", time.Duration(tx.TRONs), time.Duration(rx.TRONs))
 			}
 		})
+	}
+}
+
+// vtx -selfcheck=false sends the same packets at the same times but does
+// not analyse them: its report has no sender type, vrx's analysis of the
+// capture still finds the narrow sender.
+func TestVideoSelfCheckOff(t *testing.T) {
+	ctx := context.Background()
+	pc := filepath.Join(t.TempDir(), "v.pcap")
+	tx := runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vtx", "-fmt", fmt720p, "-frames", "3", "-selfcheck=false")
+	if tx.Packets != 3*2160 || tx.SenderType != "" || tx.CMax != 0 || tx.Streams[0].Analysis != "" {
+		t.Errorf("vtx -selfcheck=false: %d packets, sender type %q, Cinst %d, analysis %q", tx.Packets, tx.SenderType, tx.CMax, tx.Streams[0].Analysis)
+	}
+	rx := runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vrx", "-fmt", fmt720p)
+	if rx.Frames != 3 || rx.Lost != 0 || rx.SenderType != "N" {
+		t.Errorf("vrx of vtx -selfcheck=false: %d frames, %d lost, sender type %q", rx.Frames, rx.Lost, rx.SenderType)
+	}
+	on := runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vtx", "-fmt", fmt720p, "-frames", "3")
+	if on.SenderType != "N" {
+		t.Errorf("vtx (self-check on): sender type %q, want N", on.SenderType)
 	}
 }
 

@@ -60,7 +60,7 @@ func newTransmitter(cfg *config, frames []video.FrameSource) (*video.Transmitter
 		streams = append(streams, video.TxStream{Format: s.Format, Packetizer: pc, TP: s.Sender,
 			Frames: frames[k], Count: v.frames})
 	}
-	return video.NewTransmitter(&video.TransmitterConfig{Streams: streams, MaxRate: cfg.rate, Analyze: true})
+	return video.NewTransmitter(&video.TransmitterConfig{Streams: streams, MaxRate: cfg.rate, Analyze: v.check})
 }
 
 // frameSources returns the frames of each stream: -in, converted from the
