@@ -57,6 +57,7 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 	rep := &reporter{cfg: cfg, out: out, rtt: cfg.rtt}
 	rep.start = st.sample(time.Now())
 	rep.start.allocs = heapAllocs()
+	rep.start.cpu, rep.start.cpuOK = processCPU()
 	rep.last = rep.start
 	done := make(chan error, 1)
 	go func() { done <- work(ctx, st) }()
@@ -85,6 +86,7 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 		case err := <-done:
 			cur := st.sample(time.Now())
 			cur.allocs = heapAllocs()
+			cur.cpu, cur.cpuOK = processCPU()
 			final := rep.final(cur)
 			return final, err
 		}

@@ -55,5 +55,6 @@
 // value), 1 for an error at run time, 0 otherwise.
 // With -json, the final object also gives heap_allocs, the heap objects
 // the process allocated during the run: the send and receive loops add
-// none per packet.
+// none per packet; and on Linux cpu_ns, the CPU time the process's threads
+// used during the run.
 package main

@@ -90,17 +90,42 @@ func TestParseFlagsErrors(t *testing.T) {
 func TestReportJSONGolden(t *testing.T) {
 	for _, c := range []struct {
 		fn, want string
+		cpu      bool
 	}{
-		{"tx", `{"func":"tx","final":true,"packets":3000000,"bytes":180000000,"seconds":2,"pps":1500000,"bps":720000000,"avg_batch":500,"heap_allocs":42}` + "\n"},
-		{"rxseq", `{"func":"rxseq","final":true,"packets":3000000,"bytes":180000000,"seconds":2,"pps":1500000,"bps":720000000,"avg_batch":500,"lost":7,"duplicated":1,"reordered":2,"heap_allocs":42}` + "\n"},
+		{"tx", `{"func":"tx","final":true,"packets":3000000,"bytes":180000000,"seconds":2,"pps":1500000,"bps":720000000,"avg_batch":500,"heap_allocs":42,"cpu_ns":1500000000}` + "\n", true},
+		{"rxseq", `{"func":"rxseq","final":true,"packets":3000000,"bytes":180000000,"seconds":2,"pps":1500000,"bps":720000000,"avg_batch":500,"lost":7,"duplicated":1,"reordered":2,"heap_allocs":42}` + "\n", false},
 	} {
 		var out bytes.Buffer
 		r := &reporter{cfg: &config{mode: modeOf(c.fn), json: true}, out: &out}
 		t0 := time.Unix(1000, 0)
-		r.start = sample{at: t0, allocs: 100}
-		r.final(sample{packets: 3_000_000, bytes: 180_000_000, batches: 6000, lost: 7, dup: 1, reordered: 2, allocs: 142, at: t0.Add(2 * time.Second)})
+		r.start = sample{at: t0, allocs: 100, cpu: 500_000_000, cpuOK: c.cpu}
+		r.final(sample{packets: 3_000_000, bytes: 180_000_000, batches: 6000, lost: 7, dup: 1, reordered: 2, allocs: 142,
+			cpu: 2_000_000_000, cpuOK: c.cpu, at: t0.Add(2 * time.Second)})
 		if out.String() != c.want {
 			t.Errorf("%s:\n got %s\nwant %s", c.fn, out.String(), c.want)
+		}
+	}
+}
+
+// processCPU counts the CPU time of the process's threads on Linux.
+func TestProcessCPU(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("processCPU reads Linux's /proc/self/task/*/schedstat")
+	}
+	a, ok := processCPU()
+	if !ok {
+		t.Fatal("processCPU: no figure on Linux")
+	}
+	// Spin (CPU time, not sleep) until it has gone up by a millisecond; on
+	// a loaded host that takes longer than a millisecond of wall time,
+	// but not ten seconds.
+	start := time.Now()
+	for b := a; b < a+1_000_000; b, _ = processCPU() {
+		if b < a {
+			t.Fatalf("CPU time went back from %d to %d ns", a, b)
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("10 s of spinning moved the CPU time from %d to %d ns", a, b)
 		}
 	}
 }

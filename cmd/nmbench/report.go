@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime/metrics"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -34,7 +37,31 @@ type sample struct {
 	frames, late            uint64
 	refused, noBufs         uint64
 	allocs                  uint64 // heap objects allocated so far, first and final samples only
+	cpu                     uint64 // the process's CPU time so far in ns, first and final samples only
+	cpuOK                   bool   // cpu was read
 	at                      time.Time
+}
+
+// processCPU returns the time the process's threads have run on a CPU, in
+// nanoseconds, summed from the scheduler's per-thread figures in /proc
+// (Linux; false elsewhere or when they cannot be read). In deterministic
+// virtual time (the VM runner's --icount) it counts instructions.
+func processCPU() (uint64, bool) {
+	files, _ := filepath.Glob("/proc/self/task/*/schedstat")
+	var sum uint64
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return 0, false
+		}
+		first, _, _ := strings.Cut(string(b), " ")
+		v, err := strconv.ParseUint(first, 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		sum += v
+	}
+	return sum, len(files) > 0
 }
 
 // heapAllocs returns the objects the Go heap has allocated since the
@@ -80,6 +107,10 @@ type report struct {
 	// the run, final only: setup, reports and signals, and nothing per
 	// packet (the VM tests compare short and long runs).
 	HeapAllocs *uint64 `json:"heap_allocs,omitempty"`
+	// CPUNs is the CPU time all the process's threads used during the
+	// run, in ns, final only, where the system tells (Linux's per-thread
+	// scheduler figures).
+	CPUNs *uint64 `json:"cpu_ns,omitempty"`
 	*rttSummary
 	*videoSummary // vtx, vrx: final only
 }
@@ -129,6 +160,10 @@ func (r *reporter) build(cur, from sample, final bool) report {
 	if final {
 		a := cur.allocs - from.allocs
 		rep.HeapAllocs = &a
+		if cur.cpuOK && from.cpuOK {
+			c := cur.cpu - from.cpu
+			rep.CPUNs = &c
+		}
 	}
 	if r.rtt != nil {
 		s := r.rtt.summary(final)
