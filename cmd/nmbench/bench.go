@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/nmgo/nmgo/packet"
@@ -50,6 +51,22 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 			}
 			if ferr != nil && runErr == nil {
 				runErr = fmt.Errorf("-pcap: %w", ferr)
+			}
+		}()
+	}
+	if cfg.cpuProf != "" {
+		f, err := os.Create(cfg.cpuProf)
+		if err != nil {
+			return report{}, fmt.Errorf("-cpuprofile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return report{}, fmt.Errorf("-cpuprofile: %w", err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil && runErr == nil {
+				runErr = fmt.Errorf("-cpuprofile: %w", err)
 			}
 		}()
 	}

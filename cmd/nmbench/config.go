@@ -37,6 +37,7 @@ type config struct {
 	json     bool         // -json
 	quiet    bool         // -q: final summary only
 	pcap     string       // -pcap FILE: rx and rxseq write what they receive
+	cpuProf  string       // -cpuprofile FILE
 	video    *videoConfig // -f vtx, vrx: the video flags (video.go)
 
 	left    *budget            // set by run for rx -n with -p: the rings' shared count
@@ -190,6 +191,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.json, "json", false, "print one JSON object per report; the last has \"final\": true")
 	fs.BoolVar(&c.quiet, "q", false, "print only the final summary")
 	fs.StringVar(&c.pcap, "pcap", "", "rx, rxseq: also write the received frames to this pcap file (one ring, netmap ports)")
+	fs.StringVar(&c.cpuProf, "cpuprofile", "", "write a CPU profile of the run (go tool pprof) to this file")
 	addVideoFlags(fs, c.video)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -474,6 +474,27 @@ func TestPacer(t *testing.T) {
 	}
 }
 
+// -cpuprofile writes a profile that go tool pprof reads (gzipped protobuf).
+func TestCPUProfile(t *testing.T) {
+	prof := filepath.Join(t.TempDir(), "cpu.pprof")
+	var out, errOut bytes.Buffer
+	args := []string{"-i", "udp:127.0.0.1:" + freeUDPPort(t), "-f", "tx", "-t", "200ms", "-q", "-cpuprofile", prof}
+	if code := cli(context.Background(), args, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	b, err := os.ReadFile(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Errorf("%s: %d bytes, not gzip: % x", prof, len(b), b[:min(len(b), 8)])
+	}
+	args[len(args)-1] = filepath.Join(t.TempDir(), "no", "such", "dir")
+	if code := cli(context.Background(), args, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "-cpuprofile") {
+		t.Errorf("unwritable profile: exit %d, %q", code, errOut.String())
+	}
+}
+
 // rx -n stops at the count even when a batch brings more.
 func TestUDPRxCount(t *testing.T) {
 	port := freeUDPPort(t)
