@@ -43,6 +43,7 @@ type videoConfig struct {
 	nstream int      // -streams
 	maxMem  byteSize // -max-mem
 	check   bool     // -selfcheck
+	burst   int      // -burst
 
 	streams []video.Stream    // one per stream, Dst set where known
 	pixFmt  video.PixelFormat // 0: pgroup
@@ -63,6 +64,7 @@ func addVideoFlags(fs *flag.FlagSet, v *videoConfig) {
 	fs.IntVar(&v.nstream, "streams", 1, "vtx, vrx: number of streams (stream K on UDP port PORT+K), at most 1024")
 	v.maxMem = video.DefaultMemory
 	fs.Var(&v.maxMem, "max-mem", "vtx, vrx: memory the inputs may make nmbench allocate (frame buffers, test pattern, -in frames), in `octets` (k, M, G suffixes)")
+	fs.IntVar(&v.burst, "burst", 1, "vtx: packets sent together at the time of the first (the ST 2110-21 pacer's Burst): fewer flushes and wake-ups; Cinst grows to about the burst, which a narrow sender keeps under CMAX (6 for 1080p59.94)")
 	fs.BoolVar(&v.check, "selfcheck", true, "vtx: analyse the times it writes its own packets against ST 2110-21 (the transmitter's self-check, in the final report); -selfcheck=false leaves that work out")
 }
 
@@ -80,7 +82,7 @@ func checkVideo(c *config, set map[string]bool) error {
 	if set["l"] {
 		return fmt.Errorf("-l: -f %s sends what the format needs", c.mode.name)
 	}
-	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "selfcheck": tx, "out": !tx} {
+	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "selfcheck": tx, "burst": tx, "out": !tx} {
 		if set[name] && !ok {
 			return fmt.Errorf("-%s: not for -f %s", name, c.mode.name)
 		}
@@ -90,6 +92,9 @@ func checkVideo(c *config, set map[string]bool) error {
 	}
 	if tx && isPcap(c.port) && v.frames == 0 {
 		return errors.New("-i pcap:FILE: vtx writes a capture as fast as it can; give -frames N")
+	}
+	if v.burst < 1 || v.burst > 256 {
+		return fmt.Errorf("-burst %d: must be in 1..256", v.burst)
 	}
 	if v.nstream < 1 || v.nstream > maxStreams {
 		return fmt.Errorf("-streams %d: must be in 1..%d", v.nstream, maxStreams)

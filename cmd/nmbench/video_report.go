@@ -21,6 +21,7 @@ type videoSummary struct {
 	TRONs           int64  `json:"tro_ns"`            // mean measured TROffset
 	Verdict         string `json:"verdict"`           // the streams' worst, see videoStream.Verdict
 	Pix             string `json:"pix"`               // layout of -in / -out
+	SpinNs          int64  `json:"spin_ns,omitempty"` // vtx: time spent spinning until packets were due
 	// Other is what vrx received that was no stream's: not UDP, to a port
 	// no stream takes, or not RTP video.
 	Other   *uint64       `json:"other_packets,omitempty"`
@@ -103,7 +104,7 @@ func shortSender(s video.Sender) string {
 // summary builds the final video report; it runs after the loop is done.
 func (vr *videoRun) summary() *videoSummary {
 	v := vr.cfg.video
-	sum := &videoSummary{Pix: v.pixName()}
+	sum := &videoSummary{Pix: v.pixName(), SpinNs: vr.spun.Load()}
 	for k := range v.streams {
 		s := &v.streams[k]
 		vs := videoStream{Stream: k, Format: s.Format.String()}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nmgo/nmgo/nmsys"
@@ -26,7 +27,8 @@ type videoRun struct {
 	closers []func() error
 
 	work func(context.Context, *stats) error
-	st   *stats // the run's counters, set when work starts
+	st   *stats       // the run's counters, set when work starts
+	spun atomic.Int64 // vtx: nanoseconds spent spinning until packets were due
 }
 
 // rxPart is one Receiver, the global indexes of its streams, and its

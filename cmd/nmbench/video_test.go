@@ -124,6 +124,8 @@ func TestVideoFlagsErrors(t *testing.T) {
 		{vrx("-fmt", fmt64x32, "-sdp-out", "x"), "-sdp-out: not for -f vrx"},
 		{vrx("-fmt", fmt64x32, "-R", "10"), "-R: not for -f vrx"},
 		{vrx("-fmt", fmt64x32, "-selfcheck=false"), "-selfcheck: not for -f vrx"},
+		{vrx("-fmt", fmt64x32, "-burst", "4"), "-burst: not for -f vrx"},
+		{vtx("-fmt", fmt64x32, "-burst", "0"), "-burst 0"},
 		{[]string{"-i", "vale0:a", "-f", "tx", "-selfcheck=false"}, "-selfcheck: only for"},
 		{[]string{"-i", "pcap:x.pcap", "-f", "vtx", "-fmt", fmt64x32}, "give -frames"},
 		{[]string{"-i", "pcap:", "-f", "vrx", "-fmt", fmt64x32}, "no file name"},
@@ -398,6 +400,31 @@ func TestVideoSelfCheckOff(t *testing.T) {
 	on := runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vtx", "-fmt", fmt720p, "-frames", "3")
 	if on.SenderType != "N" {
 		t.Errorf("vtx (self-check on): sender type %q, want N", on.SenderType)
+	}
+}
+
+// vtx -burst B sends B packets together: in a capture, Cinst grows with
+// the burst and stays within the narrow sender's CMAX (6 at 1080p59.94),
+// which the pacer enforces.
+func TestVideoBurst(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cmax := map[int]int{}
+	for _, b := range []int{1, 4} {
+		pc := filepath.Join(dir, strconv.Itoa(b)+".pcap")
+		runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vtx", "-fmt", fmt1080p, "-frames", "3", "-burst", strconv.Itoa(b))
+		rx := runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vrx", "-fmt", fmt1080p)
+		if rx.Frames != 3 || rx.Lost != 0 || rx.SenderType != "N" || rx.CMax > 6 {
+			t.Errorf("-burst %d: %d frames, %d lost, sender type %q, Cinst %d", b, rx.Frames, rx.Lost, rx.SenderType, rx.CMax)
+		}
+		cmax[b] = rx.CMax
+	}
+	if cmax[4] < cmax[1]+2 {
+		t.Errorf("Cinst %d with -burst 4, %d with -burst 1: bursts did not show", cmax[4], cmax[1])
+	}
+	var out, errb bytes.Buffer
+	if code := cli(ctx, []string{"-i", "pcap:" + filepath.Join(dir, "x.pcap"), "-f", "vtx", "-fmt", fmt1080p, "-frames", "1", "-burst", "8"}, &out, &errb); code == 0 || !strings.Contains(errb.String(), "above CMAX") {
+		t.Errorf("-burst 8 at 1080p: exit %d, %q", code, errb.String())
 	}
 }
 
@@ -874,5 +901,28 @@ func TestVideoInterlacedFieldRate(t *testing.T) {
 	text := runText(t, "-i", "pcap:"+name, "-f", "vrx", "-fmt", i1080+"; exactframerate=50", "-q")
 	if want := "analysed at 25 frames/s: exactframerate=50 is the field rate, as the RTP timestamps show (1800 ticks per field)"; !strings.Contains(text, want) {
 		t.Errorf("text lacks %q:\n%s", want, text)
+	}
+}
+
+// spinUntil returns once the time has come, or at once when ctx is done,
+// and counts what it spun.
+func TestSpinUntil(t *testing.T) {
+	var vr videoRun
+	before := taiNow()
+	until := before + int64(300*time.Microsecond)
+	vr.spinUntil(context.Background(), until)
+	after := taiNow()
+	if after < until {
+		t.Errorf("returned %v early", time.Duration(until-after))
+	}
+	if s := vr.spun.Load(); s <= 0 || s > after-before {
+		t.Errorf("counted %v of spinning in a call of %v", time.Duration(s), time.Duration(after-before))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	vr.spinUntil(ctx, taiNow()+int64(time.Hour))
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("a cancelled spin took %v", d)
 	}
 }

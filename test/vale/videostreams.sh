@@ -1,56 +1,90 @@
-# How many 1080p59.94 streams one core sends and receives, next to
-# pkt-gen's raw rate for the same frame size; in the netmap VM by
-#   test/vale/vm/run --script test/vale/videostreams.sh --out DIR
-# (busybox sh in the guest; nmbench and pkt-gen are in /bin).
+# How many ST 2110-20 streams one core sends and receives on VALE, next to
+# pkt-gen's raw rate for the same frames: in the netmap VM by
+#   test/vale/vm/run --icount --script test/vale/videostreams.sh --out DIR
+# (deterministic virtual time: one 1 GHz virtual core for sender, receiver
+# and kernel, every instruction counted; busybox sh in the guest).
 #
-# For each N of VIDEO_STREAMS, nmbench -f vtx sends N streams of 1080p59.94
-# 4:2:2 10-bit (the test pattern, ST 2110-21 narrow schedule, one goroutine)
-# from vale0:a to nmbench -f vrx on vale0:b (one goroutine, 4096-slot ring),
-# VIDEO_FRAMES frames per stream. A line per N goes to /out/videostreams.txt:
-# the sender's packets, its late packets (0: it kept every stream on
-# schedule), the frames and lost packets the receiver counted over all
-# streams and per stream. The JSON final objects are kept as
-# /out/vtx-N.json and /out/vrx-N.json. Then pkt-gen sends 1262-byte frames
-# (the Ethernet frames of 1080p 4:2:2 10-bit single-line GPM packets:
-# 1200 octets of samples) to pkt-gen rx for VIDEO_SECS seconds, the raw
-# rate to set the streams against (one stream is 259 kpps).
+# For each format, N of VIDEO_STREAMS and self-check setting, nmbench -f vtx
+# sends N streams (the test pattern, ST 2110-21 narrow schedule, one
+# goroutine) from vale0:a to nmbench -f vrx on vale0:b (one goroutine,
+# 4096-slot ring), VIDEO_FRAMES frames per stream, vtx with its self-check
+# (the transmitter's ST 2110-21 analysis of its own send times) on or off.
+# A line per run goes to /out/videostreams.txt: the sender's packets,
+# seconds, late packets (0: every stream kept its schedule) and CPU time;
+# the receiver's frames, lost packets, CPU time and the sender type its
+# analysis of the arrival times fits (N: narrow compliance held). The JSON
+# final objects are kept as /out/vtx-*.json and /out/vrx-*.json. Then
+# pkt-gen sends the formats' Ethernet frames (1262 B: 1200 octets of
+# samples per packet) from vale0:a to pkt-gen rx on the same 4096-slot
+# vale0:b for VIDEO_SECS seconds: the packet-rate bound of the path.
+# 1080p59.94 4:2:2 10-bit is 259.2 kpps a stream, 2160p59.94 1036.8 kpps.
+#
+# Settings (test/vale/vm/run --env NAME=VALUE): VIDEO_FORMATS ("1080 2160"),
+# VIDEO_STREAMS ("1 2 3 4"), VIDEO_SELFCHECK ("on off"), VIDEO_BURSTS (4:
+# vtx -burst, packets sent together), VIDEO_FRAMES (60), VIDEO_SECS (2).
 set -u
-streams=${VIDEO_STREAMS:-"1 2 4 8"}
-frames=${VIDEO_FRAMES:-120}
-secs=${VIDEO_SECS:-4}
-fmt="sampling=YCbCr-4:2:2; width=1920; height=1080; depth=10; exactframerate=60000/1001"
+formats=${VIDEO_FORMATS:-"1080 2160"}
+streams=${VIDEO_STREAMS:-"1 2 3 4"}
+checks=${VIDEO_SELFCHECK:-"on off"}
+bursts=${VIDEO_BURSTS:-4}
+frames=${VIDEO_FRAMES:-60}
+secs=${VIDEO_SECS:-2}
 out=/out/videostreams.txt
-: > $out
-# field NAME FILE: the first "NAME":value of a JSON object, top-level first.
-field() { sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p" "$2" | head -n 1; }
-# topfield NAME FILE: the value of "NAME" before the per-stream array.
-topfield() { sed 's/"streams":.*//' "$2" | sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p" | tail -n 1; }
+mode=realtime
+[ "${NMTEST_ICOUNT:-0}" = 1 ] && mode=icount
+echo "# mode=$mode cpus=$(nproc) frames=$frames kernel=$(uname -r)" | tee $out
+fmtp() { # 1080 or 2160
+	case $1 in
+	1080) echo "sampling=YCbCr-4:2:2; width=1920; height=1080; depth=10; exactframerate=60000/1001" ;;
+	2160) echo "sampling=YCbCr-4:2:2; width=3840; height=2160; depth=10; exactframerate=60000/1001" ;;
+	esac
+}
+# topfield NAME FILE: the value of "NAME" in the JSON object's top level
+# (before the per-stream array), "" if absent.
+topfield() { sed 's/"streams":.*//' "$2" | sed -n "s/.*\"$1\":\"*\([^,}\"]*\).*/\1/p" | tail -n 1; }
 status=0
-for n in $streams; do
-	echo "== $n x 1080p59.94, $frames frames each: nmbench -f vtx on vale0:a -> nmbench -f vrx on vale0:b"
-	nmbench -i vale0:b@conf:slots=4096 -f vrx -fmt "$fmt" -streams $n -frames $frames \
-		-t $((frames / 50 + 30))s -json -q > /out/vrx-$n.json 2>&1 &
-	rx=$!
-	sleep 2
-	nmbench -i vale0:a -f vtx -fmt "$fmt" -streams $n -frames $frames -tp N -json -q > /out/vtx-$n.json 2>&1 || status=1
-	wait $rx || status=1
-	tail -n 1 /out/vtx-$n.json > /tmp/vtx.json
-	tail -n 1 /out/vrx-$n.json > /tmp/vrx.json
-	perlost=$(sed 's/.*"streams":\[//' /tmp/vrx.json | grep -o '"lost":[0-9]*' | cut -d: -f2 | tr '\n' ',')
-	line="streams=$n frames_per_stream=$frames tx_packets=$(topfield packets /tmp/vtx.json) tx_seconds=$(topfield seconds /tmp/vtx.json)"
-	line="$line tx_late=$(topfield late /tmp/vtx.json) rx_frames=$(topfield frames /tmp/vrx.json)"
-	line="$line rx_packets=$(topfield packets /tmp/vrx.json) rx_lost=$(topfield lost /tmp/vrx.json) rx_lost_per_stream=${perlost%,}"
-	echo "$line" | tee -a $out
+for f in $formats; do
+	for n in $streams; do
+		for c in $checks; do
+		for b in $bursts; do
+			sc=true
+			[ "$c" = off ] && sc=false
+			tag=$f-$n-$c-$b
+			echo "== $n x ${f}p59.94, $frames frames each, self-check $c, bursts of $b: vtx on vale0:a -> vrx on vale0:b"
+			nmbench -i vale0:b@conf:slots=4096 -f vrx -fmt "$(fmtp $f)" -streams $n -frames $frames \
+				-t $((frames / 10 + 30))s -json -q > /out/vrx-$tag.json 2>&1 &
+			rx=$!
+			sleep 1
+			nmbench -i vale0:a -f vtx -fmt "$(fmtp $f)" -streams $n -frames $frames -tp N -selfcheck=$sc -burst $b \
+				-json -q > /out/vtx-$tag.json 2>&1 || status=1
+			wait $rx || status=1
+			tail -n 1 /out/vtx-$tag.json > /tmp/vtx.json
+			tail -n 1 /out/vrx-$tag.json > /tmp/vrx.json
+			line="video format=$f streams=$n selfcheck=$c burst=$b frames_per_stream=$frames"
+			line="$line tx_packets=$(topfield packets /tmp/vtx.json) tx_seconds=$(topfield seconds /tmp/vtx.json)"
+			line="$line tx_late=$(topfield late /tmp/vtx.json) tx_cpu_ns=$(topfield cpu_ns /tmp/vtx.json) tx_sender=$(topfield sender_type /tmp/vtx.json)"
+			line="$line rx_frames=$(topfield frames /tmp/vrx.json) rx_packets=$(topfield packets /tmp/vrx.json)"
+			line="$line tx_spin_ns=$(topfield spin_ns /tmp/vtx.json) tx_cmax=$(topfield cmax /tmp/vtx.json)"
+			line="$line rx_lost=$(topfield lost /tmp/vrx.json) rx_cpu_ns=$(topfield cpu_ns /tmp/vrx.json) rx_sender=$(topfield sender_type /tmp/vrx.json) rx_cmax=$(topfield cmax /tmp/vrx.json)"
+			echo "$line" | tee -a $out
+		done
+		done
+	done
 done
-echo "== pkt-gen -f tx -l 1262 on vale0:a -> pkt-gen -f rx on vale0:b, ${secs}s"
-timeout -s INT $((secs + 3)) pkt-gen -i vale0:b -f rx -w 0 > /tmp/pgrx.log 2>&1 &
+speed() { # LOG: the last "Speed: X [KMG]pps" in packets per second
+	sed -n 's/^Speed: \([0-9.]*\) \([KMG]*\)pps.*$/\1 \2/p' "$1" | tail -n 1 |
+		awk '{ m = 1; if ($2 == "K") m = 1e3; if ($2 == "M") m = 1e6; if ($2 == "G") m = 1e9; printf "%.0f", $1 * m }'
+}
+echo "== pkt-gen -f tx -l 1262 on vale0:a -> pkt-gen -f rx on vale0:b (4096 slots), ${secs}s"
+timeout -s INT $((secs + 3)) pkt-gen -i vale0:b@conf:slots=4096 -f rx -w 0 > /tmp/pgrx.log 2>&1 &
 rx=$!
 sleep 1
 timeout -s INT $secs pkt-gen -i vale0:a -f tx -l 1262 -w 0 > /tmp/pgtx.log 2>&1
 sleep 1
 kill -INT $rx 2>/dev/null
 wait $rx
-sent=$(sed -n 's/^Sent \([0-9]*\) packets .* in \([0-9.]*\) seconds\.*$/\1 \2/p' /tmp/pgtx.log | tail -n 1)
+sent=$(sed -n 's/^Sent \([0-9]*\) packets .*$/\1/p' /tmp/pgtx.log | tail -n 1)
 got=$(sed -n 's/^Received \([0-9]*\) packets .*$/\1/p' /tmp/pgrx.log | tail -n 1)
-echo "pktgen_1262 tx_packets=${sent% *} tx_seconds=${sent#* } rx_packets=${got:-0}" | tee -a $out
+echo "pktgen size=1262 tx_packets=${sent:-0} tx_pps=$(speed /tmp/pgtx.log) rx_packets=${got:-0}" | tee -a $out
+[ -n "$sent" ] && [ -n "$got" ] || status=1
 exit $status
