@@ -15,14 +15,17 @@
 # Every pkt-gen runs with -w 0 (its default waits 2 s before it starts).
 #
 # Settings, from the environment (test/vale/vm/run --env NAME=VALUE):
-# SIDE_SECS (4), SIDE_ROUNDS
-# (deterministic time: 1, real time: 9; rounds interleave and the pairs'
-# order turns each round), SIDE_SIZES, SIDE_PATHS ("vale pipe"), SIDE_UDP
+# SIDE_PAIRS (sender:receiver ...), SIDE_SECS and SIDE_ROUNDS
+# (deterministic time: 2 s and 1 round, real time: 4 s and 9 rounds; rounds
+# interleave and the pairs' order turns each round), SIDE_SIZES, SIDE_PATHS ("vale pipe"), SIDE_UDP
 # (1: also nmbench's udp: backend over loopback, once per size).
 set -u
 icount=${NMTEST_ICOUNT:-0}
-secs=${SIDE_SECS:-4}
-if [ "$icount" = 1 ]; then rounds=${SIDE_ROUNDS:-1}; else rounds=${SIDE_ROUNDS:-9}; fi
+if [ "$icount" = 1 ]; then
+	secs=${SIDE_SECS:-2} rounds=${SIDE_ROUNDS:-1}
+else
+	secs=${SIDE_SECS:-4} rounds=${SIDE_ROUNDS:-9}
+fi
 sizes=${SIDE_SIZES:-"60 256 512 1024 1500"}
 paths=${SIDE_PATHS:-"vale pipe"}
 udp=${SIDE_UDP:-1}
@@ -42,13 +45,19 @@ rx_port() {
 	pipe) echo "netmap:sbp}1" ;;
 	esac
 }
+# Tools: pkt-gen, or nmbench and any binary named nmbench-* (another
+# build given with --bin, taking nmbench's flags).
 tx_cmd() { # tool port size
-	if [ "$1" = nmbench ]; then echo "nmbench -i $2 -f tx -l $3 -q"
-	else echo "pkt-gen -i $2 -f tx -l $3 -w 0"; fi
+	case $1 in
+	nmbench*) echo "$1 -i $2 -f tx -l $3 -q" ;;
+	*) echo "$1 -i $2 -f tx -l $3 -w 0" ;;
+	esac
 }
 rx_cmd() { # tool port
-	if [ "$1" = nmbench ]; then echo "nmbench -i $2 -f rx -q"
-	else echo "pkt-gen -i $2 -f rx -w 0"; fi
+	case $1 in
+	nmbench*) echo "$1 -i $2 -f rx -q" ;;
+	*) echo "$1 -i $2 -f rx -w 0" ;;
+	esac
 }
 # packets LOG VERB: N of the last "VERB N packets ..." line
 packets() {
@@ -78,7 +87,7 @@ run_pair() {
 		status=1
 	fi
 }
-pairs="nmbench:pkt-gen pkt-gen:pkt-gen pkt-gen:nmbench nmbench:nmbench"
+pairs=${SIDE_PAIRS:-"nmbench:pkt-gen pkt-gen:pkt-gen pkt-gen:nmbench nmbench:nmbench"}
 status=0
 for round in $(seq 1 $rounds); do
 	for path in $paths; do
