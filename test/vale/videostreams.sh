@@ -14,19 +14,24 @@
 # the receiver's frames, lost packets, CPU time and the sender type its
 # analysis of the arrival times fits (N: narrow compliance held). The JSON
 # final objects are kept as /out/vtx-*.json and /out/vrx-*.json. Then
-# pkt-gen sends the formats' Ethernet frames (1262 B: 1200 octets of
-# samples per packet) from vale0:a to pkt-gen rx on the same 4096-slot
-# vale0:b for VIDEO_SECS seconds: the packet-rate bound of the path.
+# pkt-gen sends frames of each format's size (1262 B for 1080p: 1200
+# octets of samples a packet; 1433 B for 2160p) from vale0:a to pkt-gen rx
+# on the same 4096-slot vale0:b for VIDEO_SECS seconds: the packet-rate
+# bound of the path.
 # 1080p59.94 4:2:2 10-bit is 259.2 kpps a stream, 2160p59.94 1036.8 kpps.
 #
 # Settings (test/vale/vm/run --env NAME=VALUE): VIDEO_FORMATS ("1080 2160"),
 # VIDEO_STREAMS ("1 2 3 4"), VIDEO_SELFCHECK ("on off"), VIDEO_BURSTS (4:
-# vtx -burst, packets sent together), VIDEO_FRAMES (60), VIDEO_SECS (2).
+# vtx -burst, packets sent together), VIDEO_FRAMES (60), VIDEO_SECS (2),
+# VIDEO_RATE (vtx -R: the schedules stretched to that many packets a
+# second, to measure what vtx and vrx cost per packet when they keep up;
+# no streams figure then), VIDEO_PKTGEN (1: the pkt-gen runs).
 set -u
 formats=${VIDEO_FORMATS:-"1080 2160"}
 streams=${VIDEO_STREAMS:-"1 2 3 4"}
 checks=${VIDEO_SELFCHECK:-"on off"}
 bursts=${VIDEO_BURSTS:-4}
+rate=${VIDEO_RATE:-} # vtx -R: stretch the schedules to this many packets a second (for costs, not streams)
 frames=${VIDEO_FRAMES:-60}
 secs=${VIDEO_SECS:-2}
 out=/out/videostreams.txt
@@ -55,12 +60,12 @@ for f in $formats; do
 				-t $((frames / 10 + 30))s -json -q > /out/vrx-$tag.json 2>&1 &
 			rx=$!
 			sleep 1
-			nmbench -i vale0:a -f vtx -fmt "$(fmtp $f)" -streams $n -frames $frames -tp N -selfcheck=$sc -burst $b \
+			nmbench -i vale0:a -f vtx -fmt "$(fmtp $f)" -streams $n -frames $frames -tp N -selfcheck=$sc -burst $b ${rate:+-R $rate} \
 				-json -q > /out/vtx-$tag.json 2>&1 || status=1
 			wait $rx || status=1
 			tail -n 1 /out/vtx-$tag.json > /tmp/vtx.json
 			tail -n 1 /out/vrx-$tag.json > /tmp/vrx.json
-			line="video format=$f streams=$n selfcheck=$c burst=$b frames_per_stream=$frames"
+			line="video format=$f streams=$n selfcheck=$c burst=$b rate=${rate:-schedule} frames_per_stream=$frames"
 			line="$line tx_packets=$(topfield packets /tmp/vtx.json) tx_seconds=$(topfield seconds /tmp/vtx.json)"
 			line="$line tx_late=$(topfield late /tmp/vtx.json) tx_cpu_ns=$(topfield cpu_ns /tmp/vtx.json) tx_sender=$(topfield sender_type /tmp/vtx.json)"
 			line="$line rx_frames=$(topfield frames /tmp/vrx.json) rx_packets=$(topfield packets /tmp/vrx.json)"
@@ -75,16 +80,23 @@ speed() { # LOG: the last "Speed: X [KMG]pps" in packets per second
 	sed -n 's/^Speed: \([0-9.]*\) \([KMG]*\)pps.*$/\1 \2/p' "$1" | tail -n 1 |
 		awk '{ m = 1; if ($2 == "K") m = 1e3; if ($2 == "M") m = 1e6; if ($2 == "G") m = 1e9; printf "%.0f", $1 * m }'
 }
-echo "== pkt-gen -f tx -l 1262 on vale0:a -> pkt-gen -f rx on vale0:b (4096 slots), ${secs}s"
-timeout -s INT $((secs + 3)) pkt-gen -i vale0:b@conf:slots=4096 -f rx -w 0 > /tmp/pgrx.log 2>&1 &
-rx=$!
-sleep 1
-timeout -s INT $secs pkt-gen -i vale0:a -f tx -l 1262 -w 0 > /tmp/pgtx.log 2>&1
-sleep 1
-kill -INT $rx 2>/dev/null
-wait $rx
-sent=$(sed -n 's/^Sent \([0-9]*\) packets .*$/\1/p' /tmp/pgtx.log | tail -n 1)
-got=$(sed -n 's/^Received \([0-9]*\) packets .*$/\1/p' /tmp/pgrx.log | tail -n 1)
-echo "pktgen size=1262 tx_packets=${sent:-0} tx_pps=$(speed /tmp/pgtx.log) rx_packets=${got:-0}" | tee -a $out
-[ -n "$sent" ] && [ -n "$got" ] || status=1
+[ "${VIDEO_PKTGEN:-1}" = 1 ] || formats=
+for f in $formats; do
+	case $f in
+	1080) len=1262 ;; # 1200 octets of samples a packet
+	2160) len=1433 ;; # 1371 on average (seven packets a line)
+	esac
+	echo "== pkt-gen -f tx -l $len on vale0:a -> pkt-gen -f rx on vale0:b (4096 slots), ${secs}s"
+	timeout -s INT $((secs + 3)) pkt-gen -i vale0:b@conf:slots=4096 -f rx -w 0 > /tmp/pgrx.log 2>&1 &
+	rx=$!
+	sleep 1
+	timeout -s INT $secs pkt-gen -i vale0:a -f tx -l $len -w 0 > /tmp/pgtx.log 2>&1
+	sleep 1
+	kill -INT $rx 2>/dev/null
+	wait $rx
+	sent=$(sed -n 's/^Sent \([0-9]*\) packets .*$/\1/p' /tmp/pgtx.log | tail -n 1)
+	got=$(sed -n 's/^Received \([0-9]*\) packets .*$/\1/p' /tmp/pgrx.log | tail -n 1)
+	echo "pktgen format=$f size=$len tx_packets=${sent:-0} tx_pps=$(speed /tmp/pgtx.log) rx_packets=${got:-0}" | tee -a $out
+	[ -n "$sent" ] && [ -n "$got" ] || status=1
+done
 exit $status
