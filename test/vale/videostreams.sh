@@ -16,8 +16,9 @@
 # final objects are kept as /out/vtx-*.json and /out/vrx-*.json. Then
 # pkt-gen sends frames of each format's size (1262 B for 1080p: 1200
 # octets of samples a packet; 1433 B for 2160p) from vale0:a to pkt-gen rx
-# on the same 4096-slot vale0:b for VIDEO_SECS seconds: the packet-rate
-# bound of the path.
+# on the same 4096-slot vale0:b for VIDEO_SECS seconds, in its default
+# batches of 512 and in batches of each burst size (a paced sender flushes
+# once a burst): the packet-rate bound of the path.
 # 1080p59.94 4:2:2 10-bit is 259.2 kpps a stream, 2160p59.94 1036.8 kpps.
 #
 # Settings (test/vale/vm/run --env NAME=VALUE): VIDEO_FORMATS ("1080 2160"),
@@ -86,17 +87,21 @@ for f in $formats; do
 	1080) len=1262 ;; # 1200 octets of samples a packet
 	2160) len=1433 ;; # 1371 on average (seven packets a line)
 	esac
-	echo "== pkt-gen -f tx -l $len on vale0:a -> pkt-gen -f rx on vale0:b (4096 slots), ${secs}s"
-	timeout -s INT $((secs + 3)) pkt-gen -i vale0:b@conf:slots=4096 -f rx -w 0 > /tmp/pgrx.log 2>&1 &
-	rx=$!
-	sleep 1
-	timeout -s INT $secs pkt-gen -i vale0:a -f tx -l $len -w 0 > /tmp/pgtx.log 2>&1
-	sleep 1
-	kill -INT $rx 2>/dev/null
-	wait $rx
-	sent=$(sed -n 's/^Sent \([0-9]*\) packets .*$/\1/p' /tmp/pgtx.log | tail -n 1)
-	got=$(sed -n 's/^Received \([0-9]*\) packets .*$/\1/p' /tmp/pgrx.log | tail -n 1)
-	echo "pktgen format=$f size=$len tx_packets=${sent:-0} tx_pps=$(speed /tmp/pgtx.log) rx_packets=${got:-0}" | tee -a $out
-	[ -n "$sent" ] && [ -n "$got" ] || status=1
+	# pkt-gen's default batches (512), then batches of vtx's bursts: a
+	# paced sender flushes once a burst.
+	for pb in 512 $bursts; do
+		echo "== pkt-gen -f tx -l $len -b $pb on vale0:a -> pkt-gen -f rx on vale0:b (4096 slots), ${secs}s"
+		timeout -s INT $((secs + 3)) pkt-gen -i vale0:b@conf:slots=4096 -f rx -w 0 > /tmp/pgrx.log 2>&1 &
+		rx=$!
+		sleep 1
+		timeout -s INT $secs pkt-gen -i vale0:a -f tx -l $len -b $pb -w 0 > /tmp/pgtx.log 2>&1
+		sleep 1
+		kill -INT $rx 2>/dev/null
+		wait $rx
+		sent=$(sed -n 's/^Sent \([0-9]*\) packets .*$/\1/p' /tmp/pgtx.log | tail -n 1)
+		got=$(sed -n 's/^Received \([0-9]*\) packets .*$/\1/p' /tmp/pgrx.log | tail -n 1)
+		echo "pktgen format=$f size=$len batch=$pb tx_packets=${sent:-0} tx_pps=$(speed /tmp/pgtx.log) rx_packets=${got:-0}" | tee -a $out
+		[ -n "$sent" ] && [ -n "$got" ] || status=1
+	done
 done
 exit $status
