@@ -150,7 +150,7 @@ func realtimeSVG(raw *run) string {
 		}
 		ss = append(ss, series{d.name, d.color, d.dash, pts})
 	}
-	return plot("nmbench vs pkt-gen, "+path+" (same VM run)", "Mpps", ss, 0)
+	return plot("nmbench vs pkt-gen, "+path+" (same VM run)", "Mpps", ss, 0, 0)
 }
 
 type point struct {
@@ -163,9 +163,9 @@ type series struct {
 	pts               []point
 }
 
-// plot draws ss against frame size, from 0 to a little above the largest
-// value; ref > 0 draws a grey line at that value.
-func plot(title, ylabel string, ss []series, ref float64) string {
+// plot draws ss against frame size, from ymin to a little above the
+// largest value; ref > 0 draws a grey line at that value.
+func plot(title, ylabel string, ss []series, ref, ymin float64) string {
 	const w, h, left, right, top, bottom = 640, 400, 70, 170, 30, 50
 	ymax, xmin, xmax := ref, math.Inf(1), math.Inf(-1)
 	for _, se := range ss {
@@ -174,9 +174,13 @@ func plot(title, ylabel string, ss []series, ref float64) string {
 			xmin, xmax = math.Min(xmin, float64(p.size)), math.Max(xmax, float64(p.size))
 		}
 	}
-	ymax = math.Ceil(ymax*1.1*2) / 2
-	if ymax == 0 {
-		ymax = 1
+	if ymin > 0 {
+		ymax = ymin + math.Ceil((ymax-ymin)*1.1*20)/20
+	} else {
+		ymax = math.Ceil(ymax*1.1*2) / 2
+	}
+	if ymax <= ymin {
+		ymax = ymin + 1
 	}
 	x := func(s int) float64 {
 		if xmax <= xmin {
@@ -184,13 +188,13 @@ func plot(title, ylabel string, ss []series, ref float64) string {
 		}
 		return left + (float64(s)-xmin)/(xmax-xmin)*(w-left-right)
 	}
-	y := func(v float64) float64 { return top + (1-v/ymax)*(h-top-bottom) }
+	y := func(v float64) float64 { return top + (1-(v-ymin)/(ymax-ymin))*(h-top-bottom) }
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", w, h)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", w, h)
 	fmt.Fprintf(&b, `<text x="%d" y="18" font-size="14">%s</text>`+"\n", left, title)
 	for i := 0; i <= 5; i++ {
-		v := ymax * float64(i) / 5
+		v := ymin + (ymax-ymin)*float64(i)/5
 		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#ddd"/>`+"\n", left, w-right, y(v), y(v))
 		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%.2f</text>`+"\n", left-6, y(v)+4, v)
 	}
