@@ -59,6 +59,16 @@ func ratio(a, b float64) string {
 func realtimeMarkdown(raw *run, cmd string) string {
 	m := &run{mode: raw.mode, results: medians(raw.results)}
 	get := func(path string, s int, tx, rx string) result { x, _ := m.find(path, s, tx, rx); return x }
+	// ratioOf is ratio for two pairs' rates, "n/a" when a pair was not run.
+	ratioOf := func(a, b result, rx bool) string {
+		if a.runs == 0 || b.runs == 0 {
+			return "n/a"
+		}
+		if rx {
+			return ratio(a.rxPPS, b.rxPPS)
+		}
+		return ratio(a.txPPS, b.txPPS)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Command: `%s`\n\n", cmd)
 	b.WriteString("Rates are packets per second of the sender's run time, in Mpps, the median over the runs of each\n")
@@ -89,7 +99,7 @@ func realtimeMarkdown(raw *run, cmd string) string {
 		for _, s := range m.sizes(path) {
 			nn, pp := get(path, s, nmbench, nmbench), get(path, s, pktgen, pktgen)
 			np, pn := get(path, s, nmbench, pktgen), get(path, s, pktgen, nmbench)
-			fmt.Fprintf(&b, "| %s | %d B | %s | %s | %s | %s |\n", path, s, ratio(np.txPPS, pp.txPPS), ratio(pn.rxPPS, pp.rxPPS), ratio(nn.txPPS, pp.txPPS), ratio(nn.rxPPS, pp.rxPPS))
+			fmt.Fprintf(&b, "| %s | %d B | %s | %s | %s | %s |\n", path, s, ratioOf(np, pp, false), ratioOf(pn, pp, true), ratioOf(nn, pp, false), ratioOf(nn, pp, true))
 		}
 	}
 	b.WriteString("\nThe same ratios taken round by round (each nmbench run against the pkt-gen run of its round), as\n")
