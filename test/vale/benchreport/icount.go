@@ -27,42 +27,38 @@ func icountMarkdown(runs []*run, cmd string) string {
 		b.WriteString("| path | frame | TX, nmbench / pkt-gen | RX, nmbench / pkt-gen | lost: pkt-gen -> pkt-gen | lost: nmbench's pairs (-> pkt-gen, pkt-gen ->, -> nmbench) |\n|---|---|---|---|---|---|\n")
 	}
 	r0 := runs[0]
-	for _, path := range r0.paths() {
-		if path == "udp" {
-			continue
-		}
-		for _, s := range r0.sizes(path) {
-			var ratios []string
-			for _, c := range cells {
-				var vs []string
-				for _, r := range runs {
-					if v, ok := r.ratio(c, path, s); ok {
-						vs = append(vs, fmt.Sprintf("%.3f", v))
-					} else {
-						vs = append(vs, "n/a")
-					}
+	for _, w := range r0.netmapRows() {
+		path, s := w.path, w.size
+		var ratios []string
+		for _, c := range cells {
+			var vs []string
+			for _, r := range runs {
+				if v, ok := r.ratio(c, path, s); ok {
+					vs = append(vs, fmt.Sprintf("%.3f", v))
+				} else {
+					vs = append(vs, "n/a")
 				}
-				ratios = append(ratios, strings.Join(vs, " / "))
 			}
-			lost := func(tx, rx string) string {
-				var vs []string
-				for _, r := range runs {
-					x, ok := r.find(path, s, tx, rx)
-					if !ok {
-						vs = append(vs, "n/a")
-						continue
-					}
-					vs = append(vs, lossText(x))
-				}
-				return strings.Join(vs, " / ")
-			}
-			nmLost := lost(nmbench, pktgen) + ", " + lost(pktgen, nmbench) + ", " + lost(nmbench, nmbench)
-			fmt.Fprintf(&b, "| %s | %d B | %s | %s | %s | %s |", path, s, ratios[0], ratios[1], lost(pktgen, pktgen), nmLost)
-			if two {
-				fmt.Fprintf(&b, " %s |", pct(rowDiff(runs[0], runs[1], path, s)))
-			}
-			b.WriteString("\n")
+			ratios = append(ratios, strings.Join(vs, " / "))
 		}
+		lost := func(tx, rx string) string {
+			var vs []string
+			for _, r := range runs {
+				x, ok := r.find(path, s, tx, rx)
+				if !ok {
+					vs = append(vs, "n/a")
+					continue
+				}
+				vs = append(vs, lossText(x))
+			}
+			return strings.Join(vs, " / ")
+		}
+		nmLost := lost(nmbench, pktgen) + ", " + lost(pktgen, nmbench) + ", " + lost(nmbench, nmbench)
+		fmt.Fprintf(&b, "| %s | %d B | %s | %s | %s | %s |", path, s, ratios[0], ratios[1], lost(pktgen, pktgen), nmLost)
+		if two {
+			fmt.Fprintf(&b, " %s |", pct(rowDiff(runs[0], runs[1], path, s)))
+		}
+		b.WriteString("\n")
 	}
 	if two {
 		b.WriteString("\nWhere two figures are given, they are run 1 / run 2.\n")

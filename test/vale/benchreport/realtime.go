@@ -76,15 +76,10 @@ func realtimeMarkdown(raw *run, cmd string) string {
 	b.WriteString("every pair); both tools print their own summaries, parsed by the script. VALE drops what a full\n")
 	b.WriteString("receiver ring cannot take, so a receiver rate is also bounded by the receiver.\n\n")
 	b.WriteString("| path | frame | sender -> receiver | runs | tx Mpps | rx Mpps | rx/tx |\n|---|---|---|---|---|---|---|\n")
-	for _, path := range m.paths() {
-		if path == "udp" {
-			continue
-		}
-		for _, s := range m.sizes(path) {
-			for _, r := range m.results {
-				if r.path == path && r.size == s {
-					fmt.Fprintf(&b, "| %s | %d B | %s -> %s | %d | %s | %s | %s |\n", path, s, r.tx, r.rx, r.runs, mpps(r.txPPS), mpps(r.rxPPS), ratio(r.rxPPS, r.txPPS))
-				}
+	for _, w := range m.netmapRows() {
+		for _, r := range m.results {
+			if r.path == w.path && r.size == w.size {
+				fmt.Fprintf(&b, "| %s | %d B | %s -> %s | %d | %s | %s | %s |\n", w.path, w.size, r.tx, r.rx, r.runs, mpps(r.txPPS), mpps(r.rxPPS), ratio(r.rxPPS, r.txPPS))
 			}
 		}
 	}
@@ -92,27 +87,18 @@ func realtimeMarkdown(raw *run, cmd string) string {
 	b.WriteString("receiving (nmbench->pkt-gen vs pkt-gen->pkt-gen), RX with pkt-gen sending (pkt-gen->nmbench vs\n")
 	b.WriteString("pkt-gen->pkt-gen); the last two columns pit each tool against itself.\n\n")
 	b.WriteString("| path | frame | TX, same receiver | RX, same sender | TX, self-fed | RX, self-fed |\n|---|---|---|---|---|---|\n")
-	for _, path := range m.paths() {
-		if path == "udp" {
-			continue
-		}
-		for _, s := range m.sizes(path) {
-			nn, pp := get(path, s, nmbench, nmbench), get(path, s, pktgen, pktgen)
-			np, pn := get(path, s, nmbench, pktgen), get(path, s, pktgen, nmbench)
-			fmt.Fprintf(&b, "| %s | %d B | %s | %s | %s | %s |\n", path, s, ratioOf(np, pp, false), ratioOf(pn, pp, true), ratioOf(nn, pp, false), ratioOf(nn, pp, true))
-		}
+	for _, w := range m.netmapRows() {
+		path, s := w.path, w.size
+		nn, pp := get(path, s, nmbench, nmbench), get(path, s, pktgen, pktgen)
+		np, pn := get(path, s, nmbench, pktgen), get(path, s, pktgen, nmbench)
+		fmt.Fprintf(&b, "| %s | %d B | %s | %s | %s | %s |\n", path, s, ratioOf(np, pp, false), ratioOf(pn, pp, true), ratioOf(nn, pp, false), ratioOf(nn, pp, true))
 	}
 	b.WriteString("\nThe same ratios taken round by round (each nmbench run against the pkt-gen run of its round), as\n")
 	b.WriteString("median (lowest to highest): how far one run of the table can be trusted on this host.\n\n")
 	b.WriteString("| path | frame | TX, same receiver | RX, same sender |\n|---|---|---|---|\n")
 	pp, np, pn := [2]string{pktgen, pktgen}, [2]string{nmbench, pktgen}, [2]string{pktgen, nmbench}
-	for _, path := range m.paths() {
-		if path == "udp" {
-			continue
-		}
-		for _, s := range m.sizes(path) {
-			fmt.Fprintf(&b, "| %s | %d B | %s | %s |\n", path, s, spread(perRound(raw.results, path, s, np, pp, false)), spread(perRound(raw.results, path, s, pn, pp, true)))
-		}
+	for _, w := range m.netmapRows() {
+		fmt.Fprintf(&b, "| %s | %d B | %s | %s |\n", w.path, w.size, spread(perRound(raw.results, w.path, w.size, np, pp, false)), spread(perRound(raw.results, w.path, w.size, pn, pp, true)))
 	}
 	if slices.Contains(m.paths(), "udp") {
 		b.WriteString("\nnmbench's netmap backend (VALE) against its udp: backend (kernel sockets, sendmmsg/recvmmsg, loopback in the same VM):\n\n")

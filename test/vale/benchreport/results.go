@@ -143,6 +143,27 @@ func (r *run) paths() []string {
 	return ps
 }
 
+// row is one path and frame size of a table.
+type row struct {
+	path string
+	size int
+}
+
+// netmapRows returns the netmap paths' rows (all but the udp: baseline),
+// path by path in order of appearance, sizes smallest first.
+func (r *run) netmapRows() []row {
+	var rows []row
+	for _, path := range r.paths() {
+		if path == "udp" {
+			continue
+		}
+		for _, s := range r.sizes(path) {
+			rows = append(rows, row{path, s})
+		}
+	}
+	return rows
+}
+
 // sizes returns the frame sizes measured on path, smallest first.
 func (r *run) sizes(path string) []int {
 	var ss []int
@@ -205,29 +226,25 @@ func (r *run) ratio(c cell, path string, size int) (float64, bool) {
 // same path at the same size, lost none.
 func (r *run) violations(min float64) []string {
 	var out []string
-	for _, path := range r.paths() {
-		if path == "udp" {
+	for _, w := range r.netmapRows() {
+		path, s := w.path, w.size
+		for _, c := range cells {
+			v, ok := r.ratio(c, path, s)
+			switch {
+			case !ok:
+				out = append(out, fmt.Sprintf("%s %d B %s: a pair is missing", path, s, c.name))
+			case v < min:
+				out = append(out, fmt.Sprintf("%s %d B %s: nmbench at %.3fx pkt-gen, below %.2f", path, s, c.name, v, min))
+			}
+		}
+		pg, ok := r.find(path, s, pktgen, pktgen)
+		if !ok || pg.lost() > 0 {
 			continue
 		}
-		for _, s := range r.sizes(path) {
-			for _, c := range cells {
-				v, ok := r.ratio(c, path, s)
-				switch {
-				case !ok:
-					out = append(out, fmt.Sprintf("%s %d B %s: a pair is missing", path, s, c.name))
-				case v < min:
-					out = append(out, fmt.Sprintf("%s %d B %s: nmbench at %.3fx pkt-gen, below %.2f", path, s, c.name, v, min))
-				}
-			}
-			pg, ok := r.find(path, s, pktgen, pktgen)
-			if !ok || pg.lost() > 0 {
-				continue
-			}
-			for _, p := range [][2]string{{nmbench, pktgen}, {pktgen, nmbench}, {nmbench, nmbench}} {
-				if x, ok := r.find(path, s, p[0], p[1]); ok && x.lost() > 0 {
-					out = append(out, fmt.Sprintf("%s %d B %s -> %s lost %.0f of %.0f packets; pkt-gen -> pkt-gen lost none",
-						path, s, p[0], p[1], x.lost(), x.txPackets))
-				}
+		for _, p := range [][2]string{{nmbench, pktgen}, {pktgen, nmbench}, {nmbench, nmbench}} {
+			if x, ok := r.find(path, s, p[0], p[1]); ok && x.lost() > 0 {
+				out = append(out, fmt.Sprintf("%s %d B %s -> %s lost %.0f of %.0f packets; pkt-gen -> pkt-gen lost none",
+					path, s, p[0], p[1], x.lost(), x.txPackets))
 			}
 		}
 	}
