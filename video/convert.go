@@ -295,6 +295,8 @@ func newConvPlan(f *Format, p PixelFormat) (c convPlan) {
 // 8-bit to gbrp or yuv444p, and the packed formats that are the pgroup
 // layout (uyvy422, rgb24, bgr24, rgba, bgra, gray) convert a whole frame at
 // a time, 8 octets or more at a step; the others convert pgroup by pgroup.
+// On amd64 the 8-bit shuffles use SSE2, and SSSE3 where the CPU has it; the
+// build tag purego keeps to Go.
 func Unpack(dst []byte, p PixelFormat, src []byte, f *Format) error {
 	if err := checkConvert(f, p); err != nil {
 		return err

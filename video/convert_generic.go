@@ -1,6 +1,8 @@
+//go:build !amd64 || purego
+
 package video
 
-// The 8-bit kernels Unpack and Pack use.
+// The kernels are the pure-Go ones where no vector version is built.
 
 func unpackUYVY(y, u, v, src []byte) { unpackUYVYGo(y, u, v, src) }
 
