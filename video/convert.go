@@ -471,10 +471,10 @@ func packGeneric(dst []byte, f *Format, src []byte, p PixelFormat) {
 // holds the samples at position g (or 2g and 2g+1) of every plane, so rows
 // need no bookkeeping. Each kernel converts a block of 48 to 80 octets in a
 // function over array pointers (constant offsets: no bounds checks, and so
-// few live values that the compiler keeps them all in registers), reading
-// and writing 8 octets at a time with encoding/binary; a loop of single
-// pgroups does the rest of the frame. go build -gcflags=-d=ssa/check_bce
-// finds no bounds check in the block functions.
+// few live values that the compiler keeps them all in registers), most of
+// them reading and writing 8 octets at a time with encoding/binary; a loop
+// of single pgroups does the rest of the frame. go build
+// -gcflags=-d=ssa/check_bce finds no bounds check in the block functions.
 
 // unpack422p10 converts 4:2:2 10-bit pgroups (Cb Y0 Cr Y1, 5 octets, most
 // significant bit first; RFC 4175 section 4.3) to yuv422p10le: two Y words,
@@ -742,21 +742,10 @@ func interleave3Go(dst, s0, s1, s2 []byte) {
 	}
 }
 
+// merge16x3 merges 16 pixels octet by octet: on amd64 that takes fewer
+// instructions than spreading octets in words with shifts and masks.
 func merge16x3(d *[48]byte, s0, s1, s2 *[16]byte) {
-	for k := range 2 {
-		x := binary.LittleEndian.Uint64(s0[8*k:])
-		y := binary.LittleEndian.Uint64(s1[8*k:])
-		z := binary.LittleEndian.Uint64(s2[8*k:])
-		binary.LittleEndian.PutUint64(d[24*k:], spread3(x, 0)|spread3(y, 1)|spread3(z&0xffff, 2))
-		binary.LittleEndian.PutUint64(d[24*k+8:], spread3(z>>16, 0)|spread3(x>>24, 1)|spread3(y>>24, 2))
-		binary.LittleEndian.PutUint64(d[24*k+16:], spread3(y>>40, 0)|spread3(z>>40, 1)|spread3(x>>48, 2))
+	for i := range 16 {
+		d[3*i], d[3*i+1], d[3*i+2] = s0[i], s1[i], s2[i]
 	}
-}
-
-// spread3 returns octets 0, 1 and 2 of x at octets sh, sh+3 and sh+6
-// (those past octet 7 are dropped). It ORs shifted copies, so nothing
-// carries.
-func spread3(x uint64, sh uint) uint64 {
-	x &= 0xffffff
-	return ((x | x<<16 | x<<32) & 0x00ff0000ff0000ff) << (8 * sh)
 }
