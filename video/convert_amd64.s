@@ -150,6 +150,30 @@ DATA merge3<>+0x80(SB)/8, $0x800c80800b80800a
 DATA merge3<>+0x88(SB)/8, $0x0f80800e80800d80
 GLOBL merge3<>(SB), RODATA|NOPTR, $144
 
+// SHUF3 sets X3 to the OR of X0, X1 and X2 shuffled by masks ma, mb, mc
+// (X4 is scratch).
+#define SHUF3(ma, mb, mc) \
+	MOVO   X0, X3 \
+	PSHUFB ma, X3 \
+	MOVO   X1, X4 \
+	PSHUFB mb, X4 \
+	POR    X4, X3 \
+	MOVO   X2, X4 \
+	PSHUFB mc, X4 \
+	POR    X4, X3
+
+// MASKS9 loads the nine masks of a table into X6..X14.
+#define MASKS9(tab) \
+	MOVOU tab<>+0x00(SB), X6 \
+	MOVOU tab<>+0x10(SB), X7 \
+	MOVOU tab<>+0x20(SB), X8 \
+	MOVOU tab<>+0x30(SB), X9 \
+	MOVOU tab<>+0x40(SB), X10 \
+	MOVOU tab<>+0x50(SB), X11 \
+	MOVOU tab<>+0x60(SB), X12 \
+	MOVOU tab<>+0x70(SB), X13 \
+	MOVOU tab<>+0x80(SB), X14
+
 // func split3SSSE3(d0, d1, d2, src []byte)
 // len(src) is a multiple of 48; d0, d1 and d2 hold len(src)/3 octets each.
 // Each 48-octet block (16 runs of three) becomes 16 octets of each plane.
@@ -165,54 +189,24 @@ TEXT ·split3SSSE3(SB), NOSPLIT, $0-96
 	MOVQ AX, CX
 	TESTQ CX, CX
 	JZ    sdone
-	MOVOU split3<>+0x00(SB), X6
-	MOVOU split3<>+0x10(SB), X7
-	MOVOU split3<>+0x20(SB), X8
-	MOVOU split3<>+0x30(SB), X9
-	MOVOU split3<>+0x40(SB), X10
-	MOVOU split3<>+0x50(SB), X11
-	MOVOU split3<>+0x60(SB), X12
-	MOVOU split3<>+0x70(SB), X13
-	MOVOU split3<>+0x80(SB), X14
+	MASKS9(split3)
 
 sloop:
 	MOVOU (SI), X0
 	MOVOU 16(SI), X1
 	MOVOU 32(SI), X2
-
-	MOVO   X0, X3
-	PSHUFB X6, X3
-	MOVO   X1, X4
-	PSHUFB X7, X4
-	POR    X4, X3
-	MOVO   X2, X4
-	PSHUFB X8, X4
-	POR    X4, X3
-	MOVOU  X3, (DI)
-
-	MOVO   X0, X3
-	PSHUFB X9, X3
-	MOVO   X1, X4
-	PSHUFB X10, X4
-	POR    X4, X3
-	MOVO   X2, X4
-	PSHUFB X11, X4
-	POR    X4, X3
-	MOVOU  X3, (R8)
-
-	PSHUFB X12, X0
-	PSHUFB X13, X1
-	POR    X1, X0
-	PSHUFB X14, X2
-	POR    X2, X0
-	MOVOU  X0, (R9)
-
-	ADDQ $48, SI
-	ADDQ $16, DI
-	ADDQ $16, R8
-	ADDQ $16, R9
-	DECQ CX
-	JNZ  sloop
+	SHUF3(X6, X7, X8)
+	MOVOU X3, (DI)
+	SHUF3(X9, X10, X11)
+	MOVOU X3, (R8)
+	SHUF3(X12, X13, X14)
+	MOVOU X3, (R9)
+	ADDQ  $48, SI
+	ADDQ  $16, DI
+	ADDQ  $16, R8
+	ADDQ  $16, R9
+	DECQ  CX
+	JNZ   sloop
 
 sdone:
 	RET
@@ -231,54 +225,24 @@ TEXT ·merge3SSSE3(SB), NOSPLIT, $0-96
 	MOVQ AX, CX
 	TESTQ CX, CX
 	JZ    mdone
-	MOVOU merge3<>+0x00(SB), X6
-	MOVOU merge3<>+0x10(SB), X7
-	MOVOU merge3<>+0x20(SB), X8
-	MOVOU merge3<>+0x30(SB), X9
-	MOVOU merge3<>+0x40(SB), X10
-	MOVOU merge3<>+0x50(SB), X11
-	MOVOU merge3<>+0x60(SB), X12
-	MOVOU merge3<>+0x70(SB), X13
-	MOVOU merge3<>+0x80(SB), X14
+	MASKS9(merge3)
 
 mloop:
 	MOVOU (SI), X0
 	MOVOU (R8), X1
 	MOVOU (R9), X2
-
-	MOVO   X0, X3
-	PSHUFB X6, X3
-	MOVO   X1, X4
-	PSHUFB X7, X4
-	POR    X4, X3
-	MOVO   X2, X4
-	PSHUFB X8, X4
-	POR    X4, X3
-	MOVOU  X3, (DI)
-
-	MOVO   X0, X3
-	PSHUFB X9, X3
-	MOVO   X1, X4
-	PSHUFB X10, X4
-	POR    X4, X3
-	MOVO   X2, X4
-	PSHUFB X11, X4
-	POR    X4, X3
-	MOVOU  X3, 16(DI)
-
-	PSHUFB X12, X0
-	PSHUFB X13, X1
-	POR    X1, X0
-	PSHUFB X14, X2
-	POR    X2, X0
-	MOVOU  X0, 32(DI)
-
-	ADDQ $48, DI
-	ADDQ $16, SI
-	ADDQ $16, R8
-	ADDQ $16, R9
-	DECQ CX
-	JNZ  mloop
+	SHUF3(X6, X7, X8)
+	MOVOU X3, (DI)
+	SHUF3(X9, X10, X11)
+	MOVOU X3, 16(DI)
+	SHUF3(X12, X13, X14)
+	MOVOU X3, 32(DI)
+	ADDQ  $48, DI
+	ADDQ  $16, SI
+	ADDQ  $16, R8
+	ADDQ  $16, R9
+	DECQ  CX
+	JNZ   mloop
 
 mdone:
 	RET
