@@ -246,3 +246,69 @@ mloop:
 
 mdone:
 	RET
+
+// func unpackUYVYAVX2(y, u, v, src []byte)
+// len(src) is a multiple of 128; y, u and v hold len(src)/2, /4, /4 octets.
+// unpackUYVYSSE2 on 32-octet vectors. VPACKUSWB packs each 16-octet half
+// of its operands apart, so each pack is followed by VPERMQ $0xD8 (64-bit
+// quarters 0, 2, 1, 3) to put the halves back in order.
+TEXT ·unpackUYVYAVX2(SB), NOSPLIT, $0-96
+	MOVQ y_base+0(FP), DI
+	MOVQ u_base+24(FP), R8
+	MOVQ v_base+48(FP), R9
+	MOVQ src_base+72(FP), SI
+	MOVQ src_len+80(FP), CX
+	SHRQ $7, CX
+	JZ   adone
+	VPCMPEQW Y8, Y8, Y8
+	VPSRLW   $8, Y8, Y8 // 0x00ff in every word
+
+aloop:
+	VMOVDQU (SI), Y0
+	VMOVDQU 32(SI), Y1
+	VMOVDQU 64(SI), Y2
+	VMOVDQU 96(SI), Y3
+
+	// Y: the high octet of every word.
+	VPSRLW    $8, Y0, Y4
+	VPSRLW    $8, Y1, Y5
+	VPACKUSWB Y5, Y4, Y4
+	VPERMQ    $0xd8, Y4, Y4
+	VPSRLW    $8, Y2, Y5
+	VPSRLW    $8, Y3, Y6
+	VPACKUSWB Y6, Y5, Y5
+	VPERMQ    $0xd8, Y5, Y5
+	VMOVDQU   Y4, (DI)
+	VMOVDQU   Y5, 32(DI)
+
+	// Cb Cr: the low octets (the 16 pairs of Y0 and Y1, then of Y2 and
+	// Y3), then split again.
+	VPAND     Y8, Y0, Y0
+	VPAND     Y8, Y1, Y1
+	VPACKUSWB Y1, Y0, Y0
+	VPERMQ    $0xd8, Y0, Y0
+	VPAND     Y8, Y2, Y2
+	VPAND     Y8, Y3, Y3
+	VPACKUSWB Y3, Y2, Y2
+	VPERMQ    $0xd8, Y2, Y2
+	VPAND     Y8, Y0, Y1
+	VPAND     Y8, Y2, Y3
+	VPACKUSWB Y3, Y1, Y1
+	VPERMQ    $0xd8, Y1, Y1 // Cb0..Cb31
+	VPSRLW    $8, Y0, Y0
+	VPSRLW    $8, Y2, Y2
+	VPACKUSWB Y2, Y0, Y0
+	VPERMQ    $0xd8, Y0, Y0 // Cr0..Cr31
+	VMOVDQU   Y1, (R8)
+	VMOVDQU   Y0, (R9)
+
+	ADDQ $128, SI
+	ADDQ $64, DI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	DECQ CX
+	JNZ  aloop
+
+adone:
+	VZEROUPPER
+	RET
