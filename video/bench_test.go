@@ -2,7 +2,11 @@ package video
 
 import (
 	"encoding/binary"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 )
 
 // The benchmarks move one 1080p59.94 4:2:2 10-bit frame (5,184,000 octets)
@@ -150,47 +154,101 @@ func BenchmarkDepacketize(b *testing.B) {
 	}
 }
 
-// BenchmarkConvert converts one 1080p 4:2:2 10-bit frame between pgroups
-// and yuv422p10le; "copy" copies the 5,184,000 pgroup octets.
+// convBenches are the conversions BenchmarkConvert times: each 1080p
+// frame and pixel format FFmpeg converts too (test/convbench/run measures
+// both side by side), with the names of the frame files the script makes
+// with FFmpeg.
+var convBenches = []struct {
+	name                   string
+	f                      Format
+	p                      PixelFormat
+	pgroupFile, planarFile string
+}{
+	{"yuv422p10le", bench1080p, YUV422P10LE, "f.pgroup10", "f.yuv422p10le"},
+	{"yuv422p", Format{Sampling: YCbCr422, Depth: Depth8, Width: 1920, Height: 1080, Scan: Progressive}, YUV422P, "f.uyvy422", "f.yuv422p"},
+	{"gbrp", Format{Sampling: RGB, Depth: Depth8, Width: 1920, Height: 1080, Scan: Progressive}, GBRP, "f.rgb24", "f.gbrp"},
+}
+
+// BenchmarkConvert converts one 1080p frame between pgroups and a planar
+// pixel format per op: "unpack" from pgroups, "pack" to them, and "copy"
+// copies the pgroup frame's octets between two buffers (MB/s count pgroup
+// octets in every row). Besides ns/op (the mean), it reports the median
+// of the ops' times as med-µs/frame, the figure test/convbench/run sets
+// beside FFmpeg's per-frame medians.
+//
+// With NMTEST_CONVBENCH_FRAMES set to a directory of FFmpeg's frames (the
+// script makes them), it converts those and first checks that the results
+// are FFmpeg's, octet for octet; otherwise random frames.
 func BenchmarkConvert(b *testing.B) {
-	f := bench1080p
-	src := randomFrame(&f, 1)
-	n, err := PlanarSize(&f, YUV422P10LE)
-	if err != nil {
-		b.Fatal(err)
+	dir := os.Getenv("NMTEST_CONVBENCH_FRAMES")
+	for _, c := range convBenches {
+		f := c.f
+		src := randomFrame(&f, 1)
+		n, err := PlanarSize(&f, c.p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		planar := make([]byte, n)
+		if err := Unpack(planar, c.p, src, &f); err != nil {
+			b.Fatal(err)
+		}
+		dst := make([]byte, len(src))
+		if dir != "" {
+			src = readFile(b, filepath.Join(dir, c.pgroupFile))
+			want := readFile(b, filepath.Join(dir, c.planarFile))
+			if err := Unpack(planar, c.p, src, &f); err != nil {
+				b.Fatal(err)
+			}
+			if len(src) != f.FrameSize() || string(planar) != string(want) {
+				b.Fatalf("%s: %d octets; Unpack differs from FFmpeg's frame at %d", c.name, len(src), firstDiff(planar, want))
+			}
+			if err := Pack(dst, &f, want, c.p); err != nil {
+				b.Fatal(err)
+			}
+			if string(dst) != string(src) {
+				b.Fatalf("%s: Pack differs from FFmpeg's frame at %d", c.name, firstDiff(dst, src))
+			}
+		}
+		b.Run(c.name+"/copy", func(b *testing.B) {
+			timeFrames(b, len(src), func() { copy(dst, src) })
+		})
+		b.Run(c.name+"/unpack", func(b *testing.B) {
+			timeFrames(b, len(src), func() {
+				if err := Unpack(planar, c.p, src, &f); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+		b.Run(c.name+"/pack", func(b *testing.B) {
+			timeFrames(b, len(src), func() {
+				if err := Pack(dst, &f, planar, c.p); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+		if c.p == YUV422P10LE {
+			b.Run(c.name+"/unpack-generic", func(b *testing.B) {
+				timeFrames(b, len(src), func() { unpackGeneric(planar, c.p, src, &f) })
+			})
+		}
 	}
-	planar := make([]byte, n)
-	dst := make([]byte, len(src))
-	b.Run("copy", func(b *testing.B) {
-		b.SetBytes(int64(len(src)))
-		b.ReportAllocs()
-		for b.Loop() {
-			copy(dst, src)
+}
+
+// timeFrames runs op once per benchmark iteration and reports, besides
+// the mean, the median and the shortest time of one op (of the first 1<<16
+// ops).
+func timeFrames(b *testing.B, bytes int, op func()) {
+	b.SetBytes(int64(bytes))
+	b.ReportAllocs()
+	ts := make([]time.Duration, 0, 1<<16)
+	for b.Loop() {
+		t0 := time.Now()
+		op()
+		if len(ts) < cap(ts) {
+			ts = append(ts, time.Since(t0))
 		}
-	})
-	b.Run("unpack-yuv422p10le", func(b *testing.B) {
-		b.SetBytes(int64(len(src)))
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := Unpack(planar, YUV422P10LE, src, &f); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("pack-yuv422p10le", func(b *testing.B) {
-		b.SetBytes(int64(len(src)))
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := Pack(dst, &f, planar, YUV422P10LE); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("unpack-generic-yuv422p10le", func(b *testing.B) {
-		b.SetBytes(int64(len(src)))
-		b.ReportAllocs()
-		for b.Loop() {
-			unpackGeneric(planar, YUV422P10LE, src, &f)
-		}
-	})
+	}
+	slices.Sort(ts)
+	b.ReportMetric(float64(ts[len(ts)/2])/1e3, "med-µs/frame")
+	b.ReportMetric(float64(ts[0])/1e3, "min-µs/frame")
 }

@@ -290,6 +290,13 @@ func newConvPlan(f *Format, p PixelFormat) (c convPlan) {
 // Unpack converts a frame in pgroup wire layout (src, [Format.FrameSize]
 // octets) to FFmpeg pixel format p in dst ([PlanarSize] octets). It does not
 // allocate.
+//
+// 4:2:2 10-bit to yuv422p10le, 4:2:2 8-bit to yuv422p, RGB, BGR and 4:4:4
+// 8-bit to gbrp or yuv444p, and the packed formats that are the pgroup
+// layout (uyvy422, rgb24, bgr24, rgba, bgra, gray) convert a whole frame at
+// a time, 8 octets or more at a step; the others convert pgroup by pgroup.
+// On amd64 the 8-bit shuffles use SSE2, and SSSE3 where the CPU has it; the
+// build tag purego keeps to Go.
 func Unpack(dst []byte, p PixelFormat, src []byte, f *Format) error {
 	if err := checkConvert(f, p); err != nil {
 		return err
@@ -298,12 +305,69 @@ func Unpack(dst []byte, p PixelFormat, src []byte, f *Format) error {
 	if len(src) < f.FrameSize() || len(dst) < need {
 		return fmt.Errorf("video: unpack %v: %d octets to %d, want %d to %d", p, len(src), len(dst), f.FrameSize(), need)
 	}
-	if p == YUV422P10LE && f.Sampling.unit() == &unit422 {
-		unpack422p10(dst, src, f)
-		return nil
+	src, dst = src[:f.FrameSize()], dst[:need]
+	c := newConvPlan(f, p)
+	switch k, perm := c.fast(f, p); k {
+	case fastCopy:
+		copy(dst, src)
+	case fast422p8:
+		n := len(src) / 4
+		unpackUYVY(dst[:2*n], dst[2*n:3*n], dst[3*n:], src)
+	case fast422p10:
+		unpack422p10(dst, src)
+	case fast3x8:
+		n := len(src) / 3
+		deinterleave3(dst[perm[0]*n:][:n], dst[perm[1]*n:][:n], dst[perm[2]*n:][:n], src)
+	default:
+		unpackGeneric(dst, p, src, f)
 	}
-	unpackGeneric(dst, p, src, f)
 	return nil
+}
+
+// Fast paths: frames whose pgroups map to the pixel format's samples the
+// same way at every position, so that the whole frame converts as one run.
+const (
+	fastNone   = iota
+	fastCopy   // the pixel format is the pgroup layout (uyvy422, rgb24, gray, ...)
+	fast422p8  // 4:2:2 8-bit, Cb Y0 Cr Y1, to yuv422p
+	fast422p10 // 4:2:2 10-bit to yuv422p10le
+	fast3x8    // one pixel of three 8-bit samples to three full planes (gbrp, yuv444p)
+)
+
+// fast returns the fast path of a conversion and, for fast3x8, the plane
+// of each of the three samples.
+func (c *convPlan) fast(f *Format, p PixelFormat) (kind int, perm [3]int) {
+	pg := f.Pgroup()
+	if pg.Height != 1 {
+		return fastNone, perm
+	}
+	switch {
+	case p == YUV422P10LE && f.Depth == Depth10 && f.Sampling.unit() == &unit422:
+		return fast422p10, perm
+	case p == YUV422P && f.Depth == Depth8 && f.Sampling.unit() == &unit422:
+		return fast422p8, perm
+	case c.bits != 8:
+		return fastNone, perm
+	}
+	same := true // one plane, sample k at octet k of the pgroup
+	for k := range c.n {
+		same = same && c.plane[k] == 0 && c.rel[k] == k && c.adv[k] == pg.Size
+	}
+	if same && c.n == pg.Size {
+		return fastCopy, perm
+	}
+	if c.n != 3 || pg.Size != 3 || pg.Width != 1 {
+		return fastNone, perm
+	}
+	var used [4]bool
+	for k := range 3 {
+		pl := c.plane[k]
+		if c.rel[k] != 0 || c.adv[k] != 1 || used[pl] {
+			return fastNone, perm
+		}
+		used[pl], perm[k] = true, pl
+	}
+	return fast3x8, perm
 }
 
 // unpackGeneric unpacks any valid pair, pgroup by pgroup.
@@ -352,11 +416,22 @@ func Pack(dst []byte, f *Format, src []byte, p PixelFormat) error {
 	if len(src) < need || len(dst) < f.FrameSize() {
 		return fmt.Errorf("video: pack %v: %d octets to %d, want %d to %d", p, len(src), len(dst), need, f.FrameSize())
 	}
-	if p == YUV422P10LE && f.Sampling.unit() == &unit422 {
-		pack422p10(dst, src, f)
-		return nil
+	src, dst = src[:need], dst[:f.FrameSize()]
+	c := newConvPlan(f, p)
+	switch k, perm := c.fast(f, p); k {
+	case fastCopy:
+		copy(dst, src)
+	case fast422p8:
+		n := len(dst) / 4
+		packUYVY(dst, src[:2*n], src[2*n:3*n], src[3*n:])
+	case fast422p10:
+		pack422p10(dst, src)
+	case fast3x8:
+		n := len(dst) / 3
+		interleave3(dst, src[perm[0]*n:][:n], src[perm[1]*n:][:n], src[perm[2]*n:][:n])
+	default:
+		packGeneric(dst, f, src, p)
 	}
-	packGeneric(dst, f, src, p)
 	return nil
 }
 
@@ -392,40 +467,285 @@ func packGeneric(dst []byte, f *Format, src []byte, p PixelFormat) {
 	}
 }
 
-// unpack422p10 is Unpack's fast path for 4:2:2 10-bit to yuv422p10le: one
-// 5-octet pgroup (Cb Y0 Cr Y1, 10 bits each, most significant bit first,
-// as RFC 4175 packs 4:2:2 10-bit) to two Y words and
-// one Cb and one Cr word.
-func unpack422p10(dst, src []byte, f *Format) {
-	w, h := f.Width, f.Height
-	ys, us, vs := dst[:w*h*2], dst[w*h*2:w*h*3], dst[w*h*3:w*h*4]
-	groups := w * h / 2
-	src = src[:groups*5]
-	for g := range groups {
-		s := src[g*5 : g*5+5 : g*5+5]
-		v := uint64(s[0])<<32 | uint64(binary.BigEndian.Uint32(s[1:]))
-		y := ys[g*4 : g*4+4 : g*4+4]
-		binary.LittleEndian.PutUint16(us[g*2:], uint16(v>>30&0x3ff))
-		binary.LittleEndian.PutUint16(y, uint16(v>>20&0x3ff))
-		binary.LittleEndian.PutUint16(vs[g*2:], uint16(v>>10&0x3ff))
-		binary.LittleEndian.PutUint16(y[2:], uint16(v&0x3ff))
+// The fast paths work on whole frames: for them, pgroup g of the frame
+// holds the samples at position g (or 2g and 2g+1) of every plane, so rows
+// need no bookkeeping. Each kernel converts a block of 48 to 80 octets in a
+// function over array pointers (constant offsets: no bounds checks, and so
+// few live values that the compiler keeps them all in registers), most of
+// them reading and writing 8 octets at a time with encoding/binary; a loop
+// of single pgroups does the rest of the frame. go build
+// -gcflags=-d=ssa/check_bce finds no bounds check in the block functions.
+
+// unpack422p10 converts 4:2:2 10-bit pgroups (Cb Y0 Cr Y1, 5 octets, most
+// significant bit first; RFC 4175 section 4.3) to yuv422p10le: two Y words,
+// one Cb and one Cr word each. len(dst) is 8/5 of len(src).
+func unpack422p10(dst, src []byte) {
+	n := len(src) / 5
+	ys, us, vs := dst[:4*n], dst[4*n:6*n], dst[6*n:8*n]
+	blocks := n / 16
+	for i := range blocks {
+		unpack16x10((*[64]byte)(ys[64*i:64*i+64]), (*[32]byte)(us[32*i:32*i+32]), (*[32]byte)(vs[32*i:32*i+32]), (*[80]byte)(src[80*i:80*i+80]))
+	}
+	for g := 16 * blocks; g < n; g++ {
+		p := uint64(src[5*g])<<32 | uint64(binary.BigEndian.Uint32(src[5*g+1:]))
+		binary.LittleEndian.PutUint16(us[2*g:], uint16(p>>30&0x3ff))
+		binary.LittleEndian.PutUint16(ys[4*g:], uint16(p>>20&0x3ff))
+		binary.LittleEndian.PutUint16(vs[2*g:], uint16(p>>10&0x3ff))
+		binary.LittleEndian.PutUint16(ys[4*g+2:], uint16(p&0x3ff))
 	}
 }
 
-// pack422p10 is Pack's fast path, the inverse of unpack422p10.
-func pack422p10(dst, src []byte, f *Format) {
-	w, h := f.Width, f.Height
-	ys, us, vs := src[:w*h*2], src[w*h*2:w*h*3], src[w*h*3:w*h*4]
-	groups := w * h / 2
-	dst = dst[:groups*5]
-	for g := range groups {
-		y := ys[g*4 : g*4+4 : g*4+4]
-		v := uint64(binary.LittleEndian.Uint16(us[g*2:])&0x3ff)<<30 |
-			uint64(binary.LittleEndian.Uint16(y)&0x3ff)<<20 |
-			uint64(binary.LittleEndian.Uint16(vs[g*2:])&0x3ff)<<10 |
-			uint64(binary.LittleEndian.Uint16(y[2:])&0x3ff)
-		d := dst[g*5 : g*5+5 : g*5+5]
-		d[0] = byte(v >> 32)
-		binary.BigEndian.PutUint32(d[1:], uint32(v))
+// unpack16x10 unpacks 16 pgroups, four at a time: four overlapping 8-octet
+// loads give each pgroup as a 40-bit number, Cb<<30 | Y0<<20 | Cr<<10 | Y1.
+func unpack16x10(y *[64]byte, u, v *[32]byte, s *[80]byte) {
+	// Unrolled by hand: the loop form needs more registers than amd64 has.
+	p0, p1, p2, p3 := load4x10((*[20]byte)(s[0:]))
+	binary.LittleEndian.PutUint64(y[0:], y2x10(p0, p1))
+	binary.LittleEndian.PutUint64(y[8:], y2x10(p2, p3))
+	binary.LittleEndian.PutUint64(u[0:], cb4x10(p0, p1, p2, p3))
+	binary.LittleEndian.PutUint64(v[0:], cr4x10(p0, p1, p2, p3))
+	p0, p1, p2, p3 = load4x10((*[20]byte)(s[20:]))
+	binary.LittleEndian.PutUint64(y[16:], y2x10(p0, p1))
+	binary.LittleEndian.PutUint64(y[24:], y2x10(p2, p3))
+	binary.LittleEndian.PutUint64(u[8:], cb4x10(p0, p1, p2, p3))
+	binary.LittleEndian.PutUint64(v[8:], cr4x10(p0, p1, p2, p3))
+	p0, p1, p2, p3 = load4x10((*[20]byte)(s[40:]))
+	binary.LittleEndian.PutUint64(y[32:], y2x10(p0, p1))
+	binary.LittleEndian.PutUint64(y[40:], y2x10(p2, p3))
+	binary.LittleEndian.PutUint64(u[16:], cb4x10(p0, p1, p2, p3))
+	binary.LittleEndian.PutUint64(v[16:], cr4x10(p0, p1, p2, p3))
+	p0, p1, p2, p3 = load4x10((*[20]byte)(s[60:]))
+	binary.LittleEndian.PutUint64(y[48:], y2x10(p0, p1))
+	binary.LittleEndian.PutUint64(y[56:], y2x10(p2, p3))
+	binary.LittleEndian.PutUint64(u[24:], cb4x10(p0, p1, p2, p3))
+	binary.LittleEndian.PutUint64(v[24:], cr4x10(p0, p1, p2, p3))
+}
+
+// load4x10 returns four 4:2:2 10-bit pgroups as 40-bit numbers.
+func load4x10(s *[20]byte) (p0, p1, p2, p3 uint64) {
+	return binary.BigEndian.Uint64(s[0:]) >> 24, binary.BigEndian.Uint64(s[5:]) >> 24,
+		binary.BigEndian.Uint64(s[10:]) >> 24, binary.BigEndian.Uint64(s[12:]) & (1<<40 - 1)
+}
+
+// y2x10 returns the Y samples of two pgroups in four 16-bit lanes. The
+// product puts Y0 at bit 32 and Y1 at bit 48, the other partial products
+// falling below bit 32 or past bit 63.
+func y2x10(p0, p1 uint64) uint64 {
+	const mask, mul = 0x3ff003ff, 1<<48 | 1<<12
+	return (p0&mask)*mul>>32 | (p1&mask)*mul&^0xffffffff
+}
+
+// cb4x10 and cr4x10 return the Cb (Cr) samples of four pgroups in 16-bit
+// lanes.
+func cb4x10(p0, p1, p2, p3 uint64) uint64 {
+	const m = 0x3ff
+	return p0>>30&m | p1>>14&(m<<16) | p2<<2&(m<<32) | p3<<18&(m<<48)
+}
+
+func cr4x10(p0, p1, p2, p3 uint64) uint64 {
+	const m = 0x3ff
+	return p0>>10&m | p1<<6&(m<<16) | p2<<22&(m<<32) | p3<<38&(m<<48)
+}
+
+// pack422p10 is the inverse of unpack422p10; samples keep their low 10
+// bits. len(src) is 8/5 of len(dst).
+func pack422p10(dst, src []byte) {
+	n := len(dst) / 5
+	ys, us, vs := src[:4*n], src[4*n:6*n], src[6*n:8*n]
+	blocks := n / 16
+	for i := range blocks {
+		pack16x10((*[80]byte)(dst[80*i:80*i+80]), (*[64]byte)(ys[64*i:64*i+64]), (*[32]byte)(us[32*i:32*i+32]), (*[32]byte)(vs[32*i:32*i+32]))
+	}
+	const m = 0x3ff
+	for g := 16 * blocks; g < n; g++ {
+		p := uint64(binary.LittleEndian.Uint16(us[2*g:])&m)<<30 |
+			uint64(binary.LittleEndian.Uint16(ys[4*g:])&m)<<20 |
+			uint64(binary.LittleEndian.Uint16(vs[2*g:])&m)<<10 |
+			uint64(binary.LittleEndian.Uint16(ys[4*g+2:])&m)
+		dst[5*g] = byte(p >> 32)
+		binary.BigEndian.PutUint32(dst[5*g+1:], uint32(p))
+	}
+}
+
+// pack16x10 packs 16 pgroups, four at a time.
+func pack16x10(d *[80]byte, y *[64]byte, u, v *[32]byte) {
+	// Unrolled by hand: the loop form needs more registers than amd64 has.
+	ub, vb := binary.LittleEndian.Uint64(u[0:]), binary.LittleEndian.Uint64(v[0:])
+	p0, p1 := pg2x10(binary.LittleEndian.Uint64(y[0:]), ub, vb)
+	p2, p3 := pg2x10(binary.LittleEndian.Uint64(y[8:]), ub>>32, vb>>32)
+	store4x10((*[20]byte)(d[0:]), p0, p1, p2, p3)
+	ub, vb = binary.LittleEndian.Uint64(u[8:]), binary.LittleEndian.Uint64(v[8:])
+	p0, p1 = pg2x10(binary.LittleEndian.Uint64(y[16:]), ub, vb)
+	p2, p3 = pg2x10(binary.LittleEndian.Uint64(y[24:]), ub>>32, vb>>32)
+	store4x10((*[20]byte)(d[20:]), p0, p1, p2, p3)
+	ub, vb = binary.LittleEndian.Uint64(u[16:]), binary.LittleEndian.Uint64(v[16:])
+	p0, p1 = pg2x10(binary.LittleEndian.Uint64(y[32:]), ub, vb)
+	p2, p3 = pg2x10(binary.LittleEndian.Uint64(y[40:]), ub>>32, vb>>32)
+	store4x10((*[20]byte)(d[40:]), p0, p1, p2, p3)
+	ub, vb = binary.LittleEndian.Uint64(u[24:]), binary.LittleEndian.Uint64(v[24:])
+	p0, p1 = pg2x10(binary.LittleEndian.Uint64(y[48:]), ub, vb)
+	p2, p3 = pg2x10(binary.LittleEndian.Uint64(y[56:]), ub>>32, vb>>32)
+	store4x10((*[20]byte)(d[60:]), p0, p1, p2, p3)
+}
+
+// pg2x10 returns two pgroups as 40-bit numbers from four Y samples and two
+// Cb and two Cr samples in 16-bit lanes (Cb and Cr in the low two).
+func pg2x10(y, u, v uint64) (p0, p1 uint64) {
+	const m = 0x3ff
+	return u<<30&(m<<30) | y<<20&(m<<20) | v<<10&(m<<10) | y>>16&m,
+		u<<14&(m<<30) | y>>12&(m<<20) | v>>6&(m<<10) | y>>48&m
+}
+
+// store4x10 writes four 40-bit pgroups with overlapping 8-octet stores, in
+// order: each writes its pgroup and zeros that the next overwrites; the
+// last carries p2's tail.
+func store4x10(d *[20]byte, p0, p1, p2, p3 uint64) {
+	binary.BigEndian.PutUint64(d[0:], p0<<24)
+	binary.BigEndian.PutUint64(d[5:], p1<<24)
+	binary.BigEndian.PutUint64(d[10:], p2<<24)
+	binary.BigEndian.PutUint64(d[12:], p2<<40|p3)
+}
+
+// unpackUYVYGo converts 4:2:2 8-bit pgroups (Cb Y0 Cr Y1, the layout of
+// FFmpeg's uyvy422) to three planes: len(y) == len(src)/2, len(u) ==
+// len(v) == len(src)/4.
+func unpackUYVYGo(y, u, v, src []byte) {
+	n := len(src) / 4
+	y, u, v = y[:2*n], u[:n], v[:n]
+	blocks := n / 16
+	for i := range blocks {
+		unpack16x8((*[32]byte)(y[32*i:32*i+32]), (*[16]byte)(u[16*i:16*i+16]), (*[16]byte)(v[16*i:16*i+16]), (*[64]byte)(src[64*i:64*i+64]))
+	}
+	for g := 16 * blocks; g < n; g++ {
+		u[g], y[2*g], v[g], y[2*g+1] = src[4*g], src[4*g+1], src[4*g+2], src[4*g+3]
+	}
+}
+
+func unpack16x8(y *[32]byte, u, v *[16]byte, s *[64]byte) {
+	for k := range 4 {
+		a, b := binary.LittleEndian.Uint64(s[16*k:]), binary.LittleEndian.Uint64(s[16*k+8:])
+		binary.LittleEndian.PutUint64(y[8*k:], uyvyY(a, b))
+		binary.LittleEndian.PutUint32(u[4*k:], uyvyCb(a, b))
+		binary.LittleEndian.PutUint32(v[4*k:], uyvyCr(a, b))
+	}
+}
+
+// uyvyY returns the Y octets (the odd ones) of two words of pgroups,
+// gathered 16 bits, then 32 bits at a time.
+func uyvyY(a, b uint64) uint64 {
+	const lo = 0x00ff00ff00ff00ff
+	a, b = a>>8&lo, b>>8&lo
+	a, b = (a|a>>8)&0x0000ffff0000ffff, (b|b>>8)&0x0000ffff0000ffff
+	a, b = a|a>>16, b|b>>16
+	return uint64(uint32(a)) | b<<32
+}
+
+// uyvyCb and uyvyCr return the Cb (octets 0 and 4) and Cr (2 and 6)
+// octets of two words of pgroups.
+func uyvyCb(a, b uint64) uint32 {
+	return uint32(a&0xff | a>>24&0xff00 | b<<16&0xff0000 | b>>8&0xff000000)
+}
+
+func uyvyCr(a, b uint64) uint32 {
+	return uint32(a>>16&0xff | a>>40&0xff00 | b&0xff0000 | b>>24&0xff000000)
+}
+
+// packUYVYGo is the inverse of unpackUYVYGo.
+func packUYVYGo(dst, y, u, v []byte) {
+	n := len(dst) / 4
+	y, u, v = y[:2*n], u[:n], v[:n]
+	blocks := n / 16
+	for i := range blocks {
+		pack16x8((*[64]byte)(dst[64*i:64*i+64]), (*[32]byte)(y[32*i:32*i+32]), (*[16]byte)(u[16*i:16*i+16]), (*[16]byte)(v[16*i:16*i+16]))
+	}
+	for g := 16 * blocks; g < n; g++ {
+		dst[4*g], dst[4*g+1], dst[4*g+2], dst[4*g+3] = u[g], y[2*g], v[g], y[2*g+1]
+	}
+}
+
+func pack16x8(d *[64]byte, y *[32]byte, u, v *[16]byte) {
+	for k := range 4 {
+		a, b := uyvyWords(binary.LittleEndian.Uint64(y[8*k:]),
+			uint64(binary.LittleEndian.Uint32(u[4*k:])), uint64(binary.LittleEndian.Uint32(v[4*k:])))
+		binary.LittleEndian.PutUint64(d[16*k:], a)
+		binary.LittleEndian.PutUint64(d[16*k+8:], b)
+	}
+}
+
+// uyvyWords returns two words of pgroups from 8 Y, 4 Cb and 4 Cr octets:
+// Y spread to the odd octets, Cb to octets 0 and 4, Cr to 2 and 6.
+func uyvyWords(y, u, v uint64) (a, b uint64) {
+	ya, yb := y&0xffffffff, y>>32
+	ya, yb = (ya|ya<<16)&0x0000ffff0000ffff, (yb|yb<<16)&0x0000ffff0000ffff
+	ya, yb = (ya|ya<<8)&0x00ff00ff00ff00ff, (yb|yb<<8)&0x00ff00ff00ff00ff
+	return ya<<8 | u&0xff | u<<24&0xff00000000 | v<<16&0xff0000 | v<<40&0xff000000000000,
+		yb<<8 | u>>16&0xff | u<<8&0xff00000000 | v&0xff0000 | v<<24&0xff000000000000
+}
+
+// deinterleave3Go splits runs of three octets: octet 3i+k of src goes to
+// d_k[i]. len(d0) == len(d1) == len(d2) == len(src)/3.
+func deinterleave3Go(d0, d1, d2, src []byte) {
+	n := len(src) / 3
+	d0, d1, d2 = d0[:n], d1[:n], d2[:n]
+	blocks := n / 16
+	for i := range blocks {
+		split16x3((*[16]byte)(d0[16*i:16*i+16]), (*[16]byte)(d1[16*i:16*i+16]), (*[16]byte)(d2[16*i:16*i+16]), (*[48]byte)(src[48*i:48*i+48]))
+	}
+	for j := 16 * blocks; j < n; j++ {
+		d0[j], d1[j], d2[j] = src[3*j], src[3*j+1], src[3*j+2]
+	}
+}
+
+// split16x3 splits 16 pixels, eight (three words) at a time. Octet k of the
+// pixels lies at octets k, k+3, k+6 of the run; a mask keeps the ones in
+// one word and a multiplication by three powers of two gathers them side by
+// side at the top of the product, the other partial products landing below
+// them (no carries: the masked octets do not overlap). Pixel octets in the
+// words (pixel.sample):
+//
+//	a: 0.0 0.1 0.2 1.0 1.1 1.2 2.0 2.1
+//	b: 2.2 3.0 3.1 3.2 4.0 4.1 4.2 5.0
+//	c: 5.1 5.2 6.0 6.1 6.2 7.0 7.1 7.2
+func split16x3(d0, d1, d2 *[16]byte, s *[48]byte) {
+	for k := range 2 {
+		a := binary.LittleEndian.Uint64(s[24*k:])
+		b := binary.LittleEndian.Uint64(s[24*k+8:])
+		c := binary.LittleEndian.Uint64(s[24*k+16:])
+		const (
+			m036 = 0x00ff0000ff0000ff // octets 0, 3, 6
+			m147 = m036 << 8          // octets 1, 4, 7
+			m25  = 0x0000ff0000ff0000 // octets 2, 5
+			g036 = 1<<40 | 1<<24 | 1<<8
+			g147 = 1<<32 | 1<<16 | 1
+			g25  = 1<<32 | 1<<16
+		)
+		// Sample 0: a 0,3,6 -> 0,1,2; b 1,4,7 -> 3,4,5; c 2,5 -> 6,7.
+		binary.LittleEndian.PutUint64(d0[8*k:], (a&m036)*g036>>40|(b&m147)*g147>>16&0xffffff000000|(c&m25)*g25&0xffff000000000000)
+		// Sample 1: a 1,4,7 -> 0,1,2; b 2,5 -> 3,4; c 0,3,6 -> 5,6,7.
+		binary.LittleEndian.PutUint64(d1[8*k:], (a&m147)*g147>>40|(b&m25)*g25>>24&0xffff000000|(c&m036)*g036&0xffffff0000000000)
+		// Sample 2: a 2,5 -> 0,1; b 0,3,6 -> 2,3,4; c 1,4,7 -> 5,6,7.
+		binary.LittleEndian.PutUint64(d2[8*k:], (a&m25)*g25>>48|(b&m036)*g036>>24&0xffffff0000|(c&m147)*g147&0xffffff0000000000)
+	}
+}
+
+// interleave3Go is the inverse of deinterleave3Go: s_k[i] goes to octet
+// 3i+k of dst.
+func interleave3Go(dst, s0, s1, s2 []byte) {
+	n := len(dst) / 3
+	s0, s1, s2 = s0[:n], s1[:n], s2[:n]
+	blocks := n / 16
+	for i := range blocks {
+		merge16x3((*[48]byte)(dst[48*i:48*i+48]), (*[16]byte)(s0[16*i:16*i+16]), (*[16]byte)(s1[16*i:16*i+16]), (*[16]byte)(s2[16*i:16*i+16]))
+	}
+	for j := 16 * blocks; j < n; j++ {
+		dst[3*j], dst[3*j+1], dst[3*j+2] = s0[j], s1[j], s2[j]
+	}
+}
+
+// merge16x3 merges 16 pixels octet by octet: on amd64 that takes fewer
+// instructions than spreading octets in words with shifts and masks.
+func merge16x3(d *[48]byte, s0, s1, s2 *[16]byte) {
+	for i := range 16 {
+		d[3*i], d[3*i+1], d[3*i+2] = s0[i], s1[i], s2[i]
 	}
 }

@@ -203,26 +203,275 @@ func TestConvertErrors(t *testing.T) {
 	}
 }
 
+// TestConvertAllocs: no conversion allocates, fast paths (one of each,
+// with the vector kernels on amd64) and the generic one.
 func TestConvertAllocs(t *testing.T) {
 	for _, c := range []struct {
-		f Format
+		s Sampling
+		d Depth
 		p PixelFormat
 	}{
-		{Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 16, Scan: Progressive}, YUV422P10LE},
-		{Format{Sampling: RGB, Depth: Depth12, Width: 64, Height: 16, Scan: Progressive}, GBRP12LE},
+		{YCbCr422, Depth10, YUV422P10LE},
+		{YCbCr422, Depth8, YUV422P},
+		{YCbCr422, Depth8, UYVY422},
+		{RGB, Depth8, GBRP},
+		{RGB, Depth12, GBRP12LE}, // generic
 	} {
-		src := randomFrame(&c.f, 1)
-		n, _ := PlanarSize(&c.f, c.p)
+		f := Format{Sampling: c.s, Depth: c.d, Width: 192, Height: 10, Scan: Progressive}
+		src := randomFrame(&f, 1)
+		n, _ := PlanarSize(&f, c.p)
 		planar := make([]byte, n)
 		if a := testing.AllocsPerRun(100, func() {
-			if err := Unpack(planar, c.p, src, &c.f); err != nil {
+			if err := Unpack(planar, c.p, src, &f); err != nil {
 				t.Fatal(err)
 			}
-			if err := Pack(src, &c.f, planar, c.p); err != nil {
+			if err := Pack(src, &f, planar, c.p); err != nil {
 				t.Fatal(err)
 			}
 		}); a != 0 {
-			t.Errorf("%v: %v allocations", c.p, a)
+			t.Errorf("%v %v to %v: %v allocations", c.s, c.d, c.p, a)
 		}
 	}
+}
+
+// convSizes are the frame sizes TestConvertFastPaths tries for a format:
+// widths that end inside and at the edge of every unrolled turn and vector
+// block, odd heights, and one HD row.
+func convSizes(f Format) (out []Format) {
+	pg := f.Pgroup()
+	for _, groups := range []int{1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 960} {
+		for _, h := range []int{1, 2, 3, 5} {
+			g := f
+			g.Width, g.Height = groups*pg.Width, h*pg.Height
+			if g.Validate() == nil {
+				out = append(out, g)
+			}
+		}
+	}
+	return out
+}
+
+// TestConvertFastPaths holds every conversion to the generic, pgroup by
+// pgroup path (itself checked against FFmpeg and GStreamer above) over
+// random frames of many sizes, both ways; planar input has random octets,
+// so Pack's truncation of out-of-depth values is compared too. It also pins
+// which pairs take a fast path, so that one quietly falling back to the
+// generic path fails here.
+func TestConvertFastPaths(t *testing.T) {
+	wantFast := map[[3]int]int{ // sampling, depth bits, pixel format
+		{int(YCbCr422), 10, int(YUV422P10LE)}: fast422p10,
+		{int(YCbCr422), 8, int(YUV422P)}:      fast422p8,
+		{int(YCbCr422), 8, int(UYVY422)}:      fastCopy,
+		{int(RGB), 8, int(GBRP)}:              fast3x8,
+		{int(BGR), 8, int(GBRP)}:              fast3x8,
+		{int(RGB), 8, int(RGB24)}:             fastCopy,
+		{int(BGR), 8, int(BGR24)}:             fastCopy,
+		{int(YCbCr444), 8, int(YUV444P)}:      fast3x8,
+		{int(RGBA), 8, int(RGBA32)}:           fastCopy,
+		{int(KEY), 8, int(GRAY8)}:             fastCopy,
+	}
+	fs, ps := convPairs()
+	seen := map[int]bool{}
+	for i := range fs {
+		f, p := fs[i], ps[i]
+		if f.Scan == PsF {
+			continue // same layout as progressive
+		}
+		c := newConvPlan(&f, p)
+		kind, _ := c.fast(&f, p)
+		seen[kind] = true
+		if want, ok := wantFast[[3]int{int(f.Sampling), f.Depth.Bits(), int(p)}]; ok && kind != want {
+			t.Errorf("%v to %v: fast path %d, want %d", f, p, kind, want)
+		}
+		if kind == fastNone {
+			continue
+		}
+		for j, g := range convSizes(f) {
+			src := randomFrame(&g, uint64(i*100+j))
+			n, err := PlanarSize(&g, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, want := make([]byte, n), make([]byte, n)
+			if err := Unpack(got, p, src, &g); err != nil {
+				t.Fatal(err)
+			}
+			unpackGeneric(want, p, src, &g)
+			if string(got) != string(want) {
+				t.Fatalf("%v to %v: Unpack differs from the generic path at %d", g, p, firstDiff(got, want))
+			}
+			planar := make([]byte, n)
+			rng := rand.New(rand.NewPCG(uint64(j), 3))
+			for k := range planar {
+				planar[k] = byte(rng.Uint32())
+			}
+			back, backWant := make([]byte, len(src)), make([]byte, len(src))
+			if err := Pack(back, &g, planar, p); err != nil {
+				t.Fatal(err)
+			}
+			packGeneric(backWant, &g, planar, p)
+			if string(back) != string(backWant) {
+				t.Fatalf("%v from %v: Pack differs from the generic path at %d", g, p, firstDiff(back, backWant))
+			}
+		}
+	}
+	for _, k := range []int{fastCopy, fast422p8, fast422p10, fast3x8} {
+		if !seen[k] {
+			t.Errorf("fast path %d never taken", k)
+		}
+	}
+}
+
+// TestConvertKernels holds the 8-bit kernels Unpack and Pack use (with
+// the vector ones on amd64) and the pure-Go ones to byte-by-byte loops, at
+// every length up to past two vector blocks and at unaligned buffer
+// offsets, and checks that they write nothing past their outputs.
+func TestConvertKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	type kernels struct {
+		name       string
+		group      int                                // octets of pgroups a run
+		split      func(planes [3][]byte, src []byte) // to three planes
+		merge      func(dst []byte, planes [3][]byte)
+		planeLen   func(n int) [3]int // plane lengths for n pgroup octets
+		naiveSplit func(planes [3][]byte, src []byte)
+	}
+	uyvyLen := func(n int) [3]int { return [3]int{n / 2, n / 4, n / 4} }
+	naiveUYVY := func(p [3][]byte, src []byte) {
+		for g := range len(src) / 4 {
+			p[1][g], p[0][2*g], p[2][g], p[0][2*g+1] = src[4*g], src[4*g+1], src[4*g+2], src[4*g+3]
+		}
+	}
+	threeLen := func(n int) [3]int { return [3]int{n / 3, n / 3, n / 3} }
+	naiveThree := func(p [3][]byte, src []byte) {
+		for i := range len(src) / 3 {
+			p[0][i], p[1][i], p[2][i] = src[3*i], src[3*i+1], src[3*i+2]
+		}
+	}
+	for _, k := range []kernels{
+		{"UYVY", 4, func(p [3][]byte, s []byte) { unpackUYVY(p[0], p[1], p[2], s) }, func(d []byte, p [3][]byte) { packUYVY(d, p[0], p[1], p[2]) }, uyvyLen, naiveUYVY},
+		{"UYVYGo", 4, func(p [3][]byte, s []byte) { unpackUYVYGo(p[0], p[1], p[2], s) }, func(d []byte, p [3][]byte) { packUYVYGo(d, p[0], p[1], p[2]) }, uyvyLen, naiveUYVY},
+		{"interleave3", 3, func(p [3][]byte, s []byte) { deinterleave3(p[0], p[1], p[2], s) }, func(d []byte, p [3][]byte) { interleave3(d, p[0], p[1], p[2]) }, threeLen, naiveThree},
+		{"interleave3Go", 3, func(p [3][]byte, s []byte) { deinterleave3Go(p[0], p[1], p[2], s) }, func(d []byte, p [3][]byte) { interleave3Go(d, p[0], p[1], p[2]) }, threeLen, naiveThree},
+	} {
+		const guard = 0x5a
+		for runs := 0; runs <= 100; runs++ {
+			for off := range 3 {
+				n := k.group * runs
+				src := make([]byte, off+n)[off:]
+				for i := range src {
+					src[i] = byte(rng.Uint32())
+				}
+				l := k.planeLen(n)
+				var want [3][]byte
+				for i := range want {
+					want[i] = make([]byte, l[i])
+				}
+				k.naiveSplit(want, src)
+				// The planes back to back in one buffer, followed by guard octets.
+				buf := make([]byte, off+n+16)
+				for i := range buf {
+					buf[i] = guard
+				}
+				got := [3][]byte{buf[off : off+l[0]], buf[off+l[0] : off+l[0]+l[1]], buf[off+l[0]+l[1] : off+n]}
+				k.split(got, src)
+				for i := range got {
+					if string(got[i]) != string(want[i]) {
+						t.Fatalf("%s split, %d runs at offset %d: plane %d differs at %d", k.name, runs, off, i, firstDiff(got[i], want[i]))
+					}
+				}
+				for _, c := range buf[off+n:] {
+					if c != guard {
+						t.Fatalf("%s split, %d runs: wrote past its planes", k.name, runs)
+					}
+				}
+				for i := range buf {
+					buf[i] = guard
+				}
+				k.merge(buf[off:off+n], want)
+				if string(buf[off:off+n]) != string(src) {
+					t.Fatalf("%s merge, %d runs at offset %d: differs at %d", k.name, runs, off, firstDiff(buf[off:off+n], src))
+				}
+				for _, c := range buf[off+n:] {
+					if c != guard {
+						t.Fatalf("%s merge, %d runs: wrote past dst", k.name, runs)
+					}
+				}
+			}
+		}
+	}
+}
+
+// FuzzConvert converts fuzzer-chosen frames (frames come from the network
+// and from files): a format and pixel format pair picked by the first two
+// octets, its size by the next two, the rest as the frame. Unpack and Pack
+// must never panic, must refuse a short frame, must agree with the generic
+// path and must not write past the octets they own.
+func FuzzConvert(f *testing.F) {
+	fs, ps := convPairs()
+	f.Add([]byte{0, 0, 3, 1, 1, 2, 3, 4, 5})
+	for i := range fs {
+		if p := ps[i]; p == YUV422P10LE || p == YUV422P || p == GBRP || p == UYVY422 {
+			f.Add(append([]byte{byte(i >> 8), byte(i), 17, 2}, randomFrame(&fs[i], uint64(i))[:200]...))
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) < 4 {
+			return
+		}
+		i := int(binary.BigEndian.Uint16(b)) % len(fs)
+		fm, p := fs[i], ps[i]
+		pg := fm.Pgroup()
+		fm.Width, fm.Height = pg.Width*(1+int(b[2])%40), pg.Height*(1+int(b[3])%6)
+		data := b[4:]
+		n, err := PlanarSize(&fm, p)
+		if err != nil {
+			if Unpack(make([]byte, 1<<16), p, data, &fm) == nil || Pack(make([]byte, 1<<16), &fm, data, p) == nil {
+				t.Fatalf("%v to %v converted although PlanarSize says %v", fm, p, err)
+			}
+			return
+		}
+		const guard = 0xa5
+		out := make([]byte, n+16)
+		for j := range out {
+			out[j] = guard
+		}
+		err = Unpack(out[:n], p, data, &fm)
+		if (err == nil) != (len(data) >= fm.FrameSize()) {
+			t.Fatalf("%v to %v, %d octets of %d: error %v", fm, p, len(data), fm.FrameSize(), err)
+		}
+		if err == nil {
+			want := make([]byte, n)
+			unpackGeneric(want, p, data, &fm)
+			if string(out[:n]) != string(want) {
+				t.Fatalf("%v to %v: Unpack differs from the generic path at %d", fm, p, firstDiff(out[:n], want))
+			}
+		}
+		for _, c := range out[n:] {
+			if c != guard {
+				t.Fatalf("%v to %v: Unpack wrote past the frame", fm, p)
+			}
+		}
+		fsz := fm.FrameSize()
+		back := make([]byte, fsz+16)
+		for j := range back {
+			back[j] = guard
+		}
+		err = Pack(back[:fsz], &fm, data, p)
+		if (err == nil) != (len(data) >= n) {
+			t.Fatalf("%v from %v, %d octets of %d: error %v", fm, p, len(data), n, err)
+		}
+		if err == nil {
+			want := make([]byte, fsz)
+			packGeneric(want, &fm, data, p)
+			if string(back[:fsz]) != string(want) {
+				t.Fatalf("%v from %v: Pack differs from the generic path at %d", fm, p, firstDiff(back[:fsz], want))
+			}
+		}
+		for _, c := range back[fsz:] {
+			if c != guard {
+				t.Fatalf("%v from %v: Pack wrote past the frame", fm, p)
+			}
+		}
+	})
 }
