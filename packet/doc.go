@@ -27,10 +27,14 @@
 // gopacket.ZeroCopyPacketDataSource and PacketDataSource, so
 // gopacket.NewPacketSource works on a netmap port; the port's side (sync
 // and wait) is the small [RxPort] interface, which nmsys.Port satisfies.
-// [PcapWriter] writes captured frames to pcap files with pcapgo.
+// [PcapWriter] writes captured frames to pcap files with pcapgo, with
+// microsecond or nanosecond timestamps. [PcapReader] reads pcap and pcapng
+// files (any link type; the caller looks at it) without allocating per
+// packet, and reports a file cut short in the middle of a packet, or one
+// that is not a capture at all, as an error.
 //
 // The package does no system calls itself and needs no privilege; a Source
 // needs whatever its port needed to open (usually root). Templates are
 // read-only after construction and safe for concurrent use; layers,
-// Sources and PcapWriters belong to one goroutine at a time.
+// Sources, PcapWriters and PcapReaders belong to one goroutine at a time.
 package packet

@@ -15,8 +15,9 @@ import (
 const DefaultSnaplen = 65535
 
 // PcapWriter writes Ethernet frames to a classic pcap file (microsecond
-// timestamps, link type Ethernet) with pcapgo, for tcpdump, tshark and
-// Wireshark. It writes straight to its io.Writer: give it a bufio.Writer
+// timestamps, or nanosecond ones from [NewPcapWriterNanos]; link type
+// Ethernet) with pcapgo, for tcpdump, tshark and Wireshark; [PcapReader]
+// reads it back. It writes straight to its io.Writer: give it a bufio.Writer
 // (and flush it) for anything but a few packets. A PcapWriter is not safe
 // for concurrent use.
 type PcapWriter struct {
@@ -27,13 +28,24 @@ type PcapWriter struct {
 // NewPcapWriter writes the pcap file header to w and returns a writer for
 // packets cut to snaplen bytes (0 means [DefaultSnaplen]).
 func NewPcapWriter(w io.Writer, snaplen int) (*PcapWriter, error) {
+	return newPcapWriter(pcapgo.NewWriter(w), snaplen)
+}
+
+// NewPcapWriterNanos is NewPcapWriter for a file with nanosecond
+// timestamps (magic a1b23c4d), which tcpdump, tshark and Wireshark read as
+// well: the time of each packet is kept to the nanosecond.
+func NewPcapWriterNanos(w io.Writer, snaplen int) (*PcapWriter, error) {
+	return newPcapWriter(pcapgo.NewWriterNanos(w), snaplen)
+}
+
+func newPcapWriter(w *pcapgo.Writer, snaplen int) (*PcapWriter, error) {
 	if snaplen == 0 {
 		snaplen = DefaultSnaplen
 	}
 	if snaplen < 0 || snaplen > 1<<18 {
 		return nil, fmt.Errorf("packet: pcap snaplen %d out of range 1..%d", snaplen, 1<<18)
 	}
-	p := &PcapWriter{w: pcapgo.NewWriter(w), snaplen: snaplen}
+	p := &PcapWriter{w: w, snaplen: snaplen}
 	if err := p.w.WriteFileHeader(uint32(snaplen), layers.LinkTypeEthernet); err != nil {
 		return nil, fmt.Errorf("packet: write pcap header: %w", err)
 	}
