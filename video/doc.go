@@ -35,7 +35,8 @@
 //     a moving test picture ([Pattern]).
 //   - [Receiver] takes Ethernet frames (from an [RxQueue] such as
 //     *rings.RxRing, or one by one from a capture) or a socket's RTP
-//     packets, demultiplexes them by UDP port into one depacketizer per
+//     packets, demultiplexes them by UDP port (and, where streams name
+//     them, destination and source address) into one depacketizer per
 //     stream, and analyses each stream: packets per field, packing mode,
 //     and the ST 2110-21 timing ([Analyzer]).
 //

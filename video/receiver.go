@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
+	"slices"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -29,9 +31,20 @@ type RxStream struct {
 	Format Format
 
 	// Port is the UDP destination port of the stream's packets, for
-	// [Receiver.Push] and [Receiver.PushIP]; zero takes the first port,
-	// not claimed by another stream, that brings an RTP packet.
+	// [Receiver.Push], [Receiver.PushIP] and [Receiver.PushUDP]; zero takes
+	// the first port, not claimed by another stream, that brings an RTP
+	// packet.
 	Port uint16
+
+	// Addr, if valid, is the destination address of the stream's packets
+	// (an ST 2110 flow's multicast group, the SDP's c= line): the stream
+	// takes only packets to Addr and Port, so that several streams may
+	// share a port. It needs Port.
+	Addr netip.Addr
+
+	// Source, if valid, is the only source address the stream takes (the
+	// a=source-filter of a source-specific multicast flow). It needs Port.
+	Source netip.Addr
 
 	// PayloadType, if not zero, is the only RTP payload type accepted.
 	PayloadType uint8
@@ -46,6 +59,13 @@ type RxStream struct {
 	// the first packet received (the receiver started in the middle of it)
 	// is not handed over but counted as skipped.
 	OnFrame func(frame []byte, st *FrameStats)
+
+	// TakeFrame, if set, is called instead of OnFrame and may keep frame:
+	// it returns the buffer the next frame is written into (frame itself,
+	// or another of at least [Format.FrameSize] octets; nil means frame).
+	// arrival is when the frame's first packet seen arrived (the at of the
+	// Push that brought it), or 0 if that packet is not known.
+	TakeFrame func(frame []byte, st *FrameStats, arrival int64) []byte
 }
 
 // ReceiverConfig configures a [Receiver].
@@ -144,6 +164,11 @@ type rxStream struct {
 	haveStart bool
 	startTS   uint32 // timestamp of the first packet seen with line 0, offset 0 of field 0
 
+	// first arrivals of the latest timestamp seen and the one before
+	haveTS        bool
+	curTS, prevTS uint32
+	curAt, prevAt int64
+
 	// analysis
 	seqOK     bool
 	maxSeq    int64
@@ -156,10 +181,11 @@ type rxStream struct {
 
 // Receiver receives many streams in one goroutine: it demultiplexes
 // Ethernet frames (802.1Q tagged or not, IPv4 or IPv6) by UDP destination
-// port into one [Depacketizer] per stream, hands whole frames to each
-// stream's OnFrame, and keeps per-stream counts ([RxStats]) and an ST
-// 2110-21 analysis ([Receiver.Analysis]). Packets it cannot place are
-// counted by [Receiver.Other].
+// port, and where streams say so by destination and source address, into
+// one [Depacketizer] per stream, hands whole frames to each stream's
+// OnFrame, and keeps per-stream counts ([RxStats]) and an ST 2110-21
+// analysis ([Receiver.Analysis]). Packets it cannot place are counted by
+// [Receiver.Other].
 // Arrival times are TAI nanoseconds, as the [Transmitter]'s.
 //
 // Whatever the packets say (sequence gaps, timestamp jumps, markers, SRD
@@ -170,8 +196,9 @@ type rxStream struct {
 // allocate, except each stream's frame buffer at its first packet.
 type Receiver struct {
 	streams []rxStream
-	byPort  []uint16 // stream index + 1 by UDP port; 0: none
-	anyPort bool     // some stream takes the first port seen
+	byPort  []uint16   // by UDP port: stream index + 1, or shared|k for sets[k]; 0: none
+	sets    [][]uint16 // streams sharing a port or filtering by address, most specific first
+	anyPort bool       // some stream takes the first port seen
 	// Streams that take the first port seen and have none yet, in index
 	// order: those that take any payload type, and those that take one,
 	// by type. claim looks at the head of two lists, never at all streams.
@@ -195,6 +222,14 @@ func NewReceiver(c *ReceiverConfig) (*Receiver, error) {
 	if c == nil || len(c.Streams) == 0 {
 		return nil, errors.New("video: receiver without streams")
 	}
+	if len(c.Streams) >= shared {
+		return nil, fmt.Errorf("video: %d streams, at most %d", len(c.Streams), shared-1)
+	}
+	for i := range c.Streams {
+		if s := &c.Streams[i]; s.Port == 0 && (s.Addr.IsValid() || s.Source.IsValid()) {
+			return nil, fmt.Errorf("video: stream %d: an address (%v, source %v) needs a UDP port", i, s.Addr, s.Source)
+		}
+	}
 	if err := charge(c); err != nil {
 		return nil, err
 	}
@@ -203,12 +238,9 @@ func NewReceiver(c *ReceiverConfig) (*Receiver, error) {
 	for i := range c.Streams {
 		s := &r.streams[i]
 		s.cfg = c.Streams[i]
+		s.cfg.Addr, s.cfg.Source = s.cfg.Addr.Unmap(), s.cfg.Source.Unmap()
 		s.blocks = true
 		if p := s.cfg.Port; p != 0 {
-			if r.byPort[p] != 0 {
-				return nil, fmt.Errorf("video: streams %d and %d both on UDP port %d", r.byPort[p]-1, i, p)
-			}
-			r.byPort[p] = uint16(i + 1)
 			s.stats.Port = p
 		} else {
 			r.anyPort = true
@@ -233,6 +265,10 @@ func NewReceiver(c *ReceiverConfig) (*Receiver, error) {
 				s.timing = Timing{} // a format the timing model does not cover
 			}
 		}
+	}
+	if err := r.route(); err != nil {
+		uncharge(c)
+		return nil, err
 	}
 	decoders := []gopacket.DecodingLayer{&r.eth, &r.dot1q, &r.ip4, &r.ip6, &r.udp}
 	for i, first := range []gopacket.LayerType{layers.LayerTypeEthernet, layers.LayerTypeIPv4, layers.LayerTypeIPv6} {
@@ -271,12 +307,96 @@ func charge(c *ReceiverConfig) error {
 	return nil
 }
 
+// uncharge gives back what charge took, for a receiver that is not made
+// after all.
+func uncharge(c *ReceiverConfig) {
+	if c.Budget == nil {
+		return
+	}
+	n := int64(receiverMemory)
+	for i := range c.Streams {
+		n += int64(c.Streams[i].Format.FrameSize()) + streamMemory
+	}
+	c.Budget.Release(n)
+}
+
+// shared marks a byPort entry that indexes sets.
+const shared = 0x8000
+
+// route fills byPort: a port with one stream that takes every packet to
+// it points at the stream; a port with several streams, or one that
+// filters by address, points at a set of them ordered most specific first
+// (address and source, address, source, neither). Two streams that would
+// take the same packets are an error.
+func (r *Receiver) route() error {
+	byPort := map[uint16][]uint16{}
+	var ports []uint16
+	for i := range r.streams {
+		p := r.streams[i].cfg.Port
+		if p == 0 {
+			continue
+		}
+		if byPort[p] == nil {
+			ports = append(ports, p)
+		}
+		byPort[p] = append(byPort[p], uint16(i))
+	}
+	for _, p := range ports {
+		set := byPort[p]
+		for a, i := range set {
+			for _, j := range set[a+1:] {
+				x, y := &r.streams[i].cfg, &r.streams[j].cfg
+				if x.Addr == y.Addr && x.Source == y.Source {
+					return fmt.Errorf("video: streams %d and %d both take UDP port %d%s", i, j, p, x.filterText())
+				}
+			}
+		}
+		if c := &r.streams[set[0]].cfg; len(set) == 1 && !c.Addr.IsValid() && !c.Source.IsValid() {
+			r.byPort[p] = set[0] + 1
+			continue
+		}
+		slices.SortStableFunc(set, func(i, j uint16) int {
+			return r.streams[j].cfg.specificity() - r.streams[i].cfg.specificity()
+		})
+		if len(r.sets) == shared-1 {
+			return errors.New("video: too many shared ports")
+		}
+		r.byPort[p] = shared | uint16(len(r.sets))
+		r.sets = append(r.sets, set)
+	}
+	return nil
+}
+
 // name names stream i for errors: its index, format and port.
 func (s *RxStream) name(i int) string {
 	if s.Port != 0 {
 		return fmt.Sprintf("stream %d (%v, UDP port %d)", i, s.Format, s.Port)
 	}
 	return fmt.Sprintf("stream %d (%v)", i, s.Format)
+}
+
+// specificity orders the streams of a port: address and source first,
+// then address, then source, then neither.
+func (c *RxStream) specificity() int {
+	n := 0
+	if c.Addr.IsValid() {
+		n += 2
+	}
+	if c.Source.IsValid() {
+		n++
+	}
+	return n
+}
+
+func (c *RxStream) filterText() string {
+	s := ""
+	if c.Addr.IsValid() {
+		s += " of " + c.Addr.String()
+	}
+	if c.Source.IsValid() {
+		s += " from " + c.Source.String()
+	}
+	return s
 }
 
 // NumStreams returns the number of streams.
@@ -313,7 +433,7 @@ func (r *Receiver) Analysis(i int) (a Analysis, ok bool) {
 }
 
 // Other returns the number of packets pushed that belong to no stream: not
-// UDP, or to a port no stream takes.
+// UDP, or to a port, address or from a source no stream takes.
 func (r *Receiver) Other() uint64 { return r.other }
 
 // Done reports whether every stream has handed its Frames to OnFrame; it is
@@ -361,22 +481,84 @@ func (r *Receiver) PushIP(pkt []byte, at int64) bool {
 }
 
 func (r *Receiver) push(first int, data []byte, at int64) bool {
-	port, payload, wire, ok := udp4Fast(data)
-	if first != 0 || !ok {
+	port, payload, wire, fast := udp4Fast(data)
+	if first != 0 || !fast {
+		var ok bool
 		if port, payload, wire, ok = r.udpSlow(first, data); !ok {
 			r.other++
 			return false
 		}
+		fast = false
 	}
-	i := int(r.byPort[port]) - 1
-	if i < 0 {
-		i = r.claim(port, payload)
-		if i < 0 {
-			r.other++
-			return false
+	e := r.byPort[port]
+	i := int(e) - 1
+	switch {
+	case e&shared != 0:
+		var src, dst netip.Addr
+		if fast {
+			src, dst = netip.AddrFrom4([4]byte(data[packet.EthLen+12:])), netip.AddrFrom4([4]byte(data[packet.EthLen+16:]))
+		} else {
+			src, dst = r.slowAddrs()
 		}
+		i = r.match(r.sets[e&^shared], src, dst)
+	case i < 0:
+		i = r.claim(port, payload)
+	}
+	if i < 0 {
+		r.other++
+		return false
 	}
 	r.streams[i].push(payload, wire, at)
+	return true
+}
+
+// match returns the first stream of set whose address and source filters
+// take a packet from src to dst, or -1.
+func (r *Receiver) match(set []uint16, src, dst netip.Addr) int {
+	for _, i := range set {
+		c := &r.streams[i].cfg
+		if (!c.Addr.IsValid() || c.Addr == dst) && (!c.Source.IsValid() || c.Source == src) {
+			return int(i)
+		}
+	}
+	return -1
+}
+
+// slowAddrs returns the addresses of the IP layer udpSlow decoded last.
+func (r *Receiver) slowAddrs() (src, dst netip.Addr) {
+	for k := len(r.layers) - 1; k >= 0; k-- {
+		switch r.layers[k] {
+		case layers.LayerTypeIPv4:
+			src, _ = netip.AddrFromSlice(r.ip4.SrcIP)
+			dst, _ = netip.AddrFromSlice(r.ip4.DstIP)
+			return src.Unmap(), dst.Unmap()
+		case layers.LayerTypeIPv6:
+			src, _ = netip.AddrFromSlice(r.ip6.SrcIP)
+			dst, _ = netip.AddrFromSlice(r.ip6.DstIP)
+			return src.Unmap(), dst.Unmap()
+		}
+	}
+	return src, dst
+}
+
+// PushUDP takes the payload of a UDP datagram from src to dst received at
+// time at (TAI nanoseconds), as a socket reads it (with the destination
+// from IP_PKTINFO), and hands it to the stream of its destination port and
+// addresses. It reports whether the datagram belonged to a stream.
+func (r *Receiver) PushUDP(src, dst netip.AddrPort, payload []byte, at int64) bool {
+	e := r.byPort[dst.Port()]
+	i := int(e) - 1
+	switch {
+	case e&shared != 0:
+		i = r.match(r.sets[e&^shared], src.Addr().Unmap(), dst.Addr().Unmap())
+	case i < 0:
+		i = r.claim(dst.Port(), payload)
+	}
+	if i < 0 {
+		r.other++
+		return false
+	}
+	r.streams[i].push(payload, len(payload), at)
 	return true
 }
 
@@ -509,6 +691,10 @@ func (s *rxStream) observe(pkt []byte, at int64) {
 		return
 	}
 	ext := s.extend(h.seq)
+	if !s.haveTS || int32(h.ts-s.curTS) > 0 {
+		s.prevTS, s.prevAt = s.curTS, s.curAt
+		s.haveTS, s.curTS, s.curAt = true, h.ts, at
+	}
 	if h.start && !s.haveStart {
 		s.haveStart, s.startTS = true, h.ts
 	}
@@ -596,6 +782,20 @@ func (s *rxStream) frame(buf []byte, st *FrameStats) []byte {
 		return buf
 	}
 	s.stats.Delivered++
+	if s.cfg.TakeFrame != nil {
+		var at int64
+		switch {
+		case !s.haveTS:
+		case st.Timestamp == s.curTS:
+			at = s.curAt
+		case st.Timestamp == s.prevTS:
+			at = s.prevAt
+		}
+		if next := s.cfg.TakeFrame(buf, st, at); next != nil {
+			return next
+		}
+		return buf
+	}
 	if s.cfg.OnFrame != nil {
 		s.cfg.OnFrame(buf, st)
 	}

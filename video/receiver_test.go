@@ -246,5 +246,9 @@ func FuzzUDP4Fast(f *testing.F) {
 			t.Fatalf("fast: %d %d octets (wire %d) %v; gopacket: %d %d octets (wire %d) %v",
 				port, len(payload), wire, ok, sport, len(spayload), swire, sok)
 		}
+		src, dst := r.slowAddrs()
+		if src != netip.AddrFrom4([4]byte(b[26:30])) || dst != netip.AddrFrom4([4]byte(b[30:34])) {
+			t.Fatalf("fast path addresses %v -> %v, gopacket's %v -> %v", b[26:30], b[30:34], src, dst)
+		}
 	})
 }

@@ -1,0 +1,264 @@
+package video
+
+import (
+	"bytes"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/nmgo/nmgo/packet"
+)
+
+// flowFrames returns the Ethernet frames of n frames of f (seeded by seed)
+// sent from src to dst by a Transmitter on a virtual clock, with their
+// send times, and the frames sent.
+func flowFrames(t testing.TB, f Format, src, dst string, seed uint64, n int) (*memQueue, []byte) {
+	t.Helper()
+	tmpl, err := packet.NewTemplate(&packet.TemplateConfig{
+		SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{1, 0, 0x5e, 0, 0, 1},
+		Src: netip.MustParseAddrPort(src), Dst: netip.MustParseAddrPort(dst), PayloadType: 96, RFC4175: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := randomFrames(&f, n, seed)
+	loop, err := NewFrameLoop(&f, frames)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := NewTransmitter(&TransmitterConfig{Streams: []TxStream{{Format: f, Frames: loop, Count: uint64(n),
+		Packetizer: &PacketizerConfig{Template: tmpl}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Start(1_800_000_000_000_000_000, 0); err != nil {
+		t.Fatal(err)
+	}
+	q := newMemQueue(64, 2048, true)
+	runVirtual(t, tx, q, 64, 1e9)
+	return q, frames
+}
+
+// interleave merges the packets of qs in turn, with their times.
+func interleave(qs ...*memQueue) (pkts [][]byte, at []int64) {
+	for i := 0; ; i++ {
+		more := false
+		for _, q := range qs {
+			if i < len(q.sent) {
+				pkts, at = append(pkts, q.sent[i]), append(at, q.at[i])
+				more = true
+			}
+		}
+		if !more {
+			return pkts, at
+		}
+	}
+}
+
+// collect returns a receiver of streams whose frames are appended to
+// got[i], with TakeFrame (swapping in a fresh buffer each time) for odd
+// streams and OnFrame for even ones.
+func collect(t *testing.T, streams []RxStream) (*Receiver, [][]byte) {
+	t.Helper()
+	got := make([][]byte, len(streams))
+	for i := range streams {
+		if i%2 == 0 {
+			streams[i].OnFrame = func(b []byte, _ *FrameStats) { got[i] = append(got[i], b...) }
+		} else {
+			streams[i].TakeFrame = func(b []byte, _ *FrameStats, _ int64) []byte {
+				got[i] = append(got[i], b...)
+				return make([]byte, len(b))
+			}
+		}
+	}
+	r, err := NewReceiver(&ReceiverConfig{Streams: streams})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, got
+}
+
+// Flows to two multicast groups on one UDP port, and a third from another
+// source to the first group, reach their own streams byte for byte by
+// every way in: Push (Ethernet, the fast path), PushIP (from the IP
+// header, gopacket's path) and PushUDP (a socket's datagrams).
+func TestReceiverDemuxByAddress(t *testing.T) {
+	f := fmt64x32
+	qa, fa := flowFrames(t, f, "10.0.0.1:5004", "239.0.0.1:5004", 1, 3)
+	qb, fb := flowFrames(t, f, "10.0.0.1:5004", "239.0.0.2:5004", 2, 3)
+	qc, fc := flowFrames(t, f, "10.0.0.9:5004", "239.0.0.1:5004", 3, 3)
+	qd, _ := flowFrames(t, f, "10.0.0.7:5004", "239.0.0.3:5004", 4, 3) // no stream takes it
+	pkts, at := interleave(qa, qb, qc, qd)
+	for _, way := range []string{"Push", "PushIP", "PushUDP"} {
+		t.Run(way, func(t *testing.T) {
+			r, got := collect(t, []RxStream{
+				{Format: f, Port: 5004, Addr: netip.MustParseAddr("239.0.0.2")},
+				{Format: f, Port: 5004, Addr: netip.MustParseAddr("239.0.0.1"), Source: netip.MustParseAddr("10.0.0.1")},
+				{Format: f, Port: 5004, Addr: netip.MustParseAddr("239.0.0.1")}, // the rest of the group: 10.0.0.9
+			})
+			taken := 0
+			for i, pkt := range pkts {
+				var ok bool
+				switch way {
+				case "Push":
+					ok = r.Push(pkt, at[i])
+				case "PushIP":
+					ok = r.PushIP(pkt[packet.EthLen:], at[i])
+				case "PushUDP":
+					ip := pkt[packet.EthLen:]
+					src := netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip[12:16])), 5004)
+					dst := netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip[16:20])), 5004)
+					ok = r.PushUDP(src, dst, pkt[packet.UDPHdrLen:], at[i])
+				}
+				if ok {
+					taken++
+				}
+			}
+			for i, want := range [][]byte{fb, fa, fc} {
+				if !bytes.Equal(got[i], want) {
+					t.Errorf("stream %d: %d octets, not the %d of its flow", i, len(got[i]), len(want))
+				}
+				if st := r.Stats(i); st.Delivered != 3 || st.Lost != 0 || st.Port != 5004 {
+					t.Errorf("stream %d: %+v", i, st)
+				}
+			}
+			if taken != len(qa.sent)+len(qb.sent)+len(qc.sent) || r.Other() != uint64(len(qd.sent)) {
+				t.Errorf("%d packets taken, %d other", taken, r.Other())
+			}
+		})
+	}
+}
+
+// IPv6 flows to two groups on one port, demultiplexed by gopacket's path.
+func TestReceiverDemuxIPv6(t *testing.T) {
+	f := fmt64x32
+	qa, fa := flowFrames(t, f, "[fd00::1]:5004", "[ff3e::1]:5004", 1, 2)
+	qb, fb := flowFrames(t, f, "[fd00::1]:5004", "[ff3e::2]:5004", 2, 2)
+	pkts, at := interleave(qa, qb)
+	r, got := collect(t, []RxStream{
+		{Format: f, Port: 5004, Addr: netip.MustParseAddr("ff3e::2")},
+		{Format: f, Port: 5004, Addr: netip.MustParseAddr("ff3e::1"), Source: netip.MustParseAddr("fd00::1")},
+	})
+	for i, pkt := range pkts {
+		if !r.Push(pkt, at[i]) {
+			t.Fatalf("packet %d not taken", i)
+		}
+	}
+	if !bytes.Equal(got[0], fb) || !bytes.Equal(got[1], fa) {
+		t.Errorf("streams got %d and %d octets, not their flows' %d and %d", len(got[0]), len(got[1]), len(fb), len(fa))
+	}
+}
+
+// A stream that only names a port still takes every packet to it when it
+// is alone; one with an address takes no other group's packets.
+func TestReceiverAddressFilterAlone(t *testing.T) {
+	f := fmt64x32
+	qa, fa := flowFrames(t, f, "10.0.0.1:5004", "239.0.0.1:5004", 1, 2)
+	qb, _ := flowFrames(t, f, "10.0.0.1:5004", "239.0.0.2:5004", 2, 2)
+	pkts, at := interleave(qa, qb)
+	r, got := collect(t, []RxStream{{Format: f, Port: 5004, Addr: netip.MustParseAddr("239.0.0.1")}})
+	for i, pkt := range pkts {
+		r.Push(pkt, at[i])
+	}
+	if !bytes.Equal(got[0], fa) || r.Other() != uint64(len(qb.sent)) {
+		t.Errorf("%d octets of the %d, %d other (want %d)", len(got[0]), len(fa), r.Other(), len(qb.sent))
+	}
+}
+
+func TestReceiverDemuxConfigErrors(t *testing.T) {
+	f := fmt64x32
+	g := netip.MustParseAddr("239.0.0.1")
+	for _, tc := range []struct {
+		streams []RxStream
+		want    string
+	}{
+		{[]RxStream{{Format: f, Port: 5004, Addr: g}, {Format: f, Port: 5004, Addr: g}}, "streams 0 and 1 both take UDP port 5004 of 239.0.0.1"},
+		{[]RxStream{{Format: f, Port: 5004}, {Format: f, Port: 5004}}, "streams 0 and 1 both take UDP port 5004"},
+		{[]RxStream{{Format: f, Addr: g}}, "needs a UDP port"},
+		{[]RxStream{{Format: f, Source: g}}, "needs a UDP port"},
+	} {
+		_, err := NewReceiver(&ReceiverConfig{Streams: tc.streams})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("error %v, want %q", err, tc.want)
+		}
+	}
+	// A stream of a port and one of an address on it may coexist: the one
+	// with the address is tried first.
+	if _, err := NewReceiver(&ReceiverConfig{Streams: []RxStream{{Format: f, Port: 5004}, {Format: f, Port: 5004, Addr: g}}}); err != nil {
+		t.Error(err)
+	}
+}
+
+// TakeFrame gets the arrival of each frame's first packet, and the buffer
+// it returns is the one the next frame fills.
+func TestReceiverTakeFrame(t *testing.T) {
+	f := fmt64x32
+	q, frames := flowFrames(t, f, "10.0.0.1:5004", "239.0.0.1:5004", 7, 4)
+	size := f.FrameSize()
+	var firsts []int64
+	for i := range q.sent {
+		if i == 0 || q.sent[i-1][packet.UDPHdrLen+1]&0x80 != 0 { // after a marker
+			firsts = append(firsts, q.at[i])
+		}
+	}
+	bufs := [][]byte{make([]byte, size), make([]byte, size)}
+	var seen [][]byte
+	var arrivals []int64
+	k := 0
+	r, err := NewReceiver(&ReceiverConfig{Streams: []RxStream{{Format: f, Port: 5004,
+		TakeFrame: func(b []byte, st *FrameStats, arrival int64) []byte {
+			seen = append(seen, b)
+			arrivals = append(arrivals, arrival)
+			if n := len(seen) - 1; !bytes.Equal(b, frames[n*size:(n+1)*size]) {
+				t.Errorf("frame %d differs", len(seen)-1)
+			}
+			k++
+			return bufs[k%2]
+		}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, pkt := range q.sent {
+		r.Push(pkt, q.at[i])
+	}
+	if len(seen) != 4 {
+		t.Fatalf("%d frames", len(seen))
+	}
+	for i := 1; i < 4; i++ {
+		if &seen[i][0] != &bufs[i%2][0] {
+			t.Errorf("frame %d was not written into the buffer TakeFrame returned", i)
+		}
+	}
+	for i := range 4 {
+		if arrivals[i] != firsts[i] {
+			t.Errorf("frame %d: arrival %d, its first packet was sent at %d", i, arrivals[i], firsts[i])
+		}
+	}
+}
+
+// Demultiplexing by address allocates nothing per packet.
+func TestReceiverDemuxAllocs(t *testing.T) {
+	f := fmt64x32
+	qa, _ := flowFrames(t, f, "10.0.0.1:5004", "239.0.0.1:5004", 1, 2)
+	qb, _ := flowFrames(t, f, "10.0.0.1:5004", "239.0.0.2:5004", 2, 2)
+	pkts, at := interleave(qa, qb)
+	r, err := NewReceiver(&ReceiverConfig{Streams: []RxStream{
+		{Format: f, Port: 5004, Addr: netip.MustParseAddr("239.0.0.1")},
+		{Format: f, Port: 5004, Addr: netip.MustParseAddr("239.0.0.2"), TakeFrame: func(b []byte, _ *FrameStats, _ int64) []byte { return b }},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := 0
+	src, dst := netip.MustParseAddrPort("10.0.0.1:5004"), netip.MustParseAddrPort("239.0.0.1:5004")
+	if n := testing.AllocsPerRun(2000, func() {
+		p := pkts[i%len(pkts)]
+		r.Push(p, at[i%len(pkts)])
+		r.PushIP(p[packet.EthLen:], at[i%len(pkts)])
+		r.PushUDP(src, dst, p[packet.UDPHdrLen:], at[i%len(pkts)])
+		i++
+	}); n != 0 {
+		t.Errorf("%v allocations per packet", n)
+	}
+}
