@@ -1,0 +1,196 @@
+package st2110
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// LeapSeconds is TAI - UTC since 2017-01-01 (IERS Bulletin C): what a
+// [Clock] adds to the system clock when the kernel knows no TAI offset.
+const LeapSeconds = 37
+
+// ClockSource says where a [Clock] reads the time. The zero value is
+// invalid.
+type ClockSource uint8
+
+const (
+	_ ClockSource = iota
+	// ClockKernelTAI is the kernel's CLOCK_TAI: the system clock plus the
+	// TAI offset that a PTP or NTP daemon (phc2sys, ptp4l, chrony) has set
+	// with adjtimex(2).
+	ClockKernelTAI
+	// ClockUTCOffset is the system clock (UTC) plus a fixed leap-second
+	// offset, for a host whose kernel has no TAI offset set.
+	ClockUTCOffset
+	// ClockPHC is a PTP hardware clock (/dev/ptpN), read directly, for a
+	// host where phc2sys does not discipline the system clock. PTP clocks
+	// keep TAI.
+	ClockPHC
+)
+
+// String returns "CLOCK_TAI", "UTC+offset" or "PHC".
+func (s ClockSource) String() string {
+	switch s {
+	case ClockKernelTAI:
+		return "CLOCK_TAI"
+	case ClockUTCOffset:
+		return "UTC+offset"
+	case ClockPHC:
+		return "PHC"
+	}
+	return fmt.Sprintf("ClockSource(%d)", uint8(s))
+}
+
+// ClockConfig configures [NewClock]. A nil *ClockConfig means the system
+// clock: CLOCK_TAI if the kernel has a TAI offset, else UTC plus
+// [LeapSeconds].
+type ClockConfig struct {
+	// PHC, if set, is the PTP hardware clock to read, such as "/dev/ptp0".
+	PHC string
+
+	// LeapSeconds is TAI - UTC for the system clock when the kernel has no
+	// TAI offset (and what a PHC's time is taken to differ from UTC by, to
+	// stamp captures in UTC); zero means [LeapSeconds].
+	LeapSeconds int
+
+	// ForceOffset uses UTC plus LeapSeconds even when the kernel has a TAI
+	// offset.
+	ForceOffset bool
+}
+
+// A Clock tells the time as ST 2110 counts it: TAI nanoseconds since the
+// PTP epoch, 1970-01-01 00:00:00 TAI, the timescale of RTP timestamps (ST
+// 2110-10) and of the ST 2110-21 send schedule.
+//
+// It reads one of three sources ([Clock.Source]): the kernel's CLOCK_TAI
+// when a PTP or NTP daemon has told the kernel the TAI offset (adjtimex
+// reports it), else the system clock plus the leap-second offset, or a
+// PTP hardware clock (/dev/ptpN) opened with [ClockConfig.PHC]. The
+// system clock is read through the vDSO (time.Now) plus the kernel's TAI
+// offset, which is CLOCK_TAI as the kernel defines it; the offset is read
+// again at most once a second, so a leap second is seen within one.
+//
+// A Clock is safe for concurrent use. Now does not allocate.
+type Clock struct {
+	src    ClockSource
+	leap   int64 // configured TAI - UTC, ns
+	phc    string
+	closer func() error
+
+	offset atomic.Int64 // TAI - UTC in use, ns (kernel or configured)
+	next   atomic.Int64 // UTC ns when the kernel offset is read again
+	read   func() (int64, bool)
+	phcNow func() (int64, error)
+}
+
+// NewClock opens the clock cfg asks for (nil: the system clock).
+func NewClock(cfg *ClockConfig) (*Clock, error) {
+	var c ClockConfig
+	if cfg != nil {
+		c = *cfg
+	}
+	if c.LeapSeconds < 0 || c.LeapSeconds > 1000 {
+		return nil, fmt.Errorf("st2110: clock: leap seconds %d", c.LeapSeconds)
+	}
+	if c.LeapSeconds == 0 {
+		c.LeapSeconds = LeapSeconds
+	}
+	clk := &Clock{leap: int64(c.LeapSeconds) * 1e9, read: taiOffset}
+	clk.offset.Store(clk.leap)
+	if c.PHC != "" {
+		now, closer, err := openPHC(c.PHC)
+		if err != nil {
+			return nil, err
+		}
+		clk.src, clk.phc, clk.phcNow, clk.closer = ClockPHC, c.PHC, now, closer
+		if _, err := now(); err != nil {
+			closer()
+			return nil, err
+		}
+		return clk, nil
+	}
+	clk.src = ClockUTCOffset
+	if !c.ForceOffset {
+		if off, ok := clk.read(); ok {
+			clk.src = ClockKernelTAI
+			clk.offset.Store(off)
+		}
+	}
+	return clk, nil
+}
+
+// Source returns where the clock reads the time.
+func (c *Clock) Source() ClockSource { return c.src }
+
+// String describes the clock: "CLOCK_TAI (kernel TAI offset 37 s)",
+// "UTC + 37 s (the kernel has no TAI offset)" or "PHC /dev/ptp0".
+func (c *Clock) String() string {
+	switch c.src {
+	case ClockKernelTAI:
+		return fmt.Sprintf("CLOCK_TAI (kernel TAI offset %d s)", c.UTCOffset()/time.Second)
+	case ClockPHC:
+		return "PHC " + c.phc
+	}
+	return fmt.Sprintf("UTC + %d s (the kernel has no TAI offset)", c.leap/1e9)
+}
+
+// UTCOffset returns TAI - UTC as the clock sees it: the kernel's offset,
+// or the configured leap seconds.
+func (c *Clock) UTCOffset() time.Duration {
+	if c.src == ClockKernelTAI {
+		return time.Duration(c.offset.Load())
+	}
+	return time.Duration(c.leap)
+}
+
+// Now returns the time in TAI nanoseconds since the PTP epoch. A PHC that
+// cannot be read gives 0 (see [Clock.Err]).
+func (c *Clock) Now() int64 {
+	if c.src == ClockPHC {
+		t, err := c.phcNow()
+		if err != nil {
+			return 0
+		}
+		return t
+	}
+	utc := time.Now().UnixNano()
+	if c.src != ClockKernelTAI {
+		return utc + c.leap
+	}
+	if next := c.next.Load(); utc >= next && c.next.CompareAndSwap(next, utc+1e9) {
+		if off, ok := c.read(); ok {
+			c.offset.Store(off)
+		}
+	}
+	return utc + c.offset.Load()
+}
+
+// Err reads the clock once and returns the error of a PHC that cannot be
+// read; nil for the system clock.
+func (c *Clock) Err() error {
+	if c.src != ClockPHC {
+		return nil
+	}
+	_, err := c.phcNow()
+	return err
+}
+
+// Close closes a PHC; it does nothing for the system clock.
+func (c *Clock) Close() error {
+	if c.closer == nil {
+		return nil
+	}
+	return c.closer()
+}
+
+// taiOffset reads the kernel's TAI offset (a variable for tests).
+var taiOffset = kernelTAIOffset
+
+// defaultClock is the clock of Listen and Dial without one.
+var defaultClock = sync.OnceValues(func() (*Clock, error) { return NewClock(nil) })
+
+// phcClockID is the dynamic POSIX clock id of an open PTP hardware clock
+// (Linux's FD_TO_CLOCKID: (~fd << 3) | CLOCKFD, CLOCKFD = 3).
+func phcClockID(fd int) int32 { return int32((^fd)<<3 | 3) }

@@ -1,0 +1,136 @@
+package st2110
+
+import (
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nmgo/nmgo/video"
+)
+
+// fakeTAI makes the kernel report a TAI offset of *sec seconds (0: none)
+// for the rest of the test.
+func fakeTAI(t *testing.T, sec *int64) {
+	old := taiOffset
+	taiOffset = func() (int64, bool) { return *sec * 1e9, *sec != 0 }
+	t.Cleanup(func() { taiOffset = old })
+}
+
+// The system clock is CLOCK_TAI when the kernel has a TAI offset, else UTC
+// plus the leap seconds; both tell TAI.
+func TestClockSources(t *testing.T) {
+	var tai int64
+	fakeTAI(t, &tai)
+	for _, tc := range []struct {
+		tai   int64
+		cfg   *ClockConfig
+		src   ClockSource
+		off   time.Duration
+		descr string
+	}{
+		{0, nil, ClockUTCOffset, 37 * time.Second, "UTC + 37 s (the kernel has no TAI offset)"},
+		{0, &ClockConfig{LeapSeconds: 36}, ClockUTCOffset, 36 * time.Second, "UTC + 36 s"},
+		{37, nil, ClockKernelTAI, 37 * time.Second, "CLOCK_TAI (kernel TAI offset 37 s)"},
+		{35, &ClockConfig{LeapSeconds: 37}, ClockKernelTAI, 35 * time.Second, "CLOCK_TAI (kernel TAI offset 35 s)"},
+		{37, &ClockConfig{ForceOffset: true, LeapSeconds: 30}, ClockUTCOffset, 30 * time.Second, "UTC + 30 s"},
+	} {
+		tai = tc.tai
+		c, err := NewClock(tc.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := time.Now().Add(tc.off).UnixNano()
+		now := c.Now()
+		after := time.Now().Add(tc.off).UnixNano()
+		if c.Source() != tc.src || c.UTCOffset() != tc.off || !strings.HasPrefix(c.String(), tc.descr) || now < before || now > after {
+			t.Errorf("kernel offset %d, %+v: %v %q offset %v, now %d not in [%d, %d]", tc.tai, tc.cfg, c.Source(), c, c.UTCOffset(), now, before, after)
+		}
+		if c.Err() != nil || c.Close() != nil {
+			t.Errorf("Err %v, Close %v", c.Err(), c.Close())
+		}
+	}
+	if _, err := NewClock(&ClockConfig{LeapSeconds: -1}); err == nil {
+		t.Error("negative leap seconds: no error")
+	}
+}
+
+// A leap second the kernel learns is seen within a second.
+func TestClockKernelOffsetChanges(t *testing.T) {
+	tai := int64(36)
+	fakeTAI(t, &tai)
+	c, err := NewClock(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Now()
+	tai = 37
+	deadline := time.Now().Add(3 * time.Second)
+	for c.UTCOffset() != 37*time.Second {
+		if time.Now().After(deadline) {
+			t.Fatalf("offset still %v after 3 s", c.UTCOffset())
+		}
+		c.Now()
+		time.Sleep(10 * time.Millisecond)
+	}
+	before := time.Now().UnixNano()
+	now := c.Now()
+	if d := now - before; d < 37e9 || d > 37e9+int64(time.Second) {
+		t.Errorf("Now is %v ahead of UTC", time.Duration(d))
+	}
+}
+
+func TestClockNowAllocs(t *testing.T) {
+	tai := int64(37)
+	fakeTAI(t, &tai)
+	for _, cfg := range []*ClockConfig{nil, {ForceOffset: true}} {
+		c, _ := NewClock(cfg)
+		if n := testing.AllocsPerRun(1000, func() { c.Now() }); n != 0 {
+			t.Errorf("%v: Now allocates %v times", c.Source(), n)
+		}
+	}
+}
+
+// A PTP hardware clock is a character device whose descriptor is a clock
+// id; anything else is refused when opened, with the reason.
+func TestClockPHC(t *testing.T) {
+	if _, err := NewClock(&ClockConfig{PHC: "/nonexistent/ptp9"}); err == nil || !strings.Contains(err.Error(), "/nonexistent/ptp9") {
+		t.Errorf("missing PHC: %v", err)
+	}
+	if runtime.GOOS != "linux" {
+		return
+	}
+	_, err := NewClock(&ClockConfig{PHC: os.DevNull})
+	if err == nil || !strings.Contains(err.Error(), "not a PTP hardware clock") {
+		t.Errorf("%s as a PHC: %v", os.DevNull, err)
+	}
+	// The kernel's FD_TO_CLOCKID: ((~fd) << 3) | CLOCKFD.
+	for fd, id := range map[int]int32{0: -5, 3: -29, 7: -61, 1000: -8005} {
+		if got := phcClockID(fd); got != id {
+			t.Errorf("clock id of fd %d: %d, want %d", fd, got, id)
+		}
+	}
+}
+
+// rtpTime turns an RTP timestamp back into the TAI time it counts, near
+// the arrival, across the 32-bit wrap.
+func TestRTPTime(t *testing.T) {
+	base := int64(1_800_000_000_000_000_000)
+	for _, d := range []int64{0, 1, 11111, 1e6, 47_721_858_000_000_000 / 2, 1e9 * 3600} {
+		at := base + d
+		ts := video.Timestamp(at)
+		for _, late := range []int64{0, 700_000, -300_000, 1e9 * 600} {
+			got := rtpTime(at+late, ts)
+			if diff := got - at; diff < -5556 || diff > 5556 {
+				t.Errorf("time %d, arrival +%d: RTP time %d, off by %d ns", at, late, got, diff)
+			}
+			if video.Timestamp(got) != ts {
+				t.Errorf("time %d: RTP time %d has timestamp %d, want %d", at, got, video.Timestamp(got), ts)
+			}
+		}
+	}
+	if rtpTime(0, 5) != 0 {
+		t.Error("unknown arrival: not 0")
+	}
+}

@@ -1,0 +1,602 @@
+package st2110
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nmgo/nmgo/nmsys"
+	"github.com/nmgo/nmgo/osthread"
+	"github.com/nmgo/nmgo/packet"
+	"github.com/nmgo/nmgo/video"
+)
+
+// SendConfig configures [Dial]. A nil *SendConfig means the defaults: a
+// moving test pattern on every flow, sent until Run's context ends.
+type SendConfig struct {
+	// Source supplies the frames of every flow (in pgroup layout, of the
+	// flows' format); Sources, if set, one per flow, overrides it. Both
+	// nil means a moving test pattern ([video.NewPattern]).
+	Source  video.FrameSource
+	Sources []video.FrameSource
+
+	// Frames is how many frames each flow sends before Run returns; zero
+	// means until Run's context ends. A pcap transport needs it.
+	Frames uint64
+
+	// Clock times the schedule and the RTP timestamps; nil means the
+	// system clock as TAI ([NewClock] with a nil config).
+	Clock *Clock
+
+	// MaxRate, if not zero, caps the packets per second of all flows
+	// together: the schedule is kept, stretched in time (for peers or
+	// virtual machines that cannot keep up).
+	MaxRate float64
+
+	// Batch is the most packets written per step; zero means 64.
+	Batch int
+
+	// Lead is how long after Run starts the first frame's first packet
+	// may go at the earliest; zero means 2 ms.
+	Lead time.Duration
+
+	// Interface is the network interface UDP sends multicast on (as
+	// "udp:ADDR:PORT@IFACE" gives it); empty means the kernel's choice.
+	Interface string
+
+	// TTL is the IPv4 TTL or IPv6 hop limit of flows whose SDP gives none
+	// (c= .../TTL); zero means the kernel's default over UDP (1 for
+	// multicast) and 64 in Ethernet frames.
+	TTL int
+
+	// The Ethernet and IP source of the frames a netmap port or a capture
+	// carries. SrcMAC defaults to the NIC's address, else
+	// 02:6e:6d:67:6f:01; DstMAC to the multicast address of each flow's
+	// group (MulticastMAC), and a unicast destination needs it. SrcAddr
+	// defaults to the flow's a=source-filter source, else the SDP's o=
+	// address, else the NIC's address; its port to each flow's port.
+	SrcMAC, DstMAC net.HardwareAddr
+	SrcAddr        netip.AddrPort
+
+	// SSRC is the RTP SSRC of flow 0 (flow k has SSRC+k); zero means a
+	// random one (RFC 3550). The first sequence numbers are random.
+	SSRC uint32
+
+	// Analyze runs an ST 2110-21 analysis of the times the packets were
+	// written ([Sender.Analysis]): a self-check of the schedule as kept.
+	Analyze bool
+}
+
+// SendStats are the counts of one flow of a [Sender].
+type SendStats struct {
+	video.TxStats // frames, packets, octets and late packets written
+
+	// Send errors of a UDP transport, over all of its flows: datagrams
+	// the kernel refused for a full device queue (ENOBUFS, EAGAIN) and
+	// dropped after retries, and ICMP port unreachable reports
+	// (ECONNREFUSED) from a unicast peer that does not listen. Neither
+	// stops the sender.
+	NoBufs, Refused uint64
+}
+
+// txConn is one output of a transport, driven by one goroutine: a queue
+// a video.Transmitter writes into, and how to hand its packets on. A
+// second path of a flow (ST 2022-7) is a second txConn that gets the same
+// packets; an AF_XDP socket is one like a netmap ring.
+type txConn interface {
+	video.TxQueue
+	// flush hands the published packets on (a TX sync, sendmmsg, a file
+	// write).
+	flush() error
+	// wait blocks until a full queue has room, or ctx ends.
+	wait(ctx context.Context) error
+	// drain waits, for a while, until the packets handed on have left
+	// (a netmap TX ring's slots are free again).
+	drain()
+	// close lets the packets in flight leave and releases the output.
+	close() error
+	// counts returns the output's send error counts, nil if it has none.
+	counts() *txCounts
+}
+
+// txCounts are send errors a txConn counts, read by Stats.
+type txCounts struct {
+	noBufs, refused atomic.Uint64
+}
+
+// txPart is one output, its Transmitter and the flows it sends.
+type txPart struct {
+	q     txConn
+	tx    *video.Transmitter
+	flows []int // the Sender's flow of each stream of tx
+	// What the part publishes for Stats.
+	mu    sync.Mutex
+	stats []video.TxStats
+}
+
+// Sender sends the flows of a session on one transport, each flow paced
+// on its own ST 2110-21 schedule (N, NL or W, the SDP's TP, narrow if
+// absent) with RTP timestamps from TAI: the 90 kHz count since the PTP
+// epoch of each frame's alignment point (ST 2110-10). [Dial] opens it;
+// [Sender.Run] sends.
+//
+// Run belongs to one goroutine; Stats, Session, SDP and Close are safe
+// for concurrent use.
+type Sender struct {
+	ep    endpoint
+	flows []video.Stream
+	cfg   SendConfig
+	clock *Clock
+	parts []*txPart
+	sess  video.Session
+	virt  bool // a capture: written at once, on the transmitter's clock
+	utc   int64
+
+	running   atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Dial opens the transport named by name (see [Listen] for the names)
+// for sending the flows of sess: to the SDP's destinations, or over UDP
+// to udp:ADDR:PORT (flow k at PORT+k). A netmap port or a capture gets
+// whole Ethernet frames; UDP gets RTP packets, sent with sendmmsg(2).
+// Nothing is sent before [Sender.Run].
+func Dial(name string, sess *video.Session, cfg *SendConfig) (*Sender, error) {
+	s, sources, err := newSender(name, sess, cfg)
+	if err != nil {
+		return nil, err
+	}
+	var conns []txConn
+	var eth *ethInfo
+	switch s.ep.kind {
+	case kindNetmap:
+		conns, err = openNetmapTx(&s.ep)
+		if err == nil {
+			eth, err = s.ethernet()
+		}
+	case kindPcap:
+		var q txConn
+		if q, err = openPcapTx(&s.ep, s.cfg.Batch, s.utc); err == nil {
+			conns, s.virt = []txConn{q}, true
+			eth, err = s.ethernet()
+		}
+	case kindUDP:
+		var q *udpTx
+		if q, err = openUDPTx(&s.ep, s.flows, &s.cfg); err == nil {
+			conns = []txConn{q}
+			s.sess.Origin = q.origin
+		}
+	}
+	if err == nil {
+		err = s.build(conns, eth, sources)
+	}
+	if err != nil {
+		for _, q := range conns {
+			q.close()
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+// newSender checks what Dial was given and sets the sender up, without a
+// transport; it returns the frames of each flow.
+func newSender(name string, sess *video.Session, cfg *SendConfig) (*Sender, []video.FrameSource, error) {
+	ep, err := parseName(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	fs, err := flows(sess, &ep, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	s := &Sender{ep: ep, flows: fs}
+	if cfg != nil {
+		s.cfg = *cfg
+	}
+	c := &s.cfg
+	if c.Batch < 0 || c.Lead < 0 || c.TTL < 0 || c.TTL > 255 || c.MaxRate < 0 || math.IsNaN(c.MaxRate) {
+		return nil, nil, errors.New("st2110: dial: negative or invalid SendConfig value")
+	}
+	if c.Sources != nil && len(c.Sources) != len(fs) {
+		return nil, nil, fmt.Errorf("st2110: dial: %d Sources for %d flows", len(c.Sources), len(fs))
+	}
+	if c.Batch == 0 {
+		c.Batch = 64
+	}
+	if c.Lead == 0 {
+		c.Lead = 2 * time.Millisecond
+	}
+	if c.Interface == "" {
+		c.Interface = ep.iface
+	}
+	if s.clock = c.Clock; s.clock == nil {
+		if s.clock, err = defaultClock(); err != nil {
+			return nil, nil, err
+		}
+	}
+	s.utc = int64(s.clock.UTCOffset())
+	if ep.kind == kindPcap && c.Frames == 0 {
+		return nil, nil, fmt.Errorf("st2110: dial %s: a capture is written as fast as it can be: set SendConfig.Frames", name)
+	}
+	sources, err := frameSources(fs, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.sess = video.Session{Name: sess.Name, Info: sess.Info, ID: sess.ID, Version: sess.Version, Origin: sess.Origin.Unmap(), Groups: sess.Groups}
+	if s.sess.Name == "" {
+		s.sess.Name = "nmgo st2110"
+	}
+	if s.sess.ID == 0 {
+		s.sess.ID = uint64(time.Now().Unix()) + 2208988800 // NTP seconds, as RFC 4566 suggests
+	}
+	return s, sources, nil
+}
+
+// frameSources returns the frames of each flow: the configured sources,
+// or one test pattern per format.
+func frameSources(fs []video.Stream, c *SendConfig) ([]video.FrameSource, error) {
+	out := make([]video.FrameSource, len(fs))
+	patterns := map[video.Format]video.FrameSource{}
+	for k := range fs {
+		switch {
+		case c.Sources != nil && c.Sources[k] != nil:
+			out[k] = c.Sources[k]
+		case c.Source != nil:
+			out[k] = c.Source
+		default:
+			f := fs[k].Format
+			p, ok := patterns[f]
+			if !ok {
+				pat, err := video.NewPattern(&f)
+				if err != nil {
+					return nil, fmt.Errorf("st2110: flow %d: %w", k, err)
+				}
+				p, patterns[f] = pat, pat
+			}
+			out[k] = p
+		}
+	}
+	return out, nil
+}
+
+// ethInfo is the Ethernet and IP source of a netmap port's or a capture's
+// frames.
+type ethInfo struct {
+	srcMAC net.HardwareAddr
+	nic    *net.Interface // the NIC of a netmap port, if it is one here
+}
+
+// defaultMAC is the source MAC of frames from a port without one (a VALE
+// port, a capture): locally administered, "nmgo".
+var defaultMAC = net.HardwareAddr{0x02, 0x6e, 0x6d, 0x67, 0x6f, 0x01}
+
+// ethernet finds the source MAC (and NIC) of a netmap port.
+func (s *Sender) ethernet() (*ethInfo, error) {
+	e := &ethInfo{srcMAC: s.cfg.SrcMAC}
+	if s.ep.kind == kindNetmap {
+		if n, err := nmsys.ParseName(s.ep.port); err == nil && !strings.HasPrefix(n.Port, "vale") {
+			if ifi, err := net.InterfaceByName(n.Port); err == nil {
+				e.nic = ifi
+				if e.srcMAC == nil && len(ifi.HardwareAddr) == 6 {
+					e.srcMAC = ifi.HardwareAddr
+				}
+			}
+		}
+	}
+	if e.srcMAC == nil {
+		e.srcMAC = defaultMAC
+	}
+	if len(e.srcMAC) != 6 || s.cfg.DstMAC != nil && len(s.cfg.DstMAC) != 6 {
+		return nil, errors.New("st2110: dial: SrcMAC and DstMAC must be 6 octets")
+	}
+	return e, nil
+}
+
+// srcAddr picks the source address of flow k's frames (see SendConfig).
+func (s *Sender) srcAddr(k int, e *ethInfo) (netip.Addr, error) {
+	dst := s.flows[k].Dst.Addr()
+	same := func(a netip.Addr) bool { return a.IsValid() && !a.IsUnspecified() && a.Is4() == dst.Is4() }
+	for _, a := range []netip.Addr{s.cfg.SrcAddr.Addr().Unmap(), s.flows[k].Source, s.sess.Origin.Unmap()} {
+		if same(a) {
+			return a, nil
+		}
+	}
+	if e.nic != nil {
+		if addrs, err := e.nic.Addrs(); err == nil {
+			for _, a := range addrs {
+				if n, ok := a.(*net.IPNet); ok {
+					if ip, ok := netip.AddrFromSlice(n.IP); ok && same(ip.Unmap()) {
+						return ip.Unmap(), nil
+					}
+				}
+			}
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("st2110: dial %s: flow %d: no source address for %v (set SendConfig.SrcAddr, or the SDP's o= or a=source-filter)", s.ep.name, k, dst)
+}
+
+// build makes the Transmitter of each output (the flows dealt out in
+// turn) and the session Sender.SDP describes.
+func (s *Sender) build(conns []txConn, eth *ethInfo, sources []video.FrameSource) error {
+	c := &s.cfg
+	ssrc := c.SSRC
+	if ssrc == 0 {
+		ssrc = rand.Uint32()
+	}
+	parts := make([]*txPart, min(len(conns), len(s.flows)))
+	for i := range parts {
+		parts[i] = &txPart{q: conns[i]}
+	}
+	for _, q := range conns[len(parts):] {
+		q.close() // more rings than flows
+	}
+	streams := make([][]video.TxStream, len(parts))
+	s.sess.Streams = make([]video.Stream, len(s.flows))
+	for k := range s.flows {
+		f := s.flows[k]
+		i := k % len(parts)
+		pc := f.PacketizerConfig()
+		pc.SSRC, pc.Seq = ssrc+uint32(k), rand.Uint32()
+		ttl := f.TTL
+		if ttl == 0 {
+			ttl = c.TTL
+		}
+		if eth != nil {
+			src, err := s.srcAddr(k, eth)
+			if err != nil {
+				return err
+			}
+			dstMAC := c.DstMAC
+			if dstMAC == nil {
+				var ok bool
+				if dstMAC, ok = MulticastMAC(f.Dst.Addr()); !ok {
+					return fmt.Errorf("st2110: dial %s: flow %d: unicast destination %v needs SendConfig.DstMAC (a netmap port does no ARP)", s.ep.name, k, f.Dst)
+				}
+			}
+			sport := c.SrcAddr.Port()
+			if sport == 0 {
+				sport = f.Dst.Port()
+			}
+			tmpl, err := packet.NewTemplate(&packet.TemplateConfig{SrcMAC: eth.srcMAC, DstMAC: dstMAC,
+				Src: netip.AddrPortFrom(src, sport), Dst: f.Dst, TTL: uint8(ttl),
+				PayloadType: f.PayloadType, SSRC: pc.SSRC, RFC4175: true})
+			if err != nil {
+				return fmt.Errorf("st2110: dial %s: flow %d: %w", s.ep.name, k, err)
+			}
+			pc.Template = tmpl
+			if f.Dst.Addr().IsMulticast() {
+				f.Source = src
+			}
+			if !s.sess.Origin.IsValid() || s.sess.Origin.IsUnspecified() {
+				s.sess.Origin = src
+			}
+			if s.clock.Source() == ClockUTCOffset {
+				f.RefClock = "localmac=" + strings.ToUpper(strings.ReplaceAll(eth.srcMAC.String(), ":", "-"))
+			}
+		} else if f.Dst.Addr().IsMulticast() && s.sess.Origin.IsValid() && s.sess.Origin.Is4() == f.Dst.Addr().Is4() {
+			f.Source = s.sess.Origin
+		}
+		if f.RefClock == "" {
+			f.RefClock = "ptp=IEEE1588-2008:traceable"
+			if s.clock.Source() == ClockUTCOffset {
+				f.RefClock = "local" // RFC 7273 section 4.8: a free-running local clock
+			}
+		}
+		f.TTL = ttl
+		if !f.Dst.Addr().Is4() || !f.Dst.Addr().IsMulticast() {
+			f.TTL = 0 // the c= TTL is for IPv4 multicast only
+		}
+		f.MediaClock = "direct=0"
+		streams[i] = append(streams[i], video.TxStream{Format: f.Format, Packetizer: pc, TP: f.Sender,
+			Frames: sources[k], Count: c.Frames})
+		parts[i].flows = append(parts[i].flows, k)
+		s.sess.Streams[k] = f
+	}
+	for i, p := range parts {
+		tx, err := video.NewTransmitter(&video.TransmitterConfig{Streams: streams[i], MaxRate: c.MaxRate / float64(len(parts)), Analyze: c.Analyze})
+		if err != nil {
+			return fmt.Errorf("st2110: dial %s: %w", s.ep.name, err)
+		}
+		if u, ok := p.q.(*udpTx); ok {
+			u.bind(p.flows)
+		}
+		if m, ok := p.q.(interface{ BufSize() int }); ok {
+			for j := range p.flows {
+				if l := tx.Packetizer(j).MaxPacketLen(); l > m.BufSize() {
+					return fmt.Errorf("st2110: dial %s: packets of %d octets do not fit the port's %d-octet buffers (MAXUDP %d needs larger netmap buffers)",
+						s.ep.name, l, m.BufSize(), s.flows[p.flows[j]].MaxUDP)
+				}
+			}
+		}
+		if pq, ok := p.q.(*pcapTx); ok {
+			for j := range p.flows {
+				pq.grow(tx.Packetizer(j).MaxPacketLen())
+			}
+		}
+		p.tx = tx
+		p.stats = make([]video.TxStats, len(p.flows))
+		for j, k := range p.flows {
+			s.sess.Streams[k].Packing = tx.Packetizer(j).Packing()
+		}
+	}
+	s.parts = parts
+	return nil
+}
+
+// Session returns the session the sender sends: the flows with their
+// destinations, source, packing, sender type and clock reference.
+func (s *Sender) Session() *video.Session {
+	sess := s.sess
+	sess.Streams = append([]video.Stream(nil), s.sess.Streams...)
+	sess.Groups = append([]string(nil), s.sess.Groups...)
+	return &sess
+}
+
+// SDP returns the session description of what the sender sends (ST
+// 2110-20 and -10: fmtp with PM, TP and SSN, a=ts-refclk, a=mediaclk,
+// a=source-filter for multicast), for receivers such as ffmpeg.
+func (s *Sender) SDP() ([]byte, error) { return s.Session().Marshal() }
+
+// Clock returns the clock that times the schedule.
+func (s *Sender) Clock() *Clock { return s.clock }
+
+// Run sends until every flow has sent SendConfig.Frames frames (then it
+// waits for the last packets to leave), ctx ends (nil), or sending fails.
+// It runs one goroutine per output of the transport: a netmap port with
+// several TX rings sends flow k on ring k modulo their count. Run may be
+// called once.
+func (s *Sender) Run(ctx context.Context) error {
+	if s.running.Swap(true) {
+		return errors.New("st2110: Sender.Run called twice")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(s.parts))
+	for _, p := range s.parts {
+		go func() {
+			err := s.runPart(ctx, p)
+			if err != nil {
+				cancel()
+			}
+			errs <- err
+		}()
+	}
+	var first error
+	for range s.parts {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// runPart is one output's send loop: Step on the clock (for a capture, a
+// virtual clock that jumps to each due time), flush what was written,
+// wait for room or for the next packet.
+func (s *Sender) runPart(ctx context.Context, p *txPart) error {
+	locked := s.ep.kind == kindNetmap
+	if locked {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
+	var y osthread.Yielder
+	tx, q, batch := p.tx, p.q, s.cfg.Batch
+	if err := tx.Start(s.clock.Now(), s.cfg.Lead); err != nil {
+		return fmt.Errorf("st2110: %w", err)
+	}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer s.publish(p)
+	for ctx.Err() == nil && !tx.Done() {
+		now := s.clock.Now()
+		if s.virt {
+			now = tx.Next()
+		}
+		n, next, err := s.step(p, now)
+		if err != nil {
+			return err
+		}
+		if locked {
+			y.Pass(uint64(n) * estFrame)
+		}
+		switch {
+		case tx.Done():
+		case s.virt || next == now || next < now && n == batch:
+			// More is due: step again at once.
+		case next < now:
+			// Due but not written: the queue is full.
+			if err := q.wait(ctx); err != nil {
+				return fmt.Errorf("st2110: send %s: %w", s.ep.name, err)
+			}
+		default:
+			timer.Reset(time.Duration(next - now))
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				timer.Stop()
+			}
+		}
+	}
+	if tx.Done() {
+		q.drain()
+	}
+	return nil
+}
+
+// step writes the packets of part p due at now, hands them on and
+// publishes the counts; it returns how many it wrote and when the next
+// packet is due.
+func (s *Sender) step(p *txPart, now int64) (int, int64, error) {
+	n, next, err := p.tx.Step(p.q, now, s.cfg.Batch)
+	if err != nil {
+		return n, next, fmt.Errorf("st2110: send %s: %w", s.ep.name, err)
+	}
+	if n > 0 {
+		if err := p.q.flush(); err != nil {
+			return n, next, fmt.Errorf("st2110: send %s: %w", s.ep.name, err)
+		}
+		s.publish(p)
+	}
+	return n, next, nil
+}
+
+// publish copies a part's counts for Stats.
+func (s *Sender) publish(p *txPart) {
+	p.mu.Lock()
+	for j := range p.flows {
+		p.stats[j] = p.tx.Stats(j)
+	}
+	p.mu.Unlock()
+}
+
+// Stats returns the counts of flow k.
+func (s *Sender) Stats(k int) SendStats {
+	p, j := s.part(k)
+	p.mu.Lock()
+	st := SendStats{TxStats: p.stats[j]}
+	p.mu.Unlock()
+	if c := p.q.counts(); c != nil {
+		st.NoBufs, st.Refused = c.noBufs.Load(), c.refused.Load()
+	}
+	return st
+}
+
+// Analysis returns the ST 2110-21 analysis of the times flow k's packets
+// were written; ok is false without SendConfig.Analyze. Call it after Run
+// has returned.
+func (s *Sender) Analysis(k int) (video.Analysis, bool) {
+	p, j := s.part(k)
+	return p.tx.Analysis(j)
+}
+
+func (s *Sender) part(k int) (*txPart, int) {
+	p := s.parts[k%len(s.parts)]
+	return p, k / len(s.parts)
+}
+
+// Flows returns the flows the sender sends, as [Sender.Session] does.
+func (s *Sender) Flows() []video.Stream { return s.Session().Streams }
+
+// Close lets the last packets leave, then closes the transport (a
+// capture is flushed and closed). Call it after Run has returned.
+func (s *Sender) Close() error {
+	s.closeOnce.Do(func() {
+		for _, p := range s.parts {
+			if err := p.q.close(); err != nil && s.closeErr == nil {
+				s.closeErr = err
+			}
+		}
+	})
+	return s.closeErr
+}

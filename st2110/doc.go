@@ -1,0 +1,107 @@
+// Package st2110 sends and receives SMPTE ST 2110-20 uncompressed video
+// from a Go program: the flows an SDP describes, over a netmap port, UDP
+// sockets (multicast included) or a pcap file, in a few lines.
+//
+//	sess, err := video.ParseSDP(sdp)                  // the flows: format, group, port, source
+//	rx, err := st2110.Listen("udp:eth1", sess, nil)   // or "netmap:eth1", "vale0:b", "pcap:x.pcap"
+//	defer rx.Close()
+//	for f, err := range rx.Frames(ctx) {
+//		// f.Flow, f.Data (pgroup layout), f.RTPTime, f.Arrival, f.Latency, f.Info, f.Stats
+//	}
+//
+//	tx, err := st2110.Dial("udp:239.1.1.1:5004", sess, &st2110.SendConfig{Source: frames})
+//	sdp, err := tx.SDP()      // what it sends, for ffmpeg, GStreamer or an NMOS registry
+//	err = tx.Run(ctx)         // paced N/NL/W, TAI-aligned RTP timestamps; ends with ctx or the frames
+//
+// It is the composing layer of nmgo: [Listen] and [Dial] build on package
+// video (packetizing, depacketizing, ST 2110-21 pacing and analysis, SDP),
+// packet (header templates, pcap), nmsys and rings (netmap ports), and own
+// the sockets and clocks. Nothing else in nmgo imports it.
+//
+// # Transports
+//
+// A transport is named by a string, the same for [Listen] and [Dial]:
+//
+//   - "netmap:eth0", "vale0:a", "netmap:eth0-2", ...: a netmap port, in the
+//     grammar of netmap's libnetmap (nmsys.ParseName). Every bound ring is
+//     used, one goroutine per ring pair where the port has several (flow k
+//     sends on ring k modulo their count). The goroutines own their OS
+//     threads and wait in poll(2) on them, giving the scheduler a turn
+//     every few milliseconds. Packets are whole Ethernet frames written and
+//     read in place in the slot buffers; a multicast group's frames go to
+//     its MAC address ([MulticastMAC], RFC 1112 and RFC 2464). nmgo sends
+//     no IGMP on a netmap port: the switch must forward the groups to it.
+//     Needs /dev/netmap (usually root).
+//   - "udp", "udp:IFACE", "udp:ADDR:PORT" and "udp:ADDR:PORT@IFACE":
+//     kernel UDP sockets, IPv4 or IPv6. The flows go to the SDP's
+//     addresses, or flow k to ADDR:PORT+k. A receiver opens one socket per
+//     UDP port, joins each flow's multicast group on IFACE (any-source, or
+//     source-specific with IGMPv3 or MLDv2 when the SDP has
+//     a=source-filter), and tells flows that share a port apart by their
+//     destination address (IP_PKTINFO) and source. On Linux, datagrams go
+//     in batches through recvmmsg(2) and sendmmsg(2) into preallocated
+//     buffers, allocating nothing per datagram; a full device queue
+//     (ENOBUFS) or a refused unicast peer (ECONNREFUSED) is counted, not
+//     fatal. No privilege.
+//   - "pcap:FILE": a capture. A receiver reads pcap or pcapng (Ethernet,
+//     Linux cooked v1 and v2, raw IP) to its end, as fast as the frames
+//     are taken or at the capture's pace (ListenConfig.Replay); a file cut
+//     in the middle of a packet ends with an error, and an empty or
+//     foreign file fails in Listen. A sender writes Ethernet frames with
+//     nanosecond timestamps, each its scheduled send time, as fast as it
+//     can (SendConfig.Frames must be set).
+//
+// Names not listed are reserved: "xdp:IFACE" and "xdp:IFACE-Q" for AF_XDP
+// sockets.
+//
+// # Flows
+//
+// Each video media description of the session is a flow: its format
+// (a=fmtp), payload type, destination (c= and m=) and, for a
+// source-specific multicast flow, its source (a=source-filter). A
+// receiver takes a packet for a flow by destination address and UDP port,
+// and source where one is given, so several flows may share a port and a
+// receiver may take flows on several ports. Packets of no flow are
+// counted ([Receiver.Other]). Flows are numbered in session order
+// ([Frame.Flow], [Receiver.Flows]).
+//
+// # Time
+//
+// A [Clock] tells TAI nanoseconds since the PTP epoch, the timescale of
+// ST 2110: the kernel's CLOCK_TAI when a PTP or NTP daemon has set the
+// kernel's TAI offset, else the system clock plus 37 leap seconds
+// ([LeapSeconds]), or a PTP hardware clock (/dev/ptpN) for hosts where
+// phc2sys does not run. [Clock.Source] says which. A Sender's RTP
+// timestamps are the 90 kHz count since the epoch of each frame's
+// alignment point, modulo 2^32 (ST 2110-10, a=mediaclk:direct=0). A
+// Receiver stamps each packet's arrival on its clock (a capture brings its
+// own times) and measures every frame's first packet against its RTP
+// time: [Frame.Latency] and FlowStats.Latency, checked against the JT-NM
+// Tested rule (not in the future, at most 1 ms in the past). Sender and
+// receiver must share a clock (PTP) to keep it.
+//
+// # Concurrency
+//
+// A [Receiver]'s goroutines start in Listen and stop in Close (or at the
+// end of a capture). One goroutine at a time ranges over
+// [Receiver.Frames]; a frame is valid until its loop body returns unless
+// kept ([Frame.Keep]). A frame completed while every buffer of its flow is
+// queued or held is dropped and counted (FlowStats.Dropped); a capture
+// read at full speed waits instead. Stats, Other, Err, Flows and Close are
+// safe for concurrent use.
+//
+// A [Sender] sends in [Sender.Run], which belongs to one goroutine; Stats,
+// Session, SDP and Close are safe for concurrent use. A [Clock] is safe
+// for concurrent use.
+//
+// The per-packet paths (netmap rings, UDP on Linux, pcap) allocate
+// nothing, and neither does handing out a frame.
+//
+// # What it is not
+//
+// It does not decode, scale or convert video (package video converts
+// between pgroup layout and FFmpeg's pixel formats), does not run PTP, and
+// carries video only (ST 2110-20): audio and ancillary data are not
+// supported yet. ST 2022-7 seamless protection (two paths per flow) is
+// planned as a second transport per Listen or Dial.
+package st2110

@@ -1,0 +1,211 @@
+package st2110
+
+import (
+	"bytes"
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nmgo/nmgo/internal/heapmem"
+	"github.com/nmgo/nmgo/rings"
+	"github.com/nmgo/nmgo/video"
+)
+
+// The netmap transport's loops over heap regions laid out like netmap's
+// (internal/heapmem), with its simulated kernel: what runs on a netmap
+// port, without one.
+
+// heapTx is a txConn over TX ring 0 of a heap region.
+type heapTx struct {
+	*rings.TxRing
+	reg *heapmem.Region
+}
+
+func (h *heapTx) flush() error { return h.reg.TxSync(0) }
+func (h *heapTx) wait(context.Context) error {
+	time.Sleep(20 * time.Microsecond)
+	return h.reg.TxSync(0)
+}
+func (h *heapTx) close() error { h.drain(); return nil }
+
+func (h *heapTx) drain() {
+	for deadline := time.Now().Add(10 * time.Second); h.InFlight() > 0 && time.Now().Before(deadline); {
+		h.reg.TxSync(0)
+		time.Sleep(50 * time.Microsecond)
+	}
+}
+func (h *heapTx) counts() *txCounts { return nil }
+
+// heapKernel is the ringKernel of RX ring 0 of a heap region.
+type heapKernel struct {
+	reg    *heapmem.Region
+	closed atomic.Bool
+}
+
+func (k *heapKernel) next(got bool, _ uint64) error {
+	if k.closed.Load() {
+		return errRingClosed
+	}
+	if !got {
+		time.Sleep(20 * time.Microsecond)
+	}
+	return k.reg.RxSync(0)
+}
+
+// heapRx is an rxTransport of one ringReader over a heap RX ring.
+type heapRx struct {
+	rd *ringReader
+	k  *heapKernel
+}
+
+func (h *heapRx) readers() []rxReader { return []rxReader{h.rd} }
+func (h *heapRx) close() error        { h.k.closed.Store(true); return nil }
+
+// heapLink returns a TX ring connected to an RX ring (VALE's copy), both
+// of slots slots.
+func heapLink(t testing.TB, slots int) (*heapTx, *heapRx) {
+	t.Helper()
+	txr := heapmem.MustNew(&heapmem.Config{Name: "tx", TxSlots: slots, BufSize: 2048})
+	rxr := heapmem.MustNew(&heapmem.Config{Name: "rx", RxSlots: slots, BufSize: 2048})
+	if err := txr.Connect(0, rxr, 0, heapmem.Copy); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := rings.NewTxRing(txr.Mem, txr.TxRingOff(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr, err := rings.NewRxRing(rxr.Mem, rxr.RxRingOff(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &heapKernel{reg: rxr}
+	return &heapTx{TxRing: tr, reg: txr}, &heapRx{rd: &ringReader{name: "heap", rings: []video.RxQueue{rr}, kernel: k, batch: 512}, k: k}
+}
+
+// dialHeap is Dial over a heap TX ring; listenHeap is Listen over a heap
+// RX ring.
+func dialHeap(t testing.TB, q *heapTx, sess *video.Session, cfg *SendConfig) *Sender {
+	t.Helper()
+	s, sources, err := newSender("vale0:heap", sess, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eth := &ethInfo{srcMAC: defaultMAC}
+	if err := s.build([]txConn{q}, eth, sources); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func listenHeap(t testing.TB, tr *heapRx, sess *video.Session, cfg *ListenConfig) *Receiver {
+	t.Helper()
+	r, err := newReceiver("vale0:heap", sess, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.start(tr); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// Dial -> Listen through the netmap transport's loops over heap rings:
+// whole Ethernet frames from templates, demultiplexed by group, byte for
+// byte, nothing lost.
+func TestHeapRoundTrip(t *testing.T) {
+	q, tr := heapLink(t, 1024)
+	sess := session("10.0.0.1", flow(fmtSD, "239.1.1.1:5004", ""), flow(fmtSD, "239.1.1.2:5004", ""), flow(fmtSmall, "239.1.1.3:5004", "10.0.0.1"))
+	const n = 4
+	frames := [][]byte{randomFrames(fmtSD, n, 1), randomFrames(fmtSD, n, 2), randomFrames(fmtSmall, n, 3)}
+	var srcs []video.FrameSource
+	for k := range frames {
+		srcs = append(srcs, loopOf(t, sess.Streams[k].Format, frames[k]))
+	}
+	rx := listenHeap(t, tr, sess, nil)
+	defer rx.Close()
+	tx := dialHeap(t, q, sess, &SendConfig{Sources: srcs, Frames: n})
+	wait := runSender(t, tx)
+	got := collect(t, rx, n, 20*time.Second)
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	for k := range frames {
+		st := rx.Stats(k)
+		if !bytes.Equal(got[k], frames[k]) || st.Lost != 0 {
+			t.Errorf("flow %d: %d octets of %d, %+v", k, len(got[k]), len(frames[k]), st)
+		}
+	}
+}
+
+// The netmap transport's receive path allocates nothing per packet or per
+// frame: a pass over the rings (clock, Drain, demultiplexer, depacketizer,
+// hand-over of frames to the consumer, who loops over Frames meanwhile);
+// its send path neither: Step into the ring, TX sync, counts.
+func TestHeapAllocs(t *testing.T) {
+	q, tr := heapLink(t, 1024)
+	sess := session("10.0.0.1", flow(fmtSD, "239.1.1.1:5004", ""), flow(fmtSD, "239.1.1.2:5004", ""))
+	idle := &idleReader{}
+	rx, err := newReceiver("vale0:heap", sess, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rx.start(&oneReader{idle}); err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	frames := make(chan int, 1)
+	go func() {
+		n := 0
+		for range rx.Frames(context.Background()) {
+			n++
+		}
+		frames <- n
+	}()
+	tx := dialHeap(t, q, sess, nil)
+	part := tx.parts[0]
+	now := tx.clock.Now()
+	if err := part.tx.Start(now, 0); err != nil {
+		t.Fatal(err)
+	}
+	sink := rx.sinks[0]
+	round := func() {
+		// Send what is due on a virtual clock, eight steps of up to 64
+		// packets, and receive it.
+		for range 8 {
+			if _, _, err := tx.step(part, part.tx.Next()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tr.k.reg.RxSync(0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tr.rd.pass(sink); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 100 {
+		round()
+	}
+	if n := testing.AllocsPerRun(200, round); n != 0 {
+		t.Errorf("%v allocations per round", n)
+	}
+	rx.Close()
+	if n := <-frames; n == 0 || rx.Stats(0).Lost != 0 || rx.Stats(1).Delivered == 0 {
+		t.Errorf("%d frames reached the consumer; %+v", n, rx.Stats(0))
+	}
+}
+
+// idleReader is a reader that receives nothing: the test drives its sink.
+type idleReader struct{}
+
+func (idleReader) flows() []int { return nil }
+func (idleReader) run(ctx context.Context, _ *rxSink) error {
+	<-ctx.Done()
+	return nil
+}
+
+type oneReader struct{ rd rxReader }
+
+func (o *oneReader) readers() []rxReader { return []rxReader{o.rd} }
+func (o *oneReader) close() error        { return nil }

@@ -1,0 +1,96 @@
+package st2110
+
+import (
+	"context"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/nmgo/nmgo/video"
+)
+
+// fmtSmall is a small format (64x32p50 4:2:2 10-bit, 5120 octets, 32
+// packets a frame): fast to send, many frames a second.
+var fmtSmall = video.Format{Sampling: video.YCbCr422, Depth: video.Depth10, Width: 64, Height: 32,
+	Scan: video.Progressive, Rate: video.Rate50}
+
+// fmtSD is 640x480p50 4:2:2 10-bit: 480 packets a frame.
+var fmtSD = video.Format{Sampling: video.YCbCr422, Depth: video.Depth10, Width: 640, Height: 480,
+	Scan: video.Progressive, Rate: video.Rate50}
+
+// randomFrames returns n random frames of f.
+func randomFrames(f video.Format, n int, seed uint64) []byte {
+	b := make([]byte, n*f.FrameSize())
+	r := rand.New(rand.NewPCG(seed, 2110))
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+// loopOf returns a frame source over frames.
+func loopOf(t testing.TB, f video.Format, frames []byte) *video.FrameLoop {
+	t.Helper()
+	l, err := video.NewFrameLoop(&f, frames)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// flow is a media description of format f to dst (and from src, for a
+// source-specific flow, if not "").
+func flow(f video.Format, dst, src string) video.Stream {
+	s := video.Stream{Format: f, PayloadType: 96}
+	if dst != "" {
+		s.Dst = netip.MustParseAddrPort(dst)
+	}
+	if src != "" {
+		s.Source = netip.MustParseAddr(src)
+	}
+	return s
+}
+
+func session(origin string, fs ...video.Stream) *video.Session {
+	s := &video.Session{Name: "test", Streams: fs}
+	if origin != "" {
+		s.Origin = netip.MustParseAddr(origin)
+	}
+	return s
+}
+
+// collect ranges over rx's frames until want frames of each flow have
+// come (or the frames end, or d passes) and returns each flow's octets.
+func collect(t testing.TB, rx *Receiver, want int, d time.Duration) [][]byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	got := make([][]byte, len(rx.Flows()))
+	n := make([]int, len(got))
+	done := 0
+	for f, err := range rx.Frames(ctx) {
+		if err != nil {
+			t.Fatalf("Frames: %v", err)
+		}
+		got[f.Flow] = append(got[f.Flow], f.Data...)
+		if n[f.Flow]++; n[f.Flow] == want {
+			if done++; done == len(got) {
+				break
+			}
+		}
+	}
+	return got
+}
+
+// freePort returns a UDP port of 127.0.0.1 that was free a moment ago.
+func freePort(t testing.TB) uint16 {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return uint16(c.LocalAddr().(*net.UDPAddr).Port)
+}

@@ -1,0 +1,500 @@
+package st2110
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nmgo/nmgo/video"
+)
+
+// ListenConfig configures [Listen]. A nil *ListenConfig means the
+// defaults.
+type ListenConfig struct {
+	// Clock stamps the arrival of packets (netmap and UDP; a capture
+	// brings its own times); nil means the system clock as TAI
+	// ([NewClock] with a nil config).
+	Clock *Clock
+
+	// FrameBuffers is how many frames of each flow may be queued for, or
+	// held by, the consumer of [Receiver.Frames]; a frame that finds them
+	// all taken is dropped and counted (FlowStats.Dropped). Zero means 4.
+	FrameBuffers int
+
+	// Interface is the network interface that UDP joins multicast groups
+	// on (a name, as "udp:ADDR:PORT@IFACE" gives it); empty means the
+	// kernel's choice by route.
+	Interface string
+
+	// ReadBuffer is the socket receive buffer of a UDP transport; zero
+	// means 8 MiB (as root beyond net.core.rmem_max, with
+	// SO_RCVBUFFORCE).
+	ReadBuffer int
+
+	// Batch is the most packets read from a ring or a socket at a time;
+	// zero means 64 for UDP, 512 for netmap.
+	Batch int
+
+	// Replay reads a pcap transport at the capture's pace (each packet
+	// when its time since the first has passed) instead of as fast as
+	// possible. Frames carry the capture's times either way.
+	Replay bool
+
+	// LatencyLimit is how far after its RTP time a frame's first packet
+	// may arrive (the JT-NM Tested rule: 1 ms); zero means 1 ms.
+	LatencyLimit time.Duration
+}
+
+// Frame is one video frame received: its flow, its octets in pgroup
+// layout (video.Format.FrameSize octets), its RTP and arrival times, and
+// how it and its flow fared.
+//
+// A Frame handed out by [Receiver.Frames] is valid until the loop body
+// returns, when its buffer goes back to the receiver; call [Frame.Keep]
+// to keep it longer, and [Frame.Release] when done with it.
+type Frame struct {
+	// Flow is the index of the frame's flow in the session (the SDP's
+	// media descriptions, [Receiver.Flows]).
+	Flow int
+	// Data is the frame in pgroup wire layout. Parts of a frame that were
+	// lost hold whatever the buffer held before (Info.Complete is false).
+	Data []byte
+
+	// RTPTime is the frame's RTP timestamp (its first field's).
+	RTPTime uint32
+	// Arrival is when the frame's first packet seen arrived, in TAI
+	// nanoseconds ([Clock]); 0 if that packet is not known.
+	Arrival int64
+	// Time is the RTP timestamp as TAI nanoseconds, the sampling instant
+	// that the 90 kHz count nearest Arrival stands for (ST 2110-10); 0
+	// when Arrival is.
+	Time int64
+	// Latency is Arrival - Time: the JT-NM Tested rule wants it in
+	// [0, 1 ms] (ListenConfig.LatencyLimit).
+	Latency time.Duration
+
+	// Info describes the frame: packets, octets, lost packets, whether it
+	// ended with its marker and is complete.
+	Info video.FrameStats
+	// Stats are the flow's counts when the frame was handed over.
+	Stats FlowStats
+
+	rx   *Receiver
+	kept bool
+}
+
+// Keep keeps the frame past its loop iteration, until [Frame.Release].
+// A kept frame's buffer is not reused; the flow's other buffers are
+// (ListenConfig.FrameBuffers).
+func (f *Frame) Keep() { f.kept = true }
+
+// Release hands a frame kept with [Frame.Keep] back to the receiver.
+func (f *Frame) Release() {
+	f.kept = false
+	f.rx.recycle(f)
+}
+
+// FlowStats are the counts of one flow of a [Receiver].
+type FlowStats struct {
+	// RxStats are the video receiver's counts: packets, octets, lost,
+	// reordered, duplicate and late packets, frames delivered, complete
+	// and skipped (a first frame joined in its middle).
+	video.RxStats
+
+	// Dropped is the frames reassembled but not handed out: the consumer
+	// held every buffer (ListenConfig.FrameBuffers).
+	Dropped uint64
+
+	// Latency measures each frame's first packet against its RTP time.
+	Latency Latency
+}
+
+// Latency is how a flow's frames arrived after their RTP times (ST
+// 2110-10's sampling instants): first packet arrival - RTP time, against
+// the JT-NM Tested rule, not in the future and at most a limit (1 ms) in
+// the past. A sender and receiver that do not share a clock (PTP) fail
+// it.
+type Latency struct {
+	Frames   uint64        // frames measured (arrival and RTP time known)
+	Min, Max time.Duration // of the frames measured
+	Sum      time.Duration // for the mean
+	Early    uint64        // first packet before the RTP time: the sender's clock runs ahead
+	Late     uint64        // first packet more than the limit after it
+	Limit    time.Duration // the limit applied
+}
+
+// Mean returns the mean latency of the frames measured.
+func (l Latency) Mean() time.Duration {
+	if l.Frames == 0 {
+		return 0
+	}
+	return l.Sum / time.Duration(l.Frames)
+}
+
+// OK reports whether frames were measured and every one kept the rule.
+func (l Latency) OK() bool { return l.Frames > 0 && l.Early == 0 && l.Late == 0 }
+
+func (l Latency) String() string {
+	if l.Frames == 0 {
+		return "latency: not measured"
+	}
+	verdict := "within"
+	if !l.OK() {
+		verdict = fmt.Sprintf("%d early, %d late against", l.Early, l.Late)
+	}
+	return fmt.Sprintf("latency %v..%v, mean %v over %d frames: %s [0, %v]", l.Min, l.Max, l.Mean(), l.Frames, verdict, l.Limit)
+}
+
+// add adds the latency of one frame.
+func (l *Latency) add(d time.Duration) {
+	if l.Frames == 0 || d < l.Min {
+		l.Min = d
+	}
+	if l.Frames == 0 || d > l.Max {
+		l.Max = d
+	}
+	l.Frames++
+	l.Sum += d
+	switch {
+	case d < 0:
+		l.Early++
+	case d > l.Limit:
+		l.Late++
+	}
+}
+
+// merge adds the counts of o (the same flow on another reader).
+func (l *Latency) merge(o *Latency) {
+	if o.Frames == 0 {
+		return
+	}
+	if l.Frames == 0 {
+		*l = *o
+		return
+	}
+	l.Min, l.Max = min(l.Min, o.Min), max(l.Max, o.Max)
+	l.Frames, l.Sum, l.Early, l.Late = l.Frames+o.Frames, l.Sum+o.Sum, l.Early+o.Early, l.Late+o.Late
+}
+
+// rtpTime returns the TAI time of RTP timestamp ts nearest arrival (both
+// TAI ns): the 90 kHz count since the PTP epoch whose low 32 bits are ts.
+func rtpTime(arrival int64, ts uint32) int64 {
+	if arrival <= 0 {
+		return 0
+	}
+	a := uint64(arrival)
+	ticks := a/1e9*90000 + (a%1e9)*9/100000
+	full := ticks - uint64(int64(int32(uint32(ticks)-ts)))
+	return int64(full/90000*1e9 + (full%90000*100000+4)/9)
+}
+
+// Receiver receives the frames of a session's flows from one transport:
+// a netmap port (every bound RX ring, one goroutine per ring where the
+// port has several), UDP sockets (one per UDP port of the flows, joined
+// to their multicast groups) or a pcap file. Its goroutines start in
+// [Listen] and run until [Receiver.Close] or the end of a capture.
+//
+// Frames, Stats, Flows, Err and Close are safe for concurrent use; one
+// goroutine at a time should range over Frames.
+type Receiver struct {
+	ep    endpoint
+	flows []video.Stream
+	cfg   ListenConfig
+	clock *Clock
+
+	tr    rxTransport
+	sinks []*rxSink     // per reader
+	pools []chan *Frame // per flow: free frames, each with a spare buffer
+	out   chan *Frame   // frames for Frames, in arrival order
+
+	mu    sync.Mutex
+	stats [][]FlowStats // per flow, per reader
+	other []uint64      // per reader: packets of no flow
+	err   error         // the first reader error
+
+	ctx     context.Context // the readers', ended by Close
+	cancel  context.CancelFunc
+	done    chan struct{} // closed when every reader has returned
+	closed  atomic.Bool
+	closeMu sync.Mutex
+}
+
+// Listen opens the transport named by name and starts receiving the flows
+// of sess (each video media description of an SDP: [video.ParseSDP]).
+// name is one of:
+//
+//	netmap:IFNAME, valeX:Y, ...    a netmap port (see nmsys.ParseName)
+//	udp, udp:IFACE                 UDP sockets on the SDP's addresses
+//	udp:ADDR:PORT[@IFACE]          ... with flow k at ADDR:PORT+k instead
+//	pcap:FILE                      a pcap or pcapng capture, read to its end
+//
+// Over UDP, Listen joins each flow's multicast group (source-specific,
+// IGMPv3 or MLDv2, if the SDP has a=source-filter) on ListenConfig.Interface
+// or the name's IFACE. Packets are demultiplexed by destination address
+// and port, and source where the SDP names one, so several flows may share
+// a port. On a netmap port nmgo sends no IGMP: the switch must forward the
+// groups to the port.
+func Listen(name string, sess *video.Session, cfg *ListenConfig) (*Receiver, error) {
+	r, err := newReceiver(name, sess, cfg)
+	if err != nil {
+		return nil, err
+	}
+	var tr rxTransport
+	switch r.ep.kind {
+	case kindNetmap:
+		tr, err = openNetmapRx(&r.ep, &r.cfg)
+	case kindUDP:
+		tr, err = openUDPRx(&r.ep, r.flows, &r.cfg)
+	case kindPcap:
+		tr, err = openPcapRx(&r.ep, &r.cfg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := r.start(tr); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// newReceiver checks what Listen was given and sets the receiver up,
+// without a transport.
+func newReceiver(name string, sess *video.Session, cfg *ListenConfig) (*Receiver, error) {
+	ep, err := parseName(name)
+	if err != nil {
+		return nil, err
+	}
+	fs, err := flows(sess, &ep, false)
+	if err != nil {
+		return nil, err
+	}
+	r := &Receiver{ep: ep, flows: fs, done: make(chan struct{})}
+	if cfg != nil {
+		r.cfg = *cfg
+	}
+	if r.cfg.FrameBuffers < 0 || r.cfg.Batch < 0 || r.cfg.ReadBuffer < 0 || r.cfg.LatencyLimit < 0 {
+		return nil, errors.New("st2110: listen: negative ListenConfig value")
+	}
+	if r.cfg.FrameBuffers == 0 {
+		r.cfg.FrameBuffers = 4
+	}
+	if r.cfg.LatencyLimit == 0 {
+		r.cfg.LatencyLimit = time.Millisecond
+	}
+	if r.cfg.Interface == "" {
+		r.cfg.Interface = ep.iface
+	}
+	if r.clock = r.cfg.Clock; r.clock == nil {
+		if r.clock, err = defaultClock(); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// start allocates the frame pools and a sink per reader of tr, and starts
+// the readers. On error it closes tr.
+func (r *Receiver) start(tr rxTransport) error {
+	r.tr = tr
+	total := 0
+	r.pools = make([]chan *Frame, len(r.flows))
+	for k := range r.flows {
+		r.pools[k] = make(chan *Frame, r.cfg.FrameBuffers)
+		size := r.flows[k].Format.FrameSize()
+		for range r.cfg.FrameBuffers {
+			r.pools[k] <- &Frame{Flow: k, Data: make([]byte, size), rx: r}
+		}
+		total += r.cfg.FrameBuffers
+	}
+	r.out = make(chan *Frame, total)
+	readers := tr.readers()
+	sinks := make([]*rxSink, len(readers))
+	r.stats = make([][]FlowStats, len(r.flows))
+	for k := range r.stats {
+		r.stats[k] = make([]FlowStats, len(readers))
+	}
+	r.other = make([]uint64, len(readers))
+	for i, rd := range readers {
+		var err error
+		if sinks[i], err = newSink(r, i, rd.flows()); err != nil {
+			tr.close()
+			return err
+		}
+	}
+	r.sinks = sinks
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for i, rd := range readers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := rd.run(r.ctx, sinks[i])
+			sinks[i].finish(err == nil || errors.Is(err, io.EOF))
+			if err != nil && !errors.Is(err, io.EOF) && !r.closed.Load() {
+				r.mu.Lock()
+				if r.err == nil {
+					r.err = err
+				}
+				r.mu.Unlock()
+			}
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(r.out)
+		close(r.done)
+	}()
+	return nil
+}
+
+// Flows returns the flows the receiver takes, in session order: the SDP's
+// media descriptions with the transport's address, if it gave one.
+func (r *Receiver) Flows() []video.Stream { return append([]video.Stream(nil), r.flows...) }
+
+// Clock returns the clock that stamps arrivals.
+func (r *Receiver) Clock() *Clock { return r.clock }
+
+// Frames returns the frames as they are completed, in order per flow,
+// until ctx is done, the receiver is closed, or the transport's input
+// ends (the end of a capture: the frames being filled are handed out
+// then, as they are). An error of the transport is yielded once, last.
+// Each frame is valid until the loop body returns (see [Frame.Keep]).
+// Frames does not allocate per frame.
+func (r *Receiver) Frames(ctx context.Context) iter.Seq2[*Frame, error] {
+	return func(yield func(*Frame, error) bool) {
+		for {
+			var f *Frame
+			var ok bool
+			select {
+			case f, ok = <-r.out:
+			case <-ctx.Done():
+				return
+			}
+			if !ok {
+				if err := r.Err(); err != nil {
+					yield(nil, err)
+				}
+				return
+			}
+			more := yield(f, nil)
+			if !f.kept {
+				r.recycle(f)
+			}
+			if !more {
+				return
+			}
+		}
+	}
+}
+
+// recycle puts a frame back into its flow's pool.
+func (r *Receiver) recycle(f *Frame) {
+	select {
+	case r.pools[f.Flow] <- f:
+	default: // released twice
+	}
+}
+
+// Stats returns the counts of flow k, summed over the transport's
+// readers; they are brought up to date at each frame and when the
+// receiver stops.
+func (r *Receiver) Stats(k int) FlowStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sumLocked(k)
+}
+
+// sumLocked sums the counts of flow k over the readers that saw it:
+// usually one, whose counts are copied whole.
+func (r *Receiver) sumLocked(k int) FlowStats {
+	var s FlowStats
+	first := true
+	for i := range r.stats[k] {
+		o := &r.stats[k][i]
+		switch {
+		case first:
+			s, first = *o, o.Packets == 0
+		case o.Packets != 0:
+			addStats(&s, o)
+		}
+	}
+	return s
+}
+
+// Other returns the packets the transport brought that belong to no flow.
+func (r *Receiver) Other() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var n uint64
+	for _, o := range r.other {
+		n += o
+	}
+	return n
+}
+
+// Err returns the error that stopped a reader of the transport, nil if
+// none did (an end of input or Close is not an error).
+func (r *Receiver) Err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+// Done is closed when every reader of the transport has stopped: after
+// Close, or at the end of a capture.
+func (r *Receiver) Done() <-chan struct{} { return r.done }
+
+// Close stops the receiver: it leaves the multicast groups, closes the
+// transport, waits for its goroutines and returns the transport's close
+// error. It may be called more than once.
+func (r *Receiver) Close() error {
+	r.closeMu.Lock()
+	defer r.closeMu.Unlock()
+	if r.closed.Swap(true) {
+		<-r.done
+		return nil
+	}
+	r.cancel()
+	err := r.tr.close()
+	<-r.done
+	return err
+}
+
+// addStats adds the counts of o to s: one flow seen by several readers.
+func addStats(s, o *FlowStats) {
+	a, b := &s.RxStats, &o.RxStats
+	a.Packets += b.Packets
+	a.Frames += b.Frames
+	a.Complete += b.Complete
+	a.Lost += b.Lost
+	a.Reordered += b.Reordered
+	a.Duplicates += b.Duplicates
+	a.Late += b.Late
+	a.BadRows += b.BadRows
+	a.Malformed += b.Malformed
+	a.WrongPT += b.WrongPT
+	a.MissedMarkers += b.MissedMarkers
+	a.NoBuffer += b.NoBuffer
+	a.Bytes += b.Bytes
+	a.Truncated += b.Truncated
+	a.Delivered += b.Delivered
+	a.Skipped += b.Skipped
+	if b.Port != 0 {
+		a.Port = b.Port
+	}
+	if b.PacketsPerField != 0 {
+		a.PacketsPerField = b.PacketsPerField
+	}
+	if b.Packing != 0 {
+		a.Packing = b.Packing
+	}
+	s.Dropped += o.Dropped
+	limit := s.Latency.Limit
+	s.Latency.merge(&o.Latency)
+	s.Latency.Limit = max(limit, o.Latency.Limit)
+}

@@ -1,0 +1,22 @@
+//go:build linux
+
+package st2110
+
+import (
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// mmsg calls recvmmsg(2) or sendmmsg(2) (trap) on fd with hs, without
+// blocking, and returns how many messages went. x/sys/unix has the
+// message types but no wrapper for these calls; this is the one place
+// package st2110 needs unsafe: to pass the address of the header array.
+func mmsg(trap uintptr, fd uintptr, hs []unix.Mmsghdr) (int, syscall.Errno) {
+	if len(hs) == 0 {
+		return 0, 0
+	}
+	n, _, errno := unix.Syscall6(trap, fd, uintptr(unsafe.Pointer(&hs[0])), uintptr(len(hs)), unix.MSG_DONTWAIT, 0, 0)
+	return int(n), errno
+}

@@ -1,0 +1,229 @@
+package st2110
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/nmgo/nmgo/nmsys"
+	"github.com/nmgo/nmgo/rings"
+	"github.com/nmgo/nmgo/video"
+)
+
+// The netmap transport: a port's rings, driven by goroutines locked to
+// their OS threads that wait in poll(2) on their own thread
+// (nmsys.Config.ThreadWait) and give the scheduler a turn every few
+// milliseconds (nmsys.Idler, osthread.Yielder), the strategy nmbench
+// measured against netmap's pkt-gen. Packets are read and written in
+// place in the slot buffers.
+
+// openPorts opens name once, or once per ring pair (nmsys.OpenPerRing)
+// when it binds all NIC rings of a port that has several (want: the ring
+// count that matters, TX or RX, from the kernel's port info).
+func openPorts(name string, cfg *nmsys.Config, rxSide bool) ([]*nmsys.Port, error) {
+	n, err := nmsys.ParseName(name)
+	if err != nil {
+		return nil, err
+	}
+	if n.Mode == nmsys.ModeAllNIC {
+		if pi, err := nmsys.GetPortInfo(name); err == nil {
+			if rxSide && pi.RxRings > 1 || !rxSide && pi.TxRings > 1 {
+				return nmsys.OpenPerRing(name, cfg)
+			}
+		}
+	}
+	p, err := nmsys.Open(name, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return []*nmsys.Port{p}, nil
+}
+
+// netmapRx receives from a netmap port: one reader per Port, each
+// draining the RX rings that Port binds.
+type netmapRx struct {
+	ports []*nmsys.Port
+	rds   []rxReader
+}
+
+func openNetmapRx(ep *endpoint, cfg *ListenConfig) (rxTransport, error) {
+	ports, err := openPorts(ep.port, &nmsys.Config{RxOnly: true, NoTxPoll: true, ThreadWait: true}, true)
+	if err != nil {
+		return nil, fmt.Errorf("st2110: listen %s: %w", ep.name, err)
+	}
+	t := &netmapRx{ports: ports}
+	batch := cfg.Batch
+	if batch == 0 {
+		batch = 512
+	}
+	for _, p := range ports {
+		rs, err := p.RxRings()
+		if err != nil {
+			t.close()
+			return nil, fmt.Errorf("st2110: listen %s: %w", ep.name, err)
+		}
+		qs := make([]video.RxQueue, len(rs))
+		for i, r := range rs {
+			qs[i] = r
+		}
+		t.rds = append(t.rds, &ringReader{name: p.Name(), rings: qs, kernel: &portWaiter{port: p}, batch: batch, lock: true})
+	}
+	return t, nil
+}
+
+func (t *netmapRx) readers() []rxReader { return t.rds }
+
+func (t *netmapRx) close() error {
+	var first error
+	for _, p := range t.ports {
+		if err := p.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// ringKernel is the kernel side of a ringReader's rings: a netmap Port,
+// an AF_XDP socket, or in tests a heap region's simulated kernel.
+type ringKernel interface {
+	// next syncs the rings, or waits for packets, after a pass over them
+	// that found packets (got) or not and moved that many bytes. It
+	// returns errRingClosed once the rings are closed.
+	next(got bool, bytes uint64) error
+}
+
+// errRingClosed ends a ringReader without an error.
+var errRingClosed = errors.New("st2110: rings closed")
+
+// portWaiter is a netmap Port's side: syncs and poll(2) on the reader's
+// own thread (nmsys.Idler), which also yields to the scheduler every few
+// milliseconds.
+type portWaiter struct {
+	port *nmsys.Port
+	idle nmsys.Idler
+}
+
+func (w *portWaiter) next(got bool, bytes uint64) error {
+	err := w.idle.Next(w.port, got, bytes)
+	switch {
+	case err == nil || errors.Is(err, os.ErrDeadlineExceeded):
+		return nil
+	case errors.Is(err, nmsys.ErrClosed):
+		return errRingClosed
+	}
+	return err
+}
+
+// ringReader drains rings whose slots hold whole Ethernet frames into a
+// sink, every batch stamped with the time it was read.
+type ringReader struct {
+	name   string
+	rings  []video.RxQueue
+	kernel ringKernel
+	batch  int
+	lock   bool // own the OS thread (a netmap port opened with ThreadWait)
+}
+
+func (r *ringReader) flows() []int { return nil }
+
+// estFrame is the octets a pass is taken to move per packet, for the
+// Yielder's clock reads: about one ST 2110-20 packet.
+const estFrame = 1500
+
+func (r *ringReader) run(ctx context.Context, s *rxSink) error {
+	if r.lock {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
+	for ctx.Err() == nil {
+		got, err := r.pass(s)
+		if err != nil {
+			return err
+		}
+		if err := r.kernel.next(got > 0, uint64(got)*estFrame); err != nil {
+			if err == errRingClosed {
+				return nil
+			}
+			return fmt.Errorf("st2110: %s: %w", r.name, err)
+		}
+	}
+	return nil
+}
+
+// pass drains every ring once and returns the packets it took.
+func (r *ringReader) pass(s *rxSink) (int, error) {
+	at := s.clock.Now()
+	got := 0
+	for _, ring := range r.rings {
+		n, err := s.r.Drain(ring, r.batch, at)
+		if err != nil {
+			return got, fmt.Errorf("st2110: %s: rx ring: %w", r.name, err)
+		}
+		got += n
+	}
+	return got, nil
+}
+
+// ringTx sends through the first TX ring of one Port.
+type ringTx struct {
+	*rings.TxRing
+	port *nmsys.Port
+}
+
+func (r *ringTx) flush() error { return r.port.TxSync() }
+
+func (r *ringTx) wait(ctx context.Context) error {
+	err := r.port.WaitTx()
+	if err == nil || errors.Is(err, os.ErrDeadlineExceeded) || ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// drain lets the packets in flight leave, for at most a second.
+func (r *ringTx) drain() {
+	deadline := time.Now().Add(time.Second)
+	for r.InFlight() > 0 && time.Now().Before(deadline) {
+		if r.port.TxSync() != nil {
+			return
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+func (r *ringTx) close() error {
+	r.drain()
+	return r.port.Close()
+}
+
+func (r *ringTx) counts() *txCounts { return nil }
+
+// openNetmapTx opens the port for sending: one txConn per Port (per TX
+// ring pair when the port has several), each taking every n-th flow.
+func openNetmapTx(ep *endpoint) ([]txConn, error) {
+	ports, err := openPorts(ep.port, &nmsys.Config{TxOnly: true, ThreadWait: true}, false)
+	if err != nil {
+		return nil, fmt.Errorf("st2110: dial %s: %w", ep.name, err)
+	}
+	var out []txConn
+	for _, p := range ports {
+		r, err := p.TxRing(p.Info().FirstTx)
+		if err != nil {
+			for _, q := range ports {
+				q.Close()
+			}
+			return nil, fmt.Errorf("st2110: dial %s: %w", ep.name, err)
+		}
+		out = append(out, &ringTx{TxRing: r, port: p})
+	}
+	return out, nil
+}
+
+// The rings satisfy package video's queue interfaces as they are.
+var (
+	_ video.TxQueue = (*rings.TxRing)(nil)
+	_ video.RxQueue = (*rings.RxRing)(nil)
+)

@@ -1,0 +1,238 @@
+package st2110
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/nmgo/nmgo/packet"
+	"github.com/nmgo/nmgo/video"
+)
+
+// The pcap transport: a capture file read to its end (pcap or pcapng,
+// Ethernet, Linux cooked v1 and v2, or raw IP), as fast as the consumer of
+// Frames takes the frames or at the capture's pace; or written, whole
+// Ethernet frames with nanosecond timestamps, each packet stamped with its
+// scheduled send time.
+
+// pcapRx reads one capture.
+type pcapRx struct {
+	f      *os.File
+	pr     *packet.PcapReader
+	replay bool
+	closed atomic.Bool
+}
+
+func openPcapRx(ep *endpoint, cfg *ListenConfig) (rxTransport, error) {
+	f, err := os.Open(ep.file)
+	if err != nil {
+		return nil, fmt.Errorf("st2110: listen: %w", err)
+	}
+	pr, err := packet.NewPcapReader(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("st2110: listen %s: %w", ep.name, err)
+	}
+	if _, ok := ipOffset(pr.LinkType(), nil); !ok && pr.LinkType() != layers.LinkTypeEthernet && pr.LinkType() != 0 {
+		f.Close()
+		return nil, fmt.Errorf("st2110: listen %s: link type %v: st2110 reads Ethernet, Linux cooked (v1, v2) and raw IP captures", ep.name, pr.LinkType())
+	}
+	return &pcapRx{f: f, pr: pr, replay: cfg.Replay}, nil
+}
+
+func (t *pcapRx) readers() []rxReader { return []rxReader{t} }
+func (t *pcapRx) flows() []int        { return nil }
+
+func (t *pcapRx) close() error {
+	t.closed.Store(true)
+	return t.f.Close()
+}
+
+// ipOffset returns where the IP header starts in a packet of link type lt
+// that is not Ethernet (Linux cooked v1 and v2, raw IP); ok is false for
+// other link types. data may be nil.
+func ipOffset(lt layers.LinkType, data []byte) (int, bool) {
+	switch lt {
+	case layers.LinkTypeRaw, layers.LinkTypeIPv4, layers.LinkTypeIPv6:
+		return 0, true
+	case layers.LinkTypeLinuxSLL: // 16 octets, protocol last
+		return 16, true
+	case layers.LinkTypeLinuxSLL2: // 20 octets, protocol first
+		return 20, true
+	}
+	return 0, false
+}
+
+// run pushes every packet of the capture, stamped with its capture time
+// as TAI, until the end of the file (io.EOF).
+func (t *pcapRx) run(ctx context.Context, s *rxSink) error {
+	s.block = !t.replay
+	var offset, first int64 = -1, 0
+	var start time.Time
+	for n := 0; ctx.Err() == nil; n++ {
+		data, ci, err := t.pr.ZeroCopyReadPacketData()
+		if err == io.EOF {
+			return io.EOF
+		}
+		if err != nil {
+			if t.closed.Load() {
+				return nil
+			}
+			return fmt.Errorf("st2110: %s: %w", t.f.Name(), err)
+		}
+		lt, _ := t.pr.InterfaceLinkType(ci.InterfaceIndex)
+		at := ci.Timestamp.UnixNano()
+		if offset < 0 {
+			offset = captureOffset(data, lt, at, int64(s.clock.UTCOffset()))
+			first, start = at, time.Now()
+		}
+		if t.replay {
+			if d := time.Duration(at-first) - time.Since(start); d > 0 {
+				if err := sleep(ctx, d); err != nil {
+					return nil
+				}
+			}
+		}
+		at += offset
+		if lt == layers.LinkTypeEthernet {
+			s.r.Push(data, at)
+		} else if off, ok := ipOffset(lt, data); ok && len(data) >= off {
+			s.r.PushIP(data[off:], at)
+		} else {
+			s.r.PushIP(nil, at) // counted as belonging to no flow
+		}
+	}
+	return nil
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// captureOffset returns what turns a capture's timestamps into TAI.
+// Captures are taken as stamped by the system clock (UTC, as tcpdump
+// writes them, and as a Sender writes them) unless the first packet's RTP
+// timestamp shows they are TAI already (a capture card on PTP time): an
+// ST 2110 sender's RTP timestamp is the media clock of the frame's
+// alignment point, a few milliseconds before the packet, so whichever
+// reading puts it closer wins. utc is TAI - UTC in nanoseconds.
+func captureOffset(data []byte, lt layers.LinkType, at, utc int64) int64 {
+	off, ok := ipOffset(lt, data)
+	if lt == layers.LinkTypeEthernet {
+		off, ok = packet.EthLen, true
+		if len(data) >= 18 && binary.BigEndian.Uint16(data[12:]) == 0x8100 {
+			off = packet.EthLen + packet.VLANLen
+		}
+	}
+	if !ok || len(data) < off+1 {
+		return utc
+	}
+	ip := data[off:]
+	var rtp []byte
+	switch {
+	case ip[0]>>4 == 4 && len(ip) >= 20 && ip[9] == 17:
+		if h := int(ip[0]&0xf) * 4; len(ip) >= h+8+8 {
+			rtp = ip[h+8:]
+		}
+	case ip[0]>>4 == 6 && len(ip) >= 40+8+8 && ip[6] == 17:
+		rtp = ip[48:]
+	}
+	if len(rtp) < 8 || rtp[0]>>6 != 2 {
+		return utc
+	}
+	ts := binary.BigEndian.Uint32(rtp[4:])
+	asUTC := int32(video.Timestamp(at+utc) - ts)
+	asTAI := int32(video.Timestamp(at) - ts)
+	if abs32(asTAI) < abs32(asUTC) {
+		return 0
+	}
+	return utc
+}
+
+func abs32(v int32) int64 {
+	if v < 0 {
+		return -int64(v)
+	}
+	return int64(v)
+}
+
+// pcapTx writes the packets to a capture, each stamped with its scheduled
+// send time on the system clock (UTC, as tcpdump would), to the
+// nanosecond.
+type pcapTx struct {
+	f    *os.File
+	bw   *bufio.Writer
+	w    *packet.PcapWriter
+	bufs [][]byte
+	lens []int
+	at   []int64
+	utc  int64
+	err  error
+}
+
+func openPcapTx(ep *endpoint, batch int, utc int64) (txConn, error) {
+	f, err := os.Create(ep.file)
+	if err != nil {
+		return nil, fmt.Errorf("st2110: dial: %w", err)
+	}
+	t := &pcapTx{f: f, bw: bufio.NewWriterSize(f, 1<<20), utc: utc}
+	if t.w, err = packet.NewPcapWriterNanos(t.bw, 0); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("st2110: dial %s: %w", ep.name, err)
+	}
+	n := min(max(batch, 1), 1024)
+	t.bufs, t.lens, t.at = make([][]byte, n), make([]int, n), make([]int64, n)
+	return t, nil
+}
+
+// grow makes every buffer hold packets of n octets.
+func (t *pcapTx) grow(n int) {
+	for i := range t.bufs {
+		if len(t.bufs[i]) < n {
+			t.bufs[i] = make([]byte, n)
+		}
+	}
+}
+
+func (t *pcapTx) Reserve(n int) (int, error) { return min(n, len(t.bufs)), nil }
+func (t *pcapTx) Buf(i int) []byte           { return t.bufs[i] }
+func (t *pcapTx) SetLen(i, n int)            { t.lens[i] = n }
+func (t *pcapTx) Stamp(i, _ int, at int64)   { t.at[i] = at - t.utc }
+func (t *pcapTx) flush() error               { return t.err }
+func (t *pcapTx) wait(context.Context) error { return nil }
+func (t *pcapTx) drain()                     {}
+func (t *pcapTx) counts() *txCounts          { return nil }
+func (t *pcapTx) Publish(n int) {
+	for i := 0; i < n && t.err == nil; i++ {
+		t.err = t.w.WritePacket(time.Unix(0, t.at[i]), t.bufs[i][:t.lens[i]])
+	}
+}
+
+func (t *pcapTx) close() error {
+	err := t.bw.Flush()
+	if cerr := t.f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = t.err
+	}
+	if err != nil {
+		return fmt.Errorf("st2110: %s: %w", t.f.Name(), err)
+	}
+	return nil
+}

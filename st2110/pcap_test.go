@@ -1,0 +1,286 @@
+package st2110
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/nmgo/nmgo/packet"
+	"github.com/nmgo/nmgo/video"
+)
+
+// pcapFlows are three flows: two on one port to two groups, one from a
+// named source (source-specific), and a third on another port.
+func pcapFlows() *video.Session {
+	return session("10.0.0.1",
+		flow(fmtSmall, "239.1.1.1:5004", ""),
+		flow(fmtSmall, "239.1.1.2:5004", "10.0.0.1"),
+		flow(fmtSD, "239.1.1.3:5006", ""))
+}
+
+// writeCapture sends frames[k] (n frames) on each flow k of sess into a
+// capture and returns its name and the sender.
+func writeCapture(t testing.TB, sess *video.Session, frames [][]byte, n int) (string, *Sender) {
+	t.Helper()
+	name := filepath.Join(t.TempDir(), "flows.pcap")
+	var srcs []video.FrameSource
+	for k := range sess.Streams {
+		srcs = append(srcs, loopOf(t, sess.Streams[k].Format, frames[k]))
+	}
+	tx, err := Dial("pcap:"+name, sess, &SendConfig{Sources: srcs, Frames: uint64(n)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return name, tx
+}
+
+// A capture written by Dial and read by Listen gives every flow's frames
+// byte for byte, flows sharing a port told apart by group, each frame's
+// latency exactly the sender's offset of its first packet from the RTP
+// time.
+func TestPcapRoundTrip(t *testing.T) {
+	sess := pcapFlows()
+	const n = 4
+	frames := [][]byte{randomFrames(fmtSmall, n, 1), randomFrames(fmtSmall, n, 2), randomFrames(fmtSD, n, 3)}
+	name, tx := writeCapture(t, sess, frames, n)
+	for k := range frames {
+		if st := tx.Stats(k); st.Frames != n || st.Late != 0 {
+			t.Errorf("flow %d sent %+v", k, st)
+		}
+	}
+	rx, err := Listen("pcap:"+name, sess, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	got := make([][]byte, len(frames))
+	for f, err := range rx.Frames(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[f.Flow] = append(got[f.Flow], f.Data...)
+		// The sender's schedule: its first packet goes TRO after the
+		// frame's alignment point, whose media clock is the RTP time.
+		k := f.Flow
+		pacer := tx.parts[0].tx.Pacer(k)
+		period := int64(sess.Streams[k].Format.Rate.Period()) // 20 ms, exact
+		frameNo := (f.Time + period/2) / period
+		want := time.Duration(pacer.SendTime(frameNo, 0) - pacer.FrameTime(frameNo))
+		if d := f.Latency - want; d < -6*time.Microsecond || d > 6*time.Microsecond || !f.Info.Complete || video.Timestamp(f.Time) != f.RTPTime {
+			t.Errorf("flow %d frame at %d: latency %v, want %v; %+v", k, f.Time, f.Latency, want, f.Info)
+		}
+	}
+	if rx.Err() != nil {
+		t.Fatal(rx.Err())
+	}
+	for k := range frames {
+		if !bytes.Equal(got[k], frames[k]) {
+			t.Errorf("flow %d: %d octets, not the %d sent", k, len(got[k]), len(frames[k]))
+		}
+		st := rx.Stats(k)
+		if st.Delivered != n || st.Lost != 0 || st.Dropped != 0 || !st.Latency.OK() || st.Latency.Frames != n {
+			t.Errorf("flow %d: %+v", k, st)
+		}
+	}
+	if rx.Other() != 0 {
+		t.Errorf("%d packets of no flow", rx.Other())
+	}
+	select {
+	case <-rx.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the receiver did not stop at the end of the capture")
+	}
+}
+
+// relink rewrites an Ethernet capture in link type lt: Linux cooked v1 or
+// v2, or raw IP; shift moves every timestamp.
+func relink(t *testing.T, name string, lt layers.LinkType, shift time.Duration) string {
+	t.Helper()
+	in, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	r, err := packet.NewPcapReader(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w := pcapgo.NewWriterNanos(&buf)
+	if err := w.WriteFileHeader(65535, lt); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		data, ci, err := r.ZeroCopyReadPacketData()
+		if err != nil {
+			break
+		}
+		ip := data[packet.EthLen:]
+		var out []byte
+		switch lt {
+		case layers.LinkTypeEthernet:
+			out = data
+		case layers.LinkTypeRaw:
+			out = ip
+		case layers.LinkTypeLinuxSLL:
+			out = append(make([]byte, 14), 0x08, 0x00)
+			out = append(out, ip...)
+		case layers.LinkTypeLinuxSLL2:
+			out = append([]byte{0x08, 0x00}, make([]byte, 18)...)
+			out = append(out, ip...)
+		}
+		ci = gopacket.CaptureInfo{Timestamp: ci.Timestamp.Add(shift), CaptureLength: len(out), Length: len(out)}
+		if err := w.WritePacket(ci, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(t.TempDir(), lt.String()+".pcap")
+	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Captures in every link type a capture tool writes give the same frames;
+// one stamped in TAI (a capture card on PTP time) is read as TAI.
+func TestPcapLinkTypes(t *testing.T) {
+	sess := pcapFlows()
+	frames := [][]byte{randomFrames(fmtSmall, 2, 4), randomFrames(fmtSmall, 2, 5), randomFrames(fmtSD, 2, 6)}
+	name, _ := writeCapture(t, sess, frames, 2)
+	var lat time.Duration
+	for _, tc := range []struct {
+		lt    layers.LinkType
+		shift time.Duration
+	}{
+		{layers.LinkTypeEthernet, 0},
+		{layers.LinkTypeRaw, 0},
+		{layers.LinkTypeLinuxSLL, 0},
+		{layers.LinkTypeLinuxSLL2, 0},
+		{layers.LinkTypeEthernet, LeapSeconds * time.Second}, // stamped in TAI
+	} {
+		rx, err := Listen("pcap:"+relink(t, name, tc.lt, tc.shift), sess, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := collect(t, rx, 2, 10*time.Second)
+		rx.Close()
+		for k := range frames {
+			if !bytes.Equal(got[k], frames[k]) {
+				t.Errorf("%v: flow %d: %d octets, not the %d sent", tc.lt, k, len(got[k]), len(frames[k]))
+			}
+		}
+		l := rx.Stats(0).Latency
+		if lat == 0 {
+			lat = l.Min
+		}
+		if !l.OK() || l.Min != lat || l.Max != lat {
+			t.Errorf("%v shifted %v: %v, want %v", tc.lt, tc.shift, l, lat)
+		}
+	}
+}
+
+// An empty, foreign or unreadable file fails in Listen; a capture cut in
+// the middle of a packet gives its whole frames, then the error.
+func TestPcapBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	sess := pcapFlows()
+	for _, tc := range []struct{ content, want string }{
+		{"", "empty file"},
+		{"hello, this is not a capture\n", "not a pcap or pcapng file"},
+	} {
+		name := filepath.Join(dir, "bad")
+		os.WriteFile(name, []byte(tc.content), 0o644)
+		if _, err := Listen("pcap:"+name, sess, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v", tc.content, err)
+		}
+	}
+	if _, err := Listen("pcap:"+filepath.Join(dir, "missing"), sess, nil); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
+	}
+	frames := [][]byte{randomFrames(fmtSmall, 3, 7), randomFrames(fmtSmall, 3, 8), randomFrames(fmtSD, 3, 9)}
+	name, _ := writeCapture(t, sess, frames, 3)
+	b, _ := os.ReadFile(name)
+	cut := filepath.Join(dir, "cut.pcap")
+	os.WriteFile(cut, b[:len(b)-700], 0o644) // inside the last packet
+	rx, err := Listen("pcap:"+cut, sess, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	var last error
+	frames0 := 0
+	for f, err := range rx.Frames(context.Background()) {
+		if err != nil {
+			last = err
+			continue
+		}
+		if f.Flow == 0 {
+			frames0++
+		}
+	}
+	if !errors.Is(last, packet.ErrTruncated) || !strings.Contains(last.Error(), "cut short") || frames0 != 3 {
+		t.Errorf("%d frames of flow 0, then %v", frames0, last)
+	}
+}
+
+// A capture waits for a slow consumer instead of dropping frames, even
+// with one buffer a flow.
+func TestPcapSlowConsumer(t *testing.T) {
+	sess := pcapFlows()
+	frames := [][]byte{randomFrames(fmtSmall, 5, 1), randomFrames(fmtSmall, 5, 2), randomFrames(fmtSD, 5, 3)}
+	name, _ := writeCapture(t, sess, frames, 5)
+	rx, err := Listen("pcap:"+name, sess, &ListenConfig{FrameBuffers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	got := make([][]byte, 3)
+	for f, err := range rx.Frames(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond)
+		got[f.Flow] = append(got[f.Flow], f.Data...)
+	}
+	for k := range frames {
+		if !bytes.Equal(got[k], frames[k]) || rx.Stats(k).Dropped != 0 {
+			t.Errorf("flow %d: %d octets of %d, %d dropped", k, len(got[k]), len(frames[k]), rx.Stats(k).Dropped)
+		}
+	}
+}
+
+// Replay reads the capture at its own pace: four frame periods of
+// packets take at least that long.
+func TestPcapReplay(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	frames := [][]byte{randomFrames(fmtSmall, 5, 1)}
+	name, _ := writeCapture(t, sess, frames, 5)
+	rx, err := Listen("pcap:"+name, sess, &ListenConfig{Replay: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	start := time.Now()
+	got := collect(t, rx, 5, 10*time.Second)
+	if el := time.Since(start); el < 4*fmtSmall.Rate.Period()-5*time.Millisecond {
+		t.Errorf("replayed 5 frames in %v", el)
+	}
+	if !bytes.Equal(got[0], frames[0]) {
+		t.Error("frames differ")
+	}
+}

@@ -1,0 +1,138 @@
+package st2110
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nmgo/nmgo/video"
+)
+
+// rxTransport is the receiving side of a transport: the inputs it opened,
+// each drained by one goroutine. A second path of the same flows (ST
+// 2022-7) is a second rxTransport whose readers feed the same flows; an
+// AF_XDP socket is a reader like a netmap ring's.
+type rxTransport interface {
+	// readers returns the transport's inputs.
+	readers() []rxReader
+	// close closes the inputs, which wakes their readers; the receiver
+	// then waits for them.
+	close() error
+}
+
+// rxReader is one input of a transport (a ring, a socket, a file) and the
+// loop that drains it.
+type rxReader interface {
+	// flows returns the flows whose packets the input may bring (indexes
+	// into the receiver's flows), or nil for all of them.
+	flows() []int
+	// run hands every packet to s until ctx ends, the transport is closed
+	// (nil) or the input ends (io.EOF), or fails. It owns the input.
+	run(ctx context.Context, s *rxSink) error
+}
+
+// rxSink is where one reader puts its packets: a video.Receiver over the
+// reader's flows, whose frames go to the Receiver's pools and out channel.
+// It belongs to the reader's goroutine.
+type rxSink struct {
+	rx    *Receiver
+	idx   int // the reader's index
+	r     *video.Receiver
+	flows []int       // the Receiver's flow of each stream of r
+	st    []FlowStats // per stream: what the sink adds to video's counts
+	clock *Clock
+	// block makes a frame wait for a free buffer instead of being
+	// dropped: input without a pace of its own (a capture read at once)
+	// goes as fast as the consumer takes it.
+	block bool
+}
+
+// newSink builds the sink of reader idx for the given flows (nil: all).
+func newSink(rx *Receiver, idx int, fl []int) (*rxSink, error) {
+	if fl == nil {
+		fl = make([]int, len(rx.flows))
+		for k := range fl {
+			fl[k] = k
+		}
+	}
+	s := &rxSink{rx: rx, idx: idx, flows: fl, st: make([]FlowStats, len(fl)), clock: rx.clock}
+	streams := make([]video.RxStream, len(fl))
+	for j, k := range fl {
+		f := &rx.flows[k]
+		streams[j] = video.RxStream{Format: f.Format, PayloadType: f.PayloadType, Port: f.Dst.Port(), Source: f.Source}
+		if a := f.Dst.Addr(); a.IsValid() && !a.IsUnspecified() {
+			streams[j].Addr = a
+		}
+		s.st[j].Latency.Limit = rx.cfg.LatencyLimit
+		streams[j].TakeFrame = func(buf []byte, st *video.FrameStats, arrival int64) []byte {
+			return s.take(j, buf, st, arrival)
+		}
+	}
+	r, err := video.NewReceiver(&video.ReceiverConfig{Streams: streams})
+	if err != nil {
+		return nil, fmt.Errorf("st2110: %w", err)
+	}
+	s.r = r
+	return s, nil
+}
+
+// take is stream j's TakeFrame: it hands the frame to the consumer if a
+// buffer is free (swapping that buffer in for the next frame), else drops
+// it, and publishes the flow's counts.
+func (s *rxSink) take(j int, buf []byte, st *video.FrameStats, arrival int64) []byte {
+	k := s.flows[j]
+	ts := rtpTime(arrival, st.Timestamp)
+	var lat time.Duration
+	if ts != 0 {
+		lat = time.Duration(arrival - ts)
+		s.st[j].Latency.add(lat)
+	}
+	var f *Frame
+	select {
+	case f = <-s.rx.pools[k]:
+	default:
+		if s.block {
+			select {
+			case f = <-s.rx.pools[k]:
+			case <-s.rx.ctx.Done():
+			}
+		}
+	}
+	if f == nil {
+		s.st[j].Dropped++
+		s.publish(j, nil)
+		return buf
+	}
+	next := f.Data
+	f.Data, f.RTPTime, f.Arrival, f.Time, f.Latency, f.Info = buf, st.Timestamp, arrival, ts, lat, *st
+	s.publish(j, f)
+	s.rx.out <- f // never blocks: out holds every frame of every pool
+	return next
+}
+
+// publish brings stream j's counts in the Receiver up to date, and copies
+// the flow's totals to f.
+func (s *rxSink) publish(j int, f *Frame) {
+	k := s.flows[j]
+	st := s.st[j]
+	st.RxStats = s.r.Stats(j)
+	s.rx.mu.Lock()
+	s.rx.stats[k][s.idx] = st
+	s.rx.other[s.idx] = s.r.Other()
+	if f != nil {
+		f.Stats = s.rx.sumLocked(k)
+	}
+	s.rx.mu.Unlock()
+}
+
+// finish is called when the reader stops: at the end of its input (eof)
+// the frames being filled are handed out as they are; the counts are
+// published either way.
+func (s *rxSink) finish(eof bool) {
+	if eof && !s.rx.closed.Load() {
+		s.r.Flush()
+	}
+	for j := range s.flows {
+		s.publish(j, nil)
+	}
+}

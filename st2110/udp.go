@@ -1,0 +1,359 @@
+package st2110
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"time"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+
+	"github.com/nmgo/nmgo/video"
+)
+
+// The UDP transport: kernel sockets, one per UDP port (and IP version) of
+// the flows, bound to the wildcard address with SO_REUSEADDR so that
+// other receivers of the same groups may share the port, joined to each
+// flow's group (any-source, or source-specific with IGMPv3 or MLDv2),
+// with the destination address of each datagram (IP_PKTINFO) so that
+// flows sharing a port are told apart. On Linux a socket only gets the
+// groups it joined itself (IP_MULTICAST_ALL off), and reads and writes go
+// in batches through recvmmsg(2) and sendmmsg(2) into preallocated
+// buffers: no allocation per datagram. Elsewhere they go one at a time
+// through package net.
+
+// maxDatagram is the largest UDP payload a receiver reads whole: ST 2110's
+// extended MAXUDP with room to spare (a longer one is cut and counted).
+const maxDatagram = video.MaxUDPExtended + 256
+
+// udpRx receives on one socket per UDP port and IP version.
+type udpRx struct {
+	socks []*udpSock
+	rds   []rxReader
+}
+
+// udpSock is one receiving socket and the flows on its port.
+type udpSock struct {
+	conn  *net.UDPConn
+	port  uint16
+	v6    bool
+	fl    []int
+	batch int
+}
+
+func (s *udpSock) flows() []int { return s.fl }
+
+// interfaceOf returns the named interface, nil for "".
+func interfaceOf(name string) (*net.Interface, error) {
+	if name == "" {
+		return nil, nil
+	}
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		return nil, fmt.Errorf("st2110: interface %s: %w", name, err)
+	}
+	return ifi, nil
+}
+
+func openUDPRx(ep *endpoint, fs []video.Stream, cfg *ListenConfig) (rxTransport, error) {
+	ifi, err := interfaceOf(cfg.Interface)
+	if err != nil {
+		return nil, err
+	}
+	type key struct {
+		port uint16
+		v6   bool
+	}
+	var keys []key
+	byKey := map[key][]int{}
+	for k := range fs {
+		kk := key{fs[k].Dst.Port(), !fs[k].Dst.Addr().Is4()}
+		if byKey[kk] == nil {
+			keys = append(keys, kk)
+		}
+		byKey[kk] = append(byKey[kk], k)
+	}
+	t := &udpRx{}
+	batch := cfg.Batch
+	if batch == 0 {
+		batch = 64
+	}
+	rbuf := cfg.ReadBuffer
+	if rbuf == 0 {
+		rbuf = 8 << 20
+	}
+	for _, kk := range keys {
+		s, err := listenUDP(kk.port, kk.v6, rbuf)
+		if err != nil {
+			t.close()
+			return nil, fmt.Errorf("st2110: listen %s: %w", ep.name, err)
+		}
+		s.fl, s.batch = byKey[kk], batch
+		t.socks = append(t.socks, s)
+		t.rds = append(t.rds, s)
+		if err := s.join(fs, ifi); err != nil {
+			t.close()
+			return nil, fmt.Errorf("st2110: listen %s: %w", ep.name, err)
+		}
+	}
+	return t, nil
+}
+
+// listenUDP opens a socket on the wildcard address and port, with
+// SO_REUSEADDR, the destination address of each datagram, and a receive
+// buffer of rbuf octets.
+func listenUDP(port uint16, v6 bool, rbuf int) (*udpSock, error) {
+	network, addr := "udp4", netip.AddrPortFrom(netip.IPv4Unspecified(), port)
+	if v6 {
+		network, addr = "udp6", netip.AddrPortFrom(netip.IPv6Unspecified(), port)
+	}
+	lc := net.ListenConfig{Control: socketOptions}
+	pc, err := lc.ListenPacket(context.Background(), network, addr.String())
+	if err != nil {
+		return nil, err
+	}
+	c := pc.(*net.UDPConn)
+	s := &udpSock{conn: c, port: port, v6: v6}
+	setReadBuffer(c, rbuf)
+	if v6 {
+		err = ipv6.NewPacketConn(c).SetControlMessage(ipv6.FlagDst, true)
+	} else {
+		err = ipv4.NewPacketConn(c).SetControlMessage(ipv4.FlagDst, true)
+	}
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("destination address option: %w", err)
+	}
+	return s, nil
+}
+
+// join joins the multicast groups of the socket's flows on ifi (nil: the
+// kernel's choice): any-source if some flow to the group has no source
+// filter, else source-specific for each source.
+func (s *udpSock) join(fs []video.Stream, ifi *net.Interface) error {
+	type join struct{ group, source netip.Addr }
+	var joins []join
+	for _, k := range s.fl {
+		g := fs[k].Dst.Addr()
+		if !g.IsMulticast() {
+			continue
+		}
+		j := join{g, fs[k].Source}
+		if !slices.Contains(joins, j) {
+			joins = append(joins, j)
+		}
+	}
+	asm := func(g netip.Addr) bool { return slices.Contains(joins, join{group: g}) }
+	p4, p6 := ipv4.NewPacketConn(s.conn), ipv6.NewPacketConn(s.conn)
+	for _, j := range joins {
+		if j.source.IsValid() && asm(j.group) {
+			continue // the any-source join takes this source too
+		}
+		g := &net.UDPAddr{IP: j.group.AsSlice()}
+		var err error
+		switch {
+		case j.source.IsValid() && s.v6:
+			err = p6.JoinSourceSpecificGroup(ifi, g, &net.UDPAddr{IP: j.source.AsSlice()})
+		case j.source.IsValid():
+			err = p4.JoinSourceSpecificGroup(ifi, g, &net.UDPAddr{IP: j.source.AsSlice()})
+		case s.v6:
+			err = p6.JoinGroup(ifi, g)
+		default:
+			err = p4.JoinGroup(ifi, g)
+		}
+		if err != nil {
+			what := "join " + j.group.String()
+			if j.source.IsValid() {
+				what += " source " + j.source.String()
+			}
+			if ifi != nil {
+				what += " on " + ifi.Name
+			}
+			return fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	return nil
+}
+
+func (t *udpRx) readers() []rxReader { return t.rds }
+
+func (t *udpRx) close() error {
+	var first error
+	for _, s := range t.socks {
+		if err := s.conn.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// run reads datagrams until ctx ends or the socket is closed.
+func (s *udpSock) run(ctx context.Context, sink *rxSink) error {
+	stop := context.AfterFunc(ctx, func() { s.conn.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	err := s.read(ctx, sink)
+	if ctx.Err() != nil || errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("st2110: udp port %d: %w", s.port, err)
+	}
+	return nil
+}
+
+// udpTx sends the RTP packets of every flow through one socket, to each
+// flow's destination.
+type udpTx struct {
+	conn   *net.UDPConn
+	v6     bool
+	origin netip.Addr // the address the kernel sends from, for the SDP
+	dsts   []netip.AddrPort
+	bind_  []int // the flow of each stream of the Transmitter
+	cnt    txCounts
+	mm     udpBatch
+
+	sendHook func(from int) (int, error) // replaces mm.send in tests
+}
+
+// openUDPTx opens the sending socket: multicast out of cfg.Interface (or
+// the kernel's choice), with the flows' TTL.
+func openUDPTx(ep *endpoint, fs []video.Stream, cfg *SendConfig) (*udpTx, error) {
+	v6 := !fs[0].Dst.Addr().Is4()
+	for k := range fs {
+		if !fs[k].Dst.Addr().Is4() != v6 {
+			return nil, fmt.Errorf("st2110: dial %s: flows %d and 0 are not of one IP version (send them with two Senders)", ep.name, k)
+		}
+	}
+	ifi, err := interfaceOf(cfg.Interface)
+	if err != nil {
+		return nil, err
+	}
+	network, laddr := "udp4", netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
+	if v6 {
+		network, laddr = "udp6", netip.AddrPortFrom(netip.IPv6Unspecified(), 0)
+	}
+	c, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(laddr))
+	if err != nil {
+		return nil, fmt.Errorf("st2110: dial %s: %w", ep.name, err)
+	}
+	_ = c.SetWriteBuffer(4 << 20)
+	t := &udpTx{conn: c, v6: v6}
+	ttl := fs[0].TTL
+	if ttl == 0 {
+		ttl = cfg.TTL
+	}
+	if v6 {
+		p := ipv6.NewPacketConn(c)
+		if ifi != nil {
+			err = p.SetMulticastInterface(ifi)
+		}
+		if err == nil && ttl != 0 {
+			if err = p.SetMulticastHopLimit(ttl); err == nil {
+				err = p.SetHopLimit(ttl)
+			}
+		}
+	} else {
+		p := ipv4.NewPacketConn(c)
+		if ifi != nil {
+			err = p.SetMulticastInterface(ifi)
+		}
+		if err == nil && ttl != 0 {
+			if err = p.SetMulticastTTL(ttl); err == nil {
+				err = p.SetTTL(ttl)
+			}
+		}
+	}
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("st2110: dial %s: %w", ep.name, err)
+	}
+	t.origin = sourceFor(fs[0].Dst, ifi)
+	for k := range fs {
+		t.dsts = append(t.dsts, fs[k].Dst)
+	}
+	if err := t.mm.initSend(cfg.Batch, t.dsts); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("st2110: dial %s: %w", ep.name, err)
+	}
+	return t, nil
+}
+
+// sourceFor returns the address the kernel would send to dst from (of
+// ifi, for a multicast group sent out of it); no packet is sent.
+func sourceFor(dst netip.AddrPort, ifi *net.Interface) netip.Addr {
+	if ifi != nil && dst.Addr().IsMulticast() {
+		if addrs, err := ifi.Addrs(); err == nil {
+			for _, a := range addrs {
+				if n, ok := a.(*net.IPNet); ok {
+					if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap().Is4() == dst.Addr().Is4() && !ip.IsLinkLocalUnicast() {
+						return ip.Unmap()
+					}
+				}
+			}
+		}
+	}
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(dst))
+	if err != nil {
+		return netip.Addr{}
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
+}
+
+// bind maps the Transmitter's streams to flows.
+func (t *udpTx) bind(flows []int) { t.bind_ = flows }
+
+func (t *udpTx) counts() *txCounts              { return &t.cnt }
+func (t *udpTx) wait(ctx context.Context) error { return nil }
+func (t *udpTx) drain()                         {}
+func (t *udpTx) close() error                   { return t.conn.Close() }
+
+func (t *udpTx) Reserve(n int) (int, error) { return min(n, t.mm.n), nil }
+func (t *udpTx) Buf(i int) []byte           { return t.mm.buf(i) }
+func (t *udpTx) SetLen(i, n int)            { t.mm.setLen(i, n) }
+func (t *udpTx) Publish(n int)              { t.mm.pending = n }
+func (t *udpTx) Stamp(i, stream int, _ int64) {
+	t.mm.setDst(i, t.bind_[stream])
+}
+
+// flush sends the published datagrams. A full device queue (ENOBUFS,
+// EAGAIN) is retried for a while, then what is left of the batch is
+// dropped and counted; an ICMP port unreachable report (ECONNREFUSED,
+// which the kernel gives back on the next send) is counted and the send
+// retried.
+func (t *udpTx) flush() error {
+	const retries = 200 // of 50 µs: 10 ms
+	tries := 0
+	for sent := 0; sent < t.mm.pending; {
+		var n int
+		var err error
+		if t.sendHook != nil {
+			n, err = t.sendHook(sent)
+		} else {
+			n, err = t.mm.send(t.conn, sent)
+		}
+		sent += n
+		switch {
+		case err == nil:
+			continue
+		case isRefused(err):
+			t.cnt.refused.Add(1)
+		case isNoBufs(err):
+			if tries++; tries > retries {
+				t.cnt.noBufs.Add(uint64(t.mm.pending - sent))
+				t.mm.pending = 0
+				return nil
+			}
+			time.Sleep(50 * time.Microsecond)
+		default:
+			return fmt.Errorf("sendmmsg to %v: %w", t.mm.dstOf(sent), err)
+		}
+	}
+	t.mm.pending = 0
+	return nil
+}

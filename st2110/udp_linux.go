@@ -1,0 +1,284 @@
+//go:build linux
+
+package st2110
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"net"
+	"net/netip"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// socketOptions sets SO_REUSEADDR on a receiving socket before its bind,
+// so that several receivers (this process's or others) may take the same
+// groups on one port, and turns IP_MULTICAST_ALL off, so that it gets only
+// the groups it joins itself, not every group some socket of the host
+// joined on its port.
+func socketOptions(network, address string, c syscall.RawConn) error {
+	var err error
+	cerr := c.Control(func(fd uintptr) {
+		if err = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+			return
+		}
+		if network == "udp6" {
+			err = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_ALL, 0)
+			if errors.Is(err, unix.ENOPROTOOPT) {
+				err = nil // before Linux 4.20
+			}
+			return
+		}
+		err = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0)
+	})
+	if cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// setReadBuffer asks for a receive buffer of n octets: beyond
+// net.core.rmem_max with SO_RCVBUFFORCE if the process may, else up to it.
+func setReadBuffer(c *net.UDPConn, n int) {
+	rc, err := c.SyscallConn()
+	if err == nil {
+		var serr error
+		rc.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n) })
+		if serr == nil {
+			return
+		}
+	}
+	_ = c.SetReadBuffer(n)
+}
+
+// read is the receive loop: recvmmsg batches into preallocated buffers,
+// each datagram handed to the sink with its source (the message's name)
+// and destination (IP_PKTINFO). It does not allocate per datagram.
+func (s *udpSock) read(ctx context.Context, sink *rxSink) error {
+	rc, err := s.conn.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var m udpBatch
+	m.init(s.batch)
+	m.names, m.ctrl = make([]byte, m.n*nameLen), make([]byte, m.n*ctrlLen)
+	for i := range m.n {
+		m.hdrs[i].Hdr.Name, m.hdrs[i].Hdr.Control = &m.names[i*nameLen], &m.ctrl[i*ctrlLen]
+	}
+	fn := m.recvFn
+	local := netip.IPv4Unspecified()
+	if s.v6 {
+		local = netip.IPv6Unspecified()
+	}
+	for ctx.Err() == nil {
+		m.reset()
+		if err := rc.Read(fn); err != nil {
+			return err
+		}
+		if m.errno != 0 {
+			if m.errno == unix.EINTR {
+				continue
+			}
+			return m.errno
+		}
+		at := sink.clock.Now()
+		for i := range m.got {
+			h := &m.hdrs[i]
+			src := parseSockaddr(m.names[i*nameLen : (i+1)*nameLen])
+			dst := netip.AddrPortFrom(parseDst(m.ctrl[i*ctrlLen:i*ctrlLen+int(h.Hdr.Controllen)], local), s.port)
+			n := min(int(h.Len), maxDatagram)
+			sink.r.PushUDP(src, dst, m.bufs[i*maxDatagram:i*maxDatagram+n], at)
+		}
+	}
+	return nil
+}
+
+// Sizes of a udpBatch's per-message parts: a sockaddr_in6, and room for
+// one IP_PKTINFO or IPV6_PKTINFO control message and one more.
+const (
+	nameLen = unix.SizeofSockaddrInet6
+	ctrlLen = 128
+)
+
+// udpBatch is a recvmmsg or sendmmsg batch: the message headers, their
+// iovecs, buffers and addresses, all allocated once.
+type udpBatch struct {
+	n       int
+	hdrs    []unix.Mmsghdr
+	iovs    []unix.Iovec
+	bufs    []byte   // n * maxDatagram
+	names   []byte   // receive: n * nameLen, the sources
+	ctrl    []byte   // receive: n * ctrlLen
+	dsts    [][]byte // send: each flow's sockaddr
+	dstAP   []netip.AddrPort
+	flowOf  []int // send: the flow of each message
+	pending int   // send: published messages
+
+	// recvmmsg results, set by recv inside the netpoller's callback
+	got    int
+	errno  syscall.Errno
+	recvFn func(uintptr) bool
+	sendFn func(uintptr) bool
+	from   int // send: first message of the call
+	sent   int
+}
+
+// init allocates a batch of n messages (at most 1024, UIO_MAXIOV).
+func (m *udpBatch) init(n int) {
+	if n <= 0 {
+		n = 64
+	}
+	m.n = min(n, 1024)
+	m.hdrs = make([]unix.Mmsghdr, m.n)
+	m.iovs = make([]unix.Iovec, m.n)
+	m.bufs = make([]byte, m.n*maxDatagram)
+	for i := range m.n {
+		m.iovs[i].Base = &m.bufs[i*maxDatagram]
+		m.iovs[i].SetLen(maxDatagram)
+		m.hdrs[i].Hdr.Iov = &m.iovs[i]
+		m.hdrs[i].Hdr.SetIovlen(1)
+	}
+	m.recvFn, m.sendFn = m.recv, m.sendCB
+}
+
+// initSend allocates a sending batch of n messages to the flows' dsts.
+func (m *udpBatch) initSend(n int, dsts []netip.AddrPort) error {
+	m.init(n)
+	m.flowOf = make([]int, m.n)
+	for _, d := range dsts {
+		sa := sockaddr(d)
+		if sa == nil {
+			return errors.New("bad destination " + d.String())
+		}
+		m.dsts, m.dstAP = append(m.dsts, sa), append(m.dstAP, d)
+	}
+	return nil
+}
+
+// reset readies the headers for a recvmmsg: the kernel overwrites the
+// name and control lengths.
+func (m *udpBatch) reset() {
+	for i := range m.n {
+		h := &m.hdrs[i].Hdr
+		h.Namelen = nameLen
+		h.SetControllen(ctrlLen)
+		h.Flags = 0
+	}
+	m.got, m.errno = 0, 0
+}
+
+// recv is the netpoller callback: one non-blocking recvmmsg; false asks
+// the netpoller to wait for the socket to be readable.
+func (m *udpBatch) recv(fd uintptr) bool {
+	n, errno := mmsg(unix.SYS_RECVMMSG, fd, m.hdrs)
+	if errno == unix.EAGAIN {
+		return false
+	}
+	m.got, m.errno = n, errno
+	return true
+}
+
+func (m *udpBatch) buf(i int) []byte { return m.bufs[i*maxDatagram : (i+1)*maxDatagram] }
+
+func (m *udpBatch) setLen(i, n int) { m.iovs[i].SetLen(n) }
+
+func (m *udpBatch) setDst(i, flow int) {
+	m.hdrs[i].Hdr.Name = &m.dsts[flow][0]
+	m.hdrs[i].Hdr.Namelen = uint32(len(m.dsts[flow]))
+	m.flowOf[i] = flow
+}
+
+// dstOf returns the destination of message i, for errors.
+func (m *udpBatch) dstOf(i int) netip.AddrPort {
+	if i >= m.pending {
+		return netip.AddrPort{}
+	}
+	return m.dstAP[m.flowOf[i]]
+}
+
+// send sends the published messages from index from with sendmmsg and
+// returns how many went.
+func (m *udpBatch) send(c *net.UDPConn, from int) (int, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	m.from, m.sent, m.errno = from, 0, 0
+	if err := rc.Write(m.sendFn); err != nil {
+		return 0, err
+	}
+	if m.errno != 0 {
+		return m.sent, m.errno
+	}
+	return m.sent, nil
+}
+
+func (m *udpBatch) sendCB(fd uintptr) bool {
+	n, errno := mmsg(unix.SYS_SENDMMSG, fd, m.hdrs[m.from:m.pending])
+	if errno == unix.EAGAIN {
+		return false
+	}
+	m.sent, m.errno = n, errno
+	return true
+}
+
+// sockaddr returns the raw sockaddr_in or sockaddr_in6 of a.
+func sockaddr(a netip.AddrPort) []byte {
+	ip := a.Addr().Unmap()
+	if ip.Is4() {
+		b := make([]byte, unix.SizeofSockaddrInet4)
+		binary.NativeEndian.PutUint16(b, unix.AF_INET)
+		binary.BigEndian.PutUint16(b[2:], a.Port())
+		v := ip.As4()
+		copy(b[4:], v[:])
+		return b
+	}
+	if !ip.Is6() {
+		return nil
+	}
+	b := make([]byte, unix.SizeofSockaddrInet6)
+	binary.NativeEndian.PutUint16(b, unix.AF_INET6)
+	binary.BigEndian.PutUint16(b[2:], a.Port())
+	v := ip.As16()
+	copy(b[8:], v[:])
+	return b
+}
+
+// parseSockaddr reads the source of a received datagram.
+func parseSockaddr(b []byte) netip.AddrPort {
+	port := binary.BigEndian.Uint16(b[2:])
+	switch binary.NativeEndian.Uint16(b) {
+	case unix.AF_INET:
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[4:8])), port)
+	case unix.AF_INET6:
+		return netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[8:24])).Unmap(), port)
+	}
+	return netip.AddrPort{}
+}
+
+// parseDst reads the destination address of a datagram from its
+// IP_PKTINFO (struct in_pktinfo: ifindex, spec_dst, addr) or IPV6_PKTINFO
+// (struct in6_pktinfo: addr, ifindex) control message; def if there is
+// none.
+func parseDst(b []byte, def netip.Addr) netip.Addr {
+	for len(b) > 0 {
+		h, data, rest, err := unix.ParseOneSocketControlMessage(b)
+		if err != nil {
+			return def
+		}
+		switch {
+		case h.Level == unix.IPPROTO_IP && h.Type == unix.IP_PKTINFO && len(data) >= 12:
+			return netip.AddrFrom4([4]byte(data[8:12]))
+		case h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_PKTINFO && len(data) >= 16:
+			return netip.AddrFrom16([16]byte(data[:16])).Unmap()
+		}
+		b = rest
+	}
+	return def
+}
+
+func isRefused(err error) bool { return errors.Is(err, unix.ECONNREFUSED) }
+
+func isNoBufs(err error) bool { return errors.Is(err, unix.ENOBUFS) || errors.Is(err, unix.EAGAIN) }

@@ -1,0 +1,104 @@
+//go:build !linux
+
+package st2110
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"syscall"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+)
+
+// Outside Linux the UDP transport reads and writes one datagram at a time
+// through package net (and golang.org/x/net for the destination address),
+// which allocates per datagram.
+
+func socketOptions(network, address string, c syscall.RawConn) error { return nil }
+
+func setReadBuffer(c *net.UDPConn, n int) { _ = c.SetReadBuffer(n) }
+
+func (s *udpSock) read(ctx context.Context, sink *rxSink) error {
+	buf := make([]byte, maxDatagram)
+	p4, p6 := ipv4.NewPacketConn(s.conn), ipv6.NewPacketConn(s.conn)
+	for ctx.Err() == nil {
+		var n int
+		var dst net.IP
+		var src net.Addr
+		var err error
+		if s.v6 {
+			var cm *ipv6.ControlMessage
+			n, cm, src, err = p6.ReadFrom(buf)
+			if cm != nil {
+				dst = cm.Dst
+			}
+		} else {
+			var cm *ipv4.ControlMessage
+			n, cm, src, err = p4.ReadFrom(buf)
+			if cm != nil {
+				dst = cm.Dst
+			}
+		}
+		if err != nil {
+			return err
+		}
+		d, _ := netip.AddrFromSlice(dst)
+		var sa netip.AddrPort
+		if u, ok := src.(*net.UDPAddr); ok {
+			sa = u.AddrPort()
+		}
+		sink.r.PushUDP(sa, netip.AddrPortFrom(d.Unmap(), s.port), buf[:n], sink.clock.Now())
+	}
+	return nil
+}
+
+// udpBatch holds the datagrams of a step, sent one at a time.
+type udpBatch struct {
+	n       int
+	bufs    [][]byte
+	lens    []int
+	to      []int
+	dsts    []netip.AddrPort
+	pending int
+}
+
+func (m *udpBatch) initSend(n int, dsts []netip.AddrPort) error {
+	if n <= 0 {
+		n = 64
+	}
+	m.n = min(n, 1024)
+	m.bufs, m.lens, m.to = make([][]byte, m.n), make([]int, m.n), make([]int, m.n)
+	for i := range m.bufs {
+		m.bufs[i] = make([]byte, maxDatagram)
+	}
+	m.dsts = dsts
+	return nil
+}
+
+func (m *udpBatch) buf(i int) []byte   { return m.bufs[i] }
+func (m *udpBatch) setLen(i, n int)    { m.lens[i] = n }
+func (m *udpBatch) setDst(i, flow int) { m.to[i] = flow }
+func (m *udpBatch) dstOf(i int) netip.AddrPort {
+	if i >= m.pending {
+		return netip.AddrPort{}
+	}
+	return m.dsts[m.to[i]]
+}
+
+func (m *udpBatch) send(c *net.UDPConn, from int) (int, error) {
+	for i := from; i < m.pending; i++ {
+		if _, err := c.WriteToUDPAddrPort(m.bufs[i][:m.lens[i]], m.dsts[m.to[i]]); err != nil {
+			return i - from, err
+		}
+	}
+	return m.pending - from, nil
+}
+
+func isRefused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
+
+func isNoBufs(err error) bool {
+	return errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.EAGAIN)
+}

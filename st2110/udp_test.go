@@ -1,0 +1,403 @@
+package st2110
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"runtime"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nmgo/nmgo/video"
+)
+
+// runSender runs tx in a goroutine; wait returns Run's error.
+func runSender(t testing.TB, tx *Sender) (wait func() error) {
+	t.Helper()
+	errc := make(chan error, 1)
+	go func() { errc <- tx.Run(context.Background()) }()
+	return func() error {
+		select {
+		case err := <-errc:
+			return err
+		case <-time.After(30 * time.Second):
+			return errors.New("Run did not return within 30 s")
+		}
+	}
+}
+
+// Over UDP on the loopback interface: flows to two addresses on one port
+// (127.0.0.1 and 127.0.0.2, told apart by IP_PKTINFO) and a third on
+// another port arrive byte for byte.
+func TestUDPLoopback(t *testing.T) {
+	p := freePort(t)
+	sess := session("",
+		flow(fmtSD, fmt.Sprintf("127.0.0.1:%d", p), ""),
+		flow(fmtSD, fmt.Sprintf("127.0.0.2:%d", p), ""),
+		flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p+1), ""))
+	const n = 3
+	frames := [][]byte{randomFrames(fmtSD, n, 1), randomFrames(fmtSD, n, 2), randomFrames(fmtSmall, n, 3)}
+	rx, err := Listen("udp", sess, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	var srcs []video.FrameSource
+	for k := range frames {
+		srcs = append(srcs, loopOf(t, sess.Streams[k].Format, frames[k]))
+	}
+	tx, err := Dial("udp", sess, &SendConfig{Sources: srcs, Frames: n, MaxRate: 100e3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	wait := runSender(t, tx)
+	got := collect(t, rx, n, 20*time.Second)
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	for k := range frames {
+		st := rx.Stats(k)
+		if !bytes.Equal(got[k], frames[k]) {
+			t.Errorf("flow %d: %d octets, not the %d sent; %+v", k, len(got[k]), len(frames[k]), st)
+		}
+		if st.Port != uint16(p)+uint16(k/2) {
+			t.Errorf("flow %d on port %d", k, st.Port)
+		}
+	}
+	if rx.Other() != 0 {
+		t.Errorf("%d datagrams of no flow", rx.Other())
+	}
+}
+
+// The transport's udp:ADDR:PORT puts flow k on PORT+k, for sender and
+// receiver alike; a unicast sender without a listener goes on sending.
+func TestUDPAddressAndNoListener(t *testing.T) {
+	p := freePort(t)
+	sess := session("", flow(fmtSmall, "", ""), flow(fmtSmall, "", ""))
+	name := fmt.Sprintf("udp:127.0.0.1:%d", p)
+	rx, err := Listen(name, sess, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := randomFrames(fmtSmall, 2, 9)
+	tx, err := Dial(name, sess, &SendConfig{Source: loopOf(t, fmtSmall, frames), Frames: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs := tx.Flows(); fs[1].Dst.Port() != p+1 {
+		t.Errorf("flow 1 goes to %v", fs[1].Dst)
+	}
+	wait := runSender(t, tx)
+	got := collect(t, rx, 2, 10*time.Second)
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	tx.Close()
+	rx.Close()
+	if !bytes.Equal(got[0], frames) || !bytes.Equal(got[1], frames) {
+		t.Errorf("flows got %d and %d octets of %d", len(got[0]), len(got[1]), len(frames))
+	}
+	// Nobody listens now: every packet still goes, and Run ends well.
+	tx, err = Dial(name, sess, &SendConfig{Frames: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	if err := tx.Run(context.Background()); err != nil {
+		t.Fatalf("without a listener: %v", err)
+	}
+	if st := tx.Stats(0); st.Frames != 5 || st.Packets != 5*32 {
+		t.Errorf("without a listener: %+v", st)
+	}
+}
+
+// flush counts the errors of a full device queue and of a unicast peer
+// that does not listen, and goes on.
+func TestUDPFlushErrors(t *testing.T) {
+	sess := session("", flow(fmtSmall, "127.0.0.1:9", ""))
+	ep, _ := parseName("udp")
+	fs, _ := flows(sess, &ep, true)
+	q, err := openUDPTx(&ep, fs, &SendConfig{Batch: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.close()
+	for _, tc := range []struct {
+		errs            []error
+		noBufs, refused uint64
+		fail            bool
+	}{
+		{[]error{errRefused, nil}, 0, 1, false},
+		{[]error{errNoBufs, errNoBufs, nil}, 0, 0, false},
+		{repeat(errNoBufs, 1000), 8, 0, false},
+		{[]error{errors.New("boom")}, 0, 0, true},
+	} {
+		q.cnt.noBufs.Store(0)
+		q.cnt.refused.Store(0)
+		calls := 0
+		q.sendHook = func(from int) (int, error) {
+			err := tc.errs[min(calls, len(tc.errs)-1)]
+			calls++
+			if err != nil {
+				return 0, err
+			}
+			return 8 - from, nil
+		}
+		q.mm.pending = 8
+		err := q.flush()
+		if (err != nil) != tc.fail || q.cnt.noBufs.Load() != tc.noBufs || q.cnt.refused.Load() != tc.refused {
+			t.Errorf("%v: error %v, %d no buffers, %d refused", tc.errs[0], err, q.cnt.noBufs.Load(), q.cnt.refused.Load())
+		}
+	}
+}
+
+var errRefused, errNoBufs error = syscall.ECONNREFUSED, syscall.ENOBUFS
+
+func repeat(err error, n int) []error {
+	out := make([]error, n)
+	for i := range out {
+		out[i] = err
+	}
+	return out
+}
+
+// A consumer that holds every buffer of a live flow makes the receiver
+// drop frames, counted; kept frames stay valid until released.
+func TestFramesKeepAndDrop(t *testing.T) {
+	p := freePort(t)
+	sess := session("", flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p), ""))
+	rx, err := Listen("udp", sess, &ListenConfig{FrameBuffers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	frames := randomFrames(fmtSmall, 8, 3)
+	tx, err := Dial("udp", sess, &SendConfig{Source: loopOf(t, fmtSmall, frames), Frames: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var kept []*Frame
+	var copies [][]byte
+	wait := runSender(t, tx)
+	for f, err := range rx.Frames(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Keep()
+		kept, copies = append(kept, f), append(copies, bytes.Clone(f.Data))
+		if len(kept) == 2 {
+			break
+		}
+	}
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	// Both buffers are held: every later frame is dropped.
+	deadline := time.Now().Add(5 * time.Second)
+	for rx.Stats(0).Delivered < 8 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	st := rx.Stats(0)
+	if st.Dropped == 0 || st.Dropped+2 != st.Delivered {
+		t.Errorf("%d frames delivered, %d dropped with both buffers held", st.Delivered, st.Dropped)
+	}
+	for i, f := range kept {
+		if !bytes.Equal(f.Data, copies[i]) {
+			t.Errorf("kept frame %d changed", i)
+		}
+		f.Release()
+	}
+}
+
+// Close ends a Frames loop and leaves the groups; Frames ends when its
+// context does.
+func TestFramesEnd(t *testing.T) {
+	p := freePort(t)
+	sess := session("", flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p), ""))
+	rx, err := Listen("udp", sess, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	for range rx.Frames(ctx) {
+		t.Fatal("a frame from nowhere")
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for range rx.Frames(context.Background()) {
+		}
+	}()
+	time.Sleep(20 * time.Millisecond)
+	if err := rx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if err := rx.Close(); err != nil || rx.Err() != nil {
+		t.Errorf("second Close %v, Err %v", err, rx.Err())
+	}
+	// The port is free again.
+	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.IPv4Unspecified(), p)))
+	if err != nil {
+		t.Fatalf("port %d still taken: %v", p, err)
+	}
+	c.Close()
+}
+
+// The UDP receive path allocates nothing per datagram or per frame:
+// recvmmsg into preallocated buffers, the demultiplexer, the depacketizer,
+// the hand-over to the consumer and the consumer's loop.
+func TestUDPReceiveAllocs(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("batched, allocation-free socket reads are Linux's (recvmmsg)")
+	}
+	p := freePort(t)
+	sess := session("", flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p), ""), flow(fmtSmall, fmt.Sprintf("127.0.0.2:%d", p), ""))
+	rx, err := Listen("udp", sess, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	// The packets of two frames of both flows per round, sent with a
+	// plain socket (WriteToUDPAddrPort does not allocate), each round
+	// with later timestamps and sequence numbers.
+	const rounds = 22
+	all := rtpDatagrams(t, sess, 2*rounds)
+	per := len(all) / rounds
+	conn, err := net.ListenUDP("udp4", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	frames := make(chan int, 1)
+	go func() {
+		n := 0
+		for range rx.Frames(context.Background()) {
+			n++
+		}
+		frames <- n
+	}()
+	var sent uint64
+	round := 0
+	send := func() {
+		for _, d := range all[round*per : (round+1)*per] {
+			if _, err := conn.WriteToUDPAddrPort(d.payload, d.dst); err != nil {
+				t.Fatal(err)
+			}
+			sent++
+		}
+		round++
+		deadline := time.Now().Add(10 * time.Second)
+		for rx.Stats(0).Packets+rx.Stats(1).Packets < sent {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d datagrams received", rx.Stats(0).Packets+rx.Stats(1).Packets, sent)
+			}
+			runtime.Gosched()
+		}
+	}
+	send() // the first frames allocate nothing either, but warm up
+	if n := testing.AllocsPerRun(20, send); n != 0 {
+		t.Errorf("%v allocations per round of %d datagrams", n, per)
+	}
+	rx.Close()
+	if n := <-frames; n == 0 {
+		t.Error("no frames reached the consumer")
+	}
+	if st := rx.Stats(0); st.Delivered == 0 || st.Lost != 0 {
+		t.Errorf("%+v", st)
+	}
+}
+
+// The UDP send path allocates nothing per packet: Step into the
+// sendmmsg batch and flush.
+func TestUDPSendAllocs(t *testing.T) {
+	p := freePort(t)
+	sess := session("", flow(fmtSD, fmt.Sprintf("127.0.0.1:%d", p), ""))
+	tx, err := Dial("udp", sess, &SendConfig{Frames: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	part := tx.parts[0]
+	now := tx.clock.Now()
+	if err := part.tx.Start(now, 0); err != nil {
+		t.Fatal(err)
+	}
+	step := func() {
+		now = part.tx.Next()
+		if _, _, err := part.tx.Step(part.q, now, 64); err != nil {
+			t.Fatal(err)
+		}
+		if err := part.q.flush(); err != nil {
+			t.Fatal(err)
+		}
+		tx.publish(part)
+	}
+	step()
+	if n := testing.AllocsPerRun(200, step); n != 0 {
+		t.Errorf("%v allocations per step", n)
+	}
+}
+
+// datagram is an RTP packet and where it goes.
+type datagram struct {
+	dst     netip.AddrPort
+	payload []byte
+}
+
+// rtpDatagrams returns the RTP packets of n random frames of each flow
+// of sess, the flows' packets interleaved, timestamped from now.
+func rtpDatagrams(t testing.TB, sess *video.Session, n int) []datagram {
+	t.Helper()
+	var per [][]datagram
+	tai := time.Now().UnixNano() + LeapSeconds*1e9
+	for k, s := range sess.Streams {
+		p, err := video.NewPacketizer(&s.Format, &video.PacketizerConfig{SSRC: uint32(k)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames := randomFrames(s.Format, n, uint64(k))
+		size := s.Format.FrameSize()
+		var out []datagram
+		for i := range n {
+			if err := p.Frame(frames[i*size:(i+1)*size], tai+int64(i)*int64(s.Format.Rate.Period())); err != nil {
+				t.Fatal(err)
+			}
+			for {
+				buf := make([]byte, p.MaxPacketLen())
+				l, err := p.Next(buf)
+				if errors.Is(err, video.ErrNoFrame) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, datagram{s.Dst, buf[:l]})
+			}
+		}
+		per = append(per, out)
+	}
+	var all []datagram
+	for i := 0; ; i++ {
+		more := false
+		for _, d := range per {
+			if i < len(d) {
+				all, more = append(all, d[i]), true
+			}
+		}
+		if !more {
+			return all
+		}
+	}
+}
