@@ -334,6 +334,9 @@ func (r *Receiver) start(tr rxTransport) error {
 		go func() {
 			defer wg.Done()
 			err := rd.run(r.ctx, sinks[i])
+			if err == errClosedInput {
+				err = nil
+			}
 			sinks[i].finish(err == nil || errors.Is(err, io.EOF))
 			if err != nil && !errors.Is(err, io.EOF) && !r.closed.Load() {
 				r.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -74,43 +75,62 @@ func ipOffset(lt layers.LinkType, data []byte) (int, bool) {
 // as TAI, until the end of the file (io.EOF).
 func (t *pcapRx) run(ctx context.Context, s *rxSink) error {
 	s.block = !t.replay
-	var offset, first int64 = -1, 0
-	var start time.Time
-	for n := 0; ctx.Err() == nil; n++ {
-		data, ci, err := t.pr.ZeroCopyReadPacketData()
-		if err == io.EOF {
-			return io.EOF
-		}
-		if err != nil {
-			if t.closed.Load() {
-				return nil
-			}
-			return fmt.Errorf("st2110: %s: %w", t.f.Name(), err)
-		}
-		lt, _ := t.pr.InterfaceLinkType(ci.InterfaceIndex)
-		at := ci.Timestamp.UnixNano()
-		if offset < 0 {
-			offset = captureOffset(data, lt, at, int64(s.clock.UTCOffset()))
-			first, start = at, time.Now()
-		}
-		if t.replay {
-			if d := time.Duration(at-first) - time.Since(start); d > 0 {
-				if err := sleep(ctx, d); err != nil {
-					return nil
-				}
-			}
-		}
-		at += offset
-		if lt == layers.LinkTypeEthernet {
-			s.r.Push(data, at)
-		} else if off, ok := ipOffset(lt, data); ok && len(data) >= off {
-			s.r.PushIP(data[off:], at)
-		} else {
-			s.r.PushIP(nil, at) // counted as belonging to no flow
+	var st pcapState
+	for ctx.Err() == nil {
+		if err := t.next(ctx, s, &st); err != nil {
+			return err
 		}
 	}
 	return nil
 }
+
+// pcapState is what a capture's reader carries from packet to packet.
+type pcapState struct {
+	offset int64 // capture time to TAI; -1 until the first packet
+	first  int64 // the first packet's capture time
+	start  time.Time
+	begun  bool
+}
+
+// next reads one packet and pushes it.
+func (t *pcapRx) next(ctx context.Context, s *rxSink, st *pcapState) error {
+	data, ci, err := t.pr.ZeroCopyReadPacketData()
+	if err == io.EOF {
+		return io.EOF
+	}
+	if err != nil {
+		if t.closed.Load() {
+			return errClosedInput
+		}
+		return fmt.Errorf("st2110: %s: %w", t.f.Name(), err)
+	}
+	lt, _ := t.pr.InterfaceLinkType(ci.InterfaceIndex)
+	at := ci.Timestamp.UnixNano()
+	if !st.begun {
+		st.begun = true
+		st.offset = captureOffset(data, lt, at, int64(s.clock.UTCOffset()))
+		st.first, st.start = at, time.Now()
+	}
+	if t.replay {
+		if d := time.Duration(at-st.first) - time.Since(st.start); d > 0 {
+			if err := sleep(ctx, d); err != nil {
+				return errClosedInput
+			}
+		}
+	}
+	at += st.offset
+	if lt == layers.LinkTypeEthernet {
+		s.r.Push(data, at)
+	} else if off, ok := ipOffset(lt, data); ok && len(data) >= off {
+		s.r.PushIP(data[off:], at)
+	} else {
+		s.r.PushIP(nil, at) // counted as belonging to no flow
+	}
+	return nil
+}
+
+// errClosedInput ends a reader whose input was closed: not an error.
+var errClosedInput = errors.New("st2110: input closed")
 
 // sleep waits d or until ctx ends.
 func sleep(ctx context.Context, d time.Duration) error {

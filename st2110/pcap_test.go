@@ -284,3 +284,63 @@ func TestPcapReplay(t *testing.T) {
 		t.Error("frames differ")
 	}
 }
+
+// Reading a capture allocates nothing per packet or frame, and neither
+// does writing one.
+func TestPcapAllocs(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""), flow(fmtSmall, "239.1.1.2:5004", ""))
+	const n = 60
+	name, _ := writeCapture(t, sess, [][]byte{randomFrames(fmtSmall, n, 1), randomFrames(fmtSmall, n, 2)}, n)
+	rx, err := newReceiver("pcap:"+name, sess, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := openPcapRx(&rx.ep, &rx.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.close()
+	if err := rx.start(&oneReader{idleReader{}}); err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	go func() {
+		for range rx.Frames(context.Background()) {
+		}
+	}()
+	var st pcapState
+	sink := rx.sinks[0]
+	read := func() {
+		for range 32 {
+			if err := tr.(*pcapRx).next(context.Background(), sink, &st); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	read()
+	if a := testing.AllocsPerRun(100, read); a != 0 {
+		t.Errorf("reading: %v allocations per 32 packets", a)
+	}
+	if s := rx.Stats(1); s.Delivered < 50 || s.Lost != 0 {
+		t.Errorf("%+v", s)
+	}
+
+	tx, err := Dial("pcap:"+filepath.Join(t.TempDir(), "out.pcap"), sess, &SendConfig{Frames: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	p := tx.parts[0]
+	if err := p.tx.Start(tx.clock.Now(), 0); err != nil {
+		t.Fatal(err)
+	}
+	step := func() {
+		if _, _, err := tx.step(p, p.tx.Next()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step()
+	if a := testing.AllocsPerRun(500, step); a != 0 {
+		t.Errorf("writing: %v allocations per step", a)
+	}
+}
