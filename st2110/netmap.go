@@ -164,6 +164,7 @@ func (r *ringReader) pass(s *rxSink) (int, error) {
 		}
 		got += n
 	}
+	s.tick(at)
 	return got, nil
 }
 

@@ -126,6 +126,7 @@ func (t *pcapRx) next(ctx context.Context, s *rxSink, st *pcapState) error {
 	} else {
 		s.r.PushIP(nil, at) // counted as belonging to no flow
 	}
+	s.tick(at)
 	return nil
 }
 

@@ -45,6 +45,24 @@ type rxSink struct {
 	// dropped: input without a pace of its own (a capture read at once)
 	// goes as fast as the consumer takes it.
 	block bool
+	// next is when tick publishes the counts again (the at of a batch).
+	next int64
+}
+
+// publishEvery is how often a reader publishes its counts between frames.
+const publishEvery = int64(100 * time.Millisecond)
+
+// tick publishes the counts of every stream now and then, so that Stats
+// move while no frame completes (packets of no flow, a flow that lost
+// its markers). Readers call it after each batch with the batch's time.
+func (s *rxSink) tick(at int64) {
+	if at < s.next {
+		return
+	}
+	s.next = at + publishEvery
+	for j := range s.flows {
+		s.publish(j, nil)
+	}
 }
 
 // newSink builds the sink of reader idx for the given flows (nil: all).

@@ -91,6 +91,7 @@ func (s *udpSock) read(ctx context.Context, sink *rxSink) error {
 			n := min(int(h.Len), maxDatagram)
 			sink.r.PushUDP(src, dst, m.bufs[i*maxDatagram:i*maxDatagram+n], at)
 		}
+		sink.tick(at)
 	}
 	return nil
 }

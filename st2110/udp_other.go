@@ -50,7 +50,9 @@ func (s *udpSock) read(ctx context.Context, sink *rxSink) error {
 		if u, ok := src.(*net.UDPAddr); ok {
 			sa = u.AddrPort()
 		}
-		sink.r.PushUDP(sa, netip.AddrPortFrom(d.Unmap(), s.port), buf[:n], sink.clock.Now())
+		at := sink.clock.Now()
+		sink.r.PushUDP(sa, netip.AddrPortFrom(d.Unmap(), s.port), buf[:n], at)
+		sink.tick(at)
 	}
 	return nil
 }
