@@ -393,9 +393,18 @@ func (s *Sender) build(conns []txConn, eth *ethInfo, sources []video.FrameSource
 				f.RefClock = "local" // RFC 7273 section 4.8: a free-running local clock
 			}
 		}
-		f.TTL = ttl
-		if !f.Dst.Addr().Is4() || !f.Dst.Addr().IsMulticast() {
-			f.TTL = 0 // the c= TTL is for IPv4 multicast only
+		// The SDP's c= TTL (IPv4 multicast only, and there required by
+		// RFC 4566): the one the packets get.
+		f.TTL = 0
+		if f.Dst.Addr().Is4() && f.Dst.Addr().IsMulticast() {
+			switch {
+			case ttl != 0:
+				f.TTL = ttl
+			case eth != nil:
+				f.TTL = 64 // packet.TemplateConfig's default
+			default:
+				f.TTL = 1 // a socket's default multicast TTL
+			}
 		}
 		f.MediaClock = "direct=0"
 		streams[i] = append(streams[i], video.TxStream{Format: f.Format, Packetizer: pc, TP: f.Sender,

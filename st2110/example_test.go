@@ -92,7 +92,7 @@ func ExampleDial() {
 	// s=example
 	// t=0 0
 	// m=video 5004 RTP/AVP 96
-	// c=IN IP4 239.10.0.1
+	// c=IN IP4 239.10.0.1/64
 	// a=source-filter: incl IN IP4 239.10.0.1 192.168.1.10
 	// a=rtpmap:96 raw/90000
 	// a=fmtp:96 sampling=YCbCr-4:2:2; width=1920; height=1080; exactframerate=60000/1001; depth=10; colorimetry=UNSPECIFIED; PM=2110GPM; SSN=ST2110-20:2017; TP=2110TPN;

@@ -16,6 +16,14 @@
 //     socket in place of nmbench, to tell a fault of the package from one
 //     of the command.
 //   - TestPeersGStreamerToFFmpeg is the baseline without nmgo.
+//   - TestGStreamerMulticastToListen, TestDialMulticastToGStreamer,
+//     TestDialMulticastToFFmpeg: package st2110 over multicast. GStreamer's
+//     udpsink sends to a group (auto-multicast) that st2110.Listen joins;
+//     st2110.Dial sends to a group that GStreamer's udpsrc joins, and that
+//     ffmpeg joins from the SDP the Sender wrote (with its
+//     a=source-filter). They run in a network namespace, nmst-io, whose
+//     loopback carries multicast (the host's lo has no MULTICAST flag and
+//     no route for 224.0.0.0/4), so they need root.
 //
 // The formats are 1080p 4:2:2 10-bit and 8-bit and 1080i59.94 4:2:2 10-bit
 // (FFmpeg's receiver only: the peers' senders and GStreamer's receiver have
@@ -37,7 +45,8 @@
 //
 // The tests need ffmpeg, ffprobe and gst-launch-1.0 with the rtpvrawpay and
 // rtpvrawdepay elements (Debian: ffmpeg, gstreamer1.0-tools,
-// gstreamer1.0-plugins-base, gstreamer1.0-plugins-good), and no privilege.
+// gstreamer1.0-plugins-base, gstreamer1.0-plugins-good), and no privilege
+// but for the multicast tests (root, and ip from iproute2).
 // They run only when NMTEST_INTEROP=1 is set, and then a missing tool is a
 // failure, not a skip; .ci/run installs the tools and sets it:
 //

@@ -80,7 +80,13 @@ func gstCaps(c *format, t testing.TB) string {
 // layout is the pgroup layout. It runs until interrupted (-e: SIGINT ends
 // the stream cleanly); "identity eos-after" loses the last frame.
 func gstRecv(t testing.TB, c *format, port int, out string) []string {
-	return []string{"gst-launch-1.0", "-e", "udpsrc", "address=127.0.0.1", "port=" + strconv.Itoa(port),
+	return gstRecvFrom(t, c, "127.0.0.1", port, out)
+}
+
+// gstRecvFrom is gstRecv on address (a multicast group is joined:
+// auto-multicast).
+func gstRecvFrom(t testing.TB, c *format, address string, port int, out string) []string {
+	return []string{"gst-launch-1.0", "-e", "udpsrc", "address=" + address, "port=" + strconv.Itoa(port), "auto-multicast=true",
 		"buffer-size=" + strconv.Itoa(rcvbuf), "caps=" + gstCaps(c, t),
 		"!", "rtpvrawdepay", "!", "video/x-raw,format=" + c.gst, "!", "filesink", "location=" + out}
 }
@@ -90,11 +96,16 @@ func gstRecv(t testing.TB, c *format, port int, out string) []string {
 // 127.0.0.1:port at bitrate bits per second and writes the same frames to
 // src.
 func gstSend(t testing.TB, c *format, port int, src string, n, bitrate int) []string {
+	return gstSendTo(t, c, "127.0.0.1", port, src, n, bitrate)
+}
+
+// gstSendTo is gstSend to host (a multicast group: auto-multicast).
+func gstSendTo(t testing.TB, c *format, host string, port int, src string, n, bitrate int) []string {
 	f := c.video(t)
 	return []string{"gst-launch-1.0", "-e", "videotestsrc", "num-buffers=" + strconv.Itoa(n), "pattern=snow",
 		"!", fmt.Sprintf("video/x-raw,format=%s,width=%d,height=%d,framerate=25/1", c.gst, f.Width, f.Height),
 		"!", "tee", "name=t",
 		"t.", "!", "queue", "!", "filesink", "location=" + src,
 		"t.", "!", "queue", "!", "rtpvrawpay", "pt=96", "mtu=1400",
-		"!", "udpsink", "host=127.0.0.1", "port=" + strconv.Itoa(port), "max-bitrate=" + strconv.Itoa(bitrate)}
+		"!", "udpsink", "host=" + host, "port=" + strconv.Itoa(port), "auto-multicast=true", "max-bitrate=" + strconv.Itoa(bitrate)}
 }
