@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -342,5 +343,61 @@ func TestPcapAllocs(t *testing.T) {
 	step()
 	if a := testing.AllocsPerRun(500, step); a != 0 {
 		t.Errorf("writing: %v allocations per step", a)
+	}
+}
+
+// The frames Dial writes for a capture (as for a netmap port) go to each
+// group's multicast MAC address (RFC 1112, RFC 2464) from the configured
+// or default source MAC, from the flow's source address; IPv6 flows too,
+// and Listen reads them back.
+func TestPcapEthernetAddresses(t *testing.T) {
+	sess := session("10.0.0.1",
+		flow(fmtSmall, "239.200.1.2:5004", ""),
+		flow(fmtSmall, "[ff3e::8000:1234]:5004", "fd00::7"))
+	frames := [][]byte{randomFrames(fmtSmall, 2, 1), randomFrames(fmtSmall, 2, 2)}
+	name, _ := writeCapture(t, sess, frames, 2)
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := packet.NewPcapReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for {
+		data, _, err := r.ZeroCopyReadPacketData()
+		if err != nil {
+			break
+		}
+		p := gopacket.NewPacket(data, layers.LayerTypeEthernet, gopacket.Default)
+		eth := p.Layer(layers.LayerTypeEthernet).(*layers.Ethernet)
+		var src, dst netip.Addr
+		if ip, ok := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4); ok {
+			src, dst = netip.AddrFrom4([4]byte(ip.SrcIP.To4())), netip.AddrFrom4([4]byte(ip.DstIP.To4()))
+		} else if ip, ok := p.Layer(layers.LayerTypeIPv6).(*layers.IPv6); ok {
+			src, dst = netip.AddrFrom16([16]byte(ip.SrcIP)), netip.AddrFrom16([16]byte(ip.DstIP))
+		}
+		mac, _ := MulticastMAC(dst)
+		want := map[string]string{"239.200.1.2": "10.0.0.1", "ff3e::8000:1234": "fd00::7"}[dst.String()]
+		if eth.DstMAC.String() != mac.String() || eth.SrcMAC.String() != defaultMAC.String() || src.String() != want {
+			t.Fatalf("a frame from %v (%v) to %v (%v)", src, eth.SrcMAC, dst, eth.DstMAC)
+		}
+		seen[dst.String()]++
+	}
+	if seen["239.200.1.2"] != 64 || seen["ff3e::8000:1234"] != 64 {
+		t.Errorf("packets per group: %v", seen)
+	}
+	rx, err := Listen("pcap:"+name, sess, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	got := collect(t, rx, 2, 10*time.Second)
+	for k := range frames {
+		if !bytes.Equal(got[k], frames[k]) {
+			t.Errorf("flow %d: not the frames sent", k)
+		}
 	}
 }
