@@ -154,14 +154,7 @@ func TestHeapAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rx.Close()
-	frames := make(chan int, 1)
-	go func() {
-		n := 0
-		for range rx.Frames(context.Background()) {
-			n++
-		}
-		frames <- n
-	}()
+	frames := drainFrames(rx)
 	tx := dialHeap(t, q, sess, nil)
 	part := tx.parts[0]
 	now := tx.clock.Now()

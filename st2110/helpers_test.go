@@ -94,3 +94,17 @@ func freePort(t testing.TB) uint16 {
 	defer c.Close()
 	return uint16(c.LocalAddr().(*net.UDPAddr).Port)
 }
+
+// drainFrames ranges over rx's frames in the background until the
+// receiver closes, and then sends how many there were.
+func drainFrames(rx *Receiver) <-chan int {
+	out := make(chan int, 1)
+	go func() {
+		n := 0
+		for range rx.Frames(context.Background()) {
+			n++
+		}
+		out <- n
+	}()
+	return out
+}

@@ -33,11 +33,21 @@ func pcapFlows() *video.Session {
 func writeCapture(t testing.TB, sess *video.Session, frames [][]byte, n int) (string, *Sender) {
 	t.Helper()
 	name := filepath.Join(t.TempDir(), "flows.pcap")
+	return name, writeCaptureTo(t, name, sess, frames, n, nil)
+}
+
+// writeCaptureTo is writeCapture to file name, with cfg's clock and SSRC.
+func writeCaptureTo(t testing.TB, name string, sess *video.Session, frames [][]byte, n int, cfg *SendConfig) *Sender {
+	t.Helper()
 	var srcs []video.FrameSource
 	for k := range sess.Streams {
 		srcs = append(srcs, loopOf(t, sess.Streams[k].Format, frames[k]))
 	}
-	tx, err := Dial("pcap:"+name, sess, &SendConfig{Sources: srcs, Frames: uint64(n)})
+	c := SendConfig{Sources: srcs, Frames: uint64(n)}
+	if cfg != nil {
+		c.Clock, c.SSRC = cfg.Clock, cfg.SSRC
+	}
+	tx, err := Dial("pcap:"+name, sess, &c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +57,7 @@ func writeCapture(t testing.TB, sess *video.Session, frames [][]byte, n int) (st
 	if err := tx.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return name, tx
+	return tx
 }
 
 // A capture written by Dial and read by Listen gives every flow's frames
@@ -305,10 +315,7 @@ func TestPcapAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rx.Close()
-	go func() {
-		for range rx.Frames(context.Background()) {
-		}
-	}()
+	drainFrames(rx)
 	var st pcapState
 	sink := rx.sinks[0]
 	read := func() {

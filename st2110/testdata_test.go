@@ -2,7 +2,6 @@ package st2110
 
 import (
 	"bytes"
-	"context"
 	"flag"
 	"os"
 	"path/filepath"
@@ -25,17 +24,7 @@ func TestTestdata(t *testing.T) {
 		sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""), flow(fmtSmall, "239.1.1.2:5004", "10.0.0.1"))
 		sess.Name, sess.ID = "nmgo st2110 example", 3970000000
 		clk, _ := NewClock(&ClockConfig{ForceOffset: true})
-		tx, err := Dial("pcap:"+pcap, sess, &SendConfig{Sources: []video.FrameSource{loopOf(t, fmtSmall, frames[0]), loopOf(t, fmtSmall, frames[1])},
-			Frames: 3, Clock: clk, SSRC: 0x2110})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := tx.Run(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		if err := tx.Close(); err != nil {
-			t.Fatal(err)
-		}
+		tx := writeCaptureTo(t, pcap, sess, frames, 3, &SendConfig{Clock: clk, SSRC: 0x2110})
 		b, err := tx.SDP()
 		if err != nil {
 			t.Fatal(err)

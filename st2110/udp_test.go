@@ -280,14 +280,7 @@ func TestUDPReceiveAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	frames := make(chan int, 1)
-	go func() {
-		n := 0
-		for range rx.Frames(context.Background()) {
-			n++
-		}
-		frames <- n
-	}()
+	frames := drainFrames(rx)
 	var sent uint64
 	round := 0
 	send := func() {
