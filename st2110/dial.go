@@ -141,7 +141,11 @@ type Sender struct {
 	virt  bool // a capture: written at once, on the transmitter's clock
 	utc   int64
 
-	running   atomic.Bool
+	runMu     sync.Mutex
+	running   bool
+	closing   bool
+	runCancel context.CancelFunc
+	runDone   chan struct{}
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -466,11 +470,20 @@ func (s *Sender) Clock() *Clock { return s.clock }
 // several TX rings sends flow k on ring k modulo their count. Run may be
 // called once.
 func (s *Sender) Run(ctx context.Context) error {
-	if s.running.Swap(true) {
+	s.runMu.Lock()
+	switch {
+	case s.closing:
+		s.runMu.Unlock()
+		return errors.New("st2110: Sender.Run after Close")
+	case s.running:
+		s.runMu.Unlock()
 		return errors.New("st2110: Sender.Run called twice")
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	s.running, s.runCancel, s.runDone = true, cancel, make(chan struct{})
+	defer close(s.runDone)
+	s.runMu.Unlock()
 	errs := make(chan error, len(s.parts))
 	for _, p := range s.parts {
 		go func() {
@@ -597,9 +610,17 @@ func (s *Sender) part(k int) (*txPart, int) {
 // Flows returns the flows the sender sends, as [Sender.Session] does.
 func (s *Sender) Flows() []video.Stream { return s.Session().Streams }
 
-// Close lets the last packets leave, then closes the transport (a
-// capture is flushed and closed). Call it after Run has returned.
+// Close stops Run if it runs (and waits for it), lets the last packets
+// leave, then closes the transport (a capture is flushed and closed).
 func (s *Sender) Close() error {
+	s.runMu.Lock()
+	s.closing = true
+	cancel, done := s.runCancel, s.runDone
+	s.runMu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
 	s.closeOnce.Do(func() {
 		for _, p := range s.parts {
 			if err := p.q.close(); err != nil && s.closeErr == nil {

@@ -60,7 +60,8 @@ type heapRx struct {
 }
 
 func (h *heapRx) readers() []rxReader { return []rxReader{h.rd} }
-func (h *heapRx) close() error        { h.k.closed.Store(true); return nil }
+func (h *heapRx) wake()               { h.k.closed.Store(true) }
+func (h *heapRx) close() error        { return nil }
 
 // heapLink returns a TX ring connected to an RX ring (VALE's copy), both
 // of slots slots.
@@ -201,4 +202,5 @@ func (idleReader) run(ctx context.Context, _ *rxSink) error {
 type oneReader struct{ rd rxReader }
 
 func (o *oneReader) readers() []rxReader { return []rxReader{o.rd} }
+func (o *oneReader) wake()               {}
 func (o *oneReader) close() error        { return nil }

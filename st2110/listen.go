@@ -84,20 +84,31 @@ type Frame struct {
 	// Stats are the flow's counts when the frame was handed over.
 	Stats FlowStats
 
-	rx   *Receiver
-	kept bool
+	rx    *Receiver
+	owner atomic.Int32 // who holds the frame: ownPool, ownQueue, ownLoop or ownUser
 }
+
+// Who holds a Frame. A frame goes from its flow's pool to a reader, which
+// fills it and queues it for Frames (ownQueue), whose loop lends it to the
+// loop body (ownLoop) and takes it back to the pool after, unless the body
+// kept it (ownUser) for Release to put back. Each hand-over is a
+// compare-and-swap, so a frame is never in two places: released twice, or
+// kept and released within the body, it goes back once.
+const (
+	ownPool int32 = iota
+	ownQueue
+	ownLoop
+	ownUser
+)
 
 // Keep keeps the frame past its loop iteration, until [Frame.Release].
 // A kept frame's buffer is not reused; the flow's other buffers are
 // (ListenConfig.FrameBuffers).
-func (f *Frame) Keep() { f.kept = true }
+func (f *Frame) Keep() { f.owner.CompareAndSwap(ownLoop, ownUser) }
 
-// Release hands a frame kept with [Frame.Keep] back to the receiver.
-func (f *Frame) Release() {
-	f.kept = false
-	f.rx.recycle(f)
-}
+// Release hands a frame kept with [Frame.Keep] back to the receiver. A
+// second Release does nothing.
+func (f *Frame) Release() { f.rx.recycle(f, ownUser) }
 
 // FlowStats are the counts of one flow of a [Receiver].
 type FlowStats struct {
@@ -384,10 +395,9 @@ func (r *Receiver) Frames(ctx context.Context) iter.Seq2[*Frame, error] {
 				}
 				return
 			}
+			f.owner.Store(ownLoop)
 			more := yield(f, nil)
-			if !f.kept {
-				r.recycle(f)
-			}
+			r.recycle(f, ownLoop) // unless kept
 			if !more {
 				return
 			}
@@ -395,11 +405,10 @@ func (r *Receiver) Frames(ctx context.Context) iter.Seq2[*Frame, error] {
 	}
 }
 
-// recycle puts a frame back into its flow's pool.
-func (r *Receiver) recycle(f *Frame) {
-	select {
-	case r.pools[f.Flow] <- f:
-	default: // released twice
+// recycle puts a frame held by from back into its flow's pool.
+func (r *Receiver) recycle(f *Frame, from int32) {
+	if f.owner.CompareAndSwap(from, ownPool) {
+		r.pools[f.Flow] <- f // never blocks: the pool has room for all its frames
 	}
 }
 
@@ -452,9 +461,11 @@ func (r *Receiver) Err() error {
 // Close, or at the end of a capture.
 func (r *Receiver) Done() <-chan struct{} { return r.done }
 
-// Close stops the receiver: it leaves the multicast groups, closes the
-// transport, waits for its goroutines and returns the transport's close
-// error. It may be called more than once.
+// Close stops the receiver: it stops its goroutines (closing the sockets
+// and files they wait on, which leaves the multicast groups), waits for
+// them, then releases the transport (a netmap port is unmapped only when
+// no goroutine reads its rings) and returns its close error. It may be
+// called more than once.
 func (r *Receiver) Close() error {
 	r.closeMu.Lock()
 	defer r.closeMu.Unlock()
@@ -463,9 +474,9 @@ func (r *Receiver) Close() error {
 		return nil
 	}
 	r.cancel()
-	err := r.tr.close()
+	r.tr.wake()
 	<-r.done
-	return err
+	return r.tr.close()
 }
 
 // addStats adds the counts of o to s: one flow seen by several readers.

@@ -76,6 +76,11 @@ func openNetmapRx(ep *endpoint, cfg *ListenConfig) (rxTransport, error) {
 
 func (t *netmapRx) readers() []rxReader { return t.rds }
 
+// wake does nothing: a ring reader sleeps in poll(2) for at most 20 ms
+// (nmsys.Idler) and then sees its context done; its rings stay mapped
+// until close.
+func (t *netmapRx) wake() {}
+
 func (t *netmapRx) close() error {
 	var first error
 	for _, p := range t.ports {

@@ -25,10 +25,11 @@ import (
 
 // pcapRx reads one capture.
 type pcapRx struct {
-	f      *os.File
-	pr     *packet.PcapReader
-	replay bool
-	closed atomic.Bool
+	f        *os.File
+	pr       *packet.PcapReader
+	replay   bool
+	closed   atomic.Bool
+	closeErr error
 }
 
 func openPcapRx(ep *endpoint, cfg *ListenConfig) (rxTransport, error) {
@@ -51,9 +52,16 @@ func openPcapRx(ep *endpoint, cfg *ListenConfig) (rxTransport, error) {
 func (t *pcapRx) readers() []rxReader { return []rxReader{t} }
 func (t *pcapRx) flows() []int        { return nil }
 
+// wake closes the file, which ends its reader.
+func (t *pcapRx) wake() {
+	if !t.closed.Swap(true) {
+		t.closeErr = t.f.Close()
+	}
+}
+
 func (t *pcapRx) close() error {
-	t.closed.Store(true)
-	return t.f.Close()
+	t.wake()
+	return t.closeErr
 }
 
 // ipOffset returns where the IP header starts in a packet of link type lt

@@ -15,8 +15,11 @@ import (
 type rxTransport interface {
 	// readers returns the transport's inputs.
 	readers() []rxReader
-	// close closes the inputs, which wakes their readers; the receiver
-	// then waits for them.
+	// wake makes the readers return soon, once their context is done:
+	// it closes sockets and files that readers block on. Ring memory is
+	// not unmapped here: a reader may be inside it.
+	wake()
+	// close releases the inputs, after every reader has returned.
 	close() error
 }
 
@@ -121,6 +124,7 @@ func (s *rxSink) take(j int, buf []byte, st *video.FrameStats, arrival int64) []
 		s.publish(j, nil)
 		return buf
 	}
+	f.owner.Store(ownQueue)
 	next := f.Data
 	f.Data, f.RTPTime, f.Arrival, f.Time, f.Latency, f.Info = buf, st.Timestamp, arrival, ts, lat, *st
 	s.publish(j, f)

@@ -33,8 +33,10 @@ const maxDatagram = video.MaxUDPExtended + 256
 
 // udpRx receives on one socket per UDP port and IP version.
 type udpRx struct {
-	socks []*udpSock
-	rds   []rxReader
+	socks    []*udpSock
+	rds      []rxReader
+	closed   bool
+	closeErr error
 }
 
 // udpSock is one receiving socket and the flows on its port.
@@ -90,14 +92,14 @@ func openUDPRx(ep *endpoint, fs []video.Stream, cfg *ListenConfig) (rxTransport,
 	for _, kk := range keys {
 		s, err := listenUDP(kk.port, kk.v6, rbuf)
 		if err != nil {
-			t.close()
+			t.closeAll()
 			return nil, fmt.Errorf("st2110: listen %s: %w", ep.name, err)
 		}
 		s.fl, s.batch = byKey[kk], batch
 		t.socks = append(t.socks, s)
 		t.rds = append(t.rds, s)
 		if err := s.join(fs, ifi); err != nil {
-			t.close()
+			t.closeAll()
 			return nil, fmt.Errorf("st2110: listen %s: %w", ep.name, err)
 		}
 	}
@@ -182,7 +184,21 @@ func (s *udpSock) join(fs []video.Stream, ifi *net.Interface) error {
 
 func (t *udpRx) readers() []rxReader { return t.rds }
 
+// wake closes the sockets, which ends their readers' recvmmsg and leaves
+// the groups.
+func (t *udpRx) wake() {
+	t.closeErr = t.closeAll()
+}
+
 func (t *udpRx) close() error {
+	if t.closed {
+		return t.closeErr
+	}
+	return t.closeAll()
+}
+
+func (t *udpRx) closeAll() error {
+	t.closed = true
 	var first error
 	for _, s := range t.socks {
 		if err := s.conn.Close(); err != nil && first == nil {

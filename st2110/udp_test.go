@@ -394,3 +394,74 @@ func rtpDatagrams(t testing.TB, sess *video.Session, n int) []datagram {
 		}
 	}
 }
+
+// Close stops a running sender and waits for it; Run after Close fails.
+func TestSenderCloseStopsRun(t *testing.T) {
+	p := freePort(t)
+	tx, err := Dial(fmt.Sprintf("udp:127.0.0.1:%d", p), session("", flow(fmtSmall, "", "")), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- tx.Run(context.Background()) }()
+	time.Sleep(50 * time.Millisecond)
+	if err := tx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	default:
+		t.Fatal("Close returned before Run")
+	}
+	if tx.Stats(0).Packets == 0 {
+		t.Error("nothing was sent")
+	}
+	if err := tx.Run(context.Background()); err == nil {
+		t.Error("Run after Close: no error")
+	}
+}
+
+// A frame released twice goes back into its pool once.
+func TestFrameReleaseTwice(t *testing.T) {
+	p := freePort(t)
+	sess := session("", flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p), ""))
+	rx, err := Listen("udp", sess, &ListenConfig{FrameBuffers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	tx, err := Dial("udp", sess, &SendConfig{Frames: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	wait := runSender(t, tx)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	seen := map[*Frame]bool{}
+	n := 0
+	for f, err := range rx.Frames(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Keep()
+		f.Release()
+		f.Release() // and the loop must not put it back a third time
+		if len(rx.pools[0]) > 2 {
+			t.Fatalf("%d frames in a pool of 2", len(rx.pools[0]))
+		}
+		seen[f] = true
+		if n++; n == 5 {
+			break
+		}
+	}
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) > 2 {
+		t.Errorf("%d distinct frames out of a pool of 2", len(seen))
+	}
+}
