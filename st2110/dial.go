@@ -385,17 +385,20 @@ func (s *Sender) build(conns []txConn, eth *ethInfo, sources []video.FrameSource
 			if !s.sess.Origin.IsValid() || s.sess.Origin.IsUnspecified() {
 				s.sess.Origin = src
 			}
-			if s.clock.Source() == ClockUTCOffset {
-				f.RefClock = "localmac=" + strings.ToUpper(strings.ReplaceAll(eth.srcMAC.String(), ":", "-"))
-			}
 		} else if f.Dst.Addr().IsMulticast() && s.sess.Origin.IsValid() && s.sess.Origin.Is4() == f.Dst.Addr().Is4() {
 			f.Source = s.sess.Origin
 		}
-		if f.RefClock == "" {
+		// The clock reference, unless the session gave one (RFC 7273):
+		// PTP-traceable for CLOCK_TAI and a PHC, else the sender's own
+		// clock, by its MAC address where it has one.
+		switch {
+		case f.RefClock != "":
+		case s.clock.Source() != ClockUTCOffset:
 			f.RefClock = "ptp=IEEE1588-2008:traceable"
-			if s.clock.Source() == ClockUTCOffset {
-				f.RefClock = "local" // RFC 7273 section 4.8: a free-running local clock
-			}
+		case eth != nil:
+			f.RefClock = "localmac=" + strings.ToUpper(strings.ReplaceAll(eth.srcMAC.String(), ":", "-"))
+		default:
+			f.RefClock = "local" // RFC 7273 section 4.8: a free-running local clock
 		}
 		// The SDP's c= TTL (IPv4 multicast only, and there required by
 		// RFC 4566): the one the packets get.
