@@ -48,6 +48,15 @@ type ListenConfig struct {
 	// LatencyLimit is how far after its RTP time a frame's first packet
 	// may arrive (the JT-NM Tested rule: 1 ms); zero means 1 ms.
 	LatencyLimit time.Duration
+
+	// Budget bounds the memory the flows' formats make the receiver take
+	// (the frame buffers of the pools and of each reader, and the
+	// readers' state), charged before anything is allocated: a session
+	// that does not fit fails in Listen with a *video.BudgetError naming
+	// the flow. Nil means a budget of video.DefaultMemory for this
+	// receiver. As with a video.Receiver, the charges are kept after
+	// Close.
+	Budget *video.Budget
 }
 
 // Frame is one video frame received: its flow, its octets in pgroup
@@ -305,6 +314,11 @@ func newReceiver(name string, sess *video.Session, cfg *ListenConfig) (*Receiver
 			return nil, err
 		}
 	}
+	if r.cfg.Budget == nil {
+		if r.cfg.Budget, err = video.NewBudget(video.DefaultMemory); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
 }
 
@@ -312,6 +326,13 @@ func newReceiver(name string, sess *video.Session, cfg *ListenConfig) (*Receiver
 // the readers. On error it closes tr.
 func (r *Receiver) start(tr rxTransport) error {
 	r.tr = tr
+	for k := range r.flows {
+		n := int64(r.cfg.FrameBuffers) * int64(r.flows[k].Format.FrameSize())
+		if err := r.cfg.Budget.Charge(fmt.Sprintf("flow %d (%v): %d frame buffers", k, r.flows[k].Format, r.cfg.FrameBuffers), n); err != nil {
+			tr.close()
+			return fmt.Errorf("st2110: listen %s: %w", r.ep.name, err)
+		}
+	}
 	total := 0
 	r.pools = make([]chan *Frame, len(r.flows))
 	for k := range r.flows {

@@ -408,3 +408,27 @@ func TestPcapEthernetAddresses(t *testing.T) {
 		}
 	}
 }
+
+// A session whose frames do not fit the memory budget fails in Listen,
+// naming the flow, before the buffers are made.
+func TestListenBudget(t *testing.T) {
+	sess := pcapFlows()
+	name, _ := writeCapture(t, sess, [][]byte{randomFrames(fmtSmall, 1, 1), randomFrames(fmtSmall, 1, 2), randomFrames(fmtSD, 1, 3)}, 1)
+	b, err := video.NewBudget(1 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Listen("pcap:"+name, sess, &ListenConfig{Budget: b})
+	if !errors.Is(err, video.ErrBudget) || !strings.Contains(err.Error(), "flow 2 (640x480p 50 YCbCr-4:2:2/10)") {
+		t.Fatalf("error %v", err)
+	}
+	b, _ = video.NewBudget(64 << 20)
+	rx, err := Listen("pcap:"+name, sess, &ListenConfig{Budget: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rx.Close()
+	if b.Used() == 0 {
+		t.Error("nothing charged")
+	}
+}

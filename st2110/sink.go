@@ -89,7 +89,7 @@ func newSink(rx *Receiver, idx int, fl []int) (*rxSink, error) {
 			return s.take(j, buf, st, arrival)
 		}
 	}
-	r, err := video.NewReceiver(&video.ReceiverConfig{Streams: streams})
+	r, err := video.NewReceiver(&video.ReceiverConfig{Streams: streams, Budget: rx.cfg.Budget})
 	if err != nil {
 		return nil, fmt.Errorf("st2110: %w", err)
 	}
