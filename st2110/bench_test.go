@@ -5,9 +5,7 @@ import (
 	"encoding/binary"
 	"net"
 	"net/netip"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/nmgo/nmgo/internal/heapmem"
 	"github.com/nmgo/nmgo/packet"
@@ -32,17 +30,6 @@ import (
 // video.Transmitter.Step into the TX ring and the TX sync; st2110 is the
 // Sender's step (the same, plus counts published), both on a virtual
 // clock.
-
-// cpuTime returns the CPU time the process has used, user and system:
-// on a shared machine it moves less with the other load than the wall
-// clock does, and it counts the consumer's goroutine too.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // measureCPU reports the CPU time per op of what runs between its call and
 // the call of the function it returns.
