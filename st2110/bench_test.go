@@ -140,7 +140,9 @@ func BenchmarkHeapReceive(b *testing.B) {
 		b.ReportMetric(float64(b.N)*float64(len(pkts))/b.Elapsed().Seconds(), "pkts/s")
 	})
 	b.Run("st2110", func(b *testing.B) {
-		rx, err := newReceiver("vale0:heap", sess, nil)
+		// Room for a consumer the machine does not schedule for a while:
+		// a dropped frame would cost less than one handed over.
+		rx, err := newReceiver("vale0:heap", sess, &ListenConfig{FrameBuffers: 16})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -162,7 +164,7 @@ func BenchmarkHeapReceive(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)*float64(len(pkts))/b.Elapsed().Seconds(), "pkts/s")
 		b.StopTimer()
-		if st := rx.Stats(0); st.Lost != 0 || st.Delivered < uint64(b.N)-1 || st.Dropped > st.Delivered/10 {
+		if st := rx.Stats(0); st.Lost != 0 || st.Delivered < uint64(b.N)-1 || st.Dropped > st.Delivered/20 {
 			b.Fatalf("%+v", st)
 		}
 	})

@@ -118,9 +118,11 @@ type txPart struct {
 	q     txConn
 	tx    *video.Transmitter
 	flows []int // the Sender's flow of each stream of tx
-	// What the part publishes for Stats.
-	mu    sync.Mutex
-	stats []video.TxStats
+	// What the part publishes for Stats, every publishEvery of its clock
+	// and when it stops.
+	mu      sync.Mutex
+	stats   []video.TxStats
+	nextPub int64
 }
 
 // Sender sends the flows of a session on one transport, each flow paced
@@ -571,7 +573,10 @@ func (s *Sender) step(p *txPart, now int64) (int, int64, error) {
 		if err := p.q.flush(); err != nil {
 			return n, next, fmt.Errorf("st2110: send %s: %w", s.ep.name, err)
 		}
-		s.publish(p)
+		if now >= p.nextPub {
+			s.publish(p)
+			p.nextPub = now + publishEvery
+		}
 	}
 	return n, next, nil
 }
@@ -585,7 +590,8 @@ func (s *Sender) publish(p *txPart) {
 	p.mu.Unlock()
 }
 
-// Stats returns the counts of flow k.
+// Stats returns the counts of flow k, brought up to date every 100 ms
+// while Run runs, and when it returns.
 func (s *Sender) Stats(k int) SendStats {
 	p, j := s.part(k)
 	p.mu.Lock()
