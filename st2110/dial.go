@@ -616,6 +616,11 @@ func (s *Sender) part(k int) (*txPart, int) {
 	return p, k / len(s.parts)
 }
 
+// Outputs returns how many outputs the sender sends on, each from its own
+// goroutine: the TX rings of a netmap port opened per ring (as many as
+// there are flows, at most), else 1.
+func (s *Sender) Outputs() int { return len(s.parts) }
+
 // Flows returns the flows the sender sends, as [Sender.Session] does.
 func (s *Sender) Flows() []video.Stream { return s.Session().Streams }
 

@@ -394,6 +394,12 @@ func (r *Receiver) Flows() []video.Stream { return append([]video.Stream(nil), r
 // Clock returns the clock that stamps arrivals.
 func (r *Receiver) Clock() *Clock { return r.clock }
 
+// Inputs returns how many inputs the transport has, each drained by its
+// own goroutine: the ring pairs of a netmap port opened per ring (else 1),
+// the sockets of a UDP transport (one per UDP port and IP version), 1 for
+// a capture.
+func (r *Receiver) Inputs() int { return len(r.sinks) }
+
 // Frames returns the frames as they are completed, in order per flow,
 // until ctx is done, the receiver is closed, or the transport's input
 // ends (the end of a capture: the frames being filled are handed out

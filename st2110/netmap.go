@@ -21,18 +21,28 @@ import (
 // place in the slot buffers.
 
 // openPorts opens name once, or once per ring pair (nmsys.OpenPerRing)
-// when it binds all NIC rings of a port that has several (want: the ring
-// count that matters, TX or RX, from the kernel's port info).
+// when it binds all NIC rings of a port that has several of the side that
+// matters (RX or TX): a NIC or an existing port as the kernel reports it,
+// or a VALE port or pipe that the name's "@conf:" creates with several.
 func openPorts(name string, cfg *nmsys.Config, rxSide bool) ([]*nmsys.Port, error) {
 	n, err := nmsys.ParseName(name)
 	if err != nil {
 		return nil, err
 	}
 	if n.Mode == nmsys.ModeAllNIC {
+		rings := n.Conf.TxRings
+		if rxSide {
+			rings = n.Conf.RxRings
+		}
 		if pi, err := nmsys.GetPortInfo(name); err == nil {
-			if rxSide && pi.RxRings > 1 || !rxSide && pi.TxRings > 1 {
-				return nmsys.OpenPerRing(name, cfg)
+			if rxSide {
+				rings = max(rings, pi.RxRings)
+			} else {
+				rings = max(rings, pi.TxRings)
 			}
+		}
+		if rings > 1 {
+			return nmsys.OpenPerRing(name, cfg)
 		}
 	}
 	p, err := nmsys.Open(name, cfg)

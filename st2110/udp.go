@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/ipv4"
@@ -299,26 +300,52 @@ func openUDPTx(ep *endpoint, fs []video.Stream, cfg *SendConfig) (*udpTx, error)
 	return t, nil
 }
 
-// sourceFor returns the address the kernel would send to dst from (of
-// ifi, for a multicast group sent out of it); no packet is sent.
+// sourceFor returns the address the kernel sends to dst from (out of
+// ifi, for a multicast group, as IP_MULTICAST_IF makes it): it connects a
+// UDP socket and asks; no packet is sent. Where the multicast interface
+// cannot be given to the connect, it takes the interface's first address
+// of dst's family that is neither loopback nor link-local. The invalid
+// Addr if there is none.
 func sourceFor(dst netip.AddrPort, ifi *net.Interface) netip.Addr {
+	d := net.Dialer{}
 	if ifi != nil && dst.Addr().IsMulticast() {
-		if addrs, err := ifi.Addrs(); err == nil {
-			for _, a := range addrs {
-				if n, ok := a.(*net.IPNet); ok {
-					if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap().Is4() == dst.Addr().Is4() && !ip.IsLinkLocalUnicast() {
-						return ip.Unmap()
-					}
-				}
-			}
+		if !multicastIFConnect {
+			return firstAddr(ifi, dst.Addr().Is4())
+		}
+		d.Control = func(network, address string, c syscall.RawConn) error {
+			return setMulticastIF(c, ifi.Index, dst.Addr().Is4())
 		}
 	}
-	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(dst))
+	c, err := d.Dial("udp", dst.String())
 	if err != nil {
 		return netip.Addr{}
 	}
 	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
+	a := c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
+	if a.IsUnspecified() {
+		return netip.Addr{}
+	}
+	return a
+}
+
+// firstAddr returns the first address of ifi of the family (IPv4 if v4)
+// that is neither loopback nor link-local.
+func firstAddr(ifi *net.Interface, v4 bool) netip.Addr {
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return netip.Addr{}
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(n.IP); ok {
+				ip = ip.Unmap()
+				if ip.Is4() == v4 && !ip.IsLoopback() && !ip.IsLinkLocalUnicast() {
+					return ip
+				}
+			}
+		}
+	}
+	return netip.Addr{}
 }
 
 // bind maps the Transmitter's streams to flows.

@@ -39,6 +39,27 @@ func socketOptions(network, address string, c syscall.RawConn) error {
 	return err
 }
 
+// multicastIFConnect: Linux's connect(2) of a UDP socket picks the source
+// of a multicast destination from IP_MULTICAST_IF (or IPV6_MULTICAST_IF).
+const multicastIFConnect = true
+
+// setMulticastIF sets the outgoing multicast interface of a socket before
+// its connect.
+func setMulticastIF(c syscall.RawConn, index int, v4 bool) error {
+	var err error
+	cerr := c.Control(func(fd uintptr) {
+		if v4 {
+			err = unix.SetsockoptIPMreqn(int(fd), unix.IPPROTO_IP, unix.IP_MULTICAST_IF, &unix.IPMreqn{Ifindex: int32(index)})
+			return
+		}
+		err = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_IF, index)
+	})
+	if cerr != nil {
+		return cerr
+	}
+	return err
+}
+
 // setReadBuffer asks for a receive buffer of n octets: beyond
 // net.core.rmem_max with SO_RCVBUFFORCE if the process may, else up to it.
 func setReadBuffer(c *net.UDPConn, n int) {

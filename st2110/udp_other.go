@@ -21,6 +21,12 @@ func socketOptions(network, address string, c syscall.RawConn) error { return ni
 
 func setReadBuffer(c *net.UDPConn, n int) { _ = c.SetReadBuffer(n) }
 
+// multicastIFConnect: elsewhere the source of a multicast flow is taken
+// from the interface's addresses.
+const multicastIFConnect = false
+
+func setMulticastIF(c syscall.RawConn, index int, v4 bool) error { return nil }
+
 func (s *udpSock) read(ctx context.Context, sink *rxSink) error {
 	buf := make([]byte, maxDatagram)
 	p4, p6 := ipv4.NewPacketConn(s.conn), ipv6.NewPacketConn(s.conn)

@@ -52,7 +52,11 @@ func needMulticast(t *testing.T, tools ...string) {
 	for _, args := range [][]string{
 		{"ip", "netns", "add", mcastNS},
 		{"ip", "-n", mcastNS, "link", "set", "lo", "up", "multicast", "on"},
-		{"ip", "-n", mcastNS, "route", "add", "224.0.0.0/4", "dev", "lo"},
+		// 127.0.0.1 has host scope: a group sent through lo would go
+		// from 0.0.0.0, which no source-specific join takes. A global
+		// address to send from.
+		{"ip", "-n", mcastNS, "addr", "add", "10.78.0.1/32", "dev", "lo"},
+		{"ip", "-n", mcastNS, "route", "add", "224.0.0.0/4", "dev", "lo", "src", "10.78.0.1"},
 	} {
 		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
 			mcastMu.Unlock()

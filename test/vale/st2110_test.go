@@ -7,6 +7,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"net/netip"
+	"strconv"
 	"testing"
 	"time"
 
@@ -27,16 +28,19 @@ import (
 // schedule, spread out; the receiver's ring has 4096 slots.
 func TestST2110Vale(t *testing.T) {
 	nmtest.Require(t)
+	small := video.Format{Sampling: video.YCbCr422, Depth: video.Depth10, Width: 64, Height: 32,
+		Scan: video.Progressive, Rate: video.Rate50}
 	for i, tc := range []struct {
 		name   string
 		format video.Format
 		frames int
 		rate   float64
+		rings  int // ring pairs of both ports: one goroutine each
 	}{
-		{"64x32", video.Format{Sampling: video.YCbCr422, Depth: video.Depth10, Width: 64, Height: 32,
-			Scan: video.Progressive, Rate: video.Rate50}, 20, 0},
+		{"64x32", small, 20, 0, 1},
 		{"1080p59.94", video.Format{Sampling: video.YCbCr422, Depth: video.Depth10, Width: 1920, Height: 1080,
-			Scan: video.Progressive, Rate: video.Rate59_94}, 4, 10000},
+			Scan: video.Progressive, Rate: video.Rate59_94}, 4, 10000, 1},
+		{"64x32-2rings", small, 20, 0, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sw := "vale5" + string(rune('0'+i))
@@ -60,16 +64,23 @@ func TestST2110Vale(t *testing.T) {
 			}
 			// A buffer for every frame: the test is of the transport, not
 			// of how soon the VM schedules the consumer.
-			rx, err := st2110.Listen(sw+":b@conf:slots=4096", sess, &st2110.ListenConfig{FrameBuffers: tc.frames + 1})
+			conf := "@conf:slots=4096"
+			if tc.rings > 1 {
+				conf += ",rings=" + strconv.Itoa(tc.rings)
+			}
+			rx, err := st2110.Listen(sw+":b"+conf, sess, &st2110.ListenConfig{FrameBuffers: tc.frames + 1})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer rx.Close()
-			tx, err := st2110.Dial(sw+":a", sess, &st2110.SendConfig{Sources: srcs, Frames: uint64(tc.frames), MaxRate: tc.rate})
+			tx, err := st2110.Dial(sw+":a"+conf, sess, &st2110.SendConfig{Sources: srcs, Frames: uint64(tc.frames), MaxRate: tc.rate})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer tx.Close()
+			if rx.Inputs() != tc.rings || tx.Outputs() != tc.rings {
+				t.Fatalf("%d ring pairs: the receiver has %d inputs, the sender %d outputs", tc.rings, rx.Inputs(), tx.Outputs())
+			}
 			errc := make(chan error, 1)
 			go func() { errc <- tx.Run(context.Background()) }()
 			ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
