@@ -353,7 +353,7 @@ func (r *Receiver) start(tr rxTransport) error {
 	r.other = make([]uint64, len(readers))
 	for i, rd := range readers {
 		var err error
-		if sinks[i], err = newSink(r, i, rd.flows()); err != nil {
+		if sinks[i], err = newSink(r, i, rd.flows(), len(readers)); err != nil {
 			tr.close()
 			return err
 		}

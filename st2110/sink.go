@@ -69,7 +69,14 @@ func (s *rxSink) tick(at int64) {
 }
 
 // newSink builds the sink of reader idx for the given flows (nil: all).
-func newSink(rx *Receiver, idx int, fl []int) (*rxSink, error) {
+// A reader that takes only some flows, or the one reader of a transport,
+// gets its frame buffers at once (video.Receiver.AllocFrames): the
+// allocation, and the garbage collection it may start, happen in Listen,
+// not when the first packets arrive. The readers of a netmap port opened
+// per ring get theirs as their flows' packets come, since a flow arrives
+// on one ring only.
+func newSink(rx *Receiver, idx int, fl []int, readers int) (*rxSink, error) {
+	alloc := fl != nil || readers == 1
 	if fl == nil {
 		fl = make([]int, len(rx.flows))
 		for k := range fl {
@@ -94,6 +101,9 @@ func newSink(rx *Receiver, idx int, fl []int) (*rxSink, error) {
 		return nil, fmt.Errorf("st2110: %w", err)
 	}
 	s.r = r
+	if alloc {
+		r.AllocFrames()
+	}
 	return s, nil
 }
 
