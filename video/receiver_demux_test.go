@@ -262,3 +262,80 @@ func TestReceiverDemuxAllocs(t *testing.T) {
 		t.Errorf("%v allocations per packet", n)
 	}
 }
+
+// FuzzReceiverDemux pushes arbitrary datagrams with arbitrary addresses
+// into streams that share UDP port 5004 by group and source: every
+// datagram goes to the most specific stream whose filters take it, or to
+// Other if none does, and the counts add up. The input is a sequence of
+// records: destination (1 octet: 239.0.0.x, x in 0..3), source (1 octet:
+// 10.0.0.x), port (1 octet: 5004 + x%3), a length octet and the payload.
+func FuzzReceiverDemux(f *testing.F) {
+	q, _ := flowFrames(f, fmt64x32, "10.0.0.1:5004", "239.0.0.1:5004", 1, 1)
+	var seed []byte
+	for i, pkt := range q.sent[:8] {
+		p := pkt[packet.UDPHdrLen:]
+		p = p[:min(len(p), 255)]
+		seed = append(seed, byte(i%4), byte(1+i%2), 0, byte(len(p)))
+		seed = append(seed, p...)
+	}
+	f.Add(seed)
+	streams := []RxStream{
+		{Format: fmt64x32, Port: 5004, Addr: netip.MustParseAddr("239.0.0.1"), Source: netip.MustParseAddr("10.0.0.1")},
+		{Format: fmt64x32, Port: 5004, Addr: netip.MustParseAddr("239.0.0.1")},
+		{Format: fmt64x32, Port: 5004, Addr: netip.MustParseAddr("239.0.0.2")},
+		{Format: fmt64x32, Port: 5004, Source: netip.MustParseAddr("10.0.0.3")},
+		{Format: fmt64x32, Port: 5005},
+	}
+	// want returns the stream the rules give a datagram, or -1.
+	want := func(src, dst netip.AddrPort) int {
+		best, spec := -1, -1
+		for i, s := range streams {
+			if s.Port != dst.Port() || s.Addr.IsValid() && s.Addr != dst.Addr() || s.Source.IsValid() && s.Source != src.Addr() {
+				continue
+			}
+			if n := s.specificity(); n > spec {
+				best, spec = i, n
+			}
+		}
+		return best
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		r, err := NewReceiver(&ReceiverConfig{Streams: streams})
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := int64(1_800_000_000_000_000_000)
+		var pushed uint64
+		for len(in) >= 4 {
+			dst := netip.AddrPortFrom(netip.AddrFrom4([4]byte{239, 0, 0, in[0] % 4}), 5004+uint16(in[2]%3))
+			src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, in[1] % 4}), 5004)
+			n := min(int(in[3]), len(in)-4)
+			pkt := in[4 : 4+n]
+			in = in[4+n:]
+			before := make([]uint64, len(streams))
+			for i := range streams {
+				before[i] = r.Stats(i).Packets
+			}
+			other := r.Other()
+			took := r.PushUDP(src, dst, pkt, at)
+			pushed++
+			got := -1
+			for i := range streams {
+				if r.Stats(i).Packets != before[i] {
+					got = i
+				}
+			}
+			if w := want(src, dst); got != w || took != (w >= 0) || !took && r.Other() != other+1 {
+				t.Fatalf("%v -> %v: went to stream %d (taken %v), want %d", src, dst, got, took, w)
+			}
+			at += 1000
+		}
+		var total uint64
+		for i := range streams {
+			total += r.Stats(i).Packets
+		}
+		if total+r.Other() != pushed {
+			t.Fatalf("%d pushed, %d to streams, %d other", pushed, total, r.Other())
+		}
+	})
+}
