@@ -369,7 +369,7 @@ func (r *Receiver) start(tr rxTransport) error {
 			if err == errClosedInput {
 				err = nil
 			}
-			sinks[i].finish(err == nil || errors.Is(err, io.EOF))
+			sinks[i].finish()
 			if err != nil && !errors.Is(err, io.EOF) && !r.closed.Load() {
 				r.mu.Lock()
 				if r.err == nil {
@@ -402,8 +402,9 @@ func (r *Receiver) Inputs() int { return len(r.sinks) }
 
 // Frames returns the frames as they are completed, in order per flow,
 // until ctx is done, the receiver is closed, or the transport's input
-// ends (the end of a capture: the frames being filled are handed out
-// then, as they are). An error of the transport is yielded once, last.
+// ends (the end of a capture) or fails (a capture cut short): the frames
+// being filled are handed out then, as they are, and the error, if any,
+// is yielded once, last.
 // Each frame is valid until the loop body returns (see [Frame.Keep]).
 // Frames does not allocate per frame.
 func (r *Receiver) Frames(ctx context.Context) iter.Seq2[*Frame, error] {

@@ -157,11 +157,11 @@ func (s *rxSink) publish(j int, f *Frame) {
 	s.rx.mu.Unlock()
 }
 
-// finish is called when the reader stops: at the end of its input (eof)
-// the frames being filled are handed out as they are; the counts are
-// published either way.
-func (s *rxSink) finish(eof bool) {
-	if eof && !s.rx.closed.Load() {
+// finish is called when the reader stops: unless the receiver was
+// closed, at the end of its input or when it failed, the frames being
+// filled are handed out as they are; the counts are published either way.
+func (s *rxSink) finish() {
+	if !s.rx.closed.Load() {
 		s.r.Flush()
 	}
 	for j := range s.flows {

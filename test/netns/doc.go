@@ -10,9 +10,10 @@
 //	bystander (nmst-r3) ──┘ joins nothing
 //
 // The tests need root (network namespaces, veth, bridges) and the ip and
-// bridge commands (iproute2). They skip with the reason when those are
-// missing, unless NMTEST_NETNS=1 is set (.ci/run sets it), which makes
-// that a failure:
+// bridge commands (iproute2), and run only with NMTEST_NETNS=1 (.ci/run's
+// netns stage sets it), which makes a missing privilege or tool a failure;
+// without it they skip, so that go test ./... does not run their
+// multicast traffic beside its timing-sensitive tests:
 //
 //	NMTEST_NETNS=1 go test -count=1 -v ./test/netns/
 //
