@@ -88,11 +88,11 @@ func portInfoFD(fd int, kname string) (PortInfo, error) {
 	}, nil
 }
 
-// GetPortInfo asks the kernel for the configuration of port name (a NIC, an
+// LookupPortInfo asks the kernel for the configuration of port name (a NIC, an
 // existing VALE port; for a VALE name that does not exist, the kernel
 // creates an ephemeral port to answer and releases it). name is a port
 // name in the [ParseName] grammar; only its port part is used.
-func GetPortInfo(name string) (PortInfo, error) {
+func LookupPortInfo(name string) (PortInfo, error) {
 	n, err := ParseName(name)
 	if err != nil {
 		return PortInfo{}, err
@@ -131,8 +131,8 @@ func poolsInfoFD(fd int, kname string) (Pools, error) {
 	}, nil
 }
 
-// GetPools reports the memory pools of the region port name uses.
-func GetPools(name string) (Pools, error) {
+// LookupPools reports the memory pools of the region port name uses.
+func LookupPools(name string) (Pools, error) {
 	n, err := ParseName(name)
 	if err != nil {
 		return Pools{}, err

@@ -35,7 +35,7 @@ func TestOpenMissingDevice(t *testing.T) {
 	}
 	for _, f := range []func() error{
 		func() error { _, err := ValeList(); return err },
-		func() error { _, err := GetPortInfo("vale0:a"); return err },
+		func() error { _, err := LookupPortInfo("vale0:a"); return err },
 		func() error { return ValeDelIf("x") },
 	} {
 		if err := f(); !errors.Is(err, ErrNotSupported) {

@@ -39,8 +39,12 @@ type UDPTemplate struct {
 	csum uint32 // one's-complement sum of the IPv4 header with length, id, addresses and checksum zeroed
 }
 
-// NewUDPTemplate serializes the header once with gopacket.
-func NewUDPTemplate(c UDPConfig) (*UDPTemplate, error) {
+// NewUDPTemplate serializes the header once with gopacket. A nil config is
+// an error, as for [NewTemplate].
+func NewUDPTemplate(c *UDPConfig) (*UDPTemplate, error) {
+	if c == nil {
+		return nil, errors.New("packet: nil UDPConfig")
+	}
 	if len(c.SrcMAC) != 6 || len(c.DstMAC) != 6 {
 		return nil, errors.New("packet: MAC addresses must be 6 bytes")
 	}

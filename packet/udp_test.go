@@ -18,7 +18,7 @@ var testCfg = UDPConfig{
 // Every patched frame must equal a fresh gopacket serialization of the same
 // fields, checksums included.
 func TestUDPTemplateMatchesGopacket(t *testing.T) {
-	tpl, err := NewUDPTemplate(testCfg)
+	tpl, err := NewUDPTemplate(&testCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,18 +53,21 @@ func TestUDPTemplateMatchesGopacket(t *testing.T) {
 func TestUDPTemplateErrors(t *testing.T) {
 	c := testCfg
 	c.SrcIP = netip.MustParseAddr("::1")
-	if _, err := NewUDPTemplate(c); err == nil {
+	if _, err := NewUDPTemplate(&c); err == nil {
 		t.Error("IPv6 accepted")
 	}
 	c = testCfg
 	c.DstMAC = nil
-	if _, err := NewUDPTemplate(c); err == nil {
+	if _, err := NewUDPTemplate(&c); err == nil {
 		t.Error("missing MAC accepted")
+	}
+	if _, err := NewUDPTemplate(nil); err == nil {
+		t.Error("nil config accepted")
 	}
 }
 
 func TestUDPTemplateWriteAllocs(t *testing.T) {
-	tpl, err := NewUDPTemplate(testCfg)
+	tpl, err := NewUDPTemplate(&testCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +80,7 @@ func TestUDPTemplateWriteAllocs(t *testing.T) {
 }
 
 func BenchmarkUDPTemplateWrite(b *testing.B) {
-	tpl, _ := NewUDPTemplate(testCfg)
+	tpl, _ := NewUDPTemplate(&testCfg)
 	buf := make([]byte, 2048)
 	b.ReportAllocs()
 	var id uint16

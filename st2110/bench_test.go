@@ -135,7 +135,7 @@ func BenchmarkHeapReceive(b *testing.B) {
 		defer measureCPU(b)()
 		for b.Loop() {
 			// As a ring reader's pass: a clock read per batch, then Drain.
-			feed(func() { r.Drain(ring, 512, clk.Now()) })
+			feed(func() { r.Drain(ring, clk.Now(), 512) })
 		}
 		b.ReportMetric(float64(b.N)*float64(len(pkts))/b.Elapsed().Seconds(), "pkts/s")
 	})

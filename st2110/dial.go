@@ -29,9 +29,9 @@ type SendConfig struct {
 	Source  video.FrameSource
 	Sources []video.FrameSource
 
-	// Frames is how many frames each flow sends before Run returns; zero
+	// Count is how many frames each flow sends before Run returns; zero
 	// means until Run's context ends. A pcap transport needs it.
-	Frames uint64
+	Count uint64
 
 	// Clock times the schedule and the RTP timestamps; nil means the
 	// system clock as TAI ([NewClock] with a nil config).
@@ -232,7 +232,7 @@ func newSender(name string, sess *video.Session, cfg *SendConfig) (*Sender, []vi
 		}
 	}
 	s.utc = int64(s.clock.UTCOffset())
-	if ep.kind == kindPcap && c.Frames == 0 {
+	if ep.kind == kindPcap && c.Count == 0 {
 		return nil, nil, fmt.Errorf("st2110: dial %s: a capture is written as fast as it can be: set SendConfig.Frames", name)
 	}
 	sources, err := frameSources(fs, c)
@@ -417,7 +417,7 @@ func (s *Sender) build(conns []txConn, eth *ethInfo, sources []video.FrameSource
 		}
 		f.MediaClock = "direct=0"
 		streams[i] = append(streams[i], video.TxStream{Format: f.Format, Packetizer: pc, TP: f.Sender,
-			Frames: sources[k], Count: c.Frames})
+			Frames: sources[k], Count: c.Count})
 		parts[i].flows = append(parts[i].flows, k)
 		s.sess.Streams[k] = f
 	}

@@ -68,7 +68,7 @@ func ExampleDial() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	tx, err := st2110.Dial("pcap:"+filepath.Join(dir, "out.pcap"), sess, &st2110.SendConfig{Frames: 2, Clock: clk})
+	tx, err := st2110.Dial("pcap:"+filepath.Join(dir, "out.pcap"), sess, &st2110.SendConfig{Count: 2, Clock: clk})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func Example_loopback() {
 		log.Fatal(err)
 	}
 	defer rx.Close()
-	tx, err := st2110.Dial("udp:"+addr, sess, &st2110.SendConfig{Source: pattern, Frames: 3})
+	tx, err := st2110.Dial("udp:"+addr, sess, &st2110.SendConfig{Source: pattern, Count: 3})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -125,7 +125,7 @@ func TestHeapRoundTrip(t *testing.T) {
 	}
 	rx := listenHeap(t, tr, sess, nil)
 	defer rx.Close()
-	tx := dialHeap(t, q, sess, &SendConfig{Sources: srcs, Frames: n})
+	tx := dialHeap(t, q, sess, &SendConfig{Sources: srcs, Count: n})
 	wait := runSender(t, tx)
 	got := collect(t, rx, n, 20*time.Second)
 	if err := wait(); err != nil {

@@ -34,7 +34,7 @@ func openPorts(name string, cfg *nmsys.Config, rxSide bool) ([]*nmsys.Port, erro
 		if rxSide {
 			rings = n.Conf.RxRings
 		}
-		if pi, err := nmsys.GetPortInfo(name); err == nil {
+		if pi, err := nmsys.LookupPortInfo(name); err == nil {
 			if rxSide {
 				rings = max(rings, pi.RxRings)
 			} else {
@@ -173,7 +173,7 @@ func (r *ringReader) pass(s *rxSink) (int, error) {
 	at := s.clock.Now()
 	got := 0
 	for _, ring := range r.rings {
-		n, err := s.r.Drain(ring, r.batch, at)
+		n, err := s.r.Drain(ring, at, r.batch)
 		if err != nil {
 			return got, fmt.Errorf("st2110: %s: rx ring: %w", r.name, err)
 		}

@@ -43,7 +43,7 @@ func writeCaptureTo(t testing.TB, name string, sess *video.Session, frames [][]b
 	for k := range sess.Streams {
 		srcs = append(srcs, loopOf(t, sess.Streams[k].Format, frames[k]))
 	}
-	c := SendConfig{Sources: srcs, Frames: uint64(n)}
+	c := SendConfig{Sources: srcs, Count: uint64(n)}
 	if cfg != nil {
 		c.Clock, c.SSRC = cfg.Clock, cfg.SSRC
 	}
@@ -336,7 +336,7 @@ func TestPcapAllocs(t *testing.T) {
 		t.Errorf("%+v", s)
 	}
 
-	tx, err := Dial("pcap:"+filepath.Join(t.TempDir(), "out.pcap"), sess, &SendConfig{Frames: 1000})
+	tx, err := Dial("pcap:"+filepath.Join(t.TempDir(), "out.pcap"), sess, &SendConfig{Count: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}

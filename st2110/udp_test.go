@@ -51,7 +51,7 @@ func TestUDPLoopback(t *testing.T) {
 	for k := range frames {
 		srcs = append(srcs, loopOf(t, sess.Streams[k].Format, frames[k]))
 	}
-	tx, err := Dial("udp", sess, &SendConfig{Sources: srcs, Frames: n, MaxRate: 100e3})
+	tx, err := Dial("udp", sess, &SendConfig{Sources: srcs, Count: n, MaxRate: 100e3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestUDPAddressAndNoListener(t *testing.T) {
 		t.Fatal(err)
 	}
 	frames := randomFrames(fmtSmall, 2, 9)
-	tx, err := Dial(name, sess, &SendConfig{Source: loopOf(t, fmtSmall, frames), Frames: 2})
+	tx, err := Dial(name, sess, &SendConfig{Source: loopOf(t, fmtSmall, frames), Count: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestUDPAddressAndNoListener(t *testing.T) {
 		t.Errorf("flows got %d and %d octets of %d", len(got[0]), len(got[1]), len(frames))
 	}
 	// Nobody listens now: every packet still goes, and Run ends well.
-	tx, err = Dial(name, sess, &SendConfig{Frames: 5})
+	tx, err = Dial(name, sess, &SendConfig{Count: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestFramesKeepAndDrop(t *testing.T) {
 	}
 	defer rx.Close()
 	frames := randomFrames(fmtSmall, 8, 3)
-	tx, err := Dial("udp", sess, &SendConfig{Source: loopOf(t, fmtSmall, frames), Frames: 8})
+	tx, err := Dial("udp", sess, &SendConfig{Source: loopOf(t, fmtSmall, frames), Count: 8})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +317,7 @@ func TestUDPReceiveAllocs(t *testing.T) {
 func TestUDPSendAllocs(t *testing.T) {
 	p := freePort(t)
 	sess := session("", flow(fmtSD, fmt.Sprintf("127.0.0.1:%d", p), ""))
-	tx, err := Dial("udp", sess, &SendConfig{Frames: 0})
+	tx, err := Dial("udp", sess, &SendConfig{Count: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,7 +433,7 @@ func TestFrameReleaseTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rx.Close()
-	tx, err := Dial("udp", sess, &SendConfig{Frames: 6})
+	tx, err := Dial("udp", sess, &SendConfig{Count: 6})
 	if err != nil {
 		t.Fatal(err)
 	}

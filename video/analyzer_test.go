@@ -312,12 +312,12 @@ func TestAnalyzerPacking(t *testing.T) {
 		for range 2 {
 			for pk := range p.Packets() {
 				octets := 0
-				for _, s := range pk.SRDs {
+				for _, s := range pk.Segments {
 					octets += s.Length
 				}
 				at += 3700
 				a.Packet(at, 0, pk.Marker)
-				a.Payload(octets, len(pk.SRDs))
+				a.Payload(octets, len(pk.Segments))
 			}
 		}
 		r := a.Report()

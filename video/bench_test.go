@@ -99,7 +99,7 @@ func BenchmarkDepacketize(b *testing.B) {
 		var dataAt []int // where each packet's sample data starts
 		for _, s := range packetize(b, p, randomFrame(&f, 1), 0) {
 			pkts = append(pkts, s.b)
-			dataAt = append(dataAt, 14+6*len(s.pk.SRDs))
+			dataAt = append(dataAt, 14+6*len(s.pk.Segments))
 		}
 		per := len(pkts)
 		dst := make([]byte, f.FrameSize())
@@ -189,20 +189,20 @@ func BenchmarkConvert(b *testing.B) {
 			b.Fatal(err)
 		}
 		planar := make([]byte, n)
-		if err := Unpack(planar, c.p, src, &f); err != nil {
+		if err := Unpack(planar, src, &f, c.p); err != nil {
 			b.Fatal(err)
 		}
 		dst := make([]byte, len(src))
 		if dir != "" {
 			src = readFile(b, filepath.Join(dir, c.pgroupFile))
 			want := readFile(b, filepath.Join(dir, c.planarFile))
-			if err := Unpack(planar, c.p, src, &f); err != nil {
+			if err := Unpack(planar, src, &f, c.p); err != nil {
 				b.Fatal(err)
 			}
 			if len(src) != f.FrameSize() || string(planar) != string(want) {
 				b.Fatalf("%s: %d octets; Unpack differs from FFmpeg's frame at %d", c.name, len(src), firstDiff(planar, want))
 			}
-			if err := Pack(dst, &f, want, c.p); err != nil {
+			if err := Pack(dst, want, &f, c.p); err != nil {
 				b.Fatal(err)
 			}
 			if string(dst) != string(src) {
@@ -214,14 +214,14 @@ func BenchmarkConvert(b *testing.B) {
 		})
 		b.Run(c.name+"/unpack", func(b *testing.B) {
 			timeFrames(b, len(src), func() {
-				if err := Unpack(planar, c.p, src, &f); err != nil {
+				if err := Unpack(planar, src, &f, c.p); err != nil {
 					b.Fatal(err)
 				}
 			})
 		})
 		b.Run(c.name+"/pack", func(b *testing.B) {
 			timeFrames(b, len(src), func() {
-				if err := Pack(dst, &f, planar, c.p); err != nil {
+				if err := Pack(dst, planar, &f, c.p); err != nil {
 					b.Fatal(err)
 				}
 			})

@@ -91,7 +91,7 @@ func ExamplePack() {
 		binary.LittleEndian.PutUint16(planar[2*i:], v)
 	}
 	pgroup := make([]byte, f.FrameSize())
-	if err := video.Pack(pgroup, &f, planar, video.YUV422P10LE); err != nil {
+	if err := video.Pack(pgroup, planar, &f, video.YUV422P10LE); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Printf("%d planar octets -> pgroup % x (Cb Y0 Cr Y1, 10 bits each)\n", n, pgroup)
@@ -107,7 +107,7 @@ func ExampleUnpack() {
 	pgroup := []byte{0x40, 0x3f, 0xf2, 0x02, 0x00} // Cb 0x100, Y0 0x3ff, Cr 0x080, Y1 0x200
 	n, _ := video.PlanarSize(&f, video.YUV422P10LE)
 	planar := make([]byte, n)
-	if err := video.Unpack(planar, video.YUV422P10LE, pgroup, &f); err != nil {
+	if err := video.Unpack(planar, pgroup, &f, video.YUV422P10LE); err != nil {
 		log.Fatal(err)
 	}
 	for i, name := range []string{"Y0", "Y1", "Cb", "Cr"} {

@@ -289,7 +289,8 @@ func newConvPlan(f *Format, p PixelFormat) (c convPlan) {
 
 // Unpack converts a frame in pgroup wire layout (src, [Format.FrameSize]
 // octets) to FFmpeg pixel format p in dst ([PlanarSize] octets). It does not
-// allocate.
+// allocate. [Pack] is its inverse, with the arguments in the same order:
+// destination, source, the frame's format, the planar pixel format.
 //
 // 4:2:2 10-bit to yuv422p10le, 4:2:2 8-bit to yuv422p, RGB, BGR and 4:4:4
 // 8-bit to gbrp or yuv444p, and the packed formats that are the pgroup
@@ -297,7 +298,7 @@ func newConvPlan(f *Format, p PixelFormat) (c convPlan) {
 // a time, 8 octets or more at a step; the others convert pgroup by pgroup.
 // On amd64 the 8-bit shuffles use SSE2, and SSSE3 where the CPU has it; the
 // build tag purego keeps to Go.
-func Unpack(dst []byte, p PixelFormat, src []byte, f *Format) error {
+func Unpack(dst, src []byte, f *Format, p PixelFormat) error {
 	if err := checkConvert(f, p); err != nil {
 		return err
 	}
@@ -408,7 +409,7 @@ func unpackGeneric(dst []byte, p PixelFormat, src []byte, f *Format) {
 // Pack converts a frame in FFmpeg pixel format p (src, [PlanarSize]
 // octets) to pgroup wire layout in dst ([Format.FrameSize] octets). Sample
 // values wider than the depth are truncated to it. It does not allocate.
-func Pack(dst []byte, f *Format, src []byte, p PixelFormat) error {
+func Pack(dst, src []byte, f *Format, p PixelFormat) error {
 	if err := checkConvert(f, p); err != nil {
 		return err
 	}

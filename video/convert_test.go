@@ -29,14 +29,14 @@ func TestUnpackFFmpeg(t *testing.T) {
 		}
 		for i := range 2 {
 			got := make([]byte, ps)
-			if err := Unpack(got, c.p, pgroups[i*fs:], &c.f); err != nil {
+			if err := Unpack(got, pgroups[i*fs:], &c.f, c.p); err != nil {
 				t.Fatal(err)
 			}
 			if string(got) != string(planar[i*ps:(i+1)*ps]) {
 				t.Errorf("%v frame %d: Unpack differs from FFmpeg at %d", c.p, i, firstDiff(got, planar[i*ps:]))
 			}
 			back := make([]byte, fs)
-			if err := Pack(back, &c.f, planar[i*ps:], c.p); err != nil {
+			if err := Pack(back, planar[i*ps:], &c.f, c.p); err != nil {
 				t.Fatal(err)
 			}
 			if string(back) != string(pgroups[i*fs:(i+1)*fs]) {
@@ -62,7 +62,7 @@ func TestGStreamer420(t *testing.T) {
 	}
 	for i, fr := range r.frames {
 		got := make([]byte, ps)
-		if err := Unpack(got, YUV420P, fr, &f); err != nil {
+		if err := Unpack(got, fr, &f, YUV420P); err != nil {
 			t.Fatal(err)
 		}
 		if string(got) != string(want[i*ps:(i+1)*ps]) || !r.stats[i].Complete {
@@ -77,7 +77,7 @@ func TestPgroup422p10Layout(t *testing.T) {
 	cb, y0, cr, y1 := uint16(0x201), uint16(0x0ab), uint16(0x3c5), uint16(0x155)
 	pg := []byte{byte(cb >> 2), byte(cb&3)<<6 | byte(y0>>4), byte(y0&0xf)<<4 | byte(cr>>6), byte(cr&0x3f)<<2 | byte(y1>>8), byte(y1)}
 	planar := make([]byte, 8)
-	if err := Unpack(planar, YUV422P10LE, pg, &f); err != nil {
+	if err := Unpack(planar, pg, &f, YUV422P10LE); err != nil {
 		t.Fatal(err)
 	}
 	le := func(i int) uint16 { return binary.LittleEndian.Uint16(planar[2*i:]) }
@@ -122,11 +122,11 @@ func TestConvertRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		planar := make([]byte, n)
-		if err := Unpack(planar, p, src, &f); err != nil {
+		if err := Unpack(planar, src, &f, p); err != nil {
 			t.Fatalf("%v -> %v: %v", f, p, err)
 		}
 		back := make([]byte, len(src))
-		if err := Pack(back, &f, planar, p); err != nil {
+		if err := Pack(back, planar, &f, p); err != nil {
 			t.Fatal(err)
 		}
 		if string(back) != string(src) {
@@ -143,11 +143,11 @@ func TestConvertRoundTrip(t *testing.T) {
 				planar[j] = byte(rng.Uint32())
 			}
 		}
-		if err := Pack(back, &f, planar, p); err != nil {
+		if err := Pack(back, planar, &f, p); err != nil {
 			t.Fatal(err)
 		}
 		again := make([]byte, n)
-		if err := Unpack(again, p, back, &f); err != nil {
+		if err := Unpack(again, back, &f, p); err != nil {
 			t.Fatal(err)
 		}
 		if string(again) != string(planar) {
@@ -173,11 +173,11 @@ func TestConvertRoundTrip(t *testing.T) {
 func TestConvertErrors(t *testing.T) {
 	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 16, Scan: Progressive}
 	for _, p := range []PixelFormat{0, YUV422P, YUV444P10LE, GBRP10LE, numPixelFormat} {
-		if err := Unpack(make([]byte, 1<<16), p, make([]byte, 1<<16), &f); err == nil {
+		if err := Unpack(make([]byte, 1<<16), make([]byte, 1<<16), &f, p); err == nil {
 			t.Errorf("4:2:2 10-bit to %v accepted", p)
 		}
 	}
-	if err := Unpack(make([]byte, 10), YUV422P10LE, make([]byte, f.FrameSize()), &f); err == nil {
+	if err := Unpack(make([]byte, 10), make([]byte, f.FrameSize()), &f, YUV422P10LE); err == nil {
 		t.Error("short destination accepted")
 	}
 	g := Format{Sampling: YCbCr420, Depth: Depth8, Width: 64, Height: 16, Scan: Interlaced, Rate: Rate25}
@@ -222,10 +222,10 @@ func TestConvertAllocs(t *testing.T) {
 		n, _ := PlanarSize(&f, c.p)
 		planar := make([]byte, n)
 		if a := testing.AllocsPerRun(100, func() {
-			if err := Unpack(planar, c.p, src, &f); err != nil {
+			if err := Unpack(planar, src, &f, c.p); err != nil {
 				t.Fatal(err)
 			}
-			if err := Pack(src, &f, planar, c.p); err != nil {
+			if err := Pack(src, planar, &f, c.p); err != nil {
 				t.Fatal(err)
 			}
 		}); a != 0 {
@@ -293,7 +293,7 @@ func TestConvertFastPaths(t *testing.T) {
 				t.Fatal(err)
 			}
 			got, want := make([]byte, n), make([]byte, n)
-			if err := Unpack(got, p, src, &g); err != nil {
+			if err := Unpack(got, src, &g, p); err != nil {
 				t.Fatal(err)
 			}
 			unpackGeneric(want, p, src, &g)
@@ -306,7 +306,7 @@ func TestConvertFastPaths(t *testing.T) {
 				planar[k] = byte(rng.Uint32())
 			}
 			back, backWant := make([]byte, len(src)), make([]byte, len(src))
-			if err := Pack(back, &g, planar, p); err != nil {
+			if err := Pack(back, planar, &g, p); err != nil {
 				t.Fatal(err)
 			}
 			packGeneric(backWant, &g, planar, p)
@@ -426,7 +426,7 @@ func FuzzConvert(f *testing.F) {
 		data := b[4:]
 		n, err := PlanarSize(&fm, p)
 		if err != nil {
-			if Unpack(make([]byte, 1<<16), p, data, &fm) == nil || Pack(make([]byte, 1<<16), &fm, data, p) == nil {
+			if Unpack(make([]byte, 1<<16), data, &fm, p) == nil || Pack(make([]byte, 1<<16), data, &fm, p) == nil {
 				t.Fatalf("%v to %v converted although PlanarSize says %v", fm, p, err)
 			}
 			return
@@ -436,7 +436,7 @@ func FuzzConvert(f *testing.F) {
 		for j := range out {
 			out[j] = guard
 		}
-		err = Unpack(out[:n], p, data, &fm)
+		err = Unpack(out[:n], data, &fm, p)
 		if (err == nil) != (len(data) >= fm.FrameSize()) {
 			t.Fatalf("%v to %v, %d octets of %d: error %v", fm, p, len(data), fm.FrameSize(), err)
 		}
@@ -457,7 +457,7 @@ func FuzzConvert(f *testing.F) {
 		for j := range back {
 			back[j] = guard
 		}
-		err = Pack(back[:fsz], &fm, data, p)
+		err = Pack(back[:fsz], data, &fm, p)
 		if (err == nil) != (len(data) >= n) {
 			t.Fatalf("%v from %v, %d octets of %d: error %v", fm, p, len(data), n, err)
 		}

@@ -23,11 +23,11 @@ func ExamplePacketizer_Packets() {
 		srds := 0
 		for pk := range p.Packets() {
 			n := 0
-			for _, s := range pk.SRDs {
+			for _, s := range pk.Segments {
 				n += s.Length
 			}
 			sizes[n]++
-			srds += len(pk.SRDs)
+			srds += len(pk.Segments)
 		}
 		fmt.Printf("%v %v: %d packets, %d SRDs, max %d octets; sample octets per packet %v\n",
 			f, p.Packing(), p.PacketsPerFrame(), srds, p.MaxPacketLen(), sizes)
@@ -47,7 +47,7 @@ func ExamplePacketizer_Packets_uhd() {
 	}
 	i := 0
 	for pk := range p.Packets() {
-		s := pk.SRDs[0]
+		s := pk.Segments[0]
 		fmt.Printf("packet %d: line %d offset %4d length %d\n", i, s.Line, s.Offset, s.Length)
 		if i++; i == 8 {
 			break

@@ -409,8 +409,10 @@ func (p *Packetizer) HeaderLen() int { return p.hdrLen }
 // MaxPacketLen returns the length of the longest packet Next writes.
 func (p *Packetizer) MaxPacketLen() int { return p.maxLen }
 
-// SRD describes one sample row data header.
-type SRD struct {
+// Segment is one sample row data header of a packet's plan: the segment
+// of a line that the packet carries. [packet.SRD] is the header as it is on
+// the wire (16-bit fields and the continuation bit).
+type Segment struct {
 	Length int  // octets of sample data
 	Field  bool // F bit: second field or segment
 	Line   int  // line number within the field
@@ -419,10 +421,10 @@ type SRD struct {
 
 // PacketInfo describes one packet of a frame's plan.
 type PacketInfo struct {
-	Field  int   // 0 or 1
-	Marker bool  // last packet of its field (of the frame, if progressive)
-	SRDs   []SRD // one to three
-	Len    int   // UDP payload octets: RTP header, ESN, SRD headers and sample data
+	Field    int       // 0 or 1
+	Marker   bool      // last packet of its field (of the frame, if progressive)
+	Segments []Segment // one to three
+	Len      int       // UDP payload octets: RTP header, ESN, SRD headers and sample data
 }
 
 // Packets returns the plan of one frame, packet by packet, without writing
@@ -436,7 +438,7 @@ func (p *Packetizer) Packets() iter.Seq[PacketInfo] {
 				n, data, row, col = p.plan(&s, row, col)
 				pk := PacketInfo{Field: fld, Marker: row == p.rows, Len: rtpHeaders + n*packet.SRDLen + data}
 				for _, sg := range s[:n] {
-					pk.SRDs = append(pk.SRDs, SRD{Length: sg.n, Field: fld == 1, Line: sg.row * p.pg.Height,
+					pk.Segments = append(pk.Segments, Segment{Length: sg.n, Field: fld == 1, Line: sg.row * p.pg.Height,
 						Offset: sg.col / p.pg.Size * p.pg.Width})
 				}
 				if !yield(pk) {

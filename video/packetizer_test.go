@@ -21,7 +21,7 @@ type rtpPkt struct {
 	esn    uint16
 	ts     uint32
 	ssrc   uint32
-	srds   []SRD
+	srds   []Segment
 	cont   []bool
 	data   []byte
 }
@@ -35,7 +35,7 @@ func parseRTP(t testing.TB, b []byte) rtpPkt {
 		ts: binary.BigEndian.Uint32(b[4:]), ssrc: binary.BigEndian.Uint32(b[8:]), esn: binary.BigEndian.Uint16(b[12:])}
 	h := b[14:]
 	for {
-		s := SRD{Length: int(binary.BigEndian.Uint16(h)), Field: h[2]&0x80 != 0,
+		s := Segment{Length: int(binary.BigEndian.Uint16(h)), Field: h[2]&0x80 != 0,
 			Line: int(binary.BigEndian.Uint16(h[2:]) & 0x7fff), Offset: int(binary.BigEndian.Uint16(h[4:]) & 0x7fff)}
 		c := h[4]&0x80 != 0
 		p.srds, p.cont = append(p.srds, s), append(p.cont, c)
@@ -95,10 +95,10 @@ func TestPacketsGolden(t *testing.T) {
 			}
 			perLine := map[int]int{}
 			for pk := range gpm.Packets() {
-				if len(pk.SRDs) != 1 {
-					t.Fatalf("GPM single-line packet with %d SRDs", len(pk.SRDs))
+				if len(pk.Segments) != 1 {
+					t.Fatalf("GPM single-line packet with %d SRDs", len(pk.Segments))
 				}
-				s := pk.SRDs[0]
+				s := pk.Segments[0]
 				if pk.Field == 0 {
 					perLine[s.Line]++
 				}
@@ -127,7 +127,7 @@ func TestPacketsGolden(t *testing.T) {
 			total := 0
 			for pk := range bpm.Packets() {
 				data := 0
-				for _, s := range pk.SRDs {
+				for _, s := range pk.Segments {
 					data += s.Length
 					if s.Length%5 != 0 {
 						t.Fatalf("BPM SRD of %d octets is not whole pgroups", s.Length)
@@ -165,8 +165,8 @@ func TestContinuousMatchesGStreamer(t *testing.T) {
 	for pk := range p.Packets() {
 		n++
 		last = pk
-		if len(pk.SRDs) == 2 && pk.SRDs[0] == (SRD{Length: 660, Line: 0, Offset: 1656}) &&
-			pk.SRDs[1] == (SRD{Length: 710, Line: 1, Offset: 0}) {
+		if len(pk.Segments) == 2 && pk.Segments[0] == (Segment{Length: 660, Line: 0, Offset: 1656}) &&
+			pk.Segments[1] == (Segment{Length: 710, Line: 1, Offset: 0}) {
 			found = true
 		}
 		if pk.Len > 1400 {
@@ -227,8 +227,8 @@ func TestNextWritesThePlan(t *testing.T) {
 				}
 				d := got.data
 				for j, s := range got.srds {
-					if s != want.SRDs[j] || got.cont[j] != (j < len(got.srds)-1) {
-						t.Fatalf("packet %d SRD %d: %+v C=%v, plan %+v", i, j, s, got.cont[j], want.SRDs[j])
+					if s != want.Segments[j] || got.cont[j] != (j < len(got.srds)-1) {
+						t.Fatalf("packet %d SRD %d: %+v C=%v, plan %+v", i, j, s, got.cont[j], want.Segments[j])
 					}
 					fld := 0
 					if s.Field {

@@ -49,9 +49,9 @@ type RxStream struct {
 	// PayloadType, if not zero, is the only RTP payload type accepted.
 	PayloadType uint8
 
-	// Frames is how many frames are given to OnFrame; zero means no end.
-	// [Receiver.Done] reports when every stream has had its Frames.
-	Frames uint64
+	// Count is how many frames are given to OnFrame; zero means no end.
+	// [Receiver.Done] reports when every stream has had its Count.
+	Count uint64
 
 	// OnFrame, if set, is called with each frame as it is reassembled
 	// (see [DepacketizerConfig.OnFrame]), in pgroup wire layout; frame and
@@ -436,12 +436,12 @@ func (r *Receiver) Analysis(i int) (a Analysis, ok bool) {
 // UDP, or to a port, address or from a source no stream takes.
 func (r *Receiver) Other() uint64 { return r.other }
 
-// Done reports whether every stream has handed its Frames to OnFrame; it is
-// false while some stream has no limit.
+// Done reports whether every stream has handed its Count of frames to
+// OnFrame; it is false while some stream has no limit.
 func (r *Receiver) Done() bool {
 	for i := range r.streams {
 		s := &r.streams[i]
-		if s.cfg.Frames == 0 || s.stats.Delivered < s.cfg.Frames {
+		if s.cfg.Count == 0 || s.stats.Delivered < s.cfg.Count {
 			return false
 		}
 	}
@@ -632,9 +632,11 @@ func (r *Receiver) PushRTP(i int, pkt []byte, at int64) {
 }
 
 // Drain acquires up to max packets from q, pushes each as an Ethernet frame
-// received at time at, releases them, and returns how many it took.
+// received at time at, releases them, and returns how many it took. Its
+// arguments are in the order of [Transmitter.Step]'s: the queue, the time,
+// the most packets.
 // A packet q cannot read is skipped and its error returned after the batch.
-func (r *Receiver) Drain(q RxQueue, max int, at int64) (int, error) {
+func (r *Receiver) Drain(q RxQueue, at int64, max int) (int, error) {
 	n, err := q.Acquire(max)
 	if n == 0 {
 		return 0, err
@@ -778,7 +780,7 @@ func (s *rxStream) frame(buf []byte, st *FrameStats) []byte {
 		s.stats.Skipped++
 		return buf
 	}
-	if s.cfg.Frames != 0 && s.stats.Delivered >= s.cfg.Frames {
+	if s.cfg.Count != 0 && s.stats.Delivered >= s.cfg.Count {
 		return buf
 	}
 	s.stats.Delivered++

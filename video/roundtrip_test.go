@@ -76,7 +76,7 @@ func packetize(t testing.TB, p *Packetizer, frame []byte, tai int64) []sent {
 // Format.FrameSize.
 func apply(want, frame []byte, f *Format, pk PacketInfo) {
 	pg := f.Pgroup()
-	for _, s := range pk.SRDs {
+	for _, s := range pk.Segments {
 		fld := 0
 		if s.Field {
 			fld = 1

@@ -98,7 +98,7 @@ func BenchmarkTransmitReceive(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if m, err := r.Drain(rq, n, now); m != n || err != nil {
+		if m, err := r.Drain(rq, now, n); m != n || err != nil {
 			b.Fatalf("drained %d of %d: %v", m, n, err)
 		}
 		pkts += n

@@ -70,7 +70,7 @@ func NewPattern(f *Format) (*Pattern, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := Pack(pic, &tall, planar, pf); err != nil {
+		if err := Pack(pic, planar, &tall, pf); err != nil {
 			return nil, err
 		}
 	} else {

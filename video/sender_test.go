@@ -361,7 +361,7 @@ func TestTransmitterReceiverEthernet(t *testing.T) {
 		if i == 1 {
 			port = 0
 		}
-		rs = append(rs, RxStream{Format: f, Port: port, Frames: 3, OnFrame: func(b []byte, st *FrameStats) {
+		rs = append(rs, RxStream{Format: f, Port: port, Count: 3, OnFrame: func(b []byte, st *FrameStats) {
 			got[i] = append(got[i], append([]byte(nil), b...))
 		}})
 	}
@@ -380,7 +380,7 @@ func TestTransmitterReceiverEthernet(t *testing.T) {
 	}
 	r.Push([]byte{1, 2, 3}, 0) // not a frame of any stream
 	for q.taken < len(q.sent) {
-		if _, err := r.Drain(q, 7, 0); err != nil {
+		if _, err := r.Drain(q, 0, 7); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -35,7 +35,7 @@ func open(t testing.TB, ns, dev string, cfg *xsk.Config) *xsk.Socket {
 // A to B with seq in its first payload octets) of n octets into b.
 func udpFrames(t testing.TB, p *xdptest.Pair) func(b []byte, seq uint64, n int) int {
 	t.Helper()
-	tpl, err := packet.NewUDPTemplate(packet.UDPConfig{SrcMAC: p.MacA, DstMAC: p.MacB, SrcIP: p.IPA, DstIP: p.IPB, SrcPort: 4000, DstPort: 5000})
+	tpl, err := packet.NewUDPTemplate(&packet.UDPConfig{SrcMAC: p.MacA, DstMAC: p.MacB, SrcIP: p.IPA, DstIP: p.IPB, SrcPort: 4000, DstPort: 5000})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ type gen struct {
 }
 
 func newGen(cfg *config) (*gen, error) {
-	tpl, err := packet.NewUDPTemplate(packet.UDPConfig{SrcMAC: cfg.srcMAC, DstMAC: cfg.dstMAC,
+	tpl, err := packet.NewUDPTemplate(&packet.UDPConfig{SrcMAC: cfg.srcMAC, DstMAC: cfg.dstMAC,
 		SrcIP: addr(cfg.src.ip0), DstIP: addr(cfg.dst.ip0), SrcPort: cfg.src.port0, DstPort: cfg.dst.port0})
 	if err != nil {
 		return nil, err

@@ -38,7 +38,7 @@ func (w *frameWriter) write(frame []byte) {
 	}
 	b := frame
 	if w.pix != 0 {
-		if w.err = video.Unpack(w.conv, w.pix, frame, w.fmt); w.err != nil {
+		if w.err = video.Unpack(w.conv, frame, w.fmt, w.pix); w.err != nil {
 			return
 		}
 		b = w.conv
@@ -62,7 +62,7 @@ func (vr *videoRun) rxStreams(ks []int) []video.RxStream {
 	for _, k := range ks {
 		s := &v.streams[k]
 		w := vr.writers[k]
-		rs := video.RxStream{Format: s.Format, PayloadType: s.PayloadType, Frames: v.frames,
+		rs := video.RxStream{Format: s.Format, PayloadType: s.PayloadType, Count: v.frames,
 			OnFrame: func(frame []byte, _ *video.FrameStats) {
 				w.write(frame)
 				vr.st.frames.Add(1)
@@ -86,7 +86,7 @@ func (vr *videoRun) runRxRing(ctx context.Context, port *nmsys.Port, st *stats) 
 		at := taiNow()
 		for _, ring := range vr.rx[0].ring {
 			before := vr.rx[0].bytes
-			n, err := r.Drain(ring, vr.cfg.batch, at)
+			n, err := r.Drain(ring, at, vr.cfg.batch)
 			if err != nil {
 				return fmt.Errorf("rx ring: %w", err)
 			}

@@ -595,7 +595,7 @@ func TestVideoLoopsAllocs(t *testing.T) {
 		if err := reg.RxSync(0); err != nil {
 			t.Fatal(err)
 		}
-		if m, err := rx.Drain(ring, 1024, now); m != n || err != nil {
+		if m, err := rx.Drain(ring, now, 1024); m != n || err != nil {
 			t.Fatalf("Drain: %d of %d, %v", m, n, err)
 		}
 		vr.publishTx() // what the loops do per batch for the reporter
@@ -715,7 +715,7 @@ func TestVideoReportProblems(t *testing.T) {
 	dir := t.TempDir()
 	good, bad := filepath.Join(dir, "good.pcap"), filepath.Join(dir, "bad.pcap")
 	runCLI(t, ctx, "-i", "pcap:"+good, "-f", "vtx", "-fmt", fmt720p, "-frames", "3")
-	udp, err := packet.NewUDPTemplate(packet.UDPConfig{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2},
+	udp, err := packet.NewUDPTemplate(&packet.UDPConfig{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2},
 		SrcIP: netip.MustParseAddr("10.0.0.1"), DstIP: netip.MustParseAddr("10.0.0.2"), SrcPort: 53, DstPort: 53})
 	if err != nil {
 		t.Fatal(err)
@@ -781,7 +781,7 @@ func TestVideoReportNoVideo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	udp, err := packet.NewUDPTemplate(packet.UDPConfig{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2},
+	udp, err := packet.NewUDPTemplate(&packet.UDPConfig{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2},
 		SrcIP: netip.MustParseAddr("10.0.0.1"), DstIP: netip.MustParseAddr("10.0.0.2"), SrcPort: 53, DstPort: 53})
 	if err != nil {
 		t.Fatal(err)

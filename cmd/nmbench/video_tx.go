@@ -120,7 +120,7 @@ func frameSource(v *videoConfig, k int, file []byte) (video.FrameSource, error) 
 		}
 		frames = make([]byte, n*f.FrameSize())
 		for i := range n {
-			if err := video.Pack(frames[i*f.FrameSize():(i+1)*f.FrameSize()], f, file[i*size:(i+1)*size], v.pixFmt); err != nil {
+			if err := video.Pack(frames[i*f.FrameSize():(i+1)*f.FrameSize()], file[i*size:(i+1)*size], f, v.pixFmt); err != nil {
 				return nil, fmt.Errorf("-in %s: frame %d: %w", v.in, i, err)
 			}
 		}

@@ -416,7 +416,7 @@ func TestMulticastSnooping(t *testing.T) {
 	frames := [][]byte{randomFrames(fmtSD, n, 1), randomFrames(fmtSD, n, 2)}
 	got1, got2 := receive(rx1, n), receive(rx2, n)
 	tx := dial(t, "nmst-s", "udp:nmst-s", sess, &st2110.SendConfig{
-		Sources: []video.FrameSource{loop(t, fmtSD, frames[0]), loop(t, fmtSD, frames[1])}, Frames: n, MaxRate: byteExactRate})
+		Sources: []video.FrameSource{loop(t, fmtSD, frames[0]), loop(t, fmtSD, frames[1])}, Count: n, MaxRate: byteExactRate})
 	if err := tx.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -496,7 +496,7 @@ func TestMulticastIPv6(t *testing.T) {
 	got := receive(rx, n)
 	before := rxPackets(t, "nmst-r3", "nmst-r3")
 	tx := dial(t, "nmst-s", "udp:nmst-s", sess, &st2110.SendConfig{
-		Sources: []video.FrameSource{loop(t, fmtSD, frames[0]), loop(t, fmtSD, frames[1])}, Frames: n, MaxRate: byteExactRate})
+		Sources: []video.FrameSource{loop(t, fmtSD, frames[0]), loop(t, fmtSD, frames[1])}, Count: n, MaxRate: byteExactRate})
 	if err := tx.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func TestOpenVALE(t *testing.T) {
 	if !in.PrivateMem || in.BufSize != 2048 || in.MemSize != len(p.Mem()) || in.MemID == 0 {
 		t.Errorf("memory: %+v", in)
 	}
-	pi, err := nmsys.GetPortInfo("vale0:a")
+	pi, err := nmsys.LookupPortInfo("vale0:a")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestOpenVALE(t *testing.T) {
 		pi.TxRings != in.TxRings || pi.RxRings != in.RxRings {
 		t.Errorf("PORT_INFO_GET %+v disagrees with Info %+v", pi, in)
 	}
-	pools, err := nmsys.GetPools("vale0:a")
+	pools, err := nmsys.LookupPools("vale0:a")
 	if err != nil {
 		t.Fatal(err)
 	}

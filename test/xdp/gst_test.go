@@ -52,7 +52,7 @@ func gstToXsk(t *testing.T, gst string, bitrate int) (bool, error) {
 	var got [][]byte
 	var incomplete int
 	rcv, err := video.NewReceiver(&video.ReceiverConfig{Streams: []video.RxStream{{
-		Format: f, Port: 5004, PayloadType: 96, Frames: frames,
+		Format: f, Port: 5004, PayloadType: 96, Count: frames,
 		OnFrame: func(frame []byte, st *video.FrameStats) {
 			if !st.Complete {
 				incomplete++

@@ -41,7 +41,7 @@ const (
 // n octets into b.
 func frameWriter(t testing.TB, p *xdptest.Pair) func(b []byte, seq uint64, n int) int {
 	t.Helper()
-	tpl, err := packet.NewUDPTemplate(packet.UDPConfig{SrcMAC: p.MacA, DstMAC: p.MacB, SrcIP: p.IPA, DstIP: p.IPB, SrcPort: srcPort, DstPort: dstPort})
+	tpl, err := packet.NewUDPTemplate(&packet.UDPConfig{SrcMAC: p.MacA, DstMAC: p.MacB, SrcIP: p.IPA, DstIP: p.IPB, SrcPort: srcPort, DstPort: dstPort})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func receive(rxs *xsk.Socket, r *video.Receiver, deadline time.Time, got *atomic
 	_ = rxs.SetReadDeadline(deadline)
 	rx := rxs.Rx()
 	for !r.Done() {
-		n, err := r.Drain(rx, 64, taiNow())
+		n, err := r.Drain(rx, taiNow(), 64)
 		if err != nil {
 			return err
 		}
@@ -72,7 +72,7 @@ func TestVideo(t *testing.T) {
 	}
 	var got, bad int
 	rcv, err := video.NewReceiver(&video.ReceiverConfig{Streams: []video.RxStream{{
-		Format: f, Port: 5004, PayloadType: 96, Frames: frames,
+		Format: f, Port: 5004, PayloadType: 96, Count: frames,
 		OnFrame: func(frame []byte, st *video.FrameStats) {
 			if !st.Complete || !bytes.Equal(frame, pattern.Frame(uint64(got))[:f.FrameSize()]) {
 				bad++

@@ -97,7 +97,7 @@ func run(mode, iface string, size int, dur, warm time.Duration, smac, dmac, src,
 		if dm, err = net.ParseMAC(dmac); err != nil {
 			return nil, err
 		}
-		tpl, err := packet.NewUDPTemplate(packet.UDPConfig{SrcMAC: sm, DstMAC: dm, SrcIP: srcIP, DstIP: dstIP, SrcPort: uint16(port), DstPort: uint16(port)})
+		tpl, err := packet.NewUDPTemplate(&packet.UDPConfig{SrcMAC: sm, DstMAC: dm, SrcIP: srcIP, DstIP: dstIP, SrcPort: uint16(port), DstPort: uint16(port)})
 		if err != nil {
 			return nil, err
 		}
