@@ -116,6 +116,92 @@ func TestPcapRoundTrip(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the receiver did not stop at the end of the capture")
 	}
+	// A capture is read a packet at a time; the sender wrote it in
+	// batches of what was due. The analysis of the arrival (capture)
+	// times finds the sender's narrow schedule.
+	var packets, sent uint64
+	for k := range frames {
+		packets += rx.Stats(k).Packets
+		sent += tx.Stats(k).Packets
+		an, ok := rx.Analysis(k)
+		if !ok || an.Sender == 0 || an.PacketsPerFrame != tx.parts[0].tx.Packetizer(k).PacketsPerFrame() {
+			t.Errorf("flow %d: analysis %v (%v)", k, an, ok)
+		}
+	}
+	if b := rx.Batches(); b != packets {
+		t.Errorf("%d batches of a capture of %d packets", b, packets)
+	}
+	if b := tx.Batches(); b == 0 || b > sent {
+		t.Errorf("%d batches sent for %d packets", b, sent)
+	}
+	if _, ok := rx.Analysis(len(frames)); ok {
+		t.Error("an analysis of a flow that does not exist")
+	}
+}
+
+// Analysis has nothing to say while the receiver runs: its readers own
+// the analysis until they stop.
+func TestAnalysisWhileRunning(t *testing.T) {
+	sess := pcapFlows()
+	frames := [][]byte{randomFrames(fmtSmall, 3, 1), randomFrames(fmtSmall, 3, 2), randomFrames(fmtSD, 3, 3)}
+	name, _ := writeCapture(t, sess, frames, 3)
+	rx, err := Listen("pcap:"+name, sess, &ListenConfig{FrameBuffers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	// One buffer a flow, none taken: the reader waits for the consumer.
+	time.Sleep(50 * time.Millisecond)
+	if _, ok := rx.Analysis(2); ok {
+		t.Error("an analysis while the receiver runs")
+	}
+	for _, err := range rx.Frames(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-rx.Done()
+	if an, ok := rx.Analysis(2); !ok || an.Sender == 0 {
+		t.Errorf("at the end of the capture: analysis %v (%v)", an, ok)
+	}
+}
+
+// SendConfig.Pacing reaches every flow's pacer: bursts of 4 packets
+// raise the Cinst the capture shows.
+func TestPcapPacingBurst(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSD, "239.1.1.1:5004", ""))
+	cinst := map[int]int{}
+	for _, burst := range []int{1, 4} {
+		name := filepath.Join(t.TempDir(), "burst.pcap")
+		tx, err := Dial("pcap:"+name, sess, &SendConfig{Count: 3, Pacing: &video.PacerConfig{Burst: burst}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Close(); err != nil {
+			t.Fatal(err)
+		}
+		rx, err := Listen("pcap:"+name, sess, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, err := range rx.Frames(context.Background()) {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		rx.Close()
+		an, ok := rx.Analysis(0)
+		if !ok || an.Sender != video.SenderNarrow {
+			t.Fatalf("burst %d: %v (%v)", burst, an, ok)
+		}
+		cinst[burst] = an.Cinst
+	}
+	if cinst[4] < cinst[1]+2 {
+		t.Errorf("Cinst %d with bursts of 4, %d without", cinst[4], cinst[1])
+	}
 }
 
 // relink rewrites an Ethernet capture in link type lt: Linux cooked v1 or
