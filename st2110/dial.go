@@ -250,7 +250,7 @@ func newSender(name string, sess *video.Session, cfg *SendConfig) (*Sender, []vi
 	}
 	s.utc = int64(s.clock.UTCOffset())
 	if ep.kind == kindPcap && c.Count == 0 {
-		return nil, nil, fmt.Errorf("st2110: dial %s: a capture is written as fast as it can be: set SendConfig.Frames", name)
+		return nil, nil, fmt.Errorf("st2110: dial %s: a capture is written as fast as it can be: set SendConfig.Count", name)
 	}
 	sources, err := frameSources(fs, c)
 	if err != nil {
@@ -486,7 +486,7 @@ func (s *Sender) SDP() ([]byte, error) { return s.Session().Marshal() }
 // Clock returns the clock that times the schedule.
 func (s *Sender) Clock() *Clock { return s.clock }
 
-// Run sends until every flow has sent SendConfig.Frames frames (then it
+// Run sends until every flow has sent SendConfig.Count frames (then it
 // waits for the last packets to leave), ctx ends (nil), or sending fails.
 // It runs one goroutine per output of the transport: a netmap port with
 // several TX rings sends flow k on ring k modulo their count. Run may be

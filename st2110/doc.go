@@ -49,7 +49,7 @@
 //     in the middle of a packet ends with an error, and an empty or
 //     foreign file fails in Listen. A sender writes Ethernet frames with
 //     nanosecond timestamps, each its scheduled send time, as fast as it
-//     can (SendConfig.Frames must be set).
+//     can (SendConfig.Count must be set).
 //
 // Names not listed are reserved: "xdp:IFACE" and "xdp:IFACE-Q" for AF_XDP
 // sockets.

@@ -319,6 +319,14 @@ func newReceiver(name string, sess *video.Session, cfg *ListenConfig) (*Receiver
 			return nil, err
 		}
 	}
+	// The pools' frames are charged before the transport is opened: a
+	// session that does not fit fails before a socket, port or file is.
+	for k := range r.flows {
+		n := int64(r.cfg.FrameBuffers) * int64(r.flows[k].Format.FrameSize())
+		if err := r.cfg.Budget.Charge(fmt.Sprintf("flow %d (%v): %d frame buffers", k, r.flows[k].Format, r.cfg.FrameBuffers), n); err != nil {
+			return nil, fmt.Errorf("st2110: listen %s: %w", r.ep.name, err)
+		}
+	}
 	return r, nil
 }
 
@@ -326,13 +334,6 @@ func newReceiver(name string, sess *video.Session, cfg *ListenConfig) (*Receiver
 // the readers. On error it closes tr.
 func (r *Receiver) start(tr rxTransport) error {
 	r.tr = tr
-	for k := range r.flows {
-		n := int64(r.cfg.FrameBuffers) * int64(r.flows[k].Format.FrameSize())
-		if err := r.cfg.Budget.Charge(fmt.Sprintf("flow %d (%v): %d frame buffers", k, r.flows[k].Format, r.cfg.FrameBuffers), n); err != nil {
-			tr.close()
-			return fmt.Errorf("st2110: listen %s: %w", r.ep.name, err)
-		}
-	}
 	total := 0
 	r.pools = make([]chan *Frame, len(r.flows))
 	for k := range r.flows {

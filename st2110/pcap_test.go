@@ -36,7 +36,8 @@ func writeCapture(t testing.TB, sess *video.Session, frames [][]byte, n int) (st
 	return name, writeCaptureTo(t, name, sess, frames, n, nil)
 }
 
-// writeCaptureTo is writeCapture to file name, with cfg's clock and SSRC.
+// writeCaptureTo is writeCapture to file name, with cfg's clock, SSRC and
+// pacing.
 func writeCaptureTo(t testing.TB, name string, sess *video.Session, frames [][]byte, n int, cfg *SendConfig) *Sender {
 	t.Helper()
 	var srcs []video.FrameSource
@@ -45,7 +46,7 @@ func writeCaptureTo(t testing.TB, name string, sess *video.Session, frames [][]b
 	}
 	c := SendConfig{Sources: srcs, Count: uint64(n)}
 	if cfg != nil {
-		c.Clock, c.SSRC = cfg.Clock, cfg.SSRC
+		c.Clock, c.SSRC, c.Pacing = cfg.Clock, cfg.SSRC, cfg.Pacing
 	}
 	tx, err := Dial("pcap:"+name, sess, &c)
 	if err != nil {
@@ -139,33 +140,6 @@ func TestPcapRoundTrip(t *testing.T) {
 	}
 }
 
-// Analysis has nothing to say while the receiver runs: its readers own
-// the analysis until they stop.
-func TestAnalysisWhileRunning(t *testing.T) {
-	sess := pcapFlows()
-	frames := [][]byte{randomFrames(fmtSmall, 3, 1), randomFrames(fmtSmall, 3, 2), randomFrames(fmtSD, 3, 3)}
-	name, _ := writeCapture(t, sess, frames, 3)
-	rx, err := Listen("pcap:"+name, sess, &ListenConfig{FrameBuffers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rx.Close()
-	// One buffer a flow, none taken: the reader waits for the consumer.
-	time.Sleep(50 * time.Millisecond)
-	if _, ok := rx.Analysis(2); ok {
-		t.Error("an analysis while the receiver runs")
-	}
-	for _, err := range rx.Frames(context.Background()) {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	<-rx.Done()
-	if an, ok := rx.Analysis(2); !ok || an.Sender == 0 {
-		t.Errorf("at the end of the capture: analysis %v (%v)", an, ok)
-	}
-}
-
 // SendConfig.Pacing reaches every flow's pacer: bursts of 4 packets
 // raise the Cinst the capture shows.
 func TestPcapPacingBurst(t *testing.T) {
@@ -173,16 +147,7 @@ func TestPcapPacingBurst(t *testing.T) {
 	cinst := map[int]int{}
 	for _, burst := range []int{1, 4} {
 		name := filepath.Join(t.TempDir(), "burst.pcap")
-		tx, err := Dial("pcap:"+name, sess, &SendConfig{Count: 3, Pacing: &video.PacerConfig{Burst: burst}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := tx.Run(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		if err := tx.Close(); err != nil {
-			t.Fatal(err)
-		}
+		writeCaptureTo(t, name, sess, [][]byte{randomFrames(fmtSD, 3, 1)}, 3, &SendConfig{Pacing: &video.PacerConfig{Burst: burst}})
 		rx, err := Listen("pcap:"+name, sess, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -339,7 +304,9 @@ func TestPcapBadFiles(t *testing.T) {
 }
 
 // A capture waits for a slow consumer instead of dropping frames, even
-// with one buffer a flow.
+// with one buffer a flow. Analysis has nothing to say while the receiver
+// runs (its readers own the analysis until they stop), and has it at the
+// end of the capture.
 func TestPcapSlowConsumer(t *testing.T) {
 	sess := pcapFlows()
 	frames := [][]byte{randomFrames(fmtSmall, 5, 1), randomFrames(fmtSmall, 5, 2), randomFrames(fmtSD, 5, 3)}
@@ -355,11 +322,18 @@ func TestPcapSlowConsumer(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(2 * time.Millisecond)
+		if _, ok := rx.Analysis(2); ok && len(got[0])+len(got[1])+len(got[2]) == 0 {
+			t.Fatal("an analysis while the receiver runs") // it waits for this frame's buffer
+		}
 		got[f.Flow] = append(got[f.Flow], f.Data...)
 	}
+	<-rx.Done()
 	for k := range frames {
 		if !bytes.Equal(got[k], frames[k]) || rx.Stats(k).Dropped != 0 {
 			t.Errorf("flow %d: %d octets of %d, %d dropped", k, len(got[k]), len(frames[k]), rx.Stats(k).Dropped)
+		}
+		if an, ok := rx.Analysis(k); !ok || an.Sender == 0 {
+			t.Errorf("flow %d at the end of the capture: analysis %v (%v)", k, an, ok)
 		}
 	}
 }
