@@ -6,7 +6,7 @@ import (
 )
 
 // Sentinels matched (with errors.Is) by the decode errors of [RTP] and
-// [RFC4175].
+// [RFC4175], and by the errors of a [PcapReader] on a bad file.
 var (
 	// ErrTruncated: the input ends before what its own headers announce
 	// (a fixed header, CSRCs, a header extension, an SRD header that a

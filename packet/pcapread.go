@@ -69,11 +69,13 @@ type pcapIface struct {
 // a gopacket.ZeroCopyPacketDataSource and a gopacket.PacketDataSource.
 //
 // Bad input gets an error, never a panic or an allocation the file
-// chooses: [NewPcapReader] fails first on an empty or non-capture file;
-// a record longer than [MaxPcapRecord] or a file that ends inside a record
-// is an error matching [ErrTruncated] or [ErrMalformed] that names the
-// packet and its offset (tshark's "cut short in the middle of a packet"),
-// never a silent end. The clean end of the file is io.EOF.
+// chooses: [NewPcapReader] fails first on an empty or non-capture file,
+// and on one that ends inside its file header (an error matching
+// [ErrTruncated]); a record longer than [MaxPcapRecord] or a file that
+// ends inside a record is an error matching [ErrTruncated] or
+// [ErrMalformed] that names the packet and its offset (tshark's "cut
+// short in the middle of a packet"), never a silent end. The clean end of
+// the file is io.EOF.
 //
 // A PcapReader is not safe for concurrent use.
 type PcapReader struct {
@@ -114,7 +116,7 @@ func NewPcapReader(r io.Reader) (*PcapReader, error) {
 	case len(magic) == 0 && (err == io.EOF || err == nil):
 		return nil, errors.New("packet: capture: empty file, no pcap or pcapng header")
 	case len(magic) < 4 && (err == io.EOF || err == io.ErrUnexpectedEOF):
-		return nil, fmt.Errorf("packet: capture: %d-octet file, too short for a pcap or pcapng header", len(magic))
+		return nil, errorf(ErrTruncated, "packet: capture: %d-octet file, too short for a pcap or pcapng header", len(magic))
 	case err != nil:
 		return nil, fmt.Errorf("packet: capture: %w", err)
 	}
@@ -148,7 +150,7 @@ func NewPcapReader(r io.Reader) (*PcapReader, error) {
 func (p *PcapReader) readPcapHeader() error {
 	var h [24]byte
 	if n, err := io.ReadFull(p.r, h[:]); err != nil {
-		return fmt.Errorf("packet: pcap: file header cut short: %d of 24 octets", n)
+		return errorf(ErrTruncated, "packet: pcap: file header cut short: %d of 24 octets", n)
 	}
 	p.off = 24
 	nanos := false

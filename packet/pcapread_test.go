@@ -302,23 +302,28 @@ func TestPcapReaderBigEndian(t *testing.T) {
 }
 
 // TestPcapReaderBadFiles: an empty, short or foreign file fails in
-// NewPcapReader with an error that says what it is.
+// NewPcapReader with an error that says what it is; a file header cut
+// short matches ErrTruncated.
 func TestPcapReaderBadFiles(t *testing.T) {
 	for _, tc := range []struct {
 		name, file, want string
+		cut              bool
 	}{
-		{"empty", "", "empty file"},
-		{"short", "\xd4\xc3", "too short"},
-		{"text", "GET / HTTP/1.1\r\n", "not a pcap or pcapng file: it starts with 47 45 54 20"},
-		{"pcap header cut", "\xd4\xc3\xb2\xa1\x02\x00\x04\x00", "file header cut short: 8 of 24"},
-		{"pcap version", "\xd4\xc3\xb2\xa1\x01\x00\x04\x00" + strings.Repeat("\x00", 16), "version 1.4"},
-		{"pcapng cut", "\x0a\x0d\x0d\x0a\x1c\x00\x00\x00", "cut short"},
-		{"pcapng bom", "\x0a\x0d\x0d\x0a\x1c\x00\x00\x00\x11\x22\x33\x44", "byte-order magic"},
+		{"empty", "", "empty file", false},
+		{"short", "\xd4\xc3", "too short", true},
+		{"text", "GET / HTTP/1.1\r\n", "not a pcap or pcapng file: it starts with 47 45 54 20", false},
+		{"pcap header cut", "\xd4\xc3\xb2\xa1\x02\x00\x04\x00", "file header cut short: 8 of 24", true},
+		{"pcap version", "\xd4\xc3\xb2\xa1\x01\x00\x04\x00" + strings.Repeat("\x00", 16), "version 1.4", false},
+		{"pcapng cut", "\x0a\x0d\x0d\x0a\x1c\x00\x00\x00", "cut short", true},
+		{"pcapng bom", "\x0a\x0d\x0d\x0a\x1c\x00\x00\x00\x11\x22\x33\x44", "byte-order magic", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := NewPcapReader(strings.NewReader(tc.file))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want one saying %q", err, tc.want)
+			}
+			if errors.Is(err, ErrTruncated) != tc.cut {
+				t.Errorf("error %v matches ErrTruncated: %v, want %v", err, !tc.cut, tc.cut)
 			}
 		})
 	}

@@ -49,7 +49,7 @@
 //     in the middle of a packet ends with an error, and an empty or
 //     foreign file fails in Listen. A sender writes Ethernet frames with
 //     nanosecond timestamps, each its scheduled send time, as fast as it
-//     can (SendConfig.Frames must be set).
+//     can (SendConfig.Count must be set).
 //
 // Names not listed are reserved: "xdp:IFACE" and "xdp:IFACE-Q" for AF_XDP
 // sockets.
@@ -87,12 +87,13 @@
 // [Receiver.Frames]; a frame is valid until its loop body returns unless
 // kept ([Frame.Keep]). A frame completed while every buffer of its flow is
 // queued or held is dropped and counted (FlowStats.Dropped); a capture
-// read at full speed waits instead. Stats, Other, Err, Flows and Close are
-// safe for concurrent use.
+// read at full speed waits instead. Stats, Other, Batches, Err, Flows and
+// Close are safe for concurrent use; Analysis has its answer once the
+// readers have stopped (Done).
 //
 // A [Sender] sends in [Sender.Run], which belongs to one goroutine; Stats,
-// Session, SDP and Close are safe for concurrent use. A [Clock] is safe
-// for concurrent use.
+// Batches, Spun, Session, SDP and Close are safe for concurrent use. A
+// [Clock] is safe for concurrent use.
 //
 // The per-packet paths (netmap rings, UDP on Linux, pcap) allocate
 // nothing, and neither does handing out a frame.

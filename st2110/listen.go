@@ -219,8 +219,8 @@ func rtpTime(arrival int64, ts uint32) int64 {
 // to their multicast groups) or a pcap file. Its goroutines start in
 // [Listen] and run until [Receiver.Close] or the end of a capture.
 //
-// Frames, Stats, Flows, Err and Close are safe for concurrent use; one
-// goroutine at a time should range over Frames.
+// Frames, Stats, Batches, Flows, Err and Close are safe for concurrent
+// use; one goroutine at a time should range over Frames.
 type Receiver struct {
 	ep    endpoint
 	flows []video.Stream
@@ -319,6 +319,14 @@ func newReceiver(name string, sess *video.Session, cfg *ListenConfig) (*Receiver
 			return nil, err
 		}
 	}
+	// The pools' frames are charged before the transport is opened: a
+	// session that does not fit fails before a socket, port or file is.
+	for k := range r.flows {
+		n := int64(r.cfg.FrameBuffers) * int64(r.flows[k].Format.FrameSize())
+		if err := r.cfg.Budget.Charge(fmt.Sprintf("flow %d (%v): %d frame buffers", k, r.flows[k].Format, r.cfg.FrameBuffers), n); err != nil {
+			return nil, fmt.Errorf("st2110: listen %s: %w", r.ep.name, err)
+		}
+	}
 	return r, nil
 }
 
@@ -326,13 +334,6 @@ func newReceiver(name string, sess *video.Session, cfg *ListenConfig) (*Receiver
 // the readers. On error it closes tr.
 func (r *Receiver) start(tr rxTransport) error {
 	r.tr = tr
-	for k := range r.flows {
-		n := int64(r.cfg.FrameBuffers) * int64(r.flows[k].Format.FrameSize())
-		if err := r.cfg.Budget.Charge(fmt.Sprintf("flow %d (%v): %d frame buffers", k, r.flows[k].Format, r.cfg.FrameBuffers), n); err != nil {
-			tr.close()
-			return fmt.Errorf("st2110: listen %s: %w", r.ep.name, err)
-		}
-	}
 	total := 0
 	r.pools = make([]chan *Frame, len(r.flows))
 	for k := range r.flows {
@@ -464,6 +465,48 @@ func (r *Receiver) sumLocked(k int) FlowStats {
 		}
 	}
 	return s
+}
+
+// Batches returns how many batches of packets the transport's readers
+// have taken, as they take them: passes over a netmap port's rings that
+// found packets, recvmmsg(2) calls (single reads where there is no
+// recvmmsg), packets of a capture. The packets received over the batches
+// is the mean batch.
+func (r *Receiver) Batches() uint64 {
+	var n uint64
+	for _, s := range r.sinks {
+		n += s.batches.Load()
+	}
+	return n
+}
+
+// Analysis returns the ST 2110-21 analysis of the arrival times of flow
+// k's packets (video.Receiver.Analysis): Cinst, VRX, TROffset and the
+// sender type they fit. ok is false while the receiver runs (call it once
+// [Receiver.Done] is closed: after Close, or at the end of a capture),
+// and for a flow whose analysis did not start (it needs the frame rate
+// and two frames' markers). Where several readers took the flow's
+// packets, it is the analysis of the one that took the most.
+func (r *Receiver) Analysis(k int) (a video.Analysis, ok bool) {
+	select {
+	case <-r.done:
+	default:
+		return video.Analysis{}, false
+	}
+	var most uint64
+	for _, s := range r.sinks {
+		for j, fk := range s.flows {
+			if fk != k {
+				continue
+			}
+			if an, aok := s.r.Analysis(j); aok {
+				if p := s.r.Stats(j).Packets; !ok || p > most {
+					a, ok, most = an, true, p
+				}
+			}
+		}
+	}
+	return a, ok
 }
 
 // Other returns the packets the transport brought that belong to no flow.

@@ -179,6 +179,9 @@ func (r *ringReader) pass(s *rxSink) (int, error) {
 		}
 		got += n
 	}
+	if got > 0 {
+		s.batches.Add(1)
+	}
 	s.tick(at)
 	return got, nil
 }

@@ -134,6 +134,7 @@ func (t *pcapRx) next(ctx context.Context, s *rxSink, st *pcapState) error {
 	} else {
 		s.r.PushIP(nil, at) // counted as belonging to no flow
 	}
+	s.batches.Add(1)
 	s.tick(at)
 	return nil
 }

@@ -36,7 +36,8 @@ func writeCapture(t testing.TB, sess *video.Session, frames [][]byte, n int) (st
 	return name, writeCaptureTo(t, name, sess, frames, n, nil)
 }
 
-// writeCaptureTo is writeCapture to file name, with cfg's clock and SSRC.
+// writeCaptureTo is writeCapture to file name, with cfg's clock, SSRC and
+// pacing.
 func writeCaptureTo(t testing.TB, name string, sess *video.Session, frames [][]byte, n int, cfg *SendConfig) *Sender {
 	t.Helper()
 	var srcs []video.FrameSource
@@ -45,7 +46,7 @@ func writeCaptureTo(t testing.TB, name string, sess *video.Session, frames [][]b
 	}
 	c := SendConfig{Sources: srcs, Count: uint64(n)}
 	if cfg != nil {
-		c.Clock, c.SSRC = cfg.Clock, cfg.SSRC
+		c.Clock, c.SSRC, c.Pacing = cfg.Clock, cfg.SSRC, cfg.Pacing
 	}
 	tx, err := Dial("pcap:"+name, sess, &c)
 	if err != nil {
@@ -115,6 +116,56 @@ func TestPcapRoundTrip(t *testing.T) {
 	case <-rx.Done():
 	case <-time.After(5 * time.Second):
 		t.Fatal("the receiver did not stop at the end of the capture")
+	}
+	// A capture is read a packet at a time; the sender wrote it in
+	// batches of what was due. The analysis of the arrival (capture)
+	// times finds the sender's narrow schedule.
+	var packets, sent uint64
+	for k := range frames {
+		packets += rx.Stats(k).Packets
+		sent += tx.Stats(k).Packets
+		an, ok := rx.Analysis(k)
+		if !ok || an.Sender == 0 || an.PacketsPerFrame != tx.parts[0].tx.Packetizer(k).PacketsPerFrame() {
+			t.Errorf("flow %d: analysis %v (%v)", k, an, ok)
+		}
+	}
+	if b := rx.Batches(); b != packets {
+		t.Errorf("%d batches of a capture of %d packets", b, packets)
+	}
+	if b := tx.Batches(); b == 0 || b > sent {
+		t.Errorf("%d batches sent for %d packets", b, sent)
+	}
+	if _, ok := rx.Analysis(len(frames)); ok {
+		t.Error("an analysis of a flow that does not exist")
+	}
+}
+
+// SendConfig.Pacing reaches every flow's pacer: bursts of 4 packets
+// raise the Cinst the capture shows.
+func TestPcapPacingBurst(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSD, "239.1.1.1:5004", ""))
+	cinst := map[int]int{}
+	for _, burst := range []int{1, 4} {
+		name := filepath.Join(t.TempDir(), "burst.pcap")
+		writeCaptureTo(t, name, sess, [][]byte{randomFrames(fmtSD, 3, 1)}, 3, &SendConfig{Pacing: &video.PacerConfig{Burst: burst}})
+		rx, err := Listen("pcap:"+name, sess, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, err := range rx.Frames(context.Background()) {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		rx.Close()
+		an, ok := rx.Analysis(0)
+		if !ok || an.Sender != video.SenderNarrow {
+			t.Fatalf("burst %d: %v (%v)", burst, an, ok)
+		}
+		cinst[burst] = an.Cinst
+	}
+	if cinst[4] < cinst[1]+2 {
+		t.Errorf("Cinst %d with bursts of 4, %d without", cinst[4], cinst[1])
 	}
 }
 
@@ -253,7 +304,9 @@ func TestPcapBadFiles(t *testing.T) {
 }
 
 // A capture waits for a slow consumer instead of dropping frames, even
-// with one buffer a flow.
+// with one buffer a flow. Analysis has nothing to say while the receiver
+// runs (its readers own the analysis until they stop), and has it at the
+// end of the capture.
 func TestPcapSlowConsumer(t *testing.T) {
 	sess := pcapFlows()
 	frames := [][]byte{randomFrames(fmtSmall, 5, 1), randomFrames(fmtSmall, 5, 2), randomFrames(fmtSD, 5, 3)}
@@ -269,11 +322,18 @@ func TestPcapSlowConsumer(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(2 * time.Millisecond)
+		if _, ok := rx.Analysis(2); ok && len(got[0])+len(got[1])+len(got[2]) == 0 {
+			t.Fatal("an analysis while the receiver runs") // it waits for this frame's buffer
+		}
 		got[f.Flow] = append(got[f.Flow], f.Data...)
 	}
+	<-rx.Done()
 	for k := range frames {
 		if !bytes.Equal(got[k], frames[k]) || rx.Stats(k).Dropped != 0 {
 			t.Errorf("flow %d: %d octets of %d, %d dropped", k, len(got[k]), len(frames[k]), rx.Stats(k).Dropped)
+		}
+		if an, ok := rx.Analysis(k); !ok || an.Sender == 0 {
+			t.Errorf("flow %d at the end of the capture: analysis %v (%v)", k, an, ok)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package st2110
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/nmgo/nmgo/video"
@@ -50,6 +51,8 @@ type rxSink struct {
 	block bool
 	// next is when tick publishes the counts again (the at of a batch).
 	next int64
+	// batches counts the batches that brought packets (Receiver.Batches).
+	batches atomic.Uint64
 }
 
 // publishEvery is how often a reader publishes its counts between frames.

@@ -112,6 +112,9 @@ func (s *udpSock) read(ctx context.Context, sink *rxSink) error {
 			n := min(int(h.Len), maxDatagram)
 			sink.r.PushUDP(src, dst, m.bufs[i*maxDatagram:i*maxDatagram+n], at)
 		}
+		if m.got > 0 {
+			sink.batches.Add(1)
+		}
 		sink.tick(at)
 	}
 	return nil

@@ -58,6 +58,7 @@ func (s *udpSock) read(ctx context.Context, sink *rxSink) error {
 		}
 		at := sink.clock.Now()
 		sink.r.PushUDP(sa, netip.AddrPortFrom(d.Unmap(), s.port), buf[:n], at)
+		sink.batches.Add(1)
 		sink.tick(at)
 	}
 	return nil

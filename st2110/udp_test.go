@@ -465,3 +465,60 @@ func TestFrameReleaseTwice(t *testing.T) {
 		t.Errorf("%d distinct frames out of a pool of 2", len(seen))
 	}
 }
+
+// spinUntil returns once the time has come, or soon when ctx is done, and
+// counts what it spun.
+func TestSpinUntil(t *testing.T) {
+	clock, err := NewClock(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := clock.Now()
+	until := before + int64(300*time.Microsecond)
+	spun := spinUntil(context.Background(), clock, until)
+	after := clock.Now()
+	if after < until {
+		t.Errorf("returned %v early", time.Duration(until-after))
+	}
+	if spun <= 0 || spun > after-before {
+		t.Errorf("counted %v of spinning in a call of %v", time.Duration(spun), time.Duration(after-before))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	spinUntil(ctx, clock, clock.Now()+int64(time.Hour))
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("a cancelled spin took %v", d)
+	}
+}
+
+// A sender with SendConfig.Spin spins for the end of its waits and says
+// how long (Spun); without it, it does not spin. Batches counts the
+// sendmmsg calls.
+func TestSenderSpin(t *testing.T) {
+	p := freePort(t)
+	sess := session("", flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p), ""))
+	for _, spin := range []time.Duration{0, 2 * time.Millisecond} {
+		tx, err := Dial("udp", sess, &SendConfig{Count: 5, Spin: spin})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		if err := tx.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		took := time.Since(start)
+		tx.Close()
+		st := tx.Stats(0)
+		t.Logf("spin %v: %d packets in %d batches, %v spun in %v", spin, st.Packets, tx.Batches(), tx.Spun(), took)
+		if st.Frames != 5 || tx.Batches() == 0 || tx.Batches() > st.Packets {
+			t.Errorf("spin %v: %+v in %d batches", spin, st, tx.Batches())
+		}
+		switch {
+		case spin == 0 && tx.Spun() != 0:
+			t.Errorf("spun %v without SendConfig.Spin", tx.Spun())
+		case spin > 0 && (tx.Spun() <= 0 || tx.Spun() > took):
+			t.Errorf("spun %v in a run of %v", tx.Spun(), took)
+		}
+	}
+}

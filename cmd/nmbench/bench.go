@@ -76,10 +76,21 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 	// starts as the run does and takes the loop's CPU meanwhile.
 	runtime.GC()
 	st := &stats{}
+	if cfg.vid != nil {
+		st.fill = cfg.vid.fill
+	}
 	rep := &reporter{cfg: cfg, out: out, rtt: cfg.rtt}
 	rep.start = st.sample(time.Now())
-	rep.start.allocs = heapAllocs()
+	if st.fill != nil {
+		// The library counts from the open (a receiver's readers start
+		// there, and may have read a capture whole by now): all of it is
+		// the run's.
+		rep.start = sample{at: rep.start.at}
+	}
+	// Reading the CPU times allocates (a glob of /proc, as many files as
+	// threads): first at the start, last at the end, outside the count.
 	rep.start.cpu, rep.start.cpuOK = processCPU()
+	rep.start.allocs = heapAllocs()
 	rep.last = rep.start
 	done := make(chan error, 1)
 	go func() { done <- work(ctx, st) }()

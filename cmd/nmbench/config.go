@@ -19,26 +19,27 @@ import (
 
 // config is a parsed command line.
 type config struct {
-	port     string        // -i
-	mode     *mode         // -f
-	lens     lengths       // -l
-	count    uint64        // -n, 0 = forever
-	batch    int           // -b
-	rate     float64       // -R, packets per second, 0 = unlimited
-	interval time.Duration // -T
-	duration time.Duration // -t, 0 = until -n or a signal
-	wait     time.Duration // -w: wait for the link after opening
-	parallel int           // -p: rings, one goroutine each
-	progress bool          // live progress line (stdout is a terminal)
-	srcMAC   net.HardwareAddr
-	dstMAC   net.HardwareAddr
-	src, dst endpoints    // -s, -d
-	noTouch  bool         // -Z
-	json     bool         // -json
-	quiet    bool         // -q: final summary only
-	pcap     string       // -pcap FILE: rx and rxseq write what they receive
-	cpuProf  string       // -cpuprofile FILE
-	video    *videoConfig // -f vtx, vrx: the video flags (video.go)
+	port      string        // -i
+	mode      *mode         // -f
+	lens      lengths       // -l
+	count     uint64        // -n, 0 = forever
+	batch     int           // -b
+	rate      float64       // -R, packets per second, 0 = unlimited
+	interval  time.Duration // -T
+	duration  time.Duration // -t, 0 = until -n or a signal
+	wait      time.Duration // -w: wait for the link after opening
+	parallel  int           // -p: rings, one goroutine each
+	progress  bool          // live progress line (stdout is a terminal)
+	srcMAC    net.HardwareAddr
+	dstMAC    net.HardwareAddr
+	dstMACSet bool         // -D given
+	src, dst  endpoints    // -s, -d
+	noTouch   bool         // -Z
+	json      bool         // -json
+	quiet     bool         // -q: final summary only
+	pcap      string       // -pcap FILE: rx and rxseq write what they receive
+	cpuProf   string       // -cpuprofile FILE
+	video     *videoConfig // -f vtx, vrx: the video flags (video.go)
 
 	left    *budget            // set by run for rx -n with -p: the rings' shared count
 	rtt     *rtts              // set by run for ping
@@ -172,7 +173,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	c := &config{video: &videoConfig{}}
 	var fn, lensS, srcS, dstS, smacS, dmacS string
 	var count int64
-	fs.StringVar(&c.port, "i", "", "port: a netmap port (vale0:a, netmap:eth0, netmap:eth0-1, netmap:p{1, ...) or udp:HOST:PORT for kernel sockets, or xdp:IFACE[-Q] for an AF_XDP socket on a queue; vtx and vrx also pcap:FILE, a capture written or read")
+	fs.StringVar(&c.port, "i", "", "port: a netmap port (vale0:a, netmap:eth0, netmap:eth0-1, netmap:p{1, ...) or udp:HOST:PORT for kernel sockets, or xdp:IFACE[-Q] for an AF_XDP socket on a queue; vtx and vrx also udp:HOST:PORT@IFACE, udp and udp:IFACE (the SDP's addresses; multicast groups joined), and pcap:FILE, a capture written or read")
 	fs.StringVar(&fn, "f", "rx", "function: "+strings.Join(modeNames(), ", "))
 	fs.StringVar(&lensS, "l", "60", "frame length in bytes without FCS: N, A-B (mixed sizes) or a list N,M,...")
 	fs.Int64Var(&count, "n", 0, "packets to send or receive (0: until -t or a signal)")
@@ -196,7 +197,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintf(stderr, "usage: nmbench -i PORT [-f tx|rx|txseq|rxseq|ping|pong] [options]\n"+
-				"       nmbench -i PORT|udp:HOST:PORT|pcap:FILE -f vtx|vrx -fmt FMTP|-sdp FILE [options]\n\n")
+				"       nmbench -i PORT|udp:HOST:PORT|udp[:IFACE]|pcap:FILE -f vtx|vrx -fmt FMTP|-sdp FILE [options]\n\n")
 			fs.SetOutput(stderr)
 			fs.PrintDefaults()
 			return nil, err
@@ -232,10 +233,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.parallel > 1 && !c.mode.parallel {
 		return nil, fmt.Errorf("-p %d: only tx and rx run on several rings (as in pkt-gen)", c.parallel)
 	}
-	if c.parallel > 1 && (strings.HasPrefix(c.port, udpPrefix) || isXDP(c.port)) {
+	if c.parallel > 1 && (isUDP(c.port) || isXDP(c.port)) {
 		return nil, errors.New("-p: the udp: and xdp: backends drive one socket (xdp:IFACE-Q names the queue)")
 	}
-	if c.pcap != "" && (!c.mode.capture || c.parallel > 1 || strings.HasPrefix(c.port, udpPrefix) || isXDP(c.port)) {
+	if c.pcap != "" && (!c.mode.capture || c.parallel > 1 || isUDP(c.port) || isXDP(c.port)) {
 		return nil, errors.New("-pcap: only rx and rxseq on a netmap port with -p 1 write captures")
 	}
 	if count < 0 {
@@ -271,6 +272,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.dstMAC, err = parseMAC("-D", dmacS); err != nil {
 		return nil, err
 	}
+	c.dstMACSet = set["D"]
 	if c.src, err = parseEndpoints("-s", srcS); err != nil {
 		return nil, err
 	}

@@ -7,17 +7,23 @@
 //	nmbench -i vale0:a -f txseq -n 1000000  # numbered frames ...
 //	nmbench -i vale0:b -f rxseq -json       # ... checked for loss and order
 //
-// -f vtx and -f vrx send and receive ST 2110-20 video (package video's
-// Transmitter and Receiver): on a netmap port (Ethernet frames to -d's
-// address, stream K on UDP port PORT+K, demultiplexed by port on receipt),
-// on kernel UDP sockets (-i udp:HOST:PORT, stream K on PORT+K), or to and
-// from a capture (-i pcap:FILE: vtx writes one stamped with each packet's
-// scheduled send time, vrx reads one, also one cut to the headers).
+// -f vtx and -f vrx send and receive ST 2110-20 video through package
+// st2110's Dial and Listen, the transport named by -i as st2110 names it:
+// a netmap port (Ethernet frames to -d's address or the SDP's, stream K
+// on UDP port PORT+K), kernel UDP sockets (-i udp:HOST:PORT[@IFACE],
+// stream K on PORT+K; -i udp or udp:IFACE, the SDP's addresses; vrx joins
+// each multicast group, source-specific where the SDP has
+// a=source-filter, and tells flows apart by destination address and
+// port, so two flows may share a port), or a capture (-i pcap:FILE: vtx
+// writes one stamped with each packet's scheduled send time, vrx reads
+// one, also one cut to the headers).
 //
 //	F="sampling=YCbCr-4:2:2; width=1920; height=1080; depth=10; exactframerate=60000/1001"
 //	nmbench -i vale0:b -f vrx -fmt "$F" -frames 60 -out rx.yuv -pix yuv422p10le -json
 //	nmbench -i vale0:a -f vtx -fmt "$F" -frames 60 -tp N -sdp-out tx.sdp
 //	nmbench -i udp:127.0.0.1:5004 -f vtx -sdp in.sdp -in frames.uyvp -R 40000
+//	nmbench -i udp:239.1.1.1:5004 -f vrx -fmt "$F" -frames 60
+//	nmbench -i udp:eth1 -f vrx -sdp two-groups-one-port.sdp
 //	nmbench -i pcap:tx.pcap -f vtx -fmt "$F" -streams 4 -frames 3 && nmbench -i pcap:tx.pcap -f vrx -fmt "$F" -streams 4
 //
 // The format is an SDP fmtp string (-fmt) or an SDP file (-sdp, one stream
@@ -28,8 +34,12 @@
 // down); vrx reports per stream the frames, loss, the packets per frame,
 // the packing mode, and the sender type, peak Cinst and VRX and mean
 // TROffset measured from the arrival times (per packet from a capture, per
-// batch from a ring or a socket). Times are TAI, taken as the system clock
-// plus 37 s; captures are stamped in UTC, as tcpdump stamps them.
+// batch from a ring or a socket). Times are TAI (st2110.Clock: CLOCK_TAI
+// when the kernel knows the TAI offset, else the system clock plus 37 s);
+// captures are stamped in UTC, as tcpdump stamps them. vrx takes up to
+// -frames frames of each stream; one completed while vrx still holds every
+// buffer of its stream (writing -out) is dropped and counted
+// (dropped_frames).
 //
 // -i xdp:IFACE or xdp:IFACE-Q runs tx, rx, txseq, rxseq, ping and pong
 // over an AF_XDP socket (package xsk) on queue Q (default 0) of a network

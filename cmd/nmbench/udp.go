@@ -27,7 +27,9 @@ import (
 
 const udpPrefix = "udp:"
 
-func isUDP(port string) bool { return strings.HasPrefix(port, udpPrefix) }
+// isUDP reports whether port names kernel UDP sockets: udp:HOST:PORT,
+// and for vtx and vrx also udp and udp:IFACE (st2110's names).
+func isUDP(port string) bool { return port == "udp" || strings.HasPrefix(port, udpPrefix) }
 
 func udpAddr(port string) (*net.UDPAddr, error) {
 	a, err := net.ResolveUDPAddr("udp4", strings.TrimPrefix(port, udpPrefix))

@@ -7,28 +7,21 @@ import (
 	"net"
 	"net/netip"
 	"strings"
-	"time"
 
 	"github.com/nmgo/nmgo/video"
 )
 
 // The video functions, -f vtx and -f vrx, send and receive ST 2110-20
-// streams with package video's Transmitter and Receiver, on a netmap port
-// (Ethernet frames from packet.Template, streams told apart by UDP
-// destination port), on kernel UDP sockets (udp:HOST:PORT, stream k on
-// PORT+k) or to and from a pcap file (pcap:FILE).
+// flows through package st2110's Dial and Listen: on a netmap port
+// (Ethernet frames to -d's address, or the SDP's), on kernel UDP sockets
+// (udp:HOST:PORT, stream k on PORT+k, multicast groups joined; or udp and
+// udp:IFACE, the SDP's addresses) or to and from a pcap file (pcap:FILE).
+// nmbench adds the flags, the -in and -out files in the -pix layout, and
+// the reports.
 
 const pcapPrefix = "pcap:"
 
 func isPcap(port string) bool { return strings.HasPrefix(port, pcapPrefix) }
-
-// utcToTAI is the TAI-UTC offset (37 s since 2017): without PTP the
-// video functions take TAI, the timescale of RTP timestamps and of the
-// ST 2110-21 schedule, as the system clock plus this.
-const utcToTAI = 37 * time.Second
-
-// taiNow returns the time as TAI nanoseconds.
-func taiNow() int64 { return time.Now().UnixNano() + int64(utcToTAI) }
 
 // videoConfig holds the video flags and what they resolve to.
 type videoConfig struct {
@@ -45,10 +38,11 @@ type videoConfig struct {
 	check   bool     // -selfcheck
 	burst   int      // -burst
 
-	streams []video.Stream    // one per stream, Dst set where known
-	pixFmt  video.PixelFormat // 0: pgroup
-	dstSet  bool              // -d given
-	budget  *video.Budget     // of -max-mem octets
+	streams   []video.Stream    // one per stream, Dst set where known
+	pixFmt    video.PixelFormat // 0: pgroup
+	dstSet    bool              // -d given
+	budget    *video.Budget     // of -max-mem octets
+	transport string            // the st2110 transport name of -i
 }
 
 // addVideoFlags registers the video flags on fs.
@@ -184,20 +178,30 @@ func checkVideo(c *config, set map[string]bool) error {
 		v.pixFmt = p
 	}
 
-	// Where the streams go: stream K of udp:HOST:PORT on PORT+K; on netmap
-	// ports and in captures the SDP's addresses, unless -d gives them.
+	// Where the streams go: stream K of udp:HOST:PORT on PORT+K, udp and
+	// udp:IFACE the SDP's addresses; on netmap ports and in captures the
+	// SDP's addresses, unless -d gives them.
+	v.transport = c.port
 	switch {
 	case isUDP(c.port):
-		a, err := udpAddr(c.port)
+		name, ap, err := videoUDP(c.port)
 		if err != nil {
 			return err
 		}
-		ap := a.AddrPort()
+		v.transport = name
+		if !ap.IsValid() {
+			for k := range v.streams {
+				if !v.streams[k].Dst.IsValid() || v.streams[k].Dst.Port() == 0 {
+					return fmt.Errorf("-i %s: stream %d has no address and port: give -i udp:HOST:PORT, or -sdp with c= and m= lines", c.port, k)
+				}
+			}
+			break
+		}
 		if int(ap.Port())+len(v.streams) > 65536 {
 			return fmt.Errorf("-i %s: %d streams do not fit above port %d", c.port, len(v.streams), ap.Port())
 		}
 		for k := range v.streams {
-			v.streams[k].Dst = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()+uint16(k))
+			v.streams[k].Dst = netip.AddrPortFrom(ap.Addr(), ap.Port()+uint16(k))
 		}
 	case v.dstSet || tx:
 		for k := range v.streams {
@@ -232,13 +236,28 @@ func (v *videoConfig) frameBytes(i int) int {
 	return n
 }
 
-// localIP returns the address the kernel would send from to reach dst,
-// for the SDP's o= line; no packet is sent.
-func localIP(dst netip.AddrPort) netip.Addr {
-	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(dst))
-	if err != nil {
-		return netip.Addr{}
+// videoUDP reads -i udp:HOST:PORT[@IFACE], udp:IFACE or udp for vtx and
+// vrx: the st2110 transport name it stands for (a host name resolved to
+// its IPv4 address) and stream 0's destination, if it gives one.
+func videoUDP(port string) (name string, dst netip.AddrPort, err error) {
+	rest := strings.TrimPrefix(strings.TrimPrefix(port, "udp"), ":")
+	var iface string
+	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+		rest, iface = rest[:at], rest[at:]
 	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
+	if !strings.Contains(rest, ":") {
+		return port, netip.AddrPort{}, nil // udp, udp:IFACE: st2110 reads it
+	}
+	if dst, err = netip.ParseAddrPort(rest); err != nil {
+		a, rerr := net.ResolveUDPAddr("udp4", rest)
+		if rerr != nil {
+			return "", dst, fmt.Errorf("-i %s: want udp:HOST:PORT[@IFACE], udp:IFACE or udp: %v", port, rerr)
+		}
+		dst = a.AddrPort()
+	}
+	dst = netip.AddrPortFrom(dst.Addr().Unmap(), dst.Port())
+	if dst.Port() == 0 {
+		return "", dst, fmt.Errorf("-i %s: port 0", port)
+	}
+	return "udp:" + dst.String() + iface, dst, nil
 }

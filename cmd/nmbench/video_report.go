@@ -52,6 +52,9 @@ type videoStream struct {
 	Malformed     uint64 `json:"malformed,omitempty"`
 	WrongPT       uint64 `json:"wrong_payload_type,omitempty"`
 	Truncated     uint64 `json:"truncated,omitempty"` // packets cut short in a capture
+	// Dropped is the frames received whole but not taken: vrx held
+	// every buffer of the stream (it could not keep up with writing -out).
+	Dropped uint64 `json:"dropped_frames,omitempty"`
 
 	PacketsPerFrame int    `json:"packets_per_frame"`
 	PackingMode     string `json:"packing_mode"`
@@ -104,7 +107,10 @@ func shortSender(s video.Sender) string {
 // summary builds the final video report; it runs after the loop is done.
 func (vr *videoRun) summary() *videoSummary {
 	v := vr.cfg.video
-	sum := &videoSummary{Pix: v.pixName(), SpinNs: vr.spun.Load()}
+	sum := &videoSummary{Pix: v.pixName()}
+	if vr.tx != nil {
+		sum.SpinNs = int64(vr.tx.Spun())
+	}
 	for k := range v.streams {
 		s := &v.streams[k]
 		vs := videoStream{Stream: k, Format: s.Format.String()}
@@ -115,19 +121,18 @@ func (vr *videoRun) summary() *videoSummary {
 		var analyzed bool
 		if vr.tx != nil {
 			st := vr.tx.Stats(k)
-			p := vr.tx.Packetizer(k)
 			vs.Frames, vs.Packets, vs.Bytes, vs.Late = st.Frames, st.Packets, st.Bytes, st.Late
-			vs.PacketsPerFrame, vs.PackingMode, vs.Sched = p.PacketsPerField(), p.Packing().String(), shortSender(s.Sender)
+			vs.PacketsPerFrame, vs.PackingMode, vs.Sched = vr.ppf[k], vr.tx.Flows()[k].Packing.String(), shortSender(s.Sender)
 			an, analyzed = vr.tx.Analysis(k)
 		} else {
-			part, j := vr.rxOf(k)
-			st := part.r.Stats(j)
+			fs := vr.rx.Stats(k)
+			st := fs.RxStats
 			vs.Port = st.Port
-			vs.Frames, vs.Packets, vs.Bytes, vs.Late = st.Delivered, st.Packets, st.Bytes, st.Late
+			vs.Frames, vs.Packets, vs.Bytes, vs.Late = vr.taken[k], st.Packets, st.Bytes, st.Late
 			vs.Lost, vs.Reordered, vs.Duplicates = st.Lost, st.Reordered, st.Duplicates
 			vs.Complete, vs.Incomplete, vs.Skipped = st.Complete, st.Frames-st.Complete, st.Skipped
 			vs.MissedMarkers, vs.BadRows, vs.Malformed, vs.Truncated = st.MissedMarkers, st.BadRows, st.Malformed, st.Truncated
-			vs.WrongPT = st.WrongPT
+			vs.WrongPT, vs.Dropped = st.WrongPT, fs.Dropped
 			if st.RateCheck != video.RateUnchecked {
 				vs.AnalysisRate, vs.RateCheck, vs.RTPStep = st.Rate.String(), st.RateCheck.String(), st.RTPStep
 				vs.rateLine = rateLine(&s.Format, &st)
@@ -136,7 +141,7 @@ func (vr *videoRun) summary() *videoSummary {
 			if st.Packing != 0 {
 				vs.PackingMode = st.Packing.String()
 			}
-			an, analyzed = part.r.Analysis(j)
+			an, analyzed = vr.rx.Analysis(k)
 		}
 		if analyzed {
 			if an.PacketsPerFrame > 0 {
@@ -186,10 +191,8 @@ func (vr *videoRun) summary() *videoSummary {
 	}
 	sum.TRONs = tro / int64(len(sum.Streams))
 	if vr.tx == nil {
-		var other, video, received uint64
-		for i := range vr.rx {
-			other += vr.rx[i].r.Other()
-		}
+		var video, received uint64
+		other := vr.rx.Other()
 		for _, s := range sum.Streams {
 			video += s.Packets - min(s.Packets, s.Malformed+s.WrongPT)
 			received += s.Packets
@@ -203,18 +206,6 @@ func (vr *videoRun) summary() *videoSummary {
 		}
 	}
 	return sum
-}
-
-// rxOf returns the receiver part of global stream k and its index there.
-func (vr *videoRun) rxOf(k int) (*rxPart, int) {
-	for i := range vr.rx {
-		for j, g := range vr.rx[i].streams {
-			if g == k {
-				return &vr.rx[i], j
-			}
-		}
-	}
-	panic("stream without a receiver")
 }
 
 // print writes the text summary after nmbench's usual lines.
@@ -271,7 +262,7 @@ func (st *videoStream) problems() string {
 		{st.Late, "late"}, {st.Lost, "lost"}, {st.Reordered, "reordered"}, {st.Duplicates, "dup"},
 		{st.Incomplete, "incomplete"}, {st.Skipped, "skipped"}, {st.Truncated, "truncated"},
 		{st.MissedMarkers, "missed markers"}, {st.BadRows, "bad rows"}, {st.Malformed, "malformed"},
-		{st.WrongPT, "wrong payload type"},
+		{st.WrongPT, "wrong payload type"}, {st.Dropped, "frames dropped"},
 	} {
 		if c.n > 0 {
 			b = append(b, fmt.Sprintf("%s %d", c.name, c.n))

@@ -4,73 +4,67 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"io"
+	"io/fs"
+	"net/netip"
 	"os"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/nmgo/nmgo/nmsys"
-	"github.com/nmgo/nmgo/rings"
+	"github.com/nmgo/nmgo/packet"
+	"github.com/nmgo/nmgo/st2110"
 	"github.com/nmgo/nmgo/video"
 )
 
-// videoRun is one vtx or vrx run: what it opened, its Transmitter or
-// Receivers, and the counters the reporter reads while it runs.
+// videoRun is one vtx or vrx run: its st2110 Sender or Receiver, what
+// nmbench adds to it (the -in frames, the -out files), and what the
+// reporter reads.
 type videoRun struct {
 	cfg *config
-	tx  *video.Transmitter
-	rx  []rxPart // vrx: one per goroutine (per stream on udp:, else one)
+	tx  *st2110.Sender
+	rx  *st2110.Receiver
 
+	ppf     []int          // vtx: packets per field (frame) of each stream
 	writers []*frameWriter // vrx -out, per stream (nil entries without -out)
+	taken   []uint64       // vrx: frames taken of each stream, at most -frames
+	frames  atomic.Uint64  // vrx: frames taken of all streams
 	closers []func() error
 
 	work func(context.Context, *stats) error
-	st   *stats       // the run's counters, set when work starts
-	spun atomic.Int64 // vtx: nanoseconds spent spinning until packets were due
 }
 
-// rxPart is one Receiver, the global indexes of its streams, and its
-// totals as last added to the run's counters.
-type rxPart struct {
-	r       *video.Receiver
-	streams []int
-	bytes   uint64 // octets read from rings
-	ring    []*ringBytes
+// ssrcBase is the SSRC of stream 0; stream K has ssrcBase+K ("nm" and K).
+const ssrcBase = 0x6e6d0000
 
-	lost, dup, reord, late uint64
-}
+// spinWait is how much of a wait for the next packet vtx spins on the
+// clock (st2110.SendConfig.Spin): twice the granularity of Go's timers,
+// so that a timer for the rest never fires late and every packet leaves
+// at its time, not in the bursts of a millisecond's packets that would
+// take a narrow sender past its CMAX. The time spent spinning is counted
+// (spin_ns in the report), so that what vtx costs can be told from what
+// it waited.
+const spinWait = 2 * time.Millisecond
 
 // openVideo opens what a vtx or vrx run needs; the run's closing function
 // closes it.
 func openVideo(ctx context.Context, cfg *config) (work, func() error, error) {
-	vr, err := newVideoRun(ctx, cfg)
+	vr := &videoRun{cfg: cfg}
+	var err error
+	if cfg.mode.send {
+		err = vr.openTx(ctx)
+	} else {
+		err = vr.openRx(ctx)
+	}
 	if err != nil {
+		vr.close()
 		return nil, nil, err
 	}
 	cfg.vid = vr
 	return vr.work, vr.close, nil
 }
 
-// newVideoRun opens what a vtx or vrx run needs (port, sockets, files),
-// writes vtx's SDP, and sets work to the loop.
-func newVideoRun(ctx context.Context, cfg *config) (_ *videoRun, err error) {
-	vr := &videoRun{cfg: cfg}
-	defer func() {
-		if err != nil {
-			vr.close()
-		}
-	}()
-	if cfg.mode.send {
-		err = vr.openTx(ctx)
-	} else {
-		err = vr.openRx(ctx)
-	}
-	return vr, err
-}
-
-// close releases what newVideoRun opened, in reverse order.
+// close releases what openVideo opened, in reverse order.
 func (vr *videoRun) close() error {
 	var first error
 	for i := len(vr.closers) - 1; i >= 0; i-- {
@@ -82,79 +76,67 @@ func (vr *videoRun) close() error {
 	return first
 }
 
-// openPort opens the run's netmap port (see openPort) and waits for the
-// link as -w says.
-func (vr *videoRun) openPort(ctx context.Context, c *nmsys.Config) (*nmsys.Port, error) {
-	port, closePort, err := openPort(ctx, vr.cfg.port, c)
-	if err != nil {
-		return nil, err
-	}
-	vr.closers = append(vr.closers, closePort)
-	waitLink(ctx, vr.cfg.wait)
-	return port, nil
+// session is the session of the streams, for Dial and Listen.
+func (vr *videoRun) session() *video.Session {
+	return &video.Session{Name: "nmbench " + vr.cfg.mode.name, Streams: vr.cfg.video.streams}
 }
 
+// openTx dials the streams with the frames of -in (or the test pattern)
+// and writes -sdp-out.
 func (vr *videoRun) openTx(ctx context.Context) error {
 	cfg, v := vr.cfg, vr.cfg.video
 	frames, err := frameSources(v)
 	if err != nil {
 		return err
 	}
-	if vr.tx, err = newTransmitter(cfg, frames); err != nil {
-		return err
+	sc := &st2110.SendConfig{Sources: frames, Count: v.frames, MaxRate: cfg.rate, Batch: cfg.batch,
+		SSRC: ssrcBase, Analyze: v.check, Spin: spinWait}
+	if v.burst > 1 {
+		sc.Pacing = &video.PacerConfig{Burst: v.burst}
 	}
-	maxLen := 0
-	for k := range v.streams {
-		maxLen = max(maxLen, vr.tx.Packetizer(k).MaxPacketLen())
+	if !isUDP(cfg.port) {
+		// Ethernet frames: from -S and -s; to -D, or to each group's
+		// multicast address unless -D is given (pkt-gen's broadcast
+		// default is for unicast).
+		sc.SrcMAC, sc.SrcAddr = cfg.srcMAC, netip.AddrPortFrom(addr(cfg.src.ip0), cfg.src.port0)
+		for _, s := range v.streams {
+			if cfg.dstMACSet || !s.Dst.Addr().IsMulticast() {
+				sc.DstMAC = cfg.dstMAC
+			}
+		}
 	}
-	var sink txSink
-	virtual := false
-	switch {
-	case isUDP(cfg.port):
-		if sink, err = newUDPSink(v, cfg.batch, maxLen); err != nil {
-			return err
-		}
-	case isPcap(cfg.port):
-		if sink, err = newPcapSink(strings.TrimPrefix(cfg.port, pcapPrefix), cfg.batch, maxLen); err != nil {
-			return err
-		}
-		virtual = true
-	default:
-		port, err := vr.openPort(ctx, &nmsys.Config{TxOnly: true})
+	tx, err := st2110.Dial(v.transport, vr.session(), sc)
+	if err != nil {
+		return openErr(cfg, err)
+	}
+	vr.tx = tx
+	vr.closers = append(vr.closers, tx.Close)
+	waitLink(ctx, cfg.wait)
+	for _, f := range tx.Flows() {
+		p, err := video.NewPacketizer(&f.Format, f.PacketizerConfig())
 		if err != nil {
 			return err
 		}
-		if bs := port.Info().BufSize; maxLen > bs {
-			return usage(fmt.Errorf("packets of %d octets do not fit the port's %d-octet buffers (MAXUDP=%d needs larger netmap buffers)", maxLen, bs, v.streams[0].MaxUDP))
-		}
-		ring, err := port.TxRing(port.Info().FirstTx)
-		if err != nil {
-			return err
-		}
-		sink = &ringSink{TxRing: ring, port: port}
+		vr.ppf = append(vr.ppf, p.PacketsPerField())
 	}
-	vr.closers = append(vr.closers, sink.close)
 	if v.sdpOut != "" {
-		if err := writeSDP(cfg, vr.tx); err != nil {
-			return err
+		b, err := tx.SDP()
+		if err == nil {
+			err = os.WriteFile(v.sdpOut, b, 0o644)
+		}
+		if err != nil {
+			return fmt.Errorf("-sdp-out: %w", err)
 		}
 	}
-	vr.work = func(ctx context.Context, st *stats) error {
-		vr.st = st
-		if !virtual {
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-		}
-		err := vr.runTx(ctx, sink, st, virtual)
-		vr.publishTx()
-		return err
-	}
+	vr.work = func(ctx context.Context, _ *stats) error { return tx.Run(ctx) }
 	return nil
 }
 
+// openRx opens the -out files and starts listening.
 func (vr *videoRun) openRx(ctx context.Context) error {
 	cfg, v := vr.cfg, vr.cfg.video
 	vr.writers = make([]*frameWriter, len(v.streams))
+	vr.taken = make([]uint64, len(v.streams))
 	if v.out != "" {
 		for k := range v.streams {
 			name := outName(v.out, k, len(v.streams))
@@ -173,124 +155,137 @@ func (vr *videoRun) openRx(ctx context.Context) error {
 			vr.writers[k] = w
 		}
 	}
-	all := make([]int, len(v.streams))
-	for k := range all {
-		all[k] = k
-	}
-	switch {
-	case isUDP(cfg.port):
-		var conns []*net.UDPConn
-		for k := range v.streams {
-			c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(v.streams[k].Dst))
-			if err != nil {
-				return fmt.Errorf("udp: stream %d: %w", k, err)
-			}
-			vr.closers = append(vr.closers, c.Close)
-			_ = c.SetReadBuffer(8 << 20)
-			stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Unix(1, 0)) })
-			vr.closers = append(vr.closers, func() error { stop(); return nil })
-			conns = append(conns, c)
-			if err := vr.addReceiver([]int{k}); err != nil {
-				return err
-			}
-		}
-		vr.work = vr.rxWork(func(ctx context.Context, st *stats) error { return vr.runRxUDP(ctx, conns, st) })
-	case isPcap(cfg.port):
-		if err := vr.addReceiver(all); err != nil {
-			return err
-		}
-		name := strings.TrimPrefix(cfg.port, pcapPrefix)
-		pr, err := vr.openCapture(name)
-		if err != nil {
-			return err
-		}
-		vr.work = vr.rxWork(func(ctx context.Context, st *stats) error { return vr.runRxPcap(ctx, name, pr, st) })
-	default:
-		if err := vr.addReceiver(all); err != nil {
-			return err
-		}
-		port, err := vr.openPort(ctx, &nmsys.Config{RxOnly: true, NoTxPoll: true})
-		if err != nil {
-			return err
-		}
-		rs, err := port.RxRings()
-		if err != nil {
-			return err
-		}
-		for _, ring := range rs {
-			vr.rx[0].ring = append(vr.rx[0].ring, &ringBytes{RxRing: ring, bytes: &vr.rx[0].bytes})
-		}
-		vr.work = vr.rxWork(func(ctx context.Context, st *stats) error {
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			return vr.runRxRing(ctx, port, st)
-		})
-	}
-	return nil
-}
-
-// rxWork wraps a receive loop: when it ends before every frame arrived
-// (-t, a signal, the end of a capture) the frames being filled are delivered
-// as they are, the counters are brought up to date, and a failed -out write
-// is the run's error.
-func (vr *videoRun) rxWork(loop func(context.Context, *stats) error) func(context.Context, *stats) error {
-	return func(ctx context.Context, st *stats) error {
-		vr.st = st
-		err := loop(ctx, st)
-		for i := range vr.rx {
-			if !vr.rx[i].r.Done() {
-				vr.rx[i].r.Flush()
-			}
-			vr.publishRx(i)
-		}
-		if err == nil {
-			err = vr.writeErr()
-		}
-		return err
-	}
-}
-
-// addReceiver makes a Receiver for the global streams ks.
-func (vr *videoRun) addReceiver(ks []int) error {
-	r, err := video.NewReceiver(&video.ReceiverConfig{Streams: vr.rxStreams(ks), Budget: vr.cfg.video.budget})
+	rx, err := st2110.Listen(v.transport, vr.session(), &st2110.ListenConfig{Budget: v.budget, Batch: cfg.batch})
 	if err != nil {
-		if errors.Is(err, video.ErrBudget) {
-			err = fmt.Errorf("%w (raise -max-mem)", err)
-		}
-		return err
+		return openErr(cfg, err)
 	}
-	r.AllocFrames() // every stream is expected: not in the receive loop
-	vr.rx = append(vr.rx, rxPart{r: r, streams: ks})
+	vr.rx = rx
+	vr.closers = append(vr.closers, rx.Close)
+	waitLink(ctx, cfg.wait)
+	vr.work = vr.runRx
 	return nil
 }
 
-// publishTx stores the transmitter's totals in the run's counters.
-func (vr *videoRun) publishTx() {
-	var frames, late uint64
-	for k := range vr.tx.NumStreams() {
-		s := vr.tx.Stats(k)
-		frames += s.Frames
-		late += s.Late
+// runRx takes the frames as they come, each stream's up to -frames, into
+// -out, until every stream has its frames, ctx ends (-t, a signal), or
+// the input ends (a capture) or fails. It then stops the receiver, whose
+// counts are final after.
+func (vr *videoRun) runRx(ctx context.Context, _ *stats) error {
+	want := vr.cfg.video.frames
+	left := len(vr.taken)
+	var err error
+	for f, ferr := range vr.rx.Frames(ctx) {
+		if ferr != nil {
+			err = ferr
+			break
+		}
+		k := f.Flow
+		if want > 0 && vr.taken[k] == want {
+			continue
+		}
+		vr.writers[k].write(f.Data)
+		vr.taken[k]++
+		vr.frames.Add(1)
+		if want > 0 && vr.taken[k] == want {
+			if left--; left == 0 {
+				break
+			}
+		}
 	}
-	vr.st.frames.Store(frames)
-	vr.st.late.Store(late)
+	vr.rx.Close()
+	if err != nil {
+		return vr.readErr(err)
+	}
+	return vr.writeErr()
 }
 
-// publishRx adds what receiver part i counted since it last published to
-// the run's counters, modulo 2^64: a reordered packet takes back a loss, so
-// the lost count may fall. Frames are counted as they are delivered.
-func (vr *videoRun) publishRx(i int) {
-	p := &vr.rx[i]
-	var lost, dup, reord, late uint64
-	for j := range p.streams {
-		s := p.r.Stats(j)
-		lost, dup, reord, late = lost+s.Lost, dup+s.Duplicates, reord+s.Reordered, late+s.Late
+// fill takes the run's counters from the Sender or Receiver, for the
+// reporter. A UDP packet counts as the Ethernet frame it would be on the
+// wire, as the udp: backend counts it.
+func (vr *videoRun) fill(s *sample) {
+	v := vr.cfg.video
+	var eth uint64
+	if vr.tx != nil {
+		for k := range v.streams {
+			st := vr.tx.Stats(k)
+			s.packets, s.bytes, s.frames, s.late = s.packets+st.Packets, s.bytes+st.Bytes, s.frames+st.Frames, s.late+st.Late
+			if k == 0 {
+				s.refused, s.noBufs = st.Refused, st.NoBufs
+			}
+		}
+		if isUDP(vr.cfg.port) {
+			s.bytes += s.packets * packet.UDPHdrLen
+		}
+		s.batches = vr.tx.Batches()
+		return
 	}
-	vr.st.lost.Add(lost - p.lost)
-	vr.st.dup.Add(dup - p.dup)
-	vr.st.reordered.Add(reord - p.reord)
-	vr.st.late.Add(late - p.late)
-	p.lost, p.dup, p.reord, p.late = lost, dup, reord, late
+	for k := range v.streams {
+		st := vr.rx.Stats(k)
+		s.packets, s.bytes = s.packets+st.Packets, s.bytes+st.Bytes
+		s.lost, s.dup, s.reordered, s.late = s.lost+st.Lost, s.dup+st.Duplicates, s.reordered+st.Reordered, s.late+st.Late
+		eth += st.Packets
+	}
+	s.bytes += eth * packet.UDPHdrLen
+	s.packets += vr.rx.Other()
+	s.frames = vr.frames.Load()
+	s.batches = vr.rx.Batches()
+}
+
+// openErr words an error of Dial or Listen for the command line: a name
+// st2110 cannot read is a usage error, a memory budget says how to raise
+// it, a file that is no capture says what it is.
+func openErr(cfg *config, err error) error {
+	var ne *st2110.NameError
+	switch {
+	case errors.As(err, &ne):
+		return usage(fmt.Errorf("-i: %w", err))
+	case errors.Is(err, video.ErrBudget):
+		return fmt.Errorf("%w (raise -max-mem)", err)
+	case isPcap(cfg.port) && !cfg.mode.send:
+		return captureErr(cfg.port, err)
+	}
+	return err
+}
+
+// captureErr words the error of a capture Listen could not open: an
+// empty file, one cut short in its file header, one that is no capture
+// (with its first octets), else Listen's error.
+func captureErr(port string, err error) error {
+	if errors.As(err, new(*fs.PathError)) {
+		return fmt.Errorf("-i %s: %w", port, err)
+	}
+	f, oerr := os.Open(strings.TrimPrefix(port, pcapPrefix))
+	if oerr != nil {
+		return fmt.Errorf("-i %s: %w", port, err)
+	}
+	defer f.Close()
+	head := make([]byte, 8)
+	n, _ := io.ReadFull(f, head)
+	if _, serr := f.Seek(0, io.SeekStart); serr != nil {
+		return fmt.Errorf("-i %s: %w", port, err)
+	}
+	_, perr := packet.NewPcapReader(f)
+	switch {
+	case perr == nil: // a capture, but not one Listen takes (its link type)
+		return fmt.Errorf("-i %s: %w", port, err)
+	case n == 0:
+		return fmt.Errorf("-i %s: the file is empty, not a pcap or pcapng capture", port)
+	case errors.Is(perr, packet.ErrTruncated):
+		return fmt.Errorf("-i %s: the file ends inside the capture file header: not a whole pcap or pcapng capture", port)
+	}
+	return fmt.Errorf("-i %s: not a pcap or pcapng capture (it starts with % x): %w", port, head[:n], perr)
+}
+
+// readErr words an error that ended the receiver: a capture cut short in
+// the middle of a packet (a capture program killed while it wrote) is
+// named so, as tshark names it, after the packets before it.
+func (vr *videoRun) readErr(err error) error {
+	if isPcap(vr.cfg.port) && errors.Is(err, packet.ErrTruncated) {
+		var s sample
+		vr.fill(&s)
+		return fmt.Errorf("-i %s: the file appears to have been cut short in the middle of a packet (packet %d)", vr.cfg.port, s.packets+1)
+	}
+	return err
 }
 
 // writeErr returns the first error of the -out writers.
@@ -302,9 +297,3 @@ func (vr *videoRun) writeErr() error {
 	}
 	return nil
 }
-
-// The rings satisfy package video's queue interfaces as they are.
-var (
-	_ video.TxQueue = (*rings.TxRing)(nil)
-	_ video.RxQueue = (*rings.RxRing)(nil)
-)

@@ -300,3 +300,23 @@ func TestDialMulticastToFFmpeg(t *testing.T) {
 		compareFiles(t, c, out, src)
 	})
 }
+
+// TestGStreamerMulticastToVrx: GStreamer sends to a multicast group
+// (udpsink auto-multicast), nmbench -f vrx -i udp:GROUP:PORT joins it
+// (st2110.Listen underneath) and writes the frames, byte for byte.
+func TestGStreamerMulticastToVrx(t *testing.T) {
+	bin := needNmbench(t, "gst-launch-1.0")
+	needMulticast(t, "gst-launch-1.0")
+	eachFormat(t, withGStreamer, func(t testing.TB, c *format, div int) {
+		port, group := freePort(t), mcastGroup(c)
+		dir := t.TempDir()
+		src, out := filepath.Join(dir, "gst.src"), filepath.Join(dir, "vrx.out")
+		rx := &cliReceiver{frames: c.frames, p: start(t, inNSCmd(bin, "-i", "udp:"+group+":"+strconv.Itoa(port), "-f", "vrx",
+			"-fmt", c.fmtp, "-out", out, "-pix", "pgroup", "-frames", strconv.Itoa(c.frames), "-json")...)}
+		time.Sleep(receiverHeadStart)
+		tx := start(t, inNSCmd(gstSendTo(t, c, group, port, src, c.frames, gstBitrate/div)...)...)
+		tx.wait(t, 30*time.Second)
+		rx.wait(t, 5*time.Second)
+		compareFiles(t, c, out, src)
+	})
+}

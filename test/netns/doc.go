@@ -1,4 +1,5 @@
-// Package netns holds host tests of package st2110 over real multicast:
+// Package netns holds host tests of package st2110, and of nmbench's vtx
+// and vrx built on it, over real multicast:
 // network namespaces joined by a Linux bridge that snoops IGMP and MLD
 // (mcast_snooping 1, its own querier, unregistered groups not flooded to
 // the receivers' ports), so a receiver gets a flow only because its join
