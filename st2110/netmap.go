@@ -172,6 +172,8 @@ func (r *ringReader) run(ctx context.Context, s *rxSink) error {
 func (r *ringReader) pass(s *rxSink) (int, error) {
 	at := s.clock.Now()
 	got := 0
+	s.enter()
+	defer s.leave()
 	for _, ring := range r.rings {
 		n, err := s.r.Drain(ring, at, r.batch)
 		if err != nil {

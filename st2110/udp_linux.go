@@ -105,6 +105,7 @@ func (s *udpSock) read(ctx context.Context, sink *rxSink) error {
 			return m.errno
 		}
 		at := sink.clock.Now()
+		sink.enter()
 		for i := range m.got {
 			h := &m.hdrs[i]
 			src := parseSockaddr(m.names[i*nameLen : (i+1)*nameLen])
@@ -116,6 +117,7 @@ func (s *udpSock) read(ctx context.Context, sink *rxSink) error {
 			sink.batches.Add(1)
 		}
 		sink.tick(at)
+		sink.leave()
 	}
 	return nil
 }

@@ -57,9 +57,11 @@ func (s *udpSock) read(ctx context.Context, sink *rxSink) error {
 			sa = u.AddrPort()
 		}
 		at := sink.clock.Now()
+		sink.enter()
 		sink.r.PushUDP(sa, netip.AddrPortFrom(d.Unmap(), s.port), buf[:n], at)
 		sink.batches.Add(1)
 		sink.tick(at)
+		sink.leave()
 	}
 	return nil
 }
