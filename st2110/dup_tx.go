@@ -89,6 +89,10 @@ func (s *Sender) pair(b *Sender, conns []txConn, eth *ethInfo, origin netip.Addr
 			leg := b.flows[k]
 			ds := &t.streams[j]
 			ds.offA = pk.HeaderLen() - packet.RTPLen - packet.ExtSeqLen
+			ds.idOff = -1
+			if ds.offA > 0 && s.flows[k].Dst.Addr().Is4() {
+				ds.idOff = ds.offA - packet.UDPLen - packet.IPv4Len + 4 // a's IPv4 identification: b's too
+			}
 			ttl := leg.TTL
 			if ttl == 0 {
 				ttl = s.cfg.TTL
@@ -143,9 +147,10 @@ type dupTx struct {
 
 // dupStream is how one stream's packets are copied to path b.
 type dupStream struct {
-	offA int              // where the RTP header starts in a's packets
-	tmpl *packet.Template // b's headers, nil if b takes RTP packets (UDP)
-	id   uint16           // b's IPv4 identification
+	offA  int              // where the RTP header starts in a's packets
+	tmpl  *packet.Template // b's headers, nil if b takes RTP packets (UDP)
+	id    uint16           // b's IPv4 identification, where a's packets have none
+	idOff int              // where a's packets have theirs, or -1
 }
 
 func (t *dupTx) Reserve(n int) (int, error) {
@@ -224,7 +229,11 @@ func (t *dupTx) copy(i int) bool {
 		Marker:    rtp[1]&0x80 != 0,
 		ID:        ds.id,
 	}
-	ds.id++
+	if ds.idOff >= 0 {
+		f.ID = binary.BigEndian.Uint16(src[ds.idOff:])
+	} else {
+		ds.id++
+	}
 	t.b.SetLen(i, ds.tmpl.Write(dst, len(payload), &f))
 	return true
 }

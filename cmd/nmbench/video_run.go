@@ -90,7 +90,7 @@ func (vr *videoRun) openTx(ctx context.Context) error {
 		return err
 	}
 	sc := &st2110.SendConfig{Sources: frames, Count: v.frames, MaxRate: cfg.rate, Batch: cfg.batch,
-		SSRC: ssrcBase, Analyze: v.check, Spin: spinWait}
+		SSRC: ssrcBase, Analyze: v.check, Spin: spinWait, Second: v.second}
 	if v.burst > 1 {
 		sc.Pacing = &video.PacerConfig{Burst: v.burst}
 	}
@@ -155,7 +155,8 @@ func (vr *videoRun) openRx(ctx context.Context) error {
 			vr.writers[k] = w
 		}
 	}
-	rx, err := st2110.Listen(v.transport, vr.session(), &st2110.ListenConfig{Budget: v.budget, Batch: cfg.batch})
+	rx, err := st2110.Listen(v.transport, vr.session(), &st2110.ListenConfig{Budget: v.budget, Batch: cfg.batch,
+		Second: v.second, MergeWindow: v.window})
 	if err != nil {
 		return openErr(cfg, err)
 	}
