@@ -108,6 +108,11 @@ type SendStats struct {
 	// (ECONNREFUSED) from a unicast peer that does not listen. Neither
 	// stops the sender.
 	NoBufs, Refused uint64
+
+	// Filtered is the datagrams a local firewall rule (netfilter's
+	// output chain) dropped, which the kernel reports as EPERM: counted
+	// and not sent, not fatal.
+	Filtered uint64
 }
 
 // txConn is one output of a transport, driven by one goroutine: a queue
@@ -132,7 +137,7 @@ type txConn interface {
 
 // txCounts are send errors a txConn counts, read by Stats.
 type txCounts struct {
-	noBufs, refused atomic.Uint64
+	noBufs, refused, filtered atomic.Uint64
 }
 
 // txPart is one output, its Transmitter and the flows it sends.
@@ -670,7 +675,7 @@ func (s *Sender) Stats(k int) SendStats {
 	st := SendStats{TxStats: p.stats[j]}
 	p.mu.Unlock()
 	if c := p.q.counts(); c != nil {
-		st.NoBufs, st.Refused = c.noBufs.Load(), c.refused.Load()
+		st.NoBufs, st.Refused, st.Filtered = c.noBufs.Load(), c.refused.Load(), c.filtered.Load()
 	}
 	return st
 }

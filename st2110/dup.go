@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"sync"
+	"time"
 
 	"github.com/nmgo/nmgo/video"
 )
@@ -24,11 +25,12 @@ type dupRx struct {
 	legs   [2][]video.Stream // the flows as each path sees them
 	merges []*video.Merge    // per flow
 
-	mu    sync.Mutex // held by a reader over each batch; guards the merges and what follows
-	sink  *rxSink    // hands out the merged frames (the stats' last column)
-	paths []int      // per reader: its path
-	live  int        // readers not finished
-	next  int64      // when tick publishes the merges' counts again
+	mu    sync.Mutex    // held by a reader over each batch; guards the merges and what follows
+	sink  *rxSink       // hands out the merged frames (the stats' last column)
+	paths []int         // per reader: its path
+	live  int           // readers not finished
+	next  int64         // when tick publishes the merges' counts again
+	stop  chan struct{} // ends expireLoop, once every reader has finished
 
 	pub []dupPub // per flow, under the Receiver's mu
 }
@@ -143,7 +145,37 @@ func (d *dupRx) prepare(r *Receiver, readers []rxReader) error {
 	s.block = pair && !r.cfg.Replay
 	r.other = append(r.other, 0)
 	d.sink, d.live = s, len(readers)
+	if !pair {
+		d.stop = make(chan struct{})
+		go d.expireLoop(r.clock, r.cfg.MergeWindow)
+	}
 	return nil
+}
+
+// expireLoop hands out, now and then, the frames whose window has passed
+// while no packets come (readers of sockets and rings tick only when
+// packets do), until every reader has finished.
+func (d *dupRx) expireLoop(clock *Clock, window time.Duration) {
+	if window == 0 {
+		window = video.SkewClassA
+	}
+	every := min(max(window/4, time.Millisecond), 20*time.Millisecond)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.stop:
+			return
+		case <-t.C:
+		}
+		d.mu.Lock()
+		if d.live > 0 {
+			for _, m := range d.merges {
+				m.Expire(clock.Now())
+			}
+		}
+		d.mu.Unlock()
+	}
 }
 
 // path makes stream, flow k of reader idx's sink s, a path of the flow's
@@ -197,6 +229,9 @@ func (d *dupRx) finish() {
 	defer d.mu.Unlock()
 	if d.live--; d.live > 0 {
 		return
+	}
+	if d.stop != nil {
+		close(d.stop)
 	}
 	if !d.sink.rx.closed.Load() {
 		for _, m := range d.merges {

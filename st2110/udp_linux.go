@@ -237,7 +237,7 @@ func (m *udpBatch) send(c *net.UDPConn, from int) (int, error) {
 		return 0, err
 	}
 	if m.errno != 0 {
-		return m.sent, m.errno
+		return 0, m.errno // sendmmsg sends none when it fails
 	}
 	return m.sent, nil
 }
@@ -307,5 +307,7 @@ func parseDst(b []byte, def netip.Addr) netip.Addr {
 }
 
 func isRefused(err error) bool { return errors.Is(err, unix.ECONNREFUSED) }
+
+func isFiltered(err error) bool { return errors.Is(err, unix.EPERM) }
 
 func isNoBufs(err error) bool { return errors.Is(err, unix.ENOBUFS) || errors.Is(err, unix.EAGAIN) }

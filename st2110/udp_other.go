@@ -110,6 +110,8 @@ func (m *udpBatch) send(c *net.UDPConn, from int) (int, error) {
 
 func isRefused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
 
+func isFiltered(err error) bool { return errors.Is(err, syscall.EPERM) }
+
 func isNoBufs(err error) bool {
 	return errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.EAGAIN)
 }

@@ -367,7 +367,7 @@ func (m *Merge) push(path int, pkt []byte, wire int, at int64) {
 	if i < 0 && !m.late(h.ts) {
 		i = m.open(h.ts, field, at)
 	}
-	m.mark(ext, w, b, bit, at, path)
+	m.mark(ext, w, b, bit, at, path, i >= 0)
 	if i < 0 {
 		ps.Late++
 		m.st.Late++
@@ -431,13 +431,16 @@ func (m *Merge) extend(seq uint16) int64 {
 }
 
 // mark records the first copy of ext, bit of word w of block b, in the
-// sequence window and the loss counts, and takes it as the word's skew
-// sample if it has none.
-func (m *Merge) mark(ext int64, w *seqWord, b int64, bit uint64, at int64, path int) {
-	if ext > m.maxSeq {
+// sequence window and, if its frame takes it, the loss counts (a late
+// copy stays lost: its frame went without it), and takes it as the
+// word's skew sample if it has none.
+func (m *Merge) mark(ext int64, w *seqWord, b int64, bit uint64, at int64, path int, taken bool) {
+	switch {
+	case ext > m.maxSeq:
 		m.st.Lost += uint64(ext - m.maxSeq - 1)
 		m.maxSeq = ext
-	} else {
+	case !taken:
+	default:
 		m.st.Reordered++
 		if m.st.Lost > 0 {
 			m.st.Lost--
