@@ -154,7 +154,8 @@ func (d *dupRx) prepare(r *Receiver, readers []rxReader) error {
 
 // expireLoop hands out, now and then, the frames whose window has passed
 // while no packets come (readers of sockets and rings tick only when
-// packets do), until every reader has finished.
+// packets do), and publishes the counts, until every reader has
+// finished.
 func (d *dupRx) expireLoop(clock *Clock, window time.Duration) {
 	if window == 0 {
 		window = video.SkewClassA
@@ -170,9 +171,7 @@ func (d *dupRx) expireLoop(clock *Clock, window time.Duration) {
 		}
 		d.mu.Lock()
 		if d.live > 0 {
-			for _, m := range d.merges {
-				m.Expire(clock.Now())
-			}
+			d.tick(clock.Now())
 		}
 		d.mu.Unlock()
 	}

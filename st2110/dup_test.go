@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -190,8 +192,10 @@ func TestDupPcap(t *testing.T) {
 // receiver of both: each path to its own address; the frames arrive
 // byte for byte and every packet twice.
 func TestDupUDPLoopback(t *testing.T) {
-	p := freePort(t)
-	q := freePort(t)
+	p, q := freePort(t), freePort(t)
+	for q == p {
+		q = freePort(t)
+	}
 	f0 := flow(fmtSD, fmt.Sprintf("127.0.0.1:%d", p), "")
 	f0.Second = video.Leg{Dst: netip.MustParseAddrPort(fmt.Sprintf("127.0.0.2:%d", q))}
 	sess := session("", f0)
@@ -248,5 +252,66 @@ func TestDupErrors(t *testing.T) {
 	}
 	if _, err := Dial("pcap:"+filepath.Join(t.TempDir(), "a"), sess, &SendConfig{Count: 1, Second: "nope:"}); err == nil {
 		t.Error("a bad second path: no error")
+	}
+}
+
+// The receive path of two UDP paths allocates nothing per datagram or
+// per frame: both paths' readers, the merge, the hand-over.
+func TestDupUDPReceiveAllocs(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("batched, allocation-free socket reads are Linux's (recvmmsg)")
+	}
+	p, q := freePort(t), freePort(t)
+	for q == p {
+		q = freePort(t)
+	}
+	f0 := flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p), "")
+	f0.Second = video.Leg{Dst: netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", q))}
+	sess := session("", f0)
+	rx, err := Listen("udp", sess, &ListenConfig{Second: "udp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	const rounds = 22
+	all := rtpDatagrams(t, session("", flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p), "")), 2*rounds)
+	per := len(all) / rounds
+	second := netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", q))
+	conn, err := net.ListenUDP("udp4", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	frames := drainFrames(rx)
+	var sent uint64
+	round := 0
+	send := func() {
+		for _, d := range all[round*per : (round+1)*per] {
+			for _, dst := range []netip.AddrPort{d.dst, second} {
+				if _, err := conn.WriteToUDPAddrPort(d.payload, dst); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sent++
+		}
+		round++
+		deadline := time.Now().Add(10 * time.Second)
+		for rx.PathStats(0, 0).Packets < sent || rx.PathStats(0, 1).Packets < sent {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d and %d of %d datagrams received; %+v; other %d", rx.PathStats(0, 0).Packets, rx.PathStats(0, 1).Packets, sent, rx.Stats(0).RxStats, rx.Other())
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	send()
+	if n := testing.AllocsPerRun(20, send); n != 0 {
+		t.Errorf("%v allocations per round of %d datagrams on each of two paths", n, per)
+	}
+	rx.Close()
+	if n := <-frames; n == 0 {
+		t.Error("no frames reached the consumer")
+	}
+	if st := rx.Stats(0); st.Delivered == 0 || st.Lost != 0 || st.Duplicates != st.Packets {
+		t.Errorf("%+v", st.RxStats)
 	}
 }

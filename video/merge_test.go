@@ -695,3 +695,41 @@ func fuzzMerge(t *testing.T, in []byte) {
 		t.Fatalf("flow %+v, %d taken, %d frames handed out", st, taken, frames)
 	}
 }
+
+// TestReceiverMergeAllocs: Ethernet frames of both paths through two
+// Receivers into one Merge, first copies and duplicates, frames handed
+// out: no allocation per packet.
+func TestReceiverMergeAllocs(t *testing.T) {
+	var mb mergeBench
+	mb.f, mb.at = Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}, 1e18
+	p := mustPacketizer(t, mb.f, &PacketizerConfig{})
+	for _, s := range packetize(t, p, randomFrame(&mb.f, 1), 0) {
+		for path := range 2 {
+			fr := append(udpFrameHeader(uint16(5004+2*path)), s.b...)
+			binary.BigEndian.PutUint16(fr[16:], uint16(len(fr)-14))
+			binary.BigEndian.PutUint16(fr[38:], uint16(len(fr)-34))
+			mb.paths[path] = append(mb.paths[path], fr)
+		}
+	}
+	mb.per = len(mb.paths[0])
+	got := 0
+	m, err := NewMerge(&MergeConfig{Format: mb.f, OnFrame: func([]byte, *FrameStats) { got++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []*Receiver
+	for p := range 2 {
+		r, err := NewReceiver(&ReceiverConfig{Streams: []RxStream{{Port: uint16(5004 + 2*p), Merge: m, Path: p}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	mb.frame(rs)
+	if a := testing.AllocsPerRun(50, func() { mb.frame(rs) }); a != 0 {
+		t.Errorf("%.1f allocations a frame of %d packets on two paths", a, mb.per)
+	}
+	if st := m.Stats(); got != 52 || st.Lost != 0 || st.Duplicates != st.Packets {
+		t.Errorf("%d frames; %+v", got, st)
+	}
+}
