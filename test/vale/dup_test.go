@@ -69,7 +69,7 @@ func TestST2110DupVale(t *testing.T) {
 			}
 			conf := "@conf:slots=4096"
 			rx, err := st2110.Listen(sw[0]+":b"+conf, sess, &st2110.ListenConfig{FrameBuffers: n + 1,
-				Second: rxSecond + conf, MergeWindow: video.SkewClassB})
+				Second: rxSecond + conf, MergeWindow: video.SkewClassC})
 			if err != nil {
 				t.Fatal(err)
 			}
