@@ -96,8 +96,13 @@
 // when it ends on one path waits for the other path's copies for as long
 // as the merge window, the path differential absorbed: ST 2022-7's class
 // A (10 ms, the default), B (50 ms) or C (450 ms), or any up to a second
-// (video.MaxMergeWindow). A copy that comes after its frame was handed
-// out is late: counted, never written into another frame. The frames a
+// (video.MaxMergeWindow), judged on the clock of the path that is behind,
+// so that a reader the host schedules late does not turn the other
+// path's copies into losses (a path that lags by more than the window, or
+// has stopped, holds frames at most a window longer). UDP arrivals are
+// the kernel's receive times (SO_TIMESTAMPNS). A copy that comes after
+// its frame was handed out is late: counted, never written into another
+// frame. The frames a
 // window may hold open are fixed by the format and the window, and
 // charged to the budget in Listen. [Frame.Info] tells which path brought
 // each frame's packets (Paths); [Receiver.PathStats] counts, per path,

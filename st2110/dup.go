@@ -152,10 +152,13 @@ func (d *dupRx) prepare(r *Receiver, readers []rxReader) error {
 	return nil
 }
 
-// expireLoop hands out, now and then, the frames whose window has passed
-// while no packets come (readers of sockets and rings tick only when
-// packets do), and publishes the counts, until every reader has
-// finished.
+// expireLoop hands out the frames whose window has passed once no
+// packets have come for a window's time (readers of sockets and rings
+// tick only when packets do, and the last frames before a pause would
+// wait for the next packet), and publishes the counts, until every reader
+// has finished. While packets come, the readers' own times expire the
+// frames: a reader the host has not scheduled for a while, with the
+// other path's copies in its socket, is not overtaken by this clock.
 func (d *dupRx) expireLoop(clock *Clock, window time.Duration) {
 	if window == 0 {
 		window = video.SkewClassA
@@ -163,15 +166,25 @@ func (d *dupRx) expireLoop(clock *Clock, window time.Duration) {
 	every := min(max(window/4, time.Millisecond), 20*time.Millisecond)
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var seen uint64 // packets the merges had taken at the last change
+	var since int64 // when that was
 	for {
 		select {
 		case <-d.stop:
 			return
 		case <-t.C:
 		}
+		now := clock.Now()
 		d.mu.Lock()
-		if d.live > 0 {
-			d.tick(clock.Now())
+		var n uint64
+		for _, m := range d.merges {
+			n += m.PathStats(0).Packets + m.PathStats(1).Packets
+		}
+		if n != seen {
+			seen, since = n, now
+		}
+		if d.live > 0 && now-since >= int64(window) {
+			d.tick(now)
 		}
 		d.mu.Unlock()
 	}

@@ -191,6 +191,7 @@ type pathState struct {
 	begun       bool
 	first, high int64
 	seqd        uint64 // packets whose sequence number was read
+	last        int64  // the latest arrival of a packet on the path
 }
 
 // heldMax is the longest marker packet a merge holds back: ST 2110's
@@ -309,6 +310,7 @@ func (m *Merge) Push(path int, pkt []byte, at int64) {
 func (m *Merge) push(path int, pkt []byte, wire int, at int64) {
 	ps := &m.paths[path]
 	ps.Packets++
+	ps.last = max(ps.last, at)
 	if len(pkt) < packet.RTPLen || pkt[0]>>6 != packet.RTPVersion {
 		ps.Malformed++
 		m.st.Malformed++
@@ -536,12 +538,20 @@ func (m *Merge) Flush() { m.release(0, true) }
 // release hands out, in order, the frames that are complete (their first
 // and marker packets and every one between came) or whose window has
 // passed at time at, or all of them.
+//
+// The window is judged on the clock of the path that is behind: the later
+// of its latest arrival and at less the window. The two paths' packets
+// come to the merge from two readers, which a busy host may schedule
+// apart: while the other path's reader lags by less than the window, a
+// frame waits for its copies; a path that lags by more (or has stopped)
+// holds the frames at most a window longer.
 func (m *Merge) release(at int64, all bool) {
+	now := max(min(m.paths[0].last, m.paths[1].last), at-m.window)
 	for len(m.order) > 0 {
 		m.steps++
 		sl := &m.slots[m.order[0]]
 		complete := sl.marker && sl.started && sl.pkts == sl.markSeq-sl.startSeq+1
-		if !all && !complete && !(sl.ended && at-sl.endAt >= m.window) {
+		if !all && !complete && !(sl.ended && now-sl.endAt >= m.window) {
 			return
 		}
 		m.releaseFirst()

@@ -19,10 +19,10 @@ type mergeBench struct {
 	at    int64
 }
 
-func newMergeBench(b *testing.B) *mergeBench {
-	mb := &mergeBench{f: bench1080p, at: 1e18}
-	p := mustPacketizer(b, mb.f, &PacketizerConfig{})
-	for _, s := range packetize(b, p, randomFrame(&mb.f, 1), 0) {
+func newMergeBench(tb testing.TB, f Format) *mergeBench {
+	mb := &mergeBench{f: f, at: 1e18}
+	p := mustPacketizer(tb, mb.f, &PacketizerConfig{})
+	for _, s := range packetize(tb, p, randomFrame(&mb.f, 1), 0) {
 		for path := range 2 {
 			fr := append(udpFrameHeader(uint16(5004+2*path)), s.b...)
 			binary.BigEndian.PutUint16(fr[16:], uint16(len(fr)-14))
@@ -52,7 +52,7 @@ func (mb *mergeBench) frame(rs []*Receiver) {
 }
 
 // single returns a Receiver of path 0's packets.
-func (mb *mergeBench) single(b *testing.B, got *int) []*Receiver {
+func (mb *mergeBench) single(b testing.TB, got *int) []*Receiver {
 	r, err := NewReceiver(&ReceiverConfig{Streams: []RxStream{{Port: 5004, Format: mb.f, OnFrame: func([]byte, *FrameStats) { *got++ }}}})
 	if err != nil {
 		b.Fatal(err)
@@ -62,7 +62,7 @@ func (mb *mergeBench) single(b *testing.B, got *int) []*Receiver {
 }
 
 // merged returns the Receivers of both paths, feeding one Merge.
-func (mb *mergeBench) merged(b *testing.B, got *int) ([]*Receiver, *Merge) {
+func (mb *mergeBench) merged(b testing.TB, got *int) ([]*Receiver, *Merge) {
 	m, err := NewMerge(&MergeConfig{Format: mb.f, OnFrame: func([]byte, *FrameStats) { *got++ }})
 	if err != nil {
 		b.Fatal(err)
@@ -84,7 +84,7 @@ func (mb *mergeBench) merged(b *testing.B, got *int) ([]*Receiver, *Merge) {
 // Merge (the first copy taken, the second absorbed); "merge-one-path" is
 // the Merge with only path 0's packets.
 func BenchmarkMergeReceive(b *testing.B) {
-	mb := newMergeBench(b)
+	mb := newMergeBench(b, bench1080p)
 	run := func(b *testing.B, rs []*Receiver, got *int) {
 		b.SetBytes(int64(mb.f.FrameSize()))
 		b.ReportAllocs()
@@ -119,7 +119,7 @@ func BenchmarkMergeReceive(b *testing.B) {
 // merge/single of the total times, of the fastest frames (min-ratio, the
 // ones other processes disturbed least) and of the median frames.
 func BenchmarkMergeRatio(b *testing.B) {
-	mbS, mbM := newMergeBench(b), newMergeBench(b) // each its own sequence numbers
+	mbS, mbM := newMergeBench(b, bench1080p), newMergeBench(b, bench1080p) // each its own sequence numbers
 	var gotS, gotM int
 	single := mbS.single(b, &gotS)
 	merged, m := mbM.merged(b, &gotM)

@@ -299,60 +299,56 @@ func TestMergeSkew(t *testing.T) {
 	})
 	t.Run("beyond", func(t *testing.T) {
 		// A frame waits the window after it ends on path 0 (its marker,
-		// or the next frame's first packet): a copy from path 1 that
-		// comes before then is taken, later ones are late.
+		// or the next frame's first packet), on the clock of path 1,
+		// which lags: a copy from path 1 that comes within the window is
+		// taken, later ones are late; 25 ms behind, most are late. Each
+		// copy of a packet path 0 lost is taken or late, never both, and
+		// every frame holds its own packets: where it differs from the
+		// frame sent, it lacks exactly the packets it counts missing.
 		const skew, window = 25 * time.Millisecond, SkewClassA
-		end := make([]int64, 40)
-		for k := range end {
-			last := len(fl.pkts) - 1
-			if k+1 < 40 {
-				last = fl.first[k+1] - 1
-			}
-			if d0(last) {
-				last++ // the next frame's first packet ends it
-			}
-			end[k] = fl.send[min(last, len(fl.pkts)-1)]
-		}
-		taken := func(i int) bool { return d0(i) && fl.send[i]+int64(skew) < end[fl.frame[i]]+int64(window) }
-		nTaken := 0
-		for i := range fl.pkts {
-			if taken(i) {
-				nTaken++
-			}
-		}
 		m, got := newTestMerge(t, fl, window)
 		feed(m, fl, fl.arrivals([2]func(int) bool{d0, nil}, [2]time.Duration{0, skew}))
 		if len(got.frames) != 40 {
 			t.Fatalf("%d frames", len(got.frames))
 		}
-		missing := func(i int) bool { return d0(i) && !taken(i) }
+		st, p1 := m.Stats(), m.PathStats(1)
+		if p1.Taken == 0 || p1.Late == 0 || p1.Taken+p1.Late != uint64(dropped) || st.Late != p1.Late || st.Lost != p1.Late {
+			t.Errorf("%d dropped on path 0: %+v; path 1 %+v", dropped, st, p1)
+		}
+		missingAll := 0
 		for k := range got.frames {
-			want := fl.want(k, missing)
-			if !bytes.Equal(got.frames[k], want) {
-				t.Errorf("frame %d differs at %d from the frame without the late copies", k, firstDiff(got.frames[k], want))
+			ps := fl.first[k]
+			end := len(fl.pkts)
+			if k+1 < len(fl.first) {
+				end = fl.first[k+1]
+			}
+			missing := (end - ps) - got.stats[k].Packets
+			missingAll += missing
+			differ := 0
+			for i := ps; i < end; i++ {
+				w := filled(fl.f.FrameSize())
+				apply(w, fl.frames[k], &fl.f, fl.plan[i])
+				g := filled(fl.f.FrameSize())
+				apply(g, got.frames[k], &fl.f, fl.plan[i])
+				if !bytes.Equal(w, g) {
+					if !d0(i) {
+						t.Errorf("frame %d: packet %d, which path 0 brought, differs", k, i)
+					}
+					differ++
+				}
+			}
+			if differ != missing || got.stats[k].Complete != (missing == 0) {
+				t.Errorf("frame %d: %d packets differ from the frame sent, %d missing; %+v", k, differ, missing, got.stats[k])
 			}
 		}
-		st, p1 := m.Stats(), m.PathStats(1)
-		late := uint64(dropped - nTaken)
-		if nTaken == 0 || late == 0 || st.Late != late || p1.Late != late || p1.Taken != uint64(nTaken) || st.Complete != 40-uint64(countFrames(fl, missing)) {
-			t.Errorf("%d dropped on path 0, %d taken from path 1 in time: %+v; path 1 %+v", dropped, nTaken, st, p1)
+		if uint64(missingAll) != p1.Late {
+			t.Errorf("%d packets missing from the frames, %d copies late", missingAll, p1.Late)
 		}
 		if sk := m.Skew(); sk.Min != skew || sk.Max != skew {
 			t.Errorf("%v", sk)
 		}
-		t.Logf("%d late, %d taken from path 1; %+v", late, nTaken, st.Stats)
+		t.Logf("%d late, %d taken from path 1; %+v", p1.Late, p1.Taken, st.Stats)
 	})
-}
-
-// countFrames returns the frames that have a packet in drop.
-func countFrames(fl *mergeFlow, drop func(int) bool) int {
-	seen := map[int]bool{}
-	for i := range fl.pkts {
-		if drop(i) {
-			seen[fl.frame[i]] = true
-		}
-	}
-	return len(seen)
 }
 
 // TestMergePathDies: path 1 stops halfway, path 0 drops nothing: every
@@ -700,31 +696,9 @@ func fuzzMerge(t *testing.T, in []byte) {
 // Receivers into one Merge, first copies and duplicates, frames handed
 // out: no allocation per packet.
 func TestReceiverMergeAllocs(t *testing.T) {
-	var mb mergeBench
-	mb.f, mb.at = Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}, 1e18
-	p := mustPacketizer(t, mb.f, &PacketizerConfig{})
-	for _, s := range packetize(t, p, randomFrame(&mb.f, 1), 0) {
-		for path := range 2 {
-			fr := append(udpFrameHeader(uint16(5004+2*path)), s.b...)
-			binary.BigEndian.PutUint16(fr[16:], uint16(len(fr)-14))
-			binary.BigEndian.PutUint16(fr[38:], uint16(len(fr)-34))
-			mb.paths[path] = append(mb.paths[path], fr)
-		}
-	}
-	mb.per = len(mb.paths[0])
+	mb := newMergeBench(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50})
 	got := 0
-	m, err := NewMerge(&MergeConfig{Format: mb.f, OnFrame: func([]byte, *FrameStats) { got++ }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rs []*Receiver
-	for p := range 2 {
-		r, err := NewReceiver(&ReceiverConfig{Streams: []RxStream{{Port: uint16(5004 + 2*p), Merge: m, Path: p}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rs = append(rs, r)
-	}
+	rs, m := mb.merged(t, &got)
 	mb.frame(rs)
 	if a := testing.AllocsPerRun(50, func() { mb.frame(rs) }); a != 0 {
 		t.Errorf("%.1f allocations a frame of %d packets on two paths", a, mb.per)
