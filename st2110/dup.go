@@ -152,8 +152,13 @@ func (d *dupRx) prepare(r *Receiver, readers []rxReader) error {
 	return nil
 }
 
+// idleExpiry is how much longer than the window the merges wait, when no
+// packets come, before the clock hands their frames out: a pause of the
+// stream, not a host that was slow to run the readers.
+const idleExpiry = 100 * time.Millisecond
+
 // expireLoop hands out the frames whose window has passed once no
-// packets have come for a window's time (readers of sockets and rings
+// packets have come for idleExpiry and a window (readers of sockets and rings
 // tick only when packets do, and the last frames before a pause would
 // wait for the next packet), and publishes the counts, until every reader
 // has finished. While packets come, the readers' own times expire the
@@ -183,7 +188,7 @@ func (d *dupRx) expireLoop(clock *Clock, window time.Duration) {
 		if n != seen {
 			seen, since = n, now
 		}
-		if d.live > 0 && now-since >= int64(window) {
+		if d.live > 0 && now-since >= int64(window+idleExpiry) {
 			d.tick(now)
 		}
 		d.mu.Unlock()
