@@ -75,6 +75,19 @@ func pollOne(fd uintptr, events int16, ms int) syscall.Errno {
 	return syscall.EINVAL
 }
 
+// pollTwo is pollOne on two fds at once.
+func pollTwo(a, b uintptr, events int16, ms int) syscall.Errno {
+	pfd := [2]unix.PollFd{{Fd: int32(a), Events: events}, {Fd: int32(b), Events: events}}
+	_, err := unix.Poll(pfd[:], ms)
+	if err == nil || err == unix.EINTR {
+		return 0
+	}
+	if e, ok := err.(syscall.Errno); ok {
+		return e
+	}
+	return syscall.EINVAL
+}
+
 const (
 	pollIn  = unix.POLLIN
 	pollOut = unix.POLLOUT

@@ -60,6 +60,9 @@ type netmapRx struct {
 }
 
 func openNetmapRx(ep *endpoint, cfg *ListenConfig) (rxTransport, error) {
+	if cfg.Passthrough {
+		return openPassRx(ep, cfg)
+	}
 	ports, err := openPorts(ep.port, &nmsys.Config{RxOnly: true, NoTxPoll: true, ThreadWait: true}, true)
 	if err != nil {
 		return nil, fmt.Errorf("st2110: listen %s: %w", ep.name, err)
