@@ -6,11 +6,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -79,6 +81,7 @@ func TestPassthrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Run("nmbench", func(t *testing.T) { nmbenchPass(t, ns, sess, eth0, hostAddr) })
 	for i, pass := range []bool{false, true} {
 		t.Run("passthrough="+strconv.FormatBool(pass), func(t *testing.T) {
 			rx, err := st2110.Listen("netmap:eth0", sess, &st2110.ListenConfig{Passthrough: pass})
@@ -162,6 +165,70 @@ func TestPassthrough(t *testing.T) {
 				t.Error(err)
 			}
 		})
+	}
+}
+
+// nmbenchPass: nmbench -f vrx -passthrough on eth0 takes the flow while
+// eth0's kernel address answers ping from eth1, and reports what it moved.
+func nmbenchPass(t *testing.T, ns *peerNS, sess *video.Session, eth0 *net.Interface, hostAddr string) {
+	nb := os.Getenv("NMTEST_NMBENCH")
+	if nb == "" {
+		if nmtest.Required() {
+			t.Fatal("NMTEST_REQUIRE=1 but NMTEST_NMBENCH is not set")
+		}
+		t.Skip("NMTEST_NMBENCH not set")
+	}
+	fj, err := net.ListenMulticastUDP("udp4", eth0, net.UDPAddrFromAddrPort(sess.Streams[0].Dst))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fj.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, nb, "-i", "netmap:eth0", "-f", "vrx", "-fmt", "sampling=YCbCr-4:2:2; width=64; height=32; depth=10; exactframerate=25",
+		"-d", sess.Streams[0].Dst.String(), "-passthrough", "-w", "500ms", "-json", "-T", "200ms", "-t", "40s")
+	cmd.Cancel = func() error { return cmd.Process.Signal(interruptSignal) }
+	cmd.WaitDelay = 5 * time.Second
+	buf := &safeBuffer{}
+	cmd.Stdout, cmd.Stderr = buf, buf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	_, stopTx := ns.send(t, sess)
+	// nmbench owns eth0 once its reports count the flow's packets.
+	counting := regexp.MustCompile(`"packets":[1-9]`)
+	waitFor(t, 20*time.Second, func() bool { return counting.Match(buf.Bytes()) },
+		func() string { return fmt.Sprintf("nmbench counts no packets:\n%s", buf.Bytes()) })
+	ns.run(t, "ip", "neigh", "flush", "dev", "eth1")
+	ping := ns.try("ping", "-c", "3", "-W", "2", hostAddr)
+	stopTx()
+	cancel()
+	_ = cmd.Wait()
+	out := buf.Bytes()
+	if ping != nil {
+		t.Errorf("ping through nmbench vrx -passthrough: %v\n%s", ping, out)
+	}
+	lines := regexp.MustCompile(`(?m)^\{.*\}$`).FindAll(out, -1)
+	if len(lines) == 0 {
+		t.Fatalf("no JSON in output:\n%s", out)
+	}
+	var rep struct {
+		Final   bool `json:"final"`
+		Streams []struct {
+			Packets uint64 `json:"packets"`
+		} `json:"streams"`
+		Passthrough *struct {
+			ToHost  uint64 `json:"to_host"`
+			ToWire  uint64 `json:"to_wire"`
+			Dropped uint64 `json:"dropped"`
+		} `json:"passthrough"`
+	}
+	if err := json.Unmarshal(lines[len(lines)-1], &rep); err != nil || !rep.Final {
+		t.Fatalf("last JSON object %s: %v", lines[len(lines)-1], err)
+	}
+	t.Logf("nmbench: %s", lines[len(lines)-1])
+	if len(rep.Streams) != 1 || rep.Streams[0].Packets == 0 || rep.Passthrough == nil || rep.Passthrough.ToHost < 3 || rep.Passthrough.ToWire < 3 {
+		t.Errorf("nmbench vrx -passthrough: want the flow's packets and ping's echoes moved; got %s", lines[len(lines)-1])
 	}
 }
 
