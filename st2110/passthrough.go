@@ -202,11 +202,11 @@ func (r *Receiver) Passthrough() (PassStats, bool) {
 // so the rings cannot be split into per-ring pairs.
 var errFewHostRings = errors.New("fewer host rings than NIC rings")
 
-// openPassRx opens the NIC ep names with its host rings. A NIC with one
-// ring pair, or whose host rings are fewer than its ring pairs, is one
-// registration of every ring ("*") and one reader; otherwise each ring
-// pair k gets a reader of its own, bound to NIC ring pair k and host ring
-// pair k (two registrations, waited on together).
+// openPassRx opens the NIC ep names with its host rings: each ring pair k
+// gets a reader of its own, bound to NIC ring pair k and host ring pair k
+// (two registrations, waited on together); a NIC whose host rings are
+// fewer than its ring pairs is one registration of every ring ("*") and
+// one reader.
 func openPassRx(ep *endpoint, cfg *ListenConfig) (rxTransport, error) {
 	fail := func(err error) (rxTransport, error) {
 		return nil, fmt.Errorf("st2110: listen %s: passthrough: %w", ep.name, err)
@@ -231,14 +231,12 @@ func openPassRx(ep *endpoint, cfg *ListenConfig) (rxTransport, error) {
 	if pi, err := nmsys.LookupPortInfo(ep.port); err == nil {
 		pairs = max(pi.RxRings, pi.TxRings)
 	}
-	if pairs > 1 {
-		t, err := openPassPerRing(ep.port, pairs, batch)
-		if err == nil {
-			return t, nil
-		}
-		if !errors.Is(err, errFewHostRings) {
-			return fail(err)
-		}
+	t, err := openPassPerRing(ep.port, pairs, batch)
+	if err == nil {
+		return t, nil
+	}
+	if !errors.Is(err, errFewHostRings) {
+		return fail(err)
 	}
 	p, err := nmsys.Open(ep.port, &nmsys.Config{Mode: nmsys.ModeNICSW, NoTxPoll: true, ThreadWait: true})
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nmgo/nmgo/internal/nmtest"
+	"github.com/nmgo/nmgo/nmsys"
 	"github.com/nmgo/nmgo/st2110"
 	"github.com/nmgo/nmgo/video"
 )
@@ -84,11 +85,19 @@ func TestPassthrough(t *testing.T) {
 	t.Run("nmbench", func(t *testing.T) { nmbenchPass(t, ns, sess, eth0, hostAddr) })
 	for i, pass := range []bool{false, true} {
 		t.Run("passthrough="+strconv.FormatBool(pass), func(t *testing.T) {
+			pi, err := nmsys.LookupPortInfo("netmap:eth0")
+			if err != nil {
+				t.Fatal(err)
+			}
 			rx, err := st2110.Listen("netmap:eth0", sess, &st2110.ListenConfig{Passthrough: pass})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer rx.Close()
+			t.Logf("eth0: %d TX and %d RX rings; %d inputs", pi.TxRings, pi.RxRings, rx.Inputs())
+			if rx.Inputs() != max(pi.TxRings, pi.RxRings) {
+				t.Errorf("%d inputs, want one goroutine per ring pair", rx.Inputs())
+			}
 			// The NIC was reset by the registration; let its link settle.
 			time.Sleep(500 * time.Millisecond)
 			// The application joins the flow's group on eth0, as any
