@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -300,4 +301,29 @@ func TestPassHeapAllocs(t *testing.T) {
 
 func srcsOf(t testing.TB, frames []byte) []video.FrameSource {
 	return []video.FrameSource{loopOf(t, fmtSmall, frames)}
+}
+
+// Passthrough is for a NIC's every ring: other names fail in Listen,
+// before anything is opened, saying why.
+func TestPassthroughNames(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	for _, c := range []struct{ name, want string }{
+		{"vale0:a", "VALE ports and pipes have no host stack"},
+		{"netmap:eth0{1", "VALE ports and pipes have no host stack"},
+		{"netmap:eth0-1", "without a ring suffix"},
+		{"netmap:eth0^", "without a ring suffix"},
+		{"netmap:eth0/R", "no /R, /T or monitor flags"},
+		{"udp", "passthrough is for netmap NIC ports"},
+		{"pcap:x.pcap", "passthrough is for netmap NIC ports"},
+	} {
+		rx, err := Listen(c.name, sess, &ListenConfig{Passthrough: true})
+		if err == nil {
+			rx.Close()
+			t.Errorf("%s: no error", c.name)
+			continue
+		}
+		if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want it to say %q", c.name, err, c.want)
+		}
+	}
 }
