@@ -57,20 +57,14 @@ func (w *RxPair) pollBoth(fb uintptr) {
 // for one. It returns nil in both cases, [ErrClosed] within about 20 ms
 // of either Port's Close.
 func (w *RxPair) Poll(timeout time.Duration) error {
-	var until time.Time
+	tm := pollTimer{timeout: timeout}
 	for {
 		if w.a.closed.Load() || w.b.closed.Load() {
 			return ErrClosed
 		}
-		ms := 0
-		if timeout > 0 {
-			left := timeout
-			if !until.IsZero() {
-				if left = time.Until(until); left <= 0 {
-					return nil
-				}
-			}
-			ms = int(min(left+time.Millisecond-1, pollSlice) / time.Millisecond)
+		ms, ok := tm.next()
+		if !ok {
+			return nil
 		}
 		w.ms, w.err, w.ctlErr = ms, 0, nil
 		if err := w.a.rc.Control(w.outer); err != nil {
@@ -88,8 +82,6 @@ func (w *RxPair) Poll(timeout time.Duration) error {
 		if ms == 0 || w.a.rxReady() || w.b.rxReady() {
 			return nil
 		}
-		if until.IsZero() {
-			until = time.Now().Add(timeout - time.Duration(ms)*time.Millisecond)
-		}
+		tm.slept(ms)
 	}
 }
