@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -78,23 +76,7 @@ func (p *passReader) push(pkt []byte) bool { return p.sink.r.Push(pkt, p.at) }
 func (p *passReader) flows() []int { return nil }
 
 func (p *passReader) run(ctx context.Context, s *rxSink) error {
-	if p.lock {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-	}
-	for ctx.Err() == nil {
-		got, err := p.pass(s)
-		if err != nil {
-			return err
-		}
-		if err := p.kernel.next(got > 0, uint64(got)*estFrame); err != nil {
-			if err == errRingClosed {
-				return nil
-			}
-			return fmt.Errorf("st2110: %s: %w", p.name, err)
-		}
-	}
-	return nil
+	return runRings(ctx, p.name, p.lock, p.kernel, s, p.pass)
 }
 
 // pass moves what every owned RX ring holds, at most batch slots a ring,
@@ -172,15 +154,7 @@ func (t *passRx) readers() []rxReader {
 // wake does nothing: the readers sleep in poll(2) for at most 20 ms.
 func (t *passRx) wake() {}
 
-func (t *passRx) close() error {
-	var first error
-	for _, p := range t.ports {
-		if err := p.Close(); err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
-}
+func (t *passRx) close() error { return (&netmapRx{ports: t.ports}).close() }
 
 // Passthrough returns the counts of the receiver's host-stack passthrough
 // (ListenConfig.Passthrough), and false if it has none.
@@ -338,12 +312,5 @@ type pairWaiter struct {
 
 func (w *pairWaiter) next(_ bool, bytes uint64) error {
 	w.y.Pass(bytes)
-	err := w.pair.Poll(20 * time.Millisecond)
-	switch {
-	case err == nil || errors.Is(err, os.ErrDeadlineExceeded):
-		return nil
-	case errors.Is(err, nmsys.ErrClosed):
-		return errRingClosed
-	}
-	return err
+	return waitErr(w.pair.Poll(20 * time.Millisecond))
 }
