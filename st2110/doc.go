@@ -97,9 +97,9 @@
 // RX ring) to a NIC TX ring. Packets move by buffer swap, without a copy
 // (netmap's bridge does the same): NIC and host rings of one adapter
 // share a memory region. A NIC with several ring pairs gets a goroutine
-// per pair, bound to ring pair k and host ring pair k, if netmap gives it
-// as many host rings (it is asked for them); else one goroutine takes
-// every ring. [Receiver.Passthrough] counts what moved each way, and what
+// per pair, bound to ring pair k and host ring pair k, if it has as many
+// rings of each kind (netmap is asked for as many host rings); else one
+// goroutine takes every ring. [Receiver.Passthrough] counts what moved each way, and what
 // a full ring dropped.
 //
 // The kernel's IGMP joins then reach the network through nmgo: join a

@@ -172,15 +172,15 @@ func (r *Receiver) Passthrough() (PassStats, bool) {
 	return s, true
 }
 
-// errFewHostRings: the NIC gave fewer host rings than it has ring pairs,
-// so the rings cannot be split into per-ring pairs.
-var errFewHostRings = errors.New("fewer host rings than NIC rings")
+// errFewHostRings: the NIC has fewer rings of some kind (TX, RX, host TX,
+// host RX) than ring pairs, so its rings cannot be split into pairs.
+var errFewHostRings = errors.New("fewer rings of a kind than ring pairs")
 
 // openPassRx opens the NIC ep names with its host rings: each ring pair k
 // gets a reader of its own, bound to NIC ring pair k and host ring pair k
-// (two registrations, waited on together); a NIC whose host rings are
-// fewer than its ring pairs is one registration of every ring ("*") and
-// one reader.
+// (two registrations, waited on together); a NIC with fewer rings of some
+// kind (TX, RX, host TX, host RX) than ring pairs is one registration of
+// every ring ("*") and one reader.
 func openPassRx(ep *endpoint, cfg *ListenConfig) (rxTransport, error) {
 	fail := func(err error) (rxTransport, error) {
 		return nil, fmt.Errorf("st2110: listen %s: passthrough: %w", ep.name, err)
@@ -240,8 +240,11 @@ func openPassPerRing(port string, pairs, batch int) (*passRx, error) {
 			return fail(err)
 		}
 		t.ports = append(t.ports, nic)
-		if in := nic.Info(); in.HostRxRings < pairs || in.HostTxRings < pairs {
-			return fail(fmt.Errorf("%w (%d host rings for %d pairs)", errFewHostRings, min(in.HostRxRings, in.HostTxRings), pairs))
+		// Pair k must be rings k of all four kinds: with fewer rings of
+		// a kind, netmap binds ring 0 of it instead, which another
+		// pair's goroutine then drives too.
+		if in := nic.Info(); min(in.TxRings, in.RxRings, in.HostRxRings, in.HostTxRings) < pairs {
+			return fail(fmt.Errorf("%w (%d TX, %d RX, %d+%d host rings for %d pairs)", errFewHostRings, in.TxRings, in.RxRings, in.HostTxRings, in.HostRxRings, pairs))
 		}
 		c.Mode = nmsys.ModeOneSW
 		host, err := nmsys.Open(port, &c)
