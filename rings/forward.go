@@ -34,11 +34,13 @@ type Forwarded struct {
 // call. take must not touch rx or tx. With NS_MOREFRAG packets, each slot
 // (fragment) is offered and forwarded on its own, in order.
 //
-// Every value read from shared memory is read once and checked: a bad
-// tail acquires nothing and returns an [*IntegrityError]; a slot with a
-// bad buffer index or length (in either ring) is counted in Bad and
-// released without being offered or forwarded, and the first such error
-// is returned with the counts of the whole batch. The rings must share one
+// Every value read from shared memory is read once and checked, and the
+// first bad one is returned as an [*IntegrityError] with the counts of
+// the whole batch: a bad RX tail acquires nothing; an RX slot with a bad
+// buffer index or length is counted in Bad and released without being
+// offered or forwarded; a bad TX tail, or a TX slot whose buffer index is
+// bad (at Reserve, or by the time of its swap), ends the TX side there,
+// and the packets that would have gone on are Dropped. The rings must share one
 // buffer pool (views of one region), else ErrOtherRegion and nothing
 // moves. The work of a call is bounded by max and the ring sizes,
 // whatever the kernel writes. Forward does not allocate.
