@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -302,6 +303,116 @@ func TestPassthroughNames(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want it to say %q", c.name, err, c.want)
+		}
+	}
+}
+
+// pairKernel syncs one ring pair's NIC and host RX rings.
+type pairKernel struct {
+	reg       *heapmem.Region
+	nic, host int
+}
+
+func (k *pairKernel) next(got bool, _ uint64) error {
+	if !got {
+		time.Sleep(20 * time.Microsecond)
+	}
+	k.reg.RxSync(k.nic)
+	k.reg.RxSync(k.host)
+	return nil
+}
+
+// A NIC of two ring pairs, one reader each, as openPassPerRing sets them
+// up: each reader forwards its own rings only (ring pair k's wire packets
+// to host TX ring k, host RX ring k's to NIC TX ring k), concurrently
+// (run it with -race), every packet once.
+func TestPassHeapTwoPairs(t *testing.T) {
+	const pairs, others = 2, 300
+	reg := heapmem.MustNew(&heapmem.Config{Name: "eth0", TxRings: pairs, RxRings: pairs, HostTxRings: pairs, HostRxRings: pairs,
+		TxSlots: 256, RxSlots: 256, BufSize: 2048})
+	var mu sync.Mutex
+	sent := map[int][][]byte{} // by TX ring
+	for i := range 2 * pairs {
+		reg.Capture(i, func(f []byte) { mu.Lock(); sent[i] = append(sent[i], bytes.Clone(f)); mu.Unlock() })
+	}
+	tr := &passRx{}
+	for k := range pairs {
+		rd := &passReader{name: fmt.Sprintf("eth0-%d", k), batch: 32, kernel: &pairKernel{reg, k, pairs + k},
+			hostSync: regionTx{reg, pairs + k}, wireSync: regionTx{reg, k}}
+		var err error
+		mk := func(tx bool, i int) {
+			if err != nil {
+				return
+			}
+			if tx {
+				var r *rings.TxRing
+				if r, err = rings.NewTxRing(reg.Mem, reg.TxRingOff(i)); i < pairs {
+					rd.toWire = r
+				} else {
+					rd.toHost = r
+				}
+				return
+			}
+			var r *rings.RxRing
+			if r, err = rings.NewRxRing(reg.Mem, reg.RxRingOff(i)); i < pairs {
+				rd.nicRx = []*rings.RxRing{r}
+			} else {
+				rd.hostRx = []*rings.RxRing{r}
+			}
+		}
+		mk(true, k)
+		mk(true, pairs+k)
+		mk(false, k)
+		mk(false, pairs+k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.rds = append(tr.rds, newPassReader(rd))
+	}
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Passthrough: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rx.start(tr); err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	// RX ring r gets packets r*10000+i: NIC rings 0 and 1, host rings 2 and 3.
+	for i := range others {
+		for r := range 2 * pairs {
+			for !reg.Inject(r, other(r*10000+i)) {
+				time.Sleep(50 * time.Microsecond)
+			}
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ps, _ := rx.Passthrough()
+		if ps.ToHost == pairs*others && ps.ToWire == pairs*others {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("passthrough %+v, want %d each way", ps, pairs*others)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	rx.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	// TX ring k (wire of pair k) carries host RX ring pairs+k's packets;
+	// TX ring pairs+k (host of pair k) carries NIC RX ring k's.
+	for k := range pairs {
+		for tx, from := range map[int]int{k: pairs + k, pairs + k: k} {
+			if len(sent[tx]) != others {
+				t.Errorf("TX ring %d: %d frames, want %d", tx, len(sent[tx]), others)
+				continue
+			}
+			for i, f := range sent[tx] {
+				if !bytes.Equal(f, other(from*10000+i)) {
+					t.Fatalf("TX ring %d frame %d: % x, want RX ring %d's packet %d", tx, i, f[20:24], from, i)
+				}
+			}
 		}
 	}
 }
