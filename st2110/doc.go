@@ -30,7 +30,9 @@
 //     every few milliseconds. Packets are whole Ethernet frames written and
 //     read in place in the slot buffers; a multicast group's frames go to
 //     its MAC address ([MulticastMAC], RFC 1112 and RFC 2464). nmgo sends
-//     no IGMP on a netmap port: the switch must forward the groups to it.
+//     no IGMP on a netmap port: the switch must forward the groups to it,
+//     or, on a NIC, the kernel joins them (ListenConfig.Passthrough, see
+//     "Host stack" below).
 //     Needs /dev/netmap (usually root).
 //   - "udp", "udp:IFACE", "udp:ADDR:PORT" and "udp:ADDR:PORT@IFACE":
 //     kernel UDP sockets, IPv4 or IPv6. The flows go to the SDP's
@@ -80,6 +82,38 @@
 // Tested rule (not in the future, at most 1 ms in the past). Sender and
 // receiver must share a clock (PTP) to keep it.
 //
+// # Host stack
+//
+// A NIC in netmap mode belongs to netmap: the kernel receives nothing
+// from it and sends nothing through it, so ARP, IGMP joins, PTP (ptp4l)
+// and ssh on that NIC stop while a Receiver holds "netmap:eth0".
+// ListenConfig.Passthrough gives the kernel its traffic back through
+// netmap's host rings, the kernel's side of the NIC (a host RX ring holds
+// what the kernel sends out of the NIC, a host TX ring hands packets to
+// the kernel as if the NIC had received them). The Receiver then binds
+// the NIC's rings and its host rings, and each of its goroutines, as it
+// drains a NIC RX ring, keeps the packets of the flows and moves every
+// other packet to a host TX ring, and moves what the kernel sent (a host
+// RX ring) to a NIC TX ring. Packets move by buffer swap, without a copy
+// (netmap's bridge does the same): NIC and host rings of one adapter
+// share a memory region. A NIC with several ring pairs gets a goroutine
+// per pair, bound to ring pair k and host ring pair k, if it has as many
+// rings of each kind (netmap is asked for as many host rings); else one
+// goroutine takes every ring. [Receiver.Passthrough] counts what moved each way, and what
+// a full ring dropped.
+//
+// The kernel's IGMP joins then reach the network through nmgo: join a
+// flow's group with a socket on the NIC (as any multicast receiver does,
+// for example net.ListenMulticastUDP) and the switch forwards it, and the
+// NIC's own multicast filter lets it in. Without Passthrough a netmap NIC
+// needs its groups forwarded and let through some other way (a static
+// switch configuration, promiscuous mode). What the kernel sends to a
+// NIC in netmap mode must be complete: turn off the offloads that leave
+// checksums or segmentation of TCP and UDP to the hardware (ethtool -K
+// eth0 tx off gso off tso off), as netmap's documentation asks. A Sender on the same NIC
+// would share its TX rings with the Receiver: do not Dial a NIC that a
+// Receiver with Passthrough holds.
+//
 // # Concurrency
 //
 // A [Receiver]'s goroutines start in Listen and stop in Close (or at the
@@ -87,8 +121,8 @@
 // [Receiver.Frames]; a frame is valid until its loop body returns unless
 // kept ([Frame.Keep]). A frame completed while every buffer of its flow is
 // queued or held is dropped and counted (FlowStats.Dropped); a capture
-// read at full speed waits instead. Stats, Other, Batches, Err, Flows and
-// Close are safe for concurrent use; Analysis has its answer once the
+// read at full speed waits instead. Stats, Other, Batches, Passthrough,
+// Err, Flows and Close are safe for concurrent use; Analysis has its answer once the
 // readers have stopped (Done).
 //
 // A [Sender] sends in [Sender.Run], which belongs to one goroutine; Stats,

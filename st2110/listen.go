@@ -57,6 +57,15 @@ type ListenConfig struct {
 	// receiver. As with a video.Receiver, the charges are kept after
 	// Close.
 	Budget *video.Budget
+
+	// Passthrough, on a NIC port ("netmap:eth0"), binds the NIC's host
+	// rings as well and gives the host stack the NIC back: every packet
+	// that is not a flow's goes to the kernel as if the NIC had received
+	// it, and whatever the kernel sends out of the NIC goes on the wire,
+	// moved without copying. ARP, IGMP joins, PTP and ssh on that NIC then
+	// keep working. See the package documentation, "Host stack", and
+	// [Receiver.Passthrough] for its counts. Other transports refuse it.
+	Passthrough bool
 }
 
 // Frame is one video frame received: its flow, its octets in pgroup
@@ -299,6 +308,9 @@ func newReceiver(name string, sess *video.Session, cfg *ListenConfig) (*Receiver
 	}
 	if r.cfg.FrameBuffers < 0 || r.cfg.Batch < 0 || r.cfg.ReadBuffer < 0 || r.cfg.LatencyLimit < 0 {
 		return nil, errors.New("st2110: listen: negative ListenConfig value")
+	}
+	if r.cfg.Passthrough && ep.kind != kindNetmap {
+		return nil, fmt.Errorf("st2110: listen %s: passthrough is for netmap NIC ports (netmap:eth0)", name)
 	}
 	if r.cfg.FrameBuffers == 0 {
 		r.cfg.FrameBuffers = 4

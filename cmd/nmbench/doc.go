@@ -41,6 +41,15 @@
 // buffer of its stream (writing -out) is dropped and counted
 // (dropped_frames).
 //
+// A netmap NIC in vrx's hands is cut off from the kernel's network stack
+// (no ARP, IGMP, PTP or ssh on it) unless -passthrough is given: vrx then
+// also binds the NIC's host rings and gives the kernel every packet that
+// is not a stream's, and the wire whatever the kernel sends out of that
+// NIC, moving buffers without copying (st2110.ListenConfig.Passthrough);
+// the report counts them (passthrough: to_host, to_wire, dropped).
+//
+//	nmbench -i netmap:eth0 -f vrx -sdp flows.sdp -passthrough
+//
 // -i xdp:IFACE or xdp:IFACE-Q runs tx, rx, txseq, rxseq, ping and pong
 // over an AF_XDP socket (package xsk) on queue Q (default 0) of a network
 // interface of a stock Linux kernel, no netmap needed, with the same

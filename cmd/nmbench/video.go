@@ -37,6 +37,7 @@ type videoConfig struct {
 	maxMem  byteSize // -max-mem
 	check   bool     // -selfcheck
 	burst   int      // -burst
+	pass    bool     // -passthrough
 
 	streams   []video.Stream    // one per stream, Dst set where known
 	pixFmt    video.PixelFormat // 0: pgroup
@@ -59,6 +60,7 @@ func addVideoFlags(fs *flag.FlagSet, v *videoConfig) {
 	v.maxMem = video.DefaultMemory
 	fs.Var(&v.maxMem, "max-mem", "vtx, vrx: memory the inputs may make nmbench allocate (frame buffers, test pattern, -in frames), in `octets` (k, M, G suffixes)")
 	fs.IntVar(&v.burst, "burst", 1, "vtx: packets sent together at the time of the first (the ST 2110-21 pacer's Burst): fewer flushes and wake-ups; Cinst grows to about the burst, which a narrow sender keeps under CMAX (6 for 1080p59.94)")
+	fs.BoolVar(&v.pass, "passthrough", false, "vrx on a NIC (netmap:eth0): also bind its host rings and give the host stack every packet that is not a stream's, and the wire what the host stack sends (ARP, IGMP, PTP, ssh keep working)")
 	fs.BoolVar(&v.check, "selfcheck", true, "vtx: analyse the times it writes its own packets against ST 2110-21 (the transmitter's self-check, in the final report); -selfcheck=false leaves that work out")
 }
 
@@ -76,7 +78,7 @@ func checkVideo(c *config, set map[string]bool) error {
 	if set["l"] {
 		return fmt.Errorf("-l: -f %s sends what the format needs", c.mode.name)
 	}
-	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "selfcheck": tx, "burst": tx, "out": !tx} {
+	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "selfcheck": tx, "burst": tx, "out": !tx, "passthrough": !tx} {
 		if set[name] && !ok {
 			return fmt.Errorf("-%s: not for -f %s", name, c.mode.name)
 		}
@@ -86,6 +88,9 @@ func checkVideo(c *config, set map[string]bool) error {
 	}
 	if tx && isPcap(c.port) && v.frames == 0 {
 		return errors.New("-i pcap:FILE: vtx writes a capture as fast as it can; give -frames N")
+	}
+	if v.pass && (isPcap(c.port) || c.port == "udp" || strings.HasPrefix(c.port, "udp:")) {
+		return fmt.Errorf("-passthrough: for a netmap NIC port (netmap:eth0), not %s", c.port)
 	}
 	if v.burst < 1 || v.burst > 256 {
 		return fmt.Errorf("-burst %d: must be in 1..256", v.burst)

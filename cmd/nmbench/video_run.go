@@ -155,7 +155,7 @@ func (vr *videoRun) openRx(ctx context.Context) error {
 			vr.writers[k] = w
 		}
 	}
-	rx, err := st2110.Listen(v.transport, vr.session(), &st2110.ListenConfig{Budget: v.budget, Batch: cfg.batch})
+	rx, err := st2110.Listen(v.transport, vr.session(), &st2110.ListenConfig{Budget: v.budget, Batch: cfg.batch, Passthrough: v.pass})
 	if err != nil {
 		return openErr(cfg, err)
 	}
