@@ -197,7 +197,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintf(stderr, "usage: nmbench -i PORT [-f tx|rx|txseq|rxseq|ping|pong] [options]\n"+
-				"       nmbench -i PORT|udp:HOST:PORT|udp[:IFACE]|pcap:FILE -f vtx|vrx -fmt FMTP|-sdp FILE [options]\n\n")
+				"       nmbench -i PORT|udp:HOST:PORT|udp[:IFACE]|xdp:IFACE[-Q]|pcap:FILE -f vtx|vrx -fmt FMTP|-sdp FILE [options]\n\n")
 			fs.SetOutput(stderr)
 			fs.PrintDefaults()
 			return nil, err

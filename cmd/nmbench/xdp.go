@@ -18,7 +18,8 @@ import (
 // The xdp: backend drives an AF_XDP socket (package xsk) on one queue of
 // a network interface: -i xdp:IFACE or xdp:IFACE-Q. It runs tx, rx,
 // txseq, rxseq, ping and pong with the netmap loops' shape and counters,
-// so the output and the JSON are the same.
+// so the output and the JSON are the same; vtx and vrx go through
+// st2110's xdp: transport, as they go through its others.
 const xdpPrefix = "xdp:"
 
 func isXDP(port string) bool { return strings.HasPrefix(port, xdpPrefix) }
