@@ -407,7 +407,7 @@ func TestResolve(t *testing.T) {
 	if c.XDP != XDPNone || c.txFrames != 1000 || c.compSize != 1024 || c.fillSize != 1 {
 		t.Fatalf("TxOnly %+v", c)
 	}
-	for _, bad := range []Config{{FrameSize: 3000}, {Frames: 1}, {RxSize: 1000}, {TxOnly: true, RxOnly: true}, {Queue: -1}, {Bind: 9}, {XDP: -1}, {TxBudget: -1}} {
+	for _, bad := range []Config{{FrameSize: 3000}, {Frames: 1}, {RxSize: 1000}, {TxOnly: true, RxOnly: true}, {Queue: -1}, {Bind: 9}, {XDP: -1}, {TxBudget: -1}, {TxBudget: 31}, {TxBudget: 4096}, {TxSize: 64, TxBudget: 128}} {
 		if _, err := resolve(&bad); err == nil {
 			t.Errorf("resolve(%+v) accepted", bad)
 		}
