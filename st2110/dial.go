@@ -190,7 +190,7 @@ func Dial(name string, sess *video.Session, cfg *SendConfig) (*Sender, error) {
 		}
 	case kindXDP:
 		var q *xdpTx
-		if q, err = openXDPTx(&s.ep); err == nil {
+		if q, err = openXDPTx(&s.ep, s.cfg.Batch); err == nil {
 			conns = []txConn{q}
 			eth, err = s.ethernet()
 		}

@@ -97,8 +97,16 @@ type xdpTx struct {
 	sock *xsk.Socket
 }
 
-func openXDPTx(ep *endpoint) (*xdpTx, error) {
-	s, err := xsk.Open(ep.iface, &xsk.Config{Queue: ep.queue, TxOnly: true})
+// openXDPTx opens the socket of a sender that writes up to batch packets
+// a step: one kick sends them all where the kernel can (Linux 6.17 and
+// later), else 32 at a time.
+func openXDPTx(ep *endpoint, batch int) (*xdpTx, error) {
+	c := &xsk.Config{Queue: ep.queue, TxOnly: true, TxBudget: min(max(batch, xsk.MinTxBudget), xsk.DefaultRingSize)}
+	s, err := xsk.Open(ep.iface, c)
+	if errors.Is(err, xsk.ErrNotSupported) {
+		c.TxBudget = 0
+		s, err = xsk.Open(ep.iface, c)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("st2110: dial %s: %w", ep.name, err)
 	}
@@ -110,8 +118,8 @@ func openXDPTx(ep *endpoint) (*xdpTx, error) {
 func (x *xdpTx) BufSize() int { return x.FrameSize() }
 
 // maxKicks bounds the kicks of one flush: in copy mode a kick sends at
-// most the kernel's TX budget (32 frames), a step writes at most
-// SendConfig.Batch.
+// most the socket's TX budget (SendConfig.Batch, or the kernel's 32), a
+// step writes at most SendConfig.Batch.
 const maxKicks = 64
 
 // flush kicks the kernel until it has taken everything published off the
