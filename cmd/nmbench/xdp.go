@@ -39,6 +39,12 @@ func openXDP(ctx context.Context, cfg *config) (work, func() error, error) {
 		c.TxOnly = true
 	case m.name == "rx" || m.name == "rxseq":
 		c.RxOnly = true
+		// 16384 frames (32 MiB) and an RX ring that holds them all:
+		// 40 ms of 400 kpps, so that a receiver the scheduler keeps
+		// from its CPU for a while (it sleeps in poll(2) when idle)
+		// loses nothing. With the default 2048, 1500-octet frames at
+		// 400 kpps lost 10 to 35 % on a busy host.
+		c.Frames, c.RxSize = 16384, 16384
 	}
 	if m.send {
 		// One kick sends a batch, not the kernel's default of 32
