@@ -17,14 +17,17 @@
 # running the whole time. A veth does its receiver's kernel work (the XDP
 # program and the copy into the UMEM, or the UDP stack) on the sending
 # CPU, so an unpaced generator offers each receiver a different rate;
-# paced below what it can send under any of them, it offers each the same,
-# and RXRATE is above what the slowest receiver takes. Each receiver runs
-# SECONDS+1 seconds and counts what it received in every second (nmbench's
-# -T 1s reports, testpmd's --stats-period 1 Rx-pps); its rate is the mean
-# of those seconds but the first (start-up). The offered rate is A's
-# rx_packets counter over the receiver's run. nmbench's AF_XDP receiver
-# sleeps in poll(2) when its ring is empty (xsk.Idler), testpmd busy-polls
-# on its forwarding lcore, the UDP receiver blocks in recvmmsg.
+# paced, it offers each about the same, and RXRATE is above what the
+# slowest receiver takes. Each receiver runs SECONDS+1 seconds and counts
+# what it received in every second (nmbench's -T 1s reports, testpmd's
+# --stats-period 1 Rx-pps); its rate is the mean of those seconds but the
+# first (start-up). The offered rate is A's rx_packets counter, read every
+# second meanwhile, over the same seconds. A paced sender that fell behind
+# (its CPU taken) catches up, so the offered rate still moves: the result
+# lines give both, and the ratios are those of the fractions received
+# (received / offered). nmbench's AF_XDP receiver sleeps in poll(2) when
+# its ring is empty (xsk.Idler), testpmd busy-polls on its forwarding
+# lcore, the UDP receiver blocks in recvmmsg.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -34,9 +37,11 @@ summary() {
 	local out=$1 tmp
 	tmp=$(mktemp /tmp/nmxs-ratios.XXXXXX)
 	awk '$1 == "round" { v[$2" "$3"_"$4" "$5] = $6; key[$3"_"$4] = 1; r[$2] = 1 }
+	$1 == "round" && $3 == "rx" && $8 > 0 { f[$2" "$3"_"$4" "$5] = $6 / $8 }
 	END {
 		for (k in key) for (i in r) {
 			x = v[i" "k" xdp"]; u = v[i" "k" udp"]; d = v[i" "k" dpdk"]
+			if (k ~ /^rx_/) { x = f[i" "k" xdp"]; u = f[i" "k" udp"]; d = f[i" "k" dpdk"] }
 			if (u > 0 && d > 0) printf "%s %s %.3f %.3f\n", k, i, x / u, x / d
 		}
 	}' "$out" >"$tmp"
@@ -117,6 +122,11 @@ testpmd() {
 		--vdev "net_af_xdp0,iface=$ns,start_queue=0,queue_count=1,busy_budget=0" -- \
 		--forward-mode="$mode" --txpkts="$size" --mbuf-size=2560 --total-num-mbufs=16384 --stats-period 1 --auto-start "$@"
 }
+# sampler: A's counter every second, from now until $spid is killed.
+sampler() {
+	(while :; do echo "$(date +%s.%N) $(counter $A)"; sleep 1; done) >"$bin/offered" &
+	spid=$!
+}
 order() { case $(($1 % 3)) in 1) echo xdp udp dpdk;; 2) echo udp dpdk xdp;; 0) echo dpdk xdp udp;; esac; }
 
 : >"$out"
@@ -141,23 +151,24 @@ for r in $(seq 1 "$rounds"); do
 		for i in $(seq 200); do sleep 0.1; [ "$(counter $A)" = "$c0" ] || break; done
 		sleep 1
 		for impl in $(order "$r"); do
-			c1=$(counter $A); t1=$(date +%s.%N)
 			case $impl in
-			xdp) p=$(nmbench_rx -i xdp:$A);;
-			udp) p=$(nmbench_rx -i udp:$IPA:9);;
+			xdp) sampler; p=$(nmbench_rx -i xdp:$A);;
+			udp) sampler; p=$(nmbench_rx -i udp:$IPA:9);;
 			dpdk)
 				# Its per-second Rx-pps from the moment it forwards.
 				read -ra cmd <<<"$(testpmd $A nmxsa rxonly "$size")"
 				ip netns exec $A "${cmd[@]}" >"$bin/rx.log" 2>&1 &
 				rpid=$!
 				for i in $(seq 200); do sleep 0.05; grep -q 'forwards packets on' "$bin/rx.log" && break; done
+				sampler
 				sleep "$((secs + 1))"
 				kill -TERM $rpid
 				wait $rpid || true
 				p=$(awk '/Rx-pps:/ { print $2 }' "$bin/rx.log" | steady);;
 			esac
-			c2=$(counter $A); t2=$(date +%s.%N)
-			offered=$(rate "$c1" "$c2" "$t1" "$t2")
+			kill $spid; wait $spid 2>/dev/null || true
+			# Over the samples but the first (the receiver's start-up).
+			offered=$(awk 'NR == 2 { t0 = $1; c0 = $2 } NR > 2 { t1 = $1; c1 = $2 } END { printf "%.0f", t1 > t0 ? (c1 - c0) / (t1 - t0) : 0 }' "$bin/offered")
 			printf 'round %s rx %s %s %.0f offered %s\n' "$r" "$size" "$impl" "${p:-0}" "$offered" | tee -a "$out"
 		done
 		kill -INT $gpid 2>/dev/null || true
