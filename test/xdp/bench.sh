@@ -168,7 +168,7 @@ for r in $(seq 1 "$rounds"); do
 			esac
 			kill $spid; wait $spid 2>/dev/null || true
 			# Over the samples but the first (the receiver's start-up).
-			offered=$(awk 'NR == 2 { t0 = $1; c0 = $2 } NR > 2 { t1 = $1; c1 = $2 } END { printf "%.0f", t1 > t0 ? (c1 - c0) / (t1 - t0) : 0 }' "$bin/offered")
+			offered=$(awk 'NR == 2 { t0 = $1; c0 = $2 } NR > 2 { t1 = $1; c1 = $2 } END { printf "%.0f", (t1 > t0 ? (c1 - c0) / (t1 - t0) : 0) }' "$bin/offered")
 			printf 'round %s rx %s %s %.0f offered %s\n' "$r" "$size" "$impl" "${p:-0}" "$offered" | tee -a "$out"
 		done
 		kill -INT $gpid 2>/dev/null || true
