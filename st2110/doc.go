@@ -1,9 +1,10 @@
 // Package st2110 sends and receives SMPTE ST 2110-20 uncompressed video
-// from a Go program: the flows an SDP describes, over a netmap port, UDP
-// sockets (multicast included) or a pcap file, in a few lines.
+// from a Go program: the flows an SDP describes, over a netmap port, an
+// AF_XDP socket, UDP sockets (multicast included) or a pcap file, in a few
+// lines.
 //
 //	sess, err := video.ParseSDP(sdp)                  // the flows: format, group, port, source
-//	rx, err := st2110.Listen("udp:eth1", sess, nil)   // or "netmap:eth1", "vale0:b", "pcap:x.pcap"
+//	rx, err := st2110.Listen("udp:eth1", sess, nil)   // or "netmap:eth1", "xdp:eth1", "vale0:b", "pcap:x.pcap"
 //	defer rx.Close()
 //	for f, err := range rx.Frames(ctx) {
 //		// f.Flow, f.Data (pgroup layout), f.RTPTime, f.Arrival, f.Latency, f.Info, f.Stats
@@ -15,8 +16,10 @@
 //
 // It is the composing layer of nmgo: [Listen] and [Dial] build on package
 // video (packetizing, depacketizing, ST 2110-21 pacing and analysis, SDP),
-// packet (header templates, pcap), nmsys and rings (netmap ports), and own
-// the sockets and clocks. Nothing else in nmgo imports it.
+// packet (header templates, pcap), nmsys and rings (netmap ports), xsk
+// (AF_XDP sockets), and own the sockets and clocks. Nothing else in nmgo
+// imports it, and it is the only package that knows both netmap and
+// AF_XDP.
 //
 // # Transports
 //
@@ -34,6 +37,19 @@
 //     or, on a NIC, the kernel joins them (ListenConfig.Passthrough, see
 //     "Host stack" below).
 //     Needs /dev/netmap (usually root).
+//   - "xdp:IFACE" and "xdp:IFACE-Q": an AF_XDP socket (package xsk) on
+//     queue 0, or queue Q, of the interface, for a stock Linux kernel
+//     without netmap: copy mode, or zero-copy where the driver has it; the
+//     XDP program that redirects the queue's packets to the socket is
+//     attached in Listen and detached in Close. One goroutine owns its OS
+//     thread and waits in poll(2), as on a netmap port. Packets are whole
+//     Ethernet frames written and read in place in the UMEM, to a
+//     multicast group's MAC address as on a netmap port; every packet
+//     that arrives on the queue goes to the receiver (no ARP, no IGMP:
+//     the switch must forward the groups to the interface, and a NIC
+//     with several queues must steer the flows to queue Q, with ethtool's
+//     ntuple filters). Needs CAP_NET_RAW, CAP_BPF and CAP_NET_ADMIN
+//     (root).
 //   - "udp", "udp:IFACE", "udp:ADDR:PORT" and "udp:ADDR:PORT@IFACE":
 //     kernel UDP sockets, IPv4 or IPv6. The flows go to the SDP's
 //     addresses, or flow k to ADDR:PORT+k. A receiver opens one socket per
@@ -52,9 +68,6 @@
 //     foreign file fails in Listen. A sender writes Ethernet frames with
 //     nanosecond timestamps, each its scheduled send time, as fast as it
 //     can (SendConfig.Count must be set).
-//
-// Names not listed are reserved: "xdp:IFACE" and "xdp:IFACE-Q" for AF_XDP
-// sockets.
 //
 // # Flows
 //
@@ -129,8 +142,8 @@
 // Batches, Spun, Session, SDP and Close are safe for concurrent use. A
 // [Clock] is safe for concurrent use.
 //
-// The per-packet paths (netmap rings, UDP on Linux, pcap) allocate
-// nothing, and neither does handing out a frame.
+// The per-packet paths (netmap rings, AF_XDP, UDP on Linux, pcap)
+// allocate nothing, and neither does handing out a frame.
 //
 // # What it is not
 //

@@ -33,11 +33,13 @@ type ListenConfig struct {
 
 	// ReadBuffer is the socket receive buffer of a UDP transport; zero
 	// means 8 MiB (as root beyond net.core.rmem_max, with
-	// SO_RCVBUFFORCE).
+	// SO_RCVBUFFORCE). For an AF_XDP transport it is the UMEM, in frames
+	// of 2048 octets (rounded down to a power of two of them, at least
+	// 64); zero means 16 MiB, some 30 ms of a 1080p59.94 flow.
 	ReadBuffer int
 
 	// Batch is the most packets read from a ring or a socket at a time;
-	// zero means 64 for UDP, 512 for netmap.
+	// zero means 64 for UDP, 512 for netmap and AF_XDP.
 	Batch int
 
 	// Replay reads a pcap transport at the capture's pace (each packet
@@ -261,13 +263,14 @@ type Receiver struct {
 //	udp, udp:IFACE                 UDP sockets on the SDP's addresses
 //	udp:ADDR:PORT[@IFACE]          ... with flow k at ADDR:PORT+k instead
 //	pcap:FILE                      a pcap or pcapng capture, read to its end
+//	xdp:IFACE, xdp:IFACE-Q         an AF_XDP socket on queue 0 (or Q) of IFACE
 //
 // Over UDP, Listen joins each flow's multicast group (source-specific,
 // IGMPv3 or MLDv2, if the SDP has a=source-filter) on ListenConfig.Interface
 // or the name's IFACE. Packets are demultiplexed by destination address
 // and port, and source where the SDP names one, so several flows may share
-// a port. On a netmap port nmgo sends no IGMP: the switch must forward the
-// groups to the port.
+// a port. On a netmap port or an AF_XDP queue nmgo sends no IGMP: the
+// switch must forward the groups to the port.
 func Listen(name string, sess *video.Session, cfg *ListenConfig) (*Receiver, error) {
 	r, err := newReceiver(name, sess, cfg)
 	if err != nil {
@@ -281,6 +284,8 @@ func Listen(name string, sess *video.Session, cfg *ListenConfig) (*Receiver, err
 		tr, err = openUDPRx(&r.ep, r.flows, &r.cfg)
 	case kindPcap:
 		tr, err = openPcapRx(&r.ep, &r.cfg)
+	case kindXDP:
+		tr, err = openXDPRx(&r.ep, &r.cfg)
 	}
 	if err != nil {
 		return nil, err

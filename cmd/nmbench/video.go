@@ -69,9 +69,6 @@ func addVideoFlags(fs *flag.FlagSet, v *videoConfig) {
 func checkVideo(c *config, set map[string]bool) error {
 	v := c.video
 	tx := c.mode.send
-	if isXDP(c.port) {
-		return fmt.Errorf("-f %s: the xdp: backend does tx, rx, txseq, rxseq, ping and pong (video over AF_XDP: package xsk's queues with video's Transmitter and Receiver)", c.mode.name)
-	}
 	if set["n"] {
 		return fmt.Errorf("-n: -f %s counts frames: use -frames", c.mode.name)
 	}
@@ -184,8 +181,8 @@ func checkVideo(c *config, set map[string]bool) error {
 	}
 
 	// Where the streams go: stream K of udp:HOST:PORT on PORT+K, udp and
-	// udp:IFACE the SDP's addresses; on netmap ports and in captures the
-	// SDP's addresses, unless -d gives them.
+	// udp:IFACE the SDP's addresses; on netmap ports, AF_XDP sockets and in
+	// captures the SDP's addresses, unless -d gives them.
 	v.transport = c.port
 	switch {
 	case isUDP(c.port):
