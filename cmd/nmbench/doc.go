@@ -52,8 +52,9 @@
 //	nmbench -i netmap:eth0 -f vrx -sdp flows.sdp -passthrough
 //
 // -i xdp:IFACE or xdp:IFACE-Q runs every function (tx, rx, txseq, rxseq,
-// ping, pong, and vtx and vrx through st2110) over an AF_XDP socket (package xsk) on queue Q (default 0) of a network
-// interface of a stock Linux kernel, no netmap needed, with the same
+// ping, pong, and vtx and vrx through st2110) over an AF_XDP socket
+// (package xsk) on queue Q (default 0) of a network interface of a stock
+// Linux kernel, no netmap needed, with the same
 // output and JSON; it needs root (CAP_NET_RAW, CAP_BPF, CAP_NET_ADMIN)
 // and attaches an XDP program to IFACE while it runs (rx, rxseq, ping,
 // pong, vrx), which takes every packet of that queue from the kernel's
