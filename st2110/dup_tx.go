@@ -41,6 +41,12 @@ func (s *Sender) second(sess *video.Session) error {
 		if err == nil {
 			eth, err = b.ethernet()
 		}
+	case kindXDP:
+		var q *xdpTx
+		if q, err = openXDPTx(&ep, s.cfg.Batch); err == nil {
+			conns = []txConn{q}
+			eth, err = b.ethernet()
+		}
 	case kindPcap:
 		var q txConn
 		if q, err = openPcapTx(&ep, s.cfg.Batch, s.utc); err == nil {

@@ -38,6 +38,7 @@ type videoConfig struct {
 	maxMem  byteSize      // -max-mem
 	check   bool          // -selfcheck
 	burst   int           // -burst
+	pass    bool          // -passthrough
 	window  time.Duration // -window
 
 	streams   []video.Stream    // one per stream, Dst set where known
@@ -63,6 +64,7 @@ func addVideoFlags(fs *flag.FlagSet, v *videoConfig) {
 	fs.Var(&v.maxMem, "max-mem", "vtx, vrx: memory the inputs may make nmbench allocate (frame buffers, test pattern, -in frames), in `octets` (k, M, G suffixes)")
 	fs.IntVar(&v.burst, "burst", 1, "vtx: packets sent together at the time of the first (the ST 2110-21 pacer's Burst): fewer flushes and wake-ups; Cinst grows to about the burst, which a narrow sender keeps under CMAX (6 for 1080p59.94)")
 	fs.Var((*windowFlag)(&v.window), "window", "vrx with -i twice: the merge window, the path differential absorbed: A, B or C (ST 2022-7's classes: 10, 50, 450 ms) or a duration (default A)")
+	fs.BoolVar(&v.pass, "passthrough", false, "vrx on a NIC (netmap:eth0): also bind its host rings and give the host stack every packet that is not a stream's, and the wire what the host stack sends (ARP, IGMP, PTP, ssh keep working)")
 	fs.BoolVar(&v.check, "selfcheck", true, "vtx: analyse the times it writes its own packets against ST 2110-21 (the transmitter's self-check, in the final report); -selfcheck=false leaves that work out")
 }
 
@@ -71,16 +73,13 @@ func addVideoFlags(fs *flag.FlagSet, v *videoConfig) {
 func checkVideo(c *config, set map[string]bool) error {
 	v := c.video
 	tx := c.mode.send
-	if isXDP(c.port) {
-		return fmt.Errorf("-f %s: the xdp: backend does tx, rx, txseq, rxseq, ping and pong (video over AF_XDP: package xsk's queues with video's Transmitter and Receiver)", c.mode.name)
-	}
 	if set["n"] {
 		return fmt.Errorf("-n: -f %s counts frames: use -frames", c.mode.name)
 	}
 	if set["l"] {
 		return fmt.Errorf("-l: -f %s sends what the format needs", c.mode.name)
 	}
-	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "selfcheck": tx, "burst": tx, "out": !tx} {
+	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "selfcheck": tx, "burst": tx, "out": !tx, "passthrough": !tx} {
 		if set[name] && !ok {
 			return fmt.Errorf("-%s: not for -f %s", name, c.mode.name)
 		}
@@ -90,6 +89,9 @@ func checkVideo(c *config, set map[string]bool) error {
 	}
 	if tx && isPcap(c.port) && v.frames == 0 {
 		return errors.New("-i pcap:FILE: vtx writes a capture as fast as it can; give -frames N")
+	}
+	if v.pass && (isPcap(c.port) || c.port == "udp" || strings.HasPrefix(c.port, "udp:")) {
+		return fmt.Errorf("-passthrough: for a netmap NIC port (netmap:eth0), not %s", c.port)
 	}
 	if v.burst < 1 || v.burst > 256 {
 		return fmt.Errorf("-burst %d: must be in 1..256", v.burst)
@@ -183,8 +185,8 @@ func checkVideo(c *config, set map[string]bool) error {
 	}
 
 	// Where the streams go: stream K of udp:HOST:PORT on PORT+K, udp and
-	// udp:IFACE the SDP's addresses; on netmap ports and in captures the
-	// SDP's addresses, unless -d gives them.
+	// udp:IFACE the SDP's addresses; on netmap ports, AF_XDP sockets and in
+	// captures the SDP's addresses, unless -d gives them.
 	v.transport = c.port
 	switch {
 	case isUDP(c.port):

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nmgo/nmgo/nmsys"
 	"github.com/nmgo/nmgo/video"
+	"github.com/nmgo/nmgo/xsk"
 )
 
 // ST 2022-7 seamless protection in nmbench: -i given twice names the two
@@ -44,7 +45,9 @@ func checkPort2(c *config) error {
 	switch {
 	case c.port2 == "":
 	case isXDP(c.port2):
-		return errors.New("-i " + c.port2 + ": the second path of vtx and vrx is a netmap port, udp: or pcap:")
+		if _, _, err := xsk.ParseName(strings.TrimPrefix(c.port2, xdpPrefix)); err != nil {
+			return fmt.Errorf("-i: %w", err)
+		}
 	case !isUDP(c.port2) && !isPcap(c.port2):
 		if _, err := nmsys.ParseName(c.port2); err != nil {
 			return fmt.Errorf("-i: %w", err)

@@ -146,7 +146,6 @@ func TestVideoDupFlags(t *testing.T) {
 	}{
 		{[]string{"-i", "vale0:a", "-i", "vale1:a", "-i", "vale2:a", "-f", "vrx", "-fmt", fmt64x32}, "more than twice"},
 		{[]string{"-i", "vale0:a", "-i", "vale1:a", "-f", "rx"}, "only -f vtx and vrx"},
-		{[]string{"-i", "vale0:a", "-i", "xdp:lo", "-f", "vrx", "-fmt", fmt64x32}, "second path"},
 		{[]string{"-i", "vale0:a", "-i", "pcap:", "-f", "vrx", "-fmt", fmt64x32}, "no file name"},
 		{[]string{"-i", "vale0:a", "-f", "vrx", "-fmt", fmt64x32, "-window", "B"}, "-i given twice"},
 		{[]string{"-i", "vale0:a", "-i", "vale1:a", "-f", "vtx", "-fmt", fmt64x32, "-window", "B"}, "not for -f vtx"},
