@@ -69,7 +69,8 @@ func TestDupSDPToFFmpeg(t *testing.T) {
 		rx := start(t, "ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-y",
 			"-protocol_whitelist", "file,udp,rtp", "-buffer_size", strconv.Itoa(rcvbuf),
 			"-i", sdp, "-map", "0:v:0", "-c:v", "copy", "-frames:v", strconv.Itoa(c.frames), "-f", "rawvideo", out)
-		time.Sleep(receiverHeadStart)
+		headStart(t, rx, p, "")
+		headStart(t, rx, q, "")
 		if err := tx.Run(context.Background()); err != nil {
 			t.Fatal(err)
 		}
