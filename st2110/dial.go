@@ -88,6 +88,14 @@ type SendConfig struct {
 	// ([Sender.Spun] tells how long). Zero means no spinning. A capture
 	// is written without waiting.
 	Spin time.Duration
+
+	// Second, if set, names the transport of a second path (SMPTE ST
+	// 2022-7 seamless protection, see the package documentation): every
+	// packet goes on both, the same RTP packet, each path to its leg's
+	// address (video.Stream.Second, else the flow's). The session then
+	// describes each flow's two legs (an a=group:DUP pair). SrcAddr's
+	// address and Interface are the first path's.
+	Second string
 }
 
 // SendStats are the counts of one flow of a [Sender].
@@ -100,6 +108,11 @@ type SendStats struct {
 	// (ECONNREFUSED) from a unicast peer that does not listen. Neither
 	// stops the sender.
 	NoBufs, Refused uint64
+
+	// Filtered is the datagrams a local firewall rule (netfilter's
+	// output chain) dropped, which the kernel reports as EPERM: counted
+	// and not sent, not fatal.
+	Filtered uint64
 }
 
 // txConn is one output of a transport, driven by one goroutine: a queue
@@ -124,7 +137,7 @@ type txConn interface {
 
 // txCounts are send errors a txConn counts, read by Stats.
 type txCounts struct {
-	noBufs, refused atomic.Uint64
+	noBufs, refused, filtered atomic.Uint64
 }
 
 // txPart is one output, its Transmitter and the flows it sends.
@@ -209,6 +222,9 @@ func Dial(name string, sess *video.Session, cfg *SendConfig) (*Sender, error) {
 	}
 	if err == nil {
 		err = s.build(conns, eth, sources)
+	}
+	if err == nil && s.cfg.Second != "" {
+		err = s.second(sess) // on error, it closes the second path's outputs
 	}
 	if err != nil {
 		for _, q := range conns {
@@ -391,26 +407,9 @@ func (s *Sender) build(conns []txConn, eth *ethInfo, sources []video.FrameSource
 			ttl = c.TTL
 		}
 		if eth != nil {
-			src, err := s.srcAddr(k, eth)
+			tmpl, src, err := s.template(k, eth, ttl, pc.SSRC)
 			if err != nil {
 				return err
-			}
-			dstMAC := c.DstMAC
-			if dstMAC == nil {
-				var ok bool
-				if dstMAC, ok = MulticastMAC(f.Dst.Addr()); !ok {
-					return fmt.Errorf("st2110: dial %s: flow %d: unicast destination %v needs SendConfig.DstMAC (a netmap port or an AF_XDP socket does no ARP)", s.ep.name, k, f.Dst)
-				}
-			}
-			sport := c.SrcAddr.Port()
-			if sport == 0 {
-				sport = f.Dst.Port()
-			}
-			tmpl, err := packet.NewTemplate(&packet.TemplateConfig{SrcMAC: eth.srcMAC, DstMAC: dstMAC,
-				Src: netip.AddrPortFrom(src, sport), Dst: f.Dst, TTL: uint8(ttl),
-				PayloadType: f.PayloadType, SSRC: pc.SSRC, RFC4175: true})
-			if err != nil {
-				return fmt.Errorf("st2110: dial %s: flow %d: %w", s.ep.name, k, err)
 			}
 			pc.Template = tmpl
 			if f.Dst.Addr().IsMulticast() {
@@ -434,19 +433,7 @@ func (s *Sender) build(conns []txConn, eth *ethInfo, sources []video.FrameSource
 		default:
 			f.RefClock = "local" // RFC 7273 section 4.8: a free-running local clock
 		}
-		// The SDP's c= TTL (IPv4 multicast only, and there required by
-		// RFC 4566): the one the packets get.
-		f.TTL = 0
-		if f.Dst.Addr().Is4() && f.Dst.Addr().IsMulticast() {
-			switch {
-			case ttl != 0:
-				f.TTL = ttl
-			case eth != nil:
-				f.TTL = 64 // packet.TemplateConfig's default
-			default:
-				f.TTL = 1 // a socket's default multicast TTL
-			}
-		}
+		f.TTL = sdpTTL(f.Dst.Addr(), ttl, eth != nil)
 		f.MediaClock = "direct=0"
 		streams[i] = append(streams[i], video.TxStream{Format: f.Format, Packetizer: pc, TP: f.Sender,
 			Pacing: c.Pacing, Frames: sources[k], Count: c.Count})
@@ -482,6 +469,49 @@ func (s *Sender) build(conns []txConn, eth *ethInfo, sources []video.FrameSource
 	}
 	s.parts = parts
 	return nil
+}
+
+// template makes the Ethernet, IP, UDP and RTP header of flow k's
+// frames, and returns it with their source address.
+func (s *Sender) template(k int, eth *ethInfo, ttl int, ssrc uint32) (*packet.Template, netip.Addr, error) {
+	f := &s.flows[k]
+	src, err := s.srcAddr(k, eth)
+	if err != nil {
+		return nil, src, err
+	}
+	dstMAC := s.cfg.DstMAC
+	if dstMAC == nil {
+		var ok bool
+		if dstMAC, ok = MulticastMAC(f.Dst.Addr()); !ok {
+			return nil, src, fmt.Errorf("st2110: dial %s: flow %d: unicast destination %v needs SendConfig.DstMAC (a netmap port or an AF_XDP socket does no ARP)", s.ep.name, k, f.Dst)
+		}
+	}
+	sport := s.cfg.SrcAddr.Port()
+	if sport == 0 {
+		sport = f.Dst.Port()
+	}
+	tmpl, err := packet.NewTemplate(&packet.TemplateConfig{SrcMAC: eth.srcMAC, DstMAC: dstMAC,
+		Src: netip.AddrPortFrom(src, sport), Dst: f.Dst, TTL: uint8(ttl),
+		PayloadType: f.PayloadType, SSRC: ssrc, RFC4175: true})
+	if err != nil {
+		return nil, src, fmt.Errorf("st2110: dial %s: flow %d: %w", s.ep.name, k, err)
+	}
+	return tmpl, src, nil
+}
+
+// sdpTTL is the SDP's c= TTL of a flow to dst (IPv4 multicast only, and
+// there required by RFC 4566): the one the packets get, ttl if set, else
+// a template's default (eth) or a socket's.
+func sdpTTL(dst netip.Addr, ttl int, eth bool) int {
+	switch {
+	case !dst.Is4() || !dst.IsMulticast():
+		return 0
+	case ttl != 0:
+		return ttl
+	case eth:
+		return 64 // packet.TemplateConfig's default
+	}
+	return 1 // a socket's default multicast TTL
 }
 
 // Session returns the session the sender sends: the flows with their
@@ -660,7 +690,7 @@ func (s *Sender) Stats(k int) SendStats {
 	st := SendStats{TxStats: p.stats[j]}
 	p.mu.Unlock()
 	if c := p.q.counts(); c != nil {
-		st.NoBufs, st.Refused = c.noBufs.Load(), c.refused.Load()
+		st.NoBufs, st.Refused, st.Filtered = c.noBufs.Load(), c.refused.Load(), c.filtered.Load()
 	}
 	return st
 }

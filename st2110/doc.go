@@ -80,6 +80,53 @@
 // counted ([Receiver.Other]). Flows are numbered in session order
 // ([Frame.Flow], [Receiver.Flows]).
 //
+// # Seamless protection (ST 2022-7)
+//
+// A flow may go over two independent networks at once, every packet on
+// both, so that a receiver rebuilds it from whichever copy of each packet
+// arrives (SMPTE ST 2022-7). SendConfig.Second names the sender's second
+// path, ListenConfig.Second the receiver's; the two transports may be of
+// any kinds (two NICs, two UDP interfaces, one of each, two captures).
+//
+//	tx, err := st2110.Dial("udp:eth1", sess, &st2110.SendConfig{Second: "udp:eth2"})
+//	rx, err := st2110.Listen("udp:eth1", sess, &st2110.ListenConfig{Second: "udp:eth2", MergeWindow: video.SkewClassB})
+//
+// Each path goes to its leg's address: an SDP's a=group:DUP pair (RFC
+// 7104) is one flow with a second leg, video.Stream.Second, whose
+// destination and source (a=source-filter) are the second path's; a flow
+// without one goes to the same address on both paths. A sender's SDP has
+// the pair for every flow.
+//
+// The sender writes each packet once, into the first path's queue, and
+// copies it into the second's with that path's headers: the same RTP
+// packet (sequence number, timestamp, payload) on both. The first path
+// sets the pace; a packet the second path's queue has no room for is not
+// sent on it and is counted ([Sender.Skipped]), so that a stalled path
+// does not stall the other.
+//
+// The receiver gives each flow a video.Merge, which both paths' readers
+// feed, taking turns over each batch of packets: by RTP extended
+// sequence number the first copy of a packet is taken, the second counted
+// as absorbed, and each frame assembled once. A frame that misses packets
+// when it ends on one path waits for the other path's copies for as long
+// as the merge window, the path differential absorbed: ST 2022-7's class
+// A (10 ms, the default), B (50 ms) or C (450 ms), or any up to a second
+// (video.MaxMergeWindow), judged on the clock of the path that is behind,
+// so that a reader the host schedules late does not turn the other
+// path's copies into losses (a path that lags by more than the window, or
+// has stopped, holds frames at most a window longer). UDP arrivals are
+// the kernel's receive times (SO_TIMESTAMPNS). A copy that comes after
+// its frame was handed out is late: counted, never written into another
+// frame. The frames a
+// window may hold open are fixed by the format and the window, and
+// charged to the budget in Listen. [Frame.Info] tells which path brought
+// each frame's packets (Paths); [Receiver.PathStats] counts, per path,
+// the packets it brought, those it brought first, the duplicates and
+// late copies, and what it lost; [Receiver.Skew] is the measured path
+// differential. FlowStats are the merged flow's: Lost is what neither
+// path brought. Two captures are read together in capture time order, so
+// that the merge sees the copies as they were captured.
+//
 // # Time
 //
 // A [Clock] tells TAI nanoseconds since the PTP epoch, the timescale of
@@ -150,6 +197,5 @@
 // It does not decode, scale or convert video (package video converts
 // between pgroup layout and FFmpeg's pixel formats), does not run PTP, and
 // carries video only (ST 2110-20): audio and ancillary data are not
-// supported yet. ST 2022-7 seamless protection (two paths per flow) is
-// planned as a second transport per Listen or Dial.
+// supported yet.
 package st2110

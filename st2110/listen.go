@@ -60,6 +60,19 @@ type ListenConfig struct {
 	// Close.
 	Budget *video.Budget
 
+	// Second, if set, names the transport of a second path (SMPTE ST
+	// 2022-7 seamless protection, see the package documentation): every
+	// flow is received on both, each path at its leg's address
+	// (video.Stream.Second, else the flow's), and rebuilt once from the
+	// first copy of each packet.
+	Second string
+
+	// MergeWindow is the path differential a receiver with a Second path
+	// absorbs (video.MergeConfig.Window): ST 2022-7 class A
+	// (video.SkewClassA, 10 ms), B (50 ms), C (450 ms), or any up to
+	// video.MaxMergeWindow. Zero means class A.
+	MergeWindow time.Duration
+
 	// Passthrough, on a NIC port ("netmap:eth0"), binds the NIC's host
 	// rings as well and gives the host stack the NIC back: every packet
 	// that is not a flow's goes to the kernel as if the NIC had received
@@ -239,6 +252,7 @@ type Receiver struct {
 	clock *Clock
 
 	tr    rxTransport
+	dup   *dupRx        // the merges of a second path, or nil
 	sinks []*rxSink     // per reader
 	pools []chan *Frame // per flow: free frames, each with a spare buffer
 	out   chan *Frame   // frames for Frames, in arrival order
@@ -277,15 +291,10 @@ func Listen(name string, sess *video.Session, cfg *ListenConfig) (*Receiver, err
 		return nil, err
 	}
 	var tr rxTransport
-	switch r.ep.kind {
-	case kindNetmap:
-		tr, err = openNetmapRx(&r.ep, &r.cfg)
-	case kindUDP:
-		tr, err = openUDPRx(&r.ep, r.flows, &r.cfg)
-	case kindPcap:
-		tr, err = openPcapRx(&r.ep, &r.cfg)
-	case kindXDP:
-		tr, err = openXDPRx(&r.ep, &r.cfg)
+	if r.dup != nil {
+		tr, err = r.dup.open(r)
+	} else {
+		tr, err = openRx(&r.ep, r.flows, &r.cfg)
 	}
 	if err != nil {
 		return nil, err
@@ -294,6 +303,21 @@ func Listen(name string, sess *video.Session, cfg *ListenConfig) (*Receiver, err
 		return nil, err
 	}
 	return r, nil
+}
+
+// openRx opens the transport ep for flows fs.
+func openRx(ep *endpoint, fs []video.Stream, cfg *ListenConfig) (rxTransport, error) {
+	switch ep.kind {
+	case kindNetmap:
+		return openNetmapRx(ep, cfg)
+	case kindUDP:
+		return openUDPRx(ep, fs, cfg)
+	case kindPcap:
+		return openPcapRx(ep, cfg)
+	case kindXDP:
+		return openXDPRx(ep, cfg)
+	}
+	return nil, fmt.Errorf("st2110: listen %s: transport kind %d", ep.name, ep.kind)
 }
 
 // newReceiver checks what Listen was given and sets the receiver up,
@@ -336,6 +360,11 @@ func newReceiver(name string, sess *video.Session, cfg *ListenConfig) (*Receiver
 			return nil, err
 		}
 	}
+	if r.cfg.Second != "" || r.cfg.MergeWindow != 0 {
+		if r.dup, err = newDupRx(r, sess); err != nil {
+			return nil, err
+		}
+	}
 	// The pools' frames are charged before the transport is opened: a
 	// session that does not fit fails before a socket, port or file is.
 	for k := range r.flows {
@@ -369,6 +398,12 @@ func (r *Receiver) start(tr rxTransport) error {
 		r.stats[k] = make([]FlowStats, len(readers))
 	}
 	r.other = make([]uint64, len(readers))
+	if r.dup != nil {
+		if err := r.dup.prepare(r, readers); err != nil {
+			tr.close()
+			return err
+		}
+	}
 	for i, rd := range readers {
 		var err error
 		if sinks[i], err = newSink(r, i, rd.flows(), len(readers)); err != nil {
@@ -509,6 +544,9 @@ func (r *Receiver) Analysis(k int) (a video.Analysis, ok bool) {
 	case <-r.done:
 	default:
 		return video.Analysis{}, false
+	}
+	if r.dup != nil {
+		return r.dup.analysis(k)
 	}
 	var most uint64
 	for _, s := range r.sinks {

@@ -187,6 +187,8 @@ func runRings(ctx context.Context, name string, lock bool, kernel ringKernel, s 
 func (r *ringReader) pass(s *rxSink) (int, error) {
 	at := s.clock.Now()
 	got := 0
+	s.enter()
+	defer s.leave()
 	for _, ring := range r.rings {
 		n, err := s.r.Drain(ring, at, r.batch)
 		if err != nil {

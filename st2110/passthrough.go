@@ -83,6 +83,8 @@ func (p *passReader) run(ctx context.Context, s *rxSink) error {
 // then sends what it moved; it returns the slots it took.
 func (p *passReader) pass(s *rxSink) (int, error) {
 	p.sink, p.at = s, s.clock.Now()
+	s.enter() // a path of two (ST 2022-7): the merges take one reader at a time
+	defer s.leave()
 	got, toHost, toWire := 0, 0, 0
 	for _, rx := range p.nicRx {
 		n, err := p.forward(p.toHost, p.hostSync, rx, p.take)

@@ -102,6 +102,23 @@ type pcapState struct {
 
 // next reads one packet and pushes it.
 func (t *pcapRx) next(ctx context.Context, s *rxSink, st *pcapState) error {
+	var p pcapPacket
+	if err := t.read(s, st, &p); err != nil {
+		return err
+	}
+	return t.push(ctx, s, st, &p)
+}
+
+// pcapPacket is a packet read from a capture, not yet pushed: valid
+// until the capture's next read.
+type pcapPacket struct {
+	data []byte
+	lt   layers.LinkType
+	at   int64 // capture time, ns
+}
+
+// read reads the next packet into p.
+func (t *pcapRx) read(s *rxSink, st *pcapState, p *pcapPacket) error {
 	data, ci, err := t.pr.ZeroCopyReadPacketData()
 	if err == io.EOF {
 		return io.EOF
@@ -119,6 +136,14 @@ func (t *pcapRx) next(ctx context.Context, s *rxSink, st *pcapState) error {
 		st.offset = captureOffset(data, lt, at, int64(s.clock.UTCOffset()))
 		st.first, st.start = at, time.Now()
 	}
+	*p = pcapPacket{data: data, lt: lt, at: at}
+	return nil
+}
+
+// push hands the packet p to s, at the capture's pace if the reader
+// replays it.
+func (t *pcapRx) push(ctx context.Context, s *rxSink, st *pcapState, p *pcapPacket) error {
+	at, data, lt := p.at, p.data, p.lt
 	if t.replay {
 		if d := time.Duration(at-st.first) - time.Since(st.start); d > 0 {
 			if err := sleep(ctx, d); err != nil {
@@ -127,6 +152,8 @@ func (t *pcapRx) next(ctx context.Context, s *rxSink, st *pcapState) error {
 		}
 	}
 	at += st.offset
+	s.enter()
+	defer s.leave()
 	if lt == layers.LinkTypeEthernet {
 		s.r.Push(data, at)
 	} else if off, ok := ipOffset(lt, data); ok && len(data) >= off {

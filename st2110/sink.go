@@ -3,6 +3,7 @@ package st2110
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -53,6 +54,27 @@ type rxSink struct {
 	next int64
 	// batches counts the batches that brought packets (Receiver.Batches).
 	batches atomic.Uint64
+	// mu, for a reader of one path of two (ST 2022-7), is held over each
+	// batch it hands on (enter, leave): the two paths' readers feed the
+	// same merges. Nil otherwise.
+	mu *sync.Mutex
+	// merges, in the sink that hands out the frames of merged flows, is
+	// each stream's merge; its r is nil. Nil otherwise.
+	merges []*video.Merge
+}
+
+// enter is called by a reader before it hands a batch of packets on, and
+// leave after: they take turns with the other path's readers, if any.
+func (s *rxSink) enter() {
+	if s.mu != nil {
+		s.mu.Lock()
+	}
+}
+
+func (s *rxSink) leave() {
+	if s.mu != nil {
+		s.mu.Unlock()
+	}
 }
 
 // publishEvery is how often a reader publishes its counts between frames.
@@ -68,6 +90,9 @@ func (s *rxSink) tick(at int64) {
 	s.next = at + publishEvery
 	for j := range s.flows {
 		s.publish(j, nil)
+	}
+	if d := s.rx.dup; d != nil {
+		d.tick(at) // under s.mu: readers tick within a batch
 	}
 }
 
@@ -97,6 +122,9 @@ func newSink(rx *Receiver, idx int, fl []int, readers int) (*rxSink, error) {
 		s.st[j].Latency.Limit = rx.cfg.LatencyLimit
 		streams[j].TakeFrame = func(buf []byte, st *video.FrameStats, arrival int64) []byte {
 			return s.take(j, buf, st, arrival)
+		}
+		if d := rx.dup; d != nil {
+			d.path(s, idx, k, &streams[j])
 		}
 	}
 	r, err := video.NewReceiver(&video.ReceiverConfig{Streams: streams, Budget: rx.cfg.Budget})
@@ -150,6 +178,10 @@ func (s *rxSink) take(j int, buf []byte, st *video.FrameStats, arrival int64) []
 func (s *rxSink) publish(j int, f *Frame) {
 	k := s.flows[j]
 	st := s.st[j]
+	if s.merges != nil {
+		s.rx.dup.publish(s, j, &st, f)
+		return
+	}
 	st.RxStats = s.r.Stats(j)
 	s.rx.mu.Lock()
 	s.rx.stats[k][s.idx] = st
@@ -169,5 +201,8 @@ func (s *rxSink) finish() {
 	}
 	for j := range s.flows {
 		s.publish(j, nil)
+	}
+	if d := s.rx.dup; d != nil {
+		d.finish()
 	}
 }

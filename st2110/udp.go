@@ -386,6 +386,9 @@ func (t *udpTx) flush() error {
 			continue
 		case isRefused(err):
 			t.cnt.refused.Add(1)
+		case isFiltered(err):
+			t.cnt.filtered.Add(1) // the datagram at sent was dropped
+			sent++
 		case isNoBufs(err):
 			if tries++; tries > retries {
 				t.cnt.noBufs.Add(uint64(t.mm.pending - sent))

@@ -24,6 +24,9 @@ func socketOptions(network, address string, c syscall.RawConn) error {
 		if err = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
 			return
 		}
+		// The kernel's receive time of each datagram (SCM_TIMESTAMPNS):
+		// the arrival, not when a reader the host scheduled late read it.
+		_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
 		if network == "udp6" {
 			err = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_ALL, 0)
 			if errors.Is(err, unix.ENOPROTOOPT) {
@@ -105,17 +108,29 @@ func (s *udpSock) read(ctx context.Context, sink *rxSink) error {
 			return m.errno
 		}
 		at := sink.clock.Now()
+		var off int64 // kernel receive times (UTC) to the clock's TAI; none for a PHC
+		kernelTime := sink.clock.Source() != ClockPHC
+		if kernelTime {
+			off = int64(sink.clock.UTCOffset())
+		}
+		sink.enter()
 		for i := range m.got {
 			h := &m.hdrs[i]
 			src := parseSockaddr(m.names[i*nameLen : (i+1)*nameLen])
-			dst := netip.AddrPortFrom(parseDst(m.ctrl[i*ctrlLen:i*ctrlLen+int(h.Hdr.Controllen)], local), s.port)
+			d, ts := parseControl(m.ctrl[i*ctrlLen:i*ctrlLen+int(h.Hdr.Controllen)], local)
+			dst := netip.AddrPortFrom(d, s.port)
 			n := min(int(h.Len), maxDatagram)
-			sink.r.PushUDP(src, dst, m.bufs[i*maxDatagram:i*maxDatagram+n], at)
+			when := at
+			if kernelTime && ts > 0 && ts+off <= at {
+				when = ts + off
+			}
+			sink.r.PushUDP(src, dst, m.bufs[i*maxDatagram:i*maxDatagram+n], when)
 		}
 		if m.got > 0 {
 			sink.batches.Add(1)
 		}
 		sink.tick(at)
+		sink.leave()
 	}
 	return nil
 }
@@ -235,7 +250,7 @@ func (m *udpBatch) send(c *net.UDPConn, from int) (int, error) {
 		return 0, err
 	}
 	if m.errno != 0 {
-		return m.sent, m.errno
+		return 0, m.errno // sendmmsg sends none when it fails
 	}
 	return m.sent, nil
 }
@@ -283,27 +298,32 @@ func parseSockaddr(b []byte) netip.AddrPort {
 	return netip.AddrPort{}
 }
 
-// parseDst reads the destination address of a datagram from its
-// IP_PKTINFO (struct in_pktinfo: ifindex, spec_dst, addr) or IPV6_PKTINFO
-// (struct in6_pktinfo: addr, ifindex) control message; def if there is
-// none.
-func parseDst(b []byte, def netip.Addr) netip.Addr {
+// parseControl reads a received datagram's control messages: its
+// destination address (IP_PKTINFO, IPV6_PKTINFO; def if there is none)
+// and the kernel's receive time, UTC ns (SCM_TIMESTAMPNS; 0 if none).
+func parseControl(b []byte, def netip.Addr) (dst netip.Addr, ts int64) {
+	dst = def
 	for len(b) > 0 {
 		h, data, rest, err := unix.ParseOneSocketControlMessage(b)
 		if err != nil {
-			return def
+			return dst, ts
 		}
 		switch {
 		case h.Level == unix.IPPROTO_IP && h.Type == unix.IP_PKTINFO && len(data) >= 12:
-			return netip.AddrFrom4([4]byte(data[8:12]))
+			dst = netip.AddrFrom4([4]byte(data[8:12]))
 		case h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_PKTINFO && len(data) >= 16:
-			return netip.AddrFrom16([16]byte(data[:16])).Unmap()
+			dst = netip.AddrFrom16([16]byte(data[:16])).Unmap()
+		case h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS && len(data) >= 16:
+			sec, nsec := int64(binary.NativeEndian.Uint64(data)), int64(binary.NativeEndian.Uint64(data[8:]))
+			ts = sec*1e9 + nsec
 		}
 		b = rest
 	}
-	return def
+	return dst, ts
 }
 
 func isRefused(err error) bool { return errors.Is(err, unix.ECONNREFUSED) }
+
+func isFiltered(err error) bool { return errors.Is(err, unix.EPERM) }
 
 func isNoBufs(err error) bool { return errors.Is(err, unix.ENOBUFS) || errors.Is(err, unix.EAGAIN) }

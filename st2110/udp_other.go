@@ -57,9 +57,11 @@ func (s *udpSock) read(ctx context.Context, sink *rxSink) error {
 			sa = u.AddrPort()
 		}
 		at := sink.clock.Now()
+		sink.enter()
 		sink.r.PushUDP(sa, netip.AddrPortFrom(d.Unmap(), s.port), buf[:n], at)
 		sink.batches.Add(1)
 		sink.tick(at)
+		sink.leave()
 	}
 	return nil
 }
@@ -107,6 +109,8 @@ func (m *udpBatch) send(c *net.UDPConn, from int) (int, error) {
 }
 
 func isRefused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
+
+func isFiltered(err error) bool { return errors.Is(err, syscall.EPERM) }
 
 func isNoBufs(err error) bool {
 	return errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.EAGAIN)

@@ -35,6 +35,10 @@ type FrameStats struct {
 	BadRows    int    // SRDs dropped: line, offset, length or field outside the frame, or more than the packet's data can fill
 	Marker     bool   // ended by the marker of its last field
 	Complete   bool   // Bytes covers the whole frame
+	// Paths are the packets of the frame that each path brought first,
+	// for a frame of two paths merged by a [Merge] (ST 2022-7); zero
+	// otherwise.
+	Paths [2]int
 }
 
 // Stats are a depacketizer's running counts since it was made.
@@ -298,16 +302,35 @@ func (d *Depacketizer) wholePgroups(n int) bool {
 // member reports whether a packet of timestamp ts and field f belongs to the
 // frame being filled.
 func (d *Depacketizer) member(ts uint32, f int) bool {
-	if d.fields == 1 {
-		return ts == d.fts[0]
+	return inFrame(&d.fts, &d.have, d.fields, d.gap, ts, f)
+}
+
+// inFrame reports whether a packet of timestamp ts and field f belongs to
+// a frame of the given fields whose fields seen so far (have) have
+// timestamps fts; gap is the largest timestamp step between the fields of
+// a frame.
+func inFrame(fts *[2]uint32, have *[2]bool, fields int, gap uint32, ts uint32, f int) bool {
+	if fields == 1 {
+		return ts == fts[0]
 	}
-	if d.have[f] {
-		return ts == d.fts[f]
+	if have[f] {
+		return ts == fts[f]
 	}
 	if f == 1 { // second field after the first: same or a later timestamp
-		return ts-d.fts[0] <= d.gap
+		return ts-fts[0] <= gap
 	}
-	return d.fts[1]-ts <= d.gap // first field reordered after the second
+	return fts[1]-ts <= gap // first field reordered after the second
+}
+
+// reset starts the depacketizer afresh, as NewDepacketizer left it: the
+// frame being filled is dropped, not delivered, and the sequence numbers
+// and frames seen are forgotten; the buffer and the counts stay. A
+// [Merge] reuses one depacketizer for each frame it holds open.
+func (d *Depacketizer) reset() {
+	d.started, d.active, d.delivered = false, false, false
+	d.maxSeq = 0
+	clear(d.seen[:])
+	clear(d.blk[:])
 }
 
 // extend turns a 16-bit sequence number into the extended one nearest the

@@ -66,6 +66,19 @@ type RxStream struct {
 	// arrival is when the frame's first packet seen arrived (the at of the
 	// Push that brought it), or 0 if that packet is not known.
 	TakeFrame func(frame []byte, st *FrameStats, arrival int64) []byte
+
+	// Merge, if set, takes the stream's packets instead of a depacketizer
+	// of the stream's own: the stream is path Path (0 or 1) of an ST
+	// 2022-7 flow whose other path another Receiver, or this one, takes
+	// too, and the Merge reassembles the frames once, from whichever copy
+	// of each packet comes first. Format must be the Merge's or zero (the
+	// Merge's is taken); Count, OnFrame and TakeFrame are the Merge's, so
+	// must be unset here. The stream's [Receiver.Stats] then has the
+	// path's Port, Bytes and Truncated only, its Analysis nothing: the
+	// Merge has the flow's counts and analysis. The callers of the
+	// receivers that feed one Merge must take turns (see [Merge]).
+	Merge *Merge
+	Path  int
 }
 
 // ReceiverConfig configures a [Receiver].
@@ -225,9 +238,19 @@ func NewReceiver(c *ReceiverConfig) (*Receiver, error) {
 	if len(c.Streams) >= shared {
 		return nil, fmt.Errorf("video: %d streams, at most %d", len(c.Streams), shared-1)
 	}
+	c = &ReceiverConfig{Streams: slices.Clone(c.Streams), Budget: c.Budget}
 	for i := range c.Streams {
-		if s := &c.Streams[i]; s.Port == 0 && (s.Addr.IsValid() || s.Source.IsValid()) {
+		s := &c.Streams[i]
+		if s.Port == 0 && (s.Addr.IsValid() || s.Source.IsValid()) {
 			return nil, fmt.Errorf("video: stream %d: an address (%v, source %v) needs a UDP port", i, s.Addr, s.Source)
+		}
+		if m := s.Merge; m != nil {
+			if s.Format == (Format{}) {
+				s.Format = m.cfg.Format
+			}
+			if err := m.checkPath(s); err != nil {
+				return nil, fmt.Errorf("video: stream %d: %w", i, err)
+			}
 		}
 	}
 	if err := charge(c); err != nil {
@@ -253,18 +276,15 @@ func NewReceiver(c *ReceiverConfig) (*Receiver, error) {
 				r.freeAny = append(r.freeAny, i)
 			}
 		}
+		if s.cfg.Merge != nil {
+			continue // the Merge reassembles and analyses
+		}
 		d, err := NewDepacketizer(&s.cfg.Format, &DepacketizerConfig{PayloadType: s.cfg.PayloadType, OnFrame: s.frame})
 		if err != nil {
 			return nil, fmt.Errorf("video: stream %d: %w", i, err)
 		}
 		s.d = d
-		f := &s.cfg.Format
-		if !f.Rate.IsZero() {
-			s.timing = Timing{Rate: f.Rate, Scan: f.Scan, Height: f.Height}
-			if _, err := NewAnalyzer(s.timing); err != nil {
-				s.timing = Timing{} // a format the timing model does not cover
-			}
-		}
+		s.initTiming()
 	}
 	if err := r.route(); err != nil {
 		uncharge(c)
@@ -277,6 +297,18 @@ func NewReceiver(c *ReceiverConfig) (*Receiver, error) {
 		r.parser[i] = p
 	}
 	return r, nil
+}
+
+// initTiming sets the timing of the stream's ST 2110-21 analysis from its
+// format, if the format has a frame rate the timing model covers.
+func (s *rxStream) initTiming() {
+	f := &s.cfg.Format
+	if !f.Rate.IsZero() {
+		s.timing = Timing{Rate: f.Rate, Scan: f.Scan, Height: f.Height}
+		if _, err := NewAnalyzer(s.timing); err != nil {
+			s.timing = Timing{} // a format the timing model does not cover
+		}
+	}
 }
 
 // charge checks the streams' formats and charges c's budget with the
@@ -297,7 +329,7 @@ func charge(c *ReceiverConfig) error {
 			b.Release(total)
 			return fmt.Errorf("video: stream %d: %w", i, err)
 		}
-		n := int64(s.Format.FrameSize()) + streamMemory
+		n := streamMemory + s.frameMemory()
 		if err := b.Charge(s.name(i)+": frame buffer and state", n); err != nil {
 			b.Release(total)
 			return err
@@ -315,9 +347,18 @@ func uncharge(c *ReceiverConfig) {
 	}
 	n := int64(receiverMemory)
 	for i := range c.Streams {
-		n += int64(c.Streams[i].Format.FrameSize()) + streamMemory
+		n += streamMemory + c.Streams[i].frameMemory()
 	}
 	c.Budget.Release(n)
+}
+
+// frameMemory is the frame buffer a stream charges: none for a path of a
+// Merge, which has charged its own.
+func (s *RxStream) frameMemory() int64 {
+	if s.Merge != nil {
+		return 0
+	}
+	return int64(s.Format.FrameSize())
 }
 
 // shared marks a byPort entry that indexes sets.
@@ -405,8 +446,16 @@ func (r *Receiver) NumStreams() int { return len(r.streams) }
 // Stats returns the counts and analysis of stream i.
 func (r *Receiver) Stats(i int) RxStats {
 	s := &r.streams[i]
+	if s.cfg.Merge != nil {
+		return s.stats // the Merge counts the rest
+	}
+	return s.rxStats(s.d.Stats())
+}
+
+// rxStats returns the stream's counts with the depacketizer's d.
+func (s *rxStream) rxStats(d Stats) RxStats {
 	st := s.stats
-	st.Stats = s.d.Stats()
+	st.Stats = d
 	if s.nonFinals > 0 {
 		st.Packing = GPM
 		if s.blocks {
@@ -449,10 +498,13 @@ func (r *Receiver) Done() bool {
 }
 
 // Flush delivers every frame being filled, as ended without its marker (at
-// the end of the input).
+// the end of the input). The frames of a Merge are its own to flush
+// ([Merge.Flush]), once every path has ended.
 func (r *Receiver) Flush() {
 	for i := range r.streams {
-		r.streams[i].d.Flush()
+		if r.streams[i].cfg.Merge == nil {
+			r.streams[i].d.Flush()
+		}
 	}
 }
 
@@ -656,12 +708,16 @@ func (r *Receiver) Drain(q RxQueue, at int64, max int) (int, error) {
 // push takes the stream's RTP packet pkt, wire octets long as sent. The
 // first one makes the frame buffer, which NewReceiver has charged.
 func (s *rxStream) push(pkt []byte, wire int, at int64) {
-	if s.buf == nil {
-		s.alloc()
-	}
 	s.stats.Bytes += uint64(wire)
 	if wire > len(pkt) {
 		s.stats.Truncated++
+	}
+	if m := s.cfg.Merge; m != nil {
+		m.push(s.cfg.Path, pkt, wire, at)
+		return
+	}
+	if s.buf == nil {
+		s.alloc()
 	}
 	s.observe(pkt, at)
 	s.d.Push(pkt)
@@ -680,7 +736,7 @@ func (s *rxStream) alloc() {
 // than in it. Other callers let the buffers come with the packets.
 func (r *Receiver) AllocFrames() {
 	for i := range r.streams {
-		if s := &r.streams[i]; s.buf == nil {
+		if s := &r.streams[i]; s.buf == nil && s.cfg.Merge == nil {
 			s.alloc()
 		}
 	}
@@ -692,6 +748,11 @@ func (s *rxStream) observe(pkt []byte, at int64) {
 	if !ok || s.cfg.PayloadType != 0 && h.pt != s.cfg.PayloadType {
 		return
 	}
+	s.note(&h, at)
+}
+
+// note analyses a packet whose headers are h.
+func (s *rxStream) note(h *headers, at int64) {
 	ext := s.extend(h.seq)
 	if !s.haveTS || int32(h.ts-s.curTS) > 0 {
 		s.prevTS, s.prevAt = s.curTS, s.curAt
@@ -813,6 +874,7 @@ type headers struct {
 	data   int  // sample octets its SRD headers announce
 	rows   int  // SRD headers
 	start  bool // its first SRD is line 0, offset 0 of the first field
+	field  int  // its first SRD's F bit
 }
 
 // parseHeaders reads the RTP header and the RFC 4175 payload header of pkt,
@@ -836,6 +898,7 @@ func parseHeaders(pkt []byte) (h headers, ok bool) {
 	p := pkt[hl+packet.ExtSeqLen:]
 	if len(p) >= packet.SRDLen {
 		h.start = p[2]|p[3]|p[4]&0x7f|p[5] == 0 // line 0, offset 0, first field
+		h.field = int(p[2] >> 7)
 	}
 	for n := 0; ; n++ {
 		if len(p) < packet.SRDLen || n == maxSRDParse {

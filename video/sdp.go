@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -56,17 +57,64 @@ type Stream struct {
 	RefClock   string         // a=ts-refclk value, such as "ptp=IEEE1588-2008:39-A7-94-FF-FE-07-CB-D0:37"
 	MediaClock string         // a=mediaclk value, such as "direct=0"
 	MID        string         // a=mid value (ST 2022-7 groups)
+
+	// Second is where the flow's second copy goes when it is sent twice
+	// over two paths (ST 2022-7 seamless protection): the other media
+	// description of an a=group:DUP pair (RFC 7104), whose format and
+	// payload type are this one's. Dst, TTL, Source and MID above are the
+	// first leg's. Zero for a flow on one path.
+	Second Leg
+}
+
+// Leg is where one copy of an ST 2022-7 flow goes: the transport fields
+// of one media description of an a=group:DUP pair (RFC 7104). The two
+// legs of a flow usually differ in destination group and source, one per
+// network.
+type Leg struct {
+	Dst    netip.AddrPort // c= address and m= port
+	TTL    int            // c= TTL of an IPv4 multicast address; zero when absent
+	Source netip.Addr     // a=source-filter: incl source; invalid when absent
+	MID    string         // a=mid value
+}
+
+// IsZero reports whether l is the zero Leg: no second path.
+func (l Leg) IsZero() bool { return l == Leg{} }
+
+// Legs returns how many paths the flow has: 2 with a second leg, else 1.
+func (s *Stream) Legs() int {
+	if s.Second.IsZero() {
+		return 1
+	}
+	return 2
+}
+
+// Leg returns the flow as its leg i sees it: leg 0 is s without its
+// second leg; leg 1 has the second leg's destination, TTL, source and MID
+// (s's own where the flow has no second leg, as when both paths carry the
+// same addresses on two networks).
+func (s *Stream) Leg(i int) Stream {
+	l := *s
+	l.Second = Leg{}
+	if i == 1 && !s.Second.IsZero() {
+		l.Dst, l.TTL, l.Source, l.MID = s.Second.Dst, s.Second.TTL, s.Second.Source, s.Second.MID
+	}
+	return l
 }
 
 // Session is an SDP session description holding ST 2110-20 video streams.
 // Media descriptions that are not RTP raw video are skipped when parsing.
+// The two media descriptions of an ST 2022-7 pair (a=group:DUP) are one
+// Stream with a second leg ([Stream.Second]).
 type Session struct {
 	Origin  netip.Addr // o= unicast address
 	ID      uint64     // o= session id
 	Version uint64     // o= session version
 	Name    string     // s=
 	Info    string     // i=, optional
-	Groups  []string   // a=group values, such as "DUP primary secondary"
+	// Groups are the a=group values other than the DUP pairs of Streams'
+	// legs, such as "LS 1 2"; [Session.Marshal] writes a DUP group for
+	// each stream with a second leg.
+	Groups  []string
 	Streams []Stream
 }
 
@@ -92,6 +140,14 @@ const (
 // colorimetry names) as well as full ST 2110-20 descriptions. A description
 // longer than [MaxSDPSize] octets or with more than [MaxSDPMedia] media is
 // refused before it is parsed.
+//
+// An a=group:DUP of two raw video media (ST 2022-7 seamless protection,
+// RFC 7104: a=mid names them) becomes one Stream with a second leg
+// ([Stream.Second]), in the place of the first, and leaves Groups; its two
+// media must describe the same format and payload type. A DUP group that
+// names a medium twice, names more than two, or pairs a medium already
+// paired is an error; one whose media are not both raw video stays in
+// Groups, as do other groups.
 func ParseSDP(b []byte) (*Session, error) {
 	if len(b) > MaxSDPSize {
 		return nil, fmt.Errorf("video: sdp of %d octets, at most %d", len(b), MaxSDPSize)
@@ -130,7 +186,83 @@ func ParseSDP(b []byte) (*Session, error) {
 	if len(s.Streams) == 0 {
 		return nil, fmt.Errorf("video: sdp has no raw/90000 video media")
 	}
+	if err := s.pairLegs(); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// pairLegs folds the media of each a=group:DUP pair of raw video streams
+// into one Stream with a second leg, and takes the group out of Groups.
+// Its work is linear in the groups' tokens and the streams.
+func (s *Session) pairLegs() error {
+	byMID := map[string]int{}
+	for i := range s.Streams {
+		m := s.Streams[i].MID
+		if m == "" {
+			continue
+		}
+		if _, dup := byMID[m]; dup {
+			return fmt.Errorf("video: sdp: two raw video media have a=mid:%s", m)
+		}
+		byMID[m] = i
+	}
+	paired := make([]bool, len(s.Streams))
+	second := make([]bool, len(s.Streams))
+	groups := s.Groups[:0:0]
+	for _, g := range s.Groups {
+		f := strings.Fields(g)
+		if len(f) == 0 || f[0] != "DUP" {
+			groups = append(groups, g)
+			continue
+		}
+		mids := f[1:]
+		var idx []int
+		for _, m := range mids {
+			if i, ok := byMID[m]; ok {
+				idx = append(idx, i)
+			}
+		}
+		switch {
+		case len(idx) < 2:
+			groups = append(groups, g) // not a pair of raw video media
+			continue
+		case len(mids) > 2:
+			return fmt.Errorf("video: sdp: a=group:%s: ST 2022-7 pairs two media, this group has %d", g, len(mids))
+		case idx[0] == idx[1]:
+			return fmt.Errorf("video: sdp: a=group:%s names a=mid:%s twice", g, mids[0])
+		}
+		a, b := &s.Streams[idx[0]], &s.Streams[idx[1]]
+		if paired[idx[0]] || paired[idx[1]] {
+			return fmt.Errorf("video: sdp: a=group:%s: a medium in two DUP groups", g)
+		}
+		if !sameFlow(a, b) {
+			return fmt.Errorf("video: sdp: a=group:%s: the legs differ (format %v, payload type %d; format %v, payload type %d)",
+				g, a.Format, a.PayloadType, b.Format, b.PayloadType)
+		}
+		a.Second = Leg{Dst: b.Dst, TTL: b.TTL, Source: b.Source, MID: b.MID}
+		paired[idx[0]], paired[idx[1]], second[idx[1]] = true, true, true
+	}
+	s.Groups = groups
+	if len(s.Groups) == 0 {
+		s.Groups = nil
+	}
+	out := s.Streams[:0]
+	for i := range s.Streams {
+		if !second[i] {
+			out = append(out, s.Streams[i])
+		}
+	}
+	s.Streams = out
+	return nil
+}
+
+// sameFlow reports whether a and b describe the same stream of packets,
+// as the two legs of an ST 2022-7 pair must: format, payload type and the
+// fmtp parameters that shape the packets.
+func sameFlow(a, b *Stream) bool {
+	return a.Format == b.Format && a.PayloadType == b.PayloadType && a.Packing == b.Packing &&
+		a.MaxUDP == b.MaxUDP && a.Sender == b.Sender
 }
 
 // parseMedia reads one m=video description; ok is false if it is not RTP
@@ -417,7 +549,11 @@ func (s *Stream) Fmtp() (string, error) {
 // Marshal writes the session as SDP with pion/sdp: per stream an m=video
 // line, c=, a=source-filter (if Source is set), a=rtpmap raw/90000, a=fmtp,
 // a=ts-refclk (if set; ST 2110-10 requires one), a=mediaclk (direct=0 if
-// unset) and a=mid (if set).
+// unset) and a=mid (if set). A stream with a second leg ([Stream.Second])
+// is two media descriptions, the first leg's then the second's, with an
+// a=mid each ("primary" and "secondary", numbered from the second such
+// stream on, where the legs name none) and a session-level a=group:DUP
+// of the two (RFC 7104), as ST 2110-10 writes ST 2022-7 pairs.
 func (s *Session) Marshal() ([]byte, error) {
 	orig := s.Origin
 	if !orig.IsValid() {
@@ -436,52 +572,118 @@ func (s *Session) Marshal() ([]byte, error) {
 		info := sdp.Information(s.Info)
 		sd.SessionInformation = &info
 	}
+	mids, dups, err := s.legMIDs()
+	if err != nil {
+		return nil, err
+	}
 	for _, g := range s.Groups {
+		if !slices.Contains(dups, g) {
+			sd.WithValueAttribute("group", g)
+		}
+	}
+	for _, g := range dups {
 		sd.WithValueAttribute("group", g)
 	}
 	for i := range s.Streams {
 		st := &s.Streams[i]
-		fmtp, err := st.Fmtp()
-		if err != nil {
-			return nil, fmt.Errorf("video: stream %d: %w", i+1, err)
+		for leg := range st.Legs() {
+			l := st.Leg(leg)
+			l.MID = mids[i][leg]
+			md, err := l.media(i + 1)
+			if err != nil {
+				return nil, err
+			}
+			sd.WithMedia(md)
 		}
-		if st.PayloadType < 96 || st.PayloadType > 127 {
-			return nil, fmt.Errorf("video: stream %d: payload type %d not dynamic (96..127)", i+1, st.PayloadType)
-		}
-		if !st.Dst.Addr().IsValid() {
-			return nil, fmt.Errorf("video: stream %d: no destination address", i+1)
-		}
-		pt := strconv.Itoa(int(st.PayloadType))
-		md := &sdp.MediaDescription{
-			MediaName: sdp.MediaName{Media: "video", Port: sdp.RangedPort{Value: int(st.Dst.Port())},
-				Protos: []string{"RTP", "AVP"}, Formats: []string{pt}},
-			ConnectionInformation: &sdp.ConnectionInformation{NetworkType: "IN", AddressType: addrType(st.Dst.Addr()),
-				Address: &sdp.Address{Address: st.Dst.Addr().String()}},
-		}
-		if st.TTL != 0 {
-			ttl := st.TTL
-			md.ConnectionInformation.Address.TTL = &ttl
-		}
-		if st.Source.IsValid() {
-			md.WithValueAttribute("source-filter", fmt.Sprintf(" incl IN %s %s %s",
-				addrType(st.Dst.Addr()), st.Dst.Addr(), st.Source))
-		}
-		md.WithValueAttribute("rtpmap", pt+" raw/90000")
-		md.WithValueAttribute("fmtp", pt+" "+fmtp)
-		if st.RefClock != "" {
-			md.WithValueAttribute("ts-refclk", st.RefClock)
-		}
-		mc := st.MediaClock
-		if mc == "" {
-			mc = "direct=0"
-		}
-		md.WithValueAttribute("mediaclk", mc)
-		if st.MID != "" {
-			md.WithValueAttribute("mid", st.MID)
-		}
-		sd.WithMedia(md)
 	}
 	return sd.Marshal()
+}
+
+// legMIDs returns the a=mid of each leg of each stream (the stream's own,
+// or for the legs of a pair that name none, "primary" and "secondary",
+// then "primary2" and "secondary2", ...) and the a=group:DUP value of
+// each pair. Two media with one a=mid are an error.
+func (s *Session) legMIDs() ([][2]string, []string, error) {
+	mids := make([][2]string, len(s.Streams))
+	seen := map[string]bool{}
+	pairs := 0
+	for i := range s.Streams {
+		st := &s.Streams[i]
+		mids[i] = [2]string{st.MID, st.Second.MID}
+		if st.Legs() == 2 {
+			pairs++
+			n := ""
+			if pairs > 1 {
+				n = strconv.Itoa(pairs)
+			}
+			if mids[i][0] == "" {
+				mids[i][0] = "primary" + n
+			}
+			if mids[i][1] == "" {
+				mids[i][1] = "secondary" + n
+			}
+		}
+		for leg := range st.Legs() {
+			m := mids[i][leg]
+			if m == "" {
+				continue
+			}
+			if seen[m] || strings.ContainsAny(m, " \t\r\n") {
+				return nil, nil, fmt.Errorf("video: stream %d: a=mid %q is used twice or is not a token", i+1, m)
+			}
+			seen[m] = true
+		}
+	}
+	var dups []string
+	for i := range s.Streams {
+		if s.Streams[i].Legs() == 2 {
+			dups = append(dups, "DUP "+mids[i][0]+" "+mids[i][1])
+		}
+	}
+	return mids, dups, nil
+}
+
+// media returns the media description of one leg of stream number n.
+func (st *Stream) media(n int) (*sdp.MediaDescription, error) {
+	fmtp, err := st.Fmtp()
+	if err != nil {
+		return nil, fmt.Errorf("video: stream %d: %w", n, err)
+	}
+	if st.PayloadType < 96 || st.PayloadType > 127 {
+		return nil, fmt.Errorf("video: stream %d: payload type %d not dynamic (96..127)", n, st.PayloadType)
+	}
+	if !st.Dst.Addr().IsValid() {
+		return nil, fmt.Errorf("video: stream %d: no destination address", n)
+	}
+	pt := strconv.Itoa(int(st.PayloadType))
+	md := &sdp.MediaDescription{
+		MediaName: sdp.MediaName{Media: "video", Port: sdp.RangedPort{Value: int(st.Dst.Port())},
+			Protos: []string{"RTP", "AVP"}, Formats: []string{pt}},
+		ConnectionInformation: &sdp.ConnectionInformation{NetworkType: "IN", AddressType: addrType(st.Dst.Addr()),
+			Address: &sdp.Address{Address: st.Dst.Addr().String()}},
+	}
+	if st.TTL != 0 {
+		ttl := st.TTL
+		md.ConnectionInformation.Address.TTL = &ttl
+	}
+	if st.Source.IsValid() {
+		md.WithValueAttribute("source-filter", fmt.Sprintf(" incl IN %s %s %s",
+			addrType(st.Dst.Addr()), st.Dst.Addr(), st.Source))
+	}
+	md.WithValueAttribute("rtpmap", pt+" raw/90000")
+	md.WithValueAttribute("fmtp", pt+" "+fmtp)
+	if st.RefClock != "" {
+		md.WithValueAttribute("ts-refclk", st.RefClock)
+	}
+	mc := st.MediaClock
+	if mc == "" {
+		mc = "direct=0"
+	}
+	md.WithValueAttribute("mediaclk", mc)
+	if st.MID != "" {
+		md.WithValueAttribute("mid", st.MID)
+	}
+	return md, nil
 }
 
 func addrType(a netip.Addr) string {

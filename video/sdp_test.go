@@ -73,19 +73,21 @@ func TestParseSDPSpecExample(t *testing.T) {
 		Dst: netip.MustParseAddrPort("239.100.9.10:50000"), TTL: 32, Source: netip.MustParseAddr("192.168.100.2"),
 		RefClock: "ptp=IEEE1588-2008:39-A7-94-FF-FE-07-CB-D0:37", MediaClock: "direct=0", MID: "primary",
 	}
-	if len(s.Streams) != 2 {
-		t.Fatalf("%d streams", len(s.Streams))
+	// The DUP pair is one flow with two legs.
+	want.Second = Leg{Dst: netip.MustParseAddrPort("239.101.9.10:50020"), TTL: 32,
+		Source: netip.MustParseAddr("192.168.101.2"), MID: "secondary"}
+	if len(s.Streams) != 1 {
+		t.Fatalf("%d streams, want the DUP pair as one", len(s.Streams))
 	}
 	if !reflect.DeepEqual(s.Streams[0], want) {
 		t.Errorf("stream 1:\n got %+v\nwant %+v", s.Streams[0], want)
 	}
-	want.Dst, want.Source, want.MID = netip.MustParseAddrPort("239.101.9.10:50020"), netip.MustParseAddr("192.168.101.2"), "secondary"
-	if !reflect.DeepEqual(s.Streams[1], want) {
-		t.Errorf("stream 2:\n got %+v\nwant %+v", s.Streams[1], want)
+	leg1 := s.Streams[0].Leg(1)
+	if leg1.Dst != want.Second.Dst || leg1.Source != want.Second.Source || leg1.MID != "secondary" || leg1.Format != want.Format || !leg1.Second.IsZero() {
+		t.Errorf("leg 1: %+v", leg1)
 	}
 	if s.Name != "Example of a SMPTE ST2110-20 signal" || s.Info != "this example is for 720p video at 59.94" ||
-		s.ID != 123456 || s.Version != 11 || s.Origin != netip.MustParseAddr("192.168.100.2") ||
-		!reflect.DeepEqual(s.Groups, []string{"DUP primary secondary"}) {
+		s.ID != 123456 || s.Version != 11 || s.Origin != netip.MustParseAddr("192.168.100.2") || s.Groups != nil {
 		t.Errorf("session %+v", s)
 	}
 
@@ -225,6 +227,13 @@ func FuzzParseSDP(f *testing.F) {
 	f.Add([]byte(strings.Replace(specExample, "a=fmtp:112 (same as above)", specFmtp, 1)))
 	f.Add([]byte(specExample))
 	f.Add([]byte(gstreamerSDP))
+	dup := &Session{Streams: []Stream{{Format: Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50},
+		PayloadType: 96, Dst: netip.MustParseAddrPort("239.1.1.1:5004"), Second: Leg{Dst: netip.MustParseAddrPort("239.2.1.1:5004")}}}}
+	if b, err := dup.Marshal(); err == nil {
+		f.Add(b)
+	} else {
+		f.Fatal(err)
+	}
 	for _, name := range []string{"testdata/ff10.sdp", "testdata/ff8.sdp"} {
 		b, err := os.ReadFile(name)
 		if err != nil {
@@ -254,6 +263,9 @@ func FuzzParseSDP(f *testing.F) {
 			t.Fatalf("%d streams written, %d read back", len(s.Streams), len(back.Streams))
 		}
 		for i := range s.Streams {
+			if a, b := s.Streams[i].Legs(), back.Streams[i].Legs(); a != b {
+				t.Fatalf("stream %d: %d legs written, %d read back", i, a, b)
+			}
 			want := s.Streams[i].Format
 			if want.Colorimetry == 0 {
 				want.Colorimetry = ColorimetryUnspecified // the writer must say something
@@ -290,5 +302,101 @@ func TestParseSDPLimits(t *testing.T) {
 	// m= at the very start counts too.
 	if _, err := ParseSDP([]byte(strings.Repeat("m=video 1 RTP/AVP 96\n", MaxSDPMedia+1))); err == nil || !strings.Contains(err.Error(), "media descriptions") {
 		t.Errorf("m= lines from the first: %v", err)
+	}
+}
+
+// TestSDPDup: ST 2022-7 pairs (a=group:DUP, RFC 7104) written by Marshal
+// and read back by ParseSDP as one flow with two legs, next to a flow on
+// one path; other groups stay.
+func TestSDPDup(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 1920, Height: 1080, Scan: Progressive, Rate: Rate59_94, Colorimetry: BT709}
+	s := &Session{Origin: netip.MustParseAddr("10.0.0.1"), ID: 7, Version: 1, Name: "dup", Groups: []string{"LS a b"},
+		Streams: []Stream{
+			{Format: f, PayloadType: 96, Packing: GPM, Sender: SenderNarrow, SSN: DefaultSSN, MediaClock: "direct=0",
+				Dst: netip.MustParseAddrPort("239.1.1.1:5004"), TTL: 64, Source: netip.MustParseAddr("10.0.0.1"),
+				Second: Leg{Dst: netip.MustParseAddrPort("239.2.1.1:5006"), TTL: 16, Source: netip.MustParseAddr("10.1.0.1")}},
+			{Format: f, PayloadType: 97, Packing: GPM, Sender: SenderNarrow, SSN: DefaultSSN, MediaClock: "direct=0",
+				Dst: netip.MustParseAddrPort("239.1.1.3:5004")},
+			{Format: f, PayloadType: 98, Packing: BPM, Sender: SenderWide, SSN: DefaultSSN, MediaClock: "direct=0", MID: "v3a",
+				Dst: netip.MustParseAddrPort("[ff3e::1]:5008"), Second: Leg{Dst: netip.MustParseAddrPort("[ff3e::2]:5008"), MID: "v3b"}},
+		}}
+	b, err := s.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	for _, line := range []string{
+		"a=group:LS a b\r\n",
+		"a=group:DUP primary secondary\r\n",
+		"a=group:DUP v3a v3b\r\n",
+		"m=video 5004 RTP/AVP 96\r\nc=IN IP4 239.1.1.1/64\r\na=source-filter: incl IN IP4 239.1.1.1 10.0.0.1\r\n",
+		"m=video 5006 RTP/AVP 96\r\nc=IN IP4 239.2.1.1/16\r\na=source-filter: incl IN IP4 239.2.1.1 10.1.0.1\r\n",
+		"a=mid:primary\r\n", "a=mid:secondary\r\n", "a=mid:v3b\r\n",
+	} {
+		if !strings.Contains(text, line) {
+			t.Errorf("SDP lacks %q:\n%s", line, text)
+		}
+	}
+	if n := strings.Count(text, "m=video"); n != 5 {
+		t.Errorf("%d media descriptions, want 5:\n%s", n, text)
+	}
+	back, err := ParseSDP(b)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	want := *s
+	want.Streams = append([]Stream(nil), s.Streams...)
+	want.Streams[0].MID, want.Streams[0].Second.MID = "primary", "secondary"
+	if !reflect.DeepEqual(back, &want) {
+		t.Errorf("round trip:\n got %+v\nwant %+v", back, &want)
+	}
+	// Written again, the same text: no second DUP group from the MIDs.
+	b2, err := back.Marshal()
+	if err != nil || string(b2) != text {
+		t.Errorf("second round trip differs (%v):\n%s\n---\n%s", err, b2, text)
+	}
+
+	// Two pairs without MIDs are numbered.
+	two := &Session{Streams: []Stream{s.Streams[0], s.Streams[0]}}
+	two.Streams[1].Dst, two.Streams[1].Second.Dst = netip.MustParseAddrPort("239.1.1.9:5004"), netip.MustParseAddrPort("239.2.1.9:5004")
+	b, err = two.Marshal()
+	if err != nil || !strings.Contains(string(b), "a=group:DUP primary2 secondary2\r\n") {
+		t.Errorf("two pairs (%v):\n%s", err, b)
+	}
+	if back, err := ParseSDP(b); err != nil || len(back.Streams) != 2 || back.Streams[1].Second.Dst.Port() != 5004 {
+		t.Errorf("two pairs read back: %+v, %v", back, err)
+	}
+	// A MID used twice.
+	bad := &Session{Streams: []Stream{s.Streams[2], s.Streams[2]}}
+	if _, err := bad.Marshal(); err == nil || !strings.Contains(err.Error(), `"v3a" is used twice`) {
+		t.Errorf("mid used twice: %v", err)
+	}
+}
+
+// TestSDPDupErrors: DUP groups that cannot be one ST 2022-7 flow.
+func TestSDPDupErrors(t *testing.T) {
+	base := strings.Replace(specExample, "a=fmtp:112 (same as above)", specFmtp, 1)
+	for _, c := range []struct{ from, to, want string }{
+		{"a=group:DUP primary secondary", "a=group:DUP primary primary", "names a=mid:primary twice"},
+		{"a=group:DUP primary secondary", "a=group:DUP primary secondary tertiary", "pairs two media, this group has 3"},
+		{"a=group:DUP primary secondary", "a=group:DUP primary secondary\r\na=group:DUP secondary primary", "a medium in two DUP groups"},
+		{"a=mid:secondary", "a=mid:primary", "two raw video media have a=mid:primary"},
+	} {
+		in := strings.ReplaceAll(base, c.from, c.to)
+		_, err := ParseSDP([]byte(in))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s -> %s: error %v, want %q", c.from, c.to, err, c.want)
+		}
+	}
+	// Legs that differ: the second leg's format.
+	in := base[:strings.LastIndex(base, specFmtp)] + strings.Replace(specFmtp, "width=1280", "width=1920", 1) + base[strings.LastIndex(base, specFmtp)+len(specFmtp):]
+	if _, err := ParseSDP([]byte(in)); err == nil || !strings.Contains(err.Error(), "the legs differ") {
+		t.Errorf("legs of two formats: %v", err)
+	}
+	// A DUP group of media that are not both raw video stays a group.
+	in = strings.ReplaceAll(base, "a=group:DUP primary secondary", "a=group:DUP primary audio")
+	s, err := ParseSDP([]byte(in))
+	if err != nil || len(s.Streams) != 2 || !reflect.DeepEqual(s.Groups, []string{"DUP primary audio"}) || !s.Streams[0].Second.IsZero() {
+		t.Errorf("DUP of video and something else: %+v, %v", s, err)
 	}
 }

@@ -20,6 +20,7 @@ import (
 // config is a parsed command line.
 type config struct {
 	port      string        // -i
+	port2     string        // a second -i: vtx and vrx's second path (ST 2022-7)
 	mode      *mode         // -f
 	lens      lengths       // -l
 	count     uint64        // -n, 0 = forever
@@ -173,7 +174,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	c := &config{video: &videoConfig{}}
 	var fn, lensS, srcS, dstS, smacS, dmacS string
 	var count int64
-	fs.StringVar(&c.port, "i", "", "port: a netmap port (vale0:a, netmap:eth0, netmap:eth0-1, netmap:p{1, ...) or udp:HOST:PORT for kernel sockets, or xdp:IFACE[-Q] for an AF_XDP socket on a queue; vtx and vrx also udp:HOST:PORT@IFACE, udp and udp:IFACE (the SDP's addresses; multicast groups joined), and pcap:FILE, a capture written or read")
+	fs.Var((*portFlag)(c), "i", "port: a netmap port (vale0:a, netmap:eth0, netmap:eth0-1, netmap:p{1, ...) or udp:HOST:PORT for kernel sockets, or xdp:IFACE[-Q] for an AF_XDP socket on a queue; vtx and vrx also udp:HOST:PORT@IFACE, udp and udp:IFACE (the SDP's addresses; multicast groups joined), and pcap:FILE, a capture written or read; given twice to vtx or vrx, the two paths of ST 2022-7 seamless protection")
 	fs.StringVar(&fn, "f", "rx", "function: "+strings.Join(modeNames(), ", "))
 	fs.StringVar(&lensS, "l", "60", "frame length in bytes without FCS: N, A-B (mixed sizes) or a list N,M,...")
 	fs.Int64Var(&count, "n", 0, "packets to send or receive (0: until -t or a signal)")
@@ -222,6 +223,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		if _, err := nmsys.ParseName(c.port); err != nil {
 			return nil, fmt.Errorf("-i: %w", err)
 		}
+	}
+	if err := checkPort2(c); err != nil {
+		return nil, err
 	}
 	var err error
 	if c.lens, err = parseLengths(lensS); err != nil {

@@ -27,8 +27,21 @@
 //	nmbench -i udp:eth1 -f vrx -sdp two-groups-one-port.sdp
 //	nmbench -i pcap:tx.pcap -f vtx -fmt "$F" -streams 4 -frames 3 && nmbench -i pcap:tx.pcap -f vrx -fmt "$F" -streams 4
 //
+// -i given twice names the two paths of ST 2022-7 seamless protection:
+// vtx sends every packet on both (and -sdp-out writes each stream's
+// a=group:DUP pair), vrx merges them, the first copy of each packet taken,
+// frames waiting up to -window (A, B or C, the standard's 10, 50 and
+// 450 ms classes, or a duration) for the other path's copies; any pair of
+// transports, two captures included. The report has a line per path
+// (packets, first copies, duplicates absorbed, late, lost) and the
+// measured skew.
+//
+//	nmbench -i udp:239.1.1.1:5004@eth1 -i udp:239.2.1.1:5004@eth2 -f vtx -fmt "$F" -sdp-out dup.sdp
+//	nmbench -i udp:eth1 -i udp:eth2 -f vrx -sdp dup.sdp -window B
+//	nmbench -i pcap:a.pcap -i pcap:b.pcap -f vrx -sdp dup.sdp -out merged.raw
+//
 // The format is an SDP fmtp string (-fmt) or an SDP file (-sdp, one stream
-// per m=video line); -in and -out frames are in the RFC 4175 pgroup layout
+// per m=video line, or per a=group:DUP pair); -in and -out frames are in the RFC 4175 pgroup layout
 // (-pix pgroup, what ffmpeg -c:v copy and GStreamer's UYVP write) or an
 // ffmpeg pix_fmt. vtx keeps each stream on the ST 2110-21 schedule of -tp
 // (N, NL or W; -R caps the packets per second by slowing that schedule

@@ -89,7 +89,7 @@ func ping(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error {
 }
 
 // videoFlags are the flags only vtx and vrx take.
-var videoFlags = []string{"fmt", "sdp", "sdp-out", "in", "out", "pix", "tp", "frames", "streams", "max-mem", "selfcheck", "burst", "passthrough"}
+var videoFlags = []string{"fmt", "sdp", "sdp-out", "in", "out", "pix", "tp", "frames", "streams", "max-mem", "selfcheck", "burst", "passthrough", "window"}
 
 // checkPackets checks the flags of the packet functions (all but vtx and
 // vrx).
@@ -101,6 +101,9 @@ func checkPackets(c *config, set map[string]bool) error {
 	}
 	if isPcap(c.port) {
 		return errors.New("-i pcap:FILE: only for -f vtx and vrx (rx writes captures with -pcap)")
+	}
+	if c.port2 != "" {
+		return errors.New("-i given twice: only -f vtx and vrx take two paths (ST 2022-7)")
 	}
 	if isXDP(c.port) && c.mode.xdp == nil {
 		return fmt.Errorf("-f %s: the xdp: backend does tx, rx, txseq, rxseq, ping, pong, vtx and vrx", c.mode.name)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/nmgo/nmgo/video"
 )
@@ -25,25 +26,27 @@ func isPcap(port string) bool { return strings.HasPrefix(port, pcapPrefix) }
 
 // videoConfig holds the video flags and what they resolve to.
 type videoConfig struct {
-	fmtp    string   // -fmt
-	sdp     string   // -sdp
-	sdpOut  string   // -sdp-out
-	in      string   // -in
-	out     string   // -out
-	pix     string   // -pix
-	tp      string   // -tp
-	frames  uint64   // -frames
-	nstream int      // -streams
-	maxMem  byteSize // -max-mem
-	check   bool     // -selfcheck
-	burst   int      // -burst
-	pass    bool     // -passthrough
+	fmtp    string        // -fmt
+	sdp     string        // -sdp
+	sdpOut  string        // -sdp-out
+	in      string        // -in
+	out     string        // -out
+	pix     string        // -pix
+	tp      string        // -tp
+	frames  uint64        // -frames
+	nstream int           // -streams
+	maxMem  byteSize      // -max-mem
+	check   bool          // -selfcheck
+	burst   int           // -burst
+	pass    bool          // -passthrough
+	window  time.Duration // -window
 
 	streams   []video.Stream    // one per stream, Dst set where known
 	pixFmt    video.PixelFormat // 0: pgroup
 	dstSet    bool              // -d given
 	budget    *video.Budget     // of -max-mem octets
 	transport string            // the st2110 transport name of -i
+	second    string            // ... of the second -i, if given
 }
 
 // addVideoFlags registers the video flags on fs.
@@ -60,6 +63,7 @@ func addVideoFlags(fs *flag.FlagSet, v *videoConfig) {
 	v.maxMem = video.DefaultMemory
 	fs.Var(&v.maxMem, "max-mem", "vtx, vrx: memory the inputs may make nmbench allocate (frame buffers, test pattern, -in frames), in `octets` (k, M, G suffixes)")
 	fs.IntVar(&v.burst, "burst", 1, "vtx: packets sent together at the time of the first (the ST 2110-21 pacer's Burst): fewer flushes and wake-ups; Cinst grows to about the burst, which a narrow sender keeps under CMAX (6 for 1080p59.94)")
+	fs.Var((*windowFlag)(&v.window), "window", "vrx with -i twice: the merge window, the path differential absorbed: A, B or C (ST 2022-7's classes: 10, 50, 450 ms) or a duration (default A)")
 	fs.BoolVar(&v.pass, "passthrough", false, "vrx on a NIC (netmap:eth0): also bind its host rings and give the host stack every packet that is not a stream's, and the wire what the host stack sends (ARP, IGMP, PTP, ssh keep working)")
 	fs.BoolVar(&v.check, "selfcheck", true, "vtx: analyse the times it writes its own packets against ST 2110-21 (the transmitter's self-check, in the final report); -selfcheck=false leaves that work out")
 }
@@ -216,7 +220,7 @@ func checkVideo(c *config, set map[string]bool) error {
 			}
 		}
 	}
-	return nil
+	return checkSecond(c, set)
 }
 
 // pixName is the -pix layout's name for reports.

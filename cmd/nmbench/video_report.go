@@ -68,6 +68,11 @@ type videoStream struct {
 	// every buffer of the stream (it could not keep up with writing -out).
 	Dropped uint64 `json:"dropped_frames,omitempty"`
 
+	// Paths are the counts of each path of two (-i twice, ST 2022-7),
+	// and Skew how much later path 1's copies came than path 0's (vrx).
+	Paths []pathReport `json:"paths,omitempty"`
+	Skew  *skewReport  `json:"skew,omitempty"`
+
 	PacketsPerFrame int    `json:"packets_per_frame"`
 	PackingMode     string `json:"packing_mode"`
 	SenderType      string `json:"sender_type"`
@@ -136,6 +141,7 @@ func (vr *videoRun) summary() *videoSummary {
 			vs.Frames, vs.Packets, vs.Bytes, vs.Late = st.Frames, st.Packets, st.Bytes, st.Late
 			vs.PacketsPerFrame, vs.PackingMode, vs.Sched = vr.ppf[k], vr.tx.Flows()[k].Packing.String(), shortSender(s.Sender)
 			an, analyzed = vr.tx.Analysis(k)
+			vs.Paths = vr.txPaths(k, st.Packets)
 		} else {
 			fs := vr.rx.Stats(k)
 			st := fs.RxStats
@@ -154,6 +160,7 @@ func (vr *videoRun) summary() *videoSummary {
 				vs.PackingMode = st.Packing.String()
 			}
 			an, analyzed = vr.rx.Analysis(k)
+			vs.Paths, vs.Skew = vr.rxPaths(k)
 		}
 		if analyzed {
 			if an.PacketsPerFrame > 0 {
@@ -254,6 +261,7 @@ func (s *videoSummary) print(w io.Writer, rep *report) {
 		if st.rateLine != "" {
 			fmt.Fprintf(w, "    %s\n", st.rateLine)
 		}
+		st.printPaths(w)
 	}
 	if s.Other != nil && *s.Other > 0 {
 		fmt.Fprintf(w, "  %d other packets: not UDP, to a port no stream takes, or not RTP video\n", *s.Other)
@@ -273,11 +281,15 @@ func (s *videoSummary) print(w io.Writer, rep *report) {
 // problems lists the stream's nonzero trouble counters, "" if none.
 func (st *videoStream) problems() string {
 	var b []string
+	dup := st.Duplicates
+	if len(st.Paths) == 2 {
+		dup = 0 // over two paths every packet comes twice
+	}
 	for _, c := range []struct {
 		n    uint64
 		name string
 	}{
-		{st.Late, "late"}, {st.Lost, "lost"}, {st.Reordered, "reordered"}, {st.Duplicates, "dup"},
+		{st.Late, "late"}, {st.Lost, "lost"}, {st.Reordered, "reordered"}, {dup, "dup"},
 		{st.Incomplete, "incomplete"}, {st.Skipped, "skipped"}, {st.Truncated, "truncated"},
 		{st.MissedMarkers, "missed markers"}, {st.BadRows, "bad rows"}, {st.Malformed, "malformed"},
 		{st.WrongPT, "wrong payload type"}, {st.Dropped, "frames dropped"},

@@ -90,7 +90,7 @@ func (vr *videoRun) openTx(ctx context.Context) error {
 		return err
 	}
 	sc := &st2110.SendConfig{Sources: frames, Count: v.frames, MaxRate: cfg.rate, Batch: cfg.batch,
-		SSRC: ssrcBase, Analyze: v.check, Spin: spinWait}
+		SSRC: ssrcBase, Analyze: v.check, Spin: spinWait, Second: v.second}
 	if v.burst > 1 {
 		sc.Pacing = &video.PacerConfig{Burst: v.burst}
 	}
@@ -155,7 +155,7 @@ func (vr *videoRun) openRx(ctx context.Context) error {
 			vr.writers[k] = w
 		}
 	}
-	lc := &st2110.ListenConfig{Budget: v.budget, Batch: cfg.batch, Passthrough: v.pass}
+	lc := &st2110.ListenConfig{Budget: v.budget, Batch: cfg.batch, Passthrough: v.pass, Second: v.second, MergeWindow: v.window}
 	if isXDP(cfg.port) {
 		// A UMEM of 64 MiB: 125 ms of a 1080p59.94 flow for a receiver
 		// kept from its CPU, as nmbench rx's rings are large too.

@@ -15,6 +15,10 @@
 //     MarshalledSDP tests do the same with the video package on a UDP
 //     socket in place of nmbench, to tell a fault of the package from one
 //     of the command.
+//   - TestDupSDPToFFmpeg: st2110.Dial sends on two paths (ST 2022-7, two
+//     loopback ports) and writes an SDP with an a=group:DUP pair; ffmpeg
+//     accepts it and receives the first leg's frames, and video.ParseSDP
+//     reads it back as one flow with both legs.
 //   - TestPeersGStreamerToFFmpeg is the baseline without nmgo.
 //   - TestGStreamerMulticastToListen, TestDialMulticastToGStreamer,
 //     TestDialMulticastToFFmpeg: package st2110 over multicast. GStreamer's

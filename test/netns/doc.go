@@ -18,7 +18,12 @@
 //
 //	NMTEST_NETNS=1 go test -count=1 -v ./test/netns/
 //
-// Every namespace, link and bridge they create is named nmst-*, and
-// deleted when they end. The package has no API; it is not imported by
+// The ST 2022-7 tests (dup_test.go) build their own two paths, a sender
+// and a receiver namespace joined by two veth pairs, and drop packets on
+// either with nftables (the nft command: netdev egress chains), at
+// random, on both alike, or delay one path's copies.
+//
+// Every namespace, link and bridge they create is named nmst-* (nmdp-*
+// for the ST 2022-7 tests), and deleted when they end. The package has no API; it is not imported by
 // anything.
 package netns

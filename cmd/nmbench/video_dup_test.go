@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/nmgo/nmgo/packet"
+	"github.com/nmgo/nmgo/video"
+)
+
+// dupReport is what the tests read of a report's per-path lines.
+type dupReport struct {
+	Final   bool `json:"final"`
+	Streams []struct {
+		Lost       uint64       `json:"lost"`
+		Complete   uint64       `json:"complete_frames"`
+		Incomplete uint64       `json:"incomplete_frames"`
+		Paths      []pathReport `json:"paths"`
+		Skew       *skewReport  `json:"skew"`
+	} `json:"streams"`
+}
+
+// runDup runs nmbench with args and returns its final JSON report's
+// per-path lines.
+func runDup(t *testing.T, args ...string) dupReport {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if code := cli(context.Background(), append(args, "-json", "-q"), &out, &errb); code != 0 {
+		t.Fatalf("nmbench %q: exit %d: %s", args, code, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var r dupReport
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil || !r.Final {
+		t.Fatalf("nmbench %q: last line %q: %v", args, lines[len(lines)-1], err)
+	}
+	return r
+}
+
+// dropPcap copies the capture in to out without the packets (numbered
+// from 0) drop says, and returns how many it dropped.
+func dropPcap(t *testing.T, in, out string, drop func(int) bool) int {
+	t.Helper()
+	dropped, i := 0, 0
+	copyPcap(t, in, out, func(bw io.Writer) (func(gopacket.CaptureInfo, []byte) error, func() error) {
+		w, err := packet.NewPcapWriterNanos(bw, 65535)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return func(ci gopacket.CaptureInfo, data []byte) error {
+			defer func() { i++ }()
+			if drop(i) {
+				dropped++
+				return nil
+			}
+			return w.WritePacket(ci.Timestamp, data)
+		}, nil
+	})
+	return dropped
+}
+
+// vrx -i pcap:A -i pcap:B, two captures of one sender with different
+// packets removed, gives the same frames as the complete capture, byte
+// for byte, for 1080p59.94 and a small format; the report has a line per
+// path. vtx -i twice writes both captures and the DUP group of -sdp-out.
+func TestVideoDupPcap(t *testing.T) {
+	for _, c := range []struct {
+		name, fmtp string
+		frames     int
+	}{{"64x32", fmt64x32, 10}, {"1080p59.94", fmt1080p, 3}} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			full, a2 := filepath.Join(dir, "full.pcap"), filepath.Join(dir, "copy.pcap")
+			sdp := filepath.Join(dir, "dup.sdp")
+			frames := strconv.Itoa(c.frames)
+			tx := runDup(t, "-i", "pcap:"+full, "-i", "pcap:"+a2, "-f", "vtx", "-fmt", c.fmtp, "-frames", frames, "-sdp-out", sdp)
+			if p := tx.Streams[0].Paths; len(p) != 2 || p[1].Packets != p[0].Packets || p[1].Skipped != 0 {
+				t.Fatalf("vtx paths %+v", p)
+			}
+			b, err := os.ReadFile(sdp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sess, err := video.ParseSDP(b)
+			if err != nil || len(sess.Streams) != 1 || sess.Streams[0].Legs() != 2 || !strings.Contains(string(b), "a=group:DUP primary secondary") {
+				t.Fatalf("-sdp-out: %v\n%s", err, b)
+			}
+			// The second capture is the first's packets: the same bytes.
+			fa, _ := os.ReadFile(full)
+			fb, _ := os.ReadFile(a2)
+			if !bytes.Equal(fa, fb) {
+				t.Fatal("the two paths' captures differ")
+			}
+			a, b3 := filepath.Join(dir, "a.pcap"), filepath.Join(dir, "b.pcap")
+			na := dropPcap(t, full, a, func(i int) bool { return i%17 == 3 || i%101 == 50 })
+			nb := dropPcap(t, a2, b3, func(i int) bool { return i%13 == 7 && i%17 != 3 && i%101 != 50 })
+
+			want, got := filepath.Join(dir, "want.raw"), filepath.Join(dir, "got.raw")
+			one := runDup(t, "-i", "pcap:"+full, "-f", "vrx", "-fmt", c.fmtp, "-out", want)
+			if s := one.Streams[0]; s.Lost != 0 || s.Incomplete != 0 || s.Complete != uint64(c.frames) {
+				t.Fatalf("the complete capture: %+v", s)
+			}
+			two := runDup(t, "-i", "pcap:"+a, "-i", "pcap:"+b3, "-f", "vrx", "-sdp", sdp, "-out", got, "-window", "B")
+			wb, _ := os.ReadFile(want)
+			gb, _ := os.ReadFile(got)
+			if len(wb) == 0 || !bytes.Equal(wb, gb) {
+				t.Fatalf("the merged frames (%d octets) are not the complete capture's (%d octets)", len(gb), len(wb))
+			}
+			s := two.Streams[0]
+			if s.Lost != 0 || s.Incomplete != 0 || len(s.Paths) != 2 {
+				t.Fatalf("merged: %+v", s)
+			}
+			p0, p1 := s.Paths[0], s.Paths[1]
+			if p0.Input != "pcap:"+a || p1.Input != "pcap:"+b3 || p0.First+p1.First != p0.Packets+uint64(na) ||
+				p1.First != uint64(na) || p0.Lost == 0 || p1.Lost == 0 || s.Skew == nil || s.Skew.MinNs != 0 || s.Skew.MaxNs != 0 {
+				t.Errorf("paths %+v, %+v (%d and %d dropped); skew %+v", p0, p1, na, nb, s.Skew)
+			}
+		})
+	}
+}
+
+// The flags of two paths, and what they refuse.
+func TestVideoDupFlags(t *testing.T) {
+	c, err := parseFlags([]string{"-i", "udp:239.1.1.1:5004", "-i", "udp:239.2.1.1:6000@lo", "-f", "vrx", "-fmt", fmt64x32, "-streams", "2", "-window", "C"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := c.video
+	if v.second != "udp:239.2.1.1:6000@lo" || v.window != video.SkewClassC || v.streams[1].Second.Dst.String() != "239.2.1.1:6001" {
+		t.Errorf("%q %v %+v", v.second, v.window, v.streams[1].Second)
+	}
+	if c, err = parseFlags([]string{"-i", "vale0:a", "-i", "pcap:x", "-f", "vrx", "-fmt", fmt64x32, "-window", "20ms"}, io.Discard); err != nil || c.video.window != 20*time.Millisecond {
+		t.Errorf("-window 20ms: %v", err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-i", "vale0:a", "-i", "vale1:a", "-i", "vale2:a", "-f", "vrx", "-fmt", fmt64x32}, "more than twice"},
+		{[]string{"-i", "vale0:a", "-i", "vale1:a", "-f", "rx"}, "only -f vtx and vrx"},
+		{[]string{"-i", "vale0:a", "-i", "pcap:", "-f", "vrx", "-fmt", fmt64x32}, "no file name"},
+		{[]string{"-i", "vale0:a", "-f", "vrx", "-fmt", fmt64x32, "-window", "B"}, "-i given twice"},
+		{[]string{"-i", "vale0:a", "-i", "vale1:a", "-f", "vtx", "-fmt", fmt64x32, "-window", "B"}, "not for -f vtx"},
+		{[]string{"-i", "vale0:a", "-i", "vale1:a", "-f", "vrx", "-fmt", fmt64x32, "-window", "D"}, "want A, B, C"},
+		{[]string{"-i", "vale0:a", "-i", "vale1:a", "-f", "vrx", "-fmt", fmt64x32, "-window", "2s"}, "want A, B, C"},
+	} {
+		if _, err := parseFlags(c.args, io.Discard); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want %q", c.args, err, c.want)
+		}
+	}
+}

@@ -1,0 +1,393 @@
+package st2110
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/nmgo/nmgo/video"
+)
+
+// The receiving side of SMPTE ST 2022-7 seamless protection: a Receiver
+// with a second path (ListenConfig.Second) reads both paths' transports;
+// each reader's video.Receiver hands the packets of every flow to the
+// flow's video.Merge, as the path they came on, and the merges hand the
+// frames, each rebuilt once, to one more sink. The readers of both paths
+// take turns over each batch (rxSink.enter and leave).
+
+// dupRx is what a Receiver with two paths adds.
+type dupRx struct {
+	ep     endpoint          // the second path's transport
+	legs   [2][]video.Stream // the flows as each path sees them
+	merges []*video.Merge    // per flow
+
+	mu    sync.Mutex    // held by a reader over each batch; guards the merges and what follows
+	sink  *rxSink       // hands out the merged frames (the stats' last column)
+	paths []int         // per reader: its path
+	live  int           // readers not finished
+	next  int64         // when tick publishes the merges' counts again
+	stop  chan struct{} // ends expireLoop, once every reader has finished
+
+	pub []dupPub // per flow, under the Receiver's mu
+}
+
+// dupPub is what a merge publishes besides the flow's counts.
+type dupPub struct {
+	paths [2]video.PathStats
+	skew  video.Skew
+}
+
+// newDupRx checks the second path of r's config, works out each path's
+// flows and makes (and charges) the merges.
+func newDupRx(r *Receiver, sess *video.Session) (*dupRx, error) {
+	c := &r.cfg
+	if c.Second == "" {
+		return nil, errors.New("st2110: listen: MergeWindow without a Second path")
+	}
+	if c.MergeWindow < 0 || c.MergeWindow > video.MaxMergeWindow {
+		return nil, fmt.Errorf("st2110: listen: MergeWindow %v outside [0, %v]", c.MergeWindow, video.MaxMergeWindow)
+	}
+	ep, err := parseName(c.Second)
+	if err != nil {
+		return nil, err
+	}
+	fs, err := flows(legSession(sess, 1), &ep, false)
+	if err != nil {
+		return nil, fmt.Errorf("st2110: second path %s: %w", ep.name, err)
+	}
+	d := &dupRx{ep: ep, merges: make([]*video.Merge, len(r.flows)), pub: make([]dupPub, len(r.flows))}
+	for k := range r.flows {
+		f := &r.flows[k]
+		f.Second = video.Leg{Dst: fs[k].Dst, TTL: fs[k].TTL, Source: fs[k].Source, MID: fs[k].MID}
+		d.legs[0] = append(d.legs[0], f.Leg(0))
+		d.legs[1] = append(d.legs[1], f.Leg(1))
+		m, err := video.NewMerge(&video.MergeConfig{Format: f.Format, PayloadType: f.PayloadType,
+			Window: c.MergeWindow, Budget: c.Budget,
+			TakeFrame: func(buf []byte, st *video.FrameStats, arrival int64) []byte {
+				return d.sink.take(k, buf, st, arrival)
+			}})
+		if err != nil {
+			return nil, fmt.Errorf("st2110: listen: flow %d: %w", k, err)
+		}
+		d.merges[k] = m
+	}
+	return d, nil
+}
+
+// legSession returns sess as path p sees it: each flow's leg p.
+func legSession(sess *video.Session, p int) *video.Session {
+	if sess == nil {
+		return nil
+	}
+	s := *sess
+	s.Streams = make([]video.Stream, len(sess.Streams))
+	for k := range sess.Streams {
+		s.Streams[k] = sess.Streams[k].Leg(p)
+	}
+	return &s
+}
+
+// open opens both paths' transports: two captures are read as one, in
+// time order (pcapPair); other pairs each by their own readers.
+func (d *dupRx) open(r *Receiver) (rxTransport, error) {
+	if r.ep.kind == kindPcap && d.ep.kind == kindPcap {
+		a, err := openPcapRx(&r.ep, &r.cfg)
+		if err != nil {
+			return nil, err
+		}
+		b, err := openPcapRx(&d.ep, &r.cfg)
+		if err != nil {
+			a.close()
+			return nil, err
+		}
+		return &pcapPair{p: [2]*pcapRx{a.(*pcapRx), b.(*pcapRx)}, done: make(chan struct{})}, nil
+	}
+	a, err := openRx(&r.ep, d.legs[0], &r.cfg)
+	if err != nil {
+		return nil, err
+	}
+	cfg := r.cfg
+	cfg.Interface = d.ep.iface
+	b, err := openRx(&d.ep, d.legs[1], &cfg)
+	if err != nil {
+		a.close()
+		return nil, fmt.Errorf("st2110: second path: %w", err)
+	}
+	return &pathsRx{a: a, b: b}, nil
+}
+
+// prepare assigns each of the readers its path and makes the sink that
+// hands out the merged frames, with a column of its own in the counts.
+func (d *dupRx) prepare(r *Receiver, readers []rxReader) error {
+	d.paths = make([]int, len(readers))
+	switch t := r.tr.(type) {
+	case *pcapPair:
+		d.paths[1] = 1
+	case *pathsRx:
+		for i := t.firstB; i < len(readers); i++ {
+			d.paths[i] = 1
+		}
+	default:
+		return fmt.Errorf("st2110: listen: a second path on a transport of %T", r.tr)
+	}
+	s := &rxSink{rx: r, idx: len(readers), flows: make([]int, len(r.flows)), st: make([]FlowStats, len(r.flows)),
+		clock: r.clock, merges: d.merges, mu: &d.mu}
+	for k := range s.flows {
+		s.flows[k] = k
+		s.st[k].Latency.Limit = r.cfg.LatencyLimit
+		r.stats[k] = append(r.stats[k], FlowStats{})
+	}
+	_, pair := r.tr.(*pcapPair)
+	s.block = pair && !r.cfg.Replay
+	r.other = append(r.other, 0)
+	d.sink, d.live = s, len(readers)
+	if !pair {
+		d.stop = make(chan struct{})
+		go d.expireLoop(r.clock, r.cfg.MergeWindow)
+	}
+	return nil
+}
+
+// idleExpiry is how much longer than the window the merges wait, when no
+// packets come, before the clock hands their frames out: a pause of the
+// stream, not a host that was slow to run the readers.
+const idleExpiry = 100 * time.Millisecond
+
+// expireLoop hands out the frames whose window has passed once no
+// packets have come for idleExpiry and a window (readers of sockets and rings
+// tick only when packets do, and the last frames before a pause would
+// wait for the next packet), and publishes the counts, until every reader
+// has finished. While packets come, the readers' own times expire the
+// frames: a reader the host has not scheduled for a while, with the
+// other path's copies in its socket, is not overtaken by this clock.
+func (d *dupRx) expireLoop(clock *Clock, window time.Duration) {
+	if window == 0 {
+		window = video.SkewClassA
+	}
+	every := min(max(window/4, time.Millisecond), 20*time.Millisecond)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var seen uint64 // packets the merges had taken at the last change
+	var since int64 // when that was
+	for {
+		select {
+		case <-d.stop:
+			return
+		case <-t.C:
+		}
+		now := clock.Now()
+		d.mu.Lock()
+		var n uint64
+		for _, m := range d.merges {
+			n += m.PathStats(0).Packets + m.PathStats(1).Packets
+		}
+		if n != seen {
+			seen, since = n, now
+		}
+		if d.live > 0 && now-since >= int64(window+idleExpiry) {
+			d.tick(now)
+		}
+		d.mu.Unlock()
+	}
+}
+
+// path makes stream, flow k of reader idx's sink s, a path of the flow's
+// merge, at that path's address.
+func (d *dupRx) path(s *rxSink, idx, k int, stream *video.RxStream) {
+	p := d.paths[idx]
+	leg := &d.legs[p][k]
+	s.mu = &d.mu
+	stream.Port, stream.Source, stream.Addr = leg.Dst.Port(), leg.Source, netip.Addr{}
+	if a := leg.Dst.Addr(); a.IsValid() && !a.IsUnspecified() {
+		stream.Addr = a
+	}
+	stream.TakeFrame, stream.Merge, stream.Path = nil, d.merges[k], p
+}
+
+// publish brings the counts of merged flow j (of the merges' sink s) up
+// to date in the Receiver, and copies the flow's totals to f; under d.mu.
+func (d *dupRx) publish(s *rxSink, j int, st *FlowStats, f *Frame) {
+	k := s.flows[j]
+	m := d.merges[j]
+	st.RxStats = m.Stats()
+	pub := dupPub{paths: [2]video.PathStats{m.PathStats(0), m.PathStats(1)}, skew: m.Skew()}
+	s.rx.mu.Lock()
+	s.rx.stats[k][s.idx] = *st
+	d.pub[k] = pub
+	if f != nil {
+		f.Stats = s.rx.sumLocked(k)
+	}
+	s.rx.mu.Unlock()
+}
+
+// tick hands out the frames whose window has passed at at, and now and
+// then publishes the merges' counts; a reader calls it within a batch.
+func (d *dupRx) tick(at int64) {
+	for _, m := range d.merges {
+		m.Expire(at)
+	}
+	if at >= d.next {
+		d.next = at + publishEvery
+		for j := range d.sink.flows {
+			d.sink.publish(j, nil)
+		}
+	}
+}
+
+// finish is called as each reader stops: once all have, the frames held
+// are handed out (unless the receiver was closed) and the counts
+// published.
+func (d *dupRx) finish() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.live--; d.live > 0 {
+		return
+	}
+	if d.stop != nil {
+		close(d.stop)
+	}
+	if !d.sink.rx.closed.Load() {
+		for _, m := range d.merges {
+			m.Flush()
+		}
+	}
+	for j := range d.sink.flows {
+		d.sink.publish(j, nil)
+	}
+}
+
+// analysis returns the ST 2110-21 analysis of merged flow k: of the
+// packets taken, as they arrived.
+func (d *dupRx) analysis(k int) (video.Analysis, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.merges[k].Analysis()
+}
+
+// Paths returns how many paths the receiver takes its flows from: 2 with
+// ListenConfig.Second (ST 2022-7), else 1.
+func (r *Receiver) Paths() int {
+	if r.dup != nil {
+		return 2
+	}
+	return 1
+}
+
+// PathStats returns the counts of path p (0: the transport Listen was
+// named, 1: ListenConfig.Second) of flow k: the packets it brought, those
+// whose first copy it brought, the copies absorbed as duplicates or
+// dropped as late, and the packets it lost. Zero for a receiver of one
+// path. They are brought up to date as Stats are.
+func (r *Receiver) PathStats(k, p int) video.PathStats {
+	if r.dup == nil || p < 0 || p > 1 {
+		return video.PathStats{}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.dup.pub[k].paths[p]
+}
+
+// Skew returns the measured path differential of flow k of a receiver of
+// two paths: how much later path 1's copies arrived than path 0's.
+func (r *Receiver) Skew(k int) video.Skew {
+	if r.dup == nil {
+		return video.Skew{}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.dup.pub[k].skew
+}
+
+// pathsRx is the transports of two paths, each with its own readers.
+type pathsRx struct {
+	a, b   rxTransport
+	firstB int // the index of b's first reader
+}
+
+func (t *pathsRx) readers() []rxReader {
+	ra := t.a.readers()
+	t.firstB = len(ra)
+	return append(ra, t.b.readers()...)
+}
+
+func (t *pathsRx) wake() { t.a.wake(); t.b.wake() }
+
+func (t *pathsRx) close() error { return errors.Join(t.a.close(), t.b.close()) }
+
+// pcapPair is two captures read as the two paths of a flow: one reader
+// reads both, each packet in capture time order (path 0 first on a tie),
+// so that the merge sees the copies as they arrived, however fast the
+// files are read; the second reader only waits for the first to end, so
+// that each path keeps its sink.
+type pcapPair struct {
+	p    [2]*pcapRx
+	done chan struct{}
+}
+
+func (t *pcapPair) readers() []rxReader { return []rxReader{pairLead{t}, pairFollow{t}} }
+
+func (t *pcapPair) wake() { t.p[0].wake(); t.p[1].wake() }
+
+func (t *pcapPair) close() error { return errors.Join(t.p[0].close(), t.p[1].close()) }
+
+// pairLead reads both captures, into its own sink (path 0) and the next
+// reader's (path 1).
+type pairLead struct{ t *pcapPair }
+
+func (pairLead) flows() []int { return nil }
+
+func (l pairLead) run(ctx context.Context, s *rxSink) error {
+	t := l.t
+	defer close(t.done)
+	sinks := [2]*rxSink{s, s.rx.sinks[s.idx+1]}
+	for _, sk := range sinks {
+		sk.block = !t.p[0].replay
+	}
+	var st pcapState // one time base for both: the first packet's
+	var pend [2]pcapPacket
+	var have, ended [2]bool
+	for ctx.Err() == nil {
+		for p := range 2 {
+			if have[p] || ended[p] {
+				continue
+			}
+			switch err := t.p[p].read(sinks[p], &st, &pend[p]); {
+			case err == io.EOF:
+				ended[p] = true
+			case err != nil:
+				return err
+			default:
+				have[p] = true
+			}
+		}
+		p := 0
+		switch {
+		case !have[0] && !have[1]:
+			return io.EOF
+		case !have[0] || have[1] && pend[1].at < pend[0].at:
+			p = 1
+		}
+		if err := t.p[p].push(ctx, sinks[p], &st, &pend[p]); err != nil {
+			return err
+		}
+		have[p] = false
+	}
+	return nil
+}
+
+// pairFollow is the second capture's reader: pairLead reads it.
+type pairFollow struct{ t *pcapPair }
+
+func (pairFollow) flows() []int { return nil }
+
+func (f pairFollow) run(ctx context.Context, s *rxSink) error {
+	select {
+	case <-f.t.done:
+	case <-ctx.Done():
+	}
+	return io.EOF
+}

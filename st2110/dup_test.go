@@ -1,0 +1,317 @@
+package st2110
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/nmgo/nmgo/packet"
+	"github.com/nmgo/nmgo/video"
+)
+
+// dupFlows are pcapFlows with a second leg for the first two flows; the
+// third goes to the same address on both paths.
+func dupFlows() *video.Session {
+	s := pcapFlows()
+	s.Streams[0].Second = video.Leg{Dst: netip.MustParseAddrPort("239.2.1.1:5004")}
+	s.Streams[1].Second = video.Leg{Dst: netip.MustParseAddrPort("239.2.1.2:5008"), Source: netip.MustParseAddr("10.1.0.1")}
+	return s
+}
+
+// filterCapture copies capture name to a new file without the packets
+// (counted from 0) that drop says.
+func filterCapture(t testing.TB, name string, drop func(i int) bool) string {
+	t.Helper()
+	in, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	r, err := packet.NewPcapReader(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w := pcapgo.NewWriterNanos(&buf)
+	if err := w.WriteFileHeader(65535, r.LinkType()); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		data, ci, err := r.ZeroCopyReadPacketData()
+		if err != nil {
+			break
+		}
+		if drop(i) {
+			continue
+		}
+		ci = gopacket.CaptureInfo{Timestamp: ci.Timestamp, CaptureLength: len(data), Length: len(data)}
+		if err := w.WritePacket(ci, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(t.TempDir(), fmt.Sprintf("filtered-%p.pcap", drop))
+	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// A sender with a second path writes the same packets into two
+// captures, each to its leg's address, and describes the pair in its SDP
+// (a=group:DUP); a receiver of the two captures, each with different
+// packets removed, gives every frame byte for byte, none lost, and says
+// which path brought what. With packets removed from both, exactly those
+// are lost.
+func TestDupPcap(t *testing.T) {
+	sess := dupFlows()
+	const n = 4
+	frames := [][]byte{randomFrames(fmtSmall, n, 1), randomFrames(fmtSmall, n, 2), randomFrames(fmtSD, n, 3)}
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.pcap"), filepath.Join(dir, "b.pcap")
+	var srcs []video.FrameSource
+	for k := range frames {
+		srcs = append(srcs, loopOf(t, sess.Streams[k].Format, frames[k]))
+	}
+	tx, err := Dial("pcap:"+a, sess, &SendConfig{Sources: srcs, Count: n, Second: "pcap:" + b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sdp, err := tx.SDP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := strings.Count(string(sdp), "a=group:DUP "); c != 3 {
+		t.Errorf("%d DUP groups in\n%s", c, sdp)
+	}
+	back, err := video.ParseSDP(sdp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Streams) != 3 || back.Streams[0].Second.Dst != sess.Streams[0].Second.Dst ||
+		back.Streams[1].Second.Source != netip.MustParseAddr("10.1.0.1") || back.Streams[2].Second.Dst != sess.Streams[2].Dst {
+		t.Errorf("the SDP read back: %+v", back.Streams)
+	}
+	total := 0
+	for k := range frames {
+		total += int(tx.Stats(k).Packets)
+		if tx.Skipped(k) != 0 {
+			t.Errorf("flow %d: %d packets skipped on the second path", k, tx.Skipped(k))
+		}
+	}
+
+	listen := func(a, b string) (*Receiver, [][]byte) {
+		rx, err := Listen("pcap:"+a, back, &ListenConfig{Second: "pcap:" + b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { rx.Close() })
+		if rx.Paths() != 2 {
+			t.Fatalf("%d paths", rx.Paths())
+		}
+		got := make([][]byte, len(frames))
+		for f, err := range rx.Frames(context.Background()) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Info.Paths[0]+f.Info.Paths[1] != f.Info.Packets {
+				t.Errorf("flow %d: frame %+v", f.Flow, f.Info)
+			}
+			got[f.Flow] = append(got[f.Flow], f.Data...)
+		}
+		return rx, got
+	}
+
+	t.Run("different", func(t *testing.T) {
+		ca := filterCapture(t, a, func(i int) bool { return i%7 == 3 })
+		cb := filterCapture(t, b, func(i int) bool { return i%11 == 5 && i%7 != 3 })
+		rx, got := listen(ca, cb)
+		var p0, p1 uint64
+		for k := range frames {
+			if !bytes.Equal(got[k], frames[k]) {
+				t.Errorf("flow %d: %d octets differ from the %d sent", k, len(got[k]), len(frames[k]))
+			}
+			st := rx.Stats(k)
+			if st.Delivered != n || st.Lost != 0 || st.Late != 0 || st.Complete != n {
+				t.Errorf("flow %d: %+v", k, st.RxStats)
+			}
+			ps0, ps1 := rx.PathStats(k, 0), rx.PathStats(k, 1)
+			if ps0.Taken+ps1.Taken != st.Packets || ps0.Taken == 0 || ps1.Taken == 0 || ps0.Lost == 0 || ps1.Lost == 0 {
+				t.Errorf("flow %d: paths %+v, %+v", k, ps0, ps1)
+			}
+			p0, p1 = p0+ps0.Packets, p1+ps1.Packets
+			t.Logf("flow %d: %+v; path 0 %+v; path 1 %+v; %v", k, st.RxStats.Stats, ps0, ps1, rx.Skew(k))
+		}
+		if int(p0) != total-(total+3)/7 || rx.Other() != 0 {
+			t.Errorf("path 0 brought %d of %d packets; %d of no flow", p0, total, rx.Other())
+		}
+	})
+
+	t.Run("common", func(t *testing.T) {
+		// Both lose packet 40 (in the middle of flow 2's first frame,
+		// the only flow with more than 32 packets a frame), each loses
+		// others too.
+		common := func(i int) bool { return i == 40 }
+		ca := filterCapture(t, a, func(i int) bool { return common(i) || i%9 == 2 })
+		cb := filterCapture(t, b, func(i int) bool { return common(i) || i%13 == 4 && i%9 != 2 })
+		rx, got := listen(ca, cb)
+		var lost uint64
+		for k := range frames {
+			st := rx.Stats(k)
+			lost += st.Lost
+			if st.Delivered != n {
+				t.Errorf("flow %d: %+v", k, st.RxStats)
+			}
+			if k != 2 && !bytes.Equal(got[k], frames[k]) {
+				t.Errorf("flow %d differs", k)
+			}
+		}
+		if lost != 1 || rx.Stats(2).Lost != 1 || rx.Stats(2).Complete != n-1 {
+			t.Errorf("%d lost over the flows, flow 2 %+v; want packet 40 of the capture, of flow 2", lost, rx.Stats(2).RxStats)
+		}
+	})
+}
+
+// Over UDP on the loopback interface, a sender with two paths and a
+// receiver of both: each path to its own address; the frames arrive
+// byte for byte and every packet twice.
+func TestDupUDPLoopback(t *testing.T) {
+	p, q := freePort(t), freePort(t)
+	for q == p {
+		q = freePort(t)
+	}
+	f0 := flow(fmtSD, fmt.Sprintf("127.0.0.1:%d", p), "")
+	f0.Second = video.Leg{Dst: netip.MustParseAddrPort(fmt.Sprintf("127.0.0.2:%d", q))}
+	sess := session("", f0)
+	const n = 3
+	frames := randomFrames(fmtSD, n, 9)
+	rx, err := Listen("udp", sess, &ListenConfig{Second: "udp", MergeWindow: video.SkewClassB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	tx, err := Dial("udp", sess, &SendConfig{Source: loopOf(t, fmtSD, frames), Count: n, MaxRate: 100e3, Second: "udp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	wait := runSender(t, tx)
+	got := collect(t, rx, n, 20*time.Second)
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got[0], frames) {
+		t.Fatalf("%d octets, not the %d sent; %+v", len(got[0]), len(frames), rx.Stats(0))
+	}
+	time.Sleep(100 * time.Millisecond) // the last copies
+	rx.Close()                         // the final counts
+	st := rx.Stats(0)
+	sent := tx.Stats(0).Packets
+	ps0, ps1 := rx.PathStats(0, 0), rx.PathStats(0, 1)
+	if st.Lost != 0 || ps0.Packets+ps1.Packets != 2*st.Packets || st.Duplicates != st.Packets || st.Packets != sent {
+		t.Errorf("%+v; %+v; %+v; %d sent", st.RxStats, ps0, ps1, sent)
+	}
+	t.Logf("%+v; %+v; %+v; %v", st.RxStats.Stats, ps0, ps1, rx.Skew(0))
+}
+
+// Configurations a receiver or sender of two paths refuses.
+func TestDupErrors(t *testing.T) {
+	sess := dupFlows()
+	for _, c := range []struct {
+		cfg  *ListenConfig
+		want string
+	}{
+		{&ListenConfig{MergeWindow: time.Millisecond}, "without a Second"},
+		{&ListenConfig{Second: "pcap:x", MergeWindow: 2 * time.Second}, "outside"},
+		{&ListenConfig{Second: "bogus:"}, "bogus"},
+	} {
+		if _, err := Listen("pcap:/nonexistent", sess, c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.cfg, err, c.want)
+		}
+	}
+	noRate := session("", flow(fmtSmall, "239.1.1.1:5004", ""))
+	noRate.Streams[0].Format.Rate = video.Rate{}
+	if _, err := Listen("pcap:/nonexistent", noRate, &ListenConfig{Second: "pcap:y"}); err == nil || !strings.Contains(err.Error(), "frame rate") {
+		t.Errorf("a flow without its rate: %v", err)
+	}
+	if _, err := Dial("pcap:"+filepath.Join(t.TempDir(), "a"), sess, &SendConfig{Count: 1, Second: "nope:"}); err == nil {
+		t.Error("a bad second path: no error")
+	}
+}
+
+// The receive path of two UDP paths allocates nothing per datagram or
+// per frame: both paths' readers, the merge, the hand-over.
+func TestDupUDPReceiveAllocs(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("batched, allocation-free socket reads are Linux's (recvmmsg)")
+	}
+	p, q := freePort(t), freePort(t)
+	for q == p {
+		q = freePort(t)
+	}
+	f0 := flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p), "")
+	f0.Second = video.Leg{Dst: netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", q))}
+	sess := session("", f0)
+	rx, err := Listen("udp", sess, &ListenConfig{Second: "udp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	const rounds = 22
+	all := rtpDatagrams(t, session("", flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p), "")), 2*rounds)
+	per := len(all) / rounds
+	second := netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", q))
+	conn, err := net.ListenUDP("udp4", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	frames := drainFrames(rx)
+	var sent uint64
+	round := 0
+	send := func() {
+		for _, d := range all[round*per : (round+1)*per] {
+			for _, dst := range []netip.AddrPort{d.dst, second} {
+				if _, err := conn.WriteToUDPAddrPort(d.payload, dst); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sent++
+		}
+		round++
+		deadline := time.Now().Add(10 * time.Second)
+		for rx.PathStats(0, 0).Packets < sent || rx.PathStats(0, 1).Packets < sent {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d and %d of %d datagrams received; %+v; other %d", rx.PathStats(0, 0).Packets, rx.PathStats(0, 1).Packets, sent, rx.Stats(0).RxStats, rx.Other())
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	send()
+	if n := testing.AllocsPerRun(20, send); n != 0 {
+		t.Errorf("%v allocations per round of %d datagrams on each of two paths", n, per)
+	}
+	rx.Close()
+	if n := <-frames; n == 0 {
+		t.Error("no frames reached the consumer")
+	}
+	if st := rx.Stats(0); st.Delivered == 0 || st.Lost != 0 || st.Duplicates != st.Packets {
+		t.Errorf("%+v", st.RxStats)
+	}
+}

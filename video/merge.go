@@ -1,0 +1,659 @@
+package video
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/bits"
+	"time"
+
+	"github.com/nmgo/nmgo/packet"
+)
+
+// The path differential classes of SMPTE ST 2022-7 seamless protection: the
+// most a receiver of each class absorbs between the arrival of a packet on
+// one path and its copy on the other.
+const (
+	SkewClassA = 10 * time.Millisecond  // low skew
+	SkewClassB = 50 * time.Millisecond  // moderate skew
+	SkewClassC = 450 * time.Millisecond // high skew
+)
+
+// MaxMergeWindow is the longest [MergeConfig.Window].
+const MaxMergeWindow = time.Second
+
+// MergeConfig configures a [Merge].
+type MergeConfig struct {
+	// Format is the flow's; it must have a frame rate, which turns the
+	// window into frames.
+	Format Format
+
+	// PayloadType, if not zero, is the only RTP payload type accepted.
+	PayloadType uint8
+
+	// Window is the path differential the merge absorbs: a frame that
+	// misses packets when it ends on the first path (its marker, or a
+	// later frame's packet) waits that long for the other path's copies
+	// before it is handed out as it is, and a copy that comes later is
+	// late. Zero means [SkewClassA]; at most [MaxMergeWindow].
+	Window time.Duration
+
+	// Count, OnFrame and TakeFrame are as [RxStream]'s: the frames, each
+	// assembled once from both paths. TakeFrame's arrival is when the
+	// frame's first packet arrived, on either path.
+	Count     uint64
+	OnFrame   func(frame []byte, st *FrameStats)
+	TakeFrame func(frame []byte, st *FrameStats, arrival int64) []byte
+
+	// Budget is charged by NewMerge with all the memory the merge may
+	// need (a frame buffer and depacketizer for each frame the window may
+	// hold open, the sequence window) before anything is allocated; nil
+	// means a budget of [DefaultMemory] for this merge alone.
+	Budget *Budget
+}
+
+// PathStats are the counts of one path of a [Merge].
+type PathStats struct {
+	Packets    uint64 // RTP packets of the flow that came on the path, every copy
+	Taken      uint64 // packets whose first copy came on this path: what it gave the flow
+	Duplicates uint64 // copies that came after the other path's: absorbed
+	Late       uint64 // copies of packets whose frame had been handed out, or too old to tell: dropped
+	Lost       uint64 // sequence numbers from the path's first to its highest that it never brought
+	Malformed  uint64 // packets dropped: not RTP version 2, truncated headers, or of another payload type
+}
+
+// Skew is the measured path differential of a [Merge]: for a sample of
+// the packets that came on both paths (one in 64 sequence numbers), the
+// arrival of the copy on path 1 minus that on path 0. Positive: path 1 is
+// behind.
+type Skew struct {
+	Samples  uint64
+	Min, Max time.Duration
+	Sum      time.Duration
+}
+
+// Mean returns the mean of the samples.
+func (s Skew) Mean() time.Duration {
+	if s.Samples == 0 {
+		return 0
+	}
+	return s.Sum / time.Duration(s.Samples)
+}
+
+func (s Skew) String() string {
+	if s.Samples == 0 {
+		return "skew: not measured"
+	}
+	return fmt.Sprintf("skew %v..%v, mean %v over %d samples", s.Min, s.Max, s.Mean(), s.Samples)
+}
+
+func (s *Skew) add(d time.Duration) {
+	if s.Samples == 0 || d < s.Min {
+		s.Min = d
+	}
+	if s.Samples == 0 || d > s.Max {
+		s.Max = d
+	}
+	s.Samples++
+	s.Sum += d
+}
+
+// Merge reassembles one ST 2022-7 flow from the copies of its packets that
+// two paths bring (SMPTE ST 2022-7 seamless protection): by extended
+// sequence number, the first copy of each packet is taken and the second
+// dropped (counted as absorbed), and each frame is assembled once. The
+// receivers of the two paths feed it: a stream of each with
+// [RxStream.Merge] set (and Path 0 or 1), or [Merge.Push] directly.
+//
+// Frames are held open after they end on the first path for as long as
+// the window (MergeConfig.Window, the path differential) says, so that
+// the other path's copies of the packets the first lost can fill them; a
+// frame that is complete goes at once, and frames go in order. A copy that
+// comes after its frame was handed out is late: counted, never written
+// into another frame. The frames the window may hold, and the sequence
+// numbers they span, are fixed by NewMerge from the format and the window
+// and charged to the budget: whatever the packets say, the memory is that
+// and the work per packet is bounded by a constant.
+//
+// A Merge is not safe for concurrent use: whoever feeds it from two
+// goroutines must make them take turns (package st2110 holds a lock over
+// each batch a reader drains). Push, Expire and the handing out of frames
+// do not allocate.
+type Merge struct {
+	cfg       MergeConfig
+	s         rxStream // the flow: its analysis and header counts (no depacketizer of its own)
+	window    int64    // ns
+	fields    int
+	gap       uint32
+	lateTicks uint32
+
+	slots []mslot
+	order []int // slots holding a frame, earliest RTP timestamp first
+	cur   int   // the slot of the last packet, or -1
+
+	// The sequence window: one bit per sequence number, word w holding the
+	// 64 of block words[w].blk, as Depacketizer's.
+	seqOK  bool
+	maxSeq int64
+	words  []seqWord
+	mask   int64
+
+	// The last frame handed out.
+	haveRel bool
+	relTS   uint32 // its latest field's timestamp
+
+	st    Stats // the flow's counts but those the slots' depacketizers keep
+	paths [2]pathState
+	skew  Skew
+
+	// steps counts the loop iterations over slots (finding, opening and
+	// handing out frames), which tests hold to a bound that no sequence
+	// number or timestamp changes; the slots' depacketizers count theirs.
+	steps uint64
+}
+
+// mslot is a frame the merge holds open: its depacketizer writes into its
+// buffer; its marker packet is held back (copied), since the depacketizer
+// would end the frame with it, and pushed when the frame is handed out.
+type mslot struct {
+	d        *Depacketizer
+	open     bool
+	fts      [2]uint32 // RTP timestamps of its fields
+	have     [2]bool
+	firstAt  int64 // arrival of its first packet
+	ended    bool  // ended on some path: its marker, or a later frame's packet
+	endAt    int64
+	pkts     int64 // packets taken, the held marker included
+	started  bool  // its first packet (line 0, offset 0 of the first field) came...
+	startSeq int64 // ... with this sequence number
+	marker   bool  // its marker is held...
+	markSeq  int64 // ... with this sequence number
+	held     []byte
+	heldN    int
+	paths    [2]int
+	released bool // set by the depacketizer's OnFrame
+}
+
+// seqWord is 64 sequence numbers of the window, and a sample for the skew:
+// the first sequence number of the block taken, when and on which path.
+type seqWord struct {
+	blk   int64
+	seen  uint64
+	at    int64
+	sbit  uint8 // ext & 63 of the sample; noSample: none
+	spath uint8
+}
+
+const noSample = 0xff
+
+type pathState struct {
+	PathStats
+	begun       bool
+	first, high int64
+	seqd        uint64 // packets whose sequence number was read
+	last        int64  // the latest arrival of a packet on the path
+}
+
+// heldMax is the longest marker packet a merge holds back: ST 2110's
+// largest datagram with room to spare. A longer one is dropped as
+// malformed.
+const heldMax = MaxUDPExtended + 256
+
+// maxHeldFrames bounds the frames a merge holds open: a window of
+// MaxMergeWindow at 250 frames a second.
+const maxHeldFrames = 252
+
+// Memory a merge charges besides its frame buffers: each held frame's
+// depacketizer and marker copy, and each sequence window word.
+const (
+	slotMemory = 20<<10 + heldMax
+	wordMemory = 32
+)
+
+// NewMerge checks c, charges its budget and returns a merge of one flow's
+// two paths.
+func NewMerge(c *MergeConfig) (*Merge, error) {
+	if c == nil {
+		return nil, errors.New("video: merge without a config")
+	}
+	m := &Merge{cfg: *c, cur: -1}
+	cfg := &m.cfg
+	f := &cfg.Format
+	if err := f.Validate(); err != nil {
+		return nil, fmt.Errorf("video: merge: %w", err)
+	}
+	if f.Rate.IsZero() {
+		return nil, fmt.Errorf("video: merge of %v: the format needs its frame rate (exactframerate) to size the window", f)
+	}
+	switch {
+	case cfg.Window == 0:
+		cfg.Window = SkewClassA
+	case cfg.Window < 0 || cfg.Window > MaxMergeWindow:
+		return nil, fmt.Errorf("video: merge window %v outside (0, %v]", cfg.Window, MaxMergeWindow)
+	}
+	m.window = int64(cfg.Window)
+	period := f.Rate.Period()
+	// Frames open at once: the one being filled, those ended within the
+	// window, and one that starts on the other path meanwhile.
+	nslots := int64(maxHeldFrames) + 1
+	if period > 0 {
+		nslots = int64((cfg.Window+period-1)/period) + 2
+	}
+	if nslots > maxHeldFrames {
+		return nil, fmt.Errorf("video: merge of %v: a window of %v holds more than %d frames", *f, cfg.Window, maxHeldFrames)
+	}
+	// Sequence numbers the open frames may span, at one 180-octet block
+	// of sample data a packet (less is not video worth the name), as a
+	// power of two.
+	span := max(nslots*int64((f.FrameSize()+BPMBlock-1)/BPMBlock), 1<<16)
+	nwords := 1 << (bits.Len64(uint64(span-1)) - 6)
+	b := cfg.Budget
+	if b == nil {
+		b = &Budget{limit: DefaultMemory}
+	}
+	n := streamMemory + nslots*(int64(f.FrameSize())+slotMemory) + int64(nwords)*wordMemory
+	if err := b.Charge(fmt.Sprintf("merge of %v, %v window: %d frames held", *f, cfg.Window, nslots), n); err != nil {
+		return nil, err
+	}
+	m.s.cfg = RxStream{Format: *f, PayloadType: cfg.PayloadType}
+	m.s.blocks = true
+	m.s.initTiming()
+	m.fields = f.Scan.Fields()
+	m.gap = uint32((90000*uint64(f.Rate.Den) + uint64(f.Rate.Num) - 1) / uint64(f.Rate.Num))
+	m.lateTicks = lateWindow + uint32(cfg.Window/(time.Second/90000))
+	m.words = make([]seqWord, nwords)
+	m.mask = int64(nwords - 1)
+	m.slots = make([]mslot, nslots)
+	m.order = make([]int, 0, nslots)
+	for i := range m.slots {
+		sl := &m.slots[i]
+		d, err := NewDepacketizer(f, &DepacketizerConfig{PayloadType: cfg.PayloadType,
+			OnFrame: func(buf []byte, st *FrameStats) []byte { return m.frame(i, buf, st) }})
+		if err != nil {
+			return nil, fmt.Errorf("video: merge: %w", err)
+		}
+		_ = d.SetBuffer(make([]byte, f.FrameSize())) // of the format's size: no error
+		sl.d, sl.held = d, make([]byte, heldMax)
+	}
+	return m, nil
+}
+
+// Window returns the path differential the merge absorbs.
+func (m *Merge) Window() time.Duration { return m.cfg.Window }
+
+// Held returns how many frames the merge may hold open at once: what its
+// window is worth in frames, plus two.
+func (m *Merge) Held() int { return len(m.slots) }
+
+// checkPath checks a stream of a Receiver that feeds the merge.
+func (m *Merge) checkPath(s *RxStream) error {
+	switch {
+	case s.Path != 0 && s.Path != 1:
+		return fmt.Errorf("merge path %d, want 0 or 1", s.Path)
+	case s.Format != m.cfg.Format:
+		return fmt.Errorf("format %v, the merge's is %v", s.Format, m.cfg.Format)
+	case s.Count != 0 || s.OnFrame != nil || s.TakeFrame != nil:
+		return errors.New("a stream of a merge takes its Count, OnFrame and TakeFrame from the merge")
+	}
+	return nil
+}
+
+// Push takes one RTP packet (a UDP payload) of the flow that arrived on
+// path (0 or 1) at time at (TAI nanoseconds), as a [Receiver] hands a
+// stream's packets to its Merge. Push panics if path is neither.
+func (m *Merge) Push(path int, pkt []byte, at int64) {
+	_ = m.paths[path]
+	m.push(path, pkt, len(pkt), at)
+}
+
+// push takes pkt, wire octets long as sent, from path.
+func (m *Merge) push(path int, pkt []byte, wire int, at int64) {
+	ps := &m.paths[path]
+	ps.Packets++
+	ps.last = max(ps.last, at)
+	if len(pkt) < packet.RTPLen || pkt[0]>>6 != packet.RTPVersion {
+		ps.Malformed++
+		m.st.Malformed++
+		return
+	}
+	if pt := m.cfg.PayloadType; pt != 0 && pkt[1]&0x7f != pt {
+		ps.Malformed++
+		m.st.WrongPT++
+		return
+	}
+	ext := m.extend(binary.BigEndian.Uint16(pkt[2:]))
+	ps.track(ext)
+	b := ext >> 6
+	w := &m.words[b&m.mask]
+	bit := uint64(1) << (ext & 63)
+	if ext <= m.maxSeq {
+		if m.maxSeq>>6-b > m.mask {
+			// Its word holds a later block: too old to tell.
+			ps.Late++
+			m.st.Late++
+			return
+		}
+		if w.blk == b && w.seen&bit != 0 {
+			ps.Duplicates++
+			m.st.Duplicates++
+			if w.sbit == uint8(ext&63) && int(w.spath) != path {
+				d := at - w.at // this path's arrival after the other's
+				if path == 0 {
+					d = -d
+				}
+				m.skew.add(time.Duration(d))
+				w.sbit = noSample
+			}
+			return
+		}
+	}
+	// The first copy: is it whole, and of which frame?
+	h, ok := parseHeaders(pkt)
+	if !ok {
+		ps.Malformed++
+		m.st.Malformed++
+		return
+	}
+	field := 0
+	if m.fields == 2 {
+		field = h.field
+	}
+	last := h.marker && field == m.fields-1 // ends the frame
+	if last && len(pkt) > heldMax {
+		ps.Malformed++ // longer than any ST 2110 datagram: it cannot be held back
+		m.st.Malformed++
+		return
+	}
+	m.release(at, false) // the frames whose window has passed go first
+	i := m.find(h.ts, field)
+	if i < 0 && !m.late(h.ts) {
+		i = m.open(h.ts, field, at)
+	}
+	m.mark(ext, w, b, bit, at, path, i >= 0)
+	if i < 0 {
+		ps.Late++
+		m.st.Late++
+		return
+	}
+	sl := &m.slots[i]
+	if last && sl.marker {
+		// A second marker for a frame, hostile or from a sender that
+		// restarted with the same timestamp: it would end the frame
+		// before its time.
+		ps.Malformed++
+		m.st.Malformed++
+		return
+	}
+	ps.Taken++
+	m.st.Packets++
+	m.s.stats.Bytes += uint64(wire)
+	if wire > len(pkt) {
+		m.s.stats.Truncated++
+	}
+	m.s.note(&h, at)
+	sl.paths[path]++
+	sl.pkts++
+	if !sl.have[field] {
+		sl.have[field], sl.fts[field] = true, h.ts
+	}
+	if h.start && !sl.started {
+		sl.started, sl.startSeq = true, ext
+	}
+	if last {
+		sl.heldN = copy(sl.held, pkt)
+		sl.marker, sl.markSeq = true, ext
+		if !sl.ended {
+			sl.ended, sl.endAt = true, at
+		}
+	} else {
+		sl.d.Push(pkt)
+	}
+	m.release(at, false)
+}
+
+// track counts a sequence number the path brought.
+func (p *pathState) track(ext int64) {
+	p.seqd++
+	if !p.begun {
+		p.begun, p.first, p.high = true, ext, ext
+		return
+	}
+	p.first, p.high = min(p.first, ext), max(p.high, ext)
+}
+
+// extend turns a 16-bit sequence number into the extended one nearest the
+// highest seen on either path.
+func (m *Merge) extend(seq uint16) int64 {
+	if !m.seqOK {
+		m.seqOK = true
+		m.maxSeq = int64(seq) - 1
+		return int64(seq)
+	}
+	return m.maxSeq + int64(int16(seq-uint16(m.maxSeq)))
+}
+
+// mark records the first copy of ext, bit of word w of block b, in the
+// sequence window and, if its frame takes it, the loss counts (a late
+// copy stays lost: its frame went without it), and takes it as the
+// word's skew sample if it has none.
+func (m *Merge) mark(ext int64, w *seqWord, b int64, bit uint64, at int64, path int, taken bool) {
+	switch {
+	case ext > m.maxSeq:
+		m.st.Lost += uint64(ext - m.maxSeq - 1)
+		m.maxSeq = ext
+	case !taken:
+	default:
+		m.st.Reordered++
+		if m.st.Lost > 0 {
+			m.st.Lost--
+		}
+	}
+	if w.blk != b {
+		w.blk, w.seen, w.sbit = b, 0, noSample
+	}
+	w.seen |= bit
+	if w.sbit == noSample && w.seen == bit {
+		w.sbit, w.spath, w.at = uint8(ext&63), uint8(path), at
+	}
+}
+
+// find returns the open slot whose frame a packet of timestamp ts and
+// field f belongs to, or -1: the last packet's slot first, then the others
+// (at most Held).
+func (m *Merge) find(ts uint32, f int) int {
+	if c := m.cur; c >= 0 {
+		if sl := &m.slots[c]; sl.open && inFrame(&sl.fts, &sl.have, m.fields, m.gap, ts, f) {
+			return c
+		}
+	}
+	for _, i := range m.order {
+		m.steps++
+		if sl := &m.slots[i]; inFrame(&sl.fts, &sl.have, m.fields, m.gap, ts, f) {
+			m.cur = i
+			return i
+		}
+	}
+	return -1
+}
+
+// late reports whether a frame of timestamp ts was handed out already:
+// at or before the last one handed out, and not so far back (the window
+// and a second, as a Depacketizer takes it) that it is a restarted
+// sender.
+func (m *Merge) late(ts uint32) bool {
+	return m.haveRel && m.relTS-ts < m.lateTicks
+}
+
+// open opens a slot for a new frame of timestamp ts and field f that
+// arrived at at, in timestamp order; a later frame's first packet ends the
+// frames before it. With every slot open, the earliest frame is handed out
+// as it is first. It returns -1 if ts is late by then.
+func (m *Merge) open(ts uint32, f int, at int64) int {
+	if len(m.order) == len(m.slots) {
+		m.releaseFirst()
+		if m.late(ts) {
+			return -1
+		}
+	}
+	i := 0
+	for m.slots[i].open {
+		m.steps++
+		i++
+	}
+	sl := &m.slots[i]
+	sl.d.reset()
+	*sl = mslot{d: sl.d, held: sl.held, open: true, firstAt: at}
+	sl.fts[f] = ts // have is set by the caller with the packet
+	if f == 1 {
+		sl.fts[0] = ts // the frame's timestamp until its first field comes
+	}
+	// In timestamp order, usually last; frames before it have ended.
+	k := len(m.order)
+	for k > 0 && int32(ts-m.slots[m.order[k-1]].fts[0]) < 0 {
+		m.steps++
+		k--
+	}
+	m.order = append(m.order, 0)
+	copy(m.order[k+1:], m.order[k:])
+	m.order[k] = i
+	for _, j := range m.order[:k] {
+		m.steps++
+		if o := &m.slots[j]; !o.ended {
+			o.ended, o.endAt = true, at
+		}
+	}
+	m.cur = i
+	return i
+}
+
+// Expire hands out, in order, the frames whose window has passed at time
+// at: for a receiver to call now and then while no packets come, so that
+// the last frames before a pause do not wait for the next packet.
+func (m *Merge) Expire(at int64) { m.release(at, false) }
+
+// Flush hands out every frame held, in order, as it is: at the end of the
+// input, once both paths have ended.
+func (m *Merge) Flush() { m.release(0, true) }
+
+// release hands out, in order, the frames that are complete (their first
+// and marker packets and every one between came) or whose window has
+// passed at time at, or all of them.
+//
+// The window is judged on the clock of the path that is behind: the later
+// of its latest arrival and at less the window. The two paths' packets
+// come to the merge from two readers, which a busy host may schedule
+// apart: while the other path's reader lags by less than the window, a
+// frame waits for its copies; a path that lags by more (or has stopped)
+// holds the frames at most a window longer.
+func (m *Merge) release(at int64, all bool) {
+	now := max(min(m.paths[0].last, m.paths[1].last), at-m.window)
+	for len(m.order) > 0 {
+		m.steps++
+		sl := &m.slots[m.order[0]]
+		complete := sl.marker && sl.started && sl.pkts == sl.markSeq-sl.startSeq+1
+		if !all && !complete && !(sl.ended && now-sl.endAt >= m.window) {
+			return
+		}
+		m.releaseFirst()
+	}
+}
+
+// releaseFirst hands out the earliest frame held: its marker packet goes
+// to its depacketizer, which ends the frame, or, without one, the frame is
+// flushed as ended without its marker.
+func (m *Merge) releaseFirst() {
+	i := m.order[0]
+	sl := &m.slots[i]
+	if sl.heldN > 0 {
+		sl.d.Push(sl.held[:sl.heldN])
+	}
+	if !sl.released {
+		sl.d.Flush()
+	}
+	m.haveRel, m.relTS = true, sl.fts[0]
+	if sl.have[1] && int32(sl.fts[1]-sl.fts[0]) > 0 {
+		m.relTS = sl.fts[1]
+	}
+	sl.open = false
+	m.order = append(m.order[:0], m.order[1:]...)
+	if m.cur == i {
+		m.cur = -1
+	}
+}
+
+// frame is slot i's depacketizer's OnFrame: the frame goes to the
+// consumer, with the paths that brought its packets.
+func (m *Merge) frame(i int, buf []byte, st *FrameStats) []byte {
+	sl := &m.slots[i]
+	sl.released = true
+	st.Paths = sl.paths
+	if !st.Marker {
+		m.st.MissedMarkers++
+	}
+	s := &m.s
+	if s.stats.Delivered+s.stats.Skipped == 0 && !(s.haveStart && st.Timestamp == s.startTS) {
+		s.stats.Skipped++
+		return buf
+	}
+	if m.cfg.Count != 0 && s.stats.Delivered >= m.cfg.Count {
+		return buf
+	}
+	s.stats.Delivered++
+	if m.cfg.TakeFrame != nil {
+		if next := m.cfg.TakeFrame(buf, st, sl.firstAt); next != nil {
+			return next
+		}
+		return buf
+	}
+	if m.cfg.OnFrame != nil {
+		m.cfg.OnFrame(buf, st)
+	}
+	return buf
+}
+
+// Stats returns the flow's counts: Packets are those taken (first
+// copies), Duplicates the copies absorbed, Lost the sequence numbers
+// neither path brought, Late the copies that came after their frame was
+// handed out; frames, packing and the analysis's rate as a Receiver's.
+func (m *Merge) Stats() RxStats {
+	st := m.st
+	for i := range m.slots {
+		d := m.slots[i].d.Stats()
+		st.Frames += d.Frames
+		st.Complete += d.Complete
+		st.BadRows += d.BadRows
+		st.Malformed += d.Malformed
+		st.NoBuffer += d.NoBuffer
+	}
+	return m.s.rxStats(st)
+}
+
+// PathStats returns the counts of path p (0 or 1).
+func (m *Merge) PathStats(p int) PathStats {
+	ps := &m.paths[p]
+	st := ps.PathStats
+	if ps.begun {
+		if span := uint64(ps.high-ps.first) + 1; span > ps.seqd {
+			st.Lost = span - ps.seqd
+		}
+	}
+	return st
+}
+
+// Skew returns the measured path differential.
+func (m *Merge) Skew() Skew { return m.skew }
+
+// Analysis returns the ST 2110-21 analysis of the flow's packets as taken
+// (the first copies, at their arrival); see [Receiver.Analysis].
+func (m *Merge) Analysis() (a Analysis, ok bool) {
+	if an := m.s.an; an != nil {
+		return an.Report(), true
+	}
+	return a, false
+}
+
+// Done reports whether the merge has handed out its Count of frames;
+// false while it has no limit.
+func (m *Merge) Done() bool {
+	return m.cfg.Count != 0 && m.s.stats.Delivered >= m.cfg.Count
+}

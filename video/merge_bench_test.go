@@ -1,0 +1,155 @@
+package video
+
+import (
+	"encoding/binary"
+	"slices"
+	"testing"
+	"time"
+)
+
+// mergeBench is one 1080p59.94 frame of Ethernet frames on two paths,
+// path p to UDP port 5004+2p, and the receivers the benchmarks push them
+// into.
+type mergeBench struct {
+	f     Format
+	per   int         // packets a frame
+	paths [2][][]byte // the frames of each path
+	seq   uint16
+	ts    uint32
+	at    int64
+}
+
+func newMergeBench(tb testing.TB, f Format) *mergeBench {
+	mb := &mergeBench{f: f, at: 1e18}
+	p := mustPacketizer(tb, mb.f, &PacketizerConfig{})
+	for _, s := range packetize(tb, p, randomFrame(&mb.f, 1), 0) {
+		for path := range 2 {
+			fr := append(udpFrameHeader(uint16(5004+2*path)), s.b...)
+			binary.BigEndian.PutUint16(fr[16:], uint16(len(fr)-14))
+			binary.BigEndian.PutUint16(fr[38:], uint16(len(fr)-34))
+			mb.paths[path] = append(mb.paths[path], fr)
+		}
+	}
+	mb.per = len(mb.paths[0])
+	return mb
+}
+
+// frame pushes the next frame's packets, each into rs[0], then its copy
+// into rs[1] if there are two.
+func (mb *mergeBench) frame(rs []*Receiver) {
+	mb.ts += 1501
+	for i := range mb.per {
+		for p := range rs {
+			binary.BigEndian.PutUint16(mb.paths[p][i][42+2:], mb.seq)
+			binary.BigEndian.PutUint32(mb.paths[p][i][42+4:], mb.ts)
+		}
+		mb.seq++
+		mb.at += 3000
+		for p, r := range rs {
+			r.Push(mb.paths[p][i], mb.at)
+		}
+	}
+}
+
+// single returns a Receiver of path 0's packets.
+func (mb *mergeBench) single(b testing.TB, got *int) []*Receiver {
+	r, err := NewReceiver(&ReceiverConfig{Streams: []RxStream{{Port: 5004, Format: mb.f, OnFrame: func([]byte, *FrameStats) { *got++ }}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r.AllocFrames()
+	return []*Receiver{r}
+}
+
+// merged returns the Receivers of both paths, feeding one Merge.
+func (mb *mergeBench) merged(b testing.TB, got *int) ([]*Receiver, *Merge) {
+	m, err := NewMerge(&MergeConfig{Format: mb.f, OnFrame: func([]byte, *FrameStats) { *got++ }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var rs []*Receiver
+	for p := range 2 {
+		r, err := NewReceiver(&ReceiverConfig{Streams: []RxStream{{Port: uint16(5004 + 2*p), Merge: m, Path: p}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	return rs, m
+}
+
+// BenchmarkMergeReceive receives one 1080p59.94 frame per op as Ethernet
+// frames through Receivers: "single" is one path, one Receiver; "merge"
+// is ST 2022-7, every packet on two paths, a Receiver each feeding one
+// Merge (the first copy taken, the second absorbed); "merge-one-path" is
+// the Merge with only path 0's packets.
+func BenchmarkMergeReceive(b *testing.B) {
+	mb := newMergeBench(b, bench1080p)
+	run := func(b *testing.B, rs []*Receiver, got *int) {
+		b.SetBytes(int64(mb.f.FrameSize()))
+		b.ReportAllocs()
+		for b.Loop() {
+			mb.frame(rs)
+		}
+		if *got != b.N {
+			b.Fatalf("%d frames for %d ops", *got, b.N)
+		}
+		b.ReportMetric(float64(b.N)*float64(mb.per)/b.Elapsed().Seconds(), "pkts/s")
+	}
+	b.Run("single", func(b *testing.B) {
+		got := 0
+		run(b, mb.single(b, &got), &got)
+	})
+	b.Run("merge", func(b *testing.B) {
+		got := 0
+		rs, _ := mb.merged(b, &got)
+		run(b, rs, &got)
+	})
+	b.Run("merge-one-path", func(b *testing.B) {
+		got := 0
+		rs, _ := mb.merged(b, &got)
+		run(b, rs[:1], &got)
+	})
+}
+
+// BenchmarkMergeRatio receives, in each op, one 1080p59.94 frame on a
+// single path and one over two paths merged (every packet twice), timing
+// each, and reports their ratios, taken in one run with the two
+// interleaved, so that a busy host's drift weighs on both alike:
+// merge/single of the total times, of the fastest frames (min-ratio, the
+// ones other processes disturbed least) and of the median frames.
+func BenchmarkMergeRatio(b *testing.B) {
+	mbS, mbM := newMergeBench(b, bench1080p), newMergeBench(b, bench1080p) // each its own sequence numbers
+	var gotS, gotM int
+	single := mbS.single(b, &gotS)
+	merged, m := mbM.merged(b, &gotM)
+	mbS.frame(single) // the first frame of each: buffers touched
+	mbM.frame(merged)
+	gotS, gotM = 0, 0
+	ts, tm := make([]time.Duration, 0, 1<<16), make([]time.Duration, 0, 1<<16)
+	b.ReportAllocs()
+	for b.Loop() {
+		t0 := time.Now()
+		mbS.frame(single)
+		t1 := time.Now()
+		mbM.frame(merged)
+		t2 := time.Now()
+		if len(ts) < cap(ts) {
+			ts, tm = append(ts, t1.Sub(t0)), append(tm, t2.Sub(t1))
+		}
+	}
+	if gotS != b.N || gotM != b.N || m.Stats().Lost != 0 {
+		b.Fatalf("%d and %d frames for %d ops; %+v", gotS, gotM, b.N, m.Stats())
+	}
+	var sumS, sumM time.Duration
+	for i := range ts {
+		sumS, sumM = sumS+ts[i], sumM+tm[i]
+	}
+	slices.Sort(ts)
+	slices.Sort(tm)
+	b.ReportMetric(float64(ts[0].Nanoseconds()), "single-min-ns")
+	b.ReportMetric(float64(tm[0].Nanoseconds()), "merge-min-ns")
+	b.ReportMetric(float64(sumM)/float64(sumS), "ratio")
+	b.ReportMetric(float64(tm[0])/float64(ts[0]), "min-ratio")
+	b.ReportMetric(float64(tm[len(tm)/2])/float64(ts[len(ts)/2]), "median-ratio")
+}

@@ -1,0 +1,709 @@
+package video
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// mergeFlow is a flow's packets as a sender sends them: each frame's
+// packets, spread evenly over the frame period from when the frame is due.
+type mergeFlow struct {
+	f      Format
+	frames [][]byte // the frames sent
+	pkts   [][]byte // every packet, in order
+	frame  []int    // the frame of each packet
+	send   []int64  // when each packet is sent, ns
+	first  []int    // the first packet of each frame
+	plan   []PacketInfo
+}
+
+// newMergeFlow packetizes n random frames of f (GPM, RTP only).
+func newMergeFlow(t testing.TB, f Format, n int) *mergeFlow {
+	t.Helper()
+	p := mustPacketizer(t, f, &PacketizerConfig{SSRC: 7, Seq: 65500})
+	fl := &mergeFlow{f: f}
+	period := int64(f.Rate.Period())
+	base := int64(1_800_000_000_000_000_000)
+	for k := range n {
+		frame := randomFrame(&f, uint64(k)+1)
+		fl.frames = append(fl.frames, frame)
+		ss := packetize(t, p, frame, base+int64(k)*period)
+		fl.first = append(fl.first, len(fl.pkts))
+		for i, s := range ss {
+			fl.pkts = append(fl.pkts, s.b)
+			fl.plan = append(fl.plan, s.pk)
+			fl.frame = append(fl.frame, k)
+			fl.send = append(fl.send, base+int64(k)*period+int64(i)*period/int64(len(ss)))
+		}
+	}
+	return fl
+}
+
+// mergeEvent is one copy of a packet arriving on a path.
+type mergeEvent struct {
+	pkt, path int
+	at        int64
+}
+
+// arrivals returns the copies the paths bring, in arrival order (path 0
+// first on a tie): path p brings packet i unless drop[p](i), delay[p]
+// after it was sent.
+func (fl *mergeFlow) arrivals(drop [2]func(int) bool, delay [2]time.Duration) []mergeEvent {
+	var ev []mergeEvent
+	for i := range fl.pkts {
+		for p := range 2 {
+			if drop[p] == nil || !drop[p](i) {
+				ev = append(ev, mergeEvent{i, p, fl.send[i] + int64(delay[p])})
+			}
+		}
+	}
+	slices.SortStableFunc(ev, func(a, b mergeEvent) int {
+		switch {
+		case a.at < b.at:
+			return -1
+		case a.at > b.at:
+			return 1
+		}
+		return a.path - b.path
+	})
+	return ev
+}
+
+// mergeGot is what a Merge handed out.
+type mergeGot struct {
+	frames [][]byte
+	stats  []FrameStats
+	at     []int64
+}
+
+// newTestMerge returns a merge of fl's format with window w, collecting
+// its frames; each frame buffer starts filled with fillByte.
+func newTestMerge(t testing.TB, fl *mergeFlow, w time.Duration) (*Merge, *mergeGot) {
+	t.Helper()
+	got := &mergeGot{}
+	size := fl.f.FrameSize()
+	m, err := NewMerge(&MergeConfig{Format: fl.f, PayloadType: 96, Window: w,
+		TakeFrame: func(buf []byte, st *FrameStats, at int64) []byte {
+			got.frames = append(got.frames, buf)
+			got.stats = append(got.stats, *st)
+			got.at = append(got.at, at)
+			return filled(size)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range m.slots {
+		_ = m.slots[i].d.SetBuffer(filled(size))
+	}
+	return m, got
+}
+
+// feed pushes the events into m, then flushes it.
+func feed(m *Merge, fl *mergeFlow, ev []mergeEvent) {
+	for _, e := range ev {
+		m.Push(e.path, fl.pkts[e.pkt], e.at)
+	}
+	m.Flush()
+}
+
+// want returns frame k as a receiver of the packets not in lost must
+// have it (fillByte where a lost packet's data goes).
+func (fl *mergeFlow) want(k int, lost func(int) bool) []byte {
+	w := filled(fl.f.FrameSize())
+	end := len(fl.pkts)
+	if k+1 < len(fl.first) {
+		end = fl.first[k+1]
+	}
+	for i := fl.first[k]; i < end; i++ {
+		if lost == nil || !lost(i) {
+			apply(w, fl.frames[k], &fl.f, fl.plan[i])
+		}
+	}
+	return w
+}
+
+// randomDrops returns a drop function that takes each packet with
+// probability pct/100, from its own random source.
+func randomDrops(n, pct int, seed uint64) (func(int) bool, int) {
+	r := rand.New(rand.NewPCG(seed, 7))
+	drop := make([]bool, n)
+	count := 0
+	for i := range drop {
+		if r.IntN(100) < pct {
+			drop[i], count = true, count+1
+		}
+	}
+	return func(i int) bool { return drop[i] }, count
+}
+
+// TestMergeRandomLoss: each path drops 5% of the packets at random,
+// independently: the merged frames are byte for byte the frames sent,
+// none lost, and the per-path counts say what each path lost and
+// brought, for a small format and 1080p59.94.
+func TestMergeRandomLoss(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		f    Format
+		n    int
+	}{
+		{"64x32p50", Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}, 100},
+		{"1080p59.94", bench1080p, 6},
+		{"1080i29.97", Format{Sampling: YCbCr422, Depth: Depth10, Width: 1920, Height: 1080, Scan: Interlaced, Rate: Rate29_97}, 4},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fl := newMergeFlow(t, c.f, c.n)
+			d0, n0 := randomDrops(len(fl.pkts), 5, 1)
+			d1, n1 := randomDrops(len(fl.pkts), 5, 2)
+			both := 0
+			for i := range fl.pkts {
+				if d0(i) && d1(i) {
+					both++
+				}
+			}
+			// Common losses are what a merge cannot repair: this test
+			// wants none, so it takes them out of path 1's drops.
+			d1x := func(i int) bool { return d1(i) && !d0(i) }
+			n1 -= both
+			m, got := newTestMerge(t, fl, SkewClassA)
+			feed(m, fl, fl.arrivals([2]func(int) bool{d0, d1x}, [2]time.Duration{0, 200 * time.Microsecond}))
+			if len(got.frames) != c.n {
+				t.Fatalf("%d frames, want %d; %+v", len(got.frames), c.n, m.Stats())
+			}
+			for k := range got.frames {
+				if !bytes.Equal(got.frames[k], fl.frames[k]) {
+					t.Errorf("frame %d differs at %d; %+v", k, firstDiff(got.frames[k], fl.frames[k]), got.stats[k])
+				}
+				if st := got.stats[k]; !st.Complete || !st.Marker || st.Lost != 0 || st.Paths[0]+st.Paths[1] != st.Packets {
+					t.Errorf("frame %d: %+v", k, st)
+				}
+			}
+			st, p0, p1 := m.Stats(), m.PathStats(0), m.PathStats(1)
+			total := uint64(len(fl.pkts))
+			t.Logf("%d packets; path 0 dropped %d, path 1 %d; %+v; path 0 %+v; path 1 %+v; %v", total, n0, n1, st.Stats, p0, p1, m.Skew())
+			if st.Lost != 0 || st.Packets != total || st.Late != 0 || st.Complete != uint64(c.n) || st.Delivered != uint64(c.n) {
+				t.Errorf("flow: %+v", st)
+			}
+			if p0.Packets != total-uint64(n0) || p1.Packets != total-uint64(n1) || p0.Lost > uint64(n0) || p1.Lost > uint64(n1) ||
+				p0.Taken+p1.Taken != total || p0.Duplicates+p1.Duplicates != total-uint64(n0+n1) || st.Duplicates != total-uint64(n0+n1) {
+				t.Errorf("paths: %+v and %+v, for %d packets of which path 0 dropped %d, path 1 %d", p0, p1, total, n0, n1)
+			}
+			// A path's loss between its first and last packet is exact.
+			inner := func(d func(int) bool) uint64 {
+				lo, hi := 0, len(fl.pkts)-1
+				for d(lo) {
+					lo++
+				}
+				for d(hi) {
+					hi--
+				}
+				n := uint64(0)
+				for i := lo; i <= hi; i++ {
+					if d(i) {
+						n++
+					}
+				}
+				return n
+			}
+			if p0.Lost != inner(d0) || p1.Lost != inner(d1x) {
+				t.Errorf("per-path loss %d and %d, want %d and %d", p0.Lost, p1.Lost, inner(d0), inner(d1x))
+			}
+			if sk := m.Skew(); sk.Samples == 0 || sk.Min != 200*time.Microsecond || sk.Max != 200*time.Microsecond {
+				t.Errorf("skew: %v, want 200µs", sk)
+			}
+		})
+	}
+}
+
+// TestMergeCommonLoss: both paths drop the same packets (and each some
+// of its own): exactly those are lost, in the frames and the counts.
+func TestMergeCommonLoss(t *testing.T) {
+	fl := newMergeFlow(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 640, Height: 48, Scan: Progressive, Rate: Rate50}, 30)
+	common := map[int]bool{}
+	for _, i := range []int{5, 6, 50, 51, 52, 300, 901, 1439} {
+		common[i] = true
+	}
+	own0, _ := randomDrops(len(fl.pkts), 5, 3)
+	own1, _ := randomDrops(len(fl.pkts), 5, 4)
+	d0 := func(i int) bool { return common[i] || own0(i) && !own1(i) }
+	d1 := func(i int) bool { return common[i] || own1(i) && !own0(i) }
+	m, got := newTestMerge(t, fl, SkewClassA)
+	feed(m, fl, fl.arrivals([2]func(int) bool{d0, d1}, [2]time.Duration{time.Millisecond, 0}))
+	st := m.Stats()
+	if st.Lost != uint64(len(common)) || len(got.frames) != 30 {
+		t.Fatalf("%d lost, want %d; %d frames; %+v", st.Lost, len(common), len(got.frames), st)
+	}
+	lostIn, inner := make([]int, 30), make([]int, 30)
+	for i := range common {
+		k := fl.frame[i]
+		lostIn[k]++
+		if i != fl.first[k] && (k+1 == len(fl.first) || i != fl.first[k+1]-1) {
+			inner[k]++ // what the frame can tell: between its first and last packet
+		}
+	}
+	for k := range got.frames {
+		want := fl.want(k, func(i int) bool { return common[i] })
+		if !bytes.Equal(got.frames[k], want) {
+			t.Errorf("frame %d differs at %d from the frame without its lost packets", k, firstDiff(got.frames[k], want))
+		}
+		s := got.stats[k]
+		if s.Complete != (lostIn[k] == 0) {
+			t.Errorf("frame %d: %d packets lost, %+v", k, lostIn[k], s)
+		}
+		if s.Lost != inner[k] {
+			t.Errorf("frame %d: %d lost between its first and last packet, frame says %d", k, inner[k], s.Lost)
+		}
+	}
+	if st.Late != 0 || st.Delivered != 30 {
+		t.Errorf("%+v", st)
+	}
+}
+
+// TestMergeSkew: path 1 sends its copies 5 ms after path 0, which drops
+// packets: in a class A window (10 ms) the frames are still byte for
+// byte the ones sent; 25 ms after, beyond the window, the copies that
+// path 0 did not bring are late, counted, and written into no frame, and
+// the frames that missed them are handed out without them.
+func TestMergeSkew(t *testing.T) {
+	fl := newMergeFlow(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 640, Height: 48, Scan: Progressive, Rate: Rate59_94}, 40)
+	d0 := func(i int) bool { return i%37 == 5 }
+	dropped := 0
+	for i := range fl.pkts {
+		if d0(i) {
+			dropped++
+		}
+	}
+	t.Run("within", func(t *testing.T) {
+		m, got := newTestMerge(t, fl, SkewClassA)
+		feed(m, fl, fl.arrivals([2]func(int) bool{d0, nil}, [2]time.Duration{0, 5 * time.Millisecond}))
+		if len(got.frames) != 40 {
+			t.Fatalf("%d frames", len(got.frames))
+		}
+		for k := range got.frames {
+			if !bytes.Equal(got.frames[k], fl.frames[k]) {
+				t.Errorf("frame %d differs; %+v", k, got.stats[k])
+			}
+		}
+		st, sk := m.Stats(), m.Skew()
+		if st.Lost != 0 || st.Late != 0 || sk.Min != 5*time.Millisecond || sk.Max != 5*time.Millisecond {
+			t.Errorf("%+v; %v", st, sk)
+		}
+		if p1 := m.PathStats(1); p1.Taken != uint64(dropped) {
+			t.Errorf("path 1 gave %d packets, path 0 dropped %d", p1.Taken, dropped)
+		}
+		t.Logf("%+v; %v", st.Stats, sk)
+	})
+	t.Run("beyond", func(t *testing.T) {
+		// A frame waits the window after it ends on path 0 (its marker,
+		// or the next frame's first packet), on the clock of path 1,
+		// which lags: a copy from path 1 that comes within the window is
+		// taken, later ones are late; 25 ms behind, most are late. Each
+		// copy of a packet path 0 lost is taken or late, never both, and
+		// every frame holds its own packets: where it differs from the
+		// frame sent, it lacks exactly the packets it counts missing.
+		const skew, window = 25 * time.Millisecond, SkewClassA
+		m, got := newTestMerge(t, fl, window)
+		feed(m, fl, fl.arrivals([2]func(int) bool{d0, nil}, [2]time.Duration{0, skew}))
+		if len(got.frames) != 40 {
+			t.Fatalf("%d frames", len(got.frames))
+		}
+		st, p1 := m.Stats(), m.PathStats(1)
+		if p1.Taken == 0 || p1.Late == 0 || p1.Taken+p1.Late != uint64(dropped) || st.Late != p1.Late || st.Lost != p1.Late {
+			t.Errorf("%d dropped on path 0: %+v; path 1 %+v", dropped, st, p1)
+		}
+		missingAll := 0
+		for k := range got.frames {
+			ps := fl.first[k]
+			end := len(fl.pkts)
+			if k+1 < len(fl.first) {
+				end = fl.first[k+1]
+			}
+			missing := (end - ps) - got.stats[k].Packets
+			missingAll += missing
+			differ := 0
+			for i := ps; i < end; i++ {
+				w := filled(fl.f.FrameSize())
+				apply(w, fl.frames[k], &fl.f, fl.plan[i])
+				g := filled(fl.f.FrameSize())
+				apply(g, got.frames[k], &fl.f, fl.plan[i])
+				if !bytes.Equal(w, g) {
+					if !d0(i) {
+						t.Errorf("frame %d: packet %d, which path 0 brought, differs", k, i)
+					}
+					differ++
+				}
+			}
+			if differ != missing || got.stats[k].Complete != (missing == 0) {
+				t.Errorf("frame %d: %d packets differ from the frame sent, %d missing; %+v", k, differ, missing, got.stats[k])
+			}
+		}
+		if uint64(missingAll) != p1.Late {
+			t.Errorf("%d packets missing from the frames, %d copies late", missingAll, p1.Late)
+		}
+		if sk := m.Skew(); sk.Min != skew || sk.Max != skew {
+			t.Errorf("%v", sk)
+		}
+		t.Logf("%d late, %d taken from path 1; %+v", p1.Late, p1.Taken, st.Stats)
+	})
+}
+
+// TestMergePathDies: path 1 stops halfway, path 0 drops nothing: every
+// frame comes, on time; then path 0 stops and path 1 comes back.
+func TestMergePathDies(t *testing.T) {
+	fl := newMergeFlow(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}, 60)
+	half := len(fl.pkts) / 2
+	m, got := newTestMerge(t, fl, SkewClassB)
+	feed(m, fl, fl.arrivals([2]func(int) bool{func(i int) bool { return i > 3*half/2 }, func(i int) bool { return i > half/2 && i < half }},
+		[2]time.Duration{0, time.Millisecond}))
+	if len(got.frames) != 60 {
+		t.Fatalf("%d frames", len(got.frames))
+	}
+	for k := range got.frames {
+		if !bytes.Equal(got.frames[k], fl.frames[k]) {
+			t.Errorf("frame %d differs", k)
+		}
+	}
+	if st := m.Stats(); st.Lost != 0 || st.Complete != 60 {
+		t.Errorf("%+v", st)
+	}
+}
+
+// TestMergeHandsOutInTime: a frame that misses a packet on both paths
+// waits the window, no longer, and frames behind it wait for it; a
+// complete frame goes with its last packet.
+func TestMergeHandsOutInTime(t *testing.T) {
+	fl := newMergeFlow(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}, 6)
+	lost := fl.first[2] + 3 // in frame 2, on both paths
+	drop := func(i int) bool { return i == lost }
+	m, got := newTestMerge(t, fl, SkewClassB)
+	var out []int64 // when each frame came out
+	for _, e := range fl.arrivals([2]func(int) bool{drop, drop}, [2]time.Duration{0, time.Millisecond}) {
+		m.Push(e.path, fl.pkts[e.pkt], e.at)
+		for len(out) < len(got.frames) {
+			out = append(out, e.at)
+		}
+	}
+	if len(got.frames) != 6 {
+		m.Flush()
+		t.Fatalf("%d frames before the flush, want all 6", len(got.frames))
+	}
+	// Frame 2 ends with its marker on path 0 and waits the window for the
+	// packet both paths lost; frames 3 and 4 end meanwhile, complete, and
+	// wait for it; the others go with their last packet on path 0.
+	end2 := fl.send[fl.first[3]-1]
+	for k, at := range out {
+		want := fl.send[len(fl.pkts)-1]
+		if k+1 < 6 {
+			want = fl.send[fl.first[k+1]-1]
+		}
+		if k >= 2 && k <= 4 {
+			want = end2 + int64(SkewClassB)
+		}
+		// The first packet at or after that time hands the frame out.
+		if at < want || at > want+int64(fl.f.Rate.Period())/8 {
+			t.Errorf("frame %d out at %+d ns, want %+d", k, at-fl.send[0], want-fl.send[0])
+		}
+	}
+	if got.stats[2].Complete || got.stats[2].Lost != 1 || !got.stats[3].Complete {
+		t.Errorf("frames 2 and 3: %+v, %+v", got.stats[2], got.stats[3])
+	}
+}
+
+// TestMergeErrors: configurations a merge refuses.
+func TestMergeErrors(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}
+	noRate := f
+	noRate.Rate = Rate{}
+	fast := f
+	fast.Rate = Rate{1000, 1}
+	small, _ := NewBudget(1 << 20)
+	for _, c := range []struct {
+		cfg  *MergeConfig
+		want string
+	}{
+		{nil, "without a config"},
+		{&MergeConfig{Format: noRate}, "needs its frame rate"},
+		{&MergeConfig{Format: f, Window: -1}, "outside"},
+		{&MergeConfig{Format: f, Window: 2 * time.Second}, "outside"},
+		{&MergeConfig{Format: fast, Window: time.Second}, "holds more than"},
+		{&MergeConfig{Format: bench1080p, Budget: small}, "memory budget"},
+	} {
+		if _, err := NewMerge(c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.cfg, err, c.want)
+		}
+	}
+	if small.Used() != 0 {
+		t.Errorf("a refused merge left %d octets charged", small.Used())
+	}
+}
+
+// TestMergeWindowMemory: the frames held and the memory charged follow
+// the class, not the packets.
+func TestMergeWindowMemory(t *testing.T) {
+	for _, c := range []struct {
+		w    time.Duration
+		held int
+	}{{SkewClassA, 3}, {SkewClassB, 5}, {SkewClassC, 29}} {
+		b, _ := NewBudget(DefaultMemory)
+		m, err := NewMerge(&MergeConfig{Format: bench1080p, Window: c.w, Budget: b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Held() != c.held || b.Used() < int64(c.held*bench1080p.FrameSize()) || b.Used() > int64(c.held+1)*int64(bench1080p.FrameSize()) {
+			t.Errorf("window %v: %d frames held, %d octets charged", c.w, m.Held(), b.Used())
+		}
+		t.Logf("window %v at 1080p59.94: %d frames, %.1f MB charged", c.w, m.Held(), float64(b.Used())/1e6)
+	}
+}
+
+// TestReceiverMerge: two Receivers, one per path, demultiplex Ethernet
+// frames into one Merge through streams with RxStream.Merge; the path
+// receivers charge no frame buffer of their own.
+func TestReceiverMerge(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}
+	fl := newMergeFlow(t, f, 20)
+	m, got := newTestMerge(t, fl, SkewClassA)
+	b, _ := NewBudget(DefaultMemory)
+	var rs [2]*Receiver
+	for p := range rs {
+		r, err := NewReceiver(&ReceiverConfig{Budget: b, Streams: []RxStream{{Port: uint16(5004 + 2*p), Merge: m, Path: p}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs[p] = r
+	}
+	if b.Used() >= int64(f.FrameSize())*2+2*receiverMemory+2*streamMemory {
+		t.Errorf("the path receivers charged %d octets", b.Used())
+	}
+	tmpl := [2][]byte{}
+	for p := range tmpl {
+		tmpl[p] = udpFrameHeader(uint16(5004 + 2*p))
+	}
+	d0, _ := randomDrops(len(fl.pkts), 10, 5)
+	d1 := func(i int) bool { return !d0(i) && i%3 == 0 }
+	for _, e := range fl.arrivals([2]func(int) bool{d0, d1}, [2]time.Duration{0, time.Millisecond}) {
+		frame := append(slices.Clone(tmpl[e.path]), fl.pkts[e.pkt]...)
+		binary.BigEndian.PutUint16(frame[16:], uint16(len(frame)-14))
+		binary.BigEndian.PutUint16(frame[38:], uint16(len(frame)-34))
+		if !rs[e.path].Push(frame, e.at) {
+			t.Fatal("a packet of the flow's port belongs to no stream")
+		}
+	}
+	m.Flush()
+	if len(got.frames) != 20 {
+		t.Fatalf("%d frames", len(got.frames))
+	}
+	for k := range got.frames {
+		if !bytes.Equal(got.frames[k], fl.frames[k]) {
+			t.Errorf("frame %d differs", k)
+		}
+	}
+	if st := rs[1].Stats(0); st.Port != 5006 || st.Bytes == 0 || st.Packets != 0 {
+		t.Errorf("path 1's stream: %+v", st)
+	}
+	// Misconfigured paths.
+	for _, s := range []RxStream{
+		{Port: 1, Merge: m, Path: 2},
+		{Port: 1, Merge: m, Format: bench1080p},
+		{Port: 1, Merge: m, Count: 1},
+	} {
+		if _, err := NewReceiver(&ReceiverConfig{Streams: []RxStream{s}}); err == nil {
+			t.Errorf("%+v: no error", s)
+		}
+	}
+}
+
+// udpFrameHeader is an Ethernet, IPv4 and UDP header to port, lengths
+// to be patched.
+func udpFrameHeader(port uint16) []byte {
+	h := make([]byte, 42)
+	h[12], h[13] = 0x08, 0x00
+	h[14] = 0x45
+	h[14+8], h[14+9] = 64, 17
+	copy(h[26:], []byte{10, 0, 0, 1, 239, 1, 1, 1})
+	binary.BigEndian.PutUint16(h[34:], 5004)
+	binary.BigEndian.PutUint16(h[36:], port)
+	return h
+}
+
+// TestMergeAllocs: pushing packets from both paths, first copies and
+// duplicates, and handing out frames allocate nothing.
+func TestMergeAllocs(t *testing.T) {
+	fl := newMergeFlow(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}, 4)
+	bufs := [][]byte{make([]byte, fl.f.FrameSize()), make([]byte, fl.f.FrameSize())}
+	n := 0
+	m, err := NewMerge(&MergeConfig{Format: fl.f, TakeFrame: func(buf []byte, st *FrameStats, at int64) []byte {
+		n++
+		return bufs[n%2]
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := fl.arrivals([2]func(int) bool{func(i int) bool { return i%7 == 0 }, nil}, [2]time.Duration{0, time.Millisecond})
+	round := 0
+	allocs := testing.AllocsPerRun(20, func() {
+		round++
+		for _, e := range ev {
+			pk := fl.pkts[e.pkt]
+			// A new round of frames: later sequence numbers and timestamps.
+			binary.BigEndian.PutUint16(pk[2:], uint16(e.pkt+round*len(fl.pkts)))
+			binary.BigEndian.PutUint32(pk[4:], uint32(fl.frame[e.pkt]+4*round)*1800)
+			m.Push(e.path, pk, e.at+int64(round)*int64(time.Second))
+		}
+		m.Expire(int64(round+1) * int64(time.Second) * 2)
+	})
+	if allocs != 0 {
+		t.Errorf("%.1f allocations a round", allocs)
+	}
+	if st := m.Stats(); n < 80 || st.Lost != 0 {
+		t.Errorf("%d frames; %+v", n, st)
+	}
+}
+
+// mergeFuzzFormats are the formats FuzzMerge picks from: small, with few
+// packets a frame, progressive and interlaced.
+var mergeFuzzFormats = []Format{
+	{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 8, Scan: Progressive, Rate: Rate50},
+	{Sampling: YCbCr422, Depth: Depth8, Width: 32, Height: 8, Scan: Interlaced, Rate: Rate29_97},
+}
+
+// FuzzMerge: packets from two paths, as the fuzzer makes them (seeded
+// with a real flow's, sequence numbers and timestamps as hostile as it
+// likes): never a panic or a write outside a frame buffer; every copy is
+// counted once (taken, absorbed, late or malformed); no more frames are
+// held than the window allows; and the work per packet is bounded by a
+// constant that no sequence number, timestamp or marker changes.
+//
+// The input is a format byte, a window byte (class A, B or C), then
+// records: path and arrival step (one byte: the top bit the path, the
+// rest the step in 100 µs), a 16-bit length and that many packet octets.
+func FuzzMerge(f *testing.F) {
+	for i, fm := range mergeFuzzFormats {
+		p := mustPacketizer(f, fm, &PacketizerConfig{Seq: 65530})
+		var pkts [][]byte
+		for k := range 3 {
+			for _, s := range packetize(f, p, randomFrame(&fm, uint64(k)), 1e18+int64(k)*int64(fm.Rate.Period())) {
+				pkts = append(pkts, s.b)
+			}
+		}
+		seed := []byte{byte(i), 0}
+		for j, pk := range pkts {
+			for path := range 2 {
+				if (j+path)%5 == 0 {
+					continue // each path loses some
+				}
+				seed = append(seed, byte(path<<7|1))
+				seed = binary.BigEndian.AppendUint16(seed, uint16(len(pk)))
+				seed = append(seed, pk...)
+			}
+		}
+		f.Add(seed)
+	}
+	f.Add([]byte{0, 2, 0x80, 0, 20, 0x80, 0xe0, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0, 0, 0, 0})
+	f.Fuzz(fuzzMerge)
+}
+
+func fuzzMerge(t *testing.T, in []byte) {
+	if len(in) < 2 {
+		return
+	}
+	fm := mergeFuzzFormats[int(in[0])%len(mergeFuzzFormats)]
+	window := []time.Duration{SkewClassA, SkewClassB, SkewClassC}[int(in[1])%3]
+	in = in[2:]
+	const guard = 64
+	size := fm.FrameSize()
+	var mems [][]byte
+	newBuf := func() []byte {
+		mem := make([]byte, guard+size+guard)
+		for i := range mem {
+			mem[i] = 0xee
+		}
+		mems = append(mems, mem)
+		return mem[guard : guard+size : guard+size]
+	}
+	frames := 0
+	m, err := NewMerge(&MergeConfig{Format: fm, Window: window, TakeFrame: func(buf []byte, st *FrameStats, at int64) []byte {
+		frames++
+		if len(buf) != size || st.Packets < 0 || st.Paths[0] < 0 || st.Paths[1] < 0 || st.Paths[0]+st.Paths[1] < st.Packets {
+			t.Fatalf("frame of %d octets, stats %+v", len(buf), st)
+		}
+		return newBuf()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range m.slots {
+		_ = m.slots[i].d.SetBuffer(newBuf())
+	}
+	work := func() uint64 {
+		n := m.steps
+		for i := range m.slots {
+			n += m.slots[i].d.steps
+		}
+		return n
+	}
+	// A push hands out at most every frame held, each with its held
+	// marker; finds and opens a slot; and pushes one packet.
+	bound := uint64(m.Held()*(3+2*maxSRDParse) + 4*m.Held() + 2*maxSRDParse + 8)
+	at := int64(1e18)
+	var pushed [2]uint64
+	for len(in) >= 3 {
+		path := int(in[0] >> 7)
+		at += int64(in[0]&0x7f) * 100_000
+		n := min(int(binary.BigEndian.Uint16(in[1:])), len(in)-3)
+		pkt := in[3 : 3+n]
+		in = in[3+n:]
+		before := work()
+		m.Push(path, pkt, at)
+		pushed[path]++
+		if w := work() - before; w > bound {
+			t.Fatalf("one packet took %d loop steps, bound %d", w, bound)
+		}
+		if len(m.order) > m.Held() {
+			t.Fatalf("%d frames held, at most %d", len(m.order), m.Held())
+		}
+	}
+	m.Flush()
+	if len(m.order) != 0 {
+		t.Fatalf("%d frames held after Flush", len(m.order))
+	}
+	for _, mem := range mems {
+		for i := range guard {
+			if mem[i] != 0xee || mem[guard+size+i] != 0xee {
+				t.Fatalf("guard byte written at %d", i)
+			}
+		}
+	}
+	st := m.Stats()
+	taken := uint64(0)
+	for p := range 2 {
+		ps := m.PathStats(p)
+		if ps.Packets != pushed[p] || ps.Taken+ps.Duplicates+ps.Late+ps.Malformed != ps.Packets {
+			t.Fatalf("path %d: %+v after %d packets", p, ps, pushed[p])
+		}
+		taken += ps.Taken
+	}
+	if st.Packets != taken || st.Delivered+st.Skipped > st.Frames || st.Frames > taken {
+		t.Fatalf("flow %+v, %d taken, %d frames handed out", st, taken, frames)
+	}
+}
+
+// TestReceiverMergeAllocs: Ethernet frames of both paths through two
+// Receivers into one Merge, first copies and duplicates, frames handed
+// out: no allocation per packet.
+func TestReceiverMergeAllocs(t *testing.T) {
+	mb := newMergeBench(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50})
+	got := 0
+	rs, m := mb.merged(t, &got)
+	mb.frame(rs)
+	if a := testing.AllocsPerRun(50, func() { mb.frame(rs) }); a != 0 {
+		t.Errorf("%.1f allocations a frame of %d packets on two paths", a, mb.per)
+	}
+	if st := m.Stats(); got != 52 || st.Lost != 0 || st.Duplicates != st.Packets {
+		t.Errorf("%d frames; %+v", got, st)
+	}
+}
