@@ -100,6 +100,9 @@ type Analyzer struct {
 	lastT       int64
 	lastTS      uint32
 	lastMarker  bool
+	splitN      int64 // a.g.split(lastT), if splitOK
+	splitG      int64
+	splitOK     bool
 	inFrame     bool
 	count       int
 	frames      int64
@@ -175,12 +178,20 @@ func (a *Analyzer) Packet(tai int64, ts uint32, marker bool) {
 			}
 		}
 	}
+	same := a.seen && tai == a.lastT && a.splitOK
 	a.seen = true
 	a.lastT, a.lastTS, a.lastMarker = tai, ts, marker
 
 	var n, gr int64
 	if a.ready {
-		n, gr = a.g.split(tai)
+		// The packets of a batch read from a ring share their time:
+		// split it once.
+		if same {
+			n, gr = a.splitN, a.splitG
+		} else {
+			n, gr = a.g.split(tai)
+			a.splitN, a.splitG, a.splitOK = n, gr, true
+		}
 		a.cinst(n, gr)
 	}
 	if start {
