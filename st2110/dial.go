@@ -80,12 +80,16 @@ type SendConfig struct {
 	Pacing *video.PacerConfig
 
 	// Spin is how much of each wait for the next packet Run spends
-	// spinning on the clock instead of sleeping. Go's timers may wake a
-	// sleeping goroutine a millisecond late, and what fell due meanwhile
-	// then goes in one burst, beyond the Cinst a narrow sender may reach
-	// (its CMAX: 6 packets at 1080p59.94); a spin of 2 ms keeps every
-	// packet to its time, at the cost of a busy CPU while it waits
-	// ([Sender.Spun] tells how long). Zero means no spinning. A capture
+	// spinning on the clock instead of sleeping. On a netmap port the
+	// sender owns its OS thread and sleeps in clock_nanosleep(2) with a
+	// timer slack of 1 ns, which wakes it within microseconds of the
+	// time on an idle CPU; over UDP it sleeps on Go's timers, which may
+	// wake it a millisecond late, and what fell due meanwhile then goes
+	// in one burst, beyond the Cinst a narrow sender may reach (its CMAX:
+	// 6 packets at 1080p59.94). A spin keeps every packet to its time
+	// where wake-ups are late, at the cost of a busy CPU while it waits
+	// ([Sender.Spun] tells how long), which on a CPU shared with the
+	// receiver is time taken from it. Zero means no spinning. A capture
 	// is written without waiting.
 	Spin time.Duration
 }
@@ -530,9 +534,12 @@ func (s *Sender) Run(ctx context.Context) error {
 // wait for room or for the next packet.
 func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 	locked := s.ep.kind == kindNetmap
+	var sl threadSleeper
 	if locked {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
+		sl.start()
+		defer sl.stop()
 	}
 	var y osthread.Yielder
 	tx, q, batch := p.tx, p.q, s.cfg.Batch
@@ -564,7 +571,15 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 				return fmt.Errorf("st2110: send %s: %w", s.ep.name, err)
 			}
 		default:
-			if d := time.Duration(next - now); d > s.cfg.Spin {
+			d := time.Duration(next - now)
+			switch {
+			case d <= s.cfg.Spin:
+			case locked:
+				// On its own thread, in clock_nanosleep: Go's timers
+				// wake up to a millisecond late. Long waits are cut so
+				// that ctx is looked at.
+				sl.sleep(min(d-s.cfg.Spin, maxSleep))
+			default:
 				timer.Reset(d - s.cfg.Spin)
 				select {
 				case <-timer.C:
@@ -582,6 +597,10 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 	}
 	return nil
 }
+
+// maxSleep is the longest a sender on its own thread sleeps before it
+// looks at its context again.
+const maxSleep = 10 * time.Millisecond
 
 // step writes the packets of part p due at now, hands them on and
 // publishes the counts; it returns how many it wrote and when the next

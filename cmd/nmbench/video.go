@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/nmgo/nmgo/video"
 )
@@ -25,18 +26,20 @@ func isPcap(port string) bool { return strings.HasPrefix(port, pcapPrefix) }
 
 // videoConfig holds the video flags and what they resolve to.
 type videoConfig struct {
-	fmtp    string   // -fmt
-	sdp     string   // -sdp
-	sdpOut  string   // -sdp-out
-	in      string   // -in
-	out     string   // -out
-	pix     string   // -pix
-	tp      string   // -tp
-	frames  uint64   // -frames
-	nstream int      // -streams
-	maxMem  byteSize // -max-mem
-	check   bool     // -selfcheck
-	burst   int      // -burst
+	fmtp    string        // -fmt
+	sdp     string        // -sdp
+	sdpOut  string        // -sdp-out
+	in      string        // -in
+	out     string        // -out
+	pix     string        // -pix
+	tp      string        // -tp
+	frames  uint64        // -frames
+	nstream int           // -streams
+	maxMem  byteSize      // -max-mem
+	check   bool          // -selfcheck
+	burst   int           // -burst
+	spin    time.Duration // -spin (when set)
+	spinSet bool
 
 	streams   []video.Stream    // one per stream, Dst set where known
 	pixFmt    video.PixelFormat // 0: pgroup
@@ -59,6 +62,14 @@ func addVideoFlags(fs *flag.FlagSet, v *videoConfig) {
 	v.maxMem = video.DefaultMemory
 	fs.Var(&v.maxMem, "max-mem", "vtx, vrx: memory the inputs may make nmbench allocate (frame buffers, test pattern, -in frames), in `octets` (k, M, G suffixes)")
 	fs.IntVar(&v.burst, "burst", 1, "vtx: packets sent together at the time of the first (the ST 2110-21 pacer's Burst): fewer flushes and wake-ups; Cinst grows to about the burst, which a narrow sender keeps under CMAX (6 for 1080p59.94)")
+	fs.Func("spin", "vtx: how much of each wait for the next send time to spin on the clock instead of sleeping, as a `duration` (default 0 on a netmap port, whose sender sleeps in clock_nanosleep with 1 ns timer slack; 2ms over UDP, whose sender sleeps on Go's timers, which wake up to a millisecond late); a spin takes the CPU from the receiver when they share it", func(s string) error {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return fmt.Errorf("want a duration such as 0, 50us or 2ms, not %q", s)
+		}
+		v.spin, v.spinSet = d, true
+		return nil
+	})
 	fs.BoolVar(&v.check, "selfcheck", true, "vtx: analyse the times it writes its own packets against ST 2110-21 (the transmitter's self-check, in the final report); -selfcheck=false leaves that work out")
 }
 
@@ -76,7 +87,7 @@ func checkVideo(c *config, set map[string]bool) error {
 	if set["l"] {
 		return fmt.Errorf("-l: -f %s sends what the format needs", c.mode.name)
 	}
-	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "selfcheck": tx, "burst": tx, "out": !tx} {
+	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "selfcheck": tx, "burst": tx, "spin": tx, "out": !tx} {
 		if set[name] && !ok {
 			return fmt.Errorf("-%s: not for -f %s", name, c.mode.name)
 		}
