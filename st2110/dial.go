@@ -542,6 +542,7 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 		defer sl.stop()
 	}
 	var y osthread.Yielder
+	var lastYield time.Time
 	tx, q, batch := p.tx, p.q, s.cfg.Batch
 	if err := tx.Start(s.clock.Now(), s.cfg.Lead); err != nil {
 		return fmt.Errorf("st2110: %w", err)
@@ -560,6 +561,12 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 		}
 		if locked {
 			y.Pass(uint64(n) * estFrame)
+			if ly := y.LastYield(); ly != lastYield {
+				// The yield may have moved the goroutine to another
+				// thread, whose timer slack is the default.
+				lastYield = ly
+				sl.start()
+			}
 		}
 		switch {
 		case tx.Done():

@@ -16,7 +16,10 @@ import (
 // the receiver, the kernel and other programs, which a spin does not.
 
 // threadSleeper sleeps the calling OS thread, which it must own
-// (runtime.LockOSThread) from start to stop.
+// (runtime.LockOSThread) from start to stop. A goroutine that lets go of
+// its thread for a moment (osthread.Yielder) may come back on another:
+// it calls start again there, and the thread it left keeps the 1 ns
+// slack, which only makes that thread's own timed waits exact.
 type threadSleeper struct {
 	slack int // the thread's timer slack before start, ns; -1 unknown
 }
