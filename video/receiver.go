@@ -154,6 +154,8 @@ func (c RateCheck) String() string {
 // rxStream is a stream's state.
 type rxStream struct {
 	cfg    RxStream
+	dst4   v4Filter // cfg.Addr and cfg.Source as IPv4 packets meet them
+	src4   v4Filter
 	d      *Depacketizer
 	an     *Analyzer // from the second marker on; nil without a frame rate
 	timing Timing    // the analyzer's, Packets aside; zero Rate: no analysis
@@ -239,6 +241,7 @@ func NewReceiver(c *ReceiverConfig) (*Receiver, error) {
 		s := &r.streams[i]
 		s.cfg = c.Streams[i]
 		s.cfg.Addr, s.cfg.Source = s.cfg.Addr.Unmap(), s.cfg.Source.Unmap()
+		s.dst4, s.src4 = newV4Filter(s.cfg.Addr), newV4Filter(s.cfg.Source)
 		s.blocks = true
 		if p := s.cfg.Port; p != 0 {
 			s.stats.Port = p
@@ -494,12 +497,11 @@ func (r *Receiver) push(first int, data []byte, at int64) bool {
 	i := int(e) - 1
 	switch {
 	case e&shared != 0:
-		var src, dst netip.Addr
 		if fast {
-			src, dst = netip.AddrFrom4([4]byte(data[packet.EthLen+12:])), netip.AddrFrom4([4]byte(data[packet.EthLen+16:]))
-		} else {
-			src, dst = r.slowAddrs()
+			i = r.match4(r.sets[e&^shared], binary.BigEndian.Uint32(data[packet.EthLen+12:]), binary.BigEndian.Uint32(data[packet.EthLen+16:]))
+			break
 		}
+		src, dst := r.slowAddrs()
 		i = r.match(r.sets[e&^shared], src, dst)
 	case i < 0:
 		i = r.claim(port, payload)
@@ -510,6 +512,43 @@ func (r *Receiver) push(first int, data []byte, at int64) bool {
 	}
 	r.streams[i].push(payload, wire, at)
 	return true
+}
+
+// v4Filter is an address filter of a stream as an IPv4 packet meets it:
+// any address (no filter), only one, or none (an IPv6 filter).
+type v4Filter struct {
+	kind uint8 // v4Any, v4One, v4None
+	addr uint32
+}
+
+const (
+	v4Any = iota
+	v4One
+	v4None
+)
+
+func newV4Filter(a netip.Addr) v4Filter {
+	switch {
+	case !a.IsValid():
+		return v4Filter{kind: v4Any}
+	case a.Is4():
+		return v4Filter{kind: v4One, addr: binary.BigEndian.Uint32(a.AsSlice())}
+	}
+	return v4Filter{kind: v4None}
+}
+
+func (f v4Filter) takes(a uint32) bool { return f.kind == v4Any || f.kind == v4One && f.addr == a }
+
+// match4 is match for an IPv4 packet from src to dst (the addresses as
+// they are on the wire, big-endian), without making netip.Addrs.
+func (r *Receiver) match4(set []uint16, src, dst uint32) int {
+	for _, i := range set {
+		s := &r.streams[i]
+		if s.dst4.takes(dst) && s.src4.takes(src) {
+			return int(i)
+		}
+	}
+	return -1
 }
 
 // match returns the first stream of set whose address and source filters
