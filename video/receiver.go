@@ -702,8 +702,13 @@ func (s *rxStream) push(pkt []byte, wire int, at int64) {
 	if wire > len(pkt) {
 		s.stats.Truncated++
 	}
-	s.observe(pkt, at)
-	s.d.Push(pkt)
+	h, ok := parseHeaders(pkt)
+	s.observe(&h, ok, at)
+	if ok {
+		s.d.pushParsed(pkt, &h)
+	} else {
+		s.d.Push(pkt) // counts what is wrong with it
+	}
 }
 
 // alloc makes the stream's frame buffer, which NewReceiver has charged,
@@ -743,9 +748,9 @@ func (r *Receiver) AllocFrames() {
 	}
 }
 
-// observe analyses one packet before the depacketizer takes it.
-func (s *rxStream) observe(pkt []byte, at int64) {
-	h, ok := parseHeaders(pkt)
+// observe analyses one packet, whose headers parseHeaders read (ok), before
+// the depacketizer takes it.
+func (s *rxStream) observe(h *headers, ok bool, at int64) {
 	if !ok || s.cfg.PayloadType != 0 && h.pt != s.cfg.PayloadType {
 		return
 	}
@@ -870,6 +875,7 @@ type headers struct {
 	data   int  // sample octets its SRD headers announce
 	rows   int  // SRD headers
 	start  bool // its first SRD is line 0, offset 0 of the first field
+	hl     int  // length of the RTP header, extension included
 }
 
 // parseHeaders reads the RTP header and the RFC 4175 payload header of pkt,
@@ -886,7 +892,7 @@ func parseHeaders(pkt []byte) (h headers, ok bool) {
 		hl += 4 + 4*int(binary.BigEndian.Uint16(pkt[hl+2:]))
 	}
 	h.marker, h.pt = pkt[1]&0x80 != 0, pkt[1]&0x7f
-	h.seq, h.ts = binary.BigEndian.Uint16(pkt[2:]), binary.BigEndian.Uint32(pkt[4:])
+	h.seq, h.ts, h.hl = binary.BigEndian.Uint16(pkt[2:]), binary.BigEndian.Uint32(pkt[4:]), hl
 	if len(pkt) < hl+packet.ExtSeqLen {
 		return h, false
 	}
