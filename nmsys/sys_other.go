@@ -21,6 +21,8 @@ func mmapRegion(fd int, size int) ([]byte, error)            { return nil, notSu
 func munmapRegion(b []byte) error                            { return nil }
 func pollOne(fd uintptr, events int16, ms int) syscall.Errno { return syscall.EINVAL }
 
+func pollTwo(a, b uintptr, events int16, ms int) syscall.Errno { return syscall.EINVAL }
+
 const (
 	pollIn  = 0x1
 	pollOut = 0x4

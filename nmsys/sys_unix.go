@@ -66,6 +66,18 @@ func munmapRegion(b []byte) error { return unix.Munmap(b) }
 func pollOne(fd uintptr, events int16, ms int) syscall.Errno {
 	pfd := [1]unix.PollFd{{Fd: int32(fd), Events: events}}
 	_, err := unix.Poll(pfd[:], ms)
+	return pollErrno(err)
+}
+
+// pollTwo is pollOne on two fds at once.
+func pollTwo(a, b uintptr, events int16, ms int) syscall.Errno {
+	pfd := [2]unix.PollFd{{Fd: int32(a), Events: events}, {Fd: int32(b), Events: events}}
+	_, err := unix.Poll(pfd[:], ms)
+	return pollErrno(err)
+}
+
+// pollErrno is poll(2)'s error as an errno, 0 for none or EINTR.
+func pollErrno(err error) syscall.Errno {
 	if err == nil || err == unix.EINTR {
 		return 0
 	}

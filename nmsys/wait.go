@@ -75,20 +75,14 @@ func (p *Port) PollRx(timeout time.Duration) error {
 	if len(p.rxOffs) == 0 {
 		return &Error{Op: "poll rx", Port: p.name, Err: errors.New("no RX rings bound")}
 	}
-	var until time.Time // set after the first empty poll: the fast path reads no clock
+	tm := pollTimer{timeout: timeout}
 	for {
 		if p.closed.Load() {
 			return ErrClosed
 		}
-		ms := 0
-		if timeout > 0 {
-			left := timeout
-			if !until.IsZero() {
-				if left = time.Until(until); left <= 0 {
-					return nil
-				}
-			}
-			ms = int(min(left+time.Millisecond-1, pollSlice) / time.Millisecond)
+		ms, ok := tm.next()
+		if !ok {
+			return nil
 		}
 		p.rxPoll.ms = ms
 		if err := p.rc.Control(p.rxPoll.pollFn); err != nil {
@@ -103,14 +97,42 @@ func (p *Port) PollRx(timeout time.Duration) error {
 		if ms == 0 || p.rxReady() {
 			return nil
 		}
-		if until.IsZero() {
-			until = time.Now().Add(timeout - time.Duration(ms)*time.Millisecond)
-		}
+		tm.slept(ms)
 	}
 }
 
 // pollSlice bounds one poll(2) in PollRx, so that Close is noticed.
 const pollSlice = 20 * time.Millisecond
+
+// pollTimer splits a wait of timeout into poll(2) calls of at most
+// pollSlice. The clock is read only after the first empty poll: the fast
+// path reads none.
+type pollTimer struct {
+	timeout time.Duration
+	until   time.Time
+}
+
+// next returns the milliseconds of the next poll (0: sync only), or false
+// once the timeout has passed.
+func (t *pollTimer) next() (int, bool) {
+	if t.timeout <= 0 {
+		return 0, true
+	}
+	left := t.timeout
+	if !t.until.IsZero() {
+		if left = time.Until(t.until); left <= 0 {
+			return 0, false
+		}
+	}
+	return int(min(left+time.Millisecond-1, pollSlice) / time.Millisecond), true
+}
+
+// slept records a poll of ms milliseconds that found nothing.
+func (t *pollTimer) slept(ms int) {
+	if t.until.IsZero() {
+		t.until = time.Now().Add(t.timeout - time.Duration(ms)*time.Millisecond)
+	}
+}
 
 func (p *Port) wait(deadline *atomic.Int64, fn func(uintptr) bool, errno *syscall.Errno, op string, ev int16) error {
 	for {

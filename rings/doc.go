@@ -23,7 +23,9 @@
 // Slices returned by Buf and Packet alias ring memory; each method says how
 // long its slice stays valid (in short: until the slot is handed back to
 // the kernel). Zero-copy forwarding swaps buffer indices between an RX and
-// a TX slot ([TxRing.Swap]); extra buffers ([ExtraBufs]) can be swapped
+// a TX slot ([TxRing.Swap]), a batch at a time with [Forward], which also
+// lets the caller keep some packets (a NIC's host-stack passthrough);
+// extra buffers ([ExtraBufs]) can be swapped
 // into slots too. Packets larger than a buffer span several slots chained
 // with NS_MOREFRAG ([TxRing.WritePacket], [RxRing.ReadPacket]).
 //

@@ -160,3 +160,48 @@ func ExampleExtraBufs() {
 	// Output:
 	// keep me (1 left)
 }
+
+// Pass on what the application does not take: received packets move to
+// another ring of the region by buffer swap, without a copy, as a NIC's
+// packets go to its host TX ring (here TX ring 1 plays that ring).
+func ExampleForward() {
+	port, err := ringstest.NewPort(&ringstest.Config{TxRings: 2, TxSlots: 8, RxSlots: 8})
+	if err != nil {
+		panic(err)
+	}
+	port.OnSend(1, func(frame []byte) { fmt.Printf("to the host: %q\n", frame) })
+	for _, p := range []string{"arp", "video 1", "ping", "video 2"} {
+		port.Inject(0, []byte(p))
+	}
+	if err := port.RxSync(); err != nil {
+		panic(err)
+	}
+	nic, err := port.RxRing(0)
+	if err != nil {
+		panic(err)
+	}
+	host, err := port.TxRing(1)
+	if err != nil {
+		panic(err)
+	}
+	f, err := rings.Forward(host, nic, 64, func(pkt []byte) bool {
+		if !bytes.HasPrefix(pkt, []byte("video")) {
+			return false
+		}
+		fmt.Printf("taken: %q\n", pkt)
+		return true
+	})
+	if err != nil {
+		panic(err)
+	}
+	if err := port.TxSync(); err != nil {
+		panic(err)
+	}
+	fmt.Printf("%+v\n", f)
+	// Output:
+	// taken: "video 1"
+	// taken: "video 2"
+	// to the host: "arp"
+	// to the host: "ping"
+	// {Acquired:4 Taken:2 Sent:2 Dropped:0 Bad:0}
+}

@@ -58,8 +58,8 @@ type SendConfig struct {
 	// multicast) and 64 in Ethernet frames.
 	TTL int
 
-	// The Ethernet and IP source of the frames a netmap port or a capture
-	// carries. SrcMAC defaults to the NIC's address, else
+	// The Ethernet and IP source of the frames a netmap port, an AF_XDP
+	// socket or a capture carries. SrcMAC defaults to the NIC's address, else
 	// 02:6e:6d:67:6f:01; DstMAC to the multicast address of each flow's
 	// group (MulticastMAC), and a unicast destination needs it. SrcAddr
 	// defaults to the flow's a=source-filter source, else the SDP's o=
@@ -175,8 +175,9 @@ type Sender struct {
 
 // Dial opens the transport named by name (see [Listen] for the names)
 // for sending the flows of sess: to the SDP's destinations, or over UDP
-// to udp:ADDR:PORT (flow k at PORT+k). A netmap port or a capture gets
-// whole Ethernet frames; UDP gets RTP packets, sent with sendmmsg(2).
+// to udp:ADDR:PORT (flow k at PORT+k). A netmap port, an AF_XDP socket
+// or a capture gets whole Ethernet frames; UDP gets RTP packets, sent with
+// sendmmsg(2).
 // Nothing is sent before [Sender.Run].
 func Dial(name string, sess *video.Session, cfg *SendConfig) (*Sender, error) {
 	s, sources, err := newSender(name, sess, cfg)
@@ -189,6 +190,12 @@ func Dial(name string, sess *video.Session, cfg *SendConfig) (*Sender, error) {
 	case kindNetmap:
 		conns, err = openNetmapTx(&s.ep)
 		if err == nil {
+			eth, err = s.ethernet()
+		}
+	case kindXDP:
+		var q *xdpTx
+		if q, err = openXDPTx(&s.ep, s.cfg.Batch); err == nil {
+			conns = []txConn{q}
 			eth, err = s.ethernet()
 		}
 	case kindPcap:
@@ -297,27 +304,35 @@ func frameSources(fs []video.Stream, c *SendConfig) ([]video.FrameSource, error)
 	return out, nil
 }
 
-// ethInfo is the Ethernet and IP source of a netmap port's or a capture's
-// frames.
+// ethInfo is the Ethernet and IP source of a netmap port's, an AF_XDP
+// socket's or a capture's frames.
 type ethInfo struct {
 	srcMAC net.HardwareAddr
-	nic    *net.Interface // the NIC of a netmap port, if it is one here
+	nic    *net.Interface // the NIC of a netmap port or AF_XDP socket, if it is one here
 }
 
 // defaultMAC is the source MAC of frames from a port without one (a VALE
 // port, a capture): locally administered, "nmgo".
 var defaultMAC = net.HardwareAddr{0x02, 0x6e, 0x6d, 0x67, 0x6f, 0x01}
 
-// ethernet finds the source MAC (and NIC) of a netmap port.
+// ethernet finds the source MAC (and NIC) of a netmap port or an AF_XDP
+// socket.
 func (s *Sender) ethernet() (*ethInfo, error) {
 	e := &ethInfo{srcMAC: s.cfg.SrcMAC}
-	if s.ep.kind == kindNetmap {
+	nic := ""
+	switch s.ep.kind {
+	case kindNetmap:
 		if n, err := nmsys.ParseName(s.ep.port); err == nil && !strings.HasPrefix(n.Port, "vale") {
-			if ifi, err := net.InterfaceByName(n.Port); err == nil {
-				e.nic = ifi
-				if e.srcMAC == nil && len(ifi.HardwareAddr) == 6 {
-					e.srcMAC = ifi.HardwareAddr
-				}
+			nic = n.Port
+		}
+	case kindXDP:
+		nic = s.ep.iface
+	}
+	if nic != "" {
+		if ifi, err := net.InterfaceByName(nic); err == nil {
+			e.nic = ifi
+			if e.srcMAC == nil && len(ifi.HardwareAddr) == 6 {
+				e.srcMAC = ifi.HardwareAddr
 			}
 		}
 	}
@@ -388,7 +403,7 @@ func (s *Sender) build(conns []txConn, eth *ethInfo, sources []video.FrameSource
 			if dstMAC == nil {
 				var ok bool
 				if dstMAC, ok = MulticastMAC(f.Dst.Addr()); !ok {
-					return fmt.Errorf("st2110: dial %s: flow %d: unicast destination %v needs SendConfig.DstMAC (a netmap port does no ARP)", s.ep.name, k, f.Dst)
+					return fmt.Errorf("st2110: dial %s: flow %d: unicast destination %v needs SendConfig.DstMAC (a netmap port or an AF_XDP socket does no ARP)", s.ep.name, k, f.Dst)
 				}
 			}
 			sport := c.SrcAddr.Port()
@@ -453,7 +468,7 @@ func (s *Sender) build(conns []txConn, eth *ethInfo, sources []video.FrameSource
 		if m, ok := p.q.(interface{ BufSize() int }); ok {
 			for j := range p.flows {
 				if l := tx.Packetizer(j).MaxPacketLen(); l > m.BufSize() {
-					return fmt.Errorf("st2110: dial %s: packets of %d octets do not fit the port's %d-octet buffers (MAXUDP %d needs larger netmap buffers)",
+					return fmt.Errorf("st2110: dial %s: packets of %d octets do not fit the port's %d-octet buffers (MAXUDP %d needs larger buffers)",
 						s.ep.name, l, m.BufSize(), s.flows[p.flows[j]].MaxUDP)
 				}
 			}
@@ -533,7 +548,7 @@ func (s *Sender) Run(ctx context.Context) error {
 // virtual clock that jumps to each due time), flush what was written,
 // wait for room or for the next packet.
 func (s *Sender) runPart(ctx context.Context, p *txPart) error {
-	locked := s.ep.kind == kindNetmap
+	locked := s.ep.kind == kindNetmap || s.ep.kind == kindXDP
 	var sl threadSleeper
 	if locked {
 		runtime.LockOSThread()

@@ -1,9 +1,10 @@
 // Package st2110 sends and receives SMPTE ST 2110-20 uncompressed video
-// from a Go program: the flows an SDP describes, over a netmap port, UDP
-// sockets (multicast included) or a pcap file, in a few lines.
+// from a Go program: the flows an SDP describes, over a netmap port, an
+// AF_XDP socket, UDP sockets (multicast included) or a pcap file, in a few
+// lines.
 //
 //	sess, err := video.ParseSDP(sdp)                  // the flows: format, group, port, source
-//	rx, err := st2110.Listen("udp:eth1", sess, nil)   // or "netmap:eth1", "vale0:b", "pcap:x.pcap"
+//	rx, err := st2110.Listen("udp:eth1", sess, nil)   // or "netmap:eth1", "xdp:eth1", "vale0:b", "pcap:x.pcap"
 //	defer rx.Close()
 //	for f, err := range rx.Frames(ctx) {
 //		// f.Flow, f.Data (pgroup layout), f.RTPTime, f.Arrival, f.Latency, f.Info, f.Stats
@@ -15,8 +16,10 @@
 //
 // It is the composing layer of nmgo: [Listen] and [Dial] build on package
 // video (packetizing, depacketizing, ST 2110-21 pacing and analysis, SDP),
-// packet (header templates, pcap), nmsys and rings (netmap ports), and own
-// the sockets and clocks. Nothing else in nmgo imports it.
+// packet (header templates, pcap), nmsys and rings (netmap ports), xsk
+// (AF_XDP sockets), and own the sockets and clocks. Nothing else in nmgo
+// imports it, and it is the only package that knows both netmap and
+// AF_XDP.
 //
 // # Transports
 //
@@ -30,8 +33,23 @@
 //     every few milliseconds. Packets are whole Ethernet frames written and
 //     read in place in the slot buffers; a multicast group's frames go to
 //     its MAC address ([MulticastMAC], RFC 1112 and RFC 2464). nmgo sends
-//     no IGMP on a netmap port: the switch must forward the groups to it.
+//     no IGMP on a netmap port: the switch must forward the groups to it,
+//     or, on a NIC, the kernel joins them (ListenConfig.Passthrough, see
+//     "Host stack" below).
 //     Needs /dev/netmap (usually root).
+//   - "xdp:IFACE" and "xdp:IFACE-Q": an AF_XDP socket (package xsk) on
+//     queue 0, or queue Q, of the interface, for a stock Linux kernel
+//     without netmap: copy mode, or zero-copy where the driver has it; the
+//     XDP program that redirects the queue's packets to the socket is
+//     attached in Listen and detached in Close. One goroutine owns its OS
+//     thread and waits in poll(2), as on a netmap port. Packets are whole
+//     Ethernet frames written and read in place in the UMEM, to a
+//     multicast group's MAC address as on a netmap port; every packet
+//     that arrives on the queue goes to the receiver (no ARP, no IGMP:
+//     the switch must forward the groups to the interface, and a NIC
+//     with several queues must steer the flows to queue Q, with ethtool's
+//     ntuple filters). Needs CAP_NET_RAW, CAP_BPF and CAP_NET_ADMIN
+//     (root).
 //   - "udp", "udp:IFACE", "udp:ADDR:PORT" and "udp:ADDR:PORT@IFACE":
 //     kernel UDP sockets, IPv4 or IPv6. The flows go to the SDP's
 //     addresses, or flow k to ADDR:PORT+k. A receiver opens one socket per
@@ -50,9 +68,6 @@
 //     foreign file fails in Listen. A sender writes Ethernet frames with
 //     nanosecond timestamps, each its scheduled send time, as fast as it
 //     can (SendConfig.Count must be set).
-//
-// Names not listed are reserved: "xdp:IFACE" and "xdp:IFACE-Q" for AF_XDP
-// sockets.
 //
 // # Flows
 //
@@ -80,6 +95,38 @@
 // Tested rule (not in the future, at most 1 ms in the past). Sender and
 // receiver must share a clock (PTP) to keep it.
 //
+// # Host stack
+//
+// A NIC in netmap mode belongs to netmap: the kernel receives nothing
+// from it and sends nothing through it, so ARP, IGMP joins, PTP (ptp4l)
+// and ssh on that NIC stop while a Receiver holds "netmap:eth0".
+// ListenConfig.Passthrough gives the kernel its traffic back through
+// netmap's host rings, the kernel's side of the NIC (a host RX ring holds
+// what the kernel sends out of the NIC, a host TX ring hands packets to
+// the kernel as if the NIC had received them). The Receiver then binds
+// the NIC's rings and its host rings, and each of its goroutines, as it
+// drains a NIC RX ring, keeps the packets of the flows and moves every
+// other packet to a host TX ring, and moves what the kernel sent (a host
+// RX ring) to a NIC TX ring. Packets move by buffer swap, without a copy
+// (netmap's bridge does the same): NIC and host rings of one adapter
+// share a memory region. A NIC with several ring pairs gets a goroutine
+// per pair, bound to ring pair k and host ring pair k, if it has as many
+// rings of each kind (netmap is asked for as many host rings); else one
+// goroutine takes every ring. [Receiver.Passthrough] counts what moved each way, and what
+// a full ring dropped.
+//
+// The kernel's IGMP joins then reach the network through nmgo: join a
+// flow's group with a socket on the NIC (as any multicast receiver does,
+// for example net.ListenMulticastUDP) and the switch forwards it, and the
+// NIC's own multicast filter lets it in. Without Passthrough a netmap NIC
+// needs its groups forwarded and let through some other way (a static
+// switch configuration, promiscuous mode). What the kernel sends to a
+// NIC in netmap mode must be complete: turn off the offloads that leave
+// checksums or segmentation of TCP and UDP to the hardware (ethtool -K
+// eth0 tx off gso off tso off), as netmap's documentation asks. A Sender on the same NIC
+// would share its TX rings with the Receiver: do not Dial a NIC that a
+// Receiver with Passthrough holds.
+//
 // # Concurrency
 //
 // A [Receiver]'s goroutines start in Listen and stop in Close (or at the
@@ -87,16 +134,16 @@
 // [Receiver.Frames]; a frame is valid until its loop body returns unless
 // kept ([Frame.Keep]). A frame completed while every buffer of its flow is
 // queued or held is dropped and counted (FlowStats.Dropped); a capture
-// read at full speed waits instead. Stats, Other, Batches, Err, Flows and
-// Close are safe for concurrent use; Analysis has its answer once the
+// read at full speed waits instead. Stats, Other, Batches, Passthrough,
+// Err, Flows and Close are safe for concurrent use; Analysis has its answer once the
 // readers have stopped (Done).
 //
 // A [Sender] sends in [Sender.Run], which belongs to one goroutine; Stats,
 // Batches, Spun, Session, SDP and Close are safe for concurrent use. A
 // [Clock] is safe for concurrent use.
 //
-// The per-packet paths (netmap rings, UDP on Linux, pcap) allocate
-// nothing, and neither does handing out a frame.
+// The per-packet paths (netmap rings, AF_XDP, UDP on Linux, pcap)
+// allocate nothing, and neither does handing out a frame.
 //
 // # What it is not
 //

@@ -35,6 +35,10 @@ func FuzzParseName(f *testing.F) {
 			if e.port != s {
 				t.Fatalf("%q: port %q", s, e.port)
 			}
+		case kindXDP:
+			if e.iface == "" || len(e.iface) > 15 || strings.ContainsAny(e.iface, "/: ") || e.queue < 0 || !strings.HasPrefix(s, "xdp:"+e.iface) {
+				t.Fatalf("%q: %+v", s, e)
+			}
 		default:
 			t.Fatalf("%q: kind %d", s, e.kind)
 		}

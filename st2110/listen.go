@@ -33,11 +33,13 @@ type ListenConfig struct {
 
 	// ReadBuffer is the socket receive buffer of a UDP transport; zero
 	// means 8 MiB (as root beyond net.core.rmem_max, with
-	// SO_RCVBUFFORCE).
+	// SO_RCVBUFFORCE). For an AF_XDP transport it is the UMEM, in frames
+	// of 2048 octets (rounded down to a power of two of them, at least
+	// 64); zero means 16 MiB, some 30 ms of a 1080p59.94 flow.
 	ReadBuffer int
 
 	// Batch is the most packets read from a ring or a socket at a time;
-	// zero means 64 for UDP, 512 for netmap.
+	// zero means 64 for UDP, 512 for netmap and AF_XDP.
 	Batch int
 
 	// Replay reads a pcap transport at the capture's pace (each packet
@@ -57,6 +59,15 @@ type ListenConfig struct {
 	// receiver. As with a video.Receiver, the charges are kept after
 	// Close.
 	Budget *video.Budget
+
+	// Passthrough, on a NIC port ("netmap:eth0"), binds the NIC's host
+	// rings as well and gives the host stack the NIC back: every packet
+	// that is not a flow's goes to the kernel as if the NIC had received
+	// it, and whatever the kernel sends out of the NIC goes on the wire,
+	// moved without copying. ARP, IGMP joins, PTP and ssh on that NIC then
+	// keep working. See the package documentation, "Host stack", and
+	// [Receiver.Passthrough] for its counts. Other transports refuse it.
+	Passthrough bool
 }
 
 // Frame is one video frame received: its flow, its octets in pgroup
@@ -252,13 +263,14 @@ type Receiver struct {
 //	udp, udp:IFACE                 UDP sockets on the SDP's addresses
 //	udp:ADDR:PORT[@IFACE]          ... with flow k at ADDR:PORT+k instead
 //	pcap:FILE                      a pcap or pcapng capture, read to its end
+//	xdp:IFACE, xdp:IFACE-Q         an AF_XDP socket on queue 0 (or Q) of IFACE
 //
 // Over UDP, Listen joins each flow's multicast group (source-specific,
 // IGMPv3 or MLDv2, if the SDP has a=source-filter) on ListenConfig.Interface
 // or the name's IFACE. Packets are demultiplexed by destination address
 // and port, and source where the SDP names one, so several flows may share
-// a port. On a netmap port nmgo sends no IGMP: the switch must forward the
-// groups to the port.
+// a port. On a netmap port or an AF_XDP queue nmgo sends no IGMP: the
+// switch must forward the groups to the port.
 func Listen(name string, sess *video.Session, cfg *ListenConfig) (*Receiver, error) {
 	r, err := newReceiver(name, sess, cfg)
 	if err != nil {
@@ -272,6 +284,8 @@ func Listen(name string, sess *video.Session, cfg *ListenConfig) (*Receiver, err
 		tr, err = openUDPRx(&r.ep, r.flows, &r.cfg)
 	case kindPcap:
 		tr, err = openPcapRx(&r.ep, &r.cfg)
+	case kindXDP:
+		tr, err = openXDPRx(&r.ep, &r.cfg)
 	}
 	if err != nil {
 		return nil, err
@@ -299,6 +313,9 @@ func newReceiver(name string, sess *video.Session, cfg *ListenConfig) (*Receiver
 	}
 	if r.cfg.FrameBuffers < 0 || r.cfg.Batch < 0 || r.cfg.ReadBuffer < 0 || r.cfg.LatencyLimit < 0 {
 		return nil, errors.New("st2110: listen: negative ListenConfig value")
+	}
+	if r.cfg.Passthrough && ep.kind != kindNetmap {
+		return nil, fmt.Errorf("st2110: listen %s: passthrough is for netmap NIC ports (netmap:eth0)", name)
 	}
 	if r.cfg.FrameBuffers == 0 {
 		r.cfg.FrameBuffers = 4

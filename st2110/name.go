@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/nmgo/nmgo/nmsys"
+	"github.com/nmgo/nmgo/xsk"
 )
 
 // kind is a transport's kind.
@@ -15,6 +16,7 @@ const (
 	kindNetmap kind = iota + 1
 	kindUDP
 	kindPcap
+	kindXDP
 )
 
 // endpoint is a parsed transport name.
@@ -24,14 +26,15 @@ type endpoint struct {
 	port  string         // netmap: the port name
 	file  string         // pcap: the file
 	addr  netip.AddrPort // udp: destination of the first flow, if given
-	iface string         // udp: interface
+	iface string         // udp, xdp: interface
+	queue int            // xdp: the interface's queue
 }
 
 // NameError is the error of a transport name that cannot be read.
 type NameError struct {
 	Name   string
 	Reason string
-	Err    error // the port name error of package nmsys, if any
+	Err    error // the port name error of package nmsys or xsk, if any
 }
 
 func (e *NameError) Error() string {
@@ -44,6 +47,7 @@ func (e *NameError) Unwrap() error { return e.Err }
 //
 //	udp | udp:IFACE | udp:ADDR:PORT | udp:ADDR:PORT@IFACE
 //	pcap:FILE
+//	xdp:IFACE | xdp:IFACE-Q                     (xsk.ParseName)
 //	netmap:IFNAME... | valeX:Y... | IFNAME...   (nmsys.ParseName)
 func parseName(s string) (endpoint, error) {
 	e := endpoint{name: s}
@@ -52,7 +56,7 @@ func parseName(s string) (endpoint, error) {
 	}
 	switch {
 	case s == "":
-		return bad("empty (want udp:..., pcap:FILE or a netmap port such as netmap:eth0 or vale0:a)")
+		return bad("empty (want udp:..., pcap:FILE, xdp:IFACE or a netmap port such as netmap:eth0 or vale0:a)")
 	case s == "udp" || strings.HasPrefix(s, "udp:"):
 		e.kind = kindUDP
 		rest := strings.TrimPrefix(strings.TrimPrefix(s, "udp"), ":")
@@ -91,10 +95,14 @@ func parseName(s string) (endpoint, error) {
 			return bad("no file name (want pcap:FILE)")
 		}
 	case strings.HasPrefix(s, "xdp:"):
-		return bad("AF_XDP transports are not supported yet")
+		iface, q, err := xsk.ParseName(strings.TrimPrefix(s, "xdp:"))
+		if err != nil {
+			return e, &NameError{Name: s, Reason: "not xdp:IFACE or xdp:IFACE-Q: " + err.Error(), Err: err}
+		}
+		e.kind, e.iface, e.queue = kindXDP, iface, q
 	default:
 		if _, err := nmsys.ParseName(s); err != nil {
-			return e, &NameError{Name: s, Reason: "not udp:..., pcap:FILE or a netmap port: " + err.Error(), Err: err}
+			return e, &NameError{Name: s, Reason: "not udp:..., pcap:FILE, xdp:IFACE or a netmap port: " + err.Error(), Err: err}
 		}
 		e.kind, e.port = kindNetmap, s
 	}

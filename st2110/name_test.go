@@ -17,6 +17,7 @@ func TestParseName(t *testing.T) {
 		iface string
 		file  string
 		port  string
+		queue int
 	}{
 		{name: "udp", kind: kindUDP},
 		{name: "udp:", kind: kindUDP},
@@ -32,6 +33,9 @@ func TestParseName(t *testing.T) {
 		{name: "vale0:a", kind: kindNetmap, port: "vale0:a"},
 		{name: "netmap:eth0-2/R", kind: kindNetmap, port: "netmap:eth0-2/R"},
 		{name: "eth3", kind: kindNetmap, port: "eth3"},
+		{name: "xdp:eth0", kind: kindXDP, iface: "eth0"},
+		{name: "xdp:eth0-3", kind: kindXDP, iface: "eth0", queue: 3},
+		{name: "xdp:veth-1-0", kind: kindXDP, iface: "veth-1"},
 	} {
 		e, err := parseName(tc.name)
 		if err != nil {
@@ -42,7 +46,7 @@ func TestParseName(t *testing.T) {
 		if tc.addr != "" {
 			addr = netip.MustParseAddrPort(tc.addr)
 		}
-		if e.kind != tc.kind || e.addr != addr || e.iface != tc.iface || e.file != tc.file || e.port != tc.port {
+		if e.kind != tc.kind || e.addr != addr || e.iface != tc.iface || e.file != tc.file || e.port != tc.port || e.queue != tc.queue {
 			t.Errorf("%q: %+v", tc.name, e)
 		}
 	}
@@ -58,9 +62,12 @@ func TestParseNameErrors(t *testing.T) {
 		{"udp:@eth0", "want udp:ADDR:PORT@IFACE"},
 		{"udp:a-very-long-interface-name", "interface name"},
 		{"pcap:", "no file name"},
-		{"xdp:eth0", "AF_XDP"},
-		{"netmap:vale0:a", "not udp:..., pcap:FILE or a netmap port"},
-		{"vale0:a^^", "not udp:..., pcap:FILE or a netmap port"},
+		{"xdp:", "not xdp:IFACE"},
+		{"xdp:eth0-4096", "queue 4096 out of range"},
+		{"xdp:a/b", "not a valid interface name"},
+		{"xdp:a-very-long-interface-name", "not a valid interface name"},
+		{"netmap:vale0:a", "not udp:..., pcap:FILE, xdp:IFACE or a netmap port"},
+		{"vale0:a^^", "not udp:..., pcap:FILE, xdp:IFACE or a netmap port"},
 	} {
 		_, err := parseName(tc.name)
 		var ne *NameError

@@ -60,6 +60,9 @@ type netmapRx struct {
 }
 
 func openNetmapRx(ep *endpoint, cfg *ListenConfig) (rxTransport, error) {
+	if cfg.Passthrough {
+		return openPassRx(ep, cfg)
+	}
 	ports, err := openPorts(ep.port, &nmsys.Config{RxOnly: true, NoTxPoll: true, ThreadWait: true}, true)
 	if err != nil {
 		return nil, fmt.Errorf("st2110: listen %s: %w", ep.name, err)
@@ -122,7 +125,12 @@ type portWaiter struct {
 }
 
 func (w *portWaiter) next(got bool, bytes uint64) error {
-	err := w.idle.Next(w.port, got, bytes)
+	return waitErr(w.idle.Next(w.port, got, bytes))
+}
+
+// waitErr maps the error of a netmap sync or wait to a ringKernel's: a
+// passed deadline is none, a closed port ends the reader.
+func waitErr(err error) error {
 	switch {
 	case err == nil || errors.Is(err, os.ErrDeadlineExceeded):
 		return nil
@@ -149,20 +157,27 @@ func (r *ringReader) flows() []int { return nil }
 const estFrame = 1500
 
 func (r *ringReader) run(ctx context.Context, s *rxSink) error {
-	if r.lock {
+	return runRings(ctx, r.name, r.lock, r.kernel, s, r.pass)
+}
+
+// runRings is the loop of a reader of rings: a pass over them, then the
+// kernel's sync or wait, until ctx ends or the rings are closed. lock
+// makes it own its OS thread.
+func runRings(ctx context.Context, name string, lock bool, kernel ringKernel, s *rxSink, pass func(*rxSink) (int, error)) error {
+	if lock {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 	}
 	for ctx.Err() == nil {
-		got, err := r.pass(s)
+		got, err := pass(s)
 		if err != nil {
 			return err
 		}
-		if err := r.kernel.next(got > 0, uint64(got)*estFrame); err != nil {
+		if err := kernel.next(got > 0, uint64(got)*estFrame); err != nil {
 			if err == errRingClosed {
 				return nil
 			}
-			return fmt.Errorf("st2110: %s: %w", r.name, err)
+			return fmt.Errorf("st2110: %s: %w", name, err)
 		}
 	}
 	return nil

@@ -103,7 +103,10 @@ type Config struct {
 
 	// TxBudget, if not zero, sets how many frames the kernel sends per
 	// kick in copy mode (XDP_MAX_TX_SKB_BUDGET, Linux 6.17 and later;
-	// the kernel's default is 32).
+	// the kernel's default is 32). It must be in [MinTxBudget, TxSize],
+	// as the kernel requires. On an older kernel Open fails with an
+	// error matching [ErrNotSupported]; a caller that only wants fewer
+	// system calls opens again without it.
 	TxBudget int
 
 	// BindTimeout bounds the retries of a bind that fails with EBUSY,
@@ -118,6 +121,7 @@ const (
 	DefaultFrames      = 4096
 	DefaultRingSize    = 2048
 	DefaultBindTimeout = 5 * time.Second
+	MinTxBudget        = 32 // the kernel's default TX budget, the least Config.TxBudget
 )
 
 // config is a Config with its defaults filled in and checked.
@@ -185,8 +189,8 @@ func resolve(cfg *Config) (*config, error) {
 		return nil, fmt.Errorf("invalid bind mode %d", int(c.Bind))
 	case c.XDP < XDPAuto || c.XDP > XDPNone:
 		return nil, fmt.Errorf("invalid XDP mode %d", int(c.XDP))
-	case c.TxBudget < 0:
-		return nil, fmt.Errorf("tx budget %d is negative", c.TxBudget)
+	case c.TxBudget != 0 && (c.TxBudget < MinTxBudget || c.TxBudget > c.TxSize):
+		return nil, fmt.Errorf("tx budget %d out of range [%d, tx ring size %d]", c.TxBudget, MinTxBudget, c.TxSize)
 	}
 	switch {
 	case c.TxOnly:

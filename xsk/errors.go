@@ -16,8 +16,9 @@ func (closedError) Error() string        { return "xsk: socket closed" }
 func (closedError) Is(target error) bool { return target == os.ErrClosed }
 
 // ErrNotSupported is matched by the error of [Open] on a system without
-// AF_XDP (any OS but Linux), and by a zero-copy bind the driver refuses
-// (with errors.Is(err, unix.EOPNOTSUPP) too).
+// AF_XDP (any OS but Linux), by a zero-copy bind the driver refuses (with
+// errors.Is(err, unix.EOPNOTSUPP) too), and by a Config.TxBudget the
+// kernel cannot set (before Linux 6.17, with unix.ENOPROTOOPT).
 var ErrNotSupported = errors.New("xsk: not supported")
 
 // ErrIntegrity is matched (with errors.Is) by every [*IntegrityError]: a

@@ -11,7 +11,8 @@ import (
 // values into every shared index and descriptor. Whatever it writes, the
 // queues must not panic, must return only integrity errors, must hand out
 // slices inside the UMEM only, must never write outside the UMEM or a ring,
-// and must keep every frame's ownership consistent.
+// must keep every frame's ownership consistent, and must count what waits
+// on a ring (Unsent, Pending) within the ring.
 func FuzzRingState(f *testing.F) {
 	f.Add([]byte{0, 8, 2, 8, 1, 8, 0, 3, 2, 3, 1, 3})
 	f.Add([]byte{3, 0, 4, 1, 0, 0, 0, 0, 1, 4, 1, 2, 1, 1})
@@ -96,6 +97,14 @@ func fuzzRings(t *testing.T, prog []byte) {
 		}
 		if err := s.guardsOK(); err != nil {
 			t.Fatal(err)
+		}
+		// The counts read from the kernel's indices stay within the
+		// rings, whatever the indices say.
+		if n := s.tq.Unsent(); n < 0 || n > s.tq.Frames() || n > int(s.tx.size) {
+			t.Fatalf("Unsent %d, %d frames, ring of %d", n, s.tq.Frames(), s.tx.size)
+		}
+		if n := s.rq.Pending(); n < 0 || n > int(s.rx.size) {
+			t.Fatalf("Pending %d, ring of %d", n, s.rx.size)
 		}
 		own := s.ownerCounts()
 		tx := own[ownTxFree] + own[ownTxUser] + own[ownTxKernel]

@@ -65,6 +65,22 @@ func (q *TxQueue) Frames() int { return q.frames }
 // it is 0.
 func (q *TxQueue) InFlight() int { return q.frames - len(q.free) - q.n }
 
+// Unsent returns the number of published frames the kernel has not yet
+// taken off the TX ring, from one read of its consumer (0 after Close, or
+// if the consumer is bad: Reserve reports that). In copy mode one
+// [Socket.Kick] takes at most the kernel's TX budget: a caller that wants
+// everything published on its way kicks again while Unsent is not 0.
+func (q *TxQueue) Unsent() int {
+	if q.closed.Load() {
+		return 0
+	}
+	n := q.tx.local - q.tx.cons.Load()
+	if n > q.tx.size {
+		return 0
+	}
+	return int(n)
+}
+
 // reclaim reads the completion ring once and puts every completed frame
 // back on the free stack. A completion for a frame the kernel was not
 // sending is an integrity error; it is skipped and counted.

@@ -265,6 +265,36 @@ func TestHostileTx(t *testing.T) {
 	})
 }
 
+// TestUnsent: Unsent counts what the kernel has not taken off the TX ring,
+// one kick's worth at a time, and is 0 for a bad consumer and after Close.
+func TestUnsent(t *testing.T) {
+	s := mustSim(t, simConfig{frames: 256, rxSize: 64, txSize: 64})
+	k, err := s.tq.Reserve(40)
+	if k != 40 || err != nil {
+		t.Fatal(k, err)
+	}
+	s.tq.SetLens(k, 60)
+	s.tq.Publish(k)
+	for _, want := range []int{40, 8, 0} {
+		if n := s.tq.Unsent(); n != want {
+			t.Fatalf("Unsent %d, want %d", n, want)
+		}
+		s.transmit(32, false)
+	}
+	if n := s.tq.InFlight(); n != 40 {
+		t.Fatalf("InFlight %d before the completions are read, want 40", n)
+	}
+	corrupt(s.tx, simLayout.Consumer, 1<<31)
+	if n := s.tq.Unsent(); n != 0 {
+		t.Fatalf("Unsent %d with a consumer far ahead", n)
+	}
+	corrupt(s.tx, simLayout.Consumer, 40)
+	s.closed.Store(true)
+	if n := s.tq.Unsent(); n != 0 {
+		t.Fatalf("Unsent %d after close", n)
+	}
+}
+
 // TestRingLayout: ring layouts that do not fit their mapping are refused.
 func TestRingLayout(t *testing.T) {
 	mem := make([]byte, 4096)
@@ -377,7 +407,7 @@ func TestResolve(t *testing.T) {
 	if c.XDP != XDPNone || c.txFrames != 1000 || c.compSize != 1024 || c.fillSize != 1 {
 		t.Fatalf("TxOnly %+v", c)
 	}
-	for _, bad := range []Config{{FrameSize: 3000}, {Frames: 1}, {RxSize: 1000}, {TxOnly: true, RxOnly: true}, {Queue: -1}, {Bind: 9}, {XDP: -1}, {TxBudget: -1}} {
+	for _, bad := range []Config{{FrameSize: 3000}, {Frames: 1}, {RxSize: 1000}, {TxOnly: true, RxOnly: true}, {Queue: -1}, {Bind: 9}, {XDP: -1}, {TxBudget: -1}, {TxBudget: 31}, {TxBudget: 4096}, {TxSize: 64, TxBudget: 128}} {
 		if _, err := resolve(&bad); err == nil {
 			t.Errorf("resolve(%+v) accepted", bad)
 		}

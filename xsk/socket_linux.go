@@ -202,7 +202,7 @@ func (s *Socket) setup(c *config) *stepError {
 		if err := unix.SetsockoptInt(fd, unix.SOL_XDP, unix.XDP_MAX_TX_SKB_BUDGET, c.TxBudget); err != nil {
 			err = os.NewSyscallError("setsockopt XDP_MAX_TX_SKB_BUDGET", err)
 			if errors.Is(err, unix.ENOPROTOOPT) {
-				err = fmt.Errorf("%w (the kernel cannot change the TX budget: Linux 6.17 or later)", err)
+				err = fmt.Errorf("%w (the kernel cannot change the TX budget: Linux 6.17 or later): %w", err, ErrNotSupported)
 			}
 			return &stepError{"tx budget", err}
 		}

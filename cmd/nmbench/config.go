@@ -178,7 +178,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&lensS, "l", "60", "frame length in bytes without FCS: N, A-B (mixed sizes) or a list N,M,...")
 	fs.Int64Var(&count, "n", 0, "packets to send or receive (0: until -t or a signal)")
 	fs.IntVar(&c.batch, "b", 512, "batch: slots per ring operation")
-	fs.Float64Var(&c.rate, "R", 0, "rate limit in packets per second (0: none)")
+	fs.Float64Var(&c.rate, "R", 0, "rate limit in packets per second (0: none); a sender that fell behind makes up at most one batch (-b)")
 	c.interval = time.Second
 	fs.Var((*millis)(&c.interval), "T", "report interval in `milliseconds` as pkt-gen's -T (500), or a duration with its unit (500ms, 2s)")
 	fs.Var((*seconds)(&c.duration), "t", "run for this long, in `seconds` or a duration (0: until -n or a signal)")
@@ -197,7 +197,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintf(stderr, "usage: nmbench -i PORT [-f tx|rx|txseq|rxseq|ping|pong] [options]\n"+
-				"       nmbench -i PORT|udp:HOST:PORT|udp[:IFACE]|pcap:FILE -f vtx|vrx -fmt FMTP|-sdp FILE [options]\n\n")
+				"       nmbench -i PORT|udp:HOST:PORT|udp[:IFACE]|xdp:IFACE[-Q]|pcap:FILE -f vtx|vrx -fmt FMTP|-sdp FILE [options]\n\n")
 			fs.SetOutput(stderr)
 			fs.PrintDefaults()
 			return nil, err

@@ -14,9 +14,10 @@
 // stream K on PORT+K; -i udp or udp:IFACE, the SDP's addresses; vrx joins
 // each multicast group, source-specific where the SDP has
 // a=source-filter, and tells flows apart by destination address and
-// port, so two flows may share a port), or a capture (-i pcap:FILE: vtx
-// writes one stamped with each packet's scheduled send time, vrx reads
-// one, also one cut to the headers).
+// port, so two flows may share a port), an AF_XDP socket (-i xdp:IFACE or
+// xdp:IFACE-Q, Ethernet frames as on a netmap port), or a capture (-i
+// pcap:FILE: vtx writes one stamped with each packet's scheduled send
+// time, vrx reads one, also one cut to the headers).
 //
 //	F="sampling=YCbCr-4:2:2; width=1920; height=1080; depth=10; exactframerate=60000/1001"
 //	nmbench -i vale0:b -f vrx -fmt "$F" -frames 60 -out rx.yuv -pix yuv422p10le -json
@@ -41,15 +42,27 @@
 // buffer of its stream (writing -out) is dropped and counted
 // (dropped_frames).
 //
-// -i xdp:IFACE or xdp:IFACE-Q runs tx, rx, txseq, rxseq, ping and pong
-// over an AF_XDP socket (package xsk) on queue Q (default 0) of a network
-// interface of a stock Linux kernel, no netmap needed, with the same
+// A netmap NIC in vrx's hands is cut off from the kernel's network stack
+// (no ARP, IGMP, PTP or ssh on it) unless -passthrough is given: vrx then
+// also binds the NIC's host rings and gives the kernel every packet that
+// is not a stream's, and the wire whatever the kernel sends out of that
+// NIC, moving buffers without copying (st2110.ListenConfig.Passthrough);
+// the report counts them (passthrough: to_host, to_wire, dropped).
+//
+//	nmbench -i netmap:eth0 -f vrx -sdp flows.sdp -passthrough
+//
+// -i xdp:IFACE or xdp:IFACE-Q runs every function (tx, rx, txseq, rxseq,
+// ping, pong, and vtx and vrx through st2110) over an AF_XDP socket
+// (package xsk) on queue Q (default 0) of a network interface of a stock
+// Linux kernel, no netmap needed, with the same
 // output and JSON; it needs root (CAP_NET_RAW, CAP_BPF, CAP_NET_ADMIN)
 // and attaches an XDP program to IFACE while it runs (rx, rxseq, ping,
-// pong), which takes every packet of that queue from the kernel's stack.
+// pong, vrx), which takes every packet of that queue from the kernel's
+// stack.
 //
 //	nmbench -i xdp:eth0 -f rxseq -json
 //	nmbench -i xdp:veth0-0 -f txseq -n 1000000 -D 02:00:00:00:00:0b
+//	nmbench -i xdp:eth1 -f vrx -sdp in.sdp -frames 60 -out rx.uyvp
 //
 // What the inputs make it allocate (frame buffers, the test pattern, the
 // -in frames) is charged against -max-mem (1 GiB by default) before it is

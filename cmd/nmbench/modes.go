@@ -89,7 +89,7 @@ func ping(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error {
 }
 
 // videoFlags are the flags only vtx and vrx take.
-var videoFlags = []string{"fmt", "sdp", "sdp-out", "in", "out", "pix", "tp", "frames", "streams", "max-mem", "selfcheck", "burst"}
+var videoFlags = []string{"fmt", "sdp", "sdp-out", "in", "out", "pix", "tp", "frames", "streams", "max-mem", "selfcheck", "burst", "passthrough"}
 
 // checkPackets checks the flags of the packet functions (all but vtx and
 // vrx).
@@ -103,7 +103,7 @@ func checkPackets(c *config, set map[string]bool) error {
 		return errors.New("-i pcap:FILE: only for -f vtx and vrx (rx writes captures with -pcap)")
 	}
 	if isXDP(c.port) && c.mode.xdp == nil {
-		return fmt.Errorf("-f %s: the xdp: backend does tx, rx, txseq, rxseq, ping and pong", c.mode.name)
+		return fmt.Errorf("-f %s: the xdp: backend does tx, rx, txseq, rxseq, ping, pong, vtx and vrx", c.mode.name)
 	}
 	if isUDP(c.port) && c.mode.udp == nil {
 		return fmt.Errorf("-f %s needs a netmap port; the udp: backend does tx, rx, txseq and rxseq", c.mode.name)

@@ -472,6 +472,17 @@ func TestPacer(t *testing.T) {
 	if !strings.Contains(out.String(), `"packets":1,`) {
 		t.Errorf("want one packet sent: %s", out.String())
 	}
+
+	// A sender 10 s behind its schedule of 1000 packets a second makes up
+	// one batch, then keeps the rate.
+	p = newPacer(&config{rate: 1000})
+	p.start = p.start.Add(-10 * time.Second)
+	if n := p.next(64, 0); n != 64 {
+		t.Fatalf("behind: %d packets allowed, want one batch of 64", n)
+	}
+	if n := p.next(64, 64); n > 2 {
+		t.Fatalf("after the batch that catches up: %d packets allowed at once", n)
+	}
 }
 
 // -cpuprofile writes a profile that go tool pprof reads (gzipped protobuf).

@@ -15,7 +15,12 @@ func newPacer(cfg *config) pacer { return pacer{cfg: cfg, start: time.Now()} }
 // next returns how many packets may go now, at most batch, given sent so
 // far; 0 after sleeping for one packet's time, or maxPaceSleep if that is
 // shorter, when the rate says wait. The first packet goes at once.
-func (p pacer) next(batch int, sent uint64) int {
+//
+// A sender that fell behind its schedule (its CPU taken for a while)
+// makes up at most one batch: the schedule moves on by the rest. -R is a
+// limit, and a receiver or a meter behind it sees the rate asked for, not
+// a backlog sent at full speed.
+func (p *pacer) next(batch int, sent uint64) int {
 	want := batch
 	if p.cfg.count != 0 {
 		want = int(min(uint64(want), p.cfg.count-sent))
@@ -25,6 +30,10 @@ func (p pacer) next(batch int, sent uint64) int {
 		if allowed <= 0 {
 			time.Sleep(min(time.Duration(float64(time.Second)/p.cfg.rate), maxPaceSleep))
 			return 0
+		}
+		if behind := allowed - int64(batch); behind > 0 {
+			p.start = p.start.Add(time.Duration(float64(behind) / p.cfg.rate * float64(time.Second)))
+			allowed = int64(batch)
 		}
 		want = int(min(int64(want), allowed))
 	}

@@ -38,6 +38,7 @@ type videoConfig struct {
 	maxMem  byteSize      // -max-mem
 	check   bool          // -selfcheck
 	burst   int           // -burst
+	pass    bool          // -passthrough
 	spin    time.Duration // -spin (when set)
 	spinSet bool
 
@@ -62,6 +63,7 @@ func addVideoFlags(fs *flag.FlagSet, v *videoConfig) {
 	v.maxMem = video.DefaultMemory
 	fs.Var(&v.maxMem, "max-mem", "vtx, vrx: memory the inputs may make nmbench allocate (frame buffers, test pattern, -in frames), in `octets` (k, M, G suffixes)")
 	fs.IntVar(&v.burst, "burst", 1, "vtx: packets sent together at the time of the first (the ST 2110-21 pacer's Burst): fewer flushes and wake-ups; Cinst grows to about the burst, which a narrow sender keeps under CMAX (6 for 1080p59.94)")
+	fs.BoolVar(&v.pass, "passthrough", false, "vrx on a NIC (netmap:eth0): also bind its host rings and give the host stack every packet that is not a stream's, and the wire what the host stack sends (ARP, IGMP, PTP, ssh keep working)")
 	fs.Func("spin", "vtx: how much of each wait for the next send time to spin on the clock instead of sleeping, as a `duration` (default 0 on a netmap port, whose sender sleeps in clock_nanosleep with 1 ns timer slack; 2ms over UDP, whose sender sleeps on Go's timers, which wake up to a millisecond late); a spin takes the CPU from the receiver when they share it", func(s string) error {
 		d, err := time.ParseDuration(s)
 		if err != nil || d < 0 {
@@ -78,16 +80,13 @@ func addVideoFlags(fs *flag.FlagSet, v *videoConfig) {
 func checkVideo(c *config, set map[string]bool) error {
 	v := c.video
 	tx := c.mode.send
-	if isXDP(c.port) {
-		return fmt.Errorf("-f %s: the xdp: backend does tx, rx, txseq, rxseq, ping and pong (video over AF_XDP: package xsk's queues with video's Transmitter and Receiver)", c.mode.name)
-	}
 	if set["n"] {
 		return fmt.Errorf("-n: -f %s counts frames: use -frames", c.mode.name)
 	}
 	if set["l"] {
 		return fmt.Errorf("-l: -f %s sends what the format needs", c.mode.name)
 	}
-	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "selfcheck": tx, "burst": tx, "spin": tx, "out": !tx} {
+	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "selfcheck": tx, "burst": tx, "spin": tx, "out": !tx, "passthrough": !tx} {
 		if set[name] && !ok {
 			return fmt.Errorf("-%s: not for -f %s", name, c.mode.name)
 		}
@@ -97,6 +96,9 @@ func checkVideo(c *config, set map[string]bool) error {
 	}
 	if tx && isPcap(c.port) && v.frames == 0 {
 		return errors.New("-i pcap:FILE: vtx writes a capture as fast as it can; give -frames N")
+	}
+	if v.pass && (isPcap(c.port) || c.port == "udp" || strings.HasPrefix(c.port, "udp:")) {
+		return fmt.Errorf("-passthrough: for a netmap NIC port (netmap:eth0), not %s", c.port)
 	}
 	if v.burst < 1 || v.burst > 256 {
 		return fmt.Errorf("-burst %d: must be in 1..256", v.burst)
@@ -190,8 +192,8 @@ func checkVideo(c *config, set map[string]bool) error {
 	}
 
 	// Where the streams go: stream K of udp:HOST:PORT on PORT+K, udp and
-	// udp:IFACE the SDP's addresses; on netmap ports and in captures the
-	// SDP's addresses, unless -d gives them.
+	// udp:IFACE the SDP's addresses; on netmap ports, AF_XDP sockets and in
+	// captures the SDP's addresses, unless -d gives them.
 	v.transport = c.port
 	switch {
 	case isUDP(c.port):

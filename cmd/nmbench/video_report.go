@@ -24,9 +24,21 @@ type videoSummary struct {
 	SpinNs          int64  `json:"spin_ns,omitempty"` // vtx: time spent spinning until packets were due
 	// Other is what vrx received that was no stream's: not UDP, to a port
 	// no stream takes, or not RTP video.
-	Other   *uint64       `json:"other_packets,omitempty"`
-	Note    string        `json:"note,omitempty"` // vrx: why nothing was measured
-	Streams []videoStream `json:"streams"`
+	Other *uint64 `json:"other_packets,omitempty"`
+	// Passthrough is what vrx -passthrough moved between the NIC and its
+	// host stack.
+	Passthrough *passSummary  `json:"passthrough,omitempty"`
+	Note        string        `json:"note,omitempty"` // vrx: why nothing was measured
+	Streams     []videoStream `json:"streams"`
+}
+
+// passSummary is st2110.PassStats in the report: packets moved from the
+// NIC to its host stack, from the host stack to the wire, and dropped
+// for a full ring.
+type passSummary struct {
+	ToHost  uint64 `json:"to_host"`
+	ToWire  uint64 `json:"to_wire"`
+	Dropped uint64 `json:"dropped"`
 }
 
 // videoStream is one stream of the final report.
@@ -198,6 +210,9 @@ func (vr *videoRun) summary() *videoSummary {
 			received += s.Packets
 		}
 		sum.Other = &other
+		if ps, ok := vr.rx.Passthrough(); ok {
+			sum.Passthrough = &passSummary{ToHost: ps.ToHost, ToWire: ps.ToWire, Dropped: ps.Dropped}
+		}
 		switch {
 		case video == 0 && other+received > 0:
 			sum.Note = fmt.Sprintf("no RTP video: none of the %d packets received was RTP video of the streams", other+received)
@@ -242,6 +257,9 @@ func (s *videoSummary) print(w io.Writer, rep *report) {
 	}
 	if s.Other != nil && *s.Other > 0 {
 		fmt.Fprintf(w, "  %d other packets: not UDP, to a port no stream takes, or not RTP video\n", *s.Other)
+	}
+	if p := s.Passthrough; p != nil {
+		fmt.Fprintf(w, "  passthrough: %d packets to the host stack, %d from it to the wire, %d dropped\n", p.ToHost, p.ToWire, p.Dropped)
 	}
 	if s.Note != "" {
 		fmt.Fprintf(w, "  %s\n", s.Note)

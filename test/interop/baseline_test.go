@@ -23,7 +23,7 @@ func TestPeersGStreamerToFFmpeg(t *testing.T) {
 			t.Fatal(err)
 		}
 		rx := start(t, ffmpegRecv(sdp, out, c.frames)...)
-		time.Sleep(receiverHeadStart)
+		headStart(t, rx, port, "")
 		start(t, gstSend(t, c, port, src, c.frames, gstBitrate/div)...).wait(t, 30*time.Second)
 		rx.wait(t, 20*time.Second)
 		compareFiles(t, c, out, src)

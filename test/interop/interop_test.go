@@ -32,11 +32,13 @@ type side interface {
 }
 
 // eachFormat runs fn as a subtest for every format that keep accepts, at
-// full pace (div 1), and once more at half pace (div 2) if the first
-// attempt failed while the kernel dropped UDP datagrams for full receive
-// buffers: a receiver that fell behind on a busy machine, not wrong bytes.
-// A failure without drops, or a second failure, fails the test.
+// full pace (div 1), and again at half the pace (div 2, then 4, then 8) each
+// time an attempt failed while the kernel dropped UDP datagrams for full
+// receive buffers: a receiver that fell behind on a busy machine, not wrong
+// bytes. A failure without drops, or a failure at an eighth of the pace,
+// fails the test.
 func eachFormat(t *testing.T, keep func(*format) bool, fn func(t testing.TB, c *format, div int)) {
+	const lastDiv = 8
 	for i := range formats {
 		c := &formats[i]
 		if keep != nil && !keep(c) {
@@ -44,23 +46,26 @@ func eachFormat(t *testing.T, keep func(*format) bool, fn func(t testing.TB, c *
 		}
 		t.Run(c.name, func(t *testing.T) {
 			logDrops(t)
-			before := rcvbufErrors()
-			a := &attempt{TB: t}
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				fn(a, c, 1)
-			}()
-			<-done
-			if !a.failed {
-				return
+			div := 1
+			for ; div < lastDiv; div *= 2 {
+				before := rcvbufErrors()
+				a := &attempt{TB: t}
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					fn(a, c, div)
+				}()
+				<-done
+				if !a.failed {
+					return
+				}
+				drops := rcvbufErrors() - before
+				if before < 0 || drops <= 0 {
+					t.Fatalf("failed (see the errors above); the kernel dropped no UDP datagrams for full receive buffers meanwhile")
+				}
+				t.Logf("RETRY: the attempt above failed while the kernel dropped %d UDP datagrams for full receive buffers (a receiver fell behind); again at 1/%d of the packet rate", drops, div*2)
 			}
-			drops := rcvbufErrors() - before
-			if before < 0 || drops <= 0 {
-				t.Fatalf("failed (see the errors above); the kernel dropped no UDP datagrams for full receive buffers meanwhile")
-			}
-			t.Logf("RETRY: the attempt above failed while the kernel dropped %d UDP datagrams for full receive buffers (a receiver fell behind); again at half the packet rate", drops)
-			fn(t, c, 2)
+			fn(t, c, div)
 		})
 	}
 }
@@ -142,7 +147,7 @@ func toFFmpeg(t testing.TB, s side, c *format, div int) {
 	// 10-second RTP timeout with the same frames written.)
 	packets := c.frames * c.video(t).Scan.Fields()
 	rx := start(t, ffmpegRecv(sdp, out, packets)...)
-	time.Sleep(receiverHeadStart)
+	headStart(t, rx, port, "")
 	s.send(t, c, port, src, pps/div, sdp)
 	rx.wait(t, 20*time.Second)
 	checkFFmpegInput(t, c, rx.out.Bytes())
@@ -179,7 +184,7 @@ func toGStreamer(t testing.TB, s side, c *format, div int) {
 	port := freePort(t)
 	out := filepath.Join(t.TempDir(), "gst.out")
 	rx := start(t, gstRecv(t, c, port, out)...)
-	time.Sleep(receiverHeadStart)
+	headStart(t, rx, port, "")
 	s.send(t, c, port, src, pps/div, "")
 	waitSize(rx, out, fileSize(src), 5*time.Second)
 	rx.interrupt(t, 10*time.Second)
@@ -192,7 +197,7 @@ func fromGStreamer(t testing.TB, s side, c *format, div int) {
 	dir := t.TempDir()
 	src, out := filepath.Join(dir, "gst.src"), filepath.Join(dir, "ours.out")
 	rx := s.listen(t, c, port, out)
-	time.Sleep(receiverHeadStart)
+	headStart(t, rx, port, "")
 	tx := start(t, gstSend(t, c, port, src, c.frames, gstBitrate/div)...)
 	tx.wait(t, 30*time.Second)
 	rx.wait(t, 5*time.Second)
@@ -206,7 +211,7 @@ func fromFFmpeg(t testing.TB, s side, c *format, div int) {
 	dir := t.TempDir()
 	src, out, sdp := filepath.Join(dir, "ff.src"), filepath.Join(dir, "ours.out"), filepath.Join(dir, "ff.sdp")
 	rx := s.listen(t, c, port, out)
-	time.Sleep(receiverHeadStart)
+	headStart(t, rx, port, "")
 	tx := start(t, ffmpegSend(t, c, port, sdp, src, c.frames, ffmpegBitrate/div)...)
 	tx.wait(t, 30*time.Second)
 	rx.wait(t, 5*time.Second)
@@ -248,7 +253,7 @@ func acceptsSDP(t testing.TB, s side, c *format, div int) {
 	sdp := s.sdp(t, c, port)
 	probe := start(t, "ffprobe", "-hide_banner", "-v", "error", "-protocol_whitelist", "file,udp,rtp",
 		"-buffer_size", strconv.Itoa(rcvbuf), "-show_streams", "-of", "json", sdp)
-	time.Sleep(receiverHeadStart)
+	headStart(t, probe, port, "")
 	s.send(t, c, port, src, pps/div, sdp)
 	sent := time.Now()
 	probe.wait(t, 20*time.Second)

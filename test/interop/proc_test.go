@@ -12,10 +12,6 @@ import (
 	"time"
 )
 
-// receiverHeadStart is how long a receiver gets to open its socket before
-// the sender starts (ref/interop.md: start the receiver ~1.5 s before).
-const receiverHeadStart = 1500 * time.Millisecond
-
 // proc is a running peer or nmbench process. Its output is kept to be shown
 // when a test fails.
 type proc struct {

@@ -236,7 +236,6 @@ func TestGStreamerMulticastToListen(t *testing.T) {
 		dir := t.TempDir()
 		src, out := filepath.Join(dir, "gst.src"), filepath.Join(dir, "listen.out")
 		rx := listenFrames(t, c, mcastSession(t, c, group, port), out)
-		time.Sleep(receiverHeadStart)
 		tx := start(t, inNSCmd(gstSendTo(t, c, group, port, src, c.frames, gstBitrate/div)...)...)
 		tx.wait(t, 30*time.Second)
 		rx.wait(t, 5*time.Second)
@@ -254,7 +253,7 @@ func TestDialMulticastToGStreamer(t *testing.T) {
 		port, group := freePort(t), mcastGroup(c)
 		out := filepath.Join(t.TempDir(), "gst.out")
 		rx := start(t, inNSCmd(gstRecvFrom(t, c, group, port, out)...)...)
-		time.Sleep(receiverHeadStart)
+		headStart(t, rx, port, group)
 		tx := dialFrames(t, c, mcastSession(t, c, group, port), src, pps/div)
 		if err := tx.Run(context.Background()); err != nil {
 			t.Fatal(err)
@@ -291,7 +290,7 @@ func TestDialMulticastToFFmpeg(t *testing.T) {
 		// As toFFmpeg: interlaced frames come as two packets each.
 		packets := c.frames * c.video(t).Scan.Fields()
 		rx := start(t, inNSCmd(ffmpegRecv(sdp, out, packets)...)...)
-		time.Sleep(receiverHeadStart)
+		headStart(t, rx, port, group)
 		if err := tx.Run(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -313,7 +312,7 @@ func TestGStreamerMulticastToVrx(t *testing.T) {
 		src, out := filepath.Join(dir, "gst.src"), filepath.Join(dir, "vrx.out")
 		rx := &cliReceiver{frames: c.frames, p: start(t, inNSCmd(bin, "-i", "udp:"+group+":"+strconv.Itoa(port), "-f", "vrx",
 			"-fmt", c.fmtp, "-out", out, "-pix", "pgroup", "-frames", strconv.Itoa(c.frames), "-json")...)}
-		time.Sleep(receiverHeadStart)
+		headStart(t, rx, port, group)
 		tx := start(t, inNSCmd(gstSendTo(t, c, group, port, src, c.frames, gstBitrate/div)...)...)
 		tx.wait(t, 30*time.Second)
 		rx.wait(t, 5*time.Second)

@@ -1,26 +1,33 @@
 #!/usr/bin/env bash
 # AF_XDP benchmarks of docs/benchmarks.md: on one veth pair (one queue per
 # side, each end in its own namespace), 60- and 1500-octet frames, TX and
-# RX, nmgo's AF_XDP path (xdpbench -mode xsk-*) against the kernel's UDP
-# socket path (xdpbench -mode udp-*, sendmmsg/recvmmsg) and against DPDK's
-# testpmd with its af_xdp vdev (a C AF_XDP peer), interleaved, ROUNDS times.
+# RX, nmbench over AF_XDP (-i xdp:) against nmbench's udp: backend
+# (sendmmsg/recvmmsg) and against DPDK's testpmd with its af_xdp vdev (a C
+# AF_XDP peer), interleaved, ROUNDS times.
 #
-#   test/xdp/bench.sh [ROUNDS [SECONDS]]      (root; Debian: dpdk librte-net-af-xdp23)
-#   test/xdp/bench.sh summary FILE            ratios of a results file again
+#   [PREFIX=nmxsb] test/xdp/bench.sh [ROUNDS [SECONDS [RXRATE]]]   (root; Debian: dpdk librte-net-af-xdp23)
+#   test/xdp/bench.sh summary FILE                  ratios of a results file again
 #
 # TX: the sender is on A; every sender's frames go to a MAC that is not B's,
 # so B's stack drops them at once, and the rate is B's rx_packets counter
 # over SECONDS after one second of warm-up: one meter for all three.
-# RX: testpmd txonly on B blasts frames to A (A's MAC, 198.18.0.1:9) the
-# whole time; each receiver on A counts what it received over SECONDS after
-# one second of warm-up (xdpbench itself; testpmd rxonly: its final
-# RX-packets over the time from "forwards packets" to SIGTERM). The AF_XDP
-# receiver sleeps in poll(2) as soon as its ring is empty (xsk.Idler with
-# Spin 0: spinning left the kernel's receive work too little CPU here, 40
-# against 528 kpps in one run); testpmd busy-polls on its forwarding lcore
-# (core 1 for txonly, core 0 for rxonly); the UDP receiver blocks in
-# recvmmsg. The blaster's offered rate is A's rx_packets counter over the
-# same time.
+#
+# RX: one generator for all three receivers, nmbench -f tx -i xdp:B paced
+# at RXRATE frames a second (default 400000) to A's MAC and 198.18.0.1:9,
+# running the whole time. A veth does its receiver's kernel work (the XDP
+# program and the copy into the UMEM, or the UDP stack) on the sending
+# CPU, so an unpaced generator offers each receiver a different rate;
+# paced, it offers each about the same, and RXRATE is above what the
+# slowest receiver takes. Each receiver runs SECONDS+1 seconds and counts
+# what it received in every second (nmbench's -T 1s reports, testpmd's
+# --stats-period 1 Rx-pps); its rate is the mean of those seconds but the
+# first (start-up). The offered rate is A's rx_packets counter, read every
+# second meanwhile, over the same seconds. A paced sender that fell behind
+# (its CPU taken) catches up, so the offered rate still moves: the result
+# lines give both, and the ratios are those of the fractions received
+# (received / offered). nmbench's AF_XDP receiver sleeps in poll(2) when
+# its ring is empty (xsk.Idler), testpmd busy-polls on its forwarding
+# lcore, the UDP receiver blocks in recvmmsg.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -30,9 +37,11 @@ summary() {
 	local out=$1 tmp
 	tmp=$(mktemp /tmp/nmxs-ratios.XXXXXX)
 	awk '$1 == "round" { v[$2" "$3"_"$4" "$5] = $6; key[$3"_"$4] = 1; r[$2] = 1 }
+	$1 == "round" && $3 == "rx" && $8 > 0 { f[$2" "$3"_"$4" "$5] = $6 / $8 }
 	END {
 		for (k in key) for (i in r) {
-			x = v[i" "k" xsk"]; u = v[i" "k" udp"]; d = v[i" "k" dpdk"]
+			x = v[i" "k" xdp"]; u = v[i" "k" udp"]; d = v[i" "k" dpdk"]
+			if (k ~ /^rx_/) { x = f[i" "k" xdp"]; u = f[i" "k" udp"]; d = f[i" "k" dpdk"] }
 			if (u > 0 && d > 0) printf "%s %s %.3f %.3f\n", k, i, x / u, x / d
 		}
 	}' "$out" >"$tmp"
@@ -42,7 +51,7 @@ summary() {
 		n=$(awk -v k="$k" '$1 == k' "$tmp" | wc -l)
 		xu=$(awk -v k="$k" '$1 == k { print $3 }' "$tmp" | med)
 		xd=$(awk -v k="$k" '$1 == k { print $4 }' "$tmp" | med)
-		echo "$k: xsk/udp $xu, xsk/dpdk $xd, $n rounds" | tee -a "$out"
+		echo "$k: xdp/udp $xu, xdp/dpdk $xd, $n rounds" | tee -a "$out"
 	done
 	rm -f "$tmp"
 }
@@ -52,7 +61,8 @@ if [ "${1:-}" = summary ]; then
 fi
 rounds=${1:-3}
 secs=${2:-4}
-A=nmxsbA B=nmxsbB
+rxrate=${3:-400000}
+A=${PREFIX:-nmxsb}A B=${PREFIX:-nmxsb}B # PREFIX: the names of the namespaces and links
 MACA=02:00:00:00:00:0a MACB=02:00:00:00:00:0b SINK=02:00:00:00:00:99
 IPA=198.18.0.1 IPB=198.18.0.2
 out=${OUT:-/tmp/nmxs-bench.txt}
@@ -61,7 +71,7 @@ cleanup() { ip netns del $A 2>/dev/null || true; ip netns del $B 2>/dev/null || 
 trap cleanup EXIT
 cleanup; bin=$(mktemp -d /tmp/nmxs-bench.XXXXXX)
 command -v dpdk-testpmd >/dev/null || { echo "bench: dpdk-testpmd missing (apt-get install dpdk librte-net-af-xdp23)" >&2; exit 1; }
-CGO_ENABLED=0 go build -o "$bin/xdpbench" ./test/xdp/xdpbench
+CGO_ENABLED=0 go build -o "$bin/nmbench" ./cmd/nmbench
 
 ip netns add $A; ip netns add $B
 ip link add $A netns $A address $MACA numtxqueues 1 numrxqueues 1 type veth peer name $B netns $B address $MACB numtxqueues 1 numrxqueues 1
@@ -74,10 +84,15 @@ ip -n $B neigh replace $IPA lladdr $MACA dev $B nud permanent
 
 counter() { ip netns exec "$1" cat "/sys/class/net/$1/statistics/rx_packets"; }
 rate() { awk -v a="$1" -v b="$2" -v s="$3" -v e="$4" 'BEGIN { printf "%.0f", (b-a)/(e-s) }'; }
+# steady: the mean of per-second rates on stdin, one a line, but the first.
+steady() { awk 'NR > 1 { s += $1; n++ } END { printf "%.0f", n ? s / n : 0 }'; }
+# nmbench_rx ARGS...: an nmbench receiver's steady rate from its -T 1s
+# reports.
+nmbench_rx() { ip netns exec $A "$bin/nmbench" -f rx -T 1s -t "$((secs + 1))s" -json "$@" | sed -n 's/.*"final":false.*"pps":\([0-9.]*\).*/\1/p' | steady; }
 # peer_rate NS METER CMD...: runs CMD in the background in namespace NS,
 # waits until the rx_packets counter of link METER (in namespace METER)
 # moves, then one second more, and prints its rate over secs; then stops
-# CMD with SIGTERM (xdpbench exits, testpmd prints its counts and exits).
+# CMD with SIGTERM (nmbench and testpmd print their counts and exit).
 peer_rate() {
 	local ns=$1 meter=$2; shift 2
 	ip netns exec "$ns" "$@" >"$bin/run.log" 2>&1 &
@@ -107,53 +122,57 @@ testpmd() {
 		--vdev "net_af_xdp0,iface=$ns,start_queue=0,queue_count=1,busy_budget=0" -- \
 		--forward-mode="$mode" --txpkts="$size" --mbuf-size=2560 --total-num-mbufs=16384 --stats-period 1 --auto-start "$@"
 }
+# sampler: A's counter every second, from now until $spid is killed.
+sampler() {
+	(while :; do echo "$(date +%s.%N) $(counter $A)"; sleep 1; done) >"$bin/offered" &
+	spid=$!
+}
+order() { case $(($1 % 3)) in 1) echo xdp udp dpdk;; 2) echo udp dpdk xdp;; 0) echo dpdk xdp udp;; esac; }
 
 : >"$out"
-echo "# $(date -u +%FT%TZ) $(uname -r) rounds=$rounds secs=$secs" | tee -a "$out"
+echo "# $(date -u +%FT%TZ) $(uname -r) $(go version | cut -d' ' -f3) rounds=$rounds secs=$secs rxrate=$rxrate load=$(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"
 for r in $(seq 1 "$rounds"); do
 	for size in 60 1500; do
 		# TX, in an order that rotates with the round.
-		for impl in $(case $((r % 3)) in 1) echo xsk udp dpdk;; 2) echo udp dpdk xsk;; 0) echo dpdk xsk udp;; esac); do
+		for impl in $(order "$r"); do
 			case $impl in
-			xsk) cmd=("$bin/xdpbench" -mode xsk-tx -i $A -size "$size" -dmac $SINK -src $IPA -dst $IPB -dur 1h);;
-			udp) cmd=("$bin/xdpbench" -mode udp-tx -size "$size" -src $IPA -dst $IPB -dur 1h);;
+			xdp) cmd=("$bin/nmbench" -i xdp:$A -f tx -l "$size" -D $SINK -s $IPA:9 -d $IPB:9 -q);;
+			udp) cmd=("$bin/nmbench" -i udp:$IPB:9 -f tx -l "$size" -q);;
 			dpdk) read -ra cmd <<<"$(testpmd $A nmxsa txonly "$size" --eth-peer=0,$SINK --tx-ip=$IPA,$IPB --tx-udp=9,9)";;
 			esac
-			pps=$(peer_rate $A $B "${cmd[@]}")
-			echo "round $r tx $size $impl $pps" | tee -a "$out"
+			p=$(peer_rate $A $B "${cmd[@]}")
+			echo "round $r tx $size $impl $p" | tee -a "$out"
 		done
-		# RX: the blaster runs on B for the whole of this size's receivers.
-		read -ra blast <<<"$(testpmd $B nmxsb txonly "$size" --eth-peer=0,$MACA --tx-ip=$IPB,$IPA --tx-udp=9,9)"
-		ip netns exec $B "${blast[@]}" >"$bin/blast.log" 2>&1 &
-		bpid=$!
+		# RX: the paced generator runs on B for the whole of this size's
+		# receivers.
+		ip netns exec $B "$bin/nmbench" -i xdp:$B -f tx -l "$size" -R "$rxrate" -D $MACA -s $IPB:9 -d $IPA:9 -q >"$bin/gen.log" 2>&1 &
+		gpid=$!
 		c0=$(counter $A)
 		for i in $(seq 200); do sleep 0.1; [ "$(counter $A)" = "$c0" ] || break; done
 		sleep 1
-		for impl in $(case $((r % 3)) in 1) echo xsk udp dpdk;; 2) echo udp dpdk xsk;; 0) echo dpdk xsk udp;; esac); do
-			c1=$(counter $A); t1=$(date +%s.%N)
+		for impl in $(order "$r"); do
 			case $impl in
-			xsk) pps=$(ip netns exec $A "$bin/xdpbench" -mode xsk-rx -i $A -size "$size" -dur "${secs}s" | sed 's/.*"pps":\([0-9.]*\).*/\1/');;
-			udp) pps=$(ip netns exec $A "$bin/xdpbench" -mode udp-rx -size "$size" -dst $IPA -dur "${secs}s" | sed 's/.*"pps":\([0-9.]*\).*/\1/');;
+			xdp) sampler; p=$(nmbench_rx -i xdp:$A);;
+			udp) sampler; p=$(nmbench_rx -i udp:$IPA:9);;
 			dpdk)
-				# Counted from the moment it starts forwarding to SIGTERM:
-				# its final RX-packets over that time.
+				# Its per-second Rx-pps from the moment it forwards.
 				read -ra cmd <<<"$(testpmd $A nmxsa rxonly "$size")"
 				ip netns exec $A "${cmd[@]}" >"$bin/rx.log" 2>&1 &
 				rpid=$!
 				for i in $(seq 200); do sleep 0.05; grep -q 'forwards packets on' "$bin/rx.log" && break; done
-				r0=$(date +%s.%N); c1=$(counter $A); t1=$r0
-				sleep "$secs"
-				kill -TERM $rpid; r1=$(date +%s.%N)
+				sampler
+				sleep "$((secs + 1))"
+				kill -TERM $rpid
 				wait $rpid || true
-				n=$(awk '/Accumulated forward statistics/ { f = 1 } f && /RX-packets:/ { print $2; exit }' "$bin/rx.log")
-				pps=$(rate 0 "${n:-0}" "$r0" "$r1");;
+				p=$(awk '/Rx-pps:/ { print $2 }' "$bin/rx.log" | steady);;
 			esac
-			c2=$(counter $A); t2=$(date +%s.%N)
-			offered=$(awk -v a="$c1" -v b="$c2" -v s="$t1" -v e="$t2" 'BEGIN { printf "%.0f", (b-a)/(e-s) }')
-			printf 'round %s rx %s %s %.0f offered %s\n' "$r" "$size" "$impl" "$pps" "$offered" | tee -a "$out"
+			kill $spid; wait $spid 2>/dev/null || true
+			# Over the samples but the first (the receiver's start-up).
+			offered=$(awk 'NR == 2 { t0 = $1; c0 = $2 } NR > 2 { t1 = $1; c1 = $2 } END { printf "%.0f", (t1 > t0 ? (c1 - c0) / (t1 - t0) : 0) }' "$bin/offered")
+			printf 'round %s rx %s %s %.0f offered %s\n' "$r" "$size" "$impl" "${p:-0}" "$offered" | tee -a "$out"
 		done
-		kill -INT $bpid 2>/dev/null || true
-		wait $bpid 2>/dev/null || true
+		kill -INT $gpid 2>/dev/null || true
+		wait $gpid 2>/dev/null || true
 	done
 done
 

@@ -8,9 +8,12 @@
 //   - TestVideo: video.Transmitter over an AF_XDP TX queue sends 1080p59.94
 //     4:2:2 10-bit, video.Receiver over an AF_XDP RX queue receives it;
 //     every frame byte-exact.
-//   - TestGStreamerToXsk: GStreamer's rtpvrawpay sends 1080p 4:2:2 10-bit
-//     from the peer namespace, video.Receiver over AF_XDP receives it;
-//     every frame byte-exact against what GStreamer wrote to a file.
+//   - TestDialListen: st2110.Dial over AF_XDP sends 1080p59.94 to
+//     st2110.Listen over AF_XDP (the xdp: transport); every frame
+//     byte-exact.
+//   - TestGStreamerToVrx: GStreamer's rtpvrawpay sends 1080p 4:2:2 10-bit
+//     from the peer namespace, nmbench -f vrx -i xdp:IFACE receives it;
+//     the frames it writes byte-exact against what GStreamer wrote.
 //
 // They need root. Without it they skip; with NMTEST_XDP=1 (set by .ci/run)
 // a missing privilege or tool (gst-launch-1.0) is a failure. The package

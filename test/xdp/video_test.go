@@ -4,6 +4,8 @@ package xdp
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"math"
 	"net/netip"
 	"sync/atomic"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/nmgo/nmgo/internal/xdptest"
 	"github.com/nmgo/nmgo/packet"
+	"github.com/nmgo/nmgo/st2110"
 	"github.com/nmgo/nmgo/video"
 	"github.com/nmgo/nmgo/xsk"
 )
@@ -156,4 +159,100 @@ func logLinks(t *testing.T, p *xdptest.Pair) {
 			t.Logf("%s", out)
 		}
 	}
+}
+
+// TestDialListen sends 1080p59.94 4:2:2 10-bit with st2110.Dial over an
+// AF_XDP socket on A to st2110.Listen over an AF_XDP socket on B, on the
+// ST 2110-21 narrow schedule, and compares every frame with the one sent,
+// byte for byte. A run that loses packets (a receiver starved of CPU on a
+// busy host) runs once more with the schedule stretched to an eighth of
+// the rate (SendConfig.MaxRate); any other failure is final. The receiver
+// has a UMEM of 64 MiB (ListenConfig.ReadBuffer): 32768 frames, 125 ms of
+// the flow at full rate.
+func TestDialListen(t *testing.T) {
+	for try, rate := range []float64{0, 32000} {
+		lost, err := dialListen(t, rate)
+		if err == nil {
+			return
+		}
+		if !lost || try == 1 {
+			t.Fatal(err)
+		}
+		t.Logf("RETRY at %.0f packets/s after lost packets: %v", rate, err)
+	}
+}
+
+func dialListen(t *testing.T, rate float64) (bool, error) {
+	p := xdptest.NewPair(t)
+	f := video.Format{Sampling: video.YCbCr422, Depth: video.Depth10, Width: 1920, Height: 1080,
+		Scan: video.Progressive, Rate: video.Rate59_94}
+	pattern, err := video.NewPattern(&f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const frames = 30
+	sess := &video.Session{Name: "xdp", Origin: p.IPA, Streams: []video.Stream{{Format: f, PayloadType: 96, Dst: netip.MustParseAddrPort("239.21.10.1:5004")}}}
+	var rx *st2110.Receiver
+	if err := xdptest.In(p.NsB, func() (err error) {
+		rx, err = st2110.Listen("xdp:"+p.B, sess, &st2110.ListenConfig{ReadBuffer: 64 << 20})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	var tx *st2110.Sender
+	if err := xdptest.In(p.NsA, func() (err error) {
+		tx, err = st2110.Dial("xdp:"+p.A, sess, &st2110.SendConfig{Source: pattern, Count: frames, MaxRate: rate})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() {
+		err := tx.Run(ctx)
+		errc <- err
+		// The last packets are on their way: the receiver has a second
+		// for them, then the frames end.
+		time.AfterFunc(time.Second, cancel)
+	}()
+	got, bad := 0, 0
+	for fr, err := range rx.Frames(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Frame n of the pattern carries RTP time n's; the receiver may
+		// join late, so frames are matched by content from the first.
+		if got == 0 {
+			for n := range uint64(frames) {
+				if bytes.Equal(fr.Data, pattern.Frame(n)[:f.FrameSize()]) {
+					got = int(n)
+					break
+				}
+			}
+		}
+		if !fr.Info.Complete || !bytes.Equal(fr.Data, pattern.Frame(uint64(got))[:f.FrameSize()]) {
+			bad++
+		}
+		if got++; got == frames {
+			break
+		}
+	}
+	if err := <-errc; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	st, ts := rx.Stats(0), tx.Stats(0)
+	t.Logf("sent %d frames, %d packets (%d late); received %d frames (%d complete), %d packets, %d lost, %d dropped; %d packets of no flow",
+		ts.Frames, ts.Packets, ts.Late, st.Delivered, st.Complete, st.Packets, st.Lost, st.Dropped, rx.Other())
+	if st.Lost > 0 || st.Skipped > 0 || linkDrops(t, p.NsB, p.B) > 0 {
+		logLinks(t, p)
+		return true, fmt.Errorf("%d packets lost, %d frames skipped", st.Lost, st.Skipped)
+	}
+	if got != frames || bad != 0 || st.Delivered != frames {
+		logLinks(t, p)
+		return false, fmt.Errorf("%d frames of %d received, %d bad; %+v", got, frames, bad, st)
+	}
+	return false, nil
 }

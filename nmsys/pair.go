@@ -1,0 +1,87 @@
+package nmsys
+
+import (
+	"errors"
+	"syscall"
+	"time"
+)
+
+// RxPair waits for packets on the RX rings of two Ports at once, with one
+// poll(2) over both descriptors: for a goroutine that drives rings of two
+// registrations, such as one NIC ring pair (ModeOneNIC) and the host ring
+// pair of the same index (ModeOneSW), which no single registration binds
+// without binding every ring. It is [Port.PollRx] for two Ports, and
+// like it meant for a goroutine locked to its OS thread.
+//
+// An RxPair belongs to one goroutine, the one that drives both Ports' RX
+// rings. It does not allocate.
+type RxPair struct {
+	a, b         *Port
+	fa           uintptr
+	ms           int
+	err          syscall.Errno
+	ctlErr       error
+	outer, inner func(uintptr)
+}
+
+// NewRxPair returns the waiter of the RX rings of a and b, which must both
+// bind RX rings.
+func NewRxPair(a, b *Port) (*RxPair, error) {
+	for _, p := range []*Port{a, b} {
+		if len(p.rxOffs) == 0 {
+			return nil, &Error{Op: "poll rx pair", Port: p.name, Err: errors.New("no RX rings bound")}
+		}
+	}
+	w := &RxPair{a: a, b: b}
+	w.inner = w.pollBoth
+	w.outer = func(fa uintptr) {
+		w.fa = fa
+		w.ctlErr = w.b.rc.Control(w.inner)
+	}
+	return w, nil
+}
+
+func (w *RxPair) pollBoth(fb uintptr) {
+	if !w.a.enter() {
+		return
+	}
+	if w.b.enter() {
+		w.err = pollTwo(w.fa, fb, pollIn, w.ms)
+		w.b.exit()
+	}
+	w.a.exit()
+}
+
+// Poll syncs the RX rings of both Ports inside poll(2) and, if none holds
+// packets, sleeps until one does or timeout passes, as [Port.PollRx] does
+// for one. It returns nil in both cases, [ErrClosed] within about 20 ms
+// of either Port's Close.
+func (w *RxPair) Poll(timeout time.Duration) error {
+	tm := pollTimer{timeout: timeout}
+	for {
+		if w.a.closed.Load() || w.b.closed.Load() {
+			return ErrClosed
+		}
+		ms, ok := tm.next()
+		if !ok {
+			return nil
+		}
+		w.ms, w.err, w.ctlErr = ms, 0, nil
+		if err := w.a.rc.Control(w.outer); err != nil {
+			return w.a.ctlErr(err)
+		}
+		if w.ctlErr != nil {
+			return w.b.ctlErr(w.ctlErr)
+		}
+		if w.a.closed.Load() || w.b.closed.Load() {
+			return ErrClosed
+		}
+		if w.err != 0 {
+			return w.a.syncErr("poll rx pair", "poll", w.err)
+		}
+		if ms == 0 || w.a.rxReady() || w.b.rxReady() {
+			return nil
+		}
+		tm.slept(ms)
+	}
+}

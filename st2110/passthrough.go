@@ -1,0 +1,319 @@
+package st2110
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/nmgo/nmgo/nmsys"
+	"github.com/nmgo/nmgo/osthread"
+	"github.com/nmgo/nmgo/rings"
+)
+
+// Host-stack passthrough (ListenConfig.Passthrough): a NIC in netmap mode
+// delivers nothing to the kernel and sends nothing for it, so ARP, IGMP
+// joins, PTP and ssh on that NIC stop. netmap's host rings are the
+// kernel's side of the NIC: a host RX ring holds what the kernel sends
+// out of the NIC, a host TX ring injects packets into the kernel as if
+// the NIC had received them. A passthrough reader drains the NIC's RX
+// rings into the flows and moves every other packet to a host TX ring,
+// and moves the host RX ring's packets to a NIC TX ring, by buffer swap
+// (rings.Forward): NIC and host rings are one adapter's, in one memory
+// region.
+
+// PassStats are the counts of a Receiver's host-stack passthrough.
+type PassStats struct {
+	// ToHost is the packets of no flow handed to the host stack.
+	ToHost uint64
+	// ToWire is the packets the host stack sent, put on the NIC.
+	ToWire uint64
+	// Dropped is the packets that found the other side's ring full.
+	Dropped uint64
+}
+
+// passCounts are one reader's PassStats, read by Receiver.Passthrough
+// while the reader runs.
+type passCounts struct {
+	toHost, toWire, dropped atomic.Uint64
+}
+
+// txSyncer is the kernel side of a TX ring: a netmap Port, or in tests a
+// heap region.
+type txSyncer interface{ TxSync() error }
+
+// passReader drains NIC RX rings into the flows and the host stack, and
+// host RX rings onto the wire.
+type passReader struct {
+	name     string
+	nicRx    []*rings.RxRing // the NIC's RX rings it owns
+	hostRx   []*rings.RxRing // the host RX rings it owns
+	toHost   *rings.TxRing   // a host TX ring
+	toWire   *rings.TxRing   // a NIC TX ring
+	hostSync txSyncer        // syncs toHost
+	wireSync txSyncer        // syncs toWire (may be hostSync)
+	kernel   ringKernel
+	batch    int
+	lock     bool
+	c        passCounts
+
+	// The pass under way, for take.
+	sink *rxSink
+	at   int64
+	take func([]byte) bool
+}
+
+func newPassReader(p *passReader) *passReader {
+	p.take = p.push
+	return p
+}
+
+// push offers one packet of a NIC RX ring to the flows.
+func (p *passReader) push(pkt []byte) bool { return p.sink.r.Push(pkt, p.at) }
+
+func (p *passReader) flows() []int { return nil }
+
+func (p *passReader) run(ctx context.Context, s *rxSink) error {
+	return runRings(ctx, p.name, p.lock, p.kernel, s, p.pass)
+}
+
+// pass moves what every owned RX ring holds, at most batch slots a ring,
+// then sends what it moved; it returns the slots it took.
+func (p *passReader) pass(s *rxSink) (int, error) {
+	p.sink, p.at = s, s.clock.Now()
+	got, toHost, toWire := 0, 0, 0
+	for _, rx := range p.nicRx {
+		n, err := p.forward(p.toHost, p.hostSync, rx, p.take)
+		got, toHost = got+n.Acquired, toHost+n.Sent
+		if err != nil {
+			return got, fmt.Errorf("st2110: %s: rx ring to host: %w", p.name, err)
+		}
+	}
+	for _, rx := range p.hostRx {
+		n, err := p.forward(p.toWire, p.wireSync, rx, nil)
+		got, toWire = got+n.Acquired, toWire+n.Sent
+		if err != nil {
+			return got, fmt.Errorf("st2110: %s: host ring to wire: %w", p.name, err)
+		}
+	}
+	var err error
+	if toHost > 0 {
+		err = p.hostSync.TxSync()
+	}
+	if toWire > 0 && (toHost == 0 || p.wireSync != p.hostSync) && err == nil {
+		err = p.wireSync.TxSync()
+	}
+	if err != nil {
+		return got, fmt.Errorf("st2110: %s: passthrough: %w", p.name, err)
+	}
+	if got > 0 {
+		s.batches.Add(1)
+	}
+	s.tick(p.at)
+	return got, nil
+}
+
+// forward is rings.Forward from rx to tx, after a TX sync of tx if it
+// has fewer free slots than rx brings (the kernel reclaims sent slots at a
+// sync only), and counts what moved.
+func (p *passReader) forward(tx *rings.TxRing, sync txSyncer, rx *rings.RxRing, take func([]byte) bool) (rings.Forwarded, error) {
+	if n := min(rx.Pending(), p.batch); n > 0 && tx.Space() < n {
+		if err := sync.TxSync(); err != nil {
+			return rings.Forwarded{}, err
+		}
+	}
+	f, err := rings.Forward(tx, rx, p.batch, take)
+	if take == nil {
+		p.c.toWire.Add(uint64(f.Sent))
+	} else {
+		p.c.toHost.Add(uint64(f.Sent))
+	}
+	if f.Dropped > 0 {
+		p.c.dropped.Add(uint64(f.Dropped))
+	}
+	return f, err
+}
+
+// passRx is a NIC port with passthrough: its Ports (one, or two per ring
+// pair) and a reader per ring pair.
+type passRx struct {
+	ports []*nmsys.Port
+	rds   []*passReader
+}
+
+func (t *passRx) readers() []rxReader {
+	out := make([]rxReader, len(t.rds))
+	for i, r := range t.rds {
+		out[i] = r
+	}
+	return out
+}
+
+// wake does nothing: the readers sleep in poll(2) for at most 20 ms.
+func (t *passRx) wake() {}
+
+func (t *passRx) close() error { return (&netmapRx{ports: t.ports}).close() }
+
+// Passthrough returns the counts of the receiver's host-stack passthrough
+// (ListenConfig.Passthrough), and false if it has none.
+func (r *Receiver) Passthrough() (PassStats, bool) {
+	t, ok := r.tr.(*passRx)
+	if !ok {
+		return PassStats{}, false
+	}
+	var s PassStats
+	for _, rd := range t.rds {
+		s.ToHost += rd.c.toHost.Load()
+		s.ToWire += rd.c.toWire.Load()
+		s.Dropped += rd.c.dropped.Load()
+	}
+	return s, true
+}
+
+// errFewHostRings: the NIC has fewer rings of some kind (TX, RX, host TX,
+// host RX) than ring pairs, so its rings cannot be split into pairs.
+var errFewHostRings = errors.New("fewer rings of a kind than ring pairs")
+
+// openPassRx opens the NIC ep names with its host rings: each ring pair k
+// gets a reader of its own, bound to NIC ring pair k and host ring pair k
+// (two registrations, waited on together); a NIC with fewer rings of some
+// kind (TX, RX, host TX, host RX) than ring pairs is one registration of
+// every ring ("*") and one reader.
+func openPassRx(ep *endpoint, cfg *ListenConfig) (rxTransport, error) {
+	fail := func(err error) (rxTransport, error) {
+		return nil, fmt.Errorf("st2110: listen %s: passthrough: %w", ep.name, err)
+	}
+	n, err := nmsys.ParseName(ep.port)
+	if err != nil {
+		return fail(err)
+	}
+	switch {
+	case strings.HasPrefix(n.Port, "vale") || strings.ContainsAny(n.Port, "{}"):
+		return fail(errors.New("needs a NIC (netmap:eth0): VALE ports and pipes have no host stack"))
+	case n.Mode != nmsys.ModeAllNIC && n.Mode != nmsys.ModeNICSW:
+		return fail(fmt.Errorf("binds every ring of the NIC and its host rings: name the NIC without a ring suffix (netmap:%s), not %s", n.Port, n.Mode))
+	case n.Flags&^nmsys.FlagExclusive != 0:
+		return fail(errors.New("binds TX and RX rings: no /R, /T or monitor flags"))
+	}
+	batch := cfg.Batch
+	if batch == 0 {
+		batch = 512
+	}
+	pairs := 1
+	if pi, err := nmsys.LookupPortInfo(ep.port); err == nil {
+		pairs = max(pi.RxRings, pi.TxRings)
+	}
+	t, err := openPassPerRing(ep.port, pairs, batch)
+	if err == nil {
+		return t, nil
+	}
+	if !errors.Is(err, errFewHostRings) {
+		return fail(err)
+	}
+	p, err := nmsys.Open(ep.port, &nmsys.Config{Mode: nmsys.ModeNICSW, NoTxPoll: true, ThreadWait: true})
+	if err != nil {
+		return fail(err)
+	}
+	rd, err := passRings(p, p, 0, batch)
+	if err != nil {
+		p.Close()
+		return fail(err)
+	}
+	rd.kernel = &portWaiter{port: p}
+	return &passRx{ports: []*nmsys.Port{p}, rds: []*passReader{rd}}, nil
+}
+
+// openPassPerRing opens NIC ring pair k and host ring pair k of port for
+// every k below pairs, asking for that many host rings.
+func openPassPerRing(port string, pairs, batch int) (*passRx, error) {
+	t := &passRx{}
+	fail := func(err error) (*passRx, error) {
+		t.close()
+		return nil, err
+	}
+	for k := range pairs {
+		c := nmsys.Config{Mode: nmsys.ModeOneNIC, RingID: k, HostTxRings: pairs, HostRxRings: pairs, NoTxPoll: true, ThreadWait: true}
+		nic, err := nmsys.Open(port, &c)
+		if err != nil {
+			return fail(err)
+		}
+		t.ports = append(t.ports, nic)
+		// Pair k must be rings k of all four kinds: with fewer rings of
+		// a kind, netmap binds ring 0 of it instead, which another
+		// pair's goroutine then drives too.
+		if in := nic.Info(); min(in.TxRings, in.RxRings, in.HostRxRings, in.HostTxRings) < pairs {
+			return fail(fmt.Errorf("%w (%d TX, %d RX, %d+%d host rings for %d pairs)", errFewHostRings, in.TxRings, in.RxRings, in.HostTxRings, in.HostRxRings, pairs))
+		}
+		c.Mode = nmsys.ModeOneSW
+		host, err := nmsys.Open(port, &c)
+		if err != nil {
+			return fail(err)
+		}
+		t.ports = append(t.ports, host)
+		rd, err := passRings(nic, host, k, batch)
+		if err != nil {
+			return fail(err)
+		}
+		w, err := nmsys.NewRxPair(nic, host)
+		if err != nil {
+			return fail(err)
+		}
+		rd.kernel = &pairWaiter{pair: w}
+		t.rds = append(t.rds, rd)
+	}
+	return t, nil
+}
+
+// passRings builds the reader of NIC ring pair k (bound by nic) and host
+// ring pair k (bound by host, which may be nic).
+func passRings(nic, host *nmsys.Port, k, batch int) (*passReader, error) {
+	in, hin := nic.Info(), host.Info()
+	if in.MemID != hin.MemID {
+		return nil, fmt.Errorf("NIC rings in memory region %d, host rings in %d: no zero-copy path", in.MemID, hin.MemID)
+	}
+	rd := &passReader{name: nic.Name(), batch: batch, lock: true, hostSync: host, wireSync: nic}
+	if host == nic {
+		rd.wireSync = rd.hostSync
+	}
+	for i := in.FirstRx; i < min(in.LastRx, in.RxRings); i++ {
+		r, err := nic.RxRing(i)
+		if err != nil {
+			return nil, err
+		}
+		rd.nicRx = append(rd.nicRx, r)
+	}
+	for i := max(hin.FirstRx, hin.RxRings); i < hin.LastRx; i++ {
+		r, err := host.RxRing(i)
+		if err != nil {
+			return nil, err
+		}
+		rd.hostRx = append(rd.hostRx, r)
+	}
+	wire, hostTx := in.FirstTx, max(hin.FirstTx, hin.TxRings)
+	if wire >= in.TxRings || hostTx >= hin.LastTx || len(rd.nicRx) == 0 || len(rd.hostRx) == 0 {
+		return nil, fmt.Errorf("ring pair %d: bound TX [%d, %d) RX [%d, %d) and host TX [%d, %d) RX [%d, %d) of %d+%d rings: not a NIC ring pair and a host ring pair",
+			k, in.FirstTx, in.LastTx, in.FirstRx, in.LastRx, hin.FirstTx, hin.LastTx, hin.FirstRx, hin.LastRx, in.TxRings, in.HostTxRings)
+	}
+	var err error
+	if rd.toWire, err = nic.TxRing(wire); err != nil {
+		return nil, err
+	}
+	if rd.toHost, err = host.TxRing(hostTx); err != nil {
+		return nil, err
+	}
+	return newPassReader(rd), nil
+}
+
+// pairWaiter waits on a NIC ring pair's Port and its host ring pair's
+// together, yielding to the scheduler every few milliseconds.
+type pairWaiter struct {
+	pair *nmsys.RxPair
+	y    osthread.Yielder
+}
+
+func (w *pairWaiter) next(_ bool, bytes uint64) error {
+	w.y.Pass(bytes)
+	return waitErr(w.pair.Poll(20 * time.Millisecond))
+}

@@ -1,0 +1,418 @@
+package st2110
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nmgo/nmgo/internal/heapmem"
+	"github.com/nmgo/nmgo/rings"
+	"github.com/nmgo/nmgo/video"
+)
+
+// The passthrough reader over a heap region laid out as netmap:eth0*
+// binds a NIC: TX ring 0 (the wire) and 1 (into the host stack), RX ring
+// 0 (from the wire) and 1 (what the host stack sends).
+
+// regionTx is the txSyncer of TX ring i of a heap region.
+type regionTx struct {
+	reg *heapmem.Region
+	i   int
+}
+
+// TxSync syncs the ring; a ring the simulator reinitialised is not an
+// error, as netmap's ioctl returns 0 then.
+func (s regionTx) TxSync() error {
+	if err := s.reg.TxSync(s.i); err != nil && !errors.Is(err, heapmem.ErrReinit) {
+		return err
+	}
+	return nil
+}
+
+// passKernel syncs both RX rings of the region.
+type passKernel struct{ reg *heapmem.Region }
+
+func (k *passKernel) next(got bool, _ uint64) error {
+	if !got {
+		time.Sleep(20 * time.Microsecond)
+	}
+	k.reg.RxSync(0)
+	k.reg.RxSync(1)
+	return nil
+}
+
+// passHeap builds the region and a passthrough reader over it, and
+// captures what goes to the wire and to the host stack.
+type passHeap struct {
+	reg          *heapmem.Region
+	rd           *passReader
+	mu           sync.Mutex
+	wire, host   [][]byte
+	nicRx, hstRx *rings.RxRing
+}
+
+func newPassHeap(t testing.TB, slots int) *passHeap {
+	t.Helper()
+	reg := heapmem.MustNew(&heapmem.Config{Name: "eth0", TxSlots: slots, RxSlots: slots, BufSize: 2048})
+	h := &passHeap{reg: reg}
+	reg.Capture(0, func(f []byte) { h.mu.Lock(); h.wire = append(h.wire, bytes.Clone(f)); h.mu.Unlock() })
+	reg.Capture(1, func(f []byte) { h.mu.Lock(); h.host = append(h.host, bytes.Clone(f)); h.mu.Unlock() })
+	var err error
+	rd := &passReader{name: "eth0", batch: 64, kernel: &passKernel{reg: reg}, hostSync: regionTx{reg, 1}, wireSync: regionTx{reg, 0}}
+	if rd.toWire, err = rings.NewTxRing(reg.Mem, reg.TxRingOff(0)); err != nil {
+		t.Fatal(err)
+	}
+	if rd.toHost, err = rings.NewTxRing(reg.Mem, reg.TxRingOff(1)); err != nil {
+		t.Fatal(err)
+	}
+	if h.nicRx, err = rings.NewRxRing(reg.Mem, reg.RxRingOff(0)); err != nil {
+		t.Fatal(err)
+	}
+	if h.hstRx, err = rings.NewRxRing(reg.Mem, reg.RxRingOff(1)); err != nil {
+		t.Fatal(err)
+	}
+	rd.nicRx, rd.hostRx = []*rings.RxRing{h.nicRx}, []*rings.RxRing{h.hstRx}
+	h.rd = newPassReader(rd)
+	t.Cleanup(func() {
+		if err := reg.CheckGuards(); err != nil {
+			t.Error(err)
+		}
+	})
+	return h
+}
+
+// other is a frame of no flow: an ARP-sized broadcast with seq in it.
+func other(seq int) []byte {
+	f := make([]byte, 60)
+	copy(f, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06})
+	binary.BigEndian.PutUint32(f[20:], uint32(seq))
+	return f
+}
+
+// Dial -> Listen with passthrough over heap rings: the flow's frames
+// byte for byte, and at the same time every other packet of the wire in
+// the host stack and every packet of the host stack on the wire, in
+// order, each once.
+func TestPassHeap(t *testing.T) {
+	h := newPassHeap(t, 1024)
+	q, _ := heapLink(t, 1024)
+	q.reg.Connect(0, h.reg, 0, heapmem.Copy) // the sender's wire is eth0's
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	const n = 6
+	frames := randomFrames(fmtSmall, n, 7)
+	rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{FrameBuffers: n + 1, Passthrough: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rx.start(&passRx{rds: []*passReader{h.rd}}); err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	// Other traffic both ways, while the flow runs.
+	const others = 200
+	go func() {
+		for i := range others {
+			for !h.reg.Inject(0, other(i)) {
+				time.Sleep(50 * time.Microsecond)
+			}
+			for !h.reg.Inject(1, other(1000+i)) {
+				time.Sleep(50 * time.Microsecond)
+			}
+		}
+	}()
+	tx := dialHeap(t, q, sess, &SendConfig{Sources: srcsOf(t, frames), Count: n})
+	wait := runSender(t, tx)
+	got := collect(t, rx, n, 20*time.Second)
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if st := rx.Stats(0); !bytes.Equal(got[0], frames) || st.Lost != 0 {
+		t.Errorf("flow: %d octets of %d, %+v", len(got[0]), len(frames), st.RxStats)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ps, _ := rx.Passthrough()
+		if ps.ToHost == others && ps.ToWire == others {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("passthrough %+v, want %d each way", ps, others)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	rx.Close()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for dir, c := range map[string]struct {
+		got  [][]byte
+		base int
+	}{"to host": {h.host, 0}, "to wire": {h.wire, 1000}} {
+		if len(c.got) != others {
+			t.Errorf("%s: %d frames, want %d", dir, len(c.got), others)
+			continue
+		}
+		for i, f := range c.got {
+			if !bytes.Equal(f, other(c.base+i)) {
+				t.Fatalf("%s frame %d: % x", dir, i, f[:24])
+			}
+		}
+	}
+	if ps, ok := rx.Passthrough(); !ok || ps.Dropped != 0 {
+		t.Errorf("Passthrough() = %+v, %v", ps, ok)
+	}
+}
+
+// A pass over rings whose cursors and slots the kernel fills with
+// anything: it never panics, never writes outside the region, never does
+// more than a batch of slots per ring, and either works or returns an
+// integrity error; the reader's loop never spins on a bad ring (it ends
+// with the error).
+func TestPassHeapHostile(t *testing.T) {
+	const slots = 32
+	rng := rand.New(rand.NewPCG(3, 4))
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	var passes, moved, failed int
+	for round := range 300 {
+		h := newPassHeap(t, slots)
+		h.rd.batch = 1 + rng.IntN(2*slots)
+		rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Passthrough: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rx.start(&oneReader{&idleReader{}}); err != nil {
+			t.Fatal(err)
+		}
+		s := rx.sinks[0]
+		for step := range 10 {
+			for range rng.IntN(8) {
+				h.reg.Inject(rng.IntN(2), other(step))
+			}
+			h.reg.RxSync(0)
+			h.reg.RxSync(1)
+			h.reg.TxSync(0)
+			h.reg.TxSync(1)
+			for range 2 {
+				off := []int{h.reg.RxRingOff(0), h.reg.RxRingOff(1), h.reg.TxRingOff(0), h.reg.TxRingOff(1)}[rng.IntN(4)]
+				h.reg.Scramble(rng, off)
+			}
+			got, err := h.rd.pass(s)
+			passes++
+			moved += got
+			if got > 2*h.rd.batch {
+				t.Fatalf("round %d: a pass took %d slots, batch %d", round, got, h.rd.batch)
+			}
+			if err != nil {
+				if !errors.Is(err, rings.ErrIntegrity) {
+					t.Fatalf("round %d: %v", round, err)
+				}
+				failed++
+				break // the reader ends here
+			}
+		}
+		rx.Close()
+	}
+	t.Logf("%d passes took %d slots; %d ended with an integrity error", passes, moved, failed)
+	if moved == 0 || failed == 0 {
+		t.Error("the test exercised only one side")
+	}
+}
+
+// The passthrough path allocates nothing: a pass that takes flow
+// packets, moves other packets to the host stack and the host stack's to
+// the wire, with the TX syncs.
+func TestPassHeapAllocs(t *testing.T) {
+	h := newPassHeap(t, 1024)
+	h.reg.Capture(0, nil) // the test's capture copies; the path must not
+	h.reg.Capture(1, nil)
+	q, _ := heapLink(t, 1024)
+	q.reg.Connect(0, h.reg, 0, heapmem.Copy)
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Passthrough: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rx.start(&oneReader{&idleReader{}}); err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	frames := drainFrames(rx)
+	tx := dialHeap(t, q, sess, nil)
+	part := tx.parts[0]
+	if err := part.tx.Start(tx.clock.Now(), 0); err != nil {
+		t.Fatal(err)
+	}
+	sink := rx.sinks[0]
+	pkt := other(1)
+	round := func() {
+		for range 4 {
+			if _, _, err := tx.step(part, part.tx.Next()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h.reg.Inject(0, pkt)
+		h.reg.Inject(1, pkt)
+		h.reg.RxSync(0)
+		h.reg.RxSync(1)
+		if _, err := h.rd.pass(sink); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 100 {
+		round()
+	}
+	if n := testing.AllocsPerRun(200, round); n != 0 {
+		t.Errorf("%v allocations per round", n)
+	}
+	if c := &h.rd.c; c.toHost.Load() == 0 || c.toWire.Load() == 0 {
+		t.Errorf("nothing forwarded: %d to host, %d to wire", c.toHost.Load(), c.toWire.Load())
+	}
+	rx.Close()
+	if n := <-frames; n == 0 {
+		t.Error("no frame reached the consumer")
+	}
+}
+
+func srcsOf(t testing.TB, frames []byte) []video.FrameSource {
+	return []video.FrameSource{loopOf(t, fmtSmall, frames)}
+}
+
+// Passthrough is for a NIC's every ring: other names fail in Listen,
+// before anything is opened, saying why.
+func TestPassthroughNames(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	for _, c := range []struct{ name, want string }{
+		{"vale0:a", "VALE ports and pipes have no host stack"},
+		{"netmap:eth0{1", "VALE ports and pipes have no host stack"},
+		{"netmap:eth0-1", "without a ring suffix"},
+		{"netmap:eth0^", "without a ring suffix"},
+		{"netmap:eth0/R", "no /R, /T or monitor flags"},
+		{"udp", "passthrough is for netmap NIC ports"},
+		{"pcap:x.pcap", "passthrough is for netmap NIC ports"},
+	} {
+		rx, err := Listen(c.name, sess, &ListenConfig{Passthrough: true})
+		if err == nil {
+			rx.Close()
+			t.Errorf("%s: no error", c.name)
+			continue
+		}
+		if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want it to say %q", c.name, err, c.want)
+		}
+	}
+}
+
+// pairKernel syncs one ring pair's NIC and host RX rings.
+type pairKernel struct {
+	reg       *heapmem.Region
+	nic, host int
+}
+
+func (k *pairKernel) next(got bool, _ uint64) error {
+	if !got {
+		time.Sleep(20 * time.Microsecond)
+	}
+	k.reg.RxSync(k.nic)
+	k.reg.RxSync(k.host)
+	return nil
+}
+
+// A NIC of two ring pairs, one reader each, as openPassPerRing sets them
+// up: each reader forwards its own rings only (ring pair k's wire packets
+// to host TX ring k, host RX ring k's to NIC TX ring k), concurrently
+// (run it with -race), every packet once.
+func TestPassHeapTwoPairs(t *testing.T) {
+	const pairs, others = 2, 300
+	reg := heapmem.MustNew(&heapmem.Config{Name: "eth0", TxRings: pairs, RxRings: pairs, HostTxRings: pairs, HostRxRings: pairs,
+		TxSlots: 256, RxSlots: 256, BufSize: 2048})
+	var mu sync.Mutex
+	sent := map[int][][]byte{} // by TX ring
+	for i := range 2 * pairs {
+		reg.Capture(i, func(f []byte) { mu.Lock(); sent[i] = append(sent[i], bytes.Clone(f)); mu.Unlock() })
+	}
+	tr := &passRx{}
+	for k := range pairs {
+		rd := &passReader{name: fmt.Sprintf("eth0-%d", k), batch: 32, kernel: &pairKernel{reg, k, pairs + k},
+			hostSync: regionTx{reg, pairs + k}, wireSync: regionTx{reg, k}}
+		var err error
+		mk := func(tx bool, i int) {
+			if err != nil {
+				return
+			}
+			if tx {
+				var r *rings.TxRing
+				if r, err = rings.NewTxRing(reg.Mem, reg.TxRingOff(i)); i < pairs {
+					rd.toWire = r
+				} else {
+					rd.toHost = r
+				}
+				return
+			}
+			var r *rings.RxRing
+			if r, err = rings.NewRxRing(reg.Mem, reg.RxRingOff(i)); i < pairs {
+				rd.nicRx = []*rings.RxRing{r}
+			} else {
+				rd.hostRx = []*rings.RxRing{r}
+			}
+		}
+		mk(true, k)
+		mk(true, pairs+k)
+		mk(false, k)
+		mk(false, pairs+k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.rds = append(tr.rds, newPassReader(rd))
+	}
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Passthrough: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rx.start(tr); err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	// RX ring r gets packets r*10000+i: NIC rings 0 and 1, host rings 2 and 3.
+	for i := range others {
+		for r := range 2 * pairs {
+			for !reg.Inject(r, other(r*10000+i)) {
+				time.Sleep(50 * time.Microsecond)
+			}
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ps, _ := rx.Passthrough()
+		if ps.ToHost == pairs*others && ps.ToWire == pairs*others {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("passthrough %+v, want %d each way", ps, pairs*others)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	rx.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	// TX ring k (wire of pair k) carries host RX ring pairs+k's packets;
+	// TX ring pairs+k (host of pair k) carries NIC RX ring k's.
+	for k := range pairs {
+		for tx, from := range map[int]int{k: pairs + k, pairs + k: k} {
+			if len(sent[tx]) != others {
+				t.Errorf("TX ring %d: %d frames, want %d", tx, len(sent[tx]), others)
+				continue
+			}
+			for i, f := range sent[tx] {
+				if !bytes.Equal(f, other(from*10000+i)) {
+					t.Fatalf("TX ring %d frame %d: % x, want RX ring %d's packet %d", tx, i, f[20:24], from, i)
+				}
+			}
+		}
+	}
+}

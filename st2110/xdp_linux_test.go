@@ -1,0 +1,204 @@
+//go:build linux
+
+package st2110
+
+import (
+	"bytes"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/nmgo/nmgo/internal/xdptest"
+	"github.com/nmgo/nmgo/video"
+)
+
+// The AF_XDP transport over a veth pair between two network namespaces
+// (internal/xdptest): they need root, and skip without it unless
+// NMTEST_XDP=1, which makes that a failure.
+
+// listenIn is Listen inside network namespace ns (the socket and the XDP
+// program belong to it).
+func listenIn(t testing.TB, ns, name string, sess *video.Session, cfg *ListenConfig) *Receiver {
+	t.Helper()
+	var rx *Receiver
+	if err := xdptest.In(ns, func() (err error) {
+		rx, err = Listen(name, sess, cfg)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return rx
+}
+
+// dialIn is Dial inside network namespace ns.
+func dialIn(t testing.TB, ns, name string, sess *video.Session, cfg *SendConfig) *Sender {
+	t.Helper()
+	var tx *Sender
+	if err := xdptest.In(ns, func() (err error) {
+		tx, err = Dial(name, sess, cfg)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
+// TestXDPRoundTrip: Dial over AF_XDP on one end of a veth pair, Listen
+// over AF_XDP on the other: three flows (two groups on one port, one
+// source-specific) of random frames, byte for byte, nothing lost; the
+// frames carry the sending link's MAC address; Close detaches the XDP
+// program and leaves no file descriptor behind.
+func TestXDPRoundTrip(t *testing.T) {
+	p := xdptest.NewPair(t)
+	fds := xdptest.FDs(t)
+	sess := session("", flow(fmtSD, "239.1.1.1:5004", ""), flow(fmtSD, "239.1.1.2:5004", ""), flow(fmtSmall, "239.1.1.3:5006", p.IPA.String()))
+	const n = 6
+	frames := [][]byte{randomFrames(fmtSD, n, 1), randomFrames(fmtSD, n, 2), randomFrames(fmtSmall, n, 3)}
+	var srcs []video.FrameSource
+	for k := range frames {
+		srcs = append(srcs, loopOf(t, sess.Streams[k].Format, frames[k]))
+	}
+	rx := listenIn(t, p.NsB, "xdp:"+p.B, sess, nil)
+	defer rx.Close()
+	if x := xdptest.XDP(t, p.NsB, p.B); x == "" {
+		t.Fatal("Listen attached no XDP program")
+	}
+	// The source address is A's own (the NIC's), the flows' MAC addresses
+	// their groups'.
+	// At 20,000 packets a second (the schedule stretched): a receiver
+	// slowed by the race detector on a busy host keeps up.
+	tx := dialIn(t, p.NsA, "xdp:"+p.A+"-0", sess, &SendConfig{Sources: srcs, Count: n, MaxRate: 20000})
+	for k, f := range tx.Flows() {
+		if f.Source != p.IPA {
+			t.Errorf("flow %d: source %v, want A's address %v", k, f.Source, p.IPA)
+		}
+	}
+	wait := runSender(t, tx)
+	got := collect(t, rx, n, 30*time.Second)
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	for k := range frames {
+		t.Logf("flow %d: sent %+v", k, tx.Stats(k))
+	}
+	for k := range frames {
+		st := rx.Stats(k)
+		if !bytes.Equal(got[k], frames[k]) || st.Lost != 0 {
+			t.Errorf("flow %d: %d octets of %d, %+v", k, len(got[k]), len(frames[k]), st)
+		}
+	}
+	if o := rx.Other(); o != 0 {
+		t.Errorf("%d packets of no flow", o)
+	}
+	if err := tx.Close(); err != nil {
+		t.Errorf("sender close: %v", err)
+	}
+	if err := rx.Close(); err != nil {
+		t.Errorf("receiver close: %v", err)
+	}
+	if x := xdptest.XDP(t, p.NsB, p.B); x != "" {
+		t.Errorf("XDP program left attached after Close: %s", x)
+	}
+	// The UMEM and ring mappings go with the garbage collector; the file
+	// descriptors at once.
+	runtime.GC()
+	if n := xdptest.FDs(t); n != fds {
+		t.Errorf("%d file descriptors open after Close, %d before", n, fds)
+	}
+}
+
+// TestXDPAllocs: the AF_XDP transport's send path (Step into the TX
+// queue, the kicks) and receive path (a reader's pass: clock, Drain,
+// demultiplexer, depacketizer, frames handed to the consumer, who loops
+// over Frames meanwhile) allocate nothing, on real sockets.
+func TestXDPAllocs(t *testing.T) {
+	p := xdptest.NewPair(t)
+	sess := session("10.199.0.1", flow(fmtSD, "239.1.1.1:5004", ""), flow(fmtSD, "239.1.1.2:5004", ""))
+	rx, err := newReceiver("xdp:"+p.B, sess, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr rxTransport
+	if err := xdptest.In(p.NsB, func() (err error) {
+		tr, err = openXDPRx(&rx.ep, &rx.cfg)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rd := tr.readers()[0].(*ringReader)
+	// The test drives the reader's pass itself; the transport is closed
+	// with the receiver.
+	if err := rx.start(&xdpTestRx{xdpRx: tr.(*xdpRx), rd: &idleReader{}}); err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	frames := drainFrames(rx)
+	tx := dialIn(t, p.NsA, "xdp:"+p.A, sess, nil)
+	defer tx.Close()
+	part := tx.parts[0]
+	if err := part.tx.Start(tx.clock.Now(), 0); err != nil {
+		t.Fatal(err)
+	}
+	sink := rx.sinks[0]
+	var sent, got int
+	round := func() {
+		// Send what is due on a virtual clock 5 ms ahead of the next
+		// packet, eight steps of 64 packets, and receive it: the veth
+		// delivers in the peer's NAPI, a moment later.
+		for range 8 {
+			n, _, err := tx.step(part, part.tx.Next()+int64(5*time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sent += n
+		}
+		for deadline := time.Now().Add(5 * time.Second); got < sent && time.Now().Before(deadline); {
+			n, err := rd.pass(sink)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got += n; n == 0 {
+				runtime.Gosched()
+			}
+		}
+	}
+	for range 50 {
+		round()
+	}
+	if n := testing.AllocsPerRun(200, round); n != 0 {
+		t.Errorf("%v allocations per round of 512 packets", n)
+	}
+	if got != sent {
+		t.Errorf("%d packets sent, %d received", sent, got)
+	}
+	rx.Close()
+	if n := <-frames; n == 0 || rx.Stats(0).Lost != 0 || rx.Stats(1).Delivered == 0 {
+		t.Errorf("%d frames reached the consumer; %+v", n, rx.Stats(0))
+	}
+	for k := range 2 {
+		st := rx.Stats(k)
+		t.Logf("flow %d: %d packets, %d frames complete, %d handed out, %d dropped (the consumer held every buffer)", k, st.Packets, st.Complete, st.Delivered, st.Dropped)
+	}
+}
+
+// xdpTestRx is an AF_XDP transport whose reader the test drives.
+type xdpTestRx struct {
+	*xdpRx
+	rd rxReader
+}
+
+func (x *xdpTestRx) readers() []rxReader { return []rxReader{x.rd} }
+
+// TestXDPNames: Listen and Dial name the socket that failed.
+func TestXDPNames(t *testing.T) {
+	xdptest.Require(t)
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	for _, name := range []string{"xdp:nmx2-none", "xdp:lo-3"} {
+		if _, err := Listen(name, sess, nil); err == nil || !bytes.Contains([]byte(err.Error()), []byte(name)) {
+			t.Errorf("Listen %s: %v, want an error naming it", name, err)
+		}
+		if _, err := Dial(name, sess, nil); err == nil || !bytes.Contains([]byte(err.Error()), []byte(name)) {
+			t.Errorf("Dial %s: %v, want an error naming it", name, err)
+		}
+	}
+}
