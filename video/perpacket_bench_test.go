@@ -106,6 +106,39 @@ func BenchmarkSendPacket(b *testing.B) {
 	}
 }
 
+// benchFrame writes one 1080p59.94 frame's Ethernet frames with a
+// Transmitter (bursts of 6) into a ring of as many slots, and returns the
+// transmitter, the ring and each packet's send time.
+func benchFrame(b *testing.B) (*Transmitter, *ringQueue, []int64) {
+	streams := benchStreams(b, 1)
+	for i := range streams {
+		streams[i].Pacing = &PacerConfig{Burst: 6}
+	}
+	tx, err := NewTransmitter(&TransmitterConfig{Streams: streams})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := tx.Start(1_800_000_000_000_000_000, 0); err != nil {
+		b.Fatal(err)
+	}
+	per := tx.Packetizer(0).PacketsPerFrame()
+	q := newRingQueue(per)
+	var at []int64
+	for len(at) < per {
+		now := tx.Next()
+		n, _, err := tx.Step(q, now, min(64, per-len(at)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		q.head = q.slot(n)
+		for range n {
+			at = append(at, now)
+		}
+	}
+	q.head = 0
+	return tx, q, at
+}
+
 // BenchmarkReceivePacket times Receiver.Drain per packet: one 1080p59.94
 // stream's Ethernet frames (the Transmitter's, replayed with new sequence
 // numbers and timestamps each frame), drained 6 at a time: the demux by
@@ -114,34 +147,8 @@ func BenchmarkSendPacket(b *testing.B) {
 func BenchmarkReceivePacket(b *testing.B) {
 	for _, batch := range []int{6, 64} {
 		b.Run("batch"+string(rune('0'+batch/10))+string(rune('0'+batch%10)), func(b *testing.B) {
-			streams := benchStreams(b, 1)
-			for i := range streams {
-				streams[i].Pacing = &PacerConfig{Burst: 6}
-			}
-			tx, err := NewTransmitter(&TransmitterConfig{Streams: streams})
-			if err != nil {
-				b.Fatal(err)
-			}
-			start := int64(1_800_000_000_000_000_000)
-			if err := tx.Start(start, 0); err != nil {
-				b.Fatal(err)
-			}
-			// One whole frame, and each packet's send time.
-			per := tx.Packetizer(0).PacketsPerFrame()
-			q := newRingQueue(per)
-			var at []int64
-			for len(at) < per {
-				now := tx.Next()
-				n, _, err := tx.Step(q, now, min(64, per-len(at)))
-				if err != nil {
-					b.Fatal(err)
-				}
-				q.head = q.slot(n)
-				for range n {
-					at = append(at, now)
-				}
-			}
-			q.head = 0
+			tx, q, at := benchFrame(b)
+			start, per := at[0], len(at)
 			frames := 0
 			r, err := NewReceiver(&ReceiverConfig{Streams: []RxStream{{Format: fmt1080p, Port: 5004,
 				OnFrame: func([]byte, *FrameStats) { frames++ }}}})
@@ -184,30 +191,12 @@ func BenchmarkReceivePacket(b *testing.B) {
 // BenchmarkReceiveParts splits BenchmarkReceivePacket's cost per packet
 // into its parts, each over the same 1080p59.94 packets: the sample copy
 // alone (1200 octets into a frame buffer), parsing the headers, the
-// ST 2110-21 analysis of one arrival, the depacketizer, and the receiver
-// (demux, analysis, depacketizer). Under test/vale/vm/run --icount ns/op
-// is instructions.
+// ST 2110-21 analysis of one arrival (six to a time, as a ring's batches
+// come) and the depacketizer (its copy included). Under
+// test/vale/vm/run --icount ns/op is instructions.
 func BenchmarkReceiveParts(b *testing.B) {
-	streams := benchStreams(b, 1)
-	tx, err := NewTransmitter(&TransmitterConfig{Streams: streams})
-	if err != nil {
-		b.Fatal(err)
-	}
-	start := int64(1_800_000_000_000_000_000)
-	if err := tx.Start(start, 0); err != nil {
-		b.Fatal(err)
-	}
-	per := tx.Packetizer(0).PacketsPerFrame()
-	q := newRingQueue(per)
-	for done := 0; done < per; {
-		n, _, err := tx.Step(q, tx.Next(), min(64, per-done))
-		if err != nil {
-			b.Fatal(err)
-		}
-		q.head = q.slot(n)
-		done += n
-	}
-	q.head = 0
+	tx, q, at := benchFrame(b)
+	start, per := at[0], len(at)
 	rtp := tx.Packetizer(0).HeaderLen() - rtpHeaders
 	pkt := func(i int) []byte { return q.bufs[i%per][:q.lens[i%per]] }
 	b.Run("copy", func(b *testing.B) {
