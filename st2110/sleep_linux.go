@@ -41,9 +41,10 @@ func (t *threadSleeper) stop() {
 }
 
 // sleep sleeps for d on CLOCK_MONOTONIC (the Clock's time, TAI or PTP,
-// runs at its rate to within parts per million over these waits); a
-// signal ends it early, which the caller's loop tolerates.
+// runs at its rate to within parts per million over these waits), the
+// rest of it again after a signal.
 func (t *threadSleeper) sleep(d time.Duration) {
 	ts := unix.NsecToTimespec(int64(d))
-	_ = unix.ClockNanosleep(unix.CLOCK_MONOTONIC, 0, &ts, nil)
+	for unix.ClockNanosleep(unix.CLOCK_MONOTONIC, 0, &ts, &ts) == unix.EINTR {
+	}
 }
