@@ -26,11 +26,18 @@ type threadSleeper struct {
 
 // start sets the thread's timer slack to 1 ns.
 func (t *threadSleeper) start() {
-	t.slack = -1
-	if s, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0); err == nil {
-		t.slack = s
-	}
+	t.slack = timerSlack()
 	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0)
+}
+
+// timerSlack returns the calling thread's timer slack in ns, -1 if it
+// cannot be read.
+func timerSlack() int {
+	s, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
+	if err != nil {
+		return -1
+	}
+	return s
 }
 
 // stop gives the thread its timer slack back, before it is unlocked.
