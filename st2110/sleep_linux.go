@@ -6,9 +6,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// A sender that owns its OS thread (a netmap port, an AF_XDP socket)
-// sleeps between its packets' send times in clock_nanosleep(2) on that
-// thread, with the thread's timer slack at 1 ns: Go's timers wake a
+// A sender that owns its OS thread on a netmap port sleeps between its
+// packets' send times in clock_nanosleep(2) on that thread, with the thread's timer slack at 1 ns: Go's timers wake a
 // goroutine up to a millisecond late (the runtime's poller waits in whole
 // milliseconds), and a thread's default slack lets the kernel wake it 50 µs
 // late, where a narrow ST 2110-21 schedule needs a few microseconds (a
