@@ -379,3 +379,43 @@ func TestAnalyzerAllocs(t *testing.T) {
 		t.Errorf("the allocation run did not learn NPACKETS: %v", r)
 	}
 }
+
+// TestAnalyzerBatchWay checks that the way Packet takes for a packet at the
+// time of the one before (a batch read at once) reports what the whole
+// computation reports: batches of 1 to 12 packets at one time, on time,
+// late and early, with frames cut short and markers lost.
+func TestAnalyzerBatchWay(t *testing.T) {
+	const per = 4320
+	tm := Timing{Rate: Rate59_94, Scan: Progressive, Height: 1080, Packets: per}
+	fast, err := NewAnalyzer(tm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow, _ := NewAnalyzer(tm)
+	slow.noFast = true
+	rng := rand.New(rand.NewPCG(1, 2))
+	frame := int64(16683333)
+	at := int64(1_800_000_000_000_000_000)
+	for f := range 12 {
+		ts := uint32(f * 1501)
+		n := per
+		if f == 5 {
+			n = per / 2 // cut short: its marker lost
+		}
+		for k := 0; k < n; {
+			b := 1 + rng.IntN(12)
+			at += int64(b)*frame*1080/1125/per + int64(rng.IntN(4000)) - 1500
+			for j := 0; j < b && k < n; j, k = j+1, k+1 {
+				m := k == per-1
+				fast.Packet(at, ts, m)
+				slow.Packet(at, ts, m)
+			}
+		}
+	}
+	if a, b := fast.Report(), slow.Report(); a != b {
+		t.Fatalf("batch way:\n%+v\nwhole way:\n%+v", a, b)
+	}
+	if a := fast.Report(); a.Frames < 10 || a.Cinst < 6 {
+		t.Fatalf("the sequence tested little: %+v", a)
+	}
+}

@@ -208,6 +208,30 @@ func (d *Depacketizer) Push(pkt []byte) {
 			break
 		}
 	}
+	d.fill(hdrs, payload, n, marker, seq16, ts)
+}
+
+// pushParsed is Push for a packet whose headers parseHeaders read (ok),
+// without reading them again: the receiver's way, which has parsed them
+// for its analysis. A packet with padding takes Push's way.
+func (d *Depacketizer) pushParsed(pkt []byte, h *headers) {
+	if pkt[0]&0x20 != 0 {
+		d.Push(pkt)
+		return
+	}
+	d.stats.Packets++
+	if d.pt != 0 && h.pt != d.pt {
+		d.stats.WrongPT++
+		return
+	}
+	d.steps += uint64(h.rows)
+	hdrs := pkt[h.hl+packet.ExtSeqLen:]
+	d.fill(hdrs, hdrs[h.rows*packet.SRDLen:], h.rows, h.marker, h.seq, h.ts)
+}
+
+// fill takes a well-formed packet's n SRD headers (hdrs), its sample data
+// (payload) and RTP fields into the frame.
+func (d *Depacketizer) fill(hdrs, payload []byte, n int, marker bool, seq16 uint16, ts uint32) {
 	field := 0 // routes the packet; for progressive video an F bit only spoils its SRDs
 	if d.fields == 2 {
 		field = int(hdrs[2] >> 7)

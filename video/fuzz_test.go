@@ -1,6 +1,7 @@
 package video
 
 import (
+	"bytes"
 	"encoding/binary"
 	"testing"
 )
@@ -63,14 +64,31 @@ func FuzzDepacketizer(f *testing.F) {
 		if err := d.SetBuffer(mem[guard : guard+size : guard+size]); err != nil {
 			t.Fatal(err)
 		}
+		// A twin takes the same packets the receiver's way (headers
+		// parsed once, for the analysis and the depacketizer): it must
+		// end with the same counts and frame.
+		twin, _ := NewDepacketizer(&fm, nil)
+		twinBuf := make([]byte, size)
+		copy(twinBuf, mem[guard:guard+size])
+		if err := twin.SetBuffer(twinBuf); err != nil {
+			t.Fatal(err)
+		}
 		var pushed uint64
 		for len(in) >= 2 {
 			n := int(binary.BigEndian.Uint16(in))
 			in = in[2:]
 			n = min(n, len(in))
 			d.Push(in[:n])
+			if h, ok := parseHeaders(in[:n]); ok {
+				twin.pushParsed(in[:n], &h)
+			} else {
+				twin.Push(in[:n])
+			}
 			pushed++
 			in = in[n:]
+		}
+		if d.Stats() != twin.Stats() || !bytes.Equal(mem[guard:guard+size], twinBuf) {
+			t.Fatalf("Push: %+v; parsed once: %+v (frames equal: %v)", d.Stats(), twin.Stats(), bytes.Equal(mem[guard:guard+size], twinBuf))
 		}
 		d.Flush()
 		for i := range guard {

@@ -143,6 +143,24 @@ func (p *Pacer) Due(now int64, limit int) int {
 	return n
 }
 
+// pending returns how many packets Due(now, limit) would take, without
+// taking them: a burst at a time, so that a transmitter reserves queue
+// slots for the packets due and no more.
+func (p *Pacer) pending(now int64, limit int) int {
+	n, frame, k, next := 0, p.frame, p.k, p.next
+	for n < limit && next <= now {
+		left := min(p.burst-k%p.burst, p.g.npkt-k, limit-n)
+		n += left
+		if k += left; k == p.g.npkt {
+			frame, k = frame+1, 0
+		} else if k%p.burst != 0 {
+			break // limit reached inside a burst
+		}
+		next = p.SendTime(frame, k)
+	}
+	return n
+}
+
 // SendTime returns the send time of packet k of frame N (k ≥ 0, and N ≥ 0
 // of a time before the year 2554, or it panics): N ×
 // TFRAME + TROffset + (j - Lead) × TRS with j the first packet of k's burst,

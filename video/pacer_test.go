@@ -143,6 +143,37 @@ func TestPacerDue(t *testing.T) {
 	}
 }
 
+// TestPacerPending checks that pending counts what Due(now, 1) then takes,
+// one packet at a time as a Transmitter takes them, across bursts and
+// frames, for bursts that do and do not divide the packets of a frame.
+func TestPacerPending(t *testing.T) {
+	odd := Timing{Rate: Rate59_94, Scan: Progressive, Height: 1080, Packets: 4321}
+	for _, tm := range []Timing{t1080p59, t1080i59, odd} {
+		for _, burst := range []int{1, 3, 4, 5, 6} {
+			if p, err := tm.Params(SenderNarrow); err != nil || burst > p.CMax {
+				continue
+			}
+			pc := mustPacer(t, tm, SenderNarrow, &PacerConfig{Burst: burst})
+			pc.Start(taiNow)
+			n0, _ := pc.Pos()
+			end := pc.SendTime(n0+3, 0)
+			for step, now := 0, int64(taiNow); now < end; step++ {
+				// Steps of 1 ns to a few bursts, and a limit that sometimes bites.
+				now += int64(step%7) * int64(step%5) * 3000
+				limit := 1 + step%13
+				want := pc.pending(now, limit)
+				got := 0
+				for got < limit && pc.Due(now, 1) == 1 {
+					got++
+				}
+				if got != want {
+					t.Fatalf("%v burst %d step %d: pending %d, Due took %d", tm, burst, step, want, got)
+				}
+			}
+		}
+	}
+}
+
 // TestPacerStartField checks that an interlaced pacer starts on a first
 // field and that frames count fields.
 func TestPacerStartField(t *testing.T) {

@@ -263,7 +263,15 @@ func (t *Transmitter) Step(q TxQueue, now int64, max int) (int, int64, error) {
 	if _, due := t.earliest(); due > now || max <= 0 {
 		return 0, t.caller(due), nil
 	}
-	k, err := q.Reserve(max)
+	// Reserve the slots of the packets due and no more: a ring checks
+	// every slot it reserves.
+	want := 0
+	for i, d := range t.due {
+		if d <= now && want < max {
+			want += t.streams[i].pacer.pending(now, max-want)
+		}
+	}
+	k, err := q.Reserve(want)
 	if k == 0 {
 		return 0, t.next(), err
 	}

@@ -40,6 +40,8 @@ type videoConfig struct {
 	burst   int           // -burst
 	pass    bool          // -passthrough
 	window  time.Duration // -window
+	spin    time.Duration // -spin (when set)
+	spinSet bool
 
 	streams   []video.Stream    // one per stream, Dst set where known
 	pixFmt    video.PixelFormat // 0: pgroup
@@ -65,6 +67,14 @@ func addVideoFlags(fs *flag.FlagSet, v *videoConfig) {
 	fs.IntVar(&v.burst, "burst", 1, "vtx: packets sent together at the time of the first (the ST 2110-21 pacer's Burst): fewer flushes and wake-ups; Cinst grows to about the burst, which a narrow sender keeps under CMAX (6 for 1080p59.94)")
 	fs.Var((*windowFlag)(&v.window), "window", "vrx with -i twice: the merge window, the path differential absorbed: A, B or C (ST 2022-7's classes: 10, 50, 450 ms) or a duration (default A)")
 	fs.BoolVar(&v.pass, "passthrough", false, "vrx on a NIC (netmap:eth0): also bind its host rings and give the host stack every packet that is not a stream's, and the wire what the host stack sends (ARP, IGMP, PTP, ssh keep working)")
+	fs.Func("spin", "vtx: how much of each wait for the next send time to spin on the clock instead of sleeping, as a `duration` (default 0 on a netmap port, whose sender sleeps in clock_nanosleep with 1 ns timer slack; 2ms over UDP, whose sender sleeps on Go's timers, which wake up to a millisecond late); a spin takes the CPU from the receiver when they share it", func(s string) error {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return fmt.Errorf("want a duration such as 0, 50us or 2ms, not %q", s)
+		}
+		v.spin, v.spinSet = d, true
+		return nil
+	})
 	fs.BoolVar(&v.check, "selfcheck", true, "vtx: analyse the times it writes its own packets against ST 2110-21 (the transmitter's self-check, in the final report); -selfcheck=false leaves that work out")
 }
 
@@ -79,7 +89,7 @@ func checkVideo(c *config, set map[string]bool) error {
 	if set["l"] {
 		return fmt.Errorf("-l: -f %s sends what the format needs", c.mode.name)
 	}
-	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "selfcheck": tx, "burst": tx, "out": !tx, "passthrough": !tx} {
+	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "selfcheck": tx, "burst": tx, "spin": tx, "out": !tx, "passthrough": !tx} {
 		if set[name] && !ok {
 			return fmt.Errorf("-%s: not for -f %s", name, c.mode.name)
 		}

@@ -38,12 +38,15 @@ type videoRun struct {
 const ssrcBase = 0x6e6d0000
 
 // spinWait is how much of a wait for the next packet vtx spins on the
-// clock (st2110.SendConfig.Spin): twice the granularity of Go's timers,
-// so that a timer for the rest never fires late and every packet leaves
-// at its time, not in the bursts of a millisecond's packets that would
-// take a narrow sender past its CMAX. The time spent spinning is counted
-// (spin_ns in the report), so that what vtx costs can be told from what
-// it waited.
+// clock (st2110.SendConfig.Spin) over UDP unless -spin says otherwise:
+// twice the granularity of Go's timers, so that a timer for the rest
+// never fires late and every packet leaves at its time, not in the
+// bursts of a millisecond's packets that would take a narrow sender past
+// its CMAX. On a netmap port the sender sleeps on its own thread to the
+// microsecond and spins not at all: on a CPU it shares with the receiver
+// a spin is time the receiver does not get. The time spent spinning is
+// counted (spin_ns in the report), so that what vtx costs can be told
+// from what it waited.
 const spinWait = 2 * time.Millisecond
 
 // openVideo opens what a vtx or vrx run needs; the run's closing function
@@ -90,7 +93,10 @@ func (vr *videoRun) openTx(ctx context.Context) error {
 		return err
 	}
 	sc := &st2110.SendConfig{Sources: frames, Count: v.frames, MaxRate: cfg.rate, Batch: cfg.batch,
-		SSRC: ssrcBase, Analyze: v.check, Spin: spinWait, Second: v.second}
+		SSRC: ssrcBase, Analyze: v.check, Spin: v.spin, Second: v.second}
+	if !v.spinSet && isUDP(cfg.port) {
+		sc.Spin = spinWait
+	}
 	if v.burst > 1 {
 		sc.Pacing = &video.PacerConfig{Burst: v.burst}
 	}

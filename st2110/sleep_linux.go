@@ -1,0 +1,56 @@
+package st2110
+
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// A sender that owns its OS thread on a netmap port sleeps between its
+// packets' send times in clock_nanosleep(2) on that thread, with the thread's timer slack at 1 ns: Go's timers wake a
+// goroutine up to a millisecond late (the runtime's poller waits in whole
+// milliseconds), and a thread's default slack lets the kernel wake it 50 µs
+// late, where a narrow ST 2110-21 schedule needs a few microseconds (a
+// burst of 6 packets every 22 µs at 1080p59.94). A sleep yields the CPU to
+// the receiver, the kernel and other programs, which a spin does not.
+
+// threadSleeper sleeps the calling OS thread, which it must own
+// (runtime.LockOSThread) from start to stop. A goroutine that lets go of
+// its thread for a moment (osthread.Yielder) may come back on another:
+// it calls start again there, and the thread it left keeps the 1 ns
+// slack, which only makes that thread's own timed waits exact.
+type threadSleeper struct {
+	slack int // the thread's timer slack before start, ns; -1 unknown
+}
+
+// start sets the thread's timer slack to 1 ns.
+func (t *threadSleeper) start() {
+	t.slack = timerSlack()
+	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0)
+}
+
+// timerSlack returns the calling thread's timer slack in ns, -1 if it
+// cannot be read.
+func timerSlack() int {
+	s, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
+	if err != nil {
+		return -1
+	}
+	return s
+}
+
+// stop gives the thread its timer slack back, before it is unlocked.
+func (t *threadSleeper) stop() {
+	if t.slack >= 0 {
+		_ = unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(t.slack), 0, 0, 0)
+	}
+}
+
+// sleep sleeps for d on CLOCK_MONOTONIC (the Clock's time, TAI or PTP,
+// runs at its rate to within parts per million over these waits), the
+// rest of it again after a signal.
+func (t *threadSleeper) sleep(d time.Duration) {
+	ts := unix.NsecToTimespec(int64(d))
+	for unix.ClockNanosleep(unix.CLOCK_MONOTONIC, 0, &ts, &ts) == unix.EINTR {
+	}
+}
