@@ -5,12 +5,14 @@ package vale_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -44,14 +46,42 @@ func noCrash(t *testing.T, what string, out []byte) {
 // VM to keep its schedule, 180 packets a frame, 10.8 kpps.
 const faultFmtp = "sampling=YCbCr-4:2:2; width=320; height=180; depth=10; exactframerate=60000/1001"
 
+// waitReports waits until the periodic reports of an nmbench run with
+// -json and -T (one JSON object per interval, counting that interval)
+// add up to at least want packets, or want frames with frames set: the
+// fault comes in the middle of the stream, however slowly the VM started
+// the processes. It fails t after 60 s.
+func waitReports(t *testing.T, p *proc, frames bool, want uint64) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var sum uint64
+		for _, l := range regexp.MustCompile(`(?m)^\{.*\}$`).FindAll(p.out.Bytes(), -1) {
+			var r struct {
+				Packets, Frames uint64
+			}
+			if json.Unmarshal(l, &r) == nil {
+				sum += map[bool]uint64{false: r.Packets, true: r.Frames}[frames]
+			}
+		}
+		if sum >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s reported %d of the %d %s wanted within 60 s:\n%s", p.cmd.Args[0], sum, want, map[bool]string{false: "packets", true: "frames"}[frames], p.out.Bytes())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // checkFrames compares the frames of an nmbench vrx -out file (pgroup
 // layout) with the test pattern vtx sends, whose period (64 frames) is
 // longer than any flow here: each frame must be a pattern frame later than
-// the one before it (frames lost whole leave gaps). The file must hold the
-// frames vrx says it wrote, and at least the complete ones must be frames
-// sent; one that vrx reported incomplete may differ. It returns how many
-// were frames sent.
-func checkFrames(t *testing.T, path, fmtp string, written, complete uint64) uint64 {
+// the one before it (frames lost whole, or dropped by a vrx that could
+// not keep up with writing -out, leave gaps). The file must hold the
+// frames vrx says it wrote, and all but the incomplete ones must be
+// frames sent. It returns how many were frames sent.
+func checkFrames(t *testing.T, path, fmtp string, written, incomplete uint64) uint64 {
 	t.Helper()
 	st, err := video.ParseFmtp(fmtp)
 	if err != nil {
@@ -78,8 +108,8 @@ func checkFrames(t *testing.T, path, fmtp string, written, complete uint64) uint
 			}
 		}
 	}
-	if same < complete {
-		t.Errorf("%s: %d of its %d frames are frames sent, in order; vrx reported %d complete", path, same, written, complete)
+	if same+incomplete < written {
+		t.Errorf("%s: %d of its %d frames are frames sent, in order; vrx reported %d incomplete", path, same, written, incomplete)
 	}
 	return same
 }
@@ -100,10 +130,17 @@ func TestFaultPeerKilled(t *testing.T) {
 	}
 	for _, c := range paths {
 		t.Run("sender-killed/"+c.name, func(t *testing.T) {
-			rx := startProc(t, nb, "-i", c.rx, "-f", "rxseq", "-json", "-q")
+			rx := startProc(t, nb, "-i", c.rx, "-f", "rxseq", "-json", "-T", "50ms")
 			waitRegistered(t, c.rx, rx)
-			tx := startProc(t, nb, "-i", c.tx, "-f", "txseq", "-json", "-q")
-			time.Sleep(300 * time.Millisecond)
+			// VALE drops what a full ring cannot take: at a rate the
+			// receiver keeps up with in real time under TCG, every loss
+			// counted would be the kill's.
+			args := []string{"-i", c.tx, "-f", "txseq", "-json", "-q"}
+			if c.name == "vale" {
+				args = append(args, "-R", "50000")
+			}
+			tx := startProc(t, nb, args...)
+			waitReports(t, rx, false, 20_000)
 			tx.cmd.Process.Kill()
 			<-tx.ended
 			time.Sleep(200 * time.Millisecond)
@@ -118,10 +155,10 @@ func TestFaultPeerKilled(t *testing.T) {
 		})
 		t.Run("receiver-killed/"+c.name, func(t *testing.T) {
 			const n = 3_000_000
-			rx := startProc(t, nb, "-i", c.rx, "-f", "rxseq", "-json", "-q")
+			rx := startProc(t, nb, "-i", c.rx, "-f", "rxseq", "-json", "-T", "50ms")
 			waitRegistered(t, c.rx, rx)
 			tx := startProc(t, nb, "-i", c.tx, "-f", "txseq", "-n", strconv.Itoa(n), "-json", "-q")
-			time.Sleep(300 * time.Millisecond)
+			waitReports(t, rx, false, 100_000)
 			rx.cmd.Process.Kill()
 			<-rx.ended
 			err, stopped := tx.wait(t, 5*time.Second)
@@ -139,10 +176,10 @@ func TestFaultPeerKilled(t *testing.T) {
 	}
 	t.Run("vtx-killed/pipe", func(t *testing.T) {
 		outFile := filepath.Join(t.TempDir(), "rx.yuv")
-		rx := startProc(t, nb, "-i", "netmap:kv}1", "-f", "vrx", "-fmt", faultFmtp, "-out", outFile, "-json", "-q")
+		rx := startProc(t, nb, "-i", "netmap:kv}1", "-f", "vrx", "-fmt", faultFmtp, "-out", outFile, "-json", "-T", "50ms")
 		waitRegistered(t, "netmap:kv}1", rx)
 		tx := startProc(t, nb, "-i", "netmap:kv{1", "-f", "vtx", "-fmt", faultFmtp, "-json", "-q")
-		time.Sleep(500 * time.Millisecond)
+		waitReports(t, rx, true, 5)
 		tx.cmd.Process.Kill()
 		<-tx.ended
 		time.Sleep(200 * time.Millisecond)
@@ -154,10 +191,10 @@ func TestFaultPeerKilled(t *testing.T) {
 			t.Fatalf("vrx reports %d streams, want 1:\n%s", len(r.Streams), out)
 		}
 		s := r.Streams[0]
-		same := checkFrames(t, outFile, faultFmtp, s.Frames, s.Complete)
+		same := checkFrames(t, outFile, faultFmtp, s.Frames, s.Incomplete)
 		t.Logf("vrx after vtx was killed: %v; %d frames written (%d complete, %d identical to the frames sent, %d incomplete), %d packets, %d lost, %d reordered",
 			err, s.Frames, s.Complete, same, s.Incomplete, s.Packets, s.Lost, s.Reordered)
-		if err != nil || s.Complete < 2 || s.Incomplete > 1 || s.Lost != 0 || s.Reordered != 0 || s.Dropped != 0 {
+		if err != nil || s.Complete < 5 || s.Incomplete > 1 || s.Lost != 0 || s.Reordered != 0 {
 			t.Errorf("vrx: %v; %d complete frames, %d incomplete, %d lost, %d reordered, %d dropped\n%s", err, s.Complete, s.Incomplete, s.Lost, s.Reordered, s.Dropped, out)
 		}
 	})
@@ -185,10 +222,10 @@ func TestFaultReceiverStalled(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			outFile := filepath.Join(t.TempDir(), "rx.yuv")
 			fs := strconv.Itoa(frames)
-			rx := startProc(t, nb, "-i", c.rx, "-f", "vrx", "-fmt", fmtp, "-frames", fs, "-out", outFile, "-json", "-q")
+			rx := startProc(t, nb, "-i", c.rx, "-f", "vrx", "-fmt", fmtp, "-frames", fs, "-out", outFile, "-json", "-T", "50ms")
 			waitRegistered(t, c.rx, rx)
 			tx := startProc(t, nb, "-i", c.tx, "-f", "vtx", "-fmt", fmtp, "-frames", fs, "-json", "-q")
-			time.Sleep(200 * time.Millisecond)
+			waitReports(t, rx, true, 5)
 			rx.cmd.Process.Signal(syscall.SIGSTOP)
 			time.Sleep(100 * time.Millisecond)
 			rx.cmd.Process.Signal(syscall.SIGCONT)
@@ -202,9 +239,9 @@ func TestFaultReceiverStalled(t *testing.T) {
 				t.Fatalf("vtx reports %d streams, vrx %d, want 1:\n%s\n%s", len(tr.Streams), len(rr.Streams), txOut, rxOut)
 			}
 			ts, rs := tr.Streams[0], rr.Streams[0]
-			same := checkFrames(t, outFile, fmtp, rs.Frames, rs.Complete)
-			t.Logf("vtx: %v; sent %d frames, %d packets, %d late. vrx: %v; %d frames written (%d complete, %d identical to the frames sent, %d incomplete), %d packets, %d lost",
-				txErr, ts.Frames, ts.Packets, ts.Late, rxErr, rs.Frames, rs.Complete, same, rs.Incomplete, rs.Packets, rs.Lost)
+			same := checkFrames(t, outFile, fmtp, rs.Frames, rs.Incomplete)
+			t.Logf("vtx: %v; sent %d frames, %d packets, %d late. vrx: %v; %d frames complete, %d incomplete, %d written (%d identical to the frames sent), %d dropped; %d packets, %d lost",
+				txErr, ts.Frames, ts.Packets, ts.Late, rxErr, rs.Complete, rs.Incomplete, rs.Frames, same, rs.Dropped, rs.Packets, rs.Lost)
 			if txErr != nil || txStopped || ts.Frames != frames {
 				t.Errorf("vtx did not send its %d frames by itself: %v (SIGINT needed: %v), %d sent\n%s", frames, txErr, txStopped, ts.Frames, txOut)
 			}
@@ -217,8 +254,12 @@ func TestFaultReceiverStalled(t *testing.T) {
 					t.Errorf("a 100 ms stall over VALE: want packets lost and frames cut, counted: %d received + %d lost of %d sent, %d incomplete frames", rs.Packets, rs.Lost, ts.Packets, rs.Incomplete)
 				}
 			case "pipe":
-				if rs.Lost != 0 || rs.Complete != frames || same != frames {
-					t.Errorf("a 100 ms stall over a pipe: want the sender held back and nothing lost: %d lost, %d of %d frames complete, %d identical", rs.Lost, rs.Complete, frames, same)
+				// Frames vrx dropped were received whole but not written:
+				// it could not keep up with writing -out (in real time
+				// under TCG), which is not the stall's doing.
+				if rs.Lost != 0 || rs.Complete != frames || same != rs.Frames || rs.Frames+rs.Dropped != frames {
+					t.Errorf("a 100 ms stall over a pipe: want the sender held back and nothing lost: %d lost, %d of %d frames complete, %d written (%d identical), %d dropped by vrx",
+						rs.Lost, rs.Complete, frames, rs.Frames, same, rs.Dropped)
 				}
 			}
 		})
