@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -273,15 +272,7 @@ func TestFaultReceiverStalled(t *testing.T) {
 // back; every frame handed out is the frame sent.
 func TestFaultConsumerStalled(t *testing.T) {
 	nmtest.Require(t)
-	format := video.Format{Sampling: video.YCbCr422, Depth: video.Depth10, Width: 320, Height: 180,
-		Scan: video.Progressive, Rate: video.Rate59_94}
-	pattern, err := video.NewPattern(&format)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess := &video.Session{Origin: netip.MustParseAddr("10.0.0.1"), Streams: []video.Stream{
-		{Format: format, PayloadType: 96, Dst: netip.MustParseAddrPort("239.1.1.1:5004")},
-	}}
+	sess, pattern, period := patternFlow(t, 320, 180)
 	const frames = 60
 	rx, err := st2110.Listen("netmap:cs}1", sess, &st2110.ListenConfig{FrameBuffers: 2})
 	if err != nil {
@@ -297,7 +288,6 @@ func TestFaultConsumerStalled(t *testing.T) {
 	defer cancel()
 	sent := make(chan error, 1)
 	go func() { sent <- tx.Run(ctx) }()
-	period := 90000 * float64(format.Rate.Den) / float64(format.Rate.Num)
 	var got, same uint64
 	var first uint32
 	stalled := false
@@ -343,16 +333,7 @@ func TestFaultConsumerStalled(t *testing.T) {
 // Close is the frame sent.
 func TestFaultCloseDuringBurst(t *testing.T) {
 	nmtest.Require(t)
-	format := video.Format{Sampling: video.YCbCr422, Depth: video.Depth10, Width: 1920, Height: 1080,
-		Scan: video.Progressive, Rate: video.Rate59_94}
-	pattern, err := video.NewPattern(&format)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess := &video.Session{Origin: netip.MustParseAddr("10.0.0.1"), Streams: []video.Stream{
-		{Format: format, PayloadType: 96, Dst: netip.MustParseAddrPort("239.1.1.1:5004")},
-	}}
-	period := 90000 * float64(format.Rate.Den) / float64(format.Rate.Num)
+	sess, pattern, period := patternFlow(t, 1920, 1080)
 	for i, who := range []string{"sender", "receiver"} {
 		for j, path := range []string{"vale", "pipe"} {
 			t.Run(who+"/"+path, func(t *testing.T) {

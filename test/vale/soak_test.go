@@ -322,15 +322,7 @@ func TestSoakVideo(t *testing.T) {
 	frames := soakCount(t, "NMTEST_SOAK_FRAMES")
 	nmtest.Require(t)
 	every := soakEvery(t)
-	format := video.Format{Sampling: video.YCbCr422, Depth: video.Depth10, Width: 1920, Height: 1080,
-		Scan: video.Progressive, Rate: video.Rate59_94}
-	pattern, err := video.NewPattern(&format)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess := &video.Session{Origin: netip.MustParseAddr("10.0.0.1"), Streams: []video.Stream{
-		{Format: format, PayloadType: 96, Dst: netip.MustParseAddrPort("239.1.1.1:5004")},
-	}}
+	sess, pattern, period := patternFlow(t, 1920, 1080)
 	rx, err := st2110.Listen("netmap:vsk}1", sess, &st2110.ListenConfig{FrameBuffers: 8})
 	if err != nil {
 		t.Fatal(err)
@@ -344,7 +336,6 @@ func TestSoakVideo(t *testing.T) {
 
 	// RTP timestamps of consecutive frames differ by the frame period in
 	// 90 kHz units, rounded down or up: 1501 or 1502 at 59.94.
-	period := 90000 * float64(format.Rate.Den) / float64(format.Rate.Num)
 	lo, hi := uint32(math.Floor(period)), uint32(math.Ceil(period))
 
 	// No run is slower than a frame a second.
@@ -401,4 +392,22 @@ func TestSoakVideo(t *testing.T) {
 	rss.write(t, outDir(t), "video")
 	soakResult(t, fmt.Sprintf("soak=video path=pipe format=1080p59.94-422-10 frames=%d received=%d identical=%d incomplete=%d rtp_jumps=%d packets=%d lost=%d dropped=%d sent_packets=%d late_packets=%d seconds=%.1f icount=%s %s",
 		frames, got, got-bad, incomplete, jumps, st.Packets, st.Lost, st.Dropped, ts.Packets, ts.Late, wall.Seconds(), os.Getenv("NMTEST_ICOUNT"), rss.check(t)))
+}
+
+// patternFlow returns a session of one YCbCr-4:2:2 10-bit progressive
+// flow of width x height at 59.94 frames a second to 239.1.1.1:5004, the
+// moving test pattern a sender sends for it (frame n for frame n, period
+// 64 frames), and its frame period in RTP (90 kHz) ticks.
+func patternFlow(t *testing.T, width, height int) (*video.Session, *video.Pattern, float64) {
+	t.Helper()
+	format := video.Format{Sampling: video.YCbCr422, Depth: video.Depth10, Width: width, Height: height,
+		Scan: video.Progressive, Rate: video.Rate59_94}
+	pattern, err := video.NewPattern(&format)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess := &video.Session{Origin: netip.MustParseAddr("10.0.0.1"), Streams: []video.Stream{
+		{Format: format, PayloadType: 96, Dst: netip.MustParseAddrPort("239.1.1.1:5004")},
+	}}
+	return sess, pattern, 90000 * float64(format.Rate.Den) / float64(format.Rate.Num)
 }
