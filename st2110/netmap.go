@@ -211,7 +211,14 @@ type ringTx struct {
 
 func (r *ringTx) flush() error { return r.port.TxSync() }
 
+// txWaitSlice is the longest a sender waits for room in its TX ring
+// before it looks at its context again: room may never come (a pipe
+// whose other end was closed, a receiver that stopped reading), and
+// Sender.Close must still end Run.
+const txWaitSlice = 20 * time.Millisecond
+
 func (r *ringTx) wait(ctx context.Context) error {
+	r.port.SetWriteDeadline(time.Now().Add(txWaitSlice))
 	err := r.port.WaitTx()
 	if err == nil || errors.Is(err, os.ErrDeadlineExceeded) || ctx.Err() != nil {
 		return nil

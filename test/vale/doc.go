@@ -8,5 +8,12 @@
 //
 //	test/vale/vm/run
 //
+// The soak (soak_test.go) runs only when its counts are set
+// (NMTEST_SOAK_PACKETS, NMTEST_SOAK_FRAMES), in deterministic virtual
+// time; the fault tests (faults_test.go) run with the others. Both are
+// described, with their results, in docs/reliability.md:
+//
+//	test/vale/vm/run --icount --env NMTEST_SOAK_PACKETS=5e6 --env NMTEST_SOAK_FRAMES=600 -- -test.run '^(TestSoak|TestFault)'
+//
 // The package has no API; it is not imported by anything.
 package vale

@@ -25,8 +25,13 @@ type videoReport struct {
 	Streams []struct {
 		Stream          int    `json:"stream"`
 		Frames          uint64 `json:"frames"`
+		Packets         uint64 `json:"packets"`
 		Lost            uint64 `json:"lost"`
+		Reordered       uint64 `json:"reordered"`
+		Late            uint64 `json:"late"`
 		Complete        uint64 `json:"complete_frames"`
+		Incomplete      uint64 `json:"incomplete_frames"`
+		Dropped         uint64 `json:"dropped_frames"`
 		PacketsPerFrame int    `json:"packets_per_frame"`
 		Analysis        string `json:"analysis"`
 	} `json:"streams"`
