@@ -307,6 +307,11 @@ func (m *Merge) Push(path int, pkt []byte, at int64) {
 }
 
 // push takes pkt, wire octets long as sent, from path.
+//
+// A copy of a packet the other path brought first is found from the RTP
+// header's first 4 octets and dropped at once (counted, and sampled for
+// the skew): nothing else of it is read. Only first copies go on to
+// pushFirst, which parses the RFC 4175 headers.
 func (m *Merge) push(path int, pkt []byte, wire int, at int64) {
 	ps := &m.paths[path]
 	ps.Packets++
@@ -335,18 +340,29 @@ func (m *Merge) push(path int, pkt []byte, wire int, at int64) {
 		}
 		if w.blk == b && w.seen&bit != 0 {
 			ps.Duplicates++
-			m.st.Duplicates++
 			if w.sbit == uint8(ext&63) && int(w.spath) != path {
-				d := at - w.at // this path's arrival after the other's
-				if path == 0 {
-					d = -d
-				}
-				m.skew.add(time.Duration(d))
-				w.sbit = noSample
+				m.sample(path, w, at)
 			}
 			return
 		}
 	}
+	m.pushFirst(path, ps, pkt, wire, at, ext, w, b, bit)
+}
+
+// sample takes the arrival at of the second copy of w's skew sample, which
+// came on path.
+func (m *Merge) sample(path int, w *seqWord, at int64) {
+	d := at - w.at // this path's arrival after the other's
+	if path == 0 {
+		d = -d
+	}
+	m.skew.add(time.Duration(d))
+	w.sbit = noSample
+}
+
+// pushFirst takes the first copy of ext, bit of word w of block b, that
+// path ps brought.
+func (m *Merge) pushFirst(path int, ps *pathState, pkt []byte, wire int, at, ext int64, w *seqWord, b int64, bit uint64) {
 	// The first copy: is it whole, and of which frame?
 	h, ok := parseHeaders(pkt)
 	if !ok {
@@ -408,7 +424,11 @@ func (m *Merge) push(path int, pkt []byte, wire int, at int64) {
 	} else {
 		sl.d.Push(pkt)
 	}
-	m.release(at, false)
+	// The release above has handed out what the window let go; what this
+	// packet can add is a complete first frame, which has its marker.
+	if len(m.order) > 0 && m.slots[m.order[0]].marker {
+		m.release(at, false)
+	}
 }
 
 // track counts a sequence number the path brought.
@@ -617,6 +637,7 @@ func (m *Merge) frame(i int, buf []byte, st *FrameStats) []byte {
 // handed out; frames, packing and the analysis's rate as a Receiver's.
 func (m *Merge) Stats() RxStats {
 	st := m.st
+	st.Duplicates = m.paths[0].Duplicates + m.paths[1].Duplicates
 	for i := range m.slots {
 		d := m.slots[i].d.Stats()
 		st.Frames += d.Frames

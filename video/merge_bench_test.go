@@ -2,6 +2,7 @@ package video
 
 import (
 	"encoding/binary"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -115,10 +116,16 @@ func BenchmarkMergeReceive(b *testing.B) {
 // BenchmarkMergeRatio receives, in each op, one 1080p59.94 frame on a
 // single path and one over two paths merged (every packet twice), timing
 // each, and reports their ratios, taken in one run with the two
-// interleaved, so that a busy host's drift weighs on both alike:
-// merge/single of the total times, of the fastest frames (min-ratio, the
-// ones other processes disturbed least) and of the median frames.
+// interleaved (which goes first alternates from op to op), so that a busy
+// host's drift weighs on both alike: merge/single of the total times
+// (ratio), of the fastest frames (min-ratio, the ones other processes
+// disturbed least), of the median frames, and the median of each op's own
+// ratio (paired-ratio: the two frames of an op ran back to back, under the
+// same load); on Linux also of the CPU time the benchmark's thread spent
+// on each (cpu-ratio, which time spent waiting for a core does not move).
 func BenchmarkMergeRatio(b *testing.B) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	mbS, mbM := newMergeBench(b, bench1080p), newMergeBench(b, bench1080p) // each its own sequence numbers
 	var gotS, gotM int
 	single := mbS.single(b, &gotS)
@@ -127,29 +134,55 @@ func BenchmarkMergeRatio(b *testing.B) {
 	mbM.frame(merged)
 	gotS, gotM = 0, 0
 	ts, tm := make([]time.Duration, 0, 1<<16), make([]time.Duration, 0, 1<<16)
-	b.ReportAllocs()
-	for b.Loop() {
+	var cpuS, cpuM time.Duration
+	_, cpuOK := threadCPU()
+	timed := func(mb *mergeBench, rs []*Receiver, cpu *time.Duration) time.Duration {
+		var c0, c1 time.Duration
+		if cpuOK {
+			c0, _ = threadCPU()
+		}
 		t0 := time.Now()
-		mbS.frame(single)
-		t1 := time.Now()
-		mbM.frame(merged)
-		t2 := time.Now()
+		mb.frame(rs)
+		d := time.Since(t0)
+		if cpuOK {
+			c1, _ = threadCPU()
+		}
+		*cpu += c1 - c0
+		return d
+	}
+	b.ReportAllocs()
+	for op := 0; b.Loop(); op++ {
+		var s, mt time.Duration
+		if op%2 == 0 {
+			s = timed(mbS, single, &cpuS)
+			mt = timed(mbM, merged, &cpuM)
+		} else {
+			mt = timed(mbM, merged, &cpuM)
+			s = timed(mbS, single, &cpuS)
+		}
 		if len(ts) < cap(ts) {
-			ts, tm = append(ts, t1.Sub(t0)), append(tm, t2.Sub(t1))
+			ts, tm = append(ts, s), append(tm, mt)
 		}
 	}
 	if gotS != b.N || gotM != b.N || m.Stats().Lost != 0 {
 		b.Fatalf("%d and %d frames for %d ops; %+v", gotS, gotM, b.N, m.Stats())
 	}
 	var sumS, sumM time.Duration
+	paired := make([]float64, len(ts))
 	for i := range ts {
 		sumS, sumM = sumS+ts[i], sumM+tm[i]
+		paired[i] = float64(tm[i]) / float64(ts[i])
 	}
 	slices.Sort(ts)
 	slices.Sort(tm)
+	slices.Sort(paired)
 	b.ReportMetric(float64(ts[0].Nanoseconds()), "single-min-ns")
 	b.ReportMetric(float64(tm[0].Nanoseconds()), "merge-min-ns")
 	b.ReportMetric(float64(sumM)/float64(sumS), "ratio")
 	b.ReportMetric(float64(tm[0])/float64(ts[0]), "min-ratio")
 	b.ReportMetric(float64(tm[len(tm)/2])/float64(ts[len(ts)/2]), "median-ratio")
+	b.ReportMetric(paired[len(paired)/2], "paired-ratio")
+	if cpuOK && cpuS > 0 {
+		b.ReportMetric(float64(cpuM)/float64(cpuS), "cpu-ratio")
+	}
 }
