@@ -80,7 +80,17 @@ func openXDP(ctx context.Context, cfg *config) (work, func() error, error) {
 // a paced sender reuses a few frames for a long time and meets a fresh
 // one late, which a count of packets (one lap) would have sent as zeros.
 func (g *gen) fillXDP(q *xsk.TxQueue, n int, written []bool, fresh *int) uint64 {
-	if *fresh == 0 && !g.touch && g.fixed > 0 {
+	if !g.touch && g.fixed > 0 {
+		// Fixed frames: lengths only, once a frame has been written.
+		// A sender that kicks its ring empty may cycle through fewer
+		// than all the frames and never leave this loop's check.
+		for i := 0; *fresh > 0 && i < n; i++ {
+			if f := q.Frame(i); !written[f] {
+				written[f] = true
+				*fresh--
+				g.full(q.Buf(i), g.fixed)
+			}
+		}
 		q.SetLens(n, g.fixed)
 		return uint64(n) * uint64(g.fixed)
 	}
