@@ -32,7 +32,7 @@
 # Settings from the environment (test/vale/vm/run --env NAME=VALUE):
 # XB_SECS (3), XB_SIZES ("60 1500"), XB_RATE (20000), XB_ROUNDS (1),
 # XB_CELLS ("tx rx rxrate"), XB_PROFILE (1: nmbench -cpuprofile of each
-# xdp: sender into /out).
+# xdp: sender and of every receiver into /out).
 set -u
 secs=${XB_SECS:-3} sizes=${XB_SIZES:-"60 1500"} rate=${XB_RATE:-20000}
 rounds=${XB_ROUNDS:-1} cells=${XB_CELLS:-"tx rx rxrate"} profile=${XB_PROFILE:-0}
@@ -96,7 +96,10 @@ rx_cell() { # cell impl size
 	nmbench -i xdp:va -f tx -l "$3" -D $MACB -s 10.9.1.1:9 -d 10.9.1.2:9 -t "$((secs + 2))s" $pace -q -json >/tmp/gen.json 2>/tmp/gen.err &
 	gpid=$!
 	sleep 1
-	nmbench -i $port -f rx -t "${secs}s" -q -json >/tmp/rx.json 2>/tmp/rx.err
+	prof=''
+	[ "$profile" != 1 ] || prof="-cpuprofile /out/$1-$3-$2.prof"
+	# shellcheck disable=SC2086
+	nmbench -i $port -f rx -t "${secs}s" -q -json $prof >/tmp/rx.json 2>/tmp/rx.err
 	rc=$?
 	wait $gpid
 	grc=$?
