@@ -37,6 +37,7 @@ type TxQueue struct {
 	addr     []uint64 // the reservation's frames
 	lens     []uint32
 	n        int // reserved
+	first    int // the first of the queue's frames in the UMEM
 	frames   int // TX frames in all
 	closed   *atomic.Bool
 	stats    queueStats
@@ -45,7 +46,7 @@ type TxQueue struct {
 // init builds the TX side in place over the given rings, owning the frames
 // [first, first+count) of um. closed is the socket's closed flag.
 func (q *TxQueue) init(tx, comp ring, um *umem, first, count int, closed *atomic.Bool) {
-	*q = TxQueue{tx: tx, comp: comp, um: um, frames: count, closed: closed,
+	*q = TxQueue{tx: tx, comp: comp, um: um, first: first, frames: count, closed: closed,
 		free: make([]uint64, 0, count), addr: make([]uint64, count), lens: make([]uint32, count)}
 	for f := first + count - 1; f >= first; f-- {
 		um.owner[f] = ownTxFree
@@ -169,6 +170,15 @@ func (q *TxQueue) unreserve() {
 func (q *TxQueue) Buf(i int) []byte {
 	a := q.addr[:q.n][i]
 	return q.um.mem[a : a+q.um.size : a+q.um.size]
+}
+
+// Frame returns which of the queue's frames reserved slot i holds, a
+// number in [0, Frames()): frames come back from the completion ring in
+// the kernel's order, so a caller that writes each frame whole once and
+// afterwards patches only what changes keeps its record by this number.
+// It panics if i is not in [0, reserved).
+func (q *TxQueue) Frame(i int) int {
+	return int(q.addr[:q.n][i]>>q.um.shift) - q.first
 }
 
 // SetLen sets the length of the packet in reserved frame i. It panics if i

@@ -431,3 +431,39 @@ func TestNeedWakeup(t *testing.T) {
 		t.Fatal("another flag bit read as need-wakeup")
 	}
 }
+
+// TestTxFrame: Frame numbers the queue's frames 0..Frames()-1, one number
+// per frame whatever order the completion ring hands them back in.
+func TestTxFrame(t *testing.T) {
+	s := mustSim(t, simConfig{frames: 64, rxSize: 64, txSize: 64})
+	seen := map[int]int{}
+	for round := 0; round < 3; round++ {
+		k, err := s.tq.Reserve(s.tq.Frames())
+		if err != nil || k != s.tq.Frames() {
+			t.Fatal(k, err)
+		}
+		for i := 0; i < k; i++ {
+			f := s.tq.Frame(i)
+			if f < 0 || f >= s.tq.Frames() {
+				t.Fatalf("Frame(%d) = %d, out of [0, %d)", i, f, s.tq.Frames())
+			}
+			// The frame's number and its buffer go together.
+			b := s.tq.Buf(i)
+			if at, ok := seen[f]; ok && at != int(b[0]) {
+				t.Fatalf("frame %d came back with another buffer", f)
+			}
+			b[0] = byte(f)
+			seen[f] = f
+		}
+		s.tq.SetLens(k, 60)
+		s.tq.Publish(k)
+		for s.transmit(64, false) > 0 {
+		}
+		if _, err := s.tq.Reserve(0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(seen) != s.tq.Frames() {
+		t.Fatalf("%d frame numbers, want %d", len(seen), s.tq.Frames())
+	}
+}

@@ -73,18 +73,33 @@ func openXDP(ctx context.Context, cfg *config) (work, func() error, error) {
 	}, closeRun, nil
 }
 
-// fillXDP is gen.fill for an AF_XDP TX queue: whole frames on the first
-// lap over the UMEM's frames, then only what changes.
-func (g *gen) fillXDP(q *xsk.TxQueue, n int) uint64 {
-	if g.warm == 0 && !g.touch && g.fixed > 0 {
+// fillXDP is gen.fill for an AF_XDP TX queue: each UMEM frame is written
+// whole the first time it is handed out, then only what changes. Frames
+// come back from the completion ring in the kernel's order, not the
+// ring's, so the record is by frame (fresh counts those never written):
+// a paced sender reuses a few frames for a long time and meets a fresh
+// one late, which a count of packets (one lap) would have sent as zeros.
+func (g *gen) fillXDP(q *xsk.TxQueue, n int, written []bool, fresh *int) uint64 {
+	if !g.touch && g.fixed > 0 {
+		// Fixed frames: lengths only, once a frame has been written.
+		// A sender that kicks its ring empty may cycle through fewer
+		// than all the frames and never leave this loop's check.
+		for i := 0; *fresh > 0 && i < n; i++ {
+			if f := q.Frame(i); !written[f] {
+				written[f] = true
+				*fresh--
+				g.full(q.Buf(i), g.fixed)
+			}
+		}
 		q.SetLens(n, g.fixed)
 		return uint64(n) * uint64(g.fixed)
 	}
 	var bytes uint64
 	for i := 0; i < n; i++ {
 		l := g.length()
-		if g.warm > 0 {
-			g.warm--
+		if f := q.Frame(i); !written[f] {
+			written[f] = true
+			*fresh--
 			g.full(q.Buf(i), l)
 		} else if g.touch {
 			g.header(q.Buf(i), l)
@@ -103,10 +118,7 @@ func xdpTx(ctx context.Context, cfg *config, s *xsk.Socket, st *stats) error {
 	if err != nil {
 		return err
 	}
-	// Frames come back from the completion ring in another order than a
-	// ring's slots: every frame is written whole once, the free stack
-	// hands out the most recent first, so twice the frames is one lap.
-	g.warm = 2 * q.Frames()
+	written, fresh := make([]bool, q.Frames()), q.Frames()
 	var sent, moved uint64
 	var y osthread.Yielder
 	pace := newPacer(cfg)
@@ -130,7 +142,7 @@ func xdpTx(ctx context.Context, cfg *config, s *xsk.Socket, st *stats) error {
 			}
 			continue
 		}
-		bytes := g.fillXDP(q, n)
+		bytes := g.fillXDP(q, n, written, &fresh)
 		q.Publish(n)
 		sent += uint64(n)
 		moved = bytes

@@ -15,6 +15,11 @@
 //     from the peer namespace, nmbench -f vrx -i xdp:IFACE receives it;
 //     the frames it writes byte-exact against what GStreamer wrote.
 //
+// Besides the tests, bench.sh is the host's side by side (real time, with
+// DPDK's testpmd), and vmbench.sh the deterministic one in the netmap VM's
+// Linux 6.1 (test/vale/vm/run --icount; vmreport makes its table); both
+// are described in docs/benchmarks.md.
+//
 // They need root. Without it they skip; with NMTEST_XDP=1 (set by .ci/run)
 // a missing privilege or tool (gst-launch-1.0) is a failure. The package
 // has no API; it is not imported by anything.

@@ -1,0 +1,133 @@
+# AF_XDP side by side in the netmap VM's Linux 6.1, in deterministic
+# virtual time: nmbench over AF_XDP (-i xdp:) against nmbench's udp:
+# backend on one guest veth pair, 60- and 1500-octet frames, TX and RX.
+#
+#   test/vale/vm/run --icount --script test/xdp/vmbench.sh --out DIR
+#   test/xdp/vmreport DIR/xdpbench.txt          # the table, on the host
+#
+# One vCPU, 1 ns per guest instruction (test/vale/vm/README.md): every rate
+# is packets per instruction budget of the whole path (sender, kernel and
+# receiver share the vCPU), and runs repeat within a fraction of a percent.
+#
+# The pair: va (02:00:00:00:00:0a, 10.9.0.1/24) and vb (02:00:00:00:00:0b,
+# 10.9.1.2/24), one namespace, IPv6 off (no stray router solicitations).
+#
+# TX: the sender on va for SECS seconds, its frames (UDP 10.9.0.1:9 ->
+# 10.9.0.2:9) to a MAC that is not vb's (10.9.0.2 has a static ARP entry
+# to it), so vb's stack drops each at once: the same sink for both
+# senders. The rate is the sender's own (its packets over its seconds), and
+# vb's rx_packets counter must have moved by exactly what it sent.
+#
+# RX: one sender for both receivers, nmbench -f tx -i xdp:va (UDP
+# 10.9.1.1:9 -> 10.9.1.2:9 to vb's MAC), running SECS+2 seconds; the
+# receiver on vb starts one second after it and runs SECS seconds, nmbench
+# -i xdp:vb (the redirect program, native mode, copy-mode bind) or -i
+# udp:10.9.1.2:9 (recvmmsg). Two cells: at saturation (the sender
+# unpaced; "received pps" is what the receiver got over its seconds: on
+# one vCPU a cheaper receiver leaves more instructions to the sender and
+# the kernel, so more arrives) and at a fixed RATE both receivers take
+# whole (-R; the receiver's CPU per packet from nmbench's cpu_ns, its
+# threads' CPU time, system calls included).
+#
+# Settings from the environment (test/vale/vm/run --env NAME=VALUE):
+# XB_SECS (3), XB_SIZES ("60 1500"), XB_RATE (20000), XB_ROUNDS (1),
+# XB_CELLS ("tx rx rxrate"), XB_PROFILE (1: nmbench -cpuprofile of each
+# xdp: sender and of every receiver into /out).
+set -u
+secs=${XB_SECS:-3} sizes=${XB_SIZES:-"60 1500"} rate=${XB_RATE:-20000}
+rounds=${XB_ROUNDS:-1} cells=${XB_CELLS:-"tx rx rxrate"} profile=${XB_PROFILE:-0}
+MACA=02:00:00:00:00:0a MACB=02:00:00:00:00:0b SINK=02:00:00:00:00:99
+out=/out/xdpbench.txt
+mkdir -p /out
+status=0
+fail() {
+	echo "xdpbench: FAIL: $*"
+	status=1
+}
+
+for f in /proc/sys/net/ipv6/conf/all/disable_ipv6 /proc/sys/net/ipv6/conf/default/disable_ipv6; do
+	[ ! -e $f ] || echo 1 >$f
+done
+# busybox ip names the peer veth0 whatever "peer name" says.
+ip link add va type veth peer name vb || exit 3
+[ -e /sys/class/net/vb ] || ip link set veth0 name vb || exit 3
+ip link set va address $MACA && ip link set vb address $MACB || exit 3
+ip link set va up && ip link set vb up || exit 3
+ip addr add 10.9.0.1/24 dev va && ip addr add 10.9.1.2/24 dev vb || exit 3
+arp -i va -s 10.9.0.2 $SINK && arp -i vb -s 10.9.1.1 $MACA || exit 3
+echo "# mode=$([ "${NMTEST_ICOUNT:-0}" = 1 ] && echo icount || echo realtime) cpus=$(nproc) kernel=$(uname -r) secs=$secs rate=$rate rounds=$rounds" | tee $out
+
+# field NAME FILE: the number of "NAME": in the last JSON line of FILE.
+field() { tail -n 1 "$2" | sed -n "s/.*\"$1\":\([0-9.e+]*\).*/\1/p"; }
+counter() { cat /sys/class/net/$1/statistics/rx_packets; }
+# udpstats: InDatagrams NoPorts InErrors RcvbufErrors of /proc/net/snmp.
+udpstats() { awk '/^Udp:/ { n++ } /^Udp:/ && n == 2 { print $2, $3, $4, $6 }' /proc/net/snmp; }
+
+tx_cell() { # impl size
+	case $1 in
+	xdp) port=xdp:va ;;
+	udp) port=udp:10.9.0.2:9 ;;
+	esac
+	prof=''
+	[ "$profile" != 1 ] || [ "$1" != xdp ] || prof="-cpuprofile /out/tx-$2-$1.prof"
+	c0=$(counter vb)
+	# shellcheck disable=SC2086
+	nmbench -i $port -f tx -l "$2" -D $SINK -s 10.9.0.1:9 -d 10.9.0.2:9 -t "${secs}s" -q -json $prof >/tmp/tx.json 2>/tmp/tx.err
+	rc=$?
+	sleep 1
+	link=$(($(counter vb) - c0))
+	p=$(field packets /tmp/tx.json) pps=$(field pps /tmp/tx.json) cpu=$(field cpu_ns /tmp/tx.json)
+	echo "round=$round cell=tx size=$2 impl=$1 pps=${pps:-0} packets=${p:-0} link=$link cpu_ns=${cpu:-0}" | tee -a $out
+	if [ $rc != 0 ] || [ "${p:-0}" = 0 ] || [ "$link" != "${p:-0}" ]; then
+		fail "tx $1 $2: exit $rc, sent ${p:-0}, the link counted $link"
+		cat /tmp/tx.err
+	fi
+}
+
+rx_cell() { # cell impl size
+	pace=''
+	[ "$1" = rx ] || pace="-R $rate"
+	case $2 in
+	xdp) port=xdp:vb ;;
+	udp) port=udp:10.9.1.2:9 ;;
+	esac
+	c0=$(counter vb) u0=$(udpstats)
+	# shellcheck disable=SC2086
+	nmbench -i xdp:va -f tx -l "$3" -D $MACB -s 10.9.1.1:9 -d 10.9.1.2:9 -t "$((secs + 2))s" $pace -q -json >/tmp/gen.json 2>/tmp/gen.err &
+	gpid=$!
+	sleep 1
+	prof=''
+	[ "$profile" != 1 ] || prof="-cpuprofile /out/$1-$3-$2.prof"
+	# shellcheck disable=SC2086
+	nmbench -i $port -f rx -t "${secs}s" -q -json $prof >/tmp/rx.json 2>/tmp/rx.err
+	rc=$?
+	wait $gpid
+	grc=$?
+	p=$(field packets /tmp/rx.json) s=$(field seconds /tmp/rx.json) cpu=$(field cpu_ns /tmp/rx.json)
+	gpps=$(field pps /tmp/gen.json)
+	link=$(($(counter vb) - c0))
+	u1=$(udpstats)
+	# busybox awk: parentheses, or "> 0" is a redirection.
+	pps=$(awk -v p="${p:-0}" -v s="${s:-0}" 'BEGIN { printf "%.0f", (s > 0 ? p / s : 0) }')
+	per=$(awk -v c="${cpu:-0}" -v p="${p:-0}" 'BEGIN { printf "%.0f", (p > 0 ? c / p : 0) }')
+	udp=$(echo "$u0 $u1" | awk '{ printf "udp_in=%d udp_noports=%d udp_inerrors=%d udp_rcvbuferrors=%d", $5 - $1, $6 - $2, $7 - $3, $8 - $4 }')
+	echo "round=$round cell=$1 size=$3 impl=$2 pps=$pps packets=${p:-0} seconds=${s:-0} cpu_ns=${cpu:-0} cpu_per_pkt=$per sender_pps=${gpps:-0} link=$link $udp" | tee -a $out
+	if [ $rc != 0 ] || [ $grc != 0 ] || [ "${p:-0}" = 0 ]; then
+		fail "$1 $2 $3: receiver exit $rc, sender exit $grc, received ${p:-0}"
+		cat /tmp/rx.err /tmp/gen.err
+	fi
+}
+
+for round in $(seq 1 "$rounds"); do
+	for size in $sizes; do
+		for cell in $cells; do
+			for impl in xdp udp; do
+				case $cell in
+				tx) tx_cell $impl "$size" ;;
+				rx | rxrate) rx_cell $cell $impl "$size" ;;
+				esac
+			done
+		done
+	done
+done
+exit $status
