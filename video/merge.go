@@ -422,7 +422,7 @@ func (m *Merge) pushFirst(path int, ps *pathState, pkt []byte, wire int, at, ext
 			sl.ended, sl.endAt = true, at
 		}
 	} else {
-		sl.d.Push(pkt)
+		sl.d.pushParsed(pkt, &h) // the headers read once, as a single path does
 	}
 	// The release above has handed out what the window let go; what this
 	// packet can add is a complete first frame, which has its marker.
