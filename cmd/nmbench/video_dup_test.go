@@ -94,8 +94,11 @@ func TestVideoDupPcap(t *testing.T) {
 				t.Fatalf("-sdp-out: %v\n%s", err, b)
 			}
 			// The second capture is the first's packets: the same bytes.
-			fa, _ := os.ReadFile(full)
-			fb, _ := os.ReadFile(a2)
+			fa, errA := os.ReadFile(full)
+			fb, errB := os.ReadFile(a2)
+			if errA != nil || errB != nil || len(fa) == 0 {
+				t.Fatalf("reading the captures: %v, %v (%d octets)", errA, errB, len(fa))
+			}
 			if !bytes.Equal(fa, fb) {
 				t.Fatal("the two paths' captures differ")
 			}
