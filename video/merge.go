@@ -255,7 +255,7 @@ func NewMerge(c *MergeConfig) (*Merge, error) {
 	if err := b.Charge(fmt.Sprintf("merge of %v, %v window: %d frames held", *f, cfg.Window, nslots), n); err != nil {
 		return nil, err
 	}
-	m.s.cfg = RxStream{Format: *f, PayloadType: cfg.PayloadType}
+	m.s.cfg = RxStream{Format: *f, PayloadType: cfg.PayloadType, Count: cfg.Count, OnFrame: cfg.OnFrame, TakeFrame: cfg.TakeFrame}
 	m.s.blocks = true
 	m.s.initTiming()
 	m.fields = f.Scan.Fields()
@@ -610,25 +610,7 @@ func (m *Merge) frame(i int, buf []byte, st *FrameStats) []byte {
 	if !st.Marker {
 		m.st.MissedMarkers++
 	}
-	s := &m.s
-	if s.stats.Delivered+s.stats.Skipped == 0 && !(s.haveStart && st.Timestamp == s.startTS) {
-		s.stats.Skipped++
-		return buf
-	}
-	if m.cfg.Count != 0 && s.stats.Delivered >= m.cfg.Count {
-		return buf
-	}
-	s.stats.Delivered++
-	if m.cfg.TakeFrame != nil {
-		if next := m.cfg.TakeFrame(buf, st, sl.firstAt); next != nil {
-			return next
-		}
-		return buf
-	}
-	if m.cfg.OnFrame != nil {
-		m.cfg.OnFrame(buf, st)
-	}
-	return buf
+	return m.s.deliver(buf, st, sl.firstAt)
 }
 
 // Stats returns the flow's counts: Packets are those taken (first
@@ -676,5 +658,5 @@ func (m *Merge) Analysis() (a Analysis, ok bool) {
 // Done reports whether the merge has handed out its Count of frames;
 // false while it has no limit.
 func (m *Merge) Done() bool {
-	return m.cfg.Count != 0 && m.s.stats.Delivered >= m.cfg.Count
+	return m.s.done()
 }

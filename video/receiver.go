@@ -493,7 +493,7 @@ func (r *Receiver) Other() uint64 { return r.other }
 func (r *Receiver) Done() bool {
 	for i := range r.streams {
 		s := &r.streams[i]
-		if s.cfg.Count == 0 || s.stats.Delivered < s.cfg.Count {
+		if !s.done() {
 			return false
 		}
 	}
@@ -903,25 +903,33 @@ func (s *rxStream) extend(seq uint16) int64 {
 	return ext
 }
 
-// frame is the depacketizer's OnFrame.
+// frame is the depacketizer's OnFrame: the frame's arrival is that of
+// the packets of its timestamp, where the stream still knows it.
 func (s *rxStream) frame(buf []byte, st *FrameStats) []byte {
+	var at int64
+	switch {
+	case !s.haveTS:
+	case st.Timestamp == s.curTS:
+		at = s.curAt
+	case st.Timestamp == s.prevTS:
+		at = s.prevAt
+	}
+	return s.deliver(buf, st, at)
+}
+
+// deliver hands a finished frame that arrived at at to TakeFrame or
+// OnFrame, or skips it: the frames before the first whole one, and those
+// past Count. It returns the buffer to assemble the next frame into.
+func (s *rxStream) deliver(buf []byte, st *FrameStats, at int64) []byte {
 	if s.stats.Delivered+s.stats.Skipped == 0 && !(s.haveStart && st.Timestamp == s.startTS) {
 		s.stats.Skipped++
 		return buf
 	}
-	if s.cfg.Count != 0 && s.stats.Delivered >= s.cfg.Count {
+	if s.done() {
 		return buf
 	}
 	s.stats.Delivered++
 	if s.cfg.TakeFrame != nil {
-		var at int64
-		switch {
-		case !s.haveTS:
-		case st.Timestamp == s.curTS:
-			at = s.curAt
-		case st.Timestamp == s.prevTS:
-			at = s.prevAt
-		}
 		if next := s.cfg.TakeFrame(buf, st, at); next != nil {
 			return next
 		}
@@ -931,6 +939,11 @@ func (s *rxStream) frame(buf []byte, st *FrameStats) []byte {
 		s.cfg.OnFrame(buf, st)
 	}
 	return buf
+}
+
+// done reports whether the stream has handed out its Count of frames.
+func (s *rxStream) done() bool {
+	return s.cfg.Count != 0 && s.stats.Delivered >= s.cfg.Count
 }
 
 // headers are the fields of an RTP packet's headers the analysis reads.
