@@ -241,32 +241,57 @@ func pongLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) err
 	if err != nil {
 		return err
 	}
-	var echoed uint64
 	idle := nmsys.Idler{Spin: spinSyncs}
+	return echoLoop(ctx, cfg, st, rx, tx, "ring", port.TxSync, func(got bool, bytes uint64) error {
+		return idle.Next(port, got, bytes)
+	})
+}
+
+// echoRx and echoTx are what echoLoop uses of a receive and a send ring:
+// netmap's rings.RxRing and TxRing, AF_XDP's xsk.RxQueue and TxQueue.
+type echoRx interface {
+	Acquire(n int) (int, error)
+	Packet(i int) ([]byte, error)
+	Release(n int)
+}
+
+type echoTx interface {
+	Reserve(n int) (int, error)
+	Buf(i int) []byte
+	SetLen(i, n int)
+	Publish(n int)
+}
+
+// echoLoop is pong's loop over rx and tx (whose errors call them a kind,
+// "ring" or "queue"): flush hands each batch of echoes to the kernel,
+// next syncs or waits after a pass that found packets or not.
+func echoLoop(ctx context.Context, cfg *config, st *stats, rx echoRx, tx echoTx, kind string,
+	flush func() error, next func(got bool, bytes uint64) error) error {
+	var echoed uint64
 	for ctx.Err() == nil && (cfg.count == 0 || echoed < cfg.count) {
 		n, err := rx.Acquire(cfg.batch)
 		if err != nil {
-			return fmt.Errorf("rx ring: %w", err)
+			return fmt.Errorf("rx %s: %w", kind, err)
 		}
 		if n == 0 {
-			if err := waitErr(ctx, idle.Next(port, false, 0)); err != nil {
+			if err := waitErr(ctx, next(false, 0)); err != nil {
 				return stopOK(err)
 			}
 			continue
 		}
 		m, err := tx.Reserve(n)
 		if err != nil {
-			return fmt.Errorf("tx ring: %w", err)
+			return fmt.Errorf("tx %s: %w", kind, err)
 		}
 		var bytes uint64
 		for i := 0; i < m; i++ {
 			p, err := rx.Packet(i)
 			if err != nil {
-				return fmt.Errorf("rx ring: %w", err)
+				return fmt.Errorf("rx %s: %w", kind, err)
 			}
 			b := tx.Buf(i)
 			if b == nil {
-				return fmt.Errorf("tx ring: %w", rings.ErrIntegrity)
+				return fmt.Errorf("tx %s: %w", kind, rings.ErrIntegrity)
 			}
 			k := copy(b, p)
 			swapAddrs(b[:k])
@@ -279,10 +304,10 @@ func pongLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) err
 		st.packets.Add(uint64(m))
 		st.bytes.Add(bytes)
 		st.batches.Add(1)
-		if err := port.TxSync(); err != nil {
+		if err := flush(); err != nil {
 			return err
 		}
-		if err := waitErr(ctx, idle.Next(port, true, bytes)); err != nil {
+		if err := waitErr(ctx, next(true, bytes)); err != nil {
 			return err
 		}
 	}

@@ -321,48 +321,8 @@ func awaitEchoXDP(ctx context.Context, s *xsk.Socket, rx *xsk.RxQueue, seq uint3
 
 // xdpPong is pongLoop on an AF_XDP socket.
 func xdpPong(ctx context.Context, cfg *config, s *xsk.Socket, st *stats) error {
-	tx, rx := s.Tx(), s.Rx()
-	var echoed uint64
 	idle := xsk.Idler{Spin: spinSyncs}
-	for ctx.Err() == nil && (cfg.count == 0 || echoed < cfg.count) {
-		n, err := rx.Acquire(cfg.batch)
-		if err != nil {
-			return fmt.Errorf("rx queue: %w", err)
-		}
-		if n == 0 {
-			if err := waitErr(ctx, idle.Next(s, false, 0)); err != nil {
-				return stopOK(err)
-			}
-			continue
-		}
-		m, err := tx.Reserve(n)
-		if err != nil {
-			return fmt.Errorf("tx queue: %w", err)
-		}
-		var bytes uint64
-		for i := 0; i < m; i++ {
-			p, err := rx.Packet(i)
-			if err != nil {
-				return fmt.Errorf("rx queue: %w", err)
-			}
-			b := tx.Buf(i)
-			k := copy(b, p)
-			swapAddrs(b[:k])
-			tx.SetLen(i, k)
-			bytes += uint64(k)
-		}
-		tx.Publish(m)
-		rx.Release(n) // frames without TX room are dropped, as a switch would
-		echoed += uint64(m)
-		st.packets.Add(uint64(m))
-		st.bytes.Add(bytes)
-		st.batches.Add(1)
-		if err := s.Kick(); err != nil {
-			return err
-		}
-		if err := waitErr(ctx, idle.Next(s, true, bytes)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return echoLoop(ctx, cfg, st, s.Rx(), s.Tx(), "queue", s.Kick, func(got bool, bytes uint64) error {
+		return idle.Next(s, got, bytes)
+	})
 }
