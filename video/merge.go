@@ -313,6 +313,7 @@ func (m *Merge) Push(path int, pkt []byte, at int64) {
 // the skew): nothing else of it is read. Only first copies go on to
 // pushFirst, which parses the RFC 4175 headers.
 func (m *Merge) push(path int, pkt []byte, wire int, at int64) {
+	path &= 1 // 0 or 1 already (Push and NewReceiver check it): no bounds check below
 	ps := &m.paths[path]
 	ps.Packets++
 	ps.last = max(ps.last, at)
@@ -346,7 +347,49 @@ func (m *Merge) push(path int, pkt []byte, wire int, at int64) {
 			return
 		}
 	}
+	if ext == m.maxSeq+1 && w.blk == b && w.seen != 0 && m.pushNext(path, ps, pkt, wire, at, ext, w, bit) {
+		return
+	}
 	m.pushFirst(path, ps, pkt, wire, at, ext, w, b, bit)
+}
+
+// pushNext takes the first copy of ext, bit of word w, when it is what
+// nearly every packet is: the next sequence number, in a word that has its
+// skew sample already, neither the first nor the marker packet of the
+// frame of the last packet, while no frame waits to be handed out. It
+// reports false, having changed nothing, for any other packet, which
+// pushFirst takes. What it does is what pushFirst would do with such a
+// packet, without the checks and searches that cannot apply to it.
+func (m *Merge) pushNext(path int, ps *pathState, pkt []byte, wire int, at, ext int64, w *seqWord, bit uint64) bool {
+	c := m.cur
+	if c < 0 || m.releasable() {
+		return false
+	}
+	h, ok := parseHeaders(pkt)
+	if !ok || h.marker || h.start {
+		return false
+	}
+	f := 0
+	if m.fields == 2 {
+		f = h.field
+	}
+	sl := &m.slots[c]
+	if !sl.open || !sl.have[f] || sl.fts[f] != h.ts {
+		return false
+	}
+	m.maxSeq = ext
+	w.seen |= bit
+	ps.Taken++
+	m.st.Packets++
+	m.s.stats.Bytes += uint64(wire)
+	if wire > len(pkt) {
+		m.s.stats.Truncated++
+	}
+	m.s.note(&h, at)
+	sl.paths[path]++
+	sl.pkts++
+	sl.d.pushParsed(pkt, &h)
+	return true
 }
 
 // sample takes the arrival at of the second copy of w's skew sample, which
@@ -380,12 +423,21 @@ func (m *Merge) pushFirst(path int, ps *pathState, pkt []byte, wire int, at, ext
 		m.st.Malformed++
 		return
 	}
-	m.release(at, false) // the frames whose window has passed go first
+	if m.releasable() {
+		m.release(at, false) // the frames whose window has passed go first
+	}
 	i := m.find(h.ts, field)
 	if i < 0 && !m.late(h.ts) {
 		i = m.open(h.ts, field, at)
 	}
-	m.mark(ext, w, b, bit, at, path, i >= 0)
+	if ext == m.maxSeq+1 && w.blk == b && w.seen != 0 {
+		// The next in order, in a word of the block that holds its
+		// sample already: what mark would do, in short.
+		m.maxSeq = ext
+		w.seen |= bit
+	} else {
+		m.mark(ext, w, b, bit, at, path, i >= 0)
+	}
 	if i < 0 {
 		ps.Late++
 		m.st.Late++
@@ -477,6 +529,14 @@ func (m *Merge) mark(ext int64, w *seqWord, b int64, bit uint64, at int64, path 
 	}
 }
 
+// releasable reports whether release may hand out a frame now: frames go
+// in order, and the earliest can go only once it has ended (its marker
+// came, which ends it too, or a later frame's packet did). While it has
+// not, release would look at it and stop.
+func (m *Merge) releasable() bool {
+	return len(m.order) > 0 && m.slots[m.order[0]].ended
+}
+
 // find returns the open slot whose frame a packet of timestamp ts and
 // field f belongs to, or -1: the last packet's slot first, then the others
 // (at most Held).
@@ -486,6 +546,12 @@ func (m *Merge) find(ts uint32, f int) int {
 			return c
 		}
 	}
+	return m.findOther(ts, f)
+}
+
+// findOther is find's search of the slots held, when the last packet's
+// slot does not take the packet.
+func (m *Merge) findOther(ts uint32, f int) int {
 	for _, i := range m.order {
 		m.steps++
 		if sl := &m.slots[i]; inFrame(&sl.fts, &sl.have, m.fields, m.gap, ts, f) {
