@@ -49,18 +49,39 @@ const (
 // runtime.LockOSThread, and holds it again on return, possibly on another
 // thread. Pass does not allocate.
 func (y *Yielder) Pass(bytes uint64) {
+	if y.Due(bytes) {
+		y.Yield()
+	}
+}
+
+// Due counts one loop pass that moved bytes, as Pass does, and reports
+// whether YieldEvery has gone by since the last yield, for a caller that
+// has set something on its thread which the thread must not keep once
+// other goroutines may run on it (a timer slack, a signal mask): it undoes
+// that, calls [Yielder.Yield], and sets it again on the thread it then
+// holds. Due counts the yield as made.
+func (y *Yielder) Due(bytes uint64) bool {
 	y.n++
 	y.bytes += bytes
 	if y.n < YieldCheck && y.bytes < YieldBytes {
-		return
+		return false
 	}
 	y.n, y.bytes = 0, 0
 	if now := time.Now(); now.Sub(y.last) >= YieldEvery {
 		y.last = now
-		runtime.UnlockOSThread()
-		runtime.Gosched()
-		runtime.LockOSThread()
+		return true
 	}
+	return false
+}
+
+// Yield lets go of the calling goroutine's thread for a moment, as Pass
+// does when a yield is due: the goroutine must hold exactly one
+// runtime.LockOSThread, and holds it again on return, possibly on another
+// thread.
+func (y *Yielder) Yield() {
+	runtime.UnlockOSThread()
+	runtime.Gosched()
+	runtime.LockOSThread()
 }
 
 // LastYield returns when Pass last yielded (the zero time before the

@@ -57,3 +57,26 @@ func TestYielderAllocs(t *testing.T) {
 		t.Fatalf("Pass allocates %v times", n)
 	}
 }
+
+// TestYielderDue: Due counts passes as Pass does and reports a yield due
+// at the same passes; having reported it, it counts it as made.
+func TestYielderDue(t *testing.T) {
+	var y Yielder
+	for range YieldCheck - 1 {
+		if y.Due(1) {
+			t.Fatalf("a yield due after fewer than %d passes", YieldCheck)
+		}
+	}
+	if !y.Due(1) {
+		t.Fatalf("no yield due after %d passes", YieldCheck)
+	}
+	if y.LastYield().IsZero() {
+		t.Fatal("the yield Due reported is not counted as made")
+	}
+	if y.Due(YieldBytes) {
+		t.Fatalf("a yield due again within %v", YieldEvery)
+	}
+	runtime.LockOSThread()
+	y.Yield()
+	runtime.UnlockOSThread()
+}

@@ -590,7 +590,6 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 		defer sl.stop()
 	}
 	var y osthread.Yielder
-	var lastYield time.Time
 	tx, q, batch := p.tx, p.q, s.cfg.Batch
 	if err := tx.Start(s.clock.Now(), s.cfg.Lead); err != nil {
 		return fmt.Errorf("st2110: %w", err)
@@ -607,12 +606,16 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 		if err != nil {
 			return err
 		}
-		if locked {
-			y.Pass(uint64(n) * estFrame)
-			if ly := y.LastYield(); ly != lastYield && sleeps {
-				// The yield may have moved the goroutine to another
-				// thread, whose timer slack is the default.
-				lastYield = ly
+		if locked && y.Due(uint64(n)*estFrame) {
+			// The thread goes back to the runtime for the yield: with
+			// its own timer slack, which every process it forks would
+			// inherit and every wait on it would keep. The goroutine
+			// may come back on another thread.
+			if sleeps {
+				sl.stop()
+			}
+			y.Yield()
+			if sleeps {
 				sl.start()
 			}
 		}

@@ -16,9 +16,11 @@ import (
 
 // threadSleeper sleeps the calling OS thread, which it must own
 // (runtime.LockOSThread) from start to stop. A goroutine that lets go of
-// its thread for a moment (osthread.Yielder) may come back on another:
-// it calls start again there, and the thread it left keeps the 1 ns
-// slack, which only makes that thread's own timed waits exact.
+// its thread for a moment (osthread.Yielder) calls stop before and start
+// after, on the thread it then holds: a thread the runtime takes back must
+// not keep the 1 ns slack, which every process forked from it would
+// inherit and every wait on it would keep (Go's monitor waking every 20 µs
+// exactly instead of within the default 50 µs slack).
 type threadSleeper struct {
 	slack int // the thread's timer slack before start, ns; -1 unknown
 }

@@ -486,6 +486,7 @@ func TestFaultCloseDuringBurst(t *testing.T) {
 			})
 		}
 	}
+	checkTimerSlack(t)
 }
 
 // TestFaultDetach: vale-ctl -d on the VALE port a receiver (nmbench rx)

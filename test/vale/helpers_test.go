@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -157,6 +158,40 @@ func netmapMappings(t testing.TB) int {
 		t.Fatal(err)
 	}
 	return strings.Count(string(b), "/dev/netmap")
+}
+
+// checkTimerSlack fails t if a thread of this process has a timer slack
+// other than the one the process started with: a sender that sleeps on its
+// thread sets 1 ns on it and must give it back before the runtime may run
+// anything else on it (every process forked from such a thread inherits
+// the slack).
+func checkTimerSlack(t testing.TB) {
+	t.Helper()
+	if startSlack == "" {
+		t.Fatal("the process's timer slack could not be read when it started")
+	}
+	tids, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range tids {
+		if got := timerSlack(e.Name()); got != "" && got != startSlack {
+			t.Errorf("thread %s has a timer slack of %s ns; the process started with %s ns", e.Name(), got, startSlack)
+		}
+	}
+}
+
+// startSlack is the timer slack of the process when it started, in ns.
+var startSlack = timerSlack(strconv.Itoa(os.Getpid()))
+
+// timerSlack returns the timer slack of thread tid of this process, in ns,
+// or "" if it cannot be read (a thread that has ended).
+func timerSlack(tid string) string {
+	b, err := os.ReadFile("/proc/" + tid + "/timerslack_ns")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }
 
 func uniq(prefix string) string {

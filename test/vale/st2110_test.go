@@ -116,6 +116,7 @@ func TestST2110Vale(t *testing.T) {
 			}
 		})
 	}
+	checkTimerSlack(t)
 }
 
 // TestST2110ClockTAI: once the kernel knows the TAI offset (as phc2sys or
