@@ -607,10 +607,10 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 			return err
 		}
 		if locked && y.Due(uint64(n)*estFrame) {
-			// The thread goes back to the runtime for the yield: with
-			// its own timer slack, which every process it forks would
-			// inherit and every wait on it would keep. The goroutine
-			// may come back on another thread.
+			// The thread goes back to the runtime for the yield, with
+			// the timer slack it had before start: 1 ns would stay with
+			// whatever runs on it next and every process forked from
+			// it. The goroutine may come back on another thread.
 			if sleeps {
 				sl.stop()
 			}

@@ -19,15 +19,18 @@ import (
 // its thread for a moment (osthread.Yielder) calls stop before and start
 // after, on the thread it then holds: a thread the runtime takes back must
 // not keep the 1 ns slack, which every process forked from it would
-// inherit and every wait on it would keep (Go's monitor waking every 20 µs
-// exactly instead of within the default 50 µs slack).
+// inherit as its default (a Go program forked so has its monitor wake
+// every 20 µs exactly instead of within the default 50 µs).
 type threadSleeper struct {
 	slack int // the thread's timer slack before start, ns; -1 unknown
 }
 
-// start sets the thread's timer slack to 1 ns.
+// start sets the thread's timer slack to 1 ns, if it can read the slack
+// to give back.
 func (t *threadSleeper) start() {
-	t.slack = timerSlack()
+	if t.slack = timerSlack(); t.slack < 0 {
+		return // it could not be given back: sleep with the thread's own
+	}
 	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0)
 }
 

@@ -313,7 +313,7 @@ func (m *Merge) Push(path int, pkt []byte, at int64) {
 // the skew): nothing else of it is read. Only first copies go on to
 // pushFirst, which parses the RFC 4175 headers.
 func (m *Merge) push(path int, pkt []byte, wire int, at int64) {
-	path &= 1 // 0 or 1 already (Push and NewReceiver check it): no bounds check below
+	path &= 1 // not a check (Push and NewReceiver have made it): it only spares the bounds checks below
 	ps := &m.paths[path]
 	ps.Packets++
 	ps.last = max(ps.last, at)
@@ -354,9 +354,10 @@ func (m *Merge) push(path int, pkt []byte, wire int, at int64) {
 }
 
 // pushNext takes the first copy of ext, bit of word w, when it is what
-// nearly every packet is: the next sequence number, in a word that has its
-// skew sample already, neither the first nor the marker packet of the
-// frame of the last packet, while no frame waits to be handed out. It
+// nearly every packet is: the next sequence number, in a word of its block
+// with a packet marked already (which took the word's skew sample, if
+// any), neither the first nor the marker packet of the frame of the last
+// packet, while the earliest frame held has not ended. It
 // reports false, having changed nothing, for any other packet, which
 // pushFirst takes. What it does is what pushFirst would do with such a
 // packet, without the checks and searches that cannot apply to it.
@@ -431,8 +432,9 @@ func (m *Merge) pushFirst(path int, ps *pathState, pkt []byte, wire int, at, ext
 		i = m.open(h.ts, field, at)
 	}
 	if ext == m.maxSeq+1 && w.blk == b && w.seen != 0 {
-		// The next in order, in a word of the block that holds its
-		// sample already: what mark would do, in short.
+		// The next in order, in a word of its block with a packet
+		// marked already (no sample to take): what mark would do,
+		// in short.
 		m.maxSeq = ext
 		w.seen |= bit
 	} else {
