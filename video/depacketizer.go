@@ -102,6 +102,11 @@ type Depacketizer struct {
 	maxSeq  int64
 	seen    [seqWindow / 64]uint64
 	blk     [seqWindow / 64]int64
+	// The words that took a bit since reset, for reset to clear: all
+	// of them when there are more than touched holds.
+	touched  [64]uint16
+	ntouched int
+	cleared  uint64 // words reset has cleared, which tests hold to a bound
 
 	// steps counts the loop iterations Push has taken (SRD headers
 	// walked and written): the work a packet's contents decide, which
@@ -353,8 +358,20 @@ func inFrame(fts *[2]uint32, have *[2]bool, fields int, gap uint32, ts uint32, f
 func (d *Depacketizer) reset() {
 	d.started, d.active, d.delivered = false, false, false
 	d.maxSeq = 0
-	clear(d.seen[:])
-	clear(d.blk[:])
+	if d.ntouched > len(d.touched) {
+		clear(d.seen[:])
+		clear(d.blk[:])
+		d.cleared += seqWindow / 64
+	} else {
+		// A frame of few packets, as a hostile sender that changes the
+		// timestamp with every packet makes: the words they took, not
+		// the whole window's 16 KiB.
+		for _, w := range d.touched[:d.ntouched] {
+			d.seen[w], d.blk[w] = 0, 0
+		}
+		d.cleared += uint64(d.ntouched)
+	}
+	d.ntouched = 0
 }
 
 // extend turns a 16-bit sequence number into the extended one nearest the
@@ -403,6 +420,15 @@ func (d *Depacketizer) mark(ext int64) bool {
 		// First sequence number of block b seen: the bits above the
 		// maximum were never set, and those of an older block are void.
 		d.blk[w], d.seen[w] = b, 0
+	}
+	if d.seen[w] == 0 {
+		// The word's first bit since reset (a word that reset left as
+		// it is, block 0, takes its bits without a new block): reset
+		// must clear it.
+		if d.ntouched < len(d.touched) {
+			d.touched[d.ntouched] = uint16(w)
+		}
+		d.ntouched++
 	}
 	d.seen[w] |= bit
 	return true

@@ -186,3 +186,45 @@ func BenchmarkMergeRatio(b *testing.B) {
 		b.ReportMetric(float64(cpuM)/float64(cpuS), "cpu-ratio")
 	}
 }
+
+// BenchmarkMergeTimestampStorm pushes, per op, one packet of a 1080p59.94
+// flow on both paths into a Merge ("merge") or on one into a Receiver
+// ("single"): an ordinary flow, or one whose RTP timestamp changes with
+// every packet ("storm", every packet a frame of its own, which the merge
+// opens a slot for and hands out). What the storm costs against the
+// ordinary flow is what a hostile sender can make a receiver pay.
+func BenchmarkMergeTimestampStorm(b *testing.B) {
+	for _, c := range []struct {
+		name          string
+		storm, single bool
+	}{{"merge/ordinary", false, false}, {"merge/storm", true, false}, {"single/ordinary", false, true}, {"single/storm", true, true}} {
+		b.Run(c.name, func(b *testing.B) {
+			mb := newMergeBench(b, bench1080p)
+			got := 0
+			var rs []*Receiver
+			if c.single {
+				rs = mb.single(b, &got)
+			} else {
+				rs, _ = mb.merged(b, &got)
+			}
+			mb.frame(rs)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				k := i % mb.per
+				if k == 0 || c.storm {
+					mb.ts += 1501
+				}
+				for p := range rs {
+					binary.BigEndian.PutUint16(mb.paths[p][k][42+2:], mb.seq)
+					binary.BigEndian.PutUint32(mb.paths[p][k][42+4:], mb.ts)
+				}
+				mb.seq++
+				mb.at += 3000
+				for p, r := range rs {
+					r.Push(mb.paths[p][k], mb.at)
+				}
+			}
+			b.ReportMetric(float64(got)/float64(b.N), "frames/op")
+		})
+	}
+}

@@ -707,3 +707,80 @@ func TestReceiverMergeAllocs(t *testing.T) {
 		t.Errorf("%d frames; %+v", got, st)
 	}
 }
+
+// TestMergeTimestampStormCost: a sender that changes the RTP timestamp
+// with every packet makes every packet a frame of its own, for which the
+// merge resets a slot's depacketizer. The reset clears the sequence words
+// the frame took, not the whole 16 KiB window (1024 words a packet before):
+// what it clears stays a constant per packet, however the stream goes on.
+func TestMergeTimestampStormCost(t *testing.T) {
+	f := bench1080p
+	m, err := NewMerge(&MergeConfig{Format: f, OnFrame: func([]byte, *FrameStats) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkts := packetize(t, mustPacketizer(t, f, &PacketizerConfig{}), randomFrame(&f, 1), 0)
+	const n = 20000
+	at, ts := int64(1e18), uint32(0)
+	for i := range n {
+		pk := pkts[i%len(pkts)].b
+		ts += 1501 // every packet a frame of its own
+		binary.BigEndian.PutUint16(pk[2:], uint16(i))
+		binary.BigEndian.PutUint32(pk[4:], ts)
+		at += 3000
+		m.Push(0, pk, at)
+		m.Push(1, pk, at+1000)
+	}
+	cleared := uint64(0)
+	for i := range m.slots {
+		cleared += m.slots[i].d.cleared
+	}
+	st := m.Stats()
+	t.Logf("%d packets on two paths: %d words cleared; %+v", n, cleared, st.Stats)
+	if st.Packets != n || st.Duplicates != n {
+		t.Errorf("%+v: want %d packets taken and as many absorbed", st.Stats, n)
+	}
+	if cleared > 2*n {
+		t.Errorf("%d sequence words cleared for %d packets: more than 2 a packet", cleared, n)
+	}
+}
+
+// TestMergeSequenceWrap: a flow long enough for its sequence numbers to
+// wrap twice, each frame's second and third packets swapped, through the
+// Receivers of both paths into a Merge, whose slots' depacketizers are
+// reset for every frame: every frame complete, nothing lost. A bit of the
+// sequence window left set from the frame that held the same numbers
+// 65536 packets before would make a reordered packet a duplicate.
+func TestMergeSequenceWrap(t *testing.T) {
+	mb := newMergeBench(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50})
+	got := 0
+	rs, m := mb.merged(t, &got)
+	frames := 2*65536/mb.per + 3
+	for range frames {
+		mb.ts += 1501
+		for _, i := range append([]int{0, 2, 1}, seqRange(3, mb.per)...) {
+			seq := mb.seq + uint16(i)
+			for p, r := range rs {
+				binary.BigEndian.PutUint16(mb.paths[p][i][42+2:], seq)
+				binary.BigEndian.PutUint32(mb.paths[p][i][42+4:], mb.ts)
+				mb.at += 1000
+				r.Push(mb.paths[p][i], mb.at)
+			}
+		}
+		mb.seq += uint16(mb.per)
+	}
+	st := m.Stats()
+	t.Logf("%d frames of %d packets; %+v", frames, mb.per, st.Stats)
+	if got != frames || st.Complete != uint64(frames) || st.Lost != 0 || st.Packets != uint64(frames*mb.per) || st.Duplicates != st.Packets {
+		t.Errorf("%d frames of %d packets sent, %d handed out; %+v", frames, mb.per, got, st.Stats)
+	}
+}
+
+// seqRange returns lo, lo+1, ..., hi-1.
+func seqRange(lo, hi int) []int {
+	var r []int
+	for i := lo; i < hi; i++ {
+		r = append(r, i)
+	}
+	return r
+}
