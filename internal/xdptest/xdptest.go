@@ -77,7 +77,8 @@ func NewPair(t testing.TB) *Pair {
 	t.Helper()
 	Require(t)
 	removeStale()
-	id := strconv.FormatInt(int64(os.Getpid()), 36) + "x" + strconv.FormatInt(int64(seq.Add(1)), 36)
+	// "-", not a letter, ends the process id: base 36 has every letter.
+	id := strconv.FormatInt(int64(os.Getpid()), 36) + "-" + strconv.FormatInt(int64(seq.Add(1)), 36)
 	p := &Pair{
 		NsA: "nmxs" + id + "a", NsB: "nmxs" + id + "b",
 		A: "nmxs" + id + "a", B: "nmxs" + id + "b",
@@ -114,7 +115,10 @@ func NewPair(t testing.TB) *Pair {
 
 // removeStale deletes the namespaces of earlier test processes that died
 // without cleaning up (a test binary killed by its timeout): names are
-// "nmxs" + the process id in base 36 + "x" + a counter + "a" or "b".
+// "nmxs" + the process id in base 36 + "-" + a counter + "a" or "b". (With
+// an "x" there, as before, a process id with an x in base 36 was read
+// short, and a running test's namespaces were deleted under it by another
+// test process.)
 func removeStale() {
 	out, err := exec.Command("ip", "netns", "list").Output()
 	if err != nil {
@@ -122,19 +126,26 @@ func removeStale() {
 	}
 	for _, line := range strings.Split(string(out), "\n") {
 		name, _, _ := strings.Cut(line, " ")
-		rest, ok := strings.CutPrefix(name, "nmxs")
+		pid, ok := owner(name)
 		if !ok {
-			continue
-		}
-		pid36, _, ok := strings.Cut(rest, "x")
-		pid, err := strconv.ParseInt(pid36, 36, 64)
-		if !ok || err != nil {
 			continue
 		}
 		if _, err := os.Stat("/proc/" + strconv.FormatInt(pid, 10)); os.IsNotExist(err) {
 			_ = exec.Command("ip", "netns", "del", name).Run()
 		}
 	}
+}
+
+// owner returns the id of the process that made the namespace or link
+// name, if NewPair named it.
+func owner(name string) (int64, bool) {
+	rest, ok := strings.CutPrefix(name, "nmxs")
+	if !ok {
+		return 0, false
+	}
+	pid36, _, ok := strings.Cut(rest, "-")
+	pid, err := strconv.ParseInt(pid36, 36, 64)
+	return pid, ok && err == nil
 }
 
 // Remove deletes the namespaces (and with them the veth pair).
