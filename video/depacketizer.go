@@ -102,8 +102,9 @@ type Depacketizer struct {
 	maxSeq  int64
 	seen    [seqWindow / 64]uint64
 	blk     [seqWindow / 64]int64
-	// The words that took a bit since reset, for reset to clear: all
-	// of them when there are more than touched holds.
+	// The words whose seen went from 0 to non-zero since reset (a word
+	// may be listed twice): reset clears these, or the whole window when
+	// more than len(touched) were recorded.
 	touched  [64]uint16
 	ntouched int
 	cleared  uint64 // words reset has cleared, which tests hold to a bound
@@ -422,9 +423,10 @@ func (d *Depacketizer) mark(ext int64) bool {
 		d.blk[w], d.seen[w] = b, 0
 	}
 	if d.seen[w] == 0 {
-		// The word's first bit since reset (a word that reset left as
-		// it is, block 0, takes its bits without a new block): reset
-		// must clear it.
+		// seen[w] goes from 0 to non-zero (its first bit since reset,
+		// or since a newer block took the word): reset must clear it.
+		// Keyed on seen, not on a change of blk, because the words of
+		// block 0 take bits without one.
 		if d.ntouched < len(d.touched) {
 			d.touched[d.ntouched] = uint16(w)
 		}

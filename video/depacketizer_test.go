@@ -240,3 +240,32 @@ func TestDivisionFree(t *testing.T) {
 		}
 	}
 }
+
+// TestDepacketizerResetClears: after frames whose packets take 1 to 200
+// words of the sequence window (a sequence step of 64 between packets,
+// from block 0, from a negative extended number, around the wrap), reset
+// leaves the whole window as NewDepacketizer made it: all zero, whether it
+// clears the words it listed or, past 64 of them, everything.
+func TestDepacketizerResetClears(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}
+	d, err := NewDepacketizer(&f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, words := range []int{1, 2, 63, 64, 65, 200, 1100} {
+		for _, first := range []uint16{0, 10, 65535, 65000, 40000} {
+			seq := first
+			for k := range words {
+				if k == 1 && first == 0 {
+					seq = 65535 // extended -1: block -1, the last word
+				}
+				d.mark(d.extend(seq))
+				seq += 64
+			}
+			d.reset()
+			if d.seen != [seqWindow / 64]uint64{} || d.blk != [seqWindow / 64]int64{} {
+				t.Fatalf("after a frame of %d words from %d: the window is not clear after reset", words, first)
+			}
+		}
+	}
+}
