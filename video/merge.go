@@ -380,17 +380,23 @@ func (m *Merge) pushNext(path int, ps *pathState, pkt []byte, wire int, at, ext 
 	}
 	m.maxSeq = ext
 	w.seen |= bit
+	m.take(ps, sl, path, pkt, wire)
+	m.s.note(&h, at)
+	sl.d.pushParsed(pkt, &h)
+	return true
+}
+
+// take counts the first copy pkt, wire octets long as sent, that path ps
+// brought into the frame of slot sl.
+func (m *Merge) take(ps *pathState, sl *mslot, path int, pkt []byte, wire int) {
 	ps.Taken++
 	m.st.Packets++
 	m.s.stats.Bytes += uint64(wire)
 	if wire > len(pkt) {
 		m.s.stats.Truncated++
 	}
-	m.s.note(&h, at)
-	sl.paths[path]++
+	sl.paths[path&1]++
 	sl.pkts++
-	sl.d.pushParsed(pkt, &h)
-	return true
 }
 
 // sample takes the arrival at of the second copy of w's skew sample, which
@@ -454,15 +460,8 @@ func (m *Merge) pushFirst(path int, ps *pathState, pkt []byte, wire int, at, ext
 		m.st.Malformed++
 		return
 	}
-	ps.Taken++
-	m.st.Packets++
-	m.s.stats.Bytes += uint64(wire)
-	if wire > len(pkt) {
-		m.s.stats.Truncated++
-	}
+	m.take(ps, sl, path, pkt, wire)
 	m.s.note(&h, at)
-	sl.paths[path]++
-	sl.pkts++
 	if !sl.have[field] {
 		sl.have[field], sl.fts[field] = true, h.ts
 	}
