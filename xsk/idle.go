@@ -22,9 +22,33 @@ import (
 type Idler struct {
 	Spin int           // empty passes that look again before sleeping
 	Poll time.Duration // the longest sleep; zero means 20 ms
+	// Linger, for a loop that reports its batches ([Idler.NextBatch]):
+	// after a pass that took packets but fewer than it asked for, the
+	// thread sleeps this long before the next pass. On a CPU that the
+	// receiver shares with the sender (the kernel copies each frame into
+	// the UMEM in the sender's transmit), the packets then gather into
+	// batches, where a receiver that looks again at once, or sleeps in
+	// poll(2), is woken for each: measured in a one-vCPU VM at 60-byte
+	// frames, 100 µs took the receiver from 6,887 to 674 ns of CPU a
+	// packet. It adds up to Linger to a packet's latency. Zero: no
+	// linger.
+	Linger time.Duration
 
 	empty int
 	y     osthread.Yielder
+}
+
+// NextBatch is Next for a loop pass that took took packets of the asked
+// it asked for: with Linger set, a partial batch (0 < took < asked)
+// sleeps Linger before it returns.
+func (d *Idler) NextBatch(s *Socket, took, asked int, bytes uint64) error {
+	if d.Linger > 0 && took > 0 && took < asked {
+		d.y.Pass(bytes)
+		d.empty = 0
+		linger(d.Linger)
+		return nil
+	}
+	return d.Next(s, took > 0, bytes)
 }
 
 // Next waits, if it should, after a loop pass that found packets (got) or

@@ -435,3 +435,20 @@ func TestTxBudget(t *testing.T) {
 	}
 	t.Logf("20000 frames in %d kicks (%d answered EAGAIN)", st.Kicks, st.KickAgain)
 }
+
+// TestIdlerLinger: with Linger set, a pass that took fewer packets than it
+// asked for sleeps at least Linger, and one that took none or all does not
+// linger (it goes on to Next's own waiting, which a full batch skips).
+func TestIdlerLinger(t *testing.T) {
+	d := xsk.Idler{Linger: 3 * time.Millisecond}
+	t0 := time.Now()
+	if err := d.NextBatch(nil, 5, 64, 300); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(t0); el < d.Linger {
+		t.Errorf("a partial batch lingered %v, want at least %v", el, d.Linger)
+	}
+	if err := d.NextBatch(nil, 64, 64, 3840); err != nil { // a full batch: Next with got, no wait
+		t.Fatal(err)
+	}
+}

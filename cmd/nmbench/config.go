@@ -30,6 +30,7 @@ type config struct {
 	duration  time.Duration // -t, 0 = until -n or a signal
 	wait      time.Duration // -w: wait for the link after opening
 	parallel  int           // -p: rings, one goroutine each
+	linger    time.Duration // -linger: rx over xdp, the sleep after a partial batch
 	progress  bool          // live progress line (stdout is a terminal)
 	srcMAC    net.HardwareAddr
 	dstMAC    net.HardwareAddr
@@ -183,6 +184,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	c.interval = time.Second
 	fs.Var((*millis)(&c.interval), "T", "report interval in `milliseconds` as pkt-gen's -T (500), or a duration with its unit (500ms, 2s)")
 	fs.Var((*seconds)(&c.duration), "t", "run for this long, in `seconds` or a duration (0: until -n or a signal)")
+	fs.DurationVar(&c.linger, "linger", 0, "rx and rxseq over xdp: after a pass that took packets but fewer than -b, sleep this long before the next, so that on a CPU shared with the sender the packets gather into batches instead of waking the receiver for each (adds up to that much latency; 0: look again at once, or sleep in poll(2) when the ring is empty)")
 	fs.IntVar(&c.parallel, "p", 1, "rings to drive, one goroutine (locked to its OS thread) and one registration per ring (tx and rx)")
 	fs.Var((*seconds)(&c.wait), "w", "wait this long for the link after opening a NIC, in `seconds` as pkt-gen's -w (2) or a duration (500ms); default 2 for a NIC, 0 for VALE ports, pipes, udp: and pcap:")
 	fs.StringVar(&smacS, "S", "02:00:00:00:00:01", "source MAC")
@@ -230,6 +232,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	var err error
 	if c.lens, err = parseLengths(lensS); err != nil {
 		return nil, err
+	}
+	if c.linger != 0 && (c.linger < 0 || c.linger > time.Second || !isXDP(c.port) || c.mode.name != "rx" && c.mode.name != "rxseq") {
+		return nil, fmt.Errorf("-linger %v: rx and rxseq over xdp: only, at most 1s", c.linger)
 	}
 	if c.parallel < 1 || c.parallel > 256 {
 		return nil, fmt.Errorf("-p %d: must be in 1..256", c.parallel)

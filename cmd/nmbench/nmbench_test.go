@@ -74,6 +74,10 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"-i", "vale0:a", "-f", "tx", "-pcap", "x.pcap"}, "-pcap"},
 		{[]string{"-i", "udp:127.0.0.1:9000", "-pcap", "x.pcap"}, "-pcap"},
 		{[]string{"-i", "vale0:a", "-p", "2", "-pcap", "x.pcap"}, "-pcap"},
+		{[]string{"-i", "vale0:a", "-f", "rx", "-linger", "100us"}, "-linger"},
+		{[]string{"-i", "xdp:eth0", "-f", "tx", "-linger", "100us"}, "-linger"},
+		{[]string{"-i", "xdp:eth0", "-f", "rx", "-linger", "-1ms"}, "-linger"},
+		{[]string{"-i", "xdp:eth0", "-f", "rx", "-linger", "2s"}, "-linger"},
 	}
 	for _, c := range cases {
 		_, err := parseFlags(c.args, io.Discard)

@@ -195,7 +195,7 @@ func xdpRx(ctx context.Context, cfg *config, s *xsk.Socket, st *stats) error {
 	check := cfg.mode.seq
 	var win seqWindow
 	var got uint64
-	var idle xsk.Idler
+	idle := xsk.Idler{Linger: cfg.linger}
 	for ctx.Err() == nil && (cfg.count == 0 || got < cfg.count) {
 		want := cfg.batch
 		if cfg.count != 0 {
@@ -225,7 +225,7 @@ func xdpRx(ctx context.Context, cfg *config, s *xsk.Socket, st *stats) error {
 			got += uint64(n)
 			c.publish(st, n, check)
 		}
-		if err := waitErr(ctx, idle.Next(s, n > 0, c.bytes)); err != nil {
+		if err := waitErr(ctx, idle.NextBatch(s, n, want, c.bytes)); err != nil {
 			return stopOK(err)
 		}
 	}

@@ -32,10 +32,12 @@
 # Settings from the environment (test/vale/vm/run --env NAME=VALUE):
 # XB_SECS (3), XB_SIZES ("60 1500"), XB_RATE (20000), XB_ROUNDS (1),
 # XB_CELLS ("tx rx rxrate"), XB_PROFILE (1: nmbench -cpuprofile of each
-# xdp: sender and of every receiver into /out).
+# xdp: sender and of every receiver into /out), XB_LINGER (a duration: the
+# xdp: receiver runs with -linger, its sleep after a partial batch).
 set -u
 secs=${XB_SECS:-3} sizes=${XB_SIZES:-"60 1500"} rate=${XB_RATE:-20000}
 rounds=${XB_ROUNDS:-1} cells=${XB_CELLS:-"tx rx rxrate"} profile=${XB_PROFILE:-0}
+linger=${XB_LINGER:-}
 MACA=02:00:00:00:00:0a MACB=02:00:00:00:00:0b SINK=02:00:00:00:00:99
 out=/out/xdpbench.txt
 mkdir -p /out
@@ -91,6 +93,8 @@ rx_cell() { # cell impl size
 	xdp) port=xdp:vb ;;
 	udp) port=udp:10.9.1.2:9 ;;
 	esac
+	lflag=''
+	[ "$2" != xdp ] || [ -z "$linger" ] || lflag="-linger $linger"
 	c0=$(counter vb) u0=$(udpstats)
 	# shellcheck disable=SC2086
 	nmbench -i xdp:va -f tx -l "$3" -D $MACB -s 10.9.1.1:9 -d 10.9.1.2:9 -t "$((secs + 2))s" $pace -q -json >/tmp/gen.json 2>/tmp/gen.err &
@@ -99,7 +103,7 @@ rx_cell() { # cell impl size
 	prof=''
 	[ "$profile" != 1 ] || prof="-cpuprofile /out/$1-$3-$2.prof"
 	# shellcheck disable=SC2086
-	nmbench -i $port -f rx -t "${secs}s" -q -json $prof >/tmp/rx.json 2>/tmp/rx.err
+	nmbench -i $port -f rx -t "${secs}s" -q -json $prof $lflag >/tmp/rx.json 2>/tmp/rx.err
 	rc=$?
 	wait $gpid
 	grc=$?
