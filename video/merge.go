@@ -347,13 +347,21 @@ func (m *Merge) push(path int, pkt []byte, wire int, at int64) {
 			return
 		}
 	}
-	if ext == m.maxSeq+1 && w.blk == b && w.seen != 0 && m.pushNext(path, ps, pkt, wire, at, ext, w, bit) {
+	// The first copy: is it whole? Its headers are read once, for
+	// pushNext or pushFirst.
+	h, ok := parseHeaders(pkt)
+	if !ok {
+		ps.Malformed++
+		m.st.Malformed++
 		return
 	}
-	m.pushFirst(path, ps, pkt, wire, at, ext, w, b, bit)
+	if ext == m.maxSeq+1 && w.blk == b && w.seen != 0 && m.pushNext(path, ps, pkt, &h, wire, at, ext, w, bit) {
+		return
+	}
+	m.pushFirst(path, ps, pkt, &h, wire, at, ext, w, b, bit)
 }
 
-// pushNext takes the first copy of ext, bit of word w, when it is what
+// pushNext takes the first copy of ext (headers h), bit of word w, when it is what
 // nearly every packet is: the next sequence number, in a word of its block
 // with a packet marked already (which took the word's skew sample, if
 // any), neither the first nor the marker packet of the frame of the last
@@ -361,13 +369,9 @@ func (m *Merge) push(path int, pkt []byte, wire int, at int64) {
 // reports false, having changed nothing, for any other packet, which
 // pushFirst takes. What it does is what pushFirst would do with such a
 // packet, without the checks and searches that cannot apply to it.
-func (m *Merge) pushNext(path int, ps *pathState, pkt []byte, wire int, at, ext int64, w *seqWord, bit uint64) bool {
+func (m *Merge) pushNext(path int, ps *pathState, pkt []byte, h *headers, wire int, at, ext int64, w *seqWord, bit uint64) bool {
 	c := m.cur
-	if c < 0 || m.releasable() {
-		return false
-	}
-	h, ok := parseHeaders(pkt)
-	if !ok || h.marker || h.start {
+	if c < 0 || m.releasable() || h.marker || h.start {
 		return false
 	}
 	f := 0
@@ -381,8 +385,8 @@ func (m *Merge) pushNext(path int, ps *pathState, pkt []byte, wire int, at, ext 
 	m.maxSeq = ext
 	w.seen |= bit
 	m.take(ps, sl, path, pkt, wire)
-	m.s.note(&h, at)
-	sl.d.pushParsed(pkt, &h)
+	m.s.note(h, at)
+	sl.d.pushParsed(pkt, h)
 	return true
 }
 
@@ -410,16 +414,10 @@ func (m *Merge) sample(path int, w *seqWord, at int64) {
 	w.sbit = noSample
 }
 
-// pushFirst takes the first copy of ext, bit of word w of block b, that
-// path ps brought.
-func (m *Merge) pushFirst(path int, ps *pathState, pkt []byte, wire int, at, ext int64, w *seqWord, b int64, bit uint64) {
-	// The first copy: is it whole, and of which frame?
-	h, ok := parseHeaders(pkt)
-	if !ok {
-		ps.Malformed++
-		m.st.Malformed++
-		return
-	}
+// pushFirst takes the first copy of ext (headers h), bit of word w of
+// block b, that path ps brought.
+func (m *Merge) pushFirst(path int, ps *pathState, pkt []byte, h *headers, wire int, at, ext int64, w *seqWord, b int64, bit uint64) {
+	// Of which frame?
 	field := 0
 	if m.fields == 2 {
 		field = h.field
@@ -437,15 +435,7 @@ func (m *Merge) pushFirst(path int, ps *pathState, pkt []byte, wire int, at, ext
 	if i < 0 && !m.late(h.ts) {
 		i = m.open(h.ts, field, at)
 	}
-	if ext == m.maxSeq+1 && w.blk == b && w.seen != 0 {
-		// The next in order, in a word of its block with a packet
-		// marked already (no sample to take): what mark would do,
-		// in short.
-		m.maxSeq = ext
-		w.seen |= bit
-	} else {
-		m.mark(ext, w, b, bit, at, path, i >= 0)
-	}
+	m.mark(ext, w, b, bit, at, path, i >= 0)
 	if i < 0 {
 		ps.Late++
 		m.st.Late++
@@ -461,7 +451,7 @@ func (m *Merge) pushFirst(path int, ps *pathState, pkt []byte, wire int, at, ext
 		return
 	}
 	m.take(ps, sl, path, pkt, wire)
-	m.s.note(&h, at)
+	m.s.note(h, at)
 	if !sl.have[field] {
 		sl.have[field], sl.fts[field] = true, h.ts
 	}
@@ -475,7 +465,7 @@ func (m *Merge) pushFirst(path int, ps *pathState, pkt []byte, wire int, at, ext
 			sl.ended, sl.endAt = true, at
 		}
 	} else {
-		sl.d.pushParsed(pkt, &h) // the headers read once, as a single path does
+		sl.d.pushParsed(pkt, h) // the headers read once, as a single path does
 	}
 	// The release above has handed out what the window let go; what this
 	// packet can add is a complete first frame, which has its marker.

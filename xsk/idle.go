@@ -42,13 +42,11 @@ type Idler struct {
 // it asked for: with Linger set, a partial batch (0 < took < asked)
 // sleeps Linger before it returns.
 func (d *Idler) NextBatch(s *Socket, took, asked int, bytes uint64) error {
-	if d.Linger > 0 && took > 0 && took < asked {
-		d.y.Pass(bytes)
-		d.empty = 0
+	err := d.Next(s, took > 0, bytes) // a pass that took packets: no wait
+	if err == nil && d.Linger > 0 && took > 0 && took < asked {
 		linger(d.Linger)
-		return nil
 	}
-	return d.Next(s, took > 0, bytes)
+	return err
 }
 
 // Next waits, if it should, after a loop pass that found packets (got) or

@@ -41,6 +41,22 @@ func noCrash(t *testing.T, what string, out []byte) {
 	}
 }
 
+// killPeer kills peer, waits for it to end, and waits up to d for
+// survivor (0: SIGINT at once, after 200 ms for the last packets to land),
+// which must not crash; it returns survivor's output and end.
+func killPeer(t *testing.T, peer, survivor *proc, what string, d time.Duration) (out []byte, interrupted bool, err error) {
+	t.Helper()
+	peer.cmd.Process.Kill()
+	<-peer.ended
+	if d == 0 {
+		time.Sleep(200 * time.Millisecond)
+	}
+	err, interrupted = survivor.wait(t, d)
+	out = survivor.out.Bytes()
+	noCrash(t, what, out)
+	return out, interrupted, err
+}
+
 // faultFmtp is the flow of the video fault tests: small enough for the
 // VM to keep its schedule, 180 packets a frame, 10.8 kpps.
 const faultFmtp = "sampling=YCbCr-4:2:2; width=320; height=180; depth=10; exactframerate=60000/1001"
@@ -140,12 +156,7 @@ func TestFaultPeerKilled(t *testing.T) {
 			}
 			tx := startProc(t, nb, args...)
 			waitReports(t, rx, false, 20_000)
-			tx.cmd.Process.Kill()
-			<-tx.ended
-			time.Sleep(200 * time.Millisecond)
-			err, _ := rx.wait(t, 0)
-			out := rx.out.Bytes()
-			noCrash(t, "rxseq", out)
+			out, _, err := killPeer(t, tx, rx, "rxseq", 0)
 			r := lastJSON(t, out)
 			t.Logf("rxseq after txseq was killed: %v; %d packets, lost %v, duplicated %v, reordered %v", err, r.Packets, deref(r.Lost), deref(r.Dup), deref(r.Reordered))
 			if err != nil || r.Packets == 0 || *r.Lost != 0 || *r.Dup != 0 || *r.Reordered != 0 {
@@ -158,11 +169,7 @@ func TestFaultPeerKilled(t *testing.T) {
 			waitRegistered(t, c.rx, rx)
 			tx := startProc(t, nb, "-i", c.tx, "-f", "txseq", "-n", strconv.Itoa(n), "-json", "-q")
 			waitReports(t, rx, false, 100_000)
-			rx.cmd.Process.Kill()
-			<-rx.ended
-			err, stopped := tx.wait(t, 5*time.Second)
-			out := tx.out.Bytes()
-			noCrash(t, "txseq", out)
+			out, stopped, err := killPeer(t, rx, tx, "txseq", 5*time.Second)
 			r := lastJSON(t, out)
 			t.Logf("txseq after rxseq was killed: %v (ended by SIGINT: %v); %d of %d packets sent", err, stopped, r.Packets, n)
 			if err != nil {
@@ -179,12 +186,7 @@ func TestFaultPeerKilled(t *testing.T) {
 		waitRegistered(t, "netmap:kv}1", rx)
 		tx := startProc(t, nb, "-i", "netmap:kv{1", "-f", "vtx", "-fmt", faultFmtp, "-json", "-q")
 		waitReports(t, rx, true, 5)
-		tx.cmd.Process.Kill()
-		<-tx.ended
-		time.Sleep(200 * time.Millisecond)
-		err, _ := rx.wait(t, 0)
-		out := rx.out.Bytes()
-		noCrash(t, "vrx", out)
+		out, _, err := killPeer(t, tx, rx, "vrx", 0)
 		r := lastVideoJSON(t, out)
 		if len(r.Streams) != 1 {
 			t.Fatalf("vrx reports %d streams, want 1:\n%s", len(r.Streams), out)
