@@ -406,13 +406,15 @@ func (s *Socket) wakeRx() {
 // pollSlice bounds one poll(2), so that a waiter sees Close that soon.
 const pollSlice = 20 * time.Millisecond
 
-// poll is poll(2) on fd for at most ms milliseconds. A timeout or EINTR is
-// not an error.
+// poll waits on fd for at most ms milliseconds, through ppoll(2): poll(2)
+// is missing on arm64, riscv64 and loong64, ppoll is on every Linux
+// architecture. A timeout or EINTR is not an error.
 func (s *Socket) poll(pfd *[1]unix.PollFd, ms int) syscall.Errno {
 	if !s.enter() {
 		return 0
 	}
-	_, _, e := unix.Syscall(unix.SYS_POLL, uintptr(unsafe.Pointer(&pfd[0])), 1, uintptr(ms))
+	ts := unix.NsecToTimespec(int64(ms) * int64(time.Millisecond))
+	_, _, e := unix.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd[0])), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
 	s.exit()
 	if e == unix.EINTR {
 		return 0
