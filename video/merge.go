@@ -131,6 +131,7 @@ type Merge struct {
 	slots []mslot
 	order []int // slots holding a frame, earliest RTP timestamp first
 	cur   int   // the slot of the last packet, or -1
+	rel   bool  // the earliest frame held has ended: releasable, kept by settle
 
 	// The sequence window: one bit per sequence number, word w holding the
 	// 64 of block words[w].blk, as Depacketizer's.
@@ -346,7 +347,7 @@ func (m *Merge) push(path int, pkt []byte, wire int, at int64) {
 			return
 		}
 	}
-	m.pushCopy(path, pkt, wire, at, ext)
+	m.pushCopy(path, ps, pkt, wire, at, ext)
 }
 
 // unread counts a packet of path ps dropped before its sequence number was
@@ -361,7 +362,7 @@ func (m *Merge) unread(ps *pathState, pkt []byte) {
 	}
 }
 
-// pushCopy takes pkt, the first copy of ext, from path.
+// pushCopy takes pkt, the first copy of ext, from path ps.
 //
 // Nearly every packet is the next sequence number, in a word of its block
 // with a packet marked already (which took the word's skew sample, if
@@ -369,9 +370,7 @@ func (m *Merge) unread(ps *pathState, pkt []byte) {
 // packet, while the earliest frame held has not ended: such a packet goes
 // to its frame here, as pushFirst would take it but without the checks and
 // searches that cannot apply to it. Any other packet goes to pushFirst.
-func (m *Merge) pushCopy(path int, pkt []byte, wire int, at, ext int64) {
-	path &= 1
-	ps := &m.paths[path]
+func (m *Merge) pushCopy(path int, ps *pathState, pkt []byte, wire int, at, ext int64) {
 	// Is it whole? Its headers are read once, here.
 	h, ok := parseHeaders(pkt)
 	if !ok {
@@ -472,6 +471,7 @@ func (m *Merge) pushFirst(path int, ps *pathState, pkt []byte, h *headers, wire 
 		sl.marker, sl.markSeq = true, ext
 		if !sl.ended {
 			sl.ended, sl.endAt = true, at
+			m.settle()
 		}
 	} else {
 		sl.d.pushParsed(pkt, h) // the headers read once, as a single path does
@@ -523,8 +523,13 @@ func (m *Merge) mark(ext int64, w *seqWord, b int64, bit uint64, at int64, path 
 // in order, and the earliest can go only once it has ended (its marker
 // came, which ends it too, or a later frame's packet did). While it has
 // not, release would look at it and stop.
-func (m *Merge) releasable() bool {
-	return len(m.order) > 0 && m.slots[m.order[0]].ended
+func (m *Merge) releasable() bool { return m.rel }
+
+// settle sets what releasable reports, after the frames held or the end
+// of one of them changed: once for those changes, rather than for each
+// packet that asks.
+func (m *Merge) settle() {
+	m.rel = len(m.order) > 0 && m.slots[m.order[0]].ended
 }
 
 // find returns the open slot whose frame a packet of timestamp ts and
@@ -598,6 +603,7 @@ func (m *Merge) open(ts uint32, f int, at int64) int {
 			o.ended, o.endAt = true, at
 		}
 	}
+	m.settle()
 	m.cur = i
 	return i
 }
@@ -652,6 +658,7 @@ func (m *Merge) releaseFirst() {
 	}
 	sl.open = false
 	m.order = append(m.order[:0], m.order[1:]...)
+	m.settle()
 	if m.cur == i {
 		m.cur = -1
 	}

@@ -149,6 +149,9 @@ func traceState(t *testing.T, w io.Writer, m *Merge, rs [2]*Receiver, pushed [2]
 		}
 	}
 	fmt.Fprintln(w)
+	if rel := len(m.order) > 0 && m.slots[m.order[0]].ended; m.releasable() != rel {
+		t.Fatalf("releasable %v, the frames held say %v", m.releasable(), rel)
+	}
 	taken := uint64(0)
 	for p, ps := range []PathStats{p0, p1} {
 		if ps.Packets != pushed[p] || ps.Taken+ps.Duplicates+ps.Late+ps.Malformed != ps.Packets {
