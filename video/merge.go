@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
 	"time"
 
@@ -130,6 +131,7 @@ type Merge struct {
 	slots []mslot
 	order []int // slots holding a frame, earliest RTP timestamp first
 	cur   int   // the slot of the last packet, or -1
+	rel   bool  // the earliest frame held has ended: releasable, kept by settle
 
 	// The sequence window: one bit per sequence number, word w holding the
 	// 64 of block words[w].blk, as Depacketizer's.
@@ -188,9 +190,8 @@ const noSample = 0xff
 
 type pathState struct {
 	PathStats
-	begun       bool
-	first, high int64
-	seqd        uint64 // packets whose sequence number was read
+	first, high int64  // the lowest and highest sequence number of the path; math.MaxInt64 and math.MinInt64 before its first
+	unread      uint64 // packets dropped before their sequence number was read
 	last        int64  // the latest arrival of a packet on the path
 }
 
@@ -265,6 +266,9 @@ func NewMerge(c *MergeConfig) (*Merge, error) {
 	m.mask = int64(nwords - 1)
 	m.slots = make([]mslot, nslots)
 	m.order = make([]int, 0, nslots)
+	for p := range m.paths {
+		m.paths[p].first, m.paths[p].high = math.MaxInt64, math.MinInt64
+	}
 	for i := range m.slots {
 		sl := &m.slots[i]
 		d, err := NewDepacketizer(f, &DepacketizerConfig{PayloadType: cfg.PayloadType,
@@ -310,36 +314,32 @@ func (m *Merge) Push(path int, pkt []byte, at int64) {
 //
 // A copy of a packet the other path brought first is found from the RTP
 // header's first 4 octets and dropped at once (counted, and sampled for
-// the skew): nothing else of it is read. Only first copies go on to
-// pushFirst, which parses the RFC 4175 headers.
+// the skew): nothing else of it is read, and push calls nothing for it
+// (a call would have it save what it holds in registers first). Only
+// first copies go on to pushCopy, which parses the RFC 4175 headers.
 func (m *Merge) push(path int, pkt []byte, wire int, at int64) {
 	path &= 1 // not a check (Push and NewReceiver have made it): it only spares the bounds checks below
 	ps := &m.paths[path]
 	ps.Packets++
 	ps.last = max(ps.last, at)
-	if len(pkt) < packet.RTPLen || pkt[0]>>6 != packet.RTPVersion {
-		ps.Malformed++
-		m.st.Malformed++
-		return
-	}
-	if pt := m.cfg.PayloadType; pt != 0 && pkt[1]&0x7f != pt {
-		ps.Malformed++
-		m.st.WrongPT++
+	if len(pkt) < packet.RTPLen || pkt[0]>>6 != packet.RTPVersion ||
+		m.cfg.PayloadType != 0 && pkt[1]&0x7f != m.cfg.PayloadType {
+		m.unread(ps, pkt)
 		return
 	}
 	ext := m.extend(binary.BigEndian.Uint16(pkt[2:]))
-	ps.track(ext)
-	b := ext >> 6
-	w := &m.words[b&m.mask]
-	bit := uint64(1) << (ext & 63)
+	// The path's span of sequence numbers (PathStats.Lost): NewMerge
+	// starts first and high at the ends of int64.
+	ps.first, ps.high = min(ps.first, ext), max(ps.high, ext)
 	if ext <= m.maxSeq {
+		b := ext >> 6
 		if m.maxSeq>>6-b > m.mask {
 			// Its word holds a later block: too old to tell.
 			ps.Late++
 			m.st.Late++
 			return
 		}
-		if w.blk == b && w.seen&bit != 0 {
+		if w := &m.words[b&m.mask]; w.blk == b && w.seen&(1<<(ext&63)) != 0 {
 			ps.Duplicates++
 			if w.sbit == uint8(ext&63) && int(w.spath) != path {
 				m.sample(path, w, at)
@@ -347,47 +347,55 @@ func (m *Merge) push(path int, pkt []byte, wire int, at int64) {
 			return
 		}
 	}
-	// The first copy: is it whole? Its headers are read once, for
-	// pushNext or pushFirst.
+	m.pushCopy(path, ps, pkt, wire, at, ext)
+}
+
+// unread counts a packet of path ps dropped before its sequence number was
+// read: not RTP version 2, or of another payload type.
+func (m *Merge) unread(ps *pathState, pkt []byte) {
+	ps.Malformed++
+	ps.unread++
+	if len(pkt) < packet.RTPLen || pkt[0]>>6 != packet.RTPVersion {
+		m.st.Malformed++
+	} else {
+		m.st.WrongPT++
+	}
+}
+
+// pushCopy takes pkt, the first copy of ext, from path ps.
+//
+// Nearly every packet is the next sequence number, in a word of its block
+// with a packet marked already (which took the word's skew sample, if
+// any), neither the first nor the marker packet of the frame of the last
+// packet, while the earliest frame held has not ended: such a packet goes
+// to its frame here, as pushFirst would take it but without the checks and
+// searches that cannot apply to it. Any other packet goes to pushFirst.
+func (m *Merge) pushCopy(path int, ps *pathState, pkt []byte, wire int, at, ext int64) {
+	// Is it whole? Its headers are read once, here.
 	h, ok := parseHeaders(pkt)
 	if !ok {
 		ps.Malformed++
 		m.st.Malformed++
 		return
 	}
-	if ext == m.maxSeq+1 && w.blk == b && w.seen != 0 && m.pushNext(path, ps, pkt, &h, wire, at, ext, w, bit) {
-		return
+	b := ext >> 6
+	w := &m.words[b&m.mask]
+	bit := uint64(1) << (ext & 63)
+	if c := m.cur; ext == m.maxSeq+1 && w.blk == b && w.seen != 0 && c >= 0 && !h.marker && !h.start && !m.releasable() {
+		f := 0
+		if m.fields == 2 {
+			f = h.field & 1
+		}
+		if sl := &m.slots[c]; sl.open && sl.have[f] && sl.fts[f] == h.ts {
+			m.maxSeq = ext
+			w.seen |= bit
+			m.take(ps, sl, path, pkt, wire)
+			m.s.note(&h, at)
+			sl.d.pushParsed(pkt, &h)
+			return
+		}
 	}
 	m.pushFirst(path, ps, pkt, &h, wire, at, ext, w, b, bit)
-}
-
-// pushNext takes the first copy of ext (headers h), bit of word w, when it is what
-// nearly every packet is: the next sequence number, in a word of its block
-// with a packet marked already (which took the word's skew sample, if
-// any), neither the first nor the marker packet of the frame of the last
-// packet, while the earliest frame held has not ended. It
-// reports false, having changed nothing, for any other packet, which
-// pushFirst takes. What it does is what pushFirst would do with such a
-// packet, without the checks and searches that cannot apply to it.
-func (m *Merge) pushNext(path int, ps *pathState, pkt []byte, h *headers, wire int, at, ext int64, w *seqWord, bit uint64) bool {
-	c := m.cur
-	if c < 0 || m.releasable() || h.marker || h.start {
-		return false
-	}
-	f := 0
-	if m.fields == 2 {
-		f = h.field
-	}
-	sl := &m.slots[c]
-	if !sl.open || !sl.have[f] || sl.fts[f] != h.ts {
-		return false
-	}
-	m.maxSeq = ext
-	w.seen |= bit
-	m.take(ps, sl, path, pkt, wire)
-	m.s.note(h, at)
-	sl.d.pushParsed(pkt, h)
-	return true
 }
 
 // take counts the first copy pkt, wire octets long as sent, that path ps
@@ -463,6 +471,7 @@ func (m *Merge) pushFirst(path int, ps *pathState, pkt []byte, h *headers, wire 
 		sl.marker, sl.markSeq = true, ext
 		if !sl.ended {
 			sl.ended, sl.endAt = true, at
+			m.settle()
 		}
 	} else {
 		sl.d.pushParsed(pkt, h) // the headers read once, as a single path does
@@ -472,16 +481,6 @@ func (m *Merge) pushFirst(path int, ps *pathState, pkt []byte, h *headers, wire 
 	if len(m.order) > 0 && m.slots[m.order[0]].marker {
 		m.release(at, false)
 	}
-}
-
-// track counts a sequence number the path brought.
-func (p *pathState) track(ext int64) {
-	p.seqd++
-	if !p.begun {
-		p.begun, p.first, p.high = true, ext, ext
-		return
-	}
-	p.first, p.high = min(p.first, ext), max(p.high, ext)
 }
 
 // extend turns a 16-bit sequence number into the extended one nearest the
@@ -524,8 +523,13 @@ func (m *Merge) mark(ext int64, w *seqWord, b int64, bit uint64, at int64, path 
 // in order, and the earliest can go only once it has ended (its marker
 // came, which ends it too, or a later frame's packet did). While it has
 // not, release would look at it and stop.
-func (m *Merge) releasable() bool {
-	return len(m.order) > 0 && m.slots[m.order[0]].ended
+func (m *Merge) releasable() bool { return m.rel }
+
+// settle sets what releasable reports, after the frames held or the end
+// of one of them changed: once for those changes, rather than for each
+// packet that asks.
+func (m *Merge) settle() {
+	m.rel = len(m.order) > 0 && m.slots[m.order[0]].ended
 }
 
 // find returns the open slot whose frame a packet of timestamp ts and
@@ -599,6 +603,7 @@ func (m *Merge) open(ts uint32, f int, at int64) int {
 			o.ended, o.endAt = true, at
 		}
 	}
+	m.settle()
 	m.cur = i
 	return i
 }
@@ -653,6 +658,7 @@ func (m *Merge) releaseFirst() {
 	}
 	sl.open = false
 	m.order = append(m.order[:0], m.order[1:]...)
+	m.settle()
 	if m.cur == i {
 		m.cur = -1
 	}
@@ -692,9 +698,9 @@ func (m *Merge) Stats() RxStats {
 func (m *Merge) PathStats(p int) PathStats {
 	ps := &m.paths[p]
 	st := ps.PathStats
-	if ps.begun {
-		if span := uint64(ps.high-ps.first) + 1; span > ps.seqd {
-			st.Lost = span - ps.seqd
+	if seqd := ps.Packets - ps.unread; seqd > 0 { // packets whose sequence number was read
+		if span := uint64(ps.high-ps.first) + 1; span > seqd {
+			st.Lost = span - seqd
 		}
 	}
 	return st

@@ -536,15 +536,36 @@ func (r *Receiver) PushIP(pkt []byte, at int64) bool {
 }
 
 func (r *Receiver) push(first int, data []byte, at int64) bool {
-	port, payload, wire, fast := udp4Fast(data)
-	if first != 0 || !fast {
-		var ok bool
-		if port, payload, wire, ok = r.udpSlow(first, data); !ok {
-			r.other++
-			return false
+	if first == 0 && len(data) >= packet.UDPHdrLen {
+		if port, end, wire, ok := udp4Fast((*[packet.UDPHdrLen]byte)(data), len(data)); ok {
+			payload := data[packet.UDPHdrLen:end]
+			if e := r.byPort[port]; e != 0 && e&shared == 0 {
+				// A port with one stream: rxStream.push, written out
+				// here to spare every packet a call.
+				s := &r.streams[e-1]
+				s.count(payload, wire)
+				if m := s.cfg.Merge; m != nil {
+					m.push(s.cfg.Path, payload, wire, at)
+				} else {
+					s.pushOne(payload, at)
+				}
+				return true
+			}
+			return r.pushPort(data, true, port, payload, wire, at)
 		}
-		fast = false
 	}
+	port, payload, wire, ok := r.udpSlow(first, data)
+	if !ok {
+		r.other++
+		return false
+	}
+	return r.pushPort(data, false, port, payload, wire, at)
+}
+
+// pushPort hands payload, the UDP payload of frame data (found by
+// udp4Fast if fast, else by udpSlow) to port, wire octets long as sent, to
+// the stream of port that takes it.
+func (r *Receiver) pushPort(data []byte, fast bool, port uint16, payload []byte, wire int, at int64) bool {
 	e := r.byPort[port]
 	i := int(e) - 1
 	switch {
@@ -667,23 +688,24 @@ func (r *Receiver) udpSlow(first int, data []byte) (port uint16, payload []byte,
 }
 
 // udp4Fast is udpSlow's result for the frames ST 2110 senders send, found
-// by hand: untagged Ethernet, IPv4 without options and not a fragment, UDP
-// with a length of at least its header. ok is false for anything else,
-// which takes udpSlow's way.
-func udp4Fast(b []byte) (port uint16, payload []byte, wire int, ok bool) {
+// by hand from h, the first octets of a frame n octets long: untagged
+// Ethernet, IPv4 without options and not a fragment, UDP with a length of
+// at least its header. The payload is the frame's octets from
+// packet.UDPHdrLen to end. ok is false for anything else, which takes
+// udpSlow's way. It is small enough for the compiler to inline into
+// Receiver.push, which saves the call and what push would have to save
+// around it, on every packet.
+func udp4Fast(h *[packet.UDPHdrLen]byte, n int) (port uint16, end, wire int, ok bool) {
 	const ip, udp = packet.EthLen, packet.EthLen + packet.IPv4Len
-	if len(b) < packet.UDPHdrLen || b[12] != 0x08 || b[13] != 0x00 || b[ip] != 0x45 || b[ip+9] != 17 ||
-		binary.BigEndian.Uint16(b[ip+6:])&0x3fff != 0 {
-		return 0, nil, 0, false
+	// EtherType IPv4, version 4 and a 20-octet header; no fragment
+	// offset or more-fragments flag, any TTL, protocol UDP.
+	if binary.BigEndian.Uint32(h[12:])>>8 != 0x08_00_45 || binary.BigEndian.Uint32(h[ip+6:])&0x3fff_00ff != 17 {
+		return 0, 0, 0, false
 	}
-	ipLen := int(binary.BigEndian.Uint16(b[ip+2:]))
-	udpLen := int(binary.BigEndian.Uint16(b[udp+4:]))
-	if ipLen < packet.IPv4Len+packet.UDPLen || udpLen < packet.UDPLen {
-		return 0, nil, 0, false
-	}
-	end := min(len(b), ip+ipLen, udp+udpLen)
-	payload = b[packet.UDPHdrLen:end]
-	return binary.BigEndian.Uint16(b[udp+2:]), payload, max(udpLen-packet.UDPLen, len(payload)), true
+	ipLen := int(binary.BigEndian.Uint16(h[ip+2:]))
+	udpLen := int(binary.BigEndian.Uint16(h[udp+4:]))
+	end = min(n, ip+ipLen, udp+udpLen)
+	return binary.BigEndian.Uint16(h[udp+2:]), end, max(udpLen-packet.UDPLen, end-packet.UDPHdrLen), ipLen >= packet.IPv4Len+packet.UDPLen && udpLen >= packet.UDPLen
 }
 
 // claim gives port to the first stream that takes any port and the
@@ -747,18 +769,20 @@ func (r *Receiver) Drain(q RxQueue, at int64, max int) (int, error) {
 // push takes the stream's RTP packet pkt, wire octets long as sent. The
 // first one makes the frame buffer, which NewReceiver has charged.
 func (s *rxStream) push(pkt []byte, wire int, at int64) {
-	s.stats.Bytes += uint64(wire)
-	if wire > len(pkt) {
-		s.stats.Truncated++
-	}
+	s.count(pkt, wire)
 	if m := s.cfg.Merge; m != nil {
 		m.push(s.cfg.Path, pkt, wire, at)
 		return
 	}
-	if s.buf == nil {
-		s.alloc()
-	}
 	s.pushOne(pkt, at)
+}
+
+// count counts the stream's RTP packet pkt, wire octets long as sent.
+func (s *rxStream) count(pkt []byte, wire int) {
+	s.stats.Bytes += uint64(wire)
+	if wire > len(pkt) {
+		s.stats.Truncated++
+	}
 }
 
 // alloc makes the stream's frame buffer, which NewReceiver has charged,
@@ -808,8 +832,11 @@ func (s *rxStream) observe(h *headers, ok bool, at int64) {
 }
 
 // pushOne analyses pkt and gives it to the depacketizer, its headers read
-// once for both.
+// once for both. The first packet makes the frame buffer.
 func (s *rxStream) pushOne(pkt []byte, at int64) {
+	if s.buf == nil {
+		s.alloc()
+	}
 	h, ok := parseHeaders(pkt)
 	s.observe(&h, ok, at)
 	if ok {

@@ -237,10 +237,14 @@ func FuzzUDP4Fast(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		port, payload, wire, ok := udp4Fast(b)
+		if len(b) < packet.UDPHdrLen {
+			return
+		}
+		port, end, wire, ok := udp4Fast((*[packet.UDPHdrLen]byte)(b), len(b))
 		if !ok {
 			return
 		}
+		payload := b[packet.UDPHdrLen:end]
 		sport, spayload, swire, sok := r.udpSlow(0, b)
 		if !sok || port != sport || wire != swire || len(payload) != len(spayload) || string(payload) != string(spayload) {
 			t.Fatalf("fast: %d %d octets (wire %d) %v; gopacket: %d %d octets (wire %d) %v",

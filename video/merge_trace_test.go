@@ -1,0 +1,171 @@
+package video
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math/rand/v2"
+	"os"
+	"testing"
+	"time"
+)
+
+// TestMergeTrace drives merges with flows ordinary and hostile (random
+// loss, reordering and skew; then sequence numbers, timestamps, markers,
+// payload types, versions, lengths and arrival times rewritten at random;
+// directly and through two Receivers, with captures cut short) and checks,
+// after every packet, that each copy was counted once (taken, absorbed,
+// late or malformed) and what the flow took adds up.
+//
+// It also writes, with NMTEST_MERGE_TRACE=FILE, everything a merge shows
+// after every packet (flow and path counts, skew, the frames handed out
+// with their stats and a checksum of their contents) and the sequence and
+// frame state the merge keeps, to FILE: run with one version of the merge
+// and another, the two files must be the same for a change that is meant
+// not to change what the merge does (docs/benchmarks.md, issue 17, has the
+// run that compared the merge before and after the duplicate's and first
+// copy's shorter ways).
+func TestMergeTrace(t *testing.T) {
+	var w io.Writer // nil: no trace written, the counts checked
+	if name := os.Getenv("NMTEST_MERGE_TRACE"); name != "" {
+		f, err := os.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		w = f
+	}
+	formats := []Format{
+		{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50},
+		{Sampling: YCbCr422, Depth: Depth8, Width: 32, Height: 16, Scan: Interlaced, Rate: Rate29_97},
+	}
+	n := 0
+	for fi, f := range formats {
+		fl := newMergeFlow(t, f, 40)
+		for seed := range uint64(24) {
+			for _, recv := range []bool{false, true} {
+				if w != nil {
+					fmt.Fprintf(w, "flow %d format %d seed %d receivers %v\n", n, fi, seed, recv)
+				}
+				traceMerge(t, w, fl, seed, recv)
+				n++
+			}
+		}
+	}
+}
+
+// traceMerge runs one flow of fl's packets, made hostile by seed (0:
+// loss and skew only), through a merge.
+func traceMerge(t *testing.T, w io.Writer, fl *mergeFlow, seed uint64, recv bool) {
+	r := rand.New(rand.NewPCG(seed, 17))
+	windows := []time.Duration{SkewClassA, 2 * time.Millisecond, SkewClassB}
+	size := fl.f.FrameSize()
+	frames := 0
+	m, err := NewMerge(&MergeConfig{Format: fl.f, PayloadType: 96, Window: windows[seed%3],
+		TakeFrame: func(buf []byte, st *FrameStats, at int64) []byte {
+			if w != nil {
+				fmt.Fprintf(w, "  frame %d %+v at %d crc %08x\n", frames, *st, at, crc32.ChecksumIEEE(buf))
+			}
+			frames++
+			return filled(size)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range m.slots {
+		_ = m.slots[i].d.SetBuffer(filled(size))
+	}
+	var rs [2]*Receiver
+	if recv {
+		for p := range 2 {
+			if rs[p], err = NewReceiver(&ReceiverConfig{Streams: []RxStream{{Port: uint16(5004 + 2*p), Merge: m, Path: p}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	d0, _ := randomDrops(len(fl.pkts), int(seed%4)*5, seed+100)
+	d1, _ := randomDrops(len(fl.pkts), int(seed%3)*5, seed+200)
+	ev := fl.arrivals([2]func(int) bool{d0, d1}, [2]time.Duration{0, time.Duration(seed%5) * time.Millisecond})
+	hostile := seed % 4 // 0: none; then more and more packets rewritten
+	var pushed [2]uint64
+	for k, e := range ev {
+		pkt := append([]byte(nil), fl.pkts[e.pkt]...)
+		at := e.at
+		if k > 0 && r.IntN(20) == 0 { // swap with the next arrival
+			at += int64(r.IntN(3_000_000))
+		}
+		if hostile > 0 && r.IntN(16) < int(hostile) {
+			switch r.IntN(10) {
+			case 0:
+				binary.BigEndian.PutUint16(pkt[2:], uint16(r.Uint32()))
+			case 1:
+				binary.BigEndian.PutUint16(pkt[2:], binary.BigEndian.Uint16(pkt[2:])+uint16(r.IntN(40000)))
+			case 2:
+				binary.BigEndian.PutUint32(pkt[4:], r.Uint32())
+			case 3:
+				binary.BigEndian.PutUint32(pkt[4:], binary.BigEndian.Uint32(pkt[4:])+uint32(r.IntN(5000)))
+			case 4:
+				pkt[1] ^= 0x80 // marker
+			case 5:
+				pkt[1] ^= byte(1 + r.IntN(127)) // payload type
+			case 6:
+				pkt[0] ^= byte(0x40 << r.IntN(2)) // version
+			case 7:
+				pkt = pkt[:r.IntN(len(pkt)+1)]
+			case 8:
+				at -= int64(r.IntN(100_000_000))
+			case 9:
+				pkt[20] ^= byte(r.Uint32()) // the first SRD's line, field, offset
+			}
+		}
+		if recv {
+			fr := append(udpFrameHeader(uint16(5004+2*e.path)), pkt...)
+			binary.BigEndian.PutUint16(fr[16:], uint16(len(fr)-14))
+			binary.BigEndian.PutUint16(fr[38:], uint16(len(fr)-34))
+			if r.IntN(50) == 0 {
+				fr = fr[:max(42, len(fr)-r.IntN(100))] // a capture cut short: wire > len
+			}
+			rs[e.path].Push(fr, at)
+		} else {
+			m.Push(e.path, pkt, at)
+		}
+		pushed[e.path]++
+		traceState(t, w, m, rs, pushed)
+	}
+	m.Flush()
+	traceState(t, w, m, rs, pushed)
+}
+
+// traceState writes what m shows and keeps, and checks its counts.
+func traceState(t *testing.T, w io.Writer, m *Merge, rs [2]*Receiver, pushed [2]uint64) {
+	st := m.Stats()
+	p0, p1 := m.PathStats(0), m.PathStats(1)
+	if w != nil {
+		fmt.Fprintf(w, "%+v\n p0 %+v\n p1 %+v\n %v max %d cur %d order %v", st, p0, p1, m.Skew(), m.maxSeq, m.cur, m.order)
+		for _, i := range m.order {
+			sl := &m.slots[i]
+			fmt.Fprintf(w, " [%d %v %v %d %v %d %d %v %d %v %d %d %v]", i, sl.fts, sl.have, sl.firstAt, sl.ended, sl.endAt,
+				sl.pkts, sl.started, sl.startSeq, sl.marker, sl.markSeq, sl.heldN, sl.paths)
+		}
+		for _, r := range rs {
+			if r != nil {
+				fmt.Fprintf(w, " rx %+v %d", r.Stats(0), r.Other())
+			}
+		}
+		fmt.Fprintln(w)
+	}
+	if rel := len(m.order) > 0 && m.slots[m.order[0]].ended; m.releasable() != rel {
+		t.Fatalf("releasable %v, the frames held say %v", m.releasable(), rel)
+	}
+	taken := uint64(0)
+	for p, ps := range []PathStats{p0, p1} {
+		if ps.Packets != pushed[p] || ps.Taken+ps.Duplicates+ps.Late+ps.Malformed != ps.Packets {
+			t.Fatalf("path %d: %+v after %d packets", p, ps, pushed[p])
+		}
+		taken += ps.Taken
+	}
+	if st.Packets != taken || st.Duplicates != p0.Duplicates+p1.Duplicates {
+		t.Fatalf("flow %+v, paths %+v and %+v", st, p0, p1)
+	}
+}
