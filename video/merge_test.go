@@ -784,3 +784,51 @@ func seqRange(lo, hi int) []int {
 	}
 	return r
 }
+
+// TestMergeUnreadPackets: packets a path brings that the merge drops
+// before their sequence number is read (not RTP version 2, cut short
+// inside the RTP header, of another payload type) are counted as the
+// path's Malformed and the flow's Malformed or WrongPT, and leave the
+// path's Lost, worked out from the sequence numbers it brought, as it
+// is without them.
+func TestMergeUnreadPackets(t *testing.T) {
+	fl := newMergeFlow(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 640, Height: 48, Scan: Progressive, Rate: Rate50}, 4)
+	drop1, _ := randomDrops(len(fl.pkts), 5, 9)
+	ev := fl.arrivals([2]func(int) bool{nil, drop1}, [2]time.Duration{0, time.Millisecond})
+	clean, _ := newTestMerge(t, fl, SkewClassA)
+	feed(clean, fl, ev)
+	want := clean.PathStats(1)
+
+	wrongPT := slices.Clone(fl.pkts[3])
+	wrongPT[1] = wrongPT[1]&0x80 | 97
+	version1 := slices.Clone(fl.pkts[4])
+	version1[0] = version1[0]&0x3f | 1<<6
+	short := slices.Clone(fl.pkts[5][:7])
+	m, _ := newTestMerge(t, fl, SkewClassA)
+	for i, e := range ev {
+		if i%50 == 0 {
+			at := e.at - 1
+			m.Push(1, wrongPT, at)
+			m.Push(1, wrongPT, at)
+			m.Push(1, version1, at)
+			m.Push(1, short, at)
+		}
+		m.Push(e.path, fl.pkts[e.pkt], e.at)
+	}
+	m.Flush()
+	n := uint64((len(ev) + 49) / 50)
+	got := m.PathStats(1)
+	if got.Lost != want.Lost || got.Taken != want.Taken || got.Duplicates != want.Duplicates {
+		t.Errorf("path 1 with unread packets: %+v; without them: %+v", got, want)
+	}
+	if got.Packets != want.Packets+4*n || got.Malformed != want.Malformed+4*n {
+		t.Errorf("path 1 with %d unread packets: %+v; without them: %+v", 4*n, got, want)
+	}
+	st, cst := m.Stats(), clean.Stats()
+	if st.WrongPT != cst.WrongPT+2*n || st.Malformed != cst.Malformed+2*n || st.Lost != cst.Lost {
+		t.Errorf("flow with %d of another payload type, %d malformed: %+v; without them: %+v", 2*n, 2*n, st, cst)
+	}
+	if want.Lost == 0 {
+		t.Error("path 1 lost nothing: the test shows nothing of Lost")
+	}
+}

@@ -85,6 +85,6 @@
 // wait returns [ErrClosed] (errors.Is(err, os.ErrClosed)) within about
 // 20 ms, queue methods return ErrClosed from then on, and a goroutine
 // still inside a queue method reads zeros instead of faulting. Waits
-// block their OS thread in poll(2). Per-packet and per-batch methods,
+// block their OS thread in ppoll(2). Per-packet and per-batch methods,
 // Kick and the waits do not allocate.
 package xsk

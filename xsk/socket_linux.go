@@ -403,7 +403,7 @@ func (s *Socket) wakeRx() {
 	}
 }
 
-// pollSlice bounds one poll(2), so that a waiter sees Close that soon.
+// pollSlice bounds one ppoll(2), so that a waiter sees Close that soon.
 const pollSlice = 20 * time.Millisecond
 
 // poll waits on fd for at most ms milliseconds, through ppoll(2): poll(2)
@@ -423,7 +423,7 @@ func (s *Socket) poll(pfd *[1]unix.PollFd, ms int) syscall.Errno {
 }
 
 // PollRx waits for received packets the way netmap's tools and libxdp's
-// samples do: it blocks the calling OS thread in poll(2), which also wakes
+// samples do: it blocks the calling OS thread in ppoll(2), which also wakes
 // the driver if the fill ring asks for it, until the RX ring holds packets
 // or timeout passes. It returns nil in both cases (look at the queue); a
 // timeout <= 0 does not sleep. It is meant for a goroutine locked to its
@@ -468,7 +468,7 @@ func (s *Socket) PollRx(timeout time.Duration) error {
 
 // WaitRx blocks until the RX ring holds packets not yet acquired, the read
 // deadline passes (os.ErrDeadlineExceeded) or the socket is closed
-// ([ErrClosed], within about 20 ms). It waits in poll(2) on the calling OS
+// ([ErrClosed], within about 20 ms). It waits in ppoll(2) on the calling OS
 // thread. Call it from the goroutine that drives RX. It does not allocate.
 func (s *Socket) WaitRx() error {
 	for {
@@ -491,7 +491,7 @@ func (s *Socket) WaitRx() error {
 // WaitTx kicks the kernel and blocks until a Reserve can hand out a frame:
 // until the completion ring has handed back a sent frame and the TX ring
 // has room, the write deadline passes (os.ErrDeadlineExceeded) or the
-// socket is closed ([ErrClosed]). It waits in poll(2) on the calling OS
+// socket is closed ([ErrClosed]). It waits in ppoll(2) on the calling OS
 // thread. Call it from the goroutine that drives TX. It does not allocate.
 func (s *Socket) WaitTx() error {
 	if !s.hasTx {
@@ -573,7 +573,7 @@ func (s *Socket) Stats() (Stats, error) {
 }
 
 // closeWait bounds how long Close waits for goroutines inside a system
-// call on the socket (a poll(2) lasts at most pollSlice).
+// call on the socket (a ppoll(2) lasts at most pollSlice).
 const closeWait = 5 * time.Second
 
 // Close takes the socket out of the XSKMAP and detaches the program if no
