@@ -33,9 +33,9 @@
 # same fixed RATE: nmbench -f vtx -i xdp:va sends 1080p59.94 4:2:2 10-bit
 # (1262-octet frames) to 239.21.10.1:5004 on its narrow schedule
 # stretched to RATE packets a second (-R), for about SECS seconds of
-# frames, to nmbench -f vrx -i xdp:vb or -i udp:vb (a socket joined to
-# the group); the figure is vrx's CPU per packet, and the line has its
-# lost packets.
+# frames, to nmbench -f vrx -i xdp:vb or -i udp:239.21.10.1:5004@vb (a
+# socket joined to the group); the figure is vrx's CPU per packet, and the
+# line has its lost packets.
 #
 # Settings from the environment (test/vale/vm/run --env NAME=VALUE):
 # XB_SECS (3), XB_SIZES ("60 1500"), XB_RX_SIZES (XB_SIZES: the sizes of
@@ -134,8 +134,8 @@ rx_cell() { # cell impl size
 
 vrx_cell() { # impl
 	case $1 in
-	xdp) port=xdp:vb ;;
-	udp) port=udp:vb ;;
+	xdp) port=xdp:vb dflag="-d 239.21.10.1:5004" ;;
+	udp) port=udp:239.21.10.1:5004@vb dflag='' ;;
 	esac
 	lflag=''
 	[ "$1" != xdp ] || [ -z "$linger" ] || lflag="-linger $linger"
@@ -144,7 +144,7 @@ vrx_cell() { # impl
 	prof=''
 	[ "$profile" != 1 ] || prof="-cpuprofile /out/vrxrate-$1.prof"
 	# shellcheck disable=SC2086
-	nmbench -i $port -f vrx -fmt "$fmtp" -d 239.21.10.1:5004 -frames $frames -t "$((secs + 20))s" -q -json $prof $lflag >/tmp/vrx.json 2>/tmp/vrx.err &
+	nmbench -i $port -f vrx -fmt "$fmtp" $dflag -frames $frames -t "$((secs + 20))s" -q -json $prof $lflag >/tmp/vrx.json 2>/tmp/vrx.err &
 	rpid=$!
 	sleep 1
 	nmbench -i xdp:va -f vtx -fmt "$fmtp" -d 239.21.10.1:5004 -s 10.9.1.1:5004 -frames $frames -R "$rate" -q -json >/tmp/vtx.json 2>/tmp/vtx.err
