@@ -1,6 +1,7 @@
 package st2110
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -133,14 +134,17 @@ func TestLingerGathers(t *testing.T) {
 	}
 }
 
-// TestListenLingerConfig: Listen refuses a negative Linger and one beyond
-// MaxLinger, naming the field.
+// TestListenLingerConfig: Listen refuses a negative Linger, one beyond
+// MaxLinger, and one with Passthrough, naming the field.
 func TestListenLingerConfig(t *testing.T) {
 	sess := session("10.0.0.1", flow(fmtSD, "239.1.1.1:5004", ""))
 	for _, d := range []time.Duration{-time.Microsecond, MaxLinger + 1} {
-		if _, err := newReceiver("vale0:x", sess, &ListenConfig{Linger: d}); err == nil {
-			t.Errorf("Linger %v: no error", d)
+		if _, err := newReceiver("vale0:x", sess, &ListenConfig{Linger: d}); err == nil || !strings.Contains(err.Error(), "ListenConfig") {
+			t.Errorf("Linger %v: %v", d, err)
 		}
+	}
+	if _, err := newReceiver("netmap:eth0", sess, &ListenConfig{Linger: MaxLinger, Passthrough: true}); err == nil || !strings.Contains(err.Error(), "Linger") {
+		t.Errorf("Linger with Passthrough: %v", err)
 	}
 	if _, err := newReceiver("vale0:x", sess, &ListenConfig{Linger: MaxLinger}); err != nil {
 		t.Errorf("Linger %v: %v", MaxLinger, err)

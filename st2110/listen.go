@@ -61,9 +61,9 @@ type ListenConfig struct {
 	// arrivals. The reader keeps its P through the sleep (see
 	// nmsys.Idler.Linger), the ring must hold what comes in a linger, and
 	// Close waits for the linger under way. Zero means none; at most
-	// MaxLinger. UDP and pcap transports, and a netmap NIC with
-	// Passthrough (whose host-stack packets, PTP among them, are not held
-	// back), do not linger.
+	// MaxLinger. UDP and pcap transports do not linger; with Passthrough
+	// (whose host-stack packets, PTP among them, are not held back) Listen
+	// refuses it.
 	Linger time.Duration
 
 	// Replay reads a pcap transport at the capture's pace (each packet
@@ -369,6 +369,9 @@ func newReceiver(name string, sess *video.Session, cfg *ListenConfig) (*Receiver
 	}
 	if r.cfg.Linger > MaxLinger {
 		return nil, fmt.Errorf("st2110: listen %s: ListenConfig.Linger %v: more than MaxLinger (%v)", name, r.cfg.Linger, MaxLinger)
+	}
+	if r.cfg.Linger > 0 && r.cfg.Passthrough {
+		return nil, fmt.Errorf("st2110: listen %s: ListenConfig.Linger with Passthrough: a passthrough reader does not linger (the host stack's packets, PTP among them, are not held back)", name)
 	}
 	if r.cfg.Passthrough && ep.kind != kindNetmap {
 		return nil, fmt.Errorf("st2110: listen %s: passthrough is for netmap NIC ports (netmap:eth0)", name)
