@@ -62,9 +62,40 @@ func (p *Port) RxRings() ([]*rings.RxRing, error) {
 type Idler struct {
 	Spin int           // empty passes that sync again before sleeping
 	Poll time.Duration // the longest sleep; zero means 20 ms
+	// Linger, for a loop that reports its batches ([Idler.NextBatch]):
+	// after a pass that took packets but not all it asked for, the thread
+	// sleeps this long before it syncs the rings again, so that on a CPU
+	// it shares with the sender the packets gather into batches: a
+	// receiver that polls at once is woken by every TX sync of the sender
+	// (on VALE, the sender's sync copies the packets into the receiver's
+	// ring and wakes it), and pays a sleep, a wake-up and an RX sync for
+	// every few packets. It adds up to Linger (plus the thread's timer
+	// slack, 50 µs by default) to a packet's latency, and the ring must
+	// hold what comes meanwhile. The goroutine keeps its P through the
+	// sleep (a raw system call: the runtime's hand-over of the P for a
+	// blocking one costs more than the wake-ups saved), so no other
+	// goroutine runs on it meanwhile and a stop of the world waits for
+	// the sleep: at most MaxLinger (a longer Linger sleeps MaxLinger).
+	// Zero: no linger.
+	Linger time.Duration
 
 	empty int
 	y     osthread.Yielder
+}
+
+// MaxLinger bounds Idler.Linger.
+const MaxLinger = time.Millisecond
+
+// NextBatch is [Idler.Next] for a loop pass that took took packets and
+// reports whether it took all it asked for (full: more may be waiting):
+// with Linger set, after a partial batch (took > 0, not full) it sleeps
+// Linger, then syncs the rings (in poll(2) with Spin 0, which returns at
+// once if packets came meanwhile). It does not allocate.
+func (d *Idler) NextBatch(p *Port, took int, full bool, bytes uint64) error {
+	if d.Linger > 0 && took > 0 && !full {
+		holdSleep(min(d.Linger, MaxLinger))
+	}
+	return d.Next(p, took > 0, bytes)
 }
 
 // Next syncs or waits on p after a loop pass that found packets (got) or

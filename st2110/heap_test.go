@@ -43,11 +43,11 @@ type heapKernel struct {
 	closed atomic.Bool
 }
 
-func (k *heapKernel) next(got bool, _ uint64) error {
+func (k *heapKernel) next(took int, _ bool, _ uint64) error {
 	if k.closed.Load() {
 		return errRingClosed
 	}
-	if !got {
+	if took == 0 {
 		time.Sleep(20 * time.Microsecond)
 	}
 	return k.reg.RxSync(0)
@@ -174,7 +174,7 @@ func TestHeapAllocs(t *testing.T) {
 		if err := tr.k.reg.RxSync(0); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tr.rd.pass(sink); err != nil {
+		if _, _, err := tr.rd.pass(sink); err != nil {
 			t.Fatal(err)
 		}
 	}

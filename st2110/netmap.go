@@ -82,7 +82,7 @@ func openNetmapRx(ep *endpoint, cfg *ListenConfig) (rxTransport, error) {
 		for i, r := range rs {
 			qs[i] = r
 		}
-		t.rds = append(t.rds, &ringReader{name: p.Name(), rings: qs, kernel: &portWaiter{port: p}, batch: batch, lock: true})
+		t.rds = append(t.rds, &ringReader{name: p.Name(), rings: qs, kernel: &portWaiter{port: p, idle: nmsys.Idler{Linger: cfg.Linger}}, batch: batch, lock: true})
 	}
 	return t, nil
 }
@@ -108,9 +108,11 @@ func (t *netmapRx) close() error {
 // an AF_XDP socket, or in tests a heap region's simulated kernel.
 type ringKernel interface {
 	// next syncs the rings, or waits for packets, after a pass over them
-	// that found packets (got) or not and moved that many bytes. It
-	// returns errRingClosed once the rings are closed.
-	next(got bool, bytes uint64) error
+	// that took took packets, all it asked for (full: more may be
+	// waiting) or not, and moved that many bytes; after a partial batch it
+	// may linger first (ListenConfig.Linger). It returns errRingClosed
+	// once the rings are closed.
+	next(took int, full bool, bytes uint64) error
 }
 
 // errRingClosed ends a ringReader without an error.
@@ -118,14 +120,14 @@ var errRingClosed = errors.New("st2110: rings closed")
 
 // portWaiter is a netmap Port's side: syncs and poll(2) on the reader's
 // own thread (nmsys.Idler), which also yields to the scheduler every few
-// milliseconds.
+// milliseconds, and lingers after a partial batch if told to.
 type portWaiter struct {
 	port *nmsys.Port
 	idle nmsys.Idler
 }
 
-func (w *portWaiter) next(got bool, bytes uint64) error {
-	return waitErr(w.idle.Next(w.port, got, bytes))
+func (w *portWaiter) next(took int, full bool, bytes uint64) error {
+	return waitErr(w.idle.NextBatch(w.port, took, full, bytes))
 }
 
 // waitErr maps the error of a netmap sync or wait to a ringKernel's: a
@@ -161,19 +163,20 @@ func (r *ringReader) run(ctx context.Context, s *rxSink) error {
 }
 
 // runRings is the loop of a reader of rings: a pass over them, then the
-// kernel's sync or wait, until ctx ends or the rings are closed. lock
-// makes it own its OS thread.
-func runRings(ctx context.Context, name string, lock bool, kernel ringKernel, s *rxSink, pass func(*rxSink) (int, error)) error {
+// kernel's sync or wait (or linger), until ctx ends or the rings are
+// closed. lock makes it own its OS thread. A pass returns the packets it
+// took and whether a ring filled its batch (full: more may be waiting).
+func runRings(ctx context.Context, name string, lock bool, kernel ringKernel, s *rxSink, pass func(*rxSink) (int, bool, error)) error {
 	if lock {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 	}
 	for ctx.Err() == nil {
-		got, err := pass(s)
+		got, full, err := pass(s)
 		if err != nil {
 			return err
 		}
-		if err := kernel.next(got > 0, uint64(got)*estFrame); err != nil {
+		if err := kernel.next(got, full, uint64(got)*estFrame); err != nil {
 			if err == errRingClosed {
 				return nil
 			}
@@ -183,24 +186,26 @@ func runRings(ctx context.Context, name string, lock bool, kernel ringKernel, s 
 	return nil
 }
 
-// pass drains every ring once and returns the packets it took.
-func (r *ringReader) pass(s *rxSink) (int, error) {
+// pass drains every ring once, at most batch packets a ring, and returns
+// the packets it took and whether a ring gave a whole batch.
+func (r *ringReader) pass(s *rxSink) (int, bool, error) {
 	at := s.clock.Now()
-	got := 0
+	got, full := 0, false
 	s.enter()
 	defer s.leave()
 	for _, ring := range r.rings {
 		n, err := s.r.Drain(ring, at, r.batch)
 		if err != nil {
-			return got, fmt.Errorf("st2110: %s: rx ring: %w", r.name, err)
+			return got, full, fmt.Errorf("st2110: %s: rx ring: %w", r.name, err)
 		}
 		got += n
+		full = full || n == r.batch
 	}
 	if got > 0 {
 		s.batches.Add(1)
 	}
 	s.tick(at)
-	return got, nil
+	return got, full, nil
 }
 
 // ringTx sends through the first TX ring of one Port.

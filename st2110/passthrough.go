@@ -80,24 +80,25 @@ func (p *passReader) run(ctx context.Context, s *rxSink) error {
 }
 
 // pass moves what every owned RX ring holds, at most batch slots a ring,
-// then sends what it moved; it returns the slots it took.
-func (p *passReader) pass(s *rxSink) (int, error) {
+// then sends what it moved; it returns the slots it took and whether a
+// ring gave a whole batch.
+func (p *passReader) pass(s *rxSink) (int, bool, error) {
 	p.sink, p.at = s, s.clock.Now()
 	s.enter() // a path of two (ST 2022-7): the merges take one reader at a time
 	defer s.leave()
-	got, toHost, toWire := 0, 0, 0
+	got, toHost, toWire, full := 0, 0, 0, false
 	for _, rx := range p.nicRx {
 		n, err := p.forward(p.toHost, p.hostSync, rx, p.take)
-		got, toHost = got+n.Acquired, toHost+n.Sent
+		got, toHost, full = got+n.Acquired, toHost+n.Sent, full || n.Acquired == p.batch
 		if err != nil {
-			return got, fmt.Errorf("st2110: %s: rx ring to host: %w", p.name, err)
+			return got, full, fmt.Errorf("st2110: %s: rx ring to host: %w", p.name, err)
 		}
 	}
 	for _, rx := range p.hostRx {
 		n, err := p.forward(p.toWire, p.wireSync, rx, nil)
-		got, toWire = got+n.Acquired, toWire+n.Sent
+		got, toWire, full = got+n.Acquired, toWire+n.Sent, full || n.Acquired == p.batch
 		if err != nil {
-			return got, fmt.Errorf("st2110: %s: host ring to wire: %w", p.name, err)
+			return got, full, fmt.Errorf("st2110: %s: host ring to wire: %w", p.name, err)
 		}
 	}
 	var err error
@@ -108,13 +109,13 @@ func (p *passReader) pass(s *rxSink) (int, error) {
 		err = p.wireSync.TxSync()
 	}
 	if err != nil {
-		return got, fmt.Errorf("st2110: %s: passthrough: %w", p.name, err)
+		return got, full, fmt.Errorf("st2110: %s: passthrough: %w", p.name, err)
 	}
 	if got > 0 {
 		s.batches.Add(1)
 	}
 	s.tick(p.at)
-	return got, nil
+	return got, full, nil
 }
 
 // forward is rings.Forward from rx to tx, after a TX sync of tx if it
@@ -315,7 +316,7 @@ type pairWaiter struct {
 	y    osthread.Yielder
 }
 
-func (w *pairWaiter) next(_ bool, bytes uint64) error {
+func (w *pairWaiter) next(_ int, _ bool, bytes uint64) error {
 	w.y.Pass(bytes)
 	return waitErr(w.pair.Poll(20 * time.Millisecond))
 }

@@ -38,8 +38,8 @@ func (s regionTx) TxSync() error {
 // passKernel syncs both RX rings of the region.
 type passKernel struct{ reg *heapmem.Region }
 
-func (k *passKernel) next(got bool, _ uint64) error {
-	if !got {
+func (k *passKernel) next(took int, _ bool, _ uint64) error {
+	if took == 0 {
 		time.Sleep(20 * time.Microsecond)
 	}
 	k.reg.RxSync(0)
@@ -201,7 +201,7 @@ func TestPassHeapHostile(t *testing.T) {
 				off := []int{h.reg.RxRingOff(0), h.reg.RxRingOff(1), h.reg.TxRingOff(0), h.reg.TxRingOff(1)}[rng.IntN(4)]
 				h.reg.Scramble(rng, off)
 			}
-			got, err := h.rd.pass(s)
+			got, _, err := h.rd.pass(s)
 			passes++
 			moved += got
 			if got > 2*h.rd.batch {
@@ -259,7 +259,7 @@ func TestPassHeapAllocs(t *testing.T) {
 		h.reg.Inject(1, pkt)
 		h.reg.RxSync(0)
 		h.reg.RxSync(1)
-		if _, err := h.rd.pass(sink); err != nil {
+		if _, _, err := h.rd.pass(sink); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -313,8 +313,8 @@ type pairKernel struct {
 	nic, host int
 }
 
-func (k *pairKernel) next(got bool, _ uint64) error {
-	if !got {
+func (k *pairKernel) next(took int, _ bool, _ uint64) error {
+	if took == 0 {
 		time.Sleep(20 * time.Microsecond)
 	}
 	k.reg.RxSync(k.nic)

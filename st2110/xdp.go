@@ -55,7 +55,7 @@ func openXDPRx(ep *endpoint, cfg *ListenConfig) (rxTransport, error) {
 	if batch == 0 {
 		batch = 512
 	}
-	rd := &ringReader{name: ep.name, rings: []video.RxQueue{s.Rx()}, kernel: &xskWaiter{sock: s}, batch: batch, lock: true}
+	rd := &ringReader{name: ep.name, rings: []video.RxQueue{s.Rx()}, kernel: &xskWaiter{sock: s, idle: xsk.Idler{Linger: cfg.Linger}}, batch: batch, lock: true}
 	return &xdpRx{sock: s, rds: []rxReader{rd}}, nil
 }
 
@@ -73,15 +73,16 @@ func (t *xdpRx) close() error {
 
 // xskWaiter is an AF_XDP socket as a ringReader's kernel side: the rings
 // need no sync, so after a pass that found packets the reader goes on at
-// once, and after an empty one it sleeps in poll(2) on its own thread
-// (xsk.Idler, which also yields to the scheduler every few milliseconds).
+// once (or lingers, if told to, after a partial batch), and after an
+// empty one it sleeps in poll(2) on its own thread (xsk.Idler, which also
+// yields to the scheduler every few milliseconds).
 type xskWaiter struct {
 	sock *xsk.Socket
 	idle xsk.Idler
 }
 
-func (w *xskWaiter) next(got bool, bytes uint64) error {
-	err := w.idle.Next(w.sock, got, bytes)
+func (w *xskWaiter) next(took int, full bool, bytes uint64) error {
+	err := w.idle.NextBatch(w.sock, took, full, bytes)
 	switch {
 	case err == nil || errors.Is(err, os.ErrDeadlineExceeded):
 		return nil

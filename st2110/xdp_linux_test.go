@@ -4,6 +4,7 @@ package st2110
 
 import (
 	"bytes"
+	"context"
 	"runtime"
 	"testing"
 	"time"
@@ -113,11 +114,12 @@ func TestXDPRoundTrip(t *testing.T) {
 // TestXDPAllocs: the AF_XDP transport's send path (Step into the TX
 // queue, the kicks) and receive path (a reader's pass: clock, Drain,
 // demultiplexer, depacketizer, frames handed to the consumer, who loops
-// over Frames meanwhile) allocate nothing, on real sockets.
+// over Frames meanwhile; then its kernel side, which lingers after a
+// partial batch, ListenConfig.Linger) allocate nothing, on real sockets.
 func TestXDPAllocs(t *testing.T) {
 	p := xdptest.NewPair(t)
 	sess := session("10.199.0.1", flow(fmtSD, "239.1.1.1:5004", ""), flow(fmtSD, "239.1.1.2:5004", ""))
-	rx, err := newReceiver("xdp:"+p.B, sess, nil)
+	rx, err := newReceiver("xdp:"+p.B, sess, &ListenConfig{Linger: 10 * time.Microsecond, Batch: 1024}) // a round brings 512: partial batches
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +145,7 @@ func TestXDPAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	sink := rx.sinks[0]
-	var sent, got int
+	var sent, got, lingers int
 	round := func() {
 		// Send what is due on a virtual clock 5 ms ahead of the next
 		// packet, eight steps of 64 packets, and receive it: the veth
@@ -156,12 +158,19 @@ func TestXDPAllocs(t *testing.T) {
 			sent += n
 		}
 		for deadline := time.Now().Add(5 * time.Second); got < sent && time.Now().Before(deadline); {
-			n, err := rd.pass(sink)
+			n, full, err := rd.pass(sink)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got += n; n == 0 {
 				runtime.Gosched()
+				continue
+			}
+			if !full {
+				lingers++
+			}
+			if err := rd.kernel.next(n, full, uint64(n)*estFrame); err != nil {
+				t.Fatal(err)
 			}
 		}
 	}
@@ -171,8 +180,8 @@ func TestXDPAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(200, round); n != 0 {
 		t.Errorf("%v allocations per round of 512 packets", n)
 	}
-	if got != sent {
-		t.Errorf("%d packets sent, %d received", sent, got)
+	if got != sent || lingers == 0 {
+		t.Errorf("%d packets sent, %d received, %d lingers", sent, got, lingers)
 	}
 	rx.Close()
 	if n := <-frames; n == 0 || rx.Stats(0).Lost != 0 || rx.Stats(1).Delivered == 0 {
@@ -181,6 +190,48 @@ func TestXDPAllocs(t *testing.T) {
 	for k := range 2 {
 		st := rx.Stats(k)
 		t.Logf("flow %d: %d packets, %d frames complete, %d handed out, %d dropped (the consumer held every buffer)", k, st.Packets, st.Complete, st.Delivered, st.Dropped)
+	}
+}
+
+// TestXDPLingerClose: Close while the reader lingers returns at once
+// after the linger under way: a flow at 20,000 packets a second and a
+// linger of MaxLinger (the reader is in a linger most of the time, 20
+// packets gathering in each), and Close after the first frame.
+func TestXDPLingerClose(t *testing.T) {
+	p := xdptest.NewPair(t)
+	sess := session("", flow(fmtSD, "239.1.1.1:5004", ""))
+	frames := randomFrames(fmtSD, 2, 1)
+	rx := listenIn(t, p.NsB, "xdp:"+p.B, sess, &ListenConfig{Linger: MaxLinger})
+	defer rx.Close()
+	tx := dialIn(t, p.NsA, "xdp:"+p.A, sess, &SendConfig{Sources: []video.FrameSource{loopOf(t, sess.Streams[0].Format, frames)}, MaxRate: 20000})
+	defer tx.Close()
+	wait := runSender(t, tx)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, err := range rx.Frames(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		break
+	}
+	if ctx.Err() != nil {
+		t.Fatal("no frame in 30 s")
+	}
+	t0 := time.Now()
+	if err := rx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A linger (1 ms) and a pass, then the reader sees its context done:
+	// a second leaves room for a loaded host.
+	if el := time.Since(t0); el > time.Second {
+		t.Errorf("Close took %v while the reader lingered %v at a time", el, MaxLinger)
+	} else {
+		t.Logf("Close took %v while the reader lingered %v at a time; %d packets in %d batches", el, MaxLinger, rx.Stats(0).Packets, rx.Batches())
+	}
+	tx.Close()
+	wait()
+	if x := xdptest.XDP(t, p.NsB, p.B); x != "" {
+		t.Errorf("XDP program left attached after Close: %s", x)
 	}
 }
 

@@ -23,28 +23,37 @@ type Idler struct {
 	Spin int           // empty passes that look again before sleeping
 	Poll time.Duration // the longest sleep; zero means 20 ms
 	// Linger, for a loop that reports its batches ([Idler.NextBatch]):
-	// after a pass that took packets but fewer than it asked for, the
-	// thread sleeps this long before the next pass. On a CPU that the
-	// receiver shares with the sender (the kernel copies each frame into
-	// the UMEM in the sender's transmit), the packets then gather into
-	// batches, where a receiver that looks again at once, or sleeps in
-	// poll(2), is woken for each: measured in a one-vCPU VM at 60-byte
-	// frames, 100 µs took the receiver from 6,887 to 674 ns of CPU a
-	// packet. It adds up to Linger to a packet's latency. Zero: no
-	// linger.
+	// after a pass that took packets but not all it asked for, the thread
+	// sleeps this long before the next pass. On a CPU that the receiver
+	// shares with the sender (the kernel copies each frame into the UMEM
+	// in the sender's transmit), the packets then gather into batches,
+	// where a receiver that looks again at once, or sleeps in poll(2), is
+	// woken for each: measured in a one-vCPU VM at 60-byte frames, 100 µs
+	// took the receiver from 6,887 to 674 ns of CPU a packet. It adds up
+	// to Linger (plus the thread's timer slack, 50 µs by default) to a
+	// packet's latency, and the RX ring must hold what comes meanwhile.
+	// The goroutine keeps its P through the sleep (a raw system call:
+	// the runtime's hand-over of the P for a blocking one costs more than
+	// the wake-ups saved), so no other goroutine runs on it meanwhile and
+	// a stop of the world waits for the sleep: at most MaxLinger (a longer
+	// Linger sleeps MaxLinger). Zero: no linger.
 	Linger time.Duration
 
 	empty int
 	y     osthread.Yielder
 }
 
-// NextBatch is Next for a loop pass that took took packets of the asked
-// it asked for: with Linger set, a partial batch (0 < took < asked)
-// sleeps Linger before it returns.
-func (d *Idler) NextBatch(s *Socket, took, asked int, bytes uint64) error {
+// MaxLinger bounds Idler.Linger.
+const MaxLinger = time.Millisecond
+
+// NextBatch is [Idler.Next] for a loop pass that took took packets and
+// reports whether it took all it asked for (full: more may be waiting):
+// with Linger set, after a partial batch (took > 0, not full) it sleeps
+// Linger before it returns. It does not allocate.
+func (d *Idler) NextBatch(s *Socket, took int, full bool, bytes uint64) error {
 	err := d.Next(s, took > 0, bytes) // a pass that took packets: no wait
-	if err == nil && d.Linger > 0 && took > 0 && took < asked {
-		linger(d.Linger)
+	if err == nil && d.Linger > 0 && took > 0 && !full {
+		holdSleep(min(d.Linger, MaxLinger))
 	}
 	return err
 }

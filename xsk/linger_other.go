@@ -4,5 +4,5 @@ package xsk
 
 import "time"
 
-// linger sleeps for d (AF_XDP is Linux's: no socket lingers here).
-func linger(d time.Duration) { time.Sleep(d) }
+// holdSleep sleeps for d (AF_XDP is Linux's: no socket lingers here).
+func holdSleep(d time.Duration) { time.Sleep(d) }

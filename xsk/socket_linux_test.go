@@ -436,19 +436,37 @@ func TestTxBudget(t *testing.T) {
 	t.Logf("20000 frames in %d kicks (%d answered EAGAIN)", st.Kicks, st.KickAgain)
 }
 
-// TestIdlerLinger: with Linger set, a pass that took fewer packets than it
-// asked for sleeps at least Linger, and one that took none or all does not
-// linger (it goes on to Next's own waiting, which a full batch skips).
+// TestIdlerLinger: with Linger set, a pass that took packets but not all
+// it asked for sleeps at least Linger, one that took all does not (it
+// goes on to Next's own waiting, which a pass that took packets skips),
+// a Linger beyond MaxLinger sleeps MaxLinger, and a linger allocates
+// nothing.
 func TestIdlerLinger(t *testing.T) {
-	d := xsk.Idler{Linger: 3 * time.Millisecond}
+	d := xsk.Idler{Linger: xsk.MaxLinger}
 	t0 := time.Now()
-	if err := d.NextBatch(nil, 5, 64, 300); err != nil {
+	if err := d.NextBatch(nil, 5, false, 300); err != nil {
 		t.Fatal(err)
 	}
 	if el := time.Since(t0); el < d.Linger {
 		t.Errorf("a partial batch lingered %v, want at least %v", el, d.Linger)
 	}
-	if err := d.NextBatch(nil, 64, 64, 3840); err != nil { // a full batch: Next with got, no wait
-		t.Fatal(err)
+	t0 = time.Now()
+	for range 100 {
+		if err := d.NextBatch(nil, 64, true, 3840); err != nil { // a full batch: Next with got, no wait
+			t.Fatal(err)
+		}
+	}
+	if el := time.Since(t0); el >= 100*d.Linger {
+		t.Errorf("100 full batches took %v: they lingered", el)
+	}
+	d.Linger = time.Hour
+	t0 = time.Now()
+	d.NextBatch(nil, 5, false, 300)
+	if el := time.Since(t0); el > time.Minute {
+		t.Errorf("a linger of an hour slept %v, want MaxLinger (%v)", el, xsk.MaxLinger)
+	}
+	d.Linger = time.Microsecond
+	if n := testing.AllocsPerRun(100, func() { d.NextBatch(nil, 5, false, 300) }); n != 0 {
+		t.Errorf("%v allocations per linger", n)
 	}
 }

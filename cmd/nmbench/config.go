@@ -14,6 +14,7 @@ import (
 
 	"github.com/nmgo/nmgo/nmsys"
 	"github.com/nmgo/nmgo/packet"
+	"github.com/nmgo/nmgo/st2110"
 	"github.com/nmgo/nmgo/xsk"
 )
 
@@ -30,7 +31,7 @@ type config struct {
 	duration  time.Duration // -t, 0 = until -n or a signal
 	wait      time.Duration // -w: wait for the link after opening
 	parallel  int           // -p: rings, one goroutine each
-	linger    time.Duration // -linger: rx over xdp, the sleep after a partial batch
+	linger    time.Duration // -linger: rx, rxseq and vrx over netmap or xdp, the sleep after a partial batch
 	progress  bool          // live progress line (stdout is a terminal)
 	srcMAC    net.HardwareAddr
 	dstMAC    net.HardwareAddr
@@ -184,7 +185,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	c.interval = time.Second
 	fs.Var((*millis)(&c.interval), "T", "report interval in `milliseconds` as pkt-gen's -T (500), or a duration with its unit (500ms, 2s)")
 	fs.Var((*seconds)(&c.duration), "t", "run for this long, in `seconds` or a duration (0: until -n or a signal)")
-	fs.DurationVar(&c.linger, "linger", 0, "rx and rxseq over xdp: after a pass that took packets but fewer than -b, sleep this long before the next, so that on a CPU shared with the sender the packets gather into batches instead of waking the receiver for each (adds up to that much latency; 0: look again at once, or sleep in poll(2) when the ring is empty)")
+	fs.DurationVar(&c.linger, "linger", 0, "rx, rxseq and vrx over netmap or xdp: after a pass that took packets but fewer than -b, sleep this long before the next, so that on a CPU shared with the sender the packets gather into batches instead of waking the receiver every few (adds up to that much latency; vrx: its arrival analysis then sees each linger's packets as a burst; at most 1ms; 0: look again at once, or sleep in poll(2) when the ring is empty)")
 	fs.IntVar(&c.parallel, "p", 1, "rings to drive, one goroutine (locked to its OS thread) and one registration per ring (tx and rx)")
 	fs.Var((*seconds)(&c.wait), "w", "wait this long for the link after opening a NIC, in `seconds` as pkt-gen's -w (2) or a duration (500ms); default 2 for a NIC, 0 for VALE ports, pipes, udp: and pcap:")
 	fs.StringVar(&smacS, "S", "02:00:00:00:00:01", "source MAC")
@@ -233,8 +234,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.lens, err = parseLengths(lensS); err != nil {
 		return nil, err
 	}
-	if c.linger != 0 && (c.linger < 0 || c.linger > time.Second || !isXDP(c.port) || c.mode.name != "rx" && c.mode.name != "rxseq") {
-		return nil, fmt.Errorf("-linger %v: rx and rxseq over xdp: only, at most 1s", c.linger)
+	if err := checkLinger(c); err != nil {
+		return nil, err
 	}
 	if c.parallel < 1 || c.parallel > 256 {
 		return nil, fmt.Errorf("-p %d: must be in 1..256", c.parallel)
@@ -292,6 +293,25 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// checkLinger refuses -linger where no receiver lingers: only rx, rxseq
+// and vrx over a netmap port or xdp: do, for at most 1 ms (the P is held
+// through the sleep: nmsys.MaxLinger, xsk.MaxLinger, st2110.MaxLinger).
+func checkLinger(c *config) error {
+	if c.linger == 0 {
+		return nil
+	}
+	ok := c.linger > 0 && c.linger <= st2110.MaxLinger && !isUDP(c.port) && !isPcap(c.port)
+	switch c.mode.name {
+	case "rx", "rxseq", "vrx":
+	default:
+		ok = false
+	}
+	if !ok {
+		return fmt.Errorf("-linger %v: rx, rxseq and vrx over a netmap port or xdp: only, at most %v", c.linger, st2110.MaxLinger)
+	}
+	return nil
 }
 
 // millis is a flag.Value for a time.Duration given as milliseconds, as

@@ -77,6 +77,16 @@
 //	nmbench -i xdp:veth0-0 -f txseq -n 1000000 -D 02:00:00:00:00:0b
 //	nmbench -i xdp:eth1 -f vrx -sdp in.sdp -frames 60 -out rx.uyvp
 //
+// -linger D (at most 1ms) makes rx, rxseq and vrx over a netmap port or
+// xdp: sleep D after a pass that took packets but fewer than -b, so that
+// on a CPU they share with the sender packets gather into batches instead
+// of waking the receiver every few (nmsys.Idler.Linger, xsk.Idler.Linger,
+// st2110.ListenConfig.Linger). It adds up to D to every packet's latency,
+// and vrx's ST 2110-21 analysis of the arrival times then sees each
+// linger's packets as one burst. Off by default.
+//
+//	nmbench -i xdp:eth1 -f rx -linger 100us
+//
 // What the inputs make it allocate (frame buffers, the test pattern, the
 // -in frames) is charged against -max-mem (1 GiB by default) before it is
 // allocated; an SDP is read up to 1 MiB with at most 1024 streams, as many

@@ -74,8 +74,13 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"-i", "vale0:a", "-f", "tx", "-pcap", "x.pcap"}, "-pcap"},
 		{[]string{"-i", "udp:127.0.0.1:9000", "-pcap", "x.pcap"}, "-pcap"},
 		{[]string{"-i", "vale0:a", "-p", "2", "-pcap", "x.pcap"}, "-pcap"},
-		{[]string{"-i", "vale0:a", "-f", "rx", "-linger", "100us"}, "-linger"},
+		{[]string{"-i", "udp:127.0.0.1:9000", "-f", "rx", "-linger", "100us"}, "-linger"},
+		{[]string{"-i", "vale0:a", "-f", "tx", "-linger", "100us"}, "-linger"},
 		{[]string{"-i", "xdp:eth0", "-f", "tx", "-linger", "100us"}, "-linger"},
+		{[]string{"-i", "vale0:a", "-f", "vtx", "-fmt", fmt64x32, "-linger", "100us"}, "-linger"},
+		{[]string{"-i", "vale0:a", "-f", "vrx", "-fmt", fmt64x32, "-linger", "2ms"}, "-linger"},
+		{[]string{"-i", "vale0:a", "-f", "rx", "-linger", "2ms"}, "-linger"},
+		{[]string{"-i", "udp:239.1.1.1:5004", "-f", "vrx", "-fmt", fmt64x32, "-linger", "100us"}, "-linger"},
 		{[]string{"-i", "xdp:eth0", "-f", "rx", "-linger", "-1ms"}, "-linger"},
 		{[]string{"-i", "xdp:eth0", "-f", "rx", "-linger", "2s"}, "-linger"},
 	}
@@ -87,6 +92,27 @@ func TestParseFlagsErrors(t *testing.T) {
 	}
 	if _, err := parseFlags([]string{"-h"}, io.Discard); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("-h: %v", err)
+	}
+}
+
+// -linger is taken by the receivers that linger: rx, rxseq and vrx over
+// netmap and xdp:, up to 1 ms.
+func TestParseFlagsLinger(t *testing.T) {
+	for _, args := range [][]string{
+		{"-i", "vale0:a", "-f", "rx", "-linger", "100us"},
+		{"-i", "netmap:eth0", "-f", "rxseq", "-linger", "1ms"},
+		{"-i", "xdp:eth0", "-f", "rx", "-linger", "100us"},
+		{"-i", "vale0:b", "-f", "vrx", "-fmt", fmt64x32, "-linger", "1ms"},
+		{"-i", "xdp:eth0", "-f", "vrx", "-fmt", fmt64x32, "-linger", "100us"},
+	} {
+		c, err := parseFlags(args, io.Discard)
+		if err != nil {
+			t.Errorf("%q: %v", args, err)
+			continue
+		}
+		if want, _ := time.ParseDuration(args[len(args)-1]); c.linger != want {
+			t.Errorf("%q: linger %v", args, c.linger)
+		}
 	}
 }
 

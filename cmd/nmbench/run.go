@@ -147,7 +147,7 @@ func rxLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
 	check := cfg.mode.seq
 	var win seqWindow
 	var got uint64
-	var idle nmsys.Idler
+	idle := nmsys.Idler{Linger: cfg.linger}
 	for ctx.Err() == nil && (cfg.count == 0 || got < cfg.count) {
 		want := cfg.batch
 		if cfg.count != 0 {
@@ -195,7 +195,7 @@ func rxLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
 		if cfg.left != nil {
 			cfg.left.settle(want, total)
 		}
-		if err := waitErr(ctx, idle.Next(port, total > 0, moved)); err != nil {
+		if err := waitErr(ctx, idle.NextBatch(port, total, total == want, moved)); err != nil {
 			return stopOK(err)
 		}
 	}

@@ -161,7 +161,7 @@ func (vr *videoRun) openRx(ctx context.Context) error {
 			vr.writers[k] = w
 		}
 	}
-	lc := &st2110.ListenConfig{Budget: v.budget, Batch: cfg.batch, Passthrough: v.pass, Second: v.second, MergeWindow: v.window}
+	lc := &st2110.ListenConfig{Budget: v.budget, Batch: cfg.batch, Passthrough: v.pass, Second: v.second, MergeWindow: v.window, Linger: cfg.linger}
 	if isXDP(cfg.port) {
 		// A UMEM of 64 MiB: 125 ms of a 1080p59.94 flow for a receiver
 		// kept from its CPU, as nmbench rx's rings are large too.

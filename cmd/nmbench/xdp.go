@@ -225,7 +225,7 @@ func xdpRx(ctx context.Context, cfg *config, s *xsk.Socket, st *stats) error {
 			got += uint64(n)
 			c.publish(st, n, check)
 		}
-		if err := waitErr(ctx, idle.NextBatch(s, n, want, c.bytes)); err != nil {
+		if err := waitErr(ctx, idle.NextBatch(s, n, n == want, c.bytes)); err != nil {
 			return stopOK(err)
 		}
 	}

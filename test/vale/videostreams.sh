@@ -31,7 +31,9 @@
 # binaries to run as vtx and vrx, in turn, each against itself, such as
 # "nmbench nmbench-old" with --bin DIR/nmbench-old, to compare two builds in
 # one run), VIDEO_PROFILE (0; 1: -cpuprofile of each run to
-# /out/{vtx,vrx}-TAG.prof).
+# /out/{vtx,vrx}-TAG.prof), VIDEO_LINGER (0; a list of durations: vrx
+# -linger, its sleep after a partial batch, each in turn, such as "0
+# 100us" for without and with in one run).
 set -u
 formats=${VIDEO_FORMATS:-"1080 2160"}
 streams=${VIDEO_STREAMS:-"1 2 3 4"}
@@ -40,6 +42,7 @@ bursts=${VIDEO_BURSTS:-4}
 rates=${VIDEO_RATE:-schedule} # vtx -R: stretch the schedules to these packets a second (costs, not streams)
 frames=${VIDEO_FRAMES:-60}
 tools=${VIDEO_TOOLS:-nmbench}
+lingers=${VIDEO_LINGER:-0}
 secs=${VIDEO_SECS:-2}
 out=/out/videostreams.txt
 mode=realtime
@@ -61,16 +64,18 @@ for f in $formats; do
 		for b in $bursts; do
 		for rate in $rates; do
 		for tool in $tools; do
+		for lg in $lingers; do
 			sc=true
 			[ "$c" = off ] && sc=false
 			tag=$f-$n-$c-$b-$rate
 			[ "$tool" = nmbench ] || tag=$tag-$tool
+			[ "$lg" = 0 ] || tag=$tag-linger$lg
 			rateflag=
 			[ "$rate" = schedule ] || rateflag="-R $rate"
 			rxprof= txprof=
 			[ "${VIDEO_PROFILE:-0}" = 1 ] && rxprof="-cpuprofile /out/vrx-$tag.prof" txprof="-cpuprofile /out/vtx-$tag.prof"
-			echo "== $tool: $n x ${f}p59.94, $frames frames each, self-check $c, bursts of $b: vtx on vale0:a -> vrx on vale0:b"
-			$tool -i vale0:b@conf:slots=4096 -f vrx -fmt "$(fmtp $f)" -streams $n -frames $frames \
+			echo "== $tool: $n x ${f}p59.94, $frames frames each, self-check $c, bursts of $b, vrx -linger $lg: vtx on vale0:a -> vrx on vale0:b"
+			$tool -i vale0:b@conf:slots=4096 -f vrx -fmt "$(fmtp $f)" -streams $n -frames $frames -linger $lg \
 				-t $((frames / 10 + 30))s -json -q $rxprof > /out/vrx-$tag.json 2>&1 &
 			rx=$!
 			sleep 1
@@ -79,13 +84,14 @@ for f in $formats; do
 			wait $rx || status=1
 			tail -n 1 /out/vtx-$tag.json > /tmp/vtx.json
 			tail -n 1 /out/vrx-$tag.json > /tmp/vrx.json
-			line="video tool=$tool format=$f streams=$n selfcheck=$c burst=$b rate=$rate frames_per_stream=$frames"
+			line="video tool=$tool format=$f streams=$n selfcheck=$c burst=$b rate=$rate linger=$lg frames_per_stream=$frames"
 			line="$line tx_packets=$(topfield packets /tmp/vtx.json) tx_seconds=$(topfield seconds /tmp/vtx.json)"
 			line="$line tx_late=$(topfield late /tmp/vtx.json) tx_cpu_ns=$(topfield cpu_ns /tmp/vtx.json) tx_sender=$(topfield sender_type /tmp/vtx.json)"
 			line="$line rx_frames=$(topfield frames /tmp/vrx.json) rx_packets=$(topfield packets /tmp/vrx.json)"
 			line="$line tx_spin_ns=$(topfield spin_ns /tmp/vtx.json) tx_cmax=$(topfield cmax /tmp/vtx.json)"
 			line="$line rx_lost=$(topfield lost /tmp/vrx.json) rx_cpu_ns=$(topfield cpu_ns /tmp/vrx.json) rx_sender=$(topfield sender_type /tmp/vrx.json) rx_cmax=$(topfield cmax /tmp/vrx.json)"
 			echo "$line" | tee -a $out
+		done
 		done
 		done
 		done

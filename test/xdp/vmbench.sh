@@ -29,15 +29,25 @@
 # whole (-R; the receiver's CPU per packet from nmbench's cpu_ns, its
 # threads' CPU time, system calls included).
 #
+# vrxrate (not run by default): the video receiver, st2110's, at the
+# same fixed RATE: nmbench -f vtx -i xdp:va sends 1080p59.94 4:2:2 10-bit
+# (1262-octet frames) to 239.21.10.1:5004 on its narrow schedule
+# stretched to RATE packets a second (-R), for about SECS seconds of
+# frames, to nmbench -f vrx -i xdp:vb or -i udp:239.21.10.1:5004@vb (a
+# socket joined to the group); the figure is vrx's CPU per packet, and the
+# line has its lost packets.
+#
 # Settings from the environment (test/vale/vm/run --env NAME=VALUE):
-# XB_SECS (3), XB_SIZES ("60 1500"), XB_RATE (20000), XB_ROUNDS (1),
-# XB_CELLS ("tx rx rxrate"), XB_PROFILE (1: nmbench -cpuprofile of each
-# xdp: sender and of every receiver into /out), XB_LINGER (a duration: the
-# xdp: receiver runs with -linger, its sleep after a partial batch).
+# XB_SECS (3), XB_SIZES ("60 1500"), XB_RX_SIZES (XB_SIZES: the sizes of
+# the rx and rxrate cells), XB_RATE (20000), XB_ROUNDS (1),
+# XB_CELLS ("tx rx rxrate"; vrxrate too), XB_PROFILE (1: nmbench
+# -cpuprofile of each xdp: sender and of every receiver into /out),
+# XB_LINGER (a duration: the xdp: receivers, rx and vrx, run with
+# -linger, their sleep after a partial batch).
 set -u
 secs=${XB_SECS:-3} sizes=${XB_SIZES:-"60 1500"} rate=${XB_RATE:-20000}
 rounds=${XB_ROUNDS:-1} cells=${XB_CELLS:-"tx rx rxrate"} profile=${XB_PROFILE:-0}
-linger=${XB_LINGER:-}
+linger=${XB_LINGER:-} rxsizes=${XB_RX_SIZES:-$sizes}
 MACA=02:00:00:00:00:0a MACB=02:00:00:00:00:0b SINK=02:00:00:00:00:99
 out=/out/xdpbench.txt
 mkdir -p /out
@@ -122,13 +132,50 @@ rx_cell() { # cell impl size
 	fi
 }
 
+vrx_cell() { # impl
+	case $1 in
+	xdp) port=xdp:vb dflag="-d 239.21.10.1:5004" ;;
+	udp) port=udp:239.21.10.1:5004@vb dflag='' ;;
+	esac
+	lflag=''
+	[ "$1" != xdp ] || [ -z "$linger" ] || lflag="-linger $linger"
+	fmtp="sampling=YCbCr-4:2:2; width=1920; height=1080; depth=10; exactframerate=60000/1001"
+	frames=$((secs * rate / 4320 + 1)) # 4320 packets a frame
+	prof=''
+	[ "$profile" != 1 ] || prof="-cpuprofile /out/vrxrate-$1.prof"
+	# shellcheck disable=SC2086
+	nmbench -i $port -f vrx -fmt "$fmtp" $dflag -frames $frames -t "$((secs + 20))s" -q -json $prof $lflag >/tmp/vrx.json 2>/tmp/vrx.err &
+	rpid=$!
+	sleep 1
+	nmbench -i xdp:va -f vtx -fmt "$fmtp" -d 239.21.10.1:5004 -s 10.9.1.1:5004 -frames $frames -R "$rate" -q -json >/tmp/vtx.json 2>/tmp/vtx.err
+	grc=$?
+	wait $rpid
+	rc=$?
+	p=$(field packets /tmp/vrx.json) s=$(field seconds /tmp/vrx.json) cpu=$(field cpu_ns /tmp/vrx.json)
+	lost=$(field lost /tmp/vrx.json) sent=$(field packets /tmp/vtx.json) ab=$(field avg_batch /tmp/vrx.json)
+	per=$(awk -v c="${cpu:-0}" -v p="${p:-0}" 'BEGIN { printf "%.0f", (p > 0 ? c / p : 0) }')
+	echo "round=$round cell=vrxrate size=1262 impl=$1 packets=${p:-0} sent=${sent:-0} lost=${lost:-0} seconds=${s:-0} cpu_ns=${cpu:-0} cpu_per_pkt=$per avg_batch=${ab:-0} linger=${lflag#-linger }" | tee -a $out
+	if [ $rc != 0 ] || [ $grc != 0 ] || [ "${p:-0}" = 0 ] || [ "${p:-0}" != "${sent:-0}" ]; then
+		fail "vrxrate $1: vrx exit $rc, vtx exit $grc, received ${p:-0} of ${sent:-0}"
+		cat /tmp/vrx.err /tmp/vtx.err
+	fi
+}
+
 for round in $(seq 1 "$rounds"); do
+	case " $cells " in
+	*" vrxrate "*) for impl in xdp udp; do vrx_cell $impl; done ;;
+	esac
 	for size in $sizes; do
 		for cell in $cells; do
 			for impl in xdp udp; do
 				case $cell in
 				tx) tx_cell $impl "$size" ;;
-				rx | rxrate) rx_cell $cell $impl "$size" ;;
+				rx | rxrate)
+					case " $rxsizes " in
+					*" $size "*) rx_cell $cell $impl "$size" ;;
+					esac
+					;;
+				vrxrate) ;; # once a round, above
 				esac
 			done
 		done

@@ -1,0 +1,31 @@
+package nmsys
+
+import (
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// holdSleep sleeps the calling OS thread for d in clock_nanosleep(2) on
+// CLOCK_MONOTONIC, the rest of it again after a signal, as a raw system
+// call: the runtime does not see the goroutine block, so it keeps its P
+// and the runtime's monitor does not hand the P to another thread, which
+// it does for a system call that spans two of its looks (20 µs apart
+// while it is busy) and which, with one P (GOMAXPROCS=1, a one-CPU
+// machine), wakes a spare thread to look for work each time: measured in
+// a one-vCPU VM, lingering through the runtime's system call path cost a
+// video receiver more CPU than the wake-ups it saved. No other goroutine
+// runs on that P meanwhile, and a stop of the world (the GC's) waits for
+// the sleep to end: for short sleeps only (MaxLinger). xsk has the same
+// (AF_XDP and netmap share no package that may hold a raw system call).
+func holdSleep(d time.Duration) {
+	ts := unix.NsecToTimespec(int64(d))
+	for {
+		_, _, e := unix.RawSyscall6(unix.SYS_CLOCK_NANOSLEEP, unix.CLOCK_MONOTONIC, 0,
+			uintptr(unsafe.Pointer(&ts)), uintptr(unsafe.Pointer(&ts)), 0, 0)
+		if e != unix.EINTR {
+			return
+		}
+	}
+}
