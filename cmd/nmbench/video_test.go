@@ -551,7 +551,9 @@ func TestVideoSDPOut(t *testing.T) {
 // (heap_allocs, every object of the run counted) for ten times the frames,
 // within a few for the runtime. Once with 3 streams of 720p (2160 packets
 // a frame), once with many small frames converted to -pix yuv422p10le and
-// written to -out.
+// written to -out. The runs report every 10 ms (-T), which -q does not
+// print: a longer run (ten times the frames, or a host that slows it down)
+// must not count more heap objects for its interval reports either.
 func TestVideoLoopsAllocs(t *testing.T) {
 	dir := t.TempDir()
 	for _, c := range []struct {
@@ -568,8 +570,8 @@ func TestVideoLoopsAllocs(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			run := func(frames int) (tx, rx uint64) {
 				pc := filepath.Join(dir, c.name+strconv.Itoa(frames)+".pcap")
-				s := runCLI(t, context.Background(), append([]string{"-i", "pcap:" + pc, "-f", "vtx", "-frames", strconv.Itoa(frames)}, c.args...)...)
-				r := runCLI(t, context.Background(), append(append([]string{"-i", "pcap:" + pc, "-f", "vrx"}, c.args...), c.rxArgs...)...)
+				s := runCLI(t, context.Background(), append([]string{"-i", "pcap:" + pc, "-f", "vtx", "-T", "10ms", "-frames", strconv.Itoa(frames)}, c.args...)...)
+				r := runCLI(t, context.Background(), append(append([]string{"-i", "pcap:" + pc, "-f", "vrx", "-T", "10ms"}, c.args...), c.rxArgs...)...)
 				for k, st := range r.Streams {
 					if st.Lost != 0 || st.Frames != uint64(frames) || st.Complete != st.Frames || st.PacketsPerFrame != c.ppf || st.Analysis == "" {
 						t.Errorf("%d frames: stream %d: %+v", frames, k, st)
