@@ -271,6 +271,34 @@ func freeUDPPort(t *testing.T) string {
 	return strconv.Itoa(c.LocalAddr().(*net.UDPAddr).Port)
 }
 
+// waitUDPBound waits until a UDP socket of this network namespace is
+// bound to port (a receiver started in a goroutine of this process), as
+// /proc/self/net/udp shows: a fixed head start was not enough on a busy
+// host.
+func waitUDPBound(t *testing.T, port string) {
+	t.Helper()
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hexPort := fmt.Sprintf(":%04X ", p)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		b, err := os.ReadFile("/proc/self/net/udp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			// sl local_address rem_address ...: the local address is the second field.
+			if fs := strings.Fields(line); len(fs) > 2 && strings.HasSuffix(fs[1]+" ", hexPort) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no UDP socket bound to port %d after 30 s", p)
+		}
+	}
+}
+
 func TestLiveProgressLine(t *testing.T) {
 	var out bytes.Buffer
 	r := &reporter{cfg: &config{mode: modeOf("tx")}, out: &out}
