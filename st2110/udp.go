@@ -115,14 +115,22 @@ func listenUDP(port uint16, v6 bool, rbuf int) (*udpSock, error) {
 	if v6 {
 		network, addr = "udp6", netip.AddrPortFrom(netip.IPv6Unspecified(), port)
 	}
-	lc := net.ListenConfig{Control: socketOptions}
+	lc := net.ListenConfig{Control: func(network, address string, rc syscall.RawConn) error {
+		if err := socketOptions(network, address, rc); err != nil {
+			return err
+		}
+		setReadBuffer(rc, rbuf)
+		return nil
+	}}
 	pc, err := lc.ListenPacket(context.Background(), network, addr.String())
 	if err != nil {
 		return nil, err
 	}
 	c := pc.(*net.UDPConn)
 	s := &udpSock{conn: c, port: port, v6: v6}
-	setReadBuffer(c, rbuf)
+	if !readBufferBeforeBind {
+		_ = c.SetReadBuffer(rbuf)
+	}
 	if v6 {
 		err = ipv6.NewPacketConn(c).SetControlMessage(ipv6.FlagDst, true)
 	} else {

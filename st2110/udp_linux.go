@@ -65,17 +65,22 @@ func setMulticastIF(c syscall.RawConn, index int, v4 bool) error {
 
 // setReadBuffer asks for a receive buffer of n octets: beyond
 // net.core.rmem_max with SO_RCVBUFFORCE if the process may, else up to it.
-func setReadBuffer(c *net.UDPConn, n int) {
-	rc, err := c.SyscallConn()
-	if err == nil {
-		var serr error
-		rc.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n) })
-		if serr == nil {
-			return
+// It is called before the socket's bind (readBufferBeforeBind): a bound
+// socket receives at once, and with the default buffer (net.core.
+// rmem_default, some 100 datagrams of a 1080p flow) it dropped the first
+// milliseconds of a flow already arriving when the receiver's thread was
+// kept from its CPU between the bind and this.
+func setReadBuffer(c syscall.RawConn, n int) {
+	_ = c.Control(func(fd uintptr) {
+		if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n) != nil {
+			_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, n)
 		}
-	}
-	_ = c.SetReadBuffer(n)
+	})
 }
+
+// readBufferBeforeBind: Linux sets the receive buffer of a socket before
+// its bind (setReadBuffer).
+const readBufferBeforeBind = true
 
 // read is the receive loop: recvmmsg batches into preallocated buffers,
 // each datagram handed to the sink with its source (the message's name)

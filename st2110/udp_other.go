@@ -19,7 +19,11 @@ import (
 
 func socketOptions(network, address string, c syscall.RawConn) error { return nil }
 
-func setReadBuffer(c *net.UDPConn, n int) { _ = c.SetReadBuffer(n) }
+// setReadBuffer does nothing before the bind: elsewhere the buffer is set
+// after it, with net.UDPConn.SetReadBuffer (readBufferBeforeBind).
+func setReadBuffer(c syscall.RawConn, n int) {}
+
+const readBufferBeforeBind = false
 
 // multicastIFConnect: elsewhere the source of a multicast flow is taken
 // from the interface's addresses.

@@ -396,6 +396,13 @@ func rtpDatagrams(t testing.TB, sess *video.Session, n int) []datagram {
 }
 
 // Close stops a running sender and waits for it; Run after Close fails.
+// The sender is closed once it has handed on a few batches (a fixed head
+// start was not enough on a busy host: Run's goroutine, or its first step,
+// had not run yet). Close has waited for Run when the counts it leaves are
+// Run's last (published as Run returns; the first batch's were published
+// at once, the later ones are not until 100 ms have passed), nothing is
+// handed on after it, and Run ends without the error a send on the closed
+// socket would give.
 func TestSenderCloseStopsRun(t *testing.T) {
 	p := freePort(t)
 	tx, err := Dial(fmt.Sprintf("udp:127.0.0.1:%d", p), session("", flow(fmtSmall, "", "")), nil)
@@ -404,20 +411,28 @@ func TestSenderCloseStopsRun(t *testing.T) {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- tx.Run(context.Background()) }()
-	time.Sleep(50 * time.Millisecond)
+	for deadline := time.Now().Add(30 * time.Second); tx.Batches() < 3; time.Sleep(100 * time.Microsecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Run handed on %d batches in 30 s", tx.Batches())
+		}
+	}
 	if err := tx.Close(); err != nil {
 		t.Fatal(err)
 	}
+	batches, st := tx.Batches(), tx.Stats(0)
 	select {
 	case err := <-errc:
 		if err != nil {
 			t.Errorf("Run: %v", err)
 		}
-	default:
-		t.Fatal("Close returned before Run")
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return within 30 s of Close")
 	}
-	if tx.Stats(0).Packets == 0 {
-		t.Error("nothing was sent")
+	if st.Packets == 0 || st != tx.Stats(0) {
+		t.Errorf("counts when Close returned: %+v; when Run returned: %+v", st, tx.Stats(0))
+	}
+	if b := tx.Batches(); b != batches {
+		t.Errorf("%d batches when Close returned, %d after: Run went on sending", batches, b)
 	}
 	if err := tx.Run(context.Background()); err == nil {
 		t.Error("Run after Close: no error")
@@ -494,11 +509,15 @@ func TestSpinUntil(t *testing.T) {
 
 // A sender with SendConfig.Spin spins for the end of its waits and says
 // how long (Spun); without it, it does not spin. Batches counts the
-// sendmmsg calls.
+// sendmmsg calls. With a Spin of a frame period no wait is slept (none is
+// longer), so some spinning is certain; with 2 ms the timer that ends the
+// sleep may fire later than the packet was due on a busy host, leaving
+// nothing to spin, so only the bound is checked there.
 func TestSenderSpin(t *testing.T) {
 	p := freePort(t)
 	sess := session("", flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p), ""))
-	for _, spin := range []time.Duration{0, 2 * time.Millisecond} {
+	period := fmtSmall.Rate.Period()
+	for _, spin := range []time.Duration{0, 2 * time.Millisecond, period} {
 		tx, err := Dial("udp", sess, &SendConfig{Count: 5, Spin: spin})
 		if err != nil {
 			t.Fatal(err)
@@ -517,8 +536,10 @@ func TestSenderSpin(t *testing.T) {
 		switch {
 		case spin == 0 && tx.Spun() != 0:
 			t.Errorf("spun %v without SendConfig.Spin", tx.Spun())
-		case spin > 0 && (tx.Spun() <= 0 || tx.Spun() > took):
-			t.Errorf("spun %v in a run of %v", tx.Spun(), took)
+		case spin > 0 && (tx.Spun() < 0 || tx.Spun() > took):
+			t.Errorf("spin %v: spun %v in a run of %v", spin, tx.Spun(), took)
+		case spin == period && tx.Spun() == 0:
+			t.Errorf("spin %v (a frame period): nothing spun in a run of %v", spin, took)
 		}
 	}
 }

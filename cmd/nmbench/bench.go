@@ -94,8 +94,15 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 	rep.last = rep.start
 	done := make(chan error, 1)
 	go func() { done <- work(ctx, st) }()
-	tick := time.NewTicker(cfg.interval)
-	defer tick.Stop()
+	// -q prints no interval reports: no ticker then, for a tick builds a
+	// report (a few heap objects) whether it prints it or not, and a run
+	// the host slows down would count more of them in heap_allocs.
+	var tickC <-chan time.Time
+	if !cfg.quiet {
+		tick := time.NewTicker(cfg.interval)
+		defer tick.Stop()
+		tickC = tick.C
+	}
 	var liveC <-chan time.Time
 	if cfg.progress && !cfg.json && !cfg.quiet && (cfg.count > 0 || cfg.duration > 0) {
 		lt := time.NewTicker(250 * time.Millisecond)
@@ -114,7 +121,7 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 				done = max(done, float64(now.Sub(rep.start.at))/float64(cfg.duration))
 			}
 			rep.live(cur, done)
-		case now := <-tick.C:
+		case now := <-tickC:
 			rep.tick(st.sample(now))
 		case err := <-done:
 			cur := st.sample(time.Now())
