@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -197,16 +198,53 @@ type videoReport struct {
 // runCLI runs nmbench with args and returns its final JSON report.
 func runCLI(t *testing.T, ctx context.Context, args ...string) videoReport {
 	t.Helper()
+	r, err := cliReport(ctx, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// cliReport runs nmbench with args, -json and -q, and returns its final
+// report, or an error saying how it failed.
+func cliReport(ctx context.Context, args ...string) (videoReport, error) {
 	var out, errb bytes.Buffer
 	if code := cli(ctx, append(args, "-json", "-q"), &out, &errb); code != 0 {
-		t.Fatalf("nmbench %q: exit %d: %s", args, code, errb.String())
+		return videoReport{}, fmt.Errorf("nmbench %q: exit %d: %s", args, code, errb.String())
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	var r videoReport
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil || !r.Final {
-		t.Fatalf("nmbench %q: last line %q: %v", args, lines[len(lines)-1], err)
+		return r, fmt.Errorf("nmbench %q: last line %q: %v", args, lines[len(lines)-1], err)
 	}
-	return r
+	return r, nil
+}
+
+// cliResult is what a run of nmbench in another goroutine gave.
+type cliResult struct {
+	r   videoReport
+	err error
+}
+
+// goCLI runs nmbench in a goroutine of its own (a test's t.Fatal must not
+// be called there: the test would wait for a result that never comes) and
+// hands over its report and error when it ends.
+func goCLI(ctx context.Context, args ...string) <-chan cliResult {
+	c := make(chan cliResult, 1)
+	go func() {
+		r, err := cliReport(ctx, args...)
+		c <- cliResult{r, err}
+	}()
+	return c
+}
+
+// report is the report of res, which fails t if nmbench failed.
+func (res cliResult) report(t *testing.T) videoReport {
+	t.Helper()
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	return res.r
 }
 
 // randomFile writes n frames of size octets of pseudo-random bytes.
@@ -274,15 +312,12 @@ func TestVideoUDPLoopback(t *testing.T) {
 			port := "udp:127.0.0.1:" + strconv.Itoa(freePorts(t, 2))
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			done := make(chan videoReport, 1)
-			go func() {
-				done <- runCLI(t, ctx, "-i", port, "-f", "vrx", "-fmt", fmt64x32, "-streams", "2", "-frames", strconv.Itoa(frames),
-					"-out", out, "-pix", pix)
-			}()
+			done := goCLI(ctx, "-i", port, "-f", "vrx", "-fmt", fmt64x32, "-streams", "2", "-frames", strconv.Itoa(frames),
+				"-out", out, "-pix", pix)
 			time.Sleep(200 * time.Millisecond)
 			tx := runCLI(t, ctx, "-i", port, "-f", "vtx", "-fmt", fmt64x32, "-streams", "2", "-frames", strconv.Itoa(frames),
 				"-in", in, "-pix", pix, "-R", "20000")
-			rx := <-done
+			rx := (<-done).report(t)
 			if tx.Frames != 2*frames || tx.Packets != 2*frames*32 {
 				t.Errorf("vtx sent %d frames, %d packets", tx.Frames, tx.Packets)
 			}
@@ -325,22 +360,20 @@ func TestVideoUDPLoopback1080p(t *testing.T) {
 		port := freeUDPPort(t)
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		drops := udpRcvbufErrors()
-		done := make(chan videoReport, 1)
-		go func() {
-			done <- runCLI(t, ctx, "-i", "udp:127.0.0.1:"+port, "-f", "vrx", "-fmt", fmt1080p, "-frames", strconv.Itoa(frames), "-out", out)
-		}()
+		done := goCLI(ctx, "-i", "udp:127.0.0.1:"+port, "-f", "vrx", "-fmt", fmt1080p, "-frames", strconv.Itoa(frames), "-out", out)
 		waitUDPBound(t, port)
 		tx := runCLI(t, ctx, "-i", "udp:127.0.0.1:"+port, "-f", "vtx", "-fmt", fmt1080p, "-frames", strconv.Itoa(frames), "-R", strconv.Itoa(rate))
-		var rx videoReport
+		var res cliResult
 		select {
-		case rx = <-done:
+		case res = <-done:
 		case <-time.After(10 * time.Second):
 			// vrx missed the end of the last frame (its marker) and
 			// waits for a frame that will not come: what it got is its
 			// report.
 			cancel()
-			rx = <-done
+			res = <-done
 		}
+		rx := res.report(t)
 		cancel()
 		if tx.Packets != frames*ppf {
 			t.Fatalf("vtx sent %d packets, not %d: %+v", tx.Packets, frames*ppf, tx)
