@@ -92,10 +92,20 @@ const MaxLinger = time.Millisecond
 // Linger, then syncs the rings (in poll(2) with Spin 0, which returns at
 // once if packets came meanwhile). It does not allocate.
 func (d *Idler) NextBatch(p *Port, took int, full bool, bytes uint64) error {
-	if d.Linger > 0 && took > 0 && !full {
-		holdSleep(min(d.Linger, MaxLinger))
+	if l := d.lingerAfter(took, full); l > 0 {
+		holdSleep(l)
 	}
 	return d.Next(p, took > 0, bytes)
+}
+
+// lingerAfter returns how long NextBatch sleeps after a pass that took
+// took packets, all it asked for or not (full): Linger, at most
+// MaxLinger, after a partial batch; nothing otherwise.
+func (d *Idler) lingerAfter(took int, full bool) time.Duration {
+	if d.Linger <= 0 || took <= 0 || full {
+		return 0
+	}
+	return min(d.Linger, MaxLinger)
 }
 
 // Next syncs or waits on p after a loop pass that found packets (got) or
