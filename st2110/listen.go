@@ -39,7 +39,8 @@ type ListenConfig struct {
 	ReadBuffer int
 
 	// Batch is the most packets read from a ring or a socket at a time;
-	// zero means 64 for UDP, 512 for netmap and AF_XDP.
+	// zero means 64 for UDP, 512 for netmap and AF_XDP. On a netmap ring
+	// or an AF_XDP socket it is at most what the ring holds.
 	Batch int
 
 	// Linger, on a netmap port or an AF_XDP socket: after a pass over the
@@ -108,8 +109,11 @@ type ListenConfig struct {
 }
 
 // MaxLinger bounds ListenConfig.Linger (as nmsys.MaxLinger and
-// xsk.MaxLinger bound theirs): a 1024-slot ring holds 1 ms of a
-// 2160p59.94 flow, and Close waits out a linger under way.
+// xsk.MaxLinger bound theirs): Close waits out a linger under way, and the
+// ring must hold what arrives meanwhile, the thread's timer slack (50 µs
+// by default) included: a 2160p59.94 flow brings some 1,040 packets a
+// millisecond, more than a 1024-slot ring holds, so at that rate take a
+// larger ring or a shorter linger.
 const MaxLinger = time.Millisecond
 
 // Frame is one video frame received: its flow, its octets in pgroup
@@ -364,8 +368,14 @@ func newReceiver(name string, sess *video.Session, cfg *ListenConfig) (*Receiver
 	if cfg != nil {
 		r.cfg = *cfg
 	}
-	if r.cfg.FrameBuffers < 0 || r.cfg.Batch < 0 || r.cfg.ReadBuffer < 0 || r.cfg.LatencyLimit < 0 || r.cfg.Linger < 0 {
-		return nil, errors.New("st2110: listen: negative ListenConfig value")
+	for _, v := range []struct {
+		field string
+		v     int64
+	}{{"FrameBuffers", int64(r.cfg.FrameBuffers)}, {"Batch", int64(r.cfg.Batch)}, {"ReadBuffer", int64(r.cfg.ReadBuffer)},
+		{"LatencyLimit", int64(r.cfg.LatencyLimit)}, {"Linger", int64(r.cfg.Linger)}} {
+		if v.v < 0 {
+			return nil, fmt.Errorf("st2110: listen %s: ListenConfig.%s is negative (%d)", name, v.field, v.v)
+		}
 	}
 	if r.cfg.Linger > MaxLinger {
 		return nil, fmt.Errorf("st2110: listen %s: ListenConfig.Linger %v: more than MaxLinger (%v)", name, r.cfg.Linger, MaxLinger)

@@ -79,10 +79,15 @@ func openNetmapRx(ep *endpoint, cfg *ListenConfig) (rxTransport, error) {
 			return nil, fmt.Errorf("st2110: listen %s: %w", ep.name, err)
 		}
 		qs := make([]video.RxQueue, len(rs))
+		b := batch
 		for i, r := range rs {
 			qs[i] = r
+			// A batch the ring cannot hold (netmap keeps one slot
+			// empty) would never be full, and the reader would linger
+			// with its ring full.
+			b = min(b, max(r.NumSlots()-1, 1))
 		}
-		t.rds = append(t.rds, &ringReader{name: p.Name(), rings: qs, kernel: &portWaiter{port: p, idle: nmsys.Idler{Linger: cfg.Linger}}, batch: batch, lock: true})
+		t.rds = append(t.rds, &ringReader{name: p.Name(), rings: qs, kernel: &portWaiter{port: p, idle: nmsys.Idler{Linger: cfg.Linger}}, batch: b, lock: true})
 	}
 	return t, nil
 }

@@ -55,6 +55,9 @@ func openXDPRx(ep *endpoint, cfg *ListenConfig) (rxTransport, error) {
 	if batch == 0 {
 		batch = 512
 	}
+	// A batch the queue cannot hold would never be full, and the reader
+	// would linger with its ring full.
+	batch = min(batch, s.Rx().Frames())
 	rd := &ringReader{name: ep.name, rings: []video.RxQueue{s.Rx()}, kernel: &xskWaiter{sock: s, idle: xsk.Idler{Linger: cfg.Linger}}, batch: batch, lock: true}
 	return &xdpRx{sock: s, rds: []rxReader{rd}}, nil
 }

@@ -131,6 +131,9 @@ func TestXDPAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	rd := tr.readers()[0].(*ringReader)
+	if w, ok := rd.kernel.(*xskWaiter); !ok || w.idle.Linger != 10*time.Microsecond {
+		t.Fatalf("the reader's waiter is %#v: ListenConfig.Linger did not reach it", rd.kernel)
+	}
 	// The test drives the reader's pass itself; the transport is closed
 	// with the receiver.
 	if err := rx.start(&xdpTestRx{xdpRx: tr.(*xdpRx), rd: &idleReader{}}); err != nil {
@@ -203,6 +206,9 @@ func TestXDPLingerClose(t *testing.T) {
 	frames := randomFrames(fmtSD, 2, 1)
 	rx := listenIn(t, p.NsB, "xdp:"+p.B, sess, &ListenConfig{Linger: MaxLinger})
 	defer rx.Close()
+	if w, ok := rx.tr.readers()[0].(*ringReader).kernel.(*xskWaiter); !ok || w.idle.Linger != MaxLinger {
+		t.Fatalf("the reader's waiter is %#v: ListenConfig.Linger did not reach it", rx.tr.readers()[0].(*ringReader).kernel)
+	}
 	tx := dialIn(t, p.NsA, "xdp:"+p.A, sess, &SendConfig{Sources: []video.FrameSource{loopOf(t, sess.Streams[0].Format, frames)}, MaxRate: 20000})
 	defer tx.Close()
 	wait := runSender(t, tx)
