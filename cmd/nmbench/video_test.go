@@ -309,12 +309,15 @@ func TestVideoUDPLoopback(t *testing.T) {
 				os.WriteFile(in, b, 0o644)
 			}
 			out := filepath.Join(t.TempDir(), "out")
-			port := "udp:127.0.0.1:" + strconv.Itoa(freePorts(t, 2))
+			first := freePorts(t, 2)
+			port := "udp:127.0.0.1:" + strconv.Itoa(first)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			done := goCLI(ctx, "-i", port, "-f", "vrx", "-fmt", fmt64x32, "-streams", "2", "-frames", strconv.Itoa(frames),
 				"-out", out, "-pix", pix)
-			time.Sleep(200 * time.Millisecond)
+			for k := range 2 { // vtx starts once both streams' sockets are bound
+				waitUDPBound(t, strconv.Itoa(first+k))
+			}
 			tx := runCLI(t, ctx, "-i", port, "-f", "vtx", "-fmt", fmt64x32, "-streams", "2", "-frames", strconv.Itoa(frames),
 				"-in", in, "-pix", pix, "-R", "20000")
 			rx := (<-done).report(t)
@@ -359,6 +362,7 @@ func TestVideoUDPLoopback1080p(t *testing.T) {
 	for try, rate := 1, 60000; ; try, rate = try+1, rate/2 {
 		port := freeUDPPort(t)
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel() // vrx stops if the test fails before its own cancel below
 		drops := udpRcvbufErrors()
 		done := goCLI(ctx, "-i", "udp:127.0.0.1:"+port, "-f", "vrx", "-fmt", fmt1080p, "-frames", strconv.Itoa(frames), "-out", out)
 		waitUDPBound(t, port)

@@ -70,12 +70,13 @@ for f in $formats; do
 			tag=$f-$n-$c-$b-$rate
 			[ "$tool" = nmbench ] || tag=$tag-$tool
 			[ "$lg" = 0 ] || tag=$tag-linger$lg
-			rateflag=
+			rateflag= lingerflag=
 			[ "$rate" = schedule ] || rateflag="-R $rate"
+			[ "$lg" = 0 ] || lingerflag="-linger $lg" # a build without -linger still runs with 0
 			rxprof= txprof=
 			[ "${VIDEO_PROFILE:-0}" = 1 ] && rxprof="-cpuprofile /out/vrx-$tag.prof" txprof="-cpuprofile /out/vtx-$tag.prof"
 			echo "== $tool: $n x ${f}p59.94, $frames frames each, self-check $c, bursts of $b, vrx -linger $lg: vtx on vale0:a -> vrx on vale0:b"
-			$tool -i vale0:b@conf:slots=4096 -f vrx -fmt "$(fmtp $f)" -streams $n -frames $frames -linger $lg \
+			$tool -i vale0:b@conf:slots=4096 -f vrx -fmt "$(fmtp $f)" -streams $n -frames $frames $lingerflag \
 				-t $((frames / 10 + 30))s -json -q $rxprof > /out/vrx-$tag.json 2>&1 &
 			rx=$!
 			sleep 1
