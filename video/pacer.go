@@ -143,6 +143,25 @@ func (p *Pacer) Due(now int64, limit int) int {
 	return n
 }
 
+// burstLeft returns the packets of the current burst not yet released: all
+// due at [Pacer.Next], none past the end of the frame.
+func (p *Pacer) burstLeft() int {
+	return min(p.burst-p.k%p.burst, p.g.npkt-p.k)
+}
+
+// take counts n packets of the current burst (n ≤ burstLeft()) as sent,
+// as Due(now, n) does when they are due at now, with one look at the
+// schedule instead of one a packet.
+func (p *Pacer) take(n int) {
+	if p.k += n; p.k == p.g.npkt {
+		p.frame++
+		p.k = 0
+		p.next = p.SendTime(p.frame, 0)
+	} else if p.k%p.burst == 0 {
+		p.next = p.SendTime(p.frame, p.k)
+	}
+}
+
 // pending returns how many packets Due(now, limit) would take, without
 // taking them: a burst at a time, so that a transmitter reserves queue
 // slots for the packets due and no more.
