@@ -15,6 +15,25 @@ import (
 // IPv6, UDP, RTP and the extended sequence number.
 const maxTemplateLen = EthLen + VLANLen + IPv6Len + UDPLen + RTPLen + ExtSeqLen
 
+// minTemplateLen is the shortest header a Template writes: Ethernet, IPv4,
+// UDP and RTP.
+const minTemplateLen = EthLen + IPv4Len + UDPLen + RTPLen
+
+// Write copies a header of any length in [minTemplateLen, maxTemplateLen]
+// as its first copyHead and its last copyTail octets.
+const (
+	copyHead = 48
+	copyTail = 32
+)
+
+// The two copies cover every header length: the head and the tail fit in
+// the shortest header and overlap in the longest.
+var (
+	_ [minTemplateLen - copyHead]struct{}
+	_ [minTemplateLen - copyTail]struct{}
+	_ [copyHead + copyTail - maxTemplateLen]struct{}
+)
+
 // TemplateConfig describes the constant fields of an RTP stream's headers:
 // Ethernet, an optional 802.1Q tag, IPv4 or IPv6, UDP, RTP and, for
 // RFC 4175 video, the extended sequence number.
@@ -222,7 +241,11 @@ func (t *Template) Write(dst []byte, payloadLen int, f *Fields) int {
 	}
 	n := t.n + payloadLen
 	d := dst[:n]
-	copy(d, t.hdr[:t.n])
+	// The header in two copies of constant length, word by word, where
+	// copy(d, t.hdr[:t.n]) calls memmove: the first copyHead octets and
+	// the last copyTail up to Len, overlapping.
+	copyHeadWords(d, t.hdr[:])
+	copyTailWords(d[t.n-copyTail:], t.hdr[t.n-copyTail:])
 	udpLen := uint32(t.fixed + payloadLen)
 	if t.v6 {
 		binary.BigEndian.PutUint16(d[t.ipOff+4:], uint16(udpLen))
@@ -258,6 +281,28 @@ func (t *Template) Write(dst []byte, payloadLen int, f *Fields) int {
 		binary.BigEndian.PutUint16(u[6:], c)
 	}
 	return n
+}
+
+// copyHeadWords copies the first copyHead octets of s to d, 8 at a time.
+func copyHeadWords(d, s []byte) {
+	_, _ = d[copyHead-1], s[copyHead-1]
+	le := binary.LittleEndian
+	le.PutUint64(d, le.Uint64(s))
+	le.PutUint64(d[8:], le.Uint64(s[8:]))
+	le.PutUint64(d[16:], le.Uint64(s[16:]))
+	le.PutUint64(d[24:], le.Uint64(s[24:]))
+	le.PutUint64(d[32:], le.Uint64(s[32:]))
+	le.PutUint64(d[40:], le.Uint64(s[40:]))
+}
+
+// copyTailWords copies the first copyTail octets of s to d, 8 at a time.
+func copyTailWords(d, s []byte) {
+	_, _ = d[copyTail-1], s[copyTail-1]
+	le := binary.LittleEndian
+	le.PutUint64(d, le.Uint64(s))
+	le.PutUint64(d[8:], le.Uint64(s[8:]))
+	le.PutUint64(d[16:], le.Uint64(s[16:]))
+	le.PutUint64(d[24:], le.Uint64(s[24:]))
 }
 
 func badPayload(n, limit int) {
