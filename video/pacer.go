@@ -45,6 +45,13 @@ type Pacer struct {
 	frame  int64
 	k      int   // next packet in frame
 	next   int64 // its send time, TAI ns
+
+	// The send time of packet aheadK of frame aheadF, which pending
+	// computed looking past the current burst: take uses it rather than
+	// work it out again (SendTime is a function of frame and packet).
+	aheadF int64
+	aheadK int // -1: none
+	aheadT int64
 }
 
 // NewPacer returns a pacer for p, positioned at frame 0; call [Pacer.Start]
@@ -59,7 +66,7 @@ func NewPacer(p Params, c *PacerConfig) (*Pacer, error) {
 	if c != nil {
 		cfg = *c
 	}
-	pc := &Pacer{g: p.g, params: p, burst: max(cfg.Burst, 1), trs: p.g.trsG}
+	pc := &Pacer{g: p.g, params: p, burst: max(cfg.Burst, 1), trs: p.g.trsG, aheadK: -1}
 	if p.Sender == SenderNarrowLinear {
 		pc.trs = p.g.trsL
 	}
@@ -156,10 +163,14 @@ func (p *Pacer) take(n int) {
 	if p.k += n; p.k == p.g.npkt {
 		p.frame++
 		p.k = 0
-		p.next = p.SendTime(p.frame, 0)
-	} else if p.k%p.burst == 0 {
-		p.next = p.SendTime(p.frame, p.k)
+	} else if p.k%p.burst != 0 {
+		return
 	}
+	if p.k == p.aheadK && p.frame == p.aheadF {
+		p.next = p.aheadT
+		return
+	}
+	p.next = p.SendTime(p.frame, p.k)
 }
 
 // pending returns how many packets Due(now, limit) would take, without
@@ -176,6 +187,9 @@ func (p *Pacer) pending(now int64, limit int) int {
 			break // limit reached inside a burst
 		}
 		next = p.SendTime(frame, k)
+		if n == left {
+			p.aheadF, p.aheadK, p.aheadT = frame, k, next
+		}
 	}
 	return n
 }
