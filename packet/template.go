@@ -241,24 +241,31 @@ func (t *Template) Write(dst []byte, payloadLen int, f *Fields) int {
 	}
 	n := t.n + payloadLen
 	d := dst[:n]
+	if len(dst) < writeRoom {
+		return t.writeShort(d, payloadLen, f)
+	}
+	// The header's fields at offsets below writeRoom (masks that change
+	// no offset of a Template but let the compiler drop the bounds checks),
+	// in a buffer of at least writeRoom octets.
+	h := (*[writeRoom]byte)(dst)
 	// The header in two copies of constant length, word by word, where
 	// copy(d, t.hdr[:t.n]) calls memmove: the first copyHead octets and
 	// the last copyTail up to Len, overlapping.
-	copyHeadWords(d, t.hdr[:])
-	copyTailWords(d[t.n-copyTail:], t.hdr[t.n-copyTail:])
+	copyHeadWords(h[:], t.hdr[:])
+	copyTailWords(h[(t.n-copyTail)&maxOff:], t.hdr[(t.n-copyTail)&maxOff:])
 	udpLen := uint32(t.fixed + payloadLen)
 	if t.v6 {
-		binary.BigEndian.PutUint16(d[t.ipOff+4:], uint16(udpLen))
+		binary.BigEndian.PutUint16(h[(t.ipOff&maxOff)+4:], uint16(udpLen))
 	} else {
-		ip := d[t.ipOff : t.ipOff+IPv4Len]
+		ip := h[t.ipOff&maxOff:]
 		tot := udpLen + IPv4Len
 		binary.BigEndian.PutUint16(ip[2:], uint16(tot))
 		binary.BigEndian.PutUint16(ip[4:], f.ID)
 		binary.BigEndian.PutUint16(ip[10:], ^fold32(t.ipSum+tot+uint32(f.ID)))
 	}
-	u := d[t.udpOff : t.udpOff+UDPLen]
+	u := h[t.udpOff&maxOff:]
 	binary.BigEndian.PutUint16(u[4:], uint16(udpLen))
-	r := d[t.rtpOff : t.rtpOff+RTPLen]
+	r := h[t.rtpOff&maxOff:]
 	var m uint32
 	if f.Marker {
 		r[1] |= 0x80
@@ -270,7 +277,7 @@ func (t *Template) Write(dst []byte, payloadLen int, f *Fields) int {
 	var esn uint32
 	if t.esn {
 		esn = f.Seq >> 16
-		binary.BigEndian.PutUint16(d[t.rtpOff+RTPLen:], uint16(esn))
+		binary.BigEndian.PutUint16(r[RTPLen:], uint16(esn))
 	}
 	if t.udpSum {
 		s := t.udpConst + uint64(2*udpLen+m+uint32(seq)+ts>>16+ts&0xffff+esn) + sum64(d[t.n:])
@@ -280,6 +287,26 @@ func (t *Template) Write(dst []byte, payloadLen int, f *Fields) int {
 		}
 		binary.BigEndian.PutUint16(u[6:], c)
 	}
+	return n
+}
+
+// Write's view of a frame: every header offset is at most maxOff, and a
+// field at maxOff ends within writeRoom.
+const (
+	maxOff    = 127
+	writeRoom = 2 * (maxOff + 1)
+)
+
+var _ [maxOff - maxTemplateLen]struct{} // every offset is below maxOff
+
+// writeShort is Write for a frame d (whole, already sliced) in a buffer
+// shorter than writeRoom: it writes the header in a copy of d of
+// writeRoom octets and copies it back.
+func (t *Template) writeShort(d []byte, payloadLen int, f *Fields) int {
+	var b [writeRoom]byte
+	copy(b[:], d)
+	n := t.Write(b[:], payloadLen, f)
+	copy(d, b[:n])
 	return n
 }
 
