@@ -20,18 +20,15 @@ const maxTemplateLen = EthLen + VLANLen + IPv6Len + UDPLen + RTPLen + ExtSeqLen
 const minTemplateLen = EthLen + IPv4Len + UDPLen + RTPLen
 
 // Write copies a header of any length in [minTemplateLen, maxTemplateLen]
-// as its first copyHead and its last copyTail octets.
-const (
-	copyHead = 48
-	copyTail = 32
-)
+// as three runs of copyRun octets, overlapping: at 0, at copyRun/2 and
+// ending at its length.
+const copyRun = 32
 
-// The two copies cover every header length: the head and the tail fit in
-// the shortest header and overlap in the longest.
+// The three runs leave no gap in the longest header and stay within the
+// shortest (a negative array length fails to compile).
 var (
-	_ [minTemplateLen - copyHead]struct{}
-	_ [minTemplateLen - copyTail]struct{}
-	_ [copyHead + copyTail - maxTemplateLen]struct{}
+	_ [copyRun/2 + copyRun - (maxTemplateLen - copyRun)]struct{}
+	_ [minTemplateLen - (copyRun/2 + copyRun)]struct{}
 )
 
 // TemplateConfig describes the constant fields of an RTP stream's headers:
@@ -248,11 +245,11 @@ func (t *Template) Write(dst []byte, payloadLen int, f *Fields) int {
 	// no offset of a Template but let the compiler drop the bounds checks),
 	// in a buffer of at least writeRoom octets.
 	h := (*[writeRoom]byte)(dst)
-	// The header in two copies of constant length, word by word, where
-	// copy(d, t.hdr[:t.n]) calls memmove: the first copyHead octets and
-	// the last copyTail up to Len, overlapping.
-	copyHeadWords(h[:], t.hdr[:])
-	copyTailWords(h[(t.n-copyTail)&maxOff:], t.hdr[(t.n-copyTail)&maxOff:])
+	// The header in three runs of constant length, word by word, where
+	// copy(d, t.hdr[:t.n]) calls memmove.
+	copyRunWords(h[:], t.hdr[:])
+	copyRunWords(h[copyRun/2:], t.hdr[copyRun/2:])
+	copyRunWords(h[(t.n-copyRun)&maxOff:], t.hdr[(t.n-copyRun)&maxOff:])
 	udpLen := uint32(t.fixed + payloadLen)
 	if t.v6 {
 		binary.BigEndian.PutUint16(h[(t.ipOff&maxOff)+4:], uint16(udpLen))
@@ -310,21 +307,9 @@ func (t *Template) writeShort(d []byte, payloadLen int, f *Fields) int {
 	return n
 }
 
-// copyHeadWords copies the first copyHead octets of s to d, 8 at a time.
-func copyHeadWords(d, s []byte) {
-	_, _ = d[copyHead-1], s[copyHead-1]
-	le := binary.LittleEndian
-	le.PutUint64(d, le.Uint64(s))
-	le.PutUint64(d[8:], le.Uint64(s[8:]))
-	le.PutUint64(d[16:], le.Uint64(s[16:]))
-	le.PutUint64(d[24:], le.Uint64(s[24:]))
-	le.PutUint64(d[32:], le.Uint64(s[32:]))
-	le.PutUint64(d[40:], le.Uint64(s[40:]))
-}
-
-// copyTailWords copies the first copyTail octets of s to d, 8 at a time.
-func copyTailWords(d, s []byte) {
-	_, _ = d[copyTail-1], s[copyTail-1]
+// copyRunWords copies the first copyRun octets of s to d, 8 at a time.
+func copyRunWords(d, s []byte) {
+	_, _ = d[copyRun-1], s[copyRun-1]
 	le := binary.LittleEndian
 	le.PutUint64(d, le.Uint64(s))
 	le.PutUint64(d[8:], le.Uint64(s[8:]))
