@@ -15,6 +15,22 @@ import (
 // IPv6, UDP, RTP and the extended sequence number.
 const maxTemplateLen = EthLen + VLANLen + IPv6Len + UDPLen + RTPLen + ExtSeqLen
 
+// minTemplateLen is the shortest header a Template writes: Ethernet, IPv4,
+// UDP and RTP.
+const minTemplateLen = EthLen + IPv4Len + UDPLen + RTPLen
+
+// Write copies a header of any length in [minTemplateLen, maxTemplateLen]
+// as three runs of copyRun octets, overlapping: at 0, at copyRun/2 and
+// ending at its length.
+const copyRun = 32
+
+// The three runs leave no gap in the longest header and stay within the
+// shortest (a negative array length fails to compile).
+var (
+	_ [copyRun/2 + copyRun - (maxTemplateLen - copyRun)]struct{}
+	_ [minTemplateLen - (copyRun/2 + copyRun)]struct{}
+)
+
 // TemplateConfig describes the constant fields of an RTP stream's headers:
 // Ethernet, an optional 802.1Q tag, IPv4 or IPv6, UDP, RTP and, for
 // RFC 4175 video, the extended sequence number.
@@ -222,20 +238,31 @@ func (t *Template) Write(dst []byte, payloadLen int, f *Fields) int {
 	}
 	n := t.n + payloadLen
 	d := dst[:n]
-	copy(d, t.hdr[:t.n])
+	if len(dst) < writeRoom {
+		return t.writeShort(d, payloadLen, f)
+	}
+	// The header's fields at offsets below writeRoom (masks that change
+	// no offset of a Template but let the compiler drop the bounds checks),
+	// in a buffer of at least writeRoom octets.
+	h := (*[writeRoom]byte)(dst)
+	// The header in three runs of constant length, word by word, where
+	// copy(d, t.hdr[:t.n]) calls memmove.
+	copyRunWords(h[:], t.hdr[:])
+	copyRunWords(h[copyRun/2:], t.hdr[copyRun/2:])
+	copyRunWords(h[(t.n-copyRun)&maxOff:], t.hdr[(t.n-copyRun)&maxOff:])
 	udpLen := uint32(t.fixed + payloadLen)
 	if t.v6 {
-		binary.BigEndian.PutUint16(d[t.ipOff+4:], uint16(udpLen))
+		binary.BigEndian.PutUint16(h[(t.ipOff&maxOff)+4:], uint16(udpLen))
 	} else {
-		ip := d[t.ipOff : t.ipOff+IPv4Len]
+		ip := h[t.ipOff&maxOff:]
 		tot := udpLen + IPv4Len
 		binary.BigEndian.PutUint16(ip[2:], uint16(tot))
 		binary.BigEndian.PutUint16(ip[4:], f.ID)
 		binary.BigEndian.PutUint16(ip[10:], ^fold32(t.ipSum+tot+uint32(f.ID)))
 	}
-	u := d[t.udpOff : t.udpOff+UDPLen]
+	u := h[t.udpOff&maxOff:]
 	binary.BigEndian.PutUint16(u[4:], uint16(udpLen))
-	r := d[t.rtpOff : t.rtpOff+RTPLen]
+	r := h[t.rtpOff&maxOff:]
 	var m uint32
 	if f.Marker {
 		r[1] |= 0x80
@@ -247,7 +274,7 @@ func (t *Template) Write(dst []byte, payloadLen int, f *Fields) int {
 	var esn uint32
 	if t.esn {
 		esn = f.Seq >> 16
-		binary.BigEndian.PutUint16(d[t.rtpOff+RTPLen:], uint16(esn))
+		binary.BigEndian.PutUint16(r[RTPLen:], uint16(esn))
 	}
 	if t.udpSum {
 		s := t.udpConst + uint64(2*udpLen+m+uint32(seq)+ts>>16+ts&0xffff+esn) + sum64(d[t.n:])
@@ -258,6 +285,36 @@ func (t *Template) Write(dst []byte, payloadLen int, f *Fields) int {
 		binary.BigEndian.PutUint16(u[6:], c)
 	}
 	return n
+}
+
+// Write's view of a frame: every header offset is at most maxOff, and a
+// field at maxOff ends within writeRoom.
+const (
+	maxOff    = 127
+	writeRoom = 2 * (maxOff + 1)
+)
+
+var _ [maxOff - maxTemplateLen]struct{} // every offset is below maxOff
+
+// writeShort is Write for a frame d (whole, already sliced) in a buffer
+// shorter than writeRoom: it writes the header in a copy of d of
+// writeRoom octets and copies it back.
+func (t *Template) writeShort(d []byte, payloadLen int, f *Fields) int {
+	var b [writeRoom]byte
+	copy(b[:], d)
+	n := t.Write(b[:], payloadLen, f)
+	copy(d, b[:n])
+	return n
+}
+
+// copyRunWords copies the first copyRun octets of s to d, 8 at a time.
+func copyRunWords(d, s []byte) {
+	_, _ = d[copyRun-1], s[copyRun-1]
+	le := binary.LittleEndian
+	le.PutUint64(d, le.Uint64(s))
+	le.PutUint64(d[8:], le.Uint64(s[8:]))
+	le.PutUint64(d[16:], le.Uint64(s[16:]))
+	le.PutUint64(d[24:], le.Uint64(s[24:]))
 }
 
 func badPayload(n, limit int) {

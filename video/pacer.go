@@ -45,6 +45,13 @@ type Pacer struct {
 	frame  int64
 	k      int   // next packet in frame
 	next   int64 // its send time, TAI ns
+
+	// The send time of packet aheadK of frame aheadF, which pending
+	// computed looking past the current burst: take uses it rather than
+	// work it out again (SendTime is a function of frame and packet).
+	aheadF int64
+	aheadK int // -1: none
+	aheadT int64
 }
 
 // NewPacer returns a pacer for p, positioned at frame 0; call [Pacer.Start]
@@ -59,7 +66,7 @@ func NewPacer(p Params, c *PacerConfig) (*Pacer, error) {
 	if c != nil {
 		cfg = *c
 	}
-	pc := &Pacer{g: p.g, params: p, burst: max(cfg.Burst, 1), trs: p.g.trsG}
+	pc := &Pacer{g: p.g, params: p, burst: max(cfg.Burst, 1), trs: p.g.trsG, aheadK: -1}
 	if p.Sender == SenderNarrowLinear {
 		pc.trs = p.g.trsL
 	}
@@ -143,6 +150,29 @@ func (p *Pacer) Due(now int64, limit int) int {
 	return n
 }
 
+// burstLeft returns the packets of the current burst not yet released: all
+// due at [Pacer.Next], none past the end of the frame.
+func (p *Pacer) burstLeft() int {
+	return min(p.burst-p.k%p.burst, p.g.npkt-p.k)
+}
+
+// take counts n packets of the current burst (n ≤ burstLeft()) as sent,
+// as Due(now, n) does when they are due at now, with one look at the
+// schedule instead of one a packet.
+func (p *Pacer) take(n int) {
+	if p.k += n; p.k == p.g.npkt {
+		p.frame++
+		p.k = 0
+	} else if p.k%p.burst != 0 {
+		return
+	}
+	if p.k == p.aheadK && p.frame == p.aheadF {
+		p.next = p.aheadT
+		return
+	}
+	p.next = p.SendTime(p.frame, p.k)
+}
+
 // pending returns how many packets Due(now, limit) would take, without
 // taking them: a burst at a time, so that a transmitter reserves queue
 // slots for the packets due and no more.
@@ -157,6 +187,9 @@ func (p *Pacer) pending(now int64, limit int) int {
 			break // limit reached inside a burst
 		}
 		next = p.SendTime(frame, k)
+		if n == left {
+			p.aheadF, p.aheadK, p.aheadT = frame, k, next
+		}
 	}
 	return n
 }

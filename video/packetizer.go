@@ -316,6 +316,9 @@ func (p *Packetizer) Next(dst []byte) (int, error) {
 	if p.frame == nil {
 		return 0, ErrNoFrame
 	}
+	if p.mode == modeLine {
+		return p.nextLine(dst)
+	}
 	var s [maxSRD + 1]seg
 	n, data, row, col := p.plan(&s, p.row, p.col)
 	payload := n*packet.SRDLen + data
@@ -333,6 +336,33 @@ func (p *Packetizer) Next(dst []byte) (int, error) {
 		src := (sg.row*p.fields+p.fld)*p.rowBytes + sg.col
 		out = out[copy(out, p.frame[src:src+sg.n]):]
 	}
+	return p.finish(dst, payload, row, col), nil
+}
+
+// nextLine is Next in modeLine, the sender's common case: one SRD header,
+// a run of one row.
+func (p *Packetizer) nextLine(dst []byte) (int, error) {
+	row, col := p.row, p.col
+	take := min(p.chunk, p.rowBytes-col)
+	payload := packet.SRDLen + take
+	total := p.hdrLen + payload
+	if len(dst) < total {
+		return 0, ErrShortBuffer
+	}
+	packet.PutSRD(dst[p.hdrLen:], uint16(take), p.fld == 1, uint16(row*p.pg.Height), false, uint16(p.pgroups(col)*p.pg.Width))
+	src := (row*p.fields+p.fld)*p.rowBytes + col
+	copy(dst[p.hdrLen+packet.SRDLen:total], p.frame[src:src+take])
+	if col += take; col == p.rowBytes {
+		row, col = row+1, 0
+	}
+	return p.finish(dst, payload, row, col), nil
+}
+
+// finish writes the headers before the SRD headers of a packet whose
+// payload (SRD headers and sample data) is written, moves on to (row, col)
+// and returns the packet's length.
+func (p *Packetizer) finish(dst []byte, payload, row, col int) int {
+	total := p.hdrLen + payload
 	marker := row == p.rows
 	ts := p.ts[p.fld]
 	if p.tmpl != nil {
@@ -358,7 +388,7 @@ func (p *Packetizer) Next(dst []byte) (int, error) {
 			p.frame = nil
 		}
 	}
-	return total, nil
+	return total
 }
 
 // pgroups returns col/pgroup size without a division (col < 2^32; Lemire,

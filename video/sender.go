@@ -277,7 +277,10 @@ func (t *Transmitter) Step(q TxQueue, now int64, max int) (int, int64, error) {
 	}
 	stamp, _ := q.(TxStamper)
 	i := 0
-	for ; i < k; i++ {
+	// A burst at a time: the packets of a stream's burst are due together,
+	// so the stream stays the earliest (the lowest index of those due
+	// together) until its burst is written, and its pacer moves once.
+	for i < k {
 		si, due := t.earliest()
 		if due > now {
 			break
@@ -289,37 +292,52 @@ func (t *Transmitter) Step(q TxQueue, now int64, max int) (int, int64, error) {
 				break
 			}
 		}
-		buf := q.Buf(i)
-		if buf == nil {
-			err = errBadBuf
-			break
-		}
-		var n int
-		if n, err = s.p.Next(buf); err != nil {
-			break
-		}
-		s.pacer.Due(now, 1)
-		t.due[si] = s.pacer.Next()
-		q.SetLen(i, n)
-		if s.an != nil {
-			if h, ok := parseHeaders(buf[s.rtp:n]); ok {
-				s.an.Packet(sentAt, h.ts, h.marker)
-				s.an.Payload(h.data, h.rows)
-			}
-		}
+		late := now-due > t.slack
+		var at int64
 		if stamp != nil {
-			stamp.Stamp(i, si, t.caller(due))
+			at = t.caller(due)
 		}
-		if now-due > t.slack {
-			s.stats.Late++
+		m := min(s.pacer.burstLeft(), k-i)
+		j := 0
+		for ; j < m; j++ {
+			buf := q.Buf(i + j)
+			if buf == nil {
+				err = errBadBuf
+				break
+			}
+			var n int
+			if n, err = s.p.Next(buf); err != nil {
+				break
+			}
+			q.SetLen(i+j, n)
+			if s.an != nil {
+				if h, ok := parseHeaders(buf[s.rtp:n]); ok {
+					s.an.Packet(sentAt, h.ts, h.marker)
+					s.an.Payload(h.data, h.rows)
+				}
+			}
+			if stamp != nil {
+				stamp.Stamp(i+j, si, at)
+			}
+			s.stats.Bytes += uint64(n)
 		}
-		s.stats.Packets++
-		s.stats.Bytes += uint64(n)
+		if j > 0 {
+			s.pacer.take(j)
+			t.due[si] = s.pacer.Next()
+			s.stats.Packets += uint64(j)
+			if late {
+				s.stats.Late += uint64(j)
+			}
+			i += j
+		}
 		if s.p.frame == nil {
 			s.stats.Frames++
 			if s.done = s.count != 0 && s.stats.Frames >= s.count; s.done {
 				t.due[si] = math.MaxInt64
 			}
+		}
+		if err != nil {
+			break
 		}
 	}
 	q.Publish(i)
