@@ -196,8 +196,9 @@ func xdpRx(ctx context.Context, cfg *config, s *xsk.Socket, st *stats) error {
 	var win seqWindow
 	var got uint64
 	idle := xsk.Idler{Linger: cfg.linger}
+	batch := min(cfg.batch, q.Frames()) // a batch the queue cannot hold would never be full (see rxLoop)
 	for ctx.Err() == nil && (cfg.count == 0 || got < cfg.count) {
-		want := cfg.batch
+		want := batch
 		if cfg.count != 0 {
 			want = int(min(uint64(want), cfg.count-got))
 		}
