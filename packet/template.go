@@ -229,12 +229,15 @@ func (t *Template) MaxPayload() int { return t.maxPayload }
 // dst[Len():Len()+payloadLen]), patches everything, and returns the frame
 // length Len()+payloadLen. When a UDP checksum is needed it sums the
 // payload in place, so the caller writes the payload first. Write does not
-// allocate. It panics if payloadLen is not in [0, MaxPayload()] or dst is
-// shorter than the frame. Frames shorter than MinFrame are not padded (a
-// NIC pads them on the wire).
+// allocate. It panics if payloadLen is not in [0, MaxPayload()], dst is
+// shorter than the frame, or t is the zero Template. Frames shorter than
+// MinFrame are not padded (a NIC pads them on the wire).
 func (t *Template) Write(dst []byte, payloadLen int, f *Fields) int {
 	if uint(payloadLen) > uint(t.maxPayload) {
 		badPayload(payloadLen, t.maxPayload)
+	}
+	if t.n == 0 {
+		panic("packet: Write on a zero Template: make one with NewTemplate")
 	}
 	n := t.n + payloadLen
 	d := dst[:n]

@@ -518,3 +518,15 @@ func TestTemplateShortBuffer(t *testing.T) {
 		})
 	}
 }
+
+// TestTemplateZeroWrite: Write on the zero Template panics saying so, not
+// with an index out of range from its header runs.
+func TestTemplateZeroWrite(t *testing.T) {
+	defer func() {
+		if r, _ := recover().(string); !strings.Contains(r, "zero Template") {
+			t.Errorf("Write on the zero Template: panic %v", r)
+		}
+	}()
+	var z Template
+	z.Write(make([]byte, 512), 0, &Fields{})
+}

@@ -175,7 +175,9 @@ func (p *Pacer) take(n int) {
 
 // pending returns how many packets Due(now, limit) would take, without
 // taking them: a burst at a time, so that a transmitter reserves queue
-// slots for the packets due and no more.
+// slots for the packets due and no more. It keeps the send time of the
+// burst after them, which taking them then uses instead of working it out
+// again.
 func (p *Pacer) pending(now int64, limit int) int {
 	n, frame, k, next := 0, p.frame, p.k, p.next
 	for n < limit && next <= now {

@@ -121,7 +121,7 @@ type txStream struct {
 // A Transmitter is not safe for concurrent use.
 type Transmitter struct {
 	streams []txStream
-	due     []int64 // each stream's next send time (its pacer's Next), MaxInt64 when done: one dense scan per packet
+	due     []int64 // each stream's next send time (its pacer's Next), MaxInt64 when done: one dense scan per burst
 	scale   float64 // transmitter time per caller time, <= 1
 	start   int64   // caller time of Start (= transmitter time)
 	slack   int64
