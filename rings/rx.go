@@ -39,6 +39,10 @@ func NewRxRing(mem []byte, off int) (*RxRing, error) {
 // NumSlots returns num_slots, the size of the ring.
 func (r *RxRing) NumSlots() int { return int(r.n) }
 
+// Capacity returns the most received packets the ring holds at once:
+// num_slots - 1, for netmap keeps one slot between tail and head empty.
+func (r *RxRing) Capacity() int { return int(r.n) - 1 }
+
 // BufSize returns the size in bytes of each buffer (nr_buf_size).
 func (r *RxRing) BufSize() int { return int(r.size) }
 

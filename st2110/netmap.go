@@ -82,10 +82,9 @@ func openNetmapRx(ep *endpoint, cfg *ListenConfig) (rxTransport, error) {
 		b := batch
 		for i, r := range rs {
 			qs[i] = r
-			// A batch the ring cannot hold (netmap keeps one slot
-			// empty) would never be full, and the reader would linger
-			// with its ring full.
-			b = min(b, max(r.NumSlots()-1, 1))
+			// A batch the ring cannot hold would never be full, and
+			// the reader would linger with its ring full.
+			b = min(b, max(r.Capacity(), 1))
 		}
 		t.rds = append(t.rds, &ringReader{name: p.Name(), rings: qs, kernel: &portWaiter{port: p, idle: nmsys.Idler{Linger: cfg.Linger}}, batch: b, lock: true})
 	}

@@ -152,8 +152,12 @@ func (p *Pacer) Due(now int64, limit int) int {
 
 // burstLeft returns the packets of the current burst not yet released: all
 // due at [Pacer.Next], none past the end of the frame.
-func (p *Pacer) burstLeft() int {
-	return min(p.burst-p.k%p.burst, p.g.npkt-p.k)
+func (p *Pacer) burstLeft() int { return p.burstLeftAt(p.k) }
+
+// burstLeftAt returns the packets of the burst of packet k from k on, none
+// past the end of the frame.
+func (p *Pacer) burstLeftAt(k int) int {
+	return min(p.burst-k%p.burst, p.g.npkt-k)
 }
 
 // take counts n packets of the current burst (n ≤ burstLeft()) as sent,
@@ -181,7 +185,7 @@ func (p *Pacer) take(n int) {
 func (p *Pacer) pending(now int64, limit int) int {
 	n, frame, k, next := 0, p.frame, p.k, p.next
 	for n < limit && next <= now {
-		left := min(p.burst-k%p.burst, p.g.npkt-k, limit-n)
+		left := min(p.burstLeftAt(k), limit-n)
 		n += left
 		if k += left; k == p.g.npkt {
 			frame, k = frame+1, 0

@@ -148,12 +148,11 @@ func rxLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
 	var win seqWindow
 	var got uint64
 	idle := nmsys.Idler{Linger: cfg.linger}
-	// A batch larger than the rings hold (netmap keeps a slot of each
-	// empty) would never be full, and -linger would sleep with the rings
-	// full.
+	// A batch larger than the rings hold would never be full, and
+	// -linger would sleep with the rings full.
 	hold := 0
 	for _, r := range rs {
-		hold += r.NumSlots() - 1
+		hold += r.Capacity()
 	}
 	batch := min(cfg.batch, max(hold, 1))
 	for ctx.Err() == nil && (cfg.count == 0 || got < cfg.count) {
