@@ -273,7 +273,7 @@ func TestUDPSeqLoopback(t *testing.T) {
 	var rxOut bytes.Buffer
 	done := make(chan int, 1)
 	go func() { done <- cli(context.Background(), rxArgs, &rxOut, io.Discard) }()
-	time.Sleep(200 * time.Millisecond)
+	waitUDPBound(t, port)
 	var txErr bytes.Buffer
 	if code := cli(context.Background(), txArgs, io.Discard, &txErr); code != 0 {
 		t.Fatalf("tx exit %d: %s", code, txErr.String())
@@ -572,7 +572,7 @@ func TestUDPRxCount(t *testing.T) {
 	go func() {
 		done <- cli(context.Background(), []string{"-i", "udp:127.0.0.1:" + port, "-f", "rx", "-n", "100", "-t", "20s", "-q", "-json"}, &rxOut, io.Discard)
 	}()
-	time.Sleep(200 * time.Millisecond)
+	waitUDPBound(t, port)
 	if code := cli(context.Background(), []string{"-i", "udp:127.0.0.1:" + port, "-f", "tx", "-n", "5000", "-q"}, io.Discard, io.Discard); code != 0 {
 		t.Fatalf("tx exit %d", code)
 	}

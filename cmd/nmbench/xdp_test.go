@@ -29,6 +29,24 @@ func cliIn(t *testing.T, ns string, args []string, out, errOut io.Writer) int {
 	return code
 }
 
+// waitXDP waits until nmbench's redirect program is attached to dev in
+// namespace ns (a receiver started in a goroutine, which then puts its
+// socket into the program's map at once): a fixed head start was not
+// enough on a busy host. A receiver that ends first fails the test.
+func waitXDP(t *testing.T, ns, dev string, done <-chan int) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); xdptest.XDP(t, ns, dev) == ""; {
+		select {
+		case code := <-done:
+			t.Fatalf("the receiver on %s exited (%d) before its program was attached", dev, code)
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no XDP program attached to %s after 30 s", dev)
+		}
+	}
+}
+
 // The xdp: backend: txseq on one end of a veth pair into rxseq on the
 // other, both over AF_XDP, 5*10^4 frames counted with no loss at 20 kpps;
 // then ping against pong. Needs root (NMTEST_XDP=1 makes that a failure).
@@ -44,7 +62,7 @@ func TestXDPBackend(t *testing.T) {
 		var rxOut, rxErr bytes.Buffer
 		done := make(chan int, 1)
 		go func() { done <- cliIn(t, p.NsB, rxArgs, &rxOut, &rxErr) }()
-		time.Sleep(500 * time.Millisecond)
+		waitXDP(t, p.NsB, p.B, done)
 		var txErr bytes.Buffer
 		if code := cliIn(t, p.NsA, txArgs, io.Discard, &txErr); code != 0 {
 			t.Fatalf("txseq exit %d: %s", code, txErr.String())
@@ -74,7 +92,7 @@ func TestXDPBackend(t *testing.T) {
 		})
 		pongDone <- code
 	}()
-	time.Sleep(500 * time.Millisecond)
+	waitXDP(t, p.NsB, p.B, pongDone)
 	var pingOut, pingErr bytes.Buffer
 	if code := cliIn(t, p.NsA, []string{"-i", "xdp:" + p.A, "-f", "ping", "-n", "2000", "-D", p.MacB.String(), "-q", "-json"}, &pingOut, &pingErr); code != 0 {
 		t.Fatalf("ping exit %d: %s", code, pingErr.String())
@@ -130,7 +148,7 @@ func TestXDPVideo(t *testing.T) {
 		var rxOut, rxErr, txOut, txErr bytes.Buffer
 		done := make(chan int, 1)
 		go func() { done <- cliIn(t, p.NsB, rxArgs, &rxOut, &rxErr) }()
-		time.Sleep(500 * time.Millisecond)
+		waitXDP(t, p.NsB, p.B, done)
 		if code := cliIn(t, p.NsA, txArgs, &txOut, &txErr); code != 0 {
 			t.Fatalf("vtx exit %d: %s", code, txErr.String())
 		}
