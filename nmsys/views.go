@@ -32,6 +32,10 @@ func (p *Port) RxRingOffset(i int) (int, error) {
 // view; like the ring itself it belongs to one goroutine at a time. Sync it
 // with [Port.TxSync] or [Port.WaitTx].
 //
+// Building the view reads every page of the buffers the ring's slots hold
+// ([rings.TxRing.Prefault]): Linux maps netmap memory on demand, page by
+// page, and the faults are better taken here than by the first packets.
+//
 // After Close, a goroutine still using the view does not fault: Close
 // replaces the mapping with private zeroed memory (so the view reports
 // integrity errors, and syncs return [ErrClosed]), which is freed once the
@@ -59,6 +63,11 @@ func ringView[R any](p *Port, views *[]*R, n, k, off int, mk func([]byte, int) (
 		r, err := mk(p.mem, off)
 		if err != nil {
 			return nil, &Error{Op: op, Port: p.name, Err: err}
+		}
+		// The region is mapped on demand, page by page: take the faults
+		// of the ring's buffers now, not while its first packets flow.
+		if pf, ok := any(r).(interface{ Prefault() int }); ok {
+			pf.Prefault()
 		}
 		p.region.refs.Add(1)
 		runtime.AddCleanup(r, (*region).release, p.region)

@@ -303,6 +303,9 @@ func (s *fuzzState) step(in *opStream) {
 		}
 		_ = s.rx.Timestamp()
 		_ = s.x.Len()
+		if a, b := s.tx.Prefault(), s.rx.Prefault(); a < 0 || a > nt || b < 0 || b > nr {
+			t.Fatalf("Prefault: %d of %d TX slots, %d of %d RX slots", a, nt, b, nr)
+		}
 	case opView:
 		pkts := make([][]byte, in.u8()%50)
 		for i := range pkts {
