@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
+	"math/rand/v2"
 
 	"github.com/nmgo/nmgo/packet"
 )
@@ -34,7 +35,7 @@ type FrameStats struct {
 	Duplicates int    // packets seen twice
 	BadRows    int    // SRDs dropped: line, offset, length or field outside the frame, or more than the packet's data can fill
 	Marker     bool   // ended by the marker of its last field
-	Complete   bool   // Bytes covers the whole frame
+	Complete   bool   // its SRDs covered every row of the frame, each octet once
 	// Paths are the packets of the frame that each path brought first,
 	// for a frame of two paths merged by a [Merge] (ST 2022-7); zero
 	// otherwise.
@@ -93,6 +94,17 @@ type Depacketizer struct {
 
 	buf []byte
 
+	// Whether the SRDs of a frame tile it: each SRD adds edge(its end) -
+	// edge(its start) to cover, and SRDs that cover every row once,
+	// whatever their order, add up to whole, the sum over the rows of
+	// edge(row end) - edge(row start). Rows written twice and others not
+	// at all (under new sequence numbers: a broken or hostile sender) add
+	// up to the octets of a frame but not to whole, except with a
+	// chance of 2^-64 (edge is a hash keyed by seed, not known outside).
+	seed  uint64
+	whole uint64
+	cover uint64
+
 	// sequence tracking: seen has one bit per sequence number of the
 	// window; word w holds the 64 sequence numbers of block blk[w] (the
 	// extended sequence number >> 6), so that a word left over from an
@@ -142,6 +154,10 @@ func NewDepacketizer(f *Format, c *DepacketizerConfig) (*Depacketizer, error) {
 	d.wShift, d.hShift = uint(bits.TrailingZeros(uint(d.pg.Width))), uint(bits.TrailingZeros(uint(d.pg.Height)))
 	d.wMask, d.hMask = d.pg.Width-1, d.pg.Height-1
 	d.sizeM = ^uint64(0)/uint64(d.pg.Size) + 1
+	d.seed = rand.Uint64()
+	for r := range d.rows * d.fields {
+		d.whole += d.edge(r, d.rowBytes) - d.edge(r, 0)
+	}
 	if !f.Rate.IsZero() {
 		// a frame period in ticks, rounded up
 		d.gap = uint32((90000*uint64(f.Rate.Den) + uint64(f.Rate.Num) - 1) / uint64(f.Rate.Num))
@@ -272,6 +288,7 @@ func (d *Depacketizer) fill(hdrs, payload []byte, n int, marker bool, seq16 uint
 		d.active = true
 		d.have = [2]bool{}
 		d.st = FrameStats{Timestamp: ts}
+		d.cover = 0
 		d.firstSeq, d.lastSeq = ext, ext
 	}
 	if !d.have[field] {
@@ -313,13 +330,25 @@ func (d *Depacketizer) fill(hdrs, payload []byte, n int, marker bool, seq16 uint
 			d.stats.BadRows++
 			continue
 		}
-		copy(d.buf[(row*d.fields+f)*d.rowBytes+col:], data)
+		r := row*d.fields + f
+		copy(d.buf[r*d.rowBytes+col:], data)
 		d.st.Bytes += length
+		d.cover += d.edge(r, col+length) - d.edge(r, col)
 	}
 	if marker && field == d.fields-1 {
 		d.st.Marker = true
 		d.finish(true)
 	}
+}
+
+// edge is the hash of octet offset x of row r (of all fields' rows, r =
+// row*fields + field) that cover sums: SplitMix64's finalizer of the two
+// keyed by seed, a bijection, so that no two points share a value.
+func (d *Depacketizer) edge(r, x int) uint64 {
+	z := d.seed + uint64(r)<<32 + uint64(x)
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
 }
 
 // wholePgroups reports whether n (< 2^16) is a multiple of the pgroup size,
@@ -448,7 +477,7 @@ func (d *Depacketizer) finish(marker bool) {
 	}
 	d.st.Marker = marker
 	d.st.Lost = int(d.lastSeq-d.firstSeq+1) - d.st.Packets
-	d.st.Complete = d.st.Bytes >= d.size
+	d.st.Complete = d.st.Bytes >= d.size && d.cover == d.whole
 	d.stats.Frames++
 	if d.st.Complete {
 		d.stats.Complete++

@@ -269,3 +269,58 @@ func TestDepacketizerResetClears(t *testing.T) {
 		}
 	}
 }
+
+// A frame is complete when every row got exactly its samples, not when
+// the octets written add up to a frame: rows sent again under new
+// sequence numbers (a hostile or broken sender) fill the count while
+// other rows keep what the buffer held. Rows that come out of order, as
+// after a path switch of a merge, still make a whole frame.
+func TestDepacketizerCompleteRows(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 8, Scan: Progressive, Rate: Rate50} // rows of 160 octets
+	var got []FrameStats
+	d, err := NewDepacketizer(&f, &DepacketizerConfig{OnFrame: func(b []byte, st *FrameStats) []byte { got = append(got, *st); return b }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetBuffer(make([]byte, f.FrameSize())); err != nil {
+		t.Fatal(err)
+	}
+	row := make([]byte, f.RowBytes())
+	half := uint16(f.RowBytes() / 2) // 80 octets, 16 pgroups
+	seq := uint16(0)
+	send := func(ts uint32, line, off, n uint16, marker bool) {
+		d.Push(rtpWith(seq, ts, marker, [][3]uint16{{n, line, off}}, row[:n]))
+		seq++
+	}
+	rows := uint16(f.Rows())
+	// 1: line 0, every packet.
+	for i := range rows {
+		send(1000, 0, 0, uint16(f.RowBytes()), i == rows-1)
+	}
+	// 2: every line, in reverse order, each in two halves, the second half first.
+	for l := rows; l > 0; l-- {
+		send(2000, l-1, half/5*2, half, false) // offsets count pixels: 80 octets are 32 pixels
+		send(2000, l-1, 0, half, l == 1)
+	}
+	// 3: the first half of line 3 twice and its second half never; the
+	// total is a frame's.
+	for l := range rows {
+		if l == 3 {
+			send(3000, l, 0, half, false)
+			send(3000, l, 0, half, false)
+			continue
+		}
+		send(3000, l, 0, uint16(f.RowBytes()), l == rows-1)
+	}
+	if len(got) != 3 {
+		t.Fatalf("%d frames, want 3", len(got))
+	}
+	for i, want := range []bool{false, true, false} {
+		if got[i].Bytes != f.FrameSize() || got[i].Complete != want {
+			t.Errorf("frame %d: %d of %d octets, Complete %v, want %v", i+1, got[i].Bytes, f.FrameSize(), got[i].Complete, want)
+		}
+	}
+	if s := d.Stats(); s.Complete != 1 || s.Frames != 3 {
+		t.Errorf("stats: %d of %d frames complete, want 1 of 3", s.Complete, s.Frames)
+	}
+}
