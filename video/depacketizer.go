@@ -95,15 +95,19 @@ type Depacketizer struct {
 	buf []byte
 
 	// Whether the SRDs of a frame tile it: each SRD adds edge(its end) -
-	// edge(its start) to cover, and SRDs that cover every row once,
-	// whatever their order, add up to whole, the sum over the rows of
-	// edge(row end) - edge(row start). Rows written twice and others not
-	// at all (under new sequence numbers: a broken or hostile sender) add
-	// up to the octets of a frame but not to whole, except with a
-	// chance of 2^-64 (edge is a hash keyed by seed, not known outside).
-	seed  uint64
-	whole uint64
-	cover uint64
+	// edge(its start) to cover, offsets in the frame buffer, and SRDs
+	// that cover the frame once, whatever their order, add up to whole,
+	// edge(size) - edge(0). Rows written twice and others not at all
+	// (under new sequence numbers: a broken or hostile sender) add up to
+	// the octets of a frame but not to whole, except with a chance of
+	// about 2^-64 (edge is a hash keyed by seed, not known outside). A
+	// sender writes in raster order, so an SRD nearly always starts where
+	// the last ended: lastEnd and lastEdge spare that edge's hash.
+	seed     uint64
+	whole    uint64
+	cover    uint64
+	lastEnd  int
+	lastEdge uint64
 
 	// sequence tracking: seen has one bit per sequence number of the
 	// window; word w holds the 64 sequence numbers of block blk[w] (the
@@ -155,9 +159,7 @@ func NewDepacketizer(f *Format, c *DepacketizerConfig) (*Depacketizer, error) {
 	d.wMask, d.hMask = d.pg.Width-1, d.pg.Height-1
 	d.sizeM = ^uint64(0)/uint64(d.pg.Size) + 1
 	d.seed = rand.Uint64()
-	for r := range d.rows * d.fields {
-		d.whole += d.edge(r, d.rowBytes) - d.edge(r, 0)
-	}
+	d.whole = d.edge(d.size) - d.edge(0)
 	if !f.Rate.IsZero() {
 		// a frame period in ticks, rounded up
 		d.gap = uint32((90000*uint64(f.Rate.Den) + uint64(f.Rate.Num) - 1) / uint64(f.Rate.Num))
@@ -288,7 +290,7 @@ func (d *Depacketizer) fill(hdrs, payload []byte, n int, marker bool, seq16 uint
 		d.active = true
 		d.have = [2]bool{}
 		d.st = FrameStats{Timestamp: ts}
-		d.cover = 0
+		d.cover, d.lastEnd, d.lastEdge = 0, 0, d.edge(0)
 		d.firstSeq, d.lastSeq = ext, ext
 	}
 	if !d.have[field] {
@@ -330,10 +332,16 @@ func (d *Depacketizer) fill(hdrs, payload []byte, n int, marker bool, seq16 uint
 			d.stats.BadRows++
 			continue
 		}
-		r := row*d.fields + f
-		copy(d.buf[r*d.rowBytes+col:], data)
+		at := (row*d.fields+f)*d.rowBytes + col
+		copy(d.buf[at:], data)
 		d.st.Bytes += length
-		d.cover += d.edge(r, col+length) - d.edge(r, col)
+		start := d.lastEdge
+		if at != d.lastEnd {
+			start = d.edge(at)
+		}
+		d.lastEnd = at + length
+		d.lastEdge = d.edge(d.lastEnd)
+		d.cover += d.lastEdge - start
 	}
 	if marker && field == d.fields-1 {
 		d.st.Marker = true
@@ -341,11 +349,11 @@ func (d *Depacketizer) fill(hdrs, payload []byte, n int, marker bool, seq16 uint
 	}
 }
 
-// edge is the hash of octet offset x of row r (of all fields' rows, r =
-// row*fields + field) that cover sums: SplitMix64's finalizer of the two
-// keyed by seed, a bijection, so that no two points share a value.
-func (d *Depacketizer) edge(r, x int) uint64 {
-	z := d.seed + uint64(r)<<32 + uint64(x)
+// edge is the hash of frame buffer offset x that cover sums: SplitMix64's
+// finalizer of x keyed by seed, a bijection, so that no two offsets share
+// a value.
+func (d *Depacketizer) edge(x int) uint64 {
+	z := d.seed + uint64(x)
 	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
 	z = (z ^ z>>27) * 0x94d049bb133111eb
 	return z ^ z>>31
