@@ -303,6 +303,7 @@ func (d *Depacketizer) fill(hdrs, payload []byte, n int, marker bool, seq16 uint
 	// packet but its first and last covers a whole row: SRDs past the
 	// first 2 + data/row of them are not video but small writes scattered
 	// over the frame, a cache miss each, and are dropped as bad rows.
+	// (pushNext, depacketizer_merge.go, has a copy of this loop.)
 	w := n
 	if n > 2 && (n-2)*d.rowBytes > len(payload) {
 		w = 2 + len(payload)/d.rowBytes
