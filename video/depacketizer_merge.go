@@ -71,7 +71,15 @@ func (d *Depacketizer) pushNext(pkt []byte, h *headers, f int) {
 			d.stats.BadRows++
 			continue
 		}
-		copy(d.buf[(row*d.fields+f)*d.rowBytes+col:], data)
+		at := (row*d.fields+f)*d.rowBytes + col
+		copy(d.buf[at:], data)
 		d.st.Bytes += length
+		start := d.lastEdge
+		if at != d.lastEnd {
+			start = d.edge(at)
+		}
+		d.lastEnd = at + length
+		d.lastEdge = d.edge(d.lastEnd)
+		d.cover += d.lastEdge - start
 	}
 }

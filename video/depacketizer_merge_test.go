@@ -37,18 +37,26 @@ func TestDepacketizerPushNext(t *testing.T) {
 			_ = d.SetBuffer(make([]byte, f.FrameSize()))
 			ds[k] = d
 		}
+		// One key for both, so that their coverage sums compare.
+		ds[1].seed, ds[1].whole = ds[0].seed, ds[0].whole
 		rng := rand.New(rand.NewPCG(1, uint64(f.Scan)))
 		p := mustPacketizer(t, f, &PacketizerConfig{PayloadType: 96})
 		var pkts [][]byte
+		var whole []bool // each packet's frame is sent as it is
 		for fr := range 16 {
-			for _, s := range packetize(t, p, randomFrame(&f, uint64(fr)), int64(fr)*20e6) {
+			for _, s := range packetize(t, p, randomFrame(&f, uint64(fr)), int64(fr)*int64(f.Rate.Period())) {
 				pkts = append(pkts, s.b)
+				whole = append(whole, fr%4 == 0 || fr%4 == 3) // and the frame before it, so that no mutation reaches it
 			}
 		}
 		fast := 0
 		for i, pkt := range pkts {
 			pkt = bytes.Clone(pkt)
-			switch rng.IntN(40) {
+			m := rng.IntN(40)
+			if whole[i] {
+				m = -1
+			}
+			switch m {
 			case 0: // a sequence number that skips, repeats or goes back
 				binary.BigEndian.PutUint16(pkt[2:], binary.BigEndian.Uint16(pkt[2:])+uint16(rng.IntN(5))-2)
 			case 1: // the next frame's timestamp
@@ -76,7 +84,8 @@ func TestDepacketizerPushNext(t *testing.T) {
 			}
 			ds[0].pushParsed(pkt, &h)
 			ds[1].pushNext(pkt, &h, field)
-			if ds[0].stats != ds[1].stats || ds[0].st != ds[1].st || ds[0].steps != ds[1].steps || ds[0].maxSeq != ds[1].maxSeq {
+			if ds[0].stats != ds[1].stats || ds[0].st != ds[1].st || ds[0].steps != ds[1].steps || ds[0].maxSeq != ds[1].maxSeq ||
+				ds[0].cover != ds[1].cover || ds[0].lastEnd != ds[1].lastEnd {
 				t.Fatalf("%v packet %d: pushParsed %+v %+v steps %d, pushNext %+v %+v steps %d", f, i,
 					ds[0].stats, ds[0].st, ds[0].steps, ds[1].stats, ds[1].st, ds[1].steps)
 			}
@@ -87,10 +96,17 @@ func TestDepacketizerPushNext(t *testing.T) {
 		if len(got[0]) < 4 || len(got[0]) != len(got[1]) {
 			t.Fatalf("%v: %d and %d frames", f, len(got[0]), len(got[1]))
 		}
+		complete := 0
 		for i := range got[0] {
+			if got[0][i].st.Complete {
+				complete++
+			}
 			if got[0][i].st != got[1][i].st || !bytes.Equal(got[0][i].buf, got[1][i].buf) {
 				t.Errorf("%v frame %d: pushParsed %+v, pushNext %+v (or their contents differ)", f, i, got[0][i].st, got[1][i].st)
 			}
+		}
+		if complete < 3 {
+			t.Errorf("%v: %d complete frames: the coverage check barely tried", f, complete)
 		}
 		if ds[0].seen != ds[1].seen || ds[0].blk != ds[1].blk || ds[0].ntouched != ds[1].ntouched {
 			t.Errorf("%v: sequence windows differ", f)
