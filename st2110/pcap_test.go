@@ -497,3 +497,29 @@ func TestListenBudget(t *testing.T) {
 		t.Error("nothing charged")
 	}
 }
+
+// A FrameBuffers beyond MaxFrameBuffers fails in Listen naming the field;
+// it once made FrameBuffers times the frame size wrap to 0, pass the
+// budget, and panic in make.
+func TestListenFrameBuffersBound(t *testing.T) {
+	sess := pcapFlows()
+	name, _ := writeCapture(t, sess, [][]byte{randomFrames(fmtSmall, 1, 1), randomFrames(fmtSmall, 1, 2), randomFrames(fmtSD, 1, 3)}, 1)
+	for _, n := range []int{MaxFrameBuffers + 1, 1 << 54, 1<<63 - 1} {
+		rx, err := Listen("pcap:"+name, sess, &ListenConfig{FrameBuffers: n})
+		if err == nil {
+			rx.Close()
+			t.Errorf("FrameBuffers %d: no error", n)
+		} else if !strings.Contains(err.Error(), "FrameBuffers") || !strings.Contains(err.Error(), "MaxFrameBuffers") {
+			t.Errorf("FrameBuffers %d: error %v does not name the field and its bound", n, err)
+		}
+	}
+	b, _ := video.NewBudget(1 << 40)
+	rx, err := Listen("pcap:"+name, session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", "")), &ListenConfig{FrameBuffers: MaxFrameBuffers, Budget: b})
+	if err != nil {
+		t.Fatalf("FrameBuffers MaxFrameBuffers: %v", err)
+	}
+	rx.Close()
+	if want := int64(MaxFrameBuffers * fmtSmall.FrameSize()); b.Used() < want {
+		t.Errorf("charged %d, want at least %d", b.Used(), want)
+	}
+}
