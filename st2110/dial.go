@@ -39,14 +39,16 @@ type SendConfig struct {
 
 	// MaxRate, if not zero, caps the packets per second of all flows
 	// together: the schedule is kept, stretched in time (for peers or
-	// virtual machines that cannot keep up).
+	// virtual machines that cannot keep up), at most video.MaxStretch
+	// times, so MaxRate is at least the flows' packet rate over it.
 	MaxRate float64
 
 	// Batch is the most packets written per step; zero means 64.
 	Batch int
 
 	// Lead is how long after Run starts the first frame's first packet
-	// may go at the earliest; zero means 2 ms.
+	// may go at the earliest; zero means 2 ms, and it is at most
+	// video.MaxLead (an hour).
 	Lead time.Duration
 
 	// Interface is the network interface UDP sends multicast on (as
@@ -257,6 +259,9 @@ func newSender(name string, sess *video.Session, cfg *SendConfig) (*Sender, []vi
 	c := &s.cfg
 	if c.Batch < 0 || c.Lead < 0 || c.Spin < 0 || c.TTL < 0 || c.TTL > 255 || c.MaxRate < 0 || math.IsNaN(c.MaxRate) {
 		return nil, nil, errors.New("st2110: dial: negative or invalid SendConfig value")
+	}
+	if c.Lead > video.MaxLead {
+		return nil, nil, fmt.Errorf("st2110: dial %s: SendConfig.Lead %v: more than video.MaxLead (%v)", name, c.Lead, video.MaxLead)
 	}
 	if c.Sources != nil && len(c.Sources) != len(fs) {
 		return nil, nil, fmt.Errorf("st2110: dial: %d Sources for %d flows", len(c.Sources), len(fs))
@@ -600,7 +605,13 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 	for ctx.Err() == nil && !tx.Done() {
 		now := s.clock.Now()
 		if s.virt {
-			now = tx.Next()
+			if now = tx.Next(); now == math.MaxInt64 {
+				// Not done (the loop's condition), yet nothing is due
+				// before the end of int64 nanoseconds: a schedule
+				// that MaxRate stretched past it.
+				return fmt.Errorf("st2110: send %s: the schedule runs past the end of int64 nanoseconds (year 2262) after %d frames of flow %d: SendConfig.MaxRate %v stretches it too far for SendConfig.Count %d",
+					s.ep.name, tx.Stats(0).Frames, p.flows[0], s.cfg.MaxRate, s.cfg.Count)
+			}
 		}
 		n, next, err := s.step(p, now)
 		if err != nil {

@@ -523,3 +523,45 @@ func TestListenFrameBuffersBound(t *testing.T) {
 		t.Errorf("charged %d, want at least %d", b.Used(), want)
 	}
 }
+
+// Dial refuses a MaxRate that would stretch the schedule more than
+// video.MaxStretch times (1e-9 packets/s once made the capture's virtual
+// clock chase wrapped, negative times forever) and a Lead beyond
+// video.MaxLead (1<<63-1 once wrapped the start negative), naming the
+// field; a low MaxRate within the bound writes the capture.
+func TestDialRateAndLeadBounds(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	name := filepath.Join(t.TempDir(), "o.pcap")
+	for _, c := range []struct {
+		cfg  SendConfig
+		want string
+	}{
+		{SendConfig{Count: 1, MaxRate: 1e-9}, "MaxRate"},
+		{SendConfig{Count: 1, Lead: 1<<63 - 1}, "Lead"},
+		{SendConfig{Count: 1, Lead: video.MaxLead + 1}, "Lead"},
+	} {
+		tx, err := Dial("pcap:"+name, sess, &c.cfg)
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err = tx.Run(ctx)
+			cancel()
+			tx.Close()
+			t.Errorf("MaxRate %v, Lead %v: Dial gave no error (Run: %v)", c.cfg.MaxRate, c.cfg.Lead, err)
+		} else if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("MaxRate %v, Lead %v: error %v does not name %s", c.cfg.MaxRate, c.cfg.Lead, err, c.want)
+		}
+	}
+	tx, err := Dial("pcap:"+name, sess, &SendConfig{Count: 1, MaxRate: 1, Lead: video.MaxLead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := tx.Run(ctx); err != nil || ctx.Err() != nil {
+		t.Fatalf("Run: %v (context: %v)", err, ctx.Err())
+	}
+	tx.Close()
+	if st := tx.Stats(0); st.Frames != 1 || st.Packets != 32 {
+		t.Errorf("stats %+v, want 1 frame of 32 packets", st.TxStats)
+	}
+}
