@@ -170,7 +170,7 @@ func TestPcapPacingBurst(t *testing.T) {
 }
 
 // relink rewrites an Ethernet capture in link type lt: Linux cooked v1 or
-// v2, or raw IP; shift moves every timestamp.
+// v2, BSD loopback (null, loop), or raw IP; shift moves every timestamp.
 func relink(t *testing.T, name string, lt layers.LinkType, shift time.Duration) string {
 	t.Helper()
 	in, err := os.Open(name)
@@ -205,6 +205,10 @@ func relink(t *testing.T, name string, lt layers.LinkType, shift time.Duration) 
 		case layers.LinkTypeLinuxSLL2:
 			out = append([]byte{0x08, 0x00}, make([]byte, 18)...)
 			out = append(out, ip...)
+		case layers.LinkTypeNull: // AF_INET in the capturing host's order
+			out = append([]byte{2, 0, 0, 0}, ip...)
+		case layers.LinkTypeLoop: // AF_INET in network order
+			out = append([]byte{0, 0, 0, 2}, ip...)
 		}
 		ci = gopacket.CaptureInfo{Timestamp: ci.Timestamp.Add(shift), CaptureLength: len(out), Length: len(out)}
 		if err := w.WritePacket(ci, out); err != nil {
@@ -218,8 +222,9 @@ func relink(t *testing.T, name string, lt layers.LinkType, shift time.Duration) 
 	return out
 }
 
-// Captures in every link type a capture tool writes give the same frames;
-// one stamped in TAI (a capture card on PTP time) is read as TAI.
+// Captures in every link type a capture tool writes give the same frames
+// (a classic pcap of link type 0 is BSD loopback, DLT_NULL, not a pcapng
+// file's link type yet unknown); one stamped in TAI (a capture card on PTP time) is read as TAI.
 func TestPcapLinkTypes(t *testing.T) {
 	sess := pcapFlows()
 	frames := [][]byte{randomFrames(fmtSmall, 2, 4), randomFrames(fmtSmall, 2, 5), randomFrames(fmtSD, 2, 6)}
@@ -233,6 +238,8 @@ func TestPcapLinkTypes(t *testing.T) {
 		{layers.LinkTypeRaw, 0},
 		{layers.LinkTypeLinuxSLL, 0},
 		{layers.LinkTypeLinuxSLL2, 0},
+		{layers.LinkTypeNull, 0}, // once accepted and read as nothing at all
+		{layers.LinkTypeLoop, 0},
 		{layers.LinkTypeEthernet, LeapSeconds * time.Second}, // stamped in TAI
 	} {
 		rx, err := Listen("pcap:"+relink(t, name, tc.lt, tc.shift), sess, nil)
@@ -256,7 +263,8 @@ func TestPcapLinkTypes(t *testing.T) {
 	}
 }
 
-// An empty, foreign or unreadable file fails in Listen; a capture cut in
+// An empty, foreign or unreadable file, or a capture of a link type st2110
+// does not read, fails in Listen; a capture cut in
 // the middle of a packet gives its whole frames, then the error.
 func TestPcapBadFiles(t *testing.T) {
 	dir := t.TempDir()
@@ -276,6 +284,9 @@ func TestPcapBadFiles(t *testing.T) {
 	}
 	frames := [][]byte{randomFrames(fmtSmall, 3, 7), randomFrames(fmtSmall, 3, 8), randomFrames(fmtSD, 3, 9)}
 	name, _ := writeCapture(t, sess, frames, 3)
+	if _, err := Listen("pcap:"+relink(t, name, layers.LinkTypeIEEE802_11, 0), sess, nil); err == nil || !strings.Contains(err.Error(), "link type 802.11") {
+		t.Errorf("802.11 capture: %v, want an error naming the link type", err)
+	}
 	b, _ := os.ReadFile(name)
 	cut := filepath.Join(dir, "cut.pcap")
 	os.WriteFile(cut, b[:len(b)-10], 0o644) // inside the last packet
