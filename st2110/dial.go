@@ -95,6 +95,16 @@ type SendConfig struct {
 	// is written without waiting.
 	Spin time.Duration
 
+	// Budget bounds the memory the flows' formats make the sender take
+	// (the test pattern of each format, when it makes them, and a
+	// capture's packet buffers), charged before anything is allocated: a
+	// session that does not fit fails in Dial with a *video.BudgetError
+	// naming the flow. Nil means a budget of video.DefaultMemory for this
+	// sender. As with ListenConfig.Budget, the charges are kept after
+	// Close. Frames from Source or Sources are the caller's and are not
+	// charged.
+	Budget *video.Budget
+
 	// Second, if set, names the transport of a second path (SMPTE ST
 	// 2022-7 seamless protection, see the package documentation): every
 	// packet goes on both, the same RTP packet, each path to its leg's
@@ -284,9 +294,14 @@ func newSender(name string, sess *video.Session, cfg *SendConfig) (*Sender, []vi
 	if ep.kind == kindPcap && c.Count == 0 {
 		return nil, nil, fmt.Errorf("st2110: dial %s: a capture is written as fast as it can be: set SendConfig.Count", name)
 	}
+	if c.Budget == nil {
+		if c.Budget, err = video.NewBudget(video.DefaultMemory); err != nil {
+			return nil, nil, err
+		}
+	}
 	sources, err := frameSources(fs, c)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("st2110: dial %s: %w", name, err)
 	}
 	s.sess = video.Session{Name: sess.Name, Info: sess.Info, ID: sess.ID, Version: sess.Version, Origin: sess.Origin.Unmap(), Groups: sess.Groups}
 	if s.sess.Name == "" {
@@ -299,7 +314,7 @@ func newSender(name string, sess *video.Session, cfg *SendConfig) (*Sender, []vi
 }
 
 // frameSources returns the frames of each flow: the configured sources,
-// or one test pattern per format.
+// or one test pattern per format, charged to c.Budget before it is made.
 func frameSources(fs []video.Stream, c *SendConfig) ([]video.FrameSource, error) {
 	out := make([]video.FrameSource, len(fs))
 	patterns := map[video.Format]video.FrameSource{}
@@ -313,9 +328,12 @@ func frameSources(fs []video.Stream, c *SendConfig) ([]video.FrameSource, error)
 			f := fs[k].Format
 			p, ok := patterns[f]
 			if !ok {
+				if err := c.Budget.Charge(fmt.Sprintf("flow %d (%v): test pattern", k, f), video.PatternMemory(&f)); err != nil {
+					return nil, err
+				}
 				pat, err := video.NewPattern(&f)
 				if err != nil {
-					return nil, fmt.Errorf("st2110: flow %d: %w", k, err)
+					return nil, fmt.Errorf("flow %d: %w", k, err)
 				}
 				p, patterns[f] = pat, pat
 			}
@@ -466,8 +484,12 @@ func (s *Sender) build(conns []txConn, eth *ethInfo, sources []video.FrameSource
 			}
 		}
 		if pq, ok := p.q.(*pcapTx); ok {
-			for j := range p.flows {
-				pq.grow(tx.Packetizer(j).MaxPacketLen())
+			for j, k := range p.flows {
+				l := tx.Packetizer(j).MaxPacketLen()
+				if err := c.Budget.Charge(fmt.Sprintf("flow %d (%v): capture buffers of %d-octet packets", k, s.flows[k].Format, l), pq.growth(l)); err != nil {
+					return fmt.Errorf("st2110: dial %s: %w", s.ep.name, err)
+				}
+				pq.grow(l)
 			}
 		}
 		p.tx = tx

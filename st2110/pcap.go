@@ -265,6 +265,17 @@ func openPcapTx(ep *endpoint, batch int, utc int64) (txConn, error) {
 	return t, nil
 }
 
+// growth returns the octets grow(n) allocates.
+func (t *pcapTx) growth(n int) int64 {
+	var sum int64
+	for _, b := range t.bufs {
+		if len(b) < n {
+			sum += int64(n)
+		}
+	}
+	return sum
+}
+
 // grow makes every buffer hold packets of n octets.
 func (t *pcapTx) grow(n int) {
 	for i := range t.bufs {

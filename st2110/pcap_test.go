@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -574,5 +576,46 @@ func TestDialRateAndLeadBounds(t *testing.T) {
 	tx.Close()
 	if st := tx.Stats(0); st.Frames != 1 || st.Packets != 32 {
 		t.Errorf("stats %+v, want 1 frame of 32 packets", st.TxStats)
+	}
+}
+
+// The test patterns Dial makes, and a capture's packet buffers, are
+// charged to SendConfig.Budget before they are made: a session whose
+// patterns do not fit fails in Dial naming the flow and the octets it
+// would take, without taking them (a 16384x8192 RGBA/16 medium once made
+// Dial allocate 2 GiB).
+func TestDialBudget(t *testing.T) {
+	big := video.Format{Sampling: video.RGBA, Depth: video.Depth16, Width: 16384, Height: 8192, Scan: video.Progressive, Rate: video.Rate50}
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""), flow(big, "239.1.1.2:5004", ""))
+	name := filepath.Join(t.TempDir(), "o.pcap")
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	_, err := Dial("pcap:"+name, sess, &SendConfig{Count: 1}) // the default budget, video.DefaultMemory
+	runtime.ReadMemStats(&m1)
+	want := fmt.Sprintf("flow 1 (%v): test pattern: %d octets", big, video.PatternMemory(&big))
+	if !errors.Is(err, video.ErrBudget) || !strings.Contains(err.Error(), want) {
+		t.Errorf("default budget: %v, want an error with %q", err, want)
+	}
+	if a := m1.TotalAlloc - m0.TotalAlloc; a > 64<<20 {
+		t.Errorf("Dial allocated %d MiB", a>>20)
+	}
+	b, _ := video.NewBudget(video.PatternMemory(&fmtSmall) + 10000)
+	_, err = Dial("pcap:"+name, session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", "")), &SendConfig{Count: 1, Budget: b})
+	if !errors.Is(err, video.ErrBudget) || !strings.Contains(err.Error(), "flow 0 (64x32p 50 YCbCr-4:2:2/10): capture buffers") {
+		t.Errorf("budget for the pattern alone: %v, want the capture buffers refused", err)
+	}
+	// Two flows of one format share a pattern, charged once.
+	b, _ = video.NewBudget(64 << 20)
+	tx, err := Dial("pcap:"+name, session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""), flow(fmtSmall, "239.1.1.2:5004", "")), &SendConfig{Count: 1, Budget: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tx.Close()
+	if u, p := b.Used(), video.PatternMemory(&fmtSmall); u <= p || u > p+64*2048 {
+		t.Errorf("charged %d octets for a pattern of %d and 64 packet buffers", u, p)
 	}
 }
