@@ -141,6 +141,11 @@ const (
 // longer than [MaxSDPSize] octets or with more than [MaxSDPMedia] media is
 // refused before it is parsed.
 //
+// A stream's Source is that of the first inclusive a=source-filter (RFC
+// 4570) of its medium, else of the session, whose destination is the
+// medium's c= address or "*"; an exclusive filter that applies is an error
+// (the receivers join one source or any, and cannot leave sources out).
+//
 // An a=group:DUP of two raw video media (ST 2022-7 seamless protection,
 // RFC 7104: a=mid names them) becomes one Stream with a second leg
 // ([Stream.Second]), in the place of the first, and leaves Groups; its two
@@ -306,14 +311,6 @@ func parseMedia(sd *sdp.SessionDescription, md *sdp.MediaDescription) (st Stream
 			st.MediaClock = a.Value
 		case "mid":
 			st.MID = a.Value
-		case "source-filter":
-			// [incl|excl] IN IP4|IP6|* <dest> <src>...
-			f := strings.Fields(a.Value)
-			if len(f) >= 5 && f[0] == "incl" {
-				if src, err := netip.ParseAddr(f[4]); err == nil {
-					st.Source = src
-				}
-			}
 		}
 	}
 	if fmtp == "" {
@@ -342,7 +339,61 @@ func parseMedia(sd *sdp.SessionDescription, md *sdp.MediaDescription) (st Stream
 			st.TTL = *ci.Address.TTL
 		}
 	}
+	// The medium's own source filters, else the session's (RFC 4570
+	// section 3: a filter at the session level applies to every medium).
+	src, found, err := sourceFilter(md.Attributes, st.Dst.Addr())
+	if err == nil && !found {
+		src, _, err = sourceFilter(sd.Attributes, st.Dst.Addr())
+	}
+	if err != nil {
+		return st, false, err
+	}
+	st.Source = src
 	return st, true, nil
+}
+
+// sourceFilter returns the source of the first a=source-filter of attrs
+// that applies to destination dst (RFC 4570: its destination address is
+// dst, or "*"); found is false if none does. A filter for another
+// destination (another medium's group, or a host name, which this package
+// does not resolve) is passed over. An exclusive filter that applies is an
+// error: a receiver here joins one source or any, and cannot leave some
+// out; so is a source that is not an IP address of dst's family. Of an
+// inclusive filter's sources, the first is the Stream's.
+func sourceFilter(attrs []sdp.Attribute, dst netip.Addr) (src netip.Addr, found bool, err error) {
+	for _, a := range attrs {
+		if a.Key != "source-filter" {
+			continue
+		}
+		// <filter-mode> <nettype> <address-types> <dest-address> <src-list>
+		f := strings.Fields(a.Value)
+		if len(f) < 5 || f[1] != "IN" || f[2] != "IP4" && f[2] != "IP6" && f[2] != "*" {
+			return src, false, fmt.Errorf("a=source-filter:%s: want incl|excl IN IP4|IP6|* <destination> <sources>", a.Value)
+		}
+		if f[3] != "*" {
+			if d, err := netip.ParseAddr(f[3]); err != nil || d.Unmap() != dst.Unmap() {
+				continue
+			}
+		}
+		switch f[0] {
+		case "incl":
+		case "excl":
+			return src, false, fmt.Errorf("a=source-filter:%s: exclusive source filters are not supported (a receiver joins one source or any)", a.Value)
+		default:
+			return src, false, fmt.Errorf("a=source-filter:%s: filter mode %q, want incl or excl", a.Value, f[0])
+		}
+		src, err := netip.ParseAddr(f[4])
+		switch {
+		case err != nil || src.Zone() != "":
+			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: source %q is not an IP address", a.Value, f[4])
+		case f[2] == "IP4" && !src.Is4(), f[2] == "IP6" && !src.Is6():
+			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: source %v is not an %s address", a.Value, src, f[2])
+		case dst.IsValid() && src.Is4() != dst.Unmap().Is4():
+			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: source %v and destination %v are not of one IP version", a.Value, src, dst)
+		}
+		return src, true, nil
+	}
+	return src, false, nil
 }
 
 // parseFmtp parses the parameters of an ST 2110-20 a=fmtp line (after the

@@ -400,3 +400,54 @@ func TestSDPDupErrors(t *testing.T) {
 		t.Errorf("DUP of video and something else: %+v, %v", s, err)
 	}
 }
+
+// TestSDPSourceFilter: a medium's source is that of the first inclusive
+// a=source-filter whose destination is the medium's c= address or "*",
+// the medium's own, else the session's (RFC 4570); an exclusive filter
+// that applies, and a source that is not an address of the destination's
+// IP version, are errors naming the filter.
+func TestSDPSourceFilter(t *testing.T) {
+	const media = "m=video 5000 RTP/AVP 96\r\nc=IN IP4 239.1.1.1/64\r\n%sa=rtpmap:96 raw/90000\r\n" +
+		"a=fmtp:96 sampling=YCbCr-4:2:2; width=64; height=32; depth=10; exactframerate=50\r\n"
+	sdpOf := func(session, medium string) string {
+		return "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=x\r\nt=0 0\r\n" + session + fmt.Sprintf(media, medium)
+	}
+	filter := func(f string) string { return "a=source-filter: " + f + "\r\n" }
+	for _, c := range []struct {
+		name, session, medium string
+		want                  string // the source, or the error
+	}{
+		{"none", "", "", "invalid IP"},
+		{"medium", "", filter("incl IN IP4 239.1.1.1 10.0.0.9"), "10.0.0.9"},
+		{"session", filter("incl IN IP4 239.1.1.1 10.0.0.9"), "", "10.0.0.9"},
+		{"medium first", filter("incl IN IP4 239.1.1.1 10.0.0.8"), filter("incl IN IP4 239.1.1.1 10.0.0.9"), "10.0.0.9"},
+		{"star", "", filter("incl IN * * 10.0.0.9"), "10.0.0.9"},
+		{"star type", "", filter("incl IN * 239.1.1.1 10.0.0.9"), "10.0.0.9"},
+		{"another group", "", filter("incl IN IP4 239.9.9.9 10.0.0.9"), "invalid IP"},
+		{"another group, then ours", "", filter("incl IN IP4 239.9.9.9 10.0.0.8") + filter("incl IN IP4 239.1.1.1 10.0.0.9"), "10.0.0.9"},
+		{"another group's, session's ours", filter("incl IN IP4 239.1.1.1 10.0.0.9"), filter("incl IN IP4 239.9.9.9 10.0.0.8"), "10.0.0.9"},
+		{"host name", "", filter("incl IN IP4 group.example 10.0.0.9"), "invalid IP"},
+		{"two sources", "", filter("incl IN IP4 239.1.1.1 10.0.0.9 10.0.0.10"), "10.0.0.9"},
+		{"excl", "", filter("excl IN IP4 239.1.1.1 10.0.0.9"), "exclusive source filters are not supported"},
+		{"excl at the session", filter("excl IN IP4 * 10.0.0.9"), "", "exclusive source filters are not supported"},
+		{"excl for another group", "", filter("excl IN IP4 239.9.9.9 10.0.0.9"), "invalid IP"},
+		{"garbage", "", filter("incl IN IP4 239.1.1.1 notanaddr"), `source "notanaddr" is not an IP address`},
+		{"zone", "", filter("incl IN IP6 239.1.1.1 fe80::1%eth0"), `source "fe80::1%eth0" is not an IP address`},
+		{"type", "", filter("incl IN IP4 239.1.1.1 fe80::1"), "source fe80::1 is not an IP4 address"},
+		{"mapped", "", filter("incl IN IP4 239.1.1.1 ::ffff:10.0.0.9"), "is not an IP4 address"},
+		{"version", "", filter("incl IN * 239.1.1.1 fe80::1"), "not of one IP version"},
+		{"mode", "", filter("only IN IP4 239.1.1.1 10.0.0.9"), `filter mode "only"`},
+		{"short", "", filter("incl IN IP4 239.1.1.1"), "want incl|excl IN"},
+	} {
+		s, err := ParseSDP([]byte(sdpOf(c.session, c.medium)))
+		got := ""
+		if err != nil {
+			got = err.Error()
+		} else {
+			got = s.Streams[0].Source.String()
+		}
+		if !strings.Contains(got, c.want) || err == nil && got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+	}
+}
