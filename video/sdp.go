@@ -605,7 +605,19 @@ func (s *Stream) Fmtp() (string, error) {
 // a=mid each ("primary" and "secondary", numbered from the second such
 // stream on, where the legs name none) and a session-level a=group:DUP
 // of the two (RFC 7104), as ST 2110-10 writes ST 2022-7 pairs.
+//
+// Marshal refuses what [ParseSDP] would not read back as it was written: a
+// string field with a line break (which would add lines of its own), a
+// TTL outside 1..255 or on other than an IPv4 multicast destination
+// (IPv6's c= has no TTL), a negative TROFF or CMAX, a MAXUDP other than
+// 1460 or 8960, a source of the other IP version than its destination, an
+// address with a zone or an IPv4-mapped IPv6 address, and a group of
+// Groups that would pair two streams' media (give the second leg as
+// [Stream.Second]).
 func (s *Session) Marshal() ([]byte, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
 	orig := s.Origin
 	if !orig.IsValid() {
 		orig = netip.IPv4Unspecified()
@@ -625,6 +637,9 @@ func (s *Session) Marshal() ([]byte, error) {
 	}
 	mids, dups, err := s.legMIDs()
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkGroups(mids, dups); err != nil {
 		return nil, err
 	}
 	for _, g := range s.Groups {
@@ -648,6 +663,74 @@ func (s *Session) Marshal() ([]byte, error) {
 		}
 	}
 	return sd.Marshal()
+}
+
+// check refuses the session-level fields Marshal cannot write as they are
+// (see Marshal); media checks the streams'.
+func (s *Session) check() error {
+	for _, f := range []struct{ name, v string }{{"Name", s.Name}, {"Info", s.Info}} {
+		if err := sdpText("session "+f.name, f.v); err != nil {
+			return err
+		}
+	}
+	if s.Origin.Zone() != "" || s.Origin.Is4In6() {
+		return fmt.Errorf("video: sdp: origin address %v: want an IPv4 or IPv6 address without a zone", s.Origin)
+	}
+	for _, g := range s.Groups {
+		if err := sdpText("a=group", g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkGroups refuses a DUP group of Groups, other than those Marshal
+// writes for the pairs (dups), that names two of the media by their
+// a=mid (mids): ParseSDP would pair them, or refuse the group.
+func (s *Session) checkGroups(mids [][2]string, dups []string) error {
+	known := map[string]bool{}
+	for i := range s.Streams {
+		for leg := range s.Streams[i].Legs() {
+			known[mids[i][leg]] = mids[i][leg] != ""
+		}
+	}
+	for _, g := range s.Groups {
+		f := strings.Fields(g)
+		if len(f) == 0 || f[0] != "DUP" || slices.Contains(dups, g) {
+			continue
+		}
+		n := 0
+		for _, m := range f[1:] {
+			if known[m] {
+				n++
+			}
+		}
+		if n >= 2 {
+			return fmt.Errorf("video: sdp: a=group:%s names two media: give a flow's second leg as Stream.Second", g)
+		}
+	}
+	return nil
+}
+
+// isToken reports whether s is an RFC 4566 token (as an a=mid value must
+// be, RFC 5888): printable ASCII without blanks or the separators
+// (),/:;<=>?@[]\ and double quote.
+func isToken(s string) bool {
+	for _, r := range s {
+		if r <= ' ' || r >= 0x7f || strings.ContainsRune("\"(),/:;<=>?@[\\]", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// sdpText refuses a value that would break its SDP line: a line break, or
+// a NUL (RFC 4566 text excludes both).
+func sdpText(what, v string) error {
+	if strings.ContainsAny(v, "\r\n\x00") {
+		return fmt.Errorf("video: sdp: %s %q: a line break or NUL in an SDP value", what, v)
+	}
+	return nil
 }
 
 // legMIDs returns the a=mid of each leg of each stream (the stream's own,
@@ -679,7 +762,7 @@ func (s *Session) legMIDs() ([][2]string, []string, error) {
 			if m == "" {
 				continue
 			}
-			if seen[m] || strings.ContainsAny(m, " \t\r\n") {
+			if seen[m] || !isToken(m) {
 				return nil, nil, fmt.Errorf("video: stream %d: a=mid %q is used twice or is not a token", i+1, m)
 			}
 			seen[m] = true
@@ -703,8 +786,32 @@ func (st *Stream) media(n int) (*sdp.MediaDescription, error) {
 	if st.PayloadType < 96 || st.PayloadType > 127 {
 		return nil, fmt.Errorf("video: stream %d: payload type %d not dynamic (96..127)", n, st.PayloadType)
 	}
-	if !st.Dst.Addr().IsValid() {
+	dst := st.Dst.Addr()
+	if !dst.IsValid() {
 		return nil, fmt.Errorf("video: stream %d: no destination address", n)
+	}
+	if dst.Zone() != "" || dst.Is4In6() {
+		return nil, fmt.Errorf("video: stream %d: destination %v: want an IPv4 or IPv6 address without a zone", n, dst)
+	}
+	if st.Source.IsValid() && (st.Source.Zone() != "" || st.Source.Is4() != dst.Is4() || st.Source.Is4In6()) {
+		return nil, fmt.Errorf("video: stream %d: source %v of destination %v: want an address of the same IP version without a zone", n, st.Source, dst)
+	}
+	switch {
+	case st.TTL < 0 || st.TTL > 255:
+		return nil, fmt.Errorf("video: stream %d: TTL %d out of range 0..255", n, st.TTL)
+	case st.TTL != 0 && (!dst.Is4() || !dst.IsMulticast()):
+		return nil, fmt.Errorf("video: stream %d: TTL %d: c= has a TTL for IPv4 multicast only, not %v", n, st.TTL, dst)
+	case st.TROff < 0 || st.CMax < 0:
+		return nil, fmt.Errorf("video: stream %d: negative TROFF (%d) or CMAX (%d)", n, st.TROff, st.CMax)
+	case st.MaxUDP != 0 && st.MaxUDP != MaxUDP && st.MaxUDP != MaxUDPExtended:
+		return nil, fmt.Errorf("video: stream %d: MAXUDP %d (want %d or %d, or 0 for none)", n, st.MaxUDP, MaxUDP, MaxUDPExtended)
+	case strings.ContainsFunc(st.SSN, func(r rune) bool { return r <= ' ' || r == ';' || r >= 0x7f }):
+		return nil, fmt.Errorf("video: stream %d: SSN %q: want printable ASCII without blanks or semicolons (they would end it in a=fmtp)", n, st.SSN)
+	}
+	for _, f := range []struct{ name, v string }{{"SSN", st.SSN}, {"a=ts-refclk", st.RefClock}, {"a=mediaclk", st.MediaClock}} {
+		if err := sdpText(fmt.Sprintf("stream %d: %s", n, f.name), f.v); err != nil {
+			return nil, err
+		}
 	}
 	pt := strconv.Itoa(int(st.PayloadType))
 	md := &sdp.MediaDescription{

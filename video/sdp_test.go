@@ -451,3 +451,127 @@ func TestSDPSourceFilter(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSDPRoundTrip: every Session that Marshal accepts, ParseSDP reads
+// back as it was, the values Marshal fills in (defaults, the a=mid of a
+// pair's legs) aside; what it cannot write so it refuses with an error,
+// never a panic. The fuzzed fields are the strings, numbers and addresses
+// a caller sets.
+func FuzzSDPRoundTrip(f *testing.F) {
+	f.Add("x", "", "", "", "ptp=IEEE1588-2008:traceable", "", "", "", 0, 0, 0, 0, []byte{239, 1, 1, 1}, []byte{10, 0, 0, 1}, uint16(5004), uint8(96), false, 0, 0, []byte{10, 0, 0, 1})
+	f.Add("Example", "info", "LS 1 2", DefaultSSN, "local", "direct=0", "primary", "secondary", 64, 640, 16, MaxUDPExtended,
+		[]byte{239, 100, 9, 10}, []byte{192, 168, 100, 2}, uint16(50000), uint8(112), true, 16, 9, []byte{192, 168, 100, 2})
+	f.Add("x\r\na=group:DUP q r", "i\n", "DUP a b", "x;\r\na=foo", "ptp=x\r\nm=audio 9 RTP/AVP 0", "d\r", "a", "b", 300, -3, -1, 7,
+		[]byte{0xff, 0x0e, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, []byte{0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, uint16(0), uint8(5), true, 0, 1, []byte(nil))
+	f.Fuzz(func(t *testing.T, name, info, group, ssn, refclk, mediaclk, mid, mid2 string, ttl, troff, cmax, maxudp int,
+		dst, src []byte, port uint16, pt uint8, second bool, parW, parH int, origin []byte) {
+		addr := func(b []byte) netip.Addr { a, _ := netip.AddrFromSlice(b); return a }
+		st := Stream{Format: Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50, PAR: [2]int{parW, parH}},
+			PayloadType: pt, SSN: ssn, TROff: troff, CMax: cmax, MaxUDP: maxudp,
+			Dst: netip.AddrPortFrom(addr(dst), port), TTL: ttl, Source: addr(src), RefClock: refclk, MediaClock: mediaclk, MID: mid}
+		if second {
+			st.Second = Leg{Dst: netip.AddrPortFrom(addr(src), port+2), MID: mid2}
+		}
+		s := &Session{Origin: addr(origin), ID: 7, Version: 2, Name: name, Info: info, Streams: []Stream{st}}
+		if group != "" {
+			s.Groups = []string{group}
+		}
+		b, err := s.Marshal()
+		if err != nil {
+			return
+		}
+		back, err := ParseSDP(b)
+		if err != nil {
+			t.Fatalf("cannot parse what Marshal wrote: %v\n%s", err, b)
+		}
+		want := *s
+		want.Streams = []Stream{st}
+		if want.Name == "" {
+			want.Name = "-"
+		}
+		if !want.Origin.IsValid() {
+			want.Origin = netip.IPv4Unspecified()
+		}
+		w := &want.Streams[0]
+		w.Packing, w.Sender, w.Format.Colorimetry = GPM, SenderWide, ColorimetryUnspecified
+		if w.SSN == "" {
+			w.SSN = DefaultSSN
+		}
+		if w.MediaClock == "" {
+			w.MediaClock = "direct=0"
+		}
+		if second {
+			if w.MID == "" {
+				w.MID = "primary"
+			}
+			if w.Second.MID == "" {
+				w.Second.MID = "secondary"
+			}
+			if len(want.Groups) == 1 && want.Groups[0] == "DUP "+w.MID+" "+w.Second.MID {
+				want.Groups = nil // Marshal writes it once, and ParseSDP takes it as the pair's
+			}
+		}
+		if !reflect.DeepEqual(back, &want) {
+			t.Fatalf("round trip:\n got %+v\nwant %+v\n%s", back, &want, b)
+		}
+	})
+}
+
+// TestSDPMarshalRefuses: Marshal refuses, naming the field, what ParseSDP
+// would refuse or read back otherwise, and line breaks that would inject
+// lines of their own.
+func TestSDPMarshalRefuses(t *testing.T) {
+	base := Stream{Format: Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50},
+		PayloadType: 96, Dst: netip.MustParseAddrPort("239.1.1.1:5000")}
+	for _, c := range []struct {
+		name string
+		edit func(s *Session)
+		want string
+	}{
+		{"TTL on IPv6", func(s *Session) { s.Streams[0].Dst = netip.MustParseAddrPort("[ff0e::1]:5000"); s.Streams[0].TTL = 64 }, "TTL 64: c= has a TTL for IPv4 multicast only"},
+		{"TTL on unicast", func(s *Session) { s.Streams[0].Dst = netip.MustParseAddrPort("10.0.0.2:5000"); s.Streams[0].TTL = 64 }, "for IPv4 multicast only"},
+		{"TTL 300", func(s *Session) { s.Streams[0].TTL = 300 }, "TTL 300 out of range"},
+		{"TTL -5", func(s *Session) { s.Streams[0].TTL = -5 }, "TTL -5 out of range"},
+		{"second leg's TTL", func(s *Session) {
+			s.Streams[0].Second = Leg{Dst: netip.MustParseAddrPort("239.2.1.1:5000"), TTL: 256}
+		}, "TTL 256 out of range"},
+		{"TROFF", func(s *Session) { s.Streams[0].TROff = -3 }, "negative TROFF (-3)"},
+		{"CMAX", func(s *Session) { s.Streams[0].CMax = -1 }, "CMAX (-1)"},
+		{"MAXUDP", func(s *Session) { s.Streams[0].MaxUDP = 7 }, "MAXUDP 7"},
+		{"ts-refclk", func(s *Session) { s.Streams[0].RefClock = "ptp=x\r\nm=audio 9 RTP/AVP 0" }, "a=ts-refclk"},
+		{"mediaclk", func(s *Session) { s.Streams[0].MediaClock = "direct=0\n" }, "a=mediaclk"},
+		{"name", func(s *Session) { s.Name = "x\r\na=group:DUP q r" }, "session Name"},
+		{"info", func(s *Session) { s.Info = "x\n" }, "session Info"},
+		{"group", func(s *Session) { s.Groups = []string{"LS 1\r\na=x"} }, "a=group"},
+		{"SSN", func(s *Session) { s.Streams[0].SSN = "x;\r\na=foo" }, "SSN"},
+		{"SSN blank", func(s *Session) { s.Streams[0].SSN = "ST2110-20:2017 x" }, "SSN"},
+		{"mid", func(s *Session) { s.Streams[0].MID = "a:b" }, "is not a token"},
+		{"source version", func(s *Session) { s.Streams[0].Source = netip.MustParseAddr("fe80::1") }, "source fe80::1 of destination 239.1.1.1"},
+		{"source zone", func(s *Session) {
+			s.Streams[0].Dst = netip.MustParseAddrPort("[ff3e::1]:5000")
+			s.Streams[0].Source = netip.MustParseAddr("fe80::1%eth0")
+		}, "source fe80::1%eth0"},
+		{"mapped destination", func(s *Session) { s.Streams[0].Dst = netip.MustParseAddrPort("[::ffff:239.1.1.1]:5000") }, "destination ::ffff:239.1.1.1"},
+		{"DUP group of two media", func(s *Session) {
+			s.Streams[0].MID = "a"
+			b := base
+			b.Dst, b.MID = netip.MustParseAddrPort("239.1.1.2:5000"), "b"
+			s.Streams = append(s.Streams, b)
+			s.Groups = []string{"DUP a b"}
+		}, "a=group:DUP a b names two media"},
+	} {
+		s := &Session{Name: "x", Streams: []Stream{base}}
+		c.edit(s)
+		b, err := s.Marshal()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error with %q\n%s", c.name, err, c.want, b)
+		}
+	}
+	// The edits' valid neighbours are written.
+	s := &Session{Name: "x", Groups: []string{"DUP a x"}, Streams: []Stream{base}}
+	s.Streams[0].TTL, s.Streams[0].TROff, s.Streams[0].MaxUDP, s.Streams[0].MID = 255, 0, MaxUDP, "a"
+	s.Streams[0].Source = netip.MustParseAddr("10.0.0.1")
+	if _, err := s.Marshal(); err != nil {
+		t.Error(err)
+	}
+}
