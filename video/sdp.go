@@ -2,6 +2,7 @@ package video
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/netip"
@@ -140,6 +141,12 @@ const (
 // colorimetry names) as well as full ST 2110-20 descriptions. A description
 // longer than [MaxSDPSize] octets or with more than [MaxSDPMedia] media is
 // refused before it is parsed.
+//
+// A raw video payload type that the m= line does not list, or that is 0
+// (static, and "any" to the receivers), is an error; so is a c= address
+// that is not an IP address of its address type (host names are not
+// resolved) and an exactframerate outside 1/1000 to 1000 pictures per
+// second.
 //
 // A stream's Source is that of the first inclusive a=source-filter (RFC
 // 4570) of its medium, else of the session, whose destination is the
@@ -297,6 +304,13 @@ func parseMedia(sd *sdp.SessionDescription, md *sdp.MediaDescription) (st Stream
 	if pt < 0 {
 		return st, false, nil
 	}
+	switch {
+	case pt == 0:
+		// Static (PCMU, RFC 3551), and to the receivers 0 means any.
+		return st, false, errors.New("a=rtpmap:0 raw/90000: payload type 0 is not dynamic (PCMU's, RFC 3551); raw video takes one of 96..127")
+	case !slices.Contains(md.MediaName.Formats, strconv.Itoa(pt)):
+		return st, false, fmt.Errorf("a=rtpmap:%d raw/90000: payload type %d is not in the m= line's formats %v", pt, pt, md.MediaName.Formats)
+	}
 	st.PayloadType = uint8(pt)
 	for _, a := range md.Attributes {
 		switch a.Key {
@@ -327,12 +341,17 @@ func parseMedia(sd *sdp.SessionDescription, md *sdp.MediaDescription) (st Stream
 		// <address>[/<ttl>[/<count>]] for IPv4, <address>[/<count>] for IPv6;
 		// pion leaves the suffixes in Address.
 		addr, rest, _ := strings.Cut(ci.Address.Address, "/")
-		if a, err := netip.ParseAddr(addr); err == nil {
-			st.Dst = netip.AddrPortFrom(a, uint16(md.MediaName.Port.Value))
-			if ttl, _, _ := strings.Cut(rest, "/"); a.Is4() && ttl != "" {
-				if st.TTL, err = strconv.Atoi(ttl); err != nil || st.TTL < 0 || st.TTL > 255 {
-					return st, false, fmt.Errorf("c= TTL %q", ttl)
-				}
+		a, err := netip.ParseAddr(addr)
+		switch {
+		case err != nil || a.Zone() != "":
+			return st, false, fmt.Errorf("c=%s %s %s: %q is not an IP address (host names are not resolved here)", ci.NetworkType, ci.AddressType, ci.Address.Address, addr)
+		case ci.AddressType == "IP4" && !a.Is4(), ci.AddressType == "IP6" && !a.Is6():
+			return st, false, fmt.Errorf("c=%s %s %s: %v is not an %s address", ci.NetworkType, ci.AddressType, ci.Address.Address, a, ci.AddressType)
+		}
+		st.Dst = netip.AddrPortFrom(a, uint16(md.MediaName.Port.Value))
+		if ttl, _, _ := strings.Cut(rest, "/"); a.Is4() && ttl != "" {
+			if st.TTL, err = strconv.Atoi(ttl); err != nil || st.TTL < 0 || st.TTL > 255 {
+				return st, false, fmt.Errorf("c= TTL %q", ttl)
 			}
 		}
 		if ci.Address.TTL != nil {
@@ -517,7 +536,11 @@ func parseRate(v string) (Rate, error) {
 		return Rate{}, fmt.Errorf("video: exactframerate %q", v)
 	}
 	g := new(big.Int).GCD(nil, nil, new(big.Int).SetUint64(n), new(big.Int).SetUint64(d)).Uint64()
-	return Rate{uint32(n / g), uint32(d / g)}, nil
+	r := Rate{uint32(n / g), uint32(d / g)}
+	if !r.inRange() {
+		return Rate{}, fmt.Errorf("video: exactframerate %q: want 1/%d to %d pictures per second", v, maxRate, maxRate)
+	}
+	return r, nil
 }
 
 func parsePAR(v string) ([2]int, error) {

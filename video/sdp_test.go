@@ -575,3 +575,44 @@ func TestSDPMarshalRefuses(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestSDPStrictMedia: ParseSDP refuses, naming the line, a raw video
+// payload type that the m= line does not list or that is 0 (which the
+// receivers take as any payload type), a c= address that is not an IP
+// address of its address type, and an exactframerate outside 1/1000 to
+// 1000 pictures per second (a frame period of 0 or of more than the 32-bit
+// RTP clock's 13 hours).
+func TestSDPStrictMedia(t *testing.T) {
+	const fmtp = "a=fmtp:%d sampling=YCbCr-4:2:2; width=64; height=32; depth=10; exactframerate=%s\r\n"
+	medium := func(mpt, pt int, c, rate string) string {
+		return "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=x\r\nt=0 0\r\n" +
+			fmt.Sprintf("m=video 5000 RTP/AVP %d\r\nc=%s\r\na=rtpmap:%d raw/90000\r\n"+fmtp, mpt, c, pt, pt, rate)
+	}
+	for _, c := range []struct{ name, sdp, want string }{
+		{"payload type not listed", medium(97, 96, "IN IP4 239.1.1.1/64", "50"), "payload type 96 is not in the m= line's formats [97]"},
+		{"payload type 0", medium(0, 0, "IN IP4 239.1.1.1/64", "50"), "payload type 0 is not dynamic"},
+		{"IPv4 as IP6", medium(96, 96, "IN IP6 239.1.1.1", "50"), "239.1.1.1 is not an IP6 address"},
+		{"IPv6 as IP4", medium(96, 96, "IN IP4 ff0e::1", "50"), "ff0e::1 is not an IP4 address"},
+		{"host name", medium(96, 96, "IN IP4 example.com", "50"), `"example.com" is not an IP address`},
+		{"zone", medium(96, 96, "IN IP6 ff02::1%eth0", "50"), `"ff02::1%eth0" is not an IP address`},
+		{"rate 1e6", medium(96, 96, "IN IP4 239.1.1.1/64", "1000000"), `exactframerate "1000000": want 1/1000 to 1000`},
+		{"rate max", medium(96, 96, "IN IP4 239.1.1.1/64", "4294967295"), `exactframerate "4294967295": want`},
+		{"rate tiny", medium(96, 96, "IN IP4 239.1.1.1/64", "1/4294967295"), `exactframerate "1/4294967295": want`},
+		{"rate 1/1001", medium(96, 96, "IN IP4 239.1.1.1/64", "1/1001"), `exactframerate "1/1001": want`},
+	} {
+		if _, err := ParseSDP([]byte(c.sdp)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error with %q", c.name, err, c.want)
+		}
+	}
+	for _, c := range []struct{ name, sdp string }{
+		{"two formats", strings.Replace(medium(96, 96, "IN IP4 239.1.1.1/64", "50"), "RTP/AVP 96", "RTP/AVP 97 96", 1)},
+		{"IPv6", medium(96, 96, "IN IP6 ff0e::1", "50")},
+		{"rate 1000", medium(96, 96, "IN IP4 239.1.1.1/64", "1000")},
+		{"rate 1/1000", medium(96, 96, "IN IP4 239.1.1.1/64", "1/1000")},
+		{"rate 2000/2", medium(96, 96, "IN IP4 239.1.1.1/64", "2000/2")},
+	} {
+		if _, err := ParseSDP([]byte(c.sdp)); err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+}
