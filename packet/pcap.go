@@ -3,6 +3,7 @@ package packet
 import (
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -53,9 +54,14 @@ func newPcapWriter(w *pcapgo.Writer, snaplen int) (*PcapWriter, error) {
 }
 
 // WritePacket writes one frame captured at ts (a zero ts means now, as
-// pcapgo does), its first snaplen bytes and its full length. It does not
-// allocate unless the underlying writer does or fails.
+// pcapgo does), its first snaplen bytes and its full length. A time a
+// classic pcap cannot hold (its seconds are 32 bits unsigned: 1970 to
+// 2106) is an error, not a wrapped time. It does not allocate unless the
+// underlying writer does or fails.
 func (p *PcapWriter) WritePacket(ts time.Time, data []byte) error {
+	if s := ts.Unix(); !ts.IsZero() && (s < 0 || s > math.MaxUint32) {
+		return fmt.Errorf("packet: pcap timestamp %v: a classic pcap holds times from 1970 to 2106 (32-bit seconds)", ts.UTC())
+	}
 	c := min(len(data), p.snaplen)
 	return p.w.WritePacket(gopacket.CaptureInfo{Timestamp: ts, CaptureLength: c, Length: len(data)}, data[:c])
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,5 +126,31 @@ func TestPcapWriterAllocs(t *testing.T) {
 		}
 	}); n != 0 {
 		t.Errorf("WritePacket allocates %v times", n)
+	}
+}
+
+// A time a classic pcap's 32-bit seconds cannot hold is an error, not a
+// timestamp wrapped into 1970 (a sender's schedule stretched by a low
+// MaxRate can reach past 2106).
+func TestPcapWriterTimeRange(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := NewPcapWriterNanos(&buf, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := testFrames(t, 1)[0]
+	for _, ts := range []time.Time{time.Unix(1<<32, 0), time.Unix(-1, 0), time.Unix(1<<40, 0)} {
+		if err := w.WritePacket(ts, f); err == nil || !strings.Contains(err.Error(), "2106") {
+			t.Errorf("%v: %v, want an error naming the range", ts.UTC(), err)
+		}
+	}
+	n := buf.Len()
+	for _, ts := range []time.Time{time.Unix(0, 0), time.Unix(1<<32-1, 999999999), {}} {
+		if err := w.WritePacket(ts, f); err != nil {
+			t.Errorf("%v: %v", ts.UTC(), err)
+		}
+	}
+	if buf.Len() == n {
+		t.Error("nothing written")
 	}
 }

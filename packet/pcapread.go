@@ -55,10 +55,11 @@ const (
 type pcapIface struct {
 	link    layers.LinkType
 	snaplen uint32
-	// timestamp units: ns = ts * mul / div when pow2 is 0, else
-	// ts * 1e9 >> pow2
+	// timestamp units: ns = ts * 1e9 >> pow2 when binary (if_tsresol
+	// 2^-pow2 s, pow2 0..63), else ts * mul / div
 	mul, div uint64
 	pow2     uint8
+	binary   bool
 	offset   int64 // if_tsoffset, seconds
 }
 
@@ -290,7 +291,7 @@ func (f *pcapIface) setResolution(r byte) error {
 		if r&0x7f > 63 {
 			return fmt.Errorf("timestamp resolution 2^-%d", r&0x7f)
 		}
-		f.pow2 = r & 0x7f
+		f.pow2, f.binary = r&0x7f, true
 		return nil
 	}
 	if r > 19 {
@@ -309,8 +310,8 @@ func (f *pcapIface) setResolution(r byte) error {
 // time converts a timestamp in the interface's units.
 func (f *pcapIface) time(ts uint64) time.Time {
 	var ns uint64
-	if f.pow2 != 0 {
-		hi, lo := bits.Mul64(ts, 1e9) // pow2 is 1..63
+	if f.binary {
+		hi, lo := bits.Mul64(ts, 1e9) // pow2 is 0..63; hi<<64 is 0
 		ns = lo>>f.pow2 | hi<<(64-f.pow2)
 	} else {
 		ns = ts * f.mul / f.div // wraps only past the year 2554

@@ -483,3 +483,34 @@ func FuzzPcapReader(f *testing.F) {
 		}
 	})
 }
+
+// TestPcapngResolutions: if_tsresol in every form, 2^-0 (whole seconds,
+// once read as microseconds) and 10^-0 among them.
+func TestPcapngResolutions(t *testing.T) {
+	le := byteOrder(binary.LittleEndian)
+	for _, c := range []struct {
+		resol byte
+		ts    uint64
+		want  time.Time
+	}{
+		{0x80, 5, time.Unix(5, 0)},            // 2^-0: seconds
+		{0x81, 11, time.Unix(5, 5e8)},         // 2^-1
+		{0x80 | 30, 3 << 30, time.Unix(3, 0)}, // 2^-30
+		{0x80 | 63, 1 << 62, time.Unix(0, 5e8)},
+		{0, 5, time.Unix(5, 0)}, // 10^-0: seconds
+		{6, 5_000_001, time.Unix(5, 1000)},
+		{9, 5_000_000_001, time.Unix(5, 1)},
+		{12, 5_000_000_001_000, time.Unix(5, 1)},
+	} {
+		f := append(ngSHB(le), ngIDB(le, layers.LinkTypeEthernet, 0, ngOpt(le, 9, []byte{c.resol}))...)
+		f = append(f, ngEPB(le, 0, c.ts, []byte{1, 2, 3, 4}, 4)...)
+		r, err := NewPcapReader(bytes.NewReader(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, ci, err := r.ZeroCopyReadPacketData()
+		if err != nil || !ci.Timestamp.Equal(c.want) {
+			t.Errorf("if_tsresol %#x, %d units: %v (%v), want %v", c.resol, c.ts, ci.Timestamp.UTC(), err, c.want.UTC())
+		}
+	}
+}

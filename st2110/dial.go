@@ -39,14 +39,16 @@ type SendConfig struct {
 
 	// MaxRate, if not zero, caps the packets per second of all flows
 	// together: the schedule is kept, stretched in time (for peers or
-	// virtual machines that cannot keep up).
+	// virtual machines that cannot keep up), at most video.MaxStretch
+	// times, so MaxRate is at least the flows' packet rate over it.
 	MaxRate float64
 
 	// Batch is the most packets written per step; zero means 64.
 	Batch int
 
 	// Lead is how long after Run starts the first frame's first packet
-	// may go at the earliest; zero means 2 ms.
+	// may go at the earliest; zero means 2 ms, and it is at most
+	// video.MaxLead (an hour).
 	Lead time.Duration
 
 	// Interface is the network interface UDP sends multicast on (as
@@ -92,6 +94,16 @@ type SendConfig struct {
 	// receiver is time taken from it. Zero means no spinning. A capture
 	// is written without waiting.
 	Spin time.Duration
+
+	// Budget bounds the memory the flows' formats make the sender take
+	// (the test pattern of each format, when it makes them, and a
+	// capture's packet buffers), charged before anything is allocated: a
+	// session that does not fit fails in Dial with a *video.BudgetError
+	// naming the flow. Nil means a budget of video.DefaultMemory for this
+	// sender. As with ListenConfig.Budget, the charges are kept after
+	// Close. Frames from Source or Sources are the caller's and are not
+	// charged.
+	Budget *video.Budget
 
 	// Second, if set, names the transport of a second path (SMPTE ST
 	// 2022-7 seamless protection, see the package documentation): every
@@ -258,6 +270,9 @@ func newSender(name string, sess *video.Session, cfg *SendConfig) (*Sender, []vi
 	if c.Batch < 0 || c.Lead < 0 || c.Spin < 0 || c.TTL < 0 || c.TTL > 255 || c.MaxRate < 0 || math.IsNaN(c.MaxRate) {
 		return nil, nil, errors.New("st2110: dial: negative or invalid SendConfig value")
 	}
+	if c.Lead > video.MaxLead {
+		return nil, nil, fmt.Errorf("st2110: dial %s: SendConfig.Lead %v: more than video.MaxLead (%v)", name, c.Lead, video.MaxLead)
+	}
 	if c.Sources != nil && len(c.Sources) != len(fs) {
 		return nil, nil, fmt.Errorf("st2110: dial: %d Sources for %d flows", len(c.Sources), len(fs))
 	}
@@ -279,9 +294,14 @@ func newSender(name string, sess *video.Session, cfg *SendConfig) (*Sender, []vi
 	if ep.kind == kindPcap && c.Count == 0 {
 		return nil, nil, fmt.Errorf("st2110: dial %s: a capture is written as fast as it can be: set SendConfig.Count", name)
 	}
+	if c.Budget == nil {
+		if c.Budget, err = video.NewBudget(video.DefaultMemory); err != nil {
+			return nil, nil, err
+		}
+	}
 	sources, err := frameSources(fs, c)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("st2110: dial %s: %w", name, err)
 	}
 	s.sess = video.Session{Name: sess.Name, Info: sess.Info, ID: sess.ID, Version: sess.Version, Origin: sess.Origin.Unmap(), Groups: sess.Groups}
 	if s.sess.Name == "" {
@@ -294,7 +314,7 @@ func newSender(name string, sess *video.Session, cfg *SendConfig) (*Sender, []vi
 }
 
 // frameSources returns the frames of each flow: the configured sources,
-// or one test pattern per format.
+// or one test pattern per format, charged to c.Budget before it is made.
 func frameSources(fs []video.Stream, c *SendConfig) ([]video.FrameSource, error) {
 	out := make([]video.FrameSource, len(fs))
 	patterns := map[video.Format]video.FrameSource{}
@@ -308,9 +328,12 @@ func frameSources(fs []video.Stream, c *SendConfig) ([]video.FrameSource, error)
 			f := fs[k].Format
 			p, ok := patterns[f]
 			if !ok {
+				if err := c.Budget.Charge(fmt.Sprintf("flow %d (%v): test pattern", k, f), video.PatternMemory(&f)); err != nil {
+					return nil, err
+				}
 				pat, err := video.NewPattern(&f)
 				if err != nil {
-					return nil, fmt.Errorf("st2110: flow %d: %w", k, err)
+					return nil, fmt.Errorf("flow %d: %w", k, err)
 				}
 				p, patterns[f] = pat, pat
 			}
@@ -461,8 +484,12 @@ func (s *Sender) build(conns []txConn, eth *ethInfo, sources []video.FrameSource
 			}
 		}
 		if pq, ok := p.q.(*pcapTx); ok {
-			for j := range p.flows {
-				pq.grow(tx.Packetizer(j).MaxPacketLen())
+			for j, k := range p.flows {
+				l := tx.Packetizer(j).MaxPacketLen()
+				if err := c.Budget.Charge(fmt.Sprintf("flow %d (%v): capture buffers of %d-octet packets", k, s.flows[k].Format, l), pq.growth(l)); err != nil {
+					return fmt.Errorf("st2110: dial %s: %w", s.ep.name, err)
+				}
+				pq.grow(l)
 			}
 		}
 		p.tx = tx
@@ -600,7 +627,13 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 	for ctx.Err() == nil && !tx.Done() {
 		now := s.clock.Now()
 		if s.virt {
-			now = tx.Next()
+			if now = tx.Next(); now == math.MaxInt64 {
+				// Not done (the loop's condition), yet nothing is due
+				// before the end of int64 nanoseconds: a schedule
+				// that MaxRate stretched past it.
+				return fmt.Errorf("st2110: send %s: the schedule runs past the end of int64 nanoseconds (year 2262) after %d frames of flow %d: SendConfig.MaxRate %v stretches it too far for SendConfig.Count %d",
+					s.ep.name, tx.Stats(0).Frames, p.flows[0], s.cfg.MaxRate, s.cfg.Count)
+			}
 		}
 		n, next, err := s.step(p, now)
 		if err != nil {

@@ -62,7 +62,7 @@
 //     (ENOBUFS) or a refused unicast peer (ECONNREFUSED) is counted, not
 //     fatal. No privilege.
 //   - "pcap:FILE": a capture. A receiver reads pcap or pcapng (Ethernet,
-//     Linux cooked v1 and v2, raw IP) to its end, as fast as the frames
+//     Linux cooked v1 and v2, BSD loopback, raw IP) to its end, as fast as the frames
 //     are taken or at the capture's pace (ListenConfig.Replay); a file cut
 //     in the middle of a packet ends with an error, and an empty or
 //     foreign file fails in Listen. A sender writes Ethernet frames with

@@ -121,6 +121,9 @@ func (s *Sender) pair(b *Sender, conns []txConn, eth *ethInfo, origin netip.Addr
 				return nil, fmt.Errorf("st2110: dial %s: packets of %d octets do not fit the port's %d-octet buffers", b.ep.name, maxLen, m.BufSize())
 			}
 			if pq, ok := t.b.(*pcapTx); ok {
+				if err := s.cfg.Budget.Charge(fmt.Sprintf("flow %d (%v): second path's capture buffers of %d-octet packets", k, s.flows[k].Format, maxLen), pq.growth(maxLen)); err != nil {
+					return nil, fmt.Errorf("st2110: dial %s: %w", b.ep.name, err)
+				}
 				pq.grow(maxLen)
 			}
 			f.Second = video.Leg{Dst: leg.Dst, TTL: sdpTTL(leg.Dst.Addr(), ttl, eth != nil), Source: leg.Source, MID: leg.MID}

@@ -23,7 +23,8 @@ type ListenConfig struct {
 
 	// FrameBuffers is how many frames of each flow may be queued for, or
 	// held by, the consumer of [Receiver.Frames]; a frame that finds them
-	// all taken is dropped and counted (FlowStats.Dropped). Zero means 4.
+	// all taken is dropped and counted (FlowStats.Dropped). Zero means 4;
+	// at most MaxFrameBuffers.
 	FrameBuffers int
 
 	// Interface is the network interface that UDP joins multicast groups
@@ -115,6 +116,12 @@ type ListenConfig struct {
 // millisecond, more than a 1024-slot ring holds, so at that rate take a
 // larger ring or a shorter linger.
 const MaxLinger = time.Millisecond
+
+// MaxFrameBuffers bounds ListenConfig.FrameBuffers: a second of 1080p50
+// is 50 frames, and a consumer that needs more than a thousand frames
+// queued keeps its own store; the bound also keeps FrameBuffers times a
+// frame's size (at most some 8.6 GB) within int64 for the budget.
+const MaxFrameBuffers = 1024
 
 // Frame is one video frame received: its flow, its octets in pgroup
 // layout (video.Format.FrameSize octets), its RTP and arrival times, and
@@ -379,6 +386,9 @@ func newReceiver(name string, sess *video.Session, cfg *ListenConfig) (*Receiver
 	}
 	if r.cfg.Linger > MaxLinger {
 		return nil, fmt.Errorf("st2110: listen %s: ListenConfig.Linger %v: more than MaxLinger (%v)", name, r.cfg.Linger, MaxLinger)
+	}
+	if r.cfg.FrameBuffers > MaxFrameBuffers {
+		return nil, fmt.Errorf("st2110: listen %s: ListenConfig.FrameBuffers %d: more than MaxFrameBuffers (%d)", name, r.cfg.FrameBuffers, MaxFrameBuffers)
 	}
 	if r.cfg.Linger > 0 && r.cfg.Passthrough {
 		return nil, fmt.Errorf("st2110: listen %s: ListenConfig.Linger with Passthrough: a passthrough reader does not linger (the host stack's packets, PTP among them, are not held back)", name)

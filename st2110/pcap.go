@@ -18,7 +18,8 @@ import (
 )
 
 // The pcap transport: a capture file read to its end (pcap or pcapng,
-// Ethernet, Linux cooked v1 and v2, or raw IP), as fast as the consumer of
+// Ethernet, Linux cooked v1 and v2, BSD loopback (null and loop), or raw
+// IP), as fast as the consumer of
 // Frames takes the frames or at the capture's pace; or written, whole
 // Ethernet frames with nanosecond timestamps, each packet stamped with its
 // scheduled send time.
@@ -42,9 +43,11 @@ func openPcapRx(ep *endpoint, cfg *ListenConfig) (rxTransport, error) {
 		f.Close()
 		return nil, fmt.Errorf("st2110: listen %s: %w", ep.name, err)
 	}
-	if _, ok := ipOffset(pr.LinkType(), nil); !ok && pr.LinkType() != layers.LinkTypeEthernet && pr.LinkType() != 0 {
+	// A pcapng file may give its interfaces' link types later; each
+	// packet is read by its own interface's (read, push).
+	if _, ok := ipOffset(pr.LinkType(), nil); !ok && pr.LinkType() != layers.LinkTypeEthernet {
 		f.Close()
-		return nil, fmt.Errorf("st2110: listen %s: link type %v: st2110 reads Ethernet, Linux cooked (v1, v2) and raw IP captures", ep.name, pr.LinkType())
+		return nil, fmt.Errorf("st2110: listen %s: link type %v: st2110 reads Ethernet, Linux cooked (v1, v2), BSD loopback (null, loop) and raw IP captures", ep.name, pr.LinkType())
 	}
 	return &pcapRx{f: f, pr: pr, replay: cfg.Replay}, nil
 }
@@ -65,12 +68,17 @@ func (t *pcapRx) close() error {
 }
 
 // ipOffset returns where the IP header starts in a packet of link type lt
-// that is not Ethernet (Linux cooked v1 and v2, raw IP); ok is false for
-// other link types. data may be nil.
+// that is not Ethernet (Linux cooked v1 and v2, BSD loopback, raw IP); ok
+// is false for other link types. data may be nil.
 func ipOffset(lt layers.LinkType, data []byte) (int, bool) {
 	switch lt {
 	case layers.LinkTypeRaw, layers.LinkTypeIPv4, layers.LinkTypeIPv6:
 		return 0, true
+	case layers.LinkTypeNull, layers.LinkTypeLoop:
+		// A 4-octet address family (host order for null, network order
+		// for loop; IPv6's value differs between systems): the IP
+		// header's version tells the family as well.
+		return 4, true
 	case layers.LinkTypeLinuxSLL: // 16 octets, protocol last
 		return 16, true
 	case layers.LinkTypeLinuxSLL2: // 20 octets, protocol first
@@ -255,6 +263,17 @@ func openPcapTx(ep *endpoint, batch int, utc int64) (txConn, error) {
 	n := min(max(batch, 1), 1024)
 	t.bufs, t.lens, t.at = make([][]byte, n), make([]int, n), make([]int64, n)
 	return t, nil
+}
+
+// growth returns the octets grow(n) allocates.
+func (t *pcapTx) growth(n int) int64 {
+	var sum int64
+	for _, b := range t.bufs {
+		if len(b) < n {
+			sum += int64(n)
+		}
+	}
+	return sum
 }
 
 // grow makes every buffer hold packets of n octets.

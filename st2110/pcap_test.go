@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -170,7 +172,7 @@ func TestPcapPacingBurst(t *testing.T) {
 }
 
 // relink rewrites an Ethernet capture in link type lt: Linux cooked v1 or
-// v2, or raw IP; shift moves every timestamp.
+// v2, BSD loopback (null, loop), or raw IP; shift moves every timestamp.
 func relink(t *testing.T, name string, lt layers.LinkType, shift time.Duration) string {
 	t.Helper()
 	in, err := os.Open(name)
@@ -205,6 +207,10 @@ func relink(t *testing.T, name string, lt layers.LinkType, shift time.Duration) 
 		case layers.LinkTypeLinuxSLL2:
 			out = append([]byte{0x08, 0x00}, make([]byte, 18)...)
 			out = append(out, ip...)
+		case layers.LinkTypeNull: // AF_INET in the capturing host's order
+			out = append([]byte{2, 0, 0, 0}, ip...)
+		case layers.LinkTypeLoop: // AF_INET in network order
+			out = append([]byte{0, 0, 0, 2}, ip...)
 		}
 		ci = gopacket.CaptureInfo{Timestamp: ci.Timestamp.Add(shift), CaptureLength: len(out), Length: len(out)}
 		if err := w.WritePacket(ci, out); err != nil {
@@ -218,8 +224,9 @@ func relink(t *testing.T, name string, lt layers.LinkType, shift time.Duration) 
 	return out
 }
 
-// Captures in every link type a capture tool writes give the same frames;
-// one stamped in TAI (a capture card on PTP time) is read as TAI.
+// Captures in every link type a capture tool writes give the same frames
+// (a classic pcap of link type 0 is BSD loopback, DLT_NULL, not a pcapng
+// file's link type yet unknown); one stamped in TAI (a capture card on PTP time) is read as TAI.
 func TestPcapLinkTypes(t *testing.T) {
 	sess := pcapFlows()
 	frames := [][]byte{randomFrames(fmtSmall, 2, 4), randomFrames(fmtSmall, 2, 5), randomFrames(fmtSD, 2, 6)}
@@ -233,6 +240,8 @@ func TestPcapLinkTypes(t *testing.T) {
 		{layers.LinkTypeRaw, 0},
 		{layers.LinkTypeLinuxSLL, 0},
 		{layers.LinkTypeLinuxSLL2, 0},
+		{layers.LinkTypeNull, 0}, // once accepted and read as nothing at all
+		{layers.LinkTypeLoop, 0},
 		{layers.LinkTypeEthernet, LeapSeconds * time.Second}, // stamped in TAI
 	} {
 		rx, err := Listen("pcap:"+relink(t, name, tc.lt, tc.shift), sess, nil)
@@ -256,7 +265,8 @@ func TestPcapLinkTypes(t *testing.T) {
 	}
 }
 
-// An empty, foreign or unreadable file fails in Listen; a capture cut in
+// An empty, foreign or unreadable file, or a capture of a link type st2110
+// does not read, fails in Listen; a capture cut in
 // the middle of a packet gives its whole frames, then the error.
 func TestPcapBadFiles(t *testing.T) {
 	dir := t.TempDir()
@@ -276,6 +286,9 @@ func TestPcapBadFiles(t *testing.T) {
 	}
 	frames := [][]byte{randomFrames(fmtSmall, 3, 7), randomFrames(fmtSmall, 3, 8), randomFrames(fmtSD, 3, 9)}
 	name, _ := writeCapture(t, sess, frames, 3)
+	if _, err := Listen("pcap:"+relink(t, name, layers.LinkTypeIEEE802_11, 0), sess, nil); err == nil || !strings.Contains(err.Error(), "link type 802.11") {
+		t.Errorf("802.11 capture: %v, want an error naming the link type", err)
+	}
 	b, _ := os.ReadFile(name)
 	cut := filepath.Join(dir, "cut.pcap")
 	os.WriteFile(cut, b[:len(b)-10], 0o644) // inside the last packet
@@ -495,5 +508,114 @@ func TestListenBudget(t *testing.T) {
 	rx.Close()
 	if b.Used() == 0 {
 		t.Error("nothing charged")
+	}
+}
+
+// A FrameBuffers beyond MaxFrameBuffers fails in Listen naming the field;
+// it once made FrameBuffers times the frame size wrap to 0, pass the
+// budget, and panic in make.
+func TestListenFrameBuffersBound(t *testing.T) {
+	sess := pcapFlows()
+	name, _ := writeCapture(t, sess, [][]byte{randomFrames(fmtSmall, 1, 1), randomFrames(fmtSmall, 1, 2), randomFrames(fmtSD, 1, 3)}, 1)
+	for _, n := range []int{MaxFrameBuffers + 1, 1 << 54, 1<<63 - 1} {
+		rx, err := Listen("pcap:"+name, sess, &ListenConfig{FrameBuffers: n})
+		if err == nil {
+			rx.Close()
+			t.Errorf("FrameBuffers %d: no error", n)
+		} else if !strings.Contains(err.Error(), "FrameBuffers") || !strings.Contains(err.Error(), "MaxFrameBuffers") {
+			t.Errorf("FrameBuffers %d: error %v does not name the field and its bound", n, err)
+		}
+	}
+	b, _ := video.NewBudget(1 << 40)
+	rx, err := Listen("pcap:"+name, session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", "")), &ListenConfig{FrameBuffers: MaxFrameBuffers, Budget: b})
+	if err != nil {
+		t.Fatalf("FrameBuffers MaxFrameBuffers: %v", err)
+	}
+	rx.Close()
+	if want := int64(MaxFrameBuffers * fmtSmall.FrameSize()); b.Used() < want {
+		t.Errorf("charged %d, want at least %d", b.Used(), want)
+	}
+}
+
+// Dial refuses a MaxRate that would stretch the schedule more than
+// video.MaxStretch times (1e-9 packets/s once made the capture's virtual
+// clock chase wrapped, negative times forever) and a Lead beyond
+// video.MaxLead (1<<63-1 once wrapped the start negative), naming the
+// field; a low MaxRate within the bound writes the capture.
+func TestDialRateAndLeadBounds(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	name := filepath.Join(t.TempDir(), "o.pcap")
+	for _, c := range []struct {
+		cfg  SendConfig
+		want string
+	}{
+		{SendConfig{Count: 1, MaxRate: 1e-9}, "MaxRate"},
+		{SendConfig{Count: 1, Lead: 1<<63 - 1}, "Lead"},
+		{SendConfig{Count: 1, Lead: video.MaxLead + 1}, "Lead"},
+	} {
+		tx, err := Dial("pcap:"+name, sess, &c.cfg)
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err = tx.Run(ctx)
+			cancel()
+			tx.Close()
+			t.Errorf("MaxRate %v, Lead %v: Dial gave no error (Run: %v)", c.cfg.MaxRate, c.cfg.Lead, err)
+		} else if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("MaxRate %v, Lead %v: error %v does not name %s", c.cfg.MaxRate, c.cfg.Lead, err, c.want)
+		}
+	}
+	tx, err := Dial("pcap:"+name, sess, &SendConfig{Count: 1, MaxRate: 1, Lead: video.MaxLead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := tx.Run(ctx); err != nil || ctx.Err() != nil {
+		t.Fatalf("Run: %v (context: %v)", err, ctx.Err())
+	}
+	tx.Close()
+	if st := tx.Stats(0); st.Frames != 1 || st.Packets != 32 {
+		t.Errorf("stats %+v, want 1 frame of 32 packets", st.TxStats)
+	}
+}
+
+// The test patterns Dial makes, and a capture's packet buffers, are
+// charged to SendConfig.Budget before they are made: a session whose
+// patterns do not fit fails in Dial naming the flow and the octets it
+// would take, without taking them (a 16384x8192 RGBA/16 medium once made
+// Dial allocate 2 GiB).
+func TestDialBudget(t *testing.T) {
+	big := video.Format{Sampling: video.RGBA, Depth: video.Depth16, Width: 16384, Height: 8192, Scan: video.Progressive, Rate: video.Rate50}
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""), flow(big, "239.1.1.2:5004", ""))
+	name := filepath.Join(t.TempDir(), "o.pcap")
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	_, err := Dial("pcap:"+name, sess, &SendConfig{Count: 1}) // the default budget, video.DefaultMemory
+	runtime.ReadMemStats(&m1)
+	want := fmt.Sprintf("flow 1 (%v): test pattern: %d octets", big, video.PatternMemory(&big))
+	if !errors.Is(err, video.ErrBudget) || !strings.Contains(err.Error(), want) {
+		t.Errorf("default budget: %v, want an error with %q", err, want)
+	}
+	if a := m1.TotalAlloc - m0.TotalAlloc; a > 64<<20 {
+		t.Errorf("Dial allocated %d MiB", a>>20)
+	}
+	b, _ := video.NewBudget(video.PatternMemory(&fmtSmall) + 10000)
+	_, err = Dial("pcap:"+name, session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", "")), &SendConfig{Count: 1, Budget: b})
+	if !errors.Is(err, video.ErrBudget) || !strings.Contains(err.Error(), "flow 0 (64x32p 50 YCbCr-4:2:2/10): capture buffers") {
+		t.Errorf("budget for the pattern alone: %v, want the capture buffers refused", err)
+	}
+	// Two flows of one format share a pattern, charged once.
+	b, _ = video.NewBudget(64 << 20)
+	tx, err := Dial("pcap:"+name, session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""), flow(fmtSmall, "239.1.1.2:5004", "")), &SendConfig{Count: 1, Budget: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tx.Close()
+	if u, p := b.Used(), video.PatternMemory(&fmtSmall); u <= p || u > p+64*2048 {
+		t.Errorf("charged %d octets for a pattern of %d and 64 packet buffers", u, p)
 	}
 }

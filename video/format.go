@@ -184,6 +184,14 @@ func (r Rate) String() string {
 // IsZero reports whether the rate is unknown.
 func (r Rate) IsZero() bool { return r.Num == 0 || r.Den == 0 }
 
+// inRange reports whether r is zero (no rate) or from 1/maxRate to
+// maxRate pictures per second, the rates the ST 2110-21 model computes
+// with (see Timing) and whose frame period in 90 kHz ticks fits 32 bits.
+func (r Rate) inRange() bool {
+	n, d := uint64(r.Num), uint64(r.Den)
+	return r.IsZero() || n <= maxRate*d && d <= maxRate*n
+}
+
 // Period returns the frame period rounded to the nanosecond.
 func (r Rate) Period() time.Duration {
 	if r.IsZero() {
@@ -463,6 +471,9 @@ func (f *Format) Validate() error {
 	}
 	if (f.Rate.Num == 0) != (f.Rate.Den == 0) {
 		return fmt.Errorf("video: frame rate %d/%d", f.Rate.Num, f.Rate.Den)
+	}
+	if !f.Rate.inRange() {
+		return fmt.Errorf("video: frame rate %v: want 1/%d to %d pictures per second", f.Rate, maxRate, maxRate)
 	}
 	if f.Colorimetry >= numColorimetry {
 		return fmt.Errorf("video: invalid colorimetry %v", f.Colorimetry)

@@ -87,6 +87,9 @@ func TestValidate(t *testing.T) {
 		{func(f *Format) { f.Sampling, f.Colorimetry = XYZ, BT709 }, "sampling XYZ needs colorimetry XYZ"},
 		{func(f *Format) { f.Colorimetry, f.Range = BT2100, FullProtect }, "FULLPROTECT not allowed with colorimetry BT2100"},
 		{func(f *Format) { f.Rate = Rate{25, 0} }, "frame rate 25/0"},
+		{func(f *Format) { f.Rate = Rate{1001, 1} }, "frame rate 1001: want 1/1000 to 1000 pictures per second"},
+		{func(f *Format) { f.Rate = Rate{1, 1001} }, "frame rate 1/1001: want"},
+		{func(f *Format) { f.Rate = Rate{1, 4294967295} }, "frame rate 1/4294967295: want"},
 		{func(f *Format) { f.PAR = [2]int{4, 0} }, "pixel aspect ratio 4:0"},
 		{func(f *Format) { f.TCS = 99 }, "invalid TCS"},
 	}

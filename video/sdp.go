@@ -2,6 +2,7 @@ package video
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/netip"
@@ -140,6 +141,17 @@ const (
 // colorimetry names) as well as full ST 2110-20 descriptions. A description
 // longer than [MaxSDPSize] octets or with more than [MaxSDPMedia] media is
 // refused before it is parsed.
+//
+// A raw video payload type that the m= line does not list, or that is 0
+// (static, and "any" to the receivers), is an error; so is a c= address
+// that is not an IP address of its address type (host names are not
+// resolved) and an exactframerate outside 1/1000 to 1000 pictures per
+// second.
+//
+// A stream's Source is that of the first inclusive a=source-filter (RFC
+// 4570) of its medium, else of the session, whose destination is the
+// medium's c= address or "*"; an exclusive filter that applies is an error
+// (the receivers join one source or any, and cannot leave sources out).
 //
 // An a=group:DUP of two raw video media (ST 2022-7 seamless protection,
 // RFC 7104: a=mid names them) becomes one Stream with a second leg
@@ -292,6 +304,13 @@ func parseMedia(sd *sdp.SessionDescription, md *sdp.MediaDescription) (st Stream
 	if pt < 0 {
 		return st, false, nil
 	}
+	switch {
+	case pt == 0:
+		// Static (PCMU, RFC 3551), and to the receivers 0 means any.
+		return st, false, errors.New("a=rtpmap:0 raw/90000: payload type 0 is not dynamic (PCMU's, RFC 3551); raw video takes one of 96..127")
+	case !slices.Contains(md.MediaName.Formats, strconv.Itoa(pt)):
+		return st, false, fmt.Errorf("a=rtpmap:%d raw/90000: payload type %d is not in the m= line's formats %v", pt, pt, md.MediaName.Formats)
+	}
 	st.PayloadType = uint8(pt)
 	for _, a := range md.Attributes {
 		switch a.Key {
@@ -306,14 +325,6 @@ func parseMedia(sd *sdp.SessionDescription, md *sdp.MediaDescription) (st Stream
 			st.MediaClock = a.Value
 		case "mid":
 			st.MID = a.Value
-		case "source-filter":
-			// [incl|excl] IN IP4|IP6|* <dest> <src>...
-			f := strings.Fields(a.Value)
-			if len(f) >= 5 && f[0] == "incl" {
-				if src, err := netip.ParseAddr(f[4]); err == nil {
-					st.Source = src
-				}
-			}
 		}
 	}
 	if fmtp == "" {
@@ -330,19 +341,78 @@ func parseMedia(sd *sdp.SessionDescription, md *sdp.MediaDescription) (st Stream
 		// <address>[/<ttl>[/<count>]] for IPv4, <address>[/<count>] for IPv6;
 		// pion leaves the suffixes in Address.
 		addr, rest, _ := strings.Cut(ci.Address.Address, "/")
-		if a, err := netip.ParseAddr(addr); err == nil {
-			st.Dst = netip.AddrPortFrom(a, uint16(md.MediaName.Port.Value))
-			if ttl, _, _ := strings.Cut(rest, "/"); a.Is4() && ttl != "" {
-				if st.TTL, err = strconv.Atoi(ttl); err != nil || st.TTL < 0 || st.TTL > 255 {
-					return st, false, fmt.Errorf("c= TTL %q", ttl)
-				}
+		a, err := netip.ParseAddr(addr)
+		switch {
+		case err != nil || a.Zone() != "":
+			return st, false, fmt.Errorf("c=%s %s %s: %q is not an IP address (host names are not resolved here)", ci.NetworkType, ci.AddressType, ci.Address.Address, addr)
+		case ci.AddressType == "IP4" && !a.Is4(), ci.AddressType == "IP6" && !a.Is6():
+			return st, false, fmt.Errorf("c=%s %s %s: %v is not an %s address", ci.NetworkType, ci.AddressType, ci.Address.Address, a, ci.AddressType)
+		}
+		st.Dst = netip.AddrPortFrom(a, uint16(md.MediaName.Port.Value))
+		if ttl, _, _ := strings.Cut(rest, "/"); a.Is4() && ttl != "" {
+			if st.TTL, err = strconv.Atoi(ttl); err != nil || st.TTL < 0 || st.TTL > 255 {
+				return st, false, fmt.Errorf("c= TTL %q", ttl)
 			}
 		}
 		if ci.Address.TTL != nil {
 			st.TTL = *ci.Address.TTL
 		}
 	}
+	// The medium's own source filters, else the session's (RFC 4570
+	// section 3: a filter at the session level applies to every medium).
+	src, found, err := sourceFilter(md.Attributes, st.Dst.Addr())
+	if err == nil && !found {
+		src, _, err = sourceFilter(sd.Attributes, st.Dst.Addr())
+	}
+	if err != nil {
+		return st, false, err
+	}
+	st.Source = src
 	return st, true, nil
+}
+
+// sourceFilter returns the source of the first a=source-filter of attrs
+// that applies to destination dst (RFC 4570: its destination address is
+// dst, or "*"); found is false if none does. A filter for another
+// destination (another medium's group, or a host name, which this package
+// does not resolve) is passed over. An exclusive filter that applies is an
+// error: a receiver here joins one source or any, and cannot leave some
+// out; so is a source that is not an IP address of dst's family. Of an
+// inclusive filter's sources, the first is the Stream's.
+func sourceFilter(attrs []sdp.Attribute, dst netip.Addr) (src netip.Addr, found bool, err error) {
+	for _, a := range attrs {
+		if a.Key != "source-filter" {
+			continue
+		}
+		// <filter-mode> <nettype> <address-types> <dest-address> <src-list>
+		f := strings.Fields(a.Value)
+		if len(f) < 5 || f[1] != "IN" || f[2] != "IP4" && f[2] != "IP6" && f[2] != "*" {
+			return src, false, fmt.Errorf("a=source-filter:%s: want incl|excl IN IP4|IP6|* <destination> <sources>", a.Value)
+		}
+		if f[3] != "*" {
+			if d, err := netip.ParseAddr(f[3]); err != nil || d.Unmap() != dst.Unmap() {
+				continue
+			}
+		}
+		switch f[0] {
+		case "incl":
+		case "excl":
+			return src, false, fmt.Errorf("a=source-filter:%s: exclusive source filters are not supported (a receiver joins one source or any)", a.Value)
+		default:
+			return src, false, fmt.Errorf("a=source-filter:%s: filter mode %q, want incl or excl", a.Value, f[0])
+		}
+		src, err := netip.ParseAddr(f[4])
+		switch {
+		case err != nil || src.Zone() != "":
+			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: source %q is not an IP address", a.Value, f[4])
+		case f[2] == "IP4" && !src.Is4(), f[2] == "IP6" && !src.Is6():
+			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: source %v is not an %s address", a.Value, src, f[2])
+		case dst.IsValid() && src.Is4() != dst.Unmap().Is4():
+			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: source %v and destination %v are not of one IP version", a.Value, src, dst)
+		}
+		return src, true, nil
+	}
+	return src, false, nil
 }
 
 // parseFmtp parses the parameters of an ST 2110-20 a=fmtp line (after the
@@ -466,7 +536,11 @@ func parseRate(v string) (Rate, error) {
 		return Rate{}, fmt.Errorf("video: exactframerate %q", v)
 	}
 	g := new(big.Int).GCD(nil, nil, new(big.Int).SetUint64(n), new(big.Int).SetUint64(d)).Uint64()
-	return Rate{uint32(n / g), uint32(d / g)}, nil
+	r := Rate{uint32(n / g), uint32(d / g)}
+	if !r.inRange() {
+		return Rate{}, fmt.Errorf("video: exactframerate %q: want 1/%d to %d pictures per second", v, maxRate, maxRate)
+	}
+	return r, nil
 }
 
 func parsePAR(v string) ([2]int, error) {
@@ -554,7 +628,19 @@ func (s *Stream) Fmtp() (string, error) {
 // a=mid each ("primary" and "secondary", numbered from the second such
 // stream on, where the legs name none) and a session-level a=group:DUP
 // of the two (RFC 7104), as ST 2110-10 writes ST 2022-7 pairs.
+//
+// Marshal refuses what [ParseSDP] would not read back as it was written: a
+// string field with a line break (which would add lines of its own), a
+// TTL outside 1..255 or on other than an IPv4 multicast destination
+// (IPv6's c= has no TTL), a negative TROFF or CMAX, a MAXUDP other than
+// 1460 or 8960, a source of the other IP version than its destination, an
+// address with a zone or an IPv4-mapped IPv6 address, and a group of
+// Groups that would pair two streams' media (give the second leg as
+// [Stream.Second]).
 func (s *Session) Marshal() ([]byte, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
 	orig := s.Origin
 	if !orig.IsValid() {
 		orig = netip.IPv4Unspecified()
@@ -574,6 +660,9 @@ func (s *Session) Marshal() ([]byte, error) {
 	}
 	mids, dups, err := s.legMIDs()
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkGroups(mids, dups); err != nil {
 		return nil, err
 	}
 	for _, g := range s.Groups {
@@ -597,6 +686,74 @@ func (s *Session) Marshal() ([]byte, error) {
 		}
 	}
 	return sd.Marshal()
+}
+
+// check refuses the session-level fields Marshal cannot write as they are
+// (see Marshal); media checks the streams'.
+func (s *Session) check() error {
+	for _, f := range []struct{ name, v string }{{"Name", s.Name}, {"Info", s.Info}} {
+		if err := sdpText("session "+f.name, f.v); err != nil {
+			return err
+		}
+	}
+	if s.Origin.Zone() != "" || s.Origin.Is4In6() {
+		return fmt.Errorf("video: sdp: origin address %v: want an IPv4 or IPv6 address without a zone", s.Origin)
+	}
+	for _, g := range s.Groups {
+		if err := sdpText("a=group", g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkGroups refuses a DUP group of Groups, other than those Marshal
+// writes for the pairs (dups), that names two of the media by their
+// a=mid (mids): ParseSDP would pair them, or refuse the group.
+func (s *Session) checkGroups(mids [][2]string, dups []string) error {
+	known := map[string]bool{}
+	for i := range s.Streams {
+		for leg := range s.Streams[i].Legs() {
+			known[mids[i][leg]] = mids[i][leg] != ""
+		}
+	}
+	for _, g := range s.Groups {
+		f := strings.Fields(g)
+		if len(f) == 0 || f[0] != "DUP" || slices.Contains(dups, g) {
+			continue
+		}
+		n := 0
+		for _, m := range f[1:] {
+			if known[m] {
+				n++
+			}
+		}
+		if n >= 2 {
+			return fmt.Errorf("video: sdp: a=group:%s names two media: give a flow's second leg as Stream.Second", g)
+		}
+	}
+	return nil
+}
+
+// isToken reports whether s is an RFC 4566 token (as an a=mid value must
+// be, RFC 5888): printable ASCII without blanks or the separators
+// (),/:;<=>?@[]\ and double quote.
+func isToken(s string) bool {
+	for _, r := range s {
+		if r <= ' ' || r >= 0x7f || strings.ContainsRune("\"(),/:;<=>?@[\\]", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// sdpText refuses a value that would break its SDP line: a line break, or
+// a NUL (RFC 4566 text excludes both).
+func sdpText(what, v string) error {
+	if strings.ContainsAny(v, "\r\n\x00") {
+		return fmt.Errorf("video: sdp: %s %q: a line break or NUL in an SDP value", what, v)
+	}
+	return nil
 }
 
 // legMIDs returns the a=mid of each leg of each stream (the stream's own,
@@ -628,7 +785,7 @@ func (s *Session) legMIDs() ([][2]string, []string, error) {
 			if m == "" {
 				continue
 			}
-			if seen[m] || strings.ContainsAny(m, " \t\r\n") {
+			if seen[m] || !isToken(m) {
 				return nil, nil, fmt.Errorf("video: stream %d: a=mid %q is used twice or is not a token", i+1, m)
 			}
 			seen[m] = true
@@ -652,8 +809,32 @@ func (st *Stream) media(n int) (*sdp.MediaDescription, error) {
 	if st.PayloadType < 96 || st.PayloadType > 127 {
 		return nil, fmt.Errorf("video: stream %d: payload type %d not dynamic (96..127)", n, st.PayloadType)
 	}
-	if !st.Dst.Addr().IsValid() {
+	dst := st.Dst.Addr()
+	if !dst.IsValid() {
 		return nil, fmt.Errorf("video: stream %d: no destination address", n)
+	}
+	if dst.Zone() != "" || dst.Is4In6() {
+		return nil, fmt.Errorf("video: stream %d: destination %v: want an IPv4 or IPv6 address without a zone", n, dst)
+	}
+	if st.Source.IsValid() && (st.Source.Zone() != "" || st.Source.Is4() != dst.Is4() || st.Source.Is4In6()) {
+		return nil, fmt.Errorf("video: stream %d: source %v of destination %v: want an address of the same IP version without a zone", n, st.Source, dst)
+	}
+	switch {
+	case st.TTL < 0 || st.TTL > 255:
+		return nil, fmt.Errorf("video: stream %d: TTL %d out of range 0..255", n, st.TTL)
+	case st.TTL != 0 && (!dst.Is4() || !dst.IsMulticast()):
+		return nil, fmt.Errorf("video: stream %d: TTL %d: c= has a TTL for IPv4 multicast only, not %v", n, st.TTL, dst)
+	case st.TROff < 0 || st.CMax < 0:
+		return nil, fmt.Errorf("video: stream %d: negative TROFF (%d) or CMAX (%d)", n, st.TROff, st.CMax)
+	case st.MaxUDP != 0 && st.MaxUDP != MaxUDP && st.MaxUDP != MaxUDPExtended:
+		return nil, fmt.Errorf("video: stream %d: MAXUDP %d (want %d or %d, or 0 for none)", n, st.MaxUDP, MaxUDP, MaxUDPExtended)
+	case strings.ContainsFunc(st.SSN, func(r rune) bool { return r <= ' ' || r == ';' || r >= 0x7f }):
+		return nil, fmt.Errorf("video: stream %d: SSN %q: want printable ASCII without blanks or semicolons (they would end it in a=fmtp)", n, st.SSN)
+	}
+	for _, f := range []struct{ name, v string }{{"SSN", st.SSN}, {"a=ts-refclk", st.RefClock}, {"a=mediaclk", st.MediaClock}} {
+		if err := sdpText(fmt.Sprintf("stream %d: %s", n, f.name), f.v); err != nil {
+			return nil, err
+		}
 	}
 	pt := strconv.Itoa(int(st.PayloadType))
 	md := &sdp.MediaDescription{

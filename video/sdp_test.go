@@ -400,3 +400,219 @@ func TestSDPDupErrors(t *testing.T) {
 		t.Errorf("DUP of video and something else: %+v, %v", s, err)
 	}
 }
+
+// TestSDPSourceFilter: a medium's source is that of the first inclusive
+// a=source-filter whose destination is the medium's c= address or "*",
+// the medium's own, else the session's (RFC 4570); an exclusive filter
+// that applies, and a source that is not an address of the destination's
+// IP version, are errors naming the filter.
+func TestSDPSourceFilter(t *testing.T) {
+	const media = "m=video 5000 RTP/AVP 96\r\nc=IN IP4 239.1.1.1/64\r\n%sa=rtpmap:96 raw/90000\r\n" +
+		"a=fmtp:96 sampling=YCbCr-4:2:2; width=64; height=32; depth=10; exactframerate=50\r\n"
+	sdpOf := func(session, medium string) string {
+		return "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=x\r\nt=0 0\r\n" + session + fmt.Sprintf(media, medium)
+	}
+	filter := func(f string) string { return "a=source-filter: " + f + "\r\n" }
+	for _, c := range []struct {
+		name, session, medium string
+		want                  string // the source, or the error
+	}{
+		{"none", "", "", "invalid IP"},
+		{"medium", "", filter("incl IN IP4 239.1.1.1 10.0.0.9"), "10.0.0.9"},
+		{"session", filter("incl IN IP4 239.1.1.1 10.0.0.9"), "", "10.0.0.9"},
+		{"medium first", filter("incl IN IP4 239.1.1.1 10.0.0.8"), filter("incl IN IP4 239.1.1.1 10.0.0.9"), "10.0.0.9"},
+		{"star", "", filter("incl IN * * 10.0.0.9"), "10.0.0.9"},
+		{"star type", "", filter("incl IN * 239.1.1.1 10.0.0.9"), "10.0.0.9"},
+		{"another group", "", filter("incl IN IP4 239.9.9.9 10.0.0.9"), "invalid IP"},
+		{"another group, then ours", "", filter("incl IN IP4 239.9.9.9 10.0.0.8") + filter("incl IN IP4 239.1.1.1 10.0.0.9"), "10.0.0.9"},
+		{"another group's, session's ours", filter("incl IN IP4 239.1.1.1 10.0.0.9"), filter("incl IN IP4 239.9.9.9 10.0.0.8"), "10.0.0.9"},
+		{"host name", "", filter("incl IN IP4 group.example 10.0.0.9"), "invalid IP"},
+		{"two sources", "", filter("incl IN IP4 239.1.1.1 10.0.0.9 10.0.0.10"), "10.0.0.9"},
+		{"excl", "", filter("excl IN IP4 239.1.1.1 10.0.0.9"), "exclusive source filters are not supported"},
+		{"excl at the session", filter("excl IN IP4 * 10.0.0.9"), "", "exclusive source filters are not supported"},
+		{"excl for another group", "", filter("excl IN IP4 239.9.9.9 10.0.0.9"), "invalid IP"},
+		{"garbage", "", filter("incl IN IP4 239.1.1.1 notanaddr"), `source "notanaddr" is not an IP address`},
+		{"zone", "", filter("incl IN IP6 239.1.1.1 fe80::1%eth0"), `source "fe80::1%eth0" is not an IP address`},
+		{"type", "", filter("incl IN IP4 239.1.1.1 fe80::1"), "source fe80::1 is not an IP4 address"},
+		{"mapped", "", filter("incl IN IP4 239.1.1.1 ::ffff:10.0.0.9"), "is not an IP4 address"},
+		{"version", "", filter("incl IN * 239.1.1.1 fe80::1"), "not of one IP version"},
+		{"mode", "", filter("only IN IP4 239.1.1.1 10.0.0.9"), `filter mode "only"`},
+		{"short", "", filter("incl IN IP4 239.1.1.1"), "want incl|excl IN"},
+	} {
+		s, err := ParseSDP([]byte(sdpOf(c.session, c.medium)))
+		got := ""
+		if err != nil {
+			got = err.Error()
+		} else {
+			got = s.Streams[0].Source.String()
+		}
+		if !strings.Contains(got, c.want) || err == nil && got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+	}
+}
+
+// FuzzSDPRoundTrip: every Session that Marshal accepts, ParseSDP reads
+// back as it was, the values Marshal fills in (defaults, the a=mid of a
+// pair's legs) aside; what it cannot write so it refuses with an error,
+// never a panic. The fuzzed fields are the strings, numbers and addresses
+// a caller sets.
+func FuzzSDPRoundTrip(f *testing.F) {
+	f.Add("x", "", "", "", "ptp=IEEE1588-2008:traceable", "", "", "", 0, 0, 0, 0, []byte{239, 1, 1, 1}, []byte{10, 0, 0, 1}, uint16(5004), uint8(96), false, 0, 0, []byte{10, 0, 0, 1})
+	f.Add("Example", "info", "LS 1 2", DefaultSSN, "local", "direct=0", "primary", "secondary", 64, 640, 16, MaxUDPExtended,
+		[]byte{239, 100, 9, 10}, []byte{192, 168, 100, 2}, uint16(50000), uint8(112), true, 16, 9, []byte{192, 168, 100, 2})
+	f.Add("x\r\na=group:DUP q r", "i\n", "DUP a b", "x;\r\na=foo", "ptp=x\r\nm=audio 9 RTP/AVP 0", "d\r", "a", "b", 300, -3, -1, 7,
+		[]byte{0xff, 0x0e, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, []byte{0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, uint16(0), uint8(5), true, 0, 1, []byte(nil))
+	f.Fuzz(func(t *testing.T, name, info, group, ssn, refclk, mediaclk, mid, mid2 string, ttl, troff, cmax, maxudp int,
+		dst, src []byte, port uint16, pt uint8, second bool, parW, parH int, origin []byte) {
+		addr := func(b []byte) netip.Addr { a, _ := netip.AddrFromSlice(b); return a }
+		st := Stream{Format: Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50, PAR: [2]int{parW, parH}},
+			PayloadType: pt, SSN: ssn, TROff: troff, CMax: cmax, MaxUDP: maxudp,
+			Dst: netip.AddrPortFrom(addr(dst), port), TTL: ttl, Source: addr(src), RefClock: refclk, MediaClock: mediaclk, MID: mid}
+		if second {
+			st.Second = Leg{Dst: netip.AddrPortFrom(addr(src), port+2), MID: mid2}
+		}
+		s := &Session{Origin: addr(origin), ID: 7, Version: 2, Name: name, Info: info, Streams: []Stream{st}}
+		if group != "" {
+			s.Groups = []string{group}
+		}
+		b, err := s.Marshal()
+		if err != nil {
+			return
+		}
+		back, err := ParseSDP(b)
+		if err != nil {
+			t.Fatalf("cannot parse what Marshal wrote: %v\n%s", err, b)
+		}
+		want := *s
+		want.Streams = []Stream{st}
+		if want.Name == "" {
+			want.Name = "-"
+		}
+		if !want.Origin.IsValid() {
+			want.Origin = netip.IPv4Unspecified()
+		}
+		w := &want.Streams[0]
+		w.Packing, w.Sender, w.Format.Colorimetry = GPM, SenderWide, ColorimetryUnspecified
+		if w.SSN == "" {
+			w.SSN = DefaultSSN
+		}
+		if w.MediaClock == "" {
+			w.MediaClock = "direct=0"
+		}
+		if second {
+			if w.MID == "" {
+				w.MID = "primary"
+			}
+			if w.Second.MID == "" {
+				w.Second.MID = "secondary"
+			}
+			if len(want.Groups) == 1 && want.Groups[0] == "DUP "+w.MID+" "+w.Second.MID {
+				want.Groups = nil // Marshal writes it once, and ParseSDP takes it as the pair's
+			}
+		}
+		if !reflect.DeepEqual(back, &want) {
+			t.Fatalf("round trip:\n got %+v\nwant %+v\n%s", back, &want, b)
+		}
+	})
+}
+
+// TestSDPMarshalRefuses: Marshal refuses, naming the field, what ParseSDP
+// would refuse or read back otherwise, and line breaks that would inject
+// lines of their own.
+func TestSDPMarshalRefuses(t *testing.T) {
+	base := Stream{Format: Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50},
+		PayloadType: 96, Dst: netip.MustParseAddrPort("239.1.1.1:5000")}
+	for _, c := range []struct {
+		name string
+		edit func(s *Session)
+		want string
+	}{
+		{"TTL on IPv6", func(s *Session) { s.Streams[0].Dst = netip.MustParseAddrPort("[ff0e::1]:5000"); s.Streams[0].TTL = 64 }, "TTL 64: c= has a TTL for IPv4 multicast only"},
+		{"TTL on unicast", func(s *Session) { s.Streams[0].Dst = netip.MustParseAddrPort("10.0.0.2:5000"); s.Streams[0].TTL = 64 }, "for IPv4 multicast only"},
+		{"TTL 300", func(s *Session) { s.Streams[0].TTL = 300 }, "TTL 300 out of range"},
+		{"TTL -5", func(s *Session) { s.Streams[0].TTL = -5 }, "TTL -5 out of range"},
+		{"second leg's TTL", func(s *Session) {
+			s.Streams[0].Second = Leg{Dst: netip.MustParseAddrPort("239.2.1.1:5000"), TTL: 256}
+		}, "TTL 256 out of range"},
+		{"TROFF", func(s *Session) { s.Streams[0].TROff = -3 }, "negative TROFF (-3)"},
+		{"CMAX", func(s *Session) { s.Streams[0].CMax = -1 }, "CMAX (-1)"},
+		{"MAXUDP", func(s *Session) { s.Streams[0].MaxUDP = 7 }, "MAXUDP 7"},
+		{"ts-refclk", func(s *Session) { s.Streams[0].RefClock = "ptp=x\r\nm=audio 9 RTP/AVP 0" }, "a=ts-refclk"},
+		{"mediaclk", func(s *Session) { s.Streams[0].MediaClock = "direct=0\n" }, "a=mediaclk"},
+		{"name", func(s *Session) { s.Name = "x\r\na=group:DUP q r" }, "session Name"},
+		{"info", func(s *Session) { s.Info = "x\n" }, "session Info"},
+		{"group", func(s *Session) { s.Groups = []string{"LS 1\r\na=x"} }, "a=group"},
+		{"SSN", func(s *Session) { s.Streams[0].SSN = "x;\r\na=foo" }, "SSN"},
+		{"SSN blank", func(s *Session) { s.Streams[0].SSN = "ST2110-20:2017 x" }, "SSN"},
+		{"mid", func(s *Session) { s.Streams[0].MID = "a:b" }, "is not a token"},
+		{"source version", func(s *Session) { s.Streams[0].Source = netip.MustParseAddr("fe80::1") }, "source fe80::1 of destination 239.1.1.1"},
+		{"source zone", func(s *Session) {
+			s.Streams[0].Dst = netip.MustParseAddrPort("[ff3e::1]:5000")
+			s.Streams[0].Source = netip.MustParseAddr("fe80::1%eth0")
+		}, "source fe80::1%eth0"},
+		{"mapped destination", func(s *Session) { s.Streams[0].Dst = netip.MustParseAddrPort("[::ffff:239.1.1.1]:5000") }, "destination ::ffff:239.1.1.1"},
+		{"DUP group of two media", func(s *Session) {
+			s.Streams[0].MID = "a"
+			b := base
+			b.Dst, b.MID = netip.MustParseAddrPort("239.1.1.2:5000"), "b"
+			s.Streams = append(s.Streams, b)
+			s.Groups = []string{"DUP a b"}
+		}, "a=group:DUP a b names two media"},
+	} {
+		s := &Session{Name: "x", Streams: []Stream{base}}
+		c.edit(s)
+		b, err := s.Marshal()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error with %q\n%s", c.name, err, c.want, b)
+		}
+	}
+	// The edits' valid neighbours are written.
+	s := &Session{Name: "x", Groups: []string{"DUP a x"}, Streams: []Stream{base}}
+	s.Streams[0].TTL, s.Streams[0].TROff, s.Streams[0].MaxUDP, s.Streams[0].MID = 255, 0, MaxUDP, "a"
+	s.Streams[0].Source = netip.MustParseAddr("10.0.0.1")
+	if _, err := s.Marshal(); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestSDPStrictMedia: ParseSDP refuses, naming the line, a raw video
+// payload type that the m= line does not list or that is 0 (which the
+// receivers take as any payload type), a c= address that is not an IP
+// address of its address type, and an exactframerate outside 1/1000 to
+// 1000 pictures per second (a frame period of 0 or of more than the 32-bit
+// RTP clock's 13 hours).
+func TestSDPStrictMedia(t *testing.T) {
+	const fmtp = "a=fmtp:%d sampling=YCbCr-4:2:2; width=64; height=32; depth=10; exactframerate=%s\r\n"
+	medium := func(mpt, pt int, c, rate string) string {
+		return "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=x\r\nt=0 0\r\n" +
+			fmt.Sprintf("m=video 5000 RTP/AVP %d\r\nc=%s\r\na=rtpmap:%d raw/90000\r\n"+fmtp, mpt, c, pt, pt, rate)
+	}
+	for _, c := range []struct{ name, sdp, want string }{
+		{"payload type not listed", medium(97, 96, "IN IP4 239.1.1.1/64", "50"), "payload type 96 is not in the m= line's formats [97]"},
+		{"payload type 0", medium(0, 0, "IN IP4 239.1.1.1/64", "50"), "payload type 0 is not dynamic"},
+		{"IPv4 as IP6", medium(96, 96, "IN IP6 239.1.1.1", "50"), "239.1.1.1 is not an IP6 address"},
+		{"IPv6 as IP4", medium(96, 96, "IN IP4 ff0e::1", "50"), "ff0e::1 is not an IP4 address"},
+		{"host name", medium(96, 96, "IN IP4 example.com", "50"), `"example.com" is not an IP address`},
+		{"zone", medium(96, 96, "IN IP6 ff02::1%eth0", "50"), `"ff02::1%eth0" is not an IP address`},
+		{"rate 1e6", medium(96, 96, "IN IP4 239.1.1.1/64", "1000000"), `exactframerate "1000000": want 1/1000 to 1000`},
+		{"rate max", medium(96, 96, "IN IP4 239.1.1.1/64", "4294967295"), `exactframerate "4294967295": want`},
+		{"rate tiny", medium(96, 96, "IN IP4 239.1.1.1/64", "1/4294967295"), `exactframerate "1/4294967295": want`},
+		{"rate 1/1001", medium(96, 96, "IN IP4 239.1.1.1/64", "1/1001"), `exactframerate "1/1001": want`},
+	} {
+		if _, err := ParseSDP([]byte(c.sdp)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error with %q", c.name, err, c.want)
+		}
+	}
+	for _, c := range []struct{ name, sdp string }{
+		{"two formats", strings.Replace(medium(96, 96, "IN IP4 239.1.1.1/64", "50"), "RTP/AVP 96", "RTP/AVP 97 96", 1)},
+		{"IPv6", medium(96, 96, "IN IP6 ff0e::1", "50")},
+		{"rate 1000", medium(96, 96, "IN IP4 239.1.1.1/64", "1000")},
+		{"rate 1/1000", medium(96, 96, "IN IP4 239.1.1.1/64", "1/1000")},
+		{"rate 2000/2", medium(96, 96, "IN IP4 239.1.1.1/64", "2000/2")},
+	} {
+		if _, err := ParseSDP([]byte(c.sdp)); err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+}

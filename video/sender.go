@@ -75,7 +75,8 @@ type TransmitterConfig struct {
 	// together. When the schedules need more, the transmitter's clock
 	// runs slower than the caller's: frames keep their timestamps and
 	// schedule, stretched in time (for peers that cannot keep up, or
-	// tests).
+	// tests). It may stretch them at most MaxStretch times: MaxRate must
+	// be at least the streams' rate ([Transmitter.Rate]) over MaxStretch.
 	MaxRate float64
 
 	// Slack is how long after its due time a packet may be written before
@@ -129,6 +130,19 @@ type Transmitter struct {
 	rate    float64
 }
 
+// MaxStretch is the most TransmitterConfig.MaxRate may slow a
+// transmitter's clock down: a millionfold makes a second of the schedule
+// last 11.6 days. The caller's times are int64 nanoseconds, some 236 years
+// from today's TAI to their end: a schedule stretched further would run
+// past it within a few hours of video, and the times that do not fit
+// would wrap.
+const MaxStretch = 1e6
+
+// MaxLead bounds the lead of [Transmitter.Start]: a first packet more than
+// an hour away is a mistake, and the start time plus the lead must stay
+// within int64 nanoseconds.
+const MaxLead = time.Hour
+
 // ErrNotStarted is returned by [Transmitter.Step] before [Transmitter.Start].
 var ErrNotStarted = errors.New("video: transmitter not started")
 
@@ -179,6 +193,10 @@ func NewTransmitter(c *TransmitterConfig) (*Transmitter, error) {
 		t.rate += float64(p.PacketsPerFrame()) * float64(sc.Format.Rate.Num) / float64(sc.Format.Rate.Den)
 	}
 	if c.MaxRate > 0 && c.MaxRate < t.rate {
+		if c.MaxRate < t.rate/MaxStretch {
+			return nil, fmt.Errorf("video: transmitter MaxRate %v packets/s: below %v, the streams' %v packets/s over MaxStretch (%v): the schedule's times would run past the end of int64 nanoseconds",
+				c.MaxRate, t.rate/MaxStretch, t.rate, MaxStretch)
+		}
 		t.scale = c.MaxRate / t.rate
 	}
 	return t, nil
@@ -201,16 +219,23 @@ func (t *Transmitter) Pacer(i int) *Pacer { return t.streams[i].pacer }
 
 // Start sets the transmitter's clock to now (TAI nanoseconds) and positions
 // each stream at the first frame whose first packet goes at least lead after
-// now. A frame still being sent is abandoned. It may be called again to
-// start over, after a stall; counts are kept.
+// now; lead is at most [MaxLead]. A frame still being sent is abandoned. It
+// may be called again to start over, after a stall; counts are kept.
 func (t *Transmitter) Start(now int64, lead time.Duration) error {
 	if now < 0 {
 		return fmt.Errorf("video: start time %d before the TAI epoch", now)
 	}
+	if lead > MaxLead {
+		return fmt.Errorf("video: start lead %v: more than MaxLead (%v)", lead, MaxLead)
+	}
+	first, ok := addTime(now, int64(max(lead, 0)))
+	if !ok {
+		return fmt.Errorf("video: start time %d plus lead %v: past the end of int64 nanoseconds (year 2262)", now, lead)
+	}
 	t.start, t.started = now, true
 	for i := range t.streams {
 		s := &t.streams[i]
-		s.pacer.Start(now + int64(max(lead, 0)))
+		s.pacer.Start(first)
 		s.p.frame = nil
 		s.done = s.count != 0 && s.stats.Frames >= s.count
 		t.due[i] = s.pacer.Next()
@@ -221,11 +246,22 @@ func (t *Transmitter) Start(now int64, lead time.Duration) error {
 	return nil
 }
 
+// addTime returns a + d for d >= 0, saturated at math.MaxInt64; ok is
+// false if it was.
+func addTime(a, d int64) (int64, bool) {
+	if a > math.MaxInt64-d {
+		return math.MaxInt64, false
+	}
+	return a + d, true
+}
+
 // local converts the caller's time to the transmitter's: the latest
 // transmitter time whose caller time is not after now, so that a packet due
-// at caller(due) is due at local(caller(due)).
+// at caller(due) is due at local(caller(due)). Before Start's time (a
+// clock that went back) nothing is due, and now is returned; at
+// math.MaxInt64, the end of time, so is now.
 func (t *Transmitter) local(now int64) int64 {
-	if t.scale == 1 {
+	if t.scale == 1 || now <= t.start || now == math.MaxInt64 {
 		return now
 	}
 	l := t.start + int64(float64(now-t.start)*t.scale)
@@ -238,19 +274,26 @@ func (t *Transmitter) local(now int64) int64 {
 	return l
 }
 
-// caller converts the transmitter's time to the caller's, rounded up.
+// caller converts the transmitter's time to the caller's, rounded up, and
+// saturated at math.MaxInt64: a time stretched past the end of int64
+// nanoseconds is never.
 func (t *Transmitter) caller(at int64) int64 {
-	if t.scale == 1 || at == math.MaxInt64 {
+	if t.scale == 1 || at <= t.start || at == math.MaxInt64 {
 		return at
 	}
-	return t.start + int64(math.Ceil(float64(at-t.start)/t.scale))
+	d := math.Ceil(float64(at-t.start) / t.scale)
+	if d >= float64(math.MaxInt64-t.start) {
+		return math.MaxInt64
+	}
+	c, _ := addTime(t.start, int64(d)) // d may round up to just past the end
+	return c
 }
 
 // Step writes the packets due at or before now (TAI nanoseconds, the
 // caller's clock), at most max of them and no more than q has room for,
 // into q, earliest first, and publishes them. It returns how many it wrote
 // and when the next packet is due (math.MaxInt64 when every stream is
-// done). When it writes fewer packets than are due, q was full: the caller
+// done, or when MaxRate stretched it past the end of int64 nanoseconds). When it writes fewer packets than are due, q was full: the caller
 // waits for room (or flushes) and steps again; packets written later than
 // Slack after their due time count as late. A packet that does not fit its
 // buffer is an error matching [ErrShortBuffer]. Step does not allocate.
@@ -366,7 +409,8 @@ func (t *Transmitter) next() int64 {
 }
 
 // Next returns when the next packet is due (TAI nanoseconds, the caller's
-// clock), or math.MaxInt64 when every stream is done.
+// clock), or math.MaxInt64 when every stream is done or MaxRate stretched
+// the schedule past the end of int64 nanoseconds (see [Transmitter.Done]).
 func (t *Transmitter) Next() int64 {
 	if !t.started {
 		return math.MaxInt64

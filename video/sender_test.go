@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -455,5 +456,80 @@ func TestParseFmtp(t *testing.T) {
 		if _, err := ParseFmtp(bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
+	}
+}
+
+// MaxRate below the streams' rate over MaxStretch is refused, naming the
+// minimum; at the minimum, a schedule stretched past the end of int64
+// nanoseconds is due never (math.MaxInt64), not at a wrapped negative time
+// that a virtual clock would chase forever.
+func TestTransmitterMaxRateBounds(t *testing.T) {
+	f := fmt64x32
+	loop, _ := NewFrameLoop(&f, randomFrames(&f, 2, 1))
+	streams := []TxStream{{Format: f, Frames: loop, Count: 4}}
+	probe, err := NewTransmitter(&TransmitterConfig{Streams: streams})
+	if err != nil {
+		t.Fatal(err)
+	}
+	low := probe.Rate() / MaxStretch
+	for _, rate := range []float64{1e-9, low * 0.99} {
+		_, err := NewTransmitter(&TransmitterConfig{Streams: streams, MaxRate: rate})
+		if err == nil || !strings.Contains(err.Error(), "MaxRate") || !strings.Contains(err.Error(), "MaxStretch") {
+			t.Errorf("MaxRate %v (minimum %v): error %v", rate, low, err)
+		}
+	}
+	tx, err := NewTransmitter(&TransmitterConfig{Streams: streams, MaxRate: low * 1.01})
+	if err != nil {
+		t.Fatalf("MaxRate %v (minimum %v): %v", low*1.01, low, err)
+	}
+	// 100 s before the end: the first packet, some milliseconds of
+	// schedule away, is stretched to hours.
+	if err := tx.Start(math.MaxInt64-100e9, 0); err != nil {
+		t.Fatal(err)
+	}
+	if next := tx.Next(); next != math.MaxInt64 || tx.Done() {
+		t.Fatalf("next packet at %d, done %v; want never (math.MaxInt64), not done", next, tx.Done())
+	}
+	q := newMemQueue(4, 2048, true)
+	n, next, err := tx.Step(q, math.MaxInt64-1, 4)
+	if n != 0 || next != math.MaxInt64 || err != nil {
+		t.Errorf("step at the end: %d packets, next %d, %v", n, next, err)
+	}
+	// Within range it keeps the stretched rate.
+	if err := tx.Start(1e18, 0); err != nil {
+		t.Fatal(err)
+	}
+	per := tx.Packetizer(0).PacketsPerFrame()
+	runVirtual(t, tx, q, 1, per+1)
+	want := float64(40*time.Millisecond) * MaxStretch / 1.01 // a frame period of 25 Hz, stretched
+	if len(q.sent) != per+1 || math.Abs(float64(q.at[per]-q.at[0])-want)/want > 0.01 {
+		t.Errorf("frames %v apart, want %v", time.Duration(q.at[per]-q.at[0]), time.Duration(want))
+	}
+}
+
+// Start refuses a lead beyond MaxLead, and a start time plus lead past the
+// end of int64 nanoseconds, which once wrapped negative and sent every
+// packet at once.
+func TestTransmitterStartLead(t *testing.T) {
+	f := fmt64x32
+	loop, _ := NewFrameLoop(&f, randomFrames(&f, 2, 1))
+	tx, err := NewTransmitter(&TransmitterConfig{Streams: []TxStream{{Format: f, Frames: loop, Count: 4}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		now  int64
+		lead time.Duration
+		want string
+	}{{1e18, 1<<63 - 1, "MaxLead"}, {1e18, MaxLead + 1, "MaxLead"}, {math.MaxInt64 - 1e9, MaxLead, "int64"}} {
+		if err := tx.Start(c.now, c.lead); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Start(%d, %v): %v, want an error naming %s", c.now, c.lead, err, c.want)
+		}
+	}
+	if err := tx.Start(1e18, MaxLead); err != nil {
+		t.Fatal(err)
+	}
+	if next := tx.Next(); next < 1e18+int64(MaxLead) || next > 1e18+int64(MaxLead+time.Second) {
+		t.Errorf("lead %v: first packet %d ns after start", MaxLead, next-1e18)
 	}
 }
