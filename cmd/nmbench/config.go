@@ -81,6 +81,15 @@ func (l lengths) String() string {
 
 const maxFrame = 65535
 
+// minRate and maxRate bound -R: below one packet in about 17 minutes a
+// rate is a mistake (and its period overflows a time.Duration near
+// 1e-10), and a billion packets a second is beyond any port nmbench
+// drives; Inf and NaN are refused too.
+const (
+	minRate = 1e-3
+	maxRate = 1e9
+)
+
 func parseLengths(s string) (lengths, error) {
 	num := func(t string) (int, error) {
 		v, err := strconv.Atoi(t)
@@ -256,8 +265,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.batch < 1 || c.batch > 1<<16 {
 		return nil, fmt.Errorf("-b %d: batch must be in 1..65536", c.batch)
 	}
-	if c.rate < 0 {
-		return nil, fmt.Errorf("-R %v: rate must be >= 0", c.rate)
+	if c.rate != 0 && !(c.rate >= minRate && c.rate <= maxRate) { // NaN fails both
+		return nil, fmt.Errorf("-R %v: rate must be 0 (no limit) or in %g..%g packets per second", c.rate, minRate, maxRate)
 	}
 	if c.interval < 10*time.Millisecond {
 		return nil, fmt.Errorf("-T %v: report interval must be at least 10ms", c.interval)

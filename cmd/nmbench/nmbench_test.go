@@ -63,6 +63,11 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"-i", "vale0:a", "-n", "-1"}, "count must be"},
 		{[]string{"-i", "vale0:a", "-b", "0"}, "batch must be"},
 		{[]string{"-i", "vale0:a", "-R", "-5"}, "rate must be"},
+		{[]string{"-i", "vale0:a", "-R", "Inf"}, "-R +Inf: rate must be 0 (no limit) or in 0.001..1e+09"},
+		{[]string{"-i", "vale0:a", "-R", "-Inf"}, "-R -Inf: rate must be"},
+		{[]string{"-i", "vale0:a", "-R", "NaN"}, "-R NaN: rate must be"},
+		{[]string{"-i", "vale0:a", "-R", "1e-300"}, "-R 1e-300: rate must be"},
+		{[]string{"-i", "vale0:a", "-R", "1e12"}, "-R 1e+12: rate must be"},
 		{[]string{"-i", "vale0:a", "-T", "1ms"}, "at least 10ms"},
 		{[]string{"-i", "vale0:a", "-S", "02:00:00:00:00"}, "-S"},
 		{[]string{"-i", "vale0:a", "-D", "zz:00:00:00:00:00"}, "-D"},
@@ -540,6 +545,19 @@ func TestPacer(t *testing.T) {
 	}
 	if n := p.next(64, 64); n > 2 {
 		t.Fatalf("after the batch that catches up: %d packets allowed at once", n)
+	}
+
+	// A rate whose period overflows a Duration (parseFlags refuses it;
+	// the pacer must not turn it into a negative sleep and spin) still
+	// sleeps its bound.
+	p = newPacer(&config{rate: 1e-300})
+	p.next(512, 0)
+	start = time.Now()
+	if n := p.next(512, 1); n != 0 {
+		t.Fatalf("rate 1e-300: second call allows %d packets", n)
+	}
+	if d := time.Since(start); d < maxPaceSleep {
+		t.Errorf("rate 1e-300: the paced wait slept %v, want %v", d, maxPaceSleep)
 	}
 }
 
