@@ -946,3 +946,25 @@ func TestVideoInterlacedFieldRate(t *testing.T) {
 		t.Errorf("text lacks %q:\n%s", want, text)
 	}
 }
+
+// -in's errors say what failed: the memory budget's hint only for a file
+// over it, not for one that cannot be read.
+func TestVideoInReadError(t *testing.T) {
+	dir := t.TempDir()
+	out := "pcap:" + filepath.Join(dir, "x.pcap")
+	for _, c := range []struct {
+		in, want string
+		code     int
+	}{
+		{filepath.Join(dir, "none"), "no such file", 1},
+		{dir, "is a directory", 1},
+		{"/dev/zero", "over the memory budget (raise -max-mem)", 1},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := cli(context.Background(), []string{"-i", out, "-f", "vtx", "-fmt", fmt64x32, "-frames", "1", "-in", c.in, "-max-mem", "64M"}, &stdout, &stderr)
+		s := stderr.String()
+		if code != c.code || !strings.Contains(s, c.want) || (c.in != "/dev/zero") == strings.Contains(s, "budget") {
+			t.Errorf("-in %s: exit %d, %q; want %d and %q, the budget named only for a file over it", c.in, code, s, c.code, c.want)
+		}
+	}
+}
