@@ -25,6 +25,7 @@ import (
 	"golang.org/x/net/ipv4"
 
 	"github.com/nmgo/nmgo/internal/heapmem"
+	"github.com/nmgo/nmgo/nmsys"
 	"github.com/nmgo/nmgo/packet"
 	"github.com/nmgo/nmgo/rings"
 )
@@ -880,6 +881,34 @@ func TestExitCodes(t *testing.T) {
 			if code != r.code || strings.Count(stderr.String(), "\n") != 1 {
 				t.Errorf("nmbench %q: exit %d, stderr %q; want %d and one line", r.args, code, stderr.String(), r.code)
 			}
+		}
+	}
+}
+
+// -p beyond the port's rings is a usage error naming the port and its
+// rings in the direction the function drives, checked on the first
+// ring's registration (the kernel answers the ring it lacks with EINVAL).
+func TestCheckRings(t *testing.T) {
+	info := nmsys.Info{Name: "vale8:a", TxRings: 2, RxRings: 1}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-i", "vale8:a", "-f", "tx", "-p", "3"}, "-p 3: vale8:a has 2 TX rings"},
+		{[]string{"-i", "vale8:a", "-f", "rx", "-p", "2"}, "-p 2: vale8:a has 1 RX ring"},
+		{[]string{"-i", "vale8:a", "-f", "tx", "-p", "2"}, ""},
+		{[]string{"-i", "vale8:a", "-f", "rx"}, ""},
+	} {
+		cfg, err := parseFlags(c.args, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = checkRings(cfg, info)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%q: %v", c.args, err)
+		case c.want != "" && (err == nil || err.Error() != c.want || !errors.As(err, new(usageError))):
+			t.Errorf("%q: %v, want the usage error %q", c.args, err, c.want)
 		}
 	}
 }
