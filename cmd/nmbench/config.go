@@ -37,7 +37,7 @@ type config struct {
 	dstMAC    net.HardwareAddr
 	dstMACSet bool         // -D given
 	src, dst  endpoints    // -s, -d
-	noTouch   bool         // -Z
+	noTouch   bool         // -r: rubbish, as pkt-gen's -r
 	json      bool         // -json
 	quiet     bool         // -q: final summary only
 	pcap      string       // -pcap FILE: rx and rxseq write what they receive
@@ -201,7 +201,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&dmacS, "D", "ff:ff:ff:ff:ff:ff", "destination MAC")
 	fs.StringVar(&srcS, "s", "10.0.0.1:1234", "source IP[:PORT][-IP[:PORT]]")
 	fs.StringVar(&dstS, "d", "10.1.0.1:1234", "destination IP[:PORT][-IP[:PORT]]")
-	fs.BoolVar(&c.noTouch, "Z", false, "do not write the payload, not even once: frames carry whatever their buffers hold after the headers (headers are still written and patched)")
+	fs.BoolVar(&c.noTouch, "r", false, "rubbish, as pkt-gen's -r: do not write the payload, not even once: frames carry whatever their buffers hold after the headers (headers are still written and patched)")
+	var randSrc, randDst bool
+	fs.BoolVar(&randSrc, "z", false, "pkt-gen's random source address and port: not supported (-s takes a range, walked in order)")
+	fs.BoolVar(&randDst, "Z", false, "pkt-gen's random destination address and port: not supported (-d takes a range, walked in order)")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object per report; the last has \"final\": true")
 	fs.BoolVar(&c.quiet, "q", false, "print only the final summary")
 	fs.StringVar(&c.pcap, "pcap", "", "rx, rxseq: also write the received frames to this pcap file (one ring, netmap ports)")
@@ -276,6 +279,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, z := range []struct{ name, what, rng string }{{"z", "source", "-s"}, {"Z", "destination", "-d"}} {
+		if set[z.name] {
+			return nil, fmt.Errorf("-%s: random %s addresses and ports (pkt-gen's -%s) are not supported: %s takes a range, walked in order; a payload left unwritten (rubbish) is -r", z.name, z.what, z.name, z.rng)
+		}
+	}
 	switch {
 	case c.wait < 0:
 		return nil, fmt.Errorf("-w %v: must be >= 0", c.wait)

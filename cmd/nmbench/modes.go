@@ -126,7 +126,7 @@ func checkSeq(c *config, set map[string]bool) error {
 		return fmt.Errorf("-l: txseq needs frames of at least %d bytes", seqMinLen)
 	}
 	if c.noTouch && c.mode.send {
-		return errors.New("-Z: txseq writes its sequence numbers into the payload, which -Z leaves alone")
+		return errors.New("-r: txseq writes its sequence numbers into the payload, which -r leaves alone")
 	}
 	return checkPackets(c, set)
 }

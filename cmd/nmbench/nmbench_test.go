@@ -373,12 +373,12 @@ func txRingPair(t *testing.T) (*rings.TxRing, *rings.RxRing, func()) {
 
 // Frames stay valid and walk their address ranges from the first packet
 // on, over the first lap of the ring (whole frames) and the later ones
-// (patched), with and without -Z, which leaves the payload unwritten.
+// (patched), with and without -r, which leaves the payload unwritten.
 func TestGenFrames(t *testing.T) {
 	for _, z := range []bool{false, true} {
 		args := []string{"-i", "x", "-f", "tx", "-l", "60,100,140", "-s", "10.0.0.1:1-10.0.0.2:3", "-d", "10.1.0.1:7"}
 		if z {
-			args = append(args, "-Z")
+			args = append(args, "-r")
 		}
 		cfg, err := parseFlags(args, io.Discard)
 		if err != nil {
@@ -414,19 +414,19 @@ func TestGenFrames(t *testing.T) {
 				ip, _ := pkt.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
 				udp, _ := pkt.Layer(layers.LayerTypeUDP).(*layers.UDP)
 				if ip == nil || udp == nil || pkt.ErrorLayer() != nil {
-					t.Fatalf("-Z %v, packet %d: not Ethernet/IPv4/UDP: %v", z, i, pkt)
+					t.Fatalf("-r %v, packet %d: not Ethernet/IPv4/UDP: %v", z, i, pkt)
 				}
 				src := fmt.Sprintf("%v:%d", ip.SrcIP, udp.SrcPort)
 				if len(p) != wantLen || int(ip.Length) != wantLen-14 || int(udp.Length) != wantLen-34 || src != wantSrc {
-					t.Fatalf("-Z %v, packet %d: %d bytes, IPv4 length %d, UDP length %d, from %s; want %d bytes from %s",
+					t.Fatalf("-r %v, packet %d: %d bytes, IPv4 length %d, UDP length %d, from %s; want %d bytes from %s",
 						z, i, len(p), ip.Length, udp.Length, src, wantLen, wantSrc)
 				}
 				if got := ip.Checksum; got != ipv4Checksum(p[14:34]) {
-					t.Fatalf("-Z %v, packet %d: IPv4 checksum %#04x is wrong", z, i, got)
+					t.Fatalf("-r %v, packet %d: IPv4 checksum %#04x is wrong", z, i, got)
 				}
 				payload := p[packet.UDPHdrLen:]
 				if written := payload[0] != 0; written == z {
-					t.Fatalf("-Z %v, packet %d: payload starts %q", z, i, payload[:8])
+					t.Fatalf("-r %v, packet %d: payload starts %q", z, i, payload[:8])
 				}
 				i++
 			}
@@ -488,7 +488,11 @@ func TestFlagForms(t *testing.T) {
 		{[]string{"-t", "1e300"}, "-t"},
 		{[]string{"-n", "abc"}, "-n"},
 		{[]string{"-bogus"}, "-bogus"},
-		{[]string{"-Z", "-f", "txseq"}, "-Z"},
+		{[]string{"-r", "-f", "txseq"}, "-r: txseq writes its sequence numbers"},
+		// pkt-gen's -z and -Z (random source and destination) are not
+		// nmbench's; its rubbish payload is -r, as pkt-gen's.
+		{[]string{"-Z", "-f", "tx"}, "-Z: random destination addresses and ports (pkt-gen's -Z) are not supported: -d takes a range, walked in order; a payload left unwritten (rubbish) is -r"},
+		{[]string{"-z", "-f", "tx"}, "-z: random source addresses and ports (pkt-gen's -z) are not supported: -s takes a range"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := cli(context.Background(), append([]string{"-i", "vale0:a"}, c.args...), &stdout, &stderr)
