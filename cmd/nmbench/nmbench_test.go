@@ -510,6 +510,21 @@ func TestFlagForms(t *testing.T) {
 	if strings.Count(w, "default") != 1 || !strings.Contains(w, "default 2 for a NIC") {
 		t.Errorf("-h: the -w entry gives its default %d times: %q", strings.Count(w, "default"), w)
 	}
+	// Every backend that defaults to 0 is named in the entry.
+	w = strings.Join(strings.Fields(w), " ")
+	for _, c := range []struct{ port, name string }{{"udp:127.0.0.1:9", "udp:"}, {"pcap:x", "pcap:"}, {"xdp:eth0", "xdp:"}, {"vale0:a", "VALE"}} {
+		args := []string{"-i", c.port}
+		if strings.HasPrefix(c.port, "pcap:") {
+			args = append(args, "-f", "vrx", "-fmt", fmt64x32)
+		}
+		cfg, err := parseFlags(args, io.Discard)
+		if err != nil {
+			t.Fatalf("-i %s: %v", c.port, err)
+		}
+		if cfg.wait != 0 || !strings.Contains(w, c.name) {
+			t.Errorf("-i %s: -w %v; want 0 and %q named in -h's -w entry %q", c.port, cfg.wait, c.name, w)
+		}
+	}
 }
 
 // A paced sender sends its first packet at once and, at a low rate,
