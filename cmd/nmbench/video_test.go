@@ -102,6 +102,8 @@ func TestVideoFlagsErrors(t *testing.T) {
 		want string
 	}{
 		{vtx(), "needs the video format"},
+		{vtx("-fmt", fmt64x32, "-R", "NaN"), "-R NaN: rate must be 0 (no limit) or in"},
+		{vtx("-fmt", fmt64x32, "-R", "Inf"), "-R +Inf: rate must be"},
 		{vtx("-fmt", "sampling=YCbCr-4:2:2; width=64; height=32"), "lacks depth"},
 		{vtx("-fmt", "sampling=YCbCr-4:2:9; width=64; height=32; depth=10"), "sampling"},
 		{vtx("-fmt", "sampling=YCbCr-4:2:2; width=63; height=32; depth=10; exactframerate=25"), "width 63"},
