@@ -2,6 +2,7 @@ package xsk
 
 import (
 	"fmt"
+	"os"
 	"time"
 )
 
@@ -74,11 +75,13 @@ type Config struct {
 	Queue int
 
 	// FrameSize is the size of a UMEM frame, a power of two in [2048,
-	// page size]; default 2048. A received packet starts 256 octets
+	// page size] (the kernel refuses a frame larger than a page in the
+	// aligned mode used here); default 2048. A received packet starts 256 octets
 	// into its frame (XDP_PACKET_HEADROOM), so it can be up to FrameSize
 	// - 256 octets long; a sent one up to FrameSize.
 	FrameSize int
-	// Frames is the number of UMEM frames; default 4096. They are split
+	// Frames is the number of UMEM frames, at least 2, with Frames *
+	// FrameSize at most [MaxUMEM]; default 4096. They are split
 	// evenly between receiving and sending (all to one side with TxOnly
 	// or RxOnly).
 	Frames int
@@ -122,6 +125,12 @@ const (
 	DefaultRingSize    = 2048
 	DefaultBindTimeout = 5 * time.Second
 	MinTxBudget        = 32 // the kernel's default TX budget, the least Config.TxBudget
+
+	// MaxUMEM bounds a socket's UMEM, Config.Frames * Config.FrameSize,
+	// in octets: Open allocates it on the Go heap before the kernel
+	// sees it, so a size the memory cannot hold must be refused first.
+	// 2 GiB is 2^20 frames of the default size.
+	MaxUMEM = 2 << 30
 )
 
 // config is a Config with its defaults filled in and checked.
@@ -175,10 +184,12 @@ func resolve(cfg *Config) (*config, error) {
 	switch {
 	case c.Queue < 0 || c.Queue >= maxQueues:
 		return nil, fmt.Errorf("queue %d out of range [0, %d)", c.Queue, maxQueues)
-	case !pow2(c.FrameSize) || c.FrameSize < 2048 || c.FrameSize > 65536:
-		return nil, fmt.Errorf("frame size %d is not a power of two in [2048, 65536]", c.FrameSize)
-	case c.Frames < 2 || c.Frames > 1<<20:
-		return nil, fmt.Errorf("frames %d out of range [2, %d]", c.Frames, 1<<20)
+	case !pow2(c.FrameSize) || c.FrameSize < 2048 || c.FrameSize > os.Getpagesize():
+		return nil, fmt.Errorf("frame size %d is not a power of two in [2048, page size %d]", c.FrameSize, os.Getpagesize())
+	case c.Frames < 2:
+		return nil, fmt.Errorf("frames %d: at least 2", c.Frames)
+	case int64(c.Frames)*int64(c.FrameSize) > MaxUMEM:
+		return nil, fmt.Errorf("UMEM of %d frames of %d octets is over %d MiB (MaxUMEM)", c.Frames, c.FrameSize, MaxUMEM>>20)
 	case !pow2(c.RxSize) || c.RxSize > maxRingSize:
 		return nil, fmt.Errorf("rx ring size %d is not a power of two up to %d", c.RxSize, maxRingSize)
 	case !pow2(c.TxSize) || c.TxSize > maxRingSize:

@@ -1,6 +1,8 @@
 // Package xsk is nmgo's AF_XDP path: sockets that send and receive whole
-// Ethernet frames through rings shared with a stock Linux kernel (4.18 and
-// later; tested on 6.18), without netmap. It is pure Go over
+// Ethernet frames through rings shared with a stock Linux kernel, without
+// netmap: Linux 5.9 or later, whose BPF links attach the redirect
+// program, or 5.4 for a socket that attaches none (XDPNone, TxOnly), the
+// first to report the rings' flags offsets; tested on 6.18. It is pure Go over
 // golang.org/x/sys/unix and github.com/cilium/ebpf.
 //
 //	s, err := xsk.Open("eth0", &xsk.Config{Queue: 0})

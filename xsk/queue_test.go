@@ -3,7 +3,10 @@ package xsk
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -411,6 +414,30 @@ func TestResolve(t *testing.T) {
 		if _, err := resolve(&bad); err == nil {
 			t.Errorf("resolve(%+v) accepted", bad)
 		}
+	}
+	// Configs that once passed and then crashed Open: a frame larger than
+	// a page (the kernel refuses it), a UMEM of 64 GiB (allocated before
+	// the kernel could refuse it: out of memory).
+	page := os.Getpagesize()
+	for _, c := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{FrameSize: 2 * page}, fmt.Sprintf("frame size %d is not a power of two in [2048, page size %d]", 2*page, page)},
+		{Config{FrameSize: 65536, Frames: 1 << 20}, "frame size 65536"},
+		{Config{FrameSize: page, Frames: 1 << 20}, fmt.Sprintf("UMEM of 1048576 frames of %d octets is over 2048 MiB (MaxUMEM)", page)},
+		{Config{Frames: MaxUMEM/DefaultFrameSize + 1}, "MaxUMEM"},
+		{Config{Frames: 1 << 30}, "MaxUMEM"},
+	} {
+		if _, err := resolve(&c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("resolve(%+v): %v, want an error with %q", c.cfg, err, c.want)
+		}
+	}
+	if _, err := resolve(&Config{Frames: MaxUMEM / DefaultFrameSize}); err != nil {
+		t.Errorf("a UMEM of MaxUMEM: %v", err)
+	}
+	if _, err := resolve(&Config{FrameSize: page}); err != nil {
+		t.Errorf("frames of a page: %v", err)
 	}
 }
 

@@ -40,6 +40,7 @@ type Socket struct {
 	needWakeup bool
 	closed     atomic.Bool
 	users      atomic.Int64 // goroutines inside a system call on fd
+	leftOpen   bool         // a Close gave up waiting for users; under closeMu
 	closeMu    sync.Mutex
 	cleanup    runtime.Cleanup
 
@@ -574,18 +575,21 @@ func (s *Socket) Stats() (Stats, error) {
 
 // closeWait bounds how long Close waits for goroutines inside a system
 // call on the socket (a ppoll(2) lasts at most pollSlice).
-const closeWait = 5 * time.Second
+var closeWait = 5 * time.Second // a variable for the tests
 
 // Close takes the socket out of the XSKMAP and detaches the program if no
 // other socket of this process on the interface uses it, waits for
 // goroutines inside a wait (they return [ErrClosed] within about 20 ms),
 // replaces the ring mappings with private memory, and closes the socket.
 // Queue methods called after Close return ErrClosed; slices from Buf and
-// Packet must not be used after Close. A second Close returns ErrClosed.
+// Packet must not be used after Close. If goroutines are still inside a
+// system call on the socket after 5 s, Close returns an error and leaves
+// the socket open; a later Close waits for them again and closes it.
+// Close after a Close that closed the socket returns ErrClosed.
 func (s *Socket) Close() error {
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()
-	if s.closed.Swap(true) {
+	if s.closed.Swap(true) && !s.leftOpen {
 		return ErrClosed
 	}
 	var errs []error
@@ -598,11 +602,13 @@ func (s *Socket) Close() error {
 	deadline := time.Now().Add(closeWait)
 	for s.users.Load() != 0 {
 		if time.Now().After(deadline) {
-			errs = append(errs, errors.New("goroutines still inside a system call on the socket; left open"))
+			s.leftOpen = true
+			errs = append(errs, errors.New("goroutines still inside a system call on the socket; left open (Close again to close it)"))
 			return &Error{Op: "close", Iface: s.info.Iface, Queue: s.info.Queue, Err: errors.Join(errs...)}
 		}
 		time.Sleep(100 * time.Microsecond)
 	}
+	s.leftOpen = false
 	if err := s.maps.park(); err != nil {
 		errs = append(errs, os.NewSyscallError("mmap", err))
 	}

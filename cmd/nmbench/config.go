@@ -37,7 +37,7 @@ type config struct {
 	dstMAC    net.HardwareAddr
 	dstMACSet bool         // -D given
 	src, dst  endpoints    // -s, -d
-	noTouch   bool         // -Z
+	noTouch   bool         // -r: rubbish, as pkt-gen's -r
 	json      bool         // -json
 	quiet     bool         // -q: final summary only
 	pcap      string       // -pcap FILE: rx and rxseq write what they receive
@@ -80,6 +80,15 @@ func (l lengths) String() string {
 }
 
 const maxFrame = 65535
+
+// minRate and maxRate bound -R: below one packet in about 17 minutes a
+// rate is a mistake (and its period overflows a time.Duration near
+// 1e-10), and a billion packets a second is beyond any port nmbench
+// drives; Inf and NaN are refused too.
+const (
+	minRate = 1e-3
+	maxRate = 1e9
+)
 
 func parseLengths(s string) (lengths, error) {
 	num := func(t string) (int, error) {
@@ -187,12 +196,15 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Var((*seconds)(&c.duration), "t", "run for this long, in `seconds` or a duration (0: until -n or a signal)")
 	fs.DurationVar(&c.linger, "linger", 0, "rx, rxseq and vrx over netmap or xdp: after a pass that took packets but fewer than -b, sleep this long before the next, so that on a CPU shared with the sender the packets gather into batches instead of waking the receiver every few (adds up to that much latency; vrx: its arrival analysis then sees each linger's packets as a burst; at most 1ms; 0: look again at once, or sleep in poll(2) when the ring is empty)")
 	fs.IntVar(&c.parallel, "p", 1, "rings to drive, one goroutine (locked to its OS thread) and one registration per ring (tx and rx)")
-	fs.Var((*seconds)(&c.wait), "w", "wait this long for the link after opening a NIC, in `seconds` as pkt-gen's -w (2) or a duration (500ms); default 2 for a NIC, 0 for VALE ports, pipes, udp: and pcap:")
+	fs.Var((*seconds)(&c.wait), "w", "wait this long for the link after opening a NIC, in `seconds` as pkt-gen's -w (2) or a duration (500ms); default 2 for a NIC, 0 for VALE ports, pipes, udp:, pcap: and xdp:")
 	fs.StringVar(&smacS, "S", "02:00:00:00:00:01", "source MAC")
 	fs.StringVar(&dmacS, "D", "ff:ff:ff:ff:ff:ff", "destination MAC")
 	fs.StringVar(&srcS, "s", "10.0.0.1:1234", "source IP[:PORT][-IP[:PORT]]")
 	fs.StringVar(&dstS, "d", "10.1.0.1:1234", "destination IP[:PORT][-IP[:PORT]]")
-	fs.BoolVar(&c.noTouch, "Z", false, "do not write the payload, not even once: frames carry whatever their buffers hold after the headers (headers are still written and patched)")
+	fs.BoolVar(&c.noTouch, "r", false, "rubbish, as pkt-gen's -r: do not write the payload, not even once: frames carry whatever their buffers hold after the headers (headers are still written and patched)")
+	var randSrc, randDst bool
+	fs.BoolVar(&randSrc, "z", false, "pkt-gen's random source address and port: not supported (-s takes a range, walked in order)")
+	fs.BoolVar(&randDst, "Z", false, "pkt-gen's random destination address and port: not supported (-d takes a range, walked in order)")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object per report; the last has \"final\": true")
 	fs.BoolVar(&c.quiet, "q", false, "print only the final summary")
 	fs.StringVar(&c.pcap, "pcap", "", "rx, rxseq: also write the received frames to this pcap file (one ring, netmap ports)")
@@ -256,8 +268,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.batch < 1 || c.batch > 1<<16 {
 		return nil, fmt.Errorf("-b %d: batch must be in 1..65536", c.batch)
 	}
-	if c.rate < 0 {
-		return nil, fmt.Errorf("-R %v: rate must be >= 0", c.rate)
+	if c.rate != 0 && !(c.rate >= minRate && c.rate <= maxRate) { // NaN fails both
+		return nil, fmt.Errorf("-R %v: rate must be 0 (no limit) or in %g..%g packets per second", c.rate, minRate, maxRate)
 	}
 	if c.interval < 10*time.Millisecond {
 		return nil, fmt.Errorf("-T %v: report interval must be at least 10ms", c.interval)
@@ -267,6 +279,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, z := range []struct{ name, what, rng string }{{"z", "source", "-s"}, {"Z", "destination", "-d"}} {
+		if set[z.name] {
+			return nil, fmt.Errorf("-%s: random %s addresses and ports (pkt-gen's -%s) are not supported: %s takes a range, walked in order; a payload left unwritten (rubbish) is -r", z.name, z.what, z.name, z.rng)
+		}
+	}
 	switch {
 	case c.wait < 0:
 		return nil, fmt.Errorf("-w %v: must be >= 0", c.wait)

@@ -67,7 +67,7 @@ func (g *gen) length() int {
 }
 
 // fill writes the n reserved slots of r and returns the bytes queued.
-// During the first lap over the ring it writes whole frames (with -Z, the
+// During the first lap over the ring it writes whole frames (with -r, the
 // headers only); after that every buffer holds one, so per packet it
 // writes only what changes: the length always; the header when lengths,
 // addresses or ports vary; the sequence number for txseq. Fixed frames
@@ -92,7 +92,7 @@ func (g *gen) fill(r *rings.TxRing, n int) uint64 {
 	return bytes
 }
 
-// full writes a whole frame: payload pattern (not with -Z), then the
+// full writes a whole frame: payload pattern (not with -r), then the
 // header fields of header.
 func (g *gen) full(buf []byte, n int) {
 	if !g.cfg.noTouch {

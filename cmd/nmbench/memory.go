@@ -40,6 +40,10 @@ func (b *byteSize) Set(s string) error {
 	return nil
 }
 
+// errTooLong is readCapped's error for a file over its limit, as against
+// one it could not read.
+var errTooLong = errors.New("longer than")
+
 // readCapped reads the file name whole, refusing one longer than limit
 // octets: a regular file by its size, before reading; anything else (a
 // pipe, /dev/zero) without reading more than limit+1.
@@ -51,7 +55,7 @@ func readCapped(name string, limit int64) ([]byte, error) {
 	defer f.Close()
 	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
 		if fi.Size() > limit {
-			return nil, fmt.Errorf("%s: %d octets, longer than %d", name, fi.Size(), limit)
+			return nil, fmt.Errorf("%s: %d octets, %w %d", name, fi.Size(), errTooLong, limit)
 		}
 		b := make([]byte, fi.Size())
 		n, err := io.ReadFull(f, b)
@@ -65,7 +69,7 @@ func readCapped(name string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s: longer than %d octets", name, limit)
+		return nil, fmt.Errorf("%s: %w %d octets", name, errTooLong, limit)
 	}
 	return b, nil
 }

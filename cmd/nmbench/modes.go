@@ -126,7 +126,7 @@ func checkSeq(c *config, set map[string]bool) error {
 		return fmt.Errorf("-l: txseq needs frames of at least %d bytes", seqMinLen)
 	}
 	if c.noTouch && c.mode.send {
-		return errors.New("-Z: txseq writes its sequence numbers into the payload, which -Z leaves alone")
+		return errors.New("-r: txseq writes its sequence numbers into the payload, which -r leaves alone")
 	}
 	return checkPackets(c, set)
 }
@@ -161,10 +161,19 @@ func openPackets(ctx context.Context, cfg *config) (work, func() error, error) {
 		port, closePort, err := openPort(ctx, cfg.port, &c)
 		if err != nil {
 			closeAll()
+			if cfg.parallel > 1 {
+				err = fmt.Errorf("-p %d: ring %d: %w", cfg.parallel, i, err)
+			}
 			return nil, nil, err
 		}
 		closers = append(closers, closePort)
 		ports = append(ports, port)
+		if i == 0 {
+			if err := checkRings(cfg, port.Info()); err != nil {
+				closeAll()
+				return nil, nil, err
+			}
+		}
 		if max := port.Info().BufSize; cfg.lens.max() > max {
 			closeAll()
 			return nil, nil, usage(fmt.Errorf("-l %s: frames longer than the port's %d-byte buffers are not supported", cfg.lens, max))
@@ -172,6 +181,24 @@ func openPackets(ctx context.Context, cfg *config) (work, func() error, error) {
 	}
 	waitLink(ctx, cfg.wait)
 	return func(ctx context.Context, st *stats) error { return runPorts(ctx, cfg, ports, st) }, closeAll, nil
+}
+
+// checkRings refuses a -p larger than the port's rings in the direction
+// the function drives (the kernel's answer to registering a ring it does
+// not have is a bare EINVAL); info is the first ring's registration.
+func checkRings(cfg *config, info nmsys.Info) error {
+	n, dir := info.RxRings, "RX"
+	if cfg.mode.send {
+		n, dir = info.TxRings, "TX"
+	}
+	if cfg.parallel > n {
+		s := "s"
+		if n == 1 {
+			s = ""
+		}
+		return usage(fmt.Errorf("-p %d: %s has %d %s ring%s", cfg.parallel, cfg.port, n, dir, s))
+	}
+	return nil
 }
 
 // runPorts runs the function's loop on each port, each in a goroutine

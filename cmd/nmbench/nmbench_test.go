@@ -25,6 +25,7 @@ import (
 	"golang.org/x/net/ipv4"
 
 	"github.com/nmgo/nmgo/internal/heapmem"
+	"github.com/nmgo/nmgo/nmsys"
 	"github.com/nmgo/nmgo/packet"
 	"github.com/nmgo/nmgo/rings"
 )
@@ -63,6 +64,11 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"-i", "vale0:a", "-n", "-1"}, "count must be"},
 		{[]string{"-i", "vale0:a", "-b", "0"}, "batch must be"},
 		{[]string{"-i", "vale0:a", "-R", "-5"}, "rate must be"},
+		{[]string{"-i", "vale0:a", "-R", "Inf"}, "-R +Inf: rate must be 0 (no limit) or in 0.001..1e+09"},
+		{[]string{"-i", "vale0:a", "-R", "-Inf"}, "-R -Inf: rate must be"},
+		{[]string{"-i", "vale0:a", "-R", "NaN"}, "-R NaN: rate must be"},
+		{[]string{"-i", "vale0:a", "-R", "1e-300"}, "-R 1e-300: rate must be"},
+		{[]string{"-i", "vale0:a", "-R", "1e12"}, "-R 1e+12: rate must be"},
 		{[]string{"-i", "vale0:a", "-T", "1ms"}, "at least 10ms"},
 		{[]string{"-i", "vale0:a", "-S", "02:00:00:00:00"}, "-S"},
 		{[]string{"-i", "vale0:a", "-D", "zz:00:00:00:00:00"}, "-D"},
@@ -73,6 +79,9 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"-i", "vale0:a", "extra"}, "unexpected argument"},
 		{[]string{"-i", "vale0:a", "-f", "tx", "-pcap", "x.pcap"}, "-pcap"},
 		{[]string{"-i", "udp:127.0.0.1:9000", "-pcap", "x.pcap"}, "-pcap"},
+		{[]string{"-i", "udp:127.0.0.1:0", "-f", "tx"}, "-i udp:127.0.0.1:0: port 0; want udp:HOST:PORT with PORT in 1..65535"},
+		{[]string{"-i", "udp:127.0.0.1:0", "-f", "rxseq"}, "port 0"},
+		{[]string{"-i", "udp:localhost:00", "-f", "rx"}, "port 0"},
 		{[]string{"-i", "vale0:a", "-p", "2", "-pcap", "x.pcap"}, "-pcap"},
 		{[]string{"-i", "udp:127.0.0.1:9000", "-f", "rx", "-linger", "100us"}, "-linger"},
 		{[]string{"-i", "vale0:a", "-f", "tx", "-linger", "100us"}, "-linger"},
@@ -367,12 +376,12 @@ func txRingPair(t *testing.T) (*rings.TxRing, *rings.RxRing, func()) {
 
 // Frames stay valid and walk their address ranges from the first packet
 // on, over the first lap of the ring (whole frames) and the later ones
-// (patched), with and without -Z, which leaves the payload unwritten.
+// (patched), with and without -r, which leaves the payload unwritten.
 func TestGenFrames(t *testing.T) {
 	for _, z := range []bool{false, true} {
 		args := []string{"-i", "x", "-f", "tx", "-l", "60,100,140", "-s", "10.0.0.1:1-10.0.0.2:3", "-d", "10.1.0.1:7"}
 		if z {
-			args = append(args, "-Z")
+			args = append(args, "-r")
 		}
 		cfg, err := parseFlags(args, io.Discard)
 		if err != nil {
@@ -408,19 +417,19 @@ func TestGenFrames(t *testing.T) {
 				ip, _ := pkt.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
 				udp, _ := pkt.Layer(layers.LayerTypeUDP).(*layers.UDP)
 				if ip == nil || udp == nil || pkt.ErrorLayer() != nil {
-					t.Fatalf("-Z %v, packet %d: not Ethernet/IPv4/UDP: %v", z, i, pkt)
+					t.Fatalf("-r %v, packet %d: not Ethernet/IPv4/UDP: %v", z, i, pkt)
 				}
 				src := fmt.Sprintf("%v:%d", ip.SrcIP, udp.SrcPort)
 				if len(p) != wantLen || int(ip.Length) != wantLen-14 || int(udp.Length) != wantLen-34 || src != wantSrc {
-					t.Fatalf("-Z %v, packet %d: %d bytes, IPv4 length %d, UDP length %d, from %s; want %d bytes from %s",
+					t.Fatalf("-r %v, packet %d: %d bytes, IPv4 length %d, UDP length %d, from %s; want %d bytes from %s",
 						z, i, len(p), ip.Length, udp.Length, src, wantLen, wantSrc)
 				}
 				if got := ip.Checksum; got != ipv4Checksum(p[14:34]) {
-					t.Fatalf("-Z %v, packet %d: IPv4 checksum %#04x is wrong", z, i, got)
+					t.Fatalf("-r %v, packet %d: IPv4 checksum %#04x is wrong", z, i, got)
 				}
 				payload := p[packet.UDPHdrLen:]
 				if written := payload[0] != 0; written == z {
-					t.Fatalf("-Z %v, packet %d: payload starts %q", z, i, payload[:8])
+					t.Fatalf("-r %v, packet %d: payload starts %q", z, i, payload[:8])
 				}
 				i++
 			}
@@ -482,7 +491,11 @@ func TestFlagForms(t *testing.T) {
 		{[]string{"-t", "1e300"}, "-t"},
 		{[]string{"-n", "abc"}, "-n"},
 		{[]string{"-bogus"}, "-bogus"},
-		{[]string{"-Z", "-f", "txseq"}, "-Z"},
+		{[]string{"-r", "-f", "txseq"}, "-r: txseq writes its sequence numbers"},
+		// pkt-gen's -z and -Z (random source and destination) are not
+		// nmbench's; its rubbish payload is -r, as pkt-gen's.
+		{[]string{"-Z", "-f", "tx"}, "-Z: random destination addresses and ports (pkt-gen's -Z) are not supported: -d takes a range, walked in order; a payload left unwritten (rubbish) is -r"},
+		{[]string{"-z", "-f", "tx"}, "-z: random source addresses and ports (pkt-gen's -z) are not supported: -s takes a range"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := cli(context.Background(), append([]string{"-i", "vale0:a"}, c.args...), &stdout, &stderr)
@@ -499,6 +512,21 @@ func TestFlagForms(t *testing.T) {
 	w, _, _ = strings.Cut(w, "\n  -")
 	if strings.Count(w, "default") != 1 || !strings.Contains(w, "default 2 for a NIC") {
 		t.Errorf("-h: the -w entry gives its default %d times: %q", strings.Count(w, "default"), w)
+	}
+	// Every backend that defaults to 0 is named in the entry.
+	w = strings.Join(strings.Fields(w), " ")
+	for _, c := range []struct{ port, name string }{{"udp:127.0.0.1:9", "udp:"}, {"pcap:x", "pcap:"}, {"xdp:eth0", "xdp:"}, {"vale0:a", "VALE"}} {
+		args := []string{"-i", c.port}
+		if strings.HasPrefix(c.port, "pcap:") {
+			args = append(args, "-f", "vrx", "-fmt", fmt64x32)
+		}
+		cfg, err := parseFlags(args, io.Discard)
+		if err != nil {
+			t.Fatalf("-i %s: %v", c.port, err)
+		}
+		if cfg.wait != 0 || !strings.Contains(w, c.name) {
+			t.Errorf("-i %s: -w %v; want 0 and %q named in -h's -w entry %q", c.port, cfg.wait, c.name, w)
+		}
 	}
 }
 
@@ -540,6 +568,19 @@ func TestPacer(t *testing.T) {
 	}
 	if n := p.next(64, 64); n > 2 {
 		t.Fatalf("after the batch that catches up: %d packets allowed at once", n)
+	}
+
+	// A rate whose period overflows a Duration (parseFlags refuses it;
+	// the pacer must not turn it into a negative sleep and spin) still
+	// sleeps its bound.
+	p = newPacer(&config{rate: 1e-300})
+	p.next(512, 0)
+	start = time.Now()
+	if n := p.next(512, 1); n != 0 {
+		t.Fatalf("rate 1e-300: second call allows %d packets", n)
+	}
+	if d := time.Since(start); d < maxPaceSleep {
+		t.Errorf("rate 1e-300: the paced wait slept %v, want %v", d, maxPaceSleep)
 	}
 }
 
@@ -862,6 +903,34 @@ func TestExitCodes(t *testing.T) {
 			if code != r.code || strings.Count(stderr.String(), "\n") != 1 {
 				t.Errorf("nmbench %q: exit %d, stderr %q; want %d and one line", r.args, code, stderr.String(), r.code)
 			}
+		}
+	}
+}
+
+// -p beyond the port's rings is a usage error naming the port and its
+// rings in the direction the function drives, checked on the first
+// ring's registration (the kernel answers the ring it lacks with EINVAL).
+func TestCheckRings(t *testing.T) {
+	info := nmsys.Info{Name: "vale8:a", TxRings: 2, RxRings: 1}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-i", "vale8:a", "-f", "tx", "-p", "3"}, "-p 3: vale8:a has 2 TX rings"},
+		{[]string{"-i", "vale8:a", "-f", "rx", "-p", "2"}, "-p 2: vale8:a has 1 RX ring"},
+		{[]string{"-i", "vale8:a", "-f", "tx", "-p", "2"}, ""},
+		{[]string{"-i", "vale8:a", "-f", "rx"}, ""},
+	} {
+		cfg, err := parseFlags(c.args, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = checkRings(cfg, info)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%q: %v", c.args, err)
+		case c.want != "" && (err == nil || err.Error() != c.want || !errors.As(err, new(usageError))):
+			t.Errorf("%q: %v, want the usage error %q", c.args, err, c.want)
 		}
 	}
 }

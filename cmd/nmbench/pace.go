@@ -28,7 +28,9 @@ func (p *pacer) next(batch int, sent uint64) int {
 	if p.cfg.rate > 0 {
 		allowed := int64(p.cfg.rate*time.Since(p.start).Seconds()) + 1 - int64(sent)
 		if allowed <= 0 {
-			time.Sleep(min(time.Duration(float64(time.Second)/p.cfg.rate), maxPaceSleep))
+			// The bound is taken in float64: a period longer than
+			// ~292 years would overflow a Duration into a negative sleep.
+			time.Sleep(time.Duration(min(float64(time.Second)/p.cfg.rate, float64(maxPaceSleep))))
 			return 0
 		}
 		if behind := allowed - int64(batch); behind > 0 {

@@ -36,6 +36,11 @@ func udpAddr(port string) (*net.UDPAddr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("-i %s: want udp:HOST:PORT: %v", port, err)
 	}
+	if a.Port == 0 {
+		// A sender would send to port 0, a receiver listen on a port
+		// the kernel picks, that no sender knows.
+		return nil, fmt.Errorf("-i %s: port 0; want udp:HOST:PORT with PORT in 1..65535", port)
+	}
 	return a, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -40,10 +42,13 @@ func (p *portFlag) Set(s string) error {
 	return nil
 }
 
-// checkPort2 checks the second -i's name.
+// checkPort2 checks the second -i's name, and that it names another path
+// than the first: the same socket twice makes one path look dead, the
+// same capture file two writers of one file.
 func checkPort2(c *config) error {
 	switch {
 	case c.port2 == "":
+		return nil
 	case isXDP(c.port2):
 		if _, _, err := xsk.ParseName(strings.TrimPrefix(c.port2, xdpPrefix)); err != nil {
 			return fmt.Errorf("-i: %w", err)
@@ -53,7 +58,50 @@ func checkPort2(c *config) error {
 			return fmt.Errorf("-i: %w", err)
 		}
 	}
+	if samePath(c.port, c.port2) {
+		return fmt.Errorf("-i %s, -i %s: the same path twice (ST 2022-7 takes two different ones)", c.port, c.port2)
+	}
 	return nil
+}
+
+// samePath reports whether the -i names a and b, both valid, name the
+// same path: the same netmap port and rings, xdp: interface and queue,
+// udp: address (and interface), or pcap: file.
+func samePath(a, b string) bool {
+	if isPcap(a) && isPcap(b) {
+		fa, fb := strings.TrimPrefix(a, pcapPrefix), strings.TrimPrefix(b, pcapPrefix)
+		if sa, err := os.Stat(fa); err == nil {
+			if sb, err := os.Stat(fb); err == nil {
+				return os.SameFile(sa, sb)
+			}
+		}
+		aa, erra := filepath.Abs(fa)
+		ab, errb := filepath.Abs(fb)
+		return erra == nil && errb == nil && aa == ab
+	}
+	return normPort(a) == normPort(b)
+}
+
+// normPort is the canonical form of an -i name other than pcap:, for
+// comparing two; a name it cannot parse stays as it is.
+func normPort(p string) string {
+	switch {
+	case isPcap(p):
+		return p
+	case isXDP(p):
+		if iface, q, err := xsk.ParseName(strings.TrimPrefix(p, xdpPrefix)); err == nil {
+			return fmt.Sprintf("%s%s-%d", xdpPrefix, iface, q)
+		}
+	case isUDP(p):
+		if name, _, err := videoUDP(p); err == nil {
+			return name
+		}
+	default:
+		if n, err := nmsys.ParseName(p); err == nil {
+			return fmt.Sprintf("netmap %s mode %d ring %d", n.Port, n.Mode, n.RingID)
+		}
+	}
+	return p
 }
 
 // checkSecond resolves the second path of vtx and vrx: its st2110 name,

@@ -154,9 +154,26 @@ func TestVideoDupFlags(t *testing.T) {
 		{[]string{"-i", "vale0:a", "-i", "vale1:a", "-f", "vtx", "-fmt", fmt64x32, "-window", "B"}, "not for -f vtx"},
 		{[]string{"-i", "vale0:a", "-i", "vale1:a", "-f", "vrx", "-fmt", fmt64x32, "-window", "D"}, "want A, B, C"},
 		{[]string{"-i", "vale0:a", "-i", "vale1:a", "-f", "vrx", "-fmt", fmt64x32, "-window", "2s"}, "want A, B, C"},
+		{[]string{"-i", "vale0:a", "-i", "vale0:a", "-f", "vrx", "-fmt", fmt64x32}, "the same path twice"},
+		{[]string{"-i", "netmap:eth0", "-i", "eth0", "-f", "vrx", "-fmt", fmt64x32}, "the same path twice"},
+		{[]string{"-i", "udp:239.1.1.1:5004", "-i", "udp:239.1.1.1:5004", "-f", "vrx", "-fmt", fmt64x32}, "the same path twice"},
+		{[]string{"-i", "udp:lo", "-i", "udp:lo", "-f", "vrx", "-fmt", fmt64x32}, "the same path twice"},
+		{[]string{"-i", "xdp:eth0", "-i", "xdp:eth0-0", "-f", "vrx", "-fmt", fmt64x32}, "the same path twice"},
+		{[]string{"-i", "pcap:x.pcap", "-i", "pcap:./x.pcap", "-f", "vtx", "-fmt", fmt64x32}, "the same path twice"},
 	} {
 		if _, err := parseFlags(c.args, io.Discard); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: %v, want %q", c.args, err, c.want)
+		}
+	}
+	// Two paths that differ only in where they are: accepted.
+	for _, args := range [][]string{
+		{"-i", "udp:239.1.1.1:5004", "-i", "udp:239.1.1.1:5004@lo", "-f", "vrx", "-fmt", fmt64x32},
+		{"-i", "netmap:eth0-0", "-i", "netmap:eth0-1", "-f", "vrx", "-fmt", fmt64x32},
+		{"-i", "xdp:eth0-0", "-i", "xdp:eth0-1", "-f", "vrx", "-fmt", fmt64x32},
+		{"-i", "pcap:a.pcap", "-i", "pcap:b.pcap", "-f", "vtx", "-fmt", fmt64x32, "-frames", "1"},
+	} {
+		if _, err := parseFlags(args, io.Discard); err != nil {
+			t.Errorf("%q: %v", args, err)
 		}
 	}
 }

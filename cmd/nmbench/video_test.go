@@ -102,6 +102,8 @@ func TestVideoFlagsErrors(t *testing.T) {
 		want string
 	}{
 		{vtx(), "needs the video format"},
+		{vtx("-fmt", fmt64x32, "-R", "NaN"), "-R NaN: rate must be 0 (no limit) or in"},
+		{vtx("-fmt", fmt64x32, "-R", "Inf"), "-R +Inf: rate must be"},
 		{vtx("-fmt", "sampling=YCbCr-4:2:2; width=64; height=32"), "lacks depth"},
 		{vtx("-fmt", "sampling=YCbCr-4:2:9; width=64; height=32; depth=10"), "sampling"},
 		{vtx("-fmt", "sampling=YCbCr-4:2:2; width=63; height=32; depth=10; exactframerate=25"), "width 63"},
@@ -944,5 +946,27 @@ func TestVideoInterlacedFieldRate(t *testing.T) {
 	text := runText(t, "-i", "pcap:"+name, "-f", "vrx", "-fmt", i1080+"; exactframerate=50", "-q")
 	if want := "analysed at 25 frames/s: exactframerate=50 is the field rate, as the RTP timestamps show (1800 ticks per field)"; !strings.Contains(text, want) {
 		t.Errorf("text lacks %q:\n%s", want, text)
+	}
+}
+
+// -in's errors say what failed: the memory budget's hint only for a file
+// over it, not for one that cannot be read.
+func TestVideoInReadError(t *testing.T) {
+	dir := t.TempDir()
+	out := "pcap:" + filepath.Join(dir, "x.pcap")
+	for _, c := range []struct {
+		in, want string
+		code     int
+	}{
+		{filepath.Join(dir, "none"), "no such file", 1},
+		{dir, "is a directory", 1},
+		{"/dev/zero", "over the memory budget (raise -max-mem)", 1},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := cli(context.Background(), []string{"-i", out, "-f", "vtx", "-fmt", fmt64x32, "-frames", "1", "-in", c.in, "-max-mem", "64M"}, &stdout, &stderr)
+		s := stderr.String()
+		if code != c.code || !strings.Contains(s, c.want) || (c.in != "/dev/zero") == strings.Contains(s, "budget") {
+			t.Errorf("-in %s: exit %d, %q; want %d and %q, the budget named only for a file over it", c.in, code, s, c.code, c.want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/nmgo/nmgo/video"
@@ -18,7 +19,10 @@ func frameSources(v *videoConfig) ([]video.FrameSource, error) {
 		// bounds the read.
 		var err error
 		if file, err = readCapped(v.in, v.budget.Limit()-v.budget.Used()); err != nil {
-			return nil, fmt.Errorf("-in: %w: over the memory budget (raise -max-mem)", err)
+			if errors.Is(err, errTooLong) {
+				return nil, fmt.Errorf("-in: %w: over the memory budget (raise -max-mem)", err)
+			}
+			return nil, fmt.Errorf("-in: %w", err)
 		}
 		if err := v.charge("-in "+v.in, int64(len(file))); err != nil {
 			return nil, err

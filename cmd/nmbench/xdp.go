@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"runtime"
 	"strings"
@@ -60,9 +61,9 @@ func openXDP(ctx context.Context, cfg *config) (work, func() error, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if max := s.Info().FrameSize - 256; cfg.lens.max() > max {
+	if err := checkXDPLen(cfg, s, iface, c.RxOnly); err != nil {
 		s.Close()
-		return nil, nil, fmt.Errorf("-l %s: frames longer than %d bytes do not fit an AF_XDP frame", cfg.lens, max)
+		return nil, nil, err
 	}
 	stop := context.AfterFunc(ctx, func() { s.SetDeadline(time.Unix(1, 0)) })
 	closeRun := func() error { stop(); return s.Close() }
@@ -71,6 +72,27 @@ func openXDP(ctx context.Context, cfg *config) (work, func() error, error) {
 		defer runtime.UnlockOSThread()
 		return m.xdp(ctx, cfg, s, st)
 	}, closeRun, nil
+}
+
+// checkXDPLen checks -l against the socket's UMEM frames and, for a socket
+// that sends, the interface's MTU: a longer frame is taken from the TX
+// ring and counted as sent, then dropped by the driver (veth) without a
+// word. It runs where the socket was opened, in its network namespace.
+func checkXDPLen(cfg *config, s *xsk.Socket, iface string, rxOnly bool) error {
+	if max := s.Info().FrameSize - 256; cfg.lens.max() > max {
+		return usage(fmt.Errorf("-l %s: frames longer than %d bytes do not fit an AF_XDP frame", cfg.lens, max))
+	}
+	if rxOnly {
+		return nil
+	}
+	ifi, err := net.InterfaceByName(iface)
+	if err != nil {
+		return fmt.Errorf("-i %s: %w", cfg.port, err)
+	}
+	if max := ifi.MTU + packet.EthLen; cfg.lens.max() > max {
+		return usage(fmt.Errorf("-l %s: frames longer than %d bytes do not fit %s's MTU of %d (plus the %d-byte Ethernet header)", cfg.lens, max, iface, ifi.MTU, packet.EthLen))
+	}
+	return nil
 }
 
 // fillXDP is gen.fill for an AF_XDP TX queue: each UMEM frame is written

@@ -200,3 +200,31 @@ func lastReport(t *testing.T, out *bytes.Buffer) videoReport {
 	}
 	return r
 }
+
+// -l over xdp: is checked where the socket is opened: a frame longer than
+// the interface's MTU plus the Ethernet header (which veth drops after
+// the TX ring took it, counted as sent) or than a UMEM frame is a usage
+// error (exit status 2), one that fits is sent.
+func TestXDPFrameLen(t *testing.T) {
+	p := xdptest.NewPair(t)
+	for _, c := range []struct {
+		mtu, l string
+		code   int
+		want   string
+	}{
+		{"1500", "1514", 0, ""},
+		{"1500", "1515", 2, "-l 1515: frames longer than 1514 bytes do not fit " + p.A + "'s MTU of 1500"},
+		{"1500", "60,1600", 2, "-l 60,1600: frames longer than 1514 bytes"},
+		{"9000", "1792", 0, ""},
+		{"9000", "2000", 2, "-l 2000: frames longer than 1792 bytes do not fit an AF_XDP frame"},
+	} {
+		if out, err := exec.Command("ip", "-n", p.NsA, "link", "set", p.A, "mtu", c.mtu).CombinedOutput(); err != nil {
+			t.Fatalf("ip link set mtu %s: %v\n%s", c.mtu, err, out)
+		}
+		var errOut bytes.Buffer
+		code := cliIn(t, p.NsA, []string{"-i", "xdp:" + p.A, "-f", "tx", "-l", c.l, "-n", "10", "-q"}, io.Discard, &errOut)
+		if code != c.code || !strings.Contains(errOut.String(), c.want) {
+			t.Errorf("MTU %s, -l %s: exit %d, %q; want %d and %q", c.mtu, c.l, code, errOut.String(), c.code, c.want)
+		}
+	}
+}

@@ -4,9 +4,11 @@
 // The tests need /dev/netmap. On a host without it they skip, unless
 // NMTEST_REQUIRE=1 is set, in which case they fail. The VM runner in
 // test/vale/vm boots a kernel with netmap.ko under qemu, runs the test
-// binary built with CGO_ENABLED=0 go test -c, and sets NMTEST_REQUIRE=1:
+// binary built with CGO_ENABLED=0 go test -c, and sets NMTEST_REQUIRE=1;
+// CI runs them in deterministic virtual time (--icount), where their
+// deadlines and zero-loss checks do not depend on the host's load:
 //
-//	test/vale/vm/run
+//	test/vale/vm/run --icount
 //
 // The soak (soak_test.go) runs only when its counts are set
 // (NMTEST_SOAK_PACKETS, NMTEST_SOAK_FRAMES), in deterministic virtual

@@ -3,6 +3,7 @@ package vale_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -263,6 +264,23 @@ func testNmbenchAllocs(t *testing.T, nb, linger string) {
 		if gap > 200 {
 			t.Errorf("%s: %d more heap objects for 990,000 more frames (%.5f per frame), want none", c.name, gap, float64(gap)/990_000)
 		}
+	}
+}
+
+// TestNmbenchParallelTooMany: -p beyond the port's rings is a usage error
+// (exit status 2) that names the port and its rings, not the kernel's
+// bare EINVAL for the ring it lacks.
+func TestNmbenchParallelTooMany(t *testing.T) {
+	nmtest.Require(t)
+	nb := nmtest.Tool(t, "NMTEST_NMBENCH")
+	port := uniq("vale") + ":a"
+	out, err := exec.Command(nb, "-i", port, "-f", "tx", "-p", "3", "-n", "1").CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+		t.Fatalf("nmbench -p 3 on %s: %v, want exit status 2\n%s", port, err, out)
+	}
+	if want := "nmbench: -p 3: " + port + " has 1 TX ring\n"; string(out) != want {
+		t.Errorf("stderr %q, want %q", out, want)
 	}
 }
 
