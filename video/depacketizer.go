@@ -184,6 +184,18 @@ func (d *Depacketizer) Stats() Stats { return d.stats }
 // writes its sample data into the frame buffer, calling OnFrame when a frame
 // ends. pkt is not retained. Push does not allocate.
 func (d *Depacketizer) Push(pkt []byte) {
+	var h headers
+	if len(pkt) > 0 && pkt[0]&0x20 == 0 && parseHeaders(&h, pkt) {
+		d.pushParsed(pkt, &h)
+		return
+	}
+	d.pushChecked(pkt)
+}
+
+// pushChecked is Push for a packet with padding, or one parseHeaders does
+// not take: it counts what is wrong with it, or takes it within its
+// padding.
+func (d *Depacketizer) pushChecked(pkt []byte) {
 	d.stats.Packets++
 	if len(pkt) < packet.RTPLen || pkt[0]>>6 != packet.RTPVersion {
 		d.stats.Malformed++
@@ -210,14 +222,10 @@ func (d *Depacketizer) Push(pkt []byte) {
 		d.stats.WrongPT++
 		return
 	}
-	marker := pkt[1]&0x80 != 0
-	seq16 := binary.BigEndian.Uint16(pkt[2:])
-	ts := binary.BigEndian.Uint32(pkt[4:])
 	payload := pkt[hl+packet.ExtSeqLen : end] // after the extended sequence number
 
-	// Walk the SRD headers before touching any state; they are read again
-	// from the packet below.
-	hdrs := payload
+	// Walk the SRD headers before touching any state; fill reads them
+	// again from the packet.
 	n := 0
 	for {
 		if len(payload) < packet.SRDLen || n == maxSRDParse {
@@ -232,15 +240,17 @@ func (d *Depacketizer) Push(pkt []byte) {
 			break
 		}
 	}
-	d.fill(hdrs, payload, n, marker, seq16, ts)
+	h := headers{marker: pkt[1]&0x80 != 0, seq: binary.BigEndian.Uint16(pkt[2:]), ts: binary.BigEndian.Uint32(pkt[4:]),
+		field: int(pkt[hl+packet.ExtSeqLen+2] >> 7), rows: n, hl: hl}
+	d.fill(pkt[:end], &h)
 }
 
 // pushParsed is Push for a packet whose headers parseHeaders read (ok),
 // without reading them again: the receiver's way, which has parsed them
-// for its analysis. A packet with padding takes Push's way.
+// for its analysis. A packet with padding takes pushChecked's way.
 func (d *Depacketizer) pushParsed(pkt []byte, h *headers) {
 	if pkt[0]&0x20 != 0 {
-		d.Push(pkt)
+		d.pushChecked(pkt)
 		return
 	}
 	d.stats.Packets++
@@ -249,16 +259,17 @@ func (d *Depacketizer) pushParsed(pkt []byte, h *headers) {
 		return
 	}
 	d.steps += uint64(h.rows)
-	hdrs := pkt[h.hl+packet.ExtSeqLen:]
-	d.fill(hdrs, hdrs[h.rows*packet.SRDLen:], h.rows, h.marker, h.seq, h.ts)
+	d.fill(pkt, h)
 }
 
-// fill takes a well-formed packet's n SRD headers (hdrs), its sample data
-// (payload) and RTP fields into the frame.
-func (d *Depacketizer) fill(hdrs, payload []byte, n int, marker bool, seq16 uint16, ts uint32) {
+// fill takes a well-formed packet pkt, whose headers are h (of which it
+// reads the RTP fields, the RTP header's length, the number of SRD
+// headers and the first one's F bit), into the frame; the packet's sample
+// data ends at the end of pkt.
+func (d *Depacketizer) fill(pkt []byte, h *headers) {
 	field := 0 // routes the packet; for progressive video an F bit only spoils its SRDs
 	if d.fields == 2 {
-		field = int(hdrs[2] >> 7)
+		field = h.field
 	}
 
 	if d.buf == nil {
@@ -267,12 +278,13 @@ func (d *Depacketizer) fill(hdrs, payload []byte, n int, marker bool, seq16 uint
 	}
 
 	// Extended sequence number and duplicates.
-	ext := d.extend(seq16)
+	ext := d.extend(h.seq)
 	if !d.mark(ext) {
 		return
 	}
 
 	// Which frame is it?
+	ts := h.ts
 	switch {
 	case d.active && d.member(ts, field):
 	case d.delivered && d.lastTS-ts < lateWindow:
@@ -304,6 +316,9 @@ func (d *Depacketizer) fill(hdrs, payload []byte, n int, marker bool, seq16 uint
 	// first 2 + data/row of them are not video but small writes scattered
 	// over the frame, a cache miss each, and are dropped as bad rows.
 	// (pushNext, depacketizer_merge.go, has a copy of this loop.)
+	n := h.rows
+	hdrs := pkt[h.hl+packet.ExtSeqLen:]
+	payload := hdrs[n*packet.SRDLen:]
 	w := n
 	if n > 2 && (n-2)*d.rowBytes > len(payload) {
 		w = 2 + len(payload)/d.rowBytes
@@ -312,10 +327,10 @@ func (d *Depacketizer) fill(hdrs, payload []byte, n int, marker bool, seq16 uint
 	}
 	for i := range w {
 		d.steps++
-		h := packet.ReadSRD(hdrs[packet.SRDLen*i:])
-		length, line, off := int(h.Length), int(h.Line), int(h.Offset)
+		srd := packet.ReadSRD(hdrs[packet.SRDLen*i:])
+		length, line, off := int(srd.Length), int(srd.Line), int(srd.Offset)
 		f := 0
-		if h.Field {
+		if srd.Field {
 			f = 1
 		}
 		if length > len(payload) {
@@ -344,7 +359,7 @@ func (d *Depacketizer) fill(hdrs, payload []byte, n int, marker bool, seq16 uint
 		d.lastEdge = d.edge(d.lastEnd)
 		d.cover += d.lastEdge - start
 	}
-	if marker && field == d.fields-1 {
+	if h.marker && field == d.fields-1 {
 		d.st.Marker = true
 		d.finish(true)
 	}

@@ -71,8 +71,8 @@ func TestDepacketizerPushNext(t *testing.T) {
 			case 5, 6: // an SRD header's octet (length, line, F bit, offset, C bit)
 				pkt[12+2+rng.IntN(6*3)] ^= byte(1) << rng.IntN(8)
 			}
-			h, ok := parseHeaders(pkt)
-			if !ok {
+			var h headers
+			if !parseHeaders(&h, pkt) {
 				continue
 			}
 			field := 0

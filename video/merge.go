@@ -372,8 +372,8 @@ func (m *Merge) unread(ps *pathState, pkt []byte) {
 // searches that cannot apply to it. Any other packet goes to pushFirst.
 func (m *Merge) pushCopy(path int, ps *pathState, pkt []byte, wire int, at, ext int64) {
 	// Is it whole? Its headers are read once, here.
-	h, ok := parseHeaders(pkt)
-	if !ok {
+	var h headers
+	if !parseHeaders(&h, pkt) {
 		ps.Malformed++
 		m.st.Malformed++
 		return

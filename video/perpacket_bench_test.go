@@ -213,7 +213,8 @@ func BenchmarkReceiveParts(b *testing.B) {
 	b.Run("parseHeaders", func(b *testing.B) {
 		n := 0
 		for i := 0; b.Loop(); i++ {
-			if h, ok := parseHeaders(pkt(i)[rtp:]); ok {
+			var h headers
+			if parseHeaders(&h, pkt(i)[rtp:]) {
 				n += h.data
 			}
 		}

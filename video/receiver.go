@@ -837,7 +837,8 @@ func (s *rxStream) pushOne(pkt []byte, at int64) {
 	if s.buf == nil {
 		s.alloc()
 	}
-	h, ok := parseHeaders(pkt)
+	var h headers
+	ok := parseHeaders(&h, pkt)
 	s.observe(&h, ok, at)
 	if ok {
 		s.d.pushParsed(pkt, &h)
@@ -973,52 +974,61 @@ func (s *rxStream) done() bool {
 	return s.cfg.Count != 0 && s.stats.Delivered >= s.cfg.Count
 }
 
-// headers are the fields of an RTP packet's headers the analysis reads.
+// headers are the fields of an RTP packet's headers the analysis and the
+// depacketizer read.
 type headers struct {
-	seq    uint16
 	ts     uint32
+	seq    uint16
 	pt     uint8
 	marker bool
-	data   int  // sample octets its SRD headers announce
-	rows   int  // SRD headers
 	start  bool // its first SRD is line 0, offset 0 of the first field
 	field  int  // its first SRD's F bit
+	data   int  // sample octets its SRD headers announce
+	rows   int  // SRD headers
 	hl     int  // length of the RTP header, extension included
 }
 
 // parseHeaders reads the RTP header and the RFC 4175 payload header of pkt,
-// which may be cut short after them.
-func parseHeaders(pkt []byte) (h headers, ok bool) {
-	if len(pkt) < packet.RTPLen || pkt[0]>>6 != packet.RTPVersion {
-		return h, false
+// which may be cut short after them, into h, and reports whether they are
+// whole: RTP version 2, at most maxSRDParse SRD headers, the last without
+// its continuation bit. h is written through, not returned, so that a
+// caller that hands it on by pointer has it in place.
+func parseHeaders(h *headers, pkt []byte) bool {
+	if len(pkt) < packet.RTPLen+packet.ExtSeqLen+packet.SRDLen || pkt[0]>>6 != packet.RTPVersion {
+		return false
 	}
-	hl := packet.RTPLen + 4*int(pkt[0]&0x0f)
-	if pkt[0]&0x10 != 0 {
+	b0 := pkt[0]
+	hl := packet.RTPLen + 4*int(b0&0x0f)
+	if b0&0x10 != 0 {
 		if len(pkt) < hl+4 {
-			return h, false
+			return false
 		}
 		hl += 4 + 4*int(binary.BigEndian.Uint16(pkt[hl+2:]))
 	}
-	h.marker, h.pt = pkt[1]&0x80 != 0, pkt[1]&0x7f
+	if len(pkt) < hl+packet.ExtSeqLen+packet.SRDLen {
+		return false
+	}
+	b1 := pkt[1]
+	h.marker, h.pt = b1&0x80 != 0, b1&0x7f
 	h.seq, h.ts, h.hl = binary.BigEndian.Uint16(pkt[2:]), binary.BigEndian.Uint32(pkt[4:]), hl
-	if len(pkt) < hl+packet.ExtSeqLen {
-		return h, false
-	}
 	p := pkt[hl+packet.ExtSeqLen:]
-	if len(p) >= packet.SRDLen {
-		h.start = p[2]|p[3]|p[4]&0x7f|p[5] == 0 // line 0, offset 0, first field
-		h.field = int(p[2] >> 7)
+	_ = p[packet.SRDLen-1]
+	h.start = p[2]|p[3]|p[4]&0x7f|p[5] == 0 // line 0, offset 0, first field
+	h.field = int(p[2] >> 7)
+	data := int(binary.BigEndian.Uint16(p))
+	if p[4]&0x80 == 0 { // one SRD, as most packets have
+		h.data, h.rows = data, 1
+		return true
 	}
-	for n := 0; ; n++ {
-		if len(p) < packet.SRDLen || n == maxSRDParse {
-			return h, false
-		}
-		h.data += int(binary.BigEndian.Uint16(p))
-		h.rows++
-		c := p[4] & 0x80
+	for n := 1; ; n++ {
 		p = p[packet.SRDLen:]
-		if c == 0 {
-			return h, true
+		if len(p) < packet.SRDLen || n == maxSRDParse {
+			return false
+		}
+		data += int(binary.BigEndian.Uint16(p))
+		if p[4]&0x80 == 0 {
+			h.data, h.rows = data, n+1
+			return true
 		}
 	}
 }

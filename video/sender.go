@@ -354,7 +354,8 @@ func (t *Transmitter) Step(q TxQueue, now int64, max int) (int, int64, error) {
 			}
 			q.SetLen(i+j, n)
 			if s.an != nil {
-				if h, ok := parseHeaders(buf[s.rtp:n]); ok {
+				var h headers
+				if parseHeaders(&h, buf[s.rtp:n]) {
 					s.an.Packet(sentAt, h.ts, h.marker)
 					s.an.Payload(h.data, h.rows)
 				}
