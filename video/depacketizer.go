@@ -277,9 +277,14 @@ func (d *Depacketizer) fill(pkt []byte, h *headers) {
 		return
 	}
 
-	// Extended sequence number and duplicates.
+	// Extended sequence number and duplicates. The next sequence number
+	// in a word that has some already is mark's common case, taken here
+	// without the call.
 	ext := d.extend(h.seq)
-	if !d.mark(ext) {
+	if b := ext >> 6; ext == d.maxSeq+1 && d.blk[b&(seqWindow/64-1)] == b && d.seen[b&(seqWindow/64-1)] != 0 {
+		d.maxSeq = ext
+		d.seen[b&(seqWindow/64-1)] |= 1 << (ext & 63)
+	} else if !d.mark(ext) {
 		return
 	}
 
@@ -315,31 +320,34 @@ func (d *Depacketizer) fill(pkt []byte, h *headers) {
 	// packet but its first and last covers a whole row: SRDs past the
 	// first 2 + data/row of them are not video but small writes scattered
 	// over the frame, a cache miss each, and are dropped as bad rows.
-	// (pushNext, depacketizer_merge.go, has a copy of this loop.)
+	// The packet is read by offsets, not sliced: a slice costs its
+	// bounds, its length and its pointer each time. (pushNext,
+	// depacketizer_merge.go, has a copy of this loop.)
 	n := h.rows
-	hdrs := pkt[h.hl+packet.ExtSeqLen:]
-	payload := hdrs[n*packet.SRDLen:]
+	sp := h.hl + packet.ExtSeqLen // SRD header i is at sp + 6i
+	dp := sp + n*packet.SRDLen    // the data of the next
+	left := len(pkt) - dp         // sample octets not yet taken
 	w := n
-	if n > 2 && (n-2)*d.rowBytes > len(payload) {
-		w = 2 + len(payload)/d.rowBytes
+	if n > 2 && (n-2)*d.rowBytes > left {
+		w = 2 + left/d.rowBytes
 		d.st.BadRows += n - w
 		d.stats.BadRows += uint64(n - w)
 	}
 	for i := range w {
 		d.steps++
-		srd := packet.ReadSRD(hdrs[packet.SRDLen*i:])
-		length, line, off := int(srd.Length), int(srd.Line), int(srd.Offset)
-		f := 0
-		if srd.Field {
-			f = 1
-		}
-		if length > len(payload) {
+		srd := (*[packet.SRDLen]byte)(pkt[sp:])
+		sp += packet.SRDLen
+		length := int(binary.BigEndian.Uint16(srd[0:]))
+		lf, oc := binary.BigEndian.Uint16(srd[2:]), binary.BigEndian.Uint16(srd[4:])
+		line, off, f := int(lf&packet.MaxLine), int(oc&packet.MaxOffset), int(lf>>15)
+		if length > left {
 			d.st.BadRows += w - i
 			d.stats.BadRows += uint64(w - i)
 			break
 		}
-		data := payload[:length]
-		payload = payload[length:]
+		data := pkt[dp : dp+length]
+		dp += length
+		left -= length
 		row := line >> d.hShift
 		col := off >> d.wShift * d.pg.Size
 		if f >= d.fields || row >= d.rows || line&d.hMask != 0 || off&d.wMask != 0 ||
