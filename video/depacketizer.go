@@ -242,31 +242,31 @@ func (d *Depacketizer) pushChecked(pkt []byte) {
 	}
 	h := headers{marker: pkt[1]&0x80 != 0, seq: binary.BigEndian.Uint16(pkt[2:]), ts: binary.BigEndian.Uint32(pkt[4:]),
 		field: int(pkt[hl+packet.ExtSeqLen+2] >> 7), rows: n, hl: hl}
-	d.fill(pkt[:end], &h)
+	d.fill(pkt[:end], &h, true)
 }
 
 // pushParsed is Push for a packet whose headers parseHeaders read (ok),
 // without reading them again: the receiver's way, which has parsed them
-// for its analysis. A packet with padding takes pushChecked's way.
-func (d *Depacketizer) pushParsed(pkt []byte, h *headers) {
-	if pkt[0]&0x20 != 0 {
-		d.pushChecked(pkt)
-		return
-	}
-	d.stats.Packets++
-	if d.pt != 0 && h.pt != d.pt {
-		d.stats.WrongPT++
-		return
-	}
-	d.steps += uint64(h.rows)
-	d.fill(pkt, h)
-}
+// for its analysis. It is fill's first part, small enough to be inlined
+// into its callers.
+func (d *Depacketizer) pushParsed(pkt []byte, h *headers) { d.fill(pkt, h, false) }
 
 // fill takes a well-formed packet pkt, whose headers are h (of which it
 // reads the RTP fields, the RTP header's length, the number of SRD
 // headers and the first one's F bit), into the frame; the packet's sample
-// data ends at the end of pkt.
-func (d *Depacketizer) fill(pkt []byte, h *headers) {
+// data ends at the end of pkt. checked says pushChecked has counted the
+// packet and checked its payload type; otherwise (pushParsed's way) fill
+// does, and gives a packet with padding or of another payload type to
+// pushChecked.
+func (d *Depacketizer) fill(pkt []byte, h *headers, checked bool) {
+	if !checked {
+		if pkt[0]&0x20 != 0 || d.pt != 0 && h.pt != d.pt {
+			d.pushChecked(pkt)
+			return
+		}
+		d.stats.Packets++
+		d.steps += uint64(h.rows)
+	}
 	field := 0 // routes the packet; for progressive video an F bit only spoils its SRDs
 	if d.fields == 2 {
 		field = h.field
