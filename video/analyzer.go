@@ -238,13 +238,17 @@ func (a *Analyzer) Packet(tai int64, ts uint32, marker bool) {
 // Payload records the sample data of the packet last given to
 // [Analyzer.Packet]: octets is the sum of its SRD lengths, rows the number
 // of its SRD headers. It feeds the packing-mode detection only.
-func (a *Analyzer) Payload(octets, rows int) {
+func (a *Analyzer) Payload(octets, rows int) { a.payload(rows, octets%BPMBlock == 0) }
+
+// payload is Payload with octets%BPMBlock == 0 found by the caller (grid),
+// who may have it already.
+func (a *Analyzer) payload(rows int, grid bool) {
 	a.maxRows = max(a.maxRows, rows)
 	if a.lastMarker { // the last packet of a frame may be short: it tells nothing
 		return
 	}
 	a.payloads++
-	if octets%BPMBlock != 0 {
+	if !grid {
 		a.general = true
 	}
 }

@@ -857,6 +857,7 @@ func (s *rxStream) note(h *headers, at int64) {
 	if h.start && !s.haveStart {
 		s.haveStart, s.startTS = true, h.ts
 	}
+	grid := true // the packet's data a multiple of BPMBlock, found once for both counts
 	if h.marker {
 		if s.marked && ext > s.markSeq {
 			s.stats.PacketsPerField = int(ext - s.markSeq)
@@ -868,13 +869,13 @@ func (s *rxStream) note(h *headers, at int64) {
 		s.marked, s.markSeq, s.markTS = true, ext, h.ts
 	} else {
 		s.nonFinals++
-		if h.data%BPMBlock != 0 {
+		if grid = h.data%BPMBlock == 0; !grid {
 			s.blocks = false
 		}
 	}
 	if s.an != nil {
 		s.an.Packet(at, h.ts, h.marker)
-		s.an.Payload(h.data, h.rows)
+		s.an.payload(h.rows, grid)
 	}
 }
 
@@ -1011,15 +1012,16 @@ func parseHeaders(h *headers, pkt []byte) bool {
 	b1 := pkt[1]
 	h.marker, h.pt = b1&0x80 != 0, b1&0x7f
 	h.seq, h.ts, h.hl = binary.BigEndian.Uint16(pkt[2:]), binary.BigEndian.Uint32(pkt[4:]), hl
-	p := pkt[hl+packet.ExtSeqLen:]
-	_ = p[packet.SRDLen-1]
-	h.start = p[2]|p[3]|p[4]&0x7f|p[5] == 0 // line 0, offset 0, first field
-	h.field = int(p[2] >> 7)
-	data := int(binary.BigEndian.Uint16(p))
-	if p[4]&0x80 == 0 { // one SRD, as most packets have
+	q := hl + packet.ExtSeqLen
+	srd := (*[packet.SRDLen]byte)(pkt[q : q+packet.SRDLen])
+	h.start = srd[2]|srd[3]|srd[4]&0x7f|srd[5] == 0 // line 0, offset 0, first field
+	h.field = int(srd[2] >> 7)
+	data := int(binary.BigEndian.Uint16(srd[:]))
+	if srd[4]&0x80 == 0 { // one SRD, as most packets have
 		h.data, h.rows = data, 1
 		return true
 	}
+	p := pkt[q:]
 	for n := 1; ; n++ {
 		p = p[packet.SRDLen:]
 		if len(p) < packet.SRDLen || n == maxSRDParse {
