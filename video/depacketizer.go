@@ -184,18 +184,6 @@ func (d *Depacketizer) Stats() Stats { return d.stats }
 // writes its sample data into the frame buffer, calling OnFrame when a frame
 // ends. pkt is not retained. Push does not allocate.
 func (d *Depacketizer) Push(pkt []byte) {
-	var h headers
-	if len(pkt) > 0 && pkt[0]&0x20 == 0 && parseHeaders(&h, pkt) {
-		d.pushParsed(pkt, &h)
-		return
-	}
-	d.pushChecked(pkt)
-}
-
-// pushChecked is Push for a packet with padding, or one parseHeaders does
-// not take: it counts what is wrong with it, or takes it within its
-// padding.
-func (d *Depacketizer) pushChecked(pkt []byte) {
 	d.stats.Packets++
 	if len(pkt) < packet.RTPLen || pkt[0]>>6 != packet.RTPVersion {
 		d.stats.Malformed++
@@ -254,14 +242,14 @@ func (d *Depacketizer) pushParsed(pkt []byte, h *headers) { d.fill(pkt, h, false
 // fill takes a well-formed packet pkt, whose headers are h (of which it
 // reads the RTP fields, the RTP header's length, the number of SRD
 // headers and the first one's F bit), into the frame; the packet's sample
-// data ends at the end of pkt. checked says pushChecked has counted the
+// data ends at the end of pkt. checked says Push has counted the
 // packet and checked its payload type; otherwise (pushParsed's way) fill
 // does, and gives a packet with padding or of another payload type to
-// pushChecked.
+// Push.
 func (d *Depacketizer) fill(pkt []byte, h *headers, checked bool) {
 	if !checked {
 		if pkt[0]&0x20 != 0 || d.pt != 0 && h.pt != d.pt {
-			d.pushChecked(pkt)
+			d.Push(pkt)
 			return
 		}
 		d.stats.Packets++
