@@ -1,6 +1,10 @@
 package video
 
-import "github.com/nmgo/nmgo/packet"
+import (
+	"encoding/binary"
+
+	"github.com/nmgo/nmgo/packet"
+)
 
 // pushNext is pushParsed for a packet that a [Merge] takes as the next of
 // the frame it is filling into d: the first copy of the sequence number
@@ -37,32 +41,33 @@ func (d *Depacketizer) pushNext(pkt []byte, h *headers, f int) {
 	// As pushParsed would.
 	d.stats.Packets++
 	d.steps += uint64(h.rows)
-	hdrs := pkt[h.hl+packet.ExtSeqLen:]
-	n, payload := h.rows, hdrs[h.rows*packet.SRDLen:]
-
 	// The sample data, as fill writes it (the same code, which a test
 	// holds to the same frames and counts).
+	n := h.rows
+	sp := h.hl + packet.ExtSeqLen // SRD header i is at sp + 6i
+	dp := sp + n*packet.SRDLen    // the data of the next
+	left := len(pkt) - dp         // sample octets not yet taken
 	w := n
-	if n > 2 && (n-2)*d.rowBytes > len(payload) {
-		w = 2 + len(payload)/d.rowBytes
+	if n > 2 && (n-2)*d.rowBytes > left {
+		w = 2 + left/d.rowBytes
 		d.st.BadRows += n - w
 		d.stats.BadRows += uint64(n - w)
 	}
 	for i := range w {
 		d.steps++
-		h := packet.ReadSRD(hdrs[packet.SRDLen*i:])
-		length, line, off := int(h.Length), int(h.Line), int(h.Offset)
-		f := 0
-		if h.Field {
-			f = 1
-		}
-		if length > len(payload) {
+		srd := (*[packet.SRDLen]byte)(pkt[sp:])
+		sp += packet.SRDLen
+		length := int(binary.BigEndian.Uint16(srd[0:]))
+		lf, oc := binary.BigEndian.Uint16(srd[2:]), binary.BigEndian.Uint16(srd[4:])
+		line, off, f := int(lf&packet.MaxLine), int(oc&packet.MaxOffset), int(lf>>15)
+		if length > left {
 			d.st.BadRows += w - i
 			d.stats.BadRows += uint64(w - i)
 			break
 		}
-		data := payload[:length]
-		payload = payload[length:]
+		data := pkt[dp : dp+length]
+		dp += length
+		left -= length
 		row := line >> d.hShift
 		col := off >> d.wShift * d.pg.Size
 		if f >= d.fields || row >= d.rows || line&d.hMask != 0 || off&d.wMask != 0 ||
