@@ -357,6 +357,9 @@ func parseMedia(sd *sdp.SessionDescription, md *sdp.MediaDescription) (st Stream
 		if ci.Address.TTL != nil {
 			st.TTL = *ci.Address.TTL
 		}
+		if !a.IsMulticast() {
+			st.TTL = 0 // RFC 4566 section 5.7: a TTL goes with a multicast address only; Marshal writes none for others
+		}
 	}
 	// The medium's own source filters, else the session's (RFC 4570
 	// section 3: a filter at the session level applies to every medium).
@@ -385,7 +388,12 @@ func sourceFilter(attrs []sdp.Attribute, dst netip.Addr) (src netip.Addr, found 
 			continue
 		}
 		// <filter-mode> <nettype> <address-types> <dest-address> <src-list>
+		// RFC 4570's ABNF: the filter mode, network and address types
+		// are case-insensitive.
 		f := strings.Fields(a.Value)
+		if len(f) >= 3 {
+			f[0], f[1], f[2] = strings.ToLower(f[0]), strings.ToUpper(f[1]), strings.ToUpper(f[2])
+		}
 		if len(f) < 5 || f[1] != "IN" || f[2] != "IP4" && f[2] != "IP6" && f[2] != "*" {
 			return src, false, fmt.Errorf("a=source-filter:%s: want incl|excl IN IP4|IP6|* <destination> <sources>", a.Value)
 		}

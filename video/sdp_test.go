@@ -437,6 +437,7 @@ func TestSDPSourceFilter(t *testing.T) {
 		{"mapped", "", filter("incl IN IP4 239.1.1.1 ::ffff:10.0.0.9"), "is not an IP4 address"},
 		{"version", "", filter("incl IN * 239.1.1.1 fe80::1"), "not of one IP version"},
 		{"mode", "", filter("only IN IP4 239.1.1.1 10.0.0.9"), `filter mode "only"`},
+		{"upper case", "", filter("INCL in ip4 239.1.1.1 10.0.0.9"), "10.0.0.9"}, // RFC 4570's ABNF literals are case-insensitive
 		{"short", "", filter("incl IN IP4 239.1.1.1"), "want incl|excl IN"},
 	} {
 		s, err := ParseSDP([]byte(sdpOf(c.session, c.medium)))
@@ -614,5 +615,23 @@ func TestSDPStrictMedia(t *testing.T) {
 		if _, err := ParseSDP([]byte(c.sdp)); err != nil {
 			t.Errorf("%s: %v", c.name, err)
 		}
+	}
+}
+
+// A TTL on a unicast c= address (RFC 4566 allows one only with a
+// multicast address) is dropped, so that what ParseSDP reads Marshal
+// writes back.
+func TestSDPUnicastTTL(t *testing.T) {
+	sdp := "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=x\r\nt=0 0\r\nm=video 5000 RTP/AVP 96\r\nc=IN IP4 192.168.1.20/64\r\n" +
+		"a=rtpmap:96 raw/90000\r\na=fmtp:96 sampling=YCbCr-4:2:2; width=64; height=32; depth=10; exactframerate=50\r\n"
+	s, err := ParseSDP([]byte(sdp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Streams[0].TTL != 0 {
+		t.Errorf("TTL %d on a unicast address, want 0", s.Streams[0].TTL)
+	}
+	if _, err := s.Marshal(); err != nil {
+		t.Errorf("Marshal of what ParseSDP read: %v", err)
 	}
 }

@@ -43,8 +43,8 @@ func (p *portFlag) Set(s string) error {
 }
 
 // checkPort2 checks the second -i's name, and that it names another path
-// than the first: the same socket twice makes one path look dead, the
-// same capture file two writers of one file.
+// than the first: the same socket address twice makes one path look dead,
+// the same capture file written twice is two writers of one file.
 func checkPort2(c *config) error {
 	switch {
 	case c.port2 == "":
@@ -58,7 +58,7 @@ func checkPort2(c *config) error {
 			return fmt.Errorf("-i: %w", err)
 		}
 	}
-	if samePath(c.port, c.port2) {
+	if samePath(c.port, c.port2, c.mode.send) {
 		return fmt.Errorf("-i %s, -i %s: the same path twice (ST 2022-7 takes two different ones)", c.port, c.port2)
 	}
 	return nil
@@ -66,9 +66,21 @@ func checkPort2(c *config) error {
 
 // samePath reports whether the -i names a and b, both valid, name the
 // same path: the same netmap port and rings, xdp: interface and queue,
-// udp: address (and interface), or pcap: file.
-func samePath(a, b string) bool {
+// udp: address (and interface), or pcap: file written (send) twice. Not
+// the same: udp and udp:IFACE, whose sockets take each leg's address
+// from the SDP (two legs on one NIC), and one capture read twice, each
+// path taking its own leg's packets from it (a capture of a port that
+// sees both networks).
+func samePath(a, b string, send bool) bool {
+	if isUDP(a) && isUDP(b) {
+		if _, da, err := videoUDP(a); err == nil && !da.IsValid() {
+			return false
+		}
+	}
 	if isPcap(a) && isPcap(b) {
+		if !send {
+			return false
+		}
 		fa, fb := strings.TrimPrefix(a, pcapPrefix), strings.TrimPrefix(b, pcapPrefix)
 		if sa, err := os.Stat(fa); err == nil {
 			if sb, err := os.Stat(fb); err == nil {

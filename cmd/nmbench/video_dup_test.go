@@ -157,7 +157,6 @@ func TestVideoDupFlags(t *testing.T) {
 		{[]string{"-i", "vale0:a", "-i", "vale0:a", "-f", "vrx", "-fmt", fmt64x32}, "the same path twice"},
 		{[]string{"-i", "netmap:eth0", "-i", "eth0", "-f", "vrx", "-fmt", fmt64x32}, "the same path twice"},
 		{[]string{"-i", "udp:239.1.1.1:5004", "-i", "udp:239.1.1.1:5004", "-f", "vrx", "-fmt", fmt64x32}, "the same path twice"},
-		{[]string{"-i", "udp:lo", "-i", "udp:lo", "-f", "vrx", "-fmt", fmt64x32}, "the same path twice"},
 		{[]string{"-i", "xdp:eth0", "-i", "xdp:eth0-0", "-f", "vrx", "-fmt", fmt64x32}, "the same path twice"},
 		{[]string{"-i", "pcap:x.pcap", "-i", "pcap:./x.pcap", "-f", "vtx", "-fmt", fmt64x32}, "the same path twice"},
 	} {
@@ -165,8 +164,24 @@ func TestVideoDupFlags(t *testing.T) {
 			t.Errorf("%q: %v, want %q", c.args, err, c.want)
 		}
 	}
-	// Two paths that differ only in where they are: accepted.
+	// Two paths that differ only in where they are, or that take each
+	// leg's address from the SDP (udp, udp:IFACE: two legs on one NIC),
+	// or one capture read twice (each path takes its own leg's packets
+	// from it): accepted.
+	sdp := filepath.Join(t.TempDir(), "dup.sdp")
+	leg := func(addr, mid string) string {
+		return "m=video 5004 RTP/AVP 96\r\nc=IN IP4 " + addr + "/32\r\na=rtpmap:96 raw/90000\r\n" +
+			"a=fmtp:96 sampling=YCbCr-4:2:2; width=64; height=32; exactframerate=25; depth=10; colorimetry=BT709; PM=2110GPM; SSN=ST2110-20:2017; TP=2110TPN;\r\n" +
+			"a=mediaclk:direct=0\r\na=mid:" + mid + "\r\n"
+	}
+	if err := os.WriteFile(sdp, []byte("v=0\r\no=- 1 0 IN IP4 10.0.0.1\r\ns=dup\r\nt=0 0\r\na=group:DUP red blue\r\n"+
+		leg("239.1.1.1", "red")+leg("239.2.1.1", "blue")), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, args := range [][]string{
+		{"-i", "udp", "-i", "udp", "-f", "vrx", "-sdp", sdp},
+		{"-i", "udp:lo", "-i", "udp:lo", "-f", "vtx", "-sdp", sdp},
+		{"-i", "pcap:x.pcap", "-i", "pcap:./x.pcap", "-f", "vrx", "-fmt", fmt64x32},
 		{"-i", "udp:239.1.1.1:5004", "-i", "udp:239.1.1.1:5004@lo", "-f", "vrx", "-fmt", fmt64x32},
 		{"-i", "netmap:eth0-0", "-i", "netmap:eth0-1", "-f", "vrx", "-fmt", fmt64x32},
 		{"-i", "xdp:eth0-0", "-i", "xdp:eth0-1", "-f", "vrx", "-fmt", fmt64x32},
