@@ -309,8 +309,7 @@ func (d *Depacketizer) fill(pkt []byte, h *headers, checked bool) {
 	// first 2 + data/row of them are not video but small writes scattered
 	// over the frame, a cache miss each, and are dropped as bad rows.
 	// The packet is read by offsets, not sliced: a slice costs its
-	// bounds, its length and its pointer each time. (pushNext,
-	// depacketizer_merge.go, has a copy of this loop.)
+	// bounds, its length and its pointer each time.
 	n := h.rows
 	sp := h.hl + packet.ExtSeqLen // SRD header i is at sp + 6i
 	dp := sp + n*packet.SRDLen    // the data of the next

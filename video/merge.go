@@ -391,7 +391,7 @@ func (m *Merge) pushCopy(path int, ps *pathState, pkt []byte, wire int, at, ext 
 			w.seen |= bit
 			m.take(ps, sl, path, pkt, wire)
 			m.s.note(&h, at)
-			sl.d.pushNext(pkt, &h, f)
+			sl.d.pushParsed(pkt, &h)
 			return
 		}
 	}
