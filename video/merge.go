@@ -144,8 +144,9 @@ type Merge struct {
 	haveRel bool
 	relTS   uint32 // its latest field's timestamp
 
-	st    Stats // the flow's counts but those the slots' depacketizers keep
+	st    Stats // the flow's counts but those the slots' depacketizers keep and Packets
 	paths [2]pathState
+	taken [2]uint64 // packets each path gave the frames handed out (PathStats.Taken, Stats.Packets; open slots count theirs)
 	skew  Skew
 
 	// steps counts the loop iterations over slots (finding, opening and
@@ -165,15 +166,14 @@ type mslot struct {
 	firstAt  int64 // arrival of its first packet
 	ended    bool  // ended on some path: its marker, or a later frame's packet
 	endAt    int64
-	pkts     int64 // packets taken, the held marker included
 	started  bool  // its first packet (line 0, offset 0 of the first field) came...
 	startSeq int64 // ... with this sequence number
 	marker   bool  // its marker is held...
 	markSeq  int64 // ... with this sequence number
 	held     []byte
 	heldN    int
-	paths    [2]int
-	released bool // set by the depacketizer's OnFrame
+	paths    [2]int // packets taken from each path, the held marker included
+	released bool   // set by the depacketizer's OnFrame
 }
 
 // seqWord is 64 sequence numbers of the window, and a sample for the skew:
@@ -389,7 +389,7 @@ func (m *Merge) pushCopy(path int, ps *pathState, pkt []byte, wire int, at, ext 
 		if sl := &m.slots[c]; sl.open && sl.have[f] && sl.fts[f] == h.ts {
 			m.maxSeq = ext
 			w.seen |= bit
-			m.take(ps, sl, path, pkt, wire)
+			m.take(sl, path, pkt, wire)
 			m.s.note(&h, at)
 			sl.d.pushParsed(pkt, &h)
 			return
@@ -398,17 +398,16 @@ func (m *Merge) pushCopy(path int, ps *pathState, pkt []byte, wire int, at, ext 
 	m.pushFirst(path, ps, pkt, &h, wire, at, ext, w, b, bit)
 }
 
-// take counts the first copy pkt, wire octets long as sent, that path ps
-// brought into the frame of slot sl.
-func (m *Merge) take(ps *pathState, sl *mslot, path int, pkt []byte, wire int) {
-	ps.Taken++
-	m.st.Packets++
+// take counts the first copy pkt, wire octets long as sent, that path
+// brought into the frame of slot sl. The packets each path gave are
+// counted in the slot alone, and added to the path's when the frame is
+// handed out.
+func (m *Merge) take(sl *mslot, path int, pkt []byte, wire int) {
 	m.s.stats.Bytes += uint64(wire)
 	if wire > len(pkt) {
 		m.s.stats.Truncated++
 	}
 	sl.paths[path&1]++
-	sl.pkts++
 }
 
 // sample takes the arrival at of the second copy of w's skew sample, which
@@ -458,7 +457,7 @@ func (m *Merge) pushFirst(path int, ps *pathState, pkt []byte, h *headers, wire 
 		m.st.Malformed++
 		return
 	}
-	m.take(ps, sl, path, pkt, wire)
+	m.take(sl, path, pkt, wire)
 	m.s.note(h, at)
 	if !sl.have[field] {
 		sl.have[field], sl.fts[field] = true, h.ts
@@ -632,7 +631,7 @@ func (m *Merge) release(at int64, all bool) {
 	for len(m.order) > 0 {
 		m.steps++
 		sl := &m.slots[m.order[0]]
-		complete := sl.marker && sl.started && sl.pkts == sl.markSeq-sl.startSeq+1
+		complete := sl.marker && sl.started && int64(sl.paths[0]+sl.paths[1]) == sl.markSeq-sl.startSeq+1
 		if !all && !complete && !(sl.ended && now-sl.endAt >= m.window) {
 			return
 		}
@@ -657,6 +656,8 @@ func (m *Merge) releaseFirst() {
 		m.relTS = sl.fts[1]
 	}
 	sl.open = false
+	m.taken[0] += uint64(sl.paths[0])
+	m.taken[1] += uint64(sl.paths[1])
 	m.order = append(m.order[:0], m.order[1:]...)
 	m.settle()
 	if m.cur == i {
@@ -682,6 +683,10 @@ func (m *Merge) frame(i int, buf []byte, st *FrameStats) []byte {
 // handed out; frames, packing and the analysis's rate as a Receiver's.
 func (m *Merge) Stats() RxStats {
 	st := m.st
+	st.Packets = m.taken[0] + m.taken[1]
+	for _, i := range m.order {
+		st.Packets += uint64(m.slots[i].paths[0] + m.slots[i].paths[1])
+	}
 	st.Duplicates = m.paths[0].Duplicates + m.paths[1].Duplicates
 	for i := range m.slots {
 		d := m.slots[i].d.Stats()
@@ -698,6 +703,10 @@ func (m *Merge) Stats() RxStats {
 func (m *Merge) PathStats(p int) PathStats {
 	ps := &m.paths[p]
 	st := ps.PathStats
+	st.Taken = m.taken[p]
+	for _, i := range m.order {
+		st.Taken += uint64(m.slots[i].paths[p])
+	}
 	if seqd := ps.Packets - ps.unread; seqd > 0 { // packets whose sequence number was read
 		if span := uint64(ps.high-ps.first) + 1; span > seqd {
 			st.Lost = span - seqd

@@ -146,7 +146,7 @@ func traceState(t *testing.T, w io.Writer, m *Merge, rs [2]*Receiver, pushed [2]
 		for _, i := range m.order {
 			sl := &m.slots[i]
 			fmt.Fprintf(w, " [%d %v %v %d %v %d %d %v %d %v %d %d %v]", i, sl.fts, sl.have, sl.firstAt, sl.ended, sl.endAt,
-				sl.pkts, sl.started, sl.startSeq, sl.marker, sl.markSeq, sl.heldN, sl.paths)
+				sl.paths[0]+sl.paths[1], sl.started, sl.startSeq, sl.marker, sl.markSeq, sl.heldN, sl.paths)
 		}
 		for _, r := range rs {
 			if r != nil {
