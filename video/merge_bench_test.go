@@ -2,13 +2,14 @@ package video
 
 import (
 	"encoding/binary"
+	"fmt"
 	"runtime"
 	"slices"
 	"testing"
 	"time"
 )
 
-// mergeBench is one 1080p59.94 frame of Ethernet frames on two paths,
+// mergeBench is one frame of f as Ethernet frames on one or two paths,
 // path p to UDP port 5004+2p, and the receivers the benchmarks push them
 // into.
 type mergeBench struct {
@@ -20,35 +21,67 @@ type mergeBench struct {
 	at    int64
 }
 
-func newMergeBench(tb testing.TB, f Format) *mergeBench {
+// benchSlot is the buffer of one packet of a mergeBench: netmap's
+// default buffer size.
+const benchSlot = 2048
+
+// newMergeBench makes the packets of one frame of f on the first npaths
+// paths. Each path's packets lie one after the other in buffers of
+// benchSlot octets in an array of their own, as in a ring: how packets lie
+// in memory moves what a receive costs in time more than any per-packet
+// code does (docs/benchmarks.md, issue 17), and a receiver of one path
+// never has another path's packets between its own.
+func newMergeBench(tb testing.TB, f Format, npaths int) *mergeBench {
 	mb := &mergeBench{f: f, at: 1e18}
 	p := mustPacketizer(tb, mb.f, &PacketizerConfig{})
-	for _, s := range packetize(tb, p, randomFrame(&mb.f, 1), 0) {
-		for path := range 2 {
-			fr := append(udpFrameHeader(uint16(5004+2*path)), s.b...)
+	pkts := packetize(tb, p, randomFrame(&mb.f, 1), 0)
+	mb.per = len(pkts)
+	for path := range npaths {
+		ring := make([]byte, mb.per*benchSlot)
+		for i, s := range pkts {
+			slot := ring[i*benchSlot : i*benchSlot : (i+1)*benchSlot]
+			fr := append(append(slot, udpFrameHeader(uint16(5004+2*path))...), s.b...)
+			if &fr[0] != &slot[:1][0] {
+				tb.Fatalf("a packet of %d octets does not fit a %d-octet buffer", len(fr), benchSlot)
+			}
 			binary.BigEndian.PutUint16(fr[16:], uint16(len(fr)-14))
 			binary.BigEndian.PutUint16(fr[38:], uint16(len(fr)-34))
 			mb.paths[path] = append(mb.paths[path], fr)
 		}
 	}
-	mb.per = len(mb.paths[0])
 	return mb
 }
 
 // frame pushes the next frame's packets, each into rs[0], then its copy
 // into rs[1] if there are two.
-func (mb *mergeBench) frame(rs []*Receiver) {
+func (mb *mergeBench) frame(rs []*Receiver) { mb.frameBatches(rs, 1) }
+
+// frameBatches pushes the next frame's packets in batches of n: the
+// packets of a batch arrive (the harness writes their sequence numbers and
+// timestamps, on every path), then rs[0] takes the batch, then rs[1] its
+// copies, as the readers of two rings each drain what came since they last
+// looked. With n 1, each packet arrives just before it is pushed.
+func (mb *mergeBench) frameBatches(rs []*Receiver, n int) {
 	mb.ts += 1501
-	for i := range mb.per {
-		for p := range rs {
-			binary.BigEndian.PutUint16(mb.paths[p][i][42+2:], mb.seq)
-			binary.BigEndian.PutUint32(mb.paths[p][i][42+4:], mb.ts)
+	for k := 0; k < mb.per; k += n {
+		e := min(k+n, mb.per)
+		seq := mb.seq
+		for i := k; i < e; i++ {
+			for p := range rs {
+				binary.BigEndian.PutUint16(mb.paths[p][i][42+2:], seq)
+				binary.BigEndian.PutUint32(mb.paths[p][i][42+4:], mb.ts)
+			}
+			seq++
 		}
-		mb.seq++
-		mb.at += 3000
 		for p, r := range rs {
-			r.Push(mb.paths[p][i], mb.at)
+			at := mb.at
+			for i := k; i < e; i++ {
+				at += 3000
+				r.Push(mb.paths[p][i], at)
+			}
 		}
+		mb.seq = seq
+		mb.at += int64(e-k) * 3000
 	}
 }
 
@@ -85,7 +118,7 @@ func (mb *mergeBench) merged(b testing.TB, got *int) ([]*Receiver, *Merge) {
 // Merge (the first copy taken, the second absorbed); "merge-one-path" is
 // the Merge with only path 0's packets.
 func BenchmarkMergeReceive(b *testing.B) {
-	mb := newMergeBench(b, bench1080p)
+	mb := newMergeBench(b, bench1080p, 2)
 	run := func(b *testing.B, rs []*Receiver, got *int) {
 		b.SetBytes(int64(mb.f.FrameSize()))
 		b.ReportAllocs()
@@ -123,15 +156,28 @@ func BenchmarkMergeReceive(b *testing.B) {
 // ratio (paired-ratio: the two frames of an op ran back to back, under the
 // same load); on Linux also of the CPU time the benchmark's thread spent
 // on each (cpu-ratio, which time spent waiting for a core does not move).
+//
+// The packets arrive one by one, each just before it is pushed (batch01),
+// or in batches of 32 (batch32), each path's reader draining a batch in
+// turn: in time the two differ by far more than the merge's code (its
+// instruction count does not move), because a copy that arrives just
+// before it is read is a cache line the reader waits for, and a batch's
+// arrivals overlap.
 func BenchmarkMergeRatio(b *testing.B) {
+	for _, n := range []int{1, 32} {
+		b.Run(fmt.Sprintf("batch%02d", n), func(b *testing.B) { benchMergeRatio(b, n) })
+	}
+}
+
+func benchMergeRatio(b *testing.B, batch int) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	mbS, mbM := newMergeBench(b, bench1080p), newMergeBench(b, bench1080p) // each its own sequence numbers
+	mbS, mbM := newMergeBench(b, bench1080p, 1), newMergeBench(b, bench1080p, 2) // each its own packets and sequence numbers
 	var gotS, gotM int
 	single := mbS.single(b, &gotS)
 	merged, m := mbM.merged(b, &gotM)
-	mbS.frame(single) // the first frame of each: buffers touched
-	mbM.frame(merged)
+	mbS.frameBatches(single, batch) // the first frame of each: buffers touched
+	mbM.frameBatches(merged, batch)
 	gotS, gotM = 0, 0
 	ts, tm := make([]time.Duration, 0, 1<<16), make([]time.Duration, 0, 1<<16)
 	var cpuS, cpuM time.Duration
@@ -142,7 +188,7 @@ func BenchmarkMergeRatio(b *testing.B) {
 			c0, _ = threadCPU()
 		}
 		t0 := time.Now()
-		mb.frame(rs)
+		mb.frameBatches(rs, batch)
 		d := time.Since(t0)
 		if cpuOK {
 			c1, _ = threadCPU()
@@ -199,7 +245,7 @@ func BenchmarkMergeTimestampStorm(b *testing.B) {
 		storm, single bool
 	}{{"merge/ordinary", false, false}, {"merge/storm", true, false}, {"single/ordinary", false, true}, {"single/storm", true, true}} {
 		b.Run(c.name, func(b *testing.B) {
-			mb := newMergeBench(b, bench1080p)
+			mb := newMergeBench(b, bench1080p, 2)
 			got := 0
 			var rs []*Receiver
 			if c.single {

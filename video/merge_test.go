@@ -696,7 +696,7 @@ func fuzzMerge(t *testing.T, in []byte) {
 // Receivers into one Merge, first copies and duplicates, frames handed
 // out: no allocation per packet.
 func TestReceiverMergeAllocs(t *testing.T) {
-	mb := newMergeBench(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50})
+	mb := newMergeBench(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}, 2)
 	got := 0
 	rs, m := mb.merged(t, &got)
 	mb.frame(rs)
@@ -752,7 +752,7 @@ func TestMergeTimestampStormCost(t *testing.T) {
 // sequence window left set from the frame that held the same numbers
 // 65536 packets before would make a reordered packet a duplicate.
 func TestMergeSequenceWrap(t *testing.T) {
-	mb := newMergeBench(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50})
+	mb := newMergeBench(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}, 2)
 	got := 0
 	rs, m := mb.merged(t, &got)
 	frames := 2*65536/mb.per + 3
