@@ -401,11 +401,12 @@ func TestSDPDupErrors(t *testing.T) {
 	}
 }
 
-// TestSDPSourceFilter: a medium's source is that of the first inclusive
+// TestSDPSourceFilter: a medium's source is that of the inclusive
 // a=source-filter whose destination is the medium's c= address or "*",
 // the medium's own, else the session's (RFC 4570); an exclusive filter
-// that applies, and a source that is not an address of the destination's
-// IP version, are errors naming the filter.
+// that applies, more than one source (in one filter's list or in two
+// filters), and a source that is not an address of the destination's IP
+// version, are errors naming the filter.
 func TestSDPSourceFilter(t *testing.T) {
 	const media = "m=video 5000 RTP/AVP 96\r\nc=IN IP4 239.1.1.1/64\r\n%sa=rtpmap:96 raw/90000\r\n" +
 		"a=fmtp:96 sampling=YCbCr-4:2:2; width=64; height=32; depth=10; exactframerate=50\r\n"
@@ -427,7 +428,17 @@ func TestSDPSourceFilter(t *testing.T) {
 		{"another group, then ours", "", filter("incl IN IP4 239.9.9.9 10.0.0.8") + filter("incl IN IP4 239.1.1.1 10.0.0.9"), "10.0.0.9"},
 		{"another group's, session's ours", filter("incl IN IP4 239.1.1.1 10.0.0.9"), filter("incl IN IP4 239.9.9.9 10.0.0.8"), "10.0.0.9"},
 		{"host name", "", filter("incl IN IP4 group.example 10.0.0.9"), "invalid IP"},
-		{"two sources", "", filter("incl IN IP4 239.1.1.1 10.0.0.9 10.0.0.10"), "10.0.0.9"},
+		// One source per stream: a list, or a second filter naming
+		// another, is refused, naming the line, not cut to its first
+		// (the receivers would drop the second source's packets).
+		{"two sources", "", filter("incl IN IP4 239.1.1.1 10.0.0.9 10.0.0.10"),
+			"sdp media 1 (port 5000): a=source-filter: incl IN IP4 239.1.1.1 10.0.0.9 10.0.0.10: 2 sources; only one source per stream is supported"},
+		{"two sources at the session", filter("incl IN IP4 * 10.0.0.9 10.0.0.10"), "", "2 sources; only one source per stream"},
+		{"two filters", "", filter("incl IN IP4 239.1.1.1 10.0.0.9") + filter("incl IN * * 10.0.0.10"),
+			"a=source-filter: incl IN * * 10.0.0.10: a second source for 239.1.1.1 (a=source-filter: incl IN IP4 239.1.1.1 10.0.0.9 names 10.0.0.9); only one source per stream"},
+		{"two filters, one source", "", filter("incl IN IP4 239.1.1.1 10.0.0.9") + filter("incl IN * * 10.0.0.9"), "10.0.0.9"},
+		{"two sources for another group", "", filter("incl IN IP4 239.9.9.9 10.0.0.9 10.0.0.10") + filter("incl IN IP4 239.1.1.1 10.0.0.8"), "10.0.0.8"},
+		{"incl, then excl", "", filter("incl IN IP4 239.1.1.1 10.0.0.9") + filter("excl IN IP4 239.1.1.1 10.0.0.10"), "exclusive source filters are not supported"},
 		{"excl", "", filter("excl IN IP4 239.1.1.1 10.0.0.9"), "exclusive source filters are not supported"},
 		{"excl at the session", filter("excl IN IP4 * 10.0.0.9"), "", "exclusive source filters are not supported"},
 		{"excl for another group", "", filter("excl IN IP4 239.9.9.9 10.0.0.9"), "invalid IP"},
