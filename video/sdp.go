@@ -145,8 +145,9 @@ const (
 // A raw video payload type that the m= line does not list, or that is 0
 // (static, and "any" to the receivers), is an error; so is a c= address
 // that is not an IP address of its address type (host names are not
-// resolved) and an exactframerate outside 1/1000 to 1000 pictures per
-// second.
+// resolved), a c= number of addresses other than 1 (RFC 4566: the stream
+// on that many consecutive groups; a Stream has one destination), and an
+// exactframerate outside 1/1000 to 1000 pictures per second.
 //
 // A stream's Source is that of the inclusive a=source-filter (RFC 4570)
 // of its medium, else of the session, whose destination is the medium's
@@ -340,8 +341,8 @@ func parseMedia(sd *sdp.SessionDescription, md *sdp.MediaDescription) (st Stream
 		ci = sd.ConnectionInformation
 	}
 	if ci != nil && ci.Address != nil {
-		// <address>[/<ttl>[/<count>]] for IPv4, <address>[/<count>] for IPv6;
-		// pion leaves the suffixes in Address.
+		// <address>[/<ttl>[/<count>]] for IPv4, <address>[/<count>] for IPv6
+		// (RFC 4566 section 5.7); pion leaves the suffixes in Address.
 		addr, rest, _ := strings.Cut(ci.Address.Address, "/")
 		a, err := netip.ParseAddr(addr)
 		switch {
@@ -351,7 +352,24 @@ func parseMedia(sd *sdp.SessionDescription, md *sdp.MediaDescription) (st Stream
 			return st, false, fmt.Errorf("c=%s %s %s: %v is not an %s address", ci.NetworkType, ci.AddressType, ci.Address.Address, a, ci.AddressType)
 		}
 		st.Dst = netip.AddrPortFrom(a, uint16(md.MediaName.Port.Value))
-		if ttl, _, _ := strings.Cut(rest, "/"); a.Is4() && ttl != "" {
+		ttl, count := "", rest
+		if a.Is4() {
+			ttl, count, _ = strings.Cut(rest, "/")
+		}
+		// The number of addresses (RFC 4566 section 5.7): the stream
+		// would be sent to that many consecutive groups, which a stream
+		// here (one destination, one join) cannot take; 1 is the one
+		// address written.
+		if count != "" {
+			n, err := strconv.Atoi(count)
+			switch {
+			case err != nil || n < 1:
+				return st, false, fmt.Errorf("c=%s %s %s: number of addresses %q: want a positive integer (RFC 4566 section 5.7)", ci.NetworkType, ci.AddressType, ci.Address.Address, count)
+			case n > 1:
+				return st, false, fmt.Errorf("c=%s %s %s: %d consecutive addresses (RFC 4566 section 5.7); only one address per stream is supported", ci.NetworkType, ci.AddressType, ci.Address.Address, n)
+			}
+		}
+		if a.Is4() && ttl != "" {
 			if st.TTL, err = strconv.Atoi(ttl); err != nil || st.TTL < 0 || st.TTL > 255 {
 				return st, false, fmt.Errorf("c= TTL %q", ttl)
 			}

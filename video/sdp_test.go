@@ -591,7 +591,8 @@ func TestSDPMarshalRefuses(t *testing.T) {
 // TestSDPStrictMedia: ParseSDP refuses, naming the line, a raw video
 // payload type that the m= line does not list or that is 0 (which the
 // receivers take as any payload type), a c= address that is not an IP
-// address of its address type, and an exactframerate outside 1/1000 to
+// address of its address type or that counts more than one address (RFC
+// 4566 section 5.7, IPv4 and IPv6 alike), and an exactframerate outside 1/1000 to
 // 1000 pictures per second (a frame period of 0 or of more than the 32-bit
 // RTP clock's 13 hours).
 func TestSDPStrictMedia(t *testing.T) {
@@ -611,6 +612,16 @@ func TestSDPStrictMedia(t *testing.T) {
 		{"rate max", medium(96, 96, "IN IP4 239.1.1.1/64", "4294967295"), `exactframerate "4294967295": want`},
 		{"rate tiny", medium(96, 96, "IN IP4 239.1.1.1/64", "1/4294967295"), `exactframerate "1/4294967295": want`},
 		{"rate 1/1001", medium(96, 96, "IN IP4 239.1.1.1/64", "1/1001"), `exactframerate "1/1001": want`},
+		// A number of addresses (RFC 4566 section 5.7) other than 1,
+		// IPv4's after the TTL, IPv6's (which has no TTL) after the
+		// address: one stream on that many groups.
+		{"IPv4 count", medium(96, 96, "IN IP4 239.1.1.1/32/3", "50"), "c=IN IP4 239.1.1.1/32/3: 3 consecutive addresses (RFC 4566 section 5.7); only one address per stream is supported"},
+		{"IPv6 count", medium(96, 96, "IN IP6 ff15::1/3", "50"), "c=IN IP6 ff15::1/3: 3 consecutive addresses (RFC 4566 section 5.7); only one address per stream is supported"},
+		{"IPv4 count 0", medium(96, 96, "IN IP4 239.1.1.1/32/0", "50"), `number of addresses "0": want a positive integer`},
+		{"IPv6 count 0", medium(96, 96, "IN IP6 ff15::1/0", "50"), `number of addresses "0": want a positive integer`},
+		{"IPv4 count garbage", medium(96, 96, "IN IP4 239.1.1.1/32/x", "50"), `number of addresses "x"`},
+		{"IPv4 count and more", medium(96, 96, "IN IP4 239.1.1.1/32/1/1", "50"), `number of addresses "1/1"`},
+		{"IPv6 TTL and count", medium(96, 96, "IN IP6 ff15::1/64/3", "50"), `c=IN IP6 ff15::1/64/3: number of addresses "64/3"`},
 	} {
 		if _, err := ParseSDP([]byte(c.sdp)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error with %q", c.name, err, c.want)
@@ -625,6 +636,20 @@ func TestSDPStrictMedia(t *testing.T) {
 	} {
 		if _, err := ParseSDP([]byte(c.sdp)); err != nil {
 			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+	// A count of 1 is the address written.
+	for _, c := range []struct {
+		c, dst string
+		ttl    int
+	}{{"IN IP4 239.1.1.1/32/1", "239.1.1.1:5000", 32}, {"IN IP6 ff15::1/1", "[ff15::1]:5000", 0}} {
+		s, err := ParseSDP([]byte(medium(96, 96, c.c, "50")))
+		if err != nil {
+			t.Errorf("c=%s: %v", c.c, err)
+			continue
+		}
+		if st := s.Streams[0]; st.Dst.String() != c.dst || st.TTL != c.ttl {
+			t.Errorf("c=%s: destination %v TTL %d, want %s TTL %d", c.c, st.Dst, st.TTL, c.dst, c.ttl)
 		}
 	}
 }
