@@ -55,6 +55,9 @@ func newDupRx(r *Receiver, sess *video.Session) (*dupRx, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.Linger > 0 && ep.kind == kindPcap {
+		return nil, fmt.Errorf("st2110: listen: second path %s: ListenConfig.Linger with a capture: a capture is read, not waited for, so a linger has nothing to gather", ep.name)
+	}
 	fs, err := flows(legSession(sess, 1), &ep, false)
 	if err != nil {
 		return nil, fmt.Errorf("st2110: second path %s: %w", ep.name, err)

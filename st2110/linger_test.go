@@ -135,7 +135,9 @@ func TestLingerGathers(t *testing.T) {
 }
 
 // TestListenLingerConfig: Listen refuses a negative Linger, one beyond
-// MaxLinger, and one with Passthrough, naming the field.
+// MaxLinger, one with Passthrough and one with a capture, naming the
+// field, and takes one for a netmap port, UDP sockets or an AF_XDP
+// socket.
 func TestListenLingerConfig(t *testing.T) {
 	sess := session("10.0.0.1", flow(fmtSD, "239.1.1.1:5004", ""))
 	for _, d := range []time.Duration{-time.Microsecond, MaxLinger + 1} {
@@ -146,7 +148,17 @@ func TestListenLingerConfig(t *testing.T) {
 	if _, err := newReceiver("netmap:eth0", sess, &ListenConfig{Linger: MaxLinger, Passthrough: true}); err == nil || !strings.Contains(err.Error(), "Linger") {
 		t.Errorf("Linger with Passthrough: %v", err)
 	}
-	if _, err := newReceiver("vale0:x", sess, &ListenConfig{Linger: MaxLinger}); err != nil {
-		t.Errorf("Linger %v: %v", MaxLinger, err)
+	for _, name := range []string{"vale0:x", "udp", "udp:lo", "xdp:eth0"} {
+		if _, err := newReceiver(name, sess, &ListenConfig{Linger: MaxLinger}); err != nil {
+			t.Errorf("%s: Linger %v: %v", name, MaxLinger, err)
+		}
+	}
+	// A capture, on either path, is read, not waited for: nothing to
+	// gather.
+	for _, c := range []struct{ name, second string }{{"pcap:x.pcap", ""}, {"udp", "pcap:y.pcap"}, {"pcap:x.pcap", "pcap:y.pcap"}} {
+		_, err := newReceiver(c.name, sess, &ListenConfig{Linger: 100 * time.Microsecond, Second: c.second})
+		if err == nil || !strings.Contains(err.Error(), "ListenConfig.Linger with a capture") {
+			t.Errorf("%s, second path %q: Linger: %v", c.name, c.second, err)
+		}
 	}
 }

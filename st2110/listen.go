@@ -44,13 +44,15 @@ type ListenConfig struct {
 	// or an AF_XDP socket it is at most what the ring holds.
 	Batch int
 
-	// Linger, on a netmap port or an AF_XDP socket: after a pass over the
-	// rings that took packets but filled no batch, the reader sleeps this
-	// long on its thread before it looks again (nmsys.Idler.Linger,
-	// xsk.Idler.Linger), so that packets gather into batches instead of
-	// waking it every few packets (a paced sender's every burst), which
-	// on a CPU that the reader shares with the sender and the kernel
-	// saves wake-ups and syncs. What it costs: up to Linger (plus the
+	// Linger, on a netmap port, an AF_XDP socket or UDP sockets: after a
+	// pass over the rings (a read of a socket) that took packets but
+	// filled no batch, the reader sleeps this long on its thread before it
+	// looks again (nmsys.Idler.Linger, xsk.Idler.Linger; over UDP in
+	// clock_nanosleep(2) after recvmmsg(2)), so that packets gather into
+	// batches instead of waking it every few packets (a paced sender's
+	// every burst), which on a CPU that the reader shares with the sender
+	// and the kernel saves wake-ups and syncs (over UDP, recvmmsg calls
+	// and netpoller wake-ups). What it costs: up to Linger (plus the
 	// thread's timer slack, 50 µs by default) more latency for every
 	// packet, which Frame.Arrival and Frame.Latency include: harmless to
 	// frames handed out whole every 16.7 ms (1080p59.94). And the
@@ -60,12 +62,17 @@ type ListenConfig struct {
 	// about the packets of a linger (some 20 to 40 at 100 µs and
 	// 1080p59.94, beyond a narrow sender's CMAX of 6) and judges the
 	// reads, not the sender: keep Linger zero to judge a sender by its
-	// arrivals. The reader keeps its P through the sleep (see
-	// nmsys.Idler.Linger), the ring must hold what comes in a linger, and
-	// Close waits for the linger under way. Zero means none; at most
-	// MaxLinger. UDP and pcap transports do not linger; with Passthrough
-	// (whose host-stack packets, PTP among them, are not held back) Listen
-	// refuses it.
+	// arrivals (over UDP, unless Clock reads a PHC, a datagram's arrival
+	// is the kernel's receive time, SO_TIMESTAMPNS, which a linger does
+	// not move). The reader keeps its P through the sleep (see
+	// nmsys.Idler.Linger), the ring (the socket's ReadBuffer) must hold
+	// what comes in a linger, and Close waits for the linger under way.
+	// Zero means none; at most MaxLinger. Outside Linux a UDP reader takes
+	// one datagram at a time, a whole batch, and so never lingers. Listen
+	// refuses Linger with a capture (pcap:, on either path), which is
+	// read, not waited for, so there is nothing to gather, and with
+	// Passthrough (whose host-stack packets, PTP among them, are not held
+	// back).
 	Linger time.Duration
 
 	// Replay reads a pcap transport at the capture's pace (each packet
@@ -392,6 +399,9 @@ func newReceiver(name string, sess *video.Session, cfg *ListenConfig) (*Receiver
 	}
 	if r.cfg.Linger > 0 && r.cfg.Passthrough {
 		return nil, fmt.Errorf("st2110: listen %s: ListenConfig.Linger with Passthrough: a passthrough reader does not linger (the host stack's packets, PTP among them, are not held back)", name)
+	}
+	if r.cfg.Linger > 0 && ep.kind == kindPcap {
+		return nil, fmt.Errorf("st2110: listen %s: ListenConfig.Linger with a capture: a capture is read, not waited for, so a linger has nothing to gather", name)
 	}
 	if r.cfg.Passthrough && ep.kind != kindNetmap {
 		return nil, fmt.Errorf("st2110: listen %s: passthrough is for netmap NIC ports (netmap:eth0)", name)

@@ -47,6 +47,32 @@ type udpSock struct {
 	v6    bool
 	fl    []int
 	batch int
+
+	// linger is ListenConfig.Linger: the sleep after a read that took
+	// datagrams but fewer than it asked for (lingerAfter).
+	linger time.Duration
+	sleep  func(d time.Duration) // replaces holdSleep in tests
+}
+
+// lingerAfter returns how long the reader sleeps after a read that took
+// got datagrams of the n it asked for: the linger (at most MaxLinger)
+// after a partial batch, so that the datagrams of the next bursts gather
+// in the socket and come in one read; nothing after an empty read (the
+// next waits in the netpoller) or a full one (more may be waiting).
+func (s *udpSock) lingerAfter(got, n int) time.Duration {
+	if s.linger <= 0 || got <= 0 || got >= n {
+		return 0
+	}
+	return min(s.linger, MaxLinger)
+}
+
+// lingerNow sleeps d, keeping the goroutine's P (holdSleep).
+func (s *udpSock) lingerNow(d time.Duration) {
+	if s.sleep != nil {
+		s.sleep(d)
+		return
+	}
+	holdSleep(d)
 }
 
 func (s *udpSock) flows() []int { return s.fl }
@@ -96,7 +122,7 @@ func openUDPRx(ep *endpoint, fs []video.Stream, cfg *ListenConfig) (rxTransport,
 			t.closeAll()
 			return nil, fmt.Errorf("st2110: listen %s: %w", ep.name, err)
 		}
-		s.fl, s.batch = byKey[kk], batch
+		s.fl, s.batch, s.linger = byKey[kk], batch, cfg.Linger
 		t.socks = append(t.socks, s)
 		t.rds = append(t.rds, s)
 		if err := s.join(fs, ifi); err != nil {

@@ -84,7 +84,9 @@ const readBufferBeforeBind = true
 
 // read is the receive loop: recvmmsg batches into preallocated buffers,
 // each datagram handed to the sink with its source (the message's name)
-// and destination (IP_PKTINFO). It does not allocate per datagram.
+// and destination (IP_PKTINFO), and with a linger, a sleep after a batch
+// that was not full (ListenConfig.Linger). It does not allocate per
+// datagram.
 func (s *udpSock) read(ctx context.Context, sink *rxSink) error {
 	rc, err := s.conn.SyscallConn()
 	if err != nil {
@@ -136,6 +138,9 @@ func (s *udpSock) read(ctx context.Context, sink *rxSink) error {
 		}
 		sink.tick(at)
 		sink.leave()
+		if l := s.lingerAfter(m.got, m.n); l > 0 {
+			s.lingerNow(l) // after leave: the other path's readers go on meanwhile
+		}
 	}
 	return nil
 }

@@ -2,11 +2,13 @@ package st2110
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // A UDP receiver's socket has the receive buffer ListenConfig.ReadBuffer
@@ -51,5 +53,145 @@ func TestUDPReadBuffer(t *testing.T) {
 	}
 	if got != want {
 		t.Errorf("SO_RCVBUF %d, want %d (asked %d, rmem_max %d, SO_RCVBUFFORCE allowed: %v)", got, want, asked, rmemMax, force)
+	}
+}
+
+// TestUDPLinger: with ListenConfig.Linger, a UDP reader sleeps the linger
+// after a read that took datagrams but fewer than its batch, and not after
+// a full read, so that a paced sender's bursts gather in the socket. The
+// sleep here is a hook that, as a sender would meanwhile, sends the next
+// bursts once the reader has taken all sent so far; between two lingers
+// the reads must be full batches but the last. Each read then takes what
+// a linger gathered (a batch of 16 is filled, then lingered after its
+// rest). Without Linger the reader never sleeps.
+func TestUDPLinger(t *testing.T) {
+	const burst, gather, total = 6, 5, 6 * (1 + 5*20) // a first burst, then 5 a linger
+	for _, c := range []struct {
+		name   string
+		batch  int
+		linger time.Duration
+	}{
+		{"partial batches", 64, 100 * time.Microsecond},
+		{"full batches", 16, 100 * time.Microsecond},
+		{"long", 64, 2 * MaxLinger}, // sleeps MaxLinger
+		{"none", 64, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := freePort(t)
+			// The flow is 127.0.0.2's: the datagrams, to 127.0.0.1 on its
+			// port, are read by its socket and counted as of no flow.
+			sess := session("", flow(fmtSmall, fmt.Sprintf("127.0.0.2:%d", p), ""))
+			r, err := newReceiver("udp", sess, &ListenConfig{Batch: c.batch})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.cfg.Linger = c.linger // past Listen's check of MaxLinger, for "long"
+			tr, err := openRx(&r.ep, r.flows, &r.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: int(p)})
+			if err != nil {
+				tr.close()
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			sent := 0
+			send := func(n int) {
+				for range min(n, total-sent) {
+					if _, err := conn.Write(make([]byte, 60)); err != nil {
+						t.Error(err)
+						return
+					}
+					sent++
+				}
+			}
+			// On the reader's goroutine: what the reads since the last
+			// linger took, and the sender's next bursts.
+			var lingers []time.Duration
+			var bad []string
+			var prevB, prevP uint64
+			done, closed := make(chan struct{}), false
+			tr.(*udpRx).socks[0].sleep = func(d time.Duration) {
+				lingers = append(lingers, d)
+				b, got := r.Batches(), r.sinks[0].r.Other()
+				db, dp, n := b-prevB, got-prevP, uint64(c.batch)
+				if db == 0 || dp <= n*(db-1) || dp >= n*db {
+					bad = append(bad, fmt.Sprintf("linger after %d reads of %d datagrams (batch %d)", db, dp, n))
+				}
+				prevB, prevP = b, got
+				if int(got) == sent && sent < total {
+					send(burst * gather)
+				}
+				if int(got) == total && !closed {
+					close(done)
+					closed = true
+				}
+			}
+			send(burst) // the first burst is there when the reader starts
+			if err := r.start(tr); err != nil {
+				t.Fatal(err)
+			}
+			if c.linger == 0 {
+				// Bursts, each taken before the next goes.
+				for range 20 {
+					b := r.Batches()
+					send(burst)
+					for deadline := time.Now().Add(5 * time.Second); r.Batches() == b && time.Now().Before(deadline); {
+						time.Sleep(time.Millisecond)
+					}
+				}
+			} else {
+				select {
+				case <-done:
+				case <-time.After(20 * time.Second):
+					t.Error("the reader did not take every datagram within 20 s")
+				}
+			}
+			r.Close()
+			<-r.Done()
+			if c.linger == 0 {
+				if len(lingers) != 0 || r.Batches() == 0 {
+					t.Errorf("%d lingers without Linger, %d reads", len(lingers), r.Batches())
+				}
+				return
+			}
+			for _, b := range bad {
+				t.Error(b)
+			}
+			want := min(c.linger, MaxLinger)
+			for _, d := range lingers {
+				if d != want {
+					t.Errorf("lingered %v, want %v", d, want)
+					break
+				}
+			}
+			reads := r.Batches()
+			if got := r.Other(); got != total || len(lingers) < total/(burst*gather) {
+				t.Errorf("took %d datagrams of %d in %d reads, %d lingers", got, total, reads, len(lingers))
+			}
+			// A batch of 16 takes the 30 datagrams a linger gathered in a
+			// full read and one it lingers after: more reads than lingers.
+			if full := c.batch < burst*gather; full != (reads > uint64(len(lingers))) {
+				t.Errorf("%d reads, %d lingers, with a batch of %d", reads, len(lingers), c.batch)
+			}
+			t.Logf("%d datagrams in %d reads, %.1f a read, %d lingers", total, reads, float64(total)/float64(reads), len(lingers))
+		})
+	}
+}
+
+// TestUDPHoldSleep: the UDP linger's sleep lasts at least what it is
+// given (a lower bound only: the machine may be slow) and allocates
+// nothing, as the receive loop must not per read.
+func TestUDPHoldSleep(t *testing.T) {
+	const d = 2 * time.Millisecond
+	t0 := time.Now()
+	holdSleep(d)
+	if el := time.Since(t0); el < d {
+		t.Errorf("holdSleep(%v) slept %v", d, el)
+	}
+	s := &udpSock{linger: time.Microsecond}
+	if n := testing.AllocsPerRun(100, func() { s.lingerNow(s.lingerAfter(1, 64)) }); n != 0 {
+		t.Errorf("%v allocations a linger", n)
 	}
 }

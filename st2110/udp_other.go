@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"syscall"
+	"time"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
@@ -24,6 +25,10 @@ func socketOptions(network, address string, c syscall.RawConn) error { return ni
 func setReadBuffer(c syscall.RawConn, n int) {}
 
 const readBufferBeforeBind = false
+
+// holdSleep is time.Sleep outside Linux, where a UDP reader takes one
+// datagram at a time and so never lingers.
+func holdSleep(d time.Duration) { time.Sleep(d) }
 
 // multicastIFConnect: elsewhere the source of a multicast flow is taken
 // from the interface's addresses.

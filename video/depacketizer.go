@@ -47,10 +47,10 @@ type Stats struct {
 	Packets       uint64 // RTP packets pushed
 	Frames        uint64 // frames delivered
 	Complete      uint64 // frames delivered whole
-	Lost          uint64 // sequence numbers never seen (by the extended sequence)
-	Reordered     uint64 // packets that came after a later sequence number
+	Lost          uint64 // sequence numbers (by the extended sequence) whose packet reached no frame: never seen, or seen only once its frame was delivered (Late)
+	Reordered     uint64 // packets a frame took after a later sequence number: lost until they came
 	Duplicates    uint64 // packets seen before (within the last 65536 sequence numbers)
-	Late          uint64 // packets of a frame already delivered, dropped
+	Late          uint64 // packets of a frame already delivered, or too far behind to tell: dropped; a skipped sequence number stays Lost
 	BadRows       uint64 // SRDs dropped for a line, offset, length or field outside the frame, or past what the packet's data can fill
 	Malformed     uint64 // packets dropped: not RTP version 2, or truncated headers
 	WrongPT       uint64 // packets dropped for their payload type
@@ -272,7 +272,7 @@ func (d *Depacketizer) fill(pkt []byte, h *headers, checked bool) {
 	if b := ext >> 6; ext == d.maxSeq+1 && d.blk[b&(seqWindow/64-1)] == b && d.seen[b&(seqWindow/64-1)] != 0 {
 		d.maxSeq = ext
 		d.seen[b&(seqWindow/64-1)] |= 1 << (ext & 63)
-	} else if !d.mark(ext) {
+	} else if !d.mark(ext, h.ts, field) {
 		return
 	}
 
@@ -383,6 +383,15 @@ func (d *Depacketizer) member(ts uint32, f int) bool {
 	return inFrame(&d.fts, &d.have, d.fields, d.gap, ts, f)
 }
 
+// late reports whether fill drops a packet of timestamp ts and field f
+// as Late: not of the frame being filled, and of one delivered already
+// (at or up to lateWindow before the last delivered; further back is a
+// restarted sender, whose packet starts a frame). fill's switch decides
+// the same.
+func (d *Depacketizer) late(ts uint32, f int) bool {
+	return !(d.active && d.member(ts, f)) && d.delivered && d.lastTS-ts < lateWindow
+}
+
 // inFrame reports whether a packet of timestamp ts and field f belongs to
 // a frame of the given fields whose fields seen so far (have) have
 // timestamps fts; gap is the largest timestamp step between the fields of
@@ -435,10 +444,11 @@ func (d *Depacketizer) extend(seq uint16) int64 {
 	return d.maxSeq + int64(int16(seq-uint16(d.maxSeq)))
 }
 
-// mark records ext in the sequence window and the loss counts; false means
-// a duplicate (or a packet too old to tell), which is dropped. Its cost does
-// not depend on how far ext is from the sequence numbers before it.
-func (d *Depacketizer) mark(ext int64) bool {
+// mark records ext, of a packet of timestamp ts and field field, in the
+// sequence window and the loss counts; false means a duplicate (or a
+// packet too old to tell), which is dropped. Its cost does not depend on
+// how far ext is from the sequence numbers before it.
+func (d *Depacketizer) mark(ext int64, ts uint32, field int) bool {
 	b := ext >> 6
 	w := b & (seqWindow/64 - 1)
 	bit := uint64(1) << (ext & 63)
@@ -460,9 +470,15 @@ func (d *Depacketizer) mark(ext int64) bool {
 			}
 			return false
 		}
-		d.stats.Reordered++
-		if d.stats.Lost > 0 {
-			d.stats.Lost--
+		// After a later sequence number, which counted it lost: taken
+		// into a frame, it is found. Of a frame delivered already, fill
+		// drops it (Late) and it stays lost, its data in no frame, as a
+		// Merge counts such a copy.
+		if !d.late(ts, field) {
+			d.stats.Reordered++
+			if d.stats.Lost > 0 {
+				d.stats.Lost--
+			}
 		}
 	}
 	if d.blk[w] != b {

@@ -126,8 +126,9 @@ func TestDepacketizerRTPHeaderExtras(t *testing.T) {
 }
 
 // TestDepacketizerSequence checks loss and reordering counts across the
-// 16-bit wrap, and that a sender restart (timestamp far back) is a new frame,
-// not a late one.
+// 16-bit wrap (a late packet, whose frame was delivered, stays lost), and
+// that a sender restart (timestamp far back) is a new frame, not a late
+// one.
 func TestDepacketizerSequence(t *testing.T) {
 	f := Format{Sampling: YCbCr422, Depth: Depth8, Width: 4, Height: 2, Scan: Progressive}
 	r := newReceiver(t, &f, 0)
@@ -140,8 +141,8 @@ func TestDepacketizerSequence(t *testing.T) {
 	if s := r.d.Stats(); s.Lost != 2 || r.stats[0].Lost != 2 || !r.stats[0].Complete {
 		t.Fatalf("after the wrap: stats %+v, frame %+v", s, r.stats[0])
 	}
-	push(0, 100, 0, false) // late and reordered: fills one gap
-	if s := r.d.Stats(); s.Lost != 1 || s.Reordered != 1 || s.Late != 1 {
+	push(0, 100, 0, false) // late: its frame went without it, so it stays lost
+	if s := r.d.Stats(); s.Lost != 2 || s.Reordered != 0 || s.Late != 1 {
 		t.Fatalf("late packet: %+v", s)
 	}
 	push(2, 100+3003, 0, false)
@@ -161,7 +162,7 @@ func TestDepacketizerSequence(t *testing.T) {
 	push(6, 200000, 0, false)
 	push(8, 203003, 1, false)
 	r.d.Flush()
-	if s := r.d.Stats(); s.Frames != 5 || s.MissedMarkers != 1 || r.stats[3].Marker || r.stats[4].Marker || s.Lost != 2 {
+	if s := r.d.Stats(); s.Frames != 5 || s.MissedMarkers != 1 || r.stats[3].Marker || r.stats[4].Marker || s.Lost != 3 {
 		t.Fatalf("missed markers: %+v %+v", s, r.stats[3:])
 	}
 }
@@ -259,7 +260,7 @@ func TestDepacketizerResetClears(t *testing.T) {
 				if k == 1 && first == 0 {
 					seq = 65535 // extended -1: block -1, the last word
 				}
-				d.mark(d.extend(seq))
+				d.mark(d.extend(seq), 0, 0)
 				seq += 64
 			}
 			d.reset()
@@ -322,5 +323,74 @@ func TestDepacketizerCompleteRows(t *testing.T) {
 	}
 	if s := d.Stats(); s.Complete != 1 || s.Frames != 3 {
 		t.Errorf("stats: %d of %d frames complete, want 1 of 3", s.Complete, s.Frames)
+	}
+}
+
+// TestLateStaysLost: a packet that comes after later sequence numbers is
+// counted lost until it comes; if its frame takes it, it is Reordered and
+// no longer Lost, but if its frame was delivered already it is Late and
+// stays Lost (its data reached no frame), as a Merge counts a copy that
+// comes after its frame was handed out. The single-path receive (the
+// Depacketizer, and a Receiver's stream) counts Lost, Late and Reordered
+// as a Merge does with the same packets on one path.
+func TestLateStaysLost(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}
+	fl := newMergeFlow(t, f, 4)
+	held := fl.first[1] + 2    // a packet of frame 1, held back until frame 3 has begun
+	swapped := fl.first[2] + 3 // a packet of frame 2 that comes after the next one
+	var order []int
+	for i := range fl.pkts {
+		switch i {
+		case held:
+			continue
+		case swapped:
+			order = append(order, i+1, i)
+		case swapped + 1:
+		case fl.first[3] + 1:
+			order = append(order, held, i)
+		default:
+			order = append(order, i)
+		}
+	}
+	if len(order) != len(fl.pkts) {
+		t.Fatalf("%d packets in the order, %d sent", len(order), len(fl.pkts))
+	}
+	// Arrival times: as sent, the held packet with its neighbour in
+	// frame 3 (past the merge's window for frame 1, so late there too).
+	at := func(k int) int64 {
+		if order[k] == held {
+			return fl.send[order[k+1]]
+		}
+		return fl.send[order[k]]
+	}
+
+	d := newReceiver(t, &f, 96)
+	rx, err := NewReceiver(&ReceiverConfig{Streams: []RxStream{{Format: f, Port: 5004, PayloadType: 96}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := newTestMerge(t, fl, SkewClassA)
+	for k, i := range order {
+		d.d.Push(fl.pkts[i])
+		rx.PushRTP(0, fl.pkts[i], at(k))
+		m.Push(0, fl.pkts[i], at(k))
+	}
+	d.d.Flush()
+	rx.Flush()
+	m.Flush()
+
+	want := Stats{Lost: 1, Late: 1, Reordered: 1}
+	counts := func(s Stats) Stats { return Stats{Lost: s.Lost, Late: s.Late, Reordered: s.Reordered} }
+	if got := counts(d.d.Stats()); got != want {
+		t.Errorf("depacketizer: %+v, want %+v", got, want)
+	}
+	if got := counts(rx.Stats(0).Stats); got != want {
+		t.Errorf("receiver: %+v, want %+v", got, want)
+	}
+	if got := counts(m.Stats().Stats); got != want {
+		t.Errorf("merge: %+v, want %+v", got, want)
+	}
+	if n := d.d.Stats().Frames; n != 4 || len(d.stats) != 4 || d.stats[1].Lost != 1 || d.stats[2].Lost != 0 {
+		t.Errorf("%d frames: %+v", n, d.stats)
 	}
 }

@@ -145,13 +145,16 @@ const (
 // A raw video payload type that the m= line does not list, or that is 0
 // (static, and "any" to the receivers), is an error; so is a c= address
 // that is not an IP address of its address type (host names are not
-// resolved) and an exactframerate outside 1/1000 to 1000 pictures per
-// second.
+// resolved), a c= number of addresses other than 1 (RFC 4566: the stream
+// on that many consecutive groups; a Stream has one destination), and an
+// exactframerate outside 1/1000 to 1000 pictures per second.
 //
-// A stream's Source is that of the first inclusive a=source-filter (RFC
-// 4570) of its medium, else of the session, whose destination is the
-// medium's c= address or "*"; an exclusive filter that applies is an error
-// (the receivers join one source or any, and cannot leave sources out).
+// A stream's Source is that of the inclusive a=source-filter (RFC 4570)
+// of its medium, else of the session, whose destination is the medium's
+// c= address or "*". A stream takes one source or any (the receivers join
+// one source-specific group and take only its packets), so a filter that
+// applies and lists several sources, two that name different ones, and an
+// exclusive filter that applies are errors naming the line.
 //
 // An a=group:DUP of two raw video media (ST 2022-7 seamless protection,
 // RFC 7104: a=mid names them) becomes one Stream with a second leg
@@ -338,8 +341,8 @@ func parseMedia(sd *sdp.SessionDescription, md *sdp.MediaDescription) (st Stream
 		ci = sd.ConnectionInformation
 	}
 	if ci != nil && ci.Address != nil {
-		// <address>[/<ttl>[/<count>]] for IPv4, <address>[/<count>] for IPv6;
-		// pion leaves the suffixes in Address.
+		// <address>[/<ttl>[/<count>]] for IPv4, <address>[/<count>] for IPv6
+		// (RFC 4566 section 5.7); pion leaves the suffixes in Address.
 		addr, rest, _ := strings.Cut(ci.Address.Address, "/")
 		a, err := netip.ParseAddr(addr)
 		switch {
@@ -349,7 +352,24 @@ func parseMedia(sd *sdp.SessionDescription, md *sdp.MediaDescription) (st Stream
 			return st, false, fmt.Errorf("c=%s %s %s: %v is not an %s address", ci.NetworkType, ci.AddressType, ci.Address.Address, a, ci.AddressType)
 		}
 		st.Dst = netip.AddrPortFrom(a, uint16(md.MediaName.Port.Value))
-		if ttl, _, _ := strings.Cut(rest, "/"); a.Is4() && ttl != "" {
+		ttl, count := "", rest
+		if a.Is4() {
+			ttl, count, _ = strings.Cut(rest, "/")
+		}
+		// The number of addresses (RFC 4566 section 5.7): the stream
+		// would be sent to that many consecutive groups, which a stream
+		// here (one destination, one join) cannot take; 1 is the one
+		// address written.
+		if count != "" {
+			n, err := strconv.Atoi(count)
+			switch {
+			case err != nil || n < 1:
+				return st, false, fmt.Errorf("c=%s %s %s: number of addresses %q: want a positive integer (RFC 4566 section 5.7)", ci.NetworkType, ci.AddressType, ci.Address.Address, count)
+			case n > 1:
+				return st, false, fmt.Errorf("c=%s %s %s: %d consecutive addresses (RFC 4566 section 5.7); only one address per stream is supported", ci.NetworkType, ci.AddressType, ci.Address.Address, n)
+			}
+		}
+		if a.Is4() && ttl != "" {
 			if st.TTL, err = strconv.Atoi(ttl); err != nil || st.TTL < 0 || st.TTL > 255 {
 				return st, false, fmt.Errorf("c= TTL %q", ttl)
 			}
@@ -374,15 +394,19 @@ func parseMedia(sd *sdp.SessionDescription, md *sdp.MediaDescription) (st Stream
 	return st, true, nil
 }
 
-// sourceFilter returns the source of the first a=source-filter of attrs
-// that applies to destination dst (RFC 4570: its destination address is
-// dst, or "*"); found is false if none does. A filter for another
+// sourceFilter returns the source of the inclusive a=source-filter of
+// attrs that applies to destination dst (RFC 4570: its destination address
+// is dst, or "*"); found is false if none does. A filter for another
 // destination (another medium's group, or a host name, which this package
-// does not resolve) is passed over. An exclusive filter that applies is an
-// error: a receiver here joins one source or any, and cannot leave some
-// out; so is a source that is not an IP address of dst's family. Of an
-// inclusive filter's sources, the first is the Stream's.
+// does not resolve) is passed over. A stream here has one source or any:
+// the receivers join one source-specific group and take only that source's
+// packets. So an inclusive filter that lists more than one source, a second
+// one that names another source, and an exclusive filter that applies
+// (which would take every source but some) are errors naming the line,
+// rather than a source left out in silence; so is a source that is not an
+// IP address of dst's family.
 func sourceFilter(attrs []sdp.Attribute, dst netip.Addr) (src netip.Addr, found bool, err error) {
+	first := ""
 	for _, a := range attrs {
 		if a.Key != "source-filter" {
 			continue
@@ -395,7 +419,7 @@ func sourceFilter(attrs []sdp.Attribute, dst netip.Addr) (src netip.Addr, found 
 			f[0], f[1], f[2] = strings.ToLower(f[0]), strings.ToUpper(f[1]), strings.ToUpper(f[2])
 		}
 		if len(f) < 5 || f[1] != "IN" || f[2] != "IP4" && f[2] != "IP6" && f[2] != "*" {
-			return src, false, fmt.Errorf("a=source-filter:%s: want incl|excl IN IP4|IP6|* <destination> <sources>", a.Value)
+			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: want incl|excl IN IP4|IP6|* <destination> <sources>", a.Value)
 		}
 		if f[3] != "*" {
 			if d, err := netip.ParseAddr(f[3]); err != nil || d.Unmap() != dst.Unmap() {
@@ -405,22 +429,27 @@ func sourceFilter(attrs []sdp.Attribute, dst netip.Addr) (src netip.Addr, found 
 		switch f[0] {
 		case "incl":
 		case "excl":
-			return src, false, fmt.Errorf("a=source-filter:%s: exclusive source filters are not supported (a receiver joins one source or any)", a.Value)
+			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: exclusive source filters are not supported (a stream takes one source or any)", a.Value)
 		default:
-			return src, false, fmt.Errorf("a=source-filter:%s: filter mode %q, want incl or excl", a.Value, f[0])
+			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: filter mode %q, want incl or excl", a.Value, f[0])
 		}
-		src, err := netip.ParseAddr(f[4])
+		if n := len(f) - 4; n > 1 {
+			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: %d sources; only one source per stream is supported (the receivers join and take one source)", a.Value, n)
+		}
+		s, err := netip.ParseAddr(f[4])
 		switch {
-		case err != nil || src.Zone() != "":
+		case err != nil || s.Zone() != "":
 			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: source %q is not an IP address", a.Value, f[4])
-		case f[2] == "IP4" && !src.Is4(), f[2] == "IP6" && !src.Is6():
-			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: source %v is not an %s address", a.Value, src, f[2])
-		case dst.IsValid() && src.Is4() != dst.Unmap().Is4():
-			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: source %v and destination %v are not of one IP version", a.Value, src, dst)
+		case f[2] == "IP4" && !s.Is4(), f[2] == "IP6" && !s.Is6():
+			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: source %v is not an %s address", a.Value, s, f[2])
+		case dst.IsValid() && s.Is4() != dst.Unmap().Is4():
+			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: source %v and destination %v are not of one IP version", a.Value, s, dst)
+		case found && s != src:
+			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: a second source for %v (a=source-filter:%s names %v); only one source per stream is supported (the receivers join and take one source)", a.Value, dst, first, src)
 		}
-		return src, true, nil
+		src, found, first = s, true, a.Value
 	}
-	return src, false, nil
+	return src, found, nil
 }
 
 // parseFmtp parses the parameters of an ST 2110-20 a=fmtp line (after the

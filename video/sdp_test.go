@@ -401,11 +401,12 @@ func TestSDPDupErrors(t *testing.T) {
 	}
 }
 
-// TestSDPSourceFilter: a medium's source is that of the first inclusive
+// TestSDPSourceFilter: a medium's source is that of the inclusive
 // a=source-filter whose destination is the medium's c= address or "*",
 // the medium's own, else the session's (RFC 4570); an exclusive filter
-// that applies, and a source that is not an address of the destination's
-// IP version, are errors naming the filter.
+// that applies, more than one source (in one filter's list or in two
+// filters), and a source that is not an address of the destination's IP
+// version, are errors naming the filter.
 func TestSDPSourceFilter(t *testing.T) {
 	const media = "m=video 5000 RTP/AVP 96\r\nc=IN IP4 239.1.1.1/64\r\n%sa=rtpmap:96 raw/90000\r\n" +
 		"a=fmtp:96 sampling=YCbCr-4:2:2; width=64; height=32; depth=10; exactframerate=50\r\n"
@@ -427,7 +428,17 @@ func TestSDPSourceFilter(t *testing.T) {
 		{"another group, then ours", "", filter("incl IN IP4 239.9.9.9 10.0.0.8") + filter("incl IN IP4 239.1.1.1 10.0.0.9"), "10.0.0.9"},
 		{"another group's, session's ours", filter("incl IN IP4 239.1.1.1 10.0.0.9"), filter("incl IN IP4 239.9.9.9 10.0.0.8"), "10.0.0.9"},
 		{"host name", "", filter("incl IN IP4 group.example 10.0.0.9"), "invalid IP"},
-		{"two sources", "", filter("incl IN IP4 239.1.1.1 10.0.0.9 10.0.0.10"), "10.0.0.9"},
+		// One source per stream: a list, or a second filter naming
+		// another, is refused, naming the line, not cut to its first
+		// (the receivers would drop the second source's packets).
+		{"two sources", "", filter("incl IN IP4 239.1.1.1 10.0.0.9 10.0.0.10"),
+			"sdp media 1 (port 5000): a=source-filter: incl IN IP4 239.1.1.1 10.0.0.9 10.0.0.10: 2 sources; only one source per stream is supported"},
+		{"two sources at the session", filter("incl IN IP4 * 10.0.0.9 10.0.0.10"), "", "2 sources; only one source per stream"},
+		{"two filters", "", filter("incl IN IP4 239.1.1.1 10.0.0.9") + filter("incl IN * * 10.0.0.10"),
+			"a=source-filter: incl IN * * 10.0.0.10: a second source for 239.1.1.1 (a=source-filter: incl IN IP4 239.1.1.1 10.0.0.9 names 10.0.0.9); only one source per stream"},
+		{"two filters, one source", "", filter("incl IN IP4 239.1.1.1 10.0.0.9") + filter("incl IN * * 10.0.0.9"), "10.0.0.9"},
+		{"two sources for another group", "", filter("incl IN IP4 239.9.9.9 10.0.0.9 10.0.0.10") + filter("incl IN IP4 239.1.1.1 10.0.0.8"), "10.0.0.8"},
+		{"incl, then excl", "", filter("incl IN IP4 239.1.1.1 10.0.0.9") + filter("excl IN IP4 239.1.1.1 10.0.0.10"), "exclusive source filters are not supported"},
 		{"excl", "", filter("excl IN IP4 239.1.1.1 10.0.0.9"), "exclusive source filters are not supported"},
 		{"excl at the session", filter("excl IN IP4 * 10.0.0.9"), "", "exclusive source filters are not supported"},
 		{"excl for another group", "", filter("excl IN IP4 239.9.9.9 10.0.0.9"), "invalid IP"},
@@ -580,7 +591,8 @@ func TestSDPMarshalRefuses(t *testing.T) {
 // TestSDPStrictMedia: ParseSDP refuses, naming the line, a raw video
 // payload type that the m= line does not list or that is 0 (which the
 // receivers take as any payload type), a c= address that is not an IP
-// address of its address type, and an exactframerate outside 1/1000 to
+// address of its address type or that counts more than one address (RFC
+// 4566 section 5.7, IPv4 and IPv6 alike), and an exactframerate outside 1/1000 to
 // 1000 pictures per second (a frame period of 0 or of more than the 32-bit
 // RTP clock's 13 hours).
 func TestSDPStrictMedia(t *testing.T) {
@@ -600,6 +612,16 @@ func TestSDPStrictMedia(t *testing.T) {
 		{"rate max", medium(96, 96, "IN IP4 239.1.1.1/64", "4294967295"), `exactframerate "4294967295": want`},
 		{"rate tiny", medium(96, 96, "IN IP4 239.1.1.1/64", "1/4294967295"), `exactframerate "1/4294967295": want`},
 		{"rate 1/1001", medium(96, 96, "IN IP4 239.1.1.1/64", "1/1001"), `exactframerate "1/1001": want`},
+		// A number of addresses (RFC 4566 section 5.7) other than 1,
+		// IPv4's after the TTL, IPv6's (which has no TTL) after the
+		// address: one stream on that many groups.
+		{"IPv4 count", medium(96, 96, "IN IP4 239.1.1.1/32/3", "50"), "c=IN IP4 239.1.1.1/32/3: 3 consecutive addresses (RFC 4566 section 5.7); only one address per stream is supported"},
+		{"IPv6 count", medium(96, 96, "IN IP6 ff15::1/3", "50"), "c=IN IP6 ff15::1/3: 3 consecutive addresses (RFC 4566 section 5.7); only one address per stream is supported"},
+		{"IPv4 count 0", medium(96, 96, "IN IP4 239.1.1.1/32/0", "50"), `number of addresses "0": want a positive integer`},
+		{"IPv6 count 0", medium(96, 96, "IN IP6 ff15::1/0", "50"), `number of addresses "0": want a positive integer`},
+		{"IPv4 count garbage", medium(96, 96, "IN IP4 239.1.1.1/32/x", "50"), `number of addresses "x"`},
+		{"IPv4 count and more", medium(96, 96, "IN IP4 239.1.1.1/32/1/1", "50"), `number of addresses "1/1"`},
+		{"IPv6 TTL and count", medium(96, 96, "IN IP6 ff15::1/64/3", "50"), `c=IN IP6 ff15::1/64/3: number of addresses "64/3"`},
 	} {
 		if _, err := ParseSDP([]byte(c.sdp)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error with %q", c.name, err, c.want)
@@ -614,6 +636,20 @@ func TestSDPStrictMedia(t *testing.T) {
 	} {
 		if _, err := ParseSDP([]byte(c.sdp)); err != nil {
 			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+	// A count of 1 is the address written.
+	for _, c := range []struct {
+		c, dst string
+		ttl    int
+	}{{"IN IP4 239.1.1.1/32/1", "239.1.1.1:5000", 32}, {"IN IP6 ff15::1/1", "[ff15::1]:5000", 0}} {
+		s, err := ParseSDP([]byte(medium(96, 96, c.c, "50")))
+		if err != nil {
+			t.Errorf("c=%s: %v", c.c, err)
+			continue
+		}
+		if st := s.Streams[0]; st.Dst.String() != c.dst || st.TTL != c.ttl {
+			t.Errorf("c=%s: destination %v TTL %d, want %s TTL %d", c.c, st.Dst, st.TTL, c.dst, c.ttl)
 		}
 	}
 }

@@ -31,7 +31,7 @@ type config struct {
 	duration  time.Duration // -t, 0 = until -n or a signal
 	wait      time.Duration // -w: wait for the link after opening
 	parallel  int           // -p: rings, one goroutine each
-	linger    time.Duration // -linger: rx, rxseq and vrx over netmap or xdp, the sleep after a partial batch
+	linger    time.Duration // -linger: rx, rxseq and vrx over netmap or xdp, vrx over udp: the sleep after a partial batch
 	progress  bool          // live progress line (stdout is a terminal)
 	srcMAC    net.HardwareAddr
 	dstMAC    net.HardwareAddr
@@ -194,7 +194,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	c.interval = time.Second
 	fs.Var((*millis)(&c.interval), "T", "report interval in `milliseconds` as pkt-gen's -T (500), or a duration with its unit (500ms, 2s)")
 	fs.Var((*seconds)(&c.duration), "t", "run for this long, in `seconds` or a duration (0: until -n or a signal)")
-	fs.DurationVar(&c.linger, "linger", 0, "rx, rxseq and vrx over netmap or xdp: after a pass that took packets but fewer than -b, sleep this long before the next, so that on a CPU shared with the sender the packets gather into batches instead of waking the receiver every few (adds up to that much latency; vrx: its arrival analysis then sees each linger's packets as a burst; at most 1ms; 0: look again at once, or sleep in poll(2) when the ring is empty)")
+	fs.DurationVar(&c.linger, "linger", 0, "rx, rxseq and vrx over netmap or xdp, vrx over udp: after a pass that took packets but fewer than -b, sleep this long before the next, so that on a CPU shared with the sender the packets gather into batches instead of waking the receiver every few (adds up to that much latency; vrx: its arrival analysis then sees each linger's packets as a burst; at most 1ms; 0: look again at once, or sleep in poll(2) when the ring is empty)")
 	fs.IntVar(&c.parallel, "p", 1, "rings to drive, one goroutine (locked to its OS thread) and one registration per ring (tx and rx)")
 	fs.Var((*seconds)(&c.wait), "w", "wait this long for the link after opening a NIC, in `seconds` as pkt-gen's -w (2) or a duration (500ms); default 2 for a NIC, 0 for VALE ports, pipes, udp:, pcap: and xdp:")
 	fs.StringVar(&smacS, "S", "02:00:00:00:00:01", "source MAC")
@@ -312,21 +312,25 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	return c, nil
 }
 
-// checkLinger refuses -linger where no receiver lingers: only rx, rxseq
-// and vrx over a netmap port or xdp: do, for at most 1 ms (the P is held
-// through the sleep: nmsys.MaxLinger, xsk.MaxLinger, st2110.MaxLinger).
+// checkLinger refuses -linger where no receiver lingers: rx, rxseq and
+// vrx over a netmap port or xdp:, and vrx over udp (st2110's UDP reader)
+// do, for at most 1 ms (the P is held through the sleep: nmsys.MaxLinger,
+// xsk.MaxLinger, st2110.MaxLinger). rx and rxseq over udp read with
+// their own loop, which has no sleep that keeps its P (Go's timers sleep
+// a millisecond at least), and a capture is read, not waited for, as
+// st2110.Listen refuses it.
 func checkLinger(c *config) error {
-	if c.linger == 0 {
+	switch {
+	case c.linger == 0:
 		return nil
-	}
-	ok := c.linger > 0 && c.linger <= st2110.MaxLinger && !isUDP(c.port) && !isPcap(c.port)
-	switch c.mode.name {
-	case "rx", "rxseq", "vrx":
-	default:
-		ok = false
-	}
-	if !ok {
-		return fmt.Errorf("-linger %v: rx, rxseq and vrx over a netmap port or xdp: only, at most %v", c.linger, st2110.MaxLinger)
+	case c.linger < 0 || c.linger > st2110.MaxLinger:
+		return fmt.Errorf("-linger %v: at most %v", c.linger, st2110.MaxLinger)
+	case c.mode.name != "rx" && c.mode.name != "rxseq" && c.mode.name != "vrx":
+		return fmt.Errorf("-linger %v: only for the receivers rx, rxseq and vrx", c.linger)
+	case isPcap(c.port) || isPcap(c.port2):
+		return fmt.Errorf("-linger %v: not with -i pcap:FILE: a capture is read, not waited for, so a linger has nothing to gather", c.linger)
+	case isUDP(c.port) && c.mode.name != "vrx":
+		return fmt.Errorf("-linger %v: -f %s over udp does not linger (vrx over udp does, and rx and rxseq over a netmap port or xdp:)", c.linger, c.mode.name)
 	}
 	return nil
 }

@@ -78,7 +78,8 @@
 //	nmbench -i xdp:eth1 -f vrx -sdp in.sdp -frames 60 -out rx.uyvp
 //
 // -linger D (at most 1ms) makes rx, rxseq and vrx over a netmap port or
-// xdp: sleep D after a pass that took packets but fewer than -b, so that
+// xdp:, and vrx over udp, sleep D after a pass (a read of a socket) that
+// took packets but fewer than -b, so that
 // on a CPU they share with the sender packets gather into batches instead
 // of waking the receiver every few (nmsys.Idler.Linger, xsk.Idler.Linger,
 // st2110.ListenConfig.Linger). It adds up to D to every packet's latency,

@@ -83,13 +83,16 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"-i", "udp:127.0.0.1:0", "-f", "rxseq"}, "port 0"},
 		{[]string{"-i", "udp:localhost:00", "-f", "rx"}, "port 0"},
 		{[]string{"-i", "vale0:a", "-p", "2", "-pcap", "x.pcap"}, "-pcap"},
-		{[]string{"-i", "udp:127.0.0.1:9000", "-f", "rx", "-linger", "100us"}, "-linger"},
+		{[]string{"-i", "udp:127.0.0.1:9000", "-f", "rx", "-linger", "100us"}, "-linger 100µs: -f rx over udp does not linger"},
+		{[]string{"-i", "udp:127.0.0.1:9000", "-f", "rxseq", "-linger", "100us"}, "-linger 100µs: -f rxseq over udp does not linger"},
+		{[]string{"-i", "pcap:x.pcap", "-f", "vrx", "-fmt", fmt64x32, "-linger", "100us"}, "not with -i pcap:FILE: a capture is read"},
+		{[]string{"-i", "udp:239.1.1.1:5004", "-i", "pcap:y.pcap", "-f", "vrx", "-fmt", fmt64x32, "-linger", "100us"}, "not with -i pcap:FILE"},
+		{[]string{"-i", "vale0:a", "-i", "pcap:y.pcap", "-f", "vrx", "-fmt", fmt64x32, "-linger", "100us"}, "not with -i pcap:FILE"},
 		{[]string{"-i", "vale0:a", "-f", "tx", "-linger", "100us"}, "-linger"},
 		{[]string{"-i", "xdp:eth0", "-f", "tx", "-linger", "100us"}, "-linger"},
 		{[]string{"-i", "vale0:a", "-f", "vtx", "-fmt", fmt64x32, "-linger", "100us"}, "-linger"},
 		{[]string{"-i", "vale0:a", "-f", "vrx", "-fmt", fmt64x32, "-linger", "2ms"}, "-linger"},
 		{[]string{"-i", "vale0:a", "-f", "rx", "-linger", "2ms"}, "-linger"},
-		{[]string{"-i", "udp:239.1.1.1:5004", "-f", "vrx", "-fmt", fmt64x32, "-linger", "100us"}, "-linger"},
 		{[]string{"-i", "xdp:eth0", "-f", "rx", "-linger", "-1ms"}, "-linger"},
 		{[]string{"-i", "xdp:eth0", "-f", "rx", "-linger", "2s"}, "-linger"},
 	}
@@ -105,7 +108,7 @@ func TestParseFlagsErrors(t *testing.T) {
 }
 
 // -linger is taken by the receivers that linger: rx, rxseq and vrx over
-// netmap and xdp:, up to 1 ms.
+// netmap and xdp:, and vrx over udp (st2110's reader), up to 1 ms.
 func TestParseFlagsLinger(t *testing.T) {
 	for _, args := range [][]string{
 		{"-i", "vale0:a", "-f", "rx", "-linger", "100us"},
@@ -113,6 +116,8 @@ func TestParseFlagsLinger(t *testing.T) {
 		{"-i", "xdp:eth0", "-f", "rx", "-linger", "100us"},
 		{"-i", "vale0:b", "-f", "vrx", "-fmt", fmt64x32, "-linger", "1ms"},
 		{"-i", "xdp:eth0", "-f", "vrx", "-fmt", fmt64x32, "-linger", "100us"},
+		{"-i", "udp:239.1.1.1:5004", "-f", "vrx", "-fmt", fmt64x32, "-linger", "100us"},
+		{"-i", "udp:239.1.1.1:5004", "-i", "udp:239.2.1.1:5004", "-f", "vrx", "-fmt", fmt64x32, "-linger", "100us"},
 	} {
 		c, err := parseFlags(args, io.Discard)
 		if err != nil {
