@@ -371,7 +371,7 @@ func parseMedia(sd *sdp.SessionDescription, md *sdp.MediaDescription) (st Stream
 		}
 		if a.Is4() && ttl != "" {
 			if st.TTL, err = strconv.Atoi(ttl); err != nil || st.TTL < 0 || st.TTL > 255 {
-				return st, false, fmt.Errorf("c= TTL %q", ttl)
+				return st, false, fmt.Errorf("c=%s %s %s: TTL %q: want an integer 0..255 (RFC 4566 section 5.7)", ci.NetworkType, ci.AddressType, ci.Address.Address, ttl)
 			}
 		}
 		if ci.Address.TTL != nil {

@@ -622,6 +622,8 @@ func TestSDPStrictMedia(t *testing.T) {
 		{"IPv4 count garbage", medium(96, 96, "IN IP4 239.1.1.1/32/x", "50"), `number of addresses "x"`},
 		{"IPv4 count and more", medium(96, 96, "IN IP4 239.1.1.1/32/1/1", "50"), `number of addresses "1/1"`},
 		{"IPv6 TTL and count", medium(96, 96, "IN IP6 ff15::1/64/3", "50"), `c=IN IP6 ff15::1/64/3: number of addresses "64/3"`},
+		{"IPv4 TTL 300", medium(96, 96, "IN IP4 239.1.1.1/300", "50"), `c=IN IP4 239.1.1.1/300: TTL "300"`},
+		{"IPv4 TTL garbage", medium(96, 96, "IN IP4 239.1.1.1/x", "50"), `c=IN IP4 239.1.1.1/x: TTL "x": want an integer 0..255`},
 	} {
 		if _, err := ParseSDP([]byte(c.sdp)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error with %q", c.name, err, c.want)
