@@ -527,7 +527,7 @@ func TestListenFrameBuffersBound(t *testing.T) {
 			t.Errorf("FrameBuffers %d: error %v does not name the field and its bound", n, err)
 		}
 	}
-	b, _ := video.NewBudget(1 << 40)
+	b, _ := video.NewBudget(math.MaxInt)
 	rx, err := Listen("pcap:"+name, session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", "")), &ListenConfig{FrameBuffers: MaxFrameBuffers, Budget: b})
 	if err != nil {
 		t.Fatalf("FrameBuffers MaxFrameBuffers: %v", err)
