@@ -239,9 +239,11 @@ func (p *PcapReader) skip(start int64, total uint32) error {
 	if total < 12 || total%4 != 0 {
 		return errorf(ErrMalformed, "packet: pcapng: block at offset %d: length %d", start, total)
 	}
-	n, err := p.r.Discard(int(total) - 8)
+	// In int64: a block length from 2^31 up is a negative int in a
+	// 32-bit program, which Discard refuses.
+	n, err := io.CopyN(io.Discard, p.r, int64(total)-8)
 	if err != nil {
-		return p.cut("block", start, int(total), 8+n)
+		return errorf(ErrTruncated, "packet: capture: block at offset %d cut short: %d octets announced, %d in the file", start, total, 8+n)
 	}
 	p.off += int64(total)
 	return nil
@@ -504,14 +506,17 @@ func (p *PcapReader) readEPB(start int64, typ, total uint32) ([]byte, gopacket.C
 	if n, err := io.ReadFull(p.r, h); err != nil {
 		return nil, gopacket.CaptureInfo{}, p.cut(p.what(), start, int(total), 8+n)
 	}
-	ifi := int(p.order.Uint32(h[0:]))
+	// Compared as uint32: in a 32-bit program int() of an id from 2^31
+	// up is negative, passed the bound and indexed p.ifaces below 0.
+	id := p.order.Uint32(h[0:])
 	if typ == pcapngOPB {
-		ifi = int(p.order.Uint16(h[0:]))
+		id = uint32(p.order.Uint16(h[0:]))
 	}
 	incl, orig := p.order.Uint32(h[12:]), p.order.Uint32(h[16:])
-	if ifi >= len(p.ifaces) {
-		return nil, gopacket.CaptureInfo{}, errorf(ErrMalformed, "packet: pcapng: %s at offset %d: interface %d of %d", p.what(), start, ifi, len(p.ifaces))
+	if uint64(id) >= uint64(len(p.ifaces)) {
+		return nil, gopacket.CaptureInfo{}, errorf(ErrMalformed, "packet: pcapng: %s at offset %d: interface %d of %d", p.what(), start, id, len(p.ifaces))
 	}
+	ifi := int(id)
 	if incl > MaxPcapRecord {
 		return nil, gopacket.CaptureInfo{}, errorf(ErrMalformed, "packet: pcapng: %s at offset %d: %d octets captured, more than the %d a record may hold", p.what(), start, incl, MaxPcapRecord)
 	}

@@ -514,3 +514,32 @@ func TestPcapngResolutions(t *testing.T) {
 		}
 	}
 }
+
+// Lengths and interface ids from 2^31 up are read as what they are in a
+// 32-bit program too: an enhanced packet block on interface 2^31 once
+// became interface -2^31 there, passed the bound and indexed below the
+// interfaces (a panic); a block of 2^31+16 octets to skip became a
+// negative count.
+func TestPcapngFieldsFrom2to31(t *testing.T) {
+	le := byteOrder(binary.LittleEndian)
+	head := append(ngSHB(le), ngIDB(le, layers.LinkTypeEthernet, 0)...)
+	for _, c := range []struct {
+		name string
+		file []byte
+		is   error
+		says string
+	}{
+		{"interface 2^31", append(append([]byte{}, head...), ngEPB(le, 1<<31, 0, []byte("x"), 1)...), ErrMalformed, "interface 2147483648 of 1"},
+		{"interface 2^32-1", append(append([]byte{}, head...), ngEPB(le, 1<<32-1, 0, []byte("x"), 1)...), ErrMalformed, "interface 4294967295 of 1"},
+		{"skip 2^31+16", append(append([]byte{}, head...), le.AppendUint32(le.AppendUint32(nil, 0x0a), 1<<31+16)...), ErrTruncated, "2147483664 octets announced, 8 in the file"},
+	} {
+		r, err := NewPcapReader(bytes.NewReader(c.file))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		_, _, err = r.ZeroCopyReadPacketData()
+		if !errors.Is(err, c.is) || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("%s: %v, want %v saying %q", c.name, err, c.is, c.says)
+		}
+	}
+}
