@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"math/bits"
 	"time"
 
@@ -392,7 +393,7 @@ func (p *PcapReader) nextRecord() ([]byte, gopacket.CaptureInfo, error) {
 	}
 	f := &p.ifaces[0]
 	sec, frac := p.order.Uint32(h[0:]), p.order.Uint32(h[4:])
-	ci := gopacket.CaptureInfo{Timestamp: time.Unix(int64(sec), int64(frac)*int64(f.mul)), CaptureLength: int(incl), Length: max(int(orig), int(incl))}
+	ci := gopacket.CaptureInfo{Timestamp: time.Unix(int64(sec), int64(frac)*int64(f.mul)), CaptureLength: int(incl), Length: max(toInt(orig), int(incl))}
 	p.off += 16 + int64(incl)
 	p.n++
 	return data, ci, nil
@@ -531,7 +532,7 @@ func (p *PcapReader) readEPB(start int64, typ, total uint32) ([]byte, gopacket.C
 	}
 	f := &p.ifaces[ifi]
 	ts := uint64(p.order.Uint32(h[4:]))<<32 | uint64(p.order.Uint32(h[8:]))
-	ci := gopacket.CaptureInfo{Timestamp: f.time(ts), CaptureLength: int(incl), Length: max(int(orig), int(incl)), InterfaceIndex: ifi}
+	ci := gopacket.CaptureInfo{Timestamp: f.time(ts), CaptureLength: int(incl), Length: max(toInt(orig), int(incl)), InterfaceIndex: ifi}
 	p.off += int64(total)
 	p.n++
 	return data, ci, nil
@@ -566,5 +567,9 @@ func (p *PcapReader) readSPB(start int64, total uint32) ([]byte, gopacket.Captur
 	}
 	p.off += int64(total)
 	p.n++
-	return data, gopacket.CaptureInfo{CaptureLength: int(incl), Length: max(int(orig), int(incl))}, nil
+	return data, gopacket.CaptureInfo{CaptureLength: int(incl), Length: max(toInt(orig), int(incl))}, nil
 }
+
+// toInt is a record's original length as an int: in a 32-bit program one
+// of 2^31 octets or more is math.MaxInt, not negative.
+func toInt(v uint32) int { return int(min(uint64(v), math.MaxInt)) }

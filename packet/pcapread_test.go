@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -541,5 +542,19 @@ func TestPcapngFieldsFrom2to31(t *testing.T) {
 		if !errors.Is(err, c.is) || !strings.Contains(err.Error(), c.says) {
 			t.Errorf("%s: %v, want %v saying %q", c.name, err, c.is, c.says)
 		}
+	}
+	// An original length of 2^31+5: the largest int in a 32-bit
+	// program, where it once was the captured length instead.
+	origBig := int64(1<<31 + 5)
+	if math.MaxInt == math.MaxInt32 {
+		origBig = -(1<<31 - 5) // as ngEPB's uint32(orig) makes it 2^31+5
+	}
+	r, err := NewPcapReader(bytes.NewReader(append(append([]byte{}, head...), ngEPB(le, 0, 0, []byte("x"), int(origBig))...)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ci, err := r.ZeroCopyReadPacketData()
+	if want := min(int64(1<<31+5), math.MaxInt); err != nil || int64(ci.Length) != want {
+		t.Errorf("original length 2^31+5: %d (%v), want %d", ci.Length, err, want)
 	}
 }
