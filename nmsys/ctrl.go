@@ -80,8 +80,12 @@ func portInfoFD(fd int, kname string) (PortInfo, error) {
 	if err := ctrl(fd, abi.NETMAP_REQ_PORT_INFO_GET, kname, unsafe.Pointer(b)); err != nil {
 		return PortInfo{}, err
 	}
+	memSize, err := fitInt("nr_memsize", b.MemSize)
+	if err != nil {
+		return PortInfo{}, err
+	}
 	return PortInfo{
-		MemSize: int(b.MemSize), MemID: int(b.MemID),
+		MemSize: memSize, MemID: int(b.MemID),
 		TxRings: int(b.TxRings), RxRings: int(b.RxRings),
 		HostTxRings: int(b.HostTxRings), HostRxRings: int(b.HostRxRings),
 		TxSlots: int(b.TxSlots), RxSlots: int(b.RxSlots),
@@ -123,12 +127,32 @@ func poolsInfoFD(fd int, kname string) (Pools, error) {
 	if err := ctrl(fd, abi.NETMAP_REQ_POOLS_INFO_GET, kname, unsafe.Pointer(b)); err != nil {
 		return Pools{}, err
 	}
-	return Pools{
-		MemID: int(b.MemID), MemSize: int(b.MemSize),
-		IfOffset: int(b.IfPoolOffset), IfCount: int(b.IfPoolObjTotal), IfSize: int(b.IfPoolObjSize),
-		RingOffset: int(b.RingPoolOffset), RingCount: int(b.RingPoolObjTotal), RingSize: int(b.RingPoolObjSize),
-		BufOffset: int(b.BufPoolOffset), BufCount: int(b.BufPoolObjTotal), BufSize: int(b.BufPoolObjSize),
-	}, nil
+	// In a 32-bit program a count above 2^31 or a region above 2 GiB
+	// is refused, not truncated.
+	var p Pools
+	var err error
+	for _, f := range []struct {
+		dst  *int
+		name string
+		v    uint64
+	}{
+		{&p.MemSize, "nr_memsize", b.MemSize},
+		{&p.IfOffset, "nr_if_pool_offset", b.IfPoolOffset},
+		{&p.IfCount, "nr_if_pool_objtotal", uint64(b.IfPoolObjTotal)},
+		{&p.IfSize, "nr_if_pool_objsize", uint64(b.IfPoolObjSize)},
+		{&p.RingOffset, "nr_ring_pool_offset", b.RingPoolOffset},
+		{&p.RingCount, "nr_ring_pool_objtotal", uint64(b.RingPoolObjTotal)},
+		{&p.RingSize, "nr_ring_pool_objsize", uint64(b.RingPoolObjSize)},
+		{&p.BufOffset, "nr_buf_pool_offset", b.BufPoolOffset},
+		{&p.BufCount, "nr_buf_pool_objtotal", uint64(b.BufPoolObjTotal)},
+		{&p.BufSize, "nr_buf_pool_objsize", uint64(b.BufPoolObjSize)},
+	} {
+		if *f.dst, err = fitInt(f.name, f.v); err != nil {
+			return Pools{}, err
+		}
+	}
+	p.MemID = int(b.MemID)
+	return p, nil
 }
 
 // LookupPools reports the memory pools of the region port name uses.

@@ -24,7 +24,12 @@
 //
 // Platforms: Linux is the target. FreeBSD, where netmap is part of the
 // kernel, builds from the same code. On other systems Open returns an error
-// matching [ErrNotSupported].
+// matching [ErrNotSupported]. A 32-bit program (386, arm) speaks netmap
+// through a 64-bit Linux kernel, whose compat ioctl entry passes netmap's
+// fixed-width requests through unchanged; on a 32-bit kernel, whose
+// netmap_if and netmap_ring layouts differ, or on FreeBSD, Open returns an
+// error matching [ErrNotSupported] that says so. A memory region larger
+// than the program can map (2 GiB in a 32-bit program) is refused.
 //
 // Concurrency: control functions and [Port.Close] are safe for concurrent
 // use. A Port's TX side (TxSync, WaitTx) and RX side (RxSync, WaitRx) may be

@@ -14,7 +14,9 @@ import (
 // written by the kernel and is checked before use.
 func (p *Port) layout(kname string, reg *abi.ReqRegister) error {
 	mem := p.mem
-	if p.ifOff < 0 || p.ifOff+abi.IfRingOfs > len(mem) || p.ifOff%8 != 0 {
+	// Written so that no sum can wrap: in a 32-bit program the region
+	// may be close to the largest int.
+	if p.ifOff < 0 || p.ifOff > len(mem)-abi.IfRingOfs || p.ifOff%8 != 0 {
 		return fmt.Errorf("netmap_if offset %d outside the %d-byte region", p.ifOff, len(mem))
 	}
 	nifp := (*abi.If)(unsafe.Pointer(&mem[p.ifOff]))
@@ -31,7 +33,7 @@ func (p *Port) layout(kname string, reg *abi.ReqRegister) error {
 		return fmt.Errorf("netmap_if reports %d+%d tx and %d+%d rx rings", ntx, htx, nrx, hrx)
 	}
 	total := ntx + htx + nrx + hrx
-	if p.ifOff+abi.IfRingOfs+8*total > len(mem) {
+	if 8*total > len(mem)-p.ifOff-abi.IfRingOfs {
 		return fmt.Errorf("netmap_if ring table (%d rings) runs past the region", total)
 	}
 	ringOfs := func(i int) int64 {

@@ -3,6 +3,7 @@ package nmsys
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"sync"
@@ -106,10 +107,11 @@ func Open(name string, cfg *Config) (*Port, error) {
 		return nil, &Error{Op: "register", Port: name, Err: err}
 	}
 
-	if reg.MemSize == 0 || reg.MemSize > 1<<40 || reg.Offset >= reg.MemSize {
-		return nil, &Error{Op: "register", Port: name, Err: fmt.Errorf("kernel returned memsize %d, offset %d", reg.MemSize, reg.Offset)}
+	size, err := regionSize(reg.MemSize, reg.Offset, min(1<<40, math.MaxInt))
+	if err != nil {
+		return nil, &Error{Op: "register", Port: name, Err: err}
 	}
-	rg, err := acquireRegion(fd, int(reg.MemID), int(reg.MemSize))
+	rg, err := acquireRegion(fd, int(reg.MemID), size)
 	if err != nil {
 		return nil, &Error{Op: "mmap", Port: name, Err: os.NewSyscallError("mmap", err)}
 	}

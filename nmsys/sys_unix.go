@@ -3,7 +3,12 @@
 package nmsys
 
 import (
+	"bytes"
 	"errors"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -19,6 +24,9 @@ var devicePath = abi.NETMAP_DEVICE_NAME
 // (netmap's poll of an unregistered fd returns POLLERR without joining its
 // wait queues, so epoll would never wake), so the os.File is made later.
 func openDev(port, op string) (int, error) {
+	if err := kernelABI(); err != nil {
+		return -1, &Error{Op: op, Port: port, Err: &notSupportedError{msg: "nmsys: netmap's kernel ABI does not match this program", err: err}}
+	}
 	fd, err := unix.Open(devicePath, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err == nil {
 		return fd, nil
@@ -31,6 +39,31 @@ func openDev(port, op string) (int, error) {
 		return -1, &Error{Op: op, Port: port, Err: &hintError{err: perr, hint: "read-write access to /dev/netmap is needed: run as root or give the user access to the device node"}}
 	}
 	return -1, &Error{Op: op, Port: port, Err: perr}
+}
+
+// kernelABI is kernelFits for this program and kernel, worked out once.
+var kernelABI = sync.OnceValue(func() error {
+	if ptrSize == 8 {
+		return nil
+	}
+	return kernelFits(ptrSize, runtime.GOOS, kernelMachine())
+})
+
+// kernelMachine returns the kernel's machine name. On Linux
+// /proc/sys/kernel/arch is the kernel's own, where uname reports i686 to a
+// program run under the linux32 personality on an x86_64 kernel.
+func kernelMachine() string {
+	if b, err := os.ReadFile("/proc/sys/kernel/arch"); err == nil {
+		if m := strings.TrimSpace(string(b)); m != "" {
+			return m
+		}
+	}
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return "unknown"
+	}
+	m, _, _ := bytes.Cut(u.Machine[:], []byte{0})
+	return string(m)
 }
 
 // ioctlPtr issues ioctl(fd, req, arg). arg and every object reachable from

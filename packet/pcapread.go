@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"math/bits"
 	"time"
 
@@ -239,9 +240,11 @@ func (p *PcapReader) skip(start int64, total uint32) error {
 	if total < 12 || total%4 != 0 {
 		return errorf(ErrMalformed, "packet: pcapng: block at offset %d: length %d", start, total)
 	}
-	n, err := p.r.Discard(int(total) - 8)
+	// In int64: a block length from 2^31 up is a negative int in a
+	// 32-bit program, which Discard refuses.
+	n, err := io.CopyN(io.Discard, p.r, int64(total)-8)
 	if err != nil {
-		return p.cut("block", start, int(total), 8+n)
+		return errorf(ErrTruncated, "packet: capture: block at offset %d cut short: %d octets announced, %d in the file", start, total, 8+n)
 	}
 	p.off += int64(total)
 	return nil
@@ -390,7 +393,7 @@ func (p *PcapReader) nextRecord() ([]byte, gopacket.CaptureInfo, error) {
 	}
 	f := &p.ifaces[0]
 	sec, frac := p.order.Uint32(h[0:]), p.order.Uint32(h[4:])
-	ci := gopacket.CaptureInfo{Timestamp: time.Unix(int64(sec), int64(frac)*int64(f.mul)), CaptureLength: int(incl), Length: max(int(orig), int(incl))}
+	ci := gopacket.CaptureInfo{Timestamp: time.Unix(int64(sec), int64(frac)*int64(f.mul)), CaptureLength: int(incl), Length: max(toInt(orig), int(incl))}
 	p.off += 16 + int64(incl)
 	p.n++
 	return data, ci, nil
@@ -504,14 +507,17 @@ func (p *PcapReader) readEPB(start int64, typ, total uint32) ([]byte, gopacket.C
 	if n, err := io.ReadFull(p.r, h); err != nil {
 		return nil, gopacket.CaptureInfo{}, p.cut(p.what(), start, int(total), 8+n)
 	}
-	ifi := int(p.order.Uint32(h[0:]))
+	// Compared as uint32: in a 32-bit program int() of an id from 2^31
+	// up is negative, passed the bound and indexed p.ifaces below 0.
+	id := p.order.Uint32(h[0:])
 	if typ == pcapngOPB {
-		ifi = int(p.order.Uint16(h[0:]))
+		id = uint32(p.order.Uint16(h[0:]))
 	}
 	incl, orig := p.order.Uint32(h[12:]), p.order.Uint32(h[16:])
-	if ifi >= len(p.ifaces) {
-		return nil, gopacket.CaptureInfo{}, errorf(ErrMalformed, "packet: pcapng: %s at offset %d: interface %d of %d", p.what(), start, ifi, len(p.ifaces))
+	if uint64(id) >= uint64(len(p.ifaces)) {
+		return nil, gopacket.CaptureInfo{}, errorf(ErrMalformed, "packet: pcapng: %s at offset %d: interface %d of %d", p.what(), start, id, len(p.ifaces))
 	}
+	ifi := int(id)
 	if incl > MaxPcapRecord {
 		return nil, gopacket.CaptureInfo{}, errorf(ErrMalformed, "packet: pcapng: %s at offset %d: %d octets captured, more than the %d a record may hold", p.what(), start, incl, MaxPcapRecord)
 	}
@@ -526,7 +532,7 @@ func (p *PcapReader) readEPB(start int64, typ, total uint32) ([]byte, gopacket.C
 	}
 	f := &p.ifaces[ifi]
 	ts := uint64(p.order.Uint32(h[4:]))<<32 | uint64(p.order.Uint32(h[8:]))
-	ci := gopacket.CaptureInfo{Timestamp: f.time(ts), CaptureLength: int(incl), Length: max(int(orig), int(incl)), InterfaceIndex: ifi}
+	ci := gopacket.CaptureInfo{Timestamp: f.time(ts), CaptureLength: int(incl), Length: max(toInt(orig), int(incl)), InterfaceIndex: ifi}
 	p.off += int64(total)
 	p.n++
 	return data, ci, nil
@@ -561,5 +567,9 @@ func (p *PcapReader) readSPB(start int64, total uint32) ([]byte, gopacket.Captur
 	}
 	p.off += int64(total)
 	p.n++
-	return data, gopacket.CaptureInfo{CaptureLength: int(incl), Length: max(int(orig), int(incl))}, nil
+	return data, gopacket.CaptureInfo{CaptureLength: int(incl), Length: max(toInt(orig), int(incl))}, nil
 }
+
+// toInt is a record's original length as an int: in a 32-bit program one
+// of 2^31 octets or more is math.MaxInt, not negative.
+func toInt(v uint32) int { return int(min(uint64(v), math.MaxInt)) }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -512,5 +513,48 @@ func TestPcapngResolutions(t *testing.T) {
 		if err != nil || !ci.Timestamp.Equal(c.want) {
 			t.Errorf("if_tsresol %#x, %d units: %v (%v), want %v", c.resol, c.ts, ci.Timestamp.UTC(), err, c.want.UTC())
 		}
+	}
+}
+
+// Lengths and interface ids from 2^31 up are read as what they are in a
+// 32-bit program too: an enhanced packet block on interface 2^31 once
+// became interface -2^31 there, passed the bound and indexed below the
+// interfaces (a panic); a block of 2^31+16 octets to skip became a
+// negative count.
+func TestPcapngFieldsFrom2to31(t *testing.T) {
+	le := byteOrder(binary.LittleEndian)
+	head := append(ngSHB(le), ngIDB(le, layers.LinkTypeEthernet, 0)...)
+	for _, c := range []struct {
+		name string
+		file []byte
+		is   error
+		says string
+	}{
+		{"interface 2^31", append(append([]byte{}, head...), ngEPB(le, 1<<31, 0, []byte("x"), 1)...), ErrMalformed, "interface 2147483648 of 1"},
+		{"interface 2^32-1", append(append([]byte{}, head...), ngEPB(le, 1<<32-1, 0, []byte("x"), 1)...), ErrMalformed, "interface 4294967295 of 1"},
+		{"skip 2^31+16", append(append([]byte{}, head...), le.AppendUint32(le.AppendUint32(nil, 0x0a), 1<<31+16)...), ErrTruncated, "2147483664 octets announced, 8 in the file"},
+	} {
+		r, err := NewPcapReader(bytes.NewReader(c.file))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		_, _, err = r.ZeroCopyReadPacketData()
+		if !errors.Is(err, c.is) || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("%s: %v, want %v saying %q", c.name, err, c.is, c.says)
+		}
+	}
+	// An original length of 2^31+5: the largest int in a 32-bit
+	// program, where it once was the captured length instead.
+	origBig := int64(1<<31 + 5)
+	if math.MaxInt == math.MaxInt32 {
+		origBig = -(1<<31 - 5) // as ngEPB's uint32(orig) makes it 2^31+5
+	}
+	r, err := NewPcapReader(bytes.NewReader(append(append([]byte{}, head...), ngEPB(le, 0, 0, []byte("x"), int(origBig))...)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ci, err := r.ZeroCopyReadPacketData()
+	if want := min(int64(1<<31+5), math.MaxInt); err != nil || int64(ci.Length) != want {
+		t.Errorf("original length 2^31+5: %d (%v), want %d", ci.Length, err, want)
 	}
 }

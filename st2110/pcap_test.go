@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -517,7 +518,7 @@ func TestListenBudget(t *testing.T) {
 func TestListenFrameBuffersBound(t *testing.T) {
 	sess := pcapFlows()
 	name, _ := writeCapture(t, sess, [][]byte{randomFrames(fmtSmall, 1, 1), randomFrames(fmtSmall, 1, 2), randomFrames(fmtSD, 1, 3)}, 1)
-	for _, n := range []int{MaxFrameBuffers + 1, 1 << 54, 1<<63 - 1} {
+	for _, n := range []int{MaxFrameBuffers + 1, math.MaxInt>>9 + 1, math.MaxInt} {
 		rx, err := Listen("pcap:"+name, sess, &ListenConfig{FrameBuffers: n})
 		if err == nil {
 			rx.Close()
@@ -526,7 +527,7 @@ func TestListenFrameBuffersBound(t *testing.T) {
 			t.Errorf("FrameBuffers %d: error %v does not name the field and its bound", n, err)
 		}
 	}
-	b, _ := video.NewBudget(1 << 40)
+	b, _ := video.NewBudget(math.MaxInt)
 	rx, err := Listen("pcap:"+name, session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", "")), &ListenConfig{FrameBuffers: MaxFrameBuffers, Budget: b})
 	if err != nil {
 		t.Fatalf("FrameBuffers MaxFrameBuffers: %v", err)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -26,7 +27,11 @@ func socketOptions(network, address string, c syscall.RawConn) error {
 		}
 		// The kernel's receive time of each datagram (SCM_TIMESTAMPNS):
 		// the arrival, not when a reader the host scheduled late read it.
-		_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+		// SO_TIMESTAMPNS_NEW (Linux 5.1) gives 64-bit seconds in a 32-bit
+		// program too; the old option is the fallback.
+		if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS_NEW, 1) != nil {
+			_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+		}
 		if network == "udp6" {
 			err = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_ALL, 0)
 			if errors.Is(err, unix.ENOPROTOOPT) {
@@ -310,7 +315,8 @@ func parseSockaddr(b []byte) netip.AddrPort {
 
 // parseControl reads a received datagram's control messages: its
 // destination address (IP_PKTINFO, IPV6_PKTINFO; def if there is none)
-// and the kernel's receive time, UTC ns (SCM_TIMESTAMPNS; 0 if none).
+// and the kernel's receive time, UTC ns (SCM_TIMESTAMPNS, old or new; 0
+// if none).
 func parseControl(b []byte, def netip.Addr) (dst netip.Addr, ts int64) {
 	dst = def
 	for len(b) > 0 {
@@ -323,8 +329,14 @@ func parseControl(b []byte, def netip.Addr) (dst netip.Addr, ts int64) {
 			dst = netip.AddrFrom4([4]byte(data[8:12]))
 		case h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_PKTINFO && len(data) >= 16:
 			dst = netip.AddrFrom16([16]byte(data[:16])).Unmap()
-		case h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS && len(data) >= 16:
+		case h.Level == unix.SOL_SOCKET && (h.Type == unix.SO_TIMESTAMPNS_NEW || h.Type == unix.SCM_TIMESTAMPNS && strconv.IntSize == 64) && len(data) >= 16:
+			// struct __kernel_timespec: two int64 everywhere (and the
+			// old struct timespec of a 64-bit program).
 			sec, nsec := int64(binary.NativeEndian.Uint64(data)), int64(binary.NativeEndian.Uint64(data[8:]))
+			ts = sec*1e9 + nsec
+		case h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS && strconv.IntSize == 32 && len(data) >= 8:
+			// The old struct timespec of a 32-bit program: two int32.
+			sec, nsec := int64(int32(binary.NativeEndian.Uint32(data))), int64(int32(binary.NativeEndian.Uint32(data[4:])))
 			ts = sec*1e9 + nsec
 		}
 		b = rest

@@ -1,8 +1,10 @@
 package st2110
 
 import (
+	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -193,5 +195,39 @@ func TestUDPHoldSleep(t *testing.T) {
 	s := &udpSock{linger: time.Microsecond}
 	if n := testing.AllocsPerRun(100, func() { s.lingerNow(s.lingerAfter(1, 64)) }); n != 0 {
 		t.Errorf("%v allocations a linger", n)
+	}
+}
+
+// A UDP receiver's sockets carry the kernel's receive time of each
+// datagram, read as UTC ns, in a 32-bit program too: there the old
+// SCM_TIMESTAMPNS is two int32, which parseControl once ignored (it wanted
+// 16 octets), leaving every datagram without a time.
+func TestUDPReceiveTime(t *testing.T) {
+	lc := net.ListenConfig{Control: socketOptions}
+	pc, err := lc.ListenPacket(context.Background(), "udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	conn := pc.(*net.UDPConn)
+	before := time.Now()
+	tx, err := net.DialUDP("udp4", nil, conn.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	if _, err := tx.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b, oob := make([]byte, 16), make([]byte, 256)
+	_, oobn, _, _, err := conn.ReadMsgUDP(b, oob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ts := parseControl(oob[:oobn], netip.IPv4Unspecified())
+	after := time.Now()
+	if ts < before.Add(-time.Second).UnixNano() || ts > after.Add(time.Second).UnixNano() {
+		t.Errorf("receive time %d (%v), want between %v and %v (%d control octets)", ts, time.Unix(0, ts), before, after, oobn)
 	}
 }

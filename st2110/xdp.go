@@ -33,8 +33,10 @@ func xdpRxConfig(q, umem int) *xsk.Config {
 	if umem == 0 {
 		umem = xdpRxUMEM
 	}
+	// In int64: in a 32-bit program frames*2*2048 wraps at 2^19 frames,
+	// which once asked for 2^20 frames (2 GiB) of a 1 GiB ReadBuffer.
 	frames := 64
-	for frames < 1<<20 && frames*2*xsk.DefaultFrameSize <= umem {
+	for frames < 1<<20 && int64(frames)*2*xsk.DefaultFrameSize <= min(int64(umem), xsk.MaxUMEM) {
 		frames *= 2
 	}
 	return &xsk.Config{Queue: q, RxOnly: true, Frames: frames, RxSize: frames}

@@ -3,6 +3,8 @@ package video
 import (
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"sync/atomic"
 )
 
@@ -26,10 +28,15 @@ type Budget struct {
 	used  atomic.Int64
 }
 
-// NewBudget returns a budget of limit octets; limit must be positive.
+// NewBudget returns a budget of limit octets; limit must be positive, and
+// at most math.MaxInt: a 32-bit program cannot hold more than 2 GiB, and
+// every charge then fits an int, as the allocation it pays for must.
 func NewBudget(limit int64) (*Budget, error) {
 	if limit <= 0 {
 		return nil, fmt.Errorf("video: memory budget of %d octets", limit)
+	}
+	if limit > math.MaxInt {
+		return nil, fmt.Errorf("video: memory budget of %d octets is more than a %d-bit program can hold (%d)", limit, strconv.IntSize, math.MaxInt)
 	}
 	return &Budget{limit: limit}, nil
 }

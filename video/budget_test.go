@@ -3,7 +3,9 @@ package video
 import (
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -34,7 +36,14 @@ func largestFormat(t testing.TB) Format {
 			}
 		}
 	}
-	if best.FrameSize() < 6<<30 {
+	// 6.4 GB at 32767x32767 and 6 octets a pixel; in a 32-bit program
+	// Validate refuses what an int cannot hold, and the largest left is
+	// still more than DefaultMemory.
+	want := int64(6 << 30)
+	if strconv.IntSize == 32 {
+		want = DefaultMemory + 1
+	}
+	if int64(best.FrameSize()) < want {
 		t.Fatalf("largest format %v has a frame of only %d octets", best, best.FrameSize())
 	}
 	return best
@@ -99,6 +108,16 @@ func TestReceiverBudget(t *testing.T) {
 	_ = r
 	if _, err := NewBudget(0); err == nil {
 		t.Error("a budget of 0 accepted")
+	}
+	// Every charge fits an int, so a product of frames and frame size
+	// that was charged cannot wrap in a 32-bit program.
+	if b, err := NewBudget(math.MaxInt); err != nil || b.Limit() != math.MaxInt {
+		t.Errorf("a budget of math.MaxInt: %v", err)
+	}
+	if strconv.IntSize == 32 {
+		if _, err := NewBudget(int64(math.MaxInt32) + 1); err == nil || !strings.Contains(err.Error(), "32-bit") {
+			t.Errorf("a budget over math.MaxInt in a 32-bit program: %v", err)
+		}
 	}
 }
 

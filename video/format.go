@@ -3,6 +3,8 @@ package video
 import (
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"time"
 )
 
@@ -469,6 +471,12 @@ func (f *Format) Validate() error {
 	if lines := pg.Height * f.Scan.Fields(); f.Height%lines != 0 {
 		return fmt.Errorf("video: height %d of %v %v is not a multiple of %d", f.Height, f.Scan, f.Sampling, lines)
 	}
+	// 32767x32767 at 6 octets a pixel is 6.4 GB: in a 32-bit program
+	// the frame size would wrap in int and the buffer could not exist.
+	if n := int64(f.RowBytes()) * int64(f.Height/pg.Height); n > math.MaxInt {
+		return fmt.Errorf("video: a %dx%d %v %v frame is %d octets, more than a %d-bit program can hold",
+			f.Width, f.Height, f.Sampling, f.Depth, n, strconv.IntSize)
+	}
 	if (f.Rate.Num == 0) != (f.Rate.Den == 0) {
 		return fmt.Errorf("video: frame rate %d/%d", f.Rate.Num, f.Rate.Den)
 	}
@@ -520,6 +528,7 @@ func (f *Format) RowBytes() int {
 // pgroup wire layout, with the fields' rows interleaved (row r of field F at
 // buffer row 2r+F), which is the picture in top-to-bottom order. For
 // 1920x1080 4:2:2 10-bit it is 5,184,000, GStreamer's UYVP frame size.
+// For a format that passes Validate it fits an int.
 func (f *Format) FrameSize() int {
 	return f.RowBytes() * f.Height / f.Pgroup().Height
 }

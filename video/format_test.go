@@ -1,6 +1,8 @@
 package video
 
 import (
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -149,5 +151,27 @@ func TestEnumStrings(t *testing.T) {
 	}
 	if _, err := ParseSampling("YCbCr-4:2:1"); err == nil {
 		t.Error("unknown sampling parsed")
+	}
+}
+
+// A frame an int cannot hold is refused by Validate, naming its size: the
+// 6.4 GB of a 32767x32767 4:4:4 16-bit frame in a 32-bit program, where
+// FrameSize once wrapped and a receiver made a buffer of the wrapped size.
+// A 64-bit program takes the format.
+func TestValidateFrameFitsInt(t *testing.T) {
+	f := Format{Sampling: YCbCr444, Depth: Depth16, Width: MaxDimension, Height: MaxDimension, Scan: Progressive}
+	const size = int64(MaxDimension) * MaxDimension * 6
+	err := f.Validate()
+	if size > math.MaxInt {
+		if err == nil || !strings.Contains(err.Error(), strconv.FormatInt(size, 10)+" octets") {
+			t.Errorf("%v in a %d-bit program: error %v, want one naming %d octets", f, strconv.IntSize, err, size)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("%v: %v", f, err)
+	}
+	if got := int64(f.FrameSize()); got != size {
+		t.Errorf("%v: FrameSize %d, want %d", f, got, size)
 	}
 }

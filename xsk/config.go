@@ -2,6 +2,7 @@ package xsk
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"time"
 )
@@ -129,8 +130,10 @@ const (
 	// MaxUMEM bounds a socket's UMEM, Config.Frames * Config.FrameSize,
 	// in octets: Open allocates it on the Go heap before the kernel
 	// sees it, so a size the memory cannot hold must be refused first.
-	// 2 GiB is 2^20 frames of the default size.
-	MaxUMEM = 2 << 30
+	// 2 GiB is 2^20 frames of the default size. In a 32-bit program it
+	// is 512 MiB: one allocation of 2 GiB does not fit beside the rest
+	// of a 32-bit address space, and its length would not fit an int.
+	MaxUMEM = min(2<<30, math.MaxInt/4+1)
 )
 
 // config is a Config with its defaults filled in and checked.

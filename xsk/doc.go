@@ -67,7 +67,10 @@
 // UMEM between sockets (XDP_SHARED_UMEM). The UMEM is in aligned mode with
 // no headroom; multi-buffer (XDP_USE_SG) frames are not supported. On
 // systems other than Linux, [Open] returns an error matching
-// [ErrNotSupported].
+// [ErrNotSupported]. A 32-bit program (386, arm) works as a 64-bit one:
+// the kernel's AF_XDP structures (xdp_umem_reg, xdp_mmap_offsets,
+// xdp_desc) have fixed-width fields; its UMEM is at most 512 MiB
+// ([MaxUMEM]).
 //
 // # Privilege
 //

@@ -425,7 +425,7 @@ func TestResolve(t *testing.T) {
 	}{
 		{Config{FrameSize: 2 * page}, fmt.Sprintf("frame size %d is not a power of two in [2048, page size %d]", 2*page, page)},
 		{Config{FrameSize: 65536, Frames: 1 << 20}, "frame size 65536"},
-		{Config{FrameSize: page, Frames: 1 << 20}, fmt.Sprintf("UMEM of 1048576 frames of %d octets is over 2048 MiB (MaxUMEM)", page)},
+		{Config{FrameSize: page, Frames: 1 << 20}, fmt.Sprintf("UMEM of 1048576 frames of %d octets is over %d MiB (MaxUMEM)", page, MaxUMEM>>20)},
 		{Config{Frames: MaxUMEM/DefaultFrameSize + 1}, "MaxUMEM"},
 		{Config{Frames: 1 << 30}, "MaxUMEM"},
 	} {

@@ -152,17 +152,21 @@ const (
 )
 
 // Pointer is a user-space pointer field of a netmap control struct
-// (nr_body, nr_options, nro_next). It holds an unsafe.Pointer so the
-// garbage collector sees the reference; it is 8 bytes on every 64-bit
-// platform nmgo supports. Callers keep the pointee alive across the ioctl
+// (nr_body, nr_options, nro_next). In C these are uint64_t on every
+// platform, so a 32-bit process speaks the same layout as a 64-bit one.
+// Pointer is those 8 bytes: the pointer itself, kept as an unsafe.Pointer so
+// the garbage collector sees the reference (and the pointee lives on the
+// heap, where objects never move), plus, where pointers are 4 bytes, the
+// zero upper half on the side the byte order asks for (pointer_32le.go,
+// pointer_32be.go). Callers still keep the pointee alive across the ioctl
 // with runtime.KeepAlive.
 type Pointer struct {
-	_   structs.HostLayout
-	ptr unsafe.Pointer
+	_ structs.HostLayout
+	pointer
 }
 
 // NewPointer returns a Pointer to p.
-func NewPointer(p unsafe.Pointer) Pointer { return Pointer{ptr: p} }
+func NewPointer(p unsafe.Pointer) Pointer { return Pointer{pointer: pointer{ptr: p}} }
 
 // Get returns the pointer.
 func (p Pointer) Get() unsafe.Pointer { return p.ptr }
@@ -440,4 +444,6 @@ var (
 	_ [unsafe.Sizeof(RingHeader{}) - 256]byte
 	_ [56 - unsafe.Sizeof(If{})]byte
 	_ [unsafe.Sizeof(If{}) - 56]byte
+	_ [8 - unsafe.Sizeof(Pointer{})]byte
+	_ [unsafe.Sizeof(Pointer{}) - 8]byte
 )

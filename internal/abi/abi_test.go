@@ -1,6 +1,7 @@
 package abi
 
 import (
+	"encoding/binary"
 	"reflect"
 	"testing"
 	"unsafe"
@@ -125,5 +126,29 @@ func TestRequestNumbers(t *testing.T) {
 	ctrl := uint32(NIOCCTRL)
 	if int32(ctrl) != -1067947625 {
 		t.Errorf("NIOCCTRL as int32 = %d", int32(ctrl))
+	}
+}
+
+// A Pointer is the C uint64_t address field: its 8 bytes, read in the
+// machine's byte order, are the address zero-extended to 64 bits, on 32-bit
+// platforms as on 64-bit ones.
+func TestPointerIsUint64(t *testing.T) {
+	v := new([16]byte)
+	p := NewPointer(unsafe.Pointer(v))
+	if unsafe.Sizeof(p) != 8 {
+		t.Fatalf("Pointer is %d bytes, want 8", unsafe.Sizeof(p))
+	}
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&p)), 8)
+	got := binary.NativeEndian.Uint64(b)
+	if want := uint64(uintptr(unsafe.Pointer(v))); got != want {
+		t.Errorf("Pointer bytes % x read as %#x, want the address %#x", b, got, want)
+	}
+	if p.Get() != unsafe.Pointer(v) {
+		t.Error("Get does not return the pointer")
+	}
+	var h ReqHeader
+	h.Body = p
+	if got := *(*uint64)(unsafe.Add(unsafe.Pointer(&h), 80)); got != uint64(uintptr(unsafe.Pointer(v))) {
+		t.Errorf("nr_body at offset 80 reads %#x", got)
 	}
 }

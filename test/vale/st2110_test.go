@@ -119,6 +119,9 @@ func TestST2110Vale(t *testing.T) {
 	checkTimerSlack(t)
 }
 
+// setLong stores v in a field that is a C long.
+func setLong[T int32 | int64](dst *T, v int32) { *dst = T(v) }
+
 // TestST2110ClockTAI: once the kernel knows the TAI offset (as phc2sys or
 // chrony tell it), st2110's clock is CLOCK_TAI and reads what
 // clock_gettime(CLOCK_TAI) reads. The VM's kernel is the test's to set.
@@ -130,7 +133,8 @@ func TestST2110ClockTAI(t *testing.T) {
 	}
 	old := tx.Tai
 	set := func(v int32) {
-		tx := unix.Timex{Modes: unix.ADJ_TAI, Constant: int64(v)}
+		tx := unix.Timex{Modes: unix.ADJ_TAI}
+		setLong(&tx.Constant, v) // a C long: int32 in a 32-bit program
 		if _, err := unix.Adjtimex(&tx); err != nil {
 			t.Fatalf("adjtimex ADJ_TAI %d: %v", v, err)
 		}
