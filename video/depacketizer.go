@@ -3,6 +3,7 @@ package video
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/bits"
 	"math/rand/v2"
 
@@ -511,7 +512,7 @@ func (d *Depacketizer) finish(marker bool) {
 		}
 	}
 	d.st.Marker = marker
-	d.st.Lost = int(d.lastSeq-d.firstSeq+1) - d.st.Packets
+	d.st.Lost = int(min(d.lastSeq-d.firstSeq+1, math.MaxInt)) - d.st.Packets // a span a 32-bit int cannot hold (a hostile flow) counts as its largest
 	d.st.Complete = d.st.Bytes >= d.size && d.cover == d.whole
 	d.stats.Frames++
 	if d.st.Complete {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"slices"
 
@@ -860,7 +861,7 @@ func (s *rxStream) note(h *headers, at int64) {
 	grid := true // the packet's data a multiple of BPMBlock, found once for both counts
 	if h.marker {
 		if s.marked && ext > s.markSeq {
-			s.stats.PacketsPerField = int(ext - s.markSeq)
+			s.stats.PacketsPerField = int(min(ext-s.markSeq, math.MaxInt))
 			if s.an == nil && !s.timing.Rate.IsZero() {
 				s.checkRate(h.ts - s.markTS)
 				s.startAnalysis()
