@@ -49,7 +49,7 @@ func waitXDP(t *testing.T, ns, dev string, done <-chan int) {
 
 // The xdp: backend: txseq on one end of a veth pair into rxseq on the
 // other, both over AF_XDP, 5*10^4 frames counted with no loss at 20 kpps;
-// then ping against pong. Needs root (NMTEST_XDP=1 makes that a failure).
+// then ping against pong. Runs with NMTEST_XDP=1, as root.
 func TestXDPBackend(t *testing.T) {
 	p := xdptest.NewPair(t)
 	const n = "50000"
