@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -78,26 +77,18 @@ func TestVrxDroppedFramesEndRun(t *testing.T) {
 }
 
 // waitUDPEmpty waits until the receive queue of the UDP socket bound to
-// port is empty, as /proc/self/net/udp shows (tx_queue:rx_queue, in hex,
-// is the fifth field).
+// port is empty (rx_queue, after the colon of the fifth field of
+// /proc/self/net/udp).
 func waitUDPEmpty(t *testing.T, port string) {
 	t.Helper()
 	p, err := strconv.Atoi(port)
 	if err != nil {
 		t.Fatal(err)
 	}
-	local := fmt.Sprintf(":%04X", p)
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		b, err := os.ReadFile("/proc/self/net/udp")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			fs := strings.Fields(line)
-			if len(fs) > 4 && strings.HasSuffix(fs[1], local) {
-				if _, rxq, ok := strings.Cut(fs[4], ":"); ok && strings.Trim(rxq, "0") == "" {
-					return
-				}
+		if fs := procUDP(t, p); fs != nil {
+			if _, rxq, ok := strings.Cut(fs[4], ":"); ok && strings.Trim(rxq, "0") == "" {
+				return
 			}
 		}
 		if time.Now().After(deadline) {
