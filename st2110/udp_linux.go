@@ -319,7 +319,9 @@ func parseSockaddr(b []byte) netip.AddrPort {
 // if none).
 func parseControl(b []byte, def netip.Addr) (dst netip.Addr, ts int64) {
 	dst = def
-	for len(b) > 0 {
+	// Not a byte less than a header: ParseOneSocketControlMessage reads
+	// a whole cmsghdr from b before it checks b's length.
+	for len(b) >= unix.SizeofCmsghdr {
 		h, data, rest, err := unix.ParseOneSocketControlMessage(b)
 		if err != nil {
 			return dst, ts

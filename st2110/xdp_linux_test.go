@@ -14,8 +14,8 @@ import (
 )
 
 // The AF_XDP transport over a veth pair between two network namespaces
-// (internal/xdptest): they need root, and skip without it unless
-// NMTEST_XDP=1, which makes that a failure.
+// (internal/xdptest): they run with NMTEST_XDP=1 (as root; without root
+// that is a failure) and skip without it.
 
 // listenIn is Listen inside network namespace ns (the socket and the XDP
 // program belong to it).

@@ -41,6 +41,11 @@ type Idler struct {
 
 	empty int
 	y     osthread.Yielder
+
+	// lingers and lingered count the lingers and their time asked for,
+	// which tests read (timing a loaded host's sleeps proves nothing).
+	lingers  int
+	lingered time.Duration
 }
 
 // MaxLinger bounds Idler.Linger.
@@ -52,10 +57,22 @@ const MaxLinger = time.Millisecond
 // Linger before it returns. It does not allocate.
 func (d *Idler) NextBatch(s *Socket, took int, full bool, bytes uint64) error {
 	err := d.Next(s, took > 0, bytes) // a pass that took packets: no wait
-	if err == nil && d.Linger > 0 && took > 0 && !full {
-		holdSleep(min(d.Linger, MaxLinger))
+	if l := d.lingerAfter(took, full); err == nil && l > 0 {
+		d.lingers++
+		d.lingered += l
+		holdSleep(l)
 	}
 	return err
+}
+
+// lingerAfter returns how long NextBatch sleeps after a pass that took
+// took packets, all it asked for or not (full): Linger, at most
+// MaxLinger, after a partial batch; nothing otherwise.
+func (d *Idler) lingerAfter(took int, full bool) time.Duration {
+	if d.Linger <= 0 || took <= 0 || full {
+		return 0
+	}
+	return min(d.Linger, MaxLinger)
 }
 
 // Next waits, if it should, after a loop pass that found packets (got) or

@@ -450,22 +450,29 @@ func TestIdlerLinger(t *testing.T) {
 	if el := time.Since(t0); el < d.Linger {
 		t.Errorf("a partial batch lingered %v, want at least %v", el, d.Linger)
 	}
-	t0 = time.Now()
+	if n, l := d.Lingers(); n != 1 || l != xsk.MaxLinger {
+		t.Errorf("a partial batch: %d lingers, %v in all; want 1 of %v", n, l, xsk.MaxLinger)
+	}
+	// Counted, not timed: 100 full batches once had to take less than 100
+	// lingers of real time, which a host stall of 100 ms failed.
 	for range 100 {
 		if err := d.NextBatch(nil, 64, true, 3840); err != nil { // a full batch: Next with got, no wait
 			t.Fatal(err)
 		}
 	}
-	if el := time.Since(t0); el >= 100*d.Linger {
-		t.Errorf("100 full batches took %v: they lingered", el)
+	if n, _ := d.Lingers(); n != 1 {
+		t.Errorf("100 full batches lingered %d times", n-1)
 	}
 	d.Linger = time.Hour
 	t0 = time.Now()
 	if err := d.NextBatch(nil, 5, false, 300); err != nil {
 		t.Fatal(err)
 	}
-	if el := time.Since(t0); el > 50*xsk.MaxLinger { // MaxLinger and a loaded host's lateness, not an hour
-		t.Errorf("a linger of an hour slept %v, want MaxLinger (%v)", el, xsk.MaxLinger)
+	if n, l := d.Lingers(); n != 2 || l != 2*xsk.MaxLinger {
+		t.Errorf("a linger of an hour asked for %v, want MaxLinger (%v)", l-xsk.MaxLinger, xsk.MaxLinger)
+	}
+	if el := time.Since(t0); el < xsk.MaxLinger {
+		t.Errorf("a linger of an hour slept %v, want at least MaxLinger (%v)", el, xsk.MaxLinger)
 	}
 	d.Linger = time.Microsecond
 	if n := testing.AllocsPerRun(100, func() { d.NextBatch(nil, 5, false, 300) }); n != 0 {

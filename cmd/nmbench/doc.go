@@ -53,7 +53,9 @@
 // captures are stamped in UTC, as tcpdump stamps them. vrx takes up to
 // -frames frames of each stream; one completed while vrx still holds every
 // buffer of its stream (writing -out) is dropped and counted
-// (dropped_frames).
+// (dropped_frames), and counts toward -frames, since it will not come
+// again. -frame-buffers gives each stream more buffers (4 by default) for
+// a consumer that falls behind.
 //
 // A netmap NIC in vrx's hands is cut off from the kernel's network stack
 // (no ARP, IGMP, PTP or ssh on it) unless -passthrough is given: vrx then

@@ -89,7 +89,7 @@ func ping(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error {
 }
 
 // videoFlags are the flags only vtx and vrx take.
-var videoFlags = []string{"fmt", "sdp", "sdp-out", "in", "out", "pix", "tp", "frames", "streams", "max-mem", "selfcheck", "burst", "passthrough", "window"}
+var videoFlags = []string{"fmt", "sdp", "sdp-out", "in", "out", "pix", "tp", "frames", "frame-buffers", "streams", "max-mem", "selfcheck", "burst", "passthrough", "window"}
 
 // checkPackets checks the flags of the packet functions (all but vtx and
 // vrx).

@@ -321,22 +321,32 @@ func waitUDPBound(t *testing.T, port string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hexPort := fmt.Sprintf(":%04X ", p)
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		b, err := os.ReadFile("/proc/self/net/udp")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			// sl local_address rem_address ...: the local address is the second field.
-			if fs := strings.Fields(line); len(fs) > 2 && strings.HasSuffix(fs[1]+" ", hexPort) {
-				return
-			}
+		if procUDP(t, p) != nil {
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no UDP socket bound to port %d after 30 s", p)
 		}
 	}
+}
+
+// procUDP returns the fields of the line of /proc/self/net/udp whose
+// socket is bound to port, nil if there is none: sl local_address
+// rem_address st tx_queue:rx_queue ..., the addresses and queues in hex.
+func procUDP(t *testing.T, port int) []string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/net/udp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hexPort := fmt.Sprintf(":%04X", port)
+	for _, line := range strings.Split(string(b), "\n") {
+		if fs := strings.Fields(line); len(fs) > 4 && strings.HasSuffix(fs[1], hexPort) {
+			return fs
+		}
+	}
+	return nil
 }
 
 func TestLiveProgressLine(t *testing.T) {

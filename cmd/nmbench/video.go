@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nmgo/nmgo/st2110"
 	"github.com/nmgo/nmgo/video"
 )
 
@@ -34,6 +35,7 @@ type videoConfig struct {
 	pix     string        // -pix
 	tp      string        // -tp
 	frames  uint64        // -frames
+	buffers int           // -frame-buffers
 	nstream int           // -streams
 	maxMem  byteSize      // -max-mem
 	check   bool          // -selfcheck
@@ -61,6 +63,7 @@ func addVideoFlags(fs *flag.FlagSet, v *videoConfig) {
 	fs.StringVar(&v.pix, "pix", "pgroup", "vtx, vrx: layout of -in and -out frames: pgroup (RFC 4175 wire layout, what ffmpeg -c:v copy and GStreamer's UYVP write) or an ffmpeg pix_fmt such as yuv422p10le")
 	fs.StringVar(&v.tp, "tp", "", "vtx: ST 2110-21 sender type N, NL or W (default: TP of -fmt or -sdp, else N)")
 	fs.Uint64Var(&v.frames, "frames", 0, "vtx: frames to send per stream; vrx: frames to receive per stream, then stop (0: until -t or a signal)")
+	fs.IntVar(&v.buffers, "frame-buffers", 0, fmt.Sprintf("vrx: frame buffers per stream (st2110.ListenConfig.FrameBuffers): a frame completed while vrx holds them all (writing -out) is dropped and counted (dropped_frames); 0 means st2110's default (4), at most %d", st2110.MaxFrameBuffers))
 	fs.IntVar(&v.nstream, "streams", 1, "vtx, vrx: number of streams (stream K on UDP port PORT+K), at most 1024")
 	v.maxMem = video.DefaultMemory
 	fs.Var(&v.maxMem, "max-mem", "vtx, vrx: memory the inputs may make nmbench allocate (frame buffers, test pattern, -in frames), in `octets` (k, M, G suffixes)")
@@ -89,7 +92,7 @@ func checkVideo(c *config, set map[string]bool) error {
 	if set["l"] {
 		return fmt.Errorf("-l: -f %s sends what the format needs", c.mode.name)
 	}
-	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "selfcheck": tx, "burst": tx, "spin": tx, "out": !tx, "passthrough": !tx} {
+	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "selfcheck": tx, "burst": tx, "spin": tx, "out": !tx, "passthrough": !tx, "frame-buffers": !tx} {
 		if set[name] && !ok {
 			return fmt.Errorf("-%s: not for -f %s", name, c.mode.name)
 		}
@@ -105,6 +108,9 @@ func checkVideo(c *config, set map[string]bool) error {
 	}
 	if v.burst < 1 || v.burst > 256 {
 		return fmt.Errorf("-burst %d: must be in 1..256", v.burst)
+	}
+	if v.buffers < 0 || v.buffers > st2110.MaxFrameBuffers {
+		return fmt.Errorf("-frame-buffers %d: must be in 0..%d", v.buffers, st2110.MaxFrameBuffers)
 	}
 	if v.nstream < 1 || v.nstream > maxStreams {
 		return fmt.Errorf("-streams %d: must be in 1..%d", v.nstream, maxStreams)

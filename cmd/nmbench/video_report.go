@@ -146,7 +146,7 @@ func (vr *videoRun) summary() *videoSummary {
 			fs := vr.rx.Stats(k)
 			st := fs.RxStats
 			vs.Port = st.Port
-			vs.Frames, vs.Packets, vs.Bytes, vs.Late = vr.taken[k], st.Packets, st.Bytes, st.Late
+			vs.Frames, vs.Packets, vs.Bytes, vs.Late = vr.taken[k].Load(), st.Packets, st.Bytes, st.Late
 			vs.Lost, vs.Reordered, vs.Duplicates = st.Lost, st.Reordered, st.Duplicates
 			vs.Complete, vs.Incomplete, vs.Skipped = st.Complete, st.Frames-st.Complete, st.Skipped
 			vs.MissedMarkers, vs.BadRows, vs.Malformed, vs.Truncated = st.MissedMarkers, st.BadRows, st.Malformed, st.Truncated

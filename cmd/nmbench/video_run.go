@@ -25,10 +25,10 @@ type videoRun struct {
 	tx  *st2110.Sender
 	rx  *st2110.Receiver
 
-	ppf     []int          // vtx: packets per field (frame) of each stream
-	writers []*frameWriter // vrx -out, per stream (nil entries without -out)
-	taken   []uint64       // vrx: frames taken of each stream, at most -frames
-	frames  atomic.Uint64  // vrx: frames taken of all streams
+	ppf     []int           // vtx: packets per field (frame) of each stream
+	writers []*frameWriter  // vrx -out, per stream (nil entries without -out)
+	taken   []atomic.Uint64 // vrx: frames taken of each stream, at most -frames
+	frames  atomic.Uint64   // vrx: frames taken of all streams
 	closers []func() error
 
 	work func(context.Context, *stats) error
@@ -142,7 +142,7 @@ func (vr *videoRun) openTx(ctx context.Context) error {
 func (vr *videoRun) openRx(ctx context.Context) error {
 	cfg, v := vr.cfg, vr.cfg.video
 	vr.writers = make([]*frameWriter, len(v.streams))
-	vr.taken = make([]uint64, len(v.streams))
+	vr.taken = make([]atomic.Uint64, len(v.streams))
 	if v.out != "" {
 		for k := range v.streams {
 			name := outName(v.out, k, len(v.streams))
@@ -162,6 +162,7 @@ func (vr *videoRun) openRx(ctx context.Context) error {
 		}
 	}
 	lc := &st2110.ListenConfig{Budget: v.budget, Batch: cfg.batch, Passthrough: v.pass, Second: v.second, MergeWindow: v.window, Linger: cfg.linger}
+	lc.FrameBuffers = v.buffers
 	if isXDP(cfg.port) {
 		// A UMEM of 64 MiB: 125 ms of a 1080p59.94 flow for a receiver
 		// kept from its CPU, as nmbench rx's rings are large too.
@@ -182,9 +183,36 @@ func (vr *videoRun) openRx(ctx context.Context) error {
 // -out, until every stream has its frames, ctx ends (-t, a signal), or
 // the input ends (a capture) or fails. It then stops the receiver, whose
 // counts are final after.
+//
+// A frame the receiver dropped because vrx held every buffer of its
+// stream (dropped_frames) counts toward -frames: it will not come again,
+// and a vrx waiting for it waited until -t or a signal (forever without),
+// its report never written. The check after each frame sees most drops;
+// a drop counted after the stream's last frame was taken, when no frame
+// comes to wake the loop, is seen by a watcher that looks every
+// dropWatch.
 func (vr *videoRun) runRx(ctx context.Context, _ *stats) error {
 	want := vr.cfg.video.frames
-	left := len(vr.taken)
+	if want > 0 {
+		var stop context.CancelFunc
+		ctx, stop = context.WithCancel(ctx)
+		defer stop()
+		go func() {
+			t := time.NewTicker(dropWatch)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					if vr.received(want) {
+						stop()
+						return
+					}
+				}
+			}
+		}()
+	}
 	var err error
 	for f, ferr := range vr.rx.Frames(ctx) {
 		if ferr != nil {
@@ -192,16 +220,14 @@ func (vr *videoRun) runRx(ctx context.Context, _ *stats) error {
 			break
 		}
 		k := f.Flow
-		if want > 0 && vr.taken[k] == want {
+		if want > 0 && vr.taken[k].Load()+vr.rx.Stats(k).Dropped >= want {
 			continue
 		}
 		vr.writers[k].write(f.Data)
-		vr.taken[k]++
+		vr.taken[k].Add(1)
 		vr.frames.Add(1)
-		if want > 0 && vr.taken[k] == want {
-			if left--; left == 0 {
-				break
-			}
+		if want > 0 && vr.received(want) {
+			break
 		}
 	}
 	vr.rx.Close()
@@ -209,6 +235,20 @@ func (vr *videoRun) runRx(ctx context.Context, _ *stats) error {
 		return vr.readErr(err)
 	}
 	return vr.writeErr()
+}
+
+// dropWatch is how often runRx's watcher looks for a dropped last frame.
+const dropWatch = 20 * time.Millisecond
+
+// received reports whether every stream has want frames, taken or
+// dropped.
+func (vr *videoRun) received(want uint64) bool {
+	for k := range vr.taken {
+		if vr.taken[k].Load()+vr.rx.Stats(k).Dropped < want {
+			return false
+		}
+	}
+	return true
 }
 
 // fill takes the run's counters from the Sender or Receiver, for the

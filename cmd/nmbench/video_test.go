@@ -128,6 +128,10 @@ func TestVideoFlagsErrors(t *testing.T) {
 		{vrx("-fmt", fmt64x32, "-selfcheck=false"), "-selfcheck: not for -f vrx"},
 		{vrx("-fmt", fmt64x32, "-burst", "4"), "-burst: not for -f vrx"},
 		{vtx("-fmt", fmt64x32, "-burst", "0"), "-burst 0"},
+		{vtx("-fmt", fmt64x32, "-frame-buffers", "8"), "-frame-buffers: not for -f vtx"},
+		{vrx("-fmt", fmt64x32, "-frame-buffers", "-1"), "-frame-buffers -1: must be in 0..1024"},
+		{vrx("-fmt", fmt64x32, "-frame-buffers", "1025"), "-frame-buffers 1025: must be in 0..1024"},
+		{[]string{"-i", "vale0:a", "-f", "rx", "-frame-buffers", "8"}, "-frame-buffers: only for"},
 		{vtx("-fmt", fmt64x32, "-passthrough"), "-passthrough: not for -f vtx"},
 		{[]string{"-i", "udp:eth0", "-f", "vrx", "-fmt", fmt64x32, "-passthrough"}, "-passthrough: for a netmap NIC port"},
 		{[]string{"-i", "pcap:x.pcap", "-f", "vrx", "-fmt", fmt64x32, "-passthrough"}, "-passthrough: for a netmap NIC port"},
@@ -155,7 +159,7 @@ func TestVideoUsage(t *testing.T) {
 	if _, err := parseFlags([]string{"-h"}, &out); err == nil {
 		t.Fatal("-h: no error")
 	}
-	for _, want := range []string{"vtx", "vrx", "-fmt", "-sdp-out", "-in", "-out", "-pix", "-frames", "-streams", "-tp", "pcap:FILE"} {
+	for _, want := range []string{"vtx", "vrx", "-fmt", "-sdp-out", "-in", "-out", "-pix", "-frames", "-frame-buffers", "-streams", "-tp", "pcap:FILE"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("usage lacks %q", want)
 		}
@@ -186,6 +190,7 @@ type videoReport struct {
 		Complete        uint64 `json:"complete_frames"`
 		Incomplete      uint64 `json:"incomplete_frames"`
 		Truncated       uint64 `json:"truncated"`
+		Dropped         uint64 `json:"dropped_frames"`
 		PacketsPerFrame int    `json:"packets_per_frame"`
 		PackingMode     string `json:"packing_mode"`
 		SenderType      string `json:"sender_type"`
@@ -292,7 +297,11 @@ func freePorts(t *testing.T, n int) int {
 
 // vtx into vrx over UDP loopback, two streams on consecutive ports: the
 // frames vrx writes are the frames vtx read, byte for byte, in pgroup
-// layout and converted through yuv422p10le both ways.
+// layout and converted through yuv422p10le both ways. vrx has a buffer
+// for every frame (-frame-buffers): with st2110's default of 4, a vrx
+// kept from its CPU while writing -out on a loaded host once dropped a
+// stream's sixth frame (dropped_frames) and the test failed with 5 frames
+// of each stream written although all 384 packets had arrived.
 func TestVideoUDPLoopback(t *testing.T) {
 	for _, pix := range []string{"pgroup", "yuv422p10le"} {
 		t.Run(pix, func(t *testing.T) {
@@ -316,7 +325,7 @@ func TestVideoUDPLoopback(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			done := goCLI(ctx, "-i", port, "-f", "vrx", "-fmt", fmt64x32, "-streams", "2", "-frames", strconv.Itoa(frames),
-				"-out", out, "-pix", pix)
+				"-frame-buffers", strconv.Itoa(frames), "-out", out, "-pix", pix)
 			for k := range 2 { // vtx starts once both streams' sockets are bound
 				waitUDPBound(t, strconv.Itoa(first+k))
 			}
@@ -338,7 +347,7 @@ func TestVideoUDPLoopback(t *testing.T) {
 				if !bytes.Equal(got, want) {
 					t.Errorf("stream %d: %d octets received differ from the %d sent", k, len(got), len(want))
 				}
-				if s := rx.Streams[k]; s.Frames != frames || s.Complete != frames || s.PacketsPerFrame != 32 || s.PackingMode != "2110GPM" {
+				if s := rx.Streams[k]; s.Frames != frames || s.Complete != frames || s.Dropped != 0 || s.PacketsPerFrame != 32 || s.PackingMode != "2110GPM" {
 					t.Errorf("stream %d: %+v", k, s)
 				}
 			}

@@ -24,38 +24,38 @@ const Env = "NMTEST_XDP"
 // Required reports whether NMTEST_XDP=1 is set.
 func Required() bool { return os.Getenv(Env) == "1" }
 
-// Require skips t (or fails it under NMTEST_XDP=1) unless the test runs as
-// root with the ip command available.
+// Require skips t unless NMTEST_XDP=1 is set, and then fails it unless
+// the test runs as root with the ip command available. Root alone is not
+// enough: these tests send and receive in real time, and beside the
+// packages that go test ./... runs at the same time on a small machine
+// they lose packets a receiver would have taken (.ci/run's AF_XDP stage
+// sets NMTEST_XDP=1 and runs them one package at a time).
 func Require(t testing.TB) {
 	t.Helper()
+	if !Required() {
+		t.Skipf("the AF_XDP tests run with %s=1 (root, one package at a time: go test -p 1; .ci/run's AF_XDP stage sets it)", Env)
+	}
 	why := ""
 	if os.Geteuid() != 0 {
 		why = "needs root (network namespaces, veth, AF_XDP, BPF)"
 	} else if _, err := exec.LookPath("ip"); err != nil {
 		why = "needs the ip command (iproute2)"
 	}
-	if why == "" {
-		return
-	}
-	if Required() {
+	if why != "" {
 		t.Fatalf("%s=1 but the test %s", Env, why)
 	}
-	t.Skipf("%s; set %s=1 to make this a failure", why, Env)
 }
 
-// Tool returns the path of the command name, skipping t (or failing it under
-// NMTEST_XDP=1) when it is not installed.
+// Tool returns the path of the command name after [Require]: it fails t
+// when name is not installed.
 func Tool(t testing.TB, name, pkg string) string {
 	t.Helper()
+	Require(t)
 	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if Required() {
+	if err != nil {
 		t.Fatalf("%s=1 but %s is not installed (Debian: %s)", Env, name, pkg)
 	}
-	t.Skipf("%s not installed (Debian: %s)", name, pkg)
-	return ""
+	return p
 }
 
 // Pair is two network namespaces joined by a veth pair: link A in NsA,

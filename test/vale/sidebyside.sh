@@ -74,9 +74,11 @@ run_pair() {
 	rxpid=$!
 	sleep 1
 	timeout -s INT $secs $4 > /tmp/tx.log 2>&1
+	txrc=$?
 	sleep 1
 	kill -INT $rxpid 2>/dev/null
 	wait $rxpid
+	rxrc=$?
 	txp=$(packets /tmp/tx.log Sent)
 	txr=$(speed /tmp/tx.log)
 	rxp=$(packets /tmp/rx.log Received)
@@ -84,6 +86,14 @@ run_pair() {
 	echo "$line" | tee -a $out
 	if [ "${txp:-0}" = 0 ] || [ "${rxp:-0}" = 0 ] || [ "${txr:-0}" = 0 ]; then
 		echo "--- no packets counted; logs:"; tail -20 /tmp/tx.log /tmp/rx.log
+		status=1
+	fi
+	# Both tools end on SIGINT with their summary and status 0 (busybox's
+	# timeout execs the tool and signals it, so its status is the tool's):
+	# anything else (a crash, a port that did not open, a tool that died
+	# by the signal) fails the run, whatever its counts.
+	if [ "$txrc" != 0 ] || [ "$rxrc" != 0 ]; then
+		echo "--- $2 -> $3 on $1 at $6 B: sender exit $txrc, receiver exit $rxrc, want 0 and 0; logs:"; tail -20 /tmp/tx.log /tmp/rx.log
 		status=1
 	fi
 }

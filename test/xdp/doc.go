@@ -20,7 +20,10 @@
 // Linux 6.1 (test/vale/vm/run --icount; vmreport makes its table); both
 // are described in docs/benchmarks.md.
 //
-// They need root. Without it they skip; with NMTEST_XDP=1 (set by .ci/run)
-// a missing privilege or tool (gst-launch-1.0) is a failure. The package
+// They run with NMTEST_XDP=1 (set by .ci/run's AF_XDP stage), as root, one
+// package at a time (go test -p 1: beside other packages' tests their
+// real-time senders and receivers lose packets); without it they skip,
+// even as root, and with it a missing privilege or tool (gst-launch-1.0)
+// is a failure. The package
 // has no API; it is not imported by anything.
 package xdp

@@ -15,7 +15,9 @@
 // With -check MIN, benchreport also fails (exit status 1) when nmbench is
 // below MIN times pkt-gen in any cell, or loses packets in a pair where
 // pkt-gen's own pair lost none: the CI smoke asserts deterministic figures
-// that way. -docs "" prints the tables without writing anything.
+// that way. It fails too unless the run is in deterministic virtual time
+// (mode=icount) and measured all four pairs on both netmap paths (vale
+// and pipe) at every frame size it measured. -docs "" prints the tables without writing anything.
 package main
 
 import (
@@ -30,7 +32,7 @@ func main() {
 	docs := flag.String("docs", "docs", `directory with benchmarks.md, where the tables and the plot go ("": print only)`)
 	cmd := flag.String("cmd", "", "command line to record with the table (default: the script's, for the run's mode)")
 	section := flag.String("section", "", "the markers (NAME:begin, NAME:end) and plot (NAME.svg) to write (default: sidebyside-icount or sidebyside, by the run's mode)")
-	check := flag.Float64("check", 0, "fail unless nmbench is at least this times pkt-gen in every cell and loses nothing pkt-gen does not (0: no check)")
+	check := flag.Float64("check", 0, "fail unless the run is deterministic (mode=icount) with all four pairs on vale and pipe at every size, and nmbench is at least this times pkt-gen in every cell and loses nothing pkt-gen does not (0: no check)")
 	flag.Parse()
 	if flag.NArg() < 1 || flag.NArg() > 2 {
 		fmt.Fprintln(os.Stderr, "usage: benchreport [-docs DIR] [-cmd LINE] [-check MIN] RESULTS [RESULTS2]")
@@ -78,13 +80,13 @@ func main() {
 	failed := false
 	if *check > 0 {
 		for i, r := range runs {
-			for _, p := range r.violations(*check) {
+			for _, p := range append(r.incomplete(), r.violations(*check)...) {
 				fmt.Fprintf(os.Stderr, "benchreport: FAIL: %s: %s\n", flag.Arg(i), p)
 				failed = true
 			}
 		}
 		if !failed {
-			fmt.Fprintf(os.Stderr, "benchreport: ok: nmbench >= %.2fx pkt-gen in every cell, and no loss where pkt-gen's own pair lost none\n", *check)
+			fmt.Fprintf(os.Stderr, "benchreport: ok: all four pairs on vale and pipe at every size, nmbench >= %.2fx pkt-gen in every cell, and no loss where pkt-gen's own pair lost none\n", *check)
 		}
 	}
 	if *docs != "" {

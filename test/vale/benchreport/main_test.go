@@ -78,6 +78,46 @@ func TestViolations(t *testing.T) {
 	}
 }
 
+// -check needs the whole picture: a deterministic run with the four pairs
+// on both netmap paths at every size measured. It judged only the rows
+// present, so a file with the vale path alone passed.
+func TestIncomplete(t *testing.T) {
+	full := sample + "path=pipe size=60 tx=nmbench rx=nmbench round=1 tx_packets=1 tx_pps=1 rx_packets=1 lost=0\n"
+	if v := mustParse(t, full).incomplete(); len(v) != 0 {
+		t.Errorf("complete run: %q", v)
+	}
+	var valeOnly []string
+	for _, l := range strings.Split(full, "\n") {
+		if !strings.HasPrefix(l, "path=pipe") {
+			valeOnly = append(valeOnly, l)
+		}
+	}
+	for _, c := range []struct {
+		name, results string
+		want          []string
+	}{
+		{"sample", sample, []string{"pipe 60 B nmbench -> nmbench: not measured"}},
+		{"vale only", strings.Join(valeOnly, "\n"), []string{
+			"pipe 60 B nmbench -> pkt-gen: not measured", "pipe 60 B pkt-gen -> pkt-gen: not measured",
+			"pipe 60 B pkt-gen -> nmbench: not measured", "pipe 60 B nmbench -> nmbench: not measured"}},
+		{"real time", strings.Replace(full, "mode=icount", "mode=realtime", 1), []string{"mode=realtime, not icount"}},
+		{"a size on one path only", full + "path=vale size=1500 tx=nmbench rx=nmbench round=1 tx_packets=1 tx_pps=1 rx_packets=1 lost=0\n", []string{
+			"vale 1500 B nmbench -> pkt-gen: not measured", "vale 1500 B pkt-gen -> pkt-gen: not measured", "vale 1500 B pkt-gen -> nmbench: not measured",
+			"pipe 1500 B nmbench -> pkt-gen: not measured", "pipe 1500 B pkt-gen -> pkt-gen: not measured",
+			"pipe 1500 B pkt-gen -> nmbench: not measured", "pipe 1500 B nmbench -> nmbench: not measured"}},
+		{"udp only", "# mode=icount\npath=udp size=60 tx=nmbench rx=nmbench round=1 tx_packets=1 tx_pps=1 rx_packets=1 lost=0\n", []string{"no netmap path measured"}},
+	} {
+		v := mustParse(t, c.results).incomplete()
+		ok := len(v) == len(c.want)
+		for i := 0; ok && i < len(v); i++ {
+			ok = strings.HasPrefix(v[i], c.want[i])
+		}
+		if !ok {
+			t.Errorf("%s: incomplete:\n%s\nwant:\n%s", c.name, strings.Join(v, "\n"), strings.Join(c.want, "\n"))
+		}
+	}
+}
+
 func TestParseOldFormat(t *testing.T) {
 	r := mustParse(t, "size=1500 tx=nmbench rx=pkt-gen round=1 tx_packets=1000 tx_seconds=2 rx_packets=900\n"+
 		"size=60 tx=nmbench-udp rx=nmbench-udp round=1 tx_packets=100 tx_seconds=4 rx_packets=100\n")

@@ -221,6 +221,46 @@ func (r *run) ratio(c cell, path string, size int) (float64, bool) {
 	return a.txPPS / b.txPPS, true
 }
 
+// checkPaths are the paths a checked run must have measured: the two
+// netmap paths of sidebyside.sh (its udp: baseline is optional).
+var checkPaths = []string{"vale", "pipe"}
+
+// checkPairs are the four pairs, sender and receiver, a checked run must
+// have measured on every path at every size.
+var checkPairs = [][2]string{{nmbench, pktgen}, {pktgen, pktgen}, {pktgen, nmbench}, {nmbench, nmbench}}
+
+// incomplete lists what keeps r from being checked: a run that is not in
+// deterministic virtual time (its figures are not reproducible), and each
+// pair of checkPairs missing on a path of checkPaths at a size measured on
+// any netmap path. -check judges only rows that are there, so without
+// this a results file with one path, one size or one pair passed.
+func (r *run) incomplete() []string {
+	var out []string
+	if r.mode != modeIcount {
+		out = append(out, fmt.Sprintf("mode=%s, not %s: only deterministic figures may be checked", r.mode, modeIcount))
+	}
+	var sizes []int
+	for _, w := range r.netmapRows() {
+		if !slices.Contains(sizes, w.size) {
+			sizes = append(sizes, w.size)
+		}
+	}
+	slices.Sort(sizes)
+	if len(sizes) == 0 {
+		out = append(out, "no netmap path measured")
+	}
+	for _, path := range checkPaths {
+		for _, s := range sizes {
+			for _, p := range checkPairs {
+				if _, ok := r.find(path, s, p[0], p[1]); !ok {
+					out = append(out, fmt.Sprintf("%s %d B %s -> %s: not measured", path, s, p[0], p[1]))
+				}
+			}
+		}
+	}
+	return out
+}
+
 // violations lists the cells where nmbench is below min times pkt-gen,
 // and the nmbench pairs that lost packets where pkt-gen's own pair, on the
 // same path at the same size, lost none.

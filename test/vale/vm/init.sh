@@ -75,7 +75,9 @@ cd /
 if [ "$WANT_OUT" = 1 ] && [ -n "$(ls -A /out)" ]; then
 	# Kernel messages must not land in the middle of the payload.
 	echo 1 >/proc/sys/kernel/printk
-	if tar -C /out -cf - . | gzip -1 >/tmp/out.tar.gz; then
+	# pipefail (in a subshell, for this pipeline alone): a tar that fails
+	# must not pass as gzip's success, with a partial archive sent.
+	if (set -o pipefail && tar -C /out -cf - . | gzip -1 >/tmp/out.tar.gz); then
 		echo "NMGO-VM-OUT-BEGIN $(sha256sum /tmp/out.tar.gz | cut -d' ' -f1)"
 		base64 /tmp/out.tar.gz
 		echo "NMGO-VM-OUT-END"

@@ -1,0 +1,98 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// fmt512x128 has frames of 163,840 octets: more than a pipe holds (64 KiB),
+// so that vrx writing one to a FIFO nobody reads is stuck in the write.
+const fmt512x128 = "sampling=YCbCr-4:2:2; width=512; height=128; depth=10; exactframerate=25"
+
+// A frame vrx drops because it holds every buffer of its stream counts
+// toward -frames. vrx -frames 6 -frame-buffers 1 writes -out to a FIFO
+// that the test reads only once vtx has sent its 6 frames and vrx's socket
+// is empty: the first frame holds the one buffer, stuck in its write, and
+// the frames completed meanwhile are dropped. vrx once waited for frames
+// to replace them that never came, until -t or a signal (here the test's
+// deadline); it must end once the 6 frames are taken or dropped.
+func TestVrxDroppedFramesEndRun(t *testing.T) {
+	const frames = 6
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	if err := syscall.Mkfifo(out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Open the FIFO's reading end first, without blocking, so that vrx's
+	// open for writing does not block; read it only later.
+	fifo, err := os.OpenFile(out, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fifo.Close()
+	port := freeUDPPort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// -b 8: the socket is read 8 datagrams at a time, fewer than a
+	// frame's packets, so that an empty socket (below) means every frame
+	// but the last was completed.
+	done := goCLI(ctx, "-i", "udp:127.0.0.1:"+port, "-f", "vrx", "-fmt", fmt512x128, "-frames", strconv.Itoa(frames),
+		"-frame-buffers", "1", "-b", "8", "-out", out)
+	waitUDPBound(t, port)
+	tx := runCLI(t, ctx, "-i", "udp:127.0.0.1:"+port, "-f", "vtx", "-fmt", fmt512x128, "-frames", strconv.Itoa(frames), "-R", "50000")
+	if tx.Frames != frames || tx.PacketsPerFrame <= 8 {
+		t.Fatalf("vtx: %+v", tx)
+	}
+	waitUDPEmpty(t, port)
+	got, err := io.ReadAll(fifo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rx := (<-done).report(t)
+	if ctx.Err() != nil {
+		t.Fatalf("vrx ran until the test's deadline: it waited for frames it had dropped: %+v", rx)
+	}
+	if len(rx.Streams) != 1 {
+		t.Fatalf("vrx: %+v", rx)
+	}
+	s := rx.Streams[0]
+	t.Logf("vrx: %d frames taken, %d dropped, %d complete, %d packets", s.Frames, s.Dropped, s.Complete, s.Packets)
+	// Frames 2 to 5 were completed while frame 1 was stuck in its write:
+	// dropped. Frame 6 may have been completed after the write went on.
+	if s.Frames+s.Dropped != frames || s.Dropped < frames-2 || s.Complete != frames || s.Lost != 0 {
+		t.Errorf("vrx: want %d frames taken or dropped, at least %d dropped: %+v", frames, frames-2, s)
+	}
+	if want := int(s.Frames) * 163840; len(got) != want {
+		t.Errorf("-out: %d octets, want %d (%d frames)", len(got), want, s.Frames)
+	}
+}
+
+// waitUDPEmpty waits until the receive queue of the UDP socket bound to
+// port is empty (rx_queue, after the colon of the fifth field of
+// /proc/self/net/udp).
+func waitUDPEmpty(t *testing.T, port string) {
+	t.Helper()
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if fs := procUDP(t, p); fs != nil {
+			if _, rxq, ok := strings.Cut(fs[4], ":"); ok && strings.Trim(rxq, "0") == "" {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the socket of port %d still holds datagrams after 20 s", p)
+		}
+	}
+}
