@@ -96,3 +96,41 @@ func waitUDPEmpty(t *testing.T, port string) {
 		}
 	}
 }
+
+// TestVrxWritesFrameQueuedBeforeDrops: with two frame buffers and -out a
+// FIFO read only at the end, vrx holds frame 1 (writing it), frame 2 waits
+// in the second buffer, and frames 3 to 12 are dropped. Frames 1 to 6 are
+// the stream's first -frames 6: vrx must write frames 1 and 2 and count 3
+// to 6 as dropped; judged by the drops of the moment (10) it skipped
+// frame 2.
+func TestVrxWritesFrameQueuedBeforeDrops(t *testing.T) {
+	const want, sent = 6, 12
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	if err := syscall.Mkfifo(out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fifo, err := os.OpenFile(out, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fifo.Close()
+	port := freeUDPPort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := goCLI(ctx, "-i", "udp:127.0.0.1:"+port, "-f", "vrx", "-fmt", fmt512x128, "-frames", strconv.Itoa(want),
+		"-frame-buffers", "2", "-b", "8", "-out", out)
+	waitUDPBound(t, port)
+	runCLI(t, ctx, "-i", "udp:127.0.0.1:"+port, "-f", "vtx", "-fmt", fmt512x128, "-frames", strconv.Itoa(sent), "-R", "50000")
+	waitUDPEmpty(t, port)
+	got, err := io.ReadAll(fifo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rx := (<-done).report(t)
+	s := rx.Streams[0]
+	t.Logf("vrx: %d frames taken, %d dropped, %d complete; -out %d frames", s.Frames, s.Dropped, s.Complete, len(got)/163840)
+	if s.Frames != 2 || len(got) != 2*163840 {
+		t.Errorf("vrx took %d frame(s) and wrote %d octets, want frames 1 and 2 (2 x 163840): frame 2 was queued in the second buffer before any drop", s.Frames, len(got))
+	}
+}

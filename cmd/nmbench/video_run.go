@@ -187,49 +187,76 @@ func (vr *videoRun) openRx(ctx context.Context) error {
 // A frame the receiver dropped because vrx held every buffer of its
 // stream (dropped_frames) counts toward -frames: it will not come again,
 // and a vrx waiting for it waited until -t or a signal (forever without),
-// its report never written. The check after each frame sees most drops;
-// a drop counted after the stream's last frame was taken, when no frame
-// comes to wake the loop, is seen by a watcher that looks every
-// dropWatch.
+// its report never written. Which frames are a stream's first -frames is
+// judged by each frame's own counts (Frame.Stats.Dropped: the drops before
+// it was handed over), not by the counts of the moment, which may already
+// hold drops of later frames while it waited in the queue. A drop counted
+// after the stream's last frame was handed over, when no frame comes to
+// wake the loop, is seen by a watcher that looks every dropWatch; the
+// frames still queued then are taken before the run ends.
 func (vr *videoRun) runRx(ctx context.Context, _ *stats) error {
 	want := vr.cfg.video.frames
-	if want > 0 {
-		var stop context.CancelFunc
-		ctx, stop = context.WithCancel(ctx)
-		defer stop()
-		go func() {
-			t := time.NewTicker(dropWatch)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
+	if want == 0 {
+		_, err := vr.takeFrames(ctx, 0, nil)
+		return vr.endRx(err)
+	}
+	// dropped[k]: stream k's drops before its last frame handed over.
+	dropped := make([]uint64, len(vr.taken))
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		t := time.NewTicker(dropWatch)
+		defer t.Stop()
+		for {
+			select {
+			case <-wctx.Done():
+				return
+			case <-t.C:
+				if vr.received(want, nil) {
+					stop()
 					return
-				case <-t.C:
-					if vr.received(want) {
-						stop()
-						return
-					}
 				}
 			}
-		}()
+		}
+	}()
+	done, err := vr.takeFrames(wctx, want, dropped)
+	if !done && err == nil && ctx.Err() == nil {
+		// The watcher saw every stream's frames taken or dropped: take
+		// what was queued before the drops that completed them.
+		dctx, cancel := context.WithTimeout(ctx, dropWatch)
+		_, err = vr.takeFrames(dctx, want, dropped)
+		cancel()
 	}
-	var err error
+	return vr.endRx(err)
+}
+
+// takeFrames takes frames until ctx ends, the input ends or fails (err),
+// or (want > 0) every stream has want frames taken or dropped before its
+// last frame (done).
+func (vr *videoRun) takeFrames(ctx context.Context, want uint64, dropped []uint64) (done bool, err error) {
 	for f, ferr := range vr.rx.Frames(ctx) {
 		if ferr != nil {
-			err = ferr
-			break
+			return false, ferr
 		}
 		k := f.Flow
-		if want > 0 && vr.taken[k].Load()+vr.rx.Stats(k).Dropped >= want {
-			continue
+		if want > 0 {
+			dropped[k] = f.Stats.Dropped
+			if vr.taken[k].Load()+dropped[k] >= want {
+				continue // after the stream's first want frames
+			}
 		}
 		vr.writers[k].write(f.Data)
 		vr.taken[k].Add(1)
 		vr.frames.Add(1)
-		if want > 0 && vr.received(want) {
-			break
+		if want > 0 && vr.received(want, dropped) {
+			return true, nil
 		}
 	}
+	return false, nil
+}
+
+// endRx stops the receiver and returns the run's error.
+func (vr *videoRun) endRx(err error) error {
 	vr.rx.Close()
 	if err != nil {
 		return vr.readErr(err)
@@ -241,10 +268,17 @@ func (vr *videoRun) runRx(ctx context.Context, _ *stats) error {
 const dropWatch = 20 * time.Millisecond
 
 // received reports whether every stream has want frames, taken or
-// dropped.
-func (vr *videoRun) received(want uint64) bool {
+// dropped: dropped before its last frame handed over (dropped[k]), or, if
+// dropped is nil, so far.
+func (vr *videoRun) received(want uint64, dropped []uint64) bool {
 	for k := range vr.taken {
-		if vr.taken[k].Load()+vr.rx.Stats(k).Dropped < want {
+		d := uint64(0)
+		if dropped != nil {
+			d = dropped[k]
+		} else {
+			d = vr.rx.Stats(k).Dropped
+		}
+		if vr.taken[k].Load()+d < want {
 			return false
 		}
 	}
