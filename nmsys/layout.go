@@ -20,17 +20,19 @@ func (p *Port) layout(kname string, reg *abi.ReqRegister) error {
 		return fmt.Errorf("netmap_if offset %d outside the %d-byte region", p.ifOff, len(mem))
 	}
 	nifp := (*abi.If)(unsafe.Pointer(&mem[p.ifOff]))
-	ntx, nrx := int(nifp.TxRings), int(nifp.RxRings)
-	htx, hrx := int(nifp.HostTxRings), int(nifp.HostRxRings)
+	// Compared before they become ints: in a 32-bit program a count from
+	// 2^31 up would be negative and pass.
+	const maxRings = 1 << 12
+	utx, urx, uhtx, uhrx := nifp.TxRings, nifp.RxRings, nifp.HostTxRings, nifp.HostRxRings
+	if utx > maxRings || urx > maxRings || uhtx > maxRings || uhrx > maxRings {
+		return fmt.Errorf("netmap_if reports %d+%d tx and %d+%d rx rings", utx, uhtx, urx, uhrx)
+	}
+	ntx, nrx, htx, hrx := int(utx), int(urx), int(uhtx), int(uhrx)
 	if htx == 0 { // pre-API-14 kernels leave these 0 and have one host ring
 		htx = 1
 	}
 	if hrx == 0 {
 		hrx = 1
-	}
-	const maxRings = 1 << 12
-	if ntx > maxRings || nrx > maxRings || htx > maxRings || hrx > maxRings {
-		return fmt.Errorf("netmap_if reports %d+%d tx and %d+%d rx rings", ntx, htx, nrx, hrx)
 	}
 	total := ntx + htx + nrx + hrx
 	if 8*total > len(mem)-p.ifOff-abi.IfRingOfs {
@@ -71,11 +73,12 @@ func (p *Port) layout(kname string, reg *abi.ReqRegister) error {
 		if ns == 0 || off+abi.RingSlots+ns*abi.SlotSize > int64(len(mem)) {
 			return 0, fmt.Errorf("ring %d: %d slots run past the region", idx, ns)
 		}
-		bs := int(r.NrBufSize)
+		ubs := r.NrBufSize
 		base := off + r.BufOfs
-		if bs == 0 || base < 0 || base >= int64(len(mem)) {
-			return 0, fmt.Errorf("ring %d: buffer pool at %d (size %d) is outside the region", idx, base, bs)
+		if ubs == 0 || uint64(ubs) > uint64(len(mem)) || base < 0 || base >= int64(len(mem)) {
+			return 0, fmt.Errorf("ring %d: buffer pool at %d (buffers of %d octets) is outside the region", idx, base, ubs)
 		}
+		bs := int(ubs) // at most the region's length: an int
 		if bufSize == 0 {
 			bufSize, bufBase = bs, int(base)
 		} else if bs != bufSize || int(base) != bufBase {

@@ -65,3 +65,36 @@ func FuzzLayout(f *testing.F) {
 		}
 	})
 }
+
+// TestLayoutHugeRingCount: a netmap_if whose ni_tx_rings is 0xffffffff is
+// refused in a 32-bit program as in a 64-bit one (as an int it was -1
+// there, and the TX rings' offsets were taken as RX rings).
+func TestLayoutHugeRingCount(t *testing.T) {
+	r := heapmem.MustNew(&heapmem.Config{TxRings: 2, RxRings: 2, TxSlots: 8, RxSlots: 8, BufSize: 256})
+	r.PutU32(r.IfOff+abi.IfTxRings, 0xffffffff)
+	p := &Port{mem: r.Mem, ifOff: r.IfOff}
+	if err := p.layout("huge", &abi.ReqRegister{}); err == nil {
+		t.Errorf("ni_tx_rings 0xffffffff accepted: info %+v", p.info)
+	} else {
+		t.Logf("refused: %v", err)
+	}
+}
+
+// TestLayoutHugeBufSize: rings whose nr_buf_size is 0xffffffff, a buffer
+// larger than the region, are refused (a 64-bit program took it, a 32-bit
+// one read -1).
+func TestLayoutHugeBufSize(t *testing.T) {
+	r := heapmem.MustNew(&heapmem.Config{TxRings: 2, RxRings: 2, TxSlots: 8, RxSlots: 8, BufSize: 256})
+	for i := range r.NumTx() {
+		r.PutU32(r.TxRingOff(i)+abi.RingBufSize, 0xffffffff)
+	}
+	for i := range r.NumRx() {
+		r.PutU32(r.RxRingOff(i)+abi.RingBufSize, 0xffffffff)
+	}
+	p := &Port{mem: r.Mem, ifOff: r.IfOff}
+	if err := p.layout("huge", &abi.ReqRegister{}); err == nil {
+		t.Errorf("nr_buf_size 0xffffffff accepted: info %+v", p.info)
+	} else {
+		t.Logf("refused: %v", err)
+	}
+}
