@@ -190,7 +190,7 @@ func (p *PcapReader) readBody(start int64, what string, total, have int) ([]byte
 	}
 	b := p.buf[:rest]
 	if n, err := io.ReadFull(p.r, b); err != nil {
-		return nil, p.cut(what, start, total, have+n)
+		return nil, p.cut(what, start, int64(total), have+n)
 	}
 	p.off += int64(total)
 	if t := p.order.Uint32(b[rest-4:]); t != uint32(total) {
@@ -200,7 +200,7 @@ func (p *PcapReader) readBody(start int64, what string, total, have int) ([]byte
 }
 
 // cut is the error for a file that ends inside a block or record.
-func (p *PcapReader) cut(what string, start int64, want, got int) error {
+func (p *PcapReader) cut(what string, start, want int64, got int) error {
 	return errorf(ErrTruncated, "packet: capture: %s at offset %d cut short: %d octets announced, %d in the file", what, start, want, got)
 }
 
@@ -410,7 +410,7 @@ func (p *PcapReader) data(start int64, have, n, skip int) ([]byte, error) {
 	if skip <= p.r.Size() {
 		b, err := p.r.Peek(skip)
 		if err != nil {
-			return nil, p.cut(p.what(), start, have+skip, have+len(b))
+			return nil, p.cut(p.what(), start, int64(have+skip), have+len(b))
 		}
 		p.r.Discard(skip)
 		return b[:n], nil
@@ -420,7 +420,7 @@ func (p *PcapReader) data(start int64, have, n, skip int) ([]byte, error) {
 	}
 	b := p.big[:skip]
 	if k, err := io.ReadFull(p.r, b); err != nil {
-		return nil, p.cut(p.what(), start, have+skip, have+k)
+		return nil, p.cut(p.what(), start, int64(have+skip), have+k)
 	}
 	return b[:n], nil
 }
@@ -505,7 +505,7 @@ func (p *PcapReader) readEPB(start int64, typ, total uint32) ([]byte, gopacket.C
 	}
 	h := p.hdr[8:28]
 	if n, err := io.ReadFull(p.r, h); err != nil {
-		return nil, gopacket.CaptureInfo{}, p.cut(p.what(), start, int(total), 8+n)
+		return nil, gopacket.CaptureInfo{}, p.cut(p.what(), start, int64(total), 8+n)
 	}
 	// Compared as uint32: in a 32-bit program int() of an id from 2^31
 	// up is negative, passed the bound and indexed p.ifaces below 0.
@@ -550,7 +550,7 @@ func (p *PcapReader) readSPB(start int64, total uint32) ([]byte, gopacket.Captur
 		return nil, gopacket.CaptureInfo{}, errorf(ErrMalformed, "packet: pcapng: %s at offset %d: simple packet block without an interface", p.what(), start)
 	}
 	if n, err := io.ReadFull(p.r, p.hdr[8:12]); err != nil {
-		return nil, gopacket.CaptureInfo{}, p.cut(p.what(), start, int(total), 8+n)
+		return nil, gopacket.CaptureInfo{}, p.cut(p.what(), start, int64(total), 8+n)
 	}
 	orig := p.order.Uint32(p.hdr[8:])
 	room := total - fixed - 4
