@@ -2,6 +2,7 @@ package st2110
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"net"
 	"net/netip"
@@ -201,7 +202,9 @@ func TestUDPHoldSleep(t *testing.T) {
 // A UDP receiver's sockets carry the kernel's receive time of each
 // datagram, read as UTC ns, in a 32-bit program too: there the old
 // SCM_TIMESTAMPNS is two int32, which parseControl once ignored (it wanted
-// 16 octets), leaving every datagram without a time.
+// 16 octets), leaving every datagram without a time. The sockets now ask
+// for SO_TIMESTAMPNS_NEW (Linux 5.1 and later), so this takes that branch;
+// TestParseControlTimestamps takes the old one too.
 func TestUDPReceiveTime(t *testing.T) {
 	lc := net.ListenConfig{Control: socketOptions}
 	pc, err := lc.ListenPacket(context.Background(), "udp4", "127.0.0.1:0")
@@ -229,5 +232,53 @@ func TestUDPReceiveTime(t *testing.T) {
 	after := time.Now()
 	if ts < before.Add(-time.Second).UnixNano() || ts > after.Add(time.Second).UnixNano() {
 		t.Errorf("receive time %d (%v), want between %v and %v (%d control octets)", ts, time.Unix(0, ts), before, after, oobn)
+	}
+}
+
+// TestParseControlTimestamps: parseControl reads a receive time from
+// SO_TIMESTAMPNS_NEW (two int64 everywhere) and from the old
+// SCM_TIMESTAMPNS of this program's word size (two int64 in a 64-bit
+// program, two int32 in a 32-bit one, whose branch no kernel since 5.1
+// takes once SO_TIMESTAMPNS_NEW is asked for). The control messages are
+// built by hand: a header of the word size's length, level and type.
+func TestParseControlTimestamps(t *testing.T) {
+	const sec, nsec = 1_700_000_000, 123_456_789
+	const want = int64(sec)*1e9 + nsec
+	word := strconv.IntSize / 8
+	align := func(n int) int { return (n + word - 1) &^ (word - 1) }
+	hdr := align(word + 8) // cmsg_len, cmsg_level, cmsg_type
+	cmsg := func(typ int, data []byte) []byte {
+		b := make([]byte, hdr+align(len(data)))
+		if word == 8 {
+			binary.NativeEndian.PutUint64(b, uint64(hdr+len(data)))
+		} else {
+			binary.NativeEndian.PutUint32(b, uint32(hdr+len(data)))
+		}
+		binary.NativeEndian.PutUint32(b[word:], uint32(syscall.SOL_SOCKET))
+		binary.NativeEndian.PutUint32(b[word+4:], uint32(typ))
+		copy(b[hdr:], data)
+		return b
+	}
+	ts64 := binary.NativeEndian.AppendUint64(binary.NativeEndian.AppendUint64(nil, sec), nsec)
+	ts32 := binary.NativeEndian.AppendUint32(binary.NativeEndian.AppendUint32(nil, sec), nsec)
+	const soTimestampNSNew, scmTimestampNS = 64, 35 // Linux's SO_TIMESTAMPNS_NEW and SCM_TIMESTAMPNS (old)
+	old := ts64
+	if word == 4 {
+		old = ts32
+	}
+	for _, c := range []struct {
+		name string
+		b    []byte
+		want int64
+	}{
+		{"new", cmsg(soTimestampNSNew, ts64), want},
+		{fmt.Sprintf("old, %d-bit", 8*word), cmsg(scmTimestampNS, old), want},
+		{"old, short", cmsg(scmTimestampNS, old[:len(old)-1]), 0},
+		{"new, short", cmsg(soTimestampNSNew, ts64[:15]), 0},
+		{"header cut", cmsg(soTimestampNSNew, ts64)[:hdr-1], 0},
+	} {
+		if _, ts := parseControl(c.b, netip.IPv4Unspecified()); ts != c.want {
+			t.Errorf("%s: receive time %d, want %d", c.name, ts, c.want)
+		}
 	}
 }
