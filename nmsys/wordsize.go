@@ -45,13 +45,17 @@ func machine64(m string) bool {
 // regionSize converts the kernel's nr_memsize to the length of the mapping.
 // A region larger than the program can address (above 2 GiB in a 32-bit
 // program, whose []byte cannot be longer) is refused rather than mapped
-// short. limit is math.MaxInt outside tests.
+// short; so is one above limit (2^40 in a 64-bit program, far above any
+// netmap allocator: a kernel's answer not to trust).
 func regionSize(memsize, offset uint64, limit uint64) (int, error) {
 	if memsize == 0 || offset >= memsize {
 		return 0, fmt.Errorf("kernel returned memsize %d, offset %d", memsize, offset)
 	}
-	if memsize > limit {
-		return 0, fmt.Errorf("the memory region is %d bytes, more than a %d-bit program can map (%d): use a smaller netmap allocator, or a 64-bit build", memsize, 8*ptrSize, limit)
+	switch {
+	case memsize > limit && limit > math.MaxInt32:
+		return 0, fmt.Errorf("the memory region is %d bytes, more than nmgo maps (%d): no netmap allocator is that large; the kernel's answer is not one to trust", memsize, limit)
+	case memsize > limit:
+		return 0, fmt.Errorf("the memory region is %d bytes, more than a 32-bit program can map (%d): use a smaller netmap allocator, or a 64-bit build", memsize, limit)
 	}
 	return int(memsize), nil
 }

@@ -63,6 +63,8 @@ func TestRegionSize(t *testing.T) {
 		{1 << 31, 0, limit32, 0, "more than"},
 		{0, 0, limit32, 0, "memsize 0"},
 		{4096, 4096, limit32, 0, "offset 4096"},
+		{1<<40 + 4096, 0, 1 << 40, 0, "more than nmgo maps"},
+		{1<<40 + 4096, 0, limit32, 0, "more than a 32-bit program can map"},
 	} {
 		got, err := regionSize(c.memsize, c.offset, c.limit)
 		switch {
