@@ -54,7 +54,8 @@ type ListenConfig struct {
 	// and the kernel saves wake-ups and syncs (over UDP, recvmmsg calls
 	// and netpoller wake-ups). What it costs: up to Linger (plus the
 	// thread's timer slack, 50 µs by default) more latency for every
-	// packet, which Frame.Arrival and Frame.Latency include: harmless to
+	// packet, which Frame.Arrival and Frame.Latency include over netmap
+	// and AF_XDP (over UDP they are the kernel's receive time): harmless to
 	// frames handed out whole every 16.7 ms (1080p59.94). And the
 	// arrival times go with it, since a batch is stamped with the time it
 	// is read: the packets of a linger arrive as one burst, so the
