@@ -678,10 +678,11 @@ func (m *Merge) frame(i int, buf []byte, st *FrameStats) []byte {
 }
 
 // Stats returns the flow's counts: Packets are those taken (first
-// copies), Duplicates the copies absorbed, Lost the sequence numbers whose
-// packet reached no frame (neither path brought it, or it came only after
-// its frame was handed out), Late the copies that came after their frame
-// was handed out; frames, packing and the analysis's rate as a Receiver's.
+// copies), Duplicates the copies absorbed, Lost the sequence numbers
+// skipped (neither path brought them, or they came only after a later one
+// once their frame was handed out, then Late too), Late the copies that
+// came after their frame was handed out; frames, packing and the
+// analysis's rate as a Receiver's.
 func (m *Merge) Stats() RxStats {
 	st := m.st
 	st.Packets = m.taken[0] + m.taken[1]
