@@ -257,8 +257,10 @@ func (r *RxRing) Release(n int) { r.advance(n) }
 // the acquisition, which in netmap says "these slots are still mine, wake
 // me only for packets after them". A poll or nmsys Port.WaitRx then sleeps
 // until the kernel brings more, instead of reporting the held slots again
-// at once. The next Release or ReleaseHold moves cur back to head.
-// ReleaseHold panics if n is not in [0, acquired].
+// at once. The next Release or ReleaseHold of one slot or more moves cur
+// back to head; Release(0) ends the acquisition and keeps the hold (cur
+// stays where it is), for a caller that found nothing new after the held
+// slots. ReleaseHold panics if n is not in [0, acquired].
 func (r *RxRing) ReleaseHold(n int) {
 	_ = r.batch[:n]
 	end, h := r.head+uint32(len(r.batch)), r.head+uint32(n)
