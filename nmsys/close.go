@@ -2,6 +2,7 @@ package nmsys
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -15,7 +16,9 @@ const closeWait = 5 * time.Second
 // wait until no goroutine is still inside a wait, then unmap the region.
 //
 // Ports of one memory region share one mapping (see [Port.Mem]); it is
-// unmapped when the last of them closes. If ring views were handed out
+// unmapped when the last of them closes. Closing any of them releases its
+// registration at once (netmap mode, VALE port, exclusive claim), whichever
+// Port's descriptor the mapping was made through. If ring views were handed out
 // ([Port.TxRing], [Port.RxRing]), goroutines may still be using them, so
 // the netmap mapping is then replaced by private zeroed memory at the same
 // address rather than removed: they see integrity errors and ErrClosed
@@ -29,7 +32,12 @@ func (p *Port) Close() error {
 	if p.closed.Swap(true) {
 		return ErrClosed
 	}
+	// The mapping must not hold the file open past its Close.
+	ferr := p.region.forget(p.fd)
 	err := p.file.Close()
+	if err == nil && ferr != nil {
+		err = fmt.Errorf("remap the region through another port: %w", ferr)
+	}
 	deadline := time.Now().Add(closeWait)
 	for p.users.Load() != 0 {
 		if time.Now().After(deadline) {

@@ -144,3 +144,14 @@ func parkRegion(b []byte) error {
 		unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON|unix.MAP_FIXED)
 	return err
 }
+
+// remapRegion maps the netmap region of fd over b, at the same address
+// (MAP_FIXED replaces the old mapping atomically).
+func remapRegion(b []byte, fd int) error {
+	if len(b) == 0 {
+		return nil
+	}
+	_, err := unix.MmapPtr(fd, 0, unsafe.Pointer(&b[0]), uintptr(len(b)),
+		unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_FIXED)
+	return err
+}

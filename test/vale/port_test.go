@@ -430,3 +430,50 @@ func TestPollRx(t *testing.T) {
 		t.Fatal("PollRx still blocked 1s after Close")
 	}
 }
+
+// TestCloseSharedRegion closes the Port whose descriptor made a memory
+// region's mapping while another Port of the region stays open: the
+// kernel must release the closed Port at once (its VALE port leaves the
+// switch, its exclusive claim ends), not when the last Port of the region
+// closes.
+func TestCloseSharedRegion(t *testing.T) {
+	nmtest.Require(t)
+	a, err := nmsys.Open("vale31:a/x", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := nmsys.Open("vale31:b", &nmsys.Config{MemID: a.Info().MemID})
+	if err != nil {
+		a.Close()
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if &a.Mem()[0] != &b.Mem()[0] {
+		t.Fatalf("ports of memory region %d do not share one mapping", a.Info().MemID)
+	}
+	rx, err := b.RxRing(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatalf("close a: %v", err)
+	}
+	if _, ok, err := nmsys.ValeLookup("vale31:a"); err != nil || ok {
+		t.Errorf("after a.Close: vale31:a still a port of vale31: %v (%v)", ok, err)
+	}
+	a2, err := nmsys.Open("vale31:a/x", nil)
+	if err != nil {
+		t.Errorf("reopen vale31:a/x after Close: %v", err)
+	} else {
+		a2.Close()
+	}
+	// b's mapping, remade through b's descriptor, still works.
+	c := open(t, "vale31:c", nil)
+	send(t, c, 0, frame(60, 7))
+	if got := recv(t, b, 0, 1, 5*time.Second); len(got) != 1 || !bytes.Equal(got[0], frame(60, 7)) {
+		t.Errorf("b received %d frames after a.Close, want the one sent", len(got))
+	}
+	if err := rx.Reset(); err != nil {
+		t.Errorf("b's ring view after a.Close: %v", err)
+	}
+}
