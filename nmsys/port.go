@@ -103,7 +103,12 @@ func Open(name string, cfg *Config) (*Port, error) {
 
 	if err := ctrl(fd, abi.NETMAP_REQ_REGISTER, n.Port, unsafe.Pointer(reg)); err != nil {
 		if errors.Is(err, errEOPNOTSUPP) || errors.Is(err, errENOTTY) {
-			return nil, legacyProbe(fd, n.Port)
+			if verr := legacyProbe(fd, n.Port, err); verr != nil {
+				return nil, verr
+			}
+		}
+		if errors.Is(err, errEOPNOTSUPP) {
+			err = &hintError{err: err, hint: "the kernel does not support this registration here: with the netmap module parameter admode=1 (native adapters only), a NIC without a native netmap driver cannot be opened; admode=0 falls back to the emulated adapter"}
 		}
 		return nil, &Error{Op: "register", Port: name, Err: err}
 	}

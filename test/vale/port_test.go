@@ -477,3 +477,31 @@ func TestCloseSharedRegion(t *testing.T) {
 		t.Errorf("b's ring view after a.Close: %v", err)
 	}
 }
+
+// TestOpenAdmodeNative opens a NIC without a native netmap driver while
+// the module accepts only native adapters (admode=1): the kernel refuses
+// with EOPNOTSUPP, which is not an API version mismatch.
+func TestOpenAdmodeNative(t *testing.T) {
+	nmtest.Require(t)
+	const param = "/sys/module/netmap/parameters/admode"
+	old, err := os.ReadFile(param)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(param, []byte("1"), 0); err != nil {
+		t.Fatal(err)
+	}
+	defer os.WriteFile(param, old, 0)
+	p, err := nmsys.Open("netmap:eth1", nil)
+	if err == nil {
+		p.Close()
+		t.Fatal("eth1 (virtio, emulated adapter) registered with admode=1")
+	}
+	t.Logf("Open netmap:eth1 with admode=1: %v", err)
+	if errors.Is(err, nmsys.ErrAPIVersion) {
+		t.Errorf("native-only refusal reported as an API version problem: %v", err)
+	}
+	if !errors.Is(err, syscall.EOPNOTSUPP) || !strings.Contains(err.Error(), "admode") {
+		t.Errorf("want the register error EOPNOTSUPP with a hint about admode, got %v", err)
+	}
+}
