@@ -505,3 +505,31 @@ func TestOpenAdmodeNative(t *testing.T) {
 		t.Errorf("want the register error EOPNOTSUPP with a hint about admode, got %v", err)
 	}
 }
+
+// TestExtraBufsAfterClose uses an extra-buffer pool after its Port
+// closed, with no ring view taken: the pool must not fault.
+func TestExtraBufsAfterClose(t *testing.T) {
+	nmtest.Require(t)
+	if os.Getenv("NMGO_EXTRA_CHILD") == "1" {
+		p, err := nmsys.Open("vale32:a", &nmsys.Config{ExtraBuffers: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, err := p.ExtraBuffers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("extra buffers: %d", x.Len())
+		p.Close()
+		idx, err := x.Get()
+		t.Logf("Get after Close: %d, %v", idx, err)
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestExtraBufsAfterClose$", "-test.v")
+	cmd.Env = append(os.Environ(), "NMGO_EXTRA_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	t.Logf("child: %v\n%s", err, out)
+	if err != nil {
+		t.Errorf("ExtraBufs.Get after Port.Close: child failed: %v", err)
+	}
+}
