@@ -20,6 +20,7 @@ type RxPair struct {
 	fa           uintptr
 	ms           int
 	err          syscall.Errno
+	ready        bool // a ring of either port holds packets, read inside the poll
 	ctlErr       error
 	outer, inner func(uintptr)
 }
@@ -47,6 +48,7 @@ func (w *RxPair) pollBoth(fb uintptr) {
 	}
 	if w.b.enter() {
 		w.err = pollTwo(w.fa, fb, pollIn, w.ms)
+		w.ready = w.a.rxReady() || w.b.rxReady()
 		w.b.exit()
 	}
 	w.a.exit()
@@ -66,7 +68,7 @@ func (w *RxPair) Poll(timeout time.Duration) error {
 		if !ok {
 			return nil
 		}
-		w.ms, w.err, w.ctlErr = ms, 0, nil
+		w.ms, w.err, w.ready, w.ctlErr = ms, 0, false, nil
 		if err := w.a.rc.Control(w.outer); err != nil {
 			return w.a.ctlErr(err)
 		}
@@ -79,7 +81,7 @@ func (w *RxPair) Poll(timeout time.Duration) error {
 		if w.err != 0 {
 			return w.a.syncErr("poll rx pair", "poll", w.err)
 		}
-		if ms == 0 || w.a.rxReady() || w.b.rxReady() {
+		if ms == 0 || w.ready {
 			return nil
 		}
 		tm.slept(ms)

@@ -94,7 +94,7 @@ func (p *Port) PollRx(timeout time.Duration) error {
 		if p.rxPoll.err != 0 {
 			return p.syncErr("poll rx", "poll", p.rxPoll.err)
 		}
-		if ms == 0 || p.rxReady() {
+		if ms == 0 || p.rxPoll.ready {
 			return nil
 		}
 		tm.slept(ms)
@@ -212,11 +212,19 @@ func (w *pollState) init(p *Port, sync func(uintptr) bool, ev int16) {
 	w.pollFn = w.poll
 }
 
+// poll is one poll(2); it reports the rings' readiness in ready, read
+// while the port's memory cannot be unmapped.
 func (w *pollState) poll(fd uintptr) {
+	w.ready = false
 	if !w.p.enter() {
 		return
 	}
 	w.err = pollOne(fd, w.ev, w.ms)
+	if w.ev == pollIn {
+		w.ready = w.p.rxReady()
+	} else {
+		w.ready = w.p.txReady()
+	}
 	w.p.exit()
 }
 
