@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nmgo/nmgo/internal/abi"
 	"github.com/nmgo/nmgo/internal/nmtest"
 	"github.com/nmgo/nmgo/nmsys"
 )
@@ -531,5 +532,43 @@ func TestExtraBufsAfterClose(t *testing.T) {
 	t.Logf("child: %v\n%s", err, out)
 	if err != nil {
 		t.Errorf("ExtraBufs.Get after Port.Close: child failed: %v", err)
+	}
+}
+
+// TestPollRxRingMisuse: an RX head the kernel rejects (in range, but past
+// tail) is reported by netmap only through poll's POLLERR (the sync ioctl
+// returns 0, and the ring keeps its cursors): PollRx and RxPair.Poll must
+// return that as an error naming the ring's cursors, not sleep until their
+// timeout and return nil. netmap reports it once per port (a WaitRx, which
+// syncs before it polls, never sees it), so each case has a port of its
+// own.
+func TestPollRxRingMisuse(t *testing.T) {
+	nmtest.Require(t)
+	q := open(t, "vale33:q", nil)
+	for _, c := range []struct {
+		name string
+		f    func(p *nmsys.Port) error
+	}{
+		{"PollRx", func(p *nmsys.Port) error { return p.PollRx(300 * time.Millisecond) }},
+		{"RxPair.Poll", func(p *nmsys.Port) error {
+			pair, err := nmsys.NewRxPair(q, p)
+			if err != nil {
+				return err
+			}
+			return pair.Poll(300 * time.Millisecond)
+		}},
+	} {
+		p := open(t, "vale33:"+strings.ReplaceAll(c.name, ".", ""), &nmsys.Config{ThreadWait: true})
+		rx := rxRing(t, p, 0)
+		rx.put32(abi.RingHead, 5) // empty ring: hwcur = hwtail = 0, cur 0
+		err := c.f(p)
+		t.Logf("%s: %v (now head %d cur %d tail %d)", c.name, err, rx.head(), rx.u32(abi.RingCur), rx.tail())
+		if err == nil || !strings.Contains(err.Error(), "POLLERR") || !strings.Contains(err.Error(), "head 5") {
+			t.Errorf("%s with RX head 5 on an empty ring = %v, want a POLLERR error naming head 5", c.name, err)
+		}
+		rx.setHead(0)
+		if err := p.PollRx(0); err != nil {
+			t.Errorf("%s: PollRx after head is back at 0: %v", c.name, err)
+		}
 	}
 }
