@@ -278,7 +278,10 @@ func (r *RxRing) ReleaseHold(n int) {
 
 // Timestamp returns the ring's timestamp (ring.ts), which the kernel sets
 // at every RX sync unless timestamps are disabled. It is whatever the
-// kernel wrote; a zero ts gives the Unix epoch.
+// kernel wrote; a zero ts gives the Unix epoch. The fields are read
+// atomically and read again if they change during the read, so a poll
+// running in another thread rarely tears them; netmap has no sequence
+// counter, so it cannot be ruled out.
 func (r *RxRing) Timestamp() time.Time { return r.timestamp() }
 
 // Reset adopts head, cur and tail as they now are in shared memory,
