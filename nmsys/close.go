@@ -26,6 +26,13 @@ const closeWait = 5 * time.Second
 // views are garbage. A second Close returns ErrClosed.
 //
 // Slices taken from [Port.Mem] directly must not be used after Close.
+//
+// One call Close cannot wake: a sync, wait or poll on a NIC whose link is
+// down sleeps inside the kernel until the link is up again (netmap locks
+// the rings of such a NIC), whatever happens to the file. Close still
+// returns: at once for a sync; a wait or poll is inside the port's memory,
+// so Close gives up on it after 5 seconds with an error and leaves the
+// mapping in place. The blocked call returns once the link comes up.
 func (p *Port) Close() error {
 	p.closeMu.Lock()
 	defer p.closeMu.Unlock()

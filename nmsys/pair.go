@@ -65,7 +65,8 @@ func (w *RxPair) pollBoth(fb uintptr) {
 // Poll syncs the RX rings of both Ports inside poll(2) and, if none holds
 // packets, sleeps until one does or timeout passes, as [Port.PollRx] does
 // for one. It returns nil in both cases, [ErrClosed] within about 20 ms
-// of either Port's Close, and an error naming the rings' cursors if poll(2)
+// of either Port's Close (not on a NIC whose link is down: see
+// [Port.Close]), and an error naming the rings' cursors if poll(2)
 // reports POLLERR for either Port.
 func (w *RxPair) Poll(timeout time.Duration) error {
 	tm := pollTimer{timeout: timeout}

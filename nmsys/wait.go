@@ -74,7 +74,8 @@ func (p *Port) WaitTx() error {
 // goroutine, and the kernel wakes it straight from the forwarding path:
 // the cheapest wake-up there is, meant for a goroutine locked to its thread
 // (runtime.LockOSThread) that does nothing but drive RX rings. It returns
-// [ErrClosed] within about 20 ms of Close. It does not allocate.
+// [ErrClosed] within about 20 ms of Close (not on a NIC whose link is
+// down: see [Port.Close]). It does not allocate.
 func (p *Port) PollRx(timeout time.Duration) error {
 	if len(p.rxOffs) == 0 {
 		return &Error{Op: "poll rx", Port: p.name, Err: errors.New("no RX rings bound")}
