@@ -2,6 +2,7 @@ package nmsys
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -15,7 +16,9 @@ const closeWait = 5 * time.Second
 // wait until no goroutine is still inside a wait, then unmap the region.
 //
 // Ports of one memory region share one mapping (see [Port.Mem]); it is
-// unmapped when the last of them closes. If ring views were handed out
+// unmapped when the last of them closes. Closing any of them releases its
+// registration at once (netmap mode, VALE port, exclusive claim), whichever
+// Port's descriptor the mapping was made through. If ring views were handed out
 // ([Port.TxRing], [Port.RxRing]), goroutines may still be using them, so
 // the netmap mapping is then replaced by private zeroed memory at the same
 // address rather than removed: they see integrity errors and ErrClosed
@@ -23,13 +26,25 @@ const closeWait = 5 * time.Second
 // views are garbage. A second Close returns ErrClosed.
 //
 // Slices taken from [Port.Mem] directly must not be used after Close.
+//
+// One call Close cannot wake: a sync, wait or poll on a NIC whose link is
+// down sleeps inside the kernel until the link is up again (netmap locks
+// the rings of such a NIC), whatever happens to the file. Close still
+// returns: at once for a sync; a wait or poll is inside the port's memory,
+// so Close gives up on it after 5 seconds with an error and leaves the
+// mapping in place. The blocked call returns once the link comes up.
 func (p *Port) Close() error {
 	p.closeMu.Lock()
 	defer p.closeMu.Unlock()
 	if p.closed.Swap(true) {
 		return ErrClosed
 	}
+	// The mapping must not hold the file open past its Close.
+	ferr := p.region.forget(p.fd)
 	err := p.file.Close()
+	if err == nil && ferr != nil {
+		err = fmt.Errorf("remap the region through another port: %w", ferr)
+	}
 	deadline := time.Now().Add(closeWait)
 	for p.users.Load() != 0 {
 		if time.Now().After(deadline) {

@@ -49,7 +49,8 @@ type Config struct {
 	// locked to its thread (runtime.LockOSThread) that only drives this
 	// port, ThreadWait is cheaper; for many ports per thread or goroutines
 	// that should not hold a thread while waiting, keep the default.
-	// Waits return [ErrClosed] within about 20 ms of Close.
+	// Waits return [ErrClosed] within about 20 ms of Close (except on a
+	// NIC whose link is down: see [Port.Close]).
 	//
 	// Such a loop never blocks in Go, so it should give the scheduler a
 	// turn every few milliseconds ([osthread.Yielder]; [Idler] does it for

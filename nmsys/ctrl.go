@@ -34,20 +34,26 @@ func ctrl(fd int, reqType uint16, kname string, body unsafe.Pointer) error {
 	return nil
 }
 
-// legacyProbe runs when NIOCCTRL is refused as unknown: it asks NIOCGINFO
-// (which registers nothing) which API version the module speaks, so the
-// error can say what to do.
-func legacyProbe(fd int, kname string) error {
+// legacyProbe runs when NIOCCTRL fails with EOPNOTSUPP or ENOTTY (err),
+// which an old module says of NIOCCTRL itself but a current one also of a
+// request it refuses (REGISTER of a NIC without a native driver when the
+// module takes only native adapters). It asks NIOCGINFO (which registers
+// nothing) which API version the module speaks: an [*APIVersionError] if
+// the module names another version, or answers neither request; nil if the
+// version is nmgo's, and err is then the kernel's refusal.
+func legacyProbe(fd int, kname string, err error) error {
 	req := new(abi.LegacyReq)
 	copy(req.Name[:abi.IFNAMSIZ-1], kname)
 	req.Version = abi.NETMAP_API
-	err := ioctlPtr(fd, abi.NIOCGINFO, unsafe.Pointer(req))
+	gerr := ioctlPtr(fd, abi.NIOCGINFO, unsafe.Pointer(req))
 	runtime.KeepAlive(req)
-	e := &APIVersionError{Want: abi.NETMAP_API}
-	if err == nil && req.Version != abi.NETMAP_API {
-		e.Kernel = int(req.Version)
+	switch {
+	case req.Version != abi.NETMAP_API:
+		return &APIVersionError{Kernel: int(req.Version), Want: abi.NETMAP_API}
+	case gerr != nil && errors.Is(err, errENOTTY):
+		return &APIVersionError{Want: abi.NETMAP_API}
 	}
-	return e
+	return nil
 }
 
 // withCtl runs f on a fresh control descriptor of /dev/netmap.
@@ -59,7 +65,9 @@ func withCtl(port, op string, f func(fd int) error) error {
 	defer closeFD(fd)
 	if err := f(fd); err != nil {
 		if errors.Is(err, errEOPNOTSUPP) || errors.Is(err, errENOTTY) {
-			return legacyProbe(fd, port)
+			if verr := legacyProbe(fd, port, err); verr != nil {
+				return verr
+			}
 		}
 		return &Error{Op: op, Port: port, Err: err}
 	}

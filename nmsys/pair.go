@@ -20,6 +20,8 @@ type RxPair struct {
 	fa           uintptr
 	ms           int
 	err          syscall.Errno
+	ready        bool       // a ring of either port holds packets, read inside the poll
+	sa, sb       ringStates // a's and b's RX cursors when poll reported POLLERR
 	ctlErr       error
 	outer, inner func(uintptr)
 }
@@ -46,7 +48,15 @@ func (w *RxPair) pollBoth(fb uintptr) {
 		return
 	}
 	if w.b.enter() {
-		w.err = pollTwo(w.fa, fb, pollIn, w.ms)
+		var ra, rb int16
+		ra, rb, w.err = pollTwo(w.fa, fb, pollIn, w.ms)
+		if ra&pollErr != 0 {
+			w.a.ringStates(pollIn, &w.sa)
+		}
+		if rb&pollErr != 0 {
+			w.b.ringStates(pollIn, &w.sb)
+		}
+		w.ready = w.a.rxReady() || w.b.rxReady()
 		w.b.exit()
 	}
 	w.a.exit()
@@ -55,7 +65,9 @@ func (w *RxPair) pollBoth(fb uintptr) {
 // Poll syncs the RX rings of both Ports inside poll(2) and, if none holds
 // packets, sleeps until one does or timeout passes, as [Port.PollRx] does
 // for one. It returns nil in both cases, [ErrClosed] within about 20 ms
-// of either Port's Close.
+// of either Port's Close (not on a NIC whose link is down: see
+// [Port.Close]), and an error naming the rings' cursors if poll(2)
+// reports POLLERR for either Port.
 func (w *RxPair) Poll(timeout time.Duration) error {
 	tm := pollTimer{timeout: timeout}
 	for {
@@ -66,7 +78,8 @@ func (w *RxPair) Poll(timeout time.Duration) error {
 		if !ok {
 			return nil
 		}
-		w.ms, w.err, w.ctlErr = ms, 0, nil
+		w.ms, w.err, w.ready, w.ctlErr = ms, 0, false, nil
+		w.sa.n, w.sb.n = 0, 0
 		if err := w.a.rc.Control(w.outer); err != nil {
 			return w.a.ctlErr(err)
 		}
@@ -79,7 +92,13 @@ func (w *RxPair) Poll(timeout time.Duration) error {
 		if w.err != 0 {
 			return w.a.syncErr("poll rx pair", "poll", w.err)
 		}
-		if ms == 0 || w.a.rxReady() || w.b.rxReady() {
+		if w.sa.n != 0 {
+			return w.a.pollErrError("poll rx pair", pollIn, &w.sa)
+		}
+		if w.sb.n != 0 {
+			return w.b.pollErrError("poll rx pair", pollIn, &w.sb)
+		}
+		if ms == 0 || w.ready {
 			return nil
 		}
 		tm.slept(ms)

@@ -2,6 +2,7 @@ package nmsys
 
 import (
 	"errors"
+	"runtime"
 
 	"github.com/nmgo/nmgo/rings"
 )
@@ -61,8 +62,12 @@ func OpenPerRing(name string, cfg *Config) ([]*Port, error) {
 // buffers from and return them to, for swapping into slots with
 // TxRing.SwapBuf and RxRing.SwapBuf. Every buffer taken must be back in the
 // pool or in a slot when the Port closes: the kernel frees the list then.
-// The pool is not safe for concurrent use.
+// The pool is not safe for concurrent use. Like a ring view it keeps the
+// region mapped: after Close it reads private zeroed memory (see
+// [Port.TxRing]) instead of faulting.
 func (p *Port) ExtraBuffers() (*rings.ExtraBufs, error) {
+	p.ringsMu.Lock() // Close unmaps under ringsMu: p.mem stays while we walk it
+	defer p.ringsMu.Unlock()
 	if p.closed.Load() {
 		return nil, ErrClosed
 	}
@@ -77,5 +82,8 @@ func (p *Port) ExtraBuffers() (*rings.ExtraBufs, error) {
 	if err != nil {
 		return nil, &Error{Op: "extra buffers", Port: p.name, Err: err}
 	}
+	p.region.refs.Add(1)
+	runtime.AddCleanup(x, (*region).release, p.region)
+	p.region.markViews()
 	return x, nil
 }

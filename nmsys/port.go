@@ -26,6 +26,7 @@ import (
 type Port struct {
 	name string // as given to Open
 	file *os.File
+	fd   int // file's descriptor, for the region's bookkeeping
 	rc   syscall.RawConn
 	mem  []byte
 
@@ -102,7 +103,12 @@ func Open(name string, cfg *Config) (*Port, error) {
 
 	if err := ctrl(fd, abi.NETMAP_REQ_REGISTER, n.Port, unsafe.Pointer(reg)); err != nil {
 		if errors.Is(err, errEOPNOTSUPP) || errors.Is(err, errENOTTY) {
-			return nil, legacyProbe(fd, n.Port)
+			if verr := legacyProbe(fd, n.Port, err); verr != nil {
+				return nil, verr
+			}
+		}
+		if errors.Is(err, errEOPNOTSUPP) {
+			err = &hintError{err: err, hint: "the kernel does not support this registration here: with the netmap module parameter admode=1 (native adapters only), a NIC without a native netmap driver cannot be opened; admode=0 falls back to the emulated adapter"}
 		}
 		return nil, &Error{Op: "register", Port: name, Err: err}
 	}
@@ -115,8 +121,8 @@ func Open(name string, cfg *Config) (*Port, error) {
 	if err != nil {
 		return nil, &Error{Op: "mmap", Port: name, Err: os.NewSyscallError("mmap", err)}
 	}
-	drop := func() { _ = rg.closePort(); rg.release() }
-	p := &Port{name: name, mem: rg.mem, ifOff: int(reg.Offset), region: rg}
+	drop := func() { _ = rg.forget(fd); _ = rg.closePort(); rg.release() }
+	p := &Port{name: name, fd: fd, mem: rg.mem, ifOff: int(reg.Offset), region: rg}
 	if err := p.layout(n.Port, reg); err != nil {
 		drop()
 		return nil, &Error{Op: "map", Port: name, Err: err}
@@ -143,8 +149,8 @@ func Open(name string, cfg *Config) (*Port, error) {
 	ok = true
 	rc, err := p.file.SyscallConn()
 	if err != nil {
-		_ = p.file.Close()
 		drop()
+		_ = p.file.Close()
 		return nil, &Error{Op: "open", Port: name, Err: err}
 	}
 	p.rc = rc
@@ -154,8 +160,24 @@ func Open(name string, cfg *Config) (*Port, error) {
 	p.rxWaitFn = p.rxWaitCB
 	p.rxPoll.init(p, p.rxWaitFn, pollIn)
 	p.txPoll.init(p, p.txWaitFn, pollOut)
-	p.cleanup = runtime.AddCleanup(p, (*region).release, rg)
+	p.cleanup = runtime.AddCleanup(p, portGone, portRef{rg, fd, p.file})
 	return p, nil
+}
+
+// portRef is what the cleanup of a Port that was never closed needs. It
+// keeps the file reachable, so that the file's own finalizer cannot close
+// the descriptor while the region still lists it.
+type portRef struct {
+	region *region
+	fd     int
+	file   *os.File
+}
+
+// portGone runs when a Port that was not closed becomes unreachable.
+func portGone(r portRef) {
+	_ = r.region.forget(r.fd)
+	_ = r.file.Close()
+	r.region.release()
 }
 
 // buildRegister turns a parsed name plus config into a REGISTER body.

@@ -20,12 +20,23 @@ import (
 //     (and a Port's at Close). At zero nothing can reach the memory, so a
 //     parked placeholder, or the mapping of a Port that was never closed,
 //     is unmapped.
+//
+// The mapping is made through one Port's descriptor and holds that file
+// open: netmap releases a registration (a NIC leaves netmap mode, a VALE
+// port its switch, an exclusive claim ends) only when its file's last
+// reference goes. So when that Port closes while others of the region stay
+// open, the mapping is remade at the same address through one of theirs
+// (forget). Separate mappings per Port would not do: ring views of one
+// region must share one address to swap buffers (rings.TxRing.Swap,
+// rings.Forward), and a 32-bit process has little address space.
 type region struct {
 	memID int
 	mem   []byte
 	refs  atomic.Int32
 
 	// Guarded by regions.mu.
+	fds      []int // descriptors of the Ports not yet closing, all open
+	mapFD    int   // the descriptor the mapping is made through, -1 if none of fds
 	open     int
 	views    bool
 	parked   bool
@@ -44,7 +55,13 @@ func acquireRegion(fd, memID, size int) (*region, error) {
 	regions.mu.Lock()
 	defer regions.mu.Unlock()
 	if r := regions.byID[memID]; r != nil && !r.parked && !r.unmapped && len(r.mem) == size {
+		if r.mapFD < 0 && remapRegion(r.mem, fd) == nil {
+			// The mapping's Port is closing (or gone unclosed): its
+			// file must not stay open for this one's sake.
+			r.mapFD = fd
+		}
 		r.open++
+		r.fds = append(r.fds, fd)
 		r.refs.Add(1)
 		return r, nil
 	}
@@ -52,7 +69,7 @@ func acquireRegion(fd, memID, size int) (*region, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &region{memID: memID, mem: mem, open: 1}
+	r := &region{memID: memID, mem: mem, open: 1, fds: []int{fd}, mapFD: fd}
 	r.refs.Store(1)
 	regions.byID[memID] = r
 	return r, nil
@@ -64,6 +81,34 @@ func (r *region) markViews() {
 	regions.mu.Lock()
 	r.views = true
 	regions.mu.Unlock()
+}
+
+// forget takes fd off the region's descriptors before its file closes. If
+// the mapping was made through fd and another Port's descriptor remains,
+// the mapping is remade through that one at the same address (MAP_FIXED
+// replaces it atomically, the pages are the same), so that closing fd
+// releases its registration now rather than with the region's last Port.
+func (r *region) forget(fd int) error {
+	regions.mu.Lock()
+	defer regions.mu.Unlock()
+	for i, f := range r.fds {
+		if f == fd {
+			r.fds = append(r.fds[:i], r.fds[i+1:]...)
+			break
+		}
+	}
+	if fd != r.mapFD {
+		return nil
+	}
+	r.mapFD = -1
+	if len(r.fds) == 0 || r.parked || r.unmapped {
+		return nil
+	}
+	if err := remapRegion(r.mem, r.fds[0]); err != nil {
+		return err
+	}
+	r.mapFD = r.fds[0]
+	return nil
 }
 
 // closePort drops one open count; the last one takes the region out of the

@@ -95,18 +95,18 @@ func mmapRegion(fd int, size int) ([]byte, error) {
 func munmapRegion(b []byte) error { return unix.Munmap(b) }
 
 // pollOne is poll(2) on one fd for at most ms milliseconds; a timeout or
-// EINTR is not an error.
-func pollOne(fd uintptr, events int16, ms int) syscall.Errno {
+// EINTR is not an error. It returns the fd's revents.
+func pollOne(fd uintptr, events int16, ms int) (int16, syscall.Errno) {
 	pfd := [1]unix.PollFd{{Fd: int32(fd), Events: events}}
 	_, err := unix.Poll(pfd[:], ms)
-	return pollErrno(err)
+	return pfd[0].Revents, pollErrno(err)
 }
 
 // pollTwo is pollOne on two fds at once.
-func pollTwo(a, b uintptr, events int16, ms int) syscall.Errno {
+func pollTwo(a, b uintptr, events int16, ms int) (ra, rb int16, e syscall.Errno) {
 	pfd := [2]unix.PollFd{{Fd: int32(a), Events: events}, {Fd: int32(b), Events: events}}
 	_, err := unix.Poll(pfd[:], ms)
-	return pollErrno(err)
+	return pfd[0].Revents, pfd[1].Revents, pollErrno(err)
 }
 
 // pollErrno is poll(2)'s error as an errno, 0 for none or EINTR.
@@ -123,6 +123,7 @@ func pollErrno(err error) syscall.Errno {
 const (
 	pollIn  = unix.POLLIN
 	pollOut = unix.POLLOUT
+	pollErr = unix.POLLERR
 )
 
 var (
@@ -142,5 +143,16 @@ func parkRegion(b []byte) error {
 	}
 	_, err := unix.MmapPtr(-1, 0, unsafe.Pointer(&b[0]), uintptr(len(b)),
 		unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON|unix.MAP_FIXED)
+	return err
+}
+
+// remapRegion maps the netmap region of fd over b, at the same address
+// (MAP_FIXED replaces the old mapping atomically).
+func remapRegion(b []byte, fd int) error {
+	if len(b) == 0 {
+		return nil
+	}
+	_, err := unix.MmapPtr(fd, 0, unsafe.Pointer(&b[0]), uintptr(len(b)),
+		unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_FIXED)
 	return err
 }

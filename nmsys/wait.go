@@ -2,7 +2,9 @@ package nmsys
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -64,13 +66,16 @@ func (p *Port) WaitTx() error {
 // thread in poll(2), inside which the kernel syncs the bound RX rings and,
 // if none holds packets, sleeps until one does or timeout passes. It
 // returns nil in both cases; look at the rings to tell them apart. A
-// timeout <= 0 syncs without sleeping.
+// timeout <= 0 syncs without sleeping. If poll(2) reports POLLERR (netmap
+// rejects a ring's head or cur, which it tells no other way), PollRx
+// returns an error naming the rings' cursors.
 //
 // Unlike [Port.WaitRx], PollRx parks the OS thread rather than the
 // goroutine, and the kernel wakes it straight from the forwarding path:
 // the cheapest wake-up there is, meant for a goroutine locked to its thread
 // (runtime.LockOSThread) that does nothing but drive RX rings. It returns
-// [ErrClosed] within about 20 ms of Close. It does not allocate.
+// [ErrClosed] within about 20 ms of Close (not on a NIC whose link is
+// down: see [Port.Close]). It does not allocate.
 func (p *Port) PollRx(timeout time.Duration) error {
 	if len(p.rxOffs) == 0 {
 		return &Error{Op: "poll rx", Port: p.name, Err: errors.New("no RX rings bound")}
@@ -94,7 +99,10 @@ func (p *Port) PollRx(timeout time.Duration) error {
 		if p.rxPoll.err != 0 {
 			return p.syncErr("poll rx", "poll", p.rxPoll.err)
 		}
-		if ms == 0 || p.rxReady() {
+		if p.rxPoll.rings.n != 0 {
+			return p.pollErrError("poll rx", pollIn, &p.rxPoll.rings)
+		}
+		if ms == 0 || p.rxPoll.ready {
 			return nil
 		}
 		tm.slept(ms)
@@ -202,6 +210,7 @@ type pollState struct {
 	ev     int16
 	ms     int
 	err    syscall.Errno
+	rings  ringStates // the rings' cursors when poll reported POLLERR
 	syncFn func(uintptr)
 	pollFn func(uintptr)
 }
@@ -212,11 +221,23 @@ func (w *pollState) init(p *Port, sync func(uintptr) bool, ev int16) {
 	w.pollFn = w.poll
 }
 
+// poll is one poll(2); it reports the rings' readiness in ready, read
+// while the port's memory cannot be unmapped.
 func (w *pollState) poll(fd uintptr) {
+	w.ready, w.rings.n = false, 0
 	if !w.p.enter() {
 		return
 	}
-	w.err = pollOne(fd, w.ev, w.ms)
+	var rev int16
+	rev, w.err = pollOne(fd, w.ev, w.ms)
+	if rev&pollErr != 0 {
+		w.p.ringStates(w.ev, &w.rings)
+	}
+	if w.ev == pollIn {
+		w.ready = w.p.rxReady()
+	} else {
+		w.ready = w.p.txReady()
+	}
 	w.p.exit()
 }
 
@@ -247,5 +268,61 @@ func (p *Port) pollWait(until time.Time, w *pollState, errno *syscall.Errno, op 
 		if w.err != 0 {
 			return p.syncErr(op, "poll", w.err)
 		}
+		if w.rings.n != 0 {
+			return p.pollErrError(op, w.ev, &w.rings)
+		}
 	}
+}
+
+// ringStates is the cursors of up to four bound rings of one direction,
+// read when poll(2) reported POLLERR: netmap reports a ring whose cursors
+// its sync prologue rejects only there (the sync ioctl returns 0, and the
+// ring is reinitialised only when head or cur is out of range).
+type ringStates struct {
+	n     int // rings recorded; 0: no POLLERR
+	total int // bound rings of the direction
+	r     [4]struct{ ring, head, cur, tail, slots uint32 }
+}
+
+// ringStates records the cursors of the bound rings of direction ev in
+// st. The caller holds enter.
+func (p *Port) ringStates(ev int16, st *ringStates) {
+	offs, first := p.rxOffs, p.info.FirstRx
+	if ev != pollIn {
+		offs, first = p.txOffs, p.info.FirstTx
+	}
+	st.total = len(offs)
+	st.n = min(len(offs), len(st.r))
+	for i := range st.n {
+		off := offs[i]
+		s := &st.r[i]
+		s.ring = uint32(first + i)
+		s.head = ringWord(p.mem, off, abi.RingHead).Load()
+		s.cur = ringWord(p.mem, off, abi.RingCur).Load()
+		s.tail = ringWord(p.mem, off, abi.RingTail).Load()
+		s.slots = ringWord(p.mem, off, abi.RingNumSlots).Load()
+	}
+}
+
+// pollErrError is the error for a poll(2) that reported POLLERR.
+func (p *Port) pollErrError(op string, ev int16, st *ringStates) error {
+	if p.closed.Load() {
+		return ErrClosed
+	}
+	dir := "rx"
+	if ev != pollIn {
+		dir = "tx"
+	}
+	var b strings.Builder
+	for i := range st.n {
+		s := &st.r[i]
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "%s ring %d: head %d cur %d tail %d of %d slots", dir, s.ring, s.head, s.cur, s.tail, s.slots)
+	}
+	if st.total > st.n {
+		fmt.Fprintf(&b, "; %d more", st.total-st.n)
+	}
+	return &Error{Op: op, Port: p.name, Err: fmt.Errorf("poll reported POLLERR: netmap rejects the cursors of a ring (%s): head and cur must stay between the last head the kernel saw and tail, cur not before head", b.String())}
 }

@@ -203,5 +203,5 @@ func ExampleForward() {
 	// taken: "video 2"
 	// to the host: "arp"
 	// to the host: "ping"
-	// {Acquired:4 Taken:2 Sent:2 Dropped:0 Bad:0}
+	// {Acquired:4 Taken:2 Sent:2 Dropped:0 Bad:0 Held:0}
 }

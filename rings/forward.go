@@ -16,11 +16,16 @@ type Forwarded struct {
 	// Bad is the slots whose buffer index or length failed the checks:
 	// neither handed to take nor forwarded.
 	Bad int
+	// Held is the slots of an NS_MOREFRAG chain whose end has not
+	// arrived yet: left in the RX ring (see [RxRing.ReleaseHold]) for a
+	// later call.
+	Held int
 }
 
 // Forward moves received packets from rx to tx without copying them, as
 // netmap's bridge does between a NIC and its host rings: it reads rx's
-// tail once and acquires up to max slots, reads tx's tail once and
+// tail once and acquires up to max slots (NETMAP_MAX_FRAGS if the chain
+// that starts them runs past max), reads tx's tail once and
 // reserves as many free slots as it can, and then, slot by slot, offers
 // the packet to take (if take is not nil): a packet take returns true for
 // is the caller's and is only released; any other packet is swapped into
@@ -31,8 +36,14 @@ type Forwarded struct {
 // both rings' ports: the TX sync sends, the RX sync refills.
 //
 // The packet take sees aliases ring memory and is valid only during the
-// call. take must not touch rx or tx. With NS_MOREFRAG packets, each slot
-// (fragment) is offered and forwarded on its own, in order.
+// call. take must not touch rx or tx. An NS_MOREFRAG chain (a packet in
+// several slots) is one unit: take sees its first fragment and its answer
+// applies to the whole chain; the chain is forwarded whole or, when the
+// reserved TX slots cannot hold all of it, dropped whole, so the TX ring
+// never gets a chain without its end. A chain whose end is not among the
+// acquired slots yet is held in rx ([RxRing.ReleaseHold]) for a later
+// call; one longer than NETMAP_MAX_FRAGS slots, or filling the ring
+// without an end, is Bad.
 //
 // Every value read from shared memory is read once and checked, and the
 // first bad one is returned as an [*IntegrityError] with the counts of
@@ -58,10 +69,31 @@ func Forward(tx *TxRing, rx *RxRing, max int, take func(pkt []byte) bool) (Forwa
 	if terr != nil && err == nil {
 		err = terr
 	}
-	for i := range n {
+	for i := 0; i < n; {
 		p := rx.pos(i)
 		s := rx.slot(p)
 		idx, l, fl := s.BufIdx, s.Len, s.Flags
+		if fl&abi.NS_MOREFRAG != 0 {
+			k, ferr := forwardChain(tx, rx, i, n, &room, &f, take)
+			if ferr != nil && err == nil {
+				err = ferr
+			}
+			if k == 0 && i == 0 && n == max && max < abi.NETMAP_MAX_FRAGS {
+				// The acquisition ends inside the chain that
+				// starts it: nothing moved yet, start again
+				// with room for the longest chain.
+				return Forward(tx, rx, abi.NETMAP_MAX_FRAGS, take)
+			}
+			if k == 0 { // the chain's end has not arrived
+				f.Held = n - i
+				tx.Publish(f.Sent)
+				rx.ReleaseHold(i)
+				return f, err
+			}
+			i += k
+			continue
+		}
+		i++
 		if !rx.valid(idx) || uint32(l) > rx.size {
 			checkFailed()
 			f.Bad++
@@ -92,7 +124,7 @@ func Forward(tx *TxRing, rx *RxRing, max int, take func(pkt []byte) bool) (Forwa
 			f.Dropped++
 			continue
 		}
-		ts.BufIdx, ts.Len, ts.Flags = idx, l, fl&abi.NS_MOREFRAG|abi.NS_BUF_CHANGED
+		ts.BufIdx, ts.Len, ts.Flags = idx, l, abi.NS_BUF_CHANGED
 		s.BufIdx = tidx
 		s.Flags |= abi.NS_BUF_CHANGED
 		f.Sent++
@@ -100,4 +132,85 @@ func Forward(tx *TxRing, rx *RxRing, max int, take func(pkt []byte) bool) (Forwa
 	tx.Publish(f.Sent)
 	rx.Release(n)
 	return f, err
+}
+
+// frag is one slot of a chain as Forward read it, once.
+type frag struct {
+	idx, tidx uint32
+	len       uint16
+	flags     uint16
+}
+
+// forwardChain is Forward for the NS_MOREFRAG chain that starts at
+// acquired slot i of n: it reads the chain's slots once, then takes,
+// forwards, drops or counts as bad the whole chain, and returns how many
+// slots it spans, or 0 if its end is not among the n slots yet (and it can
+// still come).
+func forwardChain(tx *TxRing, rx *RxRing, i, n int, room *int, f *Forwarded, take func([]byte) bool) (int, error) {
+	var ch [abi.NETMAP_MAX_FRAGS]frag
+	k, bad := 0, -1
+	var err error
+	for {
+		p := rx.pos(i + k)
+		s := rx.slot(p)
+		c := &ch[k]
+		c.idx, c.len, c.flags = s.BufIdx, s.Len, s.Flags
+		if bad < 0 && (!rx.valid(c.idx) || uint32(c.len) > rx.size) {
+			checkFailed()
+			bad, err = k, rx.slotErr(p, c.idx, c.len)
+		}
+		k++
+		if c.flags&abi.NS_MOREFRAG == 0 {
+			break
+		}
+		if k == len(ch) {
+			checkFailed()
+			f.Bad += k
+			return k, rx.fail(int(p), "flags", whyFrags, int64(c.flags))
+		}
+		if i+k == n {
+			if k >= int(rx.n)-1 {
+				// The chain holds every slot the user can
+				// hold: no later sync can bring its end.
+				checkFailed()
+				f.Bad += k
+				return k, rx.fail(int(p), "flags", whyFillsRing, int64(c.flags))
+			}
+			return 0, nil
+		}
+	}
+	if bad >= 0 {
+		f.Bad++
+		f.Dropped += k - 1
+		return k, err
+	}
+	if take != nil && take(rx.buf(ch[0].idx, int(ch[0].len))) {
+		f.Taken += k
+		return k, nil
+	}
+	if *room-f.Sent < k {
+		f.Dropped += k
+		return k, nil
+	}
+	for j := range k {
+		tp := tx.pos(f.Sent + j)
+		tidx := tx.slot(tp).BufIdx
+		if !tx.valid(tidx) {
+			// Reserve checked it; a kernel that changed it since
+			// has the slot back: stop using the reservation.
+			checkFailed()
+			*room = f.Sent
+			f.Dropped += k
+			return k, tx.bufErr(tp, tidx)
+		}
+		ch[j].tidx = tidx
+	}
+	for j := range k {
+		ts, s := tx.slot(tx.pos(f.Sent+j)), rx.slot(rx.pos(i+j))
+		ts.BufIdx, ts.Len, ts.Flags = ch[j].idx, ch[j].len, ch[j].flags&abi.NS_MOREFRAG|abi.NS_BUF_CHANGED
+		s.BufIdx = ch[j].tidx
+		s.Flags |= abi.NS_BUF_CHANGED
+	}
+	f.Sent += k
+	return k, nil
 }

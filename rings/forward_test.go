@@ -167,7 +167,9 @@ func TestForwardHostile(t *testing.T) {
 				}
 				return rng.IntN(2) == 0
 			})
-			if f.Acquired > slots || f.Acquired > limit || f.Taken+f.Sent+f.Dropped+f.Bad != f.Acquired || calls != f.Taken+f.Sent+f.Dropped {
+			// take sees one fragment per NS_MOREFRAG chain; a
+			// chain may stretch the acquisition past limit.
+			if f.Acquired > slots || f.Acquired > max(limit, abi.NETMAP_MAX_FRAGS) || f.Taken+f.Sent+f.Dropped+f.Bad+f.Held != f.Acquired || calls > f.Taken+f.Sent+f.Dropped {
 				t.Fatalf("round %d: %+v after %d calls of take", round, f, calls)
 			}
 			if f.Bad > 0 && !errors.Is(err, rings.ErrIntegrity) {
@@ -262,5 +264,110 @@ func BenchmarkForward(b *testing.B) {
 				reportPkts(b, pkts)
 			})
 		}
+	}
+}
+
+// An NS_MOREFRAG chain that does not fit in the TX ring's free slots is
+// dropped whole: the kernel never gets a published chain without its end
+// (a NIC would glue the next packet onto it).
+func TestForwardChainNoRoom(t *testing.T) {
+	r, hostTx, nicRx := fwdRegion(t, 8)
+	// Fill 5 of the 7 free TX slots without a TX sync.
+	for i := range 5 {
+		r.Inject(0, payload(i, 60))
+	}
+	r.RxSync(0)
+	if f, err := rings.Forward(hostTx, nicRx, 64, nil); err != nil || f.Sent != 5 {
+		t.Fatalf("Forward = %+v, %v", f, err)
+	}
+	r.RxSync(0)
+	if !r.InjectFrags(0, [][]byte{payload(10, 200), payload(11, 200), payload(12, 60)}, false) {
+		t.Fatal("inject frags")
+	}
+	r.RxSync(0)
+	txOff := r.TxRingOff(1)
+	f, err := rings.Forward(hostTx, nicRx, 64, nil)
+	if want := (rings.Forwarded{Acquired: 3, Dropped: 3}); f != want || err != nil {
+		t.Errorf("Forward = %+v, %v; want %+v", f, err, want)
+	}
+	newHead := r.U32(txOff + abi.RingHead)
+	last := (newHead + 8 - 1) % 8
+	if fl := r.U16(heapmem.SlotOff(txOff, int(last)) + abi.SlotFlags); fl&abi.NS_MOREFRAG != 0 {
+		t.Errorf("last published TX slot %d carries NS_MOREFRAG (flags %#x): an unterminated chain went to the kernel", last, fl)
+	}
+}
+
+// take sees only the first fragment of a chain, and its answer applies to
+// the whole chain: no fragment is kept while the others go out.
+func TestForwardTakeChain(t *testing.T) {
+	r, hostTx, nicRx := fwdRegion(t, 8)
+	var sent [][]byte
+	r.Capture(1, func(f []byte) { sent = append(sent, bytes.Clone(f)) })
+	r.Inject(0, payload(1, 60))
+	if !r.InjectFrags(0, [][]byte{payload(10, 256), payload(11, 256), payload(12, 60)}, false) {
+		t.Fatal("inject frags")
+	}
+	r.Inject(0, payload(2, 60))
+	r.RxSync(0)
+	var offered []uint32
+	take := func(pkt []byte) bool {
+		offered = append(offered, binary.BigEndian.Uint32(pkt))
+		return len(offered) == 2 // the chain
+	}
+	f, err := rings.Forward(hostTx, nicRx, 64, take)
+	if want := (rings.Forwarded{Acquired: 5, Taken: 3, Sent: 2}); f != want || err != nil {
+		t.Errorf("Forward = %+v, %v; want %+v", f, err, want)
+	}
+	if fmt.Sprint(offered) != "[1 10 2]" {
+		t.Errorf("take was offered %v, want [1 10 2] (one call per packet)", offered)
+	}
+	// Forwarded whole, the chain arrives as one packet.
+	r.RxSync(0)
+	r.InjectFrags(0, [][]byte{payload(20, 256), payload(21, 60)}, false)
+	r.RxSync(0)
+	if f, err := rings.Forward(hostTx, nicRx, 64, nil); f.Sent != 2 || err != nil {
+		t.Errorf("Forward = %+v, %v", f, err)
+	}
+	r.TxSync(1)
+	if len(sent) != 3 || len(sent[2]) != 256+60 || !bytes.Equal(sent[2][:256], payload(20, 256)) || !bytes.Equal(sent[2][256:], payload(21, 60)) {
+		t.Errorf("host ring sent %d frames, want 3, the last the 316-octet chain", len(sent))
+	}
+}
+
+// A chain whose end has not arrived stays in the RX ring (held, not
+// released) until it has: it is neither forwarded in part nor dropped.
+func TestForwardIncompleteChain(t *testing.T) {
+	r, hostTx, nicRx := fwdRegion(t, 8)
+	r.Inject(0, payload(1, 60))
+	r.InjectFrags(0, [][]byte{payload(10, 256)}, true)
+	r.RxSync(0)
+	f, err := rings.Forward(hostTx, nicRx, 64, nil)
+	if want := (rings.Forwarded{Acquired: 2, Sent: 1, Held: 1}); f != want || err != nil {
+		t.Errorf("Forward = %+v, %v; want %+v", f, err, want)
+	}
+	r.InjectFrags(0, [][]byte{payload(11, 60)}, false)
+	r.RxSync(0)
+	f, err = rings.Forward(hostTx, nicRx, 64, nil)
+	if want := (rings.Forwarded{Acquired: 2, Sent: 2}); f != want || err != nil {
+		t.Errorf("Forward = %+v, %v; want %+v", f, err, want)
+	}
+	// A chain longer than max: Forward takes more slots for it rather
+	// than hold it forever.
+	r.RxSync(0)
+	r.TxSync(1)
+	r.InjectFrags(0, [][]byte{payload(12, 256), payload(13, 256), payload(14, 60)}, false)
+	r.RxSync(0)
+	f, err = rings.Forward(hostTx, nicRx, 2, nil)
+	if want := (rings.Forwarded{Acquired: 3, Sent: 3}); f != want || err != nil {
+		t.Errorf("Forward(max 2) of a 3-slot chain = %+v, %v; want %+v", f, err, want)
+	}
+	// A chain that fills the ring can never end: dropped as bad.
+	r.TxSync(1)
+	r.RxSync(0)
+	r.InjectFrags(0, [][]byte{payload(1, 60), payload(2, 60), payload(3, 60), payload(4, 60), payload(5, 60), payload(6, 60), payload(7, 60)}, true)
+	r.RxSync(0)
+	f, err = rings.Forward(hostTx, nicRx, 64, nil)
+	if f.Bad != 7 || !errors.Is(err, rings.ErrIntegrity) {
+		t.Errorf("Forward of a 7-slot chain without end on an 8-slot ring = %+v, %v; want 7 bad and an integrity error", f, err)
 	}
 }

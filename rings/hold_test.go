@@ -61,3 +61,33 @@ func TestReleaseHold(t *testing.T) {
 		t.Fatalf("%d ring reinits", reinits)
 	}
 }
+
+// Release(0) after ReleaseHold keeps the hold, as ReleaseHold's doc says
+// (packet.Source relies on it when nothing came after a held chain), and
+// Release of one slot or more moves cur back to head.
+func TestReleaseZeroAfterHold(t *testing.T) {
+	r := region(t, &heapmem.Config{TxSlots: 8, RxSlots: 8, BufSize: 256})
+	rx := rxRing(t, r, 0)
+	for i := range 3 {
+		r.Inject(0, payload(i, 60))
+	}
+	r.RxSync(0)
+	off := r.RxRingOff(0)
+	if n, _ := rx.Acquire(8); n != 3 {
+		t.Fatalf("acquired %d", n)
+	}
+	rx.ReleaseHold(0)
+	if c := r.U32(off + abi.RingCur); c != 3 {
+		t.Fatalf("cur %d after ReleaseHold(0) of 3, want 3", c)
+	}
+	rx.Acquire(8)
+	rx.Release(0)
+	if h, c := r.U32(off+abi.RingHead), r.U32(off+abi.RingCur); h != 0 || c != 3 {
+		t.Errorf("Release(0) after ReleaseHold: head %d cur %d, want the hold kept (0 and 3)", h, c)
+	}
+	rx.Acquire(8)
+	rx.Release(1)
+	if h, c := r.U32(off+abi.RingHead), r.U32(off+abi.RingCur); h != 1 || c != 1 {
+		t.Errorf("Release(1) after ReleaseHold: head %d cur %d, want 1 and 1", h, c)
+	}
+}

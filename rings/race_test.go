@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
+	"github.com/nmgo/nmgo/internal/abi"
 	"github.com/nmgo/nmgo/internal/heapmem"
 	"github.com/nmgo/nmgo/rings"
 )
@@ -213,5 +216,44 @@ func TestConcurrentRings(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestTimestampConcurrent reads an RX ring's timestamp while "the kernel"
+// rewrites it, as netmap's poll does from another thread when the port is
+// waited on through the netpoller: the race detector must see no plain
+// access. Torn reads (seconds of one write, microseconds of another) are
+// only counted: netmap's two stores have no sequence counter, so a read
+// that falls between them cannot be told from a consistent one.
+func TestTimestampConcurrent(t *testing.T) {
+	r := region(t, &heapmem.Config{RxSlots: 8, BufSize: 256})
+	rx := rxRing(t, r, 0)
+	off := r.RxRingOff(0)
+	sec := (*atomic.Int64)(unsafe.Pointer(&r.Mem[off+abi.RingTsSec]))
+	usec := (*atomic.Int64)(unsafe.Pointer(&r.Mem[off+abi.RingTsUsec]))
+	sec.Store(1_700_000_000)
+	usec.Store(0)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// Each write has usec = sec - 1_700_000_000, a pair a torn
+		// read would break.
+		for k := int64(1); k < 20000; k++ {
+			sec.Store(1_700_000_000 + k)
+			usec.Store(k)
+		}
+	}()
+	torn := 0
+	for {
+		ts := rx.Timestamp()
+		if ts.Nanosecond()/1000 != int(ts.Unix()-1_700_000_000) {
+			torn++
+		}
+		select {
+		case <-done:
+			t.Logf("%d torn reads", torn)
+			return
+		default:
+		}
 	}
 }

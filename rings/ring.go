@@ -279,6 +279,19 @@ func (r *ring) swapBuf(p uint32, idx uint32) (uint32, error) {
 	return old, nil
 }
 
+// timestamp reads ring.ts, which the kernel rewrites at every RX sync,
+// also from another thread (poll from the netpoller): atomically, and
+// again while the two fields change under the read.
 func (r *ring) timestamp() time.Time {
-	return time.Unix(r.hdr.TsSec, r.hdr.TsUsec*1000)
+	sec := (*atomic.Int64)(unsafe.Pointer(&r.hdr.TsSec))
+	usec := (*atomic.Int64)(unsafe.Pointer(&r.hdr.TsUsec))
+	s, u := sec.Load(), usec.Load()
+	for range 4 {
+		s2, u2 := sec.Load(), usec.Load()
+		if s2 == s && u2 == u {
+			break
+		}
+		s, u = s2, u2
+	}
+	return time.Unix(s, u*1000)
 }

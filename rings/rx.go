@@ -257,8 +257,10 @@ func (r *RxRing) Release(n int) { r.advance(n) }
 // the acquisition, which in netmap says "these slots are still mine, wake
 // me only for packets after them". A poll or nmsys Port.WaitRx then sleeps
 // until the kernel brings more, instead of reporting the held slots again
-// at once. The next Release or ReleaseHold moves cur back to head.
-// ReleaseHold panics if n is not in [0, acquired].
+// at once. The next Release or ReleaseHold of one slot or more moves cur
+// back to head; Release(0) ends the acquisition and keeps the hold (cur
+// stays where it is), for a caller that found nothing new after the held
+// slots. ReleaseHold panics if n is not in [0, acquired].
 func (r *RxRing) ReleaseHold(n int) {
 	_ = r.batch[:n]
 	end, h := r.head+uint32(len(r.batch)), r.head+uint32(n)
@@ -276,7 +278,10 @@ func (r *RxRing) ReleaseHold(n int) {
 
 // Timestamp returns the ring's timestamp (ring.ts), which the kernel sets
 // at every RX sync unless timestamps are disabled. It is whatever the
-// kernel wrote; a zero ts gives the Unix epoch.
+// kernel wrote; a zero ts gives the Unix epoch. The fields are read
+// atomically and read again if they change during the read, so a poll
+// running in another thread rarely tears them; netmap has no sequence
+// counter, so it cannot be ruled out.
 func (r *RxRing) Timestamp() time.Time { return r.timestamp() }
 
 // Reset adopts head, cur and tail as they now are in shared memory,

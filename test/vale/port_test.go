@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nmgo/nmgo/internal/abi"
 	"github.com/nmgo/nmgo/internal/nmtest"
 	"github.com/nmgo/nmgo/nmsys"
 )
@@ -428,5 +429,146 @@ func TestPollRx(t *testing.T) {
 		}
 	case <-time.After(time.Second):
 		t.Fatal("PollRx still blocked 1s after Close")
+	}
+}
+
+// TestCloseSharedRegion closes the Port whose descriptor made a memory
+// region's mapping while another Port of the region stays open: the
+// kernel must release the closed Port at once (its VALE port leaves the
+// switch, its exclusive claim ends), not when the last Port of the region
+// closes.
+func TestCloseSharedRegion(t *testing.T) {
+	nmtest.Require(t)
+	a, err := nmsys.Open("vale31:a/x", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := nmsys.Open("vale31:b", &nmsys.Config{MemID: a.Info().MemID})
+	if err != nil {
+		a.Close()
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if &a.Mem()[0] != &b.Mem()[0] {
+		t.Fatalf("ports of memory region %d do not share one mapping", a.Info().MemID)
+	}
+	rx, err := b.RxRing(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatalf("close a: %v", err)
+	}
+	if _, ok, err := nmsys.ValeLookup("vale31:a"); err != nil || ok {
+		t.Errorf("after a.Close: vale31:a still a port of vale31: %v (%v)", ok, err)
+	}
+	a2, err := nmsys.Open("vale31:a/x", nil)
+	if err != nil {
+		t.Errorf("reopen vale31:a/x after Close: %v", err)
+	} else {
+		a2.Close()
+	}
+	// b's mapping, remade through b's descriptor, still works.
+	c := open(t, "vale31:c", nil)
+	send(t, c, 0, frame(60, 7))
+	if got := recv(t, b, 0, 1, 5*time.Second); len(got) != 1 || !bytes.Equal(got[0], frame(60, 7)) {
+		t.Errorf("b received %d frames after a.Close, want the one sent", len(got))
+	}
+	if err := rx.Reset(); err != nil {
+		t.Errorf("b's ring view after a.Close: %v", err)
+	}
+}
+
+// TestOpenAdmodeNative opens a NIC without a native netmap driver while
+// the module accepts only native adapters (admode=1): the kernel refuses
+// with EOPNOTSUPP, which is not an API version mismatch.
+func TestOpenAdmodeNative(t *testing.T) {
+	nmtest.Require(t)
+	const param = "/sys/module/netmap/parameters/admode"
+	old, err := os.ReadFile(param)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(param, []byte("1"), 0); err != nil {
+		t.Fatal(err)
+	}
+	defer os.WriteFile(param, old, 0)
+	p, err := nmsys.Open("netmap:eth1", nil)
+	if err == nil {
+		p.Close()
+		t.Fatal("eth1 (virtio, emulated adapter) registered with admode=1")
+	}
+	t.Logf("Open netmap:eth1 with admode=1: %v", err)
+	if errors.Is(err, nmsys.ErrAPIVersion) {
+		t.Errorf("native-only refusal reported as an API version problem: %v", err)
+	}
+	if !errors.Is(err, syscall.EOPNOTSUPP) || !strings.Contains(err.Error(), "admode") {
+		t.Errorf("want the register error EOPNOTSUPP with a hint about admode, got %v", err)
+	}
+}
+
+// TestExtraBufsAfterClose uses an extra-buffer pool after its Port
+// closed, with no ring view taken: the pool must not fault.
+func TestExtraBufsAfterClose(t *testing.T) {
+	nmtest.Require(t)
+	if os.Getenv("NMGO_EXTRA_CHILD") == "1" {
+		p, err := nmsys.Open("vale32:a", &nmsys.Config{ExtraBuffers: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, err := p.ExtraBuffers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("extra buffers: %d", x.Len())
+		p.Close()
+		idx, err := x.Get()
+		t.Logf("Get after Close: %d, %v", idx, err)
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestExtraBufsAfterClose$", "-test.v")
+	cmd.Env = append(os.Environ(), "NMGO_EXTRA_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	t.Logf("child: %v\n%s", err, out)
+	if err != nil {
+		t.Errorf("ExtraBufs.Get after Port.Close: child failed: %v", err)
+	}
+}
+
+// TestPollRxRingMisuse: an RX head the kernel rejects (in range, but past
+// tail) is reported by netmap only through poll's POLLERR (the sync ioctl
+// returns 0, and the ring keeps its cursors): PollRx and RxPair.Poll must
+// return that as an error naming the ring's cursors, not sleep until their
+// timeout and return nil. netmap reports it once per port (a WaitRx, which
+// syncs before it polls, never sees it), so each case has a port of its
+// own.
+func TestPollRxRingMisuse(t *testing.T) {
+	nmtest.Require(t)
+	q := open(t, "vale33:q", nil)
+	for _, c := range []struct {
+		name string
+		f    func(p *nmsys.Port) error
+	}{
+		{"PollRx", func(p *nmsys.Port) error { return p.PollRx(300 * time.Millisecond) }},
+		{"RxPair.Poll", func(p *nmsys.Port) error {
+			pair, err := nmsys.NewRxPair(q, p)
+			if err != nil {
+				return err
+			}
+			return pair.Poll(300 * time.Millisecond)
+		}},
+	} {
+		p := open(t, "vale33:"+strings.ReplaceAll(c.name, ".", ""), &nmsys.Config{ThreadWait: true})
+		rx := rxRing(t, p, 0)
+		rx.put32(abi.RingHead, 5) // empty ring: hwcur = hwtail = 0, cur 0
+		err := c.f(p)
+		t.Logf("%s: %v (now head %d cur %d tail %d)", c.name, err, rx.head(), rx.u32(abi.RingCur), rx.tail())
+		if err == nil || !strings.Contains(err.Error(), "POLLERR") || !strings.Contains(err.Error(), "head 5") {
+			t.Errorf("%s with RX head 5 on an empty ring = %v, want a POLLERR error naming head 5", c.name, err)
+		}
+		rx.setHead(0)
+		if err := p.PollRx(0); err != nil {
+			t.Errorf("%s: PollRx after head is back at 0: %v", c.name, err)
+		}
 	}
 }
