@@ -27,38 +27,11 @@ const fmt512x128 = "sampling=YCbCr-4:2:2; width=512; height=128; depth=10; exact
 // deadline); it must end once the 6 frames are taken or dropped.
 func TestVrxDroppedFramesEndRun(t *testing.T) {
 	const frames = 6
-	dir := t.TempDir()
-	out := filepath.Join(dir, "out")
-	if err := syscall.Mkfifo(out, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	// Open the FIFO's reading end first, without blocking, so that vrx's
-	// open for writing does not block; read it only later.
-	fifo, err := os.OpenFile(out, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fifo.Close()
-	port := freeUDPPort(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	// -b 8: the socket is read 8 datagrams at a time, fewer than a
-	// frame's packets, so that an empty socket (below) means every frame
-	// but the last was completed.
-	done := goCLI(ctx, "-i", "udp:127.0.0.1:"+port, "-f", "vrx", "-fmt", fmt512x128, "-frames", strconv.Itoa(frames),
-		"-frame-buffers", "1", "-b", "8", "-out", out)
-	waitUDPBound(t, port)
-	tx := runCLI(t, ctx, "-i", "udp:127.0.0.1:"+port, "-f", "vtx", "-fmt", fmt512x128, "-frames", strconv.Itoa(frames), "-R", "50000")
+	tx, rx, got, deadline := stuckVrx(t, frames, frames, 1)
 	if tx.Frames != frames || tx.PacketsPerFrame <= 8 {
 		t.Fatalf("vtx: %+v", tx)
 	}
-	waitUDPEmpty(t, port)
-	got, err := io.ReadAll(fifo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rx := (<-done).report(t)
-	if ctx.Err() != nil {
+	if deadline {
 		t.Fatalf("vrx ran until the test's deadline: it waited for frames it had dropped: %+v", rx)
 	}
 	if len(rx.Streams) != 1 {
@@ -105,11 +78,30 @@ func waitUDPEmpty(t *testing.T, port string) {
 // frame 2.
 func TestVrxWritesFrameQueuedBeforeDrops(t *testing.T) {
 	const want, sent = 6, 12
-	dir := t.TempDir()
-	out := filepath.Join(dir, "out")
+	_, rx, got, deadline := stuckVrx(t, want, sent, 2)
+	if deadline || len(rx.Streams) != 1 {
+		t.Fatalf("vrx ran until the test's deadline (%v) or without its stream: %+v", deadline, rx)
+	}
+	s := rx.Streams[0]
+	t.Logf("vrx: %d frames taken, %d dropped, %d complete; -out %d frames", s.Frames, s.Dropped, s.Complete, len(got)/163840)
+	if s.Frames != 2 || len(got) != 2*163840 {
+		t.Errorf("vrx took %d frame(s) and wrote %d octets, want frames 1 and 2 (2 x 163840): frame 2 was queued in the second buffer before any drop", s.Frames, len(got))
+	}
+}
+
+// stuckVrx runs vrx -frames want -frame-buffers buffers with -out a FIFO
+// that is read only once vtx has sent sent frames and vrx's socket is
+// empty, so that vrx holds a buffer stuck in its first write while the
+// frames completed meanwhile find none free. It returns both reports,
+// what vrx wrote, and whether vrx ran until the test's deadline.
+func stuckVrx(t *testing.T, want, sent, buffers int) (tx, rx videoReport, got []byte, deadline bool) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "out")
 	if err := syscall.Mkfifo(out, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// Open the FIFO's reading end first, without blocking, so that vrx's
+	// open for writing does not block; read it only later.
 	fifo, err := os.OpenFile(out, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -118,19 +110,17 @@ func TestVrxWritesFrameQueuedBeforeDrops(t *testing.T) {
 	port := freeUDPPort(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// -b 8: the socket is read 8 datagrams at a time, fewer than a
+	// frame's packets, so that an empty socket (below) means every frame
+	// but the last was completed.
 	done := goCLI(ctx, "-i", "udp:127.0.0.1:"+port, "-f", "vrx", "-fmt", fmt512x128, "-frames", strconv.Itoa(want),
-		"-frame-buffers", "2", "-b", "8", "-out", out)
+		"-frame-buffers", strconv.Itoa(buffers), "-b", "8", "-out", out)
 	waitUDPBound(t, port)
-	runCLI(t, ctx, "-i", "udp:127.0.0.1:"+port, "-f", "vtx", "-fmt", fmt512x128, "-frames", strconv.Itoa(sent), "-R", "50000")
+	tx = runCLI(t, ctx, "-i", "udp:127.0.0.1:"+port, "-f", "vtx", "-fmt", fmt512x128, "-frames", strconv.Itoa(sent), "-R", "50000")
 	waitUDPEmpty(t, port)
-	got, err := io.ReadAll(fifo)
-	if err != nil {
+	if got, err = io.ReadAll(fifo); err != nil {
 		t.Fatal(err)
 	}
-	rx := (<-done).report(t)
-	s := rx.Streams[0]
-	t.Logf("vrx: %d frames taken, %d dropped, %d complete; -out %d frames", s.Frames, s.Dropped, s.Complete, len(got)/163840)
-	if s.Frames != 2 || len(got) != 2*163840 {
-		t.Errorf("vrx took %d frame(s) and wrote %d octets, want frames 1 and 2 (2 x 163840): frame 2 was queued in the second buffer before any drop", s.Frames, len(got))
-	}
+	rx = (<-done).report(t)
+	return tx, rx, got, ctx.Err() != nil
 }
