@@ -3,6 +3,7 @@ package nmsys
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 )
 
@@ -23,7 +24,11 @@ const closeWait = 5 * time.Second
 // the netmap mapping is then replaced by private zeroed memory at the same
 // address rather than removed: they see integrity errors and ErrClosed
 // instead of a fault, and the placeholder is unmapped when the Ports and
-// views are garbage. A second Close returns ErrClosed.
+// views are garbage. That holds for the region's last Port: while other
+// Ports of the region stay open, its mapping stays, and the rings, netmap_if
+// and extra buffers of a Port just closed are netmap's again, which may give
+// them to the next registration; stop using a Port's ring views and extra
+// buffers before its Close. A second Close returns ErrClosed.
 //
 // Slices taken from [Port.Mem] directly must not be used after Close.
 //
@@ -49,7 +54,11 @@ func (p *Port) Close() error {
 	for p.users.Load() != 0 {
 		if time.Now().After(deadline) {
 			// Leave the mapping in place rather than pull it from
-			// under a running goroutine; the cleanup unmaps it.
+			// under a running goroutine; a cleanup unmaps it. Not the
+			// Port's own: its descriptor is forgotten and closed
+			// already, and its number may be another Port's by then.
+			p.cleanup.Stop()
+			p.cleanup = runtime.AddCleanup(p, (*region).release, p.region)
 			return &Error{Op: "close", Port: p.name, Err: errors.New("goroutines still inside the port's memory; mapping left in place")}
 		}
 		time.Sleep(50 * time.Microsecond)

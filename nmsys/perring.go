@@ -63,8 +63,11 @@ func OpenPerRing(name string, cfg *Config) ([]*Port, error) {
 // TxRing.SwapBuf and RxRing.SwapBuf. Every buffer taken must be back in the
 // pool or in a slot when the Port closes: the kernel frees the list then.
 // The pool is not safe for concurrent use. Like a ring view it keeps the
-// region mapped: after Close it reads private zeroed memory (see
-// [Port.TxRing]) instead of faulting.
+// region mapped: after the region's last Port closes it reads private
+// zeroed memory (see [Port.TxRing]) instead of faulting. While other Ports
+// of the region stay open the mapping stays, and the buffers and list of a
+// closed Port are netmap's again, to give to another registration: do not
+// use the pool after Close.
 func (p *Port) ExtraBuffers() (*rings.ExtraBufs, error) {
 	p.ringsMu.Lock() // Close unmaps under ringsMu: p.mem stays while we walk it
 	defer p.ringsMu.Unlock()

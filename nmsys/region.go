@@ -55,16 +55,26 @@ func acquireRegion(fd, memID, size int) (*region, error) {
 	regions.mu.Lock()
 	defer regions.mu.Unlock()
 	if r := regions.byID[memID]; r != nil && !r.parked && !r.unmapped && len(r.mem) == size {
-		if r.mapFD < 0 && remapRegion(r.mem, fd) == nil {
+		switch {
+		case r.mapFD >= 0:
+		case remapRegion(r.mem, fd) == nil:
 			// The mapping's Port is closing (or gone unclosed): its
 			// file must not stay open for this one's sake.
 			r.mapFD = fd
+		default:
+			// The failed MAP_FIXED may have left a hole: park the old
+			// region (its Ports read zeros, not a fault) and map anew.
+			r.parked = true
+			_ = parkRegion(r.mem)
+			delete(regions.byID, memID)
+			goto fresh
 		}
 		r.open++
 		r.fds = append(r.fds, fd)
 		r.refs.Add(1)
 		return r, nil
 	}
+fresh:
 	mem, err := mmapRegion(fd, size)
 	if err != nil {
 		return nil, err
@@ -105,6 +115,17 @@ func (r *region) forget(fd int) error {
 		return nil
 	}
 	if err := remapRegion(r.mem, r.fds[0]); err != nil {
+		// MAP_FIXED may have removed the old mapping before the new
+		// one failed: map it again through fd, still open (its
+		// registration then lingers with the mapping, as before), or,
+		// failing that, park the region, so that the other Ports'
+		// rings read zeros and fail their checks instead of faulting.
+		if remapRegion(r.mem, fd) == nil {
+			r.mapFD = fd
+		} else {
+			r.parked = true
+			_ = parkRegion(r.mem)
+		}
 		return err
 	}
 	r.mapFD = r.fds[0]

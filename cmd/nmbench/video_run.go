@@ -223,7 +223,7 @@ func (vr *videoRun) runRx(ctx context.Context, _ *stats) error {
 	if !done && err == nil && ctx.Err() == nil {
 		// The watcher saw every stream's frames taken or dropped: take
 		// what was queued before the drops that completed them.
-		dctx, cancel := context.WithTimeout(ctx, dropWatch)
+		dctx, cancel := context.WithTimeout(ctx, drainWait)
 		_, err = vr.takeFrames(dctx, want, dropped)
 		cancel()
 	}
@@ -266,6 +266,13 @@ func (vr *videoRun) endRx(err error) error {
 
 // dropWatch is how often runRx's watcher looks for a dropped last frame.
 const dropWatch = 20 * time.Millisecond
+
+// drainWait bounds runRx's wait for frames still queued once the watcher
+// has seen every stream's frames taken or dropped. A queued frame is taken
+// at once; the bound is long so that a reader descheduled on a busy host
+// does not find it passed (Frames then picks at random between a frame and
+// the ended context) before it looks.
+const drainWait = 250 * time.Millisecond
 
 // received reports whether every stream has want frames, taken or
 // dropped: dropped before its last frame handed over (dropped[k]), or, if
