@@ -122,7 +122,7 @@ type cliReceiver struct {
 func (s cliSide) listen(t testing.TB, c *format, port int, out string) receiver {
 	t.Helper()
 	p := start(t, s.bin, "-i", "udp:127.0.0.1:"+strconv.Itoa(port), "-f", "vrx", "-fmt", c.fmtp,
-		"-out", out, "-pix", "pgroup", "-frames", strconv.Itoa(c.frames), "-json")
+		"-out", out, "-pix", "pgroup", "-frames", strconv.Itoa(c.frames), "-frame-buffers", strconv.Itoa(c.frames), "-json")
 	return &cliReceiver{p: p, frames: c.frames}
 }
 

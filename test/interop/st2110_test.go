@@ -311,7 +311,7 @@ func TestGStreamerMulticastToVrx(t *testing.T) {
 		dir := t.TempDir()
 		src, out := filepath.Join(dir, "gst.src"), filepath.Join(dir, "vrx.out")
 		rx := &cliReceiver{frames: c.frames, p: start(t, inNSCmd(bin, "-i", "udp:"+group+":"+strconv.Itoa(port), "-f", "vrx",
-			"-fmt", c.fmtp, "-out", out, "-pix", "pgroup", "-frames", strconv.Itoa(c.frames), "-json")...)}
+			"-fmt", c.fmtp, "-out", out, "-pix", "pgroup", "-frames", strconv.Itoa(c.frames), "-frame-buffers", strconv.Itoa(c.frames), "-json")...)}
 		headStart(t, rx, port, group)
 		tx := start(t, inNSCmd(gstSendTo(t, c, group, port, src, c.frames, gstBitrate/div)...)...)
 		tx.wait(t, 30*time.Second)

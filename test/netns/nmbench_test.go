@@ -118,7 +118,7 @@ func TestNmbenchMulticast(t *testing.T) {
 		const group = "239.10.1.1"
 		out := filepath.Join(dir, "asm.out")
 		rx := nmbenchIn(t, "nmst-r1", bin, "-i", "udp:"+group+":5004", "-f", "vrx", "-fmt", fmtp, "-frames", n,
-			"-out", out, "-json", "-q", "-t", "60s")
+			"-frame-buffers", n, "-out", out, "-json", "-q", "-t", "60s")
 		waitMDB(t, 5*time.Second, "vrx's join", func(es []mdbEntry) bool { return member(es, "nmst-r1p", group, "") })
 		waitForwarding(t, mustAddr(group), "nmst-r1")
 		tx := nmbenchIn(t, "nmst-s", bin, "-i", "udp:"+group+":5004@nmst-s", "-f", "vtx", "-fmt", fmtp, "-frames", n,
@@ -148,7 +148,7 @@ func TestNmbenchMulticast(t *testing.T) {
 			t.Fatal(err)
 		}
 		rx := nmbenchIn(t, "nmst-r1", bin, "-i", "udp", "-f", "vrx", "-sdp", sdp, "-frames", n,
-			"-out", out, "-json", "-q", "-t", "60s")
+			"-frame-buffers", n, "-out", out, "-json", "-q", "-t", "60s")
 		waitMDB(t, 5*time.Second, "vrx's joins, the second source-specific", func(es []mdbEntry) bool {
 			return member(es, "nmst-r1p", groupA, "") && member(es, "nmst-r1p", groupB, src)
 		})

@@ -58,7 +58,7 @@ func gstToVrx(t *testing.T, gst, bin string, bitrate int) (bool, error) {
 	src, out := filepath.Join(dir, "gst.uyvp"), filepath.Join(dir, "vrx.uyvp")
 	fmtp := fmt.Sprintf("sampling=YCbCr-4:2:2; width=%d; height=%d; depth=10; exactframerate=25", width, height)
 	vrx := exec.Command("ip", "netns", "exec", p.NsA, bin, "-i", "xdp:"+p.A, "-f", "vrx", "-fmt", fmtp,
-		"-d", p.IPA.String()+":5004", "-frames", strconv.Itoa(frames), "-out", out, "-t", "30s", "-json", "-q")
+		"-d", p.IPA.String()+":5004", "-frames", strconv.Itoa(frames), "-frame-buffers", strconv.Itoa(frames), "-out", out, "-t", "30s", "-json", "-q")
 	var vrxOut bytes.Buffer
 	vrx.Stdout, vrx.Stderr = &vrxOut, &vrxOut
 	if err := vrx.Start(); err != nil {
