@@ -96,8 +96,8 @@ func (r *region) markViews() {
 // forget takes fd off the region's descriptors before its file closes. If
 // the mapping was made through fd and another Port's descriptor remains,
 // the mapping is remade through that one at the same address (MAP_FIXED
-// replaces it atomically, the pages are the same), so that closing fd
-// releases its registration now rather than with the region's last Port.
+// replaces it, the pages are the same), so that closing fd releases its
+// registration now rather than with the region's last Port.
 func (r *region) forget(fd int) error {
 	regions.mu.Lock()
 	defer regions.mu.Unlock()

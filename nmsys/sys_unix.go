@@ -147,7 +147,8 @@ func parkRegion(b []byte) error {
 }
 
 // remapRegion maps the netmap region of fd over b, at the same address
-// (MAP_FIXED replaces the old mapping atomically).
+// (MAP_FIXED replaces the old mapping; if the call fails, the old one may
+// be gone already: see region.forget).
 func remapRegion(b []byte, fd int) error {
 	if len(b) == 0 {
 		return nil

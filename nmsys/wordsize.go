@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"unsafe"
 )
 
@@ -33,14 +34,7 @@ func kernelFits(ptr uintptr, goos, machine string) error {
 
 // machine64 reports whether a kernel machine name (uname -m) is a 64-bit
 // one: x86_64, aarch64, ppc64le, riscv64, s390x and the like.
-func machine64(m string) bool {
-	for i := 0; i+2 <= len(m); i++ {
-		if m[i:i+2] == "64" {
-			return true
-		}
-	}
-	return m == "s390x"
-}
+func machine64(m string) bool { return strings.Contains(m, "64") || m == "s390x" }
 
 // regionSize converts the kernel's nr_memsize to the length of the mapping.
 // A region larger than the program can address (above 2 GiB in a 32-bit
