@@ -261,11 +261,6 @@ func (d *Depacketizer) fill(pkt []byte, h *headers, checked bool) {
 		field = h.field
 	}
 
-	if d.buf == nil {
-		d.stats.NoBuffer++
-		return
-	}
-
 	// Extended sequence number and duplicates. The next sequence number
 	// in a word that has some already is mark's common case, taken here
 	// without the call.
@@ -274,6 +269,13 @@ func (d *Depacketizer) fill(pkt []byte, h *headers, checked bool) {
 		d.maxSeq = ext
 		d.seen[b&(seqWindow/64-1)] |= 1 << (ext & 63)
 	} else if !d.mark(ext, h.ts, field) {
+		return
+	}
+	// Without a buffer the packet is dropped, but it was received: marked
+	// above, it is not counted lost when a buffer comes back, and a copy
+	// of it is a duplicate.
+	if d.buf == nil {
+		d.stats.NoBuffer++
 		return
 	}
 

@@ -194,6 +194,17 @@ func TestDepacketizerNoBuffer(t *testing.T) {
 	if s := d.Stats(); delivered != 1 || s.NoBuffer != 2 {
 		t.Fatalf("delivered %d, stats %+v", delivered, s)
 	}
+	// Packets dropped for want of a buffer were received: once a buffer
+	// is back, they are neither lost nor new when a copy comes again.
+	d.Push(pkt(3))
+	if err := d.SetBuffer(make([]byte, 8)); err != nil {
+		t.Fatal(err)
+	}
+	d.Push(pkt(3)) // a duplicate of one dropped for want of a buffer
+	d.Push(pkt(5))
+	if s := d.Stats(); delivered != 2 || s.NoBuffer != 3 || s.Duplicates != 1 || s.Lost != 1 || s.Packets != 6 {
+		t.Fatalf("after the buffer came back: delivered %d, stats %+v; want 2 delivered, 3 NoBuffer, 1 Duplicate, 1 Lost (seq 4), 6 Packets", delivered, s)
+	}
 }
 
 // TestDepacketizerInterlacedReorder: field 1 arriving before field 0 of the
