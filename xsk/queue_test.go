@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -428,6 +429,13 @@ func TestResolve(t *testing.T) {
 		{Config{FrameSize: page, Frames: 1 << 20}, fmt.Sprintf("UMEM of 1048576 frames of %d octets is over %d MiB (MaxUMEM)", page, MaxUMEM>>20)},
 		{Config{Frames: MaxUMEM/DefaultFrameSize + 1}, "MaxUMEM"},
 		{Config{Frames: 1 << 30}, "MaxUMEM"},
+		// Frames * FrameSize past int64: the product wrapped to 0 (and
+		// Open panicked slicing an empty UMEM) or went negative (and
+		// Open's make panicked).
+		// (In a 64-bit program 2^53 and 2^52+1 frames of 2048 octets.)
+		{Config{Frames: math.MaxInt>>10 + 1}, "MaxUMEM"},
+		{Config{Frames: math.MaxInt>>11 + 2}, "MaxUMEM"},
+		{Config{Frames: math.MaxInt}, "MaxUMEM"},
 	} {
 		if _, err := resolve(&c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("resolve(%+v): %v, want an error with %q", c.cfg, err, c.want)
