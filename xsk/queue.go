@@ -308,6 +308,30 @@ func (q *RxQueue) Pending() int {
 	return int(n)
 }
 
+// waiting reads the RX ring's producer once and reports whether it holds
+// packets not yet acquired. A producer more than the ring size ahead, or
+// one that moved backwards past entries already seen, is the integrity
+// error Acquire would report (the waits return it rather than wait for
+// packets that a bad producer hides); after Close, whose placeholder
+// mappings read as zeros, it is ErrClosed.
+func (q *RxQueue) waiting() (bool, error) {
+	p := q.rx.prod.Load()
+	n := p - q.rx.local
+	why := ""
+	switch {
+	case n > q.rx.size:
+		why = whyAhead
+	case n < q.rx.cached-q.rx.local:
+		why = whyBackwards
+	default:
+		return int(n) > q.n, nil
+	}
+	if q.closed.Load() {
+		return false, ErrClosed
+	}
+	return false, q.rx.fail(-1, "producer", why, uint64(p))
+}
+
 // Acquire reads the RX ring's producer once and takes up to n received
 // packets, returning how many (0 when there are none). They are addressed
 // as 0..k-1 by Packet until Release; a new Acquire replaces an unreleased

@@ -342,6 +342,12 @@ func TestClosedQueues(t *testing.T) {
 	if _, err := s.rq.Acquire(1); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Acquire after close: %v", err)
 	}
+	// Close's placeholder mappings read as zeros, which a wait that
+	// looks at the RX ring's producer must not report as a bad ring.
+	s.rq.rx.local = 1000
+	if _, err := s.rq.waiting(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("the waits' look at the RX ring after close: %v", err)
+	}
 }
 
 // TestQueueAllocs: the per-batch and per-packet methods do not allocate.

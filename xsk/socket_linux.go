@@ -427,9 +427,10 @@ func (s *Socket) poll(pfd *[1]unix.PollFd, ms int) syscall.Errno {
 // samples do: it blocks the calling OS thread in ppoll(2), which also wakes
 // the driver if the fill ring asks for it, until the RX ring holds packets
 // or timeout passes. It returns nil in both cases (look at the queue); a
-// timeout <= 0 does not sleep. It is meant for a goroutine locked to its
-// thread that only drives this socket, and returns [ErrClosed] within about
-// 20 ms of Close. It does not allocate.
+// timeout <= 0 does not sleep. An RX ring whose producer index breaks the
+// rules gives its [*IntegrityError] at once, as Acquire would. It is meant
+// for a goroutine locked to its thread that only drives this socket, and
+// returns [ErrClosed] within about 20 ms of Close. It does not allocate.
 func (s *Socket) PollRx(timeout time.Duration) error {
 	if !s.hasRx {
 		return &Error{Op: "poll rx", Iface: s.info.Iface, Queue: s.info.Queue, Err: errors.New("no RX ring")}
@@ -439,8 +440,8 @@ func (s *Socket) PollRx(timeout time.Duration) error {
 		if s.closed.Load() {
 			return ErrClosed
 		}
-		if s.rx.Pending() > s.rx.n {
-			return nil
+		if ready, err := s.rx.waiting(); ready || err != nil {
+			return err
 		}
 		s.wakeRx()
 		ms := 0
@@ -461,16 +462,18 @@ func (s *Socket) PollRx(timeout time.Duration) error {
 		if s.closed.Load() {
 			return ErrClosed
 		}
-		if ms == 0 || s.rx.Pending() > s.rx.n {
-			return nil
+		if ready, err := s.rx.waiting(); ms == 0 || ready || err != nil {
+			return err
 		}
 	}
 }
 
 // WaitRx blocks until the RX ring holds packets not yet acquired, the read
 // deadline passes (os.ErrDeadlineExceeded) or the socket is closed
-// ([ErrClosed], within about 20 ms). It waits in ppoll(2) on the calling OS
-// thread. Call it from the goroutine that drives RX. It does not allocate.
+// ([ErrClosed], within about 20 ms); an RX ring whose producer index
+// breaks the rules gives its [*IntegrityError] at once. It waits in
+// ppoll(2) on the calling OS thread. Call it from the goroutine that
+// drives RX. It does not allocate.
 func (s *Socket) WaitRx() error {
 	for {
 		d := s.rdeadline.Load()
@@ -483,8 +486,8 @@ func (s *Socket) WaitRx() error {
 		if err := s.PollRx(min(left, time.Second)); err != nil {
 			return err
 		}
-		if s.rx.Pending() > s.rx.n {
-			return nil
+		if ready, err := s.rx.waiting(); ready || err != nil {
+			return err
 		}
 	}
 }
