@@ -34,8 +34,7 @@ type Socket struct {
 	hasTx bool
 	hasRx bool
 	umem  []byte
-	maps  *mappings
-	att   *attachment
+	res   *resources
 
 	needWakeup bool
 	closed     atomic.Bool
@@ -49,16 +48,69 @@ type Socket struct {
 	rxPoll, txPoll       [1]unix.PollFd
 }
 
-// mappings are a socket's ring mappings. Close replaces them with private
-// anonymous memory at the same addresses (so that the socket goes away at
-// once while a goroutine still inside a queue method reads zeros rather
-// than faulting); the placeholders are unmapped once the Socket is garbage.
-type mappings struct {
-	mu   sync.Mutex
-	regs [][]byte
+// resources are what a Socket holds of the kernel's: the socket, its ring
+// mappings, its reference to the interface's XDP attachment, and the UMEM
+// that the kernel writes into while the socket is open.
+//
+// Close detaches, replaces the ring mappings with private anonymous memory
+// at the same addresses (so that the socket goes away at once while a
+// goroutine still inside a queue method reads zeros rather than faulting),
+// and closes the socket; the placeholders are unmapped once the Socket is
+// garbage. A Socket that becomes garbage without Close is released then,
+// as an os.File is: until then the UMEM stays reachable from here, so
+// that the Go heap never reuses memory into which the kernel may still
+// write a received packet.
+type resources struct {
+	mu    sync.Mutex
+	regs  [][]byte
+	fd    int // -1 once closed
+	att   *attachment
+	queue int
+	umem  []byte // while fd is open
 }
 
-func (m *mappings) park() error {
+// detach takes the socket out of its XSKMAP slot and drops its reference
+// to the attachment, if it has one. The socket is still bound, so no other
+// socket can have taken the slot.
+func (m *resources) detach() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a := m.att
+	m.att = nil
+	if a == nil {
+		return nil
+	}
+	return a.release(m.queue)
+}
+
+// closeFD closes the socket; from then on the kernel writes nothing into
+// the UMEM.
+func (m *resources) closeFD() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fd < 0 {
+		return nil
+	}
+	err := unix.Close(m.fd)
+	m.fd, m.umem = -1, nil
+	return err
+}
+
+// collect releases whatever Close did not (all of it for a Socket never
+// closed, or one whose Close gave up), then unmaps the mappings: the
+// cleanup of a Socket that is garbage, and of a failed Open.
+func (m *resources) collect() {
+	_ = m.detach()
+	_ = m.closeFD()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, b := range m.regs {
+		_ = unix.Munmap(b)
+	}
+	m.regs = nil
+}
+
+func (m *resources) park() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var err error
@@ -69,15 +121,6 @@ func (m *mappings) park() error {
 		}
 	}
 	return err
-}
-
-func (m *mappings) free() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, b := range m.regs {
-		_ = unix.Munmap(b)
-	}
-	m.regs = nil
 }
 
 // Open opens an AF_XDP socket on queue cfg.Queue of the interface iface, in
@@ -116,14 +159,13 @@ func Open(iface string, cfg *Config) (*Socket, error) {
 		}
 		return fail("socket", err)
 	}
-	s := &Socket{fd: fd, maps: &mappings{}, needWakeup: !c.NoNeedWakeup, hasTx: !c.RxOnly, hasRx: !c.TxOnly}
+	s := &Socket{fd: fd, res: &resources{fd: fd, queue: c.Queue}, needWakeup: !c.NoNeedWakeup, hasTx: !c.RxOnly, hasRx: !c.TxOnly}
 	s.info = Info{Iface: iface, Ifindex: ifi.Index, Queue: c.Queue, XDP: XDPNone, FrameSize: c.FrameSize,
 		RxFrames: c.rxFrames, TxFrames: c.txFrames}
 	ok := false
 	defer func() {
 		if !ok {
-			s.maps.free()
-			_ = unix.Close(fd)
+			s.res.collect()
 		}
 	}()
 
@@ -138,16 +180,15 @@ func Open(iface string, cfg *Config) (*Socket, error) {
 		if err != nil {
 			return fail("attach", err)
 		}
+		s.res.att = a // collect releases it if set fails
 		if err := a.set(c.Queue, fd); err != nil {
-			_ = a.release(c.Queue)
 			return fail("attach", err)
 		}
-		s.att = a
 		s.info.XDP = a.mode
 	}
 	s.rxPoll[0] = unix.PollFd{Fd: int32(fd), Events: unix.POLLIN}
 	s.txPoll[0] = unix.PollFd{Fd: int32(fd), Events: unix.POLLOUT}
-	s.cleanup = runtime.AddCleanup(s, (*mappings).free, s.maps)
+	s.cleanup = runtime.AddCleanup(s, (*resources).collect, s.res)
 	ok = true
 	return s, nil
 }
@@ -176,6 +217,7 @@ func (s *Socket) setup(c *config) *stepError {
 	raw := make([]byte, size+page)
 	off := (page - int(uintptr(unsafe.Pointer(&raw[0]))%uintptr(page))) % page
 	s.umem = raw[off : off+size : off+size]
+	s.res.umem = s.umem
 	reg := unix.XDPUmemReg{Addr: uint64(uintptr(unsafe.Pointer(&s.umem[0]))), Len: uint64(size), Size: uint32(c.FrameSize)}
 	if err := setsockopt(fd, unix.XDP_UMEM_REG, unsafe.Pointer(&reg), unsafe.Sizeof(reg)); err != nil {
 		return &stepError{"umem", os.NewSyscallError("setsockopt XDP_UMEM_REG", err)}
@@ -225,7 +267,7 @@ func (s *Socket) setup(c *config) *stepError {
 		if err != nil {
 			return ring{}, os.NewSyscallError("mmap "+name+" ring", err)
 		}
-		s.maps.regs = append(s.maps.regs, b)
+		s.res.regs = append(s.res.regs, b)
 		return newRing(name, b, l, uint32(size), esize, produce)
 	}
 	fill, err := mapRing("fill", unix.XDP_UMEM_PGOFF_FILL_RING, off4.Fr, c.fillSize, addrSize, true)
@@ -588,7 +630,8 @@ var closeWait = 5 * time.Second // a variable for the tests
 // Packet must not be used after Close. If goroutines are still inside a
 // system call on the socket after 5 s, Close returns an error and leaves
 // the socket open; a later Close waits for them again and closes it.
-// Close after a Close that closed the socket returns ErrClosed.
+// Close after a Close that closed the socket returns ErrClosed. A Socket
+// that becomes garbage without Close is closed then, as an os.File is.
 func (s *Socket) Close() error {
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()
@@ -596,11 +639,8 @@ func (s *Socket) Close() error {
 		return ErrClosed
 	}
 	var errs []error
-	if s.att != nil {
-		if err := s.att.release(s.info.Queue); err != nil {
-			errs = append(errs, err)
-		}
-		s.att = nil
+	if err := s.res.detach(); err != nil {
+		errs = append(errs, err)
 	}
 	deadline := time.Now().Add(closeWait)
 	for s.users.Load() != 0 {
@@ -612,10 +652,10 @@ func (s *Socket) Close() error {
 		time.Sleep(100 * time.Microsecond)
 	}
 	s.leftOpen = false
-	if err := s.maps.park(); err != nil {
+	if err := s.res.park(); err != nil {
 		errs = append(errs, os.NewSyscallError("mmap", err))
 	}
-	if err := unix.Close(s.fd); err != nil {
+	if err := s.res.closeFD(); err != nil {
 		errs = append(errs, os.NewSyscallError("close", err))
 	}
 	if len(errs) > 0 {
