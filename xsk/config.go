@@ -19,8 +19,10 @@ const (
 	// BindZeroCopy binds in zero-copy mode (XDP_ZEROCOPY) or fails: a
 	// driver without it gives an error matching [ErrNotSupported].
 	BindZeroCopy
-	// BindZeroCopyOrCopy tries zero-copy and falls back to copy mode when
-	// the driver does not support it; [Info.ZeroCopy] tells which it got.
+	// BindZeroCopyOrCopy binds zero-copy where the driver sets it up for
+	// the queue and in copy mode otherwise, whatever the driver's reason
+	// (it leaves the choice to the kernel); [Info.ZeroCopy] tells which it
+	// got.
 	BindZeroCopyOrCopy
 )
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nmgo/nmgo/internal/xdptest"
+	"golang.org/x/sys/unix"
 )
 
 // openIn opens a socket on dev in namespace ns and closes it when t ends.
@@ -50,5 +51,21 @@ func TestWaitRxBadProducer(t *testing.T) {
 	_ = s.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 	if err := s.WaitRx(); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("WaitRx on an empty ring: %v, want its deadline", err)
+	}
+}
+
+// TestBindModeFlags: BindZeroCopyOrCopy leaves the choice to the kernel,
+// which binds zero-copy when the driver sets it up and copy mode on any
+// failure of the driver's (a zero-copy driver may refuse a configuration,
+// as one refuses frames smaller than its MTU needs); a bind that forced
+// zero-copy and fell back only on EOPNOTSUPP failed there instead.
+func TestBindModeFlags(t *testing.T) {
+	for _, c := range []struct {
+		mode BindMode
+		want uint16
+	}{{BindCopy, unix.XDP_COPY}, {BindZeroCopy, unix.XDP_ZEROCOPY}, {BindZeroCopyOrCopy, 0}} {
+		if got := bindFlags(c.mode); got != c.want {
+			t.Errorf("%v binds with flags %#x, want %#x", c.mode, got, c.want)
+		}
 	}
 }

@@ -310,25 +310,26 @@ func (s *Socket) bind(c *config) error {
 	if s.needWakeup {
 		flags |= unix.XDP_USE_NEED_WAKEUP
 	}
-	mode := uint16(unix.XDP_COPY)
-	if c.Bind != BindCopy {
-		mode = unix.XDP_ZEROCOPY
-	}
+	mode := bindFlags(c.Bind)
 	sa := &unix.SockaddrXDP{Flags: flags | mode, Ifindex: uint32(s.info.Ifindex), QueueID: uint32(c.Queue)}
 	deadline := time.Now().Add(max(c.BindTimeout, 0))
 	wait := 10 * time.Millisecond
 	for {
 		err := unix.Bind(s.fd, sa)
 		switch {
+		case err == nil && mode == 0:
+			// The kernel chose: ask it which.
+			var opts uint32
+			n := uint32(unsafe.Sizeof(opts))
+			if err := getsockopt(s.fd, unix.XDP_OPTIONS, unsafe.Pointer(&opts), &n); err != nil {
+				return os.NewSyscallError("getsockopt XDP_OPTIONS", err)
+			}
+			s.info.ZeroCopy = opts&unix.XDP_OPTIONS_ZEROCOPY != 0
+			return nil
 		case err == nil:
 			s.info.ZeroCopy = mode == unix.XDP_ZEROCOPY
 			return nil
 		case errors.Is(err, unix.EOPNOTSUPP) && mode == unix.XDP_ZEROCOPY:
-			if c.Bind == BindZeroCopyOrCopy {
-				mode = unix.XDP_COPY
-				sa.Flags = flags | mode
-				continue
-			}
 			return fmt.Errorf("zero-copy: %w: %w (the driver of %s has no AF_XDP zero-copy support, veth never has; bind in copy mode, or with BindZeroCopyOrCopy to fall back)",
 				ErrNotSupported, os.NewSyscallError("bind", err), s.info.Iface)
 		case errors.Is(err, unix.EBUSY) && time.Now().Before(deadline):
@@ -342,6 +343,21 @@ func (s *Socket) bind(c *config) error {
 		}
 		return os.NewSyscallError("bind", err)
 	}
+}
+
+// bindFlags returns the mode flags of a bind: XDP_COPY, XDP_ZEROCOPY, or
+// neither for BindZeroCopyOrCopy, which lets the kernel bind zero-copy
+// where the driver sets it up and fall back to copy mode on any failure
+// of the driver's (not only on EOPNOTSUPP: a zero-copy driver may refuse
+// one configuration, as frames too small for its MTU).
+func bindFlags(m BindMode) uint16 {
+	switch m {
+	case BindZeroCopy:
+		return unix.XDP_ZEROCOPY
+	case BindZeroCopyOrCopy:
+		return 0
+	}
+	return unix.XDP_COPY
 }
 
 func setsockopt(fd, opt int, p unsafe.Pointer, n uintptr) error {
