@@ -354,7 +354,7 @@ func (q *RxQueue) Acquire(n int) (int, error) {
 	if err != nil || n <= 0 {
 		return 0, err
 	}
-	k := min(uint32(n), avail)
+	k := uint32(min(n, int(avail))) // n in int: uint32(n) drops its high bits
 	u := q.um
 	nf := uint64(len(u.owner))
 	idx := q.rx.local

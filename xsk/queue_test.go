@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -329,6 +330,21 @@ func TestRingLayout(t *testing.T) {
 	if _, err := newUmem(make([]byte, 3*3000), 3000); err == nil {
 		t.Fatal("a frame size that is not a power of two was accepted")
 	}
+}
+
+// TestAcquireMany: a batch size beyond uint32 takes what is waiting. It
+// was cut to uint32: Acquire(1<<32) took nothing, Acquire(1<<32+1) one.
+func TestAcquireMany(t *testing.T) {
+	s := mustSim(t, simConfig{})
+	for range 3 {
+		s.deliver(make([]byte, 100))
+	}
+	for _, n := range []int{1 << (strconv.IntSize / 2), 1<<(strconv.IntSize/2) + 1, math.MaxInt} {
+		if k, err := s.rq.Acquire(n); k != 3 || err != nil {
+			t.Errorf("Acquire(%d) = %d, %v with 3 packets waiting", n, k, err)
+		}
+	}
+	s.rq.Release(3)
 }
 
 // TestClosedQueues: after the socket's closed flag is set, the queues
