@@ -203,27 +203,37 @@ func (q *TxQueue) SetLens(n, l int) {
 
 // Publish puts the first n reserved frames on the TX ring, in order (one
 // atomic store of the producer), and returns the rest of the reservation
-// to the free stack. The kernel sends them when kicked: call
+// to the free stack. A frame of length 0 is not put on the ring but goes
+// back to the free stack too: there is nothing to send, and the kernel
+// takes its descriptor as invalid (an older kernel, 5.x, without ever
+// handing the frame back). The kernel sends them when kicked: call
 // [Socket.Kick]. It panics if n is not in [0, reserved].
 func (q *TxQueue) Publish(n int) {
 	_ = q.addr[:q.n][:n]
 	idx := q.tx.local
 	bytes := uint64(0)
+	put := uint32(0)
 	for i := range n {
-		d := q.tx.descAt(idx + uint32(i))
 		a, l := q.addr[i], q.lens[i]
+		if l == 0 {
+			q.um.owner[a>>q.um.shift] = ownTxFree
+			q.free = append(q.free, a) // it was reserved: within cap
+			continue
+		}
+		d := q.tx.descAt(idx + put)
 		d.Addr, d.Len, d.Options = a, l, 0
 		q.um.owner[a>>q.um.shift] = ownTxKernel
 		bytes += uint64(l)
+		put++
 	}
-	q.tx.produce(uint32(n))
+	q.tx.produce(put)
 	// The rest goes back; move the published ones out of the way first.
 	rest := q.n - n
 	copy(q.addr, q.addr[n:q.n])
 	q.n = rest
 	q.unreserve()
-	if n > 0 {
-		q.stats.packets.Add(uint64(n))
+	if put > 0 {
+		q.stats.packets.Add(uint64(put))
 		q.stats.bytes.Add(bytes)
 	}
 }

@@ -332,6 +332,37 @@ func TestRingLayout(t *testing.T) {
 	}
 }
 
+// TestPublishEmpty: a reserved frame published with length 0 is not put
+// on the TX ring but goes back to the free stack. The kernel takes such a
+// descriptor as invalid, and an older kernel (5.x) steps over it without
+// handing the frame back on the completion ring: every one was a frame
+// lost to the queue for good (Linux 6.18 hands it back).
+func TestPublishEmpty(t *testing.T) {
+	s := mustSim(t, simConfig{})
+	k, err := s.tq.Reserve(3)
+	if k != 3 || err != nil {
+		t.Fatal(k, err)
+	}
+	s.tq.SetLen(0, 60)
+	s.tq.SetLen(2, 70) // frame 1 keeps the length Reserve gave it: 0
+	s.tq.Publish(3)
+	for range 3 {
+		s.transmit(8, false)
+		if _, err := s.tq.Reserve(0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.tq.InFlight(); n != 0 || s.txInvalid != 0 || s.sentPkts != 2 {
+		t.Fatalf("%d frames in flight, %d invalid descriptors, %d sent; want 0, 0, 2", n, s.txInvalid, s.sentPkts)
+	}
+	if st := s.tq.Stats(); st.Packets != 2 || st.Bytes != 130 || st.Completed != 2 {
+		t.Fatalf("stats %+v, want 2 packets of 130 octets, 2 completed", st)
+	}
+	if own := s.owners(); own[ownTxFree] != s.txFrames {
+		t.Fatalf("frame owners %v, want all %d TX frames free", own, s.txFrames)
+	}
+}
+
 // TestAcquireMany: a batch size beyond uint32 takes what is waiting. It
 // was cut to uint32: Acquire(1<<32) took nothing, Acquire(1<<32+1) one.
 func TestAcquireMany(t *testing.T) {
