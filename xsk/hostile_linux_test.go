@@ -5,6 +5,8 @@ package xsk
 import (
 	"errors"
 	"os"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,5 +69,35 @@ func TestBindModeFlags(t *testing.T) {
 		if got := bindFlags(c.mode); got != c.want {
 			t.Errorf("%v binds with flags %#x, want %#x", c.mode, got, c.want)
 		}
+	}
+}
+
+// TestWaitRxGone: when the interface goes away under a waiting receiver
+// (the kernel unbinds the socket), the wait returns an error saying so.
+// It used to wait for its deadline, or forever without one: poll(2) on
+// an unbound AF_XDP socket reports nothing, ever.
+func TestWaitRxGone(t *testing.T) {
+	p := xdptest.NewPair(t)
+	s := openIn(t, p.NsB, p.B, &Config{RxOnly: true})
+	errc := make(chan error, 1)
+	go func() {
+		_ = s.SetReadDeadline(time.Now().Add(3 * time.Second))
+		errc <- s.WaitRx()
+	}()
+	time.Sleep(100 * time.Millisecond)
+	if out, err := exec.Command("ip", "-n", p.NsB, "link", "del", p.B).CombinedOutput(); err != nil {
+		t.Fatalf("ip link del %s: %v: %s", p.B, err, out)
+	}
+	start := time.Now()
+	err := <-errc
+	t.Logf("WaitRx %v after the link went: %v", time.Since(start), err)
+	if err == nil || errors.Is(err, os.ErrDeadlineExceeded) || !errors.Is(err, unix.ENXIO) || !strings.Contains(err.Error(), p.B) {
+		t.Fatalf("WaitRx on a socket whose interface went away: %v, want an error naming %s and ENXIO", err, p.B)
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Fatalf("WaitRx took %v to see the interface gone", el)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close after the interface went: %v", err)
 	}
 }

@@ -467,28 +467,47 @@ const pollSlice = 20 * time.Millisecond
 
 // poll waits on fd for at most ms milliseconds, through ppoll(2): poll(2)
 // is missing on arm64, riscv64 and loong64, ppoll is on every Linux
-// architecture. A timeout or EINTR is not an error.
-func (s *Socket) poll(pfd *[1]unix.PollFd, ms int) syscall.Errno {
+// architecture. It reports whether the wait ran out (or was not made:
+// after Close) with nothing ready. A timeout or EINTR is not an error.
+func (s *Socket) poll(pfd *[1]unix.PollFd, ms int) (bool, syscall.Errno) {
 	if !s.enter() {
-		return 0
+		return true, 0
 	}
 	ts := unix.NsecToTimespec(int64(ms) * int64(time.Millisecond))
-	_, _, e := unix.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd[0])), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	n, _, e := unix.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd[0])), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
 	s.exit()
 	if e == unix.EINTR {
-		return 0
+		return false, 0
 	}
-	return e
+	return e == 0 && n == 0, e
 }
+
+// unbound asks the kernel whether the socket has lost its interface: the
+// kernel unbinds it when the interface goes away, and poll(2) then
+// reports nothing, ever, where recvfrom(2) says ENXIO.
+func (s *Socket) unbound() bool {
+	if !s.enter() {
+		return false
+	}
+	_, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
+	s.exit()
+	return e == unix.ENXIO
+}
+
+// errUnbound is the cause of a wait's error once the interface is gone.
+var errUnbound = fmt.Errorf("%w (the kernel unbound the socket: its interface went away)", os.NewSyscallError("recvfrom", unix.ENXIO))
 
 // PollRx waits for received packets the way netmap's tools and libxdp's
 // samples do: it blocks the calling OS thread in ppoll(2), which also wakes
 // the driver if the fill ring asks for it, until the RX ring holds packets
 // or timeout passes. It returns nil in both cases (look at the queue); a
 // timeout <= 0 does not sleep. An RX ring whose producer index breaks the
-// rules gives its [*IntegrityError] at once, as Acquire would. It is meant
-// for a goroutine locked to its thread that only drives this socket, and
-// returns [ErrClosed] within about 20 ms of Close. It does not allocate.
+// rules gives its [*IntegrityError] at once, as Acquire would; a socket
+// whose interface went away (the kernel unbinds it, and poll(2) never
+// reports that) an error matching unix.ENXIO within about 20 ms. A link
+// that is down is waited through. It is meant for a goroutine locked to
+// its thread that only drives this socket, and returns [ErrClosed] within
+// about 20 ms of Close. It does not allocate.
 func (s *Socket) PollRx(timeout time.Duration) error {
 	if !s.hasRx {
 		return &Error{Op: "poll rx", Iface: s.info.Iface, Queue: s.info.Queue, Err: errors.New("no RX ring")}
@@ -514,7 +533,8 @@ func (s *Socket) PollRx(timeout time.Duration) error {
 			}
 			ms = int(min(left+time.Millisecond-1, pollSlice) / time.Millisecond)
 		}
-		if e := s.poll(&s.rxPoll, ms); e != 0 {
+		idle, e := s.poll(&s.rxPoll, ms)
+		if e != 0 {
 			return s.opErr("poll rx", "poll", e)
 		}
 		if s.closed.Load() {
@@ -523,13 +543,22 @@ func (s *Socket) PollRx(timeout time.Duration) error {
 		if ready, err := s.rx.waiting(); ms == 0 || ready || err != nil {
 			return err
 		}
+		// A whole slice without a packet: is the socket still bound?
+		if idle && s.unbound() {
+			if s.closed.Load() {
+				return ErrClosed
+			}
+			return &Error{Op: "poll rx", Iface: s.info.Iface, Queue: s.info.Queue, Err: errUnbound}
+		}
 	}
 }
 
 // WaitRx blocks until the RX ring holds packets not yet acquired, the read
 // deadline passes (os.ErrDeadlineExceeded) or the socket is closed
 // ([ErrClosed], within about 20 ms); an RX ring whose producer index
-// breaks the rules gives its [*IntegrityError] at once. It waits in
+// breaks the rules gives its [*IntegrityError] at once, and an interface
+// that went away an error matching unix.ENXIO (see [Socket.PollRx]). It
+// waits in
 // ppoll(2) on the calling OS thread. Call it from the goroutine that
 // drives RX. It does not allocate.
 func (s *Socket) WaitRx() error {
@@ -580,7 +609,7 @@ func (s *Socket) WaitTx() error {
 			}
 			ms = int(min(left+time.Millisecond-1, time.Millisecond) / time.Millisecond)
 		}
-		if e := s.poll(&s.txPoll, ms); e != 0 {
+		if _, e := s.poll(&s.txPoll, ms); e != 0 {
 			return s.opErr("wait tx", "poll", e)
 		}
 	}
