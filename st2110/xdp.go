@@ -28,7 +28,8 @@ const xdpRxUMEM = 16 << 20
 
 // xdpRxConfig is the socket configuration of a receiver on queue q with a
 // UMEM of about umem octets: a power of two of frames of the default size,
-// at least 64, at most 2^20 (xsk's limit); an RX ring as large.
+// at least 64, at most 2^20 (xsk's limit); an RX ring as large; zero-copy
+// where the driver has it.
 func xdpRxConfig(q, umem int) *xsk.Config {
 	if umem == 0 {
 		umem = xdpRxUMEM
@@ -39,7 +40,7 @@ func xdpRxConfig(q, umem int) *xsk.Config {
 	for frames < 1<<20 && int64(frames)*2*xsk.DefaultFrameSize <= min(int64(umem), xsk.MaxUMEM) {
 		frames *= 2
 	}
-	return &xsk.Config{Queue: q, RxOnly: true, Frames: frames, RxSize: frames}
+	return &xsk.Config{Queue: q, RxOnly: true, Frames: frames, RxSize: frames, Bind: xsk.BindZeroCopyOrCopy}
 }
 
 // xdpRx receives from one AF_XDP socket.
@@ -97,6 +98,12 @@ func (w *xskWaiter) next(took int, full bool, bytes uint64) error {
 	return err
 }
 
+// xdpTxConfig is the socket configuration of a sender on queue q that
+// writes up to batch packets a step, zero-copy where the driver has it.
+func xdpTxConfig(q, batch int) *xsk.Config {
+	return &xsk.Config{Queue: q, TxOnly: true, TxBudget: min(max(batch, xsk.MinTxBudget), xsk.DefaultRingSize), Bind: xsk.BindZeroCopyOrCopy}
+}
+
 // xdpTx sends through the TX queue of one AF_XDP socket.
 type xdpTx struct {
 	*xsk.TxQueue
@@ -107,7 +114,7 @@ type xdpTx struct {
 // a step: one kick sends them all where the kernel can (Linux 6.17 and
 // later), else 32 at a time.
 func openXDPTx(ep *endpoint, batch int) (*xdpTx, error) {
-	c := &xsk.Config{Queue: ep.queue, TxOnly: true, TxBudget: min(max(batch, xsk.MinTxBudget), xsk.DefaultRingSize)}
+	c := xdpTxConfig(ep.queue, batch)
 	s, err := xsk.Open(ep.iface, c)
 	if errors.Is(err, xsk.ErrNotSupported) {
 		c.TxBudget = 0

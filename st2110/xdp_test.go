@@ -21,5 +21,23 @@ func TestXDPRxConfig(t *testing.T) {
 		if c.Frames != tc.frames || c.RxSize != tc.frames || c.Queue != 2 || !c.RxOnly {
 			t.Errorf("ReadBuffer %d: %+v, want %d frames", tc.umem, c, tc.frames)
 		}
+		if c.Bind != xsk.BindZeroCopyOrCopy {
+			t.Errorf("ReadBuffer %d: bind %v, want zero-copy where the driver has it (the package doc's promise)", tc.umem, c.Bind)
+		}
+	}
+}
+
+// TestXDPTxConfig: a sender's socket is TX only, binds zero-copy where the
+// driver has it, and asks for a TX budget of its batch (at least the
+// kernel's 32, at most the TX ring).
+func TestXDPTxConfig(t *testing.T) {
+	for _, tc := range []struct{ batch, budget int }{{0, 32}, {1, 32}, {64, 64}, {512, 512}, {1 << 20, xsk.DefaultRingSize}} {
+		c := xdpTxConfig(3, tc.batch)
+		if c.Queue != 3 || !c.TxOnly || c.TxBudget != tc.budget {
+			t.Errorf("batch %d: %+v, want a TX-only socket on queue 3 with a budget of %d", tc.batch, c, tc.budget)
+		}
+		if c.Bind != xsk.BindZeroCopyOrCopy {
+			t.Errorf("batch %d: bind %v, want zero-copy where the driver has it (the package doc's promise)", tc.batch, c.Bind)
+		}
 	}
 }

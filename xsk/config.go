@@ -19,8 +19,10 @@ const (
 	// BindZeroCopy binds in zero-copy mode (XDP_ZEROCOPY) or fails: a
 	// driver without it gives an error matching [ErrNotSupported].
 	BindZeroCopy
-	// BindZeroCopyOrCopy tries zero-copy and falls back to copy mode when
-	// the driver does not support it; [Info.ZeroCopy] tells which it got.
+	// BindZeroCopyOrCopy binds zero-copy where the driver sets it up for
+	// the queue and in copy mode otherwise, whatever the driver's reason
+	// (it leaves the choice to the kernel); [Info.ZeroCopy] tells which it
+	// got.
 	BindZeroCopyOrCopy
 )
 
@@ -191,7 +193,7 @@ func resolve(cfg *Config) (*config, error) {
 		return nil, fmt.Errorf("frame size %d is not a power of two in [2048, page size %d]", c.FrameSize, os.Getpagesize())
 	case c.Frames < 2:
 		return nil, fmt.Errorf("frames %d: at least 2", c.Frames)
-	case int64(c.Frames)*int64(c.FrameSize) > MaxUMEM:
+	case c.Frames > MaxUMEM/c.FrameSize: // a product could wrap, even in int64
 		return nil, fmt.Errorf("UMEM of %d frames of %d octets is over %d MiB (MaxUMEM)", c.Frames, c.FrameSize, MaxUMEM>>20)
 	case !pow2(c.RxSize) || c.RxSize > maxRingSize:
 		return nil, fmt.Errorf("rx ring size %d is not a power of two up to %d", c.RxSize, maxRingSize)

@@ -11,8 +11,9 @@ import (
 // values into every shared index and descriptor. Whatever it writes, the
 // queues must not panic, must return only integrity errors, must hand out
 // slices inside the UMEM only, must never write outside the UMEM or a ring,
-// must keep every frame's ownership consistent, and must count what waits
-// on a ring (Unsent, Pending) within the ring.
+// must keep every frame's ownership consistent, must count what waits on
+// a ring (Unsent, Pending) within the ring, and must tell the waits either
+// whether packets wait or an integrity error.
 func FuzzRingState(f *testing.F) {
 	f.Add([]byte{0, 8, 2, 8, 1, 8, 0, 3, 2, 3, 1, 3})
 	f.Add([]byte{3, 0, 4, 1, 0, 0, 0, 0, 1, 4, 1, 2, 1, 1})
@@ -105,6 +106,10 @@ func fuzzRings(t *testing.T, prog []byte) {
 		}
 		if n := s.rq.Pending(); n < 0 || n > int(s.rx.size) {
 			t.Fatalf("Pending %d, ring of %d", n, s.rx.size)
+		}
+		// What the waits read: an integrity error or a yes or no.
+		if _, err := s.rq.waiting(); err != nil && !errors.Is(err, ErrIntegrity) {
+			t.Fatalf("the waits' look at the RX ring: %v is not an integrity error", err)
 		}
 		own := s.ownerCounts()
 		tx := own[ownTxFree] + own[ownTxUser] + own[ownTxKernel]

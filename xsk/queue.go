@@ -203,27 +203,37 @@ func (q *TxQueue) SetLens(n, l int) {
 
 // Publish puts the first n reserved frames on the TX ring, in order (one
 // atomic store of the producer), and returns the rest of the reservation
-// to the free stack. The kernel sends them when kicked: call
+// to the free stack. A frame of length 0 is not put on the ring but goes
+// back to the free stack too: there is nothing to send, and the kernel
+// takes its descriptor as invalid (an older kernel, 5.x, without ever
+// handing the frame back). The kernel sends them when kicked: call
 // [Socket.Kick]. It panics if n is not in [0, reserved].
 func (q *TxQueue) Publish(n int) {
 	_ = q.addr[:q.n][:n]
 	idx := q.tx.local
 	bytes := uint64(0)
+	put := uint32(0)
 	for i := range n {
-		d := q.tx.descAt(idx + uint32(i))
 		a, l := q.addr[i], q.lens[i]
+		if l == 0 {
+			q.um.owner[a>>q.um.shift] = ownTxFree
+			q.free = append(q.free, a) // it was reserved: within cap
+			continue
+		}
+		d := q.tx.descAt(idx + put)
 		d.Addr, d.Len, d.Options = a, l, 0
 		q.um.owner[a>>q.um.shift] = ownTxKernel
 		bytes += uint64(l)
+		put++
 	}
-	q.tx.produce(uint32(n))
+	q.tx.produce(put)
 	// The rest goes back; move the published ones out of the way first.
 	rest := q.n - n
 	copy(q.addr, q.addr[n:q.n])
 	q.n = rest
 	q.unreserve()
-	if n > 0 {
-		q.stats.packets.Add(uint64(n))
+	if put > 0 {
+		q.stats.packets.Add(uint64(put))
 		q.stats.bytes.Add(bytes)
 	}
 }
@@ -308,6 +318,30 @@ func (q *RxQueue) Pending() int {
 	return int(n)
 }
 
+// waiting reads the RX ring's producer once and reports whether it holds
+// packets not yet acquired. A producer more than the ring size ahead, or
+// one that moved backwards past entries already seen, is the integrity
+// error Acquire would report (the waits return it rather than wait for
+// packets that a bad producer hides); after Close, whose placeholder
+// mappings read as zeros, it is ErrClosed.
+func (q *RxQueue) waiting() (bool, error) {
+	p := q.rx.prod.Load()
+	n := p - q.rx.local
+	why := ""
+	switch {
+	case n > q.rx.size:
+		why = whyAhead
+	case n < q.rx.cached-q.rx.local:
+		why = whyBackwards
+	default:
+		return int(n) > q.n, nil
+	}
+	if q.closed.Load() {
+		return false, ErrClosed
+	}
+	return false, q.rx.fail(-1, "producer", why, uint64(p))
+}
+
 // Acquire reads the RX ring's producer once and takes up to n received
 // packets, returning how many (0 when there are none). They are addressed
 // as 0..k-1 by Packet until Release; a new Acquire replaces an unreleased
@@ -330,7 +364,7 @@ func (q *RxQueue) Acquire(n int) (int, error) {
 	if err != nil || n <= 0 {
 		return 0, err
 	}
-	k := min(uint32(n), avail)
+	k := uint32(min(n, int(avail))) // n in int: uint32(n) drops its high bits
 	u := q.um
 	nf := uint64(len(u.owner))
 	idx := q.rx.local

@@ -4,8 +4,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -330,6 +332,52 @@ func TestRingLayout(t *testing.T) {
 	}
 }
 
+// TestPublishEmpty: a reserved frame published with length 0 is not put
+// on the TX ring but goes back to the free stack. The kernel takes such a
+// descriptor as invalid, and an older kernel (5.x) steps over it without
+// handing the frame back on the completion ring: every one was a frame
+// lost to the queue for good (Linux 6.18 hands it back).
+func TestPublishEmpty(t *testing.T) {
+	s := mustSim(t, simConfig{})
+	k, err := s.tq.Reserve(3)
+	if k != 3 || err != nil {
+		t.Fatal(k, err)
+	}
+	s.tq.SetLen(0, 60)
+	s.tq.SetLen(2, 70) // frame 1 keeps the length Reserve gave it: 0
+	s.tq.Publish(3)
+	for range 3 {
+		s.transmit(8, false)
+		if _, err := s.tq.Reserve(0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.tq.InFlight(); n != 0 || s.txInvalid != 0 || s.sentPkts != 2 {
+		t.Fatalf("%d frames in flight, %d invalid descriptors, %d sent; want 0, 0, 2", n, s.txInvalid, s.sentPkts)
+	}
+	if st := s.tq.Stats(); st.Packets != 2 || st.Bytes != 130 || st.Completed != 2 {
+		t.Fatalf("stats %+v, want 2 packets of 130 octets, 2 completed", st)
+	}
+	if own := s.owners(); own[ownTxFree] != s.txFrames {
+		t.Fatalf("frame owners %v, want all %d TX frames free", own, s.txFrames)
+	}
+}
+
+// TestAcquireMany: a batch size beyond uint32 takes what is waiting. It
+// was cut to uint32: Acquire(1<<32) took nothing, Acquire(1<<32+1) one.
+func TestAcquireMany(t *testing.T) {
+	s := mustSim(t, simConfig{})
+	for range 3 {
+		s.deliver(make([]byte, 100))
+	}
+	for _, n := range []int{1 << (strconv.IntSize / 2), 1<<(strconv.IntSize/2) + 1, math.MaxInt} {
+		if k, err := s.rq.Acquire(n); k != 3 || err != nil {
+			t.Errorf("Acquire(%d) = %d, %v with 3 packets waiting", n, k, err)
+		}
+	}
+	s.rq.Release(3)
+}
+
 // TestClosedQueues: after the socket's closed flag is set, the queues
 // return ErrClosed.
 func TestClosedQueues(t *testing.T) {
@@ -340,6 +388,12 @@ func TestClosedQueues(t *testing.T) {
 	}
 	if _, err := s.rq.Acquire(1); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Acquire after close: %v", err)
+	}
+	// Close's placeholder mappings read as zeros, which a wait that
+	// looks at the RX ring's producer must not report as a bad ring.
+	s.rq.rx.local = 1000
+	if _, err := s.rq.waiting(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("the waits' look at the RX ring after close: %v", err)
 	}
 }
 
@@ -428,6 +482,13 @@ func TestResolve(t *testing.T) {
 		{Config{FrameSize: page, Frames: 1 << 20}, fmt.Sprintf("UMEM of 1048576 frames of %d octets is over %d MiB (MaxUMEM)", page, MaxUMEM>>20)},
 		{Config{Frames: MaxUMEM/DefaultFrameSize + 1}, "MaxUMEM"},
 		{Config{Frames: 1 << 30}, "MaxUMEM"},
+		// Frames * FrameSize past int64: the product wrapped to 0 (and
+		// Open panicked slicing an empty UMEM) or went negative (and
+		// Open's make panicked).
+		// (In a 64-bit program 2^53 and 2^52+1 frames of 2048 octets.)
+		{Config{Frames: math.MaxInt>>10 + 1}, "MaxUMEM"},
+		{Config{Frames: math.MaxInt>>11 + 2}, "MaxUMEM"},
+		{Config{Frames: math.MaxInt}, "MaxUMEM"},
 	} {
 		if _, err := resolve(&c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("resolve(%+v): %v, want an error with %q", c.cfg, err, c.want)

@@ -34,8 +34,7 @@ type Socket struct {
 	hasTx bool
 	hasRx bool
 	umem  []byte
-	maps  *mappings
-	att   *attachment
+	res   *resources
 
 	needWakeup bool
 	closed     atomic.Bool
@@ -49,16 +48,69 @@ type Socket struct {
 	rxPoll, txPoll       [1]unix.PollFd
 }
 
-// mappings are a socket's ring mappings. Close replaces them with private
-// anonymous memory at the same addresses (so that the socket goes away at
-// once while a goroutine still inside a queue method reads zeros rather
-// than faulting); the placeholders are unmapped once the Socket is garbage.
-type mappings struct {
-	mu   sync.Mutex
-	regs [][]byte
+// resources are what a Socket holds of the kernel's: the socket, its ring
+// mappings, its reference to the interface's XDP attachment, and the UMEM
+// that the kernel writes into while the socket is open.
+//
+// Close detaches, replaces the ring mappings with private anonymous memory
+// at the same addresses (so that the socket goes away at once while a
+// goroutine still inside a queue method reads zeros rather than faulting),
+// and closes the socket; the placeholders are unmapped once the Socket is
+// garbage. A Socket that becomes garbage without Close is released then,
+// as an os.File is: until then the UMEM stays reachable from here, so
+// that the Go heap never reuses memory into which the kernel may still
+// write a received packet.
+type resources struct {
+	mu    sync.Mutex
+	regs  [][]byte
+	fd    int // -1 once closed
+	att   *attachment
+	queue int
+	umem  []byte // while fd is open
 }
 
-func (m *mappings) park() error {
+// detach takes the socket out of its XSKMAP slot and drops its reference
+// to the attachment, if it has one. The socket is still bound, so no other
+// socket can have taken the slot.
+func (m *resources) detach() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a := m.att
+	m.att = nil
+	if a == nil {
+		return nil
+	}
+	return a.release(m.queue)
+}
+
+// closeFD closes the socket; from then on the kernel writes nothing into
+// the UMEM.
+func (m *resources) closeFD() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fd < 0 {
+		return nil
+	}
+	err := unix.Close(m.fd)
+	m.fd, m.umem = -1, nil
+	return err
+}
+
+// collect releases whatever Close did not (all of it for a Socket never
+// closed, or one whose Close gave up), then unmaps the mappings: the
+// cleanup of a Socket that is garbage, and of a failed Open.
+func (m *resources) collect() {
+	_ = m.detach()
+	_ = m.closeFD()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, b := range m.regs {
+		_ = unix.Munmap(b)
+	}
+	m.regs = nil
+}
+
+func (m *resources) park() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var err error
@@ -69,15 +121,6 @@ func (m *mappings) park() error {
 		}
 	}
 	return err
-}
-
-func (m *mappings) free() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, b := range m.regs {
-		_ = unix.Munmap(b)
-	}
-	m.regs = nil
 }
 
 // Open opens an AF_XDP socket on queue cfg.Queue of the interface iface, in
@@ -116,14 +159,13 @@ func Open(iface string, cfg *Config) (*Socket, error) {
 		}
 		return fail("socket", err)
 	}
-	s := &Socket{fd: fd, maps: &mappings{}, needWakeup: !c.NoNeedWakeup, hasTx: !c.RxOnly, hasRx: !c.TxOnly}
+	s := &Socket{fd: fd, res: &resources{fd: fd, queue: c.Queue}, needWakeup: !c.NoNeedWakeup, hasTx: !c.RxOnly, hasRx: !c.TxOnly}
 	s.info = Info{Iface: iface, Ifindex: ifi.Index, Queue: c.Queue, XDP: XDPNone, FrameSize: c.FrameSize,
 		RxFrames: c.rxFrames, TxFrames: c.txFrames}
 	ok := false
 	defer func() {
 		if !ok {
-			s.maps.free()
-			_ = unix.Close(fd)
+			s.res.collect()
 		}
 	}()
 
@@ -138,16 +180,15 @@ func Open(iface string, cfg *Config) (*Socket, error) {
 		if err != nil {
 			return fail("attach", err)
 		}
+		s.res.att = a // collect releases it if set fails
 		if err := a.set(c.Queue, fd); err != nil {
-			_ = a.release(c.Queue)
 			return fail("attach", err)
 		}
-		s.att = a
 		s.info.XDP = a.mode
 	}
 	s.rxPoll[0] = unix.PollFd{Fd: int32(fd), Events: unix.POLLIN}
 	s.txPoll[0] = unix.PollFd{Fd: int32(fd), Events: unix.POLLOUT}
-	s.cleanup = runtime.AddCleanup(s, (*mappings).free, s.maps)
+	s.cleanup = runtime.AddCleanup(s, (*resources).collect, s.res)
 	ok = true
 	return s, nil
 }
@@ -176,6 +217,7 @@ func (s *Socket) setup(c *config) *stepError {
 	raw := make([]byte, size+page)
 	off := (page - int(uintptr(unsafe.Pointer(&raw[0]))%uintptr(page))) % page
 	s.umem = raw[off : off+size : off+size]
+	s.res.umem = s.umem
 	reg := unix.XDPUmemReg{Addr: uint64(uintptr(unsafe.Pointer(&s.umem[0]))), Len: uint64(size), Size: uint32(c.FrameSize)}
 	if err := setsockopt(fd, unix.XDP_UMEM_REG, unsafe.Pointer(&reg), unsafe.Sizeof(reg)); err != nil {
 		return &stepError{"umem", os.NewSyscallError("setsockopt XDP_UMEM_REG", err)}
@@ -225,7 +267,7 @@ func (s *Socket) setup(c *config) *stepError {
 		if err != nil {
 			return ring{}, os.NewSyscallError("mmap "+name+" ring", err)
 		}
-		s.maps.regs = append(s.maps.regs, b)
+		s.res.regs = append(s.res.regs, b)
 		return newRing(name, b, l, uint32(size), esize, produce)
 	}
 	fill, err := mapRing("fill", unix.XDP_UMEM_PGOFF_FILL_RING, off4.Fr, c.fillSize, addrSize, true)
@@ -268,25 +310,26 @@ func (s *Socket) bind(c *config) error {
 	if s.needWakeup {
 		flags |= unix.XDP_USE_NEED_WAKEUP
 	}
-	mode := uint16(unix.XDP_COPY)
-	if c.Bind != BindCopy {
-		mode = unix.XDP_ZEROCOPY
-	}
+	mode := bindFlags(c.Bind)
 	sa := &unix.SockaddrXDP{Flags: flags | mode, Ifindex: uint32(s.info.Ifindex), QueueID: uint32(c.Queue)}
 	deadline := time.Now().Add(max(c.BindTimeout, 0))
 	wait := 10 * time.Millisecond
 	for {
 		err := unix.Bind(s.fd, sa)
 		switch {
+		case err == nil && mode == 0:
+			// The kernel chose: ask it which.
+			var opts uint32
+			n := uint32(unsafe.Sizeof(opts))
+			if err := getsockopt(s.fd, unix.XDP_OPTIONS, unsafe.Pointer(&opts), &n); err != nil {
+				return os.NewSyscallError("getsockopt XDP_OPTIONS", err)
+			}
+			s.info.ZeroCopy = opts&unix.XDP_OPTIONS_ZEROCOPY != 0
+			return nil
 		case err == nil:
 			s.info.ZeroCopy = mode == unix.XDP_ZEROCOPY
 			return nil
 		case errors.Is(err, unix.EOPNOTSUPP) && mode == unix.XDP_ZEROCOPY:
-			if c.Bind == BindZeroCopyOrCopy {
-				mode = unix.XDP_COPY
-				sa.Flags = flags | mode
-				continue
-			}
 			return fmt.Errorf("zero-copy: %w: %w (the driver of %s has no AF_XDP zero-copy support, veth never has; bind in copy mode, or with BindZeroCopyOrCopy to fall back)",
 				ErrNotSupported, os.NewSyscallError("bind", err), s.info.Iface)
 		case errors.Is(err, unix.EBUSY) && time.Now().Before(deadline):
@@ -300,6 +343,21 @@ func (s *Socket) bind(c *config) error {
 		}
 		return os.NewSyscallError("bind", err)
 	}
+}
+
+// bindFlags returns the mode flags of a bind: XDP_COPY, XDP_ZEROCOPY, or
+// neither for BindZeroCopyOrCopy, which lets the kernel bind zero-copy
+// where the driver sets it up and fall back to copy mode on any failure
+// of the driver's (not only on EOPNOTSUPP: a zero-copy driver may refuse
+// one configuration, as frames too small for its MTU).
+func bindFlags(m BindMode) uint16 {
+	switch m {
+	case BindZeroCopy:
+		return unix.XDP_ZEROCOPY
+	case BindZeroCopyOrCopy:
+		return 0
+	}
+	return unix.XDP_COPY
 }
 
 func setsockopt(fd, opt int, p unsafe.Pointer, n uintptr) error {
@@ -409,27 +467,47 @@ const pollSlice = 20 * time.Millisecond
 
 // poll waits on fd for at most ms milliseconds, through ppoll(2): poll(2)
 // is missing on arm64, riscv64 and loong64, ppoll is on every Linux
-// architecture. A timeout or EINTR is not an error.
-func (s *Socket) poll(pfd *[1]unix.PollFd, ms int) syscall.Errno {
+// architecture. It reports whether the wait ran out (or was not made:
+// after Close) with nothing ready. A timeout or EINTR is not an error.
+func (s *Socket) poll(pfd *[1]unix.PollFd, ms int) (bool, syscall.Errno) {
 	if !s.enter() {
-		return 0
+		return true, 0
 	}
 	ts := unix.NsecToTimespec(int64(ms) * int64(time.Millisecond))
-	_, _, e := unix.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd[0])), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	n, _, e := unix.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd[0])), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
 	s.exit()
 	if e == unix.EINTR {
-		return 0
+		return false, 0
 	}
-	return e
+	return e == 0 && n == 0, e
 }
+
+// unbound asks the kernel whether the socket has lost its interface: the
+// kernel unbinds it when the interface goes away, and poll(2) then
+// reports nothing, ever, where recvfrom(2) says ENXIO.
+func (s *Socket) unbound() bool {
+	if !s.enter() {
+		return false
+	}
+	_, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
+	s.exit()
+	return e == unix.ENXIO
+}
+
+// errUnbound is the cause of a wait's error once the interface is gone.
+var errUnbound = fmt.Errorf("%w (the kernel unbound the socket: its interface went away)", os.NewSyscallError("recvfrom", unix.ENXIO))
 
 // PollRx waits for received packets the way netmap's tools and libxdp's
 // samples do: it blocks the calling OS thread in ppoll(2), which also wakes
 // the driver if the fill ring asks for it, until the RX ring holds packets
 // or timeout passes. It returns nil in both cases (look at the queue); a
-// timeout <= 0 does not sleep. It is meant for a goroutine locked to its
-// thread that only drives this socket, and returns [ErrClosed] within about
-// 20 ms of Close. It does not allocate.
+// timeout <= 0 does not sleep. An RX ring whose producer index breaks the
+// rules gives its [*IntegrityError] at once, as Acquire would; a socket
+// whose interface went away (the kernel unbinds it, and poll(2) never
+// reports that) an error matching unix.ENXIO within about 20 ms. A link
+// that is down is waited through. It is meant for a goroutine locked to
+// its thread that only drives this socket, and returns [ErrClosed] within
+// about 20 ms of Close. It does not allocate.
 func (s *Socket) PollRx(timeout time.Duration) error {
 	if !s.hasRx {
 		return &Error{Op: "poll rx", Iface: s.info.Iface, Queue: s.info.Queue, Err: errors.New("no RX ring")}
@@ -439,8 +517,8 @@ func (s *Socket) PollRx(timeout time.Duration) error {
 		if s.closed.Load() {
 			return ErrClosed
 		}
-		if s.rx.Pending() > s.rx.n {
-			return nil
+		if ready, err := s.rx.waiting(); ready || err != nil {
+			return err
 		}
 		s.wakeRx()
 		ms := 0
@@ -455,22 +533,34 @@ func (s *Socket) PollRx(timeout time.Duration) error {
 			}
 			ms = int(min(left+time.Millisecond-1, pollSlice) / time.Millisecond)
 		}
-		if e := s.poll(&s.rxPoll, ms); e != 0 {
+		idle, e := s.poll(&s.rxPoll, ms)
+		if e != 0 {
 			return s.opErr("poll rx", "poll", e)
 		}
 		if s.closed.Load() {
 			return ErrClosed
 		}
-		if ms == 0 || s.rx.Pending() > s.rx.n {
-			return nil
+		if ready, err := s.rx.waiting(); ms == 0 || ready || err != nil {
+			return err
+		}
+		// A whole slice without a packet: is the socket still bound?
+		if idle && s.unbound() {
+			if s.closed.Load() {
+				return ErrClosed
+			}
+			return &Error{Op: "poll rx", Iface: s.info.Iface, Queue: s.info.Queue, Err: errUnbound}
 		}
 	}
 }
 
 // WaitRx blocks until the RX ring holds packets not yet acquired, the read
 // deadline passes (os.ErrDeadlineExceeded) or the socket is closed
-// ([ErrClosed], within about 20 ms). It waits in ppoll(2) on the calling OS
-// thread. Call it from the goroutine that drives RX. It does not allocate.
+// ([ErrClosed], within about 20 ms); an RX ring whose producer index
+// breaks the rules gives its [*IntegrityError] at once, and an interface
+// that went away an error matching unix.ENXIO (see [Socket.PollRx]). It
+// waits in
+// ppoll(2) on the calling OS thread. Call it from the goroutine that
+// drives RX. It does not allocate.
 func (s *Socket) WaitRx() error {
 	for {
 		d := s.rdeadline.Load()
@@ -483,8 +573,8 @@ func (s *Socket) WaitRx() error {
 		if err := s.PollRx(min(left, time.Second)); err != nil {
 			return err
 		}
-		if s.rx.Pending() > s.rx.n {
-			return nil
+		if ready, err := s.rx.waiting(); ready || err != nil {
+			return err
 		}
 	}
 }
@@ -519,7 +609,7 @@ func (s *Socket) WaitTx() error {
 			}
 			ms = int(min(left+time.Millisecond-1, time.Millisecond) / time.Millisecond)
 		}
-		if e := s.poll(&s.txPoll, ms); e != 0 {
+		if _, e := s.poll(&s.txPoll, ms); e != 0 {
 			return s.opErr("wait tx", "poll", e)
 		}
 	}
@@ -585,7 +675,8 @@ var closeWait = 5 * time.Second // a variable for the tests
 // Packet must not be used after Close. If goroutines are still inside a
 // system call on the socket after 5 s, Close returns an error and leaves
 // the socket open; a later Close waits for them again and closes it.
-// Close after a Close that closed the socket returns ErrClosed.
+// Close after a Close that closed the socket returns ErrClosed. A Socket
+// that becomes garbage without Close is closed then, as an os.File is.
 func (s *Socket) Close() error {
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()
@@ -593,11 +684,8 @@ func (s *Socket) Close() error {
 		return ErrClosed
 	}
 	var errs []error
-	if s.att != nil {
-		if err := s.att.release(s.info.Queue); err != nil {
-			errs = append(errs, err)
-		}
-		s.att = nil
+	if err := s.res.detach(); err != nil {
+		errs = append(errs, err)
 	}
 	deadline := time.Now().Add(closeWait)
 	for s.users.Load() != 0 {
@@ -609,10 +697,10 @@ func (s *Socket) Close() error {
 		time.Sleep(100 * time.Microsecond)
 	}
 	s.leftOpen = false
-	if err := s.maps.park(); err != nil {
+	if err := s.res.park(); err != nil {
 		errs = append(errs, os.NewSyscallError("mmap", err))
 	}
-	if err := unix.Close(s.fd); err != nil {
+	if err := s.res.closeFD(); err != nil {
 		errs = append(errs, os.NewSyscallError("close", err))
 	}
 	if len(errs) > 0 {

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -478,4 +479,32 @@ func TestIdlerLinger(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { d.NextBatch(nil, 5, false, 300) }); n != 0 {
 		t.Errorf("%v allocations per linger", n)
 	}
+}
+
+// TestSocketGarbage: a Socket dropped without Close is released when it
+// is garbage, as an os.File is: its file descriptor is closed and the XDP
+// program detached. Left open, the kernel went on redirecting the queue's
+// packets into a UMEM that the Go heap had freed and could reuse.
+func TestSocketGarbage(t *testing.T) {
+	p := xdptest.NewPair(t)
+	runtime.GC()
+	fds := xdptest.FDs(t)
+	func() {
+		var s *xsk.Socket
+		if err := xdptest.In(p.NsA, func() (err error) { s, err = xsk.Open(p.A, nil); return }); err != nil {
+			t.Fatal(err)
+		}
+		if x := xdptest.XDP(t, p.NsA, p.A); !strings.Contains(x, "nmgo_xsk") || s.Info().XDP == xsk.XDPNone {
+			t.Fatalf("no nmgo_xsk program on %s after Open: %q", p.A, x)
+		}
+	}()
+	var n int
+	var x string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		runtime.GC()
+		if n, x = xdptest.FDs(t), xdptest.XDP(t, p.NsA, p.A); n == fds && x == "" {
+			return
+		}
+	}
+	t.Fatalf("a Socket dropped without Close, collected: %d file descriptors (%d before Open), XDP on %s: %q", n, fds, p.A, x)
 }

@@ -1,0 +1,103 @@
+//go:build linux
+
+package xsk
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nmgo/nmgo/internal/xdptest"
+	"golang.org/x/sys/unix"
+)
+
+// openIn opens a socket on dev in namespace ns and closes it when t ends.
+func openIn(t *testing.T, ns, dev string, cfg *Config) *Socket {
+	t.Helper()
+	var s *Socket
+	if err := xdptest.In(ns, func() (err error) { s, err = Open(dev, cfg); return }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// TestWaitRxBadProducer: an RX producer index more than the ring size
+// ahead of the consumer makes WaitRx and PollRx return the integrity
+// error at once. WaitRx once read it as "no packets" (Pending is 0 for a
+// bad producer) and waited for its deadline, or forever without one.
+func TestWaitRxBadProducer(t *testing.T) {
+	p := xdptest.NewPair(t)
+	// No XDP program: nothing but this test writes the RX ring.
+	s := openIn(t, p.NsA, p.A, &Config{RxOnly: true, XDP: XDPNone, Frames: 64, RxSize: 64})
+	r := &s.rx.rx
+	r.prod.Store(r.local + r.size + 1)
+	_ = s.SetReadDeadline(time.Now().Add(2 * time.Second))
+	start := time.Now()
+	err := s.WaitRx()
+	if !errors.Is(err, ErrIntegrity) {
+		t.Fatalf("WaitRx over a producer ahead by more than the ring: %v after %v, want an integrity error", err, time.Since(start))
+	}
+	t.Logf("WaitRx: %v", err)
+	if err := s.PollRx(2 * time.Second); !errors.Is(err, ErrIntegrity) {
+		t.Fatalf("PollRx over a producer ahead by more than the ring: %v, want an integrity error", err)
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Fatalf("the waits took %v to report a bad producer", el)
+	}
+	// A good producer again: the waits wait, and a deadline ends them.
+	r.prod.Store(r.local)
+	_ = s.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if err := s.WaitRx(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("WaitRx on an empty ring: %v, want its deadline", err)
+	}
+}
+
+// TestBindModeFlags: BindZeroCopyOrCopy leaves the choice to the kernel,
+// which binds zero-copy when the driver sets it up and copy mode on any
+// failure of the driver's (a zero-copy driver may refuse a configuration,
+// as one refuses frames smaller than its MTU needs); a bind that forced
+// zero-copy and fell back only on EOPNOTSUPP failed there instead.
+func TestBindModeFlags(t *testing.T) {
+	for _, c := range []struct {
+		mode BindMode
+		want uint16
+	}{{BindCopy, unix.XDP_COPY}, {BindZeroCopy, unix.XDP_ZEROCOPY}, {BindZeroCopyOrCopy, 0}} {
+		if got := bindFlags(c.mode); got != c.want {
+			t.Errorf("%v binds with flags %#x, want %#x", c.mode, got, c.want)
+		}
+	}
+}
+
+// TestWaitRxGone: when the interface goes away under a waiting receiver
+// (the kernel unbinds the socket), the wait returns an error saying so.
+// It used to wait for its deadline, or forever without one: poll(2) on
+// an unbound AF_XDP socket reports nothing, ever.
+func TestWaitRxGone(t *testing.T) {
+	p := xdptest.NewPair(t)
+	s := openIn(t, p.NsB, p.B, &Config{RxOnly: true})
+	errc := make(chan error, 1)
+	go func() {
+		_ = s.SetReadDeadline(time.Now().Add(3 * time.Second))
+		errc <- s.WaitRx()
+	}()
+	time.Sleep(100 * time.Millisecond)
+	if out, err := exec.Command("ip", "-n", p.NsB, "link", "del", p.B).CombinedOutput(); err != nil {
+		t.Fatalf("ip link del %s: %v: %s", p.B, err, out)
+	}
+	start := time.Now()
+	err := <-errc
+	t.Logf("WaitRx %v after the link went: %v", time.Since(start), err)
+	if err == nil || errors.Is(err, os.ErrDeadlineExceeded) || !errors.Is(err, unix.ENXIO) || !strings.Contains(err.Error(), p.B) {
+		t.Fatalf("WaitRx on a socket whose interface went away: %v, want an error naming %s and ENXIO", err, p.B)
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Fatalf("WaitRx took %v to see the interface gone", el)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close after the interface went: %v", err)
+	}
+}
