@@ -148,11 +148,19 @@ func (d *dupRx) prepare(r *Receiver, readers []rxReader) error {
 	s.block = pair && !r.cfg.Replay
 	r.other = append(r.other, 0)
 	d.sink, d.live = s, len(readers)
-	if !pair {
+	return nil
+}
+
+// begin starts the clock that expires the merges' frames (expireLoop),
+// for readers that wait for their input; pairs of captures are read
+// without waiting and need none. Receiver.start calls it once nothing
+// can fail any more: the loop ends only when every reader has finished,
+// so one started for readers that never run would never end.
+func (d *dupRx) begin(r *Receiver) {
+	if _, pair := r.tr.(*pcapPair); !pair {
 		d.stop = make(chan struct{})
 		go d.expireLoop(r.clock, r.cfg.MergeWindow)
 	}
-	return nil
 }
 
 // idleExpiry is how much longer than the window the merges wait, when no

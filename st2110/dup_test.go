@@ -3,6 +3,7 @@ package st2110
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -313,5 +314,55 @@ func TestDupUDPReceiveAllocs(t *testing.T) {
 	}
 	if st := rx.Stats(0); st.Delivered == 0 || st.Lost != 0 || st.Duplicates != st.Packets {
 		t.Errorf("%+v", st.RxStats)
+	}
+}
+
+// A Listen with a second path that fails after the merges are made (here
+// a budget that holds the frame pools and the merges but not the
+// readers' state) leaves no goroutine running and no socket open.
+func TestDupListenFailureLeavesNothing(t *testing.T) {
+	p, q := freePort(t), freePort(t)
+	for q == p {
+		q = freePort(t)
+	}
+	f0 := flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p), "")
+	f0.Second = video.Leg{Dst: netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", q))}
+	sess := session("", f0)
+	probe, err := video.NewBudget(1 << 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newReceiver("udp", sess, &ListenConfig{Second: "udp", Budget: probe}); err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine()
+	for range 5 {
+		b, err := video.NewBudget(probe.Used()) // pools and merges, no more
+		if err != nil {
+			t.Fatal(err)
+		}
+		rx, err := Listen("udp", sess, &ListenConfig{Second: "udp", Budget: b})
+		var be *video.BudgetError
+		if !errors.As(err, &be) {
+			if rx != nil {
+				rx.Close()
+			}
+			t.Fatalf("Listen with a budget of %d: %v, want a *video.BudgetError", b.Limit(), err)
+		}
+	}
+	n := runtime.NumGoroutine()
+	for deadline := time.Now().Add(5 * time.Second); n > before && time.Now().Before(deadline); n = runtime.NumGoroutine() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n > before {
+		buf := make([]byte, 1<<16)
+		t.Errorf("%d goroutines before five failed Listens, %d after:\n%s", before, n, buf[:runtime.Stack(buf, true)])
+	}
+	for _, port := range []uint16{p, q} {
+		c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.IPv4Unspecified(), port)))
+		if err != nil {
+			t.Fatalf("port %d still taken: %v", port, err)
+		}
+		c.Close()
 	}
 }

@@ -491,6 +491,9 @@ func (r *Receiver) start(tr rxTransport) error {
 		}
 	}
 	r.sinks = sinks
+	if r.dup != nil {
+		r.dup.begin(r)
+	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for i, rd := range readers {
