@@ -539,12 +539,18 @@ func (r *Receiver) Inputs() int { return len(r.sinks) }
 // until ctx is done, the receiver is closed, or the transport's input
 // ends (the end of a capture) or fails (a capture cut short): the frames
 // being filled are handed out then, as they are, and the error, if any,
-// is yielded once, last.
+// is yielded once, last. Once ctx is done, no frame is handed out, not
+// even one that was queued before.
 // Each frame is valid until the loop body returns (see [Frame.Keep]).
 // Frames does not allocate per frame.
 func (r *Receiver) Frames(ctx context.Context) iter.Seq2[*Frame, error] {
 	return func(yield func(*Frame, error) bool) {
 		for {
+			// A select with a frame queued and ctx done picks either:
+			// a context done before the loop would not end it.
+			if ctx.Err() != nil {
+				return
+			}
 			var f *Frame
 			var ok bool
 			select {

@@ -620,3 +620,49 @@ func TestDialBudget(t *testing.T) {
 		t.Errorf("charged %d octets for a pattern of %d and 64 packet buffers", u, p)
 	}
 }
+
+// queued opens a capture of several frames a flow, read at full speed,
+// and returns once frames wait in the queue for Frames.
+func queued(t *testing.T) *Receiver {
+	t.Helper()
+	sess := pcapFlows()
+	frames := [][]byte{randomFrames(fmtSmall, 6, 1), randomFrames(fmtSmall, 6, 2), randomFrames(fmtSD, 6, 3)}
+	name, _ := writeCapture(t, sess, frames, 6)
+	rx, err := Listen("pcap:"+name, sess, &ListenConfig{FrameBuffers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(rx.out) < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			rx.Close()
+			t.Fatalf("%d frames queued after 10 s", len(rx.out))
+		}
+	}
+	return rx
+}
+
+// Frames with a context already done hands out nothing, frames queued
+// or not (a select between the two would pick either).
+func TestFramesDoneContext(t *testing.T) {
+	rx := queued(t)
+	defer rx.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	n := 0
+	for range 20 {
+		for range rx.Frames(ctx) {
+			n++
+		}
+	}
+	if n != 0 {
+		t.Errorf("%d frames handed out over 20 loops with a cancelled context", n)
+	}
+	// The frames still come with a live context.
+	for range rx.Frames(context.Background()) {
+		n++
+		break
+	}
+	if n != 1 {
+		t.Errorf("%d frames with a live context after, want 1", n)
+	}
+}
