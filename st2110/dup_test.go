@@ -308,8 +308,7 @@ func TestDupUDPReceiveAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(20, send); n != 0 {
 		t.Errorf("%v allocations per round of %d datagrams on each of two paths", n, per)
 	}
-	rx.Close()
-	if n := <-frames; n == 0 {
+	if n := closeDrained(rx, frames); n == 0 {
 		t.Error("no frames reached the consumer")
 	}
 	if st := rx.Stats(0); st.Delivered == 0 || st.Lost != 0 || st.Duplicates != st.Packets {

@@ -184,8 +184,7 @@ func TestHeapAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(200, round); n != 0 {
 		t.Errorf("%v allocations per round", n)
 	}
-	rx.Close()
-	if n := <-frames; n == 0 || rx.Stats(0).Lost != 0 || rx.Stats(1).Delivered == 0 {
+	if n := closeDrained(rx, frames); n == 0 || rx.Stats(0).Lost != 0 || rx.Stats(1).Delivered == 0 {
 		t.Errorf("%d frames reached the consumer; %+v", n, rx.Stats(0))
 	}
 }

@@ -539,8 +539,8 @@ func (r *Receiver) Inputs() int { return len(r.sinks) }
 // until ctx is done, the receiver is closed, or the transport's input
 // ends (the end of a capture) or fails (a capture cut short): the frames
 // being filled are handed out then, as they are, and the error, if any,
-// is yielded once, last. Once ctx is done, no frame is handed out, not
-// even one that was queued before.
+// is yielded once, last. Once ctx is done or the receiver closed, no
+// frame is handed out, not even one that was queued before.
 // Each frame is valid until the loop body returns (see [Frame.Keep]).
 // Frames does not allocate per frame.
 func (r *Receiver) Frames(ctx context.Context) iter.Seq2[*Frame, error] {
@@ -563,6 +563,13 @@ func (r *Receiver) Frames(ctx context.Context) iter.Seq2[*Frame, error] {
 					yield(nil, err)
 				}
 				return
+			}
+			if r.closed.Load() {
+				// Closed: the frames still queued go back to their
+				// pools, until the readers have stopped and out is
+				// closed (Close waits for that too).
+				r.recycle(f, ownQueue)
+				continue
 			}
 			f.owner.Store(ownLoop)
 			more := yield(f, nil)

@@ -641,6 +641,25 @@ func queued(t *testing.T) *Receiver {
 	return rx
 }
 
+// Frames hands out nothing once the receiver is closed, not even the
+// frames that were queued before Close.
+func TestFramesAfterClose(t *testing.T) {
+	rx := queued(t)
+	if err := rx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, err := range rx.Frames(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 0 {
+		t.Errorf("%d frames handed out after Close", n)
+	}
+}
+
 // Frames with a context already done hands out nothing, frames queued
 // or not (a select between the two would pick either).
 func TestFramesDoneContext(t *testing.T) {

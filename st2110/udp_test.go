@@ -303,8 +303,7 @@ func TestUDPReceiveAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(20, send); n != 0 {
 		t.Errorf("%v allocations per round of %d datagrams", n, per)
 	}
-	rx.Close()
-	if n := <-frames; n == 0 {
+	if n := closeDrained(rx, frames); n == 0 {
 		t.Error("no frames reached the consumer")
 	}
 	if st := rx.Stats(0); st.Delivered == 0 || st.Lost != 0 {
