@@ -267,14 +267,30 @@ func newSender(name string, sess *video.Session, cfg *SendConfig) (*Sender, []vi
 		s.cfg = *cfg
 	}
 	c := &s.cfg
-	if c.Batch < 0 || c.Lead < 0 || c.Spin < 0 || c.TTL < 0 || c.TTL > 255 || c.MaxRate < 0 || math.IsNaN(c.MaxRate) {
-		return nil, nil, errors.New("st2110: dial: negative or invalid SendConfig value")
+	for _, v := range []struct {
+		field string
+		v     int64
+		d     bool // a time.Duration
+	}{{"Batch", int64(c.Batch), false}, {"Lead", int64(c.Lead), true}, {"Spin", int64(c.Spin), true}} {
+		if v.v < 0 {
+			val := fmt.Sprint(v.v)
+			if v.d {
+				val = time.Duration(v.v).String()
+			}
+			return nil, nil, fmt.Errorf("st2110: dial %s: SendConfig.%s is negative (%s)", name, v.field, val)
+		}
+	}
+	if c.TTL < 0 || c.TTL > 255 {
+		return nil, nil, fmt.Errorf("st2110: dial %s: SendConfig.TTL %d: not in [0, 255]", name, c.TTL)
+	}
+	if c.MaxRate < 0 || math.IsNaN(c.MaxRate) {
+		return nil, nil, fmt.Errorf("st2110: dial %s: SendConfig.MaxRate %v: not a rate (packets per second, 0 for none)", name, c.MaxRate)
 	}
 	if c.Lead > video.MaxLead {
 		return nil, nil, fmt.Errorf("st2110: dial %s: SendConfig.Lead %v: more than video.MaxLead (%v)", name, c.Lead, video.MaxLead)
 	}
 	if c.Sources != nil && len(c.Sources) != len(fs) {
-		return nil, nil, fmt.Errorf("st2110: dial: %d Sources for %d flows", len(c.Sources), len(fs))
+		return nil, nil, fmt.Errorf("st2110: dial %s: %d SendConfig.Sources for %d flows", name, len(c.Sources), len(fs))
 	}
 	if c.Batch == 0 {
 		c.Batch = 64
@@ -379,7 +395,7 @@ func (s *Sender) ethernet() (*ethInfo, error) {
 		e.srcMAC = defaultMAC
 	}
 	if len(e.srcMAC) != 6 || s.cfg.DstMAC != nil && len(s.cfg.DstMAC) != 6 {
-		return nil, errors.New("st2110: dial: SrcMAC and DstMAC must be 6 octets")
+		return nil, fmt.Errorf("st2110: dial %s: SendConfig.SrcMAC %v and DstMAC %v: each must be 6 octets", s.ep.name, e.srcMAC, s.cfg.DstMAC)
 	}
 	return e, nil
 }

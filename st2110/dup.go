@@ -46,10 +46,10 @@ type dupPub struct {
 func newDupRx(r *Receiver, sess *video.Session) (*dupRx, error) {
 	c := &r.cfg
 	if c.Second == "" {
-		return nil, errors.New("st2110: listen: MergeWindow without a Second path")
+		return nil, fmt.Errorf("st2110: listen %s: ListenConfig.MergeWindow without a Second path", r.ep.name)
 	}
 	if c.MergeWindow < 0 || c.MergeWindow > video.MaxMergeWindow {
-		return nil, fmt.Errorf("st2110: listen: MergeWindow %v outside [0, %v]", c.MergeWindow, video.MaxMergeWindow)
+		return nil, fmt.Errorf("st2110: listen %s: ListenConfig.MergeWindow %v outside [0, %v]", r.ep.name, c.MergeWindow, video.MaxMergeWindow)
 	}
 	ep, err := parseName(c.Second)
 	if err != nil {

@@ -238,8 +238,8 @@ func TestDupErrors(t *testing.T) {
 		cfg  *ListenConfig
 		want string
 	}{
-		{&ListenConfig{MergeWindow: time.Millisecond}, "without a Second"},
-		{&ListenConfig{Second: "pcap:x", MergeWindow: 2 * time.Second}, "outside"},
+		{&ListenConfig{MergeWindow: time.Millisecond}, "listen pcap:/nonexistent: ListenConfig.MergeWindow without a Second"},
+		{&ListenConfig{Second: "pcap:x", MergeWindow: 2 * time.Second}, "listen pcap:/nonexistent: ListenConfig.MergeWindow 2s outside"},
 		{&ListenConfig{Second: "bogus:"}, "bogus"},
 	} {
 		if _, err := Listen("pcap:/nonexistent", sess, c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -683,5 +684,36 @@ func TestFramesDoneContext(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("%d frames with a live context after, want 1", n)
+	}
+}
+
+// Dial refuses a SendConfig value out of range naming the field, its
+// value and the transport.
+func TestDialConfigErrors(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	name := "pcap:" + filepath.Join(t.TempDir(), "o.pcap")
+	for _, c := range []struct {
+		cfg  SendConfig
+		want string
+	}{
+		{SendConfig{Count: 1, Batch: -1}, "SendConfig.Batch is negative (-1)"},
+		{SendConfig{Count: 1, Lead: -time.Millisecond}, "SendConfig.Lead is negative (-1ms)"},
+		{SendConfig{Count: 1, Spin: -1}, "SendConfig.Spin is negative (-1ns)"},
+		{SendConfig{Count: 1, TTL: -1}, "SendConfig.TTL -1: not in [0, 255]"},
+		{SendConfig{Count: 1, TTL: 256}, "SendConfig.TTL 256: not in [0, 255]"},
+		{SendConfig{Count: 1, MaxRate: -5}, "SendConfig.MaxRate -5: not a rate"},
+		{SendConfig{Count: 1, MaxRate: math.NaN()}, "SendConfig.MaxRate NaN: not a rate"},
+		{SendConfig{Count: 1, Sources: make([]video.FrameSource, 2)}, "2 SendConfig.Sources for 1 flows"},
+		{SendConfig{Count: 1, SrcMAC: net.HardwareAddr{1, 2, 3}}, "SendConfig.SrcMAC 01:02:03"},
+	} {
+		tx, err := Dial(name, sess, &c.cfg)
+		if err == nil {
+			tx.Close()
+			t.Errorf("%+v: no error", c.cfg)
+			continue
+		}
+		if !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), name) {
+			t.Errorf("error %q, want one naming %s and %q", err, name, c.want)
+		}
 	}
 }
