@@ -310,6 +310,11 @@ func newSender(name string, sess *video.Session, cfg *SendConfig) (*Sender, []vi
 	if ep.kind == kindPcap && c.Count == 0 {
 		return nil, nil, fmt.Errorf("st2110: dial %s: a capture is written as fast as it can be: set SendConfig.Count", name)
 	}
+	if c.Second != "" {
+		if _, _, err := s.secondPath(sess); err != nil {
+			return nil, nil, err
+		}
+	}
 	if c.Budget == nil {
 		if c.Budget, err = video.NewBudget(video.DefaultMemory); err != nil {
 			return nil, nil, err

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/nmgo/nmgo/nmsys"
 	"github.com/nmgo/nmgo/video"
 )
 
@@ -61,6 +64,9 @@ func newDupRx(r *Receiver, sess *video.Session) (*dupRx, error) {
 	fs, err := flows(legSession(sess, 1), &ep, false)
 	if err != nil {
 		return nil, fmt.Errorf("st2110: second path %s: %w", ep.name, err)
+	}
+	if why := samePath(&r.ep, &ep, c.Interface, ep.iface, r.flows, fs); why != "" {
+		return nil, fmt.Errorf("st2110: listen %s: second path %s: %s", r.ep.name, ep.name, why)
 	}
 	d := &dupRx{ep: ep, merges: make([]*video.Merge, len(r.flows)), pub: make([]dupPub, len(r.flows))}
 	for k := range r.flows {
@@ -401,4 +407,54 @@ func (f pairFollow) run(ctx context.Context, s *rxSink) error {
 	case <-ctx.Done():
 	}
 	return io.EOF
+}
+
+// samePath says why a and b, the transports of a flow's two paths, would
+// carry the same packets, "" if they need not: ST 2022-7 wants two
+// independent networks, and two paths over one port, socket or file are
+// one network at best, at worst two users of one ring or two writers of
+// one file. ifA and ifB are the UDP interfaces of the paths (empty: the
+// kernel's choice), la and lb the flows as each path sees them.
+func samePath(a, b *endpoint, ifA, ifB string, la, lb []video.Stream) string {
+	if a.kind != b.kind {
+		return ""
+	}
+	switch a.kind {
+	case kindNetmap:
+		na, errA := nmsys.ParseName(a.port)
+		nb, errB := nmsys.ParseName(b.port)
+		if errA == nil && errB == nil && na.Port == nb.Port && na.Mode == nb.Mode && na.RingID == nb.RingID {
+			return fmt.Sprintf("both paths are the rings of netmap port %s", na.Port)
+		}
+	case kindXDP:
+		if a.iface == b.iface && a.queue == b.queue {
+			return fmt.Sprintf("both paths are queue %d of %s", a.queue, a.iface)
+		}
+	case kindPcap:
+		fa, errA := filepath.Abs(a.file)
+		fb, errB := filepath.Abs(b.file)
+		same := errA == nil && errB == nil && fa == fb
+		if sa, err := os.Stat(a.file); !same && err == nil {
+			if sb, err := os.Stat(b.file); err == nil {
+				same = os.SameFile(sa, sb)
+			}
+		}
+		if same {
+			return fmt.Sprintf("both paths are the capture %s", a.file)
+		}
+	case kindUDP:
+		if ifA != ifB {
+			return ""
+		}
+		for k := range min(len(la), len(lb)) {
+			if la[k].Dst == lb[k].Dst && la[k].Source == lb[k].Source {
+				on := "the kernel's choice of interface"
+				if ifA != "" {
+					on = "interface " + ifA
+				}
+				return fmt.Sprintf("flow %d goes to %v on both paths, over %s (give it a second leg, a=group:DUP, or name another interface)", k, la[k].Dst, on)
+			}
+		}
+	}
+	return ""
 }

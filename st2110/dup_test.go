@@ -365,3 +365,71 @@ func TestDupListenFailureLeavesNothing(t *testing.T) {
 		c.Close()
 	}
 }
+
+// Two paths over one port, queue, capture or socket address are refused
+// naming what they share: they would carry the same packets (and two
+// writers of one capture would interleave their writes in one file).
+func TestDupSamePath(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.pcap")
+	p := freePort(t)
+	one := session("127.0.0.1", flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p), ""))
+	for _, c := range []struct{ first, second, want string }{
+		{"udp", "udp", fmt.Sprintf("flow 0 goes to 127.0.0.1:%d on both paths", p)},
+		{"udp:lo", "udp:lo", "over interface lo"},
+		{"vale0:a", "vale0:a", "netmap port vale0:a"},
+		{"netmap:eth9", "eth9", "netmap port eth9"},
+		{"xdp:lo", "xdp:lo-0", "queue 0 of lo"},
+		{"pcap:" + a, "pcap:" + a, "the capture"},
+		{"pcap:" + a, "pcap:" + dir + "/./a.pcap", "the capture"},
+	} {
+		if c.first == "pcap:"+a {
+			tx, err := Dial(c.first, one, &SendConfig{Count: 1, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := errors.Join(tx.Run(context.Background()), tx.Close()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rx, err := Listen(c.first, one, &ListenConfig{Second: c.second})
+		if err == nil {
+			rx.Close()
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "second path "+c.second) {
+			t.Errorf("Listen %s, second path %s: %v, want an error saying %q", c.first, c.second, err, c.want)
+		}
+		if strings.HasPrefix(c.first, "udp") {
+			continue // Dial over UDP: below
+		}
+		tx, err := Dial(c.first, one, &SendConfig{Count: 1, Second: c.second, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}})
+		if err == nil {
+			tx.Close()
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Dial %s, second path %s: %v, want an error saying %q", c.first, c.second, err, c.want)
+		}
+	}
+	name := fmt.Sprintf("udp:127.0.0.1:%d", p)
+	tx, err := Dial(name, one, &SendConfig{Second: name})
+	if err == nil {
+		tx.Close()
+	}
+	if err == nil || !strings.Contains(err.Error(), "on both paths") {
+		t.Errorf("Dial %s twice: %v", name, err)
+	}
+	// Two interfaces, or two legs, are two paths.
+	two := session("", flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p), ""))
+	two.Streams[0].Second = video.Leg{Dst: netip.MustParseAddrPort(fmt.Sprintf("127.0.0.2:%d", p))}
+	for _, c := range []struct {
+		first, second string
+		sess          *video.Session
+	}{{"udp", "udp:lo", one}, {"udp", "udp", two}} {
+		rx, err := Listen(c.first, c.sess, &ListenConfig{Second: c.second})
+		if err != nil {
+			t.Errorf("Listen %s, second path %s: %v", c.first, c.second, err)
+			continue
+		}
+		rx.Close()
+	}
+}
