@@ -118,7 +118,8 @@ type SendConfig struct {
 type SendStats struct {
 	video.TxStats // frames, packets, octets and late packets written
 
-	// Send errors of a UDP transport, over all of its flows: datagrams
+	// Send errors of a UDP transport, over all of its flows (and both
+	// paths of a sender with a second one, SendConfig.Second): datagrams
 	// the kernel refused for a full device queue (ENOBUFS, EAGAIN) and
 	// dropped after retries, and ICMP port unreachable reports
 	// (ECONNREFUSED) from a unicast peer that does not listen. Neither
@@ -779,8 +780,16 @@ func (s *Sender) Stats(k int) SendStats {
 	p.mu.Lock()
 	st := SendStats{TxStats: p.stats[j]}
 	p.mu.Unlock()
-	if c := p.q.counts(); c != nil {
-		st.NoBufs, st.Refused, st.Filtered = c.noBufs.Load(), c.refused.Load(), c.filtered.Load()
+	add := func(c *txCounts) {
+		if c != nil {
+			st.NoBufs, st.Refused, st.Filtered = st.NoBufs+c.noBufs.Load(), st.Refused+c.refused.Load(), st.Filtered+c.filtered.Load()
+		}
+	}
+	if d, ok := p.q.(*dupTx); ok {
+		add(d.a.counts())
+		add(d.b.counts())
+	} else {
+		add(p.q.counts())
 	}
 	return st
 }

@@ -433,3 +433,29 @@ func TestDupSamePath(t *testing.T) {
 		rx.Close()
 	}
 }
+
+// The send errors of a UDP second path are in the flow's counts, as the
+// first path's are.
+func TestDupUDPSendErrorsCounted(t *testing.T) {
+	p, q := freePort(t), freePort(t)
+	for q == p {
+		q = freePort(t)
+	}
+	f0 := flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p), "")
+	f0.Second = video.Leg{Dst: netip.MustParseAddrPort(fmt.Sprintf("127.0.0.2:%d", q))}
+	tx, err := Dial("udp", session("", f0), &SendConfig{Count: 1, Second: "udp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	d := tx.parts[0].q.(*dupTx)
+	b := d.b.(*udpTx)
+	b.sendHook = func(int) (int, error) { return 0, errNoBufs } // always full: dropped after the retries
+	if err := tx.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st := tx.Stats(0)
+	if st.Packets != 32 || st.NoBufs != 32 {
+		t.Errorf("%d packets sent, %d dropped for want of buffers on the second path; want 32 and 32", st.Packets, st.NoBufs)
+	}
+}

@@ -276,6 +276,7 @@ func (t *dupTx) drain() { t.a.drain(); t.b.drain() }
 
 func (t *dupTx) close() error { return errors.Join(t.a.close(), t.b.close()) }
 
+// counts returns path a's counts; Sender.Stats adds path b's.
 func (t *dupTx) counts() *txCounts { return t.a.counts() }
 
 // Skipped returns how many packets flow k's output did not send on the
