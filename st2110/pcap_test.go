@@ -717,3 +717,24 @@ func TestDialConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// A capture read at full speed waits for a free buffer instead of
+// dropping a frame, and Close ending that wait drops none either.
+func TestPcapCloseDropsNothing(t *testing.T) {
+	rx := queued(t)
+	// The reader has filled every buffer of a flow and waits.
+	for deadline := time.Now().Add(10 * time.Second); len(rx.out) < 4; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d frames queued after 10 s", len(rx.out))
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	if err := rx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for k := range rx.Flows() {
+		if d := rx.Stats(k).Dropped; d != 0 {
+			t.Errorf("flow %d: %d frames dropped", k, d)
+		}
+	}
+}
