@@ -249,7 +249,28 @@ func Dial(name string, sess *video.Session, cfg *SendConfig) (*Sender, error) {
 		}
 		return nil, err
 	}
+	for _, p := range s.parts {
+		if err := commitConn(p.q); err != nil {
+			for _, p := range s.parts {
+				p.q.close()
+			}
+			return nil, fmt.Errorf("st2110: dial %s: %w", s.ep.name, err)
+		}
+	}
 	return s, nil
+}
+
+// commitConn tells an output that Dial has succeeded: a capture empties
+// its file then (pcapTx.commit), one of a failed Dial leaves it as it
+// was.
+func commitConn(q txConn) error {
+	switch q := q.(type) {
+	case *pcapTx:
+		return q.commit()
+	case *dupTx:
+		return errors.Join(commitConn(q.a), commitConn(q.b))
+	}
+	return nil
 }
 
 // newSender checks what Dial was given and sets the sender up, without a

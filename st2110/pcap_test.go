@@ -738,3 +738,57 @@ func TestPcapCloseDropsNothing(t *testing.T) {
 		}
 	}
 }
+
+// A SendConfig that Dial refuses leaves the capture it names as it was.
+func TestDialBadConfigKeepsFile(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	name := filepath.Join(t.TempDir(), "keep.pcap")
+	want := []byte("an earlier capture")
+	if err := os.WriteFile(name, want, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, cfg := range []*SendConfig{
+		{Count: 1, SrcMAC: net.HardwareAddr{1, 2, 3}},
+		{Count: 1, DstMAC: net.HardwareAddr{1, 2, 3, 4, 5, 6, 7}},
+	} {
+		if tx, err := Dial("pcap:"+name, sess, cfg); err == nil {
+			tx.Close()
+			t.Fatalf("%+v: no error", cfg)
+		}
+		if got, err := os.ReadFile(name); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%+v: the file holds %q (%v), not %q", cfg, got, err, want)
+		}
+	}
+	// A flow without a source address fails once the capture is open,
+	// on either path; the second path's file, made by Dial, goes again.
+	noSource := session("", flow(fmtSmall, "239.1.1.1:5004", ""))
+	second := filepath.Join(t.TempDir(), "second.pcap")
+	if tx, err := Dial("pcap:"+name, noSource, &SendConfig{Count: 1, Second: "pcap:" + second}); err == nil || !strings.Contains(err.Error(), "no source address") {
+		if err == nil {
+			tx.Close()
+		}
+		t.Errorf("a flow without a source: %v", err)
+	}
+	if got, err := os.ReadFile(name); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("after a flow without a source, the file holds %q (%v), not %q", got, err, want)
+	}
+	if _, err := os.Stat(second); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the second path's capture of a failed Dial: %v", err)
+	}
+	// A Dial that succeeds writes the capture over the file.
+	tx, err := Dial("pcap:"+name, sess, &SendConfig{Count: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(tx.Run(context.Background()), tx.Close()); err != nil {
+		t.Fatal(err)
+	}
+	rx, err := Listen("pcap:"+name, sess, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	if got := collect(t, rx, 1, 10*time.Second); len(got[0]) != fmtSmall.FrameSize() {
+		t.Errorf("%d octets read back, want a frame's %d", len(got[0]), fmtSmall.FrameSize())
+	}
+}
