@@ -29,7 +29,8 @@ type ListenConfig struct {
 
 	// Interface is the network interface that UDP joins multicast groups
 	// on (a name, as "udp:ADDR:PORT@IFACE" gives it); empty means the
-	// kernel's choice by route.
+	// kernel's choice by route. It is the first path's: a Second path's
+	// interface is the one its name gives.
 	Interface string
 
 	// ReadBuffer is the socket receive buffer of a UDP transport; zero
