@@ -65,7 +65,7 @@ func newDupRx(r *Receiver, sess *video.Session) (*dupRx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("st2110: second path %s: %w", ep.name, err)
 	}
-	if why := samePath(&r.ep, &ep, c.Interface, ep.iface, r.flows, fs); why != "" {
+	if why := samePath(&r.ep, &ep, c.Interface, ep.iface, r.flows, fs, false); why != "" {
 		return nil, fmt.Errorf("st2110: listen %s: second path %s: %s", r.ep.name, ep.name, why)
 	}
 	d := &dupRx{ep: ep, merges: make([]*video.Merge, len(r.flows)), pub: make([]dupPub, len(r.flows))}
@@ -411,14 +411,18 @@ func (f pairFollow) run(ctx context.Context, s *rxSink) error {
 
 // samePath says why a and b, the transports of a flow's two paths, would
 // carry the same packets, "" if they need not: ST 2022-7 wants two
-// independent networks, and two paths over one port, socket or file are
-// one network at best, at worst two users of one ring or two writers of
-// one file. ifA and ifB are the UDP interfaces of the paths (empty: the
-// kernel's choice), la and lb the flows as each path sees them.
-func samePath(a, b *endpoint, ifA, ifB string, la, lb []video.Stream) string {
+// independent networks, and two paths over one port or queue are one
+// network at best, at worst two users of one ring; one capture written
+// twice (send) is two writers of one file. ifA and ifB are the UDP
+// interfaces of the paths (empty: the kernel's choice), la and lb the
+// flows as each path sees them: two UDP paths on one interface, or one
+// capture read twice (a capture of a port that sees both networks), are
+// two paths as long as each flow's legs go to different addresses.
+func samePath(a, b *endpoint, ifA, ifB string, la, lb []video.Stream, send bool) string {
 	if a.kind != b.kind {
 		return ""
 	}
+	over := ""
 	switch a.kind {
 	case kindNetmap:
 		na, errA := nmsys.ParseName(a.port)
@@ -426,10 +430,12 @@ func samePath(a, b *endpoint, ifA, ifB string, la, lb []video.Stream) string {
 		if errA == nil && errB == nil && na.Port == nb.Port && na.Mode == nb.Mode && na.RingID == nb.RingID {
 			return fmt.Sprintf("both paths are the rings of netmap port %s", na.Port)
 		}
+		return ""
 	case kindXDP:
 		if a.iface == b.iface && a.queue == b.queue {
 			return fmt.Sprintf("both paths are queue %d of %s", a.queue, a.iface)
 		}
+		return ""
 	case kindPcap:
 		fa, errA := filepath.Abs(a.file)
 		fb, errB := filepath.Abs(b.file)
@@ -439,21 +445,25 @@ func samePath(a, b *endpoint, ifA, ifB string, la, lb []video.Stream) string {
 				same = os.SameFile(sa, sb)
 			}
 		}
-		if same {
-			return fmt.Sprintf("both paths are the capture %s", a.file)
+		switch {
+		case !same:
+			return ""
+		case send:
+			return fmt.Sprintf("both paths write the capture %s", a.file)
 		}
+		over = "read from the one capture " + a.file
 	case kindUDP:
 		if ifA != ifB {
 			return ""
 		}
-		for k := range min(len(la), len(lb)) {
-			if la[k].Dst == lb[k].Dst && la[k].Source == lb[k].Source {
-				on := "the kernel's choice of interface"
-				if ifA != "" {
-					on = "interface " + ifA
-				}
-				return fmt.Sprintf("flow %d goes to %v on both paths, over %s (give it a second leg, a=group:DUP, or name another interface)", k, la[k].Dst, on)
-			}
+		over = "over the kernel's choice of interface"
+		if ifA != "" {
+			over = "over interface " + ifA
+		}
+	}
+	for k := range min(len(la), len(lb)) {
+		if la[k].Dst == lb[k].Dst && la[k].Source == lb[k].Source {
+			return fmt.Sprintf("flow %d goes to %v on both paths, %s (give it a second leg, a=group:DUP, or name another path)", k, la[k].Dst, over)
 		}
 	}
 	return ""

@@ -380,8 +380,8 @@ func TestDupSamePath(t *testing.T) {
 		{"vale0:a", "vale0:a", "netmap port vale0:a"},
 		{"netmap:eth9", "eth9", "netmap port eth9"},
 		{"xdp:lo", "xdp:lo-0", "queue 0 of lo"},
-		{"pcap:" + a, "pcap:" + a, "the capture"},
-		{"pcap:" + a, "pcap:" + dir + "/./a.pcap", "the capture"},
+		{"pcap:" + a, "pcap:" + a, "capture " + a},
+		{"pcap:" + a, "pcap:" + dir + "/./a.pcap", "capture " + a},
 	} {
 		if c.first == "pcap:"+a {
 			tx, err := Dial(c.first, one, &SendConfig{Count: 1, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}})
@@ -418,13 +418,14 @@ func TestDupSamePath(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "on both paths") {
 		t.Errorf("Dial %s twice: %v", name, err)
 	}
-	// Two interfaces, or two legs, are two paths.
+	// Two interfaces, or two legs (on one interface, or in one capture
+	// read twice), are two paths.
 	two := session("", flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p), ""))
 	two.Streams[0].Second = video.Leg{Dst: netip.MustParseAddrPort(fmt.Sprintf("127.0.0.2:%d", p))}
 	for _, c := range []struct {
 		first, second string
 		sess          *video.Session
-	}{{"udp", "udp:lo", one}, {"udp", "udp", two}} {
+	}{{"udp", "udp:lo", one}, {"udp", "udp", two}, {"pcap:" + a, "pcap:" + a, two}} {
 		rx, err := Listen(c.first, c.sess, &ListenConfig{Second: c.second})
 		if err != nil {
 			t.Errorf("Listen %s, second path %s: %v", c.first, c.second, err)

@@ -92,7 +92,7 @@ func (s *Sender) secondPath(sess *video.Session) (endpoint, []video.Stream, erro
 	if err != nil {
 		return ep, nil, fmt.Errorf("st2110: second path %s: %w", ep.name, err)
 	}
-	if why := samePath(&s.ep, &ep, s.cfg.Interface, ep.iface, s.flows, fs); why != "" {
+	if why := samePath(&s.ep, &ep, s.cfg.Interface, ep.iface, s.flows, fs, true); why != "" {
 		return ep, nil, fmt.Errorf("st2110: dial %s: second path %s: %s", s.ep.name, ep.name, why)
 	}
 	return ep, fs, nil
