@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -606,19 +607,20 @@ func (s *Sender) SDP() ([]byte, error) { return s.Session().Marshal() }
 func (s *Sender) Clock() *Clock { return s.clock }
 
 // Run sends until every flow has sent SendConfig.Count frames (then it
-// waits for the last packets to leave), ctx ends (nil), or sending fails.
-// It runs one goroutine per output of the transport: a netmap port with
-// several TX rings sends flow k on ring k modulo their count. Run may be
-// called once.
+// waits for the last packets to leave), ctx ends or [Sender.Close] is
+// called (nil), or sending fails. It runs one goroutine per output of the
+// transport: a netmap port with several TX rings sends flow k on ring k
+// modulo their count. Run may be called once; after Close it returns an
+// error matching os.ErrClosed.
 func (s *Sender) Run(ctx context.Context) error {
 	s.runMu.Lock()
 	switch {
 	case s.closing:
 		s.runMu.Unlock()
-		return errors.New("st2110: Sender.Run after Close")
+		return fmt.Errorf("st2110: send %s: Sender.Run after Close: %w", s.ep.name, os.ErrClosed)
 	case s.running:
 		s.runMu.Unlock()
-		return errors.New("st2110: Sender.Run called twice")
+		return fmt.Errorf("st2110: send %s: Sender.Run called twice", s.ep.name)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

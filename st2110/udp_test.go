@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -436,8 +437,8 @@ func TestSenderCloseStopsRun(t *testing.T) {
 	if b := tx.Batches(); b != batches {
 		t.Errorf("%d batches when Close returned, %d after: Run went on sending", batches, b)
 	}
-	if err := tx.Run(context.Background()); err == nil {
-		t.Error("Run after Close: no error")
+	if err := tx.Run(context.Background()); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("Run after Close: %v, want an error matching os.ErrClosed", err)
 	}
 }
 
