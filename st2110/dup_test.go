@@ -189,17 +189,23 @@ func TestDupPcap(t *testing.T) {
 	})
 }
 
-// Over UDP on the loopback interface, a sender with two paths and a
-// receiver of both: each path to its own address; the frames arrive
-// byte for byte and every packet twice.
-func TestDupUDPLoopback(t *testing.T) {
+// twoLegs returns a session of one flow of format f with two legs, to
+// addresses a and b on two free ports.
+func twoLegs(t testing.TB, f video.Format, a, b string) *video.Session {
 	p, q := freePort(t), freePort(t)
 	for q == p {
 		q = freePort(t)
 	}
-	f0 := flow(fmtSD, fmt.Sprintf("127.0.0.1:%d", p), "")
-	f0.Second = video.Leg{Dst: netip.MustParseAddrPort(fmt.Sprintf("127.0.0.2:%d", q))}
-	sess := session("", f0)
+	f0 := flow(f, fmt.Sprintf("%s:%d", a, p), "")
+	f0.Second = video.Leg{Dst: netip.MustParseAddrPort(fmt.Sprintf("%s:%d", b, q))}
+	return session("", f0)
+}
+
+// Over UDP on the loopback interface, a sender with two paths and a
+// receiver of both: each path to its own address; the frames arrive
+// byte for byte and every packet twice.
+func TestDupUDPLoopback(t *testing.T) {
+	sess := twoLegs(t, fmtSD, "127.0.0.1", "127.0.0.2")
 	const n = 3
 	frames := randomFrames(fmtSD, n, 9)
 	rx, err := Listen("udp", sess, &ListenConfig{Second: "udp", MergeWindow: video.SkewClassB})
@@ -320,13 +326,8 @@ func TestDupUDPReceiveAllocs(t *testing.T) {
 // a budget that holds the frame pools and the merges but not the
 // readers' state) leaves no goroutine running and no socket open.
 func TestDupListenFailureLeavesNothing(t *testing.T) {
-	p, q := freePort(t), freePort(t)
-	for q == p {
-		q = freePort(t)
-	}
-	f0 := flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p), "")
-	f0.Second = video.Leg{Dst: netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", q))}
-	sess := session("", f0)
+	sess := twoLegs(t, fmtSmall, "127.0.0.1", "127.0.0.1")
+	p, q := sess.Streams[0].Dst.Port(), sess.Streams[0].Second.Dst.Port()
 	probe, err := video.NewBudget(1 << 30)
 	if err != nil {
 		t.Fatal(err)
@@ -438,13 +439,7 @@ func TestDupSamePath(t *testing.T) {
 // The send errors of a UDP second path are in the flow's counts, as the
 // first path's are.
 func TestDupUDPSendErrorsCounted(t *testing.T) {
-	p, q := freePort(t), freePort(t)
-	for q == p {
-		q = freePort(t)
-	}
-	f0 := flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p), "")
-	f0.Second = video.Leg{Dst: netip.MustParseAddrPort(fmt.Sprintf("127.0.0.2:%d", q))}
-	tx, err := Dial("udp", session("", f0), &SendConfig{Count: 1, Second: "udp"})
+	tx, err := Dial("udp", twoLegs(t, fmtSmall, "127.0.0.1", "127.0.0.2"), &SendConfig{Count: 1, Second: "udp"})
 	if err != nil {
 		t.Fatal(err)
 	}
