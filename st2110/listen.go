@@ -290,7 +290,8 @@ func rtpTime(arrival int64, ts uint32) int64 {
 // a netmap port (every bound RX ring, one goroutine per ring where the
 // port has several), UDP sockets (one per UDP port of the flows, joined
 // to their multicast groups) or a pcap file. Its goroutines start in
-// [Listen] and run until [Receiver.Close] or the end of a capture.
+// [Listen] and run until [Receiver.Close], the end of a capture, or the
+// failure of an input ([Receiver.Err]).
 //
 // Frames, Stats, Batches, Flows, Err and Close are safe for concurrent
 // use; one goroutine at a time should range over Frames.
@@ -508,10 +509,20 @@ func (r *Receiver) start(tr rxTransport) error {
 			sinks[i].finish()
 			if err != nil && !errors.Is(err, io.EOF) && !r.closed.Load() {
 				r.mu.Lock()
-				if r.err == nil {
+				first := r.err == nil
+				if first {
 					r.err = err
 				}
 				r.mu.Unlock()
+				if first && r.dup == nil {
+					// The other inputs stop too, so that Frames
+					// ends with the error instead of going on with
+					// their flows alone, the failed input's flows
+					// silent. (A path of two, ST 2022-7, fails
+					// alone: the other path carries the flows.)
+					r.cancel()
+					r.tr.wake()
+				}
 			}
 		}()
 	}
@@ -672,7 +683,9 @@ func (r *Receiver) Other() uint64 {
 }
 
 // Err returns the error that stopped a reader of the transport, nil if
-// none did (an end of input or Close is not an error).
+// none did (an end of input or Close is not an error). A failed input
+// stops the receiver's other inputs too, unless it is one path of two
+// (ListenConfig.Second), whose other path goes on.
 func (r *Receiver) Err() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -680,7 +693,7 @@ func (r *Receiver) Err() error {
 }
 
 // Done is closed when every reader of the transport has stopped: after
-// Close, or at the end of a capture.
+// Close, at the end of a capture, or when an input failed (Err).
 func (r *Receiver) Done() <-chan struct{} { return r.done }
 
 // Close stops the receiver: it stops its goroutines (closing the sockets

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"sync"
 	"syscall"
 	"time"
 
@@ -36,7 +37,7 @@ const maxDatagram = video.MaxUDPExtended + 256
 type udpRx struct {
 	socks    []*udpSock
 	rds      []rxReader
-	closed   bool
+	wakeOnce sync.Once // wake may come from a failed reader and from Close
 	closeErr error
 }
 
@@ -222,18 +223,17 @@ func (t *udpRx) readers() []rxReader { return t.rds }
 // wake closes the sockets, which ends their readers' recvmmsg and leaves
 // the groups.
 func (t *udpRx) wake() {
-	t.closeErr = t.closeAll()
+	t.wakeOnce.Do(func() { t.closeErr = t.closeAll() })
 }
 
+// close closes the sockets, after every reader has returned: once woken,
+// it returns what wake's close did.
 func (t *udpRx) close() error {
-	if t.closed {
-		return t.closeErr
-	}
-	return t.closeAll()
+	t.wake()
+	return t.closeErr
 }
 
 func (t *udpRx) closeAll() error {
-	t.closed = true
 	var first error
 	for _, s := range t.socks {
 		if err := s.conn.Close(); err != nil && first == nil {
