@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -118,7 +119,8 @@ type SendConfig struct {
 type SendStats struct {
 	video.TxStats // frames, packets, octets and late packets written
 
-	// Send errors of a UDP transport, over all of its flows: datagrams
+	// Send errors of a UDP transport, over all of its flows (and both
+	// paths of a sender with a second one, SendConfig.Second): datagrams
 	// the kernel refused for a full device queue (ENOBUFS, EAGAIN) and
 	// dropped after retries, and ICMP port unreachable reports
 	// (ECONNREFUSED) from a unicast peer that does not listen. Neither
@@ -248,7 +250,28 @@ func Dial(name string, sess *video.Session, cfg *SendConfig) (*Sender, error) {
 		}
 		return nil, err
 	}
+	for _, p := range s.parts {
+		if err := commitConn(p.q); err != nil {
+			for _, p := range s.parts {
+				p.q.close()
+			}
+			return nil, fmt.Errorf("st2110: dial %s: %w", s.ep.name, err)
+		}
+	}
 	return s, nil
+}
+
+// commitConn tells an output that Dial has succeeded: a capture empties
+// its file then (pcapTx.commit), one of a failed Dial leaves it as it
+// was.
+func commitConn(q txConn) error {
+	switch q := q.(type) {
+	case *pcapTx:
+		return q.commit()
+	case *dupTx:
+		return errors.Join(commitConn(q.a), commitConn(q.b))
+	}
+	return nil
 }
 
 // newSender checks what Dial was given and sets the sender up, without a
@@ -267,14 +290,30 @@ func newSender(name string, sess *video.Session, cfg *SendConfig) (*Sender, []vi
 		s.cfg = *cfg
 	}
 	c := &s.cfg
-	if c.Batch < 0 || c.Lead < 0 || c.Spin < 0 || c.TTL < 0 || c.TTL > 255 || c.MaxRate < 0 || math.IsNaN(c.MaxRate) {
-		return nil, nil, errors.New("st2110: dial: negative or invalid SendConfig value")
+	for _, v := range []struct {
+		field string
+		v     int64
+		d     bool // a time.Duration
+	}{{"Batch", int64(c.Batch), false}, {"Lead", int64(c.Lead), true}, {"Spin", int64(c.Spin), true}} {
+		if v.v < 0 {
+			val := fmt.Sprint(v.v)
+			if v.d {
+				val = time.Duration(v.v).String()
+			}
+			return nil, nil, fmt.Errorf("st2110: dial %s: SendConfig.%s is negative (%s)", name, v.field, val)
+		}
+	}
+	if c.TTL < 0 || c.TTL > 255 {
+		return nil, nil, fmt.Errorf("st2110: dial %s: SendConfig.TTL %d: not in [0, 255]", name, c.TTL)
+	}
+	if c.MaxRate < 0 || math.IsNaN(c.MaxRate) {
+		return nil, nil, fmt.Errorf("st2110: dial %s: SendConfig.MaxRate %v: not a rate (packets per second, 0 for none)", name, c.MaxRate)
 	}
 	if c.Lead > video.MaxLead {
 		return nil, nil, fmt.Errorf("st2110: dial %s: SendConfig.Lead %v: more than video.MaxLead (%v)", name, c.Lead, video.MaxLead)
 	}
 	if c.Sources != nil && len(c.Sources) != len(fs) {
-		return nil, nil, fmt.Errorf("st2110: dial: %d Sources for %d flows", len(c.Sources), len(fs))
+		return nil, nil, fmt.Errorf("st2110: dial %s: %d SendConfig.Sources for %d flows", name, len(c.Sources), len(fs))
 	}
 	if c.Batch == 0 {
 		c.Batch = 64
@@ -293,6 +332,11 @@ func newSender(name string, sess *video.Session, cfg *SendConfig) (*Sender, []vi
 	s.utc = int64(s.clock.UTCOffset())
 	if ep.kind == kindPcap && c.Count == 0 {
 		return nil, nil, fmt.Errorf("st2110: dial %s: a capture is written as fast as it can be: set SendConfig.Count", name)
+	}
+	if c.Second != "" {
+		if _, _, err := s.secondPath(sess); err != nil {
+			return nil, nil, err
+		}
 	}
 	if c.Budget == nil {
 		if c.Budget, err = video.NewBudget(video.DefaultMemory); err != nil {
@@ -379,7 +423,7 @@ func (s *Sender) ethernet() (*ethInfo, error) {
 		e.srcMAC = defaultMAC
 	}
 	if len(e.srcMAC) != 6 || s.cfg.DstMAC != nil && len(s.cfg.DstMAC) != 6 {
-		return nil, errors.New("st2110: dial: SrcMAC and DstMAC must be 6 octets")
+		return nil, fmt.Errorf("st2110: dial %s: SendConfig.SrcMAC %v and DstMAC %v: each must be 6 octets", s.ep.name, e.srcMAC, s.cfg.DstMAC)
 	}
 	return e, nil
 }
@@ -563,19 +607,20 @@ func (s *Sender) SDP() ([]byte, error) { return s.Session().Marshal() }
 func (s *Sender) Clock() *Clock { return s.clock }
 
 // Run sends until every flow has sent SendConfig.Count frames (then it
-// waits for the last packets to leave), ctx ends (nil), or sending fails.
-// It runs one goroutine per output of the transport: a netmap port with
-// several TX rings sends flow k on ring k modulo their count. Run may be
-// called once.
+// waits for the last packets to leave), ctx ends or [Sender.Close] is
+// called (nil), or sending fails. It runs one goroutine per output of the
+// transport: a netmap port with several TX rings sends flow k on ring k
+// modulo their count. Run may be called once; after Close it returns an
+// error matching os.ErrClosed.
 func (s *Sender) Run(ctx context.Context) error {
 	s.runMu.Lock()
 	switch {
 	case s.closing:
 		s.runMu.Unlock()
-		return errors.New("st2110: Sender.Run after Close")
+		return fmt.Errorf("st2110: send %s: Sender.Run after Close: %w", s.ep.name, os.ErrClosed)
 	case s.running:
 		s.runMu.Unlock()
-		return errors.New("st2110: Sender.Run called twice")
+		return fmt.Errorf("st2110: send %s: Sender.Run called twice", s.ep.name)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -758,8 +803,16 @@ func (s *Sender) Stats(k int) SendStats {
 	p.mu.Lock()
 	st := SendStats{TxStats: p.stats[j]}
 	p.mu.Unlock()
-	if c := p.q.counts(); c != nil {
-		st.NoBufs, st.Refused, st.Filtered = c.noBufs.Load(), c.refused.Load(), c.filtered.Load()
+	add := func(c *txCounts) {
+		if c != nil {
+			st.NoBufs, st.Refused, st.Filtered = st.NoBufs+c.noBufs.Load(), st.Refused+c.refused.Load(), st.Filtered+c.filtered.Load()
+		}
+	}
+	if d, ok := p.q.(*dupTx); ok {
+		add(d.a.counts())
+		add(d.b.counts())
+	} else {
+		add(p.q.counts())
 	}
 	return st
 }

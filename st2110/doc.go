@@ -177,7 +177,7 @@
 // # Concurrency
 //
 // A [Receiver]'s goroutines start in Listen and stop in Close (or at the
-// end of a capture). One goroutine at a time ranges over
+// end of a capture, or when an input fails: [Receiver.Err]). One goroutine at a time ranges over
 // [Receiver.Frames]; a frame is valid until its loop body returns unless
 // kept ([Frame.Keep]). A frame completed while every buffer of its flow is
 // queued or held is dropped and counted (FlowStats.Dropped); a capture

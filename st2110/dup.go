@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/nmgo/nmgo/nmsys"
 	"github.com/nmgo/nmgo/video"
 )
 
@@ -46,10 +49,10 @@ type dupPub struct {
 func newDupRx(r *Receiver, sess *video.Session) (*dupRx, error) {
 	c := &r.cfg
 	if c.Second == "" {
-		return nil, errors.New("st2110: listen: MergeWindow without a Second path")
+		return nil, fmt.Errorf("st2110: listen %s: ListenConfig.MergeWindow without a Second path", r.ep.name)
 	}
 	if c.MergeWindow < 0 || c.MergeWindow > video.MaxMergeWindow {
-		return nil, fmt.Errorf("st2110: listen: MergeWindow %v outside [0, %v]", c.MergeWindow, video.MaxMergeWindow)
+		return nil, fmt.Errorf("st2110: listen %s: ListenConfig.MergeWindow %v outside [0, %v]", r.ep.name, c.MergeWindow, video.MaxMergeWindow)
 	}
 	ep, err := parseName(c.Second)
 	if err != nil {
@@ -61,6 +64,9 @@ func newDupRx(r *Receiver, sess *video.Session) (*dupRx, error) {
 	fs, err := flows(legSession(sess, 1), &ep, false)
 	if err != nil {
 		return nil, fmt.Errorf("st2110: second path %s: %w", ep.name, err)
+	}
+	if why := samePath(&r.ep, &ep, c.Interface, ep.iface, r.flows, fs, false); why != "" {
+		return nil, fmt.Errorf("st2110: listen %s: second path %s: %s", r.ep.name, ep.name, why)
 	}
 	d := &dupRx{ep: ep, merges: make([]*video.Merge, len(r.flows)), pub: make([]dupPub, len(r.flows))}
 	for k := range r.flows {
@@ -148,11 +154,19 @@ func (d *dupRx) prepare(r *Receiver, readers []rxReader) error {
 	s.block = pair && !r.cfg.Replay
 	r.other = append(r.other, 0)
 	d.sink, d.live = s, len(readers)
-	if !pair {
+	return nil
+}
+
+// begin starts the clock that expires the merges' frames (expireLoop),
+// for readers that wait for their input; pairs of captures are read
+// without waiting and need none. Receiver.start calls it once nothing
+// can fail any more: the loop ends only when every reader has finished,
+// so one started for readers that never run would never end.
+func (d *dupRx) begin(r *Receiver) {
+	if _, pair := r.tr.(*pcapPair); !pair {
 		d.stop = make(chan struct{})
 		go d.expireLoop(r.clock, r.cfg.MergeWindow)
 	}
-	return nil
 }
 
 // idleExpiry is how much longer than the window the merges wait, when no
@@ -393,4 +407,64 @@ func (f pairFollow) run(ctx context.Context, s *rxSink) error {
 	case <-ctx.Done():
 	}
 	return io.EOF
+}
+
+// samePath says why a and b, the transports of a flow's two paths, would
+// carry the same packets, "" if they need not: ST 2022-7 wants two
+// independent networks, and two paths over one port or queue are one
+// network at best, at worst two users of one ring; one capture written
+// twice (send) is two writers of one file. ifA and ifB are the UDP
+// interfaces of the paths (empty: the kernel's choice), la and lb the
+// flows as each path sees them: two UDP paths on one interface, or one
+// capture read twice (a capture of a port that sees both networks), are
+// two paths as long as each flow's legs go to different addresses.
+func samePath(a, b *endpoint, ifA, ifB string, la, lb []video.Stream, send bool) string {
+	if a.kind != b.kind {
+		return ""
+	}
+	over := ""
+	switch a.kind {
+	case kindNetmap:
+		na, errA := nmsys.ParseName(a.port)
+		nb, errB := nmsys.ParseName(b.port)
+		if errA == nil && errB == nil && na.Port == nb.Port && na.Mode == nb.Mode && na.RingID == nb.RingID {
+			return fmt.Sprintf("both paths are the rings of netmap port %s", na.Port)
+		}
+		return ""
+	case kindXDP:
+		if a.iface == b.iface && a.queue == b.queue {
+			return fmt.Sprintf("both paths are queue %d of %s", a.queue, a.iface)
+		}
+		return ""
+	case kindPcap:
+		fa, errA := filepath.Abs(a.file)
+		fb, errB := filepath.Abs(b.file)
+		same := errA == nil && errB == nil && fa == fb
+		if sa, err := os.Stat(a.file); !same && err == nil {
+			if sb, err := os.Stat(b.file); err == nil {
+				same = os.SameFile(sa, sb)
+			}
+		}
+		switch {
+		case !same:
+			return ""
+		case send:
+			return fmt.Sprintf("both paths write the capture %s", a.file)
+		}
+		over = "read from the one capture " + a.file
+	case kindUDP:
+		if ifA != ifB {
+			return ""
+		}
+		over = "over the kernel's choice of interface"
+		if ifA != "" {
+			over = "over interface " + ifA
+		}
+	}
+	for k := range min(len(la), len(lb)) {
+		if la[k].Dst == lb[k].Dst && la[k].Source == lb[k].Source {
+			return fmt.Sprintf("flow %d goes to %v on both paths, %s (give it a second leg, a=group:DUP, or name another path)", k, la[k].Dst, over)
+		}
+	}
+	return ""
 }

@@ -3,6 +3,7 @@ package st2110
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -188,17 +189,23 @@ func TestDupPcap(t *testing.T) {
 	})
 }
 
-// Over UDP on the loopback interface, a sender with two paths and a
-// receiver of both: each path to its own address; the frames arrive
-// byte for byte and every packet twice.
-func TestDupUDPLoopback(t *testing.T) {
+// twoLegs returns a session of one flow of format f with two legs, to
+// addresses a and b on two free ports.
+func twoLegs(t testing.TB, f video.Format, a, b string) *video.Session {
 	p, q := freePort(t), freePort(t)
 	for q == p {
 		q = freePort(t)
 	}
-	f0 := flow(fmtSD, fmt.Sprintf("127.0.0.1:%d", p), "")
-	f0.Second = video.Leg{Dst: netip.MustParseAddrPort(fmt.Sprintf("127.0.0.2:%d", q))}
-	sess := session("", f0)
+	f0 := flow(f, fmt.Sprintf("%s:%d", a, p), "")
+	f0.Second = video.Leg{Dst: netip.MustParseAddrPort(fmt.Sprintf("%s:%d", b, q))}
+	return session("", f0)
+}
+
+// Over UDP on the loopback interface, a sender with two paths and a
+// receiver of both: each path to its own address; the frames arrive
+// byte for byte and every packet twice.
+func TestDupUDPLoopback(t *testing.T) {
+	sess := twoLegs(t, fmtSD, "127.0.0.1", "127.0.0.2")
 	const n = 3
 	frames := randomFrames(fmtSD, n, 9)
 	rx, err := Listen("udp", sess, &ListenConfig{Second: "udp", MergeWindow: video.SkewClassB})
@@ -237,8 +244,8 @@ func TestDupErrors(t *testing.T) {
 		cfg  *ListenConfig
 		want string
 	}{
-		{&ListenConfig{MergeWindow: time.Millisecond}, "without a Second"},
-		{&ListenConfig{Second: "pcap:x", MergeWindow: 2 * time.Second}, "outside"},
+		{&ListenConfig{MergeWindow: time.Millisecond}, "listen pcap:/nonexistent: ListenConfig.MergeWindow without a Second"},
+		{&ListenConfig{Second: "pcap:x", MergeWindow: 2 * time.Second}, "listen pcap:/nonexistent: ListenConfig.MergeWindow 2s outside"},
 		{&ListenConfig{Second: "bogus:"}, "bogus"},
 	} {
 		if _, err := Listen("pcap:/nonexistent", sess, c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
@@ -307,11 +314,144 @@ func TestDupUDPReceiveAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(20, send); n != 0 {
 		t.Errorf("%v allocations per round of %d datagrams on each of two paths", n, per)
 	}
-	rx.Close()
-	if n := <-frames; n == 0 {
+	if n := closeDrained(rx, frames); n == 0 {
 		t.Error("no frames reached the consumer")
 	}
 	if st := rx.Stats(0); st.Delivered == 0 || st.Lost != 0 || st.Duplicates != st.Packets {
 		t.Errorf("%+v", st.RxStats)
+	}
+}
+
+// A Listen with a second path that fails after the merges are made (here
+// a budget that holds the frame pools and the merges but not the
+// readers' state) leaves no goroutine running and no socket open.
+func TestDupListenFailureLeavesNothing(t *testing.T) {
+	sess := twoLegs(t, fmtSmall, "127.0.0.1", "127.0.0.1")
+	p, q := sess.Streams[0].Dst.Port(), sess.Streams[0].Second.Dst.Port()
+	probe, err := video.NewBudget(1 << 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newReceiver("udp", sess, &ListenConfig{Second: "udp", Budget: probe}); err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine()
+	for range 5 {
+		b, err := video.NewBudget(probe.Used()) // pools and merges, no more
+		if err != nil {
+			t.Fatal(err)
+		}
+		rx, err := Listen("udp", sess, &ListenConfig{Second: "udp", Budget: b})
+		var be *video.BudgetError
+		if !errors.As(err, &be) {
+			if rx != nil {
+				rx.Close()
+			}
+			t.Fatalf("Listen with a budget of %d: %v, want a *video.BudgetError", b.Limit(), err)
+		}
+	}
+	n := runtime.NumGoroutine()
+	for deadline := time.Now().Add(5 * time.Second); n > before && time.Now().Before(deadline); n = runtime.NumGoroutine() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n > before {
+		buf := make([]byte, 1<<16)
+		t.Errorf("%d goroutines before five failed Listens, %d after:\n%s", before, n, buf[:runtime.Stack(buf, true)])
+	}
+	for _, port := range []uint16{p, q} {
+		c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.IPv4Unspecified(), port)))
+		if err != nil {
+			t.Fatalf("port %d still taken: %v", port, err)
+		}
+		c.Close()
+	}
+}
+
+// Two paths over one port, queue, capture or socket address are refused
+// naming what they share: they would carry the same packets (and two
+// writers of one capture would interleave their writes in one file).
+func TestDupSamePath(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.pcap")
+	p := freePort(t)
+	one := session("127.0.0.1", flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p), ""))
+	for _, c := range []struct{ first, second, want string }{
+		{"udp", "udp", fmt.Sprintf("flow 0 goes to 127.0.0.1:%d on both paths", p)},
+		{"udp:lo", "udp:lo", "over interface lo"},
+		{"vale0:a", "vale0:a", "netmap port vale0:a"},
+		{"netmap:eth9", "eth9", "netmap port eth9"},
+		{"xdp:lo", "xdp:lo-0", "queue 0 of lo"},
+		{"pcap:" + a, "pcap:" + a, "capture " + a},
+		{"pcap:" + a, "pcap:" + dir + "/./a.pcap", "capture " + a},
+	} {
+		if c.first == "pcap:"+a {
+			tx, err := Dial(c.first, one, &SendConfig{Count: 1, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := errors.Join(tx.Run(context.Background()), tx.Close()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rx, err := Listen(c.first, one, &ListenConfig{Second: c.second})
+		if err == nil {
+			rx.Close()
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "second path "+c.second) {
+			t.Errorf("Listen %s, second path %s: %v, want an error saying %q", c.first, c.second, err, c.want)
+		}
+		if strings.HasPrefix(c.first, "udp") {
+			continue // Dial over UDP: below
+		}
+		tx, err := Dial(c.first, one, &SendConfig{Count: 1, Second: c.second, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}})
+		if err == nil {
+			tx.Close()
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Dial %s, second path %s: %v, want an error saying %q", c.first, c.second, err, c.want)
+		}
+	}
+	name := fmt.Sprintf("udp:127.0.0.1:%d", p)
+	tx, err := Dial(name, one, &SendConfig{Second: name})
+	if err == nil {
+		tx.Close()
+	}
+	if err == nil || !strings.Contains(err.Error(), "on both paths") {
+		t.Errorf("Dial %s twice: %v", name, err)
+	}
+	// Two interfaces, or two legs (on one interface, or in one capture
+	// read twice), are two paths.
+	two := session("", flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p), ""))
+	two.Streams[0].Second = video.Leg{Dst: netip.MustParseAddrPort(fmt.Sprintf("127.0.0.2:%d", p))}
+	for _, c := range []struct {
+		first, second string
+		sess          *video.Session
+	}{{"udp", "udp:lo", one}, {"udp", "udp", two}, {"pcap:" + a, "pcap:" + a, two}} {
+		rx, err := Listen(c.first, c.sess, &ListenConfig{Second: c.second})
+		if err != nil {
+			t.Errorf("Listen %s, second path %s: %v", c.first, c.second, err)
+			continue
+		}
+		rx.Close()
+	}
+}
+
+// The send errors of a UDP second path are in the flow's counts, as the
+// first path's are.
+func TestDupUDPSendErrorsCounted(t *testing.T) {
+	tx, err := Dial("udp", twoLegs(t, fmtSmall, "127.0.0.1", "127.0.0.2"), &SendConfig{Count: 1, Second: "udp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	d := tx.parts[0].q.(*dupTx)
+	b := d.b.(*udpTx)
+	b.sendHook = func(int) (int, error) { return 0, errNoBufs } // always full: dropped after the retries
+	if err := tx.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st := tx.Stats(0)
+	if st.Packets != 32 || st.NoBufs != 32 {
+		t.Errorf("%d packets sent, %d dropped for want of buffers on the second path; want 32 and 32", st.Packets, st.NoBufs)
 	}
 }

@@ -21,13 +21,9 @@ import (
 // pairs each output of s with one of it; on error it closes what it
 // opened.
 func (s *Sender) second(sess *video.Session) error {
-	ep, err := parseName(s.cfg.Second)
+	ep, fs, err := s.secondPath(sess)
 	if err != nil {
 		return err
-	}
-	fs, err := flows(legSession(sess, 1), &ep, true)
-	if err != nil {
-		return fmt.Errorf("st2110: second path %s: %w", ep.name, err)
 	}
 	b := &Sender{ep: ep, flows: fs, cfg: s.cfg, clock: s.clock, sess: s.sess}
 	b.cfg.Interface = ep.iface
@@ -81,6 +77,25 @@ func (s *Sender) second(sess *video.Session) error {
 		p.q = tees[i]
 	}
 	return nil
+}
+
+// secondPath reads the name of the second path of s and returns its
+// flows, sess's legs 1; newSender calls it too, so that a second path
+// that shares the first's port, socket address or file fails Dial before
+// either is opened.
+func (s *Sender) secondPath(sess *video.Session) (endpoint, []video.Stream, error) {
+	ep, err := parseName(s.cfg.Second)
+	if err != nil {
+		return ep, nil, err
+	}
+	fs, err := flows(legSession(sess, 1), &ep, true)
+	if err != nil {
+		return ep, nil, fmt.Errorf("st2110: second path %s: %w", ep.name, err)
+	}
+	if why := samePath(&s.ep, &ep, s.cfg.Interface, ep.iface, s.flows, fs, true); why != "" {
+		return ep, nil, fmt.Errorf("st2110: dial %s: second path %s: %s", s.ep.name, ep.name, why)
+	}
+	return ep, fs, nil
 }
 
 // pair makes the dupTx of each output of s, with b's conns[i] as the
@@ -261,6 +276,7 @@ func (t *dupTx) drain() { t.a.drain(); t.b.drain() }
 
 func (t *dupTx) close() error { return errors.Join(t.a.close(), t.b.close()) }
 
+// counts returns path a's counts; Sender.Stats adds path b's.
 func (t *dupTx) counts() *txCounts { return t.a.counts() }
 
 // Skipped returns how many packets flow k's output did not send on the

@@ -3,6 +3,8 @@ package st2110
 import (
 	"bytes"
 	"context"
+	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -184,8 +186,7 @@ func TestHeapAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(200, round); n != 0 {
 		t.Errorf("%v allocations per round", n)
 	}
-	rx.Close()
-	if n := <-frames; n == 0 || rx.Stats(0).Lost != 0 || rx.Stats(1).Delivered == 0 {
+	if n := closeDrained(rx, frames); n == 0 || rx.Stats(0).Lost != 0 || rx.Stats(1).Delivered == 0 {
 		t.Errorf("%d frames reached the consumer; %+v", n, rx.Stats(0))
 	}
 }
@@ -204,3 +205,48 @@ type oneReader struct{ rd rxReader }
 func (o *oneReader) readers() []rxReader { return []rxReader{o.rd} }
 func (o *oneReader) wake()               {}
 func (o *oneReader) close() error        { return nil }
+
+// failKernel is the kernel side of rings whose sync fails.
+type failKernel struct{}
+
+func (failKernel) next(int, bool, uint64) error { return errors.New("rx sync: no such device") }
+
+// readersOf is an rxTransport of the given readers.
+type readersOf []rxReader
+
+func (t readersOf) readers() []rxReader { return t }
+func (readersOf) wake()                 {}
+func (readersOf) close() error          { return nil }
+
+// An input that fails stops the receiver, whose other inputs would
+// otherwise go on with their flows alone: Frames ends with the error
+// (naming the input), at once rather than when its context ends.
+func TestReaderFailureEndsFrames(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	rx, err := newReceiver("vale0:heap", sess, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rx.start(readersOf{&ringReader{name: "vale0:heap-0", kernel: failKernel{}, batch: 1}, idleReader{}}); err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	var got error
+	for _, err := range rx.Frames(ctx) {
+		got = err
+	}
+	if got == nil || !strings.Contains(got.Error(), "vale0:heap-0: rx sync: no such device") || ctx.Err() != nil {
+		t.Errorf("Frames ended after %v with %v, want the failed input's error at once", time.Since(start), got)
+	}
+	select {
+	case <-rx.Done():
+	default:
+		t.Error("Done is not closed once an input has failed")
+	}
+	if err := rx.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}

@@ -108,3 +108,14 @@ func drainFrames(rx *Receiver) <-chan int {
 	}()
 	return out
 }
+
+// closeDrained waits (at most 10 s) until the consumer of drainFrames
+// has taken every frame queued, closes rx (Frames hands out nothing
+// queued after Close) and returns how many frames the consumer took.
+func closeDrained(rx *Receiver, frames <-chan int) int {
+	for deadline := time.Now().Add(10 * time.Second); len(rx.out) > 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	rx.Close()
+	return <-frames
+}

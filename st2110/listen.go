@@ -29,7 +29,8 @@ type ListenConfig struct {
 
 	// Interface is the network interface that UDP joins multicast groups
 	// on (a name, as "udp:ADDR:PORT@IFACE" gives it); empty means the
-	// kernel's choice by route.
+	// kernel's choice by route. It is the first path's: a Second path's
+	// interface is the one its name gives.
 	Interface string
 
 	// ReadBuffer is the socket receive buffer of a UDP transport; zero
@@ -289,7 +290,8 @@ func rtpTime(arrival int64, ts uint32) int64 {
 // a netmap port (every bound RX ring, one goroutine per ring where the
 // port has several), UDP sockets (one per UDP port of the flows, joined
 // to their multicast groups) or a pcap file. Its goroutines start in
-// [Listen] and run until [Receiver.Close] or the end of a capture.
+// [Listen] and run until [Receiver.Close], the end of a capture, or the
+// failure of an input ([Receiver.Err]).
 //
 // Frames, Stats, Batches, Flows, Err and Close are safe for concurrent
 // use; one goroutine at a time should range over Frames.
@@ -491,6 +493,9 @@ func (r *Receiver) start(tr rxTransport) error {
 		}
 	}
 	r.sinks = sinks
+	if r.dup != nil {
+		r.dup.begin(r)
+	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for i, rd := range readers {
@@ -504,10 +509,20 @@ func (r *Receiver) start(tr rxTransport) error {
 			sinks[i].finish()
 			if err != nil && !errors.Is(err, io.EOF) && !r.closed.Load() {
 				r.mu.Lock()
-				if r.err == nil {
+				first := r.err == nil
+				if first {
 					r.err = err
 				}
 				r.mu.Unlock()
+				if first && r.dup == nil {
+					// The other inputs stop too, so that Frames
+					// ends with the error instead of going on with
+					// their flows alone, the failed input's flows
+					// silent. (A path of two, ST 2022-7, fails
+					// alone: the other path carries the flows.)
+					r.cancel()
+					r.tr.wake()
+				}
 			}
 		}()
 	}
@@ -536,12 +551,18 @@ func (r *Receiver) Inputs() int { return len(r.sinks) }
 // until ctx is done, the receiver is closed, or the transport's input
 // ends (the end of a capture) or fails (a capture cut short): the frames
 // being filled are handed out then, as they are, and the error, if any,
-// is yielded once, last.
+// is yielded once, last. Once ctx is done or the receiver closed, no
+// frame is handed out, not even one that was queued before.
 // Each frame is valid until the loop body returns (see [Frame.Keep]).
 // Frames does not allocate per frame.
 func (r *Receiver) Frames(ctx context.Context) iter.Seq2[*Frame, error] {
 	return func(yield func(*Frame, error) bool) {
 		for {
+			// A select with a frame queued and ctx done picks either:
+			// a context done before the loop would not end it.
+			if ctx.Err() != nil {
+				return
+			}
 			var f *Frame
 			var ok bool
 			select {
@@ -554,6 +575,13 @@ func (r *Receiver) Frames(ctx context.Context) iter.Seq2[*Frame, error] {
 					yield(nil, err)
 				}
 				return
+			}
+			if r.closed.Load() {
+				// Closed: the frames still queued go back to their
+				// pools, until the readers have stopped and out is
+				// closed (Close waits for that too).
+				r.recycle(f, ownQueue)
+				continue
 			}
 			f.owner.Store(ownLoop)
 			more := yield(f, nil)
@@ -655,7 +683,9 @@ func (r *Receiver) Other() uint64 {
 }
 
 // Err returns the error that stopped a reader of the transport, nil if
-// none did (an end of input or Close is not an error).
+// none did (an end of input or Close is not an error). A failed input
+// stops the receiver's other inputs too, unless it is one path of two
+// (ListenConfig.Second), whose other path goes on.
 func (r *Receiver) Err() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -663,7 +693,7 @@ func (r *Receiver) Err() error {
 }
 
 // Done is closed when every reader of the transport has stopped: after
-// Close, or at the end of a capture.
+// Close, at the end of a capture, or when an input failed (Err).
 func (r *Receiver) Done() <-chan struct{} { return r.done }
 
 // Close stops the receiver: it stops its goroutines (closing the sockets

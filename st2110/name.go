@@ -77,12 +77,19 @@ func parseName(s string) (endpoint, error) {
 				return bad("port 0")
 			}
 			e.addr = netip.AddrPortFrom(ap.Addr().Unmap().WithZone(""), ap.Port())
-			if z := ap.Addr().Zone(); z != "" && e.iface == "" {
+			switch z := ap.Addr().Zone(); {
+			case z == "":
+			case e.iface == "":
 				e.iface = z
+			case z != e.iface:
+				return bad("zone %s and interface %s: two interfaces", z, e.iface)
 			}
 		default:
 			if _, err := netip.ParseAddr(rest); err == nil {
 				return bad("address %s without a port (want udp:ADDR:PORT)", rest)
+			}
+			if e.iface != "" {
+				return bad("%s@%s: two interfaces (want udp:IFACE or udp:ADDR:PORT@IFACE)", rest, e.iface)
 			}
 			e.iface = rest
 		}

@@ -272,8 +272,7 @@ func TestPassHeapAllocs(t *testing.T) {
 	if c := &h.rd.c; c.toHost.Load() == 0 || c.toWire.Load() == 0 {
 		t.Errorf("nothing forwarded: %d to host, %d to wire", c.toHost.Load(), c.toWire.Load())
 	}
-	rx.Close()
-	if n := <-frames; n == 0 {
+	if n := closeDrained(rx, frames); n == 0 {
 		t.Error("no frame reached the consumer")
 	}
 }

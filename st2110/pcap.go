@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"sync/atomic"
 	"time"
@@ -239,25 +240,38 @@ func abs32(v int32) int64 {
 // pcapTx writes the packets to a capture, each stamped with its scheduled
 // send time on the system clock (UTC, as tcpdump would), to the
 // nanosecond.
+//
+// The file is opened in Dial, so that one that cannot be written fails
+// there, but emptied only once Dial has succeeded (commit): a Dial that
+// fails on something else (a SendConfig value, a flow without a source
+// address) leaves the file it named as it was, and removes it if it
+// made it.
 type pcapTx struct {
-	f    *os.File
-	bw   *bufio.Writer
-	w    *packet.PcapWriter
-	bufs [][]byte
-	lens []int
-	at   []int64
-	utc  int64
-	err  error
+	f       *os.File
+	bw      *bufio.Writer
+	w       *packet.PcapWriter
+	bufs    [][]byte
+	lens    []int
+	at      []int64
+	utc     int64
+	err     error
+	created bool // the file did not exist before Dial
+	ready   bool // Dial succeeded: the file is the capture's
 }
 
 func openPcapTx(ep *endpoint, batch int, utc int64) (txConn, error) {
-	f, err := os.Create(ep.file)
+	f, err := os.OpenFile(ep.file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+	created := err == nil
+	if errors.Is(err, fs.ErrExist) {
+		f, err = os.OpenFile(ep.file, os.O_WRONLY, 0)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("st2110: dial: %w", err)
 	}
-	t := &pcapTx{f: f, bw: bufio.NewWriterSize(f, 1<<20), utc: utc}
+	// The header goes into the buffer, which holds it until commit.
+	t := &pcapTx{f: f, bw: bufio.NewWriterSize(f, 1<<20), utc: utc, created: created}
 	if t.w, err = packet.NewPcapWriterNanos(t.bw, 0); err != nil {
-		f.Close()
+		t.close()
 		return nil, fmt.Errorf("st2110: dial %s: %w", ep.name, err)
 	}
 	n := min(max(batch, 1), 1024)
@@ -299,7 +313,30 @@ func (t *pcapTx) Publish(n int) {
 	}
 }
 
+// commit makes the file the capture's, once Dial has succeeded: it
+// empties a regular file (a device, such as /dev/stdout, or a FIFO is
+// written as it is).
+func (t *pcapTx) commit() error {
+	if st, err := t.f.Stat(); err == nil && st.Mode().IsRegular() {
+		if err := t.f.Truncate(0); err != nil {
+			return fmt.Errorf("st2110: %s: %w", t.f.Name(), err)
+		}
+	}
+	t.ready = true
+	return nil
+}
+
 func (t *pcapTx) close() error {
+	if !t.ready {
+		// Dial failed: nothing is written, and a file it made goes.
+		err := t.f.Close()
+		if t.created {
+			if rerr := os.Remove(t.f.Name()); err == nil {
+				err = rerr
+			}
+		}
+		return err
+	}
 	err := t.bw.Flush()
 	if cerr := t.f.Close(); err == nil {
 		err = cerr

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -618,5 +619,176 @@ func TestDialBudget(t *testing.T) {
 	tx.Close()
 	if u, p := b.Used(), video.PatternMemory(&fmtSmall); u <= p || u > p+64*2048 {
 		t.Errorf("charged %d octets for a pattern of %d and 64 packet buffers", u, p)
+	}
+}
+
+// queued opens a capture of several frames a flow, read at full speed,
+// and returns once frames wait in the queue for Frames.
+func queued(t *testing.T) *Receiver {
+	t.Helper()
+	sess := pcapFlows()
+	frames := [][]byte{randomFrames(fmtSmall, 6, 1), randomFrames(fmtSmall, 6, 2), randomFrames(fmtSD, 6, 3)}
+	name, _ := writeCapture(t, sess, frames, 6)
+	rx, err := Listen("pcap:"+name, sess, &ListenConfig{FrameBuffers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(rx.out) < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			rx.Close()
+			t.Fatalf("%d frames queued after 10 s", len(rx.out))
+		}
+	}
+	return rx
+}
+
+// Frames hands out nothing once the receiver is closed, not even the
+// frames that were queued before Close.
+func TestFramesAfterClose(t *testing.T) {
+	rx := queued(t)
+	if err := rx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, err := range rx.Frames(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 0 {
+		t.Errorf("%d frames handed out after Close", n)
+	}
+}
+
+// Frames with a context already done hands out nothing, frames queued
+// or not (a select between the two would pick either).
+func TestFramesDoneContext(t *testing.T) {
+	rx := queued(t)
+	defer rx.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	n := 0
+	for range 20 {
+		for range rx.Frames(ctx) {
+			n++
+		}
+	}
+	if n != 0 {
+		t.Errorf("%d frames handed out over 20 loops with a cancelled context", n)
+	}
+	// The frames still come with a live context.
+	for range rx.Frames(context.Background()) {
+		n++
+		break
+	}
+	if n != 1 {
+		t.Errorf("%d frames with a live context after, want 1", n)
+	}
+}
+
+// Dial refuses a SendConfig value out of range naming the field, its
+// value and the transport.
+func TestDialConfigErrors(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	name := "pcap:" + filepath.Join(t.TempDir(), "o.pcap")
+	for _, c := range []struct {
+		cfg  SendConfig
+		want string
+	}{
+		{SendConfig{Count: 1, Batch: -1}, "SendConfig.Batch is negative (-1)"},
+		{SendConfig{Count: 1, Lead: -time.Millisecond}, "SendConfig.Lead is negative (-1ms)"},
+		{SendConfig{Count: 1, Spin: -1}, "SendConfig.Spin is negative (-1ns)"},
+		{SendConfig{Count: 1, TTL: -1}, "SendConfig.TTL -1: not in [0, 255]"},
+		{SendConfig{Count: 1, TTL: 256}, "SendConfig.TTL 256: not in [0, 255]"},
+		{SendConfig{Count: 1, MaxRate: -5}, "SendConfig.MaxRate -5: not a rate"},
+		{SendConfig{Count: 1, MaxRate: math.NaN()}, "SendConfig.MaxRate NaN: not a rate"},
+		{SendConfig{Count: 1, Sources: make([]video.FrameSource, 2)}, "2 SendConfig.Sources for 1 flows"},
+		{SendConfig{Count: 1, SrcMAC: net.HardwareAddr{1, 2, 3}}, "SendConfig.SrcMAC 01:02:03"},
+	} {
+		tx, err := Dial(name, sess, &c.cfg)
+		if err == nil {
+			tx.Close()
+			t.Errorf("%+v: no error", c.cfg)
+			continue
+		}
+		if !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), name) {
+			t.Errorf("error %q, want one naming %s and %q", err, name, c.want)
+		}
+	}
+}
+
+// A capture read at full speed waits for a free buffer instead of
+// dropping a frame, and Close ending that wait drops none either.
+func TestPcapCloseDropsNothing(t *testing.T) {
+	rx := queued(t)
+	// The reader has filled every buffer of a flow and waits.
+	for deadline := time.Now().Add(10 * time.Second); len(rx.out) < 4; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d frames queued after 10 s", len(rx.out))
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	if err := rx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for k := range rx.Flows() {
+		if d := rx.Stats(k).Dropped; d != 0 {
+			t.Errorf("flow %d: %d frames dropped", k, d)
+		}
+	}
+}
+
+// A SendConfig that Dial refuses leaves the capture it names as it was.
+func TestDialBadConfigKeepsFile(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	name := filepath.Join(t.TempDir(), "keep.pcap")
+	want := []byte("an earlier capture")
+	if err := os.WriteFile(name, want, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, cfg := range []*SendConfig{
+		{Count: 1, SrcMAC: net.HardwareAddr{1, 2, 3}},
+		{Count: 1, DstMAC: net.HardwareAddr{1, 2, 3, 4, 5, 6, 7}},
+	} {
+		if tx, err := Dial("pcap:"+name, sess, cfg); err == nil {
+			tx.Close()
+			t.Fatalf("%+v: no error", cfg)
+		}
+		if got, err := os.ReadFile(name); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%+v: the file holds %q (%v), not %q", cfg, got, err, want)
+		}
+	}
+	// A flow without a source address fails once the capture is open,
+	// on either path; the second path's file, made by Dial, goes again.
+	noSource := session("", flow(fmtSmall, "239.1.1.1:5004", ""))
+	second := filepath.Join(t.TempDir(), "second.pcap")
+	if tx, err := Dial("pcap:"+name, noSource, &SendConfig{Count: 1, Second: "pcap:" + second}); err == nil || !strings.Contains(err.Error(), "no source address") {
+		if err == nil {
+			tx.Close()
+		}
+		t.Errorf("a flow without a source: %v", err)
+	}
+	if got, err := os.ReadFile(name); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("after a flow without a source, the file holds %q (%v), not %q", got, err, want)
+	}
+	if _, err := os.Stat(second); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the second path's capture of a failed Dial: %v", err)
+	}
+	// A Dial that succeeds writes the capture over the file.
+	tx, err := Dial("pcap:"+name, sess, &SendConfig{Count: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(tx.Run(context.Background()), tx.Close()); err != nil {
+		t.Fatal(err)
+	}
+	rx, err := Listen("pcap:"+name, sess, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	if got := collect(t, rx, 1, 10*time.Second); len(got[0]) != fmtSmall.FrameSize() {
+		t.Errorf("%d octets read back, want a frame's %d", len(got[0]), fmtSmall.FrameSize())
 	}
 }

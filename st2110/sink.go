@@ -157,6 +157,10 @@ func (s *rxSink) take(j int, buf []byte, st *video.FrameStats, arrival int64) []
 			select {
 			case f = <-s.rx.pools[k]:
 			case <-s.rx.ctx.Done():
+				// Closed while waiting: the frame is not handed
+				// out, as none is after Close, and was not dropped
+				// for want of a buffer (a blocking input drops none).
+				return buf
 			}
 		}
 	}

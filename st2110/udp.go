@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"sync"
 	"syscall"
 	"time"
 
@@ -36,7 +37,7 @@ const maxDatagram = video.MaxUDPExtended + 256
 type udpRx struct {
 	socks    []*udpSock
 	rds      []rxReader
-	closed   bool
+	wakeOnce sync.Once // wake may come from a failed reader and from Close
 	closeErr error
 }
 
@@ -222,18 +223,17 @@ func (t *udpRx) readers() []rxReader { return t.rds }
 // wake closes the sockets, which ends their readers' recvmmsg and leaves
 // the groups.
 func (t *udpRx) wake() {
-	t.closeErr = t.closeAll()
+	t.wakeOnce.Do(func() { t.closeErr = t.closeAll() })
 }
 
+// close closes the sockets, after every reader has returned: once woken,
+// it returns what wake's close did.
 func (t *udpRx) close() error {
-	if t.closed {
-		return t.closeErr
-	}
-	return t.closeAll()
+	t.wake()
+	return t.closeErr
 }
 
 func (t *udpRx) closeAll() error {
-	t.closed = true
 	var first error
 	for _, s := range t.socks {
 		if err := s.conn.Close(); err != nil && first == nil {
@@ -280,6 +280,10 @@ func openUDPTx(ep *endpoint, fs []video.Stream, cfg *SendConfig) (*udpTx, error)
 			return nil, fmt.Errorf("st2110: dial %s: flows %d and 0 are not of one IP version (send them with two Senders)", ep.name, k)
 		}
 	}
+	mttl, uttl, err := socketTTLs(fs, cfg.TTL)
+	if err != nil {
+		return nil, fmt.Errorf("st2110: dial %s: %w", ep.name, err)
+	}
 	ifi, err := interfaceOf(cfg.Interface)
 	if err != nil {
 		return nil, err
@@ -294,29 +298,27 @@ func openUDPTx(ep *endpoint, fs []video.Stream, cfg *SendConfig) (*udpTx, error)
 	}
 	_ = c.SetWriteBuffer(4 << 20)
 	t := &udpTx{conn: c, v6: v6}
-	ttl := fs[0].TTL
-	if ttl == 0 {
-		ttl = cfg.TTL
-	}
 	if v6 {
 		p := ipv6.NewPacketConn(c)
 		if ifi != nil {
 			err = p.SetMulticastInterface(ifi)
 		}
-		if err == nil && ttl != 0 {
-			if err = p.SetMulticastHopLimit(ttl); err == nil {
-				err = p.SetHopLimit(ttl)
-			}
+		if err == nil && mttl != 0 {
+			err = p.SetMulticastHopLimit(mttl)
+		}
+		if err == nil && uttl != 0 {
+			err = p.SetHopLimit(uttl)
 		}
 	} else {
 		p := ipv4.NewPacketConn(c)
 		if ifi != nil {
 			err = p.SetMulticastInterface(ifi)
 		}
-		if err == nil && ttl != 0 {
-			if err = p.SetMulticastTTL(ttl); err == nil {
-				err = p.SetTTL(ttl)
-			}
+		if err == nil && mttl != 0 {
+			err = p.SetMulticastTTL(mttl)
+		}
+		if err == nil && uttl != 0 {
+			err = p.SetTTL(uttl)
 		}
 	}
 	if err != nil {
@@ -332,6 +334,32 @@ func openUDPTx(ep *endpoint, fs []video.Stream, cfg *SendConfig) (*udpTx, error)
 		return nil, fmt.Errorf("st2110: dial %s: %w", ep.name, err)
 	}
 	return t, nil
+}
+
+// socketTTLs returns the TTLs (hop limits) of the one socket that sends
+// the flows fs: one for the multicast flows (IP_MULTICAST_TTL), one for
+// the unicast ones (IP_TTL), each a flow's own (the SDP's c= .../TTL) or
+// def; 0 leaves the kernel's default. The flows of one kind must agree:
+// the socket cannot send them with the TTLs the SDP gives them.
+func socketTTLs(fs []video.Stream, def int) (multicast, unicast int, err error) {
+	first := [2]int{-1, -1} // the first multicast and unicast flow
+	var ttl [2]int
+	for k := range fs {
+		v, kind := fs[k].TTL, 1
+		if v == 0 {
+			v = def
+		}
+		if fs[k].Dst.Addr().IsMulticast() {
+			kind = 0
+		}
+		switch j := first[kind]; {
+		case j < 0:
+			first[kind], ttl[kind] = k, v
+		case ttl[kind] != v:
+			return 0, 0, fmt.Errorf("flows %d and %d: TTL %d and %d, and one socket sends them with one TTL (send them with two Senders)", j, k, ttl[kind], v)
+		}
+	}
+	return ttl[0], ttl[1], nil
 }
 
 // sourceFor returns the address the kernel sends to dst from (out of

@@ -7,11 +7,15 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/net/ipv4"
 
 	"github.com/nmgo/nmgo/video"
 )
@@ -303,8 +307,7 @@ func TestUDPReceiveAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(20, send); n != 0 {
 		t.Errorf("%v allocations per round of %d datagrams", n, per)
 	}
-	rx.Close()
-	if n := <-frames; n == 0 {
+	if n := closeDrained(rx, frames); n == 0 {
 		t.Error("no frames reached the consumer")
 	}
 	if st := rx.Stats(0); st.Delivered == 0 || st.Lost != 0 {
@@ -434,8 +437,8 @@ func TestSenderCloseStopsRun(t *testing.T) {
 	if b := tx.Batches(); b != batches {
 		t.Errorf("%d batches when Close returned, %d after: Run went on sending", batches, b)
 	}
-	if err := tx.Run(context.Background()); err == nil {
-		t.Error("Run after Close: no error")
+	if err := tx.Run(context.Background()); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("Run after Close: %v, want an error matching os.ErrClosed", err)
 	}
 }
 
@@ -541,5 +544,51 @@ func TestSenderSpin(t *testing.T) {
 		case spin == period && tx.Spun() == 0:
 			t.Errorf("spin %v (a frame period): nothing spun in a run of %v", spin, took)
 		}
+	}
+}
+
+// A UDP sender's one socket gives multicast flows the TTL of the
+// multicast flows (the SDP's c= .../TTL) and unicast flows the TTL of
+// the unicast ones, not the first flow's to all; flows of one kind whose
+// TTLs differ cannot share the socket and are refused, rather than sent
+// with another TTL than the SDP says.
+func TestUDPSenderTTL(t *testing.T) {
+	p := freePort(t)
+	plain, err := net.ListenUDP("udp4", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defaultTTL, err := ipv4.NewPacketConn(plain).TTL()
+	plain.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := flow(fmtSmall, fmt.Sprintf("239.1.1.1:%d", p), "")
+	m.TTL = 3
+	u := flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p+1), "")
+	tx, err := Dial("udp", session("", m, u), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	pc := ipv4.NewPacketConn(tx.parts[0].q.(*udpTx).conn)
+	mttl, err1 := pc.MulticastTTL()
+	uttl, err2 := pc.TTL()
+	if err := errors.Join(err1, err2); err != nil {
+		t.Fatal(err)
+	}
+	if mttl != 3 || uttl != defaultTTL {
+		t.Errorf("multicast TTL %d, unicast TTL %d; want 3 (the multicast flow's) and %d (the kernel's default)", mttl, uttl, defaultTTL)
+	}
+	if got := tx.Session().Streams[0].TTL; got != 3 {
+		t.Errorf("the SDP says TTL %d for the multicast flow", got)
+	}
+	m2 := flow(fmtSmall, fmt.Sprintf("239.1.1.2:%d", p), "")
+	m2.TTL = 32
+	if tx, err := Dial("udp", session("", m, m2), nil); err == nil {
+		tx.Close()
+		t.Error("two multicast flows of TTL 3 and 32 on one socket: no error")
+	} else if !strings.Contains(err.Error(), "flows 0 and 1") {
+		t.Errorf("two multicast flows of TTL 3 and 32: %v", err)
 	}
 }

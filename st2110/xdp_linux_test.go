@@ -186,8 +186,7 @@ func TestXDPAllocs(t *testing.T) {
 	if got != sent || lingers == 0 {
 		t.Errorf("%d packets sent, %d received, %d lingers", sent, got, lingers)
 	}
-	rx.Close()
-	if n := <-frames; n == 0 || rx.Stats(0).Lost != 0 || rx.Stats(1).Delivered == 0 {
+	if n := closeDrained(rx, frames); n == 0 || rx.Stats(0).Lost != 0 || rx.Stats(1).Delivered == 0 {
 		t.Errorf("%d frames reached the consumer; %+v", n, rx.Stats(0))
 	}
 	for k := range 2 {

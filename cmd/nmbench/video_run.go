@@ -270,8 +270,8 @@ const dropWatch = 20 * time.Millisecond
 // drainWait bounds runRx's wait for frames still queued once the watcher
 // has seen every stream's frames taken or dropped. A queued frame is taken
 // at once; the bound is long so that a reader descheduled on a busy host
-// does not find it passed (Frames then picks at random between a frame and
-// the ended context) before it looks.
+// does not find it passed (Frames then ends without handing it out)
+// before it looks.
 const drainWait = 250 * time.Millisecond
 
 // received reports whether every stream has want frames, taken or
