@@ -440,7 +440,9 @@ func BenchmarkPcapReader(b *testing.B) {
 // FuzzPcapReader reads arbitrary bytes as a capture: NewPcapReader fails,
 // or packets come until io.EOF or an error matching ErrTruncated or
 // ErrMalformed; never a panic, a packet longer than MaxPcapRecord or a
-// header buffer beyond its limit.
+// header buffer beyond its limit. What it reads, a PcapWriter writes back
+// (or refuses, for a time a classic pcap cannot hold) and a PcapReader
+// reads again the same, to the nanosecond.
 func FuzzPcapReader(f *testing.F) {
 	frames := testFrames(f, 3)
 	t0 := time.Unix(1_700_000_000, 5)
@@ -461,6 +463,31 @@ func FuzzPcapReader(f *testing.F) {
 			}
 			return
 		}
+		var out bytes.Buffer
+		w, err := NewPcapWriterNanos(&out, MaxPcapRecord)
+		if err != nil {
+			t.Fatal(err)
+		}
+		type rec struct {
+			data []byte
+			ts   time.Time
+		}
+		var wrote []rec
+		defer func() {
+			back, err := NewPcapReader(bytes.NewReader(out.Bytes()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, want := range wrote {
+				data, ci, err := back.ReadPacketData()
+				if err != nil || !bytes.Equal(data, want.data) || !ci.Timestamp.Equal(want.ts) {
+					t.Fatalf("packet %d written back: %d octets at %v (%v), want %d at %v", i, len(data), ci.Timestamp, err, len(want.data), want.ts)
+				}
+			}
+			if _, _, err := back.ReadPacketData(); err != io.EOF {
+				t.Fatalf("after the %d packets written back: %v", len(wrote), err)
+			}
+		}()
 		for {
 			data, ci, err := r.ZeroCopyReadPacketData()
 			if err == io.EOF {
@@ -471,6 +498,17 @@ func FuzzPcapReader(f *testing.F) {
 					t.Fatalf("error %v matches neither sentinel", err)
 				}
 				return
+			}
+			ts := ci.Timestamp
+			if ts.IsZero() {
+				ts = time.Unix(0, 0) // a zero time is "now" to the writer
+			}
+			werr := w.WritePacket(ts, data)
+			if s := ts.Unix(); (werr == nil) != (s >= 0 && s <= math.MaxUint32) {
+				t.Fatalf("time %v (%d s): write %v", ts, s, werr)
+			}
+			if werr == nil {
+				wrote = append(wrote, rec{bytes.Clone(data), ts})
 			}
 			if len(data) > MaxPcapRecord || len(data) != ci.CaptureLength || ci.Length < ci.CaptureLength {
 				t.Fatalf("%d octets, %+v", len(data), ci)
