@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"strings"
@@ -594,5 +595,43 @@ func TestPcapngFieldsFrom2to31(t *testing.T) {
 	_, ci, err := r.ZeroCopyReadPacketData()
 	if want := min(int64(1<<31+5), math.MaxInt); err != nil || int64(ci.Length) != want {
 		t.Errorf("original length 2^31+5: %d (%v), want %d", ci.Length, err, want)
+	}
+}
+
+// TestPcapngTrailingLength: a block ends with its length again, which
+// the reader checked for section and interface headers only: a packet
+// block or a skipped block whose two lengths differ (a corrupt file, or
+// one cut and spliced) was read on, out of step with the blocks. It is an
+// error naming the block, as Wireshark makes it.
+func TestPcapngTrailingLength(t *testing.T) {
+	le := byteOrder(binary.LittleEndian)
+	head := append(ngSHB(le), ngIDB(le, layers.LinkTypeEthernet, 0)...)
+	spb := ngBlock(le, pcapngSPB, append(le.AppendUint32(nil, 5), "abcde"...))
+	isb := ngBlock(le, 5, make([]byte, 12)) // interface statistics: skipped
+	for _, c := range []struct {
+		name  string
+		block []byte
+	}{
+		{"enhanced packet block", ngEPB(le, 0, 1, []byte("abcdefgh"), 8)},
+		{"simple packet block", spb},
+		{"skipped block", isb},
+	} {
+		b := bytes.Clone(c.block)
+		le.PutUint32(b[len(b)-4:], uint32(len(b)+4))
+		file := append(append(bytes.Clone(head), b...), ngEPB(le, 0, 2, []byte("next"), 4)...)
+		r, err := NewPcapReader(bytes.NewReader(file))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		var got error
+		for range 3 {
+			if _, _, got = r.ZeroCopyReadPacketData(); got != nil {
+				break
+			}
+		}
+		want := fmt.Sprintf("block length %d at its end, %d at its start", len(b)+4, len(b))
+		if !errors.Is(got, ErrMalformed) || !strings.Contains(got.Error(), want) {
+			t.Errorf("%s with a wrong trailing length: %v, want an error saying %q", c.name, got, want)
+		}
 	}
 }
