@@ -454,6 +454,11 @@ func FuzzPcapReader(f *testing.F) {
 	ng := append(ngSHB(le), ngIDB(le, layers.LinkTypeRaw, 4, ngOpt(le, 9, []byte{0x85}))...)
 	ng = append(ng, ngBlock(le, pcapngSPB, append(le.AppendUint32(nil, 9), "abcdefghi"...))...)
 	f.Add(ng)
+	be := byteOrder(binary.BigEndian)
+	ngBE := append(ngSHB(be), ngIDB(be, layers.LinkTypeEthernet, 0, ngOpt(be, 14, be.AppendUint64(nil, 7)))...)
+	ngBE = append(ngBE, ngEPB(be, 0, 1<<40, frames[0], len(frames[0])+4)...)
+	ngBE = append(ngBE, ngBlock(be, 5, make([]byte, 12))...) // skipped
+	f.Add(append(ngBE, ngSHB(le)...))
 	f.Add([]byte{})
 	f.Add([]byte("\x0a\x0d\x0d\x0a"))
 	f.Fuzz(func(t *testing.T, b []byte) {

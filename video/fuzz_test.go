@@ -53,7 +53,7 @@ func FuzzDepacketizer(f *testing.F) {
 			if st.Complete {
 				complete++
 			}
-			if len(buf) != size || st.Packets < 0 || st.Bytes < 0 || st.BadRows < 0 {
+			if len(buf) != size || st.Packets < 0 || st.Bytes < 0 || st.BadRows < 0 || st.Lost < 0 || st.Duplicates < 0 {
 				t.Fatalf("frame of %d octets, stats %+v", len(buf), st)
 			}
 			return buf
