@@ -48,7 +48,7 @@ type Stats struct {
 	Packets       uint64 // RTP packets pushed
 	Frames        uint64 // frames delivered
 	Complete      uint64 // frames delivered whole
-	Lost          uint64 // sequence numbers (by the extended sequence) skipped: never seen, or seen only after a later one once their frame was delivered (then Late too)
+	Lost          uint64 // sequence numbers (by the extended sequence) between the lowest and the highest seen that were skipped: never seen, or seen only after a later one once their frame was delivered (then Late too)
 	Reordered     uint64 // packets a frame took after a later sequence number: lost until they came
 	Duplicates    uint64 // packets seen before (within the last 65536 sequence numbers)
 	Late          uint64 // packets of a frame already delivered, or too far behind to tell: dropped; a skipped sequence number stays Lost
