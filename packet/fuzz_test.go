@@ -3,6 +3,7 @@ package packet
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -121,20 +122,45 @@ func FuzzRFC4175(f *testing.F) {
 }
 
 // FuzzDecodingLayerParser runs the whole chain over arbitrary frames: it
-// must return, never panic (the parser is told not to recover panics).
+// must return, never panic (the parser is told not to recover panics), and
+// agree with RTP and RFC4175 decoding the UDP payload on their own: the
+// chain goes on past UDP exactly when they decode it, to the same headers.
 func FuzzDecodingLayerParser(f *testing.F) {
 	for _, tc := range tplCases {
 		c := tc.c
 		f.Add(rtpFrame(f, &c))
 	}
 	ch := newChain()
-	parser, vid := ch.parser, &ch.vid
+	parser, udp, rtp, vid := ch.parser, &ch.udp, &ch.rtp, &ch.vid
 	parser.IgnorePanic = true // a panic fails the fuzz target
 	var decoded []gopacket.LayerType
 	f.Fuzz(func(t *testing.T, data []byte) {
 		err := parser.DecodeLayers(data, &decoded)
 		if err == nil && len(decoded) > 0 && decoded[len(decoded)-1] == LayerTypeRFC4175 && len(vid.Payload) != 0 {
 			t.Fatalf("stopped after RFC 4175 with %d bytes of payload", len(vid.Payload))
+		}
+		k := slices.Index(decoded, layers.LayerTypeUDP)
+		if k < 0 {
+			return
+		}
+		var r RTP
+		rerr := r.DecodeFromBytes(udp.Payload, gopacket.NilDecodeFeedback)
+		if gotRTP := k+1 < len(decoded) && decoded[k+1] == LayerTypeRTP; gotRTP != (rerr == nil) {
+			t.Fatalf("chain %v, RTP alone: %v", decoded, rerr)
+		}
+		if rerr != nil {
+			return
+		}
+		if !bytes.Equal(r.Contents, rtp.Contents) || !bytes.Equal(r.Payload, rtp.Payload) || r.SequenceNumber != rtp.SequenceNumber {
+			t.Fatalf("RTP in the chain %+v, alone %+v", *rtp, r)
+		}
+		var h RFC4175
+		herr := h.DecodeFromBytes(r.Payload, gopacket.NilDecodeFeedback)
+		if gotVid := k+2 < len(decoded) && decoded[k+2] == LayerTypeRFC4175; gotVid != (herr == nil) {
+			t.Fatalf("chain %v, RFC 4175 alone: %v", decoded, herr)
+		}
+		if herr == nil && (!slices.Equal(h.SRDs, vid.SRDs) || !bytes.Equal(h.Payload, vid.Payload)) {
+			t.Fatalf("SRDs in the chain %+v, alone %+v", vid.SRDs, h.SRDs)
 		}
 	})
 }

@@ -193,10 +193,19 @@ func (p *PcapReader) readBody(start int64, what string, total, have int) ([]byte
 		return nil, p.cut(what, start, int64(total), have+n)
 	}
 	p.off += int64(total)
-	if t := p.order.Uint32(b[rest-4:]); t != uint32(total) {
-		return nil, errorf(ErrMalformed, "packet: pcapng: %s at offset %d: block length %d at its end, %d at its start", what, start, t, total)
+	if t := p.trailer(b); t != uint32(total) {
+		return nil, badTrailer(what, start, t, uint32(total))
 	}
 	return b[:rest-4], nil
+}
+
+// trailer returns the length that ends a block, the last 4 octets of end.
+// A block whose two lengths differ is corrupt, and the blocks after it
+// cannot be found: see badTrailer.
+func (p *PcapReader) trailer(end []byte) uint32 { return p.order.Uint32(end[len(end)-4:]) }
+
+func badTrailer(what string, start int64, t, total uint32) error {
+	return errorf(ErrMalformed, "packet: pcapng: %s at offset %d: block length %d at its end, %d at its start", what, start, t, total)
 }
 
 // cut is the error for a file that ends inside a block or record.
@@ -242,11 +251,18 @@ func (p *PcapReader) skip(start int64, total uint32) error {
 	}
 	// In int64: a block length from 2^31 up is a negative int in a
 	// 32-bit program, which Discard refuses.
-	n, err := io.CopyN(io.Discard, p.r, int64(total)-8)
+	n, err := io.CopyN(io.Discard, p.r, int64(total)-12)
+	var k int
+	if err == nil {
+		k, err = io.ReadFull(p.r, p.hdr[8:12])
+	}
 	if err != nil {
-		return errorf(ErrTruncated, "packet: capture: block at offset %d cut short: %d octets announced, %d in the file", start, total, 8+n)
+		return errorf(ErrTruncated, "packet: capture: block at offset %d cut short: %d octets announced, %d in the file", start, total, 8+n+int64(k))
 	}
 	p.off += int64(total)
+	if t := p.trailer(p.hdr[8:12]); t != total {
+		return badTrailer("block", start, t, total)
+	}
 	return nil
 }
 
@@ -387,7 +403,7 @@ func (p *PcapReader) nextRecord() ([]byte, gopacket.CaptureInfo, error) {
 	if incl > MaxPcapRecord {
 		return nil, gopacket.CaptureInfo{}, errorf(ErrMalformed, "packet: pcap: %s at offset %d: %d octets captured, more than the %d a record may hold", p.what(), start, incl, MaxPcapRecord)
 	}
-	data, err := p.data(start, 16, int(incl), int(incl))
+	data, err := p.data(start, 16, int(incl))
 	if err != nil {
 		return nil, gopacket.CaptureInfo{}, err
 	}
@@ -403,17 +419,17 @@ func (p *PcapReader) nextRecord() ([]byte, gopacket.CaptureInfo, error) {
 func (p *PcapReader) what() string { return fmt.Sprintf("packet %d", p.n+1) }
 
 // data consumes the next skip octets of a block or record (have octets
-// of it read before, from offset start) and returns the first n of them:
-// in the bufio buffer if they fit, else copied out (callers bound skip by
+// of it read before, from offset start) and returns them: in the bufio
+// buffer if they fit, else copied out (callers bound skip by
 // maxPcapBlock).
-func (p *PcapReader) data(start int64, have, n, skip int) ([]byte, error) {
+func (p *PcapReader) data(start int64, have, skip int) ([]byte, error) {
 	if skip <= p.r.Size() {
 		b, err := p.r.Peek(skip)
 		if err != nil {
 			return nil, p.cut(p.what(), start, int64(have+skip), have+len(b))
 		}
 		p.r.Discard(skip)
-		return b[:n], nil
+		return b, nil
 	}
 	if cap(p.big) < skip {
 		p.big = make([]byte, skip)
@@ -422,7 +438,7 @@ func (p *PcapReader) data(start int64, have, n, skip int) ([]byte, error) {
 	if k, err := io.ReadFull(p.r, b); err != nil {
 		return nil, p.cut(p.what(), start, int64(have+skip), have+k)
 	}
-	return b[:n], nil
+	return b, nil
 }
 
 // nextBlock reads pcapng blocks up to the next packet.
@@ -526,14 +542,18 @@ func (p *PcapReader) readEPB(start int64, typ, total uint32) ([]byte, gopacket.C
 		return nil, gopacket.CaptureInfo{}, errorf(ErrMalformed, "packet: pcapng: %s at offset %d: block length %d for %d captured octets", p.what(), start, total, incl)
 	}
 	rest := int(total) - fixed // data, options, trailing length
-	data, err := p.data(start, fixed, int(incl), rest)
+	b, err := p.data(start, fixed, rest)
 	if err != nil {
 		return nil, gopacket.CaptureInfo{}, err
 	}
+	p.off += int64(total)
+	if t := p.trailer(b); t != total {
+		return nil, gopacket.CaptureInfo{}, badTrailer(p.what(), start, t, total)
+	}
+	data := b[:incl]
 	f := &p.ifaces[ifi]
 	ts := uint64(p.order.Uint32(h[4:]))<<32 | uint64(p.order.Uint32(h[8:]))
 	ci := gopacket.CaptureInfo{Timestamp: f.time(ts), CaptureLength: int(incl), Length: max(toInt(orig), int(incl)), InterfaceIndex: ifi}
-	p.off += int64(total)
 	p.n++
 	return data, ci, nil
 }
@@ -561,13 +581,16 @@ func (p *PcapReader) readSPB(start int64, total uint32) ([]byte, gopacket.Captur
 	if incl > MaxPcapRecord || total-fixed-4 > MaxPcapRecord+3 {
 		return nil, gopacket.CaptureInfo{}, errorf(ErrMalformed, "packet: pcapng: %s at offset %d: block of %d octets, more than the %d a record may hold", p.what(), start, total, MaxPcapRecord)
 	}
-	data, err := p.data(start, fixed, int(incl), int(total)-fixed)
+	b, err := p.data(start, fixed, int(total)-fixed)
 	if err != nil {
 		return nil, gopacket.CaptureInfo{}, err
 	}
 	p.off += int64(total)
+	if t := p.trailer(b); t != total {
+		return nil, gopacket.CaptureInfo{}, badTrailer(p.what(), start, t, total)
+	}
 	p.n++
-	return data, gopacket.CaptureInfo{CaptureLength: int(incl), Length: max(toInt(orig), int(incl))}, nil
+	return b[:incl], gopacket.CaptureInfo{CaptureLength: int(incl), Length: max(toInt(orig), int(incl))}, nil
 }
 
 // toInt is a record's original length as an int: in a 32-bit program one

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"strings"
@@ -440,7 +441,9 @@ func BenchmarkPcapReader(b *testing.B) {
 // FuzzPcapReader reads arbitrary bytes as a capture: NewPcapReader fails,
 // or packets come until io.EOF or an error matching ErrTruncated or
 // ErrMalformed; never a panic, a packet longer than MaxPcapRecord or a
-// header buffer beyond its limit.
+// header buffer beyond its limit. What it reads, a PcapWriter writes back
+// (or refuses, for a time a classic pcap cannot hold) and a PcapReader
+// reads again the same, to the nanosecond.
 func FuzzPcapReader(f *testing.F) {
 	frames := testFrames(f, 3)
 	t0 := time.Unix(1_700_000_000, 5)
@@ -451,6 +454,11 @@ func FuzzPcapReader(f *testing.F) {
 	ng := append(ngSHB(le), ngIDB(le, layers.LinkTypeRaw, 4, ngOpt(le, 9, []byte{0x85}))...)
 	ng = append(ng, ngBlock(le, pcapngSPB, append(le.AppendUint32(nil, 9), "abcdefghi"...))...)
 	f.Add(ng)
+	be := byteOrder(binary.BigEndian)
+	ngBE := append(ngSHB(be), ngIDB(be, layers.LinkTypeEthernet, 0, ngOpt(be, 14, be.AppendUint64(nil, 7)))...)
+	ngBE = append(ngBE, ngEPB(be, 0, 1<<40, frames[0], len(frames[0])+4)...)
+	ngBE = append(ngBE, ngBlock(be, 5, make([]byte, 12))...) // skipped
+	f.Add(append(ngBE, ngSHB(le)...))
 	f.Add([]byte{})
 	f.Add([]byte("\x0a\x0d\x0d\x0a"))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -461,6 +469,31 @@ func FuzzPcapReader(f *testing.F) {
 			}
 			return
 		}
+		var out bytes.Buffer
+		w, err := NewPcapWriterNanos(&out, MaxPcapRecord)
+		if err != nil {
+			t.Fatal(err)
+		}
+		type rec struct {
+			data []byte
+			ts   time.Time
+		}
+		var wrote []rec
+		defer func() {
+			back, err := NewPcapReader(bytes.NewReader(out.Bytes()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, want := range wrote {
+				data, ci, err := back.ReadPacketData()
+				if err != nil || !bytes.Equal(data, want.data) || !ci.Timestamp.Equal(want.ts) {
+					t.Fatalf("packet %d written back: %d octets at %v (%v), want %d at %v", i, len(data), ci.Timestamp, err, len(want.data), want.ts)
+				}
+			}
+			if _, _, err := back.ReadPacketData(); err != io.EOF {
+				t.Fatalf("after the %d packets written back: %v", len(wrote), err)
+			}
+		}()
 		for {
 			data, ci, err := r.ZeroCopyReadPacketData()
 			if err == io.EOF {
@@ -471,6 +504,17 @@ func FuzzPcapReader(f *testing.F) {
 					t.Fatalf("error %v matches neither sentinel", err)
 				}
 				return
+			}
+			ts := ci.Timestamp
+			if ts.IsZero() {
+				ts = time.Unix(0, 0) // a zero time is "now" to the writer
+			}
+			werr := w.WritePacket(ts, data)
+			if s := ts.Unix(); (werr == nil) != (s >= 0 && s <= math.MaxUint32) {
+				t.Fatalf("time %v (%d s): write %v", ts, s, werr)
+			}
+			if werr == nil {
+				wrote = append(wrote, rec{bytes.Clone(data), ts})
 			}
 			if len(data) > MaxPcapRecord || len(data) != ci.CaptureLength || ci.Length < ci.CaptureLength {
 				t.Fatalf("%d octets, %+v", len(data), ci)
@@ -556,5 +600,43 @@ func TestPcapngFieldsFrom2to31(t *testing.T) {
 	_, ci, err := r.ZeroCopyReadPacketData()
 	if want := min(int64(1<<31+5), math.MaxInt); err != nil || int64(ci.Length) != want {
 		t.Errorf("original length 2^31+5: %d (%v), want %d", ci.Length, err, want)
+	}
+}
+
+// TestPcapngTrailingLength: a block ends with its length again, which
+// the reader checked for section and interface headers only: a packet
+// block or a skipped block whose two lengths differ (a corrupt file, or
+// one cut and spliced) was read on, out of step with the blocks. It is an
+// error naming the block, as Wireshark makes it.
+func TestPcapngTrailingLength(t *testing.T) {
+	le := byteOrder(binary.LittleEndian)
+	head := append(ngSHB(le), ngIDB(le, layers.LinkTypeEthernet, 0)...)
+	spb := ngBlock(le, pcapngSPB, append(le.AppendUint32(nil, 5), "abcde"...))
+	isb := ngBlock(le, 5, make([]byte, 12)) // interface statistics: skipped
+	for _, c := range []struct {
+		name  string
+		block []byte
+	}{
+		{"enhanced packet block", ngEPB(le, 0, 1, []byte("abcdefgh"), 8)},
+		{"simple packet block", spb},
+		{"skipped block", isb},
+	} {
+		b := bytes.Clone(c.block)
+		le.PutUint32(b[len(b)-4:], uint32(len(b)+4))
+		file := append(append(bytes.Clone(head), b...), ngEPB(le, 0, 2, []byte("next"), 4)...)
+		r, err := NewPcapReader(bytes.NewReader(file))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		var got error
+		for range 3 {
+			if _, _, got = r.ZeroCopyReadPacketData(); got != nil {
+				break
+			}
+		}
+		want := fmt.Sprintf("block length %d at its end, %d at its start", len(b)+4, len(b))
+		if !errors.Is(got, ErrMalformed) || !strings.Contains(got.Error(), want) {
+			t.Errorf("%s with a wrong trailing length: %v, want an error saying %q", c.name, got, want)
+		}
 	}
 }

@@ -76,7 +76,7 @@ type Template struct {
 	v6, esn, udpSum bool
 	fixed           int    // UDP length of an empty payload: UDP + RTP [+ ESN]
 	maxPayload      int    // largest payloadLen the length fields can carry
-	ipSum           uint32 // IPv4 header sum without total length, id, checksum
+	ipSum           uint32 // IPv4 header sum without total length, id, checksum, folded to 16 bits
 	udpConst        uint64 // pseudo-header + UDP + RTP sum without lengths and patched fields
 }
 
@@ -146,7 +146,11 @@ func NewTemplate(c *TemplateConfig) (*Template, error) {
 	} else {
 		clear(ip[2:6])   // total length, identification
 		clear(ip[10:12]) // header checksum
-		t.ipSum = uint32(sum64(ip))
+		// Folded to 16 bits: Write adds the total length and the
+		// identification in 32 bits, which a sum kept 32 bits wide (up
+		// to 0xffffffff for some addresses, TTL and DSCP) overflows,
+		// losing a carry.
+		t.ipSum = uint32(fold64(sum64(ip)))
 	}
 	clear(h[t.udpOff+4 : t.udpOff+8]) // UDP length, checksum
 	clear(h[t.rtpOff+2 : t.rtpOff+8]) // RTP sequence, timestamp (the marker is 0)

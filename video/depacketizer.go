@@ -48,7 +48,7 @@ type Stats struct {
 	Packets       uint64 // RTP packets pushed
 	Frames        uint64 // frames delivered
 	Complete      uint64 // frames delivered whole
-	Lost          uint64 // sequence numbers (by the extended sequence) skipped: never seen, or seen only after a later one once their frame was delivered (then Late too)
+	Lost          uint64 // sequence numbers (by the extended sequence) between the lowest and the highest seen that were skipped: never seen, or seen only after a later one once their frame was delivered (then Late too)
 	Reordered     uint64 // packets a frame took after a later sequence number: lost until they came
 	Duplicates    uint64 // packets seen before (within the last 65536 sequence numbers)
 	Late          uint64 // packets of a frame already delivered, or too far behind to tell: dropped; a skipped sequence number stays Lost
@@ -117,6 +117,7 @@ type Depacketizer struct {
 	// nothing, however long.
 	started bool
 	maxSeq  int64
+	minSeq  int64 // the lowest sequence number marked: Lost counts from it
 	seen    [seqWindow / 64]uint64
 	blk     [seqWindow / 64]int64
 	// The words whose seen went from 0 to non-zero since reset (a word
@@ -441,7 +442,7 @@ func (d *Depacketizer) reset() {
 func (d *Depacketizer) extend(seq uint16) int64 {
 	if !d.started {
 		d.started = true
-		d.maxSeq = int64(seq) - 1
+		d.maxSeq, d.minSeq = int64(seq)-1, int64(seq)
 		return int64(seq)
 	}
 	return d.maxSeq + int64(int16(seq-uint16(d.maxSeq)))
@@ -477,12 +478,11 @@ func (d *Depacketizer) mark(ext int64, ts uint32, field int) bool {
 		// into a frame, it is found. Of a frame delivered already, fill
 		// drops it (Late) and it stays lost, its data in no frame, as a
 		// Merge counts such a copy.
-		if !d.late(ts, field) {
+		taken := !d.late(ts, field)
+		if taken {
 			d.stats.Reordered++
-			if d.stats.Lost > 0 {
-				d.stats.Lost--
-			}
 		}
+		d.stats.Lost = lostBelow(d.stats.Lost, &d.minSeq, ext, taken)
 	}
 	if d.blk[w] != b {
 		// First sequence number of block b seen: the bits above the
@@ -501,6 +501,26 @@ func (d *Depacketizer) mark(ext int64, ts uint32, field int) bool {
 	}
 	d.seen[w] |= bit
 	return true
+}
+
+// lostBelow returns the count lost after a sequence number ext at or
+// below the highest came, taken into a frame or not. Above min, the lowest
+// before it, ext was counted lost when a later one came: taken, it is
+// found. Below min it was not: the numbers between it and min are lost
+// now, and so is ext if it was not taken.
+func lostBelow(lost uint64, min *int64, ext int64, taken bool) uint64 {
+	if ext < *min {
+		lost += uint64(*min - ext - 1)
+		*min = ext
+		if !taken {
+			lost++
+		}
+		return lost
+	}
+	if taken && lost > 0 {
+		lost--
+	}
+	return lost
 }
 
 // finish delivers the frame being filled.

@@ -2,6 +2,7 @@ package video
 
 import (
 	"encoding/binary"
+	"slices"
 	"testing"
 )
 
@@ -403,5 +404,55 @@ func TestLateStaysLost(t *testing.T) {
 	}
 	if n := d.d.Stats().Frames; n != 4 || len(d.stats) != 4 || d.stats[1].Lost != 1 || d.stats[2].Lost != 0 {
 		t.Errorf("%d frames: %+v", n, d.stats)
+	}
+}
+
+// TestLostBeforeFirst: a packet that comes after the first one seen but
+// was sent before it is reordered, and did not recover a loss: the
+// sequence numbers between it and the first one seen that never come are
+// lost. Lost once went down for it (hiding a real loss later in the
+// frame) and never counted the numbers below the first one seen.
+func TestLostBeforeFirst(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}
+	fl := newMergeFlow(t, f, 3)
+	for _, c := range []struct {
+		name  string
+		start []int // the order of the first packets; the rest follow in order
+		want  Stats
+	}{
+		{"2 lost after the first", []int{1, 3, 0}, Stats{Lost: 1, Reordered: 1}},
+		{"1 and 2 lost below the first", []int{3, 0}, Stats{Lost: 2, Reordered: 1}},
+		{"2 lost, 1 below the first", []int{3, 1}, Stats{Lost: 1, Reordered: 1}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			order := append([]int{}, c.start...)
+			for i := slices.Max(c.start) + 1; i < len(fl.pkts); i++ {
+				order = append(order, i)
+			}
+			d := newReceiver(t, &f, 96)
+			rx, err := NewReceiver(&ReceiverConfig{Streams: []RxStream{{Format: f, Port: 5004, PayloadType: 96}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, _ := newTestMerge(t, fl, SkewClassA)
+			for _, i := range order {
+				d.d.Push(fl.pkts[i])
+				rx.PushRTP(0, fl.pkts[i], fl.send[i])
+				m.Push(0, fl.pkts[i], fl.send[i])
+			}
+			d.d.Flush()
+			rx.Flush()
+			m.Flush()
+			counts := func(s Stats) Stats { return Stats{Lost: s.Lost, Late: s.Late, Reordered: s.Reordered} }
+			if got := counts(d.d.Stats()); got != c.want {
+				t.Errorf("depacketizer: %+v, want %+v", got, c.want)
+			}
+			if got := counts(rx.Stats(0).Stats); got != c.want {
+				t.Errorf("receiver: %+v, want %+v", got, c.want)
+			}
+			if got := counts(m.Stats().Stats); got != c.want {
+				t.Errorf("merge: %+v, want %+v", got, c.want)
+			}
+		})
 	}
 }

@@ -53,7 +53,7 @@ func FuzzDepacketizer(f *testing.F) {
 			if st.Complete {
 				complete++
 			}
-			if len(buf) != size || st.Packets < 0 || st.Bytes < 0 || st.BadRows < 0 {
+			if len(buf) != size || st.Packets < 0 || st.Bytes < 0 || st.BadRows < 0 || st.Lost < 0 || st.Duplicates < 0 {
 				t.Fatalf("frame of %d octets, stats %+v", len(buf), st)
 			}
 			return buf
@@ -214,7 +214,9 @@ func FuzzReceiver(f *testing.F) {
 
 // FuzzAnalyzer feeds an analyzer arbitrary arrival times, RTP timestamps
 // and markers, with or without the packets per frame known: it must never
-// panic, and what it reports must be within its own bounds.
+// panic, and what it reports must be within its own bounds. A time step is
+// 32 bits, or (bit 1 of the marker octet) that shifted left by 31, so that
+// times jump by years either way, as a capture's bogus timestamps do.
 func FuzzAnalyzer(f *testing.F) {
 	f.Add(uint8(0), uint16(0), []byte{0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1})
 	f.Add(uint8(1), uint16(8), bytesOf(2000, func(i int) byte { return byte(i * 7) }))
@@ -226,7 +228,11 @@ func FuzzAnalyzer(f *testing.F) {
 		}
 		tai := int64(1_800_000_000_000_000_000)
 		for len(in) >= 13 {
-			tai += int64(int32(binary.BigEndian.Uint32(in)))
+			step := int64(int32(binary.BigEndian.Uint32(in)))
+			if in[8]&2 != 0 {
+				step <<= 31
+			}
+			tai += step
 			ts := binary.BigEndian.Uint32(in[4:])
 			marker := in[8]&1 != 0
 			a.Packet(tai, ts, marker)
@@ -234,7 +240,8 @@ func FuzzAnalyzer(f *testing.F) {
 			in = in[13:]
 		}
 		r := a.Report()
-		if r.Frames < 0 || r.LostMarkers < 0 || r.Frames > r.Packets || r.MinPackets > r.MaxPackets {
+		if r.Frames < 0 || r.LostMarkers < 0 || r.Frames > r.Packets || r.MinPackets > r.MaxPackets ||
+			r.Cinst < 0 || r.PacketsPerFrame < 0 || r.PacketsPerFrame > maxPackets {
 			t.Fatalf("report %+v", r)
 		}
 		_ = r.String()

@@ -137,6 +137,7 @@ type Merge struct {
 	// 64 of block words[w].blk, as Depacketizer's.
 	seqOK  bool
 	maxSeq int64
+	minSeq int64 // the lowest sequence number marked: Lost counts from it
 	words  []seqWord
 	mask   int64
 
@@ -487,7 +488,7 @@ func (m *Merge) pushFirst(path int, ps *pathState, pkt []byte, h *headers, wire 
 func (m *Merge) extend(seq uint16) int64 {
 	if !m.seqOK {
 		m.seqOK = true
-		m.maxSeq = int64(seq) - 1
+		m.maxSeq, m.minSeq = int64(seq)-1, int64(seq)
 		return int64(seq)
 	}
 	return m.maxSeq + int64(int16(seq-uint16(m.maxSeq)))
@@ -502,12 +503,11 @@ func (m *Merge) mark(ext int64, w *seqWord, b int64, bit uint64, at int64, path 
 	case ext > m.maxSeq:
 		m.st.Lost += uint64(ext - m.maxSeq - 1)
 		m.maxSeq = ext
-	case !taken:
 	default:
-		m.st.Reordered++
-		if m.st.Lost > 0 {
-			m.st.Lost--
+		if taken {
+			m.st.Reordered++
 		}
+		m.st.Lost = lostBelow(m.st.Lost, &m.minSeq, ext, taken)
 	}
 	if w.blk != b {
 		w.blk, w.seen, w.sbit = b, 0, noSample

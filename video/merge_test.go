@@ -628,7 +628,7 @@ func fuzzMerge(t *testing.T, in []byte) {
 	frames := 0
 	m, err := NewMerge(&MergeConfig{Format: fm, Window: window, TakeFrame: func(buf []byte, st *FrameStats, at int64) []byte {
 		frames++
-		if len(buf) != size || st.Packets < 0 || st.Paths[0] < 0 || st.Paths[1] < 0 || st.Paths[0]+st.Paths[1] < st.Packets {
+		if len(buf) != size || st.Packets < 0 || st.Lost < 0 || st.Paths[0] < 0 || st.Paths[1] < 0 || st.Paths[0]+st.Paths[1] < st.Packets {
 			t.Fatalf("frame of %d octets, stats %+v", len(buf), st)
 		}
 		return newBuf()

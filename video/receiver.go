@@ -229,7 +229,31 @@ type Receiver struct {
 	udp    packet.UDP
 	parser [3]*gopacket.DecodingLayerParser // from Ethernet, IPv4, IPv6
 	layers []gopacket.LayerType
+	depth  int // 802.1Q and IP layers of the packet being decoded
 }
+
+// maxSlowLayers bounds the layers udpSlow decodes in one packet: Ethernet,
+// UDP and up to six 802.1Q tags and IP headers between them (QinQ, IP in
+// IP). A packet nested deeper is not one of ours; decoding it on would
+// cost what its nesting chooses and grow the list of decoded layers.
+const maxSlowLayers = 8
+
+// nested is a decoder of a layer that may repeat in a packet (802.1Q, IPv4,
+// IPv6): it counts the layers in *depth and refuses the one past
+// maxSlowLayers less Ethernet and UDP.
+type nested struct {
+	gopacket.DecodingLayer
+	depth *int
+}
+
+func (n nested) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	if *n.depth++; *n.depth > maxSlowLayers-2 {
+		return errTooDeep
+	}
+	return n.DecodingLayer.DecodeFromBytes(data, df)
+}
+
+var errTooDeep = errors.New("video: more than 6 802.1Q and IP headers in one packet")
 
 // NewReceiver checks c, charges its budget with what the streams may need
 // and returns a receiver for them. A stream's frame buffer is made when its
@@ -260,7 +284,7 @@ func NewReceiver(c *ReceiverConfig) (*Receiver, error) {
 		return nil, err
 	}
 	r := &Receiver{streams: make([]rxStream, len(c.Streams)), byPort: make([]uint16, 1<<16),
-		layers: make([]gopacket.LayerType, 0, 8)}
+		layers: make([]gopacket.LayerType, 0, maxSlowLayers)}
 	for i := range c.Streams {
 		s := &r.streams[i]
 		s.cfg = c.Streams[i]
@@ -294,7 +318,7 @@ func NewReceiver(c *ReceiverConfig) (*Receiver, error) {
 		uncharge(c)
 		return nil, err
 	}
-	decoders := []gopacket.DecodingLayer{&r.eth, &r.dot1q, &r.ip4, &r.ip6, &r.udp}
+	decoders := []gopacket.DecodingLayer{&r.eth, nested{&r.dot1q, &r.depth}, nested{&r.ip4, &r.depth}, nested{&r.ip6, &r.depth}, &r.udp}
 	for i, first := range []gopacket.LayerType{layers.LayerTypeEthernet, layers.LayerTypeIPv4, layers.LayerTypeIPv6} {
 		p := gopacket.NewDecodingLayerParser(first, decoders...)
 		p.IgnoreUnsupported = true // stop after UDP: the RTP packet is ours to read
@@ -679,6 +703,7 @@ func (r *Receiver) PushUDP(src, dst netip.AddrPort, payload []byte, at int64) bo
 // gopacket (802.1Q, IPv6, IPv4 options, ...), starting at the link layer
 // (first 0) or at IPv4 (1) or IPv6 (2). wire is the payload's length as sent.
 func (r *Receiver) udpSlow(first int, data []byte) (port uint16, payload []byte, wire int, ok bool) {
+	r.depth = 0
 	if err := r.parser[first].DecodeLayers(data, &r.layers); err != nil || len(r.layers) == 0 ||
 		r.layers[len(r.layers)-1] != layers.LayerTypeUDP {
 		return 0, nil, 0, false

@@ -339,3 +339,45 @@ func FuzzReceiverDemux(f *testing.F) {
 		}
 	})
 }
+
+// tagged returns frame (untagged Ethernet) with k 802.1Q tags after its
+// MAC addresses.
+func tagged(frame []byte, k int) []byte {
+	out := append([]byte{}, frame[:12]...)
+	for range k {
+		out = append(out, 0x81, 0x00, 0x00, 0x05) // TPID, VLAN 5
+	}
+	return append(out, frame[12:]...)
+}
+
+// A frame with many stacked 802.1Q tags (or IP-in-IP headers) once made
+// the receiver's slow path grow its list of decoded layers, an allocation
+// the packet chose: each deeper frame allocated again. Two tags (802.1ad
+// QinQ) still reach their stream; a frame nested deeper than the receiver
+// decodes is Other, and nothing is allocated for it.
+func TestReceiverNestedLayers(t *testing.T) {
+	f := fmt64x32
+	q := sendFrames(t, f, 0, PacketizerConfig{}, 1)
+	r := newTestReceiver(t, f)
+	r.AllocFrames()
+	pkt := q.sent[0]
+	for k := range 3 {
+		if !r.Push(tagged(pkt, k), 0) {
+			t.Fatalf("a frame with %d 802.1Q tags did not reach its stream", k)
+		}
+	}
+	var deep [][]byte
+	for k := 10; k < 2000; k *= 2 {
+		deep = append(deep, tagged(pkt, k))
+	}
+	other, i := r.Other(), 0
+	if n := testing.AllocsPerRun(len(deep)-1, func() {
+		r.Push(deep[i], 0)
+		i++
+	}); n != 0 {
+		t.Errorf("%v allocations per deeply nested frame", n)
+	}
+	if got := r.Other() - other; got != uint64(len(deep)) {
+		t.Errorf("%d of %d deeply nested frames counted as Other", got, len(deep))
+	}
+}
