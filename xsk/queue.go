@@ -204,9 +204,10 @@ func (q *TxQueue) SetLens(n, l int) {
 // Publish puts the first n reserved frames on the TX ring, in order (one
 // atomic store of the producer), and returns the rest of the reservation
 // to the free stack. A frame of length 0 is not put on the ring but goes
-// back to the free stack too: there is nothing to send, and the kernel
-// takes its descriptor as invalid (an older kernel, 5.x, without ever
-// handing the frame back). The kernel sends them when kicked: call
+// back to the free stack too: there is nothing to send, and since Linux
+// 6.6 the kernel takes such a descriptor as invalid, in some versions
+// without handing the frame back (copy mode releasing it without a
+// completion, zero-copy batches skipping it). The kernel sends them when kicked: call
 // [Socket.Kick]. It panics if n is not in [0, reserved].
 func (q *TxQueue) Publish(n int) {
 	_ = q.addr[:q.n][:n]

@@ -333,10 +333,11 @@ func TestRingLayout(t *testing.T) {
 }
 
 // TestPublishEmpty: a reserved frame published with length 0 is not put
-// on the TX ring but goes back to the free stack. The kernel takes such a
-// descriptor as invalid, and an older kernel (5.x) steps over it without
-// handing the frame back on the completion ring: every one was a frame
-// lost to the queue for good (Linux 6.18 hands it back).
+// on the TX ring but goes back to the free stack. Since Linux 6.6 the
+// kernel takes such a descriptor as invalid, and some versions step over
+// it without handing the frame back on the completion ring (the simulated
+// kernel here does): every one was a frame lost to the queue for good
+// (Linux 6.18 hands it back; before 6.6 a zero-length frame is sent).
 func TestPublishEmpty(t *testing.T) {
 	s := mustSim(t, simConfig{})
 	k, err := s.tq.Reserve(3)

@@ -227,10 +227,10 @@ func (s *sim) transmit(max int, loopback bool) int {
 		a := binary.NativeEndian.Uint64(e[0:])
 		l := binary.NativeEndian.Uint32(e[8:])
 		if l == 0 {
-			// An invalid descriptor: the kernel counts it and, in
-			// 5.x (the loops of xskq_validate_desc, later
-			// xskq_cons_read_desc), steps over it without handing
-			// its frame back.
+			// An invalid descriptor: since Linux 6.6 the kernel
+			// counts it and, in some versions (copy mode's release
+			// without a completion, zero-copy's batch reads),
+			// steps over it without handing its frame back.
 			s.txInvalid++
 			s.txCons++
 			n++

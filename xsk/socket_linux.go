@@ -319,9 +319,8 @@ func (s *Socket) bind(c *config) error {
 		switch {
 		case err == nil && mode == 0:
 			// The kernel chose: ask it which.
-			var opts uint32
-			n := uint32(unsafe.Sizeof(opts))
-			if err := getsockopt(s.fd, unix.XDP_OPTIONS, unsafe.Pointer(&opts), &n); err != nil {
+			opts, err := unix.GetsockoptInt(s.fd, unix.SOL_XDP, unix.XDP_OPTIONS)
+			if err != nil {
 				return os.NewSyscallError("getsockopt XDP_OPTIONS", err)
 			}
 			s.info.ZeroCopy = opts&unix.XDP_OPTIONS_ZEROCOPY != 0
@@ -381,7 +380,10 @@ func (s *Socket) Info() Info { return s.info }
 
 // FD returns the socket's file descriptor, for a caller that attached its
 // own XDP program (XDPNone) and puts the socket into its own XSKMAP. It is
-// valid until Close; do not close it.
+// valid until Close, or until the Socket is unreachable (a Socket dropped
+// without Close is closed by the garbage collector): keep the Socket
+// reachable while the number is in use (runtime.KeepAlive), as with
+// os.File.Fd. Do not close it.
 func (s *Socket) FD() int { return s.fd }
 
 // Tx returns the socket's transmit queue, nil for an RX-only socket.
@@ -482,20 +484,27 @@ func (s *Socket) poll(pfd *[1]unix.PollFd, ms int) (bool, syscall.Errno) {
 	return e == 0 && n == 0, e
 }
 
-// unbound asks the kernel whether the socket has lost its interface: the
-// kernel unbinds it when the interface goes away, and poll(2) then
-// reports nothing, ever, where recvfrom(2) says ENXIO.
+// unbound asks the kernel whether the socket has lost its interface: when
+// an interface is unregistered the kernel sets the error of every AF_XDP
+// socket bound to it to ENETDOWN and unbinds it, and poll(2) then reports
+// nothing, ever. The socket's pending error (SO_ERROR) says so without
+// asking the driver: recvfrom(2) would, on a zero-copy socket whose fill
+// ring wants a wake-up, return what the driver's wake-up returns, ENXIO
+// included (igc and ixgbe do, without an XDP program of their own) while
+// the interface is there.
 func (s *Socket) unbound() bool {
 	if !s.enter() {
 		return false
 	}
-	_, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
+	v, err := unix.GetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_ERROR)
 	s.exit()
-	return e == unix.ENXIO
+	return err == nil && syscall.Errno(v) == unix.ENETDOWN
 }
 
-// errUnbound is the cause of a wait's error once the interface is gone.
-var errUnbound = fmt.Errorf("%w (the kernel unbound the socket: its interface went away)", os.NewSyscallError("recvfrom", unix.ENXIO))
+// errUnbound is the cause of a wait's error once the interface is gone; it
+// matches unix.ENXIO, what the kernel answers for an unbound socket, and
+// unix.ENETDOWN, the socket's pending error that told.
+var errUnbound = fmt.Errorf("%w: the kernel unbound the socket, its interface went away (socket error: %w)", unix.ENXIO, unix.ENETDOWN)
 
 // PollRx waits for received packets the way netmap's tools and libxdp's
 // samples do: it blocks the calling OS thread in ppoll(2), which also wakes
@@ -558,8 +567,7 @@ func (s *Socket) PollRx(timeout time.Duration) error {
 // ([ErrClosed], within about 20 ms); an RX ring whose producer index
 // breaks the rules gives its [*IntegrityError] at once, and an interface
 // that went away an error matching unix.ENXIO (see [Socket.PollRx]). It
-// waits in
-// ppoll(2) on the calling OS thread. Call it from the goroutine that
+// waits in ppoll(2) on the calling OS thread. Call it from the goroutine that
 // drives RX. It does not allocate.
 func (s *Socket) WaitRx() error {
 	for {
