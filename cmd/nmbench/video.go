@@ -92,6 +92,12 @@ func checkVideo(c *config, set map[string]bool) error {
 	if set["l"] {
 		return fmt.Errorf("-l: -f %s sends what the format needs", c.mode.name)
 	}
+	if set["r"] {
+		return fmt.Errorf("-r: -f %s writes the video, not rubbish", c.mode.name)
+	}
+	if err := checkUDPHeaders(c, set); err != nil {
+		return err
+	}
 	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "selfcheck": tx, "burst": tx, "spin": tx, "out": !tx, "passthrough": !tx, "frame-buffers": !tx} {
 		if set[name] && !ok {
 			return fmt.Errorf("-%s: not for -f %s", name, c.mode.name)

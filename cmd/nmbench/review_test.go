@@ -1,0 +1,60 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+)
+
+// A flag that a function or a backend would ignore is refused, naming the
+// flag and saying why: a pkt-gen user who gives it expects it to act.
+func TestIgnoredFlagsRefused(t *testing.T) {
+	const udp = "udp:127.0.0.1:9000"
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		// -spin is vtx's: the packet functions have no clock to spin on.
+		{[]string{"-i", "vale0:a", "-f", "tx", "-spin", "1ms"}, "-spin: only for -f vtx and vrx"},
+		// The udp: backend's senders write no headers: the kernel does,
+		// to -i's HOST:PORT.
+		{[]string{"-i", udp, "-f", "tx", "-d", "10.9.9.9:5"}, "-d: "},
+		{[]string{"-i", udp, "-f", "txseq", "-s", "10.0.0.1:5-10.0.0.3:9"}, "-s: "},
+		{[]string{"-i", udp, "-f", "tx", "-S", "02:00:00:00:00:09"}, "-S: "},
+		{[]string{"-i", udp, "-f", "tx", "-D", "02:00:00:00:00:09"}, "-D: "},
+		{[]string{"-i", udp, "-f", "vtx", "-fmt", fmt64x32, "-d", "10.9.9.9:5"}, "-d: "},
+		{[]string{"-i", "udp", "-f", "vrx", "-fmt", fmt64x32, "-d", "10.9.9.9:5"}, "-d: "},
+		{[]string{"-i", udp, "-f", "vtx", "-fmt", fmt64x32, "-S", "02:00:00:00:00:09"}, "-S: "},
+		{[]string{"-i", udp, "-f", "vtx", "-fmt", fmt64x32, "-D", "02:00:00:00:00:09"}, "-D: "},
+		{[]string{"-i", udp, "-f", "vtx", "-fmt", fmt64x32, "-s", "10.0.0.1:5"}, "-s: "},
+		// -R limits a sender's rate; the receivers, pong and ping (one
+		// frame at a time, the next when the echo is back) have none.
+		{[]string{"-i", "vale0:a", "-f", "rx", "-R", "100"}, "-R 100: "},
+		{[]string{"-i", udp, "-f", "rxseq", "-R", "100"}, "-R 100: "},
+		{[]string{"-i", "vale0:a", "-f", "pong", "-R", "100"}, "-R 100: "},
+		{[]string{"-i", "vale0:a", "-f", "ping", "-R", "100"}, "-R 100: "},
+		// -r leaves a sender's payload unwritten; nothing to leave alone
+		// in a receiver, and vtx's payload is the video.
+		{[]string{"-i", "vale0:a", "-f", "rx", "-r"}, "-r: "},
+		{[]string{"-i", "vale0:a", "-f", "pong", "-r"}, "-r: "},
+		{[]string{"-i", udp, "-f", "vtx", "-fmt", fmt64x32, "-r"}, "-r: "},
+	} {
+		_, err := parseFlags(c.args, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: err = %v, want it to mention %q", c.args, err, c.want)
+		}
+	}
+	// What stays allowed.
+	for _, args := range [][]string{
+		{"-i", "vale0:a", "-f", "tx", "-R", "100", "-r", "-d", "10.9.9.9:5", "-S", "02:00:00:00:00:09"},
+		{"-i", udp, "-f", "txseq", "-R", "100"},
+		{"-i", "vale0:a", "-f", "ping", "-r"},
+		{"-i", "vale0:a", "-f", "vtx", "-fmt", fmt64x32, "-spin", "1ms", "-d", "239.1.1.1:5004", "-S", "02:00:00:00:00:09"},
+		{"-i", "pcap:x.pcap", "-f", "vtx", "-fmt", fmt64x32, "-frames", "1", "-s", "10.0.0.1:5"},
+		{"-i", udp, "-f", "vtx", "-fmt", fmt64x32, "-spin", "1ms", "-R", "1000"},
+	} {
+		if _, err := parseFlags(args, io.Discard); err != nil {
+			t.Errorf("%q: %v", args, err)
+		}
+	}
+}
