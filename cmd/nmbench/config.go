@@ -183,11 +183,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	c := &config{video: &videoConfig{}}
-	var fn, lensS, srcS, dstS, smacS, dmacS string
+	var fn, srcS, dstS, smacS, dmacS string
 	var count int64
 	fs.Var((*portFlag)(c), "i", "port: a netmap port (vale0:a, netmap:eth0, netmap:eth0-1, netmap:p{1, ...) or udp:HOST:PORT for kernel sockets, or xdp:IFACE[-Q] for an AF_XDP socket on a queue; vtx and vrx also udp:HOST:PORT@IFACE, udp and udp:IFACE (the SDP's addresses; multicast groups joined), and pcap:FILE, a capture written or read; given twice to vtx or vrx, the two paths of ST 2022-7 seamless protection")
 	fs.StringVar(&fn, "f", "rx", "function: "+strings.Join(modeNames(), ", "))
-	fs.StringVar(&lensS, "l", "60", "frame length in bytes without FCS: N, A-B (mixed sizes) or a list N,M,...")
+	lensF := &onceFlag{s: "60"}
+	fs.Var(lensF, "l", "frame `length` in bytes without FCS: N, A-B (mixed sizes; pkt-gen's -l given twice) or a list N,M,...")
 	fs.Int64Var(&count, "n", 0, "packets to send or receive (0: until -t or a signal)")
 	fs.IntVar(&c.batch, "b", 512, "batch: slots per ring operation")
 	fs.Float64Var(&c.rate, "R", 0, "tx, txseq, vtx: rate limit in packets per second (0: none); a sender that fell behind makes up at most one batch (-b)")
@@ -243,7 +244,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, err
 	}
 	var err error
-	if c.lens, err = parseLengths(lensS); err != nil {
+	if c.lens, err = parseLengths(lensF.s); err != nil {
 		return nil, err
 	}
 	if err := checkLinger(c); err != nil {
@@ -332,6 +333,29 @@ func checkLinger(c *config) error {
 	case isUDP(c.port) && c.mode.name != "vrx":
 		return fmt.Errorf("-linger %v: -f %s over udp does not linger (vrx over udp does, and rx and rxseq over a netmap port or xdp:)", c.linger, c.mode.name)
 	}
+	return nil
+}
+
+// onceFlag is a string flag that may be given once: -l, which pkt-gen
+// takes twice for random sizes between the two, where nmbench takes a
+// range (-l A-B); the flag package would let the second silently win.
+type onceFlag struct {
+	s   string
+	set bool
+}
+
+func (f *onceFlag) String() string {
+	if f == nil {
+		return ""
+	}
+	return f.s
+}
+
+func (f *onceFlag) Set(s string) error {
+	if f.set {
+		return errors.New("given twice: for frames of several sizes give -l A-B (pkt-gen's two -l) or a list (-l N,M,...)")
+	}
+	f.s, f.set = s, true
 	return nil
 }
 

@@ -38,6 +38,9 @@ func TestIgnoredFlagsRefused(t *testing.T) {
 		{[]string{"-i", "vale0:a", "-f", "rx", "-r"}, "-r: "},
 		{[]string{"-i", "vale0:a", "-f", "pong", "-r"}, "-r: "},
 		{[]string{"-i", udp, "-f", "vtx", "-fmt", fmt64x32, "-r"}, "-r: "},
+		// pkt-gen's -l given twice is a random size between the two:
+		// nmbench's is -l A-B, and a second -l must not silently win.
+		{[]string{"-i", "vale0:a", "-f", "tx", "-l", "1514", "-l", "60"}, "-l A-B"},
 	} {
 		_, err := parseFlags(c.args, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
