@@ -17,11 +17,12 @@ import (
 // the count, the duration or ctx ends it, prints reports to out, and
 // returns the final report.
 func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr error) {
-	if cfg.duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, cfg.duration)
-		defer cancel()
-	}
+	// -t is the length of the run: its clock starts with the run, after
+	// the opening and -w's wait for the link, which end early on a
+	// signal as the run does. The loops and the deadlines that wake
+	// their waits hang on ctx, so -t is a cancel of ctx, armed then.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	if cfg.mode.rtt {
 		cfg.rtt = newRTTs()
 	}
@@ -93,6 +94,9 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 	rep.start.allocs = heapAllocs()
 	rep.last = rep.start
 	done := make(chan error, 1)
+	if cfg.duration > 0 {
+		defer time.AfterFunc(cfg.duration, cancel).Stop()
+	}
 	go func() { done <- work(ctx, st) }()
 	// -q prints no interval reports: no ticker then, for a tick builds a
 	// report (a few heap objects) whether it prints it or not, and a run

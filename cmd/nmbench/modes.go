@@ -178,6 +178,7 @@ func openPackets(ctx context.Context, cfg *config) (work, func() error, error) {
 		if _, err := udpAddr(cfg.port); err != nil {
 			return nil, nil, err
 		}
+		waitLink(ctx, cfg.wait) // nothing to wait for, but -w given is a wait on every backend
 		return func(ctx context.Context, st *stats) error { return m.udp(ctx, cfg, st) }, func() error { return nil }, nil
 	}
 	var ports []*nmsys.Port

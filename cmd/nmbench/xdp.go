@@ -67,6 +67,9 @@ func openXDP(ctx context.Context, cfg *config) (work, func() error, error) {
 	}
 	stop := context.AfterFunc(ctx, func() { s.SetDeadline(time.Unix(1, 0)) })
 	closeRun := func() error { stop(); return s.Close() }
+	// A NIC's driver may reset the link when an AF_XDP socket binds
+	// (zero-copy mode): -w waits for it, as on a netmap NIC.
+	waitLink(ctx, cfg.wait)
 	return func(ctx context.Context, st *stats) error {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
