@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"io"
 	"net"
@@ -114,4 +115,47 @@ func mustAtoi(t *testing.T, s string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// rxseq -n counts sequence numbers: a packet lost on the way counts
+// toward the count, as one received does, so that a receiver paired with
+// txseq -n N ends at the sender's last packet instead of waiting for
+// packets that will never come. Here 0..9 with 5 lost: rxseq -n 10 ends
+// with 9 packets and 1 lost, long before its -t.
+func TestRxseqCountsLost(t *testing.T) {
+	port := freeUDPPort(t)
+	var out, errOut bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- cli(context.Background(), []string{"-i", "udp:127.0.0.1:" + port, "-f", "rxseq", "-n", "10", "-t", "20", "-q", "-json"}, &out, &errOut)
+	}()
+	waitUDPBound(t, port)
+	c, err := net.Dial("udp4", "127.0.0.1:"+port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for s := range uint32(10) {
+		if s == 5 {
+			continue
+		}
+		b := binary.BigEndian.AppendUint32(nil, s)
+		if _, err := c.Write(append(b, make([]byte, 14)...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code := <-done; code != 0 {
+		t.Fatalf("rxseq exit %d: %s", code, errOut.String())
+	}
+	var rep struct {
+		Packets uint64  `json:"packets"`
+		Lost    uint64  `json:"lost"`
+		Seconds float64 `json:"seconds"`
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &rep); err != nil {
+		t.Fatalf("final report %q: %v", out.String(), err)
+	}
+	if rep.Packets != 9 || rep.Lost != 1 || rep.Seconds >= 19 {
+		t.Errorf("rxseq -n 10 of 0..9 without 5: %s; want 9 packets, 1 lost, ended before -t", out.String())
+	}
 }

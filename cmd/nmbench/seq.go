@@ -14,7 +14,17 @@ type seqWindow struct {
 	started bool
 	first   uint32 // first number seen; older ones are not counted as gaps filled
 	next    uint32
+	span    uint64 // sequence numbers from first to next: received or lost
 	seen    [1 << 16 / 64]uint64
+}
+
+// remaining returns how many packets a receiver still takes for its
+// count, -n, having received got: 0 when it is done. rxseq's count is of
+// sequence numbers (w.span), a packet lost counting as one received, so
+// that rxseq -n N paired with txseq -n N ends at the sender's last packet
+// when some were lost; rx, which reads no numbers, counts what arrives.
+func (w *seqWindow) remaining(count, got uint64) uint64 {
+	return count - min(max(got, w.span), count)
 }
 
 const seqWin = 1 << 16
@@ -48,6 +58,7 @@ func (w *seqWindow) add(s uint32) (lost int64, dup, reord uint64) {
 		wd, b := w.bit(s)
 		*wd |= b
 		w.next = s + 1
+		w.span += uint64(gap) + 1
 	case -d < seqWin:
 		wd, b := w.bit(s)
 		if *wd&b != 0 {
