@@ -131,6 +131,7 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 			cur := st.sample(time.Now())
 			cur.allocs = heapAllocs()
 			cur.cpu, cur.cpuOK = processCPU()
+			rep.runErr = err
 			final := rep.final(cur)
 			return final, err
 		}

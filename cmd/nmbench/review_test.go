@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"strconv"
@@ -157,5 +158,45 @@ func TestRxseqCountsLost(t *testing.T) {
 	}
 	if rep.Packets != 9 || rep.Lost != 1 || rep.Seconds >= 19 {
 		t.Errorf("rxseq -n 10 of 0..9 without 5: %s; want 9 packets, 1 lost, ended before -t", out.String())
+	}
+}
+
+// A run that fails still prints its final report, and the report says it
+// failed: with -json, a consumer of the lines (not of the exit status)
+// must not take a failed run's counts for a finished one.
+func TestFinalReportNamesFailure(t *testing.T) {
+	for _, asJSON := range []bool{true, false} {
+		cfg, err := parseFlags([]string{"-i", "udp:127.0.0.1:9", "-f", "rx", "-q"}, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.json = asJSON
+		failing := *cfg.mode
+		failing.open = func(context.Context, *config) (work, func() error, error) {
+			return func(_ context.Context, st *stats) error {
+				st.packets.Add(7)
+				st.batches.Add(1)
+				return errors.New("rx ring: the kernel's ring is corrupt")
+			}, func() error { return nil }, nil
+		}
+		cfg.mode = &failing
+		var out bytes.Buffer
+		rep, err := run(context.Background(), cfg, &out)
+		if err == nil {
+			t.Fatal("run: no error")
+		}
+		if !asJSON {
+			if !strings.Contains(out.String(), "Received 7 packets") {
+				t.Errorf("text: no final summary: %q", out.String())
+			}
+			continue
+		}
+		var got map[string]any
+		if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &got); err != nil {
+			t.Fatalf("final report %q: %v", out.String(), err)
+		}
+		if got["final"] != true || got["packets"] != 7.0 || got["error"] != "rx ring: the kernel's ring is corrupt" || rep.Error != got["error"] {
+			t.Errorf("final report of a failed run: %s; want its counts and \"error\"", out.String())
+		}
 	}
 }
