@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -198,5 +199,46 @@ func TestFinalReportNamesFailure(t *testing.T) {
 		if got["final"] != true || got["packets"] != 7.0 || got["error"] != "rx ring: the kernel's ring is corrupt" || rep.Error != got["error"] {
 			t.Errorf("final report of a failed run: %s; want its counts and \"error\"", out.String())
 		}
+	}
+}
+
+// fakeRing is an echoRx and echoTx over frames in memory: Acquire
+// offers every frame in rx, Reserve room for all.
+type fakeRing struct{ rx, tx [][]byte }
+
+func (f *fakeRing) Acquire(n int) (int, error)   { return min(n, len(f.rx)), nil }
+func (f *fakeRing) Packet(i int) ([]byte, error) { return f.rx[i], nil }
+func (f *fakeRing) Release(n int)                { f.rx = f.rx[n:] }
+func (f *fakeRing) Reserve(n int) (int, error) {
+	for len(f.tx) < n {
+		f.tx = append(f.tx, make([]byte, 2048))
+	}
+	return n, nil
+}
+func (f *fakeRing) Buf(i int) []byte { return f.tx[i] }
+func (f *fakeRing) SetLen(i, n int)  { f.tx[i] = f.tx[i][:n] }
+func (f *fakeRing) Publish(int)      {}
+
+// pong ended by a signal while it syncs after a batch ends cleanly, as it
+// does when the signal comes while it waits: the wake-up of the sync
+// (a past deadline) is not an error of the run.
+func TestPongStopsCleanly(t *testing.T) {
+	cfg, err := parseFlags([]string{"-i", "vale0:a", "-f", "pong"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeRing{rx: [][]byte{make([]byte, 60), make([]byte, 60)}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var st stats
+	err = echoLoop(ctx, cfg, &st, f, f, "ring", func() error { return nil }, func(got bool, _ uint64) error {
+		if got {
+			cancel() // the signal arrives during the sync after a batch
+			return os.ErrDeadlineExceeded
+		}
+		return nil
+	})
+	if err != nil || st.packets.Load() != 2 {
+		t.Errorf("echoLoop ended by a signal: %v after %d packets; want nil after 2", err, st.packets.Load())
 	}
 }
