@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nmgo/nmgo/packet"
 )
 
 // A flag that a function or a backend would ignore is refused, naming the
@@ -240,5 +242,78 @@ func TestPongStopsCleanly(t *testing.T) {
 	})
 	if err != nil || st.packets.Load() != 2 {
 		t.Errorf("echoLoop ended by a signal: %v after %d packets; want nil after 2", err, st.packets.Load())
+	}
+}
+
+// rxseq reads sequence numbers from txseq's frames only: IPv4 UDP. Other
+// frames a port receives (ARP, an IPv6 router solicitation on a veth,
+// LLDP on a NIC) arrive and are counted, but carry no number: reading
+// their octets as one counted a jump of up to 2^31 packets lost, and the
+// real frames after it as duplicates.
+func TestRxseqIgnoresForeignFrames(t *testing.T) {
+	tx, rx, sync := txRingPair(t)
+	udpFrame := func(seq uint32) []byte {
+		f := make([]byte, 60)
+		f[12], f[13], f[14], f[23] = 0x08, 0x00, 0x45, 17
+		binary.BigEndian.PutUint32(f[packet.UDPHdrLen:], seq)
+		return f
+	}
+	ipv6 := make([]byte, 70)
+	ipv6[12], ipv6[13] = 0x86, 0xdd
+	binary.BigEndian.PutUint32(ipv6[packet.UDPHdrLen:], 0x40000000)
+	arp := make([]byte, 60)
+	arp[12], arp[13] = 0x08, 0x06
+	binary.BigEndian.PutUint32(arp[packet.UDPHdrLen:], 0x7fff0000)
+	frames := [][]byte{udpFrame(0), ipv6, udpFrame(1), arp, udpFrame(2)}
+	n, err := tx.Reserve(len(frames))
+	if err != nil || n != len(frames) {
+		t.Fatalf("Reserve: %d %v", n, err)
+	}
+	for i, f := range frames {
+		copy(tx.Buf(i), f)
+		tx.SetLen(i, len(f))
+	}
+	tx.Publish(n)
+	sync()
+	m, err := rx.Acquire(n)
+	if err != nil || m != n {
+		t.Fatalf("Acquire: %d of %d, %v", m, n, err)
+	}
+	var win seqWindow
+	var c batchCounts
+	if err := c.drain(rx, m, true, &win); err != nil {
+		t.Fatal(err)
+	}
+	if c.lost != 0 || c.dup != 0 || c.reord != 0 || c.bytes != 4*60+70 || win.span != 3 {
+		t.Errorf("frames 0, IPv6, 1, ARP, 2: lost %d, duplicated %d, reordered %d, %d octets, %d numbers; want 0 0 0 310 3", c.lost, c.dup, c.reord, c.bytes, win.span)
+	}
+	rx.Release(m)
+
+	// txseq's own frames, with -l and -s ranges, carry their numbers:
+	// 3..7 after the 0..2 above, a gap of 3 (lost).
+	cfg, err := parseFlags([]string{"-i", "x", "-f", "txseq", "-l", "60-1500", "-s", "10.0.0.1:1-10.0.0.9:9"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := newGen(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.warm, g.seq = 8, 6
+	if n, err = tx.Reserve(2); err != nil || n != 2 {
+		t.Fatalf("Reserve: %d %v", n, err)
+	}
+	g.fill(tx, n)
+	tx.Publish(n)
+	sync()
+	if m, err = rx.Acquire(n); err != nil || m != n {
+		t.Fatalf("Acquire: %d of %d, %v", m, n, err)
+	}
+	c = batchCounts{}
+	if err := c.drain(rx, m, true, &win); err != nil {
+		t.Fatal(err)
+	}
+	if c.lost != 3 || win.span != 8 {
+		t.Errorf("txseq frames 6 and 7 after 0..2: lost %d, %d numbers; want 3 and 8", c.lost, win.span)
 	}
 }

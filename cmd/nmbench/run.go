@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -113,8 +112,8 @@ func (c *batchCounts) drain(r *rings.RxRing, n int, check bool, win *seqWindow) 
 			return err
 		}
 		c.bytes += uint64(len(pkt))
-		if len(pkt) >= packet.UDPHdrLen+4 {
-			c.seq(win, binary.BigEndian.Uint32(pkt[packet.UDPHdrLen:]))
+		if s, ok := seqNumber(pkt); ok {
+			c.seq(win, s)
 		}
 	}
 	return nil

@@ -1,12 +1,27 @@
 package main
 
 import (
+	"encoding/binary"
+
 	"github.com/nmgo/nmgo/packet"
 )
 
 // seqMinLen is the shortest frame that carries a sequence number: the
 // headers and four octets.
 const seqMinLen = packet.UDPHdrLen + 4
+
+// seqNumber returns the sequence number txseq wrote at the start of the
+// payload of frame pkt, if pkt is a frame that can carry one: IPv4
+// without options (txseq's header), UDP, long enough. A port receives
+// other frames too (ARP, an IPv6 router solicitation, LLDP on a NIC):
+// they carry no number, and their octets read as one would count a jump
+// of up to 2^31 packets lost, and the real ones after it as duplicates.
+func seqNumber(pkt []byte) (uint32, bool) {
+	if len(pkt) < seqMinLen || pkt[12] != 0x08 || pkt[13] != 0x00 || pkt[packet.EthLen] != 0x45 || pkt[packet.EthLen+9] != 17 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint32(pkt[packet.UDPHdrLen:]), true
+}
 
 // seqWindow tracks received sequence numbers to tell lost, duplicated and
 // reordered packets apart within a window of recent numbers.

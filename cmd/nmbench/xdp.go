@@ -242,8 +242,8 @@ func xdpRx(ctx context.Context, cfg *config, s *xsk.Socket, st *stats) error {
 				return fmt.Errorf("rx queue: %w", err)
 			}
 			c.bytes += uint64(len(pkt))
-			if len(pkt) >= packet.UDPHdrLen+4 {
-				c.seq(&win, binary.BigEndian.Uint32(pkt[packet.UDPHdrLen:]))
+			if s, ok := seqNumber(pkt); ok {
+				c.seq(&win, s)
 			}
 		}
 		q.Release(n)
