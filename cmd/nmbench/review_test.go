@@ -127,11 +127,49 @@ func mustAtoi(t *testing.T, s string) int {
 // packets that will never come. Here 0..9 with 5 lost: rxseq -n 10 ends
 // with 9 packets and 1 lost, long before its -t.
 func TestRxseqCountsLost(t *testing.T) {
+	rep := rxseqUDP(t, "10", func(send func(seq uint32, size int)) {
+		for s := range uint32(10) {
+			if s != 5 {
+				send(s, 18)
+			}
+		}
+	})
+	if rep.Packets != 9 || rep.Lost != 1 || rep.Seconds >= 19 {
+		t.Errorf("rxseq -n 10 of 0..9 without 5: %+v; want 9 packets, 1 lost, ended before -t", rep)
+	}
+}
+
+// rxseq -n counts sequence numbers only: a datagram too short to carry
+// one (as a frame of another protocol on a netmap port) is received and
+// counted, but does not stand for one of the numbers, or rxseq -n 3
+// would end before the sender's last packet.
+func TestRxseqCountsNumbers(t *testing.T) {
+	rep := rxseqUDP(t, "3", func(send func(seq uint32, size int)) {
+		send(0, 18)
+		send(0, 2) // no number
+		send(1, 18)
+		send(2, 18)
+	})
+	if rep.Packets != 4 || rep.Lost != 0 || rep.Duplicated != 0 || rep.Seconds >= 19 {
+		t.Errorf("rxseq -n 3 of 0, a datagram without a number, 1, 2: %+v; want 4 packets, none lost, ended before -t", rep)
+	}
+}
+
+type seqReport struct {
+	Packets, Lost, Duplicated uint64
+	Seconds                   float64
+}
+
+// rxseqUDP runs rxseq -n n -t 20 over udp: on loopback, sends it
+// datagrams through send (the sequence number, then zeros to size
+// octets), and returns its final report.
+func rxseqUDP(t *testing.T, n string, datagrams func(send func(seq uint32, size int))) seqReport {
+	t.Helper()
 	port := freeUDPPort(t)
 	var out, errOut bytes.Buffer
 	done := make(chan int, 1)
 	go func() {
-		done <- cli(context.Background(), []string{"-i", "udp:127.0.0.1:" + port, "-f", "rxseq", "-n", "10", "-t", "20", "-q", "-json"}, &out, &errOut)
+		done <- cli(context.Background(), []string{"-i", "udp:127.0.0.1:" + port, "-f", "rxseq", "-n", n, "-t", "20", "-q", "-json"}, &out, &errOut)
 	}()
 	waitUDPBound(t, port)
 	c, err := net.Dial("udp4", "127.0.0.1:"+port)
@@ -139,29 +177,21 @@ func TestRxseqCountsLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	for s := range uint32(10) {
-		if s == 5 {
-			continue
-		}
-		b := binary.BigEndian.AppendUint32(nil, s)
-		if _, err := c.Write(append(b, make([]byte, 14)...)); err != nil {
+	datagrams(func(seq uint32, size int) {
+		b := make([]byte, max(size, 4))
+		binary.BigEndian.PutUint32(b, seq)
+		if _, err := c.Write(b[:size]); err != nil {
 			t.Fatal(err)
 		}
-	}
+	})
 	if code := <-done; code != 0 {
 		t.Fatalf("rxseq exit %d: %s", code, errOut.String())
 	}
-	var rep struct {
-		Packets uint64  `json:"packets"`
-		Lost    uint64  `json:"lost"`
-		Seconds float64 `json:"seconds"`
-	}
+	var rep seqReport
 	if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &rep); err != nil {
 		t.Fatalf("final report %q: %v", out.String(), err)
 	}
-	if rep.Packets != 9 || rep.Lost != 1 || rep.Seconds >= 19 {
-		t.Errorf("rxseq -n 10 of 0..9 without 5: %s; want 9 packets, 1 lost, ended before -t", out.String())
-	}
+	return rep
 }
 
 // A run that fails still prints its final report, and the report says it

@@ -154,10 +154,10 @@ func rxLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
 		hold += r.Capacity()
 	}
 	batch := min(cfg.batch, max(hold, 1))
-	for ctx.Err() == nil && (cfg.count == 0 || win.remaining(cfg.count, got) > 0) {
+	for ctx.Err() == nil && (cfg.count == 0 || win.remaining(cfg.count, got, check) > 0) {
 		want := batch
 		if cfg.count != 0 {
-			want = int(min(uint64(want), win.remaining(cfg.count, got)))
+			want = int(min(uint64(want), win.remaining(cfg.count, got, check)))
 		}
 		if cfg.left != nil {
 			if cfg.left.done() {

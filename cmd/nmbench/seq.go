@@ -34,12 +34,16 @@ type seqWindow struct {
 }
 
 // remaining returns how many packets a receiver still takes for its
-// count, -n, having received got: 0 when it is done. rxseq's count is of
-// sequence numbers (w.span), a packet lost counting as one received, so
+// count, -n, having received got: 0 when it is done. rxseq (numbered)
+// counts sequence numbers (w.span), a packet lost counting as one
+// received and a frame without a number or a duplicate not at all, so
 // that rxseq -n N paired with txseq -n N ends at the sender's last packet
-// when some were lost; rx, which reads no numbers, counts what arrives.
-func (w *seqWindow) remaining(count, got uint64) uint64 {
-	return count - min(max(got, w.span), count)
+// and not before; rx, which reads no numbers, counts what arrives.
+func (w *seqWindow) remaining(count, got uint64, numbered bool) uint64 {
+	if numbered {
+		got = w.span
+	}
+	return count - min(got, count)
 }
 
 const seqWin = 1 << 16

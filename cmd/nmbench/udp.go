@@ -180,10 +180,10 @@ func udpRx(ctx context.Context, cfg *config, c *net.UDPConn, st *stats) error {
 	check := cfg.mode.seq
 	var win seqWindow
 	var got uint64
-	for ctx.Err() == nil && (cfg.count == 0 || win.remaining(cfg.count, got) > 0) {
+	for ctx.Err() == nil && (cfg.count == 0 || win.remaining(cfg.count, got, check) > 0) {
 		want := len(msgs)
 		if cfg.count != 0 {
-			want = int(min(uint64(want), win.remaining(cfg.count, got)))
+			want = int(min(uint64(want), win.remaining(cfg.count, got, check)))
 		}
 		n, err := pc.ReadBatch(msgs[:want], 0)
 		if err != nil {

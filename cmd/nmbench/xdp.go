@@ -222,10 +222,10 @@ func xdpRx(ctx context.Context, cfg *config, s *xsk.Socket, st *stats) error {
 	var got uint64
 	idle := xsk.Idler{Linger: cfg.linger}
 	batch := min(cfg.batch, q.Frames()) // a batch the queue cannot hold would never be full (see rxLoop)
-	for ctx.Err() == nil && (cfg.count == 0 || win.remaining(cfg.count, got) > 0) {
+	for ctx.Err() == nil && (cfg.count == 0 || win.remaining(cfg.count, got, check) > 0) {
 		want := batch
 		if cfg.count != 0 {
-			want = int(min(uint64(want), win.remaining(cfg.count, got)))
+			want = int(min(uint64(want), win.remaining(cfg.count, got, check)))
 		}
 		n, err := q.Acquire(want)
 		if err != nil {
