@@ -347,3 +347,24 @@ func TestRxseqIgnoresForeignFrames(t *testing.T) {
 		t.Errorf("txseq frames 6 and 7 after 0..2: lost %d, %d numbers; want 3 and 8", c.lost, win.span)
 	}
 }
+
+// -h says where a flag's value is not what it asks for: -b over udp: is
+// at most udpMaxBatch datagrams a system call, and a vrx whose last
+// frame lost its end waits for it until -t.
+func TestUsageSaysLimits(t *testing.T) {
+	var stderr bytes.Buffer
+	if code := cli(context.Background(), []string{"-h"}, io.Discard, &stderr); code != 0 {
+		t.Fatalf("-h: exit %d", code)
+	}
+	entry := func(name string) string {
+		_, e, _ := strings.Cut(stderr.String(), "\n  -"+name+" ")
+		e, _, _ = strings.Cut(e, "\n  -")
+		return strings.Join(strings.Fields(e), " ")
+	}
+	if b := entry("b"); !strings.Contains(b, "udp:") || !strings.Contains(b, strconv.Itoa(udpMaxBatch)) {
+		t.Errorf("-h's -b entry %q does not give the udp: backend's limit of %d", b, udpMaxBatch)
+	}
+	if f := entry("frames"); !strings.Contains(f, "-t") || !strings.Contains(f, "lost") {
+		t.Errorf("-h's -frames entry %q does not say that a lost last frame needs -t", f)
+	}
+}

@@ -27,6 +27,10 @@ import (
 
 const udpPrefix = "udp:"
 
+// udpMaxBatch bounds -b on the udp: backend: the datagrams of one
+// sendmmsg or recvmmsg (UIO_MAXIOV is 1024).
+const udpMaxBatch = 1024
+
 // isUDP reports whether port names kernel UDP sockets: udp:HOST:PORT,
 // and for vtx and vrx also udp and udp:IFACE (st2110's names).
 func isUDP(port string) bool { return port == "udp" || strings.HasPrefix(port, udpPrefix) }
@@ -83,7 +87,7 @@ func udpTx(ctx context.Context, cfg *config, c *net.UDPConn, st *stats) error {
 	if err != nil {
 		return err
 	}
-	batch := min(cfg.batch, 1024)
+	batch := min(cfg.batch, udpMaxBatch)
 	msgs := make([]ipv4.Message, batch)
 	bufs := make([][]byte, batch)
 	for i := range msgs {
@@ -172,7 +176,7 @@ func sendErr(dst net.Addr, err error) error {
 // path this backend stands for, and not in the netmap loops.
 func udpRx(ctx context.Context, cfg *config, c *net.UDPConn, st *stats) error {
 	pc := ipv4.NewPacketConn(c)
-	batch := min(cfg.batch, 1024)
+	batch := min(cfg.batch, udpMaxBatch)
 	msgs := make([]ipv4.Message, batch)
 	for i := range msgs {
 		msgs[i].Buffers = [][]byte{make([]byte, maxFrame)}
