@@ -26,6 +26,7 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 	if cfg.mode.rtt {
 		cfg.rtt = newRTTs()
 	}
+	opened := time.Now()
 	work, closeRun, err := cfg.mode.open(ctx, cfg)
 	if err != nil {
 		return report{}, err
@@ -84,9 +85,14 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 	rep.start = st.sample(time.Now())
 	if st.fill != nil {
 		// The library counts from the open (a receiver's readers start
-		// there, and may have read a capture whole by now): all of it is
-		// the run's.
+		// there, take packets during -w's wait, and may have read a
+		// capture whole by now): all of it is the run's, and so is the
+		// time since, or the rates would count the wait's packets over
+		// the run's time alone. A sender's counts start with the run.
 		rep.start = sample{at: rep.start.at}
+		if !cfg.mode.send {
+			rep.start.at = opened
+		}
 	}
 	// Reading the CPU times allocates (a glob of /proc, as many files as
 	// threads): first at the start, last at the end, outside the count.
@@ -97,6 +103,7 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 	if cfg.duration > 0 {
 		defer time.AfterFunc(cfg.duration, cancel).Stop()
 	}
+	began := time.Now() // -t's clock; vrx's report starts earlier, at the opening
 	go func() { done <- work(ctx, st) }()
 	// -q prints no interval reports: no ticker then, for a tick builds a
 	// report (a few heap objects) whether it prints it or not, and a run
@@ -122,7 +129,7 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 				done = float64(cur.packets) / float64(cfg.count)
 			}
 			if cfg.duration > 0 {
-				done = max(done, float64(now.Sub(rep.start.at))/float64(cfg.duration))
+				done = max(done, float64(now.Sub(began))/float64(cfg.duration))
 			}
 			rep.live(cur, done)
 		case now := <-tickC:

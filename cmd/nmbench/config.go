@@ -197,7 +197,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Var((*seconds)(&c.duration), "t", "run for this long, in `seconds` or a duration, counted from the end of -w's wait (0: until -n or a signal)")
 	fs.DurationVar(&c.linger, "linger", 0, "rx, rxseq and vrx over netmap or xdp, vrx over udp: after a pass that took packets but fewer than -b, sleep this long before the next, so that on a CPU shared with the sender the packets gather into batches instead of waking the receiver every few (adds up to that much latency; vrx: its arrival analysis then sees each linger's packets as a burst; at most 1ms; 0: look again at once, or sleep in poll(2) when the ring is empty)")
 	fs.IntVar(&c.parallel, "p", 1, "rings to drive, one goroutine (locked to its OS thread) and one registration per ring (tx and rx)")
-	fs.Var((*seconds)(&c.wait), "w", "wait this long for the link after opening a NIC, before the run (and -t) starts, in `seconds` as pkt-gen's -w (2) or a duration (500ms); default 2 for a NIC, 0 for VALE ports, pipes, udp:, pcap: and xdp:")
+	fs.Var((*seconds)(&c.wait), "w", "wait this long for the link after opening a NIC, before the run (and -t) starts (vrx receives, and reports, from the opening on, the wait included), in `seconds` as pkt-gen's -w (2) or a duration (500ms); default 2 for a NIC, 0 for VALE ports, pipes, udp:, pcap: and xdp:")
 	fs.StringVar(&smacS, "S", "02:00:00:00:00:01", "source MAC (not over udp:, whose kernel sockets write the headers)")
 	fs.StringVar(&dmacS, "D", "ff:ff:ff:ff:ff:ff", "destination MAC (not over udp:)")
 	fs.StringVar(&srcS, "s", "10.0.0.1:1234", "source IP[:PORT][-IP[:PORT]] (not over udp:)")

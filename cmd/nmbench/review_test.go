@@ -368,3 +368,25 @@ func TestUsageSaysLimits(t *testing.T) {
 		t.Errorf("-h's -frames entry %q does not say that a lost last frame needs -t", f)
 	}
 }
+
+// vrx's counts are the library's, from the opening on (its readers start
+// there, and take packets during -w's wait): its report's time is from
+// the opening too, or its rates count the wait's packets over the run's
+// time alone (2 s of packets too many a second for a NIC's default -w).
+func TestVrxRateCoversItsCounts(t *testing.T) {
+	port := freeUDPPort(t)
+	var out, errOut bytes.Buffer
+	start := time.Now()
+	code := cli(context.Background(), []string{"-i", "udp:127.0.0.1:" + port, "-f", "vrx", "-fmt", fmt64x32, "-w", "0.5", "-t", "0.3", "-q", "-json"}, &out, &errOut)
+	took := time.Since(start)
+	if code != 0 {
+		t.Fatalf("vrx exit %d: %s", code, errOut.String())
+	}
+	var rep struct{ Seconds float64 }
+	if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &rep); err != nil {
+		t.Fatalf("final report %q: %v", out.String(), err)
+	}
+	if rep.Seconds < 0.79 || rep.Seconds > took.Seconds() {
+		t.Errorf("vrx -w 0.5 -t 0.3: %.3f s in the report, %v in all; want the wait and the run, 0.8 s or more", rep.Seconds, took)
+	}
+}
