@@ -390,3 +390,51 @@ func TestVrxRateCoversItsCounts(t *testing.T) {
 		t.Errorf("vrx -w 0.5 -t 0.3: %.3f s in the report, %v in all; want the wait and the run, 0.8 s or more", rep.Seconds, took)
 	}
 }
+
+// rx over udp:GROUP:PORT joins the group, as vrx does: without a join a
+// host's socket bound to a group's address receives none of its
+// datagrams, and rx counted 0 packets until -t. The datagrams go out by
+// the route the system has for the group and loop back to the host's own
+// members; a host without one (no default route) cannot run the test.
+func TestUDPRxJoinsGroup(t *testing.T) {
+	const group = "239.255.77.1"
+	port := freeUDPPort(t)
+	c, err := net.Dial("udp4", group+":"+port)
+	if err == nil {
+		defer c.Close()
+		_, err = c.Write([]byte("probe"))
+	}
+	if err != nil {
+		t.Skipf("this host cannot send to %s (no route for multicast): %v", group, err)
+	}
+	var out, errOut bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- cli(context.Background(), []string{"-i", "udp:" + group + ":" + port, "-f", "rx", "-n", "10", "-t", "5", "-q", "-json"}, &out, &errOut)
+	}()
+	waitUDPBound(t, port)
+	var code int
+	for sent := false; !sent; {
+		select {
+		case code = <-done:
+			sent = true
+		case <-time.After(20 * time.Millisecond):
+			if _, err := c.Write(make([]byte, 18)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if code != 0 {
+		t.Fatalf("rx exit %d: %s", code, errOut.String())
+	}
+	var rep struct {
+		Packets uint64
+		Seconds float64
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &rep); err != nil {
+		t.Fatalf("final report %q: %v", out.String(), err)
+	}
+	if rep.Packets != 10 || rep.Seconds >= 4.9 {
+		t.Errorf("rx -n 10 on %s: %s; want 10 packets before -t", group, out.String())
+	}
+}

@@ -70,7 +70,16 @@ func udpRecv(ctx context.Context, cfg *config, st *stats) error {
 	if err != nil {
 		return err
 	}
-	c, err := net.ListenUDP("udp4", addr)
+	listen := net.ListenUDP
+	if addr.IP.IsMulticast() {
+		// A group's datagrams reach a socket of a host that joined it:
+		// join on the interface the system picks for it, as a sender's
+		// datagrams leave by (vtx and vrx choose one: udp:GROUP:PORT@IFACE).
+		listen = func(network string, a *net.UDPAddr) (*net.UDPConn, error) {
+			return net.ListenMulticastUDP(network, nil, a)
+		}
+	}
+	c, err := listen("udp4", addr)
 	if err != nil {
 		return fmt.Errorf("udp: %w", err)
 	}
