@@ -31,8 +31,26 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 	if err != nil {
 		return report{}, err
 	}
+	// finish closes what the run opened, in reverse, once: before the
+	// final report when the run ends (a failure that shows only then, as
+	// a capture's last write, is the run's, and the report says so), or
+	// on the way out of a run that could not start.
+	finish := []func() error{closeRun}
+	finished := false
+	finishAll := func() (first error) {
+		if finished {
+			return nil
+		}
+		finished = true
+		for i := len(finish) - 1; i >= 0; i-- {
+			if err := finish[i](); err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	}
 	defer func() {
-		if err := closeRun(); err != nil && runErr == nil {
+		if err := finishAll(); err != nil && runErr == nil {
 			runErr = err
 		}
 	}()
@@ -47,15 +65,16 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 			f.Close()
 			return report{}, fmt.Errorf("-pcap: %w", err)
 		}
-		defer func() {
+		finish = append(finish, func() error {
 			ferr := bw.Flush()
 			if cerr := f.Close(); ferr == nil {
 				ferr = cerr
 			}
-			if ferr != nil && runErr == nil {
-				runErr = fmt.Errorf("-pcap: %w", ferr)
+			if ferr != nil {
+				return fmt.Errorf("-pcap: %w", ferr)
 			}
-		}()
+			return nil
+		})
 	}
 	if cfg.cpuProf != "" {
 		f, err := os.Create(cfg.cpuProf)
@@ -138,6 +157,9 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 			cur := st.sample(time.Now())
 			cur.allocs = heapAllocs()
 			cur.cpu, cur.cpuOK = processCPU()
+			if ferr := finishAll(); err == nil {
+				err = ferr
+			}
 			rep.runErr = err
 			final := rep.final(cur)
 			return final, err
