@@ -17,20 +17,40 @@ import (
 // the count, the duration or ctx ends it, prints reports to out, and
 // returns the final report.
 func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr error) {
-	if cfg.duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, cfg.duration)
-		defer cancel()
-	}
+	// -t is the length of the run: its clock starts with the run, after
+	// the opening and -w's wait for the link, which end early on a
+	// signal as the run does. The loops and the deadlines that wake
+	// their waits hang on ctx, so -t is a cancel of ctx, armed then.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	if cfg.mode.rtt {
 		cfg.rtt = newRTTs()
 	}
+	opened := time.Now()
 	work, closeRun, err := cfg.mode.open(ctx, cfg)
 	if err != nil {
 		return report{}, err
 	}
+	// finish closes what the run opened, in reverse, once: before the
+	// final report when the run ends (a failure that shows only then, as
+	// a capture's last write, is the run's, and the report says so), or
+	// on the way out of a run that could not start.
+	finish := []func() error{closeRun}
+	finished := false
+	finishAll := func() (first error) {
+		if finished {
+			return nil
+		}
+		finished = true
+		for i := len(finish) - 1; i >= 0; i-- {
+			if err := finish[i](); err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	}
 	defer func() {
-		if err := closeRun(); err != nil && runErr == nil {
+		if err := finishAll(); err != nil && runErr == nil {
 			runErr = err
 		}
 	}()
@@ -45,15 +65,16 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 			f.Close()
 			return report{}, fmt.Errorf("-pcap: %w", err)
 		}
-		defer func() {
+		finish = append(finish, func() error {
 			ferr := bw.Flush()
 			if cerr := f.Close(); ferr == nil {
 				ferr = cerr
 			}
-			if ferr != nil && runErr == nil {
-				runErr = fmt.Errorf("-pcap: %w", ferr)
+			if ferr != nil {
+				return fmt.Errorf("-pcap: %w", ferr)
 			}
-		}()
+			return nil
+		})
 	}
 	if cfg.cpuProf != "" {
 		f, err := os.Create(cfg.cpuProf)
@@ -83,9 +104,14 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 	rep.start = st.sample(time.Now())
 	if st.fill != nil {
 		// The library counts from the open (a receiver's readers start
-		// there, and may have read a capture whole by now): all of it is
-		// the run's.
+		// there, take packets during -w's wait, and may have read a
+		// capture whole by now): all of it is the run's, and so is the
+		// time since, or the rates would count the wait's packets over
+		// the run's time alone. A sender's counts start with the run.
 		rep.start = sample{at: rep.start.at}
+		if !cfg.mode.send {
+			rep.start.at = opened
+		}
 	}
 	// Reading the CPU times allocates (a glob of /proc, as many files as
 	// threads): first at the start, last at the end, outside the count.
@@ -93,6 +119,10 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 	rep.start.allocs = heapAllocs()
 	rep.last = rep.start
 	done := make(chan error, 1)
+	if cfg.duration > 0 {
+		defer time.AfterFunc(cfg.duration, cancel).Stop()
+	}
+	began := time.Now() // -t's clock; vrx's report starts earlier, at the opening
 	go func() { done <- work(ctx, st) }()
 	// -q prints no interval reports: no ticker then, for a tick builds a
 	// report (a few heap objects) whether it prints it or not, and a run
@@ -118,7 +148,7 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 				done = float64(cur.packets) / float64(cfg.count)
 			}
 			if cfg.duration > 0 {
-				done = max(done, float64(now.Sub(rep.start.at))/float64(cfg.duration))
+				done = max(done, float64(now.Sub(began))/float64(cfg.duration))
 			}
 			rep.live(cur, done)
 		case now := <-tickC:
@@ -127,6 +157,10 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 			cur := st.sample(time.Now())
 			cur.allocs = heapAllocs()
 			cur.cpu, cur.cpuOK = processCPU()
+			if ferr := finishAll(); err == nil {
+				err = ferr
+			}
+			rep.runErr = err
 			final := rep.final(cur)
 			return final, err
 		}

@@ -183,25 +183,26 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	c := &config{video: &videoConfig{}}
-	var fn, lensS, srcS, dstS, smacS, dmacS string
+	var fn, srcS, dstS, smacS, dmacS string
 	var count int64
-	fs.Var((*portFlag)(c), "i", "port: a netmap port (vale0:a, netmap:eth0, netmap:eth0-1, netmap:p{1, ...) or udp:HOST:PORT for kernel sockets, or xdp:IFACE[-Q] for an AF_XDP socket on a queue; vtx and vrx also udp:HOST:PORT@IFACE, udp and udp:IFACE (the SDP's addresses; multicast groups joined), and pcap:FILE, a capture written or read; given twice to vtx or vrx, the two paths of ST 2022-7 seamless protection")
+	fs.Var((*portFlag)(c), "i", "port: a netmap port (vale0:a, netmap:eth0, netmap:eth0-1, netmap:p{1, ...) or udp:HOST:PORT for kernel sockets (rx and rxseq join a multicast HOST, on the interface of its route), or xdp:IFACE[-Q] for an AF_XDP socket on a queue; vtx and vrx also udp:HOST:PORT@IFACE, udp and udp:IFACE (the SDP's addresses; multicast groups joined), and pcap:FILE, a capture written or read; given twice to vtx or vrx, the two paths of ST 2022-7 seamless protection")
 	fs.StringVar(&fn, "f", "rx", "function: "+strings.Join(modeNames(), ", "))
-	fs.StringVar(&lensS, "l", "60", "frame length in bytes without FCS: N, A-B (mixed sizes) or a list N,M,...")
-	fs.Int64Var(&count, "n", 0, "packets to send or receive (0: until -t or a signal)")
-	fs.IntVar(&c.batch, "b", 512, "batch: slots per ring operation")
-	fs.Float64Var(&c.rate, "R", 0, "rate limit in packets per second (0: none); a sender that fell behind makes up at most one batch (-b)")
+	lensF := &onceFlag{s: "60"}
+	fs.Var(lensF, "l", "frame `length` in bytes without FCS: N, A-B (mixed sizes; pkt-gen's -l given twice) or a list N,M,...")
+	fs.Int64Var(&count, "n", 0, "packets to send or receive (0: until -t or a signal); rxseq counts sequence numbers, a packet lost as one received, a frame without a number not at all; a receiver whose last packets are lost runs until -t or a signal")
+	fs.IntVar(&c.batch, "b", 512, fmt.Sprintf("batch: slots per ring operation (over udp:, datagrams per sendmmsg or recvmmsg, at most %d)", udpMaxBatch))
+	fs.Float64Var(&c.rate, "R", 0, "tx, txseq, vtx: rate limit in packets per second (0: none); a sender that fell behind makes up at most one batch (-b)")
 	c.interval = time.Second
 	fs.Var((*millis)(&c.interval), "T", "report interval in `milliseconds` as pkt-gen's -T (500), or a duration with its unit (500ms, 2s)")
-	fs.Var((*seconds)(&c.duration), "t", "run for this long, in `seconds` or a duration (0: until -n or a signal)")
+	fs.Var((*seconds)(&c.duration), "t", "run for this long, in `seconds` or a duration, counted from the end of -w's wait (0: until -n or a signal)")
 	fs.DurationVar(&c.linger, "linger", 0, "rx, rxseq and vrx over netmap or xdp, vrx over udp: after a pass that took packets but fewer than -b, sleep this long before the next, so that on a CPU shared with the sender the packets gather into batches instead of waking the receiver every few (adds up to that much latency; vrx: its arrival analysis then sees each linger's packets as a burst; at most 1ms; 0: look again at once, or sleep in poll(2) when the ring is empty)")
 	fs.IntVar(&c.parallel, "p", 1, "rings to drive, one goroutine (locked to its OS thread) and one registration per ring (tx and rx)")
-	fs.Var((*seconds)(&c.wait), "w", "wait this long for the link after opening a NIC, in `seconds` as pkt-gen's -w (2) or a duration (500ms); default 2 for a NIC, 0 for VALE ports, pipes, udp:, pcap: and xdp:")
-	fs.StringVar(&smacS, "S", "02:00:00:00:00:01", "source MAC")
-	fs.StringVar(&dmacS, "D", "ff:ff:ff:ff:ff:ff", "destination MAC")
-	fs.StringVar(&srcS, "s", "10.0.0.1:1234", "source IP[:PORT][-IP[:PORT]]")
-	fs.StringVar(&dstS, "d", "10.1.0.1:1234", "destination IP[:PORT][-IP[:PORT]]")
-	fs.BoolVar(&c.noTouch, "r", false, "rubbish, as pkt-gen's -r: do not write the payload, not even once: frames carry whatever their buffers hold after the headers (headers are still written and patched)")
+	fs.Var((*seconds)(&c.wait), "w", "wait this long for the link after opening a NIC, before the run (and -t) starts (vrx receives, and reports, from the opening on, the wait included), in `seconds` as pkt-gen's -w (2) or a duration (500ms); default 2 for a NIC, 0 for VALE ports, pipes, udp:, pcap: and xdp:")
+	fs.StringVar(&smacS, "S", "02:00:00:00:00:01", "source MAC (not over udp:, whose kernel sockets write the headers)")
+	fs.StringVar(&dmacS, "D", "ff:ff:ff:ff:ff:ff", "destination MAC (not over udp:)")
+	fs.StringVar(&srcS, "s", "10.0.0.1:1234", "source IP[:PORT][-IP[:PORT]] (not over udp:)")
+	fs.StringVar(&dstS, "d", "10.1.0.1:1234", "destination IP[:PORT][-IP[:PORT]] (not over udp:, where -i udp:HOST:PORT is the destination)")
+	fs.BoolVar(&c.noTouch, "r", false, "tx, ping: rubbish, as pkt-gen's -r: do not write the payload, not even once: frames carry whatever their buffers hold after the headers (headers are still written and patched)")
 	var randSrc, randDst bool
 	fs.BoolVar(&randSrc, "z", false, "pkt-gen's random source address and port: not supported (-s takes a range, walked in order)")
 	fs.BoolVar(&randDst, "Z", false, "pkt-gen's random destination address and port: not supported (-d takes a range, walked in order)")
@@ -243,7 +244,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, err
 	}
 	var err error
-	if c.lens, err = parseLengths(lensS); err != nil {
+	if c.lens, err = parseLengths(lensF.s); err != nil {
 		return nil, err
 	}
 	if err := checkLinger(c); err != nil {
@@ -332,6 +333,29 @@ func checkLinger(c *config) error {
 	case isUDP(c.port) && c.mode.name != "vrx":
 		return fmt.Errorf("-linger %v: -f %s over udp does not linger (vrx over udp does, and rx and rxseq over a netmap port or xdp:)", c.linger, c.mode.name)
 	}
+	return nil
+}
+
+// onceFlag is a string flag that may be given once: -l, which pkt-gen
+// takes twice for random sizes between the two, where nmbench takes a
+// range (-l A-B); the flag package would let the second silently win.
+type onceFlag struct {
+	s   string
+	set bool
+}
+
+func (f *onceFlag) String() string {
+	if f == nil {
+		return ""
+	}
+	return f.s
+}
+
+func (f *onceFlag) Set(s string) error {
+	if f.set {
+		return errors.New("given twice: for frames of several sizes give -l A-B (pkt-gen's two -l) or a list (-l N,M,...)")
+	}
+	f.s, f.set = s, true
 	return nil
 }
 

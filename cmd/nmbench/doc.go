@@ -99,7 +99,9 @@
 // netmap sources: it is not in mainline Linux) and read-write access to
 // /dev/netmap (usually root). Without netmap, -i udp:HOST:PORT uses kernel
 // sockets, and vtx and vrx also read and write captures (-i pcap:FILE).
-// SIGINT or SIGTERM ends a run early and still prints the summary. The exit
+// SIGINT or SIGTERM ends a run early and still prints the summary; so
+// does a run that fails, whose final JSON object then gives the reason
+// ("error"). The exit
 // status is the same for every function: 2 for a usage error (a bad flag or
 // value), 1 for an error at run time, 0 otherwise.
 // With -json, the final object also gives heap_allocs, the heap objects

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"runtime"
 
@@ -88,8 +89,36 @@ func ping(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error {
 	return pingLoop(ctx, cfg, port, st, cfg.rtt)
 }
 
-// videoFlags are the flags only vtx and vrx take.
-var videoFlags = []string{"fmt", "sdp", "sdp-out", "in", "out", "pix", "tp", "frames", "frame-buffers", "streams", "max-mem", "selfcheck", "burst", "passthrough", "window"}
+// videoFlags are the flags only vtx and vrx take: every flag that
+// addVideoFlags registers, so that a new one cannot be forgotten here (as
+// -spin was, accepted and ignored by the packet functions).
+var videoFlags = func() []string {
+	fs := flag.NewFlagSet("", flag.ContinueOnError)
+	addVideoFlags(fs, &videoConfig{})
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	return names
+}()
+
+// udpHeaderFlags are the flags of the Ethernet, IPv4 and UDP headers a
+// sender writes on a netmap port, an AF_XDP socket or into a capture;
+// over kernel UDP sockets the kernel writes them, to -i's HOST:PORT.
+var udpHeaderFlags = []string{"S", "D", "s", "d"}
+
+// checkUDPHeaders refuses a header flag given to a sender whose paths are
+// all on the udp: backend, which would ignore it (and -d to a udp:
+// receiver, which listens where -i says).
+func checkUDPHeaders(c *config, set map[string]bool) error {
+	if !isUDP(c.port) || c.port2 != "" && !isUDP(c.port2) {
+		return nil
+	}
+	for _, name := range udpHeaderFlags {
+		if set[name] && (c.mode.send || name == "d") {
+			return fmt.Errorf("-%s: not over udp: kernel sockets write the headers, to -i udp:HOST:PORT (or the SDP's addresses); -%s is for netmap ports, xdp: and pcap: files", name, name)
+		}
+	}
+	return nil
+}
 
 // checkPackets checks the flags of the packet functions (all but vtx and
 // vrx).
@@ -101,6 +130,12 @@ func checkPackets(c *config, set map[string]bool) error {
 	}
 	if isPcap(c.port) {
 		return errors.New("-i pcap:FILE: only for -f vtx and vrx (rx writes captures with -pcap)")
+	}
+	if set["R"] && !c.mode.send {
+		return fmt.Errorf("-R %v: a rate limit is for the senders tx, txseq and vtx; -f %s sends no stream (ping sends a frame when the echo of the last is back, or after %v)", c.rate, c.mode.name, pingTimeout)
+	}
+	if c.noTouch && !c.mode.send && !c.mode.rtt {
+		return fmt.Errorf("-r: rubbish (a payload left unwritten) is for the senders tx and ping; -f %s writes no payload", c.mode.name)
 	}
 	if c.port2 != "" {
 		return errors.New("-i given twice: only -f vtx and vrx take two paths (ST 2022-7)")
@@ -116,7 +151,7 @@ func checkPackets(c *config, set map[string]bool) error {
 			return err
 		}
 	}
-	return nil
+	return checkUDPHeaders(c, set)
 }
 
 // checkSeq checks the flags of txseq and rxseq, whose frames carry a
@@ -143,6 +178,7 @@ func openPackets(ctx context.Context, cfg *config) (work, func() error, error) {
 		if _, err := udpAddr(cfg.port); err != nil {
 			return nil, nil, err
 		}
+		waitLink(ctx, cfg.wait) // nothing to wait for, but -w given is a wait on every backend
 		return func(ctx context.Context, st *stats) error { return m.udp(ctx, cfg, st) }, func() error { return nil }, nil
 	}
 	var ports []*nmsys.Port

@@ -308,7 +308,7 @@ func echoLoop(ctx context.Context, cfg *config, st *stats, rx echoRx, tx echoTx,
 			return err
 		}
 		if err := waitErr(ctx, next(true, bytes)); err != nil {
-			return err
+			return stopOK(err)
 		}
 	}
 	return nil

@@ -93,8 +93,11 @@ func (s *stats) sample(now time.Time) sample {
 
 // report is one JSON object of -json output.
 type report struct {
-	Func      string  `json:"func"`
-	Final     bool    `json:"final"`
+	Func  string `json:"func"`
+	Final bool   `json:"final"`
+	// Error is why a run failed, final only: its counts are of the run
+	// up to the failure, and the exit status is 1.
+	Error     string  `json:"error,omitempty"`
 	Packets   uint64  `json:"packets"`
 	Bytes     uint64  `json:"bytes"`
 	Seconds   float64 `json:"seconds"`
@@ -125,12 +128,13 @@ type report struct {
 
 // reporter prints pkt-gen-style lines, or JSON objects.
 type reporter struct {
-	cfg   *config
-	rtt   *rtts // ping only
-	out   io.Writer
-	start sample
-	last  sample
-	drawn bool // a progress line is on screen
+	cfg    *config
+	runErr error // the run failed: the final report says why
+	rtt    *rtts // ping only
+	out    io.Writer
+	start  sample
+	last   sample
+	drawn  bool // a progress line is on screen
 }
 
 func rate(n uint64, d time.Duration) float64 {
@@ -166,6 +170,9 @@ func (r *reporter) build(cur, from sample, final bool) report {
 		rep.NoBufs = &n
 	}
 	if final {
+		if r.runErr != nil {
+			rep.Error = r.runErr.Error()
+		}
 		a := cur.allocs - from.allocs
 		rep.HeapAllocs = &a
 		if cur.cpuOK && from.cpuOK {

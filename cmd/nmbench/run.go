@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -113,8 +112,8 @@ func (c *batchCounts) drain(r *rings.RxRing, n int, check bool, win *seqWindow) 
 			return err
 		}
 		c.bytes += uint64(len(pkt))
-		if len(pkt) >= packet.UDPHdrLen+4 {
-			c.seq(win, binary.BigEndian.Uint32(pkt[packet.UDPHdrLen:]))
+		if s, ok := seqNumber(pkt); ok {
+			c.seq(win, s)
 		}
 	}
 	return nil
@@ -155,10 +154,10 @@ func rxLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
 		hold += r.Capacity()
 	}
 	batch := min(cfg.batch, max(hold, 1))
-	for ctx.Err() == nil && (cfg.count == 0 || got < cfg.count) {
+	for ctx.Err() == nil && (cfg.count == 0 || win.remaining(cfg.count, got, check) > 0) {
 		want := batch
 		if cfg.count != 0 {
-			want = int(min(uint64(want), cfg.count-got))
+			want = int(min(uint64(want), win.remaining(cfg.count, got, check)))
 		}
 		if cfg.left != nil {
 			if cfg.left.done() {

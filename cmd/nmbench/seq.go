@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/binary"
+
 	"github.com/nmgo/nmgo/packet"
 )
 
@@ -8,13 +10,40 @@ import (
 // headers and four octets.
 const seqMinLen = packet.UDPHdrLen + 4
 
+// seqNumber returns the sequence number txseq wrote at the start of the
+// payload of frame pkt, if pkt is a frame that can carry one: IPv4
+// without options (txseq's header), UDP, long enough. A port receives
+// other frames too (ARP, an IPv6 router solicitation, LLDP on a NIC):
+// they carry no number, and their octets read as one would count a jump
+// of up to 2^31 packets lost, and the real ones after it as duplicates.
+func seqNumber(pkt []byte) (uint32, bool) {
+	if len(pkt) < seqMinLen || pkt[12] != 0x08 || pkt[13] != 0x00 || pkt[packet.EthLen] != 0x45 || pkt[packet.EthLen+9] != 17 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint32(pkt[packet.UDPHdrLen:]), true
+}
+
 // seqWindow tracks received sequence numbers to tell lost, duplicated and
 // reordered packets apart within a window of recent numbers.
 type seqWindow struct {
 	started bool
 	first   uint32 // first number seen; older ones are not counted as gaps filled
 	next    uint32
+	span    uint64 // sequence numbers from first to next: received or lost
 	seen    [1 << 16 / 64]uint64
+}
+
+// remaining returns how many packets a receiver still takes for its
+// count, -n, having received got: 0 when it is done. rxseq (numbered)
+// counts sequence numbers (w.span), a packet lost counting as one
+// received and a frame without a number or a duplicate not at all, so
+// that rxseq -n N paired with txseq -n N ends at the sender's last packet
+// and not before; rx, which reads no numbers, counts what arrives.
+func (w *seqWindow) remaining(count, got uint64, numbered bool) uint64 {
+	if numbered {
+		got = w.span
+	}
+	return count - min(got, count)
 }
 
 const seqWin = 1 << 16
@@ -48,6 +77,7 @@ func (w *seqWindow) add(s uint32) (lost int64, dup, reord uint64) {
 		wd, b := w.bit(s)
 		*wd |= b
 		w.next = s + 1
+		w.span += uint64(gap) + 1
 	case -d < seqWin:
 		wd, b := w.bit(s)
 		if *wd&b != 0 {

@@ -27,6 +27,10 @@ import (
 
 const udpPrefix = "udp:"
 
+// udpMaxBatch bounds -b on the udp: backend: the datagrams of one
+// sendmmsg or recvmmsg (UIO_MAXIOV is 1024).
+const udpMaxBatch = 1024
+
 // isUDP reports whether port names kernel UDP sockets: udp:HOST:PORT,
 // and for vtx and vrx also udp and udp:IFACE (st2110's names).
 func isUDP(port string) bool { return port == "udp" || strings.HasPrefix(port, udpPrefix) }
@@ -66,7 +70,16 @@ func udpRecv(ctx context.Context, cfg *config, st *stats) error {
 	if err != nil {
 		return err
 	}
-	c, err := net.ListenUDP("udp4", addr)
+	listen := net.ListenUDP
+	if addr.IP.IsMulticast() {
+		// A group's datagrams reach a socket of a host that joined it:
+		// join on the interface the system picks for it, as a sender's
+		// datagrams leave by (vtx and vrx choose one: udp:GROUP:PORT@IFACE).
+		listen = func(network string, a *net.UDPAddr) (*net.UDPConn, error) {
+			return net.ListenMulticastUDP(network, nil, a)
+		}
+	}
+	c, err := listen("udp4", addr)
 	if err != nil {
 		return fmt.Errorf("udp: %w", err)
 	}
@@ -83,7 +96,7 @@ func udpTx(ctx context.Context, cfg *config, c *net.UDPConn, st *stats) error {
 	if err != nil {
 		return err
 	}
-	batch := min(cfg.batch, 1024)
+	batch := min(cfg.batch, udpMaxBatch)
 	msgs := make([]ipv4.Message, batch)
 	bufs := make([][]byte, batch)
 	for i := range msgs {
@@ -172,7 +185,7 @@ func sendErr(dst net.Addr, err error) error {
 // path this backend stands for, and not in the netmap loops.
 func udpRx(ctx context.Context, cfg *config, c *net.UDPConn, st *stats) error {
 	pc := ipv4.NewPacketConn(c)
-	batch := min(cfg.batch, 1024)
+	batch := min(cfg.batch, udpMaxBatch)
 	msgs := make([]ipv4.Message, batch)
 	for i := range msgs {
 		msgs[i].Buffers = [][]byte{make([]byte, maxFrame)}
@@ -180,10 +193,10 @@ func udpRx(ctx context.Context, cfg *config, c *net.UDPConn, st *stats) error {
 	check := cfg.mode.seq
 	var win seqWindow
 	var got uint64
-	for ctx.Err() == nil && (cfg.count == 0 || got < cfg.count) {
+	for ctx.Err() == nil && (cfg.count == 0 || win.remaining(cfg.count, got, check) > 0) {
 		want := len(msgs)
 		if cfg.count != 0 {
-			want = int(min(uint64(want), cfg.count-got))
+			want = int(min(uint64(want), win.remaining(cfg.count, got, check)))
 		}
 		n, err := pc.ReadBatch(msgs[:want], 0)
 		if err != nil {

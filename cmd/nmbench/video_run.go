@@ -100,7 +100,7 @@ func (vr *videoRun) openTx(ctx context.Context) error {
 	if v.burst > 1 {
 		sc.Pacing = &video.PacerConfig{Burst: v.burst}
 	}
-	if !isUDP(cfg.port) {
+	if !isUDP(cfg.port) || cfg.port2 != "" && !isUDP(cfg.port2) {
 		// Ethernet frames: from -S and -s; to -D, or to each group's
 		// multicast address unless -D is given (pkt-gen's broadcast
 		// default is for unicast).

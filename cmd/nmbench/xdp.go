@@ -67,6 +67,9 @@ func openXDP(ctx context.Context, cfg *config) (work, func() error, error) {
 	}
 	stop := context.AfterFunc(ctx, func() { s.SetDeadline(time.Unix(1, 0)) })
 	closeRun := func() error { stop(); return s.Close() }
+	// A NIC's driver may reset the link when an AF_XDP socket binds
+	// (zero-copy mode): -w waits for it, as on a netmap NIC.
+	waitLink(ctx, cfg.wait)
 	return func(ctx context.Context, st *stats) error {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
@@ -219,10 +222,10 @@ func xdpRx(ctx context.Context, cfg *config, s *xsk.Socket, st *stats) error {
 	var got uint64
 	idle := xsk.Idler{Linger: cfg.linger}
 	batch := min(cfg.batch, q.Frames()) // a batch the queue cannot hold would never be full (see rxLoop)
-	for ctx.Err() == nil && (cfg.count == 0 || got < cfg.count) {
+	for ctx.Err() == nil && (cfg.count == 0 || win.remaining(cfg.count, got, check) > 0) {
 		want := batch
 		if cfg.count != 0 {
-			want = int(min(uint64(want), cfg.count-got))
+			want = int(min(uint64(want), win.remaining(cfg.count, got, check)))
 		}
 		n, err := q.Acquire(want)
 		if err != nil {
@@ -239,8 +242,8 @@ func xdpRx(ctx context.Context, cfg *config, s *xsk.Socket, st *stats) error {
 				return fmt.Errorf("rx queue: %w", err)
 			}
 			c.bytes += uint64(len(pkt))
-			if len(pkt) >= packet.UDPHdrLen+4 {
-				c.seq(&win, binary.BigEndian.Uint32(pkt[packet.UDPHdrLen:]))
+			if s, ok := seqNumber(pkt); ok {
+				c.seq(&win, s)
 			}
 		}
 		q.Release(n)
