@@ -58,7 +58,10 @@ type SendConfig struct {
 
 	// TTL is the IPv4 TTL or IPv6 hop limit of flows whose SDP gives none
 	// (c= .../TTL); zero means the kernel's default over UDP (1 for
-	// multicast) and 64 in Ethernet frames.
+	// multicast) and 64 in Ethernet frames. Over UDP one socket sends
+	// every flow, with one TTL for the multicast flows and one for the
+	// unicast ones: where the flows of a kind differ, each is sent with
+	// the largest, and the session the Sender describes says so.
 	TTL int
 
 	// The Ethernet and IP source of the frames a netmap port, an AF_XDP
@@ -468,6 +471,10 @@ func (s *Sender) build(conns []txConn, eth *ethInfo, sources []video.FrameSource
 	}
 	streams := make([][]video.TxStream, len(parts))
 	s.sess.Streams = make([]video.Stream, len(s.flows))
+	var sockTTL int // the multicast TTL of a UDP sender's one socket
+	if eth == nil {
+		sockTTL, _ = socketTTLs(s.flows, c.TTL)
+	}
 	for k := range s.flows {
 		f := s.flows[k]
 		i := k % len(parts)
@@ -476,6 +483,9 @@ func (s *Sender) build(conns []txConn, eth *ethInfo, sources []video.FrameSource
 		ttl := f.TTL
 		if ttl == 0 {
 			ttl = c.TTL
+		}
+		if eth == nil && f.Dst.Addr().IsMulticast() {
+			ttl = sockTTL
 		}
 		if eth != nil {
 			tmpl, src, err := s.template(k, eth, ttl, pc.SSRC)

@@ -683,9 +683,14 @@ func (r *Receiver) Other() uint64 {
 }
 
 // Err returns the error that stopped a reader of the transport, nil if
-// none did (an end of input or Close is not an error). A failed input
-// stops the receiver's other inputs too, unless it is one path of two
-// (ListenConfig.Second), whose other path goes on.
+// none did (an end of input or Close is not an error). In a receiver of
+// one path a failed input stops the other inputs too (and, with
+// Passthrough, the forwarding of every ring), so that Frames ends with
+// the error. In a receiver of two paths (ListenConfig.Second) a failed
+// reader stops alone and the other path's readers go on with the flows;
+// where one reader serves both paths (two captures, read in step) its
+// failure ends both. A flow whose readers on both paths failed goes
+// silent while other flows go on: watch Err.
 func (r *Receiver) Err() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -693,7 +698,8 @@ func (r *Receiver) Err() error {
 }
 
 // Done is closed when every reader of the transport has stopped: after
-// Close, at the end of a capture, or when an input failed (Err).
+// Close, at the end of a capture, or when a failed input stopped them
+// (Err; in a receiver of two paths, once every reader has stopped).
 func (r *Receiver) Done() <-chan struct{} { return r.done }
 
 // Close stops the receiver: it stops its goroutines (closing the sockets

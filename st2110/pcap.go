@@ -263,7 +263,10 @@ func openPcapTx(ep *endpoint, batch int, utc int64) (txConn, error) {
 	f, err := os.OpenFile(ep.file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
 	created := err == nil
 	if errors.Is(err, fs.ErrExist) {
-		f, err = os.OpenFile(ep.file, os.O_WRONLY, 0)
+		// Read-write, as os.Create opens: a FIFO (a live capture
+		// into Wireshark) opens without waiting for its reader, and a
+		// dangling symbolic link gets its target made.
+		f, err = os.OpenFile(ep.file, os.O_RDWR|os.O_CREATE, 0o666)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("st2110: dial: %w", err)

@@ -280,10 +280,7 @@ func openUDPTx(ep *endpoint, fs []video.Stream, cfg *SendConfig) (*udpTx, error)
 			return nil, fmt.Errorf("st2110: dial %s: flows %d and 0 are not of one IP version (send them with two Senders)", ep.name, k)
 		}
 	}
-	mttl, uttl, err := socketTTLs(fs, cfg.TTL)
-	if err != nil {
-		return nil, fmt.Errorf("st2110: dial %s: %w", ep.name, err)
-	}
+	mttl, uttl := socketTTLs(fs, cfg.TTL)
 	ifi, err := interfaceOf(cfg.Interface)
 	if err != nil {
 		return nil, err
@@ -339,27 +336,23 @@ func openUDPTx(ep *endpoint, fs []video.Stream, cfg *SendConfig) (*udpTx, error)
 // socketTTLs returns the TTLs (hop limits) of the one socket that sends
 // the flows fs: one for the multicast flows (IP_MULTICAST_TTL), one for
 // the unicast ones (IP_TTL), each a flow's own (the SDP's c= .../TTL) or
-// def; 0 leaves the kernel's default. The flows of one kind must agree:
-// the socket cannot send them with the TTLs the SDP gives them.
-func socketTTLs(fs []video.Stream, def int) (multicast, unicast int, err error) {
-	first := [2]int{-1, -1} // the first multicast and unicast flow
-	var ttl [2]int
+// def; 0 leaves the kernel's default. A socket has one TTL of each kind:
+// where the flows of one kind give different ones, it is the largest, so
+// that every flow reaches at least as far as its SDP says (the Sender's
+// session then gives each multicast flow the TTL it is sent with).
+func socketTTLs(fs []video.Stream, def int) (multicast, unicast int) {
 	for k := range fs {
-		v, kind := fs[k].TTL, 1
+		v := fs[k].TTL
 		if v == 0 {
 			v = def
 		}
 		if fs[k].Dst.Addr().IsMulticast() {
-			kind = 0
-		}
-		switch j := first[kind]; {
-		case j < 0:
-			first[kind], ttl[kind] = k, v
-		case ttl[kind] != v:
-			return 0, 0, fmt.Errorf("flows %d and %d: TTL %d and %d, and one socket sends them with one TTL (send them with two Senders)", j, k, ttl[kind], v)
+			multicast = max(multicast, v)
+		} else {
+			unicast = max(unicast, v)
 		}
 	}
-	return ttl[0], ttl[1], nil
+	return multicast, unicast
 }
 
 // sourceFor returns the address the kernel sends to dst from (out of

@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -585,10 +584,25 @@ func TestUDPSenderTTL(t *testing.T) {
 	}
 	m2 := flow(fmtSmall, fmt.Sprintf("239.1.1.2:%d", p), "")
 	m2.TTL = 32
-	if tx, err := Dial("udp", session("", m, m2), nil); err == nil {
-		tx.Close()
-		t.Error("two multicast flows of TTL 3 and 32 on one socket: no error")
-	} else if !strings.Contains(err.Error(), "flows 0 and 1") {
-		t.Errorf("two multicast flows of TTL 3 and 32: %v", err)
+	// Two multicast flows of TTL 3 and 32 on one socket, a unicast one of
+	// none: both multicast flows go with 32, which the session says.
+	tx2, err := Dial("udp", session("", m, m2, u), &SendConfig{TTL: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx2.Close()
+	pc2 := ipv4.NewPacketConn(tx2.parts[0].q.(*udpTx).conn)
+	mttl, err1 = pc2.MulticastTTL()
+	uttl, err2 = pc2.TTL()
+	if err := errors.Join(err1, err2); err != nil {
+		t.Fatal(err)
+	}
+	if mttl != 32 || uttl != defaultTTL {
+		t.Errorf("flows of TTL 3, 32 and a unicast one: multicast TTL %d, unicast %d; want 32 and %d", mttl, uttl, defaultTTL)
+	}
+	for k, want := range []int{32, 32, 0} {
+		if got := tx2.Session().Streams[k].TTL; got != want {
+			t.Errorf("the session says TTL %d for flow %d, sent with %d", got, k, want)
+		}
 	}
 }
