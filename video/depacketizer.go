@@ -49,7 +49,7 @@ type Stats struct {
 	Frames        uint64 // frames delivered
 	Complete      uint64 // frames delivered whole
 	Lost          uint64 // sequence numbers (by the extended sequence) between the lowest and the highest seen that were skipped: never seen, or seen only after a later one once their frame was delivered (then Late too)
-	Reordered     uint64 // packets a frame took after a later sequence number: lost until they came
+	Reordered     uint64 // packets that came after a later sequence number in time for their frame (taken, or dropped for want of a buffer): lost until they came
 	Duplicates    uint64 // packets seen before (within the last 65536 sequence numbers)
 	Late          uint64 // packets of a frame already delivered, or too far behind to tell: dropped; a skipped sequence number stays Lost
 	BadRows       uint64 // SRDs dropped for a line, offset, length or field outside the frame, or past what the packet's data can fill

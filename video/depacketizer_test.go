@@ -423,6 +423,7 @@ func TestLostBeforeFirst(t *testing.T) {
 		{"2 lost after the first", []int{1, 3, 0}, Stats{Lost: 1, Reordered: 1}},
 		{"1 and 2 lost below the first", []int{3, 0}, Stats{Lost: 2, Reordered: 1}},
 		{"2 lost, 1 below the first", []int{3, 1}, Stats{Lost: 1, Reordered: 1}},
+		{"2 lost, 1 then 0 below the first", []int{3, 1, 0}, Stats{Lost: 1, Reordered: 2}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			order := append([]int{}, c.start...)

@@ -59,7 +59,7 @@ type PathStats struct {
 	Taken      uint64 // packets whose first copy came on this path: what it gave the flow
 	Duplicates uint64 // copies that came after the other path's: absorbed
 	Late       uint64 // copies of packets whose frame had been handed out, or too old to tell: dropped
-	Lost       uint64 // sequence numbers from the path's first to its highest that it never brought
+	Lost       uint64 // sequence numbers from the path's lowest to its highest that it never brought
 	Malformed  uint64 // packets dropped: not RTP version 2, truncated headers, or of another payload type
 }
 

@@ -361,10 +361,14 @@ func TestReceiverNestedLayers(t *testing.T) {
 	r := newTestReceiver(t, f)
 	r.AllocFrames()
 	pkt := q.sent[0]
-	for k := range 3 {
+	// Ethernet, up to 5 tags, IPv4 and UDP: within the 8 layers.
+	for k := range 6 {
 		if !r.Push(tagged(pkt, k), 0) {
 			t.Fatalf("a frame with %d 802.1Q tags did not reach its stream", k)
 		}
+	}
+	if other := r.Other(); r.Push(tagged(pkt, 6), 0) || r.Other() != other+1 {
+		t.Fatal("a frame with 6 802.1Q tags (9 layers) reached its stream or was not counted Other")
 	}
 	var deep [][]byte
 	for k := 10; k < 2000; k *= 2 {
