@@ -420,6 +420,30 @@ func inFrame(fts *[2]uint32, have *[2]bool, fields int, gap uint32, ts uint32, f
 func (d *Depacketizer) reset() {
 	d.started, d.active, d.delivered = false, false, false
 	d.maxSeq = 0
+	d.forgetSeq()
+}
+
+// restarted reports whether a packet of timestamp ts whose sequence
+// number was seen before comes from a restarted sender: its timestamp is
+// lateWindow or more before or after the frame being filled, or else the
+// last frame delivered (a copy of a packet is of one of them). Without
+// either it is taken for a copy.
+func (d *Depacketizer) restarted(ts uint32) bool {
+	var ref uint32
+	switch {
+	case d.active:
+		ref = d.st.Timestamp
+	case d.delivered:
+		ref = d.lastTS
+	default:
+		return false
+	}
+	diff := int32(ts - ref)
+	return diff >= lateWindow || diff <= -lateWindow
+}
+
+// forgetSeq empties the sequence window.
+func (d *Depacketizer) forgetSeq() {
 	if d.ntouched > len(d.touched) {
 		clear(d.seen[:])
 		clear(d.blk[:])
@@ -468,11 +492,24 @@ func (d *Depacketizer) mark(ext int64, ts uint32, field int) bool {
 		return false
 	default:
 		if d.blk[w] == b && d.seen[w]&bit != 0 {
-			d.stats.Duplicates++
-			if d.active {
-				d.st.Duplicates++
+			if !d.restarted(ts) {
+				d.stats.Duplicates++
+				if d.active {
+					d.st.Duplicates++
+				}
+				return false
 			}
-			return false
+			// A sequence number seen before, in a packet whose
+			// timestamp is a second or more from the frame being
+			// filled (or the last delivered): not a copy but a sender
+			// that restarted with a sequence number behind its last
+			// (RFC 3550 starts it at random). Its numbers are new from
+			// here; without this, every packet up to the old highest
+			// was dropped as a duplicate, frames of them. The cost is
+			// a reset's, bounded as reset's is.
+			d.forgetSeq()
+			d.maxSeq, d.minSeq = ext, ext
+			break
 		}
 		// After a later sequence number, which counted it lost: taken
 		// into a frame, it is found. Of a frame delivered already, fill

@@ -208,6 +208,39 @@ func TestDepacketizerNoBuffer(t *testing.T) {
 	}
 }
 
+// TestDepacketizerSenderRestart: a sender that restarts with a sequence
+// number behind its last (RFC 3550 starts it at random) and a new
+// timestamp is a new stream, not a run of duplicates of what it sent
+// before.
+func TestDepacketizerSenderRestart(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth8, Width: 4, Height: 1, Scan: Progressive}
+	delivered := 0
+	d, err := NewDepacketizer(&f, &DepacketizerConfig{OnFrame: func(buf []byte, st *FrameStats) []byte {
+		delivered++
+		return buf
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetBuffer(make([]byte, 8)); err != nil {
+		t.Fatal(err)
+	}
+	pkt := func(seq uint16, ts uint32) []byte {
+		return rtpWith(seq, ts, true, [][3]uint16{{8, 0, 0}}, make([]byte, 8))
+	}
+	for i := range 100 { // a frame a packet
+		d.Push(pkt(uint16(1000+i), uint32(i)*3000))
+	}
+	d.Push(pkt(1090, 90*3000)) // a copy, 0.3 s late: a duplicate
+	for i := range 20 {        // restarted 50 behind, ten seconds on
+		d.Push(pkt(uint16(1050+i), 900000+uint32(i)*3000))
+	}
+	d.Push(pkt(1060, 900000+10*3000)) // a copy after the restart
+	if s := d.Stats(); delivered != 120 || s.Duplicates != 2 || s.Lost != 0 || s.Late != 0 || s.Reordered != 0 {
+		t.Fatalf("delivered %d frames, stats %+v; want 120 frames, 2 duplicates (the copies), 0 lost, late or reordered", delivered, s)
+	}
+}
+
 // TestDepacketizerInterlacedReorder: field 1 arriving before field 0 of the
 // same frame is one frame, and a frame whose field 0 is lost entirely is
 // still delivered.
