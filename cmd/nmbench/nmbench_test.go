@@ -324,6 +324,8 @@ func TestUDPSeqLoopback(t *testing.T) {
 		t.Errorf("rxseq saw %d packets of %d, %d duplicated, %d reordered: loopback does neither", rep.Packets, n, rep.Duplicated, rep.Reordered)
 	case int64(rep.Lost) > missing || ended && int64(rep.Lost) != missing:
 		t.Errorf("rxseq counted %d lost; %d of %d are missing", rep.Lost, missing, n)
+	case missing == 0 && !ended:
+		t.Errorf("rxseq got all %d packets and did not end by its count (-n)", n)
 	case missing > 0 && counted < missing:
 		t.Errorf("%d of %d packets missing, and the kernel counted %d dropped for a full receive buffer: lost elsewhere", missing, n, counted)
 	}
