@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -203,6 +204,27 @@ func TestSeqWindow(t *testing.T) {
 	// 13 again (dup) | 16 | 14 late (reordered, lost 0) | 20 skips 17-19 (lost 3) | 5 is old: dup
 	if lost != 3 || dup != 2 || reord != 2 {
 		t.Errorf("lost %d dup %d reordered %d, want 3 2 2", lost, dup, reord)
+	}
+	// clearRange forgets exactly the numbers a bit-by-bit loop would.
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		var a, b seqWindow
+		for i := range a.seen {
+			a.seen[i] = rng.Uint64()
+		}
+		b.seen = a.seen
+		s, n := rng.Uint32(), rng.Uint32N(seqWin)
+		if rng.IntN(4) == 0 {
+			n = rng.Uint32N(130)
+		}
+		a.clearRange(s, n)
+		for k := uint32(0); k < n; k++ {
+			wd, bit := b.bit(s + k)
+			*wd &^= bit
+		}
+		if a.seen != b.seen {
+			t.Fatalf("clearRange(%d, %d) differs from clearing bit by bit", s, n)
+		}
 	}
 	// Wrap-around of the 32-bit sequence is in order.
 	var w2 seqWindow

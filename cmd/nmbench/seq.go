@@ -48,6 +48,19 @@ func (w *seqWindow) remaining(count, got uint64, numbered bool) uint64 {
 
 const seqWin = 1 << 16
 
+// clearRange forgets the n (< seqWin) numbers from s on, a word at a time:
+// a jump's cost is at most the window's words, not one step a number.
+func (w *seqWindow) clearRange(s, n uint32) {
+	for n > 0 {
+		i := s % seqWin
+		off := i % 64
+		k := min(n, 64-off)
+		w.seen[i/64] &^= (^uint64(0) >> (64 - k)) << off
+		s += k
+		n -= k
+	}
+}
+
 func (w *seqWindow) bit(s uint32) (*uint64, uint64) {
 	i := s % seqWin
 	return &w.seen[i/64], 1 << (i % 64)
@@ -69,10 +82,7 @@ func (w *seqWindow) add(s uint32) (lost int64, dup, reord uint64) {
 		if gap >= seqWin {
 			clear(w.seen[:])
 		} else {
-			for k := uint32(0); k < gap; k++ {
-				wd, b := w.bit(w.next + k)
-				*wd &^= b
-			}
+			w.clearRange(w.next, gap)
 		}
 		wd, b := w.bit(s)
 		*wd |= b
