@@ -531,18 +531,6 @@ func TestTemplateZeroWrite(t *testing.T) {
 	z.Write(make([]byte, 512), 0, &Fields{})
 }
 
-// rfc1071 is the Internet checksum sum of b (even length), 16 bits at a
-// time with end-around carry: written out here, apart from sum64 and the
-// folds the Template uses.
-func rfc1071(b []byte) uint16 {
-	var s uint32
-	for i := 0; i+1 < len(b); i += 2 {
-		s += uint32(b[i])<<8 | uint32(b[i+1])
-		s = s&0xffff + s>>16
-	}
-	return uint16(s)
-}
-
 // TestTemplateIPv4ChecksumCarry: addresses, TTL and DSCP whose IPv4
 // header words sum (32 bits wide, as NewTemplate kept them) to 0xffffffff.
 // Write added the total length and identification to that sum in 32 bits,
@@ -558,7 +546,7 @@ func TestTemplateIPv4ChecksumCarry(t *testing.T) {
 	for _, n := range []int{0, 1200, tpl.MaxPayload()} {
 		for id := range 1 << 16 {
 			tpl.Write(buf, n, &Fields{ID: uint16(id)})
-			if s := rfc1071(buf[EthLen : EthLen+IPv4Len]); s != 0xffff {
+			if s := sum1071(buf[EthLen : EthLen+IPv4Len]); s != 0xffff {
 				if bad++; bad <= 3 {
 					t.Errorf("payload %d, id %d: IPv4 header sums to %#04x, not 0xffff", n, id, s)
 				}
