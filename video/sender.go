@@ -334,6 +334,14 @@ func (t *Transmitter) Step(q TxQueue, now int64, max int) (int, int64, error) {
 			if err = s.p.Frame(s.src.Frame(s.stats.Frames), s.pacer.FrameTime(frame)); err != nil {
 				break
 			}
+			if s.p.half != 0 {
+				// The second field's media clock is that of its own
+				// alignment point, as the pacer and an analyser have
+				// it: the first field's time plus half a frame period,
+				// rounded to the nanosecond twice, is one tick short
+				// on the half ticks of 59.94 fields per second.
+				s.p.ts[1] = Timestamp(s.pacer.FrameTime(frame + 1))
+			}
 		}
 		late := now-due > t.slack
 		var at int64

@@ -115,7 +115,7 @@ func TestTransmitterSchedule(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tx, err := NewTransmitter(&TransmitterConfig{Streams: []TxStream{{Format: f, Frames: loop, Count: 5}}})
+		tx, err := NewTransmitter(&TransmitterConfig{Streams: []TxStream{{Format: f, Frames: loop, Count: 5}}, Analyze: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,15 +143,18 @@ func TestTransmitterSchedule(t *testing.T) {
 				t.Fatalf("%v: packet %d stamped %d, before the start %d", f, i, q.at[i], start)
 			}
 			ts := binary.BigEndian.Uint32(pkt[4:])
-			// The packetizer times the second field itself, from the first
-			// plus half a frame period: at 59.94 fields per second every other
-			// field starts on a half tick, which may round either way.
-			if want := Timestamp(pc.FrameTime(frame)); ts != want && (frame%2 == 0 || ts+1 != want && ts != want+1) {
+			// Every field carries the media clock of its own alignment
+			// point, the second too (at 59.94 fields per second it is on a
+			// half tick, which rounds up as the first field's do).
+			if want := Timestamp(pc.FrameTime(frame)); ts != want {
 				t.Fatalf("%v: packet %d timestamp %d, want %d", f, i, ts, want)
 			}
 			if m := pkt[1]&0x80 != 0; m != (j%perField == perField-1) {
 				t.Fatalf("%v: packet %d marker %v", f, i, m)
 			}
+		}
+		if a, _ := tx.Analysis(0); a.RTPOffsetMin != 0 || a.RTPOffsetMax != 0 {
+			t.Errorf("%v: the self-check finds RTP timestamps %d to %d ticks off their alignment points, want 0", f, a.RTPOffsetMin, a.RTPOffsetMax)
 		}
 		if !tx.Done() || tx.Next() != math.MaxInt64 {
 			t.Errorf("%v: not done after its frames", f)
