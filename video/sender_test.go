@@ -535,4 +535,18 @@ func TestTransmitterStartLead(t *testing.T) {
 	if next := tx.Next(); next < 1e18+int64(MaxLead) || next > 1e18+int64(MaxLead+time.Second) {
 		t.Errorf("lead %v: first packet %d ns after start", MaxLead, next-1e18)
 	}
+	// A clock a millisecond before the end of int64 nanoseconds: the
+	// next frame's first packet is due after it, never, and not at a
+	// time wrapped negative that would make every packet due at once.
+	now := int64(math.MaxInt64 - 1e6)
+	if err := tx.Start(now, 0); err != nil {
+		t.Fatal(err)
+	}
+	if next := tx.Next(); next < now {
+		t.Errorf("started at %d: first packet due at %d, before it", now, next)
+	}
+	q := newMemQueue(4, 2048, false)
+	if n, next, err := tx.Step(q, now, 4); n != 0 || next < now || err != nil {
+		t.Errorf("started at %d: Step wrote %d packets, next at %d, %v; want none", now, n, next, err)
+	}
 }
