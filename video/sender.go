@@ -41,7 +41,9 @@ type FrameSource interface {
 	// Frame returns frame n (0, 1, 2, ... of the stream) in pgroup wire
 	// layout, at least [Format.FrameSize] octets. The transmitter reads
 	// it until the frame's last packet is written and does not change it;
-	// the source must not change it either while it may be read.
+	// the source must not change it either while it may be read. A
+	// shorter frame (or nil) stops [Transmitter.Step] with an error
+	// naming the stream and n.
 	Frame(n uint64) []byte
 }
 
@@ -332,6 +334,7 @@ func (t *Transmitter) Step(q TxQueue, now int64, max int) (int, int64, error) {
 		if s.p.frame == nil { // the pacer is at the first packet of a picture
 			frame, _ := s.pacer.Pos()
 			if err = s.p.Frame(s.src.Frame(s.stats.Frames), s.pacer.FrameTime(frame)); err != nil {
+				err = fmt.Errorf("video: stream %d: frame %d of its source: %w", si, s.stats.Frames, err)
 				break
 			}
 			if s.p.half != 0 {

@@ -550,3 +550,27 @@ func TestTransmitterStartLead(t *testing.T) {
 		t.Errorf("started at %d: Step wrote %d packets, next at %d, %v; want none", now, n, next, err)
 	}
 }
+
+// shortSource is a FrameSource whose frames are one octet short.
+type shortSource struct{ f *Format }
+
+func (s shortSource) Frame(uint64) []byte { return make([]byte, s.f.FrameSize()-1) }
+
+// A source's frame that is too short stops Step with an error naming the
+// stream and the frame, not one a caller of many streams cannot place.
+func TestTransmitterShortFrame(t *testing.T) {
+	f := fmt64x32
+	loop, _ := NewFrameLoop(&f, randomFrames(&f, 1, 1))
+	tx, err := NewTransmitter(&TransmitterConfig{Streams: []TxStream{{Format: f, Frames: loop}, {Format: f, Frames: shortSource{&f}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Start(1e18, 0); err != nil {
+		t.Fatal(err)
+	}
+	q := newMemQueue(64, 2048, true)
+	_, _, err = tx.Step(q, tx.Next()+int64(time.Second), 64)
+	if err == nil || !strings.Contains(err.Error(), "stream 1") || !strings.Contains(err.Error(), "frame 0") {
+		t.Errorf("Step over a short frame of stream 1: %v, want an error naming stream 1 and frame 0", err)
+	}
+}
