@@ -477,6 +477,10 @@ func (s *Sender) build(conns []txConn, eth *ethInfo, sources []video.FrameSource
 	}
 	for k := range s.flows {
 		f := s.flows[k]
+		// TROFF and CMAX describe a schedule: the pacer keeps its own
+		// (TRO_DEFAULT less its lead, Cinst within the CMAX of the
+		// formula), so the session must not claim the given ones.
+		f.TROff, f.CMax = 0, 0
 		i := k % len(parts)
 		pc := f.PacketizerConfig()
 		pc.SSRC, pc.Seq = ssrc+uint32(k), rand.Uint32()
@@ -600,7 +604,9 @@ func sdpTTL(dst netip.Addr, ttl int, eth bool) int {
 }
 
 // Session returns the session the sender sends: the flows with their
-// destinations, source, packing, sender type and clock reference.
+// destinations, source, packing, sender type and clock reference. A
+// TROFF or CMAX of the session given to Dial is not in it: the flows are
+// paced from TRO_DEFAULT, within the CMAX of ST 2110-21's formula.
 func (s *Sender) Session() *video.Session {
 	sess := s.sess
 	sess.Streams = append([]video.Stream(nil), s.sess.Streams...)

@@ -792,3 +792,26 @@ func TestDialBadConfigKeepsFile(t *testing.T) {
 		t.Errorf("%d octets read back, want a frame's %d", len(got[0]), fmtSmall.FrameSize())
 	}
 }
+
+// A session's TROFF and CMAX describe a sender's schedule; Dial keeps its
+// own (TRO_DEFAULT less the pacer's lead, a Cinst within the formula's
+// CMAX), so the session it sends must not repeat them as if it kept them.
+func TestDialSessionSaysNoTROFF(t *testing.T) {
+	f := flow(fmtSmall, "239.1.1.1:5004", "192.168.1.1")
+	f.TROff, f.CMax = 123, 2
+	tx, err := Dial("pcap:"+filepath.Join(t.TempDir(), "a.pcap"), session("192.168.1.1", f), &SendConfig{Count: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	if got := tx.Session().Streams[0]; got.TROff != 0 || got.CMax != 0 {
+		t.Errorf("the sender's session says TROFF=%d CMAX=%d, which it does not keep", got.TROff, got.CMax)
+	}
+	sdp, err := tx.SDP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := string(sdp); strings.Contains(s, "TROFF") || strings.Contains(s, "CMAX") {
+		t.Errorf("the sender's SDP has TROFF or CMAX:\n%s", s)
+	}
+}

@@ -3,6 +3,7 @@ package video
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
 	"strings"
 	"time"
@@ -317,7 +318,9 @@ func (g *grid) alignment(n int64) (q1, r1 uint64) {
 }
 
 // time returns the TAI time of the instant d grains after N × TFRAME (n, d ≥
-// 0), rounded up to the nanosecond.
+// 0), rounded up to the nanosecond; math.MaxInt64 (never) for an instant
+// past the end of int64 nanoseconds, which would wrap negative (due at
+// once).
 func (g *grid) time(n, d int64) int64 {
 	q1, r1 := g.alignment(n)
 	// N × TFRAME + d grains = q1 + (r1 × s/q + d × pp) / s, with q | s.
@@ -328,7 +331,10 @@ func (g *grid) time(n, d int64) int64 {
 	if r2 != 0 {
 		q2++
 	}
-	return int64(q1 + q2)
+	if t := q1 + q2; t <= math.MaxInt64 {
+		return int64(t)
+	}
+	return math.MaxInt64
 }
 
 // frameTime returns N × TFRAME rounded to the nearest nanosecond (n ≥ 0).

@@ -203,7 +203,8 @@ func (p *Pacer) pending(now int64, limit int) int {
 // SendTime returns the send time of packet k of frame N (k ≥ 0, and N ≥ 0
 // of a time before the year 2554, or it panics): N ×
 // TFRAME + TROffset + (j - Lead) × TRS with j the first packet of k's burst,
-// rounded up to the nanosecond.
+// rounded up to the nanosecond; math.MaxInt64, never, past the end of int64
+// nanoseconds (the year 2262).
 func (p *Pacer) SendTime(frame int64, k int) int64 {
 	j := k - k%p.burst
 	return p.g.time(frame, p.first+int64(j)*p.trs)

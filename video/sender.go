@@ -41,7 +41,9 @@ type FrameSource interface {
 	// Frame returns frame n (0, 1, 2, ... of the stream) in pgroup wire
 	// layout, at least [Format.FrameSize] octets. The transmitter reads
 	// it until the frame's last packet is written and does not change it;
-	// the source must not change it either while it may be read.
+	// the source must not change it either while it may be read. A
+	// shorter frame (or nil) stops [Transmitter.Step] with an error
+	// naming the stream and n.
 	Frame(n uint64) []byte
 }
 
@@ -332,7 +334,16 @@ func (t *Transmitter) Step(q TxQueue, now int64, max int) (int, int64, error) {
 		if s.p.frame == nil { // the pacer is at the first packet of a picture
 			frame, _ := s.pacer.Pos()
 			if err = s.p.Frame(s.src.Frame(s.stats.Frames), s.pacer.FrameTime(frame)); err != nil {
+				err = fmt.Errorf("video: stream %d: frame %d of its source: %w", si, s.stats.Frames, err)
 				break
+			}
+			if s.p.half != 0 {
+				// The second field's media clock is that of its own
+				// alignment point, as the pacer and an analyser have
+				// it: the first field's time plus half a frame period,
+				// rounded to the nanosecond twice, is one tick short
+				// on the half ticks of 59.94 fields per second.
+				s.p.ts[1] = Timestamp(s.pacer.FrameTime(frame + 1))
 			}
 		}
 		late := now-due > t.slack

@@ -115,7 +115,7 @@ func TestTransmitterSchedule(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tx, err := NewTransmitter(&TransmitterConfig{Streams: []TxStream{{Format: f, Frames: loop, Count: 5}}})
+		tx, err := NewTransmitter(&TransmitterConfig{Streams: []TxStream{{Format: f, Frames: loop, Count: 5}}, Analyze: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,15 +143,18 @@ func TestTransmitterSchedule(t *testing.T) {
 				t.Fatalf("%v: packet %d stamped %d, before the start %d", f, i, q.at[i], start)
 			}
 			ts := binary.BigEndian.Uint32(pkt[4:])
-			// The packetizer times the second field itself, from the first
-			// plus half a frame period: at 59.94 fields per second every other
-			// field starts on a half tick, which may round either way.
-			if want := Timestamp(pc.FrameTime(frame)); ts != want && (frame%2 == 0 || ts+1 != want && ts != want+1) {
+			// Every field carries the media clock of its own alignment
+			// point, the second too (at 59.94 fields per second it is on a
+			// half tick, which rounds up as the first field's do).
+			if want := Timestamp(pc.FrameTime(frame)); ts != want {
 				t.Fatalf("%v: packet %d timestamp %d, want %d", f, i, ts, want)
 			}
 			if m := pkt[1]&0x80 != 0; m != (j%perField == perField-1) {
 				t.Fatalf("%v: packet %d marker %v", f, i, m)
 			}
+		}
+		if a, _ := tx.Analysis(0); a.RTPOffsetMin != 0 || a.RTPOffsetMax != 0 {
+			t.Errorf("%v: the self-check finds RTP timestamps %d to %d ticks off their alignment points, want 0", f, a.RTPOffsetMin, a.RTPOffsetMax)
 		}
 		if !tx.Done() || tx.Next() != math.MaxInt64 {
 			t.Errorf("%v: not done after its frames", f)
@@ -531,5 +534,43 @@ func TestTransmitterStartLead(t *testing.T) {
 	}
 	if next := tx.Next(); next < 1e18+int64(MaxLead) || next > 1e18+int64(MaxLead+time.Second) {
 		t.Errorf("lead %v: first packet %d ns after start", MaxLead, next-1e18)
+	}
+	// A clock a millisecond before the end of int64 nanoseconds: the
+	// next frame's first packet is due after it, never, and not at a
+	// time wrapped negative that would make every packet due at once.
+	now := int64(math.MaxInt64 - 1e6)
+	if err := tx.Start(now, 0); err != nil {
+		t.Fatal(err)
+	}
+	if next := tx.Next(); next < now {
+		t.Errorf("started at %d: first packet due at %d, before it", now, next)
+	}
+	q := newMemQueue(4, 2048, false)
+	if n, next, err := tx.Step(q, now, 4); n != 0 || next < now || err != nil {
+		t.Errorf("started at %d: Step wrote %d packets, next at %d, %v; want none", now, n, next, err)
+	}
+}
+
+// shortSource is a FrameSource whose frames are one octet short.
+type shortSource struct{ f *Format }
+
+func (s shortSource) Frame(uint64) []byte { return make([]byte, s.f.FrameSize()-1) }
+
+// A source's frame that is too short stops Step with an error naming the
+// stream and the frame, not one a caller of many streams cannot place.
+func TestTransmitterShortFrame(t *testing.T) {
+	f := fmt64x32
+	loop, _ := NewFrameLoop(&f, randomFrames(&f, 1, 1))
+	tx, err := NewTransmitter(&TransmitterConfig{Streams: []TxStream{{Format: f, Frames: loop}, {Format: f, Frames: shortSource{&f}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Start(1e18, 0); err != nil {
+		t.Fatal(err)
+	}
+	q := newMemQueue(64, 2048, true)
+	_, _, err = tx.Step(q, tx.Next()+int64(time.Second), 64)
+	if err == nil || !strings.Contains(err.Error(), "stream 1") || !strings.Contains(err.Error(), "frame 0") {
+		t.Errorf("Step over a short frame of stream 1: %v, want an error naming stream 1 and frame 0", err)
 	}
 }
