@@ -60,8 +60,9 @@ func OpenPerRing(name string, cfg *Config) ([]*Port, error) {
 // ExtraBuffers returns the list of extra buffers this registration got
 // (Config.ExtraBuffers; Info.ExtraBuffers says how many) as a pool to take
 // buffers from and return them to, for swapping into slots with
-// TxRing.SwapBuf and RxRing.SwapBuf. Every buffer taken must be back in the
-// pool or in a slot when the Port closes: the kernel frees the list then.
+// [rings.TxRing.SwapBuf] and [rings.RxRing.SwapBuf]. Every buffer taken
+// must be back in the pool or in a slot when the Port closes: the kernel
+// frees the list then.
 // The pool is not safe for concurrent use. Like a ring view it keeps the
 // region mapped: after the region's last Port closes it reads private
 // zeroed memory (see [Port.TxRing]) instead of faulting. While other Ports

@@ -17,7 +17,7 @@
 //	TX: n, err := tx.Reserve(max)   fill slots 0..n-1 (Buf+SetLen, SetLens, WritePacket, Swap)
 //	    tx.Publish(n)               then the port's TxSync
 //	RX: n, err := rx.View(pkts)     pkts[:n] alias the received packets
-//	    (or rx.Acquire(max)         and Packet, ReadPacket, Swap on slots 0..n-1)
+//	    (or rx.Acquire(max)         and Packet, ReadPacket on slots 0..n-1; tx.Swap(i, rx, j) moves one)
 //	    rx.Release(n)               then the port's RxSync
 //
 // Slices returned by Buf and Packet alias ring memory; each method says how

@@ -288,13 +288,14 @@ func rtpTime(arrival int64, ts uint32) int64 {
 
 // Receiver receives the frames of a session's flows from one transport:
 // a netmap port (every bound RX ring, one goroutine per ring where the
-// port has several), UDP sockets (one per UDP port of the flows, joined
-// to their multicast groups) or a pcap file. Its goroutines start in
-// [Listen] and run until [Receiver.Close], the end of a capture, or the
-// failure of an input ([Receiver.Err]).
+// port has several), an AF_XDP socket, UDP sockets (one per UDP port of
+// the flows, joined to their multicast groups) or a pcap file. Its
+// goroutines start in [Listen] and run until [Receiver.Close], the end of
+// a capture, or the failure of an input ([Receiver.Err]).
 //
-// Frames, Stats, Batches, Flows, Err and Close are safe for concurrent
-// use; one goroutine at a time should range over Frames.
+// Frames, Stats, PathStats, Skew, Other, Batches, Passthrough, Flows,
+// Err, Done and Close are safe for concurrent use; one goroutine at a
+// time should range over Frames.
 type Receiver struct {
 	ep    endpoint
 	flows []video.Stream

@@ -39,6 +39,10 @@
 //     them, destination and source address) into one depacketizer per
 //     stream, and analyses each stream: packets per field, packing mode,
 //     and the ST 2110-21 timing ([Analyzer]).
+//   - [Merge] rebuilds one flow from the copies of its packets that two
+//     paths bring (SMPTE ST 2022-7 seamless protection): the first copy of
+//     each packet is taken, frames wait up to a window for the other
+//     path's copies, and each path is counted ([PathStats], [Skew]).
 //
 // Frames are kept in pgroup wire layout: the rows of the picture top to
 // bottom, each Width/pgroup-width pgroups, no padding; for interlaced video
@@ -56,8 +60,9 @@
 //
 // # Concurrency
 //
-// A [Packetizer], a [Depacketizer], a [Transmitter] or a [Receiver] is not
-// safe for concurrent use: one goroutine each, and they share nothing. [Format], [Session] and
+// A [Packetizer], a [Depacketizer], a [Transmitter], a [Receiver] or a
+// [Merge] is not safe for concurrent use: one goroutine each (a Merge fed
+// by two must have them take turns), and they share nothing. [Format], [Session] and
 // the conversion functions are plain values and functions; the frame and
 // packet buffers passed in belong to the caller, who must not change a frame
 // while the packetizer is reading it (until its last packet is written).

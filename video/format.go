@@ -340,7 +340,7 @@ type Format struct {
 	Depth         Depth
 	Width, Height int // pixels and lines of the whole frame (both fields)
 	Scan          Scan
-	Rate          Rate // frame rate; needed to timestamp the second field of interlaced video
+	Rate          Rate // frame rate; a Transmitter, a Merge and the ST 2110-21 analysis need it, and a Packetizer of interlaced video (to timestamp the second field)
 	Colorimetry   Colorimetry
 	TCS           TCS
 	Range         Range

@@ -110,7 +110,7 @@ type RxStats struct {
 	Stats // the depacketizer's counts
 
 	Port      uint16 // UDP destination port, if received through Push or PushIP
-	Bytes     uint64 // RTP packet octets, as sent (the UDP length, also for a truncated capture)
+	Bytes     uint64 // RTP packet octets, as sent (the UDP length less its 8-octet header, also for a truncated capture)
 	Truncated uint64 // packets shorter than their UDP length (a capture with a short snap length)
 	Delivered uint64 // frames handed to OnFrame
 	Skipped   uint64 // a first frame that began before the first packet received

@@ -334,7 +334,7 @@ type Slot struct {
 }
 
 // RingHeader is the fixed part of struct netmap_ring (256 bytes); the slot
-// array follows at offset RingSlotsOffset. Fields that user space writes
+// array follows at offset [RingSlots]. Fields that user space writes
 // concurrently with the kernel (Head, Cur, Tail) must be accessed
 // atomically; the rings package does so through their offsets.
 type RingHeader struct {
@@ -358,7 +358,7 @@ type RingHeader struct {
 }
 
 // If is the fixed part of struct netmap_if (56 bytes); the ring_ofs array
-// of int64 offsets (relative to the netmap_if) follows at IfRingOfsOffset.
+// of int64 offsets (relative to the netmap_if) follows at [IfRingOfs].
 type If struct {
 	_           structs.HostLayout
 	Name        [IFNAMSIZ]byte
