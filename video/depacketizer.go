@@ -425,21 +425,22 @@ func (d *Depacketizer) reset() {
 
 // restarted reports whether a packet of timestamp ts whose sequence
 // number was seen before comes from a restarted sender: its timestamp is
-// lateWindow or more before or after the frame being filled, or else the
-// last frame delivered (a copy of a packet is of one of them). Without
-// either it is taken for a copy.
+// lateWindow or more ahead of the frame being filled and of the last
+// frame delivered (of those there are; with neither it is taken for a
+// copy). A copy is of a packet seen already, so its timestamp is never
+// ahead of both; a sender back after a second or more (ST 2110's
+// timestamps follow the PTP clock) or with a new random timestamp ahead
+// is. A sender back sooner, or whose new timestamps fall behind, still
+// has its packets taken for copies until its numbers pass the old
+// highest.
 func (d *Depacketizer) restarted(ts uint32) bool {
-	var ref uint32
-	switch {
-	case d.active:
-		ref = d.st.Timestamp
-	case d.delivered:
-		ref = d.lastTS
-	default:
+	if !d.active && !d.delivered {
 		return false
 	}
-	diff := int32(ts - ref)
-	return diff >= lateWindow || diff <= -lateWindow
+	if d.active && int32(ts-d.st.Timestamp) < lateWindow {
+		return false
+	}
+	return !d.delivered || int32(ts-d.lastTS) >= lateWindow
 }
 
 // forgetSeq empties the sequence window.
@@ -500,8 +501,8 @@ func (d *Depacketizer) mark(ext int64, ts uint32, field int) bool {
 				return false
 			}
 			// A sequence number seen before, in a packet whose
-			// timestamp is a second or more from the frame being
-			// filled (or the last delivered): not a copy but a sender
+			// timestamp is a second or more ahead of the frame being
+			// filled and the last delivered: not a copy but a sender
 			// that restarted with a sequence number behind its last
 			// (RFC 3550 starts it at random). Its numbers are new from
 			// here; without this, every packet up to the old highest

@@ -239,6 +239,44 @@ func TestDepacketizerSenderRestart(t *testing.T) {
 	if s := d.Stats(); delivered != 120 || s.Duplicates != 2 || s.Lost != 0 || s.Late != 0 || s.Reordered != 0 {
 		t.Fatalf("delivered %d frames, stats %+v; want 120 frames, 2 duplicates (the copies), 0 lost, late or reordered", delivered, s)
 	}
+
+	// Copies are never restarts: at 1 frame a second (a frame a
+	// lateWindow apart) a copy of the last frame's packet while the next
+	// is filled, and a copy 1.8 s late at 50 frames a second.
+	var frames []FrameStats
+	d, err = NewDepacketizer(&f, &DepacketizerConfig{OnFrame: func(buf []byte, st *FrameStats) []byte {
+		frames = append(frames, *st)
+		return buf
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetBuffer(make([]byte, 8)); err != nil {
+		t.Fatal(err)
+	}
+	half := func(seq uint16, ts uint32, second bool) []byte {
+		off, data := uint16(0), make([]byte, 4)
+		if second {
+			off = 2
+		}
+		return rtpWith(seq, ts, second, [][3]uint16{{4, 0, off}}, data)
+	}
+	d.Push(half(10, 0, false))
+	d.Push(half(11, 0, true))
+	d.Push(half(12, 90000, false))
+	d.Push(half(11, 0, true)) // a copy of the last frame's, the next being filled
+	d.Push(half(13, 90000, true))
+	d.Push(half(12, 90000, false)) // a copy of the last frame's
+	if s := d.Stats(); len(frames) != 2 || !frames[0].Complete || !frames[1].Complete || s.Duplicates != 2 {
+		t.Errorf("1 fps with copies: frames %+v, stats %+v; want 2 complete frames, 2 duplicates", frames, s)
+	}
+	for i := range 110 { // 50 frames a second, a frame a packet
+		d.Push(pkt(uint16(100+i), 200000+uint32(i)*1800))
+	}
+	d.Push(pkt(119, 200000+19*1800)) // a copy 1.8 s late
+	if s := d.Stats(); len(frames) != 112 || s.Duplicates != 3 || s.Lost != 86 {
+		t.Errorf("a copy 1.8 s late: %d frames, stats %+v; want 112 frames, 3 duplicates, Lost 86 (the numbers 14 to 99 skipped at the jump)", len(frames), s)
+	}
 }
 
 // TestDepacketizerInterlacedReorder: field 1 arriving before field 0 of the
