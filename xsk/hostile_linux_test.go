@@ -97,6 +97,11 @@ func TestWaitRxGone(t *testing.T) {
 	if el := time.Since(start); el > time.Second {
 		t.Fatalf("WaitRx took %v to see the interface gone", el)
 	}
+	// Again: the socket stays unbound, and a second wait says so too.
+	_ = s.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if err := s.WaitRx(); !errors.Is(err, unix.ENXIO) {
+		t.Fatalf("a second WaitRx after the interface went: %v, want ENXIO", err)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close after the interface went: %v", err)
 	}

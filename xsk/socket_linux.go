@@ -38,6 +38,7 @@ type Socket struct {
 
 	needWakeup bool
 	closed     atomic.Bool
+	gone       atomic.Bool  // the kernel unbound the socket: its interface went away
 	users      atomic.Int64 // goroutines inside a system call on fd
 	leftOpen   bool         // a Close gave up waiting for users; under closeMu
 	closeMu    sync.Mutex
@@ -492,13 +493,22 @@ func (s *Socket) poll(pfd *[1]unix.PollFd, ms int) (bool, syscall.Errno) {
 // ring wants a wake-up, return what the driver's wake-up returns, ENXIO
 // included (igc and ixgbe do, without an XDP program of their own) while
 // the interface is there.
+// Reading SO_ERROR clears it, so the answer is kept: every later wait
+// reports it too.
 func (s *Socket) unbound() bool {
+	if s.gone.Load() {
+		return true
+	}
 	if !s.enter() {
 		return false
 	}
 	v, err := unix.GetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_ERROR)
 	s.exit()
-	return err == nil && syscall.Errno(v) == unix.ENETDOWN
+	if err == nil && syscall.Errno(v) == unix.ENETDOWN {
+		s.gone.Store(true)
+		return true
+	}
+	return false
 }
 
 // errUnbound is the cause of a wait's error once the interface is gone; it
