@@ -102,6 +102,10 @@ func (s *Sender) secondPath(sess *video.Session) (endpoint, []video.Stream, erro
 // second path of output i, and adds the second legs to the session.
 func (s *Sender) pair(b *Sender, conns []txConn, eth *ethInfo, origin netip.Addr) ([]*dupTx, error) {
 	tees := make([]*dupTx, len(s.parts))
+	var sockTTL int // the multicast TTL of a UDP second path's one socket
+	if eth == nil {
+		sockTTL, _ = socketTTLs(b.flows, s.cfg.TTL)
+	}
 	for i, p := range s.parts {
 		t := &dupTx{a: p.q, b: conns[i], streams: make([]dupStream, len(p.flows))}
 		for j, k := range p.flows {
@@ -117,6 +121,9 @@ func (s *Sender) pair(b *Sender, conns []txConn, eth *ethInfo, origin netip.Addr
 			ttl := leg.TTL
 			if ttl == 0 {
 				ttl = s.cfg.TTL
+			}
+			if eth == nil && leg.Dst.Addr().IsMulticast() {
+				ttl = sockTTL
 			}
 			maxLen := pk.MaxPacketLen() - ds.offA // RTP only
 			if eth != nil {

@@ -546,11 +546,38 @@ func TestSenderSpin(t *testing.T) {
 	}
 }
 
+// TestUDPSecondLegTTL: a UDP second path's socket sends its legs with one
+// multicast TTL, the largest they give, and the session says so.
+func TestUDPSecondLegTTL(t *testing.T) {
+	p := freePort(t)
+	a := flow(fmtSmall, fmt.Sprintf("239.1.1.1:%d", p), "")
+	a.Second = video.Leg{Dst: netip.MustParseAddrPort(fmt.Sprintf("239.2.2.1:%d", p+2)), TTL: 3}
+	b := flow(fmtSmall, fmt.Sprintf("239.1.1.2:%d", p), "")
+	b.Second = video.Leg{Dst: netip.MustParseAddrPort(fmt.Sprintf("239.2.2.2:%d", p+2)), TTL: 32}
+	tx, err := Dial("udp", session("", a, b), &SendConfig{Second: "udp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	mttl, err := ipv4.NewPacketConn(tx.parts[0].q.(*dupTx).b.(*udpTx).conn).MulticastTTL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mttl != 32 {
+		t.Errorf("the second path's socket sends with multicast TTL %d, want 32 (the largest of its legs)", mttl)
+	}
+	for k, st := range tx.Session().Streams {
+		if st.Second.TTL != mttl {
+			t.Errorf("flow %d: the session says its second leg has TTL %d, sent with %d", k, st.Second.TTL, mttl)
+		}
+	}
+}
+
 // A UDP sender's one socket gives multicast flows the TTL of the
 // multicast flows (the SDP's c= .../TTL) and unicast flows the TTL of
 // the unicast ones, not the first flow's to all; flows of one kind whose
-// TTLs differ cannot share the socket and are refused, rather than sent
-// with another TTL than the SDP says.
+// TTLs differ share the socket's one TTL, the largest, which the Sender's
+// session then gives them.
 func TestUDPSenderTTL(t *testing.T) {
 	p := freePort(t)
 	plain, err := net.ListenUDP("udp4", nil)
