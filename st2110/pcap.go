@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -247,32 +248,40 @@ func abs32(v int32) int64 {
 // address) leaves the file it named as it was, and removes it if it
 // made it.
 type pcapTx struct {
-	f       *os.File
-	bw      *bufio.Writer
-	w       *packet.PcapWriter
-	bufs    [][]byte
-	lens    []int
-	at      []int64
-	utc     int64
-	err     error
-	created bool // the file did not exist before Dial
-	ready   bool // Dial succeeded: the file is the capture's
+	f     *os.File
+	bw    *bufio.Writer
+	w     *packet.PcapWriter
+	bufs  [][]byte
+	lens  []int
+	at    []int64
+	utc   int64
+	err   error
+	made  string // the file Dial made (it did not exist before), else ""
+	ready bool   // Dial succeeded: the file is the capture's
 }
 
 func openPcapTx(ep *endpoint, batch int, utc int64) (txConn, error) {
 	f, err := os.OpenFile(ep.file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
-	created := err == nil
+	made := ""
+	if err == nil {
+		made = ep.file
+	}
 	if errors.Is(err, fs.ErrExist) {
 		// Read-write, as os.Create opens: a FIFO (a live capture
 		// into Wireshark) opens without waiting for its reader, and a
-		// dangling symbolic link gets its target made.
+		// dangling symbolic link gets its target made (and removed
+		// again if Dial fails).
+		_, serr := os.Stat(ep.file)
 		f, err = os.OpenFile(ep.file, os.O_RDWR|os.O_CREATE, 0o666)
+		if err == nil && errors.Is(serr, fs.ErrNotExist) {
+			made, _ = filepath.EvalSymlinks(ep.file)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("st2110: dial: %w", err)
 	}
 	// The header goes into the buffer, which holds it until commit.
-	t := &pcapTx{f: f, bw: bufio.NewWriterSize(f, 1<<20), utc: utc, created: created}
+	t := &pcapTx{f: f, bw: bufio.NewWriterSize(f, 1<<20), utc: utc, made: made}
 	if t.w, err = packet.NewPcapWriterNanos(t.bw, 0); err != nil {
 		t.close()
 		return nil, fmt.Errorf("st2110: dial %s: %w", ep.name, err)
@@ -322,7 +331,7 @@ func (t *pcapTx) Publish(n int) {
 func (t *pcapTx) commit() error {
 	if st, err := t.f.Stat(); err == nil && st.Mode().IsRegular() {
 		if err := t.f.Truncate(0); err != nil {
-			return fmt.Errorf("st2110: %s: %w", t.f.Name(), err)
+			return err // a *PathError naming the file; Dial adds its own name
 		}
 	}
 	t.ready = true
@@ -333,8 +342,8 @@ func (t *pcapTx) close() error {
 	if !t.ready {
 		// Dial failed: nothing is written, and a file it made goes.
 		err := t.f.Close()
-		if t.created {
-			if rerr := os.Remove(t.f.Name()); err == nil {
+		if t.made != "" {
+			if rerr := os.Remove(t.made); err == nil {
 				err = rerr
 			}
 		}

@@ -775,6 +775,23 @@ func TestDialBadConfigKeepsFile(t *testing.T) {
 	if _, err := os.Stat(second); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the second path's capture of a failed Dial: %v", err)
 	}
+	// A dangling symbolic link: a failed Dial removes the target it made
+	// (and leaves the link); a FIFO would open as os.Create opens it.
+	dir := t.TempDir()
+	target, link := filepath.Join(dir, "target.pcap"), filepath.Join(dir, "link.pcap")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if tx, err := Dial("pcap:"+link, sess, &SendConfig{Count: 1, SrcMAC: net.HardwareAddr{1, 2, 3}}); err == nil {
+		tx.Close()
+		t.Fatal("a bad SrcMAC through a link: no error")
+	}
+	if _, err := os.Stat(target); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed Dial through a dangling link left its target: %v", err)
+	}
+	if _, err := os.Lstat(link); err != nil {
+		t.Errorf("a failed Dial through a dangling link removed the link: %v", err)
+	}
 	// A Dial that succeeds writes the capture over the file.
 	tx, err := Dial("pcap:"+name, sess, &SendConfig{Count: 1})
 	if err != nil {
