@@ -205,6 +205,19 @@ func TestSeqWindow(t *testing.T) {
 	if lost != 3 || dup != 2 || reord != 2 {
 		t.Errorf("lost %d dup %d reordered %d, want 3 2 2", lost, dup, reord)
 	}
+	// A jump of a window or more counts once the next packet follows it:
+	// a stray frame read as a number far ahead is not taken, a real
+	// jump is, with the held packet received.
+	var w3 seqWindow
+	var l3 int64
+	var d3, o3 uint64
+	for _, s := range []uint32{0, 1, 2, 305431552, 3, 4, 70004, 70005, 70006} {
+		l, d, o := w3.add(s)
+		l3, d3, o3 = l3+l, d3+d, o3+o
+	}
+	if l3 != 69999 || d3 != 0 || o3 != 0 || w3.span != 70007 {
+		t.Errorf("a stray number then a real jump: lost %d dup %d reordered %d span %d, want 69999 0 0 70007", l3, d3, o3, w3.span)
+	}
 	// clearRange forgets exactly the numbers a bit-by-bit loop would.
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 2000 {

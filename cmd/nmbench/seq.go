@@ -31,6 +31,12 @@ type seqWindow struct {
 	next    uint32
 	span    uint64 // sequence numbers from first to next: received or lost
 	seen    [1 << 16 / 64]uint64
+	// A jump of a window or more is believed once the next packet
+	// follows it (RFC 3550, appendix A.1): a stray frame on the port
+	// (DNS, mDNS, DHCP on a NIC) reads as a number up to 2^31 ahead,
+	// which would count that many lost and end an -n run at once.
+	probe   uint32 // the number that confirms a held jump
+	probing bool
 }
 
 // remaining returns how many packets a receiver still takes for its
@@ -78,11 +84,27 @@ func (w *seqWindow) add(s uint32) (lost int64, dup, reord uint64) {
 		return 0, 1, 0 // from before the run's first frame: stale, a duplicate
 	case d >= 0:
 		gap := uint32(d)
+		held := false
+		if gap >= seqWin {
+			if !w.probing || s != w.probe {
+				w.probing, w.probe = true, s+1
+				return 0, 0, 0 // held: not counted unless the next follows it
+			}
+			held = true // s-1 came, and s follows it: the jump is real
+		}
+		w.probing = false
 		lost = int64(gap)
+		if held {
+			lost-- // s-1, the held packet, is among the numbers skipped
+		}
 		if gap >= seqWin {
 			clear(w.seen[:])
 		} else {
 			w.clearRange(w.next, gap)
+		}
+		if held {
+			wd, b := w.bit(s - 1)
+			*wd |= b
 		}
 		wd, b := w.bit(s)
 		*wd |= b
