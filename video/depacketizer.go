@@ -142,6 +142,10 @@ type Depacketizer struct {
 	st        FrameStats
 	delivered bool
 	lastTS    uint32
+	// the newest timestamp of the packets dropped for want of a buffer
+	// (since reset): they were received, so a copy of one is no restart
+	nbTS  uint32
+	nbSet bool
 
 	stats Stats
 }
@@ -276,7 +280,7 @@ func (d *Depacketizer) fill(pkt []byte, h *headers, checked bool) {
 	// above, it is not counted lost when a buffer comes back, and a copy
 	// of it is a duplicate.
 	if d.buf == nil {
-		d.stats.NoBuffer++
+		d.noBuffer(h.ts)
 		return
 	}
 
@@ -292,7 +296,7 @@ func (d *Depacketizer) fill(pkt []byte, h *headers, checked bool) {
 			d.stats.MissedMarkers++
 			d.finish(false)
 			if d.buf == nil {
-				d.stats.NoBuffer++
+				d.noBuffer(ts)
 				return
 			}
 		}
@@ -418,29 +422,40 @@ func inFrame(fts *[2]uint32, have *[2]bool, fields int, gap uint32, ts uint32, f
 // and frames seen are forgotten; the buffer and the counts stay. A
 // [Merge] reuses one depacketizer for each frame it holds open.
 func (d *Depacketizer) reset() {
-	d.started, d.active, d.delivered = false, false, false
+	d.started, d.active, d.delivered, d.nbSet = false, false, false, false
 	d.maxSeq = 0
 	d.forgetSeq()
 }
 
 // restarted reports whether a packet of timestamp ts whose sequence
 // number was seen before comes from a restarted sender: its timestamp is
-// lateWindow or more ahead of the frame being filled and of the last
-// frame delivered (of those there are; with neither it is taken for a
-// copy). A copy is of a packet seen already, so its timestamp is never
-// ahead of both; a sender back after a second or more (ST 2110's
+// lateWindow or more ahead of the frame being filled, of the last frame
+// delivered and of the newest packet dropped for want of a buffer (of
+// those there are; with none it is taken for a copy). A copy is of a
+// packet seen already, so its timestamp is never ahead of all of them; a sender back after a second or more (ST 2110's
 // timestamps follow the PTP clock) or with a new random timestamp ahead
 // is. A sender back sooner, or whose new timestamps fall behind, still
 // has its packets taken for copies until its numbers pass the old
 // highest.
 func (d *Depacketizer) restarted(ts uint32) bool {
-	if !d.active && !d.delivered {
+	if !d.active && !d.delivered && !d.nbSet {
+		return false
+	}
+	if d.nbSet && int32(ts-d.nbTS) < lateWindow {
 		return false
 	}
 	if d.active && int32(ts-d.st.Timestamp) < lateWindow {
 		return false
 	}
 	return !d.delivered || int32(ts-d.lastTS) >= lateWindow
+}
+
+// noBuffer counts a packet of timestamp ts dropped for want of a buffer.
+func (d *Depacketizer) noBuffer(ts uint32) {
+	d.stats.NoBuffer++
+	if !d.nbSet || int32(ts-d.nbTS) > 0 {
+		d.nbTS, d.nbSet = ts, true
+	}
 }
 
 // forgetSeq empties the sequence window.

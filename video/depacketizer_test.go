@@ -270,6 +270,29 @@ func TestDepacketizerSenderRestart(t *testing.T) {
 	if s := d.Stats(); len(frames) != 2 || !frames[0].Complete || !frames[1].Complete || s.Duplicates != 2 {
 		t.Errorf("1 fps with copies: frames %+v, stats %+v; want 2 complete frames, 2 duplicates", frames, s)
 	}
+	// Packets dropped for want of a buffer were seen: a copy of one, after
+	// two seconds of them, is a copy still.
+	starved := 0
+	d2, err := NewDepacketizer(&f, &DepacketizerConfig{OnFrame: func(buf []byte, st *FrameStats) []byte {
+		starved++
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d2.SetBuffer(make([]byte, 8)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 101 { // 50 frames a second; no buffer after the first
+		d2.Push(pkt(uint16(1000+i), uint32(i)*1800))
+	}
+	if err := d2.SetBuffer(make([]byte, 8)); err != nil {
+		t.Fatal(err)
+	}
+	d2.Push(pkt(1098, 98*1800)) // a copy of one dropped for want of a buffer
+	if s := d2.Stats(); starved != 1 || s.Duplicates != 1 || s.NoBuffer != 100 || s.Lost != 0 {
+		t.Errorf("a copy after 2 s without a buffer: %d frames, stats %+v; want 1 frame, 1 duplicate, 100 NoBuffer, 0 lost", starved, s)
+	}
 	for i := range 110 { // 50 frames a second, a frame a packet
 		d.Push(pkt(uint16(100+i), 200000+uint32(i)*1800))
 	}
