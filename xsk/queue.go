@@ -326,21 +326,14 @@ func (q *RxQueue) Pending() int {
 // packets that a bad producer hides); after Close, whose placeholder
 // mappings read as zeros, it is ErrClosed.
 func (q *RxQueue) waiting() (bool, error) {
-	p := q.rx.prod.Load()
-	n := p - q.rx.local
-	why := ""
-	switch {
-	case n > q.rx.size:
-		why = whyAhead
-	case n < q.rx.cached-q.rx.local:
-		why = whyBackwards
-	default:
+	_, n, err := q.rx.ready()
+	if err == nil {
 		return int(n) > q.n, nil
 	}
 	if q.closed.Load() {
 		return false, ErrClosed
 	}
-	return false, q.rx.fail(-1, "producer", why, uint64(p))
+	return false, err
 }
 
 // Acquire reads the RX ring's producer once and takes up to n received

@@ -102,16 +102,27 @@ func newRing(name string, mem []byte, lay RingLayout, size uint32, esize int, pr
 // moved backwards past entries already seen, is an integrity error, and the
 // view is left unchanged.
 func (r *ring) available() (uint32, error) {
-	p := r.prod.Load()
-	n := p - r.local
-	if n > r.size {
-		return 0, r.fail(-1, "producer", whyAhead, uint64(p))
-	}
-	if n < r.cached-r.local {
-		return 0, r.fail(-1, "producer", whyBackwards, uint64(p))
+	p, n, err := r.ready()
+	if err != nil {
+		return 0, err
 	}
 	r.cached = p
 	return n, nil
+}
+
+// ready reads the producer once and returns it and how many entries are
+// ready to consume, checked as available checks them, without taking
+// them: the view is left unchanged.
+func (r *ring) ready() (p, n uint32, err error) {
+	p = r.prod.Load()
+	n = p - r.local
+	if n > r.size {
+		return p, 0, r.fail(-1, "producer", whyAhead, uint64(p))
+	}
+	if n < r.cached-r.local {
+		return p, 0, r.fail(-1, "producer", whyBackwards, uint64(p))
+	}
+	return p, n, nil
 }
 
 // consume hands n consumed entries back: one atomic store of the consumer.
