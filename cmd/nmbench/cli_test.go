@@ -321,14 +321,7 @@ func TestRxseqIgnoresForeignFrames(t *testing.T) {
 
 	// txseq's own frames, with -l and -s ranges, carry their numbers:
 	// 3..7 after the 0..2 above, a gap of 3 (lost).
-	cfg, err := parseFlags([]string{"-i", "x", "-f", "txseq", "-l", "60-1500", "-s", "10.0.0.1:1-10.0.0.9:9"}, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := newGen(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := txseqGen(t)
 	g.warm, g.seq = 8, 6
 	if n, err = tx.Reserve(2); err != nil || n != 2 {
 		t.Fatalf("Reserve: %d %v", n, err)

@@ -248,11 +248,9 @@ func TestSeqWindow(t *testing.T) {
 	}
 }
 
-// The send and receive loops' per-batch work allocates nothing, checked on
-// a heap region laid out like netmap's: fill, publish, (kernel moves the
-// frames to the RX ring), acquire, drain with sequence checks, release.
-func TestLoopsAllocs(t *testing.T) {
-	tx, rx, sync := txRingPair(t)
+// txseqGen is txseq's frame generator with -l and -s ranges.
+func txseqGen(t *testing.T) *gen {
+	t.Helper()
 	cfg, err := parseFlags([]string{"-i", "x", "-f", "txseq", "-l", "60-1500", "-s", "10.0.0.1:1-10.0.0.9:9"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -261,6 +259,15 @@ func TestLoopsAllocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return g
+}
+
+// The send and receive loops' per-batch work allocates nothing, checked on
+// a heap region laid out like netmap's: fill, publish, (kernel moves the
+// frames to the RX ring), acquire, drain with sequence checks, release.
+func TestLoopsAllocs(t *testing.T) {
+	tx, rx, sync := txRingPair(t)
+	g := txseqGen(t)
 	var win seqWindow
 	var total batchCounts
 	next := uint32(0)

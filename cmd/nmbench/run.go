@@ -111,12 +111,18 @@ func (c *batchCounts) drain(r *rings.RxRing, n int, check bool, win *seqWindow) 
 		if err != nil {
 			return err
 		}
-		c.bytes += uint64(len(pkt))
-		if s, ok := seqNumber(pkt); ok {
-			c.seq(win, s)
-		}
+		c.frame(win, pkt)
 	}
 	return nil
+}
+
+// frame counts received frame pkt: its octets and, if it carries one, its
+// sequence number against win.
+func (c *batchCounts) frame(win *seqWindow, pkt []byte) {
+	c.bytes += uint64(len(pkt))
+	if s, ok := seqNumber(pkt); ok {
+		c.seq(win, s)
+	}
 }
 
 // seq counts sequence number s against win.

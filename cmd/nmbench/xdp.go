@@ -241,10 +241,7 @@ func xdpRx(ctx context.Context, cfg *config, s *xsk.Socket, st *stats) error {
 			if err != nil {
 				return fmt.Errorf("rx queue: %w", err)
 			}
-			c.bytes += uint64(len(pkt))
-			if s, ok := seqNumber(pkt); ok {
-				c.seq(&win, s)
-			}
+			c.frame(&win, pkt)
 		}
 		q.Release(n)
 		if n > 0 {
