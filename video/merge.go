@@ -677,6 +677,16 @@ func (m *Merge) frame(i int, buf []byte, st *FrameStats) []byte {
 	return m.s.deliver(buf, st, sl.firstAt)
 }
 
+// takenBy returns the packets whose first copy path p brought: those of
+// the frames handed out and of the slots still open.
+func (m *Merge) takenBy(p int) uint64 {
+	n := m.taken[p]
+	for _, i := range m.order {
+		n += uint64(m.slots[i].paths[p])
+	}
+	return n
+}
+
 // Stats returns the flow's counts: Packets are those taken (first
 // copies), Duplicates the copies absorbed, Lost the sequence numbers
 // skipped (neither path brought them, or they came only after a later one
@@ -685,10 +695,7 @@ func (m *Merge) frame(i int, buf []byte, st *FrameStats) []byte {
 // analysis's rate as a Receiver's.
 func (m *Merge) Stats() RxStats {
 	st := m.st
-	st.Packets = m.taken[0] + m.taken[1]
-	for _, i := range m.order {
-		st.Packets += uint64(m.slots[i].paths[0] + m.slots[i].paths[1])
-	}
+	st.Packets = m.takenBy(0) + m.takenBy(1)
 	st.Duplicates = m.paths[0].Duplicates + m.paths[1].Duplicates
 	for i := range m.slots {
 		d := m.slots[i].d.Stats()
@@ -705,10 +712,7 @@ func (m *Merge) Stats() RxStats {
 func (m *Merge) PathStats(p int) PathStats {
 	ps := &m.paths[p]
 	st := ps.PathStats
-	st.Taken = m.taken[p]
-	for _, i := range m.order {
-		st.Taken += uint64(m.slots[i].paths[p])
-	}
+	st.Taken = m.takenBy(p)
 	if seqd := ps.Packets - ps.unread; seqd > 0 { // packets whose sequence number was read
 		if span := uint64(ps.high-ps.first) + 1; span > seqd {
 			st.Lost = span - seqd
