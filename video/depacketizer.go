@@ -429,25 +429,38 @@ func (d *Depacketizer) reset() {
 
 // restarted reports whether a packet of timestamp ts whose sequence
 // number was seen before comes from a restarted sender: its timestamp is
-// lateWindow or more ahead of the frame being filled, of the last frame
-// delivered and of the newest packet dropped for want of a buffer (of
-// those there are; with none it is taken for a copy). A copy is of a
-// packet seen already, so its timestamp is never ahead of all of them; a sender back after a second or more (ST 2110's
-// timestamps follow the PTP clock) or with a new random timestamp ahead
-// is. A sender back sooner, or whose new timestamps fall behind, still
-// has its packets taken for copies until its numbers pass the old
-// highest.
+// later than every one of the packets marked could have, those of the
+// frame being filled (each field's it has), of the last frame delivered
+// and of the newest packet dropped for want of a buffer (of those there
+// are; with none it is taken for a copy). A copy is of a packet marked
+// already, so its timestamp is never later than all of them; a sender
+// back with ST 2110's timestamps (which follow the PTP clock) is, as soon
+// as a frame's time has passed, and so is one that drew a new random
+// timestamp ahead. One whose new timestamps fall behind still has its
+// packets taken for copies until its numbers pass the old highest.
 func (d *Depacketizer) restarted(ts uint32) bool {
-	if !d.active && !d.delivered && !d.nbSet {
-		return false
+	seen := false
+	if d.nbSet {
+		if int32(ts-d.nbTS) <= 0 {
+			return false
+		}
+		seen = true
 	}
-	if d.nbSet && int32(ts-d.nbTS) < lateWindow {
-		return false
+	if d.active {
+		for f := range d.fields {
+			if d.have[f] && int32(ts-d.fts[f]) <= 0 {
+				return false
+			}
+		}
+		seen = true
 	}
-	if d.active && int32(ts-d.st.Timestamp) < lateWindow {
-		return false
+	if d.delivered {
+		if int32(ts-d.lastTS) <= 0 {
+			return false
+		}
+		seen = true
 	}
-	return !d.delivered || int32(ts-d.lastTS) >= lateWindow
+	return seen
 }
 
 // noBuffer counts a packet of timestamp ts dropped for want of a buffer.
@@ -516,8 +529,8 @@ func (d *Depacketizer) mark(ext int64, ts uint32, field int) bool {
 				return false
 			}
 			// A sequence number seen before, in a packet whose
-			// timestamp is a second or more ahead of the frame being
-			// filled and the last delivered: not a copy but a sender
+			// timestamp is later than the frame being filled's and
+			// the last delivered's: not a copy but a sender
 			// that restarted with a sequence number behind its last
 			// (RFC 3550 starts it at random). Its numbers are new from
 			// here; without this, every packet up to the old highest

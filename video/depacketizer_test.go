@@ -240,6 +240,32 @@ func TestDepacketizerSenderRestart(t *testing.T) {
 		t.Fatalf("delivered %d frames, stats %+v; want 120 frames, 2 duplicates (the copies), 0 lost, late or reordered", delivered, s)
 	}
 
+	// Back at once with timestamps that follow the clock (ST 2110's
+	// follow PTP): 50 frames a second, the restarted stream's first frame
+	// due two frame periods after the last one sent.
+	delivered = 0
+	d, err = NewDepacketizer(&f, &DepacketizerConfig{OnFrame: func(buf []byte, st *FrameStats) []byte {
+		delivered++
+		return buf
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetBuffer(make([]byte, 8)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		d.Push(pkt(uint16(1000+i), uint32(i)*1800))
+	}
+	d.Push(pkt(1099, 99*1800)) // a copy of the last frame's
+	for i := range 20 {        // restarted 50 behind
+		d.Push(pkt(uint16(1050+i), uint32(101+i)*1800))
+	}
+	d.Push(pkt(1055, 106*1800)) // a copy of the new stream's
+	if s := d.Stats(); delivered != 120 || s.Duplicates != 2 || s.Lost != 0 || s.Late != 0 || s.Reordered != 0 {
+		t.Fatalf("back after two frame periods: delivered %d frames, stats %+v; want 120 frames, 2 duplicates (the copies), 0 lost, late or reordered", delivered, s)
+	}
+
 	// Copies are never restarts: at 1 frame a second (a frame a
 	// lateWindow apart) a copy of the last frame's packet while the next
 	// is filled, and a copy 1.8 s late at 50 frames a second.
