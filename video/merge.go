@@ -58,8 +58,8 @@ type PathStats struct {
 	Packets    uint64 // RTP packets of the flow that came on the path, every copy
 	Taken      uint64 // packets whose first copy came on this path: what it gave the flow
 	Duplicates uint64 // copies that came after the other path's: absorbed
-	Late       uint64 // copies of packets whose frame had been handed out, or too old to tell: dropped
-	Lost       uint64 // sequence numbers from the path's lowest to its highest that it never brought
+	Late       uint64 // copies of packets whose frame had been handed out, too old to tell, or sent before the sender restarted: dropped
+	Lost       uint64 // sequence numbers from the path's lowest to its highest that it never brought (counted afresh from a sender's restart)
 	Malformed  uint64 // packets dropped: not RTP version 2, truncated headers, or of another payload type
 }
 
@@ -116,6 +116,12 @@ func (s *Skew) add(d time.Duration) {
 // and charged to the budget: whatever the packets say, the memory is that
 // and the work per packet is bounded by a constant.
 //
+// A sender that restarts with a sequence number behind its last (RFC
+// 3550 draws the first at random) is told from a copy by its timestamp,
+// later than any the merge has seen (ST 2110's follow the PTP clock), and
+// its packets start the sequence numbers afresh instead of being absorbed
+// as copies of the old ones.
+//
 // A Merge is not safe for concurrent use: whoever feeds it from two
 // goroutines must make them take turns (package st2110 holds a lock over
 // each batch a reader drains). Push, Expire and the handing out of frames
@@ -140,6 +146,15 @@ type Merge struct {
 	minSeq int64 // the lowest sequence number marked: Lost counts from it
 	words  []seqWord
 	mask   int64
+	newTS  uint32 // the latest timestamp of a packet marked (tsOK): a copy's is never later
+	tsOK   bool
+
+	// After a sender restarted (restart): copies of its packets from
+	// before, which the path behind still brings for a window, are
+	// dropped by their timestamp (oldTS or earlier) until oldUntil.
+	oldOn    bool
+	oldTS    uint32
+	oldUntil int64
 
 	// The last frame handed out.
 	haveRel bool
@@ -194,6 +209,7 @@ type pathState struct {
 	first, high int64  // the lowest and highest sequence number of the path; math.MaxInt64 and math.MinInt64 before its first
 	unread      uint64 // packets dropped before their sequence number was read
 	last        int64  // the latest arrival of a packet on the path
+	spanDone    uint64 // the sequence numbers of its span before the sender's last restart
 }
 
 // heldMax is the longest marker packet a merge holds back: ST 2110's
@@ -328,6 +344,9 @@ func (m *Merge) push(path int, pkt []byte, wire int, at int64) {
 		m.unread(ps, pkt)
 		return
 	}
+	if m.oldOn && m.old(ps, pkt, at) {
+		return
+	}
 	ext := m.extend(binary.BigEndian.Uint16(pkt[2:]))
 	// The path's span of sequence numbers (PathStats.Lost): NewMerge
 	// starts first and high at the ends of int64.
@@ -341,14 +360,67 @@ func (m *Merge) push(path int, pkt []byte, wire int, at int64) {
 			return
 		}
 		if w := &m.words[b&m.mask]; w.blk == b && w.seen&(1<<(ext&63)) != 0 {
-			ps.Duplicates++
-			if w.sbit == uint8(ext&63) && int(w.spath) != path {
-				m.sample(path, w, at)
+			// A copy is of a packet marked already, so its timestamp
+			// is never later than every one marked; a packet whose is
+			// comes from a sender that restarted with a sequence number
+			// behind its last (RFC 3550 draws it at random).
+			if ts := binary.BigEndian.Uint32(pkt[4:]); int32(ts-m.newTS) <= 0 {
+				ps.Duplicates++
+				if w.sbit == uint8(ext&63) && int(w.spath) != path {
+					m.sample(path, w, at)
+				}
+				return
 			}
-			return
+			ext = m.restart(path, ext, at)
 		}
 	}
 	m.pushCopy(path, ps, pkt, wire, at, ext)
+}
+
+// restart starts the sequence numbers afresh from ext, a packet of a
+// sender that restarted, which path brought at at, and returns its new
+// extended number: the first past the old highest by at least half the
+// 16-bit space whose low 16 bits are ext's, so that no word of the window
+// (which hold only blocks up to the old highest) reads as having seen it
+// or a packet sent just before it, and none needs clearing: the cost of a
+// restart is a constant, whatever a hostile sender makes of it. The
+// frames held stay, to be handed out as their window passes; the copies
+// of the old stream's packets that the path behind still brings are
+// dropped by their timestamps (old) for a window; each path's span of
+// sequence numbers (PathStats.Lost) starts afresh.
+func (m *Merge) restart(path int, ext int64, at int64) int64 {
+	base := m.maxSeq + 1<<15 + 1
+	next := base + int64(uint16(ext)-uint16(base))
+	m.maxSeq, m.minSeq = next-1, next
+	m.oldOn, m.oldTS, m.oldUntil = true, m.newTS, at+m.window
+	for p := range m.paths {
+		ps := &m.paths[p]
+		if ps.high >= ps.first {
+			ps.spanDone += uint64(ps.high-ps.first) + 1
+		}
+		ps.first, ps.high = math.MaxInt64, math.MinInt64
+	}
+	ps := &m.paths[path&1]
+	ps.first, ps.high = next, next
+	return next
+}
+
+// old reports whether pkt, which came on path ps at at after a sender's
+// restart, is a copy of a packet the sender sent before it (its timestamp
+// is not later than the latest marked then), and counts it late: its
+// sequence number is of the old stream's, not the new one's.
+func (m *Merge) old(ps *pathState, pkt []byte, at int64) bool {
+	if at >= m.oldUntil {
+		m.oldOn = false
+		return false
+	}
+	if int32(binary.BigEndian.Uint32(pkt[4:])-m.oldTS) > 0 {
+		return false
+	}
+	ps.unread++ // its sequence number is not the path's span's
+	ps.Late++
+	m.st.Late++
+	return true
 }
 
 // unread counts a packet of path ps dropped before its sequence number was
@@ -443,7 +515,7 @@ func (m *Merge) pushFirst(path int, ps *pathState, pkt []byte, h *headers, wire 
 	if i < 0 && !m.late(h.ts) {
 		i = m.open(h.ts, field, at)
 	}
-	m.mark(ext, w, b, bit, at, path, i >= 0)
+	m.mark(ext, w, b, bit, at, path, i >= 0, h.ts)
 	if i < 0 {
 		ps.Late++
 		m.st.Late++
@@ -494,11 +566,14 @@ func (m *Merge) extend(seq uint16) int64 {
 	return m.maxSeq + int64(int16(seq-uint16(m.maxSeq)))
 }
 
-// mark records the first copy of ext, bit of word w of block b, in the
-// sequence window and, if its frame takes it, the loss counts (a late
+// mark records the first copy of ext (timestamp ts), bit of word w of
+// block b, in the sequence window and, if its frame takes it, the loss counts (a late
 // copy stays lost: its frame went without it), and takes it as the
 // word's skew sample if it has none.
-func (m *Merge) mark(ext int64, w *seqWord, b int64, bit uint64, at int64, path int, taken bool) {
+func (m *Merge) mark(ext int64, w *seqWord, b int64, bit uint64, at int64, path int, taken bool, ts uint32) {
+	if !m.tsOK || int32(ts-m.newTS) > 0 {
+		m.newTS, m.tsOK = ts, true
+	}
 	switch {
 	case ext > m.maxSeq:
 		m.st.Lost += uint64(ext - m.maxSeq - 1)
@@ -691,8 +766,10 @@ func (m *Merge) takenBy(p int) uint64 {
 // copies), Duplicates the copies absorbed, Lost the sequence numbers
 // skipped (neither path brought them, or they came only after a later one
 // once their frame was handed out, then Late too), Late the copies that
-// came after their frame was handed out; frames, packing and the
-// analysis's rate as a Receiver's.
+// came after their frame was handed out (or, for a window after a sender
+// restarted, the copies of its packets from before that the path behind
+// still brought); frames, packing and the analysis's rate as a
+// Receiver's.
 func (m *Merge) Stats() RxStats {
 	st := m.st
 	st.Packets = m.takenBy(0) + m.takenBy(1)
@@ -714,7 +791,11 @@ func (m *Merge) PathStats(p int) PathStats {
 	st := ps.PathStats
 	st.Taken = m.takenBy(p)
 	if seqd := ps.Packets - ps.unread; seqd > 0 { // packets whose sequence number was read
-		if span := uint64(ps.high-ps.first) + 1; span > seqd {
+		span := ps.spanDone
+		if ps.high >= ps.first {
+			span += uint64(ps.high-ps.first) + 1
+		}
+		if span > seqd {
 			st.Lost = span - seqd
 		}
 	}

@@ -25,23 +25,32 @@ type mergeFlow struct {
 // newMergeFlow packetizes n random frames of f (GPM, RTP only).
 func newMergeFlow(t testing.TB, f Format, n int) *mergeFlow {
 	t.Helper()
-	p := mustPacketizer(t, f, &PacketizerConfig{SSRC: 7, Seq: 65500})
 	fl := &mergeFlow{f: f}
+	fl.add(t, n, 65500, 0)
+	return fl
+}
+
+// add packetizes n more random frames, due from frame period k0 on, from
+// a sender that starts at sequence number seq.
+func (fl *mergeFlow) add(t testing.TB, n int, seq uint16, k0 int) {
+	t.Helper()
+	f := fl.f
+	p := mustPacketizer(t, f, &PacketizerConfig{SSRC: 7, Seq: uint32(seq)})
 	period := int64(f.Rate.Period())
 	base := int64(1_800_000_000_000_000_000)
-	for k := range n {
+	for j := range n {
+		k := len(fl.frames)
 		frame := randomFrame(&f, uint64(k)+1)
 		fl.frames = append(fl.frames, frame)
-		ss := packetize(t, p, frame, base+int64(k)*period)
+		ss := packetize(t, p, frame, base+int64(k0+j)*period)
 		fl.first = append(fl.first, len(fl.pkts))
 		for i, s := range ss {
 			fl.pkts = append(fl.pkts, s.b)
 			fl.plan = append(fl.plan, s.pk)
 			fl.frame = append(fl.frame, k)
-			fl.send = append(fl.send, base+int64(k)*period+int64(i)*period/int64(len(ss)))
+			fl.send = append(fl.send, base+int64(k0+j)*period+int64(i)*period/int64(len(ss)))
 		}
 	}
-	return fl
 }
 
 // mergeEvent is one copy of a packet arriving on a path.
@@ -830,5 +839,45 @@ func TestMergeUnreadPackets(t *testing.T) {
 	}
 	if want.Lost == 0 {
 		t.Error("path 1 lost nothing: the test shows nothing of Lost")
+	}
+}
+
+// TestMergeSenderRestart: a sender that restarts with a sequence number
+// behind its last (RFC 3550 draws it at random) and timestamps that go on
+// from the clock (ST 2110's follow PTP), here the very next frame period,
+// is a new stream, not a run of duplicates of what it sent before: every
+// frame of both streams is handed out whole, nothing counts lost, and the
+// path behind's copies of the old stream that come after the restart are
+// dropped as late, not taken into the new stream's numbers.
+func TestMergeSenderRestart(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 640, Height: 48, Scan: Progressive, Rate: Rate59_94}
+	for _, back := range []uint16{50, 1000, 1900} { // within the numbers it sent before (1,920)
+		fl := newMergeFlow(t, f, 20)
+		old := len(fl.pkts)
+		last := uint16(65500 + old - 1)
+		fl.add(t, 20, last-back, 20)
+		// Path 0 drops a packet in 37, but none of the old stream's last
+		// frame (the copies of those on path 1 come after the restart).
+		lastOld := fl.first[19]
+		d0 := func(i int) bool { return i%37 == 5 && (i < lastOld || i >= old) }
+		m, got := newTestMerge(t, fl, SkewClassA)
+		ev := fl.arrivals([2]func(int) bool{d0, nil}, [2]time.Duration{0, 5 * time.Millisecond})
+		feed(m, fl, ev)
+		if len(got.frames) != 40 {
+			t.Fatalf("%d back: %d frames, want 40; %+v", back, len(got.frames), m.Stats())
+		}
+		for k := range got.frames {
+			if !bytes.Equal(got.frames[k], fl.frames[k]) || !got.stats[k].Complete {
+				t.Errorf("%d back: frame %d differs from the frame sent; %+v", back, k, got.stats[k])
+			}
+		}
+		st, p0, p1 := m.Stats(), m.PathStats(0), m.PathStats(1)
+		if st.Lost != 0 || p0.Lost == 0 || p1.Lost != 0 || st.Packets != uint64(len(fl.pkts)) {
+			t.Errorf("%d back: %+v; path 0 %+v, path 1 %+v; want 0 lost (path 0 alone some), every packet taken", back, st, p0, p1)
+		}
+		if p1.Late == 0 || p1.Duplicates+p1.Late+p1.Taken != uint64(len(fl.pkts)) || st.Late != p1.Late {
+			t.Errorf("%d back: path 1 %+v: every copy absorbed, taken or (the old stream's after the restart) late, some late", back, p1)
+		}
+		t.Logf("%d back: %+v; path 1 %+v", back, st.Stats, p1)
 	}
 }
