@@ -577,3 +577,31 @@ func TestLostBeforeFirst(t *testing.T) {
 		})
 	}
 }
+
+// TestDepacketizerInterlacedCopy: a copy of a second field's packet
+// while that field is filled is a duplicate, not a restart (the first
+// field's timestamp is earlier than the copy's).
+func TestDepacketizerInterlacedCopy(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth8, Width: 4, Height: 2, Scan: Interlaced}
+	var frames []FrameStats
+	d, err := NewDepacketizer(&f, &DepacketizerConfig{OnFrame: func(buf []byte, st *FrameStats) []byte {
+		frames = append(frames, *st)
+		return buf
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetBuffer(make([]byte, f.FrameSize())); err != nil {
+		t.Fatal(err)
+	}
+	pkt := func(seq uint16, ts uint32, marker bool, field, off uint16, n int) []byte {
+		return rtpWith(seq, ts, marker, [][3]uint16{{uint16(n), field << 15, off}}, make([]byte, n))
+	}
+	d.Push(pkt(10, 0, false, 0, 0, 8))    // field 0, its line
+	d.Push(pkt(11, 1500, false, 1, 0, 4)) // field 1, first half
+	d.Push(pkt(11, 1500, false, 1, 0, 4)) // a copy of it
+	d.Push(pkt(12, 1500, true, 1, 2, 4))  // field 1, second half, marker
+	if s := d.Stats(); len(frames) != 1 || !frames[0].Complete || s.Duplicates != 1 {
+		t.Errorf("frames %+v, stats %+v; want 1 complete frame, 1 duplicate", frames, s)
+	}
+}

@@ -58,8 +58,8 @@ type PathStats struct {
 	Packets    uint64 // RTP packets of the flow that came on the path, every copy
 	Taken      uint64 // packets whose first copy came on this path: what it gave the flow
 	Duplicates uint64 // copies that came after the other path's: absorbed
-	Late       uint64 // copies of packets whose frame had been handed out, too old to tell, or sent before the sender restarted: dropped
-	Lost       uint64 // sequence numbers from the path's lowest to its highest that it never brought (counted afresh from a sender's restart)
+	Late       uint64 // copies of packets whose frame had been handed out, or too old to tell: dropped
+	Lost       uint64 // sequence numbers from the path's lowest to its highest that it never brought (a sender's restart starts another span, added to those before)
 	Malformed  uint64 // packets dropped: not RTP version 2, truncated headers, or of another payload type
 }
 
@@ -155,6 +155,9 @@ type Merge struct {
 	oldOn    bool
 	oldTS    uint32
 	oldUntil int64
+	oldPath  int   // the path that brought the restart
+	oldMax   int64 // the old stream's numbers: its highest and lowest
+	oldMin   int64
 
 	// The last frame handed out.
 	haveRel bool
@@ -344,7 +347,7 @@ func (m *Merge) push(path int, pkt []byte, wire int, at int64) {
 		m.unread(ps, pkt)
 		return
 	}
-	if m.oldOn && m.old(ps, pkt, at) {
+	if m.oldOn && m.old(path, ps, pkt, wire, at) {
 		return
 	}
 	ext := m.extend(binary.BigEndian.Uint16(pkt[2:]))
@@ -359,19 +362,16 @@ func (m *Merge) push(path int, pkt []byte, wire int, at int64) {
 			m.st.Late++
 			return
 		}
-		if w := &m.words[b&m.mask]; w.blk == b && w.seen&(1<<(ext&63)) != 0 {
-			// A copy is of a packet marked already, so its timestamp
-			// is never later than every one marked; a packet whose is
-			// comes from a sender that restarted with a sequence number
-			// behind its last (RFC 3550 draws it at random).
-			if ts := binary.BigEndian.Uint32(pkt[4:]); int32(ts-m.newTS) <= 0 {
-				ps.Duplicates++
-				if w.sbit == uint8(ext&63) && int(w.spath) != path {
-					m.sample(path, w, at)
-				}
-				return
-			}
+		if ts := binary.BigEndian.Uint32(pkt[4:]); int32(ts-m.newTS) > 0 {
+			// Sent before the highest, yet later: a sender that
+			// restarted behind its last number.
 			ext = m.restart(path, ext, at)
+		} else if w := &m.words[b&m.mask]; w.blk == b && w.seen&(1<<(ext&63)) != 0 {
+			ps.Duplicates++
+			if w.sbit == uint8(ext&63) && int(w.spath) != path {
+				m.sample(path, w, at)
+			}
+			return
 		}
 	}
 	m.pushCopy(path, ps, pkt, wire, at, ext)
@@ -384,15 +384,21 @@ func (m *Merge) push(path int, pkt []byte, wire int, at int64) {
 // (which hold only blocks up to the old highest) reads as having seen it
 // or a packet sent just before it, and none needs clearing: the cost of a
 // restart is a constant, whatever a hostile sender makes of it. The
-// frames held stay, to be handed out as their window passes; the copies
-// of the old stream's packets that the path behind still brings are
-// dropped by their timestamps (old) for a window; each path's span of
-// sequence numbers (PathStats.Lost) starts afresh.
+// frames held stay, to be handed out as their window passes, and the
+// copies of the old stream's packets that the path behind still brings
+// are told by their timestamps and go by the old stream's numbers (old)
+// for a window; each path's span of sequence numbers (PathStats.Lost)
+// starts afresh.
 func (m *Merge) restart(path int, ext int64, at int64) int64 {
 	base := m.maxSeq + 1<<15 + 1
 	next := base + int64(uint16(ext)-uint16(base))
+	m.oldMax, m.oldMin = m.maxSeq, m.minSeq
 	m.maxSeq, m.minSeq = next-1, next
-	m.oldOn, m.oldTS, m.oldUntil = true, m.newTS, at+m.window
+	m.oldOn, m.oldTS, m.oldPath = true, m.newTS, path&1
+	m.oldUntil = math.MaxInt64
+	if at < math.MaxInt64-m.window {
+		m.oldUntil = at + m.window
+	}
 	for p := range m.paths {
 		ps := &m.paths[p]
 		if ps.high >= ps.first {
@@ -405,21 +411,48 @@ func (m *Merge) restart(path int, ext int64, at int64) int64 {
 	return next
 }
 
-// old reports whether pkt, which came on path ps at at after a sender's
-// restart, is a copy of a packet the sender sent before it (its timestamp
-// is not later than the latest marked then), and counts it late: its
-// sequence number is of the old stream's, not the new one's.
-func (m *Merge) old(ps *pathState, pkt []byte, at int64) bool {
+// old reports whether pkt, which came on path (ps) at at within a window
+// of a sender's restart, is of the old stream (its timestamp not later
+// than the latest marked then, and not a second before it), and if so
+// takes it by the old stream's numbers: absorbed if its number was seen,
+// late if the new stream's numbers have its word of the window, else
+// taken into its frame (one the path ahead lost, for a frame still held)
+// as any first copy. The window ends at at+Window, or once the other path
+// than the restart's brings a packet of the new stream.
+func (m *Merge) old(path int, ps *pathState, pkt []byte, wire int, at int64) bool {
 	if at >= m.oldUntil {
 		m.oldOn = false
 		return false
 	}
-	if int32(binary.BigEndian.Uint32(pkt[4:])-m.oldTS) > 0 {
+	ts := binary.BigEndian.Uint32(pkt[4:])
+	if int32(ts-m.oldTS) > 0 {
+		if path&1 != m.oldPath {
+			m.oldOn = false // the path behind has caught up
+		}
 		return false
 	}
+	if m.oldTS-ts >= m.lateTicks {
+		return false // not of the old stream's last window
+	}
 	ps.unread++ // its sequence number is not the path's span's
-	ps.Late++
-	m.st.Late++
+	// Of the old stream: a copy, or the first of a packet the path
+	// ahead lost, for a frame still held.
+	ext := m.oldMax + int64(int16(binary.BigEndian.Uint16(pkt[2:])-uint16(m.oldMax)))
+	b := ext >> 6
+	if w := &m.words[b&m.mask]; w.blk == b && w.seen&(1<<(ext&63)) != 0 {
+		ps.Duplicates++
+		return true
+	} else if w.blk > b || m.oldMax>>6-b > m.mask {
+		// Its word holds a later block (the new stream's): too old to tell.
+		ps.Late++
+		m.st.Late++
+		return true
+	}
+	newMax, newMin := m.maxSeq, m.minSeq
+	m.maxSeq, m.minSeq = m.oldMax, m.oldMin
+	m.pushCopy(path, ps, pkt, wire, at, ext)
+	m.oldMax, m.oldMin = m.maxSeq, m.minSeq
+	m.maxSeq, m.minSeq = newMax, newMin
 	return true
 }
 
@@ -766,10 +799,8 @@ func (m *Merge) takenBy(p int) uint64 {
 // copies), Duplicates the copies absorbed, Lost the sequence numbers
 // skipped (neither path brought them, or they came only after a later one
 // once their frame was handed out, then Late too), Late the copies that
-// came after their frame was handed out (or, for a window after a sender
-// restarted, the copies of its packets from before that the path behind
-// still brought); frames, packing and the analysis's rate as a
-// Receiver's.
+// came after their frame was handed out or too old to tell; frames,
+// packing and the analysis's rate as a Receiver's.
 func (m *Merge) Stats() RxStats {
 	st := m.st
 	st.Packets = m.takenBy(0) + m.takenBy(1)
