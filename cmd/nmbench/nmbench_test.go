@@ -248,6 +248,47 @@ func TestSeqWindow(t *testing.T) {
 	}
 }
 
+// seqRun adds nums to a window that takes need numbers (-n) and returns
+// the sums of the counters it changed.
+func seqRun(need uint64, nums ...uint32) (w *seqWindow, lost int64, dup, reord uint64) {
+	w = &seqWindow{need: need}
+	for _, s := range nums {
+		l, d, o := w.add(s)
+		lost, dup, reord = lost+l, dup+d, reord+o
+	}
+	return w, lost, dup, reord
+}
+
+// A number is believed once another follows it (RFC 3550, appendix A.1),
+// the run's first number too: a stray frame before the sender's first
+// packet (another sender's, or an old one left in a ring) is not taken
+// for the start, which would count every real packet stale (a stray
+// ahead) or as a jump of up to 2^31 lost (a stray behind).
+func TestSeqProbation(t *testing.T) {
+	const stray = 305431552
+	for _, c := range []struct {
+		name       string
+		need       uint64
+		nums       []uint32
+		lost       int64
+		dup, reord uint64
+		span       uint64
+	}{
+		{"a stray ahead before the first", 0, []uint32{stray, 0, 1, 2, 3}, 0, 0, 0, 4},
+		{"a stray behind before the first", 0, []uint32{0x80000100, 0, 1, 2, 3}, 0, 0, 0, 4},
+		{"the first lost", 0, []uint32{1, 2, 3}, 0, 0, 0, 3},
+		{"the first two swapped", 0, []uint32{1, 0, 2, 3}, 0, 0, 1, 4},
+		{"the first three after the fourth", 0, []uint32{3, 0, 1, 2, 4}, 0, 0, 3, 5},
+		{"a lone number, held", 0, []uint32{7}, 0, 0, 0, 0},
+		{"a lone number with -n 1, taken", 1, []uint32{7}, 0, 0, 0, 1},
+	} {
+		w, lost, dup, reord := seqRun(c.need, c.nums...)
+		if lost != c.lost || dup != c.dup || reord != c.reord || w.span != c.span {
+			t.Errorf("%s, %v: lost %d dup %d reordered %d span %d, want %d %d %d %d", c.name, c.nums, lost, dup, reord, w.span, c.lost, c.dup, c.reord, c.span)
+		}
+	}
+}
+
 // txseqGen is txseq's frame generator with -l and -s ranges.
 func txseqGen(t *testing.T) *gen {
 	t.Helper()

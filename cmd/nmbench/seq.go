@@ -25,19 +25,32 @@ func seqNumber(pkt []byte) (uint32, bool) {
 
 // seqWindow tracks received sequence numbers to tell lost, duplicated and
 // reordered packets apart within a window of recent numbers.
+//
+// A number is believed once another follows it, as RFC 3550's appendix
+// A.1 validates a source: a stray frame on the port (another sender's, an
+// old one left in a ring, DNS, mDNS or DHCP on a NIC) reads as a number
+// anywhere in 2^32. The run's first number is held until the next
+// number, or one at most seqNear before it (the first two swapped: one
+// reordered), follows it; a jump of a window or more, until the next
+// number follows it. A number held is counted as a frame received, not
+// as one of the run's numbers.
 type seqWindow struct {
 	started bool
 	first   uint32 // first number seen; older ones are not counted as gaps filled
 	next    uint32
 	span    uint64 // sequence numbers from first to next: received or lost
 	seen    [1 << 16 / 64]uint64
-	// A jump of a window or more is believed once the next packet
-	// follows it (RFC 3550, appendix A.1): a stray frame on the port
-	// (DNS, mDNS, DHCP on a NIC) reads as a number up to 2^31 ahead,
-	// which would count that many lost and end an -n run at once.
-	probe   uint32 // the number that confirms a held jump
-	probing bool
+	held    uint32 // the number on probation: the first, or a jump's
+	holding bool
+	// need is the count of numbers the run takes (-n; 0: until -t or a
+	// signal). With -n 1 there is no second number to confirm the
+	// first, so the first is taken at once.
+	need uint64
 }
+
+// seqNear is how far before the held first number the next may be and
+// still confirm it: the run's first packets reordered.
+const seqNear = 8
 
 // remaining returns how many packets a receiver still takes for its
 // count, -n, having received got: 0 when it is done. rxseq (numbered)
@@ -76,7 +89,7 @@ func (w *seqWindow) bit(s uint32) (*uint64, uint64) {
 // counters (lost may go down when a late packet fills a gap).
 func (w *seqWindow) add(s uint32) (lost int64, dup, reord uint64) {
 	if !w.started {
-		w.started, w.first, w.next = true, s, s
+		return w.start(s)
 	}
 	d := int32(s - w.next)
 	switch {
@@ -86,13 +99,13 @@ func (w *seqWindow) add(s uint32) (lost int64, dup, reord uint64) {
 		gap := uint32(d)
 		held := false
 		if gap >= seqWin {
-			if !w.probing || s != w.probe {
-				w.probing, w.probe = true, s+1
+			if !w.holding || s != w.held+1 {
+				w.holding, w.held = true, s
 				return 0, 0, 0 // held: not counted unless the next follows it
 			}
 			held = true // s-1 came, and s follows it: the jump is real
 		}
-		w.probing = false
+		w.holding = false
 		lost = int64(gap)
 		if held {
 			lost-- // s-1, the held packet, is among the numbers skipped
@@ -121,4 +134,28 @@ func (w *seqWindow) add(s uint32) (lost int64, dup, reord uint64) {
 		return 0, 1, 0 // older than the window: cannot tell, count as duplicate
 	}
 	return lost, 0, 0
+}
+
+// start holds the run's first number s until a second confirms it: the
+// next number, or one up to seqNear before it (then the run starts at
+// that one, and the held one came early: one reordered, the numbers
+// between lost until they come). A number that confirms nothing is held
+// instead. With -n 1 the first number is taken at once.
+func (w *seqWindow) start(s uint32) (lost int64, dup, reord uint64) {
+	h := w.held
+	switch back := h - s; {
+	case w.need == 1:
+		w.started, w.first, w.next = true, s, s
+		return w.add(s)
+	case w.holding && s == h+1:
+		w.started, w.first, w.next, w.holding = true, h, h, false
+	case w.holding && back >= 1 && back <= seqNear:
+		w.started, w.first, w.next, w.holding = true, s, s, false
+	default:
+		w.holding, w.held = true, s
+		return 0, 0, 0
+	}
+	l1, _, _ := w.add(h)
+	l2, _, o := w.add(s)
+	return l1 + l2, 0, o
 }
