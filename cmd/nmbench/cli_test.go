@@ -175,6 +175,25 @@ func TestRxseqStrayFirst(t *testing.T) {
 	}
 }
 
+// Two stray datagrams with numbers in sequence (another sender's) pass
+// for a jump until the sender's numbers go on: rxseq -n 10 then takes the
+// jump back and ends at the sender's last packet, nothing lost (it counted
+// the jump, 2^28 lost, and ended at once).
+func TestRxseqStrayPair(t *testing.T) {
+	rep := rxseqUDP(t, "10", func(send func(seq uint32, size int)) {
+		for s := range uint32(10) {
+			if s == 5 {
+				send(0x10000000, 18)
+				send(0x10000001, 18)
+			}
+			send(s, 18)
+		}
+	})
+	if rep.Packets != 12 || rep.Lost != 0 || rep.Duplicated != 0 || rep.Seconds >= 19 {
+		t.Errorf("rxseq -n 10 of 0..4, %#x, %#x, 5..9: %+v; want 12 packets, none lost or duplicated, ended before -t", 0x10000000, 0x10000001, rep)
+	}
+}
+
 // A run whose first two packets arrive swapped counts one reordered and
 // ends at the sender's last packet (it counted the first one stale and
 // waited for -t for a number it had already received).

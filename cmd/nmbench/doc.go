@@ -14,7 +14,11 @@
 // on the port (another sender's, one left in a ring from an earlier run)
 // is counted as a frame and nothing else: the run's first number once
 // the next one, or one up to 8 before it (the first packets swapped),
-// arrives; with -n 1, which has no second number, the first at once.
+// arrives; with -n 1, which has no second number, the first at once. A
+// jump of 65536 numbers or more is believed once the next number follows
+// it; two strays in sequence (another sender's) pass for one, but are
+// taken back, with what the jump counted lost, when the numbers before
+// the jump go on.
 //
 // -f vtx and -f vrx send and receive ST 2110-20 video through package
 // st2110's Dial and Listen, the transport named by -i as st2110 names it:

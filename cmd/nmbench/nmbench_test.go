@@ -281,6 +281,10 @@ func TestSeqProbation(t *testing.T) {
 		{"the first three after the fourth", 0, []uint32{3, 0, 1, 2, 4}, 0, 0, 3, 5},
 		{"a lone number, held", 0, []uint32{7}, 0, 0, 0, 0},
 		{"a lone number with -n 1, taken", 1, []uint32{7}, 0, 0, 0, 1},
+		// Two strays in sequence (another sender's run) pass for a jump,
+		// until the numbers before it go on: the jump is taken back.
+		{"two strays in sequence between 2 and 3", 0, []uint32{0, 1, 2, stray, stray + 1, 3, 4, 5}, 0, 0, 0, 6},
+		{"two strays in sequence, then a real jump", 0, []uint32{0, 1, 2, stray, stray + 1, 3, 4, 70004, 70005}, 69999, 0, 0, 70006},
 	} {
 		w, lost, dup, reord := seqRun(c.need, c.nums...)
 		if lost != c.lost || dup != c.dup || reord != c.reord || w.span != c.span {

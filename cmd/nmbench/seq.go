@@ -33,19 +33,33 @@ func seqNumber(pkt []byte) (uint32, bool) {
 // number, or one at most seqNear before it (the first two swapped: one
 // reordered), follows it; a jump of a window or more, until the next
 // number follows it. A number held is counted as a frame received, not
-// as one of the run's numbers.
+// as one of the run's numbers. Two strays in sequence (another sender's
+// run) pass for a jump; the track before it is kept, and taken back, the
+// jump's counts with it, when its numbers go on.
 type seqWindow struct {
+	seqTrack
 	started bool
-	first   uint32 // first number seen; older ones are not counted as gaps filled
-	next    uint32
-	span    uint64 // sequence numbers from first to next: received or lost
-	seen    [1 << 16 / 64]uint64
 	held    uint32 // the number on probation: the first, or a jump's
 	holding bool
 	// need is the count of numbers the run takes (-n; 0: until -t or a
 	// signal). With -n 1 there is no second number to confirm the
 	// first, so the first is taken at once.
 	need uint64
+	// prev is the track before the last jump, and sinceJump the lost
+	// counted since then (the jump's gap among them): a number that
+	// fits prev and not the track takes prev back and sinceJump off.
+	prev      seqTrack
+	hasPrev   bool
+	sinceJump int64
+}
+
+// seqTrack is a run of numbers: where it begins and ends, and which of
+// the last seqWin came.
+type seqTrack struct {
+	first uint32 // first number seen; older ones are not counted as gaps filled
+	next  uint32
+	span  uint64 // sequence numbers from first to next: received or lost
+	seen  [seqWin / 64]uint64
 }
 
 // seqNear is how far before the held first number the next may be and
@@ -69,7 +83,7 @@ const seqWin = 1 << 16
 
 // clearRange forgets the n (< seqWin) numbers from s on, a word at a time:
 // a jump's cost is at most the window's words, not one step a number.
-func (w *seqWindow) clearRange(s, n uint32) {
+func (w *seqTrack) clearRange(s, n uint32) {
 	for n > 0 {
 		i := s % seqWin
 		off := i % 64
@@ -80,60 +94,82 @@ func (w *seqWindow) clearRange(s, n uint32) {
 	}
 }
 
-func (w *seqWindow) bit(s uint32) (*uint64, uint64) {
+func (w *seqTrack) bit(s uint32) (*uint64, uint64) {
 	i := s % seqWin
 	return &w.seen[i/64], 1 << (i % 64)
 }
 
 // add records s and returns the changes to the lost, dup and reordered
-// counters (lost may go down when a late packet fills a gap).
+// counters (lost may go down when a late packet fills a gap, or a jump is
+// taken back).
 func (w *seqWindow) add(s uint32) (lost int64, dup, reord uint64) {
 	if !w.started {
 		return w.start(s)
 	}
+	lost, dup, reord = w.count(s)
+	if w.hasPrev {
+		w.sinceJump += lost
+	}
+	return lost, dup, reord
+}
+
+// count counts s against the track, or holds it.
+func (w *seqWindow) count(s uint32) (lost int64, dup, reord uint64) {
 	d := int32(s - w.next)
 	switch {
-	case d < 0 && int32(s-w.first) < 0:
-		return 0, 1, 0 // from before the run's first frame: stale, a duplicate
-	case d >= 0:
-		gap := uint32(d)
-		held := false
-		if gap >= seqWin {
-			if !w.holding || s != w.held+1 {
-				w.holding, w.held = true, s
-				return 0, 0, 0 // held: not counted unless the next follows it
-			}
-			held = true // s-1 came, and s follows it: the jump is real
-		}
-		w.holding = false
-		lost = int64(gap)
-		if held {
-			lost-- // s-1, the held packet, is among the numbers skipped
-		}
-		if gap >= seqWin {
-			clear(w.seen[:])
-		} else {
-			w.clearRange(w.next, gap)
-		}
-		if held {
-			wd, b := w.bit(s - 1)
-			*wd |= b
-		}
-		wd, b := w.bit(s)
-		*wd |= b
-		w.next = s + 1
-		w.span += uint64(gap) + 1
-	case -d < seqWin:
+	case d >= 0 && d < seqWin:
+		w.holding = false // the track goes on: a held jump was a stray
+		return w.advance(s), 0, 0
+	case d < 0 && d > -seqWin && int32(s-w.first) >= 0:
 		wd, b := w.bit(s)
 		if *wd&b != 0 {
 			return 0, 1, 0
 		}
 		*wd |= b
 		return -1, 0, 1
+	case w.hasPrev && w.prev.fits(s):
+		// The numbers before the jump go on: it was strays.
+		back := -w.sinceJump
+		w.seqTrack, w.hasPrev, w.sinceJump = w.prev, false, 0
+		lost, dup, reord = w.count(s)
+		return back + lost, dup, reord
+	case d >= 0:
+		if !w.holding || s != w.held+1 {
+			w.holding, w.held = true, s
+			return 0, 0, 0 // held: not counted unless the next follows it
+		}
+		// s-1 came, and s follows it: the jump is taken, s-1 received.
+		w.holding = false
+		w.prev, w.hasPrev, w.sinceJump = w.seqTrack, true, 0
+		return w.advance(s-1) + w.advance(s), 0, 0
 	default:
-		return 0, 1, 0 // older than the window: cannot tell, count as duplicate
+		// From before the run's first frame (stale), or older than the
+		// window (cannot tell): a duplicate.
+		return 0, 1, 0
 	}
-	return lost, 0, 0
+}
+
+// advance takes s, at or after next, as received, and returns how many
+// numbers it skipped: lost, until they come.
+func (w *seqTrack) advance(s uint32) int64 {
+	gap := s - w.next
+	if gap >= seqWin {
+		clear(w.seen[:])
+	} else {
+		w.clearRange(w.next, gap)
+	}
+	wd, b := w.bit(s)
+	*wd |= b
+	w.next = s + 1
+	w.span += uint64(gap) + 1
+	return int64(gap)
+}
+
+// fits reports whether s belongs to the track: ahead of it by less than
+// the window, or behind it within the window and not before its first.
+func (w *seqTrack) fits(s uint32) bool {
+	d := int32(s - w.next)
+	return d >= 0 && d < seqWin || d < 0 && d > -seqWin && int32(s-w.first) >= 0
 }
 
 // start holds the run's first number s until a second confirms it: the
