@@ -194,6 +194,21 @@ func TestRxseqStrayPair(t *testing.T) {
 	}
 }
 
+// A jump of a window or more is held until a number near it follows; the
+// sender's last packet has none, so a jump to -n's last number is taken
+// at once: rxseq -n 70001 of 0, 1, 2, 70000 ends with 69997 lost (it held
+// 70000 and waited for -t).
+func TestRxseqJumpToLast(t *testing.T) {
+	rep := rxseqUDP(t, "70001", func(send func(seq uint32, size int)) {
+		for _, s := range []uint32{0, 1, 2, 70000} {
+			send(s, 18)
+		}
+	})
+	if rep.Packets != 4 || rep.Lost != 69997 || rep.Duplicated != 0 || rep.Seconds >= 19 {
+		t.Errorf("rxseq -n 70001 of 0, 1, 2, 70000: %+v; want 4 packets, 69997 lost, ended before -t", rep)
+	}
+}
+
 // A run whose first two packets arrive swapped counts one reordered and
 // ends at the sender's last packet (it counted the first one stale and
 // waited for -t for a number it had already received).

@@ -285,6 +285,14 @@ func TestSeqProbation(t *testing.T) {
 		// until the numbers before it go on: the jump is taken back.
 		{"two strays in sequence between 2 and 3", 0, []uint32{0, 1, 2, stray, stray + 1, 3, 4, 5}, 0, 0, 0, 6},
 		{"two strays in sequence, then a real jump", 0, []uint32{0, 1, 2, stray, stray + 1, 3, 4, 70004, 70005}, 69999, 0, 0, 70006},
+		// A jump is confirmed by a number near it: the held packet is
+		// received, the numbers between it and the next lost.
+		{"the second packet lost", 0, []uint32{0, 2, 3}, 1, 0, 0, 4},
+		{"a jump whose follower is lost", 0, []uint32{0, 1, 2, 70000, 70002, 70003}, 69998, 0, 0, 70004},
+		{"a jump whose follower came first", 0, []uint32{0, 1, 2, 70001, 70000, 70002}, 69997, 0, 1, 70003},
+		// A jump to the run's last number (-n) has no follower: taken.
+		{"a jump to -n's last number", 70001, []uint32{0, 1, 2, 70000}, 69997, 0, 0, 70001},
+		{"a jump not to -n's last number", 70002, []uint32{0, 1, 2, 70000}, 0, 0, 0, 3},
 	} {
 		w, lost, dup, reord := seqRun(c.need, c.nums...)
 		if lost != c.lost || dup != c.dup || reord != c.reord || w.span != c.span {

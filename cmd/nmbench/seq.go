@@ -29,13 +29,14 @@ func seqNumber(pkt []byte) (uint32, bool) {
 // A number is believed once another follows it, as RFC 3550's appendix
 // A.1 validates a source: a stray frame on the port (another sender's, an
 // old one left in a ring, DNS, mDNS or DHCP on a NIC) reads as a number
-// anywhere in 2^32. The run's first number is held until the next
-// number, or one at most seqNear before it (the first two swapped: one
-// reordered), follows it; a jump of a window or more, until the next
-// number follows it. A number held is counted as a frame received, not
-// as one of the run's numbers. Two strays in sequence (another sender's
-// run) pass for a jump; the track before it is kept, and taken back, the
-// jump's counts with it, when its numbers go on.
+// anywhere in 2^32. The run's first number, and a jump of a window or
+// more, is held until a number at most seqNear after it or before it
+// follows (the next one lost, or the two swapped: one reordered). A
+// number held is counted as a frame received, not as one of the run's
+// numbers. A jump to the run's last number (-n's) is taken at once: no
+// number follows it. Two strays in sequence (another sender's run) pass
+// for a jump; the track before it is kept, and taken back, the jump's
+// counts with it, when its numbers go on.
 type seqWindow struct {
 	seqTrack
 	started bool
@@ -62,9 +63,15 @@ type seqTrack struct {
 	seen  [seqWin / 64]uint64
 }
 
-// seqNear is how far before the held first number the next may be and
-// still confirm it: the run's first packets reordered.
+// seqNear is how far after or before a held number the next may be and
+// still confirm it: the packets after it lost, or reordered.
 const seqNear = 8
+
+// near reports whether s confirms the held number h: s is at most
+// seqNear after or before it.
+func near(h, s uint32) bool {
+	return s != h && (s-h <= seqNear || h-s <= seqNear)
+}
 
 // remaining returns how many packets a receiver still takes for its
 // count, -n, having received got: 0 when it is done. rxseq (numbered)
@@ -134,14 +141,22 @@ func (w *seqWindow) count(s uint32) (lost int64, dup, reord uint64) {
 		lost, dup, reord = w.count(s)
 		return back + lost, dup, reord
 	case d >= 0:
-		if !w.holding || s != w.held+1 {
+		h := w.held
+		last := w.need != 0 && w.need <= 1<<32 && s == w.first+uint32(w.need-1)
+		if !last && (!w.holding || !near(h, s)) {
 			w.holding, w.held = true, s
-			return 0, 0, 0 // held: not counted unless the next follows it
+			return 0, 0, 0 // held: not counted unless a number near it follows
 		}
-		// s-1 came, and s follows it: the jump is taken, s-1 received.
 		w.holding = false
 		w.prev, w.hasPrev, w.sinceJump = w.seqTrack, true, 0
-		return w.advance(s-1) + w.advance(s), 0, 0
+		if last { // the sender's last: no number follows it
+			return w.advance(s), 0, 0
+		}
+		// h came, and s follows it: the jump is taken, h received, s
+		// counted after it (the numbers between lost, or s reordered).
+		lost = w.advance(h)
+		l, dup, reord := w.count(s)
+		return lost + l, dup, reord
 	default:
 		// From before the run's first frame (stale), or older than the
 		// window (cannot tell): a duplicate.
@@ -172,20 +187,20 @@ func (w *seqTrack) fits(s uint32) bool {
 	return d >= 0 && d < seqWin || d < 0 && d > -seqWin && int32(s-w.first) >= 0
 }
 
-// start holds the run's first number s until a second confirms it: the
-// next number, or one up to seqNear before it (then the run starts at
-// that one, and the held one came early: one reordered, the numbers
-// between lost until they come). A number that confirms nothing is held
-// instead. With -n 1 the first number is taken at once.
+// start holds the run's first number s until a second confirms it: one
+// up to seqNear after it (the numbers between lost until they come), or
+// before it (then the run starts at that one, and the held one came
+// early: one reordered). A number that confirms nothing is held instead.
+// With -n 1 the first number is taken at once.
 func (w *seqWindow) start(s uint32) (lost int64, dup, reord uint64) {
 	h := w.held
-	switch back := h - s; {
+	switch {
 	case w.need == 1:
 		w.started, w.first, w.next = true, s, s
 		return w.add(s)
-	case w.holding && s == h+1:
+	case w.holding && near(h, s) && int32(s-h) > 0:
 		w.started, w.first, w.next, w.holding = true, h, h, false
-	case w.holding && back >= 1 && back <= seqNear:
+	case w.holding && near(h, s):
 		w.started, w.first, w.next, w.holding = true, s, s, false
 	default:
 		w.holding, w.held = true, s
