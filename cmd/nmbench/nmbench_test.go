@@ -301,6 +301,38 @@ func TestSeqProbation(t *testing.T) {
 	}
 }
 
+// The numbers rxseq counts are the wire's: whatever they are, the window
+// neither panics nor counts more than came. Each 4 octets are a number:
+// with the top two bits clear, a step of -128..127 from the last (runs,
+// gaps, reordering), else the octets themselves (strays, jumps). Lost
+// never goes below 0 nor above the numbers spanned, and the numbers
+// received (spanned less lost) are at most the packets given.
+func FuzzSeqWindow(f *testing.F) {
+	f.Add(uint8(0), []byte{0, 0, 0, 128, 0, 0, 0, 129, 0, 0, 0, 130})
+	f.Add(uint8(0), []byte{0x50, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 129, 0x50, 0, 0, 0, 0, 0, 0, 129, 0, 0, 0, 129})
+	f.Add(uint8(3), []byte{0, 0, 0, 129, 0, 0, 0, 127, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1})
+	f.Fuzz(func(t *testing.T, need uint8, b []byte) {
+		b = b[:min(len(b), 4096)] // a jump clears 8 KiB: keep an input's cost small
+		w := &seqWindow{need: uint64(need)}
+		var lost int64
+		var dup, reord, packets uint64
+		last := uint32(0)
+		for ; len(b) >= 4; b = b[4:] {
+			v := binary.BigEndian.Uint32(b)
+			s := v
+			if v>>30 == 0 {
+				s = last + v&0xff - 128
+			}
+			last = s
+			l, d, o := w.add(s)
+			lost, dup, reord, packets = lost+l, dup+d, reord+o, packets+1
+			if lost < 0 || uint64(lost) > w.span || w.span-uint64(lost) > packets || dup+reord > packets {
+				t.Fatalf("after %d packets, the last %d: lost %d dup %d reordered %d span %d", packets, s, lost, dup, reord, w.span)
+			}
+		}
+	})
+}
+
 // txseqGen is txseq's frame generator with -l and -s ranges.
 func txseqGen(t *testing.T) *gen {
 	t.Helper()
