@@ -155,9 +155,88 @@ func TestRxseqCountsNumbers(t *testing.T) {
 	}
 }
 
+// rxseq's first number is held until the next follows it: a stray
+// datagram before the sender's first, far ahead of it or far behind, is
+// not taken for the run's start, and rxseq -n 10 ends at the sender's
+// last packet with nothing lost or duplicated (a stray ahead taken counted
+// every real packet stale and waited for -t; one behind counted 2^31 lost
+// and ended at once).
+func TestRxseqStrayFirst(t *testing.T) {
+	for _, stray := range []uint32{0x01000000, 0x80000100} {
+		rep := rxseqUDP(t, "10", func(send func(seq uint32, size int)) {
+			send(stray, 18)
+			for s := range uint32(10) {
+				send(s, 18)
+			}
+		})
+		if rep.Packets != 11 || rep.Lost != 0 || rep.Duplicated != 0 || rep.Seconds >= 19 {
+			t.Errorf("rxseq -n 10 of %#x, 0..9: %+v; want 11 packets, none lost or duplicated, ended before -t", stray, rep)
+		}
+	}
+}
+
+// Two stray datagrams with numbers in sequence (another sender's) pass
+// for a jump until the sender's numbers go on: rxseq -n 10 then takes the
+// jump back and ends at the sender's last packet, nothing lost (it counted
+// the jump, 2^28 lost, and ended at once).
+func TestRxseqStrayPair(t *testing.T) {
+	rep := rxseqUDP(t, "10", func(send func(seq uint32, size int)) {
+		for s := range uint32(10) {
+			if s == 5 {
+				send(0x10000000, 18)
+				send(0x10000001, 18)
+			}
+			send(s, 18)
+		}
+	})
+	if rep.Packets != 12 || rep.Lost != 0 || rep.Duplicated != 0 || rep.Seconds >= 19 {
+		t.Errorf("rxseq -n 10 of 0..4, %#x, %#x, 5..9: %+v; want 12 packets, none lost or duplicated, ended before -t", 0x10000000, 0x10000001, rep)
+	}
+}
+
+// A jump of a window or more is held until a number near it follows; the
+// sender's last packet has none, so a jump to -n's last number is taken
+// at once: rxseq -n 70001 of 0, 1, 2, 70000 ends with 69997 lost (it held
+// 70000 and waited for -t).
+func TestRxseqJumpToLast(t *testing.T) {
+	rep := rxseqUDP(t, "70001", func(send func(seq uint32, size int)) {
+		for _, s := range []uint32{0, 1, 2, 70000} {
+			send(s, 18)
+		}
+	})
+	if rep.Packets != 4 || rep.Lost != 69997 || rep.Duplicated != 0 || rep.Seconds >= 19 {
+		t.Errorf("rxseq -n 70001 of 0, 1, 2, 70000: %+v; want 4 packets, 69997 lost, ended before -t", rep)
+	}
+}
+
+// A run whose first two packets arrive swapped counts one reordered and
+// ends at the sender's last packet (it counted the first one stale and
+// waited for -t for a number it had already received).
+func TestRxseqSwappedStart(t *testing.T) {
+	rep := rxseqUDP(t, "4", func(send func(seq uint32, size int)) {
+		for _, s := range []uint32{1, 0, 2, 3} {
+			send(s, 18)
+		}
+	})
+	if rep.Packets != 4 || rep.Lost != 0 || rep.Duplicated != 0 || rep.Reordered != 1 || rep.Seconds >= 19 {
+		t.Errorf("rxseq -n 4 of 1, 0, 2, 3: %+v; want 4 packets, 1 reordered, ended before -t", rep)
+	}
+}
+
+// With -n 1 there is no second number to confirm the first: rxseq takes
+// it at once and ends.
+func TestRxseqOne(t *testing.T) {
+	rep := rxseqUDP(t, "1", func(send func(seq uint32, size int)) {
+		send(7, 18)
+	})
+	if rep.Packets != 1 || rep.Lost != 0 || rep.Seconds >= 19 {
+		t.Errorf("rxseq -n 1 of 7: %+v; want 1 packet, ended before -t", rep)
+	}
+}
+
 type seqReport struct {
-	Packets, Lost, Duplicated uint64
-	Seconds                   float64
+	Packets, Lost, Duplicated, Reordered uint64
+	Seconds                              float64
 }
 
 // rxseqUDP runs rxseq -n n -t 20 over udp: on loopback, sends it

@@ -7,6 +7,19 @@
 //	nmbench -i vale0:a -f txseq -n 1000000  # numbered frames ...
 //	nmbench -i vale0:b -f rxseq -json       # ... checked for loss and order
 //
+// rxseq reads the number txseq writes in each frame and counts lost,
+// duplicated and reordered packets; its -n counts numbers, a packet lost
+// as one received. As RFC 3550's appendix A.1 validates an RTP source,
+// it believes a number once another follows it, so that a stray frame
+// on the port (another sender's, one left in a ring from an earlier run)
+// is counted as a frame and nothing else: the run's first number, and a
+// jump of 65536 numbers or more, once a number up to 8 after it or before
+// it arrives (the numbers between lost, or the two reordered). With -n 1,
+// which has no second number, the first is taken at once, and so is a
+// jump to -n's last number, which nothing follows. Two strays in sequence
+// (another sender's) pass for a jump, but are taken back, with what the
+// jump counted lost, when the numbers before the jump go on.
+//
 // -f vtx and -f vrx send and receive ST 2110-20 video through package
 // st2110's Dial and Listen, the transport named by -i as st2110 names it:
 // a netmap port (Ethernet frames to -d's address or the SDP's, stream K

@@ -248,6 +248,91 @@ func TestSeqWindow(t *testing.T) {
 	}
 }
 
+// seqRun adds nums to a window that takes need numbers (-n) and returns
+// the sums of the counters it changed.
+func seqRun(need uint64, nums ...uint32) (w *seqWindow, lost int64, dup, reord uint64) {
+	w = &seqWindow{need: need}
+	for _, s := range nums {
+		l, d, o := w.add(s)
+		lost, dup, reord = lost+l, dup+d, reord+o
+	}
+	return w, lost, dup, reord
+}
+
+// A number is believed once another follows it (RFC 3550, appendix A.1),
+// the run's first number too: a stray frame before the sender's first
+// packet (another sender's, or an old one left in a ring) is not taken
+// for the start, which would count every real packet stale (a stray
+// ahead) or as a jump of up to 2^31 lost (a stray behind).
+func TestSeqProbation(t *testing.T) {
+	const stray = 305431552
+	for _, c := range []struct {
+		name       string
+		need       uint64
+		nums       []uint32
+		lost       int64
+		dup, reord uint64
+		span       uint64
+	}{
+		{"a stray ahead before the first", 0, []uint32{stray, 0, 1, 2, 3}, 0, 0, 0, 4},
+		{"a stray behind before the first", 0, []uint32{0x80000100, 0, 1, 2, 3}, 0, 0, 0, 4},
+		{"the first lost", 0, []uint32{1, 2, 3}, 0, 0, 0, 3},
+		{"the first two swapped", 0, []uint32{1, 0, 2, 3}, 0, 0, 1, 4},
+		{"the first three after the fourth", 0, []uint32{3, 0, 1, 2, 4}, 0, 0, 3, 5},
+		{"a lone number, held", 0, []uint32{7}, 0, 0, 0, 0},
+		{"a lone number with -n 1, taken", 1, []uint32{7}, 0, 0, 0, 1},
+		// Two strays in sequence (another sender's run) pass for a jump,
+		// until the numbers before it go on: the jump is taken back.
+		{"two strays in sequence between 2 and 3", 0, []uint32{0, 1, 2, stray, stray + 1, 3, 4, 5}, 0, 0, 0, 6},
+		{"two strays in sequence, then a real jump", 0, []uint32{0, 1, 2, stray, stray + 1, 3, 4, 70004, 70005}, 69999, 0, 0, 70006},
+		// A jump is confirmed by a number near it: the held packet is
+		// received, the numbers between it and the next lost.
+		{"the second packet lost", 0, []uint32{0, 2, 3}, 1, 0, 0, 4},
+		{"a jump whose follower is lost", 0, []uint32{0, 1, 2, 70000, 70002, 70003}, 69998, 0, 0, 70004},
+		{"a jump whose follower came first", 0, []uint32{0, 1, 2, 70001, 70000, 70002}, 69997, 0, 1, 70003},
+		// A jump to the run's last number (-n) has no follower: taken.
+		{"a jump to -n's last number", 70001, []uint32{0, 1, 2, 70000}, 69997, 0, 0, 70001},
+		{"a jump not to -n's last number", 70002, []uint32{0, 1, 2, 70000}, 0, 0, 0, 3},
+	} {
+		w, lost, dup, reord := seqRun(c.need, c.nums...)
+		if lost != c.lost || dup != c.dup || reord != c.reord || w.span != c.span {
+			t.Errorf("%s, %v: lost %d dup %d reordered %d span %d, want %d %d %d %d", c.name, c.nums, lost, dup, reord, w.span, c.lost, c.dup, c.reord, c.span)
+		}
+	}
+}
+
+// The numbers rxseq counts are the wire's: whatever they are, the window
+// neither panics nor counts more than came. Each 4 octets are a number:
+// with the top two bits clear, a step of -128..127 from the last (runs,
+// gaps, reordering), else the octets themselves (strays, jumps). Lost
+// never goes below 0 nor above the numbers spanned, and the numbers
+// received (spanned less lost) are at most the packets given.
+func FuzzSeqWindow(f *testing.F) {
+	f.Add(uint8(0), []byte{0, 0, 0, 128, 0, 0, 0, 129, 0, 0, 0, 130})
+	f.Add(uint8(0), []byte{0x50, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 129, 0x50, 0, 0, 0, 0, 0, 0, 129, 0, 0, 0, 129})
+	f.Add(uint8(3), []byte{0, 0, 0, 129, 0, 0, 0, 127, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1})
+	f.Fuzz(func(t *testing.T, need uint8, b []byte) {
+		b = b[:min(len(b), 4096)] // a jump clears 8 KiB: keep an input's cost small
+		w := &seqWindow{need: uint64(need)}
+		var lost int64
+		var dup, reord, packets uint64
+		last := uint32(0)
+		for ; len(b) >= 4; b = b[4:] {
+			v := binary.BigEndian.Uint32(b)
+			s := v
+			if v>>30 == 0 {
+				s = last + v&0xff - 128
+			}
+			last = s
+			l, d, o := w.add(s)
+			lost, dup, reord, packets = lost+l, dup+d, reord+o, packets+1
+			if lost < 0 || uint64(lost) > w.span || w.span-uint64(lost) > packets || dup+reord > packets {
+				t.Fatalf("after %d packets, the last %d: lost %d dup %d reordered %d span %d", packets, s, lost, dup, reord, w.span)
+			}
+		}
+	})
+}
+
 // txseqGen is txseq's frame generator with -l and -s ranges.
 func txseqGen(t *testing.T) *gen {
 	t.Helper()

@@ -150,7 +150,7 @@ func rxLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
 		return err
 	}
 	check := cfg.mode.seq
-	var win seqWindow
+	win := seqWindow{need: cfg.count} // -n 1 takes the first number unconfirmed, and a jump to -n's last number
 	var got uint64
 	idle := nmsys.Idler{Linger: cfg.linger}
 	// A batch larger than the rings hold would never be full, and

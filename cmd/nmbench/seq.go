@@ -25,18 +25,52 @@ func seqNumber(pkt []byte) (uint32, bool) {
 
 // seqWindow tracks received sequence numbers to tell lost, duplicated and
 // reordered packets apart within a window of recent numbers.
+//
+// A number is believed once another follows it, as RFC 3550's appendix
+// A.1 validates a source: a stray frame on the port (another sender's, an
+// old one left in a ring, DNS, mDNS or DHCP on a NIC) reads as a number
+// anywhere in 2^32. The run's first number, and a jump of a window or
+// more, is held until a number at most seqNear after it or before it
+// follows (the next one lost, or the two swapped: one reordered). A
+// number held is counted as a frame received, not as one of the run's
+// numbers. A jump to the run's last number (-n's) is taken at once: no
+// number follows it. Two strays in sequence (another sender's run) pass
+// for a jump; the track before it is kept, and taken back, the jump's
+// counts with it, when its numbers go on.
 type seqWindow struct {
+	seqTrack
 	started bool
-	first   uint32 // first number seen; older ones are not counted as gaps filled
-	next    uint32
-	span    uint64 // sequence numbers from first to next: received or lost
-	seen    [1 << 16 / 64]uint64
-	// A jump of a window or more is believed once the next packet
-	// follows it (RFC 3550, appendix A.1): a stray frame on the port
-	// (DNS, mDNS, DHCP on a NIC) reads as a number up to 2^31 ahead,
-	// which would count that many lost and end an -n run at once.
-	probe   uint32 // the number that confirms a held jump
-	probing bool
+	held    uint32 // the number on probation: the first, or a jump's
+	holding bool
+	// need is the count of numbers the run takes (-n; 0: until -t or a
+	// signal). With -n 1 there is no second number to confirm the
+	// first, so the first is taken at once.
+	need uint64
+	// prev is the track before the last jump, and sinceJump the lost
+	// counted since then (the jump's gap among them): a number that
+	// fits prev and not the track takes prev back and sinceJump off.
+	prev      seqTrack
+	hasPrev   bool
+	sinceJump int64
+}
+
+// seqTrack is a run of numbers: where it begins and ends, and which of
+// the last seqWin came.
+type seqTrack struct {
+	first uint32 // first number seen; older ones are not counted as gaps filled
+	next  uint32
+	span  uint64 // sequence numbers from first to next: received or lost
+	seen  [seqWin / 64]uint64
+}
+
+// seqNear is how far after or before a held number the next may be and
+// still confirm it: the packets after it lost, or reordered.
+const seqNear = 8
+
+// near reports whether s confirms the held number h: s is at most
+// seqNear after or before it.
+func near(h, s uint32) bool {
+	return s != h && (s-h <= seqNear || h-s <= seqNear)
 }
 
 // remaining returns how many packets a receiver still takes for its
@@ -56,7 +90,7 @@ const seqWin = 1 << 16
 
 // clearRange forgets the n (< seqWin) numbers from s on, a word at a time:
 // a jump's cost is at most the window's words, not one step a number.
-func (w *seqWindow) clearRange(s, n uint32) {
+func (w *seqTrack) clearRange(s, n uint32) {
 	for n > 0 {
 		i := s % seqWin
 		off := i % 64
@@ -67,58 +101,112 @@ func (w *seqWindow) clearRange(s, n uint32) {
 	}
 }
 
-func (w *seqWindow) bit(s uint32) (*uint64, uint64) {
+func (w *seqTrack) bit(s uint32) (*uint64, uint64) {
 	i := s % seqWin
 	return &w.seen[i/64], 1 << (i % 64)
 }
 
 // add records s and returns the changes to the lost, dup and reordered
-// counters (lost may go down when a late packet fills a gap).
+// counters (lost may go down when a late packet fills a gap, or a jump is
+// taken back).
 func (w *seqWindow) add(s uint32) (lost int64, dup, reord uint64) {
 	if !w.started {
-		w.started, w.first, w.next = true, s, s
+		return w.start(s)
 	}
+	lost, dup, reord = w.count(s)
+	if w.hasPrev {
+		w.sinceJump += lost
+	}
+	return lost, dup, reord
+}
+
+// count counts s against the track, or holds it.
+func (w *seqWindow) count(s uint32) (lost int64, dup, reord uint64) {
 	d := int32(s - w.next)
 	switch {
-	case d < 0 && int32(s-w.first) < 0:
-		return 0, 1, 0 // from before the run's first frame: stale, a duplicate
-	case d >= 0:
-		gap := uint32(d)
-		held := false
-		if gap >= seqWin {
-			if !w.probing || s != w.probe {
-				w.probing, w.probe = true, s+1
-				return 0, 0, 0 // held: not counted unless the next follows it
-			}
-			held = true // s-1 came, and s follows it: the jump is real
-		}
-		w.probing = false
-		lost = int64(gap)
-		if held {
-			lost-- // s-1, the held packet, is among the numbers skipped
-		}
-		if gap >= seqWin {
-			clear(w.seen[:])
-		} else {
-			w.clearRange(w.next, gap)
-		}
-		if held {
-			wd, b := w.bit(s - 1)
-			*wd |= b
-		}
-		wd, b := w.bit(s)
-		*wd |= b
-		w.next = s + 1
-		w.span += uint64(gap) + 1
-	case -d < seqWin:
+	case d >= 0 && d < seqWin:
+		w.holding = false // the track goes on: a held jump was a stray
+		return w.advance(s), 0, 0
+	case d < 0 && d > -seqWin && int32(s-w.first) >= 0:
 		wd, b := w.bit(s)
 		if *wd&b != 0 {
 			return 0, 1, 0
 		}
 		*wd |= b
 		return -1, 0, 1
+	case w.hasPrev && w.prev.fits(s):
+		// The numbers before the jump go on: it was strays.
+		back := -w.sinceJump
+		w.seqTrack, w.hasPrev, w.sinceJump = w.prev, false, 0
+		lost, dup, reord = w.count(s)
+		return back + lost, dup, reord
+	case d >= 0:
+		h := w.held
+		last := w.need != 0 && w.need <= 1<<32 && s == w.first+uint32(w.need-1)
+		if !last && (!w.holding || !near(h, s)) {
+			w.holding, w.held = true, s
+			return 0, 0, 0 // held: not counted unless a number near it follows
+		}
+		w.holding = false
+		w.prev, w.hasPrev, w.sinceJump = w.seqTrack, true, 0
+		if last { // the sender's last: no number follows it
+			return w.advance(s), 0, 0
+		}
+		// h came, and s follows it: the jump is taken, h received, s
+		// counted after it (the numbers between lost, or s reordered).
+		lost = w.advance(h)
+		l, dup, reord := w.count(s)
+		return lost + l, dup, reord
 	default:
-		return 0, 1, 0 // older than the window: cannot tell, count as duplicate
+		// From before the run's first frame (stale), or older than the
+		// window (cannot tell): a duplicate.
+		return 0, 1, 0
 	}
-	return lost, 0, 0
+}
+
+// advance takes s, at or after next, as received, and returns how many
+// numbers it skipped: lost, until they come.
+func (w *seqTrack) advance(s uint32) int64 {
+	gap := s - w.next
+	if gap >= seqWin {
+		clear(w.seen[:])
+	} else {
+		w.clearRange(w.next, gap)
+	}
+	wd, b := w.bit(s)
+	*wd |= b
+	w.next = s + 1
+	w.span += uint64(gap) + 1
+	return int64(gap)
+}
+
+// fits reports whether s belongs to the track: ahead of it by less than
+// the window, or behind it within the window and not before its first.
+func (w *seqTrack) fits(s uint32) bool {
+	d := int32(s - w.next)
+	return d >= 0 && d < seqWin || d < 0 && d > -seqWin && int32(s-w.first) >= 0
+}
+
+// start holds the run's first number s until a second confirms it: one
+// up to seqNear after it (the numbers between lost until they come), or
+// before it (then the run starts at that one, and the held one came
+// early: one reordered). A number that confirms nothing is held instead.
+// With -n 1 the first number is taken at once.
+func (w *seqWindow) start(s uint32) (lost int64, dup, reord uint64) {
+	h := w.held
+	switch {
+	case w.need == 1:
+		w.started, w.first, w.next = true, s, s
+		return w.add(s)
+	case w.holding && near(h, s) && int32(s-h) > 0:
+		w.started, w.first, w.next, w.holding = true, h, h, false
+	case w.holding && near(h, s):
+		w.started, w.first, w.next, w.holding = true, s, s, false
+	default:
+		w.holding, w.held = true, s
+		return 0, 0, 0
+	}
+	l1, _, _ := w.add(h)
+	l2, _, o := w.add(s)
+	return l1 + l2, 0, o
 }

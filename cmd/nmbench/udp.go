@@ -191,7 +191,7 @@ func udpRx(ctx context.Context, cfg *config, c *net.UDPConn, st *stats) error {
 		msgs[i].Buffers = [][]byte{make([]byte, maxFrame)}
 	}
 	check := cfg.mode.seq
-	var win seqWindow
+	win := seqWindow{need: cfg.count} // -n 1 takes the first number unconfirmed, and a jump to -n's last number
 	var got uint64
 	for ctx.Err() == nil && (cfg.count == 0 || win.remaining(cfg.count, got, check) > 0) {
 		want := len(msgs)

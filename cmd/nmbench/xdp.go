@@ -218,7 +218,7 @@ func xdpFlush(s *xsk.Socket, q *xsk.TxQueue) error {
 func xdpRx(ctx context.Context, cfg *config, s *xsk.Socket, st *stats) error {
 	q := s.Rx()
 	check := cfg.mode.seq
-	var win seqWindow
+	win := seqWindow{need: cfg.count} // -n 1 takes the first number unconfirmed, and a jump to -n's last number
 	var got uint64
 	idle := xsk.Idler{Linger: cfg.linger}
 	batch := min(cfg.batch, q.Frames()) // a batch the queue cannot hold would never be full (see rxLoop)
