@@ -427,8 +427,11 @@ func samePath(a, b *endpoint, ifA, ifB string, la, lb []video.Stream, send bool)
 	case kindNetmap:
 		na, errA := nmsys.ParseName(a.port)
 		nb, errB := nmsys.ParseName(b.port)
-		if errA == nil && errB == nil && na.Port == nb.Port && na.Mode == nb.Mode && na.RingID == nb.RingID {
-			return fmt.Sprintf("both paths are the rings of netmap port %s", na.Port)
+		if errA != nil || errB != nil {
+			return ""
+		}
+		if shared := sharedRings(na, nb); shared != "" {
+			return fmt.Sprintf("both paths bind %s of netmap port %s (%s and %s)", shared, na.Port, a.port, b.port)
 		}
 		return ""
 	case kindXDP:
@@ -467,4 +470,61 @@ func samePath(a, b *endpoint, ifA, ifB string, la, lb []video.Stream, send bool)
 		}
 	}
 	return ""
+}
+
+// sharedRings says which rings two netmap port names bind in common, ""
+// if none ("ring 2", "the rings", "host ring 0", "the host rings"): the kernel name is the port ("netmap:eth0" and "eth0" are one,
+// a pipe end "eth0{1" another port than eth0), and the mode the rings of
+// it (netmap's NR_REG_* modes: none binds every NIC ring, "-N" NIC ring N,
+// "^" every host ring, "^N" host ring N, "*" every NIC and host ring).
+// Names that bind only RX rings ("/R") and only TX rings ("/T") share
+// none. The memory region ("@N", "@share") and the other flags do not
+// change which rings are bound.
+func sharedRings(a, b *nmsys.Name) string {
+	if a.Port != b.Port {
+		return ""
+	}
+	const dirs = nmsys.FlagRxRingsOnly | nmsys.FlagTxRingsOnly
+	if da, db := a.Flags&dirs, b.Flags&dirs; da != 0 && db != 0 && da != db {
+		return ""
+	}
+	// Each name's NIC and host rings: -1 for all of them, -2 for none,
+	// else the one ring.
+	const all, none = -1, -2
+	rings := func(n *nmsys.Name) (nic, host int) {
+		switch n.Mode {
+		case nmsys.ModeAllNIC:
+			return all, none
+		case nmsys.ModeOneNIC:
+			return n.RingID, none
+		case nmsys.ModeSW:
+			return none, all
+		case nmsys.ModeOneSW:
+			return none, n.RingID
+		case nmsys.ModeNICSW:
+			return all, all
+		}
+		return none, none
+	}
+	overlap := func(x, y int, kind string) string {
+		switch {
+		case x == none || y == none || x >= 0 && y >= 0 && x != y:
+			return ""
+		case x >= 0:
+			return fmt.Sprintf("%sring %d", kind, x)
+		case y >= 0:
+			return fmt.Sprintf("%sring %d", kind, y)
+		}
+		return "the " + kind + "rings"
+	}
+	nicA, hostA := rings(a)
+	nicB, hostB := rings(b)
+	n, h := overlap(nicA, nicB, ""), overlap(hostA, hostB, "host ")
+	switch {
+	case n != "" && h != "":
+		return n + " and " + h
+	case n != "":
+		return n
+	}
+	return h
 }

@@ -436,6 +436,73 @@ func TestDupSamePath(t *testing.T) {
 	}
 }
 
+// Two netmap names of one port whose ring sets overlap are one path, in
+// every spelling of the port-name grammar (netmap's NR_REG_* modes): the
+// whole NIC and one of its rings, the host rings and one of them, NIC and
+// host ("*") and anything of the port, with or without "netmap:", with a
+// memory region or flags that bind the same rings. Listen and Dial
+// refuse them, naming the rings; names of different rings, ports, pipe
+// ends or directions are two paths.
+func TestDupSameNetmapRings(t *testing.T) {
+	one := session("", flow(fmtSmall, "239.1.1.1:5004", ""))
+	for _, c := range []struct{ a, b, want string }{
+		{"netmap:eth0", "netmap:eth0-0", "ring 0 of netmap port eth0"},
+		{"netmap:eth0-3", "eth0", "ring 3 of netmap port eth0"},
+		{"netmap:eth0-2", "netmap:eth0-2/x", "ring 2 of netmap port eth0"},
+		{"netmap:eth0", "netmap:eth0@2", "the rings of netmap port eth0"},
+		{"netmap:eth0/R", "netmap:eth0-1/R", "ring 1 of netmap port eth0"},
+		{"netmap:eth0^", "netmap:eth0^1", "host ring 1 of netmap port eth0"},
+		{"netmap:eth0^", "eth0^", "the host rings of netmap port eth0"},
+		{"netmap:eth0*", "netmap:eth0", "the rings of netmap port eth0"},
+		{"netmap:eth0*", "netmap:eth0^0", "host ring 0 of netmap port eth0"},
+		{"netmap:eth0*", "eth0*", "the rings and the host rings of netmap port eth0"},
+		{"vale0:a", "vale0:a-1", "ring 1 of netmap port vale0:a"},
+		{"netmap:p{1", "netmap:p{1-0", "ring 0 of netmap port p{1"},
+	} {
+		for _, names := range [][2]string{{c.a, c.b}, {c.b, c.a}} {
+			rx, err := Listen(names[0], one, &ListenConfig{Second: names[1]})
+			if err == nil {
+				rx.Close()
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("Listen %s, second path %s: %v, want an error saying %q", names[0], names[1], err, c.want)
+			}
+			tx, err := Dial(names[0], one, &SendConfig{Second: names[1]})
+			if err == nil {
+				tx.Close()
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("Dial %s, second path %s: %v, want an error saying %q", names[0], names[1], err, c.want)
+			}
+		}
+	}
+	for _, c := range [][2]string{
+		{"netmap:eth0-0", "netmap:eth0-1"},
+		{"netmap:eth0", "netmap:eth0^"},
+		{"netmap:eth0-0", "netmap:eth0^0"},
+		{"netmap:eth0^0", "netmap:eth0^1"},
+		{"netmap:eth0", "netmap:eth1"},
+		{"netmap:eth0", "netmap:eth0{1"},
+		{"netmap:eth0{1", "netmap:eth0}1"},
+		{"netmap:eth0/R", "netmap:eth0/T"},
+		{"vale0:a", "vale0:b"},
+		{"vale0:a", "vale1:a"},
+	} {
+		for _, names := range [][2]string{{c[0], c[1]}, {c[1], c[0]}} {
+			a, errA := parseName(names[0])
+			b, errB := parseName(names[1])
+			if errA != nil || errB != nil {
+				t.Fatal(errA, errB)
+			}
+			for _, send := range []bool{false, true} {
+				if why := samePath(&a, &b, "", "", one.Streams, one.Streams, send); why != "" {
+					t.Errorf("%s and %s (send %v): %s, want two paths", names[0], names[1], send, why)
+				}
+			}
+		}
+	}
+}
+
 // The send errors of a UDP second path are in the flow's counts, as the
 // first path's are.
 func TestDupUDPSendErrorsCounted(t *testing.T) {
