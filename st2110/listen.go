@@ -183,10 +183,20 @@ const (
 	ownUser
 )
 
-// Keep keeps the frame past its loop iteration, until [Frame.Release].
-// A kept frame's buffer is not reused; the flow's other buffers are
-// (ListenConfig.FrameBuffers).
-func (f *Frame) Keep() { f.owner.CompareAndSwap(ownLoop, ownUser) }
+// Keep keeps the frame past its loop iteration, until [Frame.Release],
+// and reports whether the frame is kept. A kept frame's buffer is not
+// reused; the flow's other buffers are (ListenConfig.FrameBuffers).
+//
+// Keep works only inside the loop body that the frame was handed to:
+// called after that body has returned (the loop moved on or ended), or
+// after Release, it does nothing and returns false, since the buffer may
+// already hold another frame. Called again on a frame kept, it returns
+// true. (A Frame is reused for a later frame of its flow: a Keep called
+// on it from a body that was handed that later frame keeps the later
+// one.)
+func (f *Frame) Keep() bool {
+	return f.owner.CompareAndSwap(ownLoop, ownUser) || f.owner.Load() == ownUser
+}
 
 // Release hands a frame kept with [Frame.Keep] back to the receiver. A
 // second Release does nothing.

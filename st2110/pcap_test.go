@@ -642,6 +642,54 @@ func queued(t *testing.T) *Receiver {
 	return rx
 }
 
+// Keep tells whether it kept the frame: inside the loop body, yes (and
+// again on a frame kept); once the body has returned, the loop moved on
+// or ended, or after Release, it keeps nothing and says so.
+func TestFrameKeepOutsideLoop(t *testing.T) {
+	rx := queued(t)
+	defer rx.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var prev, last *Frame
+	n := 0
+	for f, err := range rx.Frames(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch n {
+		case 0:
+			prev = f // not kept
+		case 1:
+			if f == prev {
+				t.Fatal("the frame of the first iteration handed out again in the second")
+			}
+			if prev.Keep() {
+				t.Error("Keep of the previous iteration's frame returned true")
+			}
+			if !f.Keep() {
+				t.Error("Keep in the loop body returned false")
+			}
+			if !f.Keep() {
+				t.Error("Keep again in the loop body returned false")
+			}
+			f.Release()
+			if f.Keep() {
+				t.Error("Keep after Release returned true")
+			}
+		}
+		last = f
+		if n++; n == 3 {
+			break
+		}
+	}
+	if n != 3 {
+		t.Fatalf("%d frames", n)
+	}
+	if last.Keep() {
+		t.Error("Keep after the loop ended returned true")
+	}
+}
+
 // Frames hands out nothing once the receiver is closed, not even the
 // frames that were queued before Close.
 func TestFramesAfterClose(t *testing.T) {
