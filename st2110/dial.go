@@ -44,7 +44,9 @@ type SendConfig struct {
 	// times, so MaxRate is at least the flows' packet rate over it.
 	MaxRate float64
 
-	// Batch is the most packets written per step; zero means 64.
+	// Batch is the most packets written per step; zero means 64. Over UDP
+	// it is at most MaxUDPBatch (Dial fails beyond), and the socket's
+	// batch of datagram buffers is charged to the Budget.
 	Batch int
 
 	// Lead is how long after Run starts the first frame's first packet
@@ -101,12 +103,13 @@ type SendConfig struct {
 
 	// Budget bounds the memory the flows' formats make the sender take
 	// (the test pattern of each format, when it makes them, and a
-	// capture's packet buffers), charged before anything is allocated: a
-	// session that does not fit fails in Dial with a *video.BudgetError
-	// naming the flow. Nil means a budget of video.DefaultMemory for this
-	// sender. As with ListenConfig.Budget, the charges are kept after
-	// Close. Frames from Source or Sources are the caller's and are not
-	// charged.
+	// capture's packet buffers) and the buffers of a UDP socket's batch
+	// (SendConfig.Batch), charged before anything is allocated: a session
+	// that does not fit fails in Dial with a *video.BudgetError naming
+	// the flow or the socket. Nil means a budget of video.DefaultMemory
+	// for this sender. As with ListenConfig.Budget, the charges are kept
+	// after Close. Frames from Source or Sources are the caller's and are
+	// not charged.
 	Budget *video.Budget
 
 	// Second, if set, names the transport of a second path (SMPTE ST

@@ -42,7 +42,9 @@ type ListenConfig struct {
 
 	// Batch is the most packets read from a ring or a socket at a time;
 	// zero means 64 for UDP, 512 for netmap and AF_XDP. On a netmap ring
-	// or an AF_XDP socket it is at most what the ring holds.
+	// or an AF_XDP socket it is at most what the ring holds. Over UDP it
+	// is at most MaxUDPBatch (Listen fails beyond), and each socket's
+	// batch of datagram buffers is charged to the Budget.
 	Batch int
 
 	// Linger, on a netmap port, an AF_XDP socket or UDP sockets: after a
@@ -88,11 +90,12 @@ type ListenConfig struct {
 
 	// Budget bounds the memory the flows' formats make the receiver take
 	// (the frame buffers of the pools and of each reader, and the
-	// readers' state), charged before anything is allocated: a session
-	// that does not fit fails in Listen with a *video.BudgetError naming
-	// the flow. Nil means a budget of video.DefaultMemory for this
-	// receiver. As with a video.Receiver, the charges are kept after
-	// Close.
+	// readers' state) and the buffers of each UDP socket's batch
+	// (ListenConfig.Batch), charged before anything is allocated: a
+	// session that does not fit fails in Listen with a *video.BudgetError
+	// naming the flow or the socket. Nil means a budget of
+	// video.DefaultMemory for this receiver. As with a video.Receiver,
+	// the charges are kept after Close.
 	Budget *video.Budget
 
 	// Second, if set, names the transport of a second path (SMPTE ST

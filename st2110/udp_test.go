@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -438,6 +439,66 @@ func TestSenderCloseStopsRun(t *testing.T) {
 	}
 	if err := tx.Run(context.Background()); !errors.Is(err, os.ErrClosed) {
 		t.Errorf("Run after Close: %v, want an error matching os.ErrClosed", err)
+	}
+}
+
+// A UDP Batch beyond MaxUDPBatch (what one recvmmsg or sendmmsg call
+// takes) fails in Listen and Dial naming the field, instead of being cut
+// to it silently; a batch within it gets its buffers, charged to the
+// Budget per socket, and one that does not fit the Budget fails naming
+// the socket.
+func TestUDPBatchBound(t *testing.T) {
+	p := freePort(t)
+	sess := session("", flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p), ""), flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p+1), ""))
+	rx, err := Listen("udp", sess, &ListenConfig{Batch: MaxUDPBatch + 1})
+	if err == nil {
+		rx.Close()
+	}
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("ListenConfig.Batch %d: more than MaxUDPBatch", MaxUDPBatch+1)) {
+		t.Errorf("Listen with a batch of %d: %v", MaxUDPBatch+1, err)
+	}
+	tx, err := Dial("udp", sess, &SendConfig{Batch: MaxUDPBatch + 1})
+	if err == nil {
+		tx.Close()
+	}
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("SendConfig.Batch %d: more than MaxUDPBatch", MaxUDPBatch+1)) {
+		t.Errorf("Dial with a batch of %d: %v", MaxUDPBatch+1, err)
+	}
+
+	frames := int64(4 * fmtSmall.FrameSize()) // each flow's pool
+	for _, batch := range []int{0, 16, MaxUDPBatch} {
+		b, _ := video.NewBudget(1 << 30)
+		rx, err := Listen("udp", sess, &ListenConfig{Batch: batch, Budget: b})
+		if err != nil {
+			t.Fatalf("Listen with a batch of %d: %v", batch, err)
+		}
+		pools := b.Used()
+		rx.Close()
+		n := int64(batch)
+		if n == 0 {
+			n = 64
+		}
+		want := n * maxDatagram * 2 // two sockets, one per port
+		if got := pools - 2*frames; got < want {
+			t.Errorf("Listen with a batch of %d: %d octets charged besides the frame pools, want at least %d", batch, got, want)
+		}
+		b, _ = video.NewBudget(1 << 30)
+		tx, err := Dial("udp", sess, &SendConfig{Batch: batch, Budget: b})
+		if err != nil {
+			t.Fatalf("Dial with a batch of %d: %v", batch, err)
+		}
+		tx.Close()
+		if want /= 2; b.Used() < want {
+			t.Errorf("Dial with a batch of %d: %d octets charged, want at least %d", batch, b.Used(), want)
+		}
+	}
+	b, _ := video.NewBudget(2*frames + 64*maxDatagram) // the pools and one socket's batch, not two
+	rx, err = Listen("udp", sess, &ListenConfig{Budget: b})
+	if err == nil {
+		rx.Close()
+	}
+	if !errors.Is(err, video.ErrBudget) || !strings.Contains(err.Error(), fmt.Sprintf("udp port %d: buffers of a batch of 64 datagrams", p+1)) {
+		t.Errorf("Listen over the budget: %v", err)
 	}
 }
 
