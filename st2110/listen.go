@@ -542,8 +542,10 @@ func (r *Receiver) start(tr rxTransport) error {
 	}
 	go func() {
 		wg.Wait()
-		close(r.out)
+		// Done first: once Frames has ended, Done is closed (and
+		// Analysis has its answer).
 		close(r.done)
+		close(r.out)
 	}()
 	return nil
 }
@@ -713,7 +715,8 @@ func (r *Receiver) Err() error {
 
 // Done is closed when every reader of the transport has stopped: after
 // Close, at the end of a capture, or when a failed input stopped them
-// (Err; in a receiver of two paths, once every reader has stopped).
+// (Err; in a receiver of two paths, once every reader has stopped). A
+// Frames loop that ended because the readers stopped finds it closed.
 func (r *Receiver) Done() <-chan struct{} { return r.done }
 
 // Close stops the receiver: it stops its goroutines (closing the sockets
