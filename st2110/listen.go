@@ -521,22 +521,29 @@ func (r *Receiver) start(tr rxTransport) error {
 				err = nil
 			}
 			sinks[i].finish()
-			if err != nil && !errors.Is(err, io.EOF) && !r.closed.Load() {
-				r.mu.Lock()
-				first := r.err == nil
-				if first {
-					r.err = err
+			if errors.Is(err, io.EOF) || r.closed.Load() {
+				err = nil
+			}
+			r.mu.Lock()
+			first := err != nil && r.err == nil
+			if first {
+				r.err = err
+			}
+			// The other inputs stop too, so that Frames ends with
+			// the error instead of going on with their flows alone,
+			// the failed input's flows silent. A path of two (ST
+			// 2022-7) fails alone, since the other path carries the
+			// flows, until a flow has lost both paths.
+			stop := first && r.dup == nil
+			if r.dup != nil && !r.closed.Load() {
+				if fe := r.dup.stopped(r, i, err); fe != nil {
+					r.err, stop = fe, true
 				}
-				r.mu.Unlock()
-				if first && r.dup == nil {
-					// The other inputs stop too, so that Frames
-					// ends with the error instead of going on with
-					// their flows alone, the failed input's flows
-					// silent. (A path of two, ST 2022-7, fails
-					// alone: the other path carries the flows.)
-					r.cancel()
-					r.tr.wake()
-				}
+			}
+			r.mu.Unlock()
+			if stop {
+				r.cancel()
+				r.tr.wake()
 			}
 		}()
 	}
@@ -565,7 +572,8 @@ func (r *Receiver) Inputs() int { return len(r.sinks) }
 
 // Frames returns the frames as they are completed, in order per flow,
 // until ctx is done, the receiver is closed, or the transport's input
-// ends (the end of a capture) or fails (a capture cut short): the frames
+// ends (the end of a capture) or fails (a capture cut short; with two
+// paths, a flow's input on both, [FlowError]): the frames
 // being filled are handed out then, as they are, and the error, if any,
 // is yielded once, last. Once ctx is done or the receiver closed, no
 // frame is handed out, not even one that was queued before.
@@ -705,8 +713,10 @@ func (r *Receiver) Other() uint64 {
 // the error. In a receiver of two paths (ListenConfig.Second) a failed
 // reader stops alone and the other path's readers go on with the flows;
 // where one reader serves both paths (two captures, read in step) its
-// failure ends both. A flow whose readers on both paths failed goes
-// silent while other flows go on: watch Err.
+// failure ends both. Once a flow has lost both paths (its readers failed
+// on both, or failed on one and stopped on the other) the receiver stops
+// as a receiver of one path does, and Err is a *[FlowError] naming the
+// flow and each path's error, which Frames yields last.
 func (r *Receiver) Err() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
