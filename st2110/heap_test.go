@@ -25,7 +25,7 @@ type heapTx struct {
 	reg *heapmem.Region
 }
 
-func (h *heapTx) flush() error { return h.reg.TxSync(0) }
+func (h *heapTx) flush(context.Context) error { return h.reg.TxSync(0) }
 func (h *heapTx) wait(context.Context) error {
 	time.Sleep(20 * time.Microsecond)
 	return h.reg.TxSync(0)
@@ -170,7 +170,7 @@ func TestHeapAllocs(t *testing.T) {
 		// Send what is due on a virtual clock, eight steps of up to 64
 		// packets, and receive it.
 		for range 8 {
-			if _, _, err := tx.step(part, part.tx.Next()); err != nil {
+			if _, _, err := tx.step(context.Background(), part, part.tx.Next()); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -423,7 +423,7 @@ func TestPcapAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	step := func() {
-		if _, _, err := tx.step(p, p.tx.Next()); err != nil {
+		if _, _, err := tx.step(context.Background(), p, p.tx.Next()); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -455,8 +455,11 @@ func (t *udpTx) Stamp(i, stream int, _ int64) {
 // EAGAIN) is retried for a while, then what is left of the batch is
 // dropped and counted; an ICMP port unreachable report (ECONNREFUSED,
 // which the kernel gives back on the next send) is counted and the send
-// retried.
-func (t *udpTx) flush() error {
+// retried. A full send buffer is waited for in the netpoller, until
+// there is room or ctx ends (interrupt). Once ctx has ended, what is left
+// of the batch is dropped, counted with the full queues', and flush
+// returns ctx's error.
+func (t *udpTx) flush(ctx context.Context) error {
 	const retries = 200 // of 50 µs: 10 ms
 	tries := 0
 	for sent := 0; sent < t.mm.pending; {
@@ -468,6 +471,11 @@ func (t *udpTx) flush() error {
 			n, err = t.mm.send(t.conn, sent)
 		}
 		sent += n
+		if err != nil && ctx.Err() != nil {
+			t.cnt.noBufs.Add(uint64(t.mm.pending - sent))
+			t.mm.pending = 0
+			return ctx.Err()
+		}
 		switch {
 		case err == nil:
 			continue
@@ -490,3 +498,9 @@ func (t *udpTx) flush() error {
 	t.mm.pending = 0
 	return nil
 }
+
+// interrupt makes a send waiting in the netpoller for room in the
+// socket's send buffer return at once, and every later one: a write
+// deadline in the past. Run calls it when its context ends; the socket
+// sends nothing more.
+func (t *udpTx) interrupt() { _ = t.conn.SetWriteDeadline(time.Unix(1, 0)) }

@@ -121,9 +121,10 @@ func TestUDPAddressAndNoListener(t *testing.T) {
 	}
 }
 
-// flush counts the errors of a full device queue and of a unicast peer
-// that does not listen, and goes on.
-func TestUDPFlushErrors(t *testing.T) {
+// flushTx opens a UDP sender's socket with a batch of 8 datagrams, to a
+// port of 127.0.0.1, for tests of flush through its sendHook.
+func flushTx(t *testing.T) *udpTx {
+	t.Helper()
 	sess := session("", flow(fmtSmall, "127.0.0.1:9", ""))
 	ep, _ := parseName("udp")
 	fs, _ := flows(sess, &ep, true)
@@ -131,7 +132,14 @@ func TestUDPFlushErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer q.close()
+	t.Cleanup(func() { q.close() })
+	return q
+}
+
+// flush counts the errors of a full device queue and of a unicast peer
+// that does not listen, and goes on.
+func TestUDPFlushErrors(t *testing.T) {
+	q := flushTx(t)
 	for _, tc := range []struct {
 		errs            []error
 		noBufs, refused uint64
@@ -154,7 +162,7 @@ func TestUDPFlushErrors(t *testing.T) {
 			return 8 - from, nil
 		}
 		q.mm.pending = 8
-		err := q.flush()
+		err := q.flush(context.Background())
 		if (err != nil) != tc.fail || q.cnt.noBufs.Load() != tc.noBufs || q.cnt.refused.Load() != tc.refused {
 			t.Errorf("%v: error %v, %d no buffers, %d refused", tc.errs[0], err, q.cnt.noBufs.Load(), q.cnt.refused.Load())
 		}
@@ -162,6 +170,31 @@ func TestUDPFlushErrors(t *testing.T) {
 }
 
 var errRefused, errNoBufs error = syscall.ECONNREFUSED, syscall.ENOBUFS
+
+// A flush retrying a full device queue (ENOBUFS) stops once its context
+// has ended: it returns the context's error, at the next retry, and
+// counts what it did not send.
+func TestUDPFlushContext(t *testing.T) {
+	q := flushTx(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	calls := 0
+	q.sendHook = func(from int) (int, error) {
+		if calls++; calls == 3 {
+			cancel() // while the queue stays full
+		}
+		if from == 0 {
+			return 2, errNoBufs
+		}
+		return 0, errNoBufs
+	}
+	q.mm.pending = 8
+	if err := q.flush(ctx); !errors.Is(err, context.Canceled) || calls != 3 || q.cnt.noBufs.Load() != 6 {
+		t.Errorf("flush: %v after %d sends, %d counted; want context.Canceled after 3, 6 counted", err, calls, q.cnt.noBufs.Load())
+	}
+	if q.mm.pending != 0 {
+		t.Errorf("%d datagrams still pending", q.mm.pending)
+	}
+}
 
 func repeat(err error, n int) []error {
 	out := make([]error, n)
@@ -335,7 +368,7 @@ func TestUDPSendAllocs(t *testing.T) {
 		if _, _, err := part.tx.Step(part.q, now, 64); err != nil {
 			t.Fatal(err)
 		}
-		if err := part.q.flush(); err != nil {
+		if err := part.q.flush(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		tx.publish(part)
