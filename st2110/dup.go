@@ -528,8 +528,9 @@ func samePath(a, b *endpoint, ifA, ifB string, la, lb []video.Stream, send bool)
 		if errA != nil || errB != nil {
 			return ""
 		}
+		why := ringFallback(na, nb, send)
 		if shared := sharedRings(na, nb); shared != "" {
-			return fmt.Sprintf("both paths bind %s of netmap port %s (%s and %s)", shared, na.Port, a.port, b.port)
+			return fmt.Sprintf("both paths bind %s of netmap port %s (%s and %s%s)", shared, na.Port, a.port, b.port, why)
 		}
 		return ""
 	case kindXDP:
@@ -568,6 +569,45 @@ func samePath(a, b *endpoint, ifA, ifB string, la, lb []video.Stream, send bool)
 		}
 	}
 	return ""
+}
+
+// lookupPortInfo is nmsys.LookupPortInfo; tests replace it.
+var lookupPortInfo = nmsys.LookupPortInfo
+
+// ringFallback applies the kernel's rule for one ring ("-N", "^N") of a
+// direction that has fewer rings than N to a and b, two names of one ring
+// each of one port: the direction falls back to its ring 0 (where N is
+// below the other direction's count; else the port cannot be opened). A
+// receiver binds RX rings only, a sender TX rings only, so "eth0-0" and
+// "eth0-3" share TX ring 0 on a NIC of 4 RX rings and 1 TX ring. It asks
+// the kernel for the port's rings only then, and returns why it changed a
+// ring, "" if it did not.
+func ringFallback(a, b *nmsys.Name, send bool) string {
+	if a.Port != b.Port || a.Mode != b.Mode || a.RingID == b.RingID || a.Mode != nmsys.ModeOneNIC && a.Mode != nmsys.ModeOneSW {
+		return ""
+	}
+	pi, err := lookupPortInfo(a.Port)
+	if err != nil {
+		return "" // the port does not open: Listen or Dial will say why
+	}
+	n, other, kind := pi.RxRings, pi.TxRings, "RX"
+	if send {
+		n, other, kind = pi.TxRings, pi.RxRings, "TX"
+	}
+	if a.Mode == nmsys.ModeOneSW {
+		n, other, kind = pi.HostRxRings, pi.HostTxRings, "host RX"
+		if send {
+			n, other, kind = pi.HostTxRings, pi.HostRxRings, "host TX"
+		}
+	}
+	why := ""
+	for _, x := range []*nmsys.Name{a, b} {
+		if x.RingID >= n && x.RingID < other {
+			why += fmt.Sprintf("; the port has %d %s rings: ring %d falls back to ring 0", n, kind, x.RingID)
+			x.RingID = 0
+		}
+	}
+	return why
 }
 
 // sharedRings says which rings two netmap port names bind in common, ""

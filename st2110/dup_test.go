@@ -17,6 +17,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/nmgo/nmgo/nmsys"
 	"github.com/nmgo/nmgo/packet"
 	"github.com/nmgo/nmgo/video"
 )
@@ -444,6 +445,10 @@ func TestDupSamePath(t *testing.T) {
 // refuse them, naming the rings; names of different rings, ports, pipe
 // ends or directions are two paths.
 func TestDupSameNetmapRings(t *testing.T) {
+	// Whatever NICs the host has: the fallback of a ring beyond a
+	// direction's count is TestDupRingFallback's.
+	defer func(f func(string) (nmsys.PortInfo, error)) { lookupPortInfo = f }(lookupPortInfo)
+	lookupPortInfo = func(string) (nmsys.PortInfo, error) { return nmsys.PortInfo{}, errors.New("no port information") }
 	one := session("", flow(fmtSmall, "239.1.1.1:5004", ""))
 	for _, c := range []struct{ a, b, want string }{
 		{"netmap:eth0", "netmap:eth0-0", "ring 0 of netmap port eth0"},
@@ -499,6 +504,37 @@ func TestDupSameNetmapRings(t *testing.T) {
 					t.Errorf("%s and %s (send %v): %s, want two paths", names[0], names[1], send, why)
 				}
 			}
+		}
+	}
+}
+
+// One ring of a direction that has fewer rings falls back to ring 0 (the
+// kernel's rule for "-N" and "^N"): on a NIC of 4 RX rings and 1 TX ring,
+// "eth0-0" and "eth0-3" are one TX ring to a sender, two RX rings to a
+// receiver.
+func TestDupRingFallback(t *testing.T) {
+	defer func(f func(string) (nmsys.PortInfo, error)) { lookupPortInfo = f }(lookupPortInfo)
+	lookupPortInfo = func(string) (nmsys.PortInfo, error) {
+		return nmsys.PortInfo{RxRings: 4, TxRings: 1, HostRxRings: 1, HostTxRings: 2}, nil
+	}
+	one := session("", flow(fmtSmall, "239.1.1.1:5004", ""))
+	for _, c := range []struct {
+		a, b string
+		send bool
+		want string
+	}{
+		{"netmap:eth0-0", "netmap:eth0-3", true, "ring 0 of netmap port eth0 (netmap:eth0-0 and netmap:eth0-3; the port has 1 TX rings: ring 3 falls back to ring 0)"},
+		{"netmap:eth0-0", "netmap:eth0-3", false, ""},
+		{"netmap:eth0-2", "netmap:eth0-3", true, "ring 0 of netmap port eth0"},
+		{"netmap:eth0-1", "netmap:eth0-4", true, ""}, // 4 is no ring at all: the open fails
+		{"netmap:eth0^0", "netmap:eth0^1", false, "host ring 0 of netmap port eth0"},
+		{"netmap:eth0^0", "netmap:eth0^1", true, ""},
+	} {
+		a, _ := parseName(c.a)
+		b, _ := parseName(c.b)
+		why := samePath(&a, &b, "", "", one.Streams, one.Streams, c.send)
+		if c.want == "" && why != "" || !strings.Contains(why, c.want) {
+			t.Errorf("%s and %s (send %v): %q, want %q", c.a, c.b, c.send, why, c.want)
 		}
 	}
 }
