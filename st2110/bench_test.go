@@ -216,7 +216,7 @@ func BenchmarkHeapSend(b *testing.B) {
 		defer measureCPU(b)()
 		for b.Loop() {
 			for sent := 0; sent < 4320; {
-				n, _, err := s.step(p, p.tx.Next())
+				n, _, err := s.step(context.Background(), p, p.tx.Next())
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -44,7 +44,9 @@ type SendConfig struct {
 	// times, so MaxRate is at least the flows' packet rate over it.
 	MaxRate float64
 
-	// Batch is the most packets written per step; zero means 64.
+	// Batch is the most packets written per step; zero means 64. Over UDP
+	// it is at most MaxUDPBatch (Dial fails beyond), and the socket's
+	// batch of datagram buffers is charged to the Budget.
 	Batch int
 
 	// Lead is how long after Run starts the first frame's first packet
@@ -101,12 +103,13 @@ type SendConfig struct {
 
 	// Budget bounds the memory the flows' formats make the sender take
 	// (the test pattern of each format, when it makes them, and a
-	// capture's packet buffers), charged before anything is allocated: a
-	// session that does not fit fails in Dial with a *video.BudgetError
-	// naming the flow. Nil means a budget of video.DefaultMemory for this
-	// sender. As with ListenConfig.Budget, the charges are kept after
-	// Close. Frames from Source or Sources are the caller's and are not
-	// charged.
+	// capture's packet buffers) and the buffers of a UDP socket's batch
+	// (SendConfig.Batch), charged before anything is allocated: a session
+	// that does not fit fails in Dial with a *video.BudgetError naming
+	// the flow or the socket. Nil means a budget of video.DefaultMemory
+	// for this sender. As with ListenConfig.Budget, the charges are kept
+	// after Close. Frames from Source or Sources are the caller's and are
+	// not charged.
 	Budget *video.Budget
 
 	// Second, if set, names the transport of a second path (SMPTE ST
@@ -125,9 +128,10 @@ type SendStats struct {
 	// Send errors of a UDP transport, over all of its flows (and both
 	// paths of a sender with a second one, SendConfig.Second): datagrams
 	// the kernel refused for a full device queue (ENOBUFS, EAGAIN) and
-	// dropped after retries, and ICMP port unreachable reports
-	// (ECONNREFUSED) from a unicast peer that does not listen. Neither
-	// stops the sender.
+	// dropped after retries, or left unsent when Run stopped (its context
+	// ended, or Close) while they waited for room in a full send buffer,
+	// and ICMP port unreachable reports (ECONNREFUSED) from a unicast
+	// peer that does not listen. Neither stops the sender.
 	NoBufs, Refused uint64
 
 	// Filtered is the datagrams a local firewall rule (netfilter's
@@ -143,8 +147,9 @@ type SendStats struct {
 type txConn interface {
 	video.TxQueue
 	// flush hands the published packets on (a TX sync, sendmmsg, a file
-	// write).
-	flush() error
+	// write). Where it waits for room (a UDP socket's full send buffer)
+	// it returns ctx's error once ctx ends.
+	flush(ctx context.Context) error
 	// wait blocks until a full queue has room, or ctx ends.
 	wait(ctx context.Context) error
 	// drain waits, for a while, until the packets handed on have left
@@ -155,6 +160,12 @@ type txConn interface {
 	// counts returns the output's send error counts, nil if it has none.
 	counts() *txCounts
 }
+
+// interrupter is a txConn whose flush may wait in the kernel (a UDP
+// socket waiting for room in its send buffer, through the netpoller):
+// interrupt, called from another goroutine when Run's context ends, makes
+// that wait, and every later one, return at once.
+type interrupter interface{ interrupt() }
 
 // txCounts are send errors a txConn counts, read by Stats.
 type txCounts struct {
@@ -685,6 +696,10 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer s.publish(p)
+	if in, ok := q.(interrupter); ok {
+		stop := context.AfterFunc(ctx, in.interrupt)
+		defer stop()
+	}
 	for ctx.Err() == nil && !tx.Done() {
 		now := s.clock.Now()
 		if s.virt {
@@ -696,8 +711,13 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 					s.ep.name, tx.Stats(0).Frames, p.flows[0], s.cfg.MaxRate, s.cfg.Count)
 			}
 		}
-		n, next, err := s.step(p, now)
+		n, next, err := s.step(ctx, p, now)
 		if err != nil {
+			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+				// Ended while a flush waited for room: Run's end
+				// with its context, as anywhere else in the loop.
+				break
+			}
 			return err
 		}
 		if locked && y.Due(uint64(n)*estFrame) {
@@ -761,13 +781,13 @@ const maxSleep = 10 * time.Millisecond
 // step writes the packets of part p due at now, hands them on and
 // publishes the counts; it returns how many it wrote and when the next
 // packet is due.
-func (s *Sender) step(p *txPart, now int64) (int, int64, error) {
+func (s *Sender) step(ctx context.Context, p *txPart, now int64) (int, int64, error) {
 	n, next, err := p.tx.Step(p.q, now, s.cfg.Batch)
 	if err != nil {
 		return n, next, fmt.Errorf("st2110: send %s: %w", s.ep.name, err)
 	}
 	if n > 0 {
-		if err := p.q.flush(); err != nil {
+		if err := p.q.flush(ctx); err != nil {
 			return n, next, fmt.Errorf("st2110: send %s: %w", s.ep.name, err)
 		}
 		s.batches.Add(1)

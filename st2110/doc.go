@@ -114,7 +114,10 @@
 // (video.MaxMergeWindow), judged on the clock of the path that is behind,
 // so that a reader the host schedules late does not turn the other
 // path's copies into losses (a path that lags by more than the window, or
-// has stopped, holds frames at most a window longer). UDP arrivals are
+// has stopped, holds frames at most a window longer). A path whose input
+// fails stops alone, the other carrying the flows; a flow lost on both
+// paths stops the receiver, as a failed input does a receiver of one
+// path, with a [FlowError] naming it and both paths' errors. UDP arrivals are
 // the kernel's receive times (SO_TIMESTAMPNS). A copy that comes after
 // its frame was handed out is late: counted, never written into another
 // frame. The frames a

@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,6 +38,50 @@ type dupRx struct {
 	stop  chan struct{} // ends expireLoop, once every reader has finished
 
 	pub []dupPub // per flow, under the Receiver's mu
+
+	// What became of each reader of a pathsRx, under the Receiver's mu,
+	// so that a flow whose readers stopped on both paths ends the
+	// receiver (stopped).
+	track   bool
+	brings  [][]int // per reader: the flows it may bring, nil for all
+	ended   []bool  // per reader: it has stopped
+	failure []error // per reader: why it failed, nil if it did not
+	lost    bool    // a flow was lost on both paths
+}
+
+// FlowError is the error of a flow of a receiver of two paths (ST 2022-7)
+// that lost both: on each path, a reader that brings it failed, or every
+// reader that brings it stopped, and on one at least a reader failed.
+// The receiver then stops, as a receiver of one path stops when an input
+// fails: [Receiver.Frames] ends with it and [Receiver.Err] returns it.
+type FlowError struct {
+	Flow  int       // the flow, an index into Receiver.Flows
+	Paths [2]string // the transports of path 0 (Listen's name) and path 1 (ListenConfig.Second)
+	Err   [2]error  // why each path stopped: its reader's error, nil if the path's input ended
+}
+
+func (e *FlowError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "st2110: flow %d lost on both paths", e.Flow)
+	for p := range 2 {
+		why := "input ended"
+		if e.Err[p] != nil {
+			why = e.Err[p].Error()
+		}
+		fmt.Fprintf(&b, "; path %d (%s): %s", p, e.Paths[p], why)
+	}
+	return b.String()
+}
+
+// Unwrap returns the paths' errors, for errors.Is and errors.As.
+func (e *FlowError) Unwrap() []error {
+	var errs []error
+	for _, err := range e.Err {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
 }
 
 // dupPub is what a merge publishes besides the flow's counts.
@@ -139,6 +185,14 @@ func (d *dupRx) prepare(r *Receiver, readers []rxReader) error {
 	case *pathsRx:
 		for i := t.firstB; i < len(readers); i++ {
 			d.paths[i] = 1
+		}
+		// Two captures (pcapPair) are read by one reader, whose
+		// failure ends both paths at once: only separate readers are
+		// tracked.
+		d.track = true
+		d.brings, d.ended, d.failure = make([][]int, len(readers)), make([]bool, len(readers)), make([]error, len(readers))
+		for i, rd := range readers {
+			d.brings[i] = rd.flows()
 		}
 	default:
 		return fmt.Errorf("st2110: listen: a second path on a transport of %T", r.tr)
@@ -275,6 +329,50 @@ func (d *dupRx) finish() {
 	for j := range d.sink.flows {
 		d.sink.publish(j, nil)
 	}
+}
+
+// stopped records that reader idx stopped, having failed with err (nil:
+// its input ended, or the receiver was closed), and returns the error of
+// the first flow that has now lost both paths, if any; under the
+// Receiver's mu. A path of a flow is lost once a reader of that path
+// that may bring the flow has failed (a reader of a netmap port opened
+// per ring may bring any flow, and which ring a flow arrives on is not
+// known in advance), or once every such reader has stopped; a flow is
+// lost once both paths are, by a failure on one at least.
+func (d *dupRx) stopped(r *Receiver, idx int, err error) *FlowError {
+	if !d.track || d.lost {
+		return nil
+	}
+	d.ended[idx], d.failure[idx] = true, err
+	brings := func(i, k int) bool { return d.brings[i] == nil || slices.Contains(d.brings[i], k) }
+	for k := range r.flows {
+		if !brings(idx, k) {
+			continue
+		}
+		fe := &FlowError{Flow: k, Paths: [2]string{r.ep.name, d.ep.name}}
+		down, failed := 0, false
+		for p := range 2 {
+			all := true
+			for i := range d.brings {
+				if d.paths[i] != p || !brings(i, k) {
+					continue
+				}
+				if d.failure[i] != nil && fe.Err[p] == nil {
+					fe.Err[p] = d.failure[i]
+				}
+				all = all && d.ended[i]
+			}
+			if fe.Err[p] != nil || all {
+				down++
+				failed = failed || fe.Err[p] != nil
+			}
+		}
+		if down == 2 && failed {
+			d.lost = true
+			return fe
+		}
+	}
+	return nil
 }
 
 // analysis returns the ST 2110-21 analysis of merged flow k: of the
@@ -427,8 +525,12 @@ func samePath(a, b *endpoint, ifA, ifB string, la, lb []video.Stream, send bool)
 	case kindNetmap:
 		na, errA := nmsys.ParseName(a.port)
 		nb, errB := nmsys.ParseName(b.port)
-		if errA == nil && errB == nil && na.Port == nb.Port && na.Mode == nb.Mode && na.RingID == nb.RingID {
-			return fmt.Sprintf("both paths are the rings of netmap port %s", na.Port)
+		if errA != nil || errB != nil {
+			return ""
+		}
+		why := ringFallback(na, nb, send)
+		if shared := sharedRings(na, nb); shared != "" {
+			return fmt.Sprintf("both paths bind %s of netmap port %s (%s and %s%s)", shared, na.Port, a.port, b.port, why)
 		}
 		return ""
 	case kindXDP:
@@ -467,4 +569,100 @@ func samePath(a, b *endpoint, ifA, ifB string, la, lb []video.Stream, send bool)
 		}
 	}
 	return ""
+}
+
+// lookupPortInfo is nmsys.LookupPortInfo; tests replace it.
+var lookupPortInfo = nmsys.LookupPortInfo
+
+// ringFallback applies the kernel's rule for one ring ("-N", "^N") of a
+// direction that has fewer rings than N to a and b, two names of one ring
+// each of one port: the direction falls back to its ring 0 (where N is
+// below the other direction's count; else the port cannot be opened). A
+// receiver binds RX rings only, a sender TX rings only, so "eth0-0" and
+// "eth0-3" share TX ring 0 on a NIC of 4 RX rings and 1 TX ring. It asks
+// the kernel for the port's rings only then, and returns why it changed a
+// ring, "" if it did not.
+func ringFallback(a, b *nmsys.Name, send bool) string {
+	if a.Port != b.Port || a.Mode != b.Mode || a.RingID == b.RingID || a.Mode != nmsys.ModeOneNIC && a.Mode != nmsys.ModeOneSW {
+		return ""
+	}
+	pi, err := lookupPortInfo(a.Port)
+	if err != nil {
+		return "" // the port does not open: Listen or Dial will say why
+	}
+	n, other, kind := pi.RxRings, pi.TxRings, "RX"
+	if send {
+		n, other, kind = pi.TxRings, pi.RxRings, "TX"
+	}
+	if a.Mode == nmsys.ModeOneSW {
+		n, other, kind = pi.HostRxRings, pi.HostTxRings, "host RX"
+		if send {
+			n, other, kind = pi.HostTxRings, pi.HostRxRings, "host TX"
+		}
+	}
+	why := ""
+	for _, x := range []*nmsys.Name{a, b} {
+		if x.RingID >= n && x.RingID < other {
+			why += fmt.Sprintf("; the port has %d %s rings: ring %d falls back to ring 0", n, kind, x.RingID)
+			x.RingID = 0
+		}
+	}
+	return why
+}
+
+// sharedRings says which rings two netmap port names bind in common, ""
+// if none ("ring 2", "the rings", "host ring 0", "the host rings"): the kernel name is the port ("netmap:eth0" and "eth0" are one,
+// a pipe end "eth0{1" another port than eth0), and the mode the rings of
+// it (netmap's NR_REG_* modes: none binds every NIC ring, "-N" NIC ring N,
+// "^" every host ring, "^N" host ring N, "*" every NIC and host ring).
+// Names that bind only RX rings ("/R") and only TX rings ("/T") share
+// none. The memory region ("@N", "@share") and the other flags do not
+// change which rings are bound.
+func sharedRings(a, b *nmsys.Name) string {
+	if a.Port != b.Port {
+		return ""
+	}
+	const dirs = nmsys.FlagRxRingsOnly | nmsys.FlagTxRingsOnly
+	if da, db := a.Flags&dirs, b.Flags&dirs; da != 0 && db != 0 && da != db {
+		return ""
+	}
+	// Each name's NIC and host rings: -1 for all of them, -2 for none,
+	// else the one ring.
+	const all, none = -1, -2
+	rings := func(n *nmsys.Name) (nic, host int) {
+		switch n.Mode {
+		case nmsys.ModeAllNIC:
+			return all, none
+		case nmsys.ModeOneNIC:
+			return n.RingID, none
+		case nmsys.ModeSW:
+			return none, all
+		case nmsys.ModeOneSW:
+			return none, n.RingID
+		case nmsys.ModeNICSW:
+			return all, all
+		}
+		return none, none
+	}
+	overlap := func(x, y int, kind string) string {
+		switch {
+		case x == none || y == none || x >= 0 && y >= 0 && x != y:
+			return ""
+		case x >= 0:
+			return fmt.Sprintf("%sring %d", kind, x)
+		case y >= 0:
+			return fmt.Sprintf("%sring %d", kind, y)
+		}
+		return "the " + kind + "rings"
+	}
+	nicA, hostA := rings(a)
+	nicB, hostB := rings(b)
+	n, h := overlap(nicA, nicB, ""), overlap(hostA, hostB, "host ")
+	switch {
+	case n != "" && h != "":
+		return n + " and " + h
+	case n != "":
+		return n
+	}
+	return h
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/nmgo/nmgo/nmsys"
 	"github.com/nmgo/nmgo/packet"
 	"github.com/nmgo/nmgo/video"
 )
@@ -433,6 +434,108 @@ func TestDupSamePath(t *testing.T) {
 			continue
 		}
 		rx.Close()
+	}
+}
+
+// Two netmap names of one port whose ring sets overlap are one path, in
+// every spelling of the port-name grammar (netmap's NR_REG_* modes): the
+// whole NIC and one of its rings, the host rings and one of them, NIC and
+// host ("*") and anything of the port, with or without "netmap:", with a
+// memory region or flags that bind the same rings. Listen and Dial
+// refuse them, naming the rings; names of different rings, ports, pipe
+// ends or directions are two paths.
+func TestDupSameNetmapRings(t *testing.T) {
+	// Whatever NICs the host has: the fallback of a ring beyond a
+	// direction's count is TestDupRingFallback's.
+	defer func(f func(string) (nmsys.PortInfo, error)) { lookupPortInfo = f }(lookupPortInfo)
+	lookupPortInfo = func(string) (nmsys.PortInfo, error) { return nmsys.PortInfo{}, errors.New("no port information") }
+	one := session("", flow(fmtSmall, "239.1.1.1:5004", ""))
+	for _, c := range []struct{ a, b, want string }{
+		{"netmap:eth0", "netmap:eth0-0", "ring 0 of netmap port eth0"},
+		{"netmap:eth0-3", "eth0", "ring 3 of netmap port eth0"},
+		{"netmap:eth0-2", "netmap:eth0-2/x", "ring 2 of netmap port eth0"},
+		{"netmap:eth0", "netmap:eth0@2", "the rings of netmap port eth0"},
+		{"netmap:eth0/R", "netmap:eth0-1/R", "ring 1 of netmap port eth0"},
+		{"netmap:eth0^", "netmap:eth0^1", "host ring 1 of netmap port eth0"},
+		{"netmap:eth0^", "eth0^", "the host rings of netmap port eth0"},
+		{"netmap:eth0*", "netmap:eth0", "the rings of netmap port eth0"},
+		{"netmap:eth0*", "netmap:eth0^0", "host ring 0 of netmap port eth0"},
+		{"netmap:eth0*", "eth0*", "the rings and the host rings of netmap port eth0"},
+		{"vale0:a", "vale0:a-1", "ring 1 of netmap port vale0:a"},
+		{"netmap:p{1", "netmap:p{1-0", "ring 0 of netmap port p{1"},
+	} {
+		for _, names := range [][2]string{{c.a, c.b}, {c.b, c.a}} {
+			rx, err := Listen(names[0], one, &ListenConfig{Second: names[1]})
+			if err == nil {
+				rx.Close()
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("Listen %s, second path %s: %v, want an error saying %q", names[0], names[1], err, c.want)
+			}
+			tx, err := Dial(names[0], one, &SendConfig{Second: names[1]})
+			if err == nil {
+				tx.Close()
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("Dial %s, second path %s: %v, want an error saying %q", names[0], names[1], err, c.want)
+			}
+		}
+	}
+	for _, c := range [][2]string{
+		{"netmap:eth0-0", "netmap:eth0-1"},
+		{"netmap:eth0", "netmap:eth0^"},
+		{"netmap:eth0-0", "netmap:eth0^0"},
+		{"netmap:eth0^0", "netmap:eth0^1"},
+		{"netmap:eth0", "netmap:eth1"},
+		{"netmap:eth0", "netmap:eth0{1"},
+		{"netmap:eth0{1", "netmap:eth0}1"},
+		{"netmap:eth0/R", "netmap:eth0/T"},
+		{"vale0:a", "vale0:b"},
+		{"vale0:a", "vale1:a"},
+	} {
+		for _, names := range [][2]string{{c[0], c[1]}, {c[1], c[0]}} {
+			a, errA := parseName(names[0])
+			b, errB := parseName(names[1])
+			if errA != nil || errB != nil {
+				t.Fatal(errA, errB)
+			}
+			for _, send := range []bool{false, true} {
+				if why := samePath(&a, &b, "", "", one.Streams, one.Streams, send); why != "" {
+					t.Errorf("%s and %s (send %v): %s, want two paths", names[0], names[1], send, why)
+				}
+			}
+		}
+	}
+}
+
+// One ring of a direction that has fewer rings falls back to ring 0 (the
+// kernel's rule for "-N" and "^N"): on a NIC of 4 RX rings and 1 TX ring,
+// "eth0-0" and "eth0-3" are one TX ring to a sender, two RX rings to a
+// receiver.
+func TestDupRingFallback(t *testing.T) {
+	defer func(f func(string) (nmsys.PortInfo, error)) { lookupPortInfo = f }(lookupPortInfo)
+	lookupPortInfo = func(string) (nmsys.PortInfo, error) {
+		return nmsys.PortInfo{RxRings: 4, TxRings: 1, HostRxRings: 1, HostTxRings: 2}, nil
+	}
+	one := session("", flow(fmtSmall, "239.1.1.1:5004", ""))
+	for _, c := range []struct {
+		a, b string
+		send bool
+		want string
+	}{
+		{"netmap:eth0-0", "netmap:eth0-3", true, "ring 0 of netmap port eth0 (netmap:eth0-0 and netmap:eth0-3; the port has 1 TX rings: ring 3 falls back to ring 0)"},
+		{"netmap:eth0-0", "netmap:eth0-3", false, ""},
+		{"netmap:eth0-2", "netmap:eth0-3", true, "ring 0 of netmap port eth0"},
+		{"netmap:eth0-1", "netmap:eth0-4", true, ""}, // 4 is no ring at all: the open fails
+		{"netmap:eth0^0", "netmap:eth0^1", false, "host ring 0 of netmap port eth0"},
+		{"netmap:eth0^0", "netmap:eth0^1", true, ""},
+	} {
+		a, _ := parseName(c.a)
+		b, _ := parseName(c.b)
+		why := samePath(&a, &b, "", "", one.Streams, one.Streams, c.send)
+		if c.want == "" && why != "" || !strings.Contains(why, c.want) {
+			t.Errorf("%s and %s (send %v): %q, want %q", c.a, c.b, c.send, why, c.want)
+		}
 	}
 }
 

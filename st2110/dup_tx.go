@@ -269,8 +269,8 @@ func (t *dupTx) copy(i int) bool {
 	return true
 }
 
-func (t *dupTx) flush() error {
-	ea, eb := t.a.flush(), t.b.flush()
+func (t *dupTx) flush(ctx context.Context) error {
+	ea, eb := t.a.flush(ctx), t.b.flush(ctx)
 	if ea != nil {
 		return ea
 	}
@@ -278,6 +278,15 @@ func (t *dupTx) flush() error {
 }
 
 func (t *dupTx) wait(ctx context.Context) error { return t.a.wait(ctx) }
+
+// interrupt interrupts the paths' flushes that may wait.
+func (t *dupTx) interrupt() {
+	for _, q := range []txConn{t.a, t.b} {
+		if in, ok := q.(interrupter); ok {
+			in.interrupt()
+		}
+	}
+}
 
 func (t *dupTx) drain() { t.a.drain(); t.b.drain() }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -24,7 +25,7 @@ type heapTx struct {
 	reg *heapmem.Region
 }
 
-func (h *heapTx) flush() error { return h.reg.TxSync(0) }
+func (h *heapTx) flush(context.Context) error { return h.reg.TxSync(0) }
 func (h *heapTx) wait(context.Context) error {
 	time.Sleep(20 * time.Microsecond)
 	return h.reg.TxSync(0)
@@ -169,7 +170,7 @@ func TestHeapAllocs(t *testing.T) {
 		// Send what is due on a virtual clock, eight steps of up to 64
 		// packets, and receive it.
 		for range 8 {
-			if _, _, err := tx.step(part, part.tx.Next()); err != nil {
+			if _, _, err := tx.step(context.Background(), part, part.tx.Next()); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -248,5 +249,134 @@ func TestReaderFailureEndsFrames(t *testing.T) {
 	}
 	if err := rx.Close(); err != nil {
 		t.Errorf("Close: %v", err)
+	}
+}
+
+// flowReader is a reader of the given flows that fails at once with err,
+// or, with a nil err, receives nothing until the receiver stops.
+type flowReader struct {
+	fl  []int
+	err error
+}
+
+func (f flowReader) flows() []int { return f.fl }
+func (f flowReader) run(ctx context.Context, _ *rxSink) error {
+	if f.err != nil {
+		return f.err
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// A receiver of two paths goes on while each flow has a path, and stops
+// once a flow has lost both: Frames ends (at once, not when its context
+// ends) with a *FlowError naming the flow and both paths' errors, which
+// Err returns too. Here flow 0 comes on its own socket on each path, and
+// both fail; flow 1's sockets stay up.
+func TestDupFlowLostOnBothPaths(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""), flow(fmtSmall, "239.1.1.2:5006", ""))
+	errA, errB := errors.New("st2110: udp port 5004: read: path a down"), errors.New("st2110: udp port 5004: read: path b down")
+	for _, c := range []struct {
+		name string
+		a, b readersOf
+		want [2]error
+	}{
+		{"both failed", readersOf{flowReader{fl: []int{0}, err: errA}, flowReader{fl: []int{1}}},
+			readersOf{flowReader{fl: []int{1}}, flowReader{fl: []int{0}, err: errB}}, [2]error{errA, errB}},
+		// A reader of every flow (a netmap ring) that fails takes
+		// every flow's path with it.
+		{"all flows", readersOf{flowReader{err: errA}},
+			readersOf{flowReader{fl: []int{1}}, flowReader{fl: []int{0}, err: errB}}, [2]error{errA, errB}},
+		// A path whose input ended (a capture read to its end) and
+		// one that failed: the flow has no input left.
+		{"ended and failed", readersOf{flowReader{fl: []int{0}, err: io.EOF}, flowReader{fl: []int{1}}},
+			readersOf{flowReader{fl: []int{0}, err: errB}, flowReader{fl: []int{1}}}, [2]error{nil, errB}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rx, err := newReceiver("vale0:a", sess, &ListenConfig{Second: "vale1:b"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := rx.start(&pathsRx{a: c.a, b: c.b}); err != nil {
+				t.Fatal(err)
+			}
+			defer rx.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			var got error
+			for _, err := range rx.Frames(ctx) {
+				got = err
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("Frames ended with its context (20 s), not with the lost flow; Err: %v", rx.Err())
+			}
+			var fe *FlowError
+			if !errors.As(got, &fe) || fe.Flow != 0 || fe.Err != c.want || fe.Paths != [2]string{"vale0:a", "vale1:b"} {
+				t.Fatalf("Frames ended with %v, want a *FlowError of flow 0 with %v", got, c.want)
+			}
+			for p, e := range c.want {
+				if e != nil && (!errors.Is(got, e) || !strings.Contains(got.Error(), e.Error())) {
+					t.Errorf("%v does not name path %d's error %v", got, p, e)
+				}
+			}
+			if !strings.Contains(got.Error(), "flow 0 lost on both paths") {
+				t.Errorf("error %q", got)
+			}
+			if rx.Err() != got {
+				t.Errorf("Err: %v, want what Frames yielded", rx.Err())
+			}
+			select {
+			case <-rx.Done():
+			default:
+				t.Error("Done is not closed once a flow has lost both paths")
+			}
+		})
+	}
+}
+
+// A flow that keeps a path keeps the receiver going: with each flow
+// failed on one path only, no flow is lost.
+func TestDupFlowOnePathFailed(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""), flow(fmtSmall, "239.1.1.2:5006", ""))
+	rx, err := newReceiver("vale0:a", sess, &ListenConfig{Second: "vale1:b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := readersOf{flowReader{fl: []int{0}, err: errors.New("a down")}, flowReader{fl: []int{1}}}
+	b := readersOf{flowReader{fl: []int{0}}, flowReader{fl: []int{1}, err: errors.New("b down")}}
+	if err := rx.start(&pathsRx{a: a, b: b}); err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	// Both failures recorded: the receiver goes on, as no flow lost both.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(time.Millisecond) {
+		rx.mu.Lock()
+		n := 0
+		for _, e := range rx.dup.failure {
+			if e != nil {
+				n++
+			}
+		}
+		rx.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d reader failures recorded in 20 s", n)
+		}
+	}
+	// A lost flow would have been recorded with the second failure, in
+	// the same critical section.
+	rx.mu.Lock()
+	lost, err := rx.dup.lost, rx.err
+	rx.mu.Unlock()
+	var fe *FlowError
+	if lost || errors.As(err, &fe) {
+		t.Errorf("a flow lost, Err %v, although each flow has a path", err)
+	}
+	select {
+	case <-rx.Done():
+		t.Fatalf("the receiver stopped with %v, although each flow has a path", rx.Err())
+	default:
 	}
 }

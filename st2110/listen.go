@@ -42,7 +42,9 @@ type ListenConfig struct {
 
 	// Batch is the most packets read from a ring or a socket at a time;
 	// zero means 64 for UDP, 512 for netmap and AF_XDP. On a netmap ring
-	// or an AF_XDP socket it is at most what the ring holds.
+	// or an AF_XDP socket it is at most what the ring holds. Over UDP it
+	// is at most MaxUDPBatch (Listen fails beyond), and each socket's
+	// batch of datagram buffers is charged to the Budget.
 	Batch int
 
 	// Linger, on a netmap port, an AF_XDP socket or UDP sockets: after a
@@ -88,11 +90,12 @@ type ListenConfig struct {
 
 	// Budget bounds the memory the flows' formats make the receiver take
 	// (the frame buffers of the pools and of each reader, and the
-	// readers' state), charged before anything is allocated: a session
-	// that does not fit fails in Listen with a *video.BudgetError naming
-	// the flow. Nil means a budget of video.DefaultMemory for this
-	// receiver. As with a video.Receiver, the charges are kept after
-	// Close.
+	// readers' state) and the buffers of each UDP socket's batch
+	// (ListenConfig.Batch), charged before anything is allocated: a
+	// session that does not fit fails in Listen with a *video.BudgetError
+	// naming the flow or the socket. Nil means a budget of
+	// video.DefaultMemory for this receiver. As with a video.Receiver,
+	// the charges are kept after Close.
 	Budget *video.Budget
 
 	// Second, if set, names the transport of a second path (SMPTE ST
@@ -183,10 +186,20 @@ const (
 	ownUser
 )
 
-// Keep keeps the frame past its loop iteration, until [Frame.Release].
-// A kept frame's buffer is not reused; the flow's other buffers are
-// (ListenConfig.FrameBuffers).
-func (f *Frame) Keep() { f.owner.CompareAndSwap(ownLoop, ownUser) }
+// Keep keeps the frame past its loop iteration, until [Frame.Release],
+// and reports whether the frame is kept. A kept frame's buffer is not
+// reused; the flow's other buffers are (ListenConfig.FrameBuffers).
+//
+// Keep works only inside the loop body that the frame was handed to:
+// called after that body has returned (the loop moved on or ended), or
+// after Release, it does nothing and returns false, since the buffer may
+// already hold another frame. Called again on a frame kept, it returns
+// true. (A Frame is reused for a later frame of its flow: a Keep called
+// on it from a body that was handed that later frame keeps the later
+// one.)
+func (f *Frame) Keep() bool {
+	return f.owner.CompareAndSwap(ownLoop, ownUser) || f.owner.Load() == ownUser
+}
 
 // Release hands a frame kept with [Frame.Keep] back to the receiver. A
 // second Release does nothing.
@@ -508,29 +521,38 @@ func (r *Receiver) start(tr rxTransport) error {
 				err = nil
 			}
 			sinks[i].finish()
-			if err != nil && !errors.Is(err, io.EOF) && !r.closed.Load() {
-				r.mu.Lock()
-				first := r.err == nil
-				if first {
-					r.err = err
+			if errors.Is(err, io.EOF) || r.closed.Load() {
+				err = nil
+			}
+			r.mu.Lock()
+			first := err != nil && r.err == nil
+			if first {
+				r.err = err
+			}
+			// The other inputs stop too, so that Frames ends with
+			// the error instead of going on with their flows alone,
+			// the failed input's flows silent. A path of two (ST
+			// 2022-7) fails alone, since the other path carries the
+			// flows, until a flow has lost both paths.
+			stop := first && r.dup == nil
+			if r.dup != nil && !r.closed.Load() {
+				if fe := r.dup.stopped(r, i, err); fe != nil {
+					r.err, stop = fe, true
 				}
-				r.mu.Unlock()
-				if first && r.dup == nil {
-					// The other inputs stop too, so that Frames
-					// ends with the error instead of going on with
-					// their flows alone, the failed input's flows
-					// silent. (A path of two, ST 2022-7, fails
-					// alone: the other path carries the flows.)
-					r.cancel()
-					r.tr.wake()
-				}
+			}
+			r.mu.Unlock()
+			if stop {
+				r.cancel()
+				r.tr.wake()
 			}
 		}()
 	}
 	go func() {
 		wg.Wait()
-		close(r.out)
+		// Done first: once Frames has ended, Done is closed (and
+		// Analysis has its answer).
 		close(r.done)
+		close(r.out)
 	}()
 	return nil
 }
@@ -550,7 +572,8 @@ func (r *Receiver) Inputs() int { return len(r.sinks) }
 
 // Frames returns the frames as they are completed, in order per flow,
 // until ctx is done, the receiver is closed, or the transport's input
-// ends (the end of a capture) or fails (a capture cut short): the frames
+// ends (the end of a capture) or fails (a capture cut short; with two
+// paths, a flow's input on both, [FlowError]): the frames
 // being filled are handed out then, as they are, and the error, if any,
 // is yielded once, last. Once ctx is done or the receiver closed, no
 // frame is handed out, not even one that was queued before.
@@ -690,8 +713,10 @@ func (r *Receiver) Other() uint64 {
 // the error. In a receiver of two paths (ListenConfig.Second) a failed
 // reader stops alone and the other path's readers go on with the flows;
 // where one reader serves both paths (two captures, read in step) its
-// failure ends both. A flow whose readers on both paths failed goes
-// silent while other flows go on: watch Err.
+// failure ends both. Once a flow has lost both paths (its readers failed
+// on both, or failed on one and stopped on the other) the receiver stops
+// as a receiver of one path does, and Err is a *[FlowError] naming the
+// flow and each path's error, which Frames yields last.
 func (r *Receiver) Err() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -700,7 +725,8 @@ func (r *Receiver) Err() error {
 
 // Done is closed when every reader of the transport has stopped: after
 // Close, at the end of a capture, or when a failed input stopped them
-// (Err; in a receiver of two paths, once every reader has stopped).
+// (Err; in a receiver of two paths, once every reader has stopped). A
+// Frames loop that ended because the readers stopped finds it closed.
 func (r *Receiver) Done() <-chan struct{} { return r.done }
 
 // Close stops the receiver: it stops its goroutines (closing the sockets

@@ -218,7 +218,7 @@ type ringTx struct {
 	port *nmsys.Port
 }
 
-func (r *ringTx) flush() error { return r.port.TxSync() }
+func (r *ringTx) flush(context.Context) error { return r.port.TxSync() }
 
 // txWaitSlice is the longest a sender waits for room in its TX ring
 // before it looks at its context again: room may never come (a pipe

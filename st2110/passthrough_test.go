@@ -2,6 +2,7 @@ package st2110
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -251,7 +252,7 @@ func TestPassHeapAllocs(t *testing.T) {
 	pkt := other(1)
 	round := func() {
 		for range 4 {
-			if _, _, err := tx.step(part, part.tx.Next()); err != nil {
+			if _, _, err := tx.step(context.Background(), part, part.tx.Next()); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -311,14 +311,14 @@ func (t *pcapTx) grow(n int) {
 	}
 }
 
-func (t *pcapTx) Reserve(n int) (int, error) { return min(n, len(t.bufs)), nil }
-func (t *pcapTx) Buf(i int) []byte           { return t.bufs[i] }
-func (t *pcapTx) SetLen(i, n int)            { t.lens[i] = n }
-func (t *pcapTx) Stamp(i, _ int, at int64)   { t.at[i] = at - t.utc }
-func (t *pcapTx) flush() error               { return t.err }
-func (t *pcapTx) wait(context.Context) error { return nil }
-func (t *pcapTx) drain()                     {}
-func (t *pcapTx) counts() *txCounts          { return nil }
+func (t *pcapTx) Reserve(n int) (int, error)  { return min(n, len(t.bufs)), nil }
+func (t *pcapTx) Buf(i int) []byte            { return t.bufs[i] }
+func (t *pcapTx) SetLen(i, n int)             { t.lens[i] = n }
+func (t *pcapTx) Stamp(i, _ int, at int64)    { t.at[i] = at - t.utc }
+func (t *pcapTx) flush(context.Context) error { return t.err }
+func (t *pcapTx) wait(context.Context) error  { return nil }
+func (t *pcapTx) drain()                      {}
+func (t *pcapTx) counts() *txCounts           { return nil }
 func (t *pcapTx) Publish(n int) {
 	for i := 0; i < n && t.err == nil; i++ {
 		t.err = t.w.WritePacket(time.Unix(0, t.at[i]), t.bufs[i][:t.lens[i]])

@@ -423,7 +423,7 @@ func TestPcapAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	step := func() {
-		if _, _, err := tx.step(p, p.tx.Next()); err != nil {
+		if _, _, err := tx.step(context.Background(), p, p.tx.Next()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -640,6 +640,54 @@ func queued(t *testing.T) *Receiver {
 		}
 	}
 	return rx
+}
+
+// Keep tells whether it kept the frame: inside the loop body, yes (and
+// again on a frame kept); once the body has returned, the loop moved on
+// or ended, or after Release, it keeps nothing and says so.
+func TestFrameKeepOutsideLoop(t *testing.T) {
+	rx := queued(t)
+	defer rx.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var prev, last *Frame
+	n := 0
+	for f, err := range rx.Frames(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch n {
+		case 0:
+			prev = f // not kept
+		case 1:
+			if f == prev {
+				t.Fatal("the frame of the first iteration handed out again in the second")
+			}
+			if prev.Keep() {
+				t.Error("Keep of the previous iteration's frame returned true")
+			}
+			if !f.Keep() {
+				t.Error("Keep in the loop body returned false")
+			}
+			if !f.Keep() {
+				t.Error("Keep again in the loop body returned false")
+			}
+			f.Release()
+			if f.Keep() {
+				t.Error("Keep after Release returned true")
+			}
+		}
+		last = f
+		if n++; n == 3 {
+			break
+		}
+	}
+	if n != 3 {
+		t.Fatalf("%d frames", n)
+	}
+	if last.Keep() {
+		t.Error("Keep after the loop ended returned true")
+	}
 }
 
 // Frames hands out nothing once the receiver is closed, not even the

@@ -33,6 +33,31 @@ import (
 // extended MAXUDP with room to spare (a longer one is cut and counted).
 const maxDatagram = video.MaxUDPExtended + 256
 
+// MaxUDPBatch bounds ListenConfig.Batch and SendConfig.Batch over UDP: the
+// most datagrams one recvmmsg(2) or sendmmsg(2) call takes (the kernel's
+// UIO_MAXIOV). Each datagram of a batch has a buffer of some 9 kB, charged
+// to the Budget.
+const MaxUDPBatch = 1024
+
+// udpBatchSize checks the Batch of a UDP transport's config (field names
+// it, 0 means 64) and charges the buffers of a batch, for what: each of
+// them holds a whole datagram.
+func udpBatchSize(op, name, field string, batch int, b *video.Budget, what string) (int, error) {
+	if batch == 0 {
+		batch = 64
+	}
+	if batch > MaxUDPBatch {
+		return 0, fmt.Errorf("st2110: %s %s: %s %d: more than MaxUDPBatch (%d), the most datagrams one recvmmsg(2) or sendmmsg(2) call takes", op, name, field, batch, MaxUDPBatch)
+	}
+	if b == nil { // a transport opened by a test
+		return batch, nil
+	}
+	if err := b.Charge(fmt.Sprintf("%s: buffers of a batch of %d datagrams", what, batch), int64(batch)*maxDatagram); err != nil {
+		return 0, fmt.Errorf("st2110: %s %s: %w", op, name, err)
+	}
+	return batch, nil
+}
+
 // udpRx receives on one socket per UDP port and IP version.
 type udpRx struct {
 	socks    []*udpSock
@@ -109,13 +134,16 @@ func openUDPRx(ep *endpoint, fs []video.Stream, cfg *ListenConfig) (rxTransport,
 		byKey[kk] = append(byKey[kk], k)
 	}
 	t := &udpRx{}
-	batch := cfg.Batch
-	if batch == 0 {
-		batch = 64
-	}
 	rbuf := cfg.ReadBuffer
 	if rbuf == 0 {
 		rbuf = 8 << 20
+	}
+	// Every socket's batch is charged before the first socket is opened.
+	batch := 0
+	for _, kk := range keys {
+		if batch, err = udpBatchSize("listen", ep.name, "ListenConfig.Batch", cfg.Batch, cfg.Budget, fmt.Sprintf("udp port %d", kk.port)); err != nil {
+			return nil, err
+		}
 	}
 	for _, kk := range keys {
 		s, err := listenUDP(kk.port, kk.v6, rbuf)
@@ -280,6 +308,10 @@ func openUDPTx(ep *endpoint, fs []video.Stream, cfg *SendConfig) (*udpTx, error)
 			return nil, fmt.Errorf("st2110: dial %s: flows %d and 0 are not of one IP version (send them with two Senders)", ep.name, k)
 		}
 	}
+	batch, err := udpBatchSize("dial", ep.name, "SendConfig.Batch", cfg.Batch, cfg.Budget, "socket")
+	if err != nil {
+		return nil, err
+	}
 	mttl, uttl := socketTTLs(fs, cfg.TTL)
 	ifi, err := interfaceOf(cfg.Interface)
 	if err != nil {
@@ -326,7 +358,7 @@ func openUDPTx(ep *endpoint, fs []video.Stream, cfg *SendConfig) (*udpTx, error)
 	for k := range fs {
 		t.dsts = append(t.dsts, fs[k].Dst)
 	}
-	if err := t.mm.initSend(cfg.Batch, t.dsts); err != nil {
+	if err := t.mm.initSend(batch, t.dsts); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("st2110: dial %s: %w", ep.name, err)
 	}
@@ -423,8 +455,11 @@ func (t *udpTx) Stamp(i, stream int, _ int64) {
 // EAGAIN) is retried for a while, then what is left of the batch is
 // dropped and counted; an ICMP port unreachable report (ECONNREFUSED,
 // which the kernel gives back on the next send) is counted and the send
-// retried.
-func (t *udpTx) flush() error {
+// retried. A full send buffer is waited for in the netpoller, until
+// there is room or ctx ends (interrupt). Once ctx has ended, what is left
+// of the batch is dropped, counted with the full queues', and flush
+// returns ctx's error.
+func (t *udpTx) flush(ctx context.Context) error {
 	const retries = 200 // of 50 µs: 10 ms
 	tries := 0
 	for sent := 0; sent < t.mm.pending; {
@@ -436,6 +471,11 @@ func (t *udpTx) flush() error {
 			n, err = t.mm.send(t.conn, sent)
 		}
 		sent += n
+		if err != nil && ctx.Err() != nil {
+			t.cnt.noBufs.Add(uint64(t.mm.pending - sent))
+			t.mm.pending = 0
+			return ctx.Err()
+		}
 		switch {
 		case err == nil:
 			continue
@@ -458,3 +498,9 @@ func (t *udpTx) flush() error {
 	t.mm.pending = 0
 	return nil
 }
+
+// interrupt makes a send waiting in the netpoller for room in the
+// socket's send buffer return at once, and every later one: a write
+// deadline in the past. Run calls it when its context ends; the socket
+// sends nothing more.
+func (t *udpTx) interrupt() { _ = t.conn.SetWriteDeadline(time.Unix(1, 0)) }

@@ -180,12 +180,12 @@ type udpBatch struct {
 	sent   int
 }
 
-// init allocates a batch of n messages (at most 1024, UIO_MAXIOV).
+// init allocates a batch of n messages, 1..MaxUDPBatch (0 means 64).
 func (m *udpBatch) init(n int) {
 	if n <= 0 {
 		n = 64
 	}
-	m.n = min(n, 1024)
+	m.n = n
 	m.hdrs = make([]unix.Mmsghdr, m.n)
 	m.iovs = make([]unix.Iovec, m.n)
 	m.bufs = make([]byte, m.n*maxDatagram)

@@ -89,7 +89,7 @@ func (m *udpBatch) initSend(n int, dsts []netip.AddrPort) error {
 	if n <= 0 {
 		n = 64
 	}
-	m.n = min(n, 1024)
+	m.n = n
 	m.bufs, m.lens, m.to = make([][]byte, m.n), make([]int, m.n), make([]int, m.n)
 	for i := range m.bufs {
 		m.bufs[i] = make([]byte, maxDatagram)

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -120,9 +121,10 @@ func TestUDPAddressAndNoListener(t *testing.T) {
 	}
 }
 
-// flush counts the errors of a full device queue and of a unicast peer
-// that does not listen, and goes on.
-func TestUDPFlushErrors(t *testing.T) {
+// flushTx opens a UDP sender's socket with a batch of 8 datagrams, to a
+// port of 127.0.0.1, for tests of flush through its sendHook.
+func flushTx(t *testing.T) *udpTx {
+	t.Helper()
 	sess := session("", flow(fmtSmall, "127.0.0.1:9", ""))
 	ep, _ := parseName("udp")
 	fs, _ := flows(sess, &ep, true)
@@ -130,7 +132,14 @@ func TestUDPFlushErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer q.close()
+	t.Cleanup(func() { q.close() })
+	return q
+}
+
+// flush counts the errors of a full device queue and of a unicast peer
+// that does not listen, and goes on.
+func TestUDPFlushErrors(t *testing.T) {
+	q := flushTx(t)
 	for _, tc := range []struct {
 		errs            []error
 		noBufs, refused uint64
@@ -153,7 +162,7 @@ func TestUDPFlushErrors(t *testing.T) {
 			return 8 - from, nil
 		}
 		q.mm.pending = 8
-		err := q.flush()
+		err := q.flush(context.Background())
 		if (err != nil) != tc.fail || q.cnt.noBufs.Load() != tc.noBufs || q.cnt.refused.Load() != tc.refused {
 			t.Errorf("%v: error %v, %d no buffers, %d refused", tc.errs[0], err, q.cnt.noBufs.Load(), q.cnt.refused.Load())
 		}
@@ -161,6 +170,31 @@ func TestUDPFlushErrors(t *testing.T) {
 }
 
 var errRefused, errNoBufs error = syscall.ECONNREFUSED, syscall.ENOBUFS
+
+// A flush retrying a full device queue (ENOBUFS) stops once its context
+// has ended: it returns the context's error, at the next retry, and
+// counts what it did not send.
+func TestUDPFlushContext(t *testing.T) {
+	q := flushTx(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	calls := 0
+	q.sendHook = func(from int) (int, error) {
+		if calls++; calls == 3 {
+			cancel() // while the queue stays full
+		}
+		if from == 0 {
+			return 2, errNoBufs
+		}
+		return 0, errNoBufs
+	}
+	q.mm.pending = 8
+	if err := q.flush(ctx); !errors.Is(err, context.Canceled) || calls != 3 || q.cnt.noBufs.Load() != 6 {
+		t.Errorf("flush: %v after %d sends, %d counted; want context.Canceled after 3, 6 counted", err, calls, q.cnt.noBufs.Load())
+	}
+	if q.mm.pending != 0 {
+		t.Errorf("%d datagrams still pending", q.mm.pending)
+	}
+}
 
 func repeat(err error, n int) []error {
 	out := make([]error, n)
@@ -334,7 +368,7 @@ func TestUDPSendAllocs(t *testing.T) {
 		if _, _, err := part.tx.Step(part.q, now, 64); err != nil {
 			t.Fatal(err)
 		}
-		if err := part.q.flush(); err != nil {
+		if err := part.q.flush(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		tx.publish(part)
@@ -438,6 +472,66 @@ func TestSenderCloseStopsRun(t *testing.T) {
 	}
 	if err := tx.Run(context.Background()); !errors.Is(err, os.ErrClosed) {
 		t.Errorf("Run after Close: %v, want an error matching os.ErrClosed", err)
+	}
+}
+
+// A UDP Batch beyond MaxUDPBatch (what one recvmmsg or sendmmsg call
+// takes) fails in Listen and Dial naming the field, instead of being cut
+// to it silently; a batch within it gets its buffers, charged to the
+// Budget per socket, and one that does not fit the Budget fails naming
+// the socket.
+func TestUDPBatchBound(t *testing.T) {
+	p := freePort(t)
+	sess := session("", flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p), ""), flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p+1), ""))
+	rx, err := Listen("udp", sess, &ListenConfig{Batch: MaxUDPBatch + 1})
+	if err == nil {
+		rx.Close()
+	}
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("ListenConfig.Batch %d: more than MaxUDPBatch", MaxUDPBatch+1)) {
+		t.Errorf("Listen with a batch of %d: %v", MaxUDPBatch+1, err)
+	}
+	tx, err := Dial("udp", sess, &SendConfig{Batch: MaxUDPBatch + 1})
+	if err == nil {
+		tx.Close()
+	}
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("SendConfig.Batch %d: more than MaxUDPBatch", MaxUDPBatch+1)) {
+		t.Errorf("Dial with a batch of %d: %v", MaxUDPBatch+1, err)
+	}
+
+	frames := int64(4 * fmtSmall.FrameSize()) // each flow's pool
+	for _, batch := range []int{0, 16, MaxUDPBatch} {
+		b, _ := video.NewBudget(1 << 30)
+		rx, err := Listen("udp", sess, &ListenConfig{Batch: batch, Budget: b})
+		if err != nil {
+			t.Fatalf("Listen with a batch of %d: %v", batch, err)
+		}
+		pools := b.Used()
+		rx.Close()
+		n := int64(batch)
+		if n == 0 {
+			n = 64
+		}
+		want := n * maxDatagram * 2 // two sockets, one per port
+		if got := pools - 2*frames; got < want {
+			t.Errorf("Listen with a batch of %d: %d octets charged besides the frame pools, want at least %d", batch, got, want)
+		}
+		b, _ = video.NewBudget(1 << 30)
+		tx, err := Dial("udp", sess, &SendConfig{Batch: batch, Budget: b})
+		if err != nil {
+			t.Fatalf("Dial with a batch of %d: %v", batch, err)
+		}
+		tx.Close()
+		if want /= 2; b.Used() < want {
+			t.Errorf("Dial with a batch of %d: %d octets charged, want at least %d", batch, b.Used(), want)
+		}
+	}
+	b, _ := video.NewBudget(2*frames + 64*maxDatagram) // the pools and one socket's batch, not two
+	rx, err = Listen("udp", sess, &ListenConfig{Budget: b})
+	if err == nil {
+		rx.Close()
+	}
+	if !errors.Is(err, video.ErrBudget) || !strings.Contains(err.Error(), fmt.Sprintf("udp port %d: buffers of a batch of 64 datagrams", p+1)) {
+		t.Errorf("Listen over the budget: %v", err)
 	}
 }
 

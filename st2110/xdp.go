@@ -138,7 +138,7 @@ const maxKicks = 64
 // flush kicks the kernel until it has taken everything published off the
 // TX ring (or for at most maxKicks kicks), so that packets leave when
 // their step wrote them, not at the next step.
-func (x *xdpTx) flush() error {
+func (x *xdpTx) flush(context.Context) error {
 	for range maxKicks {
 		if err := x.sock.Kick(); err != nil {
 			return err

@@ -154,7 +154,7 @@ func TestXDPAllocs(t *testing.T) {
 		// packet, eight steps of 64 packets, and receive it: the veth
 		// delivers in the peer's NAPI, a moment later.
 		for range 8 {
-			n, _, err := tx.step(part, part.tx.Next()+int64(5*time.Millisecond))
+			n, _, err := tx.step(context.Background(), part, part.tx.Next()+int64(5*time.Millisecond))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -23,7 +23,11 @@
 // either with nftables (the nft command: netdev egress chains), at
 // random, on both alike, or delay one path's copies.
 //
+// TestUDPSendBufferFull (sndbuf_test.go) stops a UDP sender whose send
+// buffer cannot drain: a veth whose queue discipline holds every datagram.
+//
 // Every namespace, link and bridge they create is named nmst-* (nmdp-*
-// for the ST 2022-7 tests), and deleted when they end. The package has no API; it is not imported by
+// for the ST 2022-7 tests, nmsf-* for the full send buffer), and deleted
+// when they end. The package has no API; it is not imported by
 // anything.
 package netns
