@@ -30,8 +30,9 @@ type SendConfig struct {
 	Source  video.FrameSource
 	Sources []video.FrameSource
 
-	// Count is how many frames each flow sends before Run returns; zero
-	// means until Run's context ends. A pcap transport needs it.
+	// Count is how many frames each flow sends before Run returns, those
+	// it skipped having fallen behind (MaxLag) included; zero means until
+	// Run's context ends. A pcap transport needs it.
 	Count uint64
 
 	// Clock times the schedule and the RTP timestamps; nil means the
@@ -46,6 +47,15 @@ type SendConfig struct {
 
 	// Batch is the most packets written per step; zero means 64.
 	Batch int
+
+	// MaxLag is how far behind its schedule a flow may fall (the process
+	// descheduled, a queue stalled) before it gives up the frames it
+	// missed and resumes at the first frame of its schedule not yet due,
+	// with that frame's timestamp, counted in SendStats.Skipped; zero
+	// means one frame period, negative never: every packet is sent, the
+	// late ones at once (see video.TransmitterConfig.MaxLag). A capture
+	// is written without waiting and never falls behind.
+	MaxLag time.Duration
 
 	// Lead is how long after Run starts the first frame's first packet
 	// may go at the earliest; zero means 2 ms, and it is at most
@@ -120,7 +130,7 @@ type SendConfig struct {
 
 // SendStats are the counts of one flow of a [Sender].
 type SendStats struct {
-	video.TxStats // frames, packets, octets and late packets written
+	video.TxStats // frames, packets, octets and late packets written, frames skipped (SendConfig.MaxLag)
 
 	// Send errors of a UDP transport, over all of its flows (and both
 	// paths of a sender with a second one, SendConfig.Second): datagrams
@@ -526,7 +536,8 @@ func (s *Sender) build(conns []txConn, eth *ethInfo, sources []video.FrameSource
 		s.sess.Streams[k] = f
 	}
 	for i, p := range parts {
-		tx, err := video.NewTransmitter(&video.TransmitterConfig{Streams: streams[i], MaxRate: c.MaxRate / float64(len(parts)), Analyze: c.Analyze})
+		tx, err := video.NewTransmitter(&video.TransmitterConfig{Streams: streams[i], MaxRate: c.MaxRate / float64(len(parts)),
+			Analyze: c.Analyze, MaxLag: c.MaxLag})
 		if err != nil {
 			return fmt.Errorf("st2110: dial %s: %w", s.ep.name, err)
 		}
