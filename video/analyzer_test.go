@@ -1,6 +1,7 @@
 package video
 
 import (
+	"math"
 	"math/big"
 	"math/rand/v2"
 	"testing"
@@ -417,5 +418,71 @@ func TestAnalyzerBatchWay(t *testing.T) {
 	}
 	if a := fast.Report(); a.Frames < 10 || a.Cinst < 6 {
 		t.Fatalf("the sequence tested little: %+v", a)
+	}
+}
+
+// gappedRef is the rule of Analysis.Gapped in exact arithmetic: the mean
+// spacing after a marker, over 10 times the mean of the other spacings,
+// each mean truncated as an integer division.
+func gappedRef(pkts []capPkt) bool {
+	fs, reg := new(big.Int), new(big.Int)
+	var fsN, regN int64
+	for i := 1; i < len(pkts); i++ {
+		d := new(big.Int).Sub(big.NewInt(pkts[i].t), big.NewInt(pkts[i-1].t))
+		if pkts[i-1].marker {
+			fs.Add(fs, d)
+			fsN++
+		} else {
+			reg.Add(reg, d)
+			regN++
+		}
+	}
+	if fsN == 0 || regN == 0 {
+		return false
+	}
+	fs.Quo(fs, big.NewInt(fsN))
+	reg.Quo(reg, big.NewInt(regN))
+	return fs.Cmp(reg.Mul(reg, big.NewInt(10))) > 0
+}
+
+// Arrival times far apart (a capture whose timestamps jump by centuries,
+// hostile ones at the ends of int64) do not overflow the spacing sums
+// that decide Gapped: the analyzer finds what exact arithmetic finds.
+func TestAnalyzerExtremeTimes(t *testing.T) {
+	const lo, hi = math.MinInt64, math.MaxInt64
+	frames := func(start, within, after int64, n int) []capPkt {
+		var p []capPkt
+		at := start
+		for i := range n {
+			p = append(p, capPkt{at, uint32(i), false}, capPkt{at + within, uint32(i), true})
+			at += within + after
+		}
+		return p
+	}
+	for _, c := range []struct {
+		name string
+		pkts []capPkt
+		want bool
+	}{
+		{"frames 4e18 ns apart", frames(-9e18, 1000, 4e18, 5), true},
+		{"frames 4e18 ns apart, packets 1e18", frames(-9e18, 1e18, 3e18, 4), false},
+		{"packets from one end of time to the other", []capPkt{{lo, 1, false}, {hi, 1, true}, {hi, 2, false}, {hi, 2, true}}, false},
+		{"frames from one end of time to the other", []capPkt{{lo, 1, false}, {lo + 10, 1, true}, {hi - 10, 2, false}, {hi, 2, true}}, true},
+		{"back and forth", []capPkt{{hi, 1, false}, {lo, 1, true}, {hi, 2, false}, {lo, 2, true}, {hi, 3, false}, {hi, 3, true}}, true},
+		{"back and forth after markers", []capPkt{{lo, 1, true}, {hi, 2, true}, {lo, 3, false}, {lo + 5, 3, true}, {hi, 4, false}}, true},
+	} {
+		a, err := NewAnalyzer(Timing{Rate: Rate59_94, Scan: Progressive, Height: 1080, Packets: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range c.pkts {
+			a.Packet(p.t, p.ts, p.marker)
+		}
+		if ref := gappedRef(c.pkts); ref != c.want {
+			t.Fatalf("%s: the reference says gapped %v, the table %v", c.name, ref, c.want)
+		}
+		if r := a.Report(); r.Gapped != c.want {
+			t.Errorf("%s: gapped %v, want %v", c.name, r.Gapped, c.want)
+		}
 	}
 }
