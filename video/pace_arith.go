@@ -65,6 +65,12 @@ func (a *int128) sub(v int64) {
 	a.hi -= int64(b) + v>>63
 }
 
+// plus returns a + b.
+func (a int128) plus(b int128) int128 {
+	lo, c := bits.Add64(a.lo, b.lo, 0)
+	return int128{a.hi + b.hi + int64(c), lo}
+}
+
 // neg returns -a (a above the least int128).
 func (a int128) neg() int128 {
 	lo, b := bits.Sub64(0, a.lo, 0)
