@@ -185,7 +185,8 @@ type txPart struct {
 
 // Sender sends the flows of a session on one transport, each flow paced
 // on its own ST 2110-21 schedule (N, NL or W, the SDP's TP, narrow if
-// absent) with RTP timestamps from TAI: the 90 kHz count since the PTP
+// absent; read from the SDP's TROFF, else TRO_DEFAULT, after each frame's
+// alignment point) with RTP timestamps from TAI: the 90 kHz count since the PTP
 // epoch of each frame's alignment point (ST 2110-10). [Dial] opens it;
 // [Sender.Run] sends.
 //
@@ -487,10 +488,16 @@ func (s *Sender) build(conns []txConn, eth *ethInfo, sources []video.FrameSource
 	}
 	for k := range s.flows {
 		f := s.flows[k]
-		// TROFF and CMAX describe a schedule: the pacer keeps its own
-		// (TRO_DEFAULT less its lead, Cinst within the CMAX of the
-		// formula), so the session must not claim the given ones.
-		f.TROff, f.CMax = 0, 0
+		// A TROFF given (ST 2110-21 section 8.2, in microseconds) is the
+		// TR offset the pacer reads on, in place of TRO_DEFAULT: the
+		// session says it as given. CMAX describes a schedule too, but
+		// the pacer keeps Cinst within the CMAX of the formula, so the
+		// session must not claim a given one.
+		if time.Duration(f.TROff) > maxTROff/time.Microsecond {
+			return fmt.Errorf("st2110: dial %s: flow %d: TROFF %d µs: longer than %v", s.ep.name, k, f.TROff, maxTROff)
+		}
+		tro := time.Duration(f.TROff) * time.Microsecond
+		f.CMax = 0
 		i := k % len(parts)
 		pc := f.PacketizerConfig()
 		pc.SSRC, pc.Seq = ssrc+uint32(k), rand.Uint32()
@@ -531,7 +538,7 @@ func (s *Sender) build(conns []txConn, eth *ethInfo, sources []video.FrameSource
 		f.TTL = sdpTTL(f.Dst.Addr(), ttl, eth != nil)
 		f.MediaClock = "direct=0"
 		streams[i] = append(streams[i], video.TxStream{Format: f.Format, Packetizer: pc, TP: f.Sender,
-			Pacing: c.Pacing, Frames: sources[k], Count: c.Count})
+			TROffset: tro, Pacing: c.Pacing, Frames: sources[k], Count: c.Count})
 		parts[i].flows = append(parts[i].flows, k)
 		s.sess.Streams[k] = f
 	}
@@ -615,9 +622,11 @@ func sdpTTL(dst netip.Addr, ttl int, eth bool) int {
 }
 
 // Session returns the session the sender sends: the flows with their
-// destinations, source, packing, sender type and clock reference. A
-// TROFF or CMAX of the session given to Dial is not in it: the flows are
-// paced from TRO_DEFAULT, within the CMAX of ST 2110-21's formula.
+// destinations, source, packing, sender type, TROFF if the session given
+// to Dial had one, and clock reference. A flow with a TROFF is paced on
+// it (video.TxStream.TROffset), one without from TRO_DEFAULT; a CMAX of
+// the session given to Dial is not in it: the flows keep Cinst within the
+// CMAX of ST 2110-21's formula.
 func (s *Sender) Session() *video.Session {
 	sess := s.sess
 	sess.Streams = append([]video.Stream(nil), s.sess.Streams...)
@@ -764,6 +773,10 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 	}
 	return nil
 }
+
+// maxTROff bounds a flow's TROFF before it is converted to a duration;
+// the timing model refuses one longer than two frame periods.
+const maxTROff = time.Hour
 
 // maxSleep is the longest a sender on its own thread sleeps before it
 // looks at its context again.
