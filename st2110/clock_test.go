@@ -134,3 +134,21 @@ func TestRTPTime(t *testing.T) {
 		t.Error("unknown arrival: not 0")
 	}
 }
+
+// Latencies hours off their RTP times (a hostile capture's times: rtpTime
+// takes the nearest within 2^31 ticks, some 6.6 hours) add up past the
+// end of time.Duration within some 380,000 frames: the sum saturates,
+// and the mean keeps its sign, as do the sums of two readers merged.
+func TestLatencySumSaturates(t *testing.T) {
+	for _, d := range []time.Duration{6*time.Hour + 30*time.Minute, -6*time.Hour - 30*time.Minute} {
+		var l, o Latency
+		for range 400_000 {
+			l.add(d)
+		}
+		o.add(d)
+		l.merge(&o)
+		if l.Frames != 400_001 || l.Mean() == 0 || (l.Mean() > 0) != (d > 0) || (l.Sum > 0) != (d > 0) {
+			t.Errorf("400,001 frames %v late: %v, sum %v", d, l, l.Sum)
+		}
+	}
+}

@@ -30,8 +30,9 @@ type SendConfig struct {
 	Source  video.FrameSource
 	Sources []video.FrameSource
 
-	// Count is how many frames each flow sends before Run returns; zero
-	// means until Run's context ends. A pcap transport needs it.
+	// Count is how many frames each flow sends before Run returns, those
+	// it skipped having fallen behind (MaxLag) included; zero means until
+	// Run's context ends. A pcap transport needs it.
 	Count uint64
 
 	// Clock times the schedule and the RTP timestamps; nil means the
@@ -48,6 +49,15 @@ type SendConfig struct {
 	// it is at most MaxUDPBatch (Dial fails beyond), and the socket's
 	// batch of datagram buffers is charged to the Budget.
 	Batch int
+
+	// MaxLag is how far behind its schedule a flow may fall (the process
+	// descheduled, a queue stalled) before it gives up the frames it
+	// missed and resumes at the first frame of its schedule not yet due,
+	// with that frame's timestamp, counted in SendStats.Skipped; zero
+	// means one frame period, negative never: every packet is sent, the
+	// late ones at once (see video.TransmitterConfig.MaxLag). A capture
+	// is written without waiting and never falls behind.
+	MaxLag time.Duration
 
 	// Lead is how long after Run starts the first frame's first packet
 	// may go at the earliest; zero means 2 ms, and it is at most
@@ -123,7 +133,7 @@ type SendConfig struct {
 
 // SendStats are the counts of one flow of a [Sender].
 type SendStats struct {
-	video.TxStats // frames, packets, octets and late packets written
+	video.TxStats // frames, packets, octets and late packets written, frames skipped (SendConfig.MaxLag)
 
 	// Send errors of a UDP transport, over all of its flows (and both
 	// paths of a sender with a second one, SendConfig.Second): datagrams
@@ -186,7 +196,8 @@ type txPart struct {
 
 // Sender sends the flows of a session on one transport, each flow paced
 // on its own ST 2110-21 schedule (N, NL or W, the SDP's TP, narrow if
-// absent) with RTP timestamps from TAI: the 90 kHz count since the PTP
+// absent; read from the SDP's TROFF, else TRO_DEFAULT, after each frame's
+// alignment point) with RTP timestamps from TAI: the 90 kHz count since the PTP
 // epoch of each frame's alignment point (ST 2110-10). [Dial] opens it;
 // [Sender.Run] sends.
 //
@@ -488,10 +499,16 @@ func (s *Sender) build(conns []txConn, eth *ethInfo, sources []video.FrameSource
 	}
 	for k := range s.flows {
 		f := s.flows[k]
-		// TROFF and CMAX describe a schedule: the pacer keeps its own
-		// (TRO_DEFAULT less its lead, Cinst within the CMAX of the
-		// formula), so the session must not claim the given ones.
-		f.TROff, f.CMax = 0, 0
+		// A TROFF given (ST 2110-21 section 8.2, in microseconds) is the
+		// TR offset the pacer reads on, in place of TRO_DEFAULT: the
+		// session says it as given. CMAX describes a schedule too, but
+		// the pacer keeps Cinst within the CMAX of the formula, so the
+		// session must not claim a given one.
+		if time.Duration(f.TROff) > maxTROff/time.Microsecond {
+			return fmt.Errorf("st2110: dial %s: flow %d: TROFF %d µs: longer than %v", s.ep.name, k, f.TROff, maxTROff)
+		}
+		tro := time.Duration(f.TROff) * time.Microsecond
+		f.CMax = 0
 		i := k % len(parts)
 		pc := f.PacketizerConfig()
 		pc.SSRC, pc.Seq = ssrc+uint32(k), rand.Uint32()
@@ -532,12 +549,13 @@ func (s *Sender) build(conns []txConn, eth *ethInfo, sources []video.FrameSource
 		f.TTL = sdpTTL(f.Dst.Addr(), ttl, eth != nil)
 		f.MediaClock = "direct=0"
 		streams[i] = append(streams[i], video.TxStream{Format: f.Format, Packetizer: pc, TP: f.Sender,
-			Pacing: c.Pacing, Frames: sources[k], Count: c.Count})
+			TROffset: tro, Pacing: c.Pacing, Frames: sources[k], Count: c.Count})
 		parts[i].flows = append(parts[i].flows, k)
 		s.sess.Streams[k] = f
 	}
 	for i, p := range parts {
-		tx, err := video.NewTransmitter(&video.TransmitterConfig{Streams: streams[i], MaxRate: c.MaxRate / float64(len(parts)), Analyze: c.Analyze})
+		tx, err := video.NewTransmitter(&video.TransmitterConfig{Streams: streams[i], MaxRate: c.MaxRate / float64(len(parts)),
+			Analyze: c.Analyze, MaxLag: c.MaxLag})
 		if err != nil {
 			return fmt.Errorf("st2110: dial %s: %w", s.ep.name, err)
 		}
@@ -615,9 +633,11 @@ func sdpTTL(dst netip.Addr, ttl int, eth bool) int {
 }
 
 // Session returns the session the sender sends: the flows with their
-// destinations, source, packing, sender type and clock reference. A
-// TROFF or CMAX of the session given to Dial is not in it: the flows are
-// paced from TRO_DEFAULT, within the CMAX of ST 2110-21's formula.
+// destinations, source, packing, sender type, TROFF if the session given
+// to Dial had one, and clock reference. A flow with a TROFF is paced on
+// it (video.TxStream.TROffset), one without from TRO_DEFAULT; a CMAX of
+// the session given to Dial is not in it: the flows keep Cinst within the
+// CMAX of ST 2110-21's formula.
 func (s *Sender) Session() *video.Session {
 	sess := s.sess
 	sess.Streams = append([]video.Stream(nil), s.sess.Streams...)
@@ -773,6 +793,10 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 	}
 	return nil
 }
+
+// maxTROff bounds a flow's TROFF before it is converted to a duration;
+// the timing model refuses one longer than two frame periods.
+const maxTROff = time.Hour
 
 // maxSleep is the longest a sender on its own thread sleeps before it
 // looks at its context again.

@@ -214,7 +214,7 @@ func TestDupUDPLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rx.Close()
-	tx, err := Dial("udp", sess, &SendConfig{Source: loopOf(t, fmtSD, frames), Count: n, MaxRate: 100e3, Second: "udp"})
+	tx, err := Dial("udp", sess, &SendConfig{Source: loopOf(t, fmtSD, frames), Count: n, MaxRate: 100e3, Second: "udp", MaxLag: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -542,7 +542,9 @@ func TestDupRingFallback(t *testing.T) {
 // The send errors of a UDP second path are in the flow's counts, as the
 // first path's are.
 func TestDupUDPSendErrorsCounted(t *testing.T) {
-	tx, err := Dial("udp", twoLegs(t, fmtSmall, "127.0.0.1", "127.0.0.2"), &SendConfig{Count: 1, Second: "udp"})
+	// The second path's retries slow every flush down: MaxLag -1 keeps
+	// the sender from skipping the frame it falls behind with.
+	tx, err := Dial("udp", twoLegs(t, fmtSmall, "127.0.0.1", "127.0.0.2"), &SendConfig{Count: 1, Second: "udp", MaxLag: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

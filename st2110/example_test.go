@@ -123,7 +123,10 @@ func Example_loopback() {
 		log.Fatal(err)
 	}
 	defer rx.Close()
-	tx, err := st2110.Dial("udp:"+addr, sess, &st2110.SendConfig{Source: pattern, Count: 3})
+	// MaxLag -1: every frame whole, however late the sender runs (by
+	// default it skips the frames it fell more than a frame period behind
+	// on).
+	tx, err := st2110.Dial("udp:"+addr, sess, &st2110.SendConfig{Source: pattern, Count: 3, MaxLag: -1})
 	if err != nil {
 		log.Fatal(err)
 	}

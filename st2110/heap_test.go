@@ -128,7 +128,7 @@ func TestHeapRoundTrip(t *testing.T) {
 	}
 	rx := listenHeap(t, tr, sess, nil)
 	defer rx.Close()
-	tx := dialHeap(t, q, sess, &SendConfig{Sources: srcs, Count: n})
+	tx := dialHeap(t, q, sess, &SendConfig{Sources: srcs, Count: n, MaxLag: -1})
 	wait := runSender(t, tx)
 	got := collect(t, rx, n, 20*time.Second)
 	if err := wait(); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -228,7 +229,7 @@ type FlowStats struct {
 type Latency struct {
 	Frames   uint64        // frames measured (arrival and RTP time known)
 	Min, Max time.Duration // of the frames measured
-	Sum      time.Duration // for the mean
+	Sum      time.Duration // for the mean; saturated at the ends of time.Duration (hostile times: some 380,000 frames each hours off their RTP time)
 	Early    uint64        // first packet before the RTP time: the sender's clock runs ahead
 	Late     uint64        // first packet more than the limit after it
 	Limit    time.Duration // the limit applied
@@ -265,7 +266,7 @@ func (l *Latency) add(d time.Duration) {
 		l.Max = d
 	}
 	l.Frames++
-	l.Sum += d
+	l.Sum = addSat(l.Sum, d)
 	switch {
 	case d < 0:
 		l.Early++
@@ -284,7 +285,19 @@ func (l *Latency) merge(o *Latency) {
 		return
 	}
 	l.Min, l.Max = min(l.Min, o.Min), max(l.Max, o.Max)
-	l.Frames, l.Sum, l.Early, l.Late = l.Frames+o.Frames, l.Sum+o.Sum, l.Early+o.Early, l.Late+o.Late
+	l.Frames, l.Sum, l.Early, l.Late = l.Frames+o.Frames, addSat(l.Sum, o.Sum), l.Early+o.Early, l.Late+o.Late
+}
+
+// addSat returns a + b saturated at the ends of time.Duration.
+func addSat(a, b time.Duration) time.Duration {
+	switch s := a + b; {
+	case a > 0 && b > 0 && s < 0:
+		return math.MaxInt64
+	case a < 0 && b < 0 && s >= 0:
+		return math.MinInt64
+	default:
+		return s
+	}
 }
 
 // rtpTime returns the TAI time of RTP timestamp ts nearest arrival (both

@@ -127,7 +127,7 @@ func TestPassHeap(t *testing.T) {
 			}
 		}
 	}()
-	tx := dialHeap(t, q, sess, &SendConfig{Sources: srcsOf(t, frames), Count: n})
+	tx := dialHeap(t, q, sess, &SendConfig{Sources: srcsOf(t, frames), Count: n, MaxLag: -1})
 	wait := runSender(t, tx)
 	got := collect(t, rx, n, 20*time.Second)
 	if err := wait(); err != nil {

@@ -858,25 +858,58 @@ func TestDialBadConfigKeepsFile(t *testing.T) {
 	}
 }
 
-// A session's TROFF and CMAX describe a sender's schedule; Dial keeps its
-// own (TRO_DEFAULT less the pacer's lead, a Cinst within the formula's
-// CMAX), so the session it sends must not repeat them as if it kept them.
-func TestDialSessionSaysNoTROFF(t *testing.T) {
+// A session's TROFF (ST 2110-21 section 8.2, microseconds) is the TR
+// offset the flow is paced on: its frames' first packets go at N × TFRAME
+// + TROFF less the pacer's lead, as the self-check measures them, and the
+// session the sender describes says TROFF as given. A CMAX the sender
+// does not keep (its Cinst stays within the formula's) is not repeated.
+func TestDialHonoursTROFF(t *testing.T) {
 	f := flow(fmtSmall, "239.1.1.1:5004", "192.168.1.1")
-	f.TROff, f.CMax = 123, 2
-	tx, err := Dial("pcap:"+filepath.Join(t.TempDir(), "a.pcap"), session("192.168.1.1", f), &SendConfig{Count: 1})
+	f.TROff, f.CMax = 300, 2
+	tx, err := Dial("pcap:"+filepath.Join(t.TempDir(), "a.pcap"), session("192.168.1.1", f), &SendConfig{Count: 4, Analyze: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tx.Close()
-	if got := tx.Session().Streams[0]; got.TROff != 0 || got.CMax != 0 {
-		t.Errorf("the sender's session says TROFF=%d CMAX=%d, which it does not keep", got.TROff, got.CMax)
+	if got := tx.Session().Streams[0]; got.TROff != 300 || got.CMax != 0 {
+		t.Errorf("the sender's session says TROFF=%d CMAX=%d, want 300 and none", got.TROff, got.CMax)
 	}
 	sdp, err := tx.SDP()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := string(sdp); strings.Contains(s, "TROFF") || strings.Contains(s, "CMAX") {
-		t.Errorf("the sender's SDP has TROFF or CMAX:\n%s", s)
+	if s := string(sdp); !strings.Contains(s, "TROFF=300;") || strings.Contains(s, "CMAX") {
+		t.Errorf("the sender's SDP lacks TROFF=300 or has CMAX:\n%s", s)
+	}
+	if err := tx.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pc := tx.parts[0].tx.Pacer(0)
+	want := 300*time.Microsecond - time.Duration(pc.Lead())*pc.Params().TRS
+	a, _ := tx.Analysis(0)
+	if pc.Params().TROffset != 300*time.Microsecond || a.TROffsetMin < want-time.Microsecond || a.TROffsetMax > want+time.Microsecond {
+		t.Errorf("paced on TROffset %v: first packets %v..%v after N × TFRAME, want %v (TROFF less %d packets of lead)",
+			pc.Params().TROffset, a.TROffsetMin, a.TROffsetMax, want, pc.Lead())
+	}
+	if a.Narrow.VRXMin < 0 || !a.Narrow.OK {
+		t.Errorf("the self-check, with TROFF as TR offset, finds %+v", a.Narrow)
+	}
+}
+
+// A TROFF the timing model cannot take (longer than two frame periods, or
+// than a Duration holds) fails Dial, naming the flow and the offset.
+func TestDialTROFFTooLong(t *testing.T) {
+	for _, troff := range []int{50_000, math.MaxInt} {
+		f := flow(fmtSmall, "239.1.1.1:5004", "192.168.1.1")
+		f.TROff = troff
+		tx, err := Dial("pcap:"+filepath.Join(t.TempDir(), "a.pcap"), session("192.168.1.1", f), &SendConfig{Count: 1})
+		if err == nil {
+			tx.Close()
+			t.Errorf("TROFF %d µs: Dial succeeded", troff)
+			continue
+		}
+		if !strings.Contains(err.Error(), "TROFF") && !strings.Contains(err.Error(), "TROffset") || !strings.Contains(err.Error(), "stream 0") && !strings.Contains(err.Error(), "flow 0") {
+			t.Errorf("TROFF %d µs: %v", troff, err)
+		}
 	}
 }

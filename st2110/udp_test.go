@@ -55,7 +55,7 @@ func TestUDPLoopback(t *testing.T) {
 	for k := range frames {
 		srcs = append(srcs, loopOf(t, sess.Streams[k].Format, frames[k]))
 	}
-	tx, err := Dial("udp", sess, &SendConfig{Sources: srcs, Count: n, MaxRate: 100e3})
+	tx, err := Dial("udp", sess, &SendConfig{Sources: srcs, Count: n, MaxRate: 100e3, MaxLag: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestUDPAddressAndNoListener(t *testing.T) {
 		t.Fatal(err)
 	}
 	frames := randomFrames(fmtSmall, 2, 9)
-	tx, err := Dial(name, sess, &SendConfig{Source: loopOf(t, fmtSmall, frames), Count: 2})
+	tx, err := Dial(name, sess, &SendConfig{Source: loopOf(t, fmtSmall, frames), Count: 2, MaxLag: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestUDPAddressAndNoListener(t *testing.T) {
 		t.Errorf("flows got %d and %d octets of %d", len(got[0]), len(got[1]), len(frames))
 	}
 	// Nobody listens now: every packet still goes, and Run ends well.
-	tx, err = Dial(name, sess, &SendConfig{Count: 5})
+	tx, err = Dial(name, sess, &SendConfig{Count: 5, MaxLag: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestFramesKeepAndDrop(t *testing.T) {
 	}
 	defer rx.Close()
 	frames := randomFrames(fmtSmall, 8, 3)
-	tx, err := Dial("udp", sess, &SendConfig{Source: loopOf(t, fmtSmall, frames), Count: 8})
+	tx, err := Dial("udp", sess, &SendConfig{Source: loopOf(t, fmtSmall, frames), Count: 8, MaxLag: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -544,7 +544,7 @@ func TestFrameReleaseTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rx.Close()
-	tx, err := Dial("udp", sess, &SendConfig{Count: 6})
+	tx, err := Dial("udp", sess, &SendConfig{Count: 6, MaxLag: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -614,7 +614,7 @@ func TestSenderSpin(t *testing.T) {
 	sess := session("", flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p), ""))
 	period := fmtSmall.Rate.Period()
 	for _, spin := range []time.Duration{0, 2 * time.Millisecond, period} {
-		tx, err := Dial("udp", sess, &SendConfig{Count: 5, Spin: spin})
+		tx, err := Dial("udp", sess, &SendConfig{Count: 5, Spin: spin, MaxLag: -1})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -71,7 +71,7 @@ func TestXDPRoundTrip(t *testing.T) {
 	// their groups'.
 	// At 20,000 packets a second (the schedule stretched): a receiver
 	// slowed by the race detector on a busy host keeps up.
-	tx := dialIn(t, p.NsA, "xdp:"+p.A+"-0", sess, &SendConfig{Sources: srcs, Count: n, MaxRate: 20000})
+	tx := dialIn(t, p.NsA, "xdp:"+p.A+"-0", sess, &SendConfig{Sources: srcs, Count: n, MaxRate: 20000, MaxLag: -1})
 	for k, f := range tx.Flows() {
 		if f.Source != p.IPA {
 			t.Errorf("flow %d: source %v, want A's address %v", k, f.Source, p.IPA)
@@ -208,7 +208,7 @@ func TestXDPLingerClose(t *testing.T) {
 	if w, ok := rx.tr.readers()[0].(*ringReader).kernel.(*xskWaiter); !ok || w.idle.Linger != MaxLinger {
 		t.Fatalf("the reader's waiter is %#v: ListenConfig.Linger did not reach it", rx.tr.readers()[0].(*ringReader).kernel)
 	}
-	tx := dialIn(t, p.NsA, "xdp:"+p.A, sess, &SendConfig{Sources: []video.FrameSource{loopOf(t, sess.Streams[0].Format, frames)}, MaxRate: 20000})
+	tx := dialIn(t, p.NsA, "xdp:"+p.A, sess, &SendConfig{Sources: []video.FrameSource{loopOf(t, sess.Streams[0].Format, frames)}, MaxRate: 20000, MaxLag: -1})
 	defer tx.Close()
 	wait := runSender(t, tx)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -112,7 +112,10 @@ type Analyzer struct {
 	minPk       int
 	maxPk       int
 
-	fsSum, fsN, regSum, regN int64 // spacings after a marker, and the others
+	// Spacings after a marker, and the others: sums in 128 bits, which
+	// no arrival times overflow (two at the ends of int64 are 2^64 apart).
+	fsSum, regSum int128
+	fsN, regN     int64
 
 	// Cinst
 	cOn       bool
@@ -122,17 +125,18 @@ type Analyzer struct {
 	cur, peak int64
 
 	// VRX, gapped (G) and linear (L)
-	vOn          bool
-	vN           int64 // N of the current frame
-	dG, dL       int64 // drained so far in the frame
-	vG, vL       int64
-	minG, maxG   int64
-	minL, maxL   int64
-	troSum, troN int64
-	troMin       int64
-	troMax       int64
-	rtpMin       int32
-	rtpMax       int32
+	vOn        bool
+	vN         int64 // N of the current frame
+	dG, dL     int64 // drained so far in the frame
+	vG, vL     int64
+	minG, maxG int64
+	minL, maxL int64
+	troSum     int128
+	troN       int64
+	troMin     int64
+	troMax     int64
+	rtpMin     int32
+	rtpMax     int32
 
 	payloads int64 // non-final packets given to Payload
 	general  bool
@@ -183,13 +187,14 @@ func (a *Analyzer) Packet(tai int64, ts uint32, marker bool) {
 	a.packets++
 	start := false
 	if a.seen {
-		d := tai - a.lastT
 		if a.lastMarker {
-			a.fsSum += d
+			a.fsSum.add(tai)
+			a.fsSum.sub(a.lastT)
 			a.fsN++
 			start = true
 		} else {
-			a.regSum += d
+			a.regSum.add(tai)
+			a.regSum.sub(a.lastT)
 			a.regN++
 			if ts != a.lastTS {
 				start = true
@@ -296,7 +301,7 @@ func (a *Analyzer) frameStart(tai int64, ts uint32, n, gr int64) {
 		return
 	}
 	tro := tai - a.g.frameTime(n)
-	a.troSum += tro
+	a.troSum.add(tro)
 	a.troN++
 	a.troMin, a.troMax = min(a.troMin, tro), max(a.troMax, tro)
 	if a.g.psf {
@@ -348,7 +353,7 @@ func (a *Analyzer) Report() Analysis {
 		MinPackets:  a.minPk,
 		MaxPackets:  a.maxPk,
 		MaxRows:     a.maxRows,
-		Gapped:      a.fsN > 0 && a.regN > 0 && a.fsSum/a.fsN > 10*(a.regSum/a.regN),
+		Gapped:      a.fsN > 0 && a.regN > 0 && a.regSum.quo(a.regN).mul(10).less(a.fsSum.quo(a.fsN)),
 	}
 	if a.payloads > 0 {
 		r.Packing = BPM
@@ -363,7 +368,7 @@ func (a *Analyzer) Report() Analysis {
 	r.PacketsPerFrame = g.npkt
 	r.Cinst = toInt(a.peak)
 	if a.troN > 0 {
-		r.TROffset = time.Duration(a.troSum / a.troN)
+		r.TROffset = time.Duration(a.troSum.quo(a.troN).int64())
 		r.TROffsetMin, r.TROffsetMax = time.Duration(a.troMin), time.Duration(a.troMax)
 		r.RTPOffsetMin, r.RTPOffsetMax = int(a.rtpMin), int(a.rtpMax)
 	}

@@ -1,6 +1,7 @@
 package video
 
 import (
+	"math"
 	"math/big"
 	"math/rand/v2"
 	"testing"
@@ -417,5 +418,127 @@ func TestAnalyzerBatchWay(t *testing.T) {
 	}
 	if a := fast.Report(); a.Frames < 10 || a.Cinst < 6 {
 		t.Fatalf("the sequence tested little: %+v", a)
+	}
+}
+
+// gappedRef is the rule of Analysis.Gapped in exact arithmetic: the mean
+// spacing after a marker, over 10 times the mean of the other spacings,
+// each mean truncated as an integer division.
+func gappedRef(pkts []capPkt) bool {
+	fs, reg := new(big.Int), new(big.Int)
+	var fsN, regN int64
+	for i := 1; i < len(pkts); i++ {
+		d := new(big.Int).Sub(big.NewInt(pkts[i].t), big.NewInt(pkts[i-1].t))
+		if pkts[i-1].marker {
+			fs.Add(fs, d)
+			fsN++
+		} else {
+			reg.Add(reg, d)
+			regN++
+		}
+	}
+	if fsN == 0 || regN == 0 {
+		return false
+	}
+	fs.Quo(fs, big.NewInt(fsN))
+	reg.Quo(reg, big.NewInt(regN))
+	return fs.Cmp(reg.Mul(reg, big.NewInt(10))) > 0
+}
+
+// Arrival times far apart (a capture whose timestamps jump by centuries,
+// hostile ones at the ends of int64) do not overflow the spacing sums
+// that decide Gapped: the analyzer finds what exact arithmetic finds.
+func TestAnalyzerExtremeTimes(t *testing.T) {
+	const lo, hi = math.MinInt64, math.MaxInt64
+	frames := func(start, within, after int64, n int) []capPkt {
+		var p []capPkt
+		at := start
+		for i := range n {
+			p = append(p, capPkt{at, uint32(i), false}, capPkt{at + within, uint32(i), true})
+			at += within + after
+		}
+		return p
+	}
+	for _, c := range []struct {
+		name string
+		pkts []capPkt
+		want bool
+	}{
+		{"frames 4e18 ns apart", frames(-9e18, 1000, 4e18, 5), true},
+		{"frames 4e18 ns apart, packets 1e18", frames(-9e18, 1e18, 3e18, 4), false},
+		{"packets from one end of time to the other", []capPkt{{lo, 1, false}, {hi, 1, true}, {hi, 2, false}, {hi, 2, true}}, false},
+		{"frames from one end of time to the other", []capPkt{{lo, 1, false}, {lo + 10, 1, true}, {hi - 10, 2, false}, {hi, 2, true}}, true},
+		{"back and forth", []capPkt{{hi, 1, false}, {lo, 1, true}, {hi, 2, false}, {lo, 2, true}, {hi, 3, false}, {hi, 3, true}}, true},
+		{"back and forth after markers", []capPkt{{lo, 1, true}, {hi, 2, true}, {lo, 3, false}, {lo + 5, 3, true}, {hi, 4, false}}, true},
+	} {
+		a, err := NewAnalyzer(Timing{Rate: Rate59_94, Scan: Progressive, Height: 1080, Packets: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range c.pkts {
+			a.Packet(p.t, p.ts, p.marker)
+		}
+		if ref := gappedRef(c.pkts); ref != c.want {
+			t.Fatalf("%s: the reference says gapped %v, the table %v", c.name, ref, c.want)
+		}
+		if r := a.Report(); r.Gapped != c.want {
+			t.Errorf("%s: gapped %v, want %v", c.name, r.Gapped, c.want)
+		}
+	}
+}
+
+// int128's sums, quotients, products, comparisons and saturation agree
+// with math/big, at the ends of int64 too.
+func TestInt128(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	ends := []int64{math.MinInt64, math.MinInt64 + 1, -1, 0, 1, math.MaxInt64 - 1, math.MaxInt64}
+	pick := func() int64 {
+		if r.IntN(3) == 0 {
+			return ends[r.IntN(len(ends))]
+		}
+		return int64(r.Uint64())
+	}
+	toBig := func(a int128) *big.Int {
+		b := new(big.Int).Lsh(big.NewInt(a.hi), 64)
+		return b.Add(b, new(big.Int).SetUint64(a.lo))
+	}
+	for range 20000 {
+		var a, b int128
+		ra, rb := new(big.Int), new(big.Int)
+		for range r.IntN(6) {
+			v, w := pick(), pick()
+			a.add(v)
+			a.sub(w)
+			ra.Add(ra, big.NewInt(v)).Sub(ra, big.NewInt(w))
+			b.add(w)
+			rb.Add(rb, big.NewInt(w))
+		}
+		n := max(1, pick()&math.MaxInt64)
+		if r.IntN(2) == 0 {
+			n = int64(r.IntN(100) + 1)
+		}
+		q := a.quo(n)
+		sum := a.plus(b.neg())
+		want10 := new(big.Int).Mul(new(big.Int).Quo(ra, big.NewInt(n)), big.NewInt(10))
+		sat := ra
+		if sat.Cmp(big.NewInt(math.MaxInt64)) > 0 {
+			sat = big.NewInt(math.MaxInt64)
+		} else if sat.Cmp(big.NewInt(math.MinInt64)) < 0 {
+			sat = big.NewInt(math.MinInt64)
+		}
+		switch {
+		case toBig(a).Cmp(ra) != 0:
+			t.Fatalf("sum %v, want %v", toBig(a), ra)
+		case toBig(q).Cmp(new(big.Int).Quo(ra, big.NewInt(n))) != 0:
+			t.Fatalf("%v / %d = %v", ra, n, toBig(q))
+		case toBig(q.mul(10)).Cmp(want10) != 0:
+			t.Fatalf("10 × (%v / %d) = %v, want %v", ra, n, toBig(q.mul(10)), want10)
+		case toBig(sum).Cmp(new(big.Int).Sub(ra, rb)) != 0:
+			t.Fatalf("%v - %v = %v", ra, rb, toBig(sum))
+		case a.less(b) != (ra.Cmp(rb) < 0):
+			t.Fatalf("%v < %v: %v", ra, rb, a.less(b))
+		case a.int64() != sat.Int64():
+			t.Fatalf("%v saturated to %d", ra, a.int64())
+		}
 	}
 }

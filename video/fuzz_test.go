@@ -3,6 +3,7 @@ package video
 import (
 	"bytes"
 	"encoding/binary"
+	"math"
 	"testing"
 )
 
@@ -220,6 +221,7 @@ func FuzzReceiver(f *testing.F) {
 func FuzzAnalyzer(f *testing.F) {
 	f.Add(uint8(0), uint16(0), []byte{0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1})
 	f.Add(uint8(1), uint16(8), bytesOf(2000, func(i int) byte { return byte(i * 7) }))
+	f.Add(uint8(0), uint16(2), bytesOf(13*40, func(i int) byte { return byte(i*5) | 6 })) // from one end of int64 to the other
 	f.Fuzz(func(t *testing.T, scan uint8, packets uint16, in []byte) {
 		tm := Timing{Rate: Rate59_94, Scan: Scan(scan%3 + 1), Height: 1080, Packets: int(packets % 5000)}
 		a, err := NewAnalyzer(tm)
@@ -227,15 +229,24 @@ func FuzzAnalyzer(f *testing.F) {
 			return
 		}
 		tai := int64(1_800_000_000_000_000_000)
+		var pkts []capPkt
 		for len(in) >= 13 {
 			step := int64(int32(binary.BigEndian.Uint32(in)))
-			if in[8]&2 != 0 {
-				step <<= 31
+			switch {
+			case in[8]&6 == 6: // to one end of int64 or the other
+				tai = math.MinInt64
+				if step&1 != 0 {
+					tai = math.MaxInt64
+				}
+			case in[8]&2 != 0:
+				tai += step << 31
+			default:
+				tai += step
 			}
-			tai += step
 			ts := binary.BigEndian.Uint32(in[4:])
 			marker := in[8]&1 != 0
 			a.Packet(tai, ts, marker)
+			pkts = append(pkts, capPkt{tai, ts, marker})
 			a.Payload(int(binary.BigEndian.Uint16(in[9:])), int(in[11]))
 			in = in[13:]
 		}
@@ -243,6 +254,9 @@ func FuzzAnalyzer(f *testing.F) {
 		if r.Frames < 0 || r.LostMarkers < 0 || r.Frames > r.Packets || r.MinPackets > r.MaxPackets ||
 			r.Cinst < 0 || r.PacketsPerFrame < 0 || r.PacketsPerFrame > maxPackets {
 			t.Fatalf("report %+v", r)
+		}
+		if want := gappedRef(pkts); r.Gapped != want {
+			t.Fatalf("gapped %v, exact arithmetic says %v", r.Gapped, want)
 		}
 		_ = r.String()
 	})

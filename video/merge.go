@@ -61,16 +61,32 @@ type PathStats struct {
 	Late       uint64 // copies of packets whose frame had been handed out, or too old to tell: dropped
 	Lost       uint64 // sequence numbers from the path's lowest to its highest that it never brought (a sender's restart starts another span, added to those before)
 	Malformed  uint64 // packets dropped: not RTP version 2, truncated headers, or of another payload type
+
+	// TimeJumps is the arrival times more than [MaxArrivalJump] from the
+	// path's latest: a bogus one (a far-future capture time) is taken as
+	// the path's latest time instead, so that it does not pin the clock
+	// the merge releases frames on; a second in a row near the first is
+	// a step of the path's clock (a pause, a clock set), which the merge
+	// then follows.
+	TimeJumps uint64
 }
+
+// MaxArrivalJump is how far an arrival time on a path of a [Merge] may
+// lie from the path's latest before it is taken as a jump of its clock
+// (PathStats.TimeJumps): the longest window and a second.
+const MaxArrivalJump = MaxMergeWindow + time.Second
 
 // Skew is the measured path differential of a [Merge]: for a sample of
 // the packets that came on both paths (one in 64 sequence numbers), the
 // arrival of the copy on path 1 minus that on path 0. Positive: path 1 is
-// behind.
+// behind. A sample beyond the range of time.Duration (arrival times at
+// the ends of int64) counts as its end, and so does Sum: Mean is exact.
 type Skew struct {
 	Samples  uint64
 	Min, Max time.Duration
-	Sum      time.Duration
+	Sum      time.Duration // saturated at the ends of time.Duration
+
+	sum int128 // exact: Sum before saturation
 }
 
 // Mean returns the mean of the samples.
@@ -78,7 +94,11 @@ func (s Skew) Mean() time.Duration {
 	if s.Samples == 0 {
 		return 0
 	}
-	return s.Sum / time.Duration(s.Samples)
+	if s.sum == (int128{}) && s.Sum != 0 { // a Skew made by hand
+		return s.Sum / time.Duration(s.Samples)
+	}
+	q := s.sum.quo(int64(min(s.Samples, math.MaxInt64)))
+	return time.Duration(q.int64())
 }
 
 func (s Skew) String() string {
@@ -88,15 +108,18 @@ func (s Skew) String() string {
 	return fmt.Sprintf("skew %v..%v, mean %v over %d samples", s.Min, s.Max, s.Mean(), s.Samples)
 }
 
-func (s *Skew) add(d time.Duration) {
-	if s.Samples == 0 || d < s.Min {
-		s.Min = d
+// add adds sample d (exact: it may be beyond time.Duration).
+func (s *Skew) add(d int128) {
+	dd := time.Duration(d.int64())
+	if s.Samples == 0 || dd < s.Min {
+		s.Min = dd
 	}
-	if s.Samples == 0 || d > s.Max {
-		s.Max = d
+	if s.Samples == 0 || dd > s.Max {
+		s.Max = dd
 	}
 	s.Samples++
-	s.Sum += d
+	s.sum = s.sum.plus(d)
+	s.Sum = time.Duration(s.sum.int64())
 }
 
 // Merge reassembles one ST 2022-7 flow from the copies of its packets that
@@ -213,6 +236,8 @@ type pathState struct {
 	unread      uint64 // packets dropped before their sequence number was read
 	last        int64  // the latest arrival of a packet on the path
 	spanDone    uint64 // the sequence numbers of its span before the sender's last restart
+	jumped      bool   // the last arrival was a jump (TimeJumps) ...
+	jumpAt      int64  // ... to this time
 }
 
 // heldMax is the longest marker packet a merge holds back: ST 2110's
@@ -327,7 +352,58 @@ func (m *Merge) checkPath(s *RxStream) error {
 // stream's packets to its Merge. Push panics if path is neither.
 func (m *Merge) Push(path int, pkt []byte, at int64) {
 	_ = m.paths[path]
-	m.push(path, pkt, len(pkt), at)
+	m.push(path, pkt, len(pkt), m.arrival(path, at))
+}
+
+// arrival returns the time a packet that arrived at at on path p is
+// taken to have arrived: at, unless it lies more than MaxArrivalJump from
+// the path's latest arrival, the time its frames are released on, and the
+// arrival before on the path did not jump too. Such a jump is counted
+// (TimeJumps), and the packet taken to arrive at the path's latest time,
+// so that one bogus time (a far-future capture time, the ends of int64)
+// cannot pin the release clock; a second jump near the first is a step
+// of the path's clock (a pause, a clock set), which the merge follows.
+func (m *Merge) arrival(p int, at int64) int64 {
+	ps := &m.paths[p&1]
+	if ps.Packets != 0 && !near(at, ps.last) {
+		return m.jump(ps, at)
+	}
+	if ps.Packets == 0 {
+		ps.last = at
+	}
+	ps.jumped = false
+	return at
+}
+
+// jump is arrival's way for an arrival at that jumps from path ps's
+// latest.
+func (m *Merge) jump(ps *pathState, at int64) int64 {
+	if !ps.jumped || !near(at, ps.jumpAt) {
+		ps.TimeJumps++
+		ps.jumped, ps.jumpAt = true, at
+		return ps.last
+	}
+	// The second in a row: a step of the path's clock, which the merge
+	// follows. Back in time, the path's latest goes back with it, and
+	// the frames ended since wait their window from now.
+	ps.jumped = false
+	if at < ps.last {
+		ps.last = at
+		for _, i := range m.order {
+			if sl := &m.slots[i]; sl.ended && sl.endAt > at {
+				sl.endAt = at
+			}
+		}
+	}
+	return at
+}
+
+// near reports whether a and b are at most MaxArrivalJump apart.
+func near(a, b int64) bool {
+	if a < b {
+		a, b = b, a
+	}
+	return uint64(a)-uint64(b) <= uint64(MaxArrivalJump)
 }
 
 // push takes pkt, wire octets long as sent, from path.
@@ -519,11 +595,13 @@ func (m *Merge) take(sl *mslot, path int, pkt []byte, wire int) {
 // sample takes the arrival at of the second copy of w's skew sample, which
 // came on path.
 func (m *Merge) sample(path int, w *seqWord, at int64) {
-	d := at - w.at // this path's arrival after the other's
+	var d int128 // this path's arrival after the other's, exact
+	d.add(at)
+	d.sub(w.at)
 	if path == 0 {
-		d = -d
+		d = d.neg()
 	}
-	m.skew.add(time.Duration(d))
+	m.skew.add(d)
 	w.sbit = noSample
 }
 
@@ -735,12 +813,19 @@ func (m *Merge) Flush() { m.release(0, true) }
 // frame waits for its copies; a path that lags by more (or has stopped)
 // holds the frames at most a window longer.
 func (m *Merge) release(at int64, all bool) {
-	now := max(min(m.paths[0].last, m.paths[1].last), at-m.window)
+	back := at - m.window // at less the window, saturated at the start of int64
+	if at < math.MinInt64+m.window {
+		back = math.MinInt64
+	}
+	now := max(min(m.paths[0].last, m.paths[1].last), back)
 	for len(m.order) > 0 {
 		m.steps++
 		sl := &m.slots[m.order[0]]
 		complete := sl.marker && sl.started && int64(sl.paths[0]+sl.paths[1]) == sl.markSeq-sl.startSeq+1
-		if !all && !complete && !(sl.ended && now-sl.endAt >= m.window) {
+		// now - endAt >= window, in unsigned arithmetic: the difference
+		// of two int64 times may not fit one.
+		passed := now >= sl.endAt && uint64(now)-uint64(sl.endAt) >= uint64(m.window)
+		if !all && !complete && !(sl.ended && passed) {
 			return
 		}
 		m.releaseFirst()

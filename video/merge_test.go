@@ -3,6 +3,7 @@ package video
 import (
 	"bytes"
 	"encoding/binary"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -1083,5 +1084,105 @@ func TestMergeSenderRestartOnUnseenNumber(t *testing.T) {
 	st := m.Stats()
 	if len(handed) != n+1 || st.Lost != 1 || st.Reordered != 0 {
 		t.Errorf("the new stream's complete first frame: %d handed out, want 1; %+v; want 1 lost, 0 reordered", len(handed)-n, st.Stats)
+	}
+}
+
+// One bogus arrival time (a far-future capture time, the ends of int64, a
+// century back) on the marker of a frame that waits for a packet both
+// paths lost does not move the clock the merge releases frames on: the
+// frame still waits its window, no less and no more, and the frames
+// behind it go then too, before the input ends. The jump is counted.
+func TestMergeOutlierTime(t *testing.T) {
+	fl := newMergeFlow(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}, 6)
+	lost := fl.first[2] + 3 // in frame 2, on both paths
+	marker := fl.first[3] - 1
+	end2 := fl.send[marker]
+	period := int64(fl.f.Rate.Period())
+	for _, bogus := range []int64{math.MaxInt64, math.MinInt64, end2 + 100*365*24*int64(time.Hour), end2 - 100*365*24*int64(time.Hour), -1} {
+		drop := func(i int) bool { return i == lost }
+		m, got := newTestMerge(t, fl, SkewClassB)
+		var out []int64 // when each frame came out
+		for _, e := range fl.arrivals([2]func(int) bool{drop, drop}, [2]time.Duration{0, time.Millisecond}) {
+			at := e.at
+			if e.pkt == marker && e.path == 0 {
+				at = bogus
+			}
+			m.Push(e.path, fl.pkts[e.pkt], at)
+			for len(out) < len(got.frames) {
+				out = append(out, e.at)
+			}
+		}
+		if len(out) != 6 {
+			t.Errorf("arrival %d: %d frames out before the end of the input, want all 6", bogus, len(out))
+			continue
+		}
+		for k := 2; k <= 4; k++ {
+			// Frame 2 ends with its marker (its time taken as the
+			// packet's before on path 0) and waits the window; 3 and 4
+			// wait for it.
+			want := end2 + int64(SkewClassB)
+			if out[k] < want-period/8 || out[k] > want+period/8 {
+				t.Errorf("arrival %d: frame %d out at %+d ns, want %+d", bogus, k, out[k]-fl.send[0], want-fl.send[0])
+			}
+		}
+		if j := m.PathStats(0).TimeJumps; j != 1 || m.PathStats(1).TimeJumps != 0 {
+			t.Errorf("arrival %d: %d time jumps on path 0, %d on path 1; want 1 and 0", bogus, j, m.PathStats(1).TimeJumps)
+		}
+	}
+}
+
+// A step of a path's clock, two arrivals in a row past MaxArrivalJump, is
+// followed: after an hour's pause (a capture stopped and restarted) the
+// frames go on as before, each on time, and the step is counted once.
+func TestMergeClockStep(t *testing.T) {
+	fl := newMergeFlow(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}, 8)
+	m, got := newTestMerge(t, fl, SkewClassA)
+	pause := int64(time.Hour)
+	for _, e := range fl.arrivals([2]func(int) bool{nil, nil}, [2]time.Duration{0, time.Millisecond}) {
+		at := e.at
+		if fl.frame[e.pkt] >= 4 {
+			at += pause
+		}
+		m.Push(e.path, fl.pkts[e.pkt], at)
+	}
+	if len(got.frames) != 8 {
+		t.Fatalf("%d frames out before the end of the input, want 8", len(got.frames))
+	}
+	for k := range got.frames {
+		if !bytes.Equal(got.frames[k], fl.frames[k]) {
+			t.Errorf("frame %d differs: %+v", k, got.stats[k])
+		}
+	}
+	if j0, j1 := m.PathStats(0).TimeJumps, m.PathStats(1).TimeJumps; j0 != 1 || j1 != 1 {
+		t.Errorf("time jumps %d and %d, want 1 on each path", j0, j1)
+	}
+}
+
+// The skew of arrival times far apart, one path's near the start of int64
+// and the other's near its end, does not overflow: Min and Max saturate
+// at the ends of time.Duration, and Mean is exact.
+func TestMergeSkewExtreme(t *testing.T) {
+	fl := newMergeFlow(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 640, Height: 48, Scan: Progressive, Rate: Rate59_94}, 10)
+	for _, c := range []struct {
+		shift0, shift1 int64 // added to each path's arrivals
+		min, max, mean time.Duration
+	}{
+		{0, 6e18, 6e18, 6e18, 6e18},
+		{-6e18, 0, 6e18, 6e18, 6e18},
+		{-1.0e19 + 1.9e18, 7e18, math.MaxInt64, math.MaxInt64, math.MaxInt64},
+		{7e18, -1.0e19 + 1.9e18, math.MinInt64, math.MinInt64, math.MinInt64},
+	} {
+		m, _ := newTestMerge(t, fl, SkewClassA)
+		for p, shift := range []int64{c.shift0, c.shift1} {
+			for i := range fl.pkts {
+				m.Push(p, fl.pkts[i], fl.send[i]+shift)
+			}
+		}
+		m.Flush()
+		sk := m.Skew()
+		if sk.Samples == 0 || sk.Min != c.min || sk.Max != c.max || sk.Mean() != c.mean {
+			t.Errorf("paths shifted %d and %d: %v (min %d, max %d, mean %d); want min %d, max %d, mean %d",
+				c.shift0, c.shift1, sk, sk.Min, sk.Max, sk.Mean(), c.min, c.max, c.mean)
+		}
 	}
 }

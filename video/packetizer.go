@@ -66,7 +66,12 @@ type PacketizerConfig struct {
 	// PayloadSize is the largest UDP payload (RTP header through the last
 	// sample octet), at most MaxUDPExtended; zero means MaxUDP. With BPM the
 	// sample data of a packet is the largest multiple of 180 octets that
-	// fits with three SRD headers: 1260 for 1460.
+	// fits with three SRD headers: 1260 for 1460. That size is fixed by
+	// MAXUDP (receivers and SDP tools derive NPACKETS from it, as MTL's
+	// 1260-octet BPM does), and ST 2110-20 allows at most three SRDs in a
+	// packet, so BPM is refused for rows so narrow that such a packet
+	// would span more than three of them (below some 630 octets a row, 252
+	// pixels of 4:2:2 10-bit): GPM carries them.
 	PayloadSize int
 
 	// Template, if set, makes [Packetizer.Next] write whole Ethernet frames:
@@ -229,7 +234,7 @@ func NewPacketizer(f *Format, c *PacketizerConfig) (*Packetizer, error) {
 		n, data, row, col = p.plan(&s, row, col)
 		p.maxLen = max(p.maxLen, p.hdrLen+n*packet.SRDLen+data)
 		if n > maxSRD {
-			return nil, fmt.Errorf("video: %v packets of %d octets would need %d SRD headers with %d-octet rows (at most %d)",
+			return nil, fmt.Errorf("video: %v packets of %d octets would need %d SRD headers with %d-octet rows (ST 2110-20 allows %d): use GPM for rows this narrow",
 				c.Packing, p.chunk, n, p.rowBytes, maxSRD)
 		}
 	}

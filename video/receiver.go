@@ -570,7 +570,7 @@ func (r *Receiver) push(first int, data []byte, at int64) bool {
 				s := &r.streams[e-1]
 				s.count(payload, wire)
 				if m := s.cfg.Merge; m != nil {
-					m.push(s.cfg.Path, payload, wire, at)
+					m.push(s.cfg.Path, payload, wire, m.arrival(s.cfg.Path, at))
 				} else {
 					s.pushOne(payload, at)
 				}
@@ -797,7 +797,7 @@ func (r *Receiver) Drain(q RxQueue, at int64, max int) (int, error) {
 func (s *rxStream) push(pkt []byte, wire int, at int64) {
 	s.count(pkt, wire)
 	if m := s.cfg.Merge; m != nil {
-		m.push(s.cfg.Path, pkt, wire, at)
+		m.push(s.cfg.Path, pkt, wire, m.arrival(s.cfg.Path, at))
 		return
 	}
 	s.pushOne(pkt, at)

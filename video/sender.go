@@ -66,7 +66,7 @@ type TxStream struct {
 	Pacing *PacerConfig
 
 	Frames FrameSource
-	Count  uint64 // frames to send; 0 means no end
+	Count  uint64 // frames of the schedule to send, those skipped (TxStats.Skipped) included; 0 means no end
 }
 
 // TransmitterConfig configures a [Transmitter].
@@ -85,6 +85,19 @@ type TransmitterConfig struct {
 	// it counts as late; zero means one millisecond.
 	Slack time.Duration
 
+	// MaxLag is how far behind its schedule a stream may fall (its next
+	// packet that long overdue, on the transmitter's clock) before
+	// [Transmitter.Step] gives up the frames it missed and resumes at the
+	// first frame of its schedule not yet due (counted in
+	// [TxStats.Skipped]). Zero means one frame period of the stream
+	// (TFRAME, a field period when interlaced or PsF): by then the
+	// frame's whole read window has passed, and sending what was missed
+	// would be a burst at line rate that ST 2110-21 forbids and no
+	// receiver's VRX buffer absorbs. Negative means never: every packet
+	// is sent, late ones at once (for a peer that wants every frame
+	// whole, however late).
+	MaxLag time.Duration
+
 	// Analyze runs an [Analyzer] per stream over the times the packets are
 	// written (the now of [Transmitter.Step]): a self-check of the
 	// schedule as kept, batching and lateness included, which
@@ -98,6 +111,16 @@ type TxStats struct {
 	Packets uint64
 	Bytes   uint64 // octets written: whole Ethernet frames with a template, else RTP packets
 	Late    uint64 // packets written more than Slack after they were due
+
+	// Skipped is the frames (pictures) of the schedule not sent, or cut
+	// short, because the stream fell more than TransmitterConfig.MaxLag
+	// behind it (a descheduled process, a stalled queue): rather than
+	// send what it missed in a burst at line rate, which ST 2110-21
+	// forbids and a receiver's VRX buffer cannot absorb, the stream
+	// skipped to the first frame of its schedule not yet due. Resyncs is
+	// how many times it did so.
+	Skipped uint64
+	Resyncs uint64
 }
 
 // txStream is a stream's state.
@@ -110,6 +133,7 @@ type txStream struct {
 	count uint64
 	done  bool
 	stats TxStats
+	lag   int64 // how far behind its schedule the stream may fall (MaxLag), on the transmitter's clock
 }
 
 // Transmitter sends the frames of many streams from one goroutine, each
@@ -186,7 +210,14 @@ func NewTransmitter(c *TransmitterConfig) (*Transmitter, error) {
 		if err != nil {
 			return nil, fmt.Errorf("video: stream %d: %w", i, err)
 		}
-		t.streams[i] = txStream{p: p, pacer: pacer, src: sc.Frames, count: sc.Count, rtp: p.HeaderLen() - rtpHeaders}
+		t.streams[i] = txStream{p: p, pacer: pacer, src: sc.Frames, count: sc.Count, rtp: p.HeaderLen() - rtpHeaders,
+			lag: int64(c.MaxLag)}
+		switch {
+		case c.MaxLag == 0:
+			t.streams[i].lag = int64(params.TFrame)
+		case c.MaxLag < 0:
+			t.streams[i].lag = math.MaxInt64
+		}
 		if c.Analyze {
 			if t.streams[i].an, err = NewAnalyzer(tm); err != nil {
 				return nil, fmt.Errorf("video: stream %d: %w", i, err)
@@ -239,7 +270,7 @@ func (t *Transmitter) Start(now int64, lead time.Duration) error {
 		s := &t.streams[i]
 		s.pacer.Start(first)
 		s.p.frame = nil
-		s.done = s.count != 0 && s.stats.Frames >= s.count
+		s.done = s.finished()
 		t.due[i] = s.pacer.Next()
 		if s.done {
 			t.due[i] = math.MaxInt64
@@ -297,14 +328,23 @@ func (t *Transmitter) caller(at int64) int64 {
 // and when the next packet is due (math.MaxInt64 when every stream is
 // done, or when MaxRate stretched it past the end of int64 nanoseconds). When it writes fewer packets than are due, q was full: the caller
 // waits for room (or flushes) and steps again; packets written later than
-// Slack after their due time count as late. A packet that does not fit its
-// buffer is an error matching [ErrShortBuffer]. Step does not allocate.
+// Slack after their due time count as late. A stream found more than
+// TransmitterConfig.MaxLag behind its schedule first skips to the first
+// frame of its schedule not yet due (see [TxStats.Skipped]): it never
+// catches up in a burst. A packet that does not fit its buffer is an
+// error matching [ErrShortBuffer]. Step does not allocate.
 func (t *Transmitter) Step(q TxQueue, now int64, max int) (int, int64, error) {
 	if !t.started {
 		return 0, 0, ErrNotStarted
 	}
 	sentAt := now
 	now = t.local(now)
+	for i, d := range t.due {
+		// d >= 0 (a TAI time, or math.MaxInt64): now-d does not overflow.
+		if d < now && now-d > t.streams[i].lag {
+			t.resync(i, now)
+		}
+	}
 	if _, due := t.earliest(); due > now || max <= 0 {
 		return 0, t.caller(due), nil
 	}
@@ -387,7 +427,7 @@ func (t *Transmitter) Step(q TxQueue, now int64, max int) (int, int64, error) {
 		}
 		if s.p.frame == nil {
 			s.stats.Frames++
-			if s.done = s.count != 0 && s.stats.Frames >= s.count; s.done {
+			if s.done = s.finished(); s.done {
 				t.due[si] = math.MaxInt64
 			}
 		}
@@ -400,6 +440,40 @@ func (t *Transmitter) Step(q TxQueue, now int64, max int) (int, int64, error) {
 }
 
 var errBadBuf = errors.New("video: transmit queue gave no buffer")
+
+// resync moves stream i, found more than its lag behind its schedule at
+// now (transmitter time), to the first frame of its schedule whose first
+// packet is not due before now (a first field when interlaced or PsF; at
+// most a frame period or two away): that frame carries the RTP
+// timestamp of its own alignment point, as every frame does, never an old
+// one. The frames passed over, the one being sent included, count as
+// skipped, and towards Count: a stream whose output cannot keep up ends
+// after its Count of frame periods all the same. The source is asked for
+// the next frame after the last one sent, as ever.
+func (t *Transmitter) resync(i int, now int64) {
+	s := &t.streams[i]
+	fields := int64(s.p.fields)
+	from, _ := s.pacer.Pos()
+	s.pacer.Start(now)
+	to, _ := s.pacer.Pos()
+	s.p.frame = nil
+	n := uint64((to - from + fields - 1) / fields)
+	if s.count != 0 {
+		n = min(n, s.count-s.stats.Frames-s.stats.Skipped)
+	}
+	s.stats.Skipped += n
+	s.stats.Resyncs++
+	t.due[i] = s.pacer.Next()
+	if s.done = s.finished(); s.done {
+		t.due[i] = math.MaxInt64
+	}
+}
+
+// finished reports whether the stream has had its Count of frames, sent
+// or skipped.
+func (s *txStream) finished() bool {
+	return s.count != 0 && s.stats.Frames+s.stats.Skipped >= s.count
+}
 
 // earliest returns the index of the stream whose next packet is due first
 // (the lowest index of those due together), and when; -1 and math.MaxInt64
@@ -430,7 +504,8 @@ func (t *Transmitter) Next() int64 {
 	return t.next()
 }
 
-// Done reports whether every stream has sent its Count frames.
+// Done reports whether every stream has had its Count frames, sent or
+// skipped.
 func (t *Transmitter) Done() bool {
 	i, _ := t.earliest()
 	return t.started && i < 0

@@ -297,7 +297,7 @@ func TestTransmitterFullAndLate(t *testing.T) {
 	}
 	q := newMemQueue(8, 2048, true)
 	q.room = 3
-	now := tx.Next() + int64(time.Second) // a whole second behind
+	now := tx.Next() + int64(10*time.Millisecond) // behind, by less than the 40 ms frame period
 	n, next, err := tx.Step(q, now, 8)
 	if n != 3 || err != nil || next > now {
 		t.Fatalf("step into 3 free buffers: %d, next %d (now %d), %v", n, next, now, err)
@@ -572,5 +572,122 @@ func TestTransmitterShortFrame(t *testing.T) {
 	_, _, err = tx.Step(q, tx.Next()+int64(time.Second), 64)
 	if err == nil || !strings.Contains(err.Error(), "stream 1") || !strings.Contains(err.Error(), "frame 0") {
 		t.Errorf("Step over a short frame of stream 1: %v, want an error naming stream 1 and frame 0", err)
+	}
+}
+
+// A stream that falls more than a frame period behind its schedule (a
+// process descheduled for several frame periods) gives up the frames it
+// missed, the one it was sending included, and resumes at the first frame
+// of its schedule not yet due, with the RTP timestamp of that frame's own
+// alignment point: it never sends what it missed in a burst at line rate,
+// nor frames with old timestamps. The clock is the caller's now: no wall
+// clock is read.
+func TestTransmitterFallsBehind(t *testing.T) {
+	for _, f := range []Format{fmt64x32, fmt64x32i} {
+		loop, _ := NewFrameLoop(&f, randomFrames(&f, 3, 1))
+		tx, err := NewTransmitter(&TransmitterConfig{Streams: []TxStream{{Format: f, Frames: loop}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Start(1e18, 0); err != nil {
+			t.Fatal(err)
+		}
+		pc, p := tx.Pacer(0), tx.Packetizer(0)
+		tf, per, fields := int64(pc.Params().TFrame), p.PacketsPerFrame(), int64(f.Scan.Fields())
+		q := newMemQueue(1<<14, 2048, true)
+		runVirtual(t, tx, q, 4, 2*per+per/2+1) // two frames and a half, on time
+		before := len(q.sent)
+		from, _ := pc.Pos()
+		now := q.at[before-1] + 10*tf + tf/2 // the sender wakes up 10.5 frame periods later
+		n, next, err := tx.Step(q, now, 1<<14)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := before; i < len(q.sent); i++ {
+			if now-q.at[i] > tf {
+				t.Fatalf("%v: woken %v behind, it sent packet %d of its schedule %v late (%d packets at once): a burst of what it missed",
+					f, time.Duration(now-q.at[before-1]), i, time.Duration(now-q.at[i]), n)
+			}
+		}
+		to, k := pc.Pos()
+		st := tx.Stats(0)
+		if want := uint64(to/fields - from/fields); k != 0 || st.Skipped != want || st.Resyncs != 1 || st.Frames != 2 {
+			t.Errorf("%v: after the stall at frame %d (stats %+v) it goes on at frame %d packet %d: want %d frames skipped in 1 resync, 2 sent",
+				f, from, st, to, k, want)
+		}
+		if next < now-tf || next > now+2*tf {
+			t.Errorf("%v: next packet at %v from now, want within a frame period or two", f, time.Duration(next-now))
+		}
+		// It goes on from there on its schedule: the next frame's packets
+		// carry the timestamp of its alignment point, near now.
+		runVirtual(t, tx, q, 4, len(q.sent)+per)
+		ts := binary.BigEndian.Uint32(q.sent[before+n][4:])
+		if want := Timestamp(pc.FrameTime(to)); ts != want {
+			t.Errorf("%v: first frame after the stall has timestamp %d, want %d (frame %d)", f, ts, want, to)
+		}
+		if d := pc.FrameTime(to) - now; d < -tf || d > 2*tf {
+			t.Errorf("%v: first frame after the stall is %v from now", f, time.Duration(d))
+		}
+		if q.at[before+n] < now {
+			t.Errorf("%v: first packet after the stall stamped %v before now", f, time.Duration(now-q.at[before+n]))
+		}
+	}
+}
+
+// MaxLag sets the bound: a stream exactly MaxLag behind still catches up;
+// a nanosecond more and it skips ahead; negative never skips and sends
+// every packet due at once.
+func TestTransmitterMaxLag(t *testing.T) {
+	f := fmt64x32
+	loop, _ := NewFrameLoop(&f, randomFrames(&f, 2, 1))
+	for _, c := range []struct {
+		lag    time.Duration
+		behind int64
+		skip   bool
+	}{
+		{0, int64(40 * time.Millisecond), false}, // zero: one frame period of 25 Hz
+		{0, int64(40*time.Millisecond) + 1, true},
+		{5 * time.Millisecond, int64(5 * time.Millisecond), false},
+		{5 * time.Millisecond, int64(5*time.Millisecond) + 1, true},
+		{-1, int64(time.Hour), false},
+	} {
+		tx, err := NewTransmitter(&TransmitterConfig{Streams: []TxStream{{Format: f, Frames: loop}}, MaxLag: c.lag})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Start(1e18, 0); err != nil {
+			t.Fatal(err)
+		}
+		q := newMemQueue(64, 2048, false)
+		n, _, err := tx.Step(q, tx.Next()+c.behind, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := tx.Stats(0)
+		if skipped := st.Resyncs != 0; skipped != c.skip || !c.skip && n == 0 || c.lag < 0 && n != 64 {
+			t.Errorf("MaxLag %v, %v behind: %d packets written, stats %+v; want skipped %v", c.lag, time.Duration(c.behind), n, st, c.skip)
+		}
+	}
+}
+
+// Frames skipped count towards Count: a stream whose output cannot keep up
+// still ends after Count frames of its schedule, no more skipped than it
+// had left.
+func TestTransmitterSkipEndsCount(t *testing.T) {
+	f := fmt64x32
+	loop, _ := NewFrameLoop(&f, randomFrames(&f, 2, 1))
+	tx, err := NewTransmitter(&TransmitterConfig{Streams: []TxStream{{Format: f, Frames: loop, Count: 3}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Start(1e18, 0); err != nil {
+		t.Fatal(err)
+	}
+	q := newMemQueue(64, 2048, false)
+	per := tx.Packetizer(0).PacketsPerFrame()
+	runVirtual(t, tx, q, 4, per+1)
+	n, next, err := tx.Step(q, tx.Next()+int64(time.Second), 64)
+	if st := tx.Stats(0); n != 0 || err != nil || !tx.Done() || next != math.MaxInt64 || st.Frames != 1 || st.Skipped != 2 || st.Resyncs != 1 {
+		t.Errorf("a second behind after 1 frame of 3: %d written, next %d, %v, done %v, stats %+v; want done, 1 sent and 2 skipped", n, next, err, tx.Done(), st)
 	}
 }

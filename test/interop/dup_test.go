@@ -37,7 +37,7 @@ func TestDupSDPToFFmpeg(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tx, err := st2110.Dial("udp", sess, &st2110.SendConfig{Source: frames, Count: uint64(c.frames), MaxRate: float64(pps / 4 / div), Second: "udp"})
+		tx, err := st2110.Dial("udp", sess, &st2110.SendConfig{MaxLag: -1, Source: frames, Count: uint64(c.frames), MaxRate: float64(pps / 4 / div), Second: "udp"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -217,7 +217,7 @@ func dialFrames(t testing.TB, c *format, sess *video.Session, src string, pps in
 	}
 	var tx *st2110.Sender
 	if err := inNS(func() (err error) {
-		tx, err = st2110.Dial("udp:lo", sess, &st2110.SendConfig{Source: frames, Count: uint64(c.frames), MaxRate: float64(pps)})
+		tx, err = st2110.Dial("udp:lo", sess, &st2110.SendConfig{MaxLag: -1, Source: frames, Count: uint64(c.frames), MaxRate: float64(pps)})
 		return err
 	}); err != nil {
 		t.Fatalf("st2110.Dial: %v", err)

@@ -141,7 +141,7 @@ func sendDup(t *testing.T, f video.Format, sess *video.Session, frames []byte, n
 	t.Helper()
 	var tx *st2110.Sender
 	if err := in(dupSender, func() (err error) {
-		tx, err = st2110.Dial("udp:nmdp-a0", sess, &st2110.SendConfig{Source: loop(t, f, frames), Count: uint64(n),
+		tx, err = st2110.Dial("udp:nmdp-a0", sess, &st2110.SendConfig{MaxLag: -1, Source: loop(t, f, frames), Count: uint64(n),
 			MaxRate: byteExactRate, Second: "udp:nmdp-b0"})
 		return err
 	}); err != nil {

@@ -415,7 +415,7 @@ func TestMulticastSnooping(t *testing.T) {
 	const n = 5
 	frames := [][]byte{randomFrames(fmtSD, n, 1), randomFrames(fmtSD, n, 2)}
 	got1, got2 := receive(rx1, n), receive(rx2, n)
-	tx := dial(t, "nmst-s", "udp:nmst-s", sess, &st2110.SendConfig{
+	tx := dial(t, "nmst-s", "udp:nmst-s", sess, &st2110.SendConfig{MaxLag: -1,
 		Sources: []video.FrameSource{loop(t, fmtSD, frames[0]), loop(t, fmtSD, frames[1])}, Count: n, MaxRate: byteExactRate})
 	if err := tx.Run(context.Background()); err != nil {
 		t.Fatal(err)
@@ -495,7 +495,7 @@ func TestMulticastIPv6(t *testing.T) {
 	frames := [][]byte{randomFrames(fmtSD, n, 3), randomFrames(fmtSD, n, 4)}
 	got := receive(rx, n)
 	before := rxPackets(t, "nmst-r3", "nmst-r3")
-	tx := dial(t, "nmst-s", "udp:nmst-s", sess, &st2110.SendConfig{
+	tx := dial(t, "nmst-s", "udp:nmst-s", sess, &st2110.SendConfig{MaxLag: -1,
 		Sources: []video.FrameSource{loop(t, fmtSD, frames[0]), loop(t, fmtSD, frames[1])}, Count: n, MaxRate: byteExactRate})
 	if err := tx.Run(context.Background()); err != nil {
 		t.Fatal(err)

@@ -74,7 +74,7 @@ func TestST2110DupVale(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer rx.Close()
-			tx, err := st2110.Dial(sw[0]+":a"+conf, sess, &st2110.SendConfig{Source: src, Count: n, Second: sw[1] + ":a" + conf})
+			tx, err := st2110.Dial(sw[0]+":a"+conf, sess, &st2110.SendConfig{MaxLag: -1, Source: src, Count: n, Second: sw[1] + ":a" + conf})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -281,7 +281,7 @@ func TestFaultConsumerStalled(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rx.Close()
-	tx, err := st2110.Dial("netmap:cs{1", sess, &st2110.SendConfig{Source: pattern, Count: frames})
+	tx, err := st2110.Dial("netmap:cs{1", sess, &st2110.SendConfig{MaxLag: -1, Source: pattern, Count: frames})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +348,7 @@ func TestFaultCloseDuringBurst(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				tx, err := st2110.Dial(txName, sess, &st2110.SendConfig{Source: pattern})
+				tx, err := st2110.Dial(txName, sess, &st2110.SendConfig{MaxLag: -1, Source: pattern})
 				if err != nil {
 					rx.Close()
 					t.Fatal(err)

@@ -341,7 +341,7 @@ func (ns *peerNS) send(t *testing.T, sess *video.Session) (tx *st2110.Sender, st
 	}
 	var derr error
 	ns.in(t, func() {
-		tx, derr = st2110.Dial("udp:"+sess.Streams[0].Dst.String()+"@"+ns.dev, sess, &st2110.SendConfig{Sources: []video.FrameSource{loop}})
+		tx, derr = st2110.Dial("udp:"+sess.Streams[0].Dst.String()+"@"+ns.dev, sess, &st2110.SendConfig{MaxLag: -1, Sources: []video.FrameSource{loop}})
 	})
 	if derr != nil {
 		t.Fatal(derr)

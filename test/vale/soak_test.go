@@ -337,7 +337,7 @@ func TestSoakVideo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rx.Close()
-	tx, err := st2110.Dial("netmap:vsk{1", sess, &st2110.SendConfig{Source: pattern, Count: frames})
+	tx, err := st2110.Dial("netmap:vsk{1", sess, &st2110.SendConfig{MaxLag: -1, Source: pattern, Count: frames})
 	if err != nil {
 		t.Fatal(err)
 	}

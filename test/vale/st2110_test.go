@@ -73,7 +73,7 @@ func TestST2110Vale(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer rx.Close()
-			tx, err := st2110.Dial(sw+":a"+conf, sess, &st2110.SendConfig{Sources: srcs, Count: uint64(tc.frames), MaxRate: tc.rate})
+			tx, err := st2110.Dial(sw+":a"+conf, sess, &st2110.SendConfig{MaxLag: -1, Sources: srcs, Count: uint64(tc.frames), MaxRate: tc.rate})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -67,7 +67,7 @@ func TestVideo(t *testing.T) {
 		t.Fatal(err)
 	}
 	const frames = 12
-	tx, err := video.NewTransmitter(&video.TransmitterConfig{MaxRate: 80000, Streams: []video.TxStream{{
+	tx, err := video.NewTransmitter(&video.TransmitterConfig{MaxRate: 80000, MaxLag: -1, Streams: []video.TxStream{{
 		Format: f, Frames: pattern, Count: frames, Packetizer: &video.PacketizerConfig{Template: tpl},
 	}}})
 	if err != nil {
@@ -202,7 +202,7 @@ func dialListen(t *testing.T, rate float64) (bool, error) {
 	defer rx.Close()
 	var tx *st2110.Sender
 	if err := xdptest.In(p.NsA, func() (err error) {
-		tx, err = st2110.Dial("xdp:"+p.A, sess, &st2110.SendConfig{Source: pattern, Count: frames, MaxRate: rate})
+		tx, err = st2110.Dial("xdp:"+p.A, sess, &st2110.SendConfig{MaxLag: -1, Source: pattern, Count: frames, MaxRate: rate})
 		return err
 	}); err != nil {
 		t.Fatal(err)
