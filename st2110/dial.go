@@ -736,15 +736,12 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 			if sleeps {
 				sl.stop()
 			}
-			rt.restore()
 			y.Yield()
 			if sleeps {
 				sl.start()
 			}
-			if prio := s.cfg.Priority; prio > 0 {
-				if err := rt.set(prio); err != nil {
-					return fmt.Errorf("st2110: send %s: SendConfig.Priority %d: %w", s.ep.name, prio, err)
-				}
+			if err := rt.follow(); err != nil {
+				return fmt.Errorf("st2110: send %s: SendConfig.Priority %d: %w", s.ep.name, s.cfg.Priority, err)
 			}
 		}
 		switch {

@@ -1,10 +1,12 @@
 package st2110
 
 import (
+	"fmt"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -44,7 +46,14 @@ func TestThreadSleeper(t *testing.T) {
 // real-time priority, fields 41 and 40 of /proc/thread-self/stat.
 func threadSched(t *testing.T) (policy, prio int) {
 	t.Helper()
-	b, err := os.ReadFile("/proc/thread-self/stat")
+	return taskSched(t, "/proc/thread-self/stat")
+}
+
+// taskSched returns the policy and real-time priority in a stat file of
+// /proc.
+func taskSched(t *testing.T, stat string) (policy, prio int) {
+	t.Helper()
+	b, err := os.ReadFile(stat)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,12 +61,12 @@ func threadSched(t *testing.T) (policy, prio int) {
 	// field 3.
 	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
 	if len(f) < 39 {
-		t.Fatalf("/proc/thread-self/stat: %d fields after the name", len(f))
+		t.Fatalf("%s: %d fields after the name", stat, len(f))
 	}
 	prio, err1 := strconv.Atoi(f[40-3])
 	policy, err2 := strconv.Atoi(f[41-3])
 	if err1 != nil || err2 != nil {
-		t.Fatalf("/proc/thread-self/stat: %q %q", f[40-3], f[41-3])
+		t.Fatalf("%s: %q %q", stat, f[40-3], f[41-3])
 	}
 	return policy, prio
 }
@@ -95,5 +104,44 @@ func TestThreadPriority(t *testing.T) {
 	rt.restore() // a second restore changes nothing
 	if p, _ := threadSched(t); p != policy {
 		t.Errorf("after a second restore: policy %d, want %d", p, policy)
+	}
+}
+
+// TestThreadPriorityFollows: a sender that comes back from a yield on
+// another thread takes its priority there, and the thread it left gets
+// its own scheduling back.
+func TestThreadPriorityFollows(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for SCHED_FIFO (TestThreadPriority checks the refusal)")
+	}
+	var rt threadPriority
+	first := make(chan int)
+	release := make(chan struct{})
+	go func() { // the thread the sender leaves, kept until the check
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := rt.set(10); err != nil {
+			t.Error(err)
+		}
+		first <- syscall.Gettid()
+		<-release
+	}()
+	tid := <-first
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	policy, prio := threadSched(t)
+	if err := rt.follow(); err != nil {
+		t.Fatal(err)
+	}
+	if p, r := threadSched(t); p != 1 || r != 10 {
+		t.Errorf("the thread it came back on: policy %d priority %d, want SCHED_FIFO 10", p, r)
+	}
+	if p, _ := taskSched(t, fmt.Sprintf("/proc/self/task/%d/stat", tid)); p != policy {
+		t.Errorf("the thread it left: policy %d, want %d back", p, policy)
+	}
+	close(release)
+	rt.restore()
+	if p, r := threadSched(t); p != policy || r != prio {
+		t.Errorf("after: policy %d priority %d, want %d %d", p, r, policy, prio)
 	}
 }

@@ -20,4 +20,5 @@ type threadPriority struct{}
 func (t *threadPriority) set(prio int) error {
 	return errors.New("a real-time priority for the sender's thread needs Linux (SCHED_FIFO)")
 }
-func (t *threadPriority) restore() {}
+func (t *threadPriority) follow() error { return nil }
+func (t *threadPriority) restore()      {}
