@@ -111,6 +111,19 @@ type SendConfig struct {
 	// is written without waiting.
 	Spin time.Duration
 
+	// Priority, if not zero, runs the sender's OS thread under the
+	// real-time policy SCHED_FIFO at that priority (1 to 99) while Run
+	// runs: at each send time it then takes its CPU from any ordinary
+	// thread at once, where the kernel otherwise lets a busy one (a
+	// receiver on the same CPU) run on for up to milliseconds and the
+	// bursts that fell due meanwhile go together, beyond a narrow
+	// sender's CMAX. Netmap and AF_XDP senders own their thread and take
+	// it; a UDP or capture output is refused. It needs root or
+	// CAP_SYS_NICE (Run fails with an error saying so) and takes the CPU
+	// from everything else at that priority's level: a sender that never
+	// waits (Spin as long as the gaps) starves its CPU's other threads.
+	Priority int
+
 	// Budget bounds the memory the flows' formats make the sender take
 	// (the test pattern of each format, when it makes them, and a
 	// capture's packet buffers) and the buffers of a UDP socket's batch
@@ -326,6 +339,14 @@ func newSender(name string, sess *video.Session, cfg *SendConfig) (*Sender, []vi
 				val = time.Duration(v.v).String()
 			}
 			return nil, nil, fmt.Errorf("st2110: dial %s: SendConfig.%s is negative (%s)", name, v.field, val)
+		}
+	}
+	if c.Priority != 0 {
+		if c.Priority < 1 || c.Priority > 99 {
+			return nil, nil, fmt.Errorf("st2110: dial %s: SendConfig.Priority %d: not in [1, 99] (SCHED_FIFO), or 0 for none", name, c.Priority)
+		}
+		if ep.kind != kindNetmap && ep.kind != kindXDP {
+			return nil, nil, fmt.Errorf("st2110: dial %s: SendConfig.Priority %d: only a netmap or AF_XDP sender has a thread of its own to run at it", name, c.Priority)
 		}
 	}
 	if c.TTL < 0 || c.TTL > 255 {
@@ -708,6 +729,13 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 		sl.start()
 		defer sl.stop()
 	}
+	var rt threadPriority
+	if prio := s.cfg.Priority; locked && prio > 0 {
+		if err := rt.set(prio); err != nil {
+			return fmt.Errorf("st2110: send %s: SendConfig.Priority %d: %w", s.ep.name, prio, err)
+		}
+		defer rt.restore()
+	}
 	var y osthread.Yielder
 	tx, q, batch := p.tx, p.q, s.cfg.Batch
 	if err := tx.Start(s.clock.Now(), s.cfg.Lead); err != nil {
@@ -751,6 +779,9 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 			y.Yield()
 			if sleeps {
 				sl.start()
+			}
+			if err := rt.follow(); err != nil {
+				return fmt.Errorf("st2110: send %s: SendConfig.Priority %d: %w", s.ep.name, s.cfg.Priority, err)
 			}
 		}
 		switch {

@@ -753,6 +753,9 @@ func TestDialConfigErrors(t *testing.T) {
 		{SendConfig{Count: 1, MaxRate: math.NaN()}, "SendConfig.MaxRate NaN: not a rate"},
 		{SendConfig{Count: 1, Sources: make([]video.FrameSource, 2)}, "2 SendConfig.Sources for 1 flows"},
 		{SendConfig{Count: 1, SrcMAC: net.HardwareAddr{1, 2, 3}}, "SendConfig.SrcMAC 01:02:03"},
+		{SendConfig{Count: 1, Priority: -1}, "SendConfig.Priority -1: not in [1, 99]"},
+		{SendConfig{Count: 1, Priority: 100}, "SendConfig.Priority 100: not in [1, 99]"},
+		{SendConfig{Count: 1, Priority: 10}, "SendConfig.Priority 10: only a netmap or AF_XDP sender"},
 	} {
 		tx, err := Dial(name, sess, &c.cfg)
 		if err == nil {

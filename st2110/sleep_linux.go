@@ -1,6 +1,8 @@
 package st2110
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -57,5 +59,62 @@ func (t *threadSleeper) stop() {
 func (t *threadSleeper) sleep(d time.Duration) {
 	ts := unix.NsecToTimespec(int64(d))
 	for unix.ClockNanosleep(unix.CLOCK_MONOTONIC, 0, &ts, &ts) == unix.EINTR {
+	}
+}
+
+// threadPriority runs the calling OS thread, which it must own from set to
+// restore, under SCHED_FIFO: at each send time the sender then takes its
+// CPU back from any normal thread at once (the kernel's own wake-up
+// preemption lets a busy receiver run on for up to milliseconds), which a
+// narrow schedule on a CPU shared with other work needs. The thread's
+// scheduling before is given back at restore; a process forked from the
+// thread starts with the default policy (SCHED_RESET_ON_FORK).
+//
+// Across a yield (osthread.Yielder) the thread keeps the priority: given
+// back and taken again, the sender waited behind whatever ran on its CPU
+// meanwhile, up to milliseconds, every few milliseconds. For the moment
+// of the yield the runtime may run other goroutines on the thread at that
+// priority; follow, after the yield, moves the priority with the
+// goroutine if it came back on another thread.
+type threadPriority struct {
+	old  *unix.SchedAttr // what the thread had, nil while not set
+	tid  int             // the thread set
+	prio int
+}
+
+// set puts the thread under SCHED_FIFO at priority prio (1 to 99).
+func (t *threadPriority) set(prio int) error {
+	old, err := unix.SchedGetAttr(0, 0)
+	if err != nil {
+		return fmt.Errorf("sched_getattr: %w", err)
+	}
+	attr := unix.SchedAttr{Policy: unix.SCHED_FIFO, Priority: uint32(prio), Flags: unix.SCHED_FLAG_RESET_ON_FORK}
+	if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
+		if errors.Is(err, unix.EPERM) {
+			return fmt.Errorf("sched_setattr SCHED_FIFO %d: %w (needs root or CAP_SYS_NICE, and an RLIMIT_RTPRIO of at least the priority)", prio, err)
+		}
+		return fmt.Errorf("sched_setattr SCHED_FIFO %d: %w", prio, err)
+	}
+	t.old, t.tid, t.prio = old, unix.Gettid(), prio
+	return nil
+}
+
+// follow, after the goroutine let go of its thread for a moment, gives
+// the priority to the thread it holds now if that is another, and the
+// first thread its own scheduling back.
+func (t *threadPriority) follow() error {
+	if t.old == nil || unix.Gettid() == t.tid {
+		return nil
+	}
+	_ = unix.SchedSetAttr(t.tid, t.old, 0)
+	t.old = nil
+	return t.set(t.prio)
+}
+
+// restore gives the thread the scheduling it had before set.
+func (t *threadPriority) restore() {
+	if t.old != nil {
+		_ = unix.SchedSetAttr(t.tid, t.old, 0)
+		t.old = nil
 	}
 }

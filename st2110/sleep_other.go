@@ -2,7 +2,10 @@
 
 package st2110
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // threadSleeper is time.Sleep outside Linux.
 type threadSleeper struct{}
@@ -10,3 +13,12 @@ type threadSleeper struct{}
 func (t *threadSleeper) start()                {}
 func (t *threadSleeper) stop()                 {}
 func (t *threadSleeper) sleep(d time.Duration) { time.Sleep(d) }
+
+// threadPriority refuses outside Linux: no SCHED_FIFO to ask for.
+type threadPriority struct{}
+
+func (t *threadPriority) set(prio int) error {
+	return errors.New("a real-time priority for the sender's thread needs Linux (SCHED_FIFO)")
+}
+func (t *threadPriority) follow() error { return nil }
+func (t *threadPriority) restore()      {}

@@ -27,6 +27,7 @@ func TestIgnoredFlagsRefused(t *testing.T) {
 	}{
 		// -spin is vtx's: the packet functions have no clock to spin on.
 		{[]string{"-i", "vale0:a", "-f", "tx", "-spin", "1ms"}, "-spin: only for -f vtx and vrx"},
+		{[]string{"-i", "vale0:a", "-f", "tx", "-rt", "10"}, "-rt: only for -f vtx and vrx"},
 		// The udp: backend's senders write no headers: the kernel does,
 		// to -i's HOST:PORT.
 		{[]string{"-i", udp, "-f", "tx", "-d", "10.9.9.9:5"}, "-d: "},

@@ -103,6 +103,14 @@
 //
 //	nmbench -i xdp:eth1 -f rx -linger 100us
 //
+// -rt N runs vtx's sender thread (over a netmap port or xdp:) under the
+// real-time policy SCHED_FIFO at priority N (1-99; root or CAP_SYS_NICE),
+// so that on a CPU it shares (with vrx, or anything else) it takes the CPU
+// back at each burst's time instead of sending the bursts that fell due
+// meanwhile together (st2110.SendConfig.Priority).
+//
+//	nmbench -i netmap:eth0 -f vtx -sdp out.sdp -burst 4 -b 4 -rt 50
+//
 // What the inputs make it allocate (frame buffers, the test pattern, the
 // -in frames) is charged against -max-mem (1 GiB by default) before it is
 // allocated; an SDP is read up to 1 MiB with at most 1024 streams, as many

@@ -40,6 +40,7 @@ type videoConfig struct {
 	maxMem  byteSize      // -max-mem
 	check   bool          // -selfcheck
 	burst   int           // -burst
+	rt      int           // -rt
 	pass    bool          // -passthrough
 	window  time.Duration // -window
 	spin    time.Duration // -spin (when set)
@@ -78,6 +79,7 @@ func addVideoFlags(fs *flag.FlagSet, v *videoConfig) {
 		v.spin, v.spinSet = d, true
 		return nil
 	})
+	fs.IntVar(&v.rt, "rt", 0, "vtx over netmap or xdp: run the sender's thread under SCHED_FIFO at this real-time priority (1-99; needs root or CAP_SYS_NICE), so that at each burst's time it takes its CPU from a receiver or anything else sharing it; 0: the thread's own scheduling")
 	fs.BoolVar(&v.check, "selfcheck", true, "vtx: analyse the times it writes its own packets against ST 2110-21 (the transmitter's self-check, in the final report); -selfcheck=false leaves that work out")
 }
 
@@ -98,7 +100,7 @@ func checkVideo(c *config, set map[string]bool) error {
 	if err := checkUDPHeaders(c, set); err != nil {
 		return err
 	}
-	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "selfcheck": tx, "burst": tx, "spin": tx, "out": !tx, "passthrough": !tx, "frame-buffers": !tx} {
+	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "selfcheck": tx, "burst": tx, "spin": tx, "rt": tx, "out": !tx, "passthrough": !tx, "frame-buffers": !tx} {
 		if set[name] && !ok {
 			return fmt.Errorf("-%s: not for -f %s", name, c.mode.name)
 		}

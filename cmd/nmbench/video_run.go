@@ -93,7 +93,7 @@ func (vr *videoRun) openTx(ctx context.Context) error {
 		return err
 	}
 	sc := &st2110.SendConfig{Sources: frames, Count: v.frames, MaxRate: cfg.rate, Batch: cfg.batch,
-		SSRC: ssrcBase, Analyze: v.check, Spin: v.spin, Second: v.second,
+		SSRC: ssrcBase, Analyze: v.check, Spin: v.spin, Second: v.second, Priority: v.rt,
 		// A benchmark sends every packet, the late ones at once (counted as
 		// late): what it measures stays the work of the frames asked for.
 		MaxLag: -1}

@@ -127,6 +127,7 @@ func TestVideoFlagsErrors(t *testing.T) {
 		{vrx("-fmt", fmt64x32, "-R", "10"), "-R: not for -f vrx"},
 		{vrx("-fmt", fmt64x32, "-selfcheck=false"), "-selfcheck: not for -f vrx"},
 		{vrx("-fmt", fmt64x32, "-burst", "4"), "-burst: not for -f vrx"},
+		{vrx("-fmt", fmt64x32, "-rt", "10"), "-rt: not for -f vrx"},
 		{vtx("-fmt", fmt64x32, "-burst", "0"), "-burst 0"},
 		{vtx("-fmt", fmt64x32, "-frame-buffers", "8"), "-frame-buffers: not for -f vtx"},
 		{vrx("-fmt", fmt64x32, "-frame-buffers", "-1"), "-frame-buffers -1: must be in 0..1024"},

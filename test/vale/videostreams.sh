@@ -33,7 +33,12 @@
 # one run), VIDEO_PROFILE (0; 1: -cpuprofile of each run to
 # /out/{vtx,vrx}-TAG.prof), VIDEO_LINGER (0; a list of durations: vrx
 # -linger, its sleep after a partial batch, each in turn, such as "0
-# 100us" for without and with in one run).
+# 100us" for without and with in one run), VIDEO_TXBATCH (empty: vtx's
+# default -b; "burst": -b of the burst size, so that vtx writes and syncs
+# one burst at a time, each at its own time, as a narrow sender on VALE
+# must, where it would otherwise catch up in one large sync), VIDEO_TXRT
+# (0; a priority: vtx -rt, its thread under SCHED_FIFO, so that it takes
+# the core from vrx at each burst's time).
 set -u
 formats=${VIDEO_FORMATS:-"1080 2160"}
 streams=${VIDEO_STREAMS:-"1 2 3 4"}
@@ -70,7 +75,9 @@ for f in $formats; do
 			tag=$f-$n-$c-$b-$rate
 			[ "$tool" = nmbench ] || tag=$tag-$tool
 			[ "$lg" = 0 ] || tag=$tag-linger$lg
-			rateflag= lingerflag=
+			rateflag= lingerflag= batchflag=
+			[ "${VIDEO_TXBATCH:-}" = burst ] && batchflag="-b $b"
+			[ "${VIDEO_TXRT:-0}" = 0 ] || batchflag="$batchflag -rt $VIDEO_TXRT"
 			[ "$rate" = schedule ] || rateflag="-R $rate"
 			[ "$lg" = 0 ] || lingerflag="-linger $lg" # a build without -linger still runs with 0
 			rxprof= txprof=
@@ -80,12 +87,12 @@ for f in $formats; do
 				-t $((frames / 10 + 30))s -json -q $rxprof > /out/vrx-$tag.json 2>&1 &
 			rx=$!
 			sleep 1
-			$tool -i vale0:a -f vtx -fmt "$(fmtp $f)" -streams $n -frames $frames -tp N -selfcheck=$sc -burst $b $rateflag \
+			$tool -i vale0:a -f vtx -fmt "$(fmtp $f)" -streams $n -frames $frames -tp N -selfcheck=$sc -burst $b $batchflag $rateflag \
 				-json -q $txprof > /out/vtx-$tag.json 2>&1 || status=1
 			wait $rx || status=1
 			tail -n 1 /out/vtx-$tag.json > /tmp/vtx.json
 			tail -n 1 /out/vrx-$tag.json > /tmp/vrx.json
-			line="video tool=$tool format=$f streams=$n selfcheck=$c burst=$b rate=$rate linger=$lg frames_per_stream=$frames"
+			line="video tool=$tool format=$f streams=$n selfcheck=$c burst=$b rate=$rate linger=$lg txbatch=${VIDEO_TXBATCH:-default} txrt=${VIDEO_TXRT:-0} frames_per_stream=$frames"
 			line="$line tx_packets=$(topfield packets /tmp/vtx.json) tx_seconds=$(topfield seconds /tmp/vtx.json)"
 			line="$line tx_late=$(topfield late /tmp/vtx.json) tx_cpu_ns=$(topfield cpu_ns /tmp/vtx.json) tx_sender=$(topfield sender_type /tmp/vtx.json)"
 			line="$line rx_frames=$(topfield frames /tmp/vrx.json) rx_packets=$(topfield packets /tmp/vrx.json)"
