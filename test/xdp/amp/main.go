@@ -1,0 +1,40 @@
+// Command amp is a benchmark instrument of nmgo's AF_XDP path: a
+// kernel-side traffic amplifier. It attaches an XDP program to link IN
+// that sends every frame IN receives out of link OUT N times, by
+// bpf_redirect_map with BPF_F_BROADCAST over a DEVMAP of N entries that
+// all hold OUT's ifindex, then waits for SIGINT or SIGTERM and detaches.
+//
+//	amp -i IN -o OUT [-n 64] [-generic]
+//
+// With IN and OUT veths in one network namespace, a user-space sender
+// on IN's peer offers OUT's peer N frames for each one it sends, as
+// xdp_frames through the veth's ndo_xdp_xmit: no skb is built on the
+// sending side, so the receiver under test, not the generator, is what
+// saturates (test/xdp/bench.sh's saturation RX cell). OUT's peer needs
+// NAPI to take such frames: an XDP program of its own, or GRO on.
+//
+// The frames leave OUT as they arrived on IN (the same headers and
+// payload), so the sender writes the addresses the receiver expects.
+// The program is attached through a bpf_link: it is detached also when
+// the process dies without running its handler.
+//
+// It needs Linux and CAP_NET_ADMIN with CAP_BPF (root). It is not part
+// of nmgo's API; nothing imports it.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "amp:", err)
+		os.Exit(1)
+	}
+}
