@@ -24,6 +24,8 @@ func TestArgs(t *testing.T) {
 		{[]string{"-i", "nmgo-no-such-link", "-o", "lo"}, `link IN "nmgo-no-such-link"`},
 		{[]string{"-i", "lo", "-o", "nmgo-no-such-link"}, `link OUT "nmgo-no-such-link"`},
 		{[]string{"-x"}, "flag provided but not defined: -x"},
+		{[]string{"-pass", "nmgo-no-such-link"}, `-pass: link "nmgo-no-such-link"`},
+		{[]string{"-pass", "lo", "-i", "lo"}, "-i IN and -o OUT are required"},
 	} {
 		err := run(context.Background(), c.args, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

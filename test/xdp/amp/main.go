@@ -4,14 +4,18 @@
 // bpf_redirect_map with BPF_F_BROADCAST over a DEVMAP of N entries that
 // all hold OUT's ifindex, then waits for SIGINT or SIGTERM and detaches.
 //
-//	amp -i IN -o OUT [-n 64] [-generic]
+//	amp -i IN -o OUT [-n 64] [-generic] [-pass LINK]
+//	amp -pass LINK
 //
 // With IN and OUT veths in one network namespace, a user-space sender
 // on IN's peer offers OUT's peer N frames for each one it sends, as
 // xdp_frames through the veth's ndo_xdp_xmit: no skb is built on the
 // sending side, so the receiver under test, not the generator, is what
 // saturates (test/xdp/bench.sh's saturation RX cell). OUT's peer needs
-// NAPI to take such frames: an XDP program of its own, or GRO on.
+// NAPI to take such frames: an XDP program of its own, or GRO on, or,
+// where there is no ethtool to turn GRO on, -pass: an XDP program that
+// passes every frame to the stack (which also makes the veth run XDP on
+// each frame before it builds the skb).
 //
 // The frames leave OUT as they arrived on IN (the same headers and
 // payload), so the sender writes the addresses the receiver expects.
