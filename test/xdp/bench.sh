@@ -220,6 +220,16 @@ receive() {
 		p=$(awk '/Rx-pps:/ { print $2 }' "$bin/rx.log" | steady);;
 	esac
 }
+# feed NS CMD...: starts a generator in namespace NS (its pid in gpid),
+# waits until A's rx_packets counter moves, then one second more.
+feed() {
+	local ns=$1 i c0; shift
+	ip netns exec "$ns" "$@" >"$bin/gen.log" 2>&1 &
+	gpid=$!
+	c0=$(counter $A)
+	for i in $(seq 200); do sleep 0.1; [ "$(counter $A)" = "$c0" ] || break; done
+	sleep 1
+}
 order() { case $(($1 % 3)) in 1) echo xdp udp dpdk;; 2) echo udp dpdk xdp;; 0) echo dpdk xdp udp;; esac; }
 
 : >"$out"
@@ -241,11 +251,7 @@ for r in $(seq 1 "$rounds"); do
 		# RX: the paced generator runs on B for the whole of this size's
 		# receivers.
 		if has rx; then
-			ip netns exec $B "$bin/nmbench" -i xdp:$B -f tx -l "$size" -R "$rxrate" -D $MACA -s $IPB:9 -d $IPA:9 -q >"$bin/gen.log" 2>&1 &
-			gpid=$!
-			c0=$(counter $A)
-			for i in $(seq 200); do sleep 0.1; [ "$(counter $A)" = "$c0" ] || break; done
-			sleep 1
+			feed $B "$bin/nmbench" -i xdp:$B -f tx -l "$size" -R "$rxrate" -D $MACA -s $IPB:9 -d $IPA:9 -q
 			for impl in $(order "$r"); do
 				receive "$size" "$impl" sampler
 				kill $spid; wait $spid 2>/dev/null || true
@@ -262,11 +268,7 @@ for r in $(seq 1 "$rounds"); do
 		ip netns exec $A ethtool -K $A gro on >/dev/null
 		gen=("$bin/nmbench" -i udp:$IPA:9 -f tx -l "$size" -q)
 		[ "$satrate" = 0 ] || gen+=(-R "$satrate")
-		ip netns exec $G "${gen[@]}" >"$bin/gen.log" 2>&1 &
-		gpid=$!
-		c0=$(counter $A)
-		for i in $(seq 200); do sleep 0.1; [ "$(counter $A)" = "$c0" ] || break; done
-		sleep 1
+		feed $G "${gen[@]}"
 		for impl in $(order "$r"); do
 			receive "$size" "$impl" satsampler
 			kill $spid; wait $spid 2>/dev/null || true
@@ -286,4 +288,5 @@ for r in $(seq 1 "$rounds"); do
 	done
 done
 
+echo "# $(date -u +%FT%TZ) done, load=$(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"
 summary "$out"
