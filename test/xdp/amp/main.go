@@ -10,8 +10,11 @@
 // With IN and OUT veths in one network namespace, a user-space sender
 // on IN's peer offers OUT's peer N frames for each one it sends, as
 // xdp_frames through the veth's ndo_xdp_xmit: no skb is built on the
-// sending side, so the receiver under test, not the generator, is what
-// saturates (test/xdp/bench.sh's saturation RX cell). OUT's peer needs
+// sending side, so the generator's own cost is a fraction of a frame's
+// and the feed can exceed what a receiver takes (test/xdp/bench.sh's
+// saturation RX cell). What still bounds the feed is the copies (the
+// broadcast clones each frame) and, on a veth, the receiver's kernel
+// work, which runs on the CPU of the feed's softirq. OUT's peer needs
 // NAPI to take such frames: an XDP program of its own, or GRO on, or,
 // where there is no ethtool to turn GRO on, -pass: an XDP program that
 // passes every frame to the stack (which also makes the veth run XDP on
