@@ -3,9 +3,11 @@
 # side, each end in its own namespace), 60- and 1500-octet frames, TX and
 # RX, nmbench over AF_XDP (-i xdp:) against nmbench's udp: backend
 # (sendmmsg/recvmmsg) and against DPDK's testpmd with its af_xdp vdev (a C
-# AF_XDP peer), interleaved, ROUNDS times.
+# AF_XDP peer), interleaved, ROUNDS times. Three cells: TX, RX from a
+# paced generator, and SAT, RX from a kernel-side amplifier's feed.
 #
-#   [PREFIX=nmxsb] test/xdp/bench.sh [ROUNDS [SECONDS [RXRATE]]]   (root; Debian: dpdk librte-net-af-xdp23)
+#   [PREFIX=nmxsb] [CELLS="tx rx sat"] [SATCOPIES=64] [SATRATE=0] \
+#       test/xdp/bench.sh [ROUNDS [SECONDS [RXRATE]]]   (root; Debian: dpdk librte-net-af-xdp23 ethtool)
 #   test/xdp/bench.sh summary FILE                  ratios of a results file again
 #
 # TX: the sender is on A; every sender's frames go to a MAC that is not B's,
@@ -28,6 +30,30 @@
 # (received / offered). nmbench's AF_XDP receiver sleeps in poll(2) when
 # its ring is empty (xsk.Idler), testpmd busy-polls on its forwarding
 # lcore, the UDP receiver blocks in recvmmsg.
+#
+# SAT (RX at saturation, the cell "sat"): a feed the receivers cannot
+# take whole, from a kernel-side amplifier (test/xdp/amp). A third
+# namespace G has a veth G1; its peer G2 sits in B's namespace, and amp's
+# XDP program on G2 (native mode) sends every frame G1 sends out of B
+# SATCOPIES times (default 64; bpf_redirect_map with BPF_F_BROADCAST over
+# a DEVMAP whose entries all hold B), as xdp_frames through the veth's
+# ndo_xdp_xmit: no skb on the sending side, so the generator, nmbench -f
+# tx -i udp:198.18.0.1:9 in G (unpaced, or -R SATRATE), costs a fraction
+# of a frame's work. A needs NAPI to take such frames: its XDP program
+# gives it to the AF_XDP receivers, GRO on gives it to the UDP one (A has
+# GRO on for the whole cell; G1 checksums in software, tx off, or A's
+# stack would drop every datagram as InCsumErrors). The feed still shares
+# a CPU with the receiver's kernel work (a veth runs it on the sending
+# CPU), so an unpaced feed offers a cheaper receiver more: the result
+# lines give, per receiver and over the receiver's seconds but the
+# first, what the amplifier offered (G1's tx_packets times SATCOPIES),
+# what reached A (rx_packets), what A's veth dropped (rx_dropped: its
+# ring full), and A's UDP counters (InDatagrams, RcvbufErrors,
+# InErrors): a reader sees what each receiver did not take. The figure
+# is the received rate itself, from the receiver's own reports as in RX,
+# and the ratios are those rates'.
+#
+# CELLS (default "tx rx sat") picks the cells.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -47,11 +73,11 @@ summary() {
 	}' "$out" >"$tmp"
 	med() { sort -n | awk '{ a[NR] = $1 } END { if (NR) printf "%.2f (%.2f..%.2f)", a[int((NR + 1) / 2)], a[1], a[NR] }'; }
 	echo "# ratios per round, median (min..max) over the rounds" | tee -a "$out"
-	for k in tx_60 tx_1500 rx_60 rx_1500; do
+	for k in tx_60 tx_1500 rx_60 rx_1500 sat_60 sat_1500; do
 		n=$(awk -v k="$k" '$1 == k' "$tmp" | wc -l)
 		xu=$(awk -v k="$k" '$1 == k { print $3 }' "$tmp" | med)
 		xd=$(awk -v k="$k" '$1 == k { print $4 }' "$tmp" | med)
-		echo "$k: xdp/udp $xu, xdp/dpdk $xd, $n rounds" | tee -a "$out"
+		[ "$n" = 0 ] || echo "$k: xdp/udp $xu, xdp/dpdk $xd, $n rounds" | tee -a "$out"
 	done
 	rm -f "$tmp"
 }
@@ -62,16 +88,27 @@ fi
 rounds=${1:-3}
 secs=${2:-4}
 rxrate=${3:-400000}
-A=${PREFIX:-nmxsb}A B=${PREFIX:-nmxsb}B # PREFIX: the names of the namespaces and links
+cells=" ${CELLS:-tx rx sat} "
+satcopies=${SATCOPIES:-64} satrate=${SATRATE:-0}
+A=${PREFIX:-nmxsb}A B=${PREFIX:-nmxsb}B G=${PREFIX:-nmxsb}G # PREFIX: the names of the namespaces and links
 MACA=02:00:00:00:00:0a MACB=02:00:00:00:00:0b SINK=02:00:00:00:00:99
-IPA=198.18.0.1 IPB=198.18.0.2
+IPA=198.18.0.1 IPB=198.18.0.2 IPG=198.18.0.3
 out=${OUT:-/tmp/nmxs-bench.txt}
 bin=$(mktemp -d /tmp/nmxs-bench.XXXXXX)
-cleanup() { ip netns del $A 2>/dev/null || true; ip netns del $B 2>/dev/null || true; rm -rf "$bin"; }
+cleanup() {
+	[ -z "${apid:-}" ] || { kill -TERM "$apid" 2>/dev/null || true; wait "$apid" 2>/dev/null || true; }
+	[ -z "${anchor:-}" ] || { kill "$anchor" 2>/dev/null || true; wait "$anchor" 2>/dev/null || true; }
+	for n in $A $B $G; do ip netns del "$n" 2>/dev/null || true; done
+	rm -rf "$bin"
+}
 trap cleanup EXIT
 cleanup; bin=$(mktemp -d /tmp/nmxs-bench.XXXXXX)
 command -v dpdk-testpmd >/dev/null || { echo "bench: dpdk-testpmd missing (apt-get install dpdk librte-net-af-xdp23)" >&2; exit 1; }
+# has CELL: whether CELLS has it.
+has() { case $cells in *" $1 "*) ;; *) return 1 ;; esac; }
+if has sat; then command -v ethtool >/dev/null || { echo "bench: ethtool missing (apt-get install ethtool)" >&2; exit 1; }; fi
 CGO_ENABLED=0 go build -o "$bin/nmbench" ./cmd/nmbench
+CGO_ENABLED=0 go build -o "$bin/amp" ./test/xdp/amp
 
 ip netns add $A; ip netns add $B
 ip link add $A netns $A address $MACA numtxqueues 1 numrxqueues 1 type veth peer name $B netns $B address $MACB numtxqueues 1 numrxqueues 1
@@ -81,6 +118,24 @@ done
 ip -n $A addr add $IPA/24 dev $A; ip -n $B addr add $IPB/24 dev $B
 ip -n $A neigh replace $IPB lladdr $SINK dev $A nud permanent # TX frames: dropped by B's stack
 ip -n $B neigh replace $IPA lladdr $MACA dev $B nud permanent
+if has sat; then
+	# The amplifier's feed: G1 (in G) -> G2 (in B) -> SATCOPIES times out of B.
+	ip netns add $G
+	ip link add ${G}1 netns $G address 02:00:00:00:00:c1 numtxqueues 1 numrxqueues 1 type veth peer name ${G}2 netns $B address 02:00:00:00:00:c2 numtxqueues 1 numrxqueues 1
+	for x in "$G ${G}1" "$B ${G}2"; do
+		set -- $x
+		ip -n "$1" link set lo up; ip -n "$1" link set "$2" addrgenmode none; ip -n "$1" link set "$2" up
+	done
+	ip -n $G addr add $IPG/24 dev ${G}1
+	ip -n $G neigh replace $IPA lladdr $MACA dev ${G}1 nud permanent
+	ip netns exec $G ethtool -K ${G}1 tx off >/dev/null
+	ip netns exec $B "$bin/amp" -i ${G}2 -o $B -n "$satcopies" >"$bin/amp.log" 2>&1 &
+	apid=$!
+	for i in $(seq 100); do grep -q 'detaches' "$bin/amp.log" && break; kill -0 $apid 2>/dev/null || break; sleep 0.05; done
+	grep -q 'detaches' "$bin/amp.log" || { cat "$bin/amp.log" >&2; echo "bench: the amplifier did not attach" >&2; exit 1; }
+	ip netns exec $A sleep infinity & # satsampler reads A's counters through it
+	anchor=$!
+fi
 
 counter() { ip netns exec "$1" cat "/sys/class/net/$1/statistics/rx_packets"; }
 rate() { awk -v a="$1" -v b="$2" -v s="$3" -v e="$4" 'BEGIN { printf "%.0f", (b-a)/(e-s) }'; }
@@ -127,53 +182,111 @@ sampler() {
 	(while :; do echo "$(date +%s.%N) $(counter $A)"; sleep 1; done) >"$bin/offered" &
 	spid=$!
 }
+# satsampler: every second, from now until $spid is killed, one line:
+# the time, G2's rx_packets (the frames the amplifier took), B's
+# tx_dropped (copies B's ndo_xdp_xmit could not put in A's ring), A's
+# rx_packets and rx_dropped, and A's namespace's UDP InDatagrams,
+# InErrors and RcvbufErrors. All read at once through /proc/PID/net of
+# a process in each namespace (amp's in B, a sleep in A).
+satsampler() {
+	(while :; do
+		awk -v t="$(date +%s.%N)" -v g="${G}2:" -v b="$B:" -v a="$A:" '
+			FILENAME ~ /snmp$/ { if ($1 == "Udp:" && ++n == 2) udp = $2 " " $4 " " $6; next }
+			{ sub(/:/, ": ") }
+			$1 == g { gin = $3 } $1 == b { btxd = $13 } $1 == a { arx = $3; ard = $5 }
+			END { print t, gin, btxd, arx, ard, udp }' "/proc/$apid/net/dev" "/proc/$anchor/net/dev" "/proc/$anchor/net/snmp"
+		sleep 1
+	done) >"$bin/offered" &
+	spid=$!
+}
+# receive SIZE IMPL SAMPLER: one receiver on A, SAMPLER (which sets
+# spid) running meanwhile; sets p to the receiver's rate from its own
+# per-second reports.
+receive() {
+	local size=$1 impl=$2 sampler=$3 cmd rpid i
+	case $impl in
+	xdp) $sampler; p=$(nmbench_rx -i xdp:$A);;
+	udp) $sampler; p=$(nmbench_rx -i udp:$IPA:9);;
+	dpdk)
+		# Its per-second Rx-pps from the moment it forwards.
+		read -ra cmd <<<"$(testpmd $A nmxsa rxonly "$size")"
+		ip netns exec $A "${cmd[@]}" >"$bin/rx.log" 2>&1 &
+		rpid=$!
+		for i in $(seq 200); do sleep 0.05; grep -q 'forwards packets on' "$bin/rx.log" && break; done
+		$sampler
+		sleep "$((secs + 1))"
+		kill -TERM $rpid
+		wait $rpid || true
+		p=$(awk '/Rx-pps:/ { print $2 }' "$bin/rx.log" | steady);;
+	esac
+}
+# feed NS CMD...: starts a generator in namespace NS (its pid in gpid),
+# waits until A's rx_packets counter moves, then one second more.
+feed() {
+	local ns=$1 i c0; shift
+	ip netns exec "$ns" "$@" >"$bin/gen.log" 2>&1 &
+	gpid=$!
+	c0=$(counter $A)
+	for i in $(seq 200); do sleep 0.1; [ "$(counter $A)" = "$c0" ] || break; done
+	sleep 1
+}
 order() { case $(($1 % 3)) in 1) echo xdp udp dpdk;; 2) echo udp dpdk xdp;; 0) echo dpdk xdp udp;; esac; }
 
 : >"$out"
-echo "# $(date -u +%FT%TZ) $(uname -r) $(go version | cut -d' ' -f3) rounds=$rounds secs=$secs rxrate=$rxrate load=$(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"
+echo "# $(date -u +%FT%TZ) $(uname -r) $(go version | cut -d' ' -f3) rounds=$rounds secs=$secs rxrate=$rxrate cells=${cells# } satcopies=$satcopies satrate=$satrate load=$(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"
 for r in $(seq 1 "$rounds"); do
 	for size in 60 1500; do
 		# TX, in an order that rotates with the round.
-		for impl in $(order "$r"); do
-			case $impl in
-			xdp) cmd=("$bin/nmbench" -i xdp:$A -f tx -l "$size" -D $SINK -s $IPA:9 -d $IPB:9 -q);;
-			udp) cmd=("$bin/nmbench" -i udp:$IPB:9 -f tx -l "$size" -q);;
-			dpdk) read -ra cmd <<<"$(testpmd $A nmxsa txonly "$size" --eth-peer=0,$SINK --tx-ip=$IPA,$IPB --tx-udp=9,9)";;
-			esac
-			p=$(peer_rate $A $B "${cmd[@]}")
-			echo "round $r tx $size $impl $p" | tee -a "$out"
-		done
+		if has tx; then
+			for impl in $(order "$r"); do
+				case $impl in
+				xdp) cmd=("$bin/nmbench" -i xdp:$A -f tx -l "$size" -D $SINK -s $IPA:9 -d $IPB:9 -q);;
+				udp) cmd=("$bin/nmbench" -i udp:$IPB:9 -f tx -l "$size" -q);;
+				dpdk) read -ra cmd <<<"$(testpmd $A nmxsa txonly "$size" --eth-peer=0,$SINK --tx-ip=$IPA,$IPB --tx-udp=9,9)";;
+				esac
+				p=$(peer_rate $A $B "${cmd[@]}")
+				echo "round $r tx $size $impl $p" | tee -a "$out"
+			done
+		fi
 		# RX: the paced generator runs on B for the whole of this size's
 		# receivers.
-		ip netns exec $B "$bin/nmbench" -i xdp:$B -f tx -l "$size" -R "$rxrate" -D $MACA -s $IPB:9 -d $IPA:9 -q >"$bin/gen.log" 2>&1 &
-		gpid=$!
-		c0=$(counter $A)
-		for i in $(seq 200); do sleep 0.1; [ "$(counter $A)" = "$c0" ] || break; done
-		sleep 1
+		if has rx; then
+			feed $B "$bin/nmbench" -i xdp:$B -f tx -l "$size" -R "$rxrate" -D $MACA -s $IPB:9 -d $IPA:9 -q
+			for impl in $(order "$r"); do
+				receive "$size" "$impl" sampler
+				kill $spid; wait $spid 2>/dev/null || true
+				# Over the samples but the first (the receiver's start-up).
+				offered=$(awk 'NR == 2 { t0 = $1; c0 = $2 } NR > 2 { t1 = $1; c1 = $2 } END { printf "%.0f", (t1 > t0 ? (c1 - c0) / (t1 - t0) : 0) }' "$bin/offered")
+				printf 'round %s rx %s %s %.0f offered %s\n' "$r" "$size" "$impl" "${p:-0}" "$offered" | tee -a "$out"
+			done
+			kill -INT $gpid 2>/dev/null || true
+			wait $gpid 2>/dev/null || true
+		fi
+		# SAT: the amplified feed runs for the whole of this size's
+		# receivers, A's GRO on meanwhile.
+		has sat || continue
+		ip netns exec $A ethtool -K $A gro on >/dev/null
+		gen=("$bin/nmbench" -i udp:$IPA:9 -f tx -l "$size" -q)
+		[ "$satrate" = 0 ] || gen+=(-R "$satrate")
+		feed $G "${gen[@]}"
 		for impl in $(order "$r"); do
-			case $impl in
-			xdp) sampler; p=$(nmbench_rx -i xdp:$A);;
-			udp) sampler; p=$(nmbench_rx -i udp:$IPA:9);;
-			dpdk)
-				# Its per-second Rx-pps from the moment it forwards.
-				read -ra cmd <<<"$(testpmd $A nmxsa rxonly "$size")"
-				ip netns exec $A "${cmd[@]}" >"$bin/rx.log" 2>&1 &
-				rpid=$!
-				for i in $(seq 200); do sleep 0.05; grep -q 'forwards packets on' "$bin/rx.log" && break; done
-				sampler
-				sleep "$((secs + 1))"
-				kill -TERM $rpid
-				wait $rpid || true
-				p=$(awk '/Rx-pps:/ { print $2 }' "$bin/rx.log" | steady);;
-			esac
+			receive "$size" "$impl" satsampler
 			kill $spid; wait $spid 2>/dev/null || true
-			# Over the samples but the first (the receiver's start-up).
-			offered=$(awk 'NR == 2 { t0 = $1; c0 = $2 } NR > 2 { t1 = $1; c1 = $2 } END { printf "%.0f", (t1 > t0 ? (c1 - c0) / (t1 - t0) : 0) }' "$bin/offered")
-			printf 'round %s rx %s %s %.0f offered %s\n' "$r" "$size" "$impl" "${p:-0}" "$offered" | tee -a "$out"
+			# Rates over the samples but the first (the receiver's start-up).
+			rates=$(awk -v n="$satcopies" 'NR == 2 { t0 = $1; for (i = 2; i <= 8; i++) a[i] = $i }
+				NR > 2 { t1 = $1; for (i = 2; i <= 8; i++) b[i] = $i }
+				END {
+					d = t1 - t0; if (d <= 0) d = 1e99
+					printf "offered %.0f xmit_dropped %.0f arrived %.0f rx_dropped %.0f udp_in %.0f udp_inerrors %.0f udp_rcvbuferrors %.0f samples %d",
+						(b[2] - a[2]) * n / d, (b[3] - a[3]) / d, (b[4] - a[4]) / d, (b[5] - a[5]) / d, (b[6] - a[6]) / d, (b[7] - a[7]) / d, (b[8] - a[8]) / d, NR
+				}' "$bin/offered")
+			printf 'round %s sat %s %s %.0f %s\n' "$r" "$size" "$impl" "${p:-0}" "$rates" | tee -a "$out"
 		done
 		kill -INT $gpid 2>/dev/null || true
 		wait $gpid 2>/dev/null || true
+		ip netns exec $A ethtool -K $A gro off >/dev/null
 	done
 done
 
+echo "# $(date -u +%FT%TZ) done, load=$(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"
 summary "$out"

@@ -18,7 +18,9 @@
 // Besides the tests, bench.sh is the host's side by side (real time, with
 // DPDK's testpmd), and vmbench.sh the deterministic one in the netmap VM's
 // Linux 6.1 (test/vale/vm/run --icount; vmreport makes its table); both
-// are described in docs/benchmarks.md.
+// are described in docs/benchmarks.md. The command amp (test/xdp/amp) is
+// bench.sh's RX feed at saturation: an XDP program that sends each frame
+// a link receives out of another link many times, in the kernel.
 //
 // They run with NMTEST_XDP=1 (set by .ci/run's AF_XDP stage), as root, one
 // package at a time (go test -p 1: beside other packages' tests their
