@@ -118,10 +118,14 @@ type SendConfig struct {
 	// receiver on the same CPU) run on for up to milliseconds and the
 	// bursts that fell due meanwhile go together, beyond a narrow
 	// sender's CMAX. Netmap and AF_XDP senders own their thread and take
-	// it; a UDP or capture output is refused. It needs root or
-	// CAP_SYS_NICE (Run fails with an error saying so) and takes the CPU
-	// from everything else at that priority's level: a sender that never
-	// waits (Spin as long as the gaps) starves its CPU's other threads.
+	// it (the first path's transport decides; a second path's rides on
+	// it); a UDP or capture sender is refused, as is any outside Linux.
+	// It needs CAP_SYS_NICE or an RLIMIT_RTPRIO of at least the priority
+	// (Run fails with an error saying so). The thread is never handed to
+	// other goroutines at that priority: the sender yields to them
+	// holding it, in a gap of its schedule of 200 µs or more (a gapped
+	// schedule's vertical blanking); a sender that never waits (Spin as
+	// long as the gaps) starves its CPU's ordinary threads.
 	Priority int
 
 	// Budget bounds the memory the flows' formats make the sender take
@@ -347,6 +351,9 @@ func newSender(name string, sess *video.Session, cfg *SendConfig) (*Sender, []vi
 		}
 		if ep.kind != kindNetmap && ep.kind != kindXDP {
 			return nil, nil, fmt.Errorf("st2110: dial %s: SendConfig.Priority %d: only a netmap or AF_XDP sender has a thread of its own to run at it", name, c.Priority)
+		}
+		if !prioritySupported {
+			return nil, nil, fmt.Errorf("st2110: dial %s: SendConfig.Priority %d: a real-time priority for the sender's thread needs Linux (SCHED_FIFO)", name, c.Priority)
 		}
 	}
 	if c.TTL < 0 || c.TTL > 255 {
@@ -737,6 +744,7 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 		defer rt.restore()
 	}
 	var y osthread.Yielder
+	yieldDue := false
 	tx, q, batch := p.tx, p.q, s.cfg.Batch
 	if err := tx.Start(s.clock.Now(), s.cfg.Lead); err != nil {
 		return fmt.Errorf("st2110: %w", err)
@@ -769,20 +777,32 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 			return err
 		}
 		if locked && y.Due(uint64(n)*estFrame) {
-			// The thread goes back to the runtime for the yield, with
-			// the timer slack it had before start: 1 ns would stay with
-			// whatever runs on it next and every process forked from
-			// it. The goroutine may come back on another thread.
-			if sleeps {
-				sl.stop()
+			if rt.on() {
+				// At a real-time priority the thread never goes back
+				// to the runtime (another goroutine would run on it at
+				// that priority): the yield is made holding it, in the
+				// next gap of the schedule long enough for the runtime
+				// to hand the P away and back.
+				yieldDue = true
+			} else {
+				// The thread goes back to the runtime for the yield,
+				// with the timer slack it had before start: 1 ns would
+				// stay with whatever runs on it next and every process
+				// forked from it. The goroutine may come back on
+				// another thread.
+				if sleeps {
+					sl.stop()
+				}
+				y.Yield()
+				if sleeps {
+					sl.start()
+				}
 			}
-			y.Yield()
-			if sleeps {
-				sl.start()
-			}
-			if err := rt.follow(); err != nil {
-				return fmt.Errorf("st2110: send %s: SendConfig.Priority %d: %w", s.ep.name, s.cfg.Priority, err)
-			}
+		}
+		if yieldDue && !tx.Done() && next-now >= int64(rtYieldGap) {
+			runtime.Gosched()
+			yieldDue = false
+			continue
 		}
 		switch {
 		case tx.Done():
@@ -828,6 +848,14 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 // maxTROff bounds a flow's TROFF before it is converted to a duration;
 // the timing model refuses one longer than two frame periods.
 const maxTROff = time.Hour
+
+// rtYieldGap is the least time to the next packet in which a sender at a
+// real-time priority yields (holding its thread, the runtime hands its P
+// to another thread and back: 37 to 76 µs measured in the netmap VM): a
+// frame's vertical blanking at a gapped sender's schedule (some 0.6 ms at
+// 1080p59.94). A linear schedule has no such gap; its sender is then
+// preempted by the runtime's monitor instead, after 10 ms.
+const rtYieldGap = 200 * time.Microsecond
 
 // maxSleep is the longest a sender on its own thread sleeps before it
 // looks at its context again.

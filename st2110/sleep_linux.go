@@ -3,6 +3,7 @@ package st2110
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -70,17 +71,17 @@ func (t *threadSleeper) sleep(d time.Duration) {
 // scheduling before is given back at restore; a process forked from the
 // thread starts with the default policy (SCHED_RESET_ON_FORK).
 //
-// Across a yield (osthread.Yielder) the thread keeps the priority: given
-// back and taken again, the sender waited behind whatever ran on its CPU
-// meanwhile, up to milliseconds, every few milliseconds. For the moment
-// of the yield the runtime may run other goroutines on the thread at that
-// priority; follow, after the yield, moves the priority with the
-// goroutine if it came back on another thread.
+// The thread never goes back to the runtime at that priority: while it is
+// set, the sender yields without letting go of its thread (runPart), so
+// that no other goroutine ever runs on it; and if restore cannot give the
+// thread its scheduling back, it is locked once more, so that the runtime
+// ends the thread with its goroutine instead of keeping it.
 type threadPriority struct {
-	old  *unix.SchedAttr // what the thread had, nil while not set
-	tid  int             // the thread set
-	prio int
+	old *unix.SchedAttr // what the thread had, nil while not set
 }
+
+// prioritySupported: SCHED_FIFO for a sender's thread is there to ask for.
+const prioritySupported = true
 
 // set puts the thread under SCHED_FIFO at priority prio (1 to 99).
 func (t *threadPriority) set(prio int) error {
@@ -91,30 +92,34 @@ func (t *threadPriority) set(prio int) error {
 	attr := unix.SchedAttr{Policy: unix.SCHED_FIFO, Priority: uint32(prio), Flags: unix.SCHED_FLAG_RESET_ON_FORK}
 	if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
 		if errors.Is(err, unix.EPERM) {
-			return fmt.Errorf("sched_setattr SCHED_FIFO %d: %w (needs root or CAP_SYS_NICE, and an RLIMIT_RTPRIO of at least the priority)", prio, err)
+			return fmt.Errorf("sched_setattr SCHED_FIFO %d: %w (needs CAP_SYS_NICE, which root in a container may lack, or an RLIMIT_RTPRIO of at least %d; a cgroup without real-time runtime refuses it too)", prio, err, prio)
 		}
 		return fmt.Errorf("sched_setattr SCHED_FIFO %d: %w", prio, err)
 	}
-	t.old, t.tid, t.prio = old, unix.Gettid(), prio
+	t.old = old
 	return nil
 }
 
-// follow, after the goroutine let go of its thread for a moment, gives
-// the priority to the thread it holds now if that is another, and the
-// first thread its own scheduling back.
-func (t *threadPriority) follow() error {
-	if t.old == nil || unix.Gettid() == t.tid {
-		return nil
-	}
-	_ = unix.SchedSetAttr(t.tid, t.old, 0)
-	t.old = nil
-	return t.set(t.prio)
-}
+// on reports whether the thread is at the priority set.
+func (t *threadPriority) on() bool { return t.old != nil }
 
-// restore gives the thread the scheduling it had before set.
+// restore gives the thread the scheduling it had before set. The kernel
+// refuses a caller without CAP_SYS_NICE that clears SCHED_RESET_ON_FORK,
+// so that is asked for with the flag kept; if the thread still cannot
+// have it back, it stays locked to its goroutine for good, and the
+// runtime ends it when the goroutine ends.
 func (t *threadPriority) restore() {
-	if t.old != nil {
-		_ = unix.SchedSetAttr(t.tid, t.old, 0)
-		t.old = nil
+	if t.old == nil {
+		return
 	}
+	err := unix.SchedSetAttr(0, t.old, 0)
+	if err != nil {
+		keep := *t.old
+		keep.Flags |= unix.SCHED_FLAG_RESET_ON_FORK
+		err = unix.SchedSetAttr(0, &keep, 0)
+	}
+	if err != nil {
+		runtime.LockOSThread() // never unlocked: the thread goes with its goroutine
+	}
+	t.old = nil
 }

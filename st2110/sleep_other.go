@@ -14,11 +14,15 @@ func (t *threadSleeper) start()                {}
 func (t *threadSleeper) stop()                 {}
 func (t *threadSleeper) sleep(d time.Duration) { time.Sleep(d) }
 
-// threadPriority refuses outside Linux: no SCHED_FIFO to ask for.
+// threadPriority refuses outside Linux: no SCHED_FIFO to ask for (Dial
+// refuses SendConfig.Priority there first).
 type threadPriority struct{}
+
+// prioritySupported: no SCHED_FIFO for a sender's thread here.
+const prioritySupported = false
 
 func (t *threadPriority) set(prio int) error {
 	return errors.New("a real-time priority for the sender's thread needs Linux (SCHED_FIFO)")
 }
-func (t *threadPriority) follow() error { return nil }
-func (t *threadPriority) restore()      {}
+func (t *threadPriority) on() bool { return false }
+func (t *threadPriority) restore() {}

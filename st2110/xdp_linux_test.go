@@ -5,7 +5,11 @@ package st2110
 import (
 	"bytes"
 	"context"
+	"maps"
+	"os"
+	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -258,6 +262,57 @@ func TestXDPNames(t *testing.T) {
 		}
 		if _, err := Dial(name, sess, nil); err == nil || !bytes.Contains([]byte(err.Error()), []byte(name)) {
 			t.Errorf("Dial %s: %v, want an error naming it", name, err)
+		}
+	}
+}
+
+// policySource is a frame source that records the scheduling policy and
+// real-time priority of the thread each frame is asked for on: the
+// sender's.
+type policySource struct {
+	video.FrameSource
+	t    *testing.T
+	mu   sync.Mutex
+	seen map[[2]int]int
+}
+
+func (s *policySource) Frame(n uint64) []byte {
+	p, r := threadSched(s.t)
+	s.mu.Lock()
+	s.seen[[2]int{p, r}]++
+	s.mu.Unlock()
+	return s.FrameSource.Frame(n)
+}
+
+// TestXDPPriority: an AF_XDP sender with SendConfig.Priority writes its
+// frames on a thread under SCHED_FIFO at that priority, and after Run no
+// thread of the process is left at a real-time policy (the thread went
+// back to the runtime with its own scheduling, or was ended).
+func TestXDPPriority(t *testing.T) {
+	p := xdptest.NewPair(t)
+	sess := session("", flow(fmtSD, "239.1.1.1:5004", ""))
+	src := &policySource{FrameSource: loopOf(t, fmtSD, randomFrames(fmtSD, 2, 1)), t: t, seen: map[[2]int]int{}}
+	tx := dialIn(t, p.NsA, "xdp:"+p.A+"-0", sess, &SendConfig{Sources: []video.FrameSource{src}, Count: 40, MaxRate: 20000, Priority: 10})
+	defer tx.Close()
+	if err := tx.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	src.mu.Lock()
+	seen := maps.Clone(src.seen)
+	src.mu.Unlock()
+	if len(seen) != 1 || seen[[2]int{1, 10}] == 0 {
+		t.Errorf("frames asked for at (policy, priority): %v, want all at SCHED_FIFO (1) 10", seen)
+	}
+	tasks, err := filepath.Glob("/proc/self/task/*/stat")
+	if err != nil || len(tasks) == 0 {
+		t.Fatalf("threads: %v %v", tasks, err)
+	}
+	for _, task := range tasks {
+		if _, err := os.Stat(task); err != nil {
+			continue // ended meanwhile
+		}
+		if p, r := taskSched(t, task); p != 0 {
+			t.Errorf("%s after Run: policy %d priority %d, want SCHED_OTHER", task, p, r)
 		}
 	}
 }
