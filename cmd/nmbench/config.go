@@ -190,7 +190,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	lensF := &onceFlag{s: "60"}
 	fs.Var(lensF, "l", "frame `length` in bytes without FCS: N, A-B (mixed sizes; pkt-gen's -l given twice) or a list N,M,...")
 	fs.Int64Var(&count, "n", 0, "packets to send or receive (0: until -t or a signal); rxseq counts sequence numbers, a packet lost as one received, a frame without a number not at all, the first number and a jump of 65536 or more once a number near it follows (a stray frame is not the run's start; -n 1 takes the first at once, and a jump to -n's last number is taken at once); a receiver whose last packets are lost runs until -t or a signal")
-	fs.IntVar(&c.batch, "b", 512, fmt.Sprintf("batch: slots per ring operation (over udp:, datagrams per sendmmsg or recvmmsg, at most %d)", udpMaxBatch))
+	fs.IntVar(&c.batch, "b", 512, fmt.Sprintf("batch: slots per ring operation (over udp:, datagrams per sendmmsg or recvmmsg, at most %d; vtx and vrx over udp: default st2110's, 64)", udpMaxBatch))
 	fs.Float64Var(&c.rate, "R", 0, "tx, txseq, vtx: rate limit in packets per second (0: none); a sender that fell behind makes up at most one batch (-b)")
 	c.interval = time.Second
 	fs.Var((*millis)(&c.interval), "T", "report interval in `milliseconds` as pkt-gen's -T (500), or a duration with its unit (500ms, 2s)")

@@ -105,6 +105,20 @@ func checkVideo(c *config, set map[string]bool) error {
 			return fmt.Errorf("-%s: not for -f %s", name, c.mode.name)
 		}
 	}
+	if set["rt"] {
+		switch {
+		case v.rt < 1 || v.rt > 99:
+			return fmt.Errorf("-rt %d: a SCHED_FIFO priority is 1 to 99", v.rt)
+		case isUDP(c.port) || isPcap(c.port):
+			return fmt.Errorf("-rt: only a sender over a netmap port or xdp: has a thread of its own to run at a real-time priority, not over %s", c.port)
+		}
+	}
+	if isUDP(c.port) && !set["b"] {
+		// Over udp: a batch is a sendmmsg or recvmmsg of datagrams of up
+		// to 9 kB, each socket's charged to -max-mem: st2110's default,
+		// not the rings' 512, so that many streams fit by default.
+		c.batch = 0
+	}
 	if isPcap(c.port) && strings.TrimPrefix(c.port, pcapPrefix) == "" {
 		return errors.New("-i pcap:FILE: no file name")
 	}

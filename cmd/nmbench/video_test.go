@@ -128,6 +128,8 @@ func TestVideoFlagsErrors(t *testing.T) {
 		{vrx("-fmt", fmt64x32, "-selfcheck=false"), "-selfcheck: not for -f vrx"},
 		{vrx("-fmt", fmt64x32, "-burst", "4"), "-burst: not for -f vrx"},
 		{vrx("-fmt", fmt64x32, "-rt", "10"), "-rt: not for -f vrx"},
+		{vtx("-fmt", fmt64x32, "-rt", "100"), "-rt 100: a SCHED_FIFO priority is 1 to 99"},
+		{[]string{"-i", "udp:127.0.0.1:9000", "-f", "vtx", "-fmt", fmt64x32, "-rt", "10"}, "-rt: only a sender over a netmap port or xdp:"},
 		{vtx("-fmt", fmt64x32, "-burst", "0"), "-burst 0"},
 		{vtx("-fmt", fmt64x32, "-frame-buffers", "8"), "-frame-buffers: not for -f vtx"},
 		{vrx("-fmt", fmt64x32, "-frame-buffers", "-1"), "-frame-buffers -1: must be in 0..1024"},
