@@ -236,8 +236,7 @@ type pathState struct {
 	unread      uint64 // packets dropped before their sequence number was read
 	last        int64  // the latest arrival of a packet on the path
 	spanDone    uint64 // the sequence numbers of its span before the sender's last restart
-	jumped      bool   // the last arrival was a jump (TimeJumps) ...
-	jumpAt      int64  // ... to this time
+	jumpN       uint64 // the Packets count at the path's last jump (TimeJumps)
 }
 
 // heldMax is the longest marker packet a merge holds back: ST 2110's
@@ -352,41 +351,42 @@ func (m *Merge) checkPath(s *RxStream) error {
 // stream's packets to its Merge. Push panics if path is neither.
 func (m *Merge) Push(path int, pkt []byte, at int64) {
 	_ = m.paths[path]
-	m.push(path, pkt, len(pkt), m.arrival(path, at))
+	m.push(path, pkt, len(pkt), at)
 }
 
-// arrival returns the time a packet that arrived at at on path p is
-// taken to have arrived: at, unless it lies more than MaxArrivalJump from
-// the path's latest arrival, the time its frames are released on, and the
-// arrival before on the path did not jump too. Such a jump is counted
-// (TimeJumps), and the packet taken to arrive at the path's latest time,
-// so that one bogus time (a far-future capture time, the ends of int64)
-// cannot pin the release clock; a second jump near the first is a step
-// of the path's clock (a pause, a clock set), which the merge follows.
-func (m *Merge) arrival(p int, at int64) int64 {
-	ps := &m.paths[p&1]
-	if ps.Packets != 0 && !near(at, ps.last) {
-		return m.jump(ps, at)
-	}
-	if ps.Packets == 0 {
+// arrival is push's way for an arrival at on path ps that is not within
+// MaxArrivalJump after the path's latest (push has counted the packet):
+// it returns the time the packet is taken to have arrived. The path's
+// first packet is taken as it comes; a jump (more than MaxArrivalJump
+// either way) is counted (TimeJumps) and the packet taken to arrive at
+// the path's latest time, so that one bogus time (a far-future capture
+// time, the ends of int64) cannot pin the release clock; a second jump
+// in a row, wherever it lands, is a step of the path's clock (a pause, a
+// clock set, a sparse capture), which the merge follows.
+func (m *Merge) arrival(ps *pathState, at int64) int64 {
+	if ps.Packets == 1 { // the path's first: push has counted it
 		ps.last = at
+		return at
 	}
-	ps.jumped = false
+	if !near(at, ps.last) {
+		at = m.jump(ps, at)
+	}
+	ps.last = max(ps.last, at)
 	return at
 }
 
 // jump is arrival's way for an arrival at that jumps from path ps's
 // latest.
 func (m *Merge) jump(ps *pathState, at int64) int64 {
-	if !ps.jumped || !near(at, ps.jumpAt) {
+	if ps.jumpN != ps.Packets-1 {
 		ps.TimeJumps++
-		ps.jumped, ps.jumpAt = true, at
+		ps.jumpN = ps.Packets
 		return ps.last
 	}
 	// The second in a row: a step of the path's clock, which the merge
 	// follows. Back in time, the path's latest goes back with it, and
 	// the frames ended since wait their window from now.
-	ps.jumped = false
+	ps.jumpN = 0
 	if at < ps.last {
 		ps.last = at
 		for _, i := range m.order {
@@ -417,7 +417,12 @@ func (m *Merge) push(path int, pkt []byte, wire int, at int64) {
 	path &= 1 // not a check (Push and NewReceiver have made it): it only spares the bounds checks below
 	ps := &m.paths[path]
 	ps.Packets++
-	ps.last = max(ps.last, at)
+	if at >= ps.last && uint64(at)-uint64(ps.last) <= uint64(MaxArrivalJump) {
+		// The common case: at most MaxArrivalJump after the path's latest.
+		ps.last = at
+	} else {
+		at = m.arrival(ps, at)
+	}
 	if len(pkt) < packet.RTPLen || pkt[0]>>6 != packet.RTPVersion ||
 		m.cfg.PayloadType != 0 && pkt[1]&0x7f != m.cfg.PayloadType {
 		m.unread(ps, pkt)

@@ -1186,3 +1186,22 @@ func TestMergeSkewExtreme(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeSparseArrivals: arrivals on each path more than
+// MaxArrivalJump apart (a sparse capture, or hostile capture times
+// stepping 3 s each) do not pin the release clock: packet 3 of every
+// frame is lost on both paths, so frames can only go by their window, and
+// they go before the input ends.
+func TestMergeSparseArrivals(t *testing.T) {
+	fl := newMergeFlow(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}, 8)
+	m, got := newTestMerge(t, fl, SkewClassA)
+	lose := func(i int) bool { return i%32 == 3 }
+	evs := fl.arrivals([2]func(int) bool{lose, lose}, [2]time.Duration{0, time.Millisecond})
+	for i, e := range evs {
+		m.Push(e.path, fl.pkts[e.pkt], int64(1e18)+int64(i)*int64(3*time.Second))
+	}
+	t.Logf("%d frames out before the end of the input (of 8); time jumps %d, %d", len(got.frames), m.PathStats(0).TimeJumps, m.PathStats(1).TimeJumps)
+	if len(got.frames) < 6 {
+		t.Errorf("%d frames out before the end of the input: the release clock is pinned", len(got.frames))
+	}
+}

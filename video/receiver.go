@@ -186,13 +186,14 @@ type rxStream struct {
 	curAt, prevAt int64
 
 	// analysis
-	seqOK     bool
-	maxSeq    int64
-	marked    bool
-	markSeq   int64  // extended sequence number of the last marker
-	markTS    uint32 // its RTP timestamp
-	blocks    bool   // no non-final packet so far had data off the 180-octet grid
-	nonFinals uint64
+	seqOK      bool
+	maxSeq     int64
+	marked     bool
+	lastMarker bool   // the last packet noted was a marker
+	markSeq    int64  // extended sequence number of the last marker
+	markTS     uint32 // its RTP timestamp
+	blocks     bool   // no non-final packet so far had data off the 180-octet grid
+	nonFinals  uint64
 }
 
 // Receiver receives many streams in one goroutine: it demultiplexes
@@ -570,7 +571,7 @@ func (r *Receiver) push(first int, data []byte, at int64) bool {
 				s := &r.streams[e-1]
 				s.count(payload, wire)
 				if m := s.cfg.Merge; m != nil {
-					m.push(s.cfg.Path, payload, wire, m.arrival(s.cfg.Path, at))
+					m.push(s.cfg.Path, payload, wire, at)
 				} else {
 					s.pushOne(payload, at)
 				}
@@ -797,7 +798,7 @@ func (r *Receiver) Drain(q RxQueue, at int64, max int) (int, error) {
 func (s *rxStream) push(pkt []byte, wire int, at int64) {
 	s.count(pkt, wire)
 	if m := s.cfg.Merge; m != nil {
-		m.push(s.cfg.Path, pkt, wire, m.arrival(s.cfg.Path, at))
+		m.push(s.cfg.Path, pkt, wire, at)
 		return
 	}
 	s.pushOne(pkt, at)
@@ -877,9 +878,17 @@ func (s *rxStream) pushOne(pkt []byte, at int64) {
 func (s *rxStream) note(h *headers, at int64) {
 	ext := s.extend(h.seq)
 	if !s.haveTS || int32(h.ts-s.curTS) > 0 {
+		if !s.lastMarker {
+			// The frame before ended without its marker (lost, or the
+			// sender cut the frame short to catch up with its
+			// schedule): a marker pair across it would count two
+			// frames' packets as one's.
+			s.marked = false
+		}
 		s.prevTS, s.prevAt = s.curTS, s.curAt
 		s.haveTS, s.curTS, s.curAt = true, h.ts, at
 	}
+	s.lastMarker = h.marker
 	if h.start && !s.haveStart {
 		s.haveStart, s.startTS = true, h.ts
 	}

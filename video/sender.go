@@ -95,7 +95,12 @@ type TransmitterConfig struct {
 	// would be a burst at line rate that ST 2110-21 forbids and no
 	// receiver's VRX buffer absorbs. Negative means never: every packet
 	// is sent, late ones at once (for a peer that wants every frame
-	// whole, however late).
+	// whole, however late). The frame a stream resumes at is sent whole
+	// however late it falls, so that a sender that cannot keep up still
+	// sends whole frames (every other one, or fewer) rather than only
+	// frames cut short. A frame cut short reaches receivers as an
+	// incomplete frame without its marker (MissedMarkers), its sequence
+	// numbers continuous (packets never sent take none).
 	MaxLag time.Duration
 
 	// Analyze runs an [Analyzer] per stream over the times the packets are
@@ -133,6 +138,7 @@ type txStream struct {
 	count uint64
 	done  bool
 	stats TxStats
+	fresh bool  // the frame in progress was begun right after a resync: finished, however late
 	lag   int64 // how far behind its schedule the stream may fall (MaxLag), on the transmitter's clock
 }
 
@@ -341,7 +347,7 @@ func (t *Transmitter) Step(q TxQueue, now int64, max int) (int, int64, error) {
 	now = t.local(now)
 	for i, d := range t.due {
 		// d >= 0 (a TAI time, or math.MaxInt64): now-d does not overflow.
-		if d < now && now-d > t.streams[i].lag {
+		if d < now && now-d > t.streams[i].lag && !t.streams[i].fresh {
 			t.resync(i, now)
 		}
 	}
@@ -426,6 +432,7 @@ func (t *Transmitter) Step(q TxQueue, now int64, max int) (int, int64, error) {
 			i += j
 		}
 		if s.p.frame == nil {
+			s.fresh = false
 			s.stats.Frames++
 			if s.done = s.finished(); s.done {
 				t.due[si] = math.MaxInt64
@@ -463,6 +470,7 @@ func (t *Transmitter) resync(i int, now int64) {
 	}
 	s.stats.Skipped += n
 	s.stats.Resyncs++
+	s.fresh = true
 	t.due[i] = s.pacer.Next()
 	if s.done = s.finished(); s.done {
 		t.due[i] = math.MaxInt64

@@ -691,3 +691,55 @@ func TestTransmitterSkipEndsCount(t *testing.T) {
 		t.Errorf("a second behind after 1 frame of 3: %d written, next %d, %v, done %v, stats %+v; want done, 1 sent and 2 skipped", n, next, err, tx.Done(), st)
 	}
 }
+
+// TestReceiverAfterSenderSkip: a Transmitter that stalls mid-frame
+// (progressive) or mid second field (interlaced) and skips ahead sends a
+// frame cut short; a Receiver's analysis does not take the marker pair
+// across it for one frame's packets (NPACKETS, the rate check).
+func TestReceiverAfterSenderSkip(t *testing.T) {
+	for _, c := range []struct {
+		f    Format
+		stop func(per int) int // packets sent on time before the stall
+	}{
+		{fmt64x32, func(per int) int { return per + per/2 }},
+		{fmt64x32i, func(per int) int { return per + per/2 + per/4 }}, // picture 1, second field half sent
+	} {
+		f := c.f
+		loop, _ := NewFrameLoop(&f, randomFrames(&f, 4, 1))
+		tx, err := NewTransmitter(&TransmitterConfig{Streams: []TxStream{{Format: f, Frames: loop, Count: 12}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Start(1e18, 0); err != nil {
+			t.Fatal(err)
+		}
+		per := tx.Packetizer(0).PacketsPerFrame()
+		tf := int64(tx.Pacer(0).Params().TFrame)
+		q := newMemQueue(1<<14, 2048, true)
+		runVirtual(t, tx, q, 1, c.stop(per))
+		now := q.at[len(q.sent)-1] + 3*tf
+		tx.Step(q, now, 0) // the resync
+		runVirtual(t, tx, q, 4, 1<<20)
+		var got []FrameStats
+		r, err := NewReceiver(&ReceiverConfig{Streams: []RxStream{{Format: f, OnFrame: func(b []byte, st *FrameStats) {
+			got = append(got, *st)
+		}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, pkt := range q.sent {
+			r.PushRTP(0, pkt, q.at[i])
+		}
+		r.Flush()
+		t.Logf("%v: tx %+v", f.Scan, tx.Stats(0))
+		for i, st := range got {
+			t.Logf("  frame %d: ts %d packets %d lost %d marker %v complete %v", i, st.Timestamp, st.Packets, st.Lost, st.Marker, st.Complete)
+		}
+		t.Logf("  rx %+v", r.Stats(0))
+		an, ok := r.Analysis(0)
+		t.Logf("  analysis %v %v", an, ok)
+		if an.PacketsPerFrame != per/int(f.Scan.Fields()) || r.Stats(0).RateCheck != RateMatches {
+			t.Errorf("%v: a sender skip between the first two markers: analysis NPACKETS %d (want %d), rate check %v", f.Scan, an.PacketsPerFrame, per/int(f.Scan.Fields()), r.Stats(0).RateCheck)
+		}
+	}
+}
