@@ -221,7 +221,7 @@ func TestSeqWindow(t *testing.T) {
 	// clearRange forgets exactly the numbers a bit-by-bit loop would.
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 2000 {
-		var a, b seqWindow
+		var a, b seqBitmap
 		for i := range a.seen {
 			a.seen[i] = rng.Uint64()
 		}
