@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"math/rand/v2"
+	"strings"
 	"testing"
+	"time"
 )
 
 // Pins: cases no other test catches a mutation of.
@@ -182,5 +185,47 @@ func BenchmarkSeqInOrder(b *testing.B) {
 	for range b.N {
 		w.add(s)
 		s++
+	}
+}
+
+// A jump counted lost in one interval and taken back in the next: the
+// second interval's lost is negative, in the text and the JSON reports,
+// not a uint64 wrapped to ~1.8e19, and the run's is 0.
+func TestReportLostTakenBack(t *testing.T) {
+	var st stats
+	var win seqWindow
+	batch := func(nums ...uint32) {
+		var c batchCounts
+		for _, s := range nums {
+			c.seq(&win, s)
+		}
+		c.publish(&st, len(nums), true)
+	}
+	t0 := time.Unix(1000, 0)
+	for _, js := range []bool{false, true} {
+		st, win = stats{}, seqWindow{}
+		var out bytes.Buffer
+		r := &reporter{cfg: &config{mode: modeOf("rxseq"), json: js}, out: &out}
+		r.start, r.last = st.sample(t0), st.sample(t0)
+		batch(0, 1, 2, 3, 4, 0x10000000, 0x10000001)
+		r.tick(st.sample(t0.Add(time.Second)))
+		batch(5, 6, 7)
+		r.tick(st.sample(t0.Add(2 * time.Second)))
+		rep := r.final(st.sample(t0.Add(2 * time.Second)))
+		got := out.String()
+		var want []string
+		if js {
+			want = []string{`"lost":268435451,`, `"lost":-268435451,`, `"final":true`}
+		} else {
+			want = []string{" 268435451 lost", " -268435451 lost", "Sequence: 0 lost, 0 duplicated, 0 reordered"}
+		}
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("json %v: output lacks %q:\n%s", js, w, got)
+			}
+		}
+		if *rep.Lost != 0 {
+			t.Errorf("json %v: the run's lost %d, want 0", js, *rep.Lost)
+		}
 	}
 }
