@@ -178,6 +178,10 @@ func (w *seqWindow) took(lost int64) int64 {
 func (w *seqWindow) count(s uint32) (lost int64, dup, reord uint64) {
 	d := s - w.next
 	switch {
+	case int32(d) >= 0 && w.need != 0 && w.need <= 1<<32 && uint64(s-w.first) >= w.need:
+		// Past -n's last, which the sender never sends: not the run's, so
+		// that the numbers counted reach -n only at its last.
+		return 0, 0, 0
 	case d < seqWin:
 		w.holding = false // the track goes on: a held jump was a stray
 		return w.took(w.advance(s)), 0, 0
@@ -202,8 +206,6 @@ func (w *seqWindow) count(s uint32) (lost int64, dup, reord uint64) {
 		// From before the run's first frame (stale), or older than the
 		// window (cannot tell): a duplicate.
 		return 0, 1, 0
-	case w.need != 0 && w.need <= 1<<32 && uint64(s-w.first) >= w.need:
-		return 0, 0, 0 // past -n's last: not the run's
 	}
 	h := w.held
 	last := w.need != 0 && w.need <= 1<<32 && s == w.first+uint32(w.need-1)
