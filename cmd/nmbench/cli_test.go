@@ -195,6 +195,28 @@ func TestRxseqStrayPair(t *testing.T) {
 	}
 }
 
+// The stray pair again, each datagram in a batch of its own (the receiver
+// waits between them, as at a low rate): the pair confirmed as a jump at
+// the end of a batch ended the -n run with 2^28 lost before the numbers
+// after it could take it back. A number past -n's last is a frame only.
+func TestRxseqStrayPairSplit(t *testing.T) {
+	rep := rxseqUDP(t, "10", func(send func(seq uint32, size int)) {
+		for s := range uint32(10) {
+			if s == 5 {
+				send(0x10000000, 18)
+				time.Sleep(50 * time.Millisecond)
+				send(0x10000001, 18)
+				time.Sleep(50 * time.Millisecond)
+			}
+			send(s, 18)
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+	if rep.Packets != 12 || rep.Lost != 0 || rep.Duplicated != 0 || rep.Seconds >= 19 {
+		t.Errorf("rxseq -n 10 of 0..4, %#x, %#x, 5..9, paced: %+v; want 12 packets, none lost or duplicated, ended before -t", 0x10000000, 0x10000001, rep)
+	}
+}
+
 // A jump of a window or more is held until a number near it follows; the
 // sender's last packet has none, so a jump to -n's last number is taken
 // at once: rxseq -n 70001 of 0, 1, 2, 70000 ends with 69997 lost (it held

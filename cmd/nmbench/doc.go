@@ -13,12 +13,17 @@
 // it believes a number once another follows it, so that a stray frame
 // on the port (another sender's, one left in a ring from an earlier run)
 // is counted as a frame and nothing else: the run's first number, and a
-// jump of 65536 numbers or more, once a number up to 8 after it or before
-// it arrives (the numbers between lost, or the two reordered). With -n 1,
-// which has no second number, the first is taken at once, and so is a
-// jump to -n's last number, which nothing follows. Two strays in sequence
-// (another sender's) pass for a jump, but are taken back, with what the
-// jump counted lost, when the numbers before the jump go on.
+// jump of 65536 numbers or more, once a number less than 65536 after it,
+// or up to 8 before it, arrives (the numbers between lost, or the two
+// reordered; a random stray passes with a chance of 1 in 65536). With
+// -n 1, which has no second number, the first is taken at once, and so is
+// a jump to -n's last number, which nothing follows; a number past -n's
+// last, which the sender never sends, is a frame only. Two strays in
+// sequence (another sender's) pass for a jump, but are taken back, with
+// what the jump counted lost, when the numbers before the jump go on; a
+// late packet from before a jump is counted against the numbers before
+// it. In interval reports (-T), lost may be negative: a late packet, or a
+// jump taken back, takes back loss an earlier interval counted.
 //
 // -f vtx and -f vrx send and receive ST 2110-20 video through package
 // st2110's Dial and Listen, the transport named by -i as st2110 names it:

@@ -221,7 +221,7 @@ func TestSeqWindow(t *testing.T) {
 	// clearRange forgets exactly the numbers a bit-by-bit loop would.
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 2000 {
-		var a, b seqWindow
+		var a, b seqBitmap
 		for i := range a.seen {
 			a.seen[i] = rng.Uint64()
 		}
@@ -311,8 +311,11 @@ func FuzzSeqWindow(f *testing.F) {
 	f.Add(uint8(0), []byte{0, 0, 0, 128, 0, 0, 0, 129, 0, 0, 0, 130})
 	f.Add(uint8(0), []byte{0x50, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 129, 0x50, 0, 0, 0, 0, 0, 0, 129, 0, 0, 0, 129})
 	f.Add(uint8(3), []byte{0, 0, 0, 129, 0, 0, 0, 127, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1})
+	// As seqModel reads it: 0, 1, 3, 2, 4, 4, -4, 4, 8 (-n 6: 8 is past its last).
+	f.Add(uint8(6), []byte{130, 127, 130, 128, 120, 136, 132, 1, 1, 1})
 	f.Fuzz(func(t *testing.T, need uint8, b []byte) {
 		b = b[:min(len(b), 4096)] // a jump clears 8 KiB: keep an input's cost small
+		b0 := b
 		w := &seqWindow{need: uint64(need)}
 		var lost int64
 		var dup, reord, packets uint64
@@ -330,7 +333,50 @@ func FuzzSeqWindow(f *testing.F) {
 				t.Fatalf("after %d packets, the last %d: lost %d dup %d reordered %d span %d", packets, s, lost, dup, reord, w.span)
 			}
 		}
+		seqModel(t, need, b0)
 	})
+}
+
+// seqModel feeds a window 0, 1, then up to 254 numbers each a step of
+// -128..127 (a byte of b) from the last: a run that stays within the
+// window, jumps none, so its counts are exactly a set's. The model: a
+// number at or after the next expected skips the numbers between (lost)
+// unless it is past -n's last (a frame only); one before the run's first
+// is a duplicate; one behind the next is a duplicate if it came, else
+// reordered and one less lost.
+func seqModel(t *testing.T, need uint8, b []byte) {
+	w := &seqWindow{need: uint64(need)}
+	seen := map[int]bool{}
+	next := 0
+	var lost, mlost int64
+	var dup, reord, mdup, mreord uint64
+	v := 1
+	nums := []int{0, 1}
+	for _, c := range b[:min(len(b), 254)] {
+		v += int(c) - 128
+		nums = append(nums, v)
+	}
+	for i, v := range nums {
+		l, d, o := w.add(uint32(int32(v)))
+		lost, dup, reord = lost+l, dup+d, reord+o
+		switch {
+		case i == 0: // held until 1 confirms it, or taken with -n 1
+			seen[0], next = true, 1
+		case v >= next && need != 0 && v >= int(need):
+		case v >= next:
+			mlost += int64(v - next)
+			seen[v], next = true, v+1
+		case v < 0 || seen[v]:
+			mdup++
+		default:
+			seen[v] = true
+			mlost--
+			mreord++
+		}
+		if i > 0 && (lost != mlost || dup != mdup || reord != mreord || w.span != uint64(next)) {
+			t.Fatalf("%v, -n %d, after %d: lost %d dup %d reordered %d span %d, want %d %d %d %d", nums[:i+1], need, v, lost, dup, reord, w.span, mlost, mdup, mreord, next)
+		}
+	}
 }
 
 // txseqGen is txseq's frame generator with -l and -s ranges.

@@ -97,14 +97,18 @@ type report struct {
 	Final bool   `json:"final"`
 	// Error is why a run failed, final only: its counts are of the run
 	// up to the failure, and the exit status is 1.
-	Error     string  `json:"error,omitempty"`
-	Packets   uint64  `json:"packets"`
-	Bytes     uint64  `json:"bytes"`
-	Seconds   float64 `json:"seconds"`
-	PPS       float64 `json:"pps"`
-	BPS       float64 `json:"bps"`
-	AvgBatch  float64 `json:"avg_batch"`
-	Lost      *uint64 `json:"lost,omitempty"`
+	Error    string  `json:"error,omitempty"`
+	Packets  uint64  `json:"packets"`
+	Bytes    uint64  `json:"bytes"`
+	Seconds  float64 `json:"seconds"`
+	PPS      float64 `json:"pps"`
+	BPS      float64 `json:"bps"`
+	AvgBatch float64 `json:"avg_batch"`
+	// Lost is signed: an interval's count may take back loss an earlier
+	// interval counted (rxseq: a late packet fills a gap, or a jump of
+	// strays is taken back). The final report's is the run's, never
+	// below 0.
+	Lost      *int64  `json:"lost,omitempty"`
 	Dup       *uint64 `json:"duplicated,omitempty"`
 	Reordered *uint64 `json:"reordered,omitempty"`
 	Frames    *uint64 `json:"frames,omitempty"` // vtx, vrx
@@ -153,7 +157,12 @@ func (r *reporter) build(cur, from sample, final bool) report {
 		rep.AvgBatch = float64(p) / float64(bt)
 	}
 	if r.cfg.mode.counts {
-		l, du, re := cur.lost-from.lost, cur.dup-from.dup, cur.reordered-from.reordered
+		// The counters are uint64 sums of signed changes: their
+		// difference, read as signed, is the interval's (or run's) lost.
+		l, du, re := int64(cur.lost-from.lost), cur.dup-from.dup, cur.reordered-from.reordered
+		if final {
+			l = max(l, 0) // the window takes back only what it counted
+		}
 		rep.Lost, rep.Dup, rep.Reordered = &l, &du, &re
 	}
 	if r.cfg.mode.video {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/binary"
+	"math/bits"
 
 	"github.com/nmgo/nmgo/packet"
 )
@@ -30,47 +31,65 @@ func seqNumber(pkt []byte) (uint32, bool) {
 // A.1 validates a source: a stray frame on the port (another sender's, an
 // old one left in a ring, DNS, mDNS or DHCP on a NIC) reads as a number
 // anywhere in 2^32. The run's first number, and a jump of a window or
-// more, is held until a number at most seqNear after it or before it
-// follows (the next one lost, or the two swapped: one reordered). A
-// number held is counted as a frame received, not as one of the run's
-// numbers. A jump to the run's last number (-n's) is taken at once: no
-// number follows it. Two strays in sequence (another sender's run) pass
-// for a jump; the track before it is kept, and taken back, the jump's
-// counts with it, when its numbers go on.
+// more, is held until a number less than a window after it, or at most
+// seqNear before it, follows (the numbers between lost, or the two
+// swapped: one reordered); a random stray is confirmed by the next one
+// with a chance of 2^16 in 2^32. A number held is counted as a frame
+// received, not as one of the run's numbers, and so are its duplicates
+// until it is confirmed. With -n, a jump to the run's last number is
+// taken at once (no number follows it), and a number past it is not the
+// run's (the sender never sends it): a frame only. Two strays in sequence
+// (another sender's run) pass for a jump; the track before it is kept,
+// and taken back, the jump's counts with it, when its numbers go on; a
+// late or duplicate packet from before the jump is counted against it.
+//
+// The two tracks' bitmaps are the window's own, and a track names its
+// by index: a jump or a take-back switches index, copying no bitmap, and
+// a jump clears only the words of the bitmap that were set.
 type seqWindow struct {
 	seqTrack
 	started bool
 	held    uint32 // the number on probation: the first, or a jump's
 	holding bool
+	heldDup uint64 // duplicates of held: counted if it is confirmed
 	// need is the count of numbers the run takes (-n; 0: until -t or a
 	// signal). With -n 1 there is no second number to confirm the
 	// first, so the first is taken at once.
 	need uint64
 	// prev is the track before the last jump, and sinceJump the lost
-	// counted since then (the jump's gap among them): a number that
-	// fits prev and not the track takes prev back and sinceJump off.
+	// counted on the track since then (the jump's gap among them): a
+	// number ahead of prev by less than a window takes prev back and
+	// sinceJump off.
 	prev      seqTrack
 	hasPrev   bool
 	sinceJump int64
+	maps      [2]seqBitmap
 }
 
 // seqTrack is a run of numbers: where it begins and ends, and which of
-// the last seqWin came.
+// its bitmaps says which of the last seqWin came.
 type seqTrack struct {
 	first uint32 // first number seen; older ones are not counted as gaps filled
 	next  uint32
 	span  uint64 // sequence numbers from first to next: received or lost
-	seen  [seqWin / 64]uint64
+	bm    uint8  // index of the track's bitmap in seqWindow.maps
 }
 
-// seqNear is how far after or before a held number the next may be and
-// still confirm it: the packets after it lost, or reordered.
+// seqBitmap is which of the last seqWin numbers came, with a summary of
+// which of its words may be non-zero.
+type seqBitmap struct {
+	seen [seqWin / 64]uint64
+	used [seqWin / 64 / 64]uint64 // bit j: seen[j] may be non-zero
+}
+
+// seqNear is how far before a held number the next may be and still
+// confirm it: the two reordered.
 const seqNear = 8
 
-// near reports whether s confirms the held number h: s is at most
-// seqNear after or before it.
+// near reports whether s confirms the held number h: s is less than a
+// window after it, or at most seqNear before it.
 func near(h, s uint32) bool {
-	return s != h && (s-h <= seqNear || h-s <= seqNear)
+	return s != h && (s-h < seqWin || h-s <= seqNear)
 }
 
 // remaining returns how many packets a receiver still takes for its
@@ -90,20 +109,51 @@ const seqWin = 1 << 16
 
 // clearRange forgets the n (< seqWin) numbers from s on, a word at a time:
 // a jump's cost is at most the window's words, not one step a number.
-func (w *seqTrack) clearRange(s, n uint32) {
+func (m *seqBitmap) clearRange(s, n uint32) {
 	for n > 0 {
 		i := s % seqWin
 		off := i % 64
 		k := min(n, 64-off)
-		w.seen[i/64] &^= (^uint64(0) >> (64 - k)) << off
+		m.seen[i/64] &^= (^uint64(0) >> (64 - k)) << off
 		s += k
 		n -= k
 	}
 }
 
-func (w *seqTrack) bit(s uint32) (*uint64, uint64) {
+// clearAll forgets every number: only the words the summary marks.
+func (m *seqBitmap) clearAll() {
+	for j, u := range m.used {
+		for u != 0 {
+			k := bits.TrailingZeros64(u)
+			u &= u - 1
+			m.seen[j*64+k] = 0
+		}
+		m.used[j] = 0
+	}
+}
+
+func (m *seqBitmap) bit(s uint32) (*uint64, uint64) {
 	i := s % seqWin
-	return &w.seen[i/64], 1 << (i % 64)
+	return &m.seen[i/64], 1 << (i % 64)
+}
+
+// set records s and reports whether it was recorded already.
+func (m *seqBitmap) set(s uint32) bool {
+	i := s % seqWin
+	wd, b := &m.seen[i/64], uint64(1)<<(i%64)
+	if *wd&b != 0 {
+		return true
+	}
+	*wd |= b
+	m.used[i/4096] |= 1 << (i / 64 % 64)
+	return false
+}
+
+// behind reports whether s is behind the track's next, within the window
+// and not before its first.
+func (w *seqTrack) behind(s uint32) bool {
+	b := w.next - s
+	return b-1 < seqWin-1 && uint64(b) <= w.span
 }
 
 // add records s and returns the changes to the lost, dup and reordered
@@ -113,100 +163,114 @@ func (w *seqWindow) add(s uint32) (lost int64, dup, reord uint64) {
 	if !w.started {
 		return w.start(s)
 	}
-	lost, dup, reord = w.count(s)
+	return w.count(s)
+}
+
+// took notes lost counted on the track, to take it off with a take-back.
+func (w *seqWindow) took(lost int64) int64 {
 	if w.hasPrev {
 		w.sinceJump += lost
 	}
-	return lost, dup, reord
+	return lost
 }
 
 // count counts s against the track, or holds it.
 func (w *seqWindow) count(s uint32) (lost int64, dup, reord uint64) {
-	d := int32(s - w.next)
+	d := s - w.next
 	switch {
-	case d >= 0 && d < seqWin:
+	case int32(d) >= 0 && w.need != 0 && w.need <= 1<<32 && uint64(s-w.first) >= w.need:
+		// Past -n's last, which the sender never sends: not the run's, so
+		// that the numbers counted reach -n only at its last.
+		return 0, 0, 0
+	case d < seqWin:
 		w.holding = false // the track goes on: a held jump was a stray
-		return w.advance(s), 0, 0
-	case d < 0 && d > -seqWin && int32(s-w.first) >= 0:
-		wd, b := w.bit(s)
-		if *wd&b != 0 {
+		return w.took(w.advance(s)), 0, 0
+	case w.behind(s):
+		if w.maps[w.bm].set(s) {
 			return 0, 1, 0
 		}
-		*wd |= b
-		return -1, 0, 1
-	case w.hasPrev && w.prev.fits(s):
+		return w.took(-1), 0, 1
+	case w.hasPrev && s-w.prev.next < seqWin:
 		// The numbers before the jump go on: it was strays.
 		back := -w.sinceJump
 		w.seqTrack, w.hasPrev, w.sinceJump = w.prev, false, 0
 		lost, dup, reord = w.count(s)
 		return back + lost, dup, reord
-	case d >= 0:
-		h := w.held
-		last := w.need != 0 && w.need <= 1<<32 && s == w.first+uint32(w.need-1)
-		if !last && (!w.holding || !near(h, s)) {
-			w.holding, w.held = true, s
-			return 0, 0, 0 // held: not counted unless a number near it follows
+	case w.hasPrev && w.prev.behind(s):
+		// Late, or a duplicate, from before the jump.
+		if w.maps[w.prev.bm].set(s) {
+			return 0, 1, 0
 		}
-		w.holding = false
-		w.prev, w.hasPrev, w.sinceJump = w.seqTrack, true, 0
-		if last { // the sender's last: no number follows it
-			return w.advance(s), 0, 0
-		}
-		// h came, and s follows it: the jump is taken, h received, s
-		// counted after it (the numbers between lost, or s reordered).
-		lost = w.advance(h)
-		l, dup, reord := w.count(s)
-		return lost + l, dup, reord
-	default:
+		return -1, 0, 1
+	case int32(d) < 0:
 		// From before the run's first frame (stale), or older than the
 		// window (cannot tell): a duplicate.
 		return 0, 1, 0
 	}
+	h := w.held
+	last := w.need != 0 && w.need <= 1<<32 && s == w.first+uint32(w.need-1)
+	if w.holding && s == h {
+		w.heldDup++
+		return 0, 0, 0
+	}
+	if !last && (!w.holding || !near(h, s)) {
+		w.holding, w.held, w.heldDup = true, s, 0
+		return 0, 0, 0 // held: not counted unless a number near it follows
+	}
+	w.holding = false
+	// The jump: the track goes on with the other bitmap, cleared by
+	// advance (the gap is a window or more).
+	w.prev, w.hasPrev, w.sinceJump = w.seqTrack, true, 0
+	w.bm ^= 1
+	if last { // the sender's last: no number follows it
+		return w.took(w.advance(s)), 0, 0
+	}
+	// h came, and s follows it: the jump is taken, h received, s
+	// counted after it (the numbers between lost, or s reordered).
+	lost = w.took(w.advance(h))
+	l, dup, reord := w.count(s)
+	return lost + l, dup + w.heldDup, reord
 }
 
 // advance takes s, at or after next, as received, and returns how many
 // numbers it skipped: lost, until they come.
-func (w *seqTrack) advance(s uint32) int64 {
+func (w *seqWindow) advance(s uint32) int64 {
+	m := &w.maps[w.bm]
 	gap := s - w.next
 	if gap >= seqWin {
-		clear(w.seen[:])
+		m.clearAll()
 	} else {
-		w.clearRange(w.next, gap)
+		m.clearRange(w.next, gap)
 	}
-	wd, b := w.bit(s)
-	*wd |= b
+	m.set(s)
 	w.next = s + 1
 	w.span += uint64(gap) + 1
 	return int64(gap)
 }
 
-// fits reports whether s belongs to the track: ahead of it by less than
-// the window, or behind it within the window and not before its first.
-func (w *seqTrack) fits(s uint32) bool {
-	d := int32(s - w.next)
-	return d >= 0 && d < seqWin || d < 0 && d > -seqWin && int32(s-w.first) >= 0
-}
-
 // start holds the run's first number s until a second confirms it: one
-// up to seqNear after it (the numbers between lost until they come), or
-// before it (then the run starts at that one, and the held one came
-// early: one reordered). A number that confirms nothing is held instead.
-// With -n 1 the first number is taken at once.
+// less than a window after it (the numbers between lost until they
+// come), or up to seqNear before it (then the run starts at that one, and
+// the held one came early: one reordered). A number that confirms nothing
+// is held instead. With -n 1 the first number is taken at once.
 func (w *seqWindow) start(s uint32) (lost int64, dup, reord uint64) {
 	h := w.held
 	switch {
 	case w.need == 1:
 		w.started, w.first, w.next = true, s, s
 		return w.add(s)
-	case w.holding && near(h, s) && int32(s-h) > 0:
+	case w.holding && s == h:
+		w.heldDup++
+		return 0, 0, 0
+	case w.holding && near(h, s) && s-h < seqWin:
 		w.started, w.first, w.next, w.holding = true, h, h, false
 	case w.holding && near(h, s):
 		w.started, w.first, w.next, w.holding = true, s, s, false
 	default:
-		w.holding, w.held = true, s
+		w.holding, w.held, w.heldDup = true, s, 0
 		return 0, 0, 0
 	}
 	l1, _, _ := w.add(h)
 	l2, _, o := w.add(s)
-	return l1 + l2, 0, o
+	return l1 + l2, w.heldDup, o
 }
