@@ -849,6 +849,16 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 // the timing model refuses one longer than two frame periods.
 const maxTROff = time.Hour
 
+// trOffset is a flow's SDP TROFF (microseconds, as sdpoker reads it) as
+// the receive side's analysis takes it: zero (TRO_DEFAULT) when absent or
+// beyond maxTROff.
+func trOffset(troff int) time.Duration {
+	if troff <= 0 || time.Duration(troff) > maxTROff/time.Microsecond {
+		return 0
+	}
+	return time.Duration(troff) * time.Microsecond
+}
+
 // rtYieldGap is the least time to the next packet in which a sender at a
 // real-time priority yields (holding its thread, the runtime hands its P
 // to another thread and back: 37 to 76 µs measured in the netmap VM): a

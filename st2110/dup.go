@@ -121,7 +121,7 @@ func newDupRx(r *Receiver, sess *video.Session) (*dupRx, error) {
 		d.legs[0] = append(d.legs[0], f.Leg(0))
 		d.legs[1] = append(d.legs[1], f.Leg(1))
 		m, err := video.NewMerge(&video.MergeConfig{Format: f.Format, PayloadType: f.PayloadType,
-			Window: c.MergeWindow, Budget: c.Budget,
+			Window: c.MergeWindow, Budget: c.Budget, TROffset: trOffset(f.TROff),
 			TakeFrame: func(buf []byte, st *video.FrameStats, arrival int64) []byte {
 				return d.sink.take(k, buf, st, arrival)
 			}})

@@ -916,3 +916,37 @@ func TestDialTROFFTooLong(t *testing.T) {
 		}
 	}
 }
+
+// TestListenTROFF: a flow sent on its SDP's TROFF (100 µs; Dial honours
+// it) and read back by Listen with the same session: the receiver's
+// analysis judges it against TROFF, as the sender's self-check does.
+func TestListenTROFF(t *testing.T) {
+	f := flow(fmtSD, "239.1.1.1:5004", "192.168.1.1")
+	f.TROff = 100
+	sess := session("192.168.1.1", f)
+	name := filepath.Join(t.TempDir(), "a.pcap")
+	tx, err := Dial("pcap:"+name, sess, &SendConfig{Count: 6, Analyze: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	txa, _ := tx.Analysis(0)
+	tx.Close()
+	rx, err := Listen("pcap:"+name, tx.Session(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range rx.Frames(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	rx.Close()
+	a, ok := rx.Analysis(0)
+	t.Logf("sender self-check: %v\nreceiver: %v", txa, a)
+	if !ok || a.Sender != txa.Sender || a.Narrow.OK != txa.Narrow.OK {
+		t.Errorf("receiver's analysis %v (sender %v) differs from the sender's self-check %v (%v)", a.Sender, a.Narrow, txa.Sender, txa.Narrow)
+	}
+}

@@ -115,7 +115,7 @@ func newSink(rx *Receiver, idx int, fl []int, readers int) (*rxSink, error) {
 	streams := make([]video.RxStream, len(fl))
 	for j, k := range fl {
 		f := &rx.flows[k]
-		streams[j] = video.RxStream{Format: f.Format, PayloadType: f.PayloadType, Port: f.Dst.Port(), Source: f.Source}
+		streams[j] = video.RxStream{Format: f.Format, PayloadType: f.PayloadType, Port: f.Dst.Port(), Source: f.Source, TROffset: trOffset(f.TROff)}
 		if a := f.Dst.Addr(); a.IsValid() && !a.IsUnspecified() {
 			streams[j].Addr = a
 		}

@@ -32,6 +32,10 @@ type MergeConfig struct {
 	// PayloadType, if not zero, is the only RTP payload type accepted.
 	PayloadType uint8
 
+	// TROffset is as [RxStream]'s: TRO_DEFAULT's replacement in the flow's
+	// ST 2110-21 analysis (its SDP's TROFF); zero means TRO_DEFAULT.
+	TROffset time.Duration
+
 	// Window is the path differential the merge absorbs: a frame that
 	// misses packets when it ends on the first path (its marker, or a
 	// later frame's packet) waits that long for the other path's copies
@@ -300,7 +304,7 @@ func NewMerge(c *MergeConfig) (*Merge, error) {
 	if err := b.Charge(fmt.Sprintf("merge of %v, %v window: %d frames held", *f, cfg.Window, nslots), n); err != nil {
 		return nil, err
 	}
-	m.s.cfg = RxStream{Format: *f, PayloadType: cfg.PayloadType, Count: cfg.Count, OnFrame: cfg.OnFrame, TakeFrame: cfg.TakeFrame}
+	m.s.cfg = RxStream{Format: *f, PayloadType: cfg.PayloadType, Count: cfg.Count, OnFrame: cfg.OnFrame, TakeFrame: cfg.TakeFrame, TROffset: cfg.TROffset}
 	m.s.blocks = true
 	m.s.initTiming()
 	m.fields = f.Scan.Fields()

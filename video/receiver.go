@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -49,6 +50,11 @@ type RxStream struct {
 
 	// PayloadType, if not zero, is the only RTP payload type accepted.
 	PayloadType uint8
+
+	// TROffset replaces TRO_DEFAULT in the stream's ST 2110-21 analysis
+	// (the virtual receiver's read schedule), as its SDP's TROFF does;
+	// zero means TRO_DEFAULT, as does one the timing model cannot take.
+	TROffset time.Duration
 
 	// Count is how many frames are given to OnFrame; zero means no end.
 	// [Receiver.Done] reports when every stream has had its Count.
@@ -333,7 +339,10 @@ func NewReceiver(c *ReceiverConfig) (*Receiver, error) {
 func (s *rxStream) initTiming() {
 	f := &s.cfg.Format
 	if !f.Rate.IsZero() {
-		s.timing = Timing{Rate: f.Rate, Scan: f.Scan, Height: f.Height}
+		s.timing = Timing{Rate: f.Rate, Scan: f.Scan, Height: f.Height, TROffset: s.cfg.TROffset}
+		if _, err := NewAnalyzer(s.timing); err != nil && s.timing.TROffset != 0 {
+			s.timing.TROffset = 0 // one the model cannot take: TRO_DEFAULT
+		}
 		if _, err := NewAnalyzer(s.timing); err != nil {
 			s.timing = Timing{} // a format the timing model does not cover
 		}
