@@ -121,11 +121,12 @@ type SendConfig struct {
 	// it (the first path's transport decides; a second path's rides on
 	// it); a UDP or capture sender is refused, as is any outside Linux.
 	// It needs CAP_SYS_NICE or an RLIMIT_RTPRIO of at least the priority
-	// (Run fails with an error saying so). The thread is never handed to
-	// other goroutines at that priority: the sender yields to them
-	// holding it, in a gap of its schedule of 200 µs or more (a gapped
-	// schedule's vertical blanking); a sender that never waits (Spin as
-	// long as the gaps) starves its CPU's ordinary threads.
+	// (Run fails with an error saying so). The sender yields to the Go
+	// scheduler every 7 ms keeping the priority, so that for that moment
+	// other goroutines may run on its thread at it: a goroutine that
+	// spins then holds the CPU until the runtime preempts it (10 ms). A
+	// sender that never waits (Spin as long as the gaps) starves its
+	// CPU's ordinary threads.
 	Priority int
 
 	// Budget bounds the memory the flows' formats make the sender take
@@ -744,7 +745,6 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 		defer rt.restore()
 	}
 	var y osthread.Yielder
-	yieldDue := false
 	tx, q, batch := p.tx, p.q, s.cfg.Batch
 	if err := tx.Start(s.clock.Now(), s.cfg.Lead); err != nil {
 		return fmt.Errorf("st2110: %w", err)
@@ -777,32 +777,23 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 			return err
 		}
 		if locked && y.Due(uint64(n)*estFrame) {
-			if rt.on() {
-				// At a real-time priority the thread never goes back
-				// to the runtime (another goroutine would run on it at
-				// that priority): the yield is made holding it, in the
-				// next gap of the schedule long enough for the runtime
-				// to hand the P away and back.
-				yieldDue = true
-			} else {
-				// The thread goes back to the runtime for the yield,
-				// with the timer slack it had before start: 1 ns would
-				// stay with whatever runs on it next and every process
-				// forked from it. The goroutine may come back on
-				// another thread.
-				if sleeps {
-					sl.stop()
-				}
-				y.Yield()
-				if sleeps {
-					sl.start()
-				}
+			// The thread goes back to the runtime for the yield, with
+			// the timer slack it had before start: 1 ns would stay with
+			// whatever runs on it next and every process forked from
+			// it. The goroutine may come back on another thread. At a
+			// real-time priority the thread keeps it for the moment of
+			// the yield (threadPriority), and follow moves it to the
+			// thread the goroutine came back on.
+			if sleeps {
+				sl.stop()
 			}
-		}
-		if yieldDue && !tx.Done() && next-now >= int64(rtYieldGap) {
-			runtime.Gosched()
-			yieldDue = false
-			continue
+			y.Yield()
+			if sleeps {
+				sl.start()
+			}
+			if err := rt.follow(); err != nil {
+				return fmt.Errorf("st2110: send %s: SendConfig.Priority %d: %w", s.ep.name, s.cfg.Priority, err)
+			}
 		}
 		switch {
 		case tx.Done():
@@ -858,14 +849,6 @@ func trOffset(troff int) time.Duration {
 	}
 	return time.Duration(troff) * time.Microsecond
 }
-
-// rtYieldGap is the least time to the next packet in which a sender at a
-// real-time priority yields (holding its thread, the runtime hands its P
-// to another thread and back: 37 to 76 µs measured in the netmap VM): a
-// frame's vertical blanking at a gapped sender's schedule (some 0.6 ms at
-// 1080p59.94). A linear schedule has no such gap; its sender is then
-// preempted by the runtime's monitor instead, after 10 ms.
-const rtYieldGap = 200 * time.Microsecond
 
 // maxSleep is the longest a sender on its own thread sleeps before it
 // looks at its context again.

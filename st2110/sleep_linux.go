@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -71,23 +72,53 @@ func (t *threadSleeper) sleep(d time.Duration) {
 // scheduling before is given back at restore; a process forked from the
 // thread starts with the default policy (SCHED_RESET_ON_FORK).
 //
-// The thread never goes back to the runtime at that priority: while it is
-// set, the sender yields without letting go of its thread (runPart), so
-// that no other goroutine ever runs on it; and if restore cannot give the
-// thread its scheduling back, it is locked once more, so that the runtime
-// ends the thread with its goroutine instead of keeping it.
+// Across a yield (osthread.Yielder, every 7 ms) the thread keeps the
+// priority: given back and taken again, or held through the yield, the
+// sender waited behind whatever ran on its CPU meanwhile (Cinst 91 to 195
+// in the one-CPU VM, against 8). For the moment of the yield the runtime
+// may run other goroutines on the thread at that priority; follow, after
+// it, moves the priority with the goroutine if it came back on another
+// thread. Which threads hold a sender's priority, and what each had
+// before, is kept for the process (prioThreads), so that a second sender
+// that starts on a thread the first left at its priority takes the
+// thread's own scheduling as the one to give back, and the first, back on
+// another thread, leaves that one to it.
 type threadPriority struct {
-	old *unix.SchedAttr // what the thread had, nil while not set
+	tid  int // the thread set, 0 while not
+	prio int
 }
+
+// prioThread is a thread a sender has set: what it had before, and which
+// sender holds it.
+type prioThread struct {
+	old   unix.SchedAttr
+	owner *threadPriority
+}
+
+var (
+	prioMu      sync.Mutex
+	prioThreads = map[int]*prioThread{}
+)
 
 // prioritySupported: SCHED_FIFO for a sender's thread is there to ask for.
 const prioritySupported = true
 
-// set puts the thread under SCHED_FIFO at priority prio (1 to 99).
+// set puts the calling thread under SCHED_FIFO at priority prio (1 to 99).
 func (t *threadPriority) set(prio int) error {
-	old, err := unix.SchedGetAttr(0, 0)
-	if err != nil {
-		return fmt.Errorf("sched_getattr: %w", err)
+	prioMu.Lock()
+	defer prioMu.Unlock()
+	return t.setLocked(prio)
+}
+
+func (t *threadPriority) setLocked(prio int) error {
+	tid := unix.Gettid()
+	pt := prioThreads[tid]
+	if pt == nil {
+		old, err := unix.SchedGetAttr(0, 0)
+		if err != nil {
+			return fmt.Errorf("sched_getattr: %w", err)
+		}
+		pt = &prioThread{old: *old}
 	}
 	attr := unix.SchedAttr{Policy: unix.SCHED_FIFO, Priority: uint32(prio), Flags: unix.SCHED_FLAG_RESET_ON_FORK}
 	if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
@@ -96,30 +127,59 @@ func (t *threadPriority) set(prio int) error {
 		}
 		return fmt.Errorf("sched_setattr SCHED_FIFO %d: %w", prio, err)
 	}
-	t.old = old
+	pt.owner = t
+	prioThreads[tid] = pt
+	t.tid, t.prio = tid, prio
 	return nil
 }
 
-// on reports whether the thread is at the priority set.
-func (t *threadPriority) on() bool { return t.old != nil }
+// on reports whether the sender holds a thread at its priority.
+func (t *threadPriority) on() bool { return t.tid != 0 }
 
-// restore gives the thread the scheduling it had before set. The kernel
-// refuses a caller without CAP_SYS_NICE that clears SCHED_RESET_ON_FORK,
-// so that is asked for with the flag kept; if the thread still cannot
-// have it back, it stays locked to its goroutine for good, and the
+// follow, after the goroutine let go of its thread for a moment, gives
+// the priority to the thread it holds now if that is another, and the
+// first thread its own scheduling back unless another sender holds it
+// now.
+func (t *threadPriority) follow() error {
+	if t.tid == 0 || unix.Gettid() == t.tid {
+		return nil
+	}
+	prioMu.Lock()
+	defer prioMu.Unlock()
+	if pt := prioThreads[t.tid]; pt != nil && pt.owner == t {
+		giveBack(t.tid, &pt.old)
+		delete(prioThreads, t.tid)
+	}
+	t.tid = 0
+	return t.setLocked(t.prio)
+}
+
+// restore gives the thread the scheduling it had before set. If it
+// cannot, the thread stays locked to its goroutine for good, and the
 // runtime ends it when the goroutine ends.
 func (t *threadPriority) restore() {
-	if t.old == nil {
+	if t.tid == 0 {
 		return
 	}
-	err := unix.SchedSetAttr(0, t.old, 0)
-	if err != nil {
-		keep := *t.old
-		keep.Flags |= unix.SCHED_FLAG_RESET_ON_FORK
-		err = unix.SchedSetAttr(0, &keep, 0)
+	prioMu.Lock()
+	defer prioMu.Unlock()
+	if pt := prioThreads[t.tid]; pt != nil && pt.owner == t {
+		if !giveBack(t.tid, &pt.old) && unix.Gettid() == t.tid {
+			runtime.LockOSThread() // never unlocked: the thread goes with its goroutine
+		}
+		delete(prioThreads, t.tid)
 	}
-	if err != nil {
-		runtime.LockOSThread() // never unlocked: the thread goes with its goroutine
+	t.tid = 0
+}
+
+// giveBack sets thread tid's scheduling to old, and reports whether it
+// could. The kernel refuses a caller without CAP_SYS_NICE that clears
+// SCHED_RESET_ON_FORK, so that is asked for with the flag kept.
+func giveBack(tid int, old *unix.SchedAttr) bool {
+	if unix.SchedSetAttr(tid, old, 0) == nil {
+		return true
 	}
-	t.old = nil
+	keep := *old
+	keep.Flags |= unix.SCHED_FLAG_RESET_ON_FORK
+	return unix.SchedSetAttr(tid, &keep, 0) == nil
 }

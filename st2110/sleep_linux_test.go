@@ -5,8 +5,11 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nmgo/nmgo/osthread"
 )
 
 // TestThreadSleeper checks that a sender's thread sleeps with 1 ns timer
@@ -104,5 +107,75 @@ func TestThreadPriority(t *testing.T) {
 	rt.restore() // a second restore changes nothing
 	if p, _ := threadSched(t); p != policy {
 		t.Errorf("after a second restore: policy %d, want %d", p, policy)
+	}
+}
+
+// TestThreadPriorityTwoSenders: sender A yields (as runPart does); sender
+// B's goroutine may start in A's yield window, on A's thread, and take its
+// priority there. B keeps its priority while it sends whatever A's follow
+// does after, and B's thread goes back to the runtime at its own
+// scheduling, not A's priority.
+func TestThreadPriorityTwoSenders(t *testing.T) {
+	if err := func() error { // may this process ask for SCHED_FIFO?
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		var rt threadPriority
+		defer rt.restore()
+		return rt.set(10)
+	}(); err != nil {
+		if os.Getenv("NMTEST_REQUIRE") == "1" {
+			t.Fatalf("NMTEST_REQUIRE=1: %v", err)
+		}
+		t.Skipf("SCHED_FIFO refused here (TestThreadPriority checks the refusal): %v", err)
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	bSet, aFollowed, bDone := make(chan int), make(chan struct{}), make(chan struct{})
+	bSched := make(chan [2]int, 2)
+	aDone := make(chan struct{})
+	go func() { // sender A
+		defer close(aDone)
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		var rt threadPriority
+		if err := rt.set(10); err != nil {
+			t.Error(err)
+			return
+		}
+		defer rt.restore()
+		go func() { // sender B: starts while A yields
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			var rt threadPriority
+			if err := rt.set(20); err != nil {
+				t.Error(err)
+			}
+			bSet <- syscall.Gettid()
+			<-aFollowed
+			p, r := threadSched(t)
+			bSched <- [2]int{p, r}
+			rt.restore()
+			p, r = threadSched(t)
+			bSched <- [2]int{p, r}
+			close(bDone)
+		}()
+		tidA := syscall.Gettid()
+		var y osthread.Yielder
+		y.Yield()
+		if err := rt.follow(); err != nil {
+			t.Error(err)
+		}
+		tidB := <-bSet
+		t.Logf("A on tid %d, back on %d; B on tid %d", tidA, syscall.Gettid(), tidB)
+		close(aFollowed)
+		<-bDone
+	}()
+	<-aDone
+	s1, s2 := <-bSched, <-bSched
+	t.Logf("B while sending: policy %d prio %d (set FIFO 20); B's thread after B's restore: policy %d prio %d", s1[0], s1[1], s2[0], s2[1])
+	if s1 != [2]int{1, 20} {
+		t.Errorf("B lost its priority while sending: policy %d prio %d", s1[0], s1[1])
+	}
+	if s2[0] != 0 {
+		t.Errorf("B's thread goes back to the runtime at policy %d prio %d", s2[0], s2[1])
 	}
 }

@@ -24,5 +24,6 @@ const prioritySupported = false
 func (t *threadPriority) set(prio int) error {
 	return errors.New("a real-time priority for the sender's thread needs Linux (SCHED_FIFO)")
 }
-func (t *threadPriority) on() bool { return false }
-func (t *threadPriority) restore() {}
+func (t *threadPriority) on() bool      { return false }
+func (t *threadPriority) follow() error { return nil }
+func (t *threadPriority) restore()      {}
