@@ -141,14 +141,21 @@ func (t *threadPriority) on() bool { return t.tid != 0 }
 // first thread its own scheduling back unless another sender holds it
 // now.
 func (t *threadPriority) follow() error {
-	if t.tid == 0 || unix.Gettid() == t.tid {
+	if t.tid == 0 {
 		return nil
 	}
 	prioMu.Lock()
 	defer prioMu.Unlock()
-	if pt := prioThreads[t.tid]; pt != nil && pt.owner == t {
-		giveBack(t.tid, &pt.old)
-		delete(prioThreads, t.tid)
+	pt := prioThreads[t.tid]
+	if unix.Gettid() == t.tid && pt != nil && pt.owner == t {
+		return nil // back on its own thread, still its
+	}
+	if unix.Gettid() != t.tid && pt != nil && pt.owner == t {
+		if giveBack(t.tid, &pt.old) {
+			delete(prioThreads, t.tid)
+		} else {
+			pt.owner = nil // kept: its own scheduling stays known
+		}
 	}
 	t.tid = 0
 	return t.setLocked(t.prio)
@@ -176,6 +183,9 @@ func (t *threadPriority) restore() {
 // could. The kernel refuses a caller without CAP_SYS_NICE that clears
 // SCHED_RESET_ON_FORK, so that is asked for with the flag kept.
 func giveBack(tid int, old *unix.SchedAttr) bool {
+	if unix.Tgkill(unix.Getpid(), tid, 0) != nil {
+		return true // the thread has ended (its id may be another's now)
+	}
 	if unix.SchedSetAttr(tid, old, 0) == nil {
 		return true
 	}

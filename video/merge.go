@@ -69,9 +69,9 @@ type PathStats struct {
 	// TimeJumps is the arrival times more than [MaxArrivalJump] from the
 	// path's latest: a bogus one (a far-future capture time) is taken as
 	// the path's latest time instead, so that it does not pin the clock
-	// the merge releases frames on; a second in a row near the first is
-	// a step of the path's clock (a pause, a clock set), which the merge
-	// then follows.
+	// the merge releases frames on; a second in a row, wherever it lands,
+	// is a step of the path's clock (a pause, a clock set, a sparse
+	// capture), which the merge then follows.
 	TimeJumps uint64
 }
 

@@ -192,14 +192,13 @@ type rxStream struct {
 	curAt, prevAt int64
 
 	// analysis
-	seqOK      bool
-	maxSeq     int64
-	marked     bool
-	lastMarker bool   // the last packet noted was a marker
-	markSeq    int64  // extended sequence number of the last marker
-	markTS     uint32 // its RTP timestamp
-	blocks     bool   // no non-final packet so far had data off the 180-octet grid
-	nonFinals  uint64
+	seqOK     bool
+	maxSeq    int64
+	marked    bool
+	markSeq   int64  // extended sequence number of the last marker
+	markTS    uint32 // its RTP timestamp
+	blocks    bool   // no non-final packet so far had data off the 180-octet grid
+	nonFinals uint64
 }
 
 // Receiver receives many streams in one goroutine: it demultiplexes
@@ -887,17 +886,17 @@ func (s *rxStream) pushOne(pkt []byte, at int64) {
 func (s *rxStream) note(h *headers, at int64) {
 	ext := s.extend(h.seq)
 	if !s.haveTS || int32(h.ts-s.curTS) > 0 {
-		if !s.lastMarker {
-			// The frame before ended without its marker (lost, or the
-			// sender cut the frame short to catch up with its
+		if s.haveTS && s.markTS != s.curTS {
+			// The frame before ended without its marker coming (lost,
+			// or the sender cut the frame short to catch up with its
 			// schedule): a marker pair across it would count two
-			// frames' packets as one's.
+			// frames' packets as one's. (Its marker reordered after
+			// this packet costs the pair too.)
 			s.marked = false
 		}
 		s.prevTS, s.prevAt = s.curTS, s.curAt
 		s.haveTS, s.curTS, s.curAt = true, h.ts, at
 	}
-	s.lastMarker = h.marker
 	if h.start && !s.haveStart {
 		s.haveStart, s.startTS = true, h.ts
 	}

@@ -276,6 +276,7 @@ func (t *Transmitter) Start(now int64, lead time.Duration) error {
 		s := &t.streams[i]
 		s.pacer.Start(first)
 		s.p.frame = nil
+		s.fresh = false
 		s.done = s.finished()
 		t.due[i] = s.pacer.Next()
 		if s.done {

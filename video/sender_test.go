@@ -743,3 +743,34 @@ func TestReceiverAfterSenderSkip(t *testing.T) {
 		}
 	}
 }
+
+// TestReceiverMarkerReordered: each frame's marker packet arriving just
+// before the packet sent before it (the frame's last two swapped) still
+// makes marker pairs: the analysis starts, with the frame's packet count
+// and a rate that matches the timestamps.
+func TestReceiverMarkerReordered(t *testing.T) {
+	f := fmt64x32
+	p := mustPacketizer(t, f, &PacketizerConfig{})
+	period := int64(f.Rate.Period())
+	var pkts [][]byte
+	for k := range 12 {
+		ss := packetize(t, p, randomFrame(&f, uint64(k)+1), int64(1e18)+int64(k)*period)
+		n := len(ss)
+		ss[n-1], ss[n-2] = ss[n-2], ss[n-1]
+		for _, s := range ss {
+			pkts = append(pkts, s.b)
+		}
+	}
+	r, err := NewReceiver(&ReceiverConfig{Streams: []RxStream{{Format: f}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := len(pkts) / 12
+	for i, pkt := range pkts {
+		r.PushRTP(0, pkt, int64(1e18)+int64(i)*period/int64(per))
+	}
+	an, ok := r.Analysis(0)
+	if st := r.Stats(0); !ok || an.PacketsPerFrame != per || st.PacketsPerField != per || st.RateCheck != RateMatches {
+		t.Errorf("analysis %v (ok %v), PacketsPerField %d, rate check %v; want %d packets a frame, a matching rate", an, ok, st.PacketsPerField, st.RateCheck, per)
+	}
+}
