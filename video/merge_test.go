@@ -912,26 +912,17 @@ func TestMergeSenderRestartTailUnprotected(t *testing.T) {
 	t.Logf("%+v; path 1 %+v", m.Stats().Stats, m.PathStats(1))
 }
 
-// TestMergeSenderRestartFrozenClock: arrival times that do not advance (0, as
-// a caller without a clock passes, or a capture whose timestamps are all
-// equal) keep old() on for ever; once the new stream's timestamps are
-// 2^31 ticks past the old stream's newest (6.6 h at 90 kHz; here in big
-// honest-looking steps) every packet is dropped as late.
+// TestMergeSenderRestartFrozenClock: after a restart, arrival times that
+// do not advance (0, as a caller without a clock passes, or a capture
+// whose timestamps are all equal) do not keep the old stream's window
+// open for ever: once the new stream's timestamps are 2^31 ticks past the
+// old stream's newest (6.6 h at 90 kHz; here in big honest-looking
+// steps), its packets are still taken.
 func TestMergeSenderRestartFrozenClock(t *testing.T) {
 	for _, at := range []int64{0, 1_800_000_000_000_000_000} {
-		f := Format{Sampling: YCbCr422, Depth: Depth8, Width: 4, Height: 1, Scan: Progressive, Rate: Rate50}
 		frames := 0
-		m, err := NewMerge(&MergeConfig{Format: f, PayloadType: 96, Window: SkewClassA,
-			TakeFrame: func(buf []byte, st *FrameStats, at int64) []byte { frames++; return buf }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range m.slots {
-			_ = m.slots[i].d.SetBuffer(make([]byte, f.FrameSize()))
-		}
-		pkt := func(seq uint16, ts uint32) []byte {
-			return rtpWith(seq, ts, true, [][3]uint16{{8, 0, 0}}, make([]byte, 8))
-		}
+		m := newTinyMerge(t, func(at int64) { frames++ })
+		pkt := tinyPkt
 		clock := at
 		for i := range 10 { // old stream, a frame a packet, both paths
 			clock += 20e6
@@ -962,22 +953,12 @@ func TestMergeSenderRestartFrozenClock(t *testing.T) {
 	}
 }
 
-// TestMergeSenderRestartAtFarFuture: at+Window overflows int64: the old() window
-// is void (oldUntil negative), and the old stream's copies on the path
-// behind are taken into the new stream's numbers.
+// TestMergeSenderRestartAtFarFuture: a restart at an arrival time within
+// a window of the end of int64 opens the old stream's window to the end
+// (at+Window saturates instead of wrapping negative, which voided it).
 func TestMergeSenderRestartAtFarFuture(t *testing.T) {
-	f := Format{Sampling: YCbCr422, Depth: Depth8, Width: 4, Height: 1, Scan: Progressive, Rate: Rate50}
-	m, err := NewMerge(&MergeConfig{Format: f, PayloadType: 96, Window: SkewClassA,
-		TakeFrame: func(buf []byte, st *FrameStats, at int64) []byte { return buf }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range m.slots {
-		_ = m.slots[i].d.SetBuffer(make([]byte, f.FrameSize()))
-	}
-	pkt := func(seq uint16, ts uint32) []byte {
-		return rtpWith(seq, ts, true, [][3]uint16{{8, 0, 0}}, make([]byte, 8))
-	}
+	m := newTinyMerge(t, nil)
+	pkt := tinyPkt
 	base := int64(1<<63 - 1 - int64(time.Millisecond))
 	for i := range 10 {
 		m.Push(0, pkt(uint16(1000+i), uint32(i)*1800), base-int64(time.Second)+int64(i))
@@ -992,19 +973,9 @@ func TestMergeSenderRestartAtFarFuture(t *testing.T) {
 // packets (of one frame) come swapped on both paths; the old stream lost one sequence
 // number on both paths. Lost stays 1, the swapped packet is reordered.
 func TestMergeSenderRestartReordered(t *testing.T) {
-	f := Format{Sampling: YCbCr422, Depth: Depth8, Width: 4, Height: 1, Scan: Progressive, Rate: Rate50}
 	frames := 0
-	m, err := NewMerge(&MergeConfig{Format: f, PayloadType: 96, Window: SkewClassA,
-		TakeFrame: func(buf []byte, st *FrameStats, at int64) []byte { frames++; return buf }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range m.slots {
-		_ = m.slots[i].d.SetBuffer(make([]byte, f.FrameSize()))
-	}
-	pkt := func(seq uint16, ts uint32) []byte {
-		return rtpWith(seq, ts, true, [][3]uint16{{8, 0, 0}}, make([]byte, 8))
-	}
+	m := newTinyMerge(t, func(at int64) { frames++ })
+	pkt := tinyPkt
 	at := int64(1e18)
 	both := func(p []byte) {
 		at += 20e6
@@ -1056,16 +1027,8 @@ func TestMergeSenderRestartPathLost(t *testing.T) {
 // and its frame, whose later packets restart the numbers, is complete
 // only when its window passes.
 func TestMergeSenderRestartOnUnseenNumber(t *testing.T) {
-	f := Format{Sampling: YCbCr422, Depth: Depth8, Width: 4, Height: 1, Scan: Progressive, Rate: Rate50}
 	var handed []int64
-	m, err := NewMerge(&MergeConfig{Format: f, PayloadType: 96, Window: SkewClassA,
-		TakeFrame: func(buf []byte, st *FrameStats, at int64) []byte { handed = append(handed, at); return buf }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range m.slots {
-		_ = m.slots[i].d.SetBuffer(make([]byte, f.FrameSize()))
-	}
+	m := newTinyMerge(t, func(at int64) { handed = append(handed, at) })
 	at := int64(1e18)
 	both := func(p []byte) {
 		at += 1e6
@@ -1204,4 +1167,34 @@ func TestMergeSparseArrivals(t *testing.T) {
 	if len(got.frames) < 6 {
 		t.Errorf("%d frames out before the end of the input: the release clock is pinned", len(got.frames))
 	}
+}
+
+// tinyFormat is a 4x1 progressive 50 fps format: a frame a packet.
+var tinyFormat = Format{Sampling: YCbCr422, Depth: Depth8, Width: 4, Height: 1, Scan: Progressive, Rate: Rate50}
+
+// newTinyMerge returns a merge of tinyFormat, payload type 96, class A
+// window, its slots' buffers set; take, if not nil, is called with the
+// arrival time of each frame handed out.
+func newTinyMerge(t *testing.T, take func(at int64)) *Merge {
+	t.Helper()
+	m, err := NewMerge(&MergeConfig{Format: tinyFormat, PayloadType: 96, Window: SkewClassA,
+		TakeFrame: func(buf []byte, st *FrameStats, at int64) []byte {
+			if take != nil {
+				take(at)
+			}
+			return buf
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range m.slots {
+		_ = m.slots[i].d.SetBuffer(make([]byte, tinyFormat.FrameSize()))
+	}
+	return m
+}
+
+// tinyPkt is tinyFormat's one packet of a frame (a marker), of sequence
+// number seq and timestamp ts.
+func tinyPkt(seq uint16, ts uint32) []byte {
+	return rtpWith(seq, ts, true, [][3]uint16{{8, 0, 0}}, make([]byte, 8))
 }
