@@ -498,7 +498,13 @@ func (d *Depacketizer) extend(seq uint16) int64 {
 		d.maxSeq, d.minSeq = int64(seq)-1, int64(seq)
 		return int64(seq)
 	}
-	return d.maxSeq + int64(int16(seq-uint16(d.maxSeq)))
+	return nearestSeq(d.maxSeq, seq)
+}
+
+// nearestSeq returns the extended sequence number whose low 16 bits are
+// seq nearest high (within 32767 behind to 32768 ahead).
+func nearestSeq(high int64, seq uint16) int64 {
+	return high + int64(int16(seq-uint16(high)))
 }
 
 // mark records ext, of a packet of timestamp ts and field field, in the

@@ -522,7 +522,7 @@ func (m *Merge) old(path int, ps *pathState, pkt []byte, wire int, at int64) boo
 	ps.unread++ // its sequence number is not the path's span's
 	// Of the old stream: a copy, or the first of a packet the path
 	// ahead lost, for a frame still held.
-	ext := m.oldMax + int64(int16(binary.BigEndian.Uint16(pkt[2:])-uint16(m.oldMax)))
+	ext := nearestSeq(m.oldMax, binary.BigEndian.Uint16(pkt[2:]))
 	b := ext >> 6
 	if w := &m.words[b&m.mask]; w.blk == b && w.seen&(1<<(ext&63)) != 0 {
 		ps.Duplicates++
@@ -683,7 +683,7 @@ func (m *Merge) extend(seq uint16) int64 {
 		m.maxSeq, m.minSeq = int64(seq)-1, int64(seq)
 		return int64(seq)
 	}
-	return m.maxSeq + int64(int16(seq-uint16(m.maxSeq)))
+	return nearestSeq(m.maxSeq, seq)
 }
 
 // mark records the first copy of ext (timestamp ts), bit of word w of

@@ -970,7 +970,7 @@ func (s *rxStream) extend(seq uint16) int64 {
 		s.seqOK, s.maxSeq = true, int64(seq)
 		return s.maxSeq
 	}
-	ext := s.maxSeq + int64(int16(seq-uint16(s.maxSeq)))
+	ext := nearestSeq(s.maxSeq, seq)
 	s.maxSeq = max(s.maxSeq, ext)
 	return ext
 }
