@@ -214,17 +214,22 @@ func TestDepacketizerNoBuffer(t *testing.T) {
 // before.
 func TestDepacketizerSenderRestart(t *testing.T) {
 	f := Format{Sampling: YCbCr422, Depth: Depth8, Width: 4, Height: 1, Scan: Progressive}
+	// newD returns a depacketizer of f with an 8-octet buffer.
+	newD := func(onFrame func(buf []byte, st *FrameStats) []byte) *Depacketizer {
+		d, err := NewDepacketizer(&f, &DepacketizerConfig{OnFrame: onFrame})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.SetBuffer(make([]byte, 8)); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
 	delivered := 0
-	d, err := NewDepacketizer(&f, &DepacketizerConfig{OnFrame: func(buf []byte, st *FrameStats) []byte {
+	d := newD(func(buf []byte, st *FrameStats) []byte {
 		delivered++
 		return buf
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.SetBuffer(make([]byte, 8)); err != nil {
-		t.Fatal(err)
-	}
+	})
 	pkt := func(seq uint16, ts uint32) []byte {
 		return rtpWith(seq, ts, true, [][3]uint16{{8, 0, 0}}, make([]byte, 8))
 	}
@@ -244,16 +249,10 @@ func TestDepacketizerSenderRestart(t *testing.T) {
 	// follow PTP): 50 frames a second, the restarted stream's first frame
 	// due two frame periods after the last one sent.
 	delivered = 0
-	d, err = NewDepacketizer(&f, &DepacketizerConfig{OnFrame: func(buf []byte, st *FrameStats) []byte {
+	d = newD(func(buf []byte, st *FrameStats) []byte {
 		delivered++
 		return buf
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.SetBuffer(make([]byte, 8)); err != nil {
-		t.Fatal(err)
-	}
+	})
 	for i := range 100 {
 		d.Push(pkt(uint16(1000+i), uint32(i)*1800))
 	}
@@ -270,16 +269,10 @@ func TestDepacketizerSenderRestart(t *testing.T) {
 	// lateWindow apart) a copy of the last frame's packet while the next
 	// is filled, and a copy 1.8 s late at 50 frames a second.
 	var frames []FrameStats
-	d, err = NewDepacketizer(&f, &DepacketizerConfig{OnFrame: func(buf []byte, st *FrameStats) []byte {
+	d = newD(func(buf []byte, st *FrameStats) []byte {
 		frames = append(frames, *st)
 		return buf
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.SetBuffer(make([]byte, 8)); err != nil {
-		t.Fatal(err)
-	}
+	})
 	half := func(seq uint16, ts uint32, second bool) []byte {
 		off, data := uint16(0), make([]byte, 4)
 		if second {
@@ -299,16 +292,10 @@ func TestDepacketizerSenderRestart(t *testing.T) {
 	// Packets dropped for want of a buffer were seen: a copy of one, after
 	// two seconds of them, is a copy still.
 	starved := 0
-	d2, err := NewDepacketizer(&f, &DepacketizerConfig{OnFrame: func(buf []byte, st *FrameStats) []byte {
+	d2 := newD(func(buf []byte, st *FrameStats) []byte {
 		starved++
 		return nil
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d2.SetBuffer(make([]byte, 8)); err != nil {
-		t.Fatal(err)
-	}
+	})
 	for i := range 101 { // 50 frames a second; no buffer after the first
 		d2.Push(pkt(uint16(1000+i), uint32(i)*1800))
 	}
