@@ -108,6 +108,17 @@
 //
 //	nmbench -i xdp:eth1 -f rx -linger 100us
 //
+// -busy makes rx and rxseq over a netmap port or xdp: never sleep: after
+// an empty pass they look again at once (an RX sync on a netmap port, the
+// ring alone over xdp:), keeping their CPU busy as DPDK's poll-mode
+// drivers do, so that no wake-up is paid when packets come. -xdp-frames N
+// sizes the UMEM (and RX ring) of rx and rxseq over xdp:, 16384 frames by
+// default: deep, for a receiver that sleeps and may be kept from its CPU
+// a while; a busy receiver that keeps up takes more with few, whose
+// frames stay in the cache (DPDK's af_xdp driver's rings are 2048).
+//
+//	nmbench -i xdp:eth1 -f rx -busy -xdp-frames 2048
+//
 // -rt N runs vtx's sender thread (over a netmap port or xdp:) under the
 // real-time policy SCHED_FIFO at priority N (1-99; root or CAP_SYS_NICE),
 // so that on a CPU it shares (with vrx, or anything else) it takes the CPU

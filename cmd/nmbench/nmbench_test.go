@@ -96,6 +96,16 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"-i", "vale0:a", "-f", "rx", "-linger", "2ms"}, "-linger"},
 		{[]string{"-i", "xdp:eth0", "-f", "rx", "-linger", "-1ms"}, "-linger"},
 		{[]string{"-i", "xdp:eth0", "-f", "rx", "-linger", "2s"}, "-linger"},
+		{[]string{"-i", "vale0:a", "-f", "tx", "-busy"}, "-busy: only for the receivers rx and rxseq"},
+		{[]string{"-i", "xdp:eth0", "-f", "vrx", "-fmt", fmt64x32, "-busy"}, "-busy: only for the receivers rx and rxseq"},
+		{[]string{"-i", "udp:127.0.0.1:9000", "-f", "rx", "-busy"}, "-busy: -f rx over udp blocks in the kernel"},
+		{[]string{"-i", "xdp:eth0", "-f", "rx", "-busy", "-linger", "100us"}, "-busy with -linger 100µs"},
+		{[]string{"-i", "vale0:a", "-f", "rx", "-xdp-frames", "2048"}, "-xdp-frames 2048: only for rx and rxseq over an xdp: port"},
+		{[]string{"-i", "xdp:eth0", "-f", "tx", "-xdp-frames", "2048"}, "-xdp-frames 2048: only for rx and rxseq over an xdp: port"},
+		{[]string{"-i", "xdp:eth0", "-f", "rx", "-xdp-frames", "3000"}, "-xdp-frames 3000: must be a power of two in 64..65536"},
+		{[]string{"-i", "xdp:eth0", "-f", "rx", "-xdp-frames", "32"}, "power of two"},
+		{[]string{"-i", "xdp:eth0", "-f", "rx", "-xdp-frames", "131072"}, "power of two"},
+		{[]string{"-i", "xdp:eth0", "-f", "rx", "-xdp-frames", "-2048"}, "power of two"},
 	}
 	for _, c := range cases {
 		_, err := parseFlags(c.args, io.Discard)
@@ -128,6 +138,32 @@ func TestParseFlagsLinger(t *testing.T) {
 		if want, _ := time.ParseDuration(args[len(args)-1]); c.linger != want {
 			t.Errorf("%q: linger %v", args, c.linger)
 		}
+	}
+}
+
+// -busy is taken by rx and rxseq over a netmap port or xdp:, -xdp-frames
+// by them over xdp:.
+func TestParseFlagsBusy(t *testing.T) {
+	for _, c := range []struct {
+		args   []string
+		frames int
+	}{
+		{[]string{"-i", "vale0:a", "-f", "rx", "-busy"}, 0},
+		{[]string{"-i", "netmap:eth0", "-f", "rxseq", "-busy"}, 0},
+		{[]string{"-i", "xdp:eth0", "-f", "rx", "-busy", "-xdp-frames", "2048"}, 2048},
+		{[]string{"-i", "xdp:eth0-1", "-f", "rxseq", "-busy", "-xdp-frames", "64"}, 64},
+	} {
+		cfg, err := parseFlags(c.args, io.Discard)
+		if err != nil {
+			t.Errorf("%q: %v", c.args, err)
+			continue
+		}
+		if !cfg.busy || cfg.xdpFrames != c.frames {
+			t.Errorf("%q: busy %v, xdp frames %d", c.args, cfg.busy, cfg.xdpFrames)
+		}
+	}
+	if cfg, err := parseFlags([]string{"-i", "xdp:eth0", "-f", "rx", "-xdp-frames", "65536"}, io.Discard); err != nil || cfg.busy || cfg.xdpFrames != 65536 {
+		t.Errorf("-xdp-frames 65536 alone: %+v, %v", cfg, err)
 	}
 }
 

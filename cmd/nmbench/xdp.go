@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"runtime"
@@ -23,6 +24,22 @@ import (
 // st2110's xdp: transport, as they go through its others.
 const xdpPrefix = "xdp:"
 
+// The UMEM frames of rx and rxseq over xdp: (-xdp-frames). By default
+// 16384 frames (32 MiB) and an RX ring that holds them all: 40 ms of 400
+// kpps, so that a receiver the scheduler keeps from its CPU for a while
+// (it sleeps in poll(2) when idle) loses nothing; with 2048, 1500-octet
+// frames at 400 kpps lost 10 to 35 % on a busy host. The price is the
+// cache: the kernel takes the fill ring's frames in order, so it copies
+// each packet into a frame it last touched 16384 frames ago, never in the
+// cache. A busy receiver (-busy) that keeps up does best with few: at
+// saturation on a quiet host (docs/benchmarks.md), 2048 frames received
+// 1.4x (60 B) and 2.1x (1500 B) what 16384 did.
+const (
+	xdpRxFrames  = 16384
+	minXDPFrames = 64
+	maxXDPFrames = 65536
+)
+
 func isXDP(port string) bool { return strings.HasPrefix(port, xdpPrefix) }
 
 // openXDP opens the socket of a packet function: TX only for the senders,
@@ -40,12 +57,11 @@ func openXDP(ctx context.Context, cfg *config) (work, func() error, error) {
 		c.TxOnly = true
 	case m.name == "rx" || m.name == "rxseq":
 		c.RxOnly = true
-		// 16384 frames (32 MiB) and an RX ring that holds them all:
-		// 40 ms of 400 kpps, so that a receiver the scheduler keeps
-		// from its CPU for a while (it sleeps in poll(2) when idle)
-		// loses nothing. With the default 2048, 1500-octet frames at
-		// 400 kpps lost 10 to 35 % on a busy host.
-		c.Frames, c.RxSize = 16384, 16384
+		c.Frames = xdpRxFrames
+		if cfg.xdpFrames != 0 {
+			c.Frames = cfg.xdpFrames
+		}
+		c.RxSize = c.Frames // the RX ring holds every frame
 	}
 	if m.send {
 		// One kick sends a batch, not the kernel's default of 32
@@ -221,6 +237,9 @@ func xdpRx(ctx context.Context, cfg *config, s *xsk.Socket, st *stats) error {
 	win := seqWindow{need: cfg.count} // -n 1 takes the first number unconfirmed, and a jump to -n's last number
 	var got uint64
 	idle := xsk.Idler{Linger: cfg.linger}
+	if cfg.busy {
+		idle.Spin = math.MaxInt // never sleeps: Next returns at once
+	}
 	batch := min(cfg.batch, q.Frames()) // a batch the queue cannot hold would never be full (see rxLoop)
 	for ctx.Err() == nil && (cfg.count == 0 || win.remaining(cfg.count, got, check) > 0) {
 		want := batch
