@@ -6,7 +6,7 @@
 # AF_XDP peer), interleaved, ROUNDS times. Three cells: TX, RX from a
 # paced generator, and SAT, RX from a kernel-side amplifier's feed.
 #
-#   [PREFIX=nmxsb] [CELLS="tx rx sat"] [SATCOPIES=64] [SATRATE=0] \
+#   [PREFIX=nmxsb] [CELLS="tx rx sat"] [SATCOPIES=64] [SATRATE=0] [SATXDP=FLAGS] \
 #       test/xdp/bench.sh [ROUNDS [SECONDS [RXRATE]]]   (root; Debian: dpdk librte-net-af-xdp23 ethtool)
 #   test/xdp/bench.sh summary FILE                  ratios of a results file again
 #
@@ -51,7 +51,11 @@
 # ring full), and A's UDP counters (InDatagrams, RcvbufErrors,
 # InErrors): a reader sees what each receiver did not take. The figure
 # is the received rate itself, from the receiver's own reports as in RX,
-# and the ratios are those rates'.
+# and the ratios are those rates'. In this cell nmbench's AF_XDP receiver
+# runs as testpmd's does, busy-polling with rings of 2048 (the default of
+# DPDK's af_xdp driver): -busy -xdp-frames 2048, or SATXDP's flags (empty:
+# nmbench's defaults, 16384 frames, sleeping in poll(2) when the ring is
+# empty).
 #
 # CELLS (default "tx rx sat") picks the cells.
 set -euo pipefail
@@ -90,6 +94,9 @@ secs=${2:-4}
 rxrate=${3:-400000}
 cells=" ${CELLS:-tx rx sat} "
 satcopies=${SATCOPIES:-64} satrate=${SATRATE:-0}
+satxdp=${SATXDP--busy -xdp-frames 2048} xdprx=''
+satpin=${SATPIN-taskset -c 0} rxpin=''
+txpin=${TXPIN-} txxdp=${TXXDP-} txudp=${TXUDP-}
 A=${PREFIX:-nmxsb}A B=${PREFIX:-nmxsb}B G=${PREFIX:-nmxsb}G # PREFIX: the names of the namespaces and links
 MACA=02:00:00:00:00:0a MACB=02:00:00:00:00:0b SINK=02:00:00:00:00:99
 IPA=198.18.0.1 IPB=198.18.0.2 IPG=198.18.0.3
@@ -143,7 +150,7 @@ rate() { awk -v a="$1" -v b="$2" -v s="$3" -v e="$4" 'BEGIN { printf "%.0f", (b-
 steady() { awk 'NR > 1 { s += $1; n++ } END { printf "%.0f", n ? s / n : 0 }'; }
 # nmbench_rx ARGS...: an nmbench receiver's steady rate from its -T 1s
 # reports.
-nmbench_rx() { ip netns exec $A "$bin/nmbench" -f rx -T 1s -t "$((secs + 1))s" -json "$@" | sed -n 's/.*"final":false.*"pps":\([0-9.]*\).*/\1/p' | steady; }
+nmbench_rx() { ip netns exec $A $rxpin "$bin/nmbench" -f rx -T 1s -t "$((secs + 1))s" -json "$@" | sed -n 's/.*"final":false.*"pps":\([0-9.]*\).*/\1/p' | steady; }
 # peer_rate NS METER CMD...: runs CMD in the background in namespace NS,
 # waits until the rx_packets counter of link METER (in namespace METER)
 # moves, then one second more, and prints its rate over secs; then stops
@@ -205,7 +212,7 @@ satsampler() {
 receive() {
 	local size=$1 impl=$2 sampler=$3 cmd rpid i
 	case $impl in
-	xdp) $sampler; p=$(nmbench_rx -i xdp:$A);;
+	xdp) $sampler; p=$(nmbench_rx -i xdp:$A $xdprx);;
 	udp) $sampler; p=$(nmbench_rx -i udp:$IPA:9);;
 	dpdk)
 		# Its per-second Rx-pps from the moment it forwards.
@@ -233,15 +240,15 @@ feed() {
 order() { case $(($1 % 3)) in 1) echo xdp udp dpdk;; 2) echo udp dpdk xdp;; 0) echo dpdk xdp udp;; esac; }
 
 : >"$out"
-echo "# $(date -u +%FT%TZ) $(uname -r) $(go version | cut -d' ' -f3) rounds=$rounds secs=$secs rxrate=$rxrate cells=${cells# } satcopies=$satcopies satrate=$satrate load=$(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"
+echo "# $(date -u +%FT%TZ) $(uname -r) $(go version | cut -d' ' -f3) rounds=$rounds secs=$secs rxrate=$rxrate cells=${cells# } satcopies=$satcopies satrate=$satrate satxdp='$satxdp' load=$(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"
 for r in $(seq 1 "$rounds"); do
 	for size in 60 1500; do
 		# TX, in an order that rotates with the round.
 		if has tx; then
 			for impl in $(order "$r"); do
 				case $impl in
-				xdp) cmd=("$bin/nmbench" -i xdp:$A -f tx -l "$size" -D $SINK -s $IPA:9 -d $IPB:9 -q);;
-				udp) cmd=("$bin/nmbench" -i udp:$IPB:9 -f tx -l "$size" -q);;
+				xdp) cmd=($txpin "$bin/nmbench" -i xdp:$A -f tx -l "$size" -D $SINK -s $IPA:9 -d $IPB:9 -q $txxdp);;
+				udp) cmd=($txpin "$bin/nmbench" -i udp:$IPB:9 -f tx -l "$size" -q $txudp);;
 				dpdk) read -ra cmd <<<"$(testpmd $A nmxsa txonly "$size" --eth-peer=0,$SINK --tx-ip=$IPA,$IPB --tx-udp=9,9)";;
 				esac
 				p=$(peer_rate $A $B "${cmd[@]}")
@@ -270,7 +277,9 @@ for r in $(seq 1 "$rounds"); do
 		[ "$satrate" = 0 ] || gen+=(-R "$satrate")
 		feed $G "${gen[@]}"
 		for impl in $(order "$r"); do
+			xdprx=$satxdp rxpin=$satpin
 			receive "$size" "$impl" satsampler
+			xdprx='' rxpin=''
 			kill $spid; wait $spid 2>/dev/null || true
 			# Rates over the samples but the first (the receiver's start-up).
 			rates=$(awk -v n="$satcopies" 'NR == 2 { t0 = $1; for (i = 2; i <= 8; i++) a[i] = $i }
