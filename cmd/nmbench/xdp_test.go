@@ -47,6 +47,29 @@ func waitXDP(t *testing.T, ns, dev string, done <-chan int) {
 	}
 }
 
+// xdpSeqRun runs rxseq over AF_XDP on p's B end with rxArgs added (its -i,
+// -t 30s and JSON reports set here), waits for its program, then txseq
+// in A's namespace with txArgs (-i among them) to B's MAC, and returns
+// rxseq's final report line. Either exiting non-zero fails the test.
+func xdpSeqRun(t *testing.T, p *xdptest.Pair, rxArgs, txArgs []string) string {
+	t.Helper()
+	rxArgs = append([]string{"-i", "xdp:" + p.B, "-f", "rxseq", "-t", "30s", "-q", "-json"}, rxArgs...)
+	txArgs = append([]string{"-f", "txseq", "-D", p.MacB.String(), "-q"}, txArgs...)
+	var rxOut, rxErr bytes.Buffer
+	done := make(chan int, 1)
+	go func() { done <- cliIn(t, p.NsB, rxArgs, &rxOut, &rxErr) }()
+	waitXDP(t, p.NsB, p.B, done)
+	var txErr bytes.Buffer
+	if code := cliIn(t, p.NsA, txArgs, io.Discard, &txErr); code != 0 {
+		t.Fatalf("txseq exit %d: %s", code, txErr.String())
+	}
+	if code := <-done; code != 0 {
+		t.Fatalf("rxseq exit %d: %s", code, rxErr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(rxOut.String()), "\n")
+	return lines[len(lines)-1]
+}
+
 // The xdp: backend: txseq on one end of a veth pair into rxseq on the
 // other, both over AF_XDP, 5*10^4 frames counted with no loss at 20 kpps;
 // then ping against pong. Runs with NMTEST_XDP=1, as root.
@@ -57,21 +80,7 @@ func TestXDPBackend(t *testing.T) {
 	// host loses frames from a full ring. A run with losses runs once
 	// more at half the rate (logged as RETRY); a second loss fails.
 	for try, rate := range []string{"20000", "10000"} {
-		rxArgs := []string{"-i", "xdp:" + p.B, "-f", "rxseq", "-n", n, "-t", "30s", "-q", "-json"}
-		txArgs := []string{"-i", "xdp:" + p.A + "-0", "-f", "txseq", "-n", n, "-R", rate, "-D", p.MacB.String(), "-q"}
-		var rxOut, rxErr bytes.Buffer
-		done := make(chan int, 1)
-		go func() { done <- cliIn(t, p.NsB, rxArgs, &rxOut, &rxErr) }()
-		waitXDP(t, p.NsB, p.B, done)
-		var txErr bytes.Buffer
-		if code := cliIn(t, p.NsA, txArgs, io.Discard, &txErr); code != 0 {
-			t.Fatalf("txseq exit %d: %s", code, txErr.String())
-		}
-		if code := <-done; code != 0 {
-			t.Fatalf("rxseq exit %d: %s", code, rxErr.String())
-		}
-		lines := strings.Split(strings.TrimSpace(rxOut.String()), "\n")
-		final := lines[len(lines)-1]
+		final := xdpSeqRun(t, p, []string{"-n", n}, []string{"-i", "xdp:" + p.A + "-0", "-n", n, "-R", rate})
 		t.Logf("rxseq at %s pps: %s", rate, final)
 		if strings.Contains(final, `"final":true`) && strings.Contains(final, `"packets":`+n+`,`) && strings.Contains(final, `"lost":0,"duplicated":0,"reordered":0`) {
 			break
@@ -117,21 +126,7 @@ func TestXDPBackend(t *testing.T) {
 func TestXDPBusy(t *testing.T) {
 	p := xdptest.NewPair(t)
 	const n = "20000"
-	rxArgs := []string{"-i", "xdp:" + p.B, "-f", "rxseq", "-busy", "-xdp-frames", "1024", "-n", n, "-t", "30s", "-q", "-json"}
-	txArgs := []string{"-i", "xdp:" + p.A, "-f", "txseq", "-n", n, "-R", "20000", "-D", p.MacB.String(), "-q"}
-	var rxOut, rxErr bytes.Buffer
-	done := make(chan int, 1)
-	go func() { done <- cliIn(t, p.NsB, rxArgs, &rxOut, &rxErr) }()
-	waitXDP(t, p.NsB, p.B, done)
-	var txErr bytes.Buffer
-	if code := cliIn(t, p.NsA, txArgs, io.Discard, &txErr); code != 0 {
-		t.Fatalf("txseq exit %d: %s", code, txErr.String())
-	}
-	if code := <-done; code != 0 {
-		t.Fatalf("rxseq exit %d: %s", code, rxErr.String())
-	}
-	lines := strings.Split(strings.TrimSpace(rxOut.String()), "\n")
-	final := lines[len(lines)-1]
+	final := xdpSeqRun(t, p, []string{"-busy", "-xdp-frames", "1024", "-n", n}, []string{"-i", "xdp:" + p.A, "-n", n, "-R", "20000"})
 	t.Logf("rxseq -busy: %s", final)
 	var rep struct {
 		Final   bool    `json:"final"`
