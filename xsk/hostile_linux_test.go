@@ -4,8 +4,10 @@ package xsk
 
 import (
 	"errors"
+	"math"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -104,5 +106,59 @@ func TestWaitRxGone(t *testing.T) {
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close after the interface went: %v", err)
+	}
+}
+
+// spinUntilErr runs a receive loop that never sleeps (an Idler whose Spin
+// has no end, every pass empty) on s until Next returns an error, which
+// it sends on the returned channel; it gives up after 10 s.
+func spinUntilErr(s *Socket) <-chan error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		d := Idler{Spin: math.MaxInt}
+		for end := time.Now().Add(10 * time.Second); time.Now().Before(end); {
+			if err := d.Next(s, false, 0); err != nil {
+				errc <- err
+				return
+			}
+		}
+		errc <- errors.New("no error in 10 s of spinning")
+	}()
+	return errc
+}
+
+// TestSpinGone: a loop that spins instead of waiting learns that the
+// interface went away as a waiting one does (TestWaitRxGone), and that
+// its socket was closed: a spinning Next makes no wait, so it checks
+// each yield period. Before, such a loop spun on until its own end.
+func TestSpinGone(t *testing.T) {
+	p := xdptest.NewPair(t)
+	// Close first, on A: deleting B below takes its peer A with it.
+	sa := openIn(t, p.NsA, p.A, &Config{RxOnly: true})
+	errc := spinUntilErr(sa)
+	time.Sleep(50 * time.Millisecond)
+	if err := sa.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; !errors.Is(err, ErrClosed) {
+		t.Fatalf("spinning Next after Close: %v, want ErrClosed", err)
+	}
+
+	s := openIn(t, p.NsB, p.B, &Config{RxOnly: true})
+	errc = spinUntilErr(s)
+	time.Sleep(100 * time.Millisecond)
+	if out, err := exec.Command("ip", "-n", p.NsB, "link", "del", p.B).CombinedOutput(); err != nil {
+		t.Fatalf("ip link del %s: %v: %s", p.B, err, out)
+	}
+	start := time.Now()
+	err := <-errc
+	t.Logf("spinning Next %v after the link went: %v", time.Since(start), err)
+	if !errors.Is(err, unix.ENXIO) || !strings.Contains(err.Error(), p.B) {
+		t.Fatalf("spinning on a socket whose interface went away: %v, want an error naming %s and ENXIO", err, p.B)
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Fatalf("the spinning loop took %v to see the interface gone", el)
 	}
 }

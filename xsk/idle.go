@@ -15,7 +15,12 @@ import (
 // also counts a pass for an [osthread.Yielder].
 //
 // Throughput receivers should use Spin 0 and sleep at once; latency-bound
-// loops (an echo responder) spin.
+// loops (an echo responder) spin, and so does a receiver that owns its
+// CPU and must not pay for wake-ups (Spin without end: math.MaxInt), as
+// DPDK's poll-mode drivers do. A spinning pass makes no system call, but
+// after an empty one Next still wakes the driver when the fill ring asks
+// for it, returns ErrClosed after Close and, every yield period, an
+// error once the kernel unbound the socket, as the wait would.
 //
 // An Idler belongs to one goroutine; the zero value sleeps at once, for at
 // most 20 ms a time, so that a loop looks at its context that often.
@@ -80,13 +85,18 @@ func (d *Idler) lingerAfter(took int, full bool) time.Duration {
 // error of the wait. The caller holds exactly one runtime.LockOSThread
 // (see [osthread.Yielder.Pass]). Next does not allocate.
 func (d *Idler) Next(s *Socket, got bool, bytes uint64) error {
-	d.y.Pass(bytes)
+	due := d.y.Due(bytes)
+	if due {
+		d.y.Yield()
+	}
 	if got {
 		d.empty = 0
 		return nil
 	}
 	if d.empty++; d.empty < d.Spin {
-		return nil
+		// What the wait would have told: the fill ring's wake-up, Close,
+		// and (each yield period) whether the interface went away.
+		return s.spinRx(due)
 	}
 	d.empty = 0
 	poll := d.Poll

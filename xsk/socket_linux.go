@@ -572,6 +572,26 @@ func (s *Socket) PollRx(timeout time.Duration) error {
 	}
 }
 
+// spinRx is what a receive loop that looks at its ring instead of
+// sleeping ([Idler] with Spin) is told by PollRx's wait: after each empty
+// pass it wakes the driver if the fill ring asks for it (a flag in shared
+// memory; a system call only when it is set), returns ErrClosed after
+// Close, and, when check is set (every yield period: a system call),
+// whether the kernel unbound the socket because its interface went away.
+func (s *Socket) spinRx(check bool) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	s.wakeRx()
+	if check && s.unbound() {
+		if s.closed.Load() {
+			return ErrClosed
+		}
+		return &Error{Op: "rx", Iface: s.info.Iface, Queue: s.info.Queue, Err: errUnbound}
+	}
+	return nil
+}
+
 // WaitRx blocks until the RX ring holds packets not yet acquired, the read
 // deadline passes (os.ErrDeadlineExceeded) or the socket is closed
 // ([ErrClosed], within about 20 ms); an RX ring whose producer index

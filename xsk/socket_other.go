@@ -37,6 +37,7 @@ func (s *Socket) Tx() *TxQueue                       { return nil }
 func (s *Socket) Rx() *RxQueue                       { return nil }
 func (s *Socket) Kick() error                        { return ErrClosed }
 func (s *Socket) PollRx(timeout time.Duration) error { return ErrClosed }
+func (s *Socket) spinRx(check bool) error            { return ErrClosed }
 func (s *Socket) WaitRx() error                      { return ErrClosed }
 func (s *Socket) WaitTx() error                      { return ErrClosed }
 func (s *Socket) SetDeadline(t time.Time) error      { return ErrClosed }
