@@ -32,7 +32,7 @@ type config struct {
 	wait      time.Duration // -w: wait for the link after opening
 	parallel  int           // -p: rings, one goroutine each
 	linger    time.Duration // -linger: rx, rxseq and vrx over netmap or xdp, vrx over udp: the sleep after a partial batch
-	busy      bool          // -busy: rx and rxseq over netmap or xdp never sleep
+	busy      bool          // -busy: rx and rxseq over xdp never sleep
 	xdpFrames int           // -xdp-frames: rx and rxseq over xdp: the UMEM's frames (0: xdpRxFrames)
 	progress  bool          // live progress line (stdout is a terminal)
 	srcMAC    net.HardwareAddr
@@ -198,7 +198,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Var((*millis)(&c.interval), "T", "report interval in `milliseconds` as pkt-gen's -T (500), or a duration with its unit (500ms, 2s); rxseq's lost in an interval report may be negative: a late packet, or a jump taken back, takes back loss an earlier interval counted")
 	fs.Var((*seconds)(&c.duration), "t", "run for this long, in `seconds` or a duration, counted from the end of -w's wait (0: until -n or a signal)")
 	fs.DurationVar(&c.linger, "linger", 0, "rx, rxseq and vrx over netmap or xdp, vrx over udp: after a pass that took packets but fewer than -b, sleep this long before the next, so that on a CPU shared with the sender the packets gather into batches instead of waking the receiver every few (adds up to that much latency; vrx: its arrival analysis then sees each linger's packets as a burst; at most 1ms; 0: look again at once, or sleep in poll(2) when the ring is empty)")
-	fs.BoolVar(&c.busy, "busy", false, "rx and rxseq over netmap or xdp: never sleep: after an empty pass look again at once (a netmap port: an RX sync; xdp: the ring, no system call), keeping the CPU busy as DPDK's poll-mode drivers do, so that no wake-up is paid when packets come (not with -linger)")
+	fs.BoolVar(&c.busy, "busy", false, "rx and rxseq over xdp: never sleep: after an empty pass look at the ring again at once (no system call), keeping the CPU busy as DPDK's poll-mode drivers do, so that no wake-up is paid when packets come (not with -linger)")
 	fs.IntVar(&c.xdpFrames, "xdp-frames", 0, fmt.Sprintf("rx and rxseq over xdp: the UMEM's frames and the RX ring's slots, a power of two in %d..%d (default %d: deep, for a receiver that sleeps; fewer keep the frames the kernel copies into in the CPU's cache: DPDK's af_xdp driver rings 2048)", minXDPFrames, maxXDPFrames, xdpRxFrames))
 	fs.IntVar(&c.parallel, "p", 1, "rings to drive, one goroutine (locked to its OS thread) and one registration per ring (tx and rx)")
 	fs.Var((*seconds)(&c.wait), "w", "wait this long for the link after opening a NIC, before the run (and -t) starts (vrx receives, and reports, from the opening on, the wait included), in `seconds` as pkt-gen's -w (2) or a duration (500ms); default 2 for a NIC, 0 for VALE ports, pipes, udp:, pcap: and xdp:")
@@ -252,9 +252,6 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, err
 	}
 	if err := checkLinger(c); err != nil {
-		return nil, err
-	}
-	if err := checkBusy(c); err != nil {
 		return nil, err
 	}
 	if c.parallel < 1 || c.parallel > 256 {
@@ -317,6 +314,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if err := c.mode.validate(c, set); err != nil {
 		return nil, err
 	}
+	if err := checkBusy(c); err != nil { // after validate: a port the function does not take is named as such
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -344,18 +344,16 @@ func checkLinger(c *config) error {
 }
 
 // checkBusy refuses -busy and -xdp-frames where they would not apply:
-// -busy is for rx and rxseq over a netmap port or xdp: (over udp: they
-// block in recvmmsg, and a capture is read, not waited for), and not with
-// -linger, which sleeps; -xdp-frames sizes the UMEM of rx and rxseq over
-// xdp:.
+// both are for rx and rxseq over xdp:, and -busy not with -linger, which
+// sleeps. A netmap receiver does not busy-poll: on VALE a receiver that
+// spins spares the sender its wake-ups and the switch then drops what
+// does not fit (nmsys.Idler), and a socket over udp: blocks in recvmmsg.
 func checkBusy(c *config) error {
 	rx := c.mode.name == "rx" || c.mode.name == "rxseq"
 	switch {
 	case !c.busy:
-	case !rx:
-		return fmt.Errorf("-busy: only for the receivers rx and rxseq")
-	case isUDP(c.port) || isPcap(c.port):
-		return fmt.Errorf("-busy: -f %s over %s blocks in the kernel (rx and rxseq over a netmap port or xdp: busy-poll)", c.mode.name, strings.SplitN(c.port, ":", 2)[0])
+	case !rx || !isXDP(c.port):
+		return fmt.Errorf("-busy: only for rx and rxseq over an xdp: port")
 	case c.linger != 0:
 		return fmt.Errorf("-busy with -linger %v: a busy receiver never sleeps, a lingering one sleeps after a partial batch", c.linger)
 	}

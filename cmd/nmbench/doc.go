@@ -108,10 +108,9 @@
 //
 //	nmbench -i xdp:eth1 -f rx -linger 100us
 //
-// -busy makes rx and rxseq over a netmap port or xdp: never sleep: after
-// an empty pass they look again at once (an RX sync on a netmap port, the
-// ring alone over xdp:), keeping their CPU busy as DPDK's poll-mode
-// drivers do, so that no wake-up is paid when packets come. -xdp-frames N
+// -busy makes rx and rxseq over xdp: never sleep: after an empty pass they
+// look at the ring again at once, keeping their CPU busy as DPDK's
+// poll-mode drivers do, so that no wake-up is paid when packets come. -xdp-frames N
 // sizes the UMEM (and RX ring) of rx and rxseq over xdp:, 16384 frames by
 // default: deep, for a receiver that sleeps and may be kept from its CPU
 // a while; a busy receiver that keeps up takes more with few, whose

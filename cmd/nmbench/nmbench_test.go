@@ -96,9 +96,11 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"-i", "vale0:a", "-f", "rx", "-linger", "2ms"}, "-linger"},
 		{[]string{"-i", "xdp:eth0", "-f", "rx", "-linger", "-1ms"}, "-linger"},
 		{[]string{"-i", "xdp:eth0", "-f", "rx", "-linger", "2s"}, "-linger"},
-		{[]string{"-i", "vale0:a", "-f", "tx", "-busy"}, "-busy: only for the receivers rx and rxseq"},
-		{[]string{"-i", "xdp:eth0", "-f", "vrx", "-fmt", fmt64x32, "-busy"}, "-busy: only for the receivers rx and rxseq"},
-		{[]string{"-i", "udp:127.0.0.1:9000", "-f", "rx", "-busy"}, "-busy: -f rx over udp blocks in the kernel"},
+		{[]string{"-i", "xdp:eth0", "-f", "tx", "-busy"}, "-busy: only for rx and rxseq over an xdp: port"},
+		{[]string{"-i", "xdp:eth0", "-f", "vrx", "-fmt", fmt64x32, "-busy"}, "-busy: only for rx and rxseq over an xdp: port"},
+		{[]string{"-i", "udp:127.0.0.1:9000", "-f", "rx", "-busy"}, "-busy: only for rx and rxseq over an xdp: port"},
+		{[]string{"-i", "vale0:a", "-f", "rx", "-busy"}, "-busy: only for rx and rxseq over an xdp: port"},
+		{[]string{"-i", "pcap:x.pcap", "-f", "rx", "-busy"}, "-i pcap:FILE"},
 		{[]string{"-i", "xdp:eth0", "-f", "rx", "-busy", "-linger", "100us"}, "-busy with -linger 100µs"},
 		{[]string{"-i", "vale0:a", "-f", "rx", "-xdp-frames", "2048"}, "-xdp-frames 2048: only for rx and rxseq over an xdp: port"},
 		{[]string{"-i", "xdp:eth0", "-f", "tx", "-xdp-frames", "2048"}, "-xdp-frames 2048: only for rx and rxseq over an xdp: port"},
@@ -141,15 +143,14 @@ func TestParseFlagsLinger(t *testing.T) {
 	}
 }
 
-// -busy is taken by rx and rxseq over a netmap port or xdp:, -xdp-frames
-// by them over xdp:.
+// -busy and -xdp-frames are taken by rx and rxseq over xdp:, and reach the
+// socket's configuration.
 func TestParseFlagsBusy(t *testing.T) {
 	for _, c := range []struct {
 		args   []string
 		frames int
 	}{
-		{[]string{"-i", "vale0:a", "-f", "rx", "-busy"}, 0},
-		{[]string{"-i", "netmap:eth0", "-f", "rxseq", "-busy"}, 0},
+		{[]string{"-i", "xdp:eth0", "-f", "rx", "-busy"}, 0},
 		{[]string{"-i", "xdp:eth0", "-f", "rx", "-busy", "-xdp-frames", "2048"}, 2048},
 		{[]string{"-i", "xdp:eth0-1", "-f", "rxseq", "-busy", "-xdp-frames", "64"}, 64},
 	} {
@@ -162,8 +163,25 @@ func TestParseFlagsBusy(t *testing.T) {
 			t.Errorf("%q: busy %v, xdp frames %d", c.args, cfg.busy, cfg.xdpFrames)
 		}
 	}
-	if cfg, err := parseFlags([]string{"-i", "xdp:eth0", "-f", "rx", "-xdp-frames", "65536"}, io.Discard); err != nil || cfg.busy || cfg.xdpFrames != 65536 {
-		t.Errorf("-xdp-frames 65536 alone: %+v, %v", cfg, err)
+	for _, c := range []struct {
+		args           []string
+		frames, rxSize int
+		txOnly         bool
+	}{
+		{[]string{"-i", "xdp:eth0", "-f", "rx"}, xdpRxFrames, xdpRxFrames, false},
+		{[]string{"-i", "xdp:eth0", "-f", "rxseq", "-xdp-frames", "1024"}, 1024, 1024, false},
+		{[]string{"-i", "xdp:eth0", "-f", "rx", "-xdp-frames", "65536"}, 65536, 65536, false},
+		{[]string{"-i", "xdp:eth0", "-f", "tx"}, 0, 0, true}, // the library's defaults
+	} {
+		cfg, err := parseFlags(c.args, io.Discard)
+		if err != nil {
+			t.Errorf("%q: %v", c.args, err)
+			continue
+		}
+		x := xdpSocketConfig(cfg, 0)
+		if x.Frames != c.frames || x.RxSize != c.rxSize || x.TxOnly != c.txOnly || x.RxOnly == c.txOnly {
+			t.Errorf("%q: socket config %+v, want %d frames, RX ring %d, TX only %v", c.args, x, c.frames, c.rxSize, c.txOnly)
+		}
 	}
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/nmgo/nmgo/nmsys"
@@ -154,9 +153,6 @@ func rxLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats) error
 	win := seqWindow{need: cfg.count} // -n 1 takes the first number unconfirmed, and a jump to -n's last number
 	var got uint64
 	idle := nmsys.Idler{Linger: cfg.linger}
-	if cfg.busy {
-		idle.Spin = math.MaxInt // an RX sync after every pass, never poll(2)
-	}
 	// A batch larger than the rings hold would never be full, and
 	// -linger would sleep with the rings full.
 	hold := 0

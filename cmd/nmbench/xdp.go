@@ -32,8 +32,9 @@ const xdpPrefix = "xdp:"
 // cache: the kernel takes the fill ring's frames in order, so it copies
 // each packet into a frame it last touched 16384 frames ago, never in the
 // cache. A busy receiver (-busy) that keeps up does best with few: at
-// saturation on a quiet host (docs/benchmarks.md), 2048 frames received
-// 1.4x (60 B) and 2.1x (1500 B) what 16384 did.
+// saturation on a quiet host (docs/benchmarks.md), against testpmd in the
+// same rounds, 2048 frames took 1.07x (60 B) and 1.9x (1500 B) the share
+// 16384 took.
 const (
 	xdpRxFrames  = 16384
 	minXDPFrames = 64
@@ -42,15 +43,11 @@ const (
 
 func isXDP(port string) bool { return strings.HasPrefix(port, xdpPrefix) }
 
-// openXDP opens the socket of a packet function: TX only for the senders,
-// RX only for the receivers, both for ping and pong. A cancelled ctx wakes
-// a blocked wait through a past deadline.
-func openXDP(ctx context.Context, cfg *config) (work, func() error, error) {
+// xdpSocketConfig is the socket of a packet function on queue q: TX only
+// for the senders, RX only (with -xdp-frames' UMEM, an RX ring that holds
+// every frame) for the receivers, both for ping and pong.
+func xdpSocketConfig(cfg *config, q int) *xsk.Config {
 	m := cfg.mode
-	iface, q, err := xsk.ParseName(strings.TrimPrefix(cfg.port, xdpPrefix))
-	if err != nil {
-		return nil, nil, fmt.Errorf("-i %s: %w", cfg.port, err)
-	}
 	c := &xsk.Config{Queue: q}
 	switch {
 	case m.send:
@@ -69,6 +66,19 @@ func openXDP(ctx context.Context, cfg *config) (work, func() error, error) {
 		// kernel can (Linux 6.17 and later).
 		c.TxBudget = min(max(cfg.batch, xsk.MinTxBudget), xsk.DefaultRingSize)
 	}
+	return c
+}
+
+// openXDP opens the socket of a packet function: TX only for the senders,
+// RX only for the receivers, both for ping and pong. A cancelled ctx wakes
+// a blocked wait through a past deadline.
+func openXDP(ctx context.Context, cfg *config) (work, func() error, error) {
+	m := cfg.mode
+	iface, q, err := xsk.ParseName(strings.TrimPrefix(cfg.port, xdpPrefix))
+	if err != nil {
+		return nil, nil, fmt.Errorf("-i %s: %w", cfg.port, err)
+	}
+	c := xdpSocketConfig(cfg, q)
 	s, err := xsk.Open(iface, c)
 	if c.TxBudget > 0 && errors.Is(err, xsk.ErrNotSupported) {
 		c.TxBudget = 0

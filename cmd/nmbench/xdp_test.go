@@ -121,8 +121,9 @@ func TestXDPBackend(t *testing.T) {
 // rxseq -busy over AF_XDP with a small UMEM (-xdp-frames): every frame
 // counted, and the receiver spent its run on the CPU, looking at the ring.
 // cpu_ns is the process's, the paced sender's included (cli runs in this
-// test's process): measured 1.10 s in a 1.02 s run with -busy, 0.16 s
-// without it. Runs with NMTEST_XDP=1, as root.
+// test's process): measured 0.91 to 1.10 s in a 1.02 s run with -busy,
+// 0.14 to 0.25 s without it (review, seven runs). Runs with NMTEST_XDP=1,
+// as root.
 func TestXDPBusy(t *testing.T) {
 	p := xdptest.NewPair(t)
 	const n = "20000"
@@ -142,9 +143,9 @@ func TestXDPBusy(t *testing.T) {
 		t.Errorf("received %d, lost %v, want %s and 0", rep.Packets, rep.Lost, n)
 	}
 	// The run lasts about a second (20000 at 20 kpps); a busy receiver is
-	// on the CPU for all of it that the scheduler gives it, and a quarter
-	// leaves room for a loaded host.
-	if cpu := float64(rep.CPUNs) / 1e9; rep.Seconds <= 0 || cpu < rep.Seconds/4 {
+	// on the CPU for all of it that the scheduler gives it: at least half,
+	// twice the most a sleeping one was seen to use.
+	if cpu := float64(rep.CPUNs) / 1e9; rep.Seconds <= 0 || cpu < rep.Seconds/2 {
 		t.Errorf("the busy receiver used %.3f s of CPU in %.3f s: it slept", cpu, rep.Seconds)
 	}
 }
