@@ -55,7 +55,12 @@
 # runs as testpmd's does, busy-polling with rings of 2048 (the default of
 # DPDK's af_xdp driver): -busy -xdp-frames 2048, or SATXDP's flags (empty:
 # nmbench's defaults, 16384 frames, sleeping in poll(2) when the ring is
-# empty).
+# empty). nmbench's receivers run under SATPIN (default taskset -c 0, the
+# core of testpmd's forwarding lcore, which its EAL options fix: SATPIN
+# does not move it; empty: unpinned). Pinned to one core, nmbench runs
+# with GOMAXPROCS 1, its reports and timers beside the busy loop, where
+# testpmd's main lcore is on the other core. TXPIN, TXXDP and TXUDP add
+# a command before and flags after the xdp: and udp: senders (trials).
 #
 # CELLS (default "tx rx sat") picks the cells.
 set -euo pipefail
@@ -114,6 +119,9 @@ command -v dpdk-testpmd >/dev/null || { echo "bench: dpdk-testpmd missing (apt-g
 # has CELL: whether CELLS has it.
 has() { case $cells in *" $1 "*) ;; *) return 1 ;; esac; }
 if has sat; then command -v ethtool >/dev/null || { echo "bench: ethtool missing (apt-get install ethtool)" >&2; exit 1; }; fi
+for t in "$satpin" "$txpin"; do # the pinning commands (taskset: util-linux)
+	[ -z "$t" ] || command -v "${t%% *}" >/dev/null || { echo "bench: ${t%% *} missing" >&2; exit 1; }
+done
 CGO_ENABLED=0 go build -o "$bin/nmbench" ./cmd/nmbench
 CGO_ENABLED=0 go build -o "$bin/amp" ./test/xdp/amp
 
@@ -240,7 +248,7 @@ feed() {
 order() { case $(($1 % 3)) in 1) echo xdp udp dpdk;; 2) echo udp dpdk xdp;; 0) echo dpdk xdp udp;; esac; }
 
 : >"$out"
-echo "# $(date -u +%FT%TZ) $(uname -r) $(go version | cut -d' ' -f3) rounds=$rounds secs=$secs rxrate=$rxrate cells=${cells# } satcopies=$satcopies satrate=$satrate satxdp='$satxdp' load=$(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"
+echo "# $(date -u +%FT%TZ) $(uname -r) $(go version | cut -d' ' -f3) rounds=$rounds secs=$secs rxrate=$rxrate cells=${cells# } satcopies=$satcopies satrate=$satrate satxdp='$satxdp' satpin='$satpin' txpin='$txpin' txxdp='$txxdp' txudp='$txudp' load=$(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"
 for r in $(seq 1 "$rounds"); do
 	for size in 60 1500; do
 		# TX, in an order that rotates with the round.
