@@ -162,3 +162,43 @@ func TestSpinGone(t *testing.T) {
 		t.Fatalf("the spinning loop took %v to see the interface gone", el)
 	}
 }
+
+// A spinning Next on a socket without RX ring returns the error PollRx
+// gives, as before spinning passes checked anything: it used to panic on
+// the fill ring it does not have.
+func TestSpinTxOnly(t *testing.T) {
+	p := xdptest.NewPair(t)
+	s := openIn(t, p.NsA, p.A, &Config{TxOnly: true})
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	d := Idler{Spin: 4}
+	err := d.Next(s, false, 0)
+	if err == nil || !strings.Contains(err.Error(), "no RX ring") {
+		t.Fatalf("spinning Next on a TX-only socket: %v, want the error of PollRx (no RX ring)", err)
+	}
+}
+
+// A spinning Next allocates nothing, its checks (each yield period's
+// getsockopt among them: every run sleeps past the period) included.
+func TestSpinAllocs(t *testing.T) {
+	p := xdptest.NewPair(t)
+	s := openIn(t, p.NsB, p.B, &Config{RxOnly: true})
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	d := Idler{Spin: math.MaxInt}
+	var err error
+	allocs := testing.AllocsPerRun(20, func() {
+		time.Sleep(8 * time.Millisecond) // past the Yielder's period: the next passes check
+		for range 16 {
+			if e := d.Next(s, false, 0); e != nil && err == nil {
+				err = e
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if allocs != 0 {
+		t.Fatalf("a spinning Next allocates %v times a run", allocs)
+	}
+}

@@ -17,10 +17,11 @@ import (
 // Throughput receivers should use Spin 0 and sleep at once; latency-bound
 // loops (an echo responder) spin, and so does a receiver that owns its
 // CPU and must not pay for wake-ups (Spin without end: math.MaxInt), as
-// DPDK's poll-mode drivers do. A spinning pass makes no system call, but
-// after an empty one Next still wakes the driver when the fill ring asks
-// for it, returns ErrClosed after Close and, every yield period, an
-// error once the kernel unbound the socket, as the wait would.
+// DPDK's poll-mode drivers do. After an empty spinning pass Next does
+// what the wait would: it returns ErrClosed after Close, wakes the driver
+// when the fill ring asks for it (a system call then, else none), and,
+// once a yield period (one getsockopt), returns an error once the kernel
+// unbound the socket.
 //
 // An Idler belongs to one goroutine; the zero value sleeps at once, for at
 // most 20 ms a time, so that a loop looks at its context that often.
@@ -82,7 +83,8 @@ func (d *Idler) lingerAfter(took int, full bool) time.Duration {
 
 // Next waits, if it should, after a loop pass that found packets (got) or
 // not and moved that many bytes. It returns [ErrClosed] after Close, or the
-// error of the wait. The caller holds exactly one runtime.LockOSThread
+// error of the wait, or of a spinning pass's checks (the interface gone, no
+// RX ring). The caller holds exactly one runtime.LockOSThread
 // (see [osthread.Yielder.Pass]). Next does not allocate.
 func (d *Idler) Next(s *Socket, got bool, bytes uint64) error {
 	due := d.y.Due(bytes)

@@ -573,21 +573,26 @@ func (s *Socket) PollRx(timeout time.Duration) error {
 }
 
 // spinRx is what a receive loop that looks at its ring instead of
-// sleeping ([Idler] with Spin) is told by PollRx's wait: after each empty
-// pass it wakes the driver if the fill ring asks for it (a flag in shared
-// memory; a system call only when it is set), returns ErrClosed after
-// Close, and, when check is set (every yield period: a system call),
-// whether the kernel unbound the socket because its interface went away.
+// sleeping ([Idler] with Spin) is told by PollRx's wait, with the same
+// errors: after each empty pass it returns ErrClosed after Close, an
+// error on a socket without RX ring, wakes the driver if the fill ring
+// asks for it (a flag in shared memory; a system call only when it is
+// set), and, when check is set (every yield period: a system call),
+// returns an error once the kernel unbound the socket because its
+// interface went away.
 func (s *Socket) spinRx(check bool) error {
 	if s.closed.Load() {
 		return ErrClosed
+	}
+	if !s.hasRx {
+		return &Error{Op: "poll rx", Iface: s.info.Iface, Queue: s.info.Queue, Err: errors.New("no RX ring")}
 	}
 	s.wakeRx()
 	if check && s.unbound() {
 		if s.closed.Load() {
 			return ErrClosed
 		}
-		return &Error{Op: "rx", Iface: s.info.Iface, Queue: s.info.Queue, Err: errUnbound}
+		return &Error{Op: "poll rx", Iface: s.info.Iface, Queue: s.info.Queue, Err: errUnbound}
 	}
 	return nil
 }
