@@ -178,8 +178,8 @@ func TestParseFlagsBusy(t *testing.T) {
 			t.Errorf("%q: %v", c.args, err)
 			continue
 		}
-		x := xdpSocketConfig(cfg, 0)
-		if x.Frames != c.frames || x.RxSize != c.rxSize || x.TxOnly != c.txOnly || x.RxOnly == c.txOnly {
+		x := xdpSocketConfig(cfg, 3)
+		if x.Queue != 3 || x.Frames != c.frames || x.RxSize != c.rxSize || x.TxOnly != c.txOnly || x.RxOnly == c.txOnly {
 			t.Errorf("%q: socket config %+v, want %d frames, RX ring %d, TX only %v", c.args, x, c.frames, c.rxSize, c.txOnly)
 		}
 	}

@@ -6,7 +6,8 @@
 # AF_XDP peer), interleaved, ROUNDS times. Three cells: TX, RX from a
 # paced generator, and SAT, RX from a kernel-side amplifier's feed.
 #
-#   [PREFIX=nmxsb] [CELLS="tx rx sat"] [SATCOPIES=64] [SATRATE=0] [SATXDP=FLAGS] \
+#   [PREFIX=nmxsb] [OUT=FILE] [CELLS="tx rx sat"] [SATCOPIES=64] [SATRATE=0] \
+#       [SATXDP=FLAGS] [SATPIN=CMD] [TXPIN=CMD] [TXXDP=FLAGS] [TXUDP=FLAGS] \
 #       test/xdp/bench.sh [ROUNDS [SECONDS [RXRATE]]]   (root; Debian: dpdk librte-net-af-xdp23 ethtool)
 #   test/xdp/bench.sh summary FILE                  ratios of a results file again
 #
