@@ -38,7 +38,8 @@ func (f *slowFlush) flush(ctx context.Context) error {
 // takes 3 ms and the packets are 10 ms apart (MaxRate 100): a sleep for
 // the duration worked out before the flush wakes every packet at least
 // 3 ms late, whatever the host's load; to the time, only its wake-up
-// latency late.
+// latency late. (The packets must be less than maxSleep apart: a longer
+// wait is cut in two, and the second part was always timed afresh.)
 func TestSenderSleepsToSendTime(t *testing.T) {
 	const flushTime = 3 * time.Millisecond
 	q, _ := heapLink(t, 1024)
