@@ -167,17 +167,6 @@ func (c *Clock) Now() int64 {
 	return utc + c.offset.Load()
 }
 
-// realtime returns the CLOCK_REALTIME time (UTC nanoseconds since the
-// Unix epoch) at which the clock reads tai, for a sleep to an absolute
-// time; ok is false for a PHC, whose time the system clock does not
-// follow.
-func (c *Clock) realtime(tai int64) (rt int64, ok bool) {
-	if c.src == ClockPHC {
-		return 0, false
-	}
-	return tai - int64(c.UTCOffset()), true
-}
-
 // Err reads the clock once and returns the error of a PHC that cannot be
 // read; nil for the system clock.
 func (c *Clock) Err() error {

@@ -805,9 +805,17 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 				return fmt.Errorf("st2110: send %s: %w", s.ep.name, err)
 			}
 		default:
-			d := time.Duration(next - now)
+			// The wait is timed from the clock read again: the step and
+			// its flush ran since now was read (on VALE the switch's
+			// forwarding, about 10 µs a burst of 6 on a 1 GHz core),
+			// and a wait for next-now put every burst that much late.
+			// Both waits are relative (monotonic): a sleep to an
+			// absolute CLOCK_REALTIME time would follow a step of the
+			// system clock (or a change of the kernel's TAI offset
+			// between two reads) past maxSleep and past ctx.
+			wait := time.Duration(next-s.clock.Now()) - s.cfg.Spin
 			switch {
-			case d <= s.cfg.Spin:
+			case wait <= 0:
 			case sleeps:
 				// On its own thread, in clock_nanosleep: Go's timers
 				// wake up to a millisecond late. Long waits are cut so
@@ -816,18 +824,9 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 				// lost no packet in TestXDPRoundTrip under the race
 				// detector, and with these sleeps it got 4 frames of 6
 				// (not understood yet).
-				// To the send time, not for d: the step and its sync
-				// (on VALE the switch's forwarding, about 10 µs a
-				// burst of 6 on a 1 GHz core) ran since now was read,
-				// and a sleep for d put every burst that much late.
-				wake := next - int64(s.cfg.Spin)
-				if rt, ok := s.clock.realtime(min(wake, now+int64(maxSleep))); ok {
-					sl.sleepUntil(rt)
-				} else if d := time.Duration(wake - s.clock.Now()); d > 0 { // a PHC: read it again
-					sl.sleep(min(d, maxSleep))
-				}
+				sl.sleep(min(wait, maxSleep))
 			default:
-				timer.Reset(d - s.cfg.Spin)
+				timer.Reset(wait)
 				select {
 				case <-timer.C:
 				case <-ctx.Done():

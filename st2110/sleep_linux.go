@@ -64,16 +64,6 @@ func (t *threadSleeper) sleep(d time.Duration) {
 	}
 }
 
-// sleepUntil sleeps until the CLOCK_REALTIME time rt (UTC nanoseconds
-// since the Unix epoch), an absolute time: what ran on the thread since
-// the caller read the clock (the step and its sync) does not push the
-// wake-up later, as it does a sleep for a duration worked out before it.
-func (t *threadSleeper) sleepUntil(rt int64) {
-	ts := unix.NsecToTimespec(rt)
-	for unix.ClockNanosleep(unix.CLOCK_REALTIME, unix.TIMER_ABSTIME, &ts, nil) == unix.EINTR {
-	}
-}
-
 // threadPriority runs the calling OS thread, which it must own from set to
 // restore, under SCHED_FIFO: at each send time the sender then takes its
 // CPU back from any normal thread at once (the kernel's own wake-up

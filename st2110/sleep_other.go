@@ -13,7 +13,6 @@ type threadSleeper struct{}
 func (t *threadSleeper) start()                {}
 func (t *threadSleeper) stop()                 {}
 func (t *threadSleeper) sleep(d time.Duration) { time.Sleep(d) }
-func (t *threadSleeper) sleepUntil(rt int64)   { time.Sleep(time.Until(time.Unix(0, rt))) }
 
 // threadPriority refuses outside Linux: no SCHED_FIFO to ask for (Dial
 // refuses SendConfig.Priority there first).

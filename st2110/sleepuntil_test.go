@@ -1,8 +1,11 @@
+//go:build linux
+
 package st2110
 
 import (
 	"context"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -32,37 +35,65 @@ func (f *slowFlush) flush(ctx context.Context) error {
 	return f.heapTx.flush(ctx)
 }
 
-// A sender on its own thread sleeps to each packet's send time, not for
-// the time from the clock read before its step: the flush (a TX sync)
-// between them must not make every packet that much late. Each flush here
-// takes 3 ms and the packets are 10 ms apart (MaxRate 100): a sleep for
-// the duration worked out before the flush wakes every packet at least
-// 3 ms late, whatever the host's load; to the time, only its wake-up
-// latency late. (The packets must be less than maxSleep apart: a longer
-// wait is cut in two, and the second part was always timed afresh.)
+// A sender times its wait for the next packet from the clock read after
+// its flush, not before: the flush (a TX sync, on VALE the switch's
+// forwarding) between them must not make every packet that much late.
+// Each flush here takes 3 ms and the packets are 10 ms apart (MaxRate
+// 100): a wait timed from before the flush wakes every packet at least
+// 3 ms late, whatever the host's load; timed after it, only its wake-up
+// latency late. Both waits: a netmap sender's sleep on its thread and the
+// Go timer of the others (the transport's kind set by hand on the heap
+// ring). And the sender sleeps: the process's CPU time over the run stays
+// under half its length (a loop that did not sleep would spin it all).
+// (The packets are maxSleep apart: a longer wait is cut in two, and the
+// second part was always timed afresh.)
 func TestSenderSleepsToSendTime(t *testing.T) {
 	const flushTime = 3 * time.Millisecond
-	q, _ := heapLink(t, 1024)
-	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
-	src := loopOf(t, fmtSmall, randomFrames(fmtSmall, 1, 1))
-	s, sources, err := newSender("vale0:heap", sess, &SendConfig{Sources: []video.FrameSource{src}, Count: 1, MaxLag: -1, MaxRate: 100, Batch: 1})
-	if err != nil {
+	for _, c := range []struct {
+		name string
+		kind kind
+	}{{"netmap-sleep", kindNetmap}, {"timer", kindUDP}} {
+		t.Run(c.name, func(t *testing.T) {
+			q, _ := heapLink(t, 1024)
+			sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+			src := loopOf(t, fmtSmall, randomFrames(fmtSmall, 1, 1))
+			s, sources, err := newSender("vale0:heap", sess, &SendConfig{Sources: []video.FrameSource{src}, Count: 1, MaxLag: -1, MaxRate: 100, Batch: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.ep.kind = c.kind
+			f := &slowFlush{heapTx: q, d: flushTime}
+			if err := s.build([]txConn{f}, &ethInfo{srcMAC: defaultMAC}, sources); err != nil {
+				t.Fatal(err)
+			}
+			f.clock, f.tx = s.clock, s.parts[0].tx
+			cpu0, wall0 := processCPU(t), time.Now()
+			if err := runSender(t, s)(); err != nil {
+				t.Fatal(err)
+			}
+			cpu, wall := processCPU(t)-cpu0, time.Since(wall0)
+			if len(f.late) < 16 {
+				t.Fatalf("%d flushes measured, want at least 16 of a 32-packet frame", len(f.late))
+			}
+			late := slices.Clone(f.late)
+			slices.Sort(late)
+			t.Logf("median packet %v late after a %v flush; CPU %v in %v", late[len(late)/2], flushTime, cpu, wall)
+			if med := late[len(late)/2]; med >= flushTime {
+				t.Errorf("median packet %v late after a %v flush (all: %v): the wait was timed from before the flush", med, flushTime, f.late)
+			}
+			if cpu > wall/2 {
+				t.Errorf("the process used %v of CPU in a %v run: the sender did not sleep", cpu, wall)
+			}
+		})
+	}
+}
+
+// processCPU returns the CPU time the process has used (user and system).
+func processCPU(t *testing.T) time.Duration {
+	t.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		t.Fatal(err)
 	}
-	f := &slowFlush{heapTx: q, d: flushTime}
-	if err := s.build([]txConn{f}, &ethInfo{srcMAC: defaultMAC}, sources); err != nil {
-		t.Fatal(err)
-	}
-	f.clock, f.tx = s.clock, s.parts[0].tx
-	if err := runSender(t, s)(); err != nil {
-		t.Fatal(err)
-	}
-	if len(f.late) < 16 {
-		t.Fatalf("%d flushes measured, want at least 16 of a 32-packet frame", len(f.late))
-	}
-	late := slices.Clone(f.late)
-	slices.Sort(late)
-	if med := late[len(late)/2]; med >= flushTime {
-		t.Errorf("median packet %v late after a %v flush (all: %v): the sleep ran from before the flush", med, flushTime, f.late)
-	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
