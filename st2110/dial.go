@@ -809,31 +809,34 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 			// its flush ran since now was read (on VALE the switch's
 			// forwarding, about 10 µs a burst of 6 on a 1 GHz core),
 			// and a wait for next-now put every burst that much late.
-			// Both waits are relative (monotonic): a sleep to an
-			// absolute CLOCK_REALTIME time would follow a step of the
-			// system clock (or a change of the kernel's TAI offset
-			// between two reads) past maxSleep and past ctx.
+			// Both waits are relative (monotonic), and both cut at
+			// maxSleep, after which the loop reads the clock again: a
+			// sleep to an absolute CLOCK_REALTIME time would follow a
+			// step of the system clock (or a change of the kernel's TAI
+			// offset between two reads) past maxSleep and past ctx, and
+			// a PHC that failed a read (Now gives 0) would make one wait
+			// of decades.
 			wait := time.Duration(next-s.clock.Now()) - s.cfg.Spin
+			cut := wait > maxSleep
 			switch {
 			case wait <= 0:
 			case sleeps:
 				// On its own thread, in clock_nanosleep: Go's timers
-				// wake up to a millisecond late. Long waits are cut so
-				// that ctx is looked at. An AF_XDP sender keeps Go's
-				// timers: with them its receiver in the same process
-				// lost no packet in TestXDPRoundTrip under the race
-				// detector, and with these sleeps it got 4 frames of 6
-				// (not understood yet).
+				// wake up to a millisecond late. An AF_XDP sender keeps
+				// Go's timers: with them its receiver in the same
+				// process lost no packet in TestXDPRoundTrip under the
+				// race detector, and with these sleeps it got 4 frames
+				// of 6 (not understood yet).
 				sl.sleep(min(wait, maxSleep))
 			default:
-				timer.Reset(wait)
+				timer.Reset(min(wait, maxSleep))
 				select {
 				case <-timer.C:
 				case <-ctx.Done():
 					timer.Stop()
 				}
 			}
-			if s.cfg.Spin > 0 {
+			if s.cfg.Spin > 0 && !cut { // after a cut wait the loop comes round again first
 				s.spun.Add(spinUntil(ctx, s.clock, next))
 			}
 		}

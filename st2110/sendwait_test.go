@@ -1,0 +1,165 @@
+//go:build linux
+
+package st2110
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nmgo/nmgo/video"
+)
+
+// slowFlush is a heap TX ring whose flush takes d, as a TX sync on VALE
+// takes the switch's forwarding, and which records how late each flush
+// after the first came: its clock at the flush against the time the
+// transmitter gave as the next packet's at the flush before. With fail
+// set, the first clock read after its failAt-th flush fails.
+type slowFlush struct {
+	*heapTx
+	d      time.Duration
+	clock  *Clock
+	tx     *video.Transmitter
+	due    int64
+	late   []time.Duration
+	n      int
+	failAt int
+	fail   *atomic.Bool
+}
+
+func (f *slowFlush) flush(ctx context.Context) error {
+	if f.n++; f.n == f.failAt {
+		f.fail.Store(true)
+	}
+	if f.tx != nil {
+		now := f.clock.Now()
+		if f.due != 0 {
+			f.late = append(f.late, time.Duration(now-f.due))
+		}
+		f.due = f.tx.Next()
+	}
+	time.Sleep(f.d)
+	return f.heapTx.flush(ctx)
+}
+
+// countingPHC is a PHC that reads the system clock (37 s ahead, as TAI)
+// and counts its reads; after fail is set, one read fails.
+func countingPHC(reads *atomic.Int64, fail *atomic.Bool) *Clock {
+	return &Clock{src: ClockPHC, leap: 37e9, phc: "/dev/counting", phcNow: func() (int64, error) {
+		reads.Add(1)
+		if fail.CompareAndSwap(true, false) {
+			return 0, errors.New("a PHC read that failed")
+		}
+		return time.Now().UnixNano() + 37e9, nil
+	}}
+}
+
+// waitSender builds a sender of one 32-packet frame of fmtSmall at rate
+// packets a second onto f, its transport's kind set by hand (the heap
+// ring stands for a netmap port's or for a socket's), with cfg's Clock
+// and Spin.
+func waitSender(t *testing.T, k kind, f *slowFlush, rate float64, clock *Clock, spin time.Duration) *Sender {
+	t.Helper()
+	q, _ := heapLink(t, 1024)
+	f.heapTx = q
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	src := loopOf(t, fmtSmall, randomFrames(fmtSmall, 1, 1))
+	s, sources, err := newSender("vale0:heap", sess, &SendConfig{Clock: clock, Spin: spin, Sources: []video.FrameSource{src}, Count: 1, MaxLag: -1, MaxRate: rate, Batch: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.ep.kind = k
+	if err := s.build([]txConn{f}, &ethInfo{srcMAC: defaultMAC}, sources); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// The waits of both kinds of sender: a netmap sender's sleep on its own
+// thread, and the Go timer of the others.
+var waitKinds = []struct {
+	name string
+	kind kind
+}{{"netmap-sleep", kindNetmap}, {"timer", kindUDP}}
+
+// A sender times its wait for the next packet from the clock read after
+// its flush, not before: the flush (a TX sync, on VALE the switch's
+// forwarding) between them must not make every packet that much late.
+// Each flush here takes 3 ms and the packets are 10 ms apart (MaxRate
+// 100): a wait timed from before the flush wakes every packet at least
+// 3 ms late, whatever the host's load; timed after it, only its wake-up
+// latency late. And the sender sleeps: it reads its clock a few times a
+// packet (a loop that did not wait would read it thousands of times),
+// counted by a PHC that reads the system clock. (The packets are maxSleep
+// apart: a longer wait is cut, and its second part was always timed
+// afresh.)
+func TestSenderSleepsToSendTime(t *testing.T) {
+	const flushTime = 3 * time.Millisecond
+	for _, c := range waitKinds {
+		t.Run(c.name, func(t *testing.T) {
+			var reads atomic.Int64
+			f := &slowFlush{d: flushTime}
+			s := waitSender(t, c.kind, f, 100, countingPHC(&reads, new(atomic.Bool)), 0)
+			f.clock, f.tx = s.clock, s.parts[0].tx
+			if err := runSender(t, s)(); err != nil {
+				t.Fatal(err)
+			}
+			if len(f.late) < 16 {
+				t.Fatalf("%d flushes measured, want at least 16 of a 32-packet frame", len(f.late))
+			}
+			late := slices.Clone(f.late)
+			slices.Sort(late)
+			perPacket := float64(reads.Load()) / float64(f.n)
+			t.Logf("median packet %v late after a %v flush; %.1f clock reads a packet", late[len(late)/2], flushTime, perPacket)
+			if med := late[len(late)/2]; med >= flushTime {
+				t.Errorf("median packet %v late after a %v flush (all: %v): the wait was timed from before the flush", med, flushTime, f.late)
+			}
+			if perPacket > 20 {
+				t.Errorf("%.1f clock reads a packet: the sender did not wait", perPacket)
+			}
+		})
+	}
+}
+
+// A PHC read that fails (Now gives 0) once does not stall the sender: its
+// waits are cut at maxSleep, after which it reads the clock again. A Go
+// timer set from that one read used to wait for decades, until the
+// context ended.
+func TestSenderPHCReadError(t *testing.T) {
+	for _, c := range waitKinds {
+		t.Run(c.name, func(t *testing.T) {
+			var reads atomic.Int64
+			var fail atomic.Bool
+			f := &slowFlush{failAt: 5, fail: &fail}
+			s := waitSender(t, c.kind, f, 100, countingPHC(&reads, &fail), 0)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := s.Run(ctx); err != nil || ctx.Err() != nil {
+				t.Fatalf("Run: %v, context %v after %d flushes of 32: one failed PHC read stalled the sender", err, ctx.Err(), f.n)
+			}
+		})
+	}
+}
+
+// A wait longer than maxSleep is cut, and the sender spins (Spin) only
+// before the send time, not through the rest of a cut wait: packets 40 ms
+// apart with a Spin of 100 µs spun most of the run before.
+func TestSenderSpinAfterCutWait(t *testing.T) {
+	for _, c := range waitKinds {
+		t.Run(c.name, func(t *testing.T) {
+			s := waitSender(t, c.kind, &slowFlush{}, 25, nil, 100*time.Microsecond)
+			start := time.Now()
+			if err := runSender(t, s)(); err != nil {
+				t.Fatal(err)
+			}
+			wall := time.Since(start)
+			t.Logf("spun %v of a %v run", s.Spun(), wall)
+			if s.Spun() > wall/4 {
+				t.Errorf("spun %v of a %v run: the spin ran through the rest of a wait cut at maxSleep", s.Spun(), wall)
+			}
+		})
+	}
+}
