@@ -86,19 +86,7 @@ func TestWaitRxGone(t *testing.T) {
 		_ = s.SetReadDeadline(time.Now().Add(3 * time.Second))
 		errc <- s.WaitRx()
 	}()
-	time.Sleep(100 * time.Millisecond)
-	if out, err := exec.Command("ip", "-n", p.NsB, "link", "del", p.B).CombinedOutput(); err != nil {
-		t.Fatalf("ip link del %s: %v: %s", p.B, err, out)
-	}
-	start := time.Now()
-	err := <-errc
-	t.Logf("WaitRx %v after the link went: %v", time.Since(start), err)
-	if err == nil || errors.Is(err, os.ErrDeadlineExceeded) || !errors.Is(err, unix.ENXIO) || !strings.Contains(err.Error(), p.B) {
-		t.Fatalf("WaitRx on a socket whose interface went away: %v, want an error naming %s and ENXIO", err, p.B)
-	}
-	if el := time.Since(start); el > time.Second {
-		t.Fatalf("WaitRx took %v to see the interface gone", el)
-	}
+	linkGone(t, p, errc, "WaitRx")
 	// Again: the socket stays unbound, and a second wait says so too.
 	_ = s.SetReadDeadline(time.Now().Add(2 * time.Second))
 	if err := s.WaitRx(); !errors.Is(err, unix.ENXIO) {
@@ -148,18 +136,26 @@ func TestSpinGone(t *testing.T) {
 
 	s := openIn(t, p.NsB, p.B, &Config{RxOnly: true})
 	errc = spinUntilErr(s)
+	linkGone(t, p, errc, "a spinning Next")
+}
+
+// linkGone deletes p's B link 100 ms into a wait (or spin) on a socket
+// bound to it, whose error comes on errc, and wants that error within a
+// second: one naming the link and matching ENXIO (not a deadline's).
+func linkGone(t *testing.T, p *xdptest.Pair, errc <-chan error, what string) {
+	t.Helper()
 	time.Sleep(100 * time.Millisecond)
 	if out, err := exec.Command("ip", "-n", p.NsB, "link", "del", p.B).CombinedOutput(); err != nil {
 		t.Fatalf("ip link del %s: %v: %s", p.B, err, out)
 	}
 	start := time.Now()
 	err := <-errc
-	t.Logf("spinning Next %v after the link went: %v", time.Since(start), err)
-	if !errors.Is(err, unix.ENXIO) || !strings.Contains(err.Error(), p.B) {
-		t.Fatalf("spinning on a socket whose interface went away: %v, want an error naming %s and ENXIO", err, p.B)
+	t.Logf("%s returned %v after the link went: %v", what, time.Since(start), err)
+	if errors.Is(err, os.ErrDeadlineExceeded) || !errors.Is(err, unix.ENXIO) || !strings.Contains(err.Error(), p.B) {
+		t.Fatalf("%s on a socket whose interface went away: %v, want an error naming %s and ENXIO", what, err, p.B)
 	}
 	if el := time.Since(start); el > time.Second {
-		t.Fatalf("the spinning loop took %v to see the interface gone", el)
+		t.Fatalf("%s took %v to see the interface gone", what, el)
 	}
 }
 
