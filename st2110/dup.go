@@ -55,14 +55,19 @@ type dupRx struct {
 // The receiver then stops, as a receiver of one path stops when an input
 // fails: [Receiver.Frames] ends with it and [Receiver.Err] returns it.
 type FlowError struct {
-	Flow  int       // the flow, an index into Receiver.Flows
-	Paths [2]string // the transports of path 0 (Listen's name) and path 1 (ListenConfig.Second)
-	Err   [2]error  // why each path stopped: its reader's error, nil if the path's input ended
+	Flow  int               // the flow, an index into Receiver.Flows
+	Dst   [2]netip.AddrPort // where the flow's copies go on path 0 and path 1 (its second leg's, or its own)
+	Paths [2]string         // the transports of path 0 (Listen's name) and path 1 (ListenConfig.Second)
+	Err   [2]error          // why each path stopped: its reader's error, nil if the path's input ended
 }
 
 func (e *FlowError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "st2110: flow %d lost on both paths", e.Flow)
+	fmt.Fprintf(&b, "st2110: flow %d (%v", e.Flow, e.Dst[0])
+	if e.Dst[1] != e.Dst[0] {
+		fmt.Fprintf(&b, " and %v", e.Dst[1])
+	}
+	b.WriteString(") lost on both paths")
 	for p := range 2 {
 		why := "input ended"
 		if e.Err[p] != nil {
@@ -349,7 +354,10 @@ func (d *dupRx) stopped(r *Receiver, idx int, err error) *FlowError {
 		if !brings(idx, k) {
 			continue
 		}
-		fe := &FlowError{Flow: k, Paths: [2]string{r.ep.name, d.ep.name}}
+		fe := &FlowError{Flow: k, Dst: [2]netip.AddrPort{r.flows[k].Dst, r.flows[k].Dst}, Paths: [2]string{r.ep.name, d.ep.name}}
+		if sec := r.flows[k].Second; !sec.IsZero() {
+			fe.Dst[1] = sec.Dst
+		}
 		down, failed := 0, false
 		for p := range 2 {
 			all := true

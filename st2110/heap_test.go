@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -319,7 +320,7 @@ func TestDupFlowLostOnBothPaths(t *testing.T) {
 					t.Errorf("%v does not name path %d's error %v", got, p, e)
 				}
 			}
-			if !strings.Contains(got.Error(), "flow 0 lost on both paths") {
+			if want := netip.MustParseAddrPort("239.1.1.1:5004"); fe.Dst != [2]netip.AddrPort{want, want} || !strings.Contains(got.Error(), "flow 0 (239.1.1.1:5004) lost on both paths") {
 				t.Errorf("error %q", got)
 			}
 			if rx.Err() != got {
@@ -378,5 +379,24 @@ func TestDupFlowOnePathFailed(t *testing.T) {
 	case <-rx.Done():
 		t.Fatalf("the receiver stopped with %v, although each flow has a path", rx.Err())
 	default:
+	}
+}
+
+// A FlowError names the flow by its destinations, both when its two legs
+// differ (an a=group:DUP pair), and each path's error.
+func TestFlowErrorText(t *testing.T) {
+	a, b := netip.MustParseAddrPort("239.1.1.1:5004"), netip.MustParseAddrPort("239.2.1.1:5004")
+	for _, c := range []struct {
+		e    FlowError
+		want string
+	}{
+		{FlowError{Flow: 1, Dst: [2]netip.AddrPort{a, b}, Paths: [2]string{"udp:eth0", "udp:eth1"}, Err: [2]error{nil, errors.New("boom")}},
+			"st2110: flow 1 (239.1.1.1:5004 and 239.2.1.1:5004) lost on both paths; path 0 (udp:eth0): input ended; path 1 (udp:eth1): boom"},
+		{FlowError{Flow: 0, Dst: [2]netip.AddrPort{a, a}, Paths: [2]string{"vale0:a", "vale1:b"}},
+			"st2110: flow 0 (239.1.1.1:5004) lost on both paths; path 0 (vale0:a): input ended; path 1 (vale1:b): input ended"},
+	} {
+		if got := c.e.Error(); got != c.want {
+			t.Errorf("%q, want %q", got, c.want)
+		}
 	}
 }
