@@ -56,16 +56,25 @@ type dupRx struct {
 // fails: [Receiver.Frames] ends with it and [Receiver.Err] returns it.
 type FlowError struct {
 	Flow  int               // the flow, an index into Receiver.Flows
-	Dst   [2]netip.AddrPort // where the flow's copies go on path 0 and path 1 (its second leg's, or its own)
+	Dst   [2]netip.AddrPort // each path's address of the flow, Receiver.Flows()[Flow].Leg(p).Dst; invalid for a flow that takes any (no c= line)
 	Paths [2]string         // the transports of path 0 (Listen's name) and path 1 (ListenConfig.Second)
 	Err   [2]error          // why each path stopped: its reader's error, nil if the path's input ended
 }
 
+// anyDst is a flow's address as an error names it: "any address" for a
+// flow whose SDP gave none.
+func anyDst(a netip.AddrPort) string {
+	if !a.IsValid() {
+		return "any address"
+	}
+	return a.String()
+}
+
 func (e *FlowError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "st2110: flow %d (%v", e.Flow, e.Dst[0])
+	fmt.Fprintf(&b, "st2110: flow %d (%s", e.Flow, anyDst(e.Dst[0]))
 	if e.Dst[1] != e.Dst[0] {
-		fmt.Fprintf(&b, " and %v", e.Dst[1])
+		fmt.Fprintf(&b, " and %s", anyDst(e.Dst[1]))
 	}
 	b.WriteString(") lost on both paths")
 	for p := range 2 {
@@ -354,10 +363,7 @@ func (d *dupRx) stopped(r *Receiver, idx int, err error) *FlowError {
 		if !brings(idx, k) {
 			continue
 		}
-		fe := &FlowError{Flow: k, Dst: [2]netip.AddrPort{r.flows[k].Dst, r.flows[k].Dst}, Paths: [2]string{r.ep.name, d.ep.name}}
-		if sec := r.flows[k].Second; !sec.IsZero() {
-			fe.Dst[1] = sec.Dst
-		}
+		fe := &FlowError{Flow: k, Dst: [2]netip.AddrPort{d.legs[0][k].Dst, d.legs[1][k].Dst}, Paths: [2]string{r.ep.name, d.ep.name}}
 		down, failed := 0, false
 		for p := range 2 {
 			all := true

@@ -275,7 +275,10 @@ func (f flowReader) run(ctx context.Context, _ *rxSink) error {
 // Err returns too. Here flow 0 comes on its own socket on each path, and
 // both fail; flow 1's sockets stay up.
 func TestDupFlowLostOnBothPaths(t *testing.T) {
-	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""), flow(fmtSmall, "239.1.1.2:5006", ""))
+	// Flow 0 is a DUP pair: its copies go to another group on path 1.
+	f0 := flow(fmtSmall, "239.1.1.1:5004", "")
+	f0.Second = video.Leg{Dst: netip.MustParseAddrPort("239.2.1.1:5004")}
+	sess := session("10.0.0.1", f0, flow(fmtSmall, "239.1.1.2:5006", ""))
 	errA, errB := errors.New("st2110: udp port 5004: read: path a down"), errors.New("st2110: udp port 5004: read: path b down")
 	for _, c := range []struct {
 		name string
@@ -320,7 +323,7 @@ func TestDupFlowLostOnBothPaths(t *testing.T) {
 					t.Errorf("%v does not name path %d's error %v", got, p, e)
 				}
 			}
-			if want := netip.MustParseAddrPort("239.1.1.1:5004"); fe.Dst != [2]netip.AddrPort{want, want} || !strings.Contains(got.Error(), "flow 0 (239.1.1.1:5004) lost on both paths") {
+			if fe.Dst != [2]netip.AddrPort{netip.MustParseAddrPort("239.1.1.1:5004"), netip.MustParseAddrPort("239.2.1.1:5004")} || !strings.Contains(got.Error(), "flow 0 (239.1.1.1:5004 and 239.2.1.1:5004) lost on both paths") {
 				t.Errorf("error %q", got)
 			}
 			if rx.Err() != got {
@@ -382,8 +385,8 @@ func TestDupFlowOnePathFailed(t *testing.T) {
 	}
 }
 
-// A FlowError names the flow by its destinations, both when its two legs
-// differ (an a=group:DUP pair), and each path's error.
+// A FlowError's message: the flow by its destinations (both when they
+// differ, "any address" for a flow without one), and each path's error.
 func TestFlowErrorText(t *testing.T) {
 	a, b := netip.MustParseAddrPort("239.1.1.1:5004"), netip.MustParseAddrPort("239.2.1.1:5004")
 	for _, c := range []struct {
@@ -394,6 +397,8 @@ func TestFlowErrorText(t *testing.T) {
 			"st2110: flow 1 (239.1.1.1:5004 and 239.2.1.1:5004) lost on both paths; path 0 (udp:eth0): input ended; path 1 (udp:eth1): boom"},
 		{FlowError{Flow: 0, Dst: [2]netip.AddrPort{a, a}, Paths: [2]string{"vale0:a", "vale1:b"}},
 			"st2110: flow 0 (239.1.1.1:5004) lost on both paths; path 0 (vale0:a): input ended; path 1 (vale1:b): input ended"},
+		{FlowError{Flow: 2, Dst: [2]netip.AddrPort{{}, b}, Paths: [2]string{"netmap:eth0", "udp:eth1"}},
+			"st2110: flow 2 (any address and 239.2.1.1:5004) lost on both paths; path 0 (netmap:eth0): input ended; path 1 (udp:eth1): input ended"},
 	} {
 		if got := c.e.Error(); got != c.want {
 			t.Errorf("%q, want %q", got, c.want)
