@@ -313,6 +313,29 @@ func seqRun(need uint64, nums ...uint32) (w *seqWindow, lost int64, dup, reord u
 	return w, lost, dup, reord
 }
 
+// seqCase is numbers given to a seqWindow (with -n need) and what it must
+// count of them: lost, duplicated, reordered, and the numbers it spans.
+type seqCase struct {
+	name       string
+	need       uint64
+	nums       []uint32
+	lost       int64
+	dup, reord uint64
+	span       uint64
+}
+
+// checkSeqCases runs each case through a new window (seqRun) and checks
+// its counts.
+func checkSeqCases(t *testing.T, cases []seqCase) {
+	t.Helper()
+	for _, c := range cases {
+		w, lost, dup, reord := seqRun(c.need, c.nums...)
+		if lost != c.lost || dup != c.dup || reord != c.reord || w.span != c.span {
+			t.Errorf("%s, %v: lost %d dup %d reordered %d span %d, want %d %d %d %d", c.name, c.nums, lost, dup, reord, w.span, c.lost, c.dup, c.reord, c.span)
+		}
+	}
+}
+
 // A number is believed once another follows it (RFC 3550, appendix A.1),
 // the run's first number too: a stray frame before the sender's first
 // packet (another sender's, or an old one left in a ring) is not taken
@@ -320,14 +343,7 @@ func seqRun(need uint64, nums ...uint32) (w *seqWindow, lost int64, dup, reord u
 // ahead) or as a jump of up to 2^31 lost (a stray behind).
 func TestSeqProbation(t *testing.T) {
 	const stray = 305431552
-	for _, c := range []struct {
-		name       string
-		need       uint64
-		nums       []uint32
-		lost       int64
-		dup, reord uint64
-		span       uint64
-	}{
+	checkSeqCases(t, []seqCase{
 		{"a stray ahead before the first", 0, []uint32{stray, 0, 1, 2, 3}, 0, 0, 0, 4},
 		{"a stray behind before the first", 0, []uint32{0x80000100, 0, 1, 2, 3}, 0, 0, 0, 4},
 		{"the first lost", 0, []uint32{1, 2, 3}, 0, 0, 0, 3},
@@ -347,12 +363,7 @@ func TestSeqProbation(t *testing.T) {
 		// A jump to the run's last number (-n) has no follower: taken.
 		{"a jump to -n's last number", 70001, []uint32{0, 1, 2, 70000}, 69997, 0, 0, 70001},
 		{"a jump not to -n's last number", 70002, []uint32{0, 1, 2, 70000}, 0, 0, 0, 3},
-	} {
-		w, lost, dup, reord := seqRun(c.need, c.nums...)
-		if lost != c.lost || dup != c.dup || reord != c.reord || w.span != c.span {
-			t.Errorf("%s, %v: lost %d dup %d reordered %d span %d, want %d %d %d %d", c.name, c.nums, lost, dup, reord, w.span, c.lost, c.dup, c.reord, c.span)
-		}
-	}
+	})
 }
 
 // The numbers rxseq counts are the wire's: whatever they are, the window

@@ -11,25 +11,13 @@ import (
 // Pins: cases no other test catches a mutation of.
 func TestSeqPins(t *testing.T) {
 	const S = 305431552
-	for _, c := range []struct {
-		name       string
-		need       uint64
-		nums       []uint32
-		lost       int64
-		dup, reord uint64
-		span       uint64
-	}{
+	checkSeqCases(t, []seqCase{
 		{"a held stray is dropped when the track goes on", 0, []uint32{0, 1, 2, S, 3, S + 1}, 0, 0, 0, 4},
 		{"a jump taken back is forgotten", 0, []uint32{0, 1, 2, 3, 4, S, S + 1, 5, 60000, 120000, 180000, 200000, 10}, 199991, 1, 0, 200001},
 		{"a second jump taken back keeps the first", 0, []uint32{0, 1, 2, 70000, 70001, 70002, S, S + 1, 70003}, 69997, 0, 0, 70004},
 		{"a duplicated stray is not the start", 0, []uint32{S, S, 0, 1, 2}, 0, 0, 0, 3},
 		{"-n beyond 2^32: no last before it", 1<<32 + 100000, []uint32{0, 1, 2, 99999}, 0, 0, 0, 3},
-	} {
-		w, lost, dup, reord := seqRun(c.need, c.nums...)
-		if lost != c.lost || dup != c.dup || reord != c.reord || w.span != c.span {
-			t.Errorf("%s, %v: lost %d dup %d reordered %d span %d, want %d %d %d %d", c.name, c.nums, lost, dup, reord, w.span, c.lost, c.dup, c.reord, c.span)
-		}
-	}
+	})
 }
 
 // A stray pair confirmed as a jump at the end of a receive batch must not
@@ -51,21 +39,10 @@ func TestSeqPastLast(t *testing.T) {
 // window or more) is counted against the numbers before it, not taken
 // for the track before the jump going on.
 func TestSeqLateBeforeJump(t *testing.T) {
-	for _, c := range []struct {
-		name       string
-		nums       []uint32
-		lost       int64
-		dup, reord uint64
-		span       uint64
-	}{
-		{"late", []uint32{0, 1, 2, 3, 4, 6, 7, 8, 9, 100000, 100001, 100002, 5, 100003, 100004, 100005, 100001}, 99990, 1, 1, 100006},
-		{"duplicate", []uint32{0, 1, 2, 3, 4, 100000, 100001, 100002, 3, 100003, 100004, 100005}, 99995, 1, 0, 100006},
-	} {
-		w, lost, dup, reord := seqRun(0, c.nums...)
-		if lost != c.lost || dup != c.dup || reord != c.reord || w.span != c.span {
-			t.Errorf("%s: lost %d dup %d reordered %d span %d, want %d %d %d %d", c.name, lost, dup, reord, w.span, c.lost, c.dup, c.reord, c.span)
-		}
-	}
+	checkSeqCases(t, []seqCase{
+		{"late", 0, []uint32{0, 1, 2, 3, 4, 6, 7, 8, 9, 100000, 100001, 100002, 5, 100003, 100004, 100005, 100001}, 99990, 1, 1, 100006},
+		{"duplicate", 0, []uint32{0, 1, 2, 3, 4, 100000, 100001, 100002, 3, 100003, 100004, 100005}, 99995, 1, 0, 100006},
+	})
 }
 
 // After 2^31 numbers (144 s at 14.88 Mpps) a reordered packet is still
@@ -98,21 +75,10 @@ func TestSeqLongRun(t *testing.T) {
 // A duplicate of a held number counts once the number is confirmed; a
 // held stray's duplicate does not (TestSeqPins).
 func TestSeqHeldDuplicate(t *testing.T) {
-	for _, c := range []struct {
-		name       string
-		nums       []uint32
-		lost       int64
-		dup, reord uint64
-		span       uint64
-	}{
-		{"the first duplicated", []uint32{0, 0, 1, 2, 3}, 0, 1, 0, 4},
-		{"a jump duplicated", []uint32{0, 1, 70000, 70000, 70001}, 69998, 1, 0, 70002},
-	} {
-		w, lost, dup, reord := seqRun(0, c.nums...)
-		if lost != c.lost || dup != c.dup || reord != c.reord || w.span != c.span {
-			t.Errorf("%s: lost %d dup %d reordered %d span %d, want %d %d %d %d", c.name, lost, dup, reord, w.span, c.lost, c.dup, c.reord, c.span)
-		}
-	}
+	checkSeqCases(t, []seqCase{
+		{"the first duplicated", 0, []uint32{0, 0, 1, 2, 3}, 0, 1, 0, 4},
+		{"a jump duplicated", 0, []uint32{0, 1, 70000, 70000, 70001}, 69998, 1, 0, 70002},
+	})
 }
 
 // A held number is confirmed by one up to a window after it: a loss of 9
