@@ -144,6 +144,23 @@ func TestPcapRoundTrip(t *testing.T) {
 	}
 }
 
+// captureAnalysis reads the capture name whole as sess's flows and
+// returns the receiver's ST 2110-21 analysis of flow 0.
+func captureAnalysis(t *testing.T, name string, sess *video.Session) (video.Analysis, bool) {
+	t.Helper()
+	rx, err := Listen("pcap:"+name, sess, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range rx.Frames(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	rx.Close()
+	return rx.Analysis(0)
+}
+
 // SendConfig.Pacing reaches every flow's pacer: bursts of 4 packets
 // raise the Cinst the capture shows.
 func TestPcapPacingBurst(t *testing.T) {
@@ -152,17 +169,7 @@ func TestPcapPacingBurst(t *testing.T) {
 	for _, burst := range []int{1, 4} {
 		name := filepath.Join(t.TempDir(), "burst.pcap")
 		writeCaptureTo(t, name, sess, [][]byte{randomFrames(fmtSD, 3, 1)}, 3, &SendConfig{Pacing: &video.PacerConfig{Burst: burst}})
-		rx, err := Listen("pcap:"+name, sess, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, err := range rx.Frames(context.Background()) {
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-		rx.Close()
-		an, ok := rx.Analysis(0)
+		an, ok := captureAnalysis(t, name, sess)
 		if !ok || an.Sender != video.SenderNarrow {
 			t.Fatalf("burst %d: %v (%v)", burst, an, ok)
 		}
@@ -934,17 +941,7 @@ func TestListenTROFF(t *testing.T) {
 	}
 	txa, _ := tx.Analysis(0)
 	tx.Close()
-	rx, err := Listen("pcap:"+name, tx.Session(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, err := range rx.Frames(context.Background()) {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	rx.Close()
-	a, ok := rx.Analysis(0)
+	a, ok := captureAnalysis(t, name, tx.Session())
 	t.Logf("sender self-check: %v\nreceiver: %v", txa, a)
 	if !ok || a.Sender != txa.Sender || a.Narrow.OK != txa.Narrow.OK {
 		t.Errorf("receiver's analysis %v (sender %v) differs from the sender's self-check %v (%v)", a.Sender, a.Narrow, txa.Sender, txa.Narrow)

@@ -339,10 +339,12 @@ func (s *rxStream) initTiming() {
 	f := &s.cfg.Format
 	if !f.Rate.IsZero() {
 		s.timing = Timing{Rate: f.Rate, Scan: f.Scan, Height: f.Height, TROffset: s.cfg.TROffset}
-		if _, err := NewAnalyzer(s.timing); err != nil && s.timing.TROffset != 0 {
+		_, err := NewAnalyzer(s.timing)
+		if err != nil && s.timing.TROffset != 0 {
 			s.timing.TROffset = 0 // one the model cannot take: TRO_DEFAULT
+			_, err = NewAnalyzer(s.timing)
 		}
-		if _, err := NewAnalyzer(s.timing); err != nil {
+		if err != nil {
 			s.timing = Timing{} // a format the timing model does not cover
 		}
 	}

@@ -529,7 +529,7 @@ var errUnbound = fmt.Errorf("%w: the kernel unbound the socket, its interface we
 // about 20 ms of Close. It does not allocate.
 func (s *Socket) PollRx(timeout time.Duration) error {
 	if !s.hasRx {
-		return &Error{Op: "poll rx", Iface: s.info.Iface, Queue: s.info.Queue, Err: errors.New("no RX ring")}
+		return s.pollErr(errNoRx)
 	}
 	var until time.Time
 	for {
@@ -567,9 +567,19 @@ func (s *Socket) PollRx(timeout time.Duration) error {
 			if s.closed.Load() {
 				return ErrClosed
 			}
-			return &Error{Op: "poll rx", Iface: s.info.Iface, Queue: s.info.Queue, Err: errUnbound}
+			return s.pollErr(errUnbound)
 		}
 	}
+}
+
+// errNoRx is the cause of a wait's error on a socket opened without RX
+// ring (Config.TxOnly).
+var errNoRx = errors.New("no RX ring")
+
+// pollErr is the error of a wait for received packets (PollRx, or a
+// spinning Idler's checks) with cause err.
+func (s *Socket) pollErr(err error) error {
+	return &Error{Op: "poll rx", Iface: s.info.Iface, Queue: s.info.Queue, Err: err}
 }
 
 // spinRx is what a receive loop that looks at its ring instead of
@@ -585,14 +595,14 @@ func (s *Socket) spinRx(check bool) error {
 		return ErrClosed
 	}
 	if !s.hasRx {
-		return &Error{Op: "poll rx", Iface: s.info.Iface, Queue: s.info.Queue, Err: errors.New("no RX ring")}
+		return s.pollErr(errNoRx)
 	}
 	s.wakeRx()
 	if check && s.unbound() {
 		if s.closed.Load() {
 			return ErrClosed
 		}
-		return &Error{Op: "poll rx", Iface: s.info.Iface, Queue: s.info.Queue, Err: errUnbound}
+		return s.pollErr(errUnbound)
 	}
 	return nil
 }
