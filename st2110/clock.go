@@ -148,23 +148,30 @@ func (c *Clock) UTCOffset() time.Duration {
 // Now returns the time in TAI nanoseconds since the PTP epoch. A PHC that
 // cannot be read gives 0 (see [Clock.Err]).
 func (c *Clock) Now() int64 {
+	t, _ := c.now()
+	return t
+}
+
+// now is Now with the error of a PHC read that failed (the time is then 0),
+// as the PHC's reader gave it.
+func (c *Clock) now() (int64, error) {
 	if c.src == ClockPHC {
 		t, err := c.phcNow()
 		if err != nil {
-			return 0
+			return 0, err
 		}
-		return t
+		return t, nil
 	}
 	utc := time.Now().UnixNano()
 	if c.src != ClockKernelTAI {
-		return utc + c.leap
+		return utc + c.leap, nil
 	}
 	if next := c.next.Load(); utc >= next && c.next.CompareAndSwap(next, utc+1e9) {
 		if off, ok := c.read(); ok {
 			c.offset.Store(off)
 		}
 	}
-	return utc + c.offset.Load()
+	return utc + c.offset.Load(), nil
 }
 
 // Err reads the clock once and returns the error of a PHC that cannot be

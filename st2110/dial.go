@@ -684,7 +684,8 @@ func (s *Sender) Clock() *Clock { return s.clock }
 
 // Run sends until every flow has sent SendConfig.Count frames (then it
 // waits for the last packets to leave), ctx ends or [Sender.Close] is
-// called (nil), or sending fails. It runs one goroutine per output of the
+// called (nil), or sending fails (also when every read of a PHC
+// ([ClockConfig.PHC]) fails for a second). It runs one goroutine per output of the
 // transport: a netmap port with several TX rings sends flow k on ring k
 // modulo their count. Run may be called once; after Close it returns an
 // error matching os.ErrClosed.
@@ -746,19 +747,27 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 	}
 	var y osthread.Yielder
 	tx, q, batch := p.tx, p.q, s.cfg.Batch
-	if err := tx.Start(s.clock.Now(), s.cfg.Lead); err != nil {
-		return fmt.Errorf("st2110: %w", err)
-	}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	start, err := s.now(ctx, timer)
+	if err != nil {
+		return s.clockErr(ctx, err)
+	}
+	if err := tx.Start(start, s.cfg.Lead); err != nil {
+		return fmt.Errorf("st2110: %w", err)
+	}
 	defer s.publish(p)
 	if in, ok := q.(interrupter); ok {
 		stop := context.AfterFunc(ctx, in.interrupt)
 		defer stop()
 	}
 	for ctx.Err() == nil && !tx.Done() {
-		now := s.clock.Now()
-		if s.virt {
+		var now int64
+		if !s.virt {
+			if now, err = s.now(ctx, timer); err != nil {
+				return s.clockErr(ctx, err)
+			}
+		} else {
 			if now = tx.Next(); now == math.MaxInt64 {
 				// Not done (the loop's condition), yet nothing is due
 				// before the end of int64 nanoseconds: a schedule
@@ -815,7 +824,7 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 			// step of the system clock (or a change of the kernel's TAI
 			// offset between two reads) past maxSleep and past ctx, and
 			// a PHC that failed a read (Now gives 0) would make one wait
-			// of decades.
+			// of decades (the loop's read then retries it: s.now).
 			wait := time.Duration(next-s.clock.Now()) - s.cfg.Spin
 			cut := wait > maxSleep
 			switch {
@@ -865,6 +874,47 @@ func trOffset(troff int) time.Duration {
 // looks at its context again.
 const maxSleep = 10 * time.Millisecond
 
+// maxClockFailure is how long the reads of a sender's clock (a PHC) may
+// keep failing before Run gives up with the error.
+const maxClockFailure = time.Second
+
+// now reads the sender's clock. A read that fails (a PHC) is tried again
+// every maxSleep, and after maxClockFailure of failures the error is
+// returned: a sender never steps its schedule with a time that is not one
+// (a PHC that fails gives 0), nor waits for a clock that is gone until its
+// context ends. timer is Run's, stopped.
+func (s *Sender) now(ctx context.Context, timer *time.Timer) (int64, error) {
+	t, err := s.clock.now()
+	if err == nil {
+		return t, nil
+	}
+	failing := time.Now()
+	for {
+		timer.Reset(maxSleep)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return 0, ctx.Err()
+		}
+		if t, err = s.clock.now(); err == nil {
+			return t, nil
+		}
+		if d := time.Since(failing); d >= maxClockFailure {
+			return 0, fmt.Errorf("clock %s: every read for %v failed: %w", s.clock.phc, d.Round(time.Millisecond), err)
+		}
+	}
+}
+
+// clockErr is Run's error for err from now: none if ctx has ended (Run's
+// end with its context).
+func (s *Sender) clockErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return nil
+	}
+	return fmt.Errorf("st2110: send %s: %w", s.ep.name, err)
+}
+
 // step writes the packets of part p due at now, hands them on and
 // publishes the counts; it returns how many it wrote and when the next
 // packet is due.
@@ -897,14 +947,23 @@ func (s *Sender) publish(p *txPart) {
 
 // spinUntil spins on clock until the TAI time t or the end of ctx, and
 // returns the nanoseconds it spun.
+// A read of the clock that fails ends the spin (the sender's next read
+// of it deals with the failure).
 func spinUntil(ctx context.Context, clock *Clock, t int64) int64 {
-	start := clock.Now()
+	start, err := clock.now()
+	if err != nil {
+		return 0
+	}
 	now := start
 	for i := 0; now < t; i++ {
 		if i%64 == 63 && ctx.Err() != nil {
 			break
 		}
-		now = clock.Now()
+		n, err := clock.now()
+		if err != nil {
+			break
+		}
+		now = n
 	}
 	return now - start
 }

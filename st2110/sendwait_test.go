@@ -5,7 +5,9 @@ package st2110
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -141,6 +143,59 @@ func TestSenderPHCReadError(t *testing.T) {
 				t.Fatalf("Run: %v, context %v after %d flushes of 32: one failed PHC read stalled the sender", err, ctx.Err(), f.n)
 			}
 		})
+	}
+}
+
+// A PHC whose every read fails (a NIC gone) ends Run within about
+// maxClockFailure with an error naming it, whether it fails from the
+// start or in the middle of a run (it used to wait, cut at maxSleep, until
+// its context ended); a spin on it ends at once.
+func TestSenderPHCGone(t *testing.T) {
+	for _, c := range waitKinds {
+		for _, after := range []int64{0, 40} {
+			t.Run(fmt.Sprintf("%s/after-%d-reads", c.name, after), func(t *testing.T) {
+				var reads atomic.Int64
+				clock := &Clock{src: ClockPHC, leap: 37e9, phc: "/dev/gone", phcNow: func() (int64, error) {
+					if reads.Add(1) > after {
+						return 0, errors.New("no such device")
+					}
+					return time.Now().UnixNano() + 37e9, nil
+				}}
+				s := waitSender(t, c.kind, &slowFlush{}, 100, clock, 0)
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				start := time.Now()
+				err := s.Run(ctx)
+				took := time.Since(start)
+				if err == nil || ctx.Err() != nil {
+					t.Fatalf("Run: %v after %v (context %v): a PHC that fails every read must end it with an error", err, took, ctx.Err())
+				}
+				t.Logf("Run after %v: %v", took, err)
+				if !strings.Contains(err.Error(), "/dev/gone") || !strings.Contains(err.Error(), "no such device") {
+					t.Errorf("Run: %v; want the PHC's name and its error", err)
+				}
+				if took < maxClockFailure || took > maxClockFailure+2*time.Second {
+					t.Errorf("Run ended %v after it began; want about %v after the reads began to fail", took, maxClockFailure)
+				}
+			})
+		}
+	}
+	var reads atomic.Int64
+	gone := &Clock{src: ClockPHC, phc: "/dev/gone", phcNow: func() (int64, error) {
+		if reads.Add(1) > 3 {
+			return 0, errors.New("no such device")
+		}
+		return 1e18, nil
+	}}
+	done := make(chan int64)
+	go func() { done <- spinUntil(context.Background(), gone, 2e18) }()
+	select {
+	case spun := <-done:
+		if spun != 0 {
+			t.Errorf("spinUntil on a PHC that failed: %d ns spun, want 0", spun)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("spinUntil on a PHC whose reads fail did not return")
 	}
 }
 
