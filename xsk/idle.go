@@ -52,7 +52,13 @@ type Idler struct {
 	// which tests read (timing a loaded host's sleeps proves nothing).
 	lingers  int
 	lingered time.Duration
+	sleeps   uint64
 }
+
+// Sleeps returns how many times Next has slept in poll(2) for packets
+// (lingers not counted): 0 for an Idler that never sleeps (Spin
+// math.MaxInt) and keeps up.
+func (d *Idler) Sleeps() uint64 { return d.sleeps }
 
 // MaxLinger bounds Idler.Linger.
 const MaxLinger = time.Millisecond
@@ -105,5 +111,6 @@ func (d *Idler) Next(s *Socket, got bool, bytes uint64) error {
 	if poll <= 0 {
 		poll = 20 * time.Millisecond
 	}
+	d.sleeps++
 	return s.PollRx(poll)
 }

@@ -114,7 +114,9 @@
 // sizes the UMEM (and RX ring) of rx and rxseq over xdp:, 16384 frames by
 // default: deep, for a receiver that sleeps and may be kept from its CPU
 // a while; a busy receiver that keeps up takes more with few, whose
-// frames stay in the cache (DPDK's af_xdp driver's rings are 2048).
+// frames stay in the cache (DPDK's af_xdp driver's rings are 2048). With
+// -json, rx and rxseq over xdp: report how often they slept in poll(2)
+// ("sleeps", absent when 0: always with -busy).
 //
 //	nmbench -i xdp:eth1 -f rx -busy -xdp-frames 2048
 //

@@ -29,6 +29,8 @@ type stats struct {
 	// udp: senders: sends skipped (skipSendErr).
 	refused atomic.Uint64
 	noBufs  atomic.Uint64
+	// rx and rxseq over xdp: the receiver's sleeps in poll(2).
+	sleeps atomic.Uint64
 
 	// fill, if set, takes the counters from the library that runs the
 	// loop (vtx and vrx: package st2110) instead.
@@ -40,6 +42,7 @@ type sample struct {
 	lost, dup, reordered    uint64
 	frames, late            uint64
 	refused, noBufs         uint64
+	sleeps                  uint64
 	allocs                  uint64 // heap objects allocated so far, first and final samples only
 	cpu                     uint64 // the process's CPU time so far in ns, first and final samples only
 	cpuOK                   bool   // cpu was read
@@ -87,7 +90,7 @@ func (s *stats) sample(now time.Time) sample {
 	return sample{
 		packets: s.packets.Load(), bytes: s.bytes.Load(), batches: s.batches.Load(),
 		lost: s.lost.Load(), dup: s.dup.Load(), reordered: s.reordered.Load(),
-		frames: s.frames.Load(), late: s.late.Load(), refused: s.refused.Load(), noBufs: s.noBufs.Load(), at: now,
+		frames: s.frames.Load(), late: s.late.Load(), refused: s.refused.Load(), noBufs: s.noBufs.Load(), sleeps: s.sleeps.Load(), at: now,
 	}
 }
 
@@ -118,6 +121,9 @@ type report struct {
 	// skipped; present when not zero.
 	Refused *uint64 `json:"refused,omitempty"`
 	NoBufs  *uint64 `json:"enobufs,omitempty"`
+	// Sleeps is how many times a receiver over xdp: (rx, rxseq) slept in
+	// poll(2) for packets; present when not zero (never with -busy).
+	Sleeps *uint64 `json:"sleeps,omitempty"`
 	// HeapAllocs is the heap objects the whole process allocated during
 	// the run, final only: setup, reports and signals, and nothing per
 	// packet (the VM tests compare short and long runs).
@@ -177,6 +183,9 @@ func (r *reporter) build(cur, from sample, final bool) report {
 	}
 	if n := cur.noBufs - from.noBufs; n > 0 {
 		rep.NoBufs = &n
+	}
+	if n := cur.sleeps - from.sleeps; n > 0 {
+		rep.Sleeps = &n
 	}
 	if final {
 		if r.runErr != nil {

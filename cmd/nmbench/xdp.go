@@ -245,7 +245,7 @@ func xdpRx(ctx context.Context, cfg *config, s *xsk.Socket, st *stats) error {
 	q := s.Rx()
 	check := cfg.mode.seq
 	win := seqWindow{need: cfg.count} // -n 1 takes the first number unconfirmed, and a jump to -n's last number
-	var got uint64
+	var got, slept uint64
 	idle := xsk.Idler{Linger: cfg.linger}
 	if cfg.busy {
 		idle.Spin = math.MaxInt // never sleeps: Next returns at once
@@ -277,7 +277,12 @@ func xdpRx(ctx context.Context, cfg *config, s *xsk.Socket, st *stats) error {
 			got += uint64(n)
 			c.publish(st, n, check)
 		}
-		if err := waitErr(ctx, idle.NextBatch(s, n, n == want, c.bytes)); err != nil {
+		err = idle.NextBatch(s, n, n == want, c.bytes)
+		if z := idle.Sleeps(); z != slept {
+			st.sleeps.Add(z - slept)
+			slept = z
+		}
+		if err := waitErr(ctx, err); err != nil {
 			return stopOK(err)
 		}
 	}
