@@ -107,7 +107,7 @@ func NewClock(cfg *ClockConfig) (*Clock, error) {
 		clk.src, clk.phc, clk.phcNow, clk.closer = ClockPHC, c.PHC, now, closer
 		if _, err := now(); err != nil {
 			closer()
-			return nil, err
+			return nil, fmt.Errorf("st2110: clock %s: not a PTP hardware clock (%w)", c.PHC, err)
 		}
 		return clk, nil
 	}
@@ -180,8 +180,10 @@ func (c *Clock) Err() error {
 	if c.src != ClockPHC {
 		return nil
 	}
-	_, err := c.phcNow()
-	return err
+	if _, err := c.phcNow(); err != nil {
+		return fmt.Errorf("st2110: clock %s: %w", c.phc, err)
+	}
+	return nil
 }
 
 // Close closes a PHC; it does nothing for the system clock.

@@ -41,7 +41,7 @@ func openPHC(name string) (now func() (int64, error), closer func() error, err e
 	now = func() (int64, error) {
 		var ts unix.Timespec
 		if err := unix.ClockGettime(id, &ts); err != nil {
-			return 0, fmt.Errorf("st2110: clock %s: not a PTP hardware clock (clock_gettime: %w)", name, err)
+			return 0, os.NewSyscallError("clock_gettime", err)
 		}
 		return ts.Nano(), nil
 	}

@@ -264,7 +264,10 @@ func (d *dupRx) expireLoop(clock *Clock, window time.Duration) {
 			return
 		case <-t.C:
 		}
-		now := clock.Now()
+		now, err := clock.now()
+		if err != nil {
+			continue // a PHC read that failed: no tick with 0 as the time (the readers end if it stays so)
+		}
 		d.mu.Lock()
 		var n uint64
 		for _, m := range d.merges {

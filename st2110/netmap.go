@@ -193,7 +193,10 @@ func runRings(ctx context.Context, name string, lock bool, kernel ringKernel, s 
 // pass drains every ring once, at most batch packets a ring, and returns
 // the packets it took and whether a ring gave a whole batch.
 func (r *ringReader) pass(s *rxSink) (int, bool, error) {
-	at := s.clock.Now()
+	at, err := s.now()
+	if err != nil {
+		return 0, false, fmt.Errorf("st2110: %s: %w", r.name, err)
+	}
 	got, full := 0, false
 	s.enter()
 	defer s.leave()

@@ -83,7 +83,11 @@ func (p *passReader) run(ctx context.Context, s *rxSink) error {
 // then sends what it moved; it returns the slots it took and whether a
 // ring gave a whole batch.
 func (p *passReader) pass(s *rxSink) (int, bool, error) {
-	p.sink, p.at = s, s.clock.Now()
+	at, err := s.now()
+	if err != nil {
+		return 0, false, fmt.Errorf("st2110: %s: %w", p.name, err)
+	}
+	p.sink, p.at = s, at
 	s.enter() // a path of two (ST 2022-7): the merges take one reader at a time
 	defer s.leave()
 	got, toHost, toWire, full := 0, 0, 0, false
@@ -101,7 +105,7 @@ func (p *passReader) pass(s *rxSink) (int, bool, error) {
 			return got, full, fmt.Errorf("st2110: %s: host ring to wire: %w", p.name, err)
 		}
 	}
-	var err error
+	err = nil
 	if toHost > 0 {
 		err = p.hostSync.TxSync()
 	}

@@ -61,6 +61,32 @@ type rxSink struct {
 	// merges, in the sink that hands out the frames of merged flows, is
 	// each stream's merge; its r is nil. Nil otherwise.
 	merges []*video.Merge
+	// lastAt is the last time the clock gave (now); failing, since when
+	// its reads have failed.
+	lastAt  int64
+	failing time.Time
+}
+
+// now reads the clock for the arrival of a batch. A read that fails (a
+// PHC) gives the last time read again, so that arrivals stay in order for
+// the timing analysis and none is stamped 0, and once the reads have
+// failed for maxClockFailure, the error, with which the reader ends (as
+// a sender does). It does not allocate while the clock can be read.
+func (s *rxSink) now() (int64, error) {
+	t, err := s.clock.now()
+	if err == nil {
+		s.lastAt = t
+		if !s.failing.IsZero() {
+			s.failing = time.Time{}
+		}
+		return t, nil
+	}
+	if s.failing.IsZero() {
+		s.failing = time.Now()
+	} else if d := time.Since(s.failing); d >= maxClockFailure {
+		return 0, fmt.Errorf("clock %s: every read for %v failed: %w", s.clock.phc, d.Round(time.Millisecond), err)
+	}
+	return s.lastAt, nil
 }
 
 // enter is called by a reader before it hands a batch of packets on, and

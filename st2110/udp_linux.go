@@ -119,7 +119,10 @@ func (s *udpSock) read(ctx context.Context, sink *rxSink) error {
 			}
 			return m.errno
 		}
-		at := sink.clock.Now()
+		at, err := sink.now()
+		if err != nil {
+			return err
+		}
 		var off int64 // kernel receive times (UTC) to the clock's TAI; none for a PHC
 		kernelTime := sink.clock.Source() != ClockPHC
 		if kernelTime {

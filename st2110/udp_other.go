@@ -65,7 +65,10 @@ func (s *udpSock) read(ctx context.Context, sink *rxSink) error {
 		if u, ok := src.(*net.UDPAddr); ok {
 			sa = u.AddrPort()
 		}
-		at := sink.clock.Now()
+		at, err := sink.now()
+		if err != nil {
+			return err
+		}
 		sink.enter()
 		sink.r.PushUDP(sa, netip.AddrPortFrom(d.Unmap(), s.port), buf[:n], at)
 		sink.batches.Add(1)

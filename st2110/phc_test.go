@@ -1,0 +1,106 @@
+package st2110
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// goneClock is a PHC that reads the system clock (37 s ahead, as TAI)
+// until gone is set, and then fails every read, as one whose NIC was
+// removed.
+func goneClock(gone *atomic.Bool) *Clock {
+	return &Clock{src: ClockPHC, leap: 37e9, phc: "/dev/gone", phcNow: func() (int64, error) {
+		if gone.Load() {
+			return 0, errors.New("no such device")
+		}
+		return time.Now().UnixNano() + 37e9, nil
+	}}
+}
+
+// A receiver stamps the arrivals of batches whose clock read failed with
+// the last time it read (never 0, never out of order), and a PHC that
+// fails every read ends its readers after about maxClockFailure with an
+// error naming it, yielded by Frames, while packets come (a reader that
+// gets none reads no clock); before, a reader stamped such arrivals 0 and
+// went on for ever.
+func TestReceiverPHCFails(t *testing.T) {
+	t.Run("every-third-read", func(t *testing.T) {
+		var reads atomic.Int64
+		clk := &Clock{src: ClockPHC, leap: 37e9, phc: "/dev/flaky", phcNow: func() (int64, error) {
+			if reads.Add(1)%3 == 0 {
+				return 0, errors.New("a read that failed")
+			}
+			return time.Now().UnixNano() + 37e9, nil
+		}}
+		rx, tx := phcFlow(t, clk, 25)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		wait := runSender(t, tx)
+		defer wait()
+		n := 0
+		var last int64
+		for f, err := range rx.Frames(ctx) {
+			if err != nil {
+				t.Fatalf("after %d frames: %v", n, err)
+			}
+			if f.Arrival == 0 || f.Arrival < last {
+				t.Errorf("frame %d arrived at %d, after one at %d: want a time, in order", n, f.Arrival, last)
+			}
+			last = f.Arrival
+			if n++; n == 20 { // without the fix, a frame whose first batch's read failed arrives at 0: 1 in 3, none of 20 3 in 10^4
+				break
+			}
+		}
+		t.Logf("%d frames, %d clock reads", n, reads.Load())
+	})
+	t.Run("gone", func(t *testing.T) {
+		var gone atomic.Bool
+		rx, tx := phcFlow(t, goneClock(&gone), 500) // 10 s at 50 frames a second: packets keep coming
+		gone.Store(true)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		runSender(t, tx) // ended by tx.Close in phcFlow's clean-up
+		start := time.Now()
+		var got error
+		for _, err := range rx.Frames(ctx) {
+			if err != nil {
+				got = err
+				break
+			}
+		}
+		took := time.Since(start)
+		if got == nil || ctx.Err() != nil {
+			t.Fatalf("Frames ended after %v with %v (context %v): want the failing PHC's error", took, got, ctx.Err())
+		}
+		t.Logf("after %v: %v", took, got)
+		if !strings.Contains(got.Error(), "/dev/gone") || !strings.Contains(got.Error(), "no such device") {
+			t.Errorf("Frames: %v; want the PHC's name and its error", got)
+		}
+		if took < maxClockFailure {
+			t.Errorf("the reader ended after %v; want at least %v of failed reads", took, maxClockFailure)
+		}
+	})
+}
+
+// phcFlow is a receiver with clock clk of one flow of fmtSmall over UDP
+// on the loopback, and a sender of frames frames to it (not running).
+func phcFlow(t *testing.T, clk *Clock, frames int) (*Receiver, *Sender) {
+	t.Helper()
+	sess := session("", flow(fmtSmall, "127.0.0.1:"+strconv.Itoa(int(freePort(t))), ""))
+	rx, err := Listen("udp", sess, &ListenConfig{Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rx.Close() })
+	tx, err := Dial("udp", sess, &SendConfig{Source: loopOf(t, fmtSmall, randomFrames(fmtSmall, frames, 1)), Count: uint64(frames), MaxLag: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Close() })
+	return rx, tx
+}
