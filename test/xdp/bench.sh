@@ -8,7 +8,7 @@
 #
 #   [PREFIX=nmxsb] [OUT=FILE] [CELLS="tx rx sat"] [SATCOPIES=64] [SATRATE=0] \
 #       [SATXDP=FLAGS] [SATPIN=CMD] [TXPIN=CMD] [TXXDP=FLAGS] [TXUDP=FLAGS] \
-#       test/xdp/bench.sh [ROUNDS [SECONDS [RXRATE]]]   (root; Debian: dpdk librte-net-af-xdp23 ethtool)
+#       test/xdp/bench.sh [ROUNDS [SECONDS [RXRATE]]]   (root; Debian: dpdk-dev, which has dpdk-testpmd, librte-net-af-xdp23 ethtool)
 #   test/xdp/bench.sh summary FILE                  ratios of a results file again
 #
 # TX: the sender is on A; every sender's frames go to a MAC that is not B's,
@@ -116,7 +116,7 @@ cleanup() {
 }
 trap cleanup EXIT
 cleanup; bin=$(mktemp -d /tmp/nmxs-bench.XXXXXX)
-command -v dpdk-testpmd >/dev/null || { echo "bench: dpdk-testpmd missing (apt-get install dpdk librte-net-af-xdp23)" >&2; exit 1; }
+command -v dpdk-testpmd >/dev/null || { echo "bench: dpdk-testpmd missing (apt-get install dpdk-dev librte-net-af-xdp23: Debian 12 ships dpdk-testpmd in dpdk-dev)" >&2; exit 1; }
 # has CELL: whether CELLS has it.
 has() { case $cells in *" $1 "*) ;; *) return 1 ;; esac; }
 if has sat; then command -v ethtool >/dev/null || { echo "bench: ethtool missing (apt-get install ethtool)" >&2; exit 1; }; fi
