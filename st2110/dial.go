@@ -874,8 +874,9 @@ func trOffset(troff int) time.Duration {
 // looks at its context again.
 const maxSleep = 10 * time.Millisecond
 
-// maxClockFailure is how long the reads of a sender's clock (a PHC) may
-// keep failing before Run gives up with the error.
+// maxClockFailure is how long the reads of a sender's or a receiver's
+// clock (a PHC) may keep failing before Run, or the reader, gives up with
+// the error.
 const maxClockFailure = time.Second
 
 // now reads the sender's clock. A read that fails (a PHC) is tried again

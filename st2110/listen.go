@@ -17,9 +17,13 @@ import (
 // ListenConfig configures [Listen]. A nil *ListenConfig means the
 // defaults.
 type ListenConfig struct {
-	// Clock stamps the arrival of packets (netmap and UDP; a capture
-	// brings its own times); nil means the system clock as TAI
-	// ([NewClock] with a nil config).
+	// Clock stamps the arrival of packets (netmap, AF_XDP and UDP; a
+	// capture brings its own times); nil means the system clock as TAI
+	// ([NewClock] with a nil config). A batch whose read of a PHC failed
+	// is stamped with the time read last; once every read has failed for
+	// a second, the reader ends with the error, which Frames yields. (A
+	// UDP reader reads the clock when datagrams come; a ring reader at
+	// each pass.)
 	Clock *Clock
 
 	// FrameBuffers is how many frames of each flow may be queued for, or

@@ -61,17 +61,24 @@ func TestReceiverPHCFails(t *testing.T) {
 	t.Run("gone", func(t *testing.T) {
 		var gone atomic.Bool
 		rx, tx := phcFlow(t, goneClock(&gone), 500) // 10 s at 50 frames a second: packets keep coming
-		gone.Store(true)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		start := time.Now() // before the first read that can fail
+		gone.Store(true)
 		runSender(t, tx) // ended by tx.Close in phcFlow's clean-up
-		start := time.Now()
 		var got error
-		for _, err := range rx.Frames(ctx) {
+		n, zero := 0, 0
+		for f, err := range rx.Frames(ctx) {
 			if err != nil {
 				got = err
 				break
 			}
+			if n++; f.Arrival == 0 {
+				zero++
+			}
+		}
+		if zero != 0 {
+			t.Errorf("%d of %d frames arrived at 0: want the time read before the PHC failed", zero, n)
 		}
 		took := time.Since(start)
 		if got == nil || ctx.Err() != nil {

@@ -68,10 +68,11 @@ type rxSink struct {
 }
 
 // now reads the clock for the arrival of a batch. A read that fails (a
-// PHC) gives the last time read again, so that arrivals stay in order for
-// the timing analysis and none is stamped 0, and once the reads have
-// failed for maxClockFailure, the error, with which the reader ends (as
-// a sender does). It does not allocate while the clock can be read.
+// PHC) gives the last time read again (newSink reads it first), so that
+// arrivals stay in order for the timing analysis and none is stamped 0
+// (unless no read has yet succeeded), and once the reads have failed for
+// maxClockFailure, the error, with which the reader ends (as a sender
+// does). It does not allocate while the clock can be read.
 func (s *rxSink) now() (int64, error) {
 	t, err := s.clock.now()
 	if err == nil {
@@ -138,6 +139,7 @@ func newSink(rx *Receiver, idx int, fl []int, readers int) (*rxSink, error) {
 		}
 	}
 	s := &rxSink{rx: rx, idx: idx, flows: fl, st: make([]FlowStats, len(fl)), clock: rx.clock}
+	s.lastAt, _ = s.clock.now() // the time for a first read that fails
 	streams := make([]video.RxStream, len(fl))
 	for j, k := range fl {
 		f := &rx.flows[k]
