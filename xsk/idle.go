@@ -55,9 +55,10 @@ type Idler struct {
 	sleeps   uint64
 }
 
-// Sleeps returns how many times Next has slept in poll(2) for packets
-// (lingers not counted): 0 for an Idler that never sleeps (Spin
-// math.MaxInt) and keeps up.
+// Sleeps returns how many times Next has gone to wait for packets in
+// [Socket.PollRx] (poll(2), unless packets came or the socket closed
+// first; lingers not counted): 0 for an Idler that never sleeps (Spin
+// math.MaxInt).
 func (d *Idler) Sleeps() uint64 { return d.sleeps }
 
 // MaxLinger bounds Idler.Linger.

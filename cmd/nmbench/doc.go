@@ -115,8 +115,8 @@
 // default: deep, for a receiver that sleeps and may be kept from its CPU
 // a while; a busy receiver that keeps up takes more with few, whose
 // frames stay in the cache (DPDK's af_xdp driver's rings are 2048). With
-// -json, rx and rxseq over xdp: report how often they slept in poll(2)
-// ("sleeps", absent when 0: always with -busy).
+// -json, rx and rxseq over xdp: report how often they went to wait in
+// poll(2) ("sleeps", absent when 0: always with -busy).
 //
 //	nmbench -i xdp:eth1 -f rx -busy -xdp-frames 2048
 //

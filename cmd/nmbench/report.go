@@ -121,8 +121,9 @@ type report struct {
 	// skipped; present when not zero.
 	Refused *uint64 `json:"refused,omitempty"`
 	NoBufs  *uint64 `json:"enobufs,omitempty"`
-	// Sleeps is how many times a receiver over xdp: (rx, rxseq) slept in
-	// poll(2) for packets; present when not zero (never with -busy).
+	// Sleeps is how many times a receiver over xdp: (rx, rxseq) went to
+	// wait for packets in poll(2); present when not zero (never with
+	// -busy).
 	Sleeps *uint64 `json:"sleeps,omitempty"`
 	// HeapAllocs is the heap objects the whole process allocated during
 	// the run, final only: setup, reports and signals, and nothing per
