@@ -82,6 +82,7 @@ type rssTrace struct {
 	// and its GC cycles: written to the CSV, to tell a leak from pages
 	// of the binary or of the heap touched for the first time.
 	parts [][len(rssParts)]int64
+	self  bool // the trace is this process's: parts has the Go runtime's columns
 }
 
 // rssParts name the columns of rssTrace.parts.
@@ -93,17 +94,23 @@ var goMetrics = []string{"/memory/classes/heap/objects:bytes", "/memory/classes/
 // sampleRSS samples pid's VmRSS every interval until the process has
 // exited (its status has no VmRSS any more: a zombie, or gone) or stop is
 // closed. The trace is complete once done is closed. The sampler runs in
-// the process it may be measuring, so it allocates nothing per sample
-// (the trace's room for 4096 samples is made first; a longer run's
-// appends grow it, a few hundred kB at most): sampling every 100 ms with
-// os.ReadFile and strings made about 9 kB of garbage a sample, which, with
-// no collection due, grew the heap and the process's RSS by 1.3% in 10 s.
+// the process it may be measuring, so it allocates nothing per sample and
+// its memory does not grow: sampling every 100 ms with os.ReadFile and
+// strings made about 9 kB of garbage a sample, which, with no collection
+// due, grew the heap and the process's RSS by 1.3% in 10 s. The trace
+// holds at most rssRoom samples, made and written before the first (so
+// their pages are resident from the start); when they are full, every
+// second one is dropped and the interval doubles.
 func sampleRSS(name string, pid int, every time.Duration, stop <-chan struct{}) (tr *rssTrace, done <-chan struct{}) {
-	const room = 4096
-	tr = &rssTrace{name: name, at: make([]time.Duration, 0, room), kb: make([]int64, 0, room), parts: make([][len(rssParts)]int64, 0, room)}
+	tr = &rssTrace{name: name, at: make([]time.Duration, rssRoom), kb: make([]int64, rssRoom), parts: make([][len(rssParts)]int64, rssRoom)}
+	for i := range rssRoom { // touch every page of the room now
+		tr.at[i], tr.kb[i], tr.parts[i] = -1, -1, [len(rssParts)]int64{-1}
+	}
+	tr.at, tr.kb, tr.parts = tr.at[:0], tr.kb[:0], tr.parts[:0]
+	tr.self = pid == os.Getpid()
 	d := make(chan struct{})
 	st := &statusReader{path: "/proc/" + strconv.Itoa(pid) + "/status"}
-	self := pid == os.Getpid()
+	self := tr.self
 	ms := make([]metrics.Sample, len(goMetrics))
 	for i, m := range goMetrics {
 		ms[i].Name = m
@@ -132,6 +139,11 @@ func sampleRSS(name string, pid int, every time.Duration, stop <-chan struct{}) 
 					parts[3+i] = int64(v)
 				}
 			}
+			if len(tr.at) == rssRoom {
+				tr.thin()
+				every *= 2
+				tick.Reset(every)
+			}
 			tr.at, tr.kb, tr.parts = append(tr.at, time.Since(start)), append(tr.kb, kb), append(tr.parts, parts)
 			select {
 			case <-stop:
@@ -141,6 +153,19 @@ func sampleRSS(name string, pid int, every time.Duration, stop <-chan struct{}) 
 		}
 	}()
 	return tr, d
+}
+
+// rssRoom is the most samples an rssTrace holds (80 octets each).
+const rssRoom = 4096
+
+// thin drops every second sample of the trace, in place.
+func (tr *rssTrace) thin() {
+	n := 0
+	for i := 0; i < len(tr.at); i += 2 {
+		tr.at[n], tr.kb[n], tr.parts[n] = tr.at[i], tr.kb[i], tr.parts[i]
+		n++
+	}
+	tr.at, tr.kb, tr.parts = tr.at[:n], tr.kb[:n], tr.parts[:n]
 }
 
 // statusReader reads a /proc/PID/status again and again through one open
@@ -277,7 +302,11 @@ func (tr *rssTrace) write(t *testing.T, dir, run string) {
 	for i := range tr.at {
 		fmt.Fprintf(&b, "%.3f,%d", tr.at[i].Seconds(), tr.kb[i])
 		if i < len(tr.parts) {
-			for _, v := range tr.parts[i] {
+			for k, v := range tr.parts[i] {
+				if k >= 3 && !tr.self {
+					b.WriteString(",") // another process: no Go runtime figures
+					continue
+				}
 				fmt.Fprintf(&b, ",%d", v)
 			}
 		}
@@ -579,5 +608,26 @@ func TestStatusReader(t *testing.T) {
 	}
 	if _, _, ok := parseStatus([]byte("Name:\tzombie\nState:\tZ (zombie)\n")); ok {
 		t.Error("parseStatus of a zombie's status (no VmRSS): ok, want not")
+	}
+}
+
+// TestRSSTraceThin: a full trace keeps every second sample, in order, so
+// that a long run's trace stays in its room (sampleRSS then doubles the
+// interval) and its warm-up and wind-down, found by time, stay where they
+// were.
+func TestRSSTraceThin(t *testing.T) {
+	tr := &rssTrace{name: "test"}
+	for i := range rssRoom {
+		tr.at, tr.kb = append(tr.at, time.Duration(i)*time.Second), append(tr.kb, int64(1000+i))
+		tr.parts = append(tr.parts, [len(rssParts)]int64{int64(i)})
+	}
+	tr.thin()
+	if len(tr.at) != rssRoom/2 || len(tr.kb) != rssRoom/2 || len(tr.parts) != rssRoom/2 {
+		t.Fatalf("thinned: %d, %d, %d samples; want %d", len(tr.at), len(tr.kb), len(tr.parts), rssRoom/2)
+	}
+	for i := range tr.at {
+		if tr.at[i] != time.Duration(2*i)*time.Second || tr.kb[i] != int64(1000+2*i) || tr.parts[i][0] != int64(2*i) {
+			t.Fatalf("sample %d after thinning: %v, %d kB, %v; want sample %d's", i, tr.at[i], tr.kb[i], tr.parts[i][0], 2*i)
+		}
 	}
 }
