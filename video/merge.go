@@ -418,24 +418,26 @@ func near(a, b int64) bool {
 // (a call would have it save what it holds in registers first). Only
 // first copies go on to pushCopy, which parses the RFC 4175 headers.
 func (m *Merge) push(path int, pkt []byte, wire int, at int64) {
-	path &= 1 // not a check (Push and NewReceiver have made it): it only spares the bounds checks below
-	ps := &m.paths[path]
-	ps.Packets++
-	if at >= ps.last && uint64(at)-uint64(ps.last) <= uint64(MaxArrivalJump) {
-		// The common case: at most MaxArrivalJump after the path's latest.
+	ps := &m.paths[path&1]
+	if path < 2 {
+		ps.Packets++
+		if at < ps.last || uint64(at)-uint64(ps.last) > uint64(MaxArrivalJump) || m.oldOn ||
+			len(pkt) < packet.RTPLen || pkt[0]>>6 != packet.RTPVersion ||
+			m.cfg.PayloadType != 0 && pkt[1]&0x7f != m.cfg.PayloadType {
+			m.pushSlow(path, ps, pkt, wire, at)
+			return
+		}
+		// The common case: at most MaxArrivalJump after the path's
+		// latest, RTP of the flow's payload type, no restart's window
+		// open.
 		ps.last = at
-	} else {
-		at = m.arrival(ps, at)
 	}
-	if len(pkt) < packet.RTPLen || pkt[0]>>6 != packet.RTPVersion ||
-		m.cfg.PayloadType != 0 && pkt[1]&0x7f != m.cfg.PayloadType {
-		m.unread(ps, pkt)
-		return
-	}
-	if m.oldOn && m.old(path, ps, pkt, wire, at) {
-		return
-	}
-	ext := m.extend(binary.BigEndian.Uint16(pkt[2:]))
+	// path is 0 or 1 (Push and NewReceiver have checked it), or that plus
+	// 2 from pushSlow; the RTP header's length is checked above or by
+	// pushSlow.
+	path &= 1
+	rtp := (*[packet.RTPLen]byte)(pkt)
+	ext := m.extend(binary.BigEndian.Uint16(rtp[2:]))
 	// The path's span of sequence numbers (PathStats.Lost): NewMerge
 	// starts first and high at the ends of int64.
 	ps.first, ps.high = min(ps.first, ext), max(ps.high, ext)
@@ -447,7 +449,7 @@ func (m *Merge) push(path int, pkt []byte, wire int, at int64) {
 			m.st.Late++
 			return
 		}
-		if ts := binary.BigEndian.Uint32(pkt[4:]); int32(ts-m.newTS) > 0 {
+		if ts := binary.BigEndian.Uint32(rtp[4:]); int32(ts-m.newTS) > 0 {
 			// Sent before the highest, yet later: a sender that
 			// restarted behind its last number.
 			ext = m.restart(path, ext, at)
@@ -460,6 +462,30 @@ func (m *Merge) push(path int, pkt []byte, wire int, at int64) {
 		}
 	}
 	m.pushCopy(path, ps, pkt, wire, at, ext)
+}
+
+// pushSlow is push's way for a packet of path ps (counted) that is not
+// the common case: an arrival time not within MaxArrivalJump after the
+// path's latest, a packet dropped before its sequence number is read, or
+// one that came while a restart's window is open. What is left of its
+// work push does, called again with path+2 (which skips what pushSlow
+// has done): every call of push, whose common case calls nothing but
+// the merge's next step last, stays free of saving its arguments first.
+func (m *Merge) pushSlow(path int, ps *pathState, pkt []byte, wire int, at int64) {
+	if at >= ps.last && uint64(at)-uint64(ps.last) <= uint64(MaxArrivalJump) {
+		ps.last = at
+	} else {
+		at = m.arrival(ps, at)
+	}
+	if len(pkt) < packet.RTPLen || pkt[0]>>6 != packet.RTPVersion ||
+		m.cfg.PayloadType != 0 && pkt[1]&0x7f != m.cfg.PayloadType {
+		m.unread(ps, pkt)
+		return
+	}
+	if m.oldOn && m.old(path, ps, pkt, wire, at) {
+		return
+	}
+	m.push(path|2, pkt, wire, at)
 }
 
 // restart starts the sequence numbers afresh from ext, a packet of a
