@@ -218,9 +218,9 @@ type rxStream struct {
 // allocate, except each stream's frame buffer at its first packet.
 type Receiver struct {
 	streams []rxStream
-	byPort  []uint16   // by UDP port: stream index + 1, or shared|k for sets[k]; 0: none
-	sets    [][]uint16 // streams sharing a port or filtering by address, most specific first
-	anyPort bool       // some stream takes the first port seen
+	byPort  *[1 << 16]uint16 // by UDP port: stream index + 1, or shared|k for sets[k]; 0: none
+	sets    [][]uint16       // streams sharing a port or filtering by address, most specific first
+	anyPort bool             // some stream takes the first port seen
 	// Streams that take the first port seen and have none yet, in index
 	// order: those that take any payload type, and those that take one,
 	// by type. claim looks at the head of two lists, never at all streams.
@@ -289,7 +289,7 @@ func NewReceiver(c *ReceiverConfig) (*Receiver, error) {
 	if err := charge(c); err != nil {
 		return nil, err
 	}
-	r := &Receiver{streams: make([]rxStream, len(c.Streams)), byPort: make([]uint16, 1<<16),
+	r := &Receiver{streams: make([]rxStream, len(c.Streams)), byPort: new([1 << 16]uint16),
 		layers: make([]gopacket.LayerType, 0, maxSlowLayers)}
 	for i := range c.Streams {
 		s := &r.streams[i]
@@ -575,10 +575,11 @@ func (r *Receiver) push(first int, data []byte, at int64) bool {
 	if first == 0 && len(data) >= packet.UDPHdrLen {
 		if port, end, wire, ok := udp4Fast((*[packet.UDPHdrLen]byte)(data), len(data)); ok {
 			payload := data[packet.UDPHdrLen:end]
-			if e := r.byPort[port]; e != 0 && e&shared == 0 {
-				// A port with one stream: rxStream.push, written out
-				// here to spare every packet a call.
-				s := &r.streams[e-1]
+			// A port with one stream (its index + 1 in byPort: neither
+			// 0 nor shared): rxStream.push, written out here to spare
+			// every packet a call.
+			if i := r.byPort[port] - 1; i < shared-1 {
+				s := &r.streams[i]
 				s.count(payload, wire)
 				if m := s.cfg.Merge; m != nil {
 					m.push(s.cfg.Path, payload, wire, at)
@@ -590,6 +591,13 @@ func (r *Receiver) push(first int, data []byte, at int64) bool {
 			return r.pushPort(data, true, port, payload, wire, at)
 		}
 	}
+	return r.pushSlow(first, data, at)
+}
+
+// pushSlow is push's way for a frame that udp4Fast does not take: it is
+// a function of its own so that push, which calls it last, need not save
+// its arguments before its common case.
+func (r *Receiver) pushSlow(first int, data []byte, at int64) bool {
 	port, payload, wire, ok := r.udpSlow(first, data)
 	if !ok {
 		r.other++
