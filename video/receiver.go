@@ -552,7 +552,7 @@ func (r *Receiver) Flush() {
 // reports whether the frame belonged to a stream. A frame cut short (a
 // capture with a short snap length) is still analysed; only its sample
 // data is missing.
-func (r *Receiver) Push(frame []byte, at int64) bool { return r.push(0, frame, at) }
+func (r *Receiver) Push(frame []byte, at int64) bool { return r.push(frame, at) }
 
 // PushIP is Push for an IPv4 or IPv6 packet without a link-layer header
 // (a raw-IP or Linux cooked capture).
@@ -563,16 +563,17 @@ func (r *Receiver) PushIP(pkt []byte, at int64) bool {
 	}
 	switch pkt[0] >> 4 {
 	case 4:
-		return r.push(1, pkt, at)
+		return r.pushSlow(1, pkt, at)
 	case 6:
-		return r.push(2, pkt, at)
+		return r.pushSlow(2, pkt, at)
 	}
 	r.other++
 	return false
 }
 
-func (r *Receiver) push(first int, data []byte, at int64) bool {
-	if first == 0 && len(data) >= packet.UDPHdrLen {
+// push is Push: an Ethernet frame.
+func (r *Receiver) push(data []byte, at int64) bool {
+	if len(data) >= packet.UDPHdrLen {
 		if port, end, wire, ok := udp4Fast((*[packet.UDPHdrLen]byte)(data), len(data)); ok {
 			payload := data[packet.UDPHdrLen:end]
 			// A port with one stream (its index + 1 in byPort: neither
@@ -591,12 +592,13 @@ func (r *Receiver) push(first int, data []byte, at int64) bool {
 			return r.pushPort(data, true, port, payload, wire, at)
 		}
 	}
-	return r.pushSlow(first, data, at)
+	return r.pushSlow(0, data, at)
 }
 
-// pushSlow is push's way for a frame that udp4Fast does not take: it is
-// a function of its own so that push, which calls it last, need not save
-// its arguments before its common case.
+// pushSlow takes data, an Ethernet frame (first 0) that udp4Fast does not
+// take, or an IPv4 (1) or IPv6 (2) packet from PushIP. It is push's way
+// for what is not its common case, in a function of its own so that push,
+// which calls it last, need not save its arguments before that case.
 func (r *Receiver) pushSlow(first int, data []byte, at int64) bool {
 	port, payload, wire, ok := r.udpSlow(first, data)
 	if !ok {
