@@ -354,8 +354,7 @@ func (m *Merge) checkPath(s *RxStream) error {
 // path (0 or 1) at time at (TAI nanoseconds), as a [Receiver] hands a
 // stream's packets to its Merge. Push panics if path is neither.
 func (m *Merge) Push(path int, pkt []byte, at int64) {
-	_ = m.paths[path]
-	m.push(path, pkt, len(pkt), at)
+	m.push(path, &m.paths[path], pkt, len(pkt), at)
 }
 
 // arrival is push's way for an arrival at on path ps that is not within
@@ -410,7 +409,9 @@ func near(a, b int64) bool {
 	return uint64(a)-uint64(b) <= uint64(MaxArrivalJump)
 }
 
-// push takes pkt, wire octets long as sent, from path.
+// push takes pkt, wire octets long as sent, from path (ps is
+// &m.paths[path], which a Receiver's stream keeps: it is not computed
+// again for every packet).
 //
 // A copy of a packet the other path brought first is found from the RTP
 // header's first 8 octets and dropped at once (counted, and sampled for
@@ -421,8 +422,7 @@ func near(a, b int64) bool {
 // itself; every way push calls a function and then goes on is reached
 // only from that branch, so that a duplicate's way saves no registers
 // either. Any other first copy goes to pushCopy.
-func (m *Merge) push(path int, pkt []byte, wire int, at int64) {
-	ps := &m.paths[path&1]
+func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at int64) {
 	if path < 2 {
 		ps.Packets++
 		if at < ps.last || uint64(at)-uint64(ps.last) > uint64(MaxArrivalJump) || m.oldOn ||
@@ -533,7 +533,7 @@ func (m *Merge) pushSlow(path int, ps *pathState, pkt []byte, wire int, at int64
 	if m.oldOn && m.old(path, ps, pkt, wire, at) {
 		return
 	}
-	m.push(path|2, pkt, wire, at)
+	m.push(path|2, ps, pkt, wire, at)
 }
 
 // restart starts the sequence numbers afresh from ext, a packet of a

@@ -177,9 +177,10 @@ type rxStream struct {
 	dst4   v4Filter // cfg.Addr and cfg.Source as IPv4 packets meet them
 	src4   v4Filter
 	d      *Depacketizer
-	an     *Analyzer // from the second marker on; nil without a frame rate
-	timing Timing    // the analyzer's, Packets aside; zero Rate: no analysis
-	buf    []byte    // the frame buffer, made at the stream's first packet
+	mps    *pathState // the path of cfg.Merge that it is (cfg.Path), if any
+	an     *Analyzer  // from the second marker on; nil without a frame rate
+	timing Timing     // the analyzer's, Packets aside; zero Rate: no analysis
+	buf    []byte     // the frame buffer, made at the stream's first packet
 	stats  RxStats
 
 	// leading frame
@@ -311,7 +312,10 @@ func NewReceiver(c *ReceiverConfig) (*Receiver, error) {
 			}
 		}
 		if s.cfg.Merge != nil {
-			continue // the Merge reassembles and analyses
+			// The Merge reassembles and analyses. checkPath has made
+			// Path 0 or 1.
+			s.mps = &s.cfg.Merge.paths[s.cfg.Path&1]
+			continue
 		}
 		d, err := NewDepacketizer(&s.cfg.Format, &DepacketizerConfig{PayloadType: s.cfg.PayloadType, OnFrame: s.frame})
 		if err != nil {
@@ -583,7 +587,7 @@ func (r *Receiver) push(data []byte, at int64) bool {
 				s := &r.streams[i]
 				s.count(payload, wire)
 				if m := s.cfg.Merge; m != nil {
-					m.push(s.cfg.Path, payload, wire, at)
+					m.push(s.cfg.Path, s.mps, payload, wire, at)
 				} else {
 					s.pushOne(payload, at)
 				}
@@ -818,7 +822,7 @@ func (r *Receiver) Drain(q RxQueue, at int64, max int) (int, error) {
 func (s *rxStream) push(pkt []byte, wire int, at int64) {
 	s.count(pkt, wire)
 	if m := s.cfg.Merge; m != nil {
-		m.push(s.cfg.Path, pkt, wire, at)
+		m.push(s.cfg.Path, s.mps, pkt, wire, at)
 		return
 	}
 	s.pushOne(pkt, at)
