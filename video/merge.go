@@ -354,8 +354,7 @@ func (m *Merge) checkPath(s *RxStream) error {
 // path (0 or 1) at time at (TAI nanoseconds), as a [Receiver] hands a
 // stream's packets to its Merge. Push panics if path is neither.
 func (m *Merge) Push(path int, pkt []byte, at int64) {
-	_ = m.paths[path]
-	m.push(path, pkt, len(pkt), at)
+	m.push(path, &m.paths[path], pkt, len(pkt), at)
 }
 
 // arrival is push's way for an arrival at on path ps that is not within
@@ -410,19 +409,118 @@ func near(a, b int64) bool {
 	return uint64(a)-uint64(b) <= uint64(MaxArrivalJump)
 }
 
-// push takes pkt, wire octets long as sent, from path.
+// push takes pkt, wire octets long as sent, from path (ps is
+// &m.paths[path], which a Receiver's stream keeps: it is not computed
+// again for every packet).
 //
 // A copy of a packet the other path brought first is found from the RTP
-// header's first 4 octets and dropped at once (counted, and sampled for
+// header's first 8 octets and dropped at once (counted, and sampled for
 // the skew): nothing else of it is read, and push calls nothing for it
 // (a call would have it save what it holds in registers first). Only
-// first copies go on to pushCopy, which parses the RFC 4175 headers.
-func (m *Merge) push(path int, pkt []byte, wire int, at int64) {
-	path &= 1 // not a check (Push and NewReceiver have made it): it only spares the bounds checks below
-	ps := &m.paths[path]
-	ps.Packets++
+// first copies have their RFC 4175 headers parsed. The first copy of the
+// number after the highest (nearly every one) push takes into its frame
+// itself; every way push calls a function and then goes on is reached
+// only from that branch, so that a duplicate's way saves no registers
+// either. Any other first copy goes to pushCopy.
+func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at int64) {
+	if path < 2 {
+		ps.Packets++
+		if at < ps.last || uint64(at)-uint64(ps.last) > uint64(MaxArrivalJump) || m.oldOn ||
+			len(pkt) < packet.RTPLen || pkt[0]>>6 != packet.RTPVersion ||
+			m.cfg.PayloadType != 0 && pkt[1]&0x7f != m.cfg.PayloadType {
+			m.pushSlow(path, ps, pkt, wire, at)
+			return
+		}
+		// The common case: at most MaxArrivalJump after the path's
+		// latest, RTP of the flow's payload type, no restart's window
+		// open.
+		ps.last = at
+	}
+	// path is 0 or 1 (Push and NewReceiver have checked it), or that plus
+	// 2 from pushSlow; the RTP header's length is checked above or by
+	// pushSlow.
+	path &= 1
+	rtp := (*[packet.RTPLen]byte)(pkt)
+	ext := m.extend(binary.BigEndian.Uint16(rtp[2:]))
+	// The path's span of sequence numbers (PathStats.Lost): NewMerge
+	// starts first and high at the ends of int64.
+	ps.first, ps.high = min(ps.first, ext), max(ps.high, ext)
+	if ext <= m.maxSeq {
+		b := ext >> 6
+		if m.maxSeq>>6-b > m.mask {
+			// Its word holds a later block: too old to tell.
+			ps.Late++
+			m.st.Late++
+			return
+		}
+		if ts := binary.BigEndian.Uint32(rtp[4:]); int32(ts-m.newTS) > 0 {
+			// Sent before the highest, yet later: a sender that
+			// restarted behind its last number.
+			m.pushRestart(path, ps, pkt, wire, at, ext)
+			return
+		}
+		if w := &m.words[b&m.mask]; w.blk == b && w.seen&(1<<(ext&63)) != 0 {
+			ps.Duplicates++
+			if w.sbit == uint8(ext&63) && int(w.spath) != path {
+				m.sample(path, w, at)
+			}
+			return
+		}
+		// The first copy of a number below the highest: pushFirst's way.
+		m.pushCopy(path, ps, pkt, wire, at, ext)
+		return
+	}
+	// The first copy of a number past the highest. Is it whole? Its
+	// headers are read once, here.
+	var h headers
+	if !parseHeaders(&h, pkt) {
+		ps.Malformed++
+		m.st.Malformed++
+		return
+	}
+	b := ext >> 6
+	w := &m.words[b&m.mask]
+	bit := uint64(1) << (ext & 63)
+	// Nearly every packet is the next sequence number, in a word of its
+	// block with a packet marked already (which took the word's skew
+	// sample, if any), neither the first nor the marker packet of the
+	// frame of the last packet, while the earliest frame held has not
+	// ended: such a packet goes to its frame here, as pushFirst would
+	// take it but without the checks and searches that cannot apply to
+	// it. Any other packet goes to pushFirst.
+	if c := m.cur; ext == m.maxSeq+1 && w.blk == b && w.seen != 0 && c >= 0 && !h.marker && !h.start && !m.releasable() {
+		f := 0
+		if m.fields == 2 {
+			f = h.field & 1
+		}
+		if sl := &m.slots[c]; sl.open && sl.have[f] && sl.fts[f] == h.ts {
+			m.maxSeq = ext
+			w.seen |= bit
+			m.take(sl, path, pkt, wire)
+			m.s.note(&h, at)
+			sl.d.pushParsed(pkt, &h)
+			return
+		}
+	}
+	m.pushFirst(path, ps, pkt, &h, wire, at, ext, w, b, bit)
+}
+
+// pushRestart takes pkt, ext before the restart it brings, as the first
+// packet of a sender that restarted (a call of its own, so that push
+// holds nothing across one).
+func (m *Merge) pushRestart(path int, ps *pathState, pkt []byte, wire int, at, ext int64) {
+	m.pushCopy(path, ps, pkt, wire, at, m.restart(path, ext, at))
+}
+
+// pushSlow is push's way for a packet of path ps (counted) that is not
+// the common case: an arrival time not within MaxArrivalJump after the
+// path's latest, a packet dropped before its sequence number is read, or
+// one that came while a restart's window is open. What is left of its
+// work push does, called again with path+2 (which skips what pushSlow
+// has done): every call of push, whose common case calls nothing but
+// the merge's next step last, stays free of saving its arguments first.
+func (m *Merge) pushSlow(path int, ps *pathState, pkt []byte, wire int, at int64) {
 	if at >= ps.last && uint64(at)-uint64(ps.last) <= uint64(MaxArrivalJump) {
-		// The common case: at most MaxArrivalJump after the path's latest.
 		ps.last = at
 	} else {
 		at = m.arrival(ps, at)
@@ -435,31 +533,7 @@ func (m *Merge) push(path int, pkt []byte, wire int, at int64) {
 	if m.oldOn && m.old(path, ps, pkt, wire, at) {
 		return
 	}
-	ext := m.extend(binary.BigEndian.Uint16(pkt[2:]))
-	// The path's span of sequence numbers (PathStats.Lost): NewMerge
-	// starts first and high at the ends of int64.
-	ps.first, ps.high = min(ps.first, ext), max(ps.high, ext)
-	if ext <= m.maxSeq {
-		b := ext >> 6
-		if m.maxSeq>>6-b > m.mask {
-			// Its word holds a later block: too old to tell.
-			ps.Late++
-			m.st.Late++
-			return
-		}
-		if ts := binary.BigEndian.Uint32(pkt[4:]); int32(ts-m.newTS) > 0 {
-			// Sent before the highest, yet later: a sender that
-			// restarted behind its last number.
-			ext = m.restart(path, ext, at)
-		} else if w := &m.words[b&m.mask]; w.blk == b && w.seen&(1<<(ext&63)) != 0 {
-			ps.Duplicates++
-			if w.sbit == uint8(ext&63) && int(w.spath) != path {
-				m.sample(path, w, at)
-			}
-			return
-		}
-	}
-	m.pushCopy(path, ps, pkt, wire, at, ext)
+	m.push(path|2, ps, pkt, wire, at)
 }
 
 // restart starts the sequence numbers afresh from ext, a packet of a
@@ -553,16 +627,12 @@ func (m *Merge) unread(ps *pathState, pkt []byte) {
 	}
 }
 
-// pushCopy takes pkt, the first copy of ext, from path ps.
-//
-// Nearly every packet is the next sequence number, in a word of its block
-// with a packet marked already (which took the word's skew sample, if
-// any), neither the first nor the marker packet of the frame of the last
-// packet, while the earliest frame held has not ended: such a packet goes
-// to its frame here, as pushFirst would take it but without the checks and
-// searches that cannot apply to it. Any other packet goes to pushFirst.
+// pushCopy takes pkt, the first copy of ext, from path ps by way of
+// pushFirst: a first copy of a number not past the highest (reordered,
+// or lost on the other path), the first packet of a restart, and one of
+// the old stream after a restart. (push's way for the next number is a
+// shortcut of pushFirst's: pushFirst does to such a packet what it does.)
 func (m *Merge) pushCopy(path int, ps *pathState, pkt []byte, wire int, at, ext int64) {
-	// Is it whole? Its headers are read once, here.
 	var h headers
 	if !parseHeaders(&h, pkt) {
 		ps.Malformed++
@@ -570,23 +640,7 @@ func (m *Merge) pushCopy(path int, ps *pathState, pkt []byte, wire int, at, ext 
 		return
 	}
 	b := ext >> 6
-	w := &m.words[b&m.mask]
-	bit := uint64(1) << (ext & 63)
-	if c := m.cur; ext == m.maxSeq+1 && w.blk == b && w.seen != 0 && c >= 0 && !h.marker && !h.start && !m.releasable() {
-		f := 0
-		if m.fields == 2 {
-			f = h.field & 1
-		}
-		if sl := &m.slots[c]; sl.open && sl.have[f] && sl.fts[f] == h.ts {
-			m.maxSeq = ext
-			w.seen |= bit
-			m.take(sl, path, pkt, wire)
-			m.s.note(&h, at)
-			sl.d.pushParsed(pkt, &h)
-			return
-		}
-	}
-	m.pushFirst(path, ps, pkt, &h, wire, at, ext, w, b, bit)
+	m.pushFirst(path, ps, pkt, &h, wire, at, ext, &m.words[b&m.mask], b, uint64(1)<<(ext&63))
 }
 
 // take counts the first copy pkt, wire octets long as sent, that path

@@ -177,9 +177,10 @@ type rxStream struct {
 	dst4   v4Filter // cfg.Addr and cfg.Source as IPv4 packets meet them
 	src4   v4Filter
 	d      *Depacketizer
-	an     *Analyzer // from the second marker on; nil without a frame rate
-	timing Timing    // the analyzer's, Packets aside; zero Rate: no analysis
-	buf    []byte    // the frame buffer, made at the stream's first packet
+	mps    *pathState // the path of cfg.Merge that it is (cfg.Path), if any
+	an     *Analyzer  // from the second marker on; nil without a frame rate
+	timing Timing     // the analyzer's, Packets aside; zero Rate: no analysis
+	buf    []byte     // the frame buffer, made at the stream's first packet
 	stats  RxStats
 
 	// leading frame
@@ -218,9 +219,9 @@ type rxStream struct {
 // allocate, except each stream's frame buffer at its first packet.
 type Receiver struct {
 	streams []rxStream
-	byPort  []uint16   // by UDP port: stream index + 1, or shared|k for sets[k]; 0: none
-	sets    [][]uint16 // streams sharing a port or filtering by address, most specific first
-	anyPort bool       // some stream takes the first port seen
+	byPort  *[1 << 16]uint16 // by UDP port: stream index + 1, or shared|k for sets[k]; 0: none
+	sets    [][]uint16       // streams sharing a port or filtering by address, most specific first
+	anyPort bool             // some stream takes the first port seen
 	// Streams that take the first port seen and have none yet, in index
 	// order: those that take any payload type, and those that take one,
 	// by type. claim looks at the head of two lists, never at all streams.
@@ -289,7 +290,7 @@ func NewReceiver(c *ReceiverConfig) (*Receiver, error) {
 	if err := charge(c); err != nil {
 		return nil, err
 	}
-	r := &Receiver{streams: make([]rxStream, len(c.Streams)), byPort: make([]uint16, 1<<16),
+	r := &Receiver{streams: make([]rxStream, len(c.Streams)), byPort: new([1 << 16]uint16),
 		layers: make([]gopacket.LayerType, 0, maxSlowLayers)}
 	for i := range c.Streams {
 		s := &r.streams[i]
@@ -311,7 +312,10 @@ func NewReceiver(c *ReceiverConfig) (*Receiver, error) {
 			}
 		}
 		if s.cfg.Merge != nil {
-			continue // the Merge reassembles and analyses
+			// The Merge reassembles and analyses. checkPath has made
+			// Path 0 or 1.
+			s.mps = &s.cfg.Merge.paths[s.cfg.Path&1]
+			continue
 		}
 		d, err := NewDepacketizer(&s.cfg.Format, &DepacketizerConfig{PayloadType: s.cfg.PayloadType, OnFrame: s.frame})
 		if err != nil {
@@ -552,7 +556,7 @@ func (r *Receiver) Flush() {
 // reports whether the frame belonged to a stream. A frame cut short (a
 // capture with a short snap length) is still analysed; only its sample
 // data is missing.
-func (r *Receiver) Push(frame []byte, at int64) bool { return r.push(0, frame, at) }
+func (r *Receiver) Push(frame []byte, at int64) bool { return r.push(frame, at) }
 
 // PushIP is Push for an IPv4 or IPv6 packet without a link-layer header
 // (a raw-IP or Linux cooked capture).
@@ -563,25 +567,27 @@ func (r *Receiver) PushIP(pkt []byte, at int64) bool {
 	}
 	switch pkt[0] >> 4 {
 	case 4:
-		return r.push(1, pkt, at)
+		return r.pushSlow(1, pkt, at)
 	case 6:
-		return r.push(2, pkt, at)
+		return r.pushSlow(2, pkt, at)
 	}
 	r.other++
 	return false
 }
 
-func (r *Receiver) push(first int, data []byte, at int64) bool {
-	if first == 0 && len(data) >= packet.UDPHdrLen {
+// push is Push: an Ethernet frame.
+func (r *Receiver) push(data []byte, at int64) bool {
+	if len(data) >= packet.UDPHdrLen {
 		if port, end, wire, ok := udp4Fast((*[packet.UDPHdrLen]byte)(data), len(data)); ok {
 			payload := data[packet.UDPHdrLen:end]
-			if e := r.byPort[port]; e != 0 && e&shared == 0 {
-				// A port with one stream: rxStream.push, written out
-				// here to spare every packet a call.
-				s := &r.streams[e-1]
+			// A port with one stream (its index + 1 in byPort: neither
+			// 0 nor shared): rxStream.push, written out here to spare
+			// every packet a call.
+			if i := r.byPort[port] - 1; i < shared-1 {
+				s := &r.streams[i]
 				s.count(payload, wire)
 				if m := s.cfg.Merge; m != nil {
-					m.push(s.cfg.Path, payload, wire, at)
+					m.push(s.cfg.Path, s.mps, payload, wire, at)
 				} else {
 					s.pushOne(payload, at)
 				}
@@ -590,6 +596,14 @@ func (r *Receiver) push(first int, data []byte, at int64) bool {
 			return r.pushPort(data, true, port, payload, wire, at)
 		}
 	}
+	return r.pushSlow(0, data, at)
+}
+
+// pushSlow takes data, an Ethernet frame (first 0) that udp4Fast does not
+// take, or an IPv4 (1) or IPv6 (2) packet from PushIP. It is push's way
+// for what is not its common case, in a function of its own so that push,
+// which calls it last, need not save its arguments before that case.
+func (r *Receiver) pushSlow(first int, data []byte, at int64) bool {
 	port, payload, wire, ok := r.udpSlow(first, data)
 	if !ok {
 		r.other++
@@ -808,7 +822,7 @@ func (r *Receiver) Drain(q RxQueue, at int64, max int) (int, error) {
 func (s *rxStream) push(pkt []byte, wire int, at int64) {
 	s.count(pkt, wire)
 	if m := s.cfg.Merge; m != nil {
-		m.push(s.cfg.Path, pkt, wire, at)
+		m.push(s.cfg.Path, s.mps, pkt, wire, at)
 		return
 	}
 	s.pushOne(pkt, at)
