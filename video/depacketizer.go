@@ -607,6 +607,11 @@ func (d *Depacketizer) finish(marker bool) {
 	}
 	d.st.Marker = marker
 	d.st.Lost = int(min(d.lastSeq-d.firstSeq+1, math.MaxInt)) - d.st.Packets // a span a 32-bit int cannot hold (a hostile flow) counts as its largest
+	// More packets than the span: a sender that restarted within the
+	// frame (a number it had used, a later timestamp: the second field
+	// of an interlaced frame) gave two packets one number. What is lost
+	// then cannot be told from the numbers; never below 0.
+	d.st.Lost = max(d.st.Lost, 0)
 	d.st.Complete = d.st.Bytes >= d.size && d.cover == d.whole
 	d.stats.Frames++
 	if d.st.Complete {

@@ -1198,3 +1198,52 @@ func newTinyMerge(t *testing.T, take func(at int64)) *Merge {
 func tinyPkt(seq uint16, ts uint32) []byte {
 	return rtpWith(seq, ts, true, [][3]uint16{{8, 0, 0}}, make([]byte, 8))
 }
+
+// A packet that a Merge takes as a restarted sender's first
+// (its sequence number seen, its timestamp later) and that joins the frame
+// held (the second field of an interlaced frame, its timestamp within the
+// field gap) reaches the slot's depacketizer with a 16-bit sequence number
+// it has already taken: the frame is handed out with 2 packets over a span
+// of 1, and FrameStats.Lost was -1 (found by FuzzMerge and
+// FuzzDepacketizer, testdata/fuzz). Lost is never below 0.
+func TestMergeRestartInFrameLost(t *testing.T) {
+	f := mergeFuzzFormats[1] // interlaced
+	var pk [][]byte
+	for _, s := range packetize(t, mustPacketizer(t, f, &PacketizerConfig{}), randomFrame(&f, 1), 0) {
+		pk = append(pk, s.b)
+	}
+	var f0, f1 []byte // a packet of each field, not the marker
+	for _, p := range pk {
+		var h headers
+		if !parseHeaders(&h, p) || h.marker {
+			continue
+		}
+		if h.field == 0 && f0 == nil {
+			f0 = p
+		}
+		if h.field == 1 && f1 == nil {
+			f1 = p
+		}
+	}
+	frames := 0
+	m, err := NewMerge(&MergeConfig{Format: f, OnFrame: func(_ []byte, st *FrameStats) {
+		frames++
+		if st.Lost < 0 {
+			t.Errorf("frame handed out with %+v", *st)
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ts = 1000000
+	binary.BigEndian.PutUint16(f0[2:], 100)
+	binary.BigEndian.PutUint32(f0[4:], ts)
+	binary.BigEndian.PutUint16(f1[2:], 100)
+	binary.BigEndian.PutUint32(f1[4:], ts+1)
+	m.Push(0, f0, 1e18)
+	m.Push(0, f1, 1e18+1000)
+	m.Flush()
+	if frames != 1 {
+		t.Errorf("%d frames handed out, want 1", frames)
+	}
+}
