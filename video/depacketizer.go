@@ -32,7 +32,7 @@ type FrameStats struct {
 	Timestamp  uint32 // RTP timestamp of its first field seen
 	Packets    int    // packets taken into the frame (duplicates excluded)
 	Bytes      int    // sample octets written
-	Lost       int    // sequence numbers missing between its first and last packet
+	Lost       int    // sequence numbers missing between its first and last packet (a sender that restarted within the frame starts another span: each counted)
 	Duplicates int    // packets seen twice
 	BadRows    int    // SRDs dropped: line, offset, length or field outside the frame, or more than the packet's data can fill
 	Marker     bool   // ended by the marker of its last field
@@ -139,6 +139,7 @@ type Depacketizer struct {
 	have      [2]bool
 	firstSeq  int64
 	lastSeq   int64
+	spanDone  int64 // the frame's sequence numbers before a sender's restart within it
 	st        FrameStats
 	delivered bool
 	lastTS    uint32
@@ -304,7 +305,7 @@ func (d *Depacketizer) fill(pkt []byte, h *headers, checked bool) {
 		d.have = [2]bool{}
 		d.st = FrameStats{Timestamp: ts}
 		d.cover, d.lastEnd, d.lastEdge = 0, 0, d.edge(0)
-		d.firstSeq, d.lastSeq = ext, ext
+		d.firstSeq, d.lastSeq, d.spanDone = ext, ext, 0
 	}
 	if !d.have[field] {
 		d.have[field], d.fts[field] = true, ts
@@ -544,6 +545,12 @@ func (d *Depacketizer) mark(ext int64, ts uint32, field int) bool {
 			// a reset's, bounded as reset's is.
 			d.forgetSeq()
 			d.maxSeq, d.minSeq = ext, ext
+			if d.active && d.member(ts, field) {
+				// It joins the frame being filled: its numbers start
+				// another span of the frame's, added to those before.
+				d.spanDone += d.lastSeq - d.firstSeq + 1
+				d.firstSeq, d.lastSeq = ext, ext
+			}
 			break
 		}
 		// After a later sequence number, which counted it lost: taken
@@ -606,12 +613,10 @@ func (d *Depacketizer) finish(marker bool) {
 		}
 	}
 	d.st.Marker = marker
-	d.st.Lost = int(min(d.lastSeq-d.firstSeq+1, math.MaxInt)) - d.st.Packets // a span a 32-bit int cannot hold (a hostile flow) counts as its largest
-	// More packets than the span: a sender that restarted within the
-	// frame (a number it had used, a later timestamp: the second field
-	// of an interlaced frame) gave two packets one number. What is lost
-	// then cannot be told from the numbers; never below 0.
-	d.st.Lost = max(d.st.Lost, 0)
+	// The frame's spans of sequence numbers (one more for each restart of
+	// the sender within it, mark) less the packets it took: each span's
+	// numbers are distinct, so never below 0.
+	d.st.Lost = int(min(d.spanDone+d.lastSeq-d.firstSeq+1, math.MaxInt)) - d.st.Packets // a span a 32-bit int cannot hold (a hostile flow) counts as its largest
 	d.st.Complete = d.st.Bytes >= d.size && d.cover == d.whole
 	d.stats.Frames++
 	if d.st.Complete {

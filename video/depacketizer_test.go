@@ -592,3 +592,106 @@ func TestDepacketizerInterlacedCopy(t *testing.T) {
 		t.Errorf("frames %+v, stats %+v; want 1 complete frame, 1 duplicate", frames, s)
 	}
 }
+
+// A sender restarts between the fields of an interlaced frame: field 0
+// came with numbers 100.. (2 of them lost), field 1 comes again from 100
+// with a later timestamp. The frame lost 2 packets, as the flow says: its
+// Lost adds up the spans of both numberings (a clamp at 0 of one span's
+// count gave 0).
+func TestRestartInFrameLost(t *testing.T) {
+	f := mergeFuzzFormats[1]
+	var f0, f1 [][]byte
+	for _, s := range packetize(t, mustPacketizer(t, f, &PacketizerConfig{}), randomFrame(&f, 1), 0) {
+		var h headers
+		if !parseHeaders(&h, s.b) {
+			t.Fatal("parse")
+		}
+		if h.field == 0 {
+			f0 = append(f0, s.b)
+		} else {
+			f1 = append(f1, s.b)
+		}
+	}
+	t.Logf("%d + %d packets", len(f0), len(f1))
+	var got []FrameStats
+	d, err := NewDepacketizer(&f, &DepacketizerConfig{OnFrame: func(b []byte, st *FrameStats) []byte {
+		got = append(got, *st)
+		return b
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.SetBuffer(make([]byte, f.FrameSize()))
+	const ts = 1000000
+	for i, p := range f0 {
+		binary.BigEndian.PutUint16(p[2:], uint16(100+i))
+		binary.BigEndian.PutUint32(p[4:], ts)
+		if i == 1 || i == 2 {
+			continue // lost
+		}
+		d.Push(p)
+	}
+	for i, p := range f1 {
+		binary.BigEndian.PutUint16(p[2:], uint16(100+i))
+		binary.BigEndian.PutUint32(p[4:], ts+1)
+		d.Push(p)
+	}
+	d.Flush()
+	st := d.Stats()
+	t.Logf("flow %+v", st)
+	for _, g := range got {
+		t.Logf("frame %+v", g)
+	}
+	if len(got) != 1 || got[0].Lost != int(st.Lost) || st.Lost != 2 {
+		t.Errorf("frames %+v, flow Lost %d; want one frame with Lost 2, as the flow's", got, st.Lost)
+	}
+}
+
+// The same through a Merge (one path): the frame handed out lost 2
+// packets, as the flow and the path say.
+func TestMergeRestartInFrameLostSpans(t *testing.T) {
+	f := mergeFuzzFormats[1]
+	var f0, f1 [][]byte
+	for _, s := range packetize(t, mustPacketizer(t, f, &PacketizerConfig{}), randomFrame(&f, 1), 0) {
+		var h headers
+		if !parseHeaders(&h, s.b) {
+			t.Fatal("parse")
+		}
+		if h.field == 0 {
+			f0 = append(f0, s.b)
+		} else {
+			f1 = append(f1, s.b)
+		}
+	}
+	var got []FrameStats
+	m, err := NewMerge(&MergeConfig{Format: f, OnFrame: func(_ []byte, st *FrameStats) { got = append(got, *st) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ts = 1000000
+	at := int64(1e18)
+	for i, p := range f0 {
+		binary.BigEndian.PutUint16(p[2:], uint16(100+i))
+		binary.BigEndian.PutUint32(p[4:], ts)
+		if i == 1 || i == 2 {
+			continue // lost
+		}
+		at += 1000
+		m.Push(0, p, at)
+	}
+	for i, p := range f1 {
+		binary.BigEndian.PutUint16(p[2:], uint16(100+i))
+		binary.BigEndian.PutUint32(p[4:], ts+1)
+		at += 1000
+		m.Push(0, p, at)
+	}
+	m.Flush()
+	st := m.Stats()
+	t.Logf("flow %+v path %+v", st, m.PathStats(0))
+	for _, g := range got {
+		t.Logf("frame %+v", g)
+	}
+	if len(got) != 1 || got[0].Lost != int(st.Lost) || st.Lost != 2 {
+		t.Errorf("frames %+v, flow Lost %d; want one frame with Lost 2, as the flow's", got, st.Lost)
+	}
+}
