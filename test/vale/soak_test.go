@@ -102,8 +102,13 @@ var goMetrics = []string{"/memory/classes/heap/objects:bytes", "/memory/classes/
 // their pages are resident from the start); when they are full, every
 // second one is dropped and the interval doubles.
 func sampleRSS(name string, pid int, every time.Duration, stop <-chan struct{}) (tr *rssTrace, done <-chan struct{}) {
-	tr = &rssTrace{name: name, at: make([]time.Duration, rssRoom), kb: make([]int64, rssRoom), parts: make([][len(rssParts)]int64, rssRoom)}
-	for i := range rssRoom { // touch every page of the room now
+	return sampleRSSRoom(name, pid, every, stop, rssRoom)
+}
+
+// sampleRSSRoom is sampleRSS with a room of room samples.
+func sampleRSSRoom(name string, pid int, every time.Duration, stop <-chan struct{}, room int) (tr *rssTrace, done <-chan struct{}) {
+	tr = &rssTrace{name: name, at: make([]time.Duration, room), kb: make([]int64, room), parts: make([][len(rssParts)]int64, room)}
+	for i := range room { // touch every page of the room now
 		tr.at[i], tr.kb[i], tr.parts[i] = -1, -1, [len(rssParts)]int64{-1}
 	}
 	tr.at, tr.kb, tr.parts = tr.at[:0], tr.kb[:0], tr.parts[:0]
@@ -139,7 +144,7 @@ func sampleRSS(name string, pid int, every time.Duration, stop <-chan struct{}) 
 					parts[3+i] = int64(v)
 				}
 			}
-			if len(tr.at) == rssRoom {
+			if len(tr.at) == room {
 				tr.thin()
 				every *= 2
 				tick.Reset(every)
@@ -629,5 +634,33 @@ func TestRSSTraceThin(t *testing.T) {
 		if tr.at[i] != time.Duration(2*i)*time.Second || tr.kb[i] != int64(1000+2*i) || tr.parts[i][0] != int64(2*i) {
 			t.Fatalf("sample %d after thinning: %v, %d kB, %v; want sample %d's", i, tr.at[i], tr.kb[i], tr.parts[i][0], 2*i)
 		}
+	}
+}
+
+// TestSampleRSSRoom: a sampler whose room fills thins its trace and
+// samples half as often, in the room it made (no append past it), its
+// times still in order.
+func TestSampleRSSRoom(t *testing.T) {
+	const room = 64
+	stop := make(chan struct{})
+	tr, done := sampleRSSRoom("self", os.Getpid(), 100*time.Microsecond, stop, room)
+	time.Sleep(500 * time.Millisecond) // a sample takes about 1 ms here: the room fills, more than once
+	close(stop)
+	<-done
+	if len(tr.at) > room || cap(tr.at) != room || cap(tr.kb) != room || cap(tr.parts) != room {
+		t.Fatalf("%d samples in slices of capacity %d, %d, %d; want at most %d in the room made", len(tr.at), cap(tr.at), cap(tr.kb), cap(tr.parts), room)
+	}
+	if len(tr.at) < room/2 {
+		t.Fatalf("%d samples in 0.5 s; want the room (%d) filled and thinned at least once", len(tr.at), room)
+	}
+	first := tr.at[1] - tr.at[0]
+	for i := 1; i < len(tr.at); i++ {
+		if tr.at[i] <= tr.at[i-1] {
+			t.Fatalf("sample %d at %v, after %v", i, tr.at[i], tr.at[i-1])
+		}
+	}
+	t.Logf("%d samples, the last %v after the start, the first two %v apart", len(tr.at), tr.at[len(tr.at)-1], first)
+	if last := tr.at[len(tr.at)-1]; last < 250*time.Millisecond {
+		t.Errorf("the last sample %v after the start of a 0.5 s run: the trace lost its end", last)
 	}
 }

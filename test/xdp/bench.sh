@@ -78,7 +78,7 @@ summary() {
 		for (k in key) for (i in r) {
 			x = v[i" "k" xdp"]; u = v[i" "k" udp"]; d = v[i" "k" dpdk"]
 			if (k ~ /^rx_/) { x = f[i" "k" xdp"]; u = f[i" "k" udp"]; d = f[i" "k" dpdk"] }
-			if (u > 0 && d > 0) printf "%s %s %.3f %.3f\n", k, i, x / u, x / d
+			if (u > 0 && d > 0) printf "%s %s %.6f %.6f\n", k, i, x / u, x / d # rounded once, by med
 		}
 	}' "$out" >"$tmp"
 	med() { sort -n | awk '{ a[NR] = $1 } END { if (NR) printf "%.2f (%.2f..%.2f)", a[int((NR + 1) / 2)], a[1], a[NR] }'; }
