@@ -5,10 +5,13 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nmgo/nmgo/packet"
 )
 
 // mergeFlow is a flow's packets as a sender sends them: each frame's
@@ -1246,4 +1249,316 @@ func TestMergeRestartInFrameLost(t *testing.T) {
 	if frames != 1 {
 		t.Errorf("%d frames handed out, want 1", frames)
 	}
+}
+
+// rxMergeDsts are the destinations a FuzzReceiverMerge record picks from.
+var rxMergeDsts = []netip.AddrPort{
+	netip.MustParseAddrPort("239.0.0.1:5004"),
+	netip.MustParseAddrPort("239.0.0.2:5004"),
+	netip.MustParseAddrPort("239.0.0.1:5006"),
+	netip.MustParseAddrPort("239.0.0.3:5005"),
+}
+
+// rxMergeConfigs are the streams of the one or two receivers (a nil
+// second: one) through which FuzzReceiverMerge feeds m's two paths: a
+// port each in two receivers (Push's fast path), a port shared by group
+// with a stream of its own (a set matched by address), both paths in one
+// receiver by port, and a path whose stream takes any port (claimed by
+// the first RTP packet to one). The path streams take m's format.
+func rxMergeConfigs(m *Merge, fm Format) [][2][]RxStream {
+	g1, g2 := netip.MustParseAddr("239.0.0.1"), netip.MustParseAddr("239.0.0.2")
+	return [][2][]RxStream{
+		{{{Port: 5004, Merge: m, Path: 0}}, {{Port: 5004, Merge: m, Path: 1}}},
+		{
+			{{Port: 5004, Addr: g1, Merge: m, Path: 0}, {Port: 5004, Addr: g2, Format: fm}},
+			{{Port: 5004, Addr: g2, Format: fm}, {Port: 5004, Addr: g1, Merge: m, Path: 1}},
+		},
+		{{{Port: 5004, Merge: m, Path: 0}, {Port: 5006, Merge: m, Path: 1}, {Port: 5005, Format: fm}}, nil},
+		{{{Port: 5004, Merge: m, Path: 0}}, {{Merge: m, Path: 1}}},
+	}
+}
+
+// rxMergeFrame returns payload from 10.0.0.1:5004 to dst as an Ethernet
+// frame (IPv4, UDP; with k 802.1Q tags).
+func rxMergeFrame(dst netip.AddrPort, payload []byte, k int) []byte {
+	h := udpFrameHeader(dst.Port())
+	a := dst.Addr().As4()
+	copy(h[30:], a[:])
+	fr := append(h, payload...)
+	binary.BigEndian.PutUint16(fr[16:], uint16(len(fr)-14))
+	binary.BigEndian.PutUint16(fr[38:], uint16(len(fr)-34))
+	return tagged(fr, k)
+}
+
+// FuzzReceiverMerge: the packets of an ST 2022-7 flow's two paths, as the
+// fuzzer makes them, reach one Merge through Receivers' streams with
+// RxStream.Merge set (Receiver.push's fast path and rxStream.push's merge
+// branch, which FuzzMerge's direct Merge.Push skips), by Push, Push of an
+// 802.1Q frame, PushIP and PushUDP. Never a panic or a write outside a
+// frame buffer; each packet reaches the stream the routing rules give it
+// (or Other), and a path stream's packets are each counted once by the
+// merge on its path (PathStats.Packets), and there taken, absorbed, late
+// or malformed; each frame handed out is of the format's size, with
+// packets and no negative loss; the flow's counts add up.
+//
+// The input is a format byte, a window byte, a configuration byte
+// (rxMergeConfigs), then records: a control octet (bits 0-1 the way:
+// Push, Push tagged, PushIP, PushUDP; bit 2 the receiver; bits 3-4 the
+// destination, rxMergeDsts; bit 5: the octets are the whole Ethernet
+// frame or IP packet, not the UDP payload), a time step octet (below 0xf0
+// that many 10 µs on; 0xf0-0xfd back that less 0xef ms; 0xfe and 0xff
+// 2*MaxArrivalJump on or back), a 16-bit length and that many octets.
+func FuzzReceiverMerge(f *testing.F) {
+	for i, fm := range mergeFuzzFormats {
+		p := mustPacketizer(f, fm, &PacketizerConfig{Seq: 65530})
+		var pkts [][]byte
+		for k := range 3 {
+			for _, s := range packetize(f, p, randomFrame(&fm, uint64(k)), 1e18+int64(k)*int64(fm.Rate.Period())) {
+				pkts = append(pkts, s.b)
+			}
+		}
+		for c := range 4 {
+			seed := []byte{byte(i), byte(c), byte(c)}
+			for j, pk := range pkts {
+				for path := range 2 {
+					if (j+path)%5 == 0 {
+						continue // each path loses some
+					}
+					dst := 0 // 239.0.0.1:5004
+					if c == 2 && path == 1 {
+						dst = 2 // 239.0.0.1:5006
+					}
+					ctl, b := byte(j+c)%4|byte(path)<<2|byte(dst)<<3, pk
+					if j%7 == 3 { // the Ethernet frame itself
+						ctl, b = byte(path)<<2|1<<5, rxMergeFrame(rxMergeDsts[dst], pk, 0)
+					}
+					seed = append(seed, ctl, 5)
+					seed = binary.BigEndian.AppendUint16(seed, uint16(len(b)))
+					seed = append(seed, b...)
+				}
+			}
+			f.Add(seed)
+		}
+	}
+	f.Fuzz(fuzzReceiverMerge)
+}
+
+func fuzzReceiverMerge(t *testing.T, in []byte) {
+	if len(in) < 3 {
+		return
+	}
+	fm := mergeFuzzFormats[int(in[0])%len(mergeFuzzFormats)]
+	window := []time.Duration{SkewClassA, SkewClassB, SkewClassC}[int(in[1])%3]
+	cfgN := int(in[2])
+	in = in[3:]
+	const guard = 64
+	size := fm.FrameSize()
+	var mems [][]byte
+	newBuf := func() []byte {
+		mem := make([]byte, guard+size+guard)
+		for i := range mem {
+			mem[i] = 0xee
+		}
+		mems = append(mems, mem)
+		return mem[guard : guard+size : guard+size]
+	}
+	var frames uint64
+	m, err := NewMerge(&MergeConfig{Format: fm, Window: window, TakeFrame: func(buf []byte, st *FrameStats, at int64) []byte {
+		frames++
+		if len(buf) != size || st.Packets <= 0 || st.Lost < 0 || st.Paths[0] < 0 || st.Paths[1] < 0 || st.Paths[0]+st.Paths[1] < st.Packets {
+			t.Fatalf("frame of %d octets, stats %+v", len(buf), st)
+		}
+		return newBuf()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range m.slots {
+		_ = m.slots[i].d.SetBuffer(newBuf())
+	}
+	cfgs := rxMergeConfigs(m, fm)
+	cfg := cfgs[cfgN%len(cfgs)]
+	var rs []*Receiver
+	for _, streams := range cfg {
+		if streams == nil {
+			continue
+		}
+		r, err := NewReceiver(&ReceiverConfig{Streams: streams})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	// want returns the stream of receiver ri the rules give a datagram to
+	// dst, or -1, before it is pushed. A stream of any port has the
+	// port it claimed as its Port.
+	want := func(ri int, dst netip.AddrPort, payload []byte) int {
+		streams := cfg[ri]
+		best, spec := -1, -1
+		for i, s := range streams {
+			if s.Port == dst.Port() && (!s.Addr.IsValid() || s.Addr == dst.Addr()) {
+				if n := s.specificity(); n > spec {
+					best, spec = i, n
+				}
+			}
+		}
+		if best >= 0 {
+			return best
+		}
+		free := -1
+		for i, s := range streams {
+			switch {
+			case s.Port == dst.Port():
+				return -1 // a port some stream names: never claimed
+			case s.Port != 0:
+			case rs[ri].Stats(i).Port == dst.Port():
+				return i
+			case rs[ri].Stats(i).Port == 0 && free < 0:
+				free = i
+			}
+		}
+		if len(payload) < packet.RTPLen+packet.ExtSeqLen+packet.SRDLen || payload[0]>>6 != 2 {
+			return -1
+		}
+		return free
+	}
+	// counts returns what a push may change: Other, then each stream's
+	// packets (its Bytes for a path of the merge), then the merge's
+	// packets of each path.
+	counts := func(r *Receiver) []uint64 {
+		c := []uint64{r.Other()}
+		for i := range r.NumStreams() {
+			if st := r.Stats(i); r.streams[i].cfg.Merge != nil {
+				c = append(c, st.Bytes)
+			} else {
+				c = append(c, st.Packets)
+			}
+		}
+		return append(c, m.PathStats(0).Packets, m.PathStats(1).Packets)
+	}
+	at := int64(1e18)
+	src := netip.MustParseAddrPort("10.0.0.1:5004")
+	var handed [2]uint64 // packets the path streams handed the merge
+	for len(in) >= 4 {
+		ctl, step := in[0], in[1]
+		n := min(int(binary.BigEndian.Uint16(in[2:])), len(in)-4, 0xffff-28-8)
+		pkt := in[4 : 4+n]
+		in = in[4+n:]
+		switch {
+		case step < 0xf0:
+			at += int64(step) * 10_000
+		case step < 0xfe:
+			at -= int64(step-0xef) * 1_000_000
+		case step == 0xfe:
+			at += 2 * int64(MaxArrivalJump)
+		default:
+			at -= 2 * int64(MaxArrivalJump)
+		}
+		way, ri, dst, raw := int(ctl&3), int(ctl>>2&1)%len(rs), rxMergeDsts[ctl>>3&3], ctl&0x20 != 0 && ctl&3 != 3
+		r := rs[ri]
+		before := counts(r)
+		w := -1
+		if !raw {
+			w = want(ri, dst, pkt)
+		}
+		var took bool
+		switch way {
+		case 0, 1:
+			fr := pkt
+			if !raw {
+				fr = rxMergeFrame(dst, pkt, way)
+			}
+			took = r.Push(fr, at)
+		case 2:
+			ip := pkt
+			if !raw {
+				ip = rxMergeFrame(dst, pkt, 0)[packet.EthLen:]
+			}
+			took = r.PushIP(ip, at)
+		case 3:
+			took = r.PushUDP(src, dst, pkt, at)
+		}
+		after := counts(r)
+		// Exactly one count moves by a packet: Other, or a stream's (a
+		// path stream's octets, and the merge's packets of its path).
+		got, streams := -1, 0
+		for i := range r.NumStreams() {
+			if after[1+i] != before[1+i] {
+				got, streams = i, streams+1
+			}
+		}
+		var path [2]uint64
+		for p := range 2 {
+			path[p] = after[len(after)-2+p] - before[len(before)-2+p]
+		}
+		if got < 0 && path[0]+path[1] == 1 {
+			// A packet of no octets moves no Bytes: its stream is the
+			// path's.
+			for i := range r.NumStreams() {
+				if s := r.streams[i].cfg; s.Merge != nil && path[s.Path] == 1 {
+					got, streams = i, 1
+				}
+			}
+		}
+		other := after[0] - before[0]
+		if other+uint64(streams) != 1 || took != (other == 0) {
+			t.Fatalf("record %x: taken %v; counts %v, then %v", ctl, took, before, after)
+		}
+		if got >= 0 && r.streams[got].cfg.Merge != nil {
+			p := r.streams[got].cfg.Path
+			if path[p] != 1 || path[1-p] != 0 {
+				t.Fatalf("record %x to path %d's stream: the merge's path packets %v, then %v", ctl, p, before, after)
+			}
+			handed[p]++
+		} else if path != [2]uint64{} {
+			t.Fatalf("record %x not to a path stream: the merge's path packets %v, then %v", ctl, before, after)
+		}
+		if raw {
+			continue
+		}
+		if w != got || took != (w >= 0) {
+			t.Fatalf("record %x: %d octets to %v went to stream %d of receiver %d (taken %v), want %d", ctl, len(pkt), dst, got, ri, took, w)
+		}
+		if got >= 0 && after[1+got]-before[1+got] != 1 && r.streams[got].cfg.Merge == nil {
+			t.Fatalf("record %x: counts %v, then %v", ctl, before, after)
+		}
+		if got >= 0 && r.streams[got].cfg.Merge != nil && after[1+got]-before[1+got] != uint64(len(pkt)) {
+			t.Fatalf("record %x: %d octets, the path stream counted %d", ctl, len(pkt), after[1+got]-before[1+got])
+		}
+		if len(m.order) > m.Held() {
+			t.Fatalf("%d frames held, at most %d", len(m.order), m.Held())
+		}
+	}
+	for _, r := range rs {
+		r.Flush()
+		for i := range r.NumStreams() {
+			r.Stats(i)
+			r.Analysis(i)
+		}
+	}
+	m.Flush()
+	if len(m.order) != 0 {
+		t.Fatalf("%d frames held after Flush", len(m.order))
+	}
+	for _, mem := range mems {
+		for i := range guard {
+			if mem[i] != 0xee || mem[guard+size+i] != 0xee {
+				t.Fatalf("guard byte written at %d", i)
+			}
+		}
+	}
+	st := m.Stats()
+	var taken uint64
+	for p := range 2 {
+		ps := m.PathStats(p)
+		if ps.Packets != handed[p] || ps.Taken+ps.Duplicates+ps.Late+ps.Malformed != ps.Packets {
+			t.Fatalf("path %d: %+v; its streams handed it %d packets", p, ps, handed[p])
+		}
+		taken += ps.Taken
+	}
+	if st.Packets != taken || st.Delivered != frames || st.Delivered+st.Skipped > st.Frames || st.Frames > taken {
+		t.Fatalf("flow %+v, %d taken, %d frames handed out", st, taken, frames)
+	}
+	m.Analysis()
+	_ = m.Skew().String()
 }
