@@ -472,9 +472,19 @@ func TestDupSkew(t *testing.T) {
 			}
 			da := dropped(t)[0] - before[0]
 			st, p0, p1, sk := rx.Stats(0), rx.PathStats(0, 0), rx.PathStats(0, 1), rx.Skew(0)
-			t.Logf("path 0 dropped %d; flow %+v; path 0 %+v; path 1 %+v; %v", da, st.RxStats.Stats, p0, p1, sk)
-			if da == 0 || len(fs) != n {
-				t.Fatalf("%d dropped, %d frames", da, len(fs))
+			t.Logf("path 0 dropped %d; flow %+v, skipped %d; path 0 %+v; path 1 %+v; %v", da, st.RxStats.Stats, st.Skipped, p0, p1, sk)
+			// Beyond the window, a first packet of the flow that path 0
+			// lost (the first frame's start; 5% of runs) comes from
+			// path 1 after the first frame went without it, and a
+			// receiver does not hand out a leading frame that began
+			// before the first packet it got (RxStats.Skipped): the
+			// frames are then the sent ones from the second on.
+			skipped := 0
+			if c.name == "beyond" {
+				skipped = int(st.Skipped)
+			}
+			if da == 0 || skipped > 1 || len(fs) != n-skipped {
+				t.Fatalf("%d dropped, %d frames, %d skipped as a leading frame", da, len(fs), st.Skipped)
 			}
 			if sk.Samples == 0 || sk.Mean() < c.delay-2*time.Millisecond || sk.Mean() > c.delay+5*time.Millisecond {
 				t.Errorf("skew %v, path 1 sent %v late", sk, c.delay)
@@ -501,7 +511,7 @@ func TestDupSkew(t *testing.T) {
 			// lost its marker: nothing ends it then but path 1's copy of
 			// the marker, and it takes what path 1 brings until then.)
 			last := len(fs) - 1
-			if p1.Taken > uint64(fs[last].info.Paths[1]+off) || p1.Late+p1.Taken < da-2 || st.Late != p1.Late || st.Complete+uint64(framesHit(fs)) != n {
+			if p1.Taken > uint64(fs[last].info.Paths[1]+off) || p1.Late+p1.Taken < da-2 || st.Late != p1.Late || st.Complete+uint64(framesHit(fs)) != uint64(len(fs)) {
 				t.Errorf("flow %+v; path 1 %+v; %d dropped; %d packets' copies sent off", st.RxStats, p1, da, off)
 			}
 			for k, fr := range fs {
@@ -512,7 +522,7 @@ func TestDupSkew(t *testing.T) {
 				// packets the frame lacks: nothing of another frame.
 				differ := 0
 				for _, p := range plan {
-					if !regionsEqual(f, p, fr.data, frames[k*size:(k+1)*size]) {
+					if !regionsEqual(f, p, fr.data, frames[(k+skipped)*size:(k+skipped+1)*size]) {
 						differ++
 					}
 				}
