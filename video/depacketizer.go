@@ -46,8 +46,8 @@ type FrameStats struct {
 // Stats are a depacketizer's running counts since it was made.
 type Stats struct {
 	Packets       uint64 // RTP packets pushed
-	Frames        uint64 // frames delivered
-	Complete      uint64 // frames delivered whole
+	Frames        uint64 // frames ended and handed out by the depacketizer (in a Receiver's or a Merge's RxStats, a leading frame it then skipped included: RxStats.Delivered, Skipped)
+	Complete      uint64 // of those, the frames whole
 	Lost          uint64 // sequence numbers (by the extended sequence) between the lowest and the highest seen that were skipped: never seen, or seen only after a later one once their frame was delivered (then Late too)
 	Reordered     uint64 // packets that came after a later sequence number in time for their frame (taken, or dropped for want of a buffer): lost until they came
 	Duplicates    uint64 // packets seen before (within the last 65536 sequence numbers)
