@@ -139,7 +139,7 @@ type Depacketizer struct {
 	have      [2]bool
 	firstSeq  int64
 	lastSeq   int64
-	spanDone  int64 // the frame's sequence numbers before a sender's restart within it
+	spanDone  int64 // the frame's sequence numbers before a sender's restart within it; 0 between frames (finish, reset)
 	st        FrameStats
 	delivered bool
 	lastTS    uint32
@@ -305,7 +305,7 @@ func (d *Depacketizer) fill(pkt []byte, h *headers, checked bool) {
 		d.have = [2]bool{}
 		d.st = FrameStats{Timestamp: ts}
 		d.cover, d.lastEnd, d.lastEdge = 0, 0, d.edge(0)
-		d.firstSeq, d.lastSeq, d.spanDone = ext, ext, 0
+		d.firstSeq, d.lastSeq = ext, ext // spanDone is 0: finish and reset leave it so
 	}
 	if !d.have[field] {
 		d.have[field], d.fts[field] = true, ts
@@ -424,7 +424,7 @@ func inFrame(fts *[2]uint32, have *[2]bool, fields int, gap uint32, ts uint32, f
 // [Merge] reuses one depacketizer for each frame it holds open.
 func (d *Depacketizer) reset() {
 	d.started, d.active, d.delivered, d.nbSet = false, false, false, false
-	d.maxSeq = 0
+	d.maxSeq, d.spanDone = 0, 0
 	d.forgetSeq()
 }
 
@@ -617,6 +617,7 @@ func (d *Depacketizer) finish(marker bool) {
 	// the sender within it, mark) less the packets it took: each span's
 	// numbers are distinct, so never below 0.
 	d.st.Lost = int(min(d.spanDone+d.lastSeq-d.firstSeq+1, math.MaxInt)) - d.st.Packets // a span a 32-bit int cannot hold (a hostile flow) counts as its largest
+	d.spanDone = 0
 	d.st.Complete = d.st.Bytes >= d.size && d.cover == d.whole
 	d.stats.Frames++
 	if d.st.Complete {
