@@ -174,6 +174,12 @@ func (c *Clock) now() (int64, error) {
 	return utc + c.offset.Load(), nil
 }
 
+// failedFor is the error of a PHC whose reads have all failed for d, the
+// last with err: a sender's and a receiver's, after maxClockFailure.
+func (c *Clock) failedFor(d time.Duration, err error) error {
+	return fmt.Errorf("clock %s: every read for %v failed: %w", c.phc, d.Round(time.Millisecond), err)
+}
+
 // Err reads the clock once and returns the error of a PHC that cannot be
 // read; nil for the system clock.
 func (c *Clock) Err() error {

@@ -902,7 +902,7 @@ func (s *Sender) now(ctx context.Context, timer *time.Timer) (int64, error) {
 			return t, nil
 		}
 		if d := time.Since(failing); d >= maxClockFailure {
-			return 0, fmt.Errorf("clock %s: every read for %v failed: %w", s.clock.phc, d.Round(time.Millisecond), err)
+			return 0, s.clock.failedFor(d, err)
 		}
 	}
 }

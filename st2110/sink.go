@@ -85,7 +85,7 @@ func (s *rxSink) now() (int64, error) {
 	if s.failing.IsZero() {
 		s.failing = time.Now()
 	} else if d := time.Since(s.failing); d >= maxClockFailure {
-		return 0, fmt.Errorf("clock %s: every read for %v failed: %w", s.clock.phc, d.Round(time.Millisecond), err)
+		return 0, s.clock.failedFor(d, err)
 	}
 	return s.lastAt, nil
 }
