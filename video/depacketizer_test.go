@@ -593,12 +593,11 @@ func TestDepacketizerInterlacedCopy(t *testing.T) {
 	}
 }
 
-// A sender restarts between the fields of an interlaced frame: field 0
-// came with numbers 100.. (2 of them lost), field 1 comes again from 100
-// with a later timestamp. The frame lost 2 packets, as the flow says: its
-// Lost adds up the spans of both numberings (a clamp at 0 of one span's
-// count gave 0).
-func TestRestartInFrameLost(t *testing.T) {
+// restartInFrame returns the packets of one interlaced frame whose
+// sender restarts between its fields, as they arrive: field 0 with
+// numbers from 100 at ts (its 2nd and 3rd lost), then field 1 again from
+// 100 at ts+1. The frame lost 2 packets.
+func restartInFrame(t *testing.T) (Format, [][]byte) {
 	f := mergeFuzzFormats[1]
 	var f0, f1 [][]byte
 	for _, s := range packetize(t, mustPacketizer(t, f, &PacketizerConfig{}), randomFrame(&f, 1), 0) {
@@ -613,31 +612,25 @@ func TestRestartInFrameLost(t *testing.T) {
 		}
 	}
 	t.Logf("%d + %d packets", len(f0), len(f1))
-	var got []FrameStats
-	d, err := NewDepacketizer(&f, &DepacketizerConfig{OnFrame: func(b []byte, st *FrameStats) []byte {
-		got = append(got, *st)
-		return b
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.SetBuffer(make([]byte, f.FrameSize()))
 	const ts = 1000000
-	for i, p := range f0 {
-		binary.BigEndian.PutUint16(p[2:], uint16(100+i))
-		binary.BigEndian.PutUint32(p[4:], ts)
-		if i == 1 || i == 2 {
-			continue // lost
+	var in [][]byte
+	for k, field := range [][][]byte{f0, f1} {
+		for i, p := range field {
+			binary.BigEndian.PutUint16(p[2:], uint16(100+i))
+			binary.BigEndian.PutUint32(p[4:], ts+uint32(k))
+			if k == 0 && (i == 1 || i == 2) {
+				continue // lost
+			}
+			in = append(in, p)
 		}
-		d.Push(p)
 	}
-	for i, p := range f1 {
-		binary.BigEndian.PutUint16(p[2:], uint16(100+i))
-		binary.BigEndian.PutUint32(p[4:], ts+1)
-		d.Push(p)
-	}
-	d.Flush()
-	st := d.Stats()
+	return f, in
+}
+
+// checkRestartInFrame checks the frames handed out of restartInFrame's
+// packets against the flow's counts.
+func checkRestartInFrame(t *testing.T, got []FrameStats, st Stats) {
+	t.Helper()
 	t.Logf("flow %+v", st)
 	for _, g := range got {
 		t.Logf("frame %+v", g)
@@ -647,51 +640,43 @@ func TestRestartInFrameLost(t *testing.T) {
 	}
 }
 
+// A sender restarts between the fields of an interlaced frame
+// (restartInFrame). The frame lost 2 packets, as the flow says: its Lost
+// adds up the spans of both numberings (a clamp at 0 of one span's count
+// gave 0).
+func TestRestartInFrameLost(t *testing.T) {
+	f, in := restartInFrame(t)
+	var got []FrameStats
+	d, err := NewDepacketizer(&f, &DepacketizerConfig{OnFrame: func(b []byte, st *FrameStats) []byte {
+		got = append(got, *st)
+		return b
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.SetBuffer(make([]byte, f.FrameSize()))
+	for _, p := range in {
+		d.Push(p)
+	}
+	d.Flush()
+	checkRestartInFrame(t, got, d.Stats())
+}
+
 // The same through a Merge (one path): the frame handed out lost 2
 // packets, as the flow and the path say.
 func TestMergeRestartInFrameLostSpans(t *testing.T) {
-	f := mergeFuzzFormats[1]
-	var f0, f1 [][]byte
-	for _, s := range packetize(t, mustPacketizer(t, f, &PacketizerConfig{}), randomFrame(&f, 1), 0) {
-		var h headers
-		if !parseHeaders(&h, s.b) {
-			t.Fatal("parse")
-		}
-		if h.field == 0 {
-			f0 = append(f0, s.b)
-		} else {
-			f1 = append(f1, s.b)
-		}
-	}
+	f, in := restartInFrame(t)
 	var got []FrameStats
 	m, err := NewMerge(&MergeConfig{Format: f, OnFrame: func(_ []byte, st *FrameStats) { got = append(got, *st) }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	const ts = 1000000
 	at := int64(1e18)
-	for i, p := range f0 {
-		binary.BigEndian.PutUint16(p[2:], uint16(100+i))
-		binary.BigEndian.PutUint32(p[4:], ts)
-		if i == 1 || i == 2 {
-			continue // lost
-		}
-		at += 1000
-		m.Push(0, p, at)
-	}
-	for i, p := range f1 {
-		binary.BigEndian.PutUint16(p[2:], uint16(100+i))
-		binary.BigEndian.PutUint32(p[4:], ts+1)
+	for _, p := range in {
 		at += 1000
 		m.Push(0, p, at)
 	}
 	m.Flush()
-	st := m.Stats()
-	t.Logf("flow %+v path %+v", st, m.PathStats(0))
-	for _, g := range got {
-		t.Logf("frame %+v", g)
-	}
-	if len(got) != 1 || got[0].Lost != int(st.Lost) || st.Lost != 2 {
-		t.Errorf("frames %+v, flow Lost %d; want one frame with Lost 2, as the flow's", got, st.Lost)
-	}
+	t.Logf("path %+v", m.PathStats(0))
+	checkRestartInFrame(t, got, m.Stats().Stats)
 }

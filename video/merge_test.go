@@ -627,31 +627,8 @@ func fuzzMerge(t *testing.T, in []byte) {
 	fm := mergeFuzzFormats[int(in[0])%len(mergeFuzzFormats)]
 	window := []time.Duration{SkewClassA, SkewClassB, SkewClassC}[int(in[1])%3]
 	in = in[2:]
-	const guard = 64
-	size := fm.FrameSize()
-	var mems [][]byte
-	newBuf := func() []byte {
-		mem := make([]byte, guard+size+guard)
-		for i := range mem {
-			mem[i] = 0xee
-		}
-		mems = append(mems, mem)
-		return mem[guard : guard+size : guard+size]
-	}
-	frames := 0
-	m, err := NewMerge(&MergeConfig{Format: fm, Window: window, TakeFrame: func(buf []byte, st *FrameStats, at int64) []byte {
-		frames++
-		if len(buf) != size || st.Packets < 0 || st.Lost < 0 || st.Paths[0] < 0 || st.Paths[1] < 0 || st.Paths[0]+st.Paths[1] < st.Packets {
-			t.Fatalf("frame of %d octets, stats %+v", len(buf), st)
-		}
-		return newBuf()
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range m.slots {
-		_ = m.slots[i].d.SetBuffer(newBuf())
-	}
+	rig := newMergeRig(t, fm, window, 0)
+	m := rig.m
 	work := func() uint64 {
 		n := m.steps
 		for i := range m.slots {
@@ -680,29 +657,82 @@ func fuzzMerge(t *testing.T, in []byte) {
 			t.Fatalf("%d frames held, at most %d", len(m.order), m.Held())
 		}
 	}
+	st, taken := rig.end(t, pushed)
+	if st.Packets != taken || st.Delivered+st.Skipped > st.Frames || st.Frames > taken {
+		t.Fatalf("flow %+v, %d taken, %d frames handed out", st, taken, rig.frames)
+	}
+}
+
+// mergeRig is a Merge for the fuzzers whose frame buffers have 64 octets
+// of 0xee on either side, and which checks and counts the frames it hands
+// out: of the format's size, none with fewer than minPackets packets,
+// Lost or a path's count below 0, or fewer packets from its paths than it
+// holds.
+type mergeRig struct {
+	m      *Merge
+	size   int
+	mems   [][]byte // every buffer made, guards included
+	frames uint64   // frames handed out
+}
+
+const mergeRigGuard = 64
+
+func newMergeRig(t *testing.T, fm Format, window time.Duration, minPackets int) *mergeRig {
+	r := &mergeRig{size: fm.FrameSize()}
+	m, err := NewMerge(&MergeConfig{Format: fm, Window: window, TakeFrame: func(buf []byte, st *FrameStats, at int64) []byte {
+		r.frames++
+		if len(buf) != r.size || st.Packets < minPackets || st.Lost < 0 || st.Paths[0] < 0 || st.Paths[1] < 0 || st.Paths[0]+st.Paths[1] < st.Packets {
+			t.Fatalf("frame of %d octets, stats %+v", len(buf), st)
+		}
+		return r.newBuf()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range m.slots {
+		_ = m.slots[i].d.SetBuffer(r.newBuf())
+	}
+	r.m = m
+	return r
+}
+
+func (r *mergeRig) newBuf() []byte {
+	const g = mergeRigGuard
+	mem := make([]byte, g+r.size+g)
+	for i := range mem {
+		mem[i] = 0xee
+	}
+	r.mems = append(r.mems, mem)
+	return mem[g : g+r.size : g+r.size]
+}
+
+// end flushes the merge and checks that it holds no frame, that no guard
+// octet was written, and that each path's counts add up to pushed[p], the
+// packets it was given; it returns the flow's counts and the packets the
+// paths took.
+func (r *mergeRig) end(t *testing.T, pushed [2]uint64) (RxStats, uint64) {
+	m := r.m
 	m.Flush()
 	if len(m.order) != 0 {
 		t.Fatalf("%d frames held after Flush", len(m.order))
 	}
-	for _, mem := range mems {
-		for i := range guard {
-			if mem[i] != 0xee || mem[guard+size+i] != 0xee {
+	const g = mergeRigGuard
+	for _, mem := range r.mems {
+		for i := range g {
+			if mem[i] != 0xee || mem[g+r.size+i] != 0xee {
 				t.Fatalf("guard byte written at %d", i)
 			}
 		}
 	}
-	st := m.Stats()
-	taken := uint64(0)
+	var taken uint64
 	for p := range 2 {
 		ps := m.PathStats(p)
 		if ps.Packets != pushed[p] || ps.Taken+ps.Duplicates+ps.Late+ps.Malformed != ps.Packets {
-			t.Fatalf("path %d: %+v after %d packets", p, ps, pushed[p])
+			t.Fatalf("path %d: %+v; %d packets given it", p, ps, pushed[p])
 		}
 		taken += ps.Taken
 	}
-	if st.Packets != taken || st.Delivered+st.Skipped > st.Frames || st.Frames > taken {
-		t.Fatalf("flow %+v, %d taken, %d frames handed out", st, taken, frames)
-	}
+	return m.Stats(), taken
 }
 
 // TestReceiverMergeAllocs: Ethernet frames of both paths through two
@@ -1351,31 +1381,8 @@ func fuzzReceiverMerge(t *testing.T, in []byte) {
 	window := []time.Duration{SkewClassA, SkewClassB, SkewClassC}[int(in[1])%3]
 	cfgN := int(in[2])
 	in = in[3:]
-	const guard = 64
-	size := fm.FrameSize()
-	var mems [][]byte
-	newBuf := func() []byte {
-		mem := make([]byte, guard+size+guard)
-		for i := range mem {
-			mem[i] = 0xee
-		}
-		mems = append(mems, mem)
-		return mem[guard : guard+size : guard+size]
-	}
-	var frames uint64
-	m, err := NewMerge(&MergeConfig{Format: fm, Window: window, TakeFrame: func(buf []byte, st *FrameStats, at int64) []byte {
-		frames++
-		if len(buf) != size || st.Packets <= 0 || st.Lost < 0 || st.Paths[0] < 0 || st.Paths[1] < 0 || st.Paths[0]+st.Paths[1] < st.Packets {
-			t.Fatalf("frame of %d octets, stats %+v", len(buf), st)
-		}
-		return newBuf()
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range m.slots {
-		_ = m.slots[i].d.SetBuffer(newBuf())
-	}
+	rig := newMergeRig(t, fm, window, 1)
+	m := rig.m
 	cfgs := rxMergeConfigs(m, fm)
 	cfg := cfgs[cfgN%len(cfgs)]
 	var rs []*Receiver
@@ -1536,28 +1543,9 @@ func fuzzReceiverMerge(t *testing.T, in []byte) {
 			r.Analysis(i)
 		}
 	}
-	m.Flush()
-	if len(m.order) != 0 {
-		t.Fatalf("%d frames held after Flush", len(m.order))
-	}
-	for _, mem := range mems {
-		for i := range guard {
-			if mem[i] != 0xee || mem[guard+size+i] != 0xee {
-				t.Fatalf("guard byte written at %d", i)
-			}
-		}
-	}
-	st := m.Stats()
-	var taken uint64
-	for p := range 2 {
-		ps := m.PathStats(p)
-		if ps.Packets != handed[p] || ps.Taken+ps.Duplicates+ps.Late+ps.Malformed != ps.Packets {
-			t.Fatalf("path %d: %+v; its streams handed it %d packets", p, ps, handed[p])
-		}
-		taken += ps.Taken
-	}
-	if st.Packets != taken || st.Delivered != frames || st.Delivered+st.Skipped > st.Frames || st.Frames > taken {
-		t.Fatalf("flow %+v, %d taken, %d frames handed out", st, taken, frames)
+	st, taken := rig.end(t, handed)
+	if st.Packets != taken || st.Delivered != rig.frames || st.Delivered+st.Skipped > st.Frames || st.Frames > taken {
+		t.Fatalf("flow %+v, %d taken, %d frames handed out", st, taken, rig.frames)
 	}
 	m.Analysis()
 	_ = m.Skew().String()
