@@ -16,8 +16,9 @@ import (
 // into.
 type mergeBench struct {
 	f     Format
-	per   int         // packets a frame
-	paths [2][][]byte // the frames of each path
+	per   int           // packets a frame
+	paths [2][][]byte   // the frames of each path
+	qs    [2]sliceQueue // each path's frames as a ring a Receiver drains
 	seq   uint16
 	ts    uint32
 	at    int64
@@ -50,8 +51,61 @@ func newMergeBench(tb testing.TB, f Format, npaths int) *mergeBench {
 			binary.BigEndian.PutUint16(fr[38:], uint16(len(fr)-34))
 			mb.paths[path] = append(mb.paths[path], fr)
 		}
+		mb.qs[path].pkts = mb.paths[path]
 	}
 	return mb
+}
+
+// sliceQueue is an RxQueue over one path's frames, as a ring: the frames
+// up to end have arrived, those from next on are not yet taken.
+type sliceQueue struct {
+	pkts      [][]byte
+	next, end int
+}
+
+func (q *sliceQueue) Acquire(n int) (int, error) { return max(0, min(n, q.end-q.next)), nil }
+func (q *sliceQueue) Packet(i int) ([]byte, error) {
+	return q.pkts[q.next+i], nil
+}
+func (q *sliceQueue) Release(n int) { q.next += n }
+
+// frameDrain receives the next frame as frameBatches does with batches of
+// n (or, pre, with the whole frame written first), but each path's
+// Receiver takes its batches through Drain from its queue, as a ring
+// reader does: the packets of a batch arrive on every path, then rs[0]
+// drains its n, then rs[1] its copies, all at one time.
+func (mb *mergeBench) frameDrain(rs []*Receiver, n int, pre bool) {
+	mb.ts += 1501
+	for p := range rs {
+		mb.qs[p].next, mb.qs[p].end = 0, 0
+	}
+	arrive := func(k, e int) {
+		seq := mb.seq + uint16(k)
+		for i := k; i < e; i++ {
+			for p := range rs {
+				binary.BigEndian.PutUint16(mb.paths[p][i][42+2:], seq)
+				binary.BigEndian.PutUint32(mb.paths[p][i][42+4:], mb.ts)
+				mb.qs[p].end = e
+			}
+			seq++
+		}
+	}
+	if pre {
+		arrive(0, mb.per)
+	}
+	for k := 0; k < mb.per; k += n {
+		e := min(k+n, mb.per)
+		if !pre {
+			arrive(k, e)
+		}
+		mb.at += int64(e-k) * 3000
+		for p, r := range rs {
+			if got, err := r.Drain(&mb.qs[p], mb.at, n); got != e-k || err != nil {
+				panic(fmt.Sprintf("drained %d of %d: %v", got, e-k, err))
+			}
+		}
+	}
+	mb.seq += uint16(mb.per)
 }
 
 // frame pushes the next frame's packets, each into rs[0], then its copy
@@ -177,30 +231,46 @@ func (mb *mergeBench) merged(b testing.TB, got *int) ([]*Receiver, *Merge) {
 // frames through Receivers: "single" is one path, one Receiver; "merge"
 // is ST 2022-7, every packet on two paths, a Receiver each feeding one
 // Merge (the first copy taken, the second absorbed); "merge-one-path" is
-// the Merge with only path 0's packets.
+// the Merge with only path 0's packets. The -drain32 cases take the
+// same packets through Receiver.Drain, in batches of 32 a path, as ring
+// readers do (frameDrain).
 func BenchmarkMergeReceive(b *testing.B) {
+	for _, drain := range []bool{false, true} {
+		benchMergeReceive(b, drain)
+	}
+}
+
+func benchMergeReceive(b *testing.B, drain bool) {
 	mb := newMergeBench(b, bench1080p, 2)
+	suffix := ""
+	if drain {
+		suffix = "-drain32"
+	}
 	run := func(b *testing.B, rs []*Receiver, got *int) {
 		b.SetBytes(int64(mb.f.FrameSize()))
 		b.ReportAllocs()
 		for b.Loop() {
-			mb.frame(rs)
+			if drain {
+				mb.frameDrain(rs, 32, false)
+			} else {
+				mb.frame(rs)
+			}
 		}
 		if *got != b.N {
 			b.Fatalf("%d frames for %d ops", *got, b.N)
 		}
 		b.ReportMetric(float64(b.N)*float64(mb.per)/b.Elapsed().Seconds(), "pkts/s")
 	}
-	b.Run("single", func(b *testing.B) {
+	b.Run("single"+suffix, func(b *testing.B) {
 		got := 0
 		run(b, mb.single(b, &got), &got)
 	})
-	b.Run("merge", func(b *testing.B) {
+	b.Run("merge"+suffix, func(b *testing.B) {
 		got := 0
 		rs, _ := mb.merged(b, &got)
 		run(b, rs, &got)
 	})
-	b.Run("merge-one-path", func(b *testing.B) {
+	b.Run("merge-one-path"+suffix, func(b *testing.B) {
 		got := 0
 		rs, _ := mb.merged(b, &got)
 		run(b, rs[:1], &got)
@@ -226,29 +296,42 @@ func BenchmarkMergeReceive(b *testing.B) {
 // three differ by far more than the merge's code (its instruction count
 // does not move), because a copy that arrives just before it is read is a
 // cache line the reader waits for, and a batch's arrivals overlap.
+//
+// The drain cases take the packets as ring readers do, each path's
+// Receiver draining its batches of 32 from a queue over its buffers
+// (Receiver.Drain): batch32-drain as batch32, prewritten-drain32 with the
+// whole frame written first.
 func BenchmarkMergeRatio(b *testing.B) {
 	for _, n := range []int{1, 32, prewritten} {
 		name := fmt.Sprintf("batch%02d", n)
 		if n == prewritten {
 			name = "prewritten"
 		}
-		b.Run(name, func(b *testing.B) { benchMergeRatio(b, n) })
+		b.Run(name, func(b *testing.B) {
+			benchMergeRatio(b, func(mb *mergeBench, rs []*Receiver) { mb.frameBatches(rs, n) })
+		})
 	}
+	b.Run("batch32-drain", func(b *testing.B) {
+		benchMergeRatio(b, func(mb *mergeBench, rs []*Receiver) { mb.frameDrain(rs, 32, false) })
+	})
+	b.Run("prewritten-drain32", func(b *testing.B) {
+		benchMergeRatio(b, func(mb *mergeBench, rs []*Receiver) { mb.frameDrain(rs, 32, true) })
+	})
 }
 
 // prewritten is the frameBatches batch that writes a whole frame's
 // headers before it pushes the first packet.
 const prewritten = -1
 
-func benchMergeRatio(b *testing.B, batch int) {
+func benchMergeRatio(b *testing.B, arrive func(*mergeBench, []*Receiver)) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	mbS, mbM := newMergeBench(b, bench1080p, 1), newMergeBench(b, bench1080p, 2) // each its own packets and sequence numbers
 	var gotS, gotM int
 	single := mbS.single(b, &gotS)
 	merged, m := mbM.merged(b, &gotM)
-	mbS.frameBatches(single, batch) // the first frame of each: buffers touched
-	mbM.frameBatches(merged, batch)
+	arrive(mbS, single) // the first frame of each: buffers touched
+	arrive(mbM, merged)
 	gotS, gotM = 0, 0
 	ts, tm := make([]time.Duration, 0, 1<<16), make([]time.Duration, 0, 1<<16)
 	var cpuS, cpuM time.Duration
@@ -259,7 +342,7 @@ func benchMergeRatio(b *testing.B, batch int) {
 			c0, _ = threadCPU()
 		}
 		t0 := time.Now()
-		mb.frameBatches(rs, batch)
+		arrive(mb, rs)
 		d := time.Since(t0)
 		if cpuOK {
 			c1, _ = threadCPU()
