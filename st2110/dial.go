@@ -98,13 +98,16 @@ type SendConfig struct {
 	Pacing *video.PacerConfig
 
 	// Spin is how much of each wait for the next packet Run spends
-	// spinning on the clock instead of sleeping. On a netmap port the
-	// sender owns its OS thread and sleeps in clock_nanosleep(2) with a
-	// timer slack of 1 ns, which wakes it within microseconds of the
-	// time on an idle CPU; over UDP and AF_XDP it sleeps on Go's
-	// timers, which may wake it a millisecond late, and what fell due
-	// meanwhile then goes in one burst, beyond the Cinst a narrow sender may reach (its CMAX:
-	// 6 packets at 1080p59.94). A spin keeps every packet to its time
+	// spinning on the clock instead of sleeping. On a netmap port or an
+	// AF_XDP socket the sender owns its OS thread and sleeps in
+	// clock_nanosleep(2) with a timer slack of 1 ns, which wakes it
+	// within microseconds of the time on an idle CPU (giving its P to
+	// the Go scheduler for one sleep a millisecond, so that the process's
+	// other goroutines run, unless it runs at a real-time Priority); over
+	// UDP it sleeps on Go's timers, which may
+	// wake it a millisecond late, and what fell due meanwhile then goes in
+	// one burst, beyond the Cinst a narrow sender may reach (its CMAX: 6
+	// packets at 1080p59.94). A spin keeps every packet to its time
 	// where wake-ups are late, at the cost of a busy CPU while it waits
 	// ([Sender.Spun] tells how long), which on a CPU shared with the
 	// receiver is time taken from it. Zero means no spinning. A capture
@@ -727,14 +730,13 @@ func (s *Sender) Run(ctx context.Context) error {
 // virtual clock that jumps to each due time), flush what was written,
 // wait for room or for the next packet.
 func (s *Sender) runPart(ctx context.Context, p *txPart) error {
+	// A netmap or AF_XDP sender owns its thread and sleeps on it in
+	// clock_nanosleep (threadSleeper).
 	locked := s.ep.kind == kindNetmap || s.ep.kind == kindXDP
-	sleeps := s.ep.kind == kindNetmap // in clock_nanosleep on its thread
 	var sl threadSleeper
 	if locked {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-	}
-	if sleeps {
 		sl.start()
 		defer sl.stop()
 	}
@@ -744,6 +746,7 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 			return fmt.Errorf("st2110: send %s: SendConfig.Priority %d: %w", s.ep.name, prio, err)
 		}
 		defer rt.restore()
+		sl.keepP()
 	}
 	var y osthread.Yielder
 	tx, q, batch := p.tx, p.q, s.cfg.Batch
@@ -793,13 +796,9 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 			// real-time priority the thread keeps it for the moment of
 			// the yield (threadPriority), and follow moves it to the
 			// thread the goroutine came back on.
-			if sleeps {
-				sl.stop()
-			}
+			sl.stop()
 			y.Yield()
-			if sleeps {
-				sl.start()
-			}
+			sl.start()
 			if err := rt.follow(); err != nil {
 				return fmt.Errorf("st2110: send %s: SendConfig.Priority %d: %w", s.ep.name, s.cfg.Priority, err)
 			}
@@ -825,18 +824,16 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 			// offset between two reads) past maxSleep and past ctx, and
 			// a PHC that failed a read (Now gives 0) would make one wait
 			// of decades (the loop's read then retries it: s.now).
-			wait := time.Duration(next-s.clock.Now()) - s.cfg.Spin
+			t := s.clock.Now()
+			wait := time.Duration(next-t) - s.cfg.Spin
 			cut := wait > maxSleep
 			switch {
 			case wait <= 0:
-			case sleeps:
+			case locked:
 				// On its own thread, in clock_nanosleep: Go's timers
-				// wake up to a millisecond late. An AF_XDP sender keeps
-				// Go's timers: with them its receiver in the same
-				// process lost no packet in TestXDPRoundTrip under the
-				// race detector, and with these sleeps it got 4 frames
-				// of 6 (not understood yet).
-				sl.sleep(min(wait, maxSleep))
+				// wake up to a millisecond late (over AF_XDP on a veth,
+				// 3 % of the waits of 1080p59.94 a millisecond or more).
+				sl.sleep(min(wait, maxSleep), t)
 			default:
 				timer.Reset(min(wait, maxSleep))
 				select {

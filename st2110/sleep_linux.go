@@ -10,8 +10,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// A sender that owns its OS thread on a netmap port sleeps between its
-// packets' send times in clock_nanosleep(2) on that thread, with the thread's timer slack at 1 ns: Go's timers wake a
+// A sender that owns its OS thread (a netmap port, an AF_XDP socket)
+// sleeps between its packets' send times in clock_nanosleep(2) on that
+// thread, with the thread's timer slack at 1 ns: Go's timers wake a
 // goroutine up to a millisecond late (the runtime's poller waits in whole
 // milliseconds), and a thread's default slack lets the kernel wake it 50 µs
 // late, where a narrow ST 2110-21 schedule needs a few microseconds (a
@@ -26,8 +27,39 @@ import (
 // inherit as its default (a Go program forked so has its monitor wake
 // every 20 µs exactly instead of within the default 50 µs).
 type threadSleeper struct {
-	slack int // the thread's timer slack before start, ns; -1 unknown
+	slack   int   // the thread's timer slack before start, ns; -1 unknown
+	handOff int64 // when a sleep last gave the P to the runtime, on the caller's clock
+	keep    bool  // never give it (keepP)
 }
+
+// keepP makes every sleep keep the goroutine's P, for a sender whose
+// thread runs at a real-time priority (threadPriority), which takes its
+// CPU from every ordinary thread, the one the runtime would wake to take
+// the P among them: in the netmap VM's one vCPU (icount, 1080p59.94 over
+// VALE to vrx, vtx -rt 50, a burst a sync) bursts of 6 went as well either
+// way, but at bursts of 4, where vrx is starved and loses packets either
+// way, the sender handing off every millisecond took 1.9 s of CPU for
+// 2.1 s and sent 37,496 packets late, against 0.38 s and none keeping it.
+func (t *threadSleeper) keepP() { t.keep = true }
+
+// handOffEvery is how long a sleeping sender keeps its P across sleeps
+// before a sleep gives it to the runtime (handOffSleep). A sleep that
+// keeps the P (a system call the runtime takes as short) costs nothing
+// more than the call, and the goroutines waiting on that P wait; one that
+// gives it costs a thread's wake-up when another goroutine takes it, and
+// the sender may wait for a P on waking. Measured with 1080p59.94 over
+// AF_XDP on a veth, sender and receiver in one process on two CPUs (two
+// Ps, both loops' threads in system calls), and a goroutine sleeping
+// 500 µs at a time beside them, over 2 s: keeping the P, that goroutine
+// woke 290 times, 279 of them over 2 ms late (the sender's thread
+// kept its P from one 7 ms yield to the next); handing off every sleep,
+// the sender's sleeps cost 11 % more CPU in nmbench vtx and 30 % of them
+// woke 20 to 50 µs late instead of 10 to 20; every 250 µs, 2,600 wakes
+// (9 to 24 over 2 ms late) and the sender 400 to 500 packets over 1 ms
+// late; every 1 ms, 1,640 to 1,810 wakes (7 to 57 over 2 ms late) and 0
+// to 1,509 packets late in five runs (three under 90; keeping the P: 0 in
+// four, Go's timers 1,493 and 1,629).
+const handOffEvery = time.Millisecond
 
 // start sets the thread's timer slack to 1 ns, if it can read the slack
 // to give back.
@@ -57,8 +89,27 @@ func (t *threadSleeper) stop() {
 
 // sleep sleeps for d on CLOCK_MONOTONIC (the Clock's time, TAI or PTP,
 // runs at its rate to within parts per million over these waits), the
-// rest of it again after a signal.
-func (t *threadSleeper) sleep(d time.Duration) {
+// rest of it again after a signal. now is the time on the caller's
+// clock, in nanoseconds, read just before (the sleep reads none itself: a
+// clock read is a system call where the clock source has no vDSO, as in
+// the netmap VM, and one more a sleep there made a sender at a real-time
+// priority fall behind its schedule).
+//
+// Every handOffEvery a sleep gives the goroutine's P to the runtime for
+// the sleep, so that other goroutines of the process run on it (a
+// receiver's consumer, timers, the garbage collector's workers): a sleep
+// through the runtime's system call keeps the P, and a sender waking every
+// 20 µs would otherwise hold it from one yield to the next (7 ms). A
+// threadSleeper's first sleep hands off, and so does one whose now is
+// before the last hand-off's (a clock stepped back). The thread stays the sender's
+// through the sleep (the P goes to another thread), and so does its
+// timer slack.
+func (t *threadSleeper) sleep(d time.Duration, now int64) {
+	if !t.keep && (now-t.handOff >= int64(handOffEvery) || now < t.handOff) {
+		t.handOff = now
+		handOffSleep(d)
+		return
+	}
 	ts := unix.NsecToTimespec(int64(d))
 	for unix.ClockNanosleep(unix.CLOCK_MONOTONIC, 0, &ts, &ts) == unix.EINTR {
 	}

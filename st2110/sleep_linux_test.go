@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -33,7 +34,7 @@ func TestThreadSleeper(t *testing.T) {
 	}
 	const d = 300 * time.Microsecond
 	t0 := time.Now()
-	sl.sleep(d)
+	sl.sleep(d, time.Now().UnixNano())
 	if got := time.Since(t0); got < d {
 		t.Errorf("slept %v, asked %v", got, d)
 	}
@@ -177,5 +178,59 @@ func TestThreadPriorityTwoSenders(t *testing.T) {
 	}
 	if s2[0] != 0 {
 		t.Errorf("B's thread goes back to the runtime at policy %d prio %d", s2[0], s2[1])
+	}
+}
+
+// TestThreadSleeperHandsOff: a sleep gives the P to the runtime at least
+// every handOffEvery, so that with one P another goroutine runnable on it
+// runs during the sender's sleep; a clock_nanosleep through the runtime's
+// system call path keeps the P (its monitor takes it only from a call
+// that spans two of its looks, 20 µs apart at best, and a 1 µs sleep
+// does not), and the goroutine would wait for the sender's next yield.
+func TestThreadSleeperHandsOff(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var sl threadSleeper
+	sl.start()
+	defer sl.stop()
+	// The sleeper reads ran only after its sleep: with one P the
+	// goroutine can have run only on the sleeper's P, given away for the
+	// sleep. Three tries a round: the thread woken to take the P may come
+	// to its scheduler only after the sleeper woke and queued itself for
+	// the P, and the scheduler takes the global queue first once in 61
+	// turns (the sleeper, before the goroutine).
+	first := true
+	for round := range 3 {
+		ran := false
+		for try := 0; try < 3 && !ran; try++ {
+			if !first {
+				// Hold the P (spin, no sleep) until a hand-off is due.
+				for t0 := time.Now(); time.Since(t0) <= handOffEvery; {
+				}
+			}
+			first = false
+			var r atomic.Bool
+			go func() { r.Store(true) }()
+			sl.sleep(time.Microsecond, time.Now().UnixNano())
+			ran = r.Load()
+		}
+		if !ran {
+			t.Fatalf("round %d: in 3 sleeps, each after %v holding the P, a goroutine runnable on the only P never ran during one", round, handOffEvery)
+		}
+	}
+	// A sleeper at a real-time priority keeps its P: no sleep hands off.
+	var kept threadSleeper
+	kept.keepP()
+	kept.sleep(time.Microsecond, time.Now().UnixNano())
+	if kept.handOff != 0 {
+		t.Error("a sleeper told keepP handed its P off")
+	}
+	// Both kinds of sleep allocate nothing.
+	if n := testing.AllocsPerRun(100, func() {
+		sl.sleep(time.Microsecond, sl.handOff+int64(handOffEvery)) // hands off
+		sl.sleep(time.Microsecond, sl.handOff)                     // keeps the P
+	}); n != 0 {
+		t.Errorf("%v allocations per two sleeps", n)
 	}
 }

@@ -10,9 +10,10 @@ import (
 // threadSleeper is time.Sleep outside Linux.
 type threadSleeper struct{}
 
-func (t *threadSleeper) start()                {}
-func (t *threadSleeper) stop()                 {}
-func (t *threadSleeper) sleep(d time.Duration) { time.Sleep(d) }
+func (t *threadSleeper) start()                           {}
+func (t *threadSleeper) stop()                            {}
+func (t *threadSleeper) sleep(d time.Duration, now int64) { time.Sleep(d) }
+func (t *threadSleeper) keepP()                           {}
 
 // threadPriority refuses outside Linux: no SCHED_FIFO to ask for (Dial
 // refuses SendConfig.Priority there first).

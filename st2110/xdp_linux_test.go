@@ -115,6 +115,54 @@ func TestXDPRoundTrip(t *testing.T) {
 	}
 }
 
+// TestXDPSenderSleeps: an AF_XDP sender sleeps to its send times on its
+// own thread in clock_nanosleep(2) with 1 ns timer slack (threadSleeper),
+// as a netmap sender does, not on Go's timers, which wake it up to a
+// millisecond late: while Run runs, a thread of the process has that
+// slack, and none did before.
+func TestXDPSenderSleeps(t *testing.T) {
+	p := xdptest.NewPair(t)
+	sess := session("", flow(fmtSD, "239.1.1.1:5004", ""))
+	if tids := slackOne(t); len(tids) != 0 {
+		t.Fatalf("threads %v have 1 ns timer slack before the sender runs", tids)
+	}
+	// 20,000 packets a second until cancelled (1,000 frames take 30 s).
+	tx := dialIn(t, p.NsA, "xdp:"+p.A, sess, &SendConfig{Count: 1000, MaxRate: 20000, MaxLag: -1})
+	defer tx.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- tx.Run(ctx) }()
+	var tids []string
+	for deadline := time.Now().Add(10 * time.Second); len(tids) == 0 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		tids = slackOne(t)
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if len(tids) == 0 {
+		t.Fatalf("no thread had 1 ns timer slack while the AF_XDP sender ran (%d packets sent): it does not sleep in clock_nanosleep on its thread", tx.Stats(0).Packets)
+	}
+}
+
+// slackOne returns the ids of the process's threads whose timer slack is
+// 1 ns.
+func slackOne(t *testing.T) []string {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tids []string
+	for _, e := range ents {
+		// A thread that ended meanwhile has no file.
+		if b, err := os.ReadFile("/proc/" + e.Name() + "/timerslack_ns"); err == nil && string(b) == "1\n" {
+			tids = append(tids, e.Name())
+		}
+	}
+	return tids
+}
+
 // TestXDPAllocs: the AF_XDP transport's send path (Step into the TX
 // queue, the kicks) and receive path (a reader's pass: clock, Drain,
 // demultiplexer, depacketizer, frames handed to the consumer, who loops

@@ -71,7 +71,7 @@ func addVideoFlags(fs *flag.FlagSet, v *videoConfig) {
 	fs.IntVar(&v.burst, "burst", 1, "vtx: packets sent together at the time of the first (the ST 2110-21 pacer's Burst): fewer flushes and wake-ups; Cinst grows to about the burst, which a narrow sender keeps under CMAX (6 for 1080p59.94)")
 	fs.Var((*windowFlag)(&v.window), "window", "vrx with -i twice: the merge window, the path differential absorbed: A, B or C (ST 2022-7's classes: 10, 50, 450 ms) or a duration (default A)")
 	fs.BoolVar(&v.pass, "passthrough", false, "vrx on a NIC (netmap:eth0): also bind its host rings and give the host stack every packet that is not a stream's, and the wire what the host stack sends (ARP, IGMP, PTP, ssh keep working)")
-	fs.Func("spin", "vtx: how much of each wait for the next send time to spin on the clock instead of sleeping, as a `duration` (default 0 on a netmap port, whose sender sleeps in clock_nanosleep with 1 ns timer slack; 2ms over UDP, whose sender sleeps on Go's timers, which wake up to a millisecond late); a spin takes the CPU from the receiver when they share it", func(s string) error {
+	fs.Func("spin", "vtx: how much of each wait for the next send time to spin on the clock instead of sleeping, as a `duration` (default 0 on a netmap port or xdp:, whose sender sleeps in clock_nanosleep with 1 ns timer slack; 2ms over UDP, whose sender sleeps on Go's timers, which wake up to a millisecond late); a spin takes the CPU from the receiver when they share it", func(s string) error {
 		d, err := time.ParseDuration(s)
 		if err != nil || d < 0 {
 			return fmt.Errorf("want a duration such as 0, 50us or 2ms, not %q", s)

@@ -42,9 +42,9 @@ const ssrcBase = 0x6e6d0000
 // twice the granularity of Go's timers, so that a timer for the rest
 // never fires late and every packet leaves at its time, not in the
 // bursts of a millisecond's packets that would take a narrow sender past
-// its CMAX. On a netmap port the sender sleeps on its own thread to the
-// microsecond and spins not at all: on a CPU it shares with the receiver
-// a spin is time the receiver does not get. The time spent spinning is
+// its CMAX. On a netmap port or xdp: the sender sleeps on its own thread
+// to the microsecond and spins not at all: on a CPU it shares with the
+// receiver a spin is time the receiver does not get. The time spent spinning is
 // counted (spin_ns in the report), so that what vtx costs can be told
 // from what it waited.
 const spinWait = 2 * time.Millisecond
