@@ -59,7 +59,11 @@ func holdSleep(d time.Duration) {
 // address, and the runtime's entry points by go:linkname.
 func handOffSleep(d time.Duration) {
 	ts := unix.NsecToTimespec(int64(d))
-	for handOffNanosleep(&ts) == unix.EINTR {
+	if handOffNanosleep(&ts) == unix.EINTR {
+		// The rest after a signal (a profiler's SIGPROF) keeps the P it
+		// took back: one hand-off a sleep.
+		for unix.ClockNanosleep(unix.CLOCK_MONOTONIC, 0, &ts, &ts) == unix.EINTR {
+		}
 	}
 }
 

@@ -55,9 +55,9 @@ func (t *threadSleeper) keepP() { t.keep = true }
 // kept its P from one 7 ms yield to the next); handing off every sleep,
 // the sender's sleeps cost 11 % more CPU in nmbench vtx and 30 % of them
 // woke 20 to 50 µs late instead of 10 to 20; every 250 µs, 2,600 wakes
-// (9 to 24 over 2 ms late) and the sender 400 to 500 packets over 1 ms
+// (9 to 24 over 2 ms late) and the sender 399 and 510 packets over 1 ms
 // late; every 1 ms, 1,640 to 1,810 wakes (7 to 57 over 2 ms late) and 0
-// to 1,509 packets late in five runs (three under 90; keeping the P: 0 in
+// to 1,509 packets late in five runs (four under 90; keeping the P: 0 in
 // four, Go's timers 1,493 and 1,629).
 const handOffEvery = time.Millisecond
 

@@ -219,6 +219,16 @@ func TestThreadSleeperHandsOff(t *testing.T) {
 			t.Fatalf("round %d: in 3 sleeps, each after %v holding the P, a goroutine runnable on the only P never ran during one", round, handOffEvery)
 		}
 	}
+	// A clock stepped back (a PHC, a change of the TAI offset) before the
+	// last hand-off: the next sleep hands off, and the cadence starts
+	// again from the new time, or the P would be kept for as long as the
+	// step.
+	now := time.Now().UnixNano()
+	sl.handOff = now + int64(time.Hour)
+	sl.sleep(time.Microsecond, now)
+	if sl.handOff != now {
+		t.Errorf("after the clock went back an hour, a sleep did not hand off (last hand-off %d, now %d)", sl.handOff, now)
+	}
 	// A sleeper at a real-time priority keeps its P: no sleep hands off.
 	var kept threadSleeper
 	kept.keepP()
