@@ -213,6 +213,9 @@ type txPart struct {
 	mu      sync.Mutex
 	stats   []video.TxStats
 	nextPub int64
+	// handOffs is how many of the part's sleeps gave its P to the
+	// runtime (threadSleeper), set as runPart returns.
+	handOffs uint64
 }
 
 // Sender sends the flows of a session on one transport, each flow paced
@@ -739,6 +742,7 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 		defer runtime.UnlockOSThread()
 		sl.start()
 		defer sl.stop()
+		defer func() { p.handOffs = sl.handOffs }()
 	}
 	var rt threadPriority
 	if prio := s.cfg.Priority; locked && prio > 0 {

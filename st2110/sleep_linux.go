@@ -27,9 +27,10 @@ import (
 // inherit as its default (a Go program forked so has its monitor wake
 // every 20 µs exactly instead of within the default 50 µs).
 type threadSleeper struct {
-	slack   int   // the thread's timer slack before start, ns; -1 unknown
-	handOff int64 // when a sleep last gave the P to the runtime, on the caller's clock
-	keep    bool  // never give it (keepP)
+	slack    int    // the thread's timer slack before start, ns; -1 unknown
+	handOff  int64  // when a sleep last gave the P to the runtime, on the caller's clock
+	handOffs uint64 // how many sleeps gave it
+	keep     bool   // never give it (keepP)
 }
 
 // keepP makes every sleep keep the goroutine's P, for a sender whose
@@ -107,6 +108,7 @@ func (t *threadSleeper) stop() {
 func (t *threadSleeper) sleep(d time.Duration, now int64) {
 	if !t.keep && (now-t.handOff >= int64(handOffEvery) || now < t.handOff) {
 		t.handOff = now
+		t.handOffs++
 		handOffSleep(d)
 		return
 	}

@@ -8,7 +8,9 @@ import (
 )
 
 // threadSleeper is time.Sleep outside Linux.
-type threadSleeper struct{}
+type threadSleeper struct {
+	handOffs uint64 // none: time.Sleep gives the P back to the runtime itself
+}
 
 func (t *threadSleeper) start()                           {}
 func (t *threadSleeper) stop()                            {}

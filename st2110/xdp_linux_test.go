@@ -147,6 +147,11 @@ func TestXDPSenderSleeps(t *testing.T) {
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
+	// Without a priority, its sleeps give the P to the runtime now and
+	// then (one a millisecond at most).
+	if tx.parts[0].handOffs == 0 {
+		t.Error("the AF_XDP sender's sleeps never gave its P to the runtime")
+	}
 	if len(tids) == 0 {
 		t.Fatalf("no thread with 1 ns timer slack was seen in clock_nanosleep in 10 s while the AF_XDP sender ran (%d packets sent): it does not sleep in clock_nanosleep on its thread", tx.Stats(0).Packets)
 	}
@@ -376,6 +381,11 @@ func TestXDPPriority(t *testing.T) {
 	src.mu.Unlock()
 	if len(seen) != 1 || seen[[2]int{1, 10}] == 0 {
 		t.Errorf("frames asked for at (policy, priority): %v, want all at SCHED_FIFO (1) 10", seen)
+	}
+	// At a real-time priority the sender keeps its P through every sleep
+	// (threadSleeper.keepP).
+	if n := tx.parts[0].handOffs; n != 0 {
+		t.Errorf("a sender at SCHED_FIFO gave its P to the runtime in %d sleeps, want none", n)
 	}
 	tasks, err := filepath.Glob("/proc/self/task/*/stat")
 	if err != nil || len(tasks) == 0 {
