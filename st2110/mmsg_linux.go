@@ -46,32 +46,23 @@ func holdSleep(d time.Duration) {
 	}
 }
 
-// handOffSleep sleeps the calling thread for d in clock_nanosleep(2) on
-// CLOCK_MONOTONIC, the rest of it again after a signal, and gives the
-// goroutine's P to the runtime for the sleep at once, as the runtime does
-// for its own blocking calls: another goroutine runs on it meanwhile, and
-// the sleeper takes a P back (an idle one at once, else waits for one) on
-// waking. A system call through the runtime (unix.ClockNanosleep) keeps
-// the P unless the runtime's monitor sees one call span two of its looks
-// (20 µs to 10 ms apart), which a sender sleeping every 20 µs never does:
-// its P then ran no other goroutine between the sender's yields, 7 ms
-// apart (threadSleeper). st2110's third use of unsafe: the timespec's
-// address, and the runtime's entry points by go:linkname.
-func handOffSleep(d time.Duration) {
-	ts := unix.NsecToTimespec(int64(d))
-	if handOffNanosleep(&ts) == unix.EINTR {
-		// The rest after a signal (a profiler's SIGPROF) keeps the P it
-		// took back: one hand-off a sleep.
-		for unix.ClockNanosleep(unix.CLOCK_MONOTONIC, 0, &ts, &ts) == unix.EINTR {
-		}
-	}
-}
-
-// handOffNanosleep is syscall.Syscall6 (entersyscall, the raw call,
-// exitsyscall) with the runtime's entersyscallblock, which hands the P
-// off before the call instead of leaving it to the monitor. Nothing
-// between the two may grow the stack: nosplit, and norace for the race
-// detector's calls.
+// handOffNanosleep sleeps the calling thread in clock_nanosleep(2) on
+// CLOCK_MONOTONIC for ts (the rest left in ts after a signal), and gives
+// the goroutine's P to the runtime for the sleep at once, as the runtime
+// does for its own blocking calls: another goroutine runs on it
+// meanwhile, and the sleeper takes a P back (an idle one at once, else
+// waits for one) on waking. A system call through the runtime
+// (unix.ClockNanosleep) keeps the P unless the runtime's monitor sees one
+// call span two of its looks (20 µs to 10 ms apart), which a sender
+// sleeping every 20 µs never does: its P then ran no other goroutine
+// between the sender's yields, 7 ms apart (threadSleeper). st2110's third
+// use of unsafe: the timespec's address, and the runtime's entry points
+// (linked by name).
+//
+// It is syscall.Syscall6 (entersyscall, the raw call, exitsyscall) with
+// the runtime's entersyscallblock, which hands the P off before the call
+// instead of leaving it to the monitor. Nothing between the two may grow
+// the stack: nosplit, and norace for the race detector's calls.
 //
 //go:nosplit
 //go:norace

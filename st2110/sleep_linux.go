@@ -44,7 +44,7 @@ type threadSleeper struct {
 func (t *threadSleeper) keepP() { t.keep = true }
 
 // handOffEvery is how long a sleeping sender keeps its P across sleeps
-// before a sleep gives it to the runtime (handOffSleep). A sleep that
+// before a sleep gives it to the runtime (handOffNanosleep). A sleep that
 // keeps the P (a system call the runtime takes as short) costs nothing
 // more than the call, and the goroutines waiting on that P wait; one that
 // gives it costs a thread's wake-up when another goroutine takes it, and
@@ -106,13 +106,16 @@ func (t *threadSleeper) stop() {
 // through the sleep (the P goes to another thread), and so does its
 // timer slack.
 func (t *threadSleeper) sleep(d time.Duration, now int64) {
+	ts := unix.NsecToTimespec(int64(d))
 	if !t.keep && (now-t.handOff >= int64(handOffEvery) || now < t.handOff) {
 		t.handOff = now
 		t.handOffs++
-		handOffSleep(d)
-		return
+		if handOffNanosleep(&ts) != unix.EINTR {
+			return
+		}
+		// The rest after a signal (a profiler's SIGPROF) keeps the P it
+		// took back: one hand-off a sleep.
 	}
-	ts := unix.NsecToTimespec(int64(d))
 	for unix.ClockNanosleep(unix.CLOCK_MONOTONIC, 0, &ts, &ts) == unix.EINTR {
 	}
 }

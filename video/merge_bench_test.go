@@ -85,9 +85,11 @@ func (mb *mergeBench) frameDrain(rs []*Receiver, n int, pre bool) {
 			for p := range rs {
 				binary.BigEndian.PutUint16(mb.paths[p][i][42+2:], seq)
 				binary.BigEndian.PutUint32(mb.paths[p][i][42+4:], mb.ts)
-				mb.qs[p].end = e
 			}
 			seq++
+		}
+		for p := range rs {
+			mb.qs[p].end = e
 		}
 	}
 	if pre {

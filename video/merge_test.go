@@ -620,12 +620,17 @@ func FuzzMerge(f *testing.F) {
 	f.Fuzz(fuzzMerge)
 }
 
+// mergeFuzzSetUp reads a merge fuzzer's format and window from the
+// input's first two octets.
+func mergeFuzzSetUp(in []byte) (Format, time.Duration) {
+	return mergeFuzzFormats[int(in[0])%len(mergeFuzzFormats)], []time.Duration{SkewClassA, SkewClassB, SkewClassC}[int(in[1])%3]
+}
+
 func fuzzMerge(t *testing.T, in []byte) {
 	if len(in) < 2 {
 		return
 	}
-	fm := mergeFuzzFormats[int(in[0])%len(mergeFuzzFormats)]
-	window := []time.Duration{SkewClassA, SkewClassB, SkewClassC}[int(in[1])%3]
+	fm, window := mergeFuzzSetUp(in)
 	in = in[2:]
 	rig := newMergeRig(t, fm, window, 0)
 	m := rig.m
@@ -1377,8 +1382,7 @@ func fuzzReceiverMerge(t *testing.T, in []byte) {
 	if len(in) < 3 {
 		return
 	}
-	fm := mergeFuzzFormats[int(in[0])%len(mergeFuzzFormats)]
-	window := []time.Duration{SkewClassA, SkewClassB, SkewClassC}[int(in[1])%3]
+	fm, window := mergeFuzzSetUp(in)
 	cfgN := int(in[2])
 	in = in[3:]
 	rig := newMergeRig(t, fm, window, 1)
