@@ -21,9 +21,10 @@ type ListenConfig struct {
 	// capture brings its own times); nil means the system clock as TAI
 	// ([NewClock] with a nil config). A batch whose read of a PHC failed
 	// is stamped with the time read last; once every read has failed for
-	// a second, the reader ends with the error, which Frames yields. (A
-	// UDP reader reads the clock when datagrams come; a ring reader at
-	// each pass.)
+	// a second, the reader ends with the error, which Frames yields,
+	// whether packets come or not: a reader reads the clock for each
+	// batch and, waiting for packets, at least every 100 ms (a ring
+	// reader at each pass, a UDP reader at a read deadline).
 	Clock *Clock
 
 	// FrameBuffers is how many frames of each flow may be queued for, or
