@@ -1,6 +1,7 @@
 package video
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"math"
@@ -436,6 +437,42 @@ func TestPattern(t *testing.T) {
 	p2, _ := NewPattern(&fmt1080p)
 	if string(p1.Frame(7)) != string(p2.Frame(7)) {
 		t.Error("two patterns of one format differ")
+	}
+}
+
+// NewPattern draws and packs its picture a strip at a time: the picture
+// is the one drawn whole and packed at once, byte for byte, in every
+// format (a picture of 264 lines: four whole strips and part of one).
+func TestPatternStrips(t *testing.T) {
+	n := 0
+	for _, f := range allFormats() {
+		f.Width = 64
+		tall, _ := patternFormat(&f)
+		pf, err := PixelFormatFor(&tall)
+		if err != nil {
+			continue // drawn in the pgroup bytes, no strips
+		}
+		size, err := PlanarSize(&tall, pf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		planar := make([]byte, size)
+		patternPlanar(planar, &tall, pf, 0)
+		want := make([]byte, tall.FrameSize())
+		if err := Pack(want, planar, &tall, pf); err != nil {
+			t.Fatal(err)
+		}
+		p, err := NewPattern(&f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tall.Height <= patternStrip || !bytes.Equal(p.pic, want) {
+			t.Errorf("%v: the picture of %d lines differs from the one packed whole", f, tall.Height)
+		}
+		n++
+	}
+	if n == 0 {
+		t.Fatal("no format with a planar picture")
 	}
 }
 
