@@ -93,11 +93,13 @@ func (p *passReader) flows() []int { return nil }
 func (p *passReader) run(ctx context.Context, s *rxSink) error {
 	err := runRings(ctx, p.name, p.lock, p.kernel, s, p.pass)
 	if p.keep != nil && !s.rx.closed.Load() && (err == nil && ctx.Err() != nil || p.clockFailed) {
-		k := p.keep
+		// stop is read here, not in the goroutine: close, which may run
+		// before the goroutine does, sets the field to nil.
+		k, stop := p.keep, p.keep.stop
 		k.fwd.Add(1) // before run returns: the transport's close comes after
 		go func() {
 			defer k.fwd.Done()
-			p.forwardOn(k.stop)
+			p.forwardOn(stop)
 		}()
 	}
 	return err

@@ -551,3 +551,32 @@ func TestPassHeapOtherInputFails(t *testing.T) {
 	}
 	waitPass(t, rx, others, others)
 }
+
+// Close right after Frames ended on another input's failure, as an
+// application does: the forwarding goroutine may not have started yet,
+// and Close must still stop it and return.
+func TestPassHeapCloseRightAway(t *testing.T) {
+	for i := range 100 {
+		const pairs = 2
+		reg := heapmem.MustNew(&heapmem.Config{Name: "eth0", TxRings: pairs, RxRings: pairs, HostTxRings: pairs, HostRxRings: pairs,
+			TxSlots: 64, RxSlots: 64, BufSize: 2048})
+		tr := passPairs(t, reg, pairs)
+		tr.rds[0].kernel = failKernel{}
+		sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+		rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Passthrough: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rx.start(tr); err != nil {
+			t.Fatal(err)
+		}
+		<-rx.Done()
+		done := make(chan struct{})
+		go func() { rx.Close(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("round %d: Close hangs", i)
+		}
+	}
+}
