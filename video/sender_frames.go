@@ -123,7 +123,7 @@ const patternStrip = 64
 func packPattern(pic []byte, tall *Format, pf PixelFormat) error {
 	strip := *tall
 	var planar []byte
-	row := tall.RowBytes() / tall.Pgroup().Height * patternStrip // octets of pic per strip
+	row := tall.RowBytes() * (patternStrip / tall.Pgroup().Height) // octets of pic per strip (a pgroup row's octets may be odd)
 	for y0, off := 0, 0; y0 < tall.Height; y0, off = y0+patternStrip, off+row {
 		strip.Height = min(patternStrip, tall.Height-y0)
 		size, err := PlanarSize(&strip, pf)
