@@ -1207,6 +1207,202 @@ func TestMergeSparseArrivals(t *testing.T) {
 	}
 }
 
+// handOutTimes runs TestMergeHandsOutInTime's flow (packet 3 of frame
+// lostFrame lost on both paths, path 1 a millisecond behind) through a merge of
+// window w, each arrival's time rewritten by at, and returns when each
+// frame came out (the rewritten time of the packet that handed it out);
+// frames still held at the end of the input are missing.
+func handOutTimes(t *testing.T, fl *mergeFlow, lostFrame int, w time.Duration, at func(e mergeEvent) int64) []int64 {
+	t.Helper()
+	lost := fl.first[lostFrame] + 3
+	drop := func(i int) bool { return i == lost }
+	m, got := newTestMerge(t, fl, w)
+	var out []int64
+	for _, e := range fl.arrivals([2]func(int) bool{drop, drop}, [2]time.Duration{0, time.Millisecond}) {
+		a := at(e)
+		m.Push(e.path, fl.pkts[e.pkt], a)
+		for len(out) < len(got.frames) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// TestMergeHandsOutAtInt64Ends: a capture whose arrival times lie at the
+// start or the end of int64 (a clock of its own, counted from anywhere)
+// has its frames handed out as at any other time: the frame that misses a
+// packet on both paths (frame 0, ended within the first window, or frame
+// 2) waits the window, no less and no more, and the two after it wait for
+// it. (Within a window of the start of int64, at less the window must not
+// wrap to its end: the frame would go the moment it ends.)
+func TestMergeHandsOutAtInt64Ends(t *testing.T) {
+	fl := newMergeFlow(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}, 6)
+	period := int64(fl.f.Rate.Period())
+	first, end := fl.send[0], fl.send[len(fl.pkts)-1]+int64(time.Millisecond) // the first and last arrivals
+	for _, base := range []int64{math.MinInt64, math.MinInt64 + int64(SkewClassB) - 1, -1, math.MaxInt64 - (end - first)} {
+		for _, lf := range []int{0, 2} {
+			out := handOutTimes(t, fl, lf, SkewClassB, func(e mergeEvent) int64 { return base + (e.at - first) })
+			if len(out) != 6 {
+				t.Errorf("times from %d, frame %d lossy: %d frames out before the end of the input, want all 6", base, lf, len(out))
+				continue
+			}
+			endLost := fl.send[fl.first[lf+1]-1] - first // its marker, from the first arrival
+			for k := range out {
+				want := fl.send[len(fl.pkts)-1] - first
+				if k+1 < 6 {
+					want = fl.send[fl.first[k+1]-1] - first
+				}
+				if k >= lf && k <= lf+2 {
+					want = endLost + int64(SkewClassB)
+				}
+				if d := out[k] - base; d < want || d > want+period/8 {
+					t.Errorf("times from %d, frame %d lossy: frame %d out at %+d ns, want %+d", base, lf, k, d, want)
+				}
+			}
+		}
+	}
+}
+
+// TestMergeClockStepAcrossInt64: both paths' clocks step from near the
+// start of int64 to near its end (further than an int64 difference
+// reaches) while frame 2, which misses a packet on both paths, waits its
+// window: on the new clock its window has passed, and it goes once both
+// paths have stepped, not when the slots run out or the input ends.
+func TestMergeClockStepAcrossInt64(t *testing.T) {
+	fl := newMergeFlow(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}, 6)
+	first := fl.send[0]
+	lo, hi := int64(math.MinInt64+int64(time.Second)), int64(math.MaxInt64-int64(time.Hour))
+	step := fl.first[3] + 5 // the packets from here on come on the new clock
+	out := handOutTimes(t, fl, 2, SkewClassB, func(e mergeEvent) int64 {
+		if e.pkt >= step {
+			return hi + (e.at - first)
+		}
+		return lo + (e.at - first)
+	})
+	if len(out) != 6 {
+		t.Fatalf("%d frames out before the end of the input, want all 6", len(out))
+	}
+	// Path 1 steps with its second packet from step on (its first is
+	// taken at its latest time): then frame 2's window has passed.
+	// Frames 3 and 4, complete, go with their markers.
+	stepped := hi + (fl.send[step+1] + int64(time.Millisecond) - first)
+	if out[2] < hi || out[2] > stepped+int64(fl.f.Rate.Period())/8 {
+		t.Errorf("frame 2 out at %d, want by %d", out[2], stepped)
+	}
+	for k := 3; k <= 4; k++ {
+		if want := hi + (fl.send[fl.first[k+1]-1] - first); out[k] != want {
+			t.Errorf("frame %d out at %d, want %d", k, out[k], want)
+		}
+	}
+}
+
+// TestMergeClockStepBack: both paths' clocks step an hour back while
+// frame 3, which misses a packet on both paths, waits its window: it
+// waits its window from the step (on the new clock), not until the old
+// clock's time comes again or the slots run out.
+func TestMergeClockStepBack(t *testing.T) {
+	fl := newMergeFlow(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}, 8)
+	lost := fl.first[3] + 3
+	drop := func(i int) bool { return i == lost }
+	m, got := newTestMerge(t, fl, SkewClassA)
+	back := -int64(time.Hour)
+	var out []int64
+	for _, e := range fl.arrivals([2]func(int) bool{drop, drop}, [2]time.Duration{0, time.Millisecond}) {
+		at := e.at
+		if fl.frame[e.pkt] >= 4 {
+			at += back
+		}
+		m.Push(e.path, fl.pkts[e.pkt], at)
+		for len(out) < len(got.frames) {
+			out = append(out, at)
+		}
+	}
+	if len(out) != 8 {
+		t.Fatalf("%d frames out before the end of the input, want 8", len(out))
+	}
+	// Path 0 steps with frame 4's second packet (its first is taken at
+	// the path's latest time): frame 3 waits the window from then.
+	want := fl.send[fl.first[4]+1] + back + int64(SkewClassA)
+	if out[3] < want || out[3] > want+int64(fl.f.Rate.Period())/8 {
+		t.Errorf("frame 3 out at %+d ns, want %+d", out[3]-fl.send[0], want-fl.send[0])
+	}
+	if j0, j1 := m.PathStats(0).TimeJumps, m.PathStats(1).TimeJumps; j0 != 1 || j1 != 1 {
+		t.Errorf("time jumps %d and %d, want 1 on each path", j0, j1)
+	}
+}
+
+// TestReceiverMergeOutlierTime is TestMergeOutlierTime through the
+// receivers that feed a Merge, by both of their ways to it: path 0's
+// packets as Ethernet frames (Receiver.Push), path 1's as UDP payloads
+// (Receiver.PushUDP). A bogus arrival time on the marker of frame 2 (lost
+// a packet on both paths) on the path ahead is counted as a jump, and the
+// frame waits its window from the packet before, not until the slots run
+// out.
+func TestReceiverMergeOutlierTime(t *testing.T) {
+	fl := newMergeFlow(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}, 6)
+	lost := fl.first[2] + 3
+	marker := fl.first[3] - 1
+	end2 := fl.send[marker]
+	period := int64(fl.f.Rate.Period())
+	src := netip.MustParseAddrPort("10.0.0.1:5004")
+	for ahead := range 2 {
+		for _, bogus := range []int64{math.MaxInt64, end2 + 100*365*24*int64(time.Hour), math.MinInt64} {
+			m, got := newTestMerge(t, fl, SkewClassB)
+			var rs [2]*Receiver
+			for p := range rs {
+				r, err := NewReceiver(&ReceiverConfig{Streams: []RxStream{{Port: uint16(5004 + 2*p), Merge: m, Path: p}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				rs[p] = r
+			}
+			tmpl := udpFrameHeader(5004)
+			drop := func(i int) bool { return i == lost }
+			var delay [2]time.Duration
+			delay[1-ahead] = time.Millisecond
+			var out []int64
+			for _, e := range fl.arrivals([2]func(int) bool{drop, drop}, delay) {
+				at := e.at
+				if e.pkt == marker && e.path == ahead {
+					at = bogus
+				}
+				pkt := fl.pkts[e.pkt]
+				if e.path == 0 {
+					frame := append(slices.Clone(tmpl), pkt...)
+					binary.BigEndian.PutUint16(frame[16:], uint16(len(frame)-14))
+					binary.BigEndian.PutUint16(frame[38:], uint16(len(frame)-34))
+					rs[0].Push(frame, at)
+				} else {
+					rs[1].PushUDP(src, netip.AddrPortFrom(netip.MustParseAddr("239.1.1.1"), 5006), pkt, at)
+				}
+				for len(out) < len(got.frames) {
+					out = append(out, e.at)
+				}
+			}
+			if len(out) != 6 {
+				t.Errorf("path %d ahead, arrival %d: %d frames out before the end of the input, want all 6", ahead, bogus, len(out))
+				continue
+			}
+			want := end2 + int64(SkewClassB)
+			for k := 2; k <= 4; k++ {
+				if out[k] < want-period/8 || out[k] > want+period/8 {
+					t.Errorf("path %d ahead, arrival %d: frame %d out at %+d ns, want %+d", ahead, bogus, k, out[k]-fl.send[0], want-fl.send[0])
+				}
+			}
+			// Each frame arrived with its first packet on the path ahead:
+			// frame 3's, after the bogus time, at its own time.
+			for k, at := range got.at {
+				if want := fl.send[fl.first[k]]; at != want {
+					t.Errorf("path %d ahead, arrival %d: frame %d arrived at %+d ns, want %+d", ahead, bogus, k, at-fl.send[0], want-fl.send[0])
+				}
+			}
+			if j := m.PathStats(ahead).TimeJumps; j != 1 || m.PathStats(1-ahead).TimeJumps != 0 {
+				t.Errorf("path %d ahead, arrival %d: time jumps %d, %d", ahead, bogus, m.PathStats(0).TimeJumps, m.PathStats(1).TimeJumps)
+			}
+		}
+	}
+}
+
 // tinyFormat is a 4x1 progressive 50 fps format: a frame a packet.
 var tinyFormat = Format{Sampling: YCbCr422, Depth: Depth8, Width: 4, Height: 1, Scan: Progressive, Rate: Rate50}
 
