@@ -668,6 +668,127 @@ func fuzzMerge(t *testing.T, in []byte) {
 	}
 }
 
+// FuzzMergeClock is FuzzMerge with arrival times anywhere in int64: each
+// record may set the time outright (the ends of int64, huge jumps either
+// way, times going back) or step it, and may be a call of Expire at the
+// time instead of a packet. The checks are FuzzMerge's: never a panic or
+// a write outside a frame buffer, no more frames held than the window
+// allows, the work per call bounded by a constant, every copy counted
+// once; and no path counts more time jumps than packets.
+//
+// The input is a format byte, a window byte (class A, B or C), then
+// records: a control byte (the top bit the path; 0x40: 8 octets follow,
+// the time as a big-endian int64; else the time steps on by the low 5
+// bits in 100 µs, wrapping at the end of int64; 0x20: Expire at the time,
+// nothing more), then, but for Expire, a 16-bit length and that many
+// packet octets.
+func FuzzMergeClock(f *testing.F) {
+	for i, fm := range mergeFuzzFormats {
+		p := mustPacketizer(f, fm, &PacketizerConfig{Seq: 65530})
+		var pkts [][]byte
+		for k := range 4 {
+			for _, s := range packetize(f, p, randomFrame(&fm, uint64(k)), 1e18+int64(k)*int64(fm.Rate.Period())) {
+				pkts = append(pkts, s.b)
+			}
+		}
+		// Times from the start of int64, from near its end (wrapping),
+		// and with one bogus time and one step of an hour back.
+		for c, start := range []int64{math.MinInt64, math.MaxInt64 - int64(30*time.Millisecond), 1e18} {
+			seed := []byte{byte(i), byte(c)}
+			for j, pk := range pkts {
+				for path := range 2 {
+					if (j+path)%5 == 0 {
+						continue // each path loses some
+					}
+					switch {
+					case j == 0 && path == 0:
+						seed = append(seed, 0x40)
+						seed = binary.BigEndian.AppendUint64(seed, uint64(start))
+					case c == 2 && j == 7:
+						seed = append(seed, byte(path<<7)|0x40)
+						seed = binary.BigEndian.AppendUint64(seed, uint64(math.MaxInt64-int64(j)))
+					case c == 2 && j == len(pkts)/2:
+						seed = append(seed, byte(path<<7)|0x40)
+						seed = binary.BigEndian.AppendUint64(seed, uint64(start-int64(time.Hour)+int64(j)*100_000))
+					default:
+						seed = append(seed, byte(path<<7|1))
+					}
+					seed = binary.BigEndian.AppendUint16(seed, uint16(len(pk)))
+					seed = append(seed, pk...)
+				}
+			}
+			seed = append(seed, 0x60)
+			seed = binary.BigEndian.AppendUint64(seed, uint64(start+int64(time.Second)))
+			f.Add(seed)
+		}
+	}
+	f.Fuzz(fuzzMergeClock)
+}
+
+func fuzzMergeClock(t *testing.T, in []byte) {
+	if len(in) < 2 {
+		return
+	}
+	fm, window := mergeFuzzSetUp(in)
+	in = in[2:]
+	rig := newMergeRig(t, fm, window, 0)
+	m := rig.m
+	work := func() uint64 {
+		n := m.steps
+		for i := range m.slots {
+			n += m.slots[i].d.steps
+		}
+		return n
+	}
+	// As FuzzMerge's: a call hands out at most every frame held, each
+	// with its held marker; finds and opens a slot; and pushes one packet.
+	bound := uint64(m.Held()*(3+2*maxSRDParse) + 4*m.Held() + 2*maxSRDParse + 8)
+	at := int64(1e18)
+	var pushed [2]uint64
+	for len(in) > 0 {
+		ctl := in[0]
+		in = in[1:]
+		path := int(ctl >> 7)
+		if ctl&0x40 != 0 {
+			if len(in) < 8 {
+				break
+			}
+			at = int64(binary.BigEndian.Uint64(in))
+			in = in[8:]
+		} else {
+			at += int64(ctl&0x1f) * 100_000
+		}
+		before := work()
+		if ctl&0x20 != 0 {
+			m.Expire(at)
+		} else {
+			if len(in) < 2 {
+				break
+			}
+			n := min(int(binary.BigEndian.Uint16(in)), len(in)-2)
+			pkt := in[2 : 2+n]
+			in = in[2+n:]
+			m.Push(path, pkt, at)
+			pushed[path]++
+		}
+		if w := work() - before; w > bound {
+			t.Fatalf("one call took %d loop steps, bound %d", w, bound)
+		}
+		if len(m.order) > m.Held() {
+			t.Fatalf("%d frames held, at most %d", len(m.order), m.Held())
+		}
+	}
+	st, taken := rig.end(t, pushed)
+	if st.Packets != taken || st.Delivered+st.Skipped > st.Frames || st.Frames > taken {
+		t.Fatalf("flow %+v, %d taken, %d frames handed out", st, taken, rig.frames)
+	}
+	for p := range 2 {
+		if ps := m.PathStats(p); ps.TimeJumps > ps.Packets {
+			t.Fatalf("path %d: %d time jumps in %d packets", p, ps.TimeJumps, ps.Packets)
+		}
+	}
+}
+
 // mergeRig is a Merge for the fuzzers whose frame buffers have 64 octets
 // of 0xee on either side, and which checks and counts the frames it hands
 // out: of the format's size, none with fewer than minPackets packets,
