@@ -1011,7 +1011,7 @@ func TestMergeUnreadPackets(t *testing.T) {
 // absorbed in the old stream's numbers, not taken into the new one's.
 func TestMergeSenderRestart(t *testing.T) {
 	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 640, Height: 48, Scan: Progressive, Rate: Rate59_94}
-	for _, back := range []uint16{50, 1000, 1900} { // within the numbers it sent before (1,920)
+	for _, back := range []uint16{1, 50, 1000, 1900} { // within the numbers it sent before (1,920)
 		fl := newMergeFlow(t, f, 20)
 		old := len(fl.pkts)
 		last := uint16(65500 + old - 1)
@@ -1035,12 +1035,12 @@ func TestMergeSenderRestart(t *testing.T) {
 		if st.Lost != 0 || p0.Lost == 0 || p1.Lost != 0 || st.Packets != uint64(len(fl.pkts)) {
 			t.Errorf("%d back: %+v; path 0 %+v, path 1 %+v; want 0 lost (path 0 alone some), every packet taken", back, st, p0, p1)
 		}
-		// Late: copies of the old stream whose window words the new
-		// stream took already (a restart just behind the old highest
-		// makes the new numbers' words those of the old ones), too old
-		// to tell.
-		if p1.Duplicates+p1.Late+p1.Taken != uint64(len(fl.pkts)) || st.Late != p1.Late || back > 50 && p1.Late != 0 {
-			t.Errorf("%d back: path 1 %+v: every copy absorbed, taken or too old to tell", back, p1)
+		// Every copy absorbed or taken, none late: also those of the
+		// old stream whose window words the new stream took already (a
+		// restart just behind the old highest makes the new numbers'
+		// words those of the old ones).
+		if p1.Duplicates+p1.Taken != uint64(len(fl.pkts)) || st.Late != 0 || p1.Late != 0 {
+			t.Errorf("%d back: path 1 %+v: every copy absorbed or taken", back, p1)
 		}
 		t.Logf("%d back: %+v; path 1 %+v", back, st.Stats, p1)
 	}
@@ -1049,26 +1049,33 @@ func TestMergeSenderRestart(t *testing.T) {
 // TestMergeSenderRestartTailUnprotected: path 0 (ahead) loses one packet of the
 // old stream's last frame; path 1 (5 ms behind, inside the window) brings
 // it, but after path 0 brought the restarted sender's first packet. A
-// 2022-7 merge should repair it: the copy is of a frame still held.
+// 2022-7 merge should repair it: the copy is of a frame still held. Also
+// when the restart is just behind the old highest (back 1 or 50), so that
+// the new stream's numbers have taken the lost packet's window word by the
+// time its copy comes.
 func TestMergeSenderRestartTailUnprotected(t *testing.T) {
 	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 640, Height: 48, Scan: Progressive, Rate: Rate59_94}
-	fl := newMergeFlow(t, f, 20)
-	old := len(fl.pkts)
-	last := uint16(65500 + old - 1)
-	fl.add(t, 20, last-1000, 20)
-	lost := old - 5 // a packet of the old stream's last frame, sent in its last 5 ms
-	d0 := func(i int) bool { return i == lost }
-	m, got := newTestMerge(t, fl, SkewClassA)
-	feed(m, fl, fl.arrivals([2]func(int) bool{d0, nil}, [2]time.Duration{0, 5 * time.Millisecond}))
-	if len(got.frames) != 40 {
-		t.Fatalf("%d frames, want 40", len(got.frames))
-	}
-	for k := range got.frames {
-		if !bytes.Equal(got.frames[k], fl.frames[k]) || !got.stats[k].Complete {
-			t.Errorf("frame %d not repaired from path 1: %+v", k, got.stats[k])
+	for _, back := range []uint16{1, 50, 1000} {
+		fl := newMergeFlow(t, f, 20)
+		old := len(fl.pkts)
+		last := uint16(65500 + old - 1)
+		fl.add(t, 20, last-back, 20)
+		lost := old - 5 // a packet of the old stream's last frame, sent in its last 5 ms
+		d0 := func(i int) bool { return i == lost }
+		m, got := newTestMerge(t, fl, SkewClassA)
+		feed(m, fl, fl.arrivals([2]func(int) bool{d0, nil}, [2]time.Duration{0, 5 * time.Millisecond}))
+		if len(got.frames) != 40 {
+			t.Fatalf("%d back: %d frames, want 40", back, len(got.frames))
+		}
+		for k := range got.frames {
+			if !bytes.Equal(got.frames[k], fl.frames[k]) || !got.stats[k].Complete {
+				t.Errorf("%d back: frame %d not repaired from path 1: %+v", back, k, got.stats[k])
+			}
+		}
+		if st, p1 := m.Stats(), m.PathStats(1); st.Late != 0 || st.Lost != 0 || p1.Late != 0 || p1.Duplicates+p1.Taken != uint64(len(fl.pkts)) {
+			t.Errorf("%d back: %+v; path 1 %+v: want nothing late or lost", back, st.Stats, p1)
 		}
 	}
-	t.Logf("%+v; path 1 %+v", m.Stats().Stats, m.PathStats(1))
 }
 
 // TestMergeSenderRestartFrozenClock: after a restart, arrival times that
