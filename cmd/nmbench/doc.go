@@ -20,10 +20,15 @@
 // a jump to -n's last number, which nothing follows; a number past -n's
 // last, which the sender never sends, is a frame only. Two strays in
 // sequence (another sender's) pass for a jump, but are taken back, with
-// what the jump counted lost, when the numbers before the jump go on; a
-// late packet from before a jump is counted against the numbers before
-// it. In interval reports (-T), lost may be negative: a late packet, or a
-// jump taken back, takes back loss an earlier interval counted.
+// what the jump counted lost, duplicated and reordered, when the numbers
+// before the jump go on; a late packet from before a jump is counted
+// against the numbers before it. A burst of stale frames before the
+// sender's first (an earlier run's, whose numbers are ahead of a new
+// run's) passes for the run's start only until two numbers in sequence
+// come before its first, while the run spans fewer than 65536: the run
+// restarts there, what it counted taken back. In interval reports (-T),
+// lost, duplicated and reordered may be negative: a late packet, or a
+// jump or start taken back, takes back what an earlier interval counted.
 //
 // -f vtx and -f vrx send and receive ST 2110-20 video through package
 // st2110's Dial and Listen, the transport named by -i as st2110 names it:
