@@ -133,6 +133,19 @@
 //
 //	nmbench -i netmap:eth0 -f vtx -sdp out.sdp -burst 4 -b 4 -rt 50
 //
+// -max-lag lets vtx skip ahead when it falls behind its schedule (its
+// thread descheduled, a queue stalled): a stream more than that late gives
+// up the frames it missed and resumes at the first frame not yet due,
+// sent whole, rather than sending what it missed in a burst at line rate
+// (st2110.SendConfig.MaxLag); the report counts the frames skipped or cut
+// short ("skipped behind", skipped_tx_frames) and the skips (resyncs). A
+// duration, frame (one frame period, st2110's own default), or off, the
+// default: a benchmark sends every packet, the late ones at once (counted
+// late), so that it measures the work of every frame asked for. A capture
+// never falls behind: -max-lag with -i pcap: alone is refused.
+//
+//	nmbench -i xdp:eth0 -f vtx -sdp out.sdp -max-lag frame
+//
 // What the inputs make it allocate (frame buffers, the test pattern, the
 // -in frames) is charged against -max-mem (1 GiB by default) before it is
 // allocated; an SDP is read up to 1 MiB with at most 1024 streams, as many
