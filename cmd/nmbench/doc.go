@@ -24,9 +24,11 @@
 // before the jump go on; a late packet from before a jump is counted
 // against the numbers before it. A burst of stale frames before the
 // sender's first (an earlier run's, whose numbers are ahead of a new
-// run's) passes for the run's start only until two numbers in sequence
-// come before its first, while the run spans fewer than 65536: the run
-// restarts there, what it counted taken back. In interval reports (-T),
+// run's) passes for the run's start only until a number further before
+// its first than the run spans, and one near it, come, while the run
+// spans fewer than 65536: the run restarts there, what it counted taken
+// back. Numbers just before the first (within the run's span: the start
+// reordered, or read from several RX rings) are duplicates, as before. In interval reports (-T),
 // lost, duplicated and reordered may be negative: a late packet, or a
 // jump or start taken back, takes back what an earlier interval counted.
 //

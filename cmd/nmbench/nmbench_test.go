@@ -256,10 +256,10 @@ func TestSeqWindow(t *testing.T) {
 	}
 	// 10 11 12 | 15 skips 13,14 (lost 2) | 13 late (reordered, lost 1) |
 	// 13 again (dup) | 16 | 14 late (reordered, lost 0) | 20 skips 17-19 (lost 3) |
-	// 5 is before the first of a run that spans less than a window: held
-	// (a stale frame; TestSeqStaleStart), not counted
-	if lost != 3 || dup != 1 || reord != 2 {
-		t.Errorf("lost %d dup %d reordered %d, want 3 1 2", lost, dup, reord)
+	// 5 is before the first, by less than the run spans: old, a dup
+	// (further before, it would be held as a stale start's: TestSeqStaleStart)
+	if lost != 3 || dup != 2 || reord != 2 {
+		t.Errorf("lost %d dup %d reordered %d, want 3 2 2", lost, dup, reord)
 	}
 	// A jump of a window or more counts once the next packet follows it:
 	// a stray frame read as a number far ahead is not taken, a real
@@ -404,26 +404,31 @@ func FuzzSeqWindow(f *testing.F) {
 }
 
 // seqModel feeds a window 0, 1, then up to 254 numbers each a step of
-// -128..127 (a byte of b) from the last, but never below 0 (the run's
-// first: a number before it, on a run that spans less than a window, is
-// held as a stale start's, TestSeqStaleStart): a run that stays within
-// the window, jumps none, so its counts are exactly a set's. The model: a
-// number at or after the next expected skips the numbers between (lost)
-// unless it is past -n's last (a frame only); one behind the next is a
-// duplicate if it came, else reordered and one less lost.
+// -128..127 (a byte of b) from the last, but never further before 0 (the
+// run's first) than the run spans (further, a number is held as a stale
+// start's: TestSeqStaleStart): a run that stays within the window, jumps
+// none, so its counts are exactly a set's. The model: a number at or
+// after the next expected skips the numbers between (lost) unless it is
+// past -n's last (a frame only); one before the run's first is a
+// duplicate; one behind the next is a duplicate if it came, else
+// reordered and one less lost.
 func seqModel(t *testing.T, need uint8, b []byte) {
 	w := &seqWindow{need: uint64(need)}
 	seen := map[int]bool{}
 	next := 0
 	var lost, mlost int64
 	var dup, reord, mdup, mreord int64
-	v := 1
-	nums := []int{0, 1}
-	for _, c := range b[:min(len(b), 254)] {
-		v = max(v+int(c)-128, 0)
+	steps := b[:min(len(b), 254)]
+	var nums []int
+	for i := range len(steps) + 2 {
+		v := i // 0, 1
+		if i >= 2 {
+			// Never further before the run's first (0) than the run
+			// spans (next): a number there, and one near it, restart the
+			// run (a stale start's, TestSeqStaleStart).
+			v = max(nums[i-1]+int(steps[i-2])-128, -next)
+		}
 		nums = append(nums, v)
-	}
-	for i, v := range nums {
 		l, d, o := w.add(uint32(int32(v)))
 		lost, dup, reord = lost+l, dup+d, reord+o
 		switch {
@@ -433,7 +438,7 @@ func seqModel(t *testing.T, need uint8, b []byte) {
 		case v >= next:
 			mlost += int64(v - next)
 			seen[v], next = true, v+1
-		case seen[v]:
+		case v < 0 || seen[v]:
 			mdup++
 		default:
 			seen[v] = true

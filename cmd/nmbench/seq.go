@@ -46,10 +46,14 @@ func seqNumber(pkt []byte) (uint32, bool) {
 //
 // A burst of stale frames before the sender's first (left in a ring by an
 // earlier run, whose numbers are ahead of a new run's) passes for the
-// run's start: while the track spans less than a window, two numbers in
-// sequence before its first restart the run there, the track's counts
-// taken back (its span too: -n counts from the new first), and the track
-// is kept as a jump's would be, in case its numbers go on.
+// run's start: while the track spans less than a window, a number further
+// before its first than the track spans, and one near it after it, restart
+// the run there, the track's counts taken back (its span too: -n counts
+// from the new first); the track is kept as a jump's would be, and the
+// restart taken back if its numbers go on a window or more past the new
+// run's. A number before the first by no more than the track spans is a
+// late packet of the start (reordered, or another RX ring's batch read
+// first): a duplicate, as any number before the run's first.
 //
 // The two tracks' bitmaps are the window's own, and a track names its
 // by index: a jump or a take-back switches index, copying no bitmap, and
@@ -228,10 +232,12 @@ func (w *seqWindow) count(s uint32) (lost, dup, reord int64) {
 			return 0, 0, 0
 		}
 		return c.lost, c.dup, c.reord
-	case w.span < seqWin && int32(s-w.first) < 0:
-		// Before the first of a track that spans less than a window:
-		// held, and if a number near it follows, the run restarts there
-		// (the track was stale frames).
+	case w.staleBefore(s) || w.holding && w.staleBefore(w.held) && near(w.held, s):
+		// Before the first of a track that spans less than a window, by
+		// more than the track spans: held, and if a number near it
+		// follows, the run restarts there (the track was stale frames).
+		// Nearer, it is a late packet of the run's start (reordered on
+		// the way, or another RX ring's), a duplicate below.
 	case int32(d) < 0:
 		// From before the run's first frame (stale), or older than the
 		// window (cannot tell): a duplicate.
@@ -248,7 +254,7 @@ func (w *seqWindow) count(s uint32) (lost, dup, reord int64) {
 		return 0, 0, 0 // held: not counted unless a number near it follows
 	}
 	w.holding = false
-	if w.span < seqWin && int32(h-w.first) < 0 && !last {
+	if w.staleBefore(h) && !last {
 		return w.restart(h, s)
 	}
 	// The jump: the track goes on with the other bitmap, cleared by
@@ -264,6 +270,13 @@ func (w *seqWindow) count(s uint32) (lost, dup, reord int64) {
 	l, dup, reord := w.count(s)
 	w.since.dup += int64(w.heldDup)
 	return lost + l, dup + int64(w.heldDup), reord
+}
+
+// staleBefore reports whether s, on a track that spans less than a
+// window, is before its first by more than the track spans: a stale
+// start's number, not a late one of the run (see seqWindow).
+func (w *seqWindow) staleBefore(s uint32) bool {
+	return w.span < seqWin && int32(s-w.first) < 0 && uint64(w.first-s) > w.span
 }
 
 // restart starts the run afresh at h, held before the first of a track

@@ -232,6 +232,13 @@ func TestSeqStaleStart(t *testing.T) {
 		// restart then takes off (FuzzSeqWindow, testdata).
 		{"a restart after a jump taken back", 0, []uint32{10, 11, 12, 14, S, S + 1, 15, 0xffffff00, 0xffffff01}, 0, 0, 0, 2},
 	})
+	// Before the first by no more than the run spans: the start reordered,
+	// late packets of the run (duplicates, as before the first), not a
+	// stale start.
+	checkSeqCases(t, []seqCase{
+		{"two late within the span", 0, []uint32{100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 98, 99, 111}, 0, 2, 0, 12},
+		{"the first pairs swapped", 0, []uint32{5, 6, 3, 4, 7, 8}, 0, 2, 0, 4},
+	})
 	// Past a window's span, a number before the first is a duplicate.
 	var nums []uint32
 	for s := range uint32(seqWin + 10) {
@@ -243,5 +250,26 @@ func TestSeqStaleStart(t *testing.T) {
 	w, lost, dup, reord := seqRun(10, 1000, 1001, 1002, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9)
 	if r := w.remaining(10, 0, true); r != 0 || lost != 0 || dup != 0 || reord != 0 {
 		t.Errorf("-n 10 after a stale burst: remaining %d lost %d dup %d reordered %d, want 0 0 0 0", r, lost, dup, reord)
+	}
+}
+
+// rxseq keeps one window for every RX ring of a port, and a multi-queue
+// NIC spreads txseq's flows (-s ranges) over its rings: the run's first
+// batches come ring by ring, each ring's numbers interleaved with the
+// others'. The first numbers of the run, in a ring read after the first,
+// are before the first number seen by less than the run spans: late, not a
+// stale start; nothing is lost.
+func TestSeqStartAcrossRings(t *testing.T) {
+	var nums []uint32
+	for _, flows := range [][2]uint32{{2, 3}, {0, 1}, {4, 5}, {6, 7}} { // 8 flows on 4 rings, read in turn
+		for n := uint32(0); n < 256; n++ {
+			if f := n % 8; f == flows[0] || f == flows[1] {
+				nums = append(nums, n)
+			}
+		}
+	}
+	w, lost, dup, _ := seqRun(0, nums...)
+	if lost != 0 || dup != 2 || w.span != 254 {
+		t.Errorf("lost %d dup %d span %d, want 0 2 254 (0 and 1, before the first, duplicates)", lost, dup, w.span)
 	}
 }
