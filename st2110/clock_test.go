@@ -200,4 +200,20 @@ func TestLatencyMeanExact(t *testing.T) {
 	if l := (Latency{Frames: 4, Sum: 10 * time.Second}); l.Mean() != 2500*time.Millisecond {
 		t.Errorf("by hand: %v", l)
 	}
+	// So does one measured and then changed by hand: two snapshots' delta,
+	// two flows' counts added up.
+	var s1, s2 Latency
+	s1.add(time.Millisecond)
+	s2 = s1
+	s2.add(3 * time.Millisecond)
+	delta := s2
+	delta.Frames, delta.Sum = s2.Frames-s1.Frames, s2.Sum-s1.Sum
+	if delta.Mean() != 3*time.Millisecond {
+		t.Errorf("a snapshots' delta, %v: mean %v, want 3ms", delta, delta.Mean())
+	}
+	both := s2
+	both.Frames, both.Sum = s2.Frames+s1.Frames, s2.Sum+s1.Sum
+	if both.Mean() != 5*time.Millisecond/3 {
+		t.Errorf("two added by hand, %v: mean %v, want %v", both, both.Mean(), 5*time.Millisecond/3)
+	}
 }

@@ -243,12 +243,13 @@ type Latency struct {
 }
 
 // Mean returns the mean latency of the frames measured, exact (truncated
-// towards zero) however far their sum runs past time.Duration.
+// towards zero) however far their sum runs past time.Duration; of a
+// Latency whose Sum was set or changed by hand, Sum over Frames.
 func (l Latency) Mean() time.Duration {
 	if l.Frames == 0 {
 		return 0
 	}
-	if l.sum == (sum128{}) && l.Sum != 0 { // a Latency made by hand
+	if time.Duration(l.sum.int64()) != l.Sum { // made or changed by hand: Sum is what there is
 		return l.Sum / time.Duration(min(l.Frames, math.MaxInt64))
 	}
 	return time.Duration(l.sum.mean(l.Frames))

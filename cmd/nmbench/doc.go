@@ -141,9 +141,10 @@
 // sent whole, rather than sending what it missed in a burst at line rate
 // (st2110.SendConfig.MaxLag); the report counts the frames skipped or cut
 // short ("skipped behind", skipped_tx_frames) and the skips (resyncs). A
-// duration, frame (one frame period, st2110's own default), or off, the
-// default: a benchmark sends every packet, the late ones at once (counted
-// late), so that it measures the work of every frame asked for. A capture
+// duration, frame (one frame period, TFRAME: a field period when
+// interlaced or PsF; st2110's own default), or off, the default: a
+// benchmark sends every packet, the late ones at once (counted late), so
+// that it measures the work of every frame asked for. A capture
 // never falls behind: -max-lag with -i pcap: alone is refused.
 //
 //	nmbench -i xdp:eth0 -f vtx -sdp out.sdp -max-lag frame

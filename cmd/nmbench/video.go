@@ -81,7 +81,7 @@ func addVideoFlags(fs *flag.FlagSet, v *videoConfig) {
 		return nil
 	})
 	v.maxLag = -1
-	fs.Func("max-lag", "vtx: how far behind its schedule a stream may fall (the sender descheduled, a queue stalled) before it gives up the frames it missed and resumes at the first frame not yet due, counted in the report (JSON skipped_tx_frames and resyncs, text skipped behind and resyncs): a `duration` such as 5ms, frame (one frame period, st2110's default), or off (the default: every packet is sent, the late ones at once, so that a benchmark measures the work of every frame asked for)", func(s string) error {
+	fs.Func("max-lag", "vtx: how far behind its schedule a stream may fall (the sender descheduled, a queue stalled) before it gives up the frames it missed and resumes at the first frame not yet due, counted in the report (JSON skipped_tx_frames and resyncs, text skipped behind and resyncs): a `duration` such as 5ms, frame (one frame period, TFRAME: a field period when interlaced or PsF; st2110's default), or off (the default: every packet is sent, the late ones at once, so that a benchmark measures the work of every frame asked for)", func(s string) error {
 		switch s {
 		case "off":
 			v.maxLag = -1
