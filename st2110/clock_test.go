@@ -1,6 +1,7 @@
 package st2110
 
 import (
+	"math"
 	"os"
 	"runtime"
 	"strings"
@@ -150,5 +151,69 @@ func TestLatencySumSaturates(t *testing.T) {
 		if l.Frames != 400_001 || l.Mean() == 0 || (l.Mean() > 0) != (d > 0) || (l.Sum > 0) != (d > 0) {
 			t.Errorf("400,001 frames %v late: %v, sum %v", d, l, l.Sum)
 		}
+	}
+}
+
+// The mean of latencies whose sum runs past time.Duration and back (a
+// hostile capture's frames hours off their RTP times, late then early,
+// on one reader or two merged) is exact: a saturated sum had it wrong by
+// hours' worth.
+func TestLatencyMeanExact(t *testing.T) {
+	const n = 400_000
+	d := 6*time.Hour + 30*time.Minute
+	// want is the mean of n frames d late, n+1 frames d early and one
+	// 3 s late, truncated towards zero: (3 s - d) / (2n+2).
+	want := (3*time.Second - d) / (2*n + 2)
+	var one, a, b Latency
+	for i := range n + 1 {
+		if i < n {
+			one.add(d)
+			a.add(d)
+		}
+		one.add(-d)
+		b.add(-d)
+	}
+	one.add(3 * time.Second)
+	b.add(3 * time.Second)
+	a.merge(&b)
+	for _, l := range []Latency{one, a} {
+		if l.Frames != 2*n+2 || l.Mean() != want || l.Sum != 3*time.Second-d {
+			t.Errorf("%v (sum %v); want mean %v", l, l.Sum, want)
+		}
+	}
+	// Extremes: the ends of time.Duration, one frame each and many.
+	var ext Latency
+	for range 3 {
+		ext.add(math.MaxInt64)
+	}
+	if ext.Mean() != math.MaxInt64 || ext.Sum != math.MaxInt64 {
+		t.Errorf("three frames at the end of time.Duration: %v", ext)
+	}
+	ext = Latency{}
+	for range 3 {
+		ext.add(math.MinInt64)
+	}
+	if ext.Mean() != math.MinInt64 || ext.Sum != math.MinInt64 {
+		t.Errorf("three frames at the start of time.Duration: %v", ext)
+	}
+	// A Latency made by hand has its mean from Sum.
+	if l := (Latency{Frames: 4, Sum: 10 * time.Second}); l.Mean() != 2500*time.Millisecond {
+		t.Errorf("by hand: %v", l)
+	}
+	// So does one measured and then changed by hand: two snapshots' delta,
+	// two flows' counts added up.
+	var s1, s2 Latency
+	s1.add(time.Millisecond)
+	s2 = s1
+	s2.add(3 * time.Millisecond)
+	delta := s2
+	delta.Frames, delta.Sum = s2.Frames-s1.Frames, s2.Sum-s1.Sum
+	if delta.Mean() != 3*time.Millisecond {
+		t.Errorf("a snapshots' delta, %v: mean %v, want 3ms", delta, delta.Mean())
+	}
+	both := s2
+	both.Frames, both.Sum = s2.Frames+s1.Frames, s2.Sum+s1.Sum
+	if both.Mean() != 5*time.Millisecond/3 {
+		t.Errorf("two added by hand, %v: mean %v, want %v", both, both.Mean(), 5*time.Millisecond/3)
 	}
 }

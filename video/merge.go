@@ -185,6 +185,10 @@ type Merge struct {
 	oldPath  int   // the path that brought the restart
 	oldMax   int64 // the old stream's numbers: its highest and lowest
 	oldMin   int64
+	// The old stream's words of the window that the new stream's
+	// numbers took meanwhile (keepOld saves each before it goes),
+	// indexed as words: a copy of the old stream finds its number there.
+	oldWords []seqWord
 
 	// The last frame handed out.
 	haveRel bool
@@ -253,10 +257,11 @@ const heldMax = MaxUDPExtended + 256
 const maxHeldFrames = 252
 
 // Memory a merge charges besides its frame buffers: each held frame's
-// depacketizer and marker copy, and each sequence window word.
+// depacketizer and marker copy, and each sequence window word (and its
+// place in oldWords).
 const (
 	slotMemory = 20<<10 + heldMax
-	wordMemory = 32
+	wordMemory = 2 * 32
 )
 
 // NewMerge checks c, charges its budget and returns a merge of one flow's
@@ -311,6 +316,7 @@ func NewMerge(c *MergeConfig) (*Merge, error) {
 	m.gap = uint32((90000*uint64(f.Rate.Den) + uint64(f.Rate.Num) - 1) / uint64(f.Rate.Num))
 	m.lateTicks = lateWindow + uint32(cfg.Window/(time.Second/90000))
 	m.words = make([]seqWord, nwords)
+	m.oldWords = make([]seqWord, nwords)
 	m.mask = int64(nwords - 1)
 	m.slots = make([]mslot, nslots)
 	m.order = make([]int, 0, nslots)
@@ -567,52 +573,83 @@ func (m *Merge) restart(path int, ext int64, at int64) int64 {
 	}
 	ps := &m.paths[path&1]
 	ps.first, ps.high = next, next
+	m.keepOld(next)
 	return next
 }
 
 // old reports whether pkt, which came on path (ps) at at within a window
 // of a sender's restart, is of the old stream (its timestamp not later
 // than the latest marked then, and not a second before it), and if so
-// takes it by the old stream's numbers: absorbed if its number was seen,
-// late if the new stream's numbers have its word of the window, else
-// taken into its frame (one the path ahead lost, for a frame still held)
-// as any first copy. The window ends at at+Window, or once the other path
-// than the restart's brings a packet of the new stream.
+// takes it by the old stream's numbers: absorbed if its number was seen
+// (in its word of the window, or, if the new stream's numbers have taken
+// that word since, in oldWords), late if its word holds a later block of
+// the old stream, else taken into its frame (one the path ahead lost, for
+// a frame still held) as any first copy. The window ends at at+Window, or
+// once the other path than the restart's brings a packet of the new
+// stream.
 func (m *Merge) old(path int, ps *pathState, pkt []byte, wire int, at int64) bool {
 	if at >= m.oldUntil {
 		m.oldOn = false
 		return false
 	}
 	ts := binary.BigEndian.Uint32(pkt[4:])
-	if int32(ts-m.oldTS) > 0 {
-		if path&1 != m.oldPath {
-			m.oldOn = false // the path behind has caught up
-		}
+	if int32(ts-m.oldTS) > 0 && path&1 != m.oldPath {
+		m.oldOn = false // the path behind has caught up
 		return false
 	}
-	if m.oldTS-ts >= m.lateTicks {
-		return false // not of the old stream's last window
+	if int32(ts-m.oldTS) > 0 || m.oldTS-ts >= m.lateTicks {
+		// Of the new stream (or not of the old stream's last window):
+		// taken by the new stream's numbers.
+		m.keepOld(nearestSeq(m.maxSeq, binary.BigEndian.Uint16(pkt[2:])))
+		return false
 	}
 	ps.unread++ // its sequence number is not the path's span's
 	// Of the old stream: a copy, or the first of a packet the path
 	// ahead lost, for a frame still held.
 	ext := nearestSeq(m.oldMax, binary.BigEndian.Uint16(pkt[2:]))
 	b := ext >> 6
-	if w := &m.words[b&m.mask]; w.blk == b && w.seen&(1<<(ext&63)) != 0 {
+	w := &m.words[b&m.mask]
+	if w.blk > b {
+		// The new stream's numbers took its word: the old stream's
+		// block there, if any, is in oldWords.
+		w = &m.oldWords[b&m.mask]
+	}
+	bit := uint64(1) << (ext & 63)
+	if w.blk == b && w.seen&bit != 0 {
 		ps.Duplicates++
 		return true
 	} else if w.blk > b || m.oldMax>>6-b > m.mask {
-		// Its word holds a later block (the new stream's): too old to tell.
+		// Its word holds a later block of the old stream: too old to tell.
 		ps.Late++
 		m.st.Late++
 		return true
 	}
+	var h headers
+	if !parseHeaders(&h, pkt) {
+		ps.Malformed++
+		m.st.Malformed++
+		return true
+	}
 	newMax, newMin := m.maxSeq, m.minSeq
 	m.maxSeq, m.minSeq = m.oldMax, m.oldMin
-	m.pushCopy(path, ps, pkt, wire, at, ext)
+	m.pushFirst(path, ps, pkt, &h, wire, at, ext, w, b, bit)
 	m.oldMax, m.oldMin = m.maxSeq, m.minSeq
 	m.maxSeq, m.minSeq = newMax, newMin
 	return true
+}
+
+// keepOld saves, within a restart's window, the word of the window that
+// ext of the new stream would take from the old stream (a restart just
+// behind the old highest has the new numbers' words be the old ones'):
+// the old stream's copies that still come find their numbers in oldWords.
+// Every packet of the new stream within the window comes this way (from
+// restart or old) before it is marked, so that mark, on push's way, need
+// not look.
+func (m *Merge) keepOld(ext int64) {
+	b := ext >> 6
+	if w := &m.words[b&m.mask]; w.blk != b && w.blk <= m.oldMax>>6 {
+		m.oldWords[b&m.mask] = *w
+	}
 }
 
 // unread counts a packet of path ps dropped before its sequence number was
@@ -629,8 +666,9 @@ func (m *Merge) unread(ps *pathState, pkt []byte) {
 
 // pushCopy takes pkt, the first copy of ext, from path ps by way of
 // pushFirst: a first copy of a number not past the highest (reordered,
-// or lost on the other path), the first packet of a restart, and one of
-// the old stream after a restart. (push's way for the next number is a
+// or lost on the other path) and the first packet of a restart (old
+// takes one of the old stream after a restart to pushFirst itself, with
+// its word). (push's way for the next number is a
 // shortcut of pushFirst's: pushFirst does to such a packet what it does.)
 func (m *Merge) pushCopy(path int, ps *pathState, pkt []byte, wire int, at, ext int64) {
 	var h headers

@@ -668,6 +668,127 @@ func fuzzMerge(t *testing.T, in []byte) {
 	}
 }
 
+// FuzzMergeClock is FuzzMerge with arrival times anywhere in int64: each
+// record may set the time outright (the ends of int64, huge jumps either
+// way, times going back) or step it, and may be a call of Expire at the
+// time instead of a packet. The checks are FuzzMerge's: never a panic or
+// a write outside a frame buffer, no more frames held than the window
+// allows, the work per call bounded by a constant, every copy counted
+// once; and no path counts more time jumps than packets.
+//
+// The input is a format byte, a window byte (class A, B or C), then
+// records: a control byte (the top bit the path; 0x40: 8 octets follow,
+// the time as a big-endian int64; else the time steps on by the low 5
+// bits in 100 µs, wrapping at the end of int64; 0x20: Expire at the time,
+// nothing more), then, but for Expire, a 16-bit length and that many
+// packet octets.
+func FuzzMergeClock(f *testing.F) {
+	for i, fm := range mergeFuzzFormats {
+		p := mustPacketizer(f, fm, &PacketizerConfig{Seq: 65530})
+		var pkts [][]byte
+		for k := range 4 {
+			for _, s := range packetize(f, p, randomFrame(&fm, uint64(k)), 1e18+int64(k)*int64(fm.Rate.Period())) {
+				pkts = append(pkts, s.b)
+			}
+		}
+		// Times from the start of int64, from near its end (wrapping),
+		// and with one bogus time and one step of an hour back.
+		for c, start := range []int64{math.MinInt64, math.MaxInt64 - int64(30*time.Millisecond), 1e18} {
+			seed := []byte{byte(i), byte(c)}
+			for j, pk := range pkts {
+				for path := range 2 {
+					if (j+path)%5 == 0 {
+						continue // each path loses some
+					}
+					switch {
+					case j == 0 && path == 0:
+						seed = append(seed, 0x40)
+						seed = binary.BigEndian.AppendUint64(seed, uint64(start))
+					case c == 2 && j == 7:
+						seed = append(seed, byte(path<<7)|0x40)
+						seed = binary.BigEndian.AppendUint64(seed, uint64(math.MaxInt64-int64(j)))
+					case c == 2 && j == len(pkts)/2:
+						seed = append(seed, byte(path<<7)|0x40)
+						seed = binary.BigEndian.AppendUint64(seed, uint64(start-int64(time.Hour)+int64(j)*100_000))
+					default:
+						seed = append(seed, byte(path<<7|1))
+					}
+					seed = binary.BigEndian.AppendUint16(seed, uint16(len(pk)))
+					seed = append(seed, pk...)
+				}
+			}
+			seed = append(seed, 0x60)
+			seed = binary.BigEndian.AppendUint64(seed, uint64(start+int64(time.Second)))
+			f.Add(seed)
+		}
+	}
+	f.Fuzz(fuzzMergeClock)
+}
+
+func fuzzMergeClock(t *testing.T, in []byte) {
+	if len(in) < 2 {
+		return
+	}
+	fm, window := mergeFuzzSetUp(in)
+	in = in[2:]
+	rig := newMergeRig(t, fm, window, 0)
+	m := rig.m
+	work := func() uint64 {
+		n := m.steps
+		for i := range m.slots {
+			n += m.slots[i].d.steps
+		}
+		return n
+	}
+	// As FuzzMerge's: a call hands out at most every frame held, each
+	// with its held marker; finds and opens a slot; and pushes one packet.
+	bound := uint64(m.Held()*(3+2*maxSRDParse) + 4*m.Held() + 2*maxSRDParse + 8)
+	at := int64(1e18)
+	var pushed [2]uint64
+	for len(in) > 0 {
+		ctl := in[0]
+		in = in[1:]
+		path := int(ctl >> 7)
+		if ctl&0x40 != 0 {
+			if len(in) < 8 {
+				break
+			}
+			at = int64(binary.BigEndian.Uint64(in))
+			in = in[8:]
+		} else {
+			at += int64(ctl&0x1f) * 100_000
+		}
+		before := work()
+		if ctl&0x20 != 0 {
+			m.Expire(at)
+		} else {
+			if len(in) < 2 {
+				break
+			}
+			n := min(int(binary.BigEndian.Uint16(in)), len(in)-2)
+			pkt := in[2 : 2+n]
+			in = in[2+n:]
+			m.Push(path, pkt, at)
+			pushed[path]++
+		}
+		if w := work() - before; w > bound {
+			t.Fatalf("one call took %d loop steps, bound %d", w, bound)
+		}
+		if len(m.order) > m.Held() {
+			t.Fatalf("%d frames held, at most %d", len(m.order), m.Held())
+		}
+	}
+	st, taken := rig.end(t, pushed)
+	if st.Packets != taken || st.Delivered+st.Skipped > st.Frames || st.Frames > taken {
+		t.Fatalf("flow %+v, %d taken, %d frames handed out", st, taken, rig.frames)
+	}
+	for p := range 2 {
+		if ps := m.PathStats(p); ps.TimeJumps > ps.Packets {
+			t.Fatalf("path %d: %d time jumps in %d packets", p, ps.TimeJumps, ps.Packets)
+		}
+	}
+}
+
 // mergeRig is a Merge for the fuzzers whose frame buffers have 64 octets
 // of 0xee on either side, and which checks and counts the frames it hands
 // out: of the format's size, none with fewer than minPackets packets,
@@ -890,7 +1011,7 @@ func TestMergeUnreadPackets(t *testing.T) {
 // absorbed in the old stream's numbers, not taken into the new one's.
 func TestMergeSenderRestart(t *testing.T) {
 	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 640, Height: 48, Scan: Progressive, Rate: Rate59_94}
-	for _, back := range []uint16{50, 1000, 1900} { // within the numbers it sent before (1,920)
+	for _, back := range []uint16{1, 50, 1000, 1900} { // within the numbers it sent before (1,920)
 		fl := newMergeFlow(t, f, 20)
 		old := len(fl.pkts)
 		last := uint16(65500 + old - 1)
@@ -914,12 +1035,12 @@ func TestMergeSenderRestart(t *testing.T) {
 		if st.Lost != 0 || p0.Lost == 0 || p1.Lost != 0 || st.Packets != uint64(len(fl.pkts)) {
 			t.Errorf("%d back: %+v; path 0 %+v, path 1 %+v; want 0 lost (path 0 alone some), every packet taken", back, st, p0, p1)
 		}
-		// Late: copies of the old stream whose window words the new
-		// stream took already (a restart just behind the old highest
-		// makes the new numbers' words those of the old ones), too old
-		// to tell.
-		if p1.Duplicates+p1.Late+p1.Taken != uint64(len(fl.pkts)) || st.Late != p1.Late || back > 50 && p1.Late != 0 {
-			t.Errorf("%d back: path 1 %+v: every copy absorbed, taken or too old to tell", back, p1)
+		// Every copy absorbed or taken, none late: also those of the
+		// old stream whose window words the new stream took already (a
+		// restart just behind the old highest makes the new numbers'
+		// words those of the old ones).
+		if p1.Duplicates+p1.Taken != uint64(len(fl.pkts)) || st.Late != 0 || p1.Late != 0 {
+			t.Errorf("%d back: path 1 %+v: every copy absorbed or taken", back, p1)
 		}
 		t.Logf("%d back: %+v; path 1 %+v", back, st.Stats, p1)
 	}
@@ -928,26 +1049,33 @@ func TestMergeSenderRestart(t *testing.T) {
 // TestMergeSenderRestartTailUnprotected: path 0 (ahead) loses one packet of the
 // old stream's last frame; path 1 (5 ms behind, inside the window) brings
 // it, but after path 0 brought the restarted sender's first packet. A
-// 2022-7 merge should repair it: the copy is of a frame still held.
+// 2022-7 merge should repair it: the copy is of a frame still held. Also
+// when the restart is just behind the old highest (back 1 or 50), so that
+// the new stream's numbers have taken the lost packet's window word by the
+// time its copy comes.
 func TestMergeSenderRestartTailUnprotected(t *testing.T) {
 	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 640, Height: 48, Scan: Progressive, Rate: Rate59_94}
-	fl := newMergeFlow(t, f, 20)
-	old := len(fl.pkts)
-	last := uint16(65500 + old - 1)
-	fl.add(t, 20, last-1000, 20)
-	lost := old - 5 // a packet of the old stream's last frame, sent in its last 5 ms
-	d0 := func(i int) bool { return i == lost }
-	m, got := newTestMerge(t, fl, SkewClassA)
-	feed(m, fl, fl.arrivals([2]func(int) bool{d0, nil}, [2]time.Duration{0, 5 * time.Millisecond}))
-	if len(got.frames) != 40 {
-		t.Fatalf("%d frames, want 40", len(got.frames))
-	}
-	for k := range got.frames {
-		if !bytes.Equal(got.frames[k], fl.frames[k]) || !got.stats[k].Complete {
-			t.Errorf("frame %d not repaired from path 1: %+v", k, got.stats[k])
+	for _, back := range []uint16{1, 50, 1000} {
+		fl := newMergeFlow(t, f, 20)
+		old := len(fl.pkts)
+		last := uint16(65500 + old - 1)
+		fl.add(t, 20, last-back, 20)
+		lost := old - 5 // a packet of the old stream's last frame, sent in its last 5 ms
+		d0 := func(i int) bool { return i == lost }
+		m, got := newTestMerge(t, fl, SkewClassA)
+		feed(m, fl, fl.arrivals([2]func(int) bool{d0, nil}, [2]time.Duration{0, 5 * time.Millisecond}))
+		if len(got.frames) != 40 {
+			t.Fatalf("%d back: %d frames, want 40", back, len(got.frames))
+		}
+		for k := range got.frames {
+			if !bytes.Equal(got.frames[k], fl.frames[k]) || !got.stats[k].Complete {
+				t.Errorf("%d back: frame %d not repaired from path 1: %+v", back, k, got.stats[k])
+			}
+		}
+		if st, p1 := m.Stats(), m.PathStats(1); st.Late != 0 || st.Lost != 0 || p1.Late != 0 || p1.Duplicates+p1.Taken != uint64(len(fl.pkts)) {
+			t.Errorf("%d back: %+v; path 1 %+v: want nothing late or lost", back, st.Stats, p1)
 		}
 	}
-	t.Logf("%+v; path 1 %+v", m.Stats().Stats, m.PathStats(1))
 }
 
 // TestMergeSenderRestartFrozenClock: after a restart, arrival times that
@@ -1204,6 +1332,202 @@ func TestMergeSparseArrivals(t *testing.T) {
 	t.Logf("%d frames out before the end of the input (of 8); time jumps %d, %d", len(got.frames), m.PathStats(0).TimeJumps, m.PathStats(1).TimeJumps)
 	if len(got.frames) < 6 {
 		t.Errorf("%d frames out before the end of the input: the release clock is pinned", len(got.frames))
+	}
+}
+
+// handOutTimes runs TestMergeHandsOutInTime's flow (packet 3 of frame
+// lostFrame lost on both paths, path 1 a millisecond behind) through a merge of
+// window w, each arrival's time rewritten by at, and returns when each
+// frame came out (the rewritten time of the packet that handed it out);
+// frames still held at the end of the input are missing.
+func handOutTimes(t *testing.T, fl *mergeFlow, lostFrame int, w time.Duration, at func(e mergeEvent) int64) []int64 {
+	t.Helper()
+	lost := fl.first[lostFrame] + 3
+	drop := func(i int) bool { return i == lost }
+	m, got := newTestMerge(t, fl, w)
+	var out []int64
+	for _, e := range fl.arrivals([2]func(int) bool{drop, drop}, [2]time.Duration{0, time.Millisecond}) {
+		a := at(e)
+		m.Push(e.path, fl.pkts[e.pkt], a)
+		for len(out) < len(got.frames) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// TestMergeHandsOutAtInt64Ends: a capture whose arrival times lie at the
+// start or the end of int64 (a clock of its own, counted from anywhere)
+// has its frames handed out as at any other time: the frame that misses a
+// packet on both paths (frame 0, ended within the first window, or frame
+// 2) waits the window, no less and no more, and the two after it wait for
+// it. (Within a window of the start of int64, at less the window must not
+// wrap to its end: the frame would go the moment it ends.)
+func TestMergeHandsOutAtInt64Ends(t *testing.T) {
+	fl := newMergeFlow(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}, 6)
+	period := int64(fl.f.Rate.Period())
+	first, end := fl.send[0], fl.send[len(fl.pkts)-1]+int64(time.Millisecond) // the first and last arrivals
+	for _, base := range []int64{math.MinInt64, math.MinInt64 + int64(SkewClassB) - 1, -1, math.MaxInt64 - (end - first)} {
+		for _, lf := range []int{0, 2} {
+			out := handOutTimes(t, fl, lf, SkewClassB, func(e mergeEvent) int64 { return base + (e.at - first) })
+			if len(out) != 6 {
+				t.Errorf("times from %d, frame %d lossy: %d frames out before the end of the input, want all 6", base, lf, len(out))
+				continue
+			}
+			endLost := fl.send[fl.first[lf+1]-1] - first // its marker, from the first arrival
+			for k := range out {
+				want := fl.send[len(fl.pkts)-1] - first
+				if k+1 < 6 {
+					want = fl.send[fl.first[k+1]-1] - first
+				}
+				if k >= lf && k <= lf+2 {
+					want = endLost + int64(SkewClassB)
+				}
+				if d := out[k] - base; d < want || d > want+period/8 {
+					t.Errorf("times from %d, frame %d lossy: frame %d out at %+d ns, want %+d", base, lf, k, d, want)
+				}
+			}
+		}
+	}
+}
+
+// TestMergeClockStepAcrossInt64: both paths' clocks step from near the
+// start of int64 to near its end (further than an int64 difference
+// reaches) while frame 2, which misses a packet on both paths, waits its
+// window: on the new clock its window has passed, and it goes once both
+// paths have stepped, not when the slots run out or the input ends.
+func TestMergeClockStepAcrossInt64(t *testing.T) {
+	fl := newMergeFlow(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}, 6)
+	first := fl.send[0]
+	lo, hi := int64(math.MinInt64+int64(time.Second)), int64(math.MaxInt64-int64(time.Hour))
+	step := fl.first[3] + 5 // the packets from here on come on the new clock
+	out := handOutTimes(t, fl, 2, SkewClassB, func(e mergeEvent) int64 {
+		if e.pkt >= step {
+			return hi + (e.at - first)
+		}
+		return lo + (e.at - first)
+	})
+	if len(out) != 6 {
+		t.Fatalf("%d frames out before the end of the input, want all 6", len(out))
+	}
+	// Path 1 steps with its second packet from step on (its first is
+	// taken at its latest time): then frame 2's window has passed.
+	// Frames 3 and 4, complete, go with their markers.
+	stepped := hi + (fl.send[step+1] + int64(time.Millisecond) - first)
+	if out[2] < hi || out[2] > stepped+int64(fl.f.Rate.Period())/8 {
+		t.Errorf("frame 2 out at %d, want by %d", out[2], stepped)
+	}
+	for k := 3; k <= 4; k++ {
+		if want := hi + (fl.send[fl.first[k+1]-1] - first); out[k] != want {
+			t.Errorf("frame %d out at %d, want %d", k, out[k], want)
+		}
+	}
+}
+
+// TestMergeClockStepBack: both paths' clocks step an hour back while
+// frame 3, which misses a packet on both paths, waits its window: it
+// waits its window from the step (on the new clock), not until the old
+// clock's time comes again or the slots run out.
+func TestMergeClockStepBack(t *testing.T) {
+	fl := newMergeFlow(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}, 8)
+	lost := fl.first[3] + 3
+	drop := func(i int) bool { return i == lost }
+	m, got := newTestMerge(t, fl, SkewClassA)
+	back := -int64(time.Hour)
+	var out []int64
+	for _, e := range fl.arrivals([2]func(int) bool{drop, drop}, [2]time.Duration{0, time.Millisecond}) {
+		at := e.at
+		if fl.frame[e.pkt] >= 4 {
+			at += back
+		}
+		m.Push(e.path, fl.pkts[e.pkt], at)
+		for len(out) < len(got.frames) {
+			out = append(out, at)
+		}
+	}
+	if len(out) != 8 {
+		t.Fatalf("%d frames out before the end of the input, want 8", len(out))
+	}
+	// Path 0 steps with frame 4's second packet (its first is taken at
+	// the path's latest time): frame 3 waits the window from then.
+	want := fl.send[fl.first[4]+1] + back + int64(SkewClassA)
+	if out[3] < want || out[3] > want+int64(fl.f.Rate.Period())/8 {
+		t.Errorf("frame 3 out at %+d ns, want %+d", out[3]-fl.send[0], want-fl.send[0])
+	}
+	if j0, j1 := m.PathStats(0).TimeJumps, m.PathStats(1).TimeJumps; j0 != 1 || j1 != 1 {
+		t.Errorf("time jumps %d and %d, want 1 on each path", j0, j1)
+	}
+}
+
+// TestReceiverMergeOutlierTime is TestMergeOutlierTime through the
+// receivers that feed a Merge, by both of their ways to it: path 0's
+// packets as Ethernet frames (Receiver.Push), path 1's as UDP payloads
+// (Receiver.PushUDP). A bogus arrival time on the marker of frame 2 (lost
+// a packet on both paths) on the path ahead is counted as a jump, and the
+// frame waits its window from the packet before, not until the slots run
+// out.
+func TestReceiverMergeOutlierTime(t *testing.T) {
+	fl := newMergeFlow(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}, 6)
+	lost := fl.first[2] + 3
+	marker := fl.first[3] - 1
+	end2 := fl.send[marker]
+	period := int64(fl.f.Rate.Period())
+	src := netip.MustParseAddrPort("10.0.0.1:5004")
+	for ahead := range 2 {
+		for _, bogus := range []int64{math.MaxInt64, end2 + 100*365*24*int64(time.Hour), math.MinInt64} {
+			m, got := newTestMerge(t, fl, SkewClassB)
+			var rs [2]*Receiver
+			for p := range rs {
+				r, err := NewReceiver(&ReceiverConfig{Streams: []RxStream{{Port: uint16(5004 + 2*p), Merge: m, Path: p}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				rs[p] = r
+			}
+			tmpl := udpFrameHeader(5004)
+			drop := func(i int) bool { return i == lost }
+			var delay [2]time.Duration
+			delay[1-ahead] = time.Millisecond
+			var out []int64
+			for _, e := range fl.arrivals([2]func(int) bool{drop, drop}, delay) {
+				at := e.at
+				if e.pkt == marker && e.path == ahead {
+					at = bogus
+				}
+				pkt := fl.pkts[e.pkt]
+				if e.path == 0 {
+					frame := append(slices.Clone(tmpl), pkt...)
+					binary.BigEndian.PutUint16(frame[16:], uint16(len(frame)-14))
+					binary.BigEndian.PutUint16(frame[38:], uint16(len(frame)-34))
+					rs[0].Push(frame, at)
+				} else {
+					rs[1].PushUDP(src, netip.AddrPortFrom(netip.MustParseAddr("239.1.1.1"), 5006), pkt, at)
+				}
+				for len(out) < len(got.frames) {
+					out = append(out, e.at)
+				}
+			}
+			if len(out) != 6 {
+				t.Errorf("path %d ahead, arrival %d: %d frames out before the end of the input, want all 6", ahead, bogus, len(out))
+				continue
+			}
+			want := end2 + int64(SkewClassB)
+			for k := 2; k <= 4; k++ {
+				if out[k] < want-period/8 || out[k] > want+period/8 {
+					t.Errorf("path %d ahead, arrival %d: frame %d out at %+d ns, want %+d", ahead, bogus, k, out[k]-fl.send[0], want-fl.send[0])
+				}
+			}
+			// Each frame arrived with its first packet on the path ahead:
+			// frame 3's, after the bogus time, at its own time.
+			for k, at := range got.at {
+				if want := fl.send[fl.first[k]]; at != want {
+					t.Errorf("path %d ahead, arrival %d: frame %d arrived at %+d ns, want %+d", ahead, bogus, k, at-fl.send[0], want-fl.send[0])
+				}
+			}
+			if j := m.PathStats(ahead).TimeJumps; j != 1 || m.PathStats(1-ahead).TimeJumps != 0 {
+				t.Errorf("path %d ahead, arrival %d: time jumps %d, %d", ahead, bogus, m.PathStats(0).TimeJumps, m.PathStats(1).TimeJumps)
+			}
+		}
 	}
 }
 

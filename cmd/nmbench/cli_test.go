@@ -176,6 +176,25 @@ func TestRxseqStrayFirst(t *testing.T) {
 	}
 }
 
+// A burst of stale datagrams before the sender's first (an earlier run's
+// last, left in a ring or a socket buffer: numbers ahead of the new run's
+// 0) is not the run's start: rxseq -n 10 ends at the sender's last packet,
+// nothing lost or duplicated (it counted every real packet a duplicate,
+// before the stale numbers, and waited for -t).
+func TestRxseqStaleBurst(t *testing.T) {
+	rep := rxseqUDP(t, "10", func(send func(seq uint32, size int)) {
+		for s := range uint32(3) {
+			send(1000+s, 18)
+		}
+		for s := range uint32(10) {
+			send(s, 18)
+		}
+	})
+	if rep.Packets != 13 || rep.Lost != 0 || rep.Duplicated != 0 || rep.Reordered != 0 || rep.Seconds >= 19 {
+		t.Errorf("rxseq -n 10 of 1000..1002, 0..9: %+v; want 13 packets, none lost, duplicated or reordered, ended before -t", rep)
+	}
+}
+
 // Two stray datagrams with numbers in sequence (another sender's) pass
 // for a jump until the sender's numbers go on: rxseq -n 10 then takes the
 // jump back and ends at the sender's last packet, nothing lost (it counted

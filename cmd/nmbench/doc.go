@@ -20,10 +20,17 @@
 // a jump to -n's last number, which nothing follows; a number past -n's
 // last, which the sender never sends, is a frame only. Two strays in
 // sequence (another sender's) pass for a jump, but are taken back, with
-// what the jump counted lost, when the numbers before the jump go on; a
-// late packet from before a jump is counted against the numbers before
-// it. In interval reports (-T), lost may be negative: a late packet, or a
-// jump taken back, takes back loss an earlier interval counted.
+// what the jump counted lost, duplicated and reordered, when the numbers
+// before the jump go on; a late packet from before a jump is counted
+// against the numbers before it. A burst of stale frames before the
+// sender's first (an earlier run's, whose numbers are ahead of a new
+// run's) passes for the run's start only until a number further before
+// its first than the run spans, and one near it, come, while the run
+// spans fewer than 65536: the run restarts there, what it counted taken
+// back. Numbers just before the first (within the run's span: the start
+// reordered, or read from several RX rings) are duplicates, as before. In interval reports (-T),
+// lost, duplicated and reordered may be negative: a late packet, or a
+// jump or start taken back, takes back what an earlier interval counted.
 //
 // -f vtx and -f vrx send and receive ST 2110-20 video through package
 // st2110's Dial and Listen, the transport named by -i as st2110 names it:
@@ -127,6 +134,20 @@
 // meanwhile together (st2110.SendConfig.Priority).
 //
 //	nmbench -i netmap:eth0 -f vtx -sdp out.sdp -burst 4 -b 4 -rt 50
+//
+// -max-lag lets vtx skip ahead when it falls behind its schedule (its
+// thread descheduled, a queue stalled): a stream more than that late gives
+// up the frames it missed and resumes at the first frame not yet due,
+// sent whole, rather than sending what it missed in a burst at line rate
+// (st2110.SendConfig.MaxLag); the report counts the frames skipped or cut
+// short ("skipped behind", skipped_tx_frames) and the skips (resyncs). A
+// duration, frame (one frame period, TFRAME: a field period when
+// interlaced or PsF; st2110's own default), or off, the default: a
+// benchmark sends every packet, the late ones at once (counted late), so
+// that it measures the work of every frame asked for. A capture
+// never falls behind: -max-lag with -i pcap: alone is refused.
+//
+//	nmbench -i xdp:eth0 -f vtx -sdp out.sdp -max-lag frame
 //
 // What the inputs make it allocate (frame buffers, the test pattern, the
 // -in frames) is charged against -max-mem (1 GiB by default) before it is

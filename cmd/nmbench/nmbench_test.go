@@ -249,13 +249,15 @@ func TestReportText(t *testing.T) {
 func TestSeqWindow(t *testing.T) {
 	var w seqWindow
 	var lost int64
-	var dup, reord uint64
+	var dup, reord int64
 	for _, s := range []uint32{10, 11, 12, 15, 13, 13, 16, 14, 20, 5} {
 		l, d, o := w.add(s)
 		lost, dup, reord = lost+l, dup+d, reord+o
 	}
 	// 10 11 12 | 15 skips 13,14 (lost 2) | 13 late (reordered, lost 1) |
-	// 13 again (dup) | 16 | 14 late (reordered, lost 0) | 20 skips 17-19 (lost 3) | 5 is old: dup
+	// 13 again (dup) | 16 | 14 late (reordered, lost 0) | 20 skips 17-19 (lost 3) |
+	// 5 is before the first, by less than the run spans: old, a dup
+	// (further before, it would be held as a stale start's: TestSeqStaleStart)
 	if lost != 3 || dup != 2 || reord != 2 {
 		t.Errorf("lost %d dup %d reordered %d, want 3 2 2", lost, dup, reord)
 	}
@@ -264,7 +266,7 @@ func TestSeqWindow(t *testing.T) {
 	// jump is, with the held packet received.
 	var w3 seqWindow
 	var l3 int64
-	var d3, o3 uint64
+	var d3, o3 int64
 	for _, s := range []uint32{0, 1, 2, 305431552, 3, 4, 70004, 70005, 70006} {
 		l, d, o := w3.add(s)
 		l3, d3, o3 = l3+l, d3+d, o3+o
@@ -304,7 +306,7 @@ func TestSeqWindow(t *testing.T) {
 
 // seqRun adds nums to a window that takes need numbers (-n) and returns
 // the sums of the counters it changed.
-func seqRun(need uint64, nums ...uint32) (w *seqWindow, lost int64, dup, reord uint64) {
+func seqRun(need uint64, nums ...uint32) (w *seqWindow, lost, dup, reord int64) {
 	w = &seqWindow{need: need}
 	for _, s := range nums {
 		l, d, o := w.add(s)
@@ -320,7 +322,7 @@ type seqCase struct {
 	need       uint64
 	nums       []uint32
 	lost       int64
-	dup, reord uint64
+	dup, reord int64
 	span       uint64
 }
 
@@ -376,14 +378,13 @@ func FuzzSeqWindow(f *testing.F) {
 	f.Add(uint8(0), []byte{0, 0, 0, 128, 0, 0, 0, 129, 0, 0, 0, 130})
 	f.Add(uint8(0), []byte{0x50, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 129, 0x50, 0, 0, 0, 0, 0, 0, 129, 0, 0, 0, 129})
 	f.Add(uint8(3), []byte{0, 0, 0, 129, 0, 0, 0, 127, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1})
-	// As seqModel reads it: 0, 1, 3, 2, 4, 4, -4, 4, 8 (-n 6: 8 is past its last).
+	// As seqModel reads it: 0, 1, 3, 2, 4, 4, 0, 4, 8 (-n 6: 8 is past its last).
 	f.Add(uint8(6), []byte{130, 127, 130, 128, 120, 136, 132, 1, 1, 1})
 	f.Fuzz(func(t *testing.T, need uint8, b []byte) {
 		b = b[:min(len(b), 4096)] // a jump clears 8 KiB: keep an input's cost small
 		b0 := b
 		w := &seqWindow{need: uint64(need)}
-		var lost int64
-		var dup, reord, packets uint64
+		var lost, dup, reord, packets int64
 		last := uint32(0)
 		for ; len(b) >= 4; b = b[4:] {
 			v := binary.BigEndian.Uint32(b)
@@ -394,7 +395,7 @@ func FuzzSeqWindow(f *testing.F) {
 			last = s
 			l, d, o := w.add(s)
 			lost, dup, reord, packets = lost+l, dup+d, reord+o, packets+1
-			if lost < 0 || uint64(lost) > w.span || w.span-uint64(lost) > packets || dup+reord > packets {
+			if lost < 0 || dup < 0 || reord < 0 || uint64(lost) > w.span || w.span-uint64(lost) > uint64(packets) || dup+reord > packets {
 				t.Fatalf("after %d packets, the last %d: lost %d dup %d reordered %d span %d", packets, s, lost, dup, reord, w.span)
 			}
 		}
@@ -403,25 +404,31 @@ func FuzzSeqWindow(f *testing.F) {
 }
 
 // seqModel feeds a window 0, 1, then up to 254 numbers each a step of
-// -128..127 (a byte of b) from the last: a run that stays within the
-// window, jumps none, so its counts are exactly a set's. The model: a
-// number at or after the next expected skips the numbers between (lost)
-// unless it is past -n's last (a frame only); one before the run's first
-// is a duplicate; one behind the next is a duplicate if it came, else
+// -128..127 (a byte of b) from the last, but never further before 0 (the
+// run's first) than the run spans (further, a number is held as a stale
+// start's: TestSeqStaleStart): a run that stays within the window, jumps
+// none, so its counts are exactly a set's. The model: a number at or
+// after the next expected skips the numbers between (lost) unless it is
+// past -n's last (a frame only); one before the run's first is a
+// duplicate; one behind the next is a duplicate if it came, else
 // reordered and one less lost.
 func seqModel(t *testing.T, need uint8, b []byte) {
 	w := &seqWindow{need: uint64(need)}
 	seen := map[int]bool{}
 	next := 0
 	var lost, mlost int64
-	var dup, reord, mdup, mreord uint64
-	v := 1
-	nums := []int{0, 1}
-	for _, c := range b[:min(len(b), 254)] {
-		v += int(c) - 128
+	var dup, reord, mdup, mreord int64
+	steps := b[:min(len(b), 254)]
+	var nums []int
+	for i := range len(steps) + 2 {
+		v := i // 0, 1
+		if i >= 2 {
+			// Never further before the run's first (0) than the run
+			// spans (next): a number there, and one near it, restart the
+			// run (a stale start's, TestSeqStaleStart).
+			v = max(nums[i-1]+int(steps[i-2])-128, -next)
+		}
 		nums = append(nums, v)
-	}
-	for i, v := range nums {
 		l, d, o := w.add(uint32(int32(v)))
 		lost, dup, reord = lost+l, dup+d, reord+o
 		switch {

@@ -107,13 +107,13 @@ type report struct {
 	PPS      float64 `json:"pps"`
 	BPS      float64 `json:"bps"`
 	AvgBatch float64 `json:"avg_batch"`
-	// Lost is signed: an interval's count may take back loss an earlier
-	// interval counted (rxseq: a late packet fills a gap, or a jump of
-	// strays is taken back). The final report's is the run's, never
-	// below 0.
+	// Lost, Dup and Reordered are signed: an interval's count may take
+	// back what an earlier interval counted (rxseq: a late packet fills a
+	// gap, or a jump of strays or a start on stale frames is taken
+	// back). The final report's are the run's, never below 0.
 	Lost      *int64  `json:"lost,omitempty"`
-	Dup       *uint64 `json:"duplicated,omitempty"`
-	Reordered *uint64 `json:"reordered,omitempty"`
+	Dup       *int64  `json:"duplicated,omitempty"`
+	Reordered *int64  `json:"reordered,omitempty"`
 	Frames    *uint64 `json:"frames,omitempty"` // vtx, vrx
 	Late      *uint64 `json:"late,omitempty"`   // vtx, vrx
 	// Refused and NoBufs are the sends of the udp: backend that failed
@@ -165,10 +165,11 @@ func (r *reporter) build(cur, from sample, final bool) report {
 	}
 	if r.cfg.mode.counts {
 		// The counters are uint64 sums of signed changes: their
-		// difference, read as signed, is the interval's (or run's) lost.
-		l, du, re := int64(cur.lost-from.lost), cur.dup-from.dup, cur.reordered-from.reordered
+		// difference, read as signed, is the interval's (or run's).
+		l, du, re := int64(cur.lost-from.lost), int64(cur.dup-from.dup), int64(cur.reordered-from.reordered)
 		if final {
-			l = max(l, 0) // the window takes back only what it counted
+			// The window takes back only what it counted.
+			l, du, re = max(l, 0), max(du, 0), max(re, 0)
 		}
 		rep.Lost, rep.Dup, rep.Reordered = &l, &du, &re
 	}

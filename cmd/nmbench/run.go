@@ -93,9 +93,8 @@ func drainTx(port *nmsys.Port, rs ...*rings.TxRing) error {
 
 // batchCounts are the counters of one received batch.
 type batchCounts struct {
-	bytes      uint64
-	lost       int64
-	dup, reord uint64
+	bytes            uint64
+	lost, dup, reord int64 // changes: a jump or restart taken back takes them back
 }
 
 // drain reads the n acquired slots of r, counting bytes and, with check,
@@ -138,9 +137,9 @@ func (c *batchCounts) publish(st *stats, n int, check bool) {
 	st.bytes.Add(c.bytes)
 	st.batches.Add(1)
 	if check {
-		st.lost.Add(uint64(c.lost))
-		st.dup.Add(c.dup)
-		st.reordered.Add(c.reord)
+		st.lost.Add(uint64(c.lost)) // two's complement: a negative change subtracts
+		st.dup.Add(uint64(c.dup))
+		st.reordered.Add(uint64(c.reord))
 	}
 }
 

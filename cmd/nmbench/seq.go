@@ -40,8 +40,20 @@ func seqNumber(pkt []byte) (uint32, bool) {
 // taken at once (no number follows it), and a number past it is not the
 // run's (the sender never sends it): a frame only. Two strays in sequence
 // (another sender's run) pass for a jump; the track before it is kept,
-// and taken back, the jump's counts with it, when its numbers go on; a
-// late or duplicate packet from before the jump is counted against it.
+// and taken back, the jump's counts with it (lost, duplicated and
+// reordered), when its numbers go on; a late or duplicate packet from
+// before the jump is counted against it.
+//
+// A burst of stale frames before the sender's first (left in a ring by an
+// earlier run, whose numbers are ahead of a new run's) passes for the
+// run's start: while the track spans less than a window, a number further
+// before its first than the track spans, and one near it after it, restart
+// the run there, the track's counts taken back (its span too: -n counts
+// from the new first); the track is kept as a jump's would be, and the
+// restart taken back if its numbers go on a window or more past the new
+// run's. A number before the first by no more than the track spans is a
+// late packet of the start (reordered, or another RX ring's batch read
+// first): a duplicate, as any number before the run's first.
 //
 // The two tracks' bitmaps are the window's own, and a track names its
 // by index: a jump or a take-back switches index, copying no bitmap, and
@@ -56,14 +68,23 @@ type seqWindow struct {
 	// signal). With -n 1 there is no second number to confirm the
 	// first, so the first is taken at once.
 	need uint64
-	// prev is the track before the last jump, and sinceJump the lost
-	// counted on the track since then (the jump's gap among them): a
-	// number ahead of prev by less than a window takes prev back and
-	// sinceJump off.
+	// prev is the track before the last jump or restart; since the
+	// counts of the track since then, or since the run's start (the
+	// jump's gap among them), and prevSince prev's own, out of the
+	// counts given if prevOut (a restart took them off). A number ahead
+	// of prev by less than a window takes prev back, since off, and
+	// prevSince on if it was out.
 	prev      seqTrack
 	hasPrev   bool
-	sinceJump int64
+	prevOut   bool
+	since     seqCounts
+	prevSince seqCounts
 	maps      [2]seqBitmap
+}
+
+// seqCounts are changes to the lost, duplicated and reordered counts.
+type seqCounts struct {
+	lost, dup, reord int64
 }
 
 // seqTrack is a run of numbers: where it begins and ends, and which of
@@ -157,9 +178,9 @@ func (w *seqTrack) behind(s uint32) bool {
 }
 
 // add records s and returns the changes to the lost, dup and reordered
-// counters (lost may go down when a late packet fills a gap, or a jump is
-// taken back).
-func (w *seqWindow) add(s uint32) (lost int64, dup, reord uint64) {
+// counters (each may go down: lost when a late packet fills a gap, any
+// when a jump or restart is taken back).
+func (w *seqWindow) add(s uint32) (lost, dup, reord int64) {
 	if !w.started {
 		return w.start(s)
 	}
@@ -168,14 +189,12 @@ func (w *seqWindow) add(s uint32) (lost int64, dup, reord uint64) {
 
 // took notes lost counted on the track, to take it off with a take-back.
 func (w *seqWindow) took(lost int64) int64 {
-	if w.hasPrev {
-		w.sinceJump += lost
-	}
+	w.since.lost += lost
 	return lost
 }
 
 // count counts s against the track, or holds it.
-func (w *seqWindow) count(s uint32) (lost int64, dup, reord uint64) {
+func (w *seqWindow) count(s uint32) (lost, dup, reord int64) {
 	d := s - w.next
 	switch {
 	case int32(d) >= 0 && w.need != 0 && w.need <= 1<<32 && uint64(s-w.first) >= w.need:
@@ -187,21 +206,38 @@ func (w *seqWindow) count(s uint32) (lost int64, dup, reord uint64) {
 		return w.took(w.advance(s)), 0, 0
 	case w.behind(s):
 		if w.maps[w.bm].set(s) {
+			w.since.dup++
 			return 0, 1, 0
 		}
+		w.since.reord++
 		return w.took(-1), 0, 1
 	case w.hasPrev && s-w.prev.next < seqWin:
 		// The numbers before the jump go on: it was strays.
-		back := -w.sinceJump
-		w.seqTrack, w.hasPrev, w.sinceJump = w.prev, false, 0
-		lost, dup, reord = w.count(s)
-		return back + lost, dup, reord
-	case w.hasPrev && w.prev.behind(s):
-		// Late, or a duplicate, from before the jump.
-		if w.maps[w.prev.bm].set(s) {
-			return 0, 1, 0
+		back := seqCounts{-w.since.lost, -w.since.dup, -w.since.reord}
+		if w.prevOut {
+			back.lost, back.dup, back.reord = back.lost+w.prevSince.lost, back.dup+w.prevSince.dup, back.reord+w.prevSince.reord
 		}
-		return -1, 0, 1
+		w.seqTrack, w.hasPrev, w.since = w.prev, false, w.prevSince
+		lost, dup, reord = w.count(s)
+		return back.lost + lost, back.dup + dup, back.reord + reord
+	case w.hasPrev && w.prev.behind(s):
+		// Late, or a duplicate, from before the jump: prev's, given
+		// unless prev's counts are out.
+		c := seqCounts{-1, 0, 1}
+		if w.maps[w.prev.bm].set(s) {
+			c = seqCounts{0, 1, 0}
+		}
+		w.prevSince.lost, w.prevSince.dup, w.prevSince.reord = w.prevSince.lost+c.lost, w.prevSince.dup+c.dup, w.prevSince.reord+c.reord
+		if w.prevOut {
+			return 0, 0, 0
+		}
+		return c.lost, c.dup, c.reord
+	case w.staleBefore(s) || w.holding && w.staleBefore(w.held) && near(w.held, s):
+		// Before the first of a track that spans less than a window, by
+		// more than the track spans: held, and if a number near it
+		// follows, the run restarts there (the track was stale frames).
+		// Nearer, it is a late packet of the run's start (reordered on
+		// the way, or another RX ring's), a duplicate below.
 	case int32(d) < 0:
 		// From before the run's first frame (stale), or older than the
 		// window (cannot tell): a duplicate.
@@ -218,9 +254,12 @@ func (w *seqWindow) count(s uint32) (lost int64, dup, reord uint64) {
 		return 0, 0, 0 // held: not counted unless a number near it follows
 	}
 	w.holding = false
+	if w.staleBefore(h) && !last {
+		return w.restart(h, s)
+	}
 	// The jump: the track goes on with the other bitmap, cleared by
 	// advance (the gap is a window or more).
-	w.prev, w.hasPrev, w.sinceJump = w.seqTrack, true, 0
+	w.prev, w.hasPrev, w.prevOut, w.prevSince, w.since = w.seqTrack, true, false, w.since, seqCounts{}
 	w.bm ^= 1
 	if last { // the sender's last: no number follows it
 		return w.took(w.advance(s)), 0, 0
@@ -229,7 +268,35 @@ func (w *seqWindow) count(s uint32) (lost int64, dup, reord uint64) {
 	// counted after it (the numbers between lost, or s reordered).
 	lost = w.took(w.advance(h))
 	l, dup, reord := w.count(s)
-	return lost + l, dup + w.heldDup, reord
+	w.since.dup += int64(w.heldDup)
+	return lost + l, dup + int64(w.heldDup), reord
+}
+
+// staleBefore reports whether s, on a track that spans less than a
+// window, is before its first by more than the track spans: a stale
+// start's number, not a late one of the run (see seqWindow).
+func (w *seqWindow) staleBefore(s uint32) bool {
+	return w.span < seqWin && int32(s-w.first) < 0 && uint64(w.first-s) > w.span
+}
+
+// restart starts the run afresh at h, held before the first of a track
+// that spans less than a window, which s, near it, confirms: the track
+// was stale frames. Its counts are taken back, and kept to be given again
+// if its numbers go on after all (a take-back, as a jump's).
+func (w *seqWindow) restart(h, s uint32) (lost, dup, reord int64) {
+	took := w.since
+	w.prev, w.hasPrev, w.prevOut, w.prevSince, w.since = w.seqTrack, true, true, took, seqCounts{}
+	w.bm ^= 1
+	w.maps[w.bm].clearAll()
+	first := h
+	if s-h >= seqWin { // s came before h: the two reordered
+		first = s
+	}
+	w.first, w.next, w.span = first, first, 0
+	l1, d1, o1 := w.count(h)
+	l2, d2, o2 := w.count(s)
+	w.since.dup += int64(w.heldDup)
+	return l1 + l2 - took.lost, d1 + d2 + int64(w.heldDup) - took.dup, o1 + o2 - took.reord
 }
 
 // advance takes s, at or after next, as received, and returns how many
@@ -253,7 +320,7 @@ func (w *seqWindow) advance(s uint32) int64 {
 // come), or up to seqNear before it (then the run starts at that one, and
 // the held one came early: one reordered). A number that confirms nothing
 // is held instead. With -n 1 the first number is taken at once.
-func (w *seqWindow) start(s uint32) (lost int64, dup, reord uint64) {
+func (w *seqWindow) start(s uint32) (lost, dup, reord int64) {
 	h := w.held
 	switch {
 	case w.need == 1:
@@ -272,5 +339,6 @@ func (w *seqWindow) start(s uint32) (lost int64, dup, reord uint64) {
 	}
 	l1, _, _ := w.add(h)
 	l2, _, o := w.add(s)
-	return l1 + l2, w.heldDup, o
+	w.since.dup += int64(w.heldDup)
+	return l1 + l2, int64(w.heldDup), o
 }

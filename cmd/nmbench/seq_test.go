@@ -50,7 +50,7 @@ func TestSeqLateBeforeJump(t *testing.T) {
 func TestSeqLongRun(t *testing.T) {
 	w := &seqWindow{}
 	var lost int64
-	var dup, reord uint64
+	var dup, reord int64
 	add := func(s uint32) {
 		l, d, o := w.add(s)
 		lost, dup, reord = lost+l, dup+d, reord+o
@@ -193,5 +193,83 @@ func TestReportLostTakenBack(t *testing.T) {
 		if *rep.Lost != 0 {
 			t.Errorf("json %v: the run's lost %d, want 0", js, *rep.Lost)
 		}
+	}
+}
+
+// A stray pair taken for a jump, then taken back when the numbers before
+// it go on, takes back all it counted: its duplicates (a stray repeated,
+// or the held stray's duplicate) and its reordered numbers, with its lost.
+func TestSeqStrayCountsTakenBack(t *testing.T) {
+	const S = 305431552
+	checkSeqCases(t, []seqCase{
+		{"a stray of the pair repeated", 0, []uint32{0, 1, 2, S, S + 1, S, 3, 4, 5}, 0, 0, 0, 6},
+		{"the held stray repeated", 0, []uint32{0, 1, 2, S, S, S + 1, 3, 4, 5}, 0, 0, 0, 6},
+		{"strays out of order", 0, []uint32{0, 1, 2, S, S + 2, S + 1, 3, 4, 5}, 0, 0, 0, 6},
+		// A late packet from before the jump is the track's, kept.
+		{"the track's own late packet kept", 0, []uint32{0, 1, 3, S, S + 1, 2, 4, 5}, 0, 0, 1, 6},
+	})
+}
+
+// A burst of stale frames before the sender's first (an earlier run's,
+// left in a ring: numbers ahead of the new run's 0) is not the run's
+// start: two numbers in sequence before the first of a track that spans
+// less than a window restart the run there, and what the stale track
+// counted is taken back, its span too (-n counts from the new first). A
+// restart whose old track then goes on is taken back as a jump is. Once
+// the run spans a window, a number before its first is a duplicate.
+func TestSeqStaleStart(t *testing.T) {
+	const S = 305431552
+	checkSeqCases(t, []seqCase{
+		{"a stale burst ahead", 0, []uint32{1000, 1001, 1002, 0, 1, 2, 3}, 0, 0, 0, 4},
+		{"a stale burst with a gap and a repeat", 0, []uint32{1000, 1002, 1002, 1001, 0, 1, 2, 3}, 0, 0, 0, 4},
+		{"a stale burst, then the first two swapped", 0, []uint32{1000, 1001, 1, 0, 2, 3}, 0, 0, 1, 4},
+		{"a short stale run overlapping", 0, []uint32{3, 4, 0, 1, 2, 3, 4, 5}, 0, 0, 0, 6},
+		{"two stale bursts", 0, []uint32{5000, 5001, 1000, 1001, 0, 1, 2}, 0, 0, 0, 3},
+		{"a stale burst, -n 4", 4, []uint32{1000, 1001, 1002, 0, 1, 2, 3}, 0, 0, 0, 4},
+		{"a stray pair behind, taken back", 0, []uint32{100, 101, 102, 104, S + 0x80000000, S + 0x80000001, 103, 105}, 0, 0, 1, 6},
+		{"a lone stale frame: held, not counted", 0, []uint32{10, 11, 12, 5, 13}, 0, 0, 0, 4},
+		// A jump taken back gives the track back its own counts, which a
+		// restart then takes off (FuzzSeqWindow, testdata).
+		{"a restart after a jump taken back", 0, []uint32{10, 11, 12, 14, S, S + 1, 15, 0xffffff00, 0xffffff01}, 0, 0, 0, 2},
+	})
+	// Before the first by no more than the run spans: the start reordered,
+	// late packets of the run (duplicates, as before the first), not a
+	// stale start.
+	checkSeqCases(t, []seqCase{
+		{"two late within the span", 0, []uint32{100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 98, 99, 111}, 0, 2, 0, 12},
+		{"the first pairs swapped", 0, []uint32{5, 6, 3, 4, 7, 8}, 0, 2, 0, 4},
+	})
+	// Past a window's span, a number before the first is a duplicate.
+	var nums []uint32
+	for s := range uint32(seqWin + 10) {
+		nums = append(nums, 100+s)
+	}
+	nums = append(nums, 50, 51)
+	checkSeqCases(t, []seqCase{{"before the first of a run a window long", 0, nums, 0, 2, 0, seqWin + 10}})
+	// -n ends at the sender's last after a stale burst.
+	w, lost, dup, reord := seqRun(10, 1000, 1001, 1002, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9)
+	if r := w.remaining(10, 0, true); r != 0 || lost != 0 || dup != 0 || reord != 0 {
+		t.Errorf("-n 10 after a stale burst: remaining %d lost %d dup %d reordered %d, want 0 0 0 0", r, lost, dup, reord)
+	}
+}
+
+// rxseq keeps one window for every RX ring of a port, and a multi-queue
+// NIC spreads txseq's flows (-s ranges) over its rings: the run's first
+// batches come ring by ring, each ring's numbers interleaved with the
+// others'. The first numbers of the run, in a ring read after the first,
+// are before the first number seen by less than the run spans: late, not a
+// stale start; nothing is lost.
+func TestSeqStartAcrossRings(t *testing.T) {
+	var nums []uint32
+	for _, flows := range [][2]uint32{{2, 3}, {0, 1}, {4, 5}, {6, 7}} { // 8 flows on 4 rings, read in turn
+		for n := uint32(0); n < 256; n++ {
+			if f := n % 8; f == flows[0] || f == flows[1] {
+				nums = append(nums, n)
+			}
+		}
+	}
+	w, lost, dup, _ := seqRun(0, nums...)
+	if lost != 0 || dup != 2 || w.span != 254 {
+		t.Errorf("lost %d dup %d span %d, want 0 2 254 (0 and 1, before the first, duplicates)", lost, dup, w.span)
 	}
 }

@@ -41,6 +41,7 @@ type videoConfig struct {
 	check   bool          // -selfcheck
 	burst   int           // -burst
 	rt      int           // -rt
+	maxLag  time.Duration // -max-lag: st2110.SendConfig.MaxLag (-1: off, the default)
 	pass    bool          // -passthrough
 	window  time.Duration // -window
 	spin    time.Duration // -spin (when set)
@@ -79,6 +80,23 @@ func addVideoFlags(fs *flag.FlagSet, v *videoConfig) {
 		v.spin, v.spinSet = d, true
 		return nil
 	})
+	v.maxLag = -1
+	fs.Func("max-lag", "vtx: how far behind its schedule a stream may fall (the sender descheduled, a queue stalled) before it gives up the frames it missed and resumes at the first frame not yet due, counted in the report (JSON skipped_tx_frames and resyncs, text skipped behind and resyncs): a `duration` such as 5ms, frame (one frame period, TFRAME: a field period when interlaced or PsF; st2110's default), or off (the default: every packet is sent, the late ones at once, so that a benchmark measures the work of every frame asked for)", func(s string) error {
+		switch s {
+		case "off":
+			v.maxLag = -1
+			return nil
+		case "frame":
+			v.maxLag = 0
+			return nil
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("want a duration above 0 such as 5ms, frame (one frame period) or off, not %q", s)
+		}
+		v.maxLag = d
+		return nil
+	})
 	fs.IntVar(&v.rt, "rt", 0, "vtx over netmap or xdp: run the sender's thread under SCHED_FIFO at this real-time priority (1-99; needs root or CAP_SYS_NICE), so that at each burst's time it takes its CPU from a receiver or anything else sharing it; 0: the thread's own scheduling")
 	fs.BoolVar(&v.check, "selfcheck", true, "vtx: analyse the times it writes its own packets against ST 2110-21 (the transmitter's self-check, in the final report); -selfcheck=false leaves that work out")
 }
@@ -100,7 +118,7 @@ func checkVideo(c *config, set map[string]bool) error {
 	if err := checkUDPHeaders(c, set); err != nil {
 		return err
 	}
-	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "selfcheck": tx, "burst": tx, "spin": tx, "rt": tx, "out": !tx, "passthrough": !tx, "frame-buffers": !tx} {
+	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "selfcheck": tx, "burst": tx, "spin": tx, "rt": tx, "max-lag": tx, "out": !tx, "passthrough": !tx, "frame-buffers": !tx} {
 		if set[name] && !ok {
 			return fmt.Errorf("-%s: not for -f %s", name, c.mode.name)
 		}
@@ -112,6 +130,9 @@ func checkVideo(c *config, set map[string]bool) error {
 		case isUDP(c.port) || isPcap(c.port):
 			return fmt.Errorf("-rt: only a sender over a netmap port or xdp: has a thread of its own to run at a real-time priority, not over %s", c.port)
 		}
+	}
+	if set["max-lag"] && v.maxLag >= 0 && isPcap(c.port) && (c.port2 == "" || isPcap(c.port2)) {
+		return fmt.Errorf("-max-lag: a capture (%s) is written without waiting and never falls behind", c.port)
 	}
 	if isUDP(c.port) && !set["b"] {
 		// Over udp: a batch is a sendmmsg or recvmmsg of datagrams of up

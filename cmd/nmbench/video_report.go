@@ -54,6 +54,11 @@ type videoStream struct {
 	Lost      uint64 `json:"lost"`
 	Reordered uint64 `json:"reordered"`
 
+	// vtx only: frames skipped or cut short having fallen more than
+	// -max-lag behind, and the times a stream skipped ahead.
+	TxSkipped uint64 `json:"skipped_tx_frames,omitempty"`
+	Resyncs   uint64 `json:"resyncs,omitempty"`
+
 	// vrx only
 	Duplicates    uint64 `json:"duplicated,omitempty"`
 	Complete      uint64 `json:"complete_frames,omitempty"`
@@ -139,6 +144,7 @@ func (vr *videoRun) summary() *videoSummary {
 		if vr.tx != nil {
 			st := vr.tx.Stats(k)
 			vs.Frames, vs.Packets, vs.Bytes, vs.Late = st.Frames, st.Packets, st.Bytes, st.Late
+			vs.TxSkipped, vs.Resyncs = st.Skipped, st.Resyncs
 			vs.PacketsPerFrame, vs.PackingMode, vs.Sched = vr.ppf[k], vr.tx.Flows()[k].Packing.String(), shortSender(s.Sender)
 			an, analyzed = vr.tx.Analysis(k)
 			vs.Paths = vr.txPaths(k, st.Packets)
@@ -290,7 +296,7 @@ func (st *videoStream) problems() string {
 		name string
 	}{
 		{st.Late, "late"}, {st.Lost, "lost"}, {st.Reordered, "reordered"}, {dup, "dup"},
-		{st.Incomplete, "incomplete"}, {st.Skipped, "skipped"}, {st.Truncated, "truncated"},
+		{st.Incomplete, "incomplete"}, {st.Skipped, "skipped"}, {st.TxSkipped, "skipped behind"}, {st.Resyncs, "resyncs"}, {st.Truncated, "truncated"},
 		{st.MissedMarkers, "missed markers"}, {st.BadRows, "bad rows"}, {st.Malformed, "malformed"},
 		{st.WrongPT, "wrong payload type"}, {st.Dropped, "frames dropped"},
 	} {

@@ -92,28 +92,7 @@ func (vr *videoRun) openTx(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sc := &st2110.SendConfig{Sources: frames, Count: v.frames, MaxRate: cfg.rate, Batch: cfg.batch,
-		SSRC: ssrcBase, Analyze: v.check, Spin: v.spin, Second: v.second, Priority: v.rt,
-		// A benchmark sends every packet, the late ones at once (counted as
-		// late): what it measures stays the work of the frames asked for.
-		MaxLag: -1}
-	if !v.spinSet && isUDP(cfg.port) {
-		sc.Spin = spinWait
-	}
-	if v.burst > 1 {
-		sc.Pacing = &video.PacerConfig{Burst: v.burst}
-	}
-	if !isUDP(cfg.port) || cfg.port2 != "" && !isUDP(cfg.port2) {
-		// Ethernet frames: from -S and -s; to -D, or to each group's
-		// multicast address unless -D is given (pkt-gen's broadcast
-		// default is for unicast).
-		sc.SrcMAC, sc.SrcAddr = cfg.srcMAC, netip.AddrPortFrom(addr(cfg.src.ip0), cfg.src.port0)
-		for _, s := range v.streams {
-			if cfg.dstMACSet || !s.Dst.Addr().IsMulticast() {
-				sc.DstMAC = cfg.dstMAC
-			}
-		}
-	}
+	sc := vr.sendConfig(frames)
 	tx, err := st2110.Dial(v.transport, vr.session(), sc)
 	if err != nil {
 		return openErr(cfg, err)
@@ -139,6 +118,36 @@ func (vr *videoRun) openTx(ctx context.Context) error {
 	}
 	vr.work = func(ctx context.Context, _ *stats) error { return tx.Run(ctx) }
 	return nil
+}
+
+// sendConfig is the configuration openTx dials the streams with, frames
+// their sources: from the flags.
+func (vr *videoRun) sendConfig(frames []video.FrameSource) *st2110.SendConfig {
+	cfg, v := vr.cfg, vr.cfg.video
+	sc := &st2110.SendConfig{Sources: frames, Count: v.frames, MaxRate: cfg.rate, Batch: cfg.batch,
+		SSRC: ssrcBase, Analyze: v.check, Spin: v.spin, Second: v.second, Priority: v.rt,
+		// -max-lag; by default (-1) a benchmark sends every packet, the
+		// late ones at once (counted as late): what it measures stays the
+		// work of the frames asked for.
+		MaxLag: v.maxLag}
+	if !v.spinSet && isUDP(cfg.port) {
+		sc.Spin = spinWait
+	}
+	if v.burst > 1 {
+		sc.Pacing = &video.PacerConfig{Burst: v.burst}
+	}
+	if !isUDP(cfg.port) || cfg.port2 != "" && !isUDP(cfg.port2) {
+		// Ethernet frames: from -S and -s; to -D, or to each group's
+		// multicast address unless -D is given (pkt-gen's broadcast
+		// default is for unicast).
+		sc.SrcMAC, sc.SrcAddr = cfg.srcMAC, netip.AddrPortFrom(addr(cfg.src.ip0), cfg.src.port0)
+		for _, s := range v.streams {
+			if cfg.dstMACSet || !s.Dst.Addr().IsMulticast() {
+				sc.DstMAC = cfg.dstMAC
+			}
+		}
+	}
+	return sc
 }
 
 // openRx opens the -out files and starts listening.

@@ -990,3 +990,53 @@ func TestVideoInReadError(t *testing.T) {
 		}
 	}
 }
+
+// -max-lag lets vtx skip ahead when it falls behind its schedule
+// (st2110.SendConfig.MaxLag): off by default (-1, every packet sent, as a
+// benchmark wants), frame (0: one frame period), or a duration; refused
+// where it means nothing.
+func TestVideoMaxLagFlag(t *testing.T) {
+	vtx := func(args ...string) []string {
+		return append([]string{"-i", "udp:127.0.0.1:5004", "-f", "vtx", "-fmt", fmt64x32}, args...)
+	}
+	for _, c := range []struct {
+		args []string
+		want time.Duration
+	}{
+		{vtx(), -1},
+		{vtx("-max-lag", "off"), -1},
+		{vtx("-max-lag", "frame"), 0},
+		{vtx("-max-lag", "5ms"), 5 * time.Millisecond},
+		{[]string{"-i", "vale0:a", "-f", "vtx", "-fmt", fmt64x32, "-max-lag", "250us"}, 250 * time.Microsecond},
+		{[]string{"-i", "pcap:x.pcap", "-f", "vtx", "-fmt", fmt64x32, "-frames", "2", "-max-lag", "off"}, -1},
+	} {
+		cfg, err := parseFlags(c.args, io.Discard)
+		if err != nil {
+			t.Errorf("%q: %v", c.args, err)
+			continue
+		}
+		if got := (&videoRun{cfg: cfg}).sendConfig(nil).MaxLag; got != c.want {
+			t.Errorf("%q: SendConfig.MaxLag %v, want %v", c.args, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{vtx("-max-lag", "0"), "want a duration above 0"},
+		{vtx("-max-lag", "-5ms"), "want a duration above 0"},
+		{vtx("-max-lag", "soon"), "want a duration above 0"},
+		{[]string{"-i", "udp:127.0.0.1:5004", "-f", "vrx", "-fmt", fmt64x32, "-max-lag", "5ms"}, "-max-lag: not for -f vrx"},
+		{[]string{"-i", "vale0:a", "-f", "tx", "-max-lag", "5ms"}, "-max-lag: only for -f vtx and vrx"},
+		{[]string{"-i", "pcap:x.pcap", "-f", "vtx", "-fmt", fmt64x32, "-frames", "2", "-max-lag", "frame"}, "-max-lag: a capture"},
+	} {
+		if _, err := parseFlags(c.args, io.Discard); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: err = %v, want it to mention %q", c.args, err, c.want)
+		}
+	}
+	var out bytes.Buffer
+	_, _ = parseFlags([]string{"-h"}, &out)
+	if !strings.Contains(out.String(), "-max-lag") {
+		t.Error("usage lacks -max-lag")
+	}
+}
