@@ -127,7 +127,9 @@ type ListenConfig struct {
 	// or another input failed) every packet goes to the kernel, as
 	// without netmap, until Close. See the package documentation, "Host
 	// stack", and [Receiver.Passthrough] for its counts. Other transports
-	// refuse it.
+	// refuse it. A Second path that is a netmap port gets it too (and so
+	// must be a NIC); one of another kind (UDP, AF_XDP, a capture) goes
+	// without.
 	Passthrough bool
 }
 

@@ -580,3 +580,71 @@ func TestPassHeapCloseRightAway(t *testing.T) {
 		}
 	}
 }
+
+// A receiver with a Second path reports the passthrough of whichever
+// paths have one (their transport is then the two paths', not a
+// passthrough's): the sum over both NICs when both have it, the one
+// path's counts when only one has, none without. Before, it reported
+// nothing with a Second path.
+func TestPassHeapSecondPath(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	inject := func(h *passHeap, toHost, toWire int) {
+		for i := range max(toHost, toWire) {
+			for i < toHost && !h.reg.Inject(0, other(i)) {
+				time.Sleep(50 * time.Microsecond)
+			}
+			for i < toWire && !h.reg.Inject(1, other(1000+i)) {
+				time.Sleep(50 * time.Microsecond)
+			}
+		}
+	}
+	for _, c := range []struct {
+		name         string
+		a, b         bool // which paths have a passthrough
+		host, wire   [2]int
+		wantH, wantW uint64
+	}{
+		{"both", true, true, [2]int{30, 50}, [2]int{40, 70}, 80, 110},
+		{"first", true, false, [2]int{30, 50}, [2]int{40, 70}, 30, 40},
+		{"second", false, true, [2]int{30, 50}, [2]int{40, 70}, 50, 70},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			hs := [2]*passHeap{newPassHeap(t, 256), newPassHeap(t, 256)}
+			var trs [2]rxTransport
+			for p, on := range [2]bool{c.a, c.b} {
+				trs[p] = readersOf{idleReader{}}
+				if on {
+					trs[p] = &passRx{rds: []*passReader{hs[p].rd}}
+				}
+			}
+			rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Passthrough: true, Second: "netmap:eth1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := rx.start(&pathsRx{a: trs[0], b: trs[1]}); err != nil {
+				t.Fatal(err)
+			}
+			defer rx.Close()
+			for p, on := range [2]bool{c.a, c.b} {
+				if on {
+					inject(hs[p], c.host[p], c.wire[p])
+				}
+			}
+			waitPass(t, rx, c.wantH, c.wantW)
+			if ps, ok := rx.Passthrough(); !ok || ps.Dropped != 0 {
+				t.Errorf("Passthrough() = %+v, %v", ps, ok)
+			}
+		})
+	}
+	rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Second: "netmap:eth1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rx.start(&pathsRx{a: readersOf{idleReader{}}, b: readersOf{idleReader{}}}); err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	if ps, ok := rx.Passthrough(); ok {
+		t.Errorf("two paths without passthrough: Passthrough() = %+v, true", ps)
+	}
+}
