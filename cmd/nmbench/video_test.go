@@ -1040,3 +1040,27 @@ func TestVideoMaxLagFlag(t *testing.T) {
 		t.Error("usage lacks -max-lag")
 	}
 }
+
+// vtx's report of a stream carries the sender's counts, those of -max-lag
+// among them: frames skipped behind and resyncs, in the JSON report
+// (skipped_tx_frames, resyncs) and the text's problems.
+func TestVideoReportSent(t *testing.T) {
+	st := st2110.SendStats{TxStats: video.TxStats{Frames: 50, Packets: 1600, Bytes: 256000, Late: 7, Skipped: 3, Resyncs: 2}}
+	var vs videoStream
+	vs.sent(&st)
+	if vs.Frames != 50 || vs.Packets != 1600 || vs.Bytes != 256000 || vs.Late != 7 || vs.TxSkipped != 3 || vs.Resyncs != 2 {
+		t.Errorf("stream %+v from %+v", vs, st.TxStats)
+	}
+	b, err := json.Marshal(&vs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"frames":50,`, `"late":7,`, `"skipped_tx_frames":3,`, `"resyncs":2,`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %s", b, want)
+		}
+	}
+	if p, want := vs.problems(), "late 7, skipped behind 3, resyncs 2"; p != want {
+		t.Errorf("problems %q, want %q", p, want)
+	}
+}
