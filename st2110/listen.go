@@ -531,7 +531,7 @@ func newReceiver(name string, sess *video.Session, cfg *ListenConfig) (*Receiver
 		size := int64(r.flows[k].Format.FrameSize())
 		nb := r.cfg.FrameBuffers
 		if nb == 0 {
-			nb = defaultFrameBuffers(size, r.cfg.Budget.Limit())
+			nb = defaultFrameBuffers(size, video.ReceiverMemory(&r.flows[k].Format), r.cfg.Budget.Limit())
 		}
 		r.nbufs[k] = nb
 		n := int64(nb) * size
@@ -544,13 +544,16 @@ func newReceiver(name string, sess *video.Session, cfg *ListenConfig) (*Receiver
 
 // defaultFrameBuffers is the frame buffers of a flow of frames of size
 // octets (ListenConfig.FrameBuffers zero) in a budget of limit octets: 4,
-// or as many as leave room for a reader's own frame buffer. A 4320p RGBA
-// flow at 16 bits (253 or 270 MiB a frame) does not fit
+// or as many as leave room for its reader, which charges reader octets
+// (video.ReceiverMemory: its own frame buffer, tables and state). A 4320p
+// RGBA flow at 16 bits (253 or 270 MiB a frame) does not fit
 // video.DefaultMemory 5 times over; every other 4320p format does. A flow
-// of which not even 2 frames fit gets 4 too: Listen refuses their charge
-// before it opens the transport, as it would any session too large.
-func defaultFrameBuffers(size, limit int64) int {
-	n := limit/max(size, 1) - 1
+// whose reader and one frame buffer do not fit gets 4: Listen refuses
+// their charge before it opens the transport, as it would any session
+// too large (with fewer, the pool's charge could pass and the reader's,
+// made once the transport is open, fail).
+func defaultFrameBuffers(size, reader, limit int64) int {
+	n := (limit - reader) / max(size, 1)
 	if n < 1 {
 		return 4
 	}

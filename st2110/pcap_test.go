@@ -1016,3 +1016,43 @@ func TestListenDefaultBudget4320p(t *testing.T) {
 		t.Errorf("%v in a budget of 2 GiB: %v", big, err)
 	}
 }
+
+// The default frame buffers leave room for the reader's own charge (its
+// frame buffer, tables and state): with room for the reader and one
+// buffer, one; with less, the pool's charge fails in Listen, before the
+// transport is opened (the capture named does not exist: its open would
+// be the error), not the reader's, after it.
+func TestListenDefaultBuffersLeaveTheReader(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSD, "239.1.1.1:5004", ""))
+	size, reader := int64(fmtSD.FrameSize()), video.ReceiverMemory(&fmtSD)
+	for _, c := range []struct {
+		limit int64
+		bufs  int // 0: refused by the budget
+	}{
+		{reader + size, 1},
+		{reader + 2*size - 1, 1},
+		{reader + 2*size, 2},
+		{reader + size - 1, 0},
+		{2*size + 1000, 0}, // two frames: the pool's one and the reader's, but not its state
+	} {
+		b, err := video.NewBudget(c.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Listen("pcap:"+filepath.Join(t.TempDir(), "none.pcap"), sess, &ListenConfig{Budget: b})
+		switch {
+		case c.bufs == 0 && !errors.Is(err, video.ErrBudget):
+			t.Errorf("budget %d: %v, want a budget error before the capture is opened", c.limit, err)
+		case c.bufs != 0 && (err == nil || errors.Is(err, video.ErrBudget)):
+			t.Errorf("budget %d: %v, want the capture's open error", c.limit, err)
+		case c.bufs != 0:
+			b, _ := video.NewBudget(c.limit)
+			rx, err := newReceiver("pcap:x.pcap", sess, &ListenConfig{Budget: b})
+			if err != nil || rx.nbufs[0] != c.bufs {
+				t.Errorf("budget %d: %v, want %d frame buffers", c.limit, err, c.bufs)
+			} else if _, err := newSink(rx, 0, nil, 2); err != nil {
+				t.Errorf("budget %d: the reader: %v", c.limit, err)
+			}
+		}
+	}
+}
