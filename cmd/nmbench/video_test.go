@@ -457,6 +457,9 @@ func TestVideoPcapSenderTypes(t *testing.T) {
 			if rx.Frames != frames || rx.Lost != 0 || rx.Packets != uint64(frames*c.ppf) {
 				t.Errorf("vrx: %d frames, %d lost, %d packets", rx.Frames, rx.Lost, rx.Packets)
 			}
+			if st := tx.Streams[0]; tx.Frames != frames || st.Frames != frames || st.Packets != uint64(frames*c.ppf) { // the sender's own counts
+				t.Errorf("vtx: %d frames, stream 0: %d frames, %d packets", tx.Frames, st.Frames, st.Packets)
+			}
 			for name, r := range map[string]videoReport{"vtx": tx, "vrx": rx} {
 				st := r.Streams[0]
 				t.Logf("%s: %s", name, st.Analysis)
