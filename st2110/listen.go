@@ -30,8 +30,13 @@ type ListenConfig struct {
 
 	// FrameBuffers is how many frames of each flow may be queued for, or
 	// held by, the consumer of [Receiver.Frames]; a frame that finds them
-	// all taken is dropped and counted (FlowStats.Dropped). Zero means 4;
-	// at most MaxFrameBuffers.
+	// all taken is dropped and counted (FlowStats.Dropped). Zero means 4,
+	// or, for a flow whose frames are so large that 4 of them and a
+	// reader's own would not fit the Budget's limit but 1 and the
+	// reader's would, as many as would: in the default budget, 3 for
+	// 7680x4320 RGBA or BGRA at 16 bits (253 MiB a frame), 2 at 8192x4320
+	// (270 MiB), 4 for every other format up to 8192x4320. At most
+	// MaxFrameBuffers.
 	FrameBuffers int
 
 	// Interface is the network interface that UDP joins multicast groups
@@ -101,8 +106,12 @@ type ListenConfig struct {
 	// (ListenConfig.Batch), charged before anything is allocated: a
 	// session that does not fit fails in Listen with a *video.BudgetError
 	// naming the flow or the socket. Nil means a budget of
-	// video.DefaultMemory for this receiver. As with a video.Receiver,
-	// the charges are kept after Close.
+	// video.DefaultMemory for this receiver, which holds one flow of any
+	// format up to 8192x4320 with the default FrameBuffers, on one path
+	// read by one goroutine (a socket, a ring, a capture; a netmap port
+	// opened per ring pair gives each of its goroutines a frame buffer of
+	// every flow). As with a video.Receiver, the charges are kept after
+	// Close.
 	Budget *video.Budget
 
 	// Second, if set, names the transport of a second path (SMPTE ST
@@ -127,7 +136,9 @@ type ListenConfig struct {
 	// or another input failed) every packet goes to the kernel, as
 	// without netmap, until Close. See the package documentation, "Host
 	// stack", and [Receiver.Passthrough] for its counts. Other transports
-	// refuse it.
+	// refuse it. A Second path that is a netmap port gets it too (and so
+	// must be a NIC); one of another kind (UDP, AF_XDP, a capture) goes
+	// without.
 	Passthrough bool
 }
 
@@ -387,6 +398,7 @@ type Receiver struct {
 	dup   *dupRx        // the merges of a second path, or nil
 	sinks []*rxSink     // per reader
 	pools []chan *Frame // per flow: free frames, each with a spare buffer
+	nbufs []int         // per flow: its frames (ListenConfig.FrameBuffers or its default)
 	out   chan *Frame   // frames for Frames, in arrival order
 
 	mu    sync.Mutex
@@ -491,9 +503,6 @@ func newReceiver(name string, sess *video.Session, cfg *ListenConfig) (*Receiver
 	if r.cfg.Passthrough && ep.kind != kindNetmap {
 		return nil, fmt.Errorf("st2110: listen %s: passthrough is for netmap NIC ports (netmap:eth0)", name)
 	}
-	if r.cfg.FrameBuffers == 0 {
-		r.cfg.FrameBuffers = 4
-	}
 	if r.cfg.LatencyLimit == 0 {
 		r.cfg.LatencyLimit = time.Millisecond
 	}
@@ -517,13 +526,38 @@ func newReceiver(name string, sess *video.Session, cfg *ListenConfig) (*Receiver
 	}
 	// The pools' frames are charged before the transport is opened: a
 	// session that does not fit fails before a socket, port or file is.
+	r.nbufs = make([]int, len(r.flows))
 	for k := range r.flows {
-		n := int64(r.cfg.FrameBuffers) * int64(r.flows[k].Format.FrameSize())
-		if err := r.cfg.Budget.Charge(fmt.Sprintf("flow %d (%v): %d frame buffers", k, r.flows[k].Format, r.cfg.FrameBuffers), n); err != nil {
+		size := int64(r.flows[k].Format.FrameSize())
+		nb := r.cfg.FrameBuffers
+		if nb == 0 {
+			nb = defaultFrameBuffers(size, video.ReceiverMemory(&r.flows[k].Format), r.cfg.Budget.Limit())
+		}
+		r.nbufs[k] = nb
+		n := int64(nb) * size
+		if err := r.cfg.Budget.Charge(fmt.Sprintf("flow %d (%v): %d frame buffers", k, r.flows[k].Format, nb), n); err != nil {
 			return nil, fmt.Errorf("st2110: listen %s: %w", r.ep.name, err)
 		}
 	}
 	return r, nil
+}
+
+// defaultFrameBuffers is the frame buffers of a flow of frames of size
+// octets (ListenConfig.FrameBuffers zero) in a budget of limit octets: 4,
+// or as many as leave room for its reader, which charges reader octets
+// (video.ReceiverMemory: its own frame buffer, tables and state). A 4320p
+// RGBA flow at 16 bits (253 or 270 MiB a frame) does not fit
+// video.DefaultMemory 5 times over; every other 4320p format does. A flow
+// whose reader and one frame buffer do not fit gets 4: Listen refuses
+// their charge before it opens the transport, as it would any session
+// too large (with fewer, the pool's charge could pass and the reader's,
+// made once the transport is open, fail).
+func defaultFrameBuffers(size, reader, limit int64) int {
+	n := (limit - reader) / max(size, 1)
+	if n < 1 {
+		return 4
+	}
+	return int(min(4, n))
 }
 
 // prefault writes a zero to every page of b, a buffer just made: a large
@@ -544,14 +578,14 @@ func (r *Receiver) start(tr rxTransport) error {
 	total := 0
 	r.pools = make([]chan *Frame, len(r.flows))
 	for k := range r.flows {
-		r.pools[k] = make(chan *Frame, r.cfg.FrameBuffers)
+		r.pools[k] = make(chan *Frame, r.nbufs[k])
 		size := r.flows[k].Format.FrameSize()
-		for range r.cfg.FrameBuffers {
+		for range r.nbufs[k] {
 			f := &Frame{Flow: k, Data: make([]byte, size), rx: r}
 			prefault(f.Data)
 			r.pools[k] <- f
 		}
-		total += r.cfg.FrameBuffers
+		total += r.nbufs[k]
 	}
 	r.out = make(chan *Frame, total)
 	readers := tr.readers()

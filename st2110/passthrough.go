@@ -241,19 +241,29 @@ func (t *passRx) close() error {
 }
 
 // Passthrough returns the counts of the receiver's host-stack passthrough
-// (ListenConfig.Passthrough), and false if it has none.
+// (ListenConfig.Passthrough), and false if it has none. A receiver with a
+// Second path sums the counts of its paths that have one: each path on a
+// NIC port.
 func (r *Receiver) Passthrough() (PassStats, bool) {
-	t, ok := r.tr.(*passRx)
-	if !ok {
-		return PassStats{}, false
+	trs := [2]rxTransport{r.tr}
+	if p, ok := r.tr.(*pathsRx); ok {
+		trs = [2]rxTransport{p.a, p.b}
 	}
 	var s PassStats
-	for _, rd := range t.rds {
-		s.ToHost += rd.c.toHost.Load()
-		s.ToWire += rd.c.toWire.Load()
-		s.Dropped += rd.c.dropped.Load()
+	has := false
+	for _, tr := range trs {
+		t, ok := tr.(*passRx)
+		if !ok {
+			continue
+		}
+		has = true
+		for _, rd := range t.rds {
+			s.ToHost += rd.c.toHost.Load()
+			s.ToWire += rd.c.toWire.Load()
+			s.Dropped += rd.c.dropped.Load()
+		}
 	}
-	return s, true
+	return s, has
 }
 
 // errFewHostRings: the NIC has fewer rings of some kind (TX, RX, host TX,

@@ -526,8 +526,15 @@ func TestPassHeapOtherInputFails(t *testing.T) {
 	const pairs, others = 2, 100
 	reg := heapmem.MustNew(&heapmem.Config{Name: "eth0", TxRings: pairs, RxRings: pairs, HostTxRings: pairs, HostRxRings: pairs,
 		TxSlots: 256, RxSlots: 256, BufSize: 2048})
+	var mu sync.Mutex
+	sent := map[int]int{} // frames by TX ring
+	for i := range 2 * pairs {
+		reg.Capture(i, func([]byte) { mu.Lock(); sent[i]++; mu.Unlock() })
+	}
 	tr := passPairs(t, reg, pairs)
-	tr.rds[0].kernel = failKernel{}
+	// Pair 0's wait fails once: were its reader to go on forwarding
+	// after its own failure, its later waits would sync its rings.
+	tr.rds[0].kernel = &failOnce{then: tr.rds[0].kernel}
 	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
 	rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Passthrough: true})
 	if err != nil {
@@ -540,7 +547,15 @@ func TestPassHeapOtherInputFails(t *testing.T) {
 	if err := framesErr(t, rx); err == nil || !strings.Contains(err.Error(), "eth0-0: rx sync: no such device") {
 		t.Fatalf("Frames ended with %v, want ring pair 0's error", err)
 	}
-	// Pair 1: NIC RX ring 1 to host TX ring 3, host RX ring 3 to NIC TX ring 1.
+	// Pair 0 gets packets both ways first, then pair 1: NIC RX ring 1
+	// to host TX ring 3, host RX ring 3 to NIC TX ring 1.
+	for _, r := range []int{0, pairs} {
+		for i := range others {
+			for !reg.Inject(r, other(i)) {
+				time.Sleep(50 * time.Microsecond)
+			}
+		}
+	}
 	for i := range others {
 		for !reg.Inject(1, other(i)) {
 			time.Sleep(50 * time.Microsecond)
@@ -550,6 +565,95 @@ func TestPassHeapOtherInputFails(t *testing.T) {
 		}
 	}
 	waitPass(t, rx, others, others)
+	c := &tr.rds[0].c
+	mu.Lock()
+	defer mu.Unlock()
+	if c.toHost.Load() != 0 || c.toWire.Load() != 0 || sent[0] != 0 || sent[pairs] != 0 {
+		t.Errorf("the failed pair forwarded: %d to the host stack, %d to the wire; TX rings 0 and %d sent %d and %d frames",
+			c.toHost.Load(), c.toWire.Load(), pairs, sent[0], sent[pairs])
+	}
+}
+
+// failOnce is a kernel whose first wait fails (as failKernel's), and
+// whose later ones are then's.
+type failOnce struct {
+	then   ringKernel
+	failed atomic.Bool
+}
+
+func (k *failOnce) next(took int, full bool, bytes uint64) error {
+	if !k.failed.Swap(true) {
+		return failKernel{}.next(took, full, bytes)
+	}
+	return k.then.next(took, full, bytes)
+}
+
+// gateKernel is passKernel, but once shut, a wait blocks until open is
+// closed: a forwarding goroutine caught in a wait.
+type gateKernel struct {
+	passKernel
+	shut    atomic.Bool
+	entered chan struct{} // closed when a wait has blocked
+	open    chan struct{}
+	left    atomic.Bool // the blocked wait has returned
+	once    sync.Once
+}
+
+func (k *gateKernel) next(took int, full bool, bytes uint64) error {
+	if k.shut.Load() {
+		k.once.Do(func() {
+			close(k.entered)
+			<-k.open
+			k.left.Store(true)
+		})
+	}
+	return k.passKernel.next(took, full, bytes)
+}
+
+// Close waits for the forwarding that outlived the readers (its rings are
+// about to be unmapped): with the forwarding goroutine inside a wait,
+// Close returns only once it has left the wait.
+func TestPassHeapCloseWaitsForwarding(t *testing.T) {
+	h := newPassHeap(t, 256)
+	k := &gateKernel{passKernel: passKernel{reg: h.reg}, entered: make(chan struct{}), open: make(chan struct{})}
+	h.rd.kernel = k
+	var gone atomic.Bool
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Passthrough: true, Clock: goneClock(&gone)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rx.start(&passRx{rds: []*passReader{h.rd}}); err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	gone.Store(true)
+	if err := framesErr(t, rx); err == nil {
+		t.Fatal("Frames ended without the clock's error")
+	}
+	// The reader has returned; its forwarding goes on, and is caught in
+	// its next wait.
+	k.shut.Store(true)
+	select {
+	case <-k.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no forwarding after the reader stopped")
+	}
+	closed := make(chan bool, 1)
+	go func() {
+		rx.Close()
+		closed <- k.left.Load()
+	}()
+	select {
+	case <-closed:
+		close(k.open)
+		t.Fatal("Close returned while the forwarding goroutine was in a wait")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(k.open)
+	if left := <-closed; !left {
+		t.Error("Close returned before the forwarding goroutine left its wait")
+	}
 }
 
 // Close right after Frames ended on another input's failure, as an
@@ -578,5 +682,73 @@ func TestPassHeapCloseRightAway(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("round %d: Close hangs", i)
 		}
+	}
+}
+
+// A receiver with a Second path reports the passthrough of whichever
+// paths have one (their transport is then the two paths', not a
+// passthrough's): the sum over both NICs when both have it, the one
+// path's counts when only one has, none without. Before, it reported
+// nothing with a Second path.
+func TestPassHeapSecondPath(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	inject := func(h *passHeap, toHost, toWire int) {
+		for i := range max(toHost, toWire) {
+			for i < toHost && !h.reg.Inject(0, other(i)) {
+				time.Sleep(50 * time.Microsecond)
+			}
+			for i < toWire && !h.reg.Inject(1, other(1000+i)) {
+				time.Sleep(50 * time.Microsecond)
+			}
+		}
+	}
+	for _, c := range []struct {
+		name         string
+		a, b         bool // which paths have a passthrough
+		host, wire   [2]int
+		wantH, wantW uint64
+	}{
+		{"both", true, true, [2]int{30, 50}, [2]int{40, 70}, 80, 110},
+		{"first", true, false, [2]int{30, 50}, [2]int{40, 70}, 30, 40},
+		{"second", false, true, [2]int{30, 50}, [2]int{40, 70}, 50, 70},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			hs := [2]*passHeap{newPassHeap(t, 256), newPassHeap(t, 256)}
+			var trs [2]rxTransport
+			for p, on := range [2]bool{c.a, c.b} {
+				trs[p] = readersOf{idleReader{}}
+				if on {
+					trs[p] = &passRx{rds: []*passReader{hs[p].rd}}
+				}
+			}
+			rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Passthrough: true, Second: "netmap:eth1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := rx.start(&pathsRx{a: trs[0], b: trs[1]}); err != nil {
+				t.Fatal(err)
+			}
+			defer rx.Close()
+			for p, on := range [2]bool{c.a, c.b} {
+				if on {
+					inject(hs[p], c.host[p], c.wire[p])
+				}
+			}
+			waitPass(t, rx, c.wantH, c.wantW)
+			if ps, ok := rx.Passthrough(); !ok || ps.Dropped != 0 {
+				t.Errorf("Passthrough() = %+v, %v", ps, ok)
+			}
+		})
+	}
+	rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Second: "netmap:eth1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rx.start(&pathsRx{a: readersOf{idleReader{}}, b: readersOf{idleReader{}}}); err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	if ps, ok := rx.Passthrough(); ok {
+		t.Errorf("two paths without passthrough: Passthrough() = %+v, true", ps)
 	}
 }

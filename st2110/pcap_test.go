@@ -947,3 +947,112 @@ func TestListenTROFF(t *testing.T) {
 		t.Errorf("receiver's analysis %v (sender %v) differs from the sender's self-check %v (%v)", a.Sender, a.Narrow, txa.Sender, txa.Narrow)
 	}
 }
+
+// formats4320p returns every valid progressive format at 7680x4320 and
+// 8192x4320.
+func formats4320p() []video.Format {
+	var fs []video.Format
+	for s := video.Sampling(1); ; s++ {
+		if _, err := video.ParseSampling(s.String()); err != nil {
+			break
+		}
+		for _, d := range []video.Depth{video.Depth8, video.Depth10, video.Depth12, video.Depth16, video.Depth16f} {
+			for _, w := range []int{7680, 8192} {
+				for _, c := range []video.Colorimetry{0, video.BT2100, video.ColorimetryXYZ} {
+					f := video.Format{Sampling: s, Depth: d, Width: w, Height: 4320, Scan: video.Progressive, Rate: video.Rate50, Colorimetry: c}
+					if f.Validate() == nil {
+						fs = append(fs, f)
+						break
+					}
+				}
+			}
+		}
+	}
+	return fs
+}
+
+// Listen's default budget (video.DefaultMemory) takes one flow of any
+// format up to 8192x4320 on one path and one reader: its frame buffers
+// (by default 4, fewer where 4 and the reader's own do not fit the
+// budget's limit, 4320p RGBA and BGRA at 16 bits) and the reader's, charged
+// as Listen charges them (the reader's by newSink, here of one reader of
+// two, which makes its frame buffer only at the flow's first packet).
+// Before, a 4320p RGBA flow at 16 bits was refused: 4 of its frames and
+// the reader's are 1.3 GB. FrameBuffers given is kept, and so is the
+// budget's say over it; a larger budget gets 4.
+func TestListenDefaultBudget4320p(t *testing.T) {
+	fs := formats4320p()
+	if len(fs) < 50 {
+		t.Fatalf("%d formats", len(fs))
+	}
+	for _, f := range fs {
+		sess := session("10.0.0.1", flow(f, "239.1.1.1:5004", ""))
+		want := 4
+		if (f.Sampling == video.RGBA || f.Sampling == video.BGRA) && f.Depth == video.Depth16 {
+			want = map[int]int{7680: 3, 8192: 2}[f.Width]
+		}
+		rx, err := newReceiver("pcap:x.pcap", sess, nil)
+		if err != nil {
+			t.Errorf("%v: %v", f, err)
+			continue
+		}
+		if rx.nbufs[0] != want {
+			t.Errorf("%v: %d frame buffers, want %d", f, rx.nbufs[0], want)
+		}
+		if _, err := newSink(rx, 0, nil, 2); err != nil {
+			t.Errorf("%v: the reader: %v", f, err)
+		}
+	}
+	big := video.Format{Sampling: video.RGBA, Depth: video.Depth16, Width: 8192, Height: 4320, Scan: video.Progressive, Rate: video.Rate50}
+	sess := session("10.0.0.1", flow(big, "239.1.1.1:5004", ""))
+	if _, err := newReceiver("pcap:x.pcap", sess, &ListenConfig{FrameBuffers: 4}); !errors.Is(err, video.ErrBudget) {
+		t.Errorf("%v, FrameBuffers 4 in the default budget: %v, want a budget error", big, err)
+	}
+	b, err := video.NewBudget(math.MaxInt32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rx, err := newReceiver("pcap:x.pcap", sess, &ListenConfig{Budget: b}); err != nil || rx.nbufs[0] != 4 {
+		t.Errorf("%v in a budget of 2 GiB: %v", big, err)
+	}
+}
+
+// The default frame buffers leave room for the reader's own charge (its
+// frame buffer, tables and state): with room for the reader and one
+// buffer, one; with less, the pool's charge fails in Listen, before the
+// transport is opened (the capture named does not exist: its open would
+// be the error), not the reader's, after it.
+func TestListenDefaultBuffersLeaveTheReader(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSD, "239.1.1.1:5004", ""))
+	size, reader := int64(fmtSD.FrameSize()), video.ReceiverMemory(&fmtSD)
+	for _, c := range []struct {
+		limit int64
+		bufs  int // 0: refused by the budget
+	}{
+		{reader + size, 1},
+		{reader + 2*size - 1, 1},
+		{reader + 2*size, 2},
+		{reader + size - 1, 0},
+		{2*size + 1000, 0}, // two frames: the pool's one and the reader's, but not its state
+	} {
+		b, err := video.NewBudget(c.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Listen("pcap:"+filepath.Join(t.TempDir(), "none.pcap"), sess, &ListenConfig{Budget: b})
+		switch {
+		case c.bufs == 0 && !errors.Is(err, video.ErrBudget):
+			t.Errorf("budget %d: %v, want a budget error before the capture is opened", c.limit, err)
+		case c.bufs != 0 && (err == nil || errors.Is(err, video.ErrBudget)):
+			t.Errorf("budget %d: %v, want the capture's open error", c.limit, err)
+		case c.bufs != 0:
+			b, _ := video.NewBudget(c.limit)
+			rx, err := newReceiver("pcap:x.pcap", sess, &ListenConfig{Budget: b})
+			if err != nil || rx.nbufs[0] != c.bufs {
+				t.Errorf("budget %d: %v, want %d frame buffers", c.limit, err, c.bufs)
+			} else if _, err := newSink(rx, 0, nil, 2); err != nil {
+				t.Errorf("budget %d: the reader: %v", c.limit, err)
+			}
+		}
+	}
+}

@@ -1878,3 +1878,107 @@ func fuzzReceiverMerge(t *testing.T, in []byte) {
 	m.Analysis()
 	_ = m.Skew().String()
 }
+
+// TestMergeRestartOldWordKept: after a restart, the path behind's copies
+// of the old stream find their numbers in the words the new stream took
+// from them (oldWords), however far the new stream's numbers go within
+// the restart's window: a new block that takes the word of an earlier new
+// block (the new numbers a window's span on, here in three jumps) does
+// not overwrite the old block kept for that word, and the old stream's
+// last copy is absorbed as a duplicate, not counted late.
+func TestMergeRestartOldWordKept(t *testing.T) {
+	m := newTinyMerge(t, nil)
+	at := int64(1e18)
+	for i := range 10 { // old stream: 1000..1009, path 1 a millisecond behind
+		at += 100e3
+		p := tinyPkt(uint16(1000+i), uint32(i)*1800)
+		m.Push(0, p, at)
+		if i < 9 {
+			m.Push(1, p, at+1e6)
+		}
+	}
+	// Path 0: restarted 4 back. The new numbers start at 66541 (the
+	// first past 1009 by half the 16-bit space whose low bits are 1005):
+	// block 1039, whose word (1039 & 1023 = 15) is old block 15's (1009's).
+	seq, ts := uint16(1005), uint32(10*1800)
+	for _, step := range []uint16{0, 30000, 30000, 5500} { // to 132041, block 2063: word 15 again
+		seq += step
+		at += 100e3
+		m.Push(0, tinyPkt(seq, ts), at)
+		ts += 1800
+	}
+	if m.mask != 1023 || m.maxSeq>>6 != 2063 || !m.oldOn {
+		t.Fatalf("mask %d, highest %d (block %d), restart window open %v: the test needs block 2063 of 1024 words, in the window", m.mask, m.maxSeq, m.maxSeq>>6, m.oldOn)
+	}
+	m.Push(1, tinyPkt(1009, 9*1800), at+1e6) // the old stream's last copy
+	if p1, st := m.PathStats(1), m.Stats(); p1.Duplicates != 10 || p1.Late != 0 || st.Late != 0 {
+		t.Errorf("path 1 %+v, flow late %d: want its 10 copies of the old stream absorbed, none late", p1, st.Late)
+	}
+}
+
+// TestMergeRestartOldMalformed: a malformed copy of an old stream's packet
+// (an SRD that says another follows, and none does) that the path behind brings
+// within a restart's window, of a number the path ahead lost, is counted
+// malformed and taken into no frame, as one of the new stream is.
+func TestMergeRestartOldMalformed(t *testing.T) {
+	frames := 0
+	m := newTinyMerge(t, func(int64) { frames++ })
+	at := int64(1e18)
+	for i := range 10 { // old stream: path 0 loses 1007, path 1 is behind
+		at += 100e3
+		p := tinyPkt(uint16(1000+i), uint32(i)*1800)
+		if i != 7 {
+			m.Push(0, p, at)
+		}
+		if i < 7 {
+			m.Push(1, p, at+1e6)
+		}
+	}
+	at += 100e3
+	m.Push(0, tinyPkt(1005, 10*1800), at) // restarted 4 back
+	bad := rtpWith(1007, 7*1800, true, [][3]uint16{{8, 0, 0x8000}}, nil)
+	m.Push(1, bad, at+1e6)
+	m.Flush()
+	p1, st := m.PathStats(1), m.Stats()
+	if p1.Malformed != 1 || st.Malformed != 1 || p1.Taken != 0 || st.Lost != 1 || frames != 10 {
+		t.Errorf("path 1 %+v; flow %+v; %d frames: want the copy malformed, not taken, 1007 lost, 10 frames", p1, st.Stats, frames)
+	}
+}
+
+// TestMergeRestartOldMalformedHeld: as TestMergeRestartOldMalformed, of
+// a frame still held (the old stream's last, whose first packet the path
+// ahead lost): the malformed copy does not reach the frame, which is
+// handed out incomplete, its packet counted lost.
+func TestMergeRestartOldMalformedHeld(t *testing.T) {
+	var infos []FrameStats
+	m, err := NewMerge(&MergeConfig{Format: tinyFormat, PayloadType: 96, Window: SkewClassA,
+		TakeFrame: func(buf []byte, st *FrameStats, at int64) []byte {
+			infos = append(infos, *st)
+			return buf
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := int64(1e18)
+	for i := range 9 { // old stream: 1000..1008 on both paths
+		at += 100e3
+		p := tinyPkt(uint16(1000+i), uint32(i)*1800)
+		m.Push(0, p, at)
+		m.Push(1, p, at+1e6)
+	}
+	// Frame 9 in two packets: path 0 loses the first, path 1 is behind.
+	at += 100e3
+	m.Push(0, rtpWith(1010, 9*1800, true, [][3]uint16{{4, 0, 2}}, make([]byte, 4)), at)
+	at += 100e3
+	m.Push(0, tinyPkt(1005, 10*1800), at) // restarted 5 back
+	bad := rtpWith(1009, 9*1800, false, [][3]uint16{{4, 0, 0x8000}}, nil)
+	m.Push(1, bad, at+1e6)
+	m.Flush()
+	p1, st := m.PathStats(1), m.Stats()
+	if p1.Malformed != 1 || st.Malformed != 1 || p1.Taken != 0 || st.Lost != 1 || len(infos) != 11 {
+		t.Fatalf("path 1 %+v; flow %+v; %d frames: want the copy malformed, not taken, 1009 lost, 11 frames", p1, st.Stats, len(infos))
+	}
+	if f9 := infos[9]; f9.Complete || f9.Packets != 1 || f9.Timestamp != 9*1800 {
+		t.Errorf("frame 9: %+v, want 1 packet, incomplete", f9)
+	}
+}

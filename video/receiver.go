@@ -110,6 +110,15 @@ const (
 	streamMemory   = 24 << 10
 )
 
+// ReceiverMemory returns what [NewReceiver] charges its budget for a
+// receiver of one stream of format f that keeps its own frame buffer (not
+// a path of a [Merge]): its tables, the stream's state and the frame
+// buffer. A caller that sizes other buffers in the same budget (st2110's
+// Listen, its frame pools) leaves this much room for the receiver.
+func ReceiverMemory(f *Format) int64 {
+	return receiverMemory + streamMemory + int64(f.FrameSize())
+}
+
 // RxStats are the counts of one stream of a [Receiver], with what its
 // headers tell of it; [Receiver.Analysis] has its timing.
 type RxStats struct {

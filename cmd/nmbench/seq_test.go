@@ -228,6 +228,11 @@ func TestSeqStaleStart(t *testing.T) {
 		{"a stale burst, -n 4", 4, []uint32{1000, 1001, 1002, 0, 1, 2, 3}, 0, 0, 0, 4},
 		{"a stray pair behind, taken back", 0, []uint32{100, 101, 102, 104, S + 0x80000000, S + 0x80000001, 103, 105}, 0, 0, 1, 6},
 		{"a lone stale frame: held, not counted", 0, []uint32{10, 11, 12, 5, 13}, 0, 0, 0, 4},
+		// A restart whose held number came twice counts the duplicate,
+		// and takes it back with the restart when the old track goes on
+		// a window or more past the new run's.
+		{"a restart at a repeated number, taken back", 0, []uint32{100000, 100001, 100002, 0, 0, 1, 100003}, 0, 0, 0, 4},
+		{"a restart at a repeated number", 0, []uint32{100000, 100001, 100002, 0, 0, 1, 2}, 0, 1, 0, 3},
 		// A jump taken back gives the track back its own counts, which a
 		// restart then takes off (FuzzSeqWindow, testdata).
 		{"a restart after a jump taken back", 0, []uint32{10, 11, 12, 14, S, S + 1, 15, 0xffffff00, 0xffffff01}, 0, 0, 0, 2},

@@ -65,7 +65,7 @@ func addVideoFlags(fs *flag.FlagSet, v *videoConfig) {
 	fs.StringVar(&v.pix, "pix", "pgroup", "vtx, vrx: layout of -in and -out frames: pgroup (RFC 4175 wire layout, what ffmpeg -c:v copy and GStreamer's UYVP write) or an ffmpeg pix_fmt such as yuv422p10le")
 	fs.StringVar(&v.tp, "tp", "", "vtx: ST 2110-21 sender type N, NL or W (default: TP of -fmt or -sdp, else N)")
 	fs.Uint64Var(&v.frames, "frames", 0, "vtx: frames to send per stream; vrx: frames to receive per stream, then stop (0: until -t or a signal); a frame whose last packet (its marker) is lost completes when the next frame begins, so a vrx whose last frame lost its end waits until -t or a signal")
-	fs.IntVar(&v.buffers, "frame-buffers", 0, fmt.Sprintf("vrx: frame buffers per stream (st2110.ListenConfig.FrameBuffers): a frame completed while vrx holds them all (writing -out) is dropped and counted (dropped_frames); 0 means st2110's default (4), at most %d", st2110.MaxFrameBuffers))
+	fs.IntVar(&v.buffers, "frame-buffers", 0, fmt.Sprintf("vrx: frame buffers per stream (st2110.ListenConfig.FrameBuffers): a frame completed while vrx holds them all (writing -out) is dropped and counted (dropped_frames); 0 means st2110's default (4, fewer for a stream whose 4 frames and vrx's own do not fit -max-mem, as 4320p RGBA at 16 bits in 1 GiB), at most %d", st2110.MaxFrameBuffers))
 	fs.IntVar(&v.nstream, "streams", 1, "vtx, vrx: number of streams (stream K on UDP port PORT+K), at most 1024")
 	v.maxMem = video.DefaultMemory
 	fs.Var(&v.maxMem, "max-mem", "vtx, vrx: memory the inputs may make nmbench allocate (frame buffers, test pattern, -in frames), in `octets` (k, M, G suffixes)")

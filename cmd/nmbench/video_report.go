@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nmgo/nmgo/st2110"
 	"github.com/nmgo/nmgo/video"
 )
 
@@ -143,8 +144,7 @@ func (vr *videoRun) summary() *videoSummary {
 		var analyzed bool
 		if vr.tx != nil {
 			st := vr.tx.Stats(k)
-			vs.Frames, vs.Packets, vs.Bytes, vs.Late = st.Frames, st.Packets, st.Bytes, st.Late
-			vs.TxSkipped, vs.Resyncs = st.Skipped, st.Resyncs
+			vs.sent(&st)
 			vs.PacketsPerFrame, vs.PackingMode, vs.Sched = vr.ppf[k], vr.tx.Flows()[k].Packing.String(), shortSender(s.Sender)
 			an, analyzed = vr.tx.Analysis(k)
 			vs.Paths = vr.txPaths(k, st.Packets)
@@ -282,6 +282,12 @@ func (s *videoSummary) print(w io.Writer, rep *report) {
 		fmt.Fprintf(w, "All streams: %d pkts/frame %s, %s, CMAX %d, VRX %d, TRO %v\n",
 			s.PacketsPerFrame, s.PackingMode, s.Verdict, s.CMax, s.VRX, time.Duration(s.TRONs))
 	}
+}
+
+// sent sets the sender's counts of the stream from st.
+func (vs *videoStream) sent(st *st2110.SendStats) {
+	vs.Frames, vs.Packets, vs.Bytes, vs.Late = st.Frames, st.Packets, st.Bytes, st.Late
+	vs.TxSkipped, vs.Resyncs = st.Skipped, st.Resyncs
 }
 
 // problems lists the stream's nonzero trouble counters, "" if none.

@@ -457,6 +457,9 @@ func TestVideoPcapSenderTypes(t *testing.T) {
 			if rx.Frames != frames || rx.Lost != 0 || rx.Packets != uint64(frames*c.ppf) {
 				t.Errorf("vrx: %d frames, %d lost, %d packets", rx.Frames, rx.Lost, rx.Packets)
 			}
+			if st := tx.Streams[0]; tx.Frames != frames || st.Frames != frames || st.Packets != uint64(frames*c.ppf) { // the sender's own counts
+				t.Errorf("vtx: %d frames, stream 0: %d frames, %d packets", tx.Frames, st.Frames, st.Packets)
+			}
 			for name, r := range map[string]videoReport{"vtx": tx, "vrx": rx} {
 				st := r.Streams[0]
 				t.Logf("%s: %s", name, st.Analysis)
@@ -1038,5 +1041,29 @@ func TestVideoMaxLagFlag(t *testing.T) {
 	_, _ = parseFlags([]string{"-h"}, &out)
 	if !strings.Contains(out.String(), "-max-lag") {
 		t.Error("usage lacks -max-lag")
+	}
+}
+
+// vtx's report of a stream carries the sender's counts, those of -max-lag
+// among them: frames skipped behind and resyncs, in the JSON report
+// (skipped_tx_frames, resyncs) and the text's problems.
+func TestVideoReportSent(t *testing.T) {
+	st := st2110.SendStats{TxStats: video.TxStats{Frames: 50, Packets: 1600, Bytes: 256000, Late: 7, Skipped: 3, Resyncs: 2}}
+	var vs videoStream
+	vs.sent(&st)
+	if vs.Frames != 50 || vs.Packets != 1600 || vs.Bytes != 256000 || vs.Late != 7 || vs.TxSkipped != 3 || vs.Resyncs != 2 {
+		t.Errorf("stream %+v from %+v", vs, st.TxStats)
+	}
+	b, err := json.Marshal(&vs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"frames":50,`, `"late":7,`, `"skipped_tx_frames":3,`, `"resyncs":2,`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %s", b, want)
+		}
+	}
+	if p, want := vs.problems(), "late 7, skipped behind 3, resyncs 2"; p != want {
+		t.Errorf("problems %q, want %q", p, want)
 	}
 }
