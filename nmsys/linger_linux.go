@@ -1,9 +1,11 @@
 package nmsys
 
 import (
+	"syscall"
 	"time"
 	"unsafe"
 
+	"github.com/nmgo/nmgo/internal/handoff"
 	"golang.org/x/sys/unix"
 )
 
@@ -18,7 +20,8 @@ import (
 // video receiver more CPU than the wake-ups it saved. No other goroutine
 // runs on that P meanwhile, and a stop of the world (the GC's) waits for
 // the sleep to end: for short sleeps only (MaxLinger). xsk has the same
-// (AF_XDP and netmap share no package that may hold a raw system call).
+// (AF_XDP and netmap share no package that may hold a raw system call; the
+// hand-off of the P, below, is internal/handoff's).
 func holdSleep(d time.Duration) {
 	ts := unix.NsecToTimespec(int64(d))
 	for {
@@ -28,4 +31,27 @@ func holdSleep(d time.Duration) {
 			return
 		}
 	}
+}
+
+// handOffSleep is holdSleep with the goroutine's P given to the runtime
+// for the sleep (handoff.Nanosleep, Idler.NextBatchAt); the rest after a
+// signal keeps the P it took back.
+func handOffSleep(d time.Duration) {
+	ts := syscall.NsecToTimespec(int64(d))
+	if handoff.Nanosleep(&ts) == syscall.EINTR {
+		holdSleep(time.Duration(ts.Nano()))
+	}
+}
+
+// pollOneHandOff is pollOne with the goroutine's P given to the runtime
+// for the call (handoff.Syscall6, Idler.NextBatchAt), through ppoll(2):
+// poll(2) is missing on arm64, riscv64 and loong64.
+func pollOneHandOff(fd uintptr, events int16, ms int) (int16, syscall.Errno) {
+	pfd := [1]unix.PollFd{{Fd: int32(fd), Events: events}}
+	ts := unix.NsecToTimespec(int64(ms) * int64(time.Millisecond))
+	_, _, e := handoff.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd[0])), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	if e == unix.EINTR {
+		e = 0
+	}
+	return pfd[0].Revents, e
 }

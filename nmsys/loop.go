@@ -3,6 +3,7 @@ package nmsys
 import (
 	"time"
 
+	"github.com/nmgo/nmgo/internal/handoff"
 	"github.com/nmgo/nmgo/osthread"
 	"github.com/nmgo/nmgo/rings"
 )
@@ -75,12 +76,13 @@ type Idler struct {
 	// sleep (a raw system call: the runtime's hand-over of the P for a
 	// blocking one costs more than the wake-ups saved), so no other
 	// goroutine runs on it meanwhile and a stop of the world waits for
-	// the sleep: at most MaxLinger (a longer Linger sleeps MaxLinger).
-	// Zero: no linger.
+	// the sleep: at most MaxLinger (a longer Linger sleeps MaxLinger);
+	// but see [Idler.NextBatchAt]. Zero: no linger.
 	Linger time.Duration
 
 	empty int
 	y     osthread.Yielder
+	ho    handoff.Clock // NextBatchAt's hand-offs of the P
 }
 
 // MaxLinger bounds Idler.Linger.
@@ -92,11 +94,42 @@ const MaxLinger = time.Millisecond
 // Linger, then syncs the rings (in poll(2) with Spin 0, which returns at
 // once if packets came meanwhile). It does not allocate.
 func (d *Idler) NextBatch(p *Port, took int, full bool, bytes uint64) error {
-	if l := d.lingerAfter(took, full); l > 0 {
-		holdSleep(l)
-	}
-	return d.Next(p, took > 0, bytes)
+	return d.nextBatch(p, took, full, bytes, 0, false)
 }
+
+// NextBatchAt is [Idler.NextBatch] for a loop that read a clock for its
+// pass (now, in nanoseconds on that clock, which should not step back
+// often: a step back hands the P off once more): a wait (the linger, or
+// the sleep in poll(2)) that comes a millisecond or more after the last
+// that did gives the goroutine's P to the runtime for its length, so that
+// the process's other goroutines run on it meanwhile. A wait through
+// NextBatch keeps the P: a poll(2) through the runtime's system call path
+// keeps it unless the runtime's monitor sees the one call span two of its
+// looks (20 µs to 10 ms apart, so a receiver woken every few packets never
+// does), and a linger is a raw system call. With every P of the process
+// held by such loops, the other goroutines wait for a loop's next yield
+// ([osthread.Yielder], 7 ms). A hand-off costs a thread's wake-up when
+// another goroutine takes the P, and the loop may wait for a P after its
+// wait; with nothing else runnable it takes its P back. It does not
+// allocate.
+func (d *Idler) NextBatchAt(p *Port, took int, full bool, bytes uint64, now int64) error {
+	return d.nextBatch(p, took, full, bytes, now, true)
+}
+
+func (d *Idler) nextBatch(p *Port, took int, full bool, bytes uint64, now int64, timed bool) error {
+	if l := d.lingerAfter(took, full); l > 0 {
+		if timed && d.ho.Due(now) {
+			handOffSleep(l)
+		} else {
+			holdSleep(l)
+		}
+	}
+	return d.next(p, took > 0, bytes, now, timed)
+}
+
+// HandOffs returns how many waits [Idler.NextBatchAt] has made with the
+// goroutine's P given to the runtime.
+func (d *Idler) HandOffs() uint64 { return d.ho.Count() }
 
 // lingerAfter returns how long NextBatch sleeps after a pass that took
 // took packets, all it asked for or not (full): Linger, at most
@@ -114,6 +147,12 @@ func (d *Idler) lingerAfter(took int, full bool) time.Duration {
 // set on p has passed. The caller holds exactly one runtime.LockOSThread
 // (see [osthread.Yielder.Pass]). Next does not allocate.
 func (d *Idler) Next(p *Port, got bool, bytes uint64) error {
+	return d.next(p, got, bytes, 0, false)
+}
+
+// next is Next; timed, the sleep in poll(2) hands the P off if the
+// hand-off clock says so at now (NextBatchAt).
+func (d *Idler) next(p *Port, got bool, bytes uint64, now int64, timed bool) error {
 	d.y.Pass(bytes)
 	if d.Spin > 0 {
 		if got {
@@ -129,5 +168,8 @@ func (d *Idler) Next(p *Port, got bool, bytes uint64) error {
 	if poll <= 0 {
 		poll = 20 * time.Millisecond
 	}
-	return p.PollRx(poll)
+	if timed {
+		return p.pollRx(poll, &d.ho, now)
+	}
+	return p.pollRx(poll, nil, 0)
 }

@@ -1,0 +1,101 @@
+package nmsys
+
+import (
+	"os"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ranDuring reports whether, with one P, a goroutine made runnable on it
+// just before wait ran during it, in one of three tries: the thread woken
+// to take the P may come to its scheduler only after the waiter woke and
+// queued itself for the P, and the scheduler takes the global queue first
+// once in 61 turns.
+func ranDuring(wait func()) bool {
+	for range 3 {
+		var r atomic.Bool
+		go func() { r.Store(true) }()
+		wait()
+		if r.Load() {
+			return true
+		}
+	}
+	return false
+}
+
+// fakeRxPort returns a Port without netmap for PollRx's waits: its file
+// an eventfd that is always readable (poll(2) returns at once), one RX
+// ring in heap memory that stays empty (cur == tail: PollRx polls again
+// until its timeout).
+func fakeRxPort(t *testing.T) *Port {
+	t.Helper()
+	efd, err := unix.Eventfd(1, unix.EFD_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(efd), "eventfd")
+	t.Cleanup(func() { f.Close() })
+	rc, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Port{name: "fake", file: f, rc: rc, mem: make([]byte, 4096), rxOffs: []int{0}, threadWait: true}
+	p.rxPoll.init(p, func(uintptr) bool { return false }, pollIn)
+	return p
+}
+
+// TestHandOffWaits: the waits of a receive loop that Idler.NextBatchAt
+// tells to hand off give the goroutine's P to the runtime: with one P, a
+// goroutine runnable on it runs during a PollRx whose poll(2) returns at
+// once, and during a linger of a microsecond, which through the runtime's
+// system call path (or a raw one, as lingers are) keep the P. One wait a
+// millisecond on the loop's clock hands off, and none allocates.
+func TestHandOffWaits(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	p := fakeRxPort(t)
+	d := Idler{Poll: time.Millisecond}
+	now := int64(time.Hour)
+	// An empty pass: the wait is the poll.
+	if !ranDuring(func() {
+		now += int64(time.Millisecond)
+		if err := d.NextBatchAt(p, 0, false, 0, now); err != nil {
+			t.Fatal(err)
+		}
+	}) {
+		t.Error("in 3 polls of NextBatchAt a millisecond apart, a goroutine runnable on the only P never ran during one")
+	}
+	// A partial batch: the linger hands off, the poll after it not.
+	d.Linger = time.Microsecond
+	before := d.HandOffs()
+	if !ranDuring(func() {
+		now += int64(time.Millisecond)
+		if err := d.NextBatchAt(p, 5, false, 300, now); err != nil {
+			t.Fatal(err)
+		}
+	}) {
+		t.Error("in 3 lingers of NextBatchAt a millisecond apart, a goroutine runnable on the only P never ran during one")
+	}
+	if n := d.HandOffs() - before; n == 0 || n > 3 {
+		t.Errorf("%d hand-offs in up to 3 lingers and their polls, a millisecond apart: want one each", n)
+	}
+	before = d.HandOffs()
+	if n := testing.AllocsPerRun(50, func() {
+		now += int64(time.Millisecond)
+		d.NextBatchAt(p, 5, false, 300, now) // the linger hands off
+		d.NextBatchAt(p, 0, false, 0, now)   // keeps the P
+		now += int64(time.Millisecond)
+		d.NextBatchAt(p, 0, false, 0, now) // the poll hands off
+		d.NextBatch(p, 5, false, 300)      // keeps the P
+	}); n != 0 {
+		t.Errorf("%v allocations per round of waits", n)
+	}
+	if n := d.HandOffs() - before; n != 2*51 {
+		t.Errorf("%d hand-offs in 51 rounds of four waits, want two a round", n)
+	}
+}
