@@ -39,7 +39,7 @@ func (s regionTx) TxSync() error {
 // passKernel syncs both RX rings of the region.
 type passKernel struct{ reg *heapmem.Region }
 
-func (k *passKernel) next(took int, _ bool, _ uint64) error {
+func (k *passKernel) next(took int, _ bool, _ uint64, _ int64) error {
 	if took == 0 {
 		time.Sleep(20 * time.Microsecond)
 	}
@@ -313,7 +313,7 @@ type pairKernel struct {
 	nic, host int
 }
 
-func (k *pairKernel) next(took int, _ bool, _ uint64) error {
+func (k *pairKernel) next(took int, _ bool, _ uint64, _ int64) error {
 	if took == 0 {
 		time.Sleep(20 * time.Microsecond)
 	}
