@@ -99,3 +99,37 @@ func TestHandOffWaits(t *testing.T) {
 		t.Errorf("%d hand-offs in 51 rounds of four waits, want two a round", n)
 	}
 }
+
+// TestRxPairHandOff: RxPair.PollAt gives the goroutine's P to the runtime
+// for its poll(2) once a millisecond, as Idler.NextBatchAt does, and Poll
+// keeps it; neither allocates.
+func TestRxPairHandOff(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	w, err := NewRxPair(fakeRxPort(t), fakeRxPort(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := int64(time.Hour)
+	if !ranDuring(func() {
+		now += int64(time.Millisecond)
+		if err := w.PollAt(time.Millisecond, now); err != nil {
+			t.Fatal(err)
+		}
+	}) {
+		t.Error("in 3 polls of PollAt a millisecond apart, a goroutine runnable on the only P never ran during one")
+	}
+	before := w.HandOffs()
+	if n := testing.AllocsPerRun(50, func() {
+		now += int64(time.Millisecond)
+		w.PollAt(time.Millisecond, now) // hands off
+		w.PollAt(time.Millisecond, now) // keeps the P
+		w.Poll(time.Millisecond)        // keeps the P
+	}); n != 0 {
+		t.Errorf("%v allocations per round of polls", n)
+	}
+	if n := w.HandOffs() - before; n != 51 {
+		t.Errorf("%d hand-offs in 51 rounds of three polls, want one a round", n)
+	}
+}

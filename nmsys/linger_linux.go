@@ -55,3 +55,15 @@ func pollOneHandOff(fd uintptr, events int16, ms int) (int16, syscall.Errno) {
 	}
 	return pfd[0].Revents, e
 }
+
+// pollTwoHandOff is pollTwo with the goroutine's P given to the runtime
+// for the call, as pollOneHandOff.
+func pollTwoHandOff(a, b uintptr, events int16, ms int) (ra, rb int16, e syscall.Errno) {
+	pfd := [2]unix.PollFd{{Fd: int32(a), Events: events}, {Fd: int32(b), Events: events}}
+	ts := unix.NsecToTimespec(int64(ms) * int64(time.Millisecond))
+	_, _, e = handoff.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd[0])), 2, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	if e == unix.EINTR {
+		e = 0
+	}
+	return pfd[0].Revents, pfd[1].Revents, e
+}

@@ -17,3 +17,8 @@ func handOffSleep(d time.Duration) { time.Sleep(d) }
 func pollOneHandOff(fd uintptr, events int16, ms int) (int16, syscall.Errno) {
 	return pollOne(fd, events, ms)
 }
+
+// pollTwoHandOff is pollTwo.
+func pollTwoHandOff(a, b uintptr, events int16, ms int) (ra, rb int16, e syscall.Errno) {
+	return pollTwo(a, b, events, ms)
+}

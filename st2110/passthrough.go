@@ -320,7 +320,7 @@ type pairWaiter struct {
 	y    osthread.Yielder
 }
 
-func (w *pairWaiter) next(_ int, _ bool, bytes uint64, _ int64) error {
+func (w *pairWaiter) next(_ int, _ bool, bytes uint64, now int64) error {
 	w.y.Pass(bytes)
-	return waitErr(w.pair.Poll(20 * time.Millisecond))
+	return waitErr(w.pair.PollAt(20*time.Millisecond, now))
 }
