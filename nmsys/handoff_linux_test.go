@@ -49,11 +49,12 @@ func fakeRxPort(t *testing.T) *Port {
 }
 
 // TestHandOffWaits: the waits of a receive loop that Idler.NextBatchAt
-// tells to hand off give the goroutine's P to the runtime: with one P, a
-// goroutine runnable on it runs during a PollRx whose poll(2) returns at
-// once, and during a linger of a microsecond, which through the runtime's
-// system call path (or a raw one, as lingers are) keep the P. One wait a
-// millisecond on the loop's clock hands off, and none allocates.
+// tells to let others run do: with one P, a goroutine runnable on it runs
+// during a PollRx whose poll(2) returns at
+// once (which through the runtime's system call path keeps the P), and
+// at a linger of a microsecond (a raw system call that keeps it: the loop
+// yields before). One wait a millisecond on the loop's clock lets others
+// run, and none allocates.
 func TestHandOffWaits(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	runtime.LockOSThread()
@@ -70,7 +71,8 @@ func TestHandOffWaits(t *testing.T) {
 	}) {
 		t.Error("in 3 polls of NextBatchAt a millisecond apart, a goroutine runnable on the only P never ran during one")
 	}
-	// A partial batch: the linger hands off, the poll after it not.
+	// A partial batch: the loop yields before the linger, and the poll
+	// after it keeps the P.
 	d.Linger = time.Microsecond
 	before := d.HandOffs()
 	if !ranDuring(func() {
@@ -79,7 +81,7 @@ func TestHandOffWaits(t *testing.T) {
 			t.Fatal(err)
 		}
 	}) {
-		t.Error("in 3 lingers of NextBatchAt a millisecond apart, a goroutine runnable on the only P never ran during one")
+		t.Error("in 3 lingers of NextBatchAt a millisecond apart, a goroutine runnable on the only P never ran before or during one")
 	}
 	if n := d.HandOffs() - before; n == 0 || n > 3 {
 		t.Errorf("%d hand-offs in up to 3 lingers and their polls, a millisecond apart: want one each", n)
@@ -87,7 +89,7 @@ func TestHandOffWaits(t *testing.T) {
 	before = d.HandOffs()
 	if n := testing.AllocsPerRun(50, func() {
 		now += int64(time.Millisecond)
-		d.NextBatchAt(p, 5, false, 300, now) // the linger hands off
+		d.NextBatchAt(p, 5, false, 300, now) // the loop yields before the linger
 		d.NextBatchAt(p, 0, false, 0, now)   // keeps the P
 		now += int64(time.Millisecond)
 		d.NextBatchAt(p, 0, false, 0, now) // the poll hands off

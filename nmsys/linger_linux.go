@@ -33,16 +33,6 @@ func holdSleep(d time.Duration) {
 	}
 }
 
-// handOffSleep is holdSleep with the goroutine's P given to the runtime
-// for the sleep (handoff.Nanosleep, Idler.NextBatchAt); the rest after a
-// signal keeps the P it took back.
-func handOffSleep(d time.Duration) {
-	ts := syscall.NsecToTimespec(int64(d))
-	if handoff.Nanosleep(&ts) == syscall.EINTR {
-		holdSleep(time.Duration(ts.Nano()))
-	}
-}
-
 // pollOneHandOff is pollOne with the goroutine's P given to the runtime
 // for the call (handoff.Syscall6, Idler.NextBatchAt), through ppoll(2):
 // poll(2) is missing on arm64, riscv64 and loong64.

@@ -10,9 +10,6 @@ import (
 // holdSleep sleeps for d (time.Sleep outside Linux).
 func holdSleep(d time.Duration) { time.Sleep(d) }
 
-// handOffSleep is time.Sleep too.
-func handOffSleep(d time.Duration) { time.Sleep(d) }
-
 // pollOneHandOff is pollOne: the P is handed off on Linux only.
 func pollOneHandOff(fd uintptr, events int16, ms int) (int16, syscall.Errno) {
 	return pollOne(fd, events, ms)

@@ -115,9 +115,10 @@ type ringKernel interface {
 	// that took took packets, all it asked for (full: more may be
 	// waiting) or not, and moved that many bytes; after a partial batch it
 	// may linger first (ListenConfig.Linger). now is the pass's time on
-	// the receiver's clock, by which a wait gives the goroutine's P to the
-	// runtime once a millisecond (nmsys.Idler.NextBatchAt). It returns
-	// errRingClosed once the rings are closed.
+	// the receiver's clock, by which one wait a millisecond lets the
+	// process's other goroutines run on the goroutine's P
+	// (nmsys.Idler.NextBatchAt). It returns errRingClosed once the rings
+	// are closed.
 	next(took int, full bool, bytes uint64, now int64) error
 }
 

@@ -157,14 +157,13 @@ func TestXDPSenderSleeps(t *testing.T) {
 	}
 }
 
-// TestXDPReaderHandsOff: an AF_XDP reader's waits (its sleeps in poll(2),
-// and with a Linger its lingers) give the goroutine's P to the runtime
-// once a millisecond on the receiver's clock (xsk.Idler.NextBatchAt), so
-// that the process's other goroutines run on it: a poll(2) through the
-// runtime's system call path keeps the P unless its monitor sees the one
-// call span two of its looks, which a reader woken every few packets
-// never makes, and a linger is a raw system call. (That a wait told to
-// hand off does is xsk's test.)
+// TestXDPReaderHandsOff: an AF_XDP reader lets the process's other
+// goroutines run on its P once a millisecond on the receiver's clock
+// (xsk.Idler.NextBatchAt: a sleep in poll(2) gives the P to the runtime,
+// a linger yields it before): a poll(2) through the runtime's system call
+// path keeps the P unless its monitor sees the one call span two of its
+// looks, which a reader woken every few packets never makes, and a linger
+// is a raw system call. (That a wait told to do so does is xsk's test.)
 func TestXDPReaderHandsOff(t *testing.T) {
 	for _, linger := range []time.Duration{0, 100 * time.Microsecond} {
 		p := xdptest.NewPair(t)
@@ -184,12 +183,12 @@ func TestXDPReaderHandsOff(t *testing.T) {
 		el := time.Since(t0)
 		w := rx.tr.readers()[0].(*ringReader).kernel.(*xskWaiter)
 		n, max := w.idle.HandOffs(), uint64(el/time.Millisecond)+1
-		t.Logf("Linger %v: %d packets, %d of the reader's waits handed the P off in %v", linger, rx.Stats(0).Packets, n, el)
+		t.Logf("Linger %v: %d packets, %d of the reader's waits let others run in %v", linger, rx.Stats(0).Packets, n, el)
 		if rx.Stats(0).Packets == 0 {
 			t.Fatalf("Linger %v: no packet received", linger)
 		}
 		if n == 0 || n > max {
-			t.Errorf("Linger %v: %d of the reader's waits handed its P off in %v, want one a millisecond at most, and some", linger, n, el)
+			t.Errorf("Linger %v: %d of the reader's waits let others run in %v, want one a millisecond at most, and some", linger, n, el)
 		}
 	}
 }

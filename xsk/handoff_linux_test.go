@@ -27,11 +27,11 @@ func ranDuring(wait func()) bool {
 }
 
 // TestHandOffWaits: the waits of a receive loop that Idler.NextBatchAt
-// tells to hand off give the goroutine's P to the runtime: with one P, a
-// goroutine runnable on it runs during a poll(2) that returns at once and
-// during a linger of a microsecond, which through the runtime's system
-// call path (or a raw one, as lingers are) keep the P. One wait a
-// millisecond on the loop's clock hands off, and none allocates.
+// tells to let others run do: with one P, a goroutine runnable on it runs
+// during a poll(2) that returns at once (which through the runtime's
+// system call path keeps the P), and at a linger of a microsecond (a raw
+// system call that keeps it: the loop yields before). One wait a
+// millisecond on the loop's clock lets others run, and none allocates.
 func TestHandOffWaits(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	runtime.LockOSThread()
@@ -57,12 +57,12 @@ func TestHandOffWaits(t *testing.T) {
 			t.Fatal(err)
 		}
 	}) {
-		t.Error("in 3 lingers of NextBatchAt a millisecond apart, a goroutine runnable on the only P never ran during one")
+		t.Error("in 3 lingers of NextBatchAt a millisecond apart, a goroutine runnable on the only P never ran before or during one")
 	}
 	before := d.HandOffs()
 	if n := testing.AllocsPerRun(100, func() {
 		now += int64(time.Millisecond)
-		d.NextBatchAt(nil, 5, false, 300, now) // hands off
+		d.NextBatchAt(nil, 5, false, 300, now) // yields before the linger
 		d.NextBatchAt(nil, 5, false, 300, now) // keeps the P
 		d.NextBatch(nil, 5, false, 300)        // keeps the P
 		s.poll(&pfd, 0, true)
@@ -70,6 +70,6 @@ func TestHandOffWaits(t *testing.T) {
 		t.Errorf("%v allocations per round of waits", n)
 	}
 	if n := d.HandOffs() - before; n != 101 {
-		t.Errorf("%d lingers handed off in 101 rounds of three, want one a round", n)
+		t.Errorf("%d lingers let others run in 101 rounds of three, want one a round", n)
 	}
 }

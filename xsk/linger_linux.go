@@ -1,11 +1,9 @@
 package xsk
 
 import (
-	"syscall"
 	"time"
 	"unsafe"
 
-	"github.com/nmgo/nmgo/internal/handoff"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,15 +22,5 @@ func holdSleep(d time.Duration) {
 		if e != unix.EINTR {
 			return
 		}
-	}
-}
-
-// handOffSleep is holdSleep with the goroutine's P given to the runtime
-// for the sleep (handoff.Nanosleep); the rest after a signal keeps the P
-// it took back.
-func handOffSleep(d time.Duration) {
-	ts := syscall.NsecToTimespec(int64(d))
-	if handoff.Nanosleep(&ts) == syscall.EINTR {
-		holdSleep(time.Duration(ts.Nano()))
 	}
 }

@@ -6,6 +6,3 @@ import "time"
 
 // holdSleep sleeps for d (AF_XDP is Linux's: no socket lingers here).
 func holdSleep(d time.Duration) { time.Sleep(d) }
-
-// handOffSleep is time.Sleep too.
-func handOffSleep(d time.Duration) { time.Sleep(d) }
