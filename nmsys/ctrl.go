@@ -83,8 +83,14 @@ type PortInfo struct {
 	TxSlots, RxSlots         int
 }
 
-func portInfoFD(fd int, kname string) (PortInfo, error) {
+// portInfoFD asks for the configuration of kernel port kname; conf, if
+// not nil, is the ring geometry of a port that the kernel creates to
+// answer (portInfoConf).
+func portInfoFD(fd int, kname string, conf *abi.ReqPortInfoGet) (PortInfo, error) {
 	b := new(abi.ReqPortInfoGet)
+	if conf != nil {
+		*b = *conf
+	}
 	if err := ctrl(fd, abi.NETMAP_REQ_PORT_INFO_GET, kname, unsafe.Pointer(b)); err != nil {
 		return PortInfo{}, err
 	}
@@ -102,20 +108,46 @@ func portInfoFD(fd int, kname string) (PortInfo, error) {
 
 // LookupPortInfo asks the kernel for the configuration of port name (a NIC, an
 // existing VALE port; for a VALE name that does not exist, the kernel
-// creates an ephemeral port to answer and releases it). name is a port
-// name in the [ParseName] grammar; only its port part is used.
+// creates an ephemeral port to answer and releases it, with the ring and
+// slot counts of the name's "@conf:", as [Open] of that name would create
+// it). name is a port name in the [ParseName] grammar; only its port part
+// and, for a VALE port, its "@conf:" counts are used.
 func LookupPortInfo(name string) (PortInfo, error) {
 	n, err := ParseName(name)
 	if err != nil {
 		return PortInfo{}, err
 	}
+	conf, err := portInfoConf(n)
+	if err != nil {
+		return PortInfo{}, &Error{Op: "port info", Port: name, Err: err}
+	}
 	var pi PortInfo
 	err = withCtl(name, "port info", func(fd int) error {
 		var err error
-		pi, err = portInfoFD(fd, n.Port)
+		pi, err = portInfoFD(fd, n.Port, conf)
 		return err
 	})
 	return pi, err
+}
+
+// portInfoConf returns the request fields of LookupPortInfo for n: the
+// "@conf:" ring and slot counts of a VALE port, which the kernel uses if
+// it creates the port to answer (NETMAP_REQ_PORT_INFO_GET registers it
+// with them) and an existing port does not change; nil for other ports,
+// where the counts could change a NIC not in use (its host rings).
+func portInfoConf(n *Name) (*abi.ReqPortInfoGet, error) {
+	if !strings.HasPrefix(n.Port, abi.NM_BDG_NAME) {
+		return nil, nil
+	}
+	reg, err := buildRegister(n, &Config{})
+	if err != nil {
+		return nil, err
+	}
+	return &abi.ReqPortInfoGet{
+		TxRings: reg.TxRings, RxRings: reg.RxRings,
+		HostTxRings: reg.HostTxRings, HostRxRings: reg.HostRxRings,
+		TxSlots: reg.TxSlots, RxSlots: reg.RxSlots,
+	}, nil
 }
 
 // Pools describes the memory region (allocator) of a port, from

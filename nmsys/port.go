@@ -94,7 +94,7 @@ func Open(name string, cfg *Config) (*Port, error) {
 	}()
 
 	if n.Share != "" {
-		pi, err := portInfoFD(fd, n.Share)
+		pi, err := portInfoFD(fd, n.Share, nil)
 		if err != nil {
 			return nil, &Error{Op: "open (share " + n.Share + ")", Port: name, Err: err}
 		}

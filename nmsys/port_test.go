@@ -118,3 +118,31 @@ func TestErrorShapes(t *testing.T) {
 		t.Errorf("Error: %v", oe)
 	}
 }
+
+// LookupPortInfo asks with the "@conf:" counts of a VALE name, which the
+// kernel uses when it creates the port to answer, as Open of the name
+// would create it; other ports are asked with none (the counts could set
+// a NIC's host rings). Before, every lookup asked with none: a VALE port
+// that the name's "@conf:" would create with several rings was reported
+// with the kernel's defaults.
+func TestPortInfoConf(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		want *abi.ReqPortInfoGet
+	}{
+		{"vale0:a@conf:rx-rings=1,tx-rings=2,tx-slots=512", &abi.ReqPortInfoGet{TxRings: 2, RxRings: 1, TxSlots: 512}},
+		{"vale0:a-1@conf:rings=4,host-rings=2,slots=256", &abi.ReqPortInfoGet{TxRings: 4, RxRings: 4, HostTxRings: 2, HostRxRings: 2, TxSlots: 256, RxSlots: 256}},
+		{"vale0:a", &abi.ReqPortInfoGet{}},
+		{"netmap:eth0@conf:host-rings=2", nil},
+		{"netmap:p{1@conf:rings=2", nil},
+	} {
+		n, err := ParseName(c.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := portInfoConf(n)
+		if err != nil || (got == nil) != (c.want == nil) || got != nil && *got != *c.want {
+			t.Errorf("%s: %+v, %v; want %+v", c.name, got, err, c.want)
+		}
+	}
+}

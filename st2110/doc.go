@@ -163,7 +163,10 @@
 // per pair, bound to ring pair k and host ring pair k, if it has as many
 // rings of each kind (netmap is asked for as many host rings); else one
 // goroutine takes every ring. [Receiver.Passthrough] counts what moved each way, and what
-// a full ring dropped.
+// a full ring dropped. When the flows stop on a failure ([Receiver.Err]: a
+// PHC that cannot be read, another input), forwarding, which needs no
+// clock, goes on until Close, every packet of the NIC then going to the
+// kernel; only a ring pair whose own rings or waits failed stops.
 //
 // The kernel's IGMP joins then reach the network through nmgo: join a
 // flow's group with a socket on the NIC (as any multicast receiver does,
@@ -180,7 +183,8 @@
 // # Concurrency
 //
 // A [Receiver]'s goroutines start in Listen and stop in Close (or at the
-// end of a capture, or when an input fails: [Receiver.Err]). One goroutine at a time ranges over
+// end of a capture, or when an input fails: [Receiver.Err]; a
+// passthrough's forwarding goes on until Close, "Host stack"). One goroutine at a time ranges over
 // [Receiver.Frames]; a frame is valid until its loop body returns unless
 // kept ([Frame.Keep]). A frame completed while every buffer of its flow is
 // queued or held is dropped and counted (FlowStats.Dropped); a capture

@@ -598,12 +598,15 @@ var lookupPortInfo = nmsys.LookupPortInfo
 // receiver binds RX rings only, a sender TX rings only, so "eth0-0" and
 // "eth0-3" share TX ring 0 on a NIC of 4 RX rings and 1 TX ring. It asks
 // the kernel for the port's rings only then, and returns why it changed a
-// ring, "" if it did not.
+// ring, "" if it did not. It asks with a's whole name: a is the first
+// path, opened first, so a VALE port that does not exist yet gets the ring
+// counts of a's "@conf:" (nmsys.LookupPortInfo creates it with them to
+// answer), not the kernel's defaults.
 func ringFallback(a, b *nmsys.Name, send bool) string {
 	if a.Port != b.Port || a.Mode != b.Mode || a.RingID == b.RingID || a.Mode != nmsys.ModeOneNIC && a.Mode != nmsys.ModeOneSW {
 		return ""
 	}
-	pi, err := lookupPortInfo(a.Port)
+	pi, err := lookupPortInfo(a.String())
 	if err != nil {
 		return "" // the port does not open: Listen or Dial will say why
 	}

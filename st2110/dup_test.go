@@ -539,6 +539,55 @@ func TestDupRingFallback(t *testing.T) {
 	}
 }
 
+// Two one-ring legs of a VALE port that the first path's "@conf:" creates
+// are judged on the rings that port will have: with 1 RX ring and 2 TX
+// rings, "-1" falls back to RX ring 0 for a receiver, the first path's
+// ring. The port is looked up with the first path's counts, as the kernel
+// creates a port that does not exist to answer (here, a kernel of default
+// counts 1 and 1 but for the name's "@conf:"); before, it was looked up
+// by its bare name, with the defaults, and the legs passed as two paths.
+func TestDupRingFallbackConf(t *testing.T) {
+	defer func(f func(string) (nmsys.PortInfo, error)) { lookupPortInfo = f }(lookupPortInfo)
+	lookupPortInfo = func(name string) (nmsys.PortInfo, error) {
+		n, err := nmsys.ParseName(name)
+		if err != nil {
+			return nmsys.PortInfo{}, err
+		}
+		pi := nmsys.PortInfo{TxRings: 1, RxRings: 1}
+		if n.Conf.TxRings > 0 {
+			pi.TxRings = n.Conf.TxRings
+		}
+		if n.Conf.RxRings > 0 {
+			pi.RxRings = n.Conf.RxRings
+		}
+		return pi, nil
+	}
+	one := session("", flow(fmtSmall, "239.1.1.1:5004", ""))
+	for _, c := range []struct {
+		a, b string
+		send bool
+		want string
+	}{
+		{"vale0:a-0@conf:rx-rings=1,tx-rings=2", "vale0:a-1", false, "ring 0 of netmap port vale0:a (vale0:a-0@conf:rx-rings=1,tx-rings=2 and vale0:a-1; the port has 1 RX rings: ring 1 falls back to ring 0)"},
+		{"vale0:a-0@conf:rx-rings=1,tx-rings=2", "vale0:a-1", true, ""},
+		{"vale0:a-1@conf:tx-rings=1,rx-rings=2", "vale0:a-0@conf:tx-rings=2", true, "ring 0 of netmap port vale0:a"},
+		{"vale0:a-0", "vale0:a-1@conf:tx-rings=1,rx-rings=2", true, ""}, // the second's counts are not the port's
+	} {
+		a, err := parseName(c.a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := parseName(c.b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		why := samePath(&a, &b, "", "", one.Streams, one.Streams, c.send)
+		if c.want == "" && why != "" || !strings.Contains(why, c.want) {
+			t.Errorf("%s and %s (send %v): %q, want %q", c.a, c.b, c.send, why, c.want)
+		}
+	}
+}
+
 // The send errors of a UDP second path are in the flow's counts, as the
 // first path's are.
 func TestDupUDPSendErrorsCounted(t *testing.T) {

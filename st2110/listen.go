@@ -21,9 +21,10 @@ type ListenConfig struct {
 	// capture brings its own times); nil means the system clock as TAI
 	// ([NewClock] with a nil config). A batch whose read of a PHC failed
 	// is stamped with the time read last; once every read has failed for
-	// a second, the reader ends with the error, which Frames yields. (A
-	// UDP reader reads the clock when datagrams come; a ring reader at
-	// each pass.)
+	// a second, the reader ends with the error, which Frames yields,
+	// whether packets come or not: a reader reads the clock for each
+	// batch and, waiting for packets, at least every 100 ms (a ring
+	// reader at each pass, a UDP reader at a read deadline).
 	Clock *Clock
 
 	// FrameBuffers is how many frames of each flow may be queued for, or
@@ -124,8 +125,11 @@ type ListenConfig struct {
 	// that is not a flow's goes to the kernel as if the NIC had received
 	// it, and whatever the kernel sends out of the NIC goes on the wire,
 	// moved without copying. ARP, IGMP joins, PTP and ssh on that NIC then
-	// keep working. See the package documentation, "Host stack", and
-	// [Receiver.Passthrough] for its counts. Other transports refuse it.
+	// keep working. Once the flows have stopped (Receiver.Err: a clock
+	// or another input failed) every packet goes to the kernel, as
+	// without netmap, until Close. See the package documentation, "Host
+	// stack", and [Receiver.Passthrough] for its counts. Other transports
+	// refuse it.
 	Passthrough bool
 }
 
@@ -728,9 +732,11 @@ func (r *Receiver) Other() uint64 {
 
 // Err returns the error that stopped a reader of the transport, nil if
 // none did (an end of input or Close is not an error). In a receiver of
-// one path a failed input stops the other inputs too (and, with
-// Passthrough, the forwarding of every ring), so that Frames ends with
-// the error. In a receiver of two paths (ListenConfig.Second) a failed
+// one path a failed input stops the other inputs too, so that Frames ends
+// with the error; with Passthrough the host stack keeps the NIC: each
+// ring pair's forwarding goes on until Close, unless its own rings or
+// waits failed (a failed clock, which forwarding does not need, stops
+// only the flows). In a receiver of two paths (ListenConfig.Second) a failed
 // reader stops alone and the other path's readers go on with the flows;
 // where one reader serves both paths (two captures, read in step) its
 // failure ends both. Once a flow has lost both paths (its readers failed

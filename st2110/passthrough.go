@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -59,6 +61,12 @@ type passReader struct {
 	lock     bool
 	c        passCounts
 
+	// keep is the transport, whose close ends the forwarding a reader
+	// goes on with once its flows have stopped (run); set by readers.
+	keep *passRx
+	// clockFailed: a pass ended on the clock's failure, not the rings'.
+	clockFailed bool
+
 	// The pass under way, for take.
 	sink *rxSink
 	at   int64
@@ -75,37 +83,100 @@ func (p *passReader) push(pkt []byte) bool { return p.sink.r.Push(pkt, p.at) }
 
 func (p *passReader) flows() []int { return nil }
 
+// run takes the flows' packets and forwards the others until ctx ends or
+// a pass fails. Forwarding needs no clock and the host stack no flows:
+// unless the receiver is closing, a reader stopped by a failure of its
+// clock or of another input (its context cancelled) returns, so that the
+// error reaches Frames and Err and its flows end as designed, and leaves
+// a goroutine forwarding (forwardOn) until the transport closes; one
+// whose own rings or waits failed cannot forward either.
 func (p *passReader) run(ctx context.Context, s *rxSink) error {
-	return runRings(ctx, p.name, p.lock, p.kernel, s, p.pass)
+	err := runRings(ctx, p.name, p.lock, p.kernel, s, p.pass)
+	if p.keep != nil && !s.rx.closed.Load() && (err == nil && ctx.Err() != nil || p.clockFailed) {
+		// stop is read here, not in the goroutine: close, which may run
+		// before the goroutine does, sets the field to nil.
+		k, stop := p.keep, p.keep.stop
+		k.fwd.Add(1) // before run returns: the transport's close comes after
+		go func() {
+			defer k.fwd.Done()
+			p.forwardOn(stop)
+		}()
+	}
+	return err
 }
 
-// pass moves what every owned RX ring holds, at most batch slots a ring,
-// then sends what it moved; it returns the slots it took and whether a
-// ring gave a whole batch.
+// forwardOn moves packets between the NIC and the host stack, as pass
+// does but with every packet of the NIC's RX rings going to the host
+// stack (the flows have stopped: the NIC is the kernel's, as without
+// netmap), until stop is closed or a pass or a wait fails.
+func (p *passReader) forwardOn(stop <-chan struct{}) {
+	if p.lock {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
+	// The waits' hand-off cadence (a wait a millisecond gives the P
+	// away) goes by the monotonic clock: the receiver's may have failed.
+	start := time.Now()
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		got, full, err := p.move(nil)
+		if err != nil {
+			return
+		}
+		if err := p.kernel.next(got, full, uint64(got)*estFrame, int64(time.Since(start))); err != nil {
+			return
+		}
+	}
+}
+
+// pass reads the clock, offers the packets of the NIC's RX rings to the
+// flows and forwards the rest (move); it returns the slots it took and
+// whether a ring gave a whole batch.
 func (p *passReader) pass(s *rxSink) (int, bool, error) {
 	at, err := s.now()
 	if err != nil {
+		p.clockFailed = true
 		return 0, false, fmt.Errorf("st2110: %s: %w", p.name, err)
 	}
 	p.sink, p.at = s, at
 	s.enter() // a path of two (ST 2022-7): the merges take one reader at a time
 	defer s.leave()
+	got, full, err := p.move(p.take)
+	if err != nil {
+		return got, full, err
+	}
+	if got > 0 {
+		s.batches.Add(1)
+	}
+	s.tick(p.at)
+	return got, full, nil
+}
+
+// move moves what every owned RX ring holds, at most batch slots a ring:
+// the NIC's packets that take does not keep (all, if take is nil) to the
+// host stack, the host stack's to the wire; then it sends what it moved.
+// It returns the slots it took and whether a ring gave a whole batch.
+func (p *passReader) move(take func([]byte) bool) (int, bool, error) {
 	got, toHost, toWire, full := 0, 0, 0, false
 	for _, rx := range p.nicRx {
-		n, err := p.forward(p.toHost, p.hostSync, rx, p.take)
+		n, err := p.forward(p.toHost, p.hostSync, rx, take, &p.c.toHost)
 		got, toHost, full = got+n.Acquired, toHost+n.Sent, full || n.Acquired == p.batch
 		if err != nil {
 			return got, full, fmt.Errorf("st2110: %s: rx ring to host: %w", p.name, err)
 		}
 	}
 	for _, rx := range p.hostRx {
-		n, err := p.forward(p.toWire, p.wireSync, rx, nil)
+		n, err := p.forward(p.toWire, p.wireSync, rx, nil, &p.c.toWire)
 		got, toWire, full = got+n.Acquired, toWire+n.Sent, full || n.Acquired == p.batch
 		if err != nil {
 			return got, full, fmt.Errorf("st2110: %s: host ring to wire: %w", p.name, err)
 		}
 	}
-	err = nil
+	var err error
 	if toHost > 0 {
 		err = p.hostSync.TxSync()
 	}
@@ -115,28 +186,20 @@ func (p *passReader) pass(s *rxSink) (int, bool, error) {
 	if err != nil {
 		return got, full, fmt.Errorf("st2110: %s: passthrough: %w", p.name, err)
 	}
-	if got > 0 {
-		s.batches.Add(1)
-	}
-	s.tick(p.at)
 	return got, full, nil
 }
 
 // forward is rings.Forward from rx to tx, after a TX sync of tx if it
 // has fewer free slots than rx brings (the kernel reclaims sent slots at a
-// sync only), and counts what moved.
-func (p *passReader) forward(tx *rings.TxRing, sync txSyncer, rx *rings.RxRing, take func([]byte) bool) (rings.Forwarded, error) {
+// sync only), and counts what moved in sent.
+func (p *passReader) forward(tx *rings.TxRing, sync txSyncer, rx *rings.RxRing, take func([]byte) bool, sent *atomic.Uint64) (rings.Forwarded, error) {
 	if n := min(rx.Pending(), p.batch); n > 0 && tx.Space() < n {
 		if err := sync.TxSync(); err != nil {
 			return rings.Forwarded{}, err
 		}
 	}
 	f, err := rings.Forward(tx, rx, p.batch, take)
-	if take == nil {
-		p.c.toWire.Add(uint64(f.Sent))
-	} else {
-		p.c.toHost.Add(uint64(f.Sent))
-	}
+	sent.Add(uint64(f.Sent))
 	if f.Dropped > 0 {
 		p.c.dropped.Add(uint64(f.Dropped))
 	}
@@ -148,11 +211,19 @@ func (p *passReader) forward(tx *rings.TxRing, sync txSyncer, rx *rings.RxRing, 
 type passRx struct {
 	ports []*nmsys.Port
 	rds   []*passReader
+
+	// stop, closed by close, ends the goroutines that go on forwarding
+	// after their readers have stopped (passReader.run); fwd counts them.
+	stop chan struct{}
+	fwd  sync.WaitGroup
 }
 
+// readers returns the readers, each tied to t (passReader.keep).
 func (t *passRx) readers() []rxReader {
+	t.stop = make(chan struct{})
 	out := make([]rxReader, len(t.rds))
 	for i, r := range t.rds {
+		r.keep = t
 		out[i] = r
 	}
 	return out
@@ -161,7 +232,16 @@ func (t *passRx) readers() []rxReader {
 // wake does nothing: the readers sleep in poll(2) for at most 20 ms.
 func (t *passRx) wake() {}
 
-func (t *passRx) close() error { return (&netmapRx{ports: t.ports}).close() }
+// close stops the forwarding that outlived the readers, waits for it
+// (its rings are about to be unmapped), then closes the ports.
+func (t *passRx) close() error {
+	if t.stop != nil {
+		close(t.stop)
+		t.stop = nil
+		t.fwd.Wait()
+	}
+	return (&netmapRx{ports: t.ports}).close()
+}
 
 // Passthrough returns the counts of the receiver's host-stack passthrough
 // (ListenConfig.Passthrough), and false if it has none.

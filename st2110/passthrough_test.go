@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -335,40 +336,7 @@ func TestPassHeapTwoPairs(t *testing.T) {
 	for i := range 2 * pairs {
 		reg.Capture(i, func(f []byte) { mu.Lock(); sent[i] = append(sent[i], bytes.Clone(f)); mu.Unlock() })
 	}
-	tr := &passRx{}
-	for k := range pairs {
-		rd := &passReader{name: fmt.Sprintf("eth0-%d", k), batch: 32, kernel: &pairKernel{reg, k, pairs + k},
-			hostSync: regionTx{reg, pairs + k}, wireSync: regionTx{reg, k}}
-		var err error
-		mk := func(tx bool, i int) {
-			if err != nil {
-				return
-			}
-			if tx {
-				var r *rings.TxRing
-				if r, err = rings.NewTxRing(reg.Mem, reg.TxRingOff(i)); i < pairs {
-					rd.toWire = r
-				} else {
-					rd.toHost = r
-				}
-				return
-			}
-			var r *rings.RxRing
-			if r, err = rings.NewRxRing(reg.Mem, reg.RxRingOff(i)); i < pairs {
-				rd.nicRx = []*rings.RxRing{r}
-			} else {
-				rd.hostRx = []*rings.RxRing{r}
-			}
-		}
-		mk(true, k)
-		mk(true, pairs+k)
-		mk(false, k)
-		mk(false, pairs+k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr.rds = append(tr.rds, newPassReader(rd))
-	}
+	tr := passPairs(t, reg, pairs)
 	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
 	rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Passthrough: true})
 	if err != nil {
@@ -413,6 +381,202 @@ func TestPassHeapTwoPairs(t *testing.T) {
 					t.Fatalf("TX ring %d frame %d: % x, want RX ring %d's packet %d", tx, i, f[20:24], from, i)
 				}
 			}
+		}
+	}
+}
+
+// passPairs builds the readers of a region of pairs ring pairs (TX, RX,
+// host TX and host RX rings k for reader k), as openPassPerRing sets them
+// up, each synced by a pairKernel.
+func passPairs(t testing.TB, reg *heapmem.Region, pairs int) *passRx {
+	t.Helper()
+	tr := &passRx{}
+	for k := range pairs {
+		rd := &passReader{name: fmt.Sprintf("eth0-%d", k), batch: 32, kernel: &pairKernel{reg, k, pairs + k},
+			hostSync: regionTx{reg, pairs + k}, wireSync: regionTx{reg, k}}
+		var err error
+		mk := func(tx bool, i int) {
+			if err != nil {
+				return
+			}
+			if tx {
+				var r *rings.TxRing
+				if r, err = rings.NewTxRing(reg.Mem, reg.TxRingOff(i)); i < pairs {
+					rd.toWire = r
+				} else {
+					rd.toHost = r
+				}
+				return
+			}
+			var r *rings.RxRing
+			if r, err = rings.NewRxRing(reg.Mem, reg.RxRingOff(i)); i < pairs {
+				rd.nicRx = []*rings.RxRing{r}
+			} else {
+				rd.hostRx = []*rings.RxRing{r}
+			}
+		}
+		mk(true, k)
+		mk(true, pairs+k)
+		mk(false, k)
+		mk(false, pairs+k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.rds = append(tr.rds, newPassReader(rd))
+	}
+	return tr
+}
+
+// waitPass waits until the receiver's passthrough has moved toHost
+// packets to the host stack and toWire to the wire.
+func waitPass(t *testing.T, rx *Receiver, toHost, toWire uint64) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		ps, _ := rx.Passthrough()
+		if ps.ToHost == toHost && ps.ToWire == toWire {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("passthrough %+v, want %d to the host stack and %d to the wire", ps, toHost, toWire)
+		}
+	}
+}
+
+// framesErr ranges over Frames until it ends and returns its error.
+func framesErr(t *testing.T, rx *Receiver) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var got error
+	for _, err := range rx.Frames(ctx) {
+		got = err
+	}
+	if ctx.Err() != nil {
+		t.Fatal("Frames did not end")
+	}
+	return got
+}
+
+// A passthrough reader whose clock (a PHC) fails ends the flows with the
+// clock's error, as every reader does, but the host stack keeps its NIC:
+// forwarding needs no clock, and goes on both ways (the NIC's every
+// packet to the host stack) until Close, which stops it. Before, the host
+// stack was cut off (no ARP, ssh, PTP) from the failure to Close.
+func TestPassHeapClockGone(t *testing.T) {
+	h := newPassHeap(t, 256)
+	var gone atomic.Bool
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Passthrough: true, Clock: goneClock(&gone)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rx.start(&passRx{rds: []*passReader{h.rd}}); err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	gone.Store(true)
+	if err := framesErr(t, rx); err == nil || !strings.Contains(err.Error(), "/dev/gone") {
+		t.Fatalf("Frames ended with %v, want the PHC's error", err)
+	}
+	if err := rx.Err(); err == nil {
+		t.Error("Err() = nil after the clock failed")
+	}
+	const others = 100
+	for i := range others {
+		for !h.reg.Inject(0, other(i)) {
+			time.Sleep(50 * time.Microsecond)
+		}
+		for !h.reg.Inject(1, other(1000+i)) {
+			time.Sleep(50 * time.Microsecond)
+		}
+	}
+	waitPass(t, rx, others, others)
+	if err := rx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h.reg.Inject(0, other(others))
+	h.reg.Inject(1, other(1000+others))
+	time.Sleep(20 * time.Millisecond) // a forwarder left running would move them
+	if ps, _ := rx.Passthrough(); ps.ToHost != others || ps.ToWire != others {
+		t.Errorf("after Close: passthrough %+v, want %d each way", ps, others)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for dir, c := range map[string]struct {
+		got  [][]byte
+		base int
+	}{"to host": {h.host, 0}, "to wire": {h.wire, 1000}} {
+		if len(c.got) != others {
+			t.Errorf("%s: %d frames, want %d", dir, len(c.got), others)
+			continue
+		}
+		for i, f := range c.got {
+			if !bytes.Equal(f, other(c.base+i)) {
+				t.Fatalf("%s frame %d: % x", dir, i, f[:24])
+			}
+		}
+	}
+}
+
+// The readers of a passthrough that another input's failure stopped
+// (their context cancelled, so that Frames ends with the error) go on
+// forwarding their ring pairs until Close; the failed reader, whose
+// waits fail, cannot.
+func TestPassHeapOtherInputFails(t *testing.T) {
+	const pairs, others = 2, 100
+	reg := heapmem.MustNew(&heapmem.Config{Name: "eth0", TxRings: pairs, RxRings: pairs, HostTxRings: pairs, HostRxRings: pairs,
+		TxSlots: 256, RxSlots: 256, BufSize: 2048})
+	tr := passPairs(t, reg, pairs)
+	tr.rds[0].kernel = failKernel{}
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Passthrough: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rx.start(tr); err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	if err := framesErr(t, rx); err == nil || !strings.Contains(err.Error(), "eth0-0: rx sync: no such device") {
+		t.Fatalf("Frames ended with %v, want ring pair 0's error", err)
+	}
+	// Pair 1: NIC RX ring 1 to host TX ring 3, host RX ring 3 to NIC TX ring 1.
+	for i := range others {
+		for !reg.Inject(1, other(i)) {
+			time.Sleep(50 * time.Microsecond)
+		}
+		for !reg.Inject(pairs+1, other(1000+i)) {
+			time.Sleep(50 * time.Microsecond)
+		}
+	}
+	waitPass(t, rx, others, others)
+}
+
+// Close right after Frames ended on another input's failure, as an
+// application does: the forwarding goroutine may not have started yet,
+// and Close must still stop it and return.
+func TestPassHeapCloseRightAway(t *testing.T) {
+	for i := range 100 {
+		const pairs = 2
+		reg := heapmem.MustNew(&heapmem.Config{Name: "eth0", TxRings: pairs, RxRings: pairs, HostTxRings: pairs, HostRxRings: pairs,
+			TxSlots: 64, RxSlots: 64, BufSize: 2048})
+		tr := passPairs(t, reg, pairs)
+		tr.rds[0].kernel = failKernel{}
+		sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+		rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Passthrough: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rx.start(tr); err != nil {
+			t.Fatal(err)
+		}
+		<-rx.Done()
+		done := make(chan struct{})
+		go func() { rx.Close(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("round %d: Close hangs", i)
 		}
 	}
 }

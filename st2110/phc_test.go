@@ -3,6 +3,7 @@ package st2110
 import (
 	"context"
 	"errors"
+	"net"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -25,9 +26,9 @@ func goneClock(gone *atomic.Bool) *Clock {
 // A receiver stamps the arrivals of batches whose clock read failed with
 // the last time it read (never 0, never out of order), and a PHC that
 // fails every read ends its readers after about maxClockFailure with an
-// error naming it, yielded by Frames, while packets come (a reader that
-// gets none reads no clock); before, a reader stamped such arrivals 0 and
-// went on for ever.
+// error naming it, yielded by Frames, while packets come (and while none
+// do: TestUDPReceiverPHCGoneIdle); before, a reader stamped such arrivals
+// 0 and went on for ever.
 func TestReceiverPHCFails(t *testing.T) {
 	t.Run("every-third-read", func(t *testing.T) {
 		var reads atomic.Int64
@@ -110,4 +111,86 @@ func phcFlow(t *testing.T, clk *Clock, frames int) (*Receiver, *Sender) {
 	}
 	t.Cleanup(func() { tx.Close() })
 	return rx, tx
+}
+
+// A UDP receiver whose PHC is gone while no datagram comes ends with the
+// PHC's error after about maxClockFailure, as a ring reader does: its
+// readers read the clock while idle too. Before, a UDP reader read it only
+// when datagrams came, so the error went unreported for as long as the
+// flows paused.
+func TestUDPReceiverPHCGoneIdle(t *testing.T) {
+	var gone atomic.Bool
+	sess := session("", flow(fmtSmall, "127.0.0.1:"+strconv.Itoa(int(freePort(t))), ""))
+	rx, err := Listen("udp", sess, &ListenConfig{Clock: goneClock(&gone)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	start := time.Now()
+	gone.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var got error
+	for _, err := range rx.Frames(ctx) {
+		got = err
+	}
+	if got == nil || ctx.Err() != nil {
+		t.Fatalf("Frames ended with %v (context %v): want the PHC's error", got, ctx.Err())
+	}
+	if !strings.Contains(got.Error(), "/dev/gone") || time.Since(start) < maxClockFailure {
+		t.Errorf("after %v: %v; want the PHC's error after at least %v", time.Since(start), got, maxClockFailure)
+	}
+}
+
+// A receiver of two UDP paths whose PHC is gone holds a frame that the
+// first path brought incomplete until the window has passed on its
+// clock, which no longer moves: once the flow pauses, only the readers'
+// end hands the frame out. They now end on the PHC's error, idle or not,
+// and Frames hands out the frame, then the error. Before, the frame
+// stayed held, and the error unreported, until packets came again.
+func TestDupUDPPHCGone(t *testing.T) {
+	var gone atomic.Bool
+	sess := twoLegs(t, fmtSmall, "127.0.0.1", "127.0.0.2")
+	rx, err := Listen("udp", sess, &ListenConfig{Second: "udp", Clock: goneClock(&gone)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	gone.Store(true)
+	all := rtpDatagrams(t, sess, 1) // to the first path's address
+	if len(all) < 3 {
+		t.Fatalf("a frame of %d packets", len(all))
+	}
+	conn, err := net.ListenUDP("udp4", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for i, d := range all {
+		if i == 1 {
+			continue // lost on the first path; the second brings nothing
+		}
+		if _, err := conn.WriteToUDPAddrPort(d.payload, d.dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	n := 0
+	var ferr error
+	for f, err := range rx.Frames(ctx) {
+		if err != nil {
+			ferr = err
+			break
+		}
+		if n++; f.Info.Complete {
+			t.Error("a frame complete, without its second packet")
+		}
+	}
+	if ferr == nil || !strings.Contains(ferr.Error(), "/dev/gone") {
+		t.Fatalf("Frames ended with %v (context %v) after %d frames: want the PHC's error", ferr, ctx.Err(), n)
+	}
+	if n != 1 {
+		t.Errorf("%d frames handed out, want the one held", n)
+	}
 }

@@ -119,6 +119,52 @@ func (s *udpSock) lingerNow(d time.Duration, at int64) {
 
 func (s *udpSock) flows() []int { return s.fl }
 
+// clockCheck is how long a UDP reader whose clock is a PHC waits for
+// datagrams before it reads the clock anyway (a read deadline): a reader
+// reads its clock for each batch, and a PHC gone for good must end it
+// (after maxClockFailure) whether datagrams come or not, as it ends a
+// ring reader, which reads its clock at each pass; else, while the flows
+// pause, the error would go unreported and the frames a merge holds
+// would stay held (its time no longer moves).
+const clockCheck = maxClockFailure / 10
+
+// clockWatch keeps a read deadline clockCheck ahead for a reader whose
+// clock is a PHC (watch, set by the reader from its clock). at is the
+// time of the batch just read: the deadline is moved on only once half
+// of clockCheck has passed since it was set, so that a steady flow costs
+// a comparison per batch and never meets the deadline.
+type clockWatch struct {
+	watch bool
+	next  int64 // the at from which the deadline is moved on
+}
+
+// arm sets the deadline clockCheck from now, if the reader watches its
+// clock and at has reached next (0 sets it at once).
+func (w *clockWatch) arm(s *udpSock, at int64) {
+	if !w.watch || at < w.next {
+		return
+	}
+	s.conn.SetReadDeadline(time.Now().Add(clockCheck))
+	w.next = at + int64(clockCheck/2)
+}
+
+// idle tells whether err, a read's error, is the deadline of a watched
+// clock that passed with no datagram: then it reads the clock (ending
+// the reader with the clock's error once it has failed for
+// maxClockFailure), sets the deadline again, and the reader reads again.
+func (w *clockWatch) idle(ctx context.Context, s *udpSock, sink *rxSink, err error) (bool, error) {
+	if !w.watch || ctx.Err() != nil || !errors.Is(err, os.ErrDeadlineExceeded) {
+		return false, err
+	}
+	at, err := sink.now()
+	if err != nil {
+		return false, err
+	}
+	w.next = at
+	w.arm(s, at)
+	return true, nil
+}
+
 // interfaceOf returns the named interface, nil for "".
 func interfaceOf(name string) (*net.Interface, error) {
 	if name == "" {

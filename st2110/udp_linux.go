@@ -108,10 +108,15 @@ func (s *udpSock) read(ctx context.Context, sink *rxSink) error {
 	if s.v6 {
 		local = netip.IPv6Unspecified()
 	}
+	cw := clockWatch{watch: sink.clock.Source() == ClockPHC}
+	cw.arm(s, 0)
 	for ctx.Err() == nil {
 		m.reset()
 		if err := rc.Read(fn); err != nil {
-			return err
+			if again, err := cw.idle(ctx, s, sink, err); !again {
+				return err
+			}
+			continue
 		}
 		if m.errno != 0 {
 			if m.errno == unix.EINTR {
@@ -123,6 +128,7 @@ func (s *udpSock) read(ctx context.Context, sink *rxSink) error {
 		if err != nil {
 			return err
 		}
+		cw.arm(s, at)
 		var off int64 // kernel receive times (UTC) to the clock's TAI; none for a PHC
 		kernelTime := sink.clock.Source() != ClockPHC
 		if kernelTime {

@@ -39,6 +39,8 @@ func setMulticastIF(c syscall.RawConn, index int, v4 bool) error { return nil }
 func (s *udpSock) read(ctx context.Context, sink *rxSink) error {
 	buf := make([]byte, maxDatagram)
 	p4, p6 := ipv4.NewPacketConn(s.conn), ipv6.NewPacketConn(s.conn)
+	cw := clockWatch{watch: sink.clock.Source() == ClockPHC}
+	cw.arm(s, 0)
 	for ctx.Err() == nil {
 		var n int
 		var dst net.IP
@@ -58,7 +60,10 @@ func (s *udpSock) read(ctx context.Context, sink *rxSink) error {
 			}
 		}
 		if err != nil {
-			return err
+			if again, err := cw.idle(ctx, s, sink, err); !again {
+				return err
+			}
+			continue
 		}
 		d, _ := netip.AddrFromSlice(dst)
 		var sa netip.AddrPort
@@ -69,6 +74,7 @@ func (s *udpSock) read(ctx context.Context, sink *rxSink) error {
 		if err != nil {
 			return err
 		}
+		cw.arm(s, at)
 		sink.enter()
 		sink.r.PushUDP(sa, netip.AddrPortFrom(d.Unmap(), s.port), buf[:n], at)
 		sink.batches.Add(1)

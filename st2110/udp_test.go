@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -294,14 +295,21 @@ func TestFramesEnd(t *testing.T) {
 
 // The UDP receive path allocates nothing per datagram or per frame:
 // recvmmsg into preallocated buffers, the demultiplexer, the depacketizer,
-// the hand-over to the consumer and the consumer's loop.
+// the hand-over to the consumer and the consumer's loop; with a PHC, the
+// read deadline that makes an idle reader read it (clockWatch) too.
 func TestUDPReceiveAllocs(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("batched, allocation-free socket reads are Linux's (recvmmsg)")
 	}
+	t.Run("system-clock", func(t *testing.T) { testUDPReceiveAllocs(t, nil) })
+	var gone atomic.Bool // never set
+	t.Run("phc", func(t *testing.T) { testUDPReceiveAllocs(t, goneClock(&gone)) })
+}
+
+func testUDPReceiveAllocs(t *testing.T, clk *Clock) {
 	p := freePort(t)
 	sess := session("", flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p), ""), flow(fmtSmall, fmt.Sprintf("127.0.0.2:%d", p), ""))
-	rx, err := Listen("udp", sess, nil)
+	rx, err := Listen("udp", sess, &ListenConfig{Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -137,6 +137,36 @@ func TestPatternMemory(t *testing.T) {
 	}
 }
 
+// TestPattern4320p: a pattern charges its picture and a strip of the
+// planar picture it is packed from, not a whole planar frame, so that the
+// default budget holds the patterns of three distinct 4320p formats (a
+// Sender's test patterns, one per format), even of the largest ones.
+// Before, a 4:4:4 16-bit pattern charged 429 MiB and two of them were as
+// many as fitted.
+func TestPattern4320p(t *testing.T) {
+	var most int64
+	var largest Format
+	for _, w := range []int{7680, 8192} {
+		for _, f := range allFormats() {
+			f.Width, f.Height = w, 4320
+			if f.Scan != Progressive || f.Validate() != nil {
+				continue
+			}
+			if n := PatternMemory(&f); n > most {
+				most, largest = n, f
+			}
+			tall, _ := patternFormat(&f)
+			if n, frame := PatternMemory(&f), int64(tall.FrameSize()); n > frame+frame/32 {
+				t.Errorf("%v: a pattern of %d octets for a picture of %d", f, n, frame)
+			}
+		}
+	}
+	t.Logf("largest pattern: %v, %d MiB", largest, most>>20)
+	if 3*most > DefaultMemory {
+		t.Errorf("three patterns of %v (%d octets each) do not fit DefaultMemory", largest, most)
+	}
+}
+
 // TestReceiverLazyBuffers: frame buffers are made at a stream's first
 // packet, not by NewReceiver.
 func TestReceiverLazyBuffers(t *testing.T) {

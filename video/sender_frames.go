@@ -58,7 +58,7 @@ const (
 )
 
 // NewPattern returns a moving test pattern in format f. It allocates
-// [PatternMemory] octets (for a UHD frame, some 40 MB).
+// [PatternMemory] octets (for a UHD 4:2:2 10-bit frame, some 24 MB).
 func NewPattern(f *Format) (*Pattern, error) {
 	if err := f.Validate(); err != nil {
 		return nil, err
@@ -66,11 +66,7 @@ func NewPattern(f *Format) (*Pattern, error) {
 	tall, extra := patternFormat(f)
 	pic := make([]byte, tall.FrameSize())
 	if pf, err := PixelFormatFor(&tall); err == nil {
-		planar, err := patternPlanar(&tall, pf)
-		if err != nil {
-			return nil, err
-		}
-		if err := Pack(pic, planar, &tall, pf); err != nil {
+		if err := packPattern(pic, &tall, pf); err != nil {
 			return nil, err
 		}
 	} else {
@@ -97,8 +93,8 @@ func patternFormat(f *Format) (tall Format, extra int) {
 }
 
 // PatternMemory returns the octets [NewPattern] allocates for format f, the
-// picture and the planar picture it is packed from, for a caller to charge
-// to a [Budget] first; 0 for an invalid format.
+// picture and a strip of the planar picture it is packed from, for a
+// caller to charge to a [Budget] first; 0 for an invalid format.
 func PatternMemory(f *Format) int64 {
 	if f.Validate() != nil {
 		return 0
@@ -106,20 +102,49 @@ func PatternMemory(f *Format) int64 {
 	tall, _ := patternFormat(f)
 	n := int64(tall.FrameSize())
 	if pf, err := PixelFormatFor(&tall); err == nil {
-		planar, _ := PlanarSize(&tall, pf)
+		strip := tall
+		strip.Height = min(patternStrip, tall.Height)
+		planar, _ := PlanarSize(&strip, pf)
 		n += int64(planar)
 	}
 	return n
 }
 
-// patternPlanar draws the test picture in planar pixel format pf: each
-// channel a diagonal ramp of its own slope and phase.
-func patternPlanar(f *Format, pf PixelFormat) ([]byte, error) {
-	size, err := PlanarSize(f, pf)
-	if err != nil {
-		return nil, err
+// patternStrip is how many lines of the planar picture NewPattern draws
+// and packs at a time: a multiple of every pgroup's and chroma plane's
+// height (2), small against a frame, so that the planar picture, which
+// only feeds Pack, takes a strip's memory instead of a frame's (for a
+// 8192x4320 4:4:4 16-bit pattern, 3 MiB instead of 215 MiB).
+const patternStrip = 64
+
+// packPattern draws the picture of format tall (progressive) in planar
+// pixel format pf and packs it into pic, a strip of patternStrip lines at
+// a time (Pack is row by row, the strips' rows are pic's in order).
+func packPattern(pic []byte, tall *Format, pf PixelFormat) error {
+	strip := *tall
+	var planar []byte
+	row := tall.RowBytes() * (patternStrip / tall.Pgroup().Height) // octets of pic per strip (a pgroup row's octets may be odd)
+	for y0, off := 0, 0; y0 < tall.Height; y0, off = y0+patternStrip, off+row {
+		strip.Height = min(patternStrip, tall.Height-y0)
+		size, err := PlanarSize(&strip, pf)
+		if err != nil {
+			return err
+		}
+		if planar == nil {
+			planar = make([]byte, size) // the first strip is the tallest
+		}
+		patternPlanar(planar[:size], &strip, pf, y0)
+		if err := Pack(pic[off:], planar[:size], &strip, pf); err != nil {
+			return err
+		}
 	}
-	b := make([]byte, size)
+	return nil
+}
+
+// patternPlanar draws into b, a planar picture of format f in pixel
+// format pf, the lines from y0 of the test picture: each channel a
+// diagonal ramp of its own slope and phase.
+func patternPlanar(b []byte, f *Format, pf PixelFormat, y0 int) {
 	pi := &pixFmts[pf]
 	planeOff := make([]int, len(pi.planes))
 	stride := make([]int, len(pi.planes))
@@ -136,7 +161,7 @@ func patternPlanar(f *Format, pf PixelFormat) ([]byte, error) {
 		}
 		for y := 0; y < f.Height>>cl.ys; y++ {
 			for x := 0; x < f.Width>>cl.xs; x++ {
-				fx, fy := x<<cl.xs, y<<cl.ys
+				fx, fy := x<<cl.xs, y0+y<<cl.ys
 				v := uint16(byte((fx+fy*(c+1))/4 + 48*c))
 				if c == chA {
 					v = 255
@@ -150,7 +175,6 @@ func patternPlanar(f *Format, pf PixelFormat) ([]byte, error) {
 			}
 		}
 	}
-	return b, nil
 }
 
 // Frame returns frame n: the window of the picture that starts n scroll

@@ -1,6 +1,7 @@
 package video
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"math"
@@ -437,6 +438,62 @@ func TestPattern(t *testing.T) {
 	if string(p1.Frame(7)) != string(p2.Frame(7)) {
 		t.Error("two patterns of one format differ")
 	}
+}
+
+// NewPattern draws and packs its picture a strip at a time: the picture
+// is the one drawn whole and packed at once, byte for byte, in every
+// format (a picture of 264 lines: four whole strips and part of one), at
+// widths whose pgroup rows are an even and an odd number of octets (4:2:0
+// 10-bit at 68, 12-bit at 66: a strip's offset is not a row's bytes over
+// the pgroup's height times the strip).
+func TestPatternStrips(t *testing.T) {
+	n, odd := 0, 0
+	for _, f := range allFormats() {
+		for _, w := range []int{64, 66, 68} {
+			f.Width = w
+			if f.Validate() != nil {
+				continue
+			}
+			if checkPatternStrips(t, f) {
+				n++
+				if f.RowBytes()%f.Pgroup().Height != 0 {
+					odd++
+				}
+			}
+		}
+	}
+	if n == 0 || odd == 0 {
+		t.Fatalf("%d formats with a planar picture, %d of them with odd pgroup rows: want some of both", n, odd)
+	}
+}
+
+// checkPatternStrips compares f's pattern with its picture packed whole;
+// false if f's pattern is drawn in pgroup bytes (no strips).
+func checkPatternStrips(t *testing.T, f Format) bool {
+	t.Helper()
+	tall, _ := patternFormat(&f)
+	pf, err := PixelFormatFor(&tall)
+	if err != nil {
+		return false // drawn in the pgroup bytes, no strips
+	}
+	size, err := PlanarSize(&tall, pf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	planar := make([]byte, size)
+	patternPlanar(planar, &tall, pf, 0)
+	want := make([]byte, tall.FrameSize())
+	if err := Pack(want, planar, &tall, pf); err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPattern(&f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tall.Height <= patternStrip || !bytes.Equal(p.pic, want) {
+		t.Errorf("%v: the picture of %d lines differs from the one packed whole", f, tall.Height)
+	}
+	return true
 }
 
 func TestParseFmtp(t *testing.T) {

@@ -56,6 +56,30 @@ func TestOpenVALE(t *testing.T) {
 	}
 }
 
+// TestLookupPortInfoConf: a VALE port that does not exist is reported with
+// the counts of the name's "@conf:", as the open of that name would create
+// it (the kernel creates the port to answer with the request's counts); an
+// existing port with its own.
+func TestLookupPortInfoConf(t *testing.T) {
+	nmtest.Require(t)
+	pi, err := nmsys.LookupPortInfo("vale0:lkc-1@conf:rx-rings=1,tx-rings=2,tx-slots=512")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pi.TxRings != 2 || pi.RxRings != 1 || pi.TxSlots != 512 {
+		t.Errorf("a port that @conf creates: %+v, want 2 TX rings of 512 slots, 1 RX ring", pi)
+	}
+	p := open(t, "vale0:lkd", nil)
+	in := p.Info()
+	pi, err = nmsys.LookupPortInfo("vale0:lkd@conf:rings=3,slots=128")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pi.TxRings != in.TxRings || pi.RxRings != in.RxRings || pi.TxSlots != in.TxSlots || pi.RxSlots != in.RxSlots {
+		t.Errorf("an existing port: %+v, want its own counts %+v", pi, in)
+	}
+}
+
 // TestVALEFrameByteExact writes frames of several sizes into TX slots of
 // one VALE port and reads them back byte-exact on another.
 func TestVALEFrameByteExact(t *testing.T) {
