@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nmgo/nmgo/internal/handoff"
 	"golang.org/x/sys/unix"
 )
 
@@ -133,5 +134,40 @@ func TestRxPairHandOff(t *testing.T) {
 	}
 	if n := w.HandOffs() - before; n != 51 {
 		t.Errorf("%d hand-offs in 51 rounds of three polls, want one a round", n)
+	}
+}
+
+// TestWaitRxKeepsP: a WaitRx on a ThreadWait port (which waits in poll(2)
+// on the thread, as PollRx does) keeps the goroutine's P for its polls
+// after a PollRx of NextBatchAt's that handed it off: with one P, a
+// goroutine made runnable on it does not run during a WaitRx of polls
+// that return at once, until the WaitRx's deadline (3 ms: polls of a
+// millisecond or more). The two share the direction's poll state, whose
+// hand-off flag PollRx left set for WaitRx.
+func TestWaitRxKeepsP(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	p := fakeRxPort(t)
+	var ho handoff.Clock
+	for try := range 3 {
+		if err := p.pollRx(0, &ho, int64(time.Hour)*int64(try+1)); err != nil {
+			t.Fatal(err)
+		}
+		if ho.Count() != uint64(try+1) {
+			t.Fatalf("the PollRx with a hand-off clock made %d hand-offs in %d calls, want one each", ho.Count(), try+1)
+		}
+		var r atomic.Bool
+		go func() { r.Store(true) }()
+		p.rdeadline.Store(time.Now().Add(3 * time.Millisecond).UnixNano())
+		if err := p.WaitRx(); err != os.ErrDeadlineExceeded {
+			t.Fatalf("WaitRx on an empty ring: %v, want %v", err, os.ErrDeadlineExceeded)
+		}
+		if r.Load() {
+			t.Fatalf("try %d: a goroutine runnable on the only P ran during a WaitRx after a PollRx that handed the P off", try)
+		}
+		for !r.Load() { // let it run before the next try
+			runtime.Gosched()
+		}
 	}
 }

@@ -277,6 +277,9 @@ func (p *Port) pollWait(until time.Time, w *pollState, errno *syscall.Errno, op 
 			return os.ErrDeadlineExceeded
 		}
 		w.ms = int(min(ms, int64(pollSlice/time.Millisecond)))
+		// These polls keep the P: pollRx sets handOff for its own first
+		// poll and leaves it set.
+		w.handOff = false
 		if err := p.rc.Control(w.pollFn); err != nil {
 			return p.ctlErr(err)
 		}
