@@ -1,6 +1,7 @@
 package nmsys
 
 import (
+	"runtime"
 	"syscall"
 	"time"
 	"unsafe"
@@ -35,11 +36,15 @@ func holdSleep(d time.Duration) {
 
 // pollOneHandOff is pollOne with the goroutine's P given to the runtime
 // for the call (handoff.Syscall6, Idler.NextBatchAt), through ppoll(2):
-// poll(2) is missing on arm64, riscv64 and loong64.
+// poll(2) is missing on arm64, riscv64 and loong64. handoff.Syscall6 is
+// not assembly: the compiler does not keep its pointer arguments' targets
+// alive through it, so the KeepAlives after it do.
 func pollOneHandOff(fd uintptr, events int16, ms int) (int16, syscall.Errno) {
 	pfd := [1]unix.PollFd{{Fd: int32(fd), Events: events}}
 	ts := unix.NsecToTimespec(int64(ms) * int64(time.Millisecond))
 	_, _, e := handoff.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd[0])), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	runtime.KeepAlive(&ts) // ppoll writes the time left in it
+	runtime.KeepAlive(&pfd)
 	if e == unix.EINTR {
 		e = 0
 	}
@@ -52,6 +57,8 @@ func pollTwoHandOff(a, b uintptr, events int16, ms int) (ra, rb int16, e syscall
 	pfd := [2]unix.PollFd{{Fd: int32(a), Events: events}, {Fd: int32(b), Events: events}}
 	ts := unix.NsecToTimespec(int64(ms) * int64(time.Millisecond))
 	_, _, e = handoff.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd[0])), 2, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	runtime.KeepAlive(&ts)
+	runtime.KeepAlive(&pfd)
 	if e == unix.EINTR {
 		e = 0
 	}

@@ -486,6 +486,10 @@ func (s *Socket) poll(pfd *[1]unix.PollFd, ms int, handOff bool) (bool, syscall.
 	var e syscall.Errno
 	if handOff {
 		n, _, e = handoff.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd[0])), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+		// Not assembly, unlike unix.Syscall6: the compiler does not keep
+		// the pointers' targets alive through it (ppoll writes both).
+		runtime.KeepAlive(&ts)
+		runtime.KeepAlive(pfd)
 	} else {
 		n, _, e = unix.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd[0])), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
 	}

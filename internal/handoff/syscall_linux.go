@@ -1,6 +1,7 @@
 package handoff
 
 import (
+	"runtime"
 	"syscall"
 	"unsafe"
 )
@@ -15,6 +16,7 @@ const clockMonotonic = 1
 func Nanosleep(ts *syscall.Timespec) syscall.Errno {
 	_, _, e := Syscall6(syscall.SYS_CLOCK_NANOSLEEP, clockMonotonic, 0,
 		uintptr(unsafe.Pointer(ts)), uintptr(unsafe.Pointer(ts)), 0, 0)
+	runtime.KeepAlive(ts) // Syscall6 is Go, not assembly: see there
 	return e
 }
 
@@ -26,9 +28,15 @@ func Nanosleep(ts *syscall.Timespec) syscall.Errno {
 // idle one, else it waits for one). It is syscall.Syscall6 with the
 // runtime's entersyscallblock in place of entersyscall, which keeps the P.
 //
-// Arguments that are addresses must stay valid through the call: of a
-// value the caller keeps reachable and reads after (a stack variable then
-// does not move: nothing here grows the stack). Nothing between the
+// Arguments that are addresses must stay valid through the call. Syscall6
+// is a Go function, so the compiler does not keep alive what a
+// uintptr(unsafe.Pointer(p)) in its arguments points to, as it does for
+// syscall.Syscall6 and the other system calls written in assembly: the
+// caller keeps each such value reachable until the call returns
+// (runtime.KeepAlive after it), or the garbage collector may free one that
+// escaped to the heap (as everything may under -asan) while the kernel
+// reads or writes it. A stack variable does not move meanwhile: nothing
+// here grows the stack. Nothing between the
 // runtime's two calls may grow the stack: nosplit, and norace for the
 // race detector's calls.
 //
