@@ -19,15 +19,15 @@ const Every = time.Millisecond
 // (a clock stepped back, which would otherwise keep the P for as long as
 // the step).
 type Clock struct {
-	last int64  // when a wait last handed off, ns on the caller's clock
-	n    uint64 // how many did
+	last int64  // when a wait last handed off, ns on the caller's clock (n != 0)
+	n    uint64 // how many did: 0, no wait yet, so last means nothing
 	keep bool   // never hand off (Keep)
 }
 
 // Due reports whether a wait starting at now (ns on the caller's clock,
 // read just before) should hand the P off, and if so counts it as done.
 func (c *Clock) Due(now int64) bool {
-	if c.keep || (now-c.last < int64(Every) && now >= c.last) {
+	if c.keep || (c.n != 0 && now-c.last < int64(Every) && now >= c.last) {
 		return false
 	}
 	c.last = now

@@ -34,6 +34,18 @@ func TestClock(t *testing.T) {
 	if n := c.Count(); n != 3 {
 		t.Errorf("Count %d, want 3", n)
 	}
+	// The first wait hands off whatever its time, 0 and the rest of the
+	// first Every included (a receiver whose clock has not yet given a
+	// time passes 0).
+	for _, first := range []int64{0, 1, int64(Every) - 1, -1} {
+		var z Clock
+		if !z.Due(first) {
+			t.Errorf("a zero Clock's first wait at %d kept the P", first)
+		}
+		if z.Due(first + int64(Every/2)) {
+			t.Errorf("a zero Clock's second wait, half an Every after its first at %d, handed off", first)
+		}
+	}
 	var k Clock
 	k.Keep()
 	if k.Due(now) || k.Due(now+int64(time.Hour)) || k.Count() != 0 {
