@@ -106,11 +106,12 @@ func (d *Idler) NextBatch(p *Port, took int, full bool, bytes uint64) error {
 // its looks (20 µs to 10 ms apart, so a receiver woken every few packets
 // never does), and a linger always (a raw system call). With every P of
 // the process held by such loops, the other goroutines would wait for a
-// loop's next yield ([osthread.Yielder], 7 ms): measured (with package
-// xsk's Idler, which does the same) with two AF_XDP receivers of a
-// 640x480p50 flow each (24,000 packets a second) on two Ps, a goroutine
-// sleeping 500 µs at a time woke 393 times in 2 s, 255 of them over 2 ms
-// late.
+// loop's next yield ([osthread.Yielder], 7 ms): measured
+// (docs/benchmarks.md, "The ring readers' waits"; with package xsk's
+// Idler, which does the same) with two AF_XDP receivers of a 640x480p50
+// flow each (24,000 packets a second) on two Ps, a goroutine sleeping
+// 500 µs at a time woke over 2 ms late 168 to 273 times of 268 to 600 in
+// 2 s.
 //
 // The first wait a millisecond or more after the last that did so: a
 // sleep in poll(2), which may be long, gives the P to the runtime for
@@ -120,12 +121,12 @@ func (d *Idler) NextBatch(p *Port, took int, full bool, bytes uint64) error {
 // wake-up, and with nothing else to run the P goes idle, the runtime's
 // monitor goes to sleep and the loop's return wakes it, after which it
 // looks every 20 µs for a while: with one P and a 200 µs Linger (one
-// AF_XDP reader of 24,000 packets a second), handing the lingers off took
-// the process from 0.12 to 0.17 s of CPU in 2 s to 0.46 to 0.48, where the
-// yields took 0.14 to 0.18 (three runs each); the goroutine beside it
-// woke over 2 ms late 8 to 40 times of 1,481 to 1,787 with the
-// hand-offs, 50 to 60 of 1,158 to 1,546 with the yields, and 189 to 238
-// of 226 to 238 keeping the P. It does not allocate.
+// AF_XDP reader of 24,000 packets a second; the same section), the
+// process took 0.12 to 0.22 s of CPU in 2 s keeping the P, 0.26 to 0.67
+// handing the lingers off, 0.14 to 0.18 yielding before them; the
+// goroutine beside it woke over 2 ms late 189 to 239 times of 226 to 239
+// keeping the P, 1 to 43 of 1,481 to 1,846 with the hand-offs, 50 to 60
+// of 1,158 to 1,546 with the yields. It does not allocate.
 func (d *Idler) NextBatchAt(p *Port, took int, full bool, bytes uint64, now int64) error {
 	return d.nextBatch(p, took, full, bytes, now, true)
 }

@@ -102,10 +102,11 @@ func (s *udpSock) lingerAfter(got, n int) time.Duration {
 // every read never parks in the netpoller, and a raw system call is
 // preempted by the runtime only after it: with one P, a 640x480p50 flow
 // over loopback (24,000 datagrams a second) and Linger 200 µs, a
-// goroutine sleeping 500 µs beside it woke 132 to 163 times of 181 to 210
-// over 2 ms late (median 8 to 14 ms), at 1 ms 96 to 100 of 97 to 104
-// (median 20 ms); yielding, 22 and 30 of about 1,700, and 14 and 61 of
-// 1,667 and 1,483, the process's CPU the same.
+// goroutine sleeping 500 µs beside it woke over 2 ms late 132 and 163
+// times of 200 and 210 (median 8 ms), at Linger 1 ms 98 and 100 of 98 and
+// 104 (median 20 ms); yielding, 22 and 30 of 1,719 and 1,660, and 61 and
+// 14 of 1,483 and 1,667, the process's CPU unchanged (docs/benchmarks.md,
+// "The ring readers' waits").
 func (s *udpSock) lingerNow(d time.Duration, at int64) {
 	if s.ho.Due(at) {
 		runtime.Gosched()
