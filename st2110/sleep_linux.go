@@ -55,13 +55,14 @@ func (t *threadSleeper) keepP() { t.ho.Keep() }
 // the sender may wait for a P on waking. Measured with 1080p59.94 over
 // AF_XDP on a veth, sender and receiver in one process on two CPUs (two
 // Ps, both loops' threads in system calls), and a goroutine sleeping
-// 500 µs at a time beside them, over 2 s: keeping the P, that goroutine
-// woke 290 times, 279 of them over 2 ms late (the sender's thread
-// kept its P from one 7 ms yield to the next); handing off every sleep,
-// the sender's sleeps cost 11 % more CPU in nmbench vtx and 30 % of them
-// woke 20 to 50 µs late instead of 10 to 20; every 250 µs, 2,600 wakes
-// (9 to 24 over 2 ms late) and the sender 399 and 510 packets over 1 ms
-// late; every 1 ms, 1,640 to 1,810 wakes (7 to 57 over 2 ms late) and 0
+// 500 µs at a time beside them, over 2 s (docs/benchmarks.md, "The
+// AF_XDP sender's sleeps"): keeping the P, that goroutine woke 285 to 294
+// times, 277 to 279 over 2 ms late (the sender's thread kept its P from
+// one 7 ms yield to the next); handing off every sleep, the sender's
+// sleeps cost 11 % more CPU in nmbench vtx and 30 to 36 % of them woke 20
+// to 50 µs late instead of 10 to 20; every 250 µs, 2,577 and 2,761 wakes
+// (9 and 24 over 2 ms late) and the sender 399 and 510 packets over 1 ms
+// late; every 1 ms, 1,641 to 1,808 wakes (7 to 57 over 2 ms late) and 0
 // to 1,509 packets late in five runs (four under 90; keeping the P: 0 in
 // four, Go's timers 1,493 and 1,629).
 const handOffEvery = handoff.Every

@@ -8,9 +8,10 @@ import "time"
 // it costs a thread's wake-up when another goroutine takes it, and the
 // loop may wait for a P on waking. Measured for an AF_XDP sender
 // (docs/benchmarks.md, "The AF_XDP sender's sleeps"): every sleep cost
-// the sender 11 % more CPU and woke 30 % of its sleeps late; every
-// millisecond left a goroutine beside it 7 to 57 of about 1,700 wakes over
-// 2 ms late, against 277 to 279 of 290 keeping the P.
+// the sender 11 % more CPU and woke 30 to 36 % of its sleeps 20 to 50 µs
+// late; every millisecond left a goroutine beside it 7 to 57 of 1,641 to
+// 1,808 wakes over 2 ms late, against 277 to 279 of 285 to 294 keeping
+// the P.
 const Every = time.Millisecond
 
 // Clock times a loop's hand-offs: a wait hands off when Every has passed
