@@ -1,9 +1,12 @@
 package nmsys
 
 import (
+	"runtime"
+	"syscall"
 	"time"
 	"unsafe"
 
+	"github.com/nmgo/nmgo/internal/handoff"
 	"golang.org/x/sys/unix"
 )
 
@@ -18,7 +21,8 @@ import (
 // video receiver more CPU than the wake-ups it saved. No other goroutine
 // runs on that P meanwhile, and a stop of the world (the GC's) waits for
 // the sleep to end: for short sleeps only (MaxLinger). xsk has the same
-// (AF_XDP and netmap share no package that may hold a raw system call).
+// (AF_XDP and netmap share no package that may hold a raw system call; the
+// hand-off of the P, below, is internal/handoff's).
 func holdSleep(d time.Duration) {
 	ts := unix.NsecToTimespec(int64(d))
 	for {
@@ -28,4 +32,35 @@ func holdSleep(d time.Duration) {
 			return
 		}
 	}
+}
+
+// pollOneHandOff is pollOne with the goroutine's P given to the runtime
+// for the call (handoff.Syscall6, Idler.NextBatchAt), through ppoll(2):
+// poll(2) is missing on arm64, riscv64 and loong64. handoff.Syscall6 is
+// not assembly: the compiler does not keep its pointer arguments' targets
+// alive through it, so the KeepAlives after it do.
+func pollOneHandOff(fd uintptr, events int16, ms int) (int16, syscall.Errno) {
+	pfd := [1]unix.PollFd{{Fd: int32(fd), Events: events}}
+	ts := unix.NsecToTimespec(int64(ms) * int64(time.Millisecond))
+	_, _, e := handoff.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd[0])), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	runtime.KeepAlive(&ts) // ppoll writes the time left in it
+	runtime.KeepAlive(&pfd)
+	if e == unix.EINTR {
+		e = 0
+	}
+	return pfd[0].Revents, e
+}
+
+// pollTwoHandOff is pollTwo with the goroutine's P given to the runtime
+// for the call, as pollOneHandOff.
+func pollTwoHandOff(a, b uintptr, events int16, ms int) (ra, rb int16, e syscall.Errno) {
+	pfd := [2]unix.PollFd{{Fd: int32(a), Events: events}, {Fd: int32(b), Events: events}}
+	ts := unix.NsecToTimespec(int64(ms) * int64(time.Millisecond))
+	_, _, e = handoff.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd[0])), 2, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	runtime.KeepAlive(&ts)
+	runtime.KeepAlive(&pfd)
+	if e == unix.EINTR {
+		e = 0
+	}
+	return pfd[0].Revents, pfd[1].Revents, e
 }

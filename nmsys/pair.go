@@ -4,6 +4,8 @@ import (
 	"errors"
 	"syscall"
 	"time"
+
+	"github.com/nmgo/nmgo/internal/handoff"
 )
 
 // RxPair waits for packets on the RX rings of two Ports at once, with one
@@ -24,6 +26,8 @@ type RxPair struct {
 	sa, sb       ringStates // a's and b's RX cursors when poll reported POLLERR
 	ctlErr       error
 	outer, inner func(uintptr)
+	handOff      bool          // this poll gives the goroutine's P to the runtime
+	ho           handoff.Clock // PollAt's hand-offs
 }
 
 // NewRxPair returns the waiter of the RX rings of a and b, which must both
@@ -49,7 +53,11 @@ func (w *RxPair) pollBoth(fb uintptr) {
 	}
 	if w.b.enter() {
 		var ra, rb int16
-		ra, rb, w.err = pollTwo(w.fa, fb, pollIn, w.ms)
+		if w.handOff {
+			ra, rb, w.err = pollTwoHandOff(w.fa, fb, pollIn, w.ms)
+		} else {
+			ra, rb, w.err = pollTwo(w.fa, fb, pollIn, w.ms)
+		}
 		if ra&pollErr != 0 {
 			w.a.ringStates(pollIn, &w.sa)
 		}
@@ -69,6 +77,23 @@ func (w *RxPair) pollBoth(fb uintptr) {
 // [Port.Close]), and an error naming the rings' cursors if poll(2)
 // reports POLLERR for either Port.
 func (w *RxPair) Poll(timeout time.Duration) error {
+	return w.poll(timeout, false, 0)
+}
+
+// PollAt is [RxPair.Poll] for a loop that read a clock for its pass (now,
+// in nanoseconds on that clock): its poll(2), if it comes a millisecond or
+// more after the last that did, gives the goroutine's P to the runtime
+// for the call, as [Idler.NextBatchAt] does for one Port's waits, and
+// for the same reason. It does not allocate.
+func (w *RxPair) PollAt(timeout time.Duration, now int64) error {
+	return w.poll(timeout, true, now)
+}
+
+// HandOffs returns how many polls [RxPair.PollAt] has made with the
+// goroutine's P given to the runtime.
+func (w *RxPair) HandOffs() uint64 { return w.ho.Count() }
+
+func (w *RxPair) poll(timeout time.Duration, timed bool, now int64) error {
 	tm := pollTimer{timeout: timeout}
 	for {
 		if w.a.closed.Load() || w.b.closed.Load() {
@@ -79,6 +104,8 @@ func (w *RxPair) Poll(timeout time.Duration) error {
 			return nil
 		}
 		w.ms, w.err, w.ready, w.ctlErr = ms, 0, false, nil
+		w.handOff = timed && w.ho.Due(now)
+		timed = false
 		w.sa.n, w.sb.n = 0, 0
 		if err := w.a.rc.Control(w.outer); err != nil {
 			return w.a.ctlErr(err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nmgo/nmgo/internal/abi"
+	"github.com/nmgo/nmgo/internal/handoff"
 )
 
 // waitSlice bounds one netpoller wait. netmap can in principle lose a
@@ -77,6 +78,13 @@ func (p *Port) WaitTx() error {
 // [ErrClosed] within about 20 ms of Close (not on a NIC whose link is
 // down: see [Port.Close]). It does not allocate.
 func (p *Port) PollRx(timeout time.Duration) error {
+	return p.pollRx(timeout, nil, 0)
+}
+
+// pollRx is PollRx; with a hand-off clock ho, its first poll(2) gives the
+// goroutine's P to the runtime for the call if ho says so at now
+// (Idler.NextBatchAt).
+func (p *Port) pollRx(timeout time.Duration, ho *handoff.Clock, now int64) error {
 	if len(p.rxOffs) == 0 {
 		return &Error{Op: "poll rx", Port: p.name, Err: errors.New("no RX rings bound")}
 	}
@@ -90,6 +98,8 @@ func (p *Port) PollRx(timeout time.Duration) error {
 			return nil
 		}
 		p.rxPoll.ms = ms
+		p.rxPoll.handOff = ho != nil && ho.Due(now)
+		ho = nil
 		if err := p.rc.Control(p.rxPoll.pollFn); err != nil {
 			return p.ctlErr(err)
 		}
@@ -204,15 +214,16 @@ func (p *Port) wait(deadline *atomic.Int64, fn func(uintptr) bool, errno *syscal
 // pollState is one direction's poll(2) wait: the callbacks are bound once
 // so that a wait does not allocate.
 type pollState struct {
-	p      *Port
-	sync   func(uintptr) bool // rxWaitCB or txWaitCB: sync, report readiness
-	ready  bool
-	ev     int16
-	ms     int
-	err    syscall.Errno
-	rings  ringStates // the rings' cursors when poll reported POLLERR
-	syncFn func(uintptr)
-	pollFn func(uintptr)
+	p       *Port
+	sync    func(uintptr) bool // rxWaitCB or txWaitCB: sync, report readiness
+	ready   bool
+	ev      int16
+	ms      int
+	handOff bool // the poll gives the goroutine's P to the runtime (pollOneHandOff)
+	err     syscall.Errno
+	rings   ringStates // the rings' cursors when poll reported POLLERR
+	syncFn  func(uintptr)
+	pollFn  func(uintptr)
 }
 
 func (w *pollState) init(p *Port, sync func(uintptr) bool, ev int16) {
@@ -229,7 +240,11 @@ func (w *pollState) poll(fd uintptr) {
 		return
 	}
 	var rev int16
-	rev, w.err = pollOne(fd, w.ev, w.ms)
+	if w.handOff {
+		rev, w.err = pollOneHandOff(fd, w.ev, w.ms)
+	} else {
+		rev, w.err = pollOne(fd, w.ev, w.ms)
+	}
 	if rev&pollErr != 0 {
 		w.p.ringStates(w.ev, &w.rings)
 	}
@@ -262,6 +277,9 @@ func (p *Port) pollWait(until time.Time, w *pollState, errno *syscall.Errno, op 
 			return os.ErrDeadlineExceeded
 		}
 		w.ms = int(min(ms, int64(pollSlice/time.Millisecond)))
+		// These polls keep the P: pollRx sets handOff for its own first
+		// poll and leaves it set.
+		w.handOff = false
 		if err := p.rc.Control(w.pollFn); err != nil {
 			return p.ctlErr(err)
 		}

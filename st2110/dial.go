@@ -742,7 +742,7 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 		defer runtime.UnlockOSThread()
 		sl.start()
 		defer sl.stop()
-		defer func() { p.handOffs = sl.handOffs }()
+		defer func() { p.handOffs = sl.handOffs() }()
 	}
 	var rt threadPriority
 	if prio := s.cfg.Priority; locked && prio > 0 {

@@ -47,7 +47,7 @@ type heapKernel struct {
 	closed atomic.Bool
 }
 
-func (k *heapKernel) next(took int, _ bool, _ uint64) error {
+func (k *heapKernel) next(took int, _ bool, _ uint64, _ int64) error {
 	if k.closed.Load() {
 		return errRingClosed
 	}
@@ -211,7 +211,7 @@ func (o *oneReader) close() error        { return nil }
 // failKernel is the kernel side of rings whose sync fails.
 type failKernel struct{}
 
-func (failKernel) next(int, bool, uint64) error { return errors.New("rx sync: no such device") }
+func (failKernel) next(int, bool, uint64, int64) error { return errors.New("rx sync: no such device") }
 
 // readersOf is an rxTransport of the given readers.
 type readersOf []rxReader

@@ -64,7 +64,7 @@ type pacedNext struct {
 	t *testing.T
 }
 
-func (p *pacedNext) next(took int, full bool, _ uint64) error {
+func (p *pacedNext) next(took int, full bool, _ uint64, _ int64) error {
 	k := p.k
 	if k.linger > 0 && took > 0 && !full {
 		k.lingers++

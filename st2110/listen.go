@@ -80,9 +80,12 @@ type ListenConfig struct {
 	// reads, not the sender: keep Linger zero to judge a sender by its
 	// arrivals (over UDP, unless Clock reads a PHC, a datagram's arrival
 	// is the kernel's receive time, SO_TIMESTAMPNS, which a linger does
-	// not move). The reader keeps its P through the sleep (see
-	// nmsys.Idler.Linger), the ring (the socket's ReadBuffer) must hold
-	// what comes in a linger, and Close waits for the linger under way.
+	// not move). The reader keeps its P through the sleep, over UDP as
+	// over netmap and AF_XDP (see nmsys.Idler.Linger), yielding it before
+	// one linger a millisecond so that the process's other goroutines run
+	// (nmsys.Idler.NextBatchAt; a UDP reader by runtime.Gosched); the ring
+	// (the socket's ReadBuffer) must hold what comes in a linger, and
+	// Close waits for the linger under way.
 	// Zero means none; at most MaxLinger. Outside Linux a UDP reader takes
 	// one datagram at a time, a whole batch, and so never lingers. Listen
 	// refuses Linger with a capture (pcap:, on either path), which is

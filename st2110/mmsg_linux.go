@@ -12,8 +12,8 @@ import (
 
 // mmsg calls recvmmsg(2) or sendmmsg(2) (trap) on fd with hs, without
 // blocking, and returns how many messages went. x/sys/unix has the
-// message types but no wrapper for these calls; this is one of the three
-// uses of unsafe in package st2110, all in this file: to pass the address
+// message types but no wrapper for these calls; this is one of the two
+// uses of unsafe in package st2110, both in this file: to pass the address
 // of the header array.
 func mmsg(trap uintptr, fd uintptr, hs []unix.Mmsghdr) (int, syscall.Errno) {
 	if len(hs) == 0 {
@@ -45,41 +45,3 @@ func holdSleep(d time.Duration) {
 		}
 	}
 }
-
-// handOffNanosleep sleeps the calling thread in clock_nanosleep(2) on
-// CLOCK_MONOTONIC for ts (the rest left in ts after a signal), and gives
-// the goroutine's P to the runtime for the sleep at once, as the runtime
-// does for its own blocking calls: another goroutine runs on it
-// meanwhile, and the sleeper takes a P back (an idle one at once, else
-// waits for one) on waking. A system call through the runtime
-// (unix.ClockNanosleep) keeps the P unless the runtime's monitor sees one
-// call span two of its looks (20 µs to 10 ms apart), which a sender
-// sleeping every 20 µs never does: its P then ran no other goroutine
-// between the sender's yields, 7 ms apart (threadSleeper). st2110's third
-// use of unsafe: the timespec's address, and the runtime's entry points
-// (linked by name).
-//
-// It is syscall.Syscall6 (entersyscall, the raw call, exitsyscall) with
-// the runtime's entersyscallblock, which hands the P off before the call
-// instead of leaving it to the monitor. Nothing between the two may grow
-// the stack: nosplit, and norace for the race detector's calls.
-//
-//go:nosplit
-//go:norace
-func handOffNanosleep(ts *unix.Timespec) syscall.Errno {
-	entersyscallblock()
-	_, _, e := syscall.RawSyscall6(unix.SYS_CLOCK_NANOSLEEP, unix.CLOCK_MONOTONIC, 0,
-		uintptr(unsafe.Pointer(ts)), uintptr(unsafe.Pointer(ts)), 0, 0)
-	exitsyscall()
-	return e
-}
-
-// The runtime exports these two by go:linkname for packages that make
-// their own blocking system calls (go.dev/issue/67401: "do not remove or
-// change the type signature").
-//
-//go:linkname entersyscallblock runtime.entersyscallblock
-func entersyscallblock()
-
-//go:linkname exitsyscall runtime.exitsyscall
-func exitsyscall()

@@ -114,9 +114,12 @@ type ringKernel interface {
 	// next syncs the rings, or waits for packets, after a pass over them
 	// that took took packets, all it asked for (full: more may be
 	// waiting) or not, and moved that many bytes; after a partial batch it
-	// may linger first (ListenConfig.Linger). It returns errRingClosed
-	// once the rings are closed.
-	next(took int, full bool, bytes uint64) error
+	// may linger first (ListenConfig.Linger). now is the pass's time on
+	// the receiver's clock, by which one wait a millisecond lets the
+	// process's other goroutines run on the goroutine's P
+	// (nmsys.Idler.NextBatchAt). It returns errRingClosed once the rings
+	// are closed.
+	next(took int, full bool, bytes uint64, now int64) error
 }
 
 // errRingClosed ends a ringReader without an error.
@@ -130,8 +133,8 @@ type portWaiter struct {
 	idle nmsys.Idler
 }
 
-func (w *portWaiter) next(took int, full bool, bytes uint64) error {
-	return waitErr(w.idle.NextBatch(w.port, took, full, bytes))
+func (w *portWaiter) next(took int, full bool, bytes uint64, now int64) error {
+	return waitErr(w.idle.NextBatchAt(w.port, took, full, bytes, now))
 }
 
 // waitErr maps the error of a netmap sync or wait to a ringKernel's: a
@@ -180,7 +183,7 @@ func runRings(ctx context.Context, name string, lock bool, kernel ringKernel, s 
 		if err != nil {
 			return err
 		}
-		if err := kernel.next(got, full, uint64(got)*estFrame); err != nil {
+		if err := kernel.next(got, full, uint64(got)*estFrame, s.lastAt); err != nil {
 			if err == errRingClosed {
 				return nil
 			}

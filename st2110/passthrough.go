@@ -114,6 +114,9 @@ func (p *passReader) forwardOn(stop <-chan struct{}) {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 	}
+	// The waits' hand-off cadence (a wait a millisecond gives the P
+	// away) goes by the monotonic clock: the receiver's may have failed.
+	start := time.Now()
 	for {
 		select {
 		case <-stop:
@@ -124,7 +127,7 @@ func (p *passReader) forwardOn(stop <-chan struct{}) {
 		if err != nil {
 			return
 		}
-		if err := p.kernel.next(got, full, uint64(got)*estFrame); err != nil {
+		if err := p.kernel.next(got, full, uint64(got)*estFrame, int64(time.Since(start))); err != nil {
 			return
 		}
 	}
@@ -407,7 +410,7 @@ type pairWaiter struct {
 	y    osthread.Yielder
 }
 
-func (w *pairWaiter) next(_ int, _ bool, bytes uint64) error {
+func (w *pairWaiter) next(_ int, _ bool, bytes uint64, now int64) error {
 	w.y.Pass(bytes)
-	return waitErr(w.pair.Poll(20 * time.Millisecond))
+	return waitErr(w.pair.PollAt(20*time.Millisecond, now))
 }

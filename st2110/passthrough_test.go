@@ -40,7 +40,7 @@ func (s regionTx) TxSync() error {
 // passKernel syncs both RX rings of the region.
 type passKernel struct{ reg *heapmem.Region }
 
-func (k *passKernel) next(took int, _ bool, _ uint64) error {
+func (k *passKernel) next(took int, _ bool, _ uint64, _ int64) error {
 	if took == 0 {
 		time.Sleep(20 * time.Microsecond)
 	}
@@ -314,7 +314,7 @@ type pairKernel struct {
 	nic, host int
 }
 
-func (k *pairKernel) next(took int, _ bool, _ uint64) error {
+func (k *pairKernel) next(took int, _ bool, _ uint64, _ int64) error {
 	if took == 0 {
 		time.Sleep(20 * time.Microsecond)
 	}
@@ -581,11 +581,11 @@ type failOnce struct {
 	failed atomic.Bool
 }
 
-func (k *failOnce) next(took int, full bool, bytes uint64) error {
+func (k *failOnce) next(took int, full bool, bytes uint64, now int64) error {
 	if !k.failed.Swap(true) {
-		return failKernel{}.next(took, full, bytes)
+		return failKernel{}.next(took, full, bytes, now)
 	}
-	return k.then.next(took, full, bytes)
+	return k.then.next(took, full, bytes, now)
 }
 
 // gateKernel is passKernel, but once shut, a wait blocks until open is
@@ -599,7 +599,7 @@ type gateKernel struct {
 	once    sync.Once
 }
 
-func (k *gateKernel) next(took int, full bool, bytes uint64) error {
+func (k *gateKernel) next(took int, full bool, bytes uint64, now int64) error {
 	if k.shut.Load() {
 		k.once.Do(func() {
 			close(k.entered)
@@ -607,7 +607,7 @@ func (k *gateKernel) next(took int, full bool, bytes uint64) error {
 			k.left.Store(true)
 		})
 	}
-	return k.passKernel.next(took, full, bytes)
+	return k.passKernel.next(took, full, bytes, now)
 }
 
 // Close waits for the forwarding that outlived the readers (its rings are

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
 
+	"github.com/nmgo/nmgo/internal/handoff"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,11 +29,12 @@ import (
 // inherit as its default (a Go program forked so has its monitor wake
 // every 20 µs exactly instead of within the default 50 µs).
 type threadSleeper struct {
-	slack    int    // the thread's timer slack before start, ns; -1 unknown
-	handOff  int64  // when a sleep last gave the P to the runtime, on the caller's clock
-	handOffs uint64 // how many sleeps gave it
-	keep     bool   // never give it (keepP)
+	slack int           // the thread's timer slack before start, ns; -1 unknown
+	ho    handoff.Clock // when a sleep gives the P to the runtime
 }
+
+// handOffs returns how many sleeps gave the P to the runtime.
+func (t *threadSleeper) handOffs() uint64 { return t.ho.Count() }
 
 // keepP makes every sleep keep the goroutine's P, for a sender whose
 // thread runs at a real-time priority (threadPriority), which takes its
@@ -41,26 +44,28 @@ type threadSleeper struct {
 // way, but at bursts of 4, where vrx is starved and loses packets either
 // way, the sender handing off every millisecond took 1.9 s of CPU for
 // 2.1 s and sent 37,496 packets late, against 0.38 s and none keeping it.
-func (t *threadSleeper) keepP() { t.keep = true }
+func (t *threadSleeper) keepP() { t.ho.Keep() }
 
 // handOffEvery is how long a sleeping sender keeps its P across sleeps
-// before a sleep gives it to the runtime (handOffNanosleep). A sleep that
-// keeps the P (a system call the runtime takes as short) costs nothing
-// more than the call, and the goroutines waiting on that P wait; one that
+// before a sleep gives it to the runtime (handoff.Nanosleep): handoff.Every,
+// chosen here. A sleep that keeps the P (a system call the runtime takes
+// as short) costs nothing more than the call, and the goroutines waiting
+// on that P wait; one that
 // gives it costs a thread's wake-up when another goroutine takes it, and
 // the sender may wait for a P on waking. Measured with 1080p59.94 over
 // AF_XDP on a veth, sender and receiver in one process on two CPUs (two
 // Ps, both loops' threads in system calls), and a goroutine sleeping
-// 500 µs at a time beside them, over 2 s: keeping the P, that goroutine
-// woke 290 times, 279 of them over 2 ms late (the sender's thread
-// kept its P from one 7 ms yield to the next); handing off every sleep,
-// the sender's sleeps cost 11 % more CPU in nmbench vtx and 30 % of them
-// woke 20 to 50 µs late instead of 10 to 20; every 250 µs, 2,600 wakes
-// (9 to 24 over 2 ms late) and the sender 399 and 510 packets over 1 ms
-// late; every 1 ms, 1,640 to 1,810 wakes (7 to 57 over 2 ms late) and 0
+// 500 µs at a time beside them, over 2 s (docs/benchmarks.md, "The
+// AF_XDP sender's sleeps"): keeping the P, that goroutine woke 285 to 294
+// times, 277 to 279 over 2 ms late (the sender's thread kept its P from
+// one 7 ms yield to the next); handing off every sleep, the sender's
+// sleeps cost 11 % more CPU in nmbench vtx and 30 to 36 % of them woke 20
+// to 50 µs late instead of 10 to 20; every 250 µs, 2,577 and 2,761 wakes
+// (9 and 24 over 2 ms late) and the sender 399 and 510 packets over 1 ms
+// late; every 1 ms, 1,641 to 1,808 wakes (7 to 57 over 2 ms late) and 0
 // to 1,509 packets late in five runs (four under 90; keeping the P: 0 in
 // four, Go's timers 1,493 and 1,629).
-const handOffEvery = time.Millisecond
+const handOffEvery = handoff.Every
 
 // start sets the thread's timer slack to 1 ns, if it can read the slack
 // to give back.
@@ -107,10 +112,8 @@ func (t *threadSleeper) stop() {
 // timer slack.
 func (t *threadSleeper) sleep(d time.Duration, now int64) {
 	ts := unix.NsecToTimespec(int64(d))
-	if !t.keep && (now-t.handOff >= int64(handOffEvery) || now < t.handOff) {
-		t.handOff = now
-		t.handOffs++
-		if handOffNanosleep(&ts) != unix.EINTR {
+	if t.ho.Due(now) {
+		if handoff.Nanosleep((*syscall.Timespec)(&ts)) != syscall.EINTR {
 			return
 		}
 		// The rest after a signal (a profiler's SIGPROF) keeps the P it

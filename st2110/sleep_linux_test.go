@@ -219,28 +219,26 @@ func TestThreadSleeperHandsOff(t *testing.T) {
 			t.Fatalf("round %d: in 3 sleeps, each after %v holding the P, a goroutine runnable on the only P never ran during one", round, handOffEvery)
 		}
 	}
-	// A clock stepped back (a PHC, a change of the TAI offset) before the
-	// last hand-off: the next sleep hands off, and the cadence starts
-	// again from the new time, or the P would be kept for as long as the
-	// step.
-	now := time.Now().UnixNano()
-	sl.handOff = now + int64(time.Hour)
-	sl.sleep(time.Microsecond, now)
-	if sl.handOff != now {
-		t.Errorf("after the clock went back an hour, a sleep did not hand off (last hand-off %d, now %d)", sl.handOff, now)
-	}
 	// A sleeper at a real-time priority keeps its P: no sleep hands off.
+	// (When a sleep hands off, a clock stepped back among them, is
+	// handoff.Clock's, tested there.)
 	var kept threadSleeper
 	kept.keepP()
 	kept.sleep(time.Microsecond, time.Now().UnixNano())
-	if kept.handOff != 0 {
+	if kept.handOffs() != 0 {
 		t.Error("a sleeper told keepP handed its P off")
 	}
 	// Both kinds of sleep allocate nothing.
+	now := time.Now().UnixNano()
+	before := sl.handOffs()
 	if n := testing.AllocsPerRun(100, func() {
-		sl.sleep(time.Microsecond, sl.handOff+int64(handOffEvery)) // hands off
-		sl.sleep(time.Microsecond, sl.handOff)                     // keeps the P
+		now += int64(handOffEvery)
+		sl.sleep(time.Microsecond, now) // hands off
+		sl.sleep(time.Microsecond, now) // keeps the P
 	}); n != 0 {
 		t.Errorf("%v allocations per two sleeps", n)
+	}
+	if n := sl.handOffs() - before; n != 101 {
+		t.Errorf("%d hand-offs in 101 pairs of sleeps, want one a pair", n)
 	}
 }

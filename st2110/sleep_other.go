@@ -8,9 +8,10 @@ import (
 )
 
 // threadSleeper is time.Sleep outside Linux.
-type threadSleeper struct {
-	handOffs uint64 // none: time.Sleep gives the P back to the runtime itself
-}
+type threadSleeper struct{}
+
+// handOffs: none, time.Sleep gives the P back to the runtime itself.
+func (t *threadSleeper) handOffs() uint64 { return 0 }
 
 func (t *threadSleeper) start()                           {}
 func (t *threadSleeper) stop()                            {}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"slices"
 	"sync"
 	"syscall"
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
 
+	"github.com/nmgo/nmgo/internal/handoff"
 	"github.com/nmgo/nmgo/video"
 )
 
@@ -78,6 +80,7 @@ type udpSock struct {
 	// datagrams but fewer than it asked for (lingerAfter).
 	linger time.Duration
 	sleep  func(d time.Duration) // replaces holdSleep in tests
+	ho     handoff.Clock         // when a linger yields first (lingerNow)
 }
 
 // lingerAfter returns how long the reader sleeps after a read that took
@@ -92,8 +95,22 @@ func (s *udpSock) lingerAfter(got, n int) time.Duration {
 	return min(s.linger, MaxLinger)
 }
 
-// lingerNow sleeps d, keeping the goroutine's P (holdSleep).
-func (s *udpSock) lingerNow(d time.Duration) {
+// lingerNow sleeps d, keeping the goroutine's P (holdSleep); the first
+// linger a millisecond or more after the last that did (at, the read's
+// time on the receiver's clock) yields the P first (runtime.Gosched), so
+// that the process's other goroutines run. A reader that lingers after
+// every read never parks in the netpoller, and a raw system call is
+// preempted by the runtime only after it: with one P, a 640x480p50 flow
+// over loopback (24,000 datagrams a second) and Linger 200 µs, a
+// goroutine sleeping 500 µs beside it woke over 2 ms late 132 and 163
+// times of 200 and 210 (median 8 ms), at Linger 1 ms 98 and 100 of 98 and
+// 104 (median 20 ms); yielding, 22 and 30 of 1,719 and 1,660, and 61 and
+// 14 of 1,483 and 1,667, the process's CPU unchanged (docs/benchmarks.md,
+// "The ring readers' waits").
+func (s *udpSock) lingerNow(d time.Duration, at int64) {
+	if s.ho.Due(at) {
+		runtime.Gosched()
+	}
 	if s.sleep != nil {
 		s.sleep(d)
 		return

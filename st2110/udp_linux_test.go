@@ -7,8 +7,10 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -194,8 +196,43 @@ func TestUDPHoldSleep(t *testing.T) {
 		t.Errorf("holdSleep(%v) slept %v", d, el)
 	}
 	s := &udpSock{linger: time.Microsecond}
-	if n := testing.AllocsPerRun(100, func() { s.lingerNow(s.lingerAfter(1, 64)) }); n != 0 {
+	at := int64(time.Hour)
+	if n := testing.AllocsPerRun(100, func() {
+		at += int64(time.Millisecond)
+		s.lingerNow(s.lingerAfter(1, 64), at) // yields first
+		s.lingerNow(s.lingerAfter(1, 64), at)
+	}); n != 0 {
 		t.Errorf("%v allocations a linger", n)
+	}
+}
+
+// TestUDPLingerYields: a UDP reader's linger, a raw system call that
+// keeps the P, yields it first once a millisecond on the reader's clock:
+// with one P, a goroutine runnable on it runs at a linger then, and not
+// at one within the millisecond (a reader that lingers after every read
+// never parks in the netpoller, and the runtime preempts it only after
+// 10 ms running).
+func TestUDPLingerYields(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	s := &udpSock{linger: time.Microsecond}
+	at := int64(time.Hour)
+	ran := func() bool {
+		var r atomic.Bool
+		go func() { r.Store(true) }()
+		s.lingerNow(s.lingerAfter(1, 64), at)
+		return r.Load()
+	}
+	if !ran() {
+		t.Error("a goroutine runnable on the only P did not run at the first linger")
+	}
+	at += int64(time.Millisecond / 2)
+	if ran() {
+		t.Error("a goroutine runnable on the only P ran at a linger half a millisecond after one that yielded")
+	}
+	runtime.Gosched() // let it run
+	at += int64(time.Millisecond / 2)
+	if !ran() {
+		t.Error("a goroutine runnable on the only P did not run at a linger a millisecond after the last that yielded")
 	}
 }
 

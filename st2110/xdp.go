@@ -87,8 +87,8 @@ type xskWaiter struct {
 	idle xsk.Idler
 }
 
-func (w *xskWaiter) next(took int, full bool, bytes uint64) error {
-	err := w.idle.NextBatch(w.sock, took, full, bytes)
+func (w *xskWaiter) next(took int, full bool, bytes uint64, now int64) error {
+	err := w.idle.NextBatchAt(w.sock, took, full, bytes, now)
 	switch {
 	case err == nil || errors.Is(err, os.ErrDeadlineExceeded):
 		return nil

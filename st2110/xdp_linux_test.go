@@ -157,6 +157,42 @@ func TestXDPSenderSleeps(t *testing.T) {
 	}
 }
 
+// TestXDPReaderHandsOff: an AF_XDP reader lets the process's other
+// goroutines run on its P once a millisecond on the receiver's clock
+// (xsk.Idler.NextBatchAt: a sleep in poll(2) gives the P to the runtime,
+// a linger yields it before): a poll(2) through the runtime's system call
+// path keeps the P unless its monitor sees the one call span two of its
+// looks, which a reader woken every few packets never makes, and a linger
+// is a raw system call. (That a wait told to do so does is xsk's test.)
+func TestXDPReaderHandsOff(t *testing.T) {
+	for _, linger := range []time.Duration{0, 100 * time.Microsecond} {
+		p := xdptest.NewPair(t)
+		sess := session("", flow(fmtSD, "239.1.1.1:5004", ""))
+		t0 := time.Now()
+		rx := listenIn(t, p.NsB, "xdp:"+p.B, sess, &ListenConfig{Linger: linger})
+		frames := drainFrames(rx)
+		tx := dialIn(t, p.NsA, "xdp:"+p.A, sess, &SendConfig{Count: 1000, MaxRate: 20000, MaxLag: -1})
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		err := tx.Run(ctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx.Close()
+		closeDrained(rx, frames) // the reader has ended
+		el := time.Since(t0)
+		w := rx.tr.readers()[0].(*ringReader).kernel.(*xskWaiter)
+		n, max := w.idle.HandOffs(), uint64(el/time.Millisecond)+1
+		t.Logf("Linger %v: %d packets, %d of the reader's waits let others run in %v", linger, rx.Stats(0).Packets, n, el)
+		if rx.Stats(0).Packets == 0 {
+			t.Fatalf("Linger %v: no packet received", linger)
+		}
+		if n == 0 || n > max {
+			t.Errorf("Linger %v: %d of the reader's waits let others run in %v, want one a millisecond at most, and some", linger, n, el)
+		}
+	}
+}
+
 // slackOne returns the ids of the process's threads whose timer slack is
 // 1 ns, and, if sleeping, that are in clock_nanosleep(2) at the moment.
 // Reading another thread's slack needs CAP_SYS_NICE (root has it, unless a
@@ -255,7 +291,7 @@ func TestXDPAllocs(t *testing.T) {
 			if !full {
 				lingers++
 			}
-			if err := rd.kernel.next(n, full, uint64(n)*estFrame); err != nil {
+			if err := rd.kernel.next(n, full, uint64(n)*estFrame, sink.lastAt); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/nmgo/nmgo/internal/handoff"
 	"golang.org/x/sys/unix"
 )
 
@@ -472,12 +473,26 @@ const pollSlice = 20 * time.Millisecond
 // is missing on arm64, riscv64 and loong64, ppoll is on every Linux
 // architecture. It reports whether the wait ran out (or was not made:
 // after Close) with nothing ready. A timeout or EINTR is not an error.
-func (s *Socket) poll(pfd *[1]unix.PollFd, ms int) (bool, syscall.Errno) {
+//
+// With handOff the goroutine's P goes to the runtime for the call at once
+// (handoff.Syscall6), as it does for one through the runtime that its
+// monitor sees block, which a short wait never is (see [Idler.NextBatchAt]).
+func (s *Socket) poll(pfd *[1]unix.PollFd, ms int, handOff bool) (bool, syscall.Errno) {
 	if !s.enter() {
 		return true, 0
 	}
 	ts := unix.NsecToTimespec(int64(ms) * int64(time.Millisecond))
-	n, _, e := unix.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd[0])), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	var n uintptr
+	var e syscall.Errno
+	if handOff {
+		n, _, e = handoff.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd[0])), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+		// Not assembly, unlike unix.Syscall6: the compiler does not keep
+		// the pointers' targets alive through it (ppoll writes both).
+		runtime.KeepAlive(&ts)
+		runtime.KeepAlive(pfd)
+	} else {
+		n, _, e = unix.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd[0])), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	}
 	s.exit()
 	if e == unix.EINTR {
 		return false, 0
@@ -528,6 +543,13 @@ var errUnbound = fmt.Errorf("%w: the kernel unbound the socket, its interface we
 // its thread that only drives this socket, and returns [ErrClosed] within
 // about 20 ms of Close. It does not allocate.
 func (s *Socket) PollRx(timeout time.Duration) error {
+	return s.pollRx(timeout, nil, 0)
+}
+
+// pollRx is PollRx; with a hand-off clock ho, its first poll(2) gives the
+// goroutine's P to the runtime for the call if ho says so at now
+// (Idler.NextBatchAt).
+func (s *Socket) pollRx(timeout time.Duration, ho *handoff.Clock, now int64) error {
 	if !s.hasRx {
 		return s.pollErr(errNoRx)
 	}
@@ -552,7 +574,8 @@ func (s *Socket) PollRx(timeout time.Duration) error {
 			}
 			ms = int(min(left+time.Millisecond-1, pollSlice) / time.Millisecond)
 		}
-		idle, e := s.poll(&s.rxPoll, ms)
+		idle, e := s.poll(&s.rxPoll, ms, ho != nil && ho.Due(now))
+		ho = nil
 		if e != 0 {
 			return s.opErr("poll rx", "poll", e)
 		}
@@ -662,7 +685,7 @@ func (s *Socket) WaitTx() error {
 			}
 			ms = int(min(left+time.Millisecond-1, time.Millisecond) / time.Millisecond)
 		}
-		if _, e := s.poll(&s.txPoll, ms); e != 0 {
+		if _, e := s.poll(&s.txPoll, ms, false); e != 0 {
 			return s.opErr("wait tx", "poll", e)
 		}
 	}

@@ -5,6 +5,8 @@ package xsk
 import (
 	"runtime"
 	"time"
+
+	"github.com/nmgo/nmgo/internal/handoff"
 )
 
 // Socket is an AF_XDP socket. AF_XDP exists only on Linux: on this system
@@ -38,10 +40,14 @@ func (s *Socket) Rx() *RxQueue                       { return nil }
 func (s *Socket) Kick() error                        { return ErrClosed }
 func (s *Socket) PollRx(timeout time.Duration) error { return ErrClosed }
 func (s *Socket) spinRx(check bool) error            { return ErrClosed }
-func (s *Socket) WaitRx() error                      { return ErrClosed }
-func (s *Socket) WaitTx() error                      { return ErrClosed }
-func (s *Socket) SetDeadline(t time.Time) error      { return ErrClosed }
-func (s *Socket) SetReadDeadline(t time.Time) error  { return ErrClosed }
+
+func (s *Socket) pollRx(timeout time.Duration, ho *handoff.Clock, now int64) error {
+	return ErrClosed
+}
+func (s *Socket) WaitRx() error                     { return ErrClosed }
+func (s *Socket) WaitTx() error                     { return ErrClosed }
+func (s *Socket) SetDeadline(t time.Time) error     { return ErrClosed }
+func (s *Socket) SetReadDeadline(t time.Time) error { return ErrClosed }
 func (s *Socket) SetWriteDeadline(t time.Time) error {
 	return ErrClosed
 }

@@ -79,3 +79,51 @@ func TestRxPair(t *testing.T) {
 		t.Fatal("Poll(1m) still blocked 2s after Close")
 	}
 }
+
+// TestWaitsHandOffVale: on real netmap ports, the waits that give the
+// goroutine's P to the runtime (nmsys.Idler.NextBatchAt, RxPair.PollAt:
+// ppoll(2) through internal/handoff, on the wait's first poll) end with
+// the packet that came meanwhile, and one a millisecond is counted. (That
+// the P goes is nmsys's TestHandOffWaits and TestRxPairHandOff.)
+func TestWaitsHandOffVale(t *testing.T) {
+	rxa, txa := open(t, "vale20:rx", nil), open(t, "vale20:tx", nil)
+	rxb, txb := open(t, "vale21:rx", nil), open(t, "vale21:tx", nil)
+	w, err := nmsys.NewRxPair(rxa, rxb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	d := nmsys.Idler{Poll: 5 * time.Second}
+	const rounds = 20
+	for i := range rounds {
+		rx, tx := rxa, txa
+		if i%2 == 1 {
+			rx, tx = rxb, txb
+		}
+		go func() {
+			time.Sleep(time.Duration(1+i%3) * time.Millisecond)
+			send(t, tx, 0, frame(60, uint32(i)))
+		}()
+		start := time.Now()
+		if i%2 == 0 {
+			err = d.NextBatchAt(rx, 0, false, 0, start.UnixNano())
+		} else {
+			err = w.PollAt(5*time.Second, start.UnixNano())
+		}
+		if err != nil {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		if el := time.Since(start); el > 3*time.Second {
+			t.Fatalf("round %d: the wait took %v for a packet sent after 1 to 3 ms", i, el)
+		}
+		if got := recv(t, rx, 0, 1, time.Second); len(got) != 1 {
+			t.Fatalf("round %d: woke but %d packets on %s", i, len(got), rx.Name())
+		}
+	}
+	// Each round's time is a millisecond or more after the last: every
+	// wait hands off.
+	if a, b := d.HandOffs(), w.HandOffs(); a != rounds/2 || b != rounds/2 {
+		t.Errorf("%d and %d waits handed the P off, want %d each", a, b, rounds/2)
+	}
+}

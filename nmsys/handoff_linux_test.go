@@ -1,0 +1,173 @@
+package nmsys
+
+import (
+	"os"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nmgo/nmgo/internal/handoff"
+	"golang.org/x/sys/unix"
+)
+
+// ranDuring reports whether, with one P, a goroutine made runnable on it
+// just before wait ran during it, in one of three tries: the thread woken
+// to take the P may come to its scheduler only after the waiter woke and
+// queued itself for the P, and the scheduler takes the global queue first
+// once in 61 turns.
+func ranDuring(wait func()) bool {
+	for range 3 {
+		var r atomic.Bool
+		go func() { r.Store(true) }()
+		wait()
+		if r.Load() {
+			return true
+		}
+	}
+	return false
+}
+
+// fakeRxPort returns a Port without netmap for PollRx's waits: its file
+// an eventfd that is always readable (poll(2) returns at once), one RX
+// ring in heap memory that stays empty (cur == tail: PollRx polls again
+// until its timeout).
+func fakeRxPort(t *testing.T) *Port {
+	t.Helper()
+	efd, err := unix.Eventfd(1, unix.EFD_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(efd), "eventfd")
+	t.Cleanup(func() { f.Close() })
+	rc, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Port{name: "fake", file: f, rc: rc, mem: make([]byte, 4096), rxOffs: []int{0}, threadWait: true}
+	p.rxPoll.init(p, func(uintptr) bool { return false }, pollIn)
+	return p
+}
+
+// TestHandOffWaits: the waits of a receive loop that Idler.NextBatchAt
+// tells to let others run do: with one P, a goroutine runnable on it runs
+// during a PollRx whose poll(2) returns at
+// once (which through the runtime's system call path keeps the P), and
+// at a linger of a microsecond (a raw system call that keeps it: the loop
+// yields before). One wait a millisecond on the loop's clock lets others
+// run, and none allocates.
+func TestHandOffWaits(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	p := fakeRxPort(t)
+	d := Idler{Poll: time.Millisecond}
+	now := int64(time.Hour)
+	// An empty pass: the wait is the poll.
+	if !ranDuring(func() {
+		now += int64(time.Millisecond)
+		if err := d.NextBatchAt(p, 0, false, 0, now); err != nil {
+			t.Fatal(err)
+		}
+	}) {
+		t.Error("in 3 polls of NextBatchAt a millisecond apart, a goroutine runnable on the only P never ran during one")
+	}
+	// A partial batch: the loop yields before the linger, and the poll
+	// after it keeps the P.
+	d.Linger = time.Microsecond
+	before := d.HandOffs()
+	if !ranDuring(func() {
+		now += int64(time.Millisecond)
+		if err := d.NextBatchAt(p, 5, false, 300, now); err != nil {
+			t.Fatal(err)
+		}
+	}) {
+		t.Error("in 3 lingers of NextBatchAt a millisecond apart, a goroutine runnable on the only P never ran before or during one")
+	}
+	if n := d.HandOffs() - before; n == 0 || n > 3 {
+		t.Errorf("%d hand-offs in up to 3 lingers and their polls, a millisecond apart: want one each", n)
+	}
+	before = d.HandOffs()
+	if n := testing.AllocsPerRun(50, func() {
+		now += int64(time.Millisecond)
+		d.NextBatchAt(p, 5, false, 300, now) // the loop yields before the linger
+		d.NextBatchAt(p, 0, false, 0, now)   // keeps the P
+		now += int64(time.Millisecond)
+		d.NextBatchAt(p, 0, false, 0, now) // the poll hands off
+		d.NextBatch(p, 5, false, 300)      // keeps the P
+	}); n != 0 {
+		t.Errorf("%v allocations per round of waits", n)
+	}
+	if n := d.HandOffs() - before; n != 2*51 {
+		t.Errorf("%d hand-offs in 51 rounds of four waits, want two a round", n)
+	}
+}
+
+// TestRxPairHandOff: RxPair.PollAt gives the goroutine's P to the runtime
+// for its poll(2) once a millisecond, as Idler.NextBatchAt does, and Poll
+// keeps it; neither allocates.
+func TestRxPairHandOff(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	w, err := NewRxPair(fakeRxPort(t), fakeRxPort(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := int64(time.Hour)
+	if !ranDuring(func() {
+		now += int64(time.Millisecond)
+		if err := w.PollAt(time.Millisecond, now); err != nil {
+			t.Fatal(err)
+		}
+	}) {
+		t.Error("in 3 polls of PollAt a millisecond apart, a goroutine runnable on the only P never ran during one")
+	}
+	before := w.HandOffs()
+	if n := testing.AllocsPerRun(50, func() {
+		now += int64(time.Millisecond)
+		w.PollAt(time.Millisecond, now) // hands off
+		w.PollAt(time.Millisecond, now) // keeps the P
+		w.Poll(time.Millisecond)        // keeps the P
+	}); n != 0 {
+		t.Errorf("%v allocations per round of polls", n)
+	}
+	if n := w.HandOffs() - before; n != 51 {
+		t.Errorf("%d hand-offs in 51 rounds of three polls, want one a round", n)
+	}
+}
+
+// TestWaitRxKeepsP: a WaitRx on a ThreadWait port (which waits in poll(2)
+// on the thread, as PollRx does) keeps the goroutine's P for its polls
+// after a PollRx of NextBatchAt's that handed it off: with one P, a
+// goroutine made runnable on it does not run during a WaitRx of polls
+// that return at once, until the WaitRx's deadline (3 ms: polls of a
+// millisecond or more). The two share the direction's poll state, whose
+// hand-off flag PollRx left set for WaitRx.
+func TestWaitRxKeepsP(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	p := fakeRxPort(t)
+	var ho handoff.Clock
+	for try := range 3 {
+		if err := p.pollRx(0, &ho, int64(time.Hour)*int64(try+1)); err != nil {
+			t.Fatal(err)
+		}
+		if ho.Count() != uint64(try+1) {
+			t.Fatalf("the PollRx with a hand-off clock made %d hand-offs in %d calls, want one each", ho.Count(), try+1)
+		}
+		var r atomic.Bool
+		go func() { r.Store(true) }()
+		p.rdeadline.Store(time.Now().Add(3 * time.Millisecond).UnixNano())
+		if err := p.WaitRx(); err != os.ErrDeadlineExceeded {
+			t.Fatalf("WaitRx on an empty ring: %v, want %v", err, os.ErrDeadlineExceeded)
+		}
+		if r.Load() {
+			t.Fatalf("try %d: a goroutine runnable on the only P ran during a WaitRx after a PollRx that handed the P off", try)
+		}
+		for !r.Load() { // let it run before the next try
+			runtime.Gosched()
+		}
+	}
+}
