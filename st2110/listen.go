@@ -7,11 +7,11 @@ import (
 	"io"
 	"iter"
 	"math"
-	"math/bits"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/nmgo/nmgo/internal/wide"
 	"github.com/nmgo/nmgo/video"
 )
 
@@ -257,7 +257,7 @@ type Latency struct {
 	Late     uint64        // first packet more than the limit after it
 	Limit    time.Duration // the limit applied
 
-	sum sum128 // exact: Sum before saturation
+	sum wide.Int128 // exact: Sum before saturation
 }
 
 // Mean returns the mean latency of the frames measured, exact (truncated
@@ -267,10 +267,10 @@ func (l Latency) Mean() time.Duration {
 	if l.Frames == 0 {
 		return 0
 	}
-	if time.Duration(l.sum.int64()) != l.Sum { // made or changed by hand: Sum is what there is
+	if time.Duration(l.sum.Int64()) != l.Sum { // made or changed by hand: Sum is what there is
 		return l.Sum / time.Duration(min(l.Frames, math.MaxInt64))
 	}
-	return time.Duration(l.sum.mean(l.Frames))
+	return time.Duration(l.sum.Quo(int64(min(l.Frames, math.MaxInt64))).Int64())
 }
 
 // OK reports whether frames were measured and every one kept the rule.
@@ -296,8 +296,8 @@ func (l *Latency) add(d time.Duration) {
 		l.Max = d
 	}
 	l.Frames++
-	l.sum.add(int64(d))
-	l.Sum = time.Duration(l.sum.int64())
+	l.sum.Add(int64(d))
+	l.Sum = time.Duration(l.sum.Int64())
 	switch {
 	case d < 0:
 		l.Early++
@@ -317,56 +317,8 @@ func (l *Latency) merge(o *Latency) {
 	}
 	l.Min, l.Max = min(l.Min, o.Min), max(l.Max, o.Max)
 	l.Frames, l.Early, l.Late = l.Frames+o.Frames, l.Early+o.Early, l.Late+o.Late
-	l.sum = l.sum.plus(o.sum)
-	l.Sum = time.Duration(l.sum.int64())
-}
-
-// sum128 is a signed 128-bit sum of int64 values in two's complement:
-// 2^63 terms of up to 2^63 each cannot overflow it.
-type sum128 struct {
-	hi int64
-	lo uint64
-}
-
-// add adds v.
-func (a *sum128) add(v int64) {
-	var c uint64
-	a.lo, c = bits.Add64(a.lo, uint64(v), 0)
-	a.hi += int64(c) + v>>63
-}
-
-// plus returns a + b.
-func (a sum128) plus(b sum128) sum128 {
-	lo, c := bits.Add64(a.lo, b.lo, 0)
-	return sum128{a.hi + b.hi + int64(c), lo}
-}
-
-// int64 returns a saturated to int64.
-func (a sum128) int64() int64 {
-	switch {
-	case a.hi > 0 || a.hi == 0 && a.lo > math.MaxInt64:
-		return math.MaxInt64
-	case a.hi < -1 || a.hi == -1 && a.lo < 1<<63:
-		return math.MinInt64
-	}
-	return int64(a.lo)
-}
-
-// mean returns a / n truncated towards zero, for a sum of at most n int64
-// values (n > 0): the quotient is an int64.
-func (a sum128) mean(n uint64) int64 {
-	neg := a.hi < 0
-	hi, lo := uint64(a.hi), a.lo
-	if neg { // the magnitude
-		var b uint64
-		lo, b = bits.Sub64(0, lo, 0)
-		hi = -hi - b
-	}
-	q, _ := bits.Div64(hi%n, lo, n) // hi < n: |a| / n <= 2^63
-	if neg {
-		return -int64(q)
-	}
-	return int64(q)
+	l.sum = l.sum.Plus(o.sum)
+	l.Sum = time.Duration(l.sum.Int64())
 }
 
 // rtpTime returns the TAI time of RTP timestamp ts nearest arrival (both

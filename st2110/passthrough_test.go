@@ -37,6 +37,13 @@ func (s regionTx) TxSync() error {
 	return nil
 }
 
+// injectAll injects pkt on reg's receive ring i, waiting for room.
+func injectAll(reg *heapmem.Region, i int, pkt []byte) {
+	for !reg.Inject(i, pkt) {
+		time.Sleep(50 * time.Microsecond)
+	}
+}
+
 // passKernel syncs both RX rings of the region.
 type passKernel struct{ reg *heapmem.Region }
 
@@ -120,12 +127,8 @@ func TestPassHeap(t *testing.T) {
 	const others = 200
 	go func() {
 		for i := range others {
-			for !h.reg.Inject(0, other(i)) {
-				time.Sleep(50 * time.Microsecond)
-			}
-			for !h.reg.Inject(1, other(1000+i)) {
-				time.Sleep(50 * time.Microsecond)
-			}
+			injectAll(h.reg, 0, other(i))
+			injectAll(h.reg, 1, other(1000+i))
 		}
 	}()
 	tx := dialHeap(t, q, sess, &SendConfig{Sources: srcsOf(t, frames), Count: n, MaxLag: -1})
@@ -349,9 +352,7 @@ func TestPassHeapTwoPairs(t *testing.T) {
 	// RX ring r gets packets r*10000+i: NIC rings 0 and 1, host rings 2 and 3.
 	for i := range others {
 		for r := range 2 * pairs {
-			for !reg.Inject(r, other(r*10000+i)) {
-				time.Sleep(50 * time.Microsecond)
-			}
+			injectAll(reg, r, other(r*10000+i))
 		}
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -483,12 +484,8 @@ func TestPassHeapClockGone(t *testing.T) {
 	}
 	const others = 100
 	for i := range others {
-		for !h.reg.Inject(0, other(i)) {
-			time.Sleep(50 * time.Microsecond)
-		}
-		for !h.reg.Inject(1, other(1000+i)) {
-			time.Sleep(50 * time.Microsecond)
-		}
+		injectAll(h.reg, 0, other(i))
+		injectAll(h.reg, 1, other(1000+i))
 	}
 	waitPass(t, rx, others, others)
 	if err := rx.Close(); err != nil {
@@ -551,18 +548,12 @@ func TestPassHeapOtherInputFails(t *testing.T) {
 	// to host TX ring 3, host RX ring 3 to NIC TX ring 1.
 	for _, r := range []int{0, pairs} {
 		for i := range others {
-			for !reg.Inject(r, other(i)) {
-				time.Sleep(50 * time.Microsecond)
-			}
+			injectAll(reg, r, other(i))
 		}
 	}
 	for i := range others {
-		for !reg.Inject(1, other(i)) {
-			time.Sleep(50 * time.Microsecond)
-		}
-		for !reg.Inject(pairs+1, other(1000+i)) {
-			time.Sleep(50 * time.Microsecond)
-		}
+		injectAll(reg, 1, other(i))
+		injectAll(reg, pairs+1, other(1000+i))
 	}
 	waitPass(t, rx, others, others)
 	c := &tr.rds[0].c
@@ -694,11 +685,11 @@ func TestPassHeapSecondPath(t *testing.T) {
 	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
 	inject := func(h *passHeap, toHost, toWire int) {
 		for i := range max(toHost, toWire) {
-			for i < toHost && !h.reg.Inject(0, other(i)) {
-				time.Sleep(50 * time.Microsecond)
+			if i < toHost {
+				injectAll(h.reg, 0, other(i))
 			}
-			for i < toWire && !h.reg.Inject(1, other(1000+i)) {
-				time.Sleep(50 * time.Microsecond)
+			if i < toWire {
+				injectAll(h.reg, 1, other(1000+i))
 			}
 		}
 	}

@@ -46,27 +46,6 @@ func (t *threadSleeper) handOffs() uint64 { return t.ho.Count() }
 // 2.1 s and sent 37,496 packets late, against 0.38 s and none keeping it.
 func (t *threadSleeper) keepP() { t.ho.Keep() }
 
-// handOffEvery is how long a sleeping sender keeps its P across sleeps
-// before a sleep gives it to the runtime (handoff.Nanosleep): handoff.Every,
-// chosen here. A sleep that keeps the P (a system call the runtime takes
-// as short) costs nothing more than the call, and the goroutines waiting
-// on that P wait; one that
-// gives it costs a thread's wake-up when another goroutine takes it, and
-// the sender may wait for a P on waking. Measured with 1080p59.94 over
-// AF_XDP on a veth, sender and receiver in one process on two CPUs (two
-// Ps, both loops' threads in system calls), and a goroutine sleeping
-// 500 µs at a time beside them, over 2 s (docs/benchmarks.md, "The
-// AF_XDP sender's sleeps"): keeping the P, that goroutine woke 285 to 294
-// times, 277 to 279 over 2 ms late (the sender's thread kept its P from
-// one 7 ms yield to the next); handing off every sleep, the sender's
-// sleeps cost 11 % more CPU in nmbench vtx and 30 to 36 % of them woke 20
-// to 50 µs late instead of 10 to 20; every 250 µs, 2,577 and 2,761 wakes
-// (9 and 24 over 2 ms late) and the sender 399 and 510 packets over 1 ms
-// late; every 1 ms, 1,641 to 1,808 wakes (7 to 57 over 2 ms late) and 0
-// to 1,509 packets late in five runs (four under 90; keeping the P: 0 in
-// four, Go's timers 1,493 and 1,629).
-const handOffEvery = handoff.Every
-
 // start sets the thread's timer slack to 1 ns, if it can read the slack
 // to give back.
 func (t *threadSleeper) start() {
@@ -101,7 +80,7 @@ func (t *threadSleeper) stop() {
 // the netmap VM, and one more a sleep there made a sender at a real-time
 // priority fall behind its schedule).
 //
-// Every handOffEvery a sleep gives the goroutine's P to the runtime for
+// Every handoff.Every a sleep gives the goroutine's P to the runtime for
 // the sleep, so that other goroutines of the process run on it (a
 // receiver's consumer, timers, the garbage collector's workers): a sleep
 // through the runtime's system call keeps the P, and a sender waking every

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nmgo/nmgo/internal/handoff"
 	"github.com/nmgo/nmgo/osthread"
 )
 
@@ -182,7 +183,7 @@ func TestThreadPriorityTwoSenders(t *testing.T) {
 }
 
 // TestThreadSleeperHandsOff: a sleep gives the P to the runtime at least
-// every handOffEvery, so that with one P another goroutine runnable on it
+// every handoff.Every, so that with one P another goroutine runnable on it
 // runs during the sender's sleep; a clock_nanosleep through the runtime's
 // system call path keeps the P (its monitor takes it only from a call
 // that spans two of its looks, 20 µs apart at best, and a 1 µs sleep
@@ -206,7 +207,7 @@ func TestThreadSleeperHandsOff(t *testing.T) {
 		for try := 0; try < 3 && !ran; try++ {
 			if !first {
 				// Hold the P (spin, no sleep) until a hand-off is due.
-				for t0 := time.Now(); time.Since(t0) <= handOffEvery; {
+				for t0 := time.Now(); time.Since(t0) <= handoff.Every; {
 				}
 			}
 			first = false
@@ -216,7 +217,7 @@ func TestThreadSleeperHandsOff(t *testing.T) {
 			ran = r.Load()
 		}
 		if !ran {
-			t.Fatalf("round %d: in 3 sleeps, each after %v holding the P, a goroutine runnable on the only P never ran during one", round, handOffEvery)
+			t.Fatalf("round %d: in 3 sleeps, each after %v holding the P, a goroutine runnable on the only P never ran during one", round, handoff.Every)
 		}
 	}
 	// A sleeper at a real-time priority keeps its P: no sleep hands off.
@@ -232,7 +233,7 @@ func TestThreadSleeperHandsOff(t *testing.T) {
 	now := time.Now().UnixNano()
 	before := sl.handOffs()
 	if n := testing.AllocsPerRun(100, func() {
-		now += int64(handOffEvery)
+		now += int64(handoff.Every)
 		sl.sleep(time.Microsecond, now) // hands off
 		sl.sleep(time.Microsecond, now) // keeps the P
 	}); n != 0 {

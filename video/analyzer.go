@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/nmgo/nmgo/internal/wide"
 )
 
 // Check is how a stream measures against one sender type's limits.
@@ -114,7 +116,7 @@ type Analyzer struct {
 
 	// Spacings after a marker, and the others: sums in 128 bits, which
 	// no arrival times overflow (two at the ends of int64 are 2^64 apart).
-	fsSum, regSum int128
+	fsSum, regSum wide.Int128
 	fsN, regN     int64
 
 	// Cinst
@@ -131,7 +133,7 @@ type Analyzer struct {
 	vG, vL     int64
 	minG, maxG int64
 	minL, maxL int64
-	troSum     int128
+	troSum     wide.Int128
 	troN       int64
 	troMin     int64
 	troMax     int64
@@ -188,13 +190,13 @@ func (a *Analyzer) Packet(tai int64, ts uint32, marker bool) {
 	start := false
 	if a.seen {
 		if a.lastMarker {
-			a.fsSum.add(tai)
-			a.fsSum.sub(a.lastT)
+			a.fsSum.Add(tai)
+			a.fsSum.Sub(a.lastT)
 			a.fsN++
 			start = true
 		} else {
-			a.regSum.add(tai)
-			a.regSum.sub(a.lastT)
+			a.regSum.Add(tai)
+			a.regSum.Sub(a.lastT)
 			a.regN++
 			if ts != a.lastTS {
 				start = true
@@ -301,7 +303,7 @@ func (a *Analyzer) frameStart(tai int64, ts uint32, n, gr int64) {
 		return
 	}
 	tro := tai - a.g.frameTime(n)
-	a.troSum.add(tro)
+	a.troSum.Add(tro)
 	a.troN++
 	a.troMin, a.troMax = min(a.troMin, tro), max(a.troMax, tro)
 	if a.g.psf {
@@ -353,7 +355,7 @@ func (a *Analyzer) Report() Analysis {
 		MinPackets:  a.minPk,
 		MaxPackets:  a.maxPk,
 		MaxRows:     a.maxRows,
-		Gapped:      a.fsN > 0 && a.regN > 0 && a.regSum.quo(a.regN).mul(10).less(a.fsSum.quo(a.fsN)),
+		Gapped:      a.fsN > 0 && a.regN > 0 && a.regSum.Quo(a.regN).Mul(10).Less(a.fsSum.Quo(a.fsN)),
 	}
 	if a.payloads > 0 {
 		r.Packing = BPM
@@ -368,7 +370,7 @@ func (a *Analyzer) Report() Analysis {
 	r.PacketsPerFrame = g.npkt
 	r.Cinst = toInt(a.peak)
 	if a.troN > 0 {
-		r.TROffset = time.Duration(a.troSum.quo(a.troN).int64())
+		r.TROffset = time.Duration(a.troSum.Quo(a.troN).Int64())
 		r.TROffsetMin, r.TROffsetMax = time.Duration(a.troMin), time.Duration(a.troMax)
 		r.RTPOffsetMin, r.RTPOffsetMax = int(a.rtpMin), int(a.rtpMax)
 	}

@@ -8,6 +8,7 @@ import (
 	"math/bits"
 	"time"
 
+	"github.com/nmgo/nmgo/internal/wide"
 	"github.com/nmgo/nmgo/packet"
 )
 
@@ -90,7 +91,7 @@ type Skew struct {
 	Min, Max time.Duration
 	Sum      time.Duration // saturated at the ends of time.Duration
 
-	sum int128 // exact: Sum before saturation
+	sum wide.Int128 // exact: Sum before saturation
 }
 
 // Mean returns the mean of the samples.
@@ -98,11 +99,11 @@ func (s Skew) Mean() time.Duration {
 	if s.Samples == 0 {
 		return 0
 	}
-	if s.sum == (int128{}) && s.Sum != 0 { // a Skew made by hand
+	if s.sum == (wide.Int128{}) && s.Sum != 0 { // a Skew made by hand
 		return s.Sum / time.Duration(s.Samples)
 	}
-	q := s.sum.quo(int64(min(s.Samples, math.MaxInt64)))
-	return time.Duration(q.int64())
+	q := s.sum.Quo(int64(min(s.Samples, math.MaxInt64)))
+	return time.Duration(q.Int64())
 }
 
 func (s Skew) String() string {
@@ -113,8 +114,8 @@ func (s Skew) String() string {
 }
 
 // add adds sample d (exact: it may be beyond time.Duration).
-func (s *Skew) add(d int128) {
-	dd := time.Duration(d.int64())
+func (s *Skew) add(d wide.Int128) {
+	dd := time.Duration(d.Int64())
 	if s.Samples == 0 || dd < s.Min {
 		s.Min = dd
 	}
@@ -122,8 +123,8 @@ func (s *Skew) add(d int128) {
 		s.Max = dd
 	}
 	s.Samples++
-	s.sum = s.sum.plus(d)
-	s.Sum = time.Duration(s.sum.int64())
+	s.sum = s.sum.Plus(d)
+	s.Sum = time.Duration(s.sum.Int64())
 }
 
 // Merge reassembles one ST 2022-7 flow from the copies of its packets that
@@ -696,11 +697,11 @@ func (m *Merge) take(sl *mslot, path int, pkt []byte, wire int) {
 // sample takes the arrival at of the second copy of w's skew sample, which
 // came on path.
 func (m *Merge) sample(path int, w *seqWord, at int64) {
-	var d int128 // this path's arrival after the other's, exact
-	d.add(at)
-	d.sub(w.at)
+	var d wide.Int128 // this path's arrival after the other's, exact
+	d.Add(at)
+	d.Sub(w.at)
 	if path == 0 {
-		d = d.neg()
+		d = d.Neg()
 	}
 	m.skew.add(d)
 	w.sbit = noSample

@@ -13,10 +13,11 @@
 // the garbage collector's workers) wait for the loop's next yield
 // (osthread.Yielder, 7 ms). [Syscall6] makes one system call with the P
 // handed off at once, as the runtime does for its own blocking calls;
-// [Clock] says when, once every [Every].
+// [Clock] says when, once every [Every]. [HoldSleep] is the other way: a
+// short sleep that keeps the P, raw, for the readers' lingers.
 //
-// The package is Linux's: elsewhere Syscall6 is missing and no loop hands
-// off (a wait keeps the P as before). It uses the runtime's
+// The package is Linux's: elsewhere Syscall6 and HoldSleep are missing and
+// no loop hands off (a wait keeps the P as before). It uses the runtime's
 // entersyscallblock and exitsyscall, linked by name (go:linkname), which
 // the runtime keeps for packages that make their own blocking system calls
 // (go.dev/issue/67401). A Clock belongs to one goroutine and is not safe

@@ -3,6 +3,7 @@ package handoff
 import (
 	"runtime"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -18,6 +19,29 @@ func Nanosleep(ts *syscall.Timespec) syscall.Errno {
 		uintptr(unsafe.Pointer(ts)), uintptr(unsafe.Pointer(ts)), 0, 0)
 	runtime.KeepAlive(ts) // Syscall6 is Go, not assembly: see there
 	return e
+}
+
+// HoldSleep sleeps the calling thread for d in clock_nanosleep(2) on
+// CLOCK_MONOTONIC, the rest of it again after a signal, as a raw system
+// call: the opposite of Nanosleep. The runtime does not see the goroutine
+// block, so it keeps its P, where a system call through the runtime that
+// spans two looks of its monitor (20 µs apart while it is busy) has the P
+// handed to another thread, and with one P (GOMAXPROCS=1, a one-CPU
+// machine) a spare thread woken to look for work, each time: measured in a
+// one-vCPU VM, lingering through the runtime's system call path cost a
+// video receiver more CPU than the wake-ups it saved. No other goroutine
+// runs on that P meanwhile, and a stop of the world (the GC's) waits for
+// the sleep to end: for short sleeps only (the readers' lingers, nmsys's,
+// xsk's and st2110's MaxLinger).
+func HoldSleep(d time.Duration) {
+	ts := syscall.NsecToTimespec(int64(d))
+	for {
+		_, _, e := syscall.RawSyscall6(syscall.SYS_CLOCK_NANOSLEEP, clockMonotonic, 0,
+			uintptr(unsafe.Pointer(&ts)), uintptr(unsafe.Pointer(&ts)), 0, 0)
+		if e != syscall.EINTR {
+			return
+		}
+	}
 }
 
 // Syscall6 is syscall.RawSyscall6 with the goroutine's P given to the
