@@ -834,13 +834,18 @@ func (r *Receiver) Err() error {
 // Close, at the end of a capture, or when a failed input stopped them
 // (Err; in a receiver of two paths, once every reader has stopped). A
 // Frames loop that ended because the readers stopped finds it closed.
+// With Passthrough (ListenConfig.Passthrough), a ring pair's forwarding
+// between the NIC and the host stack may go on after its reader has
+// stopped (see Err): Done closed does not mean it has, only Close ends it.
 func (r *Receiver) Done() <-chan struct{} { return r.done }
 
 // Close stops the receiver: it stops its goroutines (closing the sockets
 // and files they wait on, which leaves the multicast groups), waits for
 // them, then releases the transport (a netmap port is unmapped only when
-// no goroutine reads its rings) and returns its close error. It may be
-// called more than once.
+// no goroutine reads its rings) and returns its close error. With
+// Passthrough it also stops the forwarding that went on after the readers
+// stopped (Done) and waits for its goroutines, each of which leaves
+// within one wait of at most 20 ms. It may be called more than once.
 func (r *Receiver) Close() error {
 	r.closeMu.Lock()
 	defer r.closeMu.Unlock()
