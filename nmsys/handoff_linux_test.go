@@ -139,16 +139,21 @@ func TestRxPairHandOff(t *testing.T) {
 
 // TestWaitRxKeepsP: a WaitRx on a ThreadWait port (which waits in poll(2)
 // on the thread, as PollRx does) keeps the goroutine's P for its polls
-// after a PollRx of NextBatchAt's that handed it off: with one P, a
-// goroutine made runnable on it does not run during a WaitRx of polls
-// that return at once, until the WaitRx's deadline (3 ms: polls of a
-// millisecond or more). The two share the direction's poll state, whose
-// hand-off flag PollRx left set for WaitRx.
+// after a PollRx of NextBatchAt's that handed it off. The two share the
+// direction's poll state, whose hand-off flag PollRx leaves set: WaitRx's
+// polls must clear it. The port's sync (called by WaitRx before each of
+// its polls, never by PollRx) records the flag the previous poll ran with,
+// and reports the ring ready at its fourth call, after three polls.
 func TestWaitRxKeepsP(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	p := fakeRxPort(t)
+	var syncs, handedOff int
+	p.rxPoll.sync = func(uintptr) bool {
+		syncs++
+		if syncs > 1 && p.rxPoll.handOff {
+			handedOff++
+		}
+		return syncs%4 == 0
+	}
 	var ho handoff.Clock
 	for try := range 3 {
 		if err := p.pollRx(0, &ho, int64(time.Hour)*int64(try+1)); err != nil {
@@ -157,17 +162,21 @@ func TestWaitRxKeepsP(t *testing.T) {
 		if ho.Count() != uint64(try+1) {
 			t.Fatalf("the PollRx with a hand-off clock made %d hand-offs in %d calls, want one each", ho.Count(), try+1)
 		}
-		var r atomic.Bool
-		go func() { r.Store(true) }()
-		p.rdeadline.Store(time.Now().Add(3 * time.Millisecond).UnixNano())
-		if err := p.WaitRx(); err != os.ErrDeadlineExceeded {
-			t.Fatalf("WaitRx on an empty ring: %v, want %v", err, os.ErrDeadlineExceeded)
+		if !p.rxPoll.handOff {
+			t.Fatal("PollRx's hand-off poll left the poll state's hand-off flag clear; the test no longer tests WaitRx")
 		}
-		if r.Load() {
-			t.Fatalf("try %d: a goroutine runnable on the only P ran during a WaitRx after a PollRx that handed the P off", try)
+		syncs, handedOff = 0, 0
+		if err := p.WaitRx(); err != nil {
+			t.Fatalf("WaitRx on a ring ready at the fourth sync: %v", err)
 		}
-		for !r.Load() { // let it run before the next try
-			runtime.Gosched()
+		if syncs != 4 {
+			t.Fatalf("WaitRx synced %d times, want 4 (three polls)", syncs)
+		}
+		if handedOff != 0 {
+			t.Errorf("try %d: %d of WaitRx's 3 polls after a PollRx that handed the P off gave the P to the runtime too, want none", try, handedOff)
+		}
+		if p.rxPoll.handOff {
+			t.Errorf("try %d: the poll state's hand-off flag is still set after WaitRx", try)
 		}
 	}
 }

@@ -31,11 +31,19 @@ type ListenConfig struct {
 	// FrameBuffers is how many frames of each flow may be queued for, or
 	// held by, the consumer of [Receiver.Frames]; a frame that finds them
 	// all taken is dropped and counted (FlowStats.Dropped). Zero means 4,
-	// or, for a flow whose frames are so large that 4 of them and a
-	// reader's own would not fit the Budget's limit but 1 and the
-	// reader's would, as many as would: in the default budget, 3 for
-	// 7680x4320 RGBA or BGRA at 16 bits (253 MiB a frame), 2 at 8192x4320
-	// (270 MiB), 4 for every other format up to 8192x4320. At most
+	// or, for a flow whose frames are so large that 4 of them and the
+	// readers' charges would not fit the room left in the Budget (its
+	// limit less what is already charged to it: a Second path's merges,
+	// the flows before, other users of a shared Budget) but 1 and the
+	// readers' would, as many as would: in the default budget on one
+	// path, 3 for 7680x4320 RGBA or BGRA at 16 bits (253 MiB a frame), 2
+	// at 8192x4320 (270 MiB), 4 for every other format up to 8192x4320;
+	// with a Second path (the merge charges the frames it holds; the
+	// readers keep no frame buffer of their own), 1 to 3 for 38 of the
+	// largest 4320p formats (4:4:4, RGB, RGBA and BGRA at 10 bits or
+	// more), and 8192x4320 RGBA or BGRA at 16 bits does not fit.
+	// Where not even 1 fits, zero means 4, and Listen fails with the
+	// budget's error before it opens the transport. At most
 	// MaxFrameBuffers.
 	FrameBuffers int
 
@@ -113,8 +121,10 @@ type ListenConfig struct {
 	// format up to 8192x4320 with the default FrameBuffers, on one path
 	// read by one goroutine (a socket, a ring, a capture; a netmap port
 	// opened per ring pair gives each of its goroutines a frame buffer of
-	// every flow). As with a video.Receiver, the charges are kept after
-	// Close.
+	// every flow). A Budget shared with other receivers or senders is
+	// charged in turn: the default FrameBuffers take what room its
+	// charges so far have left. As with a video.Receiver, the charges are
+	// kept after Close.
 	Budget *video.Budget
 
 	// Second, if set, names the transport of a second path (SMPTE ST
@@ -481,12 +491,19 @@ func newReceiver(name string, sess *video.Session, cfg *ListenConfig) (*Receiver
 	}
 	// The pools' frames are charged before the transport is opened: a
 	// session that does not fit fails before a socket, port or file is.
+	// The default buffers are sized from the budget's room left (the
+	// merges, earlier flows' pools, other receivers' charges), less what
+	// the readers will charge.
 	r.nbufs = make([]int, len(r.flows))
+	var readers int64
+	for k := range r.flows {
+		readers += readerMemory(&r.flows[k].Format, r.dup != nil)
+	}
 	for k := range r.flows {
 		size := int64(r.flows[k].Format.FrameSize())
 		nb := r.cfg.FrameBuffers
 		if nb == 0 {
-			nb = defaultFrameBuffers(size, video.ReceiverMemory(&r.flows[k].Format), r.cfg.Budget.Limit())
+			nb = defaultFrameBuffers(size, readers, r.cfg.Budget.Limit()-r.cfg.Budget.Used())
 		}
 		r.nbufs[k] = nb
 		n := int64(nb) * size
@@ -497,18 +514,31 @@ func newReceiver(name string, sess *video.Session, cfg *ListenConfig) (*Receiver
 	return r, nil
 }
 
+// readerMemory is what the readers of a flow of format f charge the
+// budget (newSink): on one path, one reader's video.ReceiverMemory (its
+// own frame buffer, tables and state); on two (dup), each path's reader's
+// tables and state, its stream a path of the flow's merge, which has
+// charged the frames it holds (newDupRx), with no frame buffer of its own
+// (video.RxStream.Merge).
+func readerMemory(f *video.Format, dup bool) int64 {
+	if dup {
+		return 2 * (video.ReceiverMemory(f) - int64(f.FrameSize()))
+	}
+	return video.ReceiverMemory(f)
+}
+
 // defaultFrameBuffers is the frame buffers of a flow of frames of size
-// octets (ListenConfig.FrameBuffers zero) in a budget of limit octets: 4,
-// or as many as leave room for its reader, which charges reader octets
-// (video.ReceiverMemory: its own frame buffer, tables and state). A 4320p
-// RGBA flow at 16 bits (253 or 270 MiB a frame) does not fit
+// octets (ListenConfig.FrameBuffers zero) in a budget with room octets
+// left: 4, or as many as leave room for the readers, which charge reader
+// octets once the transport is open (readerMemory). A 4320p RGBA flow at
+// 16 bits (253 or 270 MiB a frame) on one path does not fit
 // video.DefaultMemory 5 times over; every other 4320p format does. A flow
-// whose reader and one frame buffer do not fit gets 4: Listen refuses
+// whose readers and one frame buffer do not fit gets 4: Listen refuses
 // their charge before it opens the transport, as it would any session
-// too large (with fewer, the pool's charge could pass and the reader's,
+// too large (with fewer, the pool's charge could pass and the readers',
 // made once the transport is open, fail).
-func defaultFrameBuffers(size, reader, limit int64) int {
-	n := (limit - reader) / max(size, 1)
+func defaultFrameBuffers(size, reader, room int64) int {
+	n := (room - reader) / max(size, 1)
 	if n < 1 {
 		return 4
 	}
@@ -786,13 +816,18 @@ func (r *Receiver) Err() error {
 // Close, at the end of a capture, or when a failed input stopped them
 // (Err; in a receiver of two paths, once every reader has stopped). A
 // Frames loop that ended because the readers stopped finds it closed.
+// With Passthrough (ListenConfig.Passthrough), a ring pair's forwarding
+// between the NIC and the host stack may go on after its reader has
+// stopped (see Err): Done closed does not mean it has, only Close ends it.
 func (r *Receiver) Done() <-chan struct{} { return r.done }
 
 // Close stops the receiver: it stops its goroutines (closing the sockets
 // and files they wait on, which leaves the multicast groups), waits for
 // them, then releases the transport (a netmap port is unmapped only when
-// no goroutine reads its rings) and returns its close error. It may be
-// called more than once.
+// no goroutine reads its rings) and returns its close error. With
+// Passthrough it also stops the forwarding that went on after the readers
+// stopped (Done) and waits for its goroutines, each of which leaves
+// within one wait of at most 20 ms. It may be called more than once.
 func (r *Receiver) Close() error {
 	r.closeMu.Lock()
 	defer r.closeMu.Unlock()

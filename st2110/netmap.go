@@ -115,9 +115,9 @@ type ringKernel interface {
 	// that took took packets, all it asked for (full: more may be
 	// waiting) or not, and moved that many bytes; after a partial batch it
 	// may linger first (ListenConfig.Linger). now is the pass's time on
-	// the receiver's clock, by which one wait a millisecond lets the
-	// process's other goroutines run on the goroutine's P
-	// (nmsys.Idler.NextBatchAt). It returns errRingClosed once the rings
+	// the receiver's clock (rxSink.waitAt), by which one wait a
+	// millisecond lets the process's other goroutines run on the
+	// goroutine's P (nmsys.Idler.NextBatchAt). It returns errRingClosed once the rings
 	// are closed.
 	next(took int, full bool, bytes uint64, now int64) error
 }
@@ -183,7 +183,7 @@ func runRings(ctx context.Context, name string, lock bool, kernel ringKernel, s 
 		if err != nil {
 			return err
 		}
-		if err := kernel.next(got, full, uint64(got)*estFrame, s.lastAt); err != nil {
+		if err := kernel.next(got, full, uint64(got)*estFrame, s.waitAt()); err != nil {
 			if err == errRingClosed {
 				return nil
 			}

@@ -1056,3 +1056,67 @@ func TestListenDefaultBuffersLeaveTheReader(t *testing.T) {
 		}
 	}
 }
+
+// The default frame buffers are sized from the budget's room left: with
+// a Second path, after the merges' charge (newDupRx), and leaving room
+// for the readers, whose streams are the merges' paths (no frame buffer
+// of their own); in a shared budget, after the others' charges. A 4320p
+// RGBA flow at 16 bits, 7680 wide, with a Second path starts in the
+// default budget with one frame buffer, and both paths' readers' charges
+// fit after it; 8192 wide, not even one fits and Listen refuses, as it
+// does with FrameBuffers 1. Before, they were sized from the budget's
+// limit, as if nothing were charged: 3 for the 7680, refused.
+func TestListenDefaultBuffersRoomLeft(t *testing.T) {
+	for _, c := range []struct {
+		w    int
+		bufs int // 0: refused
+	}{{7680, 1}, {8192, 0}} {
+		f := video.Format{Sampling: video.RGBA, Depth: video.Depth16, Width: c.w, Height: 4320, Scan: video.Progressive, Rate: video.Rate50}
+		sess := twoLegs(t, f, "239.1.1.1", "239.1.1.2")
+		rx, err := newReceiver("pcap:a.pcap", sess, &ListenConfig{Second: "pcap:b.pcap"})
+		if c.bufs == 0 {
+			if !errors.Is(err, video.ErrBudget) {
+				t.Errorf("%v with a Second path: %v, want a budget error", f, err)
+			}
+			if _, err := newReceiver("pcap:a.pcap", sess, &ListenConfig{Second: "pcap:b.pcap", FrameBuffers: 1}); !errors.Is(err, video.ErrBudget) {
+				t.Errorf("%v with a Second path and FrameBuffers 1: %v, want a budget error", f, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%v with a Second path: %v", f, err)
+			continue
+		}
+		if rx.nbufs[0] != c.bufs {
+			t.Errorf("%v with a Second path: %d frame buffers, want %d", f, rx.nbufs[0], c.bufs)
+		}
+		rx.dup.paths = []int{0, 1} // a reader of each path, as prepare assigns them
+		for i := range 2 {
+			if _, err := newSink(rx, i, nil, 2); err != nil {
+				t.Errorf("%v with a Second path: path %d's reader: %v", f, i, err)
+			}
+		}
+	}
+	// A budget shared with another receiver, which took a frame of its
+	// own: room for the reader and two frame buffers is left, and two it
+	// gets (before, the three the limit alone has room for, refused).
+	sess := session("10.0.0.1", flow(fmtSD, "239.1.1.1:5004", ""))
+	size, reader := int64(fmtSD.FrameSize()), video.ReceiverMemory(&fmtSD)
+	b, err := video.NewBudget(reader + 3*size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Charge("another receiver", size); err != nil {
+		t.Fatal(err)
+	}
+	rx, err := newReceiver("pcap:x.pcap", sess, &ListenConfig{Budget: b})
+	if err != nil {
+		t.Fatalf("in a budget with room for the reader and 2 frames: %v", err)
+	}
+	if rx.nbufs[0] != 2 {
+		t.Errorf("in a budget with room for the reader and 2 frames: %d frame buffers, want 2", rx.nbufs[0])
+	}
+	if _, err := newSink(rx, 0, nil, 2); err != nil {
+		t.Errorf("the reader: %v", err)
+	}
+}

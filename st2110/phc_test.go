@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nmgo/nmgo/internal/handoff"
 )
 
 // goneClock is a PHC that reads the system clock (37 s ahead, as TAI)
@@ -192,5 +194,62 @@ func TestDupUDPPHCGone(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("%d frames handed out, want the one held", n)
+	}
+}
+
+// nowKernel is a ringKernel that records the time each wait is given,
+// sleeping a millisecond a wait, and closes the rings after waits
+// waits once gone is set.
+type nowKernel struct {
+	gone  *atomic.Bool
+	waits int
+	at    []int64 // the times of the waits after gone was set
+}
+
+func (k *nowKernel) next(_ int, _ bool, _ uint64, now int64) error {
+	time.Sleep(time.Millisecond)
+	if !k.gone.Load() {
+		k.gone.Store(true) // the clock fails from the next pass on
+		return nil
+	}
+	k.at = append(k.at, now)
+	if len(k.at) == k.waits {
+		return errRingClosed
+	}
+	return nil
+}
+
+// A ring reader whose PHC fails gives its waits a time that moves on
+// (the last read's, plus the time since the reads began to fail), so that
+// they still hand its P to the runtime once a millisecond for as long as
+// the reader goes on (up to maxClockFailure). Before, they were given
+// the last time read, and a hand-off clock never came due: a failing
+// second of 892 waits handed off none.
+func TestRingWaitTimePHCFails(t *testing.T) {
+	var gone atomic.Bool
+	s := &rxSink{clock: goneClock(&gone)}
+	s.lastAt, _ = s.clock.now()
+	k := &nowKernel{gone: &gone, waits: 10}
+	pass := func(s *rxSink) (int, bool, error) {
+		_, err := s.now()
+		return 0, false, err
+	}
+	if err := runRings(context.Background(), "test", false, k, s, pass); err != nil {
+		t.Fatal(err)
+	}
+	if s.failing.IsZero() {
+		t.Fatal("the clock's reads did not fail")
+	}
+	for i := 1; i < len(k.at); i++ {
+		if k.at[i] <= k.at[i-1] {
+			t.Fatalf("while the clock failed, wait %d was given %d, after one given %d (waits a millisecond apart): want a time that moves on", i, k.at[i], k.at[i-1])
+		}
+	}
+	var ho handoff.Clock
+	for _, at := range k.at {
+		ho.Due(at)
+	}
+	if ho.Count() < 2 {
+		t.Errorf("%d of %d waits a millisecond apart, while the clock failed, would hand off", ho.Count(), len(k.at))
 	}
 }

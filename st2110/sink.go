@@ -90,6 +90,20 @@ func (s *rxSink) now() (int64, error) {
 	return s.lastAt, nil
 }
 
+// waitAt is the time a reader gives its waits and lingers, by which
+// they hand its P to the runtime once a millisecond (ringKernel.next,
+// udpSock.lingerNow): the last time read (lastAt), and while the clock's
+// reads fail, that plus the time since they began to, so that for as long
+// as the reader goes on (up to maxClockFailure) its waits still hand off
+// (lastAt alone stays where it was, and a hand-off clock never comes
+// due). While the clock reads, it costs a comparison.
+func (s *rxSink) waitAt() int64 {
+	if s.failing.IsZero() {
+		return s.lastAt
+	}
+	return s.lastAt + int64(time.Since(s.failing))
+}
+
 // enter is called by a reader before it hands a batch of packets on, and
 // leave after: they take turns with the other path's readers, if any.
 func (s *rxSink) enter() {

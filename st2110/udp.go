@@ -97,7 +97,7 @@ func (s *udpSock) lingerAfter(got, n int) time.Duration {
 
 // lingerNow sleeps d, keeping the goroutine's P (holdSleep); the first
 // linger a millisecond or more after the last that did (at, the read's
-// time on the receiver's clock) yields the P first (runtime.Gosched), so
+// time on the receiver's clock: rxSink.waitAt) yields the P first (runtime.Gosched), so
 // that the process's other goroutines run. A reader that lingers after
 // every read never parks in the netpoller, and a raw system call is
 // preempted by the runtime only after it: with one P, a 640x480p50 flow

@@ -153,7 +153,7 @@ func (s *udpSock) read(ctx context.Context, sink *rxSink) error {
 		sink.tick(at)
 		sink.leave()
 		if l := s.lingerAfter(m.got, m.n); l > 0 {
-			s.lingerNow(l, at) // after leave: the other path's readers go on meanwhile
+			s.lingerNow(l, sink.waitAt()) // after leave: the other path's readers go on meanwhile
 		}
 	}
 	return nil

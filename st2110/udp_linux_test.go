@@ -319,3 +319,67 @@ func TestParseControlTimestamps(t *testing.T) {
 		}
 	}
 }
+
+// A UDP reader whose PHC fails gives its lingers a time that moves on
+// (rxSink.waitAt), so that one a millisecond still yields its P for as
+// long as the reader goes on (up to maxClockFailure). Before, they were
+// given the batch's time, the last read, and no linger yielded while the
+// clock failed. Here datagrams come 2 ms apart, each read takes one of
+// its batch and lingers; the hook sleep records the yields counted.
+func TestUDPLingerPHCFails(t *testing.T) {
+	const sends = 20
+	var gone atomic.Bool
+	p := freePort(t)
+	sess := session("", flow(fmtSmall, fmt.Sprintf("127.0.0.2:%d", p), "")) // the datagrams are of no flow
+	r, err := newReceiver("udp", sess, &ListenConfig{Batch: 64, Linger: 100 * time.Microsecond, Clock: goneClock(&gone)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := openRx(&r.ep, r.flows, &r.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := tr.(*udpRx).socks[0]
+	yields := make(chan uint64, 4*sends)
+	sock.sleep = func(time.Duration) {
+		if gone.Load() {
+			select {
+			case yields <- sock.ho.Count():
+			default:
+			}
+		}
+	}
+	if err := r.start(tr); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { r.Close(); <-r.Done() }()
+	conn, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: int(p)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	gone.Store(true)
+	for range sends {
+		if _, err := conn.Write(make([]byte, 60)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	// A busy host may gather datagrams in one read: fewer lingers.
+	var counts []uint64
+	for quiet := false; !quiet && len(counts) < sends; {
+		select {
+		case c := <-yields:
+			counts = append(counts, c)
+		case <-time.After(500 * time.Millisecond):
+			quiet = true
+		}
+	}
+	if len(counts) < 4 {
+		t.Fatalf("%d lingers of %d datagrams sent 2 ms apart while the clock failed", len(counts), sends)
+	}
+	if n := counts[len(counts)-1] - counts[0]; n < 2 {
+		t.Errorf("%d of %d lingers, after one, while the clock failed yielded the P; want most", n, len(counts)-1)
+	}
+	t.Logf("%d lingers, %d yielded after the first", len(counts), counts[len(counts)-1]-counts[0])
+}
