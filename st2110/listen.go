@@ -34,8 +34,9 @@ type ListenConfig struct {
 	// or, for a flow whose frames are so large that 4 of them and the
 	// readers' charges would not fit the room left in the Budget (its
 	// limit less what is already charged to it: a Second path's merges,
-	// the flows before, other users of a shared Budget) but 1 and the
-	// readers' would, as many as would: in the default budget on one
+	// the flows before, other users of a shared Budget; one frame of each
+	// flow after it kept) but 1 and the readers' would, as many as would:
+	// in the default budget on one
 	// path, 3 for 7680x4320 RGBA or BGRA at 16 bits (253 MiB a frame), 2
 	// at 8192x4320 (270 MiB), 4 for every other format up to 8192x4320;
 	// with a Second path (the merge charges the frames it holds; the
@@ -43,8 +44,12 @@ type ListenConfig struct {
 	// largest 4320p formats (4:4:4, RGB, RGBA and BGRA at 10 bits or
 	// more), and 8192x4320 RGBA or BGRA at 16 bits does not fit.
 	// Where not even 1 fits, zero means 4, and Listen fails with the
-	// budget's error before it opens the transport. At most
-	// MaxFrameBuffers.
+	// budget's error before it opens the transport. The readers counted
+	// are one a path: a netmap port read per ring pair has a reader a
+	// ring, each charging every flow's state (and, on one path, frame
+	// buffer) once the port is open, which a default sized this close to
+	// the limit may then not leave room for (give a larger Budget). At
+	// most MaxFrameBuffers.
 	FrameBuffers int
 
 	// Interface is the network interface that UDP joins multicast groups
@@ -494,16 +499,20 @@ func newReceiver(name string, sess *video.Session, cfg *ListenConfig) (*Receiver
 	// The default buffers are sized from the budget's room left (the
 	// merges, earlier flows' pools, other receivers' charges), less what
 	// the readers will charge.
+	// Room is kept for one frame of every flow after this one, so that an
+	// earlier flow does not take what a later one needs for its first.
 	r.nbufs = make([]int, len(r.flows))
-	var readers int64
+	var readers, later int64
 	for k := range r.flows {
 		readers += readerMemory(&r.flows[k].Format, r.dup != nil)
+		later += int64(r.flows[k].Format.FrameSize())
 	}
 	for k := range r.flows {
 		size := int64(r.flows[k].Format.FrameSize())
+		later -= size
 		nb := r.cfg.FrameBuffers
 		if nb == 0 {
-			nb = defaultFrameBuffers(size, readers, r.cfg.Budget.Limit()-r.cfg.Budget.Used())
+			nb = defaultFrameBuffers(size, readers+later, r.cfg.Budget.Limit()-r.cfg.Budget.Used())
 		}
 		r.nbufs[k] = nb
 		n := int64(nb) * size
@@ -529,16 +538,17 @@ func readerMemory(f *video.Format, dup bool) int64 {
 
 // defaultFrameBuffers is the frame buffers of a flow of frames of size
 // octets (ListenConfig.FrameBuffers zero) in a budget with room octets
-// left: 4, or as many as leave room for the readers, which charge reader
-// octets once the transport is open (readerMemory). A 4320p RGBA flow at
+// left: 4, or as many as leave reserve octets: the readers' charge, made
+// once the transport is open (readerMemory), and one frame of each flow
+// still to be sized. A 4320p RGBA flow at
 // 16 bits (253 or 270 MiB a frame) on one path does not fit
 // video.DefaultMemory 5 times over; every other 4320p format does. A flow
 // whose readers and one frame buffer do not fit gets 4: Listen refuses
 // their charge before it opens the transport, as it would any session
 // too large (with fewer, the pool's charge could pass and the readers',
 // made once the transport is open, fail).
-func defaultFrameBuffers(size, reader, room int64) int {
-	n := (room - reader) / max(size, 1)
+func defaultFrameBuffers(size, reserve, room int64) int {
+	n := (room - reserve) / max(size, 1)
 	if n < 1 {
 		return 4
 	}

@@ -1120,3 +1120,23 @@ func TestListenDefaultBuffersRoomLeft(t *testing.T) {
 		t.Errorf("the reader: %v", err)
 	}
 }
+
+// A flow's default frame buffers keep room for one frame of each flow
+// after it: two 7680x4320 RGBA flows at 16 bits on one path fit the
+// default budget with one buffer each (and their reader's charge after);
+// sized one after the other with nothing kept, the first took 2 and the
+// second, refused, 4.
+func TestListenDefaultBuffersLaterFlows(t *testing.T) {
+	f := video.Format{Sampling: video.RGBA, Depth: video.Depth16, Width: 7680, Height: 4320, Scan: video.Progressive, Rate: video.Rate50}
+	sess := session("10.0.0.1", flow(f, "239.1.1.1:5004", ""), flow(f, "239.1.1.2:5004", ""))
+	rx, err := newReceiver("pcap:x.pcap", sess, nil)
+	if err != nil {
+		t.Fatalf("two flows of %v in the default budget: %v", f, err)
+	}
+	if rx.nbufs[0] != 1 || rx.nbufs[1] != 1 {
+		t.Errorf("frame buffers %v, want [1 1]", rx.nbufs)
+	}
+	if _, err := newSink(rx, 0, nil, 2); err != nil {
+		t.Errorf("the reader: %v", err)
+	}
+}
