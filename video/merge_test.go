@@ -634,16 +634,7 @@ func fuzzMerge(t *testing.T, in []byte) {
 	in = in[2:]
 	rig := newMergeRig(t, fm, window, 0)
 	m := rig.m
-	work := func() uint64 {
-		n := m.steps
-		for i := range m.slots {
-			n += m.slots[i].d.steps
-		}
-		return n
-	}
-	// A push hands out at most every frame held, each with its held
-	// marker; finds and opens a slot; and pushes one packet.
-	bound := uint64(m.Held()*(3+2*maxSRDParse) + 4*m.Held() + 2*maxSRDParse + 8)
+	work, bound := rig.work, rig.workBound()
 	at := int64(1e18)
 	var pushed [2]uint64
 	for len(in) >= 3 {
@@ -733,16 +724,7 @@ func fuzzMergeClock(t *testing.T, in []byte) {
 	in = in[2:]
 	rig := newMergeRig(t, fm, window, 0)
 	m := rig.m
-	work := func() uint64 {
-		n := m.steps
-		for i := range m.slots {
-			n += m.slots[i].d.steps
-		}
-		return n
-	}
-	// As FuzzMerge's: a call hands out at most every frame held, each
-	// with its held marker; finds and opens a slot; and pushes one packet.
-	bound := uint64(m.Held()*(3+2*maxSRDParse) + 4*m.Held() + 2*maxSRDParse + 8)
+	work, bound := rig.work, rig.workBound()
 	at := int64(1e18)
 	var pushed [2]uint64
 	for len(in) > 0 {
@@ -802,6 +784,24 @@ type mergeRig struct {
 }
 
 const mergeRigGuard = 64
+
+// work is the steps the rig's Merge and its slots' depacketizers have
+// taken: what the fuzzers bound per call (workBound).
+func (r *mergeRig) work() uint64 {
+	n := r.m.steps
+	for i := range r.m.slots {
+		n += r.m.slots[i].d.steps
+	}
+	return n
+}
+
+// workBound bounds the steps of one push or Expire: it hands out at most
+// every frame held, each with its held marker; finds and opens a slot;
+// and pushes one packet.
+func (r *mergeRig) workBound() uint64 {
+	h := r.m.Held()
+	return uint64(h*(3+2*maxSRDParse) + 4*h + 2*maxSRDParse + 8)
+}
 
 func newMergeRig(t *testing.T, fm Format, window time.Duration, minPackets int) *mergeRig {
 	r := &mergeRig{size: fm.FrameSize()}
