@@ -631,6 +631,57 @@ func TestPassHeapForwardingFails(t *testing.T) {
 	}
 }
 
+// failInClose is then until shut; then a wait blocks until open is
+// closed and fails: a reader whose wait fails while Close is under way.
+type failInClose struct {
+	then          ringKernel
+	shut          atomic.Bool
+	entered, open chan struct{}
+	once          sync.Once
+}
+
+func (k *failInClose) next(took int, full bool, bytes uint64, now int64) error {
+	if !k.shut.Load() {
+		return k.then.next(took, full, bytes, now)
+	}
+	k.once.Do(func() { close(k.entered); <-k.open })
+	return failKernel{}.next(took, full, bytes, now)
+}
+
+// A reader whose wait fails once Close has begun has not lost the host
+// stack its NIC (Close takes it back): Passthrough reports no ring pair
+// stopped.
+func TestPassHeapFailInClose(t *testing.T) {
+	h := newPassHeap(t, 256)
+	k := &failInClose{then: h.rd.kernel, entered: make(chan struct{}), open: make(chan struct{})}
+	h.rd.kernel = k
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Passthrough: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rx.start(&passRx{rds: []*passReader{h.rd}}); err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	k.shut.Store(true)
+	select {
+	case <-k.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no wait")
+	}
+	closed := make(chan struct{})
+	go func() { rx.Close(); close(closed) }()
+	for !rx.closed.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	close(k.open)
+	<-closed
+	if ps, _ := rx.Passthrough(); ps.Stopped != 0 || ps.Err != nil {
+		t.Errorf("Passthrough() = %+v, want none stopped", ps)
+	}
+}
+
 // Of two ring pairs that stop, Passthrough counts both and reports the
 // error of the first: ring pair 0's reader fails on its rings (which
 // stops the flows), then ring pair 1's forwarding fails on its waits.
