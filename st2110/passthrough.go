@@ -42,7 +42,7 @@ type PassStats struct {
 	// forwarding, and Close is not a failure: 0 until a ring pair fails.
 	Stopped int
 	// Err is the error that ended the first of them to stop, nil while
-	// Stopped is 0.
+	// Stopped is 0; once reported, the same in every later PassStats.
 	Err error
 }
 
@@ -319,7 +319,10 @@ func (r *Receiver) Passthrough() (PassStats, bool) {
 		}
 	}
 	if first != nil {
-		s.Err = first.err
+		// Once reported, the first stays: a stop recorded a moment after
+		// one with a later number was read is not taken for the first.
+		r.passFirst.CompareAndSwap(nil, first)
+		s.Err = r.passFirst.Load().err
 	}
 	return s, has
 }

@@ -690,9 +690,10 @@ func TestPassHeapStopsFirstErr(t *testing.T) {
 	reg := heapmem.MustNew(&heapmem.Config{Name: "eth0", TxRings: pairs, RxRings: pairs, HostTxRings: pairs, HostRxRings: pairs,
 		TxSlots: 64, RxSlots: 64, BufSize: 2048})
 	tr := passPairs(t, reg, pairs)
-	tr.rds[0].kernel = failKernel{}
-	k := &failLater{then: tr.rds[1].kernel}
-	tr.rds[1].kernel = k
+	// Ring pair 1 fails first: the first stop is not the first reader.
+	tr.rds[1].kernel = failKernel{}
+	k := &failLater{then: tr.rds[0].kernel}
+	tr.rds[0].kernel = k
 	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
 	rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Passthrough: true})
 	if err != nil {
@@ -703,20 +704,24 @@ func TestPassHeapStopsFirstErr(t *testing.T) {
 	}
 	defer rx.Close()
 	if err := framesErr(t, rx); err == nil {
-		t.Fatal("Frames ended without ring pair 0's error")
+		t.Fatal("Frames ended without ring pair 1's error")
 	}
-	if ps, _ := rx.Passthrough(); ps.Stopped != 1 {
-		t.Fatalf("Passthrough() = %+v, want ring pair 0 stopped", ps)
+	// The stops are watched on the readers, so that Passthrough first
+	// reads both: it must order them, not take the one it saw first.
+	if tr.rds[1].c.stop.Load() == nil || tr.rds[0].c.stop.Load() != nil {
+		t.Fatal("want ring pair 1 stopped, 0 not")
 	}
 	k.fail.Store(true)
-	var ps PassStats
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		if ps, _ = rx.Passthrough(); ps.Stopped == pairs || time.Now().After(deadline) {
-			break
-		}
+	for deadline := time.Now().Add(10 * time.Second); tr.rds[0].c.stop.Load() == nil && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
 	}
-	if ps.Stopped != pairs || ps.Err == nil || !strings.Contains(ps.Err.Error(), "eth0-0: rx sync") {
-		t.Errorf("Passthrough() = %+v, want %d stopped and ring pair 0's error", ps, pairs)
+	ps, _ := rx.Passthrough()
+	if ps.Stopped != pairs || ps.Err == nil || !strings.Contains(ps.Err.Error(), "eth0-1: rx sync") {
+		t.Errorf("Passthrough() = %+v, want %d stopped and ring pair 1's error", ps, pairs)
+	}
+	// Once reported, the first stays.
+	if ps2, _ := rx.Passthrough(); ps2.Err != ps.Err {
+		t.Errorf("Passthrough() again: Err %v, was %v", ps2.Err, ps.Err)
 	}
 }
 
