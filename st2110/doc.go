@@ -166,7 +166,9 @@
 // a full ring dropped. When the flows stop on a failure ([Receiver.Err]: a
 // PHC that cannot be read, another input), forwarding, which needs no
 // clock, goes on until Close, every packet of the NIC then going to the
-// kernel; only a ring pair whose own rings or waits failed stops.
+// kernel; only a ring pair whose own rings or waits failed stops, and
+// Receiver.Passthrough reports it (PassStats.Stopped and Err): the host
+// stack has then lost what that ring pair carried until Close.
 //
 // The kernel's IGMP joins then reach the network through nmgo: join a
 // flow's group with a socket on the NIC (as any multicast receiver does,

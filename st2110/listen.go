@@ -364,6 +364,8 @@ type Receiver struct {
 	cfg   ListenConfig
 	clock *Clock
 
+	passFirst atomic.Pointer[passStop] // the first passthrough stop Passthrough reported
+
 	tr    rxTransport
 	dup   *dupRx        // the merges of a second path, or nil
 	sinks []*rxSink     // per reader
@@ -809,8 +811,10 @@ func (r *Receiver) Other() uint64 {
 // with the error; with Passthrough the host stack keeps the NIC: each
 // ring pair's forwarding goes on until Close, unless its own rings or
 // waits failed (a failed clock, which forwarding does not need, stops
-// only the flows). In a receiver of two paths (ListenConfig.Second) a failed
-// reader stops alone and the other path's readers go on with the flows;
+// only the flows); [Receiver.Passthrough] reports the ring pairs whose
+// forwarding stopped, and why (PassStats.Stopped and Err). In a receiver
+// of two paths (ListenConfig.Second) a failed reader stops alone and the
+// other path's readers go on with the flows;
 // where one reader serves both paths (two captures, read in step) its
 // failure ends both. Once a flow has lost both paths (its readers failed
 // on both, or failed on one and stopped on the other) the receiver stops

@@ -34,12 +34,40 @@ type PassStats struct {
 	ToWire uint64
 	// Dropped is the packets that found the other side's ring full.
 	Dropped uint64
+	// Stopped is the ring pairs (of the NIC's, or of both NICs' with a
+	// Second path) whose forwarding has ended before Close: their own
+	// rings or waits failed, so the host stack lost what they carried
+	// (ARP, IGMP, PTP, ssh, on a NIC of one ring pair all of it). A
+	// failed clock or another input's failure stops the flows, not the
+	// forwarding, and Close is not a failure: 0 until a ring pair fails.
+	Stopped int
+	// Err is the error that ended the first of them to stop, nil while
+	// Stopped is 0; once reported, the same in every later PassStats.
+	Err error
 }
 
 // passCounts are one reader's PassStats, read by Receiver.Passthrough
 // while the reader runs.
 type passCounts struct {
 	toHost, toWire, dropped atomic.Uint64
+	// stop, set once, is why the ring pair's forwarding ended before
+	// Close.
+	stop atomic.Pointer[passStop]
+}
+
+// passStop is a ring pair's forwarding ended by err; seq orders the
+// stops of a process (passStops), so that Passthrough names the first.
+type passStop struct {
+	err error
+	seq uint64
+}
+
+var passStops atomic.Uint64
+
+// stopped records err as the end of the ring pair's forwarding, if none
+// was recorded.
+func (c *passCounts) stopped(err error) {
+	c.stop.CompareAndSwap(nil, &passStop{err: err, seq: passStops.Add(1)})
 }
 
 // txSyncer is the kernel side of a TX ring: a netmap Port, or in tests a
@@ -92,6 +120,9 @@ func (p *passReader) flows() []int { return nil }
 // whose own rings or waits failed cannot forward either.
 func (p *passReader) run(ctx context.Context, s *rxSink) error {
 	err := runRings(ctx, p.name, p.lock, p.kernel, s, p.pass)
+	if err != nil && !p.clockFailed && !s.rx.closed.Load() {
+		p.c.stopped(err) // its rings or waits failed: it cannot forward
+	}
 	if p.keep != nil && !s.rx.closed.Load() && (err == nil && ctx.Err() != nil || p.clockFailed) {
 		// stop is read here, not in the goroutine: close, which may run
 		// before the goroutine does, sets the field to nil.
@@ -108,7 +139,8 @@ func (p *passReader) run(ctx context.Context, s *rxSink) error {
 // forwardOn moves packets between the NIC and the host stack, as pass
 // does but with every packet of the NIC's RX rings going to the host
 // stack (the flows have stopped: the NIC is the kernel's, as without
-// netmap), until stop is closed or a pass or a wait fails.
+// netmap), until stop is closed or a pass or a wait fails; a failure
+// (not Close's) is recorded for Passthrough (passCounts.stopped).
 func (p *passReader) forwardOn(stop <-chan struct{}) {
 	if p.lock {
 		runtime.LockOSThread()
@@ -124,10 +156,21 @@ func (p *passReader) forwardOn(stop <-chan struct{}) {
 		default:
 		}
 		got, full, err := p.move(nil)
-		if err != nil {
-			return
+		if err == nil {
+			err = p.kernel.next(got, full, uint64(got)*estFrame, int64(time.Since(start)))
+			if err == errRingClosed {
+				return
+			}
+			if err != nil {
+				err = fmt.Errorf("st2110: %s: %w", p.name, err)
+			}
 		}
-		if err := p.kernel.next(got, full, uint64(got)*estFrame, int64(time.Since(start))); err != nil {
+		if err != nil {
+			select {
+			case <-stop: // closing: not a failure of the ring pair
+			default:
+				p.c.stopped(fmt.Errorf("%w (forwarding after the flows stopped)", err))
+			}
 			return
 		}
 	}
@@ -246,13 +289,16 @@ func (t *passRx) close() error {
 // Passthrough returns the counts of the receiver's host-stack passthrough
 // (ListenConfig.Passthrough), and false if it has none. A receiver with a
 // Second path sums the counts of its paths that have one: each path on a
-// NIC port.
+// NIC port. A monitor that finds Stopped above 0 knows that the host
+// stack has lost (some of) its NIC until the receiver is closed: Err says
+// why.
 func (r *Receiver) Passthrough() (PassStats, bool) {
 	trs := [2]rxTransport{r.tr}
 	if p, ok := r.tr.(*pathsRx); ok {
 		trs = [2]rxTransport{p.a, p.b}
 	}
 	var s PassStats
+	var first *passStop
 	has := false
 	for _, tr := range trs {
 		t, ok := tr.(*passRx)
@@ -264,7 +310,19 @@ func (r *Receiver) Passthrough() (PassStats, bool) {
 			s.ToHost += rd.c.toHost.Load()
 			s.ToWire += rd.c.toWire.Load()
 			s.Dropped += rd.c.dropped.Load()
+			if st := rd.c.stop.Load(); st != nil {
+				s.Stopped++
+				if first == nil || st.seq < first.seq {
+					first = st
+				}
+			}
 		}
+	}
+	if first != nil {
+		// Once reported, the first stays: a stop recorded a moment after
+		// one with a later number was read is not taken for the first.
+		r.passFirst.CompareAndSwap(nil, first)
+		s.Err = r.passFirst.Load().err
 	}
 	return s, has
 }

@@ -168,7 +168,7 @@ func TestPassHeap(t *testing.T) {
 			}
 		}
 	}
-	if ps, ok := rx.Passthrough(); !ok || ps.Dropped != 0 {
+	if ps, ok := rx.Passthrough(); !ok || ps.Dropped != 0 || ps.Stopped != 0 || ps.Err != nil {
 		t.Errorf("Passthrough() = %+v, %v", ps, ok)
 	}
 }
@@ -488,14 +488,17 @@ func TestPassHeapClockGone(t *testing.T) {
 		injectAll(h.reg, 1, other(1000+i))
 	}
 	waitPass(t, rx, others, others)
+	if ps, _ := rx.Passthrough(); ps.Stopped != 0 || ps.Err != nil {
+		t.Errorf("forwarding after the clock failed: Passthrough() = %+v, want none stopped", ps)
+	}
 	if err := rx.Close(); err != nil {
 		t.Fatal(err)
 	}
 	h.reg.Inject(0, other(others))
 	h.reg.Inject(1, other(1000+others))
 	time.Sleep(20 * time.Millisecond) // a forwarder left running would move them
-	if ps, _ := rx.Passthrough(); ps.ToHost != others || ps.ToWire != others {
-		t.Errorf("after Close: passthrough %+v, want %d each way", ps, others)
+	if ps, _ := rx.Passthrough(); ps.ToHost != others || ps.ToWire != others || ps.Stopped != 0 || ps.Err != nil {
+		t.Errorf("after Close: passthrough %+v, want %d each way and none stopped", ps, others)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -562,6 +565,163 @@ func TestPassHeapOtherInputFails(t *testing.T) {
 	if c.toHost.Load() != 0 || c.toWire.Load() != 0 || sent[0] != 0 || sent[pairs] != 0 {
 		t.Errorf("the failed pair forwarded: %d to the host stack, %d to the wire; TX rings 0 and %d sent %d and %d frames",
 			c.toHost.Load(), c.toWire.Load(), pairs, sent[0], sent[pairs])
+	}
+	if ps, _ := rx.Passthrough(); ps.Stopped != 1 || ps.Err == nil || !strings.Contains(ps.Err.Error(), "eth0-0: rx sync: no such device") {
+		t.Errorf("Passthrough() = %+v, want ring pair 0 stopped with its error", ps)
+	}
+}
+
+// failLater is then until fail is set, then failKernel: a ring pair
+// whose waits fail after the flows stopped.
+type failLater struct {
+	then ringKernel
+	fail atomic.Bool
+}
+
+func (k *failLater) next(took int, full bool, bytes uint64, now int64) error {
+	if k.fail.Load() {
+		return failKernel{}.next(took, full, bytes, now)
+	}
+	return k.then.next(took, full, bytes, now)
+}
+
+// Forwarding that goes on after the flows stopped (a failed clock) and
+// then fails on its own wait ends, and the host stack has lost the NIC:
+// Passthrough reports the ring pair stopped with the wait's error, before
+// Close and after it. Before, the goroutine returned without a trace.
+func TestPassHeapForwardingFails(t *testing.T) {
+	h := newPassHeap(t, 256)
+	k := &failLater{then: h.rd.kernel}
+	h.rd.kernel = k
+	var gone atomic.Bool
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Passthrough: true, Clock: goneClock(&gone)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rx.start(&passRx{rds: []*passReader{h.rd}}); err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	gone.Store(true)
+	if err := framesErr(t, rx); err == nil {
+		t.Fatal("Frames ended without the clock's error")
+	}
+	injectAll(h.reg, 0, other(0))
+	waitPass(t, rx, 1, 0) // forwarding goes on
+	if ps, _ := rx.Passthrough(); ps.Stopped != 0 || ps.Err != nil {
+		t.Fatalf("forwarding: Passthrough() = %+v, want none stopped", ps)
+	}
+	k.fail.Store(true)
+	var ps PassStats
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		if ps, _ = rx.Passthrough(); ps.Stopped != 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	want := "eth0: rx sync: no such device"
+	if ps.Stopped != 1 || ps.Err == nil || !strings.Contains(ps.Err.Error(), want) {
+		t.Fatalf("after the wait failed: Passthrough() = %+v, want 1 stopped with %q", ps, want)
+	}
+	if err := rx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if ps, _ := rx.Passthrough(); ps.Stopped != 1 || ps.Err == nil {
+		t.Errorf("after Close: Passthrough() = %+v, want the stop still reported", ps)
+	}
+}
+
+// failInClose is then until shut; then a wait blocks until open is
+// closed and fails: a reader whose wait fails while Close is under way.
+type failInClose struct {
+	then          ringKernel
+	shut          atomic.Bool
+	entered, open chan struct{}
+	once          sync.Once
+}
+
+func (k *failInClose) next(took int, full bool, bytes uint64, now int64) error {
+	if !k.shut.Load() {
+		return k.then.next(took, full, bytes, now)
+	}
+	k.once.Do(func() { close(k.entered); <-k.open })
+	return failKernel{}.next(took, full, bytes, now)
+}
+
+// A reader whose wait fails once Close has begun has not lost the host
+// stack its NIC (Close takes it back): Passthrough reports no ring pair
+// stopped.
+func TestPassHeapFailInClose(t *testing.T) {
+	h := newPassHeap(t, 256)
+	k := &failInClose{then: h.rd.kernel, entered: make(chan struct{}), open: make(chan struct{})}
+	h.rd.kernel = k
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Passthrough: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rx.start(&passRx{rds: []*passReader{h.rd}}); err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	k.shut.Store(true)
+	select {
+	case <-k.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no wait")
+	}
+	closed := make(chan struct{})
+	go func() { rx.Close(); close(closed) }()
+	for !rx.closed.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	close(k.open)
+	<-closed
+	if ps, _ := rx.Passthrough(); ps.Stopped != 0 || ps.Err != nil {
+		t.Errorf("Passthrough() = %+v, want none stopped", ps)
+	}
+}
+
+// Of two ring pairs that stop, Passthrough counts both and reports the
+// error of the first: ring pair 0's reader fails on its rings (which
+// stops the flows), then ring pair 1's forwarding fails on its waits.
+func TestPassHeapStopsFirstErr(t *testing.T) {
+	const pairs = 2
+	reg := heapmem.MustNew(&heapmem.Config{Name: "eth0", TxRings: pairs, RxRings: pairs, HostTxRings: pairs, HostRxRings: pairs,
+		TxSlots: 64, RxSlots: 64, BufSize: 2048})
+	tr := passPairs(t, reg, pairs)
+	// Ring pair 1 fails first: the first stop is not the first reader.
+	tr.rds[1].kernel = failKernel{}
+	k := &failLater{then: tr.rds[0].kernel}
+	tr.rds[0].kernel = k
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Passthrough: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rx.start(tr); err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	if err := framesErr(t, rx); err == nil {
+		t.Fatal("Frames ended without ring pair 1's error")
+	}
+	// The stops are watched on the readers, so that Passthrough first
+	// reads both: it must order them, not take the one it saw first.
+	if tr.rds[1].c.stop.Load() == nil || tr.rds[0].c.stop.Load() != nil {
+		t.Fatal("want ring pair 1 stopped, 0 not")
+	}
+	k.fail.Store(true)
+	for deadline := time.Now().Add(10 * time.Second); tr.rds[0].c.stop.Load() == nil && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	ps, _ := rx.Passthrough()
+	if ps.Stopped != pairs || ps.Err == nil || !strings.Contains(ps.Err.Error(), "eth0-1: rx sync") {
+		t.Errorf("Passthrough() = %+v, want %d stopped and ring pair 1's error", ps, pairs)
+	}
+	// Once reported, the first stays.
+	if ps2, _ := rx.Passthrough(); ps2.Err != ps.Err {
+		t.Errorf("Passthrough() again: Err %v, was %v", ps2.Err, ps.Err)
 	}
 }
 
@@ -731,6 +891,30 @@ func TestPassHeapSecondPath(t *testing.T) {
 			}
 		})
 	}
+	t.Run("stopped", func(t *testing.T) {
+		// The second path's reader fails on its rings: it stops alone,
+		// and the sum reports its ring pair stopped.
+		hs := [2]*passHeap{newPassHeap(t, 256), newPassHeap(t, 256)}
+		hs[1].rd.kernel = failKernel{}
+		rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Passthrough: true, Second: "netmap:eth1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rx.start(&pathsRx{a: &passRx{rds: []*passReader{hs[0].rd}}, b: &passRx{rds: []*passReader{hs[1].rd}}}); err != nil {
+			t.Fatal(err)
+		}
+		defer rx.Close()
+		inject(hs[0], 30, 40)
+		var ps PassStats
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+			if ps, _ = rx.Passthrough(); ps.Stopped != 0 && ps.ToHost == 30 && ps.ToWire == 40 || time.Now().After(deadline) {
+				break
+			}
+		}
+		if ps.Stopped != 1 || ps.Err == nil || !strings.Contains(ps.Err.Error(), "rx sync: no such device") || ps.ToHost != 30 || ps.ToWire != 40 {
+			t.Errorf("Passthrough() = %+v, want the first path's 30 and 40 and the second's ring pair stopped", ps)
+		}
+	})
 	rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Second: "netmap:eth1"})
 	if err != nil {
 		t.Fatal(err)

@@ -87,7 +87,9 @@
 // also binds the NIC's host rings and gives the kernel every packet that
 // is not a stream's, and the wire whatever the kernel sends out of that
 // NIC, moving buffers without copying (st2110.ListenConfig.Passthrough);
-// the report counts them (passthrough: to_host, to_wire, dropped).
+// the report counts them (passthrough: to_host, to_wire, dropped), and
+// names the ring pairs whose forwarding failed before the end (stopped,
+// and err: the first one's error), the host stack cut off there.
 //
 //	nmbench -i netmap:eth0 -f vrx -sdp flows.sdp -passthrough
 //

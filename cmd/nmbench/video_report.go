@@ -35,11 +35,23 @@ type videoSummary struct {
 
 // passSummary is st2110.PassStats in the report: packets moved from the
 // NIC to its host stack, from the host stack to the wire, and dropped
-// for a full ring.
+// for a full ring; the ring pairs whose forwarding failed before the end,
+// and the first one's error.
 type passSummary struct {
 	ToHost  uint64 `json:"to_host"`
 	ToWire  uint64 `json:"to_wire"`
 	Dropped uint64 `json:"dropped"`
+	Stopped int    `json:"stopped,omitempty"`
+	Err     string `json:"err,omitempty"`
+}
+
+// newPassSummary is ps in the report.
+func newPassSummary(ps *st2110.PassStats) *passSummary {
+	p := &passSummary{ToHost: ps.ToHost, ToWire: ps.ToWire, Dropped: ps.Dropped, Stopped: ps.Stopped}
+	if ps.Err != nil {
+		p.Err = ps.Err.Error()
+	}
+	return p
 }
 
 // videoStream is one stream of the final report.
@@ -224,7 +236,7 @@ func (vr *videoRun) summary() *videoSummary {
 		}
 		sum.Other = &other
 		if ps, ok := vr.rx.Passthrough(); ok {
-			sum.Passthrough = &passSummary{ToHost: ps.ToHost, ToWire: ps.ToWire, Dropped: ps.Dropped}
+			sum.Passthrough = newPassSummary(&ps)
 		}
 		switch {
 		case video == 0 && other+received > 0:
@@ -274,6 +286,9 @@ func (s *videoSummary) print(w io.Writer, rep *report) {
 	}
 	if p := s.Passthrough; p != nil {
 		fmt.Fprintf(w, "  passthrough: %d packets to the host stack, %d from it to the wire, %d dropped\n", p.ToHost, p.ToWire, p.Dropped)
+		if p.Stopped > 0 {
+			fmt.Fprintf(w, "  passthrough STOPPED on %d ring pair(s), the host stack cut off there: %s\n", p.Stopped, p.Err)
+		}
 	}
 	if s.Note != "" {
 		fmt.Fprintf(w, "  %s\n", s.Note)

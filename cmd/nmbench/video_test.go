@@ -1067,3 +1067,38 @@ func TestVideoReportSent(t *testing.T) {
 		t.Errorf("problems %q, want %q", p, want)
 	}
 }
+
+// A passthrough whose forwarding stopped on a ring pair says so, in the
+// JSON (stopped, err) and in the text report; one that did not, neither.
+func TestVideoReportPassStopped(t *testing.T) {
+	for _, c := range []struct {
+		ps   st2110.PassStats
+		want []string
+		not  []string
+	}{
+		{st2110.PassStats{ToHost: 5, ToWire: 3, Stopped: 1, Err: errors.New("eth0-1: rx sync: no such device")},
+			[]string{`"stopped":1`, `"err":"eth0-1: rx sync: no such device"`, "STOPPED on 1 ring pair(s)", "eth0-1: rx sync"}, nil},
+		{st2110.PassStats{ToHost: 5, ToWire: 3},
+			[]string{`"to_host":5`, "5 packets to the host stack"}, []string{"stopped", "STOPPED", `"err"`}},
+	} {
+		sum := &videoSummary{Passthrough: newPassSummary(&c.ps)}
+		b, err := json.Marshal(sum.Passthrough)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var text bytes.Buffer
+		var frames, late uint64
+		sum.print(&text, &report{Frames: &frames, Late: &late})
+		out := string(b) + "\n" + text.String()
+		for _, w := range c.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%+v: %q lacks %q", c.ps, out, w)
+			}
+		}
+		for _, w := range c.not {
+			if strings.Contains(out, w) {
+				t.Errorf("%+v: %q has %q", c.ps, out, w)
+			}
+		}
+	}
+}
