@@ -237,17 +237,10 @@ func TestPassHeapAllocs(t *testing.T) {
 	h.reg.Capture(1, nil)
 	q, _ := heapLink(t, 1024)
 	q.reg.Connect(0, h.reg, 0, heapmem.Copy)
-	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
-	rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Passthrough: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rx.start(&oneReader{&idleReader{}}); err != nil {
-		t.Fatal(err)
-	}
+	rx := startPass(t, &oneReader{&idleReader{}}, ListenConfig{})
 	defer rx.Close()
 	frames := drainFrames(rx)
-	tx := dialHeap(t, q, sess, nil)
+	tx := dialHeap(t, q, session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", "")), nil)
 	part := tx.parts[0]
 	if err := part.tx.Start(tx.clock.Now(), 0); err != nil {
 		t.Fatal(err)
@@ -340,14 +333,7 @@ func TestPassHeapTwoPairs(t *testing.T) {
 		reg.Capture(i, func(f []byte) { mu.Lock(); sent[i] = append(sent[i], bytes.Clone(f)); mu.Unlock() })
 	}
 	tr := passPairs(t, reg, pairs)
-	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
-	rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Passthrough: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rx.start(tr); err != nil {
-		t.Fatal(err)
-	}
+	rx := startPass(t, tr, ListenConfig{})
 	defer rx.Close()
 	// RX ring r gets packets r*10000+i: NIC rings 0 and 1, host rings 2 and 3.
 	for i := range others {
@@ -466,14 +452,7 @@ func framesErr(t *testing.T, rx *Receiver) error {
 func TestPassHeapClockGone(t *testing.T) {
 	h := newPassHeap(t, 256)
 	var gone atomic.Bool
-	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
-	rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Passthrough: true, Clock: goneClock(&gone)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rx.start(&passRx{rds: []*passReader{h.rd}}); err != nil {
-		t.Fatal(err)
-	}
+	rx := startPass(t, &passRx{rds: []*passReader{h.rd}}, ListenConfig{Clock: goneClock(&gone)})
 	defer rx.Close()
 	gone.Store(true)
 	if err := framesErr(t, rx); err == nil || !strings.Contains(err.Error(), "/dev/gone") {
@@ -535,14 +514,7 @@ func TestPassHeapOtherInputFails(t *testing.T) {
 	// Pair 0's wait fails once: were its reader to go on forwarding
 	// after its own failure, its later waits would sync its rings.
 	tr.rds[0].kernel = &failOnce{then: tr.rds[0].kernel}
-	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
-	rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Passthrough: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rx.start(tr); err != nil {
-		t.Fatal(err)
-	}
+	rx := startPass(t, tr, ListenConfig{})
 	defer rx.Close()
 	if err := framesErr(t, rx); err == nil || !strings.Contains(err.Error(), "eth0-0: rx sync: no such device") {
 		t.Fatalf("Frames ended with %v, want ring pair 0's error", err)
@@ -594,14 +566,7 @@ func TestPassHeapForwardingFails(t *testing.T) {
 	k := &failLater{then: h.rd.kernel}
 	h.rd.kernel = k
 	var gone atomic.Bool
-	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
-	rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Passthrough: true, Clock: goneClock(&gone)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rx.start(&passRx{rds: []*passReader{h.rd}}); err != nil {
-		t.Fatal(err)
-	}
+	rx := startPass(t, &passRx{rds: []*passReader{h.rd}}, ListenConfig{Clock: goneClock(&gone)})
 	defer rx.Close()
 	gone.Store(true)
 	if err := framesErr(t, rx); err == nil {
@@ -655,14 +620,7 @@ func TestPassHeapFailInClose(t *testing.T) {
 	h := newPassHeap(t, 256)
 	k := &failInClose{then: h.rd.kernel, entered: make(chan struct{}), open: make(chan struct{})}
 	h.rd.kernel = k
-	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
-	rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Passthrough: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rx.start(&passRx{rds: []*passReader{h.rd}}); err != nil {
-		t.Fatal(err)
-	}
+	rx := startPass(t, &passRx{rds: []*passReader{h.rd}}, ListenConfig{})
 	defer rx.Close()
 	k.shut.Store(true)
 	select {
@@ -694,14 +652,7 @@ func TestPassHeapStopsFirstErr(t *testing.T) {
 	tr.rds[1].kernel = failKernel{}
 	k := &failLater{then: tr.rds[0].kernel}
 	tr.rds[0].kernel = k
-	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
-	rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Passthrough: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rx.start(tr); err != nil {
-		t.Fatal(err)
-	}
+	rx := startPass(t, tr, ListenConfig{})
 	defer rx.Close()
 	if err := framesErr(t, rx); err == nil {
 		t.Fatal("Frames ended without ring pair 1's error")
@@ -769,14 +720,7 @@ func TestPassHeapCloseWaitsForwarding(t *testing.T) {
 	k := &gateKernel{passKernel: passKernel{reg: h.reg}, entered: make(chan struct{}), open: make(chan struct{})}
 	h.rd.kernel = k
 	var gone atomic.Bool
-	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
-	rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Passthrough: true, Clock: goneClock(&gone)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rx.start(&passRx{rds: []*passReader{h.rd}}); err != nil {
-		t.Fatal(err)
-	}
+	rx := startPass(t, &passRx{rds: []*passReader{h.rd}}, ListenConfig{Clock: goneClock(&gone)})
 	defer rx.Close()
 	gone.Store(true)
 	if err := framesErr(t, rx); err == nil {
@@ -817,14 +761,7 @@ func TestPassHeapCloseRightAway(t *testing.T) {
 			TxSlots: 64, RxSlots: 64, BufSize: 2048})
 		tr := passPairs(t, reg, pairs)
 		tr.rds[0].kernel = failKernel{}
-		sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
-		rx, err := newReceiver("netmap:eth0", sess, &ListenConfig{Passthrough: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := rx.start(tr); err != nil {
-			t.Fatal(err)
-		}
+		rx := startPass(t, tr, ListenConfig{})
 		<-rx.Done()
 		done := make(chan struct{})
 		go func() { rx.Close(); close(done) }()
@@ -926,4 +863,19 @@ func TestPassHeapSecondPath(t *testing.T) {
 	if ps, ok := rx.Passthrough(); ok {
 		t.Errorf("two paths without passthrough: Passthrough() = %+v, true", ps)
 	}
+}
+
+// startPass starts a Receiver of one small flow on "netmap:eth0" with
+// Passthrough and cfg over tr; the caller closes it.
+func startPass(t *testing.T, tr rxTransport, cfg ListenConfig) *Receiver {
+	t.Helper()
+	cfg.Passthrough = true
+	rx, err := newReceiver("netmap:eth0", session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", "")), &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rx.start(tr); err != nil {
+		t.Fatal(err)
+	}
+	return rx
 }
