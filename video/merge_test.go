@@ -646,17 +646,9 @@ func fuzzMerge(t *testing.T, in []byte) {
 		before := work()
 		m.Push(path, pkt, at)
 		pushed[path]++
-		if w := work() - before; w > bound {
-			t.Fatalf("one packet took %d loop steps, bound %d", w, bound)
-		}
-		if len(m.order) > m.Held() {
-			t.Fatalf("%d frames held, at most %d", len(m.order), m.Held())
-		}
+		rig.checkCall(t, "one packet", before, bound)
 	}
-	st, taken := rig.end(t, pushed)
-	if st.Packets != taken || st.Delivered+st.Skipped > st.Frames || st.Frames > taken {
-		t.Fatalf("flow %+v, %d taken, %d frames handed out", st, taken, rig.frames)
-	}
+	rig.checkEnd(t, pushed)
 }
 
 // FuzzMergeClock is FuzzMerge with arrival times anywhere in int64: each
@@ -753,17 +745,9 @@ func fuzzMergeClock(t *testing.T, in []byte) {
 			m.Push(path, pkt, at)
 			pushed[path]++
 		}
-		if w := work() - before; w > bound {
-			t.Fatalf("one call took %d loop steps, bound %d", w, bound)
-		}
-		if len(m.order) > m.Held() {
-			t.Fatalf("%d frames held, at most %d", len(m.order), m.Held())
-		}
+		rig.checkCall(t, "one call", before, bound)
 	}
-	st, taken := rig.end(t, pushed)
-	if st.Packets != taken || st.Delivered+st.Skipped > st.Frames || st.Frames > taken {
-		t.Fatalf("flow %+v, %d taken, %d frames handed out", st, taken, rig.frames)
-	}
+	rig.checkEnd(t, pushed)
 	for p := range 2 {
 		if ps := m.PathStats(p); ps.TimeJumps > ps.Packets {
 			t.Fatalf("path %d: %d time jumps in %d packets", p, ps.TimeJumps, ps.Packets)
@@ -793,6 +777,28 @@ func (r *mergeRig) work() uint64 {
 		n += r.m.slots[i].d.steps
 	}
 	return n
+}
+
+// checkCall fails t if the call (what) since the work count before took
+// more than bound steps, or the Merge holds more frames than it may.
+func (r *mergeRig) checkCall(t *testing.T, what string, before, bound uint64) {
+	t.Helper()
+	if w := r.work() - before; w > bound {
+		t.Fatalf("%s took %d loop steps, bound %d", what, w, bound)
+	}
+	if len(r.m.order) > r.m.Held() {
+		t.Fatalf("%d frames held, at most %d", len(r.m.order), r.m.Held())
+	}
+}
+
+// checkEnd ends the rig (end) and fails t if the flow's counts disagree
+// with what was taken and handed out.
+func (r *mergeRig) checkEnd(t *testing.T, pushed [2]uint64) {
+	t.Helper()
+	st, taken := r.end(t, pushed)
+	if st.Packets != taken || st.Delivered+st.Skipped > st.Frames || st.Frames > taken {
+		t.Fatalf("flow %+v, %d taken, %d frames handed out", st, taken, r.frames)
+	}
 }
 
 // workBound bounds the steps of one push or Expire: it hands out at most
