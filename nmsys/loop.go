@@ -94,7 +94,7 @@ const MaxLinger = time.Millisecond
 // Linger, then syncs the rings (in poll(2) with Spin 0, which returns at
 // once if packets came meanwhile). It does not allocate.
 func (d *Idler) NextBatch(p *Port, took int, full bool, bytes uint64) error {
-	return d.nextBatch(p, took, full, bytes, 0, false)
+	return d.nextBatch(p, took, full, bytes, nil, 0)
 }
 
 // NextBatchAt is [Idler.NextBatch] for a loop that read a clock for its
@@ -128,17 +128,17 @@ func (d *Idler) NextBatch(p *Port, took int, full bool, bytes uint64) error {
 // keeping the P, 1 to 43 of 1,481 to 1,846 with the hand-offs, 50 to 60
 // of 1,158 to 1,546 with the yields. It does not allocate.
 func (d *Idler) NextBatchAt(p *Port, took int, full bool, bytes uint64, now int64) error {
-	return d.nextBatch(p, took, full, bytes, now, true)
+	return d.nextBatch(p, took, full, bytes, &d.ho, now)
 }
 
-func (d *Idler) nextBatch(p *Port, took int, full bool, bytes uint64, now int64, timed bool) error {
+func (d *Idler) nextBatch(p *Port, took int, full bool, bytes uint64, ho *handoff.Clock, now int64) error {
 	if l := d.lingerAfter(took, full); l > 0 {
-		if timed && d.ho.Due(now) {
+		if ho != nil && ho.Due(now) {
 			d.y.Yield()
 		}
 		holdSleep(l)
 	}
-	return d.next(p, took > 0, bytes, now, timed)
+	return d.next(p, took > 0, bytes, ho, now)
 }
 
 // HandOffs returns how many times [Idler.NextBatchAt] has let other
@@ -162,12 +162,12 @@ func (d *Idler) lingerAfter(took int, full bool) time.Duration {
 // set on p has passed. The caller holds exactly one runtime.LockOSThread
 // (see [osthread.Yielder.Pass]). Next does not allocate.
 func (d *Idler) Next(p *Port, got bool, bytes uint64) error {
-	return d.next(p, got, bytes, 0, false)
+	return d.next(p, got, bytes, nil, 0)
 }
 
 // next is Next; timed, the sleep in poll(2) hands the P off if the
 // hand-off clock says so at now (NextBatchAt).
-func (d *Idler) next(p *Port, got bool, bytes uint64, now int64, timed bool) error {
+func (d *Idler) next(p *Port, got bool, bytes uint64, ho *handoff.Clock, now int64) error {
 	d.y.Pass(bytes)
 	if d.Spin > 0 {
 		if got {
@@ -183,8 +183,5 @@ func (d *Idler) next(p *Port, got bool, bytes uint64, now int64, timed bool) err
 	if poll <= 0 {
 		poll = 20 * time.Millisecond
 	}
-	if timed {
-		return p.pollRx(poll, &d.ho, now)
-	}
-	return p.pollRx(poll, nil, 0)
+	return p.pollRx(poll, ho, now)
 }

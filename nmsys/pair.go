@@ -77,7 +77,7 @@ func (w *RxPair) pollBoth(fb uintptr) {
 // [Port.Close]), and an error naming the rings' cursors if poll(2)
 // reports POLLERR for either Port.
 func (w *RxPair) Poll(timeout time.Duration) error {
-	return w.poll(timeout, false, 0)
+	return w.poll(timeout, nil, 0)
 }
 
 // PollAt is [RxPair.Poll] for a loop that read a clock for its pass (now,
@@ -86,14 +86,14 @@ func (w *RxPair) Poll(timeout time.Duration) error {
 // for the call, as [Idler.NextBatchAt] does for one Port's waits, and
 // for the same reason. It does not allocate.
 func (w *RxPair) PollAt(timeout time.Duration, now int64) error {
-	return w.poll(timeout, true, now)
+	return w.poll(timeout, &w.ho, now)
 }
 
 // HandOffs returns how many polls [RxPair.PollAt] has made with the
 // goroutine's P given to the runtime.
 func (w *RxPair) HandOffs() uint64 { return w.ho.Count() }
 
-func (w *RxPair) poll(timeout time.Duration, timed bool, now int64) error {
+func (w *RxPair) poll(timeout time.Duration, ho *handoff.Clock, now int64) error {
 	tm := pollTimer{timeout: timeout}
 	for {
 		if w.a.closed.Load() || w.b.closed.Load() {
@@ -104,8 +104,8 @@ func (w *RxPair) poll(timeout time.Duration, timed bool, now int64) error {
 			return nil
 		}
 		w.ms, w.err, w.ready, w.ctlErr = ms, 0, false, nil
-		w.handOff = timed && w.ho.Due(now)
-		timed = false
+		w.handOff = ho != nil && ho.Due(now)
+		ho = nil
 		w.sa.n, w.sb.n = 0, 0
 		if err := w.a.rc.Control(w.outer); err != nil {
 			return w.a.ctlErr(err)

@@ -108,7 +108,8 @@ func (s *udpSock) read(ctx context.Context, sink *rxSink) error {
 	if s.v6 {
 		local = netip.IPv6Unspecified()
 	}
-	cw := clockWatch{watch: sink.clock.Source() == ClockPHC}
+	kernelTime := sink.clock.Source() != ClockPHC // kernel receive times, unless the clock is a PHC
+	cw := clockWatch{watch: !kernelTime}
 	cw.arm(s, 0)
 	for ctx.Err() == nil {
 		m.reset()
@@ -130,7 +131,6 @@ func (s *udpSock) read(ctx context.Context, sink *rxSink) error {
 		}
 		cw.arm(s, at)
 		var off int64 // kernel receive times (UTC) to the clock's TAI; none for a PHC
-		kernelTime := sink.clock.Source() != ClockPHC
 		if kernelTime {
 			off = int64(sink.clock.UTCOffset())
 		}

@@ -594,11 +594,12 @@ func (m *Merge) old(path int, ps *pathState, pkt []byte, wire int, at int64) boo
 		return false
 	}
 	ts := binary.BigEndian.Uint32(pkt[4:])
-	if int32(ts-m.oldTS) > 0 && path&1 != m.oldPath {
+	newer := int32(ts-m.oldTS) > 0
+	if newer && path&1 != m.oldPath {
 		m.oldOn = false // the path behind has caught up
 		return false
 	}
-	if int32(ts-m.oldTS) > 0 || m.oldTS-ts >= m.lateTicks {
+	if newer || m.oldTS-ts >= m.lateTicks {
 		// Of the new stream (or not of the old stream's last window):
 		// taken by the new stream's numbers.
 		m.keepOld(nearestSeq(m.maxSeq, binary.BigEndian.Uint16(pkt[2:])))

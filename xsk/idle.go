@@ -72,7 +72,7 @@ const MaxLinger = time.Millisecond
 // with Linger set, after a partial batch (took > 0, not full) it sleeps
 // Linger before it returns. It does not allocate.
 func (d *Idler) NextBatch(s *Socket, took int, full bool, bytes uint64) error {
-	return d.nextBatch(s, took, full, bytes, 0, false)
+	return d.nextBatch(s, took, full, bytes, nil, 0)
 }
 
 // NextBatchAt is [Idler.NextBatch] for a loop that read a clock for its
@@ -105,15 +105,15 @@ func (d *Idler) NextBatch(s *Socket, took int, full bool, bytes uint64) error {
 // keeping the P, 1 to 43 of 1,481 to 1,846 with the hand-offs, 50 to 60
 // of 1,158 to 1,546 with the yields. It does not allocate.
 func (d *Idler) NextBatchAt(s *Socket, took int, full bool, bytes uint64, now int64) error {
-	return d.nextBatch(s, took, full, bytes, now, true)
+	return d.nextBatch(s, took, full, bytes, &d.ho, now)
 }
 
-func (d *Idler) nextBatch(s *Socket, took int, full bool, bytes uint64, now int64, timed bool) error {
-	err := d.next(s, took > 0, bytes, now, timed) // a pass that took packets: no wait
+func (d *Idler) nextBatch(s *Socket, took int, full bool, bytes uint64, ho *handoff.Clock, now int64) error {
+	err := d.next(s, took > 0, bytes, ho, now) // a pass that took packets: no wait
 	if l := d.lingerAfter(took, full); err == nil && l > 0 {
 		d.lingers++
 		d.lingered += l
-		if timed && d.ho.Due(now) {
+		if ho != nil && ho.Due(now) {
 			d.y.Yield()
 		}
 		holdSleep(l)
@@ -142,12 +142,12 @@ func (d *Idler) lingerAfter(took int, full bool) time.Duration {
 // RX ring). The caller holds exactly one runtime.LockOSThread
 // (see [osthread.Yielder.Pass]). Next does not allocate.
 func (d *Idler) Next(s *Socket, got bool, bytes uint64) error {
-	return d.next(s, got, bytes, 0, false)
+	return d.next(s, got, bytes, nil, 0)
 }
 
 // next is Next; timed, the sleep in poll(2) hands the P off if the
 // hand-off clock says so at now (NextBatchAt).
-func (d *Idler) next(s *Socket, got bool, bytes uint64, now int64, timed bool) error {
+func (d *Idler) next(s *Socket, got bool, bytes uint64, ho *handoff.Clock, now int64) error {
 	due := d.y.Due(bytes)
 	if due {
 		d.y.Yield()
@@ -167,8 +167,5 @@ func (d *Idler) next(s *Socket, got bool, bytes uint64, now int64, timed bool) e
 		poll = 20 * time.Millisecond
 	}
 	d.sleeps++
-	if timed {
-		return s.pollRx(poll, &d.ho, now)
-	}
-	return s.pollRx(poll, nil, 0)
+	return s.pollRx(poll, ho, now)
 }

@@ -87,6 +87,11 @@ type seqCounts struct {
 	lost, dup, reord int64
 }
 
+// plus returns c + o.
+func (c seqCounts) plus(o seqCounts) seqCounts {
+	return seqCounts{c.lost + o.lost, c.dup + o.dup, c.reord + o.reord}
+}
+
 // seqTrack is a run of numbers: where it begins and ends, and which of
 // its bitmaps says which of the last seqWin came.
 type seqTrack struct {
@@ -215,7 +220,7 @@ func (w *seqWindow) count(s uint32) (lost, dup, reord int64) {
 		// The numbers before the jump go on: it was strays.
 		back := seqCounts{-w.since.lost, -w.since.dup, -w.since.reord}
 		if w.prevOut {
-			back.lost, back.dup, back.reord = back.lost+w.prevSince.lost, back.dup+w.prevSince.dup, back.reord+w.prevSince.reord
+			back = back.plus(w.prevSince)
 		}
 		w.seqTrack, w.hasPrev, w.since = w.prev, false, w.prevSince
 		lost, dup, reord = w.count(s)
@@ -227,7 +232,7 @@ func (w *seqWindow) count(s uint32) (lost, dup, reord int64) {
 		if w.maps[w.prev.bm].set(s) {
 			c = seqCounts{0, 1, 0}
 		}
-		w.prevSince.lost, w.prevSince.dup, w.prevSince.reord = w.prevSince.lost+c.lost, w.prevSince.dup+c.dup, w.prevSince.reord+c.reord
+		w.prevSince = w.prevSince.plus(c)
 		if w.prevOut {
 			return 0, 0, 0
 		}
