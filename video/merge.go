@@ -94,13 +94,15 @@ type Skew struct {
 	sum wide.Int128 // exact: Sum before saturation
 }
 
-// Mean returns the mean of the samples.
+// Mean returns the mean of the samples, exact (truncated towards zero)
+// however far their sum runs past time.Duration; of a Skew whose Sum was
+// set or changed by hand, Sum over Samples.
 func (s Skew) Mean() time.Duration {
 	if s.Samples == 0 {
 		return 0
 	}
-	if s.sum == (wide.Int128{}) && s.Sum != 0 { // a Skew made by hand
-		return s.Sum / time.Duration(s.Samples)
+	if time.Duration(s.sum.Int64()) != s.Sum { // made or changed by hand: Sum is what there is
+		return s.Sum / time.Duration(min(s.Samples, math.MaxInt64))
 	}
 	q := s.sum.Quo(int64(min(s.Samples, math.MaxInt64)))
 	return time.Duration(q.Int64())

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nmgo/nmgo/internal/wide"
 	"github.com/nmgo/nmgo/packet"
 )
 
@@ -1319,6 +1320,38 @@ func TestMergeSkewExtreme(t *testing.T) {
 			t.Errorf("paths shifted %d and %d: %v (min %d, max %d, mean %d); want min %d, max %d, mean %d",
 				c.shift0, c.shift1, sk, sk.Min, sk.Max, sk.Mean(), c.min, c.max, c.mean)
 		}
+	}
+}
+
+// A Skew made by hand, or measured and then changed by hand (two
+// snapshots' delta, two flows' skews added up), has its mean from Sum
+// over Samples; the exact hidden sum counts only while Sum is still its
+// saturated value. Before, the hidden sum, not zero, kept the old mean.
+func TestSkewMeanByHand(t *testing.T) {
+	sample := func(s *Skew, d time.Duration) {
+		var w wide.Int128
+		w.Add(int64(d))
+		s.add(w)
+	}
+	if s := (Skew{Samples: 4, Sum: 10 * time.Millisecond}); s.Mean() != 2500*time.Microsecond {
+		t.Errorf("by hand: %v", s)
+	}
+	var s1, s2 Skew
+	sample(&s1, time.Millisecond)
+	s2 = s1
+	sample(&s2, 3*time.Millisecond)
+	if s2.Mean() != 2*time.Millisecond {
+		t.Errorf("measured, %v: mean %v, want 2ms", s2, s2.Mean())
+	}
+	delta := s2
+	delta.Samples, delta.Sum = s2.Samples-s1.Samples, s2.Sum-s1.Sum
+	if delta.Mean() != 3*time.Millisecond {
+		t.Errorf("a snapshots' delta, %v: mean %v, want 3ms", delta, delta.Mean())
+	}
+	both := s2
+	both.Samples, both.Sum = s2.Samples+s1.Samples, s2.Sum+s1.Sum
+	if both.Mean() != 5*time.Millisecond/3 {
+		t.Errorf("two added by hand, %v: mean %v, want %v", both, both.Mean(), 5*time.Millisecond/3)
 	}
 }
 
