@@ -1,7 +1,6 @@
 package nmsys
 
 import (
-	"runtime"
 	"syscall"
 	"time"
 	"unsafe"
@@ -15,7 +14,7 @@ import (
 func holdSleep(d time.Duration) { handoff.HoldSleep(d) }
 
 // pollOneHandOff is pollOne with the goroutine's P given to the runtime
-// for the call (handoff.Syscall6, Idler.NextBatchAt), through ppoll(2):
+// for the call (handoff.Ppoll, Idler.NextBatchAt), through ppoll(2):
 // poll(2) is missing on arm64, riscv64 and loong64.
 func pollOneHandOff(fd uintptr, events int16, ms int) (int16, syscall.Errno) {
 	pfd := [1]unix.PollFd{{Fd: int32(fd), Events: events}}
@@ -32,14 +31,9 @@ func pollTwoHandOff(a, b uintptr, events int16, ms int) (ra, rb int16, e syscall
 }
 
 // ppollHandOff polls pfd (not empty) for up to ms ms through ppoll(2),
-// with the P handed off (handoff.Syscall6); EINTR is 0 (nothing ready).
-// handoff.Syscall6 is not assembly: the compiler does not keep its pointer
-// arguments' targets alive through it, so the KeepAlives after it do.
+// with the P handed off (handoff.Ppoll); EINTR is 0 (nothing ready).
 func ppollHandOff(pfd []unix.PollFd, ms int) syscall.Errno {
-	ts := unix.NsecToTimespec(int64(ms) * int64(time.Millisecond))
-	_, _, e := handoff.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd[0])), uintptr(len(pfd)), uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
-	runtime.KeepAlive(&ts) // ppoll writes the time left in it
-	runtime.KeepAlive(pfd)
+	_, e := handoff.Ppoll(unsafe.Pointer(&pfd[0]), len(pfd), ms)
 	if e == unix.EINTR {
 		e = 0
 	}

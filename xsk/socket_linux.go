@@ -475,22 +475,20 @@ const pollSlice = 20 * time.Millisecond
 // after Close) with nothing ready. A timeout or EINTR is not an error.
 //
 // With handOff the goroutine's P goes to the runtime for the call at once
-// (handoff.Syscall6), as it does for one through the runtime that its
+// (handoff.Ppoll), as it does for one through the runtime that its
 // monitor sees block, which a short wait never is (see [Idler.NextBatchAt]).
 func (s *Socket) poll(pfd *[1]unix.PollFd, ms int, handOff bool) (bool, syscall.Errno) {
 	if !s.enter() {
 		return true, 0
 	}
-	ts := unix.NsecToTimespec(int64(ms) * int64(time.Millisecond))
 	var n uintptr
 	var e syscall.Errno
 	if handOff {
-		n, _, e = handoff.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd[0])), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
-		// Not assembly, unlike unix.Syscall6: the compiler does not keep
-		// the pointers' targets alive through it (ppoll writes both).
-		runtime.KeepAlive(&ts)
-		runtime.KeepAlive(pfd)
+		var k int
+		k, e = handoff.Ppoll(unsafe.Pointer(&pfd[0]), 1, ms)
+		n = uintptr(k)
 	} else {
+		ts := unix.NsecToTimespec(int64(ms) * int64(time.Millisecond))
 		n, _, e = unix.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd[0])), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
 	}
 	s.exit()

@@ -12,7 +12,8 @@
 // (one such loop a P), the other goroutines (the frames' consumer, timers,
 // the garbage collector's workers) wait for the loop's next yield
 // (osthread.Yielder, 7 ms). [Syscall6] makes one system call with the P
-// handed off at once, as the runtime does for its own blocking calls;
+// handed off at once, as the runtime does for its own blocking calls
+// ([Ppoll] and [Nanosleep] are the two the loops make through it);
 // [Clock] says when, once every [Every]. [HoldSleep] is the other way: a
 // short sleep that keeps the P, raw, for the readers' lingers.
 //

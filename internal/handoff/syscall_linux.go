@@ -21,6 +21,22 @@ func Nanosleep(ts *syscall.Timespec) syscall.Errno {
 	return e
 }
 
+// Ppoll waits in ppoll(2) for up to ms milliseconds on the nfds pollfd
+// entries (struct pollfd: unix.PollFd) at fds, with the goroutine's P
+// given to the runtime for the call (Syscall6), and returns ppoll's
+// count of entries ready and its error, EINTR included. ppoll, not
+// poll(2): poll is missing on arm64, riscv64 and loong64. It keeps the
+// entries, and the timespec that ppoll writes the time left in, alive
+// through the call, which Syscall6's callers must (see there), and
+// allocates nothing: fds does not escape.
+func Ppoll(fds unsafe.Pointer, nfds int, ms int) (int, syscall.Errno) {
+	ts := syscall.NsecToTimespec(int64(ms) * int64(time.Millisecond))
+	n, _, e := Syscall6(syscall.SYS_PPOLL, uintptr(fds), uintptr(nfds), uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	runtime.KeepAlive(fds)
+	runtime.KeepAlive(&ts)
+	return int(n), e
+}
+
 // HoldSleep sleeps the calling thread for d in clock_nanosleep(2) on
 // CLOCK_MONOTONIC, the rest of it again after a signal, as a raw system
 // call: the opposite of Nanosleep. The runtime does not see the goroutine

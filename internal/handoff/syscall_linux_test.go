@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // sleepHandOff sleeps d through Nanosleep, the rest again after a signal.
@@ -44,6 +45,62 @@ func TestSyscall6HandsOff(t *testing.T) {
 		t.Fatal("in 3 system calls through Syscall6, a goroutine runnable on the only P never ran during one")
 	}
 	if n := testing.AllocsPerRun(100, func() { sleepHandOff(time.Microsecond) }); n != 0 {
+		t.Errorf("%v allocations per call", n)
+	}
+}
+
+// pollFd is struct pollfd (unix.PollFd; this package's tests use std
+// only).
+type pollFd struct {
+	fd              int32
+	events, revents int16
+}
+
+const pollIn = 0x1 // POLLIN
+
+// TestPpoll: Ppoll reports the entries ready among all nfds (of two
+// pipes, the second's readable), times out with none ready (a timeout
+// not passed would wait forever), and hands the P
+// off for the call: with one P, a goroutine runnable on it runs during a
+// Ppoll that returns at once. It allocates nothing.
+func TestPpoll(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var a, b [2]int
+	for _, p := range []*[2]int{&a, &b} {
+		if err := syscall.Pipe(p[:]); err != nil {
+			t.Fatal(err)
+		}
+		defer syscall.Close(p[0])
+		defer syscall.Close(p[1])
+	}
+	pfd := [2]pollFd{{fd: int32(a[0]), events: pollIn}, {fd: int32(b[0]), events: pollIn}}
+	if n, e := Ppoll(unsafe.Pointer(&pfd[0]), 2, 0); n != 0 || e != 0 || pfd[0].revents != 0 || pfd[1].revents != 0 {
+		t.Fatalf("two empty pipes: %d ready, %v, %+v", n, e, pfd)
+	}
+	if n, e := Ppoll(unsafe.Pointer(&pfd[0]), 2, 1); n != 0 || e != 0 {
+		t.Fatalf("two empty pipes for 1 ms: %d ready, %v, %+v", n, e, pfd)
+	}
+	if _, err := syscall.Write(b[1], []byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	if n, e := Ppoll(unsafe.Pointer(&pfd[0]), 2, 1000); n != 1 || e != 0 || pfd[0].revents != 0 || pfd[1].revents&pollIn == 0 {
+		t.Fatalf("the second pipe readable: %d ready, %v, %+v; want 1, the second's POLLIN", n, e, pfd)
+	}
+	ran := false
+	for try := 0; try < 3 && !ran; try++ { // three tries: see TestSyscall6HandsOff
+		var r atomic.Bool
+		go func() { r.Store(true) }()
+		if n, e := Ppoll(unsafe.Pointer(&pfd[1]), 1, 0); n != 1 || e != 0 {
+			t.Fatalf("the readable pipe: %d ready, %v", n, e)
+		}
+		ran = r.Load()
+	}
+	if !ran {
+		t.Error("in 3 calls of Ppoll that returned at once, a goroutine runnable on the only P never ran during one")
+	}
+	if n := testing.AllocsPerRun(100, func() { Ppoll(unsafe.Pointer(&pfd[0]), 2, 0) }); n != 0 {
 		t.Errorf("%v allocations per call", n)
 	}
 }
