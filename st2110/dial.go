@@ -213,9 +213,10 @@ type txPart struct {
 	mu      sync.Mutex
 	stats   []video.TxStats
 	nextPub int64
-	// handOffs is how many of the part's sleeps gave its P to the
-	// runtime (threadSleeper), set as runPart returns.
-	handOffs uint64
+	// sleep is the part's sleeps on its own thread (a netmap or AF_XDP
+	// sender), runPart's alone while it runs; after, its count of the
+	// sleeps that gave the P to the runtime stays.
+	sleep threadSleeper
 }
 
 // Sender sends the flows of a session on one transport, each flow paced
@@ -736,13 +737,12 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 	// A netmap or AF_XDP sender owns its thread and sleeps on it in
 	// clock_nanosleep (threadSleeper).
 	locked := s.ep.kind == kindNetmap || s.ep.kind == kindXDP
-	var sl threadSleeper
+	sl := &p.sleep
 	if locked {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		sl.start()
 		defer sl.stop()
-		defer func() { p.handOffs = sl.handOffs() }()
 	}
 	var rt threadPriority
 	if prio := s.cfg.Priority; locked && prio > 0 {

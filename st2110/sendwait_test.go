@@ -126,6 +126,22 @@ func TestSenderSleepsToSendTime(t *testing.T) {
 	}
 }
 
+// A netmap sender's sleeps on its own thread give its P to the runtime
+// (threadSleeper: the first, then one each handoff.Every), counted by its
+// part's sleeper, which TestXDPSenderSleeps and TestXDPPriority read too.
+// Its 32 packets go 10 ms apart: it sleeps before the second at the
+// latest. (That a sleep that hands off lets others run is
+// TestThreadSleeperHandsOff's.)
+func TestSenderSleepsHandOff(t *testing.T) {
+	s := waitSender(t, kindNetmap, &slowFlush{}, 100, countingPHC(new(atomic.Int64), new(atomic.Bool)), 0)
+	if err := runSender(t, s)(); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.parts[0].sleep.handOffs(); n == 0 {
+		t.Error("a netmap sender sent 32 packets 10 ms apart and its part's sleeper counts no sleep that gave the P to the runtime")
+	}
+}
+
 // A PHC read that fails (Now gives 0) once does not stall the sender: its
 // waits are cut at maxSleep, after which it reads the clock again. A Go
 // timer set from that one read used to wait for decades, until the

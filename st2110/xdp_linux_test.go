@@ -149,7 +149,7 @@ func TestXDPSenderSleeps(t *testing.T) {
 	}
 	// Without a priority, its sleeps give the P to the runtime now and
 	// then (one a millisecond at most).
-	if tx.parts[0].handOffs == 0 {
+	if tx.parts[0].sleep.handOffs() == 0 {
 		t.Error("the AF_XDP sender's sleeps never gave its P to the runtime")
 	}
 	if len(tids) == 0 {
@@ -420,7 +420,7 @@ func TestXDPPriority(t *testing.T) {
 	}
 	// At a real-time priority the sender keeps its P through every sleep
 	// (threadSleeper.keepP).
-	if n := tx.parts[0].handOffs; n != 0 {
+	if n := tx.parts[0].sleep.handOffs(); n != 0 {
 		t.Errorf("a sender at SCHED_FIFO gave its P to the runtime in %d sleeps, want none", n)
 	}
 	tasks, err := filepath.Glob("/proc/self/task/*/stat")
