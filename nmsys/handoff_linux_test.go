@@ -3,30 +3,13 @@ package nmsys
 import (
 	"os"
 	"runtime"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/nmgo/nmgo/internal/handoff"
+	"github.com/nmgo/nmgo/internal/handoff/handofftest"
 	"golang.org/x/sys/unix"
 )
-
-// ranDuring reports whether, with one P, a goroutine made runnable on it
-// just before wait ran during it, in one of three tries: the thread woken
-// to take the P may come to its scheduler only after the waiter woke and
-// queued itself for the P, and the scheduler takes the global queue first
-// once in 61 turns.
-func ranDuring(wait func()) bool {
-	for range 3 {
-		var r atomic.Bool
-		go func() { r.Store(true) }()
-		wait()
-		if r.Load() {
-			return true
-		}
-	}
-	return false
-}
 
 // fakeRxPort returns a Port without netmap for PollRx's waits: its file
 // an eventfd that is always readable (poll(2) returns at once), one RX
@@ -64,7 +47,7 @@ func TestHandOffWaits(t *testing.T) {
 	d := Idler{Poll: time.Millisecond}
 	now := int64(time.Hour)
 	// An empty pass: the wait is the poll.
-	if !ranDuring(func() {
+	if !handofftest.RanDuring(func() {
 		now += int64(time.Millisecond)
 		if err := d.NextBatchAt(p, 0, false, 0, now); err != nil {
 			t.Fatal(err)
@@ -76,7 +59,7 @@ func TestHandOffWaits(t *testing.T) {
 	// after it keeps the P.
 	d.Linger = time.Microsecond
 	before := d.HandOffs()
-	if !ranDuring(func() {
+	if !handofftest.RanDuring(func() {
 		now += int64(time.Millisecond)
 		if err := d.NextBatchAt(p, 5, false, 300, now); err != nil {
 			t.Fatal(err)
@@ -115,7 +98,7 @@ func TestRxPairHandOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := int64(time.Hour)
-	if !ranDuring(func() {
+	if !handofftest.RanDuring(func() {
 		now += int64(time.Millisecond)
 		if err := w.PollAt(time.Millisecond, now); err != nil {
 			t.Fatal(err)

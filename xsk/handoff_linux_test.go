@@ -2,29 +2,12 @@ package xsk
 
 import (
 	"runtime"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/nmgo/nmgo/internal/handoff/handofftest"
 	"golang.org/x/sys/unix"
 )
-
-// ranDuring reports whether, with one P, a goroutine made runnable on it
-// just before wait ran during it, in one of three tries: the thread woken
-// to take the P may come to its scheduler only after the waiter woke and
-// queued itself for the P, and the scheduler takes the global queue first
-// once in 61 turns.
-func ranDuring(wait func()) bool {
-	for range 3 {
-		var r atomic.Bool
-		go func() { r.Store(true) }()
-		wait()
-		if r.Load() {
-			return true
-		}
-	}
-	return false
-}
 
 // TestHandOffWaits: the waits of a receive loop that Idler.NextBatchAt
 // tells to let others run do: with one P, a goroutine runnable on it runs
@@ -43,7 +26,7 @@ func TestHandOffWaits(t *testing.T) {
 	defer unix.Close(efd)
 	var s Socket
 	pfd := [1]unix.PollFd{{Fd: int32(efd), Events: unix.POLLIN}}
-	if !ranDuring(func() { s.poll(&pfd, 0, true) }) {
+	if !handofftest.RanDuring(func() { s.poll(&pfd, 0, true) }) {
 		t.Error("in 3 polls that hand off, a goroutine runnable on the only P never ran during one")
 	}
 	// The linger of a partial batch (a pass that took packets goes on
@@ -51,7 +34,7 @@ func TestHandOffWaits(t *testing.T) {
 	var d Idler
 	d.Linger = time.Microsecond
 	now := int64(time.Hour)
-	if !ranDuring(func() {
+	if !handofftest.RanDuring(func() {
 		now += int64(time.Millisecond)
 		if err := d.NextBatchAt(nil, 5, false, 300, now); err != nil {
 			t.Fatal(err)

@@ -2,11 +2,12 @@ package handoff
 
 import (
 	"runtime"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/nmgo/nmgo/internal/handoff/handofftest"
 )
 
 // sleepHandOff sleeps d through Nanosleep, the rest again after a signal.
@@ -29,19 +30,15 @@ func TestSyscall6HandsOff(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	// Three tries: the thread given the P runs the goroutine first (it is
-	// the P's own), unless its scheduler takes the global queue, where the
-	// caller waits for a P, first: it does once in 61 turns.
-	ran := false
-	for try := 0; try < 3 && !ran; try++ {
-		var r atomic.Bool
-		go func() { r.Store(true) }()
+	// Three tries (RanDuring): the thread given the P runs the goroutine
+	// first (it is the P's own), unless its scheduler takes the global
+	// queue, where the caller waits for a P, first: it does once in 61
+	// turns.
+	if !handofftest.RanDuring(func() {
 		if pid, _, e := Syscall6(syscall.SYS_GETPID, 0, 0, 0, 0, 0, 0); e != 0 || int(pid) != syscall.Getpid() {
 			t.Fatalf("getpid(2) through Syscall6: %d, %v; want %d", pid, e, syscall.Getpid())
 		}
-		ran = r.Load()
-	}
-	if !ran {
+	}) {
 		t.Fatal("in 3 system calls through Syscall6, a goroutine runnable on the only P never ran during one")
 	}
 	if n := testing.AllocsPerRun(100, func() { sleepHandOff(time.Microsecond) }); n != 0 {
@@ -88,16 +85,11 @@ func TestPpoll(t *testing.T) {
 	if n, e := Ppoll(unsafe.Pointer(&pfd[0]), 2, 1000); n != 1 || e != 0 || pfd[0].revents != 0 || pfd[1].revents&pollIn == 0 {
 		t.Fatalf("the second pipe readable: %d ready, %v, %+v; want 1, the second's POLLIN", n, e, pfd)
 	}
-	ran := false
-	for try := 0; try < 3 && !ran; try++ { // three tries: see TestSyscall6HandsOff
-		var r atomic.Bool
-		go func() { r.Store(true) }()
+	if !handofftest.RanDuring(func() {
 		if n, e := Ppoll(unsafe.Pointer(&pfd[1]), 1, 0); n != 1 || e != 0 {
 			t.Fatalf("the readable pipe: %d ready, %v", n, e)
 		}
-		ran = r.Load()
-	}
-	if !ran {
+	}) {
 		t.Error("in 3 calls of Ppoll that returned at once, a goroutine runnable on the only P never ran during one")
 	}
 	if n := testing.AllocsPerRun(100, func() { Ppoll(unsafe.Pointer(&pfd[0]), 2, 0) }); n != 0 {
