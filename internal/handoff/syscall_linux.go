@@ -21,10 +21,12 @@ func Nanosleep(ts *syscall.Timespec) syscall.Errno {
 	return e
 }
 
-// Ppoll waits in ppoll(2) for up to ms milliseconds on the nfds pollfd
+// Ppoll waits in ppoll(2) for up to ms milliseconds (ms >= 0: a negative
+// ms is EINVAL, not poll(2)'s wait without end) on the nfds pollfd
 // entries (struct pollfd: unix.PollFd) at fds, with the goroutine's P
 // given to the runtime for the call (Syscall6), and returns ppoll's
-// count of entries ready and its error, EINTR included. ppoll, not
+// count of entries ready (-1 with an error) and its error, EINTR
+// included. ppoll, not
 // poll(2): poll is missing on arm64, riscv64 and loong64. It keeps the
 // entries, and the timespec that ppoll writes the time left in, alive
 // through the call, which Syscall6's callers must (see there), and

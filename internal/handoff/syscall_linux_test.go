@@ -57,9 +57,10 @@ const pollIn = 0x1 // POLLIN
 
 // TestPpoll: Ppoll reports the entries ready among all nfds (of two
 // pipes, the second's readable), times out with none ready (a timeout
-// not passed would wait forever), and hands the P
-// off for the call: with one P, a goroutine runnable on it runs during a
-// Ppoll that returns at once. It allocates nothing.
+// not passed would wait forever), waits for its timeout (one not passed
+// would be no wait), and hands the P off for the call: with one P, a
+// goroutine runnable on it runs during a Ppoll that returns at once. It
+// allocates nothing.
 func TestPpoll(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	runtime.LockOSThread()
@@ -92,7 +93,22 @@ func TestPpoll(t *testing.T) {
 	}) {
 		t.Error("in 3 calls of Ppoll that returned at once, a goroutine runnable on the only P never ran during one")
 	}
-	if n := testing.AllocsPerRun(100, func() { Ppoll(unsafe.Pointer(&pfd[0]), 2, 0) }); n != 0 {
+	// The timeout is passed: a pipe written by a goroutine that runs
+	// only once the P is handed off is reported within a minute's
+	// timeout (a zero timespec would return 0 at once).
+	if _, err := syscall.Read(b[0], make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	go syscall.Write(a[1], []byte{1})
+	if n, e := Ppoll(unsafe.Pointer(&pfd[0]), 1, 60000); n != 1 || e != 0 || pfd[0].revents&pollIn == 0 {
+		t.Fatalf("a pipe written during a Ppoll of a minute: %d ready, %v, %+v; want 1, its POLLIN", n, e, pfd)
+	}
+	// The entries are made inside the function measured: an fds that
+	// escaped would allocate them each call.
+	if n := testing.AllocsPerRun(100, func() {
+		pfd := [2]pollFd{{fd: int32(a[0]), events: pollIn}, {fd: int32(b[0]), events: pollIn}}
+		Ppoll(unsafe.Pointer(&pfd[0]), 2, 0)
+	}); n != 0 {
 		t.Errorf("%v allocations per call", n)
 	}
 }
