@@ -92,8 +92,11 @@ var waitKinds = []struct {
 // forwarding) between them must not make every packet that much late.
 // Each flush here takes 3 ms and the packets are 10 ms apart (MaxRate
 // 100): a wait timed from before the flush wakes every packet at least
-// 3 ms late, whatever the host's load; timed after it, only its wake-up
-// latency late. And the sender sleeps: it reads its clock a few times a
+// 3 ms late (a sleep never ends early); timed after it, each packet only
+// its wake-up latency late. So the test asks that the earliest of the
+// packets came less than a flush late: on a loaded host many wake-ups
+// are late by milliseconds (the median went past 3 ms at a load average
+// of 14 on two cores), but not every one of them. And the sender sleeps: it reads its clock a few times a
 // packet (a loop that did not wait would read it thousands of times),
 // counted by a PHC that reads the system clock. (The packets are maxSleep
 // apart: a longer wait is cut, and its second part was always timed
@@ -115,9 +118,9 @@ func TestSenderSleepsToSendTime(t *testing.T) {
 			late := slices.Clone(f.late)
 			slices.Sort(late)
 			perPacket := float64(reads.Load()) / float64(f.n)
-			t.Logf("median packet %v late after a %v flush; %.1f clock reads a packet", late[len(late)/2], flushTime, perPacket)
-			if med := late[len(late)/2]; med >= flushTime {
-				t.Errorf("median packet %v late after a %v flush (all: %v): the wait was timed from before the flush", med, flushTime, f.late)
+			t.Logf("packets %v (earliest) and %v (median) late after a %v flush; %.1f clock reads a packet", late[0], late[len(late)/2], flushTime, perPacket)
+			if late[0] >= flushTime {
+				t.Errorf("every packet at least %v late after a %v flush (all: %v): the wait was timed from before the flush", late[0], flushTime, f.late)
 			}
 			if perPacket > 20 {
 				t.Errorf("%.1f clock reads a packet: the sender did not wait", perPacket)
