@@ -167,7 +167,9 @@ func ParseSDP(b []byte) (*Session, error) {
 	if len(b) > MaxSDPSize {
 		return nil, fmt.Errorf("video: sdp of %d octets, at most %d", len(b), MaxSDPSize)
 	}
-	if n := bytes.Count(b, []byte("\nm=")) + bytes.Count(b[:min(len(b), 2)], []byte("m=")); n > MaxSDPMedia {
+	// pion/sdp ends a line at a CR as well as at an LF (and skips blank
+	// lines), so an m= line starts after either.
+	if n := bytes.Count(b, []byte("\nm=")) + bytes.Count(b, []byte("\rm=")) + bytes.Count(b[:min(len(b), 2)], []byte("m=")); n > MaxSDPMedia {
 		return nil, fmt.Errorf("video: sdp with %d media descriptions, at most %d", n, MaxSDPMedia)
 	}
 	var sd sdp.SessionDescription

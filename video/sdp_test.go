@@ -299,6 +299,24 @@ func TestParseSDPLimits(t *testing.T) {
 	if _, err := ParseSDP(huge); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("sdp of %d octets, at most %d", len(huge), MaxSDPSize)) {
 		t.Errorf("%d octets: %v", len(huge), err)
 	}
+	// pion takes a bare CR as a line end too, and blank lines between:
+	// m= lines after "\n\r" or "\r" count as well, whatever line ends
+	// the SDP uses.
+	for _, sep := range []string{"\n\r", "\r", "\r\r", "\n\r\n\r"} {
+		in := []byte(strings.ReplaceAll(head+strings.Repeat(media, MaxSDPMedia+1), "\r\nm=", "\r\n"+sep+"m="))
+		var s *Session
+		n := allocated(func() { s, err = ParseSDP(in) })
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%d media descriptions, at most %d", MaxSDPMedia+1, MaxSDPMedia)) {
+			streams := -1
+			if s != nil {
+				streams = len(s.Streams)
+			}
+			t.Errorf("%d media after %q: %d streams, %v", MaxSDPMedia+1, sep, streams, err)
+		}
+		if n > 1<<20 {
+			t.Errorf("refusing %d media after %q allocated %d octets", MaxSDPMedia+1, sep, n)
+		}
+	}
 	// m= at the very start counts too.
 	if _, err := ParseSDP([]byte(strings.Repeat("m=video 1 RTP/AVP 96\n", MaxSDPMedia+1))); err == nil || !strings.Contains(err.Error(), "media descriptions") {
 		t.Errorf("m= lines from the first: %v", err)
