@@ -188,11 +188,12 @@ func ParseSDP(b []byte) (*Session, error) {
 			s.Groups = append(s.Groups, a.Value)
 		}
 	}
+	filters := readSessionFilters(sd.Attributes)
 	for i, md := range sd.MediaDescriptions {
 		if md.MediaName.Media != "video" {
 			continue
 		}
-		st, ok, err := parseMedia(&sd, md)
+		st, ok, err := parseMedia(&sd, filters, md)
 		if err != nil {
 			return nil, fmt.Errorf("video: sdp media %d (port %d): %w", i+1, md.MediaName.Port.Value, err)
 		}
@@ -284,7 +285,7 @@ func sameFlow(a, b *Stream) bool {
 
 // parseMedia reads one m=video description; ok is false if it is not RTP
 // raw video.
-func parseMedia(sd *sdp.SessionDescription, md *sdp.MediaDescription) (st Stream, ok bool, err error) {
+func parseMedia(sd *sdp.SessionDescription, session *sessionFilters, md *sdp.MediaDescription) (st Stream, ok bool, err error) {
 	pt := -1
 	var fmtp string
 	for _, a := range md.Attributes {
@@ -387,7 +388,7 @@ func parseMedia(sd *sdp.SessionDescription, md *sdp.MediaDescription) (st Stream
 	// section 3: a filter at the session level applies to every medium).
 	src, found, err := sourceFilter(md.Attributes, st.Dst.Addr())
 	if err == nil && !found {
-		src, _, err = sourceFilter(sd.Attributes, st.Dst.Addr())
+		src, _, err = session.source(st.Dst.Addr())
 	}
 	if err != nil {
 		return st, false, err
@@ -406,52 +407,183 @@ func parseMedia(sd *sdp.SessionDescription, md *sdp.MediaDescription) (st Stream
 // one that names another source, and an exclusive filter that applies
 // (which would take every source but some) are errors naming the line,
 // rather than a source left out in silence; so is a source that is not an
-// IP address of dst's family.
+// IP address of dst's family, and a filter that cannot be read at all.
 func sourceFilter(attrs []sdp.Attribute, dst netip.Addr) (src netip.Addr, found bool, err error) {
-	first := ""
+	var st srcState
 	for _, a := range attrs {
 		if a.Key != "source-filter" {
 			continue
 		}
-		// <filter-mode> <nettype> <address-types> <dest-address> <src-list>
-		// RFC 4570's ABNF: the filter mode, network and address types
-		// are case-insensitive.
-		f := strings.Fields(a.Value)
-		if len(f) >= 3 {
-			f[0], f[1], f[2] = strings.ToLower(f[0]), strings.ToUpper(f[1]), strings.ToUpper(f[2])
+		fl, ok := readSourceFilter(a.Value)
+		if !ok || !fl.all && fl.dest != dst.Unmap() {
+			continue
 		}
-		if len(f) < 5 || f[1] != "IN" || f[2] != "IP4" && f[2] != "IP6" && f[2] != "*" {
-			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: want incl|excl IN IP4|IP6|* <destination> <sources>", a.Value)
+		if err := fl.apply(dst, &st); err != nil {
+			return netip.Addr{}, false, err
 		}
-		if f[3] != "*" {
-			if d, err := netip.ParseAddr(f[3]); err != nil || d.Unmap() != dst.Unmap() {
-				continue
+	}
+	return st.src, st.found, nil
+}
+
+// srcFilter is one a=source-filter line, read.
+type srcFilter struct {
+	value string     // the attribute's value, for errors
+	all   bool       // for every destination: "*", or a line that cannot be read
+	dest  netip.Addr // else the destination it applies to, unmapped
+	src   netip.Addr // its one source, if err is nil
+	err   error      // what is wrong with it wherever it applies
+}
+
+// srcState is what the filters that apply to a stream have said so far.
+type srcState struct {
+	src   netip.Addr
+	found bool
+	first string // the filter that named src first
+}
+
+// readSourceFilter reads the value v of an a=source-filter; ok is false
+// for a filter whose destination is not an IP address (a host name),
+// which applies to no stream.
+func readSourceFilter(v string) (fl srcFilter, ok bool) {
+	fl.value = v
+	// <filter-mode> <nettype> <address-types> <dest-address> <src-list>
+	// RFC 4570's ABNF: the filter mode, network and address types are
+	// case-insensitive.
+	f := strings.Fields(v)
+	if len(f) >= 3 {
+		f[0], f[1], f[2] = strings.ToLower(f[0]), strings.ToUpper(f[1]), strings.ToUpper(f[2])
+	}
+	if len(f) < 5 || f[1] != "IN" || f[2] != "IP4" && f[2] != "IP6" && f[2] != "*" {
+		fl.all, fl.err = true, fmt.Errorf("a=source-filter:%s: want incl|excl IN IP4|IP6|* <destination> <sources>", v)
+		return fl, true
+	}
+	if f[3] == "*" {
+		fl.all = true
+	} else if d, err := netip.ParseAddr(f[3]); err == nil {
+		fl.dest = d.Unmap()
+	} else {
+		return fl, false
+	}
+	switch f[0] {
+	case "incl":
+	case "excl":
+		fl.err = fmt.Errorf("a=source-filter:%s: exclusive source filters are not supported (a stream takes one source or any)", v)
+		return fl, true
+	default:
+		fl.err = fmt.Errorf("a=source-filter:%s: filter mode %q, want incl or excl", v, f[0])
+		return fl, true
+	}
+	if n := len(f) - 4; n > 1 {
+		fl.err = fmt.Errorf("a=source-filter:%s: %d sources; only one source per stream is supported (the receivers join and take one source)", v, n)
+		return fl, true
+	}
+	s, err := netip.ParseAddr(f[4])
+	switch {
+	case err != nil || s.Zone() != "":
+		fl.err = fmt.Errorf("a=source-filter:%s: source %q is not an IP address", v, f[4])
+	case f[2] == "IP4" && !s.Is4(), f[2] == "IP6" && !s.Is6():
+		fl.err = fmt.Errorf("a=source-filter:%s: source %v is not an %s address", v, s, f[2])
+	default:
+		fl.src = s
+	}
+	return fl, true
+}
+
+// apply takes the filter fl, which applies to destination dst, into st.
+func (fl *srcFilter) apply(dst netip.Addr, st *srcState) error {
+	switch {
+	case fl.err != nil:
+		return fl.err
+	case dst.IsValid() && fl.src.Is4() != dst.Unmap().Is4():
+		return fmt.Errorf("a=source-filter:%s: source %v and destination %v are not of one IP version", fl.value, fl.src, dst)
+	case st.found && fl.src != st.src:
+		return fmt.Errorf("a=source-filter:%s: a second source for %v (a=source-filter:%s names %v); only one source per stream is supported (the receivers join and take one source)", fl.value, dst, st.first, st.src)
+	}
+	if !st.found {
+		st.src, st.found, st.first = fl.src, true, fl.value
+	}
+	return nil
+}
+
+// sessionFilters are the session-level a=source-filter lines, read once
+// for all the media: what sourceFilter(attrs, dst) returns for each
+// destination, at a cost linear in the filters and the media. (Read
+// again for each medium, a session of some thousand filters and a
+// thousand media took seconds.)
+type sessionFilters struct {
+	list []srcFilter
+	all  []int // the filters (indices in list) for every destination
+	// next[k] is the first position after k in all whose filter is not
+	// one without error naming all[k]'s source, or len(all): the
+	// filters between change nothing once all[k] has applied.
+	next  []int
+	byDst map[netip.Addr][]int // the other filters, by destination
+	memo  map[netip.Addr]srcResult
+}
+
+type srcResult struct {
+	src   netip.Addr
+	found bool
+	err   error
+}
+
+func readSessionFilters(attrs []sdp.Attribute) *sessionFilters {
+	sf := &sessionFilters{byDst: map[netip.Addr][]int{}, memo: map[netip.Addr]srcResult{}}
+	for _, a := range attrs {
+		if a.Key != "source-filter" {
+			continue
+		}
+		fl, ok := readSourceFilter(a.Value)
+		if !ok {
+			continue
+		}
+		i := len(sf.list)
+		sf.list = append(sf.list, fl)
+		if fl.all {
+			sf.all = append(sf.all, i)
+		} else {
+			sf.byDst[fl.dest] = append(sf.byDst[fl.dest], i)
+		}
+	}
+	sf.next = make([]int, len(sf.all))
+	for k := len(sf.all) - 1; k >= 0; k-- {
+		sf.next[k] = k + 1
+		if k+1 < len(sf.all) {
+			a, b := &sf.list[sf.all[k]], &sf.list[sf.all[k+1]]
+			if a.err == nil && b.err == nil && a.src == b.src {
+				sf.next[k] = sf.next[k+1]
 			}
 		}
-		switch f[0] {
-		case "incl":
-		case "excl":
-			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: exclusive source filters are not supported (a stream takes one source or any)", a.Value)
-		default:
-			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: filter mode %q, want incl or excl", a.Value, f[0])
-		}
-		if n := len(f) - 4; n > 1 {
-			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: %d sources; only one source per stream is supported (the receivers join and take one source)", a.Value, n)
-		}
-		s, err := netip.ParseAddr(f[4])
-		switch {
-		case err != nil || s.Zone() != "":
-			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: source %q is not an IP address", a.Value, f[4])
-		case f[2] == "IP4" && !s.Is4(), f[2] == "IP6" && !s.Is6():
-			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: source %v is not an %s address", a.Value, s, f[2])
-		case dst.IsValid() && s.Is4() != dst.Unmap().Is4():
-			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: source %v and destination %v are not of one IP version", a.Value, s, dst)
-		case found && s != src:
-			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: a second source for %v (a=source-filter:%s names %v); only one source per stream is supported (the receivers join and take one source)", a.Value, dst, first, src)
-		}
-		src, found, first = s, true, a.Value
 	}
-	return src, found, nil
+	return sf
+}
+
+// source is sourceFilter(attrs, dst) for the session's attributes.
+func (sf *sessionFilters) source(dst netip.Addr) (netip.Addr, bool, error) {
+	if r, ok := sf.memo[dst]; ok {
+		return r.src, r.found, r.err
+	}
+	var spec []int
+	if dst.IsValid() {
+		spec = sf.byDst[dst.Unmap()]
+	}
+	var st srcState
+	var err error
+	for i, w := 0, 0; err == nil && (i < len(spec) || w < len(sf.all)); {
+		if w == len(sf.all) || i < len(spec) && spec[i] < sf.all[w] {
+			err = sf.list[spec[i]].apply(dst, &st)
+			i++
+		} else {
+			err = sf.list[sf.all[w]].apply(dst, &st)
+			w = sf.next[w]
+		}
+	}
+	r := srcResult{st.src, st.found, err}
+	if err != nil {
+		r = srcResult{err: err}
+	}
+	sf.memo[dst] = r
+	return r.src, r.found, r.err
 }
 
 // parseFmtp parses the parameters of an ST 2110-20 a=fmtp line (after the

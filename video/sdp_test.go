@@ -2,11 +2,14 @@ package video
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/pion/sdp/v3"
 )
 
 // specFmtp is the fmtp line of ref/st2110.md section 4.3 (ST 2110-10 Annex
@@ -690,4 +693,117 @@ func TestSDPUnicastTTL(t *testing.T) {
 	if _, err := s.Marshal(); err != nil {
 		t.Errorf("Marshal of what ParseSDP read: %v", err)
 	}
+}
+
+// TestSDPSessionFiltersCost: session-level a=source-filter lines are read
+// once, not again for each medium: a 1 MiB SDP of MaxSDPMedia media and
+// some twenty thousand session filters (for another group, for the media's
+// group, or for "*") costs what its size does. Read per medium it
+// allocated 1.5 GB and took seconds.
+func TestSDPSessionFiltersCost(t *testing.T) {
+	media := "m=video 5000 RTP/AVP 96\nc=IN IP4 239.0.0.1\na=rtpmap:96 raw/90000\na=fmtp:96 sampling=YCbCr-4:2:2;width=2;height=1;depth=10\n"
+	head := "v=0\no=- 1 1 IN IP4 10.0.0.1\ns=x\nt=0 0\n"
+	for _, filt := range []string{"incl IN IP4 239.9.9.9 10.0.0.2", "incl IN IP4 239.0.0.1 10.0.0.2", "incl IN IP4 * 10.0.0.2"} {
+		line := "a=source-filter: " + filt + "\n"
+		k := (MaxSDPSize - len(head) - MaxSDPMedia*len(media)) / len(line)
+		in := []byte(head + strings.Repeat(line, k) + strings.Repeat(media, MaxSDPMedia))
+		var s *Session
+		var err error
+		n := allocated(func() { s, err = ParseSDP(in) })
+		if err != nil || len(s.Streams) != MaxSDPMedia {
+			t.Fatalf("%s: %v", filt, err)
+		}
+		if n > 64<<20 {
+			t.Errorf("%d session filters %q, %d media: %d octets allocated", k, filt, MaxSDPMedia, n)
+		}
+	}
+}
+
+// TestSDPSessionFiltersSame: the session's filters read once give each
+// destination what reading them in order for it gives (refSourceFilter,
+// the loop ParseSDP ran for each medium, but for naming the first filter
+// of a source, not the last, in the error for a second source), on random
+// lists of filters.
+func TestSDPSessionFiltersSame(t *testing.T) {
+	lines := []string{
+		"incl IN IP4 239.1.1.1 10.0.0.1", "incl IN IP4 239.1.1.1 10.0.0.2", "incl IN IP4 239.2.2.2 10.0.0.1",
+		"incl IN IP4 * 10.0.0.1", "incl IN * * 10.0.0.2", "incl IN * * 10.0.0.1", "incl IN IP6 * fe80::1",
+		"incl IN IP6 ff3e::1 fe80::1", "incl IN IP6 ::ffff:239.1.1.1 10.0.0.1", "excl IN IP4 239.2.2.2 10.0.0.1",
+		"excl IN * * 10.0.0.1", "incl IN IP4 239.1.1.1 10.0.0.1 10.0.0.2", "incl IN IP4", "incl IN IP4 host.example 10.0.0.1",
+		"incl IN IP4 239.1.1.1 fe80::1", "incl IN IP4 * nope", "only IN IP4 * 10.0.0.1",
+	}
+	dsts := []netip.Addr{{}, netip.MustParseAddr("239.1.1.1"), netip.MustParseAddr("239.2.2.2"), netip.MustParseAddr("::ffff:239.1.1.1"),
+		netip.MustParseAddr("ff3e::1"), netip.MustParseAddr("239.3.3.3")}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		var attrs []sdp.Attribute
+		for range rng.IntN(8) {
+			if rng.IntN(8) == 0 {
+				attrs = append(attrs, sdp.Attribute{Key: "group", Value: "DUP a b"})
+			}
+			attrs = append(attrs, sdp.Attribute{Key: "source-filter", Value: " " + lines[rng.IntN(len(lines))]})
+		}
+		sf := readSessionFilters(attrs)
+		for range 2 { // the second time from the memo
+			for _, dst := range dsts {
+				src, found, err := sf.source(dst)
+				rsrc, rfound, rerr := refSourceFilter(attrs, dst)
+				if src != rsrc || found != rfound || fmt.Sprint(err) != fmt.Sprint(rerr) {
+					t.Fatalf("%v for %v: %v %v %v; want %v %v %v", attrs, dst, src, found, err, rsrc, rfound, rerr)
+				}
+				if src2, found2, err2 := sourceFilter(attrs, dst); src2 != rsrc || found2 != rfound || fmt.Sprint(err2) != fmt.Sprint(rerr) {
+					t.Fatalf("%v for %v: sourceFilter %v %v %v; want %v %v %v", attrs, dst, src2, found2, err2, rsrc, rfound, rerr)
+				}
+			}
+		}
+	}
+}
+
+// refSourceFilter is sourceFilter as it was: each filter read where it is
+// met, in order.
+func refSourceFilter(attrs []sdp.Attribute, dst netip.Addr) (src netip.Addr, found bool, err error) {
+	first := ""
+	for _, a := range attrs {
+		if a.Key != "source-filter" {
+			continue
+		}
+		f := strings.Fields(a.Value)
+		if len(f) >= 3 {
+			f[0], f[1], f[2] = strings.ToLower(f[0]), strings.ToUpper(f[1]), strings.ToUpper(f[2])
+		}
+		if len(f) < 5 || f[1] != "IN" || f[2] != "IP4" && f[2] != "IP6" && f[2] != "*" {
+			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: want incl|excl IN IP4|IP6|* <destination> <sources>", a.Value)
+		}
+		if f[3] != "*" {
+			if d, err := netip.ParseAddr(f[3]); err != nil || d.Unmap() != dst.Unmap() {
+				continue
+			}
+		}
+		switch f[0] {
+		case "incl":
+		case "excl":
+			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: exclusive source filters are not supported (a stream takes one source or any)", a.Value)
+		default:
+			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: filter mode %q, want incl or excl", a.Value, f[0])
+		}
+		if n := len(f) - 4; n > 1 {
+			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: %d sources; only one source per stream is supported (the receivers join and take one source)", a.Value, n)
+		}
+		s, err := netip.ParseAddr(f[4])
+		switch {
+		case err != nil || s.Zone() != "":
+			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: source %q is not an IP address", a.Value, f[4])
+		case f[2] == "IP4" && !s.Is4(), f[2] == "IP6" && !s.Is6():
+			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: source %v is not an %s address", a.Value, s, f[2])
+		case dst.IsValid() && s.Is4() != dst.Unmap().Is4():
+			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: source %v and destination %v are not of one IP version", a.Value, s, dst)
+		case found && s != src:
+			return netip.Addr{}, false, fmt.Errorf("a=source-filter:%s: a second source for %v (a=source-filter:%s names %v); only one source per stream is supported (the receivers join and take one source)", a.Value, dst, first, src)
+		}
+		if !found {
+			first = a.Value
+		}
+		src, found = s, true
+	}
+	return src, found, nil
 }
