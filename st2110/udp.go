@@ -32,7 +32,8 @@ import (
 // through package net.
 
 // maxDatagram is the largest UDP payload a receiver reads whole: ST 2110's
-// extended MAXUDP with room to spare (a longer one is cut and counted).
+// extended MAXUDP with room to spare (a longer one is cut, and counted
+// as truncated on Linux, where recvmmsg gives its length: FlowStats.Truncated).
 const maxDatagram = video.MaxUDPExtended + 256
 
 // MaxUDPBatch bounds ListenConfig.Batch and SendConfig.Batch over UDP: the

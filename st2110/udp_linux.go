@@ -140,12 +140,16 @@ func (s *udpSock) read(ctx context.Context, sink *rxSink) error {
 			src := parseSockaddr(m.names[i*nameLen : (i+1)*nameLen])
 			d, ts := parseControl(m.ctrl[i*ctrlLen:i*ctrlLen+int(h.Hdr.Controllen)], local)
 			dst := netip.AddrPortFrom(d, s.port)
-			n := min(int(h.Len), maxDatagram)
+			// The datagram's length, which MSG_TRUNC has the kernel
+			// give for one longer than its buffer: cut, it is counted
+			// as truncated.
+			wire := int(h.Len)
+			n := min(wire, maxDatagram)
 			when := at
 			if kernelTime && ts > 0 && ts+off <= at {
 				when = ts + off
 			}
-			sink.r.PushUDP(src, dst, m.bufs[i*maxDatagram:i*maxDatagram+n], when)
+			sink.r.PushUDPCut(src, dst, m.bufs[i*maxDatagram:i*maxDatagram+n], wire, when)
 		}
 		if m.got > 0 {
 			sink.batches.Add(1)
@@ -236,7 +240,7 @@ func (m *udpBatch) reset() {
 // recv is the netpoller callback: one non-blocking recvmmsg; false asks
 // the netpoller to wait for the socket to be readable.
 func (m *udpBatch) recv(fd uintptr) bool {
-	n, errno := mmsg(unix.SYS_RECVMMSG, fd, m.hdrs)
+	n, errno := mmsg(unix.SYS_RECVMMSG, fd, m.hdrs, unix.MSG_TRUNC)
 	if errno == unix.EAGAIN {
 		return false
 	}
@@ -280,7 +284,7 @@ func (m *udpBatch) send(c *net.UDPConn, from int) (int, error) {
 }
 
 func (m *udpBatch) sendCB(fd uintptr) bool {
-	n, errno := mmsg(unix.SYS_SENDMMSG, fd, m.hdrs[m.from:m.pending])
+	n, errno := mmsg(unix.SYS_SENDMMSG, fd, m.hdrs[m.from:m.pending], 0)
 	if errno == unix.EAGAIN {
 		return false
 	}

@@ -383,3 +383,33 @@ func TestUDPLingerPHCFails(t *testing.T) {
 	}
 	t.Logf("%d lingers, %d yielded after the first", len(counts), counts[len(counts)-1]-counts[0])
 }
+
+// TestUDPLongDatagram: a datagram longer than a receiver's buffer
+// (maxDatagram) is cut to it, and counted as truncated with its whole
+// length in Bytes, as a capture's record cut by its snap length is.
+func TestUDPLongDatagram(t *testing.T) {
+	p := freePort(t)
+	sess := session("", flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p), ""))
+	rx, err := Listen("udp", sess, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	c, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	long := make([]byte, maxDatagram+1000)
+	copy(long, []byte{0x80, 96})
+	if _, err := c.Write(long); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for rx.Stats(0).Bytes == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if st := rx.Stats(0); st.Bytes != uint64(len(long)) || st.Truncated != 1 {
+		t.Fatalf("a datagram of %d octets: Bytes %d, Truncated %d", len(long), st.Bytes, st.Truncated)
+	}
+}

@@ -126,7 +126,7 @@ type RxStats struct {
 
 	Port      uint16 // UDP destination port, if received through Push or PushIP
 	Bytes     uint64 // RTP packet octets, as sent (the UDP length less its 8-octet header, also for a truncated capture)
-	Truncated uint64 // packets shorter than their UDP length (a capture with a short snap length)
+	Truncated uint64 // packets shorter than their UDP length (a capture with a short snap length, a datagram cut: PushUDPCut)
 	Delivered uint64 // frames handed to OnFrame
 	Skipped   uint64 // a first frame that began before the first packet received
 
@@ -717,6 +717,13 @@ func (r *Receiver) slowAddrs() (src, dst netip.Addr) {
 // from IP_PKTINFO), and hands it to the stream of its destination port and
 // addresses. It reports whether the datagram belonged to a stream.
 func (r *Receiver) PushUDP(src, dst netip.AddrPort, payload []byte, at int64) bool {
+	return r.PushUDPCut(src, dst, payload, len(payload), at)
+}
+
+// PushUDPCut is PushUDP for a datagram of wire octets of payload read cut
+// to payload, the start of it (into a buffer shorter than the datagram):
+// it is counted as truncated, with its whole length in Bytes.
+func (r *Receiver) PushUDPCut(src, dst netip.AddrPort, payload []byte, wire int, at int64) bool {
 	e := r.byPort[dst.Port()]
 	i := int(e) - 1
 	switch {
@@ -729,7 +736,7 @@ func (r *Receiver) PushUDP(src, dst netip.AddrPort, payload []byte, at int64) bo
 		r.other++
 		return false
 	}
-	r.streams[i].push(payload, len(payload), at)
+	r.streams[i].push(payload, max(wire, len(payload)), at)
 	return true
 }
 
