@@ -140,7 +140,8 @@ const (
 // lack exactframerate, PM, SSN, TP and colorimetry, or use RFC 4175's
 // colorimetry names) as well as full ST 2110-20 descriptions. A description
 // longer than [MaxSDPSize] octets or with more than [MaxSDPMedia] media is
-// refused before it is parsed.
+// refused, before its media are read (one whose m= lines start lines,
+// before it is parsed at all).
 //
 // A raw video payload type that the m= line does not list, or that is 0
 // (static, and "any" to the receivers), is an error; so is a c= address
@@ -175,6 +176,13 @@ func ParseSDP(b []byte) (*Session, error) {
 	var sd sdp.SessionDescription
 	if err := sd.UnmarshalString(string(b)); err != nil {
 		return nil, fmt.Errorf("video: sdp: %w", err)
+	}
+	// The count above refuses the usual forms before pion parses them
+	// (in memory linear in the size, which MaxSDPSize bounds); pion also
+	// reads an m= that follows a c= address on its line, which only its
+	// count sees.
+	if n := len(sd.MediaDescriptions); n > MaxSDPMedia {
+		return nil, fmt.Errorf("video: sdp with %d media descriptions, at most %d", n, MaxSDPMedia)
 	}
 	s := &Session{ID: sd.Origin.SessionID, Version: sd.Origin.SessionVersion, Name: string(sd.SessionName)}
 	if a, err := netip.ParseAddr(sd.Origin.UnicastAddress); err == nil {

@@ -320,6 +320,19 @@ func TestParseSDPLimits(t *testing.T) {
 			t.Errorf("refusing %d media after %q allocated %d octets", MaxSDPMedia+1, sep, n)
 		}
 	}
+	// pion also ends a c= line at a blank and starts a medium on the
+	// rest of it: media chained that way, each m= after its predecessor's
+	// c= address, are counted as pion reads them.
+	chained := "m=video 5000 RTP/AVP 96\r\na=rtpmap:96 raw/90000\r\n" +
+		"a=fmtp:96 sampling=YCbCr-4:2:2; width=1920; height=1080; depth=10; exactframerate=50\r\nc=IN IP4 239.0.0.1 "
+	in := head + strings.Repeat(chained, MaxSDPMedia+1)
+	if s, err := ParseSDP([]byte(in[:len(in)-1] + "\r\n")); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%d media descriptions, at most %d", MaxSDPMedia+1, MaxSDPMedia)) {
+		streams := -1
+		if s != nil {
+			streams = len(s.Streams)
+		}
+		t.Errorf("%d media chained after c= lines: %d streams, %v", MaxSDPMedia+1, streams, err)
+	}
 	// m= at the very start counts too.
 	if _, err := ParseSDP([]byte(strings.Repeat("m=video 1 RTP/AVP 96\n", MaxSDPMedia+1))); err == nil || !strings.Contains(err.Error(), "media descriptions") {
 		t.Errorf("m= lines from the first: %v", err)
