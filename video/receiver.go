@@ -722,7 +722,8 @@ func (r *Receiver) PushUDP(src, dst netip.AddrPort, payload []byte, at int64) bo
 
 // PushUDPCut is PushUDP for a datagram of wire octets of payload read cut
 // to payload, the start of it (into a buffer shorter than the datagram):
-// it is counted as truncated, with its whole length in Bytes.
+// it is counted as truncated, with its whole length in Bytes. A wire of
+// len(payload) or less is a datagram read whole (PushUDP).
 func (r *Receiver) PushUDPCut(src, dst netip.AddrPort, payload []byte, wire int, at int64) bool {
 	e := r.byPort[dst.Port()]
 	i := int(e) - 1

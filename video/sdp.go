@@ -168,8 +168,10 @@ func ParseSDP(b []byte) (*Session, error) {
 	if len(b) > MaxSDPSize {
 		return nil, fmt.Errorf("video: sdp of %d octets, at most %d", len(b), MaxSDPSize)
 	}
-	// pion/sdp ends a line at a CR as well as at an LF (and skips blank
-	// lines), so an m= line starts after either.
+	// pion/sdp ends the lines it reads field by field (m=, c=, t=, ...)
+	// at a CR as well as at an LF, and skips blank lines, so an m= line
+	// may start after either. (An a= line runs to its LF: a "\rm=" inside
+	// one is counted too, which errs only towards refusing.)
 	if n := bytes.Count(b, []byte("\nm=")) + bytes.Count(b, []byte("\rm=")) + bytes.Count(b[:min(len(b), 2)], []byte("m=")); n > MaxSDPMedia {
 		return nil, fmt.Errorf("video: sdp with %d media descriptions, at most %d", n, MaxSDPMedia)
 	}
