@@ -161,8 +161,17 @@ func (r *region) release() {
 	if r.refs.Add(-1) != 0 {
 		return
 	}
+	if hookReleasing != nil {
+		hookReleasing(r)
+	}
 	regions.mu.Lock()
 	defer regions.mu.Unlock()
+	if r.refs.Load() != 0 {
+		// An Open took the region up again (acquireRegion, under the
+		// lock) after the count reached zero: it is its Port's now, and
+		// that Port's last reference unmaps it.
+		return
+	}
 	if regions.byID[r.memID] == r {
 		delete(regions.byID, r.memID)
 	}
@@ -171,3 +180,8 @@ func (r *region) release() {
 		_ = munmapRegion(r.mem)
 	}
 }
+
+// hookReleasing, when a test sets it, runs in release between the drop of
+// the last reference and taking regions.mu: where an Open of the same
+// memory region may find the region still registered and take it up again.
+var hookReleasing func(*region)
