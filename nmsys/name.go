@@ -47,7 +47,9 @@ const (
 // The kernel name, [Name.Port], is everything up to the first of "-*^/@"
 // minus the "netmap:" prefix; a VALE name keeps its "valeSWITCH:" prefix. A
 // name with neither prefix is read as if "netmap:" came first, as netmap's
-// pkt-gen does, so "eth0" is "netmap:eth0"; "netmap:vale..." is an error.
+// pkt-gen does, so "eth0" is "netmap:eth0"; "netmap:vale..." is an error,
+// and so is any other port (or pipe parent) whose name starts with "val",
+// which netmap takes for a VALE port.
 // IFNAME is printable ASCII without spaces or ':'; SWITCH is [0-9A-Za-z_]*
 // and PORT [0-9A-Za-z_]+, with the ':' within the first 16 bytes and PORT
 // at most 15 bytes. The kernel name is at most 63 bytes.
@@ -204,6 +206,12 @@ func (p *nameParser) kernelName(hi int) (string, error) {
 		default:
 			return "", p.fail(i, "unknown prefix %q (want netmap: or valeSWITCH:)", base[:c+1])
 		}
+	}
+	if !vale && strings.HasPrefix(base, "val") {
+		// netmap compares only the first 3 bytes of "vale": it takes
+		// such a name for a VALE port and, without a ':', refuses it
+		// with ENOMEM.
+		return "", p.fail(i, "port name starts with \"val\", which netmap reserves for VALE ports (valeSWITCH:PORT): no interface so named can be opened")
 	}
 	if len(name) > maxKernelName {
 		return "", p.fail(i+maxKernelName, "port name longer than %d bytes", maxKernelName)
