@@ -55,7 +55,8 @@ const (
 // at most 15 bytes. The kernel name is at most 63 bytes.
 //
 // PIPE is "{ID" (master end) or "}ID" (slave end) of a netmap pipe, ID
-// [0-9A-Za-z_]+, one bracket only; it stays in the kernel name.
+// [0-9A-Za-z_]+, one bracket only; it stays in the kernel name. A pipe
+// has no host rings: its MODE is none or "-N".
 //
 // MODE, at most one: none binds all NIC rings ([ModeAllNIC]); "^" all host
 // rings ([ModeSW]); "^N" host ring N ([ModeOneSW]); "*" NIC and host rings
@@ -89,8 +90,12 @@ func ParseName(s string) (*Name, error) {
 		return nil, err
 	}
 	n.Port = port
+	modePos := p.i
 	if err := p.mode(n); err != nil {
 		return nil, err
+	}
+	if isPipe(port) && !pipeMode(n.Mode) {
+		return nil, p.fail(modePos, "a pipe has no host rings: netmap binds only its NIC rings (no mode, or -N)")
 	}
 	var conf confSet
 	memPos := -1 // where the first @N or @share was, for conflict reports
@@ -123,6 +128,15 @@ func ParseName(s string) (*Name, error) {
 	conf.apply(&n.Conf)
 	return n, nil
 }
+
+// isPipe reports whether kernel name port is a netmap pipe ("P{ID",
+// "P}ID").
+func isPipe(port string) bool { return strings.ContainsAny(port, "{}") }
+
+// pipeMode reports whether netmap registers a pipe in mode m: with the
+// NIC rings only (netmap_get_pipe_na refuses the others with EINVAL); a
+// null port, looked for before pipes, takes any name.
+func pipeMode(m Mode) bool { return m == ModeAllNIC || m == ModeOneNIC || m == ModeNull }
 
 // nameParser walks s; i is the offset of the next unread byte.
 type nameParser struct {

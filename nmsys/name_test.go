@@ -34,7 +34,7 @@ func TestParseName(t *testing.T) {
 		{"valeSW1:p_2", Name{Port: "valeSW1:p_2", Mode: ModeAllNIC}},
 		{"vale01234567890:abcdefghijklmno", Name{Port: "vale01234567890:abcdefghijklmno", Mode: ModeAllNIC}},
 		{"vale0:a{3", Name{Port: "vale0:a{3", Mode: ModeAllNIC}},
-		{"vale0:a}x_1^", Name{Port: "vale0:a}x_1", Mode: ModeSW}},
+		{"vale0:a}x_1-1", Name{Port: "vale0:a}x_1", Mode: ModeOneNIC, RingID: 1}},
 
 		// Modes.
 		{"netmap:eth0^", Name{Port: "eth0", Mode: ModeSW}},
@@ -173,6 +173,10 @@ func TestParseNameErrors(t *testing.T) {
 		{"netmap:p}-1", 9, "pipe id expected"},
 		{"netmap:p{a.b", 10, "invalid character '.' in pipe id"},
 		{"netmap:p{a{b", 10, "only one pipe bracket"},
+		// netmap binds only the NIC rings of a pipe (EINVAL otherwise).
+		{"netmap:p{1^", 10, "pipe has no host rings"},
+		{"p}x^0", 3, "pipe has no host rings"},
+		{"vale0:a}x_1*", 11, "pipe has no host rings"},
 
 		// VALE names.
 		{"vale0", 5, "':' expected"},

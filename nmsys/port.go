@@ -194,6 +194,9 @@ func buildRegister(n *Name, c *Config) (*abi.ReqRegister, error) {
 	default:
 		return nil, fmt.Errorf("invalid mode %d", uint32(mode))
 	}
+	if isPipe(n.Port) && !pipeMode(mode) {
+		return nil, fmt.Errorf("mode %s on pipe %s: netmap binds only a pipe's NIC rings (ModeAllNIC, ModeOneNIC)", mode, n.Port)
+	}
 	if ring < 0 || ring > abi.NETMAP_RING_MASK {
 		return nil, fmt.Errorf("ring id %d out of range 0..%d", ring, abi.NETMAP_RING_MASK)
 	}

@@ -93,6 +93,9 @@ func TestBuildRegister(t *testing.T) {
 		{"vale0:a", Config{TxRings: -1}},
 		{"vale0:a", Config{TxSlots: 1 << 30}},
 		{"vale0:a", Config{MemID: 70000}},
+		{"netmap:p{1", Config{Mode: ModeSW}},
+		{"vale0:a}2-1", Config{Mode: ModeNICSW}},
+		{"p}3", Config{Mode: ModeOneSW}},
 	}
 	for _, c := range bad {
 		n, err := ParseName(c.name)
