@@ -160,9 +160,11 @@ func (p *Port) syncAll(n int, sync func(int) error) error {
 // sync, so WaitTx never blocks.
 func (p *Port) WaitTx() error { return p.TxSync() }
 
-// WaitRx syncs the RX rings and, if none holds frames, blocks until a
-// frame is injected or sent to one by a connected port, the read deadline
-// passes (os.ErrDeadlineExceeded) or the port is closed ([ErrClosed]).
+// WaitRx syncs the RX rings and, if none holds frames (after cur: slots
+// held with rings.RxRing.ReleaseHold do not count, as in nmsys's WaitRx
+// and netmap's poll), blocks until a frame is injected or sent to one by a
+// connected port, the read deadline passes (os.ErrDeadlineExceeded) or
+// the port is closed ([ErrClosed]).
 func (p *Port) WaitRx() error {
 	for {
 		// Drain a stale wake-up first: what it announced is seen by
@@ -174,8 +176,8 @@ func (p *Port) WaitRx() error {
 		if err := p.RxSync(); err != nil {
 			return err
 		}
-		for _, r := range p.rx {
-			if r.Pending() > 0 {
+		for i := range p.rx {
+			if p.region.RxReady(i) {
 				return nil
 			}
 		}

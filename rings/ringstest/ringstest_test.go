@@ -161,3 +161,55 @@ func newPort(t *testing.T, c *ringstest.Config) *ringstest.Port {
 	}
 	return p
 }
+
+// Slots the user holds (RxRing.ReleaseHold: an NS_MOREFRAG chain whose
+// end has not come) do not end a WaitRx, as they do not end nmsys's: like
+// netmap's poll (cur != tail), only frames after them do, and meanwhile
+// the deadline and Close are honoured. A WaitRx that returned at once for
+// held slots would spin a receiver that waits for the rest of its chain,
+// past any deadline.
+func TestWaitRxHeld(t *testing.T) {
+	p := newPort(t, nil)
+	rx, _ := p.RxRing(0)
+	if !p.Inject(0, []byte("held")) {
+		t.Fatal("Inject failed")
+	}
+	if err := p.RxSync(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := rx.Acquire(1); n != 1 || err != nil {
+		t.Fatalf("Acquire = %d, %v", n, err)
+	}
+	rx.ReleaseHold(0)
+	wait := func() error {
+		done := make(chan error, 1)
+		go func() { done <- p.WaitRx() }()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(time.Minute):
+			t.Fatal("WaitRx did not return")
+			return nil
+		}
+	}
+	_ = p.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	if err := wait(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("WaitRx with only held slots = %v, want the deadline", err)
+	}
+	_ = p.SetReadDeadline(time.Time{})
+	if !p.Inject(0, []byte("more")) {
+		t.Fatal("Inject failed")
+	}
+	if err := wait(); err != nil {
+		t.Fatalf("WaitRx with a frame after the held slots = %v", err)
+	}
+	if n, err := rx.Acquire(2); n != 2 || err != nil {
+		t.Fatalf("Acquire after the wait = %d, %v; want the held slot and the new one", n, err)
+	}
+	rx.Release(2)
+	_ = p.SetReadDeadline(time.Time{})
+	go func() { time.Sleep(time.Millisecond); p.Close() }()
+	if err := wait(); !errors.Is(err, ringstest.ErrClosed) {
+		t.Fatalf("WaitRx across Close = %v, want ErrClosed", err)
+	}
+}
