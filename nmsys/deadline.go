@@ -1,6 +1,9 @@
 package nmsys
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // SetDeadline sets the read and write deadlines, as for an os.File: a
 // WaitRx or WaitTx blocked past it returns os.ErrDeadlineExceeded. The zero
@@ -23,11 +26,14 @@ func (p *Port) SetWriteDeadline(t time.Time) error {
 }
 
 func deadlineNanos(t time.Time) int64 {
-	if t.IsZero() {
+	// Compared as times: UnixNano wraps before 1678 and after 2262.
+	switch {
+	case t.IsZero():
 		return 0
+	case t.Before(time.Unix(0, 1)):
+		return 1 // in the past
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
 	}
-	if n := t.UnixNano(); n > 0 {
-		return n
-	}
-	return 1 // in the past
+	return t.UnixNano()
 }

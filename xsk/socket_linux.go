@@ -5,6 +5,7 @@ package xsk
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"runtime"
@@ -709,13 +710,16 @@ func (s *Socket) SetWriteDeadline(t time.Time) error {
 }
 
 func deadlineNanos(t time.Time) int64 {
-	if t.IsZero() {
+	// Compared as times: UnixNano wraps before 1678 and after 2262.
+	switch {
+	case t.IsZero():
 		return 0
+	case t.Before(time.Unix(0, 1)):
+		return 1 // in the past
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
 	}
-	if n := t.UnixNano(); n > 0 {
-		return n
-	}
-	return 1
+	return t.UnixNano()
 }
 
 // Stats returns the queues' counts and the kernel's (XDP_STATISTICS). It
