@@ -60,9 +60,10 @@ func OpenPerRing(name string, cfg *Config) ([]*Port, error) {
 // ExtraBuffers returns the list of extra buffers this registration got
 // (Config.ExtraBuffers; Info.ExtraBuffers says how many) as a pool to take
 // buffers from and return them to, for swapping into slots with
-// [rings.TxRing.SwapBuf] and [rings.RxRing.SwapBuf]. Every buffer taken
-// must be back in the pool or in a slot when the Port closes: the kernel
-// frees the list then.
+// [rings.TxRing.SwapBuf] and [rings.RxRing.SwapBuf]. Every call returns
+// the same pool (two over one list would hand out the same buffers). Every
+// buffer taken must be back in the pool or in a slot when the Port closes:
+// the kernel frees the list then.
 // The pool is not safe for concurrent use. Like a ring view it keeps the
 // region mapped: after the region's last Port closes it reads private
 // zeroed memory (see [Port.TxRing]) instead of faulting. While other Ports
@@ -74,6 +75,9 @@ func (p *Port) ExtraBuffers() (*rings.ExtraBufs, error) {
 	defer p.ringsMu.Unlock()
 	if p.closed.Load() {
 		return nil, ErrClosed
+	}
+	if p.extra != nil {
+		return p.extra, nil
 	}
 	off := 0
 	switch {
@@ -89,5 +93,6 @@ func (p *Port) ExtraBuffers() (*rings.ExtraBufs, error) {
 	p.region.refs.Add(1)
 	runtime.AddCleanup(x, (*region).release, p.region)
 	p.region.markViews()
+	p.extra = x
 	return x, nil
 }

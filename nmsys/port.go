@@ -38,6 +38,7 @@ type Port struct {
 	ringsMu sync.Mutex
 	txRings []*rings.TxRing // built on first use, one view per ring
 	rxRings []*rings.RxRing
+	extra   *rings.ExtraBufs // built on first use
 
 	closed  atomic.Bool
 	users   atomic.Int64 // goroutines touching mem inside the port (wait callbacks)
