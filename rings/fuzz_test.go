@@ -57,6 +57,7 @@ const (
 	opCorruptHeader
 	opView
 	opReleaseHold
+	opForward
 	numOps
 )
 
@@ -95,6 +96,7 @@ func FuzzRingOps(f *testing.F) {
 		{8, 8, 0, 2, opCorruptCursor, 2, 200, 0, 0, 0, opReserve, 3, opAcquire, 3, opReset, opRebuild, opQuery},
 		{8, 8, 0, 2, opCorruptSlot, 1, 3, 1, 0, 0, 0, opInject, 10, 0, opRxSync, opAcquire, 5, opPackets, opReadPacket, 0, 0, 1},
 		{8, 8, 0, 4, opCorruptExtra, 1, 7, 0, 0, 0, opExtraGet, opExtraGet, opExtraGet, opCorruptHeader, 3, 1, 0, 0, 0, 0, 0, 0, 0, opRebuild},
+		{20, 20, 1, 0, opInject, 100, 1, opInject, 0, 2, opRxSync, opForward, 2, 1, opTxSync, 4, opInject, 44, 0, opRxSync, opForward, 9, 3, opTxSync, 4, opRxSync},
 	} {
 		f.Add(s)
 	}
@@ -321,6 +323,24 @@ func (s *fuzzState) step(in *opStream) {
 				t.Fatalf("View[%d] and Packet(%d) differ", i, i)
 			}
 		}
+	case opForward:
+		lim, sel := in.u8()%70, in.u8()%4
+		take := func(p []byte) bool {
+			s.inside(p, "Forward's take")
+			return len(p)%3 == sel
+		}
+		if sel == 3 {
+			take = nil
+		}
+		f, err := rings.Forward(s.tx, s.rx, lim, take)
+		s.allowed(err, "Forward")
+		// Forward starts again with room for the longest chain when
+		// the acquisition ends inside the chain that starts it.
+		if f.Acquired < 0 || f.Acquired > max(lim, abi.NETMAP_MAX_FRAGS) ||
+			f.Taken+f.Sent+f.Dropped+f.Bad+f.Held != f.Acquired || min(f.Taken, f.Sent, f.Dropped, f.Bad, f.Held) < 0 {
+			t.Fatalf("Forward(%d): %+v", lim, f)
+		}
+		s.tr, s.ra = 0, 0
 	case opReset:
 		s.allowed(s.tx.Reset(), "TxRing.Reset")
 		s.allowed(s.rx.Reset(), "RxRing.Reset")
