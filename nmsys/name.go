@@ -133,6 +133,17 @@ func ParseName(s string) (*Name, error) {
 // "P}ID").
 func isPipe(port string) bool { return strings.ContainsAny(port, "{}") }
 
+// valReserved reports whether kernel name port, not a VALE name, starts
+// with "val": netmap compares only the first 3 bytes of "vale", takes such
+// a name for a VALE port and, without a ':', refuses it (ENOMEM on
+// register) in every mode but the null port's, which is looked for first
+// and takes any name.
+func valReserved(port string) bool {
+	return strings.HasPrefix(port, "val") && !strings.HasPrefix(port, "vale")
+}
+
+const valReservedMsg = "port name starts with \"val\", which netmap takes for a VALE port (valeSWITCH:PORT): no interface so named can be opened (only a null port, ModeNull, may be named so)"
+
 // pipeMode reports whether netmap registers a pipe in mode m: with the
 // NIC rings only (netmap_get_pipe_na refuses the others with EINVAL); a
 // null port, looked for before pipes, takes any name.
@@ -220,12 +231,6 @@ func (p *nameParser) kernelName(hi int) (string, error) {
 		default:
 			return "", p.fail(i, "unknown prefix %q (want netmap: or valeSWITCH:)", base[:c+1])
 		}
-	}
-	if !vale && strings.HasPrefix(base, "val") {
-		// netmap compares only the first 3 bytes of "vale": it takes
-		// such a name for a VALE port and, without a ':', refuses it
-		// with ENOMEM.
-		return "", p.fail(i, "port name starts with \"val\", which netmap reserves for VALE ports (valeSWITCH:PORT): no interface so named can be opened")
 	}
 	if len(name) > maxKernelName {
 		return "", p.fail(i+maxKernelName, "port name longer than %d bytes", maxKernelName)
@@ -543,6 +548,10 @@ func (p *nameParser) share(n *Name, opt, vs, ve int, memPos *int) error {
 		return p.fail(opt, "@share and @%d (at %d) both select a memory region", n.MemID, *memPos)
 	case n.Share != "" && n.Share != port:
 		return p.fail(opt, "@share=%s conflicts with @share=%s", port, n.Share)
+	}
+	if valReserved(port) {
+		// The port shared is looked up in all-NIC mode.
+		return p.fail(vs, "%s", valReservedMsg)
 	}
 	n.Share = port
 	if *memPos < 0 {

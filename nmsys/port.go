@@ -195,6 +195,9 @@ func buildRegister(n *Name, c *Config) (*abi.ReqRegister, error) {
 	default:
 		return nil, fmt.Errorf("invalid mode %d", uint32(mode))
 	}
+	if mode != ModeNull && valReserved(n.Port) {
+		return nil, fmt.Errorf("port %s: %s", n.Port, valReservedMsg)
+	}
 	if isPipe(n.Port) && !pipeMode(mode) {
 		return nil, fmt.Errorf("mode %s on pipe %s: netmap binds only a pipe's NIC rings (ModeAllNIC, ModeOneNIC)", mode, n.Port)
 	}

@@ -68,6 +68,8 @@ func TestBuildRegister(t *testing.T) {
 		{"vale0:a@conf:rings=2", Config{TxRings: 4, ExtraBuffers: 100, MemID: 3}, abi.ReqRegister{Mode: 1, TxRings: 4, RxRings: 2, ExtraBufs: 100, MemID: 3}},
 		{"vale0:a", Config{RxOnly: true, NoTxPoll: true}, abi.ReqRegister{Mode: 1, Flags: abi.NR_RX_RINGS_ONLY | abi.NR_NO_TX_POLL}},
 		{"vale0:a@7", Config{TxOnly: true, Exclusive: true, AcceptVnetHdr: true}, abi.ReqRegister{Mode: 1, MemID: 7, Flags: abi.NR_TX_RINGS_ONLY | abi.NR_EXCLUSIVE | abi.NR_ACCEPT_VNET_HDR}},
+		// A null port, looked for before VALE ports, takes any name.
+		{"netmap:valx", Config{Mode: ModeNull}, abi.ReqRegister{Mode: abi.NR_REG_NULL}},
 	}
 	for _, c := range cases {
 		n, err := ParseName(c.name)
@@ -96,6 +98,13 @@ func TestBuildRegister(t *testing.T) {
 		{"netmap:p{1", Config{Mode: ModeSW}},
 		{"vale0:a}2-1", Config{Mode: ModeNICSW}},
 		{"p}3", Config{Mode: ModeOneSW}},
+		// The kernel takes any name starting with "val" for a VALE
+		// port (it compares 3 bytes of "vale") and fails it with
+		// ENOMEM, in every mode but the null port's.
+		{"netmap:val0", Config{}},
+		{"valid0", Config{Mode: ModeAllNIC}},
+		{"val", Config{Mode: ModeSW}},
+		{"netmap:valx{1", Config{}},
 	}
 	for _, c := range bad {
 		n, err := ParseName(c.name)
