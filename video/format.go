@@ -530,7 +530,7 @@ func (f *Format) RowBytes() int {
 // 1920x1080 4:2:2 10-bit it is 5,184,000, GStreamer's UYVP frame size.
 // For a format that passes Validate it fits an int.
 func (f *Format) FrameSize() int {
-	return f.RowBytes() * f.Height / f.Pgroup().Height
+	return f.RowBytes() * (f.Height / f.Pgroup().Height) // Validate's product: a row times all the lines wraps an int where the frame fits
 }
 
 // String describes the format, such as "1920x1080p 60000/1001 YCbCr-4:2:2/10".

@@ -175,3 +175,27 @@ func TestValidateFrameFitsInt(t *testing.T) {
 		t.Errorf("%v: FrameSize %d, want %d", f, got, size)
 	}
 }
+
+// Every format Validate takes has a FrameSize that is its true size, in a
+// 32-bit program too: a 32764x16384 4:2:0 16-bit frame is 1.6 GB, which an
+// int holds, but FrameSize once multiplied a row by all the lines before
+// dividing by the pgroup's two, and 3.2 GB wrapped to a negative size
+// (a slice of which panics).
+func TestFrameSizeOfValidFormats(t *testing.T) {
+	for s := Sampling(1); s < numSampling; s++ {
+		for _, d := range []Depth{Depth8, Depth10, Depth12, Depth16, Depth16f} {
+			pg, _ := PgroupOf(s, d)
+			w := MaxDimension / pg.Width * pg.Width
+			for _, h := range []int{MaxDimension / 4 * 4, 16384, 11000, 8192, 4} {
+				f := Format{Sampling: s, Depth: d, Width: w, Height: h, Scan: Progressive}
+				if f.Validate() != nil {
+					continue
+				}
+				want := int64(f.RowBytes()) * int64(h/pg.Height)
+				if got := f.FrameSize(); int64(got) != want {
+					t.Errorf("%v: FrameSize %d, want %d", f, got, want)
+				}
+			}
+		}
+	}
+}
