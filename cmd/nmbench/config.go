@@ -415,10 +415,14 @@ func (d *seconds) Set(s string) error {
 // eg shows), or a Go duration with its unit.
 func setDuration(d *time.Duration, s string, unit time.Duration, name, eg string) error {
 	if v, err := strconv.ParseFloat(s, 64); err == nil {
-		if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > math.MaxInt64/float64(unit) {
+		// The product is checked, not v against MaxInt64/unit: the
+		// largest v under that bound rounds to 2^63 when multiplied,
+		// which converts to a negative duration.
+		ns := v * float64(unit)
+		if !(math.Abs(ns) < 1<<63) { // NaN and Inf fail too
 			return fmt.Errorf("not a number of %s", name)
 		}
-		*d = time.Duration(v * float64(unit))
+		*d = time.Duration(ns)
 		return nil
 	}
 	v, err := time.ParseDuration(s)

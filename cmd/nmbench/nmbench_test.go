@@ -810,6 +810,12 @@ func TestFlagForms(t *testing.T) {
 		{[]string{"-w", "x"}, "-w"},
 		{[]string{"-t", "NaN"}, "-t"},
 		{[]string{"-t", "1e300"}, "-t"},
+		// The largest float64 under math.MaxInt64 ns: times 1e9 it
+		// rounds to 2^63, once converted to a negative duration, which
+		// was refused as "-t -2562047h47m16.854775808s: duration must
+		// be >= 0" (and -T's as "at least 10ms").
+		{[]string{"-t", "9223372036.854776"}, "flag -t: not a number of seconds"},
+		{[]string{"-T", "9223372036854.776"}, "flag -T: not a number of milliseconds"},
 		{[]string{"-n", "abc"}, "-n"},
 		{[]string{"-bogus"}, "-bogus"},
 		{[]string{"-r", "-f", "txseq"}, "-r: txseq writes its sequence numbers"},
