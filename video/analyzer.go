@@ -24,6 +24,11 @@ type Analysis struct {
 	Packets     int64 // packets given to Packet
 	Frames      int64 // whole frames: from a first packet (after a marker or at a timestamp change) through a marker
 	LostMarkers int64 // frames cut short by a timestamp change without a marker
+	// Measured is the whole frames the models ran through from their
+	// first packet: Frames less those before NPACKETS was known (the
+	// first whole frame, where an Analyzer counts it, and any before).
+	// The verdict needs one.
+	Measured int64
 
 	// PacketsPerFrame is NPACKETS of the model: Timing.Packets, or else the
 	// packets of the first whole frame (zero until one is seen; a packet
@@ -110,6 +115,7 @@ type Analyzer struct {
 	inFrame     bool
 	count       int
 	frames      int64
+	measured    int64 // frames ended with vOn
 	lostMarkers int64
 	minPk       int
 	maxPk       int
@@ -335,6 +341,9 @@ func (a *Analyzer) frameEnd() {
 		a.minPk, a.maxPk = a.count, a.count
 	}
 	a.frames++
+	if a.vOn {
+		a.measured++
+	}
 	a.minPk, a.maxPk = min(a.minPk, a.count), max(a.maxPk, a.count)
 	if a.ready || a.count > maxPackets {
 		return
@@ -351,6 +360,7 @@ func (a *Analyzer) Report() Analysis {
 	r := Analysis{
 		Packets:     a.packets,
 		Frames:      a.frames,
+		Measured:    a.measured,
 		LostMarkers: a.lostMarkers,
 		MinPackets:  a.minPk,
 		MaxPackets:  a.maxPk,
@@ -391,7 +401,9 @@ func (a *Analyzer) Report() Analysis {
 	for _, c := range []*Check{&r.Narrow, &r.NarrowLinear, &r.Wide} {
 		c.OK = r.Cinst <= c.CMax && c.VRXMin >= 0 && c.VRXPeak <= c.VRXFull
 	}
-	r.Sender = verdict(kind, r.Cinst, r.VRXMin, r.VRX, narrow, &r.Wide)
+	if a.measured > 0 { // a frame under way says nothing of the type yet
+		r.Sender = verdict(kind, r.Cinst, r.VRXMin, r.VRX, narrow, &r.Wide)
+	}
 	return r
 }
 
@@ -437,10 +449,11 @@ const TooFew = "too few frames to judge"
 // Verdict returns the outcome in words: the sender type ("2110TPN"),
 // "not compliant" when the timing fits no type, or [TooFew] when no whole
 // frame was measured (a capture of one or two frames: the analysis starts
-// once two markers have given the packets per frame).
+// once two markers have given the packets per frame, and an Analyzer that
+// counts them itself measures from the frame after the first whole one).
 func (r Analysis) Verdict() string {
 	switch {
-	case r.Frames == 0:
+	case r.Measured == 0:
 		return TooFew
 	case r.Sender != 0:
 		return r.Sender.String()
@@ -457,7 +470,7 @@ func (r Analysis) String() string {
 	if r.Packing != 0 {
 		fmt.Fprintf(&b, " %v", r.Packing)
 	}
-	if r.Frames == 0 {
+	if r.Measured == 0 {
 		b.WriteString(": " + TooFew)
 		return b.String()
 	}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -350,6 +351,27 @@ func TestAnalyzerFrames(t *testing.T) {
 	r = analyzeCapture(t, Timing{Rate: Rate59_94, Scan: Progressive, Height: 1080}, pkts[:1000])
 	if r.Sender != 0 || r.PacketsPerFrame != 0 || r.Frames != 0 || r.Verdict() != TooFew {
 		t.Errorf("partial frame: %v", r)
+	}
+}
+
+// An analyzer that learns NPACKETS from the first whole frame measures
+// nothing there: with only that frame seen its verdict is TooFew, not "not
+// compliant" with a VRX of 0..0 and a TRO of 0, as it once said of a
+// perfect sender; nor does a frame after it that is not whole yet judge
+// the stream.
+func TestAnalyzerLearningFrameNotJudged(t *testing.T) {
+	pc := mustPacer(t, t1080p59, SenderNarrow, nil)
+	pkts := paceCapture(pc, 3, nil)[100:] // joined mid-frame, then two whole frames
+	tm := Timing{Rate: Rate59_94, Scan: Progressive, Height: 1080}
+	for _, n := range []int{4220 + 4320, 4220 + 4320 + 10} {
+		r := analyzeCapture(t, tm, pkts[:n])
+		if r.Frames != 1 || r.Measured != 0 || r.Sender != 0 || r.Verdict() != TooFew || !strings.HasSuffix(r.String(), ": "+TooFew) {
+			t.Errorf("%d packets: frames %d, measured %d, verdict %q: %v", n, r.Frames, r.Measured, r.Verdict(), r)
+		}
+	}
+	r := analyzeCapture(t, tm, pkts)
+	if r.Frames != 2 || r.Measured != 1 || r.Sender != SenderNarrow {
+		t.Errorf("two whole frames: frames %d, measured %d: %v", r.Frames, r.Measured, r)
 	}
 }
 
