@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 )
 
 // PixelFormat is one of FFmpeg's raw pixel formats, named as its -pix_fmt
@@ -214,11 +216,16 @@ func PlanarSize(f *Format, p PixelFormat) (int, error) {
 	if err := checkConvert(f, p); err != nil {
 		return 0, err
 	}
-	n := 0
+	// In int64: 10- to 16-bit samples take two octets here, so a frame
+	// that fits an int in wire layout (Validate's check) may not in p.
+	var n int64
 	for _, pl := range pixFmts[p].planes {
-		n += (f.Width >> pl.xs) * pl.unit * (f.Height >> pl.ys)
+		n += int64(f.Width>>pl.xs) * int64(pl.unit) * int64(f.Height>>pl.ys)
 	}
-	return n, nil
+	if n > math.MaxInt {
+		return 0, fmt.Errorf("video: a %dx%d frame in %v is %d octets, more than a %d-bit program can hold", f.Width, f.Height, p, n, strconv.IntSize)
+	}
+	return int(n), nil
 }
 
 func checkConvert(f *Format, p PixelFormat) error {
@@ -302,7 +309,10 @@ func Unpack(dst, src []byte, f *Format, p PixelFormat) error {
 	if err := checkConvert(f, p); err != nil {
 		return err
 	}
-	need, _ := PlanarSize(f, p)
+	need, err := PlanarSize(f, p)
+	if err != nil {
+		return err
+	}
 	if len(src) < f.FrameSize() || len(dst) < need {
 		return fmt.Errorf("video: unpack %v: %d octets to %d, want %d to %d", p, len(src), len(dst), f.FrameSize(), need)
 	}
@@ -413,7 +423,10 @@ func Pack(dst, src []byte, f *Format, p PixelFormat) error {
 	if err := checkConvert(f, p); err != nil {
 		return err
 	}
-	need, _ := PlanarSize(f, p)
+	need, err := PlanarSize(f, p)
+	if err != nil {
+		return err
+	}
 	if len(src) < need || len(dst) < f.FrameSize() {
 		return fmt.Errorf("video: pack %v: %d octets to %d, want %d to %d", p, len(src), len(dst), need, f.FrameSize())
 	}

@@ -2,7 +2,10 @@ package video
 
 import (
 	"encoding/binary"
+	"math"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -474,4 +477,33 @@ func FuzzConvert(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A frame an int holds in wire layout may not fit in a planar pixel
+// format, whose 10- and 12-bit samples take 16 bits: a 32764x32764 4:2:0
+// 10-bit frame is 2.0 GB on the wire and 3.2 GB in yuv420p10le. In a
+// 32-bit program PlanarSize once wrapped to a negative size, and Unpack
+// and Pack sliced their buffers to it (a panic); they give an error.
+func TestPlanarSizeFitsInt(t *testing.T) {
+	f := Format{Sampling: YCbCr420, Depth: Depth10, Width: 32764, Height: 32764, Scan: Progressive}
+	if err := f.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	const want = int64(32764)*32764*2 + 2*int64(32764/2)*(32764/2)*2
+	n, err := PlanarSize(&f, YUV420P10LE)
+	if want > math.MaxInt {
+		if err == nil || !strings.Contains(err.Error(), strconv.FormatInt(want, 10)+" octets") {
+			t.Errorf("%v in a %d-bit program: PlanarSize %d, %v; want an error naming %d octets", f, strconv.IntSize, n, err, want)
+		}
+		if err := Unpack(nil, nil, &f, YUV420P10LE); err == nil {
+			t.Error("Unpack: no error")
+		}
+		if err := Pack(nil, nil, &f, YUV420P10LE); err == nil {
+			t.Error("Pack: no error")
+		}
+		return
+	}
+	if err != nil || int64(n) != want {
+		t.Errorf("%v: PlanarSize %d, %v; want %d", f, n, err, want)
+	}
 }
