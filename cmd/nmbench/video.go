@@ -167,6 +167,7 @@ func checkVideo(c *config, set map[string]bool) error {
 
 	// The base streams: from the SDP, or one from -fmt.
 	var base []video.Stream
+	var sdpWrap error // -streams K of an SDP of one stream took its port past 65535
 	switch {
 	case v.fmtp != "" && v.sdp != "":
 		return errors.New("-fmt and -sdp: give one")
@@ -192,6 +193,11 @@ func checkVideo(c *config, set map[string]bool) error {
 	}
 	switch {
 	case len(base) == 1:
+		if p := base[0].Dst.Port(); base[0].Dst.IsValid() && int(p)+v.nstream > 65536 {
+			// An error only where the SDP's ports are used (not with
+			// -i udp:HOST:PORT or -d, which give the streams theirs).
+			sdpWrap = fmt.Errorf("-streams %d: %d streams do not fit above the SDP's port %d (stream K takes port+K)", v.nstream, v.nstream, p)
+		}
 		for k := range v.nstream {
 			s := base[0]
 			if s.Dst.IsValid() {
@@ -255,6 +261,9 @@ func checkVideo(c *config, set map[string]bool) error {
 		}
 		v.transport = name
 		if !ap.IsValid() {
+			if sdpWrap != nil {
+				return sdpWrap
+			}
 			for k := range v.streams {
 				if !v.streams[k].Dst.IsValid() || v.streams[k].Dst.Port() == 0 {
 					return fmt.Errorf("-i %s: stream %d has no address and port: give -i udp:HOST:PORT, or -sdp with c= and m= lines", c.port, k)
@@ -269,15 +278,24 @@ func checkVideo(c *config, set map[string]bool) error {
 			v.streams[k].Dst = netip.AddrPortFrom(ap.Addr(), ap.Port()+uint16(k))
 		}
 	case v.dstSet || tx:
+		if sdpWrap != nil && !v.dstSet {
+			return sdpWrap
+		}
 		for k := range v.streams {
 			s := &v.streams[k]
 			if v.dstSet || !s.Dst.IsValid() {
+				if int(c.dst.port0)+k > 65535 {
+					return fmt.Errorf("-d %v: %d streams do not fit above port %d (stream K takes port+K)",
+						netip.AddrPortFrom(addr(c.dst.ip0), c.dst.port0), len(v.streams), c.dst.port0)
+				}
 				s.Dst = netip.AddrPortFrom(addr(c.dst.ip0), c.dst.port0+uint16(k))
 			}
 			if tx && !s.Dst.Addr().Is4() {
 				return fmt.Errorf("stream %d: destination %v: vtx sends IPv4", k, s.Dst)
 			}
 		}
+	case sdpWrap != nil:
+		return sdpWrap
 	}
 	return checkSecond(c, set)
 }

@@ -91,6 +91,11 @@ func TestVideoFlags(t *testing.T) {
 }
 
 func TestVideoFlagsErrors(t *testing.T) {
+	sdp65535 := filepath.Join(t.TempDir(), "65535.sdp")
+	if err := os.WriteFile(sdp65535, []byte("v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=x\r\nt=0 0\r\nm=video 65535 RTP/AVP 96\r\nc=IN IP4 239.1.1.1/32\r\n"+
+		"a=rtpmap:96 raw/90000\r\na=fmtp:96 "+fmt64x32+"\r\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	vtx := func(args ...string) []string {
 		return append([]string{"-i", "udp:127.0.0.1:5004", "-f", "vtx"}, args...)
 	}
@@ -146,11 +151,29 @@ func TestVideoFlagsErrors(t *testing.T) {
 		{[]string{"-i", "vale0:a", "-f", "tx", "-fmt", fmt64x32}, "-fmt: only for -f vtx and vrx"},
 		{[]string{"-i", "vale0:a", "-f", "rx", "-frames", "3"}, "-frames: only for"},
 		{[]string{"-i", "udp:127.0.0.1:65535", "-f", "vtx", "-fmt", fmt64x32, "-streams", "2"}, "do not fit"},
+		// Stream K on -d's port + K, and on the SDP's: past 65535 the
+		// port once wrapped to 0 (a receiver's stream then took the
+		// first port seen) and on to 1, 2, ...
+		{[]string{"-i", "vale0:a", "-f", "vrx", "-fmt", fmt64x32, "-d", "10.1.0.1:65535", "-streams", "2"}, "-d 10.1.0.1:65535: 2 streams do not fit above port 65535"},
+		{[]string{"-i", "vale0:a", "-f", "vtx", "-fmt", fmt64x32, "-d", "10.1.0.1:65534", "-streams", "3"}, "-d 10.1.0.1:65534: 3 streams do not fit above port 65534"},
+		{[]string{"-i", "vale0:a", "-f", "vtx", "-sdp", sdp65535, "-streams", "2"}, "2 streams do not fit above the SDP's port 65535"},
+		{[]string{"-i", "vale0:a", "-f", "vrx", "-sdp", sdp65535, "-streams", "2"}, "2 streams do not fit above the SDP's port 65535"},
+		{[]string{"-i", "udp", "-f", "vrx", "-sdp", sdp65535, "-streams", "2"}, "2 streams do not fit above the SDP's port 65535"},
 	}
 	for _, c := range cases {
 		_, err := parseFlags(c.args, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: err = %v, want it to mention %q", c.args, err, c.want)
+		}
+	}
+	// Where -i udp:HOST:PORT or -d gives the ports, the SDP's does not
+	// matter.
+	for _, args := range [][]string{
+		{"-i", "udp:127.0.0.1:5004", "-f", "vrx", "-sdp", sdp65535, "-streams", "2"},
+		{"-i", "vale0:a", "-f", "vtx", "-sdp", sdp65535, "-streams", "2", "-d", "10.1.0.1:5000"},
+	} {
+		if _, err := parseFlags(args, io.Discard); err != nil {
+			t.Errorf("%q: %v", args, err)
 		}
 	}
 }
