@@ -114,6 +114,7 @@ type videoStream struct {
 	Sched   string `json:"tp,omitempty"` // vtx: the sender type scheduled
 
 	rateLine string // the text summary's account of AnalysisRate
+	troOK    bool   // TRONs was measured (the analysis measured a whole frame)
 }
 
 // rateLine says which frame rate the analysis of a stream of format f used,
@@ -188,6 +189,7 @@ func (vr *videoRun) summary() *videoSummary {
 				vs.SenderType = shortSender(an.Sender)
 			}
 			vs.CMax, vs.VRX, vs.VRXMin, vs.TRONs, vs.Gapped = an.Cinst, an.VRX, an.VRXMin, int64(an.TROffset), an.Gapped
+			vs.troOK = an.Measured > 0
 			vs.Analysis = an.String()
 		}
 		switch {
@@ -203,11 +205,12 @@ func (vr *videoRun) summary() *videoSummary {
 	// The top-level figures: stream 0's when alone; over several, the
 	// common packets per frame and packing (else -1 and "mixed"), the
 	// widest sender type ("" if any fits none), the peak CMAX and VRX,
-	// and the mean TROffset.
+	// and the mean TROffset of the streams that measured one (a stream
+	// without packets has none, not one of 0).
 	first := &sum.Streams[0]
 	sum.PacketsPerFrame, sum.PackingMode, sum.SenderType = first.PacketsPerFrame, first.PackingMode, first.SenderType
 	rank := map[string]int{"N": 1, "NL": 2, "W": 3, "": 4}
-	var tro int64
+	var tro, measured int64
 	sum.Verdict = first.Verdict
 	for i := range sum.Streams {
 		s := &sum.Streams[i]
@@ -224,9 +227,14 @@ func (vr *videoRun) summary() *videoSummary {
 			sum.SenderType = s.SenderType
 		}
 		sum.CMax, sum.VRX = max(sum.CMax, s.CMax), max(sum.VRX, s.VRX)
-		tro += s.TRONs
+		if s.troOK {
+			tro += s.TRONs
+			measured++
+		}
 	}
-	sum.TRONs = tro / int64(len(sum.Streams))
+	if measured > 0 {
+		sum.TRONs = tro / measured
+	}
 	if vr.tx == nil {
 		var video, received uint64
 		other := vr.rx.Other()

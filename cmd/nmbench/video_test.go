@@ -1125,3 +1125,21 @@ func TestVideoReportPassStopped(t *testing.T) {
 		}
 	}
 }
+
+// The top-level TRO of several streams is the mean of those measured: a
+// stream that received nothing (no analysis, a TRO of 0 in its entry) once
+// counted as a TRO of 0, so that a third stream without packets took a
+// third off the figure.
+func TestVideoMeanTROOfMeasured(t *testing.T) {
+	ctx := context.Background()
+	capture := filepath.Join(t.TempDir(), "two.pcap")
+	runCLI(t, ctx, "-i", "pcap:"+capture, "-f", "vtx", "-fmt", fmt720p, "-streams", "2", "-frames", "4")
+	r := runCLI(t, ctx, "-i", "pcap:"+capture, "-f", "vrx", "-fmt", fmt720p, "-streams", "3")
+	if len(r.Streams) != 3 || r.Streams[2].Packets != 0 || r.Streams[0].TRONs <= 0 || r.Streams[1].TRONs <= 0 {
+		t.Fatalf("want two streams analysed and a third without packets: %+v", r.Streams)
+	}
+	if want := (r.Streams[0].TRONs + r.Streams[1].TRONs) / 2; r.TRONs != want {
+		t.Errorf("TRO %v, want %v, the mean of the two streams measured (%v, %v)", time.Duration(r.TRONs), time.Duration(want),
+			time.Duration(r.Streams[0].TRONs), time.Duration(r.Streams[1].TRONs))
+	}
+}
