@@ -140,6 +140,11 @@ func checkVideo(c *config, set map[string]bool) error {
 		// not the rings' 512, so that many streams fit by default.
 		c.batch = 0
 	}
+	if (isUDP(c.port) || isUDP(c.port2)) && c.batch > st2110.MaxUDPBatch {
+		// Refused by st2110 as SendConfig.Batch or ListenConfig.Batch
+		// once the run starts: named here as the flag it is.
+		return fmt.Errorf("-b %d: over udp: at most %d datagrams per sendmmsg or recvmmsg", c.batch, st2110.MaxUDPBatch)
+	}
 	if isPcap(c.port) && strings.TrimPrefix(c.port, pcapPrefix) == "" {
 		return errors.New("-i pcap:FILE: no file name")
 	}

@@ -136,6 +136,11 @@ func TestVideoFlagsErrors(t *testing.T) {
 		{vtx("-fmt", fmt64x32, "-rt", "100"), "-rt 100: a SCHED_FIFO priority is 1 to 99"},
 		{[]string{"-i", "udp:127.0.0.1:9000", "-f", "vtx", "-fmt", fmt64x32, "-rt", "10"}, "-rt: only a sender over a netmap port or xdp:"},
 		{vtx("-fmt", fmt64x32, "-burst", "0"), "-burst 0"},
+		// -b over udp: is a sendmmsg or recvmmsg: named as -b, not as
+		// st2110's SendConfig.Batch when the run starts.
+		{vtx("-fmt", fmt64x32, "-b", "2000"), "-b 2000: over udp: at most 1024"},
+		{vrx("-fmt", fmt64x32, "-b", "1025"), "-b 1025: over udp: at most 1024"},
+		{[]string{"-i", "vale0:a", "-i", "udp:127.0.0.1:5004", "-f", "vrx", "-fmt", fmt64x32, "-b", "4096"}, "-b 4096: over udp: at most 1024"},
 		{vtx("-fmt", fmt64x32, "-frame-buffers", "8"), "-frame-buffers: not for -f vtx"},
 		{vrx("-fmt", fmt64x32, "-frame-buffers", "-1"), "-frame-buffers -1: must be in 0..1024"},
 		{vrx("-fmt", fmt64x32, "-frame-buffers", "1025"), "-frame-buffers 1025: must be in 0..1024"},
