@@ -264,11 +264,14 @@ func (s *videoSummary) print(w io.Writer, rep *report) {
 	}
 	fmt.Fprintf(w, " (%d streams)\n", len(s.Streams))
 	for _, st := range s.Streams {
-		where := st.Dst
-		if where == "" && st.Port != 0 {
-			where = fmt.Sprintf("port %d", st.Port)
+		where := st.Dst + " "
+		if st.Dst == "" {
+			where = "" // vrx: a stream that took no port has none
+			if st.Port != 0 {
+				where = fmt.Sprintf("port %d ", st.Port)
+			}
 		}
-		fmt.Fprintf(w, "  stream %d %s %s: %d frames %d pkts", st.Stream, where, st.Format, st.Frames, st.Packets)
+		fmt.Fprintf(w, "  stream %d %s%s: %d frames %d pkts", st.Stream, where, st.Format, st.Frames, st.Packets)
 		if st.Sched != "" {
 			fmt.Fprintf(w, " tp %s", st.Sched)
 		}

@@ -1147,4 +1147,13 @@ func TestVideoMeanTROOfMeasured(t *testing.T) {
 		t.Errorf("TRO %v, want %v, the mean of the two streams measured (%v, %v)", time.Duration(r.TRONs), time.Duration(want),
 			time.Duration(r.Streams[0].TRONs), time.Duration(r.Streams[1].TRONs))
 	}
+	// The text names the stream without a port as the JSON does, by
+	// leaving the port out (once with two spaces where it would be).
+	var out, errb bytes.Buffer
+	if code := cli(ctx, []string{"-i", "pcap:" + capture, "-f", "vrx", "-fmt", fmt720p, "-streams", "3", "-q"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if text := out.String(); !strings.Contains(text, "  stream 2 1280x720p") || !strings.Contains(text, "  stream 0 port ") {
+		t.Errorf("text report:\n%s", text)
+	}
 }
