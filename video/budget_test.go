@@ -206,3 +206,27 @@ func TestReceiverLazyBuffers(t *testing.T) {
 		}
 	}
 }
+
+// A pattern's picture is up to 256 lines taller than its frame: for a
+// frame an int just holds (a 32766x10922 4:4:4 16-bit frame is 2.1 GB)
+// that picture may not fit, in a 32-bit program. PatternMemory once
+// wrapped it to a negative size, which a budget refuses naming a negative
+// charge, and NewPattern made a slice of it (a panic); PatternMemory
+// gives the true size and NewPattern an error.
+func TestPatternPictureFitsInt(t *testing.T) {
+	f := Format{Sampling: YCbCr444, Depth: Depth16, Width: 32766, Height: 10922, Scan: Progressive, Rate: Rate50}
+	if err := f.Validate(); err != nil {
+		t.Skipf("%v: %v", f, err)
+	}
+	tall, _ := patternFormat(&f)
+	want := int64(tall.RowBytes()) * int64(tall.Height)
+	if n := PatternMemory(&f); n < want {
+		t.Errorf("%v: PatternMemory %d, want at least the picture's %d", f, n, want)
+	}
+	if want <= math.MaxInt {
+		return // a 64-bit program: not made here, 2.2 GB
+	}
+	if _, err := NewPattern(&f); err == nil || !strings.Contains(err.Error(), "more than a 32-bit program can hold") {
+		t.Errorf("%v: NewPattern: %v", f, err)
+	}
+}

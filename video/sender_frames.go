@@ -64,6 +64,9 @@ func NewPattern(f *Format) (*Pattern, error) {
 		return nil, err
 	}
 	tall, extra := patternFormat(f)
+	if err := tall.Validate(); err != nil { // up to 256 lines more than f: in a 32-bit program it may not fit an int
+		return nil, fmt.Errorf("video: test pattern of %v: %w", f, err)
+	}
 	pic := make([]byte, tall.FrameSize())
 	if pf, err := PixelFormatFor(&tall); err == nil {
 		if err := packPattern(pic, &tall, pf); err != nil {
@@ -100,7 +103,7 @@ func PatternMemory(f *Format) int64 {
 		return 0
 	}
 	tall, _ := patternFormat(f)
-	n := int64(tall.FrameSize())
+	n := int64(tall.RowBytes()) * int64(tall.Height/tall.Pgroup().Height) // FrameSize, which may wrap an int here
 	if pf, err := PixelFormatFor(&tall); err == nil {
 		strip := tall
 		strip.Height = min(patternStrip, tall.Height)
