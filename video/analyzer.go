@@ -15,7 +15,7 @@ type Check struct {
 	VRXFull int  // the type's limit of VRX
 	VRXMin  int  // lowest VRX under the type's read schedule: below 0 a packet came after its read time
 	VRXPeak int  // highest VRX under the type's read schedule
-	OK      bool // Cinst ≤ CMax and 0 ≤ VRX ≤ VRXFull at every packet measured
+	OK      bool // Cinst ≤ CMax and 0 ≤ VRX ≤ VRXFull at every packet measured; false until a whole frame is (Analysis.Measured)
 }
 
 // Analysis is what an [Analyzer] measured. Frame counts are of RTP frames:
@@ -398,10 +398,10 @@ func (a *Analyzer) Report() Analysis {
 	}
 	r.Wide.VRXMin, r.Wide.VRXPeak = narrow.VRXMin, narrow.VRXPeak
 	r.VRX, r.VRXMin = narrow.VRXPeak, narrow.VRXMin
-	for _, c := range []*Check{&r.Narrow, &r.NarrowLinear, &r.Wide} {
-		c.OK = r.Cinst <= c.CMax && c.VRXMin >= 0 && c.VRXPeak <= c.VRXFull
-	}
-	if a.measured > 0 { // a frame under way says nothing of the type yet
+	if a.measured > 0 { // a frame under way judges nothing yet
+		for _, c := range []*Check{&r.Narrow, &r.NarrowLinear, &r.Wide} {
+			c.OK = r.Cinst <= c.CMax && c.VRXMin >= 0 && c.VRXPeak <= c.VRXFull
+		}
 		r.Sender = verdict(kind, r.Cinst, r.VRXMin, r.VRX, narrow, &r.Wide)
 	}
 	return r

@@ -365,8 +365,10 @@ func TestAnalyzerLearningFrameNotJudged(t *testing.T) {
 	tm := Timing{Rate: Rate59_94, Scan: Progressive, Height: 1080}
 	for _, n := range []int{4220 + 4320, 4220 + 4320 + 10} {
 		r := analyzeCapture(t, tm, pkts[:n])
-		if r.Frames != 1 || r.Measured != 0 || r.Sender != 0 || r.Verdict() != TooFew || !strings.HasSuffix(r.String(), ": "+TooFew) {
-			t.Errorf("%d packets: frames %d, measured %d, verdict %q: %v", n, r.Frames, r.Measured, r.Verdict(), r)
+		if r.Frames != 1 || r.Measured != 0 || r.Sender != 0 || r.Verdict() != TooFew || !strings.HasSuffix(r.String(), ": "+TooFew) ||
+			r.Narrow.OK || r.NarrowLinear.OK || r.Wide.OK {
+			t.Errorf("%d packets: frames %d, measured %d, verdict %q, checks OK %v %v %v: %v", n, r.Frames, r.Measured, r.Verdict(),
+				r.Narrow.OK, r.NarrowLinear.OK, r.Wide.OK, r)
 		}
 	}
 	r := analyzeCapture(t, tm, pkts)

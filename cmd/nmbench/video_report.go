@@ -188,8 +188,12 @@ func (vr *videoRun) summary() *videoSummary {
 			if an.Sender != 0 {
 				vs.SenderType = shortSender(an.Sender)
 			}
-			vs.CMax, vs.VRX, vs.VRXMin, vs.TRONs, vs.Gapped = an.Cinst, an.VRX, an.VRXMin, int64(an.TROffset), an.Gapped
-			vs.troOK = an.Measured > 0
+			// The timing figures of a stream that measured no whole
+			// frame (its verdict: too few frames to judge) are left
+			// out, as is the stream from the top-level figures.
+			if vs.troOK = an.Measured > 0; vs.troOK {
+				vs.CMax, vs.VRX, vs.VRXMin, vs.TRONs, vs.Gapped = an.Cinst, an.VRX, an.VRXMin, int64(an.TROffset), an.Gapped
+			}
 			vs.Analysis = an.String()
 		}
 		switch {
@@ -204,9 +208,10 @@ func (vr *videoRun) summary() *videoSummary {
 	}
 	// The top-level figures: stream 0's when alone; over several, the
 	// common packets per frame and packing (else -1 and "mixed"), the
-	// widest sender type ("" if any fits none), the peak CMAX and VRX,
-	// and the mean TROffset of the streams that measured one (a stream
-	// without packets has none, not one of 0).
+	// widest sender type ("" if any fits none), and the peak CMAX and
+	// VRX and the mean TROffset of the streams that measured a whole
+	// frame (a stream without packets, or only part of a frame, has none,
+	// not one of 0).
 	first := &sum.Streams[0]
 	sum.PacketsPerFrame, sum.PackingMode, sum.SenderType = first.PacketsPerFrame, first.PackingMode, first.SenderType
 	rank := map[string]int{"N": 1, "NL": 2, "W": 3, "": 4}
@@ -226,8 +231,8 @@ func (vr *videoRun) summary() *videoSummary {
 		if rank[s.SenderType] > rank[sum.SenderType] {
 			sum.SenderType = s.SenderType
 		}
-		sum.CMax, sum.VRX = max(sum.CMax, s.CMax), max(sum.VRX, s.VRX)
 		if s.troOK {
+			sum.CMax, sum.VRX = max(sum.CMax, s.CMax), max(sum.VRX, s.VRX)
 			tro += s.TRONs
 			measured++
 		}

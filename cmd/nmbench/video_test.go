@@ -1157,3 +1157,77 @@ func TestVideoMeanTROOfMeasured(t *testing.T) {
 		t.Errorf("text report:\n%s", text)
 	}
 }
+
+// A stream whose analysis began but measured no whole frame (two frames
+// captured: the first packet starts none) has no timing figures, and
+// the top-level ones are those of the streams that measured one: a vrx
+// of a capture with streams 0 and 1 of four frames and stream 2 of two.
+func TestVideoFiguresOfMeasured(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	four, two, mixed := filepath.Join(dir, "four.pcap"), filepath.Join(dir, "two.pcap"), filepath.Join(dir, "mixed.pcap")
+	runCLI(t, ctx, "-i", "pcap:"+four, "-f", "vtx", "-fmt", fmt720p, "-streams", "2", "-frames", "4")
+	runCLI(t, ctx, "-i", "pcap:"+two, "-f", "vtx", "-fmt", fmt720p, "-streams", "3", "-frames", "2")
+	out, err := os.Create(mixed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := packet.NewPcapWriterNanos(out, 65535)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var port2 uint16 // stream 2's port: the highest of the second capture
+	for pass, name := range []string{two, four, two} {
+		f, err := os.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := packet.NewPcapReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			data, ci, err := r.ReadPacketData()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			port := binary.BigEndian.Uint16(data[36:])
+			switch pass {
+			case 0:
+				port2 = max(port2, port)
+			case 1:
+				err = w.WritePacket(ci.Timestamp, data)
+			case 2:
+				if port == port2 {
+					err = w.WritePacket(ci.Timestamp, data)
+				}
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.Close()
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, ctx, "-i", "pcap:"+mixed, "-f", "vrx", "-fmt", fmt720p, "-streams", "3")
+	if len(r.Streams) != 3 || r.Streams[2].Packets == 0 || r.Streams[0].TRONs <= 0 || r.Streams[1].TRONs <= 0 {
+		t.Fatalf("want three streams with packets, two measured: %+v", r.Streams)
+	}
+	s2 := r.Streams[2]
+	if !strings.Contains(s2.Analysis, video.TooFew) || s2.TRONs != 0 || s2.CMax != 0 || s2.VRX != 0 || s2.SenderType != "" {
+		t.Errorf("stream 2, two frames captured: analysis %q, TRO %d, CMAX %d, VRX %d, sender %q; want %q and no figures",
+			s2.Analysis, s2.TRONs, s2.CMax, s2.VRX, s2.SenderType, video.TooFew)
+	}
+	if want := (r.Streams[0].TRONs + r.Streams[1].TRONs) / 2; r.TRONs != want {
+		t.Errorf("TRO %v, want %v, the mean of the two streams measured (%v, %v)", time.Duration(r.TRONs), time.Duration(want),
+			time.Duration(r.Streams[0].TRONs), time.Duration(r.Streams[1].TRONs))
+	}
+	if want := max(r.Streams[0].CMax, r.Streams[1].CMax); r.CMax != want {
+		t.Errorf("top-level CMAX %d, want %d, the peak of the streams measured", r.CMax, want)
+	}
+}
