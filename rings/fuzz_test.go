@@ -58,6 +58,7 @@ const (
 	opView
 	opReleaseHold
 	opForward
+	opInjectFrags
 	numOps
 )
 
@@ -84,19 +85,42 @@ type fuzzState struct {
 // state is an integrity error, that every slice handed out lies inside the
 // region, that the guard bytes around the region are intact, and, while
 // the state is uncorrupted, the ring invariants (hwcur <= head <= cur <=
-// tail, cyclically, head == cur on TX; the kernel never rejects what rings published) and
-// that no buffer index is lost or duplicated.
+// tail, cyclically, head == cur on TX; the kernel never rejects what rings published),
+// that no buffer index is lost or duplicated, and that Forward does
+// exactly what a model of it predicts: counts, offers to take, cursors
+// (the cur a hold leaves) and every slot of both rings.
 func FuzzRingOps(f *testing.F) {
+	// Each seed: TX slots, RX slots, buffer size, extra buffers, link
+	// mode (0 none, 1 copy, 2 swap), then operations.
 	for _, s := range [][]byte{
 		{},
-		{7, 9, 0, 0, opReserve, 5, opFill, 60, opPublish, 3, opTxSync, 9, opRxSync, opAcquire, 9, opPackets, opRelease, 9},
-		{40, 40, 1, 1, opInject, 100, 1, opInject, 200, 0, opRxSync, opAcquire, 50, opReadPacket, 0, 0, 4, opSwapBuf, 1, 0, opRelease, 50},
-		{3, 5, 2, 3, opExtraGet, opReserve, 2, opSwapBuf, 0, 0, opExtraPut, opPublish, 2, opTxSync, 1, opExtraGet, opExtraPut},
-		{10, 10, 3, 1, opReserve, 9, opWritePacket, 0, 0, 2, opPublish, 9, opTxSync, 0, opRxSync, opAcquire, 9, opReserve, 9, opSwap, 0, 0, opPublish, 1, opRelease, 1},
-		{8, 8, 0, 2, opCorruptCursor, 2, 200, 0, 0, 0, opReserve, 3, opAcquire, 3, opReset, opRebuild, opQuery},
-		{8, 8, 0, 2, opCorruptSlot, 1, 3, 1, 0, 0, 0, opInject, 10, 0, opRxSync, opAcquire, 5, opPackets, opReadPacket, 0, 0, 1},
-		{8, 8, 0, 4, opCorruptExtra, 1, 7, 0, 0, 0, opExtraGet, opExtraGet, opExtraGet, opCorruptHeader, 3, 1, 0, 0, 0, 0, 0, 0, 0, opRebuild},
-		{20, 20, 1, 0, opInject, 100, 1, opInject, 0, 2, opRxSync, opForward, 2, 1, opTxSync, 4, opInject, 44, 0, opRxSync, opForward, 9, 3, opTxSync, 4, opRxSync},
+		{7, 9, 0, 0, 1, opReserve, 5, opFill, 60, opPublish, 3, opTxSync, 9, opRxSync, opAcquire, 9, opPackets, opRelease, 9},
+		{40, 40, 1, 1, 0, opInject, 100, 1, opInject, 200, 0, opRxSync, opAcquire, 50, opReadPacket, 0, 0, 4, opSwapBuf, 1, 0, opRelease, 50},
+		{3, 5, 2, 3, 0, opExtraGet, opReserve, 2, opSwapBuf, 0, 0, opExtraPut, opPublish, 2, opTxSync, 1, opExtraGet, opExtraPut},
+		{10, 10, 3, 1, 2, opReserve, 9, opWritePacket, 0, 0, 2, opPublish, 9, opTxSync, 0, opRxSync, opAcquire, 9, opReserve, 9, opSwap, 0, 0, opPublish, 1, opRelease, 1},
+		{8, 8, 0, 2, 0, opCorruptCursor, 2, 200, 0, 0, 0, opReserve, 3, opAcquire, 3, opReset, opRebuild, opQuery},
+		{8, 8, 0, 2, 1, opCorruptSlot, 1, 3, 1, 0, 0, 0, opInject, 10, 0, opRxSync, opAcquire, 5, opPackets, opReadPacket, 0, 0, 1},
+		{8, 8, 0, 4, 2, opCorruptExtra, 1, 7, 0, 0, 0, opExtraGet, opExtraGet, opExtraGet, opCorruptHeader, 3, 1, 0, 0, 0, 0, 0, 0, 0, opRebuild},
+		{20, 20, 1, 0, 0, opInject, 100, 1, opInject, 0, 2, opRxSync, opForward, 2, 1, opTxSync, 4, opInject, 44, 0, opRxSync, opForward, 9, 3, opTxSync, 4, opRxSync},
+		// Forward, single packets: take keeps one, the TX ring's 3
+		// free slots take three, one is dropped; then, after a sync,
+		// the rest go. Then two packets leave too little room for a
+		// 3-slot chain, dropped whole.
+		{3, 9, 1, 0, 0, opInject, 60, 0, opInject, 61, 0, opInject, 62, 0, opInject, 63, 0, opInject, 64, 0, opRxSync,
+			opForward, 9, 2, opTxSync, 4, opRxSync, opInject, 30, 0, opInject, 31, 0, opRxSync, opForward, 9, 3,
+			opTxSync, 4, opRxSync, opInject, 60, 0, opInject, 61, 0, opInject, 250, 0, opRxSync, opForward, 9, 3},
+		// Forward over a swap link: a chain cut by max is held, then
+		// forwarded; it comes back through the link, and Forward
+		// starts again with room for it and take keeps it whole.
+		{7, 7, 0, 0, 2, opInject, 60, 0, opInject, 150, 0, opInject, 10, 0, opRxSync,
+			opForward, 2, 3, opForward, 9, 3, opRxSync, opTxSync, 4, opRxSync,
+			opForward, 1, 3, opForward, 1, 1},
+		// Forward over a copy link: a chain whose end comes later is
+		// held, then forwarded; one that fills the RX ring is bad.
+		{5, 5, 1, 0, 1, opInjectFrags, 1, 50, 1, opRxSync, opForward, 9, 3, opInjectFrags, 0, 70, 0, opRxSync, opForward, 9, 3,
+			opRxSync, opTxSync, 4, opRxSync, opForward, 9, 0, opRxSync, opInjectFrags, 4, 20, 1, opRxSync, opForward, 9, 3},
+		// Forward of a slot the "kernel" corrupted: bad, not offered.
+		{7, 7, 1, 0, 0, opInject, 60, 0, opInject, 61, 0, opInject, 62, 0, opRxSync, opCorruptSlot, 1, 1, 0xff, 0xff, 0xff, 0x0f, 0, opForward, 9, 0},
 	} {
 		f.Add(s)
 	}
@@ -325,22 +349,43 @@ func (s *fuzzState) step(in *opStream) {
 		}
 	case opForward:
 		lim, sel := in.u8()%70, in.u8()%4
+		// While nothing is corrupted the model predicts the whole call.
+		exact := !s.badCursors && !s.badSlots
+		var pre fwdSnap
+		if exact {
+			pre = s.snapForward()
+		}
+		var offered [][]byte
 		take := func(p []byte) bool {
 			s.inside(p, "Forward's take")
+			offered = append(offered, p)
 			return len(p)%3 == sel
 		}
 		if sel == 3 {
 			take = nil
 		}
 		f, err := rings.Forward(s.tx, s.rx, lim, take)
-		s.allowed(err, "Forward")
+		if !exact {
+			s.allowed(err, "Forward")
+		}
 		// Forward starts again with room for the longest chain when
 		// the acquisition ends inside the chain that starts it.
 		if f.Acquired < 0 || f.Acquired > max(lim, abi.NETMAP_MAX_FRAGS) ||
 			f.Taken+f.Sent+f.Dropped+f.Bad+f.Held != f.Acquired || min(f.Taken, f.Sent, f.Dropped, f.Bad, f.Held) < 0 {
 			t.Fatalf("Forward(%d): %+v", lim, f)
 		}
+		if exact {
+			s.checkForward(pre, lim, sel, f, err, offered)
+		}
 		s.tr, s.ra = 0, 0
+	case opInjectFrags:
+		// A chain of one-slot fragments, possibly without its end.
+		cnt, size, more := 1+in.u8()%45, in.u8(), in.u8()%2 == 1
+		frags := make([][]byte, cnt)
+		for j := range frags {
+			frags[j] = payload(j, (size+j)%(r.BufSize+1))
+		}
+		r.InjectFrags(0, frags, more)
 	case opReset:
 		s.allowed(s.tx.Reset(), "TxRing.Reset")
 		s.allowed(s.rx.Reset(), "RxRing.Reset")
@@ -468,4 +513,164 @@ func (s *fuzzState) allBufs() []uint32 {
 // String helps when a fuzz failure is reported.
 func (s *fuzzState) String() string {
 	return fmt.Sprintf("tr %d ra %d held %v", s.tr, s.ra, s.held)
+}
+
+// slotVal is one slot as the model reads it.
+type slotVal struct {
+	idx        uint32
+	len, flags uint16
+}
+
+// ringSnap is one ring's cursors and slots as the model reads them.
+type ringSnap struct {
+	head, cur, tail uint32
+	slots           []slotVal
+}
+
+func (s *fuzzState) snapRing(off int) ringSnap {
+	r := s.r
+	rs := ringSnap{head: r.U32(off + abi.RingHead), cur: r.U32(off + abi.RingCur), tail: r.U32(off + abi.RingTail)}
+	for j := range int(r.U32(off + abi.RingNumSlots)) {
+		so := heapmem.SlotOff(off, j)
+		rs.slots = append(rs.slots, slotVal{r.U32(so + abi.SlotBufIdx), r.U16(so + abi.SlotLen), r.U16(so + abi.SlotFlags)})
+	}
+	return rs
+}
+
+// fwdSnap is both rings before a Forward.
+type fwdSnap struct{ tx, rx ringSnap }
+
+func (s *fuzzState) snapForward() fwdSnap {
+	return fwdSnap{s.snapRing(s.r.TxRingOff(0)), s.snapRing(s.r.RxRingOff(0))}
+}
+
+// fwdModel is what Forward should do to the rings of pre: the counts, the
+// RX slots (positions after rx head) offered to take, and the RX slots
+// sent, in TX order.
+func fwdModel(pre fwdSnap, lim, sel int) (w rings.Forwarded, offered, sent []int) {
+	n, nt := len(pre.rx.slots), len(pre.tx.slots)
+	avail := int((pre.rx.tail + uint32(n) - pre.rx.head) % uint32(n))
+	space := int((pre.tx.tail + uint32(nt) - pre.tx.head) % uint32(nt))
+	rx := func(i int) slotVal { return pre.rx.slots[(int(pre.rx.head)+i)%n] }
+	takes := func(i int) bool { return sel != 3 && int(rx(i).len)%3 == sel }
+	a := min(lim, avail)
+	if a == 0 {
+		return
+	}
+	mx := lim
+again:
+	w, offered, sent = rings.Forwarded{Acquired: a}, nil, nil
+	room := min(a, space)
+	for i := 0; i < a; {
+		if rx(i).flags&abi.NS_MOREFRAG == 0 {
+			offered = append(offered, i)
+			switch {
+			case takes(i):
+				w.Taken++
+			case len(sent) == room:
+				w.Dropped++
+			default:
+				sent = append(sent, i)
+				w.Sent++
+			}
+			i++
+			continue
+		}
+		k := 1
+		for ; rx(i+k-1).flags&abi.NS_MOREFRAG != 0; k++ {
+			if k == abi.NETMAP_MAX_FRAGS || i+k == a && k >= n-1 {
+				w.Bad += k
+				break
+			}
+			if i+k == a {
+				if i == 0 && a == mx && mx < abi.NETMAP_MAX_FRAGS {
+					mx = abi.NETMAP_MAX_FRAGS
+					a = min(mx, avail)
+					goto again
+				}
+				w.Held = a - i
+				return
+			}
+		}
+		if rx(i+k-1).flags&abi.NS_MOREFRAG != 0 { // bad
+			i += k
+			continue
+		}
+		offered = append(offered, i)
+		switch {
+		case takes(i):
+			w.Taken += k
+		case room-len(sent) < k:
+			w.Dropped += k
+		default:
+			for j := range k {
+				sent = append(sent, i+j)
+			}
+			w.Sent += k
+		}
+		i += k
+	}
+	return
+}
+
+// checkForward compares a Forward over uncorrupted rings with the model:
+// the counts, the error, the packets offered to take, the cursors
+// (including the cur a hold leaves) and every slot of both rings.
+func (s *fuzzState) checkForward(pre fwdSnap, lim, sel int, f rings.Forwarded, err error, offered [][]byte) {
+	t, r := s.t, s.r
+	t.Helper()
+	w, wOffered, sent := fwdModel(pre, lim, sel)
+	if f != w || (err != nil) != (w.Bad > 0) || err != nil && !errors.Is(err, rings.ErrIntegrity) {
+		t.Fatalf("Forward(%d, take %d) = %+v, %v; the model says %+v", lim, sel, f, err, w)
+	}
+	n, nt := len(pre.rx.slots), len(pre.tx.slots)
+	rxPos := func(i int) int { return (int(pre.rx.head) + i) % n }
+	if sel == 3 {
+		wOffered = nil
+	}
+	if len(offered) != len(wOffered) {
+		t.Fatalf("Forward offered %d packets to take, the model %d", len(offered), len(wOffered))
+	}
+	for j, i := range wOffered {
+		sl := pre.rx.slots[rxPos(i)]
+		if b := r.Buf(sl.idx)[:sl.len]; len(offered[j]) != len(b) || len(b) > 0 && &offered[j][0] != &b[0] {
+			t.Fatalf("offer %d: not the first slot of packet %d", j, i)
+		}
+	}
+	post := s.snapForward()
+	// The RX ring: head past what was released; cur past the held
+	// slots too.
+	wrx := pre.rx
+	if w.Acquired > 0 {
+		wrx.head = uint32(rxPos(w.Acquired - w.Held))
+		wrx.cur = uint32(rxPos(w.Acquired))
+		if w.Held == 0 {
+			wrx.cur = wrx.head
+		}
+	}
+	wtx := pre.tx
+	wtx.head = uint32((int(pre.tx.head) + len(sent)) % nt)
+	wtx.cur = wtx.head
+	wrx.slots, wtx.slots = slices.Clone(pre.rx.slots), slices.Clone(pre.tx.slots)
+	for j, i := range sent {
+		tp, rp := (int(pre.tx.head)+j)%nt, rxPos(i)
+		ts, rs := pre.tx.slots[tp], pre.rx.slots[rp]
+		wtx.slots[tp] = slotVal{rs.idx, rs.len, rs.flags&abi.NS_MOREFRAG | abi.NS_BUF_CHANGED}
+		wrx.slots[rp] = slotVal{ts.idx, rs.len, rs.flags | abi.NS_BUF_CHANGED}
+	}
+	for _, c := range []struct {
+		name      string
+		got, want ringSnap
+	}{{"tx", post.tx, wtx}, {"rx", post.rx, wrx}} {
+		if c.got.head != c.want.head || c.got.cur != c.want.cur || c.got.tail != c.want.tail {
+			t.Fatalf("after Forward(%d) = %+v: %s head %d cur %d tail %d, the model says %d %d %d",
+				lim, f, c.name, c.got.head, c.got.cur, c.got.tail, c.want.head, c.want.cur, c.want.tail)
+		}
+		for j := range c.got.slots {
+			if c.got.slots[j] != c.want.slots[j] {
+				t.Fatalf("after Forward(%d) = %+v: %s slot %d is %+v, the model says %+v",
+					lim, f, c.name, j, c.got.slots[j], c.want.slots[j])
+			}
+		}
+	}
 }
