@@ -529,6 +529,9 @@ type sessionFilters struct {
 	next  []int
 	byDst map[netip.Addr][]int // the other filters, by destination
 	memo  map[netip.Addr]srcResult
+	// applied counts the filters applied, for the tests that check
+	// the cost stays linear.
+	applied int
 }
 
 type srcResult struct {
@@ -580,6 +583,7 @@ func (sf *sessionFilters) source(dst netip.Addr) (netip.Addr, bool, error) {
 	var st srcState
 	var err error
 	for i, w := 0, 0; err == nil && (i < len(spec) || w < len(sf.all)); {
+		sf.applied++
 		if w == len(sf.all) || i < len(spec) && spec[i] < sf.all[w] {
 			err = sf.list[spec[i]].apply(dst, &st)
 			i++

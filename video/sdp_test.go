@@ -774,6 +774,38 @@ func TestSDPSessionFiltersSame(t *testing.T) {
 	}
 }
 
+// TestSDPSessionFiltersLinear: a destination applies its own filters
+// and, of a run of "*" filters naming one source, only the first (the
+// rest change nothing), so at most two "*" filters (a second source ends
+// the search with an error); and a destination met again, by another
+// medium, applies nothing. The filters applied for all the media stay
+// within two per destination plus the filters, however many media share
+// the destinations. (Without the run-skipping: destinations times "*"
+// filters; without the memo: media times filters per destination.)
+func TestSDPSessionFiltersLinear(t *testing.T) {
+	const dsts, mediaPerDst, stars = 16, 100, 100
+	var attrs []sdp.Attribute
+	filter := func(v string) { attrs = append(attrs, sdp.Attribute{Key: "source-filter", Value: " " + v}) }
+	dst := func(d int) netip.Addr { return netip.AddrFrom4([4]byte{239, 0, 0, byte(d)}) }
+	for k := range stars {
+		filter("incl IN IP4 * 10.0.0.1")
+		if k%(stars/dsts) == 0 && k/(stars/dsts) < dsts {
+			filter(fmt.Sprintf("incl IN IP4 %v 10.0.0.1", dst(k/(stars/dsts))))
+		}
+	}
+	sf := readSessionFilters(attrs)
+	for range mediaPerDst {
+		for d := range dsts {
+			if src, found, err := sf.source(dst(d)); err != nil || !found || src != netip.MustParseAddr("10.0.0.1") {
+				t.Fatalf("%v: %v %v %v", dst(d), src, found, err)
+			}
+		}
+	}
+	if limit := 2*dsts + len(sf.list); sf.applied > limit {
+		t.Errorf("%d media of %d destinations, %d filters: %d filters applied, want at most %d", dsts*mediaPerDst, dsts, len(sf.list), sf.applied, limit)
+	}
+}
+
 // refSourceFilter is sourceFilter as it was: each filter read where it is
 // met, in order.
 func refSourceFilter(attrs []sdp.Attribute, dst netip.Addr) (src netip.Addr, found bool, err error) {
