@@ -33,7 +33,9 @@ import (
 
 // maxDatagram is the largest UDP payload a receiver reads whole: ST 2110's
 // extended MAXUDP with room to spare (a longer one is cut, and counted
-// as truncated on Linux, where recvmmsg gives its length: FlowStats.Truncated).
+// as truncated, FlowStats.Truncated: on Linux with its length, which
+// recvmmsg gives; elsewhere the kernel only tells that it was cut, and
+// FlowStats.Bytes counts it as maxDatagram+1 octets: readMsg).
 const maxDatagram = video.MaxUDPExtended + 256
 
 // MaxUDPBatch bounds ListenConfig.Batch and SendConfig.Batch over UDP: the

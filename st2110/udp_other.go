@@ -9,14 +9,10 @@ import (
 	"net/netip"
 	"syscall"
 	"time"
-
-	"golang.org/x/net/ipv4"
-	"golang.org/x/net/ipv6"
 )
 
 // Outside Linux the UDP transport reads and writes one datagram at a time
-// through package net (and golang.org/x/net for the destination address),
-// which allocates per datagram.
+// through package net (readMsg, udp_msg.go).
 
 func socketOptions(network, address string, c syscall.RawConn) error { return nil }
 
@@ -37,38 +33,16 @@ const multicastIFConnect = false
 func setMulticastIF(c syscall.RawConn, index int, v4 bool) error { return nil }
 
 func (s *udpSock) read(ctx context.Context, sink *rxSink) error {
-	buf := make([]byte, maxDatagram)
-	p4, p6 := ipv4.NewPacketConn(s.conn), ipv6.NewPacketConn(s.conn)
+	buf, oob := make([]byte, maxDatagram), make([]byte, controlLen)
 	cw := clockWatch{watch: sink.clock.Source() == ClockPHC}
 	cw.arm(s, 0)
 	for ctx.Err() == nil {
-		var n int
-		var dst net.IP
-		var src net.Addr
-		var err error
-		if s.v6 {
-			var cm *ipv6.ControlMessage
-			n, cm, src, err = p6.ReadFrom(buf)
-			if cm != nil {
-				dst = cm.Dst
-			}
-		} else {
-			var cm *ipv4.ControlMessage
-			n, cm, src, err = p4.ReadFrom(buf)
-			if cm != nil {
-				dst = cm.Dst
-			}
-		}
+		n, wire, src, dst, err := readMsg(s.conn, buf, oob, s.port)
 		if err != nil {
 			if again, err := cw.idle(ctx, s, sink, err); !again {
 				return err
 			}
 			continue
-		}
-		d, _ := netip.AddrFromSlice(dst)
-		var sa netip.AddrPort
-		if u, ok := src.(*net.UDPAddr); ok {
-			sa = u.AddrPort()
 		}
 		at, err := sink.now()
 		if err != nil {
@@ -76,7 +50,7 @@ func (s *udpSock) read(ctx context.Context, sink *rxSink) error {
 		}
 		cw.arm(s, at)
 		sink.enter()
-		sink.r.PushUDP(sa, netip.AddrPortFrom(d.Unmap(), s.port), buf[:n], at)
+		sink.r.PushUDPCut(src, dst, buf[:n], wire, at)
 		sink.batches.Add(1)
 		sink.tick(at)
 		sink.leave()
