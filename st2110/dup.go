@@ -516,11 +516,13 @@ type pairFollow struct{ t *pcapPair }
 
 func (pairFollow) flows() []int { return nil }
 
-func (f pairFollow) run(ctx context.Context, s *rxSink) error {
-	select {
-	case <-f.t.done:
-	case <-ctx.Done():
-	}
+// run waits for pairLead to end, also once ctx has: until then the lead
+// pushes into this reader's sink, which the reader's goroutine finishes
+// (rxSink.finish) as soon as run returns. The lead ends soon after ctx
+// does (its waits for a buffer and replay's sleeps end with it, and its
+// file is closed).
+func (f pairFollow) run(context.Context, *rxSink) error {
+	<-f.t.done
 	return io.EOF
 }
 

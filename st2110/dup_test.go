@@ -609,3 +609,53 @@ func TestDupUDPSendErrorsCounted(t *testing.T) {
 		t.Errorf("%d packets sent, %d dropped for want of buffers on the second path; want 32 and 32", st.Packets, st.NoBufs)
 	}
 }
+
+// dupCaptures writes n frames of each of sess's flows into two captures,
+// one per path, and returns their names.
+func dupCaptures(t testing.TB, sess *video.Session, n int) (string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.pcap"), filepath.Join(dir, "b.pcap")
+	var srcs []video.FrameSource
+	for k := range sess.Streams {
+		f := sess.Streams[k].Format
+		srcs = append(srcs, loopOf(t, f, randomFrames(f, 2, uint64(k))))
+	}
+	tx, err := Dial("pcap:"+a, sess, &SendConfig{Sources: srcs, Count: uint64(n), Second: "pcap:" + b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return a, b
+}
+
+// Close while two captures are being read (one reader reads both, into
+// each path's sink): the second path's reader, which only waits for the
+// first, must not touch its sink while the first still pushes into it.
+// Run with -race.
+func TestDupPcapCloseWhileReading(t *testing.T) {
+	sess := dupFlows()
+	a, b := dupCaptures(t, sess, 40)
+	for range 20 {
+		rx, err := Listen("pcap:"+a, sess, &ListenConfig{Second: "pcap:" + b, FrameBuffers: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		for _, err := range rx.Frames(ctx) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			break // one frame, then Close while the reader goes on
+		}
+		cancel()
+		if err := rx.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
