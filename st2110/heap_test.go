@@ -405,3 +405,66 @@ func TestFlowErrorText(t *testing.T) {
 		}
 	}
 }
+
+// Frame.Data is the caller's to reslice or replace within the loop body
+// (a parser that moves it on, a caller that sets it to nil when done):
+// the receiver's buffers are its own, so that none of this stalls the
+// flow (a short buffer would take no frame) or writes a later frame into
+// a buffer the caller holds (nil, or the caller's own slice).
+func TestFrameDataChangedByCaller(t *testing.T) {
+	const n = 8
+	frames := randomFrames(fmtSmall, 2, 1)
+	size := fmtSmall.FrameSize()
+	for _, c := range []struct {
+		name   string
+		change func(f *Frame, own []byte)
+	}{
+		{"resliced", func(f *Frame, _ []byte) { f.Data = f.Data[:1] }},
+		{"nil", func(f *Frame, _ []byte) { f.Data = nil }},
+		{"own buffer", func(f *Frame, own []byte) { f.Data = own }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			q, tr := heapLink(t, 1024)
+			sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+			rx := listenHeap(t, tr, sess, &ListenConfig{FrameBuffers: 2})
+			defer rx.Close()
+			tx := dialHeap(t, q, sess, &SendConfig{Source: loopOf(t, fmtSmall, frames), Count: n, MaxLag: -1})
+			defer tx.Close()
+			wait := runSender(t, tx)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			own := make([]byte, size)
+			var kept *Frame
+			got := 0
+			for f, err := range rx.Frames(ctx) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got++; got == n {
+					break
+				}
+				if got == n-1 {
+					// Kept as it came, while the last frame arrives.
+					if !f.Keep() {
+						t.Fatal("Keep")
+					}
+					kept = f
+					continue
+				}
+				c.change(f, own)
+			}
+			if err := wait(); err != nil {
+				t.Fatal(err)
+			}
+			if got != n || rx.Stats(0).Dropped != 0 {
+				t.Fatalf("%d frames of %d; %+v", got, n, rx.Stats(0))
+			}
+			if i := n - 2; !bytes.Equal(kept.Data, frames[(i%2)*size:][:size]) {
+				t.Errorf("kept frame %d changed after its loop body returned", i)
+			}
+			if !bytes.Equal(own, make([]byte, size)) {
+				t.Error("the receiver wrote into the caller's own buffer")
+			}
+		})
+	}
+}

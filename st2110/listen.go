@@ -187,6 +187,9 @@ type Frame struct {
 	Flow int
 	// Data is the frame in pgroup wire layout. Parts of a frame that were
 	// lost hold whatever the buffer held before (Info.Complete is false).
+	// The field is the caller's to reslice or set (the buffer is the
+	// receiver's all the same, for as long as the frame is): the next
+	// frames do not go by it.
 	Data []byte
 
 	// RTPTime is the frame's RTP timestamp (its first field's).
@@ -210,6 +213,10 @@ type Frame struct {
 
 	rx    *Receiver
 	owner atomic.Int32 // who holds the frame: ownPool, ownQueue, ownLoop or ownUser
+	// buf is the frame's buffer, whole: in the pool, the spare that the
+	// next frame of the flow is written into; handed out, Data's. The
+	// caller may reslice or replace Data: the receiver goes by buf.
+	buf []byte
 }
 
 // Who holds a Frame. A frame goes from its flow's pool to a reader, which
@@ -578,8 +585,8 @@ func (r *Receiver) start(tr rxTransport) error {
 		r.pools[k] = make(chan *Frame, r.nbufs[k])
 		size := r.flows[k].Format.FrameSize()
 		for range r.nbufs[k] {
-			f := &Frame{Flow: k, Data: make([]byte, size), rx: r}
-			prefault(f.Data)
+			f := &Frame{Flow: k, buf: make([]byte, size), rx: r}
+			prefault(f.buf)
 			r.pools[k] <- f
 		}
 		total += r.nbufs[k]
