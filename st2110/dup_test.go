@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -657,5 +658,26 @@ func TestDupPcapCloseWhileReading(t *testing.T) {
 		if err := rx.Close(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// A send error of one path of two ends Run with an error that says which
+// path failed: the two paths may go to the same address, over two
+// interfaces.
+func TestDupSendErrorNamesPath(t *testing.T) {
+	for p, want := range []string{"st2110: send udp: sendmmsg to 127.0.0.1:", "st2110: send udp: second path udp: sendmmsg to 127.0.0.2:"} {
+		tx, err := Dial("udp", twoLegs(t, fmtSmall, "127.0.0.1", "127.0.0.2"), &SendConfig{Count: 1, Second: "udp", MaxLag: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := tx.parts[0].q.(*dupTx)
+		d.a.(*udpTx).sendHook = func(int) (int, error) { return 1, nil }
+		d.b.(*udpTx).sendHook = func(int) (int, error) { return 1, nil }
+		[]txConn{d.a, d.b}[p].(*udpTx).sendHook = func(int) (int, error) { return 0, syscall.ENETUNREACH }
+		err = tx.Run(context.Background())
+		if !errors.Is(err, syscall.ENETUNREACH) || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("path %d failed: Run: %v, want %q...", p, err, want)
+		}
+		tx.Close()
 	}
 }

@@ -107,7 +107,7 @@ func (s *Sender) pair(b *Sender, conns []txConn, eth *ethInfo, origin netip.Addr
 		sockTTL, _ = socketTTLs(b.flows, s.cfg.TTL)
 	}
 	for i, p := range s.parts {
-		t := &dupTx{a: p.q, b: conns[i], streams: make([]dupStream, len(p.flows))}
+		t := &dupTx{a: p.q, b: conns[i], bName: b.ep.name, streams: make([]dupStream, len(p.flows))}
 		for j, k := range p.flows {
 			pk := p.tx.Packetizer(j)
 			f := &s.sess.Streams[k]
@@ -165,6 +165,7 @@ func (s *Sender) pair(b *Sender, conns []txConn, eth *ethInfo, origin netip.Addr
 // stall the other.
 type dupTx struct {
 	a, b    txConn
+	bName   string      // b's transport (SendConfig.Second), for its errors
 	streams []dupStream // per stream of the output's Transmitter
 
 	// Per reserved buffer: its length, stream and send time.
@@ -269,12 +270,17 @@ func (t *dupTx) copy(i int) bool {
 	return true
 }
 
+// flush flushes both paths; an error of b's names it (Run's error names
+// the first path's transport: both may go to one address).
 func (t *dupTx) flush(ctx context.Context) error {
 	ea, eb := t.a.flush(ctx), t.b.flush(ctx)
 	if ea != nil {
 		return ea
 	}
-	return eb
+	if eb != nil {
+		return fmt.Errorf("second path %s: %w", t.bName, eb)
+	}
+	return nil
 }
 
 func (t *dupTx) wait(ctx context.Context) error { return t.a.wait(ctx) }
