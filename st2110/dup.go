@@ -392,6 +392,21 @@ func (d *dupRx) stopped(r *Receiver, idx int, err error) *FlowError {
 	return nil
 }
 
+// named returns err, the error of reader idx, named by the reader's
+// path where the reader has one (a UDP reader's error names only its
+// port, which both paths may share); a pair of captures' reader reads
+// both, and its errors name the file.
+func (d *dupRx) named(r *Receiver, idx int, err error) error {
+	if !d.track {
+		return err
+	}
+	name := r.ep.name
+	if d.paths[idx] == 1 {
+		name = d.ep.name
+	}
+	return fmt.Errorf("st2110: path %d (%s): %w", d.paths[idx], name, err)
+}
+
 // analysis returns the ST 2110-21 analysis of merged flow k: of the
 // packets taken, as they arrived.
 func (d *dupRx) analysis(k int) (video.Analysis, bool) {

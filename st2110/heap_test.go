@@ -468,3 +468,35 @@ func TestFrameDataChangedByCaller(t *testing.T) {
 		})
 	}
 }
+
+// A reader of one path of two that fails alone (the other path carries
+// its flows) leaves its error in Err, named by its path: over UDP the
+// reader's error names only the port, which both paths may share.
+func TestDupOnePathErrNamesPath(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	down := errors.New("st2110: udp port 5004: read: down")
+	for p, want := range []string{"path 0 (udp:eth0)", "path 1 (udp:eth1)"} {
+		rx, err := newReceiver("udp:eth0", sess, &ListenConfig{Second: "udp:eth1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths := [2]readersOf{{flowReader{fl: []int{0}}}, {flowReader{fl: []int{0}}}}
+		paths[p] = readersOf{flowReader{fl: []int{0}, err: down}}
+		if err := rx.start(&pathsRx{a: paths[0], b: paths[1]}); err != nil {
+			t.Fatal(err)
+		}
+		var got error
+		for deadline := time.Now().Add(20 * time.Second); got == nil && time.Now().Before(deadline); got = rx.Err() {
+			time.Sleep(time.Millisecond)
+		}
+		if !errors.Is(got, down) || !strings.Contains(got.Error(), want) {
+			t.Errorf("path %d failed: Err %v, want it named %q", p, got, want)
+		}
+		select {
+		case <-rx.Done():
+			t.Errorf("the receiver stopped, although the other path has the flow")
+		default:
+		}
+		rx.Close()
+	}
+}

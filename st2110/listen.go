@@ -634,6 +634,9 @@ func (r *Receiver) start(tr rxTransport) error {
 			first := err != nil && r.err == nil
 			if first {
 				r.err = err
+				if r.dup != nil {
+					r.err = r.dup.named(r, i, err)
+				}
 			}
 			// The other inputs stop too, so that Frames ends with
 			// the error instead of going on with their flows alone,
@@ -821,7 +824,8 @@ func (r *Receiver) Other() uint64 {
 // only the flows); [Receiver.Passthrough] reports the ring pairs whose
 // forwarding stopped, and why (PassStats.Stopped and Err). In a receiver
 // of two paths (ListenConfig.Second) a failed reader stops alone and the
-// other path's readers go on with the flows;
+// other path's readers go on with the flows (Err is then the first such
+// error, which names its path: "st2110: path 1 (udp:eth1): ...");
 // where one reader serves both paths (two captures, read in step) its
 // failure ends both. Once a flow has lost both paths (its readers failed
 // on both, or failed on one and stopped on the other) the receiver stops
