@@ -187,9 +187,9 @@ type Frame struct {
 	Flow int
 	// Data is the frame in pgroup wire layout. Parts of a frame that were
 	// lost hold whatever the buffer held before (Info.Complete is false).
-	// The field is the caller's to reslice or set (the buffer is the
-	// receiver's all the same, for as long as the frame is): the next
-	// frames do not go by it.
+	// This field and the others are the caller's to reslice or set (the
+	// buffer is the receiver's all the same, for as long as the frame
+	// is): the next frames do not go by them.
 	Data []byte
 
 	// RTPTime is the frame's RTP timestamp (its first field's).
@@ -217,6 +217,9 @@ type Frame struct {
 	// next frame of the flow is written into; handed out, Data's. The
 	// caller may reslice or replace Data: the receiver goes by buf.
 	buf []byte
+	// flow is Flow as the receiver knows it: the caller may change Flow
+	// too, and the frame goes back to its own flow's pool all the same.
+	flow int
 }
 
 // Who holds a Frame. A frame goes from its flow's pool to a reader, which
@@ -585,7 +588,7 @@ func (r *Receiver) start(tr rxTransport) error {
 		r.pools[k] = make(chan *Frame, r.nbufs[k])
 		size := r.flows[k].Format.FrameSize()
 		for range r.nbufs[k] {
-			f := &Frame{Flow: k, buf: make([]byte, size), rx: r}
+			f := &Frame{Flow: k, flow: k, buf: make([]byte, size), rx: r}
 			prefault(f.buf)
 			r.pools[k] <- f
 		}
@@ -729,7 +732,7 @@ func (r *Receiver) Frames(ctx context.Context) iter.Seq2[*Frame, error] {
 // recycle puts a frame held by from back into its flow's pool.
 func (r *Receiver) recycle(f *Frame, from int32) {
 	if f.owner.CompareAndSwap(from, ownPool) {
-		r.pools[f.Flow] <- f // never blocks: the pool has room for all its frames
+		r.pools[f.flow] <- f // never blocks: the pool has room for all its frames
 	}
 }
 

@@ -214,7 +214,7 @@ func (s *rxSink) take(j int, buf []byte, st *video.FrameStats, arrival int64) []
 	f.owner.Store(ownQueue)
 	next := f.buf // not Data, which the caller may have changed
 	f.buf = buf
-	f.Data, f.RTPTime, f.Arrival, f.Time, f.Latency, f.Info = buf, st.Timestamp, arrival, ts, lat, *st
+	f.Flow, f.Data, f.RTPTime, f.Arrival, f.Time, f.Latency, f.Info = f.flow, buf, st.Timestamp, arrival, ts, lat, *st
 	s.publish(j, f)
 	s.rx.out <- f // never blocks: out holds every frame of every pool
 	return next
