@@ -126,7 +126,8 @@ func (q *TxQueue) reclaim() error {
 // A completion ring or TX ring whose indices break the rules gives an
 // [*IntegrityError]; so does a completion naming a frame that was not in
 // flight, which is skipped (the rest of the batch is still reclaimed and
-// the reservation made).
+// the reservation made). After Close, also one that runs during the call,
+// it returns [ErrClosed].
 func (q *TxQueue) Reserve(n int) (int, error) {
 	q.unreserve()
 	if q.closed.Load() {
@@ -134,6 +135,11 @@ func (q *TxQueue) Reserve(n int) (int, error) {
 	}
 	err := q.reclaim()
 	space, ferr := q.tx.free()
+	if (err != nil || ferr != nil) && q.closed.Load() {
+		// Close swapped in its placeholders, which read as zeros, after
+		// the look at the flag above: not a bad ring.
+		return 0, ErrClosed
+	}
 	if ferr != nil {
 		return 0, ferr
 	}
@@ -345,24 +351,26 @@ func (q *RxQueue) waiting() (bool, error) {
 // lie inside one frame of the UMEM, and that frame must be one the kernel
 // was given to receive into. A bad descriptor is still acquired (so that
 // Release steps over it) but Packet reports it. A bad producer index gives
-// 0 and an [*IntegrityError].
+// 0 and an [*IntegrityError]. After Close, also one that runs during the
+// call, it returns 0 and [ErrClosed].
 func (q *RxQueue) Acquire(n int) (int, error) {
 	q.unacquire()
 	if q.closed.Load() {
 		return 0, ErrClosed
 	}
 	if err := q.refill(); err != nil {
-		return 0, err
+		return 0, q.closedOr(err)
 	}
 	avail, err := q.rx.available()
 	if err != nil || n <= 0 {
-		return 0, err
+		return 0, q.closedOr(err)
 	}
 	k := uint32(min(n, int(avail))) // n in int: uint32(n) drops its high bits
 	u := q.um
 	nf := uint64(len(u.owner))
 	idx := q.rx.local
 	bytes := uint64(0)
+	bad := false
 	for i := uint32(0); i < k; i++ {
 		d := q.rx.descAt(idx + i)
 		a, l := d.Addr, d.Len
@@ -382,13 +390,31 @@ func (q *RxQueue) Acquire(n int) (int, error) {
 		}
 		q.addr[i], q.lens[i] = badAddr, 0
 		q.stats.integrity.Add(1)
+		bad = true
 	}
 	q.n = int(k)
+	if bad && q.closed.Load() {
+		// Descriptors read from Close's placeholder after the producer
+		// was read from the ring: nothing here is a packet.
+		q.unacquire()
+		return 0, ErrClosed
+	}
 	if k > 0 {
 		q.stats.packets.Add(uint64(k))
 		q.stats.bytes.Add(bytes)
 	}
 	return int(k), nil
+}
+
+// closedOr returns ErrClosed instead of err, a failed check of a value
+// read from a ring, if the socket was closed: Close swaps in placeholder
+// mappings that read as zeros, and a call that looked at the closed flag
+// just before may read them.
+func (q *RxQueue) closedOr(err error) error {
+	if err != nil && q.closed.Load() {
+		return ErrClosed
+	}
+	return err
 }
 
 // unacquire drops an unreleased acquisition: its frames go back to the

@@ -398,6 +398,90 @@ func TestClosedQueues(t *testing.T) {
 	}
 }
 
+// TestCloseDuringQueueCall: a Close that swaps in its placeholder
+// mappings (which read as zeros) after Reserve or Acquire looked at the
+// closed flag makes the call return ErrClosed, not an *IntegrityError
+// about the zeros. hookCheckFailed sets the flag at the failed check, as
+// such a Close would have before swapping.
+func TestCloseDuringQueueCall(t *testing.T) {
+	// traffic moves every ring's indices off 0, so that zeros fail.
+	traffic := func(s *sim) {
+		for range 5 {
+			k, err := s.tq.Reserve(8)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.tq.SetLens(k, 60)
+			s.tq.Publish(k)
+			s.transmit(64, true)
+			m, err := s.rq.Acquire(64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.rq.Release(m)
+		}
+	}
+	park := func(rs ...[]byte) {
+		for _, r := range rs {
+			clear(r)
+		}
+	}
+	descs := func(r *simRing) []byte { return r.mem[simLayout.Desc:] }
+	for _, c := range []struct {
+		name string
+		call func(s *sim) (int, error)
+		zero func(s *sim)
+	}{
+		{"Reserve, rings zeroed", func(s *sim) (int, error) { return s.tq.Reserve(1) },
+			func(s *sim) { park(s.tx.mem, s.comp.mem) }},
+		{"Reserve, completions zeroed", func(s *sim) (int, error) { return s.tq.Reserve(1) },
+			func(s *sim) {
+				k, _ := s.tq.Reserve(4)
+				s.tq.SetLens(k, 60)
+				s.tq.Publish(k)
+				s.transmit(64, false)
+				park(descs(s.comp))
+			}},
+		{"Acquire, rings zeroed", func(s *sim) (int, error) { return s.rq.Acquire(1) },
+			func(s *sim) { park(s.rx.mem, s.fill.mem) }},
+		{"Acquire, fill ring zeroed with frames to refill", func(s *sim) (int, error) { return s.rq.Acquire(1) },
+			func(s *sim) {
+				for range 4 {
+					s.deliver(make([]byte, 60))
+				}
+				m, _ := s.rq.Acquire(4)
+				park(s.fill.mem)
+				s.rq.Release(m) // its refill fails: the frames wait in pend
+				if len(s.rq.pend) == 0 {
+					t.Fatal("no frames left to refill")
+				}
+			}},
+		{"Acquire, RX ring zeroed", func(s *sim) (int, error) { return s.rq.Acquire(1) },
+			func(s *sim) { park(s.rx.mem) }},
+		{"Acquire, descriptors zeroed", func(s *sim) (int, error) { return s.rq.Acquire(4) },
+			func(s *sim) {
+				for range 4 {
+					s.deliver(make([]byte, 60))
+				}
+				park(descs(s.rx))
+			}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := mustSim(t, simConfig{})
+			traffic(s)
+			c.zero(s)
+			hookCheckFailed = func() { s.closed.Store(true) }
+			defer func() { hookCheckFailed = nil }()
+			if k, err := c.call(s); k != 0 || !errors.Is(err, ErrClosed) {
+				t.Fatalf("got %d, %v; want 0, ErrClosed", k, err)
+			}
+			if !s.closed.Load() {
+				t.Fatal("no check failed: the case does not test the race")
+			}
+		})
+	}
+}
+
 // TestQueueAllocs: the per-batch and per-packet methods do not allocate.
 func TestQueueAllocs(t *testing.T) {
 	s := mustSim(t, simConfig{frames: 256, rxSize: 64, txSize: 64})
