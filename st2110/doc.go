@@ -65,7 +65,12 @@
 //     Linux cooked v1 and v2, BSD loopback, raw IP) to its end, as fast as the frames
 //     are taken or at the capture's pace (ListenConfig.Replay); a file cut
 //     in the middle of a packet ends with an error, and an empty or
-//     foreign file fails in Listen. A sender writes Ethernet frames with
+//     foreign file fails in Listen. A FIFO (a live capture, tcpdump -w)
+//     is read as it comes: Listen waits, and nothing cancels it, until a
+//     writer opens the FIFO and writes the capture's header (to give up
+//     while no writer has come, open the FIFO for writing and close it:
+//     Listen then fails as on an empty file); after that Close ends a
+//     read waiting for packets. A sender writes Ethernet frames with
 //     nanosecond timestamps, each its scheduled send time, as fast as it
 //     can (SendConfig.Count must be set).
 //
