@@ -292,7 +292,7 @@ func NewReceiver(c *ReceiverConfig) (*Receiver, error) {
 				s.Format = m.cfg.Format
 			}
 			if err := m.checkPath(s); err != nil {
-				return nil, fmt.Errorf("video: stream %d: %w", i, err)
+				return nil, streamErr(i, err)
 			}
 		}
 	}
@@ -328,7 +328,7 @@ func NewReceiver(c *ReceiverConfig) (*Receiver, error) {
 		}
 		d, err := NewDepacketizer(&s.cfg.Format, &DepacketizerConfig{PayloadType: s.cfg.PayloadType, OnFrame: s.frame})
 		if err != nil {
-			return nil, fmt.Errorf("video: stream %d: %w", i, err)
+			return nil, streamErr(i, err)
 		}
 		s.d = d
 		s.initTiming()
@@ -379,7 +379,7 @@ func charge(c *ReceiverConfig) error {
 		s := &c.Streams[i]
 		if err := s.Format.Validate(); err != nil {
 			b.Release(total)
-			return fmt.Errorf("video: stream %d: %w", i, err)
+			return streamErr(i, err)
 		}
 		n := streamMemory + s.frameMemory()
 		if err := b.Charge(s.name(i)+": frame buffer and state", n); err != nil {

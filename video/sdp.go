@@ -989,7 +989,7 @@ func (s *Session) legMIDs() ([][2]string, []string, error) {
 func (st *Stream) media(n int) (*sdp.MediaDescription, error) {
 	fmtp, err := st.Fmtp()
 	if err != nil {
-		return nil, fmt.Errorf("video: stream %d: %w", n, err)
+		return nil, streamErr(n, err)
 	}
 	if st.PayloadType < 96 || st.PayloadType > 127 {
 		return nil, fmt.Errorf("video: stream %d: payload type %d not dynamic (96..127)", n, st.PayloadType)

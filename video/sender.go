@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -204,17 +206,17 @@ func NewTransmitter(c *TransmitterConfig) (*Transmitter, error) {
 		}
 		p, err := NewPacketizer(&sc.Format, sc.Packetizer)
 		if err != nil {
-			return nil, fmt.Errorf("video: stream %d: %w", i, err)
+			return nil, streamErr(i, err)
 		}
 		tm := Timing{Rate: sc.Format.Rate, Scan: sc.Format.Scan, Height: sc.Format.Height,
 			Packets: p.PacketsPerField(), TROffset: sc.TROffset}
 		params, err := tm.Params(tp)
 		if err != nil {
-			return nil, fmt.Errorf("video: stream %d: %w", i, err)
+			return nil, streamErr(i, err)
 		}
 		pacer, err := NewPacer(params, sc.Pacing)
 		if err != nil {
-			return nil, fmt.Errorf("video: stream %d: %w", i, err)
+			return nil, streamErr(i, err)
 		}
 		t.streams[i] = txStream{p: p, pacer: pacer, src: sc.Frames, count: sc.Count, rtp: p.HeaderLen() - rtpHeaders,
 			lag: int64(c.MaxLag)}
@@ -226,7 +228,7 @@ func NewTransmitter(c *TransmitterConfig) (*Transmitter, error) {
 		}
 		if c.Analyze {
 			if t.streams[i].an, err = NewAnalyzer(tm); err != nil {
-				return nil, fmt.Errorf("video: stream %d: %w", i, err)
+				return nil, streamErr(i, err)
 			}
 		}
 		t.rate += float64(p.PacketsPerFrame()) * float64(sc.Format.Rate.Num) / float64(sc.Format.Rate.Den)
@@ -531,3 +533,20 @@ func (t *Transmitter) Analysis(i int) (a Analysis, ok bool) {
 	}
 	return a, false
 }
+
+// streamError is the error err of stream number i of a transmitter,
+// receiver or session, said once with the package's prefix: err's own
+// "video: " is left out of the message (it is still err, for errors.Is
+// and errors.As).
+type streamError struct {
+	i   int
+	err error
+}
+
+func streamErr(i int, err error) error { return &streamError{i, err} }
+
+func (e *streamError) Error() string {
+	return "video: stream " + strconv.Itoa(e.i) + ": " + strings.TrimPrefix(e.err.Error(), "video: ")
+}
+
+func (e *streamError) Unwrap() error { return e.err }

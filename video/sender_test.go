@@ -337,6 +337,16 @@ func TestTransmitterConfigErrors(t *testing.T) {
 	if _, err := NewFrameLoop(&f, make([]byte, f.FrameSize()+1)); err == nil {
 		t.Error("frame loop of a partial frame: no error")
 	}
+	// A stream's error says the package once, and is still the error of
+	// the part that refused.
+	_, err := NewTransmitter(&TransmitterConfig{Streams: []TxStream{{Format: f, Frames: loop}, {Format: f, Frames: loop, Pacing: &PacerConfig{Burst: 99}}}})
+	if err == nil || !strings.HasPrefix(err.Error(), "video: stream 1: pacer: burst of 99 above CMAX ") || strings.Count(err.Error(), "video:") != 1 {
+		t.Errorf("a burst above CMAX in stream 1: %v", err)
+	}
+	var se *streamError
+	if !errors.As(err, &se) || !strings.HasPrefix(se.err.Error(), "video: pacer: ") {
+		t.Errorf("a burst above CMAX in stream 1: %#v does not wrap the pacer's error", err)
+	}
 }
 
 // Whole Ethernet frames from templates, one UDP port per stream, into
