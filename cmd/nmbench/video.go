@@ -241,6 +241,12 @@ func checkVideo(c *config, set map[string]bool) error {
 		}
 	}
 
+	if tx && v.burst > 1 {
+		if err := checkBurst(v); err != nil {
+			return err
+		}
+	}
+
 	if v.pix != "pgroup" {
 		p, err := video.ParsePixelFormat(v.pix)
 		if err != nil {
@@ -303,6 +309,31 @@ func checkVideo(c *config, set map[string]bool) error {
 		return sdpWrap
 	}
 	return checkSecond(c, set)
+}
+
+// checkBurst refuses a -burst above the CMAX of a stream, which the
+// pacer would refuse when vtx dials: CMAX follows from the format, the
+// packets of a frame (the stream's packing and MAXUDP) and the sender
+// type, all known here. A stream whose packets or timing cannot be worked
+// out is left for Dial to refuse.
+func checkBurst(v *videoConfig) error {
+	for i := range v.streams {
+		s := &v.streams[i]
+		p, err := video.NewPacketizer(&s.Format, s.PacketizerConfig())
+		if err != nil {
+			continue
+		}
+		tm := video.Timing{Rate: s.Format.Rate, Scan: s.Format.Scan, Height: s.Format.Height, Packets: p.PacketsPerField()}
+		par, err := tm.Params(s.Sender)
+		if err != nil {
+			continue
+		}
+		if v.burst > par.CMax {
+			return fmt.Errorf("-burst %d: above the CMAX %d of stream %d (%v, %d packets a frame, sender type %v): at most %d, as the pacer keeps Cinst within CMAX",
+				v.burst, par.CMax, i, s.Format, p.PacketsPerField(), s.Sender, par.CMax)
+		}
+	}
+	return nil
 }
 
 // pixName is the -pix layout's name for reports.

@@ -547,10 +547,19 @@ func TestVideoBurst(t *testing.T) {
 	if cmax[4] < cmax[1]+2 {
 		t.Errorf("Cinst %d with -burst 4, %d with -burst 1: bursts did not show", cmax[4], cmax[1])
 	}
+	// Refused with the flags, naming the flag, before the capture is
+	// made.
 	var out, errb bytes.Buffer
-	if code := cli(ctx, []string{"-i", "pcap:" + filepath.Join(dir, "x.pcap"), "-f", "vtx", "-fmt", fmt1080p, "-frames", "1", "-burst", "8"}, &out, &errb); code == 0 || !strings.Contains(errb.String(), "above CMAX") {
+	x := filepath.Join(dir, "x.pcap")
+	if code := cli(ctx, []string{"-i", "pcap:" + x, "-f", "vtx", "-fmt", fmt1080p, "-frames", "1", "-burst", "8"}, &out, &errb); code != 2 ||
+		!strings.Contains(errb.String(), "-burst 8: above the CMAX 6 of stream 0 ") || strings.Contains(errb.String(), "video:") {
 		t.Errorf("-burst 8 at 1080p: exit %d, %q", code, errb.String())
 	}
+	if _, err := os.Stat(x); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("-burst 8 at 1080p: the capture was made (%v)", err)
+	}
+	// The wide sender's CMAX is larger.
+	runCLI(t, ctx, "-i", "pcap:"+x, "-f", "vtx", "-fmt", fmt1080p, "-frames", "1", "-burst", "8", "-tp", "W")
 }
 
 // A capture cut to the headers (a short snap length) has no sample data:
