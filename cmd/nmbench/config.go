@@ -100,7 +100,17 @@ func parseLengths(s string) (lengths, error) {
 		}
 		return v, nil
 	}
-	if a, b, ok := strings.Cut(s, "-"); ok {
+	// A range A-B: a dash after the first character (one at the start is
+	// a sign: -l -1 is the length -1, not a range from "") of a value
+	// without commas (a list is split at those, -l 60,-1).
+	dash := -1
+	if len(s) > 1 && !strings.Contains(s, ",") {
+		if i := strings.IndexByte(s[1:], '-'); i >= 0 {
+			dash = i + 1
+		}
+	}
+	if dash >= 0 {
+		a, b := s[:dash], s[dash+1:]
 		lo, err := num(a)
 		if err != nil {
 			return lengths{}, err
