@@ -51,8 +51,11 @@ const (
 // and so is any other port (or pipe parent) whose name starts with "val",
 // which netmap takes for a VALE port.
 // IFNAME is printable ASCII without spaces or ':'; SWITCH is [0-9A-Za-z_]*
-// and PORT [0-9A-Za-z_]+, with the ':' within the first 16 bytes and PORT
-// at most 15 bytes. The kernel name is at most 63 bytes.
+// with the ':' within the first 16 bytes, and PORT is 1 to 15 bytes of
+// printable ASCII without spaces, as the kernel takes it (netmap's man
+// page asks for [0-9A-Za-z_]+, but the kernel checks only the switch name,
+// and the port of "vale0:eth0.100" is the VLAN interface eth0.100). The
+// kernel name is at most 63 bytes.
 //
 // PIPE is "{ID" (master end) or "}ID" (slave end) of a netmap pipe, ID
 // [0-9A-Za-z_]+, one bracket only; it stays in the kernel name. A pipe
@@ -159,8 +162,7 @@ func (p *nameParser) fail(pos int, format string, args ...any) error {
 	return &NameError{Name: p.s, Pos: pos, Msg: fmt.Sprintf(format, args...)}
 }
 
-// isIDChar reports the characters of VALE switch and port names and of
-// pipe ids.
+// isIDChar reports the characters of VALE switch names and of pipe ids.
 func isIDChar(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
 }
@@ -257,11 +259,10 @@ func (p *nameParser) valeName(at int, base string) error {
 	if port == "" {
 		return p.fail(at+colon+1, "VALE port name expected after ':'")
 	}
-	for k := 0; k < len(port); k++ {
-		if !isIDChar(port[k]) {
-			return p.fail(at+colon+1+k, "invalid character %q in VALE port name (want [0-9A-Za-z_])", port[k])
-		}
-	}
+	// The port's characters are the kernel name's (printable, no space):
+	// the kernel checks only the switch name's, and takes the port as the
+	// name of an interface to attach (eth0.100, a VLAN) or of a virtual
+	// port to make, as libnetmap passes it on.
 	if len(port) > maxValePort {
 		return p.fail(at+colon+1+maxValePort, "VALE port name longer than %d bytes", maxValePort)
 	}

@@ -35,6 +35,12 @@ func TestParseName(t *testing.T) {
 		{"vale01234567890:abcdefghijklmno", Name{Port: "vale01234567890:abcdefghijklmno", Mode: ModeAllNIC}},
 		{"vale0:a{3", Name{Port: "vale0:a{3", Mode: ModeAllNIC}},
 		{"vale0:a}x_1-1", Name{Port: "vale0:a}x_1", Mode: ModeOneNIC, RingID: 1}},
+		// The kernel checks the switch name's characters, not the port's:
+		// a VLAN interface to attach, and what a virtual port may be called.
+		{"vale0:eth0.100", Name{Port: "vale0:eth0.100", Mode: ModeAllNIC}},
+		{"vale0:eth0.100-1", Name{Port: "vale0:eth0.100", Mode: ModeOneNIC, RingID: 1}},
+		{"vale0:a:b", Name{Port: "vale0:a:b", Mode: ModeAllNIC}},
+		{"vale0:a.b{1", Name{Port: "vale0:a.b{1", Mode: ModeAllNIC}},
 
 		// Modes.
 		{"netmap:eth0^", Name{Port: "eth0", Mode: ModeSW}},
@@ -183,8 +189,8 @@ func TestParseNameErrors(t *testing.T) {
 		{"vale0{1", 5, "':' expected"},
 		{"vale0:", 6, "VALE port name expected"},
 		{"vale0:-1", 6, "VALE port name expected"},
-		{"vale0:a.b", 7, "invalid character '.' in VALE port name"},
-		{"vale0:a:b", 7, "invalid character ':' in VALE port name"},
+		{"vale0:a b", 7, "invalid character ' '"},
+		{"vale0:eth0.10000000000", 21, "VALE port name longer than 15"},
 		{"vale.0:a", 4, "invalid character '.' in VALE switch name"},
 		{"vale0123456789ab:a", 15, "VALE switch name longer than 15"},
 		{"vale0:abcdefghijklmnop", 21, "VALE port name longer than 15"},
@@ -347,4 +353,15 @@ func FuzzParseName(f *testing.F) {
 		}
 		checkName(t, s, n)
 	})
+}
+
+// TestValeNameAttachVLAN: ValeAttach's check of its name lets through the
+// port part of a VLAN interface, which the kernel attaches.
+func TestValeNameAttachVLAN(t *testing.T) {
+	if k, err := valeName("vale0:eth0.100"); err != nil || k != "vale0:eth0.100" {
+		t.Errorf("valeName(vale0:eth0.100) = %q, %v", k, err)
+	}
+	if _, err := valeName("vale0:eth0 100"); err == nil {
+		t.Error("valeName(vale0:eth0 100): no error")
+	}
 }
