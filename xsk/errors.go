@@ -105,3 +105,13 @@ func (s *errSink) fail(index int64, field, reason string, v uint64) error {
 // is nil outside tests and costs nothing on the paths that pass their
 // checks.
 var hookCheckFailed func()
+
+// hookQueue, when a test sets it, runs at the named points of Reserve and
+// Acquire, where the test plays a Close that sets the closed flag and
+// swaps in the placeholder mappings. It is nil outside tests.
+var hookQueue func(at int)
+
+const (
+	hookBeforeReclaim  = iota // Reserve, after its look at the flag
+	hookAfterAvailable        // Acquire, after it read the RX producer
+)

@@ -84,17 +84,18 @@ func (q *TxQueue) Unsent() int {
 
 // reclaim reads the completion ring once and puts every completed frame
 // back on the free stack. A completion for a frame the kernel was not
-// sending is an integrity error; it is skipped and counted.
-func (q *TxQueue) reclaim() error {
+// sending is an integrity error; it is skipped. It returns the frames
+// reclaimed and the completions refused, for Reserve to count once it
+// knows the ring was not Close's placeholder.
+func (q *TxQueue) reclaim() (done, nbad uint64, err error) {
 	n, err := q.comp.available()
 	if err != nil || n == 0 {
-		return err
+		return 0, 0, err
 	}
 	u := q.um
 	nf := uint64(len(u.owner))
 	var bad error
 	idx := q.comp.local
-	done := uint64(0)
 	for i := uint32(0); i < n; i++ {
 		a := *q.comp.addrAt(idx + i)
 		f := a >> u.shift
@@ -111,11 +112,10 @@ func (q *TxQueue) reclaim() error {
 			done++
 			continue
 		}
-		q.stats.integrity.Add(1)
+		nbad++
 	}
 	q.comp.consume(n)
-	q.stats.completed.Add(done)
-	return bad
+	return done, nbad, bad
 }
 
 // Reserve reclaims sent frames, then reserves up to n free frames for the
@@ -133,11 +133,27 @@ func (q *TxQueue) Reserve(n int) (int, error) {
 	if q.closed.Load() {
 		return 0, ErrClosed
 	}
-	err := q.reclaim()
+	top0 := len(q.free)
+	if hookQueue != nil {
+		hookQueue(hookBeforeReclaim)
+	}
+	done, nbad, err := q.reclaim()
 	space, ferr := q.tx.free()
-	if (err != nil || ferr != nil) && q.closed.Load() {
-		// Close swapped in its placeholders, which read as zeros, after
-		// the look at the flag above: not a bad ring.
+	if done != 0 {
+		q.stats.completed.Add(done)
+	}
+	if nbad != 0 {
+		q.stats.integrity.Add(nbad)
+	}
+	if q.closed.Load() {
+		// Close sets the flag before it swaps in its placeholders, which
+		// read as zeros (and zeros often pass the checks): with the flag
+		// clear here every read above was of the real rings. With it set
+		// nothing read is trusted: the frames reclaimed go back in flight.
+		for _, a := range q.free[top0:] {
+			q.um.owner[a>>q.um.shift] = ownTxKernel
+		}
+		q.free = q.free[:top0]
 		return 0, ErrClosed
 	}
 	if ferr != nil {
@@ -358,19 +374,23 @@ func (q *RxQueue) Acquire(n int) (int, error) {
 	if q.closed.Load() {
 		return 0, ErrClosed
 	}
-	if err := q.refill(); err != nil {
-		return 0, q.closedOr(err)
+	pend0 := len(q.pend)
+	err := q.refill()
+	var avail uint32
+	if err == nil {
+		avail, err = q.rx.available()
 	}
-	avail, err := q.rx.available()
-	if err != nil || n <= 0 {
-		return 0, q.closedOr(err)
+	if hookQueue != nil {
+		hookQueue(hookAfterAvailable)
 	}
-	k := uint32(min(n, int(avail))) // n in int: uint32(n) drops its high bits
+	k := uint32(0)
+	if err == nil && n > 0 {
+		k = uint32(min(n, int(avail))) // n in int: uint32(n) drops its high bits
+	}
 	u := q.um
 	nf := uint64(len(u.owner))
 	idx := q.rx.local
-	bytes := uint64(0)
-	bad := false
+	bytes, nbad := uint64(0), uint64(0)
 	for i := uint32(0); i < k; i++ {
 		d := q.rx.descAt(idx + i)
 		a, l := d.Addr, d.Len
@@ -389,32 +409,32 @@ func (q *RxQueue) Acquire(n int) (int, error) {
 			continue
 		}
 		q.addr[i], q.lens[i] = badAddr, 0
-		q.stats.integrity.Add(1)
-		bad = true
+		nbad++
 	}
 	q.n = int(k)
-	if bad && q.closed.Load() {
-		// Descriptors read from Close's placeholder after the producer
-		// was read from the ring: nothing here is a packet.
+	if nbad != 0 {
+		q.stats.integrity.Add(nbad)
+	}
+	if q.closed.Load() {
+		// Close sets the flag before it swaps in its placeholders, which
+		// read as zeros (and zeros often pass the checks: a zeroed
+		// descriptor names frame 0): with the flag clear here every read
+		// above was of the real rings. With it set nothing read is
+		// trusted: the acquisition is dropped, the frames refilled go back
+		// to pend.
 		q.unacquire()
+		refilled := len(q.pend)
+		q.pend = q.pend[:pend0]
+		for _, a := range q.pend[refilled:] {
+			q.um.owner[a>>q.um.shift] = ownRxPend
+		}
 		return 0, ErrClosed
 	}
 	if k > 0 {
 		q.stats.packets.Add(uint64(k))
 		q.stats.bytes.Add(bytes)
 	}
-	return int(k), nil
-}
-
-// closedOr returns ErrClosed instead of err, a failed check of a value
-// read from a ring, if the socket was closed: Close swaps in placeholder
-// mappings that read as zeros, and a call that looked at the closed flag
-// just before may read them.
-func (q *RxQueue) closedOr(err error) error {
-	if err != nil && q.closed.Load() {
-		return ErrClosed
-	}
-	return err
+	return int(k), err
 }
 
 // unacquire drops an unreleased acquisition: its frames go back to the

@@ -480,6 +480,55 @@ func TestCloseDuringQueueCall(t *testing.T) {
 			}
 		})
 	}
+
+	// Zeros that pass the checks: a Close between the look at the flag
+	// and the reads of the rings, on rings whose state makes zeros look
+	// sound. hookQueue plays the Close at the given point.
+	for _, c := range []struct {
+		name  string
+		at    int
+		setup func(s *sim)
+		zero  func(s *sim)
+		call  func(s *sim) (int, error)
+	}{
+		{"Acquire, descriptor zeroed after the producer was read", hookAfterAvailable,
+			func(s *sim) { s.deliver(make([]byte, 60)) },
+			func(s *sim) { park(descs(s.rx), s.fill.mem) },
+			func(s *sim) (int, error) { return s.rq.Acquire(1) }},
+		{"Reserve on a fresh socket, rings zeroed before reclaim", hookBeforeReclaim,
+			func(s *sim) {
+				k, err := s.tq.Reserve(3)
+				if err != nil || k != 3 {
+					t.Fatalf("Reserve(3): %d, %v", k, err)
+				}
+				s.tq.SetLens(k, 60)
+				s.tq.Publish(k)
+			},
+			func(s *sim) { park(s.tx.mem, s.comp.mem) },
+			func(s *sim) (int, error) { return s.tq.Reserve(4) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := mustSim(t, simConfig{})
+			c.setup(s)
+			inFlight := s.tq.InFlight()
+			hookQueue = func(at int) {
+				if at == c.at {
+					s.closed.Store(true)
+					c.zero(s)
+				}
+			}
+			defer func() { hookQueue = nil }()
+			if k, err := c.call(s); k != 0 || !errors.Is(err, ErrClosed) {
+				t.Fatalf("got %d, %v; want 0, ErrClosed", k, err)
+			}
+			if !s.closed.Load() {
+				t.Fatal("the hook did not run: the case does not test the race")
+			}
+			if n := s.tq.InFlight(); n != inFlight {
+				t.Fatalf("InFlight %d after the call, was %d", n, inFlight)
+			}
+		})
+	}
 }
 
 // TestQueueAllocs: the per-batch and per-packet methods do not allocate.
