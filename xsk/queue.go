@@ -133,28 +133,30 @@ func (q *TxQueue) Reserve(n int) (int, error) {
 	if q.closed.Load() {
 		return 0, ErrClosed
 	}
-	top0 := len(q.free)
+	lastComp, lastTx, top0 := q.comp.last, q.tx.last, len(q.free)
 	if hookQueue != nil {
 		hookQueue(hookBeforeReclaim)
 	}
 	done, nbad, err := q.reclaim()
 	space, ferr := q.tx.free()
+	if q.closed.Load() {
+		// Close sets the flag before it swaps in its placeholders, which
+		// read as zeros (and zeros often pass the checks): with the flag
+		// clear here every read above was of the real rings. With it set
+		// nothing read is trusted: the frames reclaimed go back in flight,
+		// and no count moves and no error is kept.
+		for _, a := range q.free[top0:] {
+			q.um.owner[a>>q.um.shift] = ownTxKernel
+		}
+		q.free = q.free[:top0]
+		q.comp.last, q.tx.last = lastComp, lastTx
+		return 0, ErrClosed
+	}
 	if done != 0 {
 		q.stats.completed.Add(done)
 	}
 	if nbad != 0 {
 		q.stats.integrity.Add(nbad)
-	}
-	if q.closed.Load() {
-		// Close sets the flag before it swaps in its placeholders, which
-		// read as zeros (and zeros often pass the checks): with the flag
-		// clear here every read above was of the real rings. With it set
-		// nothing read is trusted: the frames reclaimed go back in flight.
-		for _, a := range q.free[top0:] {
-			q.um.owner[a>>q.um.shift] = ownTxKernel
-		}
-		q.free = q.free[:top0]
-		return 0, ErrClosed
 	}
 	if ferr != nil {
 		return 0, ferr
@@ -374,7 +376,7 @@ func (q *RxQueue) Acquire(n int) (int, error) {
 	if q.closed.Load() {
 		return 0, ErrClosed
 	}
-	pend0 := len(q.pend)
+	lastRx, lastFill, pend0 := q.rx.last, q.fill.last, len(q.pend)
 	err := q.refill()
 	var avail uint32
 	if err == nil {
@@ -412,23 +414,24 @@ func (q *RxQueue) Acquire(n int) (int, error) {
 		nbad++
 	}
 	q.n = int(k)
-	if nbad != 0 {
-		q.stats.integrity.Add(nbad)
-	}
 	if q.closed.Load() {
 		// Close sets the flag before it swaps in its placeholders, which
 		// read as zeros (and zeros often pass the checks: a zeroed
 		// descriptor names frame 0): with the flag clear here every read
 		// above was of the real rings. With it set nothing read is
 		// trusted: the acquisition is dropped, the frames refilled go back
-		// to pend.
+		// to pend, and no count moves and no error is kept.
 		q.unacquire()
 		refilled := len(q.pend)
 		q.pend = q.pend[:pend0]
 		for _, a := range q.pend[refilled:] {
 			q.um.owner[a>>q.um.shift] = ownRxPend
 		}
+		q.rx.last, q.fill.last = lastRx, lastFill
 		return 0, ErrClosed
+	}
+	if nbad != 0 {
+		q.stats.integrity.Add(nbad)
 	}
 	if k > 0 {
 		q.stats.packets.Add(uint64(k))

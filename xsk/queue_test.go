@@ -427,6 +427,11 @@ func TestCloseDuringQueueCall(t *testing.T) {
 		}
 	}
 	descs := func(r *simRing) []byte { return r.mem[simLayout.Desc:] }
+	qstats := func(s *sim) [2]QueueStats { return [2]QueueStats{s.tq.stats.load(), s.rq.stats.load()} }
+	// kept: the errors the rings remember, made up by zeros if they move.
+	kept := func(s *sim) [4]*IntegrityError {
+		return [4]*IntegrityError{s.tq.tx.last, s.tq.comp.last, s.rq.rx.last, s.rq.fill.last}
+	}
 	for _, c := range []struct {
 		name string
 		call func(s *sim) (int, error)
@@ -470,6 +475,7 @@ func TestCloseDuringQueueCall(t *testing.T) {
 			s := mustSim(t, simConfig{})
 			traffic(s)
 			c.zero(s)
+			before, keptBefore := qstats(s), kept(s)
 			hookCheckFailed = func() { s.closed.Store(true) }
 			defer func() { hookCheckFailed = nil }()
 			if k, err := c.call(s); k != 0 || !errors.Is(err, ErrClosed) {
@@ -477,6 +483,12 @@ func TestCloseDuringQueueCall(t *testing.T) {
 			}
 			if !s.closed.Load() {
 				t.Fatal("no check failed: the case does not test the race")
+			}
+			if after := qstats(s); after != before {
+				t.Fatalf("stats moved on ErrClosed: %+v, then %+v", before, after)
+			}
+			if k := kept(s); k != keptBefore {
+				t.Fatalf("errors kept on ErrClosed: %v, then %v", keptBefore, k)
 			}
 		})
 	}
@@ -510,7 +522,7 @@ func TestCloseDuringQueueCall(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			s := mustSim(t, simConfig{})
 			c.setup(s)
-			inFlight := s.tq.InFlight()
+			before, keptBefore, inFlight := qstats(s), kept(s), s.tq.InFlight()
 			hookQueue = func(at int) {
 				if at == c.at {
 					s.closed.Store(true)
@@ -523,6 +535,12 @@ func TestCloseDuringQueueCall(t *testing.T) {
 			}
 			if !s.closed.Load() {
 				t.Fatal("the hook did not run: the case does not test the race")
+			}
+			if after := qstats(s); after != before {
+				t.Fatalf("stats moved on ErrClosed: %+v, then %+v", before, after)
+			}
+			if k := kept(s); k != keptBefore {
+				t.Fatalf("errors kept on ErrClosed: %v, then %v", keptBefore, k)
 			}
 			if n := s.tq.InFlight(); n != inFlight {
 				t.Fatalf("InFlight %d after the call, was %d", n, inFlight)
