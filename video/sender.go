@@ -383,7 +383,7 @@ func (t *Transmitter) Step(q TxQueue, now int64, max int) (int, int64, error) {
 		if s.p.frame == nil { // the pacer is at the first packet of a picture
 			frame, _ := s.pacer.Pos()
 			if err = s.p.Frame(s.src.Frame(s.stats.Frames), s.pacer.FrameTime(frame)); err != nil {
-				err = fmt.Errorf("video: stream %d: frame %d of its source: %w", si, s.stats.Frames, err)
+				err = &streamError{i: si, at: fmt.Sprintf("frame %d of its source: ", s.stats.Frames), err: err}
 				break
 			}
 			if s.p.half != 0 {
@@ -537,16 +537,17 @@ func (t *Transmitter) Analysis(i int) (a Analysis, ok bool) {
 // streamError is the error err of stream number i of a transmitter,
 // receiver or session, said once with the package's prefix: err's own
 // "video: " is left out of the message (it is still err, for errors.Is
-// and errors.As).
+// and errors.As). at, if not "", says where in the stream, before err.
 type streamError struct {
 	i   int
+	at  string
 	err error
 }
 
-func streamErr(i int, err error) error { return &streamError{i, err} }
+func streamErr(i int, err error) error { return &streamError{i: i, err: err} }
 
 func (e *streamError) Error() string {
-	return "video: stream " + strconv.Itoa(e.i) + ": " + strings.TrimPrefix(e.err.Error(), "video: ")
+	return "video: stream " + strconv.Itoa(e.i) + ": " + e.at + strings.TrimPrefix(e.err.Error(), "video: ")
 }
 
 func (e *streamError) Unwrap() error { return e.err }

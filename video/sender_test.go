@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -637,8 +638,9 @@ func TestTransmitterShortFrame(t *testing.T) {
 	}
 	q := newMemQueue(64, 2048, true)
 	_, _, err = tx.Step(q, tx.Next()+int64(time.Second), 64)
-	if err == nil || !strings.Contains(err.Error(), "stream 1") || !strings.Contains(err.Error(), "frame 0") {
-		t.Errorf("Step over a short frame of stream 1: %v, want an error naming stream 1 and frame 0", err)
+	want := "video: stream 1: frame 0 of its source: frame of " + strconv.Itoa(f.FrameSize()-1) + " octets, want " + strconv.Itoa(f.FrameSize())
+	if err == nil || err.Error() != want {
+		t.Errorf("Step over a short frame of stream 1: %v, want %q", err, want)
 	}
 }
 
