@@ -314,9 +314,11 @@ func checkVideo(c *config, set map[string]bool) error {
 // checkBurst refuses a -burst above the CMAX of a stream, which the
 // pacer would refuse when vtx dials: CMAX follows from the format, the
 // packets of a frame (the stream's packing and MAXUDP) and the sender
-// type, all known here. A stream whose packets or timing cannot be worked
-// out is left for Dial to refuse.
+// type, all known here. The refusal names the stream of the smallest CMAX,
+// the most -burst may be. A stream whose packets or timing cannot be
+// worked out is left for Dial to refuse.
 func checkBurst(v *videoConfig) error {
+	least, cmax, packets := -1, 0, 0
 	for i := range v.streams {
 		s := &v.streams[i]
 		p, err := video.NewPacketizer(&s.Format, s.PacketizerConfig())
@@ -328,10 +330,14 @@ func checkBurst(v *videoConfig) error {
 		if err != nil {
 			continue
 		}
-		if v.burst > par.CMax {
-			return fmt.Errorf("-burst %d: above the CMAX %d of stream %d (%v, %d packets a frame, sender type %v): at most %d, as the pacer keeps Cinst within CMAX",
-				v.burst, par.CMax, i, s.Format, p.PacketsPerField(), s.Sender, par.CMax)
+		if least < 0 || par.CMax < cmax {
+			least, cmax, packets = i, par.CMax, p.PacketsPerField()
 		}
+	}
+	if least >= 0 && v.burst > cmax {
+		s := &v.streams[least]
+		return fmt.Errorf("-burst %d: above the CMAX %d of stream %d (%v, %d packets a frame, sender type %v): at most %d, as the pacer keeps Cinst within CMAX",
+			v.burst, cmax, least, s.Format, packets, s.Sender, cmax)
 	}
 	return nil
 }
