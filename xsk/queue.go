@@ -144,7 +144,9 @@ func (q *TxQueue) Reserve(n int) (int, error) {
 		// read as zeros (and zeros often pass the checks): with the flag
 		// clear here every read above was of the real rings. With it set
 		// nothing read is trusted: the frames reclaimed go back in flight,
-		// and no count moves and no error is kept.
+		// and no count moves and no error is kept. The ring cursors are
+		// not restored: nothing reads them after ErrClosed (the flag is
+		// never cleared).
 		for _, a := range q.free[top0:] {
 			q.um.owner[a>>q.um.shift] = ownTxKernel
 		}
@@ -376,7 +378,7 @@ func (q *RxQueue) Acquire(n int) (int, error) {
 	if q.closed.Load() {
 		return 0, ErrClosed
 	}
-	lastRx, lastFill, pend0 := q.rx.last, q.fill.last, len(q.pend)
+	lastRx, lastFill := q.rx.last, q.fill.last
 	err := q.refill()
 	var avail uint32
 	if err == nil {
@@ -419,14 +421,14 @@ func (q *RxQueue) Acquire(n int) (int, error) {
 		// read as zeros (and zeros often pass the checks: a zeroed
 		// descriptor names frame 0): with the flag clear here every read
 		// above was of the real rings. With it set nothing read is
-		// trusted: the acquisition is dropped, the frames refilled go back
-		// to pend, and no count moves and no error is kept.
+		// trusted: the acquisition is dropped, and no count moves and no
+		// error is kept. The refill is not undone: it wrote the fill ring,
+		// which may have been the real one (Close parks the rings only
+		// after its wait), so the kernel may hold those frames; put back
+		// in pend, a later Release would give them to it twice. The ring
+		// cursors are not restored: nothing reads them after ErrClosed
+		// (the flag is never cleared).
 		q.unacquire()
-		refilled := len(q.pend)
-		q.pend = q.pend[:pend0]
-		for _, a := range q.pend[refilled:] {
-			q.um.owner[a>>q.um.shift] = ownRxPend
-		}
 		q.rx.last, q.fill.last = lastRx, lastFill
 		return 0, ErrClosed
 	}

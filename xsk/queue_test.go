@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -546,6 +547,118 @@ func TestCloseDuringQueueCall(t *testing.T) {
 				t.Fatalf("InFlight %d after the call, was %d", n, inFlight)
 			}
 		})
+	}
+}
+
+// releaseNoRefill releases the m acquired packets as Release does, but
+// leaves their frames in pend (Release's own refill is not run).
+func releaseNoRefill(s *sim, m int) {
+	for i := range m {
+		a := s.rq.addr[i]
+		s.rq.um.owner[a>>s.rq.um.shift] = ownRxPend
+		s.rq.pend = append(s.rq.pend, a&^(uint64(s.rq.FrameSize())-1))
+	}
+	s.rq.rx.consume(uint32(m))
+	s.rq.n = 0
+}
+
+// TestCloseDuringQueueCallUndo: a Close that sets the flag while the rings
+// are still the real ones (Close parks them only after its wait for
+// syscall users). What Reserve and Acquire read is undone exactly; what
+// Acquire's refill wrote to the fill ring is not, as the kernel may
+// already hold those frames.
+func TestCloseDuringQueueCallUndo(t *testing.T) {
+	t.Run("Reserve", func(t *testing.T) {
+		s := mustSim(t, simConfig{})
+		k, err := s.tq.Reserve(8)
+		if err != nil || k != 8 {
+			t.Fatal(k, err)
+		}
+		s.tq.SetLens(k, 60)
+		s.tq.Publish(k)
+		s.transmit(64, false) // 8 completions waiting
+		own, free, inFlight := slices.Clone(s.tq.um.owner), slices.Clone(s.tq.free), s.tq.InFlight()
+		if inFlight != 8 {
+			t.Fatalf("InFlight %d before the call, want 8", inFlight)
+		}
+		hookQueue = func(at int) {
+			if at == hookBeforeReclaim {
+				s.closed.Store(true)
+			}
+		}
+		defer func() { hookQueue = nil }()
+		if k, err := s.tq.Reserve(2); k != 0 || !errors.Is(err, ErrClosed) {
+			t.Fatalf("got %d, %v; want 0, ErrClosed", k, err)
+		}
+		if !slices.Equal(own, s.tq.um.owner) || !slices.Equal(free, s.tq.free) || s.tq.InFlight() != inFlight {
+			t.Fatalf("not undone: InFlight %d -> %d, free %d -> %d", inFlight, s.tq.InFlight(), len(free), len(s.tq.free))
+		}
+	})
+	t.Run("Acquire", func(t *testing.T) {
+		s := mustSim(t, simConfig{})
+		for range 4 {
+			s.deliver(make([]byte, 60))
+		}
+		m, err := s.rq.Acquire(4)
+		if err != nil || m != 4 {
+			t.Fatal(m, err)
+		}
+		releaseNoRefill(s, m) // 4 frames in pend for Acquire to refill
+		for range 4 {
+			s.deliver(make([]byte, 60)) // 4 packets for Acquire to take
+		}
+		// The refill stays: its frames are the kernel's afterwards.
+		own := slices.Clone(s.rq.um.owner)
+		for _, a := range s.rq.pend {
+			own[a>>s.rq.um.shift] = ownRxKernel
+		}
+		hookQueue = func(at int) {
+			if at == hookAfterAvailable {
+				s.closed.Store(true)
+			}
+		}
+		defer func() { hookQueue = nil }()
+		if k, err := s.rq.Acquire(4); k != 0 || !errors.Is(err, ErrClosed) {
+			t.Fatalf("got %d, %v; want 0, ErrClosed", k, err)
+		}
+		if len(s.rq.pend) != 0 || s.rq.n != 0 || !slices.Equal(own, s.rq.um.owner) {
+			t.Fatalf("not as expected: pend %d (want 0), acquired %d (want 0), owner table equal %v",
+				len(s.rq.pend), s.rq.n, slices.Equal(own, s.rq.um.owner))
+		}
+	})
+}
+
+// TestCloseDuringAcquireNoDoubleFill: frames Acquire refilled before it saw
+// the flag set are not refilled again by a later Release: the kernel's fill
+// ring never holds a frame twice.
+func TestCloseDuringAcquireNoDoubleFill(t *testing.T) {
+	s := mustSim(t, simConfig{})
+	for range 4 {
+		s.deliver(make([]byte, 60))
+	}
+	m, err := s.rq.Acquire(4)
+	if err != nil || m != 4 {
+		t.Fatal(m, err)
+	}
+	releaseNoRefill(s, m)
+	hookQueue = func(at int) {
+		if at == hookAfterAvailable {
+			s.closed.Store(true) // Close's flag; the rings are still real
+		}
+	}
+	defer func() { hookQueue = nil }()
+	if k, err := s.rq.Acquire(4); k != 0 || !errors.Is(err, ErrClosed) {
+		t.Fatalf("got %d, %v; want 0, ErrClosed", k, err)
+	}
+	s.rq.Release(0) // Release does not look at the flag
+	seen := map[uint64]bool{}
+	p := s.fill.prod().Load()
+	for i := s.fillCons; i != p; i++ {
+		a := binary.NativeEndian.Uint64(s.fill.entry(i))
+		if seen[a] {
+			t.Errorf("frame at %#x is on the fill ring twice", a)
+		}
+		seen[a] = true
 	}
 }
 
