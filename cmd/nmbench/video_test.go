@@ -561,24 +561,34 @@ func TestVideoBurst(t *testing.T) {
 	// The wide sender's CMAX is larger.
 	runCLI(t, ctx, "-i", "pcap:"+x, "-f", "vtx", "-fmt", fmt1080p, "-frames", "1", "-burst", "8", "-tp", "W")
 	// Of two streams, the refusal gives the smaller CMAX (720p50 N: 4,
-	// 1080p59.94 N: 6), whichever stream comes first.
-	sdp := filepath.Join(dir, "two.sdp")
+	// 1080p59.94 N: 6), whichever stream comes first: both orders, so
+	// neither "the first" nor "the last" stream passes.
 	media := func(port int, fmtp string) string {
 		return "m=video " + strconv.Itoa(port) + " RTP/AVP 96\r\nc=IN IP4 239.1.1.1/32\r\na=rtpmap:96 raw/90000\r\n" +
 			"a=fmtp:96 " + fmtp + "; colorimetry=BT709; PM=2110GPM; SSN=ST2110-20:2017; TP=2110TPN;\r\na=mediaclk:direct=0\r\n"
 	}
-	if err := os.WriteFile(sdp, []byte("v=0\r\no=- 1 0 IN IP4 10.0.0.1\r\ns=two\r\nt=0 0\r\n"+media(5004, fmt1080p)+media(5006, fmt720p)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, b := range []string{"7", "6", "5"} {
-		out.Reset()
-		errb.Reset()
-		if code := cli(ctx, []string{"-i", "pcap:" + x, "-f", "vtx", "-sdp", sdp, "-frames", "1", "-burst", b}, &out, &errb); code != 2 ||
-			!strings.Contains(errb.String(), "-burst "+b+": above the CMAX 4 of stream 1 ") || !strings.Contains(errb.String(), ": at most 4,") {
-			t.Errorf("-burst %s, 1080p59.94 and 720p50: exit %d, %q", b, code, errb.String())
+	for _, o := range []struct {
+		name        string
+		first, last string
+		least       string // the stream of the smaller CMAX
+	}{
+		{"1080p59.94 and 720p50", fmt1080p, fmt720p, "1"},
+		{"720p50 and 1080p59.94", fmt720p, fmt1080p, "0"},
+	} {
+		sdp := filepath.Join(dir, "two.sdp")
+		if err := os.WriteFile(sdp, []byte("v=0\r\no=- 1 0 IN IP4 10.0.0.1\r\ns=two\r\nt=0 0\r\n"+media(5004, o.first)+media(5006, o.last)), 0o644); err != nil {
+			t.Fatal(err)
 		}
+		for _, b := range []string{"7", "6", "5"} {
+			out.Reset()
+			errb.Reset()
+			if code := cli(ctx, []string{"-i", "pcap:" + x, "-f", "vtx", "-sdp", sdp, "-frames", "1", "-burst", b}, &out, &errb); code != 2 ||
+				!strings.Contains(errb.String(), "-burst "+b+": above the CMAX 4 of stream "+o.least+" ") || !strings.Contains(errb.String(), ": at most 4,") {
+				t.Errorf("-burst %s, %s: exit %d, %q", b, o.name, code, errb.String())
+			}
+		}
+		runCLI(t, ctx, "-i", "pcap:"+x, "-f", "vtx", "-sdp", sdp, "-frames", "1", "-burst", "4")
 	}
-	runCLI(t, ctx, "-i", "pcap:"+x, "-f", "vtx", "-sdp", sdp, "-frames", "1", "-burst", "4")
 }
 
 // A capture cut to the headers (a short snap length) has no sample data:
