@@ -395,24 +395,25 @@ func (q *RxQueue) Acquire(n int) (int, error) {
 	nf := uint64(len(u.owner))
 	idx := q.rx.local
 	bytes, nbad := uint64(0), uint64(0)
-	for i := uint32(0); i < k; i++ {
-		d := q.rx.descAt(idx + i)
-		a, l := d.Addr, d.Len
-		f := a >> u.shift
-		switch {
-		case f >= nf:
-			q.errs[i] = q.rx.fail(int64(idx+i), "addr", whyOutside, a)
-		case a&(u.size-1)+uint64(l) > u.size:
-			q.errs[i] = q.rx.fail(int64(idx+i), "len", whyCrosses, uint64(l))
-		case u.owner[f] != ownRxKernel:
-			q.errs[i] = q.rx.fail(int64(idx+i), "addr", whyNotLent, a)
-		default:
-			u.owner[f] = ownRxUser
+	// The descriptor is kept before it is checked, and a failed check is
+	// told apart in bad, called out of the loop: a call in the loop would
+	// keep the loop's values in memory across every packet.
+	for i := uint32(0); ; i++ {
+		for ; i < k; i++ {
+			d := q.rx.descAt(idx + i)
+			a, l := d.Addr, d.Len
 			q.addr[i], q.lens[i] = a, l
+			f := a >> u.shift
+			if f >= nf || a&(u.size-1)+uint64(l) > u.size || u.owner[f] != ownRxKernel {
+				break
+			}
+			u.owner[f] = ownRxUser
 			bytes += uint64(l)
-			continue
 		}
-		q.addr[i], q.lens[i] = badAddr, 0
+		if i >= k {
+			break
+		}
+		q.bad(i)
 		nbad++
 	}
 	q.n = int(k)
@@ -440,6 +441,23 @@ func (q *RxQueue) Acquire(n int) (int, error) {
 		q.stats.bytes.Add(bytes)
 	}
 	return int(k), err
+}
+
+// bad marks acquired descriptor i, kept as read, as failing Acquire's
+// checks, and keeps the error. It is not inlined: Acquire calls it rarely.
+//
+//go:noinline
+func (q *RxQueue) bad(i uint32) {
+	u, a, l, at := q.um, q.addr[i], q.lens[i], int64(q.rx.local+i)
+	switch {
+	case a>>u.shift >= uint64(len(u.owner)):
+		q.errs[i] = q.rx.fail(at, "addr", whyOutside, a)
+	case a&(u.size-1)+uint64(l) > u.size:
+		q.errs[i] = q.rx.fail(at, "len", whyCrosses, uint64(l))
+	default:
+		q.errs[i] = q.rx.fail(at, "addr", whyNotLent, a)
+	}
+	q.addr[i], q.lens[i] = badAddr, 0
 }
 
 // unacquire drops an unreleased acquisition: its frames go back to the
