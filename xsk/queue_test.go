@@ -159,6 +159,10 @@ func TestHostileRx(t *testing.T) {
 			if ie := err.(*IntegrityError); ie.Reason != why {
 				t.Fatalf("reason %q, want %q", ie.Reason, why)
 			}
+			// The kernel's length of a bad descriptor is not handed on.
+			if n := s.rq.Len(0); n != 0 {
+				t.Fatalf("Len of a bad descriptor %d, want 0", n)
+			}
 			s.rq.Release(1) // steps over it
 			if st := s.rq.Stats(); st.Integrity != 1 {
 				t.Fatalf("integrity count %d", st.Integrity)
