@@ -694,8 +694,12 @@ func (s *Sender) Clock() *Clock { return s.clock }
 // called (nil), or sending fails (also when every read of a PHC
 // ([ClockConfig.PHC]) fails for a second). It runs one goroutine per output of the
 // transport: a netmap port with several TX rings sends flow k on ring k
-// modulo their count. Run may be called once; after Close it returns an
-// error matching os.ErrClosed.
+// modulo their count. In a sender of two paths (SendConfig.Second) a
+// path that fails stops alone, as a receiver's does: the other carries
+// the flows on, at the same pace, and [Sender.PathStats] gives the
+// failed path's error; Run ends with an error, naming both, only once an
+// output has lost both paths. Run may be called once; after Close it
+// returns an error matching os.ErrClosed.
 func (s *Sender) Run(ctx context.Context) error {
 	s.runMu.Lock()
 	switch {
@@ -1023,7 +1027,10 @@ func (s *Sender) Outputs() int { return len(s.parts) }
 func (s *Sender) Flows() []video.Stream { return s.Session().Streams }
 
 // Close stops Run if it runs (and waits for it), lets the last packets
-// leave, then closes the transport (a capture is flushed and closed).
+// leave, then closes the transport (a capture is flushed and closed),
+// both paths of a sender of two, a failed one too. Since it waits for
+// Run, which waits for the frame sources, a FrameSource's Frame must not
+// call Close (it would wait for itself): cancel Run's context instead.
 func (s *Sender) Close() error {
 	s.runMu.Lock()
 	s.closing = true

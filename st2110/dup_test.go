@@ -661,22 +661,233 @@ func TestDupPcapCloseWhileReading(t *testing.T) {
 	}
 }
 
-// A send error of one path of two ends Run with an error that says which
-// path failed: the two paths may go to the same address, over two
-// interfaces.
-func TestDupSendErrorNamesPath(t *testing.T) {
-	for p, want := range []string{"st2110: send udp: sendmmsg to 127.0.0.1:", "st2110: send udp: second path udp: sendmmsg to 127.0.0.2:"} {
-		tx, err := Dial("udp", twoLegs(t, fmtSmall, "127.0.0.1", "127.0.0.2"), &SendConfig{Count: 1, Second: "udp", MaxLag: -1})
+// failAfter returns a sendHook that sends one datagram a call, counted
+// in *sent, until n are sent; then it fails with ENETUNREACH, counting
+// the calls in *failed.
+func failAfter(n int, sent, failed *int) func(int) (int, error) {
+	return func(int) (int, error) {
+		if n >= 0 && *sent >= n {
+			*failed++
+			return 0, syscall.ENETUNREACH
+		}
+		*sent++
+		return 1, nil
+	}
+}
+
+// A send error of one path of two (ST 2022-7) stops that path alone: the
+// other sends every packet of the run, Run ends as it would have (nil),
+// and PathStats gives the failed path's error, named by its path (the
+// two paths may go to the same address over two interfaces) and matching
+// the transport's; the dead path is not tried again.
+func TestDupSendOnePathFails(t *testing.T) {
+	const n, at = 3, 10
+	for p := range 2 {
+		tx, err := Dial("udp", twoLegs(t, fmtSmall, "127.0.0.1", "127.0.0.2"), &SendConfig{Count: n, Second: "udp", MaxLag: -1})
 		if err != nil {
 			t.Fatal(err)
 		}
 		d := tx.parts[0].q.(*dupTx)
-		d.a.(*udpTx).sendHook = func(int) (int, error) { return 1, nil }
-		d.b.(*udpTx).sendHook = func(int) (int, error) { return 1, nil }
-		[]txConn{d.a, d.b}[p].(*udpTx).sendHook = func(int) (int, error) { return 0, syscall.ENETUNREACH }
+		var sent, failed [2]int
+		for q, c := range []txConn{d.a, d.b} {
+			limit := -1
+			if q == p {
+				limit = at
+			}
+			c.(*udpTx).sendHook = failAfter(limit, &sent[q], &failed[q])
+		}
+		if err := tx.Run(context.Background()); err != nil {
+			t.Fatalf("path %d failed: Run: %v", p, err)
+		}
+		total := int(tx.Stats(0).Packets)
+		other := 1 - p
+		want := fmt.Sprintf("st2110: send path %d (udp): sendmmsg to 127.0.0.%d:", p, p+1)
+		ps, po := tx.PathStats(0, p), tx.PathStats(0, other)
+		if total != n*32 || sent[other] != total || sent[p] != at || failed[p] != 1 {
+			t.Errorf("path %d failed: %d packets written, %d sent on path %d, %d on the failed one (tried %d times after), want %d, %d, %d, 1",
+				p, total, sent[other], other, sent[p], failed[p], n*32, n*32, at)
+		}
+		if !errors.Is(ps.Err, syscall.ENETUNREACH) || !strings.HasPrefix(ps.Err.Error(), want) || po.Err != nil {
+			t.Errorf("path %d failed: its error %v, want %q...; the other's %v", p, ps.Err, want, po.Err)
+		}
+		if ps.Unsent == 0 || at+int(ps.Unsent) > total || po.Unsent != 0 || po.Skipped != 0 {
+			t.Errorf("path %d failed: %+v, the other %+v", p, ps, po)
+		}
+		if err := tx.Close(); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// Both paths failing, one after the other, ends Run with an error that
+// names both and matches their errors.
+func TestDupSendBothPathsFail(t *testing.T) {
+	for p := range 2 {
+		tx, err := Dial("udp", twoLegs(t, fmtSmall, "127.0.0.1", "127.0.0.2"), &SendConfig{Count: 3, Second: "udp", MaxLag: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := tx.parts[0].q.(*dupTx)
+		var sent, failed [2]int
+		for q, c := range []txConn{d.a, d.b} {
+			limit := 10
+			if q != p {
+				limit = 40 // the other path fails later
+			}
+			c.(*udpTx).sendHook = failAfter(limit, &sent[q], &failed[q])
+		}
 		err = tx.Run(context.Background())
-		if !errors.Is(err, syscall.ENETUNREACH) || !strings.HasPrefix(err.Error(), want) {
-			t.Errorf("path %d failed: Run: %v, want %q...", p, err, want)
+		want := "st2110: send udp: both paths failed: st2110: send path 0 (udp): sendmmsg to 127.0.0.1:"
+		if !errors.Is(err, syscall.ENETUNREACH) || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "; st2110: send path 1 (udp): sendmmsg to 127.0.0.2:") {
+			t.Errorf("path %d failed first: Run: %v, want %q...", p, err, want)
+		}
+		if sent[1-p] != 40 || failed != [2]int{1, 1} {
+			t.Errorf("path %d failed first: %v sent, %v failed sends", p, sent, failed)
+		}
+		tx.Close()
+	}
+}
+
+// failTx is a heap TX ring whose TX sync fails once after packets have
+// been published on it (a netmap port gone), counting the syncs tried
+// after.
+type failTx struct {
+	*heapTx
+	after, published, failed int
+}
+
+var errTxSync = errors.New("txsync: no such device")
+
+func (f *failTx) Publish(n int) { f.published += n; f.heapTx.Publish(n) }
+
+func (f *failTx) flush(ctx context.Context) error {
+	if f.after >= 0 && f.published > f.after {
+		f.failed++
+		return errTxSync
+	}
+	return f.heapTx.flush(ctx)
+}
+
+// dialHeapDup is Dial over two heap TX rings, a the first path's and b
+// the second's.
+func dialHeapDup(t testing.TB, a, b txConn, sess *video.Session, cfg *SendConfig) *Sender {
+	t.Helper()
+	cfg.Second = "vale0:heap2"
+	s, sources, err := newSender("vale0:heap", sess, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eth := &ethInfo{srcMAC: defaultMAC}
+	if err := s.build([]txConn{a}, eth, sources); err != nil {
+		t.Fatal(err)
+	}
+	ep, fs, err := s.secondPath(sess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb := &Sender{ep: ep, flows: fs, cfg: s.cfg, clock: s.clock, sess: s.sess}
+	tees, err := s.pair(sb, []txConn{b}, eth, netip.Addr{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.parts[0].q = tees[0]
+	return s
+}
+
+// Over heap rings laid out as netmap's (whole Ethernet frames from
+// templates), a path whose TX sync fails stops alone: the other path's
+// ring carries every frame of the run, byte for byte, also once the first
+// path has failed (the Transmitter then writes into the sender's own
+// buffers, copied into the second path's ring).
+func TestDupHeapOnePathFails(t *testing.T) {
+	const n = 4
+	f0 := flow(fmtSmall, "239.1.1.1:5004", "")
+	f0.Second = video.Leg{Dst: netip.MustParseAddrPort("239.2.1.1:5006")}
+	sess := session("10.0.0.1", f0)
+	frames := randomFrames(fmtSmall, n, 7)
+	for p := range 2 {
+		qa, rxa := heapLink(t, 1024)
+		qb, rxb := heapLink(t, 1024)
+		fa, fb := &failTx{heapTx: qa, after: -1}, &failTx{heapTx: qb, after: -1}
+		[]*failTx{fa, fb}[p].after = 40
+		rx := listenHeap(t, []*heapRx{rxa, rxb}[1-p], legSession(sess, 1-p), nil)
+		tx := dialHeapDup(t, fa, fb, sess, &SendConfig{Source: loopOf(t, fmtSmall, frames), Count: n, MaxLag: -1})
+		wait := runSender(t, tx)
+		got := collect(t, rx, n, 20*time.Second)
+		if err := wait(); err != nil {
+			t.Fatalf("path %d failed: Run: %v", p, err)
+		}
+		if !bytes.Equal(got[0], frames) {
+			t.Errorf("path %d failed: the other path brought %d octets, not the %d sent; %+v", p, len(got[0]), len(frames), rx.Stats(0))
+		}
+		ps := tx.PathStats(0, p)
+		if !errors.Is(ps.Err, errTxSync) || !strings.HasPrefix(ps.Err.Error(), fmt.Sprintf("st2110: send path %d (vale0:heap", p)) ||
+			[]*failTx{fa, fb}[p].failed != 1 || tx.PathStats(0, 1-p).Err != nil {
+			t.Errorf("path %d failed: %+v; %d syncs failed", p, ps, []*failTx{fa, fb}[p].failed)
+		}
+		if err := tx.Close(); err != nil {
+			t.Error(err)
+		}
+		rx.Close()
+	}
+}
+
+// A sender of two paths over heap rings allocates nothing per step, with
+// both paths sending and once one has failed (the first: the Transmitter
+// then writes into the sender's own buffers, made once).
+func TestDupHeapSendAllocs(t *testing.T) {
+	for p := range 2 {
+		f0 := flow(fmtSD, "239.1.1.1:5004", "")
+		f0.Second = video.Leg{Dst: netip.MustParseAddrPort("239.2.1.1:5006")}
+		sess := session("10.0.0.1", f0)
+		qa, rxa := heapLink(t, 1024)
+		qb, rxb := heapLink(t, 1024)
+		fa := &failTx{heapTx: qa, after: -1}
+		if p == 1 {
+			fa.after = 100
+		}
+		var sinks []*rxSink
+		var trs []*heapRx
+		for q, tr := range []*heapRx{rxa, rxb} {
+			rx, err := newReceiver("vale0:heap", legSession(sess, q), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := rx.start(&oneReader{&idleReader{}}); err != nil {
+				t.Fatal(err)
+			}
+			defer rx.Close()
+			drainFrames(rx)
+			sinks, trs = append(sinks, rx.sinks[0]), append(trs, tr)
+		}
+		tx := dialHeapDup(t, fa, qb, sess, &SendConfig{})
+		part := tx.parts[0]
+		if err := part.tx.Start(tx.clock.Now(), 0); err != nil {
+			t.Fatal(err)
+		}
+		round := func() {
+			for range 8 {
+				if _, _, err := tx.step(context.Background(), part, part.tx.Next()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for q, tr := range trs {
+				if err := tr.k.reg.RxSync(0); err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := tr.rd.pass(sinks[q]); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		for range 100 {
+			round()
+		}
+		if n := testing.AllocsPerRun(200, round); n != 0 {
+			t.Errorf("first path failed %v: %v allocations per round", p == 1, n)
+		}
+		if err := tx.PathStats(0, 0).Err; (err != nil) != (p == 1) {
+			t.Errorf("first path failed %v: its error %v", p == 1, err)
 		}
 		tx.Close()
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 
 	"github.com/nmgo/nmgo/packet"
@@ -107,9 +108,10 @@ func (s *Sender) pair(b *Sender, conns []txConn, eth *ethInfo, origin netip.Addr
 		sockTTL, _ = socketTTLs(b.flows, s.cfg.TTL)
 	}
 	for i, p := range s.parts {
-		t := &dupTx{a: p.q, b: conns[i], bName: b.ep.name, streams: make([]dupStream, len(p.flows))}
+		t := &dupTx{a: p.q, b: conns[i], names: [2]string{s.ep.name, b.ep.name}, streams: make([]dupStream, len(p.flows))}
 		for j, k := range p.flows {
 			pk := p.tx.Packetizer(j)
+			t.maxA = max(t.maxA, pk.MaxPacketLen())
 			f := &s.sess.Streams[k]
 			leg := b.flows[k]
 			ds := &t.streams[j]
@@ -163,9 +165,18 @@ func (s *Sender) pair(b *Sender, conns []txConn, eth *ethInfo, origin netip.Addr
 // b's, with b's headers. Path a sets the pace: a packet b has no room for
 // is not sent on b (counted in Skipped), so that a stalled path does not
 // stall the other.
+//
+// A path that fails (a hard error of its queue: a flush, a wait or a
+// Reserve) stops alone (ST 2022-7: the other carries the flows): it is
+// not touched again until close, its error is kept (SendPathStats.Err)
+// and the packets it no longer gets are counted. Once a has failed, b
+// sets the pace, and the Transmitter writes into buffers of the dupTx's
+// own (scratch, made then) that are copied into b's. Only when both
+// have failed does the output's send loop end, with both errors.
 type dupTx struct {
 	a, b    txConn
-	bName   string      // b's transport (SendConfig.Second), for its errors
+	names   [2]string   // the paths' transports (Dial's name, SendConfig.Second), for their errors
+	maxA    int         // the longest packet the Transmitter writes
 	streams []dupStream // per stream of the output's Transmitter
 
 	// Per reserved buffer: its length, stream and send time.
@@ -174,7 +185,13 @@ type dupTx struct {
 	at   []int64
 	kb   int // buffers reserved on b
 
+	dead    [2]bool // the send loop's view of the paths that failed
+	scratch []byte  // the Transmitter's buffers once a has failed, maxA octets each
+
 	skipped atomic.Uint64
+	unsent  [2]atomic.Uint64 // packets not sent on a path once it had failed
+	mu      sync.Mutex
+	errs    [2]error // why each path failed
 }
 
 // dupStream is how one stream's packets are copied to path b.
@@ -186,35 +203,103 @@ type dupStream struct {
 }
 
 func (t *dupTx) Reserve(n int) (int, error) {
+	if t.dead[0] {
+		return t.reserveB(n)
+	}
 	k, err := t.a.Reserve(n)
-	if err != nil || k == 0 {
-		return k, err
+	if err != nil {
+		if err := t.fail(0, err); err != nil {
+			return 0, err
+		}
+		return t.reserveB(n)
 	}
-	if len(t.lens) < k {
-		t.lens, t.strm, t.at = make([]int, k), make([]int, k), make([]int64, k)
+	if k == 0 {
+		return 0, nil
 	}
+	t.grow(k)
 	clear(t.strm[:k])
-	if t.kb, err = t.b.Reserve(k); err != nil {
-		t.kb = 0
+	t.kb = 0
+	if !t.dead[1] {
+		if t.kb, err = t.b.Reserve(k); err != nil {
+			t.kb = 0
+			t.fail(1, err) // a goes on
+		}
 	}
 	return k, nil
 }
 
-func (t *dupTx) Buf(i int) []byte { return t.a.Buf(i) }
+// reserveB reserves n buffers on b alone, path a having failed: b's room
+// is the output's, and the Transmitter writes into scratch.
+func (t *dupTx) reserveB(n int) (int, error) {
+	k, err := t.b.Reserve(n)
+	if err != nil {
+		return 0, t.fail(1, err)
+	}
+	t.grow(k)
+	clear(t.strm[:k])
+	t.kb = k
+	if len(t.scratch) < k*t.maxA {
+		t.scratch = make([]byte, k*t.maxA)
+	}
+	return k, nil
+}
+
+// grow makes the per-buffer slices hold k buffers.
+func (t *dupTx) grow(k int) {
+	if len(t.lens) < k {
+		t.lens, t.strm, t.at = make([]int, k), make([]int, k), make([]int64, k)
+	}
+}
+
+// fail stops path p for err, once; it returns the output's error if both
+// paths have now failed, else nil.
+func (t *dupTx) fail(p int, err error) error {
+	if !t.dead[p] {
+		t.dead[p] = true
+		t.mu.Lock()
+		t.errs[p] = fmt.Errorf("st2110: send path %d (%s): %w", p, t.names[p], err)
+		t.mu.Unlock()
+	}
+	return t.failed()
+}
+
+// failed returns the output's error once both paths have failed: both
+// errors, each named by its path; nil while one sends.
+func (t *dupTx) failed() error {
+	if !t.dead[0] || !t.dead[1] {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return fmt.Errorf("both paths failed: %w; %w", t.errs[0], t.errs[1])
+}
+
+// bufA returns the buffer the Transmitter wrote packet i into.
+func (t *dupTx) bufA(i int) []byte {
+	if t.dead[0] {
+		return t.scratch[i*t.maxA : (i+1)*t.maxA : (i+1)*t.maxA]
+	}
+	return t.a.Buf(i)
+}
+
+func (t *dupTx) Buf(i int) []byte { return t.bufA(i) }
 
 func (t *dupTx) SetLen(i, n int) {
-	t.a.SetLen(i, n)
+	if !t.dead[0] {
+		t.a.SetLen(i, n)
+	}
 	t.lens[i] = n
 }
 
 func (t *dupTx) Stamp(i, stream int, at int64) {
-	if st, ok := t.a.(video.TxStamper); ok {
+	if st, ok := t.a.(video.TxStamper); ok && !t.dead[0] {
 		st.Stamp(i, stream, at)
 	}
 	t.strm[i], t.at[i] = stream, at
 }
 
-// Publish publishes the first n packets on a, and their copies on b.
+// Publish publishes the first n packets on a, and their copies on b (on
+// the paths that have not failed).
 func (t *dupTx) Publish(n int) {
 	nb := min(n, t.kb)
 	stamp, _ := t.b.(video.TxStamper)
@@ -227,17 +312,26 @@ func (t *dupTx) Publish(n int) {
 			stamp.Stamp(i, t.strm[i], t.at[i])
 		}
 	}
-	t.a.Publish(n)
-	t.b.Publish(nb)
-	if nb < n {
-		t.skipped.Add(uint64(n - nb))
+	if t.dead[0] {
+		t.unsent[0].Add(uint64(n))
+	} else {
+		t.a.Publish(n)
+	}
+	switch {
+	case t.dead[1]:
+		t.unsent[1].Add(uint64(n))
+	default:
+		t.b.Publish(nb)
+		if nb < n {
+			t.skipped.Add(uint64(n - nb))
+		}
 	}
 }
 
 // copy writes the copy of a's packet i into b's buffer i.
 func (t *dupTx) copy(i int) bool {
 	ds := &t.streams[t.strm[i]]
-	src, dst := t.a.Buf(i), t.b.Buf(i)
+	src, dst := t.bufA(i), t.b.Buf(i)
 	if src == nil || dst == nil || t.lens[i] < ds.offA+packet.RTPLen+packet.ExtSeqLen || t.lens[i] > len(src) {
 		return false
 	}
@@ -270,20 +364,41 @@ func (t *dupTx) copy(i int) bool {
 	return true
 }
 
-// flush flushes both paths; an error of b's names it (Run's error names
-// the first path's transport: both may go to one address).
+// flush flushes the paths that have not failed; one that fails now
+// stops (fail), and flush's error is the output's once both have. An
+// error of ctx's (Run's end, in a wait for room) is returned as it is.
 func (t *dupTx) flush(ctx context.Context) error {
-	ea, eb := t.a.flush(ctx), t.b.flush(ctx)
-	if ea != nil {
-		return ea
+	var errs [2]error
+	for p, q := range []txConn{t.a, t.b} {
+		if !t.dead[p] {
+			errs[p] = q.flush(ctx)
+		}
 	}
-	if eb != nil {
-		return fmt.Errorf("second path %s: %w", t.bName, eb)
+	for _, err := range errs {
+		if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return err
+		}
 	}
-	return nil
+	for p, err := range errs {
+		if err != nil {
+			t.fail(p, err)
+		}
+	}
+	return t.failed()
 }
 
-func (t *dupTx) wait(ctx context.Context) error { return t.a.wait(ctx) }
+// wait waits for room on the path that sets the pace: a, else b.
+func (t *dupTx) wait(ctx context.Context) error {
+	for p, q := range []txConn{t.a, t.b} {
+		if !t.dead[p] {
+			if err := q.wait(ctx); err != nil {
+				return t.fail(p, err)
+			}
+			return nil
+		}
+	}
+	return t.failed()
+}
 
 // interrupt interrupts the paths' flushes that may wait.
 func (t *dupTx) interrupt() {
@@ -294,8 +409,16 @@ func (t *dupTx) interrupt() {
 	}
 }
 
-func (t *dupTx) drain() { t.a.drain(); t.b.drain() }
+// drain drains the paths that have not failed.
+func (t *dupTx) drain() {
+	for p, q := range []txConn{t.a, t.b} {
+		if !t.dead[p] {
+			q.drain()
+		}
+	}
+}
 
+// close closes both paths, a failed one too.
 func (t *dupTx) close() error { return errors.Join(t.a.close(), t.b.close()) }
 
 // counts returns path a's counts; Sender.Stats adds path b's.
@@ -309,4 +432,43 @@ func (s *Sender) Skipped(k int) uint64 {
 		return t.skipped.Load()
 	}
 	return 0
+}
+
+// SendPathStats are the counts of one path of one output of a sender of
+// two paths (SendConfig.Second), as they happen.
+type SendPathStats struct {
+	// Skipped is the packets not sent on the path for want of room in
+	// its queue (the second path only: the first sets the pace, as
+	// Sender.Skipped).
+	Skipped uint64
+
+	// Unsent is the packets not sent on the path once it had failed
+	// (those of the step that failed are not counted).
+	Unsent uint64
+
+	// Err is the error that stopped the path, which names it ("st2110:
+	// send path 1 (udp:eth1): ..." and matches the transport's error,
+	// errors.Is); nil while it sends.
+	Err error
+}
+
+// PathStats returns the counts of path p (0, the first, or 1, the
+// second) of flow k's output: a path whose queue fails (a send the
+// network refuses, a failed TX sync, an AF_XDP socket gone) stops alone,
+// the other goes on at the same pace, and Err says why it stopped. Zero
+// without a second path, or for p not 0 or 1.
+func (s *Sender) PathStats(k, p int) SendPathStats {
+	pt, _ := s.part(k)
+	t, ok := pt.q.(*dupTx)
+	if !ok || p < 0 || p > 1 {
+		return SendPathStats{}
+	}
+	st := SendPathStats{Unsent: t.unsent[p].Load()}
+	if p == 1 {
+		st.Skipped = t.skipped.Load()
+	}
+	t.mu.Lock()
+	st.Err = t.errs[p]
+	t.mu.Unlock()
+	return st
 }
