@@ -194,6 +194,8 @@ type pathReport struct {
 	Lost       uint64 `json:"lost,omitempty"`       // vrx: packets the path did not bring
 	Malformed  uint64 `json:"malformed,omitempty"`
 	Skipped    uint64 `json:"skipped,omitempty"` // vtx: packets not sent on the path, its queue full
+	Unsent     uint64 `json:"unsent,omitempty"`  // vtx: packets not sent on the path once it had failed
+	Error      string `json:"error,omitempty"`   // vtx: why the path failed (the other went on)
 }
 
 // skewReport is the measured path differential of a stream: path 1's
@@ -210,9 +212,16 @@ func (vr *videoRun) txPaths(k int, packets uint64) []pathReport {
 	if vr.cfg.port2 == "" {
 		return nil
 	}
-	skipped := vr.tx.Skipped(k)
-	return []pathReport{{Path: 0, Input: vr.cfg.port, Packets: packets},
-		{Path: 1, Input: vr.cfg.port2, Packets: packets - min(packets, skipped), Skipped: skipped}}
+	var ps []pathReport
+	for p, in := range []string{vr.cfg.port, vr.cfg.port2} {
+		st := vr.tx.PathStats(k, p)
+		r := pathReport{Path: p, Input: in, Packets: packets - min(packets, st.Skipped+st.Unsent), Skipped: st.Skipped, Unsent: st.Unsent}
+		if st.Err != nil {
+			r.Error = st.Err.Error()
+		}
+		ps = append(ps, r)
+	}
+	return ps
 }
 
 // rxPaths returns the path lines and skew of stream k of vrx, nil with
@@ -238,7 +247,11 @@ func (vr *videoRun) rxPaths(k int) ([]pathReport, *skewReport) {
 func (st *videoStream) printPaths(w io.Writer) {
 	for _, p := range st.Paths {
 		if st.Sched != "" { // vtx
-			fmt.Fprintf(w, "    path %d %s: %d pkts, %d skipped\n", p.Path, p.Input, p.Packets, p.Skipped)
+			fmt.Fprintf(w, "    path %d %s: %d pkts, %d skipped", p.Path, p.Input, p.Packets, p.Skipped)
+			if p.Error != "" {
+				fmt.Fprintf(w, ", %d unsent: FAILED: %s", p.Unsent, p.Error)
+			}
+			fmt.Fprintln(w)
 			continue
 		}
 		fmt.Fprintf(w, "    path %d %s: %d pkts, %d first, %d duplicates absorbed, %d late, %d lost",

@@ -192,3 +192,54 @@ func TestVideoDupFlags(t *testing.T) {
 		}
 	}
 }
+
+// vtx with a second path that fails (a capture to /dev/full: ENOSPC once
+// its buffer is written) goes on with the first: its capture has every
+// frame, and the report's line of the failed path says why it stopped
+// (JSON and text); the close of the failed capture's error makes the exit
+// status 1.
+func TestVideoDupTxPathFails(t *testing.T) {
+	if f, err := os.OpenFile("/dev/full", os.O_WRONLY, 0); err != nil {
+		t.Skip(err)
+	} else {
+		f.Close()
+	}
+	good := filepath.Join(t.TempDir(), "a.pcap")
+	args := []string{"-i", "pcap:" + good, "-i", "pcap:/dev/full", "-f", "vtx", "-fmt", fmt1080p, "-frames", "2"}
+	for _, json_ := range []bool{true, false} {
+		var out, errb bytes.Buffer
+		a := args
+		if json_ {
+			a = append(a, "-json", "-q")
+		}
+		if code := cli(context.Background(), a, &out, &errb); code != 1 || !strings.Contains(errb.String(), "no space left on device") {
+			t.Fatalf("nmbench %q: exit %d, want 1: %s", a, code, errb.String())
+		}
+		const why = "st2110: send path 1 (pcap:/dev/full): write /dev/full: no space left on device"
+		if !json_ {
+			if !strings.Contains(out.String(), "    path 1 pcap:/dev/full: ") || !strings.Contains(out.String(), " unsent: FAILED: "+why+"\n") {
+				t.Errorf("no failed path line in\n%s", out.String())
+			}
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		var r struct {
+			Streams []struct {
+				Packets uint64       `json:"packets"`
+				Paths   []pathReport `json:"paths"`
+			} `json:"streams"`
+		}
+		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil || len(r.Streams) != 1 {
+			t.Fatalf("last line %q: %v", lines[len(lines)-1], err)
+		}
+		s := r.Streams[0]
+		if p := s.Paths; len(p) != 2 || p[0].Packets != s.Packets || p[0].Error != "" || p[1].Error != why ||
+			p[1].Unsent == 0 || p[1].Packets+p[1].Unsent > s.Packets {
+			t.Errorf("%d packets; paths %+v", s.Packets, p)
+		}
+	}
+	// The first path's capture has both frames, whole.
+	if s := runDup(t, "-i", "pcap:"+good, "-f", "vrx", "-fmt", fmt1080p).Streams[0]; s.Lost != 0 || s.Incomplete != 0 || s.Complete != 2 {
+		t.Errorf("the first path's capture: %+v", s)
+	}
+}
