@@ -226,8 +226,8 @@ type txPart struct {
 // epoch of each frame's alignment point (ST 2110-10). [Dial] opens it;
 // [Sender.Run] sends.
 //
-// Run belongs to one goroutine; Stats, Batches, Spun, Session, SDP and
-// Close are safe for concurrent use.
+// Run belongs to one goroutine; Stats, PathStats, Skipped, Batches, Spun,
+// Session, SDP and Close are safe for concurrent use.
 type Sender struct {
 	ep    endpoint
 	flows []video.Stream

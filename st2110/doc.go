@@ -107,7 +107,12 @@
 // packet (sequence number, timestamp, payload) on both. The first path
 // sets the pace; a packet the second path's queue has no room for is not
 // sent on it and is counted ([Sender.Skipped]), so that a stalled path
-// does not stall the other.
+// does not stall the other. A path whose queue fails (a send the network
+// refuses, a failed TX sync, an AF_XDP socket gone) stops alone, as a
+// receiver's does: the other sends every packet on, at the same pace
+// (the second path sets it once the first has failed), and
+// [Sender.PathStats] gives the failed path's error, named by its path;
+// Run ends with an error, naming both, only once both have failed.
 //
 // The receiver gives each flow a video.Merge, which both paths' readers
 // feed, taking turns over each batch of packets: by RTP extended

@@ -813,10 +813,20 @@ func TestDupHeapOnePathFails(t *testing.T) {
 		rx := listenHeap(t, []*heapRx{rxa, rxb}[1-p], legSession(sess, 1-p), nil)
 		tx := dialHeapDup(t, fa, fb, sess, &SendConfig{Source: loopOf(t, fmtSmall, frames), Count: n, MaxLag: -1})
 		wait := runSender(t, tx)
+		// The path's error is read while Run goes on (run with -race).
+		seen := make(chan bool)
+		go func() {
+			deadline := time.Now().Add(20 * time.Second)
+			for !errors.Is(tx.PathStats(0, p).Err, errTxSync) && time.Now().Before(deadline) {
+				time.Sleep(100 * time.Microsecond)
+			}
+			seen <- true
+		}()
 		got := collect(t, rx, n, 20*time.Second)
 		if err := wait(); err != nil {
 			t.Fatalf("path %d failed: Run: %v", p, err)
 		}
+		<-seen
 		if !bytes.Equal(got[0], frames) {
 			t.Errorf("path %d failed: the other path brought %d octets, not the %d sent; %+v", p, len(got[0]), len(frames), rx.Stats(0))
 		}
