@@ -754,7 +754,10 @@ func TestDupSendBothPathsFail(t *testing.T) {
 type failTx struct {
 	*heapTx
 	after, published, failed int
+	closed                   bool
 }
+
+func (f *failTx) close() error { f.closed = true; return f.heapTx.close() }
 
 var errTxSync = errors.New("txsync: no such device")
 
@@ -835,8 +838,8 @@ func TestDupHeapOnePathFails(t *testing.T) {
 			[]*failTx{fa, fb}[p].failed != 1 || tx.PathStats(0, 1-p).Err != nil {
 			t.Errorf("path %d failed: %+v; %d syncs failed", p, ps, []*failTx{fa, fb}[p].failed)
 		}
-		if err := tx.Close(); err != nil {
-			t.Error(err)
+		if err := tx.Close(); err != nil || !fa.closed || !fb.closed {
+			t.Errorf("path %d failed: Close: %v; paths closed: %v, %v", p, err, fa.closed, fb.closed)
 		}
 		rx.Close()
 	}
