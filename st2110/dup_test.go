@@ -737,8 +737,8 @@ func TestDupSendBothPathsFail(t *testing.T) {
 			c.(*udpTx).sendHook = failAfter(limit, &sent[q], &failed[q])
 		}
 		err = tx.Run(context.Background())
-		want := "st2110: send udp: both paths failed: st2110: send path 0 (udp): sendmmsg to 127.0.0.1:"
-		if !errors.Is(err, syscall.ENETUNREACH) || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "; st2110: send path 1 (udp): sendmmsg to 127.0.0.2:") {
+		want := "st2110: send udp: both paths failed: path 0 (udp): sendmmsg to 127.0.0.1:"
+		if !errors.Is(err, syscall.ENETUNREACH) || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), ": network is unreachable; path 1 (udp): sendmmsg to 127.0.0.2:") {
 			t.Errorf("path %d failed first: Run: %v, want %q...", p, err, want)
 		}
 		if sent[1-p] != 40 || failed != [2]int{1, 1} {

@@ -191,7 +191,8 @@ type dupTx struct {
 	skipped atomic.Uint64
 	unsent  [2]atomic.Uint64 // packets not sent on a path once it had failed
 	mu      sync.Mutex
-	errs    [2]error // why each path failed
+	errs    [2]error // why each path failed, named by it (SendPathStats.Err)
+	causes  [2]error // the same, as its queue gave it
 }
 
 // dupStream is how one stream's packets are copied to path b.
@@ -257,7 +258,7 @@ func (t *dupTx) fail(p int, err error) error {
 	if !t.dead[p] {
 		t.dead[p] = true
 		t.mu.Lock()
-		t.errs[p] = fmt.Errorf("st2110: send path %d (%s): %w", p, t.names[p], err)
+		t.errs[p], t.causes[p] = fmt.Errorf("st2110: send path %d (%s): %w", p, t.names[p], err), err
 		t.mu.Unlock()
 	}
 	return t.failed()
@@ -271,7 +272,7 @@ func (t *dupTx) failed() error {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return fmt.Errorf("both paths failed: %w; %w", t.errs[0], t.errs[1])
+	return fmt.Errorf("both paths failed: path 0 (%s): %w; path 1 (%s): %w", t.names[0], t.causes[0], t.names[1], t.causes[1])
 }
 
 // bufA returns the buffer the Transmitter wrote packet i into.
