@@ -108,7 +108,7 @@ func (s *Sender) pair(b *Sender, conns []txConn, eth *ethInfo, origin netip.Addr
 		sockTTL, _ = socketTTLs(b.flows, s.cfg.TTL)
 	}
 	for i, p := range s.parts {
-		t := &dupTx{a: p.q, b: conns[i], names: [2]string{s.ep.name, b.ep.name}, streams: make([]dupStream, len(p.flows))}
+		t := &dupTx{a: p.q, b: conns[i], names: [2]string{s.ep.name, b.ep.name}, streams: make([]dupStream, len(p.flows)), batch: s.cfg.Batch}
 		for j, k := range p.flows {
 			pk := p.tx.Packetizer(j)
 			t.maxA = max(t.maxA, pk.MaxPacketLen())
@@ -163,20 +163,22 @@ func (s *Sender) pair(b *Sender, conns []txConn, eth *ethInfo, origin netip.Addr
 // dupTx is one output of a sender of two paths: the Transmitter writes
 // into path a's queue, and at Publish every packet is copied into path
 // b's, with b's headers. Path a sets the pace: a packet b has no room for
-// is not sent on b (counted in Skipped), so that a stalled path does not
-// stall the other.
+// is not sent on b (counted in Skipped, per stream), so that a stalled
+// path does not stall the other.
 //
-// A path that fails (a hard error of its queue: a flush, a wait or a
-// Reserve) stops alone (ST 2022-7: the other carries the flows): it is
+// A path that fails (a hard error of its queue: a flush, a wait, or a
+// Reserve that gives no buffers) stops alone (ST 2022-7: the other carries the flows): it is
 // not touched again until close, its error is kept (SendPathStats.Err)
-// and the packets it no longer gets are counted. Once a has failed, b
-// sets the pace, and the Transmitter writes into buffers of the dupTx's
-// own (scratch, made then) that are copied into b's. Only when both
+// and the packets it no longer gets are counted, per stream. Once a has
+// failed, b sets the pace, and the Transmitter writes into buffers of the
+// dupTx's own (scratch, made then, once, for the largest batch) that are
+// copied into b's. Only when both
 // have failed does the output's send loop end, with both errors.
 type dupTx struct {
 	a, b    txConn
 	names   [2]string   // the paths' transports (Dial's name, SendConfig.Second), for their errors
 	maxA    int         // the longest packet the Transmitter writes
+	batch   int         // the most packets the Transmitter asks for in a step (SendConfig.Batch)
 	streams []dupStream // per stream of the output's Transmitter
 
 	// Per reserved buffer: its length, stream and send time.
@@ -188,11 +190,9 @@ type dupTx struct {
 	dead    [2]bool // the send loop's view of the paths that failed
 	scratch []byte  // the Transmitter's buffers once a has failed, maxA octets each
 
-	skipped atomic.Uint64
-	unsent  [2]atomic.Uint64 // packets not sent on a path once it had failed
-	mu      sync.Mutex
-	errs    [2]error // why each path failed, named by it (SendPathStats.Err)
-	causes  [2]error // the same, as its queue gave it
+	mu     sync.Mutex
+	errs   [2]error // why each path failed, named by it (SendPathStats.Err)
+	causes [2]error // the same, as its queue gave it
 }
 
 // dupStream is how one stream's packets are copied to path b.
@@ -201,28 +201,33 @@ type dupStream struct {
 	tmpl  *packet.Template // b's headers, nil if b takes RTP packets (UDP)
 	id    uint16           // b's IPv4 identification, where a's packets have none
 	idOff int              // where a's packets have theirs, or -1
+
+	skipped atomic.Uint64    // the stream's packets not sent on b for want of room
+	unsent  [2]atomic.Uint64 // its packets not handed to a path once it had failed
 }
 
 func (t *dupTx) Reserve(n int) (int, error) {
 	if t.dead[0] {
 		return t.reserveB(n)
 	}
+	// A queue's error that comes with buffers (an integrity error of a
+	// ring, with good slots before it) is not a failure: those buffers
+	// may be used, as a single path's Transmitter.Step uses them.
 	k, err := t.a.Reserve(n)
-	if err != nil {
+	if k == 0 {
+		if err == nil {
+			return 0, nil
+		}
 		if err := t.fail(0, err); err != nil {
 			return 0, err
 		}
 		return t.reserveB(n)
 	}
-	if k == 0 {
-		return 0, nil
-	}
-	t.grow(k)
+	t.grow(max(k, n))
 	clear(t.strm[:k])
 	t.kb = 0
 	if !t.dead[1] {
-		if t.kb, err = t.b.Reserve(k); err != nil {
-			t.kb = 0
+		if t.kb, err = t.b.Reserve(k); t.kb == 0 && err != nil {
 			t.fail(1, err) // a goes on
 		}
 	}
@@ -233,21 +238,25 @@ func (t *dupTx) Reserve(n int) (int, error) {
 // is the output's, and the Transmitter writes into scratch.
 func (t *dupTx) reserveB(n int) (int, error) {
 	k, err := t.b.Reserve(n)
-	if err != nil {
-		return 0, t.fail(1, err)
+	if k == 0 {
+		if err != nil {
+			return 0, t.fail(1, err)
+		}
+		return 0, nil
 	}
-	t.grow(k)
+	t.grow(max(k, n))
 	clear(t.strm[:k])
 	t.kb = k
-	if len(t.scratch) < k*t.maxA {
-		t.scratch = make([]byte, k*t.maxA)
+	if m := max(k, n, t.batch) * t.maxA; len(t.scratch) < m {
+		t.scratch = make([]byte, m) // once: k <= n <= the batch
 	}
 	return k, nil
 }
 
-// grow makes the per-buffer slices hold k buffers.
+// grow makes the per-buffer slices hold k buffers, and at least a batch.
 func (t *dupTx) grow(k int) {
 	if len(t.lens) < k {
+		k = max(k, t.batch)
 		t.lens, t.strm, t.at = make([]int, k), make([]int, k), make([]int64, k)
 	}
 }
@@ -314,17 +323,28 @@ func (t *dupTx) Publish(n int) {
 		}
 	}
 	if t.dead[0] {
-		t.unsent[0].Add(uint64(n))
+		t.count(0, n, 0)
 	} else {
 		t.a.Publish(n)
 	}
 	switch {
 	case t.dead[1]:
-		t.unsent[1].Add(uint64(n))
+		t.count(1, n, 0)
 	default:
 		t.b.Publish(nb)
-		if nb < n {
-			t.skipped.Add(uint64(n - nb))
+		t.count(-1, n, nb)
+	}
+}
+
+// count counts packets from..n-1 against their streams: unsent on path
+// p, or skipped (on b) for p < 0.
+func (t *dupTx) count(p, n, from int) {
+	for i := from; i < n; i++ {
+		ds := &t.streams[t.strm[i]]
+		if p < 0 {
+			ds.skipped.Add(1)
+		} else {
+			ds.unsent[p].Add(1)
 		}
 	}
 }
@@ -425,26 +445,31 @@ func (t *dupTx) close() error { return errors.Join(t.a.close(), t.b.close()) }
 // counts returns path a's counts; Sender.Stats adds path b's.
 func (t *dupTx) counts() *txCounts { return t.a.counts() }
 
-// Skipped returns how many packets flow k's output did not send on the
+// Skipped returns how many of flow k's packets were not sent on the
 // second path (ST 2022-7) for want of room in its queue; 0 without one.
+// The count is flow k's own, though several flows may share an output.
 func (s *Sender) Skipped(k int) uint64 {
-	p, _ := s.part(k)
+	p, j := s.part(k)
 	if t, ok := p.q.(*dupTx); ok {
-		return t.skipped.Load()
+		return t.streams[j].skipped.Load()
 	}
 	return 0
 }
 
-// SendPathStats are the counts of one path of one output of a sender of
-// two paths (SendConfig.Second), as they happen.
+// SendPathStats are the counts of one path of one flow of a sender of
+// two paths (SendConfig.Second), as they happen. Skipped and Unsent are
+// the flow's own packets, though several flows may share an output (and
+// its paths): they add up over the flows to the output's.
 type SendPathStats struct {
-	// Skipped is the packets not sent on the path for want of room in
-	// its queue (the second path only: the first sets the pace, as
-	// Sender.Skipped).
+	// Skipped is the flow's packets not sent on the path for want of
+	// room in its queue (the second path only: the first sets the pace,
+	// as Sender.Skipped).
 	Skipped uint64
 
-	// Unsent is the packets not sent on the path once it had failed
-	// (those of the step that failed are not counted).
+	// Unsent is the flow's packets not handed to the path once it had
+	// failed. Those of the step in which it failed are counted if the
+	// failure was its Reserve (they were never written to it), not if it
+	// was its flush or a wait for room (they had been handed on).
 	Unsent uint64
 
 	// Err is the error that stopped the path, which names it ("st2110:
@@ -454,19 +479,23 @@ type SendPathStats struct {
 }
 
 // PathStats returns the counts of path p (0, the first, or 1, the
-// second) of flow k's output: a path whose queue fails (a send the
-// network refuses, a failed TX sync, an AF_XDP socket gone) stops alone,
-// the other goes on at the same pace, and Err says why it stopped. Zero
-// without a second path, or for p not 0 or 1.
+// second) for flow k: a path whose queue fails (a send the network
+// cannot route, ENETUNREACH-like, a failed TX sync, an AF_XDP socket
+// gone; not a refused send, ECONNREFUSED, which is counted in
+// SendStats.Refused and retried) stops alone, the other goes on at the
+// same pace, and Err says why it stopped. Err is that of the output flow
+// k is sent on (every flow of it stops on that path); Skipped and Unsent
+// are flow k's. Zero without a second path, or for p not 0 or 1.
 func (s *Sender) PathStats(k, p int) SendPathStats {
-	pt, _ := s.part(k)
+	pt, j := s.part(k)
 	t, ok := pt.q.(*dupTx)
 	if !ok || p < 0 || p > 1 {
 		return SendPathStats{}
 	}
-	st := SendPathStats{Unsent: t.unsent[p].Load()}
+	ds := &t.streams[j]
+	st := SendPathStats{Unsent: ds.unsent[p].Load()}
 	if p == 1 {
-		st.Skipped = t.skipped.Load()
+		st.Skipped = ds.skipped.Load()
 	}
 	t.mu.Lock()
 	st.Err = t.errs[p]
