@@ -1028,9 +1028,13 @@ func (s *Sender) Flows() []video.Stream { return s.Session().Streams }
 
 // Close stops Run if it runs (and waits for it), lets the last packets
 // leave, then closes the transport (a capture is flushed and closed),
-// both paths of a sender of two, a failed one too. Since it waits for
-// Run, which waits for the frame sources, a FrameSource's Frame must not
-// call Close (it would wait for itself): cancel Run's context instead.
+// both paths of a sender of two, a failed one too. Its error is the
+// first of the outputs' close errors, a failed path's included: a
+// capture that failed to write fails again to flush and close (its
+// error returns), while a UDP socket or netmap port that failed closes
+// cleanly. Since it waits for Run, which waits for the frame sources, a
+// FrameSource's Frame must not call Close (it would wait for itself):
+// cancel Run's context instead.
 func (s *Sender) Close() error {
 	s.runMu.Lock()
 	s.closing = true

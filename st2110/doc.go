@@ -108,7 +108,9 @@
 // sets the pace; a packet the second path's queue has no room for is not
 // sent on it and is counted ([Sender.Skipped]), so that a stalled path
 // does not stall the other. A path whose queue fails (a send the network
-// refuses, a failed TX sync, an AF_XDP socket gone) stops alone, as a
+// cannot route, ENETUNREACH-like, a failed TX sync, an AF_XDP socket
+// gone; a refused unicast send, ECONNREFUSED, is counted and retried, as
+// with one path) stops alone, as a
 // receiver's does: the other sends every packet on, at the same pace
 // (the second path sets it once the first has failed), and
 // [Sender.PathStats] gives the failed path's error, named by its path;
