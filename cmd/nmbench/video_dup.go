@@ -207,7 +207,8 @@ type skewReport struct {
 	MeanNs  int64  `json:"mean_ns"`
 }
 
-// txPaths returns the path lines of stream k of vtx, nil with one path.
+// txPaths returns the path lines of stream k of vtx, nil with one path:
+// PathStats counts stream k's own packets, though streams share an output.
 func (vr *videoRun) txPaths(k int, packets uint64) []pathReport {
 	if vr.cfg.port2 == "" {
 		return nil

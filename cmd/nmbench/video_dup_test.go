@@ -197,7 +197,8 @@ func TestVideoDupFlags(t *testing.T) {
 // its buffer is written) goes on with the first: its capture has every
 // frame, and the report's line of the failed path says why it stopped
 // (JSON and text); the close of the failed capture's error makes the exit
-// status 1.
+// status 1. With two streams on the one capture, each stream's path line
+// counts its own packets.
 func TestVideoDupTxPathFails(t *testing.T) {
 	if f, err := os.OpenFile("/dev/full", os.O_WRONLY, 0); err != nil {
 		t.Skip(err)
@@ -236,6 +237,29 @@ func TestVideoDupTxPathFails(t *testing.T) {
 		if p := s.Paths; len(p) != 2 || p[0].Packets != s.Packets || p[0].Error != "" || p[1].Error != why ||
 			p[1].Unsent == 0 || p[1].Packets+p[1].Unsent > s.Packets {
 			t.Errorf("%d packets; paths %+v", s.Packets, p)
+		}
+	}
+	// Two streams share the capture (one output): each stream's path
+	// lines count its own packets, not the output's.
+	var out, errb bytes.Buffer
+	a := []string{"-i", "pcap:" + filepath.Join(t.TempDir(), "b.pcap"), "-i", "pcap:/dev/full", "-f", "vtx", "-fmt", fmt1080p, "-frames", "2", "-streams", "2", "-json", "-q"}
+	if code := cli(context.Background(), a, &out, &errb); code != 1 {
+		t.Fatalf("nmbench %q: exit %d, want 1: %s", a, code, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var r struct {
+		Streams []struct {
+			Packets uint64       `json:"packets"`
+			Paths   []pathReport `json:"paths"`
+		} `json:"streams"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil || len(r.Streams) != 2 {
+		t.Fatalf("last line %q: %v", lines[len(lines)-1], err)
+	}
+	for k, s := range r.Streams {
+		if p := s.Paths; len(p) != 2 || p[0].Packets != s.Packets || p[1].Error == "" || p[1].Unsent == 0 ||
+			p[1].Skipped+p[1].Unsent > s.Packets || p[1].Packets+p[1].Skipped+p[1].Unsent != s.Packets {
+			t.Errorf("stream %d: %d packets; paths %+v", k, s.Packets, p)
 		}
 	}
 	// The first path's capture has both frames, whole.
