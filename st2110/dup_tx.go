@@ -108,7 +108,7 @@ func (s *Sender) pair(b *Sender, conns []txConn, eth *ethInfo, origin netip.Addr
 		sockTTL, _ = socketTTLs(b.flows, s.cfg.TTL)
 	}
 	for i, p := range s.parts {
-		t := &dupTx{a: p.q, b: conns[i], names: [2]string{s.ep.name, b.ep.name}, streams: make([]dupStream, len(p.flows)), batch: s.cfg.Batch}
+		t := &dupTx{a: p.q, b: conns[i], names: [2]string{s.ep.name, b.ep.name}, streams: make([]dupStream, len(p.flows)), batch: min(s.cfg.Batch, maxDupBatch)}
 		for j, k := range p.flows {
 			pk := p.tx.Packetizer(j)
 			t.maxA = max(t.maxA, pk.MaxPacketLen())
@@ -171,14 +171,21 @@ func (s *Sender) pair(b *Sender, conns []txConn, eth *ethInfo, origin netip.Addr
 // not touched again until close, its error is kept (SendPathStats.Err)
 // and the packets it no longer gets are counted, per stream. Once a has
 // failed, b sets the pace, and the Transmitter writes into buffers of the
-// dupTx's own (scratch, made then, once, for the largest batch) that are
+// dupTx's own (scratch, made then, once for a batch) that are
 // copied into b's. Only when both
 // have failed does the output's send loop end, with both errors.
+// maxDupBatch bounds the batch a dupTx sizes its buffers for ahead of
+// need (SendConfig.Batch is not bounded on every transport: a huge one must
+// not be allocated, nor overflow int): a queue that gives more buffers at
+// once than this (a netmap ring of more slots) has them grown to its
+// count, which its ring bounds.
+const maxDupBatch = 1024
+
 type dupTx struct {
 	a, b    txConn
 	names   [2]string   // the paths' transports (Dial's name, SendConfig.Second), for their errors
 	maxA    int         // the longest packet the Transmitter writes
-	batch   int         // the most packets the Transmitter asks for in a step (SendConfig.Batch)
+	batch   int         // the packets a step usually takes: SendConfig.Batch, at most maxDupBatch
 	streams []dupStream // per stream of the output's Transmitter
 
 	// Per reserved buffer: its length, stream and send time.
@@ -223,7 +230,7 @@ func (t *dupTx) Reserve(n int) (int, error) {
 		}
 		return t.reserveB(n)
 	}
-	t.grow(max(k, n))
+	t.grow(k)
 	clear(t.strm[:k])
 	t.kb = 0
 	if !t.dead[1] {
@@ -244,16 +251,17 @@ func (t *dupTx) reserveB(n int) (int, error) {
 		}
 		return 0, nil
 	}
-	t.grow(max(k, n))
+	t.grow(k)
 	clear(t.strm[:k])
 	t.kb = k
-	if m := max(k, n, t.batch) * t.maxA; len(t.scratch) < m {
-		t.scratch = make([]byte, m) // once: k <= n <= the batch
+	if m := len(t.lens) * t.maxA; len(t.scratch) < m {
+		t.scratch = make([]byte, m) // once, unless a queue gives more than the batch at once
 	}
 	return k, nil
 }
 
-// grow makes the per-buffer slices hold k buffers, and at least a batch.
+// grow makes the per-buffer slices hold k buffers (what a queue gave: at
+// most its ring), and at least a batch.
 func (t *dupTx) grow(k int) {
 	if len(t.lens) < k {
 		k = max(k, t.batch)

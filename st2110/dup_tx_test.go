@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"testing"
 
 	"github.com/nmgo/nmgo/video"
@@ -328,5 +330,30 @@ func TestDupScratchOnce(t *testing.T) {
 	})
 	if allocs != 0 || &d.scratch[0] != scratch || &d.lens[0] != lens || len(d.scratch) != s.cfg.Batch*d.maxA {
 		t.Errorf("%v allocations; scratch made again %v, of %d octets for a batch of %d of %d", allocs, &d.scratch[0] != scratch || &d.lens[0] != lens, len(d.scratch), s.cfg.Batch, d.maxA)
+	}
+}
+
+// SendConfig.Batch is bounded only over UDP: a two-path sender with a huge
+// one (here over two captures) sizes its buffers for what its queues give,
+// not for the batch, which it neither allocates (out of memory) nor
+// multiplies past an int.
+func TestDupHugeBatch(t *testing.T) {
+	sess := dupFlows()
+	const n = 2
+	dir := t.TempDir()
+	var srcs []video.FrameSource
+	for k, s := range sess.Streams {
+		srcs = append(srcs, loopOf(t, s.Format, randomFrames(s.Format, 1, uint64(k+1))))
+	}
+	tx, err := Dial("pcap:"+filepath.Join(dir, "a.pcap"), sess, &SendConfig{Sources: srcs, Count: n,
+		Second: "pcap:" + filepath.Join(dir, "b.pcap"), Batch: math.MaxInt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
