@@ -5,7 +5,6 @@ package xsk
 import (
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"os"
 	"runtime"
@@ -699,27 +698,14 @@ func (s *Socket) SetDeadline(t time.Time) error {
 
 // SetReadDeadline sets the deadline of [Socket.WaitRx].
 func (s *Socket) SetReadDeadline(t time.Time) error {
-	s.rdeadline.Store(deadlineNanos(t))
+	s.rdeadline.Store(handoff.DeadlineNanos(t))
 	return nil
 }
 
 // SetWriteDeadline sets the deadline of [Socket.WaitTx].
 func (s *Socket) SetWriteDeadline(t time.Time) error {
-	s.wdeadline.Store(deadlineNanos(t))
+	s.wdeadline.Store(handoff.DeadlineNanos(t))
 	return nil
-}
-
-func deadlineNanos(t time.Time) int64 {
-	// Compared as times: UnixNano wraps before 1678 and after 2262.
-	switch {
-	case t.IsZero():
-		return 0
-	case t.Before(time.Unix(0, 1)):
-		return 1 // in the past
-	case t.After(time.Unix(0, math.MaxInt64)):
-		return math.MaxInt64
-	}
-	return t.UnixNano()
 }
 
 // Stats returns the queues' counts and the kernel's (XDP_STATISTICS). It

@@ -1,6 +1,4 @@
-//go:build linux
-
-package xsk
+package handoff
 
 import (
 	"testing"
@@ -13,11 +11,11 @@ import (
 // (a wait that never ended).
 func TestDeadlineNanos(t *testing.T) {
 	now := time.Now()
-	if got := deadlineNanos(time.Time{}); got != 0 {
+	if got := DeadlineNanos(time.Time{}); got != 0 {
 		t.Errorf("zero time: %d, want 0 (no deadline)", got)
 	}
-	if in := now.Add(time.Hour); deadlineNanos(in) != in.UnixNano() {
-		t.Errorf("an hour ahead: %d, want %d", deadlineNanos(in), in.UnixNano())
+	if in := now.Add(time.Hour); DeadlineNanos(in) != in.UnixNano() {
+		t.Errorf("an hour ahead: %d, want %d", DeadlineNanos(in), in.UnixNano())
 	}
 	for _, d := range []time.Time{
 		time.Date(2263, 1, 1, 0, 0, 0, 0, time.UTC),
@@ -25,7 +23,7 @@ func TestDeadlineNanos(t *testing.T) {
 		time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC),
 		time.Unix(1<<62, 0),
 	} {
-		if got := deadlineNanos(d); got <= now.UnixNano() {
+		if got := DeadlineNanos(d); got <= now.UnixNano() {
 			t.Errorf("deadline %v: %d, not in the future", d, got)
 		}
 	}
@@ -36,7 +34,7 @@ func TestDeadlineNanos(t *testing.T) {
 		time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC),
 		time.Unix(-1<<62, 0),
 	} {
-		if got := deadlineNanos(d); got <= 0 || got > now.UnixNano() {
+		if got := DeadlineNanos(d); got <= 0 || got > now.UnixNano() {
 			t.Errorf("deadline %v: %d, want a time in the past (and not 0: no deadline)", d, got)
 		}
 	}
