@@ -197,9 +197,8 @@ type dupTx struct {
 	dead    [2]bool // the send loop's view of the paths that failed
 	scratch []byte  // the Transmitter's buffers once a has failed, maxA octets each
 
-	mu     sync.Mutex
-	errs   [2]error // why each path failed, named by it (SendPathStats.Err)
-	causes [2]error // the same, as its queue gave it
+	mu   sync.Mutex
+	errs [2]error // why each path failed, named by it (SendPathStats.Err)
 }
 
 // dupStream is how one stream's packets are copied to path b.
@@ -275,7 +274,7 @@ func (t *dupTx) fail(p int, err error) error {
 	if !t.dead[p] {
 		t.dead[p] = true
 		t.mu.Lock()
-		t.errs[p], t.causes[p] = fmt.Errorf("st2110: send path %d (%s): %w", p, t.names[p], err), err
+		t.errs[p] = fmt.Errorf("st2110: send path %d (%s): %w", p, t.names[p], err)
 		t.mu.Unlock()
 	}
 	return t.failed()
@@ -289,18 +288,18 @@ func (t *dupTx) failed() error {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return fmt.Errorf("both paths failed: path 0 (%s): %w; path 1 (%s): %w", t.names[0], t.causes[0], t.names[1], t.causes[1])
+	// Each path's error as its queue gave it, not named again.
+	return fmt.Errorf("both paths failed: path 0 (%s): %w; path 1 (%s): %w", t.names[0], errors.Unwrap(t.errs[0]), t.names[1], errors.Unwrap(t.errs[1]))
 }
 
-// bufA returns the buffer the Transmitter wrote packet i into.
-func (t *dupTx) bufA(i int) []byte {
+// Buf returns the buffer the Transmitter writes packet i into: path a's,
+// or once a has failed the scratch's.
+func (t *dupTx) Buf(i int) []byte {
 	if t.dead[0] {
 		return t.scratch[i*t.maxA : (i+1)*t.maxA : (i+1)*t.maxA]
 	}
 	return t.a.Buf(i)
 }
-
-func (t *dupTx) Buf(i int) []byte { return t.bufA(i) }
 
 func (t *dupTx) SetLen(i, n int) {
 	if !t.dead[0] {
@@ -360,7 +359,7 @@ func (t *dupTx) count(p, n, from int) {
 // copy writes the copy of a's packet i into b's buffer i.
 func (t *dupTx) copy(i int) bool {
 	ds := &t.streams[t.strm[i]]
-	src, dst := t.bufA(i), t.b.Buf(i)
+	src, dst := t.Buf(i), t.b.Buf(i)
 	if src == nil || dst == nil || t.lens[i] < ds.offA+packet.RTPLen+packet.ExtSeqLen || t.lens[i] > len(src) {
 		return false
 	}
