@@ -12,7 +12,7 @@
 //
 //	tx, err := st2110.Dial("udp:239.1.1.1:5004", sess, &st2110.SendConfig{Source: frames})
 //	sdp, err := tx.SDP()      // what it sends, for ffmpeg, GStreamer or an NMOS registry
-//	err = tx.Run(ctx)         // paced N/NL/W, TAI-aligned RTP timestamps; ends with ctx or the frames
+//	err = tx.Run(ctx)         // paced N/NL/W, TAI-aligned RTP timestamps; ends with ctx, or after SendConfig.Count frames
 //
 // It is the composing layer of nmgo: [Listen] and [Dial] build on package
 // video (packetizing, depacketizing, ST 2110-21 pacing and analysis, SDP),
