@@ -88,3 +88,47 @@ func ExampleOpenPerRing() {
 	}
 	wg.Wait()
 }
+
+// Parse port names in libnetmap's grammar: the kernel's name, which rings
+// a registration binds, flags, a memory region, ring geometry; a bad name
+// is a *NameError that points at the offending byte. No netmap needed.
+func ExampleParseName() {
+	for _, s := range []string{
+		"netmap:eth0",
+		"netmap:eth0-2/R",
+		"netmap:eth0^",
+		"vale0:a@2",
+		"netmap:pipe{1",
+		"vale0:b@conf:rings=4,slots=1024",
+		"netmap:eth0-x",
+	} {
+		n, err := nmsys.ParseName(s)
+		var ne *nmsys.NameError
+		if errors.As(err, &ne) {
+			fmt.Printf("%s: error at byte %d: %s\n", s, ne.Pos, ne.Msg)
+			continue
+		}
+		line := fmt.Sprintf("%s: port %q, %v", s, n.Port, n.Mode)
+		if n.Mode == nmsys.ModeOneNIC || n.Mode == nmsys.ModeOneSW {
+			line += fmt.Sprintf(" %d", n.RingID)
+		}
+		if n.Flags&nmsys.FlagRxRingsOnly != 0 {
+			line += ", RX rings only"
+		}
+		if n.MemID != 0 {
+			line += fmt.Sprintf(", memory region %d", n.MemID)
+		}
+		if c := n.Conf; c != (nmsys.RingConf{}) {
+			line += fmt.Sprintf(", %d TX and %d RX rings of %d slots", c.TxRings, c.RxRings, c.TxSlots)
+		}
+		fmt.Println(line)
+	}
+	// Output:
+	// netmap:eth0: port "eth0", all-nic
+	// netmap:eth0-2/R: port "eth0", one-nic 2, RX rings only
+	// netmap:eth0^: port "eth0", sw
+	// vale0:a@2: port "vale0:a", all-nic, memory region 2
+	// netmap:pipe{1: port "pipe{1", all-nic
+	// vale0:b@conf:rings=4,slots=1024: port "vale0:b", all-nic, 4 TX and 4 RX rings of 1024 slots
+	// netmap:eth0-x: error at byte 12: ring number expected
+}
