@@ -2,7 +2,9 @@ package packet_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"time"
@@ -155,4 +157,57 @@ func ExamplePcapWriter() {
 	fmt.Println(r.LinkType(), len(data), ci.Timestamp.UTC().Format(time.StampMicro))
 	// Output:
 	// Ethernet 62 Nov 14 22:13:20.000250
+}
+
+// Read the packets of a capture, pcap or pcapng: here three frames that a
+// PcapWriter wrote with nanosecond timestamps, then the same capture cut
+// short in the middle of its last packet, which is an error, not an end.
+func ExamplePcapReader() {
+	var file bytes.Buffer
+	w, err := packet.NewPcapWriterNanos(&file, 0)
+	if err != nil {
+		panic(err)
+	}
+	tpl, _ := packet.NewTemplate(&cfg)
+	f := make([]byte, tpl.Len()+packet.SRDLen)
+	for i := range 3 {
+		n := tpl.Write(f, packet.SRDLen, &packet.Fields{Seq: uint32(i)})
+		if err := w.WritePacket(time.Unix(1_700_000_000, int64(i)*1001), f[:n]); err != nil {
+			panic(err)
+		}
+	}
+	capture := file.Bytes()
+
+	for _, in := range [][]byte{capture, capture[:len(capture)-10]} {
+		r, err := packet.NewPcapReader(bytes.NewReader(in))
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(r.Format(), r.LinkType())
+		for {
+			data, ci, err := r.ZeroCopyReadPacketData() // data is valid until the next read
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				fmt.Println("error:", err, "truncated:", errors.Is(err, packet.ErrTruncated))
+				break
+			}
+			p := gopacket.NewPacket(data, layers.LayerTypeEthernet, gopacket.NoCopy)
+			udp := p.Layer(layers.LayerTypeUDP).(*layers.UDP)
+			fmt.Println(len(data), uint16(udp.DstPort), ci.Timestamp.UTC().Format(time.RFC3339Nano))
+		}
+		fmt.Println(r.Packets(), "packets")
+	}
+	// Output:
+	// pcap, nanosecond timestamps Ethernet
+	// 62 5004 2023-11-14T22:13:20Z
+	// 62 5004 2023-11-14T22:13:20.000001001Z
+	// 62 5004 2023-11-14T22:13:20.000002002Z
+	// 3 packets
+	// pcap, nanosecond timestamps Ethernet
+	// 62 5004 2023-11-14T22:13:20Z
+	// 62 5004 2023-11-14T22:13:20.000001001Z
+	// error: packet: capture: packet 3 at offset 180 cut short: 78 octets announced, 68 in the file truncated: true
+	// 2 packets
 }
