@@ -23,6 +23,16 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 	// their waits hang on ctx, so -t is a cancel of ctx, armed then.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// With -json a run that fails before it starts (a port, socket or
+	// file that does not open, a value that does not fit the port) still
+	// ends with a final object that says why, as one that fails later
+	// does: a consumer of the last line sees every failure.
+	reported := false
+	defer func() {
+		if runErr != nil && !reported && cfg.json {
+			(&reporter{cfg: cfg, out: out}).writeJSON(report{Func: cfg.mode.name, Final: true, Error: runErr.Error()})
+		}
+	}()
 	if cfg.mode.rtt {
 		cfg.rtt = newRTTs()
 	}
@@ -162,6 +172,7 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 			}
 			rep.runErr = err
 			final := rep.final(cur)
+			reported = true
 			return final, err
 		}
 	}

@@ -162,9 +162,14 @@
 // sockets, and vtx and vrx also read and write captures (-i pcap:FILE).
 // SIGINT or SIGTERM ends a run early and still prints the summary; so
 // does a run that fails, whose final JSON object then gives the reason
-// ("error"). The exit
-// status is the same for every function: 2 for a usage error (a bad flag or
-// value), 1 for an error at run time, 0 otherwise.
+// ("error"). With -json a run that fails as it opens (no /dev/netmap, a
+// file that cannot be opened, -p beyond the port's rings) prints that
+// final object too, with zero counts (without -json it prints no
+// summary); a command line that does not parse prints nothing on stdout.
+// The reason is also the one line on stderr.
+// The exit status is the same for every function: 2 for a usage error (a
+// bad flag or value, also one found as the run opens, such as -p beyond
+// the port's rings), 1 for an error at run time, 0 otherwise.
 // With -json, the final object also gives heap_allocs, the heap objects
 // the process allocated during the run: the loops over netmap ports and
 // xdp: add none per packet, nor does the udp: sender; the udp: receiver

@@ -1188,7 +1188,9 @@ func TestSendErrNamesDestination(t *testing.T) {
 
 // Exit statuses are the same for every function: 2 for a usage error (a
 // bad flag or value), 1 for an error at run time, each with one line on
-// stderr.
+// stderr; with -json, a run whose command line parsed ends its stdout with
+// the final object and the error, whether it failed as it opened or
+// later; one that did not parse prints nothing there.
 func TestExitCodes(t *testing.T) {
 	_, err := os.Stat("/dev/netmap")
 	haveNetmap := err == nil
@@ -1242,6 +1244,27 @@ func TestExitCodes(t *testing.T) {
 			cancel()
 			if code != r.code || strings.Count(stderr.String(), "\n") != 1 {
 				t.Errorf("nmbench %q: exit %d, stderr %q; want %d and one line", r.args, code, stderr.String(), r.code)
+			}
+			jargs := append(r.args[:len(r.args):len(r.args)], "-json")
+			stdout.Reset()
+			stderr.Reset()
+			ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+			code = cli(ctx, jargs, &stdout, &stderr)
+			cancel()
+			if code != r.code || strings.Count(stderr.String(), "\n") != 1 {
+				t.Errorf("nmbench %q: exit %d, stderr %q; want %d and one line", jargs, code, stderr.String(), r.code)
+			}
+			if _, perr := parseFlags(jargs, io.Discard); perr != nil {
+				if stdout.Len() != 0 {
+					t.Errorf("nmbench %q: stdout %q for a command line that does not parse, want nothing", jargs, stdout.String())
+				}
+				continue
+			}
+			lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+			var rep report
+			if err := json.Unmarshal([]byte(lines[len(lines)-1]), &rep); err != nil ||
+				!rep.Final || rep.Func != m.name || rep.Error == "" || !strings.Contains(stderr.String(), rep.Error) {
+				t.Errorf("nmbench %q: stdout %q (%v), stderr %q; want a last line, the final object, whose \"error\" is stderr's", jargs, stdout.String(), err, stderr.String())
 			}
 		}
 	}
