@@ -197,7 +197,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	c := &config{video: &videoConfig{}}
 	var fn, srcS, dstS, smacS, dmacS string
 	var count int64
-	fs.Var((*portFlag)(c), "i", "port: a netmap port (vale0:a, netmap:eth0, netmap:eth0-1, netmap:p{1, ...) or udp:HOST:PORT for kernel sockets (rx and rxseq join a multicast HOST, on the interface of its route), or xdp:IFACE[-Q] for an AF_XDP socket on a queue; vtx and vrx also udp:HOST:PORT@IFACE, udp and udp:IFACE (the SDP's addresses; multicast groups joined), and pcap:FILE, a capture written or read; given twice to vtx or vrx, the two paths of ST 2022-7 seamless protection")
+	fs.Var((*portFlag)(c), "i", "port: a netmap port (vale0:a, netmap:eth0, netmap:eth0-1, netmap:p{1, ...) or udp:HOST:PORT for kernel sockets (IPv4 HOST; rx and rxseq join a multicast HOST, on the interface of its route), or xdp:IFACE[-Q] for an AF_XDP socket on a queue; vtx and vrx also IPv6 (udp:[ADDR]:PORT), udp:HOST:PORT@IFACE, udp and udp:IFACE (the SDP's addresses; multicast groups joined), and pcap:FILE, a capture written or read; given twice to vtx or vrx, the two paths of ST 2022-7 seamless protection")
 	fs.StringVar(&fn, "f", "rx", "function: "+strings.Join(modeNames(), ", "))
 	lensF := &onceFlag{s: "60"}
 	fs.Var(lensF, "l", "frame `length` in bytes without FCS: N, A-B (mixed sizes; pkt-gen's -l given twice) or a list N,M,...")

@@ -159,7 +159,9 @@
 // Netmap ports need the netmap kernel module (netmap.ko, built from the
 // netmap sources: it is not in mainline Linux) and read-write access to
 // /dev/netmap (usually root). Without netmap, -i udp:HOST:PORT uses kernel
-// sockets, and vtx and vrx also read and write captures (-i pcap:FILE).
+// sockets (IPv4 for tx, rx, txseq and rxseq; vtx and vrx also IPv6,
+// udp:[ADDR]:PORT), and vtx and vrx also read and write captures
+// (-i pcap:FILE).
 // SIGINT or SIGTERM ends a run early and still prints the summary; so
 // does a run that fails, whose final JSON object then gives the reason
 // ("error"). With -json a run that fails as it opens (no /dev/netmap, a

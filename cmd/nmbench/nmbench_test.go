@@ -88,6 +88,8 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"-i", "udp:127.0.0.1:0", "-f", "tx"}, "-i udp:127.0.0.1:0: port 0; want udp:HOST:PORT with PORT in 1..65535"},
 		{[]string{"-i", "udp:127.0.0.1:0", "-f", "rxseq"}, "port 0"},
 		{[]string{"-i", "udp:localhost:00", "-f", "rx"}, "port 0"},
+		{[]string{"-i", "udp:[::1]:9000", "-f", "tx"}, "-i udp:[::1]:9000: ::1 is an IPv6 address: tx, rx, txseq and rxseq over udp: are IPv4 only (vtx and vrx take IPv6)"},
+		{[]string{"-i", "udp:[ff02::1]:9000", "-f", "rxseq"}, "ff02::1 is an IPv6 address: tx, rx, txseq and rxseq over udp: are IPv4 only"},
 		{[]string{"-i", "vale0:a", "-p", "2", "-pcap", "x.pcap"}, "-pcap"},
 		{[]string{"-i", "udp:127.0.0.1:9000", "-f", "rx", "-linger", "100us"}, "-linger 100µs: -f rx over udp does not linger"},
 		{[]string{"-i", "udp:127.0.0.1:9000", "-f", "rxseq", "-linger", "100us"}, "-linger 100µs: -f rxseq over udp does not linger"},
@@ -144,6 +146,16 @@ func TestParseFlagsLinger(t *testing.T) {
 		}
 		if want, _ := time.ParseDuration(args[len(args)-1]); c.linger != want {
 			t.Errorf("%q: linger %v", args, c.linger)
+		}
+	}
+}
+
+// vtx and vrx take an IPv6 udp: address (st2110's transport), which the
+// IPv4 sockets of tx, rx, txseq and rxseq refuse (TestParseFlags).
+func TestUDPIPv6Video(t *testing.T) {
+	for _, f := range []string{"vtx", "vrx"} {
+		if _, err := parseFlags([]string{"-i", "udp:[::1]:9000", "-f", f, "-fmt", fmt64x32}, io.Discard); err != nil {
+			t.Errorf("-f %s -i udp:[::1]:9000: %v", f, err)
 		}
 	}
 }

@@ -35,10 +35,17 @@ const udpMaxBatch = 1024
 // and for vtx and vrx also udp and udp:IFACE (st2110's names).
 func isUDP(port string) bool { return port == "udp" || strings.HasPrefix(port, udpPrefix) }
 
+// udpAddr resolves the IPv4 destination or group of tx, rx, txseq and
+// rxseq: their sockets are IPv4 ones (-l counts an IPv4 header), and an
+// IPv6 address is refused as such, not as an address without a host.
 func udpAddr(port string) (*net.UDPAddr, error) {
-	a, err := net.ResolveUDPAddr("udp4", strings.TrimPrefix(port, udpPrefix))
+	host := strings.TrimPrefix(port, udpPrefix)
+	a, err := net.ResolveUDPAddr("udp4", host)
 	if err != nil {
-		return nil, fmt.Errorf("-i %s: want udp:HOST:PORT: %v", port, err)
+		if a6, err6 := net.ResolveUDPAddr("udp6", host); err6 == nil && a6.IP.To4() == nil {
+			return nil, fmt.Errorf("-i %s: %v is an IPv6 address: tx, rx, txseq and rxseq over udp: are IPv4 only (vtx and vrx take IPv6)", port, a6.IP)
+		}
+		return nil, fmt.Errorf("-i %s: want udp:HOST:PORT with an IPv4 HOST: %v", port, err)
 	}
 	if a.Port == 0 {
 		// A sender would send to port 0, a receiver listen on a port
