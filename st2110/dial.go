@@ -192,6 +192,12 @@ type txConn interface {
 	counts() *txCounts
 }
 
+// finisher is a txConn that holds back what flush wrote (a capture's
+// buffered file): finish writes it out once every flow has sent its
+// SendConfig.Count frames, so that Run, not only Close, returns a failed
+// write.
+type finisher interface{ finish() error }
+
 // interrupter is a txConn whose flush may wait in the kernel (a UDP
 // socket waiting for room in its send buffer, through the netpoller):
 // interrupt, called from another goroutine when Run's context ends, makes
@@ -690,8 +696,10 @@ func (s *Sender) SDP() ([]byte, error) { return s.Session().Marshal() }
 func (s *Sender) Clock() *Clock { return s.clock }
 
 // Run sends until every flow has sent SendConfig.Count frames (then it
-// waits for the last packets to leave), ctx ends or [Sender.Close] is
-// called (nil), or sending fails (also when every read of a PHC
+// waits for the last packets to leave, and writes out a capture's
+// buffer, whose failure is Run's error), ctx ends or [Sender.Close] is
+// called (nil; a capture's buffer is written out, and its error
+// returned, by Close), or sending fails (also when every read of a PHC
 // ([ClockConfig.PHC]) fails for a second). It runs one goroutine per output of the
 // transport: a netmap port with several TX rings sends flow k on ring k
 // modulo their count. In a sender of two paths (SendConfig.Second) a
@@ -857,6 +865,11 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 	}
 	if tx.Done() {
 		q.drain()
+		if f, ok := q.(finisher); ok {
+			if err := f.finish(); err != nil {
+				return fmt.Errorf("st2110: send %s: %w", s.ep.name, err)
+			}
+		}
 	}
 	return nil
 }
@@ -1027,7 +1040,9 @@ func (s *Sender) Outputs() int { return len(s.parts) }
 func (s *Sender) Flows() []video.Stream { return s.Session().Streams }
 
 // Close stops Run if it runs (and waits for it), lets the last packets
-// leave, then closes the transport (a capture is flushed and closed),
+// leave, then closes the transport (a capture is flushed and closed: a
+// write that fails there, after a Run that ctx or Close ended, is
+// Close's error),
 // both paths of a sender of two, a failed one too. Its error is the
 // first of the outputs' close errors, a failed path's included: a
 // capture that failed to write fails again to flush and close (its

@@ -72,7 +72,9 @@
 //     Listen then fails as on an empty file); after that Close ends a
 //     read waiting for packets. A sender writes Ethernet frames with
 //     nanosecond timestamps, each its scheduled send time, as fast as it
-//     can (SendConfig.Count must be set).
+//     can (SendConfig.Count must be set), through a buffer: a write that
+//     fails (a full disk) is Run's error once the Count frames are sent,
+//     or, if Run ended earlier (its context, Close), Close's.
 //
 // # Flows
 //

@@ -446,6 +446,19 @@ func (t *dupTx) drain() {
 	}
 }
 
+// finish finishes the paths that have not failed and hold packets back
+// (captures); one that fails now stops, as in flush.
+func (t *dupTx) finish() error {
+	for p, q := range []txConn{t.a, t.b} {
+		if f, ok := q.(finisher); ok && !t.dead[p] {
+			if err := f.finish(); err != nil {
+				t.fail(p, err)
+			}
+		}
+	}
+	return t.failed()
+}
+
 // close closes both paths, a failed one too.
 func (t *dupTx) close() error { return errors.Join(t.a.close(), t.b.close()) }
 

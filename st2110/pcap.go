@@ -319,6 +319,16 @@ func (t *pcapTx) flush(context.Context) error { return t.err }
 func (t *pcapTx) wait(context.Context) error  { return nil }
 func (t *pcapTx) drain()                      {}
 func (t *pcapTx) counts() *txCounts           { return nil }
+
+// finish writes out the buffered packets: a write that fails ends Run
+// with its error (and Close's flush fails again with it).
+func (t *pcapTx) finish() error {
+	if t.err == nil {
+		t.err = t.bw.Flush()
+	}
+	return t.err
+}
+
 func (t *pcapTx) Publish(n int) {
 	for i := 0; i < n && t.err == nil; i++ {
 		t.err = t.w.WritePacket(time.Unix(0, t.at[i]), t.bufs[i][:t.lens[i]])

@@ -10,9 +10,10 @@ import (
 	"testing"
 )
 
-// A run whose failure shows when its files are closed (a capture's last
-// write flushed onto a full disk: /dev/full) says so in its final report
-// too, not only on stderr: the report follows the close.
+// A run whose failure shows only at its end (a capture's buffered writes
+// flushed onto a full disk, /dev/full, as st2110's Run ends, and again
+// as the run's files are closed) says so in its final report too, not
+// only on stderr: the report follows the close.
 func TestFinalReportNamesCloseFailure(t *testing.T) {
 	var out, errOut bytes.Buffer
 	code := cli(context.Background(), []string{"-i", "pcap:/dev/full", "-f", "vtx", "-fmt", fmt64x32, "-frames", "2", "-q", "-json"}, &out, &errOut)
