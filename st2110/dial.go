@@ -697,9 +697,11 @@ func (s *Sender) Clock() *Clock { return s.clock }
 
 // Run sends until every flow has sent SendConfig.Count frames (then it
 // waits for the last packets to leave, and writes out a capture's
-// buffer, whose failure is Run's error), ctx ends or [Sender.Close] is
-// called (nil; a capture's buffer is written out, and its error
-// returned, by Close), or sending fails (also when every read of a PHC
+// buffer, whose failure is Run's error; in a sender of two paths that
+// path stops alone, its error in PathStats(k, p).Err and Close's, and
+// Run returns nil unless the other path failed too), ctx ends or
+// [Sender.Close] is called (nil; a capture's buffer is written out, and
+// its error returned, by Close), or sending fails (also when every read of a PHC
 // ([ClockConfig.PHC]) fails for a second). It runs one goroutine per output of the
 // transport: a netmap port with several TX rings sends flow k on ring k
 // modulo their count. In a sender of two paths (SendConfig.Second) a

@@ -74,7 +74,10 @@
 //     nanosecond timestamps, each its scheduled send time, as fast as it
 //     can (SendConfig.Count must be set), through a buffer: a write that
 //     fails (a full disk) is Run's error once the Count frames are sent,
-//     or, if Run ended earlier (its context, Close), Close's.
+//     or, if Run ended earlier (its context, Close), Close's. In a sender
+//     of two paths (SendConfig.Second) a capture that fails so stops
+//     alone: its error is in Sender.PathStats(k, p).Err and Close's, and
+//     Run returns nil unless the other path failed too.
 //
 // # Flows
 //
