@@ -24,7 +24,8 @@
 // random, on both alike, or delay one path's copies.
 //
 // TestUDPSendBufferFull (sndbuf_test.go) stops a UDP sender whose send
-// buffer cannot drain: a veth whose queue discipline holds every datagram.
+// buffer cannot drain: a veth whose queue discipline (set with tc, from
+// iproute2) holds every datagram.
 //
 // Every namespace, link and bridge they create is named nmst-* (nmdp-*
 // for the ST 2022-7 tests, nmsf-* for the full send buffer), and deleted
