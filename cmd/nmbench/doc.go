@@ -172,8 +172,9 @@
 // The exit status is the same for every function: 2 for a usage error (a
 // bad flag or value, also one found as the run opens, such as -p beyond
 // the port's rings), 1 for an error at run time, 0 otherwise.
-// With -json, the final object also gives heap_allocs, the heap objects
-// the process allocated during the run: the loops over netmap ports and
+// With -json, the final object of a run that ran (not one that failed
+// as it opened) also gives heap_allocs, the heap objects the process
+// allocated during the run: the loops over netmap ports and
 // xdp: add none per packet, nor does the udp: sender; the udp: receiver
 // adds about two per datagram (x/net's ReadBatch makes a net.UDPAddr of
 // each source address); and on Linux cpu_ns, the CPU time the process's
