@@ -1,6 +1,7 @@
 package rings_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -59,6 +60,9 @@ const (
 	opReleaseHold
 	opForward
 	opInjectFrags
+	opRxFlags
+	opInjectLong
+	opAcquireLong
 	numOps
 )
 
@@ -86,9 +90,14 @@ type fuzzState struct {
 // region, that the guard bytes around the region are intact, and, while
 // the state is uncorrupted, the ring invariants (hwcur <= head <= cur <=
 // tail, cyclically, head == cur on TX; the kernel never rejects what rings published),
-// that no buffer index is lost or duplicated, and that Forward does
-// exactly what a model of it predicts: counts, offers to take, cursors
-// (the cur a hold leaves) and every slot of both rings.
+// that no buffer index is lost or duplicated, and that Forward and
+// ReadPacket do exactly what a model of them predicts (Forward: counts,
+// offers to take, cursors, the cur a hold leaves, every slot of both
+// rings). The model splits the received slots into packets by its own
+// statement of the rule (splitPkts), not by a copy of forward.go's loop.
+// Rings of 62 to 200 slots let chains reach NETMAP_MAX_FRAGS, and the
+// "kernel" writes RX flag bits other than NS_MOREFRAG, which must change
+// nothing but where chains end.
 func FuzzRingOps(f *testing.F) {
 	// Each seed: TX slots, RX slots, buffer size, extra buffers, link
 	// mode (0 none, 1 copy, 2 swap), then operations.
@@ -121,14 +130,32 @@ func FuzzRingOps(f *testing.F) {
 			opRxSync, opTxSync, 4, opRxSync, opForward, 9, 0, opRxSync, opInjectFrags, 4, 20, 1, opRxSync, opForward, 9, 3},
 		// Forward of a slot the "kernel" corrupted: bad, not offered.
 		{7, 7, 1, 0, 0, opInject, 60, 0, opInject, 61, 0, opInject, 62, 0, opRxSync, opCorruptSlot, 1, 1, 0xff, 0xff, 0xff, 0x0f, 0, opForward, 9, 0},
+		// 70-slot rings: a 60-slot chain moves the heads to 60, then a
+		// 64-slot chain across the ring's end, cut by max 8, is sent
+		// whole; a 65-slot chain is read (ReadPacket) and forwarded:
+		// 64 bad slots, then its last slot alone.
+		{247, 247, 0, 0, 0, opInjectLong, 0, 10, 0, opRxSync, opForward, 64, 3, opTxSync, 4, opRxSync,
+			opInjectLong, 4, 20, 0, opRxSync, opForward, 8, 3, opTxSync, 4, opRxSync,
+			opInjectLong, 5, 30, 0, opRxSync, opAcquireLong, 20, opReadPacket, 0, 0, 0, 0, opReadPacket, 64, 0, 0, 0,
+			opForward, 64, 3, opRxSync, opForward, 64, 3},
+		// 64 slots with NS_MOREFRAG and no end on a 65-slot ring: too
+		// long; 63 on a 64-slot ring: they fill the ring.
+		{243, 243, 0, 0, 0, opInjectLong, 4, 5, 1, opRxSync, opAcquireLong, 20, opReadPacket, 0, 0, 0, 0, opForward, 64, 3},
+		{242, 242, 0, 0, 0, opInjectLong, 3, 5, 1, opRxSync, opAcquireLong, 20, opReadPacket, 0, 0, 0, 0, opForward, 9, 3},
+		// RX slots with flags other than NS_MOREFRAG (NS_REPORT and a
+		// high bit; all of them; NS_INDIRECT with NS_MOREFRAG flipped
+		// on, joining two packets), read and forwarded.
+		{8, 8, 2, 0, 0, opInject, 60, 0, opInject, 200, 0, opInject, 70, 0, opRxSync,
+			opRxFlags, 0, 0x02, 0x80, 1, opRxFlags, 1, 0xff, 0xff, 1, opRxFlags, 2, 0x10, 0, 0,
+			opAcquire, 9, opReadPacket, 0, 0, 1, 1, opReadPacket, 1, 0, 4, 0, opForward, 9, 3},
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		in := &opStream{b: data}
 		cfg := &heapmem.Config{
-			TxSlots:   1 + in.u8()%40,
-			RxSlots:   1 + in.u8()%40,
+			TxSlots:   fuzzSlots(in.u8()),
+			RxSlots:   fuzzSlots(in.u8()),
 			BufSize:   []int{64, 100, 128, 2048}[in.u8()%4],
 			ExtraBufs: in.u8() % 6,
 			Guard:     64,
@@ -160,6 +187,16 @@ func FuzzRingOps(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// fuzzSlots maps a byte to a ring size: 1 to 40 mostly, and for the top
+// 16 values sizes around NETMAP_MAX_FRAGS and beyond, where a chain can
+// reach the limit with the ring neither full nor too small for it.
+func fuzzSlots(v int) int {
+	if v >= 240 {
+		return []int{62, 63, 64, 65, 66, 67, 68, 70, 72, 80, 96, 100, 128, 129, 130, 200}[v-240]
+	}
+	return 1 + v%40
 }
 
 // allowed fails the test for an error that corruption cannot explain.
@@ -256,8 +293,22 @@ func (s *fuzzState) step(in *opStream) {
 			return
 		}
 		i, dst := in.u8()%s.ra, make([]byte, in.u16()%(4*r.BufSize+1))
+		if in.u8()%4 == 0 {
+			dst = make([]byte, (abi.NETMAP_MAX_FRAGS+1)*r.BufSize)
+		}
+		exact := !s.badCursors && !s.badSlots
+		var pre ringSnap
+		if exact {
+			pre = s.snapRing(r.RxRingOff(0))
+		}
 		n, used, err := s.rx.ReadPacket(i, dst)
-		s.allowed(err, "ReadPacket", io.ErrShortBuffer, rings.ErrIncomplete)
+		if exact {
+			// Integrity errors too: for chains too long or
+			// filling the ring.
+			s.checkReadPacket(pre, i, dst, n, used, err)
+		} else {
+			s.allowed(err, "ReadPacket", io.ErrShortBuffer, rings.ErrIncomplete)
+		}
 		if used < 0 || used > s.ra-i || used > abi.NETMAP_MAX_FRAGS || n < 0 || n > used*r.BufSize {
 			t.Fatalf("ReadPacket: %d bytes %d slots from %d of %d", n, used, i, s.ra)
 		}
@@ -386,6 +437,31 @@ func (s *fuzzState) step(in *opStream) {
 			frags[j] = payload(j, (size+j)%(r.BufSize+1))
 		}
 		r.InjectFrags(0, frags, more)
+	case opRxFlags:
+		// The kernel writes flag bits other than NS_MOREFRAG into an
+		// RX slot (and sometimes flips NS_MOREFRAG, reshaping the
+		// chains): legal states, which change nothing but the chains.
+		n := int(r.U32(ro + abi.RingNumSlots))
+		sl, v := in.u8()%n, uint16(in.u16())
+		so := heapmem.SlotOff(ro, sl) + abi.SlotFlags
+		fl := r.U16(so)&abi.NS_MOREFRAG | v&^abi.NS_MOREFRAG
+		if in.u8()%4 == 0 {
+			fl ^= abi.NS_MOREFRAG
+		}
+		r.PutU16(so, fl)
+	case opInjectLong:
+		// A chain around NETMAP_MAX_FRAGS slots, possibly without its
+		// end.
+		cnt, size, more := 60+in.u8()%8, in.u8(), in.u8()%2 == 1
+		frags := make([][]byte, cnt)
+		for j := range frags {
+			frags[j] = payload(j, (size+j)%(r.BufSize+1))
+		}
+		r.InjectFrags(0, frags, more)
+	case opAcquireLong:
+		n, err := s.rx.Acquire(50 + in.u8()%100)
+		s.allowed(err, "Acquire")
+		s.ra = n
 	case opReset:
 		s.allowed(s.tx.Reset(), "TxRing.Reset")
 		s.allowed(s.rx.Reset(), "RxRing.Reset")
@@ -544,73 +620,144 @@ func (s *fuzzState) snapForward() fwdSnap {
 	return fwdSnap{s.snapRing(s.r.TxRingOff(0)), s.snapRing(s.r.RxRingOff(0))}
 }
 
+// pkt is one packet of the received slots as the model splits them: it
+// starts at slot start (counted from rx head) and spans n slots.
+type pkt struct {
+	start, n int
+	// bad: the chain runs over NETMAP_MAX_FRAGS slots; n is the 64
+	// slots that prove it.
+	bad bool
+	// open: no slot without NS_MOREFRAG ends it among those seen.
+	open bool
+}
+
+// splitPkts splits the seen slots from slot 0 into packets, by the rule
+// and nothing else: a packet ends at its first slot without NS_MOREFRAG;
+// 64 slots with NS_MOREFRAG are a bad chain (the next slot starts a new
+// packet); slots with NS_MOREFRAG up to the last seen are an open chain.
+// It is written apart from Forward and ReadPacket, as an oracle for both.
+func splitPkts(more []bool) []pkt {
+	var ps []pkt
+	for i := 0; i < len(more); {
+		p := pkt{start: i}
+		for p.n < len(more)-i && p.n < abi.NETMAP_MAX_FRAGS {
+			p.n++
+			if !more[i+p.n-1] {
+				break
+			}
+		}
+		last := more[i+p.n-1]
+		p.bad = last && p.n == abi.NETMAP_MAX_FRAGS
+		p.open = last && !p.bad
+		ps = append(ps, p)
+		i += p.n
+	}
+	return ps
+}
+
 // fwdModel is what Forward should do to the rings of pre: the counts, the
 // RX slots (positions after rx head) offered to take, and the RX slots
-// sent, in TX order.
+// sent, in TX order. The rule, from Forward's documentation: acquire
+// a = min(lim, available) slots; if the first packet does not end inside
+// them because lim cut it (lim < 64), acquire min(64, available) instead.
+// Then, packet by packet: a bad chain is Bad; a packet take keeps is
+// Taken; one the free TX slots cannot hold whole is Dropped whole; the
+// rest is Sent. A packet not complete within the acquisition ends the
+// batch: Held, unless the slots seen of it fill the ring (num_slots - 1),
+// which no sync can change: Bad.
 func fwdModel(pre fwdSnap, lim, sel int) (w rings.Forwarded, offered, sent []int) {
 	n, nt := len(pre.rx.slots), len(pre.tx.slots)
 	avail := int((pre.rx.tail + uint32(n) - pre.rx.head) % uint32(n))
 	space := int((pre.tx.tail + uint32(nt) - pre.tx.head) % uint32(nt))
 	rx := func(i int) slotVal { return pre.rx.slots[(int(pre.rx.head)+i)%n] }
 	takes := func(i int) bool { return sel != 3 && int(rx(i).len)%3 == sel }
+	cut := func(p pkt, a int) bool { return p.open || p.start+p.n > a }
+	more := make([]bool, avail)
+	for i := range more {
+		more[i] = rx(i).flags&abi.NS_MOREFRAG != 0
+	}
+	ps := splitPkts(more)
 	a := min(lim, avail)
 	if a == 0 {
 		return
 	}
-	mx := lim
-again:
-	w, offered, sent = rings.Forwarded{Acquired: a}, nil, nil
+	if cut(ps[0], a) && a == lim && lim < abi.NETMAP_MAX_FRAGS && a < n-1 {
+		a = min(abi.NETMAP_MAX_FRAGS, avail)
+	}
+	w.Acquired = a
 	room := min(a, space)
-	for i := 0; i < a; {
-		if rx(i).flags&abi.NS_MOREFRAG == 0 {
-			offered = append(offered, i)
-			switch {
-			case takes(i):
-				w.Taken++
-			case len(sent) == room:
-				w.Dropped++
-			default:
-				sent = append(sent, i)
-				w.Sent++
+	for _, p := range ps {
+		if p.start >= a {
+			break
+		}
+		if cut(p, a) {
+			if seen := a - p.start; seen >= n-1 {
+				w.Bad += seen
+			} else {
+				w.Held = seen
 			}
-			i++
+			break
+		}
+		if p.bad {
+			w.Bad += p.n
 			continue
 		}
-		k := 1
-		for ; rx(i+k-1).flags&abi.NS_MOREFRAG != 0; k++ {
-			if k == abi.NETMAP_MAX_FRAGS || i+k == a && k >= n-1 {
-				w.Bad += k
-				break
-			}
-			if i+k == a {
-				if i == 0 && a == mx && mx < abi.NETMAP_MAX_FRAGS {
-					mx = abi.NETMAP_MAX_FRAGS
-					a = min(mx, avail)
-					goto again
-				}
-				w.Held = a - i
-				return
-			}
-		}
-		if rx(i+k-1).flags&abi.NS_MOREFRAG != 0 { // bad
-			i += k
-			continue
-		}
-		offered = append(offered, i)
+		offered = append(offered, p.start)
 		switch {
-		case takes(i):
-			w.Taken += k
-		case room-len(sent) < k:
-			w.Dropped += k
+		case takes(p.start):
+			w.Taken += p.n
+		case room-len(sent) < p.n:
+			w.Dropped += p.n
 		default:
-			for j := range k {
-				sent = append(sent, i+j)
+			for j := range p.n {
+				sent = append(sent, p.start+j)
 			}
-			w.Sent += k
+			w.Sent += p.n
 		}
-		i += k
 	}
 	return
+}
+
+// checkReadPacket compares ReadPacket(i, dst) over an uncorrupted RX ring
+// (pre, with s.ra slots acquired) with the rule: the packet that starts at
+// i is read whole, or is a bad chain (an integrity error over its 64
+// slots), or is open: ErrIncomplete, unless the slots seen fill the ring.
+func (s *fuzzState) checkReadPacket(pre ringSnap, i int, dst []byte, n, used int, err error) {
+	t, r := s.t, s.r
+	t.Helper()
+	ns := len(pre.slots)
+	slot := func(j int) slotVal { return pre.slots[(int(pre.head)+j)%ns] }
+	more := make([]bool, s.ra-i)
+	for j := range more {
+		more[j] = slot(i+j).flags&abi.NS_MOREFRAG != 0
+	}
+	p := splitPkts(more)[0]
+	var wn, wused int
+	var werr error
+	switch {
+	case p.bad:
+		wused, werr = p.n, rings.ErrIntegrity
+	case p.open && p.n >= ns-1:
+		wused, werr = p.n, rings.ErrIntegrity
+	case p.open:
+		werr = rings.ErrIncomplete
+	default:
+		var whole []byte
+		for j := range p.n {
+			sv := slot(i + j)
+			whole = append(whole, r.Buf(sv.idx)[:sv.len]...)
+		}
+		wn, wused = len(whole), p.n
+		if wn > len(dst) {
+			werr = io.ErrShortBuffer
+		}
+		if !bytes.Equal(dst[:min(wn, len(dst))], whole[:min(wn, len(dst))]) {
+			t.Fatalf("ReadPacket(%d): the bytes differ from the packet's fragments", i)
+		}
+	}
+	if n != wn || used != wused || !errors.Is(err, werr) {
+		t.Fatalf("ReadPacket(%d) of %d acquired = %d bytes %d slots, %v; the model says %d %d %v", i, s.ra, n, used, err, wn, wused, werr)
+	}
 }
 
 // checkForward compares a Forward over uncorrupted rings with the model:
