@@ -370,7 +370,11 @@ func (q *RxQueue) waiting() (bool, error) {
 // Every descriptor is checked as it is taken: its address and length must
 // lie inside one frame of the UMEM, and that frame must be one the kernel
 // was given to receive into. A bad descriptor is still acquired (so that
-// Release steps over it) but Packet reports it. A bad producer index gives
+// Release steps over it) but Packet reports it. The descriptor's options
+// word is not read: the socket is bound without XDP_USE_SG, so the kernel
+// sends no multi-buffer packets, and a descriptor that has XDP_PKT_CONTD
+// (or any option bit) anyway is a packet of its own, checked like any
+// other. A bad producer index gives
 // 0 and an [*IntegrityError]. After Close, also one that runs during the
 // call, it returns 0 and [ErrClosed].
 func (q *RxQueue) Acquire(n int) (int, error) {

@@ -238,6 +238,8 @@ func TestHostileTx(t *testing.T) {
 		})
 	}
 	compCase("addr past the UMEM", 1<<40, whyOutside)
+	compCase("addr at the UMEM's end", 64*2048, whyOutside)
+	compCase("the UMEM's last byte", 64*2048-1, whyNotBase)
 	compCase("addr inside a frame", 33*2048+8, whyNotBase)
 	compCase("a free TX frame", 40*2048, whyNotLent)
 	compCase("an RX frame", 0, whyNotLent)
