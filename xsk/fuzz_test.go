@@ -19,6 +19,11 @@ func FuzzRingState(f *testing.F) {
 	f.Add([]byte{3, 0, 4, 1, 0, 0, 0, 0, 1, 4, 1, 2, 1, 1})
 	f.Add([]byte{0, 4, 2, 4, 5, 1, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 8})
 	f.Add([]byte{0, 4, 5, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2})
+	// A received packet's descriptor rewritten with XDP_PKT_CONTD in
+	// its options, then with every option bit and the length of the
+	// whole frame: each still one packet, of the descriptor's length.
+	f.Add([]byte{3, 10, 5, 2, 0, 0, 1, 0, 0, 0, 0, 0, 0, 80, 0, 0, 0, 1, 0, 0, 0, 1, 4, 0,
+		5, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0xff, 0xff, 0xff, 0xff, 1, 4, 1})
 	f.Fuzz(fuzzRings)
 }
 
@@ -76,6 +81,13 @@ func fuzzRings(t *testing.T, prog []byte) {
 				check("Packet", err)
 				if (p == nil) == (err == nil) || !s.inUmem(p) {
 					t.Fatalf("Packet(%d) = %d bytes, %v", i, len(p), err)
+				}
+				// A good packet is what its descriptor says, whatever
+				// the options word holds.
+				e := s.rx.entry(s.rq.rx.local + uint32(i))
+				a, l := binary.NativeEndian.Uint64(e), binary.NativeEndian.Uint32(e[8:])
+				if err == nil && (len(p) != int(l) || len(p) > 0 && &p[0] != &s.umem[a]) {
+					t.Fatalf("Packet(%d) = %d bytes, the descriptor says %d at %#x (options %#x)", i, len(p), l, a, binary.NativeEndian.Uint32(e[12:]))
 				}
 			}
 			s.rq.Release(int(next()) % (k + 1))
