@@ -183,7 +183,11 @@ func (r *RxRing) Slot(i int) ([]byte, uint16, error) { return r.view(r.pos(i)) }
 
 // Flags returns the NS_* flags of acquired slot i (NS_MOREFRAG: more
 // fragments follow; on VALE ports the high byte counts the remaining
-// fragments). It panics if i is not in [0, acquired).
+// fragments), as the kernel wrote them. Of the bits, rings reads
+// NS_MOREFRAG alone: the others (NS_BUF_CHANGED after a buffer swap,
+// bits that mean something only on TX such as NS_INDIRECT, bits netmap
+// does not define) change no read, and [TxRing.Swap] and [Forward] carry
+// none of them to a TX slot. It panics if i is not in [0, acquired).
 func (r *RxRing) Flags(i int) uint16 { return r.slot(r.pos(i)).Flags }
 
 // ReadPacket copies the packet that starts at acquired slot i into dst,
