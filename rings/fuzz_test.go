@@ -148,6 +148,11 @@ func FuzzRingOps(f *testing.F) {
 		{8, 8, 2, 0, 0, opInject, 60, 0, opInject, 200, 0, opInject, 70, 0, opRxSync,
 			opRxFlags, 0, 0x02, 0x80, 1, opRxFlags, 1, 0xff, 0xff, 1, opRxFlags, 2, 0x10, 0, 0,
 			opAcquire, 9, opReadPacket, 0, 0, 1, 1, opReadPacket, 1, 0, 4, 0, opForward, 9, 3},
+		// NS_INDIRECT alone on a one-slot packet, offered to take: no
+		// chain.
+		{8, 8, 2, 0, 0, opInject, 60, 0, opInject, 61, 0, opRxSync, opRxFlags, 0, 0x10, 0, 1, opForward, 9, 0, opTxSync, 4},
+		// The RX ring's num_slots corrupted to 0, then flags written.
+		{0, 0, 0, 0, 0, 0x15, 1, 0, 0, 0, 0, 0, 0x1a, 5, 1, 0, 1},
 	} {
 		f.Add(s)
 	}
@@ -441,7 +446,7 @@ func (s *fuzzState) step(in *opStream) {
 		// The kernel writes flag bits other than NS_MOREFRAG into an
 		// RX slot (and sometimes flips NS_MOREFRAG, reshaping the
 		// chains): legal states, which change nothing but the chains.
-		n := int(r.U32(ro + abi.RingNumSlots))
+		n := max(int(r.U32(ro+abi.RingNumSlots)), 1) // 0 after opCorruptHeader
 		sl, v := in.u8()%n, uint16(in.u16())
 		so := heapmem.SlotOff(ro, sl) + abi.SlotFlags
 		fl := r.U16(so)&abi.NS_MOREFRAG | v&^abi.NS_MOREFRAG
