@@ -30,12 +30,13 @@ type dupRx struct {
 	legs   [2][]video.Stream // the flows as each path sees them
 	merges []*video.Merge    // per flow
 
-	mu    sync.Mutex    // held by a reader over each batch; guards the merges and what follows
-	sink  *rxSink       // hands out the merged frames (the stats' last column)
-	paths []int         // per reader: its path
-	live  int           // readers not finished
-	next  int64         // when tick publishes the merges' counts again
-	stop  chan struct{} // ends expireLoop, once every reader has finished
+	mu     sync.Mutex    // held by a reader over each batch; guards the merges and what follows
+	sink   *rxSink       // hands out the merged frames (the stats' last column)
+	paths  []int         // per reader: its path
+	live   int           // readers not finished
+	next   int64         // when tick publishes the merges' counts again
+	stop   chan struct{} // ends expireLoop, once every reader has finished
+	exited chan struct{} // closed when expireLoop has returned
 
 	pub []dupPub // per flow, under the Receiver's mu
 
@@ -232,8 +233,20 @@ func (d *dupRx) prepare(r *Receiver, readers []rxReader) error {
 // so one started for readers that never run would never end.
 func (d *dupRx) begin(r *Receiver) {
 	if _, pair := r.tr.(*pcapPair); !pair {
-		d.stop = make(chan struct{})
-		go d.expireLoop(r.clock, r.cfg.MergeWindow)
+		d.stop, d.exited = make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(d.exited)
+			d.expireLoop(r.clock, r.cfg.MergeWindow)
+		}()
+	}
+}
+
+// wait waits for expireLoop to return, once every reader has finished
+// (which ends it): the receiver is done (Done, Close) only then, so
+// that nothing of it reads the clock after Close has returned.
+func (d *dupRx) wait() {
+	if d.exited != nil {
+		<-d.exited
 	}
 }
 

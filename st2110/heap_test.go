@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -502,5 +503,79 @@ func TestDupOnePathErrNamesPath(t *testing.T) {
 		default:
 		}
 		rx.Close()
+	}
+}
+
+// A receiver of two paths is done once Close has returned: its expiry
+// goroutine (dupRx.expireLoop, which reads the clock a few times per
+// window while the readers wait) has ended too, as a user that closes
+// the receiver and then its PHC expects. Here that goroutine is caught
+// in a read of the clock as Close is called. Before, Close waited for
+// the readers only and returned with the read still held, and the
+// goroutine then read the clock once more.
+func TestDupCloseWaitsExpiry(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	var (
+		shut    atomic.Bool // hold the next read
+		after   atomic.Bool // Close has returned
+		late    atomic.Int32
+		left    atomic.Bool // the held read has returned
+		once    sync.Once
+		entered = make(chan struct{})
+		open    = make(chan struct{})
+	)
+	clk := &Clock{src: ClockPHC, leap: 37e9, phc: "/dev/held", phcNow: func() (int64, error) {
+		if after.Load() {
+			late.Add(1)
+		}
+		if shut.Load() {
+			once.Do(func() {
+				close(entered)
+				<-open
+				left.Store(true)
+			})
+		}
+		return time.Now().UnixNano() + 37e9, nil
+	}}
+	rx, err := newReceiver("vale0:a", sess, &ListenConfig{Second: "vale1:b", Clock: clk, MergeWindow: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Readers that read nothing, and not the clock: the expiry goroutine
+	// is the clock's only reader.
+	if err := rx.start(&pathsRx{a: readersOf{flowReader{}}, b: readersOf{flowReader{}}}); err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	shut.Store(true)
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the expiry goroutine did not read the clock in 10 s")
+	}
+	closed := make(chan bool, 1)
+	go func() {
+		rx.Close()
+		l := left.Load()
+		after.Store(true)
+		closed <- l
+	}()
+	select {
+	case <-closed:
+		close(open)
+		t.Fatal("Close returned while the expiry goroutine was reading the clock")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(open)
+	if l := <-closed; !l {
+		t.Error("Close returned before the expiry goroutine's read of the clock")
+	}
+	if err := rx.Close(); err != nil { // again: returns at once
+		t.Errorf("second Close: %v", err)
+	}
+	// A goroutine left running would read the clock every millisecond.
+	time.Sleep(20 * time.Millisecond)
+	if n := late.Load(); n != 0 {
+		t.Errorf("%d reads of the clock after Close returned", n)
 	}
 }

@@ -661,6 +661,9 @@ func (r *Receiver) start(tr rxTransport) error {
 	}
 	go func() {
 		wg.Wait()
+		if r.dup != nil {
+			r.dup.wait() // the expiry goroutine, which the readers' end ended
+		}
 		// Done first: once Frames has ended, Done is closed (and
 		// Analysis has its answer).
 		close(r.done)
@@ -840,7 +843,8 @@ func (r *Receiver) Err() error {
 	return r.err
 }
 
-// Done is closed when every reader of the transport has stopped: after
+// Done is closed when every reader of the transport has stopped (with a
+// Second path, the goroutine that expires the merges' frames too): after
 // Close, at the end of a capture, or when a failed input stopped them
 // (Err; in a receiver of two paths, once every reader has stopped). A
 // Frames loop that ended because the readers stopped finds it closed.
