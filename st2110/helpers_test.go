@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,4 +120,27 @@ func closeDrained(rx *Receiver, frames <-chan int) int {
 	}
 	rx.Close()
 	return <-frames
+}
+
+// waitBlocked waits (at most 10 s, a hang rather than a speed) until a
+// goroutine whose stack holds the function fn (its name as a stack
+// trace gives it, "st2110.(*pcapRx).read") is blocked in state, as a
+// stack trace names it ("IO wait", "chan receive"): the state a test
+// needs, rather than a sleep that makes it likely.
+func waitBlocked(t testing.TB, state, fn string) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		n := runtime.Stack(buf, true)
+		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
+			// "goroutine 7 [IO wait]:" or "goroutine 7 [IO wait, 2 minutes]:"
+			head, _, _ := strings.Cut(g, "\n")
+			if (strings.Contains(head, "["+state+"]") || strings.Contains(head, "["+state+",")) && strings.Contains(g, fn+"(") {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no goroutine in %s blocked in %s after 10 s:\n%s", fn, state, buf[:n])
+		}
+	}
 }

@@ -73,9 +73,9 @@ func TestPcapFIFO(t *testing.T) {
 	if w := <-wc; w != nil {
 		defer w.Close()
 	}
-	// Let the reader reach its read of the FIFO (likely, not certain,
-	// after this; the Close that comes earlier passes the test too).
-	time.Sleep(100 * time.Millisecond)
+	// The reader has reached its read of the FIFO, and waits there for
+	// a packet (a Close that came earlier would not test that).
+	waitBlocked(t, "IO wait", "st2110.(*pcapRx).read")
 	done := make(chan error, 1)
 	go func() { done <- rx.Close() }()
 	select {
