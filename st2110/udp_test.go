@@ -40,7 +40,7 @@ func runSender(t testing.TB, tx *Sender) (wait func() error) {
 // (127.0.0.1 and 127.0.0.2, told apart by IP_PKTINFO) and a third on
 // another port arrive byte for byte.
 func TestUDPLoopback(t *testing.T) {
-	p := freePort(t)
+	p := freePorts(t, 2) // and p+1
 	sess := session("",
 		flow(fmtSD, fmt.Sprintf("127.0.0.1:%d", p), ""),
 		flow(fmtSD, fmt.Sprintf("127.0.0.2:%d", p), ""),
@@ -83,7 +83,7 @@ func TestUDPLoopback(t *testing.T) {
 // The transport's udp:ADDR:PORT puts flow k on PORT+k, for sender and
 // receiver alike; a unicast sender without a listener goes on sending.
 func TestUDPAddressAndNoListener(t *testing.T) {
-	p := freePort(t)
+	p := freePorts(t, 2) // flow 1 on p+1
 	sess := session("", flow(fmtSmall, "", ""), flow(fmtSmall, "", ""))
 	name := fmt.Sprintf("udp:127.0.0.1:%d", p)
 	rx, err := Listen(name, sess, nil)
@@ -489,7 +489,7 @@ func TestSenderCloseStopsRun(t *testing.T) {
 // Budget per socket, and one that does not fit the Budget fails naming
 // the socket.
 func TestUDPBatchBound(t *testing.T) {
-	p := freePort(t)
+	p := freePorts(t, 2) // and p+1
 	sess := session("", flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p), ""), flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p+1), ""))
 	rx, err := Listen("udp", sess, &ListenConfig{Batch: MaxUDPBatch + 1})
 	if err == nil {
