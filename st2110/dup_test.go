@@ -228,10 +228,16 @@ func TestDupUDPLoopback(t *testing.T) {
 	if !bytes.Equal(got[0], frames) {
 		t.Fatalf("%d octets, not the %d sent; %+v", len(got[0]), len(frames), rx.Stats(0))
 	}
-	time.Sleep(100 * time.Millisecond) // the last copies
-	rx.Close()                         // the final counts
-	st := rx.Stats(0)
+	// The last packets' second copies may not have been read yet: wait
+	// (at most 10 s) for the counts of both paths to hold every copy
+	// sent (published at least every publishEvery, idle or not), or the
+	// test would ask the host to read them within some time.
 	sent := tx.Stats(0).Packets
+	for deadline := time.Now().Add(10 * time.Second); rx.PathStats(0, 0).Packets+rx.PathStats(0, 1).Packets < 2*sent && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	rx.Close() // the final counts
+	st := rx.Stats(0)
 	ps0, ps1 := rx.PathStats(0, 0), rx.PathStats(0, 1)
 	if st.Lost != 0 || ps0.Packets+ps1.Packets != 2*st.Packets || st.Duplicates != st.Packets || st.Packets != sent {
 		t.Errorf("%+v; %+v; %+v; %d sent", st.RxStats, ps0, ps1, sent)
