@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -212,27 +213,51 @@ func TestSenderPHCGone(t *testing.T) {
 
 // Run ends with nil, not the clock's error, and at once, when its context
 // ends or the sender is closed while its PHC is failing (Sender.now's
-// wait between reads looks at the context).
+// wait between reads looks at the context). The context ends (or Close
+// has ended it) while Run is inside its first read of the clock, which
+// fails: before maxClockFailure has begun to run, however late the host
+// runs the test. Before, the test ended it 100 ms after Run began, and a
+// host that ran it a second late would have failed it.
 func TestSenderPHCGoneCancel(t *testing.T) {
 	for _, c := range waitKinds {
 		for _, viaClose := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/close-%v", c.name, viaClose), func(t *testing.T) {
-				var gone atomic.Bool
+				var gone, held atomic.Bool
 				gone.Store(true)
-				s := waitSender(t, c.kind, &slowFlush{}, 100, goneClock(&gone), 0)
+				entered, open := make(chan struct{}), make(chan struct{})
+				var once sync.Once
+				clock := goneClock(&gone)
+				read := clock.phcNow
+				clock.phcNow = func() (int64, error) {
+					if held.Load() {
+						once.Do(func() { close(entered); <-open })
+					}
+					return read()
+				}
+				s := waitSender(t, c.kind, &slowFlush{}, 100, clock, 0)
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
+				held.Store(true) // Run's reads, not Dial's
 				errc := make(chan error, 1)
 				go func() { errc <- s.Run(ctx) }()
-				time.Sleep(100 * time.Millisecond)
+				select {
+				case <-entered:
+				case <-time.After(10 * time.Second):
+					t.Fatal("Run did not read its clock in 10 s")
+				}
+				closed := make(chan struct{})
 				if viaClose {
-					s.Close()
+					go func() { s.Close(); close(closed) }()
+					waitBlocked(t, "chan receive", "st2110.(*Sender).Close") // it has cancelled Run's context
 				} else {
 					cancel()
+					close(closed)
 				}
+				close(open)
 				if err := <-errc; err != nil {
 					t.Errorf("Run: %v; want nil once its context ended (or Close), before the clock's %v ran out", err, maxClockFailure)
 				}
+				<-closed
 			})
 		}
 	}
