@@ -153,8 +153,10 @@ func closeDrained(rx *Receiver, frames <-chan int) int {
 }
 
 // waitBlocked waits (at most 10 s, a hang rather than a speed) until a
-// goroutine whose stack holds the function fn (its name as a stack
-// trace gives it, "st2110.(*pcapRx).read") is blocked in state, as a
+// goroutine whose stack holds a frame named with fn (a part of the
+// function's name as a stack trace gives it, "st2110.(*pcapRx).read(";
+// a closure inlined into its caller is named after both,
+// "TestX.func1.(*Receiver).Frames.1(...)") is blocked in state, as a
 // stack trace names it ("IO wait", "chan receive"): the state a test
 // needs, rather than a sleep that makes it likely.
 func waitBlocked(t testing.TB, state, fn string) {
@@ -165,7 +167,7 @@ func waitBlocked(t testing.TB, state, fn string) {
 		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
 			// "goroutine 7 [IO wait]:" or "goroutine 7 [IO wait, 2 minutes]:"
 			head, _, _ := strings.Cut(g, "\n")
-			if (strings.Contains(head, "["+state+"]") || strings.Contains(head, "["+state+",")) && strings.Contains(g, fn+"(") {
+			if (strings.Contains(head, "["+state+"]") || strings.Contains(head, "["+state+",")) && strings.Contains(g, fn) {
 				return
 			}
 		}

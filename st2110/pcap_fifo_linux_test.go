@@ -75,7 +75,7 @@ func TestPcapFIFO(t *testing.T) {
 	}
 	// The reader has reached its read of the FIFO, and waits there for
 	// a packet (a Close that came earlier would not test that).
-	waitBlocked(t, "IO wait", "st2110.(*pcapRx).read")
+	waitBlocked(t, "IO wait", "st2110.(*pcapRx).read(")
 	done := make(chan error, 1)
 	go func() { done <- rx.Close() }()
 	select {

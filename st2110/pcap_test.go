@@ -780,13 +780,14 @@ func TestDialConfigErrors(t *testing.T) {
 // dropping a frame, and Close ending that wait drops none either.
 func TestPcapCloseDropsNothing(t *testing.T) {
 	rx := queued(t)
-	// The reader has filled every buffer of a flow and waits.
+	// The reader has filled every buffer of a flow and waits for one
+	// (a Close that came earlier would not test that wait).
 	for deadline := time.Now().Add(10 * time.Second); len(rx.out) < 4; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d frames queued after 10 s", len(rx.out))
 		}
 	}
-	time.Sleep(20 * time.Millisecond)
+	waitBlocked(t, "select", "st2110.(*rxSink).take(")
 	if err := rx.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -248,7 +248,7 @@ func TestSenderPHCGoneCancel(t *testing.T) {
 				closed := make(chan struct{})
 				if viaClose {
 					go func() { s.Close(); close(closed) }()
-					waitBlocked(t, "chan receive", "st2110.(*Sender).Close") // it has cancelled Run's context
+					waitBlocked(t, "chan receive", "st2110.(*Sender).Close(") // it has cancelled Run's context
 				} else {
 					cancel()
 					close(closed)

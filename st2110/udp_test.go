@@ -277,7 +277,9 @@ func TestFramesEnd(t *testing.T) {
 		for range rx.Frames(context.Background()) {
 		}
 	}()
-	time.Sleep(20 * time.Millisecond)
+	// The loop waits for a frame (a Close that came earlier would not
+	// test that it ends the wait).
+	waitBlocked(t, "select", "(*Receiver).Frames.") // its iterator, maybe inlined
 	if err := rx.Close(); err != nil {
 		t.Fatal(err)
 	}
