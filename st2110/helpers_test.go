@@ -164,6 +164,10 @@ func waitBlocked(t testing.TB, state, fn string) {
 	buf := make([]byte, 1<<20)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
 		n := runtime.Stack(buf, true)
+		for n == len(buf) { // cut: the goroutine looked for may be past the end
+			buf = make([]byte, 2*len(buf))
+			n = runtime.Stack(buf, true)
+		}
 		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
 			// "goroutine 7 [IO wait]:" or "goroutine 7 [IO wait, 2 minutes]:"
 			head, _, _ := strings.Cut(g, "\n")
