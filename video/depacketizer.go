@@ -63,20 +63,18 @@ type Stats struct {
 // frame a timestamp counts as late; further back is a restarted sender.
 const lateWindow = 90000
 
-// maxSRDParse bounds the SRD headers read from one packet. ST 2110-20
-// allows three; RFC 4175 sets no limit and FFmpeg sends four or more when
-// lines are short, so more are accepted.
-const maxSRDParse = 32
-
 // seqWindow is the span of the duplicate detector, in sequence numbers.
 const seqWindow = 1 << 16
 
 // Depacketizer reassembles RFC 4175 packets into frames in pgroup wire
 // layout (see [Format.FrameSize]). It writes sample data only where an SRD
 // says and only inside the frame: a row whose line, offset or length falls
-// outside is counted and dropped. Its work per packet is bounded by a
-// constant, whatever the sequence numbers, timestamps, markers and SRD
-// headers say. It is not safe for concurrent use.
+// outside is counted and dropped. Its work per packet is a constant,
+// whatever the sequence numbers, timestamps, markers and SRD fields say,
+// and a step or two per SRD header: the packet's own length bounds it, 6
+// octets a header (ST 2110-20 allows three headers, RFC 4175 sets no
+// limit, and FFmpeg and GStreamer put as many short lines in a packet as
+// fit). It is not safe for concurrent use.
 type Depacketizer struct {
 	f        Format
 	pg       Pgroup
@@ -219,22 +217,20 @@ func (d *Depacketizer) Push(pkt []byte) {
 	}
 	payload := pkt[hl+packet.ExtSeqLen : end] // after the extended sequence number
 
-	// Walk the SRD headers before touching any state; fill reads them
-	// again from the packet.
-	n := 0
-	for {
-		if len(payload) < packet.SRDLen || n == maxSRDParse {
+	// Walk the SRD headers before touching any state, a step each (fill
+	// reads them again from the packet): by offset, the end of header n,
+	// whose continuation bit is 2 octets before it. (The check above
+	// holds the first.)
+	n, i := 1, packet.SRDLen
+	for payload[i-2]&0x80 != 0 {
+		n, i = n+1, i+packet.SRDLen
+		if i > len(payload) {
+			d.steps += uint64(n - 1)
 			d.stats.Malformed++
 			return
 		}
-		n++
-		d.steps++
-		c := payload[4] & 0x80
-		payload = payload[packet.SRDLen:]
-		if c == 0 {
-			break
-		}
 	}
+	d.steps += uint64(n)
 	h := headers{marker: pkt[1]&0x80 != 0, seq: binary.BigEndian.Uint16(pkt[2:]), ts: binary.BigEndian.Uint32(pkt[4:]),
 		field: int(pkt[hl+packet.ExtSeqLen+2] >> 7), rows: n, hl: hl}
 	d.fill(pkt[:end], &h, true)
@@ -245,6 +241,25 @@ func (d *Depacketizer) Push(pkt []byte) {
 // for its analysis. It is fill's first part, small enough to be inlined
 // into its callers.
 func (d *Depacketizer) pushParsed(pkt []byte, h *headers) { d.fill(pkt, h, false) }
+
+// dropChain counts pkt, whose SRD headers parseHeaders walked (h.rows of
+// them) and found running off its end, as Push counts it, without walking
+// them again (a long chain is the costly part of a hostile packet): Push
+// would check the RTP header's length and payload type as here, then walk
+// the same headers within a payload no longer than the packet, and fail.
+func (d *Depacketizer) dropChain(pkt []byte, h *headers) {
+	d.stats.Packets++
+	d.steps += uint64(h.rows)
+	end := len(pkt)
+	if pkt[0]&0x20 != 0 {
+		end -= int(pkt[len(pkt)-1])
+	}
+	if h.hl+packet.ExtSeqLen+packet.SRDLen <= end && d.pt != 0 && h.pt != d.pt {
+		d.stats.WrongPT++
+		return
+	}
+	d.stats.Malformed++
+}
 
 // fill takes a well-formed packet pkt, whose headers are h (of which it
 // reads the RTP fields, the RTP header's length, the number of SRD
@@ -324,7 +339,9 @@ func (d *Depacketizer) fill(pkt []byte, h *headers, checked bool) {
 	dp := sp + n*packet.SRDLen    // the data of the next
 	left := len(pkt) - dp         // sample octets not yet taken
 	w := n
-	if n > 2 && (n-2)*d.rowBytes > left {
+	// In uint64: n is bounded by the packet's length alone, and in a
+	// 32-bit int (n-2)*rowBytes wraps for a packet over 64 KiB.
+	if n > 2 && uint64(n-2)*uint64(d.rowBytes) > uint64(left) {
 		w = 2 + left/d.rowBytes
 		d.st.BadRows += n - w
 		d.stats.BadRows += uint64(n - w)

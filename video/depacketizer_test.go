@@ -1,9 +1,13 @@
 package video
 
 import (
+	"bytes"
 	"encoding/binary"
+	"fmt"
 	"slices"
 	"testing"
+
+	"github.com/nmgo/nmgo/packet"
 )
 
 // rtpWith builds an RTP packet by hand: the given SRD headers (length,
@@ -679,4 +683,230 @@ func TestMergeRestartInFrameLostSpans(t *testing.T) {
 	m.Flush()
 	t.Logf("path %+v", m.PathStats(0))
 	checkRestartInFrame(t, got, m.Stats().Stats)
+}
+
+// rfc4175Packets packs frame (of format f) as FFmpeg's and GStreamer's RFC
+// 4175 packetizers do, not as ST 2110-20 allows: lines back to back in
+// packets of up to size octets (RTP header on), under as many SRD headers
+// as fit, while a header and a pgroup fit. Sequence numbers count from
+// seq; the last packet of each field has the marker. It returns the
+// packets and the most SRD headers one carries.
+func rfc4175Packets(f *Format, frame []byte, size int, seq uint16, ts uint32) ([][]byte, int) {
+	pg := f.Pgroup()
+	rowBytes, rows, fields := f.RowBytes(), f.Rows(), f.Scan.Fields()
+	var out [][]byte
+	most := 0
+	for fld := range fields {
+		row, col := 0, 0
+		for row < rows {
+			type seg struct{ row, col, n int }
+			var segs []seg
+			left := size - rtpHeaders
+			for row < rows && left >= packet.SRDLen+pg.Size {
+				left -= packet.SRDLen
+				take := min(rowBytes-col, left/pg.Size*pg.Size)
+				segs = append(segs, seg{row, col, take})
+				left -= take
+				if col += take; col < rowBytes {
+					break
+				}
+				row, col = row+1, 0
+			}
+			pk := make([]byte, rtpHeaders, size)
+			pk[0], pk[1] = 0x80, 96
+			if row == rows {
+				pk[1] |= 0x80
+			}
+			binary.BigEndian.PutUint16(pk[2:], seq)
+			binary.BigEndian.PutUint32(pk[4:], ts)
+			seq++
+			for i, s := range segs {
+				var h [packet.SRDLen]byte
+				packet.PutSRD(h[:], uint16(s.n), fld == 1, uint16(s.row*pg.Height), i < len(segs)-1, uint16(s.col/pg.Size*pg.Width))
+				pk = append(pk, h[:]...)
+			}
+			for _, s := range segs {
+				at := (s.row*fields+fld)*rowBytes + s.col
+				pk = append(pk, frame[at:at+s.n]...)
+			}
+			out = append(out, pk)
+			most = max(most, len(segs))
+		}
+	}
+	return out, most
+}
+
+// TestManyRowsPerPacket: RFC 4175 sets no limit to the SRD headers of a
+// packet, and FFmpeg and GStreamer put as many lines as fit when lines are
+// short: a narrow stream carries dozens of rows a packet, which the
+// depacketizer, the receiver (its headers parsed once for the analysis)
+// and a merge of two paths each reassemble byte for byte, frame after
+// frame.
+func TestManyRowsPerPacket(t *testing.T) {
+	for _, c := range []struct {
+		f    Format
+		size int
+		rows int // SRD headers a packet carries at least
+	}{
+		{Format{Sampling: YCbCr422, Depth: Depth10, Width: 8, Height: 480, Scan: Progressive, Rate: Rate59_94}, MaxUDP, 55},
+		{Format{Sampling: YCbCr420, Depth: Depth8, Width: 2, Height: 1080, Scan: Interlaced, Rate: Rate29_97}, MaxUDP, 120},
+		{Format{Sampling: RGB, Depth: Depth8, Width: 4, Height: 2160, Scan: Progressive, Rate: Rate25}, MaxUDPExtended, 400},
+	} {
+		t.Run(fmt.Sprint(c.f), func(t *testing.T) {
+			f := c.f
+			frame := randomFrame(&f, 7)
+			pkts, most := rfc4175Packets(&f, frame, c.size, 65000, 90000)
+			if most < c.rows {
+				t.Fatalf("%d SRD headers a packet at most, want %d or more", most, c.rows)
+			}
+			check := func(how string, got []byte, st *FrameStats) {
+				t.Helper()
+				if !st.Complete || st.BadRows != 0 || st.Packets != len(pkts) || !bytes.Equal(got, frame) {
+					t.Errorf("%s: frame of %d packets (%d sent) differs at %d: %+v", how, st.Packets, len(pkts), firstDiff(got, frame), st)
+				}
+			}
+
+			n := 0
+			d, err := NewDepacketizer(&f, &DepacketizerConfig{OnFrame: func(buf []byte, st *FrameStats) []byte {
+				check("depacketizer", buf, st)
+				n++
+				return filled(len(buf))
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = d.SetBuffer(filled(f.FrameSize()))
+
+			r, err := NewReceiver(&ReceiverConfig{Streams: []RxStream{{Format: f, OnFrame: func(buf []byte, st *FrameStats) {
+				check("receiver", buf, st)
+				n++
+			}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := NewMerge(&MergeConfig{Format: f, OnFrame: func(buf []byte, st *FrameStats) {
+				check("merge", buf, st)
+				n++
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			period := f.Rate.Period().Nanoseconds()
+			step := uint32(int64(90000*f.Rate.Den) / int64(f.Rate.Num))
+			const frames = 3
+			for k := range frames {
+				for i, pk := range pkts {
+					if k > 0 { // the next frame
+						binary.BigEndian.PutUint16(pk[2:], binary.BigEndian.Uint16(pk[2:])+uint16(len(pkts)))
+						binary.BigEndian.PutUint32(pk[4:], binary.BigEndian.Uint32(pk[4:])+step)
+					}
+					at := int64(1e18) + int64(k)*period + int64(i)*(period/int64(len(pkts)))
+					d.Push(pk)
+					r.PushRTP(0, pk, at)
+					m.Push(0, pk, at)
+					m.Push(1, pk, at+1000)
+				}
+			}
+			d.Flush()
+			r.Flush()
+			m.Flush()
+			if n != 3*frames {
+				t.Errorf("%d frames handed out, want %d", n, 3*frames)
+			}
+			for _, st := range []Stats{d.Stats(), r.Stats(0).Stats, m.Stats().Stats} {
+				if st.Malformed != 0 || st.BadRows != 0 {
+					t.Errorf("%+v", st)
+				}
+			}
+			if a, _ := r.Analysis(0); a.MaxRows != most {
+				t.Errorf("analysis: %d rows a packet at most, want %d", a.MaxRows, most)
+			}
+		})
+	}
+}
+
+// TestManyRowsWideRows: a packet's SRD headers are bounded by its length
+// alone, so the count of rows its data can fill is figured without
+// wrapping: in a 32-bit int, 10924 rows of 196596 octets wrap past 2^31,
+// and a packet of that many empty rows (65 KiB of headers, which a
+// datagram cannot hold but a slice can) would be written row by row
+// instead of dropped as bad rows. (GOARCH=386 go test ./video is the
+// test; on 64 bits nothing wraps.)
+func TestManyRowsWideRows(t *testing.T) {
+	f := Format{Sampling: RGB, Depth: Depth16, Width: 32766, Height: 2, Scan: Progressive}
+	d, err := NewDepacketizer(&f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = d.SetBuffer(make([]byte, f.FrameSize()))
+	const n = 10926 // (n-2)*196596 = 2147614704 > 2^31
+	if f.RowBytes() != 196596 {
+		t.Fatalf("%d octets a row", f.RowBytes())
+	}
+	pk := make([]byte, rtpHeaders+n*packet.SRDLen)
+	pk[0], pk[1] = 0x80, 96
+	for i := range n {
+		packet.PutSRD(pk[rtpHeaders+i*packet.SRDLen:], 0, false, 0, i < n-1, 0)
+	}
+	d.Push(pk)
+	if st := d.Stats(); st.BadRows != n-2 || d.steps != n+2 {
+		t.Errorf("%d empty rows: %d loop steps, %+v", n, d.steps, st)
+	}
+}
+
+// TestDropChainCounts: a packet whose SRD headers run off its end is
+// counted by the receiver, which does not walk them a second time, as
+// Depacketizer.Push counts it: malformed, or of the wrong payload type
+// when its headers before the SRDs are whole, padding taken off.
+func TestDropChainCounts(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 8, Scan: Progressive, Rate: Rate50}
+	chain := func(pt uint8, n int, ext bool, pad int) []byte {
+		b := []byte{0x80, pt, 0, 1, 0, 0, 0, 9, 0, 0, 0, 1, 0, 0}
+		if ext {
+			b[0] |= 0x10
+			b = append(b[:12], 0xbe, 0xde, 0, 1, 1, 2, 3, 4, 0, 0) // one word of extension, then the ESN
+		}
+		for range n {
+			var h [packet.SRDLen]byte
+			packet.PutSRD(h[:], 5, false, 1, true, 0)
+			b = append(b, h[:]...)
+		}
+		if pad > 0 {
+			b[0] |= 0x20
+			b = append(b, make([]byte, 3)...)
+			b = append(b, byte(pad))
+		}
+		return b
+	}
+	var pkts [][]byte
+	for _, pt := range []uint8{96, 97} {
+		for _, n := range []int{1, 2, 40} {
+			for _, ext := range []bool{false, true} {
+				for _, pad := range []int{0, 4, 10, 255} {
+					pkts = append(pkts, chain(pt, n, ext, pad))
+				}
+			}
+		}
+	}
+	d, err := NewDepacketizer(&f, &DepacketizerConfig{PayloadType: 96})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = d.SetBuffer(make([]byte, f.FrameSize()))
+	r, err := NewReceiver(&ReceiverConfig{Streams: []RxStream{{Format: f, PayloadType: 96}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pk := range pkts {
+		var h headers
+		if parseHeaders(&h, pk) {
+			t.Fatalf("% x: parsed", pk)
+		}
+		d.Push(pk)
+		r.PushRTP(0, pk, 1e18)
+	}
+	want, got := d.Stats(), r.Stats(0).Stats
+	if got != want || want.WrongPT == 0 || want.Malformed == 0 || want.Packets != uint64(len(pkts)) {
+		t.Errorf("receiver %+v, depacketizer %+v", got, want)
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"math"
 	"testing"
+
+	"github.com/nmgo/nmgo/packet"
 )
 
 // fuzzFormats are the formats FuzzDepacketizer picks from.
@@ -146,7 +148,8 @@ func FuzzParseFmtp(f *testing.F) {
 // FuzzReceiver pushes arbitrary frames (Ethernet, 802.1Q, IPv4, IPv6, raw
 // IP) with arbitrary arrival times into a receiver of three streams, one
 // of them on any port: it must never panic, its counts must add up, and
-// its loop steps per packet stay within the bound of TestHostileWorkFlat.
+// its loop steps stay within the bound of TestHostileWorkFlat: two an SRD
+// header (walked, written), 6 octets of the packet a header.
 // The input is a sequence of records: a kind octet (0 Ethernet, 1 raw IP,
 // 2 RTP to stream 2), an 8-octet time step, a 2-octet length and the
 // frame.
@@ -171,7 +174,7 @@ func FuzzReceiver(f *testing.F) {
 			t.Fatal(err)
 		}
 		at := int64(1_800_000_000_000_000_000)
-		var pushed, mine uint64
+		var pushed, mine, octets uint64
 		for len(in) >= 11 {
 			kind := in[0] % 3
 			at += int64(binary.BigEndian.Uint64(in[1:]))
@@ -179,6 +182,7 @@ func FuzzReceiver(f *testing.F) {
 			pkt := in[11 : 11+n]
 			in = in[11+n:]
 			pushed++
+			octets += uint64(n)
 			switch kind {
 			case 0:
 				if r.Push(pkt, at) {
@@ -207,8 +211,8 @@ func FuzzReceiver(f *testing.F) {
 		if packets != mine || mine+r.Other() != pushed {
 			t.Fatalf("%d pushed: %d to streams (%d counted), %d other", pushed, mine, packets, r.Other())
 		}
-		if steps > 2*maxSRDParse*packets {
-			t.Fatalf("%d loop steps for %d packets", steps, packets)
+		if steps > 2*(octets/packet.SRDLen) {
+			t.Fatalf("%d loop steps for %d packets of %d octets", steps, packets, octets)
 		}
 	})
 }

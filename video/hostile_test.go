@@ -88,9 +88,9 @@ func jumpTS(jump uint64) func(n, per uint64) uint32 {
 	return func(n, _ uint64) uint32 { return uint32(n * jump) }
 }
 
-// hostilePatterns are the patterns of the benchmark; gap, jump and chain
-// length are the largest the receiver takes as such (a sequence step above
-// 32767 is one backwards, a chain past maxSRDParse is dropped).
+// hostilePatterns are the patterns of the benchmark; gap and jump are the
+// largest the receiver takes as such (a sequence step above 32767 is one
+// backwards), the chains as long as a 1460-octet payload holds.
 func hostilePatterns() []hostilePattern {
 	rnd := func(n uint64) uint16 { // a xorshift walk: gaps both ways
 		n ^= n << 13
@@ -104,7 +104,7 @@ func hostilePatterns() []hostilePattern {
 		{name: "seq-random", seq: rnd, ts: ordinaryTS, mark: ordinaryMark},
 		{name: "ts-jump", seq: ordinarySeq, ts: jumpTS(100003), mark: ordinaryMark},
 		{name: "markers", seq: ordinarySeq, ts: jumpTS(1), mark: func(uint64, uint64) bool { return true }},
-		{name: "srd-chain", chain: maxSRDParse, data: 35, seq: ordinarySeq, ts: ordinaryTS, mark: ordinaryMark},
+		{name: "srd-chain", chain: 35, data: 35, seq: ordinarySeq, ts: ordinaryTS, mark: ordinaryMark},
 		{name: "srd-endless", chain: 240, data: -1, seq: ordinarySeq, ts: ordinaryTS, mark: ordinaryMark},
 	}
 }
@@ -213,9 +213,9 @@ func stepsPerPacket(t *testing.T, f Format, p hostilePattern, pkts [][]byte, cou
 
 // TestHostileWorkFlat: the depacketizer's work per packet is the same for
 // a sequence gap of 10 and of 32767, a timestamp jump of 10 and of 10^9,
-// markers on every packet whatever the timestamp step, and an SRD chain of
-// 33 headers or 10000: what grows with the gap, the jump or the chain is
-// a defect, however fast.
+// markers on every packet whatever the timestamp step: what grows with
+// the gap or the jump is a defect, however fast. An SRD chain costs a
+// step per header, bounded by the packet's length.
 func TestHostileWorkFlat(t *testing.T) {
 	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 640, Height: 480, Scan: Progressive, Rate: Rate59_94}
 	pkts := ordinaryPackets(t, f)
@@ -251,17 +251,22 @@ func TestHostileWorkFlat(t *testing.T) {
 			t.Errorf("%s: %.2f loop steps per packet when small, %.2f when large (ordinary stream %.2f)", c.name, small, big, base)
 		}
 	}
-	// SRD chains: a chain beyond maxSRDParse costs what the longest
-	// accepted one does, however long.
-	at := func(n int) float64 {
+	// SRD chains: RFC 4175 sets no limit to a packet's SRD headers, so
+	// a chain is walked as far as the packet goes, a step per 6-octet
+	// header: the packet's length, not what its headers say, bounds the
+	// work. A chain that never ends is walked once and dropped; one of
+	// empty rows writes two of them (as many as its data can fill, and
+	// the first and last) and drops the rest as bad rows.
+	for _, n := range []int{33, 240, 10000} {
 		p := hostilePattern{chain: n, data: -1, seq: ordinarySeq, ts: ordinaryTS, mark: ordinaryMark}
 		steps, st := stepsPerPacket(t, f, p, chainPackets(t, f, 10, n, -1), count)
-		if st.Malformed != count {
-			t.Errorf("chain of %d: %d of %d packets dropped as malformed", n, st.Malformed, count)
+		if st.Malformed != count || steps != float64(n) {
+			t.Errorf("endless chain of %d: %.2f loop steps per packet, %d of %d packets dropped as malformed", n, steps, st.Malformed, count)
 		}
-		return steps
-	}
-	if a, b := at(maxSRDParse+1), at(10000); a != b || a > maxSRDParse {
-		t.Errorf("endless SRD chains: %.2f loop steps per packet at %d headers, %.2f at 10000", a, maxSRDParse+1, b)
+		p.data = 0
+		steps, st = stepsPerPacket(t, f, p, chainPackets(t, f, 10, n, 0), count)
+		if st.Malformed != 0 || st.BadRows != count*uint64(n-2) || steps != float64(n+2) {
+			t.Errorf("chain of %d empty rows: %.2f loop steps per packet, %d malformed, %d bad rows", n, steps, st.Malformed, st.BadRows)
+		}
 	}
 }

@@ -635,7 +635,7 @@ func fuzzMerge(t *testing.T, in []byte) {
 	in = in[2:]
 	rig := newMergeRig(t, fm, window, 0)
 	m := rig.m
-	work, bound := rig.work, rig.workBound()
+	work := rig.work
 	at := int64(1e18)
 	var pushed [2]uint64
 	for len(in) >= 3 {
@@ -647,7 +647,7 @@ func fuzzMerge(t *testing.T, in []byte) {
 		before := work()
 		m.Push(path, pkt, at)
 		pushed[path]++
-		rig.checkCall(t, "one packet", before, bound)
+		rig.checkCall(t, "one packet", before, rig.workBound(len(pkt)))
 	}
 	rig.checkEnd(t, pushed)
 }
@@ -717,7 +717,7 @@ func fuzzMergeClock(t *testing.T, in []byte) {
 	in = in[2:]
 	rig := newMergeRig(t, fm, window, 0)
 	m := rig.m
-	work, bound := rig.work, rig.workBound()
+	work := rig.work
 	at := int64(1e18)
 	var pushed [2]uint64
 	for len(in) > 0 {
@@ -733,20 +733,20 @@ func fuzzMergeClock(t *testing.T, in []byte) {
 		} else {
 			at += int64(ctl&0x1f) * 100_000
 		}
-		before := work()
+		before, n := work(), 0
 		if ctl&0x20 != 0 {
 			m.Expire(at)
 		} else {
 			if len(in) < 2 {
 				break
 			}
-			n := min(int(binary.BigEndian.Uint16(in)), len(in)-2)
+			n = min(int(binary.BigEndian.Uint16(in)), len(in)-2)
 			pkt := in[2 : 2+n]
 			in = in[2+n:]
 			m.Push(path, pkt, at)
 			pushed[path]++
 		}
-		rig.checkCall(t, "one call", before, bound)
+		rig.checkCall(t, "one call", before, rig.workBound(n))
 	}
 	rig.checkEnd(t, pushed)
 	for p := range 2 {
@@ -802,12 +802,15 @@ func (r *mergeRig) checkEnd(t *testing.T, pushed [2]uint64) {
 	}
 }
 
-// workBound bounds the steps of one push or Expire: it hands out at most
-// every frame held, each with its held marker; finds and opens a slot;
-// and pushes one packet.
-func (r *mergeRig) workBound() uint64 {
+// workBound bounds the steps of one push of a packet of n octets (0 for
+// Expire): it hands out at most every frame held, each with its held
+// marker (at most heldMax octets); finds and opens a slot; and pushes the
+// packet. A packet's SRD headers cost two steps each at most (walked,
+// written), and a header is 6 octets of the packet.
+func (r *mergeRig) workBound(n int) uint64 {
 	h := r.m.Held()
-	return uint64(h*(3+2*maxSRDParse) + 4*h + 2*maxSRDParse + 8)
+	marker := 2 * (heldMax / packet.SRDLen)
+	return uint64(h*(3+marker) + 4*h + 2*(n/packet.SRDLen) + 8)
 }
 
 func newMergeRig(t *testing.T, fm Format, window time.Duration, minPackets int) *mergeRig {

@@ -908,9 +908,12 @@ func (s *rxStream) pushOne(pkt []byte, at int64) {
 	var h headers
 	ok := parseHeaders(&h, pkt)
 	s.observe(&h, ok, at)
-	if ok {
+	switch {
+	case ok:
 		s.d.pushParsed(pkt, &h)
-	} else {
+	case h.rows > 0:
+		s.d.dropChain(pkt, &h) // not walked again
+	default:
 		s.d.Push(pkt) // counts what is wrong with it
 	}
 }
@@ -1067,9 +1070,12 @@ type headers struct {
 
 // parseHeaders reads the RTP header and the RFC 4175 payload header of pkt,
 // which may be cut short after them, into h, and reports whether they are
-// whole: RTP version 2, at most maxSRDParse SRD headers, the last without
-// its continuation bit. h is written through, not returned, so that a
-// caller that hands it on by pointer has it in place.
+// whole: RTP version 2, SRD headers within the packet (as many as it
+// holds), the last without its continuation bit. When they are not,
+// h.rows is not zero only if the SRD headers alone ran off the packet's
+// end: it is then how many were walked, and the RTP header's fields are
+// set. h is written through, not returned, so that a caller that hands it
+// on by pointer has it in place.
 func parseHeaders(h *headers, pkt []byte) bool {
 	if len(pkt) < packet.RTPLen+packet.ExtSeqLen+packet.SRDLen || pkt[0]>>6 != packet.RTPVersion {
 		return false
@@ -1097,14 +1103,15 @@ func parseHeaders(h *headers, pkt []byte) bool {
 		h.data, h.rows = data, 1
 		return true
 	}
-	p := pkt[q:]
-	for n := 1; ; n++ {
-		p = p[packet.SRDLen:]
-		if len(p) < packet.SRDLen || n == maxSRDParse {
+	// The others, by offset: the start of header n+1.
+	for n, i := 1, q+packet.SRDLen; ; n, i = n+1, i+packet.SRDLen {
+		if i+packet.SRDLen > len(pkt) {
+			h.rows = n // the SRD headers walked: see dropChain
 			return false
 		}
-		data += int(binary.BigEndian.Uint16(p))
-		if p[4]&0x80 == 0 {
+		s := (*[packet.SRDLen]byte)(pkt[i : i+packet.SRDLen])
+		data += int(s[0])<<8 | int(s[1])
+		if s[4]&0x80 == 0 {
 			h.data, h.rows = data, n+1
 			return true
 		}
