@@ -94,8 +94,11 @@ const (
 
 func parseLengths(s string) (lengths, error) {
 	num := func(t string) (int, error) {
+		if t == "" { // -l 60-, -l 60, or -l "": not a length of ""
+			return 0, fmt.Errorf("-l %q: a frame length is missing (want N, A-B or N,M,...)", s)
+		}
 		v, err := strconv.Atoi(t)
-		if err != nil || v < packet.MinFrame || v > maxFrame {
+		if err != nil || t[0] == '+' || v < packet.MinFrame || v > maxFrame {
 			return 0, fmt.Errorf("-l %q: frame length %q must be a number in %d..%d", s, t, packet.MinFrame, maxFrame)
 		}
 		return v, nil
