@@ -150,6 +150,12 @@ func checkPackets(c *config, set map[string]bool) error {
 		if _, err := udpAddr(c.port); err != nil {
 			return err
 		}
+		if c.batch > udpMaxBatch {
+			// Refused, not cut to what fits: a run reported under a
+			// batch it did not use would mislead (vtx and vrx refuse
+			// the same).
+			return fmt.Errorf("-b %d: over udp: at most %d datagrams per sendmmsg or recvmmsg", c.batch, udpMaxBatch)
+		}
 	}
 	return checkUDPHeaders(c, set)
 }

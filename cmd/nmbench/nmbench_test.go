@@ -74,6 +74,8 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"-i", "vale0:a", "-l", "60-+70"}, "frame length \"+70\" must be"},
 		{[]string{"-i", "vale0:a", "-n", "-1"}, "count must be"},
 		{[]string{"-i", "vale0:a", "-b", "0"}, "batch must be"},
+		{[]string{"-i", "udp:127.0.0.1:9", "-f", "tx", "-b", "4096"}, "-b 4096: over udp: at most 1024 datagrams per sendmmsg or recvmmsg"},
+		{[]string{"-i", "udp:127.0.0.1:9", "-f", "rxseq", "-b", "1025"}, "-b 1025: over udp: at most 1024"},
 		{[]string{"-i", "vale0:a", "-R", "-5"}, "rate must be"},
 		{[]string{"-i", "vale0:a", "-R", "Inf"}, "-R +Inf: rate must be 0 (no limit) or in 0.001..1e+09"},
 		{[]string{"-i", "vale0:a", "-R", "-Inf"}, "-R -Inf: rate must be"},

@@ -103,7 +103,7 @@ func udpTx(ctx context.Context, cfg *config, c *net.UDPConn, st *stats) error {
 	if err != nil {
 		return err
 	}
-	batch := min(cfg.batch, udpMaxBatch)
+	batch := cfg.batch // at most udpMaxBatch: checkPackets
 	msgs := make([]ipv4.Message, batch)
 	bufs := make([][]byte, batch)
 	for i := range msgs {
@@ -192,7 +192,7 @@ func sendErr(dst net.Addr, err error) error {
 // path this backend stands for, and not in the netmap loops.
 func udpRx(ctx context.Context, cfg *config, c *net.UDPConn, st *stats) error {
 	pc := ipv4.NewPacketConn(c)
-	batch := min(cfg.batch, udpMaxBatch)
+	batch := cfg.batch // at most udpMaxBatch: checkPackets
 	msgs := make([]ipv4.Message, batch)
 	for i := range msgs {
 		msgs[i].Buffers = [][]byte{make([]byte, maxFrame)}
