@@ -99,7 +99,11 @@ type videoStream struct {
 	VRXMin          int    `json:"vrx_min"`
 	TRONs           int64  `json:"tro_ns"`
 	Gapped          bool   `json:"gapped"`
-	Analysis        string `json:"analysis,omitempty"` // video.Analysis in one line
+	// Measured is the whole frames the ST 2110-21 models ran through
+	// (video.Analysis.Measured): 0 when none was, and then the timing
+	// figures above are left at 0 and the verdict is video.TooFew.
+	Measured int64  `json:"measured_frames"`
+	Analysis string `json:"analysis,omitempty"` // video.Analysis in one line
 	// vrx: the frame rate the analysis used, and why (video.RateCheck):
 	// an interlaced format whose exactframerate is the field rate, as the
 	// RTP timestamps show, is analysed at half of it. RTPStep is the RTP
@@ -191,6 +195,7 @@ func (vr *videoRun) summary() *videoSummary {
 			// The timing figures of a stream that measured no whole
 			// frame (its verdict: too few frames to judge) are left
 			// out, as is the stream from the top-level figures.
+			vs.Measured = an.Measured
 			if vs.troOK = an.Measured > 0; vs.troOK {
 				vs.CMax, vs.VRX, vs.VRXMin, vs.TRONs, vs.Gapped = an.Cinst, an.VRX, an.VRXMin, int64(an.TROffset), an.Gapped
 			}

@@ -229,6 +229,7 @@ type videoReport struct {
 		VRX             int    `json:"vrx"`
 		VRXMin          int    `json:"vrx_min"`
 		TRONs           int64  `json:"tro_ns"`
+		Measured        *int64 `json:"measured_frames"`
 		Analysis        string `json:"analysis"`
 	} `json:"streams"`
 }
@@ -1262,6 +1263,16 @@ func TestVideoFiguresOfMeasured(t *testing.T) {
 	if !strings.Contains(s2.Analysis, video.TooFew) || s2.TRONs != 0 || s2.CMax != 0 || s2.VRX != 0 || s2.SenderType != "" {
 		t.Errorf("stream 2, two frames captured: analysis %q, TRO %d, CMAX %d, VRX %d, sender %q; want %q and no figures",
 			s2.Analysis, s2.TRONs, s2.CMax, s2.VRX, s2.SenderType, video.TooFew)
+	}
+	// The whole frames each stream's analysis measured: 0 for stream 2
+	// (given, not left out), some of the four captured for the others.
+	for i, s := range r.Streams {
+		if s.Measured == nil {
+			t.Fatalf("stream %d: no measured_frames", i)
+		}
+		if m := *s.Measured; (m == 0) != (i == 2) || m > 4 {
+			t.Errorf("stream %d: measured_frames %d", i, m)
+		}
 	}
 	if want := (r.Streams[0].TRONs + r.Streams[1].TRONs) / 2; r.TRONs != want {
 		t.Errorf("TRO %v, want %v, the mean of the two streams measured (%v, %v)", time.Duration(r.TRONs), time.Duration(want),
