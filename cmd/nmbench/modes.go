@@ -163,9 +163,6 @@ func checkPackets(c *config, set map[string]bool) error {
 // checkSeq checks the flags of txseq and rxseq, whose frames carry a
 // sequence number.
 func checkSeq(c *config, set map[string]bool) error {
-	if c.lens.list == nil && c.lens.lo < seqMinLen {
-		return fmt.Errorf("-l: txseq needs frames of at least %d bytes", seqMinLen)
-	}
 	if c.noTouch && c.mode.send {
 		return errors.New("-r: txseq writes its sequence numbers into the payload, which -r leaves alone")
 	}

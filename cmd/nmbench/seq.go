@@ -11,6 +11,12 @@ import (
 // headers and four octets.
 const seqMinLen = packet.UDPHdrLen + 4
 
+// Every frame -l allows carries one: parseLengths refuses a length below
+// packet.MinFrame, so txseq and rxseq need no check of their own. (A
+// negative constant does not convert to uint: this line fails to compile
+// the day that is no longer so.)
+const _ = uint(packet.MinFrame - seqMinLen)
+
 // seqNumber returns the sequence number txseq wrote at the start of the
 // payload of frame pkt, if pkt is a frame that can carry one: IPv4
 // without options (txseq's header), UDP, long enough. A port receives
