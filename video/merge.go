@@ -250,6 +250,17 @@ type pathState struct {
 	jumpN       uint64 // the Packets count at the path's last jump (TimeJumps)
 }
 
+// seqWords returns the 64-bit words of a merge's sequence window for
+// nslots open frames of size octets: the sequence numbers they may span,
+// at one 180-octet block of sample data a packet (less is not video worth
+// the name), at least 2^16, as a power of two. It counts in int64: in a
+// 32-bit int a frame just under 2 GiB (which Format.Validate allows)
+// rounded up to whole blocks wraps.
+func seqWords(nslots int64, size int) int {
+	span := max(nslots*((int64(size)+BPMBlock-1)/BPMBlock), 1<<16)
+	return 1 << (bits.Len64(uint64(span-1)) - 6)
+}
+
 // heldMax is the longest marker packet a merge holds back: ST 2110's
 // largest datagram with room to spare. A longer one is dropped as
 // malformed.
@@ -299,11 +310,7 @@ func NewMerge(c *MergeConfig) (*Merge, error) {
 	if nslots > maxHeldFrames {
 		return nil, fmt.Errorf("video: merge of %v: a window of %v holds more than %d frames", *f, cfg.Window, maxHeldFrames)
 	}
-	// Sequence numbers the open frames may span, at one 180-octet block
-	// of sample data a packet (less is not video worth the name), as a
-	// power of two.
-	span := max(nslots*int64((f.FrameSize()+BPMBlock-1)/BPMBlock), 1<<16)
-	nwords := 1 << (bits.Len64(uint64(span-1)) - 6)
+	nwords := seqWords(nslots, f.FrameSize())
 	b := cfg.Budget
 	if b == nil {
 		b = &Budget{limit: DefaultMemory}

@@ -2024,3 +2024,23 @@ func TestMergeRestartOldMalformedHeld(t *testing.T) {
 		t.Errorf("frame 9: %+v, want 1 packet, incomplete", f9)
 	}
 }
+
+// TestSeqWords: a merge's sequence window covers every sequence number
+// its open frames may span, at a 180-octet block a packet, for frames up
+// to the largest a Format allows: just under 2 GiB in a 32-bit program,
+// where the frame rounded up to whole blocks once wrapped an int and left
+// the window at its least (GOARCH=386 go test ./video is the test).
+func TestSeqWords(t *testing.T) {
+	for _, c := range []struct {
+		nslots int64
+		size   int
+	}{
+		{3, 1}, {3, 5184000}, {maxHeldFrames, 5184000}, {3, math.MaxInt32 - 100}, {maxHeldFrames, math.MaxInt32},
+	} {
+		w := seqWords(c.nslots, c.size)
+		need := c.nslots * ((int64(c.size) + BPMBlock - 1) / BPMBlock)
+		if w <= 0 || w&(w-1) != 0 || int64(w)*64 < max(need, 1<<16) || int64(w)*64 >= 2*max(need, 1<<16) {
+			t.Errorf("%d frames of %d octets: %d words for %d sequence numbers", c.nslots, c.size, w, need)
+		}
+	}
+}
