@@ -738,10 +738,10 @@ func rfc4175Packets(f *Format, frame []byte, size int, seq uint16, ts uint32) ([
 
 // TestManyRowsPerPacket: RFC 4175 sets no limit to the SRD headers of a
 // packet, and FFmpeg and GStreamer put as many lines as fit when lines are
-// short: a narrow stream carries dozens of rows a packet, which the
-// depacketizer, the receiver (its headers parsed once for the analysis)
-// and a merge of two paths each reassemble byte for byte, frame after
-// frame.
+// short: a narrow stream carries dozens of rows a packet, which our
+// packetizer makes as they do (given MaxRows), and the depacketizer, the
+// receiver (its headers parsed once for the analysis) and a merge of two
+// paths each reassemble byte for byte, frame after frame.
 func TestManyRowsPerPacket(t *testing.T) {
 	for _, c := range []struct {
 		f    Format
@@ -755,9 +755,24 @@ func TestManyRowsPerPacket(t *testing.T) {
 		t.Run(fmt.Sprint(c.f), func(t *testing.T) {
 			f := c.f
 			frame := randomFrame(&f, 7)
-			pkts, most := rfc4175Packets(&f, frame, c.size, 65000, 90000)
+			ref, most := rfc4175Packets(&f, frame, c.size, 65000, 90000)
 			if most < c.rows {
 				t.Fatalf("%d SRD headers a packet at most, want %d or more", most, c.rows)
+			}
+			// Our packetizer packs them so too, given MaxRows: the
+			// same packets but for the second field's timestamp.
+			p := mustPacketizer(t, f, &PacketizerConfig{Continuous: true, MaxRows: 10000, PayloadSize: c.size, Seq: 65000, NoRandom: true})
+			var pkts [][]byte
+			for _, sn := range packetize(t, p, frame, 1e9) { // 1 s: timestamp 90000
+				pkts = append(pkts, sn.b)
+			}
+			if len(pkts) != len(ref) || p.PacketsPerFrame() != len(ref) {
+				t.Fatalf("%d packets (%d a frame), want %d", len(pkts), p.PacketsPerFrame(), len(ref))
+			}
+			for i, pk := range pkts {
+				if len(pk) > c.size || !bytes.Equal(pk[:4], ref[i][:4]) || !bytes.Equal(pk[8:], ref[i][8:]) {
+					t.Fatalf("packet %d of %d octets differs from FFmpeg's way:\n% x\n% x", i, len(pk), pk[:min(len(pk), 40)], ref[i][:min(len(ref[i]), 40)])
+				}
 			}
 			check := func(how string, got []byte, st *FrameStats) {
 				t.Helper()

@@ -57,11 +57,19 @@ type PacketizerConfig struct {
 
 	// Continuous (GPM only) packs lines back to back as GStreamer and
 	// FFmpeg do: a packet that finishes a line goes on with the next one
-	// under a second (or third) SRD header. Without it each line is split
+	// under a second (or third; more with MaxRows) SRD header. Without it each line is split
 	// into equal pgroup-aligned packets that never cross a line end (as
 	// hardware senders do: 4 x 1200 octets for a 1920-pixel 4:2:2 10-bit
 	// line).
 	Continuous bool
+
+	// MaxRows, with Continuous, is the most SRD headers (rows or parts
+	// of rows) a packet carries; zero means the three ST 2110-20 allows.
+	// More packs short rows as FFmpeg and GStreamer do, as many as fit:
+	// RFC 4175 sets no limit, so a narrow format (8 pixels of 4:2:2
+	// 10-bit, 56 rows in 1460 octets) takes far fewer packets, but the
+	// stream is then for RFC 4175 receivers, not ST 2110-20 ones.
+	MaxRows int
 
 	// PayloadSize is the largest UDP payload (RTP header through the last
 	// sample octet), at most MaxUDPExtended; zero means MaxUDP. With BPM the
@@ -140,6 +148,13 @@ type Packetizer struct {
 	row   int // next row in the field
 	col   int // next octet in the row
 	sent  int // packets sent of the current frame
+
+	// The most SRD headers a packet carries (maxSRD without MaxRows),
+	// and with MaxRows room for the plan of one (maxRows+1 segments),
+	// which nextRows takes instead of Next's four on the stack; nil
+	// without.
+	maxRows int
+	segs    []seg
 }
 
 // seg is one SRD: a run of a row.
@@ -201,6 +216,16 @@ func NewPacketizer(f *Format, c *PacketizerConfig) (*Packetizer, error) {
 	if room < packet.SRDLen+p.pg.Size {
 		return nil, fmt.Errorf("video: payload size %d too small for one %d-octet pgroup", size, p.pg.Size)
 	}
+	p.maxRows = maxSRD
+	if c.MaxRows != 0 {
+		if c.MaxRows < 0 || !c.Continuous || c.Packing == BPM {
+			return nil, fmt.Errorf("video: MaxRows %d: want a positive count, with Continuous GPM", c.MaxRows)
+		}
+		// No more than a packet can hold: the plan's segments are
+		// made for as many.
+		p.maxRows = min(c.MaxRows, room/(packet.SRDLen+p.pg.Size))
+		p.segs = make([]seg, p.maxRows+1)
+	}
 	switch c.Packing {
 	case 0, GPM:
 		if c.Continuous {
@@ -228,17 +253,43 @@ func NewPacketizer(f *Format, c *PacketizerConfig) (*Packetizer, error) {
 	}
 	// Walk one field to count its packets and prove no packet needs more
 	// than three SRDs.
+	s := make([]seg, p.maxRows+1)
 	for row, col := 0, 0; row < p.rows; p.perField++ {
-		var s [maxSRD + 1]seg
 		var n, data int
-		n, data, row, col = p.plan(&s, row, col)
+		n, data, row, col = p.planAny(s, row, col)
 		p.maxLen = max(p.maxLen, p.hdrLen+n*packet.SRDLen+data)
-		if n > maxSRD {
+		if n > p.maxRows {
 			return nil, fmt.Errorf("video: %v packets of %d octets would need %d SRD headers with %d-octet rows (ST 2110-20 allows %d): use GPM for rows this narrow",
 				c.Packing, p.chunk, n, p.rowBytes, maxSRD)
 		}
 	}
 	return p, nil
+}
+
+// planAny is plan, or planRows with MaxRows, into s (of maxRows+1
+// segments).
+func (p *Packetizer) planAny(s []seg, row, col int) (n, data, nrow, ncol int) {
+	if p.segs != nil {
+		return p.planRows(s, row, col)
+	}
+	return p.plan((*[maxSRD + 1]seg)(s), row, col)
+}
+
+// planRows is plan in modeCont with MaxRows: GStreamer's rule, at most
+// maxRows segments into s.
+func (p *Packetizer) planRows(s []seg, row, col int) (n, data, nrow, ncol int) {
+	left := p.budget
+	for n < p.maxRows && row < p.rows && left >= packet.SRDLen+p.pg.Size {
+		left -= packet.SRDLen
+		take := min(p.rowBytes-col, left/p.pg.Size*p.pg.Size)
+		s[n] = seg{row, col, take}
+		n, data, left = n+1, data+take, left-take
+		if col += take; col < p.rowBytes {
+			break
+		}
+		row, col = row+1, 0
+	}
+	return n, data, row, col
 }
 
 // plan lays out the packet that starts at (row, col) of a field: its
@@ -324,6 +375,9 @@ func (p *Packetizer) Next(dst []byte) (int, error) {
 	if p.mode == modeLine {
 		return p.nextLine(dst)
 	}
+	if p.segs != nil {
+		return p.nextRows(dst)
+	}
 	var s [maxSRD + 1]seg
 	n, data, row, col := p.plan(&s, p.row, p.col)
 	payload := n*packet.SRDLen + data
@@ -338,6 +392,27 @@ func (p *Packetizer) Next(dst []byte) (int, error) {
 		sg := &s[i]
 		packet.PutSRD(hdr, uint16(sg.n), field, uint16(sg.row*p.pg.Height), i < n-1, uint16(p.pgroups(sg.col)*p.pg.Width))
 		hdr = hdr[packet.SRDLen:]
+		src := (sg.row*p.fields+p.fld)*p.rowBytes + sg.col
+		out = out[copy(out, p.frame[src:src+sg.n]):]
+	}
+	return p.finish(dst, payload, row, col), nil
+}
+
+// nextRows is Next with MaxRows: a plan of up to maxRows segments, in
+// segs, written as Next writes its own.
+func (p *Packetizer) nextRows(dst []byte) (int, error) {
+	s := p.segs
+	n, data, row, col := p.planRows(s, p.row, p.col)
+	payload := n*packet.SRDLen + data
+	total := p.hdrLen + payload
+	if len(dst) < total {
+		return 0, ErrShortBuffer
+	}
+	field := p.fld == 1
+	hdr := dst[p.hdrLen : p.hdrLen+n*packet.SRDLen]
+	out := dst[p.hdrLen+n*packet.SRDLen : total]
+	for i, sg := range s[:n] {
+		packet.PutSRD(hdr[i*packet.SRDLen:], uint16(sg.n), field, uint16(sg.row*p.pg.Height), i < n-1, uint16(p.pgroups(sg.col)*p.pg.Width))
 		src := (sg.row*p.fields+p.fld)*p.rowBytes + sg.col
 		out = out[copy(out, p.frame[src:src+sg.n]):]
 	}
@@ -458,7 +533,7 @@ type Segment struct {
 type PacketInfo struct {
 	Field    int       // 0 or 1
 	Marker   bool      // last packet of its field (of the frame, if progressive)
-	Segments []Segment // one to three
+	Segments []Segment // one to three (to PacketizerConfig.MaxRows with it)
 	Len      int       // UDP payload octets: RTP header, ESN, SRD headers and sample data
 }
 
@@ -468,9 +543,9 @@ func (p *Packetizer) Packets() iter.Seq[PacketInfo] {
 	return func(yield func(PacketInfo) bool) {
 		for fld := range p.fields {
 			for row, col := 0, 0; row < p.rows; {
-				var s [maxSRD + 1]seg
+				s := make([]seg, p.maxRows+1)
 				var n, data int
-				n, data, row, col = p.plan(&s, row, col)
+				n, data, row, col = p.planAny(s, row, col)
 				pk := PacketInfo{Field: fld, Marker: row == p.rows, Len: rtpHeaders + n*packet.SRDLen + data}
 				for _, sg := range s[:n] {
 					pk.Segments = append(pk.Segments, Segment{Length: sg.n, Field: fld == 1, Line: sg.row * p.pg.Height,

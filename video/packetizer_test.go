@@ -399,6 +399,16 @@ func TestPacketizerConfigErrors(t *testing.T) {
 	if _, err := NewPacketizer(&f, &PacketizerConfig{PayloadType: 128}); err == nil {
 		t.Error("payload type 128 accepted")
 	}
+	for _, c := range []PacketizerConfig{{MaxRows: 8}, {MaxRows: 8, Packing: BPM}, {MaxRows: -1, Continuous: true}} {
+		if _, err := NewPacketizer(&f, &c); err == nil || !strings.Contains(err.Error(), "MaxRows") {
+			t.Errorf("%+v: %v", c, err)
+		}
+	}
+	// MaxRows beyond what fits: segments for what fits alone.
+	if p, err := NewPacketizer(&Format{Sampling: YCbCr422, Depth: Depth10, Width: 2, Height: 16, Scan: Progressive},
+		&PacketizerConfig{Continuous: true, MaxRows: 1 << 20}); err != nil || len(p.segs) != (MaxUDP-rtpHeaders)/(packet.SRDLen+5)+1 {
+		t.Errorf("MaxRows 2^20: %v", err)
+	}
 	f.Scan = Interlaced
 	if _, err := NewPacketizer(&f, nil); err == nil {
 		t.Error("interlaced without a rate accepted")

@@ -37,6 +37,7 @@ var packConfigs = []struct {
 	{"GPM-line", PacketizerConfig{}},
 	{"GPM-continuous", PacketizerConfig{Continuous: true, PayloadSize: 500}},
 	{"GPM-jumbo", PacketizerConfig{Continuous: true, PayloadSize: MaxUDPExtended}},
+	{"GPM-rows", PacketizerConfig{Continuous: true, MaxRows: 1000}}, // as many rows as fit, as FFmpeg packs
 	{"BPM", PacketizerConfig{Packing: BPM}},
 }
 
