@@ -541,9 +541,9 @@ type PacketInfo struct {
 // anything; it allocates, and is meant for tests, tools and examples.
 func (p *Packetizer) Packets() iter.Seq[PacketInfo] {
 	return func(yield func(PacketInfo) bool) {
+		s := make([]seg, p.maxRows+1) // the plan's scratch; Segments are copies
 		for fld := range p.fields {
 			for row, col := 0, 0; row < p.rows; {
-				s := make([]seg, p.maxRows+1)
 				var n, data int
 				n, data, row, col = p.planAny(s, row, col)
 				pk := PacketInfo{Field: fld, Marker: row == p.rows, Len: rtpHeaders + n*packet.SRDLen + data}

@@ -519,3 +519,28 @@ func TestPacketizerRandomIDs(t *testing.T) {
 		t.Errorf("packet: SSRC %#x seq %d (%v); packetizer %#x, next %d", r.SSRC, r.SequenceNumber, err, p.SSRC(), p.Seq())
 	}
 }
+
+// TestPacketsAllocsPerSegment: Packets allocates for the Segments it hands
+// out (append: one, two or three allocations for one to three segments),
+// not a plan per packet as well.
+func TestPacketsAllocsPerSegment(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 1920, Height: 1080, Scan: Progressive, Rate: Rate25}
+	for _, cfg := range []PacketizerConfig{{Continuous: true}, {Continuous: true, MaxRows: 10}} {
+		p := mustPacketizer(t, f, &cfg)
+		want := 0
+		for pk := range p.Packets() {
+			for i := range pk.Segments { // append's growth: capacity 1, 2, 4
+				if i == 0 || i&(i-1) == 0 {
+					want++
+				}
+			}
+		}
+		got := testing.AllocsPerRun(2, func() {
+			for range p.Packets() {
+			}
+		})
+		if got > float64(want+8) {
+			t.Errorf("%+v: %.0f allocations a frame, want at most %d (%d packets)", cfg, got, want+8, p.PacketsPerFrame())
+		}
+	}
+}
