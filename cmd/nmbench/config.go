@@ -98,7 +98,7 @@ func parseLengths(s string) (lengths, error) {
 			return 0, fmt.Errorf("-l %q: a frame length is missing (want N, A-B or N,M,...)", s)
 		}
 		v, err := strconv.Atoi(t)
-		if err != nil || t[0] == '+' || v < packet.MinFrame || v > maxFrame {
+		if err != nil || v < packet.MinFrame || v > maxFrame {
 			return 0, fmt.Errorf("-l %q: frame length %q must be a number in %d..%d", s, t, packet.MinFrame, maxFrame)
 		}
 		return v, nil
