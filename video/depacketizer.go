@@ -128,7 +128,8 @@ type Depacketizer struct {
 	// steps counts the loop iterations Push has taken (SRD headers
 	// walked and written): the work a packet's contents decide, which
 	// tests hold to a bound that no sequence number, timestamp or marker
-	// changes.
+	// changes. The walks of parseHeaders, for pushParsed and dropChain,
+	// are their caller's to count (rxStream.parsed).
 	steps uint64
 
 	// the frame being filled
@@ -249,7 +250,6 @@ func (d *Depacketizer) pushParsed(pkt []byte, h *headers) { d.fill(pkt, h, false
 // the same headers within a payload no longer than the packet, and fail.
 func (d *Depacketizer) dropChain(pkt []byte, h *headers) {
 	d.stats.Packets++
-	d.steps += uint64(h.rows)
 	end := len(pkt)
 	if pkt[0]&0x20 != 0 {
 		end -= int(pkt[len(pkt)-1])
@@ -275,7 +275,6 @@ func (d *Depacketizer) fill(pkt []byte, h *headers, checked bool) {
 			return
 		}
 		d.stats.Packets++
-		d.steps += uint64(h.rows)
 	}
 	field := 0 // routes the packet; for progressive video an F bit only spoils its SRDs
 	if d.fields == 2 {

@@ -191,6 +191,10 @@ type rxStream struct {
 	timing Timing     // the analyzer's, Packets aside; zero Rate: no analysis
 	buf    []byte     // the frame buffer, made at the stream's first packet
 	stats  RxStats
+	// parsed counts the SRD headers pushOne's parseHeaders walked: with
+	// d.steps, the loop steps a packet costs, which tests hold to one
+	// walk of its headers.
+	parsed uint64
 
 	// leading frame
 	haveStart bool
@@ -907,6 +911,7 @@ func (s *rxStream) pushOne(pkt []byte, at int64) {
 	}
 	var h headers
 	ok := parseHeaders(&h, pkt)
+	s.parsed += uint64(h.rows)
 	s.observe(&h, ok, at)
 	switch {
 	case ok:
