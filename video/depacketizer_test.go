@@ -685,10 +685,12 @@ func TestMergeRestartInFrameLostSpans(t *testing.T) {
 	checkRestartInFrame(t, got, m.Stats().Stats)
 }
 
-// rfc4175Packets packs frame (of format f) as FFmpeg's and GStreamer's RFC
-// 4175 packetizers do, not as ST 2110-20 allows: lines back to back in
-// packets of up to size octets (RTP header on), under as many SRD headers
-// as fit, while a header and a pgroup fit. Sequence numbers count from
+// rfc4175Packets packs frame (of format f) as GStreamer's RFC 4175
+// packetizer (rtpvrawpay) does, not as ST 2110-20 allows: lines back to
+// back in packets of up to size octets (RTP header on), under as many SRD
+// headers as fit, while a header and a pgroup fit (left >= 6+pgroup:
+// GStreamer's rule; FFmpeg's rtpenc_rfc4175.c differs at the boundary,
+// going on only while left > 6+pgroup). Sequence numbers count from
 // seq; the last packet of each field has the marker. It returns the
 // packets and the most SRD headers one carries.
 func rfc4175Packets(f *Format, frame []byte, size int, seq uint16, ts uint32) ([][]byte, int) {
@@ -739,7 +741,7 @@ func rfc4175Packets(f *Format, frame []byte, size int, seq uint16, ts uint32) ([
 // TestManyRowsPerPacket: RFC 4175 sets no limit to the SRD headers of a
 // packet, and FFmpeg and GStreamer put as many lines as fit when lines are
 // short: a narrow stream carries dozens of rows a packet, which our
-// packetizer makes as they do (given MaxRows), and the depacketizer, the
+// packetizer makes by GStreamer's rule (given MaxRows), and the depacketizer, the
 // receiver (its headers parsed once for the analysis) and a merge of two
 // paths each reassemble byte for byte, frame after frame.
 func TestManyRowsPerPacket(t *testing.T) {
@@ -771,7 +773,7 @@ func TestManyRowsPerPacket(t *testing.T) {
 			}
 			for i, pk := range pkts {
 				if len(pk) > c.size || !bytes.Equal(pk[:4], ref[i][:4]) || !bytes.Equal(pk[8:], ref[i][8:]) {
-					t.Fatalf("packet %d of %d octets differs from FFmpeg's way:\n% x\n% x", i, len(pk), pk[:min(len(pk), 40)], ref[i][:min(len(ref[i]), 40)])
+					t.Fatalf("packet %d of %d octets differs from GStreamer's way:\n% x\n% x", i, len(pk), pk[:min(len(pk), 40)], ref[i][:min(len(ref[i]), 40)])
 				}
 			}
 			check := func(how string, got []byte, st *FrameStats) {

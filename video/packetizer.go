@@ -68,7 +68,12 @@ type PacketizerConfig struct {
 	// More packs short rows as FFmpeg and GStreamer do, as many as fit:
 	// RFC 4175 sets no limit, so a narrow format (8 pixels of 4:2:2
 	// 10-bit, 56 rows in 1460 octets) takes far fewer packets, but the
-	// stream is then for RFC 4175 receivers, not ST 2110-20 ones.
+	// stream is then for RFC 4175 receivers, not ST 2110-20 ones. The
+	// rule is GStreamer's (rtpvrawpay): another row while a header and a
+	// pgroup fit in what is left. FFmpeg's rtpenc_rfc4175.c differs at
+	// the boundary: it goes on only while more than that is left, so
+	// where exactly a header and a pgroup are left its packet ends a row
+	// sooner.
 	MaxRows int
 
 	// PayloadSize is the largest UDP payload (RTP header through the last
