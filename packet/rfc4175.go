@@ -15,11 +15,18 @@ const (
 	SRDLen    = 6 // one sample row data header
 )
 
-// MaxSRDs is the most SRD headers [RFC4175] decodes from one packet.
-// ST 2110-20 sends at most three and FFmpeg a few more for short lines; a
-// longer continuation chain is refused, so that no packet makes a decoder
-// keep thousands of SRDs or [RFC4175.Data] walk them.
+// MaxSRDs was the most SRD headers [RFC4175] decoded from one packet.
+//
+// Deprecated: RFC 4175 sets no limit, and FFmpeg, GStreamer and
+// video.PacketizerConfig.MaxRows fill a packet with short lines, so
+// [RFC4175] now decodes as many as the packet holds (6 octets each); its
+// work is linear in them and [RFC4175.Data] is constant-time.
 const MaxSRDs = 64
+
+// smallSRDs is the most SRD headers for which [RFC4175.Data] sums the
+// lengths before it rather than keep each SRD's offset: a few steps, and
+// no second slice to allocate for a fresh layer.
+const smallSRDs = 8
 
 // MaxLine and MaxOffset bound the 15-bit line number and offset of an SRD
 // header.
@@ -93,6 +100,14 @@ type RFC4175 struct {
 	// SRDs are the sample row data headers, in order; all but the last
 	// have Continuation set.
 	SRDs []SRD
+
+	// offs[i] is where SRD i's data starts in Payload, kept by
+	// DecodeFromBytes for more than smallSRDs headers (else empty), so
+	// that Data is constant-time for any number of them.
+	offs []int
+	// steps counts the loop iterations over SRD headers of decodes and
+	// Data calls, which tests hold to linear in the headers.
+	steps uint64
 }
 
 // LayerType returns [LayerTypeRFC4175].
@@ -112,11 +127,19 @@ func (r *RFC4175) Seq(rtpSeq uint16) uint32 {
 
 // Data returns the sample data of SRD i: the Payload bytes after those of
 // the SRDs before it. It panics if i is out of range. After a successful
-// decode every SRD's data lies inside Payload.
+// decode every SRD's data lies inside Payload, and Data takes constant
+// time however many SRDs there are: past 8 it uses the offsets
+// DecodeFromBytes found, so after an SRD's Length is changed by hand (the
+// count kept) the others' data may still be where the decode put it.
 func (r *RFC4175) Data(i int) []byte {
-	off := 0
-	for _, s := range r.SRDs[:i] {
-		off += int(s.Length)
+	var off int
+	if len(r.offs) == len(r.SRDs) && len(r.offs) > 0 {
+		off = r.offs[i]
+	} else {
+		r.steps += uint64(i)
+		for _, s := range r.SRDs[:i] {
+			off += int(s.Length)
+		}
 	}
 	end := off + int(r.SRDs[i].Length)
 	return r.Payload[off:end:end]
@@ -126,8 +149,10 @@ func (r *RFC4175) Data(i int) []byte {
 // payload. It walks the SRD headers until one without the continuation
 // bit and checks that each promised header is there and that the SRD
 // lengths together fit in the bytes after the headers; bytes beyond them
-// stay in Payload. More than [MaxSRDs] headers is an error. It never reads
-// outside data, and does not allocate unless it fails or SRDs must grow.
+// stay in Payload. There may be as many headers as data holds, and the
+// work is linear in them. It never reads outside data, and does not
+// allocate unless it fails or SRDs (or, past 8 headers, the offsets kept
+// for [RFC4175.Data]) must grow.
 func (r *RFC4175) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
 	if len(data) < ExtSeqLen+SRDLen {
 		return truncated(df, errorf(ErrTruncated, "rfc4175: truncated header: %d bytes, need %d", len(data), ExtSeqLen+SRDLen))
@@ -141,31 +166,40 @@ func (r *RFC4175) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error
 		if !c {
 			break
 		}
-		if n == MaxSRDs {
-			return errorf(ErrMalformed, "rfc4175: more than %d SRD headers (continuation bit set on header %d)", MaxSRDs, n-1)
-		}
 		if len(data) < off+SRDLen {
+			r.steps += uint64(n)
 			return truncated(df, errorf(ErrTruncated,
 				"rfc4175: continuation bit set on the last SRD header (row %d at byte %d, %d bytes left)",
 				n-1, off-SRDLen, len(data)-off))
 		}
 	}
+	r.steps += uint64(n)
 	s := r.SRDs[:0]
 	if cap(s) < n {
 		s = make([]SRD, 0, max(n, 4)) // ST 2110-20 sends 1 to 3
 	}
+	o := r.offs[:0]
+	if n > smallSRDs && cap(o) < n {
+		o = make([]int, 0, n)
+	}
+	// total stops at the first length past the payload: with no limit
+	// to the headers, a sum of them all could wrap a 32-bit int.
 	total := 0
 	for i := range n {
 		d := ReadSRD(data[ExtSeqLen+SRDLen*i:])
-		total += int(d.Length)
+		if n > smallSRDs {
+			o = append(o, total)
+		}
+		if total += int(d.Length); total > len(data)-off {
+			r.steps += uint64(i + 1)
+			return truncated(df, errorf(ErrTruncated, "rfc4175: SRD lengths total at least %d bytes, payload has %d after %d SRD headers",
+				total, len(data)-off, n))
+		}
 		s = append(s, d)
 	}
-	if total > len(data)-off {
-		return truncated(df, errorf(ErrTruncated, "rfc4175: SRD lengths total %d bytes, payload has %d after %d SRD headers",
-			total, len(data)-off, n))
-	}
+	r.steps += uint64(n)
 	r.ExtendedSequenceNumber = binary.BigEndian.Uint16(data)
-	r.SRDs = s
+	r.SRDs, r.offs = s, o
 	r.Contents = data[:off:off]
 	r.Payload = data[off:]
 	return nil

@@ -206,10 +206,10 @@ func TestDecodeErrors(t *testing.T) {
 		{"rfc4175 continuation on second", rtp("0000 0000 0001 8000 0000 0002 8000 00"), true, ErrTruncated,
 			"continuation bit set on the last SRD header (row 1 at byte 8, 1 bytes left)"},
 		{"rfc4175 length past payload", rtp("0000 0005 0001 0000 01020304"), true, ErrTruncated,
-			"rfc4175: SRD lengths total 5 bytes, payload has 4 after 1 SRD headers"},
+			"rfc4175: SRD lengths total at least 5 bytes, payload has 4 after 1 SRD headers"},
 		{"rfc4175 lengths past payload", rtp("0000 0002 0001 8000 0003 0002 0000 01020304"), true, ErrTruncated,
-			"SRD lengths total 5 bytes, payload has 4 after 2 SRD headers"},
-		{"rfc4175 length overflow", rtp("0000 ffff 0001 8000 ffff 0002 0000"), true, ErrTruncated, "total 131070 bytes"},
+			"SRD lengths total at least 5 bytes, payload has 4 after 2 SRD headers"},
+		{"rfc4175 length overflow", rtp("0000 ffff 0001 8000 ffff 0002 0000"), true, ErrTruncated, "total at least 65535 bytes"},
 	} {
 		var err error
 		var df truncFeedback
@@ -412,19 +412,33 @@ func TestRFC4175ManySRDs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { _ = h.DecodeFromBytes(b, gopacket.NilDecodeFeedback) }); n != 0 {
 		t.Errorf("decoding %d SRDs again allocates %v times", k, n)
 	}
-	// MaxSRDs headers decode; one more is refused, however many follow.
-	for _, c := range []struct {
-		n  int
-		ok bool
-	}{{MaxSRDs, true}, {MaxSRDs + 1, false}, {10000, false}} {
-		b := make([]byte, ExtSeqLen+c.n*SRDLen)
-		for i := range c.n {
-			PutSRD(b[ExtSeqLen+SRDLen*i:], 0, false, uint16(i), i < c.n-1, 0)
+	// As many headers as the packet holds decode (RFC 4175 sets no
+	// limit), at a cost linear in them: a payload of nothing but SRD
+	// headers, decoded and each SRD's Data taken, costs a few steps a
+	// header, not a walk of the headers before it for each (10000
+	// headers: some 2*10^4 steps, not 5*10^7). A chain that never ends
+	// is refused after one walk.
+	for _, n := range []int{9, 64, 65, 240, 10000} {
+		b := make([]byte, ExtSeqLen+n*SRDLen)
+		for i := range n {
+			PutSRD(b[ExtSeqLen+SRDLen*i:], 0, false, uint16(i), i < n-1, 0)
 		}
 		var h RFC4175
-		err := h.DecodeFromBytes(b, gopacket.NilDecodeFeedback)
-		if c.ok != (err == nil) || !c.ok && !errors.Is(err, ErrMalformed) {
-			t.Errorf("%d SRD headers: %v", c.n, err)
+		if err := h.DecodeFromBytes(b, gopacket.NilDecodeFeedback); err != nil || len(h.SRDs) != n {
+			t.Fatalf("%d SRD headers: %v (%d decoded)", n, err, len(h.SRDs))
+		}
+		for i := range h.SRDs {
+			if len(h.Data(i)) != 0 {
+				t.Fatalf("%d SRD headers: Data(%d) of %d octets", n, i, len(h.Data(i)))
+			}
+		}
+		if h.steps > 2*uint64(n)+smallSRDs*smallSRDs {
+			t.Errorf("%d SRD headers decoded and their Data taken: %d steps", n, h.steps)
+		}
+		h.steps = 0
+		b[len(b)-2] |= 0x80 // the last header's continuation bit: the chain runs off the end
+		if err := h.DecodeFromBytes(b, gopacket.NilDecodeFeedback); !errors.Is(err, ErrTruncated) || h.steps != uint64(n) {
+			t.Errorf("endless chain of %d: %v, %d steps", n, err, h.steps)
 		}
 	}
 	// Back to one SRD.
