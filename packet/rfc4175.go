@@ -105,8 +105,9 @@ type RFC4175 struct {
 	// DecodeFromBytes for more than smallSRDs headers (else empty), so
 	// that Data is constant-time for any number of them.
 	offs []int
-	// steps counts the loop iterations over SRD headers of decodes and
-	// Data calls, which tests hold to linear in the headers.
+	// steps counts the SRD lengths Data has summed, which tests hold to
+	// a constant a call (DecodeFromBytes's two walks are linear in the
+	// headers by their loops' bounds).
 	steps uint64
 }
 
@@ -133,7 +134,7 @@ func (r *RFC4175) Seq(rtpSeq uint16) uint32 {
 // count kept) the others' data may still be where the decode put it.
 func (r *RFC4175) Data(i int) []byte {
 	var off int
-	if len(r.offs) == len(r.SRDs) && len(r.offs) > 0 {
+	if len(r.offs) == len(r.SRDs) { // decoded with more than smallSRDs
 		off = r.offs[i]
 	} else {
 		r.steps += uint64(i)
@@ -167,39 +168,49 @@ func (r *RFC4175) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error
 			break
 		}
 		if len(data) < off+SRDLen {
-			r.steps += uint64(n)
 			return truncated(df, errorf(ErrTruncated,
 				"rfc4175: continuation bit set on the last SRD header (row %d at byte %d, %d bytes left)",
 				n-1, off-SRDLen, len(data)-off))
 		}
 	}
-	r.steps += uint64(n)
 	s := r.SRDs[:0]
 	if cap(s) < n {
 		s = make([]SRD, 0, max(n, 4)) // ST 2110-20 sends 1 to 3
 	}
-	o := r.offs[:0]
-	if n > smallSRDs && cap(o) < n {
-		o = make([]int, 0, n)
-	}
-	// total stops at the first length past the payload: with no limit
-	// to the headers, a sum of them all could wrap a 32-bit int.
-	total := 0
-	for i := range n {
-		d := ReadSRD(data[ExtSeqLen+SRDLen*i:])
-		if n > smallSRDs {
+	var o []int
+	total, room := 0, len(data)-off
+	if n <= smallSRDs { // the usual packet: Data sums the few lengths
+		for i := range n { // at most 8 x 65535: total cannot wrap
+			d := ReadSRD(data[ExtSeqLen+SRDLen*i:])
+			total += int(d.Length)
+			s = append(s, d)
+		}
+	} else {
+		if o = r.offs[:0]; cap(o) < n {
+			o = make([]int, 0, n)
+		}
+		for i := range n {
+			d := ReadSRD(data[ExtSeqLen+SRDLen*i:])
 			o = append(o, total)
+			// Stop at the first length past the payload: a sum of
+			// them all could wrap a 32-bit int.
+			if total += int(d.Length); total > room {
+				break
+			}
+			s = append(s, d)
 		}
-		if total += int(d.Length); total > len(data)-off {
-			r.steps += uint64(i + 1)
-			return truncated(df, errorf(ErrTruncated, "rfc4175: SRD lengths total at least %d bytes, payload has %d after %d SRD headers",
-				total, len(data)-off, n))
-		}
-		s = append(s, d)
 	}
-	r.steps += uint64(n)
+	if total > room {
+		return truncated(df, errorf(ErrTruncated, "rfc4175: SRD lengths total at least %d bytes, payload has %d after %d SRD headers",
+			total, room, n))
+	}
 	r.ExtendedSequenceNumber = binary.BigEndian.Uint16(data)
-	r.SRDs, r.offs = s, o
+	r.SRDs = s
+	if n > smallSRDs {
+		r.offs = o
+	} else {
+		r.offs = r.offs[:0] // its length alone: no pointer written
+	}
 	r.Contents = data[:off:off]
 	r.Payload = data[off:]
 	return nil
