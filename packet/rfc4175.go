@@ -90,7 +90,9 @@ func (s SRD) Put(b []byte) { PutSRD(b, s.Length, s.Field, s.Line, s.Continuation
 // Decoding aliases the input and, like gopacket's own layers, reuses the
 // SRDs slice's backing array: a reused RFC4175 (as in a DecodingLayerParser)
 // decodes without allocating once SRDs has grown to the most SRD headers
-// seen. An RFC4175 is not safe for concurrent use.
+// seen. An RFC4175 is not safe for concurrent use while it decodes; its
+// methods other than DecodeFromBytes and SerializeTo only read it, so a
+// decoded layer (as in a gopacket.Packet) may be read by many goroutines.
 type RFC4175 struct {
 	layers.BaseLayer
 
@@ -105,10 +107,6 @@ type RFC4175 struct {
 	// DecodeFromBytes for more than smallSRDs headers (else empty), so
 	// that Data is constant-time for any number of them.
 	offs []int
-	// steps counts the SRD lengths Data has summed, which tests hold to
-	// a constant a call (DecodeFromBytes's two walks are linear in the
-	// headers by their loops' bounds).
-	steps uint64
 }
 
 // LayerType returns [LayerTypeRFC4175].
@@ -137,7 +135,6 @@ func (r *RFC4175) Data(i int) []byte {
 	if len(r.offs) == len(r.SRDs) { // decoded with more than smallSRDs
 		off = r.offs[i]
 	} else {
-		r.steps += uint64(i)
 		for _, s := range r.SRDs[:i] {
 			off += int(s.Length)
 		}

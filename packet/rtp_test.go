@@ -6,6 +6,7 @@ import (
 	"errors"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gopacket/gopacket"
@@ -413,11 +414,9 @@ func TestRFC4175ManySRDs(t *testing.T) {
 		t.Errorf("decoding %d SRDs again allocates %v times", k, n)
 	}
 	// As many headers as the packet holds decode (RFC 4175 sets no
-	// limit), at a cost linear in them: a payload of nothing but SRD
-	// headers, decoded (two walks, bounded by their loops) and each
-	// SRD's Data taken, costs Data no walk of the headers before it
-	// past 8 of them (10000 headers: at most 64 steps in all, not
-	// 5*10^7). A chain that never ends is refused.
+	// limit), at a cost linear in them (the decode's two walks are
+	// bounded by their loops): a payload of nothing but SRD headers. A
+	// chain that never ends is refused.
 	for _, n := range []int{9, 64, 65, 240, 10000} {
 		b := make([]byte, ExtSeqLen+n*SRDLen)
 		for i := range n {
@@ -432,12 +431,33 @@ func TestRFC4175ManySRDs(t *testing.T) {
 				t.Fatalf("%d SRD headers: Data(%d) of %d octets", n, i, len(h.Data(i)))
 			}
 		}
-		if h.steps > smallSRDs*smallSRDs {
-			t.Errorf("%d SRD headers decoded and their Data taken: %d steps", n, h.steps)
-		}
 		b[len(b)-2] |= 0x80 // the last header's continuation bit: the chain runs off the end
 		if err := h.DecodeFromBytes(b, gopacket.NilDecodeFeedback); !errors.Is(err, ErrTruncated) {
 			t.Errorf("endless chain of %d: %v", n, err)
+		}
+	}
+	// Past 8 headers Data takes constant time: it reads the offset the
+	// decode kept and sums no lengths. Seen from outside: SRD 0's Length
+	// changed by hand (the count kept) moves no other SRD's data, where a
+	// sum of the lengths before i would move each by one octet.
+	for _, n := range []int{9, 64, 10000} {
+		b := make([]byte, ExtSeqLen+n*SRDLen+n+1)
+		for i := range n {
+			PutSRD(b[ExtSeqLen+SRDLen*i:], 1, false, uint16(i), i < n-1, 0)
+		}
+		data := b[ExtSeqLen+n*SRDLen:]
+		for i := range data {
+			data[i] = byte(i)
+		}
+		var h RFC4175
+		if err := h.DecodeFromBytes(b, gopacket.NilDecodeFeedback); err != nil || len(h.SRDs) != n {
+			t.Fatalf("%d SRD headers: %v (%d decoded)", n, err, len(h.SRDs))
+		}
+		h.SRDs[0].Length = 2
+		for i := 1; i < n; i++ {
+			if d := h.Data(i); len(d) != 1 || &d[0] != &data[i] {
+				t.Fatalf("%d SRDs, SRD 0's length changed to 2: Data(%d) % x, want the octet at %d (%#x)", n, i, d, i, data[i])
+			}
 		}
 	}
 	// 40000 headers of 65535 octets each announce 2.6*10^9 octets: refused,
@@ -483,5 +503,39 @@ func TestDecodeAllocs(t *testing.T) {
 		}
 	}); n != 0 {
 		t.Errorf("decoding into a fresh RTP allocates %v times", n)
+	}
+}
+
+// TestRFC4175ConcurrentData reads one decoded packet's RFC4175 layer from
+// two goroutines: gopacket documents a non-lazy Packet as safe for
+// concurrent reads, so Data must write nothing (go test -race).
+func TestRFC4175ConcurrentData(t *testing.T) {
+	for _, k := range []int{3, 9} { // Data's sum and its kept offsets
+		b := make([]byte, 12+ExtSeqLen+k*SRDLen+k)
+		b[0], b[1] = 0x80, 96 // RTP version 2, payload type 96
+		for i := range k {
+			PutSRD(b[12+ExtSeqLen+SRDLen*i:], 1, false, uint16(i), i < k-1, 0)
+		}
+		p := gopacket.NewPacket(b, DecodeRTPRFC4175, gopacket.Default)
+		l, ok := p.Layer(LayerTypeRFC4175).(*RFC4175)
+		if !ok || len(l.SRDs) != k {
+			t.Fatalf("%d SRDs: layer %v, error %v", k, p.Layer(LayerTypeRFC4175), p.ErrorLayer())
+		}
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 100 {
+					for i := range l.SRDs {
+						if len(l.Data(i)) != 1 {
+							t.Errorf("%d SRDs: Data(%d) of %d octets", k, i, len(l.Data(i)))
+							return
+						}
+					}
+				}
+			}()
+		}
+		wg.Wait()
 	}
 }
