@@ -150,9 +150,11 @@ func (r *RFC4175) Data(i int) []byte {
 // stay in Payload. There may be as many headers as data holds, and the
 // work is linear in them. It never reads outside data, and does not
 // allocate unless it fails or SRDs (or, past 8 headers, the offsets kept
-// for [RFC4175.Data]) must grow.
+// for [RFC4175.Data]) must grow. A failed decode leaves SRDs, Contents and
+// Payload empty (it may have written into SRDs' array).
 func (r *RFC4175) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
 	if len(data) < ExtSeqLen+SRDLen {
+		r.clear()
 		return truncated(df, errorf(ErrTruncated, "rfc4175: truncated header: %d bytes, need %d", len(data), ExtSeqLen+SRDLen))
 	}
 	// Count the headers first so that SRDs is sized once.
@@ -165,6 +167,7 @@ func (r *RFC4175) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error
 			break
 		}
 		if len(data) < off+SRDLen {
+			r.clear()
 			return truncated(df, errorf(ErrTruncated,
 				"rfc4175: continuation bit set on the last SRD header (row %d at byte %d, %d bytes left)",
 				n-1, off-SRDLen, len(data)-off))
@@ -198,6 +201,7 @@ func (r *RFC4175) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error
 		}
 	}
 	if total > room {
+		r.clear() // headers and offsets went into SRDs' and offs' arrays
 		return truncated(df, errorf(ErrTruncated, "rfc4175: SRD lengths total at least %d bytes, payload has %d after %d SRD headers",
 			total, room, n))
 	}
@@ -211,6 +215,12 @@ func (r *RFC4175) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error
 	r.Contents = data[:off:off]
 	r.Payload = data[off:]
 	return nil
+}
+
+// clear empties r after a failed decode, keeping SRDs' and offs' arrays.
+func (r *RFC4175) clear() {
+	r.SRDs, r.offs = r.SRDs[:0], r.offs[:0]
+	r.Contents, r.Payload = nil, nil
 }
 
 // SerializeTo prepends the extended sequence number and the SRD headers to

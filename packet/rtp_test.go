@@ -539,3 +539,45 @@ func TestRFC4175ConcurrentData(t *testing.T) {
 		wg.Wait()
 	}
 }
+
+// TestRFC4175FailedDecodeEmpties decodes a good packet and then, into the
+// same layer, a bad one with as many SRDs: the failed decode wrote headers
+// (and, past 8, offsets) into the arrays it reuses, so it must leave SRDs,
+// Contents and Payload empty, not the old lengths over half-new contents
+// (where Data(1) sliced the old payload at the new lengths and panicked).
+func TestRFC4175FailedDecodeEmpties(t *testing.T) {
+	for _, k := range []int{3, 12} {
+		packet := func(length uint16, room int) []byte {
+			b := make([]byte, ExtSeqLen+k*SRDLen+room)
+			for i := range k {
+				PutSRD(b[ExtSeqLen+SRDLen*i:], length, false, uint16(i), i < k-1, 0)
+			}
+			return b
+		}
+		var h RFC4175
+		if err := h.DecodeFromBytes(packet(10, 10*k), gopacket.NilDecodeFeedback); err != nil || len(h.SRDs) != k {
+			t.Fatalf("%d SRDs of 10 octets: %v", k, err)
+		}
+		if err := h.DecodeFromBytes(packet(2000, 3000), gopacket.NilDecodeFeedback); !errors.Is(err, ErrTruncated) {
+			t.Fatalf("%d SRDs of 2000 octets in 3000: %v", k, err)
+		}
+		if len(h.SRDs) != 0 || len(h.offs) != 0 || h.Contents != nil || h.Payload != nil {
+			t.Errorf("%d SRDs, failed decode: %d SRDs, %d offsets, contents %d octets, payload %d",
+				k, len(h.SRDs), len(h.offs), len(h.Contents), len(h.Payload))
+		}
+		func() {
+			defer func() {
+				if e := recover(); e != nil {
+					t.Errorf("%d SRDs, failed decode: Data panics: %v", k, e)
+				}
+			}()
+			for i := range h.SRDs {
+				_ = h.Data(i)
+			}
+		}()
+		// The arrays are kept for the next decode.
+		if cap(h.SRDs) < k || k > smallSRDs && cap(h.offs) < k {
+			t.Errorf("%d SRDs, failed decode: capacities %d and %d", k, cap(h.SRDs), cap(h.offs))
+		}
+	}
+}
