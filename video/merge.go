@@ -206,6 +206,10 @@ type Merge struct {
 	// handing out frames), which tests hold to a bound that no sequence
 	// number or timestamp changes; the slots' depacketizers count theirs.
 	steps uint64
+	// parsed counts the SRD headers parseHeaders walked (rxStream.parsed's
+	// like): with steps and the slots' d.steps, the loop steps a packet
+	// costs, which tests hold to one walk of its headers.
+	parsed uint64
 }
 
 // mslot is a frame the merge holds open: its depacketizer writes into its
@@ -490,12 +494,14 @@ func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at int64) {
 	// headers are read once, here.
 	var h headers
 	if !parseHeaders(&h, pkt) {
+		m.parsed += uint64(h.rows)
 		ps.Malformed++
 		m.st.Malformed++
 		return
 	}
 	b := ext >> 6
 	w := &m.words[b&m.mask]
+	m.parsed += uint64(h.rows) // here, where m is in a register already
 	bit := uint64(1) << (ext & 63)
 	// Nearly every packet is the next sequence number, in a word of its
 	// block with a packet marked already (which took the word's skew
@@ -636,7 +642,9 @@ func (m *Merge) old(path int, ps *pathState, pkt []byte, wire int, at int64) boo
 		return true
 	}
 	var h headers
-	if !parseHeaders(&h, pkt) {
+	ok := parseHeaders(&h, pkt)
+	m.parsed += uint64(h.rows)
+	if !ok {
 		ps.Malformed++
 		m.st.Malformed++
 		return true
@@ -683,7 +691,9 @@ func (m *Merge) unread(ps *pathState, pkt []byte) {
 // shortcut of pushFirst's: pushFirst does to such a packet what it does.)
 func (m *Merge) pushCopy(path int, ps *pathState, pkt []byte, wire int, at, ext int64) {
 	var h headers
-	if !parseHeaders(&h, pkt) {
+	ok := parseHeaders(&h, pkt)
+	m.parsed += uint64(h.rows)
+	if !ok {
 		ps.Malformed++
 		m.st.Malformed++
 		return

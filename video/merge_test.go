@@ -770,10 +770,11 @@ type mergeRig struct {
 
 const mergeRigGuard = 64
 
-// work is the steps the rig's Merge and its slots' depacketizers have
-// taken: what the fuzzers bound per call (workBound).
+// work is the steps the rig's Merge (its slot loops and parseHeaders'
+// walks) and its slots' depacketizers have taken: what the fuzzers bound
+// per call (workBound).
 func (r *mergeRig) work() uint64 {
-	n := r.m.steps
+	n := r.m.steps + r.m.parsed
 	for i := range r.m.slots {
 		n += r.m.slots[i].d.steps
 	}
@@ -805,8 +806,10 @@ func (r *mergeRig) checkEnd(t *testing.T, pushed [2]uint64) {
 // workBound bounds the steps of one push of a packet of n octets (0 for
 // Expire): it hands out at most every frame held, each with its held
 // marker (at most heldMax octets); finds and opens a slot; and pushes the
-// packet. A packet's SRD headers cost two steps each at most (walked,
-// written), and a header is 6 octets of the packet.
+// packet. A packet's SRD headers cost two steps each at most: one walk
+// (parseHeaders' for a pushed packet, Merge.parsed; the depacketizer's
+// Push for a held marker handed out, whose parseHeaders walk its own push
+// counted) and a step per row written; a header is 6 octets of the packet.
 func (r *mergeRig) workBound(n int) uint64 {
 	h := r.m.Held()
 	marker := 2 * (heldMax / packet.SRDLen)
@@ -2042,5 +2045,46 @@ func TestSeqWords(t *testing.T) {
 		if w <= 0 || w&(w-1) != 0 || int64(w)*64 < max(need, 1<<16) || int64(w)*64 >= 2*max(need, 1<<16) {
 			t.Errorf("%d frames of %d octets: %d words for %d sequence numbers", c.nslots, c.size, w, need)
 		}
+	}
+}
+
+// TestMergeWorkChain: a packet's SRD headers cost a merge one walk
+// (parseHeaders', Merge.parsed) and a step per row written, as they cost a
+// Receiver (TestHostileWorkFlat): chains of n empty rows, each packet
+// given by both paths (the second copy a duplicate, its headers not read),
+// cost n+2 steps a packet, and a frame's marker packet, held and pushed
+// when the frame is handed out, n more (its headers walked again by Push).
+// Each packet's headers walked twice (Push in place of pushParsed) would
+// be 2n+2.
+func TestMergeWorkChain(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 640, Height: 480, Scan: Progressive, Rate: Rate59_94}
+	const per, count = 10, 300
+	for _, n := range []int{33, 240} {
+		rig := newMergeRig(t, f, SkewClassA, 0)
+		m := rig.m
+		pkts := chainPackets(t, f, per, n, 0)
+		p := hostilePattern{seq: ordinarySeq, ts: ordinaryTS, mark: ordinaryMark}
+		var pushed [2]uint64
+		var markers uint64
+		for k := range uint64(count) {
+			pk := pkts[k%per]
+			p.patch(pk, k, per)
+			if p.mark(k, per) {
+				markers++
+			}
+			for path := range 2 {
+				m.Push(path, pk[rtpAt:], int64(k)*100_000)
+				pushed[path]++
+			}
+		}
+		m.Flush()
+		if st := m.Stats(); st.Delivered != count/per || st.Duplicates != count || st.BadRows != count*uint64(n-2) {
+			t.Fatalf("chain of %d empty rows: %+v", n, st.Stats)
+		}
+		// The slots' loops (m.steps) aside.
+		if w, want := rig.work()-m.steps, count*uint64(n+2)+markers*uint64(n); w != want {
+			t.Errorf("chain of %d empty rows: %d steps (%d of them parseHeaders'), want %d", n, w, m.parsed, want)
+		}
+		rig.checkEnd(t, pushed)
 	}
 }
