@@ -148,7 +148,9 @@ type SendConfig struct {
 	// packet goes on both, the same RTP packet, each path to its leg's
 	// address (video.Stream.Second, else the flow's). The session then
 	// describes each flow's two legs (an a=group:DUP pair). SrcAddr's
-	// address and Interface are the first path's.
+	// address and Interface are the first path's. A path that fails
+	// stops alone, and one stopped by an error of the network is tried
+	// again until it comes back (Sender.PathStats).
 	Second string
 }
 
@@ -707,9 +709,13 @@ func (s *Sender) Clock() *Clock { return s.clock }
 // modulo their count. In a sender of two paths (SendConfig.Second) a
 // path that fails stops alone, as a receiver's does: the other carries
 // the flows on, at the same pace, and [Sender.PathStats] gives the
-// failed path's error; Run ends with an error, naming both, only once an
-// output has lost both paths. Run may be called once; after Close it
-// returns an error matching os.ErrClosed.
+// failed path's error; a path stopped by an error of the network is
+// tried again, with a backoff, and comes back when the network does (see
+// the package documentation). Run ends with an error, naming both, only
+// once an output has lost both paths for good; an output whose two paths
+// are down, one at least to be tried again, keeps its schedule, its
+// packets unsent, until one comes back or Run ends. Run may be called
+// once; after Close it returns an error matching os.ErrClosed.
 func (s *Sender) Run(ctx context.Context) error {
 	s.runMu.Lock()
 	switch {
@@ -940,6 +946,9 @@ func (s *Sender) clockErr(ctx context.Context, err error) error {
 // publishes the counts; it returns how many it wrote and when the next
 // packet is due.
 func (s *Sender) step(ctx context.Context, p *txPart, now int64) (int, int64, error) {
+	if d, ok := p.q.(*dupTx); ok {
+		d.now = now // the time its failed paths are tried again by
+	}
 	n, next, err := p.tx.Step(p.q, now, s.cfg.Batch)
 	if err != nil {
 		return n, next, fmt.Errorf("st2110: send %s: %w", s.ep.name, err)

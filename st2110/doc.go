@@ -112,14 +112,34 @@
 // packet (sequence number, timestamp, payload) on both. The first path
 // sets the pace; a packet the second path's queue has no room for is not
 // sent on it and is counted ([Sender.Skipped]), so that a stalled path
-// does not stall the other. A path whose queue fails (a send the network
-// cannot route, ENETUNREACH-like, a failed TX sync, an AF_XDP socket
-// gone; a refused unicast send, ECONNREFUSED, is counted and retried, as
-// with one path) stops alone, as a
+// does not stall the other. A path whose queue fails stops alone, as a
 // receiver's does: the other sends every packet on, at the same pace
-// (the second path sets it once the first has failed), and
-// [Sender.PathStats] gives the failed path's error, named by its path;
-// Run ends with an error, naming both, only once both have failed.
+// (the second path sets it while the first is down), and
+// [Sender.PathStats] gives the failed path's error, named by its path. A
+// refused unicast send (ECONNREFUSED) is counted and retried, as with
+// one path, and stops nothing.
+//
+// Each path is repaired on its own. A path stopped by an error of the
+// network (a send it cannot route, ENETUNREACH, EHOSTUNREACH, ENETDOWN:
+// a link that flapped, a NIC down and up again; ENOBUFS, ENOMEM; a netmap
+// ring stopped while its NIC resets, EIO) is tried again 4 ms later, then
+// after twice as long at every try that fails, at most a second apart,
+// on the sender's clock, while the other carries the flows; each try
+// hands it the packets due then, and the first whose packets leave brings
+// it back, at the packet then due: nothing missed is sent late (the
+// receiver's merge has it from the other path), and the path sets the
+// pace again if it is the first. Between tries the sender does not touch
+// the path; a try is one step's send on it, as when it is up. A netmap ring or AF_XDP socket may still send, when it comes
+// back, the packets written into it before it failed (at most its ring's
+// worth), which the receiver drops as copies it has or as late. Any other
+// error stops the path for the rest of the run: a closed socket or port,
+// an AF_XDP socket whose interface went away, a capture's write error.
+// PathStats counts the times a path went down and came back, and the
+// packets it missed. Run ends with an error, naming both paths, only
+// once both have failed for good; while both are down and one at least
+// is to be tried again, the sender keeps its schedule, its packets
+// counted unsent on both paths (PathStats' errors say why), until the
+// run ends, its context does, or [Sender.Close].
 //
 // The receiver gives each flow a video.Merge, which both paths' readers
 // feed, taking turns over each batch of packets: by RTP extended

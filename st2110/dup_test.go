@@ -671,10 +671,15 @@ func TestDupPcapCloseWhileReading(t *testing.T) {
 // in *sent, until n are sent; then it fails with ENETUNREACH, counting
 // the calls in *failed.
 func failAfter(n int, sent, failed *int) func(int) (int, error) {
+	return failAfterWith(n, sent, failed, syscall.ENETUNREACH)
+}
+
+// failAfterWith is failAfter failing with err.
+func failAfterWith(n int, sent, failed *int, err error) func(int) (int, error) {
 	return func(int) (int, error) {
 		if n >= 0 && *sent >= n {
 			*failed++
-			return 0, syscall.ENETUNREACH
+			return 0, err
 		}
 		*sent++
 		return 1, nil
@@ -685,72 +690,91 @@ func failAfter(n int, sent, failed *int) func(int) (int, error) {
 // other sends every packet of the run, Run ends as it would have (nil),
 // and PathStats gives the failed path's error, named by its path (the
 // two paths may go to the same address over two interfaces) and matching
-// the transport's; the dead path is not tried again.
+// the transport's. A permanent error (EBADF) is not tried again; a
+// transient one (ENETUNREACH, which keeps failing here) is, and stays one
+// outage.
 func TestDupSendOnePathFails(t *testing.T) {
 	const n, at = 3, 10
-	for p := range 2 {
-		tx, err := Dial("udp", twoLegs(t, fmtSmall, "127.0.0.1", "127.0.0.2"), &SendConfig{Count: n, Second: "udp", MaxLag: -1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := tx.parts[0].q.(*dupTx)
-		var sent, failed [2]int
-		for q, c := range []txConn{d.a, d.b} {
-			limit := -1
-			if q == p {
-				limit = at
+	for _, why := range []syscall.Errno{syscall.EBADF, syscall.ENETUNREACH} {
+		for p := range 2 {
+			tx, err := Dial("udp", twoLegs(t, fmtSmall, "127.0.0.1", "127.0.0.2"), &SendConfig{Count: n, Second: "udp", MaxLag: -1})
+			if err != nil {
+				t.Fatal(err)
 			}
-			c.(*udpTx).sendHook = failAfter(limit, &sent[q], &failed[q])
-		}
-		if err := tx.Run(context.Background()); err != nil {
-			t.Fatalf("path %d failed: Run: %v", p, err)
-		}
-		total := int(tx.Stats(0).Packets)
-		other := 1 - p
-		want := fmt.Sprintf("st2110: send path %d (udp): sendmmsg to 127.0.0.%d:", p, p+1)
-		ps, po := tx.PathStats(0, p), tx.PathStats(0, other)
-		if total != n*32 || sent[other] != total || sent[p] != at || failed[p] != 1 {
-			t.Errorf("path %d failed: %d packets written, %d sent on path %d, %d on the failed one (tried %d times after), want %d, %d, %d, 1",
-				p, total, sent[other], other, sent[p], failed[p], n*32, n*32, at)
-		}
-		if !errors.Is(ps.Err, syscall.ENETUNREACH) || !strings.HasPrefix(ps.Err.Error(), want) || po.Err != nil {
-			t.Errorf("path %d failed: its error %v, want %q...; the other's %v", p, ps.Err, want, po.Err)
-		}
-		if ps.Unsent == 0 || at+int(ps.Unsent) > total || po.Unsent != 0 || po.Skipped != 0 {
-			t.Errorf("path %d failed: %+v, the other %+v", p, ps, po)
-		}
-		if err := tx.Close(); err != nil {
-			t.Error(err)
+			d := tx.parts[0].q.(*dupTx)
+			var sent, failed [2]int
+			for q, c := range []txConn{d.a, d.b} {
+				limit := -1
+				if q == p {
+					limit = at
+				}
+				c.(*udpTx).sendHook = failAfterWith(limit, &sent[q], &failed[q], why)
+			}
+			if err := tx.Run(context.Background()); err != nil {
+				t.Fatalf("%v: path %d failed: Run: %v", why, p, err)
+			}
+			total := int(tx.Stats(0).Packets)
+			other := 1 - p
+			want := fmt.Sprintf("st2110: send path %d (udp): sendmmsg to 127.0.0.%d:", p, p+1)
+			ps, po := tx.PathStats(0, p), tx.PathStats(0, other)
+			if total != n*32 || sent[other] != total || sent[p] != at || failed[p] < 1 || why == syscall.EBADF && failed[p] != 1 {
+				t.Errorf("%v: path %d failed: %d packets written, %d sent on path %d, %d on the failed one (tried %d times after), want %d, %d, %d, 1",
+					why, p, total, sent[other], other, sent[p], failed[p], n*32, n*32, at)
+			}
+			if !errors.Is(ps.Err, why) || !strings.HasPrefix(ps.Err.Error(), want) || po.Err != nil {
+				t.Errorf("%v: path %d failed: its error %v, want %q...; the other's %v", why, p, ps.Err, want, po.Err)
+			}
+			if ps.Unsent == 0 || at+int(ps.Unsent+ps.Skipped) > total || po.Unsent != 0 || po.Skipped != 0 ||
+				ps.Failures != 1 || ps.Recoveries != 0 || po.Failures != 0 {
+				t.Errorf("%v: path %d failed: %+v, the other %+v", why, p, ps, po)
+			}
+			if err := tx.Close(); err != nil {
+				t.Error(err)
+			}
 		}
 	}
 }
 
-// Both paths failing, one after the other, ends Run with an error that
-// names both and matches their errors.
+// Both paths failing for good, one after the other, ends Run with an
+// error that names both and matches their errors. Both failing with
+// errors of the network (tried again, failing again) does not: the
+// sender keeps its schedule to the end of the run, the packets counted
+// unsent on both paths, whose errors PathStats gives.
 func TestDupSendBothPathsFail(t *testing.T) {
-	for p := range 2 {
-		tx, err := Dial("udp", twoLegs(t, fmtSmall, "127.0.0.1", "127.0.0.2"), &SendConfig{Count: 3, Second: "udp", MaxLag: -1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := tx.parts[0].q.(*dupTx)
-		var sent, failed [2]int
-		for q, c := range []txConn{d.a, d.b} {
-			limit := 10
-			if q != p {
-				limit = 40 // the other path fails later
+	for _, why := range []syscall.Errno{syscall.EBADF, syscall.ENETUNREACH} {
+		for p := range 2 {
+			tx, err := Dial("udp", twoLegs(t, fmtSmall, "127.0.0.1", "127.0.0.2"), &SendConfig{Count: 3, Second: "udp", MaxLag: -1})
+			if err != nil {
+				t.Fatal(err)
 			}
-			c.(*udpTx).sendHook = failAfter(limit, &sent[q], &failed[q])
+			d := tx.parts[0].q.(*dupTx)
+			var sent, failed [2]int
+			for q, c := range []txConn{d.a, d.b} {
+				limit := 10
+				if q != p {
+					limit = 40 // the other path fails later
+				}
+				c.(*udpTx).sendHook = failAfterWith(limit, &sent[q], &failed[q], why)
+			}
+			err = tx.Run(context.Background())
+			if why == syscall.ENETUNREACH {
+				st0, st1 := tx.PathStats(0, 0), tx.PathStats(0, 1)
+				if err != nil || !errors.Is(st0.Err, why) || !errors.Is(st1.Err, why) || sent[1-p] != 40 || sent[p] != 10 ||
+					st0.Unsent == 0 || st1.Unsent == 0 || tx.Stats(0).Packets != 3*32 {
+					t.Errorf("%v, path %d first: Run: %v; %v sent; %+v %+v; %d packets written", why, p, err, sent, st0, st1, tx.Stats(0).Packets)
+				}
+				tx.Close()
+				continue
+			}
+			want := "st2110: send udp: both paths failed: path 0 (udp): sendmmsg to 127.0.0.1:"
+			if !errors.Is(err, why) || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), ": bad file descriptor; path 1 (udp): sendmmsg to 127.0.0.2:") {
+				t.Errorf("path %d failed first: Run: %v, want %q...", p, err, want)
+			}
+			if sent[1-p] != 40 || failed != [2]int{1, 1} {
+				t.Errorf("path %d failed first: %v sent, %v failed sends", p, sent, failed)
+			}
+			tx.Close()
 		}
-		err = tx.Run(context.Background())
-		want := "st2110: send udp: both paths failed: path 0 (udp): sendmmsg to 127.0.0.1:"
-		if !errors.Is(err, syscall.ENETUNREACH) || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), ": network is unreachable; path 1 (udp): sendmmsg to 127.0.0.2:") {
-			t.Errorf("path %d failed first: Run: %v, want %q...", p, err, want)
-		}
-		if sent[1-p] != 40 || failed != [2]int{1, 1} {
-			t.Errorf("path %d failed first: %v sent, %v failed sends", p, sent, failed)
-		}
-		tx.Close()
 	}
 }
 
@@ -761,6 +785,8 @@ type failTx struct {
 	*heapTx
 	after, published, failed int
 	closed                   bool
+	err                      error // the sync's error, if not errTxSync
+	times                    int   // if > 0, the syncs that fail before they work again
 }
 
 func (f *failTx) close() error { f.closed = true; return f.heapTx.close() }
@@ -770,8 +796,11 @@ var errTxSync = errors.New("txsync: no such device")
 func (f *failTx) Publish(n int) { f.published += n; f.heapTx.Publish(n) }
 
 func (f *failTx) flush(ctx context.Context) error {
-	if f.after >= 0 && f.published > f.after {
+	if f.after >= 0 && f.published > f.after && (f.times <= 0 || f.failed < f.times) {
 		f.failed++
+		if f.err != nil {
+			return f.err
+		}
 		return errTxSync
 	}
 	return f.heapTx.flush(ctx)
@@ -852,18 +881,22 @@ func TestDupHeapOnePathFails(t *testing.T) {
 }
 
 // A sender of two paths over heap rings allocates nothing per step, with
-// both paths sending and once one has failed (the first: the Transmitter
-// then writes into the sender's own buffers, made once).
+// both paths sending, once one has failed (the first: the Transmitter
+// then writes into the sender's own buffers, made once), and once the
+// first, stopped by a transient error (a ring stopped, EIO), is back.
 func TestDupHeapSendAllocs(t *testing.T) {
-	for p := range 2 {
+	for p := range 3 {
 		f0 := flow(fmtSD, "239.1.1.1:5004", "")
 		f0.Second = video.Leg{Dst: netip.MustParseAddrPort("239.2.1.1:5006")}
 		sess := session("10.0.0.1", f0)
 		qa, rxa := heapLink(t, 1024)
 		qb, rxb := heapLink(t, 1024)
 		fa := &failTx{heapTx: qa, after: -1}
-		if p == 1 {
+		if p >= 1 {
 			fa.after = 100
+		}
+		if p == 2 {
+			fa.err, fa.times = fmt.Errorf("txsync: %w", syscall.EIO), 2
 		}
 		var sinks []*rxSink
 		var trs []*heapRx
@@ -899,14 +932,14 @@ func TestDupHeapSendAllocs(t *testing.T) {
 				}
 			}
 		}
-		for range 100 {
+		for range 300 {
 			round()
 		}
 		if n := testing.AllocsPerRun(200, round); n != 0 {
-			t.Errorf("first path failed %v: %v allocations per round", p == 1, n)
+			t.Errorf("case %d: %v allocations per round", p, n)
 		}
-		if err := tx.PathStats(0, 0).Err; (err != nil) != (p == 1) {
-			t.Errorf("first path failed %v: its error %v", p == 1, err)
+		if st := tx.PathStats(0, 0); (st.Err != nil) != (p == 1) || p == 2 && (st.Recoveries != 1 || fa.failed != 2) {
+			t.Errorf("case %d: first path %+v; %d syncs failed", p, st, fa.failed)
 		}
 		tx.Close()
 	}

@@ -5,9 +5,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
+	"time"
 
 	"github.com/nmgo/nmgo/packet"
 	"github.com/nmgo/nmgo/video"
@@ -108,7 +113,7 @@ func (s *Sender) pair(b *Sender, conns []txConn, eth *ethInfo, origin netip.Addr
 		sockTTL, _ = socketTTLs(b.flows, s.cfg.TTL)
 	}
 	for i, p := range s.parts {
-		t := &dupTx{a: p.q, b: conns[i], names: [2]string{s.ep.name, b.ep.name}, streams: make([]dupStream, len(p.flows)), batch: min(s.cfg.Batch, maxDupBatch)}
+		t := &dupTx{a: p.q, b: conns[i], names: [2]string{s.ep.name, b.ep.name}, streams: make([]dupStream, len(p.flows)), batch: min(s.cfg.Batch, maxDupBatch), direct: true, steady: true}
 		for j, k := range p.flows {
 			pk := p.tx.Packetizer(j)
 			t.maxA = max(t.maxA, pk.MaxPacketLen())
@@ -166,20 +171,41 @@ func (s *Sender) pair(b *Sender, conns []txConn, eth *ethInfo, origin netip.Addr
 // is not sent on b (counted in Skipped, per stream), so that a stalled
 // path does not stall the other.
 //
-// A path that fails (a hard error of its queue: a flush, a wait, or a
-// Reserve that gives no buffers) stops alone (ST 2022-7: the other carries the flows): it is
-// not touched again until close, its error is kept (SendPathStats.Err)
-// and the packets it no longer gets are counted, per stream. Once a has
-// failed, b sets the pace, and the Transmitter writes into buffers of the
-// dupTx's own (scratch, made then, once for a batch) that are
-// copied into b's. Only when both
-// have failed does the output's send loop end, with both errors.
+// A path that fails (an error of its queue: a flush, a wait, or a Reserve
+// that gives no buffers) stops alone (ST 2022-7: the other carries the
+// flows): its error is kept (SendPathStats.Err) and the packets it no
+// longer gets are counted, per stream. Once a has failed, b sets the
+// pace, and the Transmitter writes into buffers of the dupTx's own
+// (scratch, made then, once for a batch) that are copied into b's.
+//
+// A path whose error is transient (retryable: the network, not the
+// socket, ring or file) is tried again after a backoff on the send
+// loop's clock (minRetry, doubled at every failed try, at most maxRetry):
+// the step due then hands it its packets as it does b's, copied, a
+// packet it has no room for skipped, the other path keeping the pace.
+// Its first flush that takes packets brings it back (path a then sets
+// the pace again, the Transmitter writing into its buffers); a failure
+// stops it again until the next try. A permanent error stops the path
+// until close. While neither path is up (both failed, one at least to be
+// tried again) the Transmitter writes into the scratch buffers at its own
+// pace and the packets are counted unsent on the paths that do not take
+// them; only when both paths have failed for good does the output's send
+// loop end, with both errors.
+//
 // maxDupBatch bounds the batch a dupTx sizes its buffers for ahead of
 // need (SendConfig.Batch is not bounded on every transport: a huge one must
 // not be allocated, nor overflow int): a queue that gives more buffers at
 // once than this (a netmap ring of more slots) has them grown to its
 // count, which its ring bounds.
 const maxDupBatch = 1024
+
+// minRetry and maxRetry bound the wait of a path stopped by a transient
+// error before it is tried again: minRetry after it failed, doubled at
+// every try that fails, at most maxRetry.
+const (
+	minRetry = 4 * time.Millisecond
+	maxRetry = time.Second
+)
 
 type dupTx struct {
 	a, b    txConn
@@ -189,16 +215,28 @@ type dupTx struct {
 	streams []dupStream // per stream of the output's Transmitter
 
 	// Per reserved buffer: its length, stream and send time.
-	lens []int
-	strm []int
-	at   []int64
-	kb   int // buffers reserved on b
+	lens   []int
+	strm   []int
+	at     []int64
+	ka, kb int // buffers reserved on a, where it follows (not direct), and on b
 
-	dead    [2]bool // the send loop's view of the paths that failed
-	scratch []byte  // the Transmitter's buffers once a has failed, maxA octets each
+	// The send loop's view of the paths.
+	dead    [2]bool  // paths that get no packets: failed, not yet tried again
+	gone    [2]bool  // paths failed for good (a permanent error): dead until close
+	probing [2]bool  // paths tried again that no flush has yet brought back: they follow
+	took    [2]bool  // a probing path was handed packets in the step
+	direct  bool     // the Transmitter writes into a's buffers: a is up, and sets the pace
+	steady  bool     // both paths up: nothing for Reserve to try
+	now     int64    // the step's time, on the send loop's clock (Sender.step)
+	retryAt [2]int64 // when a dead path that is not gone is tried again (now's clock)
+	backoff [2]int64 // the wait before that try, ns
 
-	mu   sync.Mutex
-	errs [2]error // why each path failed, named by it (SendPathStats.Err)
+	scratch []byte // the Transmitter's buffers while a is not direct, maxA octets each
+
+	mu         sync.Mutex
+	errs       [2]error  // why each path is down, named by it (SendPathStats.Err); nil while up
+	failures   [2]uint64 // times each path went down (SendPathStats.Failures)
+	recoveries [2]uint64 // times each came back (SendPathStats.Recoveries)
 }
 
 // dupStream is how one stream's packets are copied to path b.
@@ -208,13 +246,52 @@ type dupStream struct {
 	id    uint16           // b's IPv4 identification, where a's packets have none
 	idOff int              // where a's packets have theirs, or -1
 
-	skipped atomic.Uint64    // the stream's packets not sent on b for want of room
-	unsent  [2]atomic.Uint64 // its packets not handed to a path once it had failed
+	skipped [2]atomic.Uint64 // the stream's packets not sent on a path for want of room (a: only while it follows)
+	unsent  [2]atomic.Uint64 // its packets not handed to a path while it was down
+}
+
+// retryable tells whether err, from path q's queue, is transient: the
+// network (a link or route that went away, a device queue or the
+// kernel's memory short for a moment, a netmap ring stopped while its NIC
+// resets, EIO), after which the same socket or ring sends again once the
+// network is back. Everything else is permanent: a closed socket, port or
+// file (os.ErrClosed, net.ErrClosed, EBADF), an AF_XDP socket the kernel
+// unbound when its interface went away (ENXIO), a capture's write error
+// (the file keeps it), the end of a context, and any error not known to
+// be transient. It is the one place that decides which errors a path of
+// a sender is tried again after.
+func retryable(q txConn, err error) bool {
+	if _, ok := q.(*pcapTx); ok {
+		return false
+	}
+	switch {
+	case err == nil,
+		errors.Is(err, os.ErrClosed), errors.Is(err, net.ErrClosed),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, syscall.EBADF), errors.Is(err, syscall.ENXIO), errors.Is(err, syscall.ENODEV):
+		return false
+	}
+	for _, e := range transientErrnos {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// transientErrnos are the errors of a send or a sync that the network
+// gives while it is down or short of room (retryable).
+var transientErrnos = [...]error{
+	syscall.ENETDOWN, syscall.ENETUNREACH, syscall.EHOSTUNREACH, syscall.EHOSTDOWN,
+	syscall.EADDRNOTAVAIL, syscall.ENOBUFS, syscall.ENOMEM, syscall.EAGAIN, syscall.EIO,
 }
 
 func (t *dupTx) Reserve(n int) (int, error) {
-	if t.dead[0] {
-		return t.reserveB(n)
+	if !t.steady {
+		t.retry()
+	}
+	if !t.direct {
+		return t.reserveScratch(n)
 	}
 	// A queue's error that comes with buffers (an integrity error of a
 	// ring, with good slots before it) is not a failure: those buffers
@@ -227,32 +304,86 @@ func (t *dupTx) Reserve(n int) (int, error) {
 		if err := t.fail(0, err); err != nil {
 			return 0, err
 		}
-		return t.reserveB(n)
+		return t.reserveScratch(n)
 	}
 	t.grow(k)
 	clear(t.strm[:k])
 	t.kb = 0
 	if !t.dead[1] {
-		if t.kb, err = t.b.Reserve(k); t.kb == 0 && err != nil {
-			t.fail(1, err) // a goes on
-		}
+		t.kb = t.follow(1, k) // a goes on if b fails
 	}
 	return k, nil
 }
 
-// reserveB reserves n buffers on b alone, path a having failed: b's room
-// is the output's, and the Transmitter writes into scratch.
-func (t *dupTx) reserveB(n int) (int, error) {
-	k, err := t.b.Reserve(n)
-	if k == 0 {
-		if err != nil {
-			return 0, t.fail(1, err)
+// retry makes the dead paths whose try is due probe: they take the
+// step's packets, following the pace.
+func (t *dupTx) retry() {
+	for p := range 2 {
+		if t.dead[p] && !t.gone[p] && t.now >= t.retryAt[p] {
+			t.dead[p], t.probing[p] = false, true
 		}
-		return 0, nil
+	}
+}
+
+// up tells whether path p is up: neither dead nor probing.
+func (t *dupTx) up(p int) bool { return !t.dead[p] && !t.probing[p] }
+
+// conn returns path p's queue.
+func (t *dupTx) conn(p int) txConn {
+	if p == 0 {
+		return t.a
+	}
+	return t.b
+}
+
+// follow reserves up to k buffers on path p, which follows the pace;
+// one that fails stops p alone.
+func (t *dupTx) follow(p, k int) int {
+	got, err := t.conn(p).Reserve(k)
+	if got == 0 && err != nil {
+		t.fail(p, err)
+	}
+	return got
+}
+
+// reserveScratch reserves n buffers of scratch, a not being direct: b's
+// room is the output's if b is up, else the batch's (no path sets the
+// pace); a probing path takes what room it has.
+func (t *dupTx) reserveScratch(n int) (int, error) {
+	k := 0
+	if t.up(1) {
+		kb, err := t.b.Reserve(n)
+		if kb == 0 {
+			if err == nil {
+				return 0, nil
+			}
+			if err := t.fail(1, err); err != nil {
+				return 0, err
+			}
+		}
+		k = kb
+	}
+	paced := k > 0
+	if !paced {
+		k = min(n, t.batch)
+		if k <= 0 {
+			return 0, nil
+		}
 	}
 	t.grow(k)
 	clear(t.strm[:k])
-	t.kb = k
+	t.ka, t.kb = 0, 0
+	if paced {
+		t.kb = k
+	} else if t.probing[1] {
+		t.kb = t.follow(1, k)
+	}
+	if t.probing[0] {
+		t.ka = t.follow(0, k)
+	}
+	if err := t.failed(); err != nil {
+		return 0, err
+	}
 	if m := len(t.lens) * t.maxA; len(t.scratch) < m {
 		t.scratch = make([]byte, m) // once, unless a queue gives more than the batch at once
 	}
@@ -268,22 +399,60 @@ func (t *dupTx) grow(k int) {
 	}
 }
 
-// fail stops path p for err, once; it returns the output's error if both
-// paths have now failed, else nil.
+// fail stops path p for err, once: until close if err is permanent, else
+// until its next try (the first minRetry after it was up, doubled at
+// every try that fails, at most maxRetry). It returns the output's error
+// if both paths have now failed for good, else nil.
 func (t *dupTx) fail(p int, err error) error {
-	if !t.dead[p] {
-		t.dead[p] = true
-		t.mu.Lock()
-		t.errs[p] = fmt.Errorf("st2110: send path %d (%s): %w", p, t.names[p], err)
-		t.mu.Unlock()
+	if t.dead[p] {
+		return t.failed()
 	}
+	probe := t.probing[p]
+	t.dead[p], t.probing[p], t.steady = true, false, false
+	if p == 0 {
+		t.direct = false
+	}
+	if retryable(t.conn(p), err) {
+		b := int64(minRetry)
+		if probe {
+			b = min(2*t.backoff[p], int64(maxRetry))
+		}
+		t.backoff[p] = b
+		t.retryAt[p] = t.now + b
+		if t.retryAt[p] < t.now {
+			t.retryAt[p] = math.MaxInt64 // the end of the clock
+		}
+	} else {
+		t.gone[p] = true
+	}
+	t.mu.Lock()
+	t.errs[p] = fmt.Errorf("st2110: send path %d (%s): %w", p, t.names[p], err)
+	if !probe {
+		t.failures[p]++ // a try that fails is the same outage
+	}
+	t.mu.Unlock()
 	return t.failed()
 }
 
-// failed returns the output's error once both paths have failed: both
-// errors, each named by its path; nil while one sends.
+// recover brings back path p, probing, after a flush that took its
+// packets: path a sets the pace again.
+func (t *dupTx) recover(p int) {
+	t.probing[p], t.backoff[p] = false, 0
+	if p == 0 {
+		t.direct = true
+	}
+	t.steady = t.up(0) && t.up(1)
+	t.mu.Lock()
+	t.errs[p] = nil
+	t.recoveries[p]++
+	t.mu.Unlock()
+}
+
+// failed returns the output's error once both paths have failed for
+// good: both errors, each named by its path; nil while one sends or may
+// be tried again.
 func (t *dupTx) failed() error {
-	if !t.dead[0] || !t.dead[1] {
+	if !t.gone[0] || !t.gone[1] {
 		return nil
 	}
 	t.mu.Lock()
@@ -293,67 +462,101 @@ func (t *dupTx) failed() error {
 }
 
 // Buf returns the buffer the Transmitter writes packet i into: path a's,
-// or once a has failed the scratch's.
+// or while a is not direct the scratch's.
 func (t *dupTx) Buf(i int) []byte {
-	if t.dead[0] {
+	if !t.direct {
 		return t.scratch[i*t.maxA : (i+1)*t.maxA : (i+1)*t.maxA]
 	}
 	return t.a.Buf(i)
 }
 
 func (t *dupTx) SetLen(i, n int) {
-	if !t.dead[0] {
+	if t.direct {
 		t.a.SetLen(i, n)
 	}
 	t.lens[i] = n
 }
 
 func (t *dupTx) Stamp(i, stream int, at int64) {
-	if st, ok := t.a.(video.TxStamper); ok && !t.dead[0] {
+	if st, ok := t.a.(video.TxStamper); ok && t.direct {
 		st.Stamp(i, stream, at)
 	}
 	t.strm[i], t.at[i] = stream, at
 }
 
 // Publish publishes the first n packets on a, and their copies on b (on
-// the paths that have not failed).
+// the paths that are not dead); a that follows gets the scratch's
+// packets as they are.
 func (t *dupTx) Publish(n int) {
-	nb := min(n, t.kb)
-	stamp, _ := t.b.(video.TxStamper)
-	for i := range nb {
-		if !t.copy(i) {
-			nb = i // a buffer gone bad: what follows is not sent on b
-			break
-		}
-		if stamp != nil {
-			stamp.Stamp(i, t.strm[i], t.at[i])
+	nb := 0
+	if !t.dead[1] {
+		nb = min(n, t.kb)
+		stamp, _ := t.b.(video.TxStamper)
+		for i := range nb {
+			if !t.copy(i) {
+				nb = i // a buffer gone bad: what follows is not sent on b
+				break
+			}
+			if stamp != nil {
+				stamp.Stamp(i, t.strm[i], t.at[i])
+			}
 		}
 	}
-	if t.dead[0] {
-		t.count(0, n, 0)
-	} else {
-		t.a.Publish(n)
+	na := 0
+	if !t.direct && !t.dead[0] {
+		na = min(n, t.ka)
+		stamp, _ := t.a.(video.TxStamper)
+		for i := range na {
+			if !t.copyA(i) {
+				na = i
+				break
+			}
+			if stamp != nil {
+				stamp.Stamp(i, t.strm[i], t.at[i])
+			}
+		}
 	}
 	switch {
-	case t.dead[1]:
-		t.count(1, n, 0)
+	case t.direct:
+		t.a.Publish(n)
+	case t.dead[0]:
+		t.count(0, n, 0, false)
 	default:
+		t.a.Publish(na)
+		t.count(0, n, na, true)
+		t.took[0] = na > 0
+	}
+	if t.dead[1] {
+		t.count(1, n, 0, false)
+	} else {
 		t.b.Publish(nb)
-		t.count(-1, n, nb)
+		t.count(1, n, nb, true)
+		t.took[1] = nb > 0
 	}
 }
 
-// count counts packets from..n-1 against their streams: unsent on path
-// p, or skipped (on b) for p < 0.
-func (t *dupTx) count(p, n, from int) {
+// count counts packets from..n-1 against their streams on path p:
+// skipped for want of room, or unsent (the path down).
+func (t *dupTx) count(p, n, from int, skipped bool) {
 	for i := from; i < n; i++ {
 		ds := &t.streams[t.strm[i]]
-		if p < 0 {
-			ds.skipped.Add(1)
+		if skipped {
+			ds.skipped[p].Add(1)
 		} else {
 			ds.unsent[p].Add(1)
 		}
 	}
+}
+
+// copyA writes the scratch's packet i, as the Transmitter wrote it, into
+// a's buffer i, a following.
+func (t *dupTx) copyA(i int) bool {
+	dst, n := t.a.Buf(i), t.lens[i]
+	if n < 0 || n > t.maxA || len(dst) < n {
+		return false
+	}
+	t.a.SetLen(i, copy(dst, t.scratch[i*t.maxA:i*t.maxA+n]))
+	return true
 }
 
 // copy writes the copy of a's packet i into b's buffer i.
@@ -392,8 +595,9 @@ func (t *dupTx) copy(i int) bool {
 	return true
 }
 
-// flush flushes the paths that have not failed; one that fails now
-// stops (fail), and flush's error is the output's once both have. An
+// flush flushes the paths that are not dead; one that fails now stops
+// (fail), and flush's error is the output's once both have failed for
+// good. A probing path whose flush took packets is back (recover). An
 // error of ctx's (Run's end, in a wait for room) is returned as it is.
 func (t *dupTx) flush(ctx context.Context) error {
 	var errs [2]error
@@ -408,24 +612,32 @@ func (t *dupTx) flush(ctx context.Context) error {
 		}
 	}
 	for p, err := range errs {
-		if err != nil {
+		switch {
+		case err != nil:
 			t.fail(p, err)
+		case t.probing[p] && t.took[p]:
+			t.recover(p)
 		}
 	}
+	t.took = [2]bool{}
 	return t.failed()
 }
 
-// wait waits for room on the path that sets the pace: a, else b.
+// wait waits for room on the path that sets the pace: a if direct, else
+// b if it is up; with neither there is no queue to wait for.
 func (t *dupTx) wait(ctx context.Context) error {
-	for p, q := range []txConn{t.a, t.b} {
-		if !t.dead[p] {
-			if err := q.wait(ctx); err != nil {
-				return t.fail(p, err)
-			}
-			return nil
-		}
+	p := 0
+	switch {
+	case t.direct:
+	case t.up(1):
+		p = 1
+	default:
+		return t.failed()
 	}
-	return t.failed()
+	if err := t.conn(p).wait(ctx); err != nil {
+		return t.fail(p, err)
+	}
+	return nil
 }
 
 // interrupt interrupts the paths' flushes that may wait.
@@ -471,7 +683,7 @@ func (t *dupTx) counts() *txCounts { return t.a.counts() }
 func (s *Sender) Skipped(k int) uint64 {
 	p, j := s.part(k)
 	if t, ok := p.q.(*dupTx); ok {
-		return t.streams[j].skipped.Load()
+		return t.streams[j].skipped[1].Load()
 	}
 	return 0
 }
@@ -482,30 +694,46 @@ func (s *Sender) Skipped(k int) uint64 {
 // its paths): they add up over the flows to the output's.
 type SendPathStats struct {
 	// Skipped is the flow's packets not sent on the path for want of
-	// room in its queue (the second path only: the first sets the pace,
-	// as Sender.Skipped).
+	// room in its queue: on the second path, as Sender.Skipped, and on
+	// the first only while it is tried again after a failure (the other
+	// path then sets the pace; otherwise the first does).
 	Skipped uint64
 
-	// Unsent is the flow's packets not handed to the path once it had
-	// failed. Those of the step in which it failed are counted if the
+	// Unsent is the flow's packets not handed to the path while it was
+	// down. Those of the step in which it failed are counted if the
 	// failure was its Reserve (they were never written to it), not if it
 	// was its flush or a wait for room (they had been handed on).
 	Unsent uint64
 
-	// Err is the error that stopped the path, which names it ("st2110:
-	// send path 1 (udp:eth1): ..." and matches the transport's error,
-	// errors.Is); nil while it sends.
+	// Failures is the times the path went down, and Recoveries the times
+	// it came back (a path whose error is transient is tried again, see
+	// Sender.PathStats): Failures-Recoveries is 1 while it is down, else 0.
+	Failures, Recoveries uint64
+
+	// Err is the error that keeps the path down, which names it
+	// ("st2110: send path 1 (udp:eth1): ..." and matches the transport's
+	// error, errors.Is): the one that stopped it, or that of the latest
+	// try that failed; nil while it sends.
 	Err error
 }
 
 // PathStats returns the counts of path p (0, the first, or 1, the
-// second) for flow k: a path whose queue fails (a send the network
-// cannot route, ENETUNREACH-like, a failed TX sync, an AF_XDP socket
-// gone; not a refused send, ECONNREFUSED, which is counted in
-// SendStats.Refused and retried) stops alone, the other goes on at the
-// same pace, and Err says why it stopped. Err is that of the output flow
-// k is sent on (every flow of it stops on that path); Skipped and Unsent
-// are flow k's. Zero without a second path, or for p not 0 or 1.
+// second) for flow k. A path whose queue fails stops alone, the other
+// goes on at the same pace, and Err says why it stopped. An error of the
+// network (retryable: a send it cannot route, ENETUNREACH, EHOSTUNREACH,
+// ENETDOWN, EADDRNOTAVAIL; a device queue or the kernel short of memory,
+// ENOBUFS, ENOMEM, EAGAIN; a netmap ring stopped while its NIC resets,
+// EIO) stops it for a while: it is tried again after 4 ms, then after
+// twice as long at every try that fails, at most a second apart, each try
+// the packets due then (nothing sent late: the receiver has the other
+// path's copies), and the first whose packets leave brings it back. Any
+// other error stops it for the rest of the run: a closed socket or port,
+// an AF_XDP socket whose interface went away, a capture's write error. A
+// refused unicast send (ECONNREFUSED) is counted in SendStats.Refused
+// and retried, as with one path, and does not stop a path. Err is that
+// of the output flow k is sent on (every flow of it stops on that path);
+// Skipped and Unsent are flow k's. Zero without a second path, or for p
+// not 0 or 1.
 func (s *Sender) PathStats(k, p int) SendPathStats {
 	pt, j := s.part(k)
 	t, ok := pt.q.(*dupTx)
@@ -513,12 +741,9 @@ func (s *Sender) PathStats(k, p int) SendPathStats {
 		return SendPathStats{}
 	}
 	ds := &t.streams[j]
-	st := SendPathStats{Unsent: ds.unsent[p].Load()}
-	if p == 1 {
-		st.Skipped = ds.skipped.Load()
-	}
+	st := SendPathStats{Skipped: ds.skipped[p].Load(), Unsent: ds.unsent[p].Load()}
 	t.mu.Lock()
-	st.Err = t.errs[p]
+	st.Err, st.Failures, st.Recoveries = t.errs[p], t.failures[p], t.recoveries[p]
 	t.mu.Unlock()
 	return st
 }

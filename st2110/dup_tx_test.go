@@ -19,7 +19,8 @@ import (
 
 // recTx records every packet published on it; it can fail its Reserve,
 // its flush (from the flushAt'th on, if set), or give at most room
-// buffers a step (if set).
+// buffers a step (if set); while rerr (ferr) is set its Reserve (flush)
+// fails with it.
 type recTx struct {
 	bufs                   [][]byte
 	lens                   []int
@@ -27,12 +28,16 @@ type recTx struct {
 	failReserve, failFlush bool
 	reserves, flushes      int
 	flushAt, room          int
+	rerr, ferr             error
 }
 
 func (r *recTx) Reserve(n int) (int, error) {
 	r.reserves++
 	if r.failReserve {
 		return 0, errors.New("reserve: gone")
+	}
+	if r.rerr != nil {
+		return 0, r.rerr
 	}
 	if r.room > 0 {
 		n = min(n, r.room)
@@ -52,6 +57,9 @@ func (r *recTx) Publish(n int) {
 }
 func (r *recTx) flush(context.Context) error {
 	r.flushes++
+	if r.ferr != nil {
+		return r.ferr
+	}
 	if r.failFlush || r.flushAt > 0 && r.flushes >= r.flushAt {
 		return errors.New("flush: gone")
 	}
@@ -66,7 +74,10 @@ func rvDial(t *testing.T, a, b txConn) *Sender { return rvDialN(t, a, b, 1) }
 
 // rvDialN dials a sender of n flows, one output, whose paths are a and b;
 // flow k goes to 239.1.1.<k+1> and 239.2.1.<k+1>.
-func rvDialN(t *testing.T, a, b txConn, n int) *Sender {
+func rvDialN(t *testing.T, a, b txConn, n int) *Sender { return rvDialCount(t, a, b, n, 4) }
+
+// rvDialCount is rvDialN sending count frames of each flow.
+func rvDialCount(t *testing.T, a, b txConn, n, count int) *Sender {
 	var fs []video.Stream
 	var srcs []video.FrameSource
 	for k := range n {
@@ -76,7 +87,7 @@ func rvDialN(t *testing.T, a, b txConn, n int) *Sender {
 		srcs = append(srcs, loopOf(t, fmtSmall, randomFrames(fmtSmall, 4, uint64(7+k))))
 	}
 	sess := session("10.0.0.1", fs...)
-	cfg := &SendConfig{Sources: srcs, Count: 4, MaxLag: -1, Second: "vale0:heap2"}
+	cfg := &SendConfig{Sources: srcs, Count: uint64(count), MaxLag: -1, Second: "vale0:heap2"}
 	s, sources, err := newSender("vale0:heap", sess, cfg)
 	if err != nil {
 		t.Fatal(err)

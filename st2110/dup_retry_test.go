@@ -1,0 +1,279 @@
+package st2110
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nmgo/nmgo/nmsys"
+)
+
+// Tests of a two-path sender's paths that fail for a while and come back,
+// over the recTx queues of dup_tx_test.go, stepped on the test's own
+// clock (the due time of the next packet): no sleeps, no timing.
+
+// errNetUnreach is a send error of the network, as udpTx gives it.
+var errNetUnreach = fmt.Errorf("sendmmsg to 239.1.1.1:5004: %w", &os.SyscallError{Syscall: "sendmmsg", Err: syscall.ENETUNREACH})
+
+// rvStepAll steps the sender's one output to its end, each step ahead
+// of the due time of the next packet (0: one packet or burst a step);
+// before each step it calls each(now).
+func rvStepAll(t *testing.T, s *Sender, ahead time.Duration, each func(now int64)) {
+	t.Helper()
+	p := s.parts[0]
+	if err := p.tx.Start(1_000_000_000_000, 0); err != nil {
+		t.Fatal(err)
+	}
+	for !p.tx.Done() {
+		now := p.tx.Next() + int64(ahead)
+		if each != nil {
+			each(now)
+		}
+		if _, _, err := s.step(context.Background(), p, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// rvSeq is the extended RTP sequence number of a packet of rvDial's
+// (Ethernet, IPv4, UDP, RTP with the extension).
+func rvSeq(x []byte) uint32 {
+	return uint32(x[54])<<24 | uint32(x[55])<<16 | uint32(x[44])<<8 | uint32(x[45])
+}
+
+// A path stopped by an error of the network (ENETUNREACH; at its
+// Reserve, or at its flush) is tried again, 4 ms after it failed, then
+// twice as long after each try that fails, while the other path carries
+// every packet; the network back, the next try brings it back, at the
+// packet then due: every packet it sent is the one a run without failure
+// sends, byte for byte, in order, none twice (nothing old sent late), and
+// those it missed are counted (unsent, or skipped while it was tried).
+// Path a comes back to set the pace again, the Transmitter writing into
+// its buffers.
+func TestDupPathBack(t *testing.T) {
+	const frames, outage = 20, 100 * time.Millisecond
+	const total = 32 * frames
+	for _, c := range []struct {
+		p    int
+		at   string
+		room int
+	}{{0, "reserve", 0}, {0, "flush", 0}, {1, "reserve", 0}, {1, "flush", 0}, {0, "reserve", 2}, {0, "flush", 2}} {
+		p, at := c.p, c.at
+		{
+			name := fmt.Sprintf("path %d, its %s, room %d", p, at, c.room)
+			q := [2]*recTx{{}, {}}
+			q[p].room = c.room
+			ahead := time.Duration(0)
+			if c.room > 0 {
+				ahead = 2 * time.Millisecond // several packets a step, more than the room
+			}
+			s := rvDialCount(t, q[0], q[1], 1, frames)
+			d := s.parts[0].q.(*dupTx)
+			var down, up, prev int64
+			var tries []int64 // the steps that called the failing path while its network was down
+			wasFailing := false
+			rvStepAll(t, s, ahead, func(now int64) {
+				calls := q[p].reserves
+				if at == "flush" {
+					calls = q[p].flushes
+				}
+				if wasFailing && calls > 0 {
+					tries = append(tries, prev) // the step before called it
+				}
+				if wasFailing && len(tries) > 0 && !d.dead[p] {
+					t.Fatalf("%s: down, yet it takes packets between its tries", name)
+				}
+				if down == 0 && len(q[1-p].got) >= 200 {
+					down = now
+				}
+				if up == 0 && down != 0 && now >= down+int64(outage) {
+					up = now
+				}
+				failing := down != 0 && up == 0
+				q[p].rerr, q[p].ferr = nil, nil
+				if failing && at == "reserve" {
+					q[p].rerr = errNetUnreach
+				}
+				if failing && at == "flush" {
+					q[p].ferr = errNetUnreach
+				}
+				q[p].reserves, q[p].flushes = 0, 0
+				wasFailing, prev = failing, now
+			})
+			st, so := s.PathStats(0, p), s.PathStats(0, 1-p)
+			t.Logf("%s: %d tries, %d packets; %+v, the other %+v", name, len(tries), len(q[p].got), st, so)
+			if st.Err != nil || st.Failures != 1 || st.Recoveries != 1 || st.Unsent == 0 {
+				t.Errorf("%s: %+v, want back after one failure, with packets unsent", name, st)
+			}
+			if so.Err != nil || so.Failures != 0 || so.Unsent != 0 || so.Skipped != 0 || len(q[1-p].got) != total {
+				t.Errorf("%s: the other path %+v, %d packets of %d", name, so, len(q[1-p].got), total)
+			}
+			for i := 1; i < len(tries); i++ {
+				want := min(minRetry<<(i-1), maxRetry)
+				if gap := time.Duration(tries[i] - tries[i-1]); gap < want || gap > want+20*time.Millisecond {
+					t.Errorf("%s: try %d %v after the one before, want %v", name, i, gap, want)
+				}
+			}
+			if len(tries) < 4 {
+				t.Errorf("%s: %d tries in %v", name, len(tries), outage)
+			}
+			// The RTP packet is the other path's copy of it (its sequence
+			// number and SSRC are this run's), the headers the path's own.
+			bySeq := map[uint32][]byte{}
+			for _, x := range q[1-p].got {
+				bySeq[rvSeq(x)] = x
+			}
+			var last uint32
+			for i, x := range q[p].got {
+				seq := rvSeq(x)
+				if i > 0 && seq <= last {
+					t.Fatalf("%s: packet %d: sequence number %d after %d", name, i, seq, last)
+				}
+				if o, ok := bySeq[seq]; !ok || string(o[42:]) != string(x[42:]) || string(o[18:20]) != string(x[18:20]) ||
+					string(x[:14]) != string(q[p].got[0][:14]) || string(x[26:38]) != string(q[p].got[0][26:38]) {
+					t.Fatalf("%s: packet %d (sequence number %d) not the copy of the other path's", name, i, seq)
+				}
+				last = seq
+			}
+			if last != rvSeq(q[1-p].got[total-1]) || len(q[p].got)+int(st.Unsent+st.Skipped) != total {
+				t.Errorf("%s: %d packets + %d unsent + %d skipped, want %d, the last sent", name, len(q[p].got), st.Unsent, st.Skipped, total)
+			}
+			if !d.direct || !d.steady {
+				t.Errorf("%s: back, yet direct %v, steady %v", name, d.direct, d.steady)
+			}
+		}
+	}
+}
+
+// A path whose network stays down is tried again with a backoff doubled
+// at every try up to a second (on the sender's clock), one outage however
+// many tries fail; a path stopped by a permanent error is never tried
+// again.
+func TestDupPathRetryBackoff(t *testing.T) {
+	const frames = 150 // 3 s
+	for _, c := range []struct {
+		err   error
+		retry bool
+	}{
+		{errNetUnreach, true},
+		{fmt.Errorf("txsync: %w", syscall.EIO), true},
+		{errors.New("reserve: gone"), false},
+		{fmt.Errorf("sendmmsg: %w", syscall.EBADF), false},
+		{net.ErrClosed, false},
+	} {
+		for p := range 2 {
+			q := [2]*recTx{{}, {}}
+			s := rvDialCount(t, q[0], q[1], 1, frames)
+			var tries []int64
+			var prev int64
+			rvStepAll(t, s, 0, func(now int64) {
+				if q[p].reserves > 0 {
+					tries = append(tries, prev) // the step before called it
+				}
+				q[p].rerr, q[p].reserves, prev = c.err, 0, now
+			})
+			st := s.PathStats(0, p)
+			t.Logf("%v, path %d: %d tries; %+v", c.err, p, len(tries), st)
+			if !errors.Is(st.Err, c.err) || st.Failures != 1 || st.Recoveries != 0 {
+				t.Errorf("%v, path %d: %+v", c.err, p, st)
+			}
+			if !c.retry {
+				if len(tries) != 1 {
+					t.Errorf("%v, path %d: tried %d times, want once", c.err, p, len(tries))
+				}
+				continue
+			}
+			// 0, 4, 12, 28, 60, 124, 252, 508, 1020, 2020 ms: the
+			// failure and nine tries in 3 s.
+			if len(tries) != 10 {
+				t.Errorf("%v, path %d: %d tries in 3 s, want 10", c.err, p, len(tries))
+			}
+			for i := 1; i < len(tries); i++ {
+				want := min(minRetry<<(i-1), maxRetry)
+				if gap := time.Duration(tries[i] - tries[i-1]); gap < want || gap > want+20*time.Millisecond {
+					t.Errorf("%v, path %d: try %d %v after the one before, want %v", c.err, p, i, gap, want)
+				}
+			}
+		}
+	}
+}
+
+// Both paths down for errors of the network: the sender keeps its
+// schedule (nothing is late, no error), the packets counted unsent on
+// both, and each path comes back on its own once its network does.
+func TestDupBothPathsBack(t *testing.T) {
+	const frames = 20
+	q := [2]*recTx{{}, {}}
+	s := rvDialCount(t, q[0], q[1], 1, frames)
+	var down int64
+	var bothDown bool
+	rvStepAll(t, s, 0, func(now int64) {
+		switch {
+		case down == 0 && len(q[0].got) >= 100:
+			down = now
+			q[0].rerr, q[1].ferr = errNetUnreach, errNetUnreach
+		case down != 0 && now >= down+int64(50*time.Millisecond):
+			q[0].rerr = nil
+			if now >= down+int64(150*time.Millisecond) {
+				q[1].ferr = nil
+			}
+		}
+		d := s.parts[0].q.(*dupTx)
+		bothDown = bothDown || d.dead[0] && d.dead[1]
+	})
+	total := s.parts[0].tx.Stats(0)
+	for p := range 2 {
+		st := s.PathStats(0, p)
+		t.Logf("path %d: %d packets, %+v", p, len(q[p].got), st)
+		if st.Err != nil || st.Failures != 1 || st.Recoveries != 1 || st.Unsent == 0 ||
+			uint64(len(q[p].got))+st.Unsent+st.Skipped != total.Packets {
+			t.Errorf("path %d: %d packets, %+v; %d written", p, len(q[p].got), st, total.Packets)
+		}
+	}
+	if !bothDown || total.Packets != 32*frames || total.Late != 0 {
+		t.Errorf("both down %v; %+v", bothDown, total)
+	}
+}
+
+// retryable is the one place that tells a transient error of a path from
+// a permanent one.
+func TestDupRetryable(t *testing.T) {
+	unbound := fmt.Errorf("%w: the kernel unbound the socket (socket error: %w)", syscall.ENXIO, syscall.ENETDOWN) // xsk's
+	pc, err := openPcapTx(&endpoint{file: filepath.Join(t.TempDir(), "x.pcap")}, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.close()
+	var udp, ring txConn = &udpTx{}, &ringTx{}
+	for _, c := range []struct {
+		q    txConn
+		err  error
+		want bool
+	}{
+		{udp, errNetUnreach, true},
+		{udp, fmt.Errorf("sendmmsg: %w", syscall.EHOSTUNREACH), true},
+		{udp, fmt.Errorf("sendmmsg: %w", syscall.ENETDOWN), true},
+		{udp, fmt.Errorf("sendmmsg: %w", syscall.EADDRNOTAVAIL), true},
+		{udp, fmt.Errorf("sendmmsg: %w", syscall.ENOBUFS), true},
+		{ring, &nmsys.Error{Op: "txsync", Err: os.NewSyscallError("ioctl", syscall.EIO)}, true},
+		{ring, nmsys.ErrClosed, false},
+		{ring, unbound, false},
+		{udp, net.ErrClosed, false},
+		{udp, fmt.Errorf("sendmmsg: %w", syscall.EBADF), false},
+		{udp, fmt.Errorf("sendmmsg: %w", syscall.EMSGSIZE), false},
+		{udp, context.Canceled, false},
+		{udp, errors.New("something else"), false},
+		{pc, fmt.Errorf("write: %w", syscall.EIO), false},
+		{pc, fmt.Errorf("write: %w", syscall.ENOSPC), false},
+	} {
+		if got := retryable(c.q, c.err); got != c.want {
+			t.Errorf("%T: %v: retryable %v, want %v", c.q, c.err, got, c.want)
+		}
+	}
+}
