@@ -30,7 +30,10 @@ func rvStepAll(t *testing.T, s *Sender, ahead time.Duration, each func(now int64
 	if err := p.tx.Start(1_000_000_000_000, 0); err != nil {
 		t.Fatal(err)
 	}
-	for !p.tx.Done() {
+	for steps := 0; !p.tx.Done(); steps++ {
+		if steps > 1_000_000 {
+			t.Fatalf("stalled: %+v", p.tx.Stats(0))
+		}
 		now := p.tx.Next() + int64(ahead)
 		if each != nil {
 			each(now)
@@ -148,6 +151,28 @@ func TestDupPathBack(t *testing.T) {
 				t.Errorf("%s: back, yet direct %v, steady %v", name, d.direct, d.steady)
 			}
 		}
+	}
+}
+
+// Path a back from a failure with no room in its queue, and no error (a
+// ring whose NIC holds its slots) does not take the pace back: b carries
+// every packet, a's tries skip theirs, and a stays down.
+func TestDupPathBackFull(t *testing.T) {
+	const frames = 20
+	q := [2]*recTx{{}, {}}
+	s := rvDialCount(t, q[0], q[1], 1, frames)
+	rvStepAll(t, s, 0, func(now int64) {
+		if len(q[1].got) == 100 {
+			q[0].rerr = errNetUnreach
+		}
+		if s.PathStats(0, 0).Err != nil {
+			q[0].rerr, q[0].full = nil, true
+		}
+	})
+	st := s.PathStats(0, 0)
+	if len(q[1].got) != 32*frames || len(q[0].got) != 100 || !errors.Is(st.Err, syscall.ENETUNREACH) || st.Recoveries != 0 ||
+		st.Skipped == 0 || 100+st.Unsent+st.Skipped != 32*frames {
+		t.Errorf("%d packets on a, %d on b; a %+v", len(q[0].got), len(q[1].got), st)
 	}
 }
 

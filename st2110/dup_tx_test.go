@@ -29,6 +29,7 @@ type recTx struct {
 	reserves, flushes      int
 	flushAt, room          int
 	rerr, ferr             error
+	full                   bool // Reserve gives nothing, and no error
 }
 
 func (r *recTx) Reserve(n int) (int, error) {
@@ -38,6 +39,9 @@ func (r *recTx) Reserve(n int) (int, error) {
 	}
 	if r.rerr != nil {
 		return 0, r.rerr
+	}
+	if r.full {
+		return 0, nil
 	}
 	if r.room > 0 {
 		n = min(n, r.room)
