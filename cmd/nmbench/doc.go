@@ -58,8 +58,11 @@
 // frames waiting up to -window (A, B or C, the standard's 10, 50 and
 // 450 ms classes, or a duration) for the other path's copies; any pair of
 // transports, two captures included. The report has a line per path
-// (packets, first copies, duplicates absorbed, late, lost) and the
-// measured skew.
+// (vrx: packets, first copies, duplicates absorbed, late, lost, and the
+// measured skew; vtx: packets, skipped, and for a path that went down
+// the times it did and came back, the packets it missed, and its error
+// while it is down: a path stopped by an error of the network is tried
+// again).
 //
 //	nmbench -i udp:239.1.1.1:5004@eth1 -i udp:239.2.1.1:5004@eth2 -f vtx -fmt "$F" -sdp-out dup.sdp
 //	nmbench -i udp:eth1 -i udp:eth2 -f vrx -sdp dup.sdp -window B

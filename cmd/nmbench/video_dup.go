@@ -193,9 +193,11 @@ type pathReport struct {
 	Late       uint64 `json:"late,omitempty"`       // vrx: copies after their frame went
 	Lost       uint64 `json:"lost,omitempty"`       // vrx: packets the path did not bring
 	Malformed  uint64 `json:"malformed,omitempty"`
-	Skipped    uint64 `json:"skipped,omitempty"` // vtx: packets not sent on the path, its queue full
-	Unsent     uint64 `json:"unsent,omitempty"`  // vtx: packets not sent on the path once it had failed
-	Error      string `json:"error,omitempty"`   // vtx: why the path failed (the other went on)
+	Skipped    uint64 `json:"skipped,omitempty"`    // vtx: packets not sent on the path, its queue full
+	Unsent     uint64 `json:"unsent,omitempty"`     // vtx: packets not sent on the path while it was down
+	Failures   uint64 `json:"failures,omitempty"`   // vtx: times the path went down
+	Recoveries uint64 `json:"recoveries,omitempty"` // vtx: times it came back (an error of the network, tried again)
+	Error      string `json:"error,omitempty"`      // vtx: why the path is down (the other went on)
 }
 
 // skewReport is the measured path differential of a stream: path 1's
@@ -216,7 +218,8 @@ func (vr *videoRun) txPaths(k int, packets uint64) []pathReport {
 	var ps []pathReport
 	for p, in := range []string{vr.cfg.port, vr.cfg.port2} {
 		st := vr.tx.PathStats(k, p)
-		r := pathReport{Path: p, Input: in, Packets: packets - min(packets, st.Skipped+st.Unsent), Skipped: st.Skipped, Unsent: st.Unsent}
+		r := pathReport{Path: p, Input: in, Packets: packets - min(packets, st.Skipped+st.Unsent), Skipped: st.Skipped, Unsent: st.Unsent,
+			Failures: st.Failures, Recoveries: st.Recoveries}
 		if st.Err != nil {
 			r.Error = st.Err.Error()
 		}
@@ -249,8 +252,14 @@ func (st *videoStream) printPaths(w io.Writer) {
 	for _, p := range st.Paths {
 		if st.Sched != "" { // vtx
 			fmt.Fprintf(w, "    path %d %s: %d pkts, %d skipped", p.Path, p.Input, p.Packets, p.Skipped)
-			if p.Error != "" {
+			if p.Recoveries > 0 {
+				fmt.Fprintf(w, ", down %d times, back %d", p.Failures, p.Recoveries)
+			}
+			switch {
+			case p.Error != "":
 				fmt.Fprintf(w, ", %d unsent: FAILED: %s", p.Unsent, p.Error)
+			case p.Unsent > 0:
+				fmt.Fprintf(w, ", %d unsent", p.Unsent) // while it was down
 			}
 			fmt.Fprintln(w)
 			continue

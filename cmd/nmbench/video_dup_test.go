@@ -267,3 +267,20 @@ func TestVideoDupTxPathFails(t *testing.T) {
 		t.Errorf("the first path's capture: %+v", s)
 	}
 }
+
+// A vtx path line tells a path that went down and came back (an error of
+// the network, tried again), with the packets it missed, and one that is
+// down as before.
+func TestVideoDupTxPathBackLine(t *testing.T) {
+	st := &videoStream{Sched: "N", Paths: []pathReport{
+		{Path: 0, Input: "udp:eth1", Packets: 900, Unsent: 100, Failures: 2, Recoveries: 2},
+		{Path: 1, Input: "udp:eth2", Packets: 800, Unsent: 200, Failures: 3, Recoveries: 2, Error: "st2110: send path 1 (udp:eth2): sendmmsg: network is unreachable"},
+	}}
+	var b bytes.Buffer
+	st.printPaths(&b)
+	want := "    path 0 udp:eth1: 900 pkts, 0 skipped, down 2 times, back 2, 100 unsent\n" +
+		"    path 1 udp:eth2: 800 pkts, 0 skipped, down 3 times, back 2, 200 unsent: FAILED: st2110: send path 1 (udp:eth2): sendmmsg: network is unreachable\n"
+	if b.String() != want {
+		t.Errorf("got\n%swant\n%s", b.String(), want)
+	}
+}
