@@ -302,3 +302,62 @@ func TestDupRetryable(t *testing.T) {
 		}
 	}
 }
+
+// Over UDP (the sockets' sends replaced by the test's), a path whose
+// sends fail with ENETUNREACH for a while is tried again and comes back:
+// its datagrams after the outage go on at the sequence number then due,
+// none sent twice, the other path sending every one; stepped on the
+// test's clock.
+func TestDupUDPPathBack(t *testing.T) {
+	const frames = 20
+	for p := range 2 {
+		tx, err := Dial("udp", twoLegs(t, fmtSmall, "127.0.0.1", "127.0.0.2"), &SendConfig{Count: frames, Second: "udp", MaxLag: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := tx.parts[0].q.(*dupTx)
+		var seqs [2][]uint16 // the RTP sequence numbers each path sent
+		failing, lost := false, 0
+		for q, c := range []*udpTx{d.a.(*udpTx), d.b.(*udpTx)} {
+			c.sendHook = func(from int) (int, error) {
+				if q == p && failing {
+					// Handed on, not sent: neither unsent nor skipped.
+					lost += c.mm.pending - from
+					return 0, syscall.ENETUNREACH
+				}
+				b := c.mm.buf(from)
+				seqs[q] = append(seqs[q], uint16(b[2])<<8|uint16(b[3]))
+				return 1, nil
+			}
+		}
+		var down int64
+		rvStepAll(t, tx, 0, func(now int64) {
+			if down == 0 && len(seqs[1-p]) >= 100 {
+				down, failing = now, true
+			}
+			if failing && now >= down+int64(50*time.Millisecond) {
+				failing = false
+			}
+		})
+		total := 32 * frames
+		st := tx.PathStats(0, p)
+		t.Logf("path %d: %d sent, %d in the sends that failed, %+v", p, len(seqs[p]), lost, st)
+		if st.Err != nil || st.Failures != 1 || st.Recoveries != 1 || len(seqs[1-p]) != total ||
+			len(seqs[p])+lost+int(st.Unsent+st.Skipped) != total {
+			t.Errorf("path %d: %d sent, %d lost, the other %d, %+v; want %d", p, len(seqs[p]), lost, len(seqs[1-p]), st, total)
+		}
+		gaps := 0
+		for i := 1; i < len(seqs[p]); i++ {
+			switch step := seqs[p][i] - seqs[p][i-1]; {
+			case step == 0 || step > 0x8000:
+				t.Fatalf("path %d: datagram %d: sequence number %d after %d", p, i, seqs[p][i], seqs[p][i-1])
+			case step > 1:
+				gaps++
+			}
+		}
+		if gaps != 1 || seqs[p][len(seqs[p])-1] != seqs[1-p][total-1] {
+			t.Errorf("path %d: %d gaps in its sequence numbers, want 1, and the last sent", p, gaps)
+		}
+		tx.Close()
+	}
+}
