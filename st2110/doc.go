@@ -128,18 +128,21 @@
 // hands it the packets due then, and the first whose packets leave brings
 // it back, at the packet then due: nothing missed is sent late (the
 // receiver's merge has it from the other path), and the path sets the
-// pace again if it is the first. Between tries the sender does not touch
-// the path; a try is one step's send on it, as when it is up. A netmap ring or AF_XDP socket may still send, when it comes
-// back, the packets written into it before it failed (at most its ring's
-// worth), which the receiver drops as copies it has or as late. Any other
-// error stops the path for the rest of the run: a closed socket or port,
-// an AF_XDP socket whose interface went away, a capture's write error.
-// PathStats counts the times a path went down and came back, and the
-// packets it missed. Run ends with an error, naming both paths, only
-// once both have failed for good; while both are down and one at least
-// is to be tried again, the sender keeps its schedule, its packets
-// counted unsent on both paths (PathStats' errors say why), until the
-// run ends, its context does, or [Sender.Close].
+// pace again if it is the first. One that fails again within a second of
+// coming back (a link that keeps flapping) waits from where its last wait
+// stopped, not from 4 ms. Between tries the sender does not touch the
+// path; a try is one step's send on it, as when it is up. A netmap ring
+// or AF_XDP socket may still send, when it comes back, the packets
+// written into it before it failed (at most its ring's worth), which the
+// receiver drops as copies it has or as late. Any other error stops the
+// path for the rest of the run: a closed socket or port, an AF_XDP socket
+// whose interface went away, a capture's write error. PathStats counts
+// the times a path went down and came back, and the packets it missed.
+// Run ends with an error, naming both paths, only once both have failed
+// for good; while both are down and one at least is to be tried again,
+// the sender keeps its schedule, its packets counted unsent on both paths
+// (PathStats' errors say why), until the run ends, its context does, or
+// [Sender.Close].
 //
 // The receiver gives each flow a video.Merge, which both paths' readers
 // feed, taking turns over each batch of packets: by RTP extended

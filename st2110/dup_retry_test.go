@@ -361,3 +361,58 @@ func TestDupUDPPathBack(t *testing.T) {
 		tx.Close()
 	}
 }
+
+// A path that fails again within a second of coming back (a link that
+// keeps flapping) waits from where its last wait stopped, doubled, not
+// from 4 ms; one that had been back for longer starts again at 4 ms.
+func TestDupPathFlaps(t *testing.T) {
+	const frames = 100 // 2 s
+	q := [2]*recTx{{}, {}}
+	s := rvDialCount(t, q[0], q[1], 1, frames)
+	d := s.parts[0].q.(*dupTx)
+	var phase int
+	var at, prev int64 // when the phase's failure was set; the step before
+	var waits []int64  // the backoff after each failure that starts an outage
+	var downs []int64  // the steps that failed
+	var firsts []int64 // the first try after each of them
+	pending := false
+	rvStepAll(t, s, 0, func(now int64) {
+		st := s.PathStats(0, 1)
+		calls := q[1].flushes // in the step before
+		q[1].flushes = 0
+		if pending && calls > 0 {
+			firsts, pending = append(firsts, prev), false
+		}
+		if int(st.Failures) > len(waits) {
+			waits, downs, pending = append(waits, d.backoff[1]), append(downs, prev), true
+		}
+		prev = now
+		switch {
+		case phase == 0 && len(q[0].got) >= 100:
+			phase, at, q[1].ferr = 1, now, errNetUnreach // tried at +4, +12, +28 ms
+		case phase == 1 && now >= at+int64(20*time.Millisecond):
+			phase, q[1].ferr = 2, nil // back at +28 ms, its last wait 16 ms
+		case phase == 2 && st.Recoveries == 1:
+			phase, at, q[1].ferr = 3, now, errNetUnreach // fails at once: waits 32 ms
+		case phase == 3 && now >= at+int64(20*time.Millisecond):
+			phase, q[1].ferr = 4, nil
+		case phase == 4 && st.Recoveries == 2:
+			phase, at = 5, now
+		case phase == 5 && now >= at+int64(1100*time.Millisecond):
+			phase, q[1].ferr = 6, errNetUnreach // up for over a second: waits 4 ms
+		}
+	})
+	st := s.PathStats(0, 1)
+	t.Logf("phase %d; %+v; waits %v", phase, st, waits)
+	if phase != 6 || st.Failures != 3 || st.Recoveries != 2 || len(waits) != 3 || len(firsts) != 3 {
+		t.Fatalf("phase %d; %+v; waits %v, first tries %d", phase, st, waits, len(firsts))
+	}
+	for i, want := range []time.Duration{minRetry, 8 * minRetry, minRetry} {
+		if got := time.Duration(waits[i]); got != want {
+			t.Errorf("outage %d: waits %v, want %v", i, got, want)
+		}
+		if gap := time.Duration(firsts[i] - downs[i]); gap < want || gap > want+20*time.Millisecond {
+			t.Errorf("outage %d: first try %v after the failure, want %v", i, gap, want)
+		}
+	}
+}

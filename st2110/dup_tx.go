@@ -230,6 +230,7 @@ type dupTx struct {
 	now     int64    // the step's time, on the send loop's clock (Sender.step)
 	retryAt [2]int64 // when a dead path that is not gone is tried again (now's clock)
 	backoff [2]int64 // the wait before that try, ns
+	upAt    [2]int64 // when each came back last (now's clock)
 
 	scratch []byte // the Transmitter's buffers while a is not direct, maxA octets each
 
@@ -401,8 +402,9 @@ func (t *dupTx) grow(k int) {
 
 // fail stops path p for err, once: until close if err is permanent, else
 // until its next try (the first minRetry after it was up, doubled at
-// every try that fails, at most maxRetry). It returns the output's error
-// if both paths have now failed for good, else nil.
+// every try that fails, at most maxRetry; doubled from the last also if
+// it had been back for less than maxRetry). It returns the output's
+// error if both paths have now failed for good, else nil.
 func (t *dupTx) fail(p int, err error) error {
 	if t.dead[p] {
 		return t.failed()
@@ -413,8 +415,11 @@ func (t *dupTx) fail(p int, err error) error {
 		t.direct = false
 	}
 	if retryable(t.conn(p), err) {
+		// A path that fails again within maxRetry of coming back (a link
+		// that flaps) goes on from its last backoff: it does not come
+		// and go every minRetry.
 		b := int64(minRetry)
-		if probe {
+		if t.backoff[p] > 0 && (probe || t.now-t.upAt[p] < int64(maxRetry)) {
 			b = min(2*t.backoff[p], int64(maxRetry))
 		}
 		t.backoff[p] = b
@@ -437,7 +442,7 @@ func (t *dupTx) fail(p int, err error) error {
 // recover brings back path p, probing, after a flush that took its
 // packets: path a sets the pace again.
 func (t *dupTx) recover(p int) {
-	t.probing[p], t.backoff[p] = false, 0
+	t.probing[p], t.upAt[p] = false, t.now
 	if p == 0 {
 		t.direct = true
 	}
@@ -726,7 +731,9 @@ type SendPathStats struct {
 // EIO) stops it for a while: it is tried again after 4 ms, then after
 // twice as long at every try that fails, at most a second apart, each try
 // the packets due then (nothing sent late: the receiver has the other
-// path's copies), and the first whose packets leave brings it back. Any
+// path's copies), and the first whose packets leave brings it back. One
+// that fails again within a second of coming back (a link that flaps)
+// waits from where its last wait stopped, not from 4 ms. Any
 // other error stops it for the rest of the run: a closed socket or port,
 // an AF_XDP socket whose interface went away, a capture's write error. A
 // refused unicast send (ECONNREFUSED) is counted in SendStats.Refused
