@@ -416,3 +416,88 @@ func TestDupPathFlaps(t *testing.T) {
 		}
 	}
 }
+
+// rvStepWaiting steps the sender's one output to its end as rvStepAll
+// does, on a clock that goes on while its queues have no room: a step
+// that writes nothing of what is due is followed by the send loop's
+// longest wait for room (txWaitSlice), as a queue that stays full gives.
+// It fails the test if the output does not end within limit on that clock.
+func rvStepWaiting(t *testing.T, s *Sender, limit time.Duration, each func(now int64)) {
+	t.Helper()
+	p := s.parts[0]
+	start := int64(1_000_000_000_000)
+	if err := p.tx.Start(start, 0); err != nil {
+		t.Fatal(err)
+	}
+	now := p.tx.Next()
+	for !p.tx.Done() {
+		if now > start+int64(limit) {
+			t.Fatalf("stalled: at +%v, %+v", time.Duration(now-start), p.tx.Stats(0))
+		}
+		if each != nil {
+			each(now)
+		}
+		n, next, err := s.step(context.Background(), p, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 && next <= now {
+			now += int64(txWaitSlice)
+		} else {
+			now = max(now, next)
+		}
+	}
+}
+
+// Path a down, and b's queue then full with no error (a NIC without
+// carrier that holds its slots): once a's network is back its next try
+// brings it back, b's wait for room notwithstanding, and it sets the
+// pace again.
+func TestDupPathBackOtherFull(t *testing.T) {
+	const frames = 20
+	q := [2]*recTx{{}, {}}
+	s := rvDialCount(t, q[0], q[1], 1, frames)
+	var down int64
+	var atBack int // a's packets when its network came back
+	rvStepWaiting(t, s, 5*time.Second, func(now int64) {
+		switch {
+		case down == 0 && len(q[1].got) >= 100:
+			down, q[0].rerr = now, errNetUnreach
+		case down != 0 && now >= down+int64(10*time.Millisecond) && !q[1].full:
+			q[1].full = true
+		case q[1].full && now >= down+int64(50*time.Millisecond) && q[0].rerr != nil:
+			q[0].rerr, atBack = nil, len(q[0].got)
+		}
+	})
+	st := s.PathStats(0, 0)
+	t.Logf("a got %d (%d when back), b %d; a %+v", len(q[0].got), atBack, len(q[1].got), st)
+	if st.Err != nil || st.Failures != 1 || st.Recoveries != 1 || len(q[0].got) <= atBack ||
+		uint64(len(q[0].got))+st.Unsent+st.Skipped != 32*frames {
+		t.Errorf("a got %d packets (%d when its network came back); a %+v", len(q[0].got), atBack, st)
+	}
+}
+
+// Path a tried again with no room in its queue, and b's queue full for
+// a while: the output waits for b's room but for a's tries, each a
+// backoff after the last, doubled, in which b skips the step's packets
+// (a batch at most); b loses no others.
+func TestDupPathBackBothFull(t *testing.T) {
+	const frames = 60
+	q := [2]*recTx{{}, {}}
+	s := rvDialCount(t, q[0], q[1], 1, frames)
+	var down int64
+	rvStepWaiting(t, s, 5*time.Second, func(now int64) {
+		switch {
+		case down == 0 && len(q[1].got) >= 100:
+			down, q[0].rerr = now, errNetUnreach
+		case down != 0 && q[0].rerr != nil && s.PathStats(0, 0).Err != nil:
+			q[0].rerr, q[0].full = nil, true // back, its queue full
+		}
+		q[1].full = down != 0 && now >= down+int64(50*time.Millisecond) && now < down+int64(550*time.Millisecond)
+	})
+	a, b := s.PathStats(0, 0), s.PathStats(0, 1)
+	t.Logf("a %+v; b %+v", a, b)
+	if b.Skipped == 0 || b.Skipped > 8*uint64(s.cfg.Batch) || len(q[1].got)+int(b.Skipped) != 32*frames || a.Recoveries != 0 {
+		t.Errorf("b got %d; a %+v, b %+v", len(q[1].got), a, b)
+	}
+}

@@ -349,17 +349,30 @@ func (t *dupTx) follow(p, k int) int {
 
 // reserveScratch reserves n buffers of scratch, a not being direct: b's
 // room is the output's if b is up, else the batch's (no path sets the
-// pace); a probing path takes what room it has.
+// pace); a probing path takes what room it has. While b has no room (a
+// NIC that holds its slots, no error) the output waits for it, except
+// in a step in which a's try is due: that step goes on at the batch's
+// pace, b skipping its packets as a follower does, so that a full b
+// cannot keep a from coming back; while a takes none it is tried so
+// again after a backoff doubled each time (b loses at most a batch of
+// packets each).
 func (t *dupTx) reserveScratch(n int) (int, error) {
 	k := 0
 	if t.up(1) {
 		kb, err := t.b.Reserve(n)
 		if kb == 0 {
-			if err == nil {
+			switch {
+			case err != nil:
+				if err := t.fail(1, err); err != nil {
+					return 0, err
+				}
+			case !t.probing[0] || t.now < t.retryAt[0]:
 				return 0, nil
-			}
-			if err := t.fail(1, err); err != nil {
-				return 0, err
+			default:
+				// a's next try while b has no room: the backoff
+				// doubled, as for a try that failed.
+				t.backoff[0] = min(2*t.backoff[0], int64(maxRetry))
+				t.schedule(0)
 			}
 		}
 		k = kb
@@ -423,10 +436,7 @@ func (t *dupTx) fail(p int, err error) error {
 			b = min(2*t.backoff[p], int64(maxRetry))
 		}
 		t.backoff[p] = b
-		t.retryAt[p] = t.now + b
-		if t.retryAt[p] < t.now {
-			t.retryAt[p] = math.MaxInt64 // the end of the clock
-		}
+		t.schedule(p)
 	} else {
 		t.gone[p] = true
 	}
@@ -437,6 +447,14 @@ func (t *dupTx) fail(p int, err error) error {
 	}
 	t.mu.Unlock()
 	return t.failed()
+}
+
+// schedule sets path p's next try a backoff from now.
+func (t *dupTx) schedule(p int) {
+	t.retryAt[p] = t.now + t.backoff[p]
+	if t.retryAt[p] < t.now {
+		t.retryAt[p] = math.MaxInt64 // the end of the clock
+	}
 }
 
 // recover brings back path p, probing, after a flush that took its
