@@ -54,8 +54,9 @@ func (p *Port) WaitRx() error {
 
 // WaitTx syncs the bound TX rings and, if none has free slots, blocks until
 // one does, the write deadline passes (os.ErrDeadlineExceeded) or the port
-// is closed ([ErrClosed]). It does not allocate. Call it from the goroutine
-// that drives TX.
+// is closed ([ErrClosed]). A ring stopped while it waits (its NIC
+// resetting) gives the sync's error, EIO. It does not allocate. Call it
+// from the goroutine that drives TX.
 func (p *Port) WaitTx() error {
 	if len(p.txOffs) == 0 {
 		return &Error{Op: "wait tx", Port: p.name, Err: errors.New("no TX rings bound")}
@@ -287,6 +288,15 @@ func (p *Port) pollWait(until time.Time, w *pollState, errno *syscall.Errno, op 
 			return p.syncErr(op, "poll", w.err)
 		}
 		if w.rings.n != 0 {
+			// A ring stopped while poll waited (its NIC resetting:
+			// netmap stops its rings) gives POLLERR too, and its sync
+			// then fails (EIO): that is the error, not the cursors.
+			if err := p.rc.Control(w.syncFn); err != nil {
+				return p.ctlErr(err)
+			}
+			if *errno != 0 {
+				return p.syncErr(op, "ioctl", *errno)
+			}
 			return p.pollErrError(op, w.ev, &w.rings)
 		}
 	}

@@ -287,6 +287,10 @@ func TestDupRetryable(t *testing.T) {
 		{udp, fmt.Errorf("sendmmsg: %w", syscall.EADDRNOTAVAIL), true},
 		{udp, fmt.Errorf("sendmmsg: %w", syscall.ENOBUFS), true},
 		{ring, &nmsys.Error{Op: "txsync", Err: os.NewSyscallError("ioctl", syscall.EIO)}, true},
+		// A wait for room whose poll reported POLLERR: a ring stopped
+		// (nmsys gives the sync's EIO), or cursors netmap rejects.
+		{ring, &nmsys.Error{Op: "wait tx", Err: os.NewSyscallError("ioctl", syscall.EIO)}, true},
+		{ring, &nmsys.Error{Op: "wait tx", Err: errors.New("poll reported POLLERR: netmap rejects the cursors of a ring")}, false},
 		{ring, nmsys.ErrClosed, false},
 		{ring, unbound, false},
 		{udp, net.ErrClosed, false},
