@@ -224,7 +224,7 @@ type dupTx struct {
 	dead    [2]bool  // paths that get no packets: failed, not yet tried again
 	gone    [2]bool  // paths failed for good (a permanent error): dead until close
 	probing [2]bool  // paths tried again that no flush has yet brought back: they follow
-	took    [2]bool  // a probing path was handed packets in the step
+	handed  [2]int   // the packets each path was handed in the step (Publish), for its flush
 	direct  bool     // the Transmitter writes into a's buffers: a is up, and sets the pace
 	steady  bool     // both paths up: nothing for Reserve to try
 	now     int64    // the step's time, on the send loop's clock (Sender.step)
@@ -542,20 +542,20 @@ func (t *dupTx) Publish(n int) {
 	switch {
 	case t.direct:
 		t.a.Publish(n)
+		na = n
 	case t.dead[0]:
 		t.count(0, n, 0, false)
 	default:
 		t.a.Publish(na)
 		t.count(0, n, na, true)
-		t.took[0] = na > 0
 	}
 	if t.dead[1] {
 		t.count(1, n, 0, false)
 	} else {
 		t.b.Publish(nb)
 		t.count(1, n, nb, true)
-		t.took[1] = nb > 0
 	}
+	t.handed = [2]int{na, nb}
 }
 
 // count counts packets from..n-1 against their streams on path p:
@@ -618,10 +618,21 @@ func (t *dupTx) copy(i int) bool {
 	return true
 }
 
+// partialFlusher is a txConn whose flush, when it fails, may have sent
+// some of the packets first (a UDP socket's sendmmsg, one datagram after
+// another).
+type partialFlusher interface {
+	// flushedBeforeErr returns how many of the packets published before
+	// the last flush that failed went out before the error.
+	flushedBeforeErr() int
+}
+
 // flush flushes the paths that are not dead; one that fails now stops
-// (fail), and flush's error is the output's once both have failed for
-// good. A probing path whose flush took packets is back (recover). An
-// error of ctx's (Run's end, in a wait for room) is returned as it is.
+// (fail), the step's packets it was handed counted unsent (but those a
+// partialFlusher sent), and flush's error is the output's once both have
+// failed for good. A probing path whose flush took packets is back
+// (recover). An error of ctx's (Run's end, in a wait for room) is
+// returned as it is.
 func (t *dupTx) flush(ctx context.Context) error {
 	var errs [2]error
 	for p, q := range []txConn{t.a, t.b} {
@@ -637,12 +648,17 @@ func (t *dupTx) flush(ctx context.Context) error {
 	for p, err := range errs {
 		switch {
 		case err != nil:
+			from := 0
+			if pf, ok := t.conn(p).(partialFlusher); ok {
+				from = min(max(pf.flushedBeforeErr(), 0), t.handed[p])
+			}
+			t.count(p, t.handed[p], from, false)
 			t.fail(p, err)
-		case t.probing[p] && t.took[p]:
+		case t.probing[p] && t.handed[p] > 0:
 			t.recover(p)
 		}
 	}
-	t.took = [2]bool{}
+	t.handed = [2]int{}
 	return t.failed()
 }
 
@@ -722,10 +738,12 @@ type SendPathStats struct {
 	// path then sets the pace; otherwise the first does).
 	Skipped uint64
 
-	// Unsent is the flow's packets not handed to the path while it was
-	// down. Those of the step in which it failed are counted if the
-	// failure was its Reserve (they were never written to it), not if it
-	// was its flush or a wait for room (they had been handed on).
+	// Unsent is the flow's packets the path did not send because it was
+	// down: those not handed to it while it was down, and those of a
+	// step whose send on it failed (its flush: on UDP but the datagrams
+	// that went out before the error; a netmap ring or AF_XDP socket may
+	// still send them once it is back, late, and the receiver drops
+	// them as copies it has).
 	Unsent uint64
 
 	// Failures is the times the path went down, and Recoveries the times

@@ -17,10 +17,11 @@ import (
 // Tests of a two-path sender's dupTx over queues of the test's own
 // (recTx), first written by a reviewer as probes.
 
-// recTx records every packet published on it; it can fail its Reserve,
-// its flush (from the flushAt'th on, if set), or give at most room
-// buffers a step (if set); while rerr (ferr) is set its Reserve (flush)
-// fails with it.
+// recTx records every packet published on it and flushed (a flush that
+// fails sends none of the packets published since the last); it can
+// fail its Reserve, its flush (from the flushAt'th on, if set), or give
+// at most room buffers a step (if set); while rerr (ferr) is set its
+// Reserve (flush) fails with it.
 type recTx struct {
 	bufs                   [][]byte
 	lens                   []int
@@ -30,6 +31,7 @@ type recTx struct {
 	flushAt, room          int
 	rerr, ferr             error
 	full                   bool // Reserve gives nothing, and no error
+	published              int  // packets published since the last flush
 }
 
 func (r *recTx) Reserve(n int) (int, error) {
@@ -58,16 +60,20 @@ func (r *recTx) Publish(n int) {
 	for i := range n {
 		r.got = append(r.got, bytes.Clone(r.bufs[i][:r.lens[i]]))
 	}
+	r.published += n
 }
 func (r *recTx) flush(context.Context) error {
 	r.flushes++
-	if r.ferr != nil {
-		return r.ferr
+	n := r.published
+	r.published = 0
+	err := r.ferr
+	if err == nil && (r.failFlush || r.flushAt > 0 && r.flushes >= r.flushAt) {
+		err = errors.New("flush: gone")
 	}
-	if r.failFlush || r.flushAt > 0 && r.flushes >= r.flushAt {
-		return errors.New("flush: gone")
+	if err != nil {
+		r.got = r.got[:len(r.got)-n] // not sent
 	}
-	return nil
+	return err
 }
 func (r *recTx) wait(context.Context) error { return nil }
 func (r *recTx) drain()                     {}
@@ -141,8 +147,8 @@ func TestDupScratchIdentical(t *testing.T) {
 	for name, a := range map[string]*recTx{"reserve": {failReserve: true}, "flush": {failFlush: true}} {
 		b := &recTx{}
 		s := rvRun(t, a, b)
-		// A failed Reserve's step was not written to a: counted unsent; a
-		// failed flush's had been handed on: not counted.
+		// The step of a failed Reserve (not written to a) or of a failed
+		// flush (not sent) is counted unsent.
 		if want := uint64(len(b.got) - len(a.got)); s.PathStats(0, 0).Unsent != want {
 			t.Errorf("%s: path 0 %+v, want %d unsent (%d packets on it)", name, s.PathStats(0, 0), want, len(a.got))
 		}

@@ -363,6 +363,8 @@ type udpTx struct {
 	mm     udpBatch
 
 	sendHook func(from int) (int, error) // replaces mm.send in tests
+
+	sentBeforeErr int // the datagrams the last flush that failed sent first
 }
 
 // openUDPTx opens the sending socket: multicast out of cfg.Interface (or
@@ -558,12 +560,15 @@ func (t *udpTx) flush(ctx context.Context) error {
 			}
 			time.Sleep(50 * time.Microsecond)
 		default:
+			t.sentBeforeErr = sent
 			return fmt.Errorf("sendmmsg to %v: %w", t.mm.dstOf(sent), err)
 		}
 	}
 	t.mm.pending = 0
 	return nil
 }
+
+func (t *udpTx) flushedBeforeErr() int { return t.sentBeforeErr }
 
 // interrupt makes a send waiting in the netpoller for room in the
 // socket's send buffer return at once, and every later one: a write
