@@ -131,10 +131,13 @@
 // pace again if it is the first. One that fails again within a second of
 // coming back (a link that keeps flapping) waits from where its last wait
 // stopped, not from 4 ms. Between tries the sender does not touch the
-// path; a try is one step's send on it, as when it is up. A netmap ring
-// or AF_XDP socket may still send, when it comes back, the packets
-// written into it before it failed (at most its ring's worth), which the
-// receiver drops as copies it has or as late. Any other error stops the
+// path; a try is one step's send on it, as when it is up, but on a
+// netmap ring or AF_XDP socket, where the packets of a sync that failed
+// stay, a try is first a sync alone, and the packets are handed only
+// once it works. Such a path may still send, when it comes back, the
+// packets that were in its ring when it failed (those of that step and
+// any it had not sent yet), which the receiver drops as copies it has
+// or as late. Any other error stops the
 // path for the rest of the run: a closed socket or port, an AF_XDP socket
 // whose interface went away, a capture's write error. PathStats counts
 // the times a path went down and came back, and the packets it missed.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nmgo/nmgo/nmsys"
+	"github.com/nmgo/nmgo/video"
 )
 
 // Tests of a two-path sender's paths that fail for a while and come back,
@@ -508,5 +510,33 @@ func TestDupPathBackBothFull(t *testing.T) {
 	t.Logf("a %+v; b %+v", a, b)
 	if b.Skipped == 0 || b.Skipped > 8*uint64(s.cfg.Batch) || len(q[1].got)+int(b.Skipped) != 32*frames || a.Recoveries != 0 {
 		t.Errorf("b got %d; a %+v, b %+v", len(q[1].got), a, b)
+	}
+}
+
+// A path on a ring (a heap ring, as netmap's: what a failed TX sync
+// leaves in it stays, to leave at the next sync that works) is tried
+// again by a sync alone: the ring is handed no packets while its syncs
+// fail, and what it sends once back is what was in it at the failure
+// and the packets from then on.
+func TestDupRingRetrySyncsAlone(t *testing.T) {
+	const frames = 20
+	f0 := flow(fmtSmall, "239.1.1.1:5004", "")
+	f0.Second = video.Leg{Dst: netip.MustParseAddrPort("239.2.1.1:5006")}
+	sess := session("10.0.0.1", f0)
+	qa, _ := heapLink(t, 1024)
+	qb, _ := heapLink(t, 1024)
+	fa := &failTx{heapTx: qa, after: 100, err: fmt.Errorf("txsync: %w", syscall.EIO), times: 5}
+	tx := dialHeapDup(t, fa, qb, sess, &SendConfig{Count: frames, MaxLag: -1})
+	defer tx.Close()
+	rvStepAll(t, tx, 0, nil)
+	st := tx.PathStats(0, 0)
+	t.Logf("syncs failed with %v packets published; %d in all; %+v", fa.atFail, fa.published, st)
+	if st.Err != nil || st.Failures != 1 || st.Recoveries != 1 || fa.failed != 5 || fa.published+int(st.Unsent+st.Skipped) < 32*frames {
+		t.Fatalf("%d syncs failed, %d packets published; %+v", fa.failed, fa.published, st)
+	}
+	for i, n := range fa.atFail {
+		if n != fa.atFail[0] {
+			t.Errorf("sync %d that failed: %d packets published, %d at the first", i, n, fa.atFail[0])
+		}
 	}
 }

@@ -787,6 +787,7 @@ type failTx struct {
 	closed                   bool
 	err                      error // the sync's error, if not errTxSync
 	times                    int   // if > 0, the syncs that fail before they work again
+	atFail                   []int // published at each sync that failed
 }
 
 func (f *failTx) close() error { f.closed = true; return f.heapTx.close() }
@@ -798,6 +799,7 @@ func (f *failTx) Publish(n int) { f.published += n; f.heapTx.Publish(n) }
 func (f *failTx) flush(ctx context.Context) error {
 	if f.after >= 0 && f.published > f.after && (f.times <= 0 || f.failed < f.times) {
 		f.failed++
+		f.atFail = append(f.atFail, f.published)
 		if f.err != nil {
 			return f.err
 		}

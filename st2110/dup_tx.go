@@ -182,7 +182,8 @@ func (s *Sender) pair(b *Sender, conns []txConn, eth *ethInfo, origin netip.Addr
 // socket, ring or file) is tried again after a backoff on the send
 // loop's clock (minRetry, doubled at every failed try, at most maxRetry):
 // the step due then hands it its packets as it does b's, copied, a
-// packet it has no room for skipped, the other path keeping the pace.
+// packet it has no room for skipped, the other path keeping the pace (on
+// a ring, keeper, only once a flush alone has worked).
 // Its first flush that takes packets brings it back (path a then sets
 // the pace again, the Transmitter writing into its buffers); a failure
 // stops it again until the next try. A permanent error stops the path
@@ -289,7 +290,9 @@ var transientErrnos = [...]error{
 
 func (t *dupTx) Reserve(n int) (int, error) {
 	if !t.steady {
-		t.retry()
+		if err := t.retry(); err != nil {
+			return 0, err
+		}
 	}
 	if !t.direct {
 		return t.reserveScratch(n)
@@ -317,13 +320,36 @@ func (t *dupTx) Reserve(n int) (int, error) {
 }
 
 // retry makes the dead paths whose try is due probe: they take the
-// step's packets, following the pace.
-func (t *dupTx) retry() {
+// step's packets, following the pace. A ring's try is first its flush
+// alone (keeper): one that fails is a try that failed, and the ring is
+// handed no packets to keep. It returns the output's error if both
+// paths have now failed for good, else nil.
+func (t *dupTx) retry() error {
 	for p := range 2 {
-		if t.dead[p] && !t.gone[p] && t.now >= t.retryAt[p] {
-			t.dead[p], t.probing[p] = false, true
+		if !t.dead[p] || t.gone[p] || t.now < t.retryAt[p] {
+			continue
+		}
+		t.dead[p], t.probing[p] = false, true
+		if _, ok := t.conn(p).(keeper); ok {
+			// A ring's flush does not wait: no context to end it.
+			if err := t.conn(p).flush(context.Background()); err != nil {
+				if err := t.fail(p, err); err != nil {
+					return err
+				}
+			}
 		}
 	}
+	return nil
+}
+
+// keeper is a txConn whose packets a flush that fails leaves in its
+// ring, to leave at its next flush that works (a netmap TX ring, an
+// AF_XDP socket): a path on one is tried again by a flush alone, and
+// handed packets only once that works, so that a long outage does not
+// fill its ring with old packets to send all at once when it ends.
+type keeper interface {
+	txConn
+	keepsFailed()
 }
 
 // up tells whether path p is up: neither dead nor probing.

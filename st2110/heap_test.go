@@ -28,6 +28,7 @@ type heapTx struct {
 }
 
 func (h *heapTx) flush(context.Context) error { return h.reg.TxSync(0) }
+func (h *heapTx) keepsFailed()                {} // as a netmap ring
 func (h *heapTx) wait(context.Context) error {
 	time.Sleep(20 * time.Microsecond)
 	return h.reg.TxSync(0)

@@ -226,6 +226,9 @@ type ringTx struct {
 
 func (r *ringTx) flush(context.Context) error { return r.port.TxSync() }
 
+// keepsFailed: a TX sync that fails leaves the ring's packets in it.
+func (r *ringTx) keepsFailed() {}
+
 // txWaitSlice is the longest a sender waits for room in its TX ring
 // before it looks at its context again: room may never come (a pipe
 // whose other end was closed, a receiver that stopped reading), and

@@ -150,6 +150,9 @@ func (x *xdpTx) flush(context.Context) error {
 	return nil
 }
 
+// keepsFailed: a kick that fails leaves the TX ring's packets in it.
+func (x *xdpTx) keepsFailed() {}
+
 // xdpWaitSlice bounds one wait for room, so that the send loop sees its
 // context end that soon.
 const xdpWaitSlice = 20 * time.Millisecond
