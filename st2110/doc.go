@@ -121,31 +121,42 @@
 //
 // Each path is repaired on its own. A path stopped by an error of the
 // network (a send it cannot route, ENETUNREACH, EHOSTUNREACH, ENETDOWN:
-// a link that flapped, a NIC down and up again; ENOBUFS, ENOMEM; a netmap
-// ring stopped while its NIC resets, EIO) is tried again 4 ms later, then
-// after twice as long at every try that fails, at most a second apart,
-// on the sender's clock, while the other carries the flows; each try
-// hands it the packets due then, and the first whose packets leave brings
-// it back, at the packet then due: nothing missed is sent late (the
-// receiver's merge has it from the other path), and the path sets the
-// pace again if it is the first. One that fails again within a second of
-// coming back (a link that keeps flapping) waits from where its last wait
-// stopped, not from 4 ms. Between tries the sender does not touch the
-// path; a try is one step's send on it, as when it is up, but on a
-// netmap ring or AF_XDP socket, where the packets of a sync that failed
-// stay, a try is first a sync alone, and the packets are handed only
-// once it works. Such a path may still send, when it comes back, the
-// packets that were in its ring when it failed (those of that step and
-// any it had not sent yet), which the receiver drops as copies it has
-// or as late. Any other error stops the
-// path for the rest of the run: a closed socket or port, an AF_XDP socket
-// whose interface went away, a capture's write error. PathStats counts
-// the times a path went down and came back, and the packets it missed.
-// Run ends with an error, naming both paths, only once both have failed
-// for good; while both are down and one at least is to be tried again,
-// the sender keeps its schedule, its packets counted unsent on both paths
-// (PathStats' errors say why), until the run ends, its context does, or
-// [Sender.Close].
+// a link that flapped, a NIC down and up again; ENOMEM, the kernel short
+// of memory; a netmap ring stopped while its NIC resets, EIO) is tried
+// again 4 ms later, then after twice as long at every try that fails, at
+// most a second apart, on the sender's clock (a step back of the clock
+// does not put a try off by more than its wait), while the other carries
+// the flows; each try hands it the packets due then, and the first whose
+// packets leave brings it back, at the packet then due: nothing missed
+// is sent late (the receiver's merge has it from the other path), and
+// the path sets the pace again if it is the first. One that fails again
+// within a second of coming back (a link that keeps flapping) waits from
+// where its last wait stopped, not from 4 ms. A full device queue
+// (ENOBUFS, EAGAIN) stops no path: UDP drops those datagrams after a
+// few retries and counts them (SendStats.NoBufs), as with one path, and
+// an AF_XDP socket's kick takes it as more to send.
+//
+// Between tries the sender hands a path that is down no packets; a try
+// is one step's send on it, as when it is up, but on a netmap ring or
+// AF_XDP socket, where the packets of a sync that failed stay, a try is
+// first a sync alone, and the packets are handed only once it works. A
+// try whose queue has no room (a NIC that holds its slots, no error) is
+// not a failure: the path is handed the packets of every step, counted
+// skipped, until it takes some; and while the other path's queue has no
+// room either, the sender waits for it but for each try of the first
+// path's, a step the other skips. A path on a ring may still send, when
+// it comes back, the packets that were in its ring when it failed (those
+// of that step and any it had not sent yet), which the receiver drops as
+// copies it has or as late. A netmap port whose interface was removed
+// gives EIO too, for ever: its path is tried again once a second to the
+// end of the run. Any other error stops the path for the rest of the
+// run: a closed socket or port, an AF_XDP socket whose interface went
+// away, a capture's write error. PathStats counts the times a path went
+// down and came back, and the packets it missed. Run ends with an error,
+// naming both paths, only once both have failed for good; while both
+// are down and one at least is to be tried again, the sender keeps its
+// schedule, its packets counted unsent on both paths (PathStats' errors
+// say why), until the run ends, its context does, or [Sender.Close].
 //
 // The receiver gives each flow a video.Merge, which both paths' readers
 // feed, taking turns over each batch of packets: by RTP extended

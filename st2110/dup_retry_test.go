@@ -540,3 +540,22 @@ func TestDupRingRetrySyncsAlone(t *testing.T) {
 		}
 	}
 }
+
+// A step back of the sender's clock (CLOCK_TAI set back) while a path is
+// down puts its next try off by no more than its wait from the time the
+// clock now tells.
+func TestDupRetryClockBack(t *testing.T) {
+	q := [2]*recTx{{}, {}}
+	s := rvDialCount(t, q[0], q[1], 1, 1)
+	d := s.parts[0].q.(*dupTx)
+	d.now = int64(time.Hour)
+	d.fail(0, errNetUnreach)
+	d.now -= int64(time.Second) // the clock steps back
+	if err := d.retry(); err != nil || !d.dead[0] {
+		t.Fatalf("retry: %v; tried at once after the step back: dead %v", err, d.dead[0])
+	}
+	d.now += int64(minRetry)
+	if err := d.retry(); err != nil || d.dead[0] || !d.probing[0] {
+		t.Errorf("retry: %v; %v after the step back: dead %v, probing %v, want tried", err, minRetry, d.dead[0], d.probing[0])
+	}
+}

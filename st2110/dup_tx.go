@@ -282,7 +282,10 @@ func retryable(q txConn, err error) bool {
 }
 
 // transientErrnos are the errors of a send or a sync that the network
-// gives while it is down or short of room (retryable).
+// gives while it is down or short of room (retryable). ENOBUFS and
+// EAGAIN do not reach a dupTx from the transports of this package (udpTx
+// drops and counts a full device queue's datagrams, xsk's Kick takes
+// them as more to send); they are here for a queue that would give them.
 var transientErrnos = [...]error{
 	syscall.ENETDOWN, syscall.ENETUNREACH, syscall.EHOSTUNREACH, syscall.EHOSTDOWN,
 	syscall.EADDRNOTAVAIL, syscall.ENOBUFS, syscall.ENOMEM, syscall.EAGAIN, syscall.EIO,
@@ -326,7 +329,13 @@ func (t *dupTx) Reserve(n int) (int, error) {
 // paths have now failed for good, else nil.
 func (t *dupTx) retry() error {
 	for p := range 2 {
-		if !t.dead[p] || t.gone[p] || t.now < t.retryAt[p] {
+		if !t.dead[p] || t.gone[p] {
+			continue
+		}
+		if t.retryAt[p] > t.now && t.retryAt[p]-t.now > t.backoff[p] {
+			t.retryAt[p] = t.now + t.backoff[p] // the clock stepped back
+		}
+		if t.now < t.retryAt[p] {
 			continue
 		}
 		t.dead[p], t.probing[p] = false, true
@@ -788,21 +797,24 @@ type SendPathStats struct {
 // second) for flow k. A path whose queue fails stops alone, the other
 // goes on at the same pace, and Err says why it stopped. An error of the
 // network (retryable: a send it cannot route, ENETUNREACH, EHOSTUNREACH,
-// ENETDOWN, EADDRNOTAVAIL; a device queue or the kernel short of memory,
-// ENOBUFS, ENOMEM, EAGAIN; a netmap ring stopped while its NIC resets,
-// EIO) stops it for a while: it is tried again after 4 ms, then after
-// twice as long at every try that fails, at most a second apart, each try
-// the packets due then (nothing sent late: the receiver has the other
-// path's copies), and the first whose packets leave brings it back. One
-// that fails again within a second of coming back (a link that flaps)
-// waits from where its last wait stopped, not from 4 ms. Any
-// other error stops it for the rest of the run: a closed socket or port,
-// an AF_XDP socket whose interface went away, a capture's write error. A
-// refused unicast send (ECONNREFUSED) is counted in SendStats.Refused
-// and retried, as with one path, and does not stop a path. Err is that
-// of the output flow k is sent on (every flow of it stops on that path);
-// Skipped and Unsent are flow k's. Zero without a second path, or for p
-// not 0 or 1.
+// ENETDOWN, EADDRNOTAVAIL; the kernel short of memory, ENOMEM; a netmap
+// ring stopped while its NIC resets, EIO) stops it for a while: it is
+// tried again after 4 ms, then after twice as long at every try that
+// fails, at most a second apart, each try the packets due then (nothing
+// sent late: the receiver has the other path's copies), and the first
+// whose packets leave brings it back. One that fails again within a
+// second of coming back (a link that flaps) waits from where its last
+// wait stopped, not from 4 ms. A netmap port whose interface was removed
+// gives EIO for ever: it is tried once a second to the end of the run. A
+// full device queue (ENOBUFS, EAGAIN) stops no path: UDP drops and
+// counts those datagrams (SendStats.NoBufs), an AF_XDP kick takes it as
+// more to send. Any other error stops it for the rest of the run: a
+// closed socket or port, an AF_XDP socket whose interface went away, a
+// capture's write error. A refused unicast send (ECONNREFUSED) is
+// counted in SendStats.Refused and retried, as with one path, and does
+// not stop a path. Err is that of the output flow k is sent on (every
+// flow of it stops on that path); Skipped and Unsent are flow k's. Zero
+// without a second path, or for p not 0 or 1.
 func (s *Sender) PathStats(k, p int) SendPathStats {
 	pt, j := s.part(k)
 	t, ok := pt.q.(*dupTx)
