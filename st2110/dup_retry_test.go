@@ -461,30 +461,44 @@ func rvStepWaiting(t *testing.T, s *Sender, limit time.Duration, each func(now i
 }
 
 // Path a down, and b's queue then full with no error (a NIC without
-// carrier that holds its slots): once a's network is back its next try
+// carrier that holds its slots): a is still tried, at its backoff
+// doubled at every try, and once its network is back its next try
 // brings it back, b's wait for room notwithstanding, and it sets the
 // pace again.
 func TestDupPathBackOtherFull(t *testing.T) {
-	const frames = 20
+	const frames = 100 // 2 s
 	q := [2]*recTx{{}, {}}
 	s := rvDialCount(t, q[0], q[1], 1, frames)
+	d := s.parts[0].q.(*dupTx)
 	var down int64
-	var atBack int // a's packets when its network came back
+	var atBack int    // a's packets when its network came back
+	var waits []int64 // a's backoffs while it is down
 	rvStepWaiting(t, s, 5*time.Second, func(now int64) {
+		if b := d.backoff[0]; d.dead[0] && (len(waits) == 0 || waits[len(waits)-1] != b) {
+			waits = append(waits, b)
+		}
 		switch {
 		case down == 0 && len(q[1].got) >= 100:
 			down, q[0].rerr = now, errNetUnreach
 		case down != 0 && now >= down+int64(10*time.Millisecond) && !q[1].full:
 			q[1].full = true
-		case q[1].full && now >= down+int64(50*time.Millisecond) && q[0].rerr != nil:
+		case q[1].full && now >= down+int64(time.Second) && q[0].rerr != nil:
 			q[0].rerr, atBack = nil, len(q[0].got)
 		}
 	})
 	st := s.PathStats(0, 0)
-	t.Logf("a got %d (%d when back), b %d; a %+v", len(q[0].got), atBack, len(q[1].got), st)
+	t.Logf("a got %d (%d when back), b %d; a %+v; waits %v", len(q[0].got), atBack, len(q[1].got), st, waits)
 	if st.Err != nil || st.Failures != 1 || st.Recoveries != 1 || len(q[0].got) <= atBack ||
 		uint64(len(q[0].got))+st.Unsent+st.Skipped != 32*frames {
 		t.Errorf("a got %d packets (%d when its network came back); a %+v", len(q[0].got), atBack, st)
+	}
+	if len(waits) < 6 {
+		t.Errorf("a's waits %v: want 6 tries at least in a second", waits)
+	}
+	for i, w := range waits {
+		if want := min(minRetry<<i, maxRetry); time.Duration(w) != want {
+			t.Errorf("a's wait %d: %v, want %v (all %v)", i, time.Duration(w), want, waits)
+		}
 	}
 }
 

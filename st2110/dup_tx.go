@@ -392,7 +392,7 @@ func (t *dupTx) follow(p, k int) int {
 // again after a backoff doubled each time (b loses at most a batch of
 // packets each).
 func (t *dupTx) reserveScratch(n int) (int, error) {
-	k := 0
+	k, try := 0, false
 	if t.up(1) {
 		kb, err := t.b.Reserve(n)
 		if kb == 0 {
@@ -404,10 +404,7 @@ func (t *dupTx) reserveScratch(n int) (int, error) {
 			case !t.probing[0] || t.now < t.retryAt[0]:
 				return 0, nil
 			default:
-				// a's next try while b has no room: the backoff
-				// doubled, as for a try that failed.
-				t.backoff[0] = min(2*t.backoff[0], int64(maxRetry))
-				t.schedule(0)
+				try = true // a's try, b having no room
 			}
 		}
 		k = kb
@@ -429,6 +426,13 @@ func (t *dupTx) reserveScratch(n int) (int, error) {
 	}
 	if t.probing[0] {
 		t.ka = t.follow(0, k)
+		if try && t.probing[0] && t.ka == 0 {
+			// a took none: its next try while b has no room is a
+			// backoff doubled later, as after a try that failed (one
+			// that fails, or takes packets, has its own next).
+			t.backoff[0] = min(2*t.backoff[0], int64(maxRetry))
+			t.schedule(0)
+		}
 	}
 	if err := t.failed(); err != nil {
 		return 0, err
