@@ -573,3 +573,38 @@ func TestDupRetryClockBack(t *testing.T) {
 		t.Errorf("retry: %v; %v after the step back: dead %v, probing %v, want tried", err, minRetry, d.dead[0], d.probing[0])
 	}
 }
+
+// A step back of the clock after a try of path a that took nothing, b's
+// queue full too (a's next try then set up in reserveScratch, a still
+// probing): a is tried again within a couple of its backoffs of the
+// clock's new time, not after the step.
+func TestDupRetryClockBackBothFull(t *testing.T) {
+	q := [2]*recTx{{}, {}}
+	s := rvDialCount(t, q[0], q[1], 1, 1)
+	d := s.parts[0].q.(*dupTx)
+	d.now = int64(2 * time.Hour)
+	d.fail(0, errNetUnreach)
+	q[0].rerr, q[0].full, q[1].full = nil, true, true
+	d.now += int64(minRetry)
+	n := q[0].reserves
+	if _, err := d.Reserve(8); err != nil || q[0].reserves == n || !d.probing[0] {
+		t.Fatalf("Reserve: %v; a's try: reserves %d, probing %v", err, q[0].reserves-n, d.probing[0])
+	}
+	d.Publish(0)
+	d.now -= int64(time.Hour) // the clock steps back
+	n = q[0].reserves
+	for i := range 50 {
+		d.now += int64(20 * time.Millisecond)
+		if _, err := d.Reserve(8); err != nil {
+			t.Fatal(err)
+		}
+		d.Publish(0)
+		if q[0].reserves > n {
+			if i > 2 {
+				t.Errorf("a tried %v after the step back; backoff %v", time.Duration(20*(i+1))*time.Millisecond, time.Duration(d.backoff[0]))
+			}
+			return
+		}
+	}
+	t.Errorf("a not tried in a second after the clock stepped back; retryAt now+%v", time.Duration(d.retryAt[0]-d.now))
+}

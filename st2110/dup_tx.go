@@ -332,10 +332,7 @@ func (t *dupTx) retry() error {
 		if !t.dead[p] || t.gone[p] {
 			continue
 		}
-		if t.retryAt[p] > t.now && t.retryAt[p]-t.now > t.backoff[p] {
-			t.retryAt[p] = t.now + t.backoff[p] // the clock stepped back
-		}
-		if t.now < t.retryAt[p] {
+		if !t.due(p) {
 			continue
 		}
 		t.dead[p], t.probing[p] = false, true
@@ -349,6 +346,16 @@ func (t *dupTx) retry() error {
 		}
 	}
 	return nil
+}
+
+// due tells whether path p's try is due at the step's time. A try never
+// waits more than its backoff from now: a clock stepped back (CLOCK_TAI
+// set back) does not put it off by the step.
+func (t *dupTx) due(p int) bool {
+	if t.retryAt[p] > t.now && t.retryAt[p]-t.now > t.backoff[p] {
+		t.retryAt[p] = t.now + t.backoff[p] // the clock stepped back
+	}
+	return t.now >= t.retryAt[p]
 }
 
 // keeper is a txConn whose packets a flush that fails leaves in its
@@ -401,7 +408,7 @@ func (t *dupTx) reserveScratch(n int) (int, error) {
 				if err := t.fail(1, err); err != nil {
 					return 0, err
 				}
-			case !t.probing[0] || t.now < t.retryAt[0]:
+			case !t.probing[0] || !t.due(0):
 				return 0, nil
 			default:
 				try = true // a's try, b having no room
