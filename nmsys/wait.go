@@ -260,6 +260,7 @@ func (w *pollState) poll(fd uintptr) {
 // pollWait syncs and waits with poll(2) until until, in steps of at most
 // pollSlice so that Close is seen.
 func (p *Port) pollWait(until time.Time, w *pollState, errno *syscall.Errno, op string) error {
+	errs := 0 // consecutive POLLERRs whose sync worked, with cursors that look right
 	for {
 		if err := p.rc.Control(w.syncFn); err != nil {
 			return p.ctlErr(err)
@@ -297,10 +298,25 @@ func (p *Port) pollWait(until time.Time, w *pollState, errno *syscall.Errno, op 
 			if *errno != 0 {
 				return p.syncErr(op, "ioctl", *errno)
 			}
+			// A sync that works, with cursors in order: the ring came
+			// back between the poll and the sync (a reset that ended),
+			// and the wait goes on; only a POLLERR that keeps coming
+			// (maxPollErrs times) is the kernel rejecting cursors that
+			// look right from here (past the last head it saw).
+			if errs++; errs < maxPollErrs && w.rings.inOrder() {
+				continue
+			}
 			return p.pollErrError(op, w.ev, &w.rings)
 		}
+		errs = 0
 	}
 }
+
+// maxPollErrs is the POLLERRs in a row, each with a sync that works and
+// cursors in order, after which pollWait gives the cursors' error: a
+// ring that stopped and came back gives one; one whose cursors netmap
+// rejects gives one at every poll, and must not keep the wait spinning.
+const maxPollErrs = 3
 
 // ringStates is the cursors of up to four bound rings of one direction,
 // read when poll(2) reported POLLERR: netmap reports a ring whose cursors
@@ -310,6 +326,31 @@ type ringStates struct {
 	n     int // rings recorded; 0: no POLLERR
 	total int // bound rings of the direction
 	r     [4]struct{ ring, head, cur, tail, slots uint32 }
+}
+
+// inOrder tells whether every recorded ring's cursors are as a ring
+// library keeps them (the check of rings' reset): head, cur and tail
+// below num_slots, and cur no further from head than tail, in ring order.
+// netmap may still reject them (head before the last head it saw, which
+// only the kernel knows); with a ring not recorded (more than four) it
+// tells only of those recorded.
+func (st *ringStates) inOrder() bool {
+	for i := range st.n {
+		s := &st.r[i]
+		if s.head >= s.slots || s.cur >= s.slots || s.tail >= s.slots || ringDist(s.head, s.cur, s.slots) > ringDist(s.head, s.tail, s.slots) {
+			return false
+		}
+	}
+	return true
+}
+
+// ringDist is the number of slots from a forward to b in a ring of n,
+// a and b below n.
+func ringDist(a, b, n uint32) uint32 {
+	if b >= a {
+		return b - a
+	}
+	return b + n - a
 }
 
 // ringStates records the cursors of the bound rings of direction ev in
