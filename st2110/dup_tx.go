@@ -362,7 +362,11 @@ func (t *dupTx) due(p int) bool {
 // ring, to leave at its next flush that works (a netmap TX ring, an
 // AF_XDP socket): a path on one is tried again by a flush alone, and
 // handed packets only once that works, so that a long outage does not
-// fill its ring with old packets to send all at once when it ends.
+// fill its ring with old packets to send all at once when it ends. On
+// an AF_XDP socket in need-wakeup mode (the default) the flush alone
+// works whenever the kernel wants no wakeup (its Kick makes no system
+// call then, xsk.Socket.Kick): the try takes packets at once, and the
+// flush that follows tells.
 type keeper interface {
 	txConn
 	keepsFailed()
@@ -811,9 +815,14 @@ type SendPathStats struct {
 // ENETDOWN, EADDRNOTAVAIL; the kernel short of memory, ENOMEM; a netmap
 // ring stopped while its NIC resets, EIO) stops it for a while: it is
 // tried again after 4 ms, then after twice as long at every try that
-// fails, at most a second apart, each try the packets due then (nothing
-// sent late: the receiver has the other path's copies), and the first
-// whose packets leave brings it back. One that fails again within a
+// fails, at most a second apart, each try the packets due then, and the
+// first whose packets leave brings it back. No packet of the outage is
+// sent late (the receiver has the other path's copies) but on a netmap
+// ring or AF_XDP socket, whose try is first a sync alone: what the ring
+// kept from the failed send leaves at the first that works, late (see
+// Unsent; an AF_XDP socket in need-wakeup mode, the default, makes no
+// system call when the kernel wants no wakeup, so that its sync alone
+// always works and the try goes on to the packets due). One that fails again within a
 // second of coming back (a link that flaps) waits from where its last
 // wait stopped, not from 4 ms. A netmap port whose interface was removed
 // gives EIO for ever: it is tried once a second to the end of the run. A
