@@ -75,7 +75,8 @@ func (w *RxPair) pollBoth(fb uintptr) {
 // for one. It returns nil in both cases, [ErrClosed] within about 20 ms
 // of either Port's Close (not on a NIC whose link is down: see
 // [Port.Close]), and an error naming the rings' cursors if poll(2)
-// reports POLLERR for either Port.
+// reports POLLERR for either Port (a ring stopped while its NIC resets
+// too, as with [Port.PollRx]).
 func (w *RxPair) Poll(timeout time.Duration) error {
 	return w.poll(timeout, nil, 0)
 }

@@ -43,8 +43,10 @@ func (p *Port) txWaitCB(fd uintptr) bool {
 // WaitRx syncs the bound RX rings and, if none holds packets (past cur:
 // slots held with rings.RxRing.ReleaseHold do not count), blocks in
 // Go's netpoller until one does, the read deadline passes
-// (os.ErrDeadlineExceeded) or the port is closed ([ErrClosed]). It does not
-// allocate. Call it from the goroutine that drives RX.
+// (os.ErrDeadlineExceeded) or the port is closed ([ErrClosed]). A ring
+// stopped while it waits (its NIC resetting) gives the sync's error, EIO,
+// as in [Port.WaitTx]. It does not allocate. Call it from the goroutine
+// that drives RX.
 func (p *Port) WaitRx() error {
 	if len(p.rxOffs) == 0 {
 		return &Error{Op: "wait rx", Port: p.name, Err: errors.New("no RX rings bound")}
@@ -70,7 +72,12 @@ func (p *Port) WaitTx() error {
 // returns nil in both cases; look at the rings to tell them apart. A
 // timeout <= 0 syncs without sleeping. If poll(2) reports POLLERR (netmap
 // rejects a ring's head or cur, which it tells no other way), PollRx
-// returns an error naming the rings' cursors.
+// returns an error naming the rings' cursors. A ring stopped while its
+// NIC resets gives POLLERR too, and the same error: netmap reports a
+// rejected head once, adopting it, so that PollRx cannot sync again to
+// tell the two apart (a sync would have the kernel act on that head), as
+// [Port.WaitRx] does (EIO); take that error as the ring's, not always
+// the caller's.
 //
 // Unlike [Port.WaitRx], PollRx parks the OS thread rather than the
 // goroutine, and the kernel wakes it straight from the forwarding path:
