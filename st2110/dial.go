@@ -1009,9 +1009,11 @@ func (s *Sender) Batches() uint64 { return s.batches.Load() }
 func (s *Sender) Spun() time.Duration { return time.Duration(s.spun.Load()) }
 
 // Stats returns the counts of flow k, brought up to date every 100 ms
-// while Run runs, and when it returns.
+// while Run runs, and when it returns. It panics for k out of range, as
+// the other methods taking a flow do but Analysis (ok false); the sender
+// is left as it was.
 func (s *Sender) Stats(k int) SendStats {
-	p, j := s.part(k)
+	p, j := s.part("Stats", k)
 	p.mu.Lock()
 	st := SendStats{TxStats: p.stats[j]}
 	p.mu.Unlock()
@@ -1030,14 +1032,20 @@ func (s *Sender) Stats(k int) SendStats {
 }
 
 // Analysis returns the ST 2110-21 analysis of the times flow k's packets
-// were written; ok is false without SendConfig.Analyze. Call it after Run
-// has returned.
+// were written; ok is false without SendConfig.Analyze, or for k out of
+// range. Call it after Run has returned.
 func (s *Sender) Analysis(k int) (video.Analysis, bool) {
-	p, j := s.part(k)
+	if uint(k) >= uint(len(s.flows)) {
+		return video.Analysis{}, false
+	}
+	p, j := s.part("Analysis", k) // k in range: part does not panic
 	return p.tx.Analysis(j)
 }
 
-func (s *Sender) part(k int) (*txPart, int) {
+// part returns the output flow k is sent on and its index there; it
+// panics, naming method, for k out of range, before any lock is taken.
+func (s *Sender) part(method string, k int) (*txPart, int) {
+	checkFlow("Sender", method, k, len(s.flows))
 	p := s.parts[k%len(s.parts)]
 	return p, k / len(s.parts)
 }

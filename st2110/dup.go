@@ -441,8 +441,10 @@ func (r *Receiver) Paths() int {
 // named, 1: ListenConfig.Second) of flow k: the packets it brought, those
 // whose first copy it brought, the copies absorbed as duplicates or
 // dropped as late, and the packets it lost. Zero for a receiver of one
-// path. They are brought up to date as Stats are.
+// path, or for p not 0 or 1; it panics for k out of range, as Stats. They
+// are brought up to date as Stats are.
 func (r *Receiver) PathStats(k, p int) video.PathStats {
+	checkFlow("Receiver", "PathStats", k, len(r.flows))
 	if r.dup == nil || p < 0 || p > 1 {
 		return video.PathStats{}
 	}
@@ -454,6 +456,7 @@ func (r *Receiver) PathStats(k, p int) video.PathStats {
 // Skew returns the measured path differential of flow k of a receiver of
 // two paths: how much later path 1's copies arrived than path 0's.
 func (r *Receiver) Skew(k int) video.Skew {
+	checkFlow("Receiver", "Skew", k, len(r.flows))
 	if r.dup == nil {
 		return video.Skew{}
 	}

@@ -770,7 +770,7 @@ func (t *dupTx) counts() *txCounts { return t.a.counts() }
 // second path (ST 2022-7) for want of room in its queue; 0 without one.
 // The count is flow k's own, though several flows may share an output.
 func (s *Sender) Skipped(k int) uint64 {
-	p, j := s.part(k)
+	p, j := s.part("Skipped", k)
 	if t, ok := p.q.(*dupTx); ok {
 		return t.streams[j].skipped[1].Load()
 	}
@@ -834,9 +834,10 @@ type SendPathStats struct {
 // counted in SendStats.Refused and retried, as with one path, and does
 // not stop a path. Err is that of the output flow k is sent on (every
 // flow of it stops on that path); Skipped and Unsent are flow k's. Zero
-// without a second path, or for p not 0 or 1.
+// without a second path, or for p not 0 or 1; it panics for k out of
+// range, as Stats.
 func (s *Sender) PathStats(k, p int) SendPathStats {
-	pt, j := s.part(k)
+	pt, j := s.part("PathStats", k)
 	t, ok := pt.q.(*dupTx)
 	if !ok || p < 0 || p > 1 {
 		return SendPathStats{}

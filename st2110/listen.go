@@ -739,10 +739,23 @@ func (r *Receiver) recycle(f *Frame, from int32) {
 	}
 }
 
+// checkFlow panics, as an index out of range does but naming the method,
+// for a flow k out of [0, n): the methods of Receiver and Sender taking a
+// flow (but Analysis, whose ok is false) call it before they take any
+// lock, so that a caller recovering the panic (net/http recovers a
+// handler's) finds them as they were.
+func checkFlow(typ, method string, k, n int) {
+	if uint(k) >= uint(n) {
+		panic(fmt.Sprintf("st2110: %s.%s(%d): flow out of range [0, %d)", typ, method, k, n))
+	}
+}
+
 // Stats returns the counts of flow k, summed over the transport's
 // readers; they are brought up to date at each frame and when the
-// receiver stops.
+// receiver stops. It panics for k out of range, as the other methods
+// taking a flow do but Analysis (ok false).
 func (r *Receiver) Stats(k int) FlowStats {
+	checkFlow("Receiver", "Stats", k, len(r.flows))
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.sumLocked(k)
@@ -783,9 +796,14 @@ func (r *Receiver) Batches() uint64 {
 // sender type they fit. ok is false while the receiver runs (call it once
 // [Receiver.Done] is closed: after Close, or at the end of a capture),
 // and for a flow whose analysis did not start (it needs the frame rate
-// and two frames' markers). Where several readers took the flow's
-// packets, it is the analysis of the one that took the most.
+// and two frames' markers), or out of range (the methods taking a flow
+// panic for one, but Analysis, whose ok says so). Where several readers
+// took the flow's packets, it is the analysis of the one that took the
+// most.
 func (r *Receiver) Analysis(k int) (a video.Analysis, ok bool) {
+	if uint(k) >= uint(len(r.flows)) {
+		return video.Analysis{}, false
+	}
 	select {
 	case <-r.done:
 	default:
