@@ -692,10 +692,22 @@ func (r *Receiver) Inputs() int { return len(r.sinks) }
 // being filled are handed out then, as they are, and the error, if any,
 // is yielded once, last. Once ctx is done or the receiver closed, no
 // frame is handed out, not even one that was queued before.
-// Each frame is valid until the loop body returns (see [Frame.Keep]).
+// Each frame is valid until the loop body returns (see [Frame.Keep]), or
+// panics: a frame not kept goes back to its pool either way, so that a
+// loop resumed after a recovered panic gets the flow's frames still.
 // Frames does not allocate per frame.
 func (r *Receiver) Frames(ctx context.Context) iter.Seq2[*Frame, error] {
 	return func(yield func(*Frame, error) bool) {
+		// The frame lent to the loop body goes back to its pool even if
+		// the body panics (and a supervisor recovers): else its reader,
+		// short of buffers, would wait for it forever. One defer per
+		// Frames, none per frame.
+		var lent *Frame
+		defer func() {
+			if lent != nil {
+				r.recycle(lent, ownLoop) // unless kept
+			}
+		}()
 		for {
 			// A select with a frame queued and ctx done picks either:
 			// a context done before the loop would not end it.
@@ -723,7 +735,9 @@ func (r *Receiver) Frames(ctx context.Context) iter.Seq2[*Frame, error] {
 				continue
 			}
 			f.owner.Store(ownLoop)
+			lent = f
 			more := yield(f, nil)
+			lent = nil
 			r.recycle(f, ownLoop) // unless kept
 			if !more {
 				return
