@@ -139,8 +139,8 @@ type SendConfig struct {
 	// that does not fit fails in Dial with a *video.BudgetError naming
 	// the flow or the socket. Nil means a budget of video.DefaultMemory
 	// for this sender. As with ListenConfig.Budget, the charges are kept
-	// after Close. Frames from Source or Sources are the caller's and are
-	// not charged.
+	// after Close, and a Dial that fails gives back all it charged.
+	// Frames from Source or Sources are the caller's and are not charged.
 	Budget *video.Budget
 
 	// Second, if set, names the transport of a second path (SMPTE ST
@@ -264,7 +264,19 @@ type Sender struct {
 // or a capture gets whole Ethernet frames; UDP gets RTP packets, sent with
 // sendmmsg(2).
 // Nothing is sent before [Sender.Run].
-func Dial(name string, sess *video.Session, cfg *SendConfig) (*Sender, error) {
+func Dial(name string, sess *video.Session, cfg *SendConfig) (_ *Sender, err error) {
+	if cfg != nil && cfg.Budget != nil {
+		// What a Dial that fails charged to the caller's budget goes back
+		// to it, as in Listen.
+		c := *cfg
+		c.Budget = cfg.Budget.Ledger()
+		cfg = &c
+		defer func() {
+			if err != nil {
+				c.Budget.Unwind()
+			}
+		}()
+	}
 	s, sources, err := newSender(name, sess, cfg)
 	if err != nil {
 		return nil, err

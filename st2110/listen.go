@@ -129,7 +129,7 @@ type ListenConfig struct {
 	// every flow). A Budget shared with other receivers or senders is
 	// charged in turn: the default FrameBuffers take what room its
 	// charges so far have left. As with a video.Receiver, the charges are
-	// kept after Close.
+	// kept after Close; a Listen that fails gives back all it charged.
 	Budget *video.Budget
 
 	// Second, if set, names the transport of a second path (SMPTE ST
@@ -411,7 +411,20 @@ type Receiver struct {
 // and port, and source where the SDP names one, so several flows may share
 // a port. On a netmap port or an AF_XDP queue nmgo sends no IGMP: the
 // switch must forward the groups to the port.
-func Listen(name string, sess *video.Session, cfg *ListenConfig) (*Receiver, error) {
+func Listen(name string, sess *video.Session, cfg *ListenConfig) (_ *Receiver, err error) {
+	if cfg != nil && cfg.Budget != nil {
+		// What a Listen that fails charged to the caller's budget goes
+		// back to it: a service retrying on a shared budget does not
+		// exhaust it.
+		c := *cfg
+		c.Budget = cfg.Budget.Ledger()
+		cfg = &c
+		defer func() {
+			if err != nil {
+				c.Budget.Unwind()
+			}
+		}()
+	}
 	r, err := newReceiver(name, sess, cfg)
 	if err != nil {
 		return nil, err

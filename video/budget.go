@@ -24,8 +24,9 @@ var ErrBudget = errors.New("video: over the memory budget")
 // A Budget may be shared by several receivers (and by the caller's own
 // allocations) and is safe for concurrent use.
 type Budget struct {
-	limit int64
-	used  atomic.Int64
+	limit  int64
+	used   atomic.Int64 // of a ledger: the octets charged through it
+	parent *Budget      // of a ledger (Budget.Ledger): the budget it charges
 }
 
 // NewBudget returns a budget of limit octets; limit must be positive, and
@@ -41,16 +42,48 @@ func NewBudget(limit int64) (*Budget, error) {
 	return &Budget{limit: limit}, nil
 }
 
+// Ledger returns a budget that charges b and records what was charged
+// through it, for a constructor that makes several charges (its own and
+// those of the parts it makes, such as a [Receiver]) to give them all back
+// with [Budget.Unwind] if it fails part way. Its Limit and Used are b's.
+func (b *Budget) Ledger() *Budget { return &Budget{parent: b} }
+
+// Unwind releases to the budget it charges what was charged through the
+// ledger b and not released; it does nothing on a budget not made by
+// [Budget.Ledger].
+func (b *Budget) Unwind() {
+	if b.parent != nil {
+		b.parent.Release(b.used.Swap(0))
+	}
+}
+
 // Limit returns the budget's limit in octets.
-func (b *Budget) Limit() int64 { return b.limit }
+func (b *Budget) Limit() int64 {
+	if b.parent != nil {
+		return b.parent.Limit()
+	}
+	return b.limit
+}
 
 // Used returns the octets charged and not released.
-func (b *Budget) Used() int64 { return b.used.Load() }
+func (b *Budget) Used() int64 {
+	if b.parent != nil {
+		return b.parent.Used()
+	}
+	return b.used.Load()
+}
 
 // Charge takes n octets for what (a phrase naming the flow and the use,
 // such as "stream 2 (UDP port 5006): frame buffer") or returns a
 // [*BudgetError] naming it if they do not fit; n < 0 is refused too.
 func (b *Budget) Charge(what string, n int64) error {
+	if b.parent != nil {
+		if err := b.parent.Charge(what, n); err != nil {
+			return err
+		}
+		b.used.Add(n)
+		return nil
+	}
 	for {
 		used := b.used.Load()
 		if n < 0 || n > b.limit-used {
@@ -63,7 +96,12 @@ func (b *Budget) Charge(what string, n int64) error {
 }
 
 // Release gives back n octets of earlier charges.
-func (b *Budget) Release(n int64) { b.used.Add(-n) }
+func (b *Budget) Release(n int64) {
+	if b.parent != nil {
+		b.parent.Release(n)
+	}
+	b.used.Add(-n)
+}
 
 // BudgetError is a charge that a [Budget] refused.
 type BudgetError struct {

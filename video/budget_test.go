@@ -230,3 +230,40 @@ func TestPatternPictureFitsInt(t *testing.T) {
 		t.Errorf("%v: NewPattern: %v", f, err)
 	}
 }
+
+// A ledger charges its budget, and Unwind gives back all that was charged
+// through it, a receiver's charges too, and nothing else.
+func TestBudgetLedger(t *testing.T) {
+	b, err := NewBudget(1 << 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Charge("other user", 1000); err != nil {
+		t.Fatal(err)
+	}
+	l := b.Ledger()
+	if err := l.Charge("a", 500); err != nil {
+		t.Fatal(err)
+	}
+	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 1920, Height: 1080, Scan: Progressive, Rate: Rate50}
+	if _, err := NewReceiver(&ReceiverConfig{Streams: []RxStream{{Format: f}}, Budget: l}); err != nil {
+		t.Fatal(err)
+	}
+	l.Release(100)
+	if want := 1000 + 400 + ReceiverMemory(&f); b.Used() != want || l.Used() != want || l.Limit() != b.Limit() {
+		t.Fatalf("used %d (ledger %d, limit %d), want %d", b.Used(), l.Used(), l.Limit(), want)
+	}
+	var be *BudgetError
+	if err := l.Charge("too much", 1<<30); !errors.As(err, &be) || be.Used != b.Used() || be.Limit != 1<<30 {
+		t.Fatalf("%v", err)
+	}
+	l.Unwind()
+	l.Unwind()
+	if b.Used() != 1000 {
+		t.Errorf("used %d after Unwind, want the other user's 1000", b.Used())
+	}
+	b.Unwind() // not a ledger: nothing
+	if b.Used() != 1000 {
+		t.Errorf("used %d after Unwind of a budget, want 1000", b.Used())
+	}
+}
