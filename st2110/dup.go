@@ -117,14 +117,14 @@ func newDupRx(r *Receiver, sess *video.Session) (*dupRx, error) {
 	}
 	ep, err := parseName(c.Second)
 	if err != nil {
-		return nil, err
+		return nil, secondErr("listen", r.ep.name, c.Second, err)
 	}
 	if c.Linger > 0 && ep.kind == kindPcap {
-		return nil, fmt.Errorf("st2110: listen: second path %s: ListenConfig.Linger with a capture: a capture is read, not waited for, so a linger has nothing to gather", ep.name)
+		return nil, fmt.Errorf("st2110: listen %s: second path %s: ListenConfig.Linger with a capture: a capture is read, not waited for, so a linger has nothing to gather", r.ep.name, ep.name)
 	}
 	fs, err := flows(legSession(sess, 1), &ep, false)
 	if err != nil {
-		return nil, fmt.Errorf("st2110: second path %s: %w", ep.name, err)
+		return nil, secondErr("listen", r.ep.name, ep.name, err)
 	}
 	if why := samePath(&r.ep, &ep, c.Interface, ep.iface, r.flows, fs, false); why != "" {
 		return nil, fmt.Errorf("st2110: listen %s: second path %s: %s", r.ep.name, ep.name, why)
@@ -172,7 +172,7 @@ func (d *dupRx) open(r *Receiver) (rxTransport, error) {
 		b, err := openPcapRx(&d.ep, &r.cfg)
 		if err != nil {
 			a.close()
-			return nil, err
+			return nil, secondErr("listen", r.ep.name, d.ep.name, err)
 		}
 		return &pcapPair{p: [2]*pcapRx{a.(*pcapRx), b.(*pcapRx)}, done: make(chan struct{})}, nil
 	}
@@ -185,7 +185,7 @@ func (d *dupRx) open(r *Receiver) (rxTransport, error) {
 	b, err := openRx(&d.ep, d.legs[1], &cfg)
 	if err != nil {
 		a.close()
-		return nil, fmt.Errorf("st2110: second path: %w", err)
+		return nil, secondErr("listen", r.ep.name, d.ep.name, err)
 	}
 	return &pathsRx{a: a, b: b}, nil
 }

@@ -74,7 +74,7 @@ func (s *Sender) second(sess *video.Session) error {
 		for _, q := range conns {
 			q.close()
 		}
-		return err
+		return secondErr("dial", s.ep.name, ep.name, err)
 	}
 	for _, q := range conns[len(s.parts):] {
 		q.close()
@@ -92,11 +92,11 @@ func (s *Sender) second(sess *video.Session) error {
 func (s *Sender) secondPath(sess *video.Session) (endpoint, []video.Stream, error) {
 	ep, err := parseName(s.cfg.Second)
 	if err != nil {
-		return ep, nil, err
+		return ep, nil, secondErr("dial", s.ep.name, s.cfg.Second, err)
 	}
 	fs, err := flows(legSession(sess, 1), &ep, true)
 	if err != nil {
-		return ep, nil, fmt.Errorf("st2110: second path %s: %w", ep.name, err)
+		return ep, nil, secondErr("dial", s.ep.name, ep.name, err)
 	}
 	if why := samePath(&s.ep, &ep, s.cfg.Interface, ep.iface, s.flows, fs, true); why != "" {
 		return ep, nil, fmt.Errorf("st2110: dial %s: second path %s: %s", s.ep.name, ep.name, why)
