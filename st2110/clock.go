@@ -1,6 +1,7 @@
 package st2110
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -72,7 +73,9 @@ type ClockConfig struct {
 // offset, which is CLOCK_TAI as the kernel defines it; the offset is read
 // again at most once a second, so a leap second is seen within one.
 //
-// A Clock is safe for concurrent use. Now does not allocate.
+// A Clock is safe for concurrent use. Now does not allocate. Make one
+// with NewClock: Listen and Dial refuse a zero Clock{}, which would read
+// UTC as if it were TAI.
 type Clock struct {
 	src    ClockSource
 	leap   int64 // configured TAI - UTC, ns
@@ -121,7 +124,11 @@ func NewClock(cfg *ClockConfig) (*Clock, error) {
 	return clk, nil
 }
 
-// Source returns where the clock reads the time.
+// errZeroClock is the error of a Clock not made by NewClock.
+var errZeroClock = errors.New("is a zero Clock, not made by NewClock")
+
+// Source returns where the clock reads the time: 0 (not a ClockSource)
+// for a zero Clock{}, which Listen and Dial refuse.
 func (c *Clock) Source() ClockSource { return c.src }
 
 // String describes the clock: "CLOCK_TAI (kernel TAI offset 37 s)",

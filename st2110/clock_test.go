@@ -1,6 +1,8 @@
 package st2110
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"os"
 	"runtime"
@@ -215,5 +217,32 @@ func TestLatencyMeanExact(t *testing.T) {
 	both.Frames, both.Sum = s2.Frames+s1.Frames, s2.Sum+s1.Sum
 	if both.Mean() != 5*time.Millisecond/3 {
 		t.Errorf("two added by hand, %v: mean %v, want %v", both, both.Mean(), 5*time.Millisecond/3)
+	}
+}
+
+// A zero Clock{} would read UTC as TAI and make the SDP claim a PTP
+// reference: Listen and Dial refuse it, naming the field. A clock of UTC
+// plus an offset is the sender's own in the SDP.
+func TestZeroClockRefused(t *testing.T) {
+	sess := session("", flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", freePort(t)), ""))
+	_, err := Listen("udp", sess, &ListenConfig{Clock: &Clock{}})
+	if want := "st2110: listen udp: ListenConfig.Clock is a zero Clock, not made by NewClock"; err == nil || err.Error() != want || !errors.Is(err, errZeroClock) {
+		t.Errorf("Listen with a zero Clock: %v, want %q", err, want)
+	}
+	_, err = Dial("udp", sess, &SendConfig{Clock: &Clock{}})
+	if want := "st2110: dial udp: SendConfig.Clock is a zero Clock, not made by NewClock"; err == nil || err.Error() != want || !errors.Is(err, errZeroClock) {
+		t.Errorf("Dial with a zero Clock: %v, want %q", err, want)
+	}
+	c, err := NewClock(&ClockConfig{ForceOffset: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := Dial("udp", sess, &SendConfig{Clock: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	if rc := tx.Flows()[0].RefClock; rc != "local" {
+		t.Errorf("a UTC+offset clock's reference in the SDP: %q, want local", rc)
 	}
 }

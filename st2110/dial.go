@@ -36,7 +36,8 @@ type SendConfig struct {
 	Count uint64
 
 	// Clock times the schedule and the RTP timestamps; nil means the
-	// system clock as TAI ([NewClock] with a nil config).
+	// system clock as TAI ([NewClock] with a nil config). A Clock not
+	// made by NewClock (a zero Clock{}) is refused.
 	Clock *Clock
 
 	// MaxRate, if not zero, caps the packets per second of all flows
@@ -409,6 +410,8 @@ func newSender(name string, sess *video.Session, cfg *SendConfig) (*Sender, []vi
 		if s.clock, err = defaultClock(); err != nil {
 			return nil, nil, err
 		}
+	} else if s.clock.Source() == 0 {
+		return nil, nil, fmt.Errorf("st2110: dial %s: SendConfig.Clock %w", name, errZeroClock)
 	}
 	s.utc = int64(s.clock.UTCOffset())
 	if ep.kind == kindPcap && c.Count == 0 {
@@ -593,11 +596,11 @@ func (s *Sender) build(conns []txConn, eth *ethInfo, sources []video.FrameSource
 		// The clock reference, unless the session gave one (RFC 7273):
 		// PTP-traceable for CLOCK_TAI and a PHC, else the sender's own
 		// clock, by its MAC address where it has one.
-		switch {
+		switch src := s.clock.Source(); {
 		case f.RefClock != "":
-		case s.clock.Source() != ClockUTCOffset:
+		case src == ClockKernelTAI || src == ClockPHC:
 			f.RefClock = "ptp=IEEE1588-2008:traceable"
-		case eth != nil:
+		case eth != nil: // ClockUTCOffset: the sender's own clock
 			f.RefClock = "localmac=" + strings.ToUpper(strings.ReplaceAll(eth.srcMAC.String(), ":", "-"))
 		default:
 			f.RefClock = "local" // RFC 7273 section 4.8: a free-running local clock

@@ -20,7 +20,8 @@ import (
 type ListenConfig struct {
 	// Clock stamps the arrival of packets (netmap, AF_XDP and UDP; a
 	// capture brings its own times); nil means the system clock as TAI
-	// ([NewClock] with a nil config). A batch whose read of a PHC failed
+	// ([NewClock] with a nil config). A Clock not made by NewClock (a
+	// zero Clock{}) is refused. A batch whose read of a PHC failed
 	// is stamped with the time read last; once every read has failed for
 	// a second, the reader ends with the error, which Frames yields,
 	// whether packets come or not: a reader reads the clock for each
@@ -508,6 +509,8 @@ func newReceiver(name string, sess *video.Session, cfg *ListenConfig) (*Receiver
 		if r.clock, err = defaultClock(); err != nil {
 			return nil, err
 		}
+	} else if r.clock.Source() == 0 {
+		return nil, fmt.Errorf("st2110: listen %s: ListenConfig.Clock %w", name, errZeroClock)
 	}
 	if r.cfg.Budget == nil {
 		if r.cfg.Budget, err = video.NewBudget(video.DefaultMemory); err != nil {
