@@ -27,6 +27,13 @@ type SendConfig struct {
 	// Source supplies the frames of every flow (in pgroup layout, of the
 	// flows' format); Sources, if set, one per flow, overrides it. Both
 	// nil means a moving test pattern ([video.NewPattern]).
+	//
+	// Run sends each output from a goroutine of its own (a netmap port
+	// opened per TX ring has several: Sender.Outputs), so the Frame
+	// method of a source that several flows share (Source, or one value
+	// in several Sources) may be called from several goroutines at once,
+	// and must be safe for that. The calls for one flow come from one
+	// goroutine, one at a time.
 	Source  video.FrameSource
 	Sources []video.FrameSource
 
