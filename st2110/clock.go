@@ -199,7 +199,10 @@ func (c *Clock) Err() error {
 	return nil
 }
 
-// Close closes a PHC; it does nothing for the system clock.
+// Close closes a PHC; it does nothing for the system clock. A Clock must
+// outlive the receivers and senders using it: close it after them, since
+// once it is closed every read fails (os.ErrClosed), and a receiver's
+// readers and a sender's Run end after a second of failed reads.
 func (c *Clock) Close() error {
 	if c.closer == nil {
 		return nil
