@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -23,10 +22,9 @@ func kernelTAIOffset() (int64, bool) {
 }
 
 // openPHC opens a PTP hardware clock and returns a reader of its time in
-// nanoseconds. The file stays open until closer is called; each read goes
-// through it (phcReader), so that a read after closer fails with
-// os.ErrClosed rather than reading whatever then has the descriptor's
-// number.
+// nanoseconds. The file stays open until closer is called, which waits
+// for the reads in flight; a read after closer fails with os.ErrClosed
+// rather than reading whatever then has the descriptor's number.
 func openPHC(name string) (now func() (int64, error), closer func() error, err error) {
 	f, err := os.Open(name)
 	if err != nil {
@@ -37,21 +35,21 @@ func openPHC(name string) (now func() (int64, error), closer func() error, err e
 		f.Close()
 		return nil, nil, fmt.Errorf("st2110: clock %s: %w", name, err)
 	}
-	return r.now, f.Close, nil
+	return r.now, r.close, nil
 }
 
 // A phcReader reads the PTP hardware clock of an open file with
-// clock_gettime on the clock id of its descriptor, taken for each read
-// from the file (syscall.RawConn.Control), which keeps the descriptor
-// open for the read's length. A read does not allocate: the function
-// Control calls is made once, and its results are the reader's, under mu.
+// clock_gettime on the clock id of its descriptor, taken once at open.
+// Reads share mu (an RLock each, so that a goroutine reading in a loop,
+// as SendConfig.Spin does, does not hold off the others); close takes it
+// whole, so it waits for the reads in flight and no read runs on the
+// descriptor's number once the file is closed. A read does not allocate.
 type phcReader struct {
-	rc     syscall.RawConn
-	mu     sync.Mutex
-	ts     unix.Timespec
-	err    error
-	get    func(fd uintptr) // r.gettime; a variable for tests
-	closed error            // the error of a read after the file's Close
+	mu     sync.RWMutex
+	id     int32 // phcClockID of f's descriptor
+	closed bool
+	f      *os.File
+	errc   error // the error of a read after close
 }
 
 func newPHCReader(f *os.File) (*phcReader, error) {
@@ -59,23 +57,30 @@ func newPHCReader(f *os.File) (*phcReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &phcReader{rc: rc, closed: &os.PathError{Op: "clock_gettime", Path: f.Name(), Err: os.ErrClosed}}
-	r.get = r.gettime
+	r := &phcReader{f: f, errc: &os.PathError{Op: "clock_gettime", Path: f.Name(), Err: os.ErrClosed}}
+	if err := rc.Control(func(fd uintptr) { r.id = phcClockID(int(fd)) }); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
-func (r *phcReader) gettime(fd uintptr) {
-	r.err = unix.ClockGettime(phcClockID(int(fd)), &r.ts)
+func (r *phcReader) now() (int64, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.closed {
+		return 0, r.errc
+	}
+	var ts unix.Timespec
+	if err := unix.ClockGettime(r.id, &ts); err != nil {
+		return 0, os.NewSyscallError("clock_gettime", err)
+	}
+	return ts.Nano(), nil
 }
 
-func (r *phcReader) now() (int64, error) {
+// close closes the file once the reads in flight are done.
+func (r *phcReader) close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.rc.Control(r.get); err != nil {
-		return 0, r.closed // the only error of Control on an *os.File opened
-	}
-	if r.err != nil {
-		return 0, os.NewSyscallError("clock_gettime", r.err)
-	}
-	return r.ts.Nano(), nil
+	r.closed = true
+	return r.f.Close()
 }
