@@ -3,6 +3,8 @@ package st2110
 import (
 	"errors"
 	"os"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 )
@@ -53,5 +55,65 @@ func TestPHCReaderClosed(t *testing.T) {
 	}
 	if err := r.close(); err == nil {
 		t.Error("a second Close: nil error")
+	}
+}
+
+// Reads of one PHC run concurrently with each other and with its Close:
+// every read that starts after Close has returned fails with os.ErrClosed
+// (never a clock_gettime on a closed or reused descriptor: EBADF, or
+// EINVAL from the /dev/null opened after), and every read before fails as
+// /dev/null's do (EINVAL). Run it with -race.
+func TestPHCReaderConcurrentClose(t *testing.T) {
+	for range 20 {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := newPHCReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var closed atomic.Bool // set once close has returned
+		var reads atomic.Int64
+		var wg sync.WaitGroup
+		errs := make(chan error, 4)
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for n := 0; ; n++ {
+					after := closed.Load()
+					_, err := r.now()
+					reads.Add(1)
+					switch {
+					case after && !errors.Is(err, os.ErrClosed):
+						errs <- err
+						return
+					case !after && !errors.Is(err, os.ErrClosed) && !errors.Is(err, syscall.EINVAL):
+						errs <- err
+						return
+					case after && n > 100:
+						return
+					}
+				}
+			}()
+		}
+		for reads.Load() < 100 {
+			// let the readers run before Close
+		}
+		if err := r.close(); err != nil {
+			t.Fatal(err)
+		}
+		closed.Store(true)
+		g, err := os.Open(os.DevNull) // likely f's descriptor number
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		g.Close()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("a read after Close: %v, want os.ErrClosed", err)
+		}
 	}
 }
