@@ -454,7 +454,8 @@ func (r *Receiver) PathStats(k, p int) video.PathStats {
 }
 
 // Skew returns the measured path differential of flow k of a receiver of
-// two paths: how much later path 1's copies arrived than path 0's.
+// two paths: how much later path 1's copies arrived than path 0's. Zero
+// for a receiver of one path; it panics for k out of range, as Stats.
 func (r *Receiver) Skew(k int) video.Skew {
 	checkFlow("Receiver", "Skew", k, len(r.flows))
 	if r.dup == nil {

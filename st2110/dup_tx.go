@@ -767,8 +767,9 @@ func (t *dupTx) close() error { return errors.Join(t.a.close(), t.b.close()) }
 func (t *dupTx) counts() *txCounts { return t.a.counts() }
 
 // Skipped returns how many of flow k's packets were not sent on the
-// second path (ST 2022-7) for want of room in its queue; 0 without one.
-// The count is flow k's own, though several flows may share an output.
+// second path (ST 2022-7) for want of room in its queue; 0 without a
+// second path. The count is flow k's own, though several flows may share
+// an output. It panics for k out of range, as Stats.
 func (s *Sender) Skipped(k int) uint64 {
 	p, j := s.part("Skipped", k)
 	if t, ok := p.q.(*dupTx); ok {
