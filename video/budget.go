@@ -46,14 +46,23 @@ func NewBudget(limit int64) (*Budget, error) {
 // through it, for a constructor that makes several charges (its own and
 // those of the parts it makes, such as a [Receiver]) to give them all back
 // with [Budget.Unwind] if it fails part way. Its Limit and Used are b's.
+// b must not be nil: the ledger of a nil Budget charges no budget; it is
+// one of limit 0, which refuses any charge of an octet or more. (A
+// config's nil Budget stands for a default one that the config's user
+// makes; it is not a *Budget to take a ledger of.)
 func (b *Budget) Ledger() *Budget { return &Budget{parent: b} }
 
 // Unwind releases to the budget it charges what was charged through the
 // ledger b and not released; it does nothing on a budget not made by
-// [Budget.Ledger].
+// [Budget.Ledger]. It never charges: if more was released through the
+// ledger than was charged through it (a misuse: the surplus was given back
+// to the budget all the same), Unwind gives back nothing.
 func (b *Budget) Unwind() {
-	if b.parent != nil {
-		b.parent.Release(b.used.Swap(0))
+	if b.parent == nil {
+		return
+	}
+	if n := b.used.Swap(0); n > 0 {
+		b.parent.Release(n)
 	}
 }
 

@@ -266,4 +266,24 @@ func TestBudgetLedger(t *testing.T) {
 	if b.Used() != 1000 {
 		t.Errorf("used %d after Unwind of a budget, want 1000", b.Used())
 	}
+
+	// More released through a ledger than charged through it: Unwind
+	// gives back nothing, and does not charge b the surplus beyond its
+	// limit.
+	l = b.Ledger()
+	if err := l.Charge("a", 100); err != nil {
+		t.Fatal(err)
+	}
+	l.Release(300)
+	if err := b.Charge("fill", b.Limit()-b.Used()); err != nil {
+		t.Fatal(err)
+	}
+	l.Unwind()
+	if b.Used() != b.Limit() {
+		t.Errorf("used %d of %d after Unwind of an over-released ledger", b.Used(), b.Limit())
+	}
+	// The ledger of a nil Budget refuses every charge.
+	if err := (*Budget)(nil).Ledger().Charge("a", 1); !errors.As(err, &be) {
+		t.Errorf("a charge to the ledger of a nil Budget: %v", err)
+	}
 }
