@@ -141,7 +141,7 @@ func newDupRx(r *Receiver, sess *video.Session) (*dupRx, error) {
 				return d.sink.take(k, buf, st, arrival)
 			}})
 		if err != nil {
-			return nil, fmt.Errorf("st2110: listen: flow %d: %w", k, err)
+			return nil, fmt.Errorf("st2110: listen %s: flow %d: %w", r.ep.name, k, err)
 		}
 		d.merges[k] = m
 	}
@@ -210,7 +210,7 @@ func (d *dupRx) prepare(r *Receiver, readers []rxReader) error {
 			d.brings[i] = rd.flows()
 		}
 	default:
-		return fmt.Errorf("st2110: listen: a second path on a transport of %T", r.tr)
+		return fmt.Errorf("st2110: listen %s: a second path on a transport of %T", r.ep.name, r.tr)
 	}
 	s := &rxSink{rx: r, idx: len(readers), flows: make([]int, len(r.flows)), st: make([]FlowStats, len(r.flows)),
 		clock: r.clock, merges: d.merges, mu: &d.mu}

@@ -61,3 +61,43 @@ func TestSecondPathErrors(t *testing.T) {
 		}
 	}
 }
+
+// An error opening the first path names the operation and the transport
+// once, as a second path's does, and still matches what it wraps.
+func TestFirstPathErrors(t *testing.T) {
+	sess := session("127.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "none.pcap")
+	noDir := filepath.Join(dir, "nodir", "out.pcap")
+	for _, c := range []struct {
+		open func() error
+		want string // the error's beginning
+		is   error
+	}{
+		{func() error { _, err := Listen("udp", sess, &ListenConfig{Interface: "nosuchif0"}); return err },
+			"st2110: listen udp: interface nosuchif0: ", nil},
+		{func() error { _, err := Listen("udp:nosuchif0", sess, nil); return err },
+			"st2110: listen udp:nosuchif0: interface nosuchif0: ", nil},
+		{func() error { _, err := Dial("udp", sess, &SendConfig{Interface: "nosuchif0"}); return err },
+			"st2110: dial udp: interface nosuchif0: ", nil},
+		{func() error { _, err := Dial("udp:nosuchif0", sess, nil); return err },
+			"st2110: dial udp:nosuchif0: interface nosuchif0: ", nil},
+		{func() error { _, err := Listen("pcap:"+missing, sess, nil); return err },
+			"st2110: listen pcap:" + missing + ": open " + missing + ": ", fs.ErrNotExist},
+		{func() error { _, err := Dial("pcap:"+noDir, sess, &SendConfig{Count: 1}); return err },
+			"st2110: dial pcap:" + noDir + ": open " + noDir + ": ", fs.ErrNotExist},
+	} {
+		err := c.open()
+		if err == nil {
+			t.Errorf("%s...: no error", c.want)
+			continue
+		}
+		msg := err.Error()
+		if !strings.HasPrefix(msg, c.want) || strings.Count(msg, "st2110:") != 1 {
+			t.Errorf("error %q, want one beginning %q, naming st2110 once", msg, c.want)
+		}
+		if c.is != nil && !errors.Is(err, c.is) {
+			t.Errorf("%v does not match %v", err, c.is)
+		}
+	}
+}

@@ -38,7 +38,7 @@ type pcapRx struct {
 func openPcapRx(ep *endpoint, cfg *ListenConfig) (rxTransport, error) {
 	f, err := os.Open(ep.file)
 	if err != nil {
-		return nil, fmt.Errorf("st2110: listen: %w", err)
+		return nil, fmt.Errorf("st2110: listen %s: %w", ep.name, err)
 	}
 	pr, err := packet.NewPcapReader(f)
 	if err != nil {
@@ -278,7 +278,7 @@ func openPcapTx(ep *endpoint, batch int, utc int64) (txConn, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("st2110: dial: %w", err)
+		return nil, fmt.Errorf("st2110: dial %s: %w", ep.name, err)
 	}
 	// The header goes into the buffer, which holds it until commit.
 	t := &pcapTx{f: f, bw: bufio.NewWriterSize(f, 1<<20), utc: utc, made: made}

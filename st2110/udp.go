@@ -169,14 +169,15 @@ func (w *clockWatch) idle(ctx context.Context, s *udpSock, sink *rxSink, err err
 	return true, nil
 }
 
-// interfaceOf returns the named interface, nil for "".
+// interfaceOf returns the named interface, nil for "". Its error names the
+// interface, not the operation: the caller prefixes that.
 func interfaceOf(name string) (*net.Interface, error) {
 	if name == "" {
 		return nil, nil
 	}
 	ifi, err := net.InterfaceByName(name)
 	if err != nil {
-		return nil, fmt.Errorf("st2110: interface %s: %w", name, err)
+		return nil, fmt.Errorf("interface %s: %w", name, err)
 	}
 	return ifi, nil
 }
@@ -184,7 +185,7 @@ func interfaceOf(name string) (*net.Interface, error) {
 func openUDPRx(ep *endpoint, fs []video.Stream, cfg *ListenConfig) (rxTransport, error) {
 	ifi, err := interfaceOf(cfg.Interface)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("st2110: listen %s: %w", ep.name, err)
 	}
 	type key struct {
 		port uint16
@@ -383,7 +384,7 @@ func openUDPTx(ep *endpoint, fs []video.Stream, cfg *SendConfig) (*udpTx, error)
 	mttl, uttl := socketTTLs(fs, cfg.TTL)
 	ifi, err := interfaceOf(cfg.Interface)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("st2110: dial %s: %w", ep.name, err)
 	}
 	network, laddr := "udp4", netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
 	if v6 {
