@@ -57,6 +57,10 @@ func parseName(s string) (endpoint, error) {
 	switch {
 	case s == "":
 		return bad("empty (want udp:..., pcap:FILE, xdp:IFACE or a netmap port such as netmap:eth0 or vale0:a)")
+	case s == "udp:":
+		// A colon introduces a part, as after pcap: and xdp:; plain UDP
+		// is "udp".
+		return bad("empty part after udp: (want udp, udp:IFACE or udp:ADDR:PORT[@IFACE])")
 	case s == "udp" || strings.HasPrefix(s, "udp:"):
 		e.kind = kindUDP
 		rest := strings.TrimPrefix(strings.TrimPrefix(s, "udp"), ":")

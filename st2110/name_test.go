@@ -20,7 +20,6 @@ func TestParseName(t *testing.T) {
 		queue int
 	}{
 		{name: "udp", kind: kindUDP},
-		{name: "udp:", kind: kindUDP},
 		{name: "udp:eth0", kind: kindUDP, iface: "eth0"},
 		{name: "udp:239.1.1.1:5004", kind: kindUDP, addr: "239.1.1.1:5004"},
 		{name: "udp:239.1.1.1:5004@nmst-br0", kind: kindUDP, addr: "239.1.1.1:5004", iface: "nmst-br0"},
@@ -56,6 +55,7 @@ func TestParseName(t *testing.T) {
 func TestParseNameErrors(t *testing.T) {
 	for _, tc := range []struct{ name, want string }{
 		{"", "empty"},
+		{"udp:", "empty part after udp:"},
 		{"udp:239.1.1.1", "without a port"},
 		{"udp:239.1.1.1:0", "port 0"},
 		{"udp:239.1.1.1:99999", "is not ADDR:PORT"},
