@@ -75,7 +75,9 @@ type ClockConfig struct {
 //
 // A Clock is safe for concurrent use. Now does not allocate. Make one
 // with NewClock: Listen and Dial refuse a zero Clock{}, which would read
-// UTC as if it were TAI.
+// UTC as if it were TAI. A nil *Clock in ListenConfig or SendConfig means
+// the system clock as TAI, but a nil *Clock is no clock: its methods
+// panic (read that clock with one NewClock(nil) made).
 type Clock struct {
 	src    ClockSource
 	leap   int64 // configured TAI - UTC, ns

@@ -244,6 +244,10 @@ type txPart struct {
 //
 // Run belongs to one goroutine; Stats, PathStats, Skipped, Batches, Spun,
 // Session, SDP and Close are safe for concurrent use.
+//
+// Only Dial makes a Sender: of a zero Sender{}, Close returns nil (it has
+// nothing open) and the other methods may panic. As with any
+// context.Context parameter, Run's ctx must not be nil.
 type Sender struct {
 	ep    endpoint
 	flows []video.Stream

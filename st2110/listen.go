@@ -369,6 +369,10 @@ func rtpTime(arrival int64, ts uint32) int64 {
 // Frames, Stats, PathStats, Skew, Other, Batches, Passthrough, Flows,
 // Err, Done and Close are safe for concurrent use; one goroutine at a
 // time should range over Frames.
+//
+// Only Listen makes a Receiver: of a zero Receiver{}, Close returns nil
+// (it has nothing open) and the other methods may panic. As with any
+// context.Context parameter, Frames' ctx must not be nil.
 type Receiver struct {
 	ep    endpoint
 	flows []video.Stream
@@ -909,6 +913,9 @@ func (r *Receiver) Done() <-chan struct{} { return r.done }
 // stopped (Done) and waits for its goroutines, each of which leaves
 // within one wait of at most 20 ms. It may be called more than once.
 func (r *Receiver) Close() error {
+	if r.tr == nil { // a zero Receiver, not made by Listen (set before Listen returns, never after)
+		return nil
+	}
 	r.closeMu.Lock()
 	defer r.closeMu.Unlock()
 	if r.closed.Swap(true) {
