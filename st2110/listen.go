@@ -371,8 +371,9 @@ func rtpTime(arrival int64, ts uint32) int64 {
 // time should range over Frames.
 //
 // Only Listen makes a Receiver: of a zero Receiver{}, Close returns nil
-// (it has nothing open) and the other methods may panic. As with any
-// context.Context parameter, Frames' ctx must not be nil.
+// (it has nothing open) and the other methods may panic or block (a
+// zero Receiver's Done is a nil channel). As with any context.Context
+// parameter, Frames' ctx must not be nil.
 type Receiver struct {
 	ep    endpoint
 	flows []video.Stream
