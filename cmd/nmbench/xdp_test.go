@@ -129,26 +129,44 @@ func TestXDPBackend(t *testing.T) {
 func TestXDPBusy(t *testing.T) {
 	p := xdptest.NewPair(t)
 	const n = "20000"
+	type report struct {
+		Final   bool    `json:"final"`
+		Packets uint64  `json:"packets"`
+		Lost    *int64  `json:"lost"`
+		Seconds float64 `json:"seconds"`
+		CPUNs   uint64  `json:"cpu_ns"`
+		Sleeps  uint64  `json:"sleeps"`
+	}
+	want, _ := strconv.ParseUint(n, 10, 64)
 	for _, busy := range []bool{true, false} {
 		rx := []string{"-xdp-frames", "1024", "-n", n}
 		if busy {
 			rx = append(rx, "-busy")
 		}
-		final := xdpSeqRun(t, p, rx, []string{"-i", "xdp:" + p.A, "-n", n, "-R", "20000"})
-		t.Logf("rxseq busy=%v: %s", busy, final)
-		var rep struct {
-			Final   bool    `json:"final"`
-			Packets uint64  `json:"packets"`
-			Lost    *int64  `json:"lost"`
-			Seconds float64 `json:"seconds"`
-			CPUNs   uint64  `json:"cpu_ns"`
-			Sleeps  uint64  `json:"sleeps"`
-		}
-		if err := json.Unmarshal([]byte(final), &rep); err != nil || !rep.Final {
-			t.Fatalf("final report %q: %v", final, err)
-		}
-		if want, _ := strconv.ParseUint(n, 10, 64); rep.Packets != want || rep.Lost == nil || *rep.Lost != 0 {
-			t.Errorf("busy=%v: received %d, lost %v, want %s and 0", busy, rep.Packets, rep.Lost, n)
+		// A receiver starved of CPU on a loaded host loses frames from
+		// its small UMEM (1024 frames, 51 ms at 20 kpps; once in CI,
+		// 190 of 20000): as in TestXDPBackend, a run with losses runs
+		// once more at half the rate (logged as RETRY); a second loss
+		// fails.
+		var rep report
+		for try, rate := range []string{"20000", "10000"} {
+			final := xdpSeqRun(t, p, rx, []string{"-i", "xdp:" + p.A, "-n", n, "-R", rate})
+			t.Logf("rxseq busy=%v at %s pps: %s", busy, rate, final)
+			rep = report{}
+			if err := json.Unmarshal([]byte(final), &rep); err != nil || !rep.Final {
+				t.Fatalf("final report %q: %v", final, err)
+			}
+			if rep.Packets == want && rep.Lost != nil && *rep.Lost == 0 {
+				break
+			}
+			lost := "none given"
+			if rep.Lost != nil {
+				lost = strconv.FormatInt(*rep.Lost, 10)
+			}
+			if try == 1 {
+				t.Fatalf("busy=%v: received %d, lost %s, want %s and 0", busy, rep.Packets, lost, n)
+			}
+			t.Logf("RETRY at half the rate (received %d, lost %s)", rep.Packets, lost)
 		}
 		t.Logf("busy=%v: %d sleeps in poll(2); %.3f s of CPU in %.3f s", busy, rep.Sleeps, float64(rep.CPUNs)/1e9, rep.Seconds)
 		switch {
