@@ -336,28 +336,18 @@ type ringStates struct {
 }
 
 // inOrder tells whether every recorded ring's cursors are as a ring
-// library keeps them (the check of rings' reset): head, cur and tail
-// below num_slots, and cur no further from head than tail, in ring order.
+// library keeps them (abi.CursorsInOrder, the check of rings' reset).
 // netmap may still reject them (head before the last head it saw, which
 // only the kernel knows); with a ring not recorded (more than four) it
 // tells only of those recorded.
 func (st *ringStates) inOrder() bool {
 	for i := range st.n {
 		s := &st.r[i]
-		if s.head >= s.slots || s.cur >= s.slots || s.tail >= s.slots || ringDist(s.head, s.cur, s.slots) > ringDist(s.head, s.tail, s.slots) {
+		if !abi.CursorsInOrder(s.head, s.cur, s.tail, s.slots) {
 			return false
 		}
 	}
 	return true
-}
-
-// ringDist is the number of slots from a forward to b in a ring of n,
-// a and b below n.
-func ringDist(a, b, n uint32) uint32 {
-	if b >= a {
-		return b - a
-	}
-	return b + n - a
 }
 
 // ringStates records the cursors of the bound rings of direction ev in

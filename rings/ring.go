@@ -141,7 +141,7 @@ func parseRing(r *ring, mem []byte, off int, dir string) error {
 func (r *ring) reset() error {
 	r.batch = nil
 	h, c, t := r.headp.Load(), r.curp.Load(), r.tailp.Load()
-	if h >= r.n || c >= r.n || t >= r.n || r.dist(h, c) > r.dist(h, t) {
+	if !abi.CursorsInOrder(h, c, t, r.n) {
 		checkFailed()
 	}
 	switch {

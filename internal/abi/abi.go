@@ -447,3 +447,19 @@ var (
 	_ [8 - unsafe.Sizeof(Pointer{})]byte
 	_ [unsafe.Sizeof(Pointer{}) - 8]byte
 )
+
+// CursorsInOrder tells whether a ring's head, cur and tail are as the ring
+// rules keep them: each below the ring's n slots, and cur no further from
+// head than tail, in ring order (head <= cur <= tail, cyclically).
+func CursorsInOrder(head, cur, tail, n uint32) bool {
+	return head < n && cur < n && tail < n && ringDist(head, cur, n) <= ringDist(head, tail, n)
+}
+
+// ringDist is the number of slots from a forward to b in a ring of n,
+// a and b below n.
+func ringDist(a, b, n uint32) uint32 {
+	if b >= a {
+		return b - a
+	}
+	return b + n - a
+}
