@@ -278,16 +278,9 @@ type Sender struct {
 // Nothing is sent before [Sender.Run].
 func Dial(name string, sess *video.Session, cfg *SendConfig) (_ *Sender, err error) {
 	if cfg != nil && cfg.Budget != nil {
-		// What a Dial that fails charged to the caller's budget goes back
-		// to it, as in Listen.
 		c := *cfg
-		c.Budget = cfg.Budget.Ledger()
+		defer unwindOnError(&c.Budget)(&err)
 		cfg = &c
-		defer func() {
-			if err != nil {
-				c.Budget.Unwind()
-			}
-		}()
 	}
 	s, sources, err := newSender(name, sess, cfg)
 	if err != nil {

@@ -419,17 +419,9 @@ type Receiver struct {
 // switch must forward the groups to the port.
 func Listen(name string, sess *video.Session, cfg *ListenConfig) (_ *Receiver, err error) {
 	if cfg != nil && cfg.Budget != nil {
-		// What a Listen that fails charged to the caller's budget goes
-		// back to it: a service retrying on a shared budget does not
-		// exhaust it.
 		c := *cfg
-		c.Budget = cfg.Budget.Ledger()
+		defer unwindOnError(&c.Budget)(&err)
 		cfg = &c
-		defer func() {
-			if err != nil {
-				c.Budget.Unwind()
-			}
-		}()
 	}
 	r, err := newReceiver(name, sess, cfg)
 	if err != nil {
@@ -961,4 +953,19 @@ func addStats(s, o *FlowStats) {
 	limit := s.Latency.Limit
 	s.Latency.merge(&o.Latency)
 	s.Latency.Limit = max(limit, o.Latency.Limit)
+}
+
+// unwindOnError puts a ledger of the caller's budget *b in its place (b
+// is in the caller's copy of its config) and returns what gives the
+// ledger's charges back to the budget if *err is set: deferred by Listen
+// and Dial, so that one that fails leaves a shared budget as it found it
+// (a service retrying a missing interface does not exhaust it).
+func unwindOnError(b **video.Budget) func(err *error) {
+	l := (*b).Ledger()
+	*b = l
+	return func(err *error) {
+		if *err != nil {
+			l.Unwind()
+		}
+	}
 }
