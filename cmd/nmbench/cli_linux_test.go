@@ -15,10 +15,18 @@ import (
 // Run writes the capture's buffer out at the end of the frames: the
 // final report gives the error, not only stderr.
 func TestFinalReportNamesFlushFailure(t *testing.T) {
+	wantFullReport(t, "vtx into /dev/full", "the error", "-i", "pcap:/dev/full")
+}
+
+// wantFullReport runs vtx of 2 frames with -json on the ports of args,
+// one of them /dev/full, and wants exit 1 with ENOSPC on stderr and in
+// the final report, which counts the 2 frames.
+func wantFullReport(t *testing.T, what, errWhat string, args ...string) {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	code := cli(context.Background(), []string{"-i", "pcap:/dev/full", "-f", "vtx", "-fmt", fmt64x32, "-frames", "2", "-q", "-json"}, &out, &errOut)
+	code := cli(context.Background(), append(args, "-f", "vtx", "-fmt", fmt64x32, "-frames", "2", "-q", "-json"), &out, &errOut)
 	if code != 1 || !strings.Contains(errOut.String(), "no space left on device") {
-		t.Fatalf("vtx into /dev/full: exit %d, stderr %q; want 1 and ENOSPC", code, errOut.String())
+		t.Fatalf("%s: exit %d, stderr %q; want 1 and ENOSPC", what, code, errOut.String())
 	}
 	var rep struct {
 		Final  bool
@@ -29,7 +37,7 @@ func TestFinalReportNamesFlushFailure(t *testing.T) {
 		t.Fatalf("final report %q: %v", out.String(), err)
 	}
 	if !rep.Final || rep.Frames != 2 || !strings.Contains(rep.Error, "no space left on device") {
-		t.Errorf("final report %s: want its 2 frames and the error", out.String())
+		t.Errorf("final report %s: want its 2 frames and %s", out.String(), errWhat)
 	}
 }
 
@@ -40,21 +48,6 @@ func TestFinalReportNamesFlushFailure(t *testing.T) {
 // first path, and only the Sender's Close returns the failed path's
 // error.
 func TestFinalReportNamesCloseFailure(t *testing.T) {
-	var out, errOut bytes.Buffer
 	a := filepath.Join(t.TempDir(), "a.pcap")
-	code := cli(context.Background(), []string{"-i", "pcap:" + a, "-i", "pcap:/dev/full", "-f", "vtx", "-fmt", fmt64x32, "-frames", "2", "-q", "-json"}, &out, &errOut)
-	if code != 1 || !strings.Contains(errOut.String(), "no space left on device") {
-		t.Fatalf("vtx into a file and /dev/full: exit %d, stderr %q; want 1 and ENOSPC", code, errOut.String())
-	}
-	var rep struct {
-		Final  bool
-		Frames uint64
-		Error  string
-	}
-	if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &rep); err != nil {
-		t.Fatalf("final report %q: %v", out.String(), err)
-	}
-	if !rep.Final || rep.Frames != 2 || !strings.Contains(rep.Error, "no space left on device") {
-		t.Errorf("final report %s: want its 2 frames and the error of the close", out.String())
-	}
+	wantFullReport(t, "vtx into a file and /dev/full", "the error of the close", "-i", "pcap:"+a, "-i", "pcap:/dev/full")
 }
