@@ -281,7 +281,10 @@ func (p *Packetizer) planAny(s []seg, row, col int) (n, data, nrow, ncol int) {
 }
 
 // planRows is plan in modeCont with MaxRows: GStreamer's rule, at most
-// maxRows segments into s.
+// maxRows segments into s. It is a copy of plan's modeCont loop on a
+// slice: plan keeps its fixed array (no bounds checks), as routing every
+// plan through a slice cost 14.5 instructions a packet (continuous) and
+// 9.5 (BPM); only MaxRows users pay for the slice.
 func (p *Packetizer) planRows(s []seg, row, col int) (n, data, nrow, ncol int) {
 	left := p.budget
 	for n < p.maxRows && row < p.rows && left >= packet.SRDLen+p.pg.Size {
