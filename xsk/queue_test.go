@@ -22,6 +22,47 @@ func mustSim(t testing.TB, c simConfig) *sim {
 	return s
 }
 
+// publishTx reserves n TX frames, failing t unless it got them all, and
+// publishes them, 60 octets each.
+func publishTx(t testing.TB, s *sim, n int) {
+	t.Helper()
+	k, err := s.tq.Reserve(n)
+	if k != n || err != nil {
+		t.Fatalf("Reserve(%d): %d, %v", n, k, err)
+	}
+	s.tq.SetLens(k, 60)
+	s.tq.Publish(k)
+}
+
+// deliverN has the simulated kernel receive n packets of 60 octets.
+func deliverN(s *sim, n int) {
+	for range n {
+		s.deliver(make([]byte, 60))
+	}
+}
+
+// closeAt has hookQueue play a Close at point at of Reserve or Acquire
+// until t ends: it sets the closed flag, then runs also (if not nil).
+func closeAt(t testing.TB, s *sim, at int, also func()) {
+	hookQueue = func(p int) {
+		if p == at {
+			s.closed.Store(true)
+			if also != nil {
+				also()
+			}
+		}
+	}
+	t.Cleanup(func() { hookQueue = nil })
+}
+
+// wantClosed fails t unless a queue call returned 0, ErrClosed.
+func wantClosed(t testing.TB, k int, err error) {
+	t.Helper()
+	if k != 0 || !errors.Is(err, ErrClosed) {
+		t.Fatalf("got %d, %v; want 0, ErrClosed", k, err)
+	}
+}
+
 // TestLoopback sends sequence-numbered packets of random lengths through
 // the TX queue, a simulated kernel that loops them into the RX ring, and
 // the RX queue, in random batch sizes, and checks every packet arrives once,
@@ -281,12 +322,7 @@ func TestHostileTx(t *testing.T) {
 // one kick's worth at a time, and is 0 for a bad consumer and after Close.
 func TestUnsent(t *testing.T) {
 	s := mustSim(t, simConfig{frames: 256, rxSize: 64, txSize: 64})
-	k, err := s.tq.Reserve(40)
-	if k != 40 || err != nil {
-		t.Fatal(k, err)
-	}
-	s.tq.SetLens(k, 60)
-	s.tq.Publish(k)
+	publishTx(t, s, 40)
 	for _, want := range []int{40, 8, 0} {
 		if n := s.tq.Unsent(); n != want {
 			t.Fatalf("Unsent %d, want %d", n, want)
@@ -412,14 +448,9 @@ func TestClosedQueues(t *testing.T) {
 // such a Close would have before swapping.
 func TestCloseDuringQueueCall(t *testing.T) {
 	// traffic moves every ring's indices off 0, so that zeros fail.
-	traffic := func(s *sim) {
+	traffic := func(t *testing.T, s *sim) {
 		for range 5 {
-			k, err := s.tq.Reserve(8)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s.tq.SetLens(k, 60)
-			s.tq.Publish(k)
+			publishTx(t, s, 8)
 			s.transmit(64, true)
 			m, err := s.rq.Acquire(64)
 			if err != nil {
@@ -434,33 +465,50 @@ func TestCloseDuringQueueCall(t *testing.T) {
 		}
 	}
 	descs := func(r *simRing) []byte { return r.mem[simLayout.Desc:] }
-	qstats := func(s *sim) [2]QueueStats { return [2]QueueStats{s.tq.stats.load(), s.rq.stats.load()} }
-	// kept: the errors the rings remember, made up by zeros if they move.
-	kept := func(s *sim) [4]*IntegrityError {
-		return [4]*IntegrityError{s.tq.tx.last, s.tq.comp.last, s.rq.rx.last, s.rq.fill.last}
+	// closedCall runs call, into which a hook plays the Close, and checks
+	// that it returned 0, ErrClosed, and left the queues' stats, the
+	// errors the rings keep (made up by zeros if they move) and the frames
+	// in flight as they were.
+	closedCall := func(t *testing.T, s *sim, call func(s *sim) (int, error)) {
+		t.Helper()
+		qstats := func() [2]QueueStats { return [2]QueueStats{s.tq.stats.load(), s.rq.stats.load()} }
+		kept := func() [4]*IntegrityError {
+			return [4]*IntegrityError{s.tq.tx.last, s.tq.comp.last, s.rq.rx.last, s.rq.fill.last}
+		}
+		before, keptBefore, inFlight := qstats(), kept(), s.tq.InFlight()
+		k, err := call(s)
+		wantClosed(t, k, err)
+		if !s.closed.Load() {
+			t.Fatal("the hook did not run: the case does not test the race")
+		}
+		if after := qstats(); after != before {
+			t.Fatalf("stats moved on ErrClosed: %+v, then %+v", before, after)
+		}
+		if k := kept(); k != keptBefore {
+			t.Fatalf("errors kept on ErrClosed: %v, then %v", keptBefore, k)
+		}
+		if n := s.tq.InFlight(); n != inFlight {
+			t.Fatalf("InFlight %d after the call, was %d", n, inFlight)
+		}
 	}
 	for _, c := range []struct {
 		name string
 		call func(s *sim) (int, error)
-		zero func(s *sim)
+		zero func(t *testing.T, s *sim)
 	}{
 		{"Reserve, rings zeroed", func(s *sim) (int, error) { return s.tq.Reserve(1) },
-			func(s *sim) { park(s.tx.mem, s.comp.mem) }},
+			func(t *testing.T, s *sim) { park(s.tx.mem, s.comp.mem) }},
 		{"Reserve, completions zeroed", func(s *sim) (int, error) { return s.tq.Reserve(1) },
-			func(s *sim) {
-				k, _ := s.tq.Reserve(4)
-				s.tq.SetLens(k, 60)
-				s.tq.Publish(k)
+			func(t *testing.T, s *sim) {
+				publishTx(t, s, 4)
 				s.transmit(64, false)
 				park(descs(s.comp))
 			}},
 		{"Acquire, rings zeroed", func(s *sim) (int, error) { return s.rq.Acquire(1) },
-			func(s *sim) { park(s.rx.mem, s.fill.mem) }},
+			func(t *testing.T, s *sim) { park(s.rx.mem, s.fill.mem) }},
 		{"Acquire, fill ring zeroed with frames to refill", func(s *sim) (int, error) { return s.rq.Acquire(1) },
-			func(s *sim) {
-				for range 4 {
-					s.deliver(make([]byte, 60))
-				}
+			func(t *testing.T, s *sim) {
+				deliverN(s, 4)
 				m, _ := s.rq.Acquire(4)
 				park(s.fill.mem)
 				s.rq.Release(m) // its refill fails: the frames wait in pend
@@ -469,34 +517,20 @@ func TestCloseDuringQueueCall(t *testing.T) {
 				}
 			}},
 		{"Acquire, RX ring zeroed", func(s *sim) (int, error) { return s.rq.Acquire(1) },
-			func(s *sim) { park(s.rx.mem) }},
+			func(t *testing.T, s *sim) { park(s.rx.mem) }},
 		{"Acquire, descriptors zeroed", func(s *sim) (int, error) { return s.rq.Acquire(4) },
-			func(s *sim) {
-				for range 4 {
-					s.deliver(make([]byte, 60))
-				}
+			func(t *testing.T, s *sim) {
+				deliverN(s, 4)
 				park(descs(s.rx))
 			}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := mustSim(t, simConfig{})
-			traffic(s)
-			c.zero(s)
-			before, keptBefore := qstats(s), kept(s)
+			traffic(t, s)
+			c.zero(t, s)
 			hookCheckFailed = func() { s.closed.Store(true) }
 			defer func() { hookCheckFailed = nil }()
-			if k, err := c.call(s); k != 0 || !errors.Is(err, ErrClosed) {
-				t.Fatalf("got %d, %v; want 0, ErrClosed", k, err)
-			}
-			if !s.closed.Load() {
-				t.Fatal("no check failed: the case does not test the race")
-			}
-			if after := qstats(s); after != before {
-				t.Fatalf("stats moved on ErrClosed: %+v, then %+v", before, after)
-			}
-			if k := kept(s); k != keptBefore {
-				t.Fatalf("errors kept on ErrClosed: %v, then %v", keptBefore, k)
-			}
+			closedCall(t, s, c.call)
 		})
 	}
 
@@ -506,52 +540,24 @@ func TestCloseDuringQueueCall(t *testing.T) {
 	for _, c := range []struct {
 		name  string
 		at    int
-		setup func(s *sim)
+		setup func(t *testing.T, s *sim)
 		zero  func(s *sim)
 		call  func(s *sim) (int, error)
 	}{
 		{"Acquire, descriptor zeroed after the producer was read", hookAfterAvailable,
-			func(s *sim) { s.deliver(make([]byte, 60)) },
+			func(t *testing.T, s *sim) { deliverN(s, 1) },
 			func(s *sim) { park(descs(s.rx), s.fill.mem) },
 			func(s *sim) (int, error) { return s.rq.Acquire(1) }},
 		{"Reserve on a fresh socket, rings zeroed before reclaim", hookBeforeReclaim,
-			func(s *sim) {
-				k, err := s.tq.Reserve(3)
-				if err != nil || k != 3 {
-					t.Fatalf("Reserve(3): %d, %v", k, err)
-				}
-				s.tq.SetLens(k, 60)
-				s.tq.Publish(k)
-			},
+			func(t *testing.T, s *sim) { publishTx(t, s, 3) },
 			func(s *sim) { park(s.tx.mem, s.comp.mem) },
 			func(s *sim) (int, error) { return s.tq.Reserve(4) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := mustSim(t, simConfig{})
-			c.setup(s)
-			before, keptBefore, inFlight := qstats(s), kept(s), s.tq.InFlight()
-			hookQueue = func(at int) {
-				if at == c.at {
-					s.closed.Store(true)
-					c.zero(s)
-				}
-			}
-			defer func() { hookQueue = nil }()
-			if k, err := c.call(s); k != 0 || !errors.Is(err, ErrClosed) {
-				t.Fatalf("got %d, %v; want 0, ErrClosed", k, err)
-			}
-			if !s.closed.Load() {
-				t.Fatal("the hook did not run: the case does not test the race")
-			}
-			if after := qstats(s); after != before {
-				t.Fatalf("stats moved on ErrClosed: %+v, then %+v", before, after)
-			}
-			if k := kept(s); k != keptBefore {
-				t.Fatalf("errors kept on ErrClosed: %v, then %v", keptBefore, k)
-			}
-			if n := s.tq.InFlight(); n != inFlight {
-				t.Fatalf("InFlight %d after the call, was %d", n, inFlight)
-			}
+			c.setup(t, s)
+			closeAt(t, s, c.at, func() { c.zero(s) })
+			closedCall(t, s, c.call)
 		})
 	}
 }
@@ -568,6 +574,18 @@ func releaseNoRefill(s *sim, m int) {
 	s.rq.n = 0
 }
 
+// pendFour has four packets delivered, acquired and released without a
+// refill: four frames in pend for the next Acquire to refill.
+func pendFour(t *testing.T, s *sim) {
+	t.Helper()
+	deliverN(s, 4)
+	m, err := s.rq.Acquire(4)
+	if err != nil || m != 4 {
+		t.Fatal(m, err)
+	}
+	releaseNoRefill(s, m)
+}
+
 // TestCloseDuringQueueCallUndo: a Close that sets the flag while the rings
 // are still the real ones (Close parks them only after its wait for
 // syscall users). What Reserve and Acquire read is undone exactly; what
@@ -576,57 +594,31 @@ func releaseNoRefill(s *sim, m int) {
 func TestCloseDuringQueueCallUndo(t *testing.T) {
 	t.Run("Reserve", func(t *testing.T) {
 		s := mustSim(t, simConfig{})
-		k, err := s.tq.Reserve(8)
-		if err != nil || k != 8 {
-			t.Fatal(k, err)
-		}
-		s.tq.SetLens(k, 60)
-		s.tq.Publish(k)
+		publishTx(t, s, 8)
 		s.transmit(64, false) // 8 completions waiting
 		own, free, inFlight := slices.Clone(s.tq.um.owner), slices.Clone(s.tq.free), s.tq.InFlight()
 		if inFlight != 8 {
 			t.Fatalf("InFlight %d before the call, want 8", inFlight)
 		}
-		hookQueue = func(at int) {
-			if at == hookBeforeReclaim {
-				s.closed.Store(true)
-			}
-		}
-		defer func() { hookQueue = nil }()
-		if k, err := s.tq.Reserve(2); k != 0 || !errors.Is(err, ErrClosed) {
-			t.Fatalf("got %d, %v; want 0, ErrClosed", k, err)
-		}
+		closeAt(t, s, hookBeforeReclaim, nil)
+		k, err := s.tq.Reserve(2)
+		wantClosed(t, k, err)
 		if !slices.Equal(own, s.tq.um.owner) || !slices.Equal(free, s.tq.free) || s.tq.InFlight() != inFlight {
 			t.Fatalf("not undone: InFlight %d -> %d, free %d -> %d", inFlight, s.tq.InFlight(), len(free), len(s.tq.free))
 		}
 	})
 	t.Run("Acquire", func(t *testing.T) {
 		s := mustSim(t, simConfig{})
-		for range 4 {
-			s.deliver(make([]byte, 60))
-		}
-		m, err := s.rq.Acquire(4)
-		if err != nil || m != 4 {
-			t.Fatal(m, err)
-		}
-		releaseNoRefill(s, m) // 4 frames in pend for Acquire to refill
-		for range 4 {
-			s.deliver(make([]byte, 60)) // 4 packets for Acquire to take
-		}
+		pendFour(t, s)
+		deliverN(s, 4) // 4 packets for Acquire to take
 		// The refill stays: its frames are the kernel's afterwards.
 		own := slices.Clone(s.rq.um.owner)
 		for _, a := range s.rq.pend {
 			own[a>>s.rq.um.shift] = ownRxKernel
 		}
-		hookQueue = func(at int) {
-			if at == hookAfterAvailable {
-				s.closed.Store(true)
-			}
-		}
-		defer func() { hookQueue = nil }()
-		if k, err := s.rq.Acquire(4); k != 0 || !errors.Is(err, ErrClosed) {
-			t.Fatalf("got %d, %v; want 0, ErrClosed", k, err)
-		}
+		closeAt(t, s, hookAfterAvailable, nil)
+		k, err := s.rq.Acquire(4)
+		wantClosed(t, k, err)
 		if len(s.rq.pend) != 0 || s.rq.n != 0 || !slices.Equal(own, s.rq.um.owner) {
 			t.Fatalf("not as expected: pend %d (want 0), acquired %d (want 0), owner table equal %v",
 				len(s.rq.pend), s.rq.n, slices.Equal(own, s.rq.um.owner))
@@ -639,23 +631,10 @@ func TestCloseDuringQueueCallUndo(t *testing.T) {
 // ring never holds a frame twice.
 func TestCloseDuringAcquireNoDoubleFill(t *testing.T) {
 	s := mustSim(t, simConfig{})
-	for range 4 {
-		s.deliver(make([]byte, 60))
-	}
-	m, err := s.rq.Acquire(4)
-	if err != nil || m != 4 {
-		t.Fatal(m, err)
-	}
-	releaseNoRefill(s, m)
-	hookQueue = func(at int) {
-		if at == hookAfterAvailable {
-			s.closed.Store(true) // Close's flag; the rings are still real
-		}
-	}
-	defer func() { hookQueue = nil }()
-	if k, err := s.rq.Acquire(4); k != 0 || !errors.Is(err, ErrClosed) {
-		t.Fatalf("got %d, %v; want 0, ErrClosed", k, err)
-	}
+	pendFour(t, s)
+	closeAt(t, s, hookAfterAvailable, nil) // Close's flag; the rings are still real
+	k, err := s.rq.Acquire(4)
+	wantClosed(t, k, err)
 	s.rq.Release(0) // Release does not look at the flag
 	seen := map[uint64]bool{}
 	p := s.fill.prod().Load()
