@@ -82,20 +82,7 @@ func TestDupPcap(t *testing.T) {
 	frames := [][]byte{randomFrames(fmtSmall, n, 1), randomFrames(fmtSmall, n, 2), randomFrames(fmtSD, n, 3)}
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "a.pcap"), filepath.Join(dir, "b.pcap")
-	var srcs []video.FrameSource
-	for k := range frames {
-		srcs = append(srcs, loopOf(t, sess.Streams[k].Format, frames[k]))
-	}
-	tx, err := Dial("pcap:"+a, sess, &SendConfig{Sources: srcs, Count: n, Second: "pcap:" + b})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Close(); err != nil {
-		t.Fatal(err)
-	}
+	tx := sendCapture(t, "pcap:"+a, sess, &SendConfig{Sources: loops(t, sess, frames), Count: n, Second: "pcap:" + b})
 	sdp, err := tx.SDP()
 	if err != nil {
 		t.Fatal(err)
@@ -524,21 +511,38 @@ func TestDupRingFallback(t *testing.T) {
 	lookupPortInfo = func(string) (nmsys.PortInfo, error) {
 		return nmsys.PortInfo{RxRings: 4, TxRings: 1, HostRxRings: 1, HostTxRings: 2}, nil
 	}
-	one := session("", flow(fmtSmall, "239.1.1.1:5004", ""))
-	for _, c := range []struct {
-		a, b string
-		send bool
-		want string
-	}{
+	checkSamePath(t, []samePathCase{
 		{"netmap:eth0-0", "netmap:eth0-3", true, "ring 0 of netmap port eth0 (netmap:eth0-0 and netmap:eth0-3; the port has 1 TX rings: ring 3 falls back to ring 0)"},
 		{"netmap:eth0-0", "netmap:eth0-3", false, ""},
 		{"netmap:eth0-2", "netmap:eth0-3", true, "ring 0 of netmap port eth0"},
 		{"netmap:eth0-1", "netmap:eth0-4", true, ""}, // 4 is no ring at all: the open fails
 		{"netmap:eth0^0", "netmap:eth0^1", false, "host ring 0 of netmap port eth0"},
 		{"netmap:eth0^0", "netmap:eth0^1", true, ""},
-	} {
-		a, _ := parseName(c.a)
-		b, _ := parseName(c.b)
+	})
+}
+
+// samePathCase is two paths' names, a sender's or a receiver's (send), and
+// what samePath says of them: "" for two paths, else part of its reason.
+type samePathCase struct {
+	a, b string
+	send bool
+	want string
+}
+
+// checkSamePath checks samePath's verdict on each case's two paths, for a
+// flow of one stream.
+func checkSamePath(t *testing.T, cases []samePathCase) {
+	t.Helper()
+	one := session("", flow(fmtSmall, "239.1.1.1:5004", ""))
+	for _, c := range cases {
+		a, err := parseName(c.a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := parseName(c.b)
+		if err != nil {
+			t.Fatal(err)
+		}
 		why := samePath(&a, &b, "", "", one.Streams, one.Streams, c.send)
 		if c.want == "" && why != "" || !strings.Contains(why, c.want) {
 			t.Errorf("%s and %s (send %v): %q, want %q", c.a, c.b, c.send, why, c.want)
@@ -569,30 +573,12 @@ func TestDupRingFallbackConf(t *testing.T) {
 		}
 		return pi, nil
 	}
-	one := session("", flow(fmtSmall, "239.1.1.1:5004", ""))
-	for _, c := range []struct {
-		a, b string
-		send bool
-		want string
-	}{
+	checkSamePath(t, []samePathCase{
 		{"vale0:a-0@conf:rx-rings=1,tx-rings=2", "vale0:a-1", false, "ring 0 of netmap port vale0:a (vale0:a-0@conf:rx-rings=1,tx-rings=2 and vale0:a-1; the port has 1 RX rings: ring 1 falls back to ring 0)"},
 		{"vale0:a-0@conf:rx-rings=1,tx-rings=2", "vale0:a-1", true, ""},
 		{"vale0:a-1@conf:tx-rings=1,rx-rings=2", "vale0:a-0@conf:tx-rings=2", true, "ring 0 of netmap port vale0:a"},
 		{"vale0:a-0", "vale0:a-1@conf:tx-rings=1,rx-rings=2", true, ""}, // the second's counts are not the port's
-	} {
-		a, err := parseName(c.a)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := parseName(c.b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		why := samePath(&a, &b, "", "", one.Streams, one.Streams, c.send)
-		if c.want == "" && why != "" || !strings.Contains(why, c.want) {
-			t.Errorf("%s and %s (send %v): %q, want %q", c.a, c.b, c.send, why, c.want)
-		}
-	}
+	})
 }
 
 // The send errors of a UDP second path are in the flow's counts, as the
@@ -623,21 +609,11 @@ func dupCaptures(t testing.TB, sess *video.Session, n int) (string, string) {
 	t.Helper()
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "a.pcap"), filepath.Join(dir, "b.pcap")
-	var srcs []video.FrameSource
-	for k := range sess.Streams {
-		f := sess.Streams[k].Format
-		srcs = append(srcs, loopOf(t, f, randomFrames(f, 2, uint64(k))))
+	frames := make([][]byte, len(sess.Streams))
+	for k, s := range sess.Streams {
+		frames[k] = randomFrames(s.Format, 2, uint64(k))
 	}
-	tx, err := Dial("pcap:"+a, sess, &SendConfig{Sources: srcs, Count: uint64(n), Second: "pcap:" + b})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Close(); err != nil {
-		t.Fatal(err)
-	}
+	sendCapture(t, "pcap:"+a, sess, &SendConfig{Sources: loops(t, sess, frames), Count: uint64(n), Second: "pcap:" + b})
 	return a, b
 }
 

@@ -362,19 +362,10 @@ func TestDupHugeBatch(t *testing.T) {
 	sess := dupFlows()
 	const n = 2
 	dir := t.TempDir()
-	var srcs []video.FrameSource
+	frames := make([][]byte, len(sess.Streams))
 	for k, s := range sess.Streams {
-		srcs = append(srcs, loopOf(t, s.Format, randomFrames(s.Format, 1, uint64(k+1))))
+		frames[k] = randomFrames(s.Format, 1, uint64(k+1))
 	}
-	tx, err := Dial("pcap:"+filepath.Join(dir, "a.pcap"), sess, &SendConfig{Sources: srcs, Count: n,
+	sendCapture(t, "pcap:"+filepath.Join(dir, "a.pcap"), sess, &SendConfig{Sources: loops(t, sess, frames), Count: n,
 		Second: "pcap:" + filepath.Join(dir, "b.pcap"), Batch: math.MaxInt})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Close(); err != nil {
-		t.Fatal(err)
-	}
 }

@@ -44,15 +44,29 @@ func writeCapture(t testing.TB, sess *video.Session, frames [][]byte, n int) (st
 // pacing.
 func writeCaptureTo(t testing.TB, name string, sess *video.Session, frames [][]byte, n int, cfg *SendConfig) *Sender {
 	t.Helper()
-	var srcs []video.FrameSource
-	for k := range sess.Streams {
-		srcs = append(srcs, loopOf(t, sess.Streams[k].Format, frames[k]))
-	}
-	c := SendConfig{Sources: srcs, Count: uint64(n)}
+	c := SendConfig{Sources: loops(t, sess, frames), Count: uint64(n)}
 	if cfg != nil {
 		c.Clock, c.SSRC, c.Pacing = cfg.Clock, cfg.SSRC, cfg.Pacing
 	}
-	tx, err := Dial("pcap:"+name, sess, &c)
+	return sendCapture(t, "pcap:"+name, sess, &c)
+}
+
+// loops returns a source for each flow k of sess, looping frames[k].
+func loops(t testing.TB, sess *video.Session, frames [][]byte) []video.FrameSource {
+	t.Helper()
+	srcs := make([]video.FrameSource, len(sess.Streams))
+	for k := range sess.Streams {
+		srcs[k] = loopOf(t, sess.Streams[k].Format, frames[k])
+	}
+	return srcs
+}
+
+// sendCapture dials name (a capture, as is cfg.Second if set), sends
+// cfg.Count frames of every flow and closes the sender, failing t on any
+// error.
+func sendCapture(t testing.TB, name string, sess *video.Session, cfg *SendConfig) *Sender {
+	t.Helper()
+	tx, err := Dial(name, sess, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
