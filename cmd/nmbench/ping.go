@@ -125,6 +125,17 @@ func pingLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats, rt 
 	if err != nil {
 		return err
 	}
+	return pings(ctx, cfg, st, rt, tx, "ring", port.WaitTx, port.TxSync, func(seq uint32, until time.Time) (bool, error) {
+		return awaitEcho(ctx, port, rx, seq, until)
+	})
+}
+
+// pings is ping's loop over tx (whose errors call it a kind, "ring" or
+// "queue"), netmap's and AF_XDP's: waitTx waits for room in tx, flush
+// hands a frame to the kernel, await receives until the echo of seq
+// arrives (true) or until passes (false).
+func pings(ctx context.Context, cfg *config, st *stats, rt *rtts, tx echoTx, kind string,
+	waitTx, flush func() error, await func(seq uint32, until time.Time) (bool, error)) error {
 	g, err := newGen(cfg)
 	if err != nil {
 		return err
@@ -135,10 +146,10 @@ func pingLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats, rt 
 		y.Pass(uint64(l)) // before the timed part: a yield is not part of an RTT
 		n, err := tx.Reserve(1)
 		if err != nil {
-			return fmt.Errorf("tx ring: %w", err)
+			return fmt.Errorf("tx %s: %w", kind, err)
 		}
 		if n == 0 {
-			if err := waitErr(ctx, port.WaitTx()); err != nil {
+			if err := waitErr(ctx, waitTx()); err != nil {
 				return stopOK(err)
 			}
 			seq--
@@ -146,7 +157,7 @@ func pingLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats, rt 
 		}
 		buf := tx.Buf(0)
 		if buf == nil {
-			return fmt.Errorf("tx ring: %w", rings.ErrIntegrity)
+			return fmt.Errorf("tx %s: %w", kind, rings.ErrIntegrity)
 		}
 		g.full(buf, l)
 		binary.BigEndian.PutUint32(buf[pingSeqOff:], seq)
@@ -154,10 +165,10 @@ func pingLoop(ctx context.Context, cfg *config, port *nmsys.Port, st *stats, rt 
 		binary.BigEndian.PutUint64(buf[pingTimeOff:], uint64(sent.UnixNano()))
 		tx.SetLen(0, l)
 		tx.Publish(1)
-		if err := port.TxSync(); err != nil {
+		if err := flush(); err != nil {
 			return err
 		}
-		got, err := awaitEcho(ctx, port, rx, seq, sent.Add(pingTimeout))
+		got, err := await(seq, sent.Add(pingTimeout))
 		if err != nil {
 			return stopOK(err)
 		}
@@ -180,23 +191,33 @@ func stopOK(err error) error {
 	return err
 }
 
+// takeEcho takes up to max frames from rx (whose errors call it a kind)
+// and reports whether one is the echo of seq; it drops them all.
+func takeEcho(rx echoRx, kind string, max int, seq uint32) (bool, error) {
+	n, err := rx.Acquire(max)
+	if err != nil {
+		return false, fmt.Errorf("rx %s: %w", kind, err)
+	}
+	found := false
+	for i := 0; i < n; i++ {
+		p, err := rx.Packet(i)
+		if err == nil && len(p) >= pingMinLen && binary.BigEndian.Uint32(p[pingSeqOff:]) == seq {
+			found = true
+		}
+	}
+	rx.Release(n)
+	return found, nil
+}
+
 // awaitEcho receives until the echo of seq arrives (true) or until
 // passes (false). Other frames are dropped.
 func awaitEcho(ctx context.Context, port *nmsys.Port, rx *rings.RxRing, seq uint32, until time.Time) (bool, error) {
 	spins := 0
 	for {
-		n, err := rx.Acquire(rx.NumSlots())
+		found, err := takeEcho(rx, "ring", rx.NumSlots(), seq)
 		if err != nil {
-			return false, fmt.Errorf("rx ring: %w", err)
+			return false, err
 		}
-		found := false
-		for i := 0; i < n; i++ {
-			p, err := rx.Packet(i)
-			if err == nil && len(p) >= pingMinLen && binary.BigEndian.Uint32(p[pingSeqOff:]) == seq {
-				found = true
-			}
-		}
-		rx.Release(n)
 		if found {
 			return true, port.RxSync()
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -291,51 +290,10 @@ func xdpRx(ctx context.Context, cfg *config, s *xsk.Socket, st *stats) error {
 
 // xdpPing is pingLoop on an AF_XDP socket.
 func xdpPing(ctx context.Context, cfg *config, s *xsk.Socket, st *stats) error {
-	tx, rx := s.Tx(), s.Rx()
-	g, err := newGen(cfg)
-	if err != nil {
-		return err
-	}
-	rt := cfg.rtt
-	l := max(g.length(), pingMinLen)
-	var y osthread.Yielder
-	for seq := uint32(0); ctx.Err() == nil && (cfg.count == 0 || uint64(seq) < cfg.count); seq++ {
-		y.Pass(uint64(l))
-		n, err := tx.Reserve(1)
-		if err != nil {
-			return fmt.Errorf("tx queue: %w", err)
-		}
-		if n == 0 {
-			if err := waitErr(ctx, s.WaitTx()); err != nil {
-				return stopOK(err)
-			}
-			seq--
-			continue
-		}
-		buf := tx.Buf(0)
-		g.full(buf, l)
-		binary.BigEndian.PutUint32(buf[pingSeqOff:], seq)
-		sent := time.Now()
-		binary.BigEndian.PutUint64(buf[pingTimeOff:], uint64(sent.UnixNano()))
-		tx.SetLen(0, l)
-		tx.Publish(1)
-		if err := s.Kick(); err != nil {
-			return err
-		}
-		got, err := awaitEchoXDP(ctx, s, rx, seq, sent.Add(pingTimeout))
-		if err != nil {
-			return stopOK(err)
-		}
-		if !got {
-			rt.lost()
-			continue
-		}
-		rt.add(time.Since(sent))
-		st.packets.Add(1)
-		st.bytes.Add(uint64(l))
-		st.batches.Add(1)
-	}
-	return nil
+	rx := s.Rx()
+	return pings(ctx, cfg, st, cfg.rtt, s.Tx(), "queue", s.WaitTx, s.Kick, func(seq uint32, until time.Time) (bool, error) {
+		return awaitEchoXDP(ctx, s, rx, seq, until)
+	})
 }
 
 // awaitEchoXDP is awaitEcho on an AF_XDP socket: it spins spinSyncs
@@ -344,18 +302,10 @@ func xdpPing(ctx context.Context, cfg *config, s *xsk.Socket, st *stats) error {
 func awaitEchoXDP(ctx context.Context, s *xsk.Socket, rx *xsk.RxQueue, seq uint32, until time.Time) (bool, error) {
 	spins := 0
 	for {
-		n, err := rx.Acquire(64)
+		found, err := takeEcho(rx, "queue", 64, seq)
 		if err != nil {
-			return false, fmt.Errorf("rx queue: %w", err)
+			return false, err
 		}
-		found := false
-		for i := 0; i < n; i++ {
-			p, err := rx.Packet(i)
-			if err == nil && len(p) >= pingMinLen && binary.BigEndian.Uint32(p[pingSeqOff:]) == seq {
-				found = true
-			}
-		}
-		rx.Release(n)
 		if found {
 			return true, nil
 		}
