@@ -77,39 +77,48 @@ func TestIgnoredFlagsRefused(t *testing.T) {
 // -w is a wait before the run, on every backend that takes it, and -t
 // the length of the run after it: a run with -w 0.3 -t 0.5 lasts 0.5 s
 // (the report's seconds) and ends no sooner than 0.8 s after it started.
-// Only lower bounds: a loaded host makes runs longer, never shorter.
+// Only lower bounds: a loaded host makes runs longer, never shorter. The
+// three runs go side by side, each on a port of its own.
 func TestWaitThenDuration(t *testing.T) {
+	ports := map[string]bool{}
 	for _, args := range [][]string{
 		{"-f", "rx"},
 		{"-f", "txseq", "-R", "100"},
 		{"-f", "vrx", "-fmt", fmt64x32},
 	} {
 		port := freeUDPPort(t)
-		args = append([]string{"-i", "udp:127.0.0.1:" + port, "-w", "0.3", "-t", "0.5", "-q", "-json"}, args...)
-		if args[len(args)-1] == "100" { // a sender: something listens
-			c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: mustAtoi(t, port)})
-			if err != nil {
-				t.Fatal(err)
+		for ports[port] { // one the kernel gave before, now closed
+			port = freeUDPPort(t)
+		}
+		ports[port] = true
+		t.Run(args[1], func(t *testing.T) {
+			t.Parallel()
+			args = append([]string{"-i", "udp:127.0.0.1:" + port, "-w", "0.3", "-t", "0.5", "-q", "-json"}, args...)
+			if args[len(args)-1] == "100" { // a sender: something listens
+				c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: mustAtoi(t, port)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
 			}
-			defer c.Close()
-		}
-		var out, errOut bytes.Buffer
-		start := time.Now()
-		code := cli(context.Background(), args, &out, &errOut)
-		took := time.Since(start)
-		if code != 0 {
-			t.Fatalf("%q: exit %d: %s", args, code, errOut.String())
-		}
-		var rep struct {
-			Final   bool    `json:"final"`
-			Seconds float64 `json:"seconds"`
-		}
-		if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &rep); err != nil || !rep.Final {
-			t.Fatalf("%q: final report %q: %v", args, out.String(), err)
-		}
-		if rep.Seconds < 0.49 || took < 790*time.Millisecond {
-			t.Errorf("%q: a run of %.3f s, ended after %v; want -t's 0.5 s of run after -w's 0.3 s of wait", args, rep.Seconds, took)
-		}
+			var out, errOut bytes.Buffer
+			start := time.Now()
+			code := cli(context.Background(), args, &out, &errOut)
+			took := time.Since(start)
+			if code != 0 {
+				t.Fatalf("%q: exit %d: %s", args, code, errOut.String())
+			}
+			var rep struct {
+				Final   bool    `json:"final"`
+				Seconds float64 `json:"seconds"`
+			}
+			if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &rep); err != nil || !rep.Final {
+				t.Fatalf("%q: final report %q: %v", args, out.String(), err)
+			}
+			if rep.Seconds < 0.49 || took < 790*time.Millisecond {
+				t.Errorf("%q: a run of %.3f s, ended after %v; want -t's 0.5 s of run after -w's 0.3 s of wait", args, rep.Seconds, took)
+			}
+		})
 	}
 }
 
