@@ -66,6 +66,28 @@ type passHeap struct {
 	nicRx, hstRx *rings.RxRing
 }
 
+// checkForwarded checks that h captured others frames each way, in
+// order: other(0) on to the host stack, other(1000) on to the wire.
+func (h *passHeap) checkForwarded(t *testing.T, others int) {
+	t.Helper()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for dir, c := range map[string]struct {
+		got  [][]byte
+		base int
+	}{"to host": {h.host, 0}, "to wire": {h.wire, 1000}} {
+		if len(c.got) != others {
+			t.Errorf("%s: %d frames, want %d", dir, len(c.got), others)
+			continue
+		}
+		for i, f := range c.got {
+			if !bytes.Equal(f, other(c.base+i)) {
+				t.Fatalf("%s frame %d: % x", dir, i, f[:24])
+			}
+		}
+	}
+}
+
 func newPassHeap(t testing.TB, slots int) *passHeap {
 	t.Helper()
 	reg := heapmem.MustNew(&heapmem.Config{Name: "eth0", TxSlots: slots, RxSlots: slots, BufSize: 2048})
@@ -152,22 +174,7 @@ func TestPassHeap(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	rx.Close()
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for dir, c := range map[string]struct {
-		got  [][]byte
-		base int
-	}{"to host": {h.host, 0}, "to wire": {h.wire, 1000}} {
-		if len(c.got) != others {
-			t.Errorf("%s: %d frames, want %d", dir, len(c.got), others)
-			continue
-		}
-		for i, f := range c.got {
-			if !bytes.Equal(f, other(c.base+i)) {
-				t.Fatalf("%s frame %d: % x", dir, i, f[:24])
-			}
-		}
-	}
+	h.checkForwarded(t, others)
 	if ps, ok := rx.Passthrough(); !ok || ps.Dropped != 0 || ps.Stopped != 0 || ps.Err != nil {
 		t.Errorf("Passthrough() = %+v, %v", ps, ok)
 	}
@@ -479,22 +486,7 @@ func TestPassHeapClockGone(t *testing.T) {
 	if ps, _ := rx.Passthrough(); ps.ToHost != others || ps.ToWire != others || ps.Stopped != 0 || ps.Err != nil {
 		t.Errorf("after Close: passthrough %+v, want %d each way and none stopped", ps, others)
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for dir, c := range map[string]struct {
-		got  [][]byte
-		base int
-	}{"to host": {h.host, 0}, "to wire": {h.wire, 1000}} {
-		if len(c.got) != others {
-			t.Errorf("%s: %d frames, want %d", dir, len(c.got), others)
-			continue
-		}
-		for i, f := range c.got {
-			if !bytes.Equal(f, other(c.base+i)) {
-				t.Fatalf("%s frame %d: % x", dir, i, f[:24])
-			}
-		}
-	}
+	h.checkForwarded(t, others)
 }
 
 // The readers of a passthrough that another input's failure stopped
