@@ -193,6 +193,27 @@ func TestVideoDupFlags(t *testing.T) {
 	}
 }
 
+// streamPathsReport is what a vtx run's JSON report says of a stream's
+// packets and paths.
+type streamPathsReport struct {
+	Packets uint64       `json:"packets"`
+	Paths   []pathReport `json:"paths"`
+}
+
+// streamPaths returns each stream's packets and paths from the final
+// JSON report (the last line) of out, a vtx run of n streams.
+func streamPaths(t *testing.T, out string, n int) []streamPathsReport {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var r struct {
+		Streams []streamPathsReport `json:"streams"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil || len(r.Streams) != n {
+		t.Fatalf("last line %q: %v, want %d streams", lines[len(lines)-1], err, n)
+	}
+	return r.Streams
+}
+
 // vtx with a second path that fails (a capture to /dev/full: ENOSPC once
 // its buffer is written) goes on with the first: its capture has every
 // frame, and the report's line of the failed path says why it stopped
@@ -223,17 +244,7 @@ func TestVideoDupTxPathFails(t *testing.T) {
 			}
 			continue
 		}
-		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-		var r struct {
-			Streams []struct {
-				Packets uint64       `json:"packets"`
-				Paths   []pathReport `json:"paths"`
-			} `json:"streams"`
-		}
-		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil || len(r.Streams) != 1 {
-			t.Fatalf("last line %q: %v", lines[len(lines)-1], err)
-		}
-		s := r.Streams[0]
+		s := streamPaths(t, out.String(), 1)[0]
 		if p := s.Paths; len(p) != 2 || p[0].Packets != s.Packets || p[0].Error != "" || p[1].Error != why ||
 			p[1].Unsent == 0 || p[1].Packets+p[1].Unsent > s.Packets {
 			t.Errorf("%d packets; paths %+v", s.Packets, p)
@@ -246,17 +257,7 @@ func TestVideoDupTxPathFails(t *testing.T) {
 	if code := cli(context.Background(), a, &out, &errb); code != 1 {
 		t.Fatalf("nmbench %q: exit %d, want 1: %s", a, code, errb.String())
 	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	var r struct {
-		Streams []struct {
-			Packets uint64       `json:"packets"`
-			Paths   []pathReport `json:"paths"`
-		} `json:"streams"`
-	}
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil || len(r.Streams) != 2 {
-		t.Fatalf("last line %q: %v", lines[len(lines)-1], err)
-	}
-	for k, s := range r.Streams {
+	for k, s := range streamPaths(t, out.String(), 2) {
 		if p := s.Paths; len(p) != 2 || p[0].Packets != s.Packets || p[1].Error == "" || p[1].Unsent == 0 ||
 			p[1].Skipped+p[1].Unsent > s.Packets || p[1].Packets+p[1].Skipped+p[1].Unsent != s.Packets {
 			t.Errorf("stream %d: %d packets; paths %+v", k, s.Packets, p)
