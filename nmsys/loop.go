@@ -168,16 +168,19 @@ func (d *Idler) Next(p *Port, got bool, bytes uint64) error {
 // next is Next; timed, the sleep in poll(2) hands the P off if the
 // hand-off clock says so at now (NextBatchAt).
 //
-// Package xsk's Idler has the same fields, methods and documents, but its
-// next and nextBatch differ on purpose, so the two share no code (only
-// handoff.Clock, as st2110's UDP reader does): a netmap RX ring shows new
-// slots only after a sync, a system call, which Next makes after every
-// pass (in poll(2) with Spin 0, as pkt-gen does) and NextBatch after its
-// linger, to take what gathered meanwhile; the kernel moves an AF_XDP
-// ring by itself, so xsk's Next goes on at once after a pass that found
-// packets, its NextBatch lingers after next, and its spinning passes make
-// the checks a wait would (Socket.spinRx). What they do share, the linger
-// bound and lingerAfter, is four lines.
+// Package xsk's Idler has the same fields Spin, Poll and Linger and the
+// same methods Next, NextBatch, NextBatchAt and HandOffs, documented
+// alike; it also counts its sleeps (Sleeps) and, for its tests, its
+// lingers. Both are built of the same parts, osthread.Yielder,
+// handoff.Clock and handoff.HoldSleep, but beyond those they share no
+// code, because their next and nextBatch differ on purpose: a netmap RX
+// ring shows new slots only after a sync, a system call, which Next makes
+// after every pass (in poll(2) with Spin 0, as pkt-gen does) and
+// NextBatch after its linger, to take what gathered meanwhile; the kernel
+// moves an AF_XDP ring by itself, so xsk's Next goes on at once after a
+// pass that found packets, its NextBatch lingers after next, and its
+// spinning passes make the checks a wait would (Socket.spinRx). What they
+// do share, the linger bound and lingerAfter, is four lines.
 func (d *Idler) next(p *Port, got bool, bytes uint64, ho *handoff.Clock, now int64) error {
 	d.y.Pass(bytes)
 	if d.Spin > 0 {

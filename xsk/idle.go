@@ -148,15 +148,19 @@ func (d *Idler) Next(s *Socket, got bool, bytes uint64) error {
 // next is Next; timed, the sleep in poll(2) hands the P off if the
 // hand-off clock says so at now (NextBatchAt).
 //
-// Package nmsys's Idler has the same fields, methods and documents, but
-// its next and nextBatch differ on purpose, so the two share no code
-// (only handoff.Clock): a netmap RX ring shows new slots only after a
-// sync, a system call, which nmsys makes after every pass, and after a
-// linger, before the sync that takes what gathered; an AF_XDP ring needs
-// none, so here a pass that found packets goes on at once, the linger
-// comes after next (none once next failed), and a spinning pass makes the
-// checks a wait would (spinRx). What they do share, the linger bound and
-// lingerAfter, is four lines.
+// Package nmsys's Idler has the same fields Spin, Poll and Linger and the
+// same methods Next, NextBatch, NextBatchAt and HandOffs, documented
+// alike; this one also counts its sleeps (sleeps, Sleeps) and, for its
+// tests, its lingers (lingers, lingered). Both are built of the same parts,
+// osthread.Yielder, handoff.Clock and handoff.HoldSleep, but beyond those
+// they share no code, because their next and nextBatch differ on purpose:
+// a netmap RX ring shows new slots only after a sync, a system call,
+// which nmsys makes after every pass, and after a linger, before the sync
+// that takes what gathered; an AF_XDP ring needs none, so here a pass
+// that found packets goes on at once, the linger comes after next (none
+// once next failed), and a spinning pass makes the checks a wait would
+// (spinRx). What they do share, the linger bound and lingerAfter, is four
+// lines.
 func (d *Idler) next(s *Socket, got bool, bytes uint64, ho *handoff.Clock, now int64) error {
 	due := d.y.Due(bytes)
 	if due {
