@@ -441,6 +441,33 @@ func TestClosedQueues(t *testing.T) {
 	}
 }
 
+// closedCall runs call, into which a hook plays the Close, and checks
+// that it returned 0, ErrClosed, and left the queues' stats, the errors
+// the rings keep and the frames in flight as they were: after ErrClosed
+// nothing the call read is trusted (it may have been Close's zeros).
+func closedCall(t *testing.T, s *sim, call func(s *sim) (int, error)) {
+	t.Helper()
+	qstats := func() [2]QueueStats { return [2]QueueStats{s.tq.stats.load(), s.rq.stats.load()} }
+	kept := func() [4]*IntegrityError {
+		return [4]*IntegrityError{s.tq.tx.last, s.tq.comp.last, s.rq.rx.last, s.rq.fill.last}
+	}
+	before, keptBefore, inFlight := qstats(), kept(), s.tq.InFlight()
+	k, err := call(s)
+	wantClosed(t, k, err)
+	if !s.closed.Load() {
+		t.Fatal("the hook did not run: the case does not test the race")
+	}
+	if after := qstats(); after != before {
+		t.Fatalf("stats moved on ErrClosed: %+v, then %+v", before, after)
+	}
+	if k := kept(); k != keptBefore {
+		t.Fatalf("errors kept on ErrClosed: %v, then %v", keptBefore, k)
+	}
+	if n := s.tq.InFlight(); n != inFlight {
+		t.Fatalf("InFlight %d after the call, was %d", n, inFlight)
+	}
+}
+
 // TestCloseDuringQueueCall: a Close that swaps in its placeholder
 // mappings (which read as zeros) after Reserve or Acquire looked at the
 // closed flag makes the call return ErrClosed, not an *IntegrityError
@@ -465,32 +492,6 @@ func TestCloseDuringQueueCall(t *testing.T) {
 		}
 	}
 	descs := func(r *simRing) []byte { return r.mem[simLayout.Desc:] }
-	// closedCall runs call, into which a hook plays the Close, and checks
-	// that it returned 0, ErrClosed, and left the queues' stats, the
-	// errors the rings keep (made up by zeros if they move) and the frames
-	// in flight as they were.
-	closedCall := func(t *testing.T, s *sim, call func(s *sim) (int, error)) {
-		t.Helper()
-		qstats := func() [2]QueueStats { return [2]QueueStats{s.tq.stats.load(), s.rq.stats.load()} }
-		kept := func() [4]*IntegrityError {
-			return [4]*IntegrityError{s.tq.tx.last, s.tq.comp.last, s.rq.rx.last, s.rq.fill.last}
-		}
-		before, keptBefore, inFlight := qstats(), kept(), s.tq.InFlight()
-		k, err := call(s)
-		wantClosed(t, k, err)
-		if !s.closed.Load() {
-			t.Fatal("the hook did not run: the case does not test the race")
-		}
-		if after := qstats(); after != before {
-			t.Fatalf("stats moved on ErrClosed: %+v, then %+v", before, after)
-		}
-		if k := kept(); k != keptBefore {
-			t.Fatalf("errors kept on ErrClosed: %v, then %v", keptBefore, k)
-		}
-		if n := s.tq.InFlight(); n != inFlight {
-			t.Fatalf("InFlight %d after the call, was %d", n, inFlight)
-		}
-	}
 	for _, c := range []struct {
 		name string
 		call func(s *sim) (int, error)
@@ -601,8 +602,7 @@ func TestCloseDuringQueueCallUndo(t *testing.T) {
 			t.Fatalf("InFlight %d before the call, want 8", inFlight)
 		}
 		closeAt(t, s, hookBeforeReclaim, nil)
-		k, err := s.tq.Reserve(2)
-		wantClosed(t, k, err)
+		closedCall(t, s, func(s *sim) (int, error) { return s.tq.Reserve(2) })
 		if !slices.Equal(own, s.tq.um.owner) || !slices.Equal(free, s.tq.free) || s.tq.InFlight() != inFlight {
 			t.Fatalf("not undone: InFlight %d -> %d, free %d -> %d", inFlight, s.tq.InFlight(), len(free), len(s.tq.free))
 		}
@@ -617,8 +617,7 @@ func TestCloseDuringQueueCallUndo(t *testing.T) {
 			own[a>>s.rq.um.shift] = ownRxKernel
 		}
 		closeAt(t, s, hookAfterAvailable, nil)
-		k, err := s.rq.Acquire(4)
-		wantClosed(t, k, err)
+		closedCall(t, s, func(s *sim) (int, error) { return s.rq.Acquire(4) })
 		if len(s.rq.pend) != 0 || s.rq.n != 0 || !slices.Equal(own, s.rq.um.owner) {
 			t.Fatalf("not as expected: pend %d (want 0), acquired %d (want 0), owner table equal %v",
 				len(s.rq.pend), s.rq.n, slices.Equal(own, s.rq.um.owner))
