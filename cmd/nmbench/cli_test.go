@@ -78,28 +78,29 @@ func TestIgnoredFlagsRefused(t *testing.T) {
 // the length of the run after it: a run with -w 0.3 -t 0.5 lasts 0.5 s
 // (the report's seconds) and ends no sooner than 0.8 s after it started.
 // Only lower bounds: a loaded host makes runs longer, never shorter. The
-// three runs go side by side, each on a port of its own.
+// three runs go side by side, each on a port of its own that stays bound
+// until the run starts (the parallel runs start only after all are
+// set up), so that no other test or process is given it meanwhile: a
+// receiver's by a socket closed just before, a sender's by the socket
+// that receives its packets.
 func TestWaitThenDuration(t *testing.T) {
-	ports := map[string]bool{}
 	for _, args := range [][]string{
 		{"-f", "rx"},
 		{"-f", "txseq", "-R", "100"},
 		{"-f", "vrx", "-fmt", fmt64x32},
 	} {
-		port := freeUDPPort(t)
-		for ports[port] { // one the kernel gave before, now closed
-			port = freeUDPPort(t)
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
 		}
-		ports[port] = true
+		port := strconv.Itoa(c.LocalAddr().(*net.UDPAddr).Port)
 		t.Run(args[1], func(t *testing.T) {
+			defer c.Close()
 			t.Parallel()
+			sender := args[1] == "txseq"
 			args = append([]string{"-i", "udp:127.0.0.1:" + port, "-w", "0.3", "-t", "0.5", "-q", "-json"}, args...)
-			if args[len(args)-1] == "100" { // a sender: something listens
-				c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: mustAtoi(t, port)})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer c.Close()
+			if !sender { // a receiver binds the port itself
+				c.Close()
 			}
 			var out, errOut bytes.Buffer
 			start := time.Now()
@@ -120,15 +121,6 @@ func TestWaitThenDuration(t *testing.T) {
 			}
 		})
 	}
-}
-
-func mustAtoi(t *testing.T, s string) int {
-	t.Helper()
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
 
 // rxseq -n counts sequence numbers: a packet lost on the way counts
