@@ -105,6 +105,17 @@ type SendConfig struct {
 	// how many packets go together in a burst); nil means its defaults.
 	Pacing *video.PacerConfig
 
+	// MaxRows, if not zero, packs every flow's rows back to back, as
+	// GStreamer and FFmpeg do (video.PacketizerConfig.Continuous: a
+	// packet that ends a row goes on with the next), with at most MaxRows
+	// SRD headers a packet, as many as fit if fewer
+	// (video.PacketizerConfig.MaxRows). Up to 3 the flows stay ST 2110-20
+	// ones; more packs many short rows in one packet (GStreamer's rule),
+	// which RFC 4175 allows and ST 2110-20 does not. A BPM flow is
+	// refused. Zero means each row is split into equal packets that never
+	// cross a row's end, as hardware senders do.
+	MaxRows int
+
 	// Spin is how much of each wait for the next packet Run spends
 	// spinning on the clock instead of sleeping. On a netmap port or an
 	// AF_XDP socket the sender owns its OS thread and sleeps in
@@ -369,7 +380,7 @@ func newSender(name string, sess *video.Session, cfg *SendConfig) (*Sender, []vi
 		field string
 		v     int64
 		d     bool // a time.Duration
-	}{{"Batch", int64(c.Batch), false}, {"Lead", int64(c.Lead), true}, {"Spin", int64(c.Spin), true}} {
+	}{{"Batch", int64(c.Batch), false}, {"Lead", int64(c.Lead), true}, {"Spin", int64(c.Spin), true}, {"MaxRows", int64(c.MaxRows), false}} {
 		if v.v < 0 {
 			val := fmt.Sprint(v.v)
 			if v.d {
@@ -575,6 +586,9 @@ func (s *Sender) build(conns []txConn, eth *ethInfo, sources []video.FrameSource
 		i := k % len(parts)
 		pc := f.PacketizerConfig()
 		pc.SSRC, pc.Seq = ssrc+uint32(k), rand.Uint32()
+		if c.MaxRows != 0 {
+			pc.Continuous, pc.MaxRows = true, c.MaxRows
+		}
 		ttl := f.TTL
 		if ttl == 0 {
 			ttl = c.TTL

@@ -768,6 +768,7 @@ func TestDialConfigErrors(t *testing.T) {
 		{SendConfig{Count: 1, Batch: -1}, "SendConfig.Batch is negative (-1)"},
 		{SendConfig{Count: 1, Lead: -time.Millisecond}, "SendConfig.Lead is negative (-1ms)"},
 		{SendConfig{Count: 1, Spin: -1}, "SendConfig.Spin is negative (-1ns)"},
+		{SendConfig{Count: 1, MaxRows: -1}, "SendConfig.MaxRows is negative (-1)"},
 		{SendConfig{Count: 1, TTL: -1}, "SendConfig.TTL -1: not in [0, 255]"},
 		{SendConfig{Count: 1, TTL: 256}, "SendConfig.TTL 256: not in [0, 255]"},
 		{SendConfig{Count: 1, MaxRate: -5}, "SendConfig.MaxRate -5: not a rate"},

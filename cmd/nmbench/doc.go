@@ -140,6 +140,19 @@
 //
 //	nmbench -i netmap:eth0 -f vtx -sdp out.sdp -burst 4 -b 4 -rt 50
 //
+// -max-rows N makes vtx pack rows back to back, as GStreamer and FFmpeg
+// do (a packet that ends a row goes on with the next), with at most N SRD
+// headers a packet (rows or parts of rows), as many as fit if fewer
+// (st2110.SendConfig.MaxRows). Up to 3 the streams stay ST 2110-20 ones;
+// more packs many short rows in one packet, GStreamer's rule, which
+// RFC 4175 allows and ST 2110-20 does not: a narrow format (8 pixels of
+// 4:2:2 10-bit, 20 octets a row) then takes 56 SRDs a packet (55 rows
+// and part of the next), not one row.
+// GPM only. By default each row is split into equal packets that never
+// cross its end, as hardware senders do.
+//
+//	nmbench -i udp:127.0.0.1:5004 -f vtx -fmt "$F" -max-rows 3
+//
 // -max-lag lets vtx skip ahead when it falls behind its schedule (its
 // thread descheduled, a queue stalled): a stream more than that late gives
 // up the frames it missed and resumes at the first frame not yet due,

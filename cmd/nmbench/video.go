@@ -40,6 +40,7 @@ type videoConfig struct {
 	maxMem  byteSize      // -max-mem
 	check   bool          // -selfcheck
 	burst   int           // -burst
+	maxRows int           // -max-rows: st2110.SendConfig.MaxRows (0: rows split into equal packets)
 	rt      int           // -rt
 	maxLag  time.Duration // -max-lag: st2110.SendConfig.MaxLag (-1: off, the default)
 	pass    bool          // -passthrough
@@ -70,6 +71,7 @@ func addVideoFlags(fs *flag.FlagSet, v *videoConfig) {
 	v.maxMem = video.DefaultMemory
 	fs.Var(&v.maxMem, "max-mem", "vtx, vrx: memory the inputs may make nmbench allocate (frame buffers, test pattern, -in frames), in `octets` (k, M, G suffixes)")
 	fs.IntVar(&v.burst, "burst", 1, "vtx: packets sent together at the time of the first (the ST 2110-21 pacer's Burst): fewer flushes and wake-ups; Cinst grows to about the burst, which a narrow sender keeps under CMAX (6 for 1080p59.94)")
+	fs.IntVar(&v.maxRows, "max-rows", 0, "vtx: pack rows back to back as GStreamer and FFmpeg do (a packet that ends a row goes on with the next), with at most `N` SRD headers (rows or parts of rows) a packet, as many as fit if fewer: above 3 many short rows share a packet (GStreamer's rule), which RFC 4175 allows and ST 2110-20 does not (st2110.SendConfig.MaxRows); GPM only; 0: each row split into equal packets that never cross its end, as hardware senders do")
 	fs.Var((*windowFlag)(&v.window), "window", "vrx with -i twice: the merge window, the path differential absorbed: A, B or C (ST 2022-7's classes: 10, 50, 450 ms) or a duration (default A)")
 	fs.BoolVar(&v.pass, "passthrough", false, "vrx on a NIC (netmap:eth0): also bind its host rings and give the host stack every packet that is not a stream's, and the wire what the host stack sends (ARP, IGMP, PTP, ssh keep working)")
 	fs.Func("spin", "vtx: how much of each wait for the next send time to spin on the clock instead of sleeping, as a `duration` (default 0 on a netmap port or xdp:, whose sender sleeps in clock_nanosleep with 1 ns timer slack; 2ms over UDP, whose sender sleeps on Go's timers, which wake up to a millisecond late); a spin takes the CPU from the receiver when they share it", func(s string) error {
@@ -118,7 +120,7 @@ func checkVideo(c *config, set map[string]bool) error {
 	if err := checkUDPHeaders(c, set); err != nil {
 		return err
 	}
-	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "selfcheck": tx, "burst": tx, "spin": tx, "rt": tx, "max-lag": tx, "out": !tx, "passthrough": !tx, "frame-buffers": !tx} {
+	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "selfcheck": tx, "burst": tx, "max-rows": tx, "spin": tx, "rt": tx, "max-lag": tx, "out": !tx, "passthrough": !tx, "frame-buffers": !tx} {
 		if set[name] && !ok {
 			return fmt.Errorf("-%s: not for -f %s", name, c.mode.name)
 		}
@@ -153,6 +155,9 @@ func checkVideo(c *config, set map[string]bool) error {
 	}
 	if v.pass && (isPcap(c.port) || c.port == "udp" || strings.HasPrefix(c.port, "udp:")) {
 		return fmt.Errorf("-passthrough: for a netmap NIC port (netmap:eth0), not %s", c.port)
+	}
+	if v.maxRows < 0 {
+		return fmt.Errorf("-max-rows %d: must be >= 0 (0: rows split into equal packets)", v.maxRows)
 	}
 	if v.burst < 1 || v.burst > 256 {
 		return fmt.Errorf("-burst %d: must be in 1..256", v.burst)
@@ -239,6 +244,9 @@ func checkVideo(c *config, set map[string]bool) error {
 		if s.PayloadType == 0 {
 			s.PayloadType = 96
 		}
+		if v.maxRows != 0 && s.Packing == video.BPM {
+			return fmt.Errorf("-max-rows %d: stream %d is block packed (PM=2110BPM): rows packed back to back are GPM", v.maxRows, i)
+		}
 	}
 
 	if tx && v.burst > 1 {
@@ -321,7 +329,7 @@ func checkBurst(v *videoConfig) error {
 	least, cmax, packets := -1, 0, 0
 	for i := range v.streams {
 		s := &v.streams[i]
-		p, err := video.NewPacketizer(&s.Format, s.PacketizerConfig())
+		p, err := video.NewPacketizer(&s.Format, v.packetizerConfig(s))
 		if err != nil {
 			continue
 		}
@@ -340,6 +348,17 @@ func checkBurst(v *videoConfig) error {
 			v.burst, cmax, least, s.Format, packets, s.Sender, cmax)
 	}
 	return nil
+}
+
+// packetizerConfig is the packetizer configuration st2110.Dial makes
+// stream s's packets with (SendConfig.MaxRows from -max-rows), for the
+// packets of a frame it will send.
+func (v *videoConfig) packetizerConfig(s *video.Stream) *video.PacketizerConfig {
+	pc := s.PacketizerConfig()
+	if v.maxRows != 0 {
+		pc.Continuous, pc.MaxRows = true, v.maxRows
+	}
+	return pc
 }
 
 // pixName is the -pix layout's name for reports.

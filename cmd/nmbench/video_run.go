@@ -101,7 +101,7 @@ func (vr *videoRun) openTx(ctx context.Context) error {
 	vr.closers = append(vr.closers, tx.Close)
 	waitLink(ctx, cfg.wait)
 	for _, f := range tx.Flows() {
-		p, err := video.NewPacketizer(&f.Format, f.PacketizerConfig())
+		p, err := video.NewPacketizer(&f.Format, v.packetizerConfig(&f))
 		if err != nil {
 			return err
 		}
@@ -129,7 +129,7 @@ func (vr *videoRun) sendConfig(frames []video.FrameSource) *st2110.SendConfig {
 		// -max-lag; by default (-1) a benchmark sends every packet, the
 		// late ones at once (counted as late): what it measures stays the
 		// work of the frames asked for.
-		MaxLag: v.maxLag}
+		MaxLag: v.maxLag, MaxRows: v.maxRows}
 	if !v.spinSet && isUDP(cfg.port) {
 		sc.Spin = spinWait
 	}

@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -126,6 +127,13 @@ func TestVideoFlagsErrors(t *testing.T) {
 		{vtx("-fmt", fmt64x32, "-l", "100"), "-l"},
 		{vtx("-fmt", fmt64x32, "-streams", "0"), "-streams 0"},
 		{vtx("-fmt", fmt64x32, "-p", "2"), "-p 2"},
+		{vtx("-fmt", fmt64x32, "-max-rows", "-1"), "-max-rows -1: must be >= 0"},
+		{vtx("-fmt", fmt64x32, "-max-rows", "x"), "invalid value \"x\" for flag -max-rows"},
+		{vtx("-fmt", fmt64x32+"; PM=2110BPM", "-max-rows", "4"), "-max-rows 4: stream 0 is block packed"},
+		{vrx("-fmt", fmt64x32, "-max-rows", "4"), "-max-rows: not for -f vrx"},
+		// Packed back to back, 1080p's rows take 3608 packets a frame, not
+		// 4320: a CMAX of 5, not 6, which -burst is held to.
+		{vtx("-fmt", fmt1080p, "-burst", "6", "-max-rows", "3"), "-burst 6: above the CMAX 5 of stream 0 (1920x1080p 60000/1001 YCbCr-4:2:2/10, 3608 packets a frame"},
 		{vrx("-fmt", fmt64x32, "-in", "x"), "-in: not for -f vrx"},
 		{vrx("-fmt", fmt64x32, "-tp", "N"), "-tp: not for -f vrx"},
 		{vrx("-fmt", fmt64x32, "-sdp-out", "x"), "-sdp-out: not for -f vrx"},
@@ -1280,5 +1288,84 @@ func TestVideoFiguresOfMeasured(t *testing.T) {
 	}
 	if want := max(r.Streams[0].CMax, r.Streams[1].CMax); r.CMax != want {
 		t.Errorf("top-level CMAX %d, want %d, the peak of the streams measured", r.CMax, want)
+	}
+}
+
+// srdsPerPacket reads the capture pc and returns the SRD headers of each
+// of its RTP packets, in order.
+func srdsPerPacket(t *testing.T, pc string) []int {
+	t.Helper()
+	f, err := os.Open(pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := packet.NewPcapReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rtp packet.RTP
+	var h packet.RFC4175
+	var n []int
+	for {
+		data, _, err := r.ReadPacketData()
+		if err == io.EOF {
+			return n
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		const udpPayload = 14 + 20 + 8 // Ethernet, IPv4, UDP
+		if len(data) < udpPayload {
+			t.Fatalf("frame of %d octets", len(data))
+		}
+		if err := rtp.DecodeFromBytes(data[udpPayload:], gopacket.NilDecodeFeedback); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.DecodeFromBytes(rtp.Payload, gopacket.NilDecodeFeedback); err != nil {
+			t.Fatal(err)
+		}
+		n = append(n, len(h.SRDs))
+	}
+}
+
+// vtx -max-rows N reaches the packetizer: rows 20 octets long (8 pixels
+// of 4:2:2 10-bit) go N to a packet, beyond ST 2110-20's three SRDs, as
+// many as fit in 1460 octets for a large N (55 rows and part of the
+// next), the report's packets per frame says so, and vrx puts the frames
+// back together; without it each row is a packet of one SRD.
+func TestVideoMaxRows(t *testing.T) {
+	const (
+		fmtp   = "sampling=YCbCr-4:2:2; width=8; height=64; depth=10; exactframerate=25"
+		frames = 3
+	)
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, _ := video.ParseFmtp(fmtp)
+	in := randomFile(t, frames, s.Format.FrameSize(), 11)
+	for _, c := range []struct {
+		rows, ppf, most int // -max-rows, packets a frame, SRDs in the fullest packet
+	}{{0, 64, 1}, {3, 22, 3}, {8, 8, 8}, {64, 2, 56}, {1 << 20, 2, 56}} {
+		t.Run(strconv.Itoa(c.rows), func(t *testing.T) {
+			pc, out := filepath.Join(dir, strconv.Itoa(c.rows)+".pcap"), filepath.Join(dir, strconv.Itoa(c.rows)+".out")
+			tx := runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vtx", "-fmt", fmtp, "-frames", strconv.Itoa(frames), "-in", in, "-max-rows", strconv.Itoa(c.rows),
+				"-selfcheck=false") // packets per frame as vtx works them out, not as its self-check counts them
+			if tx.PacketsPerFrame != c.ppf || tx.Packets != frames*uint64(c.ppf) {
+				t.Errorf("vtx: %d packets, %d a frame; want %d a frame", tx.Packets, tx.PacketsPerFrame, c.ppf)
+			}
+			srds := srdsPerPacket(t, pc)
+			if len(srds) != frames*c.ppf {
+				t.Fatalf("%d packets in the capture, want %d", len(srds), frames*c.ppf)
+			}
+			if most := slices.Max(srds); most != c.most || srds[0] != c.most {
+				t.Errorf("SRDs a packet: %v; want %d in the first and fullest", srds[:c.ppf], c.most)
+			}
+			rx := runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vrx", "-fmt", fmtp, "-out", out)
+			got, _ := os.ReadFile(out)
+			want, _ := os.ReadFile(in)
+			if rx.Frames != frames || rx.Lost != 0 || !bytes.Equal(got, want) {
+				t.Errorf("vrx: %d frames, %d lost, wrote %d octets (equal to -in: %v)", rx.Frames, rx.Lost, len(got), bytes.Equal(got, want))
+			}
+		})
 	}
 }
