@@ -36,9 +36,22 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 	if cfg.mode.rtt {
 		cfg.rtt = newRTTs()
 	}
+	// The profile's file is opened before the port, as vtx's -sdp-out:
+	// a path that cannot be written fails before st2110.Dial empties a
+	// capture (outputFile).
+	var prof *outputFile
+	if cfg.cpuProf != "" {
+		var err error
+		if prof, err = openOutput(cfg.cpuProf); err != nil {
+			return report{}, fmt.Errorf("-cpuprofile: %w", err)
+		}
+	}
 	opened := time.Now()
 	work, closeRun, err := cfg.mode.open(ctx, cfg)
 	if err != nil {
+		if prof != nil {
+			prof.abandon()
+		}
 		return report{}, err
 	}
 	// finish closes what the run opened, in reverse, once: before the
@@ -86,18 +99,18 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 			return nil
 		})
 	}
-	if cfg.cpuProf != "" {
-		f, err := os.Create(cfg.cpuProf)
-		if err != nil {
-			return report{}, fmt.Errorf("-cpuprofile: %w", err)
+	if prof != nil {
+		err := prof.begin()
+		if err == nil {
+			err = pprof.StartCPUProfile(prof)
 		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			f.Close()
+		if err != nil {
+			prof.Close()
 			return report{}, fmt.Errorf("-cpuprofile: %w", err)
 		}
 		defer func() {
 			pprof.StopCPUProfile()
-			if err := f.Close(); err != nil && runErr == nil {
+			if err := prof.Close(); err != nil && runErr == nil {
 				runErr = fmt.Errorf("-cpuprofile: %w", err)
 			}
 		}()

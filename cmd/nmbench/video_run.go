@@ -85,9 +85,21 @@ func (vr *videoRun) session() *video.Session {
 }
 
 // openTx dials the streams with the frames of -in (or the test pattern)
-// and writes -sdp-out.
-func (vr *videoRun) openTx(ctx context.Context) error {
+// and writes -sdp-out, which it opens first: a path that cannot be
+// written fails before Dial empties a capture (-i pcap:FILE).
+func (vr *videoRun) openTx(ctx context.Context) (err error) {
 	cfg, v := vr.cfg, vr.cfg.video
+	var sdp *outputFile
+	if v.sdpOut != "" {
+		if sdp, err = openOutput(v.sdpOut); err != nil {
+			return fmt.Errorf("-sdp-out: %w", err)
+		}
+		defer func() {
+			if sdp != nil { // not written: the run did not open
+				sdp.abandon()
+			}
+		}()
+	}
 	frames, err := frameSources(v)
 	if err != nil {
 		return err
@@ -107,10 +119,18 @@ func (vr *videoRun) openTx(ctx context.Context) error {
 		}
 		vr.ppf = append(vr.ppf, p.PacketsPerField())
 	}
-	if v.sdpOut != "" {
+	if sdp != nil {
+		f := sdp
+		sdp = nil
 		b, err := tx.SDP()
 		if err == nil {
-			err = os.WriteFile(v.sdpOut, b, 0o644)
+			err = f.begin()
+		}
+		if err == nil {
+			_, err = f.Write(b)
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
 		}
 		if err != nil {
 			return fmt.Errorf("-sdp-out: %w", err)

@@ -1369,3 +1369,55 @@ func TestVideoMaxRows(t *testing.T) {
 		})
 	}
 }
+
+// An -sdp-out or -cpuprofile that cannot be written fails vtx before it
+// empties the capture it would write (st2110.Dial empties it once it
+// succeeds): the capture of an earlier run is kept. A run that fails to
+// open leaves no -sdp-out or -cpuprofile file behind, and one that runs
+// replaces what they held.
+func TestVideoOutputsBeforeCapture(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	pc := filepath.Join(dir, "v.pcap")
+	runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vtx", "-fmt", fmt64x32, "-frames", "2")
+	want, err := os.ReadFile(pc)
+	if err != nil || len(want) < 1000 {
+		t.Fatalf("capture of %d octets: %v", len(want), err)
+	}
+	bad := filepath.Join(dir, "nodir", "x")
+	for _, flag := range []string{"-sdp-out", "-cpuprofile"} {
+		var out, errb bytes.Buffer
+		code := cli(ctx, []string{"-i", "pcap:" + pc, "-f", "vtx", "-fmt", fmt64x32, "-frames", "2", flag, bad, "-q"}, &out, &errb)
+		if code != 1 || !strings.HasPrefix(errb.String(), "nmbench: "+flag+": ") {
+			t.Errorf("%s %s: exit %d, stderr %q", flag, bad, code, errb.String())
+		}
+		if got, _ := os.ReadFile(pc); !bytes.Equal(got, want) {
+			t.Errorf("%s %s: the capture has %d octets, not the %d it had", flag, bad, len(got), len(want))
+		}
+	}
+	sdp, prof := filepath.Join(dir, "o.sdp"), filepath.Join(dir, "o.prof")
+	var errb bytes.Buffer
+	if code := cli(ctx, []string{"-i", "pcap:" + bad, "-f", "vtx", "-fmt", fmt64x32, "-frames", "2", "-sdp-out", sdp, "-cpuprofile", prof, "-q"}, io.Discard, &errb); code != 1 {
+		t.Errorf("vtx to %s: exit %d: %s", bad, code, errb.String())
+	}
+	for _, name := range []string{sdp, prof} {
+		if _, err := os.Stat(name); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s after a run that did not open: %v", name, err)
+		}
+	}
+	old := bytes.Repeat([]byte("old\n"), 2000)
+	for _, name := range []string{sdp, prof} {
+		if err := os.WriteFile(name, old, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vtx", "-fmt", fmt64x32, "-frames", "2", "-sdp-out", sdp, "-cpuprofile", prof)
+	for _, name := range []string{sdp, prof} {
+		if b, _ := os.ReadFile(name); bytes.Contains(b, []byte("old\n")) || len(b) == 0 {
+			t.Errorf("%s: %d octets, the old contents left: %q", name, len(b), b[:min(len(b), 40)])
+		}
+	}
+	if b, _ := os.ReadFile(sdp); !bytes.HasPrefix(b, []byte("v=0\r\n")) {
+		t.Errorf("-sdp-out wrote %q", b[:min(len(b), 40)])
+	}
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+)
+
+// outputFile is a file a run writes once its port is open (-sdp-out,
+// -cpuprofile), opened before the port is: a path that cannot be written
+// then fails the run before st2110.Dial empties a capture (vtx -i
+// pcap:FILE), which it does once it succeeds. The file is emptied only
+// once the run has opened (begin), and removed again if the run fails
+// before that and the file was made for it.
+type outputFile struct {
+	*os.File
+	made bool // created by openOutput
+}
+
+// openOutput opens name for writing without emptying it.
+func openOutput(name string) (*outputFile, error) {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err == nil {
+		return &outputFile{File: f, made: true}, nil
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return nil, err
+	}
+	f, err = os.OpenFile(name, os.O_WRONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	return &outputFile{File: f}, nil
+}
+
+// begin empties a regular file for what the run writes (a FIFO or a
+// device, such as /dev/stdout, is written as it is).
+func (o *outputFile) begin() error {
+	fi, err := o.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return err
+	}
+	return o.Truncate(0)
+}
+
+// abandon closes the file of a run that failed before begin, and removes
+// it if openOutput made it.
+func (o *outputFile) abandon() {
+	o.Close()
+	if o.made {
+		os.Remove(o.Name())
+	}
+}
