@@ -314,9 +314,13 @@ func (s *videoSummary) print(w io.Writer, rep *report) {
 	if s.Note != "" {
 		fmt.Fprintf(w, "  %s\n", s.Note)
 	}
-	if len(s.Streams) > 1 {
+	switch {
+	case len(s.Streams) < 2:
+	case s.PacketsPerFrame > 0:
 		fmt.Fprintf(w, "All streams: %d pkts/frame %s, %s, CMAX %d, VRX %d, TRO %v\n",
 			s.PacketsPerFrame, s.PackingMode, s.Verdict, s.CMax, s.VRX, time.Duration(s.TRONs))
+	default: // no frame's packets counted: no figures to give, as for a stream
+		fmt.Fprintf(w, "All streams: %s\n", s.Verdict)
 	}
 }
 

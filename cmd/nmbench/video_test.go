@@ -943,6 +943,11 @@ func TestVideoReportNoVideo(t *testing.T) {
 	if text := runText(t, "-i", "pcap:"+name, "-f", "vrx", "-fmt", fmt720p, "-q"); !strings.Contains(text, want) {
 		t.Errorf("text summary lacks %q:\n%s", want, text)
 	}
+	// Of several streams, the line of them all gives no figures either
+	// (not "0 pkts/frame , ..., CMAX 0").
+	if text := runText(t, "-i", "pcap:"+name, "-f", "vrx", "-fmt", fmt720p, "-streams", "2", "-q"); !strings.Contains(text, "\nAll streams: "+video.TooFew+"\n") {
+		t.Errorf("text summary of two streams lacks \"All streams: %s\":\n%s", video.TooFew, text)
+	}
 	var out bytes.Buffer
 	cli(context.Background(), []string{"-i", "pcap:" + name, "-f", "vrx", "-fmt", fmt720p, "-q", "-json"}, &out, io.Discard)
 	if !strings.Contains(out.String(), `"note":"`+want+`"`) || !strings.Contains(out.String(), `"other_packets":20`) {
