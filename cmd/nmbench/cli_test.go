@@ -53,6 +53,14 @@ func TestIgnoredFlagsRefused(t *testing.T) {
 		// pkt-gen's -l given twice is a random size between the two:
 		// nmbench's is -l A-B, and a second -l must not silently win.
 		{[]string{"-i", "vale0:a", "-f", "tx", "-l", "1514", "-l", "60"}, "-l A-B"},
+		// The frame's length and headers are the senders': rx and
+		// rxseq count what arrives, pong echoes it as it came.
+		{[]string{"-i", "vale0:b", "-f", "rx", "-l", "1514"}, "-l: -f rx writes no frames of its own: it counts"},
+		{[]string{"-i", "vale0:b", "-f", "rxseq", "-d", "10.9.9.9:5"}, "-d: -f rxseq writes no frames"},
+		{[]string{"-i", "xdp:eth0", "-f", "rx", "-s", "10.0.0.1"}, "-s: -f rx writes no frames"},
+		{[]string{"-i", "vale0:b", "-f", "pong", "-S", "02:00:00:00:00:09"}, "-S: -f pong writes no frames of its own: it echoes"},
+		{[]string{"-i", "vale0:b", "-f", "pong", "-D", "02:00:00:00:00:09"}, "-D: -f pong"},
+		{[]string{"-i", udp, "-f", "rx", "-l", "100"}, "-l: -f rx"},
 	} {
 		_, err := parseFlags(c.args, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -64,6 +72,8 @@ func TestIgnoredFlagsRefused(t *testing.T) {
 		{"-i", "vale0:a", "-f", "tx", "-R", "100", "-r", "-d", "10.9.9.9:5", "-S", "02:00:00:00:00:09"},
 		{"-i", udp, "-f", "txseq", "-R", "100"},
 		{"-i", "vale0:a", "-f", "ping", "-r"},
+		{"-i", "vale0:a", "-f", "ping", "-l", "1514", "-s", "10.0.0.9", "-d", "10.0.0.8", "-S", "02:00:00:00:00:09", "-D", "02:00:00:00:00:08"},
+		{"-i", "vale0:a", "-f", "txseq", "-l", "60-1514", "-d", "10.0.0.8:5-10.0.0.9:9"},
 		{"-i", "vale0:a", "-f", "vtx", "-fmt", fmt64x32, "-spin", "1ms", "-d", "239.1.1.1:5004", "-S", "02:00:00:00:00:09"},
 		{"-i", "pcap:x.pcap", "-f", "vtx", "-fmt", fmt64x32, "-frames", "1", "-s", "10.0.0.1:5"},
 		{"-i", udp, "-f", "vtx", "-fmt", fmt64x32, "-spin", "1ms", "-R", "1000"},

@@ -157,8 +157,25 @@ func checkPackets(c *config, set map[string]bool) error {
 			return fmt.Errorf("-b %d: over udp: at most %d datagrams per sendmmsg or recvmmsg", c.batch, udpMaxBatch)
 		}
 	}
-	return checkUDPHeaders(c, set)
+	if err := checkUDPHeaders(c, set); err != nil {
+		return err
+	}
+	if !c.mode.send && !c.mode.rtt {
+		// The frame's length and headers are what tx, txseq and ping
+		// write; rx and rxseq count whatever arrives, pong echoes it as
+		// it came (pkt-gen ignores them there: nmbench says so).
+		for _, name := range frameFlags {
+			if set[name] {
+				return fmt.Errorf("-%s: -f %s writes no frames of its own: it %s whatever arrives; -l, -s, -d, -S and -D are for the senders tx, txseq and ping", name, c.mode.name, map[bool]string{true: "echoes", false: "counts"}[c.mode.name == "pong"])
+			}
+		}
+	}
+	return nil
 }
+
+// frameFlags are the flags of the frames a packet function writes: their
+// length and their Ethernet, IPv4 and UDP headers.
+var frameFlags = []string{"l", "s", "d", "S", "D"}
 
 // checkSeq checks the flags of txseq and rxseq, whose frames carry a
 // sequence number.
