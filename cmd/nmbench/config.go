@@ -217,8 +217,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Var((*seconds)(&c.wait), "w", "wait this long for the link after opening a NIC, before the run (and -t) starts (vrx receives, and reports, from the opening on, the wait included), in `seconds` as pkt-gen's -w (2) or a duration (500ms); default 2 for a NIC, 0 for VALE ports, pipes, udp:, pcap: and xdp:")
 	fs.StringVar(&smacS, "S", "02:00:00:00:00:01", "source MAC (not over udp:, whose kernel sockets write the headers)")
 	fs.StringVar(&dmacS, "D", "ff:ff:ff:ff:ff:ff", "destination MAC (not over udp:)")
-	fs.StringVar(&srcS, "s", "10.0.0.1:1234", "source IP[:PORT][-IP[:PORT]] (not over udp:)")
-	fs.StringVar(&dstS, "d", "10.1.0.1:1234", "destination IP[:PORT][-IP[:PORT]] (not over udp:, where -i udp:HOST:PORT is the destination)")
+	fs.StringVar(&srcS, "s", "10.0.0.1:1234", "source IP[:PORT][-IP[:PORT]], a range walked in order by tx, txseq and ping (vtx: one IP[:PORT]; not over udp:)")
+	fs.StringVar(&dstS, "d", "10.1.0.1:1234", "destination IP[:PORT][-IP[:PORT]], a range walked in order by tx, txseq and ping (vtx, vrx: one IP[:PORT], stream K on PORT+K; not over udp:, where -i udp:HOST:PORT is the destination)")
 	fs.BoolVar(&c.noTouch, "r", false, "tx, ping: rubbish, as pkt-gen's -r: do not write the payload, not even once: frames carry whatever their buffers hold after the headers (headers are still written and patched)")
 	var randSrc, randDst bool
 	fs.BoolVar(&randSrc, "z", false, "pkt-gen's random source address and port: not supported (-s takes a range, walked in order)")
