@@ -215,9 +215,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.xdpFrames, "xdp-frames", 0, fmt.Sprintf("rx and rxseq over xdp: the UMEM's frames and the RX ring's slots, a power of two in %d..%d (default %d: deep, for a receiver that sleeps; fewer keep the frames the kernel copies into in the CPU's cache: DPDK's af_xdp driver rings 2048)", minXDPFrames, maxXDPFrames, xdpRxFrames))
 	fs.IntVar(&c.parallel, "p", 1, "tx, rx on netmap: 1 registers the port as its name says (vale0:a, netmap:eth0: every ring; netmap:eth0-2: ring 2) and drives every ring it binds from one goroutine, as pkt-gen's -p 1; N > 1 binds rings 0..N-1, one registration and one goroutine each; the goroutines are locked to their OS threads")
 	fs.Var((*seconds)(&c.wait), "w", "wait this long for the link after opening a NIC, before the run (and -t) starts (vrx receives, and reports, from the opening on, the wait included), in `seconds` as pkt-gen's -w (2) or a duration (500ms); default 2 for a NIC, 0 for VALE ports, pipes, udp:, pcap: and xdp:")
-	fs.StringVar(&smacS, "S", "02:00:00:00:00:01", "source MAC (not over udp:, whose kernel sockets write the headers)")
-	fs.StringVar(&dmacS, "D", "ff:ff:ff:ff:ff:ff", "destination MAC (not over udp:)")
-	fs.StringVar(&srcS, "s", "10.0.0.1:1234", "source IP[:PORT][-IP[:PORT]], a range walked in order by tx, txseq and ping (vtx: one IP[:PORT]; not over udp:)")
+	fs.StringVar(&smacS, "S", "02:00:00:00:00:01", "source MAC of the frames tx, txseq, ping and vtx write (not over udp:, whose kernel sockets write the headers)")
+	fs.StringVar(&dmacS, "D", "ff:ff:ff:ff:ff:ff", "destination MAC of the frames tx, txseq, ping and vtx write (not over udp:)")
+	fs.StringVar(&srcS, "s", "10.0.0.1:1234", "source IP[:PORT][-IP[:PORT]] of the frames tx, txseq, ping and vtx write: a range is walked in order by tx, txseq and ping, vtx takes one IP[:PORT] (not over udp:)")
 	fs.StringVar(&dstS, "d", "10.1.0.1:1234", "destination IP[:PORT][-IP[:PORT]], a range walked in order by tx, txseq and ping (vtx, vrx: one IP[:PORT], stream K on PORT+K; not over udp:, where -i udp:HOST:PORT is the destination)")
 	fs.BoolVar(&c.noTouch, "r", false, "tx, ping: rubbish, as pkt-gen's -r: do not write the payload, not even once: frames carry whatever their buffers hold after the headers (headers are still written and patched)")
 	var randSrc, randDst bool

@@ -129,7 +129,7 @@ func checkVideo(c *config, set map[string]bool) error {
 			return fmt.Errorf("-%s: -f %s takes one IP[:PORT] (stream K on PORT+K), not a range: ranges are walked by tx, txseq and ping", e.name, c.mode.name)
 		}
 	}
-	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "selfcheck": tx, "burst": tx, "max-rows": tx, "spin": tx, "rt": tx, "max-lag": tx, "out": !tx, "passthrough": !tx, "frame-buffers": !tx} {
+	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "selfcheck": tx, "burst": tx, "max-rows": tx, "spin": tx, "rt": tx, "max-lag": tx, "s": tx, "S": tx, "D": tx, "out": !tx, "passthrough": !tx, "frame-buffers": !tx} {
 		if set[name] && !ok {
 			return fmt.Errorf("-%s: not for -f %s", name, c.mode.name)
 		}

@@ -130,6 +130,10 @@ func TestVideoFlagsErrors(t *testing.T) {
 		{[]string{"-i", "pcap:x.pcap", "-f", "vtx", "-fmt", fmt64x32, "-frames", "1", "-d", "239.1.1.1:5000-239.1.1.5:5004"}, "-d: -f vtx takes one IP[:PORT] (stream K on PORT+K), not a range"},
 		{[]string{"-i", "pcap:x.pcap", "-f", "vtx", "-fmt", fmt64x32, "-frames", "1", "-s", "10.0.0.1:100-10.0.0.1:200"}, "-s: -f vtx takes one IP[:PORT]"},
 		{[]string{"-i", "vale0:b", "-f", "vrx", "-fmt", fmt64x32, "-d", "239.1.1.1-239.1.1.2"}, "-d: -f vrx takes one IP[:PORT]"},
+		// vrx writes no headers: the sender's source and MACs are not its.
+		{[]string{"-i", "vale0:b", "-f", "vrx", "-fmt", fmt64x32, "-s", "10.0.0.5"}, "-s: not for -f vrx"},
+		{[]string{"-i", "pcap:x.pcap", "-f", "vrx", "-fmt", fmt64x32, "-S", "02:00:00:00:00:05"}, "-S: not for -f vrx"},
+		{vrx("-fmt", fmt64x32, "-D", "02:00:00:00:00:05"), "-D: not for -f vrx"},
 		{vtx("-fmt", fmt64x32, "-max-rows", "-1"), "-max-rows -1: must be >= 0"},
 		{vtx("-fmt", fmt64x32, "-max-rows", "x"), "invalid value \"x\" for flag -max-rows"},
 		{vtx("-fmt", fmt64x32+"; PM=2110BPM", "-max-rows", "4"), "-max-rows 4: stream 0 is block packed"},
