@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // outputFile is a file a run writes once its port is open (-sdp-out,
@@ -14,23 +15,28 @@ import (
 // before that and the file was made for it.
 type outputFile struct {
 	*os.File
-	made bool // created by openOutput
+	made string // the file openOutput created, if it did
 }
 
-// openOutput opens name for writing without emptying it.
+// openOutput opens name for writing without emptying it, as os.Create
+// would open it (a dangling symbolic link gets its target made).
 func openOutput(name string) (*outputFile, error) {
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err == nil {
-		return &outputFile{File: f, made: true}, nil
+		return &outputFile{File: f, made: name}, nil
 	}
 	if !errors.Is(err, fs.ErrExist) {
 		return nil, err
 	}
-	f, err = os.OpenFile(name, os.O_WRONLY, 0)
-	if err != nil {
+	_, serr := os.Stat(name)
+	if f, err = os.OpenFile(name, os.O_WRONLY|os.O_CREATE, 0o644); err != nil {
 		return nil, err
 	}
-	return &outputFile{File: f}, nil
+	o := &outputFile{File: f}
+	if errors.Is(serr, fs.ErrNotExist) { // a dangling link, whose target was made
+		o.made, _ = filepath.EvalSymlinks(name)
+	}
+	return o, nil
 }
 
 // begin empties a regular file for what the run writes (a FIFO or a
@@ -47,7 +53,7 @@ func (o *outputFile) begin() error {
 // it if openOutput made it.
 func (o *outputFile) abandon() {
 	o.Close()
-	if o.made {
-		os.Remove(o.Name())
+	if o.made != "" {
+		os.Remove(o.made)
 	}
 }

@@ -1417,6 +1417,20 @@ func TestVideoOutputsBeforeCapture(t *testing.T) {
 			t.Errorf("%s after a run that did not open: %v", name, err)
 		}
 	}
+	// A dangling symbolic link is written through, as os.Create does:
+	// its target made, and removed again by a run that did not open.
+	target, link := filepath.Join(dir, "target.sdp"), filepath.Join(dir, "link.sdp")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	cli(ctx, []string{"-i", "pcap:" + bad, "-f", "vtx", "-fmt", fmt64x32, "-frames", "2", "-sdp-out", link, "-q"}, io.Discard, io.Discard)
+	if _, err := os.Stat(target); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("-sdp-out to a dangling link, run that did not open: target %v", err)
+	}
+	runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vtx", "-fmt", fmt64x32, "-frames", "2", "-sdp-out", link)
+	if b, _ := os.ReadFile(target); !bytes.HasPrefix(b, []byte("v=0\r\n")) {
+		t.Errorf("-sdp-out to a dangling link: its target holds %q", b[:min(len(b), 40)])
+	}
 	old := bytes.Repeat([]byte("old\n"), 2000)
 	for _, name := range []string{sdp, prof} {
 		if err := os.WriteFile(name, old, 0o644); err != nil {
