@@ -61,6 +61,9 @@ func TestIgnoredFlagsRefused(t *testing.T) {
 		{[]string{"-i", "vale0:b", "-f", "pong", "-S", "02:00:00:00:00:09"}, "-S: -f pong writes no frames of its own: it echoes"},
 		{[]string{"-i", "vale0:b", "-f", "pong", "-D", "02:00:00:00:00:09"}, "-D: -f pong"},
 		{[]string{"-i", udp, "-f", "rx", "-l", "100"}, "-l: -f rx"},
+		// ping has one frame in flight: no batch.
+		{[]string{"-i", "vale0:a", "-f", "ping", "-b", "64"}, "-b 64: ping sends one frame at a time"},
+		{[]string{"-i", "xdp:eth0", "-f", "ping", "-b", "1"}, "-b 1: ping sends one frame at a time"},
 	} {
 		_, err := parseFlags(c.args, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -72,6 +75,7 @@ func TestIgnoredFlagsRefused(t *testing.T) {
 		{"-i", "vale0:a", "-f", "tx", "-R", "100", "-r", "-d", "10.9.9.9:5", "-S", "02:00:00:00:00:09"},
 		{"-i", udp, "-f", "txseq", "-R", "100"},
 		{"-i", "vale0:a", "-f", "ping", "-r"},
+		{"-i", "vale0:a", "-f", "pong", "-b", "64"},
 		{"-i", "vale0:a", "-f", "ping", "-l", "1514", "-s", "10.0.0.9", "-d", "10.0.0.8", "-S", "02:00:00:00:00:09", "-D", "02:00:00:00:00:08"},
 		{"-i", "vale0:a", "-f", "txseq", "-l", "60-1514", "-d", "10.0.0.8:5-10.0.0.9:9"},
 		{"-i", "vale0:a", "-f", "vtx", "-fmt", fmt64x32, "-spin", "1ms", "-d", "239.1.1.1:5004", "-S", "02:00:00:00:00:09"},

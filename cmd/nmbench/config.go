@@ -205,7 +205,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	lensF := &onceFlag{s: "60"}
 	fs.Var(lensF, "l", "tx, txseq, ping: frame `length` in bytes without FCS: N, A-B (mixed sizes; pkt-gen's -l given twice) or a list N,M,...")
 	fs.Int64Var(&count, "n", 0, "packets to send or receive (0: until -t or a signal); rxseq counts sequence numbers, a packet lost as one received, a frame without a number not at all, the first number and a jump of 65536 or more once a number less than 65536 after it or up to 8 before it follows (a stray frame is not the run's start, unless the next number lands within 65536 after it, a chance of 1 in 65536; -n 1 takes the first at once, a jump to -n's last number is taken at once, and a number past -n's last is a frame only); a receiver whose last packets are lost runs until -t or a signal")
-	fs.IntVar(&c.batch, "b", 512, fmt.Sprintf("batch: slots per ring operation (over udp:, datagrams per sendmmsg or recvmmsg, at most %d; vtx and vrx over udp: default st2110's, 64)", udpMaxBatch))
+	fs.IntVar(&c.batch, "b", 512, fmt.Sprintf("batch: slots per ring operation, not for ping (over udp:, datagrams per sendmmsg or recvmmsg, at most %d; vtx and vrx over udp: default st2110's, 64)", udpMaxBatch))
 	fs.Float64Var(&c.rate, "R", 0, "tx, txseq, vtx: rate limit in packets per second (0: none); a sender that fell behind makes up at most one batch (-b)")
 	c.interval = time.Second
 	fs.Var((*millis)(&c.interval), "T", "report interval in `milliseconds` as pkt-gen's -T (500), or a duration with its unit (500ms, 2s); rxseq's lost in an interval report may be negative: a late packet, or a jump taken back, takes back loss an earlier interval counted")

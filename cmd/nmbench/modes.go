@@ -134,6 +134,9 @@ func checkPackets(c *config, set map[string]bool) error {
 	if set["R"] && !c.mode.send {
 		return fmt.Errorf("-R %v: a rate limit is for the senders tx, txseq and vtx; -f %s sends no stream (ping sends a frame when the echo of the last is back, or after %v)", c.rate, c.mode.name, pingTimeout)
 	}
+	if set["b"] && c.mode.rtt {
+		return fmt.Errorf("-b %d: ping sends one frame at a time, the next when the echo of the last is back (or after %v)", c.batch, pingTimeout)
+	}
 	if c.noTouch && !c.mode.send && !c.mode.rtt {
 		return fmt.Errorf("-r: rubbish (a payload left unwritten) is for the senders tx and ping; -f %s writes no payload", c.mode.name)
 	}
