@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 // analysis (of stream 0's figures, or over all streams, see summary) and
 // every stream's counts and analysis.
 type videoSummary struct {
-	PacketsPerFrame int    `json:"packets_per_frame"` // per field when interlaced
+	PacketsPerFrame int    `json:"packets_per_frame"` // per field when interlaced; -1 when the streams differ ("mixed" in the text)
 	PackingMode     string `json:"packing_mode"`      // 2110GPM, 2110BPM, "" unknown, "mixed"
 	SenderType      string `json:"sender_type"`       // N, NL, W; "" when the timing fits no type or was not measured
 	CMax            int    `json:"cmax"`              // peak Cinst
@@ -31,6 +32,8 @@ type videoSummary struct {
 	Passthrough *passSummary  `json:"passthrough,omitempty"`
 	Note        string        `json:"note,omitempty"` // vrx: why nothing was measured
 	Streams     []videoStream `json:"streams"`
+
+	measured bool // a stream measured a whole frame: CMax, VRX and TRONs are figures
 }
 
 // passSummary is st2110.PassStats in the report: packets moved from the
@@ -242,7 +245,7 @@ func (vr *videoRun) summary() *videoSummary {
 			measured++
 		}
 	}
-	if measured > 0 {
+	if sum.measured = measured > 0; sum.measured {
 		sum.TRONs = tro / measured
 	}
 	if vr.tx == nil {
@@ -316,10 +319,14 @@ func (s *videoSummary) print(w io.Writer, rep *report) {
 	}
 	switch {
 	case len(s.Streams) < 2:
-	case s.PacketsPerFrame > 0:
-		fmt.Fprintf(w, "All streams: %d pkts/frame %s, %s, CMAX %d, VRX %d, TRO %v\n",
-			s.PacketsPerFrame, s.PackingMode, s.Verdict, s.CMax, s.VRX, time.Duration(s.TRONs))
-	default: // no frame's packets counted: no figures to give, as for a stream
+	case s.measured:
+		ppf := "mixed" // streams of different packets per frame (-1 in JSON)
+		if s.PacketsPerFrame >= 0 {
+			ppf = strconv.Itoa(s.PacketsPerFrame)
+		}
+		fmt.Fprintf(w, "All streams: %s pkts/frame %s, %s, CMAX %d, VRX %d, TRO %v\n",
+			ppf, s.PackingMode, s.Verdict, s.CMax, s.VRX, time.Duration(s.TRONs))
+	default: // no stream measured a whole frame: no figures to give, as for a stream
 		fmt.Fprintf(w, "All streams: %s\n", s.Verdict)
 	}
 }

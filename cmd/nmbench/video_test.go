@@ -227,6 +227,7 @@ type videoReport struct {
 	CMax            int     `json:"cmax"`
 	VRX             int     `json:"vrx"`
 	TRONs           int64   `json:"tro_ns"`
+	Verdict         string  `json:"verdict"`
 	HeapAllocs      *uint64 `json:"heap_allocs"`
 	Streams         []struct {
 		Stream          int    `json:"stream"`
@@ -1445,5 +1446,41 @@ func TestVideoOutputsBeforeCapture(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(sdp); !bytes.HasPrefix(b, []byte("v=0\r\n")) {
 		t.Errorf("-sdp-out wrote %q", b[:min(len(b), 40)])
+	}
+}
+
+// Streams of different packets per frame (64x32 and 720p) give the line
+// of them all with its figures, as one of equal packets does: "mixed"
+// packets per frame (-1 in JSON), not the verdict alone.
+func TestVideoAllStreamsMixed(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	sdp, pc := filepath.Join(dir, "two.sdp"), filepath.Join(dir, "two.pcap")
+	sess := video.Session{Name: "two"}
+	for k, f := range []string{fmt64x32, fmt720p} {
+		s, err := video.ParseFmtp(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.PayloadType = 96
+		s.Dst = netip.MustParseAddrPort("239.1.1.1:" + strconv.Itoa(7000+10*k))
+		sess.Streams = append(sess.Streams, *s)
+	}
+	b, err := sess.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(sdp, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vtx", "-sdp", sdp, "-frames", "4")
+	r := runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vrx", "-sdp", sdp)
+	if len(r.Streams) != 2 || r.Streams[0].PacketsPerFrame == r.Streams[1].PacketsPerFrame || r.PacketsPerFrame != -1 || r.TRONs <= 0 {
+		t.Fatalf("vrx: packets per frame %d, TRO %d, streams %+v; want -1 over two of different packets per frame, and a TRO", r.PacketsPerFrame, r.TRONs, r.Streams)
+	}
+	text := runText(t, "-i", "pcap:"+pc, "-f", "vrx", "-sdp", sdp, "-q")
+	want := fmt.Sprintf("\nAll streams: mixed pkts/frame %s, %s, CMAX %d, VRX %d, TRO %v\n", r.PackingMode, r.Verdict, r.CMax, r.VRX, time.Duration(r.TRONs))
+	if !strings.Contains(text, want) {
+		t.Errorf("text summary lacks %q:\n%s", want, text)
 	}
 }
