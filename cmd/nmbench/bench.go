@@ -45,13 +45,18 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 		if prof, err = openOutput(cfg.cpuProf); err != nil {
 			return report{}, fmt.Errorf("-cpuprofile: %w", err)
 		}
+		// Until the profile starts, a failure (the port, -pcap, the
+		// profile's own start) leaves no file of it behind, nor its
+		// descriptor open; once it has, the profile is handed off.
+		defer func() {
+			if prof != nil {
+				prof.abandon()
+			}
+		}()
 	}
 	opened := time.Now()
 	work, closeRun, err := cfg.mode.open(ctx, cfg)
 	if err != nil {
-		if prof != nil {
-			prof.abandon()
-		}
 		return report{}, err
 	}
 	// finish closes what the run opened, in reverse, once: before the
@@ -105,12 +110,13 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 			err = pprof.StartCPUProfile(prof)
 		}
 		if err != nil {
-			prof.Close()
 			return report{}, fmt.Errorf("-cpuprofile: %w", err)
 		}
+		f := prof
+		prof = nil
 		defer func() {
 			pprof.StopCPUProfile()
-			if err := prof.Close(); err != nil && runErr == nil {
+			if err := f.Close(); err != nil && runErr == nil {
 				runErr = fmt.Errorf("-cpuprofile: %w", err)
 			}
 		}()

@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -565,5 +567,46 @@ func TestUDPRxJoinsGroup(t *testing.T) {
 	}
 	if rep.Packets != 10 || rep.Seconds >= 4.9 {
 		t.Errorf("rx -n 10 on %s: %s; want 10 packets before -t", group, out.String())
+	}
+}
+
+// A run that fails once its port is open but before its profile starts
+// (-pcap cannot be written; the profile cannot start, one being already
+// under way) leaves no -cpuprofile file behind: it is made before the
+// port is opened and removed again.
+func TestCPUProfileAbandoned(t *testing.T) {
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "cpu.pprof")
+	for _, c := range []struct {
+		name, pcap, want string
+	}{
+		{"-pcap fails", filepath.Join(dir, "nodir", "x.pcap"), "-pcap: "},
+		{"profile already started", "", "-cpuprofile: "},
+	} {
+		cfg, err := parseFlags([]string{"-i", "udp:127.0.0.1:9", "-f", "rx", "-q", "-cpuprofile", prof}, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.pcap = c.pcap // a netmap port's flag: the port is faked below
+		opened := *cfg.mode
+		opened.open = func(context.Context, *config) (work, func() error, error) {
+			return func(context.Context, *stats) error { return nil }, func() error { return nil }, nil
+		}
+		cfg.mode = &opened
+		if c.pcap == "" {
+			if err := pprof.StartCPUProfile(io.Discard); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err = run(context.Background(), cfg, io.Discard)
+		if c.pcap == "" {
+			pprof.StopCPUProfile()
+		}
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%s: run: %v; want an error starting %q", c.name, err, c.want)
+		}
+		if _, err := os.Stat(prof); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: the profile's file after the run: %v; want none", c.name, err)
+		}
 	}
 }
