@@ -120,6 +120,11 @@ func checkVideo(c *config, set map[string]bool) error {
 	if err := checkUDPHeaders(c, set); err != nil {
 		return err
 	}
+	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "selfcheck": tx, "burst": tx, "max-rows": tx, "spin": tx, "rt": tx, "max-lag": tx, "s": tx, "S": tx, "D": tx, "out": !tx, "passthrough": !tx, "frame-buffers": !tx} {
+		if set[name] && !ok {
+			return fmt.Errorf("-%s: not for -f %s", name, c.mode.name)
+		}
+	}
 	for _, e := range []struct {
 		name string
 		v    *endpoints
@@ -127,11 +132,6 @@ func checkVideo(c *config, set map[string]bool) error {
 		if v := e.v; set[e.name] && (v.ip0 != v.ip1 || v.port0 != v.port1) {
 			// Only the range's first address and port would be used.
 			return fmt.Errorf("-%s: -f %s takes one IP[:PORT] (stream K on PORT+K), not a range: ranges are walked by tx, txseq and ping", e.name, c.mode.name)
-		}
-	}
-	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "selfcheck": tx, "burst": tx, "max-rows": tx, "spin": tx, "rt": tx, "max-lag": tx, "s": tx, "S": tx, "D": tx, "out": !tx, "passthrough": !tx, "frame-buffers": !tx} {
-		if set[name] && !ok {
-			return fmt.Errorf("-%s: not for -f %s", name, c.mode.name)
 		}
 	}
 	if set["rt"] {

@@ -132,6 +132,9 @@ func TestVideoFlagsErrors(t *testing.T) {
 		{[]string{"-i", "vale0:b", "-f", "vrx", "-fmt", fmt64x32, "-d", "239.1.1.1-239.1.1.2"}, "-d: -f vrx takes one IP[:PORT]"},
 		// vrx writes no headers: the sender's source and MACs are not its.
 		{[]string{"-i", "vale0:b", "-f", "vrx", "-fmt", fmt64x32, "-s", "10.0.0.5"}, "-s: not for -f vrx"},
+		// A range is no better: refused as -s, not as a range.
+		{[]string{"-i", "vale0:b", "-f", "vrx", "-fmt", fmt64x32, "-s", "10.0.0.5-10.0.0.9"}, "-s: not for -f vrx"},
+		{[]string{"-i", "pcap:x.pcap", "-f", "vrx", "-fmt", fmt64x32, "-s", "10.0.0.5:100-10.0.0.5:200"}, "-s: not for -f vrx"},
 		{[]string{"-i", "pcap:x.pcap", "-f", "vrx", "-fmt", fmt64x32, "-S", "02:00:00:00:00:05"}, "-S: not for -f vrx"},
 		{vrx("-fmt", fmt64x32, "-D", "02:00:00:00:00:05"), "-D: not for -f vrx"},
 		{vtx("-fmt", fmt64x32, "-max-rows", "-1"), "-max-rows -1: must be >= 0"},
