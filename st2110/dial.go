@@ -111,8 +111,11 @@ type SendConfig struct {
 	// SRD headers a packet, as many as fit if fewer
 	// (video.PacketizerConfig.MaxRows). Up to 3 the flows stay ST 2110-20
 	// ones; more packs many short rows in one packet (GStreamer's rule),
-	// which RFC 4175 allows and ST 2110-20 does not. A BPM flow is
-	// refused. Zero means each row is split into equal packets that never
+	// which RFC 4175 allows and ST 2110-20 does not: the session
+	// (Sender.SDP) still says PM=2110GPM and SSN=ST2110-20:2017, as
+	// there is no SDP parameter for RFC 4175's rule, so a receiver of it
+	// must take more than 3 SRDs a packet. Dial refuses it for a BPM
+	// flow. Zero means each row is split into equal packets that never
 	// cross a row's end, as hardware senders do.
 	MaxRows int
 
@@ -398,6 +401,13 @@ func newSender(name string, sess *video.Session, cfg *SendConfig) (*Sender, []vi
 		}
 		if !prioritySupported {
 			return nil, nil, fmt.Errorf("st2110: dial %s: SendConfig.Priority %d: a real-time priority for the sender's thread needs Linux (SCHED_FIFO)", name, c.Priority)
+		}
+	}
+	if c.MaxRows != 0 {
+		for k := range fs {
+			if fs[k].Packing == video.BPM {
+				return nil, nil, fmt.Errorf("st2110: dial %s: flow %d: SendConfig.MaxRows %d: the flow is block packed (PM=2110BPM), and rows packed back to back are GPM", name, k, c.MaxRows)
+			}
 		}
 	}
 	if c.TTL < 0 || c.TTL > 255 {

@@ -1156,3 +1156,16 @@ func TestListenDefaultBuffersLaterFlows(t *testing.T) {
 		t.Errorf("the reader: %v", err)
 	}
 }
+
+// SendConfig.MaxRows on a BPM flow is refused by Dial, naming the flow
+// (not left to package video's packetizer): block packing fills
+// 180-octet blocks, not rows back to back.
+func TestDialMaxRowsBPM(t *testing.T) {
+	bpm := flow(fmtSmall, "239.1.1.2:5004", "")
+	bpm.Packing = video.BPM
+	name := "pcap:" + filepath.Join(t.TempDir(), "bpm.pcap")
+	_, err := Dial(name, session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""), bpm), &SendConfig{Count: 1, MaxRows: 4})
+	if want := "st2110: dial " + name + ": flow 1: SendConfig.MaxRows 4: the flow is block packed (PM=2110BPM)"; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("MaxRows on a BPM flow: %v; want %q", err, want)
+	}
+}
