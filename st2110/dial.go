@@ -350,6 +350,20 @@ func Dial(name string, sess *video.Session, cfg *SendConfig) (_ *Sender, err err
 	return s, nil
 }
 
+// PacketizerConfig is the packetizer configuration Dial makes flow f's
+// packets with under c, but for each flow's own SSRC, first sequence
+// number and headers: f's packing, MAXUDP and payload type
+// (video.Stream.PacketizerConfig), packed back to back with c.MaxRows.
+// An application that works out a flow's packets (a frame's:
+// video.Packetizer.PacketsPerField) takes them from it.
+func (c *SendConfig) PacketizerConfig(f *video.Stream) *video.PacketizerConfig {
+	pc := f.PacketizerConfig()
+	if c.MaxRows != 0 {
+		pc.Continuous, pc.MaxRows = true, c.MaxRows
+	}
+	return pc
+}
+
 // commitConn tells an output that Dial has succeeded: a capture empties
 // its file then (pcapTx.commit), one of a failed Dial leaves it as it
 // was.
@@ -594,11 +608,8 @@ func (s *Sender) build(conns []txConn, eth *ethInfo, sources []video.FrameSource
 		tro := time.Duration(f.TROff) * time.Microsecond
 		f.CMax = 0
 		i := k % len(parts)
-		pc := f.PacketizerConfig()
+		pc := c.PacketizerConfig(&f)
 		pc.SSRC, pc.Seq = ssrc+uint32(k), rand.Uint32()
-		if c.MaxRows != 0 {
-			pc.Continuous, pc.MaxRows = true, c.MaxRows
-		}
 		ttl := f.TTL
 		if ttl == 0 {
 			ttl = c.TTL

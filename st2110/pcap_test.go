@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -1157,6 +1159,51 @@ func TestListenDefaultBuffersLaterFlows(t *testing.T) {
 	}
 }
 
+// SendConfig.MaxRows reaches the packets: rows of 20 octets (8 pixels of
+// 4:2:2 10-bit) go MaxRows to a packet, beyond ST 2110-20's three, as
+// many as fit in 1460 octets for a large MaxRows (55 rows and part of
+// the next), in the packets SendConfig.PacketizerConfig works out; the
+// frames come back whole. Without it each row is a packet of one SRD.
+func TestDialMaxRows(t *testing.T) {
+	f := video.Format{Sampling: video.YCbCr422, Depth: video.Depth10, Width: 8, Height: 64, Scan: video.Progressive, Rate: video.Rate50}
+	sess := session("10.0.0.1", flow(f, "239.1.1.1:5004", ""))
+	const n = 3
+	frames := randomFrames(f, n, 7)
+	for _, c := range []struct{ rows, ppf, most int }{{0, 64, 1}, {3, 22, 3}, {8, 8, 8}, {64, 2, 56}, {1 << 20, 2, 56}} {
+		sc := SendConfig{Sources: []video.FrameSource{loopOf(t, f, frames)}, Count: n, MaxRows: c.rows}
+		p, err := video.NewPacketizer(&f, sc.PacketizerConfig(&sess.Streams[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.PacketsPerField(); got != c.ppf {
+			t.Errorf("MaxRows %d: SendConfig.PacketizerConfig makes %d packets a frame, want %d", c.rows, got, c.ppf)
+		}
+		name := filepath.Join(t.TempDir(), "rows.pcap")
+		tx, err := Dial("pcap:"+name, sess, &sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Close(); err != nil {
+			t.Fatal(err)
+		}
+		srds := captureSRDs(t, name)
+		if len(srds) != n*c.ppf || len(srds) == 0 || slices.Max(srds) != c.most || srds[0] != c.most {
+			t.Errorf("MaxRows %d: %d packets of %v SRDs; want %d, %d in the first and fullest", c.rows, len(srds), srds, n*c.ppf, c.most)
+		}
+		rx, err := Listen("pcap:"+name, sess, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := collect(t, rx, n, 10*time.Second); !bytes.Equal(got[0], frames) {
+			t.Errorf("MaxRows %d: %d octets back, not the frames sent", c.rows, len(got[0]))
+		}
+		rx.Close()
+	}
+}
+
 // SendConfig.MaxRows on a BPM flow is refused by Dial, naming the flow
 // (not left to package video's packetizer): block packing fills
 // 180-octet blocks, not rows back to back.
@@ -1167,5 +1214,43 @@ func TestDialMaxRowsBPM(t *testing.T) {
 	_, err := Dial(name, session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""), bpm), &SendConfig{Count: 1, MaxRows: 4})
 	if want := "st2110: dial " + name + ": flow 1: SendConfig.MaxRows 4: the flow is block packed (PM=2110BPM)"; err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("MaxRows on a BPM flow: %v; want %q", err, want)
+	}
+}
+
+// captureSRDs returns the SRD headers of each RTP packet of the capture
+// name (Ethernet, IPv4, UDP), in order.
+func captureSRDs(t *testing.T, name string) []int {
+	t.Helper()
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := packet.NewPcapReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rtp packet.RTP
+	var h packet.RFC4175
+	var n []int
+	for {
+		data, _, err := r.ReadPacketData()
+		if err == io.EOF {
+			return n
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		const udpPayload = 14 + 20 + 8
+		if len(data) < udpPayload {
+			t.Fatalf("frame of %d octets", len(data))
+		}
+		if err := rtp.DecodeFromBytes(data[udpPayload:], gopacket.NilDecodeFeedback); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.DecodeFromBytes(rtp.Payload, gopacket.NilDecodeFeedback); err != nil {
+			t.Fatal(err)
+		}
+		n = append(n, len(h.SRDs))
 	}
 }

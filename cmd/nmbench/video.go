@@ -336,9 +336,10 @@ func checkVideo(c *config, set map[string]bool) error {
 // worked out is left for Dial to refuse.
 func checkBurst(v *videoConfig) error {
 	least, cmax, packets := -1, 0, 0
+	sc := st2110.SendConfig{MaxRows: v.maxRows} // what st2110.Dial packs the streams with
 	for i := range v.streams {
 		s := &v.streams[i]
-		p, err := video.NewPacketizer(&s.Format, v.packetizerConfig(s))
+		p, err := video.NewPacketizer(&s.Format, sc.PacketizerConfig(s))
 		if err != nil {
 			continue
 		}
@@ -357,17 +358,6 @@ func checkBurst(v *videoConfig) error {
 			v.burst, cmax, least, s.Format, packets, s.Sender, cmax)
 	}
 	return nil
-}
-
-// packetizerConfig is the packetizer configuration st2110.Dial makes
-// stream s's packets with (SendConfig.MaxRows from -max-rows), for the
-// packets of a frame it will send.
-func (v *videoConfig) packetizerConfig(s *video.Stream) *video.PacketizerConfig {
-	pc := s.PacketizerConfig()
-	if v.maxRows != 0 {
-		pc.Continuous, pc.MaxRows = true, v.maxRows
-	}
-	return pc
 }
 
 // pixName is the -pix layout's name for reports.

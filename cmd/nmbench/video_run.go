@@ -113,7 +113,7 @@ func (vr *videoRun) openTx(ctx context.Context) (err error) {
 	vr.closers = append(vr.closers, tx.Close)
 	waitLink(ctx, cfg.wait)
 	for _, f := range tx.Flows() {
-		p, err := video.NewPacketizer(&f.Format, v.packetizerConfig(&f))
+		p, err := video.NewPacketizer(&f.Format, sc.PacketizerConfig(&f))
 		if err != nil {
 			return err
 		}
