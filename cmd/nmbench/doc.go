@@ -147,8 +147,11 @@
 // more packs many short rows in one packet, GStreamer's rule, which
 // RFC 4175 allows and ST 2110-20 does not: a narrow format (8 pixels of
 // 4:2:2 10-bit, 20 octets a row) then takes 56 SRDs a packet (55 rows
-// and part of the next), not one row.
-// GPM only. By default each row is split into equal packets that never
+// and part of the next), not one row. The SDP (-sdp-out) still says
+// PM=2110GPM and SSN=ST2110-20:2017, and the receiver must take more than
+// 3 SRDs a packet; the report gives the most SRDs of a packet the
+// analysis saw (max_rows in JSON, vtx's self-check and vrx) and says when
+// they are more than 3. GPM only. By default each row is split into equal packets that never
 // cross its end, as hardware senders do.
 //
 //	nmbench -i udp:127.0.0.1:5004 -f vtx -fmt "$F" -max-rows 3

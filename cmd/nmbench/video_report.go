@@ -15,15 +15,16 @@ import (
 // analysis (of stream 0's figures, or over all streams, see summary) and
 // every stream's counts and analysis.
 type videoSummary struct {
-	PacketsPerFrame int    `json:"packets_per_frame"` // per field when interlaced; -1 when the streams differ ("mixed" in the text)
-	PackingMode     string `json:"packing_mode"`      // 2110GPM, 2110BPM, "" unknown, "mixed"
-	SenderType      string `json:"sender_type"`       // N, NL, W; "" when the timing fits no type or was not measured
-	CMax            int    `json:"cmax"`              // peak Cinst
-	VRX             int    `json:"vrx"`               // peak VRX
-	TRONs           int64  `json:"tro_ns"`            // mean measured TROffset
-	Verdict         string `json:"verdict"`           // the streams' worst, see videoStream.Verdict
-	Pix             string `json:"pix"`               // layout of -in / -out
-	SpinNs          int64  `json:"spin_ns,omitempty"` // vtx: time spent spinning until packets were due
+	PacketsPerFrame int    `json:"packets_per_frame"`  // per field when interlaced; -1 when the streams differ ("mixed" in the text)
+	PackingMode     string `json:"packing_mode"`       // 2110GPM, 2110BPM, "" unknown, "mixed"
+	SenderType      string `json:"sender_type"`        // N, NL, W; "" when the timing fits no type or was not measured
+	CMax            int    `json:"cmax"`               // peak Cinst
+	VRX             int    `json:"vrx"`                // peak VRX
+	TRONs           int64  `json:"tro_ns"`             // mean measured TROffset
+	MaxRows         int    `json:"max_rows,omitempty"` // the most of a stream's, see videoStream.MaxRows
+	Verdict         string `json:"verdict"`            // the streams' worst, see videoStream.Verdict
+	Pix             string `json:"pix"`                // layout of -in / -out
+	SpinNs          int64  `json:"spin_ns,omitempty"`  // vtx: time spent spinning until packets were due
 	// Other is what vrx received that was no stream's: not UDP, to a port
 	// no stream takes, or not RTP video.
 	Other *uint64 `json:"other_packets,omitempty"`
@@ -102,6 +103,12 @@ type videoStream struct {
 	VRXMin          int    `json:"vrx_min"`
 	TRONs           int64  `json:"tro_ns"`
 	Gapped          bool   `json:"gapped"`
+	// MaxRows is the most SRD headers (rows or parts of rows) in one
+	// packet, as the analysis measured them (video.Analysis.MaxRows; 0
+	// without one): above 3 the stream is beyond ST 2110-20 (vtx
+	// -max-rows), although its SDP says ST2110-20, and for RFC 4175
+	// receivers only.
+	MaxRows int `json:"max_rows,omitempty"`
 	// Measured is the whole frames the ST 2110-21 models ran through
 	// (video.Analysis.Measured): 0 when none was, and then the timing
 	// figures above are left at 0 and the verdict is video.TooFew.
@@ -203,6 +210,7 @@ func (vr *videoRun) summary() *videoSummary {
 				vs.CMax, vs.VRX, vs.VRXMin, vs.TRONs, vs.Gapped = an.Cinst, an.VRX, an.VRXMin, int64(an.TROffset), an.Gapped
 			}
 			vs.Analysis = an.String()
+			vs.MaxRows = an.MaxRows
 		}
 		switch {
 		case s.Format.Rate.IsZero():
@@ -239,6 +247,7 @@ func (vr *videoRun) summary() *videoSummary {
 		if rank[s.SenderType] > rank[sum.SenderType] {
 			sum.SenderType = s.SenderType
 		}
+		sum.MaxRows = max(sum.MaxRows, s.MaxRows)
 		if s.troOK {
 			sum.CMax, sum.VRX = max(sum.CMax, s.CMax), max(sum.VRX, s.VRX)
 			tro += s.TRONs
@@ -300,6 +309,9 @@ func (s *videoSummary) print(w io.Writer, rep *report) {
 		default:
 			fmt.Fprintf(w, "    %s\n", st.Verdict)
 		}
+		if st.MaxRows > maxSRDs {
+			fmt.Fprintf(w, "    %d SRDs a packet: beyond ST 2110-20's %d (RFC 4175 receivers only)\n", st.MaxRows, maxSRDs)
+		}
 		if st.rateLine != "" {
 			fmt.Fprintf(w, "    %s\n", st.rateLine)
 		}
@@ -359,6 +371,9 @@ func (st *videoStream) problems() string {
 	}
 	return strings.Join(b, ", ")
 }
+
+// maxSRDs is the most SRD headers ST 2110-20 allows a packet.
+const maxSRDs = 3
 
 // noRate is the verdict of a stream whose format has no frame rate.
 const noRate = "no timing analysis without a frame rate"

@@ -231,6 +231,7 @@ type videoReport struct {
 	VRX             int     `json:"vrx"`
 	TRONs           int64   `json:"tro_ns"`
 	Verdict         string  `json:"verdict"`
+	MaxRows         int     `json:"max_rows"`
 	HeapAllocs      *uint64 `json:"heap_allocs"`
 	Streams         []struct {
 		Stream          int    `json:"stream"`
@@ -249,6 +250,7 @@ type videoReport struct {
 		VRXMin          int    `json:"vrx_min"`
 		TRONs           int64  `json:"tro_ns"`
 		Measured        *int64 `json:"measured_frames"`
+		MaxRows         int    `json:"max_rows"`
 		Analysis        string `json:"analysis"`
 	} `json:"streams"`
 }
@@ -1485,5 +1487,32 @@ func TestVideoAllStreamsMixed(t *testing.T) {
 	want := fmt.Sprintf("\nAll streams: mixed pkts/frame %s, %s, CMAX %d, VRX %d, TRO %v\n", r.PackingMode, r.Verdict, r.CMax, r.VRX, time.Duration(r.TRONs))
 	if !strings.Contains(text, want) {
 		t.Errorf("text summary lacks %q:\n%s", want, text)
+	}
+}
+
+// vtx's self-check and vrx report the most SRDs of a packet they saw
+// (max_rows), and say in the text when -max-rows took them beyond ST
+// 2110-20's three, which the SDP still claims.
+func TestVideoMaxRowsReported(t *testing.T) {
+	const fmtp = "sampling=YCbCr-4:2:2; width=8; height=64; depth=10; exactframerate=25"
+	ctx := context.Background()
+	dir := t.TempDir()
+	for _, c := range []struct{ rows, most int }{{0, 1}, {3, 3}, {8, 8}} {
+		pc := filepath.Join(dir, strconv.Itoa(c.rows)+".pcap")
+		args := [][]string{
+			{"-i", "pcap:" + pc, "-f", "vtx", "-fmt", fmtp, "-frames", "3", "-max-rows", strconv.Itoa(c.rows)},
+			{"-i", "pcap:" + pc, "-f", "vrx", "-fmt", fmtp},
+		}
+		for _, a := range args {
+			r := runCLI(t, ctx, a...)
+			if len(r.Streams) != 1 || r.Streams[0].MaxRows != c.most || r.MaxRows != c.most {
+				t.Errorf("%s -max-rows %d: max_rows %d, streams %+v; want %d", a[3], c.rows, r.MaxRows, r.Streams, c.most)
+			}
+			text := runText(t, append(a, "-q")...)
+			note := fmt.Sprintf("\n    %d SRDs a packet: beyond ST 2110-20's 3", c.most)
+			if got := strings.Contains(text, note); got != (c.most > 3) || strings.Contains(text, "SRDs a packet") != got {
+				t.Errorf("%s -max-rows %d: the note %q given: %v, want %v:\n%s", a[3], c.rows, note, got, c.most > 3, text)
+			}
+		}
 	}
 }
