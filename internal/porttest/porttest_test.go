@@ -1,0 +1,137 @@
+package porttest
+
+import (
+	"net"
+	"sync"
+	"testing"
+)
+
+// free is a pool's claim that finds every port free and reserves nothing
+// beyond the process: what is left to test is the pool's own
+// reservation.
+func free(p, n int) (func(), bool) { return func() {}, true }
+
+// takeAll has k goroutines take a run of n ports each from pl at once and
+// returns the runs' first ports, held until t ends.
+func takeAll(t *testing.T, pl *pool, k, n int) []int {
+	t.Helper()
+	got := make([]int, k)
+	errs := make([]error, k)
+	var wg sync.WaitGroup
+	for i := range k {
+		wg.Go(func() {
+			var release func()
+			got[i], release, errs[i] = pl.take(n)
+			if errs[i] == nil {
+				t.Cleanup(release)
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return got
+}
+
+// Callers at once get disjoint runs, although the check finds every port
+// free: the ports of a run are its caller's until it gives them back.
+// Without the pool's held set, 16 draws of one port of 16 all differ once
+// in a million, and 16 runs of 4 from 128 ports are disjoint once in a
+// thousand.
+func TestDisjoint(t *testing.T) {
+	for _, c := range []struct{ ports, callers, n int }{{16, 16, 1}, {128, 16, 4}} {
+		pl := &pool{lo: 1000, hi: 1000 + c.ports, claim: free, held: map[int]bool{}}
+		got := takeAll(t, pl, c.callers, c.n)
+		owner := map[int]int{}
+		for i, p := range got {
+			if p < pl.lo || p+c.n > pl.hi {
+				t.Errorf("run %d..%d outside [%d, %d)", p, p+c.n-1, pl.lo, pl.hi)
+			}
+			for k := p; k < p+c.n; k++ {
+				if j, ok := owner[k]; ok {
+					t.Errorf("%d callers of %d ports: port %d handed to callers %d and %d (runs at %d and %d)", c.callers, c.n, k, j, i, got[j], p)
+				}
+				owner[k] = i
+			}
+		}
+	}
+}
+
+// A port given back is handed out again, and one held is not: with all
+// of a pool's ports held, take fails until one is given back.
+func TestRelease(t *testing.T) {
+	pl := &pool{lo: 1000, hi: 1004, claim: free, held: map[int]bool{}}
+	var got [4]int
+	var releases [4]func()
+	for i := range releases {
+		var err error
+		if got[i], releases[i], err = pl.take(1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p, _, err := pl.take(1); err == nil {
+		t.Fatalf("take of a pool of 4 held ports gave %d", p)
+	}
+	if p, _, err := pl.take(2); err == nil {
+		t.Fatalf("take of 2 ports of a pool of 4 held ports gave %d", p)
+	}
+	releases[2]()
+	p, _, err := pl.take(1)
+	if err != nil {
+		t.Fatalf("take after a release: %v", err)
+	}
+	if p != got[2] {
+		t.Errorf("take after port %d's release gave %d", got[2], p)
+	}
+	if len(pl.held) != 4 {
+		t.Errorf("%d ports held, want 4", len(pl.held))
+	}
+}
+
+// A claim that refuses is not handed out and its ports are not held.
+func TestClaimRefused(t *testing.T) {
+	pl := &pool{lo: 1000, hi: 1010, claim: func(p, n int) (func(), bool) { return func() {}, p+n > 1005 }, held: map[int]bool{}}
+	for range 20 {
+		p, release, err := pl.take(2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p+2 <= 1005 {
+			t.Fatalf("take gave %d, which the claim refused", p)
+		}
+		release()
+	}
+	if len(pl.held) != 0 {
+		t.Errorf("%d ports held after every release, want 0", len(pl.held))
+	}
+	if _, _, err := pl.take(0); err == nil {
+		t.Error("take(0) succeeded")
+	}
+	if _, _, err := pl.take(11); err == nil {
+		t.Error("take of more ports than the pool's succeeded")
+	}
+}
+
+// UDP's runs bind, on the wildcard address (which a receiver binds), and
+// two of them are disjoint.
+func TestUDP(t *testing.T) {
+	p, q := int(UDP(t, 3)), int(UDP(t, 3))
+	if p < lo || p+3 > hi || q < lo || q+3 > hi {
+		t.Fatalf("runs at %d and %d, want within [%d, %d)", p, q, lo, hi)
+	}
+	if p < q+3 && q < p+3 {
+		t.Fatalf("runs at %d and %d overlap", p, q)
+	}
+	for _, b := range []int{p, q} {
+		for k := b; k < b+3; k++ {
+			c, err := net.ListenUDP("udp4", &net.UDPAddr{Port: k})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Close()
+		}
+	}
+}
