@@ -181,10 +181,7 @@ func TestDupPcap(t *testing.T) {
 // twoLegs returns a session of one flow of format f with two legs, to
 // addresses a and b on two free ports.
 func twoLegs(t testing.TB, f video.Format, a, b string) *video.Session {
-	p, q := freePort(t), freePort(t)
-	for q == p {
-		q = freePort(t)
-	}
+	p, q := freePort(t), freePort(t) // two: a port is not handed out twice
 	f0 := flow(f, fmt.Sprintf("%s:%d", a, p), "")
 	f0.Second = video.Leg{Dst: netip.MustParseAddrPort(fmt.Sprintf("%s:%d", b, q))}
 	return session("", f0)
@@ -263,10 +260,7 @@ func TestDupUDPReceiveAllocs(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("batched, allocation-free socket reads are Linux's (recvmmsg)")
 	}
-	p, q := freePort(t), freePort(t)
-	for q == p {
-		q = freePort(t)
-	}
+	p, q := freePort(t), freePort(t) // two: a port is not handed out twice
 	f0 := flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", p), "")
 	f0.Second = video.Leg{Dst: netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", q))}
 	sess := session("", f0)

@@ -3,13 +3,13 @@ package st2110
 import (
 	"context"
 	"math/rand/v2"
-	"net"
 	"net/netip"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nmgo/nmgo/internal/porttest"
 	"github.com/nmgo/nmgo/video"
 )
 
@@ -86,45 +86,29 @@ func collect(t testing.TB, rx *Receiver, want int, d time.Duration) [][]byte {
 	return got
 }
 
-// freePort returns a UDP port that was free a moment ago: freePorts(t, 1).
+// freePort returns a UDP port that was free a moment ago, reserved for t:
+// freePorts(t, 1).
 func freePort(t testing.TB) uint16 {
 	t.Helper()
 	return freePorts(t, 1)
 }
 
-// freePorts returns a UDP port p such that p, p+1, ... p+n-1 were all
-// free a moment ago on every address (a receiver binds the wildcard
-// address, and the ports of its flows' sockets: PORT+k for
-// udp:ADDR:PORT). They are drawn below the ephemeral range of every
-// system (Linux's starts at 32768, the BSDs', macOS's and Windows' at
-// 49152), so that the kernel does not hand one to another socket, of this
-// process or of another on the host, between the check and the test's own
-// bind. Before, a test took an ephemeral port p that the kernel had found
-// free and bound p+1 too, which any other socket could hold:
+// freePorts returns a UDP port p such that p, p+1, ... p+n-1 were free a
+// moment ago on every address (a receiver binds the wildcard address, and
+// the ports of its flows' sockets: PORT+k for udp:ADDR:PORT), reserved for
+// t until it ends: internal/porttest hands no port of them to another
+// test of this process, nor of another process (a -race run beside a
+// plain one), and draws them below every system's ephemeral range. (A
+// test that binds a port itself binds port 0 and reads back the port it
+// got.) Before, the ports were only checked, and two callers at once, of
+// this process or of two, could be handed overlapping runs and fight over
+// a bind; before that, a test took an ephemeral port p that the kernel had
+// found free and bound p+1 too, which any other socket could hold:
 // TestUDPAddressAndNoListener failed so under load, its Listen refused
 // with "bind: address already in use" on p+1.
 func freePorts(t testing.TB, n int) uint16 {
 	t.Helper()
-	const lo, hi = 20000, 32768
-	for range 1000 {
-		p := lo + rand.IntN(hi-lo-n)
-		var held []*net.UDPConn
-		for i := range n {
-			c, err := net.ListenUDP("udp4", &net.UDPAddr{Port: p + i})
-			if err != nil {
-				break
-			}
-			held = append(held, c)
-		}
-		for _, c := range held {
-			c.Close()
-		}
-		if len(held) == n {
-			return uint16(p)
-		}
-	}
-	t.Fatalf("no %d consecutive free UDP ports in [%d, %d) in 1000 tries", n, lo, hi)
-	return 0
+	return porttest.UDP(t, n)
 }
 
 // drainFrames ranges over rx's frames in the background until the

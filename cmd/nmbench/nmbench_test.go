@@ -26,6 +26,7 @@ import (
 	"golang.org/x/net/ipv4"
 
 	"github.com/nmgo/nmgo/internal/heapmem"
+	"github.com/nmgo/nmgo/internal/porttest"
 	"github.com/nmgo/nmgo/nmsys"
 	"github.com/nmgo/nmgo/packet"
 	"github.com/nmgo/nmgo/rings"
@@ -640,14 +641,15 @@ func waitDrained(t *testing.T, port string, done <-chan int, cancel func()) (cod
 	}
 }
 
+// freeUDPPort returns a UDP port that was free a moment ago, reserved for
+// t until it ends (internal/porttest): no other test of this process, nor
+// of another using porttest, is handed it, and it is below the ephemeral
+// range. Before, it was a port of 127.0.0.1 the kernel had found free and
+// the test closed before nmbench bound it: the kernel could give it to any
+// other socket meanwhile.
 func freeUDPPort(t *testing.T) string {
 	t.Helper()
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return strconv.Itoa(c.LocalAddr().(*net.UDPAddr).Port)
+	return strconv.Itoa(int(porttest.UDP(t, 1)))
 }
 
 // waitUDPBound waits until a UDP socket of this network namespace is

@@ -23,6 +23,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/nmgo/nmgo/internal/porttest"
 	"github.com/nmgo/nmgo/packet"
 	"github.com/nmgo/nmgo/st2110"
 	"github.com/nmgo/nmgo/video"
@@ -322,30 +323,13 @@ func randomFile(t *testing.T, n, size int, seed uint64) string {
 	return name
 }
 
-// freePorts returns a UDP port p of the loopback such that p..p+n-1 are
-// free (at the time of asking).
+// freePorts returns a UDP port p such that p..p+n-1 were free a moment
+// ago, reserved for t as freeUDPPort's. Before, p was a port of the
+// loopback the kernel had found free, and p+1.. were only checked: any
+// other socket could hold them by the time vrx bound them.
 func freePorts(t *testing.T, n int) int {
 	t.Helper()
-	for range 100 {
-		p, _ := strconv.Atoi(freeUDPPort(t))
-		if p+n > 65536 {
-			continue
-		}
-		ok := true
-		for k := 1; k < n && ok; k++ {
-			c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p + k})
-			if err != nil {
-				ok = false
-				continue
-			}
-			c.Close()
-		}
-		if ok {
-			return p
-		}
-	}
-	t.Fatal("no run of free UDP ports")
-	return 0
+	return int(porttest.UDP(t, n))
 }
 
 // vtx into vrx over UDP loopback, two streams on consecutive ports: the
