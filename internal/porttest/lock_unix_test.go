@@ -17,12 +17,18 @@ const childEnv = "PORTTEST_LOCKED"
 // record lock on the lock file excludes it (TestLockedChild, run in a
 // child process, tries). The run must bind, too, which an older lock
 // would not change: the check alone let a second test process take the
-// ports between this one's check and its bind.
+// ports between this one's check and its bind. The run is still locked
+// after another run of this process was taken and given back (by a
+// subtest, as its end gives it back): closing a descriptor of the lock
+// file, as a lock file opened per run would, drops all of the process's
+// record locks on it, and an unlock of the whole file would drop them
+// too, and then the child gets the run.
 func TestLockedAcrossProcesses(t *testing.T) {
 	if lockFile() == nil {
 		t.Skip("no lock file in", os.TempDir())
 	}
 	p := UDP(t, 4)
+	t.Run("another", func(t *testing.T) { UDP(t, 2) })
 	cmd := exec.Command(os.Args[0], "-test.run=^TestLockedChild$", "-test.v")
 	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", childEnv, p))
 	out, err := cmd.CombinedOutput()
