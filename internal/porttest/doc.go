@@ -14,7 +14,9 @@
 // developer's loop, may run beside a plain one) the reservation is a
 // POSIX record lock (fcntl F_SETLK) on the bytes [p, p+n) of one file in
 // os.TempDir(), nmgo-udp-ports.lock: the kernel drops it when the process
-// exits, however it exits, so no stale reservation outlives a crash. On a
+// exits, however it exits, so no stale reservation outlives a crash. The
+// file is opened without following a symbolic link and must be a regular
+// file (the name is guessable, in a directory anyone may write). On a
 // system without record locks (Windows), or if the file cannot be opened
 // for writing, ports are reserved within the process only, and a clash
 // with another process is left to the check (a bind of each port) and so
