@@ -18,7 +18,8 @@
 // file is opened without following a symbolic link and must be a regular
 // file (the name is guessable, in a directory anyone may write). On a
 // system without record locks (Windows), or if the file cannot be opened
-// for writing, ports are reserved within the process only, and a clash
+// for writing, ports are reserved within the process only (UDP logs why
+// to the first test of the process that calls it), and a clash
 // with another process is left to the check (a bind of each port) and so
 // to chance: 1 in thousands a draw. A process that binds these ports
 // without this package (an older test binary, another program) is seen

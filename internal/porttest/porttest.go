@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -17,14 +18,31 @@ const tries = 1000
 // UDP returns a UDP port p such that p, p+1, ... p+n-1 were free on every
 // IPv4 address a moment ago, and reserves them until t ends. It fails t if
 // it finds no such run.
+//
+// Without the lock file, so with the ports reserved within the process
+// only, the first call of the process logs why to its t.
 func UDP(t testing.TB, n int) uint16 {
 	t.Helper()
+	noteLocal(t, &noted, lockFileErr())
 	p, release, err := ports.take(n)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(release)
 	return uint16(p)
+}
+
+// noted is whether noteLocal logged, for the process.
+var noted atomic.Bool
+
+// noteLocal logs err, why there is no lock file, to t unless done says
+// it was logged before: a clash with another process is then left to
+// chance, which the test's log should say once.
+func noteLocal(t testing.TB, done *atomic.Bool, err error) {
+	t.Helper()
+	if err != nil && done.CompareAndSwap(false, true) {
+		t.Logf("porttest: UDP ports reserved in this process only, not across processes: %v", err)
+	}
 }
 
 // A pool hands out runs of ports from [lo, hi).

@@ -1,8 +1,12 @@
 package porttest
 
 import (
+	"errors"
+	"fmt"
 	"net"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -133,5 +137,32 @@ func TestUDP(t *testing.T) {
 			}
 			c.Close()
 		}
+	}
+}
+
+// logTB records what a test logs.
+type logTB struct {
+	testing.TB
+	logs []string
+}
+
+func (t *logTB) Helper()                      {}
+func (t *logTB) Logf(format string, a ...any) { t.logs = append(t.logs, fmt.Sprintf(format, a...)) }
+
+// Without a lock file, the first call says why, in its test's log; the
+// others say nothing; with one, nothing is said.
+func TestNoteLocal(t *testing.T) {
+	rec := &logTB{TB: t}
+	var done atomic.Bool
+	noteLocal(rec, &done, nil)
+	if len(rec.logs) != 0 {
+		t.Fatalf("logged %q with a lock file", rec.logs)
+	}
+	why := errors.New("no lock file here")
+	for range 3 {
+		noteLocal(rec, &done, why)
+	}
+	if len(rec.logs) != 1 || !strings.Contains(rec.logs[0], why.Error()) {
+		t.Fatalf("logged %q, want one line saying %q", rec.logs, why)
 	}
 }
