@@ -166,3 +166,29 @@ func TestNoteLocal(t *testing.T) {
 		t.Fatalf("logged %q, want one line saying %q", rec.logs, why)
 	}
 }
+
+// UDP's ports are given back when their test ends: the process holds
+// them no longer (and so unlocks them: the release does both).
+func TestUDPGivenBack(t *testing.T) {
+	const n = 3
+	var p int
+	held := func() (k int) {
+		ports.mu.Lock()
+		defer ports.mu.Unlock()
+		for i := range n {
+			if ports.held[p+i] {
+				k++
+			}
+		}
+		return k
+	}
+	t.Run("take", func(t *testing.T) {
+		p = int(UDP(t, n))
+		if k := held(); k != n {
+			t.Fatalf("%d of the run's %d ports held while its test runs", k, n)
+		}
+	})
+	if k := held(); k != 0 {
+		t.Errorf("%d of the ports %d..%d still held after their test ended", k, p, p+n-1)
+	}
+}
