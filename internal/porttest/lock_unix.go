@@ -85,7 +85,3 @@ func lockRange(p, n int) (func(), error) {
 		syscall.FcntlFlock(f.Fd(), syscall.F_SETLK, &lk)
 	}, nil
 }
-
-// errHeld is lockRange's error when another process holds part of the
-// range.
-var errHeld = errors.New("porttest: ports reserved by another process")

@@ -67,7 +67,7 @@ func TestLockedChild(t *testing.T) {
 			t.Errorf("lock of %d..%d: %v, want %v", r.p, r.p+r.n-1, err, errHeld)
 		}
 	}
-	if _, ok := claimHost(p+1, 1); ok {
+	if _, err := claimHost(p+1, 1); err == nil {
 		t.Errorf("claimed port %d, the parent's", p+1)
 	}
 }

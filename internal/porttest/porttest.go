@@ -1,6 +1,7 @@
 package porttest
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -49,9 +50,10 @@ func noteLocal(t testing.TB, done *atomic.Bool, err error) {
 type pool struct {
 	lo, hi int
 	// claim reserves p..p+n-1 beyond the process and checks that they
-	// are free, and returns how to give them back; ok is false if they
-	// are not to be had.
-	claim func(p, n int) (release func(), ok bool)
+	// are free, and returns how to give them back; or, if they are not
+	// to be had, errHeld (another process reserved one) or errBusy (one
+	// did not bind).
+	claim func(p, n int) (release func(), err error)
 
 	mu   sync.Mutex
 	held map[int]bool // the ports handed out and not given back
@@ -68,16 +70,23 @@ func (pl *pool) take(n int) (int, func(), error) {
 	}
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
+	var mine, others, busy int // the draws refused, by why
 draw:
 	for range tries {
 		p := pl.lo + rand.IntN(pl.hi-pl.lo-n+1)
 		for i := range n {
 			if pl.held[p+i] {
+				mine++
 				continue draw
 			}
 		}
-		release, ok := pl.claim(p, n)
-		if !ok {
+		release, err := pl.claim(p, n)
+		if err == errHeld {
+			others++
+			continue
+		}
+		if err != nil {
+			busy++
 			continue
 		}
 		for i := range n {
@@ -92,25 +101,33 @@ draw:
 			release()
 		}, nil
 	}
-	return 0, nil, fmt.Errorf("porttest: no %d consecutive free UDP ports in [%d, %d) in %d tries", n, pl.lo, pl.hi, tries)
+	return 0, nil, fmt.Errorf("porttest: no %d consecutive free UDP ports in [%d, %d) in %d tries: %d held by this process, %d reserved by another (record lock), %d not bindable",
+		n, pl.lo, pl.hi, tries, mine, others, busy)
 }
 
 // claimHost locks p..p+n-1 against other processes (lockRange) and then
 // checks that each is free: that it binds on the wildcard address, which
 // a receiver binds, and so on every address.
-func claimHost(p, n int) (func(), bool) {
+func claimHost(p, n int) (func(), error) {
 	unlock, err := lockRange(p, n)
 	if err != nil {
-		return nil, false
+		return nil, err
 	}
 	for i := range n {
 		if !bindable(p + i) {
 			unlock()
-			return nil, false
+			return nil, errBusy
 		}
 	}
-	return unlock, true
+	return unlock, nil
 }
+
+// errHeld is lockRange's error when another process holds part of the
+// range, and errBusy claimHost's when a port does not bind.
+var (
+	errHeld = errors.New("porttest: ports reserved by another process")
+	errBusy = errors.New("porttest: port in use")
+)
 
 // bindable reports whether UDP port p binds on the IPv4 wildcard address.
 func bindable(p int) bool {

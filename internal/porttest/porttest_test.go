@@ -13,7 +13,7 @@ import (
 // free is a pool's claim that finds every port free and reserves nothing
 // beyond the process: what is left to test is the pool's own
 // reservation.
-func free(p, n int) (func(), bool) { return func() {}, true }
+func free(p, n int) (func(), error) { return func() {}, nil }
 
 // takeAll has k goroutines take a run of n ports each from pl at once and
 // returns the runs' first ports, held until t ends.
@@ -97,7 +97,12 @@ func TestRelease(t *testing.T) {
 
 // A claim that refuses is not handed out and its ports are not held.
 func TestClaimRefused(t *testing.T) {
-	pl := &pool{lo: 1000, hi: 1010, claim: func(p, n int) (func(), bool) { return func() {}, p+n > 1005 }, held: map[int]bool{}}
+	pl := &pool{lo: 1000, hi: 1010, claim: func(p, n int) (func(), error) {
+		if p+n > 1005 {
+			return func() {}, nil
+		}
+		return nil, errBusy
+	}, held: map[int]bool{}}
 	for range 20 {
 		p, release, err := pl.take(2)
 		if err != nil {
@@ -116,6 +121,33 @@ func TestClaimRefused(t *testing.T) {
 	}
 	if _, _, err := pl.take(11); err == nil {
 		t.Error("take of more ports than the pool's succeeded")
+	}
+}
+
+// When every draw is refused, take's error counts them by why: a port
+// this process holds, a lock another process holds, a port that does not
+// bind.
+func TestRefusalsCounted(t *testing.T) {
+	var held, busy int
+	pl := &pool{lo: 1000, hi: 1010, claim: func(p, n int) (func(), error) {
+		if p < 1005 {
+			held++
+			return nil, errHeld
+		}
+		busy++
+		return nil, errBusy
+	}, held: map[int]bool{1009: true}}
+	_, _, err := pl.take(1)
+	if err == nil {
+		t.Fatal("take succeeded, every claim refused")
+	}
+	mine := tries - held - busy
+	if held == 0 || busy == 0 || mine == 0 {
+		t.Fatalf("%d draws held here, %d locked, %d busy of %d: want some of each", mine, held, busy, tries)
+	}
+	want := fmt.Sprintf("%d held by this process, %d reserved by another (record lock), %d not bindable", mine, held, busy)
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("take's error %q, want it to say %q", err, want)
 	}
 }
 
