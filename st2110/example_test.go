@@ -103,7 +103,12 @@ func ExampleDial() {
 // Send and receive over UDP on the loopback interface: Dial and Listen on
 // the same address, frames compared byte for byte.
 func Example_loopback() {
-	// A free port of 127.0.0.1.
+	// A free port of 127.0.0.1. It is closed before Listen binds it, and
+	// the kernel could hand it to another socket meanwhile: a tiny race,
+	// accepted here as an example shows only the public API, and
+	// Listen's receiver binds its flows' ports itself (udp:ADDR:PORT), so
+	// it cannot be handed a bound socket. The package's tests reserve
+	// their ports with internal/porttest instead.
 	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		log.Fatal(err)

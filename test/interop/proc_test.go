@@ -2,7 +2,6 @@ package interop
 
 import (
 	"bytes"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -10,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nmgo/nmgo/internal/porttest"
 )
 
 // proc is a running peer or nmbench process. Its output is kept to be shown
@@ -128,15 +129,18 @@ func waitSize(p *proc, name string, size int64, d time.Duration) int64 {
 	}
 }
 
-// freePort returns a UDP port on 127.0.0.1 that was free a moment ago.
+// freePort returns a UDP port p that was free a moment ago on every
+// address, with p+1: a peer receiving RTP binds p+1 too, for RTCP
+// (ffmpeg's SDP input fails if it cannot). Both are reserved for t until
+// it ends (internal/porttest): no other test, of this process or of
+// another using porttest, is handed them, and they lie below the
+// ephemeral range. Before, p was a port of 127.0.0.1 the kernel had found
+// free and the test closed before a peer bound it: the kernel could hand
+// it to any other socket meanwhile, and two calls could return the same
+// port (TestDupSDPToFFmpeg's two legs).
 func freePort(t testing.TB) int {
 	t.Helper()
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+	return int(porttest.UDP(t, 2))
 }
 
 // shellQuote renders a command line that can be pasted into a shell.
