@@ -119,11 +119,13 @@ var waitKinds = []struct {
 // run, the sender runs up to ten times, and one run that shows a packet
 // waited for less than a flush late passes: with the wait timed from
 // before the flush, no run can. (At a load average of 10 to 15 on two
-// cores, with GOMAXPROCS=1, 47 of 150 single runs of the test before
-// failed; with five runs and only the packets waited for, 1 of 150, its
-// Go timer's wake-ups 2 to 10 ms late in all five.) And the sender sleeps: it reads its
-// clock a few times a packet (a loop that did not wait would read it
-// thousands of times), counted by a PHC that reads the system clock.
+// cores, with GOMAXPROCS=1, 150 runs of the test each: with one run of
+// the sender and every packet judged, 47 failed; with up to five runs
+// and only the packets waited for, 1, its Go timer's wake-ups 2 to 10 ms
+// late in all five; with up to ten, none, and the most runs a subtest
+// needed was 6.) And the sender sleeps: it reads its clock a few times a
+// packet (a loop that did not wait would read it thousands of times),
+// counted by a PHC that reads the system clock.
 // (The packets are maxSleep apart: a longer wait is cut, and its second
 // part was always timed afresh.)
 func TestSenderSleepsToSendTime(t *testing.T) {
