@@ -15,8 +15,8 @@ import (
 // analysis (of stream 0's figures, or over all streams, see summary) and
 // every stream's counts and analysis.
 type videoSummary struct {
-	PacketsPerFrame int    `json:"packets_per_frame"`  // per field when interlaced; -1 when the streams differ ("mixed" in the text)
-	PackingMode     string `json:"packing_mode"`       // 2110GPM, 2110BPM, "" unknown, "mixed"
+	PacketsPerFrame int    `json:"packets_per_frame"`  // per field when interlaced; 0 when no stream knows it, -1 when two that do differ ("mixed" in the text)
+	PackingMode     string `json:"packing_mode"`       // 2110GPM, 2110BPM, "" when no stream knows it, "mixed" when two that do differ
 	SenderType      string `json:"sender_type"`        // N, NL, W; "" when the timing fits no type or was not measured
 	CMax            int    `json:"cmax"`               // peak Cinst
 	VRX             int    `json:"vrx"`                // peak VRX
@@ -223,13 +223,14 @@ func (vr *videoRun) summary() *videoSummary {
 		sum.Streams = append(sum.Streams, vs)
 	}
 	// The top-level figures: stream 0's when alone; over several, the
-	// common packets per frame and packing (else -1 and "mixed"), the
-	// widest sender type ("" if any fits none), and the peak CMAX and
-	// VRX and the mean TROffset of the streams that measured a whole
-	// frame (a stream without packets, or only part of a frame, has none,
-	// not one of 0).
+	// packets per frame and packing of the streams that know them (else
+	// -1 and "mixed": a stream that received nothing knows neither, and
+	// differs from none), the widest sender type ("" if any fits none),
+	// and the peak CMAX and VRX and the mean TROffset of the streams that
+	// measured a whole frame (a stream without packets, or only part of a
+	// frame, has none, not one of 0).
 	first := &sum.Streams[0]
-	sum.PacketsPerFrame, sum.PackingMode, sum.SenderType = first.PacketsPerFrame, first.PackingMode, first.SenderType
+	sum.SenderType = first.SenderType
 	rank := map[string]int{"N": 1, "NL": 2, "W": 3, "": 4}
 	var tro, measured int64
 	sum.Verdict = first.Verdict
@@ -238,10 +239,18 @@ func (vr *videoRun) summary() *videoSummary {
 		if verdictRank(s.Verdict) > verdictRank(sum.Verdict) {
 			sum.Verdict = s.Verdict
 		}
-		if s.PacketsPerFrame != sum.PacketsPerFrame {
+		switch {
+		case s.PacketsPerFrame <= 0:
+		case sum.PacketsPerFrame == 0:
+			sum.PacketsPerFrame = s.PacketsPerFrame
+		case s.PacketsPerFrame != sum.PacketsPerFrame:
 			sum.PacketsPerFrame = -1
 		}
-		if s.PackingMode != sum.PackingMode {
+		switch {
+		case s.PackingMode == "":
+		case sum.PackingMode == "":
+			sum.PackingMode = s.PackingMode
+		case s.PackingMode != sum.PackingMode:
 			sum.PackingMode = "mixed"
 		}
 		if rank[s.SenderType] > rank[sum.SenderType] {

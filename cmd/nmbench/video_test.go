@@ -1500,3 +1500,47 @@ func TestVideoMaxRowsReported(t *testing.T) {
 		}
 	}
 }
+
+// Two streams of one format, one of which received nothing, give the
+// packets per frame and packing of the one that did in the line of them
+// all, not "mixed": a silent stream knows neither, and differs from none.
+func TestVideoAllStreamsOneSilent(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	pc := filepath.Join(dir, "two.pcap")
+	writeSDP := func(name string, ports ...int) string {
+		sess := video.Session{Name: name}
+		for _, p := range ports {
+			s, err := video.ParseFmtp(fmt64x32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.PayloadType = 96
+			s.Dst = netip.AddrPortFrom(netip.MustParseAddr("239.1.1.1"), uint16(p))
+			sess.Streams = append(sess.Streams, *s)
+		}
+		b, err := sess.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, name+".sdp")
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	tx, rx := writeSDP("tx", 7000, 7010), writeSDP("rx", 7000, 7020)
+	runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vtx", "-sdp", tx, "-frames", "4")
+	r := runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vrx", "-sdp", rx)
+	if len(r.Streams) != 2 || r.Streams[1].Packets != 0 || r.Streams[0].PacketsPerFrame <= 0 {
+		t.Fatalf("vrx: streams %+v; want stream 0 received, stream 1 not", r.Streams)
+	}
+	if s := r.Streams[0]; r.PacketsPerFrame != s.PacketsPerFrame || r.PackingMode != s.PackingMode {
+		t.Errorf("vrx: packets per frame %d, packing %q; want stream 0's %d and %q", r.PacketsPerFrame, r.PackingMode, s.PacketsPerFrame, s.PackingMode)
+	}
+	text := runText(t, "-i", "pcap:"+pc, "-f", "vrx", "-sdp", rx, "-q")
+	want := fmt.Sprintf("\nAll streams: %d pkts/frame %s, ", r.Streams[0].PacketsPerFrame, r.Streams[0].PackingMode)
+	if !strings.Contains(text, want) || strings.Contains(text, "mixed") {
+		t.Errorf("text summary lacks %q, or says mixed:\n%s", want, text)
+	}
+}
