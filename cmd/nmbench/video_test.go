@@ -1499,6 +1499,20 @@ func TestVideoMaxRowsReported(t *testing.T) {
 			}
 		}
 	}
+	// Over two streams, max_rows is the most of either: stream 1's, of
+	// the narrow format, not stream 0's of 720p (3200 octets a row: a
+	// packet holds parts of 2 rows at most).
+	sdp, pc := filepath.Join(dir, "two.sdp"), filepath.Join(dir, "two.pcap")
+	writeSDP(t, sdp, []string{fmt720p, fmtp}, []uint16{7000, 7010})
+	for _, a := range [][]string{
+		{"-i", "pcap:" + pc, "-f", "vtx", "-sdp", sdp, "-frames", "3", "-max-rows", "8"},
+		{"-i", "pcap:" + pc, "-f", "vrx", "-sdp", sdp},
+	} {
+		r := runCLI(t, ctx, a...)
+		if len(r.Streams) != 2 || r.Streams[0].MaxRows >= 8 || r.Streams[1].MaxRows != 8 || r.MaxRows != 8 {
+			t.Errorf("%s over 720p and %s: max_rows %d, streams %+v; want 8, stream 1's", a[3], fmtp, r.MaxRows, r.Streams)
+		}
+	}
 }
 
 // Two streams of one format, one of which received nothing, give the
@@ -1508,28 +1522,9 @@ func TestVideoAllStreamsOneSilent(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	pc := filepath.Join(dir, "two.pcap")
-	writeSDP := func(name string, ports ...int) string {
-		sess := video.Session{Name: name}
-		for _, p := range ports {
-			s, err := video.ParseFmtp(fmt64x32)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s.PayloadType = 96
-			s.Dst = netip.AddrPortFrom(netip.MustParseAddr("239.1.1.1"), uint16(p))
-			sess.Streams = append(sess.Streams, *s)
-		}
-		b, err := sess.Marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		path := filepath.Join(dir, name+".sdp")
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
-	tx, rx := writeSDP("tx", 7000, 7010), writeSDP("rx", 7000, 7020)
+	tx, rx := filepath.Join(dir, "tx.sdp"), filepath.Join(dir, "rx.sdp")
+	writeSDP(t, tx, []string{fmt64x32, fmt64x32}, []uint16{7000, 7010})
+	writeSDP(t, rx, []string{fmt64x32, fmt64x32}, []uint16{7000, 7020})
 	runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vtx", "-sdp", tx, "-frames", "4")
 	r := runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vrx", "-sdp", rx)
 	if len(r.Streams) != 2 || r.Streams[1].Packets != 0 || r.Streams[0].PacketsPerFrame <= 0 {
@@ -1542,5 +1537,28 @@ func TestVideoAllStreamsOneSilent(t *testing.T) {
 	want := fmt.Sprintf("\nAll streams: %d pkts/frame %s, ", r.Streams[0].PacketsPerFrame, r.Streams[0].PackingMode)
 	if !strings.Contains(text, want) || strings.Contains(text, "mixed") {
 		t.Errorf("text summary lacks %q, or says mixed:\n%s", want, text)
+	}
+}
+
+// writeSDP writes to path an SDP of streams of formats fmtps (payload
+// type 96), stream K to 239.1.1.1:ports[K].
+func writeSDP(t *testing.T, path string, fmtps []string, ports []uint16) {
+	t.Helper()
+	sess := video.Session{Name: filepath.Base(path)}
+	for k, f := range fmtps {
+		s, err := video.ParseFmtp(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.PayloadType = 96
+		s.Dst = netip.AddrPortFrom(netip.MustParseAddr("239.1.1.1"), ports[k])
+		sess.Streams = append(sess.Streams, *s)
+	}
+	b, err := sess.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
