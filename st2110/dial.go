@@ -350,15 +350,18 @@ func Dial(name string, sess *video.Session, cfg *SendConfig) (_ *Sender, err err
 	return s, nil
 }
 
-// PacketizerConfig is the packetizer configuration Dial makes flow f's
-// packets with under c, but for each flow's own SSRC, first sequence
-// number and headers: f's packing, MAXUDP and payload type
-// (video.Stream.PacketizerConfig), packed back to back with c.MaxRows.
-// An application that works out a flow's packets (a frame's:
-// video.Packetizer.PacketsPerField) takes them from it.
+// PacketizerConfig returns the packetizer configuration [Dial] makes
+// flow f's packets with under c, but for each flow's own SSRC, first
+// sequence number and headers: f's packing, MAXUDP and payload type
+// ([video.Stream.PacketizerConfig]), packed back to back with c.MaxRows.
+// c may be nil, the defaults, as for Dial. An application that works out
+// a flow's packets (a frame's: [video.Packetizer.PacketsPerField]) takes
+// them from it. For a flow Dial refuses (a block packed one with
+// MaxRows, a negative MaxRows) it returns a configuration
+// [video.NewPacketizer] refuses too.
 func (c *SendConfig) PacketizerConfig(f *video.Stream) *video.PacketizerConfig {
 	pc := f.PacketizerConfig()
-	if c.MaxRows != 0 {
+	if c != nil && c.MaxRows != 0 {
 		pc.Continuous, pc.MaxRows = true, c.MaxRows
 	}
 	return pc

@@ -1163,10 +1163,20 @@ func TestListenDefaultBuffersLaterFlows(t *testing.T) {
 // 4:2:2 10-bit) go MaxRows to a packet, beyond ST 2110-20's three, as
 // many as fit in 1460 octets for a large MaxRows (55 rows and part of
 // the next), in the packets SendConfig.PacketizerConfig works out; the
-// frames come back whole. Without it each row is a packet of one SRD.
+// frames come back whole. Without it, or with a nil SendConfig, each row
+// is a packet of one SRD.
 func TestDialMaxRows(t *testing.T) {
 	f := video.Format{Sampling: video.YCbCr422, Depth: video.Depth10, Width: 8, Height: 64, Scan: video.Progressive, Rate: video.Rate50}
 	sess := session("10.0.0.1", flow(f, "239.1.1.1:5004", ""))
+	// A nil *SendConfig is the defaults, for PacketizerConfig as for
+	// Dial: each row a packet.
+	p, err := video.NewPacketizer(&f, (*SendConfig)(nil).PacketizerConfig(&sess.Streams[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.PacketsPerField(); got != 64 {
+		t.Errorf("nil SendConfig: PacketizerConfig makes %d packets a frame, want 64", got)
+	}
 	const n = 3
 	frames := randomFrames(f, n, 7)
 	for _, c := range []struct{ rows, ppf, most int }{{0, 64, 1}, {3, 22, 3}, {8, 8, 8}, {64, 2, 56}, {1 << 20, 2, 56}} {
