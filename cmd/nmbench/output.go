@@ -19,7 +19,11 @@ type outputFile struct {
 }
 
 // openOutput opens name for writing without emptying it, as os.Create
-// would open it (a dangling symbolic link gets its target made).
+// would open it (a dangling symbolic link gets its target made). A
+// -cpuprofile file that existed is left empty, though, when
+// pprof.StartCPUProfile fails after begin, which it does only when a
+// profile is already running in the process (tests, or nmbench
+// embedded), never in the command.
 func openOutput(name string) (*outputFile, error) {
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err == nil {
