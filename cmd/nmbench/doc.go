@@ -151,8 +151,8 @@
 // PM=2110GPM and SSN=ST2110-20:2017, and the receiver must take more than
 // 3 SRDs a packet; the report gives the most SRDs of a packet the
 // analysis saw (max_rows in JSON, vtx's self-check and vrx) and says when
-// they are more than 3. GPM only. By default each row is split into equal packets that never
-// cross its end, as hardware senders do.
+// they are more than 3. GPM only. By default each row is split into equal
+// packets that never cross its end, as hardware senders do.
 //
 //	nmbench -i udp:127.0.0.1:5004 -f vtx -fmt "$F" -max-rows 3
 //

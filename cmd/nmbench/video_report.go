@@ -104,10 +104,10 @@ type videoStream struct {
 	TRONs           int64  `json:"tro_ns"`
 	Gapped          bool   `json:"gapped"`
 	// MaxRows is the most SRD headers (rows or parts of rows) in one
-	// packet, as the analysis measured them (video.Analysis.MaxRows; 0
-	// without one): above 3 the stream is beyond ST 2110-20 (vtx
-	// -max-rows), although its SDP says ST2110-20, and for RFC 4175
-	// receivers only.
+	// packet, as the analysis measured them (video.Analysis.MaxRows;
+	// left out of JSON without one): above 3 the stream is beyond ST
+	// 2110-20 (vtx -max-rows), although its SDP says ST2110-20, and for
+	// RFC 4175 receivers only.
 	MaxRows int `json:"max_rows,omitempty"`
 	// Measured is the whole frames the ST 2110-21 models ran through
 	// (video.Analysis.Measured): 0 when none was, and then the timing
