@@ -120,9 +120,14 @@ func checkVideo(c *config, set map[string]bool) error {
 	if err := checkUDPHeaders(c, set); err != nil {
 		return err
 	}
-	for name, ok := range map[string]bool{"sdp-out": tx, "in": tx, "tp": tx, "R": tx, "selfcheck": tx, "burst": tx, "max-rows": tx, "spin": tx, "rt": tx, "max-lag": tx, "s": tx, "S": tx, "D": tx, "out": !tx, "passthrough": !tx, "frame-buffers": !tx} {
-		if set[name] && !ok {
-			return fmt.Errorf("-%s: not for -f %s", name, c.mode.name)
+	// A slice, not a map: of several flags given, the one named is the
+	// same each time.
+	for _, f := range []struct {
+		name string
+		ok   bool
+	}{{"sdp-out", tx}, {"in", tx}, {"tp", tx}, {"R", tx}, {"selfcheck", tx}, {"burst", tx}, {"max-rows", tx}, {"spin", tx}, {"rt", tx}, {"max-lag", tx}, {"s", tx}, {"S", tx}, {"D", tx}, {"out", !tx}, {"passthrough", !tx}, {"frame-buffers", !tx}} {
+		if set[f.name] && !f.ok {
+			return fmt.Errorf("-%s: not for -f %s", f.name, c.mode.name)
 		}
 	}
 	for _, e := range []struct {

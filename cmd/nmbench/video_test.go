@@ -92,6 +92,19 @@ func TestVideoFlags(t *testing.T) {
 	}
 }
 
+// Of several flags that are not for the mode, the same one is named
+// every time (the first of checkVideo's list), not one at random.
+func TestVideoFlagsNotForModeNamedOnce(t *testing.T) {
+	args := []string{"-i", "udp:127.0.0.1:5004", "-f", "vrx", "-fmt", fmt64x32,
+		"-rt", "10", "-burst", "4", "-R", "10", "-tp", "N", "-in", "x", "-sdp-out", "x"}
+	for range 20 {
+		_, err := parseFlags(args, io.Discard)
+		if err == nil || err.Error() != "-sdp-out: not for -f vrx" {
+			t.Fatalf("vrx with six flags of vtx: %v, want -sdp-out: not for -f vrx", err)
+		}
+	}
+}
+
 func TestVideoFlagsErrors(t *testing.T) {
 	sdp65535 := filepath.Join(t.TempDir(), "65535.sdp")
 	if err := os.WriteFile(sdp65535, []byte("v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=x\r\nt=0 0\r\nm=video 65535 RTP/AVP 96\r\nc=IN IP4 239.1.1.1/32\r\n"+
