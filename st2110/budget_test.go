@@ -1,10 +1,13 @@
 package st2110
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/nmgo/nmgo/video"
 )
@@ -76,5 +79,274 @@ func TestFailedOpenReleasesBudget(t *testing.T) {
 	defer rx.Close()
 	if b.Used() <= other {
 		t.Errorf("a Listen that succeeded charged nothing (%d octets in use)", b.Used())
+	}
+}
+
+// chargeOf returns what open charges to a budget of its own (and checks
+// that close gives all of it back).
+func chargeOf(t *testing.T, open func(b *video.Budget) (close func(), err error)) int64 {
+	t.Helper()
+	b, _ := video.NewBudget(video.DefaultMemory)
+	c, err := open(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := b.Used()
+	c()
+	if u := b.Used(); u != 0 || n == 0 {
+		t.Fatalf("charged %d octets, %d after Close", n, u)
+	}
+	return n
+}
+
+// A service that opens and closes flows against one shared budget (a
+// monitor re-tuning every minute) keeps opening them: Close gives back
+// what Listen or Dial charged, over UDP, from and to captures, with a
+// second path's merges; a budget with room for one flow takes one after
+// another, and the caller's own charge stays. Before, each Close kept
+// its charges and the second open failed.
+func TestCloseReleasesBudget(t *testing.T) {
+	port := freePort(t)
+	sess := session("", flow(fmtSD, fmt.Sprintf("127.0.0.1:%d", port), ""))
+	dir := t.TempDir()
+	capSess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	capture := filepath.Join(dir, "in.pcap")
+	writeCaptureTo(t, capture, capSess, [][]byte{randomFrames(fmtSmall, 2, 1)}, 4, nil)
+	capture2 := filepath.Join(dir, "in2.pcap")
+	writeCaptureTo(t, capture2, capSess, [][]byte{randomFrames(fmtSmall, 2, 1)}, 4, nil)
+	for _, c := range []struct {
+		what string
+		open func(b *video.Budget) (close func(), err error)
+	}{
+		{"Listen over UDP", func(b *video.Budget) (func(), error) {
+			rx, err := Listen("udp", sess, &ListenConfig{Budget: b, FrameBuffers: 2})
+			if err != nil {
+				return nil, err
+			}
+			return func() { rx.Close() }, nil
+		}},
+		{"Listen to a capture, its frames taken", func(b *video.Budget) (func(), error) {
+			rx, err := Listen("pcap:"+capture, capSess, &ListenConfig{Budget: b, FrameBuffers: 2})
+			if err != nil {
+				return nil, err
+			}
+			return func() {
+				for _, err := range rx.Frames(context.Background()) {
+					if err != nil {
+						t.Error(err)
+					}
+				}
+				rx.Close()
+			}, nil
+		}},
+		{"Listen to two captures (merges), closed at once", func(b *video.Budget) (func(), error) {
+			rx, err := Listen("pcap:"+capture, capSess, &ListenConfig{Budget: b, FrameBuffers: 2, Second: "pcap:" + capture2})
+			if err != nil {
+				return nil, err
+			}
+			return func() { rx.Close() }, nil
+		}},
+		{"Listen and Dial over heap rings, frames sent", func(b *video.Budget) (func(), error) {
+			q, tr := heapLink(t, 1024)
+			hs := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+			rx := listenHeap(t, tr, hs, &ListenConfig{Budget: b, FrameBuffers: 2})
+			tx := dialHeap(t, q, hs, &SendConfig{Budget: b, Count: 2, MaxLag: -1})
+			if err := tx.Run(context.Background()); err != nil {
+				t.Error(err)
+			}
+			collect(t, rx, 1, 10*time.Second)
+			return func() { tx.Close(); rx.Close() }, nil
+		}},
+		{"Dial over UDP", func(b *video.Budget) (func(), error) {
+			tx, err := Dial("udp", sess, &SendConfig{Budget: b})
+			if err != nil {
+				return nil, err
+			}
+			return func() { tx.Close() }, nil
+		}},
+		{"Dial to two captures, run", func(b *video.Budget) (func(), error) {
+			tx, err := Dial("pcap:"+filepath.Join(dir, "a.pcap"), capSess, &SendConfig{Budget: b, Count: 2, Second: "pcap:" + filepath.Join(dir, "b.pcap")})
+			if err != nil {
+				return nil, err
+			}
+			if err := tx.Run(context.Background()); err != nil {
+				t.Error(err)
+			}
+			return func() { tx.Close() }, nil
+		}},
+	} {
+		t.Run(c.what, func(t *testing.T) {
+			one := chargeOf(t, c.open)
+			const other = 12345 // the caller's own charge, which stays
+			b, _ := video.NewBudget(one + one/2 + other)
+			if err := b.Charge("caller", other); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 20 {
+				close, err := c.open(b)
+				if err != nil {
+					t.Fatalf("open %d: %v", i, err)
+				}
+				if u := b.Used(); u != one+other {
+					t.Fatalf("open %d: %d octets charged, want %d", i, u, one+other)
+				}
+				close()
+				close() // a second Close gives back nothing more
+				if u := b.Used(); u != other {
+					t.Fatalf("closed %d: %d octets charged, want the caller's %d", i, u, other)
+				}
+			}
+		})
+	}
+}
+
+// A budget shared by two live receivers and sized for them refuses a
+// third, and takes it once one of them is closed.
+func TestSharedBudgetRefusesThird(t *testing.T) {
+	p := freePorts(t, 3)
+	sess := func(k int) *video.Session {
+		return session("", flow(fmtSD, fmt.Sprintf("127.0.0.1:%d", int(p)+k), ""))
+	}
+	open := func(b *video.Budget, k int) (*Receiver, error) {
+		return Listen("udp", sess(k), &ListenConfig{Budget: b, FrameBuffers: 2})
+	}
+	one := chargeOf(t, func(b *video.Budget) (func(), error) {
+		rx, err := open(b, 0)
+		if err != nil {
+			return nil, err
+		}
+		return func() { rx.Close() }, nil
+	})
+	b, _ := video.NewBudget(2*one + one/2)
+	rx0, err := open(b, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx0.Close()
+	rx1, err := open(b, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rx2, err := open(b, 2)
+	if err == nil {
+		rx2.Close()
+	}
+	if !errors.Is(err, video.ErrBudget) {
+		t.Fatalf("a third receiver in a budget for two: %v", err)
+	}
+	if u := b.Used(); u != 2*one {
+		t.Errorf("%d octets charged, want two receivers' %d", u, 2*one)
+	}
+	rx1.Close()
+	rx2, err = open(b, 2)
+	if err != nil {
+		t.Fatalf("a second receiver once the other is closed: %v", err)
+	}
+	rx2.Close()
+	if u := b.Used(); u != one {
+		t.Errorf("%d octets charged, want one receiver's %d", u, one)
+	}
+}
+
+// keptFrames opens a capture of fmtSmall frames in a budget b and keeps
+// the first n frames Frames hands out.
+func keptFrames(t *testing.T, b *video.Budget, n int) (*Receiver, []*Frame) {
+	t.Helper()
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	name, _ := writeCapture(t, sess, [][]byte{randomFrames(fmtSmall, 2, 1)}, 4)
+	rx, err := Listen("pcap:"+name, sess, &ListenConfig{Budget: b, FrameBuffers: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []*Frame
+	for f, err := range rx.Frames(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !f.Keep() {
+			t.Fatal("Keep")
+		}
+		if kept = append(kept, f); len(kept) == n {
+			break
+		}
+	}
+	return rx, kept
+}
+
+// A frame the caller holds after Close keeps its buffer's charge until
+// it is released, once: Close gives back the rest, Release that frame's,
+// a second Release nothing; a frame Close and Release race for is given
+// back once (run with -race).
+func TestCloseKeepsHeldFrames(t *testing.T) {
+	size := int64(fmtSmall.FrameSize())
+	b, _ := video.NewBudget(video.DefaultMemory)
+	rx, kept := keptFrames(t, b, 2)
+	if err := rx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if u := b.Used(); u != 2*size {
+		t.Fatalf("after Close, %d octets charged, want the 2 kept frames' %d", u, 2*size)
+	}
+	kept[0].Release()
+	kept[0].Release()
+	if kept[0].Keep() {
+		t.Error("Keep of a released frame")
+	}
+	rx.Close()
+	if u := b.Used(); u != size {
+		t.Fatalf("after a Release, %d octets charged, want a frame's %d", u, size)
+	}
+	kept[1].Release()
+	if u := b.Used(); u != 0 {
+		t.Fatalf("after the last Release, %d octets charged", u)
+	}
+
+	for range 50 {
+		rx, kept := keptFrames(t, b, 3)
+		var wg sync.WaitGroup
+		for _, f := range kept {
+			wg.Go(func() { f.Release(); f.Release() })
+		}
+		wg.Go(func() { rx.Close() })
+		wg.Go(func() { rx.Close() })
+		wg.Wait()
+		if u := b.Used(); u != 0 {
+			t.Fatalf("Close racing Release: %d octets charged after both", u)
+		}
+	}
+}
+
+// A frame lent to a Frames loop body while the receiver is closed is
+// given back when the body returns.
+func TestCloseDuringLoopBody(t *testing.T) {
+	size := int64(fmtSmall.FrameSize())
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	name, _ := writeCapture(t, sess, [][]byte{randomFrames(fmtSmall, 2, 1)}, 8)
+	b, _ := video.NewBudget(video.DefaultMemory)
+	for range 20 {
+		rx, err := Listen("pcap:"+name, sess, &ListenConfig{Budget: b, FrameBuffers: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, out := make(chan struct{}), make(chan struct{})
+		ended := make(chan struct{})
+		go func() {
+			defer close(ended)
+			for range rx.Frames(context.Background()) {
+				close(in)
+				<-out
+				break
+			}
+		}()
+		<-in
+		rx.Close()
+		if u := b.Used(); u != size {
+			t.Fatalf("Close during a loop body: %d octets charged, want its frame's %d", u, size)
+		}
+		close(out)
+		<-ended
+		if u := b.Used(); u != 0 {
+			t.Fatalf("after the body: %d octets charged", u)
+		}
 	}
 }

@@ -160,8 +160,8 @@ type SendConfig struct {
 	// (SendConfig.Batch), charged before anything is allocated: a session
 	// that does not fit fails in Dial with a *video.BudgetError naming
 	// the flow or the socket. Nil means a budget of video.DefaultMemory
-	// for this sender. As with ListenConfig.Budget, the charges are kept
-	// after Close, and a Dial that fails gives back all it charged.
+	// for this sender. A Dial that fails gives back all it charged, and
+	// Close gives it back too.
 	// Frames from Source or Sources are the caller's and are not charged.
 	Budget *video.Budget
 
@@ -291,15 +291,15 @@ type Sender struct {
 // sendmmsg(2).
 // Nothing is sent before [Sender.Run].
 func Dial(name string, sess *video.Session, cfg *SendConfig) (_ *Sender, err error) {
-	if cfg != nil && cfg.Budget != nil {
-		c := *cfg
-		defer unwindOnError(&c.Budget)(&err)
-		cfg = &c
-	}
 	s, sources, err := newSender(name, sess, cfg)
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			s.cfg.Budget.Unwind()
+		}
+	}()
 	var conns []txConn
 	var eth *ethInfo
 	switch s.ep.kind {
@@ -381,8 +381,10 @@ func commitConn(q txConn) error {
 }
 
 // newSender checks what Dial was given and sets the sender up, without a
-// transport; it returns the frames of each flow.
-func newSender(name string, sess *video.Session, cfg *SendConfig) (*Sender, []video.FrameSource, error) {
+// transport; it returns the frames of each flow. What it and Dial charge
+// goes through a ledger of the budget (s.cfg.Budget), which it unwinds
+// if it fails, Dial if Dial does, and Close.
+func newSender(name string, sess *video.Session, cfg *SendConfig) (_ *Sender, _ []video.FrameSource, err error) {
 	ep, err := parseName(name)
 	if err != nil {
 		return nil, nil, err
@@ -469,6 +471,12 @@ func newSender(name string, sess *video.Session, cfg *SendConfig) (*Sender, []vi
 			return nil, nil, err
 		}
 	}
+	c.Budget = c.Budget.Ledger()
+	defer func() {
+		if err != nil {
+			c.Budget.Unwind()
+		}
+	}()
 	sources, err := frameSources(fs, c)
 	if err != nil {
 		return nil, nil, fmt.Errorf("st2110: dial %s: %w", name, err)
@@ -1125,7 +1133,8 @@ func (s *Sender) Flows() []video.Stream { return s.Session().Streams }
 // error returns), while a UDP socket or netmap port that failed closes
 // cleanly. Since it waits for Run, which waits for the frame sources, a
 // FrameSource's Frame must not call Close (it would wait for itself):
-// cancel Run's context instead.
+// cancel Run's context instead. Close gives back what Dial charged to
+// SendConfig.Budget.
 func (s *Sender) Close() error {
 	s.runMu.Lock()
 	s.closing = true
@@ -1140,6 +1149,9 @@ func (s *Sender) Close() error {
 			if err := p.q.close(); err != nil && s.closeErr == nil {
 				s.closeErr = err
 			}
+		}
+		if s.cfg.Budget != nil { // nil in a zero Sender
+			s.cfg.Budget.Unwind() // the patterns, the buffers of the sockets and captures
 		}
 	})
 	return s.closeErr

@@ -129,8 +129,14 @@ type ListenConfig struct {
 	// opened per ring pair gives each of its goroutines a frame buffer of
 	// every flow). A Budget shared with other receivers or senders is
 	// charged in turn: the default FrameBuffers take what room its
-	// charges so far have left. As with a video.Receiver, the charges are
-	// kept after Close; a Listen that fails gives back all it charged.
+	// charges so far have left. A Listen that fails gives back all it
+	// charged, and Close gives it back too: at once, but for the frame
+	// buffers the caller still holds (a Frames loop body under way, a
+	// frame kept with Frame.Keep), each given back when it comes back
+	// (the body returns, Frame.Release). So a service that opens and
+	// closes receivers against one Budget does not exhaust it. What a
+	// closed Receiver still refers to (its readers' state, for Stats and
+	// Analysis) is no longer counted: drop the Receiver to free it.
 	Budget *video.Budget
 
 	// Second, if set, names the transport of a second path (SMPTE ST
@@ -251,7 +257,8 @@ func (f *Frame) Keep() bool {
 	return f.owner.CompareAndSwap(ownLoop, ownUser) || f.owner.Load() == ownUser
 }
 
-// Release hands a frame kept with [Frame.Keep] back to the receiver. A
+// Release hands a frame kept with [Frame.Keep] back to the receiver (after
+// [Receiver.Close], its buffer's charge back to ListenConfig.Budget). A
 // second Release does nothing.
 func (f *Frame) Release() { f.rx.recycle(f, ownUser) }
 
@@ -389,6 +396,15 @@ type Receiver struct {
 	nbufs []int         // per flow: its frames (ListenConfig.FrameBuffers or its default)
 	out   chan *Frame   // frames for Frames, in arrival order
 
+	// frameBudget is the ledger the pools' frames are charged through
+	// (cfg.Budget is that of the rest). Once Close has set shut, under
+	// poolMu, a frame coming back (recycle) is not put in its pool but
+	// given back to the budget, and Close gives back those in the pools
+	// and queued: each frame's charge once, by whoever holds it then.
+	frameBudget *video.Budget
+	poolMu      sync.Mutex
+	shut        bool
+
 	mu    sync.Mutex
 	stats [][]FlowStats // per flow, per reader
 	other []uint64      // per reader: packets of no flow
@@ -418,15 +434,15 @@ type Receiver struct {
 // a port. On a netmap port or an AF_XDP queue nmgo sends no IGMP: the
 // switch must forward the groups to the port.
 func Listen(name string, sess *video.Session, cfg *ListenConfig) (_ *Receiver, err error) {
-	if cfg != nil && cfg.Budget != nil {
-		c := *cfg
-		defer unwindOnError(&c.Budget)(&err)
-		cfg = &c
-	}
 	r, err := newReceiver(name, sess, cfg)
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			r.unwind()
+		}
+	}()
 	var tr rxTransport
 	if r.dup != nil {
 		tr, err = r.dup.open(r)
@@ -458,8 +474,10 @@ func openRx(ep *endpoint, fs []video.Stream, cfg *ListenConfig) (rxTransport, er
 }
 
 // newReceiver checks what Listen was given and sets the receiver up,
-// without a transport.
-func newReceiver(name string, sess *video.Session, cfg *ListenConfig) (*Receiver, error) {
+// without a transport. What it charges goes through two ledgers of the
+// budget (r.cfg.Budget and r.frameBudget), which it unwinds if it fails;
+// once it has returned a receiver, r.unwind does.
+func newReceiver(name string, sess *video.Session, cfg *ListenConfig) (_ *Receiver, err error) {
 	ep, err := parseName(name)
 	if err != nil {
 		return nil, err
@@ -509,11 +527,22 @@ func newReceiver(name string, sess *video.Session, cfg *ListenConfig) (*Receiver
 	} else if r.clock.Source() == 0 {
 		return nil, fmt.Errorf("st2110: listen %s: ListenConfig.Clock %w", name, errZeroClock)
 	}
-	if r.cfg.Budget == nil {
-		if r.cfg.Budget, err = video.NewBudget(video.DefaultMemory); err != nil {
+	b := r.cfg.Budget
+	if b == nil {
+		if b, err = video.NewBudget(video.DefaultMemory); err != nil {
 			return nil, err
 		}
 	}
+	// The frames of the pools are charged through a ledger of their own,
+	// since Close gives each back when it is free, which for a frame the
+	// caller holds is after Close (recycle); the rest, through
+	// r.cfg.Budget, Close gives back at once.
+	r.cfg.Budget, r.frameBudget = b.Ledger(), b.Ledger()
+	defer func() {
+		if err != nil {
+			r.unwind()
+		}
+	}()
 	if r.cfg.Second != "" || r.cfg.MergeWindow != 0 {
 		if r.dup, err = newDupRx(r, sess); err != nil {
 			return nil, err
@@ -541,7 +570,7 @@ func newReceiver(name string, sess *video.Session, cfg *ListenConfig) (*Receiver
 		}
 		r.nbufs[k] = nb
 		n := int64(nb) * size
-		if err := r.cfg.Budget.Charge(fmt.Sprintf("flow %d (%v): %d frame buffers", k, r.flows[k].Format, nb), n); err != nil {
+		if err := r.frameBudget.Charge(fmt.Sprintf("flow %d (%v): %d frame buffers", k, r.flows[k].Format, nb), n); err != nil {
 			return nil, fmt.Errorf("st2110: listen %s: %w", r.ep.name, err)
 		}
 	}
@@ -759,11 +788,60 @@ func (r *Receiver) Frames(ctx context.Context) iter.Seq2[*Frame, error] {
 	}
 }
 
-// recycle puts a frame held by from back into its flow's pool.
+// recycle puts a frame held by from back into its flow's pool or, once
+// the receiver is closed (Close has drained the pools), gives its buffer's
+// charge back to the budget.
 func (r *Receiver) recycle(f *Frame, from int32) {
-	if f.owner.CompareAndSwap(from, ownPool) {
+	if !f.owner.CompareAndSwap(from, ownPool) {
+		return
+	}
+	r.poolMu.Lock()
+	shut := r.shut
+	if !shut {
 		r.pools[f.flow] <- f // never blocks: the pool has room for all its frames
 	}
+	r.poolMu.Unlock()
+	if shut {
+		r.frameBudget.Release(int64(r.flows[f.flow].Format.FrameSize()))
+	}
+}
+
+// freeFrames gives the budget back the frames in the pools and queued for
+// Frames, and makes recycle give back the others (held by a Frames loop
+// body or kept) as they come back; the receiver's readers have stopped
+// and out is closed (Close after done), so nothing else takes from the
+// pools or out. A frame that Close takes from out and one that a Frames
+// loop takes are each given back once: Close's here, the loop's by
+// recycle.
+func (r *Receiver) freeFrames() {
+	r.poolMu.Lock()
+	r.shut = true
+	r.poolMu.Unlock()
+	var n int64
+	for k, p := range r.pools {
+		size := int64(r.flows[k].Format.FrameSize())
+	drain:
+		for {
+			select {
+			case <-p:
+				n += size
+			default:
+				break drain
+			}
+		}
+	}
+	for f := range r.out {
+		if f.owner.CompareAndSwap(ownQueue, ownPool) {
+			n += int64(r.flows[f.flow].Format.FrameSize())
+		}
+	}
+	r.frameBudget.Release(n)
+}
+
+// unwind gives back all the receiver charged: for a Listen that failed.
+func (r *Receiver) unwind() {
+	r.cfg.Budget.Unwind()
+	r.frameBudget.Unwind()
 }
 
 // checkFlow panics, as an index out of range does but naming the method,
@@ -904,7 +982,10 @@ func (r *Receiver) Done() <-chan struct{} { return r.done }
 // no goroutine reads its rings) and returns its close error. With
 // Passthrough it also stops the forwarding that went on after the readers
 // stopped (Done) and waits for its goroutines, each of which leaves
-// within one wait of at most 20 ms. It may be called more than once.
+// within one wait of at most 20 ms. It gives back what Listen charged to
+// ListenConfig.Budget, but for the frames the caller still holds, whose
+// charges go back as each does (see ListenConfig.Budget). It may be
+// called more than once.
 func (r *Receiver) Close() error {
 	if r.tr == nil { // a zero Receiver, not made by Listen (set before Listen returns, never after)
 		return nil
@@ -918,7 +999,10 @@ func (r *Receiver) Close() error {
 	r.cancel()
 	r.tr.wake()
 	<-r.done
-	return r.tr.close()
+	err := r.tr.close()
+	r.freeFrames()
+	r.cfg.Budget.Unwind() // the readers, the merges, the sockets' buffers
+	return err
 }
 
 // addStats adds the counts of o to s: one flow seen by several readers.
@@ -953,19 +1037,4 @@ func addStats(s, o *FlowStats) {
 	limit := s.Latency.Limit
 	s.Latency.merge(&o.Latency)
 	s.Latency.Limit = max(limit, o.Latency.Limit)
-}
-
-// unwindOnError puts a ledger of the caller's budget *b in its place (b
-// is in the caller's copy of its config) and returns what gives the
-// ledger's charges back to the budget if *err is set: deferred by Listen
-// and Dial, so that one that fails leaves a shared budget as it found it
-// (a service retrying a missing interface does not exhaust it).
-func unwindOnError(b **video.Budget) func(err *error) {
-	l := (*b).Ledger()
-	*b = l
-	return func(err *error) {
-		if *err != nil {
-			l.Unwind()
-		}
-	}
 }

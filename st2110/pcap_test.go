@@ -530,9 +530,12 @@ func TestListenBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rx.Close()
 	if b.Used() == 0 {
 		t.Error("nothing charged")
+	}
+	rx.Close()
+	if u := b.Used(); u != 0 {
+		t.Errorf("%d octets charged after Close", u)
 	}
 }
 
@@ -556,10 +559,10 @@ func TestListenFrameBuffersBound(t *testing.T) {
 	if err != nil {
 		t.Fatalf("FrameBuffers MaxFrameBuffers: %v", err)
 	}
-	rx.Close()
 	if want := int64(MaxFrameBuffers * fmtSmall.FrameSize()); b.Used() < want {
 		t.Errorf("charged %d, want at least %d", b.Used(), want)
 	}
+	rx.Close()
 }
 
 // Dial refuses a MaxRate that would stretch the schedule more than
@@ -639,9 +642,12 @@ func TestDialBudget(t *testing.T) {
 	if err := tx.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	tx.Close()
 	if u, p := b.Used(), video.PatternMemory(&fmtSmall); u <= p || u > p+64*2048 {
 		t.Errorf("charged %d octets for a pattern of %d and 64 packet buffers", u, p)
+	}
+	tx.Close()
+	if u := b.Used(); u != 0 {
+		t.Errorf("%d octets charged after Close", u)
 	}
 }
 

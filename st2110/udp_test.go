@@ -530,10 +530,10 @@ func TestUDPBatchBound(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Dial with a batch of %d: %v", batch, err)
 		}
-		tx.Close()
 		if want /= 2; b.Used() < want {
 			t.Errorf("Dial with a batch of %d: %d octets charged, want at least %d", batch, b.Used(), want)
 		}
+		tx.Close()
 	}
 	b, _ := video.NewBudget(2*frames + 64*maxDatagram) // the pools and one socket's batch, not two
 	rx, err = Listen("udp", sess, &ListenConfig{Budget: b})

@@ -22,7 +22,11 @@ var ErrBudget = errors.New("video: over the memory budget")
 // [*BudgetError] and nothing is allocated.
 //
 // A Budget may be shared by several receivers (and by the caller's own
-// allocations) and is safe for concurrent use.
+// allocations) and is safe for concurrent use. A [Receiver] or [Merge]
+// keeps its charge for its life (it has no Close): the caller that drops
+// one gives the charge back with [Budget.Release], or through a ledger
+// ([Budget.Ledger], [Budget.Unwind]), as st2110's Receiver and Sender do
+// at Close.
 type Budget struct {
 	limit  int64
 	used   atomic.Int64 // of a ledger: the octets charged through it
@@ -45,7 +49,8 @@ func NewBudget(limit int64) (*Budget, error) {
 // Ledger returns a budget that charges b and records what was charged
 // through it, for a constructor that makes several charges (its own and
 // those of the parts it makes, such as a [Receiver]) to give them all back
-// with [Budget.Unwind] if it fails part way. Its Limit and Used are b's.
+// with [Budget.Unwind] if it fails part way, or when what it made is
+// closed. Its Limit and Used are b's.
 // b must not be nil: the ledger of a nil Budget charges no budget; it is
 // one of limit 0, which refuses any charge of an octet or more. (A
 // config's nil Budget stands for a default one that the config's user
