@@ -123,14 +123,14 @@ type Depacketizer struct {
 	// more than len(touched) were recorded.
 	touched  [64]uint16
 	ntouched int
-	cleared  uint64 // words reset has cleared, which tests hold to a bound
+	cleared  workCount // words reset has cleared, which tests hold to a bound
 
 	// steps counts the loop iterations Push has taken (SRD headers
 	// walked and written): the work a packet's contents decide, which
 	// tests hold to a bound that no sequence number, timestamp or marker
 	// changes. The walks of parseHeaders, for pushParsed and dropChain,
 	// are their caller's to count (rxStream.parsed).
-	steps uint64
+	steps workCount
 
 	// the frame being filled
 	active    bool
@@ -226,12 +226,12 @@ func (d *Depacketizer) Push(pkt []byte) {
 	for payload[i-2]&0x80 != 0 {
 		n, i = n+1, i+packet.SRDLen
 		if i > len(payload) {
-			d.steps += uint64(n - 1)
+			d.steps.add(uint64(n - 1))
 			d.stats.Malformed++
 			return
 		}
 	}
-	d.steps += uint64(n)
+	d.steps.add(uint64(n))
 	h := headers{marker: pkt[1]&0x80 != 0, seq: binary.BigEndian.Uint16(pkt[2:]), ts: binary.BigEndian.Uint32(pkt[4:]),
 		field: int(pkt[hl+packet.ExtSeqLen+2] >> 7), rows: n, hl: hl}
 	d.fill(pkt[:end], &h, true)
@@ -346,7 +346,7 @@ func (d *Depacketizer) fill(pkt []byte, h *headers, checked bool) {
 		d.stats.BadRows += uint64(n - w)
 	}
 	for i := range w {
-		d.steps++
+		d.steps.add(1)
 		srd := (*[packet.SRDLen]byte)(pkt[sp:])
 		sp += packet.SRDLen
 		length := int(binary.BigEndian.Uint16(srd[0:]))
@@ -493,7 +493,7 @@ func (d *Depacketizer) forgetSeq() {
 	if d.ntouched > len(d.touched) {
 		clear(d.seen[:])
 		clear(d.blk[:])
-		d.cleared += seqWindow / 64
+		d.cleared.add(seqWindow / 64)
 	} else {
 		// A frame of few packets, as a hostile sender that changes the
 		// timestamp with every packet makes: the words they took, not
@@ -501,7 +501,7 @@ func (d *Depacketizer) forgetSeq() {
 		for _, w := range d.touched[:d.ntouched] {
 			d.seen[w], d.blk[w] = 0, 0
 		}
-		d.cleared += uint64(d.ntouched)
+		d.cleared.add(uint64(d.ntouched))
 	}
 	d.ntouched = 0
 }

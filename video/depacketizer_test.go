@@ -866,8 +866,8 @@ func TestManyRowsWideRows(t *testing.T) {
 		packet.PutSRD(pk[rtpHeaders+i*packet.SRDLen:], 0, false, 0, i < n-1, 0)
 	}
 	d.Push(pk)
-	if st := d.Stats(); st.BadRows != n-2 || d.steps != n+2 {
-		t.Errorf("%d empty rows: %d loop steps, %+v", n, d.steps, st)
+	if st := d.Stats(); st.BadRows != n-2 || counting && d.steps.get() != n+2 {
+		t.Errorf("%d empty rows: %d loop steps, %+v", n, d.steps.get(), st)
 	}
 }
 

@@ -202,7 +202,7 @@ func FuzzReceiver(f *testing.F) {
 		for i := range r.NumStreams() {
 			st := r.Stats(i)
 			packets += st.Packets
-			steps += r.streams[i].d.steps + r.streams[i].parsed
+			steps += r.streams[i].d.steps.get() + r.streams[i].parsed.get()
 			if st.Delivered+st.Skipped > st.Frames || st.Complete > st.Frames {
 				t.Fatalf("stream %d: %+v", i, st)
 			}

@@ -209,7 +209,7 @@ func stepsPerPacket(t *testing.T, f Format, p hostilePattern, pkts [][]byte, cou
 		r.Push(pk, int64(n)*3858)
 	}
 	s := r.streams[0]
-	return float64(s.d.steps+s.parsed) / float64(count), r.Stats(0)
+	return float64(s.d.steps.get()+s.parsed.get()) / float64(count), r.Stats(0)
 }
 
 // TestHostileWorkFlat: the depacketizer's work per packet is the same for
@@ -248,7 +248,7 @@ func TestHostileWorkFlat(t *testing.T) {
 		if !c.check(st) {
 			t.Errorf("%s: the pattern did not do what it should: %+v", c.name, st)
 		}
-		if big != small || big > base {
+		if counting && (big != small || big > base) {
 			t.Errorf("%s: %.2f loop steps per packet when small, %.2f when large (ordinary stream %.2f)", c.name, small, big, base)
 		}
 	}
@@ -264,12 +264,12 @@ func TestHostileWorkFlat(t *testing.T) {
 	for _, n := range []int{33, 240, 10000} {
 		p := hostilePattern{chain: n, data: -1, seq: ordinarySeq, ts: ordinaryTS, mark: ordinaryMark}
 		steps, st := stepsPerPacket(t, f, p, chainPackets(t, f, 10, n, -1), count)
-		if st.Malformed != count || steps != float64(n) {
+		if st.Malformed != count || counting && steps != float64(n) {
 			t.Errorf("endless chain of %d: %.2f loop steps per packet, %d of %d packets dropped as malformed", n, steps, st.Malformed, count)
 		}
 		p.data = 0
 		steps, st = stepsPerPacket(t, f, p, chainPackets(t, f, 10, n, 0), count)
-		if st.Malformed != 0 || st.BadRows != count*uint64(n-2) || steps != float64(n+2) {
+		if st.Malformed != 0 || st.BadRows != count*uint64(n-2) || counting && steps != float64(n+2) {
 			t.Errorf("chain of %d empty rows: %.2f loop steps per packet, %d malformed, %d bad rows", n, steps, st.Malformed, st.BadRows)
 		}
 	}

@@ -197,19 +197,20 @@ type Merge struct {
 	haveRel bool
 	relTS   uint32 // its latest field's timestamp
 
+	// steps counts the loop iterations over slots (finding, opening and
+	// handing out frames), which tests hold to a bound that no sequence
+	// number or timestamp changes; the slots' depacketizers count theirs.
+	// parsed counts the SRD headers parseHeaders walked (rxStream.parsed's
+	// like): with steps and the slots' d.steps, the loop steps a packet
+	// costs, which tests hold to one walk of its headers. Both count only
+	// in the tests' build (workCount); they are not the last fields, which
+	// an empty one would pad.
+	steps, parsed workCount
+
 	st    Stats // the flow's counts but those the slots' depacketizers keep and Packets
 	paths [2]pathState
 	taken [2]uint64 // packets each path gave the frames handed out (PathStats.Taken, Stats.Packets; open slots count theirs)
 	skew  Skew
-
-	// steps counts the loop iterations over slots (finding, opening and
-	// handing out frames), which tests hold to a bound that no sequence
-	// number or timestamp changes; the slots' depacketizers count theirs.
-	steps uint64
-	// parsed counts the SRD headers parseHeaders walked (rxStream.parsed's
-	// like): with steps and the slots' d.steps, the loop steps a packet
-	// costs, which tests hold to one walk of its headers.
-	parsed uint64
 }
 
 // mslot is a frame the merge holds open: its depacketizer writes into its
@@ -494,14 +495,14 @@ func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at int64) {
 	// headers are read once, here.
 	var h headers
 	if !parseHeaders(&h, pkt) {
-		m.parsed += uint64(h.rows)
+		m.parsed.add(uint64(h.rows))
 		ps.Malformed++
 		m.st.Malformed++
 		return
 	}
 	b := ext >> 6
 	w := &m.words[b&m.mask]
-	m.parsed += uint64(h.rows) // here, where m is in a register already
+	m.parsed.add(uint64(h.rows))
 	bit := uint64(1) << (ext & 63)
 	// Nearly every packet is the next sequence number, in a word of its
 	// block with a packet marked already (which took the word's skew
@@ -643,7 +644,7 @@ func (m *Merge) old(path int, ps *pathState, pkt []byte, wire int, at int64) boo
 	}
 	var h headers
 	ok := parseHeaders(&h, pkt)
-	m.parsed += uint64(h.rows)
+	m.parsed.add(uint64(h.rows))
 	if !ok {
 		ps.Malformed++
 		m.st.Malformed++
@@ -692,7 +693,7 @@ func (m *Merge) unread(ps *pathState, pkt []byte) {
 func (m *Merge) pushCopy(path int, ps *pathState, pkt []byte, wire int, at, ext int64) {
 	var h headers
 	ok := parseHeaders(&h, pkt)
-	m.parsed += uint64(h.rows)
+	m.parsed.add(uint64(h.rows))
 	if !ok {
 		ps.Malformed++
 		m.st.Malformed++
@@ -855,7 +856,7 @@ func (m *Merge) find(ts uint32, f int) int {
 // slot does not take the packet.
 func (m *Merge) findOther(ts uint32, f int) int {
 	for _, i := range m.order {
-		m.steps++
+		m.steps.add(1)
 		if sl := &m.slots[i]; inFrame(&sl.fts, &sl.have, m.fields, m.gap, ts, f) {
 			m.cur = i
 			return i
@@ -885,7 +886,7 @@ func (m *Merge) open(ts uint32, f int, at int64) int {
 	}
 	i := 0
 	for m.slots[i].open {
-		m.steps++
+		m.steps.add(1)
 		i++
 	}
 	sl := &m.slots[i]
@@ -898,14 +899,14 @@ func (m *Merge) open(ts uint32, f int, at int64) int {
 	// In timestamp order, usually last; frames before it have ended.
 	k := len(m.order)
 	for k > 0 && int32(ts-m.slots[m.order[k-1]].fts[0]) < 0 {
-		m.steps++
+		m.steps.add(1)
 		k--
 	}
 	m.order = append(m.order, 0)
 	copy(m.order[k+1:], m.order[k:])
 	m.order[k] = i
 	for _, j := range m.order[:k] {
-		m.steps++
+		m.steps.add(1)
 		if o := &m.slots[j]; !o.ended {
 			o.ended, o.endAt = true, at
 		}
@@ -941,7 +942,7 @@ func (m *Merge) release(at int64, all bool) {
 	}
 	now := max(min(m.paths[0].last, m.paths[1].last), back)
 	for len(m.order) > 0 {
-		m.steps++
+		m.steps.add(1)
 		sl := &m.slots[m.order[0]]
 		complete := sl.marker && sl.started && int64(sl.paths[0]+sl.paths[1]) == sl.markSeq-sl.startSeq+1
 		// now - endAt >= window, in unsigned arithmetic: the difference

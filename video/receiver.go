@@ -194,7 +194,7 @@ type rxStream struct {
 	// parsed counts the SRD headers pushOne's parseHeaders walked: with
 	// d.steps, the loop steps a packet costs, which tests hold to one
 	// walk of its headers.
-	parsed uint64
+	parsed workCount
 
 	// leading frame
 	haveStart bool
@@ -911,7 +911,7 @@ func (s *rxStream) pushOne(pkt []byte, at int64) {
 	}
 	var h headers
 	ok := parseHeaders(&h, pkt)
-	s.parsed += uint64(h.rows)
+	s.parsed.add(uint64(h.rows))
 	s.observe(&h, ok, at)
 	switch {
 	case ok:
