@@ -350,3 +350,38 @@ func TestCloseDuringLoopBody(t *testing.T) {
 		}
 	}
 }
+
+// Close sets shut before it empties the pools: a frame released while
+// Close is under way is either in a pool when Close empties it or, once
+// shut is set, given back by Release; never put in a pool Close has
+// already emptied, whose charge would then stay. The test holds poolMu
+// and lets Release and Close each block on it, in either order (a
+// mutex's waiters take it in turn), so that both meet at the lock after
+// the readers have stopped. Release queued first is the case that
+// catches shut being set after the pools are emptied.
+func TestCloseShutsBeforeDraining(t *testing.T) {
+	b, _ := video.NewBudget(video.DefaultMemory)
+	for i := range 50 {
+		rx, kept := keptFrames(t, b, 1)
+		var wg sync.WaitGroup
+		release := func() {
+			wg.Go(kept[0].Release)
+			waitBlocked(t, "sync.Mutex.Lock", "st2110.(*Receiver).recycle(")
+		}
+		rx.poolMu.Lock()
+		if i%2 == 0 {
+			release()
+		}
+		wg.Go(func() { rx.Close() })
+		<-rx.Done()
+		waitBlocked(t, "sync.Mutex.Lock", "st2110.(*Receiver).freeFrames(")
+		if i%2 == 1 {
+			release()
+		}
+		rx.poolMu.Unlock()
+		wg.Wait()
+		if u := b.Used(); u != 0 {
+			t.Fatalf("run %d (Release queued %s Close): %d octets charged after both", i, map[bool]string{true: "before", false: "after"}[i%2 == 0], u)
+		}
+	}
+}
