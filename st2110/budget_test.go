@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/nmgo/nmgo/video"
 )
@@ -384,4 +387,100 @@ func TestCloseShutsBeforeDraining(t *testing.T) {
 			t.Fatalf("run %d (Release queued %s Close): %d octets charged after both", i, map[bool]string{true: "before", false: "after"}[i%2 == 0], u)
 		}
 	}
+}
+
+// What Close gives back to the budget is free memory, though the caller
+// keeps the Receiver: Close lets go of each reader's video.Receiver (a
+// frame buffer of each of its flows) and, with a second path, of the
+// merges (the frames of their window); a garbage collection then frees
+// them. Stats and Analysis answer after Close as before it.
+func TestCloseDropsReaders(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""), flow(fmtSD, "239.1.1.2:5004", ""))
+	dir := t.TempDir()
+	frames := [][]byte{randomFrames(fmtSmall, 2, 1), randomFrames(fmtSD, 2, 2)}
+	capture := filepath.Join(dir, "a.pcap")
+	writeCaptureTo(t, capture, sess, frames, 4, nil)
+	capture2 := filepath.Join(dir, "b.pcap")
+	writeCaptureTo(t, capture2, sess, frames, 4, nil)
+	for _, second := range []string{"", "pcap:" + capture2} {
+		rx, err := Listen("pcap:"+capture, sess, &ListenConfig{FrameBuffers: 2, Second: second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, err := range rx.Frames(context.Background()) {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		<-rx.Done()
+		var held []weak.Pointer[video.Receiver]
+		for _, s := range rx.sinks {
+			if s.r != nil {
+				held = append(held, weak.Make(s.r))
+			}
+		}
+		var merges []weak.Pointer[video.Merge]
+		if rx.dup != nil {
+			for _, m := range rx.dup.merges {
+				merges = append(merges, weak.Make(m))
+			}
+		}
+		if len(held) == 0 || (second != "") != (len(merges) == len(sess.Streams)) {
+			t.Fatalf("second %q: %d readers, %d merges", second, len(held), len(merges))
+		}
+		type answer struct {
+			st FlowStats
+			a  video.Analysis
+			ok bool
+		}
+		answers := func() []answer {
+			var as []answer
+			for k := range sess.Streams {
+				a, ok := rx.Analysis(k)
+				as = append(as, answer{rx.Stats(k), a, ok})
+			}
+			return as
+		}
+		before := answers()
+		for k, a := range before {
+			if !a.ok || a.st.Frames == 0 {
+				t.Fatalf("second %q, flow %d before Close: %+v", second, k, a)
+			}
+		}
+		if err := rx.Close(); err != nil {
+			t.Fatal(err)
+		}
+		runtime.GC()
+		for i, w := range held {
+			if w.Value() != nil {
+				t.Errorf("second %q: reader %d's video.Receiver still referenced after Close", second, i)
+			}
+		}
+		for k, w := range merges {
+			if w.Value() != nil {
+				t.Errorf("second %q: flow %d's merge still referenced after Close", second, k)
+			}
+		}
+		if after := answers(); !reflect.DeepEqual(after, before) {
+			t.Errorf("second %q: Stats and Analysis after Close\n%+v\nbefore\n%+v", second, after, before)
+		}
+		runtime.KeepAlive(rx)
+	}
+
+	// A UDP receiver closed before any packet came.
+	udp := session("", flow(fmtSD, fmt.Sprintf("127.0.0.1:%d", freePort(t)), ""))
+	rx, err := Listen("udp", udp, &ListenConfig{FrameBuffers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := weak.Make(rx.sinks[0].r)
+	rx.Close()
+	runtime.GC()
+	if w.Value() != nil {
+		t.Error("udp: the reader's video.Receiver still referenced after Close")
+	}
+	if _, ok := rx.Analysis(0); ok {
+		t.Error("udp: an analysis of no packets")
+	}
+	runtime.KeepAlive(rx)
 }

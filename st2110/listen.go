@@ -134,9 +134,12 @@ type ListenConfig struct {
 	// buffers the caller still holds (a Frames loop body under way, a
 	// frame kept with Frame.Keep), each given back when it comes back
 	// (the body returns, Frame.Release). So a service that opens and
-	// closes receivers against one Budget does not exhaust it. What a
-	// closed Receiver still refers to (its readers' state, for Stats and
-	// Analysis) is no longer counted: drop the Receiver to free it.
+	// closes receivers against one Budget does not exhaust it. Close
+	// also lets go of what it gives back (the readers' state and frame
+	// buffers, a second path's merges and the frames of their window),
+	// keeping the counts and each flow's Analysis: what the budget no
+	// longer counts is garbage, whether or not the caller keeps the
+	// closed Receiver.
 	Budget *video.Budget
 
 	// Second, if set, names the transport of a second path (SMPTE ST
@@ -404,6 +407,13 @@ type Receiver struct {
 	frameBudget *video.Budget
 	poolMu      sync.Mutex
 	shut        bool
+
+	// final is each flow's Analysis, taken by Close once the readers
+	// have stopped; Close then drops the readers' video.Receivers and
+	// the merges, whose frame buffers it has given back to the budget.
+	// Nil until then; under anMu.
+	anMu  sync.Mutex
+	final []flowAnalysis
 
 	mu    sync.Mutex
 	stats [][]FlowStats // per flow, per reader
@@ -914,6 +924,23 @@ func (r *Receiver) Analysis(k int) (a video.Analysis, ok bool) {
 	default:
 		return video.Analysis{}, false
 	}
+	r.anMu.Lock()
+	defer r.anMu.Unlock()
+	if r.final != nil {
+		return r.final[k].a, r.final[k].ok
+	}
+	return r.analysisLocked(k)
+}
+
+// flowAnalysis is what Analysis returns for a flow.
+type flowAnalysis struct {
+	a  video.Analysis
+	ok bool
+}
+
+// analysisLocked is Analysis of flow k, in range, of a receiver whose
+// readers have stopped and that Close has not dropped; under anMu.
+func (r *Receiver) analysisLocked(k int) (a video.Analysis, ok bool) {
 	if r.dup != nil {
 		return r.dup.analysis(k)
 	}
@@ -984,8 +1011,9 @@ func (r *Receiver) Done() <-chan struct{} { return r.done }
 // stopped (Done) and waits for its goroutines, each of which leaves
 // within one wait of at most 20 ms. It gives back what Listen charged to
 // ListenConfig.Budget, but for the frames the caller still holds, whose
-// charges go back as each does (see ListenConfig.Budget). It may be
-// called more than once.
+// charges go back as each does (see ListenConfig.Budget), and lets go of
+// that memory: Stats, PathStats, Skew and Analysis answer as they did
+// when the readers stopped. It may be called more than once.
 func (r *Receiver) Close() error {
 	if r.tr == nil { // a zero Receiver, not made by Listen (set before Listen returns, never after)
 		return nil
@@ -1001,8 +1029,32 @@ func (r *Receiver) Close() error {
 	<-r.done
 	err := r.tr.close()
 	r.freeFrames()
+	r.dropReaders()
 	r.cfg.Budget.Unwind() // the readers, the merges, the sockets' buffers
 	return err
+}
+
+// dropReaders keeps each flow's Analysis and lets go of what the readers
+// filled, once they and the transport have stopped: each reader's
+// video.Receiver (a frame buffer of each of its flows) and the merges of
+// a second path (the frames of their window), so that the memory Close
+// gives back to the budget is free once the caller drops its frames,
+// whether or not it keeps the Receiver. The counts (Stats, PathStats,
+// Skew, Other, Batches) were published when the readers stopped.
+func (r *Receiver) dropReaders() {
+	r.anMu.Lock()
+	defer r.anMu.Unlock()
+	final := make([]flowAnalysis, len(r.flows))
+	for k := range final {
+		final[k].a, final[k].ok = r.analysisLocked(k)
+	}
+	r.final = final
+	for _, s := range r.sinks {
+		s.r, s.merges = nil, nil
+	}
+	if d := r.dup; d != nil {
+		d.sink.merges, d.merges = nil, nil
+	}
 }
 
 // addStats adds the counts of o to s: one flow seen by several readers.
