@@ -484,3 +484,91 @@ func TestCloseDropsReaders(t *testing.T) {
 	}
 	runtime.KeepAlive(rx)
 }
+
+// A closed Sender lets go of what Close gave back to the budget (the test
+// patterns, which its Transmitters refer to, a UDP socket's batch, a
+// capture's packet buffers), and Stats and Analysis answer after Close as
+// before it.
+func TestCloseDropsSenderMemory(t *testing.T) {
+	dir := t.TempDir()
+	sess := session("", flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", freePort(t)), ""))
+	capSess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""), flow(fmtSD, "239.1.1.2:5004", ""))
+	for _, c := range []struct {
+		what string
+		dial func() (*Sender, error)
+	}{
+		{"udp", func() (*Sender, error) {
+			return Dial("udp", sess, &SendConfig{Count: 2, Analyze: true, MaxLag: -1})
+		}},
+		{"two captures", func() (*Sender, error) {
+			return Dial("pcap:"+filepath.Join(dir, "a.pcap"), capSess, &SendConfig{Count: 2, Analyze: true, Second: "pcap:" + filepath.Join(dir, "b.pcap")})
+		}},
+	} {
+		tx, err := c.dial()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var txs []weak.Pointer[video.Transmitter]
+		var bufs []weak.Pointer[byte]
+		var conn func(q txConn)
+		conn = func(q txConn) {
+			switch q := q.(type) {
+			case *udpTx:
+				bufs = append(bufs, weak.Make(&q.mm.buf(0)[0]))
+			case *pcapTx:
+				for _, b := range q.bufs {
+					bufs = append(bufs, weak.Make(&b[0]))
+				}
+			case *dupTx:
+				conn(q.a)
+				conn(q.b)
+			default:
+				t.Fatalf("%s: a %T", c.what, q)
+			}
+		}
+		for _, p := range tx.parts {
+			txs = append(txs, weak.Make(p.tx))
+			conn(p.q)
+		}
+		type answer struct {
+			st SendStats
+			a  video.Analysis
+			ok bool
+		}
+		answers := func() []answer {
+			var as []answer
+			for k := range tx.Flows() {
+				a, ok := tx.Analysis(k)
+				as = append(as, answer{tx.Stats(k), a, ok})
+			}
+			return as
+		}
+		before := answers()
+		for k, a := range before {
+			if !a.ok || a.st.Packets == 0 {
+				t.Fatalf("%s, flow %d before Close: %+v", c.what, k, a)
+			}
+		}
+		if err := tx.Close(); err != nil {
+			t.Fatal(err)
+		}
+		runtime.GC()
+		for i, w := range txs {
+			if w.Value() != nil {
+				t.Errorf("%s: output %d's Transmitter (and its test patterns) still referenced after Close", c.what, i)
+			}
+		}
+		for i, w := range bufs {
+			if w.Value() != nil {
+				t.Errorf("%s: buffer %d still referenced after Close", c.what, i)
+			}
+		}
+		if after := answers(); !reflect.DeepEqual(after, before) {
+			t.Errorf("%s: Stats and Analysis after Close\n%+v\nbefore\n%+v", c.what, after, before)
+		}
+		runtime.KeepAlive(tx)
+	}
+}

@@ -161,7 +161,9 @@ type SendConfig struct {
 	// that does not fit fails in Dial with a *video.BudgetError naming
 	// the flow or the socket. Nil means a budget of video.DefaultMemory
 	// for this sender. A Dial that fails gives back all it charged, and
-	// Close gives it back too.
+	// Close gives it back too and lets go of that memory, keeping only
+	// the counts and analyses: what the budget no longer counts is
+	// garbage, whether or not the caller keeps the closed Sender.
 	// Frames from Source or Sources are the caller's and are not charged.
 	Budget *video.Budget
 
@@ -247,6 +249,26 @@ type txPart struct {
 	// sender), runPart's alone while it runs; after, its count of the
 	// sleeps that gave the P to the runtime stays.
 	sleep threadSleeper
+	// final is each stream's Analysis, taken by Close (drop), which then
+	// lets go of tx; under mu.
+	final []flowAnalysis
+}
+
+// drop keeps each stream's Analysis and lets go of the Transmitter, and
+// with it of the frame sources (the test patterns Dial made), once Run
+// has returned: Close gives their charges back, and the memory is then
+// garbage though the caller keeps the Sender.
+func (p *txPart) drop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tx == nil {
+		return
+	}
+	p.final = make([]flowAnalysis, len(p.flows))
+	for j := range p.final {
+		p.final[j].a, p.final[j].ok = p.tx.Analysis(j)
+	}
+	p.tx = nil
 }
 
 // Sender sends the flows of a session on one transport, each flow paced
@@ -1104,6 +1126,11 @@ func (s *Sender) Analysis(k int) (video.Analysis, bool) {
 		return video.Analysis{}, false
 	}
 	p, j := s.part("Analysis", k) // k in range: part does not panic
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tx == nil { // closed (drop)
+		return p.final[j].a, p.final[j].ok
+	}
 	return p.tx.Analysis(j)
 }
 
@@ -1134,7 +1161,9 @@ func (s *Sender) Flows() []video.Stream { return s.Session().Streams }
 // cleanly. Since it waits for Run, which waits for the frame sources, a
 // FrameSource's Frame must not call Close (it would wait for itself):
 // cancel Run's context instead. Close gives back what Dial charged to
-// SendConfig.Budget.
+// SendConfig.Budget, and lets go of that memory (the test patterns, the
+// sockets' and captures' buffers): Stats, PathStats and Analysis answer
+// as they did when Run returned.
 func (s *Sender) Close() error {
 	s.runMu.Lock()
 	s.closing = true
@@ -1149,6 +1178,7 @@ func (s *Sender) Close() error {
 			if err := p.q.close(); err != nil && s.closeErr == nil {
 				s.closeErr = err
 			}
+			p.drop()
 		}
 		if s.cfg.Budget != nil { // nil in a zero Sender
 			s.cfg.Budget.Unwind() // the patterns, the buffers of the sockets and captures

@@ -349,6 +349,7 @@ func (t *pcapTx) commit() error {
 }
 
 func (t *pcapTx) close() error {
+	t.bufs = nil // the packet buffers, which Close gives back to the budget
 	if !t.ready {
 		// Dial failed: nothing is written, and a file it made goes.
 		err := t.f.Close()

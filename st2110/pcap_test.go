@@ -46,11 +46,22 @@ func writeCapture(t testing.TB, sess *video.Session, frames [][]byte, n int) (st
 // pacing.
 func writeCaptureTo(t testing.TB, name string, sess *video.Session, frames [][]byte, n int, cfg *SendConfig) *Sender {
 	t.Helper()
+	tx := runCaptureTo(t, name, sess, frames, n, cfg)
+	if err := tx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
+// runCaptureTo is writeCaptureTo but for the Close: the Sender's
+// Transmitters are still there.
+func runCaptureTo(t testing.TB, name string, sess *video.Session, frames [][]byte, n int, cfg *SendConfig) *Sender {
+	t.Helper()
 	c := SendConfig{Sources: loops(t, sess, frames), Count: uint64(n)}
 	if cfg != nil {
 		c.Clock, c.SSRC, c.Pacing = cfg.Clock, cfg.SSRC, cfg.Pacing
 	}
-	return sendCapture(t, "pcap:"+name, sess, &c)
+	return runSend(t, "pcap:"+name, sess, &c)
 }
 
 // loops returns a source for each flow k of sess, looping frames[k].
@@ -68,14 +79,21 @@ func loops(t testing.TB, sess *video.Session, frames [][]byte) []video.FrameSour
 // error.
 func sendCapture(t testing.TB, name string, sess *video.Session, cfg *SendConfig) *Sender {
 	t.Helper()
+	tx := runSend(t, name, sess, cfg)
+	if err := tx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
+// runSend is sendCapture but for the Close.
+func runSend(t testing.TB, name string, sess *video.Session, cfg *SendConfig) *Sender {
+	t.Helper()
 	tx, err := Dial(name, sess, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Close(); err != nil {
 		t.Fatal(err)
 	}
 	return tx
@@ -89,7 +107,19 @@ func TestPcapRoundTrip(t *testing.T) {
 	sess := pcapFlows()
 	const n = 4
 	frames := [][]byte{randomFrames(fmtSmall, n, 1), randomFrames(fmtSmall, n, 2), randomFrames(fmtSD, n, 3)}
-	name, tx := writeCapture(t, sess, frames, n)
+	name := filepath.Join(t.TempDir(), "flows.pcap")
+	tx := runCaptureTo(t, name, sess, frames, n, nil)
+	// The sender's schedule and packets a frame: Close lets go of its
+	// Transmitter.
+	var pacers []*video.Pacer
+	var perFrame []int
+	for k := range frames {
+		pacers = append(pacers, tx.parts[0].tx.Pacer(k))
+		perFrame = append(perFrame, tx.parts[0].tx.Packetizer(k).PacketsPerFrame())
+	}
+	if err := tx.Close(); err != nil {
+		t.Fatal(err)
+	}
 	for k := range frames {
 		if st := tx.Stats(k); st.Frames != n || st.Late != 0 {
 			t.Errorf("flow %d sent %+v", k, st)
@@ -109,7 +139,7 @@ func TestPcapRoundTrip(t *testing.T) {
 		// The sender's schedule: its first packet goes TRO after the
 		// frame's alignment point, whose media clock is the RTP time.
 		k := f.Flow
-		pacer := tx.parts[0].tx.Pacer(k)
+		pacer := pacers[k]
 		period := int64(sess.Streams[k].Format.Rate.Period()) // 20 ms, exact
 		frameNo := (f.Time + period/2) / period
 		want := time.Duration(pacer.SendTime(frameNo, 0) - pacer.FrameTime(frameNo))
@@ -145,7 +175,7 @@ func TestPcapRoundTrip(t *testing.T) {
 		packets += rx.Stats(k).Packets
 		sent += tx.Stats(k).Packets
 		an, ok := rx.Analysis(k)
-		if !ok || an.Sender == 0 || an.PacketsPerFrame != tx.parts[0].tx.Packetizer(k).PacketsPerFrame() {
+		if !ok || an.Sender == 0 || an.PacketsPerFrame != perFrame[k] {
 			t.Errorf("flow %d: analysis %v (%v)", k, an, ok)
 		}
 	}

@@ -510,7 +510,13 @@ func (t *udpTx) bind(flows []int) { t.bind_ = flows }
 func (t *udpTx) counts() *txCounts              { return &t.cnt }
 func (t *udpTx) wait(ctx context.Context) error { return nil }
 func (t *udpTx) drain()                         {}
-func (t *udpTx) close() error                   { return t.conn.Close() }
+
+// close closes the socket and lets go of the batch's buffers, which
+// Close has given back to the budget.
+func (t *udpTx) close() error {
+	t.mm = udpBatch{}
+	return t.conn.Close()
+}
 
 func (t *udpTx) Reserve(n int) (int, error) { return min(n, t.mm.n), nil }
 func (t *udpTx) Buf(i int) []byte           { return t.mm.buf(i) }
