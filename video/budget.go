@@ -23,10 +23,15 @@ var ErrBudget = errors.New("video: over the memory budget")
 //
 // A Budget may be shared by several receivers (and by the caller's own
 // allocations) and is safe for concurrent use. A [Receiver] or [Merge]
-// keeps its charge for its life (it has no Close): the caller that drops
-// one gives the charge back with [Budget.Release], or through a ledger
-// ([Budget.Ledger], [Budget.Unwind]), as st2110's Receiver and Sender do
-// at Close.
+// keeps its charge for its life (it has no Close). To give it back when
+// dropping one, make it with a ledger of the shared budget
+// ([Budget.Ledger]) as its config's Budget, and call [Budget.Unwind] on
+// the ledger once nothing refers to it any more, as st2110's Receiver and
+// Sender do at Close. No function gives what a Receiver of several
+// streams or a path of a Merge charges ([ReceiverMemory] is that of one
+// stream with its own frame buffer), nor what a Merge charges, so a sum
+// passed to [Budget.Release] would be a guess: Release is for the
+// caller's own charges.
 type Budget struct {
 	limit  int64
 	used   atomic.Int64 // of a ledger: the octets charged through it

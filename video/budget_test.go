@@ -232,7 +232,7 @@ func TestPatternPictureFitsInt(t *testing.T) {
 }
 
 // A ledger charges its budget, and Unwind gives back all that was charged
-// through it, a receiver's charges too, and nothing else.
+// through it, a receiver's and a merge's charges too, and nothing else.
 func TestBudgetLedger(t *testing.T) {
 	b, err := NewBudget(1 << 30)
 	if err != nil {
@@ -256,6 +256,14 @@ func TestBudgetLedger(t *testing.T) {
 	var be *BudgetError
 	if err := l.Charge("too much", 1<<30); !errors.As(err, &be) || be.Used != b.Used() || be.Limit != 1<<30 {
 		t.Fatalf("%v", err)
+	}
+	// A Merge's charge, which no function gives, goes back the same way.
+	before := b.Used()
+	if _, err := NewMerge(&MergeConfig{Format: f, OnFrame: func([]byte, *FrameStats) {}, Budget: l}); err != nil {
+		t.Fatal(err)
+	}
+	if b.Used() <= before {
+		t.Fatalf("a merge charged nothing through the ledger (%d used)", b.Used())
 	}
 	l.Unwind()
 	l.Unwind()

@@ -54,7 +54,10 @@ type MergeConfig struct {
 	// Budget is charged by NewMerge with all the memory the merge may
 	// need (a frame buffer and depacketizer for each frame the window may
 	// hold open, the sequence window) before anything is allocated; nil
-	// means a budget of [DefaultMemory] for this merge alone.
+	// means a budget of [DefaultMemory] for this merge alone. The charge
+	// is kept for the merge's life: pass a ledger of a shared budget
+	// ([Budget.Ledger]) to give it back ([Budget.Unwind]) when the merge
+	// is dropped.
 	Budget *Budget
 }
 

@@ -98,7 +98,8 @@ type ReceiverConfig struct {
 	// fit is refused with a [*BudgetError] naming the stream. Nil means a
 	// budget of [DefaultMemory] for this receiver alone. The charge is
 	// kept for the receiver's life: share a Budget between receivers to
-	// bound them together.
+	// bound them together, through a ledger of it ([Budget.Ledger]) to
+	// give the charge back ([Budget.Unwind]) when the receiver is dropped.
 	Budget *Budget
 }
 
