@@ -693,6 +693,14 @@ func TestParseName(t *testing.T) {
 		{"lo-", "lo-", 0, false},
 		{"a/b", "", 0, true},
 		{"sixteen-chars-xx", "", 0, true},
+		// White space as the kernel's isspace has it (dev_valid_name),
+		// and NUL, which would end the name the kernel reads.
+		{"eth\v0", "", 0, true},
+		{"eth\f0-1", "", 0, true},
+		{"eth\xa00", "", 0, true},
+		{"eth\u00a0", "", 0, true},
+		{"eth0\x00x-2", "", 0, true},
+		{"eth\u00e9", "eth\u00e9", 0, false}, // other octets above 0x7f: the kernel takes them
 	} {
 		iface, q, err := ParseName(c.in)
 		if (err != nil) != c.bad || iface != c.iface || q != c.q {
