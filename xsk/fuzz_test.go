@@ -3,6 +3,8 @@ package xsk
 import (
 	"encoding/binary"
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -136,4 +138,34 @@ func fuzzRings(t *testing.T, prog []byte) {
 			t.Fatalf("RX pending %d, owners %v", len(s.rq.pend), own)
 		}
 	}
+}
+
+// FuzzParseName: an "xdp:" port name (as a user types it) is split into
+// an interface the kernel could have named (1 to 15 octets, not "." or
+// "..", no '/', ':', white space as its isspace has it or NUL, which
+// would end the name the kernel reads) and a queue in [0, maxQueues), or refused with an error
+// naming it; never a panic. What it returns reads back: IFACE-Q names the
+// same interface and queue.
+func FuzzParseName(f *testing.F) {
+	for _, s := range []string{"eth0", "eth0-3", "veth-1-0", "x-1023", "x-1024", "eth0-+1", "-1", "lo-", "a/b",
+		"sixteen-chars-xx", "eth0\x00-1", "eth0--1", "eth0-01", "..-2", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		iface, q, err := ParseName(s)
+		if err != nil {
+			if iface != "" || q != 0 || !strings.HasPrefix(err.Error(), "xsk: ") || !strings.Contains(err.Error(), strconv.Quote(s)) {
+				t.Fatalf("ParseName(%q) = %q, %d, %v", s, iface, q, err)
+			}
+			return
+		}
+		if iface == "" || len(iface) > 15 || iface == "." || iface == ".." || strings.ContainsAny(iface, "/: \t\n\v\f\r\x00") || strings.IndexByte(iface, 0xa0) >= 0 ||
+			q < 0 || q >= maxQueues || !strings.HasPrefix(s, iface) {
+			t.Fatalf("ParseName(%q) = %q, %d", s, iface, q)
+		}
+		back := iface + "-" + strconv.Itoa(q)
+		if i2, q2, err := ParseName(back); err != nil || i2 != iface || q2 != q {
+			t.Fatalf("ParseName(%q) = %q, %d; ParseName(%q) = %q, %d, %v", s, iface, q, back, i2, q2, err)
+		}
+	})
 }
