@@ -374,12 +374,17 @@ func openErr(cfg *config, err error) error {
 
 // captureErr words the error of a capture Listen could not open: an
 // empty file, one cut short in its file header, one that is no capture
-// (with its first octets), else Listen's error.
+// (with its first octets), else Listen's error. It reads a regular file
+// again to tell which; anything else (a FIFO, or the pipe of a shell's
+// <(...)) gets Listen's error as it is: its octets were read, and an
+// open for reading would wait for a writer, for ever once the one that
+// was there has gone.
 func captureErr(port string, err error) error {
-	if errors.As(err, new(*fs.PathError)) {
+	name := strings.TrimPrefix(port, pcapPrefix)
+	if fi, serr := os.Stat(name); errors.As(err, new(*fs.PathError)) || serr != nil || !fi.Mode().IsRegular() {
 		return fmt.Errorf("-i %s: %w", port, err)
 	}
-	f, oerr := os.Open(strings.TrimPrefix(port, pcapPrefix))
+	f, oerr := os.Open(name)
 	if oerr != nil {
 		return fmt.Errorf("-i %s: %w", port, err)
 	}
