@@ -147,7 +147,8 @@ const (
 // (static, and "any" to the receivers), is an error; so is a c= address
 // that is not an IP address of its address type (host names are not
 // resolved), a c= number of addresses other than 1 (RFC 4566: the stream
-// on that many consecutive groups; a Stream has one destination), and an
+// on that many consecutive groups; a Stream has one destination), an m=
+// number of ports other than 1 (the stream on that many RTP ports), and an
 // exactframerate outside 1/1000 to 1000 pictures per second.
 //
 // A stream's Source is that of the inclusive a=source-filter (RFC 4570)
@@ -345,6 +346,17 @@ func parseMedia(sd *sdp.SessionDescription, session *sessionFilters, md *sdp.Med
 	}
 	if fmtp == "" {
 		return st, false, fmt.Errorf("no a=fmtp for payload type %d", pt)
+	}
+	// The number of ports (RFC 4566 section 5.14, m=<media> <port>/<number
+	// of ports>): the stream would be sent to that many RTP ports from
+	// <port> on (layered encoding), as with a c= count, which a stream
+	// here (one destination, one port) cannot take; 1 is the port written.
+	if r := md.MediaName.Port.Range; r != nil && *r != 1 {
+		m := fmt.Sprintf("m=%s %d/%d", md.MediaName.Media, md.MediaName.Port.Value, *r)
+		if *r < 1 {
+			return st, false, fmt.Errorf("%s: number of ports %d: want a positive integer (RFC 4566 section 5.14)", m, *r)
+		}
+		return st, false, fmt.Errorf("%s: %d ports (RFC 4566 section 5.14); only one port per stream is supported", m, *r)
 	}
 	if err := st.parseFmtp(fmtp); err != nil {
 		return st, false, err

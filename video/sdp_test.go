@@ -628,7 +628,8 @@ func TestSDPMarshalRefuses(t *testing.T) {
 // payload type that the m= line does not list or that is 0 (which the
 // receivers take as any payload type), a c= address that is not an IP
 // address of its address type or that counts more than one address (RFC
-// 4566 section 5.7, IPv4 and IPv6 alike), and an exactframerate outside 1/1000 to
+// 4566 section 5.7, IPv4 and IPv6 alike), an m= line that counts more than
+// one port (section 5.14), and an exactframerate outside 1/1000 to
 // 1000 pictures per second (a frame period of 0 or of more than the 32-bit
 // RTP clock's 13 hours).
 func TestSDPStrictMedia(t *testing.T) {
@@ -660,6 +661,12 @@ func TestSDPStrictMedia(t *testing.T) {
 		{"IPv6 TTL and count", medium(96, 96, "IN IP6 ff15::1/64/3", "50"), `c=IN IP6 ff15::1/64/3: number of addresses "64/3"`},
 		{"IPv4 TTL 300", medium(96, 96, "IN IP4 239.1.1.1/300", "50"), `c=IN IP4 239.1.1.1/300: TTL "300"`},
 		{"IPv4 TTL garbage", medium(96, 96, "IN IP4 239.1.1.1/x", "50"), `c=IN IP4 239.1.1.1/x: TTL "x": want an integer 0..255`},
+		// A number of ports (RFC 4566 section 5.14) other than 1: one
+		// stream on that many RTP ports, of which only the first was
+		// taken.
+		{"port count", strings.Replace(medium(96, 96, "IN IP4 239.1.1.1/64", "50"), "m=video 5000 ", "m=video 5000/2 ", 1), "m=video 5000/2: 2 ports (RFC 4566 section 5.14); only one port per stream is supported"},
+		{"port count 0", strings.Replace(medium(96, 96, "IN IP4 239.1.1.1/64", "50"), "m=video 5000 ", "m=video 5000/0 ", 1), "m=video 5000/0: number of ports 0: want a positive integer"},
+		{"port count -2", strings.Replace(medium(96, 96, "IN IP4 239.1.1.1/64", "50"), "m=video 5000 ", "m=video 5000/-2 ", 1), "m=video 5000/-2: number of ports -2: want a positive integer"},
 	} {
 		if _, err := ParseSDP([]byte(c.sdp)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error with %q", c.name, err, c.want)
@@ -671,6 +678,7 @@ func TestSDPStrictMedia(t *testing.T) {
 		{"rate 1000", medium(96, 96, "IN IP4 239.1.1.1/64", "1000")},
 		{"rate 1/1000", medium(96, 96, "IN IP4 239.1.1.1/64", "1/1000")},
 		{"rate 2000/2", medium(96, 96, "IN IP4 239.1.1.1/64", "2000/2")},
+		{"port count 1", strings.Replace(medium(96, 96, "IN IP4 239.1.1.1/64", "50"), "m=video 5000 ", "m=video 5000/1 ", 1)},
 	} {
 		if _, err := ParseSDP([]byte(c.sdp)); err != nil {
 			t.Errorf("%s: %v", c.name, err)
