@@ -148,7 +148,8 @@ const (
 // that is not an IP address of its address type (host names are not
 // resolved), a c= number of addresses other than 1 (RFC 4566: the stream
 // on that many consecutive groups; a Stream has one destination), an m=
-// number of ports other than 1 (the stream on that many RTP ports), and an
+// number of ports other than 1 (the stream on that many RTP ports), a
+// transport other than RTP/AVP or RTP/AVPF (RTP over TCP, SRTP), and an
 // exactframerate outside 1/1000 to 1000 pictures per second.
 //
 // A stream's Source is that of the inclusive a=source-filter (RFC 4570)
@@ -346,6 +347,14 @@ func parseMedia(sd *sdp.SessionDescription, session *sessionFilters, md *sdp.Med
 	}
 	if fmtp == "" {
 		return st, false, fmt.Errorf("no a=fmtp for payload type %d", pt)
+	}
+	// The transport (RFC 4566 section 5.14): RTP over UDP, the AV profile
+	// (RFC 3551) or its feedback extension (RFC 4585), whose packets are
+	// the same. Over TCP (RFC 4571) the stream never reaches a UDP port,
+	// and SRTP's (SAVP) samples are encrypted: read as raw video they
+	// would be noise, or nothing, rather than an error.
+	if p := strings.Join(md.MediaName.Protos, "/"); p != "RTP/AVP" && p != "RTP/AVPF" {
+		return st, false, fmt.Errorf("m=%s %d %s: transport %s; raw video is received as RTP/AVP (or RTP/AVPF) over UDP", md.MediaName.Media, md.MediaName.Port.Value, p, p)
 	}
 	// The number of ports (RFC 4566 section 5.14, m=<media> <port>/<number
 	// of ports>): the stream would be sent to that many RTP ports from

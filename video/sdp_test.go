@@ -629,7 +629,8 @@ func TestSDPMarshalRefuses(t *testing.T) {
 // receivers take as any payload type), a c= address that is not an IP
 // address of its address type or that counts more than one address (RFC
 // 4566 section 5.7, IPv4 and IPv6 alike), an m= line that counts more than
-// one port (section 5.14), and an exactframerate outside 1/1000 to
+// one port or whose transport is not RTP/AVP or RTP/AVPF (section 5.14),
+// and an exactframerate outside 1/1000 to
 // 1000 pictures per second (a frame period of 0 or of more than the 32-bit
 // RTP clock's 13 hours).
 func TestSDPStrictMedia(t *testing.T) {
@@ -667,6 +668,12 @@ func TestSDPStrictMedia(t *testing.T) {
 		{"port count", strings.Replace(medium(96, 96, "IN IP4 239.1.1.1/64", "50"), "m=video 5000 ", "m=video 5000/2 ", 1), "m=video 5000/2: 2 ports (RFC 4566 section 5.14); only one port per stream is supported"},
 		{"port count 0", strings.Replace(medium(96, 96, "IN IP4 239.1.1.1/64", "50"), "m=video 5000 ", "m=video 5000/0 ", 1), "m=video 5000/0: number of ports 0: want a positive integer"},
 		{"port count -2", strings.Replace(medium(96, 96, "IN IP4 239.1.1.1/64", "50"), "m=video 5000 ", "m=video 5000/-2 ", 1), "m=video 5000/-2: number of ports -2: want a positive integer"},
+		// A transport the receivers cannot take: RTP over TCP never
+		// reaches the UDP port, SRTP's samples are encrypted.
+		{"RTP over TCP", strings.Replace(medium(96, 96, "IN IP4 239.1.1.1/64", "50"), "RTP/AVP", "TCP/RTP/AVP", 1), "m=video 5000 TCP/RTP/AVP: transport TCP/RTP/AVP; raw video is received as RTP/AVP (or RTP/AVPF) over UDP"},
+		{"SRTP", strings.Replace(medium(96, 96, "IN IP4 239.1.1.1/64", "50"), "RTP/AVP", "RTP/SAVP", 1), "m=video 5000 RTP/SAVP: transport RTP/SAVP"},
+		{"DTLS-SRTP", strings.Replace(medium(96, 96, "IN IP4 239.1.1.1/64", "50"), "RTP/AVP", "UDP/TLS/RTP/SAVPF", 1), "transport UDP/TLS/RTP/SAVPF"},
+		{"UDP without RTP", strings.Replace(medium(96, 96, "IN IP4 239.1.1.1/64", "50"), "RTP/AVP", "UDP", 1), "m=video 5000 UDP: transport UDP"},
 	} {
 		if _, err := ParseSDP([]byte(c.sdp)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error with %q", c.name, err, c.want)
@@ -679,6 +686,7 @@ func TestSDPStrictMedia(t *testing.T) {
 		{"rate 1/1000", medium(96, 96, "IN IP4 239.1.1.1/64", "1/1000")},
 		{"rate 2000/2", medium(96, 96, "IN IP4 239.1.1.1/64", "2000/2")},
 		{"port count 1", strings.Replace(medium(96, 96, "IN IP4 239.1.1.1/64", "50"), "m=video 5000 ", "m=video 5000/1 ", 1)},
+		{"RTP/AVPF", strings.Replace(medium(96, 96, "IN IP4 239.1.1.1/64", "50"), "RTP/AVP", "RTP/AVPF", 1)},
 	} {
 		if _, err := ParseSDP([]byte(c.sdp)); err != nil {
 			t.Errorf("%s: %v", c.name, err)
