@@ -3,7 +3,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,5 +51,68 @@ func TestCaptureErrFIFO(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestCaptureFIFOInterrupted: vrx -i pcap:FIFO with no writer waits in
+// Listen's open of the FIFO, and with a writer that writes nothing in its
+// read of the file header; a cancelled context (a signal, -t) ends either
+// wait with an error that says so. A writer opened (or closed) after lets
+// the abandoned Listen end, and unsticks a run that does not end: the
+// minute's bound is no timing assertion, only a way out of a hang.
+func TestCaptureFIFOInterrupted(t *testing.T) {
+	for _, writer := range []bool{false, true} {
+		t.Run(map[bool]string{false: "no-writer", true: "silent-writer"}[writer], func(t *testing.T) {
+			fifo := filepath.Join(t.TempDir(), "fifo")
+			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var errb bytes.Buffer
+			done := make(chan int, 1)
+			go func() {
+				done <- cli(ctx, []string{"-i", "pcap:" + fifo, "-f", "vrx", "-fmt", fmt64x32, "-q"}, io.Discard, &errb)
+			}()
+			// An open for writing without blocking succeeds once a reader
+			// is there (and lets its open return).
+			openWriter := func() *os.File {
+				for {
+					w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+					if err == nil {
+						return w
+					}
+					if !errors.Is(err, syscall.ENXIO) {
+						t.Fatal(err)
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}
+			var w *os.File
+			if writer {
+				w = openWriter() // the reader now waits in its read of the header
+			} else {
+				time.Sleep(10 * time.Millisecond) // the reader waits in its open
+			}
+			cancel()
+			var code int
+			select {
+			case code = <-done:
+			case <-time.After(time.Minute):
+				if w == nil {
+					w = openWriter()
+				}
+				w.Close()
+				t.Fatalf("not ended by the cancelled context; once the writer had gone: exit %d, %s", <-done, errb.String())
+			}
+			if w == nil {
+				w = openWriter() // the abandoned Listen's open returns
+			}
+			w.Close()
+			want := "nmbench: interrupted while waiting for the capture " + fifo + " (context canceled)\n"
+			if code != 1 || errb.String() != want {
+				t.Errorf("exit %d, stderr %q; want 1 and %q", code, errb.String(), want)
+			}
+		})
 	}
 }

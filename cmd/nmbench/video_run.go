@@ -200,7 +200,7 @@ func (vr *videoRun) openRx(ctx context.Context) error {
 		// kept from its CPU, as nmbench rx's rings are large too.
 		lc.ReadBuffer = 64 << 20
 	}
-	rx, err := st2110.Listen(v.transport, vr.session(), lc)
+	rx, err := listen(ctx, cfg, v.transport, vr.session(), lc)
 	if err != nil {
 		return openErr(cfg, err)
 	}
@@ -209,6 +209,46 @@ func (vr *videoRun) openRx(ctx context.Context) error {
 	waitLink(ctx, cfg.wait)
 	vr.work = vr.runRx
 	return nil
+}
+
+// errInterrupted marks a Listen given up because ctx ended.
+var errInterrupted = errors.New("interrupted")
+
+// listen calls st2110.Listen and, for a capture, gives up when ctx ends
+// (a signal) or -t passes: a capture that is a FIFO with no writer, or a
+// writer that writes nothing, keeps Listen waiting in its open or in its
+// read of the file header, and st2110.Listen takes no context. Listen
+// goes on in its goroutine, abandoned: the process is about to exit; a
+// Receiver it still gets is closed.
+func listen(ctx context.Context, cfg *config, name string, sess *video.Session, lc *st2110.ListenConfig) (*st2110.Receiver, error) {
+	if !isPcap(cfg.port) {
+		return st2110.Listen(name, sess, lc)
+	}
+	if cfg.duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.duration)
+		defer cancel()
+	}
+	type listened struct {
+		rx  *st2110.Receiver
+		err error
+	}
+	c := make(chan listened, 1)
+	go func() {
+		rx, err := st2110.Listen(name, sess, lc)
+		c <- listened{rx, err}
+	}()
+	select {
+	case l := <-c:
+		return l.rx, l.err
+	case <-ctx.Done():
+		go func() {
+			if l := <-c; l.rx != nil {
+				l.rx.Close()
+			}
+		}()
+		return nil, fmt.Errorf("%w while waiting for the capture %s (%w)", errInterrupted, strings.TrimPrefix(cfg.port, pcapPrefix), context.Cause(ctx))
+	}
 }
 
 // runRx takes the frames as they come, each stream's up to -frames, into
@@ -362,6 +402,8 @@ func (vr *videoRun) fill(s *sample) {
 func openErr(cfg *config, err error) error {
 	var ne *st2110.NameError
 	switch {
+	case errors.Is(err, errInterrupted):
+		return err
 	case errors.As(err, &ne):
 		return usage(fmt.Errorf("-i: %w", err))
 	case errors.Is(err, video.ErrBudget):
