@@ -15,45 +15,6 @@ import (
 	"time"
 )
 
-// TestCaptureErrFIFO: the error of a capture that is a FIFO (or the pipe
-// of a shell's <(...)) is worded without opening it again. Its writer had
-// gone once Listen had read what was no capture, so an open for reading
-// waited for another, for ever: nmbench -i pcap:FIFO hung instead of
-// saying the file was no capture (and, stuck in open, did not even end
-// on SIGTERM).
-func TestCaptureErrFIFO(t *testing.T) {
-	fifo := filepath.Join(t.TempDir(), "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	listenErr := errors.New("st2110: listen pcap:" + fifo + ": packet: capture: not a pcap or pcapng file: it starts with 67 61 72 62")
-	done := make(chan error, 1)
-	go func() { done <- captureErr("pcap:"+fifo, listenErr) }()
-	// Until captureErr returns, look for a reader of the FIFO: an open for
-	// writing without blocking succeeds only when one is there, and here
-	// the only one can be captureErr's. The write end, closed at once,
-	// lets that reader's open return (and read nothing).
-	for {
-		select {
-		case err := <-done:
-			if !errors.Is(err, listenErr) || !strings.HasPrefix(err.Error(), "-i pcap:"+fifo+": ") {
-				t.Fatalf("captureErr: %v", err)
-			}
-			return
-		default:
-		}
-		w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0)
-		if err == nil {
-			w.Close()
-			t.Fatalf("captureErr opened the FIFO again, waiting for a writer; then: %v", <-done)
-		}
-		if !errors.Is(err, syscall.ENXIO) {
-			t.Fatal(err)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // TestCaptureFIFOInterrupted: vrx -i pcap:FIFO with no writer waits in
 // Listen's open of the FIFO, and with a writer that writes nothing in its
 // read of the file header; a cancelled context (a signal, -t) ends either
@@ -112,6 +73,43 @@ func TestCaptureFIFOInterrupted(t *testing.T) {
 			want := "nmbench: interrupted while waiting for the capture " + fifo + " (context canceled)\n"
 			if code != 1 || errb.String() != want {
 				t.Errorf("exit %d, stderr %q; want 1 and %q", code, errb.String(), want)
+			}
+		})
+	}
+}
+
+// TestCaptureFIFOBadFiles: a file vrx cannot read whole gets the same
+// error from a FIFO (or the pipe of a shell's <(...)) as from a regular
+// file: one wording, Listen's, for either.
+func TestCaptureFIFOBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range badCaptures(t) {
+		t.Run(c.name, func(t *testing.T) {
+			run := func(name string) (int, string) {
+				var errb bytes.Buffer
+				code := cli(context.Background(), []string{"-i", "pcap:" + name, "-f", "vrx", "-fmt", fmt64x32, "-q"}, io.Discard, &errb)
+				return code, strings.ReplaceAll(errb.String(), name, "FILE")
+			}
+			file := filepath.Join(dir, c.name)
+			if err := os.WriteFile(file, c.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			fifo := filepath.Join(dir, c.name+".fifo")
+			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			go func() {
+				w, err := os.OpenFile(fifo, os.O_WRONLY, 0) // waits for the reader
+				if err != nil {
+					return
+				}
+				w.Write(c.data) // an error (the reader gone) is the reader's to tell
+				w.Close()
+			}()
+			fcode, fifoErr := run(fifo)
+			code, fileErr := run(file)
+			if fcode != code || fifoErr != fileErr {
+				t.Errorf("a FIFO: exit %d, %q; a regular file: exit %d, %q", fcode, fifoErr, code, fileErr)
 			}
 		})
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"net/netip"
 	"os"
 	"strings"
@@ -211,9 +209,6 @@ func (vr *videoRun) openRx(ctx context.Context) error {
 	return nil
 }
 
-// errInterrupted marks a Listen given up because ctx ended.
-var errInterrupted = errors.New("interrupted")
-
 // listen calls st2110.Listen and, for a capture, gives up when ctx ends
 // (a signal) or -t passes: a capture that is a FIFO with no writer, or a
 // writer that writes nothing, keeps Listen waiting in its open or in its
@@ -247,7 +242,7 @@ func listen(ctx context.Context, cfg *config, name string, sess *video.Session, 
 				l.rx.Close()
 			}
 		}()
-		return nil, fmt.Errorf("%w while waiting for the capture %s (%w)", errInterrupted, strings.TrimPrefix(cfg.port, pcapPrefix), context.Cause(ctx))
+		return nil, fmt.Errorf("interrupted while waiting for the capture %s (%w)", strings.TrimPrefix(cfg.port, pcapPrefix), context.Cause(ctx))
 	}
 }
 
@@ -398,54 +393,18 @@ func (vr *videoRun) fill(s *sample) {
 
 // openErr words an error of Dial or Listen for the command line: a name
 // st2110 cannot read is a usage error, a memory budget says how to raise
-// it, a file that is no capture says what it is.
+// it. A file that is no capture gets Listen's error, which names the
+// file and says why: empty, cut short in its header (packet.ErrTruncated),
+// what it starts with, or its link type.
 func openErr(cfg *config, err error) error {
 	var ne *st2110.NameError
 	switch {
-	case errors.Is(err, errInterrupted):
-		return err
 	case errors.As(err, &ne):
 		return usage(fmt.Errorf("-i: %w", err))
 	case errors.Is(err, video.ErrBudget):
 		return fmt.Errorf("%w (raise -max-mem)", err)
-	case isPcap(cfg.port) && !cfg.mode.send:
-		return captureErr(cfg.port, err)
 	}
 	return err
-}
-
-// captureErr words the error of a capture Listen could not open: an
-// empty file, one cut short in its file header, one that is no capture
-// (with its first octets), else Listen's error. It reads a regular file
-// again to tell which; anything else (a FIFO, or the pipe of a shell's
-// <(...)) gets Listen's error as it is: its octets were read, and an
-// open for reading would wait for a writer, for ever once the one that
-// was there has gone.
-func captureErr(port string, err error) error {
-	name := strings.TrimPrefix(port, pcapPrefix)
-	if fi, serr := os.Stat(name); errors.As(err, new(*fs.PathError)) || serr != nil || !fi.Mode().IsRegular() {
-		return fmt.Errorf("-i %s: %w", port, err)
-	}
-	f, oerr := os.Open(name)
-	if oerr != nil {
-		return fmt.Errorf("-i %s: %w", port, err)
-	}
-	defer f.Close()
-	head := make([]byte, 8)
-	n, _ := io.ReadFull(f, head)
-	if _, serr := f.Seek(0, io.SeekStart); serr != nil {
-		return fmt.Errorf("-i %s: %w", port, err)
-	}
-	_, perr := packet.NewPcapReader(f)
-	switch {
-	case perr == nil: // a capture, but not one Listen takes (its link type)
-		return fmt.Errorf("-i %s: %w", port, err)
-	case n == 0:
-		return fmt.Errorf("-i %s: the file is empty, not a pcap or pcapng capture", port)
-	case errors.Is(perr, packet.ErrTruncated):
-		return fmt.Errorf("-i %s: the file ends inside the capture file header: not a whole pcap or pcapng capture", port)
-	}
-	return fmt.Errorf("-i %s: not a pcap or pcapng capture (it starts with % x): %w", port, head[:n], perr)
 }
 
 // readErr words an error that ended the receiver: a capture cut short in

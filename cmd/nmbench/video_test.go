@@ -966,28 +966,12 @@ func TestVideoReportNoVideo(t *testing.T) {
 }
 
 // A file vrx cannot read as a capture fails at once, its only report the
-// final object with the error and no counts; a capture cut short in the
-// middle of a packet is reported, then named as such (as tshark does)
-// with exit status 1.
+// final object with the error and no counts, worded by Listen, which names
+// the file once and says why; a capture cut short in the middle of a packet
+// is reported, then named as such (as tshark does) with exit status 1.
 func TestVideoPcapBadFiles(t *testing.T) {
 	dir := t.TempDir()
-	whole := filepath.Join(dir, "whole.pcap")
-	runCLI(t, context.Background(), "-i", "pcap:"+whole, "-f", "vtx", "-fmt", fmt64x32, "-frames", "2")
-	b, err := os.ReadFile(whole)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct {
-		name    string
-		data    []byte
-		want    string
-		reports bool
-	}{
-		{"empty", nil, "the file is empty, not a pcap or pcapng capture", false},
-		{"text", []byte("hello, this is no capture\n"), "not a pcap or pcapng capture (it starts with 68 65 6c", false},
-		{"header-cut", b[:10], "ends inside the capture file header", false},
-		{"packet-cut", b[:len(b)-20], "appears to have been cut short in the middle of a packet (packet 64)", true},
-	} {
+	for _, c := range badCaptures(t) {
 		t.Run(c.name, func(t *testing.T) {
 			name := filepath.Join(dir, c.name)
 			if err := os.WriteFile(name, c.data, 0o644); err != nil {
@@ -995,8 +979,8 @@ func TestVideoPcapBadFiles(t *testing.T) {
 			}
 			var out, errb bytes.Buffer
 			code := cli(context.Background(), []string{"-i", "pcap:" + name, "-f", "vrx", "-fmt", fmt64x32, "-q", "-json"}, &out, &errb)
-			if code != 1 || !strings.Contains(errb.String(), c.want) || strings.Count(errb.String(), "\n") != 1 {
-				t.Errorf("exit %d, stderr %q; want 1 and one line saying %q", code, errb.String(), c.want)
+			if code != 1 || !strings.Contains(errb.String(), c.want) || strings.Count(errb.String(), "\n") != 1 || strings.Count(errb.String(), name) != 1 {
+				t.Errorf("exit %d, stderr %q; want 1 and one line naming the file once and saying %q", code, errb.String(), c.want)
 			}
 			var rep report
 			if err := json.Unmarshal(out.Bytes(), &rep); !c.reports && (err != nil || !rep.Final || rep.Packets != 0 || !strings.Contains(rep.Error, c.want)) {
@@ -1006,6 +990,31 @@ func TestVideoPcapBadFiles(t *testing.T) {
 				t.Errorf("the 63 whole packets are not in the report: %s", out.String())
 			}
 		})
+	}
+}
+
+// badCapture is a file vrx cannot read whole, and what its error says.
+type badCapture struct {
+	name    string
+	data    []byte
+	want    string
+	reports bool // packets before the error
+}
+
+// badCaptures are files vrx cannot read as a capture, and one cut short
+// in a packet.
+func badCaptures(t *testing.T) []badCapture {
+	whole := filepath.Join(t.TempDir(), "whole.pcap")
+	runCLI(t, context.Background(), "-i", "pcap:"+whole, "-f", "vtx", "-fmt", fmt64x32, "-frames", "2")
+	b, err := os.ReadFile(whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []badCapture{
+		{"empty", nil, "empty file, no pcap or pcapng header", false},
+		{"text", []byte("hello, this is no capture\n"), "not a pcap or pcapng file: it starts with 68 65 6c 6c", false},
+		{"header-cut", b[:10], "file header cut short: 10 of 24 octets", false},
+		{"packet-cut", b[:len(b)-20], "appears to have been cut short in the middle of a packet (packet 64)", true},
 	}
 }
 
