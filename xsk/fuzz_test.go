@@ -144,23 +144,32 @@ func fuzzRings(t *testing.T, prog []byte) {
 // an interface the kernel could have named (1 to 15 octets, not "." or
 // "..", no '/', ':', white space as its isspace has it or NUL, which
 // would end the name the kernel reads) and a queue in [0, maxQueues), or refused with an error
-// naming it; never a panic. What it returns reads back: IFACE-Q names the
+// naming it; never a panic. A name the kernel could have, without a '-',
+// is taken whole, queue 0. What it returns reads back: IFACE-Q names the
 // same interface and queue.
 func FuzzParseName(f *testing.F) {
 	for _, s := range []string{"eth0", "eth0-3", "veth-1-0", "x-1023", "x-1024", "eth0-+1", "-1", "lo-", "a/b",
-		"sixteen-chars-xx", "eth0\x00-1", "eth0--1", "eth0-01", "..-2", ""} {
+		"sixteen-chars-xx", "eth0\x00-1", "eth0--1", "eth0-01", "..-2", "", "eth\v0", "eth\f0-1", "eth\u00a0-1", "eth\xa0",
+		"fifteen_chars_x", "e.0", "..."} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		iface, q, err := ParseName(s)
+		if kernelName(s) && !strings.Contains(s, "-") {
+			if err != nil || iface != s || q != 0 {
+				t.Fatalf("ParseName(%q) = %q, %d, %v; the kernel could name an interface so", s, iface, q, err)
+			}
+			if i2, q2, err := ParseName(s + "-7"); err != nil || i2 != s || q2 != 7 {
+				t.Fatalf("ParseName(%q) = %q, %d, %v", s+"-7", i2, q2, err)
+			}
+		}
 		if err != nil {
 			if iface != "" || q != 0 || !strings.HasPrefix(err.Error(), "xsk: ") || !strings.Contains(err.Error(), strconv.Quote(s)) {
 				t.Fatalf("ParseName(%q) = %q, %d, %v", s, iface, q, err)
 			}
 			return
 		}
-		if iface == "" || len(iface) > 15 || iface == "." || iface == ".." || strings.ContainsAny(iface, "/: \t\n\v\f\r\x00") || strings.IndexByte(iface, 0xa0) >= 0 ||
-			q < 0 || q >= maxQueues || !strings.HasPrefix(s, iface) {
+		if !kernelName(iface) || q < 0 || q >= maxQueues || !strings.HasPrefix(s, iface) {
 			t.Fatalf("ParseName(%q) = %q, %d", s, iface, q)
 		}
 		back := iface + "-" + strconv.Itoa(q)
@@ -168,4 +177,12 @@ func FuzzParseName(f *testing.F) {
 			t.Fatalf("ParseName(%q) = %q, %d; ParseName(%q) = %q, %d, %v", s, iface, q, back, i2, q2, err)
 		}
 	})
+}
+
+// kernelName reports whether the kernel could name an interface s (its
+// dev_valid_name): 1 to 15 octets, not "." or "..", none of '/', ':', NUL
+// or what its isspace takes for white space (\t \n \v \f \r, space and
+// 0xa0).
+func kernelName(s string) bool {
+	return s != "" && len(s) <= 15 && s != "." && s != ".." && !strings.ContainsAny(s, "/: \t\n\v\f\r\x00") && strings.IndexByte(s, 0xa0) < 0
 }
