@@ -205,7 +205,7 @@ func ParseSDP(b []byte) (*Session, error) {
 		if md.MediaName.Media != "video" {
 			continue
 		}
-		st, ok, err := parseMedia(&sd, filters, md)
+		st, ok, err := parseMedia(b, &sd, filters, md)
 		if err != nil {
 			return nil, fmt.Errorf("video: sdp media %d (port %d): %w", i+1, md.MediaName.Port.Value, err)
 		}
@@ -297,7 +297,7 @@ func sameFlow(a, b *Stream) bool {
 
 // parseMedia reads one m=video description; ok is false if it is not RTP
 // raw video.
-func parseMedia(sd *sdp.SessionDescription, session *sessionFilters, md *sdp.MediaDescription) (st Stream, ok bool, err error) {
+func parseMedia(raw []byte, sd *sdp.SessionDescription, session *sessionFilters, md *sdp.MediaDescription) (st Stream, ok bool, err error) {
 	pt := -1
 	var fmtp string
 	for _, a := range md.Attributes {
@@ -354,14 +354,14 @@ func parseMedia(sd *sdp.SessionDescription, session *sessionFilters, md *sdp.Med
 	// and SRTP's (SAVP) samples are encrypted: read as raw video they
 	// would be noise, or nothing, rather than an error.
 	if p := strings.Join(md.MediaName.Protos, "/"); p != "RTP/AVP" && p != "RTP/AVPF" {
-		return st, false, fmt.Errorf("m=%s %d %s: transport %s; raw video is received as RTP/AVP (or RTP/AVPF) over UDP", md.MediaName.Media, md.MediaName.Port.Value, p, p)
+		return st, false, fmt.Errorf("m=%s %d: transport %s; raw video is received as RTP/AVP (or RTP/AVPF) over UDP", md.MediaName.Media, md.MediaName.Port.Value, p)
 	}
 	// The number of ports (RFC 4566 section 5.14, m=<media> <port>/<number
 	// of ports>): the stream would be sent to that many RTP ports from
 	// <port> on (layered encoding), as with a c= count, which a stream
 	// here (one destination, one port) cannot take; 1 is the port written.
 	if r := md.MediaName.Port.Range; r != nil && *r != 1 {
-		m := fmt.Sprintf("m=%s %d/%d", md.MediaName.Media, md.MediaName.Port.Value, *r)
+		m := fmt.Sprintf("m=%s %s", md.MediaName.Media, portField(raw, md))
 		if *r < 1 {
 			return st, false, fmt.Errorf("%s: number of ports %d: want a positive integer (RFC 4566 section 5.14)", m, *r)
 		}
@@ -426,6 +426,31 @@ func parseMedia(sd *sdp.SessionDescription, session *sessionFilters, md *sdp.Med
 	}
 	st.Source = src
 	return st, true, nil
+}
+
+// portField returns the <port>/<number of ports> field of the m= line in
+// raw that pion read as md, as it is written there ("5000/+2", which pion
+// reads as 2), or PORT/COUNT if no line has md's media, port and count.
+// It is only called for an error: its work is linear in raw.
+func portField(raw []byte, md *sdp.MediaDescription) string {
+	mn := &md.MediaName
+	for _, line := range strings.FieldsFunc(string(raw), func(r rune) bool { return r == '\n' || r == '\r' }) {
+		rest, ok := strings.CutPrefix(line, "m=")
+		f := strings.Fields(rest)
+		if !ok || len(f) < 2 || f[0] != mn.Media {
+			continue
+		}
+		parts := strings.Split(f[1], "/")
+		if len(parts) < 2 {
+			continue
+		}
+		p, perr := strconv.Atoi(parts[0])
+		n, nerr := strconv.Atoi(parts[1])
+		if perr == nil && nerr == nil && p == mn.Port.Value && n == *mn.Port.Range {
+			return f[1]
+		}
+	}
+	return fmt.Sprintf("%d/%d", mn.Port.Value, *mn.Port.Range)
 }
 
 // sourceFilter returns the source of the inclusive a=source-filter of

@@ -666,14 +666,15 @@ func TestSDPStrictMedia(t *testing.T) {
 		// stream on that many RTP ports, of which only the first was
 		// taken.
 		{"port count", strings.Replace(medium(96, 96, "IN IP4 239.1.1.1/64", "50"), "m=video 5000 ", "m=video 5000/2 ", 1), "m=video 5000/2: 2 ports (RFC 4566 section 5.14); only one port per stream is supported"},
+		{"port count +2", strings.Replace(medium(96, 96, "IN IP4 239.1.1.1/64", "50"), "m=video 5000 ", "m=video 5000/+2 ", 1), "m=video 5000/+2: 2 ports (RFC 4566 section 5.14)"},
 		{"port count 0", strings.Replace(medium(96, 96, "IN IP4 239.1.1.1/64", "50"), "m=video 5000 ", "m=video 5000/0 ", 1), "m=video 5000/0: number of ports 0: want a positive integer"},
 		{"port count -2", strings.Replace(medium(96, 96, "IN IP4 239.1.1.1/64", "50"), "m=video 5000 ", "m=video 5000/-2 ", 1), "m=video 5000/-2: number of ports -2: want a positive integer"},
 		// A transport the receivers cannot take: RTP over TCP never
 		// reaches the UDP port, SRTP's samples are encrypted.
-		{"RTP over TCP", strings.Replace(medium(96, 96, "IN IP4 239.1.1.1/64", "50"), "RTP/AVP", "TCP/RTP/AVP", 1), "m=video 5000 TCP/RTP/AVP: transport TCP/RTP/AVP; raw video is received as RTP/AVP (or RTP/AVPF) over UDP"},
-		{"SRTP", strings.Replace(medium(96, 96, "IN IP4 239.1.1.1/64", "50"), "RTP/AVP", "RTP/SAVP", 1), "m=video 5000 RTP/SAVP: transport RTP/SAVP"},
+		{"RTP over TCP", strings.Replace(medium(96, 96, "IN IP4 239.1.1.1/64", "50"), "RTP/AVP", "TCP/RTP/AVP", 1), "(port 5000): m=video 5000: transport TCP/RTP/AVP; raw video is received as RTP/AVP (or RTP/AVPF) over UDP"},
+		{"SRTP", strings.Replace(medium(96, 96, "IN IP4 239.1.1.1/64", "50"), "RTP/AVP", "RTP/SAVP", 1), "m=video 5000: transport RTP/SAVP;"},
 		{"DTLS-SRTP", strings.Replace(medium(96, 96, "IN IP4 239.1.1.1/64", "50"), "RTP/AVP", "UDP/TLS/RTP/SAVPF", 1), "transport UDP/TLS/RTP/SAVPF"},
-		{"UDP without RTP", strings.Replace(medium(96, 96, "IN IP4 239.1.1.1/64", "50"), "RTP/AVP", "UDP", 1), "m=video 5000 UDP: transport UDP"},
+		{"UDP without RTP", strings.Replace(medium(96, 96, "IN IP4 239.1.1.1/64", "50"), "RTP/AVP", "UDP", 1), "m=video 5000: transport UDP;"},
 	} {
 		if _, err := ParseSDP([]byte(c.sdp)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error with %q", c.name, err, c.want)
