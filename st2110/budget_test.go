@@ -23,10 +23,11 @@ func TestFailedOpenReleasesBudget(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	sess := session("", flow(big, addr, ""))
 	// The Dials are of a small format: a Dial draws its test pattern
-	// before it opens the interface, and a UHD one, drawn five times,
-	// took 1 s of the test's 1.6 s, and 47 s of 48 under -race. What
-	// is checked does not need the size: every failed open must leave
-	// the budget at exactly the caller's charge.
+	// before it opens a second path (the first path's open comes
+	// first: TestDialOpensBeforePattern), and a UHD one, drawn five
+	// times, took 1 s of the test's 1.6 s, and 47 s of 48 under -race.
+	// What is checked does not need the size: every failed open must
+	// leave the budget at exactly the caller's charge.
 	smallSess := session("", flow(fmtSmall, addr, ""))
 	dir := t.TempDir()
 	capSess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
@@ -570,5 +571,46 @@ func TestCloseDropsSenderMemory(t *testing.T) {
 			t.Errorf("%s: Stats and Analysis after Close\n%+v\nbefore\n%+v", c.what, after, before)
 		}
 		runtime.KeepAlive(tx)
+	}
+}
+
+// TestDialOpensBeforePattern checks that Dial opens its transport before
+// it draws a flow's test pattern (of a 2160p flow some 24 MB and 100 ms
+// of CPU): a service that retries a Dial on a missing interface or file
+// pays only for the open. It counts the patterns drawn through newPattern.
+func TestDialOpensBeforePattern(t *testing.T) {
+	var drawn int
+	defer func(f func(*video.Format) (*video.Pattern, error)) { newPattern = f }(newPattern)
+	newPattern = func(f *video.Format) (*video.Pattern, error) {
+		drawn++
+		return video.NewPattern(f)
+	}
+	big := video.Format{Sampling: video.YCbCr422, Depth: video.Depth10, Width: 3840, Height: 2160, Scan: video.Progressive, Rate: video.Rate50}
+	sess := session("10.0.0.1", flow(big, "239.1.1.1:5004", ""))
+	missing := filepath.Join(t.TempDir(), "none", "x.pcap")
+	for _, name := range []string{"udp:239.1.1.1:5004@nosuchif0", "xdp:nosuchif0", "netmap:nosuchif0", "pcap:" + missing} {
+		b, err := video.NewBudget(video.DefaultMemory)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Dial(name, sess, &SendConfig{Budget: b, Count: 1}); err == nil {
+			t.Fatalf("Dial %s: no error", name)
+		}
+		if drawn != 0 {
+			t.Errorf("Dial %s, which failed to open: %d test patterns drawn, want 0", name, drawn)
+			drawn = 0
+		}
+		if u := b.Used(); u != 0 {
+			t.Errorf("Dial %s, which failed: %d octets left charged", name, u)
+		}
+	}
+	// The count sees a pattern that is drawn: a Dial that opens draws one.
+	s, err := Dial(fmt.Sprintf("udp:127.0.0.1:%d", freePort(t)), session("", flow(fmtSmall, "127.0.0.1:5004", "")), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if drawn != 1 {
+		t.Errorf("a Dial that opened drew %d test patterns, want 1", drawn)
 	}
 }

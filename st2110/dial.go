@@ -313,7 +313,7 @@ type Sender struct {
 // sendmmsg(2).
 // Nothing is sent before [Sender.Run].
 func Dial(name string, sess *video.Session, cfg *SendConfig) (_ *Sender, err error) {
-	s, sources, err := newSender(name, sess, cfg)
+	s, err := newSender(name, sess, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -322,6 +322,9 @@ func Dial(name string, sess *video.Session, cfg *SendConfig) (_ *Sender, err err
 			s.cfg.Budget.Unwind()
 		}
 	}()
+	// The transport is opened before the test patterns are drawn (for a
+	// 2160p flow some 24 MB and 100 ms of CPU): a Dial retried on a
+	// missing interface or port fails at the open, at no more cost.
 	var conns []txConn
 	var eth *ethInfo
 	switch s.ep.kind {
@@ -348,6 +351,10 @@ func Dial(name string, sess *video.Session, cfg *SendConfig) (_ *Sender, err err
 			conns = []txConn{q}
 			s.sess.Origin = q.origin
 		}
+	}
+	var sources []video.FrameSource
+	if err == nil {
+		sources, err = s.frameSources()
 	}
 	if err == nil {
 		err = s.build(conns, eth, sources)
@@ -403,17 +410,17 @@ func commitConn(q txConn) error {
 }
 
 // newSender checks what Dial was given and sets the sender up, without a
-// transport; it returns the frames of each flow. What it and Dial charge
-// goes through a ledger of the budget (s.cfg.Budget), which it unwinds
-// if it fails, Dial if Dial does, and Close.
-func newSender(name string, sess *video.Session, cfg *SendConfig) (_ *Sender, _ []video.FrameSource, err error) {
+// transport nor the frames of its flows (Sender.frameSources). What Dial
+// charges goes through a ledger of the budget (s.cfg.Budget), made last,
+// once nothing here can fail: Dial unwinds it if it fails, and Close.
+func newSender(name string, sess *video.Session, cfg *SendConfig) (*Sender, error) {
 	ep, err := parseName(name)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	fs, err := flows(sess, &ep, true)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	s := &Sender{ep: ep, flows: fs}
 	if cfg != nil {
@@ -430,38 +437,38 @@ func newSender(name string, sess *video.Session, cfg *SendConfig) (_ *Sender, _ 
 			if v.d {
 				val = time.Duration(v.v).String()
 			}
-			return nil, nil, fmt.Errorf("st2110: dial %s: SendConfig.%s is negative (%s)", name, v.field, val)
+			return nil, fmt.Errorf("st2110: dial %s: SendConfig.%s is negative (%s)", name, v.field, val)
 		}
 	}
 	if c.Priority != 0 {
 		if c.Priority < 1 || c.Priority > 99 {
-			return nil, nil, fmt.Errorf("st2110: dial %s: SendConfig.Priority %d: not in [1, 99] (SCHED_FIFO), or 0 for none", name, c.Priority)
+			return nil, fmt.Errorf("st2110: dial %s: SendConfig.Priority %d: not in [1, 99] (SCHED_FIFO), or 0 for none", name, c.Priority)
 		}
 		if ep.kind != kindNetmap && ep.kind != kindXDP {
-			return nil, nil, fmt.Errorf("st2110: dial %s: SendConfig.Priority %d: only a netmap or AF_XDP sender has a thread of its own to run at it", name, c.Priority)
+			return nil, fmt.Errorf("st2110: dial %s: SendConfig.Priority %d: only a netmap or AF_XDP sender has a thread of its own to run at it", name, c.Priority)
 		}
 		if !prioritySupported {
-			return nil, nil, fmt.Errorf("st2110: dial %s: SendConfig.Priority %d: a real-time priority for the sender's thread needs Linux (SCHED_FIFO)", name, c.Priority)
+			return nil, fmt.Errorf("st2110: dial %s: SendConfig.Priority %d: a real-time priority for the sender's thread needs Linux (SCHED_FIFO)", name, c.Priority)
 		}
 	}
 	if c.MaxRows != 0 {
 		for k := range fs {
 			if fs[k].Packing == video.BPM {
-				return nil, nil, fmt.Errorf("st2110: dial %s: flow %d: SendConfig.MaxRows %d: the flow is block packed (PM=2110BPM), and rows packed back to back are GPM", name, k, c.MaxRows)
+				return nil, fmt.Errorf("st2110: dial %s: flow %d: SendConfig.MaxRows %d: the flow is block packed (PM=2110BPM), and rows packed back to back are GPM", name, k, c.MaxRows)
 			}
 		}
 	}
 	if c.TTL < 0 || c.TTL > 255 {
-		return nil, nil, fmt.Errorf("st2110: dial %s: SendConfig.TTL %d: not in [0, 255]", name, c.TTL)
+		return nil, fmt.Errorf("st2110: dial %s: SendConfig.TTL %d: not in [0, 255]", name, c.TTL)
 	}
 	if c.MaxRate < 0 || math.IsNaN(c.MaxRate) {
-		return nil, nil, fmt.Errorf("st2110: dial %s: SendConfig.MaxRate %v: not a rate (packets per second, 0 for none)", name, c.MaxRate)
+		return nil, fmt.Errorf("st2110: dial %s: SendConfig.MaxRate %v: not a rate (packets per second, 0 for none)", name, c.MaxRate)
 	}
 	if c.Lead > video.MaxLead {
-		return nil, nil, fmt.Errorf("st2110: dial %s: SendConfig.Lead %v: more than video.MaxLead (%v)", name, c.Lead, video.MaxLead)
+		return nil, fmt.Errorf("st2110: dial %s: SendConfig.Lead %v: more than video.MaxLead (%v)", name, c.Lead, video.MaxLead)
 	}
 	if c.Sources != nil && len(c.Sources) != len(fs) {
-		return nil, nil, fmt.Errorf("st2110: dial %s: %d SendConfig.Sources for %d flows", name, len(c.Sources), len(fs))
+		return nil, fmt.Errorf("st2110: dial %s: %d SendConfig.Sources for %d flows", name, len(c.Sources), len(fs))
 	}
 	if c.Batch == 0 {
 		c.Batch = 64
@@ -474,35 +481,26 @@ func newSender(name string, sess *video.Session, cfg *SendConfig) (_ *Sender, _ 
 	}
 	if s.clock = c.Clock; s.clock == nil {
 		if s.clock, err = defaultClock(); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	} else if s.clock.Source() == 0 {
-		return nil, nil, fmt.Errorf("st2110: dial %s: SendConfig.Clock %w", name, errZeroClock)
+		return nil, fmt.Errorf("st2110: dial %s: SendConfig.Clock %w", name, errZeroClock)
 	}
 	s.utc = int64(s.clock.UTCOffset())
 	if ep.kind == kindPcap && c.Count == 0 {
-		return nil, nil, fmt.Errorf("st2110: dial %s: a capture is written as fast as it can be: set SendConfig.Count", name)
+		return nil, fmt.Errorf("st2110: dial %s: a capture is written as fast as it can be: set SendConfig.Count", name)
 	}
 	if c.Second != "" {
 		if _, _, err := s.secondPath(sess); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	if c.Budget == nil {
 		if c.Budget, err = video.NewBudget(video.DefaultMemory); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	c.Budget = c.Budget.Ledger()
-	defer func() {
-		if err != nil {
-			c.Budget.Unwind()
-		}
-	}()
-	sources, err := frameSources(fs, c)
-	if err != nil {
-		return nil, nil, fmt.Errorf("st2110: dial %s: %w", name, err)
-	}
 	s.sess = video.Session{Name: sess.Name, Info: sess.Info, ID: sess.ID, Version: sess.Version, Origin: sess.Origin.Unmap(), Groups: sess.Groups}
 	if s.sess.Name == "" {
 		s.sess.Name = "nmgo st2110"
@@ -510,12 +508,17 @@ func newSender(name string, sess *video.Session, cfg *SendConfig) (_ *Sender, _ 
 	if s.sess.ID == 0 {
 		s.sess.ID = uint64(time.Now().Unix()) + 2208988800 // NTP seconds, as RFC 4566 suggests
 	}
-	return s, sources, nil
+	return s, nil
 }
 
+// newPattern makes a test pattern; tests replace it to see whether one
+// was drawn.
+var newPattern = video.NewPattern
+
 // frameSources returns the frames of each flow: the configured sources,
-// or one test pattern per format, charged to c.Budget before it is made.
-func frameSources(fs []video.Stream, c *SendConfig) ([]video.FrameSource, error) {
+// or one test pattern per format, charged to the Budget before it is made.
+func (s *Sender) frameSources() ([]video.FrameSource, error) {
+	fs, c := s.flows, &s.cfg
 	out := make([]video.FrameSource, len(fs))
 	patterns := map[video.Format]video.FrameSource{}
 	for k := range fs {
@@ -529,11 +532,11 @@ func frameSources(fs []video.Stream, c *SendConfig) ([]video.FrameSource, error)
 			p, ok := patterns[f]
 			if !ok {
 				if err := c.Budget.Charge(fmt.Sprintf("flow %d (%v): test pattern", k, f), video.PatternMemory(&f)); err != nil {
-					return nil, err
+					return nil, fmt.Errorf("st2110: dial %s: %w", s.ep.name, err)
 				}
-				pat, err := video.NewPattern(&f)
+				pat, err := newPattern(&f)
 				if err != nil {
-					return nil, fmt.Errorf("flow %d: %w", k, err)
+					return nil, fmt.Errorf("st2110: dial %s: flow %d: %w", s.ep.name, k, err)
 				}
 				p, patterns[f] = pat, pat
 			}

@@ -783,7 +783,7 @@ func (f *failTx) flush(ctx context.Context) error {
 func dialHeapDup(t testing.TB, a, b txConn, sess *video.Session, cfg *SendConfig) *Sender {
 	t.Helper()
 	cfg.Second = "vale0:heap2"
-	s, sources, err := newSender("vale0:heap", sess, cfg)
+	s, sources, err := newSenderFrames("vale0:heap", sess, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -98,7 +98,7 @@ func rvDialCount(t *testing.T, a, b txConn, n, count int) *Sender {
 	}
 	sess := session("10.0.0.1", fs...)
 	cfg := &SendConfig{Sources: srcs, Count: uint64(count), MaxLag: -1, Second: "vale0:heap2"}
-	s, sources, err := newSender("vale0:heap", sess, cfg)
+	s, sources, err := newSenderFrames("vale0:heap", sess, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +266,7 @@ func TestDupSoftReserve(t *testing.T) {
 	// single path
 	a1 := &softTx{}
 	f0 := flow(fmtSmall, "239.1.1.1:5004", "")
-	s1, sources, err := newSender("vale0:heap", session("10.0.0.1", f0), &SendConfig{Source: loopOf(t, fmtSmall, randomFrames(fmtSmall, 4, 7)), Count: 4, MaxLag: -1})
+	s1, sources, err := newSenderFrames("vale0:heap", session("10.0.0.1", f0), &SendConfig{Source: loopOf(t, fmtSmall, randomFrames(fmtSmall, 4, 7)), Count: 4, MaxLag: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,7 +94,7 @@ func heapLink(t testing.TB, slots int) (*heapTx, *heapRx) {
 // RX ring.
 func dialHeap(t testing.TB, q *heapTx, sess *video.Session, cfg *SendConfig) *Sender {
 	t.Helper()
-	s, sources, err := newSender("vale0:heap", sess, cfg)
+	s, sources, err := newSenderFrames("vale0:heap", sess, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

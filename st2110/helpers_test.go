@@ -164,3 +164,17 @@ func waitBlocked(t testing.TB, state, fn string) {
 		}
 	}
 }
+
+// newSenderFrames is newSender and the frames of its flows, for tests
+// that build a Sender on outputs of their own.
+func newSenderFrames(name string, sess *video.Session, cfg *SendConfig) (*Sender, []video.FrameSource, error) {
+	s, err := newSender(name, sess, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	sources, err := s.frameSources()
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, sources, nil
+}

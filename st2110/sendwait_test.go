@@ -81,7 +81,7 @@ func waitSender(t *testing.T, k kind, f *slowFlush, rate float64, clock *Clock, 
 	f.heapTx = q
 	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
 	src := loopOf(t, fmtSmall, randomFrames(fmtSmall, 1, 1))
-	s, sources, err := newSender("vale0:heap", sess, &SendConfig{Clock: clock, Spin: spin, Sources: []video.FrameSource{src}, Count: 1, MaxLag: -1, MaxRate: rate, Batch: 1})
+	s, sources, err := newSenderFrames("vale0:heap", sess, &SendConfig{Clock: clock, Spin: spin, Sources: []video.FrameSource{src}, Count: 1, MaxLag: -1, MaxRate: rate, Batch: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
