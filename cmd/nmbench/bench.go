@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"runtime/pprof"
 	"time"
@@ -45,12 +44,27 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 		if prof, err = openOutput(cfg.cpuProf); err != nil {
 			return report{}, fmt.Errorf("-cpuprofile: %w", err)
 		}
-		// Until the profile starts, a failure (the port, -pcap, the
+		// Until the profile starts, a failure (-pcap, the port, the
 		// profile's own start) leaves no file of it behind, nor its
 		// descriptor open; once it has, the profile is handed off.
 		defer func() {
 			if prof != nil {
 				prof.abandon()
+			}
+		}()
+	}
+	// So is -pcap's capture, emptied only once everything else has
+	// opened and the profile started: a run that fails before leaves the
+	// file as it was, or none if it was made for the run.
+	var capFile *outputFile
+	if cfg.pcap != "" {
+		var err error
+		if capFile, err = openOutput(cfg.pcap); err != nil {
+			return report{}, fmt.Errorf("-pcap: %w", err)
+		}
+		defer func() {
+			if capFile != nil {
+				capFile.abandon()
 			}
 		}()
 	}
@@ -83,27 +97,6 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 		}
 	}()
 
-	if cfg.pcap != "" {
-		f, err := os.Create(cfg.pcap)
-		if err != nil {
-			return report{}, fmt.Errorf("-pcap: %w", err)
-		}
-		bw := bufio.NewWriterSize(f, 1<<20)
-		if cfg.capture, err = packet.NewPcapWriter(bw, 0); err != nil {
-			f.Close()
-			return report{}, fmt.Errorf("-pcap: %w", err)
-		}
-		finish = append(finish, func() error {
-			ferr := bw.Flush()
-			if cerr := f.Close(); ferr == nil {
-				ferr = cerr
-			}
-			if ferr != nil {
-				return fmt.Errorf("-pcap: %w", ferr)
-			}
-			return nil
-		})
-	}
 	if prof != nil {
 		err := prof.begin()
 		if err == nil {
@@ -120,6 +113,28 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 				runErr = fmt.Errorf("-cpuprofile: %w", err)
 			}
 		}()
+	}
+	if capFile != nil {
+		if err := capFile.begin(); err != nil {
+			return report{}, fmt.Errorf("-pcap: %w", err)
+		}
+		f := capFile
+		capFile = nil
+		bw := bufio.NewWriterSize(f, 1<<20)
+		finish = append(finish, func() error {
+			ferr := bw.Flush()
+			if cerr := f.Close(); ferr == nil {
+				ferr = cerr
+			}
+			if ferr != nil {
+				return fmt.Errorf("-pcap: %w", ferr)
+			}
+			return nil
+		})
+		var err error
+		if cfg.capture, err = packet.NewPcapWriter(bw, 0); err != nil {
+			return report{}, fmt.Errorf("-pcap: %w", err)
+		}
 	}
 	// The setup's garbage (vtx's test picture is drawn through a planar
 	// copy of several MB) is collected now, not by a collection that

@@ -570,10 +570,10 @@ func TestUDPRxJoinsGroup(t *testing.T) {
 	}
 }
 
-// A run that fails once its port is open but before its profile starts
-// (-pcap cannot be written; the profile cannot start, one being already
-// under way) leaves no -cpuprofile file behind: it is made before the
-// port is opened and removed again.
+// A run that fails before its profile starts (-pcap cannot be written,
+// before the port is opened; the profile cannot start, one being already
+// under way, once it is) leaves no -cpuprofile file behind: it is made
+// before the port is opened and removed again.
 func TestCPUProfileAbandoned(t *testing.T) {
 	dir := t.TempDir()
 	prof := filepath.Join(dir, "cpu.pprof")
@@ -608,5 +608,80 @@ func TestCPUProfileAbandoned(t *testing.T) {
 		if _, err := os.Stat(prof); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s: the profile's file after the run: %v; want none", c.name, err)
 		}
+	}
+}
+
+// rx's -pcap capture is opened before the port and emptied only once the
+// run has opened: a run that fails before (its port does not open; its
+// profile cannot start) keeps the capture of an earlier run, and removes
+// one it made; a run that opens replaces it.
+func TestPcapOutputBeforeRun(t *testing.T) {
+	dir := t.TempDir()
+	pc := filepath.Join(dir, "rx.pcap")
+	old := bytes.Repeat([]byte("old\n"), 2000)
+	errPort := errors.New("no port")
+	rx := func(openErr error, busyProfile bool) error {
+		t.Helper()
+		args := []string{"-i", "udp:127.0.0.1:9", "-f", "rx", "-q"}
+		if busyProfile {
+			args = append(args, "-cpuprofile", filepath.Join(dir, "cpu.pprof"))
+		}
+		cfg, err := parseFlags(args, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.pcap = pc // a netmap port's flag: the port is faked below
+		opened := *cfg.mode
+		opened.open = func(context.Context, *config) (work, func() error, error) {
+			if openErr != nil {
+				return nil, nil, openErr
+			}
+			return func(context.Context, *stats) error { return nil }, func() error { return nil }, nil
+		}
+		cfg.mode = &opened
+		if busyProfile {
+			if err := pprof.StartCPUProfile(io.Discard); err != nil {
+				t.Fatal(err)
+			}
+			defer pprof.StopCPUProfile()
+		}
+		_, err = run(context.Background(), cfg, io.Discard)
+		return err
+	}
+	if err := os.WriteFile(pc, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name    string
+		openErr error
+		busy    bool
+	}{
+		{"the port does not open", errPort, false},
+		{"the profile cannot start", nil, true},
+	} {
+		if err := rx(c.openErr, c.busy); err == nil {
+			t.Errorf("%s: no error", c.name)
+		}
+		if got, _ := os.ReadFile(pc); !bytes.Equal(got, old) {
+			t.Errorf("%s: the earlier capture has %d octets, not its %d", c.name, len(got), len(old))
+		}
+	}
+	if err := os.Remove(pc); err != nil {
+		t.Fatal(err)
+	}
+	if err := rx(errPort, false); !errors.Is(err, errPort) {
+		t.Errorf("the port does not open: %v", err)
+	}
+	if _, err := os.Stat(pc); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("-pcap after a run whose port did not open: %v; want no file", err)
+	}
+	if err := os.WriteFile(pc, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := rx(nil, false); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(pc); len(got) != 24 { // a pcap file's header, no packets
+		t.Errorf("-pcap after a run: %d octets, want a capture's 24-octet header: %q", len(got), got[:min(len(got), 40)])
 	}
 }

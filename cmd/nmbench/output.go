@@ -8,9 +8,9 @@ import (
 )
 
 // outputFile is a file a run writes once its port is open (-sdp-out,
-// -cpuprofile), opened before the port is: a path that cannot be written
-// then fails the run before st2110.Dial empties a capture (vtx -i
-// pcap:FILE), which it does once it succeeds. The file is emptied only
+// -cpuprofile, rx's -pcap), opened before the port is: a path that cannot
+// be written then fails the run before st2110.Dial empties a capture (vtx
+// -i pcap:FILE), which it does once it succeeds. The file is emptied only
 // once the run has opened (begin), and removed again if the run fails
 // before that and the file was made for it.
 type outputFile struct {
