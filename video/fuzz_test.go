@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/nmgo/nmgo/packet"
@@ -275,4 +277,18 @@ func bytesOf(n int, fn func(int) byte) []byte {
 		b[i] = fn(i)
 	}
 	return b
+}
+
+// FuzzFmtpKey: fmtpKey finds a key as parseFmtp read it before, through
+// strings.ToLower, in every case and script.
+func FuzzFmtpKey(f *testing.F) {
+	for _, s := range []string{"sampling", "EXACTFRAMERATE", "\u0130nterlace", "\u017fsn", "depthx", "cma\u212a", "\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, key string) {
+		want := slices.Index(fmtpKeys[:], strings.ToLower(key))
+		if got := fmtpKey(key); got != want {
+			t.Fatalf("fmtpKey(%q) = %d, want %d", key, got, want)
+		}
+	})
 }

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/pion/sdp/v3"
 )
@@ -652,7 +654,7 @@ func (s *Stream) parseFmtp(params string) error {
 	f := &s.Format
 	f.Scan = Progressive
 	interlace, segmented := false, false
-	have := map[string]bool{}
+	var have uint32 // a bit for each of fmtpKeys seen
 	for p := range strings.SplitSeq(params, ";") {
 		p = strings.TrimSpace(p)
 		if p == "" {
@@ -660,10 +662,13 @@ func (s *Stream) parseFmtp(params string) error {
 		}
 		key, val, hasVal := strings.Cut(p, "=")
 		key, val = strings.TrimSpace(key), strings.TrimSpace(val)
-		k := strings.ToLower(key)
-		have[k] = true
+		i := fmtpKey(key)
+		if i < 0 {
+			continue // a key not read: no record of it is kept
+		}
+		have |= 1 << i
 		var err error
-		switch k {
+		switch fmtpKeys[i] {
 		case "sampling":
 			f.Sampling, err = ParseSampling(val)
 		case "depth":
@@ -722,8 +727,8 @@ func (s *Stream) parseFmtp(params string) error {
 			return err
 		}
 	}
-	for _, k := range []string{"sampling", "depth", "width", "height"} {
-		if !have[k] {
+	for i, k := range fmtpKeys[:fmtpRequired] {
+		if have&(1<<i) == 0 {
 			return fmt.Errorf("video: fmtp lacks %s", k)
 		}
 	}
@@ -736,6 +741,35 @@ func (s *Stream) parseFmtp(params string) error {
 		f.Scan = Interlaced
 	}
 	return f.Validate()
+}
+
+// fmtpKeys are the fmtp keys parseFmtp reads, in lower case; the first
+// fmtpRequired of them are required.
+var fmtpKeys = [...]string{"sampling", "depth", "width", "height",
+	"exactframerate", "colorimetry", "tcs", "range", "par", "interlace", "segmented",
+	"pm", "tp", "ssn", "maxudp", "troff", "cmax"}
+
+const fmtpRequired = 4
+
+// fmtpKey returns the index in fmtpKeys of key as strings.ToLower lowers
+// it, or -1 for a key parseFmtp does not read; it lowers key into a
+// buffer of its own, bounded, without allocating.
+func fmtpKey(key string) int {
+	var buf [16]byte // more than the longest of fmtpKeys
+	b := buf[:0]
+	for _, r := range key {
+		r = unicode.ToLower(r)
+		if len(b)+utf8.RuneLen(r) > len(buf) {
+			return -1
+		}
+		b = utf8.AppendRune(b, r)
+	}
+	for i, k := range fmtpKeys {
+		if string(b) == k {
+			return i
+		}
+	}
+	return -1
 }
 
 func parseDim(name, v string) (int, error) {

@@ -871,3 +871,45 @@ func refSourceFilter(attrs []sdp.Attribute, dst netip.Addr) (src netip.Addr, fou
 	}
 	return src, found, nil
 }
+
+// ParseFmtp's allocation does not grow with the number of distinct keys
+// it does not know (nor with their case, or non-ASCII letters): it keeps
+// no record of them. It used to keep a map entry for each, some nine
+// times the input in allocation.
+func TestParseFmtpUnknownKeysAllocate(t *testing.T) {
+	const base = "sampling=YCbCr-4:2:2; width=1920; height=1080; depth=10; exactframerate=50"
+	allocs := func(keys int, form string) float64 {
+		var b strings.Builder
+		b.WriteString(base)
+		for i := range keys {
+			fmt.Fprintf(&b, "; "+form+"=%d", i, i)
+		}
+		in := b.String()
+		if _, err := ParseFmtp(in); err != nil {
+			t.Fatalf("%d unknown keys: %v", keys, err)
+		}
+		return testing.AllocsPerRun(20, func() { ParseFmtp(in) })
+	}
+	for _, form := range []string{"x-unknown-%d", "X-Unknown-%d", "Ünknown-%d"} {
+		few, many := allocs(10, form), allocs(1000, form)
+		if many > few {
+			t.Errorf("ParseFmtp with keys %q: %v allocations for 10 unknown keys, %v for 1000", form, few, many)
+		}
+	}
+}
+
+// ParseFmtp reads a key in any case, as strings.ToLower lowers it (a
+// non-ASCII letter too: U+0130, İ, is i; but U+017F, ſ, which folds to s,
+// is not lowered to it), and takes no longer key for one it knows.
+func TestParseFmtpKeyCase(t *testing.T) {
+	s, err := ParseFmtp("SAMPLING=YCbCr-4:2:2; Width=64; hEIGHT=32; depth=10; \u0130NTERLACE; exactframerate=25; \u017fampling=bad")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Format.Scan != Interlaced || s.Format.Width != 64 || s.Format.Height != 32 || s.Format.Sampling != YCbCr422 {
+		t.Errorf("got %+v", s.Format)
+	}
+	if _, err := ParseFmtp("sampling=YCbCr-4:2:2; width=64; height=32; depthx=10"); err == nil || err.Error() != "video: fmtp lacks depth" {
+		t.Errorf("depthx for depth: %v", err)
+	}
+}
