@@ -22,12 +22,12 @@ func TestFailedOpenReleasesBudget(t *testing.T) {
 	big := video.Format{Sampling: video.YCbCr422, Depth: video.Depth10, Width: 3840, Height: 2160, Scan: video.Progressive, Rate: video.Rate50}
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	sess := session("", flow(big, addr, ""))
-	// The Dials are of a small format: a Dial draws its test pattern
-	// before it opens a second path (the first path's open comes
-	// first: TestDialOpensBeforePattern), and a UHD one, drawn five
-	// times, took 1 s of the test's 1.6 s, and 47 s of 48 under -race.
-	// What is checked does not need the size: every failed open must
-	// leave the budget at exactly the caller's charge.
+	// The Dials are of a small format: a Dial used to draw its test
+	// pattern before it opened the interface (now it opens first:
+	// TestDialOpensBeforePattern), and a UHD one, drawn five times, took
+	// 1 s of the test's 1.6 s, and 47 s of 48 under -race. What is
+	// checked does not need the size: every failed open must leave the
+	// budget at exactly the caller's charge.
 	smallSess := session("", flow(fmtSmall, addr, ""))
 	dir := t.TempDir()
 	capSess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
@@ -60,6 +60,10 @@ func TestFailedOpenReleasesBudget(t *testing.T) {
 		}},
 		{"Dial to a second capture in a missing directory", func() error {
 			_, err := Dial("pcap:"+filepath.Join(dir, "out.pcap"), capSess, &SendConfig{Budget: b, Count: 1, Second: "pcap:" + missing})
+			return err
+		}},
+		{"Dial that fails once its pattern is drawn (a unicast flow without SendConfig.DstMAC)", func() error {
+			_, err := Dial("pcap:"+filepath.Join(dir, "out.pcap"), session("10.0.0.1", flow(fmtSmall, "10.0.0.2:5004", "")), &SendConfig{Budget: b, Count: 1})
 			return err
 		}},
 	} {
@@ -576,8 +580,9 @@ func TestCloseDropsSenderMemory(t *testing.T) {
 
 // TestDialOpensBeforePattern checks that Dial opens its transport before
 // it draws a flow's test pattern (of a 2160p flow some 24 MB and 100 ms
-// of CPU): a service that retries a Dial on a missing interface or file
-// pays only for the open. It counts the patterns drawn through newPattern.
+// of CPU), and a second path's: a service that retries a Dial on a
+// missing interface or file pays only for the open. It counts the
+// patterns drawn through newPattern.
 func TestDialOpensBeforePattern(t *testing.T) {
 	var drawn int
 	defer func(f func(*video.Format) (*video.Pattern, error)) { newPattern = f }(newPattern)
@@ -588,12 +593,24 @@ func TestDialOpensBeforePattern(t *testing.T) {
 	big := video.Format{Sampling: video.YCbCr422, Depth: video.Depth10, Width: 3840, Height: 2160, Scan: video.Progressive, Rate: video.Rate50}
 	sess := session("10.0.0.1", flow(big, "239.1.1.1:5004", ""))
 	missing := filepath.Join(t.TempDir(), "none", "x.pcap")
-	for _, name := range []string{"udp:239.1.1.1:5004@nosuchif0", "xdp:nosuchif0", "netmap:nosuchif0", "pcap:" + missing} {
+	out := "pcap:" + filepath.Join(t.TempDir(), "out.pcap")
+	for _, c := range []struct{ name, second string }{
+		{"udp:239.1.1.1:5004@nosuchif0", ""},
+		{"xdp:nosuchif0", ""},
+		{"netmap:nosuchif0", ""},
+		{"pcap:" + missing, ""},
+		{out, "udp:239.1.2.1:5004@nosuchif0"},
+		{out, "pcap:" + missing},
+	} {
+		name := c.name
+		if c.second != "" {
+			name += " and " + c.second
+		}
 		b, err := video.NewBudget(video.DefaultMemory)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Dial(name, sess, &SendConfig{Budget: b, Count: 1}); err == nil {
+		if _, err := Dial(c.name, sess, &SendConfig{Budget: b, Count: 1, Second: c.second}); err == nil {
 			t.Fatalf("Dial %s: no error", name)
 		}
 		if drawn != 0 {

@@ -322,9 +322,10 @@ func Dial(name string, sess *video.Session, cfg *SendConfig) (_ *Sender, err err
 			s.cfg.Budget.Unwind()
 		}
 	}()
-	// The transport is opened before the test patterns are drawn (for a
-	// 2160p flow some 24 MB and 100 ms of CPU): a Dial retried on a
-	// missing interface or port fails at the open, at no more cost.
+	// The transport, and a second path's, is opened before the test
+	// patterns are drawn (for a 2160p flow some 24 MB and 100 ms of
+	// CPU): a Dial retried on a missing interface or port fails at the
+	// open, at no more cost.
 	var conns []txConn
 	var eth *ethInfo
 	switch s.ep.kind {
@@ -352,6 +353,10 @@ func Dial(name string, sess *video.Session, cfg *SendConfig) (_ *Sender, err err
 			s.sess.Origin = q.origin
 		}
 	}
+	var sec *secondOut
+	if err == nil && s.cfg.Second != "" {
+		sec, err = s.openSecond(sess) // on error, it closes what it opened
+	}
 	var sources []video.FrameSource
 	if err == nil {
 		sources, err = s.frameSources()
@@ -359,8 +364,12 @@ func Dial(name string, sess *video.Session, cfg *SendConfig) (_ *Sender, err err
 	if err == nil {
 		err = s.build(conns, eth, sources)
 	}
-	if err == nil && s.cfg.Second != "" {
-		err = s.second(sess) // on error, it closes the second path's outputs
+	if sec != nil {
+		if err == nil {
+			err = s.pairSecond(sec) // on error, it closes the second path's outputs
+		} else {
+			sec.close()
+		}
 	}
 	if err != nil {
 		for _, q := range conns {

@@ -23,60 +23,85 @@ import (
 // every packet the Transmitter writes into the first path's queue to the
 // second path's queue too, the same RTP packet under that path's headers.
 
-// second opens the second path of s, whose flows are sess's legs 1, and
-// pairs each output of s with one of it; on error it closes what it
-// opened.
-func (s *Sender) second(sess *video.Session) error {
+// secondOut is the second path of a Sender: opened (openSecond) with the
+// first, before the test patterns are drawn, and paired with the first
+// path's outputs once they are built (pairSecond).
+type secondOut struct {
+	b      *Sender // the second path's flows, endpoint and config
+	conns  []txConn
+	eth    *ethInfo
+	origin netip.Addr
+}
+
+// close closes the second path's outputs.
+func (o *secondOut) close() {
+	for _, q := range o.conns {
+		q.close()
+	}
+}
+
+// openSecond opens the second path of s, whose flows are sess's legs 1;
+// on error it closes what it opened.
+func (s *Sender) openSecond(sess *video.Session) (*secondOut, error) {
 	ep, fs, err := s.secondPath(sess)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	b := &Sender{ep: ep, flows: fs, cfg: s.cfg, clock: s.clock, sess: s.sess}
+	b := &Sender{ep: ep, flows: fs, cfg: s.cfg, clock: s.clock}
 	b.cfg.Interface = ep.iface
 	b.cfg.SrcAddr = netip.AddrPortFrom(netip.Addr{}, s.cfg.SrcAddr.Port())
-	var conns []txConn
-	var eth *ethInfo
-	var origin netip.Addr
+	o := &secondOut{b: b}
 	switch ep.kind {
 	case kindNetmap:
-		conns, err = openNetmapTx(&ep)
+		o.conns, err = openNetmapTx(&ep)
 		if err == nil {
-			eth, err = b.ethernet()
+			o.eth, err = b.ethernet()
 		}
 	case kindXDP:
 		var q *xdpTx
 		if q, err = openXDPTx(&ep, s.cfg.Batch); err == nil {
-			conns = []txConn{q}
-			eth, err = b.ethernet()
+			o.conns = []txConn{q}
+			o.eth, err = b.ethernet()
 		}
 	case kindPcap:
 		var q txConn
 		if q, err = openPcapTx(&ep, s.cfg.Batch, s.utc); err == nil {
-			conns = []txConn{q}
-			eth, err = b.ethernet()
+			o.conns = []txConn{q}
+			o.eth, err = b.ethernet()
 		}
 	case kindUDP:
 		var q *udpTx
 		if q, err = openUDPTx(&ep, fs, &b.cfg); err == nil {
-			conns, origin = []txConn{q}, q.origin
+			o.conns, o.origin = []txConn{q}, q.origin
 		}
 	default:
 		err = fmt.Errorf("st2110: dial %s: not a transport for a second path", ep.name)
 	}
-	if err == nil && len(conns) < len(s.parts) {
-		err = fmt.Errorf("st2110: dial %s: %d outputs for the first path's %d", ep.name, len(conns), len(s.parts))
+	if err != nil {
+		o.close()
+		return nil, secondErr("dial", s.ep.name, ep.name, err)
+	}
+	return o, nil
+}
+
+// pairSecond pairs each output of s, built, with one of its second path
+// o's; on error it closes o's outputs.
+func (s *Sender) pairSecond(o *secondOut) error {
+	b := o.b
+	b.sess = s.sess // as build left it: its origin is a source address of the second path's frames
+	var err error
+	if len(o.conns) < len(s.parts) {
+		err = fmt.Errorf("st2110: dial %s: %d outputs for the first path's %d", b.ep.name, len(o.conns), len(s.parts))
 	}
 	var tees []*dupTx
 	if err == nil {
-		tees, err = s.pair(b, conns, eth, origin)
+		tees, err = s.pair(b, o.conns, o.eth, o.origin)
 	}
 	if err != nil {
-		for _, q := range conns {
-			q.close()
-		}
-		return secondErr("dial", s.ep.name, ep.name, err)
+		o.close()
+		return secondErr("dial", s.ep.name, b.ep.name, err)
 	}
-	for _, q := range conns[len(s.parts):] {
+	for _, q := range o.conns[len(s.parts):] {
 		q.close()
 	}
 	for i, p := range s.parts {
