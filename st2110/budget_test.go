@@ -631,3 +631,113 @@ func TestDialOpensBeforePattern(t *testing.T) {
 		t.Errorf("a Dial that opened drew %d test patterns, want 1", drawn)
 	}
 }
+
+// analysisLoops is how many times the goroutine of TestAnalysisDuringClose
+// and TestSenderAnalysisDuringClose asks for the answers after it said it
+// had started: a fixed count, not a time, so that its questions are
+// unordered with Close's drop whatever the scheduler does, and the race
+// detector sees any that is not under the lock Close takes.
+const analysisLoops = 2000
+
+// askDuring runs ask once, then in a goroutine analysisLoops times while
+// closeIt runs, and fails t, naming what, at the first answer that is not
+// the first one.
+func askDuring[A any](t *testing.T, what string, ask func() A, closeIt func() error) {
+	t.Helper()
+	want := ask()
+	started := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		close(started)
+		for i := range analysisLoops {
+			if got := ask(); !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: answer %d during Close\n%+v\nbefore\n%+v", what, i, got, want)
+				return
+			}
+		}
+	}()
+	<-started
+	if err := closeIt(); err != nil {
+		t.Error(err)
+	}
+	wg.Wait()
+	if got := ask(); !reflect.DeepEqual(got, want) {
+		t.Errorf("%s: answer after Close\n%+v\nbefore\n%+v", what, got, want)
+	}
+}
+
+// Analysis and Stats of a Receiver whose capture ended may race Close,
+// which saves each flow's Analysis and drops the readers (and merges)
+// behind it: every answer is the one before Close.
+func TestAnalysisDuringClose(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""), flow(fmtSD, "239.1.1.2:5004", ""))
+	dir := t.TempDir()
+	frames := [][]byte{randomFrames(fmtSmall, 2, 1), randomFrames(fmtSD, 2, 2)}
+	capture := filepath.Join(dir, "a.pcap")
+	writeCaptureTo(t, capture, sess, frames, 4, nil)
+	capture2 := filepath.Join(dir, "b.pcap")
+	writeCaptureTo(t, capture2, sess, frames, 4, nil)
+	for _, second := range []string{"", "pcap:" + capture2} {
+		rx, err := Listen("pcap:"+capture, sess, &ListenConfig{FrameBuffers: 2, Second: second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, err := range rx.Frames(context.Background()) {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		<-rx.Done()
+		type answer struct {
+			st FlowStats
+			a  video.Analysis
+			ok bool
+		}
+		ask := func() []answer {
+			var as []answer
+			for k := range sess.Streams {
+				a, ok := rx.Analysis(k)
+				as = append(as, answer{rx.Stats(k), a, ok})
+			}
+			return as
+		}
+		for k, a := range ask() {
+			if !a.ok || a.st.Frames == 0 {
+				t.Fatalf("second %q, flow %d before Close: %+v", second, k, a)
+			}
+		}
+		askDuring(t, fmt.Sprintf("second %q", second), ask, rx.Close)
+	}
+}
+
+// Analysis and Stats of a Sender whose Run returned may race Close, which
+// saves each flow's Analysis and drops the Transmitter behind it: every
+// answer is the one before Close.
+func TestSenderAnalysisDuringClose(t *testing.T) {
+	dir := t.TempDir()
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""), flow(fmtSD, "239.1.1.2:5004", ""))
+	for _, second := range []string{"", "pcap:" + filepath.Join(dir, "b.pcap")} {
+		tx := runSend(t, "pcap:"+filepath.Join(dir, "a.pcap"), sess, &SendConfig{Count: 2, Analyze: true, Second: second})
+		type answer struct {
+			st SendStats
+			a  video.Analysis
+			ok bool
+		}
+		ask := func() []answer {
+			var as []answer
+			for k := range sess.Streams {
+				a, ok := tx.Analysis(k)
+				as = append(as, answer{tx.Stats(k), a, ok})
+			}
+			return as
+		}
+		for k, a := range ask() {
+			if !a.ok || a.st.Packets == 0 {
+				t.Fatalf("second %q, flow %d before Close: %+v", second, k, a)
+			}
+		}
+		askDuring(t, fmt.Sprintf("second %q", second), ask, tx.Close)
+	}
+}
