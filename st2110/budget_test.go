@@ -1,6 +1,7 @@
 package st2110
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -492,32 +493,42 @@ func TestCloseDropsReaders(t *testing.T) {
 
 // A closed Sender lets go of what Close gave back to the budget (the test
 // patterns, which its Transmitters refer to, a UDP socket's batch, a
-// capture's packet buffers), and Stats and Analysis answer after Close as
-// before it.
+// capture's packet buffers), and of what it never charged (a capture's
+// 1 MiB write buffer, a two-path output's scratch buffers, made once path
+// a failed), and Stats and Analysis answer after Close as before it.
 func TestCloseDropsSenderMemory(t *testing.T) {
 	dir := t.TempDir()
 	sess := session("", flow(fmtSmall, fmt.Sprintf("127.0.0.1:%d", freePort(t)), ""))
 	capSess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""), flow(fmtSD, "239.1.1.2:5004", ""))
+	run := func(dial func() (*Sender, error)) func() *Sender {
+		return func() *Sender {
+			tx, err := dial()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tx.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			return tx
+		}
+	}
 	for _, c := range []struct {
-		what string
-		dial func() (*Sender, error)
+		what    string
+		run     func() *Sender
+		analyze bool // the Sender analyses what it sends
 	}{
-		{"udp", func() (*Sender, error) {
+		{"udp", run(func() (*Sender, error) {
 			return Dial("udp", sess, &SendConfig{Count: 2, Analyze: true, MaxLag: -1})
-		}},
-		{"two captures", func() (*Sender, error) {
+		}), true},
+		{"two captures", run(func() (*Sender, error) {
 			return Dial("pcap:"+filepath.Join(dir, "a.pcap"), capSess, &SendConfig{Count: 2, Analyze: true, Second: "pcap:" + filepath.Join(dir, "b.pcap")})
-		}},
+		}), true},
+		{"two paths, a failed", func() *Sender { return rvRun(t, &recTx{failReserve: true}, &recTx{}) }, false},
 	} {
-		tx, err := c.dial()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := tx.Run(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		tx := c.run()
 		var txs []weak.Pointer[video.Transmitter]
 		var bufs []weak.Pointer[byte]
+		var writers []weak.Pointer[bufio.Writer]
 		var conn func(q txConn)
 		conn = func(q txConn) {
 			switch q := q.(type) {
@@ -527,9 +538,17 @@ func TestCloseDropsSenderMemory(t *testing.T) {
 				for _, b := range q.bufs {
 					bufs = append(bufs, weak.Make(&b[0]))
 				}
+				writers = append(writers, weak.Make(q.bw))
 			case *dupTx:
+				if q.dead[0] != (q.scratch != nil) {
+					t.Fatalf("%s: path a dead %v, %d octets of scratch", c.what, q.dead[0], len(q.scratch))
+				}
+				if q.scratch != nil {
+					bufs = append(bufs, weak.Make(&q.scratch[0]))
+				}
 				conn(q.a)
 				conn(q.b)
+			case *recTx:
 			default:
 				t.Fatalf("%s: a %T", c.what, q)
 			}
@@ -553,7 +572,7 @@ func TestCloseDropsSenderMemory(t *testing.T) {
 		}
 		before := answers()
 		for k, a := range before {
-			if !a.ok || a.st.Packets == 0 {
+			if a.ok != c.analyze || a.st.Packets == 0 {
 				t.Fatalf("%s, flow %d before Close: %+v", c.what, k, a)
 			}
 		}
@@ -569,6 +588,11 @@ func TestCloseDropsSenderMemory(t *testing.T) {
 		for i, w := range bufs {
 			if w.Value() != nil {
 				t.Errorf("%s: buffer %d still referenced after Close", c.what, i)
+			}
+		}
+		for i, w := range writers {
+			if w.Value() != nil {
+				t.Errorf("%s: capture %d's write buffer still referenced after Close", c.what, i)
 			}
 		}
 		if after := answers(); !reflect.DeepEqual(after, before) {

@@ -786,7 +786,13 @@ func (t *dupTx) finish() error {
 }
 
 // close closes both paths, a failed one too.
-func (t *dupTx) close() error { return errors.Join(t.a.close(), t.b.close()) }
+// close closes both paths and lets go of the scratch buffers (a batch of
+// packets, made once path a failed), which nothing uses once Run has
+// returned, so that a closed Sender the caller keeps does not hold them.
+func (t *dupTx) close() error {
+	t.scratch = nil
+	return errors.Join(t.a.close(), t.b.close())
+}
 
 // counts returns path a's counts; Sender.Stats adds path b's.
 func (t *dupTx) counts() *txCounts { return t.a.counts() }

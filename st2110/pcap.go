@@ -348,8 +348,13 @@ func (t *pcapTx) commit() error {
 	return nil
 }
 
+// close is called once (Sender.Close, or a Dial that fails): it lets go
+// of the packet buffers, which Close gives back to the budget, and of the
+// 1 MiB write buffer, once flushed, so that a closed Sender the caller
+// keeps holds neither.
 func (t *pcapTx) close() error {
-	t.bufs = nil // the packet buffers, which Close gives back to the budget
+	bw := t.bw
+	t.bufs, t.bw, t.w = nil, nil, nil // t.w writes to bw
 	if !t.ready {
 		// Dial failed: nothing is written, and a file it made goes.
 		err := t.f.Close()
@@ -360,7 +365,7 @@ func (t *pcapTx) close() error {
 		}
 		return err
 	}
-	err := t.bw.Flush()
+	err := bw.Flush()
 	if cerr := t.f.Close(); err == nil {
 		err = cerr
 	}
