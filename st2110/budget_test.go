@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -763,5 +764,29 @@ func TestSenderAnalysisDuringClose(t *testing.T) {
 			}
 		}
 		askDuring(t, fmt.Sprintf("second %q", second), ask, tx.Close)
+	}
+}
+
+// A capture's output closed twice (Dial's error path can close an output
+// a second time) says it is closed the second time, before and after Dial
+// took it, and does not panic on the buffers the first close dropped.
+func TestPcapTxCloseTwice(t *testing.T) {
+	for _, ready := range []bool{false, true} {
+		ep := endpoint{kind: kindPcap, name: "pcap:x", file: filepath.Join(t.TempDir(), "x.pcap")}
+		q, err := openPcapTx(&ep, 4, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ready {
+			if err := commitConn(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := q.close(); err != nil {
+			t.Fatalf("ready %v: first close: %v", ready, err)
+		}
+		if err := q.close(); !errors.Is(err, os.ErrClosed) {
+			t.Errorf("ready %v: second close: %v, want os.ErrClosed", ready, err)
+		}
 	}
 }

@@ -248,16 +248,17 @@ func abs32(v int32) int64 {
 // address) leaves the file it named as it was, and removes it if it
 // made it.
 type pcapTx struct {
-	f     *os.File
-	bw    *bufio.Writer
-	w     *packet.PcapWriter
-	bufs  [][]byte
-	lens  []int
-	at    []int64
-	utc   int64
-	err   error
-	made  string // the file Dial made (it did not exist before), else ""
-	ready bool   // Dial succeeded: the file is the capture's
+	f      *os.File
+	bw     *bufio.Writer
+	w      *packet.PcapWriter
+	bufs   [][]byte
+	lens   []int
+	at     []int64
+	utc    int64
+	err    error
+	made   string // the file Dial made (it did not exist before), else ""
+	ready  bool   // Dial succeeded: the file is the capture's
+	closed bool   // close has run: its buffers are dropped
 }
 
 func openPcapTx(ep *endpoint, batch int, utc int64) (txConn, error) {
@@ -353,6 +354,12 @@ func (t *pcapTx) commit() error {
 // 1 MiB write buffer, once flushed, so that a closed Sender the caller
 // keeps holds neither.
 func (t *pcapTx) close() error {
+	if t.closed {
+		// A second close (Dial's error path may close an output
+		// twice) finds the buffers gone: the file's own answer.
+		return fmt.Errorf("st2110: %s: %w", t.f.Name(), os.ErrClosed)
+	}
+	t.closed = true
 	bw := t.bw
 	t.bufs, t.bw, t.w = nil, nil, nil // t.w writes to bw
 	if !t.ready {
