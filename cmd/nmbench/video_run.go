@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -168,20 +167,29 @@ func (vr *videoRun) sendConfig(frames []video.FrameSource) *st2110.SendConfig {
 	return sc
 }
 
-// openRx opens the -out files and starts listening.
-func (vr *videoRun) openRx(ctx context.Context) error {
+// openRx opens the -out files and starts listening. The files are opened
+// before the receiver, so that a path that cannot be written fails the
+// run before it waits for a capture, and emptied only once the receiver
+// has opened: a run that fails before (a missing capture, an interrupted
+// wait) leaves an existing file as it was and removes one it made.
+func (vr *videoRun) openRx(ctx context.Context) (err error) {
 	cfg, v := vr.cfg, vr.cfg.video
 	vr.writers = make([]*frameWriter, len(v.streams))
 	vr.taken = make([]atomic.Uint64, len(v.streams))
+	var outs []*outputFile
+	defer func() {
+		for _, o := range outs { // not begun: the run did not open
+			o.abandon()
+		}
+	}()
 	if v.out != "" {
 		for k := range v.streams {
-			name := outName(v.out, k, len(v.streams))
-			f, err := os.Create(name)
+			o, err := openOutput(outName(v.out, k, len(v.streams)))
 			if err != nil {
 				return fmt.Errorf("-out: %w", err)
 			}
-			vr.closers = append(vr.closers, f.Close)
-			w := &frameWriter{f: f, pix: v.pixFmt, fmt: &v.streams[k].Format}
+			outs = append(outs, o)
+			w := &frameWriter{f: o.File, pix: v.pixFmt, fmt: &v.streams[k].Format}
 			if v.pixFmt != 0 {
 				if err := v.charge(fmt.Sprintf("stream %d (%v): -pix %s buffer", k, w.fmt, v.pixName()), int64(v.frameBytes(k))); err != nil {
 					return err
@@ -202,6 +210,16 @@ func (vr *videoRun) openRx(ctx context.Context) error {
 	if err != nil {
 		return openErr(cfg, err)
 	}
+	for _, o := range outs {
+		if err := o.begin(); err != nil {
+			rx.Close()
+			return fmt.Errorf("-out: %w", err)
+		}
+	}
+	for _, o := range outs {
+		vr.closers = append(vr.closers, o.Close)
+	}
+	outs = nil
 	vr.rx = rx
 	vr.closers = append(vr.closers, rx.Close)
 	waitLink(ctx, cfg.wait)

@@ -1584,3 +1584,39 @@ func writeSDP(t *testing.T, path string, fmtps []string, ports []uint16) {
 		t.Fatal(err)
 	}
 }
+
+// TestVideoOutBeforeCapture checks that vrx's -out files are opened before
+// the capture and emptied only once it has opened: a run whose capture is
+// missing leaves an existing file intact and removes one it made.
+func TestVideoOutBeforeCapture(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	pc, missing := filepath.Join(dir, "v.pcap"), filepath.Join(dir, "nosuch.pcap")
+	runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vtx", "-fmt", fmt64x32, "-frames", "2")
+	old := bytes.Repeat([]byte("old\n"), 2000)
+	kept, made := filepath.Join(dir, "kept.yuv"), filepath.Join(dir, "made.yuv")
+	if err := os.WriteFile(kept, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{kept, made} {
+		var errb bytes.Buffer
+		if code := cli(ctx, []string{"-i", "pcap:" + missing, "-f", "vrx", "-fmt", fmt64x32, "-out", out, "-q"}, io.Discard, &errb); code != 1 {
+			t.Errorf("vrx of %s -out %s: exit %d: %s", missing, out, code, errb.String())
+		}
+	}
+	if b, err := os.ReadFile(kept); !bytes.Equal(b, old) {
+		t.Errorf("an existing -out after a run that did not open: %d octets, not the %d it had (%v)", len(b), len(old), err)
+	}
+	if _, err := os.Stat(made); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a -out made for a run that did not open: %v", err)
+	}
+	runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vrx", "-fmt", fmt64x32, "-out", kept)
+	s, err := video.ParseFmtp(fmt64x32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &s.Format
+	if b, _ := os.ReadFile(kept); len(b) != 2*f.FrameSize() || bytes.Contains(b, []byte("old\n")) {
+		t.Errorf("-out of a run that opened: %d octets, want the %d of 2 frames", len(b), 2*f.FrameSize())
+	}
+}
