@@ -81,7 +81,7 @@ func (vr *videoRun) session() *video.Session {
 	return &video.Session{Name: "nmbench " + vr.cfg.mode.name, Streams: vr.cfg.video.streams}
 }
 
-// openTx dials the streams with the frames of -in (or the test pattern)
+// openTx dials the streams with the frames of -in (or Dial's test pattern)
 // and writes -sdp-out, which it opens first: a path that cannot be
 // written fails before Dial empties a capture (-i pcap:FILE).
 func (vr *videoRun) openTx(ctx context.Context) (err error) {
@@ -97,9 +97,15 @@ func (vr *videoRun) openTx(ctx context.Context) (err error) {
 			}
 		}()
 	}
-	frames, err := frameSources(v)
-	if err != nil {
-		return err
+	// Without -in, Sources stays nil and Dial draws the test pattern
+	// (video.NewPattern of each format, as -in's absence always meant)
+	// after it has opened the transport, charged to -max-mem: a missing
+	// interface or port fails before any is drawn.
+	var frames []video.FrameSource
+	if v.in != "" {
+		if frames, err = frameSources(v); err != nil {
+			return err
+		}
 	}
 	sc := vr.sendConfig(frames)
 	tx, err := st2110.Dial(v.transport, vr.session(), sc)
@@ -141,7 +147,7 @@ func (vr *videoRun) openTx(ctx context.Context) (err error) {
 // their sources: from the flags.
 func (vr *videoRun) sendConfig(frames []video.FrameSource) *st2110.SendConfig {
 	cfg, v := vr.cfg, vr.cfg.video
-	sc := &st2110.SendConfig{Sources: frames, Count: v.frames, MaxRate: cfg.rate, Batch: cfg.batch,
+	sc := &st2110.SendConfig{Sources: frames, Budget: v.budget, Count: v.frames, MaxRate: cfg.rate, Batch: cfg.batch,
 		SSRC: ssrcBase, Analyze: v.check, Spin: v.spin, Second: v.second, Priority: v.rt,
 		// -max-lag; by default (-1) a benchmark sends every packet, the
 		// late ones at once (counted as late): what it measures stays the

@@ -1620,3 +1620,32 @@ func TestVideoOutBeforeCapture(t *testing.T) {
 		t.Errorf("-out of a run that opened: %d octets, want the %d of 2 frames", len(b), 2*f.FrameSize())
 	}
 }
+
+// TestVideoTxPatternAfterOpen checks that vtx leaves the test pattern to
+// st2110.Dial, which draws it after the transport is open, charged to
+// -max-mem: a vtx to a missing interface fails at the interface without
+// charging (and drawing) a 2160p pattern that -max-mem cannot hold, and
+// one to a transport that opens fails on the pattern's charge.
+func TestVideoTxPatternAfterOpen(t *testing.T) {
+	const fmt2160p = "sampling=YCbCr-4:2:2; width=3840; height=2160; depth=10; exactframerate=50"
+	s, err := video.ParseFmtp(fmt2160p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const maxMem = 16 << 20
+	if video.PatternMemory(&s.Format) <= maxMem {
+		t.Fatalf("a 2160p pattern of %d octets fits -max-mem %d", video.PatternMemory(&s.Format), maxMem)
+	}
+	ctx := context.Background()
+	port := freeUDPPort(t)
+	for _, c := range []struct{ to, want string }{
+		{"udp:127.0.0.1:" + port + "@nosuchif0", "interface nosuchif0"},
+		{"udp:127.0.0.1:" + port, "test pattern"},
+	} {
+		var errb bytes.Buffer
+		code := cli(ctx, []string{"-i", c.to, "-f", "vtx", "-fmt", fmt2160p, "-frames", "1", "-max-mem", strconv.Itoa(maxMem), "-q"}, io.Discard, &errb)
+		if code != 1 || !strings.Contains(errb.String(), c.want) || c.want == "test pattern" && !strings.Contains(errb.String(), "(raise -max-mem)") {
+			t.Errorf("vtx to %s with -max-mem %d: exit %d, stderr %q, want an error naming %q", c.to, maxMem, code, errb.String(), c.want)
+		}
+	}
+}

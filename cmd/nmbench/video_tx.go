@@ -7,26 +7,25 @@ import (
 	"github.com/nmgo/nmgo/video"
 )
 
-// The frames vtx sends: the -in file's, converted from the -pix layout,
-// or a moving test pattern, charged to the -max-mem budget.
+// The frames vtx sends from -in, converted from the -pix layout, charged
+// to the -max-mem budget. Without -in, st2110.Dial draws a moving test
+// pattern of each format, once it has opened the transport, charged to
+// the same budget (SendConfig.Budget).
 
-// frameSources returns the frames of each stream: -in, converted from the
-// -pix layout, or a moving test pattern; streams of one format share.
+// frameSources returns the frames of each stream, from -in, converted
+// from the -pix layout; streams of one format share.
 func frameSources(v *videoConfig) ([]video.FrameSource, error) {
-	var file []byte
-	if v.in != "" {
-		// The file is charged once read; what is left of the budget
-		// bounds the read.
-		var err error
-		if file, err = readCapped(v.in, v.budget.Limit()-v.budget.Used()); err != nil {
-			if errors.Is(err, errTooLong) {
-				return nil, fmt.Errorf("-in: %w: over the memory budget (raise -max-mem)", err)
-			}
-			return nil, fmt.Errorf("-in: %w", err)
+	// The file is charged once read; what is left of the budget bounds
+	// the read.
+	file, err := readCapped(v.in, v.budget.Limit()-v.budget.Used())
+	if err != nil {
+		if errors.Is(err, errTooLong) {
+			return nil, fmt.Errorf("-in: %w: over the memory budget (raise -max-mem)", err)
 		}
-		if err := v.charge("-in "+v.in, int64(len(file))); err != nil {
-			return nil, err
-		}
+		return nil, fmt.Errorf("-in: %w", err)
+	}
+	if err := v.charge("-in "+v.in, int64(len(file))); err != nil {
+		return nil, err
 	}
 	byFormat := map[video.Format]video.FrameSource{}
 	var out []video.FrameSource
@@ -47,12 +46,6 @@ func frameSources(v *videoConfig) ([]video.FrameSource, error) {
 
 func frameSource(v *videoConfig, k int, file []byte) (video.FrameSource, error) {
 	f := &v.streams[k].Format
-	if file == nil {
-		if err := v.charge(fmt.Sprintf("stream %d (%v): test pattern", k, f), video.PatternMemory(f)); err != nil {
-			return nil, err
-		}
-		return video.NewPattern(f)
-	}
 	size := v.frameBytes(k)
 	if len(file) == 0 || len(file)%size != 0 {
 		return nil, usage(fmt.Errorf("-in %s: %d octets are not whole frames of %v in the %s layout (%d octets each)",
