@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -233,14 +234,15 @@ func (vr *videoRun) openRx(ctx context.Context) (err error) {
 	return nil
 }
 
-// listen calls st2110.Listen and, for a capture, gives up when ctx ends
-// (a signal) or -t passes: a capture that is a FIFO with no writer, or a
-// writer that writes nothing, keeps Listen waiting in its open or in its
-// read of the file header, and st2110.Listen takes no context. Listen
+// listen calls st2110.Listen and, for a capture (either -i), gives up
+// when ctx ends (a signal) or -t passes: a capture that is a FIFO with no
+// writer, or a writer that writes nothing, keeps Listen waiting in its
+// open or in its read of the file header, and st2110.Listen takes no
+// context. Listen
 // goes on in its goroutine, abandoned: the process is about to exit; a
 // Receiver it still gets is closed.
 func listen(ctx context.Context, cfg *config, name string, sess *video.Session, lc *st2110.ListenConfig) (*st2110.Receiver, error) {
-	if !isPcap(cfg.port) {
+	if !isPcap(cfg.port) && !isPcap(cfg.port2) {
 		return st2110.Listen(name, sess, lc)
 	}
 	if cfg.duration > 0 {
@@ -266,8 +268,27 @@ func listen(ctx context.Context, cfg *config, name string, sess *video.Session, 
 				l.rx.Close()
 			}
 		}()
-		return nil, fmt.Errorf("interrupted while waiting for the capture %s (%w)", strings.TrimPrefix(cfg.port, pcapPrefix), context.Cause(ctx))
+		return nil, fmt.Errorf("interrupted while waiting for the capture %s (%w)", strings.TrimPrefix(waitedCapture(cfg), pcapPrefix), context.Cause(ctx))
 	}
+}
+
+// waitedCapture names the capture among -i's that Listen may be waiting
+// for: one that is not a regular file (a FIFO, a shell's pipe, a device),
+// as a regular file's header is read at once; else the first capture.
+func waitedCapture(cfg *config) string {
+	var first string
+	for _, p := range []string{cfg.port, cfg.port2} {
+		if !isPcap(p) {
+			continue
+		}
+		if first == "" {
+			first = p
+		}
+		if fi, err := os.Stat(strings.TrimPrefix(p, pcapPrefix)); err != nil || !fi.Mode().IsRegular() {
+			return p
+		}
+	}
+	return first
 }
 
 // runRx takes the frames as they come, each stream's up to -frames, into
