@@ -159,3 +159,33 @@ func TestCaptureFIFOBadFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestOutputFIFONoReader: -cpuprofile to a FIFO with no reader opens it
+// at once, as os.Create would, and the run goes on (its few kilobytes of
+// profile wait in the pipe's buffer): an open for writing only would
+// wait for a reader before the port opened, deaf to -t and signals. A
+// reader opened after a minute unsticks a run that does not end: no
+// timing assertion, only a way out of a hang.
+func TestOutputFIFONoReader(t *testing.T) {
+	fifo := newFIFO(t)
+	var errb bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- cli(context.Background(), []string{"-i", "udp:127.0.0.1:" + freeUDPPort(t), "-f", "tx", "-n", "1", "-q", "-cpuprofile", fifo}, io.Discard, &errb)
+	}()
+	var code int
+	select {
+	case code = <-done:
+	case <-time.After(time.Minute):
+		r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		go io.Copy(io.Discard, r)
+		t.Fatalf("waited for a reader of the -cpuprofile FIFO; once one came: exit %d, %s", <-done, errb.String())
+	}
+	if code != 0 {
+		t.Errorf("exit %d, %s", code, errb.String())
+	}
+}

@@ -19,13 +19,16 @@ type outputFile struct {
 }
 
 // openOutput opens name for writing without emptying it, as os.Create
-// would open it (a dangling symbolic link gets its target made). A
+// would open it (a dangling symbolic link gets its target made): for
+// reading too, so that a FIFO with no reader opens at once, as
+// st2110's capture output opens one, rather than waiting for a reader,
+// deaf to -t and signals, before the port opens. A
 // -cpuprofile file that existed is left empty, though, when
 // pprof.StartCPUProfile fails after begin, which it does only when a
 // profile is already running in the process (tests, or nmbench
 // embedded), never in the command.
 func openOutput(name string) (*outputFile, error) {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err == nil {
 		return &outputFile{File: f, made: name}, nil
 	}
@@ -33,7 +36,7 @@ func openOutput(name string) (*outputFile, error) {
 		return nil, err
 	}
 	_, serr := os.Stat(name)
-	if f, err = os.OpenFile(name, os.O_WRONLY|os.O_CREATE, 0o644); err != nil {
+	if f, err = os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644); err != nil {
 		return nil, err
 	}
 	o := &outputFile{File: f}
