@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,9 +28,15 @@ func TestCaptureFIFOInterrupted(t *testing.T) {
 		t.Run(map[bool]string{false: "no-writer", true: "silent-writer"}[writer], func(t *testing.T) {
 			fifo := newFIFO(t)
 			code, stderr := interruptCaptureWait(t, fifo, writer, "-i", "pcap:"+fifo)
-			want := "nmbench: interrupted while waiting for the capture " + fifo + " (context canceled)\n"
+			want := "nmbench: -i pcap:" + fifo + ": interrupted while waiting for its capture header\n"
 			if code != 1 || stderr != want {
 				t.Errorf("exit %d, stderr %q; want 1 and %q", code, stderr, want)
+			}
+			// -t ends the wait too, its error naming it.
+			code, stderr = interruptCaptureWait(t, fifo, writer, "-i", "pcap:"+fifo, "-t", "20ms")
+			want = "nmbench: -i pcap:" + fifo + ": no capture header within -t 20ms\n"
+			if code != 1 || stderr != want {
+				t.Errorf("-t 20ms: exit %d, stderr %q; want 1 and %q", code, stderr, want)
 			}
 		})
 	}
@@ -52,7 +59,7 @@ func TestCaptureFIFOSecondInterrupted(t *testing.T) {
 			}
 			fifo := newFIFO(t)
 			code, stderr := interruptCaptureWait(t, fifo, false, "-i", p, "-i", "pcap:"+fifo)
-			want := "nmbench: interrupted while waiting for the capture " + fifo + " (context canceled)\n"
+			want := "nmbench: -i pcap:" + fifo + ": interrupted while waiting for its capture header\n"
 			if code != 1 || stderr != want {
 				t.Errorf("exit %d, stderr %q; want 1 and %q", code, stderr, want)
 			}
@@ -70,10 +77,10 @@ func newFIFO(t *testing.T) string {
 	return fifo
 }
 
-// interruptCaptureWait runs vrx with the -i flags in, one of them
-// pcap:fifo, cancels its context while it waits for fifo (in its open,
-// or with writer in its read of the header), and returns its exit code
-// and stderr. A writer opened (or closed) after lets the abandoned
+// interruptCaptureWait runs vrx with the flags in, one of them -i
+// pcap:fifo, cancels its context (unless in has a -t, left to end the
+// wait) while it waits for fifo (in its open, or with writer in its read
+// of the header), and returns its exit code and stderr. A writer opened (or closed) after lets the abandoned
 // Listen end, and unsticks a run that does not end: the minute's bound
 // is no timing assertion, only a way out of a hang.
 func interruptCaptureWait(t *testing.T, fifo string, writer bool, in ...string) (int, string) {
@@ -105,7 +112,9 @@ func interruptCaptureWait(t *testing.T, fifo string, writer bool, in ...string) 
 	} else {
 		time.Sleep(10 * time.Millisecond) // the reader waits in its open
 	}
-	cancel()
+	if !slices.Contains(in, "-t") {
+		cancel()
+	}
 	var code int
 	select {
 	case code = <-done:

@@ -245,6 +245,7 @@ func listen(ctx context.Context, cfg *config, name string, sess *video.Session, 
 	if !isPcap(cfg.port) && !isPcap(cfg.port2) {
 		return st2110.Listen(name, sess, lc)
 	}
+	parent := ctx
 	if cfg.duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.duration)
@@ -268,7 +269,10 @@ func listen(ctx context.Context, cfg *config, name string, sess *video.Session, 
 				l.rx.Close()
 			}
 		}()
-		return nil, fmt.Errorf("interrupted while waiting for the capture %s (%w)", strings.TrimPrefix(waitedCapture(cfg), pcapPrefix), context.Cause(ctx))
+		if parent.Err() == nil { // -t passed
+			return nil, fmt.Errorf("-i %s: no capture header within -t %v", waitedCapture(cfg), cfg.duration)
+		}
+		return nil, fmt.Errorf("-i %s: interrupted while waiting for its capture header", waitedCapture(cfg))
 	}
 }
 
