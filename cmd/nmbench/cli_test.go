@@ -60,6 +60,9 @@ func TestIgnoredFlagsRefused(t *testing.T) {
 		{[]string{"-i", "vale0:b", "-f", "rx", "-l", "1514"}, "-l: -f rx writes no frames of its own: it counts"},
 		{[]string{"-i", "vale0:b", "-f", "rxseq", "-d", "10.9.9.9:5"}, "-d: -f rxseq writes no frames"},
 		{[]string{"-i", "xdp:eth0", "-f", "rx", "-s", "10.0.0.1"}, "-s: -f rx writes no frames"},
+		// vtx writes its frames' headers too (not -l: a video frame's
+		// packets are as long as its format makes them).
+		{[]string{"-i", "vale0:b", "-f", "rx", "-S", "02:00:00:00:00:09"}, "-l is for the senders tx, txseq and ping, -s, -d, -S and -D for those and vtx"},
 		{[]string{"-i", "vale0:b", "-f", "pong", "-S", "02:00:00:00:00:09"}, "-S: -f pong writes no frames of its own: it echoes"},
 		{[]string{"-i", "vale0:b", "-f", "pong", "-D", "02:00:00:00:00:09"}, "-D: -f pong"},
 		{[]string{"-i", udp, "-f", "rx", "-l", "100"}, "-l: -f rx"},

@@ -169,7 +169,7 @@ func checkPackets(c *config, set map[string]bool) error {
 		// it came (pkt-gen ignores them there: nmbench says so).
 		for _, name := range frameFlags {
 			if set[name] {
-				return fmt.Errorf("-%s: -f %s writes no frames of its own: it %s whatever arrives; -l, -s, -d, -S and -D are for the senders tx, txseq and ping", name, c.mode.name, map[bool]string{true: "echoes", false: "counts"}[c.mode.name == "pong"])
+				return fmt.Errorf("-%s: -f %s writes no frames of its own: it %s whatever arrives; -l is for the senders tx, txseq and ping, -s, -d, -S and -D for those and vtx", name, c.mode.name, map[bool]string{true: "echoes", false: "counts"}[c.mode.name == "pong"])
 			}
 		}
 	}
