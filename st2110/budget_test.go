@@ -693,6 +693,27 @@ func askDuring[A any](t *testing.T, what string, ask func() A, closeIt func() er
 	}
 }
 
+// flowAnswer is what a Receiver or Sender answers of one flow: its
+// counts and its analysis.
+type flowAnswer[S any] struct {
+	st S
+	a  video.Analysis
+	ok bool
+}
+
+// flowAnswers returns a function asking stats and analysis of each of n
+// flows, for askDuring.
+func flowAnswers[S any](n int, stats func(int) S, analysis func(int) (video.Analysis, bool)) func() []flowAnswer[S] {
+	return func() []flowAnswer[S] {
+		as := make([]flowAnswer[S], n)
+		for k := range as {
+			as[k].a, as[k].ok = analysis(k)
+			as[k].st = stats(k)
+		}
+		return as
+	}
+}
+
 // Analysis and Stats of a Receiver whose capture ended may race Close,
 // which saves each flow's Analysis and drops the readers (and merges)
 // behind it: every answer is the one before Close.
@@ -715,19 +736,7 @@ func TestAnalysisDuringClose(t *testing.T) {
 			}
 		}
 		<-rx.Done()
-		type answer struct {
-			st FlowStats
-			a  video.Analysis
-			ok bool
-		}
-		ask := func() []answer {
-			var as []answer
-			for k := range sess.Streams {
-				a, ok := rx.Analysis(k)
-				as = append(as, answer{rx.Stats(k), a, ok})
-			}
-			return as
-		}
+		ask := flowAnswers(len(sess.Streams), rx.Stats, rx.Analysis)
 		for k, a := range ask() {
 			if !a.ok || a.st.Frames == 0 {
 				t.Fatalf("second %q, flow %d before Close: %+v", second, k, a)
@@ -745,19 +754,7 @@ func TestSenderAnalysisDuringClose(t *testing.T) {
 	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""), flow(fmtSD, "239.1.1.2:5004", ""))
 	for _, second := range []string{"", "pcap:" + filepath.Join(dir, "b.pcap")} {
 		tx := runSend(t, "pcap:"+filepath.Join(dir, "a.pcap"), sess, &SendConfig{Count: 2, Analyze: true, Second: second})
-		type answer struct {
-			st SendStats
-			a  video.Analysis
-			ok bool
-		}
-		ask := func() []answer {
-			var as []answer
-			for k := range sess.Streams {
-				a, ok := tx.Analysis(k)
-				as = append(as, answer{tx.Stats(k), a, ok})
-			}
-			return as
-		}
+		ask := flowAnswers(len(sess.Streams), tx.Stats, tx.Analysis)
 		for k, a := range ask() {
 			if !a.ok || a.st.Packets == 0 {
 				t.Fatalf("second %q, flow %d before Close: %+v", second, k, a)

@@ -1467,23 +1467,7 @@ func TestVideoAllStreamsMixed(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	sdp, pc := filepath.Join(dir, "two.sdp"), filepath.Join(dir, "two.pcap")
-	sess := video.Session{Name: "two"}
-	for k, f := range []string{fmt64x32, fmt720p} {
-		s, err := video.ParseFmtp(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.PayloadType = 96
-		s.Dst = netip.MustParseAddrPort("239.1.1.1:" + strconv.Itoa(7000+10*k))
-		sess.Streams = append(sess.Streams, *s)
-	}
-	b, err := sess.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(sdp, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeSDP(t, sdp, []string{fmt64x32, fmt720p}, []uint16{7000, 7010})
 	runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vtx", "-sdp", sdp, "-frames", "4")
 	r := runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vrx", "-sdp", sdp)
 	if len(r.Streams) != 2 || r.Streams[0].PacketsPerFrame == r.Streams[1].PacketsPerFrame || r.PacketsPerFrame != -1 || r.TRONs <= 0 {
