@@ -154,12 +154,12 @@ type Packetizer struct {
 	col   int // next octet in the row
 	sent  int // packets sent of the current frame
 
-	// The most SRD headers a packet carries (maxSRD without MaxRows),
-	// and with MaxRows room for the plan of one (maxRows+1 segments),
-	// which nextRows takes instead of Next's four on the stack; nil
-	// without.
-	maxRows int
-	segs    []seg
+	// With MaxRows, room for the plan of one packet: one segment more
+	// than the SRD headers a packet may carry (MaxRows, or fewer if no
+	// packet holds as many; planRows stops at len(segs)-1), which
+	// nextRows takes instead of Next's four on the stack. Nil without
+	// MaxRows: maxSRD headers at most.
+	segs []seg
 }
 
 // seg is one SRD: a run of a row.
@@ -221,15 +221,15 @@ func NewPacketizer(f *Format, c *PacketizerConfig) (*Packetizer, error) {
 	if room < packet.SRDLen+p.pg.Size {
 		return nil, fmt.Errorf("video: payload size %d too small for one %d-octet pgroup", size, p.pg.Size)
 	}
-	p.maxRows = maxSRD
+	maxRows := maxSRD
 	if c.MaxRows != 0 {
 		if c.MaxRows < 0 || !c.Continuous || c.Packing == BPM {
 			return nil, fmt.Errorf("video: MaxRows %d: want a positive count, with Continuous GPM", c.MaxRows)
 		}
 		// No more than a packet can hold: the plan's segments are
 		// made for as many.
-		p.maxRows = min(c.MaxRows, room/(packet.SRDLen+p.pg.Size))
-		p.segs = make([]seg, p.maxRows+1)
+		maxRows = min(c.MaxRows, room/(packet.SRDLen+p.pg.Size))
+		p.segs = make([]seg, maxRows+1)
 	}
 	switch c.Packing {
 	case 0, GPM:
@@ -258,12 +258,12 @@ func NewPacketizer(f *Format, c *PacketizerConfig) (*Packetizer, error) {
 	}
 	// Walk one field to count its packets and prove no packet needs more
 	// than three SRDs.
-	s := make([]seg, p.maxRows+1)
+	s := make([]seg, maxRows+1)
 	for row, col := 0, 0; row < p.rows; p.perField++ {
 		var n, data int
 		n, data, row, col = p.planAny(s, row, col)
 		p.maxLen = max(p.maxLen, p.hdrLen+n*packet.SRDLen+data)
-		if n > p.maxRows {
+		if n > maxRows {
 			return nil, fmt.Errorf("video: %v packets of %d octets would need %d SRD headers with %d-octet rows (ST 2110-20 allows %d): use GPM for rows this narrow",
 				c.Packing, p.chunk, n, p.rowBytes, maxSRD)
 		}
@@ -287,7 +287,7 @@ func (p *Packetizer) planAny(s []seg, row, col int) (n, data, nrow, ncol int) {
 // 9.5 (BPM); only MaxRows users pay for the slice.
 func (p *Packetizer) planRows(s []seg, row, col int) (n, data, nrow, ncol int) {
 	left := p.budget
-	for n < p.maxRows && row < p.rows && left >= packet.SRDLen+p.pg.Size {
+	for n < len(s)-1 && row < p.rows && left >= packet.SRDLen+p.pg.Size {
 		left -= packet.SRDLen
 		take := min(p.rowBytes-col, left/p.pg.Size*p.pg.Size)
 		s[n] = seg{row, col, take}
@@ -549,7 +549,12 @@ type PacketInfo struct {
 // anything; it allocates, and is meant for tests, tools and examples.
 func (p *Packetizer) Packets() iter.Seq[PacketInfo] {
 	return func(yield func(PacketInfo) bool) {
-		s := make([]seg, p.maxRows+1) // the plan's scratch; Segments are copies
+		s := p.segs // the plan's scratch, as Next's; Segments are copies
+		if s == nil {
+			s = make([]seg, maxSRD+1)
+		} else {
+			s = make([]seg, len(s))
+		}
 		for fld := range p.fields {
 			for row, col := 0, 0; row < p.rows; {
 				var n, data int

@@ -544,3 +544,30 @@ func TestPacketsAllocsPerSegment(t *testing.T) {
 		}
 	}
 }
+
+// Packets plans as Next does with a MaxRows below ST 2110-20's 3: no
+// packet has more segments than MaxRows, and a field has PacketsPerField.
+func TestPacketsMaxRowsFew(t *testing.T) {
+	f, err := ParseFmtp("sampling=YCbCr-4:2:2; width=8; height=16; depth=10; exactframerate=50")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mr := range []int{1, 2, 3, 5} {
+		c := f.PacketizerConfig()
+		c.Continuous, c.MaxRows = true, mr
+		p, err := NewPacketizer(&f.Format, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for pi := range p.Packets() {
+			if len(pi.Segments) > mr {
+				t.Errorf("MaxRows %d: packet with %d segments", mr, len(pi.Segments))
+			}
+			n++
+		}
+		if n != p.PacketsPerField()*1 {
+			t.Errorf("MaxRows %d: Packets gave %d, PacketsPerField %d", mr, n, p.PacketsPerField())
+		}
+	}
+}
