@@ -326,31 +326,13 @@ func Dial(name string, sess *video.Session, cfg *SendConfig) (_ *Sender, err err
 	// patterns are drawn (for a 2160p flow some 24 MB and 100 ms of
 	// CPU): a Dial retried on a missing interface or port fails at the
 	// open, at no more cost.
-	var conns []txConn
-	var eth *ethInfo
-	switch s.ep.kind {
-	case kindNetmap:
-		conns, err = openNetmapTx(&s.ep)
-		if err == nil {
-			eth, err = s.ethernet()
-		}
-	case kindXDP:
-		var q *xdpTx
-		if q, err = openXDPTx(&s.ep, s.cfg.Batch); err == nil {
-			conns = []txConn{q}
-			eth, err = s.ethernet()
-		}
-	case kindPcap:
-		var q txConn
-		if q, err = openPcapTx(&s.ep, s.cfg.Batch, s.utc); err == nil {
-			conns, s.virt = []txConn{q}, true
-			eth, err = s.ethernet()
-		}
-	case kindUDP:
-		var q *udpTx
-		if q, err = openUDPTx(&s.ep, s.flows, &s.cfg); err == nil {
-			conns = []txConn{q}
-			s.sess.Origin = q.origin
+	conns, eth, origin, err := s.openOutputs()
+	if err == nil {
+		switch s.ep.kind {
+		case kindPcap:
+			s.virt = true
+		case kindUDP:
+			s.sess.Origin = origin
 		}
 	}
 	var sec *secondOut
@@ -403,6 +385,39 @@ func (c *SendConfig) PacketizerConfig(f *video.Stream) *video.PacketizerConfig {
 		pc.Continuous, pc.MaxRows = true, c.MaxRows
 	}
 	return pc
+}
+
+// openOutputs opens s's outputs on its transport (s.ep), and reads the
+// Ethernet headers' addresses (s.ethernet) on one that writes frames; a
+// UDP socket gives its source address instead. On error, what it opened
+// is the caller's to close (conns).
+func (s *Sender) openOutputs() (conns []txConn, eth *ethInfo, origin netip.Addr, err error) {
+	switch s.ep.kind {
+	case kindNetmap:
+		conns, err = openNetmapTx(&s.ep)
+	case kindXDP:
+		var q *xdpTx
+		if q, err = openXDPTx(&s.ep, s.cfg.Batch); err == nil {
+			conns = []txConn{q}
+		}
+	case kindPcap:
+		var q txConn
+		if q, err = openPcapTx(&s.ep, s.cfg.Batch, s.utc); err == nil {
+			conns = []txConn{q}
+		}
+	case kindUDP:
+		var q *udpTx
+		if q, err = openUDPTx(&s.ep, s.flows, &s.cfg); err == nil {
+			return []txConn{q}, nil, q.origin, nil
+		}
+		return nil, nil, origin, err
+	default:
+		return nil, nil, origin, fmt.Errorf("st2110: dial %s: not a transport for a second path", s.ep.name)
+	}
+	if err == nil {
+		eth, err = s.ethernet()
+	}
+	return conns, eth, origin, err
 }
 
 // commitConn tells an output that Dial has succeeded: a capture empties

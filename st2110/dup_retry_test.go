@@ -149,8 +149,8 @@ func TestDupPathBack(t *testing.T) {
 			if last != rvSeq(q[1-p].got[total-1]) || len(q[p].got)+int(st.Unsent+st.Skipped) != total {
 				t.Errorf("%s: %d packets + %d unsent + %d skipped, want %d, the last sent", name, len(q[p].got), st.Unsent, st.Skipped, total)
 			}
-			if !d.direct || !d.steady {
-				t.Errorf("%s: back, yet direct %v, steady %v", name, d.direct, d.steady)
+			if !d.direct || !(d.up(0) && d.up(1)) {
+				t.Errorf("%s: back, yet direct %v, steady %v", name, d.direct, (d.up(0) && d.up(1)))
 			}
 		}
 	}

@@ -47,36 +47,11 @@ func (s *Sender) openSecond(sess *video.Session) (*secondOut, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Sender{ep: ep, flows: fs, cfg: s.cfg, clock: s.clock}
+	b := &Sender{ep: ep, flows: fs, cfg: s.cfg, clock: s.clock, utc: s.utc}
 	b.cfg.Interface = ep.iface
 	b.cfg.SrcAddr = netip.AddrPortFrom(netip.Addr{}, s.cfg.SrcAddr.Port())
 	o := &secondOut{b: b}
-	switch ep.kind {
-	case kindNetmap:
-		o.conns, err = openNetmapTx(&ep)
-		if err == nil {
-			o.eth, err = b.ethernet()
-		}
-	case kindXDP:
-		var q *xdpTx
-		if q, err = openXDPTx(&ep, s.cfg.Batch); err == nil {
-			o.conns = []txConn{q}
-			o.eth, err = b.ethernet()
-		}
-	case kindPcap:
-		var q txConn
-		if q, err = openPcapTx(&ep, s.cfg.Batch, s.utc); err == nil {
-			o.conns = []txConn{q}
-			o.eth, err = b.ethernet()
-		}
-	case kindUDP:
-		var q *udpTx
-		if q, err = openUDPTx(&ep, fs, &b.cfg); err == nil {
-			o.conns, o.origin = []txConn{q}, q.origin
-		}
-	default:
-		err = fmt.Errorf("st2110: dial %s: not a transport for a second path", ep.name)
-	}
+	o.conns, o.eth, o.origin, err = b.openOutputs()
 	if err != nil {
 		o.close()
 		return nil, secondErr("dial", s.ep.name, ep.name, err)
@@ -138,7 +113,9 @@ func (s *Sender) pair(b *Sender, conns []txConn, eth *ethInfo, origin netip.Addr
 		sockTTL, _ = socketTTLs(b.flows, s.cfg.TTL)
 	}
 	for i, p := range s.parts {
-		t := &dupTx{a: p.q, b: conns[i], names: [2]string{s.ep.name, b.ep.name}, streams: make([]dupStream, len(p.flows)), batch: min(s.cfg.Batch, maxDupBatch), direct: true, steady: true}
+		t := &dupTx{a: p.q, b: conns[i], names: [2]string{s.ep.name, b.ep.name}, streams: make([]dupStream, len(p.flows)), batch: min(s.cfg.Batch, maxDupBatch), direct: true}
+		t.stampA, _ = t.a.(video.TxStamper)
+		t.stampB, _ = t.b.(video.TxStamper)
 		for j, k := range p.flows {
 			pk := p.tx.Packetizer(j)
 			t.maxA = max(t.maxA, pk.MaxPacketLen())
@@ -240,6 +217,8 @@ type dupTx struct {
 	batch   int         // the packets a step usually takes: SendConfig.Batch, at most maxDupBatch
 	streams []dupStream // per stream of the output's Transmitter
 
+	stampA, stampB video.TxStamper // a and b, if they take send times (nil if not)
+
 	// Per reserved buffer: its length, stream and send time.
 	lens   []int
 	strm   []int
@@ -252,7 +231,6 @@ type dupTx struct {
 	probing [2]bool  // paths tried again that no flush has yet brought back: they follow
 	handed  [2]int   // the packets each path was handed in the step (Publish), for its flush
 	direct  bool     // the Transmitter writes into a's buffers: a is up, and sets the pace
-	steady  bool     // both paths up: nothing for Reserve to try
 	now     int64    // the step's time, on the send loop's clock (Sender.step)
 	retryAt [2]int64 // when a dead path that is not gone is tried again (now's clock)
 	backoff [2]int64 // the wait before that try, ns
@@ -317,7 +295,7 @@ var transientErrnos = [...]error{
 }
 
 func (t *dupTx) Reserve(n int) (int, error) {
-	if !t.steady {
+	if t.dead[0] || t.dead[1] { // a path to try again, maybe
 		if err := t.retry(); err != nil {
 			return 0, err
 		}
@@ -498,7 +476,7 @@ func (t *dupTx) fail(p int, err error) error {
 		return t.failed()
 	}
 	probe := t.probing[p]
-	t.dead[p], t.probing[p], t.steady = true, false, false
+	t.dead[p], t.probing[p] = true, false
 	if p == 0 {
 		t.direct = false
 	}
@@ -539,7 +517,6 @@ func (t *dupTx) recover(p int) {
 	if p == 0 {
 		t.direct = true
 	}
-	t.steady = t.up(0) && t.up(1)
 	t.mu.Lock()
 	t.errs[p] = nil
 	t.recoveries[p]++
@@ -576,8 +553,8 @@ func (t *dupTx) SetLen(i, n int) {
 }
 
 func (t *dupTx) Stamp(i, stream int, at int64) {
-	if st, ok := t.a.(video.TxStamper); ok && t.direct {
-		st.Stamp(i, stream, at)
+	if t.stampA != nil && t.direct {
+		t.stampA.Stamp(i, stream, at)
 	}
 	t.strm[i], t.at[i] = stream, at
 }
@@ -589,7 +566,7 @@ func (t *dupTx) Publish(n int) {
 	nb := 0
 	if !t.dead[1] {
 		nb = min(n, t.kb)
-		stamp, _ := t.b.(video.TxStamper)
+		stamp := t.stampB
 		for i := range nb {
 			if !t.copy(i) {
 				nb = i // a buffer gone bad: what follows is not sent on b
@@ -603,7 +580,7 @@ func (t *dupTx) Publish(n int) {
 	na := 0
 	if !t.direct && !t.dead[0] {
 		na = min(n, t.ka)
-		stamp, _ := t.a.(video.TxStamper)
+		stamp := t.stampA
 		for i := range na {
 			if !t.copyA(i) {
 				na = i
