@@ -913,3 +913,29 @@ func TestParseFmtpKeyCase(t *testing.T) {
 		t.Errorf("depthx for depth: %v", err)
 	}
 }
+
+// ParseFmtp's allocation does not grow with how often a key it reads is
+// repeated (the last one counts, as in FFmpeg's RFC 4175 reader): an SDP
+// must not choose how many allocations its parse costs. Each
+// exactframerate used to reduce its rate with a big.Int GCD, four
+// allocations a repetition.
+func TestParseFmtpRepeatedKeysAllocate(t *testing.T) {
+	const base = "sampling=YCbCr-4:2:2; width=1920; height=1080; depth=10; exactframerate=50"
+	for _, kv := range []string{
+		"sampling=YCbCr-4:2:2", "depth=10", "width=1920", "height=1080",
+		"exactframerate=60000/1001", "exactframerate=2971215073/1836311903",
+		"colorimetry=BT709", "TCS=SDR", "RANGE=FULL", "PAR=12:11", "interlace", "segmented",
+		"PM=2110GPM", "TP=2110TPN", "SSN=ST2110-20:2017", "MAXUDP=1460", "TROFF=10", "CMAX=4",
+	} {
+		allocs := func(n int) float64 {
+			in := base + "; interlace" + strings.Repeat("; "+kv, n)
+			if _, err := ParseFmtp(in); err != nil {
+				t.Fatalf("%s repeated %d times: %v", kv, n, err)
+			}
+			return testing.AllocsPerRun(20, func() { ParseFmtp(in) })
+		}
+		if few, many := allocs(1), allocs(1000); many > few {
+			t.Errorf("ParseFmtp with %s: %v allocations with it once, %v with it 1000 times", kv, few, many)
+		}
+	}
+}
