@@ -286,7 +286,7 @@ func FuzzFmtpKey(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, key string) {
-		want := slices.Index(fmtpKeys[:], strings.ToLower(key))
+		want := slices.IndexFunc(fmtpKeys[:], func(k fmtpParam) bool { return k.name == strings.ToLower(key) })
 		if got := fmtpKey(key); got != want {
 			t.Fatalf("fmtpKey(%q) = %d, want %d", key, got, want)
 		}

@@ -648,12 +648,15 @@ func (sf *sessionFilters) source(dst netip.Addr) (netip.Addr, bool, error) {
 }
 
 // parseFmtp parses the parameters of an ST 2110-20 a=fmtp line (after the
-// payload type) into the stream's format and transport fields.
+// payload type) into the stream's format and transport fields. A key
+// repeated is read again, and the last value counts (as in FFmpeg's RFC
+// 4175 reader), at a cost no more than that of its first reading.
 func (s *Stream) parseFmtp(params string) error {
-	f := &s.Format
-	f.Scan = Progressive
-	interlace, segmented := false, false
-	var have uint32 // a bit for each of fmtpKeys seen
+	// The readers take st and give it back by value: a pointer passed
+	// through a table of funcs would put it (and s) on the heap.
+	st := fmtpState{Stream: *s}
+	st.Format.Scan = Progressive
+	var have [len(fmtpKeys)]bool
 	for p := range strings.SplitSeq(params, ";") {
 		p = strings.TrimSpace(p)
 		if p == "" {
@@ -665,96 +668,152 @@ func (s *Stream) parseFmtp(params string) error {
 		if i < 0 {
 			continue // a key not read: no record of it is kept
 		}
-		have |= 1 << i
+		have[i] = true
 		var err error
-		switch fmtpKeys[i] {
-		case "sampling":
-			f.Sampling, err = ParseSampling(val)
-		case "depth":
-			f.Depth, err = ParseDepth(val)
-		case "width":
-			f.Width, err = parseDim("width", val)
-		case "height":
-			f.Height, err = parseDim("height", val)
-		case "exactframerate":
-			f.Rate, err = parseRate(val)
-		case "colorimetry":
-			f.Colorimetry, err = ParseColorimetry(val)
-		case "tcs":
-			f.TCS, err = ParseTCS(val)
-		case "range":
-			f.Range, err = ParseRange(val)
-		case "par":
-			f.PAR, err = parsePAR(val)
-		case "interlace":
-			interlace = !hasVal || (val != "false" && val != "0")
-		case "segmented":
-			segmented = !hasVal || (val != "false" && val != "0")
-		case "pm":
-			switch val {
-			case "2110GPM":
-				s.Packing = GPM
-			case "2110BPM":
-				s.Packing = BPM
-			default:
-				err = fmt.Errorf("video: unknown PM %q", val)
-			}
-		case "tp":
-			switch val {
-			case "2110TPN":
-				s.Sender = SenderNarrow
-			case "2110TPNL":
-				s.Sender = SenderNarrowLinear
-			case "2110TPW":
-				s.Sender = SenderWide
-			default:
-				err = fmt.Errorf("video: unknown TP %q", val)
-			}
-		case "ssn":
-			s.SSN = val
-		case "maxudp":
-			s.MaxUDP, err = strconv.Atoi(val)
-			if err == nil && s.MaxUDP != MaxUDP && s.MaxUDP != MaxUDPExtended {
-				err = fmt.Errorf("video: MAXUDP %d (want %d or %d)", s.MaxUDP, MaxUDP, MaxUDPExtended)
-			}
-		case "troff":
-			s.TROff, err = parsePositive("TROFF", val)
-		case "cmax":
-			s.CMax, err = parsePositive("CMAX", val)
-		}
-		if err != nil {
+		if st, err = fmtpKeys[i].read(st, val, hasVal); err != nil {
 			return err
 		}
 	}
-	for i, k := range fmtpKeys[:fmtpRequired] {
-		if have&(1<<i) == 0 {
-			return fmt.Errorf("video: fmtp lacks %s", k)
+	for i, k := range fmtpKeys {
+		if k.required && !have[i] {
+			return fmt.Errorf("video: fmtp lacks %s", k.name)
 		}
 	}
 	switch {
-	case segmented && !interlace:
+	case st.segmented && !st.interlace:
 		return fmt.Errorf("video: fmtp has segmented without interlace")
-	case segmented:
-		f.Scan = PsF
-	case interlace:
-		f.Scan = Interlaced
+	case st.segmented:
+		st.Format.Scan = PsF
+	case st.interlace:
+		st.Format.Scan = Interlaced
 	}
-	return f.Validate()
+	*s = st.Stream
+	return s.Format.Validate()
 }
 
-// fmtpKeys are the fmtp keys parseFmtp reads, in lower case; the first
-// fmtpRequired of them are required.
-var fmtpKeys = [...]string{"sampling", "depth", "width", "height",
-	"exactframerate", "colorimetry", "tcs", "range", "par", "interlace", "segmented",
-	"pm", "tp", "ssn", "maxudp", "troff", "cmax"}
+// fmtpState is what parseFmtp has read of an fmtp line: the stream, and
+// the flags that decide its scan once the line is read.
+type fmtpState struct {
+	Stream
+	interlace, segmented bool
+}
 
-const fmtpRequired = 4
+// fmtpParam is an fmtp key parseFmtp reads: its name in lower case, whether
+// ST 2110-20 requires it, and how its value (hasVal false for a key
+// without "=") is read into st, which it returns.
+type fmtpParam struct {
+	name     string
+	required bool
+	read     func(st fmtpState, val string, hasVal bool) (fmtpState, error)
+}
+
+// fmtpKeys are the fmtp keys parseFmtp reads, each with its reader, so a
+// key cannot be listed without being read nor read without being listed.
+var fmtpKeys = [...]fmtpParam{
+	{"sampling", true, func(st fmtpState, v string, _ bool) (_ fmtpState, err error) {
+		st.Format.Sampling, err = ParseSampling(v)
+		return st, err
+	}},
+	{"depth", true, func(st fmtpState, v string, _ bool) (_ fmtpState, err error) {
+		st.Format.Depth, err = ParseDepth(v)
+		return st, err
+	}},
+	{"width", true, func(st fmtpState, v string, _ bool) (_ fmtpState, err error) {
+		st.Format.Width, err = parseDim("width", v)
+		return st, err
+	}},
+	{"height", true, func(st fmtpState, v string, _ bool) (_ fmtpState, err error) {
+		st.Format.Height, err = parseDim("height", v)
+		return st, err
+	}},
+	{"exactframerate", false, func(st fmtpState, v string, _ bool) (_ fmtpState, err error) {
+		st.Format.Rate, err = parseRate(v)
+		return st, err
+	}},
+	{"colorimetry", false, func(st fmtpState, v string, _ bool) (_ fmtpState, err error) {
+		st.Format.Colorimetry, err = ParseColorimetry(v)
+		return st, err
+	}},
+	{"tcs", false, func(st fmtpState, v string, _ bool) (_ fmtpState, err error) {
+		st.Format.TCS, err = ParseTCS(v)
+		return st, err
+	}},
+	{"range", false, func(st fmtpState, v string, _ bool) (_ fmtpState, err error) {
+		st.Format.Range, err = ParseRange(v)
+		return st, err
+	}},
+	{"par", false, func(st fmtpState, v string, _ bool) (_ fmtpState, err error) {
+		st.Format.PAR, err = parsePAR(v)
+		return st, err
+	}},
+	{"interlace", false, func(st fmtpState, v string, hasVal bool) (fmtpState, error) {
+		st.interlace = fmtpFlag(v, hasVal)
+		return st, nil
+	}},
+	{"segmented", false, func(st fmtpState, v string, hasVal bool) (fmtpState, error) {
+		st.segmented = fmtpFlag(v, hasVal)
+		return st, nil
+	}},
+	{"pm", false, func(st fmtpState, v string, _ bool) (fmtpState, error) {
+		switch v {
+		case "2110GPM":
+			st.Packing = GPM
+		case "2110BPM":
+			st.Packing = BPM
+		default:
+			return st, fmt.Errorf("video: unknown PM %q", v)
+		}
+		return st, nil
+	}},
+	{"tp", false, func(st fmtpState, v string, _ bool) (fmtpState, error) {
+		switch v {
+		case "2110TPN":
+			st.Sender = SenderNarrow
+		case "2110TPNL":
+			st.Sender = SenderNarrowLinear
+		case "2110TPW":
+			st.Sender = SenderWide
+		default:
+			return st, fmt.Errorf("video: unknown TP %q", v)
+		}
+		return st, nil
+	}},
+	{"ssn", false, func(st fmtpState, v string, _ bool) (fmtpState, error) {
+		st.SSN = v
+		return st, nil
+	}},
+	{"maxudp", false, func(st fmtpState, v string, _ bool) (_ fmtpState, err error) {
+		st.MaxUDP, err = strconv.Atoi(v)
+		if err == nil && st.MaxUDP != MaxUDP && st.MaxUDP != MaxUDPExtended {
+			err = fmt.Errorf("video: MAXUDP %d (want %d or %d)", st.MaxUDP, MaxUDP, MaxUDPExtended)
+		}
+		return st, err
+	}},
+	{"troff", false, func(st fmtpState, v string, _ bool) (_ fmtpState, err error) {
+		st.TROff, err = parsePositive("TROFF", v)
+		return st, err
+	}},
+	{"cmax", false, func(st fmtpState, v string, _ bool) (_ fmtpState, err error) {
+		st.CMax, err = parsePositive("CMAX", v)
+		return st, err
+	}},
+}
+
+// fmtpFlag reads a flag key such as interlace: set when it has no value
+// or one other than "false" and "0".
+func fmtpFlag(v string, hasVal bool) bool {
+	return !hasVal || (v != "false" && v != "0")
+}
+
+// fmtpKeyMax is the size of fmtpKey's buffer: at least the longest name
+// of fmtpKeys (TestFmtpKeys checks that each is found).
+const fmtpKeyMax = 16
 
 // fmtpKey returns the index in fmtpKeys of key as strings.ToLower lowers
 // it, or -1 for a key parseFmtp does not read; it lowers key into a
 // buffer of its own, bounded, without allocating.
 func fmtpKey(key string) int {
-	var buf [16]byte // more than the longest of fmtpKeys
+	var buf [fmtpKeyMax]byte
 	b := buf[:0]
 	for _, r := range key {
 		r = unicode.ToLower(r)
@@ -764,7 +823,7 @@ func fmtpKey(key string) int {
 		b = utf8.AppendRune(b, r)
 	}
 	for i, k := range fmtpKeys {
-		if string(b) == k {
+		if string(b) == k.name {
 			return i
 		}
 	}

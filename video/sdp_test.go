@@ -939,3 +939,19 @@ func TestParseFmtpRepeatedKeysAllocate(t *testing.T) {
 		}
 	}
 }
+
+// Each key of fmtpKeys is a distinct lower-case name that fmtpKey finds,
+// as written and in upper case: a key longer than fmtpKey's buffer would
+// never be read.
+func TestFmtpKeys(t *testing.T) {
+	for i, k := range fmtpKeys {
+		if k.name != strings.ToLower(k.name) {
+			t.Errorf("fmtpKeys[%d] %q is not lower case", i, k.name)
+		}
+		for _, s := range []string{k.name, strings.ToUpper(k.name)} {
+			if got := fmtpKey(s); got != i {
+				t.Errorf("fmtpKey(%q) = %d, want %d", s, got, i)
+			}
+		}
+	}
+}
