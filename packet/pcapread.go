@@ -249,9 +249,18 @@ func (p *PcapReader) skip(start int64, total uint32) error {
 	if total < 12 || total%4 != 0 {
 		return errorf(ErrMalformed, "packet: pcapng: block at offset %d: length %d", start, total)
 	}
-	// In int64: a block length from 2^31 up is a negative int in a
-	// 32-bit program, which Discard refuses.
-	n, err := io.CopyN(io.Discard, p.r, int64(total)-12)
+	// Discarded from the bufio buffer, which allocates nothing (io.CopyN
+	// to io.Discard allocated a LimitedReader a block: a file of small
+	// blocks chose as many allocations). In pieces of at most 1 GiB: a
+	// block length from 2^31 up is a negative int in a 32-bit program,
+	// which Discard refuses.
+	var n int64
+	var err error
+	for rest := int64(total) - 12; rest > 0 && err == nil; {
+		var d int
+		d, err = p.r.Discard(int(min(rest, 1<<30)))
+		n, rest = n+int64(d), rest-int64(d)
+	}
 	var k int
 	if err == nil {
 		k, err = io.ReadFull(p.r, p.hdr[8:12])

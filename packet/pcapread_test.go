@@ -396,14 +396,32 @@ func TestPcapReaderRecordLimit(t *testing.T) {
 	}
 }
 
+// TestPcapReaderAllocs: reading a packet allocates nothing, nor do the
+// blocks before it that the reader skips (one allocation each, once: a
+// file of small blocks chose how many) or reads (a section and interface
+// headers again before each packet).
 func TestPcapReaderAllocs(t *testing.T) {
 	frames := testFrames(t, 1200)
+	le := byteOrder(binary.LittleEndian)
+	skipped := append(ngSHB(le), ngIDB(le, layers.LinkTypeEthernet, 0)...)
+	sections := []byte{}
+	for _, f := range frames {
+		for range 10 {
+			skipped = append(skipped, ngBlock(le, 5, make([]byte, 4))...) // interface statistics
+		}
+		skipped = append(skipped, ngEPB(le, 0, 1, f, len(f))...)
+		sections = append(sections, ngSHB(le)...)
+		sections = append(sections, ngIDB(le, layers.LinkTypeEthernet, 0, ngOpt(le, 9, []byte{9}))...)
+		sections = append(sections, ngEPB(le, 0, 1, f, len(f))...)
+	}
 	for _, tc := range []struct {
 		name string
 		b    []byte
 	}{
 		{"pcap", pcapFile(t, frames, true, time.Unix(1, 0))},
 		{"pcapng", pcapngFile(t, frames, time.Unix(1, 0))},
+		{"pcapng, 10 blocks skipped a packet", skipped},
+		{"pcapng, a section a packet", sections},
 	} {
 		r, err := NewPcapReader(bytes.NewReader(tc.b))
 		if err != nil {
