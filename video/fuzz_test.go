@@ -3,6 +3,7 @@ package video
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -111,18 +112,25 @@ func FuzzDepacketizer(f *testing.F) {
 }
 
 // FuzzParseFmtp: an fmtp string never panics the parser; what it accepts
-// is a valid format that Fmtp writes back to the same stream.
+// is a valid format that Fmtp writes back to the same stream. The string
+// twice over (each key repeated, the last value counting) reads as the
+// string once: the same stream, or the same error.
 func FuzzParseFmtp(f *testing.F) {
 	for _, s := range []string{
 		"sampling=YCbCr-4:2:2; width=1920; height=1080; depth=10; exactframerate=60000/1001; colorimetry=BT709; PM=2110GPM; SSN=ST2110-20:2017; TP=2110TPN",
 		"sampling=RGB; width=32767; height=32767; depth=16f; exactframerate=60; colorimetry=BT2100; interlace; MAXUDP=8960",
 		"sampling=YCbCr-4:2:0; width=64; height=32; depth=8; segmented; par=12:11; RANGE=FULL; TCS=PQ",
 		"sampling=YCbCr-4:2:2;width=0;height=-1;depth=10",
+		"sampling=RGB; width=8; height=8; depth=8; exactframerate=50; exactframerate=2971215073/1836311903; interlace=0; interlace; width=16",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
 		s, err := ParseFmtp(in)
+		twice, err2 := ParseFmtp(in + ";" + in)
+		if fmt.Sprint(err) != fmt.Sprint(err2) || err == nil && *twice != *s {
+			t.Fatalf("%q read as %+v, %v; twice over as %+v, %v", in, s, err, twice, err2)
+		}
 		if err != nil {
 			return
 		}
