@@ -990,12 +990,7 @@ func (s *Session) Marshal() ([]byte, error) {
 	if err := s.checkGroups(mids, dups); err != nil {
 		return nil, err
 	}
-	for _, g := range s.Groups {
-		if !slices.Contains(dups, g) {
-			sd.WithValueAttribute("group", g)
-		}
-	}
-	for _, g := range dups {
+	for _, g := range s.groupValues(dups) {
 		sd.WithValueAttribute("group", g)
 	}
 	for i := range s.Streams {
@@ -1032,10 +1027,41 @@ func (s *Session) check() error {
 	return nil
 }
 
+// groupValues returns the a=group values Marshal writes: those of Groups
+// but the pairs' (dups), then the pairs'.
+func (s *Session) groupValues(dups *pairGroups) []string {
+	out := make([]string, 0, len(s.Groups)+len(dups.list))
+	for _, g := range s.Groups {
+		if !dups.has(g) {
+			out = append(out, g)
+		}
+	}
+	return append(out, dups.list...)
+}
+
+// pairGroups are the a=group:DUP values Marshal writes for the streams
+// with a second leg: in the streams' order, and as a set, looked up once
+// for each of Groups (twice over) at a cost that does not grow with the
+// pairs. (Searched in the list, Groups times pairs: a 1 MiB SDP of 512
+// pairs and 25000 groups of its own took some 55 ms to write back.)
+type pairGroups struct {
+	list []string
+	set  map[string]bool
+	// compared counts the values compared with one of Groups, for the
+	// test that the cost stays linear.
+	compared int
+}
+
+// has reports whether g is one of the pairs' groups.
+func (p *pairGroups) has(g string) bool {
+	p.compared++
+	return p.set[g]
+}
+
 // checkGroups refuses a DUP group of Groups, other than those Marshal
 // writes for the pairs (dups), that names two of the media by their
 // a=mid (mids): ParseSDP would pair them, or refuse the group.
-func (s *Session) checkGroups(mids [][2]string, dups []string) error {
+func (s *Session) checkGroups(mids [][2]string, dups *pairGroups) error {
 	known := map[string]bool{}
 	for i := range s.Streams {
 		for leg := range s.Streams[i].Legs() {
@@ -1044,7 +1070,7 @@ func (s *Session) checkGroups(mids [][2]string, dups []string) error {
 	}
 	for _, g := range s.Groups {
 		f := strings.Fields(g)
-		if len(f) == 0 || f[0] != "DUP" || slices.Contains(dups, g) {
+		if len(f) == 0 || f[0] != "DUP" || dups.has(g) {
 			continue
 		}
 		n := 0
@@ -1085,7 +1111,7 @@ func sdpText(what, v string) error {
 // or for the legs of a pair that name none, "primary" and "secondary",
 // then "primary2" and "secondary2", ...) and the a=group:DUP value of
 // each pair. Two media with one a=mid are an error.
-func (s *Session) legMIDs() ([][2]string, []string, error) {
+func (s *Session) legMIDs() ([][2]string, *pairGroups, error) {
 	mids := make([][2]string, len(s.Streams))
 	seen := map[string]bool{}
 	pairs := 0
@@ -1116,10 +1142,12 @@ func (s *Session) legMIDs() ([][2]string, []string, error) {
 			seen[m] = true
 		}
 	}
-	var dups []string
+	dups := &pairGroups{set: map[string]bool{}}
 	for i := range s.Streams {
 		if s.Streams[i].Legs() == 2 {
-			dups = append(dups, "DUP "+mids[i][0]+" "+mids[i][1])
+			g := "DUP " + mids[i][0] + " " + mids[i][1]
+			dups.list = append(dups.list, g)
+			dups.set[g] = true
 		}
 	}
 	return mids, dups, nil

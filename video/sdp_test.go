@@ -955,3 +955,46 @@ func TestFmtpKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestSDPMarshalGroupsLinear: Marshal compares each of Groups with the
+// pairs' DUP groups at a cost that does not grow with the pairs: a session
+// read from a 1 MiB SDP can hold 512 pairs and some 25000 groups of its
+// own, which a search of the pairs' list for each group (twice: to check
+// and to write) made 25 million string comparisons. A group of Groups
+// that is one of the pairs' is written once.
+func TestSDPMarshalGroupsLinear(t *testing.T) {
+	const pairs, groups = MaxSDPMedia / 2, 25000
+	s := &Session{}
+	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 2, Height: 1, Scan: Progressive, Rate: Rate50}
+	for i := range pairs {
+		s.Streams = append(s.Streams, Stream{Format: f, PayloadType: 96,
+			Dst:    netip.AddrPortFrom(netip.AddrFrom4([4]byte{239, 0, byte(i >> 8), byte(i)}), 5000),
+			MID:    fmt.Sprintf("a%d", i),
+			Second: Leg{Dst: netip.AddrPortFrom(netip.AddrFrom4([4]byte{239, 1, byte(i >> 8), byte(i)}), 5000), MID: fmt.Sprintf("b%d", i)}})
+	}
+	for i := range groups {
+		s.Groups = append(s.Groups, fmt.Sprintf("DUP x%d y%d", i, i))
+	}
+	s.Groups = append(s.Groups, "DUP a7 b7")
+	mids, dups, err := s.legMIDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.checkGroups(mids, dups); err != nil {
+		t.Fatal(err)
+	}
+	vals := s.groupValues(dups)
+	if limit := 2 * len(s.Groups); dups.compared > limit {
+		t.Errorf("%d groups, %d pairs: %d comparisons, want at most %d", len(s.Groups), pairs, dups.compared, limit)
+	}
+	if len(vals) != groups+pairs || vals[groups+7] != "DUP a7 b7" || vals[groups-1] != fmt.Sprintf("DUP x%d y%d", groups-1, groups-1) {
+		t.Errorf("%d group values, want %d: the pairs' after the others, each once", len(vals), groups+pairs)
+	}
+	b, err := s.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), "a=group:DUP a7 b7\r\n"); n != 1 {
+		t.Errorf("a=group:DUP a7 b7 written %d times", n)
+	}
+}
