@@ -8,8 +8,9 @@ package video
 // into a stream: its Format and the PM, TP, MAXUDP, SSN, TROFF and CMAX
 // values present. sampling, width, height and depth are required; the other
 // keys of ST 2110-20 (interlace, segmented, colorimetry, TCS, RANGE, PAR)
-// are read as [ParseSDP] reads them, unknown keys are ignored. Addresses and
-// the payload type are left zero.
+// are read as [ParseSDP] reads them, unknown keys are ignored. A key given
+// twice is read twice and its last value counts, at no more cost than once.
+// Addresses and the payload type are left zero.
 func ParseFmtp(params string) (*Stream, error) {
 	s := &Stream{}
 	if err := s.parseFmtp(params); err != nil {

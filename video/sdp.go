@@ -648,9 +648,10 @@ func (sf *sessionFilters) source(dst netip.Addr) (netip.Addr, bool, error) {
 }
 
 // parseFmtp parses the parameters of an ST 2110-20 a=fmtp line (after the
-// payload type) into the stream's format and transport fields. A key
-// repeated is read again, and the last value counts (as in FFmpeg's RFC
-// 4175 reader), at a cost no more than that of its first reading.
+// payload type) into the stream's format and transport fields, which it
+// leaves as they were on an error. A key repeated is read again, and the
+// last value counts (as in FFmpeg's RFC 4175 reader), at a cost no more
+// than that of its first reading.
 func (s *Stream) parseFmtp(params string) error {
 	// The readers take st and give it back by value: a pointer passed
 	// through a table of funcs would put it (and s) on the heap.
@@ -687,8 +688,11 @@ func (s *Stream) parseFmtp(params string) error {
 	case st.interlace:
 		st.Format.Scan = Interlaced
 	}
+	if err := st.Format.Validate(); err != nil {
+		return err
+	}
 	*s = st.Stream
-	return s.Format.Validate()
+	return nil
 }
 
 // fmtpState is what parseFmtp has read of an fmtp line: the stream, and

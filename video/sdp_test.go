@@ -998,3 +998,19 @@ func TestSDPMarshalGroupsLinear(t *testing.T) {
 		t.Errorf("a=group:DUP a7 b7 written %d times", n)
 	}
 }
+
+// parseFmtp leaves the stream as it was when the line is refused, by a
+// key's value, a key missing or the format it describes.
+func TestParseFmtpErrorLeavesStream(t *testing.T) {
+	for _, in := range []string{
+		"sampling=RGB; width=64; height=32; depth=10; exactframerate=50; PM=bad",
+		"sampling=RGB; width=64; height=32; exactframerate=50",
+		"sampling=YCbCr-4:2:0; width=63; height=32; depth=10; exactframerate=50",
+	} {
+		s := Stream{PayloadType: 97, SSN: "x", Format: Format{Width: 2}}
+		want := s
+		if err := s.parseFmtp(in); err == nil || s != want {
+			t.Errorf("%q: %v, stream %+v, want %+v", in, err, s, want)
+		}
+	}
+}
