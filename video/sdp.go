@@ -991,12 +991,10 @@ func (s *Session) Marshal() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkGroups(mids, dups); err != nil {
+	if err := s.checkGroups(mids, &dups); err != nil {
 		return nil, err
 	}
-	for _, g := range s.groupValues(dups) {
-		sd.WithValueAttribute("group", g)
-	}
+	s.writeGroups(sd, &dups)
 	for i := range s.Streams {
 		st := &s.Streams[i]
 		for leg := range st.Legs() {
@@ -1031,34 +1029,37 @@ func (s *Session) check() error {
 	return nil
 }
 
-// groupValues returns the a=group values Marshal writes: those of Groups
-// but the pairs' (dups), then the pairs'.
-func (s *Session) groupValues(dups *pairGroups) []string {
-	out := make([]string, 0, len(s.Groups)+len(dups.list))
+// writeGroups adds the a=group attributes of Groups but the pairs' (dups),
+// then the pairs'.
+func (s *Session) writeGroups(sd *sdp.SessionDescription, dups *pairGroups) {
 	for _, g := range s.Groups {
 		if !dups.has(g) {
-			out = append(out, g)
+			sd.WithValueAttribute("group", g)
 		}
 	}
-	return append(out, dups.list...)
+	for _, g := range dups.list {
+		sd.WithValueAttribute("group", g)
+	}
 }
 
 // pairGroups are the a=group:DUP values Marshal writes for the streams
-// with a second leg: in the streams' order, and as a set, looked up once
-// for each of Groups (twice over) at a cost that does not grow with the
-// pairs. (Searched in the list, Groups times pairs: a 1 MiB SDP of 512
-// pairs and 25000 groups of its own took some 55 ms to write back.)
+// with a second leg: in the streams' order, and as a set (nil without a
+// pair), looked up once for each of Groups (twice over) at a cost that
+// does not grow with the pairs. (Searched in the list, Groups times
+// pairs: a 1 MiB SDP of 512 pairs and 25000 groups of its own took some
+// 55 ms to write back.)
 type pairGroups struct {
 	list []string
 	set  map[string]bool
-	// compared counts the values compared with one of Groups, for the
-	// test that the cost stays linear.
-	compared int
+	// lookups counts has's calls, with the tag nmgo_workcount only
+	// (workcount.go), for the test of the cost.
+	lookups workCount
 }
 
-// has reports whether g is one of the pairs' groups.
+// has reports whether g is one of the pairs' groups: from the set alone,
+// never searching the list.
 func (p *pairGroups) has(g string) bool {
-	p.compared++
+	p.lookups.add(1)
 	return p.set[g]
 }
 
@@ -1115,7 +1116,7 @@ func sdpText(what, v string) error {
 // or for the legs of a pair that name none, "primary" and "secondary",
 // then "primary2" and "secondary2", ...) and the a=group:DUP value of
 // each pair. Two media with one a=mid are an error.
-func (s *Session) legMIDs() ([][2]string, *pairGroups, error) {
+func (s *Session) legMIDs() ([][2]string, pairGroups, error) {
 	mids := make([][2]string, len(s.Streams))
 	seen := map[string]bool{}
 	pairs := 0
@@ -1141,15 +1142,18 @@ func (s *Session) legMIDs() ([][2]string, *pairGroups, error) {
 				continue
 			}
 			if seen[m] || !isToken(m) {
-				return nil, nil, fmt.Errorf("video: stream %d: a=mid %q is used twice or is not a token", i+1, m)
+				return nil, pairGroups{}, fmt.Errorf("video: stream %d: a=mid %q is used twice or is not a token", i+1, m)
 			}
 			seen[m] = true
 		}
 	}
-	dups := &pairGroups{set: map[string]bool{}}
+	var dups pairGroups
 	for i := range s.Streams {
 		if s.Streams[i].Legs() == 2 {
 			g := "DUP " + mids[i][0] + " " + mids[i][1]
+			if dups.set == nil {
+				dups.set = make(map[string]bool, pairs)
+			}
 			dups.list = append(dups.list, g)
 			dups.set[g] = true
 		}
