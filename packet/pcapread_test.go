@@ -621,6 +621,88 @@ func TestPcapngFieldsFrom2to31(t *testing.T) {
 	}
 }
 
+// absentReader serves head, then n octets it does not write (a block's
+// body read for nothing: the reader's buffer keeps what it held), then
+// tail, then io.EOF.
+type absentReader struct {
+	head []byte
+	n    int64
+	tail []byte
+}
+
+func (r *absentReader) Read(p []byte) (int, error) {
+	switch {
+	case len(r.head) > 0:
+		k := copy(p, r.head)
+		r.head = r.head[k:]
+		return k, nil
+	case r.n > 0:
+		k := int(min(int64(len(p)), r.n))
+		r.n -= int64(k)
+		return k, nil
+	case len(r.tail) > 0:
+		k := copy(p, r.tail)
+		r.tail = r.tail[k:]
+		return k, nil
+	}
+	return 0, io.EOF
+}
+
+// TestPcapngSkipWhole: a block the reader does not use is discarded whole,
+// however long: one of 2^31+16 octets, which a 32-bit program discards in
+// pieces (bufio's Discard takes an int, and 2^31+4 is a negative one
+// there, which it refuses), is read to its trailer and the file to its
+// end. A skipped block cut short says how much of it the file holds: the
+// octets of its body discarded, in every piece, and of its trailer read
+// count.
+func TestPcapngSkipWhole(t *testing.T) {
+	le := byteOrder(binary.LittleEndian)
+	head := append(ngSHB(le), ngIDB(le, layers.LinkTypeEthernet, 0)...)
+	const total = 1<<31 + 16
+	r, err := NewPcapReader(&absentReader{
+		head: le.AppendUint32(le.AppendUint32(bytes.Clone(head), 0x0a), total),
+		n:    total - 12,
+		tail: le.AppendUint32(nil, total),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.ZeroCopyReadPacketData(); err != io.EOF {
+		t.Errorf("a block of 2^31+16 octets skipped, then the file's end: %v, want io.EOF", err)
+	}
+	// Cut 2^30+5 octets into its body: in the second 1 GiB piece, on every
+	// architecture.
+	r, err = NewPcapReader(&absentReader{
+		head: le.AppendUint32(le.AppendUint32(bytes.Clone(head), 0x0a), total),
+		n:    1<<30 + 5,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = r.ZeroCopyReadPacketData()
+	if says := "2147483664 octets announced, 1073741837 in the file"; !errors.Is(err, ErrTruncated) || !strings.Contains(err.Error(), says) {
+		t.Errorf("a block of 2^31+16 octets cut in its body: %v, want ErrTruncated saying %q", err, says)
+	}
+	block := ngBlock(le, 0x0a, make([]byte, 20))
+	for _, c := range []struct {
+		name string
+		keep int
+		says string
+	}{
+		{"in its body", 18, "32 octets announced, 18 in the file"},
+		{"in its trailer", 30, "32 octets announced, 30 in the file"},
+	} {
+		r, err := NewPcapReader(bytes.NewReader(append(bytes.Clone(head), block[:c.keep]...)))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		_, _, err = r.ZeroCopyReadPacketData()
+		if !errors.Is(err, ErrTruncated) || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("a skipped block cut %s: %v, want ErrTruncated saying %q", c.name, err, c.says)
+		}
+	}
+}
+
 // TestPcapngTrailingLength: a block ends with its length again, which
 // the reader checked for section and interface headers only: a packet
 // block or a skipped block whose two lengths differ (a corrupt file, or
