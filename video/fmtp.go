@@ -9,7 +9,9 @@ package video
 // values present. sampling, width, height and depth are required; the other
 // keys of ST 2110-20 (interlace, segmented, colorimetry, TCS, RANGE, PAR)
 // are read as [ParseSDP] reads them, unknown keys are ignored. A key given
-// twice is read twice and its last value counts, at no more cost than once.
+// twice is read twice and its last value counts, without an allocation per
+// repeat; a value that does not read is an error even if a later one
+// would (exactframerate=0; exactframerate=50 is refused).
 // Addresses and the payload type are left zero.
 func ParseFmtp(params string) (*Stream, error) {
 	s := &Stream{}

@@ -650,8 +650,9 @@ func (sf *sessionFilters) source(dst netip.Addr) (netip.Addr, bool, error) {
 // parseFmtp parses the parameters of an ST 2110-20 a=fmtp line (after the
 // payload type) into the stream's format and transport fields, which it
 // leaves as they were on an error. A key repeated is read again, and the
-// last value counts (as in FFmpeg's RFC 4175 reader), at a cost no more
-// than that of its first reading.
+// last value counts (as in FFmpeg's RFC 4175 reader), without an
+// allocation per repeat; each value is read as it comes, so one that does
+// not read refuses the line though a later one would read.
 func (s *Stream) parseFmtp(params string) error {
 	// The readers take st and give it back by value: a pointer passed
 	// through a table of funcs would put it (and s) on the heap.

@@ -917,7 +917,7 @@ func TestParseFmtpKeyCase(t *testing.T) {
 // ParseFmtp's allocation does not grow with how often a key it reads is
 // repeated (the last one counts, as in FFmpeg's RFC 4175 reader): an SDP
 // must not choose how many allocations its parse costs. Each
-// exactframerate used to reduce its rate with a big.Int GCD, four
+// exactframerate used to reduce its rate with a big.Int GCD, five
 // allocations a repetition.
 func TestParseFmtpRepeatedKeysAllocate(t *testing.T) {
 	const base = "sampling=YCbCr-4:2:2; width=1920; height=1080; depth=10; exactframerate=50"
@@ -936,6 +936,35 @@ func TestParseFmtpRepeatedKeysAllocate(t *testing.T) {
 		}
 		if few, many := allocs(1), allocs(1000); many > few {
 			t.Errorf("ParseFmtp with %s: %v allocations with it once, %v with it 1000 times", kv, few, many)
+		}
+	}
+}
+
+// TestParseFmtpLastValueCounts: of a key given twice the last value counts
+// (as in FFmpeg's RFC 4175 reader), and a value that does not read refuses
+// the line even if a later one reads, as ParseFmtp says.
+func TestParseFmtpLastValueCounts(t *testing.T) {
+	const base = "sampling=YCbCr-4:2:2; width=64; height=32; depth=10; "
+	for _, c := range []struct {
+		params string
+		check  func(Format) bool
+	}{
+		{"width=64; width=128", func(f Format) bool { return f.Width == 128 }},
+		{"interlace; interlace=0", func(f Format) bool { return f.Scan == Progressive }},
+		{"interlace=0; interlace", func(f Format) bool { return f.Scan == Interlaced }},
+		{"exactframerate=50; exactframerate=60000/1001", func(f Format) bool { return f.Rate == Rate{60000, 1001} }},
+		{"colorimetry=BT2020; colorimetry=BT709", func(f Format) bool { return f.Colorimetry == BT709 }},
+	} {
+		s, err := ParseFmtp(base + c.params)
+		if err != nil {
+			t.Errorf("%s: %v", c.params, err)
+		} else if !c.check(s.Format) {
+			t.Errorf("%s: %v, want the last value read", c.params, s.Format)
+		}
+	}
+	for _, p := range []string{"exactframerate=0; exactframerate=50", "width=0; width=64", "PM=none; PM=2110GPM"} {
+		if s, err := ParseFmtp(base + p); err == nil {
+			t.Errorf("%s: %+v, want an error for the first value", p, s.Format)
 		}
 	}
 }
