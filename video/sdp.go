@@ -703,8 +703,9 @@ type fmtpState struct {
 	interlace, segmented bool
 }
 
-// fmtpParam is an fmtp key parseFmtp reads: its name in lower case, whether
-// ST 2110-20 requires it, and how its value (hasVal false for a key
+// fmtpParam is an fmtp key parseFmtp reads: its name in lower case,
+// whether parseFmtp requires it (the four a format cannot do without;
+// ST 2110-20 requires more), and how its value (hasVal false for a key
 // without "=") is read into st, which it returns.
 type fmtpParam struct {
 	name     string
