@@ -1017,14 +1017,19 @@ func TestSDPMarshalGroupsLinear(t *testing.T) {
 	if len(dups.list) != pairs {
 		t.Fatalf("%d pairs' groups, want %d", len(dups.list), pairs)
 	}
-	dups.list = nil // the set alone answers has
+	// The set alone answers has: the list holds a decoy the set does
+	// not, which a search of the list, instead of the set or as well,
+	// would take for a pair's group (not written with Groups, but last).
+	const decoy = "DUP x0 y0"
+	dups.list = []string{decoy}
 	if err := s.checkGroups(mids, &dups); err != nil {
 		t.Fatal(err)
 	}
 	sd := &sdp.SessionDescription{}
 	s.writeGroups(sd, &dups)
-	if len(sd.Attributes) != groups || sd.Attributes[groups-1].Value != fmt.Sprintf("DUP x%d y%d", groups-1, groups-1) {
-		t.Errorf("%d groups written of %d, want all but the pair's DUP a7 b7", len(sd.Attributes), len(s.Groups))
+	if n := len(sd.Attributes); n != groups+1 || sd.Attributes[0].Value != decoy || sd.Attributes[n-1].Value != decoy ||
+		sd.Attributes[groups-1].Value != fmt.Sprintf("DUP x%d y%d", groups-1, groups-1) {
+		t.Errorf("%d groups written of %d, want all but the pair's DUP a7 b7, then the list's %q", n, len(s.Groups), decoy)
 	}
 	if n, limit := dups.lookups.get(), 2*uint64(len(s.Groups)); counting && n > limit {
 		t.Errorf("%d groups, %d pairs: %d lookups, want at most %d", len(s.Groups), pairs, n, limit)
