@@ -172,6 +172,22 @@ type Merge struct {
 	cur   int   // the slot of the last packet, or -1
 	rel   bool  // the earliest frame held has ended: releasable, kept by settle
 
+	// A packet whose RTP header's first two octets masked by hmask are not
+	// hwant takes pushSlow's way: not RTP version 2, of another payload
+	// type (if the flow has one), or any before the first sequence number
+	// was read (extend) or while a restart's window is open (setOld).
+	// hopen is hwant when neither.
+	hmask, hwant, hopen uint16
+
+	// The state of push's shortcut for the first copy of the number after
+	// the highest, what of its conditions no packet changes, found by
+	// refresh after anything else push and release do: fastSl is the slot
+	// of the last packet, open, while the earliest frame held has not
+	// ended, and fastW the word of maxSeq+1, holding its block with a
+	// packet marked; both nil while any of that is not so.
+	fastSl *mslot
+	fastW  *seqWord
+
 	// The sequence window: one bit per sequence number, word w holding the
 	// 64 of block words[w].blk, as Depacketizer's.
 	seqOK  bool
@@ -185,7 +201,7 @@ type Merge struct {
 	// After a sender restarted (restart): copies of its packets from
 	// before, which the path behind still brings for a window, are
 	// dropped by their timestamp (oldTS or earlier) until oldUntil.
-	oldOn    bool
+	oldOn    bool // set by setOld
 	oldTS    uint32
 	oldUntil int64
 	oldPath  int   // the path that brought the restart
@@ -329,6 +345,12 @@ func NewMerge(c *MergeConfig) (*Merge, error) {
 	}
 	m.s.cfg = RxStream{Format: *f, PayloadType: cfg.PayloadType, Count: cfg.Count, OnFrame: cfg.OnFrame, TakeFrame: cfg.TakeFrame, TROffset: cfg.TROffset}
 	m.s.blocks = true
+	m.hmask = 0xc000
+	if cfg.PayloadType != 0 {
+		m.hmask |= 0x7f
+	}
+	m.hopen = packet.RTPVersion<<14 | uint16(cfg.PayloadType) // a type above 127 is no packet's
+	m.hwant = 0xffff                                          // no header masked by hmask is this: !seqOK
 	m.s.initTiming()
 	m.fields = f.Scan.Fields()
 	m.gap = uint32((90000*uint64(f.Rate.Den) + uint64(f.Rate.Num) - 1) / uint64(f.Rate.Num))
@@ -378,7 +400,7 @@ func (m *Merge) checkPath(s *RxStream) error {
 // path (0 or 1) at time at (TAI nanoseconds), as a [Receiver] hands a
 // stream's packets to its Merge. Push panics if path is neither.
 func (m *Merge) Push(path int, pkt []byte, at int64) {
-	m.push(path, &m.paths[path], pkt, len(pkt), at)
+	m.push(path, &m.paths[path], pkt, len(pkt), at, 0)
 }
 
 // arrival is push's way for an arrival at on path ps that is not within
@@ -446,26 +468,28 @@ func near(a, b int64) bool {
 // itself; every way push calls a function and then goes on is reached
 // only from that branch, so that a duplicate's way saves no registers
 // either. Any other first copy goes to pushCopy.
-func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at int64) {
-	if path < 2 {
-		ps.Packets++
-		if at < ps.last || uint64(at)-uint64(ps.last) > uint64(MaxArrivalJump) || m.oldOn ||
-			len(pkt) < packet.RTPLen || pkt[0]>>6 != packet.RTPVersion ||
-			m.cfg.PayloadType != 0 && pkt[1]&0x7f != m.cfg.PayloadType {
-			m.pushSlow(path, ps, pkt, wire, at)
-			return
+func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at, ext int64) {
+	if path < 4 {
+		if path < 2 {
+			ps.Packets++
+			if at < ps.last || uint64(at)-uint64(ps.last) > uint64(MaxArrivalJump) ||
+				len(pkt) < packet.RTPLen || binary.BigEndian.Uint16(pkt)&m.hmask != m.hwant {
+				m.pushSlow(path, ps, pkt, wire, at)
+				return
+			}
+			// The common case: at most MaxArrivalJump after the path's
+			// latest, RTP of the flow's payload type, the first
+			// sequence number read and no restart's window open.
+			ps.last = at
 		}
-		// The common case: at most MaxArrivalJump after the path's
-		// latest, RTP of the flow's payload type, no restart's window
-		// open.
-		ps.last = at
+		ext = m.extend(binary.BigEndian.Uint16(pkt[2:4]))
 	}
 	// path is 0 or 1 (Push and NewReceiver have checked it), or that plus
-	// 2 from pushSlow; the RTP header's length is checked above or by
-	// pushSlow.
+	// 2 from pushSlow, or plus 4 from Receiver.push, which has done the
+	// common case's work and extended the number (ext); the RTP header's
+	// length is checked above or by pushSlow or Receiver.push.
 	path &= 1
 	rtp := (*[packet.RTPLen]byte)(pkt)
-	ext := m.extend(binary.BigEndian.Uint16(rtp[2:]))
 	// The path's span of sequence numbers (PathStats.Lost): NewMerge
 	// starts first and high at the ends of int64.
 	ps.first, ps.high = min(ps.first, ext), max(ps.high, ext)
@@ -503,32 +527,51 @@ func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at int64) {
 		m.st.Malformed++
 		return
 	}
-	b := ext >> 6
-	w := &m.words[b&m.mask]
 	m.parsed.add(uint64(h.rows))
-	bit := uint64(1) << (ext & 63)
 	// Nearly every packet is the next sequence number, in a word of its
 	// block with a packet marked already (which took the word's skew
 	// sample, if any), neither the first nor the marker packet of the
 	// frame of the last packet, while the earliest frame held has not
 	// ended: such a packet goes to its frame here, as pushFirst would
 	// take it but without the checks and searches that cannot apply to
-	// it. Any other packet goes to pushFirst.
-	if c := m.cur; ext == m.maxSeq+1 && w.blk == b && w.seen != 0 && c >= 0 && !h.marker && !h.start && !m.releasable() {
+	// it. What of that no packet changes refresh has found (fastSl,
+	// fastW); any other packet goes to pushFirst.
+	if sl := m.fastSl; sl != nil && ext == m.maxSeq+1 && !h.marker && !h.start {
 		f := 0
 		if m.fields == 2 {
 			f = h.field & 1
 		}
-		if sl := &m.slots[c]; sl.open && sl.have[f] && sl.fts[f] == h.ts {
+		if sl.have[f] && sl.fts[f] == h.ts {
 			m.maxSeq = ext
-			w.seen |= bit
+			m.fastW.seen |= 1 << (ext & 63)
+			if ext&63 == 63 {
+				m.fastSl = nil // the next number is of another word: refresh finds it
+			}
 			m.take(sl, path, pkt, wire)
 			m.s.note(&h, at)
 			sl.d.pushParsed(pkt, &h)
 			return
 		}
 	}
-	m.pushFirst(path, ps, pkt, &h, wire, at, ext, w, b, bit)
+	b := ext >> 6
+	m.pushFirst(path, ps, pkt, &h, wire, at, ext, &m.words[b&m.mask], b, uint64(1)<<(ext&63))
+}
+
+// refresh finds the state of push's shortcut (fastSl, fastW) after
+// anything but the shortcut itself has changed the frames held, the
+// sequence window or the highest number.
+func (m *Merge) refresh() {
+	m.fastSl, m.fastW = nil, nil
+	c := m.cur
+	if c < 0 || m.rel || !m.seqOK {
+		return
+	}
+	sl := &m.slots[c]
+	next := m.maxSeq + 1
+	w := &m.words[(next>>6)&m.mask]
+	if sl.open && w.blk == next>>6 && w.seen != 0 {
+		m.fastSl, m.fastW = sl, w
+	}
 }
 
 // pushRestart takes pkt, ext before the restart it brings, as the first
@@ -536,6 +579,7 @@ func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at int64) {
 // holds nothing across one).
 func (m *Merge) pushRestart(path int, ps *pathState, pkt []byte, wire int, at, ext int64) {
 	m.pushCopy(path, ps, pkt, wire, at, m.restart(path, ext, at))
+	m.refresh() // if pushCopy dropped it, the restart has still moved the highest
 }
 
 // pushSlow is push's way for a packet of path ps (counted) that is not
@@ -559,7 +603,7 @@ func (m *Merge) pushSlow(path int, ps *pathState, pkt []byte, wire int, at int64
 	if m.oldOn && m.old(path, ps, pkt, wire, at) {
 		return
 	}
-	m.push(path|2, ps, pkt, wire, at)
+	m.push(path|2, ps, pkt, wire, at, 0)
 }
 
 // restart starts the sequence numbers afresh from ext, a packet of a
@@ -579,7 +623,8 @@ func (m *Merge) restart(path int, ext int64, at int64) int64 {
 	next := base + int64(uint16(ext)-uint16(base))
 	m.oldMax, m.oldMin = m.maxSeq, m.minSeq
 	m.maxSeq, m.minSeq = next-1, next
-	m.oldOn, m.oldTS, m.oldPath = true, m.newTS, path&1
+	m.setOld(true)
+	m.oldTS, m.oldPath = m.newTS, path&1
 	m.oldUntil = math.MaxInt64
 	if at < math.MaxInt64-m.window {
 		m.oldUntil = at + m.window
@@ -609,13 +654,13 @@ func (m *Merge) restart(path int, ext int64, at int64) int64 {
 // stream.
 func (m *Merge) old(path int, ps *pathState, pkt []byte, wire int, at int64) bool {
 	if at >= m.oldUntil {
-		m.oldOn = false
+		m.setOld(false)
 		return false
 	}
 	ts := binary.BigEndian.Uint32(pkt[4:])
 	newer := int32(ts-m.oldTS) > 0
 	if newer && path&1 != m.oldPath {
-		m.oldOn = false // the path behind has caught up
+		m.setOld(false) // the path behind has caught up
 		return false
 	}
 	if newer || m.oldTS-ts >= m.lateTicks {
@@ -658,7 +703,19 @@ func (m *Merge) old(path int, ps *pathState, pkt []byte, wire int, at int64) boo
 	m.pushFirst(path, ps, pkt, &h, wire, at, ext, w, b, bit)
 	m.oldMax, m.oldMin = m.maxSeq, m.minSeq
 	m.maxSeq, m.minSeq = newMax, newMin
+	m.refresh() // pushFirst's was by the old stream's highest
 	return true
+}
+
+// setOld opens (on) or closes a restart's window, and with it push's
+// way for every packet (hwant: none takes the common case while it is
+// open).
+func (m *Merge) setOld(on bool) {
+	m.oldOn = on
+	m.hwant = 0xffff // no header masked by hmask is this
+	if !on {
+		m.hwant = m.hopen // a restart comes after the first number (seqOK)
+	}
 }
 
 // keepOld saves, within a restart's window, the word of the window that
@@ -732,8 +789,14 @@ func (m *Merge) sample(path int, w *seqWord, at int64) {
 }
 
 // pushFirst takes the first copy of ext (headers h), bit of word w of
-// block b, that path ps brought.
+// block b, that path ps brought, and refreshes push's shortcut.
 func (m *Merge) pushFirst(path int, ps *pathState, pkt []byte, h *headers, wire int, at, ext int64, w *seqWord, b int64, bit uint64) {
+	m.takeFirst(path, ps, pkt, h, wire, at, ext, w, b, bit)
+	m.refresh()
+}
+
+// takeFirst is pushFirst's work.
+func (m *Merge) takeFirst(path int, ps *pathState, pkt []byte, h *headers, wire int, at, ext int64, w *seqWord, b int64, bit uint64) {
 	// Of which frame?
 	field := 0
 	if m.fields == 2 {
@@ -796,7 +859,7 @@ func (m *Merge) pushFirst(path int, ps *pathState, pkt []byte, h *headers, wire 
 // highest seen on either path.
 func (m *Merge) extend(seq uint16) int64 {
 	if !m.seqOK {
-		m.seqOK = true
+		m.seqOK, m.hwant = true, m.hopen
 		m.maxSeq, m.minSeq = int64(seq)-1, int64(seq)
 		return int64(seq)
 	}
@@ -952,10 +1015,11 @@ func (m *Merge) release(at int64, all bool) {
 		// of two int64 times may not fit one.
 		passed := now >= sl.endAt && uint64(now)-uint64(sl.endAt) >= uint64(m.window)
 		if !all && !complete && !(sl.ended && passed) {
-			return
+			break
 		}
 		m.releaseFirst()
 	}
+	m.refresh()
 }
 
 // releaseFirst hands out the earliest frame held: its marker packet goes

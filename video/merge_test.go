@@ -2110,3 +2110,109 @@ func TestMergeWorkChain(t *testing.T) {
 		rig.checkEnd(t, pushed)
 	}
 }
+
+// TestMergeFlushMidFrame: a packet of a frame that Flush handed out
+// half-filled is late, however much it looks like the next packet of the
+// frame being filled when Flush came (push's shortcut for that packet
+// must know the frame has gone).
+func TestMergeFlushMidFrame(t *testing.T) {
+	fl := newMergeFlow(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}, 2)
+	if fl.first[1] < 8 {
+		t.Fatalf("frame 0 has %d packets, the test needs 8", fl.first[1])
+	}
+	m, got := newTestMerge(t, fl, SkewClassA)
+	at := fl.send[0]
+	for i := range 5 {
+		m.Push(0, fl.pkts[i], at+int64(i))
+	}
+	m.Flush()
+	if len(got.frames) != 1 {
+		t.Fatalf("Flush handed out %d frames, want 1", len(got.frames))
+	}
+	m.Push(0, fl.pkts[5], at+5)
+	m.Push(1, fl.pkts[5], at+6)
+	p0, p1, st := m.PathStats(0), m.PathStats(1), m.Stats()
+	if p0.Late != 1 || p0.Taken != 5 || p1.Duplicates != 1 || st.Late != 1 || st.Packets != 5 {
+		t.Errorf("after the frame was flushed: path 0 %+v, path 1 %+v, flow Late %d Packets %d; want path 0 Late 1, Taken 5, path 1 Duplicates 1, flow Late 1, Packets 5",
+			p0, p1, st.Late, st.Packets)
+	}
+	m.Flush()
+	if len(got.frames) != 1 {
+		t.Errorf("%d frames handed out, want 1: the late packet opened or filled one", len(got.frames))
+	}
+}
+
+// TestReceiverMergeSameAsPush: a merge fed through two Receivers counts
+// and hands out what a merge fed the same packets by Merge.Push does,
+// after every packet: Receiver.push has the merge's common case and its
+// way for a copy written out, which must not differ from Merge.push's.
+// The packets are rewritten at random (sequence numbers, timestamps,
+// payload types, lengths, arrival times), and the arrival times start at
+// zero, where a path's first packet is within MaxArrivalJump of the
+// latest time it starts with.
+func TestReceiverMergeSameAsPush(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}
+	fl := newMergeFlow(t, f, 12)
+	for seed := range uint64(8) {
+		r := rand.New(rand.NewPCG(seed, 31))
+		mr, gr := newTestMerge(t, fl, SkewClassA)
+		mp, gp := newTestMerge(t, fl, SkewClassA)
+		var rs [2]*Receiver
+		for p := range rs {
+			var err error
+			if rs[p], err = NewReceiver(&ReceiverConfig{Streams: []RxStream{{Port: uint16(5004 + 2*p), Merge: mr, Path: p}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d0, _ := randomDrops(len(fl.pkts), 5, seed+1)
+		d1, _ := randomDrops(len(fl.pkts), 5, seed+2)
+		ev := fl.arrivals([2]func(int) bool{d0, d1}, [2]time.Duration{0, time.Duration(seed%3) * time.Millisecond})
+		t0 := ev[0].at
+		for k, e := range ev {
+			pkt := slices.Clone(fl.pkts[e.pkt])
+			at := e.at - t0
+			if seed > 0 && r.IntN(12) == 0 {
+				switch r.IntN(6) {
+				case 0:
+					binary.BigEndian.PutUint16(pkt[2:], binary.BigEndian.Uint16(pkt[2:])+uint16(r.IntN(70000)))
+				case 1:
+					binary.BigEndian.PutUint32(pkt[4:], binary.BigEndian.Uint32(pkt[4:])+uint32(r.IntN(400_000)))
+				case 2:
+					pkt[1] ^= byte(1 + r.IntN(127))
+				case 3:
+					pkt = pkt[:r.IntN(len(pkt)+1)]
+				case 4:
+					at -= int64(r.IntN(50_000_000))
+				case 5:
+					at += r.Int64N(int64(3 * time.Second))
+				}
+			}
+			fr := append(udpFrameHeader(uint16(5004+2*e.path)), pkt...)
+			binary.BigEndian.PutUint16(fr[16:], uint16(len(fr)-14))
+			binary.BigEndian.PutUint16(fr[38:], uint16(len(fr)-34))
+			rs[e.path].Push(fr, at)
+			mp.Push(e.path, pkt, at)
+			if a, b := mr.Stats(), mp.Stats(); a != b {
+				t.Fatalf("seed %d, packet %d: through Receivers %+v, by Push %+v", seed, k, a, b)
+			}
+			for p := range 2 {
+				if a, b := mr.PathStats(p), mp.PathStats(p); a != b {
+					t.Fatalf("seed %d, packet %d, path %d: through Receivers %+v, by Push %+v", seed, k, p, a, b)
+				}
+			}
+			if a, b := mr.Skew(), mp.Skew(); a != b {
+				t.Fatalf("seed %d, packet %d: skew through Receivers %v, by Push %v", seed, k, a, b)
+			}
+		}
+		mr.Flush()
+		mp.Flush()
+		if len(gr.frames) != len(gp.frames) {
+			t.Fatalf("seed %d: %d frames through Receivers, %d by Push", seed, len(gr.frames), len(gp.frames))
+		}
+		for k := range gr.frames {
+			if !bytes.Equal(gr.frames[k], gp.frames[k]) || gr.stats[k] != gp.stats[k] {
+				t.Errorf("seed %d: frame %d differs", seed, k)
+			}
+		}
+	}
+}

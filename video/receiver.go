@@ -600,11 +600,43 @@ func (r *Receiver) push(data []byte, at int64) bool {
 			if i := r.byPort[port] - 1; i < shared-1 {
 				s := &r.streams[i]
 				s.count(payload, wire)
-				if m := s.cfg.Merge; m != nil {
-					m.push(s.cfg.Path, s.mps, payload, wire, at)
-				} else {
+				m := s.cfg.Merge
+				if m == nil {
 					s.pushOne(payload, at)
+					return true
 				}
+				// A path of a merge. Half its packets are copies of
+				// those the other path brought first, which Merge.push
+				// would only count: its common case (the arrival, the
+				// RTP header, extending the sequence number) and its
+				// way for such a copy are written out here, to spare
+				// them the call. Any other packet goes to Merge.push,
+				// with path+4 and its extended number if its common
+				// case has been done here.
+				ps, path := s.mps, s.cfg.Path
+				var ext int64
+				if len(payload) >= packet.RTPLen && at >= ps.last && uint64(at)-uint64(ps.last) <= uint64(MaxArrivalJump) &&
+					binary.BigEndian.Uint16(payload)&m.hmask == m.hwant {
+					ps.Packets++
+					ps.last = at
+					path |= 4
+					rtp := (*[packet.RTPLen]byte)(payload)
+					ext = nearestSeq(m.maxSeq, binary.BigEndian.Uint16(rtp[2:])) // the first was read: hwant
+					if ext <= m.maxSeq && int32(binary.BigEndian.Uint32(rtp[4:])-m.newTS) <= 0 {
+						// Not a restarted sender's: a copy if its
+						// number was seen, unless it is its word's
+						// skew sample. (Never too old to tell: an
+						// extended number is less than 2^15 behind
+						// the highest, and the window holds at least
+						// 2^16.)
+						if b := ext >> 6; m.words[b&m.mask].blk == b && m.words[b&m.mask].seen&(1<<(ext&63)) != 0 && m.words[b&m.mask].sbit != uint8(ext&63) {
+							ps.first, ps.high = min(ps.first, ext), max(ps.high, ext)
+							ps.Duplicates++
+							return true
+						}
+					}
+				}
+				m.push(path, ps, payload, wire, at, ext)
 				return true
 			}
 			return r.pushPort(data, true, port, payload, wire, at)
@@ -844,7 +876,7 @@ func (r *Receiver) Drain(q RxQueue, at int64, max int) (int, error) {
 func (s *rxStream) push(pkt []byte, wire int, at int64) {
 	s.count(pkt, wire)
 	if m := s.cfg.Merge; m != nil {
-		m.push(s.cfg.Path, s.mps, pkt, wire, at)
+		m.push(s.cfg.Path, s.mps, pkt, wire, at, 0)
 		return
 	}
 	s.pushOne(pkt, at)
