@@ -164,6 +164,7 @@ type Merge struct {
 	s         rxStream // the flow: its analysis and header counts (no depacketizer of its own)
 	window    int64    // ns
 	fields    int
+	fmask     int // 1 if fields is 2, else 0: a packet's field of a frame is h.field&fmask
 	gap       uint32
 	lateTicks uint32
 
@@ -353,6 +354,7 @@ func NewMerge(c *MergeConfig) (*Merge, error) {
 	m.hwant = 0xffff                                          // no header masked by hmask is this: !seqOK
 	m.s.initTiming()
 	m.fields = f.Scan.Fields()
+	m.fmask = m.fields - 1
 	m.gap = uint32((90000*uint64(f.Rate.Den) + uint64(f.Rate.Num) - 1) / uint64(f.Rate.Num))
 	m.lateTicks = lateWindow + uint32(cfg.Window/(time.Second/90000))
 	m.words = make([]seqWord, nwords)
@@ -489,10 +491,14 @@ func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at, ext int6
 	// common case's work and extended the number (ext); the RTP header's
 	// length is checked above or by pushSlow or Receiver.push.
 	path &= 1
-	rtp := (*[packet.RTPLen]byte)(pkt)
 	// The path's span of sequence numbers (PathStats.Lost): NewMerge
 	// starts first and high at the ends of int64.
-	ps.first, ps.high = min(ps.first, ext), max(ps.high, ext)
+	if ext > ps.high {
+		ps.high = ext
+	}
+	if ext < ps.first {
+		ps.first = ext
+	}
 	if ext <= m.maxSeq {
 		b := ext >> 6
 		if m.maxSeq>>6-b > m.mask {
@@ -501,7 +507,7 @@ func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at, ext int6
 			m.st.Late++
 			return
 		}
-		if ts := binary.BigEndian.Uint32(rtp[4:]); int32(ts-m.newTS) > 0 {
+		if ts := binary.BigEndian.Uint32(pkt[4:8]); int32(ts-m.newTS) > 0 {
 			// Sent before the highest, yet later: a sender that
 			// restarted behind its last number.
 			m.pushRestart(path, ps, pkt, wire, at, ext)
@@ -537,11 +543,7 @@ func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at, ext int6
 	// it. What of that no packet changes refresh has found (fastSl,
 	// fastW); any other packet goes to pushFirst.
 	if sl := m.fastSl; sl != nil && ext == m.maxSeq+1 && !h.marker && !h.start {
-		f := 0
-		if m.fields == 2 {
-			f = h.field & 1
-		}
-		if sl.have[f] && sl.fts[f] == h.ts {
+		if f := h.field & m.fmask; sl.have[f] && sl.fts[f] == h.ts {
 			m.maxSeq = ext
 			m.fastW.seen |= 1 << (ext & 63)
 			if ext&63 == 63 {

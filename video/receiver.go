@@ -630,7 +630,12 @@ func (r *Receiver) push(data []byte, at int64) bool {
 						// the highest, and the window holds at least
 						// 2^16.)
 						if b := ext >> 6; m.words[b&m.mask].blk == b && m.words[b&m.mask].seen&(1<<(ext&63)) != 0 && m.words[b&m.mask].sbit != uint8(ext&63) {
-							ps.first, ps.high = min(ps.first, ext), max(ps.high, ext)
+							if ext > ps.high {
+								ps.high = ext
+							}
+							if ext < ps.first {
+								ps.first = ext
+							}
 							ps.Duplicates++
 							return true
 						}
