@@ -559,6 +559,37 @@ func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at, ext int6
 	m.pushFirst(path, ps, pkt, &h, wire, at, ext, &m.words[b&m.mask], b, uint64(1)<<(ext&63))
 }
 
+// pushNext is push's way for a packet whose common case Receiver.push
+// has done (counted, its arrival taken, its span noted) and whose
+// extended number is the highest + 1: a first copy, with few arguments
+// to hand over and to keep across parseHeaders. path is 0 or 1.
+func (m *Merge) pushNext(path int, pkt []byte, wire int, at int64) {
+	var h headers
+	ok := parseHeaders(&h, pkt)
+	m.parsed.add(uint64(h.rows))
+	if !ok {
+		m.paths[path].Malformed++
+		m.st.Malformed++
+		return
+	}
+	ext := m.maxSeq + 1
+	if sl := m.fastSl; sl != nil && !h.marker && !h.start {
+		if f := h.field & m.fmask; sl.have[f] && sl.fts[f] == h.ts {
+			m.maxSeq = ext
+			m.fastW.seen |= 1 << (ext & 63)
+			if ext&63 == 63 {
+				m.fastSl = nil // the next number is of another word: refresh finds it
+			}
+			m.take(sl, path, pkt, wire)
+			m.s.note(&h, at)
+			sl.d.pushParsed(pkt, &h)
+			return
+		}
+	}
+	b := ext >> 6
+	m.pushFirst(path, &m.paths[path], pkt, &h, wire, at, ext, &m.words[b&m.mask], b, uint64(1)<<(ext&63))
+}
+
 // refresh finds the state of push's shortcut (fastSl, fastW) after
 // anything but the shortcut itself has changed the frames held, the
 // sequence window or the highest number.

@@ -639,6 +639,16 @@ func (r *Receiver) push(data []byte, at int64) bool {
 							ps.Duplicates++
 							return true
 						}
+					} else if ext == m.maxSeq+1 {
+						// The next number: a first copy.
+						if ext > ps.high {
+							ps.high = ext
+						}
+						if ext < ps.first {
+							ps.first = ext
+						}
+						m.pushNext(path&1, payload, wire, at)
+						return true
 					}
 				}
 				m.push(path, ps, payload, wire, at, ext)
