@@ -629,7 +629,12 @@ func (r *Receiver) push(data []byte, at int64) bool {
 						// extended number is less than 2^15 behind
 						// the highest, and the window holds at least
 						// 2^16.)
-						if b := ext >> 6; m.words[b&m.mask].blk == b && m.words[b&m.mask].seen&(1<<(ext&63)) != 0 && m.words[b&m.mask].sbit != uint8(ext&63) {
+						b := ext >> 6
+						w := m.fastW // nearly always the word of a copy's number
+						if w == nil || w.blk != b {
+							w = &m.words[b&m.mask]
+						}
+						if w.blk == b && w.seen&(1<<(ext&63)) != 0 && w.sbit != uint8(ext&63) {
 							if ext > ps.high {
 								ps.high = ext
 							}
