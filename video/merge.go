@@ -164,7 +164,7 @@ type Merge struct {
 	s         rxStream // the flow: its analysis and header counts (no depacketizer of its own)
 	window    int64    // ns
 	fields    int
-	fmask     int // 1 if fields is 2, else 0: a packet's field of a frame is h.field&fmask
+	fmask     int // 1 if fields is 2, else 0: a packet's field of a frame is h.field&fmask (&1 too where it indexes: no bounds check)
 	gap       uint32
 	lateTicks uint32
 
@@ -543,7 +543,7 @@ func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at, ext int6
 	// it. What of that no packet changes refresh has found (fastSl,
 	// fastW); any other packet goes to pushFirst.
 	if sl := m.fastSl; sl != nil && ext == m.maxSeq+1 && !h.marker && !h.start {
-		if f := h.field & m.fmask; sl.have[f] && sl.fts[f] == h.ts {
+		if f := h.field & m.fmask & 1; sl.have[f] && sl.fts[f] == h.ts {
 			m.maxSeq = ext
 			m.fastW.seen |= 1 << (ext & 63)
 			if ext&63 == 63 {
@@ -574,7 +574,7 @@ func (m *Merge) pushNext(path int, pkt []byte, wire int, at int64) {
 	}
 	ext := m.maxSeq + 1
 	if sl := m.fastSl; sl != nil && !h.marker && !h.start {
-		if f := h.field & m.fmask; sl.have[f] && sl.fts[f] == h.ts {
+		if f := h.field & m.fmask & 1; sl.have[f] && sl.fts[f] == h.ts {
 			m.maxSeq = ext
 			m.fastW.seen |= 1 << (ext & 63)
 			if ext&63 == 63 {
