@@ -2216,3 +2216,70 @@ func TestReceiverMergeSameAsPush(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeRestartMalformedFirst guards pushRestart's refresh: a restart
+// brought by a packet whose RFC 4175 headers are malformed (pushCopy drops
+// it, so pushFirst does not refresh) still moves the highest number, and
+// push's shortcut state from before the restart must go with it. Else the
+// new stream's next number takes the shortcut into the old stream's word
+// and not its own, and its copy on the other path is taken again instead
+// of absorbed as a duplicate.
+func TestMergeRestartMalformedFirst(t *testing.T) {
+	fl := newMergeFlow(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}, 2)
+	if fl.first[1] < 8 {
+		t.Fatalf("frame 0 has %d packets, the test needs 8", fl.first[1])
+	}
+	m, _ := newTestMerge(t, fl, SkewClassA)
+	at := fl.send[0]
+	for i := range 4 {
+		m.Push(0, fl.pkts[i], at+int64(i))
+	}
+	seq := binary.BigEndian.Uint16(fl.pkts[4][2:]) - 1000
+	rs := slices.Clone(fl.pkts[4][:16]) // its RTP header, and too little of the rest
+	binary.BigEndian.PutUint16(rs[2:], seq)
+	binary.BigEndian.PutUint32(rs[4:], binary.BigEndian.Uint32(rs[4:])+90000) // later: a restart
+	m.Push(0, rs, at+4)
+	p := slices.Clone(fl.pkts[4])
+	binary.BigEndian.PutUint16(p[2:], seq)
+	at2 := at + 4 + int64(m.Window()) // the restart's window has passed
+	m.Push(0, p, at2)
+	m.Push(1, p, at2+1)
+	if p1 := m.PathStats(1); p1.Duplicates != 1 || p1.Taken != 0 {
+		t.Errorf("path 1 %+v, want its copy a duplicate (Duplicates 1, Taken 0); flow %+v", p1, m.Stats())
+	}
+}
+
+// TestMergeRestartOldRefresh guards old's refresh: a packet of the old
+// stream that old takes after a restart (late here) goes through
+// pushFirst with the old stream's highest in place, whose refresh finds
+// a shortcut state by the old stream's numbers; old must find it again by
+// the new stream's. Else the new stream's next packet takes the shortcut
+// into the old stream's word, and its copy on the other path is taken
+// again instead of absorbed as a duplicate.
+func TestMergeRestartOldRefresh(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}
+	fl := newMergeFlow(t, f, 1)
+	old := len(fl.pkts)
+	fl.add(t, 1, 65500-1000, 1) // the new stream: a frame numbered from 64500
+	m, got := newTestMerge(t, fl, SkewClassA)
+	at := fl.send[0]
+	for i := range old {
+		if i != 2 { // path 0 loses packet 2 of the old stream's frame
+			m.Push(0, fl.pkts[i], at+int64(i))
+		}
+	}
+	at += int64(old)
+	m.Expire(at + 2*int64(m.Window()))
+	if len(got.frames) != 1 {
+		t.Fatalf("Expire handed out %d frames, want 1", len(got.frames))
+	}
+	at += 2*int64(m.Window()) + 1
+	m.Push(0, fl.pkts[old], at)     // the restart
+	m.Push(0, fl.pkts[old+1], at+1) // the new stream's next
+	m.Push(1, fl.pkts[2], at+2)     // the old stream's, late: its frame has gone
+	m.Push(0, fl.pkts[old+2], at+3)
+	m.Push(1, fl.pkts[old+2], at+4)
+	if p1 := m.PathStats(1); p1.Duplicates != 1 || p1.Late != 1 || p1.Taken != 0 {
+		t.Errorf("path 1 %+v, want 1 late and 1 duplicate; flow %+v", p1, m.Stats())
+	}
+}
