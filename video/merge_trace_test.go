@@ -16,7 +16,12 @@ import (
 // payload types, versions, lengths and arrival times rewritten at random;
 // directly and through two Receivers, with captures cut short) and checks,
 // after every packet, that each copy was counted once (taken, absorbed,
-// late or malformed) and what the flow took adds up.
+// late or malformed), what the flow took adds up, and push's shortcut
+// state (fastSl, fastW) is what refresh finds then: a call of refresh
+// missed shows at the packet after it, whether or not the counts ever do.
+// (pushRestart's is the one it cannot reach: a restart whose first packet
+// is malformed takes two rewrites of one packet, which its flows never
+// make; TestMergeRestartMalformedFirst pins it.)
 //
 // It also writes, with NMTEST_MERGE_TRACE=FILE, everything a merge shows
 // after every packet (flow and path counts, skew, the frames handed out
@@ -154,6 +159,17 @@ func traceState(t *testing.T, w io.Writer, m *Merge, rs [2]*Receiver, pushed [2]
 			}
 		}
 		fmt.Fprintln(w)
+	}
+	// push's shortcut state must be what refresh would find now: a
+	// stale one (a call of refresh missed) takes a packet into the wrong
+	// word or frame, which the counts may not show for long; one left
+	// nil where refresh finds one would only send packets the long way,
+	// and is held to the same (these flows never leave one).
+	c := *m // refresh on a copy: the slots and words are shared, m keeps its state
+	c.refresh()
+	if m.fastSl != c.fastSl || m.fastSl != nil && m.fastW != c.fastW {
+		t.Fatalf("push's shortcut state %p %p, refresh finds %p %p (max %d cur %d rel %v)",
+			m.fastSl, m.fastW, c.fastSl, c.fastW, m.maxSeq, m.cur, m.rel)
 	}
 	if rel := len(m.order) > 0 && m.slots[m.order[0]].ended; m.releasable() != rel {
 		t.Fatalf("releasable %v, the frames held say %v", m.releasable(), rel)
