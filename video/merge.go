@@ -185,7 +185,10 @@ type Merge struct {
 	// refresh after anything else push and release do: fastSl is the slot
 	// of the last packet, open, while the earliest frame held has not
 	// ended, and fastW the word of maxSeq+1, holding its block with a
-	// packet marked; both nil while any of that is not so.
+	// packet marked. fastSl is nil while any of that is not so; fastW is
+	// then nil too, except after the shortcut took the last number of a
+	// word (it clears fastSl alone, a store less): whoever reads fastW
+	// without fastSl set (Receiver.push's copy check) checks its block.
 	fastSl *mslot
 	fastW  *seqWord
 
@@ -502,7 +505,13 @@ func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at, ext int6
 	if ext <= m.maxSeq {
 		b := ext >> 6
 		if m.maxSeq>>6-b > m.mask {
-			// Its word holds a later block: too old to tell.
+			// Its word holds a later block: too old to tell. No
+			// caller reaches this today (every ext below the
+			// highest is nearestSeq's of it, at most 2^15 behind:
+			// 512 blocks against a mask of at least 1023); it is
+			// kept on purpose, one compare on a copy's way, so that
+			// push stays right for any ext a later caller hands
+			// it and never marks a number in a later block's word.
 			ps.Late++
 			m.st.Late++
 			return

@@ -626,9 +626,9 @@ func (r *Receiver) push(data []byte, at int64) bool {
 						// Not a restarted sender's: a copy if its
 						// number was seen, unless it is its word's
 						// skew sample. (Never too old to tell: an
-						// extended number is less than 2^15 behind
-						// the highest, and the window holds at least
-						// 2^16.)
+						// extended number is at most 2^15 behind the
+						// highest, int16 -32768: at most 512 blocks,
+						// against a mask of at least 1023.)
 						b := ext >> 6
 						w := m.fastW // nearly always the word of a copy's number
 						if w == nil || w.blk != b {
