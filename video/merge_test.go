@@ -2283,3 +2283,65 @@ func TestMergeRestartOldRefresh(t *testing.T) {
 		t.Errorf("path 1 %+v, want 1 late and 1 duplicate; flow %+v", p1, m.Stats())
 	}
 }
+
+// TestReceiverMergeCopyOtherBlock: Receiver.push takes a packet below the
+// highest for a copy only if its number's word holds its block. Here the
+// word holds the block 2^16 numbers before (sequence numbers that jumped
+// forward three times by up to 2^15-1, marking no word between), with the
+// number's bit set: the packet is a first copy, which Merge.push takes
+// (late or into its frame), not a duplicate. (Path 1 brings a copy
+// first: a path's first packet takes Merge.push's way by its arrival.)
+func TestReceiverMergeCopyOtherBlock(t *testing.T) {
+	fl := newMergeFlow(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}, 2)
+	if fl.first[1] < 8 {
+		t.Fatalf("frame 0 has %d packets, the test needs 8", fl.first[1])
+	}
+	s0 := binary.BigEndian.Uint16(fl.pkts[0][2:])
+	if s0&63 > 60 {
+		t.Fatalf("frame 0 starts at %d, the test needs its first 4 in one block", s0)
+	}
+	type in struct {
+		path int
+		pkt  []byte
+	}
+	var ins []in
+	for i := range 4 {
+		ins = append(ins, in{0, fl.pkts[i]})
+	}
+	ins = append(ins, in{1, fl.pkts[0]}) // path 1's first packet: its arrival taken, a copy's check from the next
+	// The highest jumps forward to s0+32770, s0+65470 (a block before
+	// s0+65536's) and s0+98237, 2^15-1 or less each time.
+	for k, seq := range []uint16{s0 + 32770, s0 + 65470, s0 + 32701} { // 32701: 98237 less 2^16
+		p := slices.Clone(fl.pkts[4+k])
+		binary.BigEndian.PutUint16(p[2:], seq)
+		ins = append(ins, in{0, p})
+	}
+	p := slices.Clone(fl.pkts[1])           // frame 0's timestamp: no restart
+	binary.BigEndian.PutUint16(p[2:], s0+1) // s0+1+2^16, 32,700 behind: its word holds s0+1's block
+	ins = append(ins, in{1, p})
+
+	mr, _ := newTestMerge(t, fl, SkewClassA)
+	mp, _ := newTestMerge(t, fl, SkewClassA)
+	if mr.mask != 1023 {
+		t.Fatalf("the window has %d words, the test needs 1024", mr.mask+1)
+	}
+	var rs [2]*Receiver
+	for p := range rs {
+		var err error
+		if rs[p], err = NewReceiver(&ReceiverConfig{Streams: []RxStream{{Port: uint16(5004 + 2*p), Merge: mr, Path: p}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := fl.send[0]
+	for k, e := range ins {
+		fr := append(udpFrameHeader(uint16(5004+2*e.path)), e.pkt...)
+		binary.BigEndian.PutUint16(fr[16:], uint16(len(fr)-14))
+		binary.BigEndian.PutUint16(fr[38:], uint16(len(fr)-34))
+		rs[e.path].Push(fr, at+int64(k))
+		mp.Push(e.path, e.pkt, at+int64(k))
+	}
+	r1, p1 := mr.PathStats(1), mp.PathStats(1)
+	if r1 != p1 || r1.Duplicates != 1 || r1.Taken+r1.Late != 1 {
+		t.Errorf("path 1 through a Receiver %+v, by Push %+v; want the same, the second not a duplicate", r1, p1)
+	}
+}
