@@ -180,8 +180,9 @@ type Merge struct {
 	// hopen is hwant when neither.
 	hmask, hwant, hopen uint16
 
-	// The state of push's shortcut for the first copy of the number after
-	// the highest, what of its conditions no packet changes, found by
+	// The state of push's and pushNext's shortcut for the first copy of
+	// the number after the highest, what of its conditions no packet
+	// changes, found by
 	// refresh after anything else push and release do: fastSl is the slot
 	// of the last packet, open, while the earliest frame held has not
 	// ended, and fastW the word of maxSeq+1, holding its block with a
@@ -470,7 +471,8 @@ func near(a, b int64) bool {
 // (a call would have it save what it holds in registers first). Only
 // first copies have their RFC 4175 headers parsed. The first copy of the
 // number after the highest (nearly every one) push takes into its frame
-// itself; every way push calls a function and then goes on is reached
+// itself (a Receiver's merge path hands it to pushNext, which does the
+// same, instead); every way push calls a function and then goes on is reached
 // only from that branch, so that a duplicate's way saves no registers
 // either. Any other first copy goes to pushCopy.
 func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at, ext int64) {

@@ -610,9 +610,12 @@ func (r *Receiver) push(data []byte, at int64) bool {
 				// would only count: its common case (the arrival, the
 				// RTP header, extending the sequence number) and its
 				// way for such a copy are written out here, to spare
-				// them the call. Any other packet goes to Merge.push,
-				// with path+4 and its extended number if its common
-				// case has been done here.
+				// them the call. The first copy of the number after
+				// the highest (nearly every other packet) goes to
+				// Merge.pushNext, its path's span noted here; any
+				// other packet to Merge.push, with path+4 and its
+				// extended number if its common case has been done
+				// here.
 				ps, path := s.mps, s.cfg.Path
 				var ext int64
 				if len(payload) >= packet.RTPLen && at >= ps.last && uint64(at)-uint64(ps.last) <= uint64(MaxArrivalJump) &&
