@@ -66,11 +66,12 @@
 //     are taken or at the capture's pace (ListenConfig.Replay); a file cut
 //     in the middle of a packet ends with an error, and an empty or
 //     foreign file fails in Listen. A FIFO (a live capture, tcpdump -w)
-//     is read as it comes: Listen waits, and nothing cancels it, until a
-//     writer opens the FIFO and writes the capture's header (to give up
-//     while no writer has come, open the FIFO for writing and close it:
-//     Listen then fails as on an empty file); after that Close ends a
-//     read waiting for packets. A sender writes Ethernet frames with
+//     is read as it comes: Listen waits until a writer opens the FIFO
+//     and writes the capture's header; [ListenContext] gives up when its
+//     context ends (on Linux also while no writer has come; elsewhere,
+//     open the FIFO for writing and close it: Listen then fails as on an
+//     empty file); after that Close ends a read waiting for packets, and a
+//     replay's wait for a packet's time (ListenConfig.Replay). A sender writes Ethernet frames with
 //     nanosecond timestamps, each its scheduled send time, as fast as it
 //     can (SendConfig.Count must be set), through a buffer: a write that
 //     fails (a full disk) is Run's error once the Count frames are sent,

@@ -163,26 +163,26 @@ func legSession(sess *video.Session, p int) *video.Session {
 
 // open opens both paths' transports: two captures are read as one, in
 // time order (pcapPair); other pairs each by their own readers.
-func (d *dupRx) open(r *Receiver) (rxTransport, error) {
+func (d *dupRx) open(ctx context.Context, r *Receiver) (rxTransport, error) {
 	if r.ep.kind == kindPcap && d.ep.kind == kindPcap {
-		a, err := openPcapRx(&r.ep, &r.cfg)
+		a, err := openPcapRx(ctx, &r.ep, &r.cfg)
 		if err != nil {
 			return nil, err
 		}
-		b, err := openPcapRx(&d.ep, &r.cfg)
+		b, err := openPcapRx(ctx, &d.ep, &r.cfg)
 		if err != nil {
 			a.close()
 			return nil, secondErr("listen", r.ep.name, d.ep.name, err)
 		}
 		return &pcapPair{p: [2]*pcapRx{a.(*pcapRx), b.(*pcapRx)}, done: make(chan struct{})}, nil
 	}
-	a, err := openRx(&r.ep, d.legs[0], &r.cfg)
+	a, err := openRx(ctx, &r.ep, d.legs[0], &r.cfg)
 	if err != nil {
 		return nil, err
 	}
 	cfg := r.cfg
 	cfg.Interface = d.ep.iface
-	b, err := openRx(&d.ep, d.legs[1], &cfg)
+	b, err := openRx(ctx, &d.ep, d.legs[1], &cfg)
 	if err != nil {
 		a.close()
 		return nil, secondErr("listen", r.ep.name, d.ep.name, err)

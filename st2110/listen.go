@@ -443,7 +443,28 @@ type Receiver struct {
 // and port, and source where the SDP names one, so several flows may share
 // a port. On a netmap port or an AF_XDP queue nmgo sends no IGMP: the
 // switch must forward the groups to the port.
-func Listen(name string, sess *video.Session, cfg *ListenConfig) (_ *Receiver, err error) {
+//
+// A capture that is a FIFO keeps Listen waiting for its writer and the
+// capture's header: [ListenContext] bounds that wait.
+func Listen(name string, sess *video.Session, cfg *ListenConfig) (*Receiver, error) {
+	return ListenContext(context.Background(), name, sess, cfg)
+}
+
+// ListenContext is [Listen] with a context that bounds the opening of the
+// transport: once ctx is done, a Listen still waiting (a capture that is
+// a FIFO, for its writer and the capture's header) gives up, closes what
+// it opened and returns an error that wraps ctx.Err(), its wait released
+// and no goroutine left behind; a ctx done before the call fails it at
+// once. Once ListenContext has returned a Receiver, ctx does not affect
+// it: [Receiver.Close] stops it, and Frames takes a context of its own.
+// As with net.ListenConfig.Listen and net.Dialer.DialContext, ctx must not
+// be nil. Only on Linux does ctx end the wait in the open of a FIFO
+// (elsewhere the open of a FIFO waits for its writer, and ctx ends only
+// the wait for the header, where the file takes read deadlines).
+func ListenContext(ctx context.Context, name string, sess *video.Session, cfg *ListenConfig) (_ *Receiver, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("st2110: listen %s: %w", name, err)
+	}
 	r, err := newReceiver(name, sess, cfg)
 	if err != nil {
 		return nil, err
@@ -455,9 +476,9 @@ func Listen(name string, sess *video.Session, cfg *ListenConfig) (_ *Receiver, e
 	}()
 	var tr rxTransport
 	if r.dup != nil {
-		tr, err = r.dup.open(r)
+		tr, err = r.dup.open(ctx, r)
 	} else {
-		tr, err = openRx(&r.ep, r.flows, &r.cfg)
+		tr, err = openRx(ctx, &r.ep, r.flows, &r.cfg)
 	}
 	if err != nil {
 		return nil, err
@@ -469,14 +490,14 @@ func Listen(name string, sess *video.Session, cfg *ListenConfig) (_ *Receiver, e
 }
 
 // openRx opens the transport ep for flows fs.
-func openRx(ep *endpoint, fs []video.Stream, cfg *ListenConfig) (rxTransport, error) {
+func openRx(ctx context.Context, ep *endpoint, fs []video.Stream, cfg *ListenConfig) (rxTransport, error) {
 	switch ep.kind {
 	case kindNetmap:
 		return openNetmapRx(ep, cfg)
 	case kindUDP:
 		return openUDPRx(ep, fs, cfg)
 	case kindPcap:
-		return openPcapRx(ep, cfg)
+		return openPcapRx(ctx, ep, cfg)
 	case kindXDP:
 		return openXDPRx(ep, cfg)
 	}

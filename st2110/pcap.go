@@ -35,12 +35,27 @@ type pcapRx struct {
 	closeErr error
 }
 
-func openPcapRx(ep *endpoint, cfg *ListenConfig) (rxTransport, error) {
-	f, err := os.Open(ep.file)
+// openPcapRx opens the capture ep and reads its header. ctx ends the
+// wait for a FIFO's writer (openCapture, waitWriter) and for the header,
+// by a read deadline in the past: Listen then fails with an error that
+// wraps ctx.Err(). Once the header is read, ctx no longer matters.
+func openPcapRx(ctx context.Context, ep *endpoint, cfg *ListenConfig) (rxTransport, error) {
+	f, fifo, err := openCapture(ep.file)
 	if err != nil {
 		return nil, fmt.Errorf("st2110: listen %s: %w", ep.name, err)
 	}
-	pr, err := packet.NewPcapReader(f)
+	stop := deadlineOnDone(ctx, f)
+	if fifo {
+		err = waitWriter(f)
+	}
+	var pr *packet.PcapReader
+	if err == nil {
+		pr, err = packet.NewPcapReader(f)
+	}
+	if !stop() {
+		f.Close()
+		return nil, fmt.Errorf("st2110: listen %s: waiting for the capture's header: %w", ep.name, ctx.Err())
+	}
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("st2110: listen %s: %w", ep.name, err)
@@ -67,6 +82,26 @@ func (t *pcapRx) wake() {
 func (t *pcapRx) close() error {
 	t.wake()
 	return t.closeErr
+}
+
+// deadlineOnDone sets a read deadline in the past on f once ctx is done,
+// which ends a wait for f's writer (waitWriter) or in its reads. stop
+// reports whether it had not, and, if it had, first waits until the
+// deadline is set, so that no goroutine of it is left (context.AfterFunc
+// runs the function in one of its own).
+func deadlineOnDone(ctx context.Context, f *os.File) (stop func() bool) {
+	set := make(chan struct{})
+	after := context.AfterFunc(ctx, func() {
+		defer close(set)
+		f.SetReadDeadline(time.Unix(1, 0)) // a regular file has none: its reads do not wait
+	})
+	return func() bool {
+		if after() {
+			return true
+		}
+		<-set
+		return false
+	}
 }
 
 // ipOffset returns where the IP header starts in a packet of link type lt

@@ -439,7 +439,7 @@ func TestPcapAllocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := openPcapRx(&rx.ep, &rx.cfg)
+	tr, err := openPcapRx(context.Background(), &rx.ep, &rx.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

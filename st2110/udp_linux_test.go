@@ -91,7 +91,7 @@ func TestUDPLinger(t *testing.T) {
 				t.Fatal(err)
 			}
 			r.cfg.Linger = c.linger // past Listen's check of MaxLinger, for "long"
-			tr, err := openRx(&r.ep, r.flows, &r.cfg)
+			tr, err := openRx(context.Background(), &r.ep, r.flows, &r.cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -380,7 +380,7 @@ func TestUDPLingerPHCFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := openRx(&r.ep, r.flows, &r.cfg)
+	tr, err := openRx(context.Background(), &r.ep, r.flows, &r.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,194 @@
+package st2110
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nmgo/nmgo/packet"
+)
+
+// openFIFOWriter opens the FIFO name for writing once a reader has it
+// open (an open for writing without blocking fails with ENXIO until then).
+func openFIFOWriter(t *testing.T, name string) *os.File {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		w, err := os.OpenFile(name, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+		if err == nil {
+			return w
+		}
+		if !errors.Is(err, syscall.ENXIO) || time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+	}
+}
+
+// settleGoroutines fails t unless the goroutines are back to n (those
+// that ended may take a moment to be gone; 10 s is a bound on a hang,
+// not a speed).
+func settleGoroutines(t *testing.T, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); runtime.NumGoroutine() > n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Errorf("%d goroutines, %d before:\n%s", runtime.NumGoroutine(), n, buf[:runtime.Stack(buf, true)])
+			return
+		}
+	}
+}
+
+// TestListenContextFIFO: ListenContext on a FIFO that no writer opens
+// (its open), whose writer writes nothing (the wait for data) or writes
+// half a header (the read of the header) gives up when its context is
+// cancelled or its deadline passes, with an error that wraps ctx.Err(),
+// its wait released (the FIFO is closed: a writer opened after finds no
+// reader) and no goroutine left behind. Listen alone waits on. A hang is
+// failed after 10 s, a bound on a hang, not a speed.
+func TestListenContextFIFO(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	for _, writer := range []string{"none", "silent", "half-header"} {
+		for _, end := range []string{"cancel", "deadline"} {
+			t.Run(writer+"/"+end, func(t *testing.T) {
+				name := filepath.Join(t.TempDir(), "fifo")
+				if err := syscall.Mkfifo(name, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				before := runtime.NumGoroutine()
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				want := context.Canceled
+				if end == "deadline" {
+					ctx, cancel = context.WithTimeout(ctx, 20*time.Millisecond)
+					defer cancel()
+					want = context.DeadlineExceeded
+				}
+				// The writer opens first, read-write (which does not
+				// wait for a reader), so that a deadline that passes
+				// before the test goes on does not leave it waiting.
+				var w *os.File
+				if writer != "none" {
+					var err error
+					if w, err = os.OpenFile(name, os.O_RDWR, 0); err != nil {
+						t.Fatal(err)
+					}
+					defer w.Close()
+				}
+				if writer == "half-header" {
+					if _, err := w.Write([]byte{0xd4, 0xc3}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				errc := make(chan error, 1)
+				go func() {
+					rx, err := ListenContext(ctx, "pcap:"+name, sess, nil)
+					if err == nil {
+						rx.Close()
+					}
+					errc <- err
+				}()
+				if end == "cancel" {
+					// Where it waits: for a writer, for data, in
+					// the read of the header.
+					if writer == "half-header" {
+						waitBlocked(t, "IO wait", "packet.NewPcapReader(")
+					} else {
+						waitBlocked(t, "IO wait", "st2110.waitWriter(")
+					}
+					cancel()
+				}
+				var err error
+				select {
+				case err = <-errc:
+				case <-time.After(10 * time.Second):
+					if w == nil {
+						w = openFIFOWriter(t, name)
+					}
+					w.Close()
+					t.Fatalf("ListenContext still waits after its context ended; once the writer closed: %v", <-errc)
+				}
+				if !errors.Is(err, want) || !strings.Contains(err.Error(), "pcap:"+name+": waiting for the capture's header") {
+					t.Fatalf("ListenContext: %v, want an error naming the capture and wrapping %v", err, want)
+				}
+				// No goroutine is left, waiting in an open or a read
+				// (the writer is still there: a read would wait).
+				settleGoroutines(t, before)
+				if w != nil {
+					w.Close()
+				}
+				// The FIFO is closed: a writer finds no reader (and
+				// lets an open left waiting return).
+				if w, err := os.OpenFile(name, os.O_WRONLY|syscall.O_NONBLOCK, 0); !errors.Is(err, syscall.ENXIO) {
+					if err == nil {
+						w.Close()
+					}
+					t.Errorf("open for writing after ListenContext failed: %v, want ENXIO (no reader)", err)
+				}
+			})
+		}
+	}
+}
+
+// TestListenContextFIFOWriter: a writer that comes while ListenContext
+// waits, before its context ends, is read as by Listen; the context's end
+// after ListenContext returned does not touch the Receiver, which reads on
+// until the writer closes the FIFO (the end of the capture, no error).
+func TestListenContextFIFOWriter(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	name := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(name, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	type listened struct {
+		rx  *Receiver
+		err error
+	}
+	c := make(chan listened, 1)
+	go func() {
+		rx, err := ListenContext(ctx, "pcap:"+name, sess, nil)
+		c <- listened{rx, err}
+	}()
+	waitBlocked(t, "IO wait", "st2110.waitWriter(") // no writer has come
+	w := openFIFOWriter(t, name)
+	defer w.Close()
+	if _, err := packet.NewPcapWriterNanos(w, 0); err != nil {
+		t.Fatal(err)
+	}
+	l := <-c
+	if l.err != nil {
+		t.Fatalf("ListenContext: %v", l.err)
+	}
+	defer l.rx.Close()
+	cancel()
+	waitBlocked(t, "IO wait", "st2110.(*pcapRx).read(") // waits for a packet
+	w.Close()
+	select {
+	case <-l.rx.Done():
+	case <-time.After(10 * time.Second): // a hang, not a speed
+		t.Fatal("the reader did not end at the end of the capture")
+	}
+	if err := l.rx.Err(); err != nil {
+		t.Errorf("Err: %v, want nil (the end of the capture)", err)
+	}
+}
+
+// TestListenContextDone: a context done before ListenContext fails it
+// at once, before it opens anything (the FIFO here would keep an open
+// waiting), with an error that wraps ctx.Err().
+func TestListenContextDone(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	name := filepath.Join(t.TempDir(), "missing.pcap")
+	_, err := ListenContext(ctx, "pcap:"+name, sess, nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("ListenContext with a cancelled context: %v, want context.Canceled", err)
+	}
+}

@@ -1,0 +1,76 @@
+//go:build linux
+
+package st2110
+
+import (
+	"errors"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// openCapture opens the capture file name for reading as os.Open does,
+// but a FIFO without waiting for its writer: O_NONBLOCK, which succeeds
+// with no writer and puts the file in the netpoller (its reads wait there,
+// as those of an os.Open of a FIFO do, and a read deadline or Close ends
+// them). fifo says which it was: its reader waits for the writer with
+// waitWriter before it reads.
+func openCapture(name string) (f *os.File, fifo bool, err error) {
+	var fd int
+	for {
+		fd, err = unix.Open(name, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return nil, false, &os.PathError{Op: "open", Path: name, Err: err}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, false, &os.PathError{Op: "stat", Path: name, Err: err}
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFIFO {
+		return os.NewFile(uintptr(fd), name), true, nil
+	}
+	// Any other file (a regular file, a device) in blocking mode, as
+	// os.Open leaves one the netpoller does not take.
+	if err := unix.SetNonblock(fd, false); err != nil {
+		unix.Close(fd)
+		return nil, false, &os.PathError{Op: "fcntl", Path: name, Err: err}
+	}
+	return os.NewFile(uintptr(fd), name), false, nil
+}
+
+// waitWriter waits, in the netpoller, until the FIFO f (openCapture) has
+// data or has had a writer come and go: a read before would find no
+// writer and return 0, the end of the file, at once. poll(2) tells the
+// two apart: Linux reports no POLLHUP to a reader opened O_NONBLOCK until
+// a writer has come (fs/pipe.c, fifo_open), so readable means data, or a
+// writer that came and went (the end of the file, as the reader of a
+// blocking open would see). A read deadline on f ends the wait with
+// os.ErrDeadlineExceeded, Close with os.ErrClosed.
+func waitWriter(f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var perr error
+	err = rc.Read(func(fd uintptr) bool {
+		fds := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds[:], 0)
+		if err == unix.EINTR {
+			return false
+		}
+		perr = err
+		return err != nil || n > 0
+	})
+	if err == nil && perr != nil {
+		err = os.NewSyscallError("poll", perr)
+	}
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		err = &os.PathError{Op: "wait", Path: f.Name(), Err: err}
+	}
+	return err
+}
