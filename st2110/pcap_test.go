@@ -1300,3 +1300,49 @@ func captureSRDs(t *testing.T, name string) []int {
 		n = append(n, len(h.SRDs))
 	}
 }
+
+// A replay's wait for a packet's time ends with Close: a capture whose
+// second packet came an hour after its first does not keep Close waiting
+// (10 s is a bound on a hang, not a speed).
+func TestPcapReplayCloseGap(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	name := filepath.Join(t.TempDir(), "gap.pcap")
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := packet.NewPcapWriterNanos(f, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Unix(1_700_000_000, 0)
+	for _, ts := range []time.Time{at, at.Add(time.Hour)} {
+		if err := w.WritePacket(ts, make([]byte, 60)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rx, err := Listen("pcap:"+name, sess, &ListenConfig{Replay: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitBlocked(t, "select", "st2110.sleep(") // the hour's wait
+	done := make(chan error, 1)
+	go func() { done <- rx.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close waits for the replay's next packet, an hour away")
+	}
+	if err := rx.Err(); err != nil {
+		t.Errorf("Err: %v", err)
+	}
+	if got := rx.Other(); got != 1 {
+		t.Errorf("Other: %d packets, want the first only", got)
+	}
+}
