@@ -20,9 +20,10 @@ import (
 // TestCaptureFIFOInterrupted: vrx -i pcap:FIFO with no writer waits in
 // Listen's open of the FIFO, and with a writer that writes nothing in its
 // read of the file header; a cancelled context (a signal, -t) ends either
-// wait with an error that says so. A writer opened (or closed) after lets
-// the abandoned Listen end, and unsticks a run that does not end: the
-// minute's bound is no timing assertion, only a way out of a hang.
+// wait with an error that says so, and leaves no reader of the FIFO
+// behind. A writer opened (or closed) after unsticks a run that does not
+// end: the minute's bound is no timing assertion, only a way out of a
+// hang.
 func TestCaptureFIFOInterrupted(t *testing.T) {
 	for _, writer := range []bool{false, true} {
 		t.Run(map[bool]string{false: "no-writer", true: "silent-writer"}[writer], func(t *testing.T) {
@@ -80,9 +81,11 @@ func newFIFO(t *testing.T) string {
 // interruptCaptureWait runs vrx with the flags in, one of them -i
 // pcap:fifo, cancels its context (unless in has a -t, left to end the
 // wait) while it waits for fifo (in its open, or with writer in its read
-// of the header), and returns its exit code and stderr. A writer opened (or closed) after lets the abandoned
-// Listen end, and unsticks a run that does not end: the minute's bound
-// is no timing assertion, only a way out of a hang.
+// of the header), and returns its exit code and stderr. Once vrx has
+// ended, no reader of fifo is left (the wait was released, not
+// abandoned). A writer opened (or closed) after unsticks a run that does
+// not end: the minute's bound is no timing assertion, only a way out of a
+// hang.
 func interruptCaptureWait(t *testing.T, fifo string, writer bool, in ...string) (int, string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -125,10 +128,16 @@ func interruptCaptureWait(t *testing.T, fifo string, writer bool, in ...string) 
 		w.Close()
 		t.Fatalf("not ended by the cancelled context; once the writer had gone: exit %d, %s", <-done, errb.String())
 	}
-	if w == nil {
-		w = openWriter() // the abandoned Listen's open returns
+	if w != nil {
+		w.Close()
 	}
-	w.Close()
+	// No reader is left: an open for writing finds none.
+	if w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); !errors.Is(err, syscall.ENXIO) {
+		if err == nil {
+			w.Close() // and lets a Listen left waiting in its open go on
+		}
+		t.Errorf("an open for writing once vrx had ended: %v, want ENXIO (no reader left)", err)
+	}
 	return code, errb.String()
 }
 

@@ -234,13 +234,11 @@ func (vr *videoRun) openRx(ctx context.Context) (err error) {
 	return nil
 }
 
-// listen calls st2110.Listen and, for a capture (either -i), gives up
-// when ctx ends (a signal) or -t passes: a capture that is a FIFO with no
-// writer, or a writer that writes nothing, keeps Listen waiting in its
-// open or in its read of the file header, and st2110.Listen takes no
-// context. Listen
-// goes on in its goroutine, abandoned: the process is about to exit; a
-// Receiver it still gets is closed.
+// listen calls st2110.Listen and, for a capture (either -i),
+// st2110.ListenContext, which gives up when ctx ends (a signal) or -t
+// passes: a capture that is a FIFO with no writer, or a writer that
+// writes nothing, keeps Listen waiting in its open or in its read of the
+// file header. Its error then says which ended the wait.
 func listen(ctx context.Context, cfg *config, name string, sess *video.Session, lc *st2110.ListenConfig) (*st2110.Receiver, error) {
 	if !isPcap(cfg.port) && !isPcap(cfg.port2) {
 		return st2110.Listen(name, sess, lc)
@@ -251,29 +249,14 @@ func listen(ctx context.Context, cfg *config, name string, sess *video.Session, 
 		ctx, cancel = context.WithTimeout(ctx, cfg.duration)
 		defer cancel()
 	}
-	type listened struct {
-		rx  *st2110.Receiver
-		err error
+	rx, err := st2110.ListenContext(ctx, name, sess, lc)
+	if err == nil || ctx.Err() == nil || !errors.Is(err, ctx.Err()) {
+		return rx, err
 	}
-	c := make(chan listened, 1)
-	go func() {
-		rx, err := st2110.Listen(name, sess, lc)
-		c <- listened{rx, err}
-	}()
-	select {
-	case l := <-c:
-		return l.rx, l.err
-	case <-ctx.Done():
-		go func() {
-			if l := <-c; l.rx != nil {
-				l.rx.Close()
-			}
-		}()
-		if parent.Err() == nil { // -t passed
-			return nil, fmt.Errorf("-i %s: no capture header within -t %v", waitedCapture(cfg), cfg.duration)
-		}
-		return nil, fmt.Errorf("-i %s: interrupted while waiting for its capture header", waitedCapture(cfg))
+	if parent.Err() == nil { // -t passed
+		return nil, fmt.Errorf("-i %s: no capture header within -t %v", waitedCapture(cfg), cfg.duration)
 	}
+	return nil, fmt.Errorf("-i %s: interrupted while waiting for its capture header", waitedCapture(cfg))
 }
 
 // waitedCapture names the capture among -i's that Listen may be waiting
