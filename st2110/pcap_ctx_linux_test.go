@@ -192,3 +192,40 @@ func TestListenContextDone(t *testing.T) {
 		t.Fatalf("ListenContext with a cancelled context: %v, want context.Canceled", err)
 	}
 }
+
+// TestListenContextPollableDevice: a capture that is a character device
+// the netpoller takes (here a pty's master, /dev/ptmx, which no slave
+// writes to) is read there, as os.Open leaves it: ListenContext's context
+// ends its wait for the header, its read waiting in the netpoller (not in
+// a blocking read(2) that nothing ends), and leaves no goroutine behind.
+func TestListenContextPollableDevice(t *testing.T) {
+	const dev = "/dev/ptmx"
+	if f, err := os.Open(dev); err != nil {
+		t.Skipf("no pty: %v", err)
+	} else {
+		f.Close()
+	}
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	before := runtime.NumGoroutine()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() {
+		rx, err := ListenContext(ctx, "pcap:"+dev, sess, nil)
+		if err == nil {
+			rx.Close()
+		}
+		errc <- err
+	}()
+	waitBlocked(t, "IO wait", "packet.NewPcapReader(")
+	cancel()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "pcap:"+dev+": waiting for the capture's header") {
+			t.Fatalf("ListenContext: %v, want an error naming the capture and wrapping context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second): // a hang, not a speed
+		t.Fatal("ListenContext still waits for the header after its context ended")
+	}
+	settleGoroutines(t, before)
+}

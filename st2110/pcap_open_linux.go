@@ -5,6 +5,7 @@ package st2110
 import (
 	"errors"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -31,16 +32,21 @@ func openCapture(name string) (f *os.File, fifo bool, err error) {
 		unix.Close(fd)
 		return nil, false, &os.PathError{Op: "stat", Path: name, Err: err}
 	}
+	f = os.NewFile(uintptr(fd), name)
 	if st.Mode&unix.S_IFMT == unix.S_IFIFO {
-		return os.NewFile(uintptr(fd), name), true, nil
+		return f, true, nil
 	}
-	// Any other file (a regular file, a device) in blocking mode, as
-	// os.Open leaves one the netpoller does not take.
-	if err := unix.SetNonblock(fd, false); err != nil {
-		unix.Close(fd)
-		return nil, false, &os.PathError{Op: "fcntl", Path: name, Err: err}
+	// Any other file as os.Open leaves it: in the netpoller if it takes
+	// it (a tty, a character device that polls), where a read deadline
+	// and Close end a waiting read; else (a regular file, which epoll
+	// refuses) in blocking mode, as os.newFile's clearNonBlock does.
+	if errors.Is(f.SetReadDeadline(time.Time{}), os.ErrNoDeadline) {
+		if err := unix.SetNonblock(fd, false); err != nil {
+			f.Close()
+			return nil, false, &os.PathError{Op: "fcntl", Path: name, Err: err}
+		}
 	}
-	return os.NewFile(uintptr(fd), name), false, nil
+	return f, false, nil
 }
 
 // waitWriter waits, in the netpoller, until the FIFO f (openCapture) has
