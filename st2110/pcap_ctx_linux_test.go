@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -228,4 +229,52 @@ func TestListenContextPollableDevice(t *testing.T) {
 		t.Fatal("ListenContext still waits for the header after its context ended")
 	}
 	settleGoroutines(t, before)
+}
+
+// TestWaitWriterEINTR: a poll in waitWriter that fails with EINTR is
+// made again, not taken for "not yet" (which waits in the netpoller for
+// the next edge: with the writer's data already there, none comes). The
+// poll fails once, the first time the FIFO is readable, after the wait
+// for the writer's write woke waitWriter. A hang is failed after 10 s
+// (a bound, not a speed); closing the FIFO then ends the wait.
+func TestWaitWriterEINTR(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(name, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, fifo, err := openCapture(name)
+	if err != nil || !fifo {
+		t.Fatalf("openCapture: fifo %v, %v", fifo, err)
+	}
+	defer f.Close()
+	orig := pollIn
+	defer func() { pollIn = orig }()
+	var interrupted atomic.Bool
+	pollIn = func(fd uintptr) (bool, error) {
+		ready, err := orig(fd)
+		if ready && err == nil && !interrupted.Swap(true) {
+			return false, syscall.EINTR
+		}
+		return ready, err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- waitWriter(f) }()
+	waitBlocked(t, "IO wait", "st2110.waitWriter(")
+	w := openFIFOWriter(t, name)
+	defer w.Close()
+	if _, err := w.Write([]byte{0xd4}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatalf("waitWriter: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		f.Close()
+		t.Fatalf("waitWriter still waits after an EINTR, the FIFO readable; once closed: %v", <-errc)
+	}
+	if !interrupted.Load() {
+		t.Error("the poll was never interrupted: the test tested nothing")
+	}
 }

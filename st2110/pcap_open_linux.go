@@ -64,13 +64,16 @@ func waitWriter(f *os.File) error {
 	}
 	var perr error
 	err = rc.Read(func(fd uintptr) bool {
-		fds := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		n, err := unix.Poll(fds[:], 0)
-		if err == unix.EINTR {
-			return false
+		for {
+			// EINTR is asked again here: false would wait for
+			// the next edge, which, the FIFO's data or end already
+			// there, might never come.
+			ready, err := pollIn(fd)
+			if err != unix.EINTR {
+				perr = err
+				return err != nil || ready
+			}
 		}
-		perr = err
-		return err != nil || n > 0
 	})
 	if err == nil && perr != nil {
 		err = os.NewSyscallError("poll", perr)
@@ -79,4 +82,13 @@ func waitWriter(f *os.File) error {
 		err = &os.PathError{Op: "wait", Path: f.Name(), Err: err}
 	}
 	return err
+}
+
+// pollIn is poll(2) of fd for POLLIN, without waiting: whether fd is
+// readable. A variable for the tests (an EINTR, which a poll that does
+// not wait hardly ever sees).
+var pollIn = func(fd uintptr) (ready bool, err error) {
+	fds := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds[:], 0)
+	return n > 0, err
 }
