@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nmgo/nmgo/packet"
 )
 
 // TestCaptureFIFOInterrupted: vrx -i pcap:FIFO with no writer waits in
@@ -68,6 +70,27 @@ func TestCaptureFIFOSecondInterrupted(t *testing.T) {
 	}
 }
 
+// TestCaptureFIFOSecondOfTwoInterrupted: with two FIFOs, the first's
+// header already written, vrx waits for the second's, and its error names
+// the second (not the first FIFO, the first -i that is no regular file).
+func TestCaptureFIFOSecondOfTwoInterrupted(t *testing.T) {
+	first := newFIFO(t)
+	w, err := os.OpenFile(first, os.O_RDWR, 0) // read-write: waits for no reader
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := packet.NewPcapWriterNanos(w, 0); err != nil { // in the pipe's buffer
+		t.Fatal(err)
+	}
+	fifo := newFIFO(t)
+	code, stderr := interruptCaptureWait(t, fifo, false, "-i", "pcap:"+first, "-i", "pcap:"+fifo)
+	want := "nmbench: -i pcap:" + fifo + ": interrupted while waiting for its capture header\n"
+	if code != 1 || stderr != want {
+		t.Errorf("exit %d, stderr %q; want 1 and %q", code, stderr, want)
+	}
+}
+
 // newFIFO makes a FIFO in a directory of t's.
 func newFIFO(t *testing.T) string {
 	t.Helper()
@@ -113,7 +136,7 @@ func interruptCaptureWait(t *testing.T, fifo string, writer bool, in ...string) 
 	if writer {
 		w = openWriter() // the reader now waits in its read of the header
 	} else {
-		time.Sleep(10 * time.Millisecond) // the reader waits in its open
+		waitOpened(t, fifo) // the reader waits for a writer
 	}
 	if !slices.Contains(in, "-t") {
 		cancel()
@@ -139,6 +162,27 @@ func interruptCaptureWait(t *testing.T, fifo string, writer bool, in ...string) 
 		t.Errorf("an open for writing once vrx had ended: %v, want ENXIO (no reader left)", err)
 	}
 	return code, errb.String()
+}
+
+// waitOpened waits until this process has fifo open (a look in
+// /proc/self/fd, which takes no writer's place). A hang is failed after
+// 10 s, a bound, not a speed.
+func waitOpened(t *testing.T, fifo string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		fds, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, fd := range fds {
+			if l, err := os.Readlink("/proc/self/fd/" + fd.Name()); err == nil && l == fifo {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not opened after 10 s", fifo)
+		}
+	}
 }
 
 // TestCaptureFIFOBadFiles: a file vrx cannot read whole gets the same

@@ -254,15 +254,25 @@ func listen(ctx context.Context, cfg *config, name string, sess *video.Session, 
 		return rx, err
 	}
 	if parent.Err() == nil { // -t passed
-		return nil, fmt.Errorf("-i %s: no capture header within -t %v", waitedCapture(cfg), cfg.duration)
+		return nil, fmt.Errorf("-i %s: no capture header within -t %v", waitedCapture(cfg, err), cfg.duration)
 	}
-	return nil, fmt.Errorf("-i %s: interrupted while waiting for its capture header", waitedCapture(cfg))
+	return nil, fmt.Errorf("-i %s: interrupted while waiting for its capture header", waitedCapture(cfg, err))
 }
 
-// waitedCapture names the capture among -i's that Listen may be waiting
-// for: one that is not a regular file (a FIFO, a shell's pipe, a device),
-// as a regular file's header is read at once; else the first capture.
-func waitedCapture(cfg *config) string {
+// waitedCapture names the capture among -i's whose header Listen was
+// waiting for when it was given up on with err. ListenContext's error
+// names it ("listen pcap:X: waiting for the capture's header: ...",
+// "second path pcap:X: waiting ..."). An error that names none (the
+// context done before anything was opened, or a Listen abandoned in the
+// open of a FIFO, outside Linux) leaves a guess: the first capture that
+// is not a regular file (a FIFO, a shell's pipe, a device), as a regular
+// file's header is read at once; else the first capture.
+func waitedCapture(cfg *config, err error) string {
+	for _, p := range []string{cfg.port, cfg.port2} {
+		if isPcap(p) && strings.Contains(err.Error(), " "+p+": waiting for the capture's header: ") {
+			return p
+		}
+	}
 	var first string
 	for _, p := range []string{cfg.port, cfg.port2} {
 		if !isPcap(p) {
