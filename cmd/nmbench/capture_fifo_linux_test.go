@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	"github.com/nmgo/nmgo/packet"
+	"github.com/nmgo/nmgo/st2110"
+	"github.com/nmgo/nmgo/video"
 )
 
 // TestCaptureFIFOInterrupted: vrx -i pcap:FIFO with no writer waits in
@@ -88,6 +91,76 @@ func TestCaptureFIFOSecondOfTwoInterrupted(t *testing.T) {
 	want := "nmbench: -i pcap:" + fifo + ": interrupted while waiting for its capture header\n"
 	if code != 1 || stderr != want {
 		t.Errorf("exit %d, stderr %q; want 1 and %q", code, stderr, want)
+	}
+}
+
+// TestAbandonListen: abandonListen (listenCapture outside Linux, where
+// the open of a FIFO waits for its writer and no context ends it) returns
+// when its context ends, with an error that names the capture and wraps
+// ctx.Err(), while the listen it runs still waits; here st2110.Listen,
+// which no context ends, in the wait for a FIFO's writer. Once a writer
+// has written the capture's header, the Receiver the abandoned Listen gets
+// is closed (no reader of the FIFO is left). A hang is failed after 10 s,
+// a bound, not a speed.
+func TestAbandonListen(t *testing.T) {
+	fifo := newFIFO(t)
+	f := video.Format{Sampling: video.YCbCr422, Depth: video.Depth10, Width: 64, Height: 32,
+		Scan: video.Progressive, Rate: video.Rate50}
+	sess := &video.Session{Name: "test", Origin: netip.MustParseAddr("10.0.0.1"),
+		Streams: []video.Stream{{Format: f, PayloadType: 96, Dst: netip.MustParseAddrPort("239.1.1.1:5004")}}}
+	listen := func(_ context.Context, name string, sess *video.Session, lc *st2110.ListenConfig) (*st2110.Receiver, error) {
+		return st2110.Listen(name, sess, lc)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() {
+		rx, err := abandonListen(ctx, "pcap:"+fifo, sess, nil, listen)
+		if err == nil {
+			rx.Close()
+		}
+		errc <- err
+	}()
+	waitOpened(t, fifo)
+	cancel()
+	var w *os.File
+	defer func() {
+		if w != nil {
+			w.Close()
+		}
+	}()
+	openWriter := func() {
+		var err error
+		if w, err = os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case err := <-errc:
+		if !errors.Is(err, context.Canceled) || err.Error() != "st2110: listen pcap:"+fifo+": context canceled" {
+			t.Fatalf("abandonListen: %v, want an error naming the capture and wrapping context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		openWriter()
+		w.Close()
+		t.Fatalf("abandonListen still waits after its context ended; once the writer had gone: %v", <-errc)
+	}
+	openWriter()
+	if _, err := packet.NewPcapWriterNanos(w, 0); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		w2, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+		if errors.Is(err, syscall.ENXIO) {
+			break // no reader: the Receiver was closed
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		w2.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("the abandoned Listen's Receiver still reads the FIFO after 10 s")
+		}
 	}
 }
 

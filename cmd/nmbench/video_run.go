@@ -235,10 +235,10 @@ func (vr *videoRun) openRx(ctx context.Context) (err error) {
 }
 
 // listen calls st2110.Listen and, for a capture (either -i),
-// st2110.ListenContext, which gives up when ctx ends (a signal) or -t
-// passes: a capture that is a FIFO with no writer, or a writer that
-// writes nothing, keeps Listen waiting in its open or in its read of the
-// file header. Its error then says which ended the wait.
+// listenCapture, which gives up when ctx ends (a signal) or -t passes: a
+// capture that is a FIFO with no writer, or a writer that writes
+// nothing, keeps Listen waiting in its open or in its read of the file
+// header. Its error then says which ended the wait.
 func listen(ctx context.Context, cfg *config, name string, sess *video.Session, lc *st2110.ListenConfig) (*st2110.Receiver, error) {
 	if !isPcap(cfg.port) && !isPcap(cfg.port2) {
 		return st2110.Listen(name, sess, lc)
@@ -249,7 +249,7 @@ func listen(ctx context.Context, cfg *config, name string, sess *video.Session, 
 		ctx, cancel = context.WithTimeout(ctx, cfg.duration)
 		defer cancel()
 	}
-	rx, err := st2110.ListenContext(ctx, name, sess, lc)
+	rx, err := listenCapture(ctx, name, sess, lc)
 	if err == nil || ctx.Err() == nil || !errors.Is(err, ctx.Err()) {
 		return rx, err
 	}
@@ -257,6 +257,35 @@ func listen(ctx context.Context, cfg *config, name string, sess *video.Session, 
 		return nil, fmt.Errorf("-i %s: no capture header within -t %v", waitedCapture(cfg, err), cfg.duration)
 	}
 	return nil, fmt.Errorf("-i %s: interrupted while waiting for its capture header", waitedCapture(cfg, err))
+}
+
+// abandonListen runs listen in a goroutine and returns what it returns,
+// or, if ctx ends first, gives up on it: listen goes on in its goroutine,
+// abandoned (vrx is about to exit), and a Receiver it still gets is
+// closed; the error then wraps ctx.Err(). For a listen that ctx may not
+// end (listenCapture outside Linux).
+func abandonListen(ctx context.Context, name string, sess *video.Session, lc *st2110.ListenConfig,
+	listen func(context.Context, string, *video.Session, *st2110.ListenConfig) (*st2110.Receiver, error)) (*st2110.Receiver, error) {
+	type listened struct {
+		rx  *st2110.Receiver
+		err error
+	}
+	c := make(chan listened, 1)
+	go func() {
+		rx, err := listen(ctx, name, sess, lc)
+		c <- listened{rx, err}
+	}()
+	select {
+	case l := <-c:
+		return l.rx, l.err
+	case <-ctx.Done():
+		go func() {
+			if l := <-c; l.rx != nil {
+				l.rx.Close()
+			}
+		}()
+		return nil, fmt.Errorf("st2110: listen %s: %w", name, ctx.Err())
+	}
 }
 
 // waitedCapture names the capture among -i's whose header Listen was
