@@ -67,10 +67,13 @@
 //     in the middle of a packet ends with an error, and an empty or
 //     foreign file fails in Listen. A FIFO (a live capture, tcpdump -w)
 //     is read as it comes: Listen waits until a writer opens the FIFO
-//     and writes the capture's header; [ListenContext] gives up when its
-//     context ends (on Linux also while no writer has come; elsewhere,
-//     open the FIFO for writing and close it: Listen then fails as on an
-//     empty file); after that Close ends a read waiting for packets, and a
+//     and writes the capture's header. [ListenContext] gives up on that
+//     wait when its context ends on Linux; on the BSDs only once a writer
+//     has come (the open of a FIFO waits for one), and on macOS, whose
+//     poller takes no FIFO, not at all (there, to give up, open the FIFO
+//     for writing and close it: Listen then fails as on an empty file).
+//     After that Close ends a read waiting for packets (not on macOS,
+//     where the read waits until the writer writes or closes), and a
 //     replay's wait for a packet's time (ListenConfig.Replay). A sender writes Ethernet frames with
 //     nanosecond timestamps, each its scheduled send time, as fast as it
 //     can (SendConfig.Count must be set), through a buffer: a write that

@@ -458,9 +458,11 @@ func Listen(name string, sess *video.Session, cfg *ListenConfig) (*Receiver, err
 // once. Once ListenContext has returned a Receiver, ctx does not affect
 // it: [Receiver.Close] stops it, and Frames takes a context of its own.
 // As with net.ListenConfig.Listen and net.Dialer.DialContext, ctx must not
-// be nil. Only on Linux does ctx end the wait in the open of a FIFO
-// (elsewhere the open of a FIFO waits for its writer, and ctx ends only
-// the wait for the header, where the file takes read deadlines).
+// be nil. Which waits ctx ends depends on the system: on Linux both, the
+// open of a FIFO (for its writer) and the read of the header; on the BSDs
+// the read of the header only (the open of a FIFO waits for its writer);
+// on macOS, whose poller takes no FIFO, and on Windows, neither: there
+// ctx is looked at before the call only.
 func ListenContext(ctx context.Context, name string, sess *video.Session, cfg *ListenConfig) (_ *Receiver, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("st2110: listen %s: %w", name, err)
