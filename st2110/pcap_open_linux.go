@@ -4,19 +4,31 @@ package st2110
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// openCapture opens the capture file name for reading as os.Open does,
-// but a FIFO without waiting for its writer: O_NONBLOCK, which succeeds
-// with no writer and puts the file in the netpoller (its reads wait there,
-// as those of an os.Open of a FIFO do, and a read deadline or Close ends
-// them). fifo says which it was: its reader waits for the writer with
-// waitWriter before it reads.
+// openCapture opens the capture file name for reading. A FIFO it opens
+// without waiting for its writer: O_NONBLOCK, which succeeds with no
+// writer and puts the file in the netpoller (its reads wait there, as
+// those of an os.Open of a FIFO do, and a read deadline or Close ends
+// them); fifo says so, and its reader waits for the writer with
+// waitWriter before it reads. Any other file it opens with os.Open: an
+// O_NONBLOCK open would differ there (on a regular file under another's
+// write lease it fails at once with EAGAIN, where os.Open waits for the
+// lease to break; a serial line without CLOCAL would not wait for its
+// carrier; some devices, ALSA's, read it as the mode of their use), and
+// os.Open already puts a file the netpoller takes (a tty, a character
+// device that polls) there, where a read deadline and Close end a
+// waiting read.
 func openCapture(name string) (f *os.File, fifo bool, err error) {
+	if fi, err := os.Stat(name); err != nil || fi.Mode()&fs.ModeNamedPipe == 0 {
+		f, err := os.Open(name)
+		return f, false, err
+	}
 	var fd int
 	for {
 		fd, err = unix.Open(name, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
@@ -36,10 +48,10 @@ func openCapture(name string) (f *os.File, fifo bool, err error) {
 	if st.Mode&unix.S_IFMT == unix.S_IFIFO {
 		return f, true, nil
 	}
-	// Any other file as os.Open leaves it: in the netpoller if it takes
-	// it (a tty, a character device that polls), where a read deadline
-	// and Close end a waiting read; else (a regular file, which epoll
-	// refuses) in blocking mode, as os.newFile's clearNonBlock does.
+	// No longer a FIFO, replaced between the Stat and the open: left as
+	// os.Open leaves it, in the netpoller if it takes it, else (a
+	// regular file, which epoll refuses) in blocking mode, as
+	// os.newFile's clearNonBlock does.
 	if errors.Is(f.SetReadDeadline(time.Time{}), os.ErrNoDeadline) {
 		if err := unix.SetNonblock(fd, false); err != nil {
 			f.Close()

@@ -2,7 +2,6 @@ package capture
 
 import (
 	"fmt"
-	"net/netip"
 	"os"
 	"runtime"
 	"strings"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/nmgo/nmgo/packet"
 	"github.com/nmgo/nmgo/st2110"
-	"github.com/nmgo/nmgo/video"
 )
 
 // openPty opens a pseudo-terminal: its master, and the path of its
@@ -83,10 +81,7 @@ func waitReading(t *testing.T) {
 // bound on a hang, not a speed); the master's close then ends the read.
 func TestListenPtyClose(t *testing.T) {
 	master, slave := openPty(t)
-	f := video.Format{Sampling: video.YCbCr422, Depth: video.Depth10, Width: 64, Height: 32,
-		Scan: video.Progressive, Rate: video.Rate50}
-	sess := &video.Session{Name: "test", Origin: netip.MustParseAddr("10.0.0.1"),
-		Streams: []video.Stream{{Format: f, PayloadType: 96, Dst: netip.MustParseAddrPort("239.1.1.1:5004")}}}
+	sess := session()
 	if _, err := packet.NewPcapWriterNanos(master, 0); err != nil {
 		t.Fatal(err)
 	}
