@@ -1,7 +1,9 @@
 package capture
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"runtime"
 	"strings"
@@ -10,18 +12,21 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nmgo/nmgo/internal/nmtest"
 	"github.com/nmgo/nmgo/packet"
 	"github.com/nmgo/nmgo/st2110"
 )
 
 // openPty opens a pseudo-terminal: its master, and the path of its
 // slave, in raw mode (bytes written to the master are read from the slave
-// as they are). The test skips where there is none.
+// as they are). The test skips where there is none (no /dev/ptmx, or no
+// slave for it), unless NMTEST_REQUIRE=1, and fails on any other error.
 func openPty(t *testing.T) (master *os.File, slave string) {
 	t.Helper()
 	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {
-		t.Skipf("no pty: %v", err)
+		skipIfMissing(t, err)
+		t.Fatalf("pty: %v", err)
 	}
 	t.Cleanup(func() { master.Close() })
 	fd := int(master.Fd())
@@ -35,7 +40,8 @@ func openPty(t *testing.T) (master *os.File, slave string) {
 	slave = fmt.Sprintf("/dev/pts/%d", n)
 	s, err := os.OpenFile(slave, os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {
-		t.Skipf("pty slave: %v", err)
+		skipIfMissing(t, err)
+		t.Fatalf("pty slave: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
 	tio, err := unix.IoctlGetTermios(int(s.Fd()), unix.TCGETS)
@@ -53,6 +59,19 @@ func openPty(t *testing.T) (master *os.File, slave string) {
 		t.Fatal(err)
 	}
 	return master, slave
+}
+
+// skipIfMissing skips t if err says a file is missing (fs.ErrNotExist),
+// unless NMTEST_REQUIRE=1, which fails it.
+func skipIfMissing(t *testing.T, err error) {
+	t.Helper()
+	if !errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	if nmtest.Required() {
+		t.Fatalf("NMTEST_REQUIRE=1 but no pty: %v", err)
+	}
+	t.Skipf("no pty: %v", err)
 }
 
 // waitReading waits until a goroutine is in st2110's read of a capture,
