@@ -289,13 +289,17 @@ func abandonListen(ctx context.Context, name string, sess *video.Session, lc *st
 }
 
 // waitedCapture names the capture among -i's whose header Listen was
-// waiting for when it was given up on with err. ListenContext's error
-// names it ("listen pcap:X: waiting for the capture's header: ...",
-// "second path pcap:X: waiting ..."). An error that names none (the
-// context done before anything was opened, or a Listen abandoned in the
-// open of a FIFO, outside Linux) leaves a guess: the first capture that
-// is not a regular file (a FIFO, a shell's pipe, a device), as a regular
-// file's header is read at once; else the first capture.
+// waiting for when it was given up on with err. On Linux the name is
+// exact: ListenContext's error names the capture ("listen pcap:X:
+// waiting for the capture's header: ...", "second path pcap:X: waiting
+// ..."), as its context ends the wait for a FIFO's writer and for the
+// header. Elsewhere it is a guess: listenCapture is abandonListen, whose
+// own error, which names no capture, wins when the context ends (and a
+// Listen abandoned in the open of a FIFO has no other). So does an error
+// that names none on Linux (the context done before anything was
+// opened). The guess is the first capture that is not a regular file (a
+// FIFO, a shell's pipe, a device), as a regular file's header is read at
+// once; else the first capture.
 func waitedCapture(cfg *config, err error) string {
 	for _, p := range []string{cfg.port, cfg.port2} {
 		if isPcap(p) && strings.Contains(err.Error(), " "+p+": waiting for the capture's header: ") {
