@@ -72,6 +72,9 @@
 //     has come (the open of a FIFO waits for one), and on macOS, whose
 //     poller takes no FIFO, not at all (there, to give up, open the FIFO
 //     for writing and close it: Listen then fails as on an empty file).
+//     On Linux its context also ends the wait for the header of a tty or
+//     another device the netpoller takes, but not a read from a device it
+//     refuses, which blocks in read(2).
 //     After that Close ends a read waiting for packets (not on macOS,
 //     where the read waits until the writer writes or closes), and a
 //     replay's wait for a packet's time (ListenConfig.Replay). A sender writes Ethernet frames with

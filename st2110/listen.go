@@ -462,7 +462,10 @@ func Listen(name string, sess *video.Session, cfg *ListenConfig) (*Receiver, err
 // open of a FIFO (for its writer) and the read of the header; on the BSDs
 // the read of the header only (the open of a FIFO waits for its writer);
 // on macOS, whose poller takes no FIFO, and on Windows, neither: there
-// ctx is looked at before the call only.
+// ctx is looked at before the call only. On Linux ctx also ends the wait
+// for the header of a capture that is a tty or another device the
+// netpoller takes, but not that of a device it refuses, whose read
+// blocks in read(2).
 func ListenContext(ctx context.Context, name string, sess *video.Session, cfg *ListenConfig) (_ *Receiver, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("st2110: listen %s: %w", name, err)
