@@ -3,6 +3,7 @@ package st2110
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -297,5 +298,53 @@ func TestWaitWriterEINTR(t *testing.T) {
 	}
 	if !interrupted.Load() {
 		t.Error("the poll was never interrupted: the test tested nothing")
+	}
+}
+
+// TestOpenCaptureReplacedFIFO: a capture that was a FIFO when
+// openCapture looked (its stat) but is a regular file when it opens it
+// (replaced in between) is left as os.Open leaves a regular file: not a
+// FIFO, so no wait for a writer, and in blocking mode, as the netpoller
+// refuses it, its O_NONBLOCK cleared. The replacement is a stat that
+// reports another path's FIFO.
+func TestOpenCaptureReplacedFIFO(t *testing.T) {
+	dir := t.TempDir()
+	fifoName := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifoName, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(dir, "capture.pcap")
+	if err := os.WriteFile(name, []byte("a regular file"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	defer func(stat func(string) (fs.FileInfo, error)) { statCapture = stat }(statCapture)
+	statCapture = func(string) (fs.FileInfo, error) { return os.Stat(fifoName) }
+	f, fifo, err := openCapture(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if fifo {
+		t.Error("openCapture: fifo true for a regular file")
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var flags uintptr
+	var errno syscall.Errno
+	if err := rc.Control(func(fd uintptr) {
+		flags, _, errno = syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_GETFL, 0)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if errno != 0 {
+		t.Fatal(errno)
+	}
+	if flags&syscall.O_NONBLOCK != 0 {
+		t.Errorf("openCapture left the regular file O_NONBLOCK (flags %#x)", flags)
+	}
+	if b, err := io.ReadAll(f); err != nil || string(b) != "a regular file" {
+		t.Errorf("read %q, %v", b, err)
 	}
 }

@@ -25,7 +25,7 @@ import (
 // device that polls) there, where a read deadline and Close end a
 // waiting read.
 func openCapture(name string) (f *os.File, fifo bool, err error) {
-	if fi, err := os.Stat(name); err != nil || fi.Mode()&fs.ModeNamedPipe == 0 {
+	if fi, err := statCapture(name); err != nil || fi.Mode()&fs.ModeNamedPipe == 0 {
 		f, err := os.Open(name)
 		return f, false, err
 	}
@@ -60,6 +60,10 @@ func openCapture(name string) (f *os.File, fifo bool, err error) {
 	}
 	return f, false, nil
 }
+
+// statCapture is os.Stat. A variable for the tests (a FIFO replaced by
+// another file between openCapture's stat and its open).
+var statCapture = os.Stat
 
 // waitWriter waits, in the netpoller, until the FIFO f (openCapture) has
 // data or has had a writer come and go: a read before would find no
