@@ -188,7 +188,10 @@ type SendStats struct {
 	// dropped after retries, or left unsent when Run stopped (its context
 	// ended, or Close) while they waited for room in a full send buffer,
 	// and ICMP port unreachable reports (ECONNREFUSED) from a unicast
-	// peer that does not listen. Neither stops the sender.
+	// peer that does not listen, each counted once (on Linux read from
+	// the socket's error queue, IP_RECVERR: one a datagram, but for
+	// those the host's ICMP rate limit held back, or that came after
+	// the sender's last send). Neither stops the sender.
 	NoBufs, Refused uint64
 
 	// Filtered is the datagrams a local firewall rule (netfilter's

@@ -59,7 +59,8 @@
 //     destination address (IP_PKTINFO) and source. On Linux, datagrams go
 //     in batches through recvmmsg(2) and sendmmsg(2) into preallocated
 //     buffers, allocating nothing per datagram; a full device queue
-//     (ENOBUFS) or a refused unicast peer (ECONNREFUSED) is counted, not
+//     (ENOBUFS) or a refused unicast peer (an ICMP port unreachable, read
+//     from the sending socket's error queue, IP_RECVERR) is counted, not
 //     fatal. No privilege.
 //   - "pcap:FILE": a capture. A receiver reads pcap or pcapng (Ethernet,
 //     Linux cooked v1 and v2, BSD loopback, raw IP) to its end, as fast as the frames

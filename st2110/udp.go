@@ -431,6 +431,10 @@ func openUDPTx(ep *endpoint, fs []video.Stream, cfg *SendConfig) (*udpTx, error)
 		c.Close()
 		return nil, fmt.Errorf("st2110: dial %s: %w", ep.name, err)
 	}
+	if err := t.mm.watchErrors(c, v6); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("st2110: dial %s: %w", ep.name, err)
+	}
 	return t, nil
 }
 
@@ -512,10 +516,20 @@ func (t *udpTx) wait(ctx context.Context) error { return nil }
 func (t *udpTx) drain()                         {}
 
 // close closes the socket and lets go of the batch's buffers, which
-// Close has given back to the budget.
+// Close has given back to the budget. It reads no error queue: the
+// counts stay as Run left them (a report the kernel made after the last
+// flush read the queue, of its last datagrams, is not counted).
 func (t *udpTx) close() error {
 	t.mm = udpBatch{}
 	return t.conn.Close()
+}
+
+// readErrors counts the ICMP port unreachable reports in the socket's
+// error queue (udpBatch.readErrors) as refused.
+func (t *udpTx) readErrors() {
+	if n := t.mm.readErrors(t.conn); n > 0 {
+		t.cnt.refused.Add(uint64(n))
+	}
 }
 
 func (t *udpTx) Reserve(n int) (int, error) { return min(n, t.mm.n), nil }
@@ -529,14 +543,21 @@ func (t *udpTx) Stamp(i, stream int, _ int64) {
 // flush sends the published datagrams. A full device queue (ENOBUFS,
 // EAGAIN) is retried for a while, then what is left of the batch is
 // dropped and counted; an ICMP port unreachable report (ECONNREFUSED,
-// which the kernel gives back on the next send) is counted and the send
-// retried. A full send buffer is waited for in the netpoller, until
-// there is room or ctx ends (interrupt). Once ctx has ended, what is left
-// of the batch is dropped, counted with the full queues', and flush
-// returns ctx's error.
+// which the kernel gives back on the next send, whose datagram it does
+// not send) is retried. Where the socket has an error queue (Linux:
+// watchErrors) each report is counted from it once: it is read after a
+// send that failed or sent less than it was given (sendmmsg(2) stops at
+// a datagram that fails, and reports the error only if it was the
+// first), and once more after the last send of a flush that saw one,
+// for the reports of its last datagrams; a flush that sends all at once
+// reads nothing. Elsewhere each ECONNREFUSED is counted. A full send
+// buffer is waited for in the netpoller, until there is room or ctx ends
+// (interrupt). Once ctx has ended, what is left of the batch is dropped,
+// counted with the full queues', and flush returns ctx's error.
 func (t *udpTx) flush(ctx context.Context) error {
 	const retries = 200 // of 50 µs: 10 ms
 	tries := 0
+	failed := false // a send fell short: read the error queue after the last
 	for sent := 0; sent < t.mm.pending; {
 		var n int
 		var err error
@@ -545,17 +566,27 @@ func (t *udpTx) flush(ctx context.Context) error {
 		} else {
 			n, err = t.mm.send(t.conn, sent)
 		}
+		short := err == nil && sent+n < t.mm.pending
 		sent += n
 		if err != nil && ctx.Err() != nil {
 			t.cnt.noBufs.Add(uint64(t.mm.pending - sent))
 			t.mm.pending = 0
 			return ctx.Err()
 		}
+		if err != nil || short {
+			failed = true
+			t.readErrors()
+		}
 		switch {
 		case err == nil:
 			continue
 		case isRefused(err):
-			t.cnt.refused.Add(1)
+			if !t.mm.errq {
+				t.cnt.refused.Add(1)
+			}
+		case t.mm.icmpReport(err):
+			// Another ICMP error (a host or network unreachable from a
+			// router) that the error queue held: the datagram goes again.
 		case isFiltered(err):
 			t.cnt.filtered.Add(1) // the datagram at sent was dropped
 			sent++
@@ -572,6 +603,9 @@ func (t *udpTx) flush(ctx context.Context) error {
 		}
 	}
 	t.mm.pending = 0
+	if failed {
+		t.readErrors()
+	}
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"syscall"
 
@@ -191,6 +192,15 @@ type udpBatch struct {
 	sendFn func(uintptr) bool
 	from   int // send: first message of the call
 	sent   int
+
+	// send: the socket's error queue (IP_RECVERR: watchErrors), read by
+	// readErrors without waiting into eq's control buffers (eqCtrl).
+	errq   bool
+	eq     []unix.Mmsghdr
+	eqCtrl []byte
+	eqFn   func(uintptr)
+	eqGot  int
+	icmp   [2]uint64 // the errnos (< 128) of the ICMP reports read, not yet met as a send's error (icmpReport)
 }
 
 // init allocates a batch of n messages, 1..MaxUDPBatch (0 means 64).
@@ -290,6 +300,151 @@ func (m *udpBatch) sendCB(fd uintptr) bool {
 	}
 	m.sent, m.errno = n, errno
 	return true
+}
+
+// errqBatch is the most error queue reports one recvmmsg(2) reads.
+const errqBatch = 16
+
+// watchErrors turns on the error queue of c, a sending socket
+// (IP_RECVERR; on an IPv6 socket IPV6_RECVERR, and IP_RECVERR too for its
+// IPv4-mapped destinations): the kernel then queues each ICMP error a
+// datagram drew, which readErrors reads. Without it an unconnected UDP
+// socket drops them (man 7 udp: "all errors are passed to the user
+// only ... when IP_RECVERR is set"), and an ICMP port unreachable from
+// a unicast destination that does not listen was never counted in
+// SendStats.Refused. With it the kernel also reports each one as the
+// error of the socket's next send (whose datagram is then not sent: the
+// flush sends it again), and reports a full device queue (ENOBUFS) that
+// it otherwise hid, as the flush expects (isNoBufs).
+func (m *udpBatch) watchErrors(c *net.UDPConn, v6 bool) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	cerr := rc.Control(func(fd uintptr) {
+		if v6 {
+			if err = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_RECVERR, 1); err != nil {
+				return
+			}
+			_ = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_RECVERR, 1)
+			return
+		}
+		err = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_RECVERR, 1)
+	})
+	if cerr != nil {
+		return cerr
+	}
+	if err != nil {
+		return os.NewSyscallError("setsockopt IP_RECVERR", err)
+	}
+	m.eq, m.eqCtrl = make([]unix.Mmsghdr, errqBatch), make([]byte, errqBatch*ctrlLen)
+	for i := range m.eq {
+		m.eq[i].Hdr.Control = &m.eqCtrl[i*ctrlLen]
+	}
+	m.eqFn = m.readErrq
+	m.errq = true
+	return nil
+}
+
+// readErrors reads c's error queue without waiting, until it is empty
+// (or for at most maxErrqReads reads: reports may keep coming), and
+// returns how many of its reports were ICMP port unreachable
+// (ECONNREFUSED), each read once. The errnos of its ICMP reports are
+// kept for icmpReport. Reading the last queued ICMP report also clears
+// the socket's pending error (sock_dequeue_err_skb). It allocates
+// nothing; 0 if the queue is not watched (watchErrors).
+func (m *udpBatch) readErrors(c *net.UDPConn) int {
+	if !m.errq {
+		return 0
+	}
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	const maxErrqReads = 64
+	refused := 0
+	for range maxErrqReads {
+		m.eqGot = 0
+		if rc.Control(m.eqFn) != nil || m.eqGot == 0 {
+			break
+		}
+		for i := range m.eqGot {
+			h := &m.eq[i].Hdr
+			errno, icmp, ref := parseErrq(m.eqCtrl[i*ctrlLen : i*ctrlLen+min(int(h.Controllen), ctrlLen)])
+			if icmp && errno > 0 && errno < 128 {
+				m.icmp[errno/64] |= 1 << (errno % 64)
+			}
+			if ref {
+				refused++
+			}
+		}
+		if m.eqGot < len(m.eq) {
+			break
+		}
+	}
+	return refused
+}
+
+// readErrq is readErrors' callback: one recvmmsg(2) of the error queue
+// (MSG_ERRQUEUE never waits), into eqGot.
+func (m *udpBatch) readErrq(fd uintptr) {
+	for i := range m.eq {
+		h := &m.eq[i].Hdr
+		h.SetControllen(ctrlLen)
+		h.Flags = 0
+	}
+	n, errno := mmsg(unix.SYS_RECVMMSG, fd, m.eq, unix.MSG_ERRQUEUE)
+	if errno != 0 || n < 0 || n > len(m.eq) {
+		n = 0
+	}
+	m.eqGot = n
+}
+
+// icmpReport tells whether err, a send's, is the errno of an ICMP report
+// readErrors read: the kernel's report of that ICMP error as the
+// socket's pending error (IP_RECVERR), which fails the next send though
+// nothing is wrong with its datagram; it is then forgotten, so that a
+// send failing so again is an error of its own.
+func (m *udpBatch) icmpReport(err error) bool {
+	e, ok := err.(syscall.Errno)
+	if !ok || e == 0 || e >= 128 || m.icmp[e/64]&(1<<(e%64)) == 0 {
+		return false
+	}
+	m.icmp[e/64] &^= 1 << (e % 64)
+	return true
+}
+
+// sizeofSockExtendedErr is the size of struct sock_extended_err (x/sys's
+// SockExtendedErr), the same everywhere: a u32, four u8, two u32.
+const sizeofSockExtendedErr = 16
+
+// parseErrq reads the control messages of one error queue report: the
+// sock_extended_err of an IP_RECVERR or IPV6_RECVERR message (man 7 ip,
+// man 7 ipv6): its errno, whether an ICMP or ICMPv6 message is its
+// origin, and whether that is a port unreachable (ICMP type 3 code 3,
+// ICMPv6 type 1 code 4), the report of a destination where nothing
+// listens.
+func parseErrq(b []byte) (errno syscall.Errno, icmp, refused bool) {
+	for len(b) >= unix.SizeofCmsghdr {
+		h, data, rest, err := unix.ParseOneSocketControlMessage(b)
+		if err != nil {
+			break
+		}
+		b = rest
+		if !(h.Level == unix.IPPROTO_IP && h.Type == unix.IP_RECVERR || h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_RECVERR) || len(data) < sizeofSockExtendedErr {
+			continue
+		}
+		errno = syscall.Errno(binary.NativeEndian.Uint32(data))
+		origin, typ, code := data[4], data[5], data[6]
+		switch origin {
+		case unix.SO_EE_ORIGIN_ICMP:
+			return errno, true, typ == 3 && code == 3
+		case unix.SO_EE_ORIGIN_ICMP6:
+			return errno, true, typ == 1 && code == 4
+		}
+		return errno, false, false
+	}
+	return 0, false, false
 }
 
 // sockaddr returns the raw sockaddr_in or sockaddr_in6 of a.

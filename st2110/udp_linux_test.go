@@ -3,6 +3,7 @@ package st2110
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -456,5 +457,214 @@ func TestUDPLongDatagram(t *testing.T) {
 	}
 	if st := rx.Stats(0); st.Bytes != uint64(len(long)) || st.Truncated != 1 {
 		t.Fatalf("a datagram of %d octets: Bytes %d, Truncated %d", len(long), st.Bytes, st.Truncated)
+	}
+}
+
+// icmpRateLimited returns the host's counts of ICMP and ICMPv6 errors it
+// did not send for a rate limit (Icmp: OutRateLimitGlobal and
+// OutRateLimitHost in /proc/net/snmp, Icmp6OutRateLimitHost in
+// /proc/net/snmp6), whatever sent the datagrams; -1 if it cannot tell.
+func icmpRateLimited() int64 {
+	var sum int64
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return -1
+	}
+	var names []string
+	found := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "Icmp:" {
+			continue
+		}
+		if names == nil {
+			names = f
+			continue
+		}
+		for i := 1; i < len(f) && i < len(names); i++ {
+			if names[i] == "OutRateLimitGlobal" || names[i] == "OutRateLimitHost" {
+				v, err := strconv.ParseInt(f[i], 10, 64)
+				if err != nil {
+					return -1
+				}
+				sum += v
+				found++
+			}
+		}
+	}
+	if found != 2 {
+		return -1 // a kernel before 6.0 counts neither
+	}
+	if b, err = os.ReadFile("/proc/net/snmp6"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) == 2 && f[0] == "Icmp6OutRateLimitHost" {
+				v, err := strconv.ParseInt(f[1], 10, 64)
+				if err != nil {
+					return -1
+				}
+				sum += v
+			}
+		}
+	}
+	return sum
+}
+
+// A unicast destination where nothing listens answers each datagram with
+// an ICMP port unreachable, which the sending socket reads from its error
+// queue (IP_RECVERR, IPV6_RECVERR) and counts in Refused, each once:
+// over loopback, where the kernel sends one for every datagram, as many
+// as datagrams went (the flush sends again each one that the report of
+// an earlier one failed). Before, the socket, unconnected, got none of
+// them and the count stayed 0. If the host rate-limited ICMP errors
+// meanwhile (Linux does not on loopback since 6.12; before, some 1,000
+// a second with bursts of 50, net.ipv4.icmp_msgs_per_sec), the count
+// may be less, but not 0 and never more. In batches of 8 each report
+// fails a datagram after the first of a sendmmsg(2), which then sends
+// fewer; in batches of 1 it fails the next flush's send with
+// ECONNREFUSED, a report the queue holds too.
+func TestUDPRefusedCounted(t *testing.T) {
+	for _, tc := range []struct {
+		v6    bool
+		batch int
+	}{{false, 8}, {false, 1}, {true, 8}, {true, 1}} {
+		v6, batch := tc.v6, tc.batch
+		t.Run(fmt.Sprintf("%s/batch=%d", map[bool]string{false: "ipv4", true: "ipv6"}[v6], batch), func(t *testing.T) {
+			p := freePort(t)
+			lo := netip.MustParseAddr("127.0.0.1")
+			if v6 {
+				lo = netip.IPv6Loopback()
+				if c, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback}); err != nil {
+					t.Skipf("no IPv6: %v", err)
+				} else {
+					c.Close()
+				}
+			}
+			sess := session("", flow(fmtSmall, netip.AddrPortFrom(lo, p).String(), ""))
+			ep, _ := parseName("udp")
+			fs, err := flows(sess, &ep, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rounds := 400 / batch
+			q, err := openUDPTx(&ep, fs, &SendConfig{Batch: batch})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer q.close()
+			if !q.mm.errq {
+				t.Fatal("no error queue on the sending socket")
+			}
+			q.bind([]int{0})
+			limited := icmpRateLimited()
+			for r := range rounds {
+				n, _ := q.Reserve(batch)
+				for i := range n {
+					b := q.Buf(i)
+					b[0] = byte(r)
+					q.SetLen(i, 100)
+					q.Stamp(i, 0, 0)
+				}
+				q.Publish(n)
+				if err := q.flush(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sent := uint64(batch * rounds)
+			// The reports of the last datagrams may come after their
+			// flush read the queue (the kernel's softirq ran later).
+			deadline := time.Now().Add(10 * time.Second)
+			for q.cnt.refused.Load() < sent && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+				q.readErrors()
+			}
+			got := q.cnt.refused.Load()
+			if q.cnt.noBufs.Load() != 0 || q.cnt.filtered.Load() != 0 {
+				t.Errorf("%d no buffers, %d filtered", q.cnt.noBufs.Load(), q.cnt.filtered.Load())
+			}
+			after := icmpRateLimited()
+			switch {
+			case got == 0 || got > sent:
+				t.Errorf("%d refused of %d datagrams sent", got, sent)
+			case limited >= 0 && after == limited && got != sent:
+				t.Errorf("%d refused of %d datagrams sent, and the host rate-limited no ICMP error", got, sent)
+			case got != sent:
+				t.Logf("%d refused of %d datagrams sent; the host rate-limited ICMP errors meanwhile (%d, then %d)", got, sent, limited, after)
+			}
+		})
+	}
+}
+
+// errqMsg is an error queue report's control message: a struct
+// sock_extended_err of errno, origin (2 ICMP, 3 ICMPv6, 1 local), ICMP
+// type and code, under level and typ.
+func errqMsg(level, typ int, errno syscall.Errno, origin, icmpType, code byte) []byte {
+	b := make([]byte, syscall.CmsgSpace(16))
+	if syscall.SizeofCmsghdr == 16 {
+		binary.NativeEndian.PutUint64(b, uint64(syscall.CmsgLen(16)))
+	} else {
+		binary.NativeEndian.PutUint32(b, uint32(syscall.CmsgLen(16)))
+	}
+	binary.NativeEndian.PutUint32(b[syscall.SizeofCmsghdr-8:], uint32(level))
+	binary.NativeEndian.PutUint32(b[syscall.SizeofCmsghdr-4:], uint32(typ))
+	d := b[syscall.CmsgLen(0):]
+	binary.NativeEndian.PutUint32(d, uint32(errno))
+	d[4], d[5], d[6] = origin, icmpType, code
+	return b
+}
+
+// parseErrq takes a port unreachable, ICMP's or ICMPv6's, as a refusal,
+// another ICMP error as an ICMP report only, and nothing else; a short
+// or cut message is no report.
+func TestParseErrq(t *testing.T) {
+	const ipRecvErr, ipv6RecvErr = 11, 25 // IP_RECVERR, IPV6_RECVERR
+	refused4 := errqMsg(syscall.IPPROTO_IP, ipRecvErr, syscall.ECONNREFUSED, 2, 3, 3)
+	for _, tc := range []struct {
+		name          string
+		b             []byte
+		errno         syscall.Errno
+		icmp, refused bool
+	}{
+		{"icmp port unreachable", refused4, syscall.ECONNREFUSED, true, true},
+		{"icmpv6 port unreachable", errqMsg(syscall.IPPROTO_IPV6, ipv6RecvErr, syscall.ECONNREFUSED, 3, 1, 4), syscall.ECONNREFUSED, true, true},
+		{"icmp port unreachable on an ipv6 socket", errqMsg(syscall.IPPROTO_IPV6, ipv6RecvErr, syscall.ECONNREFUSED, 2, 3, 3), syscall.ECONNREFUSED, true, true},
+		{"icmp host unreachable", errqMsg(syscall.IPPROTO_IP, ipRecvErr, syscall.EHOSTUNREACH, 2, 3, 1), syscall.EHOSTUNREACH, true, false},
+		{"icmpv6 no route", errqMsg(syscall.IPPROTO_IPV6, ipv6RecvErr, syscall.ENETUNREACH, 3, 1, 0), syscall.ENETUNREACH, true, false},
+		{"icmpv6 type 3 code 3", errqMsg(syscall.IPPROTO_IPV6, ipv6RecvErr, syscall.EHOSTUNREACH, 3, 3, 3), syscall.EHOSTUNREACH, true, false},
+		{"local", errqMsg(syscall.IPPROTO_IP, ipRecvErr, syscall.EMSGSIZE, 1, 0, 0), syscall.EMSGSIZE, false, false},
+		{"another message", errqMsg(syscall.IPPROTO_IP, syscall.IP_PKTINFO, syscall.ECONNREFUSED, 2, 3, 3), 0, false, false},
+		{"cut", refused4[:len(refused4)-8], 0, false, false},
+		{"header only", refused4[:syscall.SizeofCmsghdr], 0, false, false},
+		{"empty", nil, 0, false, false},
+	} {
+		errno, icmp, refused := parseErrq(tc.b)
+		if errno != tc.errno || icmp != tc.icmp || refused != tc.refused {
+			t.Errorf("%s: %v, icmp %v, refused %v", tc.name, errno, icmp, refused)
+		}
+	}
+}
+
+// A send that fails with the errno of an ICMP report the error queue
+// held (EHOSTUNREACH from a router, say: the kernel's report of it as
+// the socket's pending error) is sent again, once for each report read;
+// with no such report, or once it has been met, the error is the send's
+// own and fails the flush, as before the socket had an error queue.
+func TestUDPFlushICMPReport(t *testing.T) {
+	q := flushTx(t)
+	for _, report := range []bool{false, true, false} {
+		if report {
+			q.mm.icmp[syscall.EHOSTUNREACH/64] |= 1 << (syscall.EHOSTUNREACH % 64)
+		}
+		calls := 0
+		q.sendHook = func(from int) (int, error) {
+			if calls++; calls == 1 {
+				return 0, syscall.EHOSTUNREACH
+			}
+			return 8 - from, nil
+		}
+		q.mm.pending = 8
+		err := q.flush(context.Background())
+		if report && (err != nil || calls != 2) || !report && (!errors.Is(err, syscall.EHOSTUNREACH) || calls != 1) {
+			t.Errorf("report read %v: %v after %d sends", report, err, calls)
+		}
 	}
 }
