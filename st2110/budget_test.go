@@ -764,8 +764,8 @@ func TestSenderAnalysisDuringClose(t *testing.T) {
 	}
 }
 
-// A capture's output closed twice (Dial's error path can close an output
-// a second time) says it is closed the second time, before and after Dial
+// A capture's output closed twice (Dial's error path closed netmap's
+// extra rings a second time before dialOn; a capture has none) says it is closed the second time, before and after Dial
 // took it, and does not panic on the buffers the first close dropped.
 func TestPcapTxCloseTwice(t *testing.T) {
 	for _, ready := range []bool{false, true} {

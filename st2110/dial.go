@@ -330,16 +330,35 @@ func Dial(name string, sess *video.Session, cfg *SendConfig) (_ *Sender, err err
 	// CPU): a Dial retried on a missing interface or port fails at the
 	// open, at no more cost.
 	conns, eth, origin, err := s.openOutputs()
-	if err == nil {
-		switch s.ep.kind {
-		case kindPcap:
-			s.virt = true
-		case kindUDP:
-			s.sess.Origin = origin
+	if err != nil {
+		for _, q := range conns {
+			q.close()
 		}
+		return nil, err
+	}
+	if err := s.dialOn(sess, conns, eth, origin); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// dialOn makes s send on conns, the outputs openOutputs opened (with
+// their Ethernet addresses eth, or a UDP socket's origin): it opens the
+// second path, takes the frames, and builds the Transmitters and the
+// session. It closes each of conns exactly once if it fails, and if it
+// succeeds each output beyond the flows (more rings than flows); Close
+// closes the others. Before, build closed those extra ones and a Dial
+// failing after it closed every output: them a second time.
+func (s *Sender) dialOn(sess *video.Session, conns []txConn, eth *ethInfo, origin netip.Addr) error {
+	switch s.ep.kind {
+	case kindPcap:
+		s.virt = true
+	case kindUDP:
+		s.sess.Origin = origin
 	}
 	var sec *secondOut
-	if err == nil && s.cfg.Second != "" {
+	var err error
+	if s.cfg.Second != "" {
 		sec, err = s.openSecond(sess) // on error, it closes what it opened
 	}
 	var sources []video.FrameSource
@@ -360,17 +379,20 @@ func Dial(name string, sess *video.Session, cfg *SendConfig) (_ *Sender, err err
 		for _, q := range conns {
 			q.close()
 		}
-		return nil, err
+		return err
+	}
+	for _, q := range conns[len(s.parts):] {
+		q.close() // more rings than flows
 	}
 	for _, p := range s.parts {
 		if err := commitConn(p.q); err != nil {
 			for _, p := range s.parts {
 				p.q.close()
 			}
-			return nil, fmt.Errorf("st2110: dial %s: %w", s.ep.name, err)
+			return fmt.Errorf("st2110: dial %s: %w", s.ep.name, err)
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // PacketizerConfig returns the packetizer configuration [Dial] makes
@@ -647,10 +669,7 @@ func (s *Sender) build(conns []txConn, eth *ethInfo, sources []video.FrameSource
 	}
 	parts := make([]*txPart, min(len(conns), len(s.flows)))
 	for i := range parts {
-		parts[i] = &txPart{q: conns[i]}
-	}
-	for _, q := range conns[len(parts):] {
-		q.close() // more rings than flows
+		parts[i] = &txPart{q: conns[i]} // the rest, more rings than flows, are Dial's to close (dialOn)
 	}
 	streams := make([][]video.TxStream, len(parts))
 	s.sess.Streams = make([]video.Stream, len(s.flows))

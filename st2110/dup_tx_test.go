@@ -369,3 +369,64 @@ func TestDupHugeBatch(t *testing.T) {
 	sendCapture(t, "pcap:"+filepath.Join(dir, "a.pcap"), sess, &SendConfig{Sources: loops(t, sess, frames), Count: n,
 		Second: "pcap:" + filepath.Join(dir, "b.pcap"), Batch: math.MaxInt})
 }
+
+// closeTx is a txConn whose buffers hold bufSize octets (BufSize, as a
+// netmap ring's) and that counts its closes.
+type closeTx struct {
+	recTx
+	bufSize int
+	closes  int
+}
+
+func (c *closeTx) close() error { c.closes++; return nil }
+func (c *closeTx) BufSize() int { return c.bufSize }
+
+// Dial closes each output it opened exactly once: all of them if it
+// fails after it has opened them (here: a flow's packets do not fit the
+// ring's buffers), and on success the rings beyond the flows (a port of
+// more TX rings than flows), then Close the others. Before, build closed
+// those extra rings and a Dial failing after it closed every output,
+// them a second time. No closer of this package is hurt by that today:
+// nmsys.Port.Close, xsk.Socket.Close, a UDP socket's and a capture's
+// (pcapTx.close) answer a second call with ErrClosed and close no
+// descriptor again, and a ringTx's drain before it only reads its ring
+// (parked, or still mapped for another port of the region) until the
+// closed port's sync fails; but an output's close must not have to be
+// safe to call twice.
+func TestDialClosesOutputsOnce(t *testing.T) {
+	for _, fit := range []bool{false, true} {
+		sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+		s, err := newSender("vale0:a", sess, &SendConfig{Count: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		size := 64 // less than a packet
+		if fit {
+			size = 2048
+		}
+		qs := []*closeTx{{bufSize: size}, {bufSize: size}, {bufSize: size}} // 3 rings, 1 flow
+		conns := []txConn{qs[0], qs[1], qs[2]}
+		err = s.dialOn(sess, conns, &ethInfo{srcMAC: defaultMAC}, netip.Addr{})
+		if fit != (err == nil) {
+			t.Fatalf("buffers of %d octets: %v", size, err)
+		}
+		want := []int{1, 1, 1}
+		if fit {
+			want[0] = 0 // the flow's ring, until Close
+			for i, q := range qs {
+				if q.closes != want[i] {
+					t.Errorf("after Dial, ring %d closed %d times, want %d", i, q.closes, want[i])
+				}
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			want[0] = 1
+		}
+		for i, q := range qs {
+			if q.closes != want[i] {
+				t.Errorf("Dial that fits %v: ring %d closed %d times, want %d", fit, i, q.closes, want[i])
+			}
+		}
+	}
+}

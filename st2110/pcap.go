@@ -390,8 +390,9 @@ func (t *pcapTx) commit() error {
 // keeps holds neither.
 func (t *pcapTx) close() error {
 	if t.closed {
-		// A second close (Dial's error path may close an output
-		// twice) finds the buffers gone: the file's own answer.
+		// A second close (Dial closes each output once, dialOn, but
+		// a close must not depend on it) finds the buffers gone: the
+		// file's own answer.
 		return fmt.Errorf("st2110: %s: %w", t.f.Name(), os.ErrClosed)
 	}
 	t.closed = true
