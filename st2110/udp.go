@@ -545,19 +545,20 @@ func (t *udpTx) Stamp(i, stream int, _ int64) {
 // dropped and counted; an ICMP port unreachable report (ECONNREFUSED,
 // which the kernel gives back on the next send, whose datagram it does
 // not send) is retried. Where the socket has an error queue (Linux:
-// watchErrors) each report is counted from it once: it is read after a
-// send that failed or sent less than it was given (sendmmsg(2) stops at
-// a datagram that fails, and reports the error only if it was the
-// first), and once more after the last send of a flush that saw one,
-// for the reports of its last datagrams; a flush that sends all at once
-// reads nothing. Elsewhere each ECONNREFUSED is counted. A full send
+// watchErrors) each report is counted from it once: it is read after
+// the last send of a flush in which a send failed or sent less than it
+// was given (sendmmsg(2) stops at a datagram that fails, and reports
+// the error only if it was the first; each report fails a datagram), and
+// during such a flush every errqEvery of them and before a failure other
+// than ECONNREFUSED is looked at; a flush that sends all at once reads
+// nothing. Elsewhere each ECONNREFUSED is counted. A full send
 // buffer is waited for in the netpoller, until there is room or ctx ends
 // (interrupt). Once ctx has ended, what is left of the batch is dropped,
 // counted with the full queues', and flush returns ctx's error.
 func (t *udpTx) flush(ctx context.Context) error {
 	const retries = 200 // of 50 µs: 10 ms
 	tries := 0
-	failed := false // a send fell short: read the error queue after the last
+	fails := 0 // sends that failed or fell short: read the error queue after the last
 	for sent := 0; sent < t.mm.pending; {
 		var n int
 		var err error
@@ -574,8 +575,13 @@ func (t *udpTx) flush(ctx context.Context) error {
 			return ctx.Err()
 		}
 		if err != nil || short {
-			failed = true
-			t.readErrors()
+			// Before the errno is looked at (icmpReport), and every
+			// errqEvery failures, so that the queue, bounded by the
+			// socket's receive buffer, does not overflow; the send's
+			// failure already cleared the pending error.
+			if fails++; err != nil && !isRefused(err) || fails%errqEvery == 0 {
+				t.readErrors()
+			}
 		}
 		switch {
 		case err == nil:
@@ -603,11 +609,17 @@ func (t *udpTx) flush(ctx context.Context) error {
 		}
 	}
 	t.mm.pending = 0
-	if failed {
+	if fails > 0 {
 		t.readErrors()
 	}
 	return nil
 }
+
+// errqEvery is how many failed or short sends of one flush may pass
+// before it reads the error queue: a refused destination fails about
+// every datagram (each report fails the next one), and a read after each
+// would double the system calls.
+const errqEvery = 16
 
 func (t *udpTx) flushedBeforeErr() int { return t.sentBeforeErr }
 
