@@ -118,7 +118,10 @@ type report struct {
 	Late      *uint64 `json:"late,omitempty"`   // vtx, vrx
 	// Refused and NoBufs are the sends of the udp: backend that failed
 	// with ECONNREFUSED (nothing listens at the destination) and ENOBUFS,
-	// skipped; present when not zero.
+	// skipped; for vtx over udp:, st2110's SendStats.Refused and NoBufs:
+	// the datagrams that drew an ICMP port unreachable (sent; the kernel
+	// reports each), and those dropped for a full device queue. Present
+	// when not zero.
 	Refused *uint64 `json:"refused,omitempty"`
 	NoBufs  *uint64 `json:"enobufs,omitempty"`
 	// Sleeps is how many times a receiver over xdp: (rx, rxseq) went to
