@@ -148,16 +148,20 @@ func flushTx(t *testing.T) *udpTx {
 // that does not listen, and goes on.
 func TestUDPFlushErrors(t *testing.T) {
 	q := flushTx(t)
+	errq := q.mm.errq
 	for _, tc := range []struct {
 		errs            []error
 		noBufs, refused uint64
 		fail            bool
+		noErrq          bool // as a socket without an error queue (outside Linux)
 	}{
-		{[]error{errRefused, nil}, 0, 1, false},
-		{[]error{errNoBufs, errNoBufs, nil}, 0, 0, false},
-		{repeat(errNoBufs, 1000), 8, 0, false},
-		{[]error{errors.New("boom")}, 0, 0, true},
+		{[]error{errRefused, nil}, 0, 1, false, true},
+		{[]error{errRefused, nil}, 0, 1, false, false},
+		{[]error{errNoBufs, errNoBufs, nil}, 0, 0, false, false},
+		{repeat(errNoBufs, 1000), 8, 0, false, false},
+		{[]error{errors.New("boom")}, 0, 0, true, false},
 	} {
+		q.mm.errq = errq && !tc.noErrq
 		q.cnt.noBufs.Store(0)
 		q.cnt.refused.Store(0)
 		calls := 0
@@ -179,9 +183,10 @@ func TestUDPFlushErrors(t *testing.T) {
 			refused = 0
 		}
 		if (err != nil) != tc.fail || q.cnt.noBufs.Load() != tc.noBufs || q.cnt.refused.Load() != refused {
-			t.Errorf("%v: error %v, %d no buffers, %d refused", tc.errs[0], err, q.cnt.noBufs.Load(), q.cnt.refused.Load())
+			t.Errorf("%v, error queue %v: error %v, %d no buffers, %d refused", tc.errs[0], q.mm.errq, err, q.cnt.noBufs.Load(), q.cnt.refused.Load())
 		}
 	}
+	q.mm.errq = errq
 }
 
 var errRefused, errNoBufs error = syscall.ECONNREFUSED, syscall.ENOBUFS
