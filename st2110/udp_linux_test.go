@@ -523,14 +523,21 @@ func icmpRateLimited() int64 {
 // fewer; in batches of 1 it fails the next flush's send with
 // ECONNREFUSED, a report the queue holds too; a batch of 512 draws more
 // reports than the queue holds (some 255 with the default receive
-// buffer) unless the flush reads it as it goes.
+// buffer) unless the flush reads it as it goes. Datagrams sent to the
+// sender's own port (which it never reads) take none of the room the
+// reports need.
 func TestUDPRefusedCounted(t *testing.T) {
 	for _, tc := range []struct {
 		v6    bool
 		batch int
-	}{{false, 8}, {false, 1}, {false, 512}, {true, 8}, {true, 1}} {
+		flood bool // datagrams to the sender's port first
+	}{{false, 8, false}, {false, 1, false}, {false, 512, false}, {false, 8, true}, {true, 8, false}, {true, 1, false}} {
 		v6, batch := tc.v6, tc.batch
-		t.Run(fmt.Sprintf("%s/batch=%d", map[bool]string{false: "ipv4", true: "ipv6"}[v6], batch), func(t *testing.T) {
+		name := fmt.Sprintf("%s/batch=%d", map[bool]string{false: "ipv4", true: "ipv6"}[v6], batch)
+		if tc.flood {
+			name += "/flooded"
+		}
+		t.Run(name, func(t *testing.T) {
 			p := freePort(t)
 			lo := netip.MustParseAddr("127.0.0.1")
 			if v6 {
@@ -557,6 +564,17 @@ func TestUDPRefusedCounted(t *testing.T) {
 				t.Fatal("no error queue on the sending socket")
 			}
 			q.bind([]int{0})
+			if tc.flood {
+				own := netip.AddrPortFrom(lo, q.conn.LocalAddr().(*net.UDPAddr).AddrPort().Port())
+				c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(own))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for range 2000 {
+					c.Write(make([]byte, 1000))
+				}
+				c.Close()
+			}
 			limited := icmpRateLimited()
 			for r := range rounds {
 				n, _ := q.Reserve(batch)
