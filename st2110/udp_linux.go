@@ -308,10 +308,12 @@ const errqBatch = 16
 // watchErrors turns on the error queue of c, a sending socket
 // (IP_RECVERR; on an IPv6 socket IPV6_RECVERR, and IP_RECVERR too for its
 // IPv4-mapped destinations): the kernel then queues each ICMP error a
-// datagram drew, which readErrors reads. Without it an unconnected UDP
-// socket drops them (man 7 udp: "all errors are passed to the user
-// only ... when IP_RECVERR is set"), and an ICMP port unreachable from
-// a unicast destination that does not listen was never counted in
+// datagram drew, which readErrors reads. Without it Linux drops them
+// for an unconnected UDP socket (__udp4_lib_err passes an error on only
+// to a connected socket or one with IP_RECVERR, whatever udp(7) says of
+// fatal errors; on 6.18, 2,000 datagrams to a closed loopback port drew
+// no error at all), and an ICMP port unreachable from a unicast
+// destination that does not listen was never counted in
 // SendStats.Refused. With it the kernel also reports each one as the
 // error of the socket's next send (whose datagram is then not sent: the
 // flush sends it again), and reports a full device queue (ENOBUFS) that
