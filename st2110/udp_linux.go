@@ -200,7 +200,7 @@ type udpBatch struct {
 	eqCtrl []byte
 	eqFn   func(uintptr)
 	eqGot  int
-	icmp   [2]uint64 // the errnos (< 128) of the ICMP reports read, not yet met as a send's error (icmpReport)
+	icmp   uint16 // the ICMP reports read, not yet met as a send's error: a bit of icmpErrnos each (icmpReport)
 }
 
 // init allocates a batch of n messages, 1..MaxUDPBatch (0 means 64).
@@ -383,8 +383,8 @@ func (m *udpBatch) readErrors(c *net.UDPConn) int {
 		for i := range m.eqGot {
 			h := &m.eq[i].Hdr
 			errno, icmp, ref := parseErrq(m.eqCtrl[i*ctrlLen : i*ctrlLen+min(int(h.Controllen), ctrlLen)])
-			if icmp && errno > 0 && errno < 128 {
-				m.icmp[errno/64] |= 1 << (errno % 64)
+			if icmp {
+				m.icmp |= icmpBit(errno)
 			}
 			if ref {
 				refused++
@@ -419,11 +419,33 @@ func (m *udpBatch) readErrq(fd uintptr) {
 // send failing so again is an error of its own.
 func (m *udpBatch) icmpReport(err error) bool {
 	e, ok := err.(syscall.Errno)
-	if !ok || e == 0 || e >= 128 || m.icmp[e/64]&(1<<(e%64)) == 0 {
+	b := icmpBit(e)
+	if !ok || m.icmp&b == 0 {
 		return false
 	}
-	m.icmp[e/64] &^= 1 << (e % 64)
+	m.icmp &^= b
 	return true
+}
+
+// icmpErrnos are the errnos the kernel gives the ICMP and ICMPv6 errors
+// it reports (icmp_err_convert, icmpv6_err_convert, and EPROTO for a
+// parameter problem): the ones icmpReport tells, a bit each. A list, not
+// a bit for each errno number: those differ by architecture, and pass
+// 128 on MIPS (ECONNREFUSED is 146).
+var icmpErrnos = [...]syscall.Errno{
+	unix.ENETUNREACH, unix.EHOSTUNREACH, unix.ECONNREFUSED, unix.ENOPROTOOPT, unix.EMSGSIZE,
+	unix.EOPNOTSUPP, unix.EHOSTDOWN, unix.ENONET, unix.EACCES, unix.EPROTO,
+}
+
+// icmpBit returns e's bit in udpBatch.icmp: 0 if it is not an ICMP
+// error's errno (icmpErrnos).
+func icmpBit(e syscall.Errno) uint16 {
+	for i, x := range icmpErrnos {
+		if e == x {
+			return 1 << i
+		}
+	}
+	return 0
 }
 
 // sizeofSockExtendedErr is the size of struct sock_extended_err (x/sys's

@@ -672,7 +672,7 @@ func TestUDPFlushICMPReport(t *testing.T) {
 	q := flushTx(t)
 	for _, report := range []bool{false, true, false} {
 		if report {
-			q.mm.icmp[syscall.EHOSTUNREACH/64] |= 1 << (syscall.EHOSTUNREACH % 64)
+			q.mm.icmp |= icmpBit(syscall.EHOSTUNREACH)
 		}
 		calls := 0
 		q.sendHook = func(from int) (int, error) {
@@ -686,5 +686,29 @@ func TestUDPFlushICMPReport(t *testing.T) {
 		if report && (err != nil || calls != 2) || !report && (!errors.Is(err, syscall.EHOSTUNREACH) || calls != 1) {
 			t.Errorf("report read %v: %v after %d sends", report, err, calls)
 		}
+	}
+}
+
+// Each ICMP error's errno has a bit of its own, whatever its number (on
+// MIPS they pass 128), and is met once for each time a report held it;
+// another errno is no report.
+func TestICMPReportErrnos(t *testing.T) {
+	var m udpBatch
+	seen := uint16(0)
+	for _, e := range icmpErrnos {
+		b := icmpBit(e)
+		if b == 0 || seen&b != 0 {
+			t.Fatalf("%v: bit %#x (already %#x)", e, b, seen)
+		}
+		seen |= b
+		m.icmp |= b
+	}
+	for _, e := range icmpErrnos {
+		if !m.icmpReport(e) || m.icmpReport(e) {
+			t.Errorf("%v: not met exactly once", e)
+		}
+	}
+	if icmpBit(syscall.ENOBUFS) != 0 || icmpBit(syscall.Errno(146)) != 0 && syscall.ECONNREFUSED != 146 {
+		t.Errorf("ENOBUFS or errno 146 taken for an ICMP error's")
 	}
 }
