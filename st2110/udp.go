@@ -540,11 +540,14 @@ func (t *udpTx) Stamp(i, stream int, _ int64) {
 	t.mm.setDst(i, t.bind_[stream])
 }
 
-// flush sends the published datagrams. A full device queue (ENOBUFS,
-// EAGAIN) is retried for a while, then what is left of the batch is
-// dropped and counted; an ICMP port unreachable report (ECONNREFUSED,
-// which the kernel gives back on the next send, whose datagram it does
-// not send) is retried. Where the socket has an error queue (Linux:
+// flush sends the published datagrams. A datagram the kernel refuses for
+// a full device queue (ENOBUFS, EAGAIN: on Linux also a qdisc's drop, as
+// a tc or BPF egress rule's of one destination) is retried for a short
+// while (noBufsHold, and in all a flush waits at most noBufsWait), then
+// dropped and counted, and the rest of the batch goes on: a drop of one
+// flow's datagrams costs the other flows none of theirs. An ICMP port
+// unreachable report (ECONNREFUSED, which the kernel gives back on the
+// next send, whose datagram it does not send) is retried. Where the socket has an error queue (Linux:
 // watchErrors) each report is counted from it once: it is read after
 // the last send of a flush in which a send failed or sent less than it
 // was given (sendmmsg(2) stops at a datagram that fails, and reports
@@ -556,8 +559,11 @@ func (t *udpTx) Stamp(i, stream int, _ int64) {
 // (interrupt). Once ctx has ended, what is left of the batch is dropped,
 // counted with the full queues', and flush returns ctx's error.
 func (t *udpTx) flush(ctx context.Context) error {
-	const retries = 200 // of 50 µs: 10 ms
-	tries := 0
+	var (
+		waited time.Duration // the flush's waits for a full device queue
+		held   = -1          // the datagram they were for, since its first ENOBUFS
+		since  time.Time
+	)
 	fails := 0 // sends that failed or fell short: read the error queue after the last
 	for sent := 0; sent < t.mm.pending; {
 		var n int
@@ -597,12 +603,20 @@ func (t *udpTx) flush(ctx context.Context) error {
 			t.cnt.filtered.Add(1) // the datagram at sent was dropped
 			sent++
 		case isNoBufs(err):
-			if tries++; tries > retries {
-				t.cnt.noBufs.Add(uint64(t.mm.pending - sent))
-				t.mm.pending = 0
-				return nil
+			// By the monotonic clock, not a count of sleeps: a sleep
+			// takes what the system gives it (time.Sleep's 50 µs took
+			// a millisecond and more).
+			now := time.Now()
+			if held != sent {
+				held, since = sent, now
 			}
-			time.Sleep(50 * time.Microsecond)
+			if waited < noBufsWait && now.Sub(since) < noBufsHold {
+				holdSleep(noBufsSleep)
+				waited += time.Since(now)
+				continue
+			}
+			t.cnt.noBufs.Add(1) // the datagram at sent was dropped
+			sent++
 		default:
 			t.sentBeforeErr = sent
 			return fmt.Errorf("sendmmsg to %v: %w", t.mm.dstOf(sent), err)
@@ -614,6 +628,19 @@ func (t *udpTx) flush(ctx context.Context) error {
 	}
 	return nil
 }
+
+// A flush retries a datagram refused for a full device queue every
+// noBufsSleep (holdSleep: on Linux a precise sleep), for at most
+// noBufsHold, and waits at most noBufsWait in all: past it, each such
+// datagram is dropped at its first refusal. So a flush makes at most
+// noBufsWait/noBufsSleep retries beyond one send a datagram, and a
+// qdisc that drops one flow's datagrams (tc, BPF) delays the others' by
+// at most noBufsWait a flush.
+const (
+	noBufsWait  = time.Millisecond
+	noBufsHold  = 200 * time.Microsecond
+	noBufsSleep = 50 * time.Microsecond
+)
 
 // errqEvery is how many failed or short sends of one flush may pass
 // before it reads the error queue: a refused destination fails about

@@ -216,6 +216,38 @@ func TestUDPFlushContext(t *testing.T) {
 	}
 }
 
+// A qdisc that drops one flow's datagrams (a tc or BPF egress rule: the
+// kernel reports ENOBUFS for each, with IP_RECVERR) costs the flush only
+// those: flow B's datagrams, interleaved with A's in batches of 8, are
+// all sent, A's are dropped and counted, and each flush's sends are
+// bounded (one a datagram, and the retries of its noBufsWait).
+func TestUDPFlushNoBufsOneFlow(t *testing.T) {
+	q := flushTx(t)
+	bSent, calls := 0, 0
+	q.sendHook = func(from int) (int, error) { // datagram i is flow A's if even
+		calls++
+		if from%2 == 0 {
+			return 0, errNoBufs // sendmmsg sends none when its first fails
+		}
+		bSent++
+		return 1, nil // up to the next of A's, which fails
+	}
+	const flushes = 3
+	for range flushes {
+		calls = 0
+		q.mm.pending = 8
+		if err := q.flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if most := 8 + int(noBufsWait/noBufsSleep) + 1; calls > most {
+			t.Errorf("a flush of 8 made %d sends, more than %d", calls, most)
+		}
+	}
+	if bSent != flushes*4 || q.cnt.noBufs.Load() != flushes*4 {
+		t.Errorf("flow B: %d of %d sent; %d of flow A's counted dropped", bSent, flushes*4, q.cnt.noBufs.Load())
+	}
+}
+
 func repeat(err error, n int) []error {
 	out := make([]error, n)
 	for i := range out {
