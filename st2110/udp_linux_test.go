@@ -614,6 +614,58 @@ func TestUDPRefusedCounted(t *testing.T) {
 	}
 }
 
+// A flush to a port where nothing listens reads the error queue (each
+// report fails a datagram, so every flush of 8 has a failure and reads
+// it at least at its end) and allocates nothing. TestUDPSendAllocs runs
+// into a refusing port too, but reads the queue in only some of its
+// steps, and testing.AllocsPerRun rounds down: an allocation of each
+// read would not show there. Here every measured step reads it.
+func TestUDPRefusedAllocs(t *testing.T) {
+	sess := session("", flow(fmtSmall, netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), freePort(t)).String(), ""))
+	ep, _ := parseName("udp")
+	fs, err := flows(sess, &ep, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := openUDPTx(&ep, fs, &SendConfig{Batch: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.close()
+	if !q.mm.errq {
+		t.Fatal("no error queue on the sending socket")
+	}
+	q.bind([]int{0})
+	unread := 0 // steps in which no report was read
+	step := func() {
+		before := q.cnt.refused.Load()
+		n, _ := q.Reserve(8)
+		for i := range n {
+			q.SetLen(i, 100)
+			q.Stamp(i, 0, 0)
+		}
+		q.Publish(n)
+		if err := q.flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if q.cnt.refused.Load() == before {
+			unread++
+		}
+	}
+	step()
+	limited := icmpRateLimited()
+	unread = 0
+	if n := testing.AllocsPerRun(100, step); n != 0 {
+		t.Errorf("%v allocations per flush", n)
+	}
+	if unread > 0 {
+		if after := icmpRateLimited(); limited < 0 || after != limited {
+			t.Skipf("%d of 101 flushes read no report; the host rate-limited ICMP errors (%d, then %d)", unread, limited, after)
+		}
+		t.Errorf("%d of 101 flushes read no report", unread)
+	}
+}
+
 // errqMsg is an error queue report's control message: a struct
 // sock_extended_err of errno, origin (2 ICMP, 3 ICMPv6, 1 local), ICMP
 // type and code, under level and typ.
