@@ -332,13 +332,13 @@ func (m *udpBatch) watchErrors(c *net.UDPConn, v6 bool) error {
 		// reports. Where it is refused, it is only the count at stake.
 		_ = unix.SetsockoptSockFprog(int(fd), unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &dropAll)
 		if v6 {
-			if err = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_RECVERR, 1); err != nil {
+			if err = setsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_RECVERR, 1); err != nil {
 				return
 			}
-			_ = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_RECVERR, 1)
+			_ = setsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_RECVERR, 1)
 			return
 		}
-		err = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_RECVERR, 1)
+		err = setsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_RECVERR, 1)
 	})
 	if cerr != nil {
 		return cerr
@@ -354,6 +354,10 @@ func (m *udpBatch) watchErrors(c *net.UDPConn, v6 bool) error {
 	m.errq = true
 	return nil
 }
+
+// setsockoptInt is unix.SetsockoptInt, for watchErrors: a test makes it
+// refuse IP_RECVERR.
+var setsockoptInt = unix.SetsockoptInt
 
 // dropAll is a classic BPF socket filter that drops every datagram: ret #0.
 var dropAll = unix.SockFprog{Len: 1, Filter: &unix.SockFilter{Code: unix.BPF_RET | unix.BPF_K, K: 0}}

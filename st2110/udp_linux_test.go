@@ -764,3 +764,32 @@ func TestICMPReportErrnos(t *testing.T) {
 		t.Errorf("ENOBUFS or errno 146 taken for an ICMP error's")
 	}
 }
+
+// Where IP_RECVERR is refused (a seccomp policy, an emulator), a UDP
+// sender still opens, without an error queue: a send's ECONNREFUSED is
+// counted, as before the queue.
+func TestUDPNoRecvErr(t *testing.T) {
+	orig := setsockoptInt
+	setsockoptInt = func(fd, level, opt, v int) error {
+		if level == syscall.IPPROTO_IP && opt == syscall.IP_RECVERR || level == syscall.IPPROTO_IPV6 && opt == syscall.IPV6_RECVERR {
+			return syscall.EPERM
+		}
+		return syscall.SetsockoptInt(fd, level, opt, v)
+	}
+	defer func() { setsockoptInt = orig }()
+	q := flushTx(t)
+	if q.mm.errq {
+		t.Fatal("an error queue though IP_RECVERR was refused")
+	}
+	calls := 0
+	q.sendHook = func(from int) (int, error) {
+		if calls++; calls == 1 {
+			return 0, errRefused
+		}
+		return 8 - from, nil
+	}
+	q.mm.pending = 8
+	if err := q.flush(context.Background()); err != nil || q.cnt.refused.Load() != 1 {
+		t.Errorf("flush: %v, %d refused; want 1", err, q.cnt.refused.Load())
+	}
+}
