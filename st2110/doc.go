@@ -61,7 +61,9 @@
 //     buffers, allocating nothing per datagram; a full device queue
 //     (ENOBUFS) or a refused unicast peer (an ICMP port unreachable, read
 //     from the sending socket's error queue, IP_RECVERR) is counted, not
-//     fatal. No privilege.
+//     fatal (SendStats: the count of a remote peer's refusals is a lower
+//     bound, as its host rate-limits ICMP errors, and a refusing port of
+//     the local host costs a system call a datagram). No privilege.
 //   - "pcap:FILE": a capture. A receiver reads pcap or pcapng (Ethernet,
 //     Linux cooked v1 and v2, BSD loopback, raw IP) to its end, as fast as the frames
 //     are taken or at the capture's pace (ListenConfig.Replay); a file cut

@@ -306,9 +306,10 @@ func (m *udpBatch) sendCB(fd uintptr) bool {
 const errqBatch = 16
 
 // watchErrors turns on the error queue of c, a sending socket
-// (IP_RECVERR; on an IPv6 socket IPV6_RECVERR, and IP_RECVERR too for its
-// IPv4-mapped destinations): the kernel then queues each ICMP error a
-// datagram drew, which readErrors reads. Without it Linux drops them
+// (IP_RECVERR; on an IPv6 socket IPV6_RECVERR: Go makes a "udp6"
+// socket IPV6_V6ONLY, so it sends to no IPv4-mapped address): the
+// kernel then queues each ICMP error a datagram drew, which readErrors
+// reads. Without it Linux drops them
 // for an unconnected UDP socket (__udp4_lib_err passes an error on only
 // to a connected socket or one with IP_RECVERR, whatever udp(7) says of
 // fatal errors; on 6.18, 2,000 datagrams to a closed loopback port drew
@@ -332,10 +333,7 @@ func (m *udpBatch) watchErrors(c *net.UDPConn, v6 bool) error {
 		// reports. Where it is refused, it is only the count at stake.
 		_ = unix.SetsockoptSockFprog(int(fd), unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &dropAll)
 		if v6 {
-			if err = setsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_RECVERR, 1); err != nil {
-				return
-			}
-			_ = setsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_RECVERR, 1)
+			err = setsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_RECVERR, 1)
 			return
 		}
 		err = setsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_RECVERR, 1)
