@@ -630,12 +630,13 @@ func (t *udpTx) flush(ctx context.Context) error {
 }
 
 // A flush retries a datagram refused for a full device queue every
-// noBufsSleep (holdSleep: on Linux a precise sleep), for at most
-// noBufsHold, and waits at most noBufsWait in all: past it, each such
-// datagram is dropped at its first refusal. So a flush makes at most
-// noBufsWait/noBufsSleep retries beyond one send a datagram, and a
-// qdisc that drops one flow's datagrams (tc, BPF) delays the others' by
-// at most noBufsWait a flush.
+// noBufsSleep (holdSleep: on Linux a precise sleep; elsewhere
+// time.Sleep, which may take a millisecond or more), for noBufsHold,
+// and stops waiting once its waits have taken noBufsWait in all: past
+// it, each such datagram is dropped at its first refusal. So a flush
+// makes at most noBufsWait/noBufsSleep retries beyond one send a
+// datagram, and a qdisc that drops one flow's datagrams (tc, BPF)
+// delays the others' by noBufsWait a flush (and one sleep more).
 const (
 	noBufsWait  = time.Millisecond
 	noBufsHold  = 200 * time.Microsecond
