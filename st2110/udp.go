@@ -364,6 +364,7 @@ type udpTx struct {
 	mm     udpBatch
 
 	sendHook func(from int) (int, error) // replaces mm.send in tests
+	sleep    func(d time.Duration)       // replaces time.Sleep in tests (flush's retries of ENOBUFS)
 
 	sentBeforeErr int // the datagrams the last flush that failed sent first
 }
@@ -540,30 +541,34 @@ func (t *udpTx) Stamp(i, stream int, _ int64) {
 	t.mm.setDst(i, t.bind_[stream])
 }
 
-// flush sends the published datagrams. A datagram the kernel refuses for
-// a full device queue (ENOBUFS, EAGAIN: on Linux also a qdisc's drop, as
-// a tc or BPF egress rule's of one destination) is retried for a short
-// while (noBufsHold, and in all a flush waits at most noBufsWait), then
-// dropped and counted, and the rest of the batch goes on: a drop of one
-// flow's datagrams costs the other flows none of theirs. An ICMP port
-// unreachable report (ECONNREFUSED, which the kernel gives back on the
-// next send, whose datagram it does not send) is retried. Where the socket has an error queue (Linux:
-// watchErrors) each report is counted from it once: it is read after
-// the last send of a flush in which a send failed or sent less than it
-// was given (sendmmsg(2) stops at a datagram that fails, and reports
-// the error only if it was the first; each report fails a datagram), and
-// during such a flush every errqEvery of them and before a failure other
-// than ECONNREFUSED is looked at; a flush that sends all at once reads
-// nothing. Elsewhere each ECONNREFUSED is counted. A full send
-// buffer is waited for in the netpoller, until there is room or ctx ends
+// flush sends the published datagrams. Where the socket has an error
+// queue (Linux: watchErrors, IP_RECVERR) the kernel reports with ENOBUFS
+// a datagram its qdisc or device dropped (a full device queue, or a tc or
+// BPF egress rule's drop of one destination: NET_XMIT_DROP, which
+// udp_send_skb hides from a socket without IP_RECVERR, dropping the
+// datagram silently): that datagram is gone, and is counted and skipped
+// at once, as a socket without the option loses it unseen; no wait, so a
+// drop of one flow's datagrams costs the other flows none of theirs, nor
+// any time. Without an error queue (BSD, macOS, where ENOBUFS or EAGAIN
+// is a briefly full interface queue that refused the datagram; Linux
+// where IP_RECVERR was refused, where ENOBUFS should not come) the same
+// datagram is retried after a sleep of noBufsSleep, up to noBufsRetries
+// times a flush; then what is left of the batch is dropped and counted. An ICMP
+// port unreachable report (ECONNREFUSED, which the kernel gives back on
+// the next send, whose datagram it does not send) is retried. Where the
+// socket has an error queue each report is counted from it once: it is
+// read after the last send of a flush in which a send failed or sent
+// less than it was given (sendmmsg(2) stops at a datagram that fails, and
+// reports the error only if it was the first; each report fails a
+// datagram), and during such a flush every errqEvery of them and before
+// a failure other than ECONNREFUSED or ENOBUFS (neither an ICMP error's
+// errno: icmpReport) is looked at; a flush that sends all at once reads
+// nothing. Elsewhere each ECONNREFUSED is counted. A full send buffer is
+// waited for in the netpoller, until there is room or ctx ends
 // (interrupt). Once ctx has ended, what is left of the batch is dropped,
 // counted with the full queues', and flush returns ctx's error.
 func (t *udpTx) flush(ctx context.Context) error {
-	var (
-		waited time.Duration // the flush's waits for a full device queue
-		held   = -1          // the datagram they were for, since its first ENOBUFS
-		since  time.Time
-	)
+	tries := 0 // retries of a refused datagram, without an error queue
 	fails := 0 // sends that failed or fell short: read the error queue after the last
 	for sent := 0; sent < t.mm.pending; {
 		var n int
@@ -585,7 +590,7 @@ func (t *udpTx) flush(ctx context.Context) error {
 			// errqEvery failures, so that the queue, bounded by the
 			// socket's receive buffer, does not overflow; the send's
 			// failure already cleared the pending error.
-			if fails++; err != nil && !isRefused(err) || fails%errqEvery == 0 {
+			if fails++; err != nil && !isRefused(err) && !isNoBufs(err) || fails%errqEvery == 0 {
 				t.readErrors()
 			}
 		}
@@ -602,21 +607,23 @@ func (t *udpTx) flush(ctx context.Context) error {
 		case isFiltered(err):
 			t.cnt.filtered.Add(1) // the datagram at sent was dropped
 			sent++
-		case isNoBufs(err):
-			// By the monotonic clock, not a count of sleeps: a sleep
-			// takes what the system gives it (time.Sleep's 50 µs took
-			// a millisecond and more).
-			now := time.Now()
-			if held != sent {
-				held, since = sent, now
-			}
-			if waited < noBufsWait && now.Sub(since) < noBufsHold {
-				holdSleep(noBufsSleep)
-				waited += time.Since(now)
-				continue
-			}
-			t.cnt.noBufs.Add(1) // the datagram at sent was dropped
+		case isNoBufs(err) && t.mm.errq:
+			// Dropped by the qdisc or the device (on Linux EAGAIN, a
+			// full send buffer, is waited for in the netpoller and
+			// never comes here).
+			t.cnt.noBufs.Add(1)
 			sent++
+		case isNoBufs(err):
+			if tries++; tries > noBufsRetries {
+				t.cnt.noBufs.Add(uint64(t.mm.pending - sent))
+				t.mm.pending = 0
+				return nil
+			}
+			if t.sleep != nil {
+				t.sleep(noBufsSleep)
+			} else {
+				time.Sleep(noBufsSleep)
+			}
 		default:
 			t.sentBeforeErr = sent
 			return fmt.Errorf("sendmmsg to %v: %w", t.mm.dstOf(sent), err)
@@ -629,18 +636,16 @@ func (t *udpTx) flush(ctx context.Context) error {
 	return nil
 }
 
-// A flush retries a datagram refused for a full device queue every
-// noBufsSleep (holdSleep: on Linux a precise sleep; elsewhere
-// time.Sleep, which may take a millisecond or more), for noBufsHold,
-// and stops waiting once its waits have taken noBufsWait in all: past
-// it, each such datagram is dropped at its first refusal. So a flush
-// makes at most noBufsWait/noBufsSleep retries beyond one send a
-// datagram, and a qdisc that drops one flow's datagrams (tc, BPF)
-// delays the others' by noBufsWait a flush (and one sleep more).
+// Without an error queue a flush retries a datagram the kernel refused
+// for a full device queue after a time.Sleep of noBufsSleep, at most
+// noBufsRetries times over the whole flush (not a datagram): so a flush
+// waits at least noBufsRetries*noBufsSleep (10 ms) before it drops the
+// rest of its batch, and, as a sleep takes what the system gives it
+// (time.Sleep's 50 µs may take a millisecond or more: 200 of them took
+// some 215 ms on Linux), it may wait a fifth of a second and more.
 const (
-	noBufsWait  = time.Millisecond
-	noBufsHold  = 200 * time.Microsecond
-	noBufsSleep = 50 * time.Microsecond
+	noBufsRetries = 200
+	noBufsSleep   = 50 * time.Microsecond
 )
 
 // errqEvery is how many failed or short sends of one flush may pass

@@ -317,8 +317,9 @@ const errqBatch = 16
 // destination that does not listen was never counted in
 // SendStats.Refused. With it the kernel also reports each one as the
 // error of the socket's next send (whose datagram is then not sent: the
-// flush sends it again), and reports a full device queue (ENOBUFS) that
-// it otherwise hid, as the flush expects (isNoBufs).
+// flush sends it again), and reports with ENOBUFS each datagram its
+// qdisc or device dropped (NET_XMIT_DROP), which it otherwise hid: the
+// flush counts it and goes on (isNoBufs).
 func (m *udpBatch) watchErrors(c *net.UDPConn, v6 bool) error {
 	rc, err := c.SyscallConn()
 	if err != nil {

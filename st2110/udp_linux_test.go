@@ -793,3 +793,50 @@ func TestUDPNoRecvErr(t *testing.T) {
 		t.Errorf("flush: %v, %d refused; want 1", err, q.cnt.refused.Load())
 	}
 }
+
+// A qdisc that drops every datagram of one flow (a tc or BPF egress rule
+// of its destination: ENOBUFS for each, with IP_RECVERR) costs a Sender's
+// other flow on the same socket nothing: flow B sends all its frames on
+// schedule, none skipped, while flow A's datagrams are counted dropped.
+// (A flush that waited on A's drops, 1 ms of them a flush, made B fall
+// behind its schedule and skip 33 of 50 640x480p50 frames; one that
+// dropped the rest of the batch dropped B's datagrams in it.)
+func TestUDPSenderNoBufsOneFlow(t *testing.T) {
+	p := freePorts(t, 2)
+	sess := session("", flow(fmtSD, fmt.Sprintf("127.0.0.1:%d", p), ""), flow(fmtSD, fmt.Sprintf("127.0.0.1:%d", p+1), ""))
+	const n = 50
+	// MaxLag of 5 frames, not 1: a loaded host may hold the sender back
+	// a frame period now and then; waits for A's drops held B back for
+	// ever longer (660 ms after a second).
+	tx, err := Dial("udp", sess, &SendConfig{Count: n, MaxLag: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	q := tx.parts[0].q.(*udpTx)
+	if !q.mm.errq {
+		t.Skip("no error queue on the sending socket")
+	}
+	var bSent atomic.Uint64
+	q.sendHook = func(from int) (int, error) { // as sendmmsg, with flow 0's datagrams dropped by the qdisc
+		i := from
+		for i < q.mm.pending && q.mm.flowOf[i] != 0 {
+			i++
+		}
+		if i == from {
+			return 0, syscall.ENOBUFS
+		}
+		bSent.Add(uint64(i - from))
+		return i - from, nil
+	}
+	if err := tx.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a, b := tx.Stats(0), tx.Stats(1)
+	if b.Frames != n || b.Skipped != 0 || bSent.Load() != b.Packets {
+		t.Errorf("flow B: %d of %d frames sent, %d skipped, %d late packets; %d of %d datagrams went", b.Frames, n, b.Skipped, b.Late, bSent.Load(), b.Packets)
+	}
+	if a.NoBufs != a.Packets+b.Packets-bSent.Load() || a.NoBufs == 0 {
+		t.Errorf("%d datagrams counted dropped; flow A wrote %d", a.NoBufs, a.Packets)
+	}
+}

@@ -145,26 +145,44 @@ func flushTx(t *testing.T) *udpTx {
 }
 
 // flush counts the errors of a full device queue and of a unicast peer
-// that does not listen, and goes on.
+// that does not listen, and goes on. A full device queue (ENOBUFS) is
+// retried, after a sleep each (hooked: no wall time), at most
+// noBufsRetries times a flush, then the rest of the batch is dropped;
+// with an error queue (Linux, IP_RECVERR) its datagram, dropped by the
+// qdisc, is counted and skipped at once, without a sleep.
 func TestUDPFlushErrors(t *testing.T) {
 	q := flushTx(t)
 	errq := q.mm.errq
+	sleeps := 0
+	q.sleep = func(d time.Duration) {
+		if d != noBufsSleep {
+			t.Errorf("slept %v", d)
+		}
+		sleeps++
+	}
 	for _, tc := range []struct {
 		errs            []error
 		noBufs, refused uint64
+		sleeps, calls   int
 		fail            bool
 		noErrq          bool // as a socket without an error queue (outside Linux)
 	}{
-		{[]error{errRefused, nil}, 0, 1, false, true},
-		{[]error{errRefused, nil}, 0, 1, false, false},
-		{[]error{errNoBufs, errNoBufs, nil}, 0, 0, false, false},
-		{repeat(errNoBufs, 1000), 8, 0, false, false},
-		{[]error{errors.New("boom")}, 0, 0, true, false},
+		{[]error{errRefused, nil}, 0, 1, 0, 2, false, true},
+		{[]error{errRefused, nil}, 0, 1, 0, 2, false, false},
+		{[]error{errNoBufs, errNoBufs, nil}, 0, 0, 2, 3, false, true},
+		{[]error{errNoBufs, errNoBufs, nil}, 2, 0, 0, 3, false, false},
+		{repeat(errNoBufs, 1000), 8, 0, noBufsRetries, noBufsRetries + 1, false, true},
+		{repeat(errNoBufs, 1000), 8, 0, 0, 8, false, false},
+		{[]error{errors.New("boom")}, 0, 0, 0, 1, true, false},
 	} {
+		if !tc.noErrq && !errq {
+			continue // no error queue here
+		}
 		q.mm.errq = errq && !tc.noErrq
 		q.cnt.noBufs.Store(0)
 		q.cnt.refused.Store(0)
 		calls := 0
+		sleeps = 0
 		q.sendHook = func(from int) (int, error) {
 			err := tc.errs[min(calls, len(tc.errs)-1)]
 			calls++
@@ -182,8 +200,9 @@ func TestUDPFlushErrors(t *testing.T) {
 			// (TestUDPRefusedCounted counts the kernel's).
 			refused = 0
 		}
-		if (err != nil) != tc.fail || q.cnt.noBufs.Load() != tc.noBufs || q.cnt.refused.Load() != refused {
-			t.Errorf("%v, error queue %v: error %v, %d no buffers, %d refused", tc.errs[0], q.mm.errq, err, q.cnt.noBufs.Load(), q.cnt.refused.Load())
+		if (err != nil) != tc.fail || q.cnt.noBufs.Load() != tc.noBufs || q.cnt.refused.Load() != refused || sleeps != tc.sleeps || calls != tc.calls {
+			t.Errorf("%v, error queue %v: error %v, %d no buffers, %d refused, %d sleeps, %d sends; want %d, %d, %d, %d",
+				tc.errs[0], q.mm.errq, err, q.cnt.noBufs.Load(), q.cnt.refused.Load(), sleeps, calls, tc.noBufs, refused, tc.sleeps, tc.calls)
 		}
 	}
 	q.mm.errq = errq
@@ -196,6 +215,8 @@ var errRefused, errNoBufs error = syscall.ECONNREFUSED, syscall.ENOBUFS
 // counts what it did not send.
 func TestUDPFlushContext(t *testing.T) {
 	q := flushTx(t)
+	q.mm.errq = false // the retry path (with an error queue ENOBUFS is not retried)
+	q.sleep = func(time.Duration) {}
 	ctx, cancel := context.WithCancel(context.Background())
 	calls := 0
 	q.sendHook = func(from int) (int, error) {
@@ -219,10 +240,15 @@ func TestUDPFlushContext(t *testing.T) {
 // A qdisc that drops one flow's datagrams (a tc or BPF egress rule: the
 // kernel reports ENOBUFS for each, with IP_RECVERR) costs the flush only
 // those: flow B's datagrams, interleaved with A's in batches of 8, are
-// all sent, A's are dropped and counted, and each flush's sends are
-// bounded (one a datagram, and the retries of its noBufsWait).
+// all sent, A's are dropped and counted, each at once: one send a
+// datagram, and no sleep.
 func TestUDPFlushNoBufsOneFlow(t *testing.T) {
 	q := flushTx(t)
+	if !q.mm.errq {
+		t.Skip("no error queue here")
+	}
+	slept := 0
+	q.sleep = func(time.Duration) { slept++ }
 	bSent, calls := 0, 0
 	q.sendHook = func(from int) (int, error) { // datagram i is flow A's if even
 		calls++
@@ -239,8 +265,8 @@ func TestUDPFlushNoBufsOneFlow(t *testing.T) {
 		if err := q.flush(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if most := 8 + int(noBufsWait/noBufsSleep) + 1; calls > most {
-			t.Errorf("a flush of 8 made %d sends, more than %d", calls, most)
+		if calls != 8 || slept != 0 {
+			t.Errorf("a flush of 8 made %d sends, not 8, and slept %d times", calls, slept)
 		}
 	}
 	if bSent != flushes*4 || q.cnt.noBufs.Load() != flushes*4 {
