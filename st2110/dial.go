@@ -183,18 +183,24 @@ type SendStats struct {
 	video.TxStats // frames, packets, octets and late packets written, frames skipped (SendConfig.MaxLag)
 
 	// Send errors of a UDP transport, over all of its flows (and both
-	// paths of a sender with a second one, SendConfig.Second): datagrams
-	// the kernel refused for a full device queue (ENOBUFS, EAGAIN) and
-	// dropped after retries, or left unsent when Run stopped (its context
-	// ended, or Close) while they waited for room in a full send buffer,
-	// and ICMP port unreachable reports (ECONNREFUSED) from a unicast
-	// peer that does not listen, each counted once (on Linux read from
-	// the socket's error queue, IP_RECVERR: one a datagram, but for
-	// those the host's ICMP rate limit held back, or that came after
-	// the sender's last send). Neither stops the sender. On Linux
-	// NoBufs also counts the datagrams a qdisc dropped (a tc or BPF
-	// egress rule; the kernel reports its drop as ENOBUFS), each alone:
-	// the flow's others and the other flows' go on. Refused is a lower
+	// paths of a sender with a second one, SendConfig.Second). NoBufs is
+	// the datagrams the kernel did not send for a full device queue
+	// (ENOBUFS): on Linux, with the socket's error queue (IP_RECVERR),
+	// each datagram its qdisc or device dropped (a full queue, a tc or
+	// BPF egress rule's drop), counted at once and not retried, so that
+	// the flow's others and the other flows' go on unhindered; elsewhere
+	// (BSD, macOS: ENOBUFS, EAGAIN) those left of a batch after some 200
+	// retries of a briefly full queue (at least 10 ms of sleeps, often
+	// far more). On Linux without the error queue (IP_RECVERR refused)
+	// the kernel drops them unseen, uncounted. NoBufs also counts those
+	// left unsent when Run stopped (its context ended, or Close) while
+	// they waited for room in a full send buffer. Refused is the ICMP
+	// port unreachable reports (ECONNREFUSED) from a unicast peer that
+	// does not listen, each counted once (on Linux read from the
+	// socket's error queue: one a datagram, but for those the host's
+	// ICMP rate limit held back, or that came after the sender's last
+	// send; without the error queue Linux reports none, and Refused
+	// stays 0). Neither stops the sender. Refused is a lower
 	// bound for a remote peer, whose host rate-limits the ICMP errors it
 	// sends (Linux's, by default, to about one a second for each host it
 	// sends them to, net.ipv4.icmp_ratelimit); to a port of the local

@@ -142,9 +142,9 @@
 // the path sets the pace again if it is the first. One that fails again
 // within a second of coming back (a link that keeps flapping) waits from
 // where its last wait stopped, not from 4 ms. A full device queue
-// (ENOBUFS, EAGAIN) stops no path: UDP drops those datagrams after a
-// few retries and counts them (SendStats.NoBufs), as with one path, and
-// an AF_XDP socket's kick takes it as more to send.
+// (ENOBUFS, EAGAIN) stops no path: UDP drops those datagrams and counts
+// them (SendStats.NoBufs: on Linux at once, elsewhere after retries), as
+// with one path, and an AF_XDP socket's kick takes it as more to send.
 //
 // Between tries the sender hands a path that is down no packets; a try
 // is one step's send on it, as when it is up, but on a netmap ring or

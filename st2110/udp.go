@@ -433,8 +433,11 @@ func openUDPTx(ep *endpoint, fs []video.Stream, cfg *SendConfig) (*udpTx, error)
 		return nil, fmt.Errorf("st2110: dial %s: %w", ep.name, err)
 	}
 	// Best effort: where IP_RECVERR is refused (a seccomp policy, an
-	// emulation without it) the socket sends as before, and a refusal is
-	// counted where a send fails with ECONNREFUSED.
+	// emulation without it) the socket sends as before, without an error
+	// queue. On Linux an unconnected UDP socket without it never sees an
+	// ICMP error (not as a send's ECONNREFUSED either: watchErrors), so
+	// Refused stays 0 then, and the kernel drops the datagrams its qdisc
+	// or device refused unseen, counted in no NoBufs.
 	_ = t.mm.watchErrors(c, v6)
 	return t, nil
 }

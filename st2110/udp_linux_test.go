@@ -766,8 +766,11 @@ func TestICMPReportErrnos(t *testing.T) {
 }
 
 // Where IP_RECVERR is refused (a seccomp policy, an emulator), a UDP
-// sender still opens, without an error queue: a send's ECONNREFUSED is
-// counted, as before the queue.
+// sender still opens, without an error queue, and its flush takes a
+// send's ECONNREFUSED as a socket elsewhere does (counted, the datagram
+// sent again). On Linux an unconnected socket without IP_RECVERR never
+// sees ECONNREFUSED (watchErrors), so Refused stays 0 there: the hook
+// makes the error.
 func TestUDPNoRecvErr(t *testing.T) {
 	orig := setsockoptInt
 	setsockoptInt = func(fd, level, opt, v int) error {
