@@ -843,3 +843,53 @@ func TestUDPSenderNoBufsOneFlow(t *testing.T) {
 		t.Errorf("%d datagrams counted dropped; flow A wrote %d", a.NoBufs, a.Packets)
 	}
 }
+
+// A flush does not read the error queue for an ENOBUFS (no ICMP error's
+// errno: icmpReport need not know the reports), only at its end: here a
+// port unreachable report waits in the queue, a send fails with ENOBUFS,
+// and the report is still unread at the next send, counted after it.
+func TestUDPNoBufsNoErrqRead(t *testing.T) {
+	sess := session("", flow(fmtSmall, netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), freePort(t)).String(), ""))
+	ep, _ := parseName("udp")
+	fs, err := flows(sess, &ep, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := openUDPTx(&ep, fs, &SendConfig{Batch: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.close()
+	if !q.mm.errq {
+		t.Fatal("no error queue on the sending socket")
+	}
+	q.bind([]int{0})
+	n, _ := q.Reserve(8)
+	for i := range n {
+		q.SetLen(i, 100)
+		q.Stamp(i, 0, 0)
+	}
+	q.Publish(1)
+	if sent, err := q.mm.send(q.conn, 0); sent != 1 || err != nil { // draws a port unreachable, queued over loopback
+		t.Fatalf("send: %d, %v", sent, err)
+	}
+	calls := 0
+	var atSecond uint64
+	q.sendHook = func(from int) (int, error) {
+		if calls++; calls == 1 {
+			return 0, errNoBufs
+		}
+		atSecond = q.cnt.refused.Load()
+		return 8 - from, nil
+	}
+	q.mm.pending = 8
+	if err := q.flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if q.cnt.refused.Load() == 0 {
+		t.Skip("no report queued (the host rate-limited ICMP errors, or made it late)")
+	}
+	if atSecond != 0 {
+		t.Errorf("the error queue was read after an ENOBUFS: %d counted before the next send", atSecond)
+	}
+}
