@@ -187,8 +187,12 @@ type SendStats struct {
 	// the datagrams the kernel did not send for a full device queue
 	// (ENOBUFS): on Linux, with the socket's error queue (IP_RECVERR),
 	// each datagram its qdisc or device dropped (a full queue, a tc or
-	// BPF egress rule's drop), counted at once and not retried, so that
-	// the flow's others and the other flows' go on unhindered; elsewhere
+	// BPF egress rule's drop), counted at once without a wait, so that
+	// the flow's others and the other flows' go on unhindered (one the
+	// kernel dropped after the first of a sendmmsg(2) call is not
+	// reported there: it is sent once more, as the first of the next
+	// call, and counted only if dropped again; each such drop costs
+	// about a sendmmsg(2) of its own); elsewhere
 	// (BSD, macOS: ENOBUFS, EAGAIN) those left of a batch after some 200
 	// retries of a briefly full queue (at least 10 ms of sleeps, often
 	// far more). On Linux without the error queue (IP_RECVERR refused)

@@ -552,11 +552,16 @@ func (t *udpTx) Stamp(i, stream int, _ int64) {
 // datagram silently): that datagram is gone, and is counted and skipped
 // at once, as a socket without the option loses it unseen; no wait, so a
 // drop of one flow's datagrams costs the other flows none of theirs, nor
-// any time. Without an error queue (BSD, macOS, where ENOBUFS or EAGAIN
+// any time. (One dropped after the first of a sendmmsg(2) call loses its
+// error there, the call returning those before it: it is sent once more
+// as the first of the next call, and counted only if dropped again. A
+// queue that keeps overflowing so costs about a sendmmsg(2) a dropped
+// datagram.) Without an error queue (BSD, macOS, where ENOBUFS or EAGAIN
 // is a briefly full interface queue that refused the datagram; Linux
 // where IP_RECVERR was refused, where ENOBUFS should not come) the same
 // datagram is retried after a sleep of noBufsSleep, up to noBufsRetries
-// times a flush; then what is left of the batch is dropped and counted. An ICMP
+// times a flush; then what is left of the batch is dropped and counted.
+// An ICMP
 // port unreachable report (ECONNREFUSED, which the kernel gives back on
 // the next send, whose datagram it does not send) is retried. Where the
 // socket has an error queue each report is counted from it once: it is

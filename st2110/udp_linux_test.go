@@ -850,8 +850,9 @@ func TestUDPSenderNoBufsOneFlow(t *testing.T) {
 	}
 }
 
-// A flush does not read the error queue for an ENOBUFS (no ICMP error's
-// errno: icmpReport need not know the reports), only at its end: here a
+// A flush does not read the error queue before it looks at an ENOBUFS
+// (no ICMP error's errno: icmpReport need not know the reports), only
+// every errqEvery failures and at its end: here a
 // port unreachable report waits in the queue, a send fails with ENOBUFS,
 // and the report is still unread at the next send, counted after it.
 func TestUDPNoBufsNoErrqRead(t *testing.T) {
