@@ -18,7 +18,8 @@ type videoSummary struct {
 	PacketsPerFrame int    `json:"packets_per_frame"`  // per field when interlaced; 0 when no stream knows it, -1 when two that do differ ("mixed" in the text)
 	PackingMode     string `json:"packing_mode"`       // 2110GPM, 2110BPM, "" when no stream knows it, "mixed" when two that do differ
 	SenderType      string `json:"sender_type"`        // N, NL, W; "" when the timing fits no type or was not measured
-	CMax            int    `json:"cmax"`               // peak Cinst
+	Cinst           int    `json:"cinst"`              // peak Cinst measured
+	CMax            int    `json:"cmax"`               // deprecated: Cinst under its old name (ST 2110-21's CMAX is the sender type's limit, not a measure)
 	VRX             int    `json:"vrx"`                // peak VRX
 	TRONs           int64  `json:"tro_ns"`             // mean measured TROffset
 	MaxRows         int    `json:"max_rows,omitempty"` // the most of a stream's, see videoStream.MaxRows
@@ -98,11 +99,15 @@ type videoStream struct {
 	PacketsPerFrame int    `json:"packets_per_frame"`
 	PackingMode     string `json:"packing_mode"`
 	SenderType      string `json:"sender_type"`
-	CMax            int    `json:"cmax"`
-	VRX             int    `json:"vrx"`
-	VRXMin          int    `json:"vrx_min"`
-	TRONs           int64  `json:"tro_ns"`
-	Gapped          bool   `json:"gapped"`
+	Cinst           int    `json:"cinst"` // peak Cinst measured (video.Analysis.Cinst)
+	// CMax is Cinst under its old name, deprecated and kept for those who
+	// parse it: ST 2110-21's CMAX is the sender type's limit of Cinst
+	// (video.Params.CMax), not what was measured.
+	CMax   int   `json:"cmax"`
+	VRX    int   `json:"vrx"`
+	VRXMin int   `json:"vrx_min"`
+	TRONs  int64 `json:"tro_ns"`
+	Gapped bool  `json:"gapped"`
 	// MaxRows is the most SRD headers (rows or parts of rows) in one
 	// packet, as the analysis measured them (video.Analysis.MaxRows;
 	// left out of JSON without one): above 3 the stream is beyond ST
@@ -207,7 +212,7 @@ func (vr *videoRun) summary() *videoSummary {
 			// out, as is the stream from the top-level figures.
 			vs.Measured = an.Measured
 			if vs.troOK = an.Measured > 0; vs.troOK {
-				vs.CMax, vs.VRX, vs.VRXMin, vs.TRONs, vs.Gapped = an.Cinst, an.VRX, an.VRXMin, int64(an.TROffset), an.Gapped
+				vs.Cinst, vs.CMax, vs.VRX, vs.VRXMin, vs.TRONs, vs.Gapped = an.Cinst, an.Cinst, an.VRX, an.VRXMin, int64(an.TROffset), an.Gapped
 			}
 			vs.Analysis = an.String()
 			vs.MaxRows = an.MaxRows
@@ -226,7 +231,7 @@ func (vr *videoRun) summary() *videoSummary {
 	// packets per frame and packing of the streams that know them (else
 	// -1 and "mixed": a stream that received nothing knows neither, and
 	// differs from none), the widest sender type ("" if any fits none),
-	// and the peak CMAX and VRX and the mean TROffset of the streams that
+	// and the peak Cinst and VRX and the mean TROffset of the streams that
 	// measured a whole frame (a stream without packets, or only part of a
 	// frame, has none, not one of 0).
 	first := &sum.Streams[0]
@@ -258,7 +263,8 @@ func (vr *videoRun) summary() *videoSummary {
 		}
 		sum.MaxRows = max(sum.MaxRows, s.MaxRows)
 		if s.troOK {
-			sum.CMax, sum.VRX = max(sum.CMax, s.CMax), max(sum.VRX, s.VRX)
+			sum.Cinst, sum.VRX = max(sum.Cinst, s.Cinst), max(sum.VRX, s.VRX)
+			sum.CMax = sum.Cinst
 			tro += s.TRONs
 			measured++
 		}
@@ -345,8 +351,8 @@ func (s *videoSummary) print(w io.Writer, rep *report) {
 		if s.PacketsPerFrame >= 0 {
 			ppf = strconv.Itoa(s.PacketsPerFrame)
 		}
-		fmt.Fprintf(w, "All streams: %s pkts/frame %s, %s, CMAX %d, VRX %d, TRO %v\n",
-			ppf, s.PackingMode, s.Verdict, s.CMax, s.VRX, time.Duration(s.TRONs))
+		fmt.Fprintf(w, "All streams: %s pkts/frame %s, %s, Cinst %d, VRX %d, TRO %v\n",
+			ppf, s.PackingMode, s.Verdict, s.Cinst, s.VRX, time.Duration(s.TRONs))
 	default: // no stream measured a whole frame: no figures to give, as for a stream
 		fmt.Fprintf(w, "All streams: %s\n", s.Verdict)
 	}

@@ -241,7 +241,7 @@ type videoReport struct {
 	PacketsPerFrame int     `json:"packets_per_frame"`
 	PackingMode     string  `json:"packing_mode"`
 	SenderType      string  `json:"sender_type"`
-	CMax            int     `json:"cmax"`
+	Cinst           int     `json:"cinst"`
 	VRX             int     `json:"vrx"`
 	TRONs           int64   `json:"tro_ns"`
 	Verdict         string  `json:"verdict"`
@@ -259,7 +259,7 @@ type videoReport struct {
 		PacketsPerFrame int    `json:"packets_per_frame"`
 		PackingMode     string `json:"packing_mode"`
 		SenderType      string `json:"sender_type"`
-		CMax            int    `json:"cmax"`
+		Cinst           int    `json:"cinst"`
 		VRX             int    `json:"vrx"`
 		VRXMin          int    `json:"vrx_min"`
 		TRONs           int64  `json:"tro_ns"`
@@ -513,8 +513,8 @@ func TestVideoPcapSenderTypes(t *testing.T) {
 				if r.PacketsPerFrame != c.ppf || r.PackingMode != c.packing || r.SenderType != c.want {
 					t.Errorf("%s: %d pkts/frame %s, sender type %q; want %d %s %s", name, r.PacketsPerFrame, r.PackingMode, r.SenderType, c.ppf, c.packing, c.want)
 				}
-				if r.CMax > 4 || st.VRXMin < 0 || r.TRONs <= 0 {
-					t.Errorf("%s: Cinst %d, VRX %d..%d, TRO %v", name, r.CMax, st.VRXMin, r.VRX, time.Duration(r.TRONs))
+				if r.Cinst > 4 || st.VRXMin < 0 || r.TRONs <= 0 {
+					t.Errorf("%s: Cinst %d, VRX %d..%d, TRO %v", name, r.Cinst, st.VRXMin, r.VRX, time.Duration(r.TRONs))
 				}
 			}
 			// The capture keeps nanoseconds; frame epochs (1001/60000 s
@@ -534,8 +534,8 @@ func TestVideoSelfCheckOff(t *testing.T) {
 	ctx := context.Background()
 	pc := filepath.Join(t.TempDir(), "v.pcap")
 	tx := runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vtx", "-fmt", fmt720p, "-frames", "3", "-selfcheck=false")
-	if tx.Packets != 3*2160 || tx.SenderType != "" || tx.CMax != 0 || tx.Streams[0].Analysis != "" {
-		t.Errorf("vtx -selfcheck=false: %d packets, sender type %q, Cinst %d, analysis %q", tx.Packets, tx.SenderType, tx.CMax, tx.Streams[0].Analysis)
+	if tx.Packets != 3*2160 || tx.SenderType != "" || tx.Cinst != 0 || tx.Streams[0].Analysis != "" {
+		t.Errorf("vtx -selfcheck=false: %d packets, sender type %q, Cinst %d, analysis %q", tx.Packets, tx.SenderType, tx.Cinst, tx.Streams[0].Analysis)
 	}
 	rx := runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vrx", "-fmt", fmt720p)
 	if rx.Frames != 3 || rx.Lost != 0 || rx.SenderType != "N" {
@@ -558,10 +558,10 @@ func TestVideoBurst(t *testing.T) {
 		pc := filepath.Join(dir, strconv.Itoa(b)+".pcap")
 		runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vtx", "-fmt", fmt1080p, "-frames", "3", "-burst", strconv.Itoa(b))
 		rx := runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vrx", "-fmt", fmt1080p)
-		if rx.Frames != 3 || rx.Lost != 0 || rx.SenderType != "N" || rx.CMax > 6 {
-			t.Errorf("-burst %d: %d frames, %d lost, sender type %q, Cinst %d", b, rx.Frames, rx.Lost, rx.SenderType, rx.CMax)
+		if rx.Frames != 3 || rx.Lost != 0 || rx.SenderType != "N" || rx.Cinst > 6 {
+			t.Errorf("-burst %d: %d frames, %d lost, sender type %q, Cinst %d", b, rx.Frames, rx.Lost, rx.SenderType, rx.Cinst)
 		}
-		cmax[b] = rx.CMax
+		cmax[b] = rx.Cinst
 	}
 	if cmax[4] < cmax[1]+2 {
 		t.Errorf("Cinst %d with -burst 4, %d with -burst 1: bursts did not show", cmax[4], cmax[1])
@@ -629,7 +629,7 @@ func TestVideoPcapHeadersOnly(t *testing.T) {
 		t.Errorf("%d packets cut short (want %d), %d complete frames, %d frames, %d lost", st.Truncated, n, st.Complete, st.Frames, r.Lost)
 	}
 	if r.PacketsPerFrame != 2160 || r.PackingMode != "2110GPM" || r.SenderType != "N" ||
-		r.CMax != whole.CMax || r.VRX != whole.VRX || r.TRONs != whole.TRONs {
+		r.Cinst != whole.Cinst || r.VRX != whole.VRX || r.TRONs != whole.TRONs {
 		t.Errorf("headers only: %+v\nwhole: %+v", r, whole)
 	}
 }
@@ -1292,9 +1292,9 @@ func TestVideoFiguresOfMeasured(t *testing.T) {
 		t.Fatalf("want three streams with packets, two measured: %+v", r.Streams)
 	}
 	s2 := r.Streams[2]
-	if !strings.Contains(s2.Analysis, video.TooFew) || s2.TRONs != 0 || s2.CMax != 0 || s2.VRX != 0 || s2.SenderType != "" {
-		t.Errorf("stream 2, two frames captured: analysis %q, TRO %d, CMAX %d, VRX %d, sender %q; want %q and no figures",
-			s2.Analysis, s2.TRONs, s2.CMax, s2.VRX, s2.SenderType, video.TooFew)
+	if !strings.Contains(s2.Analysis, video.TooFew) || s2.TRONs != 0 || s2.Cinst != 0 || s2.VRX != 0 || s2.SenderType != "" {
+		t.Errorf("stream 2, two frames captured: analysis %q, TRO %d, Cinst %d, VRX %d, sender %q; want %q and no figures",
+			s2.Analysis, s2.TRONs, s2.Cinst, s2.VRX, s2.SenderType, video.TooFew)
 	}
 	// The whole frames each stream's analysis measured: 0 for stream 2
 	// (given, not left out), some of the four captured for the others.
@@ -1310,8 +1310,8 @@ func TestVideoFiguresOfMeasured(t *testing.T) {
 		t.Errorf("TRO %v, want %v, the mean of the two streams measured (%v, %v)", time.Duration(r.TRONs), time.Duration(want),
 			time.Duration(r.Streams[0].TRONs), time.Duration(r.Streams[1].TRONs))
 	}
-	if want := max(r.Streams[0].CMax, r.Streams[1].CMax); r.CMax != want {
-		t.Errorf("top-level CMAX %d, want %d, the peak of the streams measured", r.CMax, want)
+	if want := max(r.Streams[0].Cinst, r.Streams[1].Cinst); r.Cinst != want {
+		t.Errorf("top-level Cinst %d, want %d, the peak of the streams measured", r.Cinst, want)
 	}
 }
 
@@ -1468,15 +1468,47 @@ func TestVideoAllStreamsMixed(t *testing.T) {
 	dir := t.TempDir()
 	sdp, pc := filepath.Join(dir, "two.sdp"), filepath.Join(dir, "two.pcap")
 	writeSDP(t, sdp, []string{fmt64x32, fmt720p}, []uint16{7000, 7010})
-	runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vtx", "-sdp", sdp, "-frames", "4")
+	// -burst 3: figures of Cinst above 0, for the JSON check below.
+	runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vtx", "-sdp", sdp, "-frames", "4", "-burst", "3")
 	r := runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vrx", "-sdp", sdp)
 	if len(r.Streams) != 2 || r.Streams[0].PacketsPerFrame == r.Streams[1].PacketsPerFrame || r.PacketsPerFrame != -1 || r.TRONs <= 0 {
 		t.Fatalf("vrx: packets per frame %d, TRO %d, streams %+v; want -1 over two of different packets per frame, and a TRO", r.PacketsPerFrame, r.TRONs, r.Streams)
 	}
+	// The measured peak is Cinst, in the text and in JSON: ST 2110-21's
+	// CMAX is the sender type's limit of it. JSON's cmax, its old name,
+	// stays for those who parse it.
 	text := runText(t, "-i", "pcap:"+pc, "-f", "vrx", "-sdp", sdp, "-q")
-	want := fmt.Sprintf("\nAll streams: mixed pkts/frame %s, %s, CMAX %d, VRX %d, TRO %v\n", r.PackingMode, r.Verdict, r.CMax, r.VRX, time.Duration(r.TRONs))
-	if !strings.Contains(text, want) {
-		t.Errorf("text summary lacks %q:\n%s", want, text)
+	want := fmt.Sprintf("\nAll streams: mixed pkts/frame %s, %s, Cinst %d, VRX %d, TRO %v\n", r.PackingMode, r.Verdict, r.Cinst, r.VRX, time.Duration(r.TRONs))
+	if !strings.Contains(text, want) || strings.Contains(text, "CMAX") {
+		t.Errorf("text summary lacks %q, or names the measure CMAX:\n%s", want, text)
+	}
+	var out, errb bytes.Buffer
+	if code := cli(ctx, []string{"-i", "pcap:" + pc, "-f", "vrx", "-sdp", sdp, "-json", "-q"}, &out, &errb); code != 0 {
+		t.Fatalf("vrx -json: exit %d: %s", code, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var raw struct {
+		Cinst   *int `json:"cinst"`
+		CMax    *int `json:"cmax"`
+		Streams []struct {
+			Cinst *int `json:"cinst"`
+			CMax  *int `json:"cmax"`
+		} `json:"streams"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &raw); err != nil {
+		t.Fatal(err)
+	}
+	figures := []struct{ cinst, cmax *int }{{raw.Cinst, raw.CMax}}
+	for _, s := range raw.Streams {
+		figures = append(figures, struct{ cinst, cmax *int }{s.Cinst, s.CMax})
+	}
+	for i, f := range figures {
+		switch {
+		case f.cinst == nil || f.cmax == nil:
+			t.Errorf("JSON figures %d (0: the top level, then each stream): cinst given %v, cmax given %v; want both", i, f.cinst != nil, f.cmax != nil)
+		case *f.cinst != *f.cmax || *f.cinst <= 0:
+			t.Errorf("JSON figures %d (0: the top level, then each stream): cinst %d, cmax %d; want them equal, above 0", i, *f.cinst, *f.cmax)
+		}
 	}
 }
 
