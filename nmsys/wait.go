@@ -165,14 +165,16 @@ func (p *Port) wait(deadline *atomic.Int64, fn func(uintptr) bool, errno *syscal
 		if p.closed.Load() {
 			return ErrClosed
 		}
+		// The user's deadline is on the monotonic clock of
+		// handoff.Now, and so is slice: time.Now's reading carries it.
 		now := time.Now()
 		slice := now.Add(waitSlice)
-		user := deadline.Load()
-		if user != 0 && user <= now.UnixNano() {
+		user, mono := deadline.Load(), handoff.Mono(now)
+		if user != 0 && user <= mono {
 			return os.ErrDeadlineExceeded
 		}
-		if user != 0 && user < slice.UnixNano() {
-			slice = time.Unix(0, user)
+		if user != 0 && user-mono < int64(waitSlice) {
+			slice = now.Add(time.Duration(user - mono))
 		}
 		w := &p.rxPoll
 		if ev != pollIn {

@@ -640,7 +640,7 @@ func (s *Socket) WaitRx() error {
 		d := s.rdeadline.Load()
 		left := time.Duration(1<<62 - 1)
 		if d != 0 {
-			if left = time.Duration(d - time.Now().UnixNano()); left <= 0 {
+			if left = time.Duration(d - handoff.Now()); left <= 0 {
 				return os.ErrDeadlineExceeded
 			}
 		}
@@ -677,7 +677,7 @@ func (s *Socket) WaitTx() error {
 		}
 		ms := 1
 		if d := s.wdeadline.Load(); d != 0 {
-			left := time.Duration(d - time.Now().UnixNano())
+			left := time.Duration(d - handoff.Now())
 			if left <= 0 {
 				return os.ErrDeadlineExceeded
 			}

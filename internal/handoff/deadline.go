@@ -5,19 +5,40 @@ import (
 	"time"
 )
 
-// DeadlineNanos is a wait's deadline t (an os.File-style SetDeadline's) as
-// the Unix nanoseconds the waits of nmsys and xsk compare their clock
-// with: 0 for the zero time (no deadline), a time in the past as 1, and one
-// past the last int64 nanosecond as math.MaxInt64. Compared as times:
-// UnixNano wraps before 1678 and after 2262.
+// epoch is the reference of the deadlines' clock ([Now]): a time.Time
+// with the monotonic reading the runtime gives it.
+var epoch = time.Now()
+
+// Now is the clock the waits of nmsys and xsk compare the deadlines of
+// [DeadlineNanos] with: the nanoseconds of the monotonic clock since the
+// package's start, plus 1 (never 0, which means no deadline). A step of
+// the system clock (settimeofday, an NTP step) moves neither, as it moves
+// neither the deadlines of an os.File nor Go's timers.
+func Now() int64 { return Mono(time.Now()) }
+
+// Mono is t on the clock of [Now]; t should carry a monotonic reading
+// (time.Now's does), else its wall clock reading is taken as one.
+func Mono(t time.Time) int64 { return int64(t.Sub(epoch)) + 1 }
+
+// DeadlineNanos is a wait's deadline t (an os.File-style SetDeadline's) on
+// the clock of [Now]: 0 for the zero time (no deadline), a time in the
+// past as 1, and one past the last int64 nanosecond of that clock as
+// math.MaxInt64. Like an os.File's, t is turned into time from now when
+// it is set (t.Sub, by the monotonic readings when t has one): kept as
+// Unix nanoseconds, a deadline a millisecond away became an hour away
+// when the system clock was stepped back an hour after it was set.
 func DeadlineNanos(t time.Time) int64 {
-	switch {
-	case t.IsZero():
+	if t.IsZero() {
 		return 0
-	case t.Before(time.Unix(0, 1)):
+	}
+	now := time.Now()
+	d := t.Sub(now) // saturates at the ends of time.Duration
+	n := Mono(now)
+	switch {
+	case d <= 0:
 		return 1 // in the past
-	case t.After(time.Unix(0, math.MaxInt64)):
+	case d > time.Duration(math.MaxInt64-n):
 		return math.MaxInt64
 	}
-	return t.UnixNano()
+	return n + int64(d)
 }

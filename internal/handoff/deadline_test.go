@@ -1,21 +1,49 @@
 package handoff
 
 import (
+	"math"
 	"testing"
 	"time"
 )
 
-// Deadlines are kept as Unix nanoseconds; time.Time.UnixNano wraps before
-// 1678 and after 2262, which made a far-future deadline read as one in
-// the past (a wait ended at once) and some long-past ones as future ones
-// (a wait that never ended).
+// testStart is the test binary's start, as near as a test sees it: the
+// package's variables (epoch) are initialised before the tests' files'.
+var testStart = time.Now()
+
+// A deadline is kept as time from now on the monotonic clock of Now, as
+// an os.File's is: kept as Unix nanoseconds (compared with
+// time.Now().UnixNano()), a deadline a millisecond away became an hour
+// away when the system clock was stepped back an hour after it was set,
+// and a WaitTx that should have given up after a slice waited that hour.
+// A step of the system clock cannot be made in a test; what makes it
+// harmless can be checked: the deadline is Now's time plus its distance
+// from time.Now (t.Sub), and no Unix time.
 func TestDeadlineNanos(t *testing.T) {
-	now := time.Now()
 	if got := DeadlineNanos(time.Time{}); got != 0 {
 		t.Errorf("zero time: %d, want 0 (no deadline)", got)
 	}
-	if in := now.Add(time.Hour); DeadlineNanos(in) != in.UnixNano() {
-		t.Errorf("an hour ahead: %d, want %d", DeadlineNanos(in), in.UnixNano())
+	for _, d := range []time.Duration{time.Millisecond, time.Hour} {
+		lo := Now() + int64(d)
+		got := DeadlineNanos(time.Now().Add(d))
+		hi := Now() + int64(d)
+		if got < lo || got > hi {
+			t.Errorf("%v ahead: %d, want Now()+%v, in [%d, %d]", d, got, d, lo, hi)
+		}
+	}
+	// A time without a monotonic reading (from a file, the wire, or
+	// Round(0)) counts by its wall clock reading, as os.File's deadlines do.
+	lo := Now() + int64(time.Minute) - int64(time.Millisecond) // the wall clock reading's rounding
+	got := DeadlineNanos(time.Now().Add(time.Minute).Round(0))
+	if hi := Now() + int64(time.Minute) + int64(time.Millisecond); got < lo || got > hi {
+		t.Errorf("a minute ahead, no monotonic reading: %d, want about Now()+1m, in [%d, %d]", got, lo, hi)
+	}
+
+	// Now counts from the package's start on the monotonic clock, not
+	// from the Unix epoch on the system's: it runs from about the test
+	// binary's start (testStart, initialised just after epoch).
+	now := Now()
+	if since := int64(time.Since(testStart)); now <= 0 || now < since || now > since+int64(time.Second) {
+		t.Errorf("Now: %d, want above 0 (0 is no deadline) and about the %d ns since the test binary started", now, since)
 	}
 	for _, d := range []time.Time{
 		time.Date(2263, 1, 1, 0, 0, 0, 0, time.UTC),
@@ -23,19 +51,23 @@ func TestDeadlineNanos(t *testing.T) {
 		time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC),
 		time.Unix(1<<62, 0),
 	} {
-		if got := DeadlineNanos(d); got <= now.UnixNano() {
+		if got := DeadlineNanos(d); got <= now {
 			t.Errorf("deadline %v: %d, not in the future", d, got)
 		}
 	}
+	if got := DeadlineNanos(time.Unix(1<<62, 0)); got != math.MaxInt64 {
+		t.Errorf("deadline past the clock's last nanosecond: %d, want math.MaxInt64", got)
+	}
 	for _, d := range []time.Time{
+		time.Now().Add(-time.Nanosecond),
 		time.Unix(0, 0),
 		time.Unix(0, -1),
 		time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC),
 		time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC),
 		time.Unix(-1<<62, 0),
 	} {
-		if got := DeadlineNanos(d); got <= 0 || got > now.UnixNano() {
-			t.Errorf("deadline %v: %d, want a time in the past (and not 0: no deadline)", d, got)
+		if got := DeadlineNanos(d); got != 1 {
+			t.Errorf("deadline %v: %d, want 1, a time in the past (and not 0: no deadline)", d, got)
 		}
 	}
 }
