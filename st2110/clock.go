@@ -85,7 +85,7 @@ type Clock struct {
 	closer func() error
 
 	offset atomic.Int64 // TAI - UTC in use, ns (kernel or configured)
-	next   atomic.Int64 // UTC ns when the kernel offset is read again
+	next   atomic.Int64 // UTC ns when the kernel offset is read again (1 s after the last read)
 	read   func() (int64, bool)
 	phcNow func() (int64, error)
 }
@@ -175,7 +175,12 @@ func (c *Clock) now() (int64, error) {
 	if c.src != ClockKernelTAI {
 		return utc + c.leap, nil
 	}
-	if next := c.next.Load(); utc >= next && c.next.CompareAndSwap(next, utc+1e9) {
+	// Read again a second after the last read, or at once if the system
+	// clock went back past the last read (settimeofday, an NTP step): the
+	// time of the next read is Unix time, and after a step back of an
+	// hour a change of the kernel's offset was otherwise missed for that
+	// hour.
+	if next := c.next.Load(); (utc >= next || utc < next-1e9) && c.next.CompareAndSwap(next, utc+1e9) {
 		if off, ok := c.read(); ok {
 			c.offset.Store(off)
 		}

@@ -84,6 +84,34 @@ func TestClockKernelOffsetChanges(t *testing.T) {
 	}
 }
 
+// The time of the kernel offset's next read is Unix time: after the
+// system clock went back past the last read (settimeofday, an NTP step),
+// the offset is read at once, not once the clock has caught up with that
+// read (an hour for a step back of an hour). The step is made by moving
+// the last read an hour ahead of the clock, which is what a step back
+// of an hour right after it makes of it.
+func TestClockKernelOffsetAfterStepBack(t *testing.T) {
+	tai := int64(36)
+	fakeTAI(t, &tai)
+	c, err := NewClock(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Now()
+	c.next.Store(time.Now().Add(time.Hour).UnixNano() + 1e9) // read an hour from now
+	tai = 37
+	c.Now()
+	if c.UTCOffset() != 37*time.Second {
+		t.Errorf("offset %v after the clock went back past its last read, want 37s, read again at once", c.UTCOffset())
+	}
+	// Not read again within the second after a read.
+	tai = 38
+	c.Now()
+	if c.UTCOffset() != 37*time.Second {
+		t.Errorf("offset %v within a second of a read, want 37s, not read again", c.UTCOffset())
+	}
+}
+
 func TestClockNowAllocs(t *testing.T) {
 	tai := int64(37)
 	fakeTAI(t, &tai)
