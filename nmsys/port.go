@@ -46,7 +46,7 @@ type Port struct {
 	region  *region // the mapping, shared with other Ports of the same memory region
 	cleanup runtime.Cleanup
 
-	// Deadlines as Unix nanoseconds, 0 for none.
+	// Deadlines on the monotonic clock of handoff.Now (handoff.DeadlineNanos), 0 for none.
 	rdeadline atomic.Int64
 	wdeadline atomic.Int64
 

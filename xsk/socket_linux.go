@@ -45,7 +45,7 @@ type Socket struct {
 	closeMu    sync.Mutex
 	cleanup    runtime.Cleanup
 
-	rdeadline, wdeadline atomic.Int64
+	rdeadline, wdeadline atomic.Int64 // on the monotonic clock of handoff.Now (handoff.DeadlineNanos), 0 for none
 	kicks, kickAgain     atomic.Uint64
 	rxPoll, txPoll       [1]unix.PollFd
 }
