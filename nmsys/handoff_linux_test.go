@@ -1,6 +1,7 @@
 package nmsys
 
 import (
+	"errors"
 	"os"
 	"runtime"
 	"testing"
@@ -30,6 +31,28 @@ func fakeRxPort(t *testing.T) *Port {
 	p := &Port{name: "fake", file: f, rc: rc, mem: make([]byte, 4096), rxOffs: []int{0}, threadWait: true}
 	p.rxPoll.init(p, func(uintptr) bool { return false }, pollIn)
 	return p
+}
+
+// TestWaitDeadlineClock: a wait compares the deadline of SetReadDeadline
+// with the clock it is kept on (handoff.Now's, monotonic since the
+// package's start), not the Unix nanoseconds of time.Now().UnixNano():
+// mixed, a deadline an hour away was long past (a few seconds of the
+// process's clock against 56 years of Unix time) and every wait with a
+// deadline returned os.ErrDeadlineExceeded at once. A wait still ends at
+// a deadline that has passed.
+func TestWaitDeadlineClock(t *testing.T) {
+	p := fakeRxPort(t)
+	syncs := 0
+	p.rxPoll.sync = func(uintptr) bool { syncs++; return syncs%4 == 0 }
+	p.SetReadDeadline(time.Now().Add(time.Hour))
+	if err := p.WaitRx(); err != nil {
+		t.Fatalf("deadline an hour away: %v", err)
+	}
+	p.rxPoll.sync = func(uintptr) bool { return false }
+	p.SetReadDeadline(time.Now().Add(time.Millisecond))
+	if err := p.WaitRx(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("past deadline: %v", err)
+	}
 }
 
 // TestHandOffWaits: the waits of a receive loop that Idler.NextBatchAt
