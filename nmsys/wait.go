@@ -165,17 +165,13 @@ func (p *Port) wait(deadline *atomic.Int64, fn func(uintptr) bool, errno *syscal
 		if p.closed.Load() {
 			return ErrClosed
 		}
-		// The user's deadline is on the monotonic clock of
-		// handoff.Now, and so is slice: time.Now's reading carries it.
-		now := time.Now()
-		slice := now.Add(waitSlice)
-		user, mono := deadline.Load(), handoff.Mono(now)
-		if user != 0 && user <= mono {
+		// The slice ends at the user's deadline if that comes first:
+		// time.Now's monotonic reading carries the time left.
+		left, ok := handoff.Left(deadline.Load())
+		if !ok {
 			return os.ErrDeadlineExceeded
 		}
-		if user != 0 && user-mono < int64(waitSlice) {
-			slice = now.Add(time.Duration(user - mono))
-		}
+		slice := time.Now().Add(min(left, waitSlice))
 		w := &p.rxPoll
 		if ev != pollIn {
 			w = &p.txPoll

@@ -637,12 +637,9 @@ func (s *Socket) spinRx(check bool) error {
 // drives RX. It does not allocate.
 func (s *Socket) WaitRx() error {
 	for {
-		d := s.rdeadline.Load()
-		left := time.Duration(1<<62 - 1)
-		if d != 0 {
-			if left = time.Duration(d - handoff.Now()); left <= 0 {
-				return os.ErrDeadlineExceeded
-			}
+		left, ok := handoff.Left(s.rdeadline.Load())
+		if !ok {
+			return os.ErrDeadlineExceeded
 		}
 		if err := s.PollRx(min(left, time.Second)); err != nil {
 			return err
@@ -675,15 +672,12 @@ func (s *Socket) WaitTx() error {
 				return nil
 			}
 		}
-		ms := 1
-		if d := s.wdeadline.Load(); d != 0 {
-			left := time.Duration(d - handoff.Now())
-			if left <= 0 {
-				return os.ErrDeadlineExceeded
-			}
-			ms = int(min(left+time.Millisecond-1, time.Millisecond) / time.Millisecond)
+		// A poll of 1 ms, however far the deadline: the loop kicks again
+		// after it.
+		if _, ok := handoff.Left(s.wdeadline.Load()); !ok {
+			return os.ErrDeadlineExceeded
 		}
-		if _, e := s.poll(&s.txPoll, ms, false); e != 0 {
+		if _, e := s.poll(&s.txPoll, 1, false); e != 0 {
 			return s.opErr("wait tx", "poll", e)
 		}
 	}

@@ -14,11 +14,11 @@ var epoch = time.Now()
 // package's start, plus 1 (never 0, which means no deadline). A step of
 // the system clock (settimeofday, an NTP step) moves neither, as it moves
 // neither the deadlines of an os.File nor Go's timers.
-func Now() int64 { return Mono(time.Now()) }
+func Now() int64 { return mono(time.Now()) }
 
-// Mono is t on the clock of [Now]; t should carry a monotonic reading
+// mono is t on the clock of [Now]; t should carry a monotonic reading
 // (time.Now's does), else its wall clock reading is taken as one.
-func Mono(t time.Time) int64 { return int64(t.Sub(epoch)) + 1 }
+func mono(t time.Time) int64 { return int64(t.Sub(epoch)) + 1 }
 
 // DeadlineNanos is a wait's deadline t (an os.File-style SetDeadline's) on
 // the clock of [Now]: 0 for the zero time (no deadline), a time in the
@@ -33,7 +33,7 @@ func DeadlineNanos(t time.Time) int64 {
 	}
 	now := time.Now()
 	d := t.Sub(now) // saturates at the ends of time.Duration
-	n := Mono(now)
+	n := mono(now)
 	switch {
 	case d <= 0:
 		return 1 // in the past
@@ -41,4 +41,19 @@ func DeadlineNanos(t time.Time) int64 {
 		return math.MaxInt64
 	}
 	return n + int64(d)
+}
+
+// Left is the time from now to deadline, a deadline of [DeadlineNanos]
+// (on the clock of [Now]), and whether any is left: false once Now has
+// reached it. For 0, no deadline, it is the longest time.Duration and
+// true, without reading the clock. The waits of nmsys and xsk ask it, not
+// time.Now: compared with time.Now().UnixNano(), a deadline (seconds
+// since the package's start) was decades past and every wait with one
+// gave up at once.
+func Left(deadline int64) (time.Duration, bool) {
+	if deadline == 0 {
+		return math.MaxInt64, true
+	}
+	left := time.Duration(deadline - Now())
+	return left, left > 0
 }

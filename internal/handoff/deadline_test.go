@@ -71,3 +71,34 @@ func TestDeadlineNanos(t *testing.T) {
 		}
 	}
 }
+
+// TestLeft: the time left to a deadline of DeadlineNanos is counted on
+// Now's clock, the deadline's own. Counted against time.Now().UnixNano()
+// (the Unix nanoseconds db776cb moved the deadlines off), a deadline an
+// hour away was decades past, and every wait of nmsys and xsk with a
+// deadline gave up at once. 0 is no deadline: the longest wait, never
+// past.
+func TestLeft(t *testing.T) {
+	if left, ok := Left(0); !ok || left != math.MaxInt64 {
+		t.Errorf("no deadline (0): %v, %v, want %v, true", left, ok, time.Duration(math.MaxInt64))
+	}
+	for _, d := range []time.Duration{time.Second, time.Hour} {
+		left, ok := Left(DeadlineNanos(time.Now().Add(d)))
+		if !ok || left > d || left < d-time.Second {
+			t.Errorf("a deadline %v away: %v, %v, want about %v, true", d, left, ok, d)
+		}
+	}
+	if left, ok := Left(math.MaxInt64); !ok || left < time.Duration(math.MaxInt64/2) {
+		t.Errorf("the clock's last nanosecond: %v, %v, want some centuries, true", left, ok)
+	}
+	for _, d := range []int64{
+		DeadlineNanos(time.Now().Add(-time.Second)),
+		DeadlineNanos(time.Now().Add(-time.Nanosecond)),
+		Now(), // reached
+		1,     // DeadlineNanos's past
+	} {
+		if left, ok := Left(d); ok || left > 0 {
+			t.Errorf("deadline %d, now %d: %v, %v, want none left, false", d, Now(), left, ok)
+		}
+	}
+}
