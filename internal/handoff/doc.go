@@ -16,8 +16,9 @@
 // ([Ppoll] and [Nanosleep] are the two the loops make through it);
 // [Clock] says when, once every [Every]. [HoldSleep] is the other way: a
 // short sleep that keeps the P, raw, for the readers' lingers.
-// [DeadlineNanos] turns an os.File-style deadline into the nanoseconds
-// those waits compare their clock with.
+// [DeadlineNanos] turns an os.File-style deadline into nanoseconds on
+// [Now], the monotonic clock since the package's start, and [Left] says
+// how long those waits have to it on that clock.
 //
 // The package is Linux's: elsewhere Syscall6 and HoldSleep are missing and
 // no loop hands off (a wait keeps the P as before). It uses the runtime's
