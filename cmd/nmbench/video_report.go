@@ -35,7 +35,7 @@ type videoSummary struct {
 	Note        string        `json:"note,omitempty"` // vrx: why nothing was measured
 	Streams     []videoStream `json:"streams"`
 
-	measured bool // a stream measured a whole frame: CMax, VRX and TRONs are figures
+	measured bool // a stream measured a whole frame: Cinst (and CMax, its old name), VRX and TRONs are figures
 }
 
 // passSummary is st2110.PassStats in the report: packets moved from the

@@ -553,7 +553,7 @@ func TestVideoSelfCheckOff(t *testing.T) {
 func TestVideoBurst(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	cmax := map[int]int{}
+	cinst := map[int]int{}
 	for _, b := range []int{1, 4} {
 		pc := filepath.Join(dir, strconv.Itoa(b)+".pcap")
 		runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vtx", "-fmt", fmt1080p, "-frames", "3", "-burst", strconv.Itoa(b))
@@ -561,19 +561,19 @@ func TestVideoBurst(t *testing.T) {
 		if rx.Frames != 3 || rx.Lost != 0 || rx.SenderType != "N" || rx.Cinst > 6 {
 			t.Errorf("-burst %d: %d frames, %d lost, sender type %q, Cinst %d", b, rx.Frames, rx.Lost, rx.SenderType, rx.Cinst)
 		}
-		cmax[b] = rx.Cinst
+		cinst[b] = rx.Cinst
 	}
-	if cmax[4] < cmax[1]+2 {
-		t.Errorf("Cinst %d with -burst 4, %d with -burst 1: bursts did not show", cmax[4], cmax[1])
+	if cinst[4] < cinst[1]+2 {
+		t.Errorf("Cinst %d with -burst 4, %d with -burst 1: bursts did not show", cinst[4], cinst[1])
 	}
 	// A burst above -b is accepted, and goes out in writes of -b at the
 	// burst's time (-burst's help): the same stream as from one write.
 	pc := filepath.Join(dir, "b1.pcap")
 	runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vtx", "-fmt", fmt1080p, "-frames", "3", "-burst", "4", "-b", "1")
 	rx := runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vrx", "-fmt", fmt1080p)
-	if rx.Frames != 3 || rx.Lost != 0 || rx.SenderType != "N" || rx.Cinst != cmax[4] {
+	if rx.Frames != 3 || rx.Lost != 0 || rx.SenderType != "N" || rx.Cinst != cinst[4] {
 		t.Errorf("-burst 4 -b 1: %d frames, %d lost, sender type %q, Cinst %d; want 3, 0, N, and Cinst %d as with one write a burst",
-			rx.Frames, rx.Lost, rx.SenderType, rx.Cinst, cmax[4])
+			rx.Frames, rx.Lost, rx.SenderType, rx.Cinst, cinst[4])
 	}
 	// Refused with the flags, naming the flag, before the capture is
 	// made.
