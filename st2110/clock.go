@@ -175,17 +175,22 @@ func (c *Clock) now() (int64, error) {
 	if c.src != ClockKernelTAI {
 		return utc + c.leap, nil
 	}
-	// Read again a second after the last read, or at once if the system
-	// clock went back past the last read (settimeofday, an NTP step): the
-	// time of the next read is Unix time, and after a step back of an
-	// hour a change of the kernel's offset was otherwise missed for that
-	// hour.
+	return c.kernelAt(utc), nil
+}
+
+// kernelAt is the TAI time at utc (Unix ns, the system clock's reading)
+// by the kernel's offset, which it reads again a second after the last
+// read, or at once if the system clock went back past the last read
+// (settimeofday, an NTP step): the time of the next read is Unix time,
+// and after a step back of an hour a change of the kernel's offset was
+// otherwise missed for that hour. A test passes utc, not time.Now's.
+func (c *Clock) kernelAt(utc int64) int64 {
 	if next := c.next.Load(); (utc >= next || utc < next-1e9) && c.next.CompareAndSwap(next, utc+1e9) {
 		if off, ok := c.read(); ok {
 			c.offset.Store(off)
 		}
 	}
-	return utc + c.offset.Load(), nil
+	return utc + c.offset.Load()
 }
 
 // failedFor is the error of a PHC whose reads have all failed for d, the

@@ -87,9 +87,10 @@ func TestClockKernelOffsetChanges(t *testing.T) {
 // The time of the kernel offset's next read is Unix time: after the
 // system clock went back past the last read (settimeofday, an NTP step),
 // the offset is read at once, not once the clock has caught up with that
-// read (an hour for a step back of an hour). The step is made by moving
-// the last read an hour ahead of the clock, which is what a step back
-// of an hour right after it makes of it.
+// read (an hour for a step back of an hour); then again a second after
+// that read, and not before. The Unix times are given to kernelAt, which
+// Now calls with time.Now's: what is checked does not hang on the time
+// that passes between the calls.
 func TestClockKernelOffsetAfterStepBack(t *testing.T) {
 	tai := int64(36)
 	fakeTAI(t, &tai)
@@ -97,18 +98,26 @@ func TestClockKernelOffsetAfterStepBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Now()
-	c.next.Store(time.Now().Add(time.Hour).UnixNano() + 1e9) // read an hour from now
-	tai = 37
-	c.Now()
-	if c.UTCOffset() != 37*time.Second {
-		t.Errorf("offset %v after the clock went back past its last read, want 37s, read again at once", c.UTCOffset())
+	if c.Source() != ClockKernelTAI {
+		t.Fatalf("source %v, want the kernel's TAI offset", c.Source())
 	}
-	// Not read again within the second after a read.
+	utc := time.Now().UnixNano()
+	if got := c.kernelAt(utc); got != utc+36e9 {
+		t.Fatalf("TAI %d at UTC %d, want %d", got, utc, utc+36e9)
+	}
+	tai = 37
+	back := utc - int64(time.Hour) // the clock stepped back an hour
+	if got := c.kernelAt(back); got != back+37e9 {
+		t.Errorf("TAI - UTC %v after the clock went back past its last read, want 37s, read again at once", time.Duration(got-back))
+	}
 	tai = 38
-	c.Now()
-	if c.UTCOffset() != 37*time.Second {
-		t.Errorf("offset %v within a second of a read, want 37s, not read again", c.UTCOffset())
+	for _, d := range []int64{0, 1, 1e9 - 1} {
+		if got := c.kernelAt(back + d); got != back+d+37e9 {
+			t.Errorf("TAI - UTC %v %v after a read, want 37s, not read again", time.Duration(got-back-d), time.Duration(d))
+		}
+	}
+	if got := c.kernelAt(back + 1e9); got != back+1e9+38e9 {
+		t.Errorf("TAI - UTC %v a second after a read, want 38s, read again", time.Duration(got-back-1e9))
 	}
 }
 
