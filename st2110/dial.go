@@ -183,43 +183,17 @@ type SendStats struct {
 	video.TxStats // frames, packets, octets and late packets written, frames skipped (SendConfig.MaxLag)
 
 	// Send errors of a UDP transport, over all of its flows (and both
-	// paths of a sender with a second one, SendConfig.Second). NoBufs is
-	// the datagrams the kernel did not send for a full device queue
-	// (ENOBUFS): on Linux, with the socket's error queue (IP_RECVERR),
-	// each datagram its qdisc or device dropped (a full queue, a tc or
-	// BPF egress rule's drop), counted at once without a wait, so that
-	// the flow's others and the other flows' go on unhindered (one the
-	// kernel dropped after the first of a sendmmsg(2) call is not
-	// reported there: it is sent once more, as the first of the next
-	// call, and counted only if dropped again; each such drop costs
-	// about a sendmmsg(2) of its own); elsewhere
-	// (BSD, macOS: ENOBUFS, EAGAIN) those left of a batch after some 200
-	// retries of a briefly full queue (at least 10 ms of sleeps, often
-	// far more). On Linux without the error queue (IP_RECVERR refused)
-	// the kernel drops them unseen, uncounted. NoBufs also counts those
-	// left unsent when Run stopped (its context ended, or Close) while
-	// they waited for room in a full send buffer. Refused is the ICMP
-	// port unreachable reports (ECONNREFUSED) from a unicast peer that
-	// does not listen, each counted once (on Linux read from the
-	// socket's error queue: one a datagram, but for those the host's
-	// ICMP rate limit held back, or that came after the sender's last
-	// send; without the error queue Linux reports none, and Refused
-	// stays 0). Neither stops the sender. Refused is a lower
-	// bound for a remote peer, whose host rate-limits the ICMP errors it
-	// sends (Linux's, by default, to about one a second for each host it
-	// sends them to, net.ipv4.icmp_ratelimit); to a port of the local
-	// host it has been one a datagram. A refusing peer costs system
-	// calls: each report also fails the sender's next datagram, which is
-	// sent again, so that to a local port where nothing listens nearly
-	// every datagram takes a sendmmsg(2) of its own (48,001 calls for
-	// 48,000 datagrams of nmbench vtx 640x480p50 over loopback).
+	// paths of a sender with a second one, SendConfig.Second): datagrams
+	// the kernel refused for a full device queue (ENOBUFS, EAGAIN) and
+	// dropped after retries, or left unsent when Run stopped (its context
+	// ended, or Close) while they waited for room in a full send buffer,
+	// and ICMP port unreachable reports (ECONNREFUSED) from a unicast
+	// peer that does not listen. Neither stops the sender.
 	NoBufs, Refused uint64
 
 	// Filtered is the datagrams a local firewall rule (netfilter's
 	// output chain) dropped, which the kernel reports as EPERM: counted
-	// and not sent, not fatal. A rule that rejects with an ICMP port
-	// unreachable (iptables -j REJECT) can count such a datagram in
-	// Refused too: the kernel queues the ICMP error it made for it.
+	// and not sent, not fatal.
 	Filtered uint64
 }
 

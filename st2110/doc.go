@@ -59,11 +59,8 @@
 //     destination address (IP_PKTINFO) and source. On Linux, datagrams go
 //     in batches through recvmmsg(2) and sendmmsg(2) into preallocated
 //     buffers, allocating nothing per datagram; a full device queue
-//     (ENOBUFS) or a refused unicast peer (an ICMP port unreachable, read
-//     from the sending socket's error queue, IP_RECVERR) is counted, not
-//     fatal (SendStats: the count of a remote peer's refusals is a lower
-//     bound, as its host rate-limits ICMP errors, and a refusing port of
-//     the local host costs a system call a datagram). No privilege.
+//     (ENOBUFS) or a refused unicast peer (ECONNREFUSED) is counted, not
+//     fatal. No privilege.
 //   - "pcap:FILE": a capture. A receiver reads pcap or pcapng (Ethernet,
 //     Linux cooked v1 and v2, BSD loopback, raw IP) to its end, as fast as the frames
 //     are taken or at the capture's pace (ListenConfig.Replay); a file cut
@@ -142,9 +139,9 @@
 // the path sets the pace again if it is the first. One that fails again
 // within a second of coming back (a link that keeps flapping) waits from
 // where its last wait stopped, not from 4 ms. A full device queue
-// (ENOBUFS, EAGAIN) stops no path: UDP drops those datagrams and counts
-// them (SendStats.NoBufs: on Linux at once, elsewhere after retries), as
-// with one path, and an AF_XDP socket's kick takes it as more to send.
+// (ENOBUFS, EAGAIN) stops no path: UDP drops those datagrams after a
+// few retries and counts them (SendStats.NoBufs), as with one path, and
+// an AF_XDP socket's kick takes it as more to send.
 //
 // Between tries the sender hands a path that is down no packets; a try
 // is one step's send on it, as when it is up, but on a netmap ring or

@@ -364,7 +364,6 @@ type udpTx struct {
 	mm     udpBatch
 
 	sendHook func(from int) (int, error) // replaces mm.send in tests
-	sleep    func(d time.Duration)       // replaces time.Sleep in tests (flush's retries of ENOBUFS)
 
 	sentBeforeErr int // the datagrams the last flush that failed sent first
 }
@@ -432,13 +431,6 @@ func openUDPTx(ep *endpoint, fs []video.Stream, cfg *SendConfig) (*udpTx, error)
 		c.Close()
 		return nil, fmt.Errorf("st2110: dial %s: %w", ep.name, err)
 	}
-	// Best effort: where IP_RECVERR is refused (a seccomp policy, an
-	// emulation without it) the socket sends as before, without an error
-	// queue. On Linux an unconnected UDP socket without it never sees an
-	// ICMP error (not as a send's ECONNREFUSED either: watchErrors), so
-	// Refused stays 0 then, and the kernel drops the datagrams its qdisc
-	// or device refused unseen, counted in no NoBufs.
-	_ = t.mm.watchErrors(c, v6)
 	return t, nil
 }
 
@@ -520,20 +512,10 @@ func (t *udpTx) wait(ctx context.Context) error { return nil }
 func (t *udpTx) drain()                         {}
 
 // close closes the socket and lets go of the batch's buffers, which
-// Close has given back to the budget. It reads no error queue: the
-// counts stay as Run left them (a report the kernel made after the last
-// flush read the queue, of its last datagrams, is not counted).
+// Close has given back to the budget.
 func (t *udpTx) close() error {
 	t.mm = udpBatch{}
 	return t.conn.Close()
-}
-
-// readErrors counts the ICMP port unreachable reports in the socket's
-// error queue (udpBatch.readErrors) as refused.
-func (t *udpTx) readErrors() {
-	if n := t.mm.readErrors(t.conn); n > 0 {
-		t.cnt.refused.Add(uint64(n))
-	}
 }
 
 func (t *udpTx) Reserve(n int) (int, error) { return min(n, t.mm.n), nil }
@@ -544,40 +526,17 @@ func (t *udpTx) Stamp(i, stream int, _ int64) {
 	t.mm.setDst(i, t.bind_[stream])
 }
 
-// flush sends the published datagrams. Where the socket has an error
-// queue (Linux: watchErrors, IP_RECVERR) the kernel reports with ENOBUFS
-// a datagram its qdisc or device dropped (a full device queue, or a tc or
-// BPF egress rule's drop of one destination: NET_XMIT_DROP, which
-// udp_send_skb hides from a socket without IP_RECVERR, dropping the
-// datagram silently): that datagram is gone, and is counted and skipped
-// at once, as a socket without the option loses it unseen; no wait, so a
-// drop of one flow's datagrams costs the other flows none of theirs, nor
-// any time. (One dropped after the first of a sendmmsg(2) call loses its
-// error there, the call returning those before it: it is sent once more
-// as the first of the next call, and counted only if dropped again. A
-// queue that keeps overflowing so costs about a sendmmsg(2) a dropped
-// datagram.) Without an error queue (BSD, macOS, where ENOBUFS or EAGAIN
-// is a briefly full interface queue that refused the datagram; Linux
-// where IP_RECVERR was refused, where ENOBUFS should not come) the same
-// datagram is retried after a sleep of noBufsSleep, up to noBufsRetries
-// times a flush; then what is left of the batch is dropped and counted.
-// An ICMP
-// port unreachable report (ECONNREFUSED, which the kernel gives back on
-// the next send, whose datagram it does not send) is retried. Where the
-// socket has an error queue each report is counted from it once: it is
-// read after the last send of a flush in which a send failed or sent
-// less than it was given (sendmmsg(2) stops at a datagram that fails, and
-// reports the error only if it was the first; each report fails a
-// datagram), and during such a flush every errqEvery of them and before
-// a failure other than ECONNREFUSED or ENOBUFS (neither an ICMP error's
-// errno: icmpReport) is looked at; a flush that sends all at once reads
-// nothing. Elsewhere each ECONNREFUSED is counted. A full send buffer is
-// waited for in the netpoller, until there is room or ctx ends
-// (interrupt). Once ctx has ended, what is left of the batch is dropped,
-// counted with the full queues', and flush returns ctx's error.
+// flush sends the published datagrams. A full device queue (ENOBUFS,
+// EAGAIN) is retried for a while, then what is left of the batch is
+// dropped and counted; an ICMP port unreachable report (ECONNREFUSED,
+// which the kernel gives back on the next send) is counted and the send
+// retried. A full send buffer is waited for in the netpoller, until
+// there is room or ctx ends (interrupt). Once ctx has ended, what is left
+// of the batch is dropped, counted with the full queues', and flush
+// returns ctx's error.
 func (t *udpTx) flush(ctx context.Context) error {
-	tries := 0 // retries of a refused datagram, without an error queue
-	fails := 0 // sends that failed or fell short: read the error queue after the last
+	const retries = 200 // of 50 µs: 10 ms
+	tries := 0
 	for sent := 0; sent < t.mm.pending; {
 		var n int
 		var err error
@@ -586,81 +545,35 @@ func (t *udpTx) flush(ctx context.Context) error {
 		} else {
 			n, err = t.mm.send(t.conn, sent)
 		}
-		short := err == nil && sent+n < t.mm.pending
 		sent += n
 		if err != nil && ctx.Err() != nil {
 			t.cnt.noBufs.Add(uint64(t.mm.pending - sent))
 			t.mm.pending = 0
 			return ctx.Err()
 		}
-		if err != nil || short {
-			// Before the errno is looked at (icmpReport), and every
-			// errqEvery failures, so that the queue, bounded by the
-			// socket's receive buffer, does not overflow; the send's
-			// failure already cleared the pending error.
-			if fails++; err != nil && !isRefused(err) && !isNoBufs(err) || fails%errqEvery == 0 {
-				t.readErrors()
-			}
-		}
 		switch {
 		case err == nil:
 			continue
 		case isRefused(err):
-			if !t.mm.errq {
-				t.cnt.refused.Add(1)
-			}
-		case t.mm.icmpReport(err):
-			// Another ICMP error (a host or network unreachable from a
-			// router) that the error queue held: the datagram goes again.
+			t.cnt.refused.Add(1)
 		case isFiltered(err):
 			t.cnt.filtered.Add(1) // the datagram at sent was dropped
 			sent++
-		case isNoBufs(err) && t.mm.errq:
-			// Dropped by the qdisc or the device (on Linux EAGAIN, a
-			// full send buffer, is waited for in the netpoller and
-			// never comes here).
-			t.cnt.noBufs.Add(1)
-			sent++
 		case isNoBufs(err):
-			if tries++; tries > noBufsRetries {
+			if tries++; tries > retries {
 				t.cnt.noBufs.Add(uint64(t.mm.pending - sent))
 				t.mm.pending = 0
 				return nil
 			}
-			if t.sleep != nil {
-				t.sleep(noBufsSleep)
-			} else {
-				time.Sleep(noBufsSleep)
-			}
+			time.Sleep(50 * time.Microsecond)
 		default:
 			t.sentBeforeErr = sent
 			return fmt.Errorf("sendmmsg to %v: %w", t.mm.dstOf(sent), err)
 		}
 	}
 	t.mm.pending = 0
-	if fails > 0 {
-		t.readErrors()
-	}
 	return nil
 }
-
-// Without an error queue a flush retries a datagram the kernel refused
-// for a full device queue after a time.Sleep of noBufsSleep, at most
-// noBufsRetries times over the whole flush (not a datagram): so a flush
-// waits at least noBufsRetries*noBufsSleep (10 ms) before it drops the
-// rest of its batch, and, as a sleep takes what the system gives it
-// (time.Sleep's 50 µs may take a millisecond or more: 200 of them took
-// some 215 ms on Linux), it may wait a fifth of a second and more.
-const (
-	noBufsRetries = 200
-	noBufsSleep   = 50 * time.Microsecond
-)
-
-// errqEvery is how many failed or short sends of one flush may pass
-// before it reads the error queue: a refused destination fails about
-// every datagram (each report fails the next one), and a read after each
-// would double the system calls.
-const errqEvery = 16
 
 func (t *udpTx) flushedBeforeErr() int { return t.sentBeforeErr }
 

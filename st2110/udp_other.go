@@ -66,16 +66,7 @@ type udpBatch struct {
 	to      []int
 	dsts    []netip.AddrPort
 	pending int
-	errq    bool // never: no error queue here (watchErrors)
 }
-
-// watchErrors does nothing: outside Linux there is no error queue, and a
-// refused send is counted by its ECONNREFUSED (udpTx.flush).
-func (m *udpBatch) watchErrors(c *net.UDPConn, v6 bool) error { return nil }
-
-func (m *udpBatch) readErrors(c *net.UDPConn) int { return 0 }
-
-func (m *udpBatch) icmpReport(err error) bool { return false }
 
 func (m *udpBatch) initSend(n int, dsts []netip.AddrPort) error {
 	if n <= 0 {

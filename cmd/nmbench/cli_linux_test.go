@@ -51,27 +51,3 @@ func TestFinalReportNamesCloseFailure(t *testing.T) {
 	a := filepath.Join(t.TempDir(), "a.pcap")
 	wantFullReport(t, "vtx into a file and /dev/full", "the error of the close", "-i", "pcap:"+a, "-i", "pcap:/dev/full")
 }
-
-// vtx over udp: to a port where nothing listens reports the datagrams
-// that drew an ICMP port unreachable (st2110's SendStats.Refused, read
-// from the socket's error queue): some, never more than were sent.
-// Before, st2110's unconnected socket got none of them, and the report
-// had no refused at all.
-func TestVtxNoListenerRefused(t *testing.T) {
-	port := freeUDPPort(t)
-	var out, errOut bytes.Buffer
-	args := []string{"-i", "udp:127.0.0.1:" + port, "-f", "vtx", "-fmt", fmt64x32, "-frames", "4", "-q", "-json"}
-	if code := cli(context.Background(), args, &out, &errOut); code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut.String())
-	}
-	var r struct {
-		Packets uint64
-		Refused *uint64
-	}
-	if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &r); err != nil {
-		t.Fatalf("%v: %s", err, out.String())
-	}
-	if r.Packets == 0 || r.Refused == nil || *r.Refused == 0 || *r.Refused > r.Packets {
-		t.Errorf("sent %d packets, %v refused; want some refused, at most all: %s", r.Packets, r.Refused, out.String())
-	}
-}

@@ -118,11 +118,7 @@ type report struct {
 	Late      *uint64 `json:"late,omitempty"`   // vtx, vrx
 	// Refused and NoBufs are the sends of the udp: backend that failed
 	// with ECONNREFUSED (nothing listens at the destination) and ENOBUFS,
-	// skipped; for vtx over udp:, st2110's SendStats.Refused and NoBufs:
-	// the ICMP port unreachable reports the sender read, one a datagram
-	// sent (a lower bound for a remote destination, whose host rate-limits
-	// ICMP errors), and the datagrams dropped for a full device queue (or
-	// a qdisc's drop). Present when not zero.
+	// skipped; present when not zero.
 	Refused *uint64 `json:"refused,omitempty"`
 	NoBufs  *uint64 `json:"enobufs,omitempty"`
 	// Sleeps is how many times a receiver over xdp: (rx, rxseq) went to
