@@ -330,6 +330,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if err := checkBusy(c); err != nil { // after validate: a port the function does not take is named as such
 		return nil, err
 	}
+	if err := checkFiles(c); err != nil { // after validate, which resolves vrx's streams (-out's files)
+		return nil, err
+	}
 	return c, nil
 }
 

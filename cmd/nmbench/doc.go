@@ -170,6 +170,17 @@
 //
 //	nmbench -i xdp:eth0 -f vtx -sdp out.sdp -max-lag frame
 //
+// The files a run writes (-cpuprofile, rx's -pcap, vtx's -sdp-out and
+// capture, vrx's -out) are opened before the port and emptied only once
+// the run has opened it: a run that fails before leaves a file as it
+// found it, and removes one it made. A command line whose output names
+// an input (vrx's capture, vtx's -in, -sdp) or another output is refused
+// (status 2) before any is opened, however the file is named (a hard or
+// symbolic link to it, a name not made yet, ./x and x); a character
+// device (/dev/null, a terminal) may be named more than once, and
+// /dev/stdout counts as what the shell made it: a terminal may be named
+// twice, a file or pipe it was redirected to may not.
+//
 // What the inputs make it allocate (frame buffers, the test pattern, the
 // -in frames) is charged against -max-mem (1 GiB by default) before it is
 // allocated; an SDP is read up to 1 MiB with at most 1024 streams, as many
