@@ -765,8 +765,8 @@ func TestSenderAnalysisDuringClose(t *testing.T) {
 }
 
 // A capture's output closed twice (Dial's error path closed netmap's
-// extra rings a second time before dialOn; a capture has none) says it is closed the second time, before and after Dial
-// took it, and does not panic on the buffers the first close dropped.
+// extra rings a second time before dialOn; a capture has none) says it is closed the second time, before and after Run
+// committed it, and does not panic on the buffers the first close dropped.
 func TestPcapTxCloseTwice(t *testing.T) {
 	for _, ready := range []bool{false, true} {
 		ep := endpoint{kind: kindPcap, name: "pcap:x", file: filepath.Join(t.TempDir(), "x.pcap")}

@@ -381,14 +381,6 @@ func (s *Sender) dialOn(sess *video.Session, conns []txConn, eth *ethInfo, origi
 	for _, q := range conns[len(s.parts):] {
 		q.close() // more rings than flows
 	}
-	for _, p := range s.parts {
-		if err := commitConn(p.q); err != nil {
-			for _, p := range s.parts {
-				p.q.close()
-			}
-			return fmt.Errorf("st2110: dial %s: %w", s.ep.name, err)
-		}
-	}
 	return nil
 }
 
@@ -442,9 +434,9 @@ func (s *Sender) openOutputs() (conns []txConn, eth *ethInfo, origin netip.Addr,
 	return conns, eth, origin, err
 }
 
-// commitConn tells an output that Dial has succeeded: a capture empties
-// its file then (pcapTx.commit), one of a failed Dial leaves it as it
-// was.
+// commitConn tells an output that Run has started: a capture empties its
+// file then (pcapTx.commit); one of a failed Dial, or of a Sender closed
+// without Run, is left as it was.
 func commitConn(q txConn) error {
 	switch q := q.(type) {
 	case *pcapTx:
@@ -864,6 +856,14 @@ func (s *Sender) Run(ctx context.Context) error {
 	s.running, s.runCancel, s.runDone = true, cancel, make(chan struct{})
 	defer close(s.runDone)
 	s.runMu.Unlock()
+	// A capture is emptied now, not by Dial: what the caller does
+	// between Dial and Run (write the SDP, start a profile) may fail, and
+	// a Sender closed without Run leaves the file as Dial found it.
+	for _, p := range s.parts {
+		if err := commitConn(p.q); err != nil {
+			return fmt.Errorf("st2110: send %s: %w", s.ep.name, err)
+		}
+	}
 	errs := make(chan error, len(s.parts))
 	for _, p := range s.parts {
 		go func() {

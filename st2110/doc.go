@@ -79,7 +79,11 @@
 //     where the read waits until the writer writes or closes), and a
 //     replay's wait for a packet's time (ListenConfig.Replay). A sender writes Ethernet frames with
 //     nanosecond timestamps, each its scheduled send time, as fast as it
-//     can (SendConfig.Count must be set), through a buffer: a write that
+//     can (SendConfig.Count must be set). Dial opens the file (one that
+//     cannot be written fails there) but Run empties it: a Dial that
+//     fails, or a Sender closed without Run (its caller failed between
+//     the two: an SDP that could not be written), leaves the file as it
+//     was, and removes one Dial made. It writes through a buffer: a write that
 //     fails (a full disk) is Run's error once the Count frames are sent,
 //     or, if Run ended earlier (its context, Close), Close's. In a sender
 //     of two paths (SendConfig.Second) a capture that fails so stops

@@ -278,10 +278,10 @@ func abs32(v int32) int64 {
 // nanosecond.
 //
 // The file is opened in Dial, so that one that cannot be written fails
-// there, but emptied only once Dial has succeeded (commit): a Dial that
-// fails on something else (a SendConfig value, a flow without a source
-// address) leaves the file it named as it was, and removes it if it
-// made it.
+// there, but emptied only once Run starts (commit): a Dial that fails on
+// something else (a SendConfig value, a flow without a source address),
+// and a Sender closed without Run (its caller failed between the two),
+// leave the file they named as it was, and remove it if Dial made it.
 type pcapTx struct {
 	f      *os.File
 	bw     *bufio.Writer
@@ -292,7 +292,7 @@ type pcapTx struct {
 	utc    int64
 	err    error
 	made   string // the file Dial made (it did not exist before), else ""
-	ready  bool   // Dial succeeded: the file is the capture's
+	ready  bool   // Run started: the file is the capture's
 	closed bool   // close has run: its buffers are dropped
 }
 
@@ -371,7 +371,7 @@ func (t *pcapTx) Publish(n int) {
 	}
 }
 
-// commit makes the file the capture's, once Dial has succeeded: it
+// commit makes the file the capture's, once Run has started: it
 // empties a regular file (a device, such as /dev/stdout, or a FIFO is
 // written as it is).
 func (t *pcapTx) commit() error {
@@ -399,7 +399,8 @@ func (t *pcapTx) close() error {
 	bw := t.bw
 	t.bufs, t.bw, t.w = nil, nil, nil // t.w writes to bw
 	if !t.ready {
-		// Dial failed: nothing is written, and a file it made goes.
+		// Dial failed, or Run never started: nothing is written, and a
+		// file Dial made goes.
 		err := t.f.Close()
 		if t.made != "" {
 			if rerr := os.Remove(t.made); err == nil {

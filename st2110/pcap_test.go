@@ -922,6 +922,32 @@ func TestDialBadConfigKeepsFile(t *testing.T) {
 	}
 }
 
+// A Sender closed without Run (its caller failed between Dial and Run,
+// writing the SDP) leaves the capture it names as Dial found it, and
+// removes one Dial made: Run empties the file, not Dial.
+func TestDialCloseWithoutRunKeepsFile(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	dir := t.TempDir()
+	name, made := filepath.Join(dir, "keep.pcap"), filepath.Join(dir, "made.pcap")
+	want := []byte("an earlier capture")
+	if err := os.WriteFile(name, want, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := Dial("pcap:"+name, sess, &SendConfig{Count: 1, Second: "pcap:" + made})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(name); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("the file holds %q (%v), not %q", got, err, want)
+	}
+	if _, err := os.Stat(made); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the second path's capture, made by Dial: %v", err)
+	}
+}
+
 // A session's TROFF (ST 2110-21 section 8.2, microseconds) is the TR
 // offset the flow is paced on: its frames' first packets go at N × TFRAME
 // + TROFF less the pacer's lead, as the self-check measures them, and the

@@ -36,8 +36,8 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 		cfg.rtt = newRTTs()
 	}
 	// The profile's file is opened before the port, as vtx's -sdp-out:
-	// a path that cannot be written fails before st2110.Dial empties a
-	// capture (outputFile).
+	// a path that cannot be written fails before the port opens
+	// (outputFile).
 	var prof *outputFile
 	if cfg.cpuProf != "" {
 		var err error

@@ -8,11 +8,13 @@ import (
 )
 
 // outputFile is a file a run writes once its port is open (-sdp-out,
-// -cpuprofile, rx's -pcap), opened before the port is: a path that cannot
-// be written then fails the run before st2110.Dial empties a capture (vtx
-// -i pcap:FILE), which it does once it succeeds. The file is emptied only
-// once the run has opened (begin), and removed again if the run fails
-// before that and the file was made for it.
+// -cpuprofile, rx's -pcap, vrx's -out), opened before the port is, so
+// that a path that cannot be opened fails the run before it waits for
+// anything. The file is emptied only once the run has opened (begin),
+// and removed again if the run fails before that and the file was made
+// for it. vtx's capture (-i pcap:FILE) is emptied later still, when the
+// st2110 Sender's Run starts: a write that fails after Dial (-sdp-out
+// /dev/full) or a profile that does not start leaves it as it was.
 type outputFile struct {
 	*os.File
 	made string // the file openOutput created, if it did

@@ -84,7 +84,9 @@ func (vr *videoRun) session() *video.Session {
 
 // openTx dials the streams with the frames of -in (or Dial's test pattern)
 // and writes -sdp-out, which it opens first: a path that cannot be
-// written fails before Dial empties a capture (-i pcap:FILE).
+// written fails before Dial. A capture (-i pcap:FILE) is emptied by the
+// Sender's Run, not by Dial: an -sdp-out whose write fails after Dial
+// leaves it as it was too.
 func (vr *videoRun) openTx(ctx context.Context) (err error) {
 	cfg, v := vr.cfg, vr.cfg.video
 	var sdp *outputFile

@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -1403,9 +1404,10 @@ func TestVideoMaxRows(t *testing.T) {
 	}
 }
 
-// An -sdp-out or -cpuprofile that cannot be written fails vtx before it
-// empties the capture it would write (st2110.Dial empties it once it
-// succeeds): the capture of an earlier run is kept. A run that fails to
+// An -sdp-out or -cpuprofile that cannot be written (or written to, as
+// /dev/full), or a profile that cannot start, fails vtx before it empties
+// the capture it would write (the Sender's Run empties it): the capture
+// of an earlier run is kept. A run that fails to
 // open leaves no -sdp-out or -cpuprofile file behind, and one that runs
 // replaces what they held.
 func TestVideoOutputsBeforeCapture(t *testing.T) {
@@ -1418,15 +1420,39 @@ func TestVideoOutputsBeforeCapture(t *testing.T) {
 		t.Fatalf("capture of %d octets: %v", len(want), err)
 	}
 	bad := filepath.Join(dir, "nodir", "x")
-	for _, flag := range []string{"-sdp-out", "-cpuprofile"} {
+	outs := []struct{ flag, name string }{{"-sdp-out", bad}, {"-cpuprofile", bad}}
+	if _, err := os.Stat("/dev/full"); err == nil {
+		// Opened, but its write fails once Dial has succeeded: the
+		// capture is emptied by the Sender's Run, which never starts.
+		outs = append(outs, struct{ flag, name string }{"-sdp-out", "/dev/full"})
+	}
+	for _, o := range outs {
 		var out, errb bytes.Buffer
-		code := cli(ctx, []string{"-i", "pcap:" + pc, "-f", "vtx", "-fmt", fmt64x32, "-frames", "2", flag, bad, "-q"}, &out, &errb)
-		if code != 1 || !strings.HasPrefix(errb.String(), "nmbench: "+flag+": ") {
-			t.Errorf("%s %s: exit %d, stderr %q", flag, bad, code, errb.String())
+		code := cli(ctx, []string{"-i", "pcap:" + pc, "-f", "vtx", "-fmt", fmt64x32, "-frames", "2", o.flag, o.name, "-q"}, &out, &errb)
+		if code != 1 || !strings.HasPrefix(errb.String(), "nmbench: "+o.flag+": ") {
+			t.Errorf("%s %s: exit %d, stderr %q", o.flag, o.name, code, errb.String())
 		}
 		if got, _ := os.ReadFile(pc); !bytes.Equal(got, want) {
-			t.Errorf("%s %s: the capture has %d octets, not the %d it had", flag, bad, len(got), len(want))
+			t.Errorf("%s %s: the capture has %d octets, not the %d it had", o.flag, o.name, len(got), len(want))
 		}
+	}
+	// A profile that cannot start (one already runs in the process: a
+	// test, nmbench embedded) fails the run once the port is open, the
+	// capture kept too.
+	cfg, err := parseFlags([]string{"-i", "pcap:" + pc, "-f", "vtx", "-fmt", fmt64x32, "-frames", "2", "-q", "-cpuprofile", filepath.Join(dir, "busy.prof")}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	_, err = run(ctx, cfg, io.Discard)
+	pprof.StopCPUProfile()
+	if err == nil || !strings.HasPrefix(err.Error(), "-cpuprofile: ") {
+		t.Errorf("a profile already running: %v", err)
+	}
+	if got, _ := os.ReadFile(pc); !bytes.Equal(got, want) {
+		t.Errorf("a profile already running: the capture has %d octets, not the %d it had", len(got), len(want))
 	}
 	sdp, prof := filepath.Join(dir, "o.sdp"), filepath.Join(dir, "o.prof")
 	var errb bytes.Buffer
