@@ -775,7 +775,7 @@ func TestPcapTxCloseTwice(t *testing.T) {
 			t.Fatal(err)
 		}
 		if ready {
-			if err := commitConn(q); err != nil {
+			if err := commitConn(context.Background(), q); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -435,14 +435,15 @@ func (s *Sender) openOutputs() (conns []txConn, eth *ethInfo, origin netip.Addr,
 }
 
 // commitConn tells an output that Run has started: a capture empties its
-// file then (pcapTx.commit); one of a failed Dial, or of a Sender closed
-// without Run, is left as it was.
-func commitConn(q txConn) error {
+// file then, or waits for a FIFO's reader until ctx ends
+// (pcapTx.commit); one of a failed Dial, or of a Sender closed without
+// Run, is left as it was.
+func commitConn(ctx context.Context, q txConn) error {
 	switch q := q.(type) {
 	case *pcapTx:
-		return q.commit()
+		return q.commit(ctx)
 	case *dupTx:
-		return errors.Join(commitConn(q.a), commitConn(q.b))
+		return errors.Join(commitConn(ctx, q.a), commitConn(ctx, q.b))
 	}
 	return nil
 }
@@ -860,7 +861,7 @@ func (s *Sender) Run(ctx context.Context) error {
 	// between Dial and Run (write the SDP, start a profile) may fail, and
 	// a Sender closed without Run leaves the file as Dial found it.
 	for _, p := range s.parts {
-		if err := commitConn(p.q); err != nil {
+		if err := commitConn(ctx, p.q); err != nil {
 			return fmt.Errorf("st2110: send %s: %w", s.ep.name, err)
 		}
 	}

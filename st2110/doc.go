@@ -83,7 +83,10 @@
 //     cannot be written fails there) but Run empties it: a Dial that
 //     fails, or a Sender closed without Run (its caller failed between
 //     the two: an SDP that could not be written), leaves the file as it
-//     was, and removes one Dial made. It writes through a buffer: a write that
+//     was, and removes one Dial made. A FIFO is opened for writing only:
+//     Run waits for its reader (its context ends the wait, with an
+//     error), and a reader that goes away fails the next write (EPIPE).
+//     It writes through a buffer: a write that
 //     fails (a full disk) is Run's error once the Count frames are sent,
 //     or, if Run ended earlier (its context, Close), Close's. In a sender
 //     of two paths (SendConfig.Second) a capture that fails so stops

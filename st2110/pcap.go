@@ -7,14 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
 
+	"github.com/nmgo/nmgo/internal/outfile"
 	"github.com/nmgo/nmgo/packet"
 	"github.com/nmgo/nmgo/video"
 )
@@ -283,7 +282,7 @@ func abs32(v int32) int64 {
 // and a Sender closed without Run (its caller failed between the two),
 // leave the file they named as it was, and remove it if Dial made it.
 type pcapTx struct {
-	f      *os.File
+	out    *outfile.File
 	bw     *bufio.Writer
 	w      *packet.PcapWriter
 	bufs   [][]byte
@@ -291,33 +290,22 @@ type pcapTx struct {
 	at     []int64
 	utc    int64
 	err    error
-	made   string // the file Dial made (it did not exist before), else ""
-	ready  bool   // Run started: the file is the capture's
-	closed bool   // close has run: its buffers are dropped
+	ready  bool // Run started: the file is the capture's
+	closed bool // close has run: its buffers are dropped
 }
 
 func openPcapTx(ep *endpoint, batch int, utc int64) (txConn, error) {
-	f, err := os.OpenFile(ep.file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
-	made := ""
-	if err == nil {
-		made = ep.file
-	}
-	if errors.Is(err, fs.ErrExist) {
-		// Read-write, as os.Create opens: a FIFO (a live capture
-		// into Wireshark) opens without waiting for its reader, and a
-		// dangling symbolic link gets its target made (and removed
-		// again if Dial fails).
-		_, serr := os.Stat(ep.file)
-		f, err = os.OpenFile(ep.file, os.O_RDWR|os.O_CREATE, 0o666)
-		if err == nil && errors.Is(serr, fs.ErrNotExist) {
-			made, _ = filepath.EvalSymlinks(ep.file)
-		}
-	}
+	// As os.Create opens, but for writing only and without emptying
+	// the file: a dangling symbolic link gets its target made (and
+	// removed again if Dial fails); a FIFO (a live capture into
+	// Wireshark) is not waited for here: Run waits for its reader
+	// (commit), and a reader that goes away fails the next write.
+	out, err := outfile.Open(ep.file, 0o666)
 	if err != nil {
 		return nil, fmt.Errorf("st2110: dial %s: %w", ep.name, err)
 	}
 	// The header goes into the buffer, which holds it until commit.
-	t := &pcapTx{f: f, bw: bufio.NewWriterSize(f, 1<<20), utc: utc, made: made}
+	t := &pcapTx{out: out, bw: bufio.NewWriterSize(out, 1<<20), utc: utc}
 	if t.w, err = packet.NewPcapWriterNanos(t.bw, 0); err != nil {
 		t.close()
 		return nil, fmt.Errorf("st2110: dial %s: %w", ep.name, err)
@@ -373,12 +361,11 @@ func (t *pcapTx) Publish(n int) {
 
 // commit makes the file the capture's, once Run has started: it
 // empties a regular file (a device, such as /dev/stdout, or a FIFO is
-// written as it is).
-func (t *pcapTx) commit() error {
-	if st, err := t.f.Stat(); err == nil && st.Mode().IsRegular() {
-		if err := t.f.Truncate(0); err != nil {
-			return err // a *PathError naming the file; Dial adds its own name
-		}
+// written as it is), and waits for a reader of a FIFO that had none at
+// Dial, until ctx ends.
+func (t *pcapTx) commit(ctx context.Context) error {
+	if err := t.out.Begin(ctx); err != nil {
+		return err // naming the file; Run adds its own name
 	}
 	t.ready = true
 	return nil
@@ -393,7 +380,7 @@ func (t *pcapTx) close() error {
 		// A second close (Dial closes each output once, dialOn, but
 		// a close must not depend on it) finds the buffers gone: the
 		// file's own answer.
-		return fmt.Errorf("st2110: %s: %w", t.f.Name(), os.ErrClosed)
+		return fmt.Errorf("st2110: %s: %w", t.out.Name(), os.ErrClosed)
 	}
 	t.closed = true
 	bw := t.bw
@@ -401,23 +388,17 @@ func (t *pcapTx) close() error {
 	if !t.ready {
 		// Dial failed, or Run never started: nothing is written, and a
 		// file Dial made goes.
-		err := t.f.Close()
-		if t.made != "" {
-			if rerr := os.Remove(t.made); err == nil {
-				err = rerr
-			}
-		}
-		return err
+		return t.out.Abandon()
 	}
 	err := bw.Flush()
-	if cerr := t.f.Close(); err == nil {
+	if cerr := t.out.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
 		err = t.err
 	}
 	if err != nil {
-		return fmt.Errorf("st2110: %s: %w", t.f.Name(), err)
+		return fmt.Errorf("st2110: %s: %w", t.out.Name(), err)
 	}
 	return nil
 }

@@ -1,6 +1,9 @@
 package st2110
 
 import (
+	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,5 +88,67 @@ func TestPcapFIFO(t *testing.T) {
 		}
 	case <-time.After(hang):
 		t.Fatal("Close does not end the reader waiting on the FIFO")
+	}
+}
+
+// TestPcapTxFIFO: a sender's capture that is a FIFO is opened for writing
+// only. Dial does not wait for a reader; Run does, until its context
+// ends (an error that wraps the context's); a reader that goes away
+// fails Run with the write's error (EPIPE), where a read end of the
+// sender's own would have left the write blocked for ever once the pipe
+// was full.
+func TestPcapTxFIFO(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	const hang = time.Minute // a hang, not a speed
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(tx *Sender, ctx context.Context) error {
+		t.Helper()
+		errc := make(chan error, 1)
+		go func() { errc <- tx.Run(ctx) }()
+		select {
+		case err := <-errc:
+			return err
+		case <-time.After(hang):
+		}
+		// A reader that reads it all unsticks Run.
+		r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		go io.Copy(io.Discard, r)
+		t.Fatalf("Run still runs after %v; once a reader came: %v", hang, <-errc)
+		return nil
+	}
+	tx, err := Dial("pcap:"+fifo, sess, &SendConfig{Count: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := run(tx, ctx); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "no reader") {
+		t.Errorf("Run with no reader, its context cancelled: %v", err)
+	}
+	if err := tx.Close(); err != nil {
+		t.Errorf("Close after Run found no reader: %v", err)
+	}
+
+	// A reader there at Dial, gone before Run writes: 300 frames of some
+	// 7 kB are more than the pipe and the capture's buffer hold.
+	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err = Dial("pcap:"+fifo, sess, &SendConfig{Count: 300})
+	r.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	if err := run(tx, context.Background()); !errors.Is(err, syscall.EPIPE) {
+		t.Errorf("Run to a FIFO whose reader went away: %v, want EPIPE", err)
 	}
 }
