@@ -49,7 +49,7 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 		// descriptor open; once it has, the profile is handed off.
 		defer func() {
 			if prof != nil {
-				prof.abandon()
+				prof.Abandon()
 			}
 		}()
 	}
@@ -64,7 +64,7 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 		}
 		defer func() {
 			if capFile != nil {
-				capFile.abandon()
+				capFile.Abandon()
 			}
 		}()
 	}
@@ -98,9 +98,10 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 	}()
 
 	if prof != nil {
-		err := prof.begin()
+		pw := &errWriter{w: prof}
+		err := beginOutput(ctx, cfg, prof)
 		if err == nil {
-			err = pprof.StartCPUProfile(prof)
+			err = pprof.StartCPUProfile(pw)
 		}
 		if err != nil {
 			return report{}, fmt.Errorf("-cpuprofile: %w", err)
@@ -109,13 +110,17 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 		prof = nil
 		defer func() {
 			pprof.StopCPUProfile()
-			if err := f.Close(); err != nil && runErr == nil {
+			err := pw.err
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil && runErr == nil {
 				runErr = fmt.Errorf("-cpuprofile: %w", err)
 			}
 		}()
 	}
 	if capFile != nil {
-		if err := capFile.begin(); err != nil {
+		if err := beginOutput(ctx, cfg, capFile); err != nil {
 			return report{}, fmt.Errorf("-pcap: %w", err)
 		}
 		f := capFile

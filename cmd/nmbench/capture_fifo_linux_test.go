@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/netip"
@@ -295,32 +296,154 @@ func TestCaptureFIFOBadFiles(t *testing.T) {
 	}
 }
 
-// TestOutputFIFONoReader: -cpuprofile to a FIFO with no reader opens it
-// at once, as os.Create would, and the run goes on (its few kilobytes of
-// profile wait in the pipe's buffer): an open for writing only would
-// wait for a reader before the port opened, deaf to -t and signals. A
-// reader opened after a minute unsticks a run that does not end: no
-// timing assertion, only a way out of a hang.
+// TestOutputFIFONoReader: an output that is a FIFO with no reader is
+// waited for, once the port is open, as a writer of a FIFO waits; a
+// cancelled context (a signal) or -t ends the wait with an error that
+// says so, for nmbench's own outputs and for vtx's capture (st2110's
+// Run waits). A reader opened after a minute unsticks a run that does
+// not end: no timing assertion, only a way out of a hang.
 func TestOutputFIFONoReader(t *testing.T) {
-	fifo := newFIFO(t)
-	var errb bytes.Buffer
+	tx := func() []string {
+		return []string{"-i", "udp:127.0.0.1:" + freeUDPPort(t), "-f", "tx", "-n", "1", "-q"}
+	}
+	for _, c := range []struct {
+		name string
+		args func(fifo string) []string
+		err  string // of a cancelled context; "" if as of -t
+		errT string // of -t 20ms
+	}{
+		{"-cpuprofile", func(fifo string) []string { return append(tx(), "-cpuprofile", fifo) },
+			"-cpuprofile: FIFO: interrupted while waiting for a reader of the FIFO",
+			"-cpuprofile: FIFO: no reader of the FIFO within -t 20ms"},
+		{"-sdp-out", func(fifo string) []string {
+			return []string{"-i", "pcap:" + filepath.Join(filepath.Dir(fifo), "v.pcap"), "-f", "vtx", "-fmt", fmt64x32, "-frames", "1", "-q", "-sdp-out", fifo}
+		},
+			"-sdp-out: FIFO: interrupted while waiting for a reader of the FIFO",
+			"-sdp-out: FIFO: no reader of the FIFO within -t 20ms"},
+		{"vtx's capture", func(fifo string) []string {
+			return []string{"-i", "pcap:" + fifo, "-f", "vtx", "-fmt", fmt64x32, "-frames", "1", "-q"}
+		},
+			"st2110: send pcap:FIFO: FIFO: no reader opened the FIFO: context canceled",
+			"st2110: send pcap:FIFO: FIFO: no reader opened the FIFO: context canceled"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for _, withT := range []bool{false, true} {
+				fifo := newFIFO(t)
+				args, want := c.args(fifo), c.err
+				if withT {
+					args, want = append(args, "-t", "20ms"), c.errT
+				}
+				code, _, stderr := runFIFOOutput(t, fifo, !withT, args...)
+				if stderr = strings.ReplaceAll(stderr, fifo, "FIFO"); code != 1 || stderr != "nmbench: "+want+"\n" {
+					t.Errorf("-t %v: exit %d, stderr %q; want 1 and %q", withT, code, stderr, want)
+				}
+			}
+		})
+	}
+}
+
+// TestOutputFIFOReaderGone: an output that is a FIFO whose reader goes
+// away ends the run with the write's error (EPIPE), for nmbench's own
+// outputs (vrx's -out, -cpuprofile, whose writes pprof does not check)
+// and for vtx's capture: the run holds no read end of the FIFO, which
+// would have kept its writes blocked for ever once the pipe was full,
+// deaf to -t and signals.
+func TestOutputFIFOReaderGone(t *testing.T) {
+	dir := t.TempDir()
+	pc := filepath.Join(dir, "in.pcap")
+	runCLI(t, context.Background(), "-i", "pcap:"+pc, "-f", "vtx", "-fmt", fmt64x32, "-frames", "100")
+	for _, c := range []struct {
+		name string
+		args func(fifo string) []string
+		err  string
+	}{
+		// 100 frames of 5120 octets: more than the pipe holds.
+		{"vrx -out", func(fifo string) []string {
+			return []string{"-i", "pcap:" + pc, "-f", "vrx", "-fmt", fmt64x32, "-q", "-json", "-out", fifo}
+		}, "nmbench: -out: write FIFO: broken pipe\n"},
+		{"-cpuprofile", func(fifo string) []string {
+			return []string{"-i", "pcap:" + pc, "-f", "vrx", "-fmt", fmt64x32, "-q", "-cpuprofile", fifo}
+		}, "nmbench: -cpuprofile: write FIFO: broken pipe\n"},
+		// Two 720p frames: some 5 MB, more than the pipe and the
+		// capture's buffer hold.
+		{"vtx's capture", func(fifo string) []string {
+			return []string{"-i", "pcap:" + fifo, "-f", "vtx", "-fmt", fmt720p, "-frames", "2", "-q"}
+		}, "nmbench: st2110: send pcap:FIFO: write FIFO: broken pipe\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fifo := newFIFO(t)
+			// The reader is there before the run, and goes away as soon
+			// as the run has opened the FIFO for writing: a read that
+			// finds no writer returns 0 (EOF), one that finds a writer
+			// and no data EAGAIN.
+			r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rc, err := r.SyscallConn()
+			if err != nil {
+				t.Fatal(err)
+			}
+			go func() {
+				defer r.Close()
+				buf := make([]byte, 4096)
+				for {
+					var n int
+					var rerr error
+					if err := rc.Control(func(fd uintptr) { n, rerr = syscall.Read(int(fd), buf) }); err != nil {
+						return
+					}
+					if n != 0 || rerr != nil {
+						return // a writer: data, or EAGAIN
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}()
+			args := c.args(fifo)
+			code, stdout, stderr := runFIFOOutput(t, fifo, false, args...)
+			if stderr = strings.ReplaceAll(stderr, fifo, "FIFO"); code != 1 || stderr != c.err {
+				t.Errorf("exit %d, stderr %q; want 1 and %q", code, stderr, c.err)
+			}
+			if slices.Contains(args, "-json") {
+				// vrx stops at the write that failed: it takes no
+				// frame it cannot write.
+				lines := strings.Split(strings.TrimSpace(stdout), "\n")
+				var r videoReport
+				if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil || r.Frames != 0 {
+					t.Errorf("final report %q (%v): want 0 frames taken", lines[len(lines)-1], err)
+				}
+			}
+		})
+	}
+}
+
+// runFIFOOutput runs nmbench with args, one of whose outputs is fifo,
+// cancelling its context at once if cancel, and returns its exit code,
+// stdout and stderr. A run not ended after a minute gets a reader of fifo that reads
+// it all, which unsticks it: no timing assertion, only a way out of a
+// hang.
+func runFIFOOutput(t *testing.T, fifo string, cancel bool, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	if cancel {
+		stop()
+	}
+	var out, errb bytes.Buffer
 	done := make(chan int, 1)
-	go func() {
-		done <- cli(context.Background(), []string{"-i", "udp:127.0.0.1:" + freeUDPPort(t), "-f", "tx", "-n", "1", "-q", "-cpuprofile", fifo}, io.Discard, &errb)
-	}()
-	var code int
+	go func() { done <- cli(ctx, args, &out, &errb) }()
 	select {
-	case code = <-done:
+	case code := <-done:
+		return code, out.String(), errb.String()
 	case <-time.After(time.Minute):
-		r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Close()
-		go io.Copy(io.Discard, r)
-		t.Fatalf("waited for a reader of the -cpuprofile FIFO; once one came: exit %d, %s", <-done, errb.String())
 	}
-	if code != 0 {
-		t.Errorf("exit %d, %s", code, errb.String())
+	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer r.Close()
+	go io.Copy(io.Discard, r)
+	code := <-done
+	t.Fatalf("not ended after a minute; once a reader came: exit %d, %s", code, errb.String())
+	return 0, "", ""
 }

@@ -179,7 +179,11 @@
 // symbolic link to it, a name not made yet, ./x and x); a character
 // device (/dev/null, a terminal) may be named more than once, and
 // /dev/stdout counts as what the shell made it: a terminal may be named
-// twice, a file or pipe it was redirected to may not.
+// twice, a file or pipe it was redirected to may not. An output that is
+// a FIFO (mkfifo; a live capture into Wireshark) is opened for writing
+// only: a run waits for its reader once the port is open, up to -t or
+// until a signal, and a reader that goes away ends the run with the
+// write's error (broken pipe).
 //
 // What the inputs make it allocate (frame buffers, the test pattern, the
 // -in frames) is charged against -max-mem (1 GiB by default) before it is

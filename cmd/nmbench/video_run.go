@@ -96,7 +96,7 @@ func (vr *videoRun) openTx(ctx context.Context) (err error) {
 		}
 		defer func() {
 			if sdp != nil { // not written: the run did not open
-				sdp.abandon()
+				sdp.Abandon()
 			}
 		}()
 	}
@@ -130,7 +130,7 @@ func (vr *videoRun) openTx(ctx context.Context) (err error) {
 		sdp = nil
 		b, err := tx.SDP()
 		if err == nil {
-			err = f.begin()
+			err = beginOutput(ctx, cfg, f)
 		}
 		if err == nil {
 			_, err = f.Write(b)
@@ -188,7 +188,7 @@ func (vr *videoRun) openRx(ctx context.Context) (err error) {
 	var outs []*outputFile
 	defer func() {
 		for _, o := range outs { // not begun: the run did not open
-			o.abandon()
+			o.Abandon()
 		}
 	}()
 	if v.out != "" {
@@ -198,7 +198,7 @@ func (vr *videoRun) openRx(ctx context.Context) (err error) {
 				return fmt.Errorf("-out: %w", err)
 			}
 			outs = append(outs, o)
-			w := &frameWriter{f: o.File, pix: v.pixFmt, fmt: &v.streams[k].Format}
+			w := &frameWriter{pix: v.pixFmt, fmt: &v.streams[k].Format} // its file once begun
 			if v.pixFmt != 0 {
 				if err := v.charge(fmt.Sprintf("stream %d (%v): -pix %s buffer", k, w.fmt, v.pixName()), int64(v.frameBytes(k))); err != nil {
 					return err
@@ -219,11 +219,12 @@ func (vr *videoRun) openRx(ctx context.Context) (err error) {
 	if err != nil {
 		return openErr(cfg, err)
 	}
-	for _, o := range outs {
-		if err := o.begin(); err != nil {
+	for k, o := range outs {
+		if err := beginOutput(ctx, cfg, o); err != nil {
 			rx.Close()
 			return fmt.Errorf("-out: %w", err)
 		}
+		vr.writers[k].f = o.File
 	}
 	for _, o := range outs {
 		vr.closers = append(vr.closers, o.Close)
@@ -390,6 +391,11 @@ func (vr *videoRun) takeFrames(ctx context.Context, want uint64, dropped []uint6
 			}
 		}
 		vr.writers[k].write(f.Data)
+		if w := vr.writers[k]; w != nil && w.err != nil {
+			// A FIFO whose reader went away (EPIPE), a full disk: what
+			// follows would not be written either.
+			return false, fmt.Errorf("-out: %w", w.err)
+		}
 		vr.taken[k].Add(1)
 		vr.frames.Add(1)
 		if want > 0 && vr.received(want, dropped) {
