@@ -1200,7 +1200,8 @@ func (s *Sender) Flows() []video.Stream { return s.Session().Streams }
 // Close stops Run if it runs (and waits for it), lets the last packets
 // leave, then closes the transport (a capture is flushed and closed: a
 // write that fails there, after a Run that ctx or Close ended, is
-// Close's error),
+// Close's error, as is a FIFO that did not take the rest without
+// waiting: see the package documentation, "pcap:FILE"),
 // both paths of a sender of two, a failed one too. Its error is the
 // first of the outputs' close errors, a failed path's included: a
 // capture that failed to write fails again to flush and close (its

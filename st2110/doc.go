@@ -86,7 +86,10 @@
 //     was, and removes one Dial made. A FIFO is opened for writing only:
 //     Run waits for its reader (its context ends the wait, with an
 //     error), and a reader that goes away fails the next write (EPIPE).
-//     It writes through a buffer: a write that
+//     Its writes wait for the reader to read, but no longer than Run:
+//     once Run's context has ended (or Close), the FIFO gets only what
+//     it takes without waiting, and Close's error says the capture was
+//     cut if that was not all. It writes through a buffer: a write that
 //     fails (a full disk) is Run's error once the Count frames are sent,
 //     or, if Run ended earlier (its context, Close), Close's. In a sender
 //     of two paths (SendConfig.Second) a capture that fails so stops

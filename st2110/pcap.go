@@ -292,6 +292,10 @@ type pcapTx struct {
 	err    error
 	ready  bool // Run started: the file is the capture's
 	closed bool // close has run: its buffers are dropped
+
+	// interrupted: Run's context has ended (interrupt), and the file
+	// takes no write that would wait. Set from another goroutine.
+	interrupted atomic.Bool
 }
 
 func openPcapTx(ep *endpoint, batch int, utc int64) (txConn, error) {
@@ -335,22 +339,49 @@ func (t *pcapTx) grow(n int) {
 	}
 }
 
-func (t *pcapTx) Reserve(n int) (int, error)  { return min(n, len(t.bufs)), nil }
-func (t *pcapTx) Buf(i int) []byte            { return t.bufs[i] }
-func (t *pcapTx) SetLen(i, n int)             { t.lens[i] = n }
-func (t *pcapTx) Stamp(i, _ int, at int64)    { t.at[i] = at - t.utc }
-func (t *pcapTx) flush(context.Context) error { return t.err }
-func (t *pcapTx) wait(context.Context) error  { return nil }
-func (t *pcapTx) drain()                      {}
-func (t *pcapTx) counts() *txCounts           { return nil }
+func (t *pcapTx) Reserve(n int) (int, error) { return min(n, len(t.bufs)), nil }
+func (t *pcapTx) Buf(i int) []byte           { return t.bufs[i] }
+func (t *pcapTx) SetLen(i, n int)            { t.lens[i] = n }
+func (t *pcapTx) Stamp(i, _ int, at int64)   { t.at[i] = at - t.utc }
+func (t *pcapTx) flush(ctx context.Context) error {
+	if t.err != nil && t.cut() {
+		return ctx.Err() // Run's end with its context, not a failure
+	}
+	return t.err
+}
+func (t *pcapTx) wait(context.Context) error { return nil }
+func (t *pcapTx) drain()                     {}
+func (t *pcapTx) counts() *txCounts          { return nil }
 
 // finish writes out the buffered packets: a write that fails ends Run
-// with its error (and Close's flush fails again with it).
+// with its error (and Close's flush fails again with it). One that
+// interrupt cut is Close's to tell: Run ended with its context.
 func (t *pcapTx) finish() error {
 	if t.err == nil {
 		t.err = t.bw.Flush()
 	}
+	if t.err != nil && t.cut() {
+		return nil
+	}
 	return t.err
+}
+
+// interrupt makes a write of the capture that waits for room (a FIFO
+// whose reader keeps it open but does not read) return at once, and
+// every later one, Close's too: a write deadline in the past, which a
+// regular file, whose writes do not wait, has not. Run calls it when its context ends
+// (Close ends it too); what the file does not take then is lost, and
+// Close says so.
+func (t *pcapTx) interrupt() {
+	t.interrupted.Store(true)
+	if f := t.out.File; f != nil { // commit, before runPart, opened it
+		_ = f.SetWriteDeadline(time.Unix(1, 0))
+	}
+}
+
+// cut reports whether t.err is a write that interrupt ended.
+func (t *pcapTx) cut() bool {
+	return t.interrupted.Load() && errors.Is(t.err, os.ErrDeadlineExceeded)
 }
 
 func (t *pcapTx) Publish(n int) {
@@ -391,6 +422,9 @@ func (t *pcapTx) close() error {
 		return t.out.Abandon()
 	}
 	err := bw.Flush()
+	if err != nil && t.interrupted.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
+		err = fmt.Errorf("capture cut: Run ended (its context, or Close) with packets the file did not take without waiting (a FIFO whose reader does not read?): %w", err)
+	}
 	if cerr := t.out.Close(); err == nil {
 		err = cerr
 	}

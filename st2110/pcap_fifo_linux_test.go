@@ -152,3 +152,74 @@ func TestPcapTxFIFO(t *testing.T) {
 		t.Errorf("Run to a FIFO whose reader went away: %v, want EPIPE", err)
 	}
 }
+
+// TestDialFIFONoReader: a Sender into a FIFO whose reader keeps it open
+// but does not read (its writes wait for room once the pipe is full)
+// ends its Run when Run's context ends or Close is called, and Close
+// does not wait for the reader either: it says that the capture was
+// cut. 10 s bounds a hang, not a speed.
+func TestDialFIFONoReader(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	frames := [][]byte{randomFrames(fmtSmall, 1, 1)}
+	for _, end := range []string{"context", "close"} {
+		t.Run(end, func(t *testing.T) {
+			name := filepath.Join(t.TempDir(), "fifo")
+			if err := syscall.Mkfifo(name, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			// The reader that does not read; reading it after a hang
+			// unsticks it.
+			r, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			unstick := func() {
+				go func() {
+					buf := make([]byte, 1<<16)
+					for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
+						if _, err := r.Read(buf); err != nil && !errors.Is(err, syscall.EAGAIN) {
+							return
+						}
+					}
+				}()
+			}
+			tx, err := Dial("pcap:"+name, sess, &SendConfig{Sources: loops(t, sess, frames), Count: 1 << 30})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			runc := make(chan error, 1)
+			go func() { runc <- tx.Run(ctx) }()
+			waitBlocked(t, "IO wait", "st2110.(*pcapTx).Publish(") // the pipe is full
+			closec := make(chan error, 1)
+			if end == "context" {
+				cancel()
+			} else {
+				go func() { closec <- tx.Close() }()
+			}
+			select {
+			case err := <-runc:
+				if err != nil {
+					t.Errorf("Run: %v, want nil (ended by its context or Close)", err)
+				}
+			case <-time.After(10 * time.Second):
+				unstick()
+				t.Fatalf("Run still waits for the FIFO's reader; once it read: %v", <-runc)
+			}
+			if end == "context" {
+				go func() { closec <- tx.Close() }()
+			}
+			select {
+			case err := <-closec:
+				if !errors.Is(err, os.ErrDeadlineExceeded) || !strings.Contains(err.Error(), "capture cut") {
+					t.Errorf("Close: %v, want the capture cut", err)
+				}
+			case <-time.After(10 * time.Second):
+				unstick()
+				t.Fatalf("Close waits for the FIFO's reader; once it read: %v", <-closec)
+			}
+		})
+	}
+}
