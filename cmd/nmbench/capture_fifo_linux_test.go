@@ -447,3 +447,31 @@ func runFIFOOutput(t *testing.T, fifo string, cancel bool, args ...string) (int,
 	t.Fatalf("not ended after a minute; once a reader came: exit %d, %s", code, errb.String())
 	return 0, "", ""
 }
+
+// TestCaptureOutputFIFONoReader: vtx into a FIFO whose reader keeps it
+// open but reads nothing ends at -t (its writes waited for room, deaf
+// to -t and signals) and says that the capture was cut. A minute bounds
+// a hang: no timing assertion.
+func TestCaptureOutputFIFONoReader(t *testing.T) {
+	fifo := newFIFO(t)
+	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0) // reads nothing
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var errb bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- cli(context.Background(), []string{"-i", "pcap:" + fifo, "-f", "vtx", "-fmt", fmt64x32, "-frames", "1000000", "-t", "20ms", "-q"}, io.Discard, &errb)
+	}()
+	var code int
+	select {
+	case code = <-done:
+	case <-time.After(time.Minute):
+		go io.Copy(io.Discard, r)
+		t.Fatalf("vtx waited for the reader of its FIFO past -t; once it read: exit %d, %s", <-done, errb.String())
+	}
+	if want := "nmbench: st2110: " + fifo + ": capture cut: "; code != 1 || !strings.HasPrefix(errb.String(), want) {
+		t.Errorf("exit %d, %q; want 1 and %q...", code, errb.String(), want)
+	}
+}
