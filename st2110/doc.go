@@ -89,7 +89,9 @@
 //     Its writes wait for the reader to read, but no longer than Run:
 //     once Run's context has ended (or Close), the FIFO gets only what
 //     it takes without waiting, and Close's error says the capture was
-//     cut if that was not all. It writes through a buffer: a write that
+//     cut if that was not all (on Linux and FreeBSD; elsewhere, macOS
+//     included, a FIFO's write waits in the kernel, which a deadline
+//     does not end). It writes through a buffer: a write that
 //     fails (a full disk) is Run's error once the Count frames are sent,
 //     or, if Run ended earlier (its context, Close), Close's. In a sender
 //     of two paths (SendConfig.Second) a capture that fails so stops

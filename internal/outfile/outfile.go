@@ -1,15 +1,21 @@
 // Package outfile opens the file a program writes its output to (a
-// capture, a profile, an SDP) in two steps: Open, before the program
-// does anything that may fail, so that a name that cannot be written
-// fails first, and Begin, once it has succeeded, which empties a regular
-// file. An output abandoned between the two is left as it was, or
-// removed if Open made it.
+// capture, a profile, an SDP) in steps: Open, before the program does
+// anything that may fail, so that a name that cannot be written fails
+// first; Wait, once it has succeeded, which waits for the reader of a
+// FIFO that had none at Open; and Empty, which empties a regular file
+// (Begin does both). A program with several outputs waits for every one
+// before it empties any, so that an output that is given up on (no
+// reader came) leaves the others as they were. An output abandoned
+// before Empty is left as it was, or removed if Open made it.
 //
 // A FIFO is opened for writing only, never read-write: the program holds
 // no read end of its own, so a reader that goes away makes the next write
-// fail (EPIPE) rather than block it for ever. A FIFO with no reader yet
-// is not waited for in Open, which returns at once; Begin waits for one,
-// until its context ends.
+// fail (EPIPE) rather than block it for ever. On Linux and FreeBSD a
+// FIFO's writes wait in the runtime's poller, so that a write deadline
+// (os.File.SetWriteDeadline) ends one that waits for a reader that does
+// not read; elsewhere (macOS, whose kqueue the os package keeps FIFOs
+// out of) they block in the kernel, and a deadline cannot be set.
+// Anything else is opened as os.OpenFile would open it, blocking.
 package outfile
 
 import (
@@ -19,59 +25,124 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
+	"strings"
+	"time"
 )
 
 // File is an output opened by Open.
 type File struct {
-	// File is the open file; nil, until Begin, for a FIFO that had no
+	// File is the open file; nil, until Wait, for a FIFO that had no
 	// reader when Open opened it.
 	*os.File
 	name string
 	made string // the file Open created, if it did
+	keep bool   // a descriptor of the process (/dev/stdout): never emptied
 }
 
 // Open opens name for writing without emptying it, creating it with perm
 // if it does not exist, as os.Create would (a dangling symbolic link gets
-// its target made). A FIFO with no reader is left to Begin to open.
+// its target made). A FIFO with no reader is left to Wait to open.
+// /dev/stdout, /dev/stderr and /dev/fd/N (on Linux also /proc/self/fd/N)
+// are the process's own descriptor, duplicated, where the os package
+// would open the file anew: written where the descriptor is (appended to
+// a file the shell opened with >>, after what the process wrote to it
+// already) and never emptied.
 func Open(name string, perm fs.FileMode) (*File, error) {
-	// O_NONBLOCK: an open of a FIFO for writing fails (ENXIO) instead of
-	// waiting for a reader; a regular file or a device takes no notice,
-	// and the os package waits on a pipe's writes in its poller.
-	const flags = os.O_WRONLY | os.O_CREATE | syscall.O_NONBLOCK
-	f, err := os.OpenFile(name, flags|os.O_EXCL, perm)
+	if f, ok, err := openOwn(name); ok {
+		if err != nil {
+			return nil, err
+		}
+		return &File{File: f, name: name, keep: true}, nil
+	}
+	f, err := openFile(name, true, perm)
 	if err == nil {
 		return &File{File: f, name: name, made: name}, nil
 	}
 	if !errors.Is(err, fs.ErrExist) {
 		return nil, err
 	}
-	fi, serr := os.Stat(name)
-	f, err = os.OpenFile(name, flags, perm)
+	if _, serr := os.Stat(name); errors.Is(serr, fs.ErrNotExist) {
+		// A dangling symbolic link: its target is made, by its own
+		// name, so that the file made is known before it is.
+		target, err := danglingTarget(name)
+		if err != nil {
+			return nil, err
+		}
+		f, err := openFile(target, true, perm)
+		if err != nil {
+			return nil, err
+		}
+		return &File{File: f, name: name, made: target}, nil
+	}
+	f, err = openFile(name, false, perm)
 	switch {
-	case errors.Is(err, syscall.ENXIO) && serr == nil && fi.Mode()&fs.ModeNamedPipe != 0:
-		return &File{name: name}, nil // no reader yet: Begin waits for one
+	case errors.Is(err, errNoReader):
+		return &File{name: name}, nil // no reader yet: Wait waits for one
 	case err != nil:
 		return nil, err
 	}
-	o := &File{File: f, name: name}
-	if errors.Is(serr, fs.ErrNotExist) { // a dangling link, whose target was made
-		o.made, _ = filepath.EvalSymlinks(name)
-	}
-	return o, nil
+	return &File{File: f, name: name}, nil
 }
 
-// Begin makes the file the output's: it empties a regular file (a
-// device, such as /dev/stdout, or a FIFO is written as it is), and opens
-// a FIFO that had no reader at Open once one opens it. It gives up on
-// the FIFO when ctx ends, with an error that wraps ctx's.
-func (o *File) Begin(ctx context.Context) error {
-	if o.File == nil {
-		f, err := waitReader(ctx, o.name)
-		if err != nil {
+// danglingTarget returns the name a dangling symbolic link's target is
+// made by: the last link of its chain's target.
+func danglingTarget(name string) (string, error) {
+	p := name
+	for range 40 { // Linux's limit on links followed (ELOOP)
+		t, err := os.Readlink(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist) || err != nil && isNotLink(err):
+			return p, nil
+		case err != nil:
+			return "", err
+		}
+		if !filepath.IsAbs(t) {
+			// Relative to the link's directory as the kernel finds
+			// it: not cleaned, which would take ".." lexically.
+			t = p[:strings.LastIndexByte(p, filepath.Separator)+1] + t
+		}
+		p = t
+	}
+	return "", &fs.PathError{Op: "open", Path: name, Err: errLoop}
+}
+
+// Wait opens a FIFO that had no reader at Open once one opens it: it
+// tries to open it for writing every 20 ms, without waiting in the
+// kernel (no goroutine, no read end of its own), until a reader has it
+// open or ctx ends, with an error that wraps ctx's. Any other output is
+// open already, and Wait returns nil at once.
+func (o *File) Wait(ctx context.Context) error {
+	if o.File != nil {
+		return nil
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		f, err := openFile(o.name, false, 0)
+		switch {
+		case err == nil:
+			o.File = f
+			return nil
+		case !errors.Is(err, errNoReader):
 			return err
 		}
-		o.File = f
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: no reader opened the FIFO: %w", o.name, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// Empty makes the file the output's: it empties a regular file (a
+// device, a FIFO and the process's own descriptor are written as they
+// are). It comes after Wait.
+func (o *File) Empty() error {
+	if o.File == nil {
+		return fmt.Errorf("%s: %w", o.name, os.ErrClosed)
+	}
+	if o.keep {
+		return nil
 	}
 	fi, err := o.Stat()
 	if err != nil || !fi.Mode().IsRegular() {
@@ -80,7 +151,22 @@ func (o *File) Begin(ctx context.Context) error {
 	return o.Truncate(0)
 }
 
-// Abandon closes the file of an output given up before Begin, and
+// Begin is Wait, then Empty: an output's that is the program's only.
+func (o *File) Begin(ctx context.Context) error {
+	if err := o.Wait(ctx); err != nil {
+		return err
+	}
+	return o.Empty()
+}
+
+// Pollable reports whether the output's writes wait in the runtime's
+// poller, so that a write deadline can end one that waits (a FIFO on
+// Linux or FreeBSD).
+func (o *File) Pollable() bool {
+	return o.File != nil && o.SetWriteDeadline(time.Time{}) == nil
+}
+
+// Abandon closes the file of an output given up before Empty, and
 // removes it if Open made it.
 func (o *File) Abandon() error {
 	var err error
@@ -105,36 +191,4 @@ func (o *File) Close() error {
 		return nil
 	}
 	return o.File.Close()
-}
-
-// waitReader opens the FIFO name for writing once a reader has opened it.
-// The open waits in the kernel, on a goroutine of its own; when ctx ends
-// first, a read end opened here lets it return, and both are closed.
-func waitReader(ctx context.Context, name string) (*os.File, error) {
-	type opened struct {
-		f   *os.File
-		err error
-	}
-	c := make(chan opened, 1)
-	go func() {
-		f, err := os.OpenFile(name, os.O_WRONLY, 0)
-		c <- opened{f, err}
-	}()
-	select {
-	case o := <-c:
-		return o.f, o.err
-	case <-ctx.Done():
-	}
-	drop := func() {
-		if o := <-c; o.f != nil {
-			o.f.Close()
-		}
-	}
-	if r, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
-		drop()
-		r.Close()
-	} else {
-		go drop() // the FIFO gone: its next reader lets the open return
-	}
-	return nil, fmt.Errorf("%s: no reader opened the FIFO: %w", name, ctx.Err())
 }

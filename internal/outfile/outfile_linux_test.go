@@ -1,0 +1,184 @@
+package outfile
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func mkfifo(t *testing.T) string {
+	t.Helper()
+	name := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(name, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+func nonblocking(t *testing.T, f *os.File) bool {
+	t.Helper()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fl uintptr
+	var errno syscall.Errno
+	if err := rc.Control(func(fd uintptr) {
+		fl, _, errno = syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_GETFL, 0)
+	}); err != nil || errno != 0 {
+		t.Fatal(err, errno)
+	}
+	return fl&syscall.O_NONBLOCK != 0
+}
+
+// Open's descriptor is blocking for anything but a FIFO that the poller
+// takes (Linux): a regular file opened non-blocking (to open a FIFO
+// without waiting) is made blocking again, as it is on macOS for a FIFO,
+// whose full pipe would otherwise fail writes with EAGAIN. A FIFO's
+// writes can have a deadline, a regular file's not.
+func TestOpenBlocking(t *testing.T) {
+	dir := t.TempDir()
+	for _, exists := range []bool{false, true} {
+		name := filepath.Join(dir, "file")
+		o, err := Open(name, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if nonblocking(t, o.File) || o.Pollable() {
+			t.Errorf("a regular file (existed: %v): non-blocking %v, pollable %v; want neither", exists, nonblocking(t, o.File), o.Pollable())
+		}
+		o.Close()
+	}
+	fifo := mkfifo(t)
+	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	o, err := Open(fifo, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	if !nonblocking(t, o.File) || !o.Pollable() {
+		t.Errorf("a FIFO with a reader: non-blocking %v, pollable %v; want both on Linux", nonblocking(t, o.File), o.Pollable())
+	}
+}
+
+// A Wait that its context ends leaves nothing behind: no goroutine, and
+// no writer of the FIFO (a reader opened afterwards reads its end, not
+// EAGAIN); a FIFO removed while Wait waits ends it with the open's
+// error, not a wait for a reader that can never come.
+func TestWaitLeavesNothing(t *testing.T) {
+	base := runtime.NumGoroutine()
+	fifo := mkfifo(t)
+	o, err := Open(fifo, 0o644)
+	if err != nil || o.File != nil {
+		t.Fatalf("Open of a FIFO with no reader: %v, %v", o, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := o.Wait(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Wait, its context cancelled: %v", err)
+	}
+	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := syscall.Read(int(r.Fd()), make([]byte, 1))
+	r.Close()
+	if n != 0 || err != nil {
+		t.Errorf("a reader after the cancelled Wait: %d, %v; want 0 (no writer)", n, err)
+	}
+
+	// Removed while Wait waits: a minute bounds a hang.
+	ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- o.Wait(ctx) }()
+	time.Sleep(100 * time.Millisecond) // not an assertion: lets Wait start
+	if err := os.Remove(fifo); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Wait for a FIFO removed meanwhile: %v, want ErrNotExist", err)
+	}
+	// Goroutines that end take a moment to be counted out.
+	for range 100 {
+		if runtime.NumGoroutine() <= base {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Errorf("%d goroutines after the waits, %d before", runtime.NumGoroutine(), base)
+}
+
+// /dev/fd/N is the process's descriptor N, duplicated: never emptied,
+// and written where it is (appended to a file opened O_APPEND), where a
+// new open of the file would write it from its start.
+func TestOpenOwnDescriptor(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "log")
+	if err := os.WriteFile(name, []byte("before,"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	o, err := Open("/dev/fd/"+itoa(int(f.Fd())), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Begin(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.WriteString("after"); err != nil {
+		t.Fatal(err)
+	}
+	o.Close()
+	if b, err := os.ReadFile(name); string(b) != "before,after" {
+		t.Errorf("the file holds %q (%v), want %q", b, err, "before,after")
+	}
+}
+
+// A dangling symbolic link's target is made, by the name the kernel
+// finds it by (a ".." after a linked directory is the link target's
+// parent, not the lexical one), and removed by Abandon.
+func TestOpenDanglingLink(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "other", "deep"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "other", "deep"), filepath.Join(dir, "sub")); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "sub", "link")
+	if err := os.Symlink("../target", link); err != nil {
+		t.Fatal(err)
+	}
+	o, err := Open(link, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(dir, "other", "target")
+	if _, err := os.Stat(target); err != nil {
+		t.Fatalf("the link's target: %v", err)
+	}
+	if err := o.Abandon(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{target, filepath.Join(dir, "target")} {
+		if _, err := os.Lstat(name); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s after Abandon: %v", name, err)
+		}
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
