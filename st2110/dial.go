@@ -434,16 +434,17 @@ func (s *Sender) openOutputs() (conns []txConn, eth *ethInfo, origin netip.Addr,
 	return conns, eth, origin, err
 }
 
-// commitConn tells an output that Run has started: a capture empties its
-// file then, or waits for a FIFO's reader until ctx ends
-// (pcapTx.commit); one of a failed Dial, or of a Sender closed without
-// Run, is left as it was.
+// commitConn tells an output that Run has started: a capture waits for a
+// FIFO's reader until ctx ends, then empties its file (pcapTx.commit);
+// one of a failed Dial, or of a Sender closed without Run, is left as it
+// was. In a sender of two paths a capture that cannot begin is that
+// path's failure alone (dupTx.commit).
 func commitConn(ctx context.Context, q txConn) error {
 	switch q := q.(type) {
 	case *pcapTx:
 		return q.commit(ctx)
 	case *dupTx:
-		return errors.Join(commitConn(ctx, q.a), commitConn(ctx, q.b))
+		return q.commit(ctx)
 	}
 	return nil
 }
@@ -829,7 +830,10 @@ func (s *Sender) Clock() *Clock { return s.clock }
 // path stops alone, its error in PathStats(k, p).Err and Close's, and
 // Run returns nil unless the other path failed too), ctx ends or
 // [Sender.Close] is called (nil; a capture's buffer is written out, and
-// its error returned, by Close), or sending fails (also when every read of a PHC
+// its error returned, by Close; but while Run still waits for the
+// reader of a capture that is a FIFO, before it has sent anything, an
+// error that wraps ctx's, or context.Canceled for Close, and the
+// capture is left as Dial found it), or sending fails (also when every read of a PHC
 // ([ClockConfig.PHC]) fails for a second). It runs one goroutine per output of the
 // transport: a netmap port with several TX rings sends flow k on ring k
 // modulo their count. In a sender of two paths (SendConfig.Second) a

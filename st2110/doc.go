@@ -84,8 +84,11 @@
 //     fails, or a Sender closed without Run (its caller failed between
 //     the two: an SDP that could not be written), leaves the file as it
 //     was, and removes one Dial made. A FIFO is opened for writing only:
-//     Run waits for its reader (its context ends the wait, with an
-//     error), and a reader that goes away fails the next write (EPIPE).
+//     Run waits for its reader (its context, or Close, ends the wait:
+//     Run's error, the file left as Dial found it; a sender of two paths
+//     waits for the readers of both before it empties either file or
+//     sends on either path), and a reader that goes away fails the next
+//     write (EPIPE).
 //     Its writes wait for the reader to read, but no longer than Run:
 //     once Run's context has ended (or Close), the FIFO gets only what
 //     it takes without waiting, and Close's error says the capture was

@@ -762,7 +762,42 @@ func (t *dupTx) finish() error {
 	return t.failed()
 }
 
-// close closes both paths, a failed one too.
+// commit begins the paths' captures when Run starts, in two steps: it
+// waits for the readers of every FIFO first, then empties the files, so
+// that a path whose capture cannot begin (a FIFO whose reader does not
+// come) leaves the other path's file as it was if Run then fails. A path
+// that cannot begin fails alone, as it would later in Run: its error is
+// in PathStats(k, p).Err and Close's, and commit's error is the output's
+// only once both have failed. A wait that ctx ended is commit's error as
+// it is, nothing emptied: Run ends before it sent anything.
+func (t *dupTx) commit(ctx context.Context) error {
+	qs := [2]txConn{t.a, t.b}
+	var errs [2]error
+	for p, q := range qs {
+		if c, ok := q.(*pcapTx); ok {
+			errs[p] = c.awaitReader(ctx)
+		}
+	}
+	if ctx.Err() != nil {
+		for _, err := range errs {
+			if errors.Is(err, ctx.Err()) {
+				return err
+			}
+		}
+	}
+	for p, q := range qs {
+		if c, ok := q.(*pcapTx); ok && errs[p] == nil {
+			errs[p] = c.empty()
+		}
+	}
+	for p, err := range errs {
+		if err != nil {
+			t.fail(p, err)
+		}
+	}
+	return t.failed()
+}
+
 // close closes both paths and lets go of the scratch buffers (a batch of
 // packets, made once path a failed), which nothing uses once Run has
 // returned, so that a closed Sender the caller keeps does not hold them.

@@ -391,12 +391,26 @@ func (t *pcapTx) Publish(n int) {
 }
 
 // commit makes the file the capture's, once Run has started: it
-// empties a regular file (a device, such as /dev/stdout, or a FIFO is
-// written as it is), and waits for a reader of a FIFO that had none at
-// Dial, until ctx ends.
+// waits for a reader of a FIFO that had none at Dial, until ctx ends,
+// then empties a regular file (a device, such as /dev/stdout, or a FIFO
+// is written as it is).
 func (t *pcapTx) commit(ctx context.Context) error {
-	if err := t.out.Begin(ctx); err != nil {
-		return err // naming the file; Run adds its own name
+	if err := t.awaitReader(ctx); err != nil {
+		return err
+	}
+	return t.empty()
+}
+
+// awaitReader is commit's first step: the wait for a FIFO's reader. A
+// sender of two paths waits for both before it empties either file.
+func (t *pcapTx) awaitReader(ctx context.Context) error {
+	return t.out.Wait(ctx) // naming the file; Run adds its own name
+}
+
+// empty is commit's second step: the file is the capture's from now.
+func (t *pcapTx) empty() error {
+	if err := t.out.Empty(); err != nil {
+		return err
 	}
 	t.ready = true
 	return nil

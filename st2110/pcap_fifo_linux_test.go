@@ -1,6 +1,7 @@
 package st2110
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -221,5 +222,61 @@ func TestDialFIFONoReader(t *testing.T) {
 				t.Fatalf("Close waits for the FIFO's reader; once it read: %v", <-closec)
 			}
 		})
+	}
+}
+
+// TestDupTxFIFOCommit: a sender of two paths, each a capture, waits for
+// a FIFO's reader before it empties the other path's file: a Run whose
+// context ends in the wait leaves the regular file of the other path as
+// it was (and Close writes nothing into it). A path whose capture cannot
+// begin (its FIFO removed) fails alone: the other sends, Run returns nil,
+// and the path's error is in PathStats.
+func TestDupTxFIFOCommit(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	dir := t.TempDir()
+	file, fifo := filepath.Join(dir, "a.pcap"), filepath.Join(dir, "fifo")
+	want := []byte("an earlier capture")
+	if err := os.WriteFile(file, want, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := Dial("pcap:"+file, sess, &SendConfig{Count: 1, Second: "pcap:" + fifo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := tx.Run(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Run, its context ended in the wait for the FIFO's reader: %v, want context.Canceled", err)
+	}
+	if err := tx.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if got, err := os.ReadFile(file); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("path 0's file holds %q (%v), not %q", got, err, want)
+	}
+
+	tx, err = Dial("pcap:"+file, sess, &SendConfig{Count: 1, Second: "pcap:" + fifo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	if err := os.Remove(fifo); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Run(context.Background()); err != nil {
+		t.Errorf("Run, path 1's FIFO gone: %v, want nil (path 0 sends)", err)
+	}
+	if err := tx.PathStats(0, 1).Err; !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("path 1's error: %v, want ErrNotExist", err)
+	}
+	if st := tx.PathStats(0, 0); st.Err != nil {
+		t.Errorf("path 0: %v", st.Err)
+	}
+	tx.Close()
+	if got, err := os.ReadFile(file); err != nil || len(got) <= 24 || bytes.Equal(got, want) {
+		t.Errorf("path 0's capture: %d octets (%v), want a header and a frame", len(got), err)
 	}
 }
