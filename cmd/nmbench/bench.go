@@ -108,9 +108,10 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 		}
 		f := prof
 		prof = nil
+		cutAtEnd(ctx, f)
 		defer func() {
 			pprof.StopCPUProfile()
-			err := pw.err
+			err := outErr(pw.err)
 			if cerr := f.Close(); err == nil {
 				err = cerr
 			}
@@ -125,9 +126,10 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 		}
 		f := capFile
 		capFile = nil
+		cutAtEnd(ctx, f)
 		bw := bufio.NewWriterSize(f, 1<<20)
 		finish = append(finish, func() error {
-			ferr := bw.Flush()
+			ferr := outErr(bw.Flush())
 			if cerr := f.Close(); ferr == nil {
 				ferr = cerr
 			}

@@ -475,3 +475,60 @@ func TestCaptureOutputFIFONoReader(t *testing.T) {
 		t.Errorf("exit %d, %q; want 1 and %q...", code, errb.String(), want)
 	}
 }
+
+// TestOutputFIFONoRead: vrx's -out into a FIFO whose reader keeps it
+// open but reads nothing ends at -t with an error that says so (the
+// write waited for room, deaf to -t and signals). A minute bounds a
+// hang: no timing assertion.
+func TestOutputFIFONoRead(t *testing.T) {
+	dir := t.TempDir()
+	pc := filepath.Join(dir, "in.pcap")
+	// 100 frames of 5120 octets: more than the pipe holds.
+	runCLI(t, context.Background(), "-i", "pcap:"+pc, "-f", "vtx", "-fmt", fmt64x32, "-frames", "100")
+	fifo := newFIFO(t)
+	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0) // reads nothing
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var errb bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- cli(context.Background(), []string{"-i", "pcap:" + pc, "-f", "vrx", "-fmt", fmt64x32, "-q", "-t", "200ms", "-out", fifo}, io.Discard, &errb)
+	}()
+	var code int
+	select {
+	case code = <-done:
+	case <-time.After(time.Minute):
+		go io.Copy(io.Discard, r)
+		t.Fatalf("vrx waited for the reader of its -out FIFO past -t; once it read: exit %d, %s", <-done, errb.String())
+	}
+	want := "nmbench: -out: the FIFO's reader did not read it all by the end of the run (-t or a signal): write FIFO: i/o timeout\n"
+	if got := strings.ReplaceAll(errb.String(), fifo, "FIFO"); code != 1 || got != want {
+		t.Errorf("exit %d, %q; want 1 and %q", code, got, want)
+	}
+}
+
+// TestOutputsWaitBeforeEmpty: vrx's -out of two streams, X.0 a file that
+// exists and X.1 a FIFO whose reader does not come by -t: the run fails,
+// and X.0 is left as it was, for every FIFO's reader is waited for
+// before any file is emptied.
+func TestOutputsWaitBeforeEmpty(t *testing.T) {
+	dir := t.TempDir()
+	pc, out := filepath.Join(dir, "in.pcap"), filepath.Join(dir, "x")
+	runCLI(t, context.Background(), "-i", "pcap:"+pc, "-f", "vtx", "-fmt", fmt64x32, "-frames", "1", "-streams", "2")
+	want := []byte("an earlier file")
+	if err := os.WriteFile(out+".0", want, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(out+".1", 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runFIFOOutput(t, out+".1", false, "-i", "pcap:"+pc, "-f", "vrx", "-fmt", fmt64x32, "-streams", "2", "-q", "-t", "20ms", "-out", out)
+	if want := "nmbench: -out: X.1: no reader of the FIFO within -t 20ms\n"; code != 1 || strings.ReplaceAll(stderr, out, "X") != want {
+		t.Errorf("exit %d, %q; want 1 and %q", code, stderr, want)
+	}
+	if got, err := os.ReadFile(out + ".0"); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("X.0 holds %q (%v), not %q", got, err, want)
+	}
+}

@@ -171,19 +171,31 @@
 //	nmbench -i xdp:eth0 -f vtx -sdp out.sdp -max-lag frame
 //
 // The files a run writes (-cpuprofile, rx's -pcap, vtx's -sdp-out and
-// capture, vrx's -out) are opened before the port and emptied only once
-// the run has opened it: a run that fails before leaves a file as it
-// found it, and removes one it made. A command line whose output names
-// an input (vrx's capture, vtx's -in, -sdp) or another output is refused
-// (status 2) before any is opened, however the file is named (a hard or
-// symbolic link to it, a name not made yet, ./x and x); a character
-// device (/dev/null, a terminal) may be named more than once, and
-// /dev/stdout counts as what the shell made it: a terminal may be named
-// twice, a file or pipe it was redirected to may not. An output that is
-// a FIFO (mkfifo; a live capture into Wireshark) is opened for writing
-// only: a run waits for its reader once the port is open, up to -t or
-// until a signal, and a reader that goes away ends the run with the
-// write's error (broken pipe).
+// capture, vrx's -out) are opened before the port (vtx's capture by the
+// st2110 Dial that opens the port) and emptied only once the run has
+// opened it: a run that fails before leaves a file as it found it, and
+// removes one it made. A command line whose output names an input (vrx's
+// capture, vtx's -in, -sdp) or another output is refused (status 2)
+// before any is opened, however the file is named (a hard or symbolic
+// link to it, a name not made yet, ./x and x); a character device
+// (/dev/null, a terminal) may be named more than once, and /dev/stdout
+// counts as what the shell made it: a terminal may be named twice, a
+// file or pipe it was redirected to may not. /dev/stdout, /dev/stderr
+// and /dev/fd/N are the process's own descriptors, never emptied and
+// written where they are (a file the shell opened with >> is appended
+// to); stdout, where the reports go, is not counted as an output of its
+// own, so an output that is /dev/stdout has the reports (the final one
+// only with -q) among what it writes.
+//
+// An output that is a FIFO (mkfifo; a live capture into Wireshark) is
+// opened for writing only: a run waits for its reader once the port is
+// open, up to -t or until a signal (vrx's -out files: for all their
+// readers within one -t, before it empties any of them); vrx's counts start when its port opens,
+// so that frames lost while it waits count as the run's (with -frames N
+// too). A reader that goes away ends the run with the write's error
+// (broken pipe); on Linux and FreeBSD one that keeps the FIFO open but
+// does not read ends it at -t or a signal, with an error that says so
+// (elsewhere the write waits until the reader reads or goes away).
 //
 // What the inputs make it allocate (frame buffers, the test pattern, the
 // -in frames) is charged against -max-mem (1 GiB by default) before it is

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"time"
 
 	"github.com/nmgo/nmgo/internal/outfile"
 )
@@ -34,24 +37,63 @@ func openOutput(name string) (*outputFile, error) {
 	return outfile.Open(name, 0o644)
 }
 
+// cutAtEnd makes a write of o that waits for room (a FIFO whose reader
+// keeps it open but does not read) fail at once when ctx ends (-t, a
+// signal), and every later one: a write deadline in the past. Only a
+// FIFO on Linux or FreeBSD takes a deadline (outfile.File.Pollable);
+// elsewhere such a write waits in the kernel until the reader reads or
+// goes away.
+func cutAtEnd(ctx context.Context, o *outputFile) {
+	if o.Pollable() {
+		context.AfterFunc(ctx, func() { _ = o.SetWriteDeadline(time.Unix(1, 0)) })
+	}
+}
+
+// outErr says what a write that cutAtEnd ended means.
+func outErr(err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("the FIFO's reader did not read it all by the end of the run (-t or a signal): %w", err)
+	}
+	return err
+}
+
 // beginOutput makes o the run's output: it empties a regular file, and
 // waits for a reader of a FIFO that had none when it was opened, until
 // ctx ends (a signal) or -t passes.
 func beginOutput(ctx context.Context, cfg *config, o *outputFile) error {
+	return beginOutputs(ctx, cfg, o)
+}
+
+// beginOutputs begins several outputs in two steps: it waits for the
+// readers of every FIFO, until ctx ends or -t passes (one -t for all,
+// not one each), then empties the regular files, so that an output
+// given up on (a FIFO whose reader did not come) leaves the others as
+// they were.
+func beginOutputs(ctx context.Context, cfg *config, outs ...*outputFile) error {
 	parent := ctx
 	if cfg.duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.duration)
 		defer cancel()
 	}
-	err := o.Begin(ctx)
-	switch {
-	case err == nil || ctx.Err() == nil:
-		return err
-	case parent.Err() == nil: // -t passed
-		return fmt.Errorf("%s: no reader of the FIFO within -t %v", o.Name(), cfg.duration)
+	for _, o := range outs {
+		err := o.Wait(ctx)
+		switch {
+		case err == nil:
+			continue
+		case ctx.Err() == nil:
+			return err
+		case parent.Err() == nil: // -t passed
+			return fmt.Errorf("%s: no reader of the FIFO within -t %v", o.Name(), cfg.duration)
+		}
+		return fmt.Errorf("%s: interrupted while waiting for a reader of the FIFO", o.Name())
 	}
-	return fmt.Errorf("%s: interrupted while waiting for a reader of the FIFO", o.Name())
+	for _, o := range outs {
+		if err := o.Empty(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // errWriter keeps the first error of its writes, which pprof's profile

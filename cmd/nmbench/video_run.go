@@ -219,12 +219,15 @@ func (vr *videoRun) openRx(ctx context.Context) (err error) {
 	if err != nil {
 		return openErr(cfg, err)
 	}
+	// Every FIFO's reader is waited for, within one -t, before any file
+	// is emptied: a FIFO given up on leaves the other files as they were.
+	if err := beginOutputs(ctx, cfg, outs...); err != nil {
+		rx.Close()
+		return fmt.Errorf("-out: %w", err)
+	}
 	for k, o := range outs {
-		if err := beginOutput(ctx, cfg, o); err != nil {
-			rx.Close()
-			return fmt.Errorf("-out: %w", err)
-		}
 		vr.writers[k].f = o.File
+		cutAtEnd(ctx, o)
 	}
 	for _, o := range outs {
 		vr.closers = append(vr.closers, o.Close)
@@ -394,7 +397,7 @@ func (vr *videoRun) takeFrames(ctx context.Context, want uint64, dropped []uint6
 		if w := vr.writers[k]; w != nil && w.err != nil {
 			// A FIFO whose reader went away (EPIPE), a full disk: what
 			// follows would not be written either.
-			return false, fmt.Errorf("-out: %w", w.err)
+			return false, fmt.Errorf("-out: %w", outErr(w.err))
 		}
 		vr.taken[k].Add(1)
 		vr.frames.Add(1)
@@ -506,7 +509,7 @@ func (vr *videoRun) readErr(err error) error {
 func (vr *videoRun) writeErr() error {
 	for _, w := range vr.writers {
 		if w != nil && w.err != nil {
-			return fmt.Errorf("-out: %w", w.err)
+			return fmt.Errorf("-out: %w", outErr(w.err))
 		}
 	}
 	return nil
