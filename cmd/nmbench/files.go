@@ -115,26 +115,45 @@ func (a fileID) same(b fileID) bool {
 
 // resolvePath returns the absolute path name resolves to, following
 // symbolic links in its directories and in its last element, to a
-// target that does not exist too.
+// target that does not exist too. It resolves ".." as the kernel does,
+// after the links before it (sub/.. is the parent of sub's target): the
+// name is joined to the working directory without cleaning, the longest
+// prefix that exists is resolved (filepath.EvalSymlinks), and the rest,
+// which does not exist, is appended; a prefix that ends in a dangling
+// link is replaced by the link's target, and resolved again.
 func resolvePath(name string) string {
-	p, err := filepath.Abs(name)
-	if err != nil {
-		return filepath.Clean(name)
+	const sep = string(filepath.Separator)
+	p := name
+	if !filepath.IsAbs(p) {
+		wd, err := os.Getwd()
+		if err != nil {
+			return filepath.Clean(name)
+		}
+		p = wd + sep + p
 	}
 	for range 40 { // Linux's limit on links followed (ELOOP)
-		dir, base := filepath.Split(p)
-		if d, err := filepath.EvalSymlinks(dir); err == nil {
-			dir = d
+		elems := strings.Split(p, sep)
+		i := len(elems)
+		for ; i > 1; i-- {
+			if _, err := os.Lstat(strings.Join(elems[:i], sep)); err == nil {
+				break
+			}
 		}
-		p = filepath.Join(dir, base)
-		t, err := os.Readlink(p)
+		prefix, rest := strings.Join(elems[:i], sep), elems[i:]
+		if prefix == "" {
+			prefix = sep
+		}
+		if r, err := filepath.EvalSymlinks(prefix); err == nil {
+			return filepath.Join(append([]string{r}, rest...)...)
+		}
+		t, err := os.Readlink(prefix) // a dangling link
 		if err != nil {
-			return p
+			break
 		}
 		if !filepath.IsAbs(t) {
-			t = filepath.Join(dir, t)
+			t = prefix[:strings.LastIndex(prefix, sep)+1] + t
 		}
-		p = filepath.Clean(t)
+		p = strings.Join(append([]string{t}, rest...), sep)
 	}
-	return p
+	return filepath.Clean(p)
 }

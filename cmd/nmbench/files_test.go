@@ -96,3 +96,32 @@ func TestOutputNamesAnotherFile(t *testing.T) {
 		}
 	}
 }
+
+// A ".." after a symbolic link to a directory is the parent of the
+// link's target, as the kernel takes it, not the lexical one: with sub
+// a link to other/deep, sub/../x is other/x, not x.
+func TestOutputNamesDotDotAfterLink(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	at := func(name string) string { return filepath.Join(dir, name) }
+	pc := at("in.pcap")
+	runCLI(t, ctx, "-i", "pcap:"+pc, "-f", "vtx", "-fmt", fmt64x32, "-frames", "1")
+	if err := os.MkdirAll(at("other/deep"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(at("other/deep"), at("sub")); err != nil {
+		t.Fatal(err)
+	}
+	viaLink := dir + "/sub/../x"
+	vrx := []string{"-i", "pcap:" + pc, "-f", "vrx", "-fmt", fmt64x32, "-q", "-out", viaLink}
+	var errb bytes.Buffer
+	if code := cli(ctx, append(vrx, "-cpuprofile", at("x")), io.Discard, &errb); code != 0 {
+		t.Errorf("-out sub/../x -cpuprofile x, two files: exit %d, %s", code, errb.String())
+	}
+	errb.Reset()
+	want := "nmbench: -cpuprofile DIR/other/z and -out DIR/sub/../z name the same file: two outputs would write over each other\n"
+	vrx[len(vrx)-1] = dir + "/sub/../z"
+	if code := cli(ctx, append(vrx, "-cpuprofile", at("other/z")), io.Discard, &errb); code != 2 || strings.ReplaceAll(errb.String(), dir, "DIR") != want {
+		t.Errorf("-out sub/../z -cpuprofile other/z: exit %d, %q; want 2 and %q", code, errb.String(), want)
+	}
+}
