@@ -357,7 +357,7 @@ func TestOutputFIFOReaderGone(t *testing.T) {
 		args func(fifo string) []string
 		err  string
 	}{
-		// 100 frames of 5120 octets: more than the pipe holds.
+		// 100 frames of 5120 octets.
 		{"vrx -out", func(fifo string) []string {
 			return []string{"-i", "pcap:" + pc, "-f", "vrx", "-fmt", fmt64x32, "-q", "-json", "-out", fifo}
 		}, "nmbench: -out: write FIFO: broken pipe\n"},
@@ -384,9 +384,19 @@ func TestOutputFIFOReaderGone(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// A pipe of one page, and a read of one octet: the first
+			// frame (5120 octets) cannot all go in before the reader
+			// has gone, however the two run, so that no frame is
+			// written whole (not a matter of timing).
+			var errno syscall.Errno
+			if err := rc.Control(func(fd uintptr) {
+				_, _, errno = syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_SETPIPE_SZ, 4096)
+			}); err != nil || errno != 0 {
+				t.Fatal(err, errno)
+			}
 			go func() {
 				defer r.Close()
-				buf := make([]byte, 4096)
+				buf := make([]byte, 1)
 				for {
 					var n int
 					var rerr error
