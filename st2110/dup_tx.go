@@ -767,8 +767,9 @@ func (t *dupTx) finish() error {
 // that a path whose capture cannot begin (a FIFO whose reader does not
 // come) leaves the other path's file as it was if Run then fails. A path
 // that cannot begin fails alone, as it would later in Run: its error is
-// in PathStats(k, p).Err and Close's, and commit's error is the output's
-// only once both have failed. A wait that ctx ended is commit's error as
+// in PathStats(k, p).Err (not Close's: its file, never begun, is left as
+// Dial found it, or removed if Dial made it), and commit's error is the
+// output's only once both have failed. A wait that ctx ended is commit's error as
 // it is, nothing emptied: Run ends before it sent anything.
 func (t *dupTx) commit(ctx context.Context) error {
 	qs := [2]txConn{t.a, t.b}
