@@ -89,10 +89,12 @@
 //     waits for the readers of both before it empties either file or
 //     sends on either path), and a reader that goes away fails the next
 //     write (EPIPE).
-//     Its writes wait for the reader to read, but no longer than Run:
-//     once Run's context has ended (or Close), the FIFO gets only what
-//     it takes without waiting, and Close's error says the capture was
-//     cut if that was not all (on Linux and FreeBSD; elsewhere, macOS
+//     Its writes wait for the reader to read, also after Run's context
+//     has ended (or Close) while the reader reads, however slowly: the
+//     capture is written whole. Only a reader that reads nothing for a
+//     second (one to two: the wait is re-armed while bytes move) once
+//     Run's context has ended gets the capture cut there, and
+//     Close's error says so (on Linux and FreeBSD; elsewhere, macOS
 //     included, a FIFO's write waits in the kernel, which a deadline
 //     does not end). It writes through a buffer: a write that
 //     fails (a full disk) is Run's error once the Count frames are sent,

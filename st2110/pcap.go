@@ -293,8 +293,9 @@ type pcapTx struct {
 	ready  bool // Run started: the file is the capture's
 	closed bool // close has run: its buffers are dropped
 
-	// interrupted: Run's context has ended (interrupt), and the file
-	// takes no write that would wait. Set from another goroutine.
+	// interrupted: Run's context has ended (interrupt), and a write
+	// that waits for a reader that reads nothing fails. Set from another
+	// goroutine.
 	interrupted atomic.Bool
 }
 
@@ -366,16 +367,17 @@ func (t *pcapTx) finish() error {
 	return t.err
 }
 
-// interrupt makes a write of the capture that waits for room (a FIFO
-// whose reader keeps it open but does not read) return at once, and
-// every later one, Close's too: a write deadline in the past, which a
-// regular file, whose writes do not wait, has not. Run calls it when its context ends
-// (Close ends it too); what the file does not take then is lost, and
-// Close says so.
+// interrupt ends the capture's writes that wait for room (a FIFO whose
+// reader keeps it open but does not read), now and later, Close's too,
+// once the reader has read nothing for outfile.Grace: a reader that
+// reads, however slowly, gets the whole capture (outfile.File.End). A
+// regular file, whose writes do not wait, is written whole. Run calls it
+// when its context ends (Close ends it too); what a reader that stopped
+// reading did not take is lost, and Close says so.
 func (t *pcapTx) interrupt() {
 	t.interrupted.Store(true)
-	if f := t.out.File; f != nil { // commit, before runPart, opened it
-		_ = f.SetWriteDeadline(time.Unix(1, 0))
+	if t.out.File != nil { // commit, before runPart, opened it
+		t.out.End()
 	}
 }
 
@@ -437,7 +439,7 @@ func (t *pcapTx) close() error {
 	}
 	err := bw.Flush()
 	if err != nil && t.interrupted.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
-		err = fmt.Errorf("capture cut: Run ended (its context, or Close) with packets the file did not take without waiting (a FIFO whose reader does not read?): %w", err)
+		err = fmt.Errorf("capture cut: Run ended (its context, or Close) with packets the file did not take, its reader (a FIFO's) reading nothing for %v: %w", outfile.Grace, err)
 	}
 	if cerr := t.out.Close(); err == nil {
 		err = cerr

@@ -280,3 +280,114 @@ func TestDupTxFIFOCommit(t *testing.T) {
 		t.Errorf("path 0's capture: %d octets (%v), want a header and a frame", len(got), err)
 	}
 }
+
+// slowFIFOReader opens the FIFO name for reading and, once start is
+// called, reads it in 64 KiB reads 5 ms apart (a live reader slower
+// than the writer, as Wireshark or ffmpeg are) until its writer closes
+// it. The channel it returns is closed once it has read more than
+// after octets; the function returns all it read, once the writer has
+// closed. The FIFO is opened for reading before the writer opens it.
+func slowFIFOReader(t *testing.T, name string, after int) (start func(), past <-chan struct{}, all func() []byte) {
+	t.Helper()
+	r, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	pastc, done := make(chan struct{}), make(chan struct{})
+	var got bytes.Buffer
+	start = func() {
+		go func() {
+			defer close(done)
+			buf := make([]byte, 64<<10)
+			passed := false
+			for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
+				n, err := r.Read(buf)
+				got.Write(buf[:n])
+				if !passed && got.Len() > after {
+					passed = true
+					close(pastc)
+				}
+				if err == io.EOF {
+					return
+				}
+				if err != nil && !errors.Is(err, syscall.EAGAIN) {
+					t.Error(err)
+					return
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			t.Error("the FIFO's writer did not close it within a minute")
+		}()
+	}
+	all = func() []byte {
+		<-done
+		return got.Bytes()
+	}
+	return start, pastc, all
+}
+
+// TestDialFIFOSlowReader: a Sender into a FIFO whose reader reads, but
+// slower than Run writes (the pipe full again and again), is not cut when
+// Run's context ends or Close is called: the reader gets the rest of the
+// capture, Run and Close return nil, and the capture read back is whole,
+// every packet of it. Only a reader that reads nothing is cut
+// (TestDialFIFONoReader).
+func TestDialFIFOSlowReader(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	frames := [][]byte{randomFrames(fmtSmall, 1, 1)}
+	for _, end := range []string{"context", "close"} {
+		t.Run(end, func(t *testing.T) {
+			name := filepath.Join(t.TempDir(), "fifo")
+			if err := syscall.Mkfifo(name, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			// Well past what the pipe (64 KiB) and the capture's buffer
+			// (1 MiB) hold: the writer has waited for the reader.
+			start, past, all := slowFIFOReader(t, name, 3<<20)
+			tx, err := Dial("pcap:"+name, sess, &SendConfig{Sources: loops(t, sess, frames), Count: 1 << 30})
+			if err != nil {
+				t.Fatal(err)
+			}
+			start()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			runc := make(chan error, 1)
+			go func() { runc <- tx.Run(ctx) }()
+			<-past
+			if end == "context" {
+				cancel()
+				if err := <-runc; err != nil {
+					t.Errorf("Run: %v, want nil (ended by its context)", err)
+				}
+			}
+			if err := tx.Close(); err != nil {
+				t.Errorf("Close: %v, want nil (the reader read it all)", err)
+			}
+			if end == "close" {
+				if err := <-runc; err != nil {
+					t.Errorf("Run: %v, want nil (ended by Close)", err)
+				}
+			}
+			capture := all()
+			pr, err := packet.NewPcapReader(bytes.NewReader(capture))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n int
+			for {
+				_, _, err := pr.ReadPacketData()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatalf("the capture read back (%d octets), packet %d: %v", len(capture), n, err)
+				}
+				n++
+			}
+			if len(capture) <= 3<<20 || n == 0 {
+				t.Errorf("the capture read back: %d octets, %d packets; want more than 3 MiB", len(capture), n)
+			}
+		})
+	}
+}

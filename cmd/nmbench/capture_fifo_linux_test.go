@@ -513,7 +513,7 @@ func TestOutputFIFONoRead(t *testing.T) {
 		go io.Copy(io.Discard, r)
 		t.Fatalf("vrx waited for the reader of its -out FIFO past -t; once it read: exit %d, %s", <-done, errb.String())
 	}
-	want := "nmbench: -out: the FIFO's reader did not read it all by the end of the run (-t or a signal): write FIFO: i/o timeout\n"
+	want := "nmbench: -out: the FIFO's reader read nothing for 1s after the end of the run (-t or a signal): write FIFO: i/o timeout\n"
 	if got := strings.ReplaceAll(errb.String(), fifo, "FIFO"); code != 1 || got != want {
 		t.Errorf("exit %d, %q; want 1 and %q", code, got, want)
 	}
@@ -540,5 +540,109 @@ func TestOutputsWaitBeforeEmpty(t *testing.T) {
 	}
 	if got, err := os.ReadFile(out + ".0"); err != nil || !bytes.Equal(got, want) {
 		t.Errorf("X.0 holds %q (%v), not %q", got, err, want)
+	}
+}
+
+// TestCaptureOutputFIFOSlowReader: vtx into a FIFO whose reader reads,
+// but slower than vtx writes (64 KiB every 5 ms; any live Wireshark or
+// ffmpeg), is not cut at -t: the reader gets the rest, vtx exits 0, and
+// the capture read back is whole. Only a reader that reads nothing is
+// cut (TestCaptureOutputFIFONoReader). A minute bounds a hang.
+func TestCaptureOutputFIFOSlowReader(t *testing.T) {
+	fifo := newFIFO(t)
+	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var errb bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- cli(context.Background(), []string{"-i", "pcap:" + fifo, "-f", "vtx", "-fmt", fmt64x32, "-frames", "1000000", "-t", "300ms", "-q"}, io.Discard, &errb)
+	}()
+	var got bytes.Buffer
+	buf := make([]byte, 64<<10)
+	eof := false
+	for deadline := time.Now().Add(time.Minute); !eof && time.Now().Before(deadline); {
+		n, err := r.Read(buf)
+		got.Write(buf[:n])
+		switch {
+		case err == io.EOF && got.Len() > 0: // the writer closed it
+			eof = true
+		case err != nil && err != io.EOF && !errors.Is(err, syscall.EAGAIN):
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !eof {
+		t.Fatalf("vtx did not close its FIFO within a minute; %d octets read", got.Len())
+	}
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d, %s; want 0 (the reader read it all)", code, errb.String())
+	}
+	pr, err := packet.NewPcapReader(bytes.NewReader(got.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	for {
+		_, _, err := pr.ReadPacketData()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("the capture read back (%d octets), packet %d: %v", got.Len(), n, err)
+		}
+		n++
+	}
+	if got.Len() <= 1<<20 || n == 0 {
+		t.Errorf("the capture read back: %d octets, %d packets; want more than the 1 MiB vtx buffers", got.Len(), n)
+	}
+}
+
+// TestOutputFIFOSlowRead: vrx's -out into a FIFO whose reader reads, but
+// slower than vrx writes (4 KiB every 5 ms), is not cut at -t: the frame
+// being written when -t ends is written whole, and vrx exits 0. Only a
+// reader that reads nothing is cut (TestOutputFIFONoRead). A minute
+// bounds a hang.
+func TestOutputFIFOSlowRead(t *testing.T) {
+	dir := t.TempDir()
+	pc := filepath.Join(dir, "in.pcap")
+	// 100 frames of 5120 octets: more than the pipe holds, and more
+	// than the reader reads in -t.
+	runCLI(t, context.Background(), "-i", "pcap:"+pc, "-f", "vtx", "-fmt", fmt64x32, "-frames", "100")
+	fifo := newFIFO(t)
+	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var errb bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- cli(context.Background(), []string{"-i", "pcap:" + pc, "-f", "vrx", "-fmt", fmt64x32, "-q", "-t", "100ms", "-out", fifo}, io.Discard, &errb)
+	}()
+	var got int
+	buf := make([]byte, 4<<10)
+	eof := false
+	for deadline := time.Now().Add(time.Minute); !eof && time.Now().Before(deadline); {
+		n, err := r.Read(buf)
+		got += n
+		switch {
+		case err == io.EOF && got > 0: // the writer closed it
+			eof = true
+		case err != nil && err != io.EOF && !errors.Is(err, syscall.EAGAIN):
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !eof {
+		t.Fatalf("vrx did not close its -out FIFO within a minute; %d octets read", got)
+	}
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d, %s; want 0 (the reader read it all)", code, errb.String())
+	}
+	if got == 0 || got%5120 != 0 {
+		t.Errorf("-out read back: %d octets, want whole frames of 5120", got)
 	}
 }

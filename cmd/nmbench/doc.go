@@ -193,8 +193,10 @@
 // readers within one -t, before it empties any of them); vrx's counts start when its port opens,
 // so that frames lost while it waits count as the run's (with -frames N
 // too). A reader that goes away ends the run with the write's error
-// (broken pipe); on Linux and FreeBSD one that keeps the FIFO open but
-// does not read ends it at -t or a signal, with an error that says so
+// (broken pipe). A reader slower than the run is written to after -t or
+// a signal for as long as it reads, and gets the output whole; on Linux
+// and FreeBSD one that keeps the FIFO open but reads nothing for a second
+// after -t or a signal ends the run, with an error that says so
 // (elsewhere the write waits until the reader reads or goes away).
 //
 // What the inputs make it allocate (frame buffers, the test pattern, the

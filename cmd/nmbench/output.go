@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/nmgo/nmgo/internal/outfile"
 )
@@ -38,21 +37,22 @@ func openOutput(name string) (*outputFile, error) {
 }
 
 // cutAtEnd makes a write of o that waits for room (a FIFO whose reader
-// keeps it open but does not read) fail at once when ctx ends (-t, a
-// signal), and every later one: a write deadline in the past. Only a
-// FIFO on Linux or FreeBSD takes a deadline (outfile.File.Pollable);
-// elsewhere such a write waits in the kernel until the reader reads or
-// goes away.
+// keeps it open but does not read) fail once ctx has ended (-t, a
+// signal) and the reader has read nothing for outfile.Grace, a second:
+// a reader that reads, however slowly, gets the whole output
+// (outfile.File.End). Only a FIFO on Linux or FreeBSD takes a deadline
+// (outfile.File.Pollable); elsewhere such a write waits in the kernel
+// until the reader reads or goes away.
 func cutAtEnd(ctx context.Context, o *outputFile) {
 	if o.Pollable() {
-		context.AfterFunc(ctx, func() { _ = o.SetWriteDeadline(time.Unix(1, 0)) })
+		context.AfterFunc(ctx, o.End)
 	}
 }
 
 // outErr says what a write that cutAtEnd ended means.
 func outErr(err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return fmt.Errorf("the FIFO's reader did not read it all by the end of the run (-t or a signal): %w", err)
+		return fmt.Errorf("the FIFO's reader read nothing for %v after the end of the run (-t or a signal): %w", outfile.Grace, err)
 	}
 	return err
 }

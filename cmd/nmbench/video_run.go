@@ -226,7 +226,7 @@ func (vr *videoRun) openRx(ctx context.Context) (err error) {
 		return fmt.Errorf("-out: %w", err)
 	}
 	for k, o := range outs {
-		vr.writers[k].f = o.File
+		vr.writers[k].f = o
 		cutAtEnd(ctx, o)
 	}
 	for _, o := range outs {

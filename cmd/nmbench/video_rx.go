@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"strconv"
 
 	"github.com/nmgo/nmgo/video"
@@ -10,7 +9,7 @@ import (
 // frameWriter writes one stream's received frames to -out, converted to
 // the -pix layout.
 type frameWriter struct {
-	f    *os.File
+	f    *outputFile // its writes End cuts (cutAtEnd)
 	pix  video.PixelFormat
 	fmt  *video.Format
 	conv []byte

@@ -26,8 +26,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 )
+
+// Grace is how long, once the program has ended the output (End), a
+// write may wait for a FIFO's reader to read anything before it fails
+// (os.ErrDeadlineExceeded). A reader that reads, however slowly, gets
+// the rest: each write that moves bytes gives it another Grace. A
+// reader that reads nothing ends the write between Grace and twice
+// Grace after End.
+const Grace = time.Second
 
 // File is an output opened by Open.
 type File struct {
@@ -37,6 +46,10 @@ type File struct {
 	name string
 	made string // the file Open created, if it did
 	keep bool   // a descriptor of the process (/dev/stdout): never emptied
+
+	// ending: End was called (from any goroutine): writes that wait
+	// for a FIFO's reader have a deadline, re-armed while bytes move.
+	ending atomic.Bool
 }
 
 // Open opens name for writing without emptying it, creating it with perm
@@ -164,6 +177,41 @@ func (o *File) Begin(ctx context.Context) error {
 // Linux or FreeBSD).
 func (o *File) Pollable() bool {
 	return o.File != nil && o.SetWriteDeadline(time.Time{}) == nil
+}
+
+// End makes a write of o that waits for room (a FIFO whose reader keeps
+// it open but does not read), now or later, fail once the reader has
+// read nothing for Grace: the program's run is over (a -t, a signal, a
+// context) and a reader that makes no progress must not hold it for
+// ever. A reader that reads, however slowly, still gets everything
+// written; Write re-arms the deadline while bytes move. It may be called
+// from any goroutine, also while a write waits, and does nothing to an
+// output that is not Pollable (a regular file, whose writes do not wait;
+// a FIFO on macOS, whose writes wait in the kernel).
+func (o *File) End() {
+	o.ending.Store(true)
+	if o.File != nil {
+		_ = o.File.SetWriteDeadline(time.Now().Add(Grace))
+	}
+}
+
+// Write writes b to the file. Once End has been called, each write has
+// Grace to move bytes: one that ends at its deadline having written
+// some is taken up again with a new deadline, and one that wrote nothing
+// returns os.ErrDeadlineExceeded with the count of what was written.
+func (o *File) Write(b []byte) (int, error) {
+	if o.ending.Load() {
+		_ = o.File.SetWriteDeadline(time.Now().Add(Grace))
+	}
+	var n int
+	for {
+		m, err := o.File.Write(b[n:])
+		n += m
+		if err == nil || m == 0 || !errors.Is(err, os.ErrDeadlineExceeded) || !o.ending.Load() {
+			return n, err
+		}
+		_ = o.File.SetWriteDeadline(time.Now().Add(Grace))
+	}
 }
 
 // Abandon closes the file of an output given up before Empty, and
