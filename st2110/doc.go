@@ -90,10 +90,11 @@
 //     sends on either path), and a reader that goes away fails the next
 //     write (EPIPE).
 //     Its writes wait for the reader to read, also after Run's context
-//     has ended (or Close) while the reader reads, however slowly: the
-//     capture is written whole. Only a reader that reads nothing for a
-//     second (one to two: the wait is re-armed while bytes move) once
-//     Run's context has ended gets the capture cut there, and
+//     has ended (or Close: the buffer Close writes out after a Run that
+//     failed too) while the reader reads, however slowly: the capture
+//     is written whole. Only a reader that reads nothing for a second
+//     (one to two: the wait is re-armed while bytes move) once Run's
+//     context has ended, or in Close, gets the capture cut there, and
 //     Close's error says so (on Linux and FreeBSD; elsewhere, macOS
 //     included, a FIFO's write waits in the kernel, which a deadline
 //     does not end). It writes through a buffer: a write that

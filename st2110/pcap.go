@@ -372,7 +372,8 @@ func (t *pcapTx) finish() error {
 // once the reader has read nothing for outfile.Grace: a reader that
 // reads, however slowly, gets the whole capture (outfile.File.End). A
 // regular file, whose writes do not wait, is written whole. Run calls it
-// when its context ends (Close ends it too); what a reader that stopped
+// when its context ends, and close before it writes the buffer out (a
+// Run that failed left its context alive); what a reader that stopped
 // reading did not take is lost, and Close says so.
 func (t *pcapTx) interrupt() {
 	t.interrupted.Store(true)
@@ -437,9 +438,15 @@ func (t *pcapTx) close() error {
 		// file Dial made goes.
 		return t.out.Abandon()
 	}
+	// Run is over, however it ended: its context, Close, or an error
+	// (a frame source's), which left its context alive and nothing
+	// interrupted. A reader that reads gets the rest (outfile.Grace is
+	// re-armed while bytes move); one that reads nothing does not hold
+	// Close for ever.
+	t.interrupt()
 	err := bw.Flush()
-	if err != nil && t.interrupted.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
-		err = fmt.Errorf("capture cut: Run ended (its context, or Close) with packets the file did not take, its reader (a FIFO's) reading nothing for %v: %w", outfile.Grace, err)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		err = fmt.Errorf("capture cut: Run ended (its context, Close, or an error) with packets the file did not take, its reader (a FIFO's) reading nothing for %v: %w", outfile.Grace, err)
 	}
 	if cerr := t.out.Close(); err == nil {
 		err = cerr

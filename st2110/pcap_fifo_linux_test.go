@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nmgo/nmgo/packet"
+	"github.com/nmgo/nmgo/video"
 )
 
 // TestPcapFIFO pins what the package doc says of a FIFO: Listen waits for
@@ -389,5 +390,58 @@ func TestDialFIFOSlowReader(t *testing.T) {
 				t.Errorf("the capture read back: %d octets, %d packets; want more than 3 MiB", len(capture), n)
 			}
 		})
+	}
+}
+
+// stopAt is a frame source that gives frame up to n and then nil, which
+// ends Run with an error: a Run that ends without its context ending.
+type stopAt struct {
+	frame []byte
+	n     uint64
+}
+
+func (s stopAt) Frame(n uint64) []byte {
+	if n >= s.n {
+		return nil
+	}
+	return s.frame
+}
+
+// TestDialFIFOCloseAfterError: a Run that ends with an error (its frame
+// source failing at frame 60, some 300 kB buffered: more than the pipe
+// holds, less than the capture's buffer) leaves its context alive, so
+// nothing ended the capture; Close, which writes the buffer out, into a
+// FIFO whose reader keeps it open but does not read, must not wait for
+// that reader for ever: it cuts the capture and says so. 10 s bounds a
+// hang, not a speed.
+func TestDialFIFOCloseAfterError(t *testing.T) {
+	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
+	name := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(name, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	src := stopAt{frame: randomFrames(fmtSmall, 1, 1), n: 60}
+	tx, err := Dial("pcap:"+name, sess, &SendConfig{Sources: []video.FrameSource{src}, Count: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Run(context.Background()); err == nil {
+		t.Fatal("Run: nil, want the frame source's error")
+	}
+	closec := make(chan error, 1)
+	go func() { closec <- tx.Close() }()
+	select {
+	case err := <-closec:
+		if !errors.Is(err, os.ErrDeadlineExceeded) || !strings.Contains(err.Error(), "capture cut") {
+			t.Errorf("Close: %v, want the capture cut", err)
+		}
+	case <-time.After(10 * time.Second):
+		go io.Copy(io.Discard, r)
+		t.Fatalf("Close waits for the FIFO's reader; once it read: %v", <-closec)
 	}
 }
