@@ -284,6 +284,7 @@ func abs32(v int32) int64 {
 type pcapTx struct {
 	out    *outfile.File
 	bw     *bufio.Writer
+	ew     lastErr // between w and bw
 	w      *packet.PcapWriter
 	bufs   [][]byte
 	lens   []int
@@ -311,7 +312,8 @@ func openPcapTx(ep *endpoint, batch int, utc int64) (txConn, error) {
 	}
 	// The header goes into the buffer, which holds it until commit.
 	t := &pcapTx{out: out, bw: bufio.NewWriterSize(out, 1<<20), utc: utc}
-	if t.w, err = packet.NewPcapWriterNanos(t.bw, 0); err != nil {
+	t.ew.w = t.bw
+	if t.w, err = packet.NewPcapWriterNanos(&t.ew, 0); err != nil {
 		t.close()
 		return nil, fmt.Errorf("st2110: dial %s: %w", ep.name, err)
 	}
@@ -390,7 +392,27 @@ func (t *pcapTx) cut() bool {
 func (t *pcapTx) Publish(n int) {
 	for i := 0; i < n && t.err == nil; i++ {
 		t.err = t.w.WritePacket(time.Unix(0, t.at[i]), t.bufs[i][:t.lens[i]])
+		if t.err != nil && t.ew.err != nil {
+			// The write's own error: pcapgo formats a packet header's
+			// with %v, which errors.Is cannot see through (a cut, or an
+			// EPIPE, in the header would be neither).
+			t.err = t.ew.err
+		}
 	}
+}
+
+// lastErr is an io.Writer that keeps its last write error.
+type lastErr struct {
+	w   io.Writer
+	err error
+}
+
+func (e *lastErr) Write(b []byte) (int, error) {
+	n, err := e.w.Write(b)
+	if err != nil {
+		e.err = err
+	}
+	return n, err
 }
 
 // commit makes the file the capture's, once Run has started: it
@@ -432,7 +454,7 @@ func (t *pcapTx) close() error {
 	}
 	t.closed = true
 	bw := t.bw
-	t.bufs, t.bw, t.w = nil, nil, nil // t.w writes to bw
+	t.bufs, t.bw, t.w, t.ew.w = nil, nil, nil, nil // t.w writes to bw
 	if !t.ready {
 		// Dial failed, or Run never started: nothing is written, and a
 		// file Dial made goes.
