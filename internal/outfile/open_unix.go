@@ -68,7 +68,14 @@ func openFile(name string, create bool, perm fs.FileMode) (*os.File, error) {
 // and ok; not ok for any other name. The duplicate shares the
 // descriptor's offset and flags (O_APPEND, and blocking: it is not made
 // non-blocking, which would change the descriptor the process, and its
-// parent, write to).
+// parent, write to). On Linux a pipe or FIFO (the shell's |, as in
+// `nmbench ... -out /dev/stdout | wireshark -k -i -`) is opened anew
+// instead, through /proc/self/fd/N, as openFile opens a FIFO: an open
+// of its own, non-blocking and in the poller, so that End ends a write
+// that waits for a reader that reads nothing, which the duplicate of the
+// shell's blocking descriptor would leave waiting for ever, deaf to -t
+// and signals (a pipe has no offset, and O_APPEND changes nothing in
+// it).
 func openOwn(name string) (_ *os.File, ok bool, _ error) {
 	fd := -1
 	switch name {
@@ -87,6 +94,14 @@ func openOwn(name string) (_ *os.File, ok bool, _ error) {
 	}
 	if fd < 0 {
 		return nil, false, nil
+	}
+	var st syscall.Stat_t
+	if runtime.GOOS == "linux" && syscall.Fstat(fd, &st) == nil && st.Mode&syscall.S_IFMT == syscall.S_IFIFO {
+		f, err := openFile("/proc/self/fd/"+strconv.Itoa(fd), false, 0)
+		if err != nil {
+			return nil, true, &fs.PathError{Op: "open", Path: name, Err: errors.Unwrap(err)}
+		}
+		return f, true, nil
 	}
 	syscall.ForkLock.RLock()
 	nfd, err := syscall.Dup(fd)

@@ -59,7 +59,10 @@ type File struct {
 // are the process's own descriptor, duplicated, where the os package
 // would open the file anew: written where the descriptor is (appended to
 // a file the shell opened with >>, after what the process wrote to it
-// already) and never emptied.
+// already) and never emptied. On Linux such a descriptor that is a pipe
+// or FIFO (the shell's |) is opened anew, through /proc/self/fd/N, as
+// any FIFO is: a duplicate would share the shell's blocking open, and
+// End could not end a write that waits for its reader.
 func Open(name string, perm fs.FileMode) (*File, error) {
 	if f, ok, err := openOwn(name); ok {
 		if err != nil {

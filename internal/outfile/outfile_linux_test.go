@@ -236,3 +236,50 @@ func TestEndSlowReader(t *testing.T) {
 		t.Errorf("Write to a reader that reads nothing after End: %d, %v; want os.ErrDeadlineExceeded", n, err)
 	}
 }
+
+// A pipe named by its descriptor (/dev/stdout into `| wireshark -k -i -`,
+// /proc/self/fd/N) is opened anew, non-blocking and polled, not
+// duplicated: the duplicate would share the shell's blocking open, whose
+// writes no deadline ends, and End would not cut a reader that reads
+// nothing. The pipe's descriptor the process holds stays blocking. 10 s
+// bounds a hang, not a speed.
+func TestOpenOwnPipe(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	for _, dir := range []string{"/dev/fd/", "/proc/self/fd/"} {
+		o, err := Open(dir+itoa(int(w.Fd())), 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := o.Begin(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		o.End()
+		done := make(chan error, 1)
+		go func() {
+			_, err := o.Write(make([]byte, 1<<20)) // more than the pipe holds
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Errorf("%s: a write after End that the reader does not read: %v, want os.ErrDeadlineExceeded", dir, err)
+			}
+		case <-time.After(10 * time.Second):
+			go io.Copy(io.Discard, r)
+			t.Fatalf("%s: End does not cut a write into a pipe whose reader reads nothing; once it read: %v", dir, <-done)
+		}
+		o.Close()
+		if nonblocking(t, w) {
+			t.Errorf("%s: the process's own descriptor of the pipe was made non-blocking", dir)
+		}
+		// Empty the pipe for the next round.
+		if err := r.SetReadDeadline(time.Now().Add(100 * time.Millisecond)); err == nil {
+			io.Copy(io.Discard, r)
+		}
+	}
+}
