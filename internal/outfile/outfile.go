@@ -92,12 +92,23 @@ func Open(name string, perm fs.FileMode) (*File, error) {
 	}
 	f, err = openFile(name, false, perm)
 	switch {
-	case errors.Is(err, errNoReader):
+	case noReader(name, err):
 		return &File{name: name}, nil // no reader yet: Wait waits for one
 	case err != nil:
 		return nil, err
 	}
 	return &File{File: f, name: name}, nil
+}
+
+// noReader reports whether err is the open of a FIFO that has no
+// reader: errNoReader (ENXIO), which the open of a Unix socket returns
+// too, of a name that is a FIFO.
+func noReader(name string, err error) bool {
+	if !errors.Is(err, errNoReader) {
+		return false
+	}
+	fi, serr := os.Stat(name)
+	return serr == nil && fi.Mode()&fs.ModeNamedPipe != 0
 }
 
 // danglingTarget returns the name a dangling symbolic link's target is
@@ -126,7 +137,9 @@ func danglingTarget(name string) (string, error) {
 // tries to open it for writing every 20 ms, without waiting in the
 // kernel (no goroutine, no read end of its own), until a reader has it
 // open or ctx ends, with an error that wraps ctx's. Any other output is
-// open already, and Wait returns nil at once.
+// open already, and Wait returns nil at once. An open that fails
+// otherwise ends the wait with its error, also ENXIO for a name that is
+// no longer a FIFO (a Unix socket, whose open fails so too).
 func (o *File) Wait(ctx context.Context) error {
 	if o.File != nil {
 		return nil
@@ -139,7 +152,7 @@ func (o *File) Wait(ctx context.Context) error {
 		case err == nil:
 			o.File = f
 			return nil
-		case !errors.Is(err, errNoReader):
+		case !noReader(o.name, err):
 			return err
 		}
 		select {

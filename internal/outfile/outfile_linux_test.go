@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -281,5 +282,40 @@ func TestOpenOwnPipe(t *testing.T) {
 		if err := r.SetReadDeadline(time.Now().Add(100 * time.Millisecond)); err == nil {
 			io.Copy(io.Discard, r)
 		}
+	}
+}
+
+// A Unix socket's name fails Open and Wait with ENXIO, as an open of a
+// socket does: it is not a FIFO with no reader yet, for which Wait would
+// wait until its context ended ("no reader of the FIFO").
+func TestOpenUnixSocket(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "sock")
+	l, err := net.Listen("unix", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if o, err := Open(name, 0o644); !errors.Is(err, syscall.ENXIO) {
+		t.Errorf("Open of a Unix socket: %v, %v; want ENXIO", o, err)
+	}
+
+	// A FIFO with no reader at Open, a socket by the time Wait looks.
+	fifo := mkfifo(t)
+	o, err := Open(fifo, 0o644)
+	if err != nil || o.File != nil {
+		t.Fatalf("Open of a FIFO with no reader: %v, %v", o, err)
+	}
+	if err := os.Remove(fifo); err != nil {
+		t.Fatal(err)
+	}
+	l2, err := net.Listen("unix", fifo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // a hang, not a speed
+	defer cancel()
+	if err := o.Wait(ctx); !errors.Is(err, syscall.ENXIO) {
+		t.Errorf("Wait for a FIFO that became a Unix socket: %v, want ENXIO", err)
 	}
 }
