@@ -84,6 +84,11 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 			return nil
 		}
 		finished = true
+		// The run is over, however it ended: the outputs' last writes
+		// (a capture's buffer) must not wait for ever for a FIFO's
+		// reader that reads nothing (cutAtEnd), where only -t or a
+		// signal would have ended them.
+		cancel()
 		for i := len(finish) - 1; i >= 0; i-- {
 			if err := finish[i](); err != nil && first == nil {
 				first = err
@@ -110,6 +115,7 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 		prof = nil
 		cutAtEnd(ctx, f)
 		defer func() {
+			cancel() // the profile is written now: cutAtEnd ends it
 			pprof.StopCPUProfile()
 			err := outErr(pw.err)
 			if cerr := f.Close(); err == nil {

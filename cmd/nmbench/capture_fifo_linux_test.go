@@ -513,7 +513,7 @@ func TestOutputFIFONoRead(t *testing.T) {
 		go io.Copy(io.Discard, r)
 		t.Fatalf("vrx waited for the reader of its -out FIFO past -t; once it read: exit %d, %s", <-done, errb.String())
 	}
-	want := "nmbench: -out: the FIFO's reader read nothing for 1s after the end of the run (-t or a signal): write FIFO: i/o timeout\n"
+	want := "nmbench: -out: the FIFO's reader read nothing for 1s after the end of the run: write FIFO: i/o timeout\n"
 	if got := strings.ReplaceAll(errb.String(), fifo, "FIFO"); code != 1 || got != want {
 		t.Errorf("exit %d, %q; want 1 and %q", code, got, want)
 	}
@@ -644,5 +644,40 @@ func TestOutputFIFOSlowRead(t *testing.T) {
 	}
 	if got == 0 || got%5120 != 0 {
 		t.Errorf("-out read back: %d octets, want whole frames of 5120", got)
+	}
+}
+
+// TestOutputFIFOEndByCount: a run that ends by itself (-frames) with a
+// -cpuprofile FIFO whose reader keeps it open but reads nothing (the
+// pipe full before the run begins: the profile, written at the end,
+// waits for room) ends: its outputs are ended with the run, not only by
+// -t or a signal, which never came. It fails, exit 1, saying that the
+// FIFO's reader read nothing. A minute bounds a hang: no timing
+// assertion.
+func TestOutputFIFOEndByCount(t *testing.T) {
+	dir := t.TempDir()
+	pc := filepath.Join(dir, "in.pcap")
+	runCLI(t, context.Background(), "-i", "pcap:"+pc, "-f", "vtx", "-fmt", fmt64x32, "-frames", "10")
+	fifo := newFIFO(t)
+	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0) // reads nothing
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	// Fill the pipe, then let go of the writer: what it wrote stays.
+	w, err := syscall.Open(fifo, syscall.O_WRONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := syscall.Write(w, make([]byte, 4096)); err != nil {
+			break
+		}
+	}
+	syscall.Close(w)
+	code, _, stderr := runFIFOOutput(t, fifo, false, "-i", "pcap:"+pc, "-f", "vrx", "-fmt", fmt64x32, "-q", "-frames", "10", "-cpuprofile", fifo)
+	want := "nmbench: -cpuprofile: the FIFO's reader read nothing for 1s after the end of the run: write FIFO: i/o timeout\n"
+	if got := strings.ReplaceAll(stderr, fifo, "FIFO"); code != 1 || got != want {
+		t.Errorf("exit %d, %q; want 1 and %q", code, got, want)
 	}
 }

@@ -190,14 +190,16 @@
 // An output that is a FIFO (mkfifo; a live capture into Wireshark) is
 // opened for writing only: a run waits for its reader once the port is
 // open, up to -t or until a signal (vrx's -out files: for all their
-// readers within one -t, before it empties any of them); vrx's counts start when its port opens,
-// so that frames lost while it waits count as the run's (with -frames N
-// too). A reader that goes away ends the run with the write's error
-// (broken pipe). A reader slower than the run is written to after -t or
-// a signal for as long as it reads, and gets the output whole; on Linux
-// and FreeBSD one that keeps the FIFO open but reads nothing for a second
-// after -t or a signal ends the run, with an error that says so
-// (elsewhere the write waits until the reader reads or goes away).
+// readers within one -t, before it empties any of them); vrx's counts
+// start when its port opens, so that frames lost while it waits count
+// as the run's (with -frames N too). A reader that goes away ends the
+// run with the write's error (broken pipe). A reader slower than the
+// run is written to after the run's end (-t, a signal, -n, -frames, an
+// error) for as long as it reads, and gets the output whole; on Linux
+// and FreeBSD one that keeps the FIFO open but reads nothing for a
+// second after the run's end ends the run, status 1, with "the FIFO's
+// reader read nothing for 1s after the end of the run" (elsewhere the
+// write waits until the reader reads or goes away).
 //
 // What the inputs make it allocate (frame buffers, the test pattern, the
 // -in frames) is charged against -max-mem (1 GiB by default) before it is

@@ -38,7 +38,9 @@ func openOutput(name string) (*outputFile, error) {
 
 // cutAtEnd makes a write of o that waits for room (a FIFO whose reader
 // keeps it open but does not read) fail once ctx has ended (-t, a
-// signal) and the reader has read nothing for outfile.Grace, a second:
+// signal; run cancels it too once the run has ended by itself, -n,
+// -frames or an error, before it writes its outputs out) and the reader
+// has read nothing for outfile.Grace, a second:
 // a reader that reads, however slowly, gets the whole output
 // (outfile.File.End). Only a FIFO on Linux or FreeBSD takes a deadline
 // (outfile.File.Pollable); elsewhere such a write waits in the kernel
@@ -52,7 +54,7 @@ func cutAtEnd(ctx context.Context, o *outputFile) {
 // outErr says what a write that cutAtEnd ended means.
 func outErr(err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return fmt.Errorf("the FIFO's reader read nothing for %v after the end of the run (-t or a signal): %w", outfile.Grace, err)
+		return fmt.Errorf("the FIFO's reader read nothing for %v after the end of the run: %w", outfile.Grace, err)
 	}
 	return err
 }
