@@ -22,6 +22,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -38,7 +39,9 @@ import (
 // Grace after End.
 const Grace = time.Second
 
-// File is an output opened by Open.
+// File is an output opened by Open. Write to it by its own Write,
+// WriteString and ReadFrom (io.Copy), which keep to End's grace, not by
+// its *os.File's.
 type File struct {
 	// File is the open file; nil, until Wait, for a FIFO that had no
 	// reader when Open opened it.
@@ -228,6 +231,19 @@ func (o *File) Write(b []byte) (int, error) {
 		}
 		_ = o.File.SetWriteDeadline(time.Now().Add(Grace))
 	}
+}
+
+// WriteString is Write of s's bytes: *os.File's would write past the
+// deadline's re-arming.
+func (o *File) WriteString(s string) (int, error) {
+	return o.Write([]byte(s))
+}
+
+// ReadFrom copies r to the file by Write, so that io.Copy and
+// bufio.Writer.ReadFrom into it keep to End's grace: *os.File's would
+// write past it (or splice, whose wait no re-arming sees).
+func (o *File) ReadFrom(r io.Reader) (int64, error) {
+	return io.Copy(struct{ io.Writer }{o}, r)
 }
 
 // Abandon closes the file of an output given up before Empty, and

@@ -1,6 +1,7 @@
 package outfile
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -188,53 +189,79 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // TestEndSlowReader: once End has been called, a write into a FIFO whose
 // reader reads, but takes longer than Grace to read it all (64 KiB every
 // 100 ms, 1.25 MiB), is written whole: each stretch of Grace in which
-// bytes move gives the write another. A reader that reads nothing fails
-// the next write with os.ErrDeadlineExceeded and nothing written.
+// bytes move gives the write another. So are WriteString and ReadFrom
+// (io.Copy, bufio.Writer.ReadFrom), which *os.File's would have written
+// past the re-arming. A reader that reads nothing fails the next write
+// with os.ErrDeadlineExceeded and nothing written.
 func TestEndSlowReader(t *testing.T) {
-	name := mkfifo(t)
-	r, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	o, err := Open(name, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer o.Close()
-	if !o.Pollable() {
-		t.Fatal("a FIFO on Linux is not pollable")
-	}
-	o.End()
 	const size = 1<<20 + 1<<18
-	done := make(chan struct{})
-	got := 0
-	go func() {
-		defer close(done)
-		buf := make([]byte, 64<<10)
-		for deadline := time.Now().Add(time.Minute); got < size && time.Now().Before(deadline); {
-			time.Sleep(100 * time.Millisecond)
-			n, err := r.Read(buf)
-			got += n
-			if err == io.EOF { // the writer gave up
-				return
-			}
-			if err != nil && !errors.Is(err, syscall.EAGAIN) {
-				t.Error(err)
-				return
-			}
-		}
-	}()
-	if n, err := o.Write(make([]byte, size)); n != size || err != nil {
-		o.Close() // the reader's next read ends
-		<-done
-		t.Fatalf("Write to a slow reader after End: %d, %v; want %d, nil", n, err, size)
+	writes := []struct {
+		name  string
+		write func(o *File) (int64, error)
+	}{
+		{"Write", func(o *File) (int64, error) {
+			n, err := o.Write(make([]byte, size))
+			return int64(n), err
+		}},
+		{"WriteString", func(o *File) (int64, error) {
+			n, err := o.WriteString(string(make([]byte, size)))
+			return int64(n), err
+		}},
+		{"ReadFrom", func(o *File) (int64, error) {
+			// A reader with no WriteTo, as a network stream's.
+			return o.ReadFrom(struct{ io.Reader }{bytes.NewReader(make([]byte, size))})
+		}},
 	}
-	<-done
-	// The reader stops reading: the pipe fills and the write fails.
-	n, err := o.Write(make([]byte, 1<<20))
-	if !errors.Is(err, os.ErrDeadlineExceeded) || n >= 1<<20 {
-		t.Errorf("Write to a reader that reads nothing after End: %d, %v; want os.ErrDeadlineExceeded", n, err)
+	for _, w := range writes {
+		t.Run(w.name, func(t *testing.T) {
+			name := mkfifo(t)
+			r, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			o, err := Open(name, 0o600)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer o.Close()
+			if !o.Pollable() {
+				t.Fatal("a FIFO on Linux is not pollable")
+			}
+			o.End()
+			done := make(chan struct{})
+			got := 0
+			go func() {
+				defer close(done)
+				buf := make([]byte, 64<<10)
+				for deadline := time.Now().Add(time.Minute); got < size && time.Now().Before(deadline); {
+					time.Sleep(100 * time.Millisecond)
+					n, err := r.Read(buf)
+					got += n
+					if err == io.EOF { // the writer gave up
+						return
+					}
+					if err != nil && !errors.Is(err, syscall.EAGAIN) {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+			if n, err := w.write(o); n != size || err != nil {
+				o.Close() // the reader's next read ends
+				<-done
+				t.Fatalf("%s to a slow reader after End: %d, %v; want %d, nil", w.name, n, err, size)
+			}
+			<-done
+			if w.name != "Write" {
+				return
+			}
+			// The reader stops reading: the pipe fills and the write fails.
+			n, err := o.Write(make([]byte, 1<<20))
+			if !errors.Is(err, os.ErrDeadlineExceeded) || n >= 1<<20 {
+				t.Errorf("Write to a reader that reads nothing after End: %d, %v; want os.ErrDeadlineExceeded", n, err)
+			}
+		})
 	}
 }
 
