@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -344,5 +345,36 @@ func TestOpenUnixSocket(t *testing.T) {
 	defer cancel()
 	if err := o.Wait(ctx); !errors.Is(err, syscall.ENXIO) {
 		t.Errorf("Wait for a FIFO that became a Unix socket: %v, want ENXIO", err)
+	}
+}
+
+// A pipe on a descriptor that cannot be opened anew through /proc/self/fd
+// (another user's pipe: EACCES; no /proc: ENOENT) is still an output: the
+// process's own descriptor, duplicated, as before the reopen.
+func TestOpenOwnPipeNoReopen(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	defer func(f func(string, bool, fs.FileMode) (*os.File, error)) { openProcFD = f }(openProcFD)
+	openProcFD = func(name string, _ bool, _ fs.FileMode) (*os.File, error) {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: syscall.EACCES}
+	}
+	o, err := Open("/dev/fd/"+itoa(int(w.Fd())), 0o644)
+	if err != nil {
+		t.Fatalf("a pipe that cannot be opened anew: %v, want its duplicate", err)
+	}
+	defer o.Close()
+	if err := o.Begin(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 1)
+	if _, err := io.ReadFull(r, b); err != nil || b[0] != 'x' {
+		t.Fatalf("read %q, %v; want what was written", b, err)
 	}
 }
