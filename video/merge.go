@@ -180,7 +180,7 @@ type Merge struct {
 	// hopen is hwant when neither.
 	hmask, hwant, hopen uint16
 
-	// The state of push's and pushNext's shortcut for the first copy of
+	// The state of pushNext's shortcut for the first copy of
 	// the number after the highest, what of its conditions no packet
 	// changes, found by
 	// refresh after anything else push and release do: fastSl is the slot
@@ -469,12 +469,12 @@ func near(a, b int64) bool {
 // header's first 8 octets and dropped at once (counted, and sampled for
 // the skew): nothing else of it is read, and push calls nothing for it
 // (a call would have it save what it holds in registers first). Only
-// first copies have their RFC 4175 headers parsed. The first copy of the
-// number after the highest (nearly every one) push takes into its frame
-// itself (a Receiver's merge path hands it to pushNext, which does the
-// same, instead); every way push calls a function and then goes on is reached
-// only from that branch, so that a duplicate's way saves no registers
-// either. Any other first copy goes to pushCopy.
+// first copies have their RFC 4175 headers parsed: the first copy of the
+// number after the highest (nearly every one) by pushNext, which a
+// Receiver's merge path calls itself, any other past the highest here,
+// and one below it by pushCopy. Every way push calls a function and then
+// goes on is reached only from those branches, so that a duplicate's way
+// saves no registers either.
 func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at, ext int64) {
 	if path < 4 {
 		if path < 2 {
@@ -535,8 +535,15 @@ func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at, ext int6
 		m.pushCopy(path, ps, pkt, wire, at, ext)
 		return
 	}
-	// The first copy of a number past the highest. Is it whole? Its
-	// headers are read once, here.
+	if ext == m.maxSeq+1 {
+		// The first copy of the number after the highest (nearly every
+		// one): pushNext's way, its shortcut the one Receiver.push's
+		// merge paths take.
+		m.pushNext(path, pkt, wire, at)
+		return
+	}
+	// The first copy of a number further past the highest (some were
+	// lost on both paths). Is it whole? Its headers are read once, here.
 	var h headers
 	if !parseHeaders(&h, pkt) {
 		m.parsed.add(uint64(h.rows))
@@ -545,35 +552,21 @@ func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at, ext int6
 		return
 	}
 	m.parsed.add(uint64(h.rows))
-	// Nearly every packet is the next sequence number, in a word of its
-	// block with a packet marked already (which took the word's skew
-	// sample, if any), neither the first nor the marker packet of the
-	// frame of the last packet, while the earliest frame held has not
-	// ended: such a packet goes to its frame here, as pushFirst would
-	// take it but without the checks and searches that cannot apply to
-	// it. What of that no packet changes refresh has found (fastSl,
-	// fastW); any other packet goes to pushFirst.
-	if sl := m.fastSl; sl != nil && ext == m.maxSeq+1 && !h.marker && !h.start {
-		if f := h.field & m.fmask & 1; sl.have[f] && sl.fts[f] == h.ts {
-			m.maxSeq = ext
-			m.fastW.seen |= 1 << (ext & 63)
-			if ext&63 == 63 {
-				m.fastSl = nil // the next number is of another word: refresh finds it
-			}
-			m.take(sl, path, pkt, wire)
-			m.s.note(&h, at)
-			sl.d.pushParsed(pkt, &h)
-			return
-		}
-	}
 	b := ext >> 6
 	m.pushFirst(path, ps, pkt, &h, wire, at, ext, &m.words[b&m.mask], b, uint64(1)<<(ext&63))
 }
 
-// pushNext is push's way for a packet whose common case Receiver.push
-// has done (counted, its arrival taken, its span noted) and whose
-// extended number is the highest + 1: a first copy, with few arguments
-// to hand over and to keep across parseHeaders. path is 0 or 1.
+// pushNext takes a first copy whose extended number is the highest + 1,
+// whose common case Receiver.push or push has done (counted, its arrival
+// taken, its span noted), with few arguments to hand over and to keep
+// across parseHeaders. Nearly every such packet is in a word of its
+// block with a packet marked already (which took the word's skew
+// sample, if any), neither the first nor the marker packet of the frame
+// of the last packet, while the earliest frame held has not ended: it
+// goes to its frame here, as pushFirst would take it but without the
+// checks and searches that cannot apply to it. What of that no packet
+// changes refresh has found (fastSl, fastW); any other packet goes to
+// pushFirst. path is 0 or 1.
 func (m *Merge) pushNext(path int, pkt []byte, wire int, at int64) {
 	var h headers
 	ok := parseHeaders(&h, pkt)
@@ -601,7 +594,7 @@ func (m *Merge) pushNext(path int, pkt []byte, wire int, at int64) {
 	m.pushFirst(path, &m.paths[path], pkt, &h, wire, at, ext, &m.words[b&m.mask], b, uint64(1)<<(ext&63))
 }
 
-// refresh finds the state of push's shortcut (fastSl, fastW) after
+// refresh finds the state of pushNext's shortcut (fastSl, fastW) after
 // anything but the shortcut itself has changed the frames held, the
 // sequence window or the highest number.
 func (m *Merge) refresh() {
@@ -833,7 +826,7 @@ func (m *Merge) sample(path int, w *seqWord, at int64) {
 }
 
 // pushFirst takes the first copy of ext (headers h), bit of word w of
-// block b, that path ps brought, and refreshes push's shortcut.
+// block b, that path ps brought, and refreshes pushNext's shortcut.
 func (m *Merge) pushFirst(path int, ps *pathState, pkt []byte, h *headers, wire int, at, ext int64, w *seqWord, b int64, bit uint64) {
 	m.takeFirst(path, ps, pkt, h, wire, at, ext, w, b, bit)
 	m.refresh()
