@@ -165,6 +165,19 @@ func TestAbandonListen(t *testing.T) {
 	}
 }
 
+// fifoReader opens fifo for reading without waiting for a writer, as a
+// reader that holds it open but reads only what the test has it read;
+// it is closed when the test ends.
+func fifoReader(t *testing.T, fifo string) *os.File {
+	t.Helper()
+	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
 // newFIFO makes a FIFO in a directory of t's.
 func newFIFO(t *testing.T) string {
 	t.Helper()
@@ -447,11 +460,7 @@ func runFIFOOutput(t *testing.T, fifo string, cancel bool, args ...string) (int,
 		return code, out.String(), errb.String()
 	case <-time.After(time.Minute):
 	}
-	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := fifoReader(t, fifo)
 	go io.Copy(io.Discard, r)
 	code := <-done
 	t.Fatalf("not ended after a minute; once a reader came: exit %d, %s", code, errb.String())
@@ -464,11 +473,7 @@ func runFIFOOutput(t *testing.T, fifo string, cancel bool, args ...string) (int,
 // a hang: no timing assertion.
 func TestCaptureOutputFIFONoReader(t *testing.T) {
 	fifo := newFIFO(t)
-	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0) // reads nothing
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := fifoReader(t, fifo) // reads nothing
 	var errb bytes.Buffer
 	done := make(chan int, 1)
 	go func() {
@@ -496,11 +501,7 @@ func TestOutputFIFONoRead(t *testing.T) {
 	// 100 frames of 5120 octets: more than the pipe holds.
 	runCLI(t, context.Background(), "-i", "pcap:"+pc, "-f", "vtx", "-fmt", fmt64x32, "-frames", "100")
 	fifo := newFIFO(t)
-	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0) // reads nothing
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := fifoReader(t, fifo) // reads nothing
 	var errb bytes.Buffer
 	done := make(chan int, 1)
 	go func() {
@@ -550,11 +551,7 @@ func TestOutputsWaitBeforeEmpty(t *testing.T) {
 // cut (TestCaptureOutputFIFONoReader). A minute bounds a hang.
 func TestCaptureOutputFIFOSlowReader(t *testing.T) {
 	fifo := newFIFO(t)
-	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := fifoReader(t, fifo)
 	var errb bytes.Buffer
 	done := make(chan int, 1)
 	go func() {
@@ -612,11 +609,7 @@ func TestOutputFIFOSlowRead(t *testing.T) {
 	// than the reader reads in -t.
 	runCLI(t, context.Background(), "-i", "pcap:"+pc, "-f", "vtx", "-fmt", fmt64x32, "-frames", "100")
 	fifo := newFIFO(t)
-	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := fifoReader(t, fifo)
 	var errb bytes.Buffer
 	done := make(chan int, 1)
 	go func() {
@@ -659,11 +652,7 @@ func TestOutputFIFOEndByCount(t *testing.T) {
 	pc := filepath.Join(dir, "in.pcap")
 	runCLI(t, context.Background(), "-i", "pcap:"+pc, "-f", "vtx", "-fmt", fmt64x32, "-frames", "10")
 	fifo := newFIFO(t)
-	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0) // reads nothing
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	fifoReader(t, fifo) // reads nothing
 	// Fill the pipe, then let go of the writer: what it wrote stays.
 	w, err := syscall.Open(fifo, syscall.O_WRONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
