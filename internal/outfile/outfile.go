@@ -94,24 +94,35 @@ func Open(name string, perm fs.FileMode) (*File, error) {
 		return &File{File: f, name: name, made: target}, nil
 	}
 	f, err = openFile(name, false, perm)
-	switch {
-	case noReader(name, err):
+	if waiting, err := noReader(name, err); waiting || err != nil {
+		if err != nil {
+			return nil, err
+		}
 		return &File{name: name}, nil // no reader yet: Wait waits for one
-	case err != nil:
-		return nil, err
 	}
 	return &File{File: f, name: name}, nil
 }
 
-// noReader reports whether err is the open of a FIFO that has no
-// reader: errNoReader (ENXIO), which the open of a Unix socket returns
-// too, of a name that is a FIFO.
-func noReader(name string, err error) bool {
+// noReader reports whether err, an open's, is that of a FIFO that has
+// no reader: errNoReader (ENXIO), which the open of a Unix socket
+// returns too, of a name that is a FIFO. Otherwise it returns err, or,
+// for a name gone since the open (removed while it was tried), the
+// error of its absence (fs.ErrNotExist), not the open's ENXIO.
+func noReader(name string, err error) (bool, error) {
 	if !errors.Is(err, errNoReader) {
-		return false
+		return false, err
 	}
 	fi, serr := os.Stat(name)
-	return serr == nil && fi.Mode()&fs.ModeNamedPipe != 0
+	var pe *fs.PathError
+	switch {
+	case errors.As(serr, &pe):
+		return false, &fs.PathError{Op: "open", Path: name, Err: pe.Err}
+	case serr != nil:
+		return false, serr
+	case fi.Mode()&fs.ModeNamedPipe == 0:
+		return false, err
+	}
+	return true, nil
 }
 
 // danglingTarget returns the name a dangling symbolic link's target is
@@ -142,7 +153,9 @@ func danglingTarget(name string) (string, error) {
 // open or ctx ends, with an error that wraps ctx's. Any other output is
 // open already, and Wait returns nil at once. An open that fails
 // otherwise ends the wait with its error, also ENXIO for a name that is
-// no longer a FIFO (a Unix socket, whose open fails so too).
+// no longer a FIFO (a Unix socket, whose open fails so too), and
+// fs.ErrNotExist for one removed, even between an open and the look at
+// what failed it.
 func (o *File) Wait(ctx context.Context) error {
 	if o.File != nil {
 		return nil
@@ -151,11 +164,11 @@ func (o *File) Wait(ctx context.Context) error {
 	defer tick.Stop()
 	for {
 		f, err := openFile(o.name, false, 0)
-		switch {
-		case err == nil:
+		if err == nil {
 			o.File = f
 			return nil
-		case !noReader(o.name, err):
+		}
+		if waiting, err := noReader(o.name, err); !waiting {
 			return err
 		}
 		select {

@@ -123,6 +123,33 @@ func TestWaitLeavesNothing(t *testing.T) {
 	t.Errorf("%d goroutines after the waits, %d before", runtime.NumGoroutine(), base)
 }
 
+// A FIFO removed between an open that found no reader and the look at
+// what the name is ends the wait as a removed one does, with
+// fs.ErrNotExist: the open's ENXIO would name a Unix socket. The race
+// is too narrow to lose by timing, so the look is made after the
+// removal here.
+func TestNoReaderRemoved(t *testing.T) {
+	fifo := mkfifo(t)
+	_, oerr := openFile(fifo, false, 0)
+	if !errors.Is(oerr, syscall.ENXIO) {
+		t.Fatalf("open of a FIFO with no reader: %v, want ENXIO", oerr)
+	}
+	if waiting, err := noReader(fifo, oerr); !waiting || err != nil {
+		t.Fatalf("noReader of a FIFO: %v, %v; want true, nil", waiting, err)
+	}
+	if err := os.Remove(fifo); err != nil {
+		t.Fatal(err)
+	}
+	waiting, err := noReader(fifo, oerr)
+	if waiting || !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("noReader of a FIFO removed since the open: %v, %v; want false, ErrNotExist", waiting, err)
+	}
+	var pe *fs.PathError
+	if !errors.As(err, &pe) || pe.Op != "open" || pe.Path != fifo {
+		t.Errorf("the error %v is not the open's of %s", err, fifo)
+	}
+}
+
 // /dev/fd/N is the process's descriptor N, duplicated: never emptied,
 // and written where it is (appended to a file opened O_APPEND), where a
 // new open of the file would write it from its start.
