@@ -233,9 +233,8 @@ type rxStream struct {
 // allocate, except each stream's frame buffer at its first packet.
 type Receiver struct {
 	streams []rxStream
-	byPort  *[1 << 16]uint16 // by UDP port: stream index + 1, or shared|k for sets[k]; 0: none
-	sets    [][]uint16       // streams sharing a port or filtering by address, most specific first
-	anyPort bool             // some stream takes the first port seen
+	sets    [][]uint16 // streams sharing a port or filtering by address, most specific first
+	anyPort bool       // some stream takes the first port seen
 	// Streams that take the first port seen and have none yet, in index
 	// order: those that take any payload type, and those that take one,
 	// by type. claim looks at the head of two lists, never at all streams.
@@ -251,6 +250,11 @@ type Receiver struct {
 	parser [3]*gopacket.DecodingLayerParser // from Ethernet, IPv4, IPv6
 	layers []gopacket.LayerType
 	depth  int // 802.1Q and IP layers of the packet being decoded
+
+	// By UDP port: stream index + 1, or shared|k for sets[k]; 0: none.
+	// In the Receiver itself, last, not behind a pointer: a packet's
+	// look-up then reads neither a pointer nor checks it.
+	byPort [1 << 16]uint16
 }
 
 // maxSlowLayers bounds the layers udpSlow decodes in one packet: Ethernet,
@@ -304,7 +308,7 @@ func NewReceiver(c *ReceiverConfig) (*Receiver, error) {
 	if err := charge(c); err != nil {
 		return nil, err
 	}
-	r := &Receiver{streams: make([]rxStream, len(c.Streams)), byPort: new([1 << 16]uint16),
+	r := &Receiver{streams: make([]rxStream, len(c.Streams)),
 		layers: make([]gopacket.LayerType, 0, maxSlowLayers)}
 	for i := range c.Streams {
 		s := &r.streams[i]
@@ -591,9 +595,9 @@ func (r *Receiver) PushIP(pkt []byte, at int64) bool {
 
 // push is Push: an Ethernet frame.
 func (r *Receiver) push(data []byte, at int64) bool {
-	if len(data) >= packet.UDPHdrLen {
-		if port, end, wire, ok := udp4Fast((*[packet.UDPHdrLen]byte)(data), len(data)); ok {
-			payload := data[packet.UDPHdrLen:end]
+	if len(data) > packet.UDPHdrLen { // not >=: the payload's slice then needs no care for an empty one
+		if port, size, wire := udp4Fast((*[packet.UDPHdrLen]byte)(data), len(data)); size >= 0 {
+			payload := data[packet.UDPHdrLen:][:size]
 			// A port with one stream (its index + 1 in byPort: neither
 			// 0 nor shared): rxStream.push, written out here to spare
 			// every packet a call.
@@ -818,22 +822,25 @@ func (r *Receiver) udpSlow(first int, data []byte) (port uint16, payload []byte,
 // udp4Fast is udpSlow's result for the frames ST 2110 senders send, found
 // by hand from h, the first octets of a frame n octets long: untagged
 // Ethernet, IPv4 without options and not a fragment, UDP with a length of
-// at least its header. The payload is the frame's octets from
-// packet.UDPHdrLen to end. ok is false for anything else, which takes
-// udpSlow's way. It is small enough for the compiler to inline into
-// Receiver.push, which saves the call and what push would have to save
-// around it, on every packet.
-func udp4Fast(h *[packet.UDPHdrLen]byte, n int) (port uint16, end, wire int, ok bool) {
+// at least its header. The payload is the frame's size octets from
+// packet.UDPHdrLen on; wire is its length as sent (the UDP length less
+// its header: the payload, cut to the frame and the IP length, is never
+// longer). size is negative for anything else, which takes udpSlow's
+// way; for n >= packet.UDPHdrLen it is not negative exactly when the IP
+// and UDP lengths have room for their headers. It is small enough for the
+// compiler to inline into Receiver.push, which saves the call and what
+// push would have to save around it, on every packet.
+func udp4Fast(h *[packet.UDPHdrLen]byte, n int) (port uint16, size, wire int) {
 	const ip, udp = packet.EthLen, packet.EthLen + packet.IPv4Len
 	// EtherType IPv4, version 4 and a 20-octet header; no fragment
 	// offset or more-fragments flag, any TTL, protocol UDP.
 	if binary.BigEndian.Uint32(h[12:])>>8 != 0x08_00_45 || binary.BigEndian.Uint32(h[ip+6:])&0x3fff_00ff != 17 {
-		return 0, 0, 0, false
+		return 0, -1, 0
 	}
 	ipLen := int(binary.BigEndian.Uint16(h[ip+2:]))
 	udpLen := int(binary.BigEndian.Uint16(h[udp+4:]))
-	end = min(n, ip+ipLen, udp+udpLen)
-	return binary.BigEndian.Uint16(h[udp+2:]), end, max(udpLen-packet.UDPLen, end-packet.UDPHdrLen), ipLen >= packet.IPv4Len+packet.UDPLen && udpLen >= packet.UDPLen
+	size = min(n-packet.UDPHdrLen, ipLen-(packet.IPv4Len+packet.UDPLen), udpLen-packet.UDPLen)
+	return binary.BigEndian.Uint16(h[udp+2:]), size, udpLen - packet.UDPLen
 }
 
 // claim gives port to the first stream that takes any port and the

@@ -240,11 +240,12 @@ func FuzzUDP4Fast(f *testing.F) {
 		if len(b) < packet.UDPHdrLen {
 			return
 		}
-		port, end, wire, ok := udp4Fast((*[packet.UDPHdrLen]byte)(b), len(b))
+		port, size, wire := udp4Fast((*[packet.UDPHdrLen]byte)(b), len(b))
+		ok := size >= 0
 		if !ok {
 			return
 		}
-		payload := b[packet.UDPHdrLen:end]
+		payload := b[packet.UDPHdrLen:][:size]
 		sport, spayload, swire, sok := r.udpSlow(0, b)
 		if !sok || port != sport || wire != swire || len(payload) != len(spayload) || string(payload) != string(spayload) {
 			t.Fatalf("fast: %d %d octets (wire %d) %v; gopacket: %d %d octets (wire %d) %v",
