@@ -187,11 +187,17 @@ type Merge struct {
 	// of the last packet, open, while the earliest frame held has not
 	// ended, and fastW the word of maxSeq+1, holding its block with a
 	// packet marked. fastSl is nil while any of that is not so; fastW is
-	// then nil too, except after the shortcut took the last number of a
-	// word (it clears fastSl alone, a store less): whoever reads fastW
-	// without fastSl set (Receiver.push's copy check) checks its block.
+	// then &noWord (never nil: no check of it before its block is read),
+	// except after the shortcut took the last number of a word (it
+	// clears fastSl alone, a store less): whoever reads fastW without
+	// fastSl set (Receiver.push's copy check) checks its block.
 	fastSl *mslot
 	fastW  *seqWord
+	// fastTS[f] is the RTP timestamp of fastSl's field f, widened, or -1
+	// (no timestamp's) while it has none or there is no fastSl: one
+	// compare tells pushNext both that there is a shortcut and that the
+	// packet is of its frame.
+	fastTS [2]int64
 
 	// The sequence window: one bit per sequence number, word w holding the
 	// 64 of block words[w].blk, as Depacketizer's.
@@ -270,6 +276,11 @@ type seqWord struct {
 
 const noSample = 0xff
 
+// noWord is the word of no block (math.MinInt64 is no extended number's
+// block, which is at least math.MinInt64>>6), with nothing marked: the
+// shortcut's word (Merge.fastW) while there is none. It is never written.
+var noWord = seqWord{blk: math.MinInt64}
+
 type pathState struct {
 	PathStats
 	first, high int64  // the lowest and highest sequence number of the path; math.MaxInt64 and math.MinInt64 before its first
@@ -313,7 +324,7 @@ func NewMerge(c *MergeConfig) (*Merge, error) {
 	if c == nil {
 		return nil, errors.New("video: merge without a config")
 	}
-	m := &Merge{cfg: *c, cur: -1}
+	m := &Merge{cfg: *c, cur: -1, fastW: &noWord, fastTS: noFastTS}
 	cfg := &m.cfg
 	f := &cfg.Format
 	if err := f.Validate(); err != nil {
@@ -577,18 +588,18 @@ func (m *Merge) pushNext(path int, pkt []byte, wire int, at int64) {
 		return
 	}
 	ext := m.maxSeq + 1
-	if sl := m.fastSl; sl != nil && !h.marker && !h.start {
-		if f := h.field & m.fmask & 1; sl.have[f] && sl.fts[f] == h.ts {
-			m.maxSeq = ext
-			m.fastW.seen |= 1 << (ext & 63)
-			if ext&63 == 63 {
-				m.fastSl = nil // the next number is of another word: refresh finds it
-			}
-			m.take(sl, path, pkt, wire)
-			m.s.note(&h, at)
-			sl.d.pushParsed(pkt, &h)
-			return
+	if f := h.field & m.fmask & 1; m.fastTS[f] == int64(h.ts) && !h.marker && !h.start {
+		sl := m.fastSl
+		m.maxSeq = ext
+		m.fastW.seen |= 1 << (ext & 63)
+		if ext&63 == 63 {
+			// The next number is of another word: refresh finds it.
+			m.fastSl, m.fastTS = nil, noFastTS
 		}
+		m.take(sl, path, pkt, wire)
+		m.s.note(&h, at)
+		sl.d.pushParsed(pkt, &h)
+		return
 	}
 	b := ext >> 6
 	m.pushFirst(path, &m.paths[path], pkt, &h, wire, at, ext, &m.words[b&m.mask], b, uint64(1)<<(ext&63))
@@ -598,7 +609,7 @@ func (m *Merge) pushNext(path int, pkt []byte, wire int, at int64) {
 // anything but the shortcut itself has changed the frames held, the
 // sequence window or the highest number.
 func (m *Merge) refresh() {
-	m.fastSl, m.fastW = nil, nil
+	m.fastSl, m.fastW, m.fastTS = nil, &noWord, noFastTS
 	c := m.cur
 	if c < 0 || m.rel || !m.seqOK {
 		return
@@ -608,8 +619,16 @@ func (m *Merge) refresh() {
 	w := &m.words[(next>>6)&m.mask]
 	if sl.open && w.blk == next>>6 && w.seen != 0 {
 		m.fastSl, m.fastW = sl, w
+		for f := range sl.have {
+			if sl.have[f] {
+				m.fastTS[f] = int64(sl.fts[f])
+			}
+		}
 	}
 }
+
+// noFastTS is Merge.fastTS without a shortcut.
+var noFastTS = [2]int64{-1, -1}
 
 // pushRestart takes pkt, ext before the restart it brings, as the first
 // packet of a sender that restarted (a call of its own, so that push

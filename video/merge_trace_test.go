@@ -167,9 +167,9 @@ func traceState(t *testing.T, w io.Writer, m *Merge, rs [2]*Receiver, pushed [2]
 	// and is held to the same (these flows never leave one).
 	c := *m // refresh on a copy: the slots and words are shared, m keeps its state
 	c.refresh()
-	if m.fastSl != c.fastSl || m.fastSl != nil && m.fastW != c.fastW {
-		t.Fatalf("push's shortcut state %p %p, refresh finds %p %p (max %d cur %d rel %v)",
-			m.fastSl, m.fastW, c.fastSl, c.fastW, m.maxSeq, m.cur, m.rel)
+	if m.fastSl != c.fastSl || m.fastSl != nil && m.fastW != c.fastW || m.fastTS != c.fastTS {
+		t.Fatalf("push's shortcut state %p %p %v, refresh finds %p %p %v (max %d cur %d rel %v)",
+			m.fastSl, m.fastW, m.fastTS, c.fastSl, c.fastW, c.fastTS, m.maxSeq, m.cur, m.rel)
 	}
 	if rel := len(m.order) > 0 && m.slots[m.order[0]].ended; m.releasable() != rel {
 		t.Fatalf("releasable %v, the frames held say %v", m.releasable(), rel)

@@ -620,15 +620,15 @@ func (r *Receiver) push(data []byte, at int64) bool {
 				// other packet to Merge.push, with path+4 and its
 				// extended number if its common case has been done
 				// here.
-				ps, path := s.mps, s.cfg.Path
-				var ext int64
+				// (The path, 0 or 1, is read only where it is passed
+				// on: a copy needs none.)
+				ps := s.mps
 				if len(payload) >= packet.RTPLen && at >= ps.last && uint64(at)-uint64(ps.last) <= uint64(MaxArrivalJump) &&
 					binary.BigEndian.Uint16(payload)&m.hmask == m.hwant {
 					ps.Packets++
 					ps.last = at
-					path |= 4
 					rtp := (*[packet.RTPLen]byte)(payload)
-					ext = nearestSeq(m.maxSeq, binary.BigEndian.Uint16(rtp[2:])) // the first was read: hwant
+					ext := nearestSeq(m.maxSeq, binary.BigEndian.Uint16(rtp[2:])) // the first was read: hwant
 					if ext <= m.maxSeq && int32(binary.BigEndian.Uint32(rtp[4:])-m.newTS) <= 0 {
 						// Not a restarted sender's: a copy if its
 						// number was seen, unless it is its word's
@@ -638,10 +638,12 @@ func (r *Receiver) push(data []byte, at int64) bool {
 						// against a mask of at least 1023.)
 						b := ext >> 6
 						w := m.fastW // nearly always the word of a copy's number
-						if w == nil || w.blk != b {
-							w = &m.words[b&m.mask]
+						if w.blk != b {
+							if w = &m.words[b&m.mask]; w.blk != b {
+								w = &noWord // marks nothing
+							}
 						}
-						if w.blk == b && w.seen&(1<<(ext&63)) != 0 && w.sbit != uint8(ext&63) {
+						if w.seen&(1<<(ext&63)) != 0 && w.sbit != uint8(ext&63) {
 							if ext > ps.high {
 								ps.high = ext
 							}
@@ -659,11 +661,13 @@ func (r *Receiver) push(data []byte, at int64) bool {
 						if ext < ps.first {
 							ps.first = ext
 						}
-						m.pushNext(path&1, payload, wire, at)
+						m.pushNext(s.cfg.Path, payload, wire, at)
 						return true
 					}
+					m.push(s.cfg.Path|4, ps, payload, wire, at, ext)
+					return true
 				}
-				m.push(path, ps, payload, wire, at, ext)
+				m.push(s.cfg.Path, ps, payload, wire, at, 0)
 				return true
 			}
 			return r.pushPort(data, true, port, payload, wire, at)
