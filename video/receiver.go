@@ -251,7 +251,7 @@ type Receiver struct {
 	layers []gopacket.LayerType
 	depth  int // 802.1Q and IP layers of the packet being decoded
 
-	// By UDP port: stream index + 1, or shared|k for sets[k]; 0: none.
+	// By UDP port: stream index, or shared|k for sets[k], or noPort.
 	// In the Receiver itself, last, not behind a pointer: a packet's
 	// look-up then reads neither a pointer nor checks it.
 	byPort [1 << 16]uint16
@@ -310,6 +310,9 @@ func NewReceiver(c *ReceiverConfig) (*Receiver, error) {
 	}
 	r := &Receiver{streams: make([]rxStream, len(c.Streams)),
 		layers: make([]gopacket.LayerType, 0, maxSlowLayers)}
+	for p := range r.byPort {
+		r.byPort[p] = noPort
+	}
 	for i := range c.Streams {
 		s := &r.streams[i]
 		s.cfg = c.Streams[i]
@@ -422,8 +425,13 @@ func (s *RxStream) frameMemory() int64 {
 	return int64(s.Format.FrameSize())
 }
 
-// shared marks a byPort entry that indexes sets.
-const shared = 0x8000
+// shared marks a byPort entry that indexes sets; noPort is the entry of
+// a port without a stream (shared|k for no k: sets are fewer than
+// shared-1).
+const (
+	shared = 0x8000
+	noPort = 0xffff
+)
 
 // route fills byPort: a port with one stream that takes every packet to
 // it points at the stream; a port with several streams, or one that
@@ -454,7 +462,7 @@ func (r *Receiver) route() error {
 			}
 		}
 		if c := &r.streams[set[0]].cfg; len(set) == 1 && !c.Addr.IsValid() && !c.Source.IsValid() {
-			r.byPort[p] = set[0] + 1
+			r.byPort[p] = set[0]
 			continue
 		}
 		slices.SortStableFunc(set, func(i, j uint16) int {
@@ -598,12 +606,16 @@ func (r *Receiver) push(data []byte, at int64) bool {
 	if len(data) > packet.UDPHdrLen { // not >=: the payload's slice then needs no care for an empty one
 		if port, size, wire := udp4Fast((*[packet.UDPHdrLen]byte)(data), len(data)); size >= 0 {
 			payload := data[packet.UDPHdrLen:][:size]
-			// A port with one stream (its index + 1 in byPort: neither
-			// 0 nor shared): rxStream.push, written out here to spare
-			// every packet a call.
-			if i := r.byPort[port] - 1; i < shared-1 {
+			// A port with one stream (its index in byPort, neither
+			// noPort nor shared|k: one compare tells, as fewer than
+			// shared streams are, NewReceiver's limit): rxStream.push,
+			// written out here to spare every packet a call.
+			if i := int(r.byPort[port]); uint(i) < uint(len(r.streams)) {
 				s := &r.streams[i]
-				s.count(payload, wire)
+				s.stats.Bytes += uint64(wire) // count, written out (see nearestSeq's below)
+				if wire > len(payload) {
+					s.stats.Truncated++
+				}
 				m := s.cfg.Merge
 				if m == nil {
 					s.pushOne(payload, at)
@@ -619,16 +631,20 @@ func (r *Receiver) push(data []byte, at int64) bool {
 				// Merge.pushNext, its path's span noted here; any
 				// other packet to Merge.push, with path+4 and its
 				// extended number if its common case has been done
-				// here.
-				// (The path, 0 or 1, is read only where it is passed
-				// on: a copy needs none.)
+				// here. (The path, 0 or 1, is read only where it is
+				// passed on: a copy needs none.)
 				ps := s.mps
 				if len(payload) >= packet.RTPLen && at >= ps.last && uint64(at)-uint64(ps.last) <= uint64(MaxArrivalJump) &&
 					binary.BigEndian.Uint16(payload)&m.hmask == m.hwant {
 					ps.Packets++
 					ps.last = at
 					rtp := (*[packet.RTPLen]byte)(payload)
-					ext := nearestSeq(m.maxSeq, binary.BigEndian.Uint16(rtp[2:])) // the first was read: hwant
+					// nearestSeq, written out: the first number was
+					// read (hwant). (Inlined calls here would each
+					// leave a NOP marking where they were, on every
+					// packet: their code carries none of this line.)
+					seq := uint16(rtp[2])<<8 | uint16(rtp[3])
+					ext := m.maxSeq + int64(int16(seq-uint16(m.maxSeq)))
 					if ext <= m.maxSeq && int32(binary.BigEndian.Uint32(rtp[4:])-m.newTS) <= 0 {
 						// Not a restarted sender's: a copy if its
 						// number was seen, unless it is its word's
@@ -694,8 +710,10 @@ func (r *Receiver) pushSlow(first int, data []byte, at int64) bool {
 // the stream of port that takes it.
 func (r *Receiver) pushPort(data []byte, fast bool, port uint16, payload []byte, wire int, at int64) bool {
 	e := r.byPort[port]
-	i := int(e) - 1
+	i := int(e)
 	switch {
+	case e == noPort:
+		i = r.claim(port, payload)
 	case e&shared != 0:
 		if fast {
 			i = r.match4(r.sets[e&^shared], binary.BigEndian.Uint32(data[packet.EthLen+12:]), binary.BigEndian.Uint32(data[packet.EthLen+16:]))
@@ -703,8 +721,6 @@ func (r *Receiver) pushPort(data []byte, fast bool, port uint16, payload []byte,
 		}
 		src, dst := r.slowAddrs()
 		i = r.match(r.sets[e&^shared], src, dst)
-	case i < 0:
-		i = r.claim(port, payload)
 	}
 	if i < 0 {
 		r.other++
@@ -794,12 +810,12 @@ func (r *Receiver) PushUDP(src, dst netip.AddrPort, payload []byte, at int64) bo
 // len(payload) or less is a datagram read whole (PushUDP).
 func (r *Receiver) PushUDPCut(src, dst netip.AddrPort, payload []byte, wire int, at int64) bool {
 	e := r.byPort[dst.Port()]
-	i := int(e) - 1
+	i := int(e)
 	switch {
+	case e == noPort:
+		i = r.claim(dst.Port(), payload)
 	case e&shared != 0:
 		i = r.match(r.sets[e&^shared], src.Addr().Unmap(), dst.Addr().Unmap())
-	case i < 0:
-		i = r.claim(dst.Port(), payload)
 	}
 	if i < 0 {
 		r.other++
@@ -836,9 +852,10 @@ func (r *Receiver) udpSlow(first int, data []byte) (port uint16, payload []byte,
 // push would have to save around it, on every packet.
 func udp4Fast(h *[packet.UDPHdrLen]byte, n int) (port uint16, size, wire int) {
 	const ip, udp = packet.EthLen, packet.EthLen + packet.IPv4Len
-	// EtherType IPv4, version 4 and a 20-octet header; no fragment
-	// offset or more-fragments flag, any TTL, protocol UDP.
-	if binary.BigEndian.Uint32(h[12:])>>8 != 0x08_00_45 || binary.BigEndian.Uint32(h[ip+6:])&0x3fff_00ff != 17 {
+	// EtherType IPv4, version 4 and a 20-octet header, any TOS; no
+	// fragment offset or more-fragments flag, any TTL, protocol UDP.
+	// (Read little-endian, octet 0 lowest: no byte swap to compare.)
+	if binary.LittleEndian.Uint32(h[12:])&0x00_ff_ff_ff != 0x45_00_08 || binary.LittleEndian.Uint32(h[ip+6:])&0xff_00_ff_3f != 0x11_00_00_00 {
 		return 0, -1, 0
 	}
 	ipLen := int(binary.BigEndian.Uint16(h[ip+2:]))
@@ -872,7 +889,7 @@ func (r *Receiver) claim(port uint16, pkt []byte) int {
 	}
 	s := &r.streams[i]
 	s.stats.Port = port
-	r.byPort[port] = uint16(i + 1)
+	r.byPort[port] = uint16(i)
 	r.anyPort = len(r.freeAny) > 0 || len(r.freePT) > 0
 	return i
 }
