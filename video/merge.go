@@ -570,39 +570,64 @@ func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at, ext int6
 // pushNext takes a first copy whose extended number is the highest + 1,
 // whose common case Receiver.push or push has done (counted, its arrival
 // taken, its span noted), with few arguments to hand over and to keep
-// across parseHeaders. Nearly every such packet is in a word of its
-// block with a packet marked already (which took the word's skew
-// sample, if any), neither the first nor the marker packet of the frame
-// of the last packet, while the earliest frame held has not ended: it
-// goes to its frame here, as pushFirst would take it but without the
-// checks and searches that cannot apply to it. What of that no packet
-// changes refresh has found (fastSl, fastW); any other packet goes to
-// pushFirst. path is 0 or 1.
+// across parseHeaders. Nearly every such packet takes the shortcut
+// (isNext, takeNext); any other goes to nextSlow. path is 0 or 1.
+// Receiver.push has this written out, to spare its merge paths' first
+// copies the call.
 func (m *Merge) pushNext(path int, pkt []byte, wire int, at int64) {
 	var h headers
 	ok := parseHeaders(&h, pkt)
 	m.parsed.add(uint64(h.rows))
+	if m.isNext(&h, ok) {
+		sl := m.takeNext(path, pkt, wire)
+		m.s.note(&h, at)
+		sl.d.pushParsed(pkt, &h)
+		return
+	}
+	m.nextSlow(path, pkt, &h, ok, wire, at)
+}
+
+// isNext reports whether pkt, the first copy of the number after the
+// highest, whose headers are h (whole if ok), takes pushNext's shortcut
+// (takeNext): nearly every such packet is in a word of its block with a
+// packet marked already (which took the word's skew sample, if any),
+// neither the first nor the marker packet of the frame of the last
+// packet, while the earliest frame held has not ended. What of that no
+// packet changes refresh has found (fastSl, fastW, fastTS).
+func (m *Merge) isNext(h *headers, ok bool) bool {
+	f := h.field & m.fmask & 1
+	return ok && m.fastTS[f] == int64(h.ts) && !h.marker && !h.start
+}
+
+// takeNext marks and counts taken the packet isNext has let through,
+// pkt from path, as pushFirst would but without the checks and searches
+// that cannot apply to it, and returns its slot, whose depacketizer the
+// caller gives it to once the flow has noted it. isNext and takeNext are
+// small enough for the compiler to inline (no call of their own).
+func (m *Merge) takeNext(path int, pkt []byte, wire int) *mslot {
+	sl := m.fastSl
+	ext := m.maxSeq + 1
+	m.maxSeq = ext
+	m.fastW.seen |= 1 << (ext & 63)
+	if ext&63 == 63 {
+		// The next number is of another word: refresh finds it.
+		m.fastSl, m.fastTS = nil, noFastTS
+	}
+	m.take(sl, path, pkt, wire)
+	return sl
+}
+
+// nextSlow is pushNext's way for a packet isNext does not let through:
+// malformed (not ok), or one for pushFirst.
+func (m *Merge) nextSlow(path int, pkt []byte, h *headers, ok bool, wire int, at int64) {
 	if !ok {
 		m.paths[path].Malformed++
 		m.st.Malformed++
 		return
 	}
 	ext := m.maxSeq + 1
-	if f := h.field & m.fmask & 1; m.fastTS[f] == int64(h.ts) && !h.marker && !h.start {
-		sl := m.fastSl
-		m.maxSeq = ext
-		m.fastW.seen |= 1 << (ext & 63)
-		if ext&63 == 63 {
-			// The next number is of another word: refresh finds it.
-			m.fastSl, m.fastTS = nil, noFastTS
-		}
-		m.take(sl, path, pkt, wire)
-		m.s.note(&h, at)
-		sl.d.pushParsed(pkt, &h)
-		return
-	}
 	b := ext >> 6
-	m.pushFirst(path, &m.paths[path], pkt, &h, wire, at, ext, &m.words[b&m.mask], b, uint64(1)<<(ext&63))
+	m.pushFirst(path, &m.paths[path], pkt, h, wire, at, ext, &m.words[b&m.mask], b, uint64(1)<<(ext&63))
 }
 
 // refresh finds the state of pushNext's shortcut (fastSl, fastW) after

@@ -626,10 +626,10 @@ func (r *Receiver) push(data []byte, at int64) bool {
 				// would only count: its common case (the arrival, the
 				// RTP header, extending the sequence number) and its
 				// way for such a copy are written out here, to spare
-				// them the call. The first copy of the number after
-				// the highest (nearly every other packet) goes to
-				// Merge.pushNext, its path's span noted here; any
-				// other packet to Merge.push, with path+4 and its
+				// them the call. So is Merge.pushNext, the way of the
+				// first copy of the number after the highest (nearly
+				// every other packet), its path's span noted here; any
+				// other packet goes to Merge.push, with path+4 and its
 				// extended number if its common case has been done
 				// here. (The path, 0 or 1, is read only where it is
 				// passed on: a copy needs none.)
@@ -677,7 +677,20 @@ func (r *Receiver) push(data []byte, at int64) bool {
 						if ext < ps.first {
 							ps.first = ext
 						}
-						m.pushNext(s.cfg.Path, payload, wire, at)
+						// Merge.pushNext, written out: its call would
+						// cost nearly every first copy a dozen
+						// instructions more.
+						var h headers
+						ok := parseHeaders(&h, payload)
+						m := s.cfg.Merge // read again, not kept across the call: every packet would save it
+						m.parsed.add(uint64(h.rows))
+						if m.isNext(&h, ok) {
+							sl := m.takeNext(s.cfg.Path, payload, wire)
+							m.s.note(&h, at)
+							sl.d.pushParsed(payload, &h)
+							return true
+						}
+						m.nextSlow(s.cfg.Path, payload, &h, ok, wire, at)
 						return true
 					}
 					m.push(s.cfg.Path|4, ps, payload, wire, at, ext)
