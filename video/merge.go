@@ -481,8 +481,8 @@ func near(a, b int64) bool {
 // the skew): nothing else of it is read, and push calls nothing for it
 // (a call would have it save what it holds in registers first). Only
 // first copies have their RFC 4175 headers parsed: the first copy of the
-// number after the highest (nearly every one) by pushNext, which a
-// Receiver's merge path calls itself, any other past the highest here,
+// number after the highest (nearly every one) by pushNext (written out
+// here and in Receiver.push: see isNext), any other past the highest here,
 // and one below it by pushCopy. Every way push calls a function and then
 // goes on is reached only from those branches, so that a duplicate's way
 // saves no registers either.
@@ -517,17 +517,22 @@ func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at, ext int6
 	}
 	if ext <= m.maxSeq {
 		b := ext >> 6
-		if m.maxSeq>>6-b > m.mask {
-			// Its word holds a later block: too old to tell. No
-			// caller reaches this today (every ext below the
-			// highest is nearestSeq's of it, at most 2^15 behind:
-			// 512 blocks against a mask of at least 1023); it is
-			// kept on purpose, one compare on a copy's way, so that
-			// push stays right for any ext a later caller hands
-			// it and never marks a number in a later block's word.
-			ps.Late++
-			m.st.Late++
-			return
+		w := m.fastW // nearly always the word of a copy's number: then not too old
+		if w.blk != b {
+			if m.maxSeq>>6-b > m.mask {
+				// Its word holds a later block: too old to tell. No
+				// caller reaches this today (every ext below the
+				// highest is nearestSeq's of it, at most 2^15
+				// behind: 512 blocks against a mask of at least
+				// 1023); it is kept on purpose, one compare on a
+				// copy's way, so that push stays right for any ext a
+				// later caller hands it and never marks a number in
+				// a later block's word.
+				ps.Late++
+				m.st.Late++
+				return
+			}
+			w = &m.words[b&m.mask]
 		}
 		if ts := binary.BigEndian.Uint32(pkt[4:8]); int32(ts-m.newTS) > 0 {
 			// Sent before the highest, yet later: a sender that
@@ -535,7 +540,7 @@ func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at, ext int6
 			m.pushRestart(path, ps, pkt, wire, at, ext)
 			return
 		}
-		if w := &m.words[b&m.mask]; w.blk == b && w.seen&(1<<(ext&63)) != 0 {
+		if w.blk == b && w.seen&(1<<(ext&63)) != 0 {
 			ps.Duplicates++
 			if w.sbit == uint8(ext&63) && int(w.spath) != path {
 				m.sample(path, w, at)
@@ -548,9 +553,17 @@ func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at, ext int6
 	}
 	if ext == m.maxSeq+1 {
 		// The first copy of the number after the highest (nearly every
-		// one): pushNext's way, its shortcut the one Receiver.push's
-		// merge paths take.
-		m.pushNext(path, pkt, wire, at)
+		// one): pushNext (see isNext), written out.
+		var h headers
+		ok := parseHeaders(&h, pkt)
+		m.parsed.add(uint64(h.rows))
+		if m.isNext(&h, ok) {
+			sl := m.takeNext(path, pkt, wire)
+			m.s.note(&h, at)
+			sl.d.pushParsed(pkt, &h)
+			return
+		}
+		m.nextSlow(path, pkt, &h, ok, wire, at)
 		return
 	}
 	// The first copy of a number further past the highest (some were
@@ -567,25 +580,21 @@ func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at, ext int6
 	m.pushFirst(path, ps, pkt, &h, wire, at, ext, &m.words[b&m.mask], b, uint64(1)<<(ext&63))
 }
 
-// pushNext takes a first copy whose extended number is the highest + 1,
-// whose common case Receiver.push or push has done (counted, its arrival
-// taken, its span noted), with few arguments to hand over and to keep
-// across parseHeaders. Nearly every such packet takes the shortcut
-// (isNext, takeNext); any other goes to nextSlow. path is 0 or 1.
-// Receiver.push has this written out, to spare its merge paths' first
-// copies the call.
-func (m *Merge) pushNext(path int, pkt []byte, wire int, at int64) {
-	var h headers
-	ok := parseHeaders(&h, pkt)
-	m.parsed.add(uint64(h.rows))
-	if m.isNext(&h, ok) {
-		sl := m.takeNext(path, pkt, wire)
-		m.s.note(&h, at)
-		sl.d.pushParsed(pkt, &h)
-		return
-	}
-	m.nextSlow(path, pkt, &h, ok, wire, at)
-}
+// The first copy of the number after the highest (nearly every first
+// copy), whose common case Receiver.push or push has done (counted, its
+// arrival taken, its span noted), takes "pushNext", which both write out
+// (a call would cost nearly every first copy a dozen instructions more):
+//
+//	var h headers
+//	ok := parseHeaders(&h, pkt)
+//	m.parsed.add(uint64(h.rows))
+//	if m.isNext(&h, ok) {
+//		sl := m.takeNext(path, pkt, wire)
+//		m.s.note(&h, at)
+//		sl.d.pushParsed(pkt, &h)
+//		return
+//	}
+//	m.nextSlow(path, pkt, &h, ok, wire, at)
 
 // isNext reports whether pkt, the first copy of the number after the
 // highest, whose headers are h (whole if ok), takes pushNext's shortcut

@@ -626,8 +626,8 @@ func (r *Receiver) push(data []byte, at int64) bool {
 				// would only count: its common case (the arrival, the
 				// RTP header, extending the sequence number) and its
 				// way for such a copy are written out here, to spare
-				// them the call. So is Merge.pushNext, the way of the
-				// first copy of the number after the highest (nearly
+				// them the call. So is the merge's pushNext, the way of
+				// the first copy of the number after the highest (nearly
 				// every other packet), its path's span noted here; any
 				// other packet goes to Merge.push, with path+4 and its
 				// extended number if its common case has been done
@@ -677,9 +677,8 @@ func (r *Receiver) push(data []byte, at int64) bool {
 						if ext < ps.first {
 							ps.first = ext
 						}
-						// Merge.pushNext, written out: its call would
-						// cost nearly every first copy a dozen
-						// instructions more.
+						// Merge's pushNext, written out (see
+						// Merge.isNext).
 						var h headers
 						ok := parseHeaders(&h, payload)
 						m := s.cfg.Merge // read again, not kept across the call: every packet would save it
