@@ -497,10 +497,16 @@ func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at, ext int6
 			}
 			// The common case: at most MaxArrivalJump after the path's
 			// latest, RTP of the flow's payload type, the first
-			// sequence number read and no restart's window open.
+			// sequence number read and no restart's window open. The
+			// number is extended as extend would, with no check of
+			// the first (hwant was it), written out as in
+			// Receiver.push.
 			ps.last = at
+			seq := uint16(pkt[2])<<8 | uint16(pkt[3])
+			ext = m.maxSeq + int64(int16(seq-uint16(m.maxSeq)))
+		} else {
+			ext = m.extend(binary.BigEndian.Uint16(pkt[2:4]))
 		}
-		ext = m.extend(binary.BigEndian.Uint16(pkt[2:4]))
 	}
 	// path is 0 or 1 (Push and NewReceiver have checked it), or that plus
 	// 2 from pushSlow, or plus 4 from Receiver.push, which has done the
@@ -524,15 +530,18 @@ func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at, ext int6
 				// caller reaches this today (every ext below the
 				// highest is nearestSeq's of it, at most 2^15
 				// behind: 512 blocks against a mask of at least
-				// 1023); it is kept on purpose, one compare on a
-				// copy's way, so that push stays right for any ext a
-				// later caller hands it and never marks a number in
-				// a later block's word.
+				// 1023); it is kept on purpose, a compare on the way
+				// of a copy whose word is not fastW (which holds its
+				// block, so no later one), so that push stays right
+				// for any ext a later caller hands it and never marks
+				// a number in a later block's word.
 				ps.Late++
 				m.st.Late++
 				return
 			}
-			w = &m.words[b&m.mask]
+			if w = &m.words[b&m.mask]; w.blk != b {
+				w = &noWord // marks nothing
+			}
 		}
 		if ts := binary.BigEndian.Uint32(pkt[4:8]); int32(ts-m.newTS) > 0 {
 			// Sent before the highest, yet later: a sender that
@@ -540,7 +549,7 @@ func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at, ext int6
 			m.pushRestart(path, ps, pkt, wire, at, ext)
 			return
 		}
-		if w.blk == b && w.seen&(1<<(ext&63)) != 0 {
+		if w.seen&(1<<(ext&63)) != 0 {
 			ps.Duplicates++
 			if w.sbit == uint8(ext&63) && int(w.spath) != path {
 				m.sample(path, w, at)

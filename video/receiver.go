@@ -833,7 +833,19 @@ func (r *Receiver) PushUDPCut(src, dst netip.AddrPort, payload []byte, wire int,
 		r.other++
 		return false
 	}
-	r.streams[i].push(payload, max(wire, len(payload)), at)
+	// rxStream.push, written out: its call would cost every datagram a
+	// dozen instructions more.
+	s := &r.streams[i]
+	wire = max(wire, len(payload))
+	s.stats.Bytes += uint64(wire)
+	if wire > len(payload) {
+		s.stats.Truncated++
+	}
+	if m := s.cfg.Merge; m != nil {
+		m.push(s.cfg.Path, s.mps, payload, wire, at, 0)
+		return true
+	}
+	s.pushOne(payload, at)
 	return true
 }
 
