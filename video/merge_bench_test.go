@@ -3,6 +3,7 @@ package video
 import (
 	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"runtime"
 	"slices"
 	"testing"
@@ -108,6 +109,50 @@ func (mb *mergeBench) frameDrain(rs []*Receiver, n int, pre bool) {
 		}
 	}
 	mb.seq += uint16(mb.per)
+}
+
+// frameUDP pushes the next frame's packets as frame does (each packet
+// arrives on every path, then rs[0] takes it, then rs[1] its copy), but
+// as UDP datagrams read from sockets: each packet's UDP payload, from a
+// source to the path's group and port, through PushUDPCut. Its loop is
+// frameBatches' for batches of 1, written out the same way for one path
+// and for two (a harness that differs from it in how it writes the
+// headers changed the merge's time by a quarter, its instructions not).
+func (mb *mergeBench) frameUDP(rs []*Receiver) {
+	mb.ts += 1501
+	src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, 1}), 5000)
+	dst0 := netip.AddrPortFrom(netip.AddrFrom4([4]byte{239, 1, 1, 1}), 5004)
+	dst1 := netip.AddrPortFrom(netip.AddrFrom4([4]byte{239, 1, 1, 1}), 5006)
+	seq, ts, at := mb.seq, mb.ts, mb.at
+	p0 := mb.paths[0][:mb.per]
+	r0 := rs[0]
+	if len(rs) == 1 {
+		for _, a := range p0 {
+			ha := (*[packet.UDPHdrLen + 8]byte)(a)
+			binary.BigEndian.PutUint16(ha[packet.UDPHdrLen+2:], seq)
+			binary.BigEndian.PutUint32(ha[packet.UDPHdrLen+4:], ts)
+			seq++
+			at += 3000
+			r0.PushUDPCut(src, dst0, a[packet.UDPHdrLen:], len(a)-packet.UDPHdrLen, at)
+		}
+	} else {
+		p1 := mb.paths[1][:mb.per]
+		r1 := rs[1]
+		for i, a := range p0 {
+			b := p1[i]
+			ha := (*[packet.UDPHdrLen + 8]byte)(a)
+			hb := (*[packet.UDPHdrLen + 8]byte)(b)
+			binary.BigEndian.PutUint16(ha[packet.UDPHdrLen+2:], seq)
+			binary.BigEndian.PutUint32(ha[packet.UDPHdrLen+4:], ts)
+			binary.BigEndian.PutUint16(hb[packet.UDPHdrLen+2:], seq)
+			binary.BigEndian.PutUint32(hb[packet.UDPHdrLen+4:], ts)
+			seq++
+			at += 3000
+			r0.PushUDPCut(src, dst0, a[packet.UDPHdrLen:], len(a)-packet.UDPHdrLen, at)
+			r1.PushUDPCut(src, dst1, b[packet.UDPHdrLen:], len(b)-packet.UDPHdrLen, at)
+		}
+	}
+	mb.seq, mb.at = seq, at
 }
 
 // frame pushes the next frame's packets, each into rs[0], then its copy
@@ -235,26 +280,26 @@ func (mb *mergeBench) merged(b testing.TB, got *int) ([]*Receiver, *Merge) {
 // Merge (the first copy taken, the second absorbed); "merge-one-path" is
 // the Merge with only path 0's packets. The -drain32 cases take the
 // same packets through Receiver.Drain, in batches of 32 a path, as ring
-// readers do (frameDrain).
+// readers do (frameDrain); the -udp cases take their UDP payloads through
+// Receiver.PushUDPCut, as st2110's socket readers do (frameUDP).
 func BenchmarkMergeReceive(b *testing.B) {
-	for _, drain := range []bool{false, true} {
-		benchMergeReceive(b, drain)
+	for _, way := range []string{"", "-drain32", "-udp"} {
+		benchMergeReceive(b, way)
 	}
 }
 
-func benchMergeReceive(b *testing.B, drain bool) {
+func benchMergeReceive(b *testing.B, suffix string) {
 	mb := newMergeBench(b, bench1080p, 2)
-	suffix := ""
-	if drain {
-		suffix = "-drain32"
-	}
 	run := func(b *testing.B, rs []*Receiver, got *int) {
 		b.SetBytes(int64(mb.f.FrameSize()))
 		b.ReportAllocs()
 		for b.Loop() {
-			if drain {
+			switch suffix {
+			case "-drain32":
 				mb.frameDrain(rs, 32, false)
-			} else {
+			case "-udp":
+				mb.frameUDP(rs)
+			default:
 				mb.frame(rs)
 			}
 		}
@@ -302,7 +347,8 @@ func benchMergeReceive(b *testing.B, drain bool) {
 // The drain cases take the packets as ring readers do, each path's
 // Receiver draining its batches of 32 from a queue over its buffers
 // (Receiver.Drain): batch32-drain as batch32, prewritten-drain32 with the
-// whole frame written first.
+// whole frame written first. The udp case takes them as batch01 does, but
+// as datagrams from sockets (Receiver.PushUDPCut, frameUDP).
 func BenchmarkMergeRatio(b *testing.B) {
 	for _, n := range []int{1, 32, prewritten} {
 		name := fmt.Sprintf("batch%02d", n)
@@ -318,6 +364,9 @@ func BenchmarkMergeRatio(b *testing.B) {
 	})
 	b.Run("prewritten-drain32", func(b *testing.B) {
 		benchMergeRatio(b, func(mb *mergeBench, rs []*Receiver) { mb.frameDrain(rs, 32, true) })
+	})
+	b.Run("udp", func(b *testing.B) {
+		benchMergeRatio(b, func(mb *mergeBench, rs []*Receiver) { mb.frameUDP(rs) })
 	})
 }
 
