@@ -180,24 +180,29 @@ type Merge struct {
 	// hopen is hwant when neither.
 	hmask, hwant, hopen uint16
 
-	// The state of pushNext's shortcut for the first copy of
-	// the number after the highest, what of its conditions no packet
-	// changes, found by
-	// refresh after anything else push and release do: fastSl is the slot
-	// of the last packet, open, while the earliest frame held has not
-	// ended, and fastW the word of maxSeq+1, holding its block with a
-	// packet marked. fastSl is nil while any of that is not so; fastW is
-	// then &noWord (never nil: no check of it before its block is read),
-	// except after the shortcut took the last number of a word (it
-	// clears fastSl alone, a store less): whoever reads fastW without
-	// fastSl set (Receiver.push's copy check) checks its block.
+	// The state of pushNext's shortcut for the first copy of the number
+	// after the highest, what of its conditions no packet changes, found
+	// by refresh after anything else push and release do: fastSl is the
+	// slot of the last packet, open, while the earliest frame held has
+	// not ended, and fastW the word of maxSeq+1, holding its block with
+	// a packet marked. fastSl is nil while any of that is not so; fastW
+	// is then &none (never nil: no check of it before its block is
+	// read), except after the shortcut took the last number of a word
+	// (takeNext clears fastSl and fastTS, not fastW, a store less): the
+	// copy checks, which read fastW whether or not fastSl is set
+	// (Receiver.push's and push's), check its block.
 	fastSl *mslot
 	fastW  *seqWord
-	// fastTS[f] is the RTP timestamp of fastSl's field f, widened, or -1
-	// (no timestamp's) while it has none or there is no fastSl: one
-	// compare tells pushNext both that there is a shortcut and that the
-	// packet is of its frame.
+	// fastTS[f] is the RTP timestamp of fastSl's field f, widened, or
+	// noTS while it has none or there is no fastSl: one compare tells
+	// pushNext both that there is a shortcut and that the packet is of
+	// its frame.
 	fastTS [2]int64
+	// none is the word of no block (math.MinInt64 is no extended
+	// number's block, which is at least math.MinInt64>>6), nothing
+	// marked: fastW while there is no shortcut, and what the copy checks
+	// take when no word holds a number's block. It is never written.
+	none seqWord
 
 	// The sequence window: one bit per sequence number, word w holding the
 	// 64 of block words[w].blk, as Depacketizer's.
@@ -276,10 +281,9 @@ type seqWord struct {
 
 const noSample = 0xff
 
-// noWord is the word of no block (math.MinInt64 is no extended number's
-// block, which is at least math.MinInt64>>6), with nothing marked: the
-// shortcut's word (Merge.fastW) while there is none. It is never written.
-var noWord = seqWord{blk: math.MinInt64}
+// noTS is Merge.fastTS's entry for a field without a timestamp (a
+// uint32's, widened, is never negative).
+const noTS = -1
 
 type pathState struct {
 	PathStats
@@ -324,7 +328,8 @@ func NewMerge(c *MergeConfig) (*Merge, error) {
 	if c == nil {
 		return nil, errors.New("video: merge without a config")
 	}
-	m := &Merge{cfg: *c, cur: -1, fastW: &noWord, fastTS: noFastTS}
+	m := &Merge{cfg: *c, cur: -1, fastTS: [2]int64{noTS, noTS}, none: seqWord{blk: math.MinInt64}}
+	m.fastW = &m.none
 	cfg := &m.cfg
 	f := &cfg.Format
 	if err := f.Validate(); err != nil {
@@ -540,7 +545,7 @@ func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at, ext int6
 				return
 			}
 			if w = &m.words[b&m.mask]; w.blk != b {
-				w = &noWord // marks nothing
+				w = &m.none // marks nothing
 			}
 		}
 		if ts := binary.BigEndian.Uint32(pkt[4:8]); int32(ts-m.newTS) > 0 {
@@ -589,10 +594,19 @@ func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at, ext int6
 	m.pushFirst(path, ps, pkt, &h, wire, at, ext, &m.words[b&m.mask], b, uint64(1)<<(ext&63))
 }
 
-// The first copy of the number after the highest (nearly every first
-// copy), whose common case Receiver.push or push has done (counted, its
-// arrival taken, its span noted), takes "pushNext", which both write out
-// (a call would cost nearly every first copy a dozen instructions more):
+// isNext reports whether pkt, the first copy of the number after the
+// highest, whose headers are h (whole if ok), takes pushNext's shortcut
+// (takeNext): nearly every such packet is in a word of its block with a
+// packet marked already (which took the word's skew sample, if any),
+// neither the first nor the marker packet of the frame of the last
+// packet, while the earliest frame held has not ended. What of that no
+// packet changes refresh has found (fastSl, fastW, fastTS).
+//
+// pushNext is the way of the first copy of the number after the highest
+// (nearly every first copy) once Receiver.push or push has done its
+// common case (counted it, taken its arrival, noted its span). Both write
+// it out, for its call would cost nearly every first copy a dozen
+// instructions more:
 //
 //	var h headers
 //	ok := parseHeaders(&h, pkt)
@@ -604,14 +618,6 @@ func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at, ext int6
 //		return
 //	}
 //	m.nextSlow(path, pkt, &h, ok, wire, at)
-
-// isNext reports whether pkt, the first copy of the number after the
-// highest, whose headers are h (whole if ok), takes pushNext's shortcut
-// (takeNext): nearly every such packet is in a word of its block with a
-// packet marked already (which took the word's skew sample, if any),
-// neither the first nor the marker packet of the frame of the last
-// packet, while the earliest frame held has not ended. What of that no
-// packet changes refresh has found (fastSl, fastW, fastTS).
 func (m *Merge) isNext(h *headers, ok bool) bool {
 	f := h.field & m.fmask & 1
 	return ok && m.fastTS[f] == int64(h.ts) && !h.marker && !h.start
@@ -629,7 +635,7 @@ func (m *Merge) takeNext(path int, pkt []byte, wire int) *mslot {
 	m.fastW.seen |= 1 << (ext & 63)
 	if ext&63 == 63 {
 		// The next number is of another word: refresh finds it.
-		m.fastSl, m.fastTS = nil, noFastTS
+		m.fastSl, m.fastTS = nil, [2]int64{noTS, noTS}
 	}
 	m.take(sl, path, pkt, wire)
 	return sl
@@ -648,11 +654,11 @@ func (m *Merge) nextSlow(path int, pkt []byte, h *headers, ok bool, wire int, at
 	m.pushFirst(path, &m.paths[path], pkt, h, wire, at, ext, &m.words[b&m.mask], b, uint64(1)<<(ext&63))
 }
 
-// refresh finds the state of pushNext's shortcut (fastSl, fastW) after
-// anything but the shortcut itself has changed the frames held, the
-// sequence window or the highest number.
+// refresh finds the state of pushNext's shortcut (fastSl, fastW,
+// fastTS) after anything but the shortcut itself has changed the frames
+// held, the sequence window or the highest number.
 func (m *Merge) refresh() {
-	m.fastSl, m.fastW, m.fastTS = nil, &noWord, noFastTS
+	m.fastSl, m.fastW, m.fastTS = nil, &m.none, [2]int64{noTS, noTS}
 	c := m.cur
 	if c < 0 || m.rel || !m.seqOK {
 		return
@@ -669,9 +675,6 @@ func (m *Merge) refresh() {
 		}
 	}
 }
-
-// noFastTS is Merge.fastTS without a shortcut.
-var noFastTS = [2]int64{-1, -1}
 
 // pushRestart takes pkt, ext before the restart it brings, as the first
 // packet of a sender that restarted (a call of its own, so that push

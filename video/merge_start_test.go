@@ -1,8 +1,10 @@
 package video
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"testing"
+	"time"
 )
 
 // A frame-start packet (line 0, offset 0 of the first field) that comes as
@@ -59,6 +61,56 @@ func TestMergeStartInShortcut(t *testing.T) {
 		}
 		if frames != 1 {
 			t.Errorf("%s: %d frames handed out at the marker, want 1: the start in mid-frame, not recorded, left the frame incomplete", way, frames)
+		}
+		m.Flush()
+	}
+}
+
+// Nearly every first copy of a clean flow takes pushNext's shortcut
+// (isNext, takeNext): after each first copy the shortcut is armed for the
+// next number (fastSl, and fastTS holding the packet's timestamp) but
+// after a window word's last number, the frame's marker, and the frame's
+// first packet (its slot is found the long way). A refresh that never
+// armed it would send every first copy the long way (pushFirst), with
+// the same frames and counts: no other test would fail, only the time.
+func TestMergeShortcutArmed(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 640, Height: 48, Scan: Progressive, Rate: Rate50}
+	fl := newMergeFlow(t, f, 6)
+	ev := fl.arrivals([2]func(int) bool{}, [2]time.Duration{0, time.Millisecond})
+	for _, way := range []string{"Merge.Push", "Receiver.Push"} {
+		m, _ := newTestMerge(t, fl, SkewClassA)
+		push := func(e mergeEvent) { m.Push(e.path, fl.pkts[e.pkt], e.at) }
+		if way == "Receiver.Push" {
+			var rs [2]*Receiver
+			for p := range rs {
+				r, err := NewReceiver(&ReceiverConfig{Streams: []RxStream{{Port: uint16(5004 + 2*p), Merge: m, Path: p}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				rs[p] = r
+			}
+			push = func(e mergeEvent) {
+				dst := netip.AddrPortFrom(netip.MustParseAddr("239.1.1.1"), uint16(5004+2*e.path))
+				if !rs[e.path].Push(rxMergeFrame(dst, fl.pkts[e.pkt], 0), e.at) {
+					t.Fatalf("%s: packet %d: no stream took it", way, e.pkt)
+				}
+			}
+		}
+		firsts, armed := 0, 0
+		for _, e := range ev {
+			push(e)
+			if e.path != 0 { // path 1 brings every packet 1 ms later: copies
+				continue
+			}
+			firsts++
+			if ts := int64(binary.BigEndian.Uint32(fl.pkts[e.pkt][4:])); m.fastSl != nil && m.fastTS[0] == ts {
+				armed++
+			}
+		}
+		// Unarmed: one first copy in 64 (a word's last), and the marker
+		// and first packet of each frame.
+		if most := firsts/64 + 1 + 2*len(fl.frames); firsts-armed > most || firsts != len(fl.pkts) {
+			t.Errorf("%s: the shortcut armed after %d of %d first copies; at most %d may leave it unarmed", way, armed, firsts, most)
 		}
 		m.Flush()
 	}

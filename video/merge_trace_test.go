@@ -17,8 +17,9 @@ import (
 // directly and through two Receivers, with captures cut short) and checks,
 // after every packet, that each copy was counted once (taken, absorbed,
 // late or malformed), what the flow took adds up, and push's shortcut
-// state (fastSl, fastW) is what refresh finds then: a call of refresh
-// missed shows at the packet after it, whether or not the counts ever do.
+// state (fastSl, fastW, fastTS) is what refresh finds then (and fastTS
+// what the slot has): a call of refresh missed shows at the packet after
+// it, whether or not the counts ever do.
 // (pushRestart's is the one it cannot reach: a restart whose first packet
 // is malformed takes two rewrites of one packet, which its flows never
 // make; TestMergeRestartMalformedFirst pins it.)
@@ -121,7 +122,7 @@ func traceMerge(t *testing.T, w io.Writer, fl *mergeFlow, seed uint64, recv bool
 			case 8:
 				at -= int64(r.IntN(100_000_000))
 			case 9:
-				pkt[20] ^= byte(r.Uint32()) // the first SRD's line, field, offset
+				pkt[16+r.IntN(4)] ^= byte(r.Uint32()) // the first SRD's field, line, continuation, offset
 			}
 		}
 		if recv {
@@ -170,6 +171,17 @@ func traceState(t *testing.T, w io.Writer, m *Merge, rs [2]*Receiver, pushed [2]
 	if m.fastSl != c.fastSl || m.fastSl != nil && m.fastW != c.fastW || m.fastTS != c.fastTS {
 		t.Fatalf("push's shortcut state %p %p %v, refresh finds %p %p %v (max %d cur %d rel %v)",
 			m.fastSl, m.fastW, m.fastTS, c.fastSl, c.fastW, c.fastTS, m.maxSeq, m.cur, m.rel)
+	}
+	// And, not by refresh: a field's timestamp in fastTS is that of a
+	// field the shortcut's slot has; noTS without one, or without a slot.
+	for f, ts := range m.fastTS {
+		sl := m.fastSl
+		switch {
+		case sl == nil && ts != noTS:
+			t.Fatalf("fastTS %v without a shortcut slot", m.fastTS)
+		case sl != nil && sl.have[f] && int64(sl.fts[f]) != ts, sl != nil && !sl.have[f] && ts != noTS:
+			t.Fatalf("fastTS %v, field %d: the shortcut slot has %v, %v", m.fastTS, f, sl.have, sl.fts)
+		}
 	}
 	if rel := len(m.order) > 0 && m.slots[m.order[0]].ended; m.releasable() != rel {
 		t.Fatalf("releasable %v, the frames held say %v", m.releasable(), rel)

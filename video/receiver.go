@@ -426,7 +426,7 @@ func (s *RxStream) frameMemory() int64 {
 }
 
 // shared marks a byPort entry that indexes sets; noPort is the entry of
-// a port without a stream (shared|k for no k: sets are fewer than
+// a port without a stream (shared|k for no k: route keeps k below
 // shared-1).
 const (
 	shared = 0x8000
@@ -603,7 +603,10 @@ func (r *Receiver) PushIP(pkt []byte, at int64) bool {
 
 // push is Push: an Ethernet frame.
 func (r *Receiver) push(data []byte, at int64) bool {
-	if len(data) > packet.UDPHdrLen { // not >=: the payload's slice then needs no care for an empty one
+	// Not >=: the payload's slice then needs no care for an empty one. A
+	// frame of 42 octets, UDP with no payload, takes pushSlow's way
+	// (gopacket), which finds the same port and stream.
+	if len(data) > packet.UDPHdrLen {
 		if port, size, wire := udp4Fast((*[packet.UDPHdrLen]byte)(data), len(data)); size >= 0 {
 			payload := data[packet.UDPHdrLen:][:size]
 			// A port with one stream (its index in byPort, neither
@@ -656,7 +659,7 @@ func (r *Receiver) push(data []byte, at int64) bool {
 						w := m.fastW // nearly always the word of a copy's number
 						if w.blk != b {
 							if w = &m.words[b&m.mask]; w.blk != b {
-								w = &noWord // marks nothing
+								w = &m.none // marks nothing
 							}
 						}
 						if w.seen&(1<<(ext&63)) != 0 && w.sbit != uint8(ext&63) {
