@@ -132,7 +132,9 @@ type SendConfig struct {
 	// packets at 1080p59.94). A spin keeps every packet to its time
 	// where wake-ups are late, at the cost of a busy CPU while it waits
 	// ([Sender.Spun] tells how long), which on a CPU shared with the
-	// receiver is time taken from it. Zero means no spinning. A capture
+	// receiver is time taken from it. A spin lasts no longer on the
+	// monotonic clock than the wait it ends plus 10 ms, however the
+	// sender's clock steps meanwhile. Zero means no spinning. A capture
 	// is written without waiting.
 	Spin time.Duration
 
@@ -1005,7 +1007,12 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 				}
 			}
 			if s.cfg.Spin > 0 && !cut { // after a cut wait the loop comes round again first
-				s.spun.Add(spinUntil(ctx, s.clock, next))
+				// The spin lasts no longer on the monotonic clock than
+				// the wait it is the end of (at most Spin), with maxSleep
+				// to spare for a PHC's rate: a step back of the TAI clock
+				// while it spins cannot keep it spinning for the step.
+				limit := min(time.Duration(next-t), s.cfg.Spin, math.MaxInt64-maxSleep) + maxSleep
+				s.spun.Add(spinUntil(ctx, s.clock, next, limit))
 			}
 		}
 	}
@@ -1113,27 +1120,35 @@ func (s *Sender) publish(p *txPart) {
 	p.mu.Unlock()
 }
 
-// spinUntil spins on clock until the TAI time t or the end of ctx, and
-// returns the nanoseconds it spun.
+// spinUntil spins on clock until the TAI time t, for at most limit on the
+// monotonic clock, or until the end of ctx, and returns how long it spun
+// on the monotonic clock (0 if t had come). A step of the TAI clock back
+// while it spins (a PTP correction, a step of the system clock or of the
+// kernel's TAI offset) would otherwise keep it spinning, and a core busy,
+// for as long as the step was: an hour's step, an hour. Run's limit is the
+// wait the spin ends (at most SendConfig.Spin) plus maxSleep, so a spin
+// that reaches it is one the TAI clock moved under: Run reads the clock
+// again and waits for t in cut sleeps. What it spun is counted on the
+// monotonic clock too: as a TAI difference, a step back made it negative
+// and a step forward made it the step. The monotonic clock is read at the
+// start, every 64 reads of clock (with ctx) and at the end.
 // A read of the clock that fails ends the spin (the sender's next read
 // of it deals with the failure).
-func spinUntil(ctx context.Context, clock *Clock, t int64) int64 {
-	start, err := clock.now()
-	if err != nil {
+func spinUntil(ctx context.Context, clock *Clock, t int64, limit time.Duration) int64 {
+	start := time.Now()
+	now, err := clock.now()
+	if err != nil || now >= t {
 		return 0
 	}
-	now := start
 	for i := 0; now < t; i++ {
-		if i%64 == 63 && ctx.Err() != nil {
+		if i%64 == 63 && (ctx.Err() != nil || time.Since(start) >= limit) {
 			break
 		}
-		n, err := clock.now()
-		if err != nil {
+		if now, err = clock.now(); err != nil {
 			break
 		}
-		now = n
 	}
-	return now - start
+	return int64(time.Since(start))
 }
 
 // Batches returns how many batches of packets Run has handed on (ring

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -238,7 +239,7 @@ func TestSenderPHCGone(t *testing.T) {
 	done := make(chan int64)
 	go func() {
 		go func() { time.Sleep(10 * time.Millisecond); gone.Store(true) }()
-		done <- spinUntil(context.Background(), clock, clock.Now()+int64(time.Hour))
+		done <- spinUntil(context.Background(), clock, clock.Now()+int64(time.Hour), time.Hour)
 	}()
 	select {
 	case spun := <-done:
@@ -296,6 +297,81 @@ func TestSenderPHCGoneCancel(t *testing.T) {
 				}
 				<-closed
 			})
+		}
+	}
+}
+
+// A sender spinning for a packet (a Spin longer than every wait: a
+// minute, the packets 10 ms apart) whose TAI clock steps back an hour
+// while it spins spins no longer than the wait it spun for, plus
+// maxSleep, and counts what it spun on the monotonic clock; then it waits
+// for its schedule, an hour on, in cut sleeps. Before, it spun until its
+// context ended and counted minus an hour. The clock (a PHC reading the
+// system clock) steps at the 100th read made inside spinUntil, and once
+// Spun has moved after the step (the spin returned) it ends the context
+// with errSpinReturned; the context's deadline of 20 s is only the
+// test's safety net (the spin's limit is the wait it is the end of, well
+// under a second here, plus maxSleep; the Spin is a minute).
+func TestSenderSpinClockStepsBack(t *testing.T) {
+	errSpinReturned := errors.New("the spin returned after the clock's step")
+	for _, c := range waitKinds {
+		t.Run(c.name, func(t *testing.T) {
+			timeout, stop := context.WithTimeout(context.Background(), 20*time.Second)
+			defer stop()
+			ctx, cancel := context.WithCancelCause(timeout)
+			defer cancel(nil)
+			var (
+				s         *Sender
+				spinReads int
+				back      int64
+				spunAt    int64 // Spun at the step
+				pcs       [16]uintptr
+			)
+			clock := &Clock{src: ClockPHC, leap: 37e9, phc: "/dev/stepped", phcNow: func() (int64, error) {
+				now := time.Now().UnixNano() + 37e9
+				switch {
+				case back != 0:
+					if int64(s.Spun()) != spunAt {
+						cancel(errSpinReturned)
+					}
+				case inSpinUntil(pcs[:runtime.Callers(2, pcs[:])]):
+					if spinReads++; spinReads == 100 {
+						back, spunAt = int64(time.Hour), int64(s.Spun())
+					}
+				}
+				return now - back, nil
+			}}
+			s = waitSender(t, c.kind, &slowFlush{}, 100, clock, time.Minute)
+			start := time.Now()
+			err := s.Run(ctx)
+			took := time.Since(start)
+			t.Logf("Run after %v (%v): spun %v, %d reads in spins before the step", took, context.Cause(ctx), s.Spun(), spinReads)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if back == 0 {
+				t.Fatalf("Run ended (%v) before the clock stepped", context.Cause(ctx))
+			}
+			if cause := context.Cause(ctx); cause != errSpinReturned {
+				t.Errorf("Run ended by %v after %v: the spin went on after the clock stepped back an hour", cause, took)
+			}
+			if s.Spun() < 0 || s.Spun() > took {
+				t.Errorf("spun %v in a run of %v", s.Spun(), took)
+			}
+		})
+	}
+}
+
+// inSpinUntil reports whether spinUntil is among the callers pcs.
+func inSpinUntil(pcs []uintptr) bool {
+	frames := runtime.CallersFrames(pcs)
+	for {
+		f, more := frames.Next()
+		if strings.HasSuffix(f.Function, ".spinUntil") {
+			return true
+		}
+		if !more {
+			return false
 		}
 	}
 }

@@ -596,7 +596,7 @@ func TestSpinUntil(t *testing.T) {
 	}
 	before := clock.Now()
 	until := before + int64(300*time.Microsecond)
-	spun := spinUntil(context.Background(), clock, until)
+	spun := spinUntil(context.Background(), clock, until, time.Hour)
 	after := clock.Now()
 	if after < until {
 		t.Errorf("returned %v early", time.Duration(until-after))
@@ -607,9 +607,60 @@ func TestSpinUntil(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	start := time.Now()
-	spinUntil(ctx, clock, clock.Now()+int64(time.Hour))
+	spinUntil(ctx, clock, clock.Now()+int64(time.Hour), time.Hour)
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("a cancelled spin took %v", d)
+	}
+}
+
+// A step of the TAI clock while spinUntil spins neither keeps it spinning
+// for the step nor shows in what it counts: stepped back an hour, it
+// spins to its limit on the monotonic clock (before, until its context
+// ended: for the hour), and forward, it counts the time it spun, not the
+// hour. The context's deadline, 20 s, is only the test's safety net, far
+// above the limit of 5 ms it is expected back by: it must return with the
+// context alive. The clock is a PHC that reads the system clock and steps
+// at its third read, inside the spin. It spins allocating nothing.
+func TestSpinUntilClockSteps(t *testing.T) {
+	const limit = 5 * time.Millisecond
+	for _, step := range []time.Duration{-time.Hour, time.Hour} {
+		reads := 0
+		clock := &Clock{src: ClockPHC, leap: 37e9, phc: "/dev/stepped", phcNow: func() (int64, error) {
+			reads++
+			now := time.Now().UnixNano() + 37e9
+			if reads >= 3 {
+				now += int64(step)
+			}
+			return now, nil
+		}}
+		until := clock.Now() + int64(time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		start := time.Now()
+		spun := spinUntil(ctx, clock, until, limit)
+		took := time.Since(start)
+		err := ctx.Err()
+		cancel()
+		t.Logf("clock stepped %v: spun %v in %v, %d reads", step, time.Duration(spun), took, reads)
+		if err != nil {
+			t.Errorf("clock stepped %v: the spin ran until its context ended (%v, after %v), not to its limit of %v", step, err, took, limit)
+		}
+		if reads < 3 {
+			t.Fatalf("clock stepped %v: %d reads of the clock, want the third (the step) among them", step, reads)
+		}
+		if spun <= 0 || spun > int64(took) {
+			t.Errorf("clock stepped %v: counted %v of spinning in a call of %v", step, time.Duration(spun), took)
+		}
+		if step < 0 && spun < int64(limit) {
+			t.Errorf("clock stepped %v: counted %v, short of the limit %v the spin can only have ended by", step, time.Duration(spun), limit)
+		}
+	}
+	clock, err := NewClock(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if n := testing.AllocsPerRun(20, func() { spinUntil(ctx, clock, clock.Now()+int64(20*time.Microsecond), limit) }); n != 0 {
+		t.Errorf("spinUntil allocates %v times a spin", n)
 	}
 }
 
