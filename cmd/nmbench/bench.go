@@ -29,6 +29,7 @@ func run(ctx context.Context, cfg *config, out io.Writer) (_ report, runErr erro
 	reported := false
 	defer func() {
 		if runErr != nil && !reported && cfg.json {
+			endLive(out)
 			(&reporter{cfg: cfg, out: out}).writeJSON(report{Func: cfg.mode.name, Final: true, Error: runErr.Error()})
 		}
 	}()

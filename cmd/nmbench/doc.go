@@ -201,6 +201,22 @@
 // reader read nothing for 1s after the end of the run" (elsewhere the
 // write waits until the reader reads or goes away).
 //
+// The reports go to stdout. A stdout that is a pipe or a socket
+// (nmbench ... | consumer) is written in order by a goroutine the run
+// does not wait for: a consumer that stops reading stalls neither the
+// run nor its end by -t, -n, -frames or a signal. While the run goes, a
+// reader more than 64 KiB behind (beyond the pipe's own buffer) loses
+// the interval reports past that, and stderr counts them at the end
+// ("stdout: its reader fell more than 64 KiB behind: N interval reports
+// were dropped"; the exit status is unchanged). The final report is
+// written for as long as the reader reads; one that reads nothing for a
+// second after the end of the run ends nmbench, status 1, with "stdout:
+// its reader read nothing for 1s after the end of the run: the report
+// was not written whole". With -out /dev/stdout the frames come first,
+// then the final report, each given its second. A message on a stderr
+// that stalls so too (2>&1) is given a second, then left out. A regular
+// file or a terminal is written as before, in the run.
+//
 // What the inputs make it allocate (frame buffers, the test pattern, the
 // -in frames) is charged against -max-mem (1 GiB by default) before it is
 // allocated; an SDP is read up to 1 MiB with at most 1024 streams, as many

@@ -36,17 +36,63 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			cfg.progress = true
 		}
 	}
-	if _, err := run(ctx, cfg, stdout); err != nil {
+	// A stdout that may stall (a pipe whose reader stops reading) gets
+	// the reports through a writer the run does not wait for (stallOut).
+	out := stdout
+	var so *stallOut
+	if stalls(stdout) {
+		so = newStallOut(stdout)
+		out = so
+	}
+	_, err = run(ctx, cfg, out)
+	var msgs []string
+	code := 0
+	if err != nil {
 		if errors.Is(err, nmsys.ErrNotSupported) {
 			err = fmt.Errorf("%w; without netmap, nmbench can use kernel sockets (-i udp:127.0.0.1:9000)", err)
 		}
-		fmt.Fprintf(stderr, "nmbench: %v\n", err)
+		msgs = append(msgs, err.Error())
+		code = 1
 		if errors.As(err, new(usageError)) {
-			return 2
+			code = 2
 		}
-		return 1
 	}
-	return 0
+	if so != nil {
+		// The reports are written whole before stderr says why the run
+		// failed, as they were when they were written in the run.
+		dropped, serr := so.finish()
+		if dropped > 0 {
+			msgs = append(msgs, fmt.Sprintf("stdout: its reader fell more than %d KiB behind: %d interval reports were dropped", stallLimit>>10, dropped))
+		}
+		if serr != nil {
+			msgs = append(msgs, serr.Error())
+			code = max(code, 1)
+		}
+	}
+	say(stderr, msgs)
+	return code
+}
+
+// say writes each of msgs to stderr as a line of nmbench's. A stderr
+// that may stall (2>&1 into the pipe of a reader that stopped reading)
+// is given outfile.Grace to take them, not for ever.
+func say(stderr io.Writer, msgs []string) {
+	if len(msgs) == 0 {
+		return
+	}
+	w := stderr
+	var so *stallOut
+	if stalls(stderr) {
+		so = newStallOut(stderr)
+		so.endLive()
+		w = so
+	}
+	for _, m := range msgs {
+		fmt.Fprintf(w, "nmbench: %s\n", m)
+	}
+	if so != nil {
+		so.finish()
+	}
 }
 
 // Exit statuses, the same for every function: 2 for a usage error (a bad

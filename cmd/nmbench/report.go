@@ -254,8 +254,10 @@ func (r *reporter) tick(cur sample) {
 	fmt.Fprintln(r.out, line)
 }
 
-// final prints the summary of the whole run.
+// final prints the summary of the whole run: a stdout that may stall
+// (stallOut) drops none of it.
 func (r *reporter) final(cur sample) report {
+	endLive(r.out)
 	r.clearLive()
 	rep := r.build(cur, r.start, true)
 	if r.cfg.json {
