@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -30,12 +31,16 @@ import (
 // Its methods are safe for concurrent use; nothing is written after
 // finish.
 type stallOut struct {
-	w     io.Writer
-	mu    sync.Mutex
-	more  sync.Cond // pend filled, or closed
-	pend  []byte    // written, not yet taken by the writer
-	busy  int       // taken by the writer, not yet written
-	final bool      // the run is over: nothing is dropped
+	w    io.Writer
+	mu   sync.Mutex
+	more sync.Cond // a whole line in pend, or closed
+	pend []byte    // written, not yet taken by the writer
+	// lines is how much of pend is whole lines (up to its last '\n'):
+	// the writer takes only those until finish, so that a line written
+	// in several Writes (the video summary) is written whole.
+	lines int
+	busy  int  // taken by the writer, not yet written
+	final bool // the run is over: nothing is dropped
 	// closed: finish was called, and the writer ends once it has
 	// written everything.
 	closed  bool
@@ -49,9 +54,11 @@ type stallOut struct {
 // seconds of interval lines.
 const stallLimit = 64 << 10
 
-// stallChunk is the most written at once: a blocking pipe's write
-// returns only once all of it is in, and a reader that reads, however
-// slowly, must be seen to (a pipe's atomic write, PIPE_BUF on Linux).
+// stallChunk is the most written at once, ending at a line's end: a
+// pipe's write of at most PIPE_BUF octets (4096 on Linux) is atomic, so
+// that another writer of the pipe (a second nmbench, -out /dev/stdout's
+// frames) lands between two lines, never inside one, as when each
+// report line was a write of its own.
 const stallChunk = 4096
 
 // errStalled is finish's: the reader took nothing for outfile.Grace.
@@ -88,7 +95,10 @@ func (o *stallOut) Write(b []byte) (int, error) {
 		return len(b), nil
 	}
 	o.pend = append(o.pend, b...)
-	o.more.Signal()
+	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+		o.lines = len(o.pend) - len(b) + i + 1
+		o.more.Signal()
+	}
 	return len(b), nil
 }
 
@@ -107,28 +117,34 @@ func endLive(out io.Writer) {
 	}
 }
 
-// write is the writer: it writes what is queued, in order, in writes of
-// at most stallChunk. A write that fails loses the rest of what it was
-// given (the reports so far), as a report whose write failed was lost
-// before, and the writer goes on with what follows.
+// write is the writer: it writes the whole lines queued (after finish,
+// everything), in order, in chunks of whole lines (lineChunk). A write
+// that fails loses the rest of what it was given (the reports so far),
+// as a report whose write failed was lost before, and the writer goes
+// on with what follows.
 func (o *stallOut) write() {
 	defer close(o.done)
 	var b []byte // the buffer written, reused: no allocation once grown
 	for {
 		o.mu.Lock()
 		o.busy = 0
-		for len(o.pend) == 0 && !o.closed {
+		for o.lines == 0 && !o.closed {
 			o.more.Wait()
 		}
-		if len(o.pend) == 0 {
+		n := o.lines
+		if o.closed {
+			n = len(o.pend)
+		}
+		if n == 0 {
 			o.mu.Unlock()
 			return
 		}
-		b, o.pend = o.pend, b[:0]
-		o.busy = len(b)
+		b = append(b[:0], o.pend[:n]...)
+		o.pend = append(o.pend[:0], o.pend[n:]...)
+		o.lines, o.busy = 0, n
 		o.mu.Unlock()
 		for p := b; len(p) > 0; {
-			n, err := o.w.Write(p[:min(len(p), stallChunk)])
+			n, err := o.w.Write(p[:lineChunk(p)])
 			o.moved.Add(uint64(n))
 			if err != nil {
 				break
@@ -136,6 +152,22 @@ func (o *stallOut) write() {
 			p = p[n:]
 		}
 	}
+}
+
+// lineChunk is how much of p to write at once: up to its last '\n'
+// within stallChunk octets; a line longer than that is written whole
+// (as it was), and so is what is left without a '\n' at the end.
+func lineChunk(p []byte) int {
+	if len(p) <= stallChunk {
+		return len(p)
+	}
+	if i := bytes.LastIndexByte(p[:stallChunk], '\n'); i >= 0 {
+		return i + 1
+	}
+	if i := bytes.IndexByte(p[stallChunk:], '\n'); i >= 0 {
+		return stallChunk + i + 1
+	}
+	return len(p)
 }
 
 // finish waits until everything queued is written, or until the reader

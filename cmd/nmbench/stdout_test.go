@@ -3,19 +3,21 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 )
 
 // gatedWriter is a stdout whose reader reads nothing until open is
-// closed, then everything, every chunk after a pause of each.
+// closed, then everything, every write after a pause of each. It keeps
+// the length of each write and whether it ended a line.
 type gatedWriter struct {
-	open  chan struct{}
-	each  time.Duration
-	mu    sync.Mutex
-	got   bytes.Buffer
-	calls int
+	open   chan struct{}
+	each   time.Duration
+	mu     sync.Mutex
+	got    bytes.Buffer
+	writes [][]byte
 }
 
 func (g *gatedWriter) Write(b []byte) (int, error) {
@@ -23,7 +25,7 @@ func (g *gatedWriter) Write(b []byte) (int, error) {
 	time.Sleep(g.each)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.calls++
+	g.writes = append(g.writes, bytes.Clone(b))
 	return g.got.Write(b)
 }
 
@@ -70,8 +72,53 @@ func TestStallOutDropsWhileStalled(t *testing.T) {
 	if !bytes.Equal(g.got.Bytes(), want.Bytes()) {
 		t.Errorf("written: %d octets, not the %d of the reports kept", g.got.Len(), want.Len())
 	}
-	if g.calls < want.Len()/stallChunk {
-		t.Errorf("%d writes of %d octets; want writes of at most %d", g.calls, want.Len(), stallChunk)
+}
+
+// TestStallOutWholeLines: every write to stdout is whole lines of at
+// most stallChunk octets (PIPE_BUF: atomic, so that another writer of
+// the pipe lands between lines), or one line longer than that, whole,
+// and a line queued in several Writes (the video summary) is written
+// whole; only what finish finds after the last '\n' ends a write
+// without one. Before, the writes were cut every 4 KiB, inside lines.
+func TestStallOutWholeLines(t *testing.T) {
+	g := &gatedWriter{open: make(chan struct{})}
+	close(g.open)
+	o := newStallOut(g)
+	var want bytes.Buffer
+	write := func(s string) {
+		o.Write([]byte(s))
+		want.WriteString(s)
+	}
+	for i := range 400 {
+		write(strings.Repeat("x", i%97) + fmt.Sprintf(" line %d\n", i))
+		if i == 200 {
+			write(strings.Repeat("long", 2000) + "\n")
+		}
+		if i%50 == 0 { // a line in three Writes
+			write("Video: 10 frames")
+			time.Sleep(time.Millisecond)
+			write(", 0 lost")
+			write(" (1 streams)\n")
+		}
+	}
+	write("no end")
+	if _, err := o.finish(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(g.got.Bytes(), want.Bytes()) {
+		t.Fatalf("written: %d octets, not the %d queued", g.got.Len(), want.Len())
+	}
+	for i, w := range g.writes {
+		if i == len(g.writes)-1 {
+			w = bytes.TrimSuffix(w, []byte("no end"))
+		}
+		switch {
+		case len(w) == 0:
+		case w[len(w)-1] != '\n':
+			t.Errorf("write %d of %d, %d octets, ends inside a line: %q", i+1, len(g.writes), len(w), w[max(0, len(w)-20):])
+		case len(w) > stallChunk && bytes.Count(w, []byte{'\n'}) > 1:
+			t.Errorf("write %d of %d: %d octets, more than %d, of several lines", i+1, len(g.writes), len(w), stallChunk)
+		}
 	}
 }
 
