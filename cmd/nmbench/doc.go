@@ -209,13 +209,29 @@
 // the interval reports past that, and stderr counts them at the end
 // ("stdout: its reader fell more than 64 KiB behind: N interval reports
 // were dropped"; the exit status is unchanged). The final report is
-// written for as long as the reader reads; one that reads nothing for a
-// second after the end of the run ends nmbench, status 1, with "stdout:
-// its reader read nothing for 1s after the end of the run: the report
-// was not written whole". With -out /dev/stdout the frames come first,
-// then the final report, each given its second. A message on a stderr
-// that stalls so too (2>&1) is given a second, then left out. A regular
-// file or a terminal is written as before, in the run.
+// never dropped: after the run nmbench waits for its reader for as long
+// as it takes, so that a pager (| less) or a reader that starts late (|
+// (sleep 60; cat)) gets it whole. A SIGINT or SIGTERM that arrives
+// while it waits (whether -t, -n, -frames or a first signal ended the
+// run) ends the wait at once with "stdout: a signal ended the wait for
+// its reader after the end of the run: the report was not written
+// whole", status 1, an error at run time (a run that a signal ends is
+// no error, status 0, and has its report; here the report was lost); so
+// does a Ctrl-C typed in a pager while nmbench waits, for it reaches
+// nmbench too. A reader that goes away ends it as before (broken pipe).
+// The reports are written in whole lines, each write at most 4 KiB
+// (PIPE_BUF) unless one line is longer: another writer of the same pipe
+// (a second nmbench, -out /dev/stdout) lands between lines, never
+// inside one. With -out /dev/stdout the frames go to the pipe as the
+// run writes them, by -out's rules (a FIFO's: given a second after the
+// run), and the interval lines (without -q) can come between them; the
+// final report follows the frames. A stderr that is a pipe or a socket
+// obeys the final report's rule: every message (a usage error, -h, the
+// messages at the end) waits for its reader until a signal ends the
+// wait; after that signal, a message to a stderr that still takes
+// nothing (2>&1 into the same stalled pipe) is given a second, or until
+// a further signal, then left out, and the status is at least 1. A
+// regular file or a terminal is written as before, in the run.
 //
 // What the inputs make it allocate (frame buffers, the test pattern, the
 // -in frames) is charged against -max-mem (1 GiB by default) before it is

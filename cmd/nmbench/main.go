@@ -21,8 +21,26 @@ func main() {
 	os.Exit(code)
 }
 
-// cli runs nmbench with args and returns the exit status.
+// cli runs nmbench with args and returns the exit status. ctx ends the
+// run (main's: the first SIGINT or SIGTERM); a stdout or stderr that
+// may stall is waited for as long as its reader takes, unless a signal
+// arrives while nmbench waits (waiter).
 func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	wt := new(waiter)
+	if stalls(stderr) {
+		stderr = &errOut{w: stderr, wt: wt}
+	}
+	code := cliRun(ctx, args, stdout, stderr, wt)
+	if wt.hit {
+		// A signal cut what nmbench had to write: the report or
+		// the message was not written whole, an error at run time
+		// (a run a signal ends is no error: 0, with its report).
+		code = max(code, 1)
+	}
+	return code
+}
+
+func cliRun(ctx context.Context, args []string, stdout, stderr io.Writer, wt *waiter) int {
 	cfg, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -60,39 +78,18 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if so != nil {
 		// The reports are written whole before stderr says why the run
 		// failed, as they were when they were written in the run.
-		dropped, serr := so.finish()
+		dropped, written := so.finish(wt)
 		if dropped > 0 {
 			msgs = append(msgs, fmt.Sprintf("stdout: its reader fell more than %d KiB behind: %d interval reports were dropped", stallLimit>>10, dropped))
 		}
-		if serr != nil {
-			msgs = append(msgs, serr.Error())
-			code = max(code, 1)
+		if !written {
+			msgs = append(msgs, "stdout: a signal ended the wait for its reader after the end of the run: the report was not written whole")
 		}
 	}
-	say(stderr, msgs)
-	return code
-}
-
-// say writes each of msgs to stderr as a line of nmbench's. A stderr
-// that may stall (2>&1 into the pipe of a reader that stopped reading)
-// is given outfile.Grace to take them, not for ever.
-func say(stderr io.Writer, msgs []string) {
-	if len(msgs) == 0 {
-		return
-	}
-	w := stderr
-	var so *stallOut
-	if stalls(stderr) {
-		so = newStallOut(stderr)
-		so.endLive()
-		w = so
-	}
 	for _, m := range msgs {
-		fmt.Fprintf(w, "nmbench: %s\n", m)
+		fmt.Fprintf(stderr, "nmbench: %s\n", m)
 	}
-	if so != nil {
-		so.finish()
-	}
+	return code
 }
 
 // Exit statuses, the same for every function: 2 for a usage error (a bad

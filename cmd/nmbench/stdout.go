@@ -2,11 +2,12 @@ package main
 
 import (
 	"bytes"
-	"fmt"
+	"errors"
 	"io"
 	"os"
+	"os/signal"
 	"sync"
-	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/nmgo/nmgo/internal/outfile"
@@ -23,10 +24,9 @@ import (
 // would take the octets not yet written past stallLimit is dropped, and
 // counted (the interval lines of a reader that fell behind); once the
 // run is over (endLive) nothing is dropped, and finish waits for the
-// reader to take it all, as long as it takes bytes, and gives up once it
-// has taken nothing for outfile.Grace, as an output's FIFO does
-// (outfile.File.End). The goroutine of a write given up on is left
-// waiting in the kernel: nmbench exits.
+// reader to take it all, for as long as it takes (a pager, a reader that
+// starts late), unless a signal ends the wait (waiter). The goroutine of
+// a write given up on is left waiting in the kernel: nmbench exits.
 //
 // Its methods are safe for concurrent use; nothing is written after
 // finish.
@@ -45,7 +45,6 @@ type stallOut struct {
 	// written everything.
 	closed  bool
 	dropped int           // live reports dropped
-	moved   atomic.Uint64 // octets written to w
 	done    chan struct{} // the writer has written everything and ended
 }
 
@@ -60,9 +59,6 @@ const stallLimit = 64 << 10
 // frames) lands between two lines, never inside one, as when each
 // report line was a write of its own.
 const stallChunk = 4096
-
-// errStalled is finish's: the reader took nothing for outfile.Grace.
-var errStalled = fmt.Errorf("stdout: its reader read nothing for %v after the end of the run: the report was not written whole", outfile.Grace)
 
 // stalls reports whether w is a file whose writes may wait for a reader
 // for ever: a pipe, a FIFO or a socket. A regular file does not wait; a
@@ -145,7 +141,6 @@ func (o *stallOut) write() {
 		o.mu.Unlock()
 		for p := b; len(p) > 0; {
 			n, err := o.w.Write(p[:lineChunk(p)])
-			o.moved.Add(uint64(n))
 			if err != nil {
 				break
 			}
@@ -170,36 +165,88 @@ func lineChunk(p []byte) int {
 	return len(p)
 }
 
-// finish waits until everything queued is written, or until the reader
-// has taken nothing for outfile.Grace (between one and two Grace after
-// its last progress), and then returns errStalled; a reader that takes
-// bytes, however slowly, gets everything. It returns the count of the
-// reports dropped too.
-func (o *stallOut) finish() (dropped int, err error) {
+// finish waits until everything queued is written, for as long as the
+// reader takes, or until wt gives up (a signal): it returns whether it
+// was written, and the count of the reports dropped.
+func (o *stallOut) finish(wt *waiter) (dropped int, written bool) {
 	o.mu.Lock()
 	o.final, o.closed = true, true
 	dropped = o.dropped
 	o.more.Signal()
 	o.mu.Unlock()
-	t := time.NewTimer(outfile.Grace)
-	defer t.Stop()
-	last := o.moved.Load()
-	for {
-		select {
-		case <-o.done:
-			return dropped, nil
-		case <-t.C:
-		}
-		m := o.moved.Load()
-		if m == last {
-			select {
-			case <-o.done: // it ended meanwhile
-				return dropped, nil
-			default:
-				return dropped, errStalled
-			}
-		}
-		last = m
-		t.Reset(outfile.Grace)
+	return dropped, wt.wait(o.done)
+}
+
+// waiter is how nmbench waits for the reader of a stdout or stderr that
+// may stall (stalls) once the run is over, or before it (a usage error,
+// -h): for as long as the reader takes, so that a pager or a reader that
+// starts late gets everything, but a SIGINT or SIGTERM that arrives
+// while it waits ends the wait at once. The first signal ends the run
+// (main's signal.NotifyContext), which then keeps the signals from
+// ending the process; a wait watches them through a signal.Notify of
+// its own, for its time only. Once a signal has ended a wait, nmbench
+// was told to stop: a later wait (the messages at the end, to a stderr
+// that stalls too: 2>&1) is given outfile.Grace, or until a further
+// signal.
+type waiter struct {
+	hit bool // a signal ended a wait
+}
+
+// wait waits until done is closed (true), or a signal ends the wait
+// (false).
+func (wt *waiter) wait(done <-chan struct{}) bool {
+	select {
+	case <-done:
+		return true
+	default:
 	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	var grace <-chan time.Time
+	if wt.hit {
+		t := time.NewTimer(outfile.Grace)
+		defer t.Stop()
+		grace = t.C
+	}
+	select {
+	case <-done:
+		return true
+	case <-sig:
+	case <-grace:
+	}
+	wt.hit = true
+	return false
+}
+
+// errOut is a stderr that may stall (stalls), its every write made by
+// a goroutine and waited for by wt: a signal ends the wait, and the
+// writes after a write given up on are left out (its goroutine is still
+// in the kernel, and a later write would land before it).
+type errOut struct {
+	w    io.Writer
+	wt   *waiter
+	lost bool // a write was given up on
+}
+
+// errLost is errOut's error once a signal ended a write's wait.
+var errLost = errors.New("stderr: a signal ended the wait for its reader")
+
+func (e *errOut) Write(b []byte) (int, error) {
+	if e.lost {
+		return 0, errLost
+	}
+	b = bytes.Clone(b) // the goroutine may outlive the caller's buffer
+	done := make(chan struct{})
+	var n int
+	var err error
+	go func() {
+		n, err = e.w.Write(b)
+		close(done)
+	}()
+	if !e.wt.wait(done) {
+		e.lost = true
+		return 0, errLost
+	}
+	return n, err
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -78,15 +79,56 @@ func fillPipe(t *testing.T, w *os.File) {
 	}
 }
 
+// endBySignal sends sig to the test process every 50 ms until done
+// (cli's status) comes, and returns it: as a user's Ctrl-C or kill
+// reaches nmbench while it waits for a stalled reader (waiter). A
+// signal.Notify of the test's own keeps sig from ending the test
+// binary, and each signal is sent only once the one before has been
+// delivered, so that none is left in flight once it returns. After
+// 20 s it closes r, which fails a write that waits (EPIPE), and fails
+// the test: a way out of a hang, no timing assertion.
+func endBySignal(t *testing.T, sig syscall.Signal, done <-chan int, r *os.File) int {
+	t.Helper()
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, sig)
+	defer signal.Stop(c)
+	safety := time.After(20 * time.Second)
+	for {
+		if err := syscall.Kill(os.Getpid(), sig); err != nil {
+			t.Fatal(err)
+		}
+		<-c // delivered, to every channel notified of sig
+		select {
+		case code := <-done:
+			return code
+		case <-time.After(50 * time.Millisecond):
+		case <-safety:
+			r.Close()
+			t.Fatalf("not ended 20 s after the first %v; once the reader went away: exit %d", sig, <-done)
+		}
+	}
+}
+
+// notEnded fails the test if done (cli's status) comes within d: cli
+// was to wait for a reader for as long as it takes.
+func notEnded(t *testing.T, done <-chan int, d time.Duration, what string) {
+	t.Helper()
+	select {
+	case code := <-done:
+		t.Fatalf("%s: ended (exit %d) with no signal, the reader not read", what, code)
+	case <-time.After(d):
+	}
+}
+
 // TestStdoutStalled: reports to a stdout whose reader reads nothing (a
 // pipe full before the run: `nmbench ... | consumer` whose consumer
-// stalled) keep no run from ending, by -frames, -t or a signal: the
-// interval reports are queued or dropped, not waited for, and the final
-// report's write is given up once the reader has read nothing for
-// outfile.Grace after the end of the run, exit 1 with an error that
-// says so. Before, a write waited in the kernel until the reader read
-// or went away, deaf to -t and signals. A run not ended after 30 s
-// fails: no timing assertion, only a way out of a hang.
+// stalled) keep no run from ending, by -frames, -t or its context (the
+// first signal): the interval reports are queued or dropped, not waited
+// for. The final report is waited for with no time bound (a pager, a
+// late reader: before, 1 s of a reader that read nothing ended nmbench
+// without it, exit 1), until a signal arrives as it waits (SIGINT or
+// SIGTERM; before the fix, the first signal's NotifyContext kept
+// swallowing them): exit 1 and a message that says so.
 func TestStdoutStalled(t *testing.T) {
 	dir := t.TempDir()
 	pc := filepath.Join(dir, "in.pcap")
@@ -94,69 +136,224 @@ func TestStdoutStalled(t *testing.T) {
 	for _, c := range []struct {
 		name   string
 		args   func(t *testing.T) []string
-		cancel bool // the run ends by its context (a signal)
+		polled bool
+		cancel bool // the run ends by its context (the first signal)
+		sig    syscall.Signal
 	}{
 		{"vrx -frames", func(t *testing.T) []string {
 			return []string{"-i", "pcap:" + pc, "-f", "vrx", "-fmt", fmt64x32, "-frames", "10"}
-		}, false},
+		}, false, false, syscall.SIGTERM},
 		{"tx -t", func(t *testing.T) []string {
 			return []string{"-i", "udp:127.0.0.1:" + freeUDPPort(t), "-f", "tx", "-t", "300ms", "-T", "10ms"}
-		}, false},
+		}, true, false, syscall.SIGINT},
 		{"tx signal", func(t *testing.T) []string {
 			return []string{"-i", "udp:127.0.0.1:" + freeUDPPort(t), "-f", "tx", "-T", "10ms", "-json"}
-		}, true},
+		}, false, true, syscall.SIGTERM},
 	} {
-		for _, polled := range []bool{false, true} {
-			t.Run(c.name+"/polled="+strconv.FormatBool(polled), func(t *testing.T) {
-				t.Parallel()
-				r, w := stdoutPipe(t, polled)
-				fillPipe(t, w)
-				ctx, cancel := context.WithCancel(context.Background())
-				defer cancel()
-				if c.cancel {
-					time.AfterFunc(300*time.Millisecond, cancel)
-				}
-				args := c.args(t)
-				var errb bytes.Buffer
-				done := make(chan int, 1)
-				go func() { done <- cli(ctx, args, w, &errb) }()
-				var code int
-				select {
-				case code = <-done:
-				case <-time.After(30 * time.Second):
-					r.Close() // the write waiting fails (EPIPE)
-					t.Fatalf("not ended 30 s after it began; once the reader went away: exit %d, %q", <-done, errb.String())
-				}
-				want := "nmbench: stdout: its reader read nothing for 1s after the end of the run: the report was not written whole\n"
-				if code != 1 || errb.String() != want {
-					t.Errorf("exit %d, %q; want 1 and %q", code, errb.String(), want)
-				}
-			})
+		// Not parallel: the signals are the process's.
+		t.Run(c.name, func(t *testing.T) {
+			r, w := stdoutPipe(t, c.polled)
+			fillPipe(t, w)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if c.cancel {
+				time.AfterFunc(300*time.Millisecond, cancel)
+			}
+			args := c.args(t)
+			var errb bytes.Buffer
+			done := make(chan int, 1)
+			go func() { done <- cli(ctx, args, w, &errb) }()
+			notEnded(t, done, 2500*time.Millisecond, "the final report's wait")
+			code := endBySignal(t, c.sig, done, r)
+			want := "nmbench: stdout: a signal ended the wait for its reader after the end of the run: the report was not written whole\n"
+			if code != 1 || errb.String() != want {
+				t.Errorf("exit %d, %q; want 1 and %q", code, errb.String(), want)
+			}
+		})
+	}
+}
+
+// TestStderrStalled: a stderr whose reader reads nothing waits as the
+// final report does, until a signal: stdout's stalled pipe too (2>&1),
+// whose message, after the signal, is given outfile.Grace and left out
+// (exit 1), and before the run, a usage error (exit 2) or -h (exit 1:
+// its text was cut), which waited in the kernel for ever, deaf to
+// signals.
+func TestStderrStalled(t *testing.T) {
+	dir := t.TempDir()
+	pc := filepath.Join(dir, "in.pcap")
+	runCLI(t, context.Background(), "-i", "pcap:"+pc, "-f", "vtx", "-fmt", fmt64x32, "-frames", "10")
+	for _, c := range []struct {
+		name  string
+		args  []string
+		both  bool // stdout is the stalled pipe too
+		check bool // it must not end without a signal
+		want  int
+	}{
+		{"2>&1", nil, true, true, 1},
+		{"usage", []string{"-bogus"}, false, false, 2},
+		{"-h", []string{"-h"}, false, false, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			args := c.args
+			if args == nil {
+				args = []string{"-i", "pcap:" + pc, "-f", "vrx", "-fmt", fmt64x32, "-frames", "10"}
+			}
+			r, w := stdoutPipe(t, false)
+			fillPipe(t, w)
+			var stdout io.Writer = new(bytes.Buffer)
+			if c.both {
+				stdout = w
+			}
+			done := make(chan int, 1)
+			go func() { done <- cli(context.Background(), args, stdout, w) }()
+			if c.check {
+				notEnded(t, done, 3*time.Second, "the final report's and the message's waits")
+			}
+			if code := endBySignal(t, syscall.SIGTERM, done, r); code != c.want {
+				t.Errorf("exit %d; want %d", code, c.want)
+			}
+		})
+	}
+}
+
+// TestStderrPipeRead: what nmbench writes to a stderr that is a pipe
+// whose reader reads (errOut) is what it writes to any other, byte for
+// byte.
+func TestStderrPipeRead(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"-bogus"}, {"-i", "udp:127.0.0.1:" + freeUDPPort(t), "-f", "nonesuch"}} {
+		var want bytes.Buffer
+		wcode := cli(context.Background(), args, io.Discard, &want)
+		r, w := stdoutPipe(t, false)
+		read := make(chan []byte, 1)
+		go func() {
+			b, _ := io.ReadAll(r)
+			read <- b
+		}()
+		code := cli(context.Background(), args, io.Discard, w)
+		w.Close()
+		if got := <-read; code != wcode || !bytes.Equal(got, want.Bytes()) || want.Len() == 0 {
+			t.Errorf("%q: exit %d, %d octets on a pipe; want %d and the %d octets written to a buffer", args, code, len(got), wcode, want.Len())
 		}
 	}
 }
 
-// TestStderrStalled: a stderr that is the stalled pipe of stdout too
-// (2>&1) is given outfile.Grace to take the error, and nmbench exits 1
-// without it. A run not ended after 30 s fails.
-func TestStderrStalled(t *testing.T) {
+// pipeSize makes the pipe whose write end is w as small as it goes (a
+// page, or two), so that a slow reader's test need not read 64 KiB.
+func pipeSize(t *testing.T, w *os.File) {
+	t.Helper()
+	rc, err := w.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const fSetPipeSz = 1031 // F_SETPIPE_SZ, which package syscall lacks
+	var errno syscall.Errno
+	if err := rc.Control(func(fd uintptr) {
+		_, _, errno = syscall.Syscall(syscall.SYS_FCNTL, fd, fSetPipeSz, 4096)
+	}); err != nil || errno != 0 {
+		t.Fatal(err, errno)
+	}
+}
+
+// readJSONReports checks that out is whole JSON reports, one a line,
+// the last, and only the last, final.
+func readJSONReports(t *testing.T, out []byte) int {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	for i, l := range lines {
+		var rep struct{ Final *bool }
+		if err := json.Unmarshal([]byte(l), &rep); err != nil || rep.Final == nil || *rep.Final != (i == len(lines)-1) {
+			t.Errorf("line %d of %d, %q: %v", i+1, len(lines), l, err)
+		}
+	}
+	return len(lines)
+}
+
+// TestStdoutSlowReader: a reader that reads slowly, 2 KiB every 0.7 s,
+// from a pipe made as small as it goes and full (`| less` scrolled a
+// line at a time), gets the final report, exit 0. Its progress is not
+// seen for 1.4 s at a time: a blocking write returns only once the
+// reader has emptied a page of the pipe. Before, a second without
+// progress after the end of the run ended nmbench without the report,
+// exit 1.
+func TestStdoutSlowReader(t *testing.T) {
+	dir := t.TempDir()
+	pc := filepath.Join(dir, "in.pcap")
+	runCLI(t, context.Background(), "-i", "pcap:"+pc, "-f", "vtx", "-fmt", fmt64x32, "-frames", "10")
+	r, w := stdoutPipe(t, false)
+	pipeSize(t, w)
+	fillPipe(t, w)
+	read := make(chan []byte, 1)
+	go func() {
+		var got []byte
+		b := make([]byte, 2048)
+		for {
+			time.Sleep(700 * time.Millisecond)
+			n, err := r.Read(b)
+			got = append(got, b[:n]...)
+			if err != nil {
+				read <- got
+				return
+			}
+		}
+	}()
+	var errb bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- cli(context.Background(), []string{"-i", "pcap:" + pc, "-f", "vrx", "-fmt", fmt64x32, "-frames", "10", "-json"}, w, &errb)
+	}()
+	var code int
+	select {
+	case code = <-done:
+	case <-time.After(60 * time.Second):
+		r.Close()
+		t.Fatalf("not ended 60 s after it began; once the reader went away: exit %d, %q", <-done, errb.String())
+	}
+	w.Close()
+	out := <-read
+	if code != 0 || errb.Len() != 0 {
+		t.Errorf("exit %d, %q; want 0 and nothing", code, errb.String())
+	}
+	out = bytes.TrimLeft(out, "\x00") // fillPipe's
+	if n := readJSONReports(t, out); n != 1 {
+		t.Errorf("%d reports; want the final one", n)
+	}
+}
+
+// TestStdoutLateReader: a reader that starts reading only 2 s after the
+// start (`nmbench ... | (sleep 11; cat)`), a full pipe until then, gets
+// the final report, exit 0. Before, it was given up on after a second.
+func TestStdoutLateReader(t *testing.T) {
 	dir := t.TempDir()
 	pc := filepath.Join(dir, "in.pcap")
 	runCLI(t, context.Background(), "-i", "pcap:"+pc, "-f", "vtx", "-fmt", fmt64x32, "-frames", "10")
 	r, w := stdoutPipe(t, false)
 	fillPipe(t, w)
+	read := make(chan []byte, 1)
+	time.AfterFunc(2*time.Second, func() {
+		b, _ := io.ReadAll(r)
+		read <- b
+	})
+	var errb bytes.Buffer
 	done := make(chan int, 1)
 	go func() {
-		done <- cli(context.Background(), []string{"-i", "pcap:" + pc, "-f", "vrx", "-fmt", fmt64x32, "-frames", "10"}, w, w)
+		done <- cli(context.Background(), []string{"-i", "pcap:" + pc, "-f", "vrx", "-fmt", fmt64x32, "-frames", "10", "-json"}, w, &errb)
 	}()
+	var code int
 	select {
-	case code := <-done:
-		if code != 1 {
-			t.Errorf("exit %d; want 1", code)
-		}
-	case <-time.After(30 * time.Second):
+	case code = <-done:
+	case <-time.After(60 * time.Second):
 		r.Close()
-		t.Fatalf("not ended 30 s after it began; once the reader went away: exit %d", <-done)
+		t.Fatalf("not ended 60 s after it began; once the reader went away: exit %d, %q", <-done, errb.String())
+	}
+	w.Close()
+	out := <-read
+	if code != 0 || errb.Len() != 0 {
+		t.Errorf("exit %d, %q; want 0 and nothing", code, errb.String())
+	}
+	out = bytes.TrimLeft(out, "\x00") // fillPipe's
+	if n := readJSONReports(t, out); n != 1 {
+		t.Errorf("%d reports; want the final one", n)
 	}
 }
 
@@ -185,15 +382,8 @@ func TestStdoutPipeRead(t *testing.T) {
 		if code != 0 || errb.Len() != 0 {
 			t.Errorf("%q: exit %d, %q; want 0 and nothing", args, code, errb.String())
 		}
-		lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
-		for i, l := range lines {
-			var rep struct{ Final *bool }
-			if err := json.Unmarshal([]byte(l), &rep); err != nil || rep.Final == nil || *rep.Final != (i == len(lines)-1) {
-				t.Errorf("%q: line %d of %d, %q: %v", args, i+1, len(lines), l, err)
-			}
-		}
-		if args[3] == "tx" && len(lines) < 10 {
-			t.Errorf("%q: %d lines; want the interval reports of 300ms at 10ms", args, len(lines))
+		if n := readJSONReports(t, out); args[3] == "tx" && n < 10 {
+			t.Errorf("%q: %d lines; want the interval reports of 300ms at 10ms", args, n)
 		}
 	}
 }

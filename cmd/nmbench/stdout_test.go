@@ -65,9 +65,9 @@ func TestStallOutDropsWhileStalled(t *testing.T) {
 		t.Fatal("the writes waited 30 s for a reader that reads nothing")
 	}
 	close(g.open)
-	dropped, err := o.finish()
-	if err != nil || dropped != lines-kept {
-		t.Errorf("finish: %d dropped, %v; want %d, nil", dropped, err, lines-kept)
+	dropped, written := o.finish(new(waiter))
+	if !written || dropped != lines-kept {
+		t.Errorf("finish: %d dropped, written %v; want %d, true", dropped, written, lines-kept)
 	}
 	if !bytes.Equal(g.got.Bytes(), want.Bytes()) {
 		t.Errorf("written: %d octets, not the %d of the reports kept", g.got.Len(), want.Len())
@@ -102,8 +102,8 @@ func TestStallOutWholeLines(t *testing.T) {
 		}
 	}
 	write("no end")
-	if _, err := o.finish(); err != nil {
-		t.Fatal(err)
+	if _, written := o.finish(new(waiter)); !written {
+		t.Fatal("finish: not written")
 	}
 	if !bytes.Equal(g.got.Bytes(), want.Bytes()) {
 		t.Fatalf("written: %d octets, not the %d queued", g.got.Len(), want.Len())
@@ -122,42 +122,16 @@ func TestStallOutWholeLines(t *testing.T) {
 	}
 }
 
-// TestStallOutGivesUp: once the run is over, a stdout whose reader reads
-// nothing is given up on after outfile.Grace (finish: errStalled), not
-// waited for for ever.
-func TestStallOutGivesUp(t *testing.T) {
-	g := &gatedWriter{open: make(chan struct{})}
-	defer close(g.open) // the writer's goroutine ends with the test
-	o := newStallOut(g)
-	o.Write([]byte("interval report\n"))
-	o.endLive()
-	o.Write([]byte("final report\n"))
-	done := make(chan error, 1)
-	go func() {
-		_, err := o.finish()
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		if err != errStalled {
-			t.Errorf("finish: %v; want %v", err, errStalled)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("finish waited 30 s for a reader that reads nothing")
-	}
-}
-
 // TestStallOutSlowReader: a reader that reads, however slowly (a chunk
-// every 50 ms, for 2 s, longer than outfile.Grace), gets everything:
-// finish waits for as long as bytes move.
+// every 50 ms, for 2 s), gets everything: finish waits for it.
 func TestStallOutSlowReader(t *testing.T) {
 	g := &gatedWriter{open: make(chan struct{}), each: 50 * time.Millisecond}
 	close(g.open)
 	o := newStallOut(g)
 	o.endLive()
-	want := bytes.Repeat([]byte("0123456789abcdef"), 40*stallChunk/16)
+	want := bytes.Repeat([]byte("0123456789abcde\n"), 40*stallChunk/16)
 	o.Write(want)
-	if _, err := o.finish(); err != nil || !bytes.Equal(g.got.Bytes(), want) {
-		t.Errorf("finish: %v, %d of %d octets written; want nil and all", err, g.got.Len(), len(want))
+	if _, written := o.finish(new(waiter)); !written || !bytes.Equal(g.got.Bytes(), want) {
+		t.Errorf("finish: written %v, %d of %d octets written; want true and all", written, g.got.Len(), len(want))
 	}
 }
