@@ -211,14 +211,23 @@
 // were dropped"; the exit status is unchanged). The final report is
 // never dropped: after the run nmbench waits for its reader for as long
 // as it takes, so that a pager (| less) or a reader that starts late (|
-// (sleep 60; cat)) gets it whole. A SIGINT or SIGTERM that arrives
-// while it waits (whether -t, -n, -frames or a first signal ended the
-// run) ends the wait at once with "stdout: a signal ended the wait for
-// its reader after the end of the run: the report was not written
-// whole", status 1, an error at run time (a run that a signal ends is
-// no error, status 0, and has its report; here the report was lost); so
-// does a Ctrl-C typed in a pager while nmbench waits, for it reaches
-// nmbench too. A reader that goes away ends it as before (broken pipe).
+// (sleep 60; cat)) gets it whole. A SIGINT or SIGTERM other than the
+// one that ended the run ends the wait at once, whether it arrives as
+// nmbench waits or before (a second signal right after the first, as
+// the run winds down: Ctrl-C twice), with "stdout: a signal ended the
+// wait for its reader after the end of the run: the report was not
+// written whole", status 1, an error at run time (a run that a signal
+// ends is no error, status 0, and has its report; here the report was
+// lost); so does a Ctrl-C typed in a pager while nmbench waits, for it
+// reaches nmbench too. After a run that -t, -n or -frames ended, the
+// first signal ends the wait; after a run that a signal ended, nmbench
+// waits for the reader until a further signal: a supervisor that sends
+// one SIGTERM and never a second signal or a SIGKILL leaves a nmbench
+// whose reader stalled waiting (timeout -k 5 60 nmbench ... sends
+// SIGKILL 5 s after its SIGTERM). Two signals of one kind sent at once
+// (kill -TERM $P; kill -TERM $P) may reach nmbench as one, the first:
+// the system does not queue them (kill -TERM $P; sleep 0.1; kill -TERM
+// $P). A reader that goes away ends it as before (broken pipe).
 // The reports are written in whole lines, each write at most 4 KiB
 // (PIPE_BUF) unless one line is longer: another writer of the same pipe
 // (a second nmbench, -out /dev/stdout) lands between lines, never
@@ -230,8 +239,9 @@
 // messages at the end) waits for its reader until a signal ends the
 // wait; after that signal, a message to a stderr that still takes
 // nothing (2>&1 into the same stalled pipe) is given a second, or until
-// a further signal, then left out, and the status is at least 1. A
-// regular file or a terminal is written as before, in the run.
+// a further signal, then left out, and the status is at least 1 (-h
+// whose text a signal cut exits 1, not 0). A regular file or a
+// terminal is written as before, in the run.
 //
 // What the inputs make it allocate (frame buffers, the test pattern, the
 // -in frames) is charged against -max-mem (1 GiB by default) before it is

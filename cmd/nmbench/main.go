@@ -8,25 +8,25 @@ import (
 	"io"
 	"net/netip"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/nmgo/nmgo/nmsys"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	os.Exit(cli(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// cli runs nmbench with args and returns the exit status. ctx ends the
-// run (main's: the first SIGINT or SIGTERM); a stdout or stderr that
-// may stall is waited for as long as its reader takes, unless a signal
-// arrives while nmbench waits (waiter).
+// cli runs nmbench with args and returns the exit status. It watches
+// SIGINT and SIGTERM while it runs (waiter): ctx or the first signal
+// ends the run; a stdout or stderr that may stall is waited for as long
+// as its reader takes, unless a further signal ends the wait (any
+// signal, if the run ended otherwise), before the wait or while it
+// waits.
 func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	wt := new(waiter)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wt := watchSignals(cancel)
+	defer wt.stop()
 	if stalls(stderr) {
 		stderr = &errOut{w: stderr, wt: wt}
 	}
@@ -62,7 +62,9 @@ func cliRun(ctx context.Context, args []string, stdout, stderr io.Writer, wt *wa
 		so = newStallOut(stdout)
 		out = so
 	}
+	wt.setRunning(true)
 	_, err = run(ctx, cfg, out)
+	wt.setRunning(false)
 	var msgs []string
 	code := 0
 	if err != nil {

@@ -177,44 +177,130 @@ func (o *stallOut) finish(wt *waiter) (dropped int, written bool) {
 	return dropped, wt.wait(o.done)
 }
 
-// waiter is how nmbench waits for the reader of a stdout or stderr that
-// may stall (stalls) once the run is over, or before it (a usage error,
-// -h): for as long as the reader takes, so that a pager or a reader that
-// starts late gets everything, but a SIGINT or SIGTERM that arrives
-// while it waits ends the wait at once. The first signal ends the run
-// (main's signal.NotifyContext), which then keeps the signals from
-// ending the process; a wait watches them through a signal.Notify of
-// its own, for its time only. Once a signal has ended a wait, nmbench
-// was told to stop: a later wait (the messages at the end, to a stderr
-// that stalls too: 2>&1) is given outfile.Grace, or until a further
-// signal.
+// waiter watches SIGINT and SIGTERM for all of cli, through one
+// signal.Notify, and is how nmbench waits for the reader of a stdout or
+// stderr that may stall (stalls) once the run is over, or before it (a
+// usage error, -h): for as long as the reader takes, so that a pager or
+// a reader that starts late gets everything, unless a signal ends the
+// wait. It counts the signals: the first one that arrives while the
+// run goes ends the run (cancel), and every other one, whenever it
+// arrives, ends a wait, once: a wait that begins after it (a second
+// signal sent right after the first, while the run winds down, or
+// between two waits) ends at once. Once a signal has ended a wait,
+// nmbench was told to stop: a later wait (the messages at the end, to a
+// stderr that stalls too: 2>&1) is given outfile.Grace, or until a
+// further signal.
 type waiter struct {
+	sig    chan os.Signal
+	quit   chan struct{} // stop: the watcher ends
+	ended  chan struct{} // the watcher has ended
+	cancel func()        // ends the run
+
+	mu      sync.Mutex
+	n       int           // signals so far
+	used    int           // signals that ended the run or a wait
+	running bool          // the run goes: a first signal ends it
+	kick    chan struct{} // closed at each signal, then made anew
+
 	hit bool // a signal ended a wait
 }
 
-// wait waits until done is closed (true), or a signal ends the wait
-// (false).
+// watchSignals starts watching SIGINT and SIGTERM, which then no longer
+// end the process; the first one calls cancel. stop ends the watch.
+func watchSignals(cancel func()) *waiter {
+	wt := &waiter{
+		sig:    make(chan os.Signal, 8),
+		quit:   make(chan struct{}),
+		ended:  make(chan struct{}),
+		cancel: cancel,
+		kick:   make(chan struct{}),
+	}
+	signal.Notify(wt.sig, os.Interrupt, syscall.SIGTERM)
+	go wt.watch()
+	return wt
+}
+
+// watch counts the signals, and wakes the wait that waits (kick).
+func (wt *waiter) watch() {
+	defer close(wt.ended)
+	for {
+		select {
+		case <-wt.sig:
+		case <-wt.quit:
+			return
+		}
+		wt.mu.Lock()
+		wt.n++
+		if wt.n == 1 {
+			wt.cancel()
+			if wt.running {
+				wt.used++
+			}
+		}
+		close(wt.kick)
+		wt.kick = make(chan struct{})
+		wt.mu.Unlock()
+	}
+}
+
+// stop ends the watch: SIGINT and SIGTERM are the process's again.
+func (wt *waiter) stop() {
+	signal.Stop(wt.sig)
+	close(wt.quit)
+	<-wt.ended
+}
+
+// setRunning tells whether the run goes: a first signal that arrives
+// then ends the run and no wait.
+func (wt *waiter) setRunning(on bool) {
+	wt.mu.Lock()
+	wt.running = on
+	wt.mu.Unlock()
+}
+
+// wait waits until done is closed (true), or a signal not yet used
+// ends the wait (false): one that arrived before the wait began, or
+// while it waits.
 func (wt *waiter) wait(done <-chan struct{}) bool {
 	select {
 	case <-done:
 		return true
 	default:
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sig)
 	var grace <-chan time.Time
 	if wt.hit {
 		t := time.NewTimer(outfile.Grace)
 		defer t.Stop()
 		grace = t.C
 	}
+wait:
+	for {
+		wt.mu.Lock()
+		sig, kick := wt.n > wt.used, wt.kick
+		wt.mu.Unlock()
+		if sig {
+			break
+		}
+		select {
+		case <-done:
+			return true
+		case <-kick:
+		case <-grace:
+			break wait
+		}
+	}
+	// done and a signal (or the grace's end) at the same moment: the
+	// write is done, and the signal is left to a later wait.
 	select {
 	case <-done:
 		return true
-	case <-sig:
-	case <-grace:
+	default:
 	}
+	wt.mu.Lock()
+	if wt.n > wt.used {
+		wt.used++
+	}
+	wt.mu.Unlock()
 	wt.hit = true
 	return false
 }

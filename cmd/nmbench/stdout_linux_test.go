@@ -79,25 +79,28 @@ func fillPipe(t *testing.T, w *os.File) {
 	}
 }
 
-// endBySignal sends sig to the test process every 50 ms until done
-// (cli's status) comes, and returns it: as a user's Ctrl-C or kill
-// reaches nmbench while it waits for a stalled reader (waiter). A
-// signal.Notify of the test's own keeps sig from ending the test
-// binary, and each signal is sent only once the one before has been
-// delivered, so that none is left in flight once it returns. After
+// endBySignal sends sig to the test process and returns done's status
+// (cli's), as a user's Ctrl-C or kill reaches nmbench while it waits for
+// a stalled reader (waiter): once, or, with repeat, every 50 ms until
+// done comes, for a cli that may not yet watch the signals (one just
+// started). A signal.Notify of the test's own keeps sig from ending the
+// test binary, and each signal is sent only once the one before has
+// been delivered, so that none is left in flight once it returns. After
 // 20 s it closes r, which fails a write that waits (EPIPE), and fails
 // the test: a way out of a hang, no timing assertion.
-func endBySignal(t *testing.T, sig syscall.Signal, done <-chan int, r *os.File) int {
+func endBySignal(t *testing.T, sig syscall.Signal, done <-chan int, r *os.File, repeat bool) int {
 	t.Helper()
 	c := make(chan os.Signal, 1)
 	signal.Notify(c, sig)
 	defer signal.Stop(c)
 	safety := time.After(20 * time.Second)
-	for {
-		if err := syscall.Kill(os.Getpid(), sig); err != nil {
-			t.Fatal(err)
+	for sent := false; ; sent = true {
+		if !sent || repeat {
+			if err := syscall.Kill(os.Getpid(), sig); err != nil {
+				t.Fatal(err)
+			}
+			<-c // delivered, to every channel notified of sig
 		}
-		<-c // delivered, to every channel notified of sig
 		select {
 		case code := <-done:
 			return code
@@ -164,7 +167,53 @@ func TestStdoutStalled(t *testing.T) {
 			done := make(chan int, 1)
 			go func() { done <- cli(ctx, args, w, &errb) }()
 			notEnded(t, done, 2500*time.Millisecond, "the final report's wait")
-			code := endBySignal(t, c.sig, done, r)
+			code := endBySignal(t, c.sig, done, r, false)
+			want := "nmbench: stdout: a signal ended the wait for its reader after the end of the run: the report was not written whole\n"
+			if code != 1 || errb.String() != want {
+				t.Errorf("exit %d, %q; want 1 and %q", code, errb.String(), want)
+			}
+		})
+	}
+}
+
+// TestStdoutTwoSignals: a run that a first signal ends, its stdout
+// stalled, ends by a second signal sent right after the first (Ctrl-C
+// twice), one that arrives while the run winds down, before the final
+// report's wait begins: exit 1 with
+// the message, and no third signal is needed. Before the fix, main's
+// signal.NotifyContext (here the test's own, as main's) took the second
+// and nmbench waited for a third, for ever.
+func TestStdoutTwoSignals(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		// Not parallel: the signals are the process's.
+		t.Run(sig.String(), func(t *testing.T) {
+			r, w := stdoutPipe(t, false)
+			fillPipe(t, w)
+			ctx, stop := signal.NotifyContext(context.Background(), sig)
+			defer stop()
+			c := make(chan os.Signal, 2)
+			signal.Notify(c, sig)
+			defer signal.Stop(c)
+			args := []string{"-i", "udp:127.0.0.1:" + freeUDPPort(t), "-f", "tx", "-T", "10ms", "-json"}
+			var errb bytes.Buffer
+			done := make(chan int, 1)
+			go func() { done <- cli(ctx, args, w, &errb) }()
+			notEnded(t, done, time.Second, "the run") // and cli watches the signals
+			for range 2 {
+				if err := syscall.Kill(os.Getpid(), sig); err != nil {
+					t.Fatal(err)
+				}
+				// Delivered (two signals sent at once may be
+				// delivered as one), and none left in flight.
+				<-c
+			}
+			var code int
+			select {
+			case code = <-done:
+			case <-time.After(20 * time.Second):
+				r.Close()
+				t.Fatalf("not ended 20 s after two signals; once the reader went away: exit %d, %q", <-done, errb.String())
+			}
 			want := "nmbench: stdout: a signal ended the wait for its reader after the end of the run: the report was not written whole\n"
 			if code != 1 || errb.String() != want {
 				t.Errorf("exit %d, %q; want 1 and %q", code, errb.String(), want)
@@ -210,7 +259,9 @@ func TestStderrStalled(t *testing.T) {
 			if c.check {
 				notEnded(t, done, 3*time.Second, "the final report's and the message's waits")
 			}
-			if code := endBySignal(t, syscall.SIGTERM, done, r); code != c.want {
+			// A single signal where cli waits already; else again
+			// and again, until cli watches them.
+			if code := endBySignal(t, syscall.SIGTERM, done, r, !c.check); code != c.want {
 				t.Errorf("exit %d; want %d", code, c.want)
 			}
 		})
