@@ -314,8 +314,11 @@ func benchMergeReceive(b *testing.B, suffix string) {
 	})
 	b.Run("merge"+suffix, func(b *testing.B) {
 		got := 0
-		rs, _ := mb.merged(b, &got)
+		rs, m := mb.merged(b, &got)
 		run(b, rs, &got)
+		if d, want := m.PathStats(1).Duplicates, uint64(b.N)*uint64(mb.per); d != want {
+			b.Fatalf("path 1: %d copies absorbed, want %d: every packet of path 1 a copy", d, want)
+		}
 	})
 	b.Run("merge-one-path"+suffix, func(b *testing.B) {
 		got := 0
@@ -415,8 +418,8 @@ func benchMergeRatio(b *testing.B, arrive func(*mergeBench, []*Receiver)) {
 			ts, tm = append(ts, s), append(tm, mt)
 		}
 	}
-	if gotS != b.N || gotM != b.N || m.Stats().Lost != 0 {
-		b.Fatalf("%d and %d frames for %d ops; %+v", gotS, gotM, b.N, m.Stats())
+	if gotS != b.N || gotM != b.N || m.Stats().Lost != 0 || m.PathStats(1).Duplicates != uint64(b.N+1)*uint64(mbM.per) {
+		b.Fatalf("%d and %d frames for %d ops; %+v; path 1 %+v", gotS, gotM, b.N, m.Stats(), m.PathStats(1))
 	}
 	var sumS, sumM time.Duration
 	paired := make([]float64, len(ts))
