@@ -989,7 +989,7 @@ func (s *Sender) runPart(ctx context.Context, p *txPart) error {
 			// a PHC that failed a read (Now gives 0) would make one wait
 			// of decades (the loop's read then retries it: s.now).
 			t := s.clock.Now()
-			wait := time.Duration(next-t) - s.cfg.Spin
+			wait := sleepFor(next, t, s.cfg.Spin)
 			cut := wait > maxSleep
 			switch {
 			case wait <= 0:
@@ -1118,6 +1118,14 @@ func (s *Sender) publish(p *txPart) {
 		p.stats[j] = p.tx.Stats(j)
 	}
 	p.mu.Unlock()
+}
+
+// sleepFor returns how long to sleep before the TAI time next at t, the
+// last spin of it left out: 0 if next is within spin of t or past.
+// (next-t less spin would wrap for a spin near math.MaxInt64 and a next
+// already past, and sleep a packet that is due.)
+func sleepFor(next, t int64, spin time.Duration) time.Duration {
+	return max(time.Duration(next-t), spin) - spin
 }
 
 // spinUntil spins on clock until the TAI time t, for at most limit on the

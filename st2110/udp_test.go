@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -633,7 +634,7 @@ func TestSpinUntilClockSteps(t *testing.T) {
 			}
 			return now, nil
 		}}
-		until := clock.Now() + int64(time.Millisecond)
+		until := clock.Now() + int64(time.Hour) // not reached before the step, however late the spin starts
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		start := time.Now()
 		spun := spinUntil(ctx, clock, until, limit)
@@ -785,6 +786,32 @@ func TestUDPSenderTTL(t *testing.T) {
 	for k, want := range []int{32, 32, 0} {
 		if got := tx2.Session().Streams[k].TTL; got != want {
 			t.Errorf("the session says TTL %d for flow %d, sent with %d", got, k, want)
+		}
+	}
+}
+
+// sleepFor leaves the spin out of a wait and never sleeps a packet that is
+// due: with a spin near math.MaxInt64 and the packet's time past, the
+// wait less the spin wrapped to a long positive wait (a cut sleep, the
+// packet sent maxSleep late).
+func TestSleepFor(t *testing.T) {
+	const at = int64(1_800_000_000_000_000_000)
+	for _, c := range []struct {
+		next int64
+		spin time.Duration
+		want time.Duration
+	}{
+		{at + 5e6, 0, 5 * time.Millisecond},
+		{at + 5e6, time.Millisecond, 4 * time.Millisecond},
+		{at + 5e6, time.Hour, 0},
+		{at - 5e6, 0, 0},
+		{at - 5e6, time.Millisecond, 0},
+		{at - 5e6, math.MaxInt64, 0},
+		{at, math.MaxInt64, 0},
+		{at + 5e6, math.MaxInt64, 0},
+	} {
+		if got := sleepFor(c.next, at, c.spin); got != c.want {
+			t.Errorf("sleepFor(at%+d, at, %v) = %v, want %v", c.next-at, c.spin, got, c.want)
 		}
 	}
 }
