@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nmgo/nmgo/internal/nmtest"
 	"github.com/nmgo/nmgo/packet"
 	"github.com/nmgo/nmgo/video"
 )
@@ -102,7 +103,7 @@ func TestPcapFIFO(t *testing.T) {
 func TestPcapTxFIFO(t *testing.T) {
 	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
 	const hang = time.Minute // a hang, not a speed
-	fifo := newFIFO(t)
+	fifo := nmtest.FIFO(t)
 	run := func(tx *Sender, ctx context.Context) error {
 		t.Helper()
 		errc := make(chan error, 1)
@@ -113,7 +114,7 @@ func TestPcapTxFIFO(t *testing.T) {
 		case <-time.After(hang):
 		}
 		// A reader that reads it all unsticks Run.
-		r := fifoReader(t, fifo)
+		r := nmtest.FIFOReader(t, fifo)
 		go io.Copy(io.Discard, r)
 		t.Fatalf("Run still runs after %v; once a reader came: %v", hang, <-errc)
 		return nil
@@ -158,10 +159,10 @@ func TestDialFIFONoReader(t *testing.T) {
 	frames := [][]byte{randomFrames(fmtSmall, 1, 1)}
 	for _, end := range []string{"context", "close"} {
 		t.Run(end, func(t *testing.T) {
-			name := newFIFO(t)
+			name := nmtest.FIFO(t)
 			// The reader that does not read; reading it after a hang
 			// unsticks it.
-			r := fifoReader(t, name)
+			r := nmtest.FIFOReader(t, name)
 			unstick := func() {
 				go func() {
 					buf := make([]byte, 1<<16)
@@ -325,7 +326,7 @@ func TestDialFIFOSlowReader(t *testing.T) {
 	frames := [][]byte{randomFrames(fmtSmall, 1, 1)}
 	for _, end := range []string{"context", "close"} {
 		t.Run(end, func(t *testing.T) {
-			name := newFIFO(t)
+			name := nmtest.FIFO(t)
 			// Well past what the pipe (64 KiB) and the capture's buffer
 			// (1 MiB) hold: the writer has waited for the reader.
 			start, past, all := slowFIFOReader(t, name, 3<<20)
@@ -399,8 +400,8 @@ func (s stopAt) Frame(n uint64) []byte {
 // hang, not a speed.
 func TestDialFIFOCloseAfterError(t *testing.T) {
 	sess := session("10.0.0.1", flow(fmtSmall, "239.1.1.1:5004", ""))
-	name := newFIFO(t)
-	r := fifoReader(t, name)
+	name := nmtest.FIFO(t)
+	r := nmtest.FIFOReader(t, name)
 	src := stopAt{frame: randomFrames(fmtSmall, 1, 1), n: 60}
 	tx, err := Dial("pcap:"+name, sess, &SendConfig{Sources: []video.FrameSource{src}, Count: 1 << 30})
 	if err != nil {
@@ -429,8 +430,8 @@ func TestDialFIFOCloseAfterError(t *testing.T) {
 // have ended with "error writing packet header: ... i/o timeout" (or an
 // EPIPE that errors.Is did not find) instead of nil.
 func TestPcapTxCutInHeader(t *testing.T) {
-	name := newFIFO(t)
-	fifoReader(t, name) // reads nothing
+	name := nmtest.FIFO(t)
+	nmtest.FIFOReader(t, name) // reads nothing
 	q, err := openPcapTx(&endpoint{name: "pcap:" + name, kind: kindPcap, file: name}, 1, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -460,27 +461,4 @@ func TestPcapTxCutInHeader(t *testing.T) {
 	if err := tx.finish(); err != nil {
 		t.Errorf("finish after a cut in the packet's header: %v, want nil (a cut)", err)
 	}
-}
-
-// newFIFO makes a FIFO in a directory of t's.
-func newFIFO(t *testing.T) string {
-	t.Helper()
-	name := filepath.Join(t.TempDir(), "fifo")
-	if err := syscall.Mkfifo(name, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return name
-}
-
-// fifoReader opens fifo for reading without waiting for a writer, as a
-// reader that holds it open but reads only what the test has it read;
-// it is closed when the test ends.
-func fifoReader(t *testing.T, fifo string) *os.File {
-	t.Helper()
-	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	return r
 }

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nmgo/nmgo/internal/nmtest"
 	"github.com/nmgo/nmgo/packet"
 	"github.com/nmgo/nmgo/st2110"
 	"github.com/nmgo/nmgo/video"
@@ -33,7 +34,7 @@ import (
 func TestCaptureFIFOInterrupted(t *testing.T) {
 	for _, writer := range []bool{false, true} {
 		t.Run(map[bool]string{false: "no-writer", true: "silent-writer"}[writer], func(t *testing.T) {
-			fifo := newFIFO(t)
+			fifo := nmtest.FIFO(t)
 			code, stderr := interruptCaptureWait(t, fifo, writer, "-i", "pcap:"+fifo)
 			want := "nmbench: -i pcap:" + fifo + ": interrupted while waiting for its capture header\n"
 			if code != 1 || stderr != want {
@@ -64,7 +65,7 @@ func TestCaptureFIFOSecondInterrupted(t *testing.T) {
 			if first == "pcap" {
 				p = "pcap:" + good
 			}
-			fifo := newFIFO(t)
+			fifo := nmtest.FIFO(t)
 			code, stderr := interruptCaptureWait(t, fifo, false, "-i", p, "-i", "pcap:"+fifo)
 			want := "nmbench: -i pcap:" + fifo + ": interrupted while waiting for its capture header\n"
 			if code != 1 || stderr != want {
@@ -78,7 +79,7 @@ func TestCaptureFIFOSecondInterrupted(t *testing.T) {
 // header already written, vrx waits for the second's, and its error names
 // the second (not the first FIFO, the first -i that is no regular file).
 func TestCaptureFIFOSecondOfTwoInterrupted(t *testing.T) {
-	first := newFIFO(t)
+	first := nmtest.FIFO(t)
 	w, err := os.OpenFile(first, os.O_RDWR, 0) // read-write: waits for no reader
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +88,7 @@ func TestCaptureFIFOSecondOfTwoInterrupted(t *testing.T) {
 	if _, err := packet.NewPcapWriterNanos(w, 0); err != nil { // in the pipe's buffer
 		t.Fatal(err)
 	}
-	fifo := newFIFO(t)
+	fifo := nmtest.FIFO(t)
 	code, stderr := interruptCaptureWait(t, fifo, false, "-i", "pcap:"+first, "-i", "pcap:"+fifo)
 	want := "nmbench: -i pcap:" + fifo + ": interrupted while waiting for its capture header\n"
 	if code != 1 || stderr != want {
@@ -104,7 +105,7 @@ func TestCaptureFIFOSecondOfTwoInterrupted(t *testing.T) {
 // is closed (no reader of the FIFO is left). A hang is failed after 10 s,
 // a bound, not a speed.
 func TestAbandonListen(t *testing.T) {
-	fifo := newFIFO(t)
+	fifo := nmtest.FIFO(t)
 	f := video.Format{Sampling: video.YCbCr422, Depth: video.Depth10, Width: 64, Height: 32,
 		Scan: video.Progressive, Rate: video.Rate50}
 	sess := &video.Session{Name: "test", Origin: netip.MustParseAddr("10.0.0.1"),
@@ -163,29 +164,6 @@ func TestAbandonListen(t *testing.T) {
 			t.Fatal("the abandoned Listen's Receiver still reads the FIFO after 10 s")
 		}
 	}
-}
-
-// fifoReader opens fifo for reading without waiting for a writer, as a
-// reader that holds it open but reads only what the test has it read;
-// it is closed when the test ends.
-func fifoReader(t *testing.T, fifo string) *os.File {
-	t.Helper()
-	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	return r
-}
-
-// newFIFO makes a FIFO in a directory of t's.
-func newFIFO(t *testing.T) string {
-	t.Helper()
-	fifo := filepath.Join(t.TempDir(), "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return fifo
 }
 
 // interruptCaptureWait runs vrx with the flags in, one of them -i
@@ -341,7 +319,7 @@ func TestOutputFIFONoReader(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			for _, withT := range []bool{false, true} {
-				fifo := newFIFO(t)
+				fifo := nmtest.FIFO(t)
 				args, want := c.args(fifo), c.err
 				if withT {
 					args, want = append(args, "-t", "20ms"), c.errT
@@ -384,7 +362,7 @@ func TestOutputFIFOReaderGone(t *testing.T) {
 		}, "nmbench: st2110: send pcap:FIFO: write FIFO: broken pipe\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			fifo := newFIFO(t)
+			fifo := nmtest.FIFO(t)
 			// The reader is there before the run, and goes away as soon
 			// as the run has opened the FIFO for writing: a read that
 			// finds no writer returns 0 (EOF), one that finds a writer
@@ -460,7 +438,7 @@ func runFIFOOutput(t *testing.T, fifo string, cancel bool, args ...string) (int,
 		return code, out.String(), errb.String()
 	case <-time.After(time.Minute):
 	}
-	r := fifoReader(t, fifo)
+	r := nmtest.FIFOReader(t, fifo)
 	go io.Copy(io.Discard, r)
 	code := <-done
 	t.Fatalf("not ended after a minute; once a reader came: exit %d, %s", code, errb.String())
@@ -472,8 +450,8 @@ func runFIFOOutput(t *testing.T, fifo string, cancel bool, args ...string) (int,
 // to -t and signals) and says that the capture was cut. A minute bounds
 // a hang: no timing assertion.
 func TestCaptureOutputFIFONoReader(t *testing.T) {
-	fifo := newFIFO(t)
-	r := fifoReader(t, fifo) // reads nothing
+	fifo := nmtest.FIFO(t)
+	r := nmtest.FIFOReader(t, fifo) // reads nothing
 	var errb bytes.Buffer
 	done := make(chan int, 1)
 	go func() {
@@ -500,8 +478,8 @@ func TestOutputFIFONoRead(t *testing.T) {
 	pc := filepath.Join(dir, "in.pcap")
 	// 100 frames of 5120 octets: more than the pipe holds.
 	runCLI(t, context.Background(), "-i", "pcap:"+pc, "-f", "vtx", "-fmt", fmt64x32, "-frames", "100")
-	fifo := newFIFO(t)
-	r := fifoReader(t, fifo) // reads nothing
+	fifo := nmtest.FIFO(t)
+	r := nmtest.FIFOReader(t, fifo) // reads nothing
 	var errb bytes.Buffer
 	done := make(chan int, 1)
 	go func() {
@@ -550,8 +528,8 @@ func TestOutputsWaitBeforeEmpty(t *testing.T) {
 // the capture read back is whole. Only a reader that reads nothing is
 // cut (TestCaptureOutputFIFONoReader). A minute bounds a hang.
 func TestCaptureOutputFIFOSlowReader(t *testing.T) {
-	fifo := newFIFO(t)
-	r := fifoReader(t, fifo)
+	fifo := nmtest.FIFO(t)
+	r := nmtest.FIFOReader(t, fifo)
 	var errb bytes.Buffer
 	done := make(chan int, 1)
 	go func() {
@@ -608,8 +586,8 @@ func TestOutputFIFOSlowRead(t *testing.T) {
 	// 100 frames of 5120 octets: more than the pipe holds, and more
 	// than the reader reads in -t.
 	runCLI(t, context.Background(), "-i", "pcap:"+pc, "-f", "vtx", "-fmt", fmt64x32, "-frames", "100")
-	fifo := newFIFO(t)
-	r := fifoReader(t, fifo)
+	fifo := nmtest.FIFO(t)
+	r := nmtest.FIFOReader(t, fifo)
 	var errb bytes.Buffer
 	done := make(chan int, 1)
 	go func() {
@@ -651,8 +629,8 @@ func TestOutputFIFOEndByCount(t *testing.T) {
 	dir := t.TempDir()
 	pc := filepath.Join(dir, "in.pcap")
 	runCLI(t, context.Background(), "-i", "pcap:"+pc, "-f", "vtx", "-fmt", fmt64x32, "-frames", "10")
-	fifo := newFIFO(t)
-	fifoReader(t, fifo) // reads nothing
+	fifo := nmtest.FIFO(t)
+	nmtest.FIFOReader(t, fifo) // reads nothing
 	// Fill the pipe, then let go of the writer: what it wrote stays.
 	w, err := syscall.Open(fifo, syscall.O_WRONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {

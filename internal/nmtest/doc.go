@@ -1,4 +1,5 @@
-// Package nmtest holds helpers for tests that need a real netmap kernel.
+// Package nmtest holds helpers for tests that need a real netmap kernel,
+// and for tests of FIFOs ([FIFO], [FIFOReader]).
 //
 // Tests that need /dev/netmap call [Require]: on a host without it they skip
 // with a reason, unless NMTEST_REQUIRE=1 is set (the test/vale VM runner sets

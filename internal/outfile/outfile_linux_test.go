@@ -14,16 +14,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-func mkfifo(t *testing.T) string {
-	t.Helper()
-	name := filepath.Join(t.TempDir(), "fifo")
-	if err := syscall.Mkfifo(name, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return name
-}
+	"github.com/nmgo/nmgo/internal/nmtest"
+)
 
 func nonblocking(t *testing.T, f *os.File) bool {
 	t.Helper()
@@ -59,7 +52,7 @@ func TestOpenBlocking(t *testing.T) {
 		}
 		o.Close()
 	}
-	fifo := mkfifo(t)
+	fifo := nmtest.FIFO(t)
 	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +74,7 @@ func TestOpenBlocking(t *testing.T) {
 // error, not a wait for a reader that can never come.
 func TestWaitLeavesNothing(t *testing.T) {
 	base := runtime.NumGoroutine()
-	fifo := mkfifo(t)
+	fifo := nmtest.FIFO(t)
 	o, err := Open(fifo, 0o644)
 	if err != nil || o.File != nil {
 		t.Fatalf("Open of a FIFO with no reader: %v, %v", o, err)
@@ -129,7 +122,7 @@ func TestWaitLeavesNothing(t *testing.T) {
 // is too narrow to lose by timing, so the look is made after the
 // removal here.
 func TestNoReaderRemoved(t *testing.T) {
-	fifo := mkfifo(t)
+	fifo := nmtest.FIFO(t)
 	_, oerr := openFile(fifo, false, 0)
 	if !errors.Is(oerr, syscall.ENXIO) {
 		t.Fatalf("open of a FIFO with no reader: %v, want ENXIO", oerr)
@@ -242,7 +235,7 @@ func TestEndSlowReader(t *testing.T) {
 	}
 	for _, w := range writes {
 		t.Run(w.name, func(t *testing.T) {
-			name := mkfifo(t)
+			name := nmtest.FIFO(t)
 			r, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 			if err != nil {
 				t.Fatal(err)
@@ -355,7 +348,7 @@ func TestOpenUnixSocket(t *testing.T) {
 	}
 
 	// A FIFO with no reader at Open, a socket by the time Wait looks.
-	fifo := mkfifo(t)
+	fifo := nmtest.FIFO(t)
 	o, err := Open(fifo, 0o644)
 	if err != nil || o.File != nil {
 		t.Fatalf("Open of a FIFO with no reader: %v, %v", o, err)
