@@ -648,6 +648,14 @@ func (r *Receiver) push(data []byte, at int64) bool {
 					// packet: their code carries none of this line.)
 					seq := uint16(rtp[2])<<8 | uint16(rtp[3])
 					ext := m.maxSeq + int64(int16(seq-uint16(m.maxSeq)))
+					// The path's span, as push notes it (again, and
+					// alike, for a packet handed to it below).
+					if ext > ps.high {
+						ps.high = ext
+					}
+					if ext < ps.first {
+						ps.first = ext
+					}
 					if ext <= m.maxSeq && int32(binary.BigEndian.Uint32(rtp[4:])-m.newTS) <= 0 {
 						// Not a restarted sender's: a copy if its
 						// number was seen, unless it is its word's
@@ -663,23 +671,11 @@ func (r *Receiver) push(data []byte, at int64) bool {
 							}
 						}
 						if w.seen&(1<<(ext&63)) != 0 && w.sbit != uint8(ext&63) {
-							if ext > ps.high {
-								ps.high = ext
-							}
-							if ext < ps.first {
-								ps.first = ext
-							}
 							ps.Duplicates++
 							return true
 						}
 					} else if ext == m.maxSeq+1 {
 						// The next number: a first copy.
-						if ext > ps.high {
-							ps.high = ext
-						}
-						if ext < ps.first {
-							ps.first = ext
-						}
 						// Merge's pushNext, written out (see
 						// Merge.isNext).
 						var h headers
