@@ -6,6 +6,7 @@ import (
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
+	"net/netip"
 	"os"
 	"testing"
 	"time"
@@ -14,12 +15,13 @@ import (
 // TestMergeTrace drives merges with flows ordinary and hostile (random
 // loss, reordering and skew; then sequence numbers, timestamps, markers,
 // payload types, versions, lengths and arrival times rewritten at random;
-// directly and through two Receivers, with captures cut short) and checks,
-// after every packet, that each copy was counted once (taken, absorbed,
-// late or malformed), what the flow took adds up, and push's shortcut
-// state (fastSl, fastW, fastTS) is what refresh finds then (and fastTS
-// what the slot has): a call of refresh missed shows at the packet after
-// it, whether or not the counts ever do.
+// directly and through two Receivers, as Ethernet frames with captures
+// cut short and as those frames' UDP payloads, the way socket readers push
+// them: feeds) and checks, after every packet, that each copy was counted
+// once (taken, absorbed, late or malformed), what the flow took adds up,
+// and push's shortcut state (fastSl, fastW, fastTS) is what refresh finds
+// then (and fastTS what the slot has): a call of refresh missed shows at
+// the packet after it, whether or not the counts ever do.
 // (pushRestart's is the one it cannot reach: a restart whose first packet
 // is malformed takes two rewrites of one packet, which its flows never
 // make; TestMergeRestartMalformedFirst pins it.)
@@ -50,20 +52,36 @@ func TestMergeTrace(t *testing.T) {
 	for fi, f := range formats {
 		fl := newMergeFlow(t, f, 40)
 		for seed := range uint64(24) {
-			for _, recv := range []bool{false, true} {
+			for feed := range feeds {
 				if w != nil {
-					fmt.Fprintf(w, "flow %d format %d seed %d receivers %v\n", n, fi, seed, recv)
+					fmt.Fprintf(w, "flow %d format %d seed %d feed %s\n", n, fi, seed, feeds[feed])
 				}
-				traceMerge(t, w, fl, seed, recv)
+				traceMerge(t, w, fl, seed, feed)
 				n++
 			}
 		}
 	}
 }
 
+// The ways traceMerge's packets reach the merge (feeds, their names in
+// the trace): Merge.Push; Receiver.Push, an Ethernet frame from
+// udpFrameHeader; Receiver.PushUDPCut, that frame's UDP payload with its
+// addresses and the UDP length less its header as wire, as a socket
+// reader pushes what it reads (a frame cut short is a datagram read into
+// a buffer too short for it). Every frame traceMerge makes is IPv4 and
+// UDP, at least udpFrameHeader's 42 octets, so a socket would read each:
+// none is skipped.
+const (
+	feedMerge = iota
+	feedPush
+	feedUDPCut
+)
+
+var feeds = [...]string{feedMerge: "Merge.Push", feedPush: "Receiver.Push", feedUDPCut: "Receiver.PushUDPCut"}
+
 // traceMerge runs one flow of fl's packets, made hostile by seed (0:
-// loss and skew only), through a merge.
-func traceMerge(t *testing.T, w io.Writer, fl *mergeFlow, seed uint64, recv bool) {
+// loss and skew only), through a merge, fed as feed (feedMerge, ...).
+func traceMerge(t *testing.T, w io.Writer, fl *mergeFlow, seed uint64, feed int) {
 	r := rand.New(rand.NewPCG(seed, 17))
 	windows := []time.Duration{SkewClassA, 2 * time.Millisecond, SkewClassB}
 	size := fl.f.FrameSize()
@@ -83,7 +101,7 @@ func traceMerge(t *testing.T, w io.Writer, fl *mergeFlow, seed uint64, recv bool
 		_ = m.slots[i].d.SetBuffer(filled(size))
 	}
 	var rs [2]*Receiver
-	if recv {
+	if feed != feedMerge {
 		for p := range 2 {
 			if rs[p], err = NewReceiver(&ReceiverConfig{Streams: []RxStream{{Port: uint16(5004 + 2*p), Merge: m, Path: p}}}); err != nil {
 				t.Fatal(err)
@@ -125,14 +143,20 @@ func traceMerge(t *testing.T, w io.Writer, fl *mergeFlow, seed uint64, recv bool
 				pkt[16+r.IntN(4)] ^= byte(r.Uint32()) // the first SRD's field, line, continuation, offset
 			}
 		}
-		if recv {
+		if feed != feedMerge {
 			fr := append(udpFrameHeader(uint16(5004+2*e.path)), pkt...)
 			binary.BigEndian.PutUint16(fr[16:], uint16(len(fr)-14))
 			binary.BigEndian.PutUint16(fr[38:], uint16(len(fr)-34))
 			if r.IntN(50) == 0 {
 				fr = fr[:max(42, len(fr)-r.IntN(100))] // a capture cut short: wire > len
 			}
-			rs[e.path].Push(fr, at)
+			if feed == feedPush {
+				rs[e.path].Push(fr, at)
+			} else {
+				src := netip.AddrPortFrom(netip.AddrFrom4([4]byte(fr[26:30])), binary.BigEndian.Uint16(fr[34:]))
+				dst := netip.AddrPortFrom(netip.AddrFrom4([4]byte(fr[30:34])), binary.BigEndian.Uint16(fr[36:]))
+				rs[e.path].PushUDPCut(src, dst, fr[42:], int(binary.BigEndian.Uint16(fr[38:]))-8, at)
+			}
 		} else {
 			m.Push(e.path, pkt, at)
 		}
