@@ -881,8 +881,9 @@ func (r *mergeRig) end(t *testing.T, pushed [2]uint64) (RxStats, uint64) {
 }
 
 // TestReceiverMergeAllocs: Ethernet frames of both paths through two
-// Receivers into one Merge, first copies and duplicates, frames handed
-// out: no allocation per packet.
+// Receivers into one Merge, then their UDP payloads through PushUDPCut,
+// first copies and duplicates, frames handed out: no allocation per
+// packet.
 func TestReceiverMergeAllocs(t *testing.T) {
 	mb := newMergeBench(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}, 2)
 	got := 0
@@ -891,7 +892,10 @@ func TestReceiverMergeAllocs(t *testing.T) {
 	if a := testing.AllocsPerRun(50, func() { mb.frame(rs) }); a != 0 {
 		t.Errorf("%.1f allocations a frame of %d packets on two paths", a, mb.per)
 	}
-	if st := m.Stats(); got != 52 || st.Lost != 0 || st.Duplicates != st.Packets {
+	if a := testing.AllocsPerRun(50, func() { mb.frameUDP(rs) }); a != 0 {
+		t.Errorf("%.1f allocations a frame of %d datagrams on two paths (PushUDPCut)", a, mb.per)
+	}
+	if st := m.Stats(); got != 103 || st.Lost != 0 || st.Duplicates != st.Packets {
 		t.Errorf("%d frames; %+v", got, st)
 	}
 }
