@@ -190,7 +190,8 @@ type Merge struct {
 	// read), except after the shortcut took the last number of a word
 	// (takeNext clears fastSl and fastTS, not fastW, a store less): the
 	// copy checks, which read fastW whether or not fastSl is set
-	// (Receiver.push's and push's), check its block.
+	// (Receiver.push's, Receiver.PushUDPCut's and push's), check its
+	// block.
 	fastSl *mslot
 	fastW  *seqWord
 	// fastTS[f] is the RTP timestamp of fastSl's field f, widened, or
@@ -487,10 +488,10 @@ func near(a, b int64) bool {
 // (a call would have it save what it holds in registers first). Only
 // first copies have their RFC 4175 headers parsed: the first copy of the
 // number after the highest (nearly every one) by pushNext (written out
-// here and in Receiver.push: see isNext), any other past the highest here,
-// and one below it by pushCopy. Every way push calls a function and then
-// goes on is reached only from those branches, so that a duplicate's way
-// saves no registers either.
+// here, in Receiver.push and in Receiver.PushUDPCut: see isNext), any
+// other past the highest here, and one below it by pushCopy. Every way
+// push calls a function and then goes on is reached only from those
+// branches, so that a duplicate's way saves no registers either.
 func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at, ext int64) {
 	if path < 4 {
 		if path < 2 {
@@ -514,9 +515,9 @@ func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at, ext int6
 		}
 	}
 	// path is 0 or 1 (Push and NewReceiver have checked it), or that plus
-	// 2 from pushSlow, or plus 4 from Receiver.push, which has done the
-	// common case's work and extended the number (ext); the RTP header's
-	// length is checked above or by pushSlow or Receiver.push.
+	// 2 from pushSlow, or plus 4 from Receiver.push or PushUDPCut, which
+	// have done the common case's work and extended the number (ext); the
+	// RTP header's length is checked above or by pushSlow or the Receiver.
 	path &= 1
 	// The path's span of sequence numbers (PathStats.Lost): NewMerge
 	// starts first and high at the ends of int64.
@@ -603,10 +604,10 @@ func (m *Merge) push(path int, ps *pathState, pkt []byte, wire int, at, ext int6
 // packet changes refresh has found (fastSl, fastW, fastTS).
 //
 // pushNext is the way of the first copy of the number after the highest
-// (nearly every first copy) once Receiver.push or push has done its
-// common case (counted it, taken its arrival, noted its span). Both write
-// it out, for its call would cost nearly every first copy a dozen
-// instructions more:
+// (nearly every first copy) once Receiver.push, Receiver.PushUDPCut or
+// push has done its common case (counted it, taken its arrival, noted
+// its span). All three write it out, for its call would cost nearly
+// every first copy a dozen instructions more:
 //
 //	var h headers
 //	ok := parseHeaders(&h, pkt)
