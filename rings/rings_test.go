@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"testing"
+	"unsafe"
 
 	"github.com/nmgo/nmgo/internal/abi"
 	"github.com/nmgo/nmgo/internal/heapmem"
@@ -276,6 +277,7 @@ func TestWrap(t *testing.T) {
 						t.Fatalf("round %d packet %d: %v %x", round, recv+i, err, p)
 					}
 				}
+				packetsAsPacket(t, rx, m)
 				rx.Release(m)
 				recv += m
 				if round > 100*total {
@@ -286,6 +288,37 @@ func TestWrap(t *testing.T) {
 				t.Fatalf("%d dropped", dropped)
 			}
 		})
+	}
+}
+
+// packetsAsPacket checks that Packets, from every first and into buffers
+// shorter than the rest of the acquisition, as long and longer, hands out
+// what Packet does for each of the m acquired slots of rx: the same slice
+// of the same buffer, or nil where Packet gives an error.
+func packetsAsPacket(t *testing.T, rx *rings.RxRing, m int) {
+	t.Helper()
+	buf := make([][]byte, m+2)
+	for first := range m + 1 {
+		rest := m - first
+		for _, size := range []int{0, 1, max(0, rest-1), rest, rest + 1} {
+			for i := range buf {
+				buf[i] = []byte{0xee} // not a slot's: Packets must overwrite it
+			}
+			k := rx.Packets(first, buf[:size])
+			if want := min(size, m-first); k != want {
+				t.Fatalf("Packets(%d, [%d]) = %d of %d acquired, want %d", first, size, k, m, want)
+			}
+			for i, got := range buf[:k] {
+				p, err := rx.Packet(first + i)
+				if err != nil && got != nil || err == nil && (got == nil || unsafe.SliceData(got) != unsafe.SliceData(p) || len(got) != len(p) || cap(got) != cap(p)) {
+					t.Fatalf("Packets(%d): slot %d gives %p len %d cap %d; Packet %p len %d cap %d, %v",
+						first, first+i, got, len(got), cap(got), p, len(p), cap(p), err)
+				}
+			}
+			if size > k && (len(buf[k]) != 1 || buf[k][0] != 0xee) {
+				t.Fatalf("Packets(%d, [%d]) wrote past the %d it returned", first, size, k)
+			}
+		}
 	}
 }
 
@@ -693,6 +726,8 @@ func TestBadSlots(t *testing.T) {
 	} else {
 		isIntegrity(t, err, "len")
 	}
+	// Packets: Packet's slices, nil for the bad slots.
+	packetsAsPacket(t, rx, n)
 	// View: nil entries for the bad slots, the first one's error, and
 	// every slot counted.
 	pkts := make([][]byte, 10)
@@ -722,6 +757,17 @@ func TestMisusePanics(t *testing.T) {
 	mustPanic(t, "WritePacket(n+1)", func() { _, _ = tx.WritePacket(n+1, nil) })
 	mustPanic(t, "Packet without Acquire", func() { _, _ = rx.Packet(0) })
 	mustPanic(t, "Release without Acquire", func() { rx.Release(1) })
+	mustPanic(t, "Packets(1) without Acquire", func() { rx.Packets(1, make([][]byte, 1)) })
+	if k := rx.Packets(0, make([][]byte, 1)); k != 0 {
+		t.Fatalf("Packets(0) without Acquire = %d", k)
+	}
+	_ = r.Inject(0, []byte{1})
+	_ = r.RxSync(0)
+	if n, _ := rx.Acquire(5); n != 1 {
+		t.Fatalf("acquired %d of 1", n)
+	}
+	mustPanic(t, "Packets(2) of 1", func() { rx.Packets(2, make([][]byte, 1)) })
+	mustPanic(t, "Packets(-1)", func() { rx.Packets(-1, make([][]byte, 1)) })
 }
 
 func TestExtraBufs(t *testing.T) {

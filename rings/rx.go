@@ -3,6 +3,7 @@ package rings
 import (
 	"io"
 	"time"
+	"unsafe"
 
 	"github.com/nmgo/nmgo/internal/abi"
 )
@@ -172,6 +173,36 @@ func (r *RxRing) View(pkts [][]byte) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// Packets stores the payloads of acquired slots first, first+1, ... in
+// pkts, as many as pkts holds and are acquired, and returns how many: what
+// Packet returns for each, in one call for a batch (video.Receiver.Drain
+// reads a ring this way). Each slot's buf_idx and len are checked as Packet
+// checks them; a slot that fails gets a nil entry, and Packet on it gives
+// the [*IntegrityError]. Packets panics if first is not in [0, acquired].
+func (r *RxRing) Packets(first int, pkts [][]byte) int {
+	k := min(len(pkts), len(r.batch[first:]))
+	pkts = pkts[:k]
+	p := r.head + uint32(first)
+	if p >= r.n {
+		p -= r.n
+	}
+	slots, n, size, lo, span := r.slots, r.n, r.size, r.lo, r.hi-r.lo
+	for i := range pkts {
+		s := slotAt(slots, p)
+		idx, l := s.BufIdx, s.Len
+		if inPool(idx, lo, span) && uint32(l) <= size {
+			pkts[i] = unsafe.Slice((*byte)(unsafe.Add(r.bufp, uintptr(idx)*uintptr(size))), int(l))
+		} else {
+			checkFailed()
+			pkts[i] = nil
+		}
+		if p++; p == n {
+			p = 0
+		}
+	}
+	return k
 }
 
 // Slot returns what Packet and Flags return for acquired slot i, from one

@@ -489,6 +489,29 @@ func (q *RxQueue) Packet(i int) ([]byte, error) {
 	return q.um.mem[a:e:e], nil
 }
 
+// Packets stores acquired packets first, first+1, ... in pkts, as many as
+// pkts holds and are acquired, and returns how many: what Packet returns
+// for each, in one call for a batch (video.Receiver.Drain reads a queue
+// this way). A descriptor that failed Acquire's checks gets a nil entry,
+// and Packet on it gives the [*IntegrityError]. Packets panics if first is
+// not in [0, acquired].
+func (q *RxQueue) Packets(first int, pkts [][]byte) int {
+	addr := q.addr[:q.n][first:]
+	k := min(len(pkts), len(addr))
+	pkts, addr = pkts[:k], addr[:k]
+	lens := q.lens[first:][:k]
+	mem := q.um.mem
+	for i, a := range addr {
+		if a == badAddr {
+			pkts[i] = nil
+			continue
+		}
+		e := a + uint64(lens[i])
+		pkts[i] = mem[a:e:e]
+	}
+	return k
+}
+
 // Len returns the length of acquired packet i without touching it (0 for a
 // bad descriptor). It panics if i is not in [0, acquired).
 func (q *RxQueue) Len(i int) int { return int(q.lens[:q.n][i]) }

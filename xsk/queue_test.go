@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 func mustSim(t testing.TB, c simConfig) *sim {
@@ -96,6 +97,7 @@ func TestLoopback(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		packetsAsPacket(t, &s.rq, m)
 		rel := m
 		if m > 0 && rng.IntN(4) == 0 {
 			rel = rng.IntN(m + 1)
@@ -153,6 +155,37 @@ func isIntegrity(t *testing.T, err error, want string) {
 	t.Logf("%s: %v", want, err)
 }
 
+// packetsAsPacket checks that Packets, from every first and into buffers
+// shorter than the rest of the acquisition, as long and longer, hands out
+// what Packet does for each of the m acquired packets of q: the same slice
+// of the UMEM, or nil where Packet gives an error.
+func packetsAsPacket(t *testing.T, q *RxQueue, m int) {
+	t.Helper()
+	buf := make([][]byte, m+2)
+	for first := range m + 1 {
+		rest := m - first
+		for _, size := range []int{0, 1, max(0, rest-1), rest, rest + 1} {
+			for i := range buf {
+				buf[i] = []byte{0xee} // not a frame's: Packets must overwrite it
+			}
+			k := q.Packets(first, buf[:size])
+			if want := min(size, rest); k != want {
+				t.Fatalf("Packets(%d, [%d]) = %d of %d acquired, want %d", first, size, k, m, want)
+			}
+			for i, got := range buf[:k] {
+				p, err := q.Packet(first + i)
+				if err != nil && got != nil || err == nil && (got == nil || unsafe.SliceData(got) != unsafe.SliceData(p) || len(got) != len(p) || cap(got) != cap(p)) {
+					t.Fatalf("Packets(%d): packet %d gives %p len %d cap %d; Packet %p len %d cap %d, %v",
+						first, first+i, got, len(got), cap(got), p, len(p), cap(p), err)
+				}
+			}
+			if size > k && (len(buf[k]) != 1 || buf[k][0] != 0xee) {
+				t.Fatalf("Packets(%d, [%d]) wrote past the %d it returned", first, size, k)
+			}
+		}
+	}
+}
+
 // TestHostileRx: every bad value the kernel could write on the RX side
 // gives an integrity error naming it, never a panic or a slice outside the
 // UMEM.
@@ -197,6 +230,7 @@ func TestHostileRx(t *testing.T) {
 				t.Fatalf("got a packet of %d bytes", len(p))
 			}
 			isIntegrity(t, err, name)
+			packetsAsPacket(t, &s.rq, n)
 			if ie := err.(*IntegrityError); ie.Reason != why {
 				t.Fatalf("reason %q, want %q", ie.Reason, why)
 			}
@@ -232,6 +266,7 @@ func TestHostileRx(t *testing.T) {
 		}
 		_, err = s.rq.Packet(1)
 		isIntegrity(t, err, "frame delivered twice")
+		packetsAsPacket(t, &s.rq, n)
 		s.rq.Release(2)
 		if own := s.owners(); own[ownRxUser] != 0 {
 			t.Fatalf("owners after release: %v", own)
@@ -650,6 +685,7 @@ func TestCloseDuringAcquireNoDoubleFill(t *testing.T) {
 func TestQueueAllocs(t *testing.T) {
 	s := mustSim(t, simConfig{frames: 256, rxSize: 64, txSize: 64})
 	var seq uint32
+	var pkts [32][]byte
 	n := testing.AllocsPerRun(1000, func() {
 		k, _ := s.tq.Reserve(32)
 		for i := range k {
@@ -663,6 +699,9 @@ func TestQueueAllocs(t *testing.T) {
 			if p, err := s.rq.Packet(i); err != nil || len(p) != 60 {
 				panic("bad packet")
 			}
+		}
+		if k := s.rq.Packets(0, pkts[:]); k != m || m > 0 && len(pkts[m-1]) != 60 {
+			panic("bad packets")
 		}
 		s.rq.Release(m)
 	})
