@@ -60,13 +60,19 @@ func newMergeBench(tb testing.TB, f Format, npaths int) *mergeBench {
 // sliceQueue is an RxQueue over one path's frames, as a ring: the frames
 // up to end have arrived, those from next on are not yet taken.
 type sliceQueue struct {
-	pkts      [][]byte
-	next, end int
+	pkts           [][]byte
+	next, end, got int // got: acquired
 }
 
-func (q *sliceQueue) Acquire(n int) (int, error) { return max(0, min(n, q.end-q.next)), nil }
+func (q *sliceQueue) Acquire(n int) (int, error) {
+	q.got = max(0, min(n, q.end-q.next))
+	return q.got, nil
+}
 func (q *sliceQueue) Packet(i int) ([]byte, error) {
-	return q.pkts[q.next+i], nil
+	return q.pkts[q.next:][:q.got][i], nil
+}
+func (q *sliceQueue) Packets(first int, pkts [][]byte) int {
+	return copy(pkts, q.pkts[q.next:][first:q.got])
 }
 func (q *sliceQueue) Release(n int) { q.next += n }
 

@@ -119,37 +119,9 @@ func traceMerge(t *testing.T, w io.Writer, fl *mergeFlow, seed uint64, feed int)
 		if k > 0 && r.IntN(20) == 0 { // swap with the next arrival
 			at += int64(r.IntN(3_000_000))
 		}
-		if hostile > 0 && r.IntN(16) < int(hostile) {
-			switch r.IntN(10) {
-			case 0:
-				binary.BigEndian.PutUint16(pkt[2:], uint16(r.Uint32()))
-			case 1:
-				binary.BigEndian.PutUint16(pkt[2:], binary.BigEndian.Uint16(pkt[2:])+uint16(r.IntN(40000)))
-			case 2:
-				binary.BigEndian.PutUint32(pkt[4:], r.Uint32())
-			case 3:
-				binary.BigEndian.PutUint32(pkt[4:], binary.BigEndian.Uint32(pkt[4:])+uint32(r.IntN(5000)))
-			case 4:
-				pkt[1] ^= 0x80 // marker
-			case 5:
-				pkt[1] ^= byte(1 + r.IntN(127)) // payload type
-			case 6:
-				pkt[0] ^= byte(0x40 << r.IntN(2)) // version
-			case 7:
-				pkt = pkt[:r.IntN(len(pkt)+1)]
-			case 8:
-				at -= int64(r.IntN(100_000_000))
-			case 9:
-				pkt[16+r.IntN(4)] ^= byte(r.Uint32()) // the first SRD's field, line, continuation, offset
-			}
-		}
+		pkt, at = hostileRewrite(r, hostile, pkt, at)
 		if feed != feedMerge {
-			fr := append(udpFrameHeader(uint16(5004+2*e.path)), pkt...)
-			binary.BigEndian.PutUint16(fr[16:], uint16(len(fr)-14))
-			binary.BigEndian.PutUint16(fr[38:], uint16(len(fr)-34))
-			if r.IntN(50) == 0 {
-				fr = fr[:max(42, len(fr)-r.IntN(100))] // a capture cut short: wire > len
-			}
+			fr := traceFrame(r, uint16(5004+2*e.path), pkt)
 			if feed == feedPush {
 				rs[e.path].Push(fr, at)
 			} else {
@@ -165,6 +137,52 @@ func traceMerge(t *testing.T, w io.Writer, fl *mergeFlow, seed uint64, feed int)
 	}
 	m.Flush()
 	traceState(t, w, m, rs, pushed)
+}
+
+// hostileRewrite rewrites pkt, an RTP packet that arrives at time at, at
+// random as traceMerge does (the more often the higher hostile, 0 to 3: a
+// sequence number, a timestamp, the marker, the payload type, the version,
+// the length, the arrival time or the first SRD), and returns it and its
+// arrival time.
+func hostileRewrite(r *rand.Rand, hostile uint64, pkt []byte, at int64) ([]byte, int64) {
+	if hostile > 0 && r.IntN(16) < int(hostile) {
+		switch r.IntN(10) {
+		case 0:
+			binary.BigEndian.PutUint16(pkt[2:], uint16(r.Uint32()))
+		case 1:
+			binary.BigEndian.PutUint16(pkt[2:], binary.BigEndian.Uint16(pkt[2:])+uint16(r.IntN(40000)))
+		case 2:
+			binary.BigEndian.PutUint32(pkt[4:], r.Uint32())
+		case 3:
+			binary.BigEndian.PutUint32(pkt[4:], binary.BigEndian.Uint32(pkt[4:])+uint32(r.IntN(5000)))
+		case 4:
+			pkt[1] ^= 0x80 // marker
+		case 5:
+			pkt[1] ^= byte(1 + r.IntN(127)) // payload type
+		case 6:
+			pkt[0] ^= byte(0x40 << r.IntN(2)) // version
+		case 7:
+			pkt = pkt[:r.IntN(len(pkt)+1)]
+		case 8:
+			at -= int64(r.IntN(100_000_000))
+		case 9:
+			pkt[16+r.IntN(4)] ^= byte(r.Uint32()) // the first SRD's field, line, continuation, offset
+		}
+	}
+	return pkt, at
+}
+
+// traceFrame returns pkt in an Ethernet frame to UDP port port, as
+// traceMerge pushes it to a Receiver: one in 50 cut short, as a capture
+// cuts it.
+func traceFrame(r *rand.Rand, port uint16, pkt []byte) []byte {
+	fr := append(udpFrameHeader(port), pkt...)
+	binary.BigEndian.PutUint16(fr[16:], uint16(len(fr)-14))
+	binary.BigEndian.PutUint16(fr[38:], uint16(len(fr)-34))
+	if r.IntN(50) == 0 {
+		fr = fr[:max(42, len(fr)-r.IntN(100))] // a capture cut short: wire > len
+	}
+	return fr
 }
 
 // traceState writes what m shows and keeps, and checks its counts.

@@ -28,6 +28,18 @@ type RxQueue interface {
 	Release(n int)
 }
 
+// RxBatchQueue is an [RxQueue] that also hands out its acquired packets
+// several at a time, as *rings.RxRing and *xsk.RxQueue do. [Receiver.Drain]
+// takes them that way from a queue that has the method: one call a batch
+// instead of one a packet.
+type RxBatchQueue interface {
+	RxQueue
+	// Packets stores acquired packets first, first+1, ... in pkts, as
+	// many as pkts holds and are acquired, and returns how many. A
+	// packet that Packet would refuse is nil there (Packet tells why).
+	Packets(first int, pkts [][]byte) int
+}
+
 // RxStream is one stream of a [Receiver].
 type RxStream struct {
 	Format Format
@@ -255,7 +267,15 @@ type Receiver struct {
 	// In the Receiver itself, last, not behind a pointer: a packet's
 	// look-up then reads neither a pointer nor checks it.
 	byPort [1 << 16]uint16
+
+	// Drain's batch from an RxBatchQueue. Its slices are kept until the
+	// next Drain; nothing reads them after the Drain that stored them.
+	batch [drainBatch][]byte
 }
+
+// drainBatch is the most packets Drain takes from an RxBatchQueue in one
+// call of its Packets: a batch beyond it takes more calls.
+const drainBatch = 64
 
 // maxSlowLayers bounds the layers udpSlow decodes in one packet: Ethernet,
 // UDP and up to six 802.1Q tags and IP headers between them (QinQ, IP in
@@ -980,12 +1000,31 @@ func (r *Receiver) PushRTP(i int, pkt []byte, at int64) {
 // arguments are in the order of [Transmitter.Step]'s: the queue, the time,
 // the most packets.
 // A packet q cannot read is skipped and its error returned after the batch.
+// From an [RxBatchQueue] it takes the packets with Packets, a batch at a
+// time.
 func (r *Receiver) Drain(q RxQueue, at int64, max int) (int, error) {
 	n, err := q.Acquire(max)
 	if n == 0 {
 		return 0, err
 	}
-	for i := range n {
+	first := 0
+	if bq, ok := q.(RxBatchQueue); ok {
+		for first < n {
+			k := bq.Packets(first, r.batch[:])
+			if k <= 0 {
+				break // Packets broke its word: Packet takes the rest
+			}
+			for i, pkt := range r.batch[:k] {
+				if pkt == nil {
+					r.drainBad(q, first+i, at, &err)
+					continue
+				}
+				r.push(pkt, at)
+			}
+			first += k
+		}
+	}
+	for i := first; i < n; i++ {
 		pkt, perr := q.Packet(i)
 		if perr != nil {
 			err = perr
@@ -995,6 +1034,22 @@ func (r *Receiver) Drain(q RxQueue, at int64, max int) (int, error) {
 	}
 	q.Release(n)
 	return n, err
+}
+
+// drainBad is Drain's way for acquired packet i of q, which Packets gave
+// as nil: Packet gives its error, kept in *err, as it does without
+// Packets (or the packet, pushed, should the slot have become good since).
+// err is in memory, not in a register of Drain's loop: every packet would
+// otherwise save it around its push.
+//
+//go:noinline
+func (r *Receiver) drainBad(q RxQueue, i int, at int64, err *error) {
+	pkt, perr := q.Packet(i)
+	if perr != nil {
+		*err = perr
+		return
+	}
+	r.push(pkt, at)
 }
 
 // push takes the stream's RTP packet pkt, wire octets long as sent. The

@@ -1,0 +1,361 @@
+package video
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/nmgo/nmgo/rings"
+	"github.com/nmgo/nmgo/xsk"
+)
+
+// The queues that hand out batches: Drain takes them that way.
+var (
+	_ RxBatchQueue = (*rings.RxRing)(nil)
+	_ RxBatchQueue = (*xsk.RxQueue)(nil)
+	_ RxBatchQueue = (*drainQueue)(nil)
+	_ RxBatchQueue = (*sliceQueue)(nil)
+)
+
+// drainQueue is an RxBatchQueue over frames in memory: frames up to end
+// have arrived, those from next on are not yet taken. A frame with an
+// error in bad is a corrupt slot: nil from Packets, its error from Packet.
+type drainQueue struct {
+	frames    [][]byte
+	bad       []error
+	next, end int
+	got       int // acquired
+}
+
+func (q *drainQueue) Acquire(n int) (int, error) {
+	q.got = max(0, min(n, q.end-q.next))
+	return q.got, nil
+}
+
+func (q *drainQueue) Packet(i int) ([]byte, error) {
+	i = q.next + i
+	_ = q.frames[:q.next+q.got][i]
+	if q.bad[i] != nil {
+		return nil, q.bad[i]
+	}
+	return q.frames[i], nil
+}
+
+func (q *drainQueue) Packets(first int, pkts [][]byte) int {
+	k := copy(pkts, q.frames[q.next : q.next+q.got][first:])
+	for i := range k {
+		if q.bad[q.next+first+i] != nil {
+			pkts[i] = nil
+		}
+	}
+	return k
+}
+
+func (q *drainQueue) Release(n int) {
+	_ = q.frames[q.next : q.next+q.got][:n]
+	q.next += n
+	q.got = 0
+}
+
+// plainQueue is a drainQueue without Packets: Drain takes it packet by
+// packet.
+type plainQueue struct{ q *drainQueue }
+
+func (p plainQueue) Acquire(n int) (int, error)   { return p.q.Acquire(n) }
+func (p plainQueue) Packet(i int) ([]byte, error) { return p.q.Packet(i) }
+func (p plainQueue) Release(n int)                { p.q.Release(n) }
+
+// stingyQueue is a drainQueue whose Packets breaks its word: it hands out
+// nothing. Drain takes its packets with Packet.
+type stingyQueue struct{ plainQueue }
+
+func (stingyQueue) Packets(first int, pkts [][]byte) int { return 0 }
+
+// drainSide is one of TestDrainAsPush's two receiving sides: two merges
+// (flows A and B) and two Receivers. rs[0] takes flow A's path 0 (port
+// 5004) and both paths of flow B (5008, 5010); rs[1] takes flow A's path
+// 1 (5006) and, on 5100, a stream of its own, not merged. w gets what the
+// merges hand out and, after each batch, what they and the Receivers show.
+type drainSide struct {
+	ms [2]*Merge
+	rs [2]*Receiver
+	w  bytes.Buffer
+}
+
+func newDrainSide(t *testing.T, f Format, window time.Duration) *drainSide {
+	s := &drainSide{}
+	size := f.FrameSize()
+	for k := range s.ms {
+		frames := 0
+		m, err := NewMerge(&MergeConfig{Format: f, PayloadType: 96, Window: window,
+			TakeFrame: func(buf []byte, st *FrameStats, at int64) []byte {
+				fmt.Fprintf(&s.w, "  merge %d frame %d %+v at %d crc %08x\n", k, frames, *st, at, crc32.ChecksumIEEE(buf))
+				frames++
+				return filled(size)
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range m.slots {
+			_ = m.slots[i].d.SetBuffer(filled(size))
+		}
+		s.ms[k] = m
+	}
+	mA, mB := s.ms[0], s.ms[1]
+	for p, streams := range [][]RxStream{
+		{{Port: 5004, Merge: mA, Path: 0}, {Port: 5008, Merge: mB, Path: 0}, {Port: 5010, Merge: mB, Path: 1}},
+		{{Port: 5006, Merge: mA, Path: 1}, {Port: 5100, Format: f, PayloadType: 96}},
+	} {
+		r, err := NewReceiver(&ReceiverConfig{Streams: streams})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.rs[p] = r
+	}
+	return s
+}
+
+// state writes what the merges and the Receivers show and keep to s.w
+// (traceState's, which also checks the merges' counts), and returns all
+// that s.w got since the last call.
+func (s *drainSide) state(t *testing.T) string {
+	for _, m := range s.ms {
+		traceState(t, &s.w, m, [2]*Receiver{}, [2]uint64{m.PathStats(0).Packets, m.PathStats(1).Packets})
+	}
+	for _, r := range s.rs {
+		for i := range r.streams {
+			fmt.Fprintf(&s.w, " rx %+v", r.Stats(i))
+		}
+		fmt.Fprintf(&s.w, " other %d\n", r.Other())
+	}
+	st := s.w.String()
+	s.w.Reset()
+	return st
+}
+
+// TestDrainAsPush: Receiver.Drain does what Push does, packet by packet at
+// the batch's time. TestMergeTrace's flows, made hostile the same way (its
+// rewrites, loss, reordering, skew, frames cut short), and a flow whose
+// sender restarts, are cut into batches of 1 to 64 packets, each with the
+// arrival time of its first; besides the flows' frames the batches bring
+// frames that are not UDP, frames too short for their headers, the same
+// frame twice in a row and corrupt slots (nil from Packets, an error from
+// Packet), to two merges and a stream of its own through two Receivers,
+// one of which takes both paths of a merge and a path of the other
+// interleaved. One side drains each Receiver's frames of the batch from a
+// queue (with Packets, without, with a Packets that hands out nothing;
+// sometimes in several Drains of fewer), the other pushes them one by
+// one; after every batch both show the same (the merges' frames, counts
+// and state, the Receivers' counts), and each Drain returns how many it
+// took and the last corrupt slot's error.
+func TestDrainAsPush(t *testing.T) {
+	flows := []*mergeFlow{
+		newMergeFlow(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}, 40),
+		newMergeFlow(t, Format{Sampling: YCbCr422, Depth: Depth8, Width: 32, Height: 16, Scan: Interlaced, Rate: Rate29_97}, 40),
+	}
+	// A sender that restarts 50 numbers behind its last, timestamps on.
+	restart := newMergeFlow(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 640, Height: 48, Scan: Progressive, Rate: Rate59_94}, 20)
+	restart.add(t, 20, uint16(65500+len(restart.pkts)-1-50), 20)
+	flows = append(flows, restart)
+	for fi, fl := range flows {
+		for seed := range uint64(16) {
+			t.Run(fmt.Sprintf("flow%d/seed%d", fi, seed), func(t *testing.T) {
+				drainAsPush(t, fl, seed)
+			})
+		}
+	}
+}
+
+// drainFrame is a frame of a batch of TestDrainAsPush, to Receiver rx, or
+// a corrupt slot (bad).
+type drainFrame struct {
+	rx  int
+	fr  []byte
+	bad error
+}
+
+func drainAsPush(t *testing.T, fl *mergeFlow, seed uint64) {
+	r := rand.New(rand.NewPCG(seed, 27))
+	windows := []time.Duration{SkewClassA, 2 * time.Millisecond, SkewClassB}
+	drain, push := newDrainSide(t, fl.f, windows[seed%3]), newDrainSide(t, fl.f, windows[seed%3])
+	// Flow A as TestMergeTrace's; flow B the same packets, other losses
+	// and skew.
+	type event struct {
+		mergeEvent
+		flow int
+	}
+	var ev []event
+	for flow := range 2 {
+		d0, _ := randomDrops(len(fl.pkts), int(seed%4)*5, seed+100+uint64(flow)*1000)
+		d1, _ := randomDrops(len(fl.pkts), int(seed%3)*5, seed+200+uint64(flow)*1000)
+		skew := [2]time.Duration{0, time.Duration(seed%5) * time.Millisecond}
+		if flow == 1 {
+			skew = [2]time.Duration{time.Duration(seed%3) * time.Millisecond, 0}
+		}
+		for _, e := range fl.arrivals([2]func(int) bool{d0, d1}, skew) {
+			ev = append(ev, event{e, flow})
+		}
+	}
+	slices.SortStableFunc(ev, func(a, b event) int {
+		switch {
+		case a.at < b.at:
+			return -1
+		case a.at > b.at:
+			return 1
+		}
+		return 0
+	})
+	hostile := seed % 4
+	nbad := 0
+	var at int64
+	for len(ev) > 0 {
+		n := 1 + r.IntN(64)
+		if r.IntN(4) == 0 {
+			n = 1 + r.IntN(4)
+		}
+		batch := ev[:min(n, len(ev))]
+		ev = ev[len(batch):]
+		var frames []drainFrame
+		for k, e := range batch {
+			pkt, eat := hostileRewrite(r, hostile, append([]byte(nil), fl.pkts[e.pkt]...), e.at)
+			if k == 0 && r.IntN(20) != 0 { // else: the last batch's time again
+				at = eat
+			}
+			rx, port := e.path, uint16(5004+2*e.path)
+			if e.flow == 1 {
+				rx, port = 0, uint16(5008+2*e.path)
+				if r.IntN(8) == 0 {
+					rx, port = 1, 5100
+				}
+			}
+			fr := traceFrame(r, port, pkt)
+			switch r.IntN(40) {
+			case 0:
+				fr[12], fr[13] = 0x08, 0x06 // ARP
+			case 1:
+				fr = fr[:r.IntN(43)] // too short for its headers (42 octets: no payload)
+			case 2:
+				nbad++
+				frames = append(frames, drainFrame{rx: rx, bad: fmt.Errorf("corrupt slot %d", nbad)})
+			case 3:
+				frames = append(frames, drainFrame{rx: rx, fr: fr}) // and again
+			}
+			frames = append(frames, drainFrame{rx: rx, fr: fr})
+		}
+		order := []int{0, 1}
+		if r.IntN(2) == 0 {
+			order = []int{1, 0}
+		}
+		for _, rx := range order {
+			q := &drainQueue{}
+			for _, f := range frames {
+				if f.rx == rx {
+					q.frames, q.bad = append(q.frames, f.fr), append(q.bad, f.bad)
+				}
+			}
+			q.end = len(q.frames)
+			for q.next < q.end || q.end == 0 {
+				left, max := q.end-q.next, q.end-q.next
+				if r.IntN(3) == 0 {
+					max = r.IntN(left + 2)
+				}
+				var wantErr error
+				for _, e := range q.bad[q.next:][:min(max, left)] {
+					if e != nil {
+						wantErr = e
+					}
+				}
+				var dq RxQueue = q
+				switch r.IntN(8) {
+				case 0, 1:
+					dq = plainQueue{q}
+				case 2:
+					dq = stingyQueue{plainQueue{q}}
+				}
+				if n, err := drain.rs[rx].Drain(dq, at, max); n != min(max, left) || !errors.Is(err, wantErr) || (err == nil) != (wantErr == nil) {
+					t.Fatalf("Drain of %d (%d left) = %d, %v; want %d, %v", max, left, n, err, min(max, left), wantErr)
+				}
+				if q.end == 0 {
+					break
+				}
+			}
+			for i, fr := range q.frames {
+				if q.bad[i] == nil {
+					push.rs[rx].Push(fr, at)
+				}
+			}
+		}
+		if d, p := drain.state(t), push.state(t); d != p {
+			t.Fatalf("after a batch of %d at %d, drained:\n%s\npushed:\n%s", len(batch), at, d, p)
+		}
+	}
+	for _, s := range []*drainSide{drain, push} {
+		for _, m := range s.ms {
+			m.Flush()
+		}
+	}
+	if d, p := drain.state(t), push.state(t); d != p {
+		t.Fatalf("after Flush, drained:\n%s\npushed:\n%s", d, p)
+	}
+}
+
+// TestDrainAllocs: Drain allocates nothing, from a queue with Packets or
+// without, for a merge's paths and a stream of its own.
+func TestDrainAllocs(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 640, Height: 48, Scan: Progressive, Rate: Rate59_94}
+	fl := newMergeFlow(t, f, 10)
+	bufs := [][]byte{make([]byte, f.FrameSize()), make([]byte, f.FrameSize())}
+	n := 0
+	m, err := NewMerge(&MergeConfig{Format: f, TakeFrame: func(buf []byte, st *FrameStats, at int64) []byte {
+		n++
+		return bufs[n%2]
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs [2]*Receiver
+	for p := range rs {
+		if rs[p], err = NewReceiver(&ReceiverConfig{Streams: []RxStream{{Port: uint16(5004 + 2*p), Merge: m, Path: p}, {Port: 5100, Format: f}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var qs [2]drainQueue
+	for _, e := range fl.arrivals([2]func(int) bool{nil, nil}, [2]time.Duration{0, time.Millisecond}) {
+		port := uint16(5004 + 2*e.path)
+		if e.pkt%5 == 0 {
+			port = 5100
+		}
+		fr := append(udpFrameHeader(port), fl.pkts[e.pkt]...)
+		qs[e.path].frames, qs[e.path].bad = append(qs[e.path].frames, fr), append(qs[e.path].bad, nil)
+	}
+	rs[0].AllocFrames()
+	rs[1].AllocFrames()
+	at := fl.send[0]
+	round := 0
+	a := testing.AllocsPerRun(12, func() {
+		for p := range qs {
+			q := &qs[p]
+			q.end = min(q.end+32, len(q.frames))
+			var dq RxQueue = q
+			if round%2 == 1 {
+				dq = plainQueue{q}
+			}
+			if k, err := rs[p].Drain(dq, at, 32); k != 32 || err != nil {
+				panic(fmt.Sprint(k, err))
+			}
+		}
+		at += 1_000_000
+		round++
+	})
+	if a != 0 {
+		t.Fatalf("%v allocations a batch", a)
+	}
+	if m.PathStats(1).Duplicates < 300 || rs[0].Stats(1).Bytes == 0 || n == 0 {
+		t.Fatalf("the batches did not reach the merge and the stream: %+v %+v, %d frames", m.PathStats(1), rs[0].Stats(1), n)
+	}
+}
