@@ -2,11 +2,13 @@ package video
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -144,10 +146,11 @@ func (s *drainSide) state(t *testing.T) string {
 // sender restarts, are cut into batches of 1 to 64 packets, each with the
 // arrival time of its first; besides the flows' frames the batches bring
 // frames that are not UDP, frames too short for their headers, the same
-// frame twice in a row and corrupt slots (nil from Packets, an error from
-// Packet), to two merges and a stream of its own through two Receivers,
-// one of which takes both paths of a merge and a path of the other
-// interleaved. One side drains each Receiver's frames of the batch from a
+// frame twice in a row, frames udp4Fast does not take (IP options, a
+// fragment, TCP), IP and UDP lengths that lie and corrupt slots (nil from
+// Packets, an error from Packet), to two merges and a stream of its own
+// through two Receivers, one of which takes both paths of a merge and a
+// path of the other interleaved. One side drains each Receiver's frames of the batch from a
 // queue (with Packets, without, with a Packets that hands out nothing;
 // sometimes in several Drains of fewer), the other pushes them one by
 // one; after every batch both show the same (the merges' frames, counts
@@ -234,7 +237,7 @@ func drainAsPush(t *testing.T, fl *mergeFlow, seed uint64) {
 				}
 			}
 			fr := traceFrame(r, port, pkt)
-			switch r.IntN(40) {
+			switch r.IntN(50) {
 			case 0:
 				fr[12], fr[13] = 0x08, 0x06 // ARP
 			case 1:
@@ -244,6 +247,18 @@ func drainAsPush(t *testing.T, fl *mergeFlow, seed uint64) {
 				frames = append(frames, drainFrame{rx: rx, bad: fmt.Errorf("corrupt slot %d", nbad)})
 			case 3:
 				frames = append(frames, drainFrame{rx: rx, fr: fr}) // and again
+			case 4:
+				fr[14] = 0x46 // IP options
+			case 5:
+				fr[20] |= 0x20 // more fragments
+			case 6:
+				fr[23] = 6 // TCP
+			case 7: // an IP length that lies
+				binary.BigEndian.PutUint16(fr[16:], binary.BigEndian.Uint16(fr[16:])+uint16(r.IntN(41))-20)
+			case 8: // a UDP length that lies
+				binary.BigEndian.PutUint16(fr[38:], binary.BigEndian.Uint16(fr[38:])+uint16(r.IntN(41))-20)
+			case 9: // a UDP length too short for an RTP header
+				binary.BigEndian.PutUint16(fr[38:], uint16(8+r.IntN(12)))
 			}
 			frames = append(frames, drainFrame{rx: rx, fr: fr})
 		}
@@ -291,7 +306,7 @@ func drainAsPush(t *testing.T, fl *mergeFlow, seed uint64) {
 			}
 		}
 		if d, p := drain.state(t), push.state(t); d != p {
-			t.Fatalf("after a batch of %d at %d, drained:\n%s\npushed:\n%s", len(batch), at, d, p)
+			t.Fatalf("after a batch of %d at %d, %s", len(batch), at, firstLineDiff(d, p))
 		}
 	}
 	for _, s := range []*drainSide{drain, push} {
@@ -300,8 +315,20 @@ func drainAsPush(t *testing.T, fl *mergeFlow, seed uint64) {
 		}
 	}
 	if d, p := drain.state(t), push.state(t); d != p {
-		t.Fatalf("after Flush, drained:\n%s\npushed:\n%s", d, p)
+		t.Fatalf("after Flush, %s", firstLineDiff(d, p))
 	}
+}
+
+// firstLineDiff returns the first line in which what the drained side showed,
+// d, and what the pushed side showed, p, differ, as both have it.
+func firstLineDiff(d, p string) string {
+	dl, pl := strings.Split(d, "\n"), strings.Split(p, "\n")
+	for i := range min(len(dl), len(pl)) {
+		if dl[i] != pl[i] {
+			return fmt.Sprintf("line %d drained:\n%s\npushed:\n%s", i, dl[i], pl[i])
+		}
+	}
+	return fmt.Sprintf("drained %d lines, pushed %d", len(dl), len(pl))
 }
 
 // TestDrainAllocs: Drain allocates nothing, from a queue with Packets or
@@ -357,5 +384,42 @@ func TestDrainAllocs(t *testing.T) {
 	}
 	if m.PathStats(1).Duplicates < 300 || rs[0].Stats(1).Bytes == 0 || n == 0 {
 		t.Fatalf("the batches did not reach the merge and the stream: %+v %+v, %d frames", m.PathStats(1), rs[0].Stats(1), n)
+	}
+}
+
+// TestDrainCopiesRun: a batch of copies, each the number after the last,
+// is one run: push counts the first in its way for a copy, and copies the
+// rest up to the first that is not a copy (here the next number, which
+// the merge has not seen; all within a word, numbers 65501 to 65521, the
+// word ending the run at 65535). What Drain does with them
+// TestDrainAsPush checks; this, that the short way is taken.
+func TestDrainCopiesRun(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 640, Height: 48, Scan: Progressive, Rate: Rate59_94}
+	fl := newMergeFlow(t, f, 2)
+	s := newDrainSide(t, f, SkewClassA)
+	frame := func(port uint16, pkt []byte) []byte {
+		fr := append(udpFrameHeader(port), pkt...)
+		binary.BigEndian.PutUint16(fr[16:], uint16(len(fr)-14))
+		binary.BigEndian.PutUint16(fr[38:], uint16(len(fr)-34))
+		return fr
+	}
+	at := fl.send[0]
+	const n = 20
+	for i := range n + 1 { // path 0: packets 0 to n
+		s.rs[0].Push(frame(5004, fl.pkts[i]), at)
+	}
+	r := s.rs[1]
+	r.Push(frame(5006, fl.pkts[0]), at) // path 1's first: the arrival's long way
+	for i := range n + 1 {              // packets 1 to n, copies, and n+1
+		r.batch[i] = frame(5006, fl.pkts[i+1])
+	}
+	if got := r.push(r.batch[0], at); got != pushedCopy {
+		t.Fatalf("push of packet 1 on path 1: %d, want pushedCopy", got)
+	}
+	if last := r.copies(0, n+1); last != n-1 {
+		t.Fatalf("the run ends at %d, want %d", last, n-1)
+	}
+	if ps := s.ms[0].PathStats(1); ps.Packets != n+1 || ps.Duplicates != n+1 {
+		t.Fatalf("path 1: %+v, want %d packets, all copies", ps, n+1)
 	}
 }

@@ -602,7 +602,7 @@ func (r *Receiver) Flush() {
 // reports whether the frame belonged to a stream. A frame cut short (a
 // capture with a short snap length) is still analysed; only its sample
 // data is missing.
-func (r *Receiver) Push(frame []byte, at int64) bool { return r.push(frame, at) }
+func (r *Receiver) Push(frame []byte, at int64) bool { return r.push(frame, at) != pushedNone }
 
 // PushIP is Push for an IPv4 or IPv6 packet without a link-layer header
 // (a raw-IP or Linux cooked capture).
@@ -621,8 +621,10 @@ func (r *Receiver) PushIP(pkt []byte, at int64) bool {
 	return false
 }
 
-// push is Push: an Ethernet frame.
-func (r *Receiver) push(data []byte, at int64) bool {
+// push is Push: an Ethernet frame. It tells Drain whether the frame was
+// a stream's, and whether it was a copy of a merge path's packet that push
+// counted in its own way (a run of copies may follow: Drain's copies).
+func (r *Receiver) push(data []byte, at int64) pushed {
 	// Not >=: the payload's slice then needs no care for an empty one. A
 	// frame of 42 octets, UDP with no payload, takes pushSlow's way
 	// (gopacket), which finds the same port and stream.
@@ -642,7 +644,7 @@ func (r *Receiver) push(data []byte, at int64) bool {
 				m := s.cfg.Merge
 				if m == nil {
 					s.pushOne(payload, at)
-					return true
+					return pushedOne
 				}
 				// A path of a merge. Half its packets are copies of
 				// those the other path brought first, which Merge.push
@@ -693,7 +695,7 @@ func (r *Receiver) push(data []byte, at int64) bool {
 						}
 						if w.seen&(1<<(ext&63)) != 0 && w.sbit != uint8(ext&63) {
 							ps.Duplicates++
-							return true
+							return pushedCopy
 						}
 					} else if ext == m.maxSeq+1 {
 						// The next number: a first copy.
@@ -707,22 +709,41 @@ func (r *Receiver) push(data []byte, at int64) bool {
 							sl := m.takeNext(s.cfg.Path, payload, wire)
 							m.s.note(&h, at)
 							sl.d.pushParsed(payload, &h)
-							return true
+							return pushedOne
 						}
 						m.nextSlow(s.cfg.Path, payload, &h, ok, wire, at)
-						return true
+						return pushedOne
 					}
 					m.push(s.cfg.Path|4, ps, payload, wire, at, ext)
-					return true
+					return pushedOne
 				}
 				m.push(s.cfg.Path, ps, payload, wire, at, 0)
-				return true
+				return pushedOne
 			}
-			return r.pushPort(data, true, port, payload, wire, at)
+			if r.pushPort(data, true, port, payload, wire, at) {
+				return pushedOne
+			}
+			return pushedNone
 		}
 	}
-	return r.pushSlow(0, data, at)
+	if r.pushSlow(0, data, at) {
+		return pushedOne
+	}
+	return pushedNone
 }
+
+// pushed is what push did with a frame.
+type pushed uint8
+
+const (
+	pushedNone pushed = iota // not a stream's
+	pushedOne                // a stream's
+	// A merge path's copy of a packet the merge has, counted in push's
+	// way for a copy: one that passed udp4Fast, on a port of one stream,
+	// with the common case's arrival and RTP header and the number's word
+	// found in the merge.
+	pushedCopy
+)
 
 // pushSlow takes data, an Ethernet frame (first 0) that udp4Fast does not
 // take, or an IPv4 (1) or IPv6 (2) packet from PushIP. It is push's way
@@ -1019,7 +1040,10 @@ func (r *Receiver) Drain(q RxQueue, at int64, max int) (int, error) {
 					r.drainBad(q, first+i, at, &err)
 					continue
 				}
-				r.push(pkt, at)
+				if r.push(pkt, at) == pushedCopy {
+					r.drainCopies(q, first, i, k, at, &err)
+					break
+				}
 			}
 			first += k
 		}
@@ -1034,6 +1058,100 @@ func (r *Receiver) Drain(q RxQueue, at int64, max int) (int, error) {
 	}
 	q.Release(n)
 	return n, err
+}
+
+// copies counts the run of copies that follows r.batch[i], a copy push
+// counted in its way for one (pushedCopy), among r.batch[:k]; it returns
+// the index of the run's last. The run goes on while the next frame is one
+// udp4Fast takes, whole, to the same port, with the merge's RTP header and
+// the number after the last: the same stream and merge path, which the
+// copy before left at the batch's arrival time, so push's arrival checks
+// hold and its extended number is the last one's plus one. That number is
+// a copy as push tells one (not a restarted sender's, seen, not the skew
+// sample), in the last one's word: a number past the last of the word
+// reads as not seen, and so does one past the highest, as push would have
+// it (a word marks only numbers taken, none past the highest, which only
+// grows). Push's counts follow, once for the run: the stream's, and the
+// path's packets, span and copies. Anything else is left to push.
+func (r *Receiver) copies(i, k int) int {
+	data := r.batch[i]
+	port := binary.LittleEndian.Uint16(data[packet.EthLen+packet.IPv4Len+2:]) // as it lies: no byte swap
+	s := &r.streams[r.byPort[port>>8|port<<8]]
+	m := s.cfg.Merge
+	seq := binary.BigEndian.Uint16(data[packet.UDPHdrLen+2:])
+	ext := m.maxSeq + int64(int16(seq-uint16(m.maxSeq)))
+	w := m.fastW // the number's word, found as push found it
+	if w.blk != ext>>6 {
+		if w = &m.words[(ext>>6)&m.mask]; w.blk != ext>>6 {
+			w = &m.none
+		}
+	}
+	// What the loop keeps in registers: the numbers seen after ext (less
+	// the skew sample's), bit 0 for ext+1 (none past the word's last),
+	// the RTP header's first four octets' mask and the value they must
+	// have (the number in the low half, one more for each packet: it
+	// wraps only past a word's last, where the numbers seen have ended
+	// the run), the restart's timestamp.
+	seen := w.seen
+	if w.sbit != noSample {
+		seen &^= 1 << (w.sbit & 63)
+	}
+	seen >>= ext&63 + 1
+	mask, want := uint32(m.hmask)<<16|0xffff, uint32(m.hwant)<<16|uint32(uint16(ext))
+	newTS := m.newTS
+	run := r.batch[i+1 : k]
+	n, bytes := 0, 0
+	for n < len(run) {
+		data := run[n]
+		if len(data) < packet.UDPHdrLen+packet.RTPLen {
+			break
+		}
+		h := (*[packet.UDPHdrLen + packet.RTPLen]byte)(data)
+		// udp4Fast's checks, and a payload of an RTP header at least,
+		// not cut short: the UDP length less its header (wire) is the
+		// payload's size.
+		wire := int(binary.BigEndian.Uint16(h[packet.EthLen+packet.IPv4Len+4:])) - packet.UDPLen
+		want++
+		if binary.LittleEndian.Uint32(h[12:])&0x00_ff_ff_ff != 0x45_00_08 || binary.LittleEndian.Uint32(h[packet.EthLen+6:])&0xff_00_ff_3f != 0x11_00_00_00 ||
+			binary.LittleEndian.Uint16(h[packet.EthLen+packet.IPv4Len+2:]) != port ||
+			wire < packet.RTPLen || wire > len(data)-packet.UDPHdrLen || wire > int(binary.BigEndian.Uint16(h[packet.EthLen+2:]))-(packet.IPv4Len+packet.UDPLen) ||
+			binary.BigEndian.Uint32(h[packet.UDPHdrLen:])&mask != want || int32(binary.BigEndian.Uint32(h[packet.UDPHdrLen+4:])-newTS) > 0 ||
+			seen&1 == 0 {
+			break
+		}
+		seen >>= 1
+		bytes += wire
+		n++
+	}
+	if n > 0 {
+		s.stats.Bytes += uint64(bytes)
+		ps := s.mps
+		ps.Packets += uint64(n)
+		ps.Duplicates += uint64(n)
+		ps.high = max(ps.high, ext+int64(n))
+	}
+	return i + n
+}
+
+// drainCopies is Drain's loop over r.batch[:k], the packets first on of
+// q, from r.batch[i] on, a copy push counted in its way for one: it counts
+// the run of copies that follows it (copies), pushes the packets after
+// the run, and so on, to the batch's end. In a function of its own, so
+// that Drain's loop for the packets before the first copy (all of them,
+// on a single path) is not longer for the runs.
+func (r *Receiver) drainCopies(q RxQueue, first, i, k int, at int64, err *error) {
+	for i < k {
+		for i = r.copies(i, k) + 1; i < k; i++ {
+			pkt := r.batch[i]
+			if pkt == nil {
+				r.drainBad(q, first+i, at, err)
+				continue
+			}
+			if r.push(pkt, at) == pushedCopy {
+				break
+			}
+		}
+	}
 }
 
 // drainBad is Drain's way for acquired packet i of q, which Packets gave
