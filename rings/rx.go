@@ -11,12 +11,13 @@ import (
 // RxRing is the user side of one netmap RX ring: a view over the ring's
 // header, slots and buffers inside a mapped region.
 //
-// A batch is Acquire, then reading the acquired slots (Packet, Flags,
-// ReadPacket, or, to take buffers without copying, [RxRing.SwapBuf] or a
-// TX ring's [TxRing.Swap]), then Release; View does Acquire and Packet
-// for a whole batch at once. Release only writes head and cur; the kernel
-// refills the released slots after the port's next RX sync (nmsys
-// Port.RxSync, or a poll), which also makes new packets visible.
+// A batch is Acquire, then reading the acquired slots (Packet, or Packets
+// for many in one call, Flags, ReadPacket, or, to take buffers without
+// copying, [RxRing.SwapBuf] or a TX ring's [TxRing.Swap]), then Release;
+// View does Acquire and Packet for a whole batch at once. Release only
+// writes head and cur; the kernel refills the released slots after the
+// port's next RX sync (nmsys Port.RxSync, or a poll), which also makes new
+// packets visible.
 //
 // An RxRing is not safe for concurrent use: one goroutine at a time may own
 // it. Different rings, even of the same region, may be used concurrently.
