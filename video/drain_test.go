@@ -306,7 +306,7 @@ func drainAsPush(t *testing.T, fl *mergeFlow, seed uint64) {
 			}
 		}
 		if d, p := drain.state(t), push.state(t); d != p {
-			t.Fatalf("after a batch of %d at %d, %s", len(batch), at, firstLineDiff(d, p))
+			t.Fatalf("after a batch of %d at %d, %s", len(batch), at, firstLineDiff(d, p, "drained", "pushed"))
 		}
 	}
 	for _, s := range []*drainSide{drain, push} {
@@ -315,20 +315,20 @@ func drainAsPush(t *testing.T, fl *mergeFlow, seed uint64) {
 		}
 	}
 	if d, p := drain.state(t), push.state(t); d != p {
-		t.Fatalf("after Flush, %s", firstLineDiff(d, p))
+		t.Fatalf("after Flush, %s", firstLineDiff(d, p, "drained", "pushed"))
 	}
 }
 
-// firstLineDiff returns the first line in which what the drained side showed,
-// d, and what the pushed side showed, p, differ, as both have it.
-func firstLineDiff(d, p string) string {
-	dl, pl := strings.Split(d, "\n"), strings.Split(p, "\n")
-	for i := range min(len(dl), len(pl)) {
-		if dl[i] != pl[i] {
-			return fmt.Sprintf("line %d drained:\n%s\npushed:\n%s", i, dl[i], pl[i])
+// firstLineDiff returns the first line in which a and b, what two sides
+// (named an and bn) showed, differ, as each has it.
+func firstLineDiff(a, b, an, bn string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := range min(len(al), len(bl)) {
+		if al[i] != bl[i] {
+			return fmt.Sprintf("line %d %s:\n%s\n%s:\n%s", i, an, al[i], bn, bl[i])
 		}
 	}
-	return fmt.Sprintf("drained %d lines, pushed %d", len(dl), len(pl))
+	return fmt.Sprintf("%s %d lines, %s %d", an, len(al), bn, len(bl))
 }
 
 // TestDrainAllocs: Drain allocates nothing, from a queue with Packets or

@@ -1,6 +1,7 @@
 package video
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -21,7 +22,9 @@ import (
 // once (taken, absorbed, late or malformed), what the flow took adds up,
 // and push's shortcut state (fastSl, fastW, fastTS) is what refresh finds
 // then (and fastTS what the slot has): a call of refresh missed shows at
-// the packet after it, whether or not the counts ever do.
+// the packet after it, whether or not the counts ever do. The two
+// Receivers' feeds get the same packets and must show the same after
+// every one (traceSum): each has the merge's common case written out.
 // (pushRestart's is the one it cannot reach: a restart whose first packet
 // is malformed takes two rewrites of one packet, which its flows never
 // make; TestMergeRestartMalformedFirst pins it.)
@@ -52,15 +55,43 @@ func TestMergeTrace(t *testing.T) {
 	for fi, f := range formats {
 		fl := newMergeFlow(t, f, 40)
 		for seed := range uint64(24) {
+			var sums [len(feeds)]uint32
 			for feed := range feeds {
 				if w != nil {
 					fmt.Fprintf(w, "flow %d format %d seed %d feed %s\n", n, fi, seed, feeds[feed])
 				}
-				traceMerge(t, w, fl, seed, feed)
+				sums[feed] = traceSum(t, w, fl, seed, feed)
 				n++
+			}
+			if sums[feedPush] != sums[feedUDPCut] {
+				var a, b bytes.Buffer
+				traceMerge(t, &a, fl, seed, feedPush)
+				traceMerge(t, &b, fl, seed, feedUDPCut)
+				t.Errorf("format %d seed %d: the merge fed through PushUDPCut differs from the one fed through Push at %s", fi, seed, firstLineDiff(a.String(), b.String(), "through Push", "through PushUDPCut"))
 			}
 		}
 	}
+}
+
+// traceSum runs traceMerge, writing its trace to w if w is not nil, and
+// returns the CRC-32 of the trace of the receivers' feeds: Receiver.Push
+// and Receiver.PushUDPCut each have the merge's common case written out
+// (as Merge.push has), so TestMergeTrace compares the two (their flows
+// are the same packets, the same frames cut short) and a change to one
+// that the other lacks fails it, whether or not the counts show it.
+func traceSum(t *testing.T, w io.Writer, fl *mergeFlow, seed uint64, feed int) uint32 {
+	if feed == feedMerge {
+		traceMerge(t, w, fl, seed, feed)
+		return 0
+	}
+	h := crc32.NewIEEE()
+	if w != nil {
+		w = io.MultiWriter(w, h)
+	} else {
+		w = h
+	}
+	traceMerge(t, w, fl, seed, feed)
+	return h.Sum32()
 }
 
 // The ways traceMerge's packets reach the merge (feeds, their names in
