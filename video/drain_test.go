@@ -423,3 +423,70 @@ func TestDrainCopiesRun(t *testing.T) {
 		t.Fatalf("path 1: %+v, want %d packets, all copies", ps, n+1)
 	}
 }
+
+// rtpFrame returns a frame to port whose payload is pkt with its sequence
+// number and timestamp rewritten to seq and ts, its lengths as sent.
+func rtpFrame(port uint16, pkt []byte, seq uint16, ts uint32) []byte {
+	h := udpFrameHeader(port)
+	fr := append(h, pkt...)
+	binary.BigEndian.PutUint16(fr[len(h)+2:], seq)
+	binary.BigEndian.PutUint32(fr[len(h)+4:], ts)
+	binary.BigEndian.PutUint16(fr[16:], uint16(len(fr)-14))
+	binary.BigEndian.PutUint16(fr[38:], uint16(len(fr)-34))
+	return fr
+}
+
+// TestDrainRestartPastHighest: after a sender's restart, the copies of
+// the old stream's packets that the path behind brings are marked by the
+// old stream's numbers, which climb past the new stream's highest in its
+// word. A run of copies ends at the highest: the number after it is new
+// to push, whatever its word holds, and Drain takes it as push does.
+func TestDrainRestartPastHighest(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 640, Height: 48, Scan: Progressive, Rate: Rate59_94}
+	fl := newMergeFlow(t, f, 3)
+	ts0 := binary.BigEndian.Uint32(fl.pkts[fl.first[0]][4:])
+	ts1 := binary.BigEndian.Uint32(fl.pkts[fl.first[1]][4:])
+	old := func(i int) []byte { return fl.pkts[fl.first[0]+i] }
+	young := func(i int) []byte { return fl.pkts[fl.first[1]+i] }
+	at := fl.send[0]
+	drain, push := newDrainSide(t, f, SkewClassA), newDrainSide(t, f, SkewClassA)
+	both := func(rx int, fr []byte) {
+		drain.rs[rx].Push(fr, at)
+		push.rs[rx].Push(fr, at)
+	}
+	// Path 0: frame 0's first ten packets, numbers 65500 to 65509. The
+	// sender restarts 50 numbers behind, with frame 1's timestamp: the
+	// new stream's numbers go from 130995 (block 2046, bit 51) on.
+	for i := range 10 {
+		both(0, rtpFrame(5004, old(i), uint16(65500+i), ts0))
+	}
+	both(0, rtpFrame(5004, young(0), 65459, ts1))
+	both(0, rtpFrame(5004, young(1), 65460, ts1))
+	// Path 1 brings the old stream's packets, whose numbers, each by the
+	// old highest, climb to 97509, 129509 and 130997: past the new
+	// highest (130996), in its word. Then the new stream's 130995, which
+	// closes the restart's window.
+	both(1, rtpFrame(5006, old(20), 31973, ts0))
+	both(1, rtpFrame(5006, old(21), 63973, ts0))
+	both(1, rtpFrame(5006, old(22), 65461, ts0))
+	both(1, rtpFrame(5006, young(0), 65459, ts1))
+	if d, p := drain.state(t), push.state(t); d != p {
+		t.Fatalf("before the batch, %s", firstLineDiff(d, p, "drain's side", "push's side"))
+	}
+	m := drain.ms[0]
+	if w := m.words[(m.maxSeq>>6)&m.mask]; m.maxSeq != 130996 || w.seen&(1<<(130997&63)) == 0 {
+		t.Fatalf("highest %d, its word %#x: 130997 should be marked past the highest 130996", m.maxSeq, w.seen)
+	}
+	// Path 1's batch: 130996, a copy, and 130997, new to the merge.
+	batch := [][]byte{rtpFrame(5006, young(1), 65460, ts1), rtpFrame(5006, young(2), 65461, ts1)}
+	q := &drainQueue{frames: batch, bad: make([]error, len(batch)), end: len(batch)}
+	if n, err := drain.rs[1].Drain(q, at, 64); n != len(batch) || err != nil {
+		t.Fatalf("Drain = %d, %v; want %d, nil", n, err, len(batch))
+	}
+	for _, fr := range batch {
+		push.rs[1].Push(fr, at)
+	}
+	if d, p := drain.state(t), push.state(t); d != p {
+		t.Fatalf("after the batch, %s", firstLineDiff(d, p, "drained", "pushed"))
+	}
+}

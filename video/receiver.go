@@ -1069,10 +1069,12 @@ func (r *Receiver) Drain(q RxQueue, at int64, max int) (int, error) {
 // hold and its extended number is the last one's plus one. That number is
 // a copy as push tells one (not a restarted sender's, seen, not the skew
 // sample), in the last one's word: a number past the last of the word
-// reads as not seen, and so does one past the highest, as push would have
-// it (a word marks only numbers taken, none past the highest, which only
-// grows). Push's counts follow, once for the run: the stream's, and the
-// path's packets, span and copies. Anything else is left to push.
+// reads as not seen. The run ends at the highest number, for push takes a
+// number past it as new whatever its word holds: after a sender's
+// restart, the old stream's copies mark numbers by the old highest, and
+// those can lie past the new stream's. Push's counts follow, once for the
+// run: the stream's, and the path's packets, span and copies. Anything
+// else is left to push.
 func (r *Receiver) copies(i, k int) int {
 	data := r.batch[i]
 	port := binary.LittleEndian.Uint16(data[packet.EthLen+packet.IPv4Len+2:]) // as it lies: no byte swap
@@ -1099,7 +1101,7 @@ func (r *Receiver) copies(i, k int) int {
 	seen >>= ext&63 + 1
 	mask, want := uint32(m.hmask)<<16|0xffff, uint32(m.hwant)<<16|uint32(uint16(ext))
 	newTS := m.newTS
-	run := r.batch[i+1 : k]
+	run := r.batch[i+1 : min(k, i+1+int(m.maxSeq-ext))]
 	n, bytes := 0, 0
 	for n < len(run) {
 		data := run[n]
