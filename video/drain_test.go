@@ -416,7 +416,7 @@ func TestDrainCopiesRun(t *testing.T) {
 	if got := r.push(r.batch[0], at); got != pushedCopy {
 		t.Fatalf("push of packet 1 on path 1: %d, want pushedCopy", got)
 	}
-	if last := r.copies(0, n+1); last != n-1 {
+	if last := r.copies(0, n+1, at); last != n-1 {
 		t.Fatalf("the run ends at %d, want %d", last, n-1)
 	}
 	if ps := s.ms[0].PathStats(1); ps.Packets != n+1 || ps.Duplicates != n+1 {
@@ -488,5 +488,102 @@ func TestDrainRestartPastHighest(t *testing.T) {
 	}
 	if d, p := drain.state(t), push.state(t); d != p {
 		t.Fatalf("after the batch, %s", firstLineDiff(d, p, "drained", "pushed"))
+	}
+}
+
+// TestDrainCopiesRereads: copies reads the first copy's frame again, in
+// memory others can write, and trusts nothing of what push found there.
+// A first frame rewritten after push read it, to a port of no stream, of
+// a stream not merged, of another merge path whose latest arrival is not
+// the batch's, or to a number past the highest, counts nothing and ends
+// no run; one rewritten to another merge path that arrived at the
+// batch's time has its run counted as push counts those packets from
+// their own octets.
+func TestDrainCopiesRereads(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 640, Height: 48, Scan: Progressive, Rate: Rate59_94}
+	fl := newMergeFlow(t, f, 2)
+	frame := func(port uint16, i int) []byte {
+		fr := append(udpFrameHeader(port), fl.pkts[i]...)
+		binary.BigEndian.PutUint16(fr[16:], uint16(len(fr)-14))
+		binary.BigEndian.PutUint16(fr[38:], uint16(len(fr)-34))
+		return fr
+	}
+	const n = 8
+	at := fl.send[0] + 1000
+	// Merge A's path 1 and merge B's path 1 bring packets 0 to n, merge
+	// A's path 0 and the stream not merged packet 0, merge B's path 0
+	// packet n, all before at.
+	setup := func(s *drainSide) {
+		for i := range n + 1 {
+			s.rs[1].Push(frame(5006, i), at-1000)
+			s.rs[0].Push(frame(5010, i), at-1000)
+		}
+		s.rs[1].Push(frame(5100, 0), at-1000)
+		s.rs[0].Push(frame(5004, 0), at-1000)
+		s.rs[0].Push(frame(5008, n), at-1000)
+	}
+	for _, c := range []struct {
+		name  string
+		rx    int
+		copy  []byte // the frame push reads: a copy
+		port  uint16 // the first frame's and its run's, after push read it
+		first int    // the first frame's packet after push read it
+	}{
+		{"no stream", 1, frame(5006, 1), 5200, 1},
+		{"not merged", 1, frame(5006, 1), 5100, 1},
+		{"path not at the batch's time", 0, frame(5008, 1), 5004, 1},
+		{"past the highest", 0, frame(5008, 1), 5008, n + 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := newDrainSide(t, f, SkewClassA)
+			setup(s)
+			r := s.rs[c.rx]
+			if got := r.push(c.copy, at); got != pushedCopy {
+				t.Fatalf("push of the first frame: %d, want pushedCopy", got)
+			}
+			before := s.state(t)
+			for i := range n {
+				r.batch[i] = frame(c.port, c.first+i)
+			}
+			if last := r.copies(0, n, at); last != 0 {
+				t.Fatalf("copies = %d, want 0", last)
+			}
+			if after := s.state(t); after != before {
+				t.Fatalf("copies counted: %s", firstLineDiff(before, after, "before", "after"))
+			}
+		})
+	}
+	// Push reads merge A's path 0's copy of packet 1; the frame then holds
+	// merge B's path 0's, which has brought packet n-1 at at, and the run
+	// after it packets 2 to 4 of that path, copies there. They are counted
+	// as push counts them: the path's first number lowered too (its span,
+	// 2 to n, shows 5 to n-2 lost).
+	drain, push := newDrainSide(t, f, SkewClassA), newDrainSide(t, f, SkewClassA)
+	for _, s := range []*drainSide{drain, push} {
+		setup(s)
+		s.rs[0].Push(frame(5008, n-1), at)
+	}
+	if d, p := drain.state(t), push.state(t); d != p {
+		t.Fatalf("before the batch, %s", firstLineDiff(d, p, "drain's side", "push's side"))
+	}
+	r := drain.rs[0]
+	if got := r.push(frame(5004, 1), at); got != pushedCopy {
+		t.Fatalf("push of the first frame: %d, want pushedCopy", got)
+	}
+	push.rs[0].Push(frame(5004, 1), at)
+	for i := range 4 {
+		r.batch[i] = frame(5008, 1+i)
+	}
+	if last := r.copies(0, 4, at); last != 3 {
+		t.Fatalf("copies = %d, want 3", last)
+	}
+	for i := 2; i <= 4; i++ {
+		push.rs[0].Push(frame(5008, i), at)
+	}
+	if d, p := drain.state(t), push.state(t); d != p {
+		t.Fatalf("after the run, %s", firstLineDiff(d, p, "drained", "pushed"))
+	}
+	if ps := drain.ms[1].PathStats(0); ps.Duplicates != 5 || ps.Lost != n-6 {
+		t.Fatalf("merge B's path 0: %+v, want 5 copies and %d lost", ps, n-6)
 	}
 }

@@ -1075,13 +1075,31 @@ func (r *Receiver) Drain(q RxQueue, at int64, max int) (int, error) {
 // those can lie past the new stream's. Push's counts follow, once for the
 // run: the stream's, and the path's packets, span and copies. Anything
 // else is left to push.
-func (r *Receiver) copies(i, k int) int {
+//
+// copies reads the first copy's frame again and trusts nothing of what
+// push found there: the frame is in memory others can write (a ring's
+// buffer), and may hold another port or number now. So it checks, once
+// for the run, what it relies on: a stream of a merge's path for the
+// port, the path's latest arrival at (the run's arrival checks), a number
+// not past the highest. A packet of the run is then counted as push
+// counts it from its own octets, whatever the first frame holds.
+func (r *Receiver) copies(i, k int, at int64) int {
 	data := r.batch[i]
 	port := binary.LittleEndian.Uint16(data[packet.EthLen+packet.IPv4Len+2:]) // as it lies: no byte swap
-	s := &r.streams[r.byPort[port>>8|port<<8]]
+	j := int(r.byPort[port>>8|port<<8])
+	if j >= len(r.streams) { // shared, noPort
+		return i
+	}
+	s := &r.streams[j]
 	m := s.cfg.Merge
+	if m == nil || s.mps.last != at {
+		return i
+	}
 	seq := binary.BigEndian.Uint16(data[packet.UDPHdrLen+2:])
 	ext := m.maxSeq + int64(int16(seq-uint16(m.maxSeq)))
+	if ext > m.maxSeq {
+		return i
+	}
 	w := m.fastW // the number's word, found as push found it
 	if w.blk != ext>>6 {
 		if w = &m.words[(ext>>6)&m.mask]; w.blk != ext>>6 {
@@ -1130,6 +1148,7 @@ func (r *Receiver) copies(i, k int) int {
 		ps := s.mps
 		ps.Packets += uint64(n)
 		ps.Duplicates += uint64(n)
+		ps.first = min(ps.first, ext+1)
 		ps.high = max(ps.high, ext+int64(n))
 	}
 	return i + n
@@ -1143,7 +1162,7 @@ func (r *Receiver) copies(i, k int) int {
 // on a single path) is not longer for the runs.
 func (r *Receiver) drainCopies(q RxQueue, first, i, k int, at int64, err *error) {
 	for i < k {
-		for i = r.copies(i, k) + 1; i < k; i++ {
+		for i = r.copies(i, k, at) + 1; i < k; i++ {
 			pkt := r.batch[i]
 			if pkt == nil {
 				r.drainBad(q, first+i, at, err)
