@@ -22,6 +22,7 @@ var (
 	_ RxBatchQueue = (*xsk.RxQueue)(nil)
 	_ RxBatchQueue = (*drainQueue)(nil)
 	_ RxBatchQueue = (*sliceQueue)(nil)
+	_ RxBatchQueue = lyingQueue{}
 )
 
 // drainQueue is an RxBatchQueue over frames in memory: frames up to end
@@ -77,6 +78,20 @@ func (p plainQueue) Release(n int)                { p.q.Release(n) }
 type stingyQueue struct{ plainQueue }
 
 func (stingyQueue) Packets(first int, pkts [][]byte) int { return 0 }
+
+// lyingQueue is a drainQueue whose Packets claims extra packets more than
+// it stored, having stored after them, where pkts has room, packets that
+// arrived but are not acquired.
+type lyingQueue struct {
+	*drainQueue
+	extra int
+}
+
+func (q lyingQueue) Packets(first int, pkts [][]byte) int {
+	k := q.drainQueue.Packets(first, pkts)
+	copy(pkts[k:], q.frames[q.next+q.got:q.end])
+	return k + q.extra
+}
 
 // drainSide is one of TestDrainAsPush's two receiving sides: two merges
 // (flows A and B) and two Receivers. rs[0] takes flow A's path 0 (port
@@ -585,5 +600,46 @@ func TestDrainCopiesRereads(t *testing.T) {
 	}
 	if ps := drain.ms[1].PathStats(0); ps.Duplicates != 5 || ps.Lost != n-6 {
 		t.Fatalf("merge B's path 0: %+v, want 5 copies and %d lost", ps, n-6)
+	}
+}
+
+// TestDrainLyingCount: Drain takes no more of a batch than Packets can
+// have stored, whatever count it returns: a count past the packets
+// acquired pushes none of those that are not, and one past the batch's
+// room (64) neither panics nor loses a packet. Drain does what Push does
+// with the packets acquired.
+func TestDrainLyingCount(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 640, Height: 48, Scan: Progressive, Rate: Rate59_94}
+	fl := newMergeFlow(t, f, 3)
+	frame := func(port uint16, pkt []byte) []byte {
+		fr := append(udpFrameHeader(port), pkt...)
+		binary.BigEndian.PutUint16(fr[16:], uint16(len(fr)-14))
+		binary.BigEndian.PutUint16(fr[38:], uint16(len(fr)-34))
+		return fr
+	}
+	// Path 0 brings packets 0 to 99; path 1's queue, 0 to 199, the
+	// first 100 copies.
+	drain, push := newDrainSide(t, f, SkewClassA), newDrainSide(t, f, SkewClassA)
+	at := fl.send[0]
+	for i := range 100 {
+		drain.rs[0].Push(frame(5004, fl.pkts[i]), at)
+		push.rs[0].Push(frame(5004, fl.pkts[i]), at)
+	}
+	q := &drainQueue{}
+	for i := range 200 {
+		q.frames, q.bad = append(q.frames, frame(5006, fl.pkts[i])), append(q.bad, nil)
+	}
+	q.end = len(q.frames)
+	for _, c := range []struct{ max, extra int }{{10, 5}, {100, 10}, {30, 40}} {
+		from := q.next
+		if n, err := drain.rs[1].Drain(lyingQueue{q, c.extra}, at, c.max); n != c.max || err != nil {
+			t.Fatalf("Drain of %d, %d more claimed = %d, %v; want %d, nil", c.max, c.extra, n, err, c.max)
+		}
+		for _, fr := range q.frames[from:q.next] {
+			push.rs[1].Push(fr, at)
+		}
+		if d, p := drain.state(t), push.state(t); d != p {
+			t.Fatalf("Drain of %d, %d more claimed: %s", c.max, c.extra, firstLineDiff(d, p, "drained", "pushed"))
+		}
 	}
 }

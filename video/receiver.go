@@ -35,8 +35,10 @@ type RxQueue interface {
 type RxBatchQueue interface {
 	RxQueue
 	// Packets stores acquired packets first, first+1, ... in pkts, as
-	// many as pkts holds and are acquired, and returns how many. A
-	// packet that Packet would refuse is nil there (Packet tells why).
+	// many as pkts holds and are acquired, and returns how many: at most
+	// len(pkts), and the packets acquired from first on. A packet that
+	// Packet would refuse is nil there (Packet tells why). A count past
+	// that bound is a broken queue's: Drain takes the bound's packets.
 	Packets(first int, pkts [][]byte) int
 }
 
@@ -1035,6 +1037,7 @@ func (r *Receiver) Drain(q RxQueue, at int64, max int) (int, error) {
 			if k <= 0 {
 				break // Packets broke its word: Packet takes the rest
 			}
+			k = min(k, n-first, len(r.batch)) // what it can have stored, whatever it says
 			for i, pkt := range r.batch[:k] {
 				if pkt == nil {
 					r.drainBad(q, first+i, at, &err)
