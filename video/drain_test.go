@@ -80,8 +80,8 @@ type stingyQueue struct{ plainQueue }
 func (stingyQueue) Packets(first int, pkts [][]byte) int { return 0 }
 
 // lyingQueue is a drainQueue whose Packets claims extra packets more than
-// it stored, having stored after them, where pkts has room, packets that
-// arrived but are not acquired.
+// the acquired, having stored as many after them, where pkts has room,
+// packets that arrived but are not acquired.
 type lyingQueue struct {
 	*drainQueue
 	extra int
@@ -89,7 +89,7 @@ type lyingQueue struct {
 
 func (q lyingQueue) Packets(first int, pkts [][]byte) int {
 	k := q.drainQueue.Packets(first, pkts)
-	copy(pkts[k:], q.frames[q.next+q.got:q.end])
+	copy(pkts[k:min(k+q.extra, len(pkts))], q.frames[q.next+q.got:q.end])
 	return k + q.extra
 }
 
@@ -170,7 +170,8 @@ func (s *drainSide) state(t *testing.T) string {
 // sometimes in several Drains of fewer), the other pushes them one by
 // one; after every batch both show the same (the merges' frames, counts
 // and state, the Receivers' counts), and each Drain returns how many it
-// took and the last corrupt slot's error.
+// took and the last corrupt slot's error, and keeps none of the queue's
+// packets in its batch.
 func TestDrainAsPush(t *testing.T) {
 	flows := []*mergeFlow{
 		newMergeFlow(t, Format{Sampling: YCbCr422, Depth: Depth10, Width: 64, Height: 32, Scan: Progressive, Rate: Rate50}, 40),
@@ -309,6 +310,9 @@ func drainAsPush(t *testing.T, fl *mergeFlow, seed uint64) {
 				}
 				if n, err := drain.rs[rx].Drain(dq, at, max); n != min(max, left) || !errors.Is(err, wantErr) || (err == nil) != (wantErr == nil) {
 					t.Fatalf("Drain of %d (%d left) = %d, %v; want %d, %v", max, left, n, err, min(max, left), wantErr)
+				}
+				if i := slices.IndexFunc(drain.rs[rx].batch[:], func(b []byte) bool { return b != nil }); i >= 0 {
+					t.Fatalf("Drain of %d (%d left) keeps packet %d of its batch", max, left, i)
 				}
 				if q.end == 0 {
 					break
@@ -607,7 +611,8 @@ func TestDrainCopiesRereads(t *testing.T) {
 // have stored, whatever count it returns: a count past the packets
 // acquired pushes none of those that are not, and one past the batch's
 // room (64) neither panics nor loses a packet. Drain does what Push does
-// with the packets acquired.
+// with the packets acquired, and keeps none in its batch (here of two
+// pieces, the first the longer).
 func TestDrainLyingCount(t *testing.T) {
 	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 640, Height: 48, Scan: Progressive, Rate: Rate59_94}
 	fl := newMergeFlow(t, f, 3)
@@ -634,6 +639,9 @@ func TestDrainLyingCount(t *testing.T) {
 		from := q.next
 		if n, err := drain.rs[1].Drain(lyingQueue{q, c.extra}, at, c.max); n != c.max || err != nil {
 			t.Fatalf("Drain of %d, %d more claimed = %d, %v; want %d, nil", c.max, c.extra, n, err, c.max)
+		}
+		if i := slices.IndexFunc(drain.rs[1].batch[:], func(b []byte) bool { return b != nil }); i >= 0 {
+			t.Fatalf("Drain of %d, %d more claimed, keeps packet %d of its batch", c.max, c.extra, i)
 		}
 		for _, fr := range q.frames[from:q.next] {
 			push.rs[1].Push(fr, at)

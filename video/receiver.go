@@ -270,8 +270,7 @@ type Receiver struct {
 	// look-up then reads neither a pointer nor checks it.
 	byPort [1 << 16]uint16
 
-	// Drain's batch from an RxBatchQueue. Its slices are kept until the
-	// next Drain; nothing reads them after the Drain that stored them.
+	// Drain's batch from an RxBatchQueue, cleared before Drain returns.
 	batch [drainBatch][]byte
 }
 
@@ -1024,7 +1023,9 @@ func (r *Receiver) PushRTP(i int, pkt []byte, at int64) {
 // the most packets.
 // A packet q cannot read is skipped and its error returned after the batch.
 // From an [RxBatchQueue] it takes the packets with Packets, a batch at a
-// time.
+// time, into an array of the Receiver's, which it clears before it
+// returns: OnFrame and TakeFrame (the streams' or their Merges') must not
+// call Drain on the same Receiver, which would overwrite the batch.
 func (r *Receiver) Drain(q RxQueue, at int64, max int) (int, error) {
 	n, err := q.Acquire(max)
 	if n == 0 {
@@ -1032,10 +1033,14 @@ func (r *Receiver) Drain(q RxQueue, at int64, max int) (int, error) {
 	}
 	first := 0
 	if bq, ok := q.(RxBatchQueue); ok {
+		used := 0
 		for first < n {
 			k := bq.Packets(first, r.batch[:])
 			if k <= 0 {
 				break // Packets broke its word: Packet takes the rest
+			}
+			if k > used {
+				used = min(k, len(r.batch)) // what it says it stored, to be cleared
 			}
 			k = min(k, n-first, len(r.batch)) // what it can have stored, whatever it says
 			for i, pkt := range r.batch[:k] {
@@ -1050,6 +1055,10 @@ func (r *Receiver) Drain(q RxQueue, at int64, max int) (int, error) {
 			}
 			first += k
 		}
+		// The batch's slices address the queue's memory, which the
+		// Receiver may outlive (a ring unmapped, its addresses reused by
+		// the Go heap): none is kept past the Drain.
+		clear(r.batch[:used])
 	}
 	for i := first; i < n; i++ {
 		pkt, perr := q.Packet(i)
