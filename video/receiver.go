@@ -1033,16 +1033,16 @@ func (r *Receiver) Drain(q RxQueue, at int64, max int) (int, error) {
 	}
 	first := 0
 	if bq, ok := q.(RxBatchQueue); ok {
-		used := 0
 		for first < n {
-			k := bq.Packets(first, r.batch[:])
+			// Packets is handed no room past what was acquired, nor past
+			// the batch (a full slice expression: not past it by its
+			// capacity either), and what it says it stored is taken as
+			// no more than that.
+			m := min(n-first, len(r.batch))
+			k := min(bq.Packets(first, r.batch[:m:m]), m)
 			if k <= 0 {
 				break // Packets broke its word: Packet takes the rest
 			}
-			if k > used {
-				used = min(k, len(r.batch)) // what it says it stored, to be cleared
-			}
-			k = min(k, n-first, len(r.batch)) // what it can have stored, whatever it says
 			for i, pkt := range r.batch[:k] {
 				if pkt == nil {
 					r.drainBad(q, first+i, at, &err)
@@ -1057,8 +1057,9 @@ func (r *Receiver) Drain(q RxQueue, at int64, max int) (int, error) {
 		}
 		// The batch's slices address the queue's memory, which the
 		// Receiver may outlive (a ring unmapped, its addresses reused by
-		// the Go heap): none is kept past the Drain.
-		clear(r.batch[:used])
+		// the Go heap): none is kept past the Drain. The first piece
+		// had the most room.
+		clear(r.batch[:min(n, len(r.batch))])
 	}
 	for i := first; i < n; i++ {
 		pkt, perr := q.Packet(i)
