@@ -80,8 +80,9 @@ type stingyQueue struct{ plainQueue }
 func (stingyQueue) Packets(first int, pkts [][]byte) int { return 0 }
 
 // lyingQueue is a drainQueue whose Packets claims extra packets more than
-// the acquired, having stored as many after them, where pkts has room,
-// packets that arrived but are not acquired.
+// it stored, having stored after them, where pkts has room, packets that
+// arrived but are not acquired (Drain gives it no such room: a Drain that
+// did would push them).
 type lyingQueue struct {
 	*drainQueue
 	extra int
@@ -650,4 +651,84 @@ func TestDrainLyingCount(t *testing.T) {
 			t.Fatalf("Drain of %d, %d more claimed: %s", c.max, c.extra, firstLineDiff(d, p, "drained", "pushed"))
 		}
 	}
+}
+
+// shortQueue's Packets stores, for a piece after the first, at most 10
+// packets, yet says it stored as many as pkts holds: a count within
+// Drain's bound, past what it stored.
+type shortQueue struct{ *drainQueue }
+
+func (q shortQueue) Packets(first int, pkts [][]byte) int {
+	if first == 0 {
+		return q.drainQueue.Packets(first, pkts)
+	}
+	q.drainQueue.Packets(first, pkts[:min(10, len(pkts))])
+	return len(pkts)
+}
+
+// TestDrainShortStore: a Packets that says it stored more than it did,
+// in a piece after the first, has Drain push none of the piece before
+// again: the room it did not fill reads as nil, which Packet gives.
+func TestDrainShortStore(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 640, Height: 48, Scan: Progressive, Rate: Rate59_94}
+	fl := newMergeFlow(t, f, 3)
+	drain, push := newDrainSide(t, f, SkewClassA), newDrainSide(t, f, SkewClassA)
+	at := fl.send[0]
+	q := &drainQueue{}
+	for i := range 100 {
+		q.frames, q.bad = append(q.frames, traceFrameWhole(5004, fl.pkts[i])), append(q.bad, nil)
+	}
+	q.end = len(q.frames)
+	if n, err := drain.rs[0].Drain(shortQueue{q}, at, 100); n != 100 || err != nil {
+		t.Fatalf("Drain = %d, %v; want 100, nil", n, err)
+	}
+	for _, fr := range q.frames {
+		push.rs[0].Push(fr, at)
+	}
+	if d, p := drain.state(t), push.state(t); d != p {
+		t.Fatalf("%s", firstLineDiff(d, p, "drained", "pushed"))
+	}
+}
+
+// TestDrainRunEdges: path 0 brings numbers 65500 to 65500+n, path 1 in
+// batches of 64 their copies from the start'th, then the number after
+// the highest: runs cross the 16-bit wrap and the end of a word of 64
+// numbers (65535), and one ends at the highest.
+func TestDrainRunEdges(t *testing.T) {
+	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 640, Height: 48, Scan: Progressive, Rate: Rate59_94}
+	fl := newMergeFlow(t, f, 3)
+	for _, n := range []int{35, 36, 37, 60, 100, 163} {
+		for _, start := range []int{0, 1, 35, 36} {
+			drain, push := newDrainSide(t, f, SkewClassA), newDrainSide(t, f, SkewClassA)
+			at := fl.send[0]
+			for i := range n + 1 {
+				drain.rs[0].Push(traceFrameWhole(5004, fl.pkts[i]), at)
+				push.rs[0].Push(traceFrameWhole(5004, fl.pkts[i]), at)
+			}
+			q := &drainQueue{}
+			for i := start; i <= n+1; i++ {
+				q.frames, q.bad = append(q.frames, traceFrameWhole(5006, fl.pkts[i])), append(q.bad, nil)
+			}
+			q.end = len(q.frames)
+			for q.next < q.end {
+				if _, err := drain.rs[1].Drain(q, at, 64); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, fr := range q.frames {
+				push.rs[1].Push(fr, at)
+			}
+			if d, p := drain.state(t), push.state(t); d != p {
+				t.Fatalf("n %d start %d: %s", n, start, firstLineDiff(d, p, "drained", "pushed"))
+			}
+		}
+	}
+}
+
+// traceFrameWhole is pkt in an Ethernet frame to port, whole.
+func traceFrameWhole(port uint16, pkt []byte) []byte {
+	fr := append(udpFrameHeader(port), pkt...)
+	binary.BigEndian.PutUint16(fr[16:], uint16(len(fr)-14))
+	binary.BigEndian.PutUint16(fr[38:], uint16(len(fr)-34))
+	return fr
 }

@@ -35,10 +35,12 @@ type RxQueue interface {
 type RxBatchQueue interface {
 	RxQueue
 	// Packets stores acquired packets first, first+1, ... in pkts, as
-	// many as pkts holds and are acquired, and returns how many: at most
-	// len(pkts), and the packets acquired from first on. A packet that
-	// Packet would refuse is nil there (Packet tells why). A count past
-	// that bound is a broken queue's: Drain takes the bound's packets.
+	// many as pkts holds and are acquired, and returns how many it
+	// stored. A packet that Packet would refuse is nil there (Packet
+	// tells why). Drain hands it no room past the packets acquired,
+	// takes a count past len(pkts) as len(pkts), reads room left
+	// unstored as nil (Packet's then), and takes a count of 0 or less as
+	// no batch: Packet gives it the rest.
 	Packets(first int, pkts [][]byte) int
 }
 
@@ -1039,6 +1041,12 @@ func (r *Receiver) Drain(q RxQueue, at int64, max int) (int, error) {
 			// capacity either), and what it says it stored is taken as
 			// no more than that.
 			m := min(n-first, len(r.batch))
+			if first > 0 {
+				// The piece before left its packets here: a count past
+				// what Packets stored would push them again. Unstored,
+				// the room is nil, which Packet reads.
+				clear(r.batch[:m])
+			}
 			k := min(bq.Packets(first, r.batch[:m:m]), m)
 			if k <= 0 {
 				break // Packets broke its word: Packet takes the rest
