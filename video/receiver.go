@@ -754,11 +754,12 @@ const (
 // which calls it last, need not save its arguments before that case.
 func (r *Receiver) pushSlow(first int, data []byte, at int64) bool {
 	port, payload, wire, ok := r.udpSlow(first, data)
+	taken := ok && r.pushPort(data, false, port, payload, wire, at)
 	if !ok {
 		r.other++
-		return false
 	}
-	return r.pushPort(data, false, port, payload, wire, at)
+	r.forget()
+	return taken
 }
 
 // pushPort hands payload, the UDP payload of frame data (found by
@@ -956,6 +957,20 @@ func (r *Receiver) udpSlow(first int, data []byte) (port uint16, payload []byte,
 	payload = r.udp.Payload
 	wire = max(int(r.udp.Length)-packet.UDPLen, len(payload)) // a UDP length of 0 (jumbo) or one that lies
 	return uint16(r.udp.DstPort), payload, wire, true
+}
+
+// forget drops what the decoded layers hold of the frame udpSlow read,
+// once pushSlow is done with it: slices of it, which may be a ring's
+// memory that the Receiver outlives (a ring unmapped, its addresses
+// reused by the Go heap). The IPv4 options' array stays, cleared, for
+// the next frame with options.
+func (r *Receiver) forget() {
+	clear(r.ip4.Options)
+	r.eth = layers.Ethernet{}
+	r.dot1q = layers.Dot1Q{}
+	r.ip4 = layers.IPv4{Options: r.ip4.Options[:0]}
+	r.ip6 = layers.IPv6{}
+	r.udp = packet.UDP{}
 }
 
 // udp4Fast is udpSlow's result for the frames ST 2110 senders send, found

@@ -2,11 +2,15 @@ package video
 
 import (
 	"bytes"
+	"encoding/binary"
 	"net"
 	"net/netip"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/gopacket/gopacket/layers"
 	"github.com/nmgo/nmgo/packet"
 )
 
@@ -383,5 +387,45 @@ func TestReceiverNestedLayers(t *testing.T) {
 	}
 	if got := r.Other() - other; got != uint64(len(deep)) {
 		t.Errorf("%d of %d deeply nested frames counted as Other", got, len(deep))
+	}
+}
+
+// TestReceiverForgetsSlowFrames: once a frame has taken the slow way
+// (gopacket: 802.1Q, IPv4 options, IPv6, not UDP), the Receiver's decoded
+// layers hold nothing of it. The frame may be a ring's memory that the
+// Receiver outlives: a slice of it kept (its MAC and IP addresses, its
+// payload) would point at memory unmapped, or reused by the Go heap.
+func TestReceiverForgetsSlowFrames(t *testing.T) {
+	f := fmt64x32
+	q4, _ := flowFrames(t, f, "10.0.0.1:5004", "239.0.0.1:5004", 1, 1)
+	q6, _ := flowFrames(t, f, "[fd00::1]:5004", "[ff3e::1]:5004", 2, 1)
+	v4, v6 := q4.sent[0], q6.sent[0]
+	// IPv4 with 4 octets of options (a Router Alert), IHL 6.
+	opts := append(append(append([]byte(nil), v4[:34]...), 0x94, 0x04, 0, 0), v4[34:]...)
+	opts[14] = 0x46
+	binary.BigEndian.PutUint16(opts[16:], binary.BigEndian.Uint16(opts[16:])+4)
+	arp := make([]byte, 60)
+	arp[12], arp[13] = 0x08, 0x06
+	r, _ := collect(t, []RxStream{
+		{Format: f, Port: 5004, Addr: netip.MustParseAddr("239.0.0.1")},
+		{Format: f, Port: 5004, Addr: netip.MustParseAddr("ff3e::1")},
+	})
+	for _, c := range []struct {
+		name  string
+		frame []byte
+		taken bool
+	}{
+		{"802.1Q", tagged(v4, 1), true}, {"IPv4 options", opts, true}, {"IPv6", v6, true},
+		{"QinQ IPv6", tagged(v6, 2), true}, {"ARP", arp, false},
+	} {
+		if got := r.Push(slices.Clone(c.frame), 0); got != c.taken {
+			t.Errorf("%s: taken %v, want %v", c.name, got, c.taken)
+		}
+		kept := r.ip4.Options[:cap(r.ip4.Options)]
+		if !reflect.DeepEqual(r.eth, layers.Ethernet{}) || !reflect.DeepEqual(r.dot1q, layers.Dot1Q{}) ||
+			!reflect.DeepEqual(r.ip4, layers.IPv4{Options: r.ip4.Options[:0]}) || !reflect.DeepEqual(r.ip6, layers.IPv6{}) ||
+			!reflect.DeepEqual(r.udp, packet.UDP{}) || slices.ContainsFunc(kept, func(o layers.IPv4Option) bool { return o.OptionData != nil }) {
+			t.Errorf("%s: the Receiver's layers keep the frame: %+v %+v %+v %+v %+v", c.name, r.eth, r.dot1q, r.ip4, r.ip6, r.udp)
+		}
 	}
 }
