@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -107,22 +106,8 @@ type drainSide struct {
 
 func newDrainSide(t *testing.T, f Format, window time.Duration) *drainSide {
 	s := &drainSide{}
-	size := f.FrameSize()
 	for k := range s.ms {
-		frames := 0
-		m, err := NewMerge(&MergeConfig{Format: f, PayloadType: 96, Window: window,
-			TakeFrame: func(buf []byte, st *FrameStats, at int64) []byte {
-				fmt.Fprintf(&s.w, "  merge %d frame %d %+v at %d crc %08x\n", k, frames, *st, at, crc32.ChecksumIEEE(buf))
-				frames++
-				return filled(size)
-			}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range m.slots {
-			_ = m.slots[i].d.SetBuffer(filled(size))
-		}
-		s.ms[k] = m
+		s.ms[k] = newTracedMerge(t, f, window, &s.w, fmt.Sprintf("  merge %d ", k))
 	}
 	mA, mB := s.ms[0], s.ms[1]
 	for p, streams := range [][]RxStream{
@@ -417,21 +402,15 @@ func TestDrainCopiesRun(t *testing.T) {
 	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 640, Height: 48, Scan: Progressive, Rate: Rate59_94}
 	fl := newMergeFlow(t, f, 2)
 	s := newDrainSide(t, f, SkewClassA)
-	frame := func(port uint16, pkt []byte) []byte {
-		fr := append(udpFrameHeader(port), pkt...)
-		binary.BigEndian.PutUint16(fr[16:], uint16(len(fr)-14))
-		binary.BigEndian.PutUint16(fr[38:], uint16(len(fr)-34))
-		return fr
-	}
 	at := fl.send[0]
 	const n = 20
 	for i := range n + 1 { // path 0: packets 0 to n
-		s.rs[0].Push(frame(5004, fl.pkts[i]), at)
+		s.rs[0].Push(udpFrame(5004, fl.pkts[i]), at)
 	}
 	r := s.rs[1]
-	r.Push(frame(5006, fl.pkts[0]), at) // path 1's first: the arrival's long way
-	for i := range n + 1 {              // packets 1 to n, copies, and n+1
-		r.batch[i] = frame(5006, fl.pkts[i+1])
+	r.Push(udpFrame(5006, fl.pkts[0]), at) // path 1's first: the arrival's long way
+	for i := range n + 1 {                 // packets 1 to n, copies, and n+1
+		r.batch[i] = udpFrame(5006, fl.pkts[i+1])
 	}
 	if got := r.push(r.batch[0], at); got != pushedCopy {
 		t.Fatalf("push of packet 1 on path 1: %d, want pushedCopy", got)
@@ -522,12 +501,6 @@ func TestDrainRestartPastHighest(t *testing.T) {
 func TestDrainCopiesRereads(t *testing.T) {
 	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 640, Height: 48, Scan: Progressive, Rate: Rate59_94}
 	fl := newMergeFlow(t, f, 2)
-	frame := func(port uint16, i int) []byte {
-		fr := append(udpFrameHeader(port), fl.pkts[i]...)
-		binary.BigEndian.PutUint16(fr[16:], uint16(len(fr)-14))
-		binary.BigEndian.PutUint16(fr[38:], uint16(len(fr)-34))
-		return fr
-	}
 	const n = 8
 	at := fl.send[0] + 1000
 	// Merge A's path 1 and merge B's path 1 bring packets 0 to n, merge
@@ -535,12 +508,12 @@ func TestDrainCopiesRereads(t *testing.T) {
 	// packet n, all before at.
 	setup := func(s *drainSide) {
 		for i := range n + 1 {
-			s.rs[1].Push(frame(5006, i), at-1000)
-			s.rs[0].Push(frame(5010, i), at-1000)
+			s.rs[1].Push(udpFrame(5006, fl.pkts[i]), at-1000)
+			s.rs[0].Push(udpFrame(5010, fl.pkts[i]), at-1000)
 		}
-		s.rs[1].Push(frame(5100, 0), at-1000)
-		s.rs[0].Push(frame(5004, 0), at-1000)
-		s.rs[0].Push(frame(5008, n), at-1000)
+		s.rs[1].Push(udpFrame(5100, fl.pkts[0]), at-1000)
+		s.rs[0].Push(udpFrame(5004, fl.pkts[0]), at-1000)
+		s.rs[0].Push(udpFrame(5008, fl.pkts[n]), at-1000)
 	}
 	for _, c := range []struct {
 		name  string
@@ -549,10 +522,10 @@ func TestDrainCopiesRereads(t *testing.T) {
 		port  uint16 // the first frame's and its run's, after push read it
 		first int    // the first frame's packet after push read it
 	}{
-		{"no stream", 1, frame(5006, 1), 5200, 1},
-		{"not merged", 1, frame(5006, 1), 5100, 1},
-		{"path not at the batch's time", 0, frame(5008, 1), 5004, 1},
-		{"past the highest", 0, frame(5008, 1), 5008, n + 1},
+		{"no stream", 1, udpFrame(5006, fl.pkts[1]), 5200, 1},
+		{"not merged", 1, udpFrame(5006, fl.pkts[1]), 5100, 1},
+		{"path not at the batch's time", 0, udpFrame(5008, fl.pkts[1]), 5004, 1},
+		{"past the highest", 0, udpFrame(5008, fl.pkts[1]), 5008, n + 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := newDrainSide(t, f, SkewClassA)
@@ -563,7 +536,7 @@ func TestDrainCopiesRereads(t *testing.T) {
 			}
 			before := s.state(t)
 			for i := range n {
-				r.batch[i] = frame(c.port, c.first+i)
+				r.batch[i] = udpFrame(c.port, fl.pkts[c.first+i])
 			}
 			if last := r.copies(0, n, at); last != 0 {
 				t.Fatalf("copies = %d, want 0", last)
@@ -581,24 +554,24 @@ func TestDrainCopiesRereads(t *testing.T) {
 	drain, push := newDrainSide(t, f, SkewClassA), newDrainSide(t, f, SkewClassA)
 	for _, s := range []*drainSide{drain, push} {
 		setup(s)
-		s.rs[0].Push(frame(5008, n-1), at)
+		s.rs[0].Push(udpFrame(5008, fl.pkts[n-1]), at)
 	}
 	if d, p := drain.state(t), push.state(t); d != p {
 		t.Fatalf("before the batch, %s", firstLineDiff(d, p, "drain's side", "push's side"))
 	}
 	r := drain.rs[0]
-	if got := r.push(frame(5004, 1), at); got != pushedCopy {
+	if got := r.push(udpFrame(5004, fl.pkts[1]), at); got != pushedCopy {
 		t.Fatalf("push of the first frame: %d, want pushedCopy", got)
 	}
-	push.rs[0].Push(frame(5004, 1), at)
+	push.rs[0].Push(udpFrame(5004, fl.pkts[1]), at)
 	for i := range 4 {
-		r.batch[i] = frame(5008, 1+i)
+		r.batch[i] = udpFrame(5008, fl.pkts[1+i])
 	}
 	if last := r.copies(0, 4, at); last != 3 {
 		t.Fatalf("copies = %d, want 3", last)
 	}
 	for i := 2; i <= 4; i++ {
-		push.rs[0].Push(frame(5008, i), at)
+		push.rs[0].Push(udpFrame(5008, fl.pkts[i]), at)
 	}
 	if d, p := drain.state(t), push.state(t); d != p {
 		t.Fatalf("after the run, %s", firstLineDiff(d, p, "drained", "pushed"))
@@ -617,23 +590,17 @@ func TestDrainCopiesRereads(t *testing.T) {
 func TestDrainLyingCount(t *testing.T) {
 	f := Format{Sampling: YCbCr422, Depth: Depth10, Width: 640, Height: 48, Scan: Progressive, Rate: Rate59_94}
 	fl := newMergeFlow(t, f, 3)
-	frame := func(port uint16, pkt []byte) []byte {
-		fr := append(udpFrameHeader(port), pkt...)
-		binary.BigEndian.PutUint16(fr[16:], uint16(len(fr)-14))
-		binary.BigEndian.PutUint16(fr[38:], uint16(len(fr)-34))
-		return fr
-	}
 	// Path 0 brings packets 0 to 99; path 1's queue, 0 to 199, the
 	// first 100 copies.
 	drain, push := newDrainSide(t, f, SkewClassA), newDrainSide(t, f, SkewClassA)
 	at := fl.send[0]
 	for i := range 100 {
-		drain.rs[0].Push(frame(5004, fl.pkts[i]), at)
-		push.rs[0].Push(frame(5004, fl.pkts[i]), at)
+		drain.rs[0].Push(udpFrame(5004, fl.pkts[i]), at)
+		push.rs[0].Push(udpFrame(5004, fl.pkts[i]), at)
 	}
 	q := &drainQueue{}
 	for i := range 200 {
-		q.frames, q.bad = append(q.frames, frame(5006, fl.pkts[i])), append(q.bad, nil)
+		q.frames, q.bad = append(q.frames, udpFrame(5006, fl.pkts[i])), append(q.bad, nil)
 	}
 	q.end = len(q.frames)
 	for _, c := range []struct{ max, extra int }{{10, 5}, {100, 10}, {30, 40}} {
@@ -676,7 +643,7 @@ func TestDrainShortStore(t *testing.T) {
 	at := fl.send[0]
 	q := &drainQueue{}
 	for i := range 100 {
-		q.frames, q.bad = append(q.frames, traceFrameWhole(5004, fl.pkts[i])), append(q.bad, nil)
+		q.frames, q.bad = append(q.frames, udpFrame(5004, fl.pkts[i])), append(q.bad, nil)
 	}
 	q.end = len(q.frames)
 	if n, err := drain.rs[0].Drain(shortQueue{q}, at, 100); n != 100 || err != nil {
@@ -702,12 +669,12 @@ func TestDrainRunEdges(t *testing.T) {
 			drain, push := newDrainSide(t, f, SkewClassA), newDrainSide(t, f, SkewClassA)
 			at := fl.send[0]
 			for i := range n + 1 {
-				drain.rs[0].Push(traceFrameWhole(5004, fl.pkts[i]), at)
-				push.rs[0].Push(traceFrameWhole(5004, fl.pkts[i]), at)
+				drain.rs[0].Push(udpFrame(5004, fl.pkts[i]), at)
+				push.rs[0].Push(udpFrame(5004, fl.pkts[i]), at)
 			}
 			q := &drainQueue{}
 			for i := start; i <= n+1; i++ {
-				q.frames, q.bad = append(q.frames, traceFrameWhole(5006, fl.pkts[i])), append(q.bad, nil)
+				q.frames, q.bad = append(q.frames, udpFrame(5006, fl.pkts[i])), append(q.bad, nil)
 			}
 			q.end = len(q.frames)
 			for q.next < q.end {
@@ -723,12 +690,4 @@ func TestDrainRunEdges(t *testing.T) {
 			}
 		}
 	}
-}
-
-// traceFrameWhole is pkt in an Ethernet frame to port, whole.
-func traceFrameWhole(port uint16, pkt []byte) []byte {
-	fr := append(udpFrameHeader(port), pkt...)
-	binary.BigEndian.PutUint16(fr[16:], uint16(len(fr)-14))
-	binary.BigEndian.PutUint16(fr[38:], uint16(len(fr)-34))
-	return fr
 }

@@ -544,6 +544,15 @@ func udpFrameHeader(port uint16) []byte {
 	return h
 }
 
+// udpFrame is pkt in an Ethernet frame from udpFrameHeader to port, its
+// IP and UDP lengths those of the whole frame.
+func udpFrame(port uint16, pkt []byte) []byte {
+	fr := append(udpFrameHeader(port), pkt...)
+	binary.BigEndian.PutUint16(fr[16:], uint16(len(fr)-14))
+	binary.BigEndian.PutUint16(fr[38:], uint16(len(fr)-34))
+	return fr
+}
+
 // TestMergeAllocs: pushing packets from both paths, first copies and
 // duplicates, and handing out frames allocate nothing.
 func TestMergeAllocs(t *testing.T) {
@@ -2191,9 +2200,7 @@ func TestReceiverMergeSameAsPush(t *testing.T) {
 					at += r.Int64N(int64(3 * time.Second))
 				}
 			}
-			fr := append(udpFrameHeader(uint16(5004+2*e.path)), pkt...)
-			binary.BigEndian.PutUint16(fr[16:], uint16(len(fr)-14))
-			binary.BigEndian.PutUint16(fr[38:], uint16(len(fr)-34))
+			fr := udpFrame(uint16(5004+2*e.path), pkt)
 			rs[e.path].Push(fr, at)
 			mp.Push(e.path, pkt, at)
 			if a, b := mr.Stats(), mp.Stats(); a != b {
@@ -2338,9 +2345,7 @@ func TestReceiverMergeCopyOtherBlock(t *testing.T) {
 	}
 	at := fl.send[0]
 	for k, e := range ins {
-		fr := append(udpFrameHeader(uint16(5004+2*e.path)), e.pkt...)
-		binary.BigEndian.PutUint16(fr[16:], uint16(len(fr)-14))
-		binary.BigEndian.PutUint16(fr[38:], uint16(len(fr)-34))
+		fr := udpFrame(uint16(5004+2*e.path), e.pkt)
 		rs[e.path].Push(fr, at+int64(k))
 		mp.Push(e.path, e.pkt, at+int64(k))
 	}

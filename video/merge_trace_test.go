@@ -115,25 +115,11 @@ var feeds = [...]string{feedMerge: "Merge.Push", feedPush: "Receiver.Push", feed
 func traceMerge(t *testing.T, w io.Writer, fl *mergeFlow, seed uint64, feed int) {
 	r := rand.New(rand.NewPCG(seed, 17))
 	windows := []time.Duration{SkewClassA, 2 * time.Millisecond, SkewClassB}
-	size := fl.f.FrameSize()
-	frames := 0
-	m, err := NewMerge(&MergeConfig{Format: fl.f, PayloadType: 96, Window: windows[seed%3],
-		TakeFrame: func(buf []byte, st *FrameStats, at int64) []byte {
-			if w != nil {
-				fmt.Fprintf(w, "  frame %d %+v at %d crc %08x\n", frames, *st, at, crc32.ChecksumIEEE(buf))
-			}
-			frames++
-			return filled(size)
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range m.slots {
-		_ = m.slots[i].d.SetBuffer(filled(size))
-	}
+	m := newTracedMerge(t, fl.f, windows[seed%3], w, "  ")
 	var rs [2]*Receiver
 	if feed != feedMerge {
 		for p := range 2 {
+			var err error
 			if rs[p], err = NewReceiver(&ReceiverConfig{Streams: []RxStream{{Port: uint16(5004 + 2*p), Merge: m, Path: p}}}); err != nil {
 				t.Fatal(err)
 			}
@@ -207,13 +193,35 @@ func hostileRewrite(r *rand.Rand, hostile uint64, pkt []byte, at int64) ([]byte,
 // traceMerge pushes it to a Receiver: one in 50 cut short, as a capture
 // cuts it.
 func traceFrame(r *rand.Rand, port uint16, pkt []byte) []byte {
-	fr := append(udpFrameHeader(port), pkt...)
-	binary.BigEndian.PutUint16(fr[16:], uint16(len(fr)-14))
-	binary.BigEndian.PutUint16(fr[38:], uint16(len(fr)-34))
+	fr := udpFrame(port, pkt)
 	if r.IntN(50) == 0 {
 		fr = fr[:max(42, len(fr)-r.IntN(100))] // a capture cut short: wire > len
 	}
 	return fr
+}
+
+// newTracedMerge makes a merge of f's flows (payload type 96) with the
+// window given, whose slots and TakeFrame hand out filled buffers; each
+// frame handed out is written to w, if not nil, after prefix: its number,
+// stats, arrival and a checksum of its contents.
+func newTracedMerge(t *testing.T, f Format, window time.Duration, w io.Writer, prefix string) *Merge {
+	size := f.FrameSize()
+	frames := 0
+	m, err := NewMerge(&MergeConfig{Format: f, PayloadType: 96, Window: window,
+		TakeFrame: func(buf []byte, st *FrameStats, at int64) []byte {
+			if w != nil {
+				fmt.Fprintf(w, "%sframe %d %+v at %d crc %08x\n", prefix, frames, *st, at, crc32.ChecksumIEEE(buf))
+			}
+			frames++
+			return filled(size)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range m.slots {
+		_ = m.slots[i].d.SetBuffer(filled(size))
+	}
+	return m
 }
 
 // traceState writes what m shows and keeps, and checks its counts.
