@@ -2,6 +2,7 @@ package video
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -206,15 +207,7 @@ func drainAsPush(t *testing.T, fl *mergeFlow, seed uint64) {
 			ev = append(ev, event{e, flow})
 		}
 	}
-	slices.SortStableFunc(ev, func(a, b event) int {
-		switch {
-		case a.at < b.at:
-			return -1
-		case a.at > b.at:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(ev, func(a, b event) int { return cmp.Compare(a.at, b.at) })
 	hostile := seed % 4
 	nbad := 0
 	var at int64
